@@ -1,0 +1,28 @@
+"""What the rest of figvault needs from an encoder (retrieval depends on these protocols, not on torch)."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    channel: str
+    """Vector field name in the store: "clip" or "text"."""
+    dim: int
+    embedding_version: str
+    """Pins model, weights, preprocessing and dimension of this channel."""
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """float32 [n, dim], L2-normalised."""
+        ...
+
+
+@runtime_checkable
+class ImageTextEncoder(TextEncoder, Protocol):
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        """float32 [n, dim], L2-normalised, in the same space as encode_texts."""
+        ...

@@ -1,0 +1,3 @@
+from figvault.cli import main
+
+main()

@@ -1,0 +1,84 @@
+"""The ``figvault`` command line: one module per command group, each registering on ``app``.
+
+Heavy imports (torch, pymilvus, fitz) happen inside the commands, so ``figvault --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from figvault.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="figvault",
+    help="Every figure in your PDF reports and PPTX decks, findable by a plain question.",
+    no_args_is_help=True,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@dataclass
+class AppState:
+    config: Path | None = None
+    data_dir: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config, data_dir=self.data_dir)
+            except (FileNotFoundError, ValueError) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
+        return self._settings
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="FIGVAULT_CONFIG",
+            help="Settings file (TOML), or a packaged profile name: default, offline.",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="FIGVAULT_DATA_DIR",
+            help="Folder for everything figvault writes (store, registry, blobs).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
+) -> None:
+    if version:
+        from figvault import __version__
+
+        typer.echo(f"figvault {__version__}")
+        raise typer.Exit()
+    ctx.obj = AppState(config=config, data_dir=data_dir)
+
+
+def state(ctx: typer.Context) -> AppState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppState)
+    return obj
+
+
+def split_csv(value: str | None) -> list[str] | None:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``; None stays None (option not given)."""
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]

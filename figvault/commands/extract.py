@@ -1,0 +1,72 @@
+"""``figvault extract PATH... --out DIR``: figure units of files and folders, as JSONL plus PNGs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from figvault.commands import app, state
+
+# Fields of the stable extract record; the rest of FigureUnit (tenant, groups, versions) belongs to ingest.
+_INGEST_ONLY = {"tenant", "groups", "embedding_version", "doc_id"}
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="PDF/PPTX files or folders (searched recursively).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: units.jsonl and images/.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; failures and summary only.")] = False,
+) -> None:
+    """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
+    from figvault.ingest.extract import extract_batch, iter_input_files
+
+    settings = state(ctx).settings
+    files = list(iter_input_files(paths))
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        typer.echo(f"FAILED {p}: no such file or folder", err=True)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+
+    n_units = n_pages = n_ok = 0
+    failures: list[tuple[Path, str]] = [(p, "no such file or folder") for p in missing]
+    warned: set[str] = set()
+    # Write to a temporary file and rename: readers never see a half-written units.jsonl.
+    fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".units-", suffix=".jsonl")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh, tqdm(
+        total=len(files), unit="file", disable=quiet, desc="extract", dynamic_ncols=True
+    ) as bar:
+        for path, result in extract_batch(files, settings.extract):
+            bar.update(1)
+            if isinstance(result, str):
+                failures.append((path, result))
+                bar.write(f"FAILED {path}: {result}", file=sys.stderr)
+                continue
+            for warning in result.warnings:
+                if warning not in warned:  # e.g. "LibreOffice not found": say it once
+                    warned.add(warning)
+                    bar.write(f"warning: {warning}", file=sys.stderr)
+            n_ok += 1
+            n_pages += result.meta.pages
+            for fig in result.figures:
+                rel = f"images/{fig.unit.unit_id}.png"
+                (out / rel).write_bytes(fig.png)
+                record = fig.unit.model_copy(update={"image": rel}).model_dump(mode="json", exclude=_INGEST_ONLY)
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                n_units += 1
+            bar.set_postfix(units=n_units, failed=len(failures))
+    os.replace(tmp_name, out / "units.jsonl")
+
+    typer.echo(
+        f"extracted {n_units} units from {n_ok} file(s), {n_pages} pages; {len(failures)} failed"
+        f" -> {out / 'units.jsonl'}"
+    )
+    if failures:
+        raise typer.Exit(1)

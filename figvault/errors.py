@@ -1,0 +1,31 @@
+"""Errors figvault reports to people: each carries a one-line reason."""
+
+from __future__ import annotations
+
+
+class FigvaultError(Exception):
+    """Base class; ``str(err)`` is the one-line reason shown to the user."""
+
+
+class ExtractionError(FigvaultError):
+    """One document could not be read. The batch goes on."""
+
+
+class UnsupportedFileError(ExtractionError):
+    pass
+
+
+class UnsafeFileError(ExtractionError):
+    """Zip bombs, decompression bombs, oversized files."""
+
+
+class ModelUnavailableError(FigvaultError):
+    """Model weights are missing (typically offline); the message says what and how to provide it."""
+
+
+class StoreError(FigvaultError):
+    pass
+
+
+class VersionMismatchError(StoreError):
+    """The store serves vectors of another embedding_version than the configured encoders produce."""

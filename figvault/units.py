@@ -1,0 +1,95 @@
+"""The figure unit: one record per figure, shared by every part of figvault."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class FigureKind(StrEnum):
+    RASTER = "raster"
+    """Embedded picture(s) only."""
+    VECTOR = "vector"
+    """Drawn with PDF path operators (charts, diagrams)."""
+    MIXED = "mixed"
+    """Pictures and drawings together."""
+    CHART = "chart"
+    """A native PowerPoint chart."""
+    DIAGRAM = "diagram"
+    """Grouped shapes, connectors or SmartArt on a slide."""
+    PICTURE = "picture"
+    """A picture shape on a slide."""
+    SLIDE_REGION = "slide-region"
+    """A slide area rendered whole (no finer structure available)."""
+
+
+def make_unit_id(content_id: str, page: int, kind: str, bbox: tuple[float, float, float, float]) -> str:
+    """Stable id: the same content, page, kind and (rounded) box always give the same id."""
+    rounded = ",".join(str(round(v)) for v in bbox)
+    key = f"{content_id}|{page}|{kind}|{rounded}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class DocumentMeta(BaseModel):
+    """What a document says about itself (PDF info dict, PPTX core properties)."""
+
+    title: str | None = None
+    author: str | None = None
+    created: str | None = None
+    """ISO 8601 when the document states it."""
+    mime: str = ""
+    pages: int = 0
+
+
+class FigureUnit(BaseModel):
+    unit_id: str
+    doc: str
+    """Source file name."""
+    doc_sha256: str
+    doc_id: str = ""
+    """Logical document id; a changed file with the same doc_id replaces the old units. Set at ingest."""
+    page: int
+    """1-based page or slide number (hidden slides keep their position)."""
+    page_size: tuple[float, float]
+    """[width, height] in points."""
+    bbox: tuple[float, float, float, float]
+    """[x0, y0, x1, y1] in points, origin top-left."""
+    kind: FigureKind
+    label: str | None = None
+    """"Figure 3" when the caption names one."""
+    caption: str = ""
+    context: str = ""
+    """Heading or slide title, sentences that cite the figure, speaker notes."""
+    figure_text: str = ""
+    """Text inside the figure region (axis labels, chart series, shape text)."""
+    image: str = ""
+    """Extract: PNG path relative to the output folder. Store: blob key (sha256 of the PNG)."""
+    width: int = 0
+    height: int = 0
+    meta: DocumentMeta = Field(default_factory=DocumentMeta)
+    tenant: str = "default"
+    groups: list[str] = Field(default_factory=list)
+    embedding_version: str | None = None
+
+    def search_text(self) -> str:
+        """The text a text or lexical channel indexes for this unit."""
+        parts = [self.label or "", self.caption, self.context, self.figure_text]
+        return "\n".join(p for p in parts if p)
+
+
+class ExtractedFigure(BaseModel):
+    """A unit fresh from an extractor, with its rendered PNG."""
+
+    unit: FigureUnit
+    png: bytes
+
+
+class DocumentExtraction(BaseModel):
+    path: str
+    doc: str
+    doc_sha256: str
+    meta: DocumentMeta
+    figures: list[ExtractedFigure] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

@@ -1,0 +1,125 @@
+"""Entry point of extraction: find input files, sniff their type, hand them to the right extractor."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
+from figvault.settings import ExtractSettings
+from figvault.units import DocumentExtraction
+
+PDF_MIME = "application/pdf"
+PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+SUFFIXES = {".pdf", ".pptx"}
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named directly are always yielded (their bytes decide); folders give their .pdf/.pptx files."""
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        else:
+            found = [path]
+        for p in found:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield p
+
+
+def sniff_mime(data: bytes) -> str:
+    """The document type from its bytes, never from its name."""
+    if not data:
+        raise UnsupportedFileError("empty file")
+    # PDF readers accept a header within the first KiB; so do we.
+    if b"%PDF-" in data[:1024]:
+        return PDF_MIME
+    if data[:4] == b"PK\x03\x04":
+        import io
+
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+        except zipfile.BadZipFile as exc:
+            raise UnsupportedFileError(f"corrupt zip container: {exc}") from None
+        if "[Content_Types].xml" in names and any(n.startswith("ppt/") for n in names):
+            return PPTX_MIME
+        if any(n.startswith("word/") for n in names):
+            raise UnsupportedFileError("a Word document (.docx), not PDF or PPTX")
+        if any(n.startswith("xl/") for n in names):
+            raise UnsupportedFileError("an Excel workbook (.xlsx), not PDF or PPTX")
+        raise UnsupportedFileError("a zip archive, not PDF or PPTX")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UnsupportedFileError("a legacy Office file (.ppt/.doc): save it as PPTX or PDF")
+    raise UnsupportedFileError("not a PDF or PPTX file (unrecognised content)")
+
+
+def read_document(path: Path, settings: ExtractSettings) -> bytes:
+    size = path.stat().st_size
+    limit = settings.max_file_mb * 1024 * 1024
+    if size > limit:
+        raise UnsafeFileError(f"file is {size / 2**20:.0f} MiB, over the {settings.max_file_mb} MiB limit")
+    return path.read_bytes()
+
+
+def extract_document(path: Path, settings: ExtractSettings, data: bytes | None = None) -> DocumentExtraction:
+    """Extract the figure units of one file. Raises ExtractionError (one-line reason) for bad input."""
+    path = Path(path)
+    try:
+        if data is None:
+            data = read_document(path, settings)
+        mime = sniff_mime(data)
+        sha = hashlib.sha256(data).hexdigest()
+        if mime == PDF_MIME:
+            from figvault.ingest.pdf import extract_pdf_units
+
+            return extract_pdf_units(path, data, sha, settings)
+        from figvault.ingest.pptx import extract_pptx_units
+
+        return extract_pptx_units(path, data, sha, settings)
+    except ExtractionError:
+        raise
+    except OSError as exc:
+        raise ExtractionError(f"cannot read file: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a parser bug on hostile input must fail this file alone, with a reason
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExtractionError(f"{type(exc).__name__}: {reason}") from exc
+
+
+def _extract_one(path: Path, settings: ExtractSettings) -> tuple[Path, DocumentExtraction | str]:
+    try:
+        return path, extract_document(path, settings)
+    except ExtractionError as exc:
+        return path, str(exc)
+
+
+def extract_batch(
+    paths: Iterable[Path], settings: ExtractSettings
+) -> Iterator[tuple[Path, DocumentExtraction | str]]:
+    """Extract many files, in parallel processes; yields (path, extraction or one-line failure reason).
+
+    Results come back in input order so that output files are deterministic.
+    """
+    files = list(paths)
+    workers = settings.workers or os.cpu_count() or 1
+    workers = max(1, min(workers, len(files)))
+    if workers == 1:
+        for p in files:
+            yield _extract_one(p, settings)
+        return
+    ctx = multiprocessing.get_context("spawn")  # fork after torch/milvus threads start is unsafe
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_extract_one, p, settings) for p in files]
+        for path, fut in zip(files, futures, strict=True):
+            try:
+                yield fut.result()
+            except Exception as exc:  # a worker killed by the OS (memory) fails this file alone
+                yield path, f"extractor process failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,50 @@
+"""Session-wide fixtures: settings on a temporary data folder, and the shared evaluation corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from figvault.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("FIGVAULT_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def distractors_dir() -> Path:
+    return Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A developer's own FIGVAULT_* variables must not change what the tests see; nor may a hub be asked.
+    for key in list(os.environ):
+        if key.startswith("FIGVAULT_") and key not in {"FIGVAULT_CORPUS", "FIGVAULT_DISTRACTORS"}:
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def offline_settings(data_dir: Path) -> Settings:
+    return load_settings("offline", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    path = corpus_dir()
+    if not (path / "figures.jsonl").exists():
+        pytest.skip(f"evaluation corpus not found at {path} (set FIGVAULT_CORPUS)")
+    return path

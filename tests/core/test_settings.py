@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.settings import load_settings, resolve_config_path
+
+
+def test_default_profile_has_every_channel(data_dir: Path) -> None:
+    s = load_settings(data_dir=data_dir)
+    assert s.profile == "default"
+    assert s.clip.enabled and s.text.enabled and s.lexical.enabled
+    assert s.data_dir == data_dir
+
+
+def test_offline_profile_has_no_clip_image_channel(data_dir: Path) -> None:
+    s = load_settings("offline", data_dir=data_dir)
+    assert s.profile == "offline"
+    assert not s.clip.enabled
+    assert s.text.model.startswith("package:")
+
+
+def test_env_overrides_toml_and_cli_overrides_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('profile = "mine"\n[store]\nhnsw_m = 32\n[extract]\ndpi = 100\n')
+    monkeypatch.setenv("FIGVAULT_CONFIG", str(cfg))
+    monkeypatch.setenv("FIGVAULT_STORE__HNSW_M", "8")
+    monkeypatch.setenv("FIGVAULT_DATA_DIR", str(tmp_path / "env-data"))
+    s = load_settings()
+    assert s.profile == "mine"
+    assert s.extract.dpi == 100  # from the file
+    assert s.store.hnsw_m == 8  # env beats file
+    assert s.data_dir == tmp_path / "env-data"
+    assert load_settings(data_dir=tmp_path / "cli").data_dir == tmp_path / "cli"  # option beats env
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="config file not found"):
+        resolve_config_path(tmp_path / "nope.toml")
+
+
+def test_cli_reports_missing_config_in_one_line(tmp_path: Path) -> None:
+    load_commands()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["--config", str(tmp_path / "nope.toml"), "extract", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "config file not found" in result.output
