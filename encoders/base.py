@@ -7,6 +7,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from figvault.errors import FigvaultError
+
 
 @runtime_checkable
 class TextEncoder(Protocol):
@@ -26,3 +28,7 @@ class ImageTextEncoder(TextEncoder, Protocol):
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """float32 [n, dim], L2-normalised, in the same space as encode_texts."""
         ...
+
+
+class EncodingError(FigvaultError, ValueError):
+    """One input (image or text) cannot be encoded; the message names its position in the batch."""

@@ -110,12 +110,23 @@ class RerankerSettings(BaseModel):
     max_pixels: int = 256 * 28 * 28
     no_match_threshold: float = 0.2
     explain: bool = False
+    dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """Weights/compute dtype of the unquantized parts. ``auto``: bf16 on CUDA, fp32 on CPU (int8 needs fp32)."""
+    max_text_chars: int = 600
+    """Caption and context are each cut to this many characters in the prompt."""
+    explain_max_new_tokens: int = 24
 
 
 class ServiceSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: int = 100
+    max_query_image_mb: int = 20
+    """Size limit of an image sent to POST /v1/search/image."""
+    max_query_image_pixels: int = 40_000_000
+    """Decompression-bomb guard for query images (width x height, checked before decoding)."""
+    metrics_require_auth: bool = False
+    """True: GET /metrics needs an admin credential; False: open (for a scraper on a private network)."""
     jwt_secret: str = ""
     """HS256 shared secret; empty disables HS tokens."""
     jwt_public_key: str = ""

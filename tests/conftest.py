@@ -11,6 +11,9 @@ from figvault.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Shared fixture modules (each area's builders of tiny models and data).
+pytest_plugins = ["tests.fixtures_qwen", "tests.fixtures_models"]
+
 
 def corpus_dir() -> Path:
     return Path(os.environ.get("FIGVAULT_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -1,0 +1,176 @@
+"""Extraction benchmark: quality against the corpus gold list, and speed (pages/s) for the PDFs.
+
+    .venv/bin/python bench/extraction.py [--corpus DIR] [--json] [--no-speed] [--show-errors]
+
+The corpus is FIGVAULT_CORPUS, else ../shared/corpus next to the repository. PPTX files are counted when
+the PPTX extractor (figvault.ingest.pptx) is installed. Scoring rules: figvault/ingest/scoring.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from figvault.ingest.extract import extract_batch
+from figvault.ingest.scoring import Prediction, Score, Tally, load_gold, score
+from figvault.settings import ExtractSettings
+from figvault.units import DocumentExtraction
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("FIGVAULT_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def corpus_files(corpus: Path, with_pptx: bool | None = None) -> list[Path]:
+    """The corpus documents; PPTX only when an extractor for them is installed (or asked for)."""
+    if with_pptx is None:
+        with_pptx = importlib.util.find_spec("figvault.ingest.pptx") is not None
+    suffixes = {".pdf", ".pptx"} if with_pptx else {".pdf"}
+    return sorted(p for p in (corpus / "docs").iterdir() if p.suffix.lower() in suffixes)
+
+
+def run_extraction(
+    files: list[Path], settings: ExtractSettings
+) -> tuple[list[DocumentExtraction], dict[str, str], float]:
+    """Extract the files; return extractions, failures (name -> reason) and the wall time in seconds."""
+    done: list[DocumentExtraction] = []
+    failed: dict[str, str] = {}
+    start = time.perf_counter()
+    for path, result in extract_batch(files, settings):
+        if isinstance(result, str):
+            failed[path.name] = result
+        else:
+            done.append(result)
+    return done, failed, time.perf_counter() - start
+
+
+def predictions_of(extractions: list[DocumentExtraction]) -> list[Prediction]:
+    return [
+        Prediction(
+            doc=f.unit.doc,
+            page=f.unit.page,
+            bbox=tuple(f.unit.bbox),
+            kind=str(f.unit.kind),
+            label=f.unit.label,
+            caption=f.unit.caption,
+        )
+        for ex in extractions
+        for f in ex.figures
+    ]
+
+
+def score_corpus(corpus: Path, settings: ExtractSettings | None = None, pdf_only: bool = False) -> Score:
+    """Extract the corpus and score it (the regression test calls this)."""
+    settings = settings or ExtractSettings()
+    files = corpus_files(corpus, with_pptx=False if pdf_only else None)
+    extractions, _, _ = run_extraction(files, settings)
+    gold = load_gold(corpus / "figures.jsonl", docs=[p.name for p in files])
+    return score(gold, predictions_of(extractions))
+
+
+def _tally_table(title: str, rows: dict[str, Tally], show_precision: bool = True) -> Table:
+    table = Table(title=title)
+    for col in ("", "gold", "matched", "recall"):
+        table.add_column(col, justify="right" if col else "left")
+    if show_precision:
+        table.add_column("units*", justify="right")
+        table.add_column("precision", justify="right")
+    table.add_column("captioned", justify="right")
+    table.add_column("caption acc.", justify="right")
+    for name, t in rows.items():
+        cells = [name, str(t.gold), str(t.matched), f"{t.recall:.3f}"]
+        if show_precision:
+            cells += [str(t.predicted), f"{t.precision:.3f}"]
+        cells += [str(t.captioned), f"{t.caption_accuracy:.3f}" if t.captioned else "-"]
+        table.add_row(*cells)
+    return table
+
+
+def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> dict[str, float]:
+    pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
+    extractions, _, seconds = run_extraction(pdfs, settings.model_copy(update={"workers": workers}))
+    pages = sum(ex.meta.pages for ex in extractions)
+    units = sum(len(ex.figures) for ex in extractions)
+    return {
+        "workers": workers,
+        "pages": pages,
+        "units": units,
+        "seconds": round(seconds, 2),
+        "pages_per_s": round(pages / seconds, 1) if seconds else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=corpus_dir())
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--no-speed", action="store_true", help="skip the pages/s measurement")
+    parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only")
+    parser.add_argument("--show-errors", action="store_true", help="list misses, extra units, wrong captions")
+    args = parser.parse_args(argv)
+
+    if not (args.corpus / "figures.jsonl").exists():
+        print(f"corpus not found at {args.corpus} (set FIGVAULT_CORPUS)", file=sys.stderr)
+        return 2
+    settings = ExtractSettings()
+    files = corpus_files(args.corpus, with_pptx=False if args.pdf_only else None)
+    extractions, failed, _ = run_extraction(files, settings)
+    gold = load_gold(args.corpus / "figures.jsonl", docs=[p.name for p in files])
+    result = score(gold, predictions_of(extractions))
+    pdf_result = score(
+        [g for g in gold if g.doc.endswith(".pdf")],
+        [p for p in predictions_of(extractions) if p.doc.endswith(".pdf")],
+    )
+    speed = [] if args.no_speed else [measure_speed(files, settings, w) for w in (2, 1)]
+
+    if args.json:
+        out = {
+            "files": [p.name for p in files],
+            "failed": failed,
+            "all": result.as_dict(),
+            "pdf": pdf_result.as_dict()["total"],
+            "speed": speed,
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+
+    console = Console()
+    console.print(
+        _tally_table(
+            "Overall (* units on pages that have gold figures)",
+            {"all documents": result.total, "PDF only": pdf_result.total},
+        )
+    )
+    console.print(_tally_table("By gold kind", dict(sorted(result.by_kind.items())), show_precision=False))
+    console.print(_tally_table("By document", dict(sorted(result.by_doc.items()))))
+    if speed:
+        table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
+        for col in ("workers", "pages", "units", "seconds", "pages/s"):
+            table.add_column(col, justify="right")
+        for row in speed:
+            table.add_row(*(str(row[k]) for k in ("workers", "pages", "units", "seconds", "pages_per_s")))
+        console.print(table)
+    for name, reason in failed.items():
+        console.print(f"[red]failed[/red] {name}: {reason}")
+    if args.show_errors:
+        for g in result.misses:
+            console.print(f"miss  {g.doc} p{g.page} {g.kind} {g.label} {g.bbox}")
+        for p in result.false_units:
+            console.print(f"extra {p.doc} p{p.page} {p.kind} {p.label} {tuple(round(v) for v in p.bbox)}")
+        for g, p in result.wrong_captions:
+            console.print(f"capt  {g.doc} p{g.page} gold={g.label!r} got={p.caption[:70]!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

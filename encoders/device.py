@@ -1,0 +1,44 @@
+"""Device and numeric precision for the encoders, from settings and what this machine supports."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from figvault.errors import ModelUnavailableError
+
+Precision = Literal["fp32", "bf16", "fp16"]
+
+DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> cuda when present, else cpu; an explicit cuda device must exist."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailableError(f"device {name!r} requested but torch sees no CUDA device; use 'cpu'")
+    return name
+
+
+def cpu_supports_bf16() -> bool:
+    """True when oneDNN has fast bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: str) -> Precision:
+    """``auto``: fp16 on CUDA, bf16 weights on a CPU with bf16 kernels, fp32 otherwise."""
+    if precision == "auto":
+        if device.startswith("cuda"):
+            return "fp16"
+        return "bf16" if cpu_supports_bf16() else "fp32"
+    if precision not in DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise ModelUnavailableError("precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    return precision  # type: ignore[return-value]

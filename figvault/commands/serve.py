@@ -1,0 +1,33 @@
+"""``figvault serve [--host 127.0.0.1] [--port 8000]``: the HTTP service (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from figvault.commands import app, state
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on [service.host].")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port [service.port].")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI at /docs)."""
+    import uvicorn
+
+    from figvault.service.app import create_app
+
+    settings = state(ctx).settings
+    # One process: the search engine (models, store client) lives once per process; the thread pool
+    # gives concurrency. Scale out with more processes behind a proxy.
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level=log_level,
+        proxy_headers=False,
+    )

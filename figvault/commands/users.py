@@ -1,0 +1,79 @@
+"""``figvault users add|list|revoke``: API-key users of the HTTP service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from figvault.access import Role
+from figvault.commands import app, split_csv, state
+
+users_app = typer.Typer(help="API-key users of the HTTP service.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _connection(ctx: typer.Context):  # -> sqlite3.Connection; imported lazily to keep --help instant
+    from figvault.service import users
+    from figvault.service.db import connect_registry
+
+    conn = connect_registry(state(ctx).settings)
+    users.ensure_schema(conn)
+    return conn
+
+
+@users_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
+    role: Annotated[Role, typer.Option("--role", help="reader, editor or admin.")] = Role.READER,
+    groups: Annotated[str, typer.Option("--groups", help="Access groups, comma separated: a,b.")] = "",
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant the user belongs to.")] = "default",
+) -> None:
+    """Create a user and print its API key (only the key, on stdout, this once: it is stored hashed)."""
+    from figvault.service.users import UserError, add_user
+
+    try:
+        record, key = add_user(_connection(ctx), name, role, split_csv(groups) or [], tenant)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"created {record.name} ({record.role.value}, tenant {record.tenant}, groups {','.join(record.groups)});"
+        " the key below is shown once",
+        err=True,
+    )
+    typer.echo(key)
+
+
+@users_app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
+) -> None:
+    """Users, their role, tenant, groups and whether their key is active (keys are never shown)."""
+    from figvault.service.users import list_users
+
+    records = list_users(_connection(ctx))
+    if as_json:
+        for r in records:
+            typer.echo(json.dumps(r.model_dump(mode="json", exclude={"key_id"})))
+        return
+    if not records:
+        typer.echo("no users", err=True)
+        return
+    for r in records:
+        status = "active" if r.active else f"revoked {r.revoked_at}"
+        typer.echo(f"{r.name}\t{r.role.value}\t{r.tenant}\t{','.join(r.groups)}\t{status}")
+
+
+@users_app.command("revoke")
+def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Revoke a user's API key; requests with it get 401 from now on."""
+    from figvault.service.users import revoke_user
+
+    if not revoke_user(_connection(ctx), name):
+        typer.echo(f"error: no active user {name!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {name}", err=True)

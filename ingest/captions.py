@@ -1,0 +1,152 @@
+"""Caption detection and label parsing, shared by the PDF and PPTX extractors.
+
+A caption is text that starts with a figure (or table) word and a number: "Figure 3:", "Fig. 3.",
+"FIGURE 3", "Figure 1 | ...", "Abbildung 2:", "Figura 4.", "图 5", ... Body text that merely starts with
+"Figure 3 shows" is not a caption: the number must be followed by a delimiter, the end of the line, or the
+label must be set apart typographically (bold label, as Springer-style "Fig. 3 Results" does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CaptionKind(StrEnum):
+    FIGURE = "figure"
+    TABLE = "table"
+    LISTING = "listing"
+    """Code listings and algorithms: captioned, but not figures."""
+
+
+# Word -> what the caption introduces. Keys are matched case-insensitively, longest first.
+_CAPTION_WORDS: dict[str, CaptionKind] = {
+    "figure": CaptionKind.FIGURE,
+    "figures": CaptionKind.FIGURE,
+    "fig.": CaptionKind.FIGURE,
+    "fig": CaptionKind.FIGURE,
+    "figs.": CaptionKind.FIGURE,
+    "abbildung": CaptionKind.FIGURE,
+    "abb.": CaptionKind.FIGURE,
+    "figura": CaptionKind.FIGURE,
+    "figuur": CaptionKind.FIGURE,
+    "rysunek": CaptionKind.FIGURE,
+    "obrázek": CaptionKind.FIGURE,
+    "рисунок": CaptionKind.FIGURE,
+    "рис.": CaptionKind.FIGURE,
+    "exhibit": CaptionKind.FIGURE,
+    "chart": CaptionKind.FIGURE,
+    "diagram": CaptionKind.FIGURE,
+    "illustration": CaptionKind.FIGURE,
+    "图": CaptionKind.FIGURE,
+    "圖": CaptionKind.FIGURE,
+    "図": CaptionKind.FIGURE,
+    "그림": CaptionKind.FIGURE,
+    "table": CaptionKind.TABLE,
+    "tab.": CaptionKind.TABLE,
+    "tabelle": CaptionKind.TABLE,
+    "tabla": CaptionKind.TABLE,
+    "tableau": CaptionKind.TABLE,
+    "tabela": CaptionKind.TABLE,
+    "tabella": CaptionKind.TABLE,
+    "表": CaptionKind.TABLE,
+    "listing": CaptionKind.LISTING,
+    "algorithm": CaptionKind.LISTING,
+    "code": CaptionKind.LISTING,
+}
+
+_WORDS_ALT = "|".join(re.escape(w) for w in sorted(_CAPTION_WORDS, key=len, reverse=True))
+# The number: "3", "3a", "3.2", "A.1", "S4", "10-2".
+_NUMBER = r"(?:[A-Z]\.?)?\d+(?:[.\-–]\d+)*[a-z]?"
+_CAPTION_START = re.compile(
+    rf"^\s*(?P<word>{_WORDS_ALT})\s*(?P<num>{_NUMBER})(?P<rest>.*)$", re.IGNORECASE | re.DOTALL
+)
+# After the number: a delimiter ("Figure 3:", "Fig. 3.", "Figure 1 | x", "图 3 ："), or nothing.
+_DELIMITER = re.compile(r"^\s*(?:[:.|：．\-–—)]|$)")
+
+
+@dataclass(frozen=True)
+class CaptionMatch:
+    kind: CaptionKind
+    label: str
+    """Normalised label: "Figure 3", "Table 2", "Listing 1"."""
+    number: str
+
+
+def _normalise_label(kind: CaptionKind, number: str) -> str:
+    word = {CaptionKind.FIGURE: "Figure", CaptionKind.TABLE: "Table", CaptionKind.LISTING: "Listing"}[kind]
+    return f"{word} {number.replace('–', '-')}"
+
+
+def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None:
+    """The caption this text starts, or None.
+
+    ``label_is_bold``: the word and number are set in a bolder font than what follows; that alone marks a
+    caption even without a delimiter ("Fig. 3 Throughput of ...").
+    """
+    lines = text.strip().split("\n", 2)
+    m = _CAPTION_START.match(lines[0])
+    if m is None:
+        return None
+    rest = m.group("rest")
+    # "... see Figure 3" + line break + "for the details": the line ended by chance, not a caption.
+    if not rest.strip() and len(lines) > 1 and lines[1][:1].islower():
+        return None
+    # "Figure 3 shows ..." is a sentence of body text; a caption has a delimiter, ends, or is set apart.
+    if not (_DELIMITER.match(rest) or label_is_bold):
+        return None
+    # "Figure 3." followed by a lower-case word is a sentence end inside body text ("... in Figure 3. the").
+    if re.match(r"^\s*\.\s+[a-z]", rest) and not label_is_bold:
+        return None
+    kind = _CAPTION_WORDS[m.group("word").lower()]
+    number = m.group("num")
+    return CaptionMatch(kind=kind, label=_normalise_label(kind, number), number=number)
+
+
+def citation_pattern(match: CaptionMatch) -> re.Pattern[str]:
+    """A regex finding the places that cite this label: "Figure 3", "Fig. 3" (not "Figs. 2 and 3")."""
+    num = re.escape(match.number)
+    if match.kind is CaptionKind.FIGURE:
+        words = r"(?:Figures?|Figs?\.?|FIGURES?|Abbildung|Abb\.|Figura|图|圖)"
+    elif match.kind is CaptionKind.TABLE:
+        words = r"(?:Tables?|Tab\.|TABLES?|Tabelle|Tabla|表)"
+    else:
+        words = r"(?:Listings?|Algorithms?)"
+    return re.compile(rf"{words}\s*{num}(?![\d.]\d|[a-zA-Z0-9])")
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。])\s+(?=[A-Z0-9\"'(\[“])")
+
+
+_ABBREVIATION_END = re.compile(
+    r"\b(?:Figs?|FIGS?|Eqs?|Secs?|Tab|No|Nos|al|e\.g|i\.e|vs|cf|Ref|Refs|Abb|Abs|Kap|Nr|Ch|pp?|Vol)\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Rough sentence split of page text (hyphenated line breaks joined, whitespace collapsed)."""
+    flat = re.sub(r"-\n(?=[a-z])", "", text)
+    flat = re.sub(r"\s+", " ", flat).strip()
+    if not flat:
+        return []
+    sentences: list[str] = []
+    for piece in _SENTENCE_SPLIT.split(flat):
+        # "see Fig. 2 below": the split after an abbreviation was wrong; join the pieces again.
+        if sentences and _ABBREVIATION_END.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        elif piece.strip():
+            sentences.append(piece.strip())
+    return sentences
+
+
+def citing_sentences(text: str, match: CaptionMatch, limit: int = 3, max_chars: int = 400) -> list[str]:
+    """Sentences of ``text`` that cite the label (the caption itself excluded by the caller)."""
+    pattern = citation_pattern(match)
+    found: list[str] = []
+    for sentence in split_sentences(text):
+        if pattern.search(sentence) and match_caption(sentence) is None:
+            found.append(sentence[:max_chars])
+            if len(found) >= limit:
+                break
+    return found

@@ -1,0 +1,346 @@
+"""Figure units from PDF files (PyMuPDF): open safely, find figures per page, attach context, render PNGs."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pymupdf
+
+from figvault.errors import ExtractionError
+from figvault.ingest.captions import CaptionKind, citing_sentences
+from figvault.ingest.pdf_layout import (
+    Box,
+    DocumentStats,
+    FigureRegion,
+    PageContent,
+    PageLayout,
+    TextLine,
+    analyse_page,
+    box_area,
+    box_intersection,
+    caption_side_votes,
+    find_figures,
+    h_overlap,
+    read_page,
+)
+from figvault.ingest.render import render_region
+from figvault.settings import ExtractSettings
+from figvault.units import (
+    DocumentExtraction,
+    DocumentMeta,
+    ExtractedFigure,
+    FigureKind,
+    FigureUnit,
+    make_unit_id,
+)
+
+PDF_MIME = "application/pdf"
+MAX_CAPTION_CHARS = 1000
+MAX_CONTEXT_CHARS = 1200
+MAX_FIGURE_TEXT_CHARS = 2000
+
+
+def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
+    """Every figure of a PDF as a unit with its PNG. Raises ExtractionError (one line) for unreadable PDFs."""
+    doc = open_pdf(data)
+    try:
+        meta = read_meta(doc)
+        extraction = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
+        pages: list[PageContent | None] = []
+        for page in doc:
+            try:
+                pages.append(read_page(page))
+            except Exception as exc:  # one damaged page must not cost the rest of the document
+                pages.append(None)
+                extraction.warnings.append(f"page {page.number + 1}: unreadable ({_one_line(exc)})")
+        bombs = _drop_decorations(pages, settings, extraction.warnings)
+        stats = document_stats([p for p in pages if p is not None])
+        headings = _HeadingTracker(stats)
+        layouts: list[PageLayout] = []
+        for content in pages:
+            if content is None:
+                continue
+            try:
+                layouts.append(analyse_page(content, stats))
+            except Exception as exc:
+                extraction.warnings.append(
+                    f"page {content.number}: layout analysis failed ({_one_line(exc)})"
+                )
+        figure_above = _figures_above_captions(layouts)
+        page_texts = {layout.content.number: _page_text(layout, stats) for layout in layouts}
+        for layout in layouts:
+            content = layout.content
+            regions = find_figures(layout, settings.min_figure_pt, figure_above)
+            page_headings = headings.read(layout)
+            for region in regions:
+                if any(box_intersection(region.box, bomb) > 0 for bomb in bombs.get(content.number, [])):
+                    extraction.warnings.append(
+                        f"page {content.number}: figure skipped, it holds an image over the pixel limit"
+                    )
+                    continue
+                try:
+                    figure = _make_figure(
+                        doc, content, region, extraction, page_headings, page_texts, settings
+                    )
+                except Exception as exc:
+                    extraction.warnings.append(
+                        f"page {content.number}: figure not rendered ({_one_line(exc)})"
+                    )
+                    continue
+                extraction.figures.append(figure)
+        return extraction
+    finally:
+        doc.close()
+
+
+def _figures_above_captions(layouts: list[PageLayout]) -> bool:
+    """Whether this document sets figures above their captions (the common style), learnt from its pages."""
+    votes: Counter[str] = Counter()
+    for layout in layouts:
+        votes.update(caption_side_votes(layout))
+    return votes["below"] <= votes["above"]
+
+
+def open_pdf(data: bytes) -> pymupdf.Document:
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # PyMuPDF raises FileDataError / RuntimeError with multi-line texts
+        raise ExtractionError(f"corrupt PDF: {_one_line(exc)}") from None
+    if doc.needs_pass and not doc.authenticate(""):
+        doc.close()
+        raise ExtractionError("encrypted PDF (password required)")
+    if doc.page_count == 0:
+        doc.close()
+        raise ExtractionError("corrupt PDF: no pages")
+    return doc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?")
+
+
+def pdf_date_to_iso(value: str | None) -> str | None:
+    """``D:20211117103000+01'00'`` -> ``2021-11-17T10:30:00+01:00``; None when absent or unparseable."""
+    if not value:
+        return None
+    m = _PDF_DATE.match(value.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, tz = m.groups()
+    iso = f"{year}-{month or '01'}-{day or '01'}T{hour or '00'}:{minute or '00'}:{second or '00'}"
+    if tz:
+        if tz in "Zz":
+            iso += "Z"
+        else:
+            digits = tz.replace("'", "")
+            iso += f"{digits[:3]}:{digits[3:5] or '00'}"
+    return iso
+
+
+def read_meta(doc: pymupdf.Document) -> DocumentMeta:
+    info = doc.metadata or {}
+    return DocumentMeta(
+        title=(info.get("title") or "").strip() or None,
+        author=(info.get("author") or "").strip() or None,
+        created=pdf_date_to_iso(info.get("creationDate")),
+        mime=PDF_MIME,
+        pages=doc.page_count,
+    )
+
+
+def _drop_decorations(
+    pages: list[PageContent | None], settings: ExtractSettings, warnings: list[str]
+) -> dict[int, list[Box]]:
+    """Remove logos, backgrounds and tiny images from the pages' image lists; return decompression bombs.
+
+    A logo or background is the same picture at the same place on many pages; a tiny image is an icon or
+    bullet. Images over the source pixel limit are never rendered: their boxes are returned so that a
+    figure containing one is skipped.
+    """
+    readable = [p for p in pages if p is not None]
+    pages_with: dict[tuple[object, ...], set[int]] = defaultdict(set)
+    for content in readable:
+        for image in content.images:
+            pages_with[image.key].add(content.number)
+    threshold = max(3.0, settings.repeated_image_pages * len(pages))
+    repeated = {key for key, found in pages_with.items() if len(found) >= threshold}
+    tiny = settings.min_figure_pt / 3
+    bombs: dict[int, list[Box]] = defaultdict(list)
+    for content in readable:
+        page_area = content.size[0] * content.size[1]
+        kept = []
+        for image in content.images:
+            w, h = image.box[2] - image.box[0], image.box[3] - image.box[1]
+            if image.source_pixels > settings.max_source_image_pixels:
+                bombs[content.number].append(image.box)
+                warnings.append(
+                    f"page {content.number}: embedded image of {image.source_pixels:,} pixels skipped "
+                    f"(limit {settings.max_source_image_pixels:,})"
+                )
+                continue
+            if image.key in repeated or max(w, h) < tiny or box_area(image.box) >= 0.9 * page_area:
+                continue
+            if _is_edge_band(image.box, content.size):
+                continue
+            kept.append(image)
+        content.images = kept
+    return bombs
+
+
+def _is_edge_band(box: Box, page_size: tuple[float, float]) -> bool:
+    """A strip along a page edge spanning the whole page (side bars, banners): page design, not a figure."""
+    pw, ph = page_size
+    w, h = box[2] - box[0], box[3] - box[1]
+    touches = box[0] <= 2 or box[1] <= 2 or box[2] >= pw - 2 or box[3] >= ph - 2
+    spans = w >= 0.95 * pw or h >= 0.95 * ph
+    return touches and spans and w * h < 0.5 * pw * ph
+
+
+def document_stats(pages: list[PageContent]) -> DocumentStats:
+    sizes: Counter[float] = Counter()
+    line_pages: dict[str, set[int]] = defaultdict(set)
+    for content in pages:
+        for line in content.lines:
+            sizes[round(line.size, 1)] += len(line.text)
+            if line.key:
+                line_pages[line.key].add(content.number)
+    body = sizes.most_common(1)[0][0] if sizes else 10.0
+    threshold = max(3, 0.3 * len(pages))
+    running = frozenset(k for k, found in line_pages.items() if len(found) >= threshold)
+    return DocumentStats(body_size=body, running_lines=running)
+
+
+def _page_text(layout: PageLayout, stats: DocumentStats) -> str:
+    """Running text of a page for citation search: no captions, figure labels, running headers."""
+    parts = []
+    for block in layout.text_blocks:
+        lines = [ln.text for ln in block.lines if ln.key not in stats.running_lines]
+        if lines:
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+class _HeadingTracker:
+    """Page and section headings, carried across pages (a section started on page 3 goes on to page 4)."""
+
+    def __init__(self, stats: DocumentStats) -> None:
+        self.stats = stats
+        self.current: str | None = None
+
+    def is_heading_line(self, line: TextLine) -> bool:
+        if len(line.text) > 100 or line.key in self.stats.running_lines:
+            return False
+        return line.size >= self.stats.body_size * 1.15 or (
+            line.bold and line.size >= self.stats.body_size * 0.9
+        )
+
+    def read(self, layout: PageLayout) -> _PageHeadings:
+        """Headings on this page: the heading-like lines (larger or bold) that open a text block."""
+        found: list[tuple[float, Box, str]] = []
+        for block in layout.text_blocks:
+            heads: list[str] = []
+            for line in block.lines:
+                if not self.is_heading_line(line):
+                    break
+                heads.append(line.text)
+            text = " ".join(heads)
+            if heads and 3 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 3:
+                found.append((block.box[1], block.box, text))
+        found.sort(key=lambda h: (h[1][0] > layout.content.size[0] / 2, h[0]))  # reading order, 2 columns
+        before = self.current
+        if found:
+            self.current = found[-1][2]
+        return _PageHeadings(carried=before, on_page=found)
+
+
+class _PageHeadings:
+    def __init__(self, carried: str | None, on_page: list[tuple[float, Box, str]]) -> None:
+        self.carried = carried
+        self.on_page = on_page
+        """(top, box, text) in reading order."""
+
+    def page_heading(self, region: Box) -> str | None:
+        """The page's first heading when it sits above the figure (a slide title, a page title)."""
+        if self.on_page and self.on_page[0][0] <= region[1]:
+            return self.on_page[0][2]
+        return None
+
+    def section_for(self, region: Box) -> str | None:
+        """The heading of the section the figure is in: the last heading before it in reading order."""
+        before = [
+            text
+            for top, box, text in self.on_page
+            if (top <= region[1] and h_overlap(box, region) > 0) or box[2] <= region[0]
+        ]
+        return before[-1] if before else self.carried
+
+
+def _context(
+    region: FigureRegion,
+    content: PageContent,
+    headings: _PageHeadings,
+    page_texts: dict[int, str],
+) -> str:
+    parts: list[str] = []
+    for heading in (headings.page_heading(region.box), headings.section_for(region.box)):
+        if heading and heading not in parts:
+            parts.append(heading)
+    if region.caption is not None:
+        # Citing sentences: this page first, then its neighbours, then the rest of the document.
+        order = sorted(page_texts, key=lambda n: (abs(n - content.number), n))
+        for number in order:
+            for sentence in citing_sentences(page_texts[number], region.caption.match):
+                if sentence not in parts:
+                    parts.append(sentence)
+            if len(parts) >= 5:
+                break
+    return "\n".join(parts)[:MAX_CONTEXT_CHARS]
+
+
+def _kind(region: FigureRegion) -> FigureKind:
+    area = box_area(region.box)
+    if region.image_area <= 0.02 * area:
+        return FigureKind.VECTOR
+    if region.path_count >= 6 and region.image_area < 0.9 * area:
+        return FigureKind.MIXED
+    return FigureKind.RASTER
+
+
+def _make_figure(
+    doc: pymupdf.Document,
+    content: PageContent,
+    region: FigureRegion,
+    extraction: DocumentExtraction,
+    headings: _PageHeadings,
+    page_texts: dict[int, str],
+    settings: ExtractSettings,
+) -> ExtractedFigure:
+    page = doc[content.number - 1]
+    bbox = tuple(round(v, 2) for v in region.box)
+    kind = _kind(region)
+    rendered = render_region(page, pymupdf.Rect(region.box), settings.dpi, settings.max_image_pixels)
+    caption = region.caption
+    figure_text = "\n".join(line.text for line in region.text_lines)
+    unit = FigureUnit(
+        unit_id=make_unit_id(extraction.doc_sha256, content.number, kind.value, bbox),
+        doc=extraction.doc,
+        doc_sha256=extraction.doc_sha256,
+        page=content.number,
+        page_size=(round(content.size[0], 2), round(content.size[1], 2)),
+        bbox=bbox,
+        kind=kind,
+        label=caption.match.label if caption and caption.match.kind is CaptionKind.FIGURE else None,
+        caption=caption.text[:MAX_CAPTION_CHARS] if caption else "",
+        context=_context(region, content, headings, page_texts),
+        figure_text=figure_text[:MAX_FIGURE_TEXT_CHARS],
+        width=rendered.width,
+        height=rendered.height,
+        meta=extraction.meta,
+    )
+    return ExtractedFigure(unit=unit, png=rendered.png)

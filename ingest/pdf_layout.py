@@ -1,0 +1,627 @@
+"""Page layout analysis for PDF figure extraction: where the figures on one page are, and their captions.
+
+Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
+
+1. Graphic atoms: embedded images (decorations already removed by the caller) and vector paths (page
+   backgrounds, invisible fills and page-wide rules dropped), merged into clusters when they touch.
+2. Captions: text blocks that start with "Figure 3:", "Fig. 3.", "FIGURE 3", "Table 2", ... (captions.py).
+3. Each figure caption claims the clusters next to it in its own column: the nearest side (above is
+   preferred, as captions usually sit below figures), then every further cluster on that side until body
+   text or another caption intervenes. Multi-panel figures thus become one region. Table and listing
+   captions claim their clusters too, so tables drawn with rules do not come back as uncaptioned figures.
+4. Clusters no caption claimed become uncaptioned figures when they look like one (big enough, not a box
+   around a paragraph).
+5. Regions grow to the text labels around them (axis titles, legends, panel labels), never into body text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf
+
+from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
+
+Box = tuple[float, float, float, float]
+
+# Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
+TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
+
+CLUSTER_GAP_PT = 3.0
+"""Paths and images closer than this belong to the same cluster."""
+LOOSE_MERGE_SHARE = 0.12
+"""Uncaptioned pieces closer than this share of the page width, no body text between: one figure."""
+LABEL_MARGIN_PT = 10.0
+"""Text lines this close to a figure region are its labels (axis titles, legends) unless body text."""
+
+
+def box_union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def box_area(a: Box) -> float:
+    return max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1])
+
+
+def box_intersection(a: Box, b: Box) -> float:
+    return box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def box_iou(a: Box, b: Box) -> float:
+    inter = box_intersection(a, b)
+    union = box_area(a) + box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def boxes_near(a: Box, b: Box, gap: float) -> bool:
+    return a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]
+
+
+def h_overlap(a: Box, b: Box) -> float:
+    """Horizontal overlap as a share of the narrower box."""
+    inter = min(a[2], b[2]) - max(a[0], b[0])
+    narrower = min(a[2] - a[0], b[2] - b[0])
+    return inter / narrower if narrower > 0 else 0.0
+
+
+@dataclass
+class TextLine:
+    box: Box
+    text: str
+    size: float
+    bold: bool
+    """Every span bold."""
+    block: int
+    mono: bool = False
+    """Set in a monospaced font: code."""
+    starts_bold: bool = False
+    """The first span is bold ("Fig. 3" in bold, then regular caption text)."""
+    key: str = ""
+    """Letters only, lower case: equal for a running header on every page whatever its page number."""
+
+    def __post_init__(self) -> None:
+        self.key = normalise_running(self.text)
+
+
+@dataclass
+class TextBlock:
+    index: int
+    box: Box
+    lines: list[TextLine]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass
+class ImageBox:
+    box: Box
+    source_pixels: int
+    key: tuple[Any, ...]
+    """Identity across pages (position, size, source dimensions): a repeated key is a logo or background."""
+
+
+@dataclass
+class PageContent:
+    """What the layout analysis needs from one page, read once."""
+
+    number: int
+    """1-based."""
+    size: tuple[float, float]
+    blocks: list[TextBlock]
+    images: list[ImageBox]
+    paths: list[Box]
+    """Boxes of the visible vector paths that can belong to figures."""
+    ruled: list[bool] = field(default_factory=list)
+    """Per path: only axis-aligned segments and rectangles (the stuff of table rules and cell shading)."""
+
+    @property
+    def lines(self) -> list[TextLine]:
+        return [line for block in self.blocks for line in block.lines]
+
+
+@dataclass
+class Cluster:
+    box: Box
+    image_area: float = 0.0
+    path_count: int = 0
+    free_paths: int = 0
+    """Paths with curves or slanted lines: plots and diagrams have them, tables do not."""
+
+    def merge(self, other: Cluster) -> None:
+        self.box = box_union(self.box, other.box)
+        self.image_area += other.image_area
+        self.path_count += other.path_count
+        self.free_paths += other.free_paths
+
+
+@dataclass
+class Caption:
+    block: TextBlock
+    match: CaptionMatch
+    text: str
+
+
+@dataclass
+class FigureRegion:
+    box: Box
+    image_area: float
+    path_count: int
+    caption: Caption | None = None
+    text_lines: list[TextLine] = field(default_factory=list)
+
+
+def read_page(page: pymupdf.Page) -> PageContent:
+    """Read text blocks, image boxes and drawing boxes of a page (no image is decoded)."""
+    rect = page.rect
+    page_box: Box = (rect.x0, rect.y0, rect.x1, rect.y1)
+    page_area = box_area(page_box)
+    blocks: list[TextBlock] = []
+    for raw in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
+        if raw.get("type") != 0:
+            continue
+        lines: list[TextLine] = []
+        index = len(blocks)
+        for raw_line in raw["lines"]:
+            spans = [s for s in raw_line["spans"] if s["text"].strip()]
+            if not spans:
+                continue
+            text = "".join(s["text"] for s in raw_line["spans"]).strip()
+            size = max(s["size"] for s in spans)
+            bold = all(_is_bold(s) for s in spans)
+            mono = sum(len(s["text"]) for s in spans if _is_mono(s)) >= 0.6 * sum(
+                len(s["text"]) for s in spans
+            )
+            lines.append(
+                TextLine(
+                    box=tuple(raw_line["bbox"]),
+                    text=text,
+                    size=size,
+                    bold=bold,
+                    block=index,
+                    mono=mono,
+                    starts_bold=_is_bold(spans[0]),
+                )
+            )
+        if lines:
+            box = lines[0].box
+            for line in lines[1:]:
+                box = box_union(box, line.box)
+            blocks.append(TextBlock(index=index, box=box, lines=lines))
+
+    images: list[ImageBox] = []
+    for info in page.get_image_info():
+        clipped = pymupdf.Rect(info["bbox"]) & rect
+        if clipped.is_empty:
+            continue
+        box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
+        key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]), info["width"], info["height"])
+        images.append(ImageBox(box=box, source_pixels=info["width"] * info["height"], key=key))
+
+    paths: list[Box] = []
+    ruled: list[bool] = []
+    for path in page.get_cdrawings():
+        clipped = pymupdf.Rect(path["rect"]) & rect
+        if clipped.is_empty and not (clipped.width or clipped.height):
+            continue
+        box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
+        if not _visible(path):
+            continue
+        area = box_area(box)
+        # Page backgrounds and frames are not figures.
+        if area >= 0.8 * page_area:
+            continue
+        w, h = box[2] - box[0], box[3] - box[1]
+        # Page-wide rules (header/footer separators) would glue unrelated things together.
+        if min(w, h) <= 2.0 and max(w, h) >= 0.6 * (rect.width if w > h else rect.height):
+            continue
+        paths.append(box)
+        ruled.append(_is_ruled(path))
+    return PageContent(
+        number=page.number + 1,
+        size=(rect.width, rect.height),
+        blocks=blocks,
+        images=images,
+        paths=paths,
+        ruled=ruled,
+    )
+
+
+def _is_ruled(path: dict[str, Any]) -> bool:
+    """Only rectangles and horizontal/vertical lines."""
+    for item in path.get("items", ()):
+        op = item[0]
+        if op == "re":
+            continue
+        if op == "l":
+            (x0, y0), (x1, y1) = item[1], item[2]
+            if abs(x0 - x1) < 0.5 or abs(y0 - y1) < 0.5:
+                continue
+        return False
+    return True
+
+
+_MONO_FONT_HINTS = ("mono", "courier", "consol", "code", "menlo", "typewriter", "cmtt", "inconsolata")
+
+
+_BOLD_FONT_HINTS = ("bold", "black", "heavy", "semibold", "demi", "medi")
+
+
+def _is_bold(span: dict[str, Any]) -> bool:
+    font = span["font"].lower()
+    return bool(span["flags"] & 16) or any(hint in font for hint in _BOLD_FONT_HINTS)
+
+
+def _is_mono(span: dict[str, Any]) -> bool:
+    font = span["font"].lower()
+    return bool(span["flags"] & 8) or any(hint in font for hint in _MONO_FONT_HINTS)
+
+
+def _is_white(color: Iterable[float] | None) -> bool:
+    return color is not None and all(c >= 0.97 for c in color)
+
+
+def _visible(path: dict[str, Any]) -> bool:
+    """False for paths that draw nothing on a white page: no paint, transparent, or white fill only."""
+    stroke = path.get("color") if "s" in path.get("type", "") else None
+    fill = path.get("fill") if "f" in path.get("type", "") else None
+    if stroke is not None and (path.get("stroke_opacity") or 1.0) <= 0.02:
+        stroke = None
+    if fill is not None and (path.get("fill_opacity") or 1.0) <= 0.02:
+        fill = None
+    return not (stroke is None and (fill is None or _is_white(fill)))
+
+
+def cluster_boxes(clusters: list[Cluster], gap: float) -> list[Cluster]:
+    """Merge clusters whose boxes come within ``gap`` of each other, until none do."""
+    pending = sorted(clusters, key=lambda c: (c.box[1], c.box[0]))
+    merged: list[Cluster] = []
+    changed = True
+    while changed:
+        changed = False
+        merged = []
+        for cluster in pending:
+            for target in merged:
+                if boxes_near(target.box, cluster.box, gap):
+                    target.merge(cluster)
+                    changed = True
+                    break
+            else:
+                merged.append(cluster)
+        pending = merged
+    return merged
+
+
+@dataclass
+class DocumentStats:
+    body_size: float
+    """The most common font size (by characters): body text."""
+    running_lines: frozenset[str]
+    """Normalised texts of lines repeated on many pages: running headers and footers."""
+
+
+def normalise_running(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalpha())
+
+
+_BULLETS = frozenset("•▪■●○◦‣–—-*·►➢✓")
+
+
+def is_body_block(block: TextBlock, stats: DocumentStats) -> bool:
+    """A paragraph of running text (never part of a figure): several lines or long, at body size."""
+    chars = sum(len(line.text) for line in block.lines)
+    sizes_ok = sum(1 for line in block.lines if line.size >= stats.body_size * 0.9) >= len(block.lines) / 2
+    if not sizes_ok:
+        return False
+    if len(block.lines) >= 2 and chars >= 80:
+        return True
+    # Bulleted list items (slides, handbooks) are running text even when short.
+    if block.lines[0].text[:1] in _BULLETS and chars >= 20:
+        return True
+    return chars >= 120
+
+
+def find_captions(content: PageContent, stats: DocumentStats) -> list[Caption]:
+    captions: list[Caption] = []
+    for block in content.blocks:
+        first = block.lines[0]
+        # A bold label with regular text after it marks a caption even without a delimiter.
+        label_is_bold = (first.starts_bold and not first.bold) or (
+            first.bold and len(block.lines) > 1 and not all(line.bold for line in block.lines[1:])
+        )
+        match = match_caption(block.text, label_is_bold=label_is_bold)
+        if match is None:
+            continue
+        text = " ".join(line.text for line in block.lines)
+        captions.append(Caption(block=block, match=match, text=" ".join(text.split())))
+    return captions
+
+
+def _between(a: Box, b: Box, other: Box) -> bool:
+    """``other`` lies vertically between boxes a and b (either order) and overlaps them horizontally."""
+    top, bottom = (a, b) if a[1] <= b[1] else (b, a)
+    lo, hi = top[3], bottom[1]
+    mid = (other[1] + other[3]) / 2
+    if not (lo - 1 <= mid <= hi + 1):
+        return False
+    span = (min(a[0], b[0]), 0.0, max(a[2], b[2]), 0.0)
+    return h_overlap(span, other) > 0.2 or h_overlap(other, span) > 0.2
+
+
+@dataclass
+class PageLayout:
+    """One page, analysed: graphic clusters, captions, and the body text that separates figures."""
+
+    content: PageContent
+    clusters: list[Cluster]
+    captions: list[Caption]
+    body_blocks: set[int]
+    barriers: list[Box]
+    """Boxes a figure never grows across: body paragraphs and captions."""
+    lines: list[TextLine]
+    """Text lines without running headers and footers."""
+    text_blocks: list[TextBlock]
+    """Text outside graphics and captions: headings and paragraphs, where citations and context come from."""
+
+
+def analyse_page(content: PageContent, stats: DocumentStats) -> PageLayout:
+    atoms = [Cluster(box=im.box, image_area=box_area(im.box)) for im in content.images]
+    atoms += [
+        Cluster(box=p, path_count=1, free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1)
+        for i, p in enumerate(content.paths)
+    ]
+    clusters = cluster_boxes(atoms, CLUSTER_GAP_PT)
+    captions = find_captions(content, stats)
+    caption_blocks = {c.block.index for c in captions}
+    body_blocks = {
+        b.index
+        for b in content.blocks
+        if b.index not in caption_blocks
+        and is_body_block(b, stats)
+        and not all(line.key in stats.running_lines for line in b.lines)
+        # Text inside a graphic (boxes of text in a diagram) is the figure's, not body text.
+        and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
+    }
+    barriers = [b.box for b in content.blocks if b.index in body_blocks] + [c.block.box for c in captions]
+    lines = [line for line in content.lines if line.key not in stats.running_lines]
+    running_text = [
+        b
+        for b in content.blocks
+        if b.index not in caption_blocks
+        and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
+    ]
+    return PageLayout(content, clusters, captions, body_blocks, barriers, lines, running_text)
+
+
+def _nearest_on_side(
+    layout: PageLayout, caption: Caption, taken: set[int], above: bool
+) -> list[tuple[float, int]]:
+    """Clusters on one side of a caption, in its column, nearest first; empty when body text intervenes."""
+    cap = caption.block.box
+    column = _caption_column(layout, caption)
+    found: list[tuple[float, int]] = []
+    for i, cl in enumerate(layout.clusters):
+        if i in taken or (h_overlap(cl.box, column) < 0.3 and h_overlap(column, cl.box) < 0.3):
+            continue
+        if above and cl.box[3] <= cap[1] + 3:
+            found.append((cap[1] - cl.box[3], i))
+        elif not above and cl.box[1] >= cap[3] - 3:
+            found.append((cl.box[1] - cap[3], i))
+    found.sort()
+    if not found:
+        return []
+    gap, first = found[0]
+    if gap > 0.25 * layout.content.size[1] or _blocked(layout, cap, layout.clusters[first].box, cap):
+        return []
+    return found
+
+
+def _caption_column(layout: PageLayout, caption: Caption) -> Box:
+    """The horizontal band of the caption's column: a short, left-aligned caption still owns its column.
+
+    The widest body paragraph that starts where the caption starts (same left edge, or the caption inside
+    it) gives the column's extent; without body text the caption's own extent is used.
+    """
+    cap = caption.block.box
+    x0, x1 = cap[0], cap[2]
+    for index in layout.body_blocks:
+        box = layout.content.blocks[index].box
+        if box[0] - 6 <= cap[0] <= box[0] + 6 or (box[0] - 6 <= cap[0] and cap[2] <= box[2] + 6):
+            x0, x1 = min(x0, box[0]), max(x1, box[2])
+    return (x0, cap[1], x1, cap[3])
+
+
+def _blocked(layout: PageLayout, a: Box, b: Box, caption_box: Box | None = None) -> bool:
+    return any(_between(a, b, bar) for bar in layout.barriers if bar != caption_box)
+
+
+def caption_side_votes(layout: PageLayout) -> Counter[str]:
+    """For figure captions with graphics on one side only: which side ("above"/"below") the figure was."""
+    votes: Counter[str] = Counter()
+    for caption in layout.captions:
+        if caption.match.kind is not CaptionKind.FIGURE:
+            continue
+        above = bool(_nearest_on_side(layout, caption, set(), above=True))
+        below = bool(_nearest_on_side(layout, caption, set(), above=False))
+        if above != below:
+            votes["above" if above else "below"] += 1
+    return votes
+
+
+def _claim_for_caption(
+    layout: PageLayout, caption: Caption, taken: set[int], figure_above: bool
+) -> list[int]:
+    """Indexes of the clusters that belong to this caption's figure (or table).
+
+    The document's usual side is tried first (figures above their captions in most documents, tables
+    below theirs), the other side only when the usual one has nothing.
+    """
+    cap = caption.block.box
+    usual_above = figure_above if caption.match.kind is CaptionKind.FIGURE else False
+    page_height = layout.content.size[1]
+    for above in (usual_above, not usual_above):
+        ordered = _nearest_on_side(layout, caption, taken, above)
+        if not ordered:
+            continue
+        first = ordered[0][1]
+        region = layout.clusters[first].box
+        chosen = [first]
+        for _, i in ordered[1:]:
+            box = layout.clusters[i].box
+            if _blocked(layout, region, box) or _blocked(layout, cap, box, cap):
+                continue
+            near_gap = (region[1] - box[3]) if above else (box[1] - region[3])
+            if near_gap > 0.08 * page_height:
+                continue
+            chosen.append(i)
+            region = box_union(region, box)
+        return chosen
+    return []
+
+
+def _grow_to_labels(
+    box: Box, lines: list[TextLine], excluded_blocks: set[int], caption_box: Box | None
+) -> tuple[Box, list[TextLine]]:
+    """Extend a region to the label lines around it, and return the lines it then holds."""
+    for _ in range(3):
+        grown = box
+        for line in lines:
+            if line.block in excluded_blocks:
+                continue
+            lb = line.box
+            inside = box_intersection(lb, box) >= 0.5 * box_area(lb)
+            near = boxes_near(lb, box, LABEL_MARGIN_PT)
+            if inside or near:
+                if caption_box is not None and box_intersection(lb, caption_box) > 0:
+                    continue
+                grown = box_union(grown, lb)
+        if grown == box:
+            break
+        box = grown
+    held = [line for line in lines if box_intersection(line.box, box) >= 0.5 * box_area(line.box)]
+    return box, held
+
+
+def _merged(clusters: list[Cluster]) -> Cluster:
+    merged = Cluster(
+        box=clusters[0].box, image_area=clusters[0].image_area, path_count=clusters[0].path_count
+    )
+    for cl in clusters[1:]:
+        merged.merge(cl)
+    return merged
+
+
+def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = True) -> list[FigureRegion]:
+    """The figure regions of one page, captioned ones first, each with its caption when it has one.
+
+    ``figure_above``: this document puts figures above their captions (the side learnt from its pages).
+    """
+    caption_blocks = {c.block.index for c in layout.captions}
+    excluded = layout.body_blocks | caption_blocks
+    taken: set[int] = set()
+    regions: list[FigureRegion] = []
+    # Figures first (they are what we want), then tables/listings claim what is left next to them.
+    for caption in sorted(layout.captions, key=lambda c: c.match.kind is not CaptionKind.FIGURE):
+        chosen = _claim_for_caption(layout, caption, taken, figure_above)
+        if not chosen:
+            continue
+        taken.update(chosen)
+        if caption.match.kind is not CaptionKind.FIGURE:
+            continue
+        merged = _merged([layout.clusters[i] for i in chosen])
+        box, held = _grow_to_labels(merged.box, layout.lines, excluded, caption.block.box)
+        regions.append(
+            FigureRegion(box, merged.image_area, merged.path_count, caption=caption, text_lines=held)
+        )
+
+    # Uncaptioned figures: what no caption claimed and that looks like a figure on its own.
+    rest = [cl for i, cl in enumerate(layout.clusters) if i not in taken]
+    rest = [
+        c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
+    ]
+    loose: list[FigureRegion] = []
+    for cluster in cluster_boxes(rest, 2 * CLUSTER_GAP_PT):
+        box, held = _grow_to_labels(cluster.box, layout.lines, excluded, None)
+        if _looks_like_figure(cluster, box, held, min_figure_pt):
+            loose.append(FigureRegion(box, cluster.image_area, cluster.path_count, text_lines=held))
+    for region in _merge_loose(layout, loose):
+        if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
+            regions.append(region)
+    return regions
+
+
+def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRegion]:
+    """Join uncaptioned pieces that no body text separates: the parts of one slide graphic, chart panels.
+
+    Slides and posters arrange one visual from several pieces (a chart, its table, a diagram) with wide
+    gaps; a paragraph between two pieces means they are separate figures.
+    """
+    gap = LOOSE_MERGE_SHARE * layout.content.size[0]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(loose)):
+            for j in range(i + 1, len(loose)):
+                a, b = loose[i], loose[j]
+                if not boxes_near(a.box, b.box, gap):
+                    continue
+                hull = box_union(a.box, b.box)
+                if any(
+                    box_intersection(bar, hull) > 0.5 * box_area(bar)
+                    and box_intersection(bar, a.box) < 0.5 * box_area(bar)
+                    and box_intersection(bar, b.box) < 0.5 * box_area(bar)
+                    for bar in layout.barriers
+                ):
+                    continue
+                held = a.text_lines + [ln for ln in b.text_lines if ln not in a.text_lines]
+                loose[i] = FigureRegion(
+                    hull, a.image_area + b.image_area, a.path_count + b.path_count, text_lines=held
+                )
+                del loose[j]
+                merged = True
+                break
+            if merged:
+                break
+    return loose
+
+
+def _looks_like_figure(cluster: Cluster, box: Box, held: list[TextLine], min_figure_pt: float) -> bool:
+    w, h = box[2] - box[0], box[3] - box[1]
+    if w < min_figure_pt or h < min_figure_pt:
+        return False
+    area = box_area(box)
+    if cluster.image_area >= 0.25 * area:
+        return True
+    # Drawings only: a box or two around a paragraph (callouts, shaded notes) is text, and so is a code
+    # listing on its shaded background (mostly monospaced lines).
+    if cluster.path_count < 6:
+        return False
+    chars = sum(len(line.text) for line in held)
+    mono = sum(len(line.text) for line in held if line.mono)
+    if len(held) >= 3 and mono >= 0.6 * chars:
+        return False
+    # Rules and shading only, with text in rows and columns: an uncaptioned table.
+    if cluster.free_paths == 0 and _is_text_grid(held):
+        return False
+    text_area = sum(box_area(line.box) for line in held)
+    return text_area < 0.5 * area
+
+
+def _is_text_grid(lines: list[TextLine]) -> bool:
+    """Text laid out as a table: at least 3 rows holding 2 or more cells that start at shared x positions."""
+    rows: dict[int, list[TextLine]] = {}
+    for line in lines:
+        rows.setdefault(round((line.box[1] + line.box[3]) / 2 / 4), []).append(line)
+    multi = [row for row in rows.values() if len(row) >= 2]
+    if len(multi) < 3:
+        return False
+    starts: Counter[int] = Counter()
+    for row in multi:
+        for x in {round(line.box[0] / 6) for line in row}:
+            starts[x] += 1
+    shared_columns = sum(1 for count in starts.values() if count >= 3)
+    return shared_columns >= 2

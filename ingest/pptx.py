@@ -1,0 +1,591 @@
+"""Figure units of a PPTX deck (python-pptx), rendered through LibreOffice where they are drawn shapes.
+
+A slide's figure is found from its shapes, not its pixels:
+
+1. Every shape gets a role (picture, chart, SmartArt, group, autoshape, connector; text box, table,
+   placeholder). Decorations go first: full-slide backgrounds under other content, and logos (the same
+   image at the same spot on many slides).
+2. Graphic shapes that touch or nearly touch (a tolerance of 5% of the slide's short side) are clustered:
+   a diagram of boxes, icons and connectors becomes ONE unit, not one per shape.
+3. Text boxes and tables lying mostly inside a cluster belong to it (its bbox and ``figure_text``);
+   labels just beside it add their text only. A "Figure 2: ..." text box near it is its caption.
+4. Slide title, body placeholders, the remaining text and the speaker notes are the unit's ``context``.
+
+A cluster that is one picture is kind ``picture`` and its image is the embedded blob; a cluster dominated
+by a native chart is kind ``chart``; everything else is kind ``diagram``, cropped from the LibreOffice
+rendering of the slide (or sketched from the shapes when LibreOffice is not installed).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from PIL import Image
+
+from figvault.errors import ExtractionError, UnsafeFileError
+from figvault.ingest import slide_render
+from figvault.ingest.captions import CaptionKind, match_caption
+from figvault.ingest.safety import check_image_pixels, check_zip_container, image_size, open_image_checked
+from figvault.ingest.slide_shapes import (
+    CHART,
+    CONNECTOR,
+    EMU_PER_PT,
+    FRAME,
+    GRAPHIC_ROLES,
+    PICTURE,
+    PLACEHOLDER,
+    TABLE,
+    TEXT,
+    Box,
+    blob_key,
+    clean_text,
+    iter_leaves,
+    picture_blob,
+    role_of,
+    shape_box,
+    shape_text,
+)
+from figvault.ingest.slide_sketch import sketch_region
+from figvault.settings import ExtractSettings
+from figvault.units import (
+    DocumentExtraction,
+    DocumentMeta,
+    ExtractedFigure,
+    FigureKind,
+    FigureUnit,
+    make_unit_id,
+)
+
+PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+CLUSTER_TOLERANCE = 0.05
+"""Shapes closer than this share of the slide's short side belong to one figure."""
+BACKGROUND_SHARE = 0.9
+"""A picture or shape covering this share of the slide, with content on top, is a background."""
+LOGO_MAX_SHARE = 0.05
+"""A repeated image smaller than this share of the slide is a logo; larger repeated ones are content."""
+MAX_CONTEXT_CHARS = 2000
+_TITLE_TYPES = {"TITLE", "CENTER_TITLE", "VERTICAL_TITLE"}
+_FOOTER_TYPES = {"DATE", "FOOTER", "SLIDE_NUMBER", "HEADER"}
+
+
+@dataclass
+class Member:
+    """One top-level shape of a slide."""
+
+    shape: Any
+    box: Box
+    role: str
+    z: int
+    text: str = ""
+    blob: bytes | None = None
+
+
+@dataclass
+class Cluster:
+    members: list[Member]
+    box: Box
+    joined: list[Member] = field(default_factory=list)
+    """Text boxes and tables inside the figure (bbox and figure_text)."""
+    nearby: list[Member] = field(default_factory=list)
+    """Labels beside the figure (figure_text only)."""
+    caption: Member | None = None
+
+
+@dataclass
+class SlideInfo:
+    number: int
+    slide: Any
+    members: list[Member]
+    title: str
+    context_parts: list[str]
+    notes: str
+
+
+def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
+    """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
+    check_zip_container(data, settings.max_pptx_uncompressed_mb)
+    prs = _open_presentation(data)
+    slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
+    slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
+    slides = [_read_slide(i, slide, settings) for i, slide in enumerate(prs.slides, start=1)]
+    hidden = {
+        i for i, slide in enumerate(prs.slides, start=1) if slide._element.get("show") in ("0", "false")
+    }
+    meta = _document_meta(prs, len(slides))
+    result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
+
+    logos = _repeated_images(slides, slide_w * slide_h, settings.repeated_image_pages)
+    plans: list[tuple[SlideInfo, Cluster]] = []
+    for info in slides:
+        members = _drop_decorations(info.members, logos, slide_w, slide_h)
+        for cluster in _clusters(members, info.members, slide_w, slide_h, settings.min_figure_pt):
+            plans.append((info, cluster))
+
+    deck = _render_if_needed(data, plans, len(slides), hidden, settings, result)
+    try:
+        for info, cluster in plans:
+            figure = _make_figure(info, cluster, result, sha256, (slide_w, slide_h), deck, settings)
+            if figure is not None:
+                result.figures.append(figure)
+    finally:
+        if deck is not None:
+            deck.close()
+    return result
+
+
+def _open_presentation(data: bytes) -> Any:
+    from pptx import Presentation
+    from pptx.exc import PackageNotFoundError
+
+    try:
+        return Presentation(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExtractionError(f"not a readable PPTX package: {reason}") from None
+
+
+def _document_meta(prs: Any, pages: int) -> DocumentMeta:
+    props = prs.core_properties
+    created = props.created.isoformat() if props.created else None
+    return DocumentMeta(
+        title=props.title or None, author=props.author or None, created=created, mime=PPTX_MIME, pages=pages
+    )
+
+
+def _read_slide(number: int, slide: Any, settings: ExtractSettings) -> SlideInfo:
+    members: list[Member] = []
+    title = ""
+    context_parts: list[str] = []
+    for z, shape in enumerate(slide.shapes):
+        role = role_of(shape)
+        if role == PLACEHOLDER:
+            kind = _placeholder_type(shape)
+            text = clean_text(shape.text_frame.text) if shape.has_text_frame else ""
+            if kind in _TITLE_TYPES and text and not title:
+                title = text.replace("\n", " ")
+            elif text and kind not in _FOOTER_TYPES:
+                context_parts.append(text)
+            continue
+        box = _drawn_box(shape)
+        if box is None:
+            continue
+        member = Member(shape=shape, box=box, role=role, z=z, text=shape_text(shape))
+        if role == PICTURE:
+            member.blob = picture_blob(shape)
+        for leaf, _ in iter_leaves(shape):  # pictures inside groups are decoded too: check them all
+            if leaf is not shape and role_of(leaf) == PICTURE:
+                _check_picture(picture_blob(leaf), number, settings)
+        _check_picture(member.blob, number, settings)
+        members.append(member)
+    notes = ""
+    if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+        notes = clean_text(slide.notes_slide.notes_text_frame.text)
+    return SlideInfo(
+        number=number, slide=slide, members=members, title=title, context_parts=context_parts, notes=notes
+    )
+
+
+def _drawn_box(shape: Any) -> Box | None:
+    """A group's box is the union of what it draws: its stored frame can be stale in generated files."""
+    if etree.QName(shape._element).localname == "grpSp":
+        leaves = [box for _, box in iter_leaves(shape)]
+        return _union(leaves) if leaves else None
+    return shape_box(shape)
+
+
+def _placeholder_type(shape: Any) -> str:
+    try:
+        return shape.placeholder_format.type.name
+    except Exception:
+        return ""
+
+
+def _check_picture(blob: bytes | None, slide_no: int, settings: ExtractSettings) -> None:
+    if blob is None:
+        return
+    size = image_size(blob)
+    if size is not None:
+        check_image_pixels(*size, settings.max_source_image_pixels, what=f"a picture on slide {slide_no}")
+
+
+def _repeated_images(slides: list[SlideInfo], slide_area: float, share: float) -> set[tuple[str, int, int]]:
+    """(image, position) pairs placed identically on many slides: template logos and backgrounds."""
+    slides_with: Counter[tuple[str, int, int]] = Counter()
+    for info in slides:
+        seen = {_placement(m) for m in info.members if m.blob is not None}
+        slides_with.update(seen)
+    needed = max(3, math.ceil(share * len(slides)))
+    return {key for key, count in slides_with.items() if count >= needed}
+
+
+def _placement(member: Member) -> tuple[str, int, int]:
+    # Rounded to 0.1 inch: a template places its logo at the same spot, give or take an EMU.
+    return blob_key(member.blob or b""), round(member.box.x0 / 7.2), round(member.box.y0 / 7.2)
+
+
+def _drop_decorations(
+    members: list[Member], logos: set[tuple[str, int, int]], w: float, h: float
+) -> list[Member]:
+    slide = Box(0, 0, w, h)
+    kept: list[Member] = []
+    for m in members:
+        if m.role not in GRAPHIC_ROLES:
+            kept.append(m)
+            continue
+        if m.box.intersection_area(slide) <= 0 and m.box.area > 0:
+            continue  # parked off the slide: never shown
+        share = m.box.intersection_area(slide) / (w * h)
+        if m.blob is not None and _placement(m) in logos and (share < LOGO_MAX_SHARE or share >= 0.8):
+            continue
+        if share >= BACKGROUND_SHARE and m.role in (PICTURE, "shape"):
+            on_top = [o for o in members if o.z > m.z and o is not m and (o.text or o.role in GRAPHIC_ROLES)]
+            if on_top:
+                continue  # a full-slide picture with content drawn over it is the backdrop
+        kept.append(m)
+    return kept
+
+
+class _DisjointSets:
+    """Union-find over indexes 0..n-1."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        self.parent[self.find(j)] = self.find(i)
+
+
+def _clusters(
+    members: list[Member], all_members: list[Member], w: float, h: float, min_pt: float
+) -> list[Cluster]:
+    """Connected groups of graphic shapes; a text box or table touching two graphics bridges them."""
+    tol = CLUSTER_TOLERANCE * min(w, h)
+    captions = [m for m in members if m.role == TEXT and _figure_caption(m.text)]
+    graphics = [m for m in members if m.role in GRAPHIC_ROLES]
+    texts = [
+        m for m in members
+        if (m.role in (TEXT, FRAME) and m.text and m not in captions) or m.role == TABLE
+    ]  # fmt: skip
+    nodes = graphics + texts
+    sets = _DisjointSets(len(nodes))
+    # Edges run graphic-graphic and graphic-text only: a column of text boxes is no figure by itself.
+    for i, a in enumerate(graphics):
+        grown = a.box.expanded(tol)
+        for j in range(i + 1, len(nodes)):
+            if grown.touches(nodes[j].box):
+                sets.union(i, j)
+    components: dict[int, list[Member]] = defaultdict(list)
+    for i, m in enumerate(nodes):
+        components[sets.find(i)].append(m)
+
+    clusters = [c for c in (_cluster_of(part, w, h) for part in components.values()) if c is not None]
+    clusters = _merge_overlapping(clusters, w, h)
+    clusters = _merge_panels(clusters, w, h)
+    for cluster in clusters:
+        _take_attached_text(cluster, w, h)
+    clusters = _merge_overlapping(clusters, w, h)
+    clusters = [c for c in clusters if c.box.width >= min_pt and c.box.height >= min_pt]
+    _attach_captions(clusters, captions, tol)
+    clusters.sort(key=lambda c: (round(c.box.y0), c.box.x0))
+    return clusters
+
+
+def _cluster_of(component: list[Member], w: float, h: float) -> Cluster | None:
+    graphics = [m for m in component if m.role in GRAPHIC_ROLES]
+    if not graphics or (all(m.role == CONNECTOR for m in graphics) and len(graphics) < 3):
+        return None  # text alone, or a rule / separator line
+    solid = graphics + [m for m in component if m.role in (FRAME, TABLE)]
+    box = _union(m.box for m in solid).clipped(w, h)
+    cluster = Cluster(members=sorted(graphics, key=lambda m: m.z), box=box)
+    for t in sorted((m for m in component if m not in graphics), key=lambda m: m.z):
+        inside = t.box.intersection_area(box) / (t.box.area or 1.0)
+        if t.role in (FRAME, TABLE) or inside >= 0.5:
+            cluster.joined.append(t)
+        else:
+            cluster.nearby.append(t)
+    cluster.box = _union([box, *(t.box for t in cluster.joined)]).clipped(w, h)
+    return cluster
+
+
+def _merge_overlapping(clusters: list[Cluster], w: float, h: float) -> list[Cluster]:
+    """Figures whose boxes overlap are one figure (a diagram drawn across another's frame)."""
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(clusters):
+            for j in range(i + 1, len(clusters)):
+                b = clusters[j]
+                if a.box.intersection_area(b.box) > 0:
+                    a.members = sorted(a.members + b.members, key=lambda m: m.z)
+                    a.joined += b.joined
+                    a.nearby += b.nearby
+                    a.box = a.box.union(b.box).clipped(w, h)
+                    del clusters[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return clusters
+
+
+PANEL_MIN = 3
+"""This many similar figures side by side (or stacked) are the panels of one infographic."""
+PANEL_SIZE_RATIO = 3.0
+
+
+def _merge_panels(clusters: list[Cluster], w: float, h: float) -> list[Cluster]:
+    """Merge rows (or columns) of >= PANEL_MIN similar-sized figures: icon rows, panel grids."""
+    for horizontal in (True, False):
+        if len(clusters) < PANEL_MIN:
+            return clusters
+        sets = _DisjointSets(len(clusters))
+        for i, a in enumerate(clusters):
+            for j in range(i + 1, len(clusters)):
+                if _aligned(a.box, clusters[j].box, horizontal):
+                    sets.union(i, j)
+        groups: dict[int, list[Cluster]] = defaultdict(list)
+        for i, c in enumerate(clusters):
+            groups[sets.find(i)].append(c)
+        merged: list[Cluster] = []
+        for group in groups.values():
+            if len(group) < PANEL_MIN:
+                merged.extend(group)
+                continue
+            first = group[0]
+            for other in group[1:]:
+                first.members = sorted(first.members + other.members, key=lambda m: m.z)
+                first.joined += other.joined
+                first.nearby += other.nearby
+                first.box = first.box.union(other.box).clipped(w, h)
+            merged.append(first)
+        clusters = merged
+    return clusters
+
+
+def _aligned(a: Box, b: Box, horizontal: bool) -> bool:
+    if max(a.area, b.area) > PANEL_SIZE_RATIO * max(min(a.area, b.area), 1e-6):
+        return False
+    if horizontal:
+        overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+        return overlap >= 0.5 * min(a.height, b.height)
+    overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+    return overlap >= 0.5 * min(a.width, b.width)
+
+
+def _take_attached_text(cluster: Cluster, w: float, h: float) -> None:
+    """Titles and descriptions set above or below a figure, within its width, are part of it."""
+    box = cluster.box
+    attached = [t for t in cluster.nearby if _horizontal_overlap(box, t.box) >= 0.5 * max(t.box.width, 1e-6)]
+    if not attached:
+        return
+    cluster.nearby = [t for t in cluster.nearby if t not in attached]
+    cluster.joined += attached
+    cluster.box = _union([box, *(t.box for t in attached)]).clipped(w, h)
+
+
+def _figure_caption(text: str) -> Any:
+    match = match_caption(text)
+    return match if match is not None and match.kind == CaptionKind.FIGURE else None
+
+
+def _union(boxes: Any) -> Box:
+    boxes = list(boxes)
+    out = boxes[0]
+    for b in boxes[1:]:
+        out = out.union(b)
+    return out
+
+
+def _attach_captions(clusters: list[Cluster], captions: list[Member], tol: float) -> None:
+    """A "Figure 2: ..." text box is the caption of the figure right above or below it."""
+    for t in captions:
+        candidates = [c for c in clusters if _horizontal_overlap(c.box, t.box) > 0]
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda c: _vertical_gap(c.box, t.box))
+        gap = _vertical_gap(best.box, t.box)
+        if gap > 3 * tol:
+            continue
+        if best.caption is None or gap < _vertical_gap(best.box, best.caption.box):
+            best.caption = t
+
+
+def _vertical_gap(a: Box, b: Box) -> float:
+    return max(b.y0 - a.y1, a.y0 - b.y1, 0.0)
+
+
+def _horizontal_overlap(a: Box, b: Box) -> float:
+    return min(a.x1, b.x1) - max(a.x0, b.x0)
+
+
+def _kind(cluster: Cluster) -> FigureKind:
+    members = cluster.members
+    if len(members) == 1 and members[0].role == PICTURE and not cluster.joined:
+        return FigureKind.PICTURE
+    chart_area = sum(m.box.intersection_area(cluster.box) for m in members if m.role == CHART)
+    if chart_area >= 0.5 * cluster.box.area:
+        return FigureKind.CHART
+    return FigureKind.DIAGRAM
+
+
+def _render_if_needed(
+    data: bytes,
+    plans: list[tuple[SlideInfo, Cluster]],
+    n_slides: int,
+    hidden: set[int],
+    settings: ExtractSettings,
+    result: DocumentExtraction,
+) -> slide_render.RenderedDeck | None:
+    needs = [c for _, c in plans if _kind(c) != FigureKind.PICTURE or _decoded_picture(c, settings) is None]
+    if not needs:
+        return None
+    soffice = slide_render.find_soffice(settings.libreoffice)
+    if soffice is None:
+        off = settings.libreoffice == "off"
+        result.warnings.append(slide_render.SOFFICE_OFF if off else slide_render.SOFFICE_MISSING)
+        return None
+    try:
+        return slide_render.render_deck(data, n_slides, hidden, soffice, settings)
+    except slide_render.RenderError as exc:
+        result.warnings.append(f"{result.doc}: {exc}; chart and diagram units are sketched instead")
+        return None
+
+
+def _decoded_picture(cluster: Cluster, settings: ExtractSettings) -> Image.Image | None:
+    blob = cluster.members[0].blob
+    if blob is None:
+        return None
+    try:
+        return open_image_checked(blob, settings.max_source_image_pixels)
+    except UnsafeFileError:
+        raise
+    except Exception:
+        return None
+
+
+def _make_figure(
+    info: SlideInfo,
+    cluster: Cluster,
+    result: DocumentExtraction,
+    sha256: str,
+    slide_size: tuple[float, float],
+    deck: slide_render.RenderedDeck | None,
+    settings: ExtractSettings,
+) -> ExtractedFigure | None:
+    kind = _kind(cluster)
+    bbox = cluster.box.as_tuple()
+    image: tuple[bytes, int, int] | None = None
+    if kind == FigureKind.PICTURE:
+        picture = _decoded_picture(cluster, settings)
+        if picture is not None:
+            image = _picture_png(picture, cluster.members[0].shape, settings.max_image_pixels)
+    if image is None and deck is not None:
+        image = slide_render.crop_region_png(
+            deck, info.number, bbox, slide_size, settings.dpi, settings.max_image_pixels
+        )
+    if image is None:
+        image = sketch_region(
+            [m.shape for m in cluster.members + cluster.joined],
+            cluster.box,
+            settings.dpi,
+            settings.max_image_pixels,
+        )
+    if image is None:
+        result.warnings.append(
+            f"{result.doc}: slide {info.number}: a {kind.value} unit has no image; skipped"
+        )
+        return None
+    png, width, height = image
+
+    caption = clean_text(cluster.caption.text).replace("\n", " ") if cluster.caption else ""
+    match = _figure_caption(caption) if caption else None
+    label = match.label if match else None
+    figure_parts = [m.text for m in cluster.members + cluster.joined + cluster.nearby if m.text]
+    unit = FigureUnit(
+        unit_id=make_unit_id(sha256, info.number, kind.value, bbox),
+        doc=result.doc,
+        doc_sha256=sha256,
+        page=info.number,
+        page_size=(round(slide_size[0], 2), round(slide_size[1], 2)),
+        bbox=bbox,
+        kind=kind,
+        label=label,
+        caption=caption,
+        context=_context(info, cluster),
+        figure_text=_dedupe_lines("\n".join(figure_parts)),
+        width=width,
+        height=height,
+        meta=result.meta,
+    )
+    return ExtractedFigure(unit=unit, png=png)
+
+
+def _context(info: SlideInfo, cluster: Cluster) -> str:
+    used = {id(m) for m in cluster.joined + cluster.nearby}
+    if cluster.caption is not None:
+        used.add(id(cluster.caption))
+    free_text = [
+        m.text for m in info.members if m.role in (TEXT, FRAME, TABLE) and id(m) not in used and m.text
+    ]
+    parts = [info.title, *info.context_parts, *free_text]
+    if info.notes:
+        parts.append(f"Notes: {info.notes}")
+    text = _dedupe_lines("\n".join(p for p in parts if p))
+    return text[:MAX_CONTEXT_CHARS]
+
+
+def _dedupe_lines(text: str) -> str:
+    seen: set[str] = set()
+    out: list[str] = []
+    for line in text.splitlines():
+        if line and line not in seen:
+            seen.add(line)
+            out.append(line)
+    return "\n".join(out)
+
+
+def _picture_png(img: Image.Image, shape: Any, max_pixels: int) -> tuple[bytes, int, int]:
+    """The picture as shown: the slide's crop applied, flattened to RGB(A), capped at ``max_pixels``."""
+    img = _apply_crop(img, shape)
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = img.convert("RGBA" if "transparency" in img.info or img.mode in ("P", "PA") else "RGB")
+    if img.width * img.height > max_pixels:
+        factor = math.sqrt(max_pixels / (img.width * img.height))
+        size = (max(1, int(img.width * factor)), max(1, int(img.height * factor)))
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=False)
+    return out.getvalue(), img.width, img.height
+
+
+def _apply_crop(img: Image.Image, shape: Any) -> Image.Image:
+    try:
+        left, right = shape.crop_left, shape.crop_right
+        top, bottom = shape.crop_top, shape.crop_bottom
+    except Exception:
+        return img
+    if not any((left, right, top, bottom)):
+        return img
+    w, h = img.size
+    box = (
+        int(w * max(left, 0)),
+        int(h * max(top, 0)),
+        int(w * (1 - max(right, 0))),
+        int(h * (1 - max(bottom, 0))),
+    )
+    if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+        return img
+    return img.crop(box)

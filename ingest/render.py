@@ -1,0 +1,43 @@
+"""Rasterise a page region to PNG at a target dpi, lowering the dpi when the region would pass a pixel cap."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pymupdf
+
+
+@dataclass(frozen=True)
+class RenderedRegion:
+    png: bytes
+    width: int
+    height: int
+    dpi: float
+
+
+def region_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> float:
+    """The dpi to render a region of this size: ``dpi``, or lower so that width*height <= max_pixels."""
+    if width_pt <= 0 or height_pt <= 0:
+        return float(dpi)
+    pixels = (width_pt * dpi / 72.0) * (height_pt * dpi / 72.0)
+    if pixels <= max_pixels:
+        return float(dpi)
+    # Shrink a little more than exact so that rounding up to whole pixels stays under the cap.
+    return dpi * math.sqrt(max_pixels / pixels) * 0.999
+
+
+def render_region(page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int) -> RenderedRegion:
+    """PNG of ``rect`` (points, page coordinates) on ``page``; no alpha, so transparent art shows on white."""
+    clip = pymupdf.Rect(rect) & page.rect
+    use_dpi = region_dpi(clip.width, clip.height, dpi, max_pixels)
+    # MuPDF rounds the clip outward to whole pixels (up to one more per side): shrink until it fits.
+    while use_dpi > 1:
+        zoom = use_dpi / 72.0
+        bound = (clip * pymupdf.Matrix(zoom, zoom)).irect
+        if bound.width * bound.height <= max_pixels:
+            break
+        use_dpi *= 0.98
+    zoom = use_dpi / 72.0
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
+    return RenderedRegion(png=pix.tobytes("png"), width=pix.width, height=pix.height, dpi=use_dpi)

@@ -1,0 +1,207 @@
+"""Score extracted figure units against a gold list (``figures.jsonl``): recall, precision, caption accuracy.
+
+Rules (bench/extraction.py and the corpus regression test use the same):
+- a unit matches a gold figure on the same doc and page when their boxes overlap with IoU >= 0.4, one to
+  one (greedy, best IoU first);
+- recall: matched gold / all gold;
+- precision: matched units / units on pages that have gold figures (other pages have no ground truth);
+- caption accuracy, over matched gold figures that have a label or caption: the unit's caption carries the
+  gold label or the first words of the gold caption (case and spacing ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IOU_THRESHOLD = 0.4
+EMU_PER_POINT = 12700
+"""figures.jsonl gives PPTX boxes in EMU (the file format's unit); units carry points."""
+CAPTION_PREFIX_WORDS = 4
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class GoldFigure:
+    doc: str
+    page: int
+    bbox: Box
+    kind: str
+    label: str | None
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    doc: str
+    page: int
+    bbox: Box
+    kind: str
+    label: str | None
+    caption: str
+
+
+@dataclass
+class Tally:
+    gold: int = 0
+    matched: int = 0
+    predicted: int = 0
+    """Units on pages that have gold figures."""
+    matched_units: int = 0
+    captioned: int = 0
+    """Matched gold figures that have a label or caption."""
+    caption_ok: int = 0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.gold if self.gold else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.matched_units / self.predicted if self.predicted else 0.0
+
+    @property
+    def caption_accuracy(self) -> float:
+        return self.caption_ok / self.captioned if self.captioned else 1.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "gold": self.gold,
+            "matched": self.matched,
+            "units_on_gold_pages": self.predicted,
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "captioned": self.captioned,
+            "caption_ok": self.caption_ok,
+            "caption_accuracy": round(self.caption_accuracy, 4),
+        }
+
+
+@dataclass
+class Score:
+    total: Tally = field(default_factory=Tally)
+    by_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_doc: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    misses: list[GoldFigure] = field(default_factory=list)
+    false_units: list[Prediction] = field(default_factory=list)
+    wrong_captions: list[tuple[GoldFigure, Prediction]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total.as_dict(),
+            "by_kind": {k: t.as_dict() for k, t in sorted(self.by_kind.items())},
+            "by_doc": {k: t.as_dict() for k, t in sorted(self.by_doc.items())},
+        }
+
+
+def load_gold(path: Path, docs: Iterable[str] | None = None) -> list[GoldFigure]:
+    wanted = set(docs) if docs is not None else None
+    gold = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if wanted is not None and row["doc"] not in wanted:
+            continue
+        bbox = tuple(float(v) for v in row["bbox"])
+        if row["doc"].lower().endswith(".pptx"):
+            bbox = tuple(v / EMU_PER_POINT for v in bbox)
+        gold.append(
+            GoldFigure(
+                doc=row["doc"],
+                page=int(row["page"]),
+                bbox=bbox,
+                kind=row.get("kind") or "unknown",
+                label=row.get("label"),
+                caption=row.get("caption"),
+            )
+        )
+    return gold
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def caption_matches(gold: GoldFigure, caption: str) -> bool:
+    have = _squash(caption)
+    if not have:
+        return False
+    if gold.label and re.search(rf"{re.escape(_squash(gold.label))}(?!\d)", have):
+        return True
+    if gold.caption:
+        prefix = " ".join(_squash(gold.caption).split()[:CAPTION_PREFIX_WORDS])
+        return bool(prefix) and prefix in have
+    return False
+
+
+def score(gold: list[GoldFigure], predictions: list[Prediction]) -> Score:
+    result = Score()
+    gold_pages: dict[tuple[str, int], list[GoldFigure]] = defaultdict(list)
+    for g in gold:
+        gold_pages[(g.doc, g.page)].append(g)
+    pred_pages: dict[tuple[str, int], list[Prediction]] = defaultdict(list)
+    for p in predictions:
+        pred_pages[(p.doc, p.page)].append(p)
+
+    for key, golds in gold_pages.items():
+        preds = pred_pages.get(key, [])
+        # Best overlap first; between equal overlaps (two gold figures sharing one box), the pair whose
+        # caption agrees wins, so that the tie does not decide the caption score.
+        pairs = sorted(
+            (
+                (round(iou(g.bbox, p.bbox), 6), caption_matches(g, p.caption), gi, pi)
+                for gi, g in enumerate(golds)
+                for pi, p in enumerate(preds)
+            ),
+            key=lambda t: (t[0], t[1], -t[2], -t[3]),
+            reverse=True,
+        )
+        used_g: dict[int, int] = {}
+        used_p: set[int] = set()
+        for overlap, _, gi, pi in pairs:
+            if overlap < IOU_THRESHOLD:
+                break
+            if gi in used_g or pi in used_p:
+                continue
+            used_g[gi] = pi
+            used_p.add(pi)
+        doc_tally = result.by_doc[key[0]]
+        for tally in (result.total, doc_tally):
+            tally.predicted += len(preds)
+            tally.matched_units += len(used_p)
+        for gi, g in enumerate(golds):
+            tallies = (result.total, doc_tally, result.by_kind[g.kind])
+            for tally in tallies:
+                tally.gold += 1
+            if gi not in used_g:
+                result.misses.append(g)
+                continue
+            pred = preds[used_g[gi]]
+            has_caption = bool(g.label or g.caption)
+            ok = has_caption and caption_matches(g, pred.caption)
+            for tally in tallies:
+                tally.matched += 1
+                if has_caption:
+                    tally.captioned += 1
+                    tally.caption_ok += int(ok)
+            if has_caption and not ok:
+                result.wrong_captions.append((g, pred))
+        for pi, p in enumerate(preds):
+            if pi not in used_p:
+                result.false_units.append(p)
+    return result

@@ -1,0 +1,150 @@
+"""Render slides through LibreOffice (deck -> PDF once) and crop unit regions out of the PDF pages.
+
+Charts, grouped shapes and SmartArt exist only as drawing instructions in a PPTX; LibreOffice draws them
+the way PowerPoint does (native charts included). LibreOffice's PDF export skips hidden slides, so hidden
+slides are unhidden in a temporary copy first and page i of the PDF is always slide i + 1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+from figvault.errors import ExtractionError
+from figvault.ingest.render import render_region
+from figvault.settings import ExtractSettings
+
+SOFFICE_MISSING = (
+    "LibreOffice (soffice) not found: chart, diagram and SmartArt units of PPTX files are drawn as a"
+    " simple sketch from the slide's data instead of a true rendering (install libreoffice-impress)"
+)
+
+SOFFICE_OFF = (
+    "LibreOffice rendering is off (extract.libreoffice = off): chart, diagram and SmartArt units of PPTX"
+    " files are drawn as a simple sketch from the slide's data"
+)
+
+
+class RenderError(ExtractionError):
+    """LibreOffice failed on one deck; the extractor falls back and reports it as a warning."""
+
+
+def find_soffice(setting: str) -> str | None:
+    """The soffice executable for ``settings.extract.libreoffice`` (auto / off / a path); None when absent."""
+    if setting == "off":
+        return None
+    if setting == "auto":
+        return shutil.which("soffice") or shutil.which("libreoffice")
+    return setting if Path(setting).is_file() and os.access(setting, os.X_OK) else None
+
+
+@dataclass
+class RenderedDeck:
+    pdf: pymupdf.Document
+    seconds: float
+    """Wall time of the LibreOffice conversion."""
+    _pages: dict[int, int] = field(default_factory=dict)
+
+    def page_index(self, slide_no: int) -> int | None:
+        return self._pages.get(slide_no)
+
+    def close(self) -> None:
+        self.pdf.close()
+
+
+def unhide_slides(data: bytes) -> bytes:
+    """A copy of the deck with every slide visible (python-pptx round trip)."""
+    from pptx import Presentation
+
+    prs = Presentation(io.BytesIO(data))
+    for slide in prs.slides:
+        slide._element.attrib.pop("show", None)
+    out = io.BytesIO()
+    prs.save(out)
+    return out.getvalue()
+
+
+def render_deck(
+    data: bytes, n_slides: int, hidden: set[int], soffice: str, settings: ExtractSettings
+) -> RenderedDeck:
+    """Convert the deck to PDF with LibreOffice; raises RenderError with a one-line reason."""
+    source = unhide_slides(data) if hidden else data
+    with tempfile.TemporaryDirectory(prefix="figvault-lo-") as tmp:
+        tmp_path = Path(tmp)
+        deck = tmp_path / "deck.pptx"
+        deck.write_bytes(source)
+        # One profile per call: concurrent soffice processes sharing a profile lock each other out.
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(deck),
+        ]
+        env = {**os.environ, "HOME": str(tmp_path)}
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # so a timeout can end soffice.bin too, not only its launcher
+        )
+        try:
+            _, stderr = proc.communicate(timeout=settings.libreoffice_timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
+        seconds = time.perf_counter() - started
+        pdf_path = tmp_path / "deck.pdf"
+        if proc.returncode != 0 or not pdf_path.exists():
+            detail = stderr.decode(errors="replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            raise RenderError(f"LibreOffice could not convert the deck: {reason}")
+        pdf = pymupdf.open(stream=pdf_path.read_bytes(), filetype="pdf")
+
+    if pdf.page_count == n_slides:
+        pages = {i + 1: i for i in range(n_slides)}
+    elif pdf.page_count == n_slides - len(hidden):
+        # The unhidden copy was not honoured: map around the skipped slides instead.
+        visible = [s for s in range(1, n_slides + 1) if s not in hidden]
+        pages = {slide: i for i, slide in enumerate(visible)}
+    else:
+        pdf.close()
+        raise RenderError(f"LibreOffice produced {pdf.page_count} pages for {n_slides} slides")
+    return RenderedDeck(pdf=pdf, seconds=seconds, _pages=pages)
+
+
+def crop_region_png(
+    deck: RenderedDeck,
+    slide_no: int,
+    bbox: tuple[float, float, float, float],
+    slide_size: tuple[float, float],
+    dpi: int,
+    max_pixels: int,
+) -> tuple[bytes, int, int] | None:
+    """PNG of ``bbox`` (slide points, top-left origin) on the rendered slide; None when out of the page."""
+    index = deck.page_index(slide_no)
+    if index is None:
+        return None
+    page = deck.pdf[index]
+    scale = page.rect.width / slide_size[0] if slide_size[0] else 1.0
+    clip = pymupdf.Rect(*(v * scale for v in bbox)) & page.rect
+    if clip.is_empty or clip.width < 1 or clip.height < 1:
+        return None
+    region = render_region(page, clip, dpi, max_pixels)
+    return region.png, region.width, region.height

@@ -1,0 +1,285 @@
+"""What a slide is made of: its shapes as geometry (points, slide space) plus a role and their text.
+
+python-pptx reports a group's children in the group's own child coordinate space; ``iter_leaves`` maps
+them to slide space through each group's ``off/ext`` and ``chOff/chExt`` (nested groups compose).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from pptx.oxml.ns import qn
+
+EMU_PER_PT = 12700
+CHART_URI = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+TABLE_URI = "http://schemas.openxmlformats.org/drawingml/2006/table"
+SMARTART_URI = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
+_A_T = qn("a:t")
+
+# Roles: what a shape contributes to figure detection.
+PICTURE, CHART, SMARTART, OBJECT, GROUP, SHAPE, CONNECTOR = (
+    "picture", "chart", "smartart", "object", "group", "shape", "connector"
+)  # fmt: skip
+TEXT, TABLE, PLACEHOLDER = "text", "table", "placeholder"
+FRAME = "frame"
+"""An autoshape that paints nothing but holds text: laid out as part of a diagram, yet no drawing itself."""
+GRAPHIC_ROLES = frozenset({PICTURE, CHART, SMARTART, OBJECT, GROUP, SHAPE, CONNECTOR})
+_LINE_GEOMETRIES = {"line", "straightConnector1", "bentConnector2", "bentConnector3", "curvedConnector3"}
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned box in points, top-left origin."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> float:
+        return max(self.width, 0.0) * max(self.height, 0.0)
+
+    def union(self, other: Box) -> Box:
+        return Box(
+            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
+        )
+
+    def intersection_area(self, other: Box) -> float:
+        w = min(self.x1, other.x1) - max(self.x0, other.x0)
+        h = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return w * h if w > 0 and h > 0 else 0.0
+
+    def expanded(self, by: float) -> Box:
+        return Box(self.x0 - by, self.y0 - by, self.x1 + by, self.y1 + by)
+
+    def touches(self, other: Box) -> bool:
+        """Overlap or contact (closed boxes; zero-width lines count)."""
+        return self.x0 <= other.x1 and other.x0 <= self.x1 and self.y0 <= other.y1 and other.y0 <= self.y1
+
+    def clipped(self, width: float, height: float) -> Box:
+        return Box(max(self.x0, 0.0), max(self.y0, 0.0), min(self.x1, width), min(self.y1, height))
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        return (round(self.x0, 2), round(self.y0, 2), round(self.x1, 2), round(self.y1, 2))
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Child EMU coordinates -> slide EMU coordinates."""
+
+    ox: float = 0.0
+    oy: float = 0.0
+    sx: float = 1.0
+    sy: float = 1.0
+    cx: float = 0.0
+    cy: float = 0.0
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        return self.ox + (x - self.cx) * self.sx, self.oy + (y - self.cy) * self.sy
+
+    def then(self, outer: Transform) -> Transform:
+        """This transform followed by ``outer`` (a nested group inside its parent)."""
+        ox, oy = outer.point(self.ox - self.cx * self.sx, self.oy - self.cy * self.sy)
+        return Transform(ox=ox, oy=oy, sx=self.sx * outer.sx, sy=self.sy * outer.sy)
+
+
+IDENTITY = Transform()
+
+
+def group_transform(group_element: Any) -> Transform:
+    xfrm = group_element.find(f"{qn('p:grpSpPr')}/{qn('a:xfrm')}")
+    if xfrm is None:
+        return IDENTITY
+    off, ext = xfrm.find(qn("a:off")), xfrm.find(qn("a:ext"))
+    ch_off, ch_ext = xfrm.find(qn("a:chOff")), xfrm.find(qn("a:chExt"))
+    if off is None or ext is None:
+        return IDENTITY
+    ox, oy = int(off.get("x", 0)), int(off.get("y", 0))
+    if ch_off is None or ch_ext is None:
+        return Transform(ox=ox, oy=oy, cx=ox, cy=oy)
+    cw, ch = int(ch_ext.get("cx", 0)), int(ch_ext.get("cy", 0))
+    sx = int(ext.get("cx", 0)) / cw if cw else 1.0
+    sy = int(ext.get("cy", 0)) / ch if ch else 1.0
+    return Transform(ox=ox, oy=oy, sx=sx, sy=sy, cx=int(ch_off.get("x", 0)), cy=int(ch_off.get("y", 0)))
+
+
+def shape_box(shape: Any, transform: Transform = IDENTITY) -> Box | None:
+    """The shape's frame in slide points; None when it has no position (inherited placeholders excepted)."""
+    try:
+        left, top, width, height = shape.left, shape.top, shape.width, shape.height
+    except Exception:
+        return None
+    if left is None or top is None or width is None or height is None:
+        return None
+    x0, y0 = transform.point(left, top)
+    x1, y1 = transform.point(left + width, top + height)
+    return Box(
+        min(x0, x1) / EMU_PER_PT, min(y0, y1) / EMU_PER_PT, max(x0, x1) / EMU_PER_PT, max(y0, y1) / EMU_PER_PT
+    )
+
+
+def iter_leaves(shape: Any, transform: Transform = IDENTITY) -> Iterator[tuple[Any, Box]]:
+    """Non-group shapes under ``shape`` (itself when not a group) with their slide-space boxes."""
+    if etree.QName(shape._element).localname == "grpSp":
+        inner = group_transform(shape._element).then(transform)
+        for child in shape.shapes:
+            yield from iter_leaves(child, inner)
+        return
+    box = shape_box(shape, transform)
+    if box is not None:
+        yield shape, box
+
+
+def role_of(shape: Any) -> str:
+    tag = etree.QName(shape._element).localname
+    if tag == "pic":
+        return PICTURE
+    if tag == "graphicFrame":
+        uri = graphic_data_uri(shape)
+        return {CHART_URI: CHART, TABLE_URI: TABLE, SMARTART_URI: SMARTART}.get(uri, OBJECT)
+    if tag == "grpSp":
+        return GROUP if any(role_of(leaf) in GRAPHIC_ROLES for leaf, _ in iter_leaves(shape)) else TEXT
+    if tag == "cxnSp":
+        return CONNECTOR
+    if tag == "sp":
+        if shape.is_placeholder:
+            return PLACEHOLDER
+        geometry = shape._element.find(f"{qn('p:spPr')}/{qn('a:prstGeom')}")
+        if geometry is not None and geometry.get("prst") in _LINE_GEOMETRIES:
+            return CONNECTOR
+        if _is_text_box(shape._element):
+            return TEXT
+        if not _draws_anything(shape._element):
+            return FRAME
+        return SHAPE
+    return OBJECT if tag == "contentPart" else TEXT
+
+
+def graphic_data_uri(shape: Any) -> str:
+    data = shape._element.find(f"{qn('a:graphic')}/{qn('a:graphicData')}")
+    return data.get("uri", "") if data is not None else ""
+
+
+def _is_text_box(sp: Any) -> bool:
+    c_nv = sp.find(f"{qn('p:nvSpPr')}/{qn('p:cNvSpPr')}")
+    return c_nv is not None and c_nv.get("txBox") in ("1", "true")
+
+
+def _draws_anything(sp: Any) -> bool:
+    """Whether an autoshape paints a fill or an outline (else it is only a frame for text)."""
+    sp_pr = sp.find(qn("p:spPr"))
+    style = sp.find(qn("p:style"))
+    fills = ("a:solidFill", "a:gradFill", "a:pattFill", "a:blipFill")
+    if sp_pr is not None and any(sp_pr.find(qn(f)) is not None for f in fills):
+        return True
+    if sp_pr is not None and sp_pr.find(qn("a:custGeom")) is not None and style is not None:
+        return True
+    no_fill = sp_pr is not None and sp_pr.find(qn("a:noFill")) is not None
+    line = sp_pr.find(qn("a:ln")) if sp_pr is not None else None
+    line_off = line is not None and line.find(qn("a:noFill")) is not None
+    if line is not None and any(line.find(qn(f)) is not None for f in fills[:3]):
+        return True
+    if style is None:
+        return False
+    fill_ref, ln_ref = style.find(qn("a:fillRef")), style.find(qn("a:lnRef"))
+    styled_fill = not no_fill and fill_ref is not None and fill_ref.get("idx", "0") != "0"
+    styled_line = not line_off and ln_ref is not None and ln_ref.get("idx", "0") != "0"
+    return styled_fill or styled_line
+
+
+def clean_text(text: str) -> str:
+    # python-pptx writes soft line breaks as vertical tabs; collapse runs of blank space per line.
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.replace("\x0b", "\n").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def shape_text(shape: Any) -> str:
+    """Visible text of one shape: text frames, group children, table cells, SmartArt data."""
+    role = role_of(shape)
+    parts: list[str] = []
+    if etree.QName(shape._element).localname == "grpSp":
+        for leaf, _ in sorted(iter_leaves(shape), key=lambda lb: (round(lb[1].y0), lb[1].x0)):
+            parts.append(shape_text(leaf))
+    elif role == TABLE:
+        for row in shape.table.rows:
+            parts.append(" | ".join(clean_text(cell.text) for cell in row.cells))
+    elif role == SMARTART:
+        parts.append(smartart_text(shape))
+    elif role == CHART:
+        parts.append(chart_text(shape.chart))
+    elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+        parts.append(clean_text(shape.text_frame.text))
+    return "\n".join(p for p in parts if p)
+
+
+def smartart_text(shape: Any) -> str:
+    """Text of a SmartArt graphic, read from its data part (``dgm:relIds r:dm``)."""
+    rel_ids = shape._element.find(f"{qn('a:graphic')}/{qn('a:graphicData')}")
+    if rel_ids is None or not len(rel_ids):
+        return ""
+    dm = rel_ids[0].get(qn("r:dm"))
+    try:
+        part = shape.part.related_part(dm)
+        root = etree.fromstring(part.blob, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except Exception:
+        return ""
+    texts = [clean_text("".join(t.text or "" for t in p.iter(_A_T))) for p in root.iter(qn("a:p"))]
+    return "\n".join(t for t in texts if t)
+
+
+def chart_text(chart: Any) -> str:
+    """Chart type, title, categories and series (names and values) as plain lines."""
+    lines: list[str] = []
+    with contextlib.suppress(Exception):  # unknown plot kinds raise in python-pptx; the data still counts
+        lines.append(f"chart type: {chart.chart_type.name.lower().replace('_', ' ')}")
+    try:
+        if chart.has_title and chart.chart_title.has_text_frame:
+            title = clean_text(chart.chart_title.text_frame.text)
+            if title:
+                lines.append(f"title: {title}")
+    except Exception:
+        pass
+    try:
+        for plot in chart.plots:
+            categories = [str(c) for c in plot.categories]
+            if categories:
+                lines.append("categories: " + ", ".join(categories))
+            for series in plot.series:
+                values = ", ".join(_format_value(v) for v in series.values)
+                lines.append(f"series {series.name}: {values}" if series.name else f"series: {values}")
+    except Exception:
+        pass
+    return "\n".join(lines)
+
+
+def _format_value(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}"
+
+
+def picture_blob(shape: Any) -> bytes | None:
+    """The embedded image bytes of a picture shape; None for linked or missing images."""
+    try:
+        return shape.image.blob
+    except Exception:
+        return None
+
+
+def blob_key(blob: bytes) -> str:
+    return hashlib.sha1(blob).hexdigest()

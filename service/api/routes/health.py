@@ -1,0 +1,87 @@
+"""Operations endpoints: ``/healthz`` (the process answers), ``/readyz`` (it can serve searches) and
+``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from figvault.access import Action, Principal
+from figvault.service.api.schemas import HealthOut, ReadyOut
+from figvault.service.deps import MetricsDep, bearer_scheme, get_current_principal
+from figvault.settings import Settings
+
+log = logging.getLogger("figvault.service")
+
+router = APIRouter(tags=["operations"])
+
+# Sees nothing (no groups, no roles): a count through it proves the store answers a filtered query
+# without reading any data.
+_PROBE = Principal(user="readyz", tenant="readyz", groups=[], roles=[])
+
+
+@router.get("/healthz", summary="Liveness: the process answers", response_model=HealthOut)
+async def healthz() -> HealthOut:
+    return HealthOut()
+
+
+def readiness_checks(engine: Any, settings: Settings) -> dict[str, Any]:
+    """Each check is ``True`` or a one-line reason it failed."""
+    checks: dict[str, Any] = {}
+    if engine is None:
+        return {"engine": "not loaded"}
+    checks["engine"] = True
+    try:
+        engine.count(_PROBE)
+        checks["store"] = True
+    except Exception as exc:  # noqa: BLE001 - any store failure means "not ready", with its reason
+        checks["store"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip(": ")
+    version_check = getattr(engine, "check_version", None)
+    if callable(version_check):
+        try:
+            version_check()
+            checks["version"] = True
+        except Exception as exc:  # noqa: BLE001 - reported, not raised: readyz answers either way
+            checks["version"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return checks
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: models loaded, store reachable, served version matches",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Not ready; the failing checks say why."}},
+)
+def readyz(request: Request) -> Response:
+    checks = readiness_checks(getattr(request.app.state, "engine", None), request.app.state.settings)
+    ready = all(value is True for value in checks.values())
+    body = ReadyOut(status="ready" if ready else "not-ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def metrics_access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    """Open unless ``service.metrics_require_auth``; then an admin credential is needed."""
+    if not request.app.state.settings.service.metrics_require_auth:
+        return
+    principal = get_current_principal(request, credentials)
+    if not principal.can(Action.AUDIT):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role does not allow metrics")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (requests and latency per route, latency per search step)",
+    response_class=Response,
+    dependencies=[Depends(metrics_access)],
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(metrics: MetricsDep) -> Response:
+    return Response(content=metrics.render(), media_type=metrics.content_type)
+

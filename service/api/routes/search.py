@@ -1,0 +1,102 @@
+"""``POST /v1/search`` (a question) and ``POST /v1/search/image`` (an example image)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from pydantic import ValidationError
+
+from figvault.access import Action, Principal
+from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
+from figvault.service import audit
+from figvault.service.api.schemas import ErrorOut, SearchBody, SearchResponseOut
+from figvault.service.deps import DbDep, EngineDep, MetricsDep, SettingsDep, require
+from figvault.service.metrics import ServiceMetrics
+from figvault.service.uploads import copy_bounded, open_query_image
+
+AUTH_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid credentials."},
+    403: {"model": ErrorOut, "description": "Your role does not allow this."},
+}
+
+router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
+image_router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
+
+Searcher = Annotated[Principal, Depends(require(Action.SEARCH))]
+
+
+def _finish(
+    response: SearchResponse,
+    principal: Principal,
+    db: DbDep,
+    metrics: ServiceMetrics,
+    action: str,
+    query: str,
+    request: SearchRequest,
+) -> SearchResponseOut:
+    # Audit before answering: if the entry cannot be written the caller gets an error, not unaudited results.
+    audit.record(
+        db.conn(),
+        principal,
+        action,
+        query=query,
+        unit_ids=[hit.unit_id for hit in response.results],
+        detail={
+            "top_k": request.top_k,
+            "filters": request.filters.model_dump(mode="json", exclude_defaults=True),
+            "no_match": response.no_match,
+            "reranked": response.reranked,
+        },
+    )
+    metrics.observe_search(response.timings, len(response.results))
+    return SearchResponseOut.from_response(response)
+
+
+@router.post(
+    "/search",
+    summary="Ask a question; get the figures that answer it",
+    response_model=SearchResponseOut,
+)
+def search(
+    body: SearchBody, principal: Searcher, engine: EngineDep, db: DbDep, metrics: MetricsDep
+) -> SearchResponseOut:
+    """Only units the caller may see are searched (the access filter is part of the store query)."""
+    request = body.to_request()
+    response = engine.search(principal, request)
+    return _finish(response, principal, db, metrics, "search", body.query, request)
+
+
+@image_router.post(
+    "/search/image",
+    summary="Find figures that look like an example image",
+    response_model=SearchResponseOut,
+    responses={
+        413: {"model": ErrorOut, "description": "Image over the size or pixel limit."},
+        415: {"model": ErrorOut, "description": "Not an image of a supported format."},
+    },
+)
+def search_image(
+    principal: Searcher,
+    engine: EngineDep,
+    db: DbDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, GIF, BMP or TIFF.")],
+    query: Annotated[str, Form(max_length=2000, description="Optional question, used by the reranker.")] = "",
+    top_k: Annotated[int, Form(ge=1, le=200)] = 10,
+    filters: Annotated[str, Form(description="SearchFilters as JSON, e.g. {\"kinds\": [\"chart\"]}.")] = "",
+    rerank: Annotated[bool | None, Form()] = None,
+) -> SearchResponseOut:
+    try:
+        parsed_filters = SearchFilters.model_validate(json.loads(filters)) if filters else SearchFilters()
+    except (ValueError, ValidationError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {exc}".splitlines()[0]) from None
+    buffer = io.BytesIO()
+    copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
+    picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
+    request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank)
+    response = engine.search_image(principal, picture, request)
+    return _finish(response, principal, db, metrics, "search_image", query, request)

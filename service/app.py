@@ -1,0 +1,141 @@
+"""The FastAPI app factory: ``create_app(settings) -> FastAPI``.
+
+One SearchEngine per app, created in the lifespan (models load once); routes are plain ``def`` functions,
+so model and store calls run in the thread pool and never block the event loop. Routers are listed in
+``MOUNTS``: a new part of the service (the web page, jobs) is one more entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from figvault import __version__
+from figvault.errors import (
+    FigvaultError,
+    ModelUnavailableError,
+    StoreError,
+    UnsafeFileError,
+    UnsupportedFileError,
+)
+from figvault.ingest.blobs import BlobStore
+from figvault.service.api.routes import audit, documents, health, search, units
+from figvault.service.auth import Authenticator
+from figvault.service.db import ThreadLocalDB, connect_registry, ensure_service_tables
+from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
+from figvault.service.users import UserError
+from figvault.settings import Settings
+
+log = logging.getLogger("figvault.service")
+
+MiB = 2**20
+JSON_BODY_LIMIT = 1 * MiB
+"""Search and other JSON bodies are small; refusing big ones early keeps a slow client from tying up a worker."""
+MULTIPART_OVERHEAD = 1 * MiB
+"""Room for form fields and boundaries beside the file itself."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    router: APIRouter
+    body_limit: Callable[[Settings], int] = lambda _settings: JSON_BODY_LIMIT
+    """Largest request body (bytes) the router's routes accept; larger ones get 413 before parsing."""
+
+
+def _upload_limit(settings: Settings) -> int:
+    return settings.service.max_upload_mb * MiB + MULTIPART_OVERHEAD
+
+
+def _query_image_limit(settings: Settings) -> int:
+    return settings.service.max_query_image_mb * MiB + MULTIPART_OVERHEAD
+
+
+MOUNTS: list[Mount] = [
+    Mount(health.router),
+    Mount(search.router),
+    Mount(search.image_router, _query_image_limit),
+    Mount(units.router),
+    Mount(documents.router, _upload_limit),
+    Mount(audit.router),
+]
+
+TAGS = [
+    {"name": "search", "description": "Questions and example images in, figures out."},
+    {"name": "units", "description": "One figure unit and its image."},
+    {"name": "documents", "description": "Documents: list, upload (editors), delete (admins)."},
+    {"name": "audit", "description": "Who asked what, and what they got (admins)."},
+    {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
+]
+
+# Errors with a one-line reason for the caller; the status says whose fault it is.
+_ERROR_STATUS: list[tuple[type[Exception], int]] = [
+    (UnsafeFileError, 413),
+    (UnsupportedFileError, 415),
+    (UserError, 422),
+    (ModelUnavailableError, 503),
+    (StoreError, 503),
+    (FigvaultError, 400),
+]
+
+
+async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
+    code = next(code for kind, code in _ERROR_STATUS if isinstance(exc, kind))
+    if code >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, code)
+
+
+def _load_engine(settings: Settings) -> Any:
+    from figvault.retrieval.search import SearchEngine
+
+    return SearchEngine.from_settings(settings)
+
+
+def create_app(
+    settings: Settings, *, engine: Any | None = None, mounts: Sequence[Mount] | None = None
+) -> FastAPI:
+    """Build the app. ``engine``: an existing SearchEngine to share (tests, benchmarks); else one is made
+    at startup from ``settings``. ``mounts``: routers to serve instead of ``MOUNTS``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(ensure_service_tables, app.state.db.conn)
+        owned = app.state.engine is None
+        if owned:
+            app.state.engine = await anyio.to_thread.run_sync(_load_engine, settings)
+        try:
+            yield
+        finally:
+            if owned and callable(getattr(app.state.engine, "close", None)):
+                app.state.engine.close()
+            app.state.db.close()
+
+    app = FastAPI(
+        title="figvault",
+        version=__version__,
+        summary="Every figure in your PDF reports and PPTX decks, findable by a plain question.",
+        description="All /v1 endpoints take `Authorization: Bearer <API key or JWT>`. "
+        "A unit or document you may not see is answered 404, exactly like one that does not exist.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.db = ThreadLocalDB(lambda: connect_registry(settings))
+    app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
+    app.state.metrics = ServiceMetrics()
+    app.state.blobs = BlobStore(settings.blob_dir)
+
+    for mount in MOUNTS if mounts is None else mounts:
+        app.include_router(mount.router, max_body_size=mount.body_limit(settings))
+    for kind, _code in _ERROR_STATUS:
+        app.add_exception_handler(kind, _figvault_error)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

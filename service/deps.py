@@ -1,0 +1,112 @@
+"""Typed FastAPI dependencies: settings, the caller, role checks, and the app's shared objects.
+
+Routes declare what they need (``principal: Annotated[Principal, Depends(require(Action.SEARCH))]``,
+``engine: EngineDep``) and stay thin; everything here reads from ``app.state``, set up once by the
+app factory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from figvault.access import Action, Principal
+from figvault.ingest.blobs import BlobStore
+from figvault.service.auth import AuthError, Authenticator
+from figvault.service.db import ThreadLocalDB
+from figvault.service.metrics import ServiceMetrics
+from figvault.search_models import SearchRequest, SearchResponse
+from figvault.settings import Settings
+from figvault.units import FigureUnit
+
+log = logging.getLogger("figvault.service")
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key from `figvault users add` (fvk_...) or a JWT signed with a configured key.",
+)
+
+UNAUTHORIZED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="missing or invalid credentials",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+class Engine(Protocol):
+    """What the service uses of ``figvault.retrieval.search.SearchEngine`` (access rules live inside it)."""
+
+    def search(self, principal: Principal, request: SearchRequest) -> SearchResponse: ...
+
+    def search_image(self, principal: Principal, image: Any, request: SearchRequest) -> SearchResponse: ...
+
+    def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None: ...
+
+    def count(self, principal: Principal) -> int: ...
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_db(request: Request) -> ThreadLocalDB:
+    return request.app.state.db
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics
+
+
+def get_blobs(request: Request) -> BlobStore:
+    return request.app.state.blobs
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+DbDep = Annotated[ThreadLocalDB, Depends(get_db)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+
+
+def get_current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller, or 401. A sync dependency: key checks touch SQLite and scrypt."""
+    if credentials is None:
+        raise UNAUTHORIZED
+    authenticator: Authenticator = request.app.state.auth
+    try:
+        principal = authenticator.authenticate(credentials.credentials)
+    except AuthError as exc:
+        log.info("authentication failed from %s: %s", request.client.host if request.client else "?", exc)
+        raise UNAUTHORIZED from None
+    if principal.unrestricted:  # only the local operator is; never a network caller
+        raise UNAUTHORIZED
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def require(action: Action) -> Callable[..., Any]:
+    """A dependency that yields the caller when one of their roles grants ``action``, else 403."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(action):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN, detail=f"your role does not allow {action.value}"
+            )
+        return principal
+
+    dependency.__name__ = f"require_{action.value}"
+    return dependency

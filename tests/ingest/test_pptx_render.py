@@ -1,0 +1,72 @@
+"""LibreOffice rendering of drawn PPTX units: right slide (hidden slides counted), right crop, not blank."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+from pptx.dml.color import RGBColor
+
+from figvault.ingest.pptx import extract_pptx_units
+from figvault.ingest.slide_render import SOFFICE_MISSING, find_soffice
+from figvault.settings import ExtractSettings
+from figvault.units import FigureKind
+from tests.ingest import pptx_decks as decks
+
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed"
+)
+
+
+def mean_rgb(png: bytes) -> tuple[float, ...]:
+    with Image.open(io.BytesIO(png)) as img:
+        return tuple(ImageStat.Stat(img.convert("RGB")).mean)
+
+
+@needs_soffice
+def test_diagram_after_a_hidden_slide_is_cropped_from_its_own_slide(tmp_path: Path) -> None:
+    path = decks.hidden_slide_deck(tmp_path / "hidden.pptx", fill=RGBColor(0xE0, 0x10, 0x10))
+    data = path.read_bytes()
+    settings = ExtractSettings(libreoffice="auto", dpi=72)
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
+    assert result.warnings == []
+    by_page = {f.unit.page: f for f in result.figures}
+    assert set(by_page) == {2, 3}
+    red, blue = by_page[3], by_page[2]
+    assert red.unit.kind == FigureKind.DIAGRAM
+    # 72 dpi: one pixel per point, so the PNG is the bbox's size.
+    x0, y0, x1, y1 = red.unit.bbox
+    assert (red.unit.width, red.unit.height) == (round(x1 - x0), round(y1 - y0))
+    r, g, b = mean_rgb(red.png)
+    assert r > 120 and g < 110 and b < 110, (r, g, b)  # the red boxes, not the hidden slide's blue ones
+    r, g, b = mean_rgb(blue.png)
+    assert b > 120 and r < 110, (r, g, b)
+
+
+@needs_soffice
+def test_native_chart_is_rendered_not_sketched(tmp_path: Path) -> None:
+    path = decks.chart_deck(tmp_path / "chart.pptx")
+    data = path.read_bytes()
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), ExtractSettings(dpi=100))
+    assert result.warnings == []
+    (fig,) = result.figures
+    assert fig.unit.kind == FigureKind.CHART
+    with Image.open(io.BytesIO(fig.png)) as img:
+        gray = img.convert("L")
+        assert gray.getextrema()[0] < 100  # dark text and bars on a light page
+        assert img.size == ((8 * 100), (5 * 100))
+
+
+def test_missing_soffice_is_reported_once_and_units_still_come(tmp_path: Path) -> None:
+    path = decks.hidden_slide_deck(tmp_path / "hidden.pptx")
+    data = path.read_bytes()
+    settings = ExtractSettings(libreoffice=str(tmp_path / "no-such-soffice"))
+    assert find_soffice(settings.libreoffice) is None
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
+    assert result.warnings == [SOFFICE_MISSING]
+    assert sorted(f.unit.page for f in result.figures) == [2, 3]
+    assert all(f.png.startswith(b"\x89PNG") for f in result.figures)
