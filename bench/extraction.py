@@ -96,8 +96,10 @@ def _tally_table(title: str, rows: dict[str, Tally], show_precision: bool = True
     return table
 
 
-def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> dict[str, float]:
+def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> dict[str, float | int]:
+    """Pages/s over the PDFs; the machine's load average is reported with it (shared machines vary)."""
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
+    load_before = os.getloadavg()[0]
     extractions, _, seconds = run_extraction(pdfs, settings.model_copy(update={"workers": workers}))
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)
@@ -107,6 +109,8 @@ def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) ->
         "units": units,
         "seconds": round(seconds, 2),
         "pages_per_s": round(pages / seconds, 1) if seconds else 0.0,
+        "load_avg_1m": round(load_before, 2),
+        "cpus": os.cpu_count() or 0,
     }
 
 
@@ -117,12 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the pages/s measurement")
     parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only")
     parser.add_argument("--show-errors", action="store_true", help="list misses, extra units, wrong captions")
+    parser.add_argument(
+        "--layout-model", action="store_true", help="settings.extract.use_layout_model on (slow; see docs)"
+    )
     args = parser.parse_args(argv)
 
     if not (args.corpus / "figures.jsonl").exists():
         print(f"corpus not found at {args.corpus} (set FIGVAULT_CORPUS)", file=sys.stderr)
         return 2
-    settings = ExtractSettings()
+    settings = ExtractSettings(use_layout_model=args.layout_model)
     files = corpus_files(args.corpus, with_pptx=False if args.pdf_only else None)
     extractions, failed, _ = run_extraction(files, settings)
     gold = load_gold(args.corpus / "figures.jsonl", docs=[p.name for p in files])
@@ -155,10 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     console.print(_tally_table("By document", dict(sorted(result.by_doc.items()))))
     if speed:
         table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
-        for col in ("workers", "pages", "units", "seconds", "pages/s"):
+        for col in ("workers", "pages", "units", "seconds", "pages/s", "load avg before", "cpus"):
             table.add_column(col, justify="right")
+        keys = ("workers", "pages", "units", "seconds", "pages_per_s", "load_avg_1m", "cpus")
         for row in speed:
-            table.add_row(*(str(row[k]) for k in ("workers", "pages", "units", "seconds", "pages_per_s")))
+            table.add_row(*(str(row[k]) for k in keys))
         console.print(table)
     for name, reason in failed.items():
         console.print(f"[red]failed[/red] {name}: {reason}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -32,3 +33,15 @@ class ImageTextEncoder(TextEncoder, Protocol):
 
 class EncodingError(FigvaultError, ValueError):
     """One input (image or text) cannot be encoded; the message names its position in the batch."""
+
+
+@dataclass(frozen=True)
+class PartialEncoding:
+    """Vectors of the inputs that could be encoded, and why the others could not."""
+
+    vectors: np.ndarray
+    """float32 [len(indices), dim]."""
+    indices: list[int]
+    """Position in the input of each row of ``vectors``."""
+    errors: dict[int, str] = field(default_factory=dict)
+    """Position -> one-line reason, for the inputs that were skipped."""

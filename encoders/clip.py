@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from figvault.encoders.base import EncodingError, PartialEncoding
 from figvault.encoders.device import DTYPES, Precision, resolve_device, resolve_precision
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
 from figvault.encoders.version import channel_version
@@ -53,9 +55,11 @@ class ClipSpec:
 
     def provenance(self) -> dict[str, Any]:
         """The record behind the embedding version (device is not in it: it does not change vectors)."""
+        # A folder or hub repo is identified by its config and weights hash, not by where it lies.
+        carries_config = self.weights.source in ("hf-hub", "local-dir")
         return {
             "kind": "open_clip",
-            "architecture": self.architecture,
+            "architecture": "open_clip_config.json" if carries_config else self.architecture,
             "model_config": self.model_config,
             "weights": self.weights.identity,
             "preprocess": self.preprocess,
@@ -241,6 +245,16 @@ class ClipEncoder:
                     f"OpenCLIP weights {spec.architecture}/{weights.label} were not located"
                 )
             name, pretrained = spec.architecture, str(weights.checkpoint)
+            tag_quick_gelu = bool(weights.tag_config.get("quick_gelu"))
+            if weights.source == "tag" and tag_quick_gelu != bool(spec.model_config.get("quick_gelu")):
+                # open_clip only warns here too; the architecture decides (e.g. ViT-B-32-quickgelu).
+                warnings.warn(
+                    f"QuickGELU mismatch: tag {weights.label} was trained with quick_gelu="
+                    f"{tag_quick_gelu}, {spec.architecture} uses "
+                    f"{bool(spec.model_config.get('quick_gelu'))}; use the matching -quickgelu architecture",
+                    UserWarning,
+                    stacklevel=2,
+                )
             # A checkpoint given by path loses the tag's preprocessing in open_clip; hand it over again.
             tag_keys = ("mean", "std", "interpolation", "resize_mode")
             kwargs["force_preprocess_cfg"] = {k: v for k, v in weights.tag_config.items() if k in tag_keys}
@@ -284,21 +298,46 @@ class ClipEncoder:
 
     # ---------------------------------------------------------------------------------------- encoding
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """float32 [n, dim], L2-normalised, in the same space as :meth:`encode_texts`."""
+        """float32 [n, dim], L2-normalised, in the same space as :meth:`encode_texts`.
+
+        A bad image raises EncodingError naming its index; see :meth:`encode_images_partial`.
+        """
+        return self._encode_images(images, lenient=False).vectors
+
+    def encode_images_partial(self, images: Sequence[Image.Image]) -> PartialEncoding:
+        """Like :meth:`encode_images`, but bad images are skipped and reported instead of failing the batch.
+
+        ``vectors[k]`` belongs to ``images[indices[k]]``; ``errors`` maps the skipped indices to reasons.
+        """
+        return self._encode_images(images, lenient=True)
+
+    def _encode_images(self, images: Sequence[Image.Image], *, lenient: bool) -> PartialEncoding:
         self._ensure_loaded()
         size = self.spec.batch_size
         chunks = [range(start, min(start + size, len(images))) for start in range(0, len(images), size)]
         parts: list[np.ndarray] = []
+        indices: list[int] = []
+        errors: dict[int, str] = {}
         # Decoding and resizing (PIL, GIL released) of the next batch run in worker threads while the model
         # works on the current one; big figure images make preprocessing a large share of the cost.
         pending = self._submit(images, chunks[0]) if chunks else []
-        for number in range(len(chunks)):
+        for number, chunk in enumerate(chunks):
             ready = pending
             if number + 1 < len(chunks):
                 pending = self._submit(images, chunks[number + 1])
-            pixels = torch.stack([future.result() for future in ready])
-            parts.append(self._forward(pixels=pixels))
-        return self._concat(parts)
+            tensors: list[torch.Tensor] = []
+            for index, future in zip(chunk, ready, strict=True):
+                try:
+                    tensors.append(future.result())
+                except EncodingError as err:
+                    if not lenient:
+                        raise
+                    errors[index] = str(err)
+                    continue
+                indices.append(index)
+            if tensors:
+                parts.append(self._forward(pixels=torch.stack(tensors)))
+        return PartialEncoding(self._concat(parts), indices, errors)
 
     def _submit(self, images: Sequence[Image.Image], indices: range) -> list[Future[torch.Tensor]]:
         return [self._preprocess_pool().submit(self._preprocess, images[i], i) for i in indices]

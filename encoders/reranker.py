@@ -8,16 +8,17 @@ good match" for any question.
 
 Quantization (``reranker.quantization``):
 
-- ``none``: the checkpoint's weights in ``reranker.dtype`` (auto: bf16 on CUDA, fp32 on CPU).
+- ``none``: the checkpoint's weights in ``reranker.dtype`` (auto: bf16 on CUDA and on CPUs with bf16
+  kernels, else fp32).
 - ``bnb-4bit`` / ``bnb-8bit``: bitsandbytes NF4 / LLM.int8 on CUDA. The vision tower and the output head stay
   in bf16: 4-bit ViT weights are known to hurt Qwen-VL's image understanding, and they are a small share
   of the parameters.
-- ``int8``: the CPU path. Dynamic int8 (torch.ao ``quantize_dynamic``, per-channel weights) of the language
+- ``int8``: the CPU path. torchao int8 weights with per-token dynamic int8 activations on the language
   model's Linear layers; the vision tower and the (often tied) output head stay fp32.
 - ``prequantized``: an AWQ/GPTQ/... checkpoint as published. A checkpoint whose config carries a
   ``quantization_config`` is always loaded as is, whatever was asked.
-- ``auto``: ``bnb-4bit`` on CUDA when bitsandbytes is installed (else ``none``); ``none`` on CPU
-  (docs/reranker.md has the measurements behind that choice).
+- ``auto``: ``bnb-4bit`` on CUDA when bitsandbytes is installed (else ``none``); ``none`` on CPU, where
+  bf16 weights were 2.5x faster than fp32 and int8 (torchao) was not faster than fp32 (docs/reranker.md).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ QUANTIZATIONS = ("none", "bnb-4bit", "bnb-8bit", "int8", "prequantized")
 BNB_SKIP_MODULES = ["model.visual", "visual", "lm_head"]
 # Qwen-VL's image processor refuses aspect ratios over 200; figures beyond this one are padded first.
 MAX_ASPECT_RATIO = 50.0
+# The answer words; their capitalised forms count too where the tokenizer has them as one token, because
+# instruct models start a reply with a capital ("Yes") as often as not.
 _ANSWER_WORDS = ("yes", "no")
 
 
@@ -72,8 +75,8 @@ class LoadedModel:
     device: str
     quantization: str
     dtype: str
-    yes_id: int
-    no_id: int
+    yes_ids: tuple[int, ...]
+    no_ids: tuple[int, ...]
     special_tokens: tuple[str, ...]
     lock: threading.Lock
 
@@ -134,16 +137,6 @@ def locate_model(model: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ device and mode
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RerankerConfigError(f"reranker.device is {device} but no CUDA device is available")
-    return device
-
-
 def _bnb_installed() -> bool:
     import importlib.util
 
@@ -195,15 +188,22 @@ def resolve_quantization(requested: str, device: str, checkpoint_quantization: s
 
 
 def resolve_dtype(requested: str, device: str, quantization: str) -> str:
+    """``auto``: bf16 on CUDA (fp16 where bf16 is missing); on a CPU bf16 where oneDNN has bf16 kernels
+    (2.5x fp32 on this AMX machine, docs/reranker.md), else fp32. int8 always computes around fp32."""
     import torch
 
+    from figvault.encoders.device import cpu_supports_bf16
+
+    on_cuda = device.startswith("cuda")
     if quantization == "int8":
-        return "fp32"  # dynamic int8 Linear takes fp32 activations
-    if requested != "auto":
-        return requested
-    if device.startswith("cuda"):
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
+        return "fp32"
+    if requested == "auto":
+        if on_cuda:
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cpu_supports_bf16() else "fp32"
+    if requested == "fp16" and not on_cuda:
+        raise RerankerConfigError("reranker.dtype fp16 needs a CUDA device; use bf16 or fp32 on a CPU")
+    return requested
 
 
 def _torch_dtype(name: str) -> torch.dtype:
@@ -244,6 +244,8 @@ _CACHE_LOCK = threading.Lock()
 
 def load_reranker(cfg: RerankerSettings) -> QwenVLReranker:
     """A reranker for ``cfg``; the model behind it is loaded once per (model, quantization, device, dtype)."""
+    from figvault.encoders.device import resolve_device
+
     device = resolve_device(cfg.device)
     source = locate_model(cfg.model)
     from transformers import AutoConfig
@@ -278,26 +280,30 @@ def _checkpoint_quantization(config: Any) -> str | None:
     return str(method or "unknown")
 
 
+def bnb_config(quantization: str, dtype: str) -> Any:
+    """bitsandbytes settings: NF4 with double quantization, or LLM.int8; vision tower and head left out."""
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "bnb-4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=_torch_dtype(dtype),
+            bnb_4bit_use_double_quant=True,
+            llm_int8_skip_modules=BNB_SKIP_MODULES,
+        )
+    if quantization == "bnb-8bit":
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=BNB_SKIP_MODULES)
+    raise RerankerConfigError(f"not a bitsandbytes quantization: {quantization}")
+
+
 def _load(source: str, model_id: str, quantization: str, device: str, dtype: str) -> LoadedModel:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype)}
     if quantization.startswith("bnb-"):
-        from transformers import BitsAndBytesConfig
-
-        if quantization == "bnb-4bit":
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True,
-                bnb_4bit_quant_type="nf4",
-                bnb_4bit_compute_dtype=_torch_dtype(dtype),
-                bnb_4bit_use_double_quant=True,
-                llm_int8_skip_modules=BNB_SKIP_MODULES,
-            )
-        else:
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_8bit=True, llm_int8_skip_modules=BNB_SKIP_MODULES
-            )
+        kwargs["quantization_config"] = bnb_config(quantization, dtype)
     if device.startswith("cuda"):
         kwargs["device_map"] = device
     try:
@@ -315,7 +321,7 @@ def _load(source: str, model_id: str, quantization: str, device: str, dtype: str
     tokenizer.padding_side = "left"  # the last position is every row's real last token
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    yes_id, no_id = (_single_token_id(tokenizer, word, model_id) for word in _ANSWER_WORDS)
+    yes_ids, no_ids = (_answer_token_ids(tokenizer, word, model_id) for word in _ANSWER_WORDS)
     special = tuple(sorted(set(tokenizer.all_special_tokens) | set(tokenizer.added_tokens_encoder)))
     log.info(
         "reranker %s loaded in %.1f s (%s, %s, %s)",
@@ -326,18 +332,20 @@ def _load(source: str, model_id: str, quantization: str, device: str, dtype: str
         dtype,
     )
     return LoadedModel(
-        model, processor, device, quantization, dtype, yes_id, no_id, special, threading.Lock()
+        model, processor, device, quantization, dtype, yes_ids, no_ids, special, threading.Lock()
     )
 
 
-def _single_token_id(tokenizer: Any, word: str, model_id: str) -> int:
+def _answer_token_ids(tokenizer: Any, word: str, model_id: str) -> tuple[int, ...]:
+    """Token ids of ``word`` and ``Word``; the lower-case form must be a single token."""
     ids = tokenizer.encode(word, add_special_tokens=False)
     if len(ids) != 1:
         raise RerankerConfigError(
             f"reranker model {model_id}: {word!r} is {len(ids)} tokens in its tokenizer; a Qwen-VL tokenizer "
             f"has it as one"
         )
-    return int(ids[0])
+    capitalised = tokenizer.encode(word.capitalize(), add_special_tokens=False)
+    return (int(ids[0]), int(capitalised[0])) if len(capitalised) == 1 else (int(ids[0]),)
 
 
 def _quantize_int8_dynamic(model: Any) -> None:
@@ -351,7 +359,7 @@ def _quantize_int8_dynamic(model: Any) -> None:
         from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
     except ImportError as err:
         raise RerankerConfigError(
-            f"reranker.quantization int8 needs torchao: pip install torchao ({err})"
+            f"reranker.quantization int8 needs torchao: pip install 'figvault[int8]' ({err})"
         ) from err
 
     inner = getattr(model, "model", model)
@@ -404,7 +412,11 @@ class QwenVLReranker:
         return self.score_timed(query, items)[0]
 
     def score_timed(self, query: str, items: list[RerankItem]) -> tuple[list[float], dict[str, float]]:
-        """Scores and milliseconds spent in ``preprocess`` (prompt, image resize, tokenize) and ``model``."""
+        """Scores and milliseconds spent in ``preprocess`` (prompt, image resize, tokenize) and ``model``.
+
+        The score is P(yes) of the next token restricted to the two answers: softmax over the logits of "yes"
+        and "no" (each the log-sum-exp over its single-token case forms).
+        """
         import torch
 
         scores: list[float] = []
@@ -416,8 +428,10 @@ class QwenVLReranker:
             t1 = time.perf_counter()
             with self.loaded.lock, torch.inference_mode():
                 logits = self.loaded.model(**inputs, logits_to_keep=1).logits[:, -1, :]
-                pair = logits[:, [self.loaded.yes_id, self.loaded.no_id]].float()
-                p_yes = torch.softmax(pair, dim=-1)[:, 0]
+                logits = logits.float()
+                yes = logits[:, list(self.loaded.yes_ids)].logsumexp(dim=-1)
+                no = logits[:, list(self.loaded.no_ids)].logsumexp(dim=-1)
+                p_yes = torch.sigmoid(yes - no)  # = softmax over the two answers, "yes" side
                 if self.loaded.device.startswith("cuda"):
                     torch.cuda.synchronize()
             t2 = time.perf_counter()

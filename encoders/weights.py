@@ -34,6 +34,10 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 # --------------------------------------------------------------------------------------------- hashing
+# Shared by every cache in this process (each data folder has its own file, the bytes are the same).
+_process_hashes: dict[tuple[str, int, int], str] = {}
+
+
 class FileHashCache:
     """sha256 of weight files, remembered by (path, size, mtime) in memory and in an optional JSON file.
 
@@ -61,7 +65,9 @@ class FileHashCache:
             known = self._entries.get(key)
             if known and known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns:
                 return str(known["sha256"])
-        digest = sha256_file(path)
+        file_version = (key, stat.st_size, stat.st_mtime_ns)
+        digest = _process_hashes.get(file_version) or sha256_file(path)
+        _process_hashes[file_version] = digest
         with self._lock:
             self._entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
             self._save()
@@ -179,6 +185,11 @@ def clip_download_hint(model: str, pretrained: str) -> str:
     )
 
 
+def architecture_name(model: str) -> str:
+    """open_clip's name for ``clip.model``: a config file's stem, else the name as open_clip cleans it."""
+    return Path(model).stem if model.endswith(".json") else model.replace("/", "-")
+
+
 def parse_random_seed(pretrained: str) -> int | None:
     """``none`` -> 0, ``none:7`` -> 7; anything else -> None (not random)."""
     head, _, tail = pretrained.strip().partition(":")
@@ -239,7 +250,7 @@ def resolve_clip_weights(
 def _resolve_clip_tag(model: str, tag: str, locate: bool) -> ClipWeights:
     import open_clip
 
-    arch = model.replace("/", "-")
+    arch = architecture_name(model)
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     if not cfg:
         known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"

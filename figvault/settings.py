@@ -111,7 +111,7 @@ class RerankerSettings(BaseModel):
     no_match_threshold: float = 0.2
     explain: bool = False
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    """Weights/compute dtype of the unquantized parts. ``auto``: bf16 on CUDA, fp32 on CPU (int8 needs fp32)."""
+    """Dtype of the unquantized parts. ``auto``: bf16 on CUDA and on CPUs with bf16 kernels, else fp32."""
     max_text_chars: int = 600
     """Caption and context are each cut to this many characters in the prompt."""
     explain_max_new_tokens: int = 24

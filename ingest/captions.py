@@ -94,7 +94,9 @@ def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None
     if not rest.strip() and len(lines) > 1 and lines[1][:1].islower():
         return None
     # "Figure 3 shows ..." is a sentence of body text; a caption has a delimiter, ends, or is set apart.
-    if not (_DELIMITER.match(rest) or label_is_bold):
+    # A short block "Figure 1-2 Core Pipeline" (a title-cased title right after the number) is one too.
+    titled = bool(re.match(r"^\s+[A-Z]", rest)) and len(text) <= 200 and text.count("\n") <= 2
+    if not (_DELIMITER.match(rest) or label_is_bold or titled):
         return None
     # "Figure 3." followed by a lower-case word is a sentence end inside body text ("... in Figure 3. the").
     if re.match(r"^\s*\.\s+[a-z]", rest) and not label_is_bold:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -58,12 +59,13 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
         bombs = _drop_decorations(pages, settings, extraction.warnings)
         stats = document_stats([p for p in pages if p is not None])
         headings = _HeadingTracker(stats)
+        model_boxes = layout_model_pictures(doc, extraction.warnings) if settings.use_layout_model else {}
         layouts: list[PageLayout] = []
         for content in pages:
             if content is None:
                 continue
             try:
-                layouts.append(analyse_page(content, stats))
+                layouts.append(analyse_page(content, stats, model_boxes.get(content.number)))
             except Exception as exc:
                 extraction.warnings.append(
                     f"page {content.number}: layout analysis failed ({_one_line(exc)})"
@@ -72,8 +74,12 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
         page_texts = {layout.content.number: _page_text(layout, stats) for layout in layouts}
         for layout in layouts:
             content = layout.content
-            regions = find_figures(layout, settings.min_figure_pt, figure_above)
             page_headings = headings.read(layout)
+            try:
+                regions = find_figures(layout, settings.min_figure_pt, figure_above)
+            except Exception as exc:  # a layout bug on one odd page must not cost the document
+                extraction.warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
+                continue
             for region in regions:
                 if any(box_intersection(region.box, bomb) > 0 for bomb in bombs.get(content.number, [])):
                     extraction.warnings.append(
@@ -93,6 +99,28 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
         return extraction
     finally:
         doc.close()
+
+
+def layout_model_pictures(doc: pymupdf.Document, warnings: list[str]) -> dict[int, list[Box]]:
+    """Page number -> ``picture`` boxes of PyMuPDF's ONNX layout model (opt-in: slow, see the docs).
+
+    The boxes join the page's graphic clusters so that a caption can claim a figure the drawings alone do
+    not show (text-only figures, figures of glyphs); on their own they never become units.
+    """
+    try:
+        import pymupdf.layout  # noqa: F401  (importing it switches pymupdf4llm to the layout model)
+        import pymupdf4llm
+
+        data = json.loads(pymupdf4llm.to_json(doc))
+    except Exception as exc:  # the model is an extra signal: without it, extraction goes on
+        warnings.append(f"layout model unavailable ({_one_line(exc)}); heuristic layout only")
+        return {}
+    found: dict[int, list[Box]] = defaultdict(list)
+    for page in data.get("pages", []):
+        for box in page.get("boxes", []):
+            if box.get("boxclass") == "picture":
+                found[int(page["page_number"])].append((box["x0"], box["y0"], box["x1"], box["y1"]))
+    return found
 
 
 def _figures_above_captions(layouts: list[PageLayout]) -> bool:

@@ -131,8 +131,11 @@ class Cluster:
     path_count: int = 0
     free_paths: int = 0
     """Paths with curves or slanted lines: plots and diagrams have them, tables do not."""
+    model_only: bool = False
+    """Only a layout-model "picture" box, no graphics of its own: usable by a caption, never alone."""
 
     def merge(self, other: Cluster) -> None:
+        self.model_only = self.model_only and other.model_only
         self.box = box_union(self.box, other.box)
         self.image_area += other.image_area
         self.path_count += other.path_count
@@ -325,6 +328,18 @@ def is_body_block(block: TextBlock, stats: DocumentStats) -> bool:
     return chars >= 120
 
 
+def join_lines(lines: list[str]) -> str:
+    """Lines of a paragraph as one string; a word hyphenated at a line end ("con-" + "sensus") is rejoined."""
+    out = ""
+    for line in lines:
+        line = " ".join(line.split())
+        if out.endswith("-") and line[:1].islower() and len(out) > 1 and out[-2].isalpha():
+            out = out[:-1] + line
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
 def find_captions(content: PageContent, stats: DocumentStats) -> list[Caption]:
     captions: list[Caption] = []
     for block in content.blocks:
@@ -336,8 +351,7 @@ def find_captions(content: PageContent, stats: DocumentStats) -> list[Caption]:
         match = match_caption(block.text, label_is_bold=label_is_bold)
         if match is None:
             continue
-        text = " ".join(line.text for line in block.lines)
-        captions.append(Caption(block=block, match=match, text=" ".join(text.split())))
+        captions.append(Caption(block=block, match=match, text=join_lines([ln.text for ln in block.lines])))
     return captions
 
 
@@ -368,13 +382,24 @@ class PageLayout:
     """Text outside graphics and captions: headings and paragraphs, where citations and context come from."""
 
 
-def analyse_page(content: PageContent, stats: DocumentStats) -> PageLayout:
+def analyse_page(
+    content: PageContent, stats: DocumentStats, model_boxes: list[Box] | None = None
+) -> PageLayout:
+    """Clusters, captions and body text of a page. ``model_boxes``: the layout model's picture boxes."""
     atoms = [Cluster(box=im.box, image_area=box_area(im.box)) for im in content.images]
     atoms += [
         Cluster(box=p, path_count=1, free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1)
         for i, p in enumerate(content.paths)
     ]
     clusters = cluster_boxes(atoms, CLUSTER_GAP_PT)
+    # Model boxes only fill holes (figures without graphics of their own): where they overlap real
+    # graphics they would glue neighbouring figures together, so those are left out.
+    holes = [
+        Cluster(box=box, model_only=True)
+        for box in model_boxes or []
+        if not any(box_intersection(box, cl.box) > 0 for cl in clusters)
+    ]
+    clusters += holes
     captions = find_captions(content, stats)
     caption_blocks = {c.block.index for c in captions}
     body_blocks = {
@@ -539,7 +564,7 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
         )
 
     # Uncaptioned figures: what no caption claimed and that looks like a figure on its own.
-    rest = [cl for i, cl in enumerate(layout.clusters) if i not in taken]
+    rest = [cl for i, cl in enumerate(layout.clusters) if i not in taken and not cl.model_only]
     rest = [
         c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
     ]

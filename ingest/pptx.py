@@ -32,7 +32,13 @@ from PIL import Image
 from figvault.errors import ExtractionError, UnsafeFileError
 from figvault.ingest import slide_render
 from figvault.ingest.captions import CaptionKind, match_caption
-from figvault.ingest.safety import check_image_pixels, check_zip_container, image_size, open_image_checked
+from figvault.ingest.safety import (
+    check_image_pixels,
+    check_zip_container,
+    decodable,
+    image_size,
+    open_image_checked,
+)
 from figvault.ingest.slide_shapes import (
     CHART,
     CONNECTOR,
@@ -121,11 +127,11 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     meta = _document_meta(prs, len(slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
 
-    logos = _repeated_images(slides, slide_w * slide_h, settings.repeated_image_pages)
+    logos = _repeated_images(slides, settings.repeated_image_pages)
     plans: list[tuple[SlideInfo, Cluster]] = []
     for info in slides:
         members = _drop_decorations(info.members, logos, slide_w, slide_h)
-        for cluster in _clusters(members, info.members, slide_w, slide_h, settings.min_figure_pt):
+        for cluster in _clusters(members, slide_w, slide_h, settings.min_figure_pt):
             plans.append((info, cluster))
 
     deck = _render_if_needed(data, plans, len(slides), hidden, settings, result)
@@ -215,7 +221,7 @@ def _check_picture(blob: bytes | None, slide_no: int, settings: ExtractSettings)
         check_image_pixels(*size, settings.max_source_image_pixels, what=f"a picture on slide {slide_no}")
 
 
-def _repeated_images(slides: list[SlideInfo], slide_area: float, share: float) -> set[tuple[str, int, int]]:
+def _repeated_images(slides: list[SlideInfo], share: float) -> set[tuple[str, int, int]]:
     """(image, position) pairs placed identically on many slides: template logos and backgrounds."""
     slides_with: Counter[tuple[str, int, int]] = Counter()
     for info in slides:
@@ -268,9 +274,7 @@ class _DisjointSets:
         self.parent[self.find(j)] = self.find(i)
 
 
-def _clusters(
-    members: list[Member], all_members: list[Member], w: float, h: float, min_pt: float
-) -> list[Cluster]:
+def _clusters(members: list[Member], w: float, h: float, min_pt: float) -> list[Cluster]:
     """Connected groups of graphic shapes; a text box or table touching two graphics bridges them."""
     tol = CLUSTER_TOLERANCE * min(w, h)
     captions = [m for m in members if m.role == TEXT and _figure_caption(m.text)]
@@ -449,7 +453,7 @@ def _render_if_needed(
     settings: ExtractSettings,
     result: DocumentExtraction,
 ) -> slide_render.RenderedDeck | None:
-    needs = [c for _, c in plans if _kind(c) != FigureKind.PICTURE or _decoded_picture(c, settings) is None]
+    needs = [c for _, c in plans if _kind(c) != FigureKind.PICTURE or not decodable(c.members[0].blob or b"")]
     if not needs:
         return None
     soffice = slide_render.find_soffice(settings.libreoffice)

@@ -75,6 +75,22 @@ def image_size(blob: bytes) -> tuple[int, int] | None:
         Image.MAX_IMAGE_PIXELS = saved
 
 
+_UNDECODABLE = {"WMF", "EMF"}
+"""PIL reads their headers but can draw them only on Windows; LibreOffice renders them."""
+
+
+def decodable(blob: bytes) -> bool:
+    """Whether PIL can decode this image (judged from the header, without decoding)."""
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with Image.open(io.BytesIO(blob)) as img:
+            return img.format not in _UNDECODABLE
+    except Exception:
+        return False
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
 def check_image_pixels(width: int, height: int, max_pixels: int, what: str = "image") -> None:
     if width <= 0 or height <= 0:
         raise UnsafeFileError(f"{what} declares an empty size {width}x{height}")

@@ -55,7 +55,7 @@ def sketch_region(shapes: list[Any], region: Box, dpi: int, max_pixels: int) -> 
             elif role == CONNECTOR:
                 _draw_connector(draw, leaf, (x0, y0, x1, y1), zoom)
             elif role == CHART:
-                _draw_chart(draw, leaf, (x0, y0, x1, y1))
+                _draw_chart(draw, leaf, (x0, y0, x1, y1), font)
             else:
                 fill = _solid_fill(leaf)
                 if fill is not None or role not in ("text", "frame"):
@@ -102,18 +102,29 @@ def _draw_connector(
     draw.line((start, end), fill=_OUTLINE, width=max(1, round(zoom)))
 
 
-def _draw_chart(draw: ImageDraw.ImageDraw, shape: Any, px: tuple[float, float, float, float]) -> None:
-    """Bars of every series, side by side per category, scaled to the largest value."""
+def _draw_chart(
+    draw: ImageDraw.ImageDraw, shape: Any, px: tuple[float, float, float, float], font: ImageFont.ImageFont
+) -> None:
+    """Title, then bars of every series side by side per category (scaled to the largest value), labelled."""
     x0, y0, x1, y1 = px
     draw.rectangle(px, outline=_OUTLINE)
     try:
-        series = [[v or 0.0 for v in s.values] for plot in shape.chart.plots for s in plot.series]
-    except Exception:
+        chart = shape.chart
+        plots = list(chart.plots)
+        series = [[v or 0.0 for v in s.values] for plot in plots for s in plot.series]
+        categories = [str(c) for c in plots[0].categories] if plots else []
+        title = chart.chart_title.text_frame.text if chart.has_title else ""
+    except Exception:  # a chart python-pptx cannot read stays an empty frame
         return
     series = [s for s in series if s]
     if not series:
         return
-    top = max(max(s) for s in series) or 1.0
+    line = font.size if hasattr(font, "size") else 10
+    top_y = y0 + line * 2
+    if title:
+        draw.text(((x0 + x1) / 2, y0 + line * 0.5), title, fill="black", font=font, anchor="ma")
+    base_y = y1 - line * 2 if categories else y1
+    peak = max(max(s) for s in series) or 1.0
     n_cat = max(len(s) for s in series)
     slot = (x1 - x0) / n_cat
     bar = slot * 0.8 / len(series)
@@ -121,5 +132,7 @@ def _draw_chart(draw: ImageDraw.ImageDraw, shape: Any, px: tuple[float, float, f
     for si, values in enumerate(series):
         for ci, value in enumerate(values):
             left = x0 + ci * slot + slot * 0.1 + si * bar
-            height = (y1 - y0) * 0.9 * max(value, 0.0) / top
-            draw.rectangle((left, y1 - height, left + bar, y1), fill=palette[si % len(palette)])
+            height = (base_y - top_y) * max(value, 0.0) / peak
+            draw.rectangle((left, base_y - height, left + bar, base_y), fill=palette[si % len(palette)])
+    for ci, label in enumerate(categories[:n_cat]):
+        draw.text((x0 + (ci + 0.5) * slot, base_y + line * 0.5), label, fill="black", font=font, anchor="ma")

@@ -43,7 +43,7 @@ F_SEARCH_TEXT = "search_text"
 LEXICAL = "lexical"
 """Name of the lexical channel and of its sparse field."""
 
-CREATED_UNKNOWN = -10**9
+CREATED_UNKNOWN = -(10**9)
 MAX_GROUPS = 64
 
 # VARCHAR limits are bytes on the server: values are cut to fit (on a UTF-8 boundary) rather than refused.
@@ -127,7 +127,10 @@ class StoreLayout:
         return json.dumps(
             {
                 "embedding_version": self.embedding_version,
-                "dense": [{"name": c.name, "dim": c.dim, "embedding_version": c.embedding_version} for c in self.dense],
+                "dense": [
+                    {"name": c.name, "dim": c.dim, "embedding_version": c.embedding_version}
+                    for c in self.dense
+                ],
                 "lexical": self.lexical,
                 "analyzer": self.analyzer,
             },
@@ -207,7 +210,9 @@ def lexical_text(unit: FigureUnit) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def unit_to_row(unit: FigureUnit, acl_key: str, vectors: dict[str, list[float]], *, lexical: bool) -> dict[str, Any]:
+def unit_to_row(
+    unit: FigureUnit, acl_key: str, vectors: dict[str, list[float]], *, lexical: bool
+) -> dict[str, Any]:
     if len(unit.groups) > MAX_GROUPS:
         raise ValueError(f"unit {unit.unit_id} has {len(unit.groups)} groups, more than {MAX_GROUPS}")
     row: dict[str, Any] = {

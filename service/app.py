@@ -26,7 +26,7 @@ from figvault.errors import (
     UnsupportedFileError,
 )
 from figvault.ingest.blobs import BlobStore
-from figvault.service.api.routes import audit, documents, health, search, units
+from figvault.service.api.routes import admin_map, audit, documents, health, me, page, pages, search, units
 from figvault.service.auth import Authenticator
 from figvault.service.db import ThreadLocalDB, connect_registry, ensure_service_tables
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
@@ -37,7 +37,7 @@ log = logging.getLogger("figvault.service")
 
 MiB = 2**20
 JSON_BODY_LIMIT = 1 * MiB
-"""Search and other JSON bodies are small; refusing big ones early keeps a slow client from tying up a worker."""
+"""JSON bodies are small; refusing big ones before parsing keeps a client from tying up a worker."""
 MULTIPART_OVERHEAD = 1 * MiB
 """Room for form fields and boundaries beside the file itself."""
 
@@ -64,6 +64,11 @@ MOUNTS: list[Mount] = [
     Mount(units.router),
     Mount(documents.router, _upload_limit),
     Mount(audit.router),
+    # The search page (docs/page.md): the page itself, page images, the admin map.
+    Mount(me.router),
+    Mount(pages.router),
+    Mount(admin_map.router),
+    Mount(page.router),
 ]
 
 TAGS = [

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from figvault.access import Principal
+from figvault.service.db import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -62,7 +63,7 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry; returns its id."""
-    with conn:
+    with transaction(conn):
         cur = conn.execute(
             "INSERT INTO audit (at, user, tenant, action, query, unit_ids_json, detail_json)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

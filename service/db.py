@@ -9,22 +9,32 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from figvault.settings import Settings
 
 
 def connect_registry(settings: Settings) -> sqlite3.Connection:
-    """A connection to ``settings.registry_path``, through the registry module when it is installed."""
-    try:
-        from figvault.service.registry import connect
-    except ImportError:  # the registry module lands with the ingest issue; same file, same pragmas
-        settings.registry_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(settings.registry_path, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+    """A connection to ``settings.registry_path`` (WAL, busy timeout; see ``registry.connect``)."""
+    from figvault.service.registry import connect
+
     return connect(settings)
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic transaction, on autocommit connections (the registry's) and on default ones alike."""
+    if conn.isolation_level is not None:
+        with conn:
+            yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def ensure_service_tables(connect: Callable[[], sqlite3.Connection]) -> None:

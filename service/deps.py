@@ -16,10 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from figvault.access import Action, Principal
 from figvault.ingest.blobs import BlobStore
-from figvault.service.auth import AuthError, Authenticator
+from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
+from figvault.service.auth import Authenticator, AuthError
 from figvault.service.db import ThreadLocalDB
 from figvault.service.metrics import ServiceMetrics
-from figvault.search_models import SearchRequest, SearchResponse
 from figvault.settings import Settings
 from figvault.units import FigureUnit
 
@@ -47,7 +47,11 @@ class Engine(Protocol):
 
     def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None: ...
 
-    def count(self, principal: Principal) -> int: ...
+    def count(self, principal: Principal, filters: SearchFilters | None = None) -> int: ...
+
+    def served(self) -> Any:
+        """(collection, layout) the alias serves, or None; raises VersionMismatchError on a mismatch."""
+        ...
 
 
 def get_settings(request: Request) -> Settings:

@@ -84,6 +84,6 @@ def open_query_image(data: bytes, max_pixels: int) -> Image.Image:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UnsafeFileError(f"image refused: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile bytes is "not an image"
+    except Exception as exc:
         raise UnsupportedFileError(f"not a readable image ({type(exc).__name__})") from None
     return image.convert("RGB")

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from figvault.access import Principal, Role
 from figvault.errors import FigvaultError
 from figvault.service.apikeys import generate_api_key
+from figvault.service.db import transaction
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.
@@ -102,7 +103,7 @@ def add_user(
     clean_groups = sorted({validate_label("group", g) for g in groups})
     validate_label("tenant", tenant)
     new = generate_api_key()
-    with conn:
+    with transaction(conn):
         existing = conn.execute("SELECT revoked_at FROM users WHERE name = ?", (name,)).fetchone()
         if existing is not None and existing[0] is None:
             raise UserError(f"user {name!r} exists; revoke it first to issue a new key")
@@ -128,7 +129,7 @@ def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
 
 def revoke_user(conn: sqlite3.Connection, name: str) -> bool:
     """Revoke the user's key. False when there is no active user of that name."""
-    with conn:
+    with transaction(conn):
         cur = conn.execute(
             "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (_now(), name)
         )

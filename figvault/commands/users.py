@@ -40,8 +40,8 @@ def add(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"created {record.name} ({record.role.value}, tenant {record.tenant}, groups {','.join(record.groups)});"
-        " the key below is shown once",
+        f"created {record.name} ({record.role.value}, tenant {record.tenant},"
+        f" groups {','.join(record.groups)}); the key below is shown once",
         err=True,
     )
     typer.echo(key)

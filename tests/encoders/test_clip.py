@@ -128,6 +128,18 @@ def test_bad_inputs_name_their_position(tiny_clip_settings: Settings, tmp_path: 
         encoder.encode_texts(["a", "b", None])  # type: ignore[list-item]
 
 
+def test_partial_encoding_skips_bad_images_and_keeps_the_rest(tiny_clip_settings: Settings) -> None:
+    tiny_clip_settings.clip.batch_size = 2
+    encoder = clip_encoder(tiny_clip_settings)
+    good = sample_images()
+    mixed = [good[0], Image.new("RGB", (0, 3)), good[1], "oops", good[2]]
+    result = encoder.encode_images_partial(mixed)  # type: ignore[arg-type]
+    assert result.indices == [0, 2, 4]
+    assert set(result.errors) == {1, 3} and "empty image" in result.errors[1]
+    np.testing.assert_allclose(result.vectors, encoder.encode_images(good[:3]), atol=1e-5)
+    assert encoder.encode_images_partial([]).vectors.shape == (0, 32)
+
+
 def test_bf16_is_close_to_fp32_and_versioned_apart(tiny_clip_settings: Settings) -> None:
     fp32 = clip_encoder(tiny_clip_settings)
     tiny_clip_settings.clip.precision = "bf16"

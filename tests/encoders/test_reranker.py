@@ -25,6 +25,8 @@ from figvault.errors import ModelUnavailableError
 from figvault.settings import RerankerSettings, Settings, load_settings
 
 QUERY = "What was the revenue growth by region in 2023?"
+# A hub id no cache holds (a real one might be cached on a developer's machine); HF_HUB_OFFLINE=1 is autouse.
+ABSENT_HUB_MODEL = "figvault-tests/no-such-qwen-vl"
 
 
 def make_items(n: int, seed: int = 0) -> list[RerankItem]:
@@ -45,8 +47,14 @@ def make_items(n: int, seed: int = 0) -> list[RerankItem]:
 
 
 def reranker_for(model_dir: Path, **overrides: object) -> QwenVLReranker:
-    cfg = RerankerSettings(model=str(model_dir), quantization="none", device="cpu", **overrides)
-    return load_reranker(cfg)
+    settings = {
+        "model": str(model_dir),
+        "quantization": "none",
+        "device": "cpu",
+        "dtype": "fp32",
+        **overrides,
+    }
+    return load_reranker(RerankerSettings(**settings))
 
 
 @pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
@@ -73,8 +81,11 @@ def test_score_is_p_yes_of_the_next_token(tiny_qwen2_vl: Path) -> None:
     inputs = reranker._inputs(QUERY, items, rr.prompt.SCORE_INSTRUCTION)
     with torch.inference_mode():
         logits = reranker.loaded.model(**inputs).logits[:, -1, :]
-    yes, no = logits[:, reranker.loaded.yes_id], logits[:, reranker.loaded.no_id]
-    expected = torch.sigmoid(yes - no).tolist()
+    tokenizer = reranker.loaded.processor.tokenizer
+    assert reranker.loaded.yes_ids == tuple(tokenizer.convert_tokens_to_ids(["yes", "Yes"]))
+    yes = logits[:, list(reranker.loaded.yes_ids)].logsumexp(-1)
+    no = logits[:, list(reranker.loaded.no_ids)].logsumexp(-1)
+    expected = torch.softmax(torch.stack([yes, no], dim=-1), dim=-1)[:, 0].tolist()
     np.testing.assert_allclose(reranker.score(QUERY, items), expected, atol=1e-5)
 
 
@@ -93,6 +104,14 @@ def test_int8_cpu_path_quantizes_the_language_model_and_stays_close(tiny_qwen2_v
     assert np.abs(np.subtract(scores_fp32, scores_int8)).max() < 0.05
     # Per-token activation scales: a candidate's score barely depends on its batch-mates.
     assert np.abs(np.subtract(scores_int8, single_int8)).max() < 0.02
+
+
+def test_bf16_weights_stay_close_to_fp32(tiny_qwen2_vl: Path) -> None:
+    items = make_items(6, seed=2)
+    bf16 = reranker_for(tiny_qwen2_vl, dtype="bf16")
+    assert bf16.loaded.model.dtype == torch.bfloat16
+    fp32_scores = reranker_for(tiny_qwen2_vl).score(QUERY, items)
+    assert np.abs(np.subtract(fp32_scores, bf16.score(QUERY, items))).max() < 0.03
 
 
 def test_model_is_cached_per_model_quantization_device(tiny_qwen2_vl: Path) -> None:
@@ -160,14 +179,13 @@ def test_missing_local_model_dir_fails_fast_and_says_how(tmp_path: Path) -> None
         load_reranker(RerankerSettings(model=str(empty)))
 
 
-def test_missing_hub_model_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+def test_missing_hub_model_offline_fails_fast() -> None:
     started = time.perf_counter()
     with pytest.raises(ModelUnavailableError) as err:
-        load_reranker(RerankerSettings(model="Qwen/Qwen2-VL-2B-Instruct"))
+        load_reranker(RerankerSettings(model=ABSENT_HUB_MODEL))
     assert time.perf_counter() - started < 1.0
     message = str(err.value)
-    assert "Qwen/Qwen2-VL-2B-Instruct" in message and "local model directory" in message
+    assert ABSENT_HUB_MODEL in message and "local model directory" in message
 
 
 def test_a_tokenizer_without_single_yes_token_is_refused(tiny_qwen2_vl: Path, tmp_path: Path) -> None:
@@ -203,11 +221,10 @@ def test_resolve_rerank_auto_is_off_without_cuda(monkeypatch: pytest.MonkeyPatch
 
 
 def test_resolve_rerank_auto_with_cuda_needs_local_weights(
-    monkeypatch: pytest.MonkeyPatch, data_dir: Path, tmp_path: Path, tiny_qwen2_vl: Path
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, tiny_qwen2_vl: Path
 ) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    on, note = resolve_rerank(settings_with(data_dir, model="Qwen/Qwen2-VL-2B-Instruct"), None)
+    on, note = resolve_rerank(settings_with(data_dir, model=ABSENT_HUB_MODEL), None)
     assert not on and "not found locally" in note
     on, note = resolve_rerank(settings_with(data_dir, model=str(tiny_qwen2_vl)), None)
     assert on and note.startswith("on: CUDA device")
@@ -241,3 +258,18 @@ def test_checkpoint_quantization_is_read_from_config(tiny_qwen2_vl: Path) -> Non
     assert rr._checkpoint_quantization(config) is None
     config.quantization_config = {"quant_method": "awq", "bits": 4}
     assert rr._checkpoint_quantization(config) == "awq"
+
+
+def test_bnb_settings_keep_the_vision_tower_out(tiny_qwen2_vl: Path) -> None:
+    from transformers.quantizers.quantizers_utils import should_convert_module
+
+    four = rr.bnb_config("bnb-4bit", "bf16")
+    assert four.load_in_4bit and four.bnb_4bit_quant_type == "nf4"
+    assert four.bnb_4bit_compute_dtype == torch.bfloat16
+    assert rr.bnb_config("bnb-8bit", "bf16").load_in_8bit
+    # The names of a real Qwen-VL model's modules, matched the way transformers matches the skip list.
+    model = reranker_for(tiny_qwen2_vl).loaded.model
+    names = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+    converted = {name for name in names if should_convert_module(name, four.llm_int8_skip_modules)}
+    assert converted and all(name.startswith("model.language_model.") for name in converted)
+    assert not any(name.startswith("model.visual.") for name in converted)

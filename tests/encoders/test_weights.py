@@ -12,6 +12,7 @@ from pathlib import Path
 import huggingface_hub.constants
 import numpy as np
 import pytest
+from PIL import Image
 
 from figvault.encoders import weights as weights_module
 from figvault.encoders.clip import ClipEncoder, resolve_clip_spec
@@ -154,3 +155,34 @@ def test_repackaged_weights_must_match_the_pin(monkeypatch: pytest.MonkeyPatch, 
     with pytest.raises(ModelUnavailableError, match="expected the pinned 53aa51172d14"):
         resolve_text_model("package:fv-repack-model", FileHashCache())
     sys.modules.pop("fv_repack_model", None)
+
+
+def test_pretrained_tag_path_end_to_end(
+    tiny_clip_settings: Settings, empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default path (a tag, its file in the HF cache, the tag's own preprocessing) on a tiny model.
+
+    The tag is added to open_clip's table the way open_clip defines its own: an hf_hub repo plus the
+    normalisation the weights were trained with.
+    """
+    import open_clip
+
+    reference = ClipEncoder(resolve_clip_spec(tiny_clip_settings.clip)).load()
+    assert reference._model is not None
+    state = save_state_dict(reference._model, tmp_path / "open_clip_model.safetensors")
+    fake_hub_snapshot(empty_caches, "figvault/tiny-tag", {state.name: state})
+    tag_cfg = open_clip.pretrained._pcfg(
+        hf_hub="figvault/tiny-tag/", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)
+    )
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, TINY_A.stem, {"fv_tag": tag_cfg})
+
+    tiny_clip_settings.clip.pretrained = "fv-tag"  # open_clip normalises "-" to "_" in tags
+    tagged = ClipEncoder(resolve_clip_spec(tiny_clip_settings.clip))
+    assert tagged.spec.weights.identity == "tag:fv_tag"
+    assert tagged.spec.preprocess["mean"] == [0.5, 0.5, 0.5]
+    tagged.load()  # raises if the built model's transform differed from the versioned prediction
+    assert tagged._model is not None and tagged._model.visual.preprocess_cfg["std"] == (0.5, 0.5, 0.5)
+    # Same weights, so the same text vectors; other normalisation, so other image vectors.
+    np.testing.assert_allclose(tagged.encode_texts(["chart"]), reference.encode_texts(["chart"]), atol=1e-6)
+    images = [Image.new("RGB", (64, 64), (200, 40, 40))]
+    assert not np.allclose(tagged.encode_images(images), reference.encode_images(images), atol=1e-3)

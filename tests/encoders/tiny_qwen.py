@@ -92,7 +92,7 @@ def train_tokenizer(vocab_size: int = 600) -> Qwen2Tokenizer:
         show_progress=False,
     )
     # Repeating the answer words guarantees the merges that make "yes" and "no" single tokens.
-    bpe.train_from_iterator(_TRAINING_TEXT * 20 + ["yes no yes no"] * 50, trainer=trainer)
+    bpe.train_from_iterator(_TRAINING_TEXT * 20 + ["yes no Yes No yes no"] * 50, trainer=trainer)
     bpe.decoder = decoders.ByteLevel()
     model_state = json.loads(bpe.to_str())["model"]
     tokenizer = Qwen2Tokenizer(
@@ -105,7 +105,7 @@ def train_tokenizer(vocab_size: int = 600) -> Qwen2Tokenizer:
         extra_special_tokens=SPECIAL_TOKENS[1:],
     )
     tokenizer.chat_template = QWEN_VL_CHAT_TEMPLATE
-    for word in ("yes", "no"):
+    for word in ("yes", "no", "Yes", "No"):
         ids = tokenizer.encode(word, add_special_tokens=False)
         if len(ids) != 1:
             raise AssertionError(f"tiny tokenizer splits {word!r} into {len(ids)} tokens")

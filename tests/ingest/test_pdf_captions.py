@@ -23,6 +23,8 @@ from figvault.ingest.captions import CaptionKind, citing_sentences, match_captio
         ("Table 2: Results", CaptionKind.TABLE, "Table 2"),
         ("TABLE 4. Parameters", CaptionKind.TABLE, "Table 4"),
         ("Listing 1: The handler", CaptionKind.LISTING, "Listing 1"),
+        ("Figure 1-2 VeeR EH1 Core Pipeline", CaptionKind.FIGURE, "Figure 1-2"),
+        ("Table 3-3 I-Cache Error Counter", CaptionKind.TABLE, "Table 3-3"),
     ],
 )
 def test_caption_forms(text: str, kind: CaptionKind, label: str | None) -> None:
@@ -41,6 +43,9 @@ def test_caption_forms(text: str, kind: CaptionKind, label: str | None) -> None:
         "In Figure 3: no, this starts with a word.",
         "Figure 3\nshows that the line broke by chance.",
         "Configuration 3: not a caption word",
+        "Figure 3 The long sentence that runs on as body text and keeps going past any caption length, "
+        "explaining details of the measurement setup, the hardware, the software versions and the "
+        "methodology behind every number that the plot shows to the reader.",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
@@ -48,8 +53,8 @@ def test_body_text_is_not_a_caption(text: str) -> None:
 
 
 def test_bold_label_marks_a_caption_without_delimiter() -> None:
-    assert match_caption("Fig. 7 Latency under load") is None
-    match = match_caption("Fig. 7 Latency under load", label_is_bold=True)
+    assert match_caption("Fig. 7 latency under load") is None
+    match = match_caption("Fig. 7 latency under load", label_is_bold=True)
     assert match is not None and match.label == "Figure 7"
 
 

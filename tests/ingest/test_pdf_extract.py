@@ -27,7 +27,9 @@ def _paragraph(page: pymupdf.Page, rect: tuple[float, float, float, float], text
     assert page.insert_textbox(pymupdf.Rect(x0, y0, x1, y1 + 6), text, fontsize=9, fontname="helv") >= 0
 
 
-def _bar_chart(page: pymupdf.Page, x0: float, y0: float, w: float, h: float) -> tuple[float, float, float, float]:
+def _bar_chart(
+    page: pymupdf.Page, x0: float, y0: float, w: float, h: float
+) -> tuple[float, float, float, float]:
     """A vector bar chart (axes, bars, tick labels, axis title); returns the box it covers."""
     axis_x, axis_y = x0 + 25, y0 + h - 20
     page.draw_line((axis_x, y0), (axis_x, axis_y), color=(0, 0, 0), width=1)
@@ -51,8 +53,10 @@ def _png(width: int, height: int, seed: int = 0) -> bytes:
     pix.set_rect(pix.irect, (240, 240, 235))
     for k in range(6):
         x = (k * 37 + seed * 11) % max(1, width - 20)
-        pix.set_rect(pymupdf.IRect(x, k * height // 7, x + width // 3, k * height // 7 + height // 8),
-                     ((50 * k + seed * 40) % 256, (90 + 30 * k) % 256, (200 - 20 * k) % 256))
+        pix.set_rect(
+            pymupdf.IRect(x, k * height // 7, x + width // 3, k * height // 7 + height // 8),
+            ((50 * k + seed * 40) % 256, (90 + 30 * k) % 256, (200 - 20 * k) % 256),
+        )
     return pix.tobytes("png")
 
 
@@ -71,11 +75,15 @@ def vector_chart_pdf(tmp_path: Path) -> tuple[Path, tuple[float, float, float, f
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
     page.insert_text((72, 60), "Revenue Analysis", fontsize=16, fontname="hebo")
-    _paragraph(page, (72, 75, 540, 130), LOREM + "As shown in Figure 1, revenue grew in every quarter. " + LOREM)
+    _paragraph(
+        page, (72, 75, 540, 130), LOREM + "As shown in Figure 1, revenue grew in every quarter. " + LOREM
+    )
     box = _bar_chart(page, 150, 150, 300, 200)
     _paragraph(page, (72, 362, 540, 390), "Figure 1: Quarterly revenue by region, in million euros.")
     _paragraph(page, (72, 410, 540, 500), LOREM * 2)
-    doc.set_metadata({"title": "Quarterly report", "author": "Finance", "creationDate": "D:20240105093000+01'00'"})
+    doc.set_metadata(
+        {"title": "Quarterly report", "author": "Finance", "creationDate": "D:20240105093000+01'00'"}
+    )
     return _save(doc, tmp_path / "chart.pdf"), box
 
 
@@ -120,6 +128,14 @@ def test_extracting_twice_gives_identical_units(vector_chart_pdf) -> None:
     first, second = _extract(path), _extract(path)
     assert [f.unit.model_dump() for f in first.figures] == [f.unit.model_dump() for f in second.figures]
     assert [f.png for f in first.figures] == [f.png for f in second.figures]
+
+
+def test_caption_lines_are_joined_and_dehyphenated() -> None:
+    from figvault.ingest.pdf_layout import join_lines
+
+    assert join_lines(["Figure 1: The con-", "sensus module and its  log", "(left-", "Right)."]) == (
+        "Figure 1: The consensus module and its log (left- Right)."
+    )
 
 
 def test_raster_figure_with_caption_above(tmp_path: Path) -> None:
@@ -228,6 +244,25 @@ def test_table_caption_is_not_a_figure(tmp_path: Path) -> None:
     assert ex.figures == []
 
 
+def test_uncaptioned_ruled_table_is_not_a_figure_but_a_chart_is(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.draw_rect((72, 100, 540, 118), color=None, fill=(0.8, 0.85, 0.95))  # shaded header row
+    for i in range(7):
+        y = 100 + i * 18
+        page.draw_line((72, y), (540, y), color=(0, 0, 0), width=0.6)
+        for c in range(3):
+            page.insert_text((80 + c * 150, y + 13), f"row {i} col {c}", fontsize=8)
+    for c in range(4):
+        page.draw_line((72 + c * 156, 100), (72 + c * 156, 208), color=(0, 0, 0), width=0.6)
+    _paragraph(page, (72, 230, 540, 290), LOREM * 2)
+    chart = _bar_chart(page, 150, 320, 300, 180)
+    page.draw_line((180, 460), (420, 340), color=(1, 0, 0), width=1)  # a trend line: not a table rule
+    ex = _extract(_save(doc, tmp_path / "grid.pdf"))
+    assert len(ex.figures) == 1
+    assert box_iou(ex.figures[0].unit.bbox, chart) > 0.8
+
+
 def test_several_figures_on_one_page_are_separate_units(tmp_path: Path) -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
@@ -261,7 +296,9 @@ def test_mixed_figure_kind(tmp_path: Path) -> None:
 def test_encrypted_pdf_needs_password(tmp_path: Path) -> None:
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "secret")
-    path = _save(doc, tmp_path / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
+    path = _save(
+        doc, tmp_path / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o"
+    )
     with pytest.raises(ExtractionError, match=r"^encrypted PDF \(password required\)$"):
         _extract(path)
 

@@ -70,3 +70,35 @@ def test_missing_soffice_is_reported_once_and_units_still_come(tmp_path: Path) -
     assert result.warnings == [SOFFICE_MISSING]
     assert sorted(f.unit.page for f in result.figures) == [2, 3]
     assert all(f.png.startswith(b"\x89PNG") for f in result.figures)
+
+
+def fake_soffice(folder: Path, body: str) -> Path:
+    script = folder / "soffice"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_hanging_libreoffice_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    import time
+
+    path = decks.diagram_deck(tmp_path / "diagram.pptx")
+    data = path.read_bytes()
+    soffice = fake_soffice(tmp_path, "sleep 60 & sleep 60")  # a child too: the whole group must go
+    settings = ExtractSettings(libreoffice=str(soffice), libreoffice_timeout_s=1)
+    started = time.perf_counter()
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
+    assert time.perf_counter() - started < 10
+    assert len(result.warnings) == 1 and "timed out after 1 s" in result.warnings[0]
+    assert [f.unit.kind for f in result.figures] == [FigureKind.DIAGRAM]  # sketched, still there
+
+
+def test_failing_libreoffice_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    path = decks.chart_deck(tmp_path / "chart.pptx")
+    data = path.read_bytes()
+    soffice = fake_soffice(tmp_path, "echo 'Error: source file could not be loaded' >&2; exit 1")
+    result = extract_pptx_units(
+        path, data, hashlib.sha256(data).hexdigest(), ExtractSettings(libreoffice=str(soffice))
+    )
+    assert len(result.warnings) == 1 and "could not be loaded" in result.warnings[0]
+    assert [f.unit.kind for f in result.figures] == [FigureKind.CHART]

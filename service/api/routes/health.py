@@ -38,15 +38,14 @@ def readiness_checks(engine: Any, settings: Settings) -> dict[str, Any]:
     try:
         engine.count(_PROBE)
         checks["store"] = True
-    except Exception as exc:  # noqa: BLE001 - any store failure means "not ready", with its reason
+    except Exception as exc:
         checks["store"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip(": ")
-    version_check = getattr(engine, "check_version", None)
-    if callable(version_check):
-        try:
-            version_check()
-            checks["version"] = True
-        except Exception as exc:  # noqa: BLE001 - reported, not raised: readyz answers either way
-            checks["version"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    try:
+        served = engine.served()  # raises VersionMismatchError when the store serves another version
+        checks["version"] = True
+        checks["collection"] = served[0] if served else "none yet (nothing ingested)"
+    except Exception as exc:  # reported, not raised: readyz answers either way
+        checks["version"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return checks
 
 
@@ -58,7 +57,7 @@ def readiness_checks(engine: Any, settings: Settings) -> dict[str, Any]:
 )
 def readyz(request: Request) -> Response:
     checks = readiness_checks(getattr(request.app.state, "engine", None), request.app.state.settings)
-    ready = all(value is True for value in checks.values())
+    ready = all(checks.get(name) is True for name in ("engine", "store", "version"))
     body = ReadyOut(status="ready" if ready else "not-ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -84,4 +83,3 @@ def metrics_access(
 )
 def metrics(metrics: MetricsDep) -> Response:
     return Response(content=metrics.render(), media_type=metrics.content_type)
-

@@ -87,13 +87,15 @@ def search_image(
     image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, GIF, BMP or TIFF.")],
     query: Annotated[str, Form(max_length=2000, description="Optional question, used by the reranker.")] = "",
     top_k: Annotated[int, Form(ge=1, le=200)] = 10,
-    filters: Annotated[str, Form(description="SearchFilters as JSON, e.g. {\"kinds\": [\"chart\"]}.")] = "",
+    filters: Annotated[str, Form(description='SearchFilters as JSON, e.g. {"kinds": ["chart"]}.')] = "",
     rerank: Annotated[bool | None, Form()] = None,
 ) -> SearchResponseOut:
     try:
         parsed_filters = SearchFilters.model_validate(json.loads(filters)) if filters else SearchFilters()
     except (ValueError, ValidationError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {exc}".splitlines()[0]) from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {exc}".splitlines()[0]
+        ) from None
     buffer = io.BytesIO()
     copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
     picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)

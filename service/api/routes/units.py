@@ -43,7 +43,10 @@ def get_unit(unit_id: str, principal: Viewer, engine: EngineDep) -> UnitOut:
     "/{unit_id}/image",
     summary="The figure's image (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The PNG."}, 304: {"description": "Unchanged."}},
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The PNG."},
+        304: {"description": "Unchanged."},
+    },
 )
 def get_unit_image(
     unit_id: str,

@@ -1,0 +1,270 @@
+"""HTTP search latency beside the same search in-process, at N synthetic units with the access filter.
+
+One run: (1) build a store of N synthetic units (random unit vectors for the text channel, random
+caption words for BM25, 1-3 random groups of 20 per unit) with the offline profile's real encoders for
+the query; (2) in a child process, time ``SearchEngine.search`` directly; (3) start ``figvault serve`` as
+a real uvicorn process on loopback and time ``POST /v1/search`` with one client, then with 16 concurrent
+clients (a bounded asyncio + httpx load generator). Rerank off. The caller holds 3 of the 20 groups, so
+every search carries the access filter. Milvus Lite serves one process per data folder, hence the child
+process for the in-process step.
+
+    .venv/bin/python bench/http_search.py [--units 100000] [--queries 200] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+GROUPS = [f"team{i:02d}" for i in range(20)]
+CALLER_GROUPS = ["team00", "team07", "team13"]
+TENANT = "bench"
+WORDS = [
+    *("revenue", "quarterly", "chart", "network", "topology", "figure", "growth", "region", "share"),
+    *("latency", "throughput", "cluster", "pipeline", "turbine", "vibration", "soil", "moisture"),
+    *("churn", "hiring", "solar", "output", "backlog", "yield", "forecast", "budget", "architecture"),
+    *("diagram", "storage", "memory", "bandwidth", "river", "discharge", "patient", "enrollment", "sales"),
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def questions(n: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.sample(WORDS, 3)) for _ in range(n)]
+
+
+def build_store(data_dir: Path, n_units: int) -> None:
+    from figvault.encoders.factory import build_encoders
+    from figvault.retrieval.acl_sets import AclSetTable
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.schema import unit_to_row
+    from figvault.service.ingest_pipeline import store_layout
+    from figvault.settings import load_settings
+    from figvault.units import FigureUnit
+
+    settings = load_settings("offline", data_dir=data_dir)
+    settings.store.insert_batch = 2000
+    encoders = build_encoders(settings)
+    store = MilvusUnitStore.from_settings(settings)
+    layout = store_layout(encoders)
+    collection = store.ensure_collection(layout)
+    acl_sets = AclSetTable.at(settings.registry_path)
+    [dense] = layout.dense
+    rng = np.random.default_rng(0)
+    pick = random.Random(0)
+    started = time.perf_counter()
+    batch = 5000
+    for start in range(0, n_units, batch):
+        count = min(batch, n_units - start)
+        vectors = rng.standard_normal((count, dense.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        rows = []
+        for i in range(count):
+            groups = sorted(pick.sample(GROUPS, pick.randint(1, 3)))
+            key = acl_sets.register(TENANT, groups)
+            n = start + i
+            unit = FigureUnit(
+                unit_id=f"u{n:08d}",
+                doc=f"doc-{n // 20}.pdf",
+                doc_id=f"doc-{n // 20}",
+                doc_sha256="0" * 64,
+                page=1 + n % 20,
+                page_size=(595.0, 842.0),
+                bbox=(50.0, 50.0, 300.0, 300.0),
+                kind="raster",
+                caption=f"Figure {n % 20 + 1}: " + " ".join(pick.sample(WORDS, 6)),
+                image="0" * 64,
+                tenant=TENANT,
+                groups=groups,
+                embedding_version=layout.embedding_version,
+            )
+            rows.append(unit_to_row(unit, key, {dense.name: vectors[i].tolist()}, lexical=layout.lexical))
+        store.upsert_rows(collection, rows)
+    inserted = time.perf_counter() - started
+    store.client.flush(collection)
+    store.client.release_collection(collection)
+    store.client.load_collection(collection)  # index built and loaded before anyone times a search
+    index_s = time.perf_counter() - started - inserted
+    print(f"built {n_units} units in {inserted:.0f}s (+{index_s:.0f}s index/load)")
+    store.client.close()
+
+
+def in_process(data_dir: str, queries: list[str], out: multiprocessing.Queue) -> None:
+    from figvault.access import Principal, Role
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchRequest
+    from figvault.settings import load_settings
+
+    settings = load_settings("offline", data_dir=Path(data_dir))
+    engine = SearchEngine.from_settings(settings)
+    principal = Principal(user="bench", tenant=TENANT, groups=CALLER_GROUPS, roles=[Role.READER])
+    for q in queries[:10]:  # warm up: model, caches
+        engine.search(principal, SearchRequest(query=q, rerank=False))
+    latencies, steps = [], []
+    for q in queries:
+        t = time.perf_counter()
+        response = engine.search(principal, SearchRequest(query=q, rerank=False))
+        latencies.append((time.perf_counter() - t) * 1000)
+        steps.append(response.timings)
+    out.put((latencies, steps))
+    engine.store.client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    cmd = [sys.executable, "-m", "figvault", "--config", "offline", "--data-dir", str(data_dir)]
+    cmd += ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(cmd, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise SystemExit("server not ready within 300 s")
+
+
+def http_one_client(base: str, key: str, queries: list[str]) -> list[float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies = []
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        for q in queries[:10]:
+            client.post("/v1/search", json={"query": q, "rerank": False}).raise_for_status()
+        for q in queries:
+            t = time.perf_counter()
+            client.post("/v1/search", json={"query": q, "rerank": False}).raise_for_status()
+            latencies.append((time.perf_counter() - t) * 1000)
+    return latencies
+
+
+async def http_concurrent(
+    base: str, key: str, queries: list[str], concurrency: int
+) -> tuple[list[float], float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    work = iter(queries)
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            for q in work:  # each worker takes the next query: at most `concurrency` in flight
+                t = time.perf_counter()
+                response = await client.post("/v1/search", json={"query": q, "rerank": False})
+                response.raise_for_status()
+                latencies.append((time.perf_counter() - t) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return latencies, len(queries) / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--data-dir", type=Path, default=None, help="Reuse/keep a store here.")
+    args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+
+    tmp = None
+    data_dir = args.data_dir
+    if data_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="figvault-bench-")
+        data_dir = Path(tmp.name)
+    marker = data_dir / f".bench-{args.units}"
+    if not marker.exists():
+        child = multiprocessing.get_context("spawn").Process(target=build_store, args=(data_dir, args.units))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit("building the store failed")
+        marker.touch()
+
+    from figvault.access import Role
+    from figvault.service import users
+
+    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    users.ensure_schema(conn)
+    users.revoke_user(conn, "bench")
+    _, key = users.add_user(conn, "bench", Role.READER, CALLER_GROUPS, TENANT)
+    conn.close()
+
+    queries = questions(args.queries)
+    load_before = os.getloadavg()[0]
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=in_process, args=(str(data_dir), queries, out))
+    child.start()
+    inproc, steps = out.get()
+    child.join()
+
+    port = free_port()
+    server = serve(data_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        one = http_one_client(base, key, queries)
+        many, rate = asyncio.run(http_concurrent(base, key, queries, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"\nHTTP search latency, {args.units} units, access filter on (caller: 3 of 20 groups), rerank off")
+    print(f"{'mode':<34}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}{'req/s':>9}")
+    rows = [
+        ("in-process SearchEngine.search", inproc, 1000 / statistics.mean(inproc)),
+        ("HTTP, 1 client", one, 1000 / statistics.mean(one)),
+        (f"HTTP, {args.concurrency} concurrent clients", many, rate),
+    ]
+    for name, values, throughput in rows:
+        print(
+            f"{name:<34}{len(values):>6}{percentile(values, 50):>10.1f}{percentile(values, 95):>10.1f}"
+            f"{statistics.mean(values):>10.1f}{throughput:>9.1f}"
+        )
+    load_after = os.getloadavg()[0]
+    print(f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs)")
+    print("\nin-process steps (ms):")
+    for step in ("encode", "recall", "fetch", "total"):
+        values = [s[step] for s in steps if step in s]
+        if values:
+            print(f"  {step:<8} p50 {percentile(values, 50):7.1f}  p95 {percentile(values, 95):7.1f}")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

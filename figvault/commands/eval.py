@@ -1,0 +1,62 @@
+"""``figvault eval QUERIES.jsonl``: figure-level recall@1/5/10 and MRR of the current store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from figvault.commands import app, state
+from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    queries_file: Annotated[Path, typer.Argument(help="JSONL: id, query, doc, page, label per line.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=200, help="Results per query.")] = 10,
+    results: Annotated[
+        Path | None, typer.Option("--results", help="Write each query's ranked results here (JSONL).")
+    ] = None,
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant to search.")] = "default",
+    rerank: Annotated[
+        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank (default: configured).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Run every query against the store and score it (a hit: same doc and page, and label when named)."""
+    from figvault.access import local_operator
+    from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, evaluate, load_queries
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchRequest, SearchResponse
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    principal = local_operator(tenant)
+    with one_line_errors():
+        queries = load_queries(queries_file)
+        engine = SearchEngine.from_settings(settings)
+
+        def run_query(query: EvalQuery) -> SearchResponse:
+            return engine.search(
+                principal, SearchRequest(query=query.query, top_k=max(top_k, 10), rerank=rerank)
+            )
+
+        if results is not None:
+            results.parent.mkdir(parents=True, exist_ok=True)
+            with results.open("w", encoding="utf-8") as out:
+                outcome = evaluate(queries, run_query, results_out=out)
+        else:
+            outcome = evaluate(queries, run_query)
+    metrics = outcome.metrics()
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    typer.echo(f"{metrics['answerable']} answerable queries, {metrics['unanswerable']} without an answer")
+    typer.echo("  ".join(f"recall@{k} {outcome.recall(k):.3f}" for k in CUTOFFS) + f"  MRR {outcome.mrr:.3f}")
+    if outcome.unanswerable:
+        typer.echo(
+            f"no-answer queries flagged no_match: {outcome.unanswerable_no_match}/{outcome.unanswerable}"
+        )

@@ -1,0 +1,132 @@
+"""``figvault search "QUESTION"``: the figures that answer a question (or look like ``--image FILE``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from figvault.commands import app, split_csv, state
+from figvault.commands._retrieval_cli import hit_json, one_line_errors, parse_day, quiet_store_logs
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="What the figure shows, in plain words.")] = "",
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=200, help="Results to return.")] = 10,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="Search as these groups (default: the whole tenant).")
+    ] = None,
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant to search.")] = "default",
+    doc: Annotated[
+        str | None, typer.Option("--doc", help="Only these source files (comma-separated).")
+    ] = None,
+    doc_id: Annotated[str | None, typer.Option("--doc-id", help="Only these document ids.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only these figure kinds (comma-separated).")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Documents created on/after YYYY-MM-DD.")
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option("--before", help="Documents created on/before YYYY-MM-DD.")
+    ] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Search by an example image (CLIP).")] = None,
+    rerank: Annotated[
+        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank with Qwen-VL (default: configured).")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Ask the reranker why each figure fits.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Find figures by a question, under the tenant's (or the given groups') access."""
+    from pydantic import ValidationError
+
+    from figvault.access import local_operator
+    from figvault.ingest.blobs import BlobStore
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchFilters, SearchRequest
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    if not question.strip() and image is None:
+        typer.echo("error: give a question, or --image FILE", err=True)
+        raise typer.Exit(2)
+    try:
+        filters = SearchFilters(
+            docs=split_csv(doc) or [],
+            doc_ids=split_csv(doc_id) or [],
+            kinds=split_csv(kind) or [],
+            after=parse_day(after, "--after"),
+            before=parse_day(before, "--before"),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        typer.echo(f"error: --kind: {first['msg']}", err=True)
+        raise typer.Exit(2) from None
+    request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
+    principal = local_operator(tenant, split_csv(groups))
+    blobs = BlobStore(settings.blob_dir)
+
+    def image_path(key: str) -> str | None:
+        return str(blobs.path(key)) if blobs.exists(key) else None
+
+    with one_line_errors():
+        engine = SearchEngine.from_settings(settings)
+        if image is not None:
+            from PIL import Image, UnidentifiedImageError
+
+            try:
+                with Image.open(image) as opened:
+                    opened.load()
+                    picture = opened.convert("RGB")
+            except (OSError, UnidentifiedImageError) as exc:
+                typer.echo(f"error: --image {image}: not a readable image ({exc})", err=True)
+                raise typer.Exit(2) from None
+            response = engine.search_image(principal, picture, request)
+        else:
+            response = engine.search(principal, request)
+
+    if as_json:
+        payload = {
+            "query": question,
+            "results": [hit_json(h, image_path) for h in response.results],
+            "no_match": response.no_match,
+            "reranked": response.reranked,
+            "rerank_note": response.rerank_note,
+            "embedding_version": response.embedding_version,
+            "timings": response.timings,
+        }
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=True)
+    if not response.results:
+        console.print("no figures found" + ("" if response.embedding_version else " (nothing indexed yet)"))
+        return
+    table = Table(title=f"{question or image}", show_lines=False)
+    for column in ("#", "score", "doc", "page", "label", "kind", "caption", "channels"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(response.results, start=1):
+        channels = " ".join(f"{c}={v:.3f}" for c, v in sorted(hit.channel_scores.items()))
+        caption = hit.caption if len(hit.caption) <= 80 else hit.caption[:77] + "..."
+        table.add_row(
+            str(rank),
+            f"{hit.score:.4f}",
+            hit.doc,
+            str(hit.page),
+            hit.label or "",
+            hit.kind,
+            caption,
+            channels,
+        )
+    console.print(table)
+    timing = ", ".join(f"{k} {v:.0f} ms" for k, v in response.timings.items())
+    console.print(f"rerank {response.rerank_note}; {timing}" + ("; NO MATCH" if response.no_match else ""))

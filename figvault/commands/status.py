@@ -1,0 +1,64 @@
+"""``figvault status [--json]``: what the store serves and what the configuration would encode."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from figvault.commands import app, state
+from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Alias, its collection and embedding_version, the configured version, unit and document counts."""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.errors import FigvaultError
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.service.registry import DocumentRegistry
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    with one_line_errors():
+        store = MilvusUnitStore.from_settings(settings)
+        collection = store.served_collection()
+        layout = store.layout_of(collection) if collection else None
+        try:
+            configured: str | None = configured_embedding_version(settings)
+            configured_error = ""
+        except FigvaultError as exc:  # missing weights: status still reports the store
+            configured, configured_error = None, str(exc)
+        registry = DocumentRegistry.open(settings)
+        documents: dict[str, int] = {}
+        for record in registry.list():
+            documents[str(record.state)] = documents.get(str(record.state), 0) + 1
+        info: dict[str, Any] = {
+            "alias": store.alias,
+            "collection": collection,
+            "embedding_version": layout.embedding_version if layout else None,
+            "configured_embedding_version": configured,
+            "version_matches": bool(layout and configured == layout.embedding_version),
+            "units": store.count(collection) if collection else 0,
+            "channels": layout.channels if layout else [],
+            "collections": store.list_collections(),
+            "documents": documents,
+            "store": settings.store.uri or str(store.uri),
+            "server_version": store.capabilities.server_version,
+            "data_dir": str(settings.data_dir),
+        }
+        if configured_error:
+            info["configured_error"] = configured_error
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:30} {value}")
+    if layout and configured and not info["version_matches"]:
+        typer.echo(
+            f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
+        )

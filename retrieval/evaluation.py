@@ -1,0 +1,141 @@
+"""Figure-level retrieval evaluation: recall@1/5/10 and MRR over a JSONL file of questions.
+
+A query line: ``{"id", "query", "doc", "page", "label"}``. A result is a hit when it has the same document
+and page, and the same label when the query names one. Queries whose ``doc`` is null have no answer in the
+corpus: they are counted apart (how often search said "no match" for them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from figvault.errors import FigvaultError
+from figvault.search_models import SearchHit, SearchResponse
+
+CUTOFFS = (1, 5, 10)
+
+
+class EvalQuery(BaseModel):
+    id: str
+    query: str
+    doc: str | None = None
+    page: int | None = None
+    label: str | None = None
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    queries: list[EvalQuery] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FigvaultError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            queries.append(EvalQuery.model_validate_json(line))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise FigvaultError(f"{path}:{number}: {first['loc']}: {first['msg']}") from None
+    return queries
+
+
+def _norm_label(label: str | None) -> str:
+    return re.sub(r"\s+", " ", (label or "").strip().rstrip(":.")).lower()
+
+
+def is_hit(query: EvalQuery, doc: str, page: int, label: str | None) -> bool:
+    if query.doc is None or doc != query.doc or page != query.page:
+        return False
+    return query.label is None or _norm_label(label) == _norm_label(query.label)
+
+
+def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:
+    for rank, hit in enumerate(hits, start=1):
+        if is_hit(query, hit.doc, hit.page, hit.label):
+            return rank
+    return None
+
+
+@dataclass
+class EvalResult:
+    answerable: int = 0
+    unanswerable: int = 0
+    unanswerable_no_match: int = 0
+    """Unanswerable queries for which search said no_match (the right answer)."""
+    hits_at: dict[int, int] = field(default_factory=lambda: dict.fromkeys(CUTOFFS, 0))
+    reciprocal_rank_sum: float = 0.0
+    per_query: list[dict[str, Any]] = field(default_factory=list)
+
+    def recall(self, k: int) -> float:
+        return self.hits_at[k] / self.answerable if self.answerable else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return self.reciprocal_rank_sum / self.answerable if self.answerable else 0.0
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "queries": self.answerable + self.unanswerable,
+            "answerable": self.answerable,
+            **{f"recall@{k}": round(self.recall(k), 4) for k in CUTOFFS},
+            "mrr": round(self.mrr, 4),
+            "unanswerable": self.unanswerable,
+            "unanswerable_no_match": self.unanswerable_no_match,
+        }
+
+    def add(self, query: EvalQuery, response: SearchResponse) -> None:
+        rank = None
+        if query.doc is None:
+            self.unanswerable += 1
+            self.unanswerable_no_match += int(response.no_match)
+        else:
+            self.answerable += 1
+            rank = first_hit_rank(query, response.results)
+            if rank is not None:
+                for k in CUTOFFS:
+                    self.hits_at[k] += int(rank <= k)
+                self.reciprocal_rank_sum += 1.0 / rank
+        self.per_query.append({"id": query.id, "rank": rank, "no_match": response.no_match})
+
+
+def result_line(query: EvalQuery, response: SearchResponse) -> dict[str, Any]:
+    """One ``--results`` line (stable format)."""
+    return {
+        "id": query.id,
+        "results": [
+            {
+                "unit_id": h.unit_id,
+                "doc": h.doc,
+                "page": h.page,
+                "label": h.label,
+                "bbox": list(h.bbox),
+                "score": h.score,
+            }
+            for h in response.results
+        ],
+        "no_match": response.no_match,
+    }
+
+
+def evaluate(
+    queries: Iterable[EvalQuery],
+    run_query: Callable[[EvalQuery], SearchResponse],
+    *,
+    results_out: Any | None = None,
+) -> EvalResult:
+    """Run every query through ``run_query``; write ``--results`` lines to ``results_out`` if given."""
+    result = EvalResult()
+    for query in queries:
+        response = run_query(query)
+        result.add(query, response)
+        if results_out is not None:
+            results_out.write(json.dumps(result_line(query, response), ensure_ascii=False) + "\n")
+    return result

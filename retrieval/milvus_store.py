@@ -1,0 +1,506 @@
+"""Figure units in Milvus: versioned collections read through an alias, upsert/delete, filtered vector search.
+
+One code path for embedded Milvus Lite (a folder in the data dir) and a Milvus server (URI + token). What a
+server can do is detected once (``StoreCapabilities``): a 2.3 server has neither the BM25 function nor
+``hybrid_search``, so the store then has no lexical field and the search fuses client-side.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from figvault.errors import StoreError
+from figvault.retrieval.schema import (
+    F_ACL_KEY,
+    F_CAPTION,
+    F_CONTEXT,
+    F_CREATED,
+    F_DOC,
+    F_DOC_ID,
+    F_FIGURE_TEXT,
+    F_GEOMETRY,
+    F_GROUPS,
+    F_HEIGHT,
+    F_ID,
+    F_IMAGE,
+    F_KIND,
+    F_LABEL,
+    F_META,
+    F_PAGE,
+    F_SEARCH_TEXT,
+    F_SHA,
+    F_TENANT,
+    F_VERSION,
+    F_WIDTH,
+    GROUP_MAX_LENGTH,
+    LEXICAL,
+    MAX_GROUPS,
+    OUTPUT_FIELDS,
+    PROP_LAYOUT,
+    PROP_VERSION,
+    VARCHAR_LIMITS,
+    StoreLayout,
+    collection_name,
+)
+from figvault.settings import Settings, StoreSettings
+
+log = logging.getLogger(__name__)
+
+LITE_DB_NAME = "figvault.db"
+QUERY_WINDOW = 16_384
+"""Milvus returns at most this many rows per query call."""
+MAX_EF = 32_768
+EXACT_FALLBACK_MAX_ROWS = 50_000
+"""Above this many matching rows an exact client-side scan costs more than it saves."""
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StoreCapabilities:
+    server_version: str
+    lite: bool
+    bm25: bool
+    hybrid: bool
+
+
+@dataclass
+class ChannelHit:
+    unit_id: str
+    score: float
+    row: dict[str, Any]
+
+
+def _parse_version(text: str) -> tuple[int, int]:
+    match = re.search(r"(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def detect_capabilities(server_version: str) -> StoreCapabilities:
+    lite = server_version.startswith("milvus_lite")
+    if lite:
+        return StoreCapabilities(server_version, lite=True, bm25=True, hybrid=True)
+    major_minor = _parse_version(server_version)
+    # BM25 functions came with 2.5, multi-vector hybrid_search with 2.4.
+    return StoreCapabilities(
+        server_version, lite=False, bm25=major_minor >= (2, 5), hybrid=major_minor >= (2, 4)
+    )
+
+
+def lite_path(settings: Settings) -> Path:
+    return settings.milvus_path / LITE_DB_NAME
+
+
+def _client_for(uri: str, token: str) -> Any:
+    # One client per target and process: Milvus Lite serves a folder from one in-process server.
+    from pymilvus import MilvusClient
+
+    key = f"{uri}|{token}"
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+            _clients[key] = client
+        return client
+
+
+def _is_not_found(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "not found" in text or "not exist" in text or "doesn't exist" in text or "does not exist" in text
+
+
+class MilvusUnitStore:
+    """Figure units of one alias (``settings.store.alias``) in Milvus Lite or a Milvus server."""
+
+    def __init__(self, uri: str, store_settings: StoreSettings, *, token: str = "") -> None:
+        self.uri = uri
+        self.settings = store_settings
+        self.alias = store_settings.alias
+        try:
+            self.client = _client_for(uri, token)
+            version = str(self.client.get_server_version())
+        except Exception as exc:
+            raise StoreError(f"cannot open the Milvus store at {uri}: {exc}") from exc
+        self.capabilities = detect_capabilities(version)
+        self._loaded: set[str] = set()
+        self._layouts: dict[str, StoreLayout] = {}
+        self._warned = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MilvusUnitStore:
+        if settings.store.uri:
+            return cls(settings.store.uri, settings.store, token=settings.store.token)
+        path = lite_path(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(str(path), settings.store)
+
+    # ---- collections and the alias ------------------------------------------------------------------
+
+    def supported_layout(self, layout: StoreLayout) -> StoreLayout:
+        """``layout`` minus what this server cannot do (BM25 on a 2.3 server), with one warning."""
+        if layout.lexical and not self.capabilities.bm25:
+            if not self._warned:
+                log.warning(
+                    "Milvus %s has no BM25 function: the lexical channel is off for this store",
+                    self.capabilities.server_version,
+                )
+                self._warned = True
+            return StoreLayout(embedding_version=layout.embedding_version, dense=layout.dense, lexical=False)
+        return layout
+
+    def collection_name_for(self, layout: StoreLayout, suffix: str = "") -> str:
+        name = collection_name(self.alias, layout.embedding_version)
+        return f"{name}_{suffix}" if suffix else name
+
+    def served_collection(self) -> str | None:
+        """The collection the alias points at, or None when there is no alias yet."""
+        try:
+            # Listing first: describing a missing alias makes pymilvus log an error for a normal state.
+            if self.alias not in (self.client.list_aliases().get("aliases") or []):
+                return None
+            info = self.client.describe_alias(self.alias)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            raise StoreError(f"cannot read alias {self.alias}: {exc}") from exc
+        return info.get("collection_name") or None
+
+    def layout_of(self, collection: str) -> StoreLayout:
+        cached = self._layouts.get(collection)
+        if cached is not None:
+            return cached
+        try:
+            info = self.client.describe_collection(collection)
+        except Exception as exc:
+            raise StoreError(f"cannot describe collection {collection}: {exc}") from exc
+        props = info.get("properties") or {}
+        raw = props.get(PROP_LAYOUT)
+        if not raw:
+            raise StoreError(f"collection {collection} was not written by figvault (no layout property)")
+        layout = StoreLayout.from_json(raw)
+        self._layouts[collection] = layout
+        return layout
+
+    def served_layout(self) -> StoreLayout | None:
+        name = self.served_collection()
+        return self.layout_of(name) if name else None
+
+    def list_collections(self) -> list[str]:
+        prefix = collection_name(self.alias, "")
+        return sorted(n for n in self.client.list_collections() if n.startswith(prefix))
+
+    def ensure_collection(self, layout: StoreLayout, *, suffix: str = "", set_alias: bool = True) -> str:
+        """Create the collection of ``layout`` if missing and, when there is no alias yet, point it there."""
+        layout = self.supported_layout(layout)
+        name = self.collection_name_for(layout, suffix)
+        if not self.client.has_collection(name):
+            self._create(name, layout)
+        if set_alias and self.served_collection() is None:
+            self.client.create_alias(collection_name=name, alias=self.alias)
+        self.ensure_loaded(name)
+        return name
+
+    def switch_alias(self, collection: str) -> None:
+        """Point the alias at ``collection`` atomically (readers see the old one or the new one)."""
+        if self.served_collection() is None:
+            self.client.create_alias(collection_name=collection, alias=self.alias)
+        else:
+            self.client.alter_alias(collection_name=collection, alias=self.alias)
+
+    def drop_collection(self, collection: str) -> None:
+        if collection == self.served_collection():
+            raise StoreError(f"{collection} is served by alias {self.alias}: switch the alias first")
+        self.client.drop_collection(collection)
+        self._loaded.discard(collection)
+        self._layouts.pop(collection, None)
+
+    def ensure_loaded(self, collection: str) -> None:
+        if collection in self._loaded:
+            return
+        state = str(self.client.get_load_state(collection).get("state", ""))
+        if "Loaded" not in state or "NotLoad" in state:
+            self.client.load_collection(collection)
+        self._loaded.add(collection)
+
+    def _create(self, name: str, layout: StoreLayout) -> None:
+        from pymilvus import DataType, Function, FunctionType
+
+        client = self.client
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        varchar = DataType.VARCHAR
+        schema.add_field(F_ID, varchar, max_length=VARCHAR_LIMITS[F_ID], is_primary=True)
+        schema.add_field(F_TENANT, varchar, max_length=VARCHAR_LIMITS[F_TENANT], is_partition_key=True)
+        for fname in (F_DOC_ID, F_DOC, F_SHA, F_KIND, F_LABEL, F_CAPTION, F_CONTEXT, F_FIGURE_TEXT, F_IMAGE):
+            schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
+        schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
+        schema.add_field(F_VERSION, varchar, max_length=VARCHAR_LIMITS[F_VERSION])
+        schema.add_field(F_PAGE, DataType.INT64)
+        schema.add_field(F_WIDTH, DataType.INT64)
+        schema.add_field(F_HEIGHT, DataType.INT64)
+        schema.add_field(F_CREATED, DataType.INT64)
+        schema.add_field(F_GEOMETRY, DataType.JSON)
+        schema.add_field(F_META, DataType.JSON)
+        schema.add_field(
+            F_GROUPS,
+            DataType.ARRAY,
+            element_type=varchar,
+            max_capacity=MAX_GROUPS,
+            max_length=GROUP_MAX_LENGTH,
+        )
+        for channel in layout.dense:
+            schema.add_field(channel.name, DataType.FLOAT_VECTOR, dim=channel.dim)
+        if layout.lexical:
+            schema.add_field(
+                F_SEARCH_TEXT,
+                varchar,
+                max_length=VARCHAR_LIMITS[F_SEARCH_TEXT],
+                enable_analyzer=True,
+                analyzer_params={"tokenizer": layout.analyzer, "filter": ["lowercase"]},
+            )
+            schema.add_field(LEXICAL, DataType.SPARSE_FLOAT_VECTOR)
+            schema.add_function(
+                Function(
+                    name="bm25",
+                    function_type=FunctionType.BM25,
+                    input_field_names=[F_SEARCH_TEXT],
+                    output_field_names=[LEXICAL],
+                )
+            )
+        index = client.prepare_index_params()
+        for channel in layout.dense:
+            index.add_index(channel.name, **self._dense_index())
+        if layout.lexical:
+            index.add_index(LEXICAL, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        try:
+            client.create_collection(
+                name,
+                schema=schema,
+                index_params=index,
+                consistency_level="Strong",
+                properties={PROP_LAYOUT: layout.to_json(), PROP_VERSION: layout.embedding_version},
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot create collection {name}: {exc}") from exc
+        self._layouts[name] = layout
+
+    def _dense_index(self) -> dict[str, Any]:
+        kind = self.settings.index
+        if kind == "HNSW":
+            params = {"M": self.settings.hnsw_m, "efConstruction": self.settings.hnsw_ef_construction}
+            return {"index_type": "HNSW", "metric_type": "COSINE", "params": params}
+        return {"index_type": kind, "metric_type": "COSINE", "params": {}}
+
+    # ---- writes -----------------------------------------------------------------------------------
+
+    def upsert_rows(self, collection: str, rows: Sequence[dict[str, Any]]) -> int:
+        batch = max(1, self.settings.insert_batch)
+        written = 0
+        for start in range(0, len(rows), batch):
+            chunk = list(rows[start : start + batch])
+            try:
+                self.client.upsert(collection, chunk)
+            except Exception as exc:
+                raise StoreError(f"cannot write {len(chunk)} units to {collection}: {exc}") from exc
+            written += len(chunk)
+        return written
+
+    def delete_ids(self, collection: str, unit_ids: Iterable[str]) -> int:
+        from figvault.retrieval.acl import in_list
+
+        ids = sorted(set(unit_ids))
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            self.client.delete(collection, filter=in_list(F_ID, chunk))
+        return len(ids)
+
+    def unit_ids_of_doc(self, collection: str, tenant: str, doc_id: str) -> set[str]:
+        from figvault.retrieval.acl import quote
+
+        expr = f"{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)}"
+        return {r[F_ID] for r in self.query_rows(collection, expr, [F_ID])}
+
+    # ---- reads ------------------------------------------------------------------------------------
+
+    def query_rows(
+        self, collection: str, expr: str, fields: list[str], *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """All rows matching ``expr`` (paged past Milvus's query window), at most ``limit``."""
+        self.ensure_loaded(collection)
+        wanted = limit if limit is not None else None
+        first = list(
+            self.client.query(
+                collection, filter=expr, output_fields=fields, limit=min(wanted or QUERY_WINDOW, QUERY_WINDOW)
+            )
+        )
+        if len(first) < QUERY_WINDOW or (wanted is not None and wanted <= QUERY_WINDOW):
+            return first
+        rows: list[dict[str, Any]] = []
+        iterator = self.client.query_iterator(collection, batch_size=4096, filter=expr, output_fields=fields)
+        try:
+            while True:
+                page = iterator.next()
+                if not page:
+                    break
+                rows.extend(page)
+                if wanted is not None and len(rows) >= wanted:
+                    return rows[:wanted]
+        finally:
+            iterator.close()
+        return rows
+
+    def count(self, collection: str, expr: str = "") -> int:
+        self.ensure_loaded(collection)
+        result = self.client.query(collection, filter=expr, output_fields=["count(*)"])
+        return int(result[0]["count(*)"]) if result else 0
+
+    def get_rows(
+        self, collection: str, expr: str, *, fields: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        self.ensure_loaded(collection)
+        return list(self.client.query(collection, filter=expr, output_fields=fields or OUTPUT_FIELDS))
+
+    def search_channel(
+        self,
+        collection: str,
+        channel: str,
+        query: np.ndarray | str,
+        expr: str,
+        limit: int,
+        *,
+        output_fields: list[str] | None = None,
+    ) -> list[ChannelHit]:
+        """Top ``limit`` units of one channel under ``expr``, complete even where HNSW under-fills.
+
+        A selective filter can leave HNSW with fewer than ``limit`` reachable matches although enough rows
+        match. Then: retry with a wider beam, and if still short, score the filtered rows exactly.
+        """
+        self.ensure_loaded(collection)
+        fields = output_fields if output_fields is not None else OUTPUT_FIELDS
+        if channel == LEXICAL:
+            return self._search_once(collection, channel, query, expr, limit, fields, ef=None)
+        ef = max(self.settings.search_ef, limit)
+        hits = self._search_once(collection, channel, query, expr, limit, fields, ef=ef)
+        if len(hits) >= limit:
+            return hits
+        matching = self.count(collection, expr)
+        target = min(limit, matching)
+        if len(hits) >= target:
+            return hits
+        wide = min(MAX_EF, max(ef * 8, matching))
+        log.info("HNSW under-filled (%d of %d): retrying with ef=%d", len(hits), target, wide)
+        hits = self._search_once(collection, channel, query, expr, limit, fields, ef=wide)
+        if len(hits) >= target or matching > EXACT_FALLBACK_MAX_ROWS:
+            return hits
+        log.info("HNSW still under-filled (%d of %d): exact scan of %d rows", len(hits), target, matching)
+        return self._exact_search(
+            collection, channel, np.asarray(query, dtype=np.float32), expr, limit, fields
+        )
+
+    def _search_once(
+        self,
+        collection: str,
+        channel: str,
+        query: np.ndarray | str,
+        expr: str,
+        limit: int,
+        fields: list[str],
+        *,
+        ef: int | None,
+    ) -> list[ChannelHit]:
+        if channel == LEXICAL:
+            data: list[Any] = [str(query)]
+            params: dict[str, Any] = {"metric_type": "BM25", "params": {}}
+        else:
+            data = [np.asarray(query, dtype=np.float32).tolist()]
+            params = {"metric_type": "COSINE", "params": {"ef": ef} if self.settings.index == "HNSW" else {}}
+        try:
+            result = self.client.search(
+                collection,
+                data=data,
+                anns_field=channel,
+                filter=expr,
+                limit=limit,
+                output_fields=fields,
+                search_params=params,
+            )
+        except Exception as exc:
+            raise StoreError(f"search of channel {channel} failed: {exc}") from exc
+        return [self._hit(channel, h) for h in (result[0] if result else [])]
+
+    @staticmethod
+    def _hit(channel: str, raw: dict[str, Any]) -> ChannelHit:
+        score = float(raw["distance"])
+        # Milvus Lite reports BM25 as a negated distance, a server as a positive score: BM25 is never < 0.
+        if channel == LEXICAL:
+            score = abs(score)
+        entity = dict(raw.get("entity") or {})
+        entity.setdefault(F_ID, raw.get("id", raw.get(F_ID)))
+        return ChannelHit(unit_id=entity[F_ID], score=score, row=entity)
+
+    def _exact_search(
+        self, collection: str, channel: str, query: np.ndarray, expr: str, limit: int, fields: list[str]
+    ) -> list[ChannelHit]:
+        rows = self.query_rows(collection, expr, [*fields, channel])
+        if not rows:
+            return []
+        matrix = np.asarray([r[channel] for r in rows], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+        scores = matrix @ query / np.where(norms == 0, 1.0, norms)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        hits = []
+        for i in order:
+            row = {k: v for k, v in rows[int(i)].items() if k != channel}
+            hits.append(ChannelHit(unit_id=row[F_ID], score=float(scores[int(i)]), row=row))
+        return hits
+
+    def hybrid_search(
+        self,
+        collection: str,
+        queries: dict[str, np.ndarray | str],
+        expr: str,
+        limit: int,
+        *,
+        fusion: str,
+        rrf_k: int,
+        weights: dict[str, float],
+        output_fields: list[str] | None = None,
+    ) -> list[ChannelHit]:
+        """Server-side fusion of several channels (one round trip). Needs ``capabilities.hybrid``."""
+        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+        self.ensure_loaded(collection)
+        requests = []
+        order = list(queries)
+        for channel in order:
+            query = queries[channel]
+            if channel == LEXICAL:
+                data: list[Any] = [str(query)]
+                params: dict[str, Any] = {"metric_type": "BM25", "params": {}}
+            else:
+                data = [np.asarray(query, dtype=np.float32).tolist()]
+                ef = max(self.settings.search_ef, limit)
+                params = {
+                    "metric_type": "COSINE",
+                    "params": {"ef": ef} if self.settings.index == "HNSW" else {},
+                }
+            requests.append(AnnSearchRequest(data, channel, params, limit=limit, expr=expr))
+        if fusion == "weighted":
+            ranker: Any = WeightedRanker(*[float(weights.get(c, 1.0)) for c in order])
+        else:
+            ranker = RRFRanker(rrf_k)
+        try:
+            result = self.client.hybrid_search(
+                collection, requests, ranker, limit=limit, output_fields=output_fields or OUTPUT_FIELDS
+            )
+        except Exception as exc:
+            raise StoreError(f"hybrid search failed: {exc}") from exc
+        return [self._hit("fused", h) for h in (result[0] if result else [])]

@@ -1,0 +1,348 @@
+"""Two-stage search: encode the question, recall fused candidates under one access filter, then rerank.
+
+The filter (tenant, the caller's group sets, the request's filters) is part of every Milvus query, so what a
+caller may not see never reaches ranking, counts or pages. Hits are checked against the principal once more
+before they leave (defence in depth).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from figvault.access import Principal
+from figvault.errors import FigvaultError, StoreError, VersionMismatchError
+from figvault.ingest.blobs import BlobStore
+from figvault.retrieval.acl import and_ids, build_filter
+from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.fusion import fuse
+from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
+from figvault.retrieval.schema import (
+    F_GEOMETRY,
+    F_GROUPS,
+    F_ID,
+    F_TENANT,
+    LEXICAL,
+    OUTPUT_FIELDS,
+    StoreLayout,
+    row_to_unit,
+)
+from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
+from figvault.settings import Settings
+from figvault.units import FigureUnit
+
+log = logging.getLogger(__name__)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, float]) -> SearchHit:
+    geometry = row.get(F_GEOMETRY) or {}
+    return SearchHit(
+        unit_id=row[F_ID],
+        doc_id=row.get("doc_id", ""),
+        doc=row.get("doc", ""),
+        page=int(row.get("page", 0)),
+        page_size=tuple(geometry.get("page_size", (0.0, 0.0))),
+        bbox=tuple(geometry.get("bbox", (0.0, 0.0, 0.0, 0.0))),
+        kind=row.get("kind", ""),
+        label=row.get("label") or None,
+        caption=row.get("caption", ""),
+        context=row.get("context", ""),
+        image=row.get("image", ""),
+        score=fused,
+        fused_score=fused,
+        channel_scores=channel_scores,
+        embedding_version=row.get("embedding_version") or None,
+    )
+
+
+@dataclass
+class Candidate:
+    """A recalled hit and the access fields of its row (kept out of SearchHit, checked before returning)."""
+
+    hit: SearchHit
+    tenant: str
+    groups: list[str]
+
+    @classmethod
+    def of(cls, row: dict[str, Any], fused: float, channel_scores: dict[str, float]) -> Candidate:
+        return cls(hit_from_row(row, fused, channel_scores), row[F_TENANT], list(row.get(F_GROUPS) or []))
+
+
+class SearchEngine:
+    """Search over the collection the store's alias serves, with the configured encoders."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MilvusUnitStore,
+        encoders: Any,
+        acl_sets: AclSetTable,
+        blobs: BlobStore,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.encoders = encoders
+        self.acl_sets = acl_sets
+        self.blobs = blobs
+
+    @classmethod
+    def from_settings(cls, settings: Settings, encoders: Any | None = None) -> SearchEngine:
+        if encoders is None:
+            from figvault.encoders.factory import build_encoders
+
+            encoders = build_encoders(settings)
+        return cls(
+            settings,
+            MilvusUnitStore.from_settings(settings),
+            encoders,
+            AclSetTable.at(settings.registry_path),
+            BlobStore(settings.blob_dir),
+        )
+
+    # ---- the served collection ------------------------------------------------------------------
+
+    def served(self) -> tuple[str, StoreLayout] | None:
+        """(collection, layout) the alias serves, checked against the configured embedding version."""
+        name = self.store.served_collection()
+        if name is None:
+            return None
+        layout = self.store.layout_of(name)
+        configured = self.encoders.embedding_version
+        if layout.embedding_version != configured:
+            raise VersionMismatchError(
+                f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
+            )
+        return name, layout
+
+    def filter_for(self, principal: Principal, filters: SearchFilters | None) -> str | None:
+        """The Milvus expression for ``principal`` and ``filters``; None when the principal sees nothing."""
+        sets = None if principal.unrestricted else self.acl_sets.sets_of(principal.tenant)
+        return build_filter(principal, filters, sets)
+
+    # ---- queries --------------------------------------------------------------------------------
+
+    def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
+        if not request.query.strip():
+            raise FigvaultError("empty question: say what figure you are looking for")
+        started = time.perf_counter()
+        served = self.served()
+        timings: dict[str, float] = {}
+        if served is None:
+            return self._empty(started, timings, "")
+        collection, layout = served
+        expr = self.filter_for(principal, request.filters)
+        if expr is None:
+            return self._empty(started, timings, layout.embedding_version)
+
+        t = time.perf_counter()
+        queries: dict[str, np.ndarray | str] = {}
+        for channel in layout.dense:
+            queries[channel.name] = self._encode_query(channel.name, request.query)
+        if layout.lexical:
+            queries[LEXICAL] = request.query
+        timings["encode"] = _ms(t)
+        return self._recall_and_finish(
+            principal, request, collection, layout, queries, expr, timings, started
+        )
+
+    def search_image(
+        self, principal: Principal, image: Image.Image, request: SearchRequest
+    ) -> SearchResponse:
+        """Figures that look like ``image`` (CLIP image vector); ``request.query`` is only used by rerank."""
+        started = time.perf_counter()
+        served = self.served()
+        if self.encoders.clip is None:
+            raise FigvaultError("image search needs the CLIP channel, which this configuration turns off")
+        timings: dict[str, float] = {}
+        if served is None:
+            return self._empty(started, timings, "")
+        collection, layout = served
+        if layout.dense_channel("clip") is None:
+            raise FigvaultError(
+                "the served collection has no CLIP image vectors: re-encode with CLIP enabled"
+            )
+        expr = self.filter_for(principal, request.filters)
+        if expr is None:
+            return self._empty(started, timings, layout.embedding_version)
+        t = time.perf_counter()
+        vector = self.encoders.clip.encode_images([image.convert("RGB")])[0]
+        timings["encode"] = _ms(t)
+        return self._recall_and_finish(
+            principal, request, collection, layout, {"clip": vector}, expr, timings, started
+        )
+
+    def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None:
+        """The unit if it exists and ``principal`` may see it; else None (the two look the same)."""
+        served = self.store.served_collection()
+        if served is None:
+            return None
+        expr = self.filter_for(principal, None)
+        if expr is None:
+            return None
+        rows = self.store.get_rows(served, and_ids(expr, [unit_id]))
+        if not rows:
+            return None
+        unit = row_to_unit(rows[0])
+        return unit if principal.sees(unit.tenant, unit.groups) else None
+
+    def count(self, principal: Principal, filters: SearchFilters | None = None) -> int:
+        served = self.store.served_collection()
+        if served is None:
+            return 0
+        expr = self.filter_for(principal, filters)
+        return 0 if expr is None else self.store.count(served, expr)
+
+    # ---- stages ---------------------------------------------------------------------------------
+
+    def _encode_query(self, channel: str, text: str) -> np.ndarray:
+        encoder = (
+            self.encoders.clip if channel == "clip" else self.encoders.text if channel == "text" else None
+        )
+        if encoder is None:
+            raise StoreError(
+                f"the served collection has a {channel!r} channel the configuration does not encode"
+            )
+        return encoder.encode_texts([text])[0]
+
+    def _empty(self, started: float, timings: dict[str, float], version: str) -> SearchResponse:
+        timings["total"] = _ms(started)
+        return SearchResponse(results=[], no_match=True, embedding_version=version, timings=timings)
+
+    def recall(
+        self,
+        collection: str,
+        queries: dict[str, np.ndarray | str],
+        expr: str,
+        limit: int,
+    ) -> list[Candidate]:
+        """Fused candidates with per-channel scores (cosine for vector channels, BM25 for lexical)."""
+        cfg = self.settings.search
+        if self.store.capabilities.hybrid and len(queries) > 1:
+            fused = self.store.hybrid_search(
+                collection,
+                queries,
+                expr,
+                limit,
+                fusion=cfg.fusion,
+                rrf_k=cfg.rrf_k,
+                weights=cfg.weights,
+                output_fields=[*OUTPUT_FIELDS, *[c for c in queries if c != LEXICAL]],
+            )
+            # hybrid_search does not complete an HNSW result that a selective filter under-filled.
+            if len(fused) >= limit or len(fused) >= self.store.count(collection, expr):
+                return self._with_channel_scores(collection, queries, expr, fused)
+            log.info("hybrid search under-filled (%d): per-channel search instead", len(fused))
+        per_channel: dict[str, list[ChannelHit]] = {
+            channel: self.store.search_channel(collection, channel, query, expr, limit)
+            for channel, query in queries.items()
+        }
+        ranked = fuse(
+            {c: [(h.unit_id, h.score) for h in hits] for c, hits in per_channel.items()},
+            method=cfg.fusion,
+            rrf_k=cfg.rrf_k,
+            weights=cfg.weights,
+            limit=limit,
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        scores: dict[str, dict[str, float]] = {}
+        for channel, hits in per_channel.items():
+            for h in hits:
+                rows.setdefault(h.unit_id, h.row)
+                scores.setdefault(h.unit_id, {})[channel] = h.score
+        return [Candidate.of(rows[uid], score, scores[uid]) for uid, score in ranked]
+
+    def _with_channel_scores(
+        self, collection: str, queries: dict[str, np.ndarray | str], expr: str, fused: list[ChannelHit]
+    ) -> list[Candidate]:
+        hits: list[Candidate] = []
+        for h in fused:
+            scores = {
+                c: float(np.dot(np.asarray(h.row[c], dtype=np.float32), q))
+                for c, q in queries.items()
+                if c != LEXICAL and h.row.get(c) is not None
+            }
+            row = {k: v for k, v in h.row.items() if k not in queries}
+            hits.append(Candidate.of(row, h.score, scores))
+        if LEXICAL in queries and hits:
+            # BM25 cannot be recomputed client-side: one lexical search restricted to the fused ids.
+            ids = [c.hit.unit_id for c in hits]
+            lexical = self.store.search_channel(
+                collection, LEXICAL, queries[LEXICAL], and_ids(expr, ids), len(hits), output_fields=[F_ID]
+            )
+            by_id = {h.unit_id: h.score for h in lexical}
+            for c in hits:
+                if c.hit.unit_id in by_id:
+                    c.hit.channel_scores[LEXICAL] = by_id[c.hit.unit_id]
+        return hits
+
+    def _recall_and_finish(
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        collection: str,
+        layout: StoreLayout,
+        queries: dict[str, np.ndarray | str],
+        expr: str,
+        timings: dict[str, float],
+        started: float,
+    ) -> SearchResponse:
+        t = time.perf_counter()
+        candidate_k = max(self.settings.search.candidate_k, request.top_k)
+        candidates = self.recall(collection, queries, expr, candidate_k)
+        timings["recall"] = _ms(t)
+
+        # Defence in depth: the filter already did this; a hit that fails it here is a bug, never shown.
+        visible = [c.hit for c in candidates if principal.sees(c.tenant, c.groups)]
+        if len(visible) != len(candidates):
+            log.error("access filter let %d unit(s) through; dropped", len(candidates) - len(visible))
+
+        reranked, no_match, note = False, not visible, ""
+        use_rerank, note = self._resolve_rerank(request.rerank)
+        if use_rerank and visible and request.query.strip():
+            results, no_match, rerank_timings = self._rerank(request, visible)
+            timings.update(rerank_timings)
+            reranked = True
+        else:
+            results = visible[: request.top_k]
+        timings["total"] = _ms(started)
+        return SearchResponse(
+            results=results,
+            no_match=no_match,
+            reranked=reranked,
+            rerank_note=note,
+            embedding_version=layout.embedding_version,
+            timings=timings,
+        )
+
+    def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:
+        try:
+            from figvault.encoders.reranker import resolve_rerank
+        except ImportError as exc:
+            return False, f"off: reranker unavailable ({exc})"
+        return resolve_rerank(self.settings, requested)
+
+    def _rerank(
+        self, request: SearchRequest, hits: list[SearchHit]
+    ) -> tuple[list[SearchHit], bool, dict[str, float]]:
+        from figvault.encoders.reranker import load_reranker
+        from figvault.retrieval.rerank_stage import rerank_hits
+
+        reranker = load_reranker(self.settings.reranker)
+        return rerank_hits(
+            reranker,
+            request.query,
+            hits,
+            self.blobs,
+            request.top_k,
+            self.settings.reranker.no_match_threshold,
+            request.explain or self.settings.reranker.explain,
+        )

@@ -1,0 +1,213 @@
+"""``/v1/documents``: list and show (readers, only what they may see), upload (editors), delete (admins).
+
+Uploads are untrusted: the body size is capped before parsing (app.MOUNTS), each file is copied under a
+server-chosen name into a private temp folder with a byte limit, its type comes from its bytes, and the
+client's file name is only a cleaned display string.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from figvault.access import Action, Principal
+from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.ingest.extract import PDF_MIME, sniff_mime
+from figvault.search_models import SearchFilters
+from figvault.service import audit
+from figvault.service.api.routes.search import AUTH_RESPONSES
+from figvault.service.api.schemas import (
+    DeletedOut,
+    DocumentListOut,
+    DocumentOut,
+    ErrorOut,
+    UploadedDocumentOut,
+    UploadOut,
+)
+from figvault.service.db import ThreadLocalDB
+from figvault.service.deps import DbDep, Engine, EngineDep, SettingsDep, require
+from figvault.service.registry import DocumentRegistry
+from figvault.service.uploads import display_name, spool_to_private_dir
+from figvault.service.users import UserError, validate_label
+from figvault.settings import Settings
+
+router = APIRouter(
+    prefix="/v1/documents",
+    tags=["documents"],
+    responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such document (or not yours)."}},
+)
+
+DOCUMENT_NOT_FOUND = "document not found"
+Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
+Editor = Annotated[Principal, Depends(require(Action.INGEST))]
+Admin = Annotated[Principal, Depends(require(Action.DELETE))]
+
+
+def visible_documents(
+    conn: sqlite3.Connection, engine: Engine, principal: Principal, doc_id: str | None = None
+) -> list[DocumentOut]:
+    """Documents of the caller's tenant whose groups meet the caller's; other tenants are never read.
+
+    Unit counts come from the store through the caller's access filter, so a count never includes a unit
+    the caller could not open; only groups the caller shares are shown.
+    """
+    registry = DocumentRegistry(conn)
+    if doc_id is None:
+        records = registry.list(tenant=principal.tenant)
+    else:
+        one = registry.get(principal.tenant, doc_id)
+        records = [one] if one is not None else []
+    out: list[DocumentOut] = []
+    for record in records:
+        if not principal.sees(record.tenant, record.groups):
+            continue
+        units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id])) if record.units else 0
+        out.append(
+            DocumentOut(
+                doc_id=record.doc_id,
+                name=record.name,
+                sha256=record.sha256,
+                state=str(record.state),
+                units=units,
+                groups=sorted(set(record.groups) & set(principal.groups)),
+                error=record.error or None,
+                updated_at=datetime.fromtimestamp(record.updated_at, UTC).isoformat(timespec="seconds"),
+            )
+        )
+    return out
+
+
+@router.get("", summary="Documents you can see", response_model=DocumentListOut)
+def list_documents(principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentListOut:
+    docs = visible_documents(db.conn(), engine, principal)
+    return DocumentListOut(documents=docs, total=len(docs))
+
+
+@router.get("/{doc_id}", summary="One document", response_model=DocumentOut)
+def get_document(doc_id: str, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentOut:
+    docs = visible_documents(db.conn(), engine, principal, doc_id)
+    if not docs:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
+    return docs[0]
+
+
+def _upload_groups(principal: Principal, raw: str) -> list[str]:
+    groups = sorted({g.strip() for g in raw.split(",") if g.strip()})
+    if not groups:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "groups: give at least one access group")
+    try:
+        for g in groups:
+            validate_label("group", g)
+    except UserError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # An editor may only share with groups they belong to; an admin may assign any group of the tenant.
+    foreign = sorted(set(groups) - set(principal.groups))
+    if foreign and not principal.can(Action.DELETE):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"you are not a member of group(s) {', '.join(foreign)}"
+        )
+    return groups
+
+
+@router.post(
+    "",
+    summary="Upload PDF/PPTX files and ingest them (editors)",
+    response_model=UploadOut,
+    responses={
+        413: {"model": ErrorOut, "description": "A file is over the upload limit."},
+        415: {"model": ErrorOut, "description": "No file is a PDF or PPTX (the reason says what it is)."},
+    },
+)
+async def upload_documents(
+    principal: Editor,
+    db: DbDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="PDF or PPTX files.")],
+    groups: Annotated[str, Form(description="Access groups, comma separated.")],
+) -> UploadOut:
+    # async: the multipart body is already parsed; the blocking work goes to the thread pool explicitly.
+    return await run_in_threadpool(_ingest_uploads, principal, db, engine, settings, files, groups)
+
+
+def _ingest_uploads(
+    principal: Principal,
+    db: ThreadLocalDB,
+    engine: Engine,
+    settings: Settings,
+    files: list[UploadFile],
+    groups_raw: str,
+) -> UploadOut:
+    from figvault.service.ingest_pipeline import ingest_paths
+
+    groups = _upload_groups(principal, groups_raw)
+    limit = settings.service.max_upload_mb * 2**20
+    results: list[UploadedDocumentOut] = []
+    folders: list[Path] = []
+    accepted: list[tuple[str, Path]] = []
+    try:
+        for upload in files:
+            name = display_name(upload.filename, fallback="upload")
+            try:
+                folder, path = spool_to_private_dir(upload.file, limit, suffix="")
+                folders.append(folder)
+                mime = sniff_mime(path.read_bytes())
+            except (UnsupportedFileError, UnsafeFileError) as exc:
+                code = 413 if isinstance(exc, UnsafeFileError) else 415
+                if len(files) == 1:
+                    raise HTTPException(code, f"{name}: {exc}") from None
+                results.append(UploadedDocumentOut(name=name, state="rejected", error=str(exc)))
+                continue
+            # The extension follows the sniffed type, never the client's name.
+            typed = path.with_suffix(".pdf" if mime == PDF_MIME else ".pptx")
+            path.rename(typed)
+            accepted.append((name, typed))
+        if not accepted:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
+        for name, path in accepted:
+            # The display name is the document id, as for `figvault ingest` (a re-upload of the same name
+            # replaces the document). The engine's loaded encoders are reused: no model load per upload.
+            report = ingest_paths(
+                settings,
+                [path],
+                groups=groups,
+                tenant=principal.tenant,
+                doc_id=name,
+                progress=False,
+                encoders=getattr(engine, "encoders", None),
+            )
+            results.extend(
+                UploadedDocumentOut(
+                    name=name, doc_id=d.doc_id, state=d.status, units=d.units, error=d.error or None
+                )
+                for d in report.documents
+            )
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    audit.record(
+        db.conn(),
+        principal,
+        "ingest",
+        detail={"groups": groups, "documents": [r.model_dump(exclude_none=True) for r in results]},
+    )
+    return UploadOut(documents=results)
+
+
+@router.delete("/{doc_id}", summary="Delete a document and its units (admins)", response_model=DeletedOut)
+def delete_document(
+    doc_id: str, principal: Admin, db: DbDep, engine: EngineDep, settings: SettingsDep
+) -> DeletedOut:
+    from figvault.service.ingest_pipeline import delete_document as delete_from_store
+
+    if not visible_documents(db.conn(), engine, principal, doc_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
+    delete_from_store(settings, principal.tenant, doc_id)
+    audit.record(db.conn(), principal, "delete", detail={"doc_id": doc_id})
+    return DeletedOut(doc_id=doc_id)

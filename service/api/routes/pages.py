@@ -1,0 +1,123 @@
+"""A document's pages and figures, for the page viewer: ``GET /v1/documents/{id}/pages/{n}/image`` and
+``GET /v1/documents/{id}/units``.
+
+Access is checked exactly as for units: a document the caller may not see is answered like one that does
+not exist (404, same body), and its figures are read with the caller's access filter inside the store
+query, never filtered afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from figvault.access import Action, Principal
+from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND
+from figvault.service.api.routes.search import AUTH_RESPONSES
+from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
+from figvault.service.api.schemas import ErrorOut, unit_image_url
+from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
+from figvault.service.document_units import visible_units_of_document
+from figvault.service.page_images import PageImageRenderer, PageNotFoundError
+from figvault.service.registry import DocumentRecord, DocumentRegistry
+from figvault.service.sources import SourceUnavailableError
+
+router = APIRouter(
+    prefix="/v1/documents",
+    tags=["documents"],
+    responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such document (or not yours)."}},
+)
+
+Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
+
+
+class DocumentUnitOut(BaseModel):
+    unit_id: str
+    page: int
+    page_size: tuple[float, float]
+    bbox: tuple[float, float, float, float]
+    kind: str
+    label: str | None = None
+    caption: str = ""
+    image_url: str
+
+
+class DocumentUnitsOut(BaseModel):
+    doc_id: str
+    doc: str
+    units: list[DocumentUnitOut]
+    """In reading order: by page, then top to bottom, then left to right."""
+
+
+def visible_document(db: DbDep, principal: Principal, doc_id: str) -> DocumentRecord:
+    """The caller's tenant's document when its groups meet the caller's; else 404, as if it did not exist."""
+    record = DocumentRegistry(db.conn()).get(principal.tenant, doc_id)
+    if record is None or not principal.sees(record.tenant, record.groups):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
+    return record
+
+
+@router.get(
+    "/{doc_id}/units",
+    summary="The figures of one document you can see, in reading order",
+    response_model=DocumentUnitsOut,
+)
+def document_units(doc_id: str, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentUnitsOut:
+    record = visible_document(db, principal, doc_id)
+    units = visible_units_of_document(engine, principal, doc_id)
+    return DocumentUnitsOut(
+        doc_id=doc_id,
+        doc=record.name,
+        units=[
+            DocumentUnitOut(
+                unit_id=u.unit_id,
+                page=u.page,
+                page_size=u.page_size,
+                bbox=u.bbox,
+                kind=str(u.kind),
+                label=u.label,
+                caption=u.caption,
+                image_url=unit_image_url(u.unit_id),
+            )
+            for u in units
+        ],
+    )
+
+
+@router.get(
+    "/{doc_id}/pages/{page}/image",
+    summary="One whole page or slide as a PNG (for showing a figure in place)",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The page, about 110 dpi."},
+        304: {"description": "Unchanged."},
+    },
+)
+async def page_image(
+    doc_id: str,
+    page: Annotated[int, Path(ge=1, le=100_000)],
+    principal: Viewer,
+    db: DbDep,
+    settings: SettingsDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    # async, with the blocking parts in the thread pool: a first render (LibreOffice for a deck) can take
+    # seconds, and a cached one should not wait behind it for a worker thread's turn in the event loop.
+    record = await run_in_threadpool(visible_document, db, principal, doc_id)
+    sha256 = record.sha256
+    renderer = PageImageRenderer(settings)
+    etag = renderer.etag(sha256, page)
+    headers = {**IMAGE_CACHE_HEADERS, "ETag": etag}
+    if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    try:
+        image = await run_in_threadpool(renderer.render, sha256, page)
+    except PageNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"page not found: {exc}") from None
+    except SourceUnavailableError as exc:
+        # The caller may see this document; only its page image cannot be made. Say why, plainly.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"page image unavailable: {exc}") from None
+    return Response(content=image.png, media_type="image/png", headers=headers)

@@ -1,0 +1,81 @@
+"""Reading units straight from the served collection under a caller's access filter (no vector search).
+
+The page viewer walks a document figure by figure; the admin map needs every visible unit with its
+vector. Both read rows with the same filter expression a search would use (``engine.filter_for``), so a
+unit the caller may not see is never read, and each row is checked once more in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from figvault.access import Principal
+from figvault.retrieval.schema import OUTPUT_FIELDS, row_to_unit
+from figvault.search_models import SearchFilters
+from figvault.units import FigureUnit
+
+MAX_DOCUMENT_UNITS = 5_000
+"""A document with more figures than this is shown by its first ones (a viewer cannot use more)."""
+
+
+def reading_order(unit: FigureUnit) -> tuple[int, float, float, str]:
+    return (unit.page, round(unit.bbox[1], 1), round(unit.bbox[0], 1), unit.unit_id)
+
+
+def _served_collection(engine: Any) -> str | None:
+    return engine.store.served_collection()
+
+
+def visible_units_of_document(engine: Any, principal: Principal, doc_id: str) -> list[FigureUnit]:
+    """The units of ``doc_id`` that ``principal`` may see, in reading order."""
+    collection = _served_collection(engine)
+    if collection is None:
+        return []
+    expr = engine.filter_for(principal, SearchFilters(doc_ids=[doc_id]))
+    if expr is None:
+        return []
+    rows = engine.store.query_rows(collection, expr, OUTPUT_FIELDS, limit=MAX_DOCUMENT_UNITS)
+    units = [row_to_unit(row) for row in rows]
+    return sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)
+
+
+@dataclass
+class UnitVectors:
+    channel: str
+    units: list[FigureUnit]
+    vectors: np.ndarray
+    """float32 [n, dim], row i belongs to units[i]."""
+    total: int
+    """Visible units in the collection (more than ``len(units)`` when capped)."""
+
+
+def map_channel(layout: Any) -> str | None:
+    """The vector field the map projects: the CLIP image vector when the collection has one, else text."""
+    names = [channel.name for channel in layout.dense]
+    for preferred in ("clip", "text"):
+        if preferred in names:
+            return preferred
+    return names[0] if names else None
+
+
+def visible_unit_vectors(engine: Any, principal: Principal, limit: int) -> UnitVectors | None:
+    """Up to ``limit`` visible units with their vectors; None when nothing is served or has vectors."""
+    collection = _served_collection(engine)
+    if collection is None:
+        return None
+    channel = map_channel(engine.store.layout_of(collection))
+    if channel is None:
+        return None
+    expr = engine.filter_for(principal, None)
+    if expr is None:
+        return UnitVectors(channel, [], np.zeros((0, 0), np.float32), 0)
+    total = engine.store.count(collection, expr)
+    rows = engine.store.query_rows(collection, expr, [*OUTPUT_FIELDS, channel], limit=limit)
+    kept = [(row_to_unit(row), row[channel]) for row in rows]
+    kept = [(u, v) for u, v in kept if principal.sees(u.tenant, u.groups)]
+    kept.sort(key=lambda pair: (pair[0].doc, *reading_order(pair[0])))
+    vectors = np.asarray([v for _, v in kept], dtype=np.float32)
+    return UnitVectors(channel, [u for u, _ in kept], vectors, total)

@@ -1,0 +1,428 @@
+"""Incremental ingest: files -> figure units -> vectors -> Milvus, recorded in the document registry.
+
+A clip-retrieval-style runner in three stages: the reader extracts documents (parallel processes), the
+mapper encodes each document's units in batches (CLIP image vectors of the PNGs, text vectors of the unit
+text), the writer stores image blobs and upserts the rows. Per document:
+
+- unchanged (same doc_id and content hash, indexed, same embedding version): skipped before extraction;
+- changed: the new units are written first, then the old units of that doc_id not in the new set are
+  deleted, so a crash in between leaves the document with (old and) new units, never none;
+- failing: recorded in the registry with its one-line reason; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.ingest.blobs import BlobStore
+from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import StoreLayout, unit_to_row
+from figvault.service import sources
+from figvault.service.registry import DocState, DocumentRecord, DocumentRegistry, connect
+from figvault.settings import Settings
+from figvault.units import DocumentExtraction, FigureUnit, make_unit_id
+
+log = logging.getLogger(__name__)
+
+SKIPPED = "skipped"
+INDEXED = "indexed"
+REPLACED = "replaced"
+FAILED = "failed"
+
+
+@dataclass
+class DocumentOutcome:
+    path: str
+    doc_id: str
+    status: str
+    """skipped, indexed (new), replaced (changed file), failed."""
+    units: int = 0
+    pages: int = 0
+    removed: int = 0
+    """Old units of a changed document that the new version no longer has."""
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    tenant: str
+    collection: str
+    embedding_version: str
+    documents: list[DocumentOutcome] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: hash, extract, encode_images, encode_texts, blobs, write, delete, total."""
+
+    def count(self, status: str) -> int:
+        return sum(1 for d in self.documents if d.status == status)
+
+    @property
+    def units(self) -> int:
+        return sum(d.units for d in self.documents if d.status in (INDEXED, REPLACED))
+
+    @property
+    def pages(self) -> int:
+        return sum(d.pages for d in self.documents if d.status in (INDEXED, REPLACED))
+
+    @property
+    def failed(self) -> list[DocumentOutcome]:
+        return [d for d in self.documents if d.status == FAILED]
+
+    def summary(self) -> str:
+        total = self.timings.get("total", 0.0)
+        rate = f", {self.units / total:.1f} units/s, {self.pages / total:.2f} pages/s" if total > 0 else ""
+        return (
+            f"{self.count(INDEXED)} new, {self.count(REPLACED)} replaced, {self.count(SKIPPED)} unchanged,"
+            f" {self.count(FAILED)} failed; {self.units} units from {self.pages} pages in {total:.1f}s{rate}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "collection": self.collection,
+            "embedding_version": self.embedding_version,
+            "documents": [d.__dict__ for d in self.documents],
+            "timings": self.timings,
+            "units": self.units,
+            "pages": self.pages,
+        }
+
+
+Hook = Callable[[str, DocumentOutcome], None]
+"""Called between stages with a stage name ("written", ...) and the document's outcome so far."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store_layout(encoders: Any) -> StoreLayout:
+    return StoreLayout.from_channels(
+        encoders.embedding_version, encoders.channels(), lexical=encoders.lexical
+    )
+
+
+class IngestRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        encoders: Any | None = None,
+        store: MilvusUnitStore | None = None,
+        hook: Hook | None = None,
+    ) -> None:
+        if encoders is None:
+            from figvault.encoders.factory import build_encoders
+
+            encoders = build_encoders(settings)
+        self.settings = settings
+        self.encoders = encoders
+        self.store = store or MilvusUnitStore.from_settings(settings)
+        self.conn = connect(settings)
+        self.registry = DocumentRegistry(self.conn)
+        self.acl_sets = AclSetTable(self.conn)
+        self.blobs = BlobStore(settings.blob_dir)
+        self.hook = hook
+        self.layout = self.store.supported_layout(store_layout(encoders))
+
+    def target_collection(self) -> str:
+        """The served collection; created (with the alias) on first ingest. Another version: an error."""
+        served = self.store.served_collection()
+        if served is not None:
+            layout = self.store.layout_of(served)
+            if layout.embedding_version != self.layout.embedding_version:
+                raise VersionMismatchError(
+                    f"store serves {layout.embedding_version}, configured {self.layout.embedding_version}:"
+                    " run `figvault reencode`"
+                )
+            self.store.ensure_loaded(served)
+            return served
+        return self.store.ensure_collection(self.layout)
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        *,
+        groups: Sequence[str],
+        tenant: str,
+        doc_id: str | None = None,
+        progress: bool = True,
+    ) -> IngestReport:
+        from figvault.ingest.extract import extract_batch, iter_input_files
+
+        started = time.perf_counter()
+        collection = self.target_collection()
+        report = IngestReport(
+            tenant=tenant, collection=collection, embedding_version=self.layout.embedding_version
+        )
+        timings = report.timings
+        missing = [p for p in paths if not Path(p).exists()]
+        files = list(iter_input_files([p for p in paths if Path(p).exists()]))
+        if doc_id is not None and len(files) + len(missing) != 1:
+            raise FigvaultError(
+                f"--doc-id names one document, but {len(files) + len(missing)} files were given"
+            )
+        for p in missing:
+            report.documents.append(
+                DocumentOutcome(str(p), doc_id or Path(p).name, FAILED, error="no such file")
+            )
+
+        # Unchanged files are skipped before the (expensive) extraction.
+        todo: list[tuple[Path, str, str]] = []
+        for path in files:
+            did = doc_id or path.name
+            try:
+                sha = file_sha256(path)
+            except OSError as exc:
+                self._fail(report, path, did, tenant, groups, f"cannot read file: {exc.strerror or exc}")
+                continue
+            known = self.registry.get(tenant, did)
+            if (
+                known is not None
+                and known.state == DocState.INDEXED
+                and known.sha256 == sha
+                and known.embedding_version == self.layout.embedding_version
+                and known.collection == collection
+                and sorted(set(known.groups)) == sorted(set(groups))
+            ):
+                report.documents.append(DocumentOutcome(str(path), did, SKIPPED, units=known.units))
+                continue
+            todo.append((path, did, sha))
+        timings["hash"] = time.perf_counter() - started
+
+        bar = _progress(len(todo), progress)
+        by_path = {p: (did, sha) for p, did, sha in todo}
+        units_done = 0
+        try:
+            t = time.perf_counter()
+            for path, result in extract_batch([p for p, _, _ in todo], self.settings.extract):
+                _add(timings, "extract", time.perf_counter() - t)
+                did, sha = by_path[path]
+                if isinstance(result, str):
+                    self._fail(report, path, did, tenant, groups, result, sha=sha)
+                else:
+                    if bar is not None:
+                        bar.set_description(f"encode {path.name[:30]}")
+                    outcome = self._ingest_one(collection, path, did, result, tenant, groups, timings)
+                    report.documents.append(outcome)
+                    units_done += outcome.units
+                if bar is not None:
+                    bar.update(1)
+                    elapsed = time.perf_counter() - started
+                    bar.set_postfix(units=units_done, units_s=f"{units_done / max(elapsed, 1e-9):.1f}")
+                    bar.set_description("extract")
+                t = time.perf_counter()
+        finally:
+            if bar is not None:
+                bar.close()
+        timings["total"] = time.perf_counter() - started
+        return report
+
+    def _fail(
+        self,
+        report: IngestReport,
+        path: Path,
+        doc_id: str,
+        tenant: str,
+        groups: Sequence[str],
+        error: str,
+        *,
+        sha: str = "",
+    ) -> None:
+        known = self.registry.get(tenant, doc_id)
+        # The old units (if any) stay searchable; the registry says the new version failed, and why.
+        self.registry.put(
+            DocumentRecord(
+                doc_id=doc_id,
+                tenant=tenant,
+                name=path.name,
+                sha256=sha,
+                state=DocState.FAILED,
+                units=known.units if known else 0,
+                groups=list(groups),
+                error=error,
+                collection=known.collection if known else "",
+                embedding_version=known.embedding_version if known else "",
+            )
+        )
+        report.documents.append(DocumentOutcome(str(path), doc_id, FAILED, error=error))
+
+    def _ingest_one(
+        self,
+        collection: str,
+        path: Path,
+        doc_id: str,
+        extraction: DocumentExtraction,
+        tenant: str,
+        groups: Sequence[str],
+        timings: dict[str, float],
+    ) -> DocumentOutcome:
+        known = self.registry.get(tenant, doc_id)
+        outcome = DocumentOutcome(
+            str(path),
+            doc_id,
+            REPLACED if known is not None and known.state != DocState.FAILED else INDEXED,
+            pages=extraction.meta.pages,
+            warnings=list(extraction.warnings),
+        )
+        record = DocumentRecord(
+            doc_id=doc_id,
+            tenant=tenant,
+            name=extraction.doc,
+            sha256=extraction.doc_sha256,
+            state=DocState.PENDING,
+            units=known.units if known else 0,
+            pages=extraction.meta.pages,
+            groups=list(groups),
+            collection=collection,
+            embedding_version=self.layout.embedding_version,
+        )
+        try:
+            self.registry.put(record)
+            units, pngs = self._prepare_units(extraction, doc_id, tenant, groups)
+            rows = self._encode(units, pngs, timings)
+
+            t = time.perf_counter()
+            for png in pngs:
+                self.blobs.put(png)  # before the rows: a stored unit never points at a missing image
+            # The original, for whole-page images in the search page (service/sources.py; never raises).
+            sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
+            key = self.acl_sets.register(tenant, groups)  # before the rows: every stored key is known
+            _add(timings, "blobs", time.perf_counter() - t)
+
+            t = time.perf_counter()
+            self.store.upsert_rows(
+                collection, [unit_to_row(u, key, v, lexical=self.layout.lexical) for u, v in rows]
+            )
+            _add(timings, "write", time.perf_counter() - t)
+            outcome.units = len(units)
+            if self.hook:
+                self.hook("written", outcome)
+
+            t = time.perf_counter()
+            new_ids = {u.unit_id for u in units}
+            stale = self.store.unit_ids_of_doc(collection, tenant, doc_id) - new_ids
+            outcome.removed = self.store.delete_ids(collection, stale) if stale else 0
+            _add(timings, "delete", time.perf_counter() - t)
+            self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(units)}))
+        except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.debug("ingest of %s failed", path, exc_info=True)
+            self.registry.put(record.model_copy(update={"state": DocState.FAILED, "error": reason}))
+            outcome.status, outcome.error = FAILED, reason
+        return outcome
+
+    def _prepare_units(
+        self, extraction: DocumentExtraction, doc_id: str, tenant: str, groups: Sequence[str]
+    ) -> tuple[list[FigureUnit], list[bytes]]:
+        units: list[FigureUnit] = []
+        pngs: list[bytes] = []
+        seen: set[str] = set()
+        content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
+        for figure in extraction.figures:
+            u = figure.unit
+            # Tenant and doc_id are part of the id, so two tenants ingesting one file never collide.
+            unit_id = make_unit_id(content_id, u.page, str(u.kind), u.bbox)
+            if unit_id in seen:
+                continue
+            seen.add(unit_id)
+            units.append(
+                u.model_copy(
+                    update={
+                        "unit_id": unit_id,
+                        "doc_id": doc_id,
+                        "tenant": tenant,
+                        "groups": sorted(set(groups)),
+                        "image": BlobStore.key_for(figure.png),
+                        "embedding_version": self.layout.embedding_version,
+                        "meta": extraction.meta,
+                    }
+                )
+            )
+            pngs.append(figure.png)
+        return units, pngs
+
+    def _encode(
+        self, units: list[FigureUnit], pngs: list[bytes], timings: dict[str, float]
+    ) -> list[tuple[FigureUnit, dict[str, list[float]]]]:
+        vectors: list[dict[str, list[float]]] = [{} for _ in units]
+        if not units:
+            return []
+        for channel in self.layout.dense:
+            t = time.perf_counter()
+            if channel.name == "clip":
+                images = [_decode_png(png) for png in pngs]
+                matrix = self.encoders.clip.encode_images(images)
+                _add(timings, "encode_images", time.perf_counter() - t)
+            elif channel.name == "text":
+                matrix = self.encoders.text.encode_texts([u.search_text() for u in units])
+                _add(timings, "encode_texts", time.perf_counter() - t)
+            else:
+                raise FigvaultError(f"no encoder for channel {channel.name!r}")
+            for i, vector in enumerate(matrix):
+                vectors[i][channel.name] = vector.tolist()
+        return list(zip(units, vectors, strict=True))
+
+
+def _decode_png(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+def _add(timings: dict[str, float], key: str, seconds: float) -> None:
+    timings[key] = timings.get(key, 0.0) + seconds
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc="extract", dynamic_ncols=True)
+
+
+def ingest_paths(
+    settings: Settings,
+    paths: Iterable[Path],
+    *,
+    groups: Sequence[str],
+    tenant: str,
+    doc_id: str | None = None,
+    progress: bool = True,
+    encoders: Any | None = None,
+) -> IngestReport:
+    """Ingest files and folders for ``tenant`` with access ``groups``. Never raises for one bad file."""
+    runner = IngestRunner(settings, encoders=encoders)
+    return runner.run(
+        [Path(p) for p in paths], groups=groups, tenant=tenant, doc_id=doc_id, progress=progress
+    )
+
+
+def delete_document(settings: Settings, tenant: str, doc_id: str) -> bool:
+    """Delete a document's units and record; False when there was nothing to delete."""
+    store = MilvusUnitStore.from_settings(settings)
+    conn = connect(settings)
+    registry = DocumentRegistry(conn)
+    known = registry.get(tenant, doc_id)
+    removed = 0
+    for collection in store.list_collections():
+        ids = store.unit_ids_of_doc(collection, tenant, doc_id)
+        removed += store.delete_ids(collection, ids) if ids else 0
+    deleted = registry.delete(tenant, doc_id)
+    return deleted or known is not None or removed > 0

@@ -1,0 +1,123 @@
+// HTTP client of the page: every call carries the bearer token; images come back as blob URLs because an
+// <img src> cannot send an Authorization header.
+
+const TOKEN_KEY = "figvault.token";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token) {
+  // sessionStorage, never localStorage: the credential dies with the tab.
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function authHeaders(extra = {}) {
+  const token = getToken();
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+async function errorFrom(response) {
+  let detail = response.statusText || `HTTP ${response.status}`;
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") detail = body.detail;
+    else if (Array.isArray(body.detail)) detail = body.detail.map((d) => d.msg || JSON.stringify(d)).join("; ");
+    else if (body.error) detail = body.error;
+  } catch {
+    // Not JSON: keep the status text.
+  }
+  return new ApiError(response.status, detail);
+}
+
+export async function request(path, { method = "GET", json, form, signal } = {}) {
+  const init = { method, headers: authHeaders(), signal };
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form;
+  }
+  const response = await fetch(path, init);
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("application/json") ? response.json() : response.text();
+}
+
+export const getJson = (path, opts) => request(path, opts);
+export const postJson = (path, json, opts = {}) => request(path, { ...opts, method: "POST", json });
+export const postForm = (path, form, opts = {}) => request(path, { ...opts, method: "POST", form });
+
+// Blob URLs of fetched images, by URL; revoked together when a view is replaced.
+export class ImageCache {
+  constructor() {
+    this.urls = new Map();
+  }
+
+  async load(path, signal) {
+    if (this.urls.has(path)) return this.urls.get(path);
+    const response = await fetch(path, { headers: authHeaders(), signal });
+    if (!response.ok) throw await errorFrom(response);
+    const url = URL.createObjectURL(await response.blob());
+    this.urls.set(path, url);
+    return url;
+  }
+
+  clear() {
+    for (const url of this.urls.values()) URL.revokeObjectURL(url);
+    this.urls.clear();
+  }
+}
+
+// Server-sent events over fetch (EventSource cannot send an Authorization header either).
+// Calls onEvent({event, data}) per message; resolves when the stream ends.
+export async function streamEvents(path, onEvent, signal) {
+  const response = await fetch(path, { headers: authHeaders({ Accept: "text/event-stream" }), signal });
+  if (!response.ok) throw await errorFrom(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const message = parseEventBlock(block);
+      if (message) onEvent(message);
+    }
+  }
+}
+
+function parseEventBlock(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  if (!data.length) return null;
+  const text = data.join("\n");
+  try {
+    return { event, data: JSON.parse(text) };
+  } catch {
+    return { event, data: text };
+  }
+}

@@ -1,0 +1,241 @@
+// The search view: question or example image, filters, and the results grid.
+
+import { ImageCache, getJson, postForm, postJson } from "./api.js";
+import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
+
+export class SearchView {
+  constructor({ onOpen }) {
+    this.onOpen = onOpen;
+    this.images = new ImageCache();
+    this.exampleImage = null;
+    this.rerankTouched = false;
+    this.inflight = null;
+    this.form = document.getElementById("search-form");
+    this.query = document.getElementById("query");
+    this.status = document.getElementById("search-status");
+    this.noMatch = document.getElementById("no-match");
+    this.results = document.getElementById("results");
+    this.docs = document.getElementById("filter-docs");
+    this.kinds = document.getElementById("filter-kinds");
+    this.after = document.getElementById("filter-after");
+    this.before = document.getElementById("filter-before");
+    this.topK = document.getElementById("top-k");
+    this.rerank = document.getElementById("rerank");
+    this.rerankNote = document.getElementById("rerank-note");
+    this.dropzone = document.getElementById("dropzone");
+    this.imageInput = document.getElementById("image-input");
+    this.dropzoneFile = document.getElementById("dropzone-file");
+    this.imageClear = document.getElementById("image-clear");
+    this.renderKinds();
+    this.bind();
+  }
+
+  renderKinds() {
+    this.kinds.replaceChildren(
+      ...FIGURE_KINDS.map((kind) =>
+        el("label", {}, el("input", { type: "checkbox", value: kind, name: "kind" }), kind),
+      ),
+    );
+  }
+
+  bind() {
+    // A <form> submits on Enter in the question box.
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.run();
+    });
+    this.rerank.addEventListener("change", () => {
+      this.rerankTouched = true;
+    });
+    document.getElementById("filters-reset").addEventListener("click", () => this.resetFilters());
+    this.dropzone.addEventListener("click", (event) => {
+      if (event.target !== this.imageClear) this.imageInput.click();
+    });
+    this.dropzone.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        this.imageInput.click();
+      }
+    });
+    this.imageInput.addEventListener("change", () => {
+      if (this.imageInput.files.length) this.setExampleImage(this.imageInput.files[0]);
+    });
+    for (const type of ["dragenter", "dragover"]) {
+      this.dropzone.addEventListener(type, (event) => {
+        event.preventDefault();
+        this.dropzone.classList.add("dragging");
+      });
+    }
+    for (const type of ["dragleave", "drop"]) {
+      this.dropzone.addEventListener(type, () => this.dropzone.classList.remove("dragging"));
+    }
+    this.dropzone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      const file = [...event.dataTransfer.files].find((f) => f.type.startsWith("image/"));
+      if (file) this.setExampleImage(file);
+      else this.showError("Drop an image file (PNG, JPEG, WebP or GIF).");
+    });
+    this.imageClear.addEventListener("click", (event) => {
+      event.stopPropagation();
+      this.setExampleImage(null);
+    });
+  }
+
+  setExampleImage(file) {
+    this.exampleImage = file;
+    this.imageInput.value = "";
+    this.dropzone.querySelector("img")?.remove();
+    if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
+    this.previewUrl = null;
+    this.imageClear.hidden = !file;
+    this.dropzoneFile.textContent = file ? file.name : "";
+    if (file) {
+      this.previewUrl = URL.createObjectURL(file);
+      this.dropzoneFile.before(el("img", { src: this.previewUrl, alt: "Example image" }));
+      this.run();
+    }
+  }
+
+  resetFilters() {
+    for (const option of this.docs.options) option.selected = false;
+    for (const box of this.kinds.querySelectorAll("input")) box.checked = false;
+    this.after.value = "";
+    this.before.value = "";
+  }
+
+  async loadDocuments() {
+    try {
+      const docs = listFrom(await getJson("/v1/documents"), "documents", "items");
+      const selected = new Set([...this.docs.selectedOptions].map((o) => o.value));
+      this.docs.replaceChildren(
+        ...docs.map((doc) => {
+          const id = doc.doc_id ?? doc.id;
+          const name = doc.doc ?? doc.name ?? doc.title ?? id;
+          return el("option", { value: id, selected: selected.has(id) }, name);
+        }),
+      );
+    } catch (error) {
+      this.docs.replaceChildren(el("option", { disabled: true }, `documents unavailable: ${error.message}`));
+    }
+  }
+
+  filters() {
+    const filters = {};
+    const docIds = [...this.docs.selectedOptions].map((o) => o.value);
+    if (docIds.length) filters.doc_ids = docIds;
+    const kinds = [...this.kinds.querySelectorAll("input:checked")].map((box) => box.value);
+    if (kinds.length) filters.kinds = kinds;
+    if (this.after.value) filters.after = this.after.value;
+    if (this.before.value) filters.before = this.before.value;
+    return filters;
+  }
+
+  topKValue() {
+    const k = Number.parseInt(this.topK.value, 10);
+    return Number.isFinite(k) ? Math.min(200, Math.max(1, k)) : 12;
+  }
+
+  async run() {
+    const question = this.query.value.trim();
+    if (!question && !this.exampleImage) {
+      this.showError("Type a question or drop an example image.");
+      this.query.focus();
+      return;
+    }
+    this.inflight?.abort();
+    const controller = new AbortController();
+    this.inflight = controller;
+    const rerank = this.rerankTouched ? this.rerank.checked : null;
+    this.status.textContent = "Searching…";
+    this.noMatch.hidden = true;
+    try {
+      let response;
+      if (this.exampleImage) {
+        const form = new FormData();
+        form.append("image", this.exampleImage, this.exampleImage.name);
+        form.append("top_k", String(this.topKValue()));
+        form.append("filters", JSON.stringify(this.filters()));
+        if (rerank !== null) form.append("rerank", String(rerank));
+        response = await postForm("/v1/search/image", form, { signal: controller.signal });
+      } else {
+        const body = { query: question, top_k: this.topKValue(), filters: this.filters() };
+        if (rerank !== null) body.rerank = rerank;
+        response = await postJson("/v1/search", body, { signal: controller.signal });
+      }
+      this.render(response);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      this.showError(error.message);
+    }
+  }
+
+  showError(message) {
+    this.status.textContent = message;
+    this.status.classList.add("error");
+  }
+
+  render(response) {
+    const hits = response.results || [];
+    const timings = formatTimings(response.timings);
+    this.status.classList.remove("error");
+    this.status.textContent = hits.length
+      ? `${hits.length} figure${hits.length === 1 ? "" : "s"}${response.reranked ? ", reranked" : ""}` +
+        (response.timings?.total ? ` in ${Math.round(response.timings.total)} ms` : "")
+      : "No figures found.";
+    this.status.title = timings;
+    this.noMatch.hidden = !response.no_match;
+    this.results.classList.toggle("weak", Boolean(response.no_match));
+    if (!this.rerankTouched) this.rerank.checked = Boolean(response.reranked);
+    this.rerankNote.textContent = response.rerank_note || "";
+    this.images.clear();
+    this.results.replaceChildren(...hits.map((hit, index) => this.card(hit, index, timings)));
+  }
+
+  card(hit, index, timings) {
+    const img = el("img", { alt: hit.caption ? `Figure: ${hit.caption}` : `Figure on ${pageLabel(hit.doc, hit.page)}` });
+    const thumb = el("div", { class: "thumb" }, img);
+    const place = pageLabel(hit.doc, hit.page);
+    const button = el(
+      "button",
+      {
+        type: "button",
+        class: "card",
+        title: `${hit.doc}, ${place}\n${timings}`,
+        "data-unit-id": hit.unit_id,
+        "aria-label": `Open result ${index + 1}: ${hit.label || hit.caption || "figure"}, ${hit.doc} ${place}`,
+      },
+      thumb,
+      el(
+        "div",
+        { class: "card-body" },
+        el("p", { class: "card-caption" }, hit.label && !(hit.caption || "").startsWith(hit.label) ? `${hit.label}. ` : "",
+          hit.caption || el("em", {}, "no caption")),
+        el(
+          "div",
+          { class: "card-meta" },
+          el("span", { class: "card-doc" }, `${hit.doc} · ${place}`),
+          el("span", { class: "score", title: scoreTitle(hit) }, formatScore(hit.score)),
+        ),
+        el("span", { class: "kind" }, hit.kind),
+      ),
+    );
+    button.addEventListener("click", () => this.onOpen(hit));
+    if (hit.image_url) {
+      this.images.load(hit.image_url).then(
+        (url) => {
+          img.src = url;
+        },
+        () => {
+          thumb.textContent = "image unavailable";
+        },
+      );
+    }
+    return el("li", {}, button);
+  }
+}
+
+function scoreTitle(hit) {
+  const parts = Object.entries(hit.channel_scores || {}).map(([name, value]) => `${name} ${formatScore(value)}`);
+  if (typeof hit.rerank_score === "number") parts.push(`rerank ${formatScore(hit.rerank_score)}`);
+  return parts.length ? parts.join(" · ") : "score";
+}

@@ -1,0 +1,153 @@
+"""MilvusUnitStore on Milvus Lite: collections, alias, upsert/delete, complete filtered search."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from figvault.errors import StoreError
+from figvault.retrieval import milvus_store
+from figvault.retrieval.acl import in_list, quote
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import F_ID, F_TENANT, LEXICAL, StoreLayout, row_to_unit
+from figvault.settings import Settings, load_settings
+from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
+
+
+@pytest.fixture(scope="module")
+def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings("offline", data_dir=tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def store(module_settings: Settings) -> MilvusUnitStore:
+    return MilvusUnitStore.from_settings(module_settings)
+
+
+@pytest.fixture(scope="module")
+def loaded(store: MilvusUnitStore) -> tuple[str, list[dict]]:
+    rng = random.Random(7)
+    units = [random_unit(rng, i, tenant="t1", groups=["g1"], doc_id=f"doc{i % 4}") for i in range(200)]
+    rows = rows_for(units, seed=1)
+    collection = store.ensure_collection(LAYOUT)
+    store.upsert_rows(collection, rows)
+    return collection, rows
+
+
+def test_collection_is_versioned_and_served_through_the_alias(store: MilvusUnitStore, loaded) -> None:
+    collection, _ = loaded
+    assert collection == f"{store.alias}_{LAYOUT.embedding_version}"
+    assert store.served_collection() == collection
+    assert store.layout_of(collection) == LAYOUT
+    # Reopening reads the layout back from the collection's properties, not from a cache.
+    fresh = MilvusUnitStore(store.uri, store.settings)
+    assert fresh.served_layout() == LAYOUT
+
+
+def test_upsert_is_idempotent_and_rows_round_trip(store: MilvusUnitStore, loaded) -> None:
+    collection, rows = loaded
+    assert store.count(collection) == len(rows)
+    store.upsert_rows(collection, rows[:50])
+    assert store.count(collection) == len(rows)
+    got = store.get_rows(collection, in_list(F_ID, [rows[3][F_ID]]))
+    unit = row_to_unit(got[0])
+    assert unit.unit_id == rows[3][F_ID]
+    assert unit.bbox == tuple(rows[3]["geometry"]["bbox"])
+    assert unit.meta.created == rows[3]["meta"]["created"]
+
+
+def test_delete_by_doc(store: MilvusUnitStore, loaded) -> None:
+    collection, rows = loaded
+    ids = store.unit_ids_of_doc(collection, "t1", "doc1")
+    assert ids == {r[F_ID] for r in rows if r["doc_id"] == "doc1"}
+    victims = sorted(ids)[:10]
+    assert store.delete_ids(collection, victims) == 10
+    assert store.unit_ids_of_doc(collection, "t1", "doc1") == ids - set(victims)
+    store.upsert_rows(collection, [r for r in rows if r[F_ID] in victims])  # restore for the other tests
+    assert store.count(collection) == len(rows)
+
+
+def test_dense_and_lexical_search_rank_correctly(store: MilvusUnitStore, loaded) -> None:
+    collection, rows = loaded
+    target = rows[17]
+    hits = store.search_channel(collection, "text", np.asarray(target["text"]), f'{F_TENANT} == "t1"', 5)
+    assert hits[0].unit_id == target[F_ID]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    lexical = store.search_channel(collection, LEXICAL, target["caption"], f'{F_TENANT} == "t1"', 5)
+    assert lexical and all(h.score > 0 for h in lexical)
+    assert target[F_ID] in {h.unit_id for h in lexical}
+
+
+def test_selective_filter_returns_every_match_in_exact_order(store: MilvusUnitStore, loaded) -> None:
+    collection, rows = loaded
+    chosen = [r for r in rows if r["page"] == 3][:25]
+    expr = in_list(F_ID, [r[F_ID] for r in chosen])
+    query = np.asarray(rows[0]["text"], dtype=np.float32)
+    hits = store.search_channel(collection, "text", query, expr, 40)
+    expected = sorted(chosen, key=lambda r: -float(np.dot(query, r["text"])))
+    assert [h.unit_id for h in hits] == [r[F_ID] for r in expected]
+
+
+def test_underfilled_hnsw_result_is_completed(
+    store: MilvusUnitStore, loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HNSW under a selective filter can miss reachable matches; the store retries, then scans exactly."""
+    collection, rows = loaded
+    expr = f'{F_TENANT} == "t1" and page == 2'
+    matching = [r for r in rows if r["page"] == 2]
+    real_search = MilvusUnitStore._search_once
+    calls: list[int | None] = []
+
+    def underfilling(self, *args, **kwargs):  # what Lite did at 100k rows: a short HNSW answer
+        calls.append(kwargs.get("ef"))
+        return real_search(self, *args, **kwargs)[:3]
+
+    monkeypatch.setattr(MilvusUnitStore, "_search_once", underfilling)
+    query = np.asarray(rows[5]["text"], dtype=np.float32)
+    hits = store.search_channel(collection, "text", query, expr, 20)
+    assert len(calls) == 2 and calls[1] > calls[0]  # retried with a wider beam, then scanned
+    expected = sorted(matching, key=lambda r: -float(np.dot(query, r["text"])))[:20]
+    assert [h.unit_id for h in hits] == [r[F_ID] for r in expected]
+    assert hits[0].row["doc"]  # full rows come back from the exact path too
+
+
+def test_alias_switch_and_drop(store: MilvusUnitStore, loaded) -> None:
+    collection, rows = loaded
+    other_layout = StoreLayout(embedding_version="vtest0002", dense=LAYOUT.dense, lexical=False)
+    other = store.ensure_collection(other_layout)
+    assert store.served_collection() == collection  # an existing alias is not moved by ensure_collection
+    store.upsert_rows(other, [{k: v for k, v in r.items() if k != "search_text"} for r in rows[:5]])
+    store.switch_alias(other)
+    assert store.served_collection() == other
+    assert store.count(store.alias) == 5
+    with pytest.raises(StoreError, match="served by alias"):
+        store.drop_collection(other)
+    store.switch_alias(collection)
+    store.drop_collection(other)
+    assert other not in store.list_collections()
+    assert store.count(store.alias) == len(rows)
+
+
+def test_quote_escapes_injection(store: MilvusUnitStore, loaded) -> None:
+    collection, _ = loaded
+    hostile = 'doc1" or tenant != "nobody'
+    expr = f'{F_TENANT} == "t1" and doc_id == {quote(hostile)}'
+    assert store.count(collection, expr) == 0
+
+
+def test_server_versions_are_detected() -> None:
+    lite = milvus_store.detect_capabilities("milvus_lite-3.2.2")
+    assert lite.lite and lite.bm25 and lite.hybrid
+    old = milvus_store.detect_capabilities("v2.3.5")
+    assert not old.bm25 and not old.hybrid
+    new = milvus_store.detect_capabilities("v2.5.4")
+    assert new.bm25 and new.hybrid
+
+
+def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
+    settings = load_settings("offline", data_dir=tmp_path)
+    with pytest.raises(StoreError, match="cannot open the Milvus store"):
+        MilvusUnitStore("http://127.0.0.1:9", settings.store)

@@ -1,0 +1,184 @@
+"""SearchEngine and the search/eval/status commands on a tiny generated corpus (offline profile)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.access import Principal, local_operator
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchFilters, SearchRequest
+from figvault.service.ingest_pipeline import ingest_paths
+from figvault.settings import Settings, load_settings
+from tests.service.generated_docs import figure_pdf
+
+load_commands()
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("search")
+
+
+@pytest.fixture(scope="module")
+def indexed(data_root: Path) -> tuple[Settings, list[Path]]:
+    settings = load_settings("offline", data_dir=data_root / "data")
+    settings.extract.workers = 1
+    folder = data_root / "docs"
+    folder.mkdir()
+    docs = [figure_pdf(folder / f"r{i}.pdf", seed=i) for i in range(4)]
+    report = ingest_paths(settings, docs[:2], groups=["red"], tenant="default", progress=False)
+    report2 = ingest_paths(settings, docs[2:], groups=["blue"], tenant="default", progress=False)
+    assert not report.failed and not report2.failed
+    return settings, docs
+
+
+@pytest.fixture(scope="module")
+def engine(indexed) -> SearchEngine:
+    return SearchEngine.from_settings(indexed[0])
+
+
+def caption_of(docs_dir: Path, engine: SearchEngine, doc: str) -> tuple[str, int, str]:
+    rows = engine.store.get_rows(engine.store.served_collection(), f'doc == "{doc}"')
+    row = sorted(rows, key=lambda r: r["label"])[0]
+    return row["caption"], row["page"], row["label"]
+
+
+def test_search_finds_the_captioned_figure(indexed, engine: SearchEngine) -> None:
+    _, docs = indexed
+    caption, page, label = caption_of(docs[0].parent, engine, "r1.pdf")
+    response = engine.search(local_operator(), SearchRequest(query=caption, top_k=3))
+    top = response.results[0]
+    assert (top.doc, top.page, top.label) == ("r1.pdf", page, label)
+    assert set(top.channel_scores) == {"text", "lexical"}
+    assert {"encode", "recall", "total"} <= set(response.timings)
+    assert response.embedding_version == engine.encoders.embedding_version
+
+
+def test_groups_limit_results_and_get_unit(engine: SearchEngine) -> None:
+    red = Principal(user="r", groups=["red"])
+    response = engine.search(red, SearchRequest(query="figure in report", top_k=20))
+    assert {h.doc for h in response.results} == {"r0.pdf", "r1.pdf"}
+    assert engine.count(red) == 4 and engine.count(local_operator()) == 8
+    blue_unit = engine.search(
+        local_operator(), SearchRequest(query="report 3", filters=SearchFilters(docs=["r3.pdf"]))
+    )
+    unit_id = blue_unit.results[0].unit_id
+    assert engine.get_unit(red, unit_id) is None
+    assert engine.get_unit(Principal(user="b", groups=["blue"]), unit_id).doc == "r3.pdf"
+    assert engine.get_unit(red, "0" * 32) is None
+
+
+def test_image_search_without_clip_is_a_clear_error(engine: SearchEngine) -> None:
+    from PIL import Image
+
+    with pytest.raises(FigvaultError, match="CLIP"):
+        engine.search_image(local_operator(), Image.new("RGB", (8, 8)), SearchRequest())
+
+
+def test_version_mismatch_is_reported(indexed) -> None:
+    settings, _ = indexed
+    other = settings.model_copy(deep=True)
+    other.lexical.analyzer = "jieba"  # another analyzer is another embedding_version
+    with pytest.raises(VersionMismatchError, match="run `figvault reencode`"):
+        SearchEngine.from_settings(other).search(local_operator(), SearchRequest(query="x"))
+
+
+def test_search_cli_json_shape(indexed) -> None:
+    settings, _ = indexed
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config",
+            "offline",
+            "--data-dir",
+            str(settings.data_dir),
+            "search",
+            "report 2",
+            "--json",
+            "-k",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["results"]) == 3
+    first = payload["results"][0]
+    for key in (
+        "unit_id",
+        "doc",
+        "page",
+        "label",
+        "bbox",
+        "kind",
+        "caption",
+        "score",
+        "channel_scores",
+        "image",
+    ):
+        assert key in first
+    assert "rerank_score" in first and Path(first["image"]).is_file()
+    assert payload["reranked"] is False and payload["rerank_note"].startswith("off")
+
+
+def test_search_cli_rejects_bad_input(indexed) -> None:
+    settings, _ = indexed
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search"]
+    bad_kind = CliRunner().invoke(app, [*base, "x", "--kind", "nonsense"])
+    assert bad_kind.exit_code == 2 and "--kind" in bad_kind.output
+    bad_date = CliRunner().invoke(app, [*base, "x", "--after", "yesterday"])
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
+
+
+def test_eval_cli_scores_and_writes_results(indexed, engine: SearchEngine, tmp_path: Path) -> None:
+    settings, docs = indexed
+    lines = []
+    for i in range(4):
+        caption, page, label = caption_of(docs[0].parent, engine, f"r{i}.pdf")
+        lines.append({"id": f"q{i}", "query": caption, "doc": f"r{i}.pdf", "page": page, "label": label})
+    lines.append(
+        {"id": "qx", "query": "a figure that is not there", "doc": None, "page": None, "label": None}
+    )
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "results.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config",
+            "offline",
+            "--data-dir",
+            str(settings.data_dir),
+            "eval",
+            str(queries),
+            "--json",
+            "--results",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["answerable"] == 4 and metrics["unanswerable"] == 1
+    assert metrics["recall@1"] == 1.0 and metrics["mrr"] == 1.0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["q0", "q1", "q2", "q3", "qx"]
+    assert set(rows[0]) == {"id", "results", "no_match"}
+    assert set(rows[0]["results"][0]) == {"unit_id", "doc", "page", "label", "bbox", "score"}
+
+
+def test_status_json(indexed) -> None:
+    settings, _ = indexed
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(settings.data_dir), "status", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["alias"] == "figvault_units" and info["units"] == 8
+    assert info["embedding_version"] == info["configured_embedding_version"] and info["version_matches"]
+    assert info["collection"].startswith("figvault_units_v")

@@ -1,0 +1,109 @@
+"""A small served world for the API tests: generated PDFs ingested under random groups and tenants, one
+SearchEngine (offline profile: MiniLM text + BM25, no hub) shared by a module's tests, and API-key users."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.access import Principal, Role
+from figvault.ingest.extract import extract_document
+from figvault.service import users
+from figvault.settings import Settings, load_settings
+from figvault.units import make_unit_id
+from tests.service.generated_docs import figure_pdf
+
+TENANTS = ("acme", "globex")
+GROUPS = ("g0", "g1", "g2", "g3")
+JWT_SECRET = "service-tests-shared-secret-0123456789"
+
+
+@dataclass
+class Doc:
+    doc_id: str
+    name: str
+    tenant: str
+    groups: list[str]
+    unit_ids: list[str]
+
+
+@dataclass
+class World:
+    settings: Settings
+    client: TestClient
+    docs: list[Doc]
+    keys: dict[str, str] = field(default_factory=dict)
+    """user name -> API key"""
+    principals: dict[str, Principal] = field(default_factory=dict)
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+    def add_user(self, name: str, role: Role, groups: list[str], tenant: str) -> str:
+        conn = sqlite3.connect(self.settings.registry_path)
+        try:
+            users.ensure_schema(conn)
+            record, key = users.add_user(conn, name, role, groups, tenant)
+        finally:
+            conn.close()
+        self.keys[name] = key
+        self.principals[name] = record.principal()
+        return key
+
+    def unit_doc(self) -> dict[str, Doc]:
+        return {uid: d for d in self.docs for uid in d.unit_ids}
+
+
+def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
+    from figvault.service.ingest_pipeline import ingest_paths
+
+    settings = load_settings("offline", data_dir=root / "data")
+    settings.service.jwt_secret = JWT_SECRET
+    rng = random.Random(seed)
+    docs: list[Doc] = []
+    for i in range(n_docs):
+        path = figure_pdf(root / f"report-{i}.pdf", seed=seed * 1000 + i, n_figures=rng.choice((1, 2)))
+        tenant = rng.choice(TENANTS)
+        groups = sorted(rng.sample(GROUPS, rng.choice((1, 1, 2))))
+        doc_id = f"doc-{i}"
+        extraction = extract_document(path, settings.extract)
+        # Ingest ids are tenant- and doc-scoped (two tenants ingesting one file never collide).
+        content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
+        expected = [
+            make_unit_id(content_id, f.unit.page, str(f.unit.kind), f.unit.bbox) for f in extraction.figures
+        ]
+        report = ingest_paths(settings, [path], groups=groups, tenant=tenant, doc_id=doc_id, progress=False)
+        assert not report.failed, report
+        docs.append(Doc(doc_id=doc_id, name=path.name, tenant=tenant, groups=groups, unit_ids=expected))
+    return settings, docs
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from figvault.retrieval.search import SearchEngine
+    from figvault.service.app import create_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        # Module-scoped: the autouse env isolation of conftest runs later, so set what it guarantees here.
+        for key in list(os.environ):
+            if key.startswith("FIGVAULT_"):
+                mp.delenv(key)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        settings, docs = build_world(tmp_path_factory.mktemp("world"), n_docs=8, seed=5)
+        engine = SearchEngine.from_settings(settings)
+        app = create_app(settings, engine=engine)
+        with TestClient(app) as client:
+            world = World(settings=settings, client=client, docs=docs)
+            world.add_user("admin", Role.ADMIN, list(GROUPS), "acme")
+            world.add_user("editor", Role.EDITOR, ["g0", "g1"], "acme")
+            world.add_user("reader", Role.READER, list(GROUPS), "acme")
+            yield world
+        if callable(getattr(engine, "close", None)):
+            engine.close()

@@ -1,0 +1,332 @@
+"""The HTTP API through TestClient: credentials, roles, search shape, units and images, audit, metrics."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import jwt
+import pytest
+
+from figvault.access import Role
+from figvault.service import users
+from tests.service.conftest import JWT_SECRET, World
+
+PROTECTED = [
+    ("POST", "/v1/search", {"json": {"query": "revenue"}}),
+    ("POST", "/v1/search/image", {"files": {"image": ("a.png", b"x", "image/png")}}),
+    ("GET", "/v1/units/0123", {}),
+    ("GET", "/v1/units/0123/image", {}),
+    ("GET", "/v1/documents", {}),
+    ("GET", "/v1/documents/doc-0", {}),
+    ("POST", "/v1/documents", {"files": {"files": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
+    ("DELETE", "/v1/documents/doc-0", {}),
+    ("GET", "/v1/audit", {}),
+]
+
+
+def audit_rows(world: World) -> list[tuple]:
+    conn = sqlite3.connect(world.settings.registry_path)
+    try:
+        return conn.execute("SELECT user, action, query, unit_ids_json FROM audit ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_health_ready_and_openapi(world: World) -> None:
+    assert world.client.get("/healthz").json() == {"status": "ok"}
+    ready = world.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    spec = world.client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    search_op = spec["paths"]["/v1/search"]["post"]
+    assert search_op["tags"] == ["search"] and search_op["summary"]
+    assert {"401", "403"} <= set(search_op["responses"])
+    assert "/v1/units/{unit_id}/image" in spec["paths"]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), PROTECTED)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer ", "Bearer nonsense", "Basic YWRtaW46YWRtaW4=", "Bearer fvk_0123456789abcdef_" + "A" * 43],
+)
+def test_missing_or_bad_credentials_401(
+    world: World, method: str, path: str, kwargs: dict, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = world.client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code == 401, (method, path, response.text)
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {"detail": "missing or invalid credentials"}
+
+
+@pytest.mark.parametrize(
+    ("user", "method", "path", "kwargs"),
+    [
+        ("reader", "POST", "/v1/documents", {"files": {"files": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
+        ("reader", "DELETE", "/v1/documents/doc-0", {}),
+        ("reader", "GET", "/v1/audit", {}),
+        ("editor", "DELETE", "/v1/documents/doc-0", {}),
+        ("editor", "GET", "/v1/audit", {}),
+    ],
+)
+def test_wrong_role_403(world: World, user: str, method: str, path: str, kwargs: dict) -> None:
+    response = world.client.request(method, path, headers=world.headers(user), **kwargs)
+    assert response.status_code == 403, response.text
+
+
+def test_search_shape_audit_and_metrics(world: World) -> None:
+    before = len(audit_rows(world))
+    response = world.client.post(
+        "/v1/search", json={"query": "turbine vibration", "top_k": 5}, headers=world.headers("reader")
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) >= {"results", "no_match", "timings"}
+    assert body["results"], body
+    hit = body["results"][0]
+    for key in ("unit_id", "doc", "page", "bbox", "kind", "caption", "score", "image_url", "channel_scores"):
+        assert key in hit
+    assert hit["image_url"] == f"/v1/units/{hit['unit_id']}/image"
+    assert "image" not in hit and "groups" not in hit and "tenant" not in hit  # storage details stay inside
+    assert len(body["results"]) <= 5
+
+    rows = audit_rows(world)
+    assert len(rows) == before + 1
+    user, action, query, unit_ids_json = rows[-1]
+    assert (user, action, query) == ("reader", "search", "turbine vibration")
+    import json
+
+    assert json.loads(unit_ids_json) == [h["unit_id"] for h in body["results"]]
+
+    page = world.client.get("/v1/audit", params={"limit": 1}, headers=world.headers("admin")).json()
+    assert page["entries"][0]["query"] == "turbine vibration" and page["total"] >= 1
+
+    metrics = world.client.get("/metrics")
+    assert metrics.status_code == 200
+    text = metrics.text
+    assert 'figvault_http_requests_total{method="POST",route="/v1/search",status="200"}' in text
+    assert 'figvault_search_step_duration_seconds_count{step="encode"}' in text
+    assert "turbine" not in text  # no query text, ids or tenants in metrics
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"query": ""},
+        {"query": "x", "top_k": 0},
+        {"query": "x", "top_k": 1000},
+        {"query": "x", "tenant": "b"},
+    ],
+)
+def test_search_validation_422(world: World, body: dict) -> None:
+    response = world.client.post("/v1/search", json=body, headers=world.headers("reader"))
+    assert response.status_code == 422
+
+
+def test_unit_and_image(world: World) -> None:
+    doc = next(d for d in world.docs if d.tenant == "acme")
+    unit_id = doc.unit_ids[0]
+    headers = world.headers("reader")
+    unit = world.client.get(f"/v1/units/{unit_id}", headers=headers)
+    assert unit.status_code == 200, unit.text
+    assert unit.json()["unit_id"] == unit_id and unit.json()["doc_id"] == doc.doc_id
+    image = world.client.get(f"/v1/units/{unit_id}/image", headers=headers)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+    assert image.headers["cache-control"].startswith("private")
+    again = world.client.get(
+        f"/v1/units/{unit_id}/image", headers={**headers, "If-None-Match": image.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_revoked_key_401(world: World) -> None:
+    key = world.add_user("temp", Role.READER, ["g0"], "acme")
+    ok = world.client.get("/v1/documents", headers={"Authorization": f"Bearer {key}"})
+    assert ok.status_code == 200
+    conn = sqlite3.connect(world.settings.registry_path)
+    assert users.revoke_user(conn, "temp")
+    conn.close()
+    assert world.client.get("/v1/documents", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def _token(**claims: object) -> str:
+    now = int(time.time())
+    payload = {"sub": "jwt-user", "tenant": "acme", "groups": ["g0"], "roles": ["reader"], "exp": now + 60}
+    payload.update(claims)
+    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+
+
+def test_jwt_over_http(world: World) -> None:
+    visible = {uid for d in world.docs if d.tenant == "acme" and "g0" in d.groups for uid in d.unit_ids}
+    ok = world.client.post(
+        "/v1/search",
+        json={"query": "report", "top_k": 50},
+        headers={"Authorization": f"Bearer {_token()}"},
+    )
+    assert ok.status_code == 200, ok.text
+    assert {h["unit_id"] for h in ok.json()["results"]} <= visible
+    for bad in (_token(exp=int(time.time()) - 60), _token(aud="someone-else")):
+        response = world.client.get("/v1/documents", headers={"Authorization": f"Bearer {bad}"})
+        assert response.status_code == 401
+    reader_token = _token(roles=["reader"])
+    assert (
+        world.client.get("/v1/audit", headers={"Authorization": f"Bearer {reader_token}"}).status_code == 403
+    )
+
+
+def _pdf_bytes(seed: int) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    from tests.service.generated_docs import figure_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return figure_pdf(Path(tmp) / "x.pdf", seed=seed, n_figures=1).read_bytes()
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("readme.txt", "not a deck")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (_zip_bytes(), "a zip archive"),
+        (b"just some text pretending to be a pdf", "not a PDF or PPTX"),
+        (b"", "empty file"),
+    ],
+)
+def test_upload_type_is_sniffed(world: World, data: bytes, reason: str) -> None:
+    response = world.client.post(
+        "/v1/documents",
+        files={"files": ("report.pdf", data, "application/pdf")},
+        data={"groups": "g0"},
+        headers=world.headers("editor"),
+    )
+    assert response.status_code == 415, response.text
+    assert reason in response.json()["detail"] and "report.pdf" in response.json()["detail"]
+
+
+def test_upload_groups_are_checked(world: World) -> None:
+    pdf = _pdf_bytes(901)
+    for groups, code in (("g3", 403), ("", 422), ("bad'group", 422)):
+        response = world.client.post(
+            "/v1/documents",
+            files={"files": ("a.pdf", pdf, "application/pdf")},
+            data={"groups": groups},
+            headers=world.headers("editor"),
+        )
+        assert response.status_code == code, (groups, response.text)
+
+
+def test_upload_size_limit_413(world: World) -> None:
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+
+    small = world.settings.model_copy(deep=True)
+    small.service.max_upload_mb = 1
+    app = create_app(small, engine=world.client.app.state.engine)
+    with TestClient(app) as client:
+        headers = world.headers("editor")
+        # Over the file limit but inside the body cap: refused while copying.
+        over_file = b"%PDF-1.4\n" + b"0" * (int(1.5 * 2**20))
+        r1 = client.post(
+            "/v1/documents",
+            files={"files": ("big.pdf", over_file, "application/pdf")},
+            data={"groups": "g0"},
+            headers=headers,
+        )
+        assert r1.status_code == 413 and "limit" in r1.json()["detail"]
+        # Over the body cap: refused before the multipart body is parsed.
+        r2 = client.post(
+            "/v1/documents",
+            files={"files": ("big.pdf", b"0" * (3 * 2**20), "application/pdf")},
+            data={"groups": "g0"},
+            headers=headers,
+        )
+        assert r2.status_code == 413
+
+
+def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    trick = f"figvault-evil-{uuid.uuid4().hex}.pdf"
+    response = world.client.post(
+        "/v1/documents",
+        files={"files": (f"../../../{trick}", _pdf_bytes(902), "application/pdf")},
+        data={"groups": "g1"},
+        headers=world.headers("editor"),
+    )
+    assert response.status_code == 200, response.text
+    [doc] = response.json()["documents"]
+    assert doc["name"] == trick and doc["doc_id"] == trick
+    assert doc["state"] == "indexed" and doc["units"] == 1
+    for root in (Path(tempfile.gettempdir()), Path.cwd(), Path.cwd().parent, world.settings.data_dir):
+        assert not (root / trick).exists()
+
+    # Visible to a g1 member of the tenant, invisible to others.
+    g1_reader = world.add_user("g1reader", Role.READER, ["g1"], "acme")
+    g2_reader = world.add_user("g2reader", Role.READER, ["g2"], "acme")
+    listing = world.client.get("/v1/documents", headers={"Authorization": f"Bearer {g1_reader}"}).json()
+    assert {d["doc_id"]: d["units"] for d in listing["documents"]}[trick] == 1
+    hidden = world.client.get(f"/v1/documents/{trick}", headers={"Authorization": f"Bearer {g2_reader}"})
+    assert hidden.status_code == 404
+
+    admin = world.headers("admin")
+    deleted = world.client.delete(f"/v1/documents/{trick}", headers=admin)
+    assert deleted.status_code == 200, deleted.text
+    assert world.client.get(f"/v1/documents/{trick}", headers=admin).status_code == 404
+    assert world.client.delete(f"/v1/documents/{trick}", headers=admin).status_code == 404
+    actions = [e["action"] for e in world.client.get("/v1/audit", headers=admin).json()["entries"][:3]]
+    assert actions[:2] == ["delete", "ingest"]
+
+
+def test_image_search_checks_the_image_first(world: World) -> None:
+    import io
+
+    from PIL import Image
+
+    headers = world.headers("reader")
+    not_image = world.client.post(
+        "/v1/search/image", files={"image": ("x.png", b"%PDF-1.4", "image/png")}, headers=headers
+    )
+    assert not_image.status_code == 415
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(buffer, format="PNG")
+    # The offline profile has no CLIP channel: a clear 400, not a crash.
+    response = world.client.post(
+        "/v1/search/image", files={"image": ("x.png", buffer.getvalue(), "image/png")}, headers=headers
+    )
+    assert response.status_code == 400 and "CLIP" in response.json()["detail"]
+
+
+def test_json_body_cap_413(world: World) -> None:
+    huge = {"query": "x" * (2 * 2**20)}
+    response = world.client.post("/v1/search", json=huge, headers=world.headers("reader"))
+    assert response.status_code == 413
+
+
+def test_metrics_can_require_admin(world: World) -> None:
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+
+    locked = world.settings.model_copy(deep=True)
+    locked.service.metrics_require_auth = True
+    with TestClient(create_app(locked, engine=world.client.app.state.engine)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers=world.headers("reader")).status_code == 403
+        assert client.get("/metrics", headers=world.headers("admin")).status_code == 200

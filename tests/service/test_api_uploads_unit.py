@@ -1,0 +1,93 @@
+"""Upload helpers on hostile input: names, sizes, image bombs (no app needed)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.service.uploads import copy_bounded, display_name, open_query_image, spool_to_private_dir
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\windows\\system32\\cmd.exe", "cmd.exe"),
+        ("/abs/path/report.pdf", "report.pdf"),
+        ("re\x00port\n.pdf", "re_port_.pdf"),
+        ("..", "upload"),
+        ("", "upload"),
+        (None, "upload"),
+        ("  .hidden.pdf", "hidden.pdf"),
+        ('a<b>c:d"e|f?g*.pdf', "a_b_c_d_e_f_g_.pdf"),
+    ],
+)
+def test_display_name_is_never_a_path(raw: str | None, shown: str) -> None:
+    assert display_name(raw) == shown
+    assert "/" not in shown and "\\" not in shown
+
+
+def test_copy_bounded_refuses_over_limit() -> None:
+    out = io.BytesIO()
+    assert copy_bounded(io.BytesIO(b"x" * 100), out, 100) == 100
+    with pytest.raises(UnsafeFileError, match="limit"):
+        copy_bounded(io.BytesIO(b"x" * (3 * 2**20)), io.BytesIO(), 2**20)
+
+
+def test_spool_uses_server_chosen_name_and_cleans_up_on_failure(tmp_path: Path) -> None:
+    folder, path = spool_to_private_dir(io.BytesIO(b"%PDF-1.7"), 1000, suffix="")
+    try:
+        assert path.name == "upload" and path.read_bytes() == b"%PDF-1.7"
+    finally:
+        import shutil
+
+        shutil.rmtree(folder)
+    before = set(Path(folder).parent.glob("figvault-upload-*"))
+    with pytest.raises(UnsafeFileError):
+        spool_to_private_dir(io.BytesIO(b"x" * 5000), 1000, suffix="")
+    assert set(Path(folder).parent.glob("figvault-upload-*")) == before
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 20, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge canvas (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
+
+
+def test_query_image_accepts_real_images() -> None:
+    image = open_query_image(_png((64, 48)), max_pixels=10_000)
+    assert image.size == (64, 48) and image.mode == "RGB"
+
+
+def test_query_image_bomb_refused_before_decoding() -> None:
+    # Over our limit (checked from the header), and over Pillow's own bomb limit: both refused, cheaply.
+    with pytest.raises(UnsafeFileError, match="pixel limit"):
+        open_query_image(_png_header_claiming(8_000, 8_000), max_pixels=40_000_000)
+    with pytest.raises(UnsafeFileError, match="decompression bomb"):
+        open_query_image(_png_header_claiming(50_000, 50_000), max_pixels=40_000_000)
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"%PDF-1.7 not an image", b"PK\x03\x04zipzip", b"\x89PNG\r\n\x1a\ntruncated"]
+)
+def test_query_image_non_images_refused(data: bytes) -> None:
+    with pytest.raises(UnsupportedFileError):
+        open_query_image(data, max_pixels=40_000_000)

@@ -1,0 +1,138 @@
+"""JWT bearer tokens: HS256 and RS256, expiry, audience, issuer, algorithm confusion, claim mapping."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from figvault.access import Role
+from figvault.service.auth import Authenticator, AuthError
+from figvault.settings import ServiceSettings
+
+SECRET = "test-shared-secret-of-at-least-32-bytes!"
+
+
+@pytest.fixture(scope="module")
+def rsa_pair() -> tuple[Any, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public_pem
+
+
+def _claims(**extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "sub": "jo",
+        "tenant": "acme",
+        "groups": ["a", "b"],
+        "roles": ["editor"],
+        "iat": now,
+        "exp": now + 60,
+    }
+    base.update(extra)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def _auth(tmp_path: Path, **service: Any) -> Authenticator:
+    conn = sqlite3.connect(tmp_path / "r.sqlite3")
+    return Authenticator(ServiceSettings(**service), lambda: conn)
+
+
+def test_hs256_token_maps_claims(tmp_path: Path) -> None:
+    auth = _auth(tmp_path, jwt_secret=SECRET, jwt_audience="figvault", jwt_issuer="https://idp")
+    token = jwt.encode(_claims(aud="figvault", iss="https://idp"), SECRET, algorithm="HS256")
+    p = auth.authenticate(token)
+    assert (p.user, p.tenant, p.groups, p.roles, p.unrestricted) == (
+        "jo",
+        "acme",
+        ["a", "b"],
+        [Role.EDITOR],
+        False,
+    )
+
+
+def test_rs256_token_with_generated_key(tmp_path: Path, rsa_pair: tuple[Any, str]) -> None:
+    private, public_pem = rsa_pair
+    key_file = tmp_path / "pub.pem"
+    key_file.write_text(public_pem)
+    for configured in (public_pem, str(key_file)):  # PEM text or a path to it
+        auth = _auth(tmp_path, jwt_public_key=configured)
+        token = jwt.encode(_claims(roles="admin,reader", groups="x, y"), private, algorithm="RS256")
+        p = auth.authenticate(token)
+        assert p.roles == [Role.ADMIN, Role.READER] and p.groups == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("why", "claims", "service"),
+    [
+        ("expired", _claims(exp=int(time.time()) - 120), {}),
+        ("no exp", _claims(exp=None), {}),
+        ("no sub", _claims(sub=None), {}),
+        ("wrong audience", _claims(aud="other"), {"jwt_audience": "figvault"}),
+        ("missing audience", _claims(), {"jwt_audience": "figvault"}),
+        ("unexpected audience", _claims(aud="figvault"), {}),
+        ("wrong issuer", _claims(iss="https://evil"), {"jwt_issuer": "https://idp"}),
+        ("HS not accepted", _claims(), {"jwt_algorithms": ["RS256"]}),
+    ],
+)
+def test_rejected_hs256_tokens(
+    tmp_path: Path, why: str, claims: dict[str, Any], service: dict[str, Any]
+) -> None:
+    auth = _auth(tmp_path, jwt_secret=SECRET, **service)
+    with pytest.raises(AuthError):
+        auth.authenticate(jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_wrong_secret_and_tampering(tmp_path: Path) -> None:
+    auth = _auth(tmp_path, jwt_secret=SECRET)
+    with pytest.raises(AuthError):
+        auth.authenticate(jwt.encode(_claims(), "another-secret-another-secret-1234", algorithm="HS256"))
+    header, _payload, sig = jwt.encode(_claims(), SECRET, algorithm="HS256").split(".")
+    forged_payload = jwt.utils.base64url_encode(b'{"sub":"root","exp":9999999999,"roles":["admin"]}').decode()
+    with pytest.raises(AuthError):
+        auth.authenticate(f"{header}.{forged_payload}.{sig}")
+    unsigned = jwt.encode(_claims(), None, algorithm="none")
+    with pytest.raises(AuthError):
+        auth.authenticate(unsigned)
+
+
+def test_algorithm_confusion_is_refused(tmp_path: Path, rsa_pair: tuple[Any, str]) -> None:
+    # An attacker signs HS256 with the (public) RSA key as the HMAC secret: it must not verify.
+    _, public_pem = rsa_pair
+    auth = _auth(tmp_path, jwt_public_key=public_pem)
+    import hashlib
+    import hmac
+
+    header = jwt.utils.base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+    body = jwt.utils.base64url_encode(b'{"sub":"x","exp":9999999999,"roles":["admin"]}')
+    sig = jwt.utils.base64url_encode(
+        hmac.new(public_pem.encode(), header + b"." + body, hashlib.sha256).digest()
+    )
+    with pytest.raises(AuthError, match="no key configured"):
+        auth.authenticate((header + b"." + body + b"." + sig).decode())
+
+
+def test_jwt_disabled_without_keys(tmp_path: Path) -> None:
+    with pytest.raises(AuthError, match="not configured"):
+        _auth(tmp_path).authenticate(jwt.encode(_claims(), SECRET, algorithm="HS256"))
+
+
+def test_roles_default_and_unknown(tmp_path: Path) -> None:
+    auth = _auth(tmp_path, jwt_secret=SECRET)
+    assert auth.authenticate(jwt.encode(_claims(roles=None), SECRET, algorithm="HS256")).roles == [
+        Role.READER
+    ]
+    # Unknown role names are dropped, and "unrestricted" in a token means nothing.
+    p = auth.authenticate(jwt.encode(_claims(roles=["root"], unrestricted=True), SECRET, algorithm="HS256"))
+    assert p.roles == [] and not p.unrestricted

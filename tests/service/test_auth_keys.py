@@ -1,0 +1,121 @@
+"""API keys and the users table: hashing, lookup, revoke, and the ``figvault users`` commands."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.access import Role
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.service import users
+from figvault.service.apikeys import generate_api_key, parse_api_key, verify_secret
+from figvault.service.auth import Authenticator, AuthError
+from figvault.settings import ServiceSettings
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> sqlite3.Connection:
+    c = sqlite3.connect(tmp_path / "registry.sqlite3")
+    users.ensure_schema(c)
+    return c
+
+
+def test_key_is_stored_only_as_salted_hash(conn: sqlite3.Connection) -> None:
+    record, key = users.add_user(conn, "ana", Role.READER, ["finance", "hr"], "acme")
+    parsed = parse_api_key(key)
+    assert parsed is not None and parsed.key_id == record.key_id
+    stored = conn.execute("SELECT key_hash FROM users WHERE name = 'ana'").fetchone()[0]
+    assert parsed.secret not in stored and key not in stored
+    assert stored.startswith("scrypt$")
+    # Same secret, two hashes: the salt is per key.
+    other = generate_api_key()
+    assert other.key_hash.split("$")[4] != stored.split("$")[4]
+    assert verify_secret(parsed.secret, stored)
+    assert not verify_secret(parsed.secret[:-1] + ("A" if parsed.secret[-1] != "A" else "B"), stored)
+    assert not verify_secret(parsed.secret, "garbage")
+
+
+def test_authenticate_api_key_and_revoke(conn: sqlite3.Connection) -> None:
+    _, key = users.add_user(conn, "bo", Role.EDITOR, ["eng"], "acme")
+    auth = Authenticator(ServiceSettings(), lambda: conn)
+    principal = auth.authenticate(key)
+    assert (principal.user, principal.tenant, principal.groups, principal.roles) == (
+        "bo",
+        "acme",
+        ["eng"],
+        [Role.EDITOR],
+    )
+    assert not principal.unrestricted
+    assert auth.authenticate(key).user == "bo"  # second time through the verified-key cache
+    assert users.revoke_user(conn, "bo")
+    with pytest.raises(AuthError, match="revoked"):
+        auth.authenticate(key)  # the cache never outlives a revoke
+    # A new key for the same name works; the old one stays dead.
+    _, new_key = users.add_user(conn, "bo", Role.READER, ["eng"], "acme")
+    assert auth.authenticate(new_key).roles == [Role.READER]
+    with pytest.raises(AuthError):
+        auth.authenticate(key)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "fvk_", "fvk_0123456789abcdef_short", "not-a-key", "a.b.c", "fvk_0123456789abcdef_" + "x" * 43],
+)
+def test_bad_tokens_are_rejected(conn: sqlite3.Connection, token: str) -> None:
+    with pytest.raises(AuthError):
+        Authenticator(ServiceSettings(), lambda: conn).authenticate(token)
+
+
+def test_wrong_secret_for_known_key_id(conn: sqlite3.Connection) -> None:
+    record, key = users.add_user(conn, "cy", Role.READER, ["g"])
+    forged = f"fvk_{record.key_id}_{'Z' * 43}"
+    auth = Authenticator(ServiceSettings(), lambda: conn)
+    auth.authenticate(key)  # cached now; a forged secret must still fail
+    with pytest.raises(AuthError, match="wrong"):
+        auth.authenticate(forged)
+
+
+def test_user_validation(conn: sqlite3.Connection) -> None:
+    users.add_user(conn, "dee", Role.READER, ["g"])
+    with pytest.raises(users.UserError, match="exists"):
+        users.add_user(conn, "dee", Role.READER, ["g"])
+    with pytest.raises(users.UserError, match="invalid user name"):
+        users.add_user(conn, "../x", Role.READER, ["g"])
+    with pytest.raises(users.UserError, match="group"):
+        users.add_user(conn, "eve", Role.READER, ["bad'quote"])
+    with pytest.raises(users.UserError, match="at least one group"):
+        users.add_user(conn, "eve", Role.READER, [])
+
+
+def test_cli_users_add_prints_only_the_key(data_dir: Path) -> None:
+    load_commands()
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(data_dir)]
+    result = runner.invoke(app, [*base, "users", "add", "fay", "--role", "admin", "--groups", "a,b"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\n") == 1
+    key = result.stdout.strip()
+    assert parse_api_key(key) is not None
+
+    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    principal = Authenticator(ServiceSettings(), lambda: conn).authenticate(key)
+    assert (principal.user, principal.groups, principal.roles) == ("fay", ["a", "b"], [Role.ADMIN])
+
+    listed = runner.invoke(app, [*base, "users", "list"])
+    assert listed.exit_code == 0 and "fay\tadmin\tdefault\ta,b\tactive" in listed.stdout
+    assert key not in listed.stdout
+
+    again = runner.invoke(app, [*base, "users", "add", "fay", "--groups", "a"])
+    assert again.exit_code == 1 and again.stdout == "" and "exists" in again.stderr
+
+    revoked = runner.invoke(app, [*base, "users", "revoke", "fay"])
+    assert revoked.exit_code == 0
+    with pytest.raises(AuthError):
+        Authenticator(ServiceSettings(), lambda: conn).authenticate(key)
+    assert runner.invoke(app, [*base, "users", "revoke", "fay"]).exit_code == 1
+    bad_role = runner.invoke(app, [*base, "users", "add", "gus", "--role", "root", "--groups", "a"])
+    assert bad_role.exit_code != 0 and bad_role.stdout == ""

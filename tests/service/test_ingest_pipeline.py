@@ -1,0 +1,139 @@
+"""Incremental ingest, offline profile (MiniLM + BM25): idempotent, replace-safe, failure-isolated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from figvault.access import Principal, local_operator
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchRequest
+from figvault.service.ingest_pipeline import (
+    FAILED,
+    INDEXED,
+    REPLACED,
+    SKIPPED,
+    IngestRunner,
+    delete_document,
+    ingest_paths,
+)
+from figvault.service.registry import DocState, DocumentRegistry
+from figvault.settings import Settings, load_settings
+from tests.service.generated_docs import figure_pdf
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s = load_settings("offline", data_dir=tmp_path_factory.mktemp("ingest"))
+    s.extract.workers = 1  # no process pool for three one-page PDFs
+    return s
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("docs")
+    return [figure_pdf(folder / f"report-{i}.pdf", seed=i) for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def first_report(settings: Settings, docs: list[Path]):
+    return ingest_paths(settings, docs, groups=["eng"], tenant="acme", progress=False)
+
+
+def store_ids(settings: Settings, tenant: str, doc_id: str) -> set[str]:
+    store = MilvusUnitStore.from_settings(settings)
+    return store.unit_ids_of_doc(store.served_collection(), tenant, doc_id)
+
+
+def test_first_ingest_indexes_every_figure(settings: Settings, first_report) -> None:
+    assert [d.status for d in first_report.documents] == [INDEXED] * 3
+    assert first_report.units == 6
+    registry = DocumentRegistry.open(settings)
+    records = registry.list("acme")
+    assert [r.state for r in records] == [DocState.INDEXED] * 3
+    assert all(r.units == 2 and r.embedding_version == first_report.embedding_version for r in records)
+
+
+def test_rerun_changes_nothing(settings: Settings, docs: list[Path], first_report) -> None:
+    before = {d.name: store_ids(settings, "acme", d.name) for d in docs}
+    registry_before = [r.model_dump() for r in DocumentRegistry.open(settings).list("acme")]
+    again = ingest_paths(settings, docs, groups=["eng"], tenant="acme", progress=False)
+    assert [d.status for d in again.documents] == [SKIPPED] * 3
+    assert {d.name: store_ids(settings, "acme", d.name) for d in docs} == before
+    assert [r.model_dump() for r in DocumentRegistry.open(settings).list("acme")] == registry_before
+
+
+def test_changed_file_replaces_its_units(settings: Settings, docs: list[Path], first_report) -> None:
+    path = docs[1]
+    old = store_ids(settings, "acme", path.name)
+    figure_pdf(path, seed=41, n_figures=1)
+    report = ingest_paths(settings, [path], groups=["eng"], tenant="acme", progress=False)
+    outcome = report.documents[0]
+    assert outcome.status == REPLACED and outcome.units == 1 and outcome.removed == 2
+    new = store_ids(settings, "acme", path.name)
+    assert len(new) == 1 and not (new & old)
+
+
+def test_crash_between_write_and_delete_keeps_the_document(
+    settings: Settings, docs: list[Path], first_report
+):
+    path = docs[2]
+    old = store_ids(settings, "acme", path.name)
+    figure_pdf(path, seed=77, n_figures=1)
+
+    def crash(stage: str, _outcome) -> None:
+        if stage == "written":
+            raise RuntimeError("simulated crash after writing the new units")
+
+    runner = IngestRunner(settings, hook=crash)
+    report = runner.run([path], groups=["eng"], tenant="acme", progress=False)
+    assert report.documents[0].status == FAILED
+    assert "simulated crash" in report.documents[0].error
+    during = store_ids(settings, "acme", path.name)
+    assert old <= during and len(during) == len(old) + 1  # old and new, never none
+    assert DocumentRegistry.open(settings).get("acme", path.name).state == DocState.FAILED
+    # The next run finishes the job: only the new unit is left.
+    healed = ingest_paths(settings, [path], groups=["eng"], tenant="acme", progress=False)
+    assert healed.documents[0].status in (INDEXED, REPLACED)
+    assert store_ids(settings, "acme", path.name) == during - old
+
+
+def test_a_corrupt_file_fails_alone(
+    settings: Settings, docs: list[Path], tmp_path: Path, first_report
+) -> None:
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.7\nthis is not a pdf body")
+    fresh = figure_pdf(tmp_path / "fresh.pdf", seed=9)
+    report = ingest_paths(
+        settings, [bad, fresh, tmp_path / "missing.pdf"], groups=["eng"], tenant="acme", progress=False
+    )
+    status = {Path(d.path).name: d for d in report.documents}
+    assert status["fresh.pdf"].status == INDEXED
+    assert status["broken.pdf"].status == FAILED and status["broken.pdf"].error
+    assert status["missing.pdf"].status == FAILED
+    record = DocumentRegistry.open(settings).get("acme", "broken.pdf")
+    assert record.state == DocState.FAILED and record.error == status["broken.pdf"].error
+
+
+def test_two_tenants_ingesting_one_file_do_not_collide(settings: Settings, docs: list[Path], first_report):
+    ingest_paths(settings, [docs[0]], groups=["ops"], tenant="globex", progress=False)
+    acme, globex = store_ids(settings, "acme", docs[0].name), store_ids(settings, "globex", docs[0].name)
+    assert len(acme) == len(globex) == 2 and not (acme & globex)
+    engine = SearchEngine.from_settings(settings)
+    hits = engine.search(
+        Principal(user="o", tenant="globex", groups=["ops"]), SearchRequest(query="report 0")
+    )
+    assert hits.results and {h.unit_id for h in hits.results} <= globex
+    assert engine.count(Principal(user="e", tenant="globex", groups=["eng"])) == 0
+    assert engine.count(local_operator("acme")) >= 6
+
+
+def test_delete_document(settings: Settings, docs: list[Path], first_report) -> None:
+    ingest_paths(settings, [docs[0]], groups=["tmp"], tenant="initech", progress=False)
+    assert store_ids(settings, "initech", docs[0].name)
+    assert delete_document(settings, "initech", docs[0].name)
+    assert store_ids(settings, "initech", docs[0].name) == set()
+    assert DocumentRegistry.open(settings).get("initech", docs[0].name) is None
+    assert not delete_document(settings, "initech", docs[0].name)

@@ -1,0 +1,133 @@
+"""The search page's endpoints through the app: page images, a document's figures, the admin map, /v1/me.
+
+Uses the served world of tests/service/conftest.py (generated PDFs under random groups and two tenants),
+ingested through the real pipeline, so the originals were kept by its hook.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from figvault.access import Role
+from tests.service.conftest import World
+
+
+@pytest.fixture(scope="module")
+def narrow(world: World) -> str:
+    """A reader of tenant acme who belongs to g0 only."""
+    world.add_user("narrow", Role.READER, ["g0"], "acme")
+    return "narrow"
+
+
+def acme_docs(world: World) -> list:
+    return [d for d in world.docs if d.tenant == "acme"]
+
+
+def test_me_reports_the_caller(world: World) -> None:
+    me = world.client.get("/v1/me", headers=world.headers("editor")).json()
+    assert me["user"] == "editor" and me["tenant"] == "acme"
+    assert me["groups"] == ["g0", "g1"] and me["roles"] == ["editor"]
+    assert "ingest" in me["actions"] and "audit" not in me["actions"]
+    assert world.client.get("/v1/me").status_code == 401
+
+
+def test_page_image_of_a_visible_document(world: World) -> None:
+    doc = acme_docs(world)[0]
+    url = f"/v1/documents/{doc.doc_id}/pages/1/image"
+    response = world.client.get(url, headers=world.headers("reader"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert "private" in response.headers["cache-control"]
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert image.size[1] > image.size[0] > 800  # A4 portrait at about 110 dpi
+    etag = response.headers["etag"]
+    again = world.client.get(url, headers={**world.headers("reader"), "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    cached = list((world.settings.data_dir / "cache" / "pages").rglob("*.png"))
+    assert cached, "page images are cached on disk"
+
+
+def test_page_image_needs_credentials(world: World) -> None:
+    doc = acme_docs(world)[0]
+    response = world.client.get(f"/v1/documents/{doc.doc_id}/pages/1/image")
+    assert response.status_code == 401
+    bad = world.client.get(
+        f"/v1/documents/{doc.doc_id}/pages/1/image", headers={"Authorization": "Bearer nonsense"}
+    )
+    assert bad.status_code == 401
+
+
+def test_invisible_document_is_answered_like_a_missing_one(world: World, narrow: str) -> None:
+    missing = world.client.get("/v1/documents/no-such-doc/pages/1/image", headers=world.headers(narrow))
+    assert missing.status_code == 404
+    hidden = [d for d in world.docs if d.tenant != "acme" or "g0" not in d.groups]
+    assert hidden, "the world has documents this reader may not see"
+    for doc in hidden:
+        for path in (f"/v1/documents/{doc.doc_id}/pages/1/image", f"/v1/documents/{doc.doc_id}/units"):
+            response = world.client.get(path, headers=world.headers(narrow))
+            assert response.status_code == 404, path
+            assert response.json() == missing.json()
+    # Another tenant's documents are invisible even to an admin with every group name.
+    for doc in (d for d in world.docs if d.tenant != "acme"):
+        response = world.client.get(
+            f"/v1/documents/{doc.doc_id}/pages/1/image", headers=world.headers("admin")
+        )
+        assert response.status_code == 404
+
+
+def test_page_out_of_range(world: World) -> None:
+    doc = acme_docs(world)[0]
+    response = world.client.get(f"/v1/documents/{doc.doc_id}/pages/2/image", headers=world.headers("reader"))
+    assert response.status_code == 404
+    assert "page" in response.json()["detail"]
+    assert (
+        world.client.get(
+            f"/v1/documents/{doc.doc_id}/pages/0/image", headers=world.headers("reader")
+        ).status_code
+        == 422
+    )
+
+
+def test_document_units_in_reading_order(world: World) -> None:
+    for doc in acme_docs(world):
+        body = world.client.get(f"/v1/documents/{doc.doc_id}/units", headers=world.headers("reader")).json()
+        assert body["doc_id"] == doc.doc_id and body["doc"] == doc.name
+        units = body["units"]
+        assert sorted(u["unit_id"] for u in units) == sorted(doc.unit_ids)
+        order = [(u["page"], u["bbox"][1]) for u in units]
+        assert order == sorted(order)
+        for unit in units:
+            assert unit["image_url"] == f"/v1/units/{unit['unit_id']}/image"
+            x0, y0, x1, y1 = unit["bbox"]
+            assert 0 <= x0 < x1 <= unit["page_size"][0] and 0 <= y0 < y1 <= unit["page_size"][1]
+
+
+def test_map_is_for_admins_only(world: World) -> None:
+    assert world.client.get("/v1/admin/map").status_code == 401
+    for user in ("reader", "editor"):
+        assert world.client.get("/v1/admin/map", headers=world.headers(user)).status_code == 403
+
+
+def test_map_places_exactly_the_admins_visible_units(world: World) -> None:
+    response = world.client.get("/v1/admin/map", headers=world.headers("admin"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    visible = {uid for d in acme_docs(world) for uid in d.unit_ids}  # admin: tenant acme, every group
+    assert {p["unit_id"] for p in body["points"]} == visible
+    assert body["total"] == len(visible)
+    assert body["channel"] == "text"  # the offline profile has no CLIP channel
+    assert {d["doc_id"] for d in body["documents"]} == {d.doc_id for d in acme_docs(world) if d.unit_ids}
+    assert sum(d["units"] for d in body["documents"]) == len(visible)
+    xs = [p["x"] for p in body["points"]]
+    assert max(xs) > min(xs)  # actually spread out
+    assert 0 < body["explained"][0] <= 1
+
+
+def test_map_respects_the_admins_groups(world: World) -> None:
+    world.add_user("g3admin", Role.ADMIN, ["g3"], "acme")
+    body = world.client.get("/v1/admin/map", headers=world.headers("g3admin")).json()
+    expected = {uid for d in acme_docs(world) if "g3" in d.groups for uid in d.unit_ids}
+    assert {p["unit_id"] for p in body["points"]} == expected

@@ -1,0 +1,184 @@
+"""Kept originals, page images with their cache, and the 2-D map maths (no server, no models)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pymupdf
+import pytest
+from PIL import Image
+
+from figvault.ingest.extract import PDF_MIME, PPTX_MIME
+from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
+from figvault.service import sources
+from figvault.service.page_images import PAGE_DPI, PageImageRenderer, PageNotFoundError
+from figvault.service.sources import SourceStore, SourceUnavailableError
+from figvault.service.unit_map import near_duplicate_pairs, project_2d
+from figvault.settings import Settings
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def assert_page_pixels(size: tuple[int, int], points: tuple[float, float]) -> None:
+    # MuPDF rounds a page's pixel box outward: one pixel more at most.
+    for pixels, pt in zip(size, points, strict=True):
+        assert 0 <= pixels - pt * PAGE_DPI / 72 <= 1, (size, points)
+
+
+def three_page_pdf() -> bytes:
+    doc = pymupdf.open()
+    for i, (w, h) in enumerate([(595, 842), (842, 595), (300, 300)]):
+        page = doc.new_page(width=w, height=h)
+        page.insert_text((40, 60), f"page {i + 1}", fontsize=20)
+    return doc.tobytes()
+
+
+def test_keep_is_content_addressed_and_idempotent(offline_settings: Settings, tmp_path: Path) -> None:
+    data = three_page_pdf()
+    store = SourceStore.from_settings(offline_settings)
+    first = store.keep(sha(data), data, PDF_MIME)
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(data)
+    again = store.keep(sha(data), path)  # from a path, type sniffed
+    assert first == again == store.original(sha(data))
+    assert first.read_bytes() == data
+    assert first.parent.parent == offline_settings.data_dir / "sources"
+    assert len(list((offline_settings.data_dir / "sources").rglob("*.pdf"))) == 1
+
+
+def test_keep_refuses_bytes_that_do_not_match_the_hash(offline_settings: Settings) -> None:
+    store = SourceStore.from_settings(offline_settings)
+    data = three_page_pdf()
+    with pytest.raises(SourceUnavailableError, match="changed"):
+        store.keep(sha(b"other"), data, PDF_MIME)
+    assert store.original(sha(b"other")) is None
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ab" * 31, "A" * 64, ""])
+def test_malformed_hash_never_becomes_a_path(offline_settings: Settings, bad: str) -> None:
+    store = SourceStore.from_settings(offline_settings)
+    with pytest.raises(SourceUnavailableError, match="not a document hash"):
+        store.original(bad)
+    with pytest.raises(SourceUnavailableError):
+        PageImageRenderer(offline_settings).render(bad, 1)
+
+
+def test_ingest_hook_never_raises(offline_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    sources.keep(offline_settings, sha(b"not a document"), b"not a document", "")
+    assert "not kept" in caplog.text
+    assert not (offline_settings.data_dir / "sources").exists() or not any(
+        (offline_settings.data_dir / "sources").rglob("*.*")
+    )
+
+
+def test_pdf_pages_rendered_at_page_dpi_and_cached(offline_settings: Settings) -> None:
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    renderer = PageImageRenderer(offline_settings)
+    image = renderer.render(sha(data), 2)
+    with Image.open(io.BytesIO(image.png)) as png:
+        # Page 2 is landscape A4: 842 x 595 pt at 110 dpi.
+        assert_page_pixels(png.size, (842, 595))
+    assert image.etag == renderer.etag(sha(data), 2)
+    cached = renderer.cache_path(sha(data), 2)
+    assert cached.read_bytes() == image.png
+    # A cached page is served from the cache even when the original is gone.
+    shutil.rmtree(offline_settings.data_dir / "sources")
+    assert renderer.render(sha(data), 2).png == image.png
+    with pytest.raises(SourceUnavailableError, match="not kept"):
+        renderer.render(sha(data), 1)
+
+
+def test_missing_page_is_reported(offline_settings: Settings) -> None:
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    renderer = PageImageRenderer(offline_settings)
+    for page in (0, 4):
+        with pytest.raises(PageNotFoundError):
+            renderer.render(sha(data), page)
+
+
+def test_pptx_slides_need_libreoffice_and_say_so(offline_settings: Settings) -> None:
+    data = sample_pptx_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)
+    offline_settings.extract.libreoffice = "off"
+    with pytest.raises(SourceUnavailableError, match="LibreOffice"):
+        PageImageRenderer(offline_settings).render(sha(data), 1)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_pptx_slides_rendered_through_libreoffice(offline_settings: Settings) -> None:
+    data = sample_pptx_bytes()
+    store = SourceStore.from_settings(offline_settings)
+    store.keep(sha(data), data, PPTX_MIME)
+    renderer = PageImageRenderer(offline_settings)
+    image = renderer.render(sha(data), 2)
+    with Image.open(io.BytesIO(image.png)) as png:
+        width, height = png.size
+    assert width > height  # a 16:9 slide
+    source = store.page_source(sha(data), offline_settings)
+    assert source.pdf.name.endswith(".pptx.pdf") and source.index_of(2) == 1
+    with pytest.raises(PageNotFoundError):
+        renderer.render(sha(data), 99)
+
+
+def test_rendered_pdf_handed_over_is_used(offline_settings: Settings) -> None:
+    deck = sample_pptx_bytes()
+    rendering = three_page_pdf()  # any PDF stands for LibreOffice's output here
+    store = SourceStore.from_settings(offline_settings)
+    store.keep(sha(deck), deck, PPTX_MIME, rendered_pdf=rendering)
+    offline_settings.extract.libreoffice = "off"  # so a conversion would fail
+    assert PageImageRenderer(offline_settings).render(sha(deck), 3).png.startswith(b"\x89PNG")
+
+
+def test_projection_separates_clusters_and_is_deterministic() -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 64)) * 5
+    vectors = np.vstack([c + rng.normal(scale=0.1, size=(20, 64)) for c in centres]).astype(np.float32)
+    first = project_2d(vectors)
+    second = project_2d(vectors[::-1].copy())
+    assert first.points.shape == (60, 2)
+    assert first.explained[0] >= first.explained[1] > 0
+    assert sum(first.explained) > 0.9  # three clusters live in a plane
+    # Same map whatever the row order (signs fixed): compare the reversed run row by row.
+    np.testing.assert_allclose(first.points, second.points[::-1], atol=1e-6)
+    # Points of one cluster are much closer to each other than to the other clusters.
+    labels = np.repeat(np.arange(3), 20)
+    centroid = np.array([first.points[labels == k].mean(axis=0) for k in range(3)])
+    spread = max(np.linalg.norm(first.points[labels == k] - centroid[k], axis=1).max() for k in range(3))
+    gaps = [np.linalg.norm(centroid[a] - centroid[b]) for a in range(3) for b in range(a + 1, 3)]
+    assert min(gaps) > 5 * spread
+
+
+def test_projection_edge_cases() -> None:
+    assert project_2d(np.zeros((0, 8))).points.shape == (0, 2)
+    assert project_2d(np.ones((1, 8))).points.tolist() == [[0.0, 0.0]]
+    assert project_2d(np.ones((4, 8))).points.tolist() == [[0.0, 0.0]] * 4
+
+
+def test_near_duplicates_found_and_ranked() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(50, 32)).astype(np.float32)
+    vectors[10] = vectors[3] * 2.0  # same direction, other length: cosine 1
+    vectors[40] = vectors[7] + rng.normal(scale=0.05, size=32)
+    pairs = near_duplicate_pairs(vectors, threshold=0.98)
+    assert [(i, j) for i, j, _ in pairs] == [(3, 10), (7, 40)]
+    assert pairs[0][2] == pytest.approx(1.0, abs=1e-5)
+    assert near_duplicate_pairs(vectors, threshold=0.98, limit=1) == pairs[:1]
+    assert near_duplicate_pairs(vectors[:1]) == []
+
+
+def test_sample_pdf_page_image(offline_settings: Settings) -> None:
+    data = sample_pdf_bytes()
+    sources.keep(offline_settings, sha(data), data, PDF_MIME)
+    png = PageImageRenderer(offline_settings).render(sha(data), 1).png
+    with Image.open(io.BytesIO(png)) as image:
+        assert_page_pixels(image.size, (595, 842))
+        # Not a blank page: the demo report draws a chart and a diagram.
+        assert len(set(image.convert("L").getdata())) > 16

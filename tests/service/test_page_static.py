@@ -1,0 +1,91 @@
+"""The search page's static files: served from the package, complete, and self-contained (no CDN)."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from figvault.service.api.routes import page
+from figvault.units import FigureKind
+
+STATIC = resources.files("figvault.service").joinpath("static")
+MODULE_IMPORT = re.compile(r"""^import\s[^;]*?from\s+"\./([\w.-]+)";""", re.MULTILINE)
+FULL_URL = re.compile(r"https?://[^\s\"')]+")
+PROTOCOL_RELATIVE = re.compile(r"""(?:src=|href=|url\()["']?//""")
+# The one absolute URL the page may contain: the SVG namespace, an identifier that is never fetched.
+ALLOWED_URLS = {"http://www.w3.org/2000/svg"}
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    app = FastAPI()
+    app.include_router(page.router)
+    return TestClient(app)
+
+
+def static_text(name: str) -> str:
+    return STATIC.joinpath(name).read_text("utf-8")
+
+
+def test_index_served_with_strict_headers(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/static/app.js">' in response.text
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_every_referenced_file_is_served(client: TestClient) -> None:
+    index = static_text("index.html")
+    referenced = set(re.findall(r'(?:src|href)="/static/([\w.-]+)"', index))
+    assert {"app.js", "app.css"} <= referenced
+    # Follow the module graph from app.js: every import must be a served file.
+    pending, seen = ["app.js"], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200, name
+        assert "javascript" in response.headers["content-type"], name
+        pending.extend(MODULE_IMPORT.findall(response.text))
+    assert {"api.js", "search.js", "viewer.js", "upload.js", "admin.js", "format.js"} <= seen
+    for name in referenced:
+        assert client.get(f"/static/{name}").status_code == 200, name
+
+
+def test_nothing_is_fetched_from_elsewhere() -> None:
+    for entry in STATIC.iterdir():
+        text = entry.read_text("utf-8")
+        urls = set(FULL_URL.findall(text))
+        assert urls <= ALLOWED_URLS, (entry.name, urls - ALLOWED_URLS)
+        assert not PROTOCOL_RELATIVE.search(text), entry.name
+        assert "@import" not in text and "@font-face" not in text, entry.name
+
+
+def test_paths_outside_static_are_not_served(client: TestClient) -> None:
+    for path in ("/static/../sources.py", "/static/%2e%2e/sources.py", "/static/missing.js"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_kind_filter_matches_figure_kinds() -> None:
+    match = re.search(r"export const FIGURE_KINDS = \[([^\]]*)\]", static_text("format.js"))
+    assert match is not None
+    kinds = re.findall(r'"([^"]+)"', match.group(1))
+    assert kinds == [str(kind) for kind in FigureKind]
+
+
+def test_form_controls_have_labels() -> None:
+    index = static_text("index.html")
+    labelled = set(re.findall(r'<label for="([\w-]+)"', index)) | set(
+        re.findall(r'<input[^>]*id="([\w-]+)"[^>]*aria-label=', index)
+    )
+    controls = set(re.findall(r'<(?:input|select)[^>]*\sid="([\w-]+)"', index))
+    assert controls and controls <= labelled, controls - labelled

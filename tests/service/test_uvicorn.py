@@ -1,0 +1,91 @@
+"""The service once through a real uvicorn process on loopback: start, wait for /healthz, query, stop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from figvault.access import Role
+from figvault.service import users
+from tests.service.generated_docs import figure_pdf
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def figvault_cli(data_dir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "figvault", "--config", "offline", "--data-dir", str(data_dir), *args]
+
+
+def test_serve_over_loopback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    data_dir = tmp_path / "data"
+    pdf = figure_pdf(tmp_path / "river.pdf", seed=7, n_figures=1)
+    # Ingest in a child process too: Milvus Lite serves one process per data folder.
+    ingest = subprocess.run(
+        figvault_cli(data_dir, "ingest", str(pdf), "--groups", "hydro", "--tenant", "acme", "--quiet"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    users.ensure_schema(conn)
+    _, key = users.add_user(conn, "river", Role.READER, ["hydro"], "acme")
+    conn.close()
+
+    port = free_port()
+    server = subprocess.Popen(
+        figvault_cli(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                output = server.stdout.read().decode(errors="replace") if server.stdout else ""
+                pytest.fail(f"server exited with {server.returncode}: {output[-2000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not answer /healthz within 120 s"
+            time.sleep(0.3)
+
+        with httpx.Client(base_url=base, timeout=30) as client:
+            assert client.get("/readyz").json()["status"] == "ready"
+            assert client.post("/v1/search", json={"query": "river"}).status_code == 401
+            headers = {"Authorization": f"Bearer {key}"}
+            response = client.post("/v1/search", json={"query": "figure in report 7"}, headers=headers)
+            assert response.status_code == 200, response.text
+            results = response.json()["results"]
+            assert len(results) == 1 and results[0]["doc_id"] == "river.pdf"
+            image = client.get(results[0]["image_url"], headers=headers)
+            assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+            assert 'route="/v1/search"' in client.get("/metrics").text
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
