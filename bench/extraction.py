@@ -96,11 +96,16 @@ def _tally_table(title: str, rows: dict[str, Tally], show_precision: bool = True
     return table
 
 
-def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> dict[str, float | int]:
+SpeedRow = dict[str, float | int | None]
+
+
+def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> SpeedRow:
     """Pages/s over the PDFs; the machine's load average is reported with it (shared machines vary)."""
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
     load_before = os.getloadavg()[0]
+    cpu_before = time.process_time()  # workers=1 runs in this process: its CPU time is the extraction's
     extractions, _, seconds = run_extraction(pdfs, settings.model_copy(update={"workers": workers}))
+    cpu = time.process_time() - cpu_before
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)
     return {
@@ -110,6 +115,8 @@ def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) ->
         "seconds": round(seconds, 2),
         "pages_per_s": round(pages / seconds, 1) if seconds else 0.0,
         "load_avg_1m": round(load_before, 2),
+        # Pages per CPU-second of one process: what a core gives when nobody else uses it.
+        "pages_per_cpu_s": round(pages / cpu, 1) if workers == 1 and cpu else None,
         "cpus": os.cpu_count() or 0,
     }
 
@@ -162,11 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     console.print(_tally_table("By document", dict(sorted(result.by_doc.items()))))
     if speed:
         table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
-        for col in ("workers", "pages", "units", "seconds", "pages/s", "load avg before", "cpus"):
+        cols = ("workers", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg before", "cpus")
+        for col in cols:
             table.add_column(col, justify="right")
-        keys = ("workers", "pages", "units", "seconds", "pages_per_s", "load_avg_1m", "cpus")
+        keys = ("workers", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s", "load_avg_1m")
+        keys += ("cpus",)
         for row in speed:
-            table.add_row(*(str(row[k]) for k in keys))
+            table.add_row(*(str(row[k]) if row[k] is not None else "-" for k in keys))
         console.print(table)
     for name, reason in failed.items():
         console.print(f"[red]failed[/red] {name}: {reason}")

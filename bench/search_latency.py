@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from figvault.access import Principal, local_operator  # noqa: E402
 from figvault.retrieval.acl import acl_key, build_filter, in_list  # noqa: E402
 from figvault.retrieval.milvus_store import MilvusUnitStore  # noqa: E402
-from figvault.retrieval.schema import F_GROUPS, DenseChannel, StoreLayout  # noqa: E402
+from figvault.retrieval.schema import F_GROUPS, F_ID, DenseChannel, StoreLayout  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
 from figvault.units import DocumentMeta, FigureKind, FigureUnit  # noqa: E402
 
@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument(
         "--array-max", type=int, default=10_000, help="Largest size to time the ARRAY filter at."
     )
+    parser.add_argument(
+        "--id-only", action="store_true", help="Return only unit ids (isolates search from field fetching)."
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("pymilvus", "milvus_lite", "grpc"):
@@ -128,10 +131,11 @@ def main() -> None:
             f"# {size} units, dim {args.dim}: insert {insert_s:.1f}s, first search {warm_s:.1f}s,"
             f" caller sees {visible}"
         )
+        fields = [F_ID] if args.id_only else None
         for label, expr in cases.items():
             p50, p95, hits = timed(
-                lambda i, e=expr, s=store, c=collection, q=queries: s.search_channel(
-                    c, "vec", q[i], e or "", args.top_k
+                lambda i, e=expr, s=store, c=collection, q=queries, f=fields: s.search_channel(
+                    c, "vec", q[i], e or "", args.top_k, output_fields=f
                 ),
                 args.queries,
             )

@@ -8,11 +8,13 @@ own ``create_model`` and image transform, and serialises model calls behind a lo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +189,19 @@ def _canonical_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _without_random_init_warning() -> Iterator[None]:
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded")
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
+
+
 def _tokenizer_kind(architecture: str, text_cfg: dict[str, Any]) -> str:
     if text_cfg.get("hf_tokenizer_name"):
         return f"hf:{text_cfg['hf_tokenizer_name']}"
@@ -266,7 +281,8 @@ class ClipEncoder:
                     register_model_config_file(spec.config_file)
                 if weights.source == "random":
                     # Seeded and isolated from the caller's RNG: the same seed gives the same model anywhere.
-                    with torch.random.fork_rng(devices=[]):
+                    # Random weights are asked for here, so open_clip's warning about them is noise.
+                    with torch.random.fork_rng(devices=[]), _without_random_init_warning():
                         torch.manual_seed(weights.seed or 0)
                         model = open_clip.create_model(name, pretrained=pretrained, **kwargs)
                 else:

@@ -221,7 +221,7 @@ def resolve_clip_weights(
 
     if spec.startswith("hf-hub:"):
         repo_id = spec.removeprefix("hf-hub:").strip("/")
-        folder = _hub_open_clip_folder(repo_id, model, spec)
+        folder = _hub_open_clip_folder(repo_id, spec)
         digest = hashes.sha256(_open_clip_checkpoint_in(folder))
         return ClipWeights("hf-hub", spec, f"sha256:{digest}", folder)
 
@@ -306,7 +306,7 @@ def _cached_tag_checkpoint(cfg: dict[str, Any]) -> Path | None:
     return None
 
 
-def _hub_open_clip_folder(repo_id: str, model: str, spec: str) -> Path:
+def _hub_open_clip_folder(repo_id: str, spec: str) -> Path:
     folder = cached_hub_snapshot(repo_id)
     if folder is not None and (folder / "open_clip_config.json").is_file():
         return folder

@@ -35,6 +35,7 @@ from figvault.retrieval.schema import (
     F_LABEL,
     F_META,
     F_PAGE,
+    F_PAGE_TEXT,
     F_SEARCH_TEXT,
     F_SHA,
     F_TENANT,
@@ -71,6 +72,8 @@ class StoreCapabilities:
     lite: bool
     bm25: bool
     hybrid: bool
+    upsert: bool = True
+    """False on 2.3: its upsert routes partition-key rows so that a tenant filter no longer finds them."""
 
 
 @dataclass
@@ -92,7 +95,11 @@ def detect_capabilities(server_version: str) -> StoreCapabilities:
     major_minor = _parse_version(server_version)
     # BM25 functions came with 2.5, multi-vector hybrid_search with 2.4.
     return StoreCapabilities(
-        server_version, lite=False, bm25=major_minor >= (2, 5), hybrid=major_minor >= (2, 4)
+        server_version,
+        lite=False,
+        bm25=major_minor >= (2, 5),
+        hybrid=major_minor >= (2, 4),
+        upsert=major_minor >= (2, 4),
     )
 
 
@@ -242,6 +249,7 @@ class MilvusUnitStore:
         for fname in (F_DOC_ID, F_DOC, F_SHA, F_KIND, F_LABEL, F_CAPTION, F_CONTEXT, F_FIGURE_TEXT, F_IMAGE):
             schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
         schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
+        schema.add_field(F_PAGE_TEXT, varchar, max_length=VARCHAR_LIMITS[F_PAGE_TEXT])
         schema.add_field(F_VERSION, varchar, max_length=VARCHAR_LIMITS[F_VERSION])
         schema.add_field(F_PAGE, DataType.INT64)
         schema.add_field(F_WIDTH, DataType.INT64)
@@ -307,7 +315,13 @@ class MilvusUnitStore:
         for start in range(0, len(rows), batch):
             chunk = list(rows[start : start + batch])
             try:
-                self.client.upsert(collection, chunk)
+                if self.capabilities.upsert:
+                    self.client.upsert(collection, chunk)
+                else:
+                    # Measured on 2.3.5: upserted rows vanish from `tenant == ...` filters (partition key).
+                    # Delete + insert is not atomic, but leaves each row findable.
+                    self.delete_ids(collection, [r[F_ID] for r in chunk])
+                    self.client.insert(collection, chunk)
             except Exception as exc:
                 raise StoreError(f"cannot write {len(chunk)} units to {collection}: {exc}") from exc
             written += len(chunk)

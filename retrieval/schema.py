@@ -40,6 +40,8 @@ F_ACL_KEY = "acl_key"
 F_VERSION = "embedding_version"
 F_SEARCH_TEXT = "search_text"
 """Input of the BM25 function: label, caption, context, in-figure text and the document's name and title."""
+F_PAGE_TEXT = "page_text"
+"""The whole text of the unit's page or slide (kept so a re-encode rebuilds exactly the same inputs)."""
 LEXICAL = "lexical"
 """Name of the lexical channel and of its sparse field."""
 
@@ -62,6 +64,7 @@ VARCHAR_LIMITS: dict[str, int] = {
     F_ACL_KEY: 64,
     F_VERSION: 256,
     F_SEARCH_TEXT: 16384,
+    F_PAGE_TEXT: 8192,
 }
 GROUP_MAX_LENGTH = 128
 
@@ -199,19 +202,30 @@ def day_number(day: date) -> int:
     return day.toordinal() - date(1970, 1, 1).toordinal()
 
 
-def lexical_text(unit: FigureUnit) -> str:
-    """What BM25 indexes: the unit's own search text plus the document's name and title.
+def lexical_text(unit: FigureUnit, page_text: str = "") -> str:
+    """What BM25 indexes: the unit's own search text, the document's name and title, and its page's text.
 
-    Questions name documents ("in the Raft paper", "the deck"), so the source belongs in the lexical field.
+    Questions name documents ("in the Raft paper", "the deck"), so the source belongs in the lexical field;
+    the page's text is what finds figures that have no caption of their own.
     """
     parts = [unit.search_text(), unit.doc.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")]
     if unit.meta.title:
         parts.append(unit.meta.title)
+    parts.append(page_text)
     return "\n".join(p for p in parts if p)
 
 
+def text_channel_input(unit: FigureUnit, page_text: str = "") -> str:
+    """What the text channel embeds: the unit's own text first (encoders truncate), then its page's text.
+
+    Measured on the dev queries (docs/retrieval.md): with the page text the text channel's recall@5 goes
+    from 0.870 to 0.926 and the fused one from 0.926 to 0.944.
+    """
+    return f"{unit.search_text()}\n{page_text}".strip()
+
+
 def unit_to_row(
-    unit: FigureUnit, acl_key: str, vectors: dict[str, list[float]], *, lexical: bool
+    unit: FigureUnit, acl_key: str, vectors: dict[str, list[float]], *, lexical: bool, page_text: str = ""
 ) -> dict[str, Any]:
     if len(unit.groups) > MAX_GROUPS:
         raise ValueError(f"unit {unit.unit_id} has {len(unit.groups)} groups, more than {MAX_GROUPS}")
@@ -236,9 +250,10 @@ def unit_to_row(
         F_GROUPS: [clip_utf8(g, GROUP_MAX_LENGTH) for g in sorted(set(unit.groups))],
         F_ACL_KEY: acl_key,
         F_VERSION: unit.embedding_version or "",
+        F_PAGE_TEXT: page_text,
     }
     if lexical:
-        row[F_SEARCH_TEXT] = lexical_text(unit)
+        row[F_SEARCH_TEXT] = lexical_text(unit, page_text)
     for name, limit in VARCHAR_LIMITS.items():
         if name in row:
             row[name] = clip_utf8(row[name], limit)

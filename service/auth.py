@@ -67,7 +67,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if raw_roles is None:
         roles = [Role.READER]
     else:
-        roles = [Role(r) for r in _string_list(raw_roles) if r in Role.__members__.values()]
+        known = {role.value for role in Role}
+        roles = [Role(r) for r in _string_list(raw_roles) if r in known]
     return Principal(user=sub, tenant=tenant, groups=_string_list(claims.get("groups")), roles=roles)
 
 

@@ -25,9 +25,10 @@ from PIL import Image
 
 from figvault.errors import FigvaultError, VersionMismatchError
 from figvault.ingest.blobs import BlobStore
+from figvault.ingest.page_text import page_texts
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import StoreLayout, unit_to_row
+from figvault.retrieval.schema import StoreLayout, text_channel_input, unit_to_row
 from figvault.service import sources
 from figvault.service.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.settings import Settings
@@ -295,7 +296,8 @@ class IngestRunner:
         try:
             self.registry.put(record)
             units, pngs = self._prepare_units(extraction, doc_id, tenant, groups)
-            rows = self._encode(units, pngs, timings)
+            pages = self._page_texts(path, extraction)
+            rows = self._encode(units, pngs, pages, timings)
 
             t = time.perf_counter()
             for png in pngs:
@@ -307,7 +309,11 @@ class IngestRunner:
 
             t = time.perf_counter()
             self.store.upsert_rows(
-                collection, [unit_to_row(u, key, v, lexical=self.layout.lexical) for u, v in rows]
+                collection,
+                [
+                    unit_to_row(u, key, v, lexical=self.layout.lexical, page_text=pages.get(u.page, ""))
+                    for u, v in rows
+                ],
             )
             _add(timings, "write", time.perf_counter() - t)
             outcome.units = len(units)
@@ -357,8 +363,22 @@ class IngestRunner:
             pngs.append(figure.png)
         return units, pngs
 
+    @staticmethod
+    def _page_texts(path: Path, extraction: DocumentExtraction) -> dict[int, str]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return {}
+        if hashlib.sha256(data).hexdigest() != extraction.doc_sha256:
+            return {}  # the file changed since extraction: its pages would not match the units
+        return page_texts(data, extraction.meta.mime)
+
     def _encode(
-        self, units: list[FigureUnit], pngs: list[bytes], timings: dict[str, float]
+        self,
+        units: list[FigureUnit],
+        pngs: list[bytes],
+        pages: dict[int, str],
+        timings: dict[str, float],
     ) -> list[tuple[FigureUnit, dict[str, list[float]]]]:
         vectors: list[dict[str, list[float]]] = [{} for _ in units]
         if not units:
@@ -370,7 +390,9 @@ class IngestRunner:
                 matrix = self.encoders.clip.encode_images(images)
                 _add(timings, "encode_images", time.perf_counter() - t)
             elif channel.name == "text":
-                matrix = self.encoders.text.encode_texts([u.search_text() for u in units])
+                matrix = self.encoders.text.encode_texts(
+                    [text_channel_input(u, pages.get(u.page, "")) for u in units]
+                )
                 _add(timings, "encode_texts", time.perf_counter() - t)
             else:
                 raise FigvaultError(f"no encoder for channel {channel.name!r}")

@@ -12,8 +12,8 @@ from figvault.commands import app, state
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on [service.host].")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="TCP port [service.port].")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address (default: service.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default: service.port).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI at /docs)."""

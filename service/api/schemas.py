@@ -16,6 +16,17 @@ from figvault.units import DocumentMeta, FigureUnit
 API_PREFIX = "/v1"
 
 
+class ErrorOut(BaseModel):
+    detail: str
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid credentials."},
+    403: {"model": ErrorOut, "description": "Your role does not allow this."},
+}
+"""Documented on every /v1 router."""
+
+
 def unit_image_url(unit_id: str) -> str:
     return f"{API_PREFIX}/units/{unit_id}/image"
 
@@ -148,7 +159,3 @@ class ReadyOut(BaseModel):
     status: str
     """``ready`` or ``not-ready``."""
     checks: dict[str, Any] = Field(default_factory=dict)
-
-
-class ErrorOut(BaseModel):
-    detail: str

@@ -36,27 +36,27 @@ export class AdminView {
   async loadStatus() {
     const rows = [];
     try {
-      const ready = await getJson("/readyz");
-      rows.push(["service", ready.status]);
-      for (const [name, value] of Object.entries(ready.checks || {})) {
-        rows.push([name, value === true ? "ok" : String(value)]);
-      }
+      // `figvault status` over HTTP, where the jobs part of the service is there.
+      const status = await getJson("/v1/status");
+      rows.push(["alias", status.alias], ["collection", status.collection ?? "none yet"]);
+      rows.push(["served version", status.embedding_version ?? "—"]);
+      rows.push(["configured version", status.configured_embedding_version ?? "—"]);
+      rows.push(["versions match", status.version_matches ? "yes" : "no: run a re-encode"]);
+      rows.push(["units", String(status.units)]);
+      const job = status.reencode_job;
+      rows.push(["re-encode", job ? describeJob(job) : "none running"]);
     } catch (error) {
-      rows.push(["service", error.message]);
-    }
-    try {
-      const jobs = listFrom(await getJson("/v1/jobs"), "jobs", "items");
-      const reencodes = jobs.filter((job) => String(job.kind || job.type || "").includes("reencode"));
-      for (const job of reencodes.slice(0, 5)) {
-        const done = job.done ?? job.progress?.done;
-        const total = job.total ?? job.progress?.total;
-        const counts = typeof total === "number" ? ` ${done ?? 0}/${total}` : "";
-        rows.push([`re-encode ${job.id ?? job.job_id}`, `${job.state || job.status}${counts}`]);
+      if (!(error instanceof ApiError) || error.status !== 404) rows.push(["status", error.message]);
+      // No status endpoint on this server: readiness says what is served.
+      try {
+        const ready = await getJson("/readyz");
+        rows.push(["service", ready.status]);
+        for (const [name, value] of Object.entries(ready.checks || {})) {
+          rows.push([name, value === true ? "ok" : String(value)]);
+        }
+      } catch (readyError) {
+        rows.push(["service", readyError.message]);
       }
-      if (!reencodes.length) rows.push(["re-encode", "no re-encode jobs"]);
-    } catch (error) {
-      // No jobs API on this server (404): nothing to say about re-encoding.
-      if (!(error instanceof ApiError) || error.status !== 404) rows.push(["re-encode", error.message]);
     }
     this.statusList.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
     this.statusPanel.hidden = false;
@@ -198,6 +198,12 @@ export class AdminView {
     this.tip.hidden = true;
     this.tipFor = null;
   }
+}
+
+function describeJob(job) {
+  const counts = job.total ? ` ${job.done}/${job.total}` : "";
+  const eta = typeof job.eta_s === "number" ? `, about ${Math.ceil(job.eta_s)} s left` : "";
+  return `${job.state}${job.phase ? ` (${job.phase})` : ""}${counts}${eta}`;
 }
 
 function describeDetail(detail) {

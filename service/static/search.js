@@ -153,6 +153,7 @@ export class SearchView {
       if (this.exampleImage) {
         const form = new FormData();
         form.append("image", this.exampleImage, this.exampleImage.name);
+        if (question) form.append("query", question); // used by the reranker only
         form.append("top_k", String(this.topKValue()));
         form.append("filters", JSON.stringify(this.filters()));
         if (rerank !== null) form.append("rerank", String(rerank));
@@ -210,13 +211,13 @@ export class SearchView {
         { class: "card-body" },
         el("p", { class: "card-caption" }, hit.label && !(hit.caption || "").startsWith(hit.label) ? `${hit.label}. ` : "",
           hit.caption || el("em", {}, "no caption")),
+        el("p", { class: "card-doc", title: hit.doc }, hit.doc),
         el(
           "div",
           { class: "card-meta" },
-          el("span", { class: "card-doc" }, `${hit.doc} · ${place}`),
+          el("span", {}, place, el("span", { class: "kind" }, hit.kind)),
           el("span", { class: "score", title: scoreTitle(hit) }, formatScore(hit.score)),
         ),
-        el("span", { class: "kind" }, hit.kind),
       ),
     );
     button.addEventListener("click", () => this.onOpen(hit));

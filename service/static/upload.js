@@ -115,6 +115,7 @@ export class UploadView {
 function jobIdsOf(body) {
   if (!body || typeof body !== "object") return [];
   if (body.job_id) return [body.job_id];
+  if (body.id && body.state) return [body.id]; // 202 Accepted with the job itself
   if (body.job?.id) return [body.job.id];
   if (body.job?.job_id) return [body.job.job_id];
   return listFrom(body, "jobs").map((job) => job.id ?? job.job_id).filter(Boolean);

@@ -25,8 +25,9 @@ export class PageViewer {
     document.getElementById("viewer-close").addEventListener("click", () => this.dialog.close());
     this.prev.addEventListener("click", () => this.step(-1));
     this.next.addEventListener("click", () => this.step(1));
-    this.dialog.addEventListener("keydown", (event) => {
-      if (event.target instanceof HTMLInputElement) return;
+    // On the document, not the dialog: focus may sit on <body> (e.g. after the focused button is disabled).
+    document.addEventListener("keydown", (event) => {
+      if (!this.dialog.open || event.target instanceof HTMLInputElement) return;
       if (event.key === "ArrowLeft") {
         event.preventDefault();
         this.step(-1);

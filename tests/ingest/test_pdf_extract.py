@@ -11,7 +11,7 @@ import pytest
 from figvault.errors import ExtractionError
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf import extract_pdf_units, pdf_date_to_iso
-from figvault.ingest.pdf_layout import box_iou
+from figvault.ingest.pdf_layout import box_iou, join_lines
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction, FigureKind, make_unit_id
 
@@ -131,8 +131,6 @@ def test_extracting_twice_gives_identical_units(vector_chart_pdf) -> None:
 
 
 def test_caption_lines_are_joined_and_dehyphenated() -> None:
-    from figvault.ingest.pdf_layout import join_lines
-
     assert join_lines(["Figure 1: The con-", "sensus module and its  log", "(left-", "Right)."]) == (
         "Figure 1: The consensus module and its log (left- Right)."
     )

@@ -142,7 +142,7 @@ def test_server_versions_are_detected() -> None:
     lite = milvus_store.detect_capabilities("milvus_lite-3.2.2")
     assert lite.lite and lite.bm25 and lite.hybrid
     old = milvus_store.detect_capabilities("v2.3.5")
-    assert not old.bm25 and not old.hybrid
+    assert not old.bm25 and not old.hybrid and not old.upsert
     new = milvus_store.detect_capabilities("v2.5.4")
     assert new.bm25 and new.hybrid
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -56,6 +58,13 @@ class World:
         self.keys[name] = key
         self.principals[name] = record.principal()
         return key
+
+    def add_jwt_principal(self, name: str, groups: list[str], tenant: str) -> None:
+        """A caller known only by a signed token (no users row); groups may be empty."""
+        claims = {"sub": name, "tenant": tenant, "groups": groups, "roles": ["reader"]}
+        token = jwt.encode({**claims, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
+        self.keys[name] = token
+        self.principals[name] = Principal(user=name, tenant=tenant, groups=groups, roles=[Role.READER])
 
     def unit_doc(self) -> dict[str, Doc]:
         return {uid: d for d in self.docs for uid in d.unit_ids}

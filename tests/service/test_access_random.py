@@ -13,6 +13,7 @@ from figvault.access import Principal, Role
 from tests.service.conftest import GROUPS, TENANTS, World
 
 N_USERS = 24
+N_JWT_USERS = 6
 QUERIES = ("revenue by region", "turbine vibration figure", "report")
 
 
@@ -25,6 +26,10 @@ def random_users(world: World, rng: random.Random) -> list[str]:
         tenant = rng.choice([*TENANTS, "initech"])
         name = f"rand{i}"
         world.add_user(name, rng.choice([Role.READER, Role.EDITOR]), groups, tenant)
+        names.append(name)
+    for i in range(N_JWT_USERS):  # token callers, some with no groups at all
+        name = f"jwt{i}"
+        world.add_jwt_principal(name, sorted(rng.sample(GROUPS, rng.randint(0, 2))), rng.choice(TENANTS))
         names.append(name)
     return names
 
@@ -44,10 +49,12 @@ def test_random_principals_see_exactly_their_units(world: World) -> None:
     assert missing_unit.status_code == missing_image.status_code == missing_doc.status_code == 404
 
     checked_hidden = 0
+    seen_counts = []
     for name in names:
         principal = world.principals[name]
         headers = world.headers(name)
         visible = expected_units(world, principal)
+        seen_counts.append(len(visible))
 
         for query in QUERIES:
             response = world.client.post("/v1/search", json={"query": query, "top_k": 100}, headers=headers)
@@ -86,7 +93,9 @@ def test_random_principals_see_exactly_their_units(world: World) -> None:
             else:
                 assert (one.status_code, one.content) == (404, missing_doc.content)
 
-    assert checked_hidden > 0  # the test exercised hidden units, not only visible ones
+    # The draw exercised the interesting cases: callers who see nothing, some, and hidden units.
+    assert checked_hidden > 0
+    assert 0 in seen_counts and any(0 < n < len(all_units) for n in seen_counts)
 
 
 def test_every_search_is_audited(world: World) -> None:

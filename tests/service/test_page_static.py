@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from importlib import resources
 
 import pytest
@@ -89,3 +92,43 @@ def test_form_controls_have_labels() -> None:
     )
     controls = set(re.findall(r'<(?:input|select)[^>]*\sid="([\w-]+)"', index))
     assert controls and controls <= labelled, controls - labelled
+
+
+SSE_SCRIPT = """
+globalThis.sessionStorage = { getItem: () => "tok" };
+const body = process.argv[2];
+globalThis.fetch = async (url, init) => {
+  console.log(JSON.stringify({ url, auth: init.headers.Authorization }));
+  return new Response(body, { status: 200 });
+};
+const { streamEvents } = await import(process.argv[1]);
+await streamEvents("/v1/jobs/j1/events", (m) => console.log(JSON.stringify(m)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_job_event_stream_parser() -> None:
+    """The page reads job progress (server-sent events) through fetch so the bearer header goes along."""
+    # CRLF and LF line ends, a keepalive comment, and one event whose data spans two lines.
+    stream = (
+        'event: progress\r\ndata: {"id":"j1","state":"running","done":1,"total":3}\r\n\r\n'
+        ": keepalive\n\n"
+        'event: progress\ndata: {"state":"running",\ndata: "done":3,"total":3}\n\n'
+        'event: end\ndata: {"id":"j1","state":"succeeded"}\n\n'
+    )
+    with resources.as_file(STATIC.joinpath("api.js")) as api_js:
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", SSE_SCRIPT, api_js.as_uri(), stream],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0] == {"url": "/v1/jobs/j1/events", "auth": "Bearer tok"}
+    assert lines[1:] == [
+        {"event": "progress", "data": {"id": "j1", "state": "running", "done": 1, "total": 3}},
+        {"event": "progress", "data": {"state": "running", "done": 3, "total": 3}},
+        {"event": "end", "data": {"id": "j1", "state": "succeeded"}},
+    ]

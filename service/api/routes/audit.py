@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from figvault.access import Action, Principal
 from figvault.service import audit
-from figvault.service.api.routes.search import AUTH_RESPONSES
+from figvault.service.api.schemas import AUTH_RESPONSES
 from figvault.service.deps import DbDep, require
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=AUTH_RESPONSES)

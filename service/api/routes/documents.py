@@ -21,8 +21,8 @@ from figvault.errors import UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
 from figvault.search_models import SearchFilters
 from figvault.service import audit
-from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.schemas import (
+    AUTH_RESPONSES,
     DeletedOut,
     DocumentListOut,
     DocumentOut,

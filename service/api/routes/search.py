@@ -12,15 +12,11 @@ from pydantic import ValidationError
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
-from figvault.service.api.schemas import ErrorOut, SearchBody, SearchResponseOut
+from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
+from figvault.service.db import ThreadLocalDB
 from figvault.service.deps import DbDep, EngineDep, MetricsDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
-
-AUTH_RESPONSES: dict[int | str, dict] = {
-    401: {"model": ErrorOut, "description": "Missing or invalid credentials."},
-    403: {"model": ErrorOut, "description": "Your role does not allow this."},
-}
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
 image_router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
@@ -31,7 +27,7 @@ Searcher = Annotated[Principal, Depends(require(Action.SEARCH))]
 def _finish(
     response: SearchResponse,
     principal: Principal,
-    db: DbDep,
+    db: ThreadLocalDB,
     metrics: ServiceMetrics,
     action: str,
     query: str,

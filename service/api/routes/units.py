@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 
 from figvault.access import Action, Principal
-from figvault.service.api.routes.search import AUTH_RESPONSES
-from figvault.service.api.schemas import ErrorOut, UnitOut
-from figvault.service.deps import BlobsDep, EngineDep, require
+from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, UnitOut
+from figvault.service.deps import BlobsDep, Engine, EngineDep, require
 from figvault.units import FigureUnit
 
 router = APIRouter(
@@ -27,7 +26,7 @@ UNIT_NOT_FOUND = "unit not found"
 IMAGE_CACHE_HEADERS = {"Cache-Control": "private, max-age=3600", "Vary": "Authorization"}
 
 
-def visible_unit(engine: EngineDep, principal: Principal, unit_id: str) -> FigureUnit:
+def visible_unit(engine: Engine, principal: Principal, unit_id: str) -> FigureUnit:
     unit = engine.get_unit(principal, unit_id)
     if unit is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, UNIT_NOT_FOUND)

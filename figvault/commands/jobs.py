@@ -1,0 +1,112 @@
+"""``figvault jobs list|show ID|cancel ID``: ingest and re-encode jobs (the CLI's and the service's)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from figvault.commands import app, state
+from figvault.commands._retrieval_cli import one_line_errors
+
+if TYPE_CHECKING:
+    from figvault.service.jobs import Job
+
+jobs_app = typer.Typer(help="Ingest and re-encode jobs: list, show, cancel.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def progress_line(job: Job) -> str:
+    """``running copy 128/1000 (45.2/s, ETA 19s)``: one line for tables and progress output."""
+    parts = [str(job.state)]
+    if job.phase:
+        parts.append(job.phase)
+    if job.total:
+        parts.append(f"{job.done}/{job.total}")
+    if job.rate:
+        eta = f", ETA {job.eta_s:.0f}s" if job.eta_s is not None else ""
+        parts.append(f"({job.rate:.1f}/s{eta})")
+    if job.error_count:
+        parts.append(f"{job.error_count} error(s)")
+    return " ".join(parts)
+
+
+@jobs_app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent jobs to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Jobs, newest first."""
+    from figvault.service.jobs import JobStore
+
+    with one_line_errors():
+        jobs = JobStore.open(state(ctx).settings).list(limit=limit)
+    if as_json:
+        typer.echo(json.dumps([j.model_dump(mode="json") for j in jobs], indent=2))
+        return
+    if not jobs:
+        typer.echo("no jobs")
+        return
+    for job in jobs:
+        who = job.started_by or "-"
+        line = f"{job.id}  {job.type:8}  {_when(job.created_at)}  {who:10}  {progress_line(job)}"
+        typer.echo(line + (f"  {job.message}" if job.message else ""))
+
+
+@jobs_app.command("show")
+def show(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="Job id (from `figvault jobs list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """One job: progress, errors per document, parameters, checkpoint."""
+    from figvault.service.jobs import JobStore
+
+    with one_line_errors():
+        job = JobStore.open(state(ctx).settings).require(job_id)
+    if as_json:
+        typer.echo(json.dumps(job.model_dump(mode="json"), indent=2))
+        return
+    typer.echo(f"job        {job.id} ({job.type}) by {job.started_by or '-'}, tenant {job.tenant}")
+    typer.echo(f"progress   {progress_line(job)}")
+    started, finished = _when(job.started_at), _when(job.finished_at)
+    typer.echo(f"created    {_when(job.created_at)}  started {started}  finished {finished}")
+    if job.message:
+        typer.echo(f"message    {job.message}")
+    typer.echo(f"params     {json.dumps(job.params, ensure_ascii=False)}")
+    if job.checkpoint:
+        typer.echo(f"checkpoint {json.dumps(job.checkpoint, ensure_ascii=False)}")
+    for error in job.errors:
+        typer.echo(f"error      {error.item}: {error.error}")
+    if job.error_count > len(job.errors):
+        typer.echo(f"           ... {job.error_count - len(job.errors)} more")
+
+
+@jobs_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running job to stop.")] = 0.0,
+) -> None:
+    """Cancel a job: a queued one at once, a running one at its next batch (what it stored stays)."""
+    from figvault.service.jobs import JobState, JobStore
+
+    with one_line_errors():
+        store = JobStore.open(state(ctx).settings)
+        job = store.request_cancel(job_id)
+        deadline = time.monotonic() + wait
+        while job.state == JobState.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = store.require(job_id)
+    if job.finished and job.state != JobState.CANCELLED:
+        typer.echo(f"job {job.id} already {job.state}")
+        return
+    typer.echo(f"job {job.id}: {'cancelled' if job.state == JobState.CANCELLED else 'cancel requested'}")

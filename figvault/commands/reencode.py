@@ -1,0 +1,84 @@
+"""``figvault reencode [--quiet]``: rebuild every vector for the configured embedding_version, then switch
+the alias atomically. Resumable: run it again after an interruption and it continues."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from figvault.commands import app, state
+from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+
+if TYPE_CHECKING:
+    from figvault.service.jobs import Job, JobStore
+
+
+def _resumable_job(store: JobStore) -> Job | None:
+    """A re-encode job to continue (queued, or left running by a dead process); error if one is alive."""
+    from figvault.errors import FigvaultError
+    from figvault.service.jobs import JobState, JobType
+
+    store.requeue_orphans()
+    running = store.list(states=[JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
+    if running:
+        job = running[0]
+        raise FigvaultError(f"re-encode job {job.id} is running ({job.owner}): `figvault jobs show {job.id}`")
+    queued = store.list(states=[JobState.QUEUED], job_type=JobType.REENCODE, limit=100)
+    return queued[-1] if queued else None  # the oldest: the one with the checkpoint
+
+
+@app.command()
+def reencode(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines; the result only.")] = False,
+) -> None:
+    """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile."""
+    from figvault.commands.jobs import progress_line
+    from figvault.encoders.factory import build_encoders
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+    from figvault.service.reencode import plan_reencode
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    # Milvus Lite's in-process server logs every RPC it lacks (index-build polling) as an error: noise here.
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    last = {"line": "", "at": 0.0}
+
+    def echo(job: Job) -> None:
+        line = progress_line(job)
+        now = time.monotonic()
+        # A line per phase change and at most one a second otherwise: readable in logs, not a flood.
+        if quiet or line == last["line"] or (job.phase == last.get("phase") and now - last["at"] < 1.0):
+            return
+        last.update(line=line, at=now, phase=job.phase)
+        typer.echo(f"reencode: {line}", err=True)
+
+    with one_line_errors():
+        store = MilvusUnitStore.from_settings(settings)
+        plan = plan_reencode(store, build_encoders(settings))
+        if plan is None:
+            served = store.served_collection()
+            typer.echo(f"reencode: nothing to do: the alias serves {served or 'nothing yet'}")
+            return
+        jobs = JobStore.open(settings)
+        job = _resumable_job(jobs) or jobs.create(
+            JobType.REENCODE,
+            {"source": plan.source, "target": plan.target},
+            started_by="cli",
+            tenant=GLOBAL_TENANT,
+        )
+        if not quiet:
+            typer.echo(
+                f"reencode: job {job.id}: {plan.source} ({plan.source_layout.embedding_version}) ->"
+                f" {plan.target} ({plan.target_layout.embedding_version})",
+                err=True,
+            )
+        final = run_here(settings, job, echo=echo)
+    if final.state != JobState.SUCCEEDED:
+        typer.echo(f"reencode: job {final.id} {final.state}: {final.message}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"reencode: {final.message}")

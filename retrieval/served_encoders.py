@@ -1,0 +1,97 @@
+"""Which encoder settings produced a collection, recorded in the collection itself, and encoders rebuilt
+from that record.
+
+A collection's layout property says *what* it holds (channels, dims, version); this module adds *how* the
+vectors were made (the ``clip``, ``text`` and ``lexical`` settings sections) as one more collection property,
+``figvault.encoders``. With it, a process whose configuration names another version can still encode
+queries for the collection the alias serves (during a re-encode, or after another process switched the
+alias), and never matches a query of one version against vectors of another: rebuilt encoders are used only
+when their derived ``embedding_version`` equals the collection's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.settings import ClipSettings, LexicalSettings, Settings, TextSettings
+
+log = logging.getLogger(__name__)
+
+PROP_ENCODERS = "figvault.encoders"
+SECTIONS = ("clip", "text", "lexical")
+# Where a model runs and how many inputs go per call never change a vector: the reading process decides.
+_LOCAL_KEYS = ("device", "batch_size")
+
+
+def encoder_settings_record(settings: Settings) -> dict[str, Any]:
+    """The settings sections that decide vectors, as plain JSON data."""
+    return {name: getattr(settings, name).model_dump(mode="json") for name in SECTIONS}
+
+
+def record_encoder_settings(store: MilvusUnitStore, collection: str, settings: Settings) -> None:
+    """Write the encoder settings of ``settings`` into ``collection``'s properties (idempotent)."""
+    value = json.dumps(encoder_settings_record(settings), sort_keys=True)
+    try:
+        store.client.alter_collection_properties(collection, {PROP_ENCODERS: value})
+    except Exception as exc:
+        raise FigvaultError(f"cannot record encoder settings on {collection}: {exc}") from exc
+
+
+def recorded_encoder_settings(store: MilvusUnitStore, collection: str) -> dict[str, Any] | None:
+    """The recorded sections, or None for a collection written before encoder settings were recorded."""
+    try:
+        props = store.client.describe_collection(collection).get("properties") or {}
+    except Exception as exc:
+        raise FigvaultError(f"cannot describe collection {collection}: {exc}") from exc
+    raw = props.get(PROP_ENCODERS)
+    return json.loads(raw) if raw else None
+
+
+def settings_for_collection(settings: Settings, record: dict[str, Any]) -> Settings:
+    """``settings`` with the recorded encoder sections (device and batch size stay this process's)."""
+    clip = dict(record.get("clip") or {})
+    text = dict(record.get("text") or {})
+    for key in _LOCAL_KEYS:
+        clip[key] = getattr(settings.clip, key)
+        text[key] = getattr(settings.text, key)
+    return settings.model_copy(
+        update={
+            "clip": ClipSettings.model_validate(clip),
+            "text": TextSettings.model_validate(text),
+            "lexical": LexicalSettings.model_validate(record.get("lexical") or {}),
+        }
+    )
+
+
+def encoders_for_collection(settings: Settings, store: MilvusUnitStore, collection: str) -> Any:
+    """An EncoderSet that produces exactly ``collection``'s embedding_version, or VersionMismatchError.
+
+    Tries the configured encoders first, then the ones recorded in the collection. Models are not loaded
+    here (they load on first use).
+    """
+    from figvault.encoders.factory import build_encoders, configured_embedding_version
+
+    served = store.layout_of(collection).embedding_version
+    try:
+        configured = configured_embedding_version(settings)
+    except FigvaultError as exc:
+        configured = f"unavailable ({exc})"
+    if configured == served:
+        return build_encoders(settings)
+    record = recorded_encoder_settings(store, collection)
+    hint = f"store serves {served}, configured {configured}: run `figvault reencode`"
+    if record is None:
+        raise VersionMismatchError(f"{hint} (the served collection does not record its encoders)")
+    try:
+        encoders = build_encoders(settings_for_collection(settings, record))
+    except FigvaultError as exc:
+        raise VersionMismatchError(f"{hint} (its recorded encoders cannot be built: {exc})") from exc
+    if encoders.embedding_version != served:
+        raise VersionMismatchError(
+            f"{hint} (its recorded encoders now give {encoders.embedding_version}: weights changed on disk)"
+        )
+    return encoders

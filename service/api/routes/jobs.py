@@ -1,0 +1,320 @@
+"""``/v1/jobs``: ingest and re-encode jobs (list, show, progress stream, cancel, start), and ``/v1/status``.
+
+Who sees what: editors and admins see the jobs of their tenant; re-encode jobs concern the whole store and
+are visible to admins only. Another tenant's job is answered 404, like one that does not exist. Editors may
+cancel the jobs they started; admins any job they see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from figvault.access import Action, Principal
+from figvault.errors import FigvaultError
+from figvault.service import audit
+from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
+from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
+from figvault.service.jobs import GLOBAL_TENANT, Job, JobRunner, JobState, JobStore, JobType
+from figvault.settings import Settings
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["jobs"],
+    responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such job (or not yours)."}},
+)
+
+JOB_NOT_FOUND = "job not found"
+EVENT_POLL_S = 0.5
+KEEPALIVE_S = 10.0
+Editor = Annotated[Principal, Depends(require(Action.INGEST))]
+Admin = Annotated[Principal, Depends(require(Action.REENCODE))]
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else None
+
+
+class JobErrorOut(BaseModel):
+    item: str
+    error: str
+
+
+class JobOut(BaseModel):
+    """A job as callers see it (server paths, owner process and checkpoint stay inside)."""
+
+    id: str
+    type: str
+    state: str
+    phase: str
+    done: int
+    total: int
+    rate: float = Field(description="Items per second in this run.")
+    eta_s: float | None = None
+    errors: list[JobErrorOut] = Field(default_factory=list)
+    error_count: int = 0
+    message: str = ""
+    started_by: str = ""
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list)}
+        return cls(
+            id=job.id,
+            type=str(job.type),
+            state=str(job.state),
+            phase=job.phase,
+            done=job.done,
+            total=job.total,
+            rate=round(job.rate, 3),
+            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
+            errors=[JobErrorOut(item=e.item, error=e.error) for e in job.errors],
+            error_count=job.error_count,
+            message=job.message,
+            started_by=job.started_by,
+            created_at=_iso(job.created_at),
+            started_at=_iso(job.started_at),
+            finished_at=_iso(job.finished_at),
+            result=result,
+        )
+
+
+class JobListOut(BaseModel):
+    jobs: list[JobOut]
+
+
+class FolderIngestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(
+        min_length=1, max_length=100, description="Absolute server paths (files or folders)."
+    )
+    groups: list[str] = Field(min_length=1, description="Access groups of these documents.")
+
+
+class StatusOut(BaseModel):
+    alias: str
+    collection: str | None
+    embedding_version: str | None
+    """What the alias serves."""
+    configured_embedding_version: str | None
+    serving_embedding_version: str | None = None
+    """What this service's search engine answers with right now."""
+    version_matches: bool
+    units: int
+    collections: list[str]
+    reencode_job: JobOut | None = None
+
+
+def _store(request: Request) -> JobStore:
+    return JobStore(request.app.state.db.conn())
+
+
+def _runner(request: Request) -> JobRunner:
+    runner = getattr(request.app.state, "jobs", None)
+    if runner is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")
+    return runner
+
+
+def visible_tenants(principal: Principal) -> list[str]:
+    return [principal.tenant, GLOBAL_TENANT] if principal.can(Action.REENCODE) else [principal.tenant]
+
+
+def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
+    job = store.get(job_id)
+    if job is None or job.tenant not in visible_tenants(principal):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, JOB_NOT_FOUND)
+    return job
+
+
+@router.get("/jobs", summary="Jobs of your tenant, newest first (editors, admins)", response_model=JobListOut)
+def list_jobs(request: Request, principal: Editor, limit: int = 50) -> JobListOut:
+    jobs = _store(request).list(tenants=visible_tenants(principal), limit=min(max(limit, 1), 500))
+    return JobListOut(jobs=[JobOut.of(j) for j in jobs])
+
+
+@router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
+def get_job(job_id: str, request: Request, principal: Editor) -> JobOut:
+    return JobOut.of(_visible_job(_store(request), principal, job_id))
+
+
+def _sse(event: str, data: str) -> str:
+    return f"event: {event}\ndata: {data}\n\n"
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Progress as server-sent events until the job ends",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def job_events(job_id: str, request: Request, principal: Editor) -> StreamingResponse:
+    """``event: progress`` with the job (JSON) whenever it changes, then one ``event: end``."""
+    _visible_job(_store(request), principal, job_id)
+    db = request.app.state.db
+
+    def read() -> Job | None:
+        return JobStore(db.conn()).get(job_id)
+
+    async def stream() -> Any:
+        last = ""
+        quiet_since = time.monotonic()
+        while True:
+            job = await run_in_threadpool(read)
+            if job is None:  # deleted meanwhile
+                yield _sse("end", json.dumps({"id": job_id, "state": "gone"}))
+                return
+            payload = JobOut.of(job).model_dump_json()
+            if payload != last:
+                last, quiet_since = payload, time.monotonic()
+                yield _sse("progress", payload)
+            elif time.monotonic() - quiet_since > KEEPALIVE_S:
+                quiet_since = time.monotonic()
+                yield ": keepalive\n\n"  # a comment line: keeps proxies from closing an idle stream
+            if job.finished:
+                yield _sse("end", payload)
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_POLL_S)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/cancel", summary="Cancel a job (its starter, or an admin)", response_model=JobOut
+)
+def cancel_job(job_id: str, request: Request, principal: Editor, db: DbDep) -> JobOut:
+    store = _store(request)
+    job = _visible_job(store, principal, job_id)
+    if job.started_by != principal.user and not principal.can(Action.REENCODE):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only the user who started a job, or an admin, may cancel it"
+        )
+    if job.finished:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.id} already {job.state}")
+    job = store.request_cancel(job_id)
+    audit.record(db.conn(), principal, "job-cancel", detail={"job": job_id, "type": str(job.type)})
+    return JobOut.of(job)
+
+
+def _accepted(job: Job) -> JSONResponse:
+    return JSONResponse(
+        JobOut.of(job).model_dump(mode="json"),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/v1/jobs/{job.id}"},
+    )
+
+
+@router.post(
+    "/jobs/reencode",
+    summary="Re-encode every unit for the configured encoders, then switch the alias (admins)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses={409: {"model": ErrorOut, "description": "The alias already serves the configured version."}},
+)
+def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db: DbDep) -> JSONResponse:
+    from figvault.service.reencode import queue_reencode
+
+    runner = _runner(request)
+    try:
+        job = queue_reencode(settings, JobStore(db.conn()), started_by=principal.user)
+    except FigvaultError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    runner.submit(job)
+    audit.record(db.conn(), principal, "reencode", detail={"job": job.id})
+    return _accepted(job)
+
+
+@router.post(
+    "/jobs/ingest",
+    summary="Ingest files or folders on the server, inside the allowed folders (editors)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses={
+        403: {"model": ErrorOut, "description": "A path is outside the allowed folders."},
+        422: {"model": ErrorOut, "description": "A path is not absolute or does not exist."},
+    },
+)
+def start_folder_ingest(
+    body: FolderIngestBody, request: Request, principal: Editor, settings: SettingsDep, db: DbDep
+) -> JSONResponse:
+    from figvault.service.api.routes.documents import _upload_groups
+    from figvault.service.ingest_job import allowed_roots, check_allowed
+
+    runner = _runner(request)
+    groups = _upload_groups(principal, ",".join(body.groups))
+    try:
+        paths = check_allowed(settings, body.paths)
+    except PermissionError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except FigvaultError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    params = {
+        "paths": paths,
+        "groups": groups,
+        "tenant": principal.tenant,
+        "allowed_roots": [str(r) for r in allowed_roots(settings)],
+    }
+    job = JobStore(db.conn()).create(
+        JobType.INGEST, params, started_by=principal.user, tenant=principal.tenant
+    )
+    runner.submit(job)
+    audit.record(db.conn(), principal, "ingest-job", detail={"job": job.id, "paths": paths, "groups": groups})
+    return _accepted(job)
+
+
+def store_status(settings: Settings, engine: Any) -> dict[str, Any]:
+    """What the alias serves, what is configured, and what this process's engine answers with."""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    store = MilvusUnitStore.from_settings(settings)
+    collection = store.served_collection()
+    layout = store.layout_of(collection) if collection else None
+    try:
+        configured: str | None = configured_embedding_version(settings)
+    except FigvaultError:
+        configured = None
+    serving = getattr(engine, "serving_version", None)
+    return {
+        "alias": store.alias,
+        "collection": collection,
+        "embedding_version": layout.embedding_version if layout else None,
+        "configured_embedding_version": configured,
+        "serving_embedding_version": serving() if callable(serving) else None,
+        "version_matches": bool(layout and configured == layout.embedding_version),
+        "units": store.count(collection) if collection else 0,
+        "collections": store.list_collections(),
+    }
+
+
+@router.get(
+    "/status", summary="Alias, collection, served and configured version, units (admins)", tags=["operations"]
+)
+def get_status(request: Request, principal: Admin, settings: SettingsDep, engine: EngineDep) -> StatusOut:
+    info = store_status(settings, engine)
+    active = _store(request).list(
+        states=[JobState.QUEUED, JobState.RUNNING],
+        job_type=JobType.REENCODE,
+        tenants=[GLOBAL_TENANT],
+        limit=1,
+    )
+    return StatusOut(**info, reencode_job=JobOut.of(active[0]) if active else None)

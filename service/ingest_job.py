@@ -1,0 +1,204 @@
+"""The ``ingest`` job: files and folders (uploads, allowed server folders, CLI paths) into the store.
+
+Parameters (``job.params``): ``paths`` (files or folders), ``groups``, ``tenant``, optionally ``doc_ids``
+(path -> document id, for uploads whose id is the client's file name), ``allowed_roots`` (server folders:
+every file must resolve, symlinks followed, inside one of them) and ``cleanup_dir`` (a folder of spooled
+uploads, removed when the job ends; kept while it may still resume).
+
+Resuming is the ingest runner's own idempotence: a document already indexed with the same content hash is
+skipped before extraction, unit ids are stable, rows are upserted. So a job interrupted anywhere (kill -9
+included) and run again indexes the rest, with nothing duplicated and nothing lost. Each run of the ingest
+runner holds the store write lock (shared), so a re-encode never switches the alias between an ingest's
+choice of collection and its writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from figvault.errors import FigvaultError
+from figvault.service.jobs import Job, JobContext, JobInterrupted, JobStore, JobType
+from figvault.service.store_lock import store_write_lock
+from figvault.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def inside(path: Path, roots: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def allowed_roots(settings: Settings) -> list[Path]:
+    """The configured ingest folders, resolved (symlinks followed); missing ones are left out."""
+    roots = []
+    for raw in settings.service.ingest_allow_dirs:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            roots.append(path.resolve())
+    return roots
+
+
+def check_allowed(settings: Settings, raw_paths: Sequence[str]) -> list[str]:
+    """Resolved paths, each inside an allowed folder; FigvaultError naming the first one that is not."""
+    roots = allowed_roots(settings)
+    if not roots:
+        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs configured")
+    out = []
+    for raw in raw_paths:
+        path = Path(raw)
+        if not path.is_absolute():
+            raise FigvaultError(f"{raw}: give an absolute path on the server")
+        if not inside(path, roots):
+            raise PermissionError(f"{raw}: not inside an allowed ingest folder")
+        if not path.exists():
+            raise FigvaultError(f"{raw}: no such file or folder on the server")
+        out.append(str(path.resolve()))
+    return out
+
+
+def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _EncoderCache:
+    """Encoders for the collection the alias serves, built once per version (models load once per job)."""
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._by_version: dict[str, Any] = {}
+
+    def for_served(self, store: Any) -> Any:
+        served = store.served_collection()
+        if served is None:  # first ingest: the configured encoders create the collection
+            from figvault.encoders.factory import build_encoders
+
+            built = build_encoders(self.settings)
+            return self._by_version.setdefault(built.embedding_version, built)
+        engine_encoders = getattr(self.engine, "encoders", None)
+        version = store.layout_of(served).embedding_version
+        if engine_encoders is not None and engine_encoders.embedding_version == version:
+            return engine_encoders
+        if version not in self._by_version:
+            from figvault.retrieval.served_encoders import encoders_for_collection
+
+            self._by_version[version] = encoders_for_collection(self.settings, store, served)
+        return self._by_version[version]
+
+
+def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
+    from figvault.ingest.extract import iter_input_files
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.served_encoders import record_encoder_settings
+    from figvault.service.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
+
+    settings = ctx.settings
+    params = ctx.params
+    groups: list[str] = list(params.get("groups") or [])
+    tenant: str = params.get("tenant") or ctx.job.tenant
+    doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
+    cleanup = params.get("cleanup_dir")
+    interrupted = False
+    try:
+        files = list(iter_input_files([Path(p) for p in params.get("paths") or []]))
+        if params.get("allowed_roots") is not None:
+            roots = [Path(r) for r in params["allowed_roots"]]
+            refused = [f for f in files if not inside(f, roots)]
+            for f in refused:
+                ctx.error(str(f), "refused: resolves outside the allowed ingest folders")
+            files = [f for f in files if inside(f, roots)]
+        total = len(files)
+        counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: 0}
+        units = 0
+        done = 0
+        ctx.progress("ingest", done, total)
+        store = MilvusUnitStore.from_settings(settings)
+        encoders = _EncoderCache(settings, ctx.services.get("engine"))
+        # Uploads carry their own document ids: one file per run; folders go in batches (parallel extraction).
+        size = 1 if doc_ids else max(1, settings.extract.workers or 2)
+        for chunk in _chunks(files, size):
+            ctx.check_cancel()
+            with store_write_lock(settings, exclusive=False):
+                first = store.served_collection() is None
+                runner = IngestRunner(settings, encoders=encoders.for_served(store), store=store)
+                try:
+                    report = runner.run(
+                        list(chunk),
+                        groups=groups,
+                        tenant=tenant,
+                        doc_id=doc_ids.get(str(chunk[0])) if doc_ids else None,
+                        progress=False,
+                    )
+                finally:
+                    runner.conn.close()
+                if first and (created := store.served_collection()) is not None:
+                    # The collection this job created records how its vectors are made (re-encode, search).
+                    record_encoder_settings(store, created, settings)
+            for outcome in report.documents:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                if outcome.status == FAILED:
+                    ctx.error(outcome.doc_id or outcome.path, outcome.error)
+                elif outcome.status in (INDEXED, REPLACED):
+                    units += outcome.units
+            done += len(chunk)
+            ctx.progress("ingest", done, total)
+        failed = counts[FAILED]
+        summary = (
+            f"{counts[INDEXED]} new, {counts[REPLACED]} replaced, {counts[SKIPPED]} unchanged,"
+            f" {failed} failed; {units} units"
+        )
+        if total and failed == total:
+            raise FigvaultError(f"every document failed ({summary}); see the job's errors")
+        return {"summary": summary, **counts, "units": units, "documents": total}
+    except JobInterrupted:
+        interrupted = True
+        raise
+    finally:
+        if cleanup and not interrupted:
+            shutil.rmtree(cleanup, ignore_errors=True)
+
+
+def uploads_dir(settings: Settings, job_id: str) -> Path:
+    """Where a job's uploaded files wait (inside the data folder, so a resumed job still has them)."""
+    return settings.data_dir / "jobs" / job_id / "uploads"
+
+
+def queue_upload_job(
+    settings: Settings,
+    jobs: JobStore,
+    files: Sequence[tuple[str, Path]],
+    *,
+    groups: Sequence[str],
+    tenant: str,
+    started_by: str,
+) -> Job:
+    """Move spooled uploads (display name, temp path) into the data folder and queue their ingest job.
+
+    Each upload's document id is its display name, as for ``figvault ingest`` (re-uploading a name
+    replaces that document).
+    """
+    job_id = uuid.uuid4().hex[:12]
+    folder = uploads_dir(settings, job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    doc_ids: dict[str, str] = {}
+    paths: list[str] = []
+    for number, (name, spooled) in enumerate(files):
+        target = folder / f"{number:04d}{spooled.suffix}"
+        shutil.move(str(spooled), target)
+        doc_ids[str(target)] = name
+        paths.append(str(target))
+    params = {
+        "paths": paths,
+        "groups": sorted(set(groups)),
+        "tenant": tenant,
+        "doc_ids": doc_ids,
+        "cleanup_dir": str(folder.parent),
+    }
+    return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)

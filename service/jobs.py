@@ -1,0 +1,553 @@
+"""Jobs: records in the registry database, and a small in-process runner (one worker thread).
+
+A job record says what runs (type, params), who asked (user, tenant), where it stands (state, phase,
+done/total, rate, ETA, a checkpoint to resume from), and what went wrong (one entry per failing document).
+The queue *is* the table: a queued job waits in the database, so a service that dies loses nothing, and on
+start it requeues the jobs a dead process left ``running`` (their handlers resume from what is already
+stored). The CLI runs its jobs in the foreground through the same records (``run_here``), so ``figvault
+jobs list`` shows them all.
+
+Handlers are plain functions ``handler(ctx: JobContext) -> dict`` registered per job type; they report
+progress through the context and call ``ctx.check_cancel()`` between units of work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from figvault.errors import FigvaultError
+from figvault.service.db import transaction
+from figvault.service.registry import connect
+from figvault.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ERRORS_KEPT = 200
+"""Per-document errors stored on a job; beyond that only the count grows (a bad folder stays readable)."""
+STALE_HEARTBEAT_S = 120.0
+"""A running job of another machine whose heartbeat is older than this is considered orphaned."""
+
+
+class JobType(StrEnum):
+    INGEST = "ingest"
+    REENCODE = "reencode"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+GLOBAL_TENANT = "*"
+"""Tenant of jobs that concern the whole store (re-encode): visible to admins of every tenant."""
+
+
+class JobError(BaseModel):
+    item: str
+    """The document (or unit) the error is about."""
+    error: str
+
+
+class Job(BaseModel):
+    id: str
+    type: JobType
+    state: JobState
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    rate: float = 0.0
+    """Items per second since the job (last) started."""
+    eta_s: float | None = None
+    errors: list[JobError] = Field(default_factory=list)
+    error_count: int = 0
+    message: str = ""
+    """One line: why it failed, or a summary when it succeeded."""
+    started_by: str = ""
+    tenant: str = "default"
+    params: dict[str, Any] = Field(default_factory=dict)
+    checkpoint: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] = Field(default_factory=dict)
+    cancel_requested: bool = False
+    owner: str = ""
+    """host:pid:start-ticks of the process running it."""
+    attempts: int = 0
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float = 0.0
+    heartbeat_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+
+class JobCancelled(FigvaultError):
+    """Raised by ``check_cancel`` when someone asked to cancel the job."""
+
+
+class JobInterrupted(FigvaultError):
+    """Raised by ``check_cancel`` when the runner stops (service shutdown): the job goes back to the queue."""
+
+
+_COLUMNS = (
+    "id, type, state, phase, done, total, rate, eta_s, errors_json, error_count, message, started_by, tenant,"
+    " params_json, checkpoint_json, result_json, cancel_requested, owner, attempts, created_at, started_at,"
+    " finished_at, updated_at, heartbeat_at"
+)
+
+
+def _process_start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks (Linux), so a reused pid is not mistaken for the owner."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 - tiny procfs read
+    except OSError:
+        return ""
+    # Field 22; the command name (field 2) may hold spaces, so split after its closing parenthesis.
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def this_owner() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid)}"
+
+
+def owner_alive(owner: str, heartbeat_at: float | None, now: float | None = None) -> bool:
+    """Whether the process named by ``owner`` still runs (same host: checked; other hosts: by heartbeat)."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, ticks = rest.partition(":")
+    if host != socket.gethostname():
+        return heartbeat_at is not None and (now or time.time()) - heartbeat_at < STALE_HEARTBEAT_S
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return not ticks or _process_start_ticks(pid) == ticks
+
+
+class JobStore:
+    """Job records in the registry database (table ``jobs``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS jobs ("
+            " id TEXT PRIMARY KEY, type TEXT NOT NULL, state TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '',"
+            " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,"
+            " rate REAL NOT NULL DEFAULT 0,"
+            " eta_s REAL, errors_json TEXT NOT NULL DEFAULT '[]', error_count INTEGER NOT NULL DEFAULT 0,"
+            " message TEXT NOT NULL DEFAULT '', started_by TEXT NOT NULL DEFAULT '',"
+            " tenant TEXT NOT NULL DEFAULT 'default', params_json TEXT NOT NULL DEFAULT '{}',"
+            " checkpoint_json TEXT NOT NULL DEFAULT '{}', result_json TEXT NOT NULL DEFAULT '{}',"
+            " cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL DEFAULT '',"
+            " attempts INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, started_at REAL,"
+            " finished_at REAL, updated_at REAL NOT NULL, heartbeat_at REAL)"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at)")
+
+    @classmethod
+    def open(cls, settings: Settings) -> JobStore:
+        return cls(connect(settings))
+
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        data = dict(row)
+        for key in ("errors", "params", "checkpoint", "result"):
+            data[key] = json.loads(data.pop(f"{key}_json") or ("[]" if key == "errors" else "{}"))
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return Job.model_validate(data)
+
+    # ---- reads ------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def require(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise FigvaultError(f"no job {job_id!r}: `figvault jobs list` shows the jobs")
+        return job
+
+    def list(
+        self,
+        *,
+        tenants: list[str] | None = None,
+        states: list[JobState] | None = None,
+        job_type: JobType | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE 1=1"
+        args: list[Any] = []
+        if tenants is not None:
+            sql += f" AND tenant IN ({','.join('?' * len(tenants))})"
+            args.extend(tenants)
+        if states is not None:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args.extend(str(s) for s in states)
+        if job_type is not None:
+            sql += " AND type = ?"
+            args.append(str(job_type))
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        args.append(max(1, limit))
+        return [self._job(r) for r in self.conn.execute(sql, args)]
+
+    def next_queued(self) -> Job | None:
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+        ).fetchone()
+        return self._job(row) if row else None
+
+    # ---- writes -----------------------------------------------------------------------------------
+
+    def create(
+        self,
+        job_type: JobType,
+        params: dict[str, Any],
+        *,
+        started_by: str,
+        tenant: str,
+        job_id: str | None = None,
+    ) -> Job:
+        now = time.time()
+        job_id = job_id or uuid.uuid4().hex[:12]
+        self.conn.execute(
+            "INSERT INTO jobs (id, type, state, started_by, tenant, params_json, created_at, updated_at)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+            (job_id, str(job_type), started_by, tenant, json.dumps(params, ensure_ascii=False), now, now),
+        )
+        return self.require(job_id)
+
+    def claim(self, job_id: str, owner: str) -> Job | None:
+        """queued -> running for ``owner``, atomically; None when someone else got it first."""
+        now = time.time()
+        cur = self.conn.execute(
+            "UPDATE jobs SET state = 'running', owner = ?, attempts = attempts + 1, started_at = ?,"
+            " heartbeat_at = ?, updated_at = ?, message = '' WHERE id = ? AND state = 'queued'",
+            (owner, now, now, now, job_id),
+        )
+        return self.get(job_id) if cur.rowcount == 1 else None
+
+    def progress(
+        self,
+        job_id: str,
+        *,
+        phase: str | None = None,
+        done: int | None = None,
+        total: int | None = None,
+        rate: float | None = None,
+        eta_s: float | None = None,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
+        sets = ["updated_at = ?", "heartbeat_at = ?"]
+        now = time.time()
+        args: list[Any] = [now, now]
+        for column, value in (("phase", phase), ("done", done), ("total", total), ("rate", rate)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(value)
+        if rate is not None or done is not None:
+            sets.append("eta_s = ?")
+            args.append(eta_s)
+        if checkpoint is not None:
+            sets.append("checkpoint_json = ?")
+            args.append(json.dumps(checkpoint, ensure_ascii=False))
+        self.conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
+
+    def add_error(self, job_id: str, item: str, error: str) -> None:
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT errors_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            errors = json.loads(row["errors_json"]) if row else []
+            if len(errors) < MAX_ERRORS_KEPT:
+                errors.append({"item": item, "error": error})
+            self.conn.execute(
+                "UPDATE jobs SET errors_json = ?, error_count = error_count + 1, updated_at = ? WHERE id = ?",
+                (json.dumps(errors, ensure_ascii=False), time.time(), job_id),
+            )
+
+    def finish(
+        self, job_id: str, state: JobState, message: str = "", result: dict[str, Any] | None = None
+    ) -> None:
+        now = time.time()
+        self.conn.execute(
+            "UPDATE jobs SET state = ?, message = ?, result_json = ?, finished_at = ?, updated_at = ?,"
+            " eta_s = NULL WHERE id = ?",
+            (str(state), message, json.dumps(result or {}, ensure_ascii=False), now, now, job_id),
+        )
+
+    def requeue(self, job_id: str, message: str) -> None:
+        """running -> queued (the runner stopped, or its process died): it resumes when picked up again."""
+        self.conn.execute(
+            "UPDATE jobs SET state = 'queued', owner = '', message = ?, updated_at = ? WHERE id = ?",
+            (message, time.time(), job_id),
+        )
+
+    def request_cancel(self, job_id: str) -> Job:
+        """A queued job is cancelled at once; a running one when its handler next checks."""
+        now = time.time()
+        with transaction(self.conn):
+            job = self.require(job_id)
+            if job.state == JobState.QUEUED:
+                self.conn.execute(
+                    "UPDATE jobs SET state = 'cancelled', cancel_requested = 1,"
+                    " message = 'cancelled before it started', finished_at = ?, updated_at = ? WHERE id = ?",
+                    (now, now, job_id),
+                )
+            elif job.state == JobState.RUNNING:
+                self.conn.execute(
+                    "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", (now, job_id)
+                )
+        return self.require(job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        row = self.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def orphans(self) -> list[Job]:
+        """Jobs marked running whose process is gone."""
+        return [
+            j
+            for j in self.list(states=[JobState.RUNNING], limit=10_000)
+            if not owner_alive(j.owner, j.heartbeat_at)
+        ]
+
+    def requeue_orphans(self) -> list[str]:
+        """Requeue the orphaned running jobs (a dead service or CLI); returns their ids."""
+        ids = []
+        for job in self.orphans():
+            if job.cancel_requested:
+                self.finish(job.id, JobState.CANCELLED, "cancelled (its process had stopped)")
+                continue
+            self.requeue(job.id, f"resumed: the process running it ({job.owner}) stopped")
+            ids.append(job.id)
+        return ids
+
+
+class JobContext:
+    """What a handler sees: its job, settings, shared objects, and the calls to report and stop."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        job: Job,
+        settings: Settings,
+        *,
+        services: dict[str, Any] | None = None,
+        stopping: Callable[[], bool] = lambda: False,
+        echo: Callable[[Job], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.job = job
+        self.settings = settings
+        self.services = services or {}
+        """Objects the host shares (``engine``: the service's SearchEngine)."""
+        self._stopping = stopping
+        self._echo = echo
+        self._started = time.perf_counter()
+        self._base_done: int | None = None
+        self._last_cancel_check = 0.0
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    @property
+    def checkpoint(self) -> dict[str, Any]:
+        return self.job.checkpoint
+
+    def progress(
+        self,
+        phase: str,
+        done: int,
+        total: int,
+        *,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
+        """Report progress; rate and ETA count only the work of this run (a resumed job skips quickly)."""
+        if self._base_done is None:
+            self._base_done = done
+        elapsed = time.perf_counter() - self._started
+        worked = done - self._base_done
+        rate = worked / elapsed if elapsed > 0 and worked > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 and total >= done else None
+        self.store.progress(
+            self.job.id,
+            phase=phase,
+            done=done,
+            total=total,
+            rate=round(rate, 3),
+            eta_s=eta,
+            checkpoint=checkpoint,
+        )
+        self.job = self.job.model_copy(
+            update={"phase": phase, "done": done, "total": total, "rate": rate, "eta_s": eta}
+            | ({"checkpoint": checkpoint} if checkpoint is not None else {})
+        )
+        if self._echo is not None:
+            self._echo(self.job)
+
+    def restart_rate(self) -> None:
+        """Count rate and ETA from the next progress report on (a new phase with other units)."""
+        self._started = time.perf_counter()
+        self._base_done = None
+
+    def error(self, item: str, reason: str) -> None:
+        self.store.add_error(self.job.id, item, reason)
+
+    def check_cancel(self) -> None:
+        """Raise JobCancelled / JobInterrupted when asked to stop; call it between units of work."""
+        if self._stopping():
+            raise JobInterrupted("the job runner is stopping")
+        now = time.monotonic()
+        if now - self._last_cancel_check < 0.2:  # a database read per batch, not per unit
+            return
+        self._last_cancel_check = now
+        if self.store.cancel_requested(self.job.id):
+            raise JobCancelled("cancelled on request")
+
+
+Handler = Callable[[JobContext], dict[str, Any]]
+HANDLERS: dict[JobType, Callable[[], Handler]] = {}
+"""Job type -> a function that imports and returns its handler (heavy imports only when a job runs)."""
+
+
+def _ingest_handler() -> Handler:
+    from figvault.service.ingest_job import run_ingest_job
+
+    return run_ingest_job
+
+
+def _reencode_handler() -> Handler:
+    from figvault.service.reencode import run_reencode_job
+
+    return run_reencode_job
+
+
+HANDLERS[JobType.INGEST] = _ingest_handler
+HANDLERS[JobType.REENCODE] = _reencode_handler
+
+
+def execute(ctx: JobContext) -> Job:
+    """Run a claimed job's handler to its end state and record it. Never raises for a job's failure."""
+    store, job = ctx.store, ctx.job
+    try:
+        result = HANDLERS[job.type]()(ctx)
+    except JobInterrupted as exc:
+        store.requeue(job.id, f"interrupted ({exc}); it resumes when the runner starts again")
+    except JobCancelled as exc:
+        store.finish(job.id, JobState.CANCELLED, str(exc))
+    except FigvaultError as exc:
+        store.finish(job.id, JobState.FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
+        log.exception("job %s (%s) failed", job.id, job.type)
+        store.finish(
+            job.id, JobState.FAILED, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
+    else:
+        summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
+        store.finish(job.id, JobState.SUCCEEDED, summary, result)
+    return store.require(job.id)
+
+
+def run_here(
+    settings: Settings,
+    job: Job,
+    *,
+    services: dict[str, Any] | None = None,
+    echo: Callable[[Job], None] | None = None,
+) -> Job:
+    """Claim ``job`` for this process and run it in the foreground (the CLI's way); the final record."""
+    store = JobStore.open(settings)
+    claimed = store.claim(job.id, this_owner())
+    if claimed is None:
+        current = store.require(job.id)
+        raise FigvaultError(f"job {job.id} is {current.state}, not queued: it cannot be started here")
+    return execute(JobContext(store, claimed, settings, services=services, echo=echo))
+
+
+class JobRunner:
+    """One worker thread that runs queued jobs one at a time, oldest first (the service's runner)."""
+
+    def __init__(
+        self, settings: Settings, *, services: dict[str, Any] | None = None, poll_s: float = 1.0
+    ) -> None:
+        self.settings = settings
+        self.services = services if services is not None else {}
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current: str | None = None
+
+    def start(self) -> list[str]:
+        """Requeue orphaned jobs and start the worker; returns the ids of the jobs it will resume."""
+        resumed = JobStore.open(self.settings).requeue_orphans()
+        if resumed:
+            log.warning(
+                "resuming %d job(s) left running by a stopped process: %s", len(resumed), ", ".join(resumed)
+            )
+        self._thread = threading.Thread(target=self._loop, name="figvault-jobs", daemon=True)
+        self._thread.start()
+        return resumed
+
+    def submit(self, job: Job) -> Job:
+        """Wake the worker for a job already created as queued."""
+        self._wake.set()
+        return job
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop after the running job reaches its next checkpoint (it is requeued and resumes later)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        store = JobStore.open(self.settings)
+        owner = this_owner()
+        while not self._stop.is_set():
+            job = store.next_queued()
+            claimed = store.claim(job.id, owner) if job is not None else None
+            if claimed is None:
+                if job is None:
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+                continue
+            self.current = claimed.id
+            try:
+                execute(
+                    JobContext(
+                        store, claimed, self.settings, services=self.services, stopping=self._stop.is_set
+                    )
+                )
+            finally:
+                self.current = None
+
+
+@contextlib.contextmanager
+def job_store(settings: Settings) -> Iterator[JobStore]:
+    store = JobStore.open(settings)
+    try:
+        yield store
+    finally:
+        store.conn.close()

@@ -1,0 +1,401 @@
+"""Re-encode: rebuild every vector for a new embedding_version, then switch the alias — without downtime.
+
+The source of truth is what is already stored: the unit records in the served collection (every scalar
+field of a unit is kept there), the unit images in the blob store, and the texts. No document is parsed
+again. Steps (each a job phase):
+
+1. ``prepare``: create the target collection ``<alias>_<new version>`` with its own schema (channels and
+   dims of the new encoders) and record the encoder settings on it.
+2. ``copy``: units whose row is missing from the target (or whose access key changed) are encoded in
+   batches and upserted. The target collection itself is the checkpoint: a re-run (after a crash, kill -9
+   or cancel) computes the difference again and continues where the last batch ended; the job record also
+   keeps the last unit id and count. A channel whose own version is unchanged (say the text model when only
+   CLIP changed) is copied, not recomputed.
+3. ``verify`` (holding the store write lock, so no ingest writes meanwhile): one more catch-up pass for
+   units ingested or deleted during the copy, then the two collections must hold the same count and the
+   same unit ids (with the same access keys).
+4. ``switch``: ``alter_alias`` (atomic: a reader sees the old or the new collection, never a mix); the
+   document registry is pointed at the new collection; an in-process search engine adopts the new
+   encoders at once. The old collection stays until ``figvault collections drop NAME``.
+
+Searches keep answering from the old collection with the old encoders throughout (retrieval/search.py
+holds the served collection and its encoders as one snapshot).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from figvault.errors import FigvaultError
+from figvault.ingest.blobs import BlobStore
+from figvault.retrieval.acl import in_list
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import F_ACL_KEY, F_ID, OUTPUT_FIELDS, StoreLayout, row_to_unit, unit_to_row
+from figvault.retrieval.served_encoders import record_encoder_settings
+from figvault.service.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
+from figvault.service.registry import DocumentRegistry, connect
+from figvault.service.store_lock import store_write_lock
+from figvault.settings import Settings
+from figvault.units import FigureUnit
+
+log = logging.getLogger(__name__)
+
+MAX_CATCH_UP_PASSES = 5
+"""Copy passes before the locked verification; more units arriving than this absorbs is unusual."""
+
+
+@dataclass(frozen=True)
+class ReencodePlan:
+    source: str
+    """The collection the alias serves now."""
+    source_layout: StoreLayout
+    target: str
+    target_layout: StoreLayout
+
+    @property
+    def reused_channels(self) -> list[str]:
+        """Dense channels whose vectors are identical in both versions: copied instead of re-encoded."""
+        return [
+            c.name
+            for c in self.target_layout.dense
+            if (old := self.source_layout.dense_channel(c.name)) is not None
+            and old.embedding_version == c.embedding_version
+            and old.dim == c.dim
+        ]
+
+
+@dataclass
+class ReencodeResult:
+    source: str
+    target: str
+    source_version: str
+    target_version: str
+    units: int
+    encoded: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    switch_ms: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        rate = self.encoded / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"alias now serves {self.target} ({self.target_version}); {self.units} units,"
+            f" {self.encoded} encoded in {self.seconds:.1f}s ({rate:.1f} units/s);"
+            f" old collection {self.source} kept"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "summary": self.summary()}
+
+
+def layout_of_encoders(encoders: Any) -> StoreLayout:
+    return StoreLayout.from_channels(
+        encoders.embedding_version, encoders.channels(), lexical=encoders.lexical
+    )
+
+
+def plan_reencode(store: MilvusUnitStore, encoders: Any) -> ReencodePlan | None:
+    """What a re-encode to ``encoders`` would do; None when the alias already serves their version (or
+    nothing is stored yet: the first ingest creates the right collection)."""
+    source = store.served_collection()
+    if source is None:
+        return None
+    source_layout = store.layout_of(source)
+    target_layout = store.supported_layout(layout_of_encoders(encoders))
+    if source_layout.embedding_version == target_layout.embedding_version:
+        return None
+    return ReencodePlan(source, source_layout, store.collection_name_for(target_layout), target_layout)
+
+
+def _decode(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+class Reencoder:
+    """Runs one plan. ``report(phase, done, total, checkpoint)`` and ``check_cancel()`` come from the job."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MilvusUnitStore,
+        encoders: Any,
+        plan: ReencodePlan,
+        *,
+        report: Callable[[str, int, int, dict[str, Any] | None], None] = lambda *_: None,
+        check_cancel: Callable[[], None] = lambda: None,
+        on_error: Callable[[str, str], None] = lambda *_: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.encoders = encoders
+        self.plan = plan
+        self.blobs = BlobStore(settings.blob_dir)
+        self.report = report
+        self.check_cancel = check_cancel
+        self.on_error = on_error
+        self.batch_size = max(1, settings.jobs.batch_size)
+        self.checkpoint_every = max(self.batch_size, settings.jobs.checkpoint_every)
+        self.timings: dict[str, float] = {}
+        self.encoded = 0
+        self.removed = 0
+        self.failed: dict[str, str] = {}
+
+    # ---- phases -----------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        plan = self.plan
+        self.store.ensure_collection(plan.target_layout, set_alias=False)
+        record_encoder_settings(self.store, plan.target, self.settings)
+
+    def keys(self, collection: str) -> dict[str, str]:
+        """unit id -> access key of every row (the id set, and what must match between the two)."""
+        return {r[F_ID]: r[F_ACL_KEY] for r in self.store.query_rows(collection, "", [F_ID, F_ACL_KEY])}
+
+    def copy_pass(self, phase: str = "copy") -> int:
+        """Bring the target up to the source once; returns how many rows it changed."""
+        plan = self.plan
+        t = time.perf_counter()
+        source_keys = self.keys(plan.source)
+        target_keys = self.keys(plan.target)
+        self._add("scan", time.perf_counter() - t)
+        todo = sorted(
+            uid for uid, key in source_keys.items() if target_keys.get(uid) != key and uid not in self.failed
+        )
+        extra = sorted(set(target_keys) - set(source_keys))
+        if extra:  # deleted from the source during the copy
+            self.removed += self.store.delete_ids(plan.target, extra)
+        total = len(source_keys)
+        done = total - len(todo) - len(self.failed)
+        self.report(phase, done, total, None)
+        since_checkpoint = 0
+        for start in range(0, len(todo), self.batch_size):
+            self.check_cancel()
+            batch = todo[start : start + self.batch_size]
+            written = self.copy_batch(batch)
+            done += written
+            since_checkpoint += len(batch)
+            checkpoint = None
+            if since_checkpoint >= self.checkpoint_every or start + self.batch_size >= len(todo):
+                checkpoint = {
+                    "source": plan.source,
+                    "target": plan.target,
+                    "target_version": plan.target_layout.embedding_version,
+                    "last_unit_id": batch[-1],
+                    "done": done,
+                }
+                since_checkpoint = 0
+            self.report(phase, done, total, checkpoint)
+        return len(todo) + len(extra)
+
+    def copy_batch(self, unit_ids: Sequence[str]) -> int:
+        plan = self.plan
+        reused = plan.reused_channels
+        t = time.perf_counter()
+        rows = self.store.get_rows(
+            plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_ACL_KEY, *reused]
+        )
+        self._add("read", time.perf_counter() - t)
+        units = [row_to_unit(r) for r in rows]
+        vectors: list[dict[str, list[float]]] = [{c: list(r[c]) for c in reused} for r in rows]
+        ok = self._encode(units, vectors)
+        new_version = plan.target_layout.embedding_version
+        out = [
+            unit_to_row(
+                units[i].model_copy(update={"embedding_version": new_version}),
+                rows[i][F_ACL_KEY],
+                vectors[i],
+                lexical=plan.target_layout.lexical,
+            )
+            for i in ok
+        ]
+        t = time.perf_counter()
+        self.store.upsert_rows(plan.target, out)
+        self._add("write", time.perf_counter() - t)
+        self.encoded += len(out)
+        return len(out)
+
+    def _encode(self, units: list[FigureUnit], vectors: list[dict[str, list[float]]]) -> list[int]:
+        """Fill ``vectors`` for the channels to compute; returns the indices of units that succeeded."""
+        ok = list(range(len(units)))
+        reused = set(self.plan.reused_channels)
+        for channel in self.plan.target_layout.dense:
+            if channel.name in reused:
+                continue
+            t = time.perf_counter()
+            if channel.name == "clip":
+                images: list[Image.Image] = []
+                readable: list[int] = []
+                for i in ok:
+                    try:
+                        images.append(_decode(self.blobs.get(units[i].image)))
+                        readable.append(i)
+                    except (KeyError, OSError) as exc:
+                        self._fail(
+                            units[i], f"image blob {units[i].image[:12]} unreadable ({type(exc).__name__})"
+                        )
+                partial = self.encoders.clip.encode_images_partial(images) if images else None
+                done: list[int] = []
+                if partial is not None:
+                    for k, index in enumerate(partial.indices):
+                        vectors[readable[index]]["clip"] = partial.vectors[k].tolist()
+                        done.append(readable[index])
+                    for index, reason in partial.errors.items():
+                        self._fail(units[readable[index]], reason)
+                ok = done
+                self._add("encode_images", time.perf_counter() - t)
+            elif channel.name == "text":
+                matrix = self.encoders.text.encode_texts([units[i].search_text() for i in ok])
+                for i, vector in zip(ok, np.asarray(matrix), strict=True):
+                    vectors[i]["text"] = vector.tolist()
+                self._add("encode_texts", time.perf_counter() - t)
+            else:
+                raise FigvaultError(f"no encoder for channel {channel.name!r}")
+        return ok
+
+    def _fail(self, unit: FigureUnit, reason: str) -> None:
+        self.failed[unit.unit_id] = reason
+        self.on_error(f"{unit.doc} p{unit.page} ({unit.unit_id})", reason)
+
+    def verify(self) -> int:
+        """Catch up and compare (under the store write lock); returns the unit count, raises on a mismatch."""
+        plan = self.plan
+        self.copy_pass("verify")
+        if self.failed:
+            first = next(iter(self.failed.items()))
+            raise FigvaultError(
+                f"{len(self.failed)} unit(s) could not be encoded (first: {first[0]}: {first[1]}); the alias"
+                f" still serves {plan.source}"
+            )
+        source_keys, target_keys = self.keys(plan.source), self.keys(plan.target)
+        counts = (self.store.count(plan.source), self.store.count(plan.target))
+        if source_keys != target_keys or counts[0] != counts[1]:
+            missing = len(set(source_keys) - set(target_keys))
+            extra = len(set(target_keys) - set(source_keys))
+            raise FigvaultError(
+                f"verification failed: {plan.source} has {counts[0]} units, {plan.target} {counts[1]}"
+                f" ({missing} missing, {extra} extra); the alias still serves {plan.source}"
+            )
+        return counts[0]
+
+    def switch(self) -> float:
+        """Point the alias at the target; returns the milliseconds the switch took."""
+        plan = self.plan
+        t = time.perf_counter()
+        self.store.switch_alias(plan.target)
+        switch_ms = (time.perf_counter() - t) * 1000
+        conn = connect(self.settings)
+        try:
+            registry = DocumentRegistry(conn)
+            version = plan.target_layout.embedding_version
+            for record in registry.list():
+                if record.collection == plan.source:
+                    registry.put(
+                        record.model_copy(update={"collection": plan.target, "embedding_version": version})
+                    )
+        finally:
+            conn.close()
+        return switch_ms
+
+    def run(self) -> ReencodeResult:
+        plan = self.plan
+        started = time.perf_counter()
+        self.report("prepare", 0, 0, None)
+        self.prepare()
+        passes = 0
+        # Copy without the lock (ingest goes on), until a pass finds (almost) nothing to do.
+        while self.copy_pass() > 0 and passes < MAX_CATCH_UP_PASSES:
+            passes += 1
+        self.check_cancel()
+        with store_write_lock(self.settings, exclusive=True):
+            t = time.perf_counter()
+            units = self.verify()
+            self._add("verify", time.perf_counter() - t)
+            self.check_cancel()  # the last moment a cancel keeps the old version
+            switch_ms = self.switch()
+        seconds = time.perf_counter() - started
+        self.report("switched", units, units, {"source": plan.source, "target": plan.target, "done": units})
+        return ReencodeResult(
+            source=plan.source,
+            target=plan.target,
+            source_version=plan.source_layout.embedding_version,
+            target_version=plan.target_layout.embedding_version,
+            units=units,
+            encoded=self.encoded,
+            removed=self.removed,
+            seconds=seconds,
+            switch_ms=switch_ms,
+            timings=self.timings,
+        )
+
+    def _add(self, key: str, seconds: float) -> None:
+        self.timings[key] = self.timings.get(key, 0.0) + seconds
+
+
+def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
+    """The ``reencode`` job: re-encode to the configured encoders (or the engine's, in the service)."""
+    from figvault.encoders.factory import build_encoders
+
+    settings = ctx.settings
+    store = MilvusUnitStore.from_settings(settings)
+    encoders = build_encoders(settings)
+    plan = plan_reencode(store, encoders)
+    if plan is None:
+        served = store.served_collection()
+        return {
+            "summary": f"nothing to do: the alias serves {served or 'nothing yet'}, the configured version"
+        }
+    previous = ctx.checkpoint
+    if previous.get("target") == plan.target:
+        log.info("resuming re-encode into %s after unit %s", plan.target, previous.get("last_unit_id"))
+
+    def report(phase: str, done: int, total: int, checkpoint: dict[str, Any] | None) -> None:
+        if phase != ctx.job.phase:
+            ctx.restart_rate()
+        ctx.progress(phase, done, total, checkpoint=checkpoint)
+
+    reencoder = Reencoder(
+        settings,
+        store,
+        encoders.load(),
+        plan,
+        report=report,
+        check_cancel=ctx.check_cancel,
+        on_error=ctx.error,
+    )
+    result = reencoder.run()
+    engine = ctx.services.get("engine")
+    adopt = getattr(engine, "adopt", None)
+    if callable(adopt):
+        adopt(plan.target, plan.target_layout, encoders)
+    return result.to_dict()
+
+
+def queue_reencode(settings: Settings, jobs: JobStore, *, started_by: str) -> Job:
+    """A queued (or already active) re-encode job; FigvaultError when there is nothing to re-encode."""
+    from figvault.encoders.factory import build_encoders
+
+    store = MilvusUnitStore.from_settings(settings)
+    plan = plan_reencode(store, build_encoders(settings))
+    if plan is None:
+        served = store.served_collection()
+        raise FigvaultError(f"nothing to re-encode: the alias serves {served or 'nothing yet'}")
+    active = jobs.list(states=[JobState.QUEUED, JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
+    if active:
+        return active[0]
+    return jobs.create(
+        JobType.REENCODE,
+        {"source": plan.source, "target": plan.target},
+        started_by=started_by,
+        tenant=GLOBAL_TENANT,
+    )

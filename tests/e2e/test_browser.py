@@ -1,0 +1,269 @@
+"""The search page end to end: a real ``figvault serve`` (uvicorn) on loopback, driven in headless Debian
+Chromium through Playwright.
+
+The data folder is built the way an operator would: sample documents ingested through the pipeline (one
+process, so the text model loads once), users made with ``figvault users add``. Then: sign in, search,
+open a result and see its box on the page, a reader not seeing another group's figure, and an editor's
+upload becoming searchable. The results page is saved as docs/img/search-page.png.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.generated_docs import figure_pdf
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPO / "docs" / "img" / "search-page.png"
+FIGVAULT = [sys.executable, "-m", "figvault", "--config", "offline"]
+STARTUP_TIMEOUT_S = 90
+UI_TIMEOUT_MS = 30_000
+
+# Ingest both folders in one process: one model load instead of one per CLI call. Extraction in-process
+# (workers = 1): for three small files, starting extractor processes costs more than it saves.
+INGEST_SCRIPT = """
+import sys
+from pathlib import Path
+from figvault.settings import load_settings
+from figvault.service.ingest_pipeline import ingest_paths
+settings = load_settings("offline", data_dir=Path(sys.argv[1]))
+settings.extract.workers = 1
+for folder, groups in ((sys.argv[2], ["public"]), (sys.argv[3], ["finance"])):
+    report = ingest_paths(settings, [Path(folder)], groups=groups, tenant="default", progress=False)
+    if report.failed or not report.units:
+        sys.exit(f"ingest of {folder} failed: {report.failed}")
+"""
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
+
+
+@dataclass
+class Server:
+    url: str
+    keys: dict[str, str]
+    """user name -> API key"""
+
+
+def figvault_cli(data_dir: Path, *args: str, env: dict[str, str]) -> str:
+    cmd = [*FIGVAULT, "--data-dir", str(data_dir), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"figvault serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"figvault serve not ready after {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from figvault.ingest.samples import write_sample_documents
+
+    root = tmp_path_factory.mktemp("e2e")
+    data_dir = root / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    write_sample_documents(root / "public")
+    (root / "finance").mkdir()
+    figure_pdf(root / "finance" / "finance-forecast.pdf", seed=11, n_figures=2)
+    ingest = subprocess.run(
+        [sys.executable, "-c", INGEST_SCRIPT, str(data_dir), str(root / "public"), str(root / "finance")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    keys = {
+        "reader": figvault_cli(
+            data_dir, "users", "add", "rita", "--role", "reader", "--groups", "public", env=env
+        ),
+        "editor": figvault_cli(
+            data_dir, "users", "add", "ed", "--role", "editor", "--groups", "public", env=env
+        ),
+    }
+    port = free_port()
+    log = root / "server.log"
+    with log.open("w") as log_fh:
+        proc = subprocess.Popen(
+            [*FIGVAULT, "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+        yield Server(url=url, keys=keys)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    tab = context.new_page()
+    tab.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def sign_in(page: object, server: Server, user: str) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("API key or JWT").fill(server.keys[user])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#whoami:not([hidden])")
+
+
+def search(page: object, question: str) -> list[str]:
+    page.get_by_label("Question").fill(question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "q => document.querySelector('#search-status').textContent.match(/figure|No figures/)"
+        " && !document.querySelector('#search-status').textContent.startsWith('Searching')",
+        arg=question,
+    )
+    return page.locator("#results .card").evaluate_all("cards => cards.map(c => c.innerText)")
+
+
+def test_sign_in_search_and_open_a_figure_in_its_page(page: object, server: Server) -> None:
+    sign_in(page, server, "reader")
+    assert page.inner_text("[data-testid=whoami]").startswith("rita · reader · public")
+    assert page.locator("button[data-tab=upload]").is_hidden()  # readers do not upload
+
+    cards = search(page, "quarterly revenue by region")
+    # The report's Figure 1 and the deck's chart (on a slide titled the same) both answer; either may lead.
+    wanted = [i for i, card in enumerate(cards) if "Figure 1: Quarterly revenue by region" in card]
+    assert wanted and wanted[0] < 3, cards
+    report_card = wanted[0]
+    assert "figvault-demo-report.pdf" in cards[report_card] and "page 1" in cards[report_card]
+    # Thumbnails arrive as blob URLs (fetched with the bearer header).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#results .thumb img')].slice(0, 3)"
+        ".every(img => img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0)"
+    )
+    assert "encode" in page.locator("#results .card").first.get_attribute("title")  # timings on hover
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    page.locator("#results .card").nth(report_card).click()
+    viewer = page.locator("#viewer")
+    viewer.wait_for(state="visible")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#page-image');"
+        " return img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0; }"
+    )
+    assert page.inner_text("#viewer-title") == "figvault-demo-report.pdf, page 1"
+    frame = page.locator("#page-frame").bounding_box()
+    box = page.locator("[data-testid=highlight]").bounding_box()
+    assert box is not None and frame is not None
+    # Figure 1 of the demo report sits in the upper half of the page, across most of its width.
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
+    assert box["width"] > 0.5 * frame["width"]
+    assert frame["y"] < box["y"] < frame["y"] + 0.5 * frame["height"]
+    assert page.inner_text("#viewer-position") == "figure 1 of 2"
+
+    page.keyboard.press("ArrowRight")  # next figure of the same document
+    page.wait_for_function("() => document.querySelector('#viewer-caption').textContent.includes('Figure 2')")
+    second = page.locator("[data-testid=highlight]").bounding_box()
+    assert second["y"] > box["y"] + box["height"]  # further down the page
+    page.keyboard.press("Escape")
+    viewer.wait_for(state="hidden")
+
+
+def test_reader_cannot_see_another_groups_figure(page: object, server: Server) -> None:
+    sign_in(page, server, "reader")
+    page.wait_for_function("() => document.querySelectorAll('#filter-docs option').length > 0")
+    options = page.locator("#filter-docs option").all_inner_texts()
+    assert "figvault-demo-report.pdf" in options
+    assert "finance-forecast.pdf" not in options
+    cards = search(page, "report 11")  # the finance PDF's captions name report 11
+    assert all("finance-forecast" not in card for card in cards)
+    # Even asked for directly, its page and figures answer 404 in this session.
+    statuses = page.evaluate(
+        """async () => {
+            const headers = {Authorization: `Bearer ${sessionStorage.getItem('figvault.token')}`};
+            const urls = ['/v1/documents/finance-forecast.pdf/pages/1/image',
+                          '/v1/documents/finance-forecast.pdf/units'];
+            return Promise.all(urls.map(async u => (await fetch(u, {headers})).status));
+        }"""
+    )
+    assert statuses == [404, 404]
+
+
+def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path: Path) -> None:
+    upload = figure_pdf(tmp_path / "turbine-report.pdf", seed=4242, n_figures=1)
+    sign_in(page, server, "editor")
+    page.locator("button[data-tab=upload]").click()
+    assert page.get_by_label("Groups that may see them (comma separated)").input_value() == "public"
+    page.get_by_label("PDF or PPTX files").set_input_files(str(upload))
+    page.locator("#upload-form button[type=submit]").click()
+    page.wait_for_selector("#upload-log li.ok, #upload-log li.failed", timeout=90_000)
+    assert page.locator("#upload-log li.ok").count() == 1, page.inner_text("#upload-log")
+
+    import pymupdf
+
+    with pymupdf.open(upload) as doc:
+        caption = next(line for line in doc[0].get_text().splitlines() if line.startswith("Figure 1:"))
+    page.locator("button[data-tab=search]").click()
+    cards = search(page, caption)
+    assert cards and caption.rstrip(".") in cards[0]

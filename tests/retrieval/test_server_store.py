@@ -1,0 +1,122 @@
+"""The server code path: the same store operations against a real Milvus 2.3 server on loopback.
+
+The ``milvus`` package (dev extra) ships a 2.3.5 standalone binary. It has no BM25 function and no
+hybrid_search: the store must detect that, drop the lexical field with one warning, and still insert, search
+under the access filter, and switch aliases. The server ignores SIGTERM, so it is stopped by pid (SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from figvault.access import Principal
+from figvault.retrieval.acl import build_filter
+from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import F_ID, StoreLayout
+from figvault.settings import load_settings
+from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
+
+pytestmark = pytest.mark.server
+
+START_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    milvus = pytest.importorskip("milvus", reason="the `milvus` package (dev extra) is not installed")
+    base = tmp_path_factory.mktemp("milvus-server")
+    server = milvus.MilvusServer(wait_for_started=False)
+    server.set_base_dir(str(base))
+    try:
+        server.start()
+        server.wait_started(timeout=START_TIMEOUT_MS)
+    except Exception as exc:  # no binary for this platform, ports refused, ...: say why and skip
+        _kill(server)
+        pytest.skip(f"Milvus 2.3 server could not start here: {type(exc).__name__}: {exc}")
+    try:
+        yield f"http://127.0.0.1:{server.listen_port}"
+    finally:
+        _kill(server)
+
+
+def _kill(server) -> None:
+    proc = getattr(server, "server_proc", None)
+    if proc is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=30)
+    server.server_proc = None
+    for fd in getattr(server, "proc_fds", {}).values():
+        with contextlib.suppress(Exception):
+            fd.close()
+
+
+@pytest.fixture(scope="module")
+def server_store(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> MilvusUnitStore:
+    settings = load_settings("offline", data_dir=tmp_path_factory.mktemp("server-data"))
+    settings.store.uri = server_uri
+    return MilvusUnitStore.from_settings(settings)
+
+
+def test_capabilities_of_a_23_server(server_store: MilvusUnitStore, caplog: pytest.LogCaptureFixture) -> None:
+    caps = server_store.capabilities
+    assert not caps.lite and not caps.bm25 and not caps.hybrid
+    with caplog.at_level(logging.WARNING):
+        reduced = server_store.supported_layout(LAYOUT)
+        server_store.supported_layout(LAYOUT)
+    assert not reduced.lexical and reduced.embedding_version == LAYOUT.embedding_version
+    assert sum("no BM25" in r.message for r in caplog.records) <= 1
+
+
+def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore, tmp_path: Path) -> None:
+    rng = random.Random(3)
+    groups = ["a", "b", "c"]
+    units = [
+        random_unit(rng, i, tenant="t", groups=rng.sample(groups, rng.randint(1, 2)), doc_id=f"d{i % 3}")
+        for i in range(120)
+    ]
+    table = AclSetTable.at(tmp_path / "registry.sqlite3")
+    for u in units:
+        table.register(u.tenant, u.groups)
+    collection = server_store.ensure_collection(LAYOUT)
+    assert server_store.served_collection() == collection
+    layout = server_store.layout_of(collection)
+    assert not layout.lexical
+    rows = [{k: v for k, v in r.items() if k != "search_text"} for r in rows_for(units, seed=5)]
+    server_store.upsert_rows(collection, rows)
+    server_store.upsert_rows(collection, rows[:10])  # upsert: no duplicates
+    assert server_store.count(collection) == 120
+
+    hits = server_store.search_channel(collection, "text", np.asarray(rows[7]["text"]), 'tenant == "t"', 5)
+    assert hits[0].unit_id == rows[7][F_ID]
+
+    principal = Principal(user="u", tenant="t", groups=["a"])
+    expr = build_filter(principal, None, table.sets_of("t"))
+    truth = {u.unit_id for u in units if principal.sees(u.tenant, u.groups)}
+    assert {r[F_ID] for r in server_store.query_rows(collection, expr, [F_ID])} == truth
+    found = server_store.search_channel(collection, "text", np.asarray(rows[0]["text"]), expr, 200)
+    assert {h.unit_id for h in found} == truth  # complete, and nothing hidden
+
+    ids = server_store.unit_ids_of_doc(collection, "t", "d1")
+    server_store.delete_ids(collection, ids)
+    assert server_store.unit_ids_of_doc(collection, "t", "d1") == set()
+
+    other = server_store.ensure_collection(
+        StoreLayout(embedding_version="vserver2", dense=LAYOUT.dense, lexical=False), set_alias=False
+    )
+    server_store.switch_alias(other)
+    assert server_store.served_collection() == other
+    server_store.switch_alias(collection)
+    server_store.drop_collection(other)

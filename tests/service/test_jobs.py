@@ -1,0 +1,214 @@
+"""Job records, the runner, and the ingest job (offline profile: MiniLM + BM25, no CLIP)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from figvault.errors import FigvaultError
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.service import jobs as jobs_module
+from figvault.service.ingest_job import check_allowed, queue_upload_job, uploads_dir
+from figvault.service.jobs import (
+    JobContext,
+    JobRunner,
+    JobState,
+    JobStore,
+    JobType,
+    owner_alive,
+    run_here,
+    this_owner,
+)
+from figvault.service.registry import DocState, DocumentRegistry
+from figvault.settings import Settings
+from tests.service.generated_docs import figure_pdf
+
+DEAD_OWNER = "nohost-that-exists:999999:1"
+
+
+@pytest.fixture
+def settings(offline_settings: Settings) -> Settings:
+    offline_settings.extract.workers = 1  # one-page PDFs: no process pool
+    return offline_settings
+
+
+@pytest.fixture
+def store(settings: Settings) -> JobStore:
+    return JobStore.open(settings)
+
+
+def slow_counting_handler(ctx: JobContext) -> dict[str, Any]:
+    """A handler doing real (if trivial) work in steps, checking for cancel between steps."""
+    total = int(ctx.params.get("steps", 50))
+    start = int(ctx.checkpoint.get("done", 0))
+    for done in range(start, total):
+        ctx.check_cancel()
+        time.sleep(0.02)
+        ctx.progress("count", done + 1, total, checkpoint={"done": done + 1})
+    return {"summary": f"counted to {total}", "counted": total}
+
+
+@pytest.fixture
+def counting_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(jobs_module.HANDLERS, JobType.INGEST, lambda: slow_counting_handler)
+
+
+def test_job_record_round_trip_and_progress(store: JobStore) -> None:
+    job = store.create(JobType.INGEST, {"paths": ["/x"]}, started_by="ann", tenant="acme")
+    assert job.state == JobState.QUEUED and job.params == {"paths": ["/x"]} and job.started_by == "ann"
+    claimed = store.claim(job.id, this_owner())
+    assert claimed is not None and claimed.state == JobState.RUNNING and claimed.attempts == 1
+    assert store.claim(job.id, this_owner()) is None  # a job is claimed once
+    store.progress(job.id, phase="ingest", done=3, total=10, rate=1.5, eta_s=4.7, checkpoint={"at": 3})
+    store.add_error(job.id, "bad.pdf", "not a PDF")
+    again = store.require(job.id)
+    assert (again.phase, again.done, again.total, again.rate, again.eta_s) == ("ingest", 3, 10, 1.5, 4.7)
+    assert again.checkpoint == {"at": 3} and again.error_count == 1 and again.errors[0].item == "bad.pdf"
+    store.finish(job.id, JobState.SUCCEEDED, "done", {"units": 5})
+    final = store.require(job.id)
+    assert final.finished and final.result == {"units": 5} and final.finished_at is not None
+    assert [j.id for j in store.list(tenants=["acme"])] == [job.id]
+    assert store.list(tenants=["other"]) == []
+    with pytest.raises(FigvaultError, match="no job"):
+        store.require("nope")
+
+
+def test_owner_liveness() -> None:
+    assert owner_alive(this_owner(), None)
+    assert not owner_alive(f"{this_owner().split(':')[0]}:999999:1", None)  # same host, no such pid
+    assert not owner_alive(DEAD_OWNER, time.time() - 3600)  # other host, stale heartbeat
+    assert owner_alive(DEAD_OWNER, time.time())  # other host, fresh heartbeat: trusted
+
+
+def test_orphaned_running_jobs_are_requeued(store: JobStore) -> None:
+    dead = store.create(JobType.INGEST, {}, started_by="a", tenant="t")
+    alive = store.create(JobType.INGEST, {}, started_by="a", tenant="t")
+    store.claim(dead.id, f"{this_owner().split(':')[0]}:999999:1")
+    store.claim(alive.id, this_owner())
+    assert store.requeue_orphans() == [dead.id]
+    assert store.require(dead.id).state == JobState.QUEUED
+    assert store.require(alive.id).state == JobState.RUNNING
+
+
+def test_cancel_queued_and_running(settings: Settings, store: JobStore, counting_jobs: None) -> None:
+    queued = store.create(JobType.INGEST, {"steps": 5}, started_by="a", tenant="t")
+    assert store.request_cancel(queued.id).state == JobState.CANCELLED
+
+    job = store.create(JobType.INGEST, {"steps": 500}, started_by="a", tenant="t")
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.update(job=run_here(settings, job)))
+    worker.start()
+    deadline = time.monotonic() + 20
+    while store.require(job.id).done < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    store.request_cancel(job.id)
+    worker.join(20)
+    final = result["job"]
+    assert final.state == JobState.CANCELLED and 3 <= final.done < 500
+
+
+def test_runner_runs_queue_in_order_and_resumes_after_stop(
+    settings: Settings, store: JobStore, counting_jobs: None
+) -> None:
+    first = store.create(JobType.INGEST, {"steps": 3}, started_by="a", tenant="t")
+    second = store.create(JobType.INGEST, {"steps": 400}, started_by="a", tenant="t")
+    runner = JobRunner(settings, poll_s=0.05)
+    runner.start()
+    deadline = time.monotonic() + 20
+    while store.require(second.id).done < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.stop()
+    assert store.require(first.id).state == JobState.SUCCEEDED
+    stopped = store.require(second.id)
+    # Stopping the runner is not a cancel: the job goes back to the queue with its checkpoint.
+    assert stopped.state == JobState.QUEUED and 5 <= stopped.checkpoint["done"] < 400
+    resumed = run_here(settings, stopped)
+    assert resumed.state == JobState.SUCCEEDED and resumed.done == 400 and resumed.attempts == 2
+
+
+def ingest_params(paths: list[Path], **extra: Any) -> dict[str, Any]:
+    return {"paths": [str(p) for p in paths], "groups": ["eng"], "tenant": "acme", **extra}
+
+
+def stored_ids(settings: Settings) -> list[str]:
+    store = MilvusUnitStore.from_settings(settings)
+    return sorted(r["unit_id"] for r in store.query_rows(store.served_collection(), "", ["unit_id"]))
+
+
+def test_ingest_job_indexes_then_skips_by_content_hash(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(3):
+        figure_pdf(folder / f"report-{i}.pdf", seed=i)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    job = store.create(JobType.INGEST, ingest_params([folder]), started_by="ann", tenant="acme")
+    final = run_here(settings, job)
+    assert final.state == JobState.SUCCEEDED, final.message
+    assert (final.done, final.total) == (4, 4)
+    assert final.result["indexed"] == 3 and final.result["failed"] == 1 and final.result["units"] == 6
+    assert final.error_count == 1 and final.errors[0].item == "broken.pdf"
+    ids = stored_ids(settings)
+    assert len(ids) == 6
+
+    again = run_here(
+        settings, store.create(JobType.INGEST, ingest_params([folder]), started_by="ann", tenant="acme")
+    )
+    assert again.result["skipped"] == 3 and again.result["indexed"] == 0
+    assert stored_ids(settings) == ids  # nothing duplicated, nothing lost
+
+
+def test_upload_job_keeps_files_until_it_ends(settings: Settings, store: JobStore, tmp_path: Path) -> None:
+    spooled = figure_pdf(tmp_path / "spool.pdf", seed=7)
+    job = queue_upload_job(
+        settings, store, [("Quarterly.pdf", spooled)], groups=["eng"], tenant="acme", started_by="ann"
+    )
+    folder = uploads_dir(settings, job.id)
+    assert not spooled.exists() and len(list(folder.iterdir())) == 1
+    final = run_here(settings, job)
+    assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
+    assert not folder.exists()
+    record = DocumentRegistry.open(settings).get("acme", "Quarterly.pdf")
+    assert record is not None and record.state == DocState.INDEXED and record.units == 2
+
+
+def test_every_document_failing_fails_the_job(settings: Settings, store: JobStore, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf at all")
+    final = run_here(
+        settings, store.create(JobType.INGEST, ingest_params([bad]), started_by="a", tenant="acme")
+    )
+    assert final.state == JobState.FAILED and "every document failed" in final.message
+
+
+def test_folder_allow_list_follows_symlinks(settings: Settings, store: JobStore, tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    outside = tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    inside_doc = figure_pdf(allowed / "in.pdf", seed=1)
+    secret = figure_pdf(outside / "secret.pdf", seed=2)
+    (allowed / "link.pdf").symlink_to(secret)
+    (allowed / "escape").symlink_to(outside, target_is_directory=True)
+
+    with pytest.raises(PermissionError, match="ingest is off"):
+        check_allowed(settings, [str(inside_doc)])
+    settings.service.ingest_allow_dirs = [str(allowed)]
+    assert check_allowed(settings, [str(allowed)]) == [str(allowed.resolve())]
+    for refused in (outside, allowed / "escape", allowed / "link.pdf", allowed / ".." / "outside"):
+        with pytest.raises(PermissionError, match="not inside an allowed"):
+            check_allowed(settings, [str(refused)])
+    with pytest.raises(FigvaultError, match="absolute"):
+        check_allowed(settings, ["allowed/in.pdf"])
+
+    # A symlink inside an allowed folder that points outside is refused when the job lists the folder.
+    params = ingest_params([allowed], allowed_roots=[str(allowed.resolve())])
+    final = run_here(settings, store.create(JobType.INGEST, params, started_by="a", tenant="acme"))
+    assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
+    assert final.error_count == 1 and final.errors[0].item.endswith("link.pdf")
+    assert DocumentRegistry.open(settings).get("acme", "secret.pdf") is None

@@ -1,0 +1,264 @@
+"""Re-encode from one tiny OpenCLIP model to another (32-d -> 48-d) while searches run: no downtime, never
+a mix of versions, nothing lost; and what happens when the store serves another version than configured."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from figvault.access import local_operator
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.errors import VersionMismatchError
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchRequest
+from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+from figvault.service.reencode import plan_reencode
+from figvault.service.registry import DocumentRegistry
+from figvault.settings import Settings
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.service.generated_docs import TOPICS, figure_pdf
+
+load_commands()
+
+
+def make_docs(folder: Path, count: int, first_seed: int = 0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [figure_pdf(folder / f"report-{first_seed + i}.pdf", seed=first_seed + i) for i in range(count)]
+
+
+def ingest(settings: Settings, paths: list[Path], engine: SearchEngine | None = None) -> None:
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in paths], "groups": ["eng"], "tenant": "default"}
+    job = jobs.create(JobType.INGEST, params, started_by="test", tenant="default")
+    final = run_here(settings, job, services={"engine": engine} if engine else None)
+    assert final.state == JobState.SUCCEEDED and final.error_count == 0, final
+
+
+def reencode(settings: Settings, engine: SearchEngine | None = None):
+    jobs = JobStore.open(settings)
+    job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
+    return run_here(settings, job, services={"engine": engine} if engine else None)
+
+
+def ids_and_keys(store: MilvusUnitStore, collection: str) -> dict[str, str]:
+    return {r["unit_id"]: r["acl_key"] for r in store.query_rows(collection, "", ["unit_id", "acl_key"])}
+
+
+@pytest.fixture
+def settings_a(tiny_clip_settings: Settings) -> Settings:
+    tiny_clip_settings.extract.workers = 1
+    tiny_clip_settings.jobs.batch_size = 2  # several batches and checkpoints even for a small store
+    return tiny_clip_settings
+
+
+@pytest.fixture
+def settings_b(tiny_clip_settings_b: Settings) -> Settings:
+    tiny_clip_settings_b.extract.workers = 1
+    tiny_clip_settings_b.jobs.batch_size = 2
+    return tiny_clip_settings_b
+
+
+@dataclass
+class SearchLog:
+    answers: list[tuple[int, float, str, set[str]]] = field(default_factory=list)
+    """(searcher, time, response version, versions of the hits), in completion order"""
+    errors: list[str] = field(default_factory=list)
+
+
+def search_until(engine: SearchEngine, stop: threading.Event, log: SearchLog, seed: int) -> None:
+    n = seed
+    while not stop.is_set():
+        query = f"{TOPICS[n % len(TOPICS)]} in report {n % 5}"
+        n += 1
+        try:
+            response = engine.search(local_operator(), SearchRequest(query=query, top_k=5))
+        except Exception as exc:  # every error is a failure of the test, recorded with its reason
+            log.errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        hit_versions = {h.embedding_version or "" for h in response.results}
+        log.answers.append((seed, time.monotonic(), response.embedding_version, hit_versions))
+
+
+def test_reencode_with_concurrent_searches_and_ingest(
+    settings_a: Settings, settings_b: Settings, tiny_encoders, tiny_encoders_b, tmp_path: Path
+) -> None:
+    ingest(settings_a, make_docs(tmp_path / "docs", 4))
+    store = MilvusUnitStore.from_settings(settings_a)
+    old = store.served_collection()
+    old_version = tiny_encoders.embedding_version
+    new_version = tiny_encoders_b.embedding_version
+    assert old_version != new_version
+
+    # The service's engine: configured with the new encoders, serving the old version until the switch.
+    engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
+    assert engine.serving_version() is None or engine.serving_version() == old_version
+    log = SearchLog()
+    stop = threading.Event()
+    searchers = [threading.Thread(target=search_until, args=(engine, stop, log, s)) for s in range(2)]
+    for t in searchers:
+        t.start()
+    try:
+        # Documents arriving during the re-encode must be in the new collection too.
+        late_docs = make_docs(tmp_path / "late", 2, first_seed=10)
+        ingester = threading.Thread(target=ingest, args=(settings_b, late_docs, engine))
+        started = time.monotonic()
+        ingester.start()
+        final = reencode(settings_b, engine)
+        switched = time.monotonic()
+        ingester.join(60)
+        time.sleep(0.5)  # searches after the switch
+    finally:
+        stop.set()
+        for t in searchers:
+            t.join(30)
+
+    assert final.state == JobState.SUCCEEDED, final.message
+    assert log.errors == []
+    assert log.answers, "no search ran"
+    # Every answer comes from exactly one version, and its hits from the same one.
+    for _, _, version, hit_versions in log.answers:
+        assert version in (old_version, new_version)
+        assert hit_versions <= {version}
+    # Each searcher sees the old version, then the new one, and never the old one again.
+    for thread in {t for t, *_ in log.answers}:
+        sequence = [v for t, _, v, _ in log.answers if t == thread]
+        switches = sum(1 for a, b in itertools.pairwise(sequence) if a != b)
+        assert switches <= 1 and sequence[-1] == new_version
+    assert log.answers[0][2] == old_version
+    assert any(t >= started and v == old_version for _, t, v, _ in log.answers), "no search during re-encode"
+    assert any(t >= switched and v == new_version for _, t, v, _ in log.answers)
+
+    new = store.served_collection()
+    assert new != old and new == final.result["target"]
+    old_keys, new_keys = ids_and_keys(store, old), ids_and_keys(store, new)
+    assert old_keys == new_keys and store.count(old) == store.count(new) == len(new_keys)
+    assert len(new_keys) == 12  # 6 documents with 2 figures each: the late ones included
+    assert store.layout_of(new).dense_channel("clip").dim == 48  # the new schema
+    # The text channel's version did not change: its vectors were copied, not recomputed.
+    one = sorted(new_keys)[0]
+    old_row = store.get_rows(old, f'unit_id == "{one}"', fields=["text", "clip"])[0]
+    new_row = store.get_rows(new, f'unit_id == "{one}"', fields=["text", "clip", "embedding_version"])[0]
+    assert np.allclose(old_row["text"], new_row["text"]) and len(new_row["clip"]) == 48
+    assert new_row["embedding_version"] == new_version
+    # The registry follows the alias, so a later ingest of the same files skips them.
+    assert {r.collection for r in DocumentRegistry.open(settings_b).list()} == {new}
+
+    # After the switch the engine encodes queries with the new model: the same answer as a fresh engine.
+    request = SearchRequest(query="revenue by region", top_k=5)
+    mine = engine.search(local_operator(), request)
+    fresh = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b).search(local_operator(), request)
+    assert [(h.unit_id, round(h.score, 5)) for h in mine.results] == [
+        (h.unit_id, round(h.score, 5)) for h in fresh.results
+    ]
+    assert engine.serving_version() == new_version and plan_reencode(store, tiny_encoders_b) is None
+
+
+def test_version_mismatch_at_start(
+    settings_a: Settings, settings_b: Settings, tiny_encoders_b, tmp_path: Path, caplog
+) -> None:
+    # The old collection's encoders come from a model config file that will be gone.
+    config = tmp_path / "gone" / "fv-tiny-a.json"
+    config.parent.mkdir()
+    shutil.copy(TINY_A, config)
+    settings_old = tiny_settings(settings_a.data_dir, config)
+    settings_old.extract.workers = 1
+    ingest(settings_old, make_docs(tmp_path / "docs", 2))
+
+    with pytest.raises(
+        VersionMismatchError, match=r"store serves v\w+, configured v\w+: run `figvault reencode`"
+    ):
+        SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b).search(
+            local_operator(), SearchRequest(query="soil moisture")
+        )
+
+    # The service mode serves the old version faithfully, with the encoders recorded in its collection.
+    with caplog.at_level(logging.WARNING):
+        tolerant = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
+        response = tolerant.search(local_operator(), SearchRequest(query="soil moisture"))
+    served = MilvusUnitStore.from_settings(settings_b).served_layout()
+    assert response.embedding_version == served.embedding_version != tiny_encoders_b.embedding_version
+    assert response.results and "re-encode" in caplog.text
+
+    # When those encoders cannot be rebuilt, even the service refuses instead of answering wrongly.
+    shutil.rmtree(config.parent)
+    with pytest.raises(VersionMismatchError, match="recorded encoders cannot be built"):
+        SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True).search(
+            local_operator(), SearchRequest(query="soil moisture")
+        )
+
+
+def test_cancel_keeps_old_version_then_rerun_completes(settings_a: Settings, tmp_path: Path) -> None:
+    ingest(settings_a, make_docs(tmp_path / "docs", 4))
+    store = MilvusUnitStore.from_settings(settings_a)
+    old = store.served_collection()
+    # A channel removed: CLIP only, no text model (a new schema without the text field).
+    settings_c = tiny_settings(settings_a.data_dir, TINY_A, seed=3, text=False)
+    settings_c.jobs.batch_size = 2
+    settings_c.jobs.checkpoint_every = 2
+    jobs = JobStore.open(settings_c)
+    job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
+    jobs.request_cancel(job.id)  # queued: cancelled at once
+    assert jobs.require(job.id).state == JobState.CANCELLED
+
+    job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
+
+    # Cancel from "another client" as soon as the copy has started.
+    def cancel_when_copying() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            current = jobs.require(job.id)
+            if current.phase == "copy" and current.done >= 2:
+                jobs.request_cancel(job.id)
+                return
+            time.sleep(0.01)
+
+    canceller = threading.Thread(target=cancel_when_copying)
+    canceller.start()
+    cancelled = run_here(settings_c, job)
+    canceller.join()
+    assert cancelled.state == JobState.CANCELLED and cancelled.checkpoint.get("last_unit_id")
+    assert store.served_collection() == old  # nothing switched
+    partial = cancelled.checkpoint["target"]
+    written = store.count(partial)
+    assert 0 < written < store.count(old) and cancelled.checkpoint["done"] == written
+
+    final = reencode(settings_c)
+    assert final.state == JobState.SUCCEEDED and final.result["target"] == partial
+    assert final.result["encoded"] == store.count(old) - written  # resumed, not redone
+    assert ids_and_keys(store, old) == ids_and_keys(store, partial)
+    assert store.layout_of(partial).channels == ["clip", "lexical"]
+
+
+def test_collections_cli_refuses_to_drop_the_served_one(
+    settings_a: Settings, settings_b: Settings, tmp_path: Path
+) -> None:
+    ingest(settings_a, make_docs(tmp_path / "docs", 1))
+    assert reencode(settings_b).state == JobState.SUCCEEDED
+    store = MilvusUnitStore.from_settings(settings_b)
+    served = store.served_collection()
+    base = ["--data-dir", str(settings_b.data_dir)]
+    listing = CliRunner().invoke(app, [*base, "collections", "list", "--json"])
+    assert listing.exit_code == 0, listing.output
+    rows = json.loads(listing.stdout)["collections"]
+    assert [r["served"] for r in rows].count(True) == 1 and len(rows) == 2
+    old = next(r["collection"] for r in rows if not r["served"])
+
+    refused = CliRunner().invoke(app, [*base, "collections", "drop", served])
+    assert refused.exit_code == 1 and "switch the alias first" in refused.output
+    dropped = CliRunner().invoke(app, [*base, "collections", "drop", old])
+    assert dropped.exit_code == 0, dropped.output
+    assert store.list_collections() == [served]
+    unknown = CliRunner().invoke(app, [*base, "collections", "drop", "nope"])
+    assert unknown.exit_code == 1 and "no collection" in unknown.output
