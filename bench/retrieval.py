@@ -111,7 +111,7 @@ def main() -> None:
     engine = SearchEngine.from_settings(settings)
     served = engine.served()
     assert served is not None
-    collection, layout = served
+    collection, layout, encoders = served
     principal = local_operator()
     expr = engine.filter_for(principal, None)
     assert expr is not None
@@ -123,7 +123,7 @@ def main() -> None:
     ranks: dict[str, list[int | None]] = {m: [] for m in modes}
     latency: list[float] = []
     for q in queries:
-        encoded = {c.name: engine._encode_query(c.name, q.query) for c in layout.dense}
+        encoded = {c.name: engine._encode_query(c.name, q.query, encoders) for c in layout.dense}
         if layout.lexical:
             encoded[LEXICAL] = q.query
         for mode, channels in modes.items():

@@ -20,10 +20,13 @@ SUFFIXES = {".pdf", ".pptx"}
 
 
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly are always yielded (their bytes decide); folders give their .pdf/.pptx files."""
+    """Files named directly are yielded whatever their name (their bytes decide); folders give their
+    .pdf/.pptx files. Paths that do not exist are left out: callers report them."""
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
+        if not path.exists():
+            continue
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
         else:

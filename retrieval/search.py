@@ -8,6 +8,7 @@ before they leave (defence in depth).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -87,15 +88,23 @@ class SearchEngine:
         encoders: Any,
         acl_sets: AclSetTable,
         blobs: BlobStore,
+        *,
+        serve_recorded: bool = False,
     ) -> None:
         self.settings = settings
         self.store = store
         self.encoders = encoders
         self.acl_sets = acl_sets
         self.blobs = blobs
+        self.serve_recorded = serve_recorded
+        """Service mode: serve a collection of another version with the encoders recorded in it."""
+        self._recorded: dict[str, Any] = {}
+        self._recorded_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, encoders: Any | None = None) -> SearchEngine:
+    def from_settings(
+        cls, settings: Settings, encoders: Any | None = None, *, serve_recorded: bool = False
+    ) -> SearchEngine:
         if encoders is None:
             from figvault.encoders.factory import build_encoders
 
@@ -106,22 +115,48 @@ class SearchEngine:
             encoders,
             AclSetTable.at(settings.registry_path),
             BlobStore(settings.blob_dir),
+            serve_recorded=serve_recorded,
         )
 
     # ---- the served collection ------------------------------------------------------------------
 
-    def served(self) -> tuple[str, StoreLayout] | None:
-        """(collection, layout) the alias serves, checked against the configured embedding version."""
+    def serving_version(self) -> str | None:
+        """The embedding version the alias serves now (None: nothing indexed yet)."""
+        name = self.store.served_collection()
+        return self.store.layout_of(name).embedding_version if name else None
+
+    def served(self) -> tuple[str, StoreLayout, Any] | None:
+        """(collection, layout, encoders for it) the alias serves now; None when nothing is indexed.
+
+        The configured encoders must produce the served version. In service mode (``serve_recorded``) a
+        collection of another version (a re-encode not switched yet, or switched by another process) is
+        served with the encoders recorded in it, which must still produce exactly its version.
+        """
         name = self.store.served_collection()
         if name is None:
             return None
         layout = self.store.layout_of(name)
         configured = self.encoders.embedding_version
-        if layout.embedding_version != configured:
+        if layout.embedding_version == configured:
+            return name, layout, self.encoders
+        if not self.serve_recorded:
             raise VersionMismatchError(
                 f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
             )
-        return name, layout
+        with self._recorded_lock:
+            encoders = self._recorded.get(name)
+            if encoders is None:
+                from figvault.retrieval.served_encoders import encoders_for_collection
+
+                encoders = encoders_for_collection(self.settings, self.store, name)
+                log.warning(
+                    "serving %s (%s) with its recorded encoders; configured %s: run the re-encode to switch",
+                    name,
+                    layout.embedding_version,
+                    configured,
+                )
+                self._recorded[name] = encoders
+        return name, layout, encoders
 
     def filter_for(self, principal: Principal, filters: SearchFilters | None) -> str | None:
         """The Milvus expression for ``principal`` and ``filters``; None when the principal sees nothing."""
@@ -138,7 +173,7 @@ class SearchEngine:
         timings: dict[str, float] = {}
         if served is None:
             return self._empty(started, timings, "")
-        collection, layout = served
+        collection, layout, encoders = served
         expr = self.filter_for(principal, request.filters)
         if expr is None:
             return self._empty(started, timings, layout.embedding_version)
@@ -146,7 +181,7 @@ class SearchEngine:
         t = time.perf_counter()
         queries: dict[str, np.ndarray | str] = {}
         for channel in layout.dense:
-            queries[channel.name] = self._encode_query(channel.name, request.query)
+            queries[channel.name] = self._encode_query(channel.name, request.query, encoders)
         if layout.lexical:
             queries[LEXICAL] = request.query
         timings["encode"] = _ms(t)
@@ -165,7 +200,7 @@ class SearchEngine:
         timings: dict[str, float] = {}
         if served is None:
             return self._empty(started, timings, "")
-        collection, layout = served
+        collection, layout, encoders = served
         if layout.dense_channel("clip") is None:
             raise FigvaultError(
                 "the served collection has no CLIP image vectors: re-encode with CLIP enabled"
@@ -174,7 +209,7 @@ class SearchEngine:
         if expr is None:
             return self._empty(started, timings, layout.embedding_version)
         t = time.perf_counter()
-        vector = self.encoders.clip.encode_images([image.convert("RGB")])[0]
+        vector = encoders.clip.encode_images([image.convert("RGB")])[0]
         timings["encode"] = _ms(t)
         return self._recall_and_finish(
             principal, request, collection, layout, {"clip": vector}, expr, timings, started
@@ -203,10 +238,9 @@ class SearchEngine:
 
     # ---- stages ---------------------------------------------------------------------------------
 
-    def _encode_query(self, channel: str, text: str) -> np.ndarray:
-        encoder = (
-            self.encoders.clip if channel == "clip" else self.encoders.text if channel == "text" else None
-        )
+    def _encode_query(self, channel: str, text: str, encoders: Any | None = None) -> np.ndarray:
+        encoders = encoders or self.encoders
+        encoder = encoders.clip if channel == "clip" else encoders.text if channel == "text" else None
         if encoder is None:
             raise StoreError(
                 f"the served collection has a {channel!r} channel the configuration does not encode"

@@ -69,7 +69,9 @@ def child_env(settings: Settings, config: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def kill_when(args: list[str], env: dict[str, str], ready: Callable[[], bool], rng: random.Random) -> int:
+def kill_when(
+    args: list[str], env: dict[str, str], ready: Callable[[], bool], rng: random.Random, max_delay_s: float
+) -> int:
     """Start ``python -m figvault ARGS``; kill -9 once ``ready()`` and a random short delay. Its exit code."""
     child = subprocess.Popen(
         [sys.executable, "-m", "figvault", *args],
@@ -82,7 +84,7 @@ def kill_when(args: list[str], env: dict[str, str], ready: Callable[[], bool], r
     try:
         while child.poll() is None and time.monotonic() < deadline:
             if ready():
-                time.sleep(rng.uniform(0.0, 0.3))
+                time.sleep(rng.uniform(0.0, max_delay_s))
                 child.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.02)
@@ -130,6 +132,7 @@ def test_kill_ingest_then_rerun(data_dir: Path, tmp_path: Path) -> None:
             >= target
         ),
         rng,
+        max_delay_s=0.3,
     )
     indexed_before = sql_count(
         settings.registry_path, "SELECT count(*) FROM documents WHERE state = 'indexed'"
@@ -167,10 +170,11 @@ def test_kill_reencode_then_rerun(data_dir: Path, tmp_path: Path) -> None:
     assert set(old_ids) == expected_ids(settings_a, docs)
     release_lite_store(settings_a)
 
-    target = rng.randint(2, len(old_ids) - 2)
+    # One unit per batch: the copy lasts long enough for the kill to land inside it.
+    target = rng.randint(2, len(old_ids) // 2)
     kill_when(
         ["reencode"],
-        child_env(settings_a, TINY_B, FIGVAULT_JOBS__BATCH_SIZE="2", FIGVAULT_JOBS__CHECKPOINT_EVERY="2"),
+        child_env(settings_a, TINY_B, FIGVAULT_JOBS__BATCH_SIZE="1", FIGVAULT_JOBS__CHECKPOINT_EVERY="1"),
         lambda: (
             sql_count(
                 settings_a.registry_path,
@@ -179,6 +183,7 @@ def test_kill_reencode_then_rerun(data_dir: Path, tmp_path: Path) -> None:
             >= target
         ),
         rng,
+        max_delay_s=0.05,
     )
     killed = JobStore.open(settings_a).list(job_type=JobType.REENCODE)
     assert len(killed) == 1 and killed[0].state == JobState.RUNNING  # left running by the dead process
