@@ -107,7 +107,7 @@ def main() -> None:
         rows, sets = make_rows(size, args.dim, rng, pyrng)
         start = time.perf_counter()
         store.upsert_rows(collection, rows)
-        store.count(collection)
+        store.flush(collection)  # as ingest does: sealed segments get their HNSW index
         insert_s = time.perf_counter() - start
         queries = rng.standard_normal((args.queries, args.dim)).astype(np.float32)
         # Warm up (first search after insert builds/loads the index).

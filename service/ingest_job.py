@@ -1,9 +1,9 @@
 """The ``ingest`` job: files and folders (uploads, allowed server folders, CLI paths) into the store.
 
 Parameters (``job.params``): ``paths`` (files or folders), ``groups``, ``tenant``, optionally ``doc_ids``
-(path -> document id, for uploads whose id is the client's file name), ``allowed_roots`` (server folders:
-every file must resolve, symlinks followed, inside one of them) and ``cleanup_dir`` (a folder of spooled
-uploads, removed when the job ends; kept while it may still resume).
+(path -> document id, for uploads whose id is the client's file name) or ``doc_id`` (one file),
+``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them) and
+``cleanup_dir`` (a folder of spooled uploads, removed when the job ends; kept while it may still resume).
 
 Resuming is the ingest runner's own idempotence: a document already indexed with the same content hash is
 skipped before extraction, unit ids are stable, rows are upserted. So a job interrupted anywhere (kill -9
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -68,7 +69,12 @@ def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
 
 
 class _EncoderCache:
-    """Encoders for the collection the alias serves, built once per version (models load once per job)."""
+    """Encoders for the collection the alias serves, built once per version (models load once per job).
+
+    In the service (``engine`` given) an ingest writes the version the alias serves, even while a
+    re-encode to the configured one is pending (its catch-up copies these units). On the command line
+    (no engine) a configuration that does not produce the served version is an error, as for search.
+    """
 
     def __init__(self, settings: Settings, engine: Any) -> None:
         self.settings = settings
@@ -87,8 +93,12 @@ class _EncoderCache:
         if engine_encoders is not None and engine_encoders.embedding_version == version:
             return engine_encoders
         if version not in self._by_version:
+            from figvault.encoders.factory import build_encoders
             from figvault.retrieval.served_encoders import encoders_for_collection
 
+            if self.engine is None:  # strict: IngestRunner reports a mismatch with the fix to apply
+                built = build_encoders(self.settings)
+                return self._by_version.setdefault(built.embedding_version, built)
             self._by_version[version] = encoders_for_collection(self.settings, store, served)
         return self._by_version[version]
 
@@ -106,6 +116,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
     cleanup = params.get("cleanup_dir")
     interrupted = False
+    started = time.perf_counter()
     try:
         files = list(iter_input_files([Path(p) for p in params.get("paths") or []]))
         if params.get("allowed_roots") is not None:
@@ -114,10 +125,16 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             for f in refused:
                 ctx.error(str(f), "refused: resolves outside the allowed ingest folders")
             files = [f for f in files if inside(f, roots)]
+        if params.get("doc_id"):
+            if len(files) != 1:
+                raise FigvaultError(f"--doc-id names one document, but {len(files)} files were given")
+            doc_ids = {str(files[0]): str(params["doc_id"])}
         total = len(files)
         counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: 0}
-        units = 0
-        done = 0
+        units = pages = done = 0
+        outcomes: list[dict[str, Any]] = []
+        timings: dict[str, float] = {}
+        collection = version = ""
         ctx.progress("ingest", done, total)
         store = MilvusUnitStore.from_settings(settings)
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
@@ -141,22 +158,39 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                 if first and (created := store.served_collection()) is not None:
                     # The collection this job created records how its vectors are made (re-encode, search).
                     record_encoder_settings(store, created, settings)
+            collection, version = report.collection, report.embedding_version
+            for key, seconds in report.timings.items():
+                timings[key] = timings.get(key, 0.0) + seconds
             for outcome in report.documents:
+                outcomes.append(dict(outcome.__dict__))
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
                 if outcome.status == FAILED:
                     ctx.error(outcome.doc_id or outcome.path, outcome.error)
                 elif outcome.status in (INDEXED, REPLACED):
                     units += outcome.units
+                    pages += outcome.pages
             done += len(chunk)
             ctx.progress("ingest", done, total)
         failed = counts[FAILED]
+        seconds = time.perf_counter() - started
         summary = (
             f"{counts[INDEXED]} new, {counts[REPLACED]} replaced, {counts[SKIPPED]} unchanged,"
-            f" {failed} failed; {units} units"
+            f" {failed} failed; {units} units from {pages} pages in {seconds:.1f}s"
+            + (f", {units / seconds:.1f} units/s" if units and seconds > 0 else "")
         )
         if total and failed == total:
             raise FigvaultError(f"every document failed ({summary}); see the job's errors")
-        return {"summary": summary, **counts, "units": units, "documents": total}
+        return {
+            "summary": summary,
+            **counts,
+            "units": units,
+            "pages": pages,
+            "tenant": tenant,
+            "collection": collection,
+            "embedding_version": version,
+            "documents": outcomes,
+            "timings": timings,
+        }
     except JobInterrupted:
         interrupted = True
         raise

@@ -231,6 +231,10 @@ class IngestRunner:
         finally:
             if bar is not None:
                 bar.close()
+        if report.count(INDEXED) or report.count(REPLACED):
+            t = time.perf_counter()
+            self.store.flush(collection)
+            timings["flush"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         return report
 

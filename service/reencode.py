@@ -277,6 +277,9 @@ class Reencoder:
                 f"{len(self.failed)} unit(s) could not be encoded (first: {first[0]}: {first[1]}); the alias"
                 f" still serves {plan.source}"
             )
+        flush = getattr(self.store, "flush", None)
+        if callable(flush):  # seal the new rows so the first searches after the switch use the index
+            flush(plan.target)
         source_keys, target_keys = self.keys(plan.source), self.keys(plan.target)
         counts = (self.store.count(plan.source), self.store.count(plan.target))
         if source_keys != target_keys or counts[0] != counts[1]:
@@ -311,7 +314,9 @@ class Reencoder:
         plan = self.plan
         started = time.perf_counter()
         self.report("prepare", 0, 0, None)
+        t = time.perf_counter()
         self.prepare()
+        self._add("prepare", time.perf_counter() - t)
         passes = 0
         # Copy without the lock (ingest goes on), until a pass finds (almost) nothing to do.
         while self.copy_pass() > 0 and passes < MAX_CATCH_UP_PASSES:

@@ -38,6 +38,7 @@ def reencode(
     """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile."""
     from figvault.commands.jobs import progress_line
     from figvault.encoders.factory import build_encoders
+    from figvault.errors import StoreError
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
     from figvault.service.reencode import plan_reencode
@@ -58,7 +59,16 @@ def reencode(
         typer.echo(f"reencode: {line}", err=True)
 
     with one_line_errors():
-        store = MilvusUnitStore.from_settings(settings)
+        try:
+            store = MilvusUnitStore.from_settings(settings)
+        except StoreError as exc:
+            if settings.store.uri:
+                raise
+            # Milvus Lite serves its folder from one process: a running service holds it.
+            raise StoreError(
+                f"{exc} (if `figvault serve` runs on this data folder, re-encode through it:"
+                " POST /v1/jobs/reencode, or set service.reencode_on_start)"
+            ) from None
         plan = plan_reencode(store, build_encoders(settings))
         if plan is None:
             served = store.served_collection()

@@ -23,7 +23,7 @@ from figvault.errors import VersionMismatchError
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.search import SearchEngine
 from figvault.search_models import SearchRequest
-from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+from figvault.service.jobs import GLOBAL_TENANT, Job, JobState, JobStore, JobType, run_here
 from figvault.service.reencode import plan_reencode
 from figvault.service.registry import DocumentRegistry
 from figvault.settings import Settings
@@ -214,20 +214,12 @@ def test_cancel_keeps_old_version_then_rerun_completes(settings_a: Settings, tmp
 
     job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
 
-    # Cancel from "another client" as soon as the copy has started.
-    def cancel_when_copying() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            current = jobs.require(job.id)
-            if current.phase == "copy" and current.done >= 2:
-                jobs.request_cancel(job.id)
-                return
-            time.sleep(0.01)
+    def cancel_when_copying(current: Job) -> None:
+        # Another client asks to cancel once two units are stored (echo runs in the job's thread).
+        if current.phase == "copy" and current.done >= 2 and not current.cancel_requested:
+            jobs.request_cancel(current.id)
 
-    canceller = threading.Thread(target=cancel_when_copying)
-    canceller.start()
-    cancelled = run_here(settings_c, job)
-    canceller.join()
+    cancelled = run_here(settings_c, job, echo=cancel_when_copying)
     assert cancelled.state == JobState.CANCELLED and cancelled.checkpoint.get("last_unit_id")
     assert store.served_collection() == old  # nothing switched
     partial = cancelled.checkpoint["target"]
@@ -262,3 +254,21 @@ def test_collections_cli_refuses_to_drop_the_served_one(
     assert store.list_collections() == [served]
     unknown = CliRunner().invoke(app, [*base, "collections", "drop", "nope"])
     assert unknown.exit_code == 1 and "no collection" in unknown.output
+
+
+def test_a_unit_that_cannot_be_encoded_fails_the_job_without_switching(
+    settings_a: Settings, settings_b: Settings, tmp_path: Path
+) -> None:
+    from figvault.ingest.blobs import BlobStore
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 2))
+    store = MilvusUnitStore.from_settings(settings_a)
+    old = store.served_collection()
+    victim = store.query_rows(old, "", ["unit_id", "image", "doc", "page"])[0]
+    BlobStore(settings_a.blob_dir).delete(victim["image"])
+
+    failed = reencode(settings_b)
+    assert failed.state == JobState.FAILED
+    assert "1 unit(s) could not be encoded" in failed.message and victim["unit_id"] in failed.message
+    assert failed.error_count == 1 and victim["unit_id"] in failed.errors[0].item
+    assert store.served_collection() == old  # nothing lost: the old version still serves every unit

@@ -1,0 +1,238 @@
+"""The jobs API: uploads answered 202 with a job, progress (JSON and server-sent events), cancel, roles,
+the server-folder allow-list, and a re-encode started over HTTP while the service keeps answering.
+
+Encoders: the tiny OpenCLIP model (CLIP channel only, plus BM25), so the service starts in a second."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.access import Role
+from figvault.service import users
+from figvault.service.jobs import JobRunner, JobState, JobStore, JobType
+from figvault.settings import Settings
+from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
+from tests.service.generated_docs import figure_pdf
+
+
+@dataclass
+class Service:
+    settings: Settings
+    client: TestClient
+    root: Path
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+    def wait(self, job_id: str, user: str = "admin", timeout_s: float = 90) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self.client.get(f"/v1/jobs/{job_id}", headers=self.headers(user)).json()
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} did not finish in {timeout_s}s")
+
+
+def service_settings(data_dir: Path, config: Path) -> Settings:
+    settings = tiny_settings(data_dir, config, text=False)
+    settings.extract.workers = 1
+    settings.jobs.batch_size = 2
+    return settings
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    from figvault.service.app import create_app
+
+    settings = service_settings(tmp_path / "data", TINY_A)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    settings.service.ingest_allow_dirs = [str(allowed)]
+    app = create_app(settings)
+    with TestClient(app) as client:
+        svc = Service(settings=settings, client=client, root=tmp_path)
+        conn = sqlite3.connect(settings.registry_path)
+        try:
+            users.ensure_schema(conn)
+            for name, role, tenant in (
+                ("admin", Role.ADMIN, "default"),
+                ("editor", Role.EDITOR, "default"),
+                ("reader", Role.READER, "default"),
+                ("other", Role.ADMIN, "globex"),
+            ):
+                svc.keys[name] = users.add_user(conn, name, role, ["eng"], tenant)[1]
+        finally:
+            conn.close()
+        yield svc
+
+
+def upload(svc: Service, user: str, *seeds: int) -> dict:
+    files = [
+        (
+            "files",
+            (f"report-{s}.pdf", figure_pdf(svc.root / f"up-{s}.pdf", seed=s).read_bytes(), "application/pdf"),
+        )
+        for s in seeds
+    ]
+    response = svc.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=svc.headers(user)
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_upload_is_a_job_with_progress_and_events(service: Service) -> None:
+    body = upload(service, "editor", 1, 2)
+    job_id = body["job_id"]
+    assert [d["state"] for d in body["documents"]] == ["queued", "queued"]
+    assert service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).status_code == 200
+
+    with service.client.stream(
+        "GET", f"/v1/jobs/{job_id}/events", headers=service.headers("editor")
+    ) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = []
+        for block in stream.iter_text():
+            events.append(block)
+    text = "".join(events)
+    frames = [f for f in text.split("\n\n") if f.startswith("event:")]
+    kinds = [f.split("\n")[0].removeprefix("event: ") for f in frames]
+    assert kinds[-1] == "end" and "progress" in kinds  # the stream ends by itself
+    final = json.loads(frames[-1].split("data: ", 1)[1])
+    assert final["state"] == "succeeded" and (final["done"], final["total"]) == (2, 2)
+    assert final["result"]["indexed"] == 2 and final["result"]["units"] == 4
+
+    docs = service.client.get("/v1/documents", headers=service.headers("reader")).json()["documents"]
+    assert sorted(d["doc_id"] for d in docs) == ["report-1.pdf", "report-2.pdf"]
+    listed = service.client.get("/v1/jobs", headers=service.headers("editor")).json()["jobs"]
+    assert [j["id"] for j in listed] == [job_id] and listed[0]["started_by"] == "editor"
+    # Readers do not see jobs; another tenant's admin does not see this one.
+    assert service.client.get("/v1/jobs", headers=service.headers("reader")).status_code == 403
+    assert service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("other")).status_code == 404
+    assert service.client.get("/v1/jobs/nope", headers=service.headers("admin")).status_code == 404
+
+
+def test_cancel_queued_job(service: Service) -> None:
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()  # nothing runs: the upload waits in the queue
+    body = upload(service, "editor", 3)
+    job_id = body["job_id"]
+    assert (
+        service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers("reader")).status_code == 403
+    )
+    cancelled = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers("editor"))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    again = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers("editor"))
+    assert again.status_code == 409
+    assert JobStore.open(service.settings).require(job_id).state == JobState.CANCELLED
+
+
+def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:
+    allowed = Path(service.settings.service.ingest_allow_dirs[0])
+    figure_pdf(allowed / "inside.pdf", seed=5)
+    outside = figure_pdf(tmp_path / "outside.pdf", seed=6)
+    (allowed / "sneaky").symlink_to(outside.parent, target_is_directory=True)
+    post = service.client.post
+    editor = service.headers("editor")
+    for path, code in ((outside, 403), (allowed / "sneaky" / "outside.pdf", 403), (Path("inside.pdf"), 422)):
+        response = post("/v1/jobs/ingest", json={"paths": [str(path)], "groups": ["eng"]}, headers=editor)
+        assert response.status_code == code, (path, response.text)
+    reader = service.headers("reader")
+    assert (
+        post("/v1/jobs/ingest", json={"paths": [str(allowed)], "groups": ["eng"]}, headers=reader).status_code
+        == 403
+    )
+    accepted = post("/v1/jobs/ingest", json={"paths": [str(allowed)], "groups": ["eng"]}, headers=editor)
+    assert accepted.status_code == 202 and accepted.headers["location"].endswith(accepted.json()["id"])
+    final = service.wait(accepted.json()["id"], "editor")
+    assert final["state"] == "succeeded" and final["result"]["indexed"] == 1
+
+
+def test_reencode_over_http_while_searching(service: Service) -> None:
+    service.wait(upload(service, "editor", 7, 8)["job_id"], "editor")
+    admin = service.headers("admin")
+    status = service.client.get("/v1/status", headers=admin).json()
+    assert status["version_matches"] and status["units"] == 4
+    assert service.client.post("/v1/jobs/reencode", headers=admin).status_code == 409  # nothing to do
+    assert service.client.get("/v1/status", headers=service.headers("editor")).status_code == 403
+
+    # The operator changes the CLIP model; the running service is told through its settings object.
+    new = service_settings(service.settings.data_dir, TINY_B)
+    for section in ("clip", "text", "lexical", "jobs"):
+        setattr(service.settings, section, getattr(new, section))
+    assert service.client.post("/v1/jobs/reencode", headers=service.headers("editor")).status_code == 403
+    started = service.client.post("/v1/jobs/reencode", headers=admin)
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    versions = set()
+    while True:
+        answer = service.client.post(
+            "/v1/search", json={"query": "report 7"}, headers=service.headers("reader")
+        )
+        assert answer.status_code == 200, answer.text
+        versions.add(answer.json()["embedding_version"])
+        job = service.client.get(f"/v1/jobs/{job_id}", headers=admin).json()
+        if job["state"] != "queued" and job["state"] != "running":
+            break
+    assert job["state"] == "succeeded", job
+    status = service.client.get("/v1/status", headers=admin).json()
+    assert status["version_matches"] and status["units"] == 4 and len(status["collections"]) == 2
+    assert (
+        status["serving_embedding_version"]
+        == status["embedding_version"]
+        == status["configured_embedding_version"]
+    )
+    after = service.client.post(
+        "/v1/search", json={"query": "report 7"}, headers=service.headers("reader")
+    ).json()
+    assert after["embedding_version"] == status["embedding_version"]
+    assert versions <= {status["embedding_version"], job["result"]["source_version"]}
+    # The re-encode job is the admins' (whole store), not in an editor's list.
+    editor_jobs = service.client.get("/v1/jobs", headers=service.headers("editor")).json()["jobs"]
+    assert JobType.REENCODE.value not in {j["type"] for j in editor_jobs}
+
+
+def test_reencode_on_start_and_resume_of_orphans(tmp_path: Path) -> None:
+    from figvault.service.app import create_app
+    from figvault.service.jobs import GLOBAL_TENANT, run_here
+
+    old = service_settings(tmp_path / "data", TINY_A)
+    jobs = JobStore.open(old)
+    params = {"paths": [str(figure_pdf(tmp_path / "a.pdf", seed=11))], "groups": ["eng"], "tenant": "default"}
+    assert run_here(old, jobs.create(JobType.INGEST, params, started_by="t", tenant="default")).state == (
+        JobState.SUCCEEDED
+    )
+    # A job a dead service left running: resumed by the next start.
+    orphan = jobs.create(
+        JobType.INGEST,
+        {**params, "paths": [str(figure_pdf(tmp_path / "b.pdf", seed=12))]},
+        started_by="t",
+        tenant="default",
+    )
+    jobs.claim(orphan.id, "this-host-is-gone:1:1")
+    jobs.conn.execute("UPDATE jobs SET heartbeat_at = 0 WHERE id = ?", (orphan.id,))
+
+    new = service_settings(tmp_path / "data", TINY_B)
+    new.service.reencode_on_start = True
+    with TestClient(create_app(new)):
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            watched = [jobs.require(orphan.id), *jobs.list(job_type=JobType.REENCODE)]
+            if len(watched) == 2 and all(j.finished for j in watched):
+                break
+            time.sleep(0.2)
+    resumed = jobs.require(orphan.id)
+    assert resumed.state == JobState.SUCCEEDED and resumed.attempts == 2
+    [reencode] = jobs.list(job_type=JobType.REENCODE)
+    assert reencode.state == JobState.SUCCEEDED and reencode.tenant == GLOBAL_TENANT, reencode.message
+    assert reencode.started_by == "reencode_on_start" and reencode.result["units"] == 4
