@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import pkgutil
 
 import figvault.commands as commands
@@ -13,7 +15,17 @@ def load_commands() -> None:
         importlib.import_module(f"{commands.__name__}.{module.name}")
 
 
+def quiet_libraries() -> None:
+    """Keep library chatter off the terminal: figvault prints its own progress and one-line errors."""
+    # torchao (the int8 reranker path) registers enums with torch's pytree at import and torch warns about it.
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    # transformers' per-load "Loading weights" bars duplicate figvault's own progress output.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 def main() -> None:
+    quiet_libraries()
     load_commands()
     commands.app()
 
