@@ -55,6 +55,15 @@ from figvault.settings import Settings, StoreSettings
 
 log = logging.getLogger(__name__)
 
+
+def _drop_lite_unimplemented_rpc(record: logging.LogRecord) -> bool:
+    # pymilvus asks for AllocTimestamp while waiting on an index; Milvus Lite's in-process gRPC server lacks
+    # that RPC, logs a full traceback, and pymilvus carries on. The traceback is noise, not a fault.
+    return "Method not implemented" not in record.getMessage()
+
+
+logging.getLogger("grpc._server").addFilter(_drop_lite_unimplemented_rpc)
+
 LITE_DB_NAME = "figvault.db"
 QUERY_WINDOW = 16_384
 """Milvus returns at most this many rows per query call."""
