@@ -95,3 +95,21 @@ def encoders_for_collection(settings: Settings, store: MilvusUnitStore, collecti
             f"{hint} (its recorded encoders now give {encoders.embedding_version}: weights changed on disk)"
         )
     return encoders
+
+
+def ensure_recorded(settings: Settings, store: MilvusUnitStore) -> bool:
+    """Record the configured encoders on the served collection when they produce its version and it has no
+    record yet (collections written before records existed, or by a direct ``ingest_paths``). True when a
+    record was written."""
+    from figvault.encoders.factory import configured_embedding_version
+
+    served = store.served_collection()
+    if served is None or recorded_encoder_settings(store, served) is not None:
+        return False
+    try:
+        if configured_embedding_version(settings) != store.layout_of(served).embedding_version:
+            return False
+    except FigvaultError:
+        return False
+    record_encoder_settings(store, served, settings)
+    return True

@@ -26,7 +26,18 @@ from figvault.errors import (
     UnsupportedFileError,
 )
 from figvault.ingest.blobs import BlobStore
-from figvault.service.api.routes import admin_map, audit, documents, health, me, page, pages, search, units
+from figvault.service.api.routes import (
+    admin_map,
+    audit,
+    documents,
+    health,
+    jobs,
+    me,
+    page,
+    pages,
+    search,
+    units,
+)
 from figvault.service.auth import Authenticator
 from figvault.service.db import ThreadLocalDB, connect_registry, ensure_service_tables
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
@@ -64,6 +75,7 @@ MOUNTS: list[Mount] = [
     Mount(units.router),
     Mount(documents.router, _upload_limit),
     Mount(audit.router),
+    Mount(jobs.router),
     # The search page (docs/page.md): the page itself, page images, the admin map.
     Mount(me.router),
     Mount(pages.router),
@@ -76,6 +88,7 @@ TAGS = [
     {"name": "units", "description": "One figure unit and its image."},
     {"name": "documents", "description": "Documents: list, upload (editors), delete (admins)."},
     {"name": "audit", "description": "Who asked what, and what they got (admins)."},
+    {"name": "jobs", "description": "Ingest and re-encode jobs: progress, events, cancel (docs/jobs.md)."},
     {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
 ]
 
@@ -100,7 +113,33 @@ async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
 def _load_engine(settings: Settings) -> Any:
     from figvault.retrieval.search import SearchEngine
 
-    return SearchEngine.from_settings(settings)
+    # A service keeps answering through a re-encode: a collection of another version than configured is
+    # served with the encoders recorded in it (docs/jobs.md).
+    return SearchEngine.from_settings(settings, serve_recorded=True)
+
+
+def _start_jobs(settings: Settings, engine: Any) -> Any:
+    """The job runner (resuming what a dead process left running), and the re-encode on start if asked."""
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.served_encoders import ensure_recorded
+    from figvault.service.jobs import JobRunner, JobStore
+    from figvault.service.reencode import queue_reencode
+
+    try:  # a store written before encoder settings were recorded learns them from a matching config
+        ensure_recorded(settings, MilvusUnitStore.from_settings(settings))
+    except FigvaultError as exc:
+        log.warning("%s", exc)
+    runner = JobRunner(settings, services={"engine": engine})
+    runner.start()
+    if settings.service.reencode_on_start:
+        try:
+            job = queue_reencode(settings, JobStore.open(settings), started_by="reencode_on_start")
+        except FigvaultError as exc:  # nothing to do (already the configured version) or no store yet
+            log.info("reencode_on_start: %s", exc)
+        else:
+            log.warning("reencode_on_start: job %s re-encodes the store for the configured encoders", job.id)
+            runner.submit(job)
+    return runner
 
 
 def create_app(
@@ -115,9 +154,12 @@ def create_app(
         owned = app.state.engine is None
         if owned:
             app.state.engine = await anyio.to_thread.run_sync(_load_engine, settings)
+        app.state.jobs = await anyio.to_thread.run_sync(_start_jobs, settings, app.state.engine)
         try:
             yield
         finally:
+            # A running job stops at its next batch and goes back to the queue (it resumes on next start).
+            await anyio.to_thread.run_sync(app.state.jobs.stop)
             if owned and callable(getattr(app.state.engine, "close", None)):
                 app.state.engine.close()
             app.state.db.close()
@@ -133,6 +175,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.jobs = None
     app.state.db = ThreadLocalDB(lambda: connect_registry(settings))
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.metrics = ServiceMetrics()

@@ -106,7 +106,7 @@ class _EncoderCache:
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.ingest.extract import iter_input_files
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.retrieval.served_encoders import record_encoder_settings
+    from figvault.retrieval.served_encoders import ensure_recorded
     from figvault.service.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
 
     settings = ctx.settings
@@ -118,7 +118,9 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     interrupted = False
     started = time.perf_counter()
     try:
-        files = list(iter_input_files([Path(p) for p in params.get("paths") or []]))
+        given = [Path(p) for p in params.get("paths") or []]
+        missing = [p for p in given if not p.exists()]
+        files = list(iter_input_files(given))
         if params.get("allowed_roots") is not None:
             roots = [Path(r) for r in params["allowed_roots"]]
             refused = [f for f in files if not inside(f, roots)]
@@ -126,13 +128,19 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                 ctx.error(str(f), "refused: resolves outside the allowed ingest folders")
             files = [f for f in files if inside(f, roots)]
         if params.get("doc_id"):
-            if len(files) != 1:
-                raise FigvaultError(f"--doc-id names one document, but {len(files)} files were given")
-            doc_ids = {str(files[0]): str(params["doc_id"])}
-        total = len(files)
-        counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: 0}
-        units = pages = done = 0
+            named = len(files) + len(missing)
+            if named != 1:
+                raise FigvaultError(f"--doc-id names one document, but {named} files were given")
+            doc_ids = {str(files[0]): str(params["doc_id"])} if files else {}
+        total = len(files) + len(missing)
+        counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: len(missing)}
+        units = pages = 0
+        done = len(missing)
         outcomes: list[dict[str, Any]] = []
+        for path in missing:  # named but not there: reported like any failing document
+            ctx.error(str(path), "no such file")
+            doc = str(params.get("doc_id") or path.name)
+            outcomes.append({"path": str(path), "doc_id": doc, "status": FAILED, "error": "no such file"})
         timings: dict[str, float] = {}
         collection = version = ""
         ctx.progress("ingest", done, total)
@@ -143,7 +151,6 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         for chunk in _chunks(files, size):
             ctx.check_cancel()
             with store_write_lock(settings, exclusive=False):
-                first = store.served_collection() is None
                 runner = IngestRunner(settings, encoders=encoders.for_served(store), store=store)
                 try:
                     report = runner.run(
@@ -155,9 +162,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                     )
                 finally:
                     runner.conn.close()
-                if first and (created := store.served_collection()) is not None:
-                    # The collection this job created records how its vectors are made (re-encode, search).
-                    record_encoder_settings(store, created, settings)
+                # A collection this job created records how its vectors are made (re-encode, search).
+                ensure_recorded(settings, store)
             collection, version = report.collection, report.embedding_version
             for key, seconds in report.timings.items():
                 timings[key] = timings.get(key, 0.0) + seconds

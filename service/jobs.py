@@ -506,8 +506,12 @@ class JobRunner:
 
     def submit(self, job: Job) -> Job:
         """Wake the worker for a job already created as queued."""
-        self._wake.set()
+        self.wake()
         return job
+
+    def wake(self) -> None:
+        """Look at the queue now rather than at the next poll."""
+        self._wake.set()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop after the running job reaches its next checkpoint (it is requeued and resumes later)."""

@@ -378,12 +378,8 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
         check_cancel=ctx.check_cancel,
         on_error=ctx.error,
     )
-    result = reencoder.run()
-    engine = ctx.services.get("engine")
-    adopt = getattr(engine, "adopt", None)
-    if callable(adopt):
-        adopt(plan.target, plan.target_layout, encoders)
-    return result.to_dict()
+    # An engine in this process sees the alias move on its next query (retrieval/search.py ``served``).
+    return reencoder.run().to_dict()
 
 
 def queue_reencode(settings: Settings, jobs: JobStore, *, started_by: str) -> Job:

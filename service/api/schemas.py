@@ -144,6 +144,8 @@ class UploadedDocumentOut(BaseModel):
 
 class UploadOut(BaseModel):
     documents: list[UploadedDocumentOut]
+    job_id: str | None = None
+    """The ingest job of the accepted files: ``GET /v1/jobs/{job_id}`` (and ``/events``) follows it."""
 
 
 class DeletedOut(BaseModel):

@@ -258,6 +258,18 @@ def test_upload_size_limit_413(world: World) -> None:
         assert r2.status_code == 413
 
 
+def _wait_for_job(world: World, job_id: str, user: str, timeout_s: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = world.client.get(f"/v1/jobs/{job_id}", headers=world.headers(user)).json()
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
 def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPathFactory) -> None:
     import tempfile
     import uuid
@@ -270,10 +282,13 @@ def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPat
         data={"groups": "g1"},
         headers=world.headers("editor"),
     )
-    assert response.status_code == 200, response.text
-    [doc] = response.json()["documents"]
-    assert doc["name"] == trick and doc["doc_id"] == trick
-    assert doc["state"] == "indexed" and doc["units"] == 1
+    # Uploads become an ingest job (docs/jobs.md): 202 with its id, then the job indexes the file.
+    assert response.status_code == 202, response.text
+    body = response.json()
+    [doc] = body["documents"]
+    assert doc["name"] == trick and doc["doc_id"] == trick and doc["state"] == "queued"
+    job = _wait_for_job(world, body["job_id"], "editor")
+    assert job["state"] == "succeeded" and job["result"]["indexed"] == 1 and job["result"]["units"] == 1
     for root in (Path(tempfile.gettempdir()), Path.cwd(), Path.cwd().parent, world.settings.data_dir):
         assert not (root / trick).exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -212,3 +213,34 @@ def test_folder_allow_list_follows_symlinks(settings: Settings, store: JobStore,
     assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
     assert final.error_count == 1 and final.errors[0].item.endswith("link.pdf")
     assert DocumentRegistry.open(settings).get("acme", "secret.pdf") is None
+
+
+def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from figvault.cli import load_commands
+    from figvault.commands import app
+
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+    doc = figure_pdf(tmp_path / "one.pdf", seed=3)
+    ingested = CliRunner().invoke(app, [*base, "ingest", str(doc), "--groups", "eng", "--doc-id", "One"])
+    assert ingested.exit_code == 0, ingested.output
+    assert "1 new, 0 replaced, 0 unchanged, 0 failed; 2 units" in ingested.stdout
+    queued = store.create(JobType.INGEST, {"paths": []}, started_by="ann", tenant="default")
+
+    listing = CliRunner().invoke(app, [*base, "jobs", "list", "--json"])
+    assert listing.exit_code == 0, listing.output
+    jobs = json.loads(listing.stdout)
+    assert jobs[0]["id"] == queued.id and jobs[1]["state"] == "succeeded"
+    assert jobs[1]["started_by"] == "cli" and jobs[1]["params"]["doc_id"] == "One"
+
+    shown = CliRunner().invoke(app, [*base, "jobs", "show", jobs[1]["id"]])
+    assert shown.exit_code == 0 and "succeeded ingest 1/1" in shown.stdout
+    cancelled = CliRunner().invoke(app, [*base, "jobs", "cancel", queued.id])
+    assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout
+    assert store.require(queued.id).state == JobState.CANCELLED
+    unknown = CliRunner().invoke(app, [*base, "jobs", "show", "nope"])
+    assert unknown.exit_code == 1 and "no job 'nope'" in unknown.output
+    nothing = CliRunner().invoke(app, [*base, "reencode", "--quiet"])
+    assert nothing.exit_code == 0 and "nothing to do" in nothing.stdout

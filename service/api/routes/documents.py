@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -117,34 +117,42 @@ def _upload_groups(principal: Principal, raw: str) -> list[str]:
 
 @router.post(
     "",
-    summary="Upload PDF/PPTX files and ingest them (editors)",
+    summary="Upload PDF/PPTX files; an ingest job indexes them (editors)",
     response_model=UploadOut,
+    status_code=status.HTTP_202_ACCEPTED,
     responses={
         413: {"model": ErrorOut, "description": "A file is over the upload limit."},
         415: {"model": ErrorOut, "description": "No file is a PDF or PPTX (the reason says what it is)."},
     },
 )
 async def upload_documents(
+    request: Request,
     principal: Editor,
     db: DbDep,
-    engine: EngineDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="PDF or PPTX files.")],
     groups: Annotated[str, Form(description="Access groups, comma separated.")],
 ) -> UploadOut:
+    """202 with ``job_id``: the files wait in the data folder and a job ingests them (progress:
+    ``GET /v1/jobs/{id}`` and ``/v1/jobs/{id}/events``). Files that are not PDF/PPTX are ``rejected`` now."""
+    runner = getattr(request.app.state, "jobs", None)
+    if runner is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")
     # async: the multipart body is already parsed; the blocking work goes to the thread pool explicitly.
-    return await run_in_threadpool(_ingest_uploads, principal, db, engine, settings, files, groups)
+    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups)
+    runner.wake()
+    return out
 
 
-def _ingest_uploads(
+def _queue_uploads(
     principal: Principal,
     db: ThreadLocalDB,
-    engine: Engine,
     settings: Settings,
     files: list[UploadFile],
     groups_raw: str,
 ) -> UploadOut:
-    from figvault.service.ingest_pipeline import ingest_paths
+    from figvault.service.ingest_job import queue_upload_job
+    from figvault.service.jobs import JobStore
 
     groups = _upload_groups(principal, groups_raw)
     limit = settings.service.max_upload_mb * 2**20
@@ -170,24 +178,17 @@ def _ingest_uploads(
             accepted.append((name, typed))
         if not accepted:
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
-        for name, path in accepted:
-            # The display name is the document id, as for `figvault ingest` (a re-upload of the same name
-            # replaces the document). The engine's loaded encoders are reused: no model load per upload.
-            report = ingest_paths(
-                settings,
-                [path],
-                groups=groups,
-                tenant=principal.tenant,
-                doc_id=name,
-                progress=False,
-                encoders=getattr(engine, "encoders", None),
-            )
-            results.extend(
-                UploadedDocumentOut(
-                    name=name, doc_id=d.doc_id, state=d.status, units=d.units, error=d.error or None
-                )
-                for d in report.documents
-            )
+        # The display name is the document id, as for `figvault ingest` (a re-upload of the same name
+        # replaces the document). The files move into the data folder: a job resumed after a crash has them.
+        job = queue_upload_job(
+            settings,
+            JobStore(db.conn()),
+            accepted,
+            groups=groups,
+            tenant=principal.tenant,
+            started_by=principal.user,
+        )
+        results.extend(UploadedDocumentOut(name=name, doc_id=name, state="queued") for name, _ in accepted)
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
@@ -195,9 +196,13 @@ def _ingest_uploads(
         db.conn(),
         principal,
         "ingest",
-        detail={"groups": groups, "documents": [r.model_dump(exclude_none=True) for r in results]},
+        detail={
+            "groups": groups,
+            "job": job.id,
+            "documents": [r.model_dump(exclude_none=True) for r in results],
+        },
     )
-    return UploadOut(documents=results)
+    return UploadOut(documents=results, job_id=job.id)
 
 
 @router.delete("/{doc_id}", summary="Delete a document and its units (admins)", response_model=DeletedOut)
