@@ -15,11 +15,12 @@ again. Steps (each a job phase):
    units ingested or deleted during the copy, then the two collections must hold the same count and the
    same unit ids (with the same access keys).
 4. ``switch``: ``alter_alias`` (atomic: a reader sees the old or the new collection, never a mix); the
-   document registry is pointed at the new collection; an in-process search engine adopts the new
-   encoders at once. The old collection stays until ``figvault collections drop NAME``.
+   document registry is pointed at the new collection. The old collection stays until
+   ``figvault collections drop NAME``.
 
-Searches keep answering from the old collection with the old encoders throughout (retrieval/search.py
-holds the served collection and its encoders as one snapshot).
+Searches keep answering from the old collection with the old encoders throughout: retrieval/search.py
+takes (collection, layout, encoders of its version) together per query, and sees the alias move on the
+next one.
 """
 
 from __future__ import annotations
