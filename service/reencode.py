@@ -39,7 +39,16 @@ from figvault.errors import FigvaultError
 from figvault.ingest.blobs import BlobStore
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import F_ACL_KEY, F_ID, OUTPUT_FIELDS, StoreLayout, row_to_unit, unit_to_row
+from figvault.retrieval.schema import (
+    F_ACL_KEY,
+    F_ID,
+    F_PAGE_TEXT,
+    OUTPUT_FIELDS,
+    StoreLayout,
+    row_to_unit,
+    text_channel_input,
+    unit_to_row,
+)
 from figvault.retrieval.served_encoders import record_encoder_settings
 from figvault.service.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
 from figvault.service.registry import DocumentRegistry, connect
@@ -204,12 +213,14 @@ class Reencoder:
         reused = plan.reused_channels
         t = time.perf_counter()
         rows = self.store.get_rows(
-            plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_ACL_KEY, *reused]
+            plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_ACL_KEY, F_PAGE_TEXT, *reused]
         )
         self._add("read", time.perf_counter() - t)
         units = [row_to_unit(r) for r in rows]
+        # The page's own text is a stored signal (BM25 field, text input of uncaptioned units), not re-parsed.
+        page_texts = [r.get(F_PAGE_TEXT) or "" for r in rows]
         vectors: list[dict[str, list[float]]] = [{c: list(r[c]) for c in reused} for r in rows]
-        ok = self._encode(units, vectors)
+        ok = self._encode(units, vectors, page_texts)
         new_version = plan.target_layout.embedding_version
         out = [
             unit_to_row(
@@ -217,6 +228,7 @@ class Reencoder:
                 rows[i][F_ACL_KEY],
                 vectors[i],
                 lexical=plan.target_layout.lexical,
+                page_text=page_texts[i],
             )
             for i in ok
         ]
@@ -226,7 +238,9 @@ class Reencoder:
         self.encoded += len(out)
         return len(out)
 
-    def _encode(self, units: list[FigureUnit], vectors: list[dict[str, list[float]]]) -> list[int]:
+    def _encode(
+        self, units: list[FigureUnit], vectors: list[dict[str, list[float]]], page_texts: list[str]
+    ) -> list[int]:
         """Fill ``vectors`` for the channels to compute; returns the indices of units that succeeded."""
         ok = list(range(len(units)))
         reused = set(self.plan.reused_channels)
@@ -256,7 +270,9 @@ class Reencoder:
                 ok = done
                 self._add("encode_images", time.perf_counter() - t)
             elif channel.name == "text":
-                matrix = self.encoders.text.encode_texts([units[i].search_text() for i in ok])
+                matrix = self.encoders.text.encode_texts(
+                    [text_channel_input(units[i], page_texts[i]) for i in ok]
+                )
                 for i, vector in zip(ok, np.asarray(matrix), strict=True):
                     vectors[i]["text"] = vector.tolist()
                 self._add("encode_texts", time.perf_counter() - t)

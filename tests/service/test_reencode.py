@@ -152,6 +152,16 @@ def test_reencode_with_concurrent_searches_and_ingest(
     new_row = store.get_rows(new, f'unit_id == "{one}"', fields=["text", "clip", "embedding_version"])[0]
     assert np.allclose(old_row["text"], new_row["text"]) and len(new_row["clip"]) == 48
     assert new_row["embedding_version"] == new_version
+    # Stored signals that are not vectors (the page's own text feeds BM25) move over unchanged.
+    old_pages = {
+        r["unit_id"]: r["page_text"]
+        for r in store.get_rows(old, 'unit_id != ""', fields=["unit_id", "page_text"])
+    }
+    new_pages = {
+        r["unit_id"]: r["page_text"]
+        for r in store.get_rows(new, 'unit_id != ""', fields=["unit_id", "page_text"])
+    }
+    assert new_pages == old_pages and any(old_pages.values())
     # The registry follows the alias, so a later ingest of the same files skips them.
     assert {r.collection for r in DocumentRegistry.open(settings_b).list()} == {new}
 
