@@ -158,6 +158,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         groups=groups,
                         tenant=tenant,
                         doc_id=doc_ids.get(str(chunk[0])) if doc_ids else None,
+                        # Uploads: the id is the client's (sanitised) file name; show it as the name too.
+                        display_name=doc_ids.get(str(chunk[0])) if doc_ids else None,
                         progress=False,
                     )
                 finally:

@@ -162,8 +162,11 @@ class IngestRunner:
         groups: Sequence[str],
         tenant: str,
         doc_id: str | None = None,
+        display_name: str | None = None,
         progress: bool = True,
     ) -> IngestReport:
+        """``display_name`` (one file only) replaces the file's own name in results: uploads are stored under
+        server-chosen names, and the client's name must never become a path."""
         from figvault.ingest.extract import extract_batch, iter_input_files
 
         started = time.perf_counter()
@@ -174,7 +177,7 @@ class IngestRunner:
         timings = report.timings
         missing = [p for p in paths if not Path(p).exists()]
         files = list(iter_input_files([p for p in paths if Path(p).exists()]))
-        if doc_id is not None and len(files) + len(missing) != 1:
+        if (doc_id is not None or display_name is not None) and len(files) + len(missing) != 1:
             raise FigvaultError(
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
@@ -219,6 +222,8 @@ class IngestRunner:
                 else:
                     if bar is not None:
                         bar.set_description(f"encode {path.name[:30]}")
+                    if display_name:
+                        result = result.model_copy(update={"doc": display_name})
                     outcome = self._ingest_one(collection, path, did, result, tenant, groups, timings)
                     report.documents.append(outcome)
                     units_done += outcome.units
@@ -356,6 +361,7 @@ class IngestRunner:
                     update={
                         "unit_id": unit_id,
                         "doc_id": doc_id,
+                        "doc": extraction.doc,
                         "tenant": tenant,
                         "groups": sorted(set(groups)),
                         "image": BlobStore.key_for(figure.png),

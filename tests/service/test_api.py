@@ -297,6 +297,13 @@ def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPat
     g2_reader = world.add_user("g2reader", Role.READER, ["g2"], "acme")
     listing = world.client.get("/v1/documents", headers={"Authorization": f"Bearer {g1_reader}"}).json()
     assert {d["doc_id"]: d["units"] for d in listing["documents"]}[trick] == 1
+    # The client's (sanitised) name is what people see, in the document record and on every unit.
+    named = world.client.get(f"/v1/documents/{trick}", headers={"Authorization": f"Bearer {g1_reader}"})
+    assert named.json()["name"] == trick
+    reader = {"Authorization": f"Bearer {g1_reader}"}
+    units = world.client.get(f"/v1/documents/{trick}/units", headers=reader).json()["units"]
+    assert len(units) == 1
+    assert world.client.get(f"/v1/units/{units[0]['unit_id']}", headers=reader).json()["doc"] == trick
     hidden = world.client.get(f"/v1/documents/{trick}", headers={"Authorization": f"Bearer {g2_reader}"})
     assert hidden.status_code == 404
 
