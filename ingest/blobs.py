@@ -16,6 +16,19 @@ from pathlib import Path
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write through a temp file and a rename: concurrent writers never leave half a file under ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -33,17 +46,8 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         key = self.key_for(data)
         target = self.path(key)
-        if target.exists():
-            return key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if not target.exists():
+            write_atomic(target, data)
         return key
 
     def get(self, key: str) -> bytes:

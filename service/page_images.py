@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from figvault.ingest.blobs import write_atomic
 from figvault.ingest.render import region_dpi
-from figvault.service.sources import SourceStore, SourceUnavailableError, checked_sha256, write_atomic
+from figvault.service.sources import SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
 
 PAGE_DPI = 110

@@ -12,14 +12,13 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from figvault.errors import FigvaultError
+from figvault.ingest.blobs import write_atomic
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME, sniff_mime
 from figvault.settings import Settings
 
@@ -59,19 +58,6 @@ def checked_sha256(sha256: str) -> str:
     if not _SHA256.match(sha256):
         raise SourceUnavailableError(f"not a document hash: {sha256[:80]!r}")
     return sha256
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write through a temp file and a rename: concurrent writers never leave half a file under ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class SourceStore:
