@@ -23,7 +23,9 @@ def extract(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="PDF/PPTX files or folders (searched recursively).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: units.jsonl and images/.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; failures and summary only.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar; failures and summary only.")
+    ] = False,
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
     from figvault.ingest.extract import extract_batch, iter_input_files
@@ -40,9 +42,10 @@ def extract(
     warned: set[str] = set()
     # Write to a temporary file and rename: readers never see a half-written units.jsonl.
     fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".units-", suffix=".jsonl")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh, tqdm(
-        total=len(files), unit="file", disable=quiet, desc="extract", dynamic_ncols=True
-    ) as bar:
+    with (
+        os.fdopen(fd, "w", encoding="utf-8") as fh,
+        tqdm(total=len(files), unit="file", disable=quiet, desc="extract", dynamic_ncols=True) as bar,
+    ):
         for path, result in extract_batch(files, settings.extract):
             bar.update(1)
             if isinstance(result, str):
@@ -58,7 +61,9 @@ def extract(
             for fig in result.figures:
                 rel = f"images/{fig.unit.unit_id}.png"
                 (out / rel).write_bytes(fig.png)
-                record = fig.unit.model_copy(update={"image": rel}).model_dump(mode="json", exclude=_INGEST_ONLY)
+                record = fig.unit.model_copy(update={"image": rel}).model_dump(
+                    mode="json", exclude=_INGEST_ONLY
+                )
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 n_units += 1
             bar.set_postfix(units=n_units, failed=len(failures))

@@ -44,6 +44,8 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_cli_reports_missing_config_in_one_line(tmp_path: Path) -> None:
     load_commands()
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["--config", str(tmp_path / "nope.toml"), "extract", str(tmp_path), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["--config", str(tmp_path / "nope.toml"), "extract", str(tmp_path), "--out", str(out)]
+    )
     assert result.exit_code == 2
     assert "config file not found" in result.output
