@@ -122,7 +122,9 @@ def test_kill_ingest_then_rerun(data_dir: Path, tmp_path: Path) -> None:
     settings.extract.workers = 1
     folder = tmp_path / "docs"
     folder.mkdir()
-    docs = [figure_pdf(folder / f"report-{i}.pdf", seed=40 + i) for i in range(6)]
+    # Enough documents that the ones left after the kill condition outlast the random delay before the kill,
+    # even on an idle machine (with 6, the child sometimes finished them all first).
+    docs = [figure_pdf(folder / f"report-{i}.pdf", seed=40 + i) for i in range(14)]
     target = rng.randint(1, 3)
     kill_when(
         ["ingest", str(folder), "--groups", "eng", "--quiet"],
