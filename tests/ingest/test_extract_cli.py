@@ -96,3 +96,16 @@ def test_demo_writes_samples_and_lists_their_units(tmp_path: Path, data_dir: Pat
     units = read_units(data_dir / "demo" / "extract")
     kinds = {(u["doc"].rsplit(".", 1)[1], u["kind"]) for u in units}
     assert {("pptx", "chart"), ("pptx", "picture"), ("pptx", "diagram")} <= kinds
+
+
+def test_a_missing_path_fails_once_and_the_rest_goes_on(batch: Path, tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "out"
+    missing = tmp_path / "no-such-report.pdf"
+    result = run_cli(
+        ["extract", str(batch / "deck.pptx"), str(missing), "--out", str(out), "--quiet"], data_dir
+    )
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert failed == [f"FAILED {missing}: no such file or folder"]
+    assert "from 1 file(s)" in result.output and "; 1 failed" in result.output
+    assert {u["doc"] for u in read_units(out)} == {"deck.pptx"}
