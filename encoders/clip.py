@@ -28,6 +28,7 @@ from PIL import Image
 from figvault.encoders.base import EncodingError, PartialEncoding
 from figvault.encoders.device import DTYPES, Precision, resolve_device, resolve_precision
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
+from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version
 from figvault.encoders.weights import ClipWeights, FileHashCache, resolve_clip_weights
 from figvault.errors import ModelUnavailableError
@@ -210,41 +211,23 @@ def _tokenizer_kind(architecture: str, text_cfg: dict[str, Any]) -> str:
     return "open_clip-bpe"
 
 
-class ClipEncoder:
+class ClipEncoder(LazyModel):
     """OpenCLIP image + text encoder; implements :class:`figvault.encoders.base.ImageTextEncoder`."""
 
     channel = CHANNEL
 
     def __init__(self, spec: ClipSpec) -> None:
+        super().__init__()
         self.spec = spec
         self.dim = spec.dim
         self.embedding_version = spec.embedding_version
-        self._model: torch.nn.Module | None = None
         self._transform: Callable[[Image.Image], torch.Tensor] | None = None
         self._tokenizer: Callable[[list[str]], torch.Tensor] | None = None
         self._input_dtype = DTYPES[spec.precision]
         self._pool: ThreadPoolExecutor | None = None
-        self._load_lock = threading.Lock()
-        self._model_lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------------- loading
-    def load(self) -> ClipEncoder:
-        """Build the model now (otherwise it is built on first use)."""
-        self._ensure_loaded()
-        return self
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def _ensure_loaded(self) -> None:
-        if self._model is not None:
-            return
-        with self._load_lock:
-            if self._model is None:
-                self._build()
-
-    def _build(self) -> None:
+    def _build(self) -> torch.nn.Module:
         import open_clip
         from open_clip.transform import PreprocessCfg, image_transform_v2
 
@@ -310,7 +293,7 @@ class ClipEncoder:
         model.to(spec.device)
         self._transform = image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
         self._tokenizer = tokenizer
-        self._model = model
+        return model
 
     # ---------------------------------------------------------------------------------------- encoding
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:

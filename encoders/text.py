@@ -8,7 +8,6 @@ model folder's files without loading the model.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from figvault.encoders.device import resolve_device
 from figvault.encoders.inputs import check_text
+from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version, fingerprint
 from figvault.encoders.weights import FileHashCache, TextWeights, resolve_text_model
 from figvault.errors import ModelUnavailableError
@@ -129,33 +129,16 @@ def _embedding_dim(folder: Path) -> int:
     return dim
 
 
-class SentenceTextEncoder:
+class SentenceTextEncoder(LazyModel):
     """Implements :class:`figvault.encoders.base.TextEncoder` with sentence-transformers."""
 
     channel = CHANNEL
 
     def __init__(self, spec: TextSpec) -> None:
+        super().__init__()
         self.spec = spec
         self.dim = spec.dim
         self.embedding_version = spec.embedding_version
-        self._model: Any = None
-        self._load_lock = threading.Lock()
-        self._model_lock = threading.Lock()
-
-    def load(self) -> SentenceTextEncoder:
-        self._ensure_loaded()
-        return self
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def _ensure_loaded(self) -> None:
-        if self._model is not None:
-            return
-        with self._load_lock:
-            if self._model is None:
-                self._model = self._build()
 
     def _build(self) -> Any:
         from sentence_transformers import SentenceTransformer
