@@ -9,6 +9,10 @@ every search carries the access filter. Milvus Lite serves one process per data 
 process for the in-process step.
 
     .venv/bin/python bench/http_search.py [--units 100000] [--queries 200] [--concurrency 16]
+
+The store is embedded Milvus Lite (the default) unless ``--store-uri`` names a Milvus server, e.g. the
+2.3.5 standalone of the dev extra: ``.venv/bin/milvus-server --data /tmp/milvus-bench`` (then
+``--store-uri http://127.0.0.1:19530``). A 2.3 server has no BM25, so there the search is dense only.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -51,20 +56,28 @@ def questions(n: int, seed: int = 3) -> list[str]:
     return [" ".join(rng.sample(WORDS, 3)) for _ in range(n)]
 
 
-def build_store(data_dir: Path, n_units: int) -> None:
+def bench_settings(data_dir: Path, store_uri: str) -> Any:
+    from figvault.settings import load_settings
+
+    settings = load_settings("offline", data_dir=data_dir)
+    if store_uri:
+        settings.store.uri = store_uri
+    return settings
+
+
+def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
     from figvault.encoders.factory import build_encoders
     from figvault.retrieval.acl_sets import AclSetTable
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.schema import unit_to_row
     from figvault.service.ingest_pipeline import store_layout
-    from figvault.settings import load_settings
     from figvault.units import FigureUnit
 
-    settings = load_settings("offline", data_dir=data_dir)
+    settings = bench_settings(data_dir, store_uri)
     settings.store.insert_batch = 2000
     encoders = build_encoders(settings)
     store = MilvusUnitStore.from_settings(settings)
-    layout = store_layout(encoders)
+    layout = store.supported_layout(store_layout(encoders))
     collection = store.ensure_collection(layout)
     acl_sets = AclSetTable.at(settings.registry_path)
     [dense] = layout.dense
@@ -100,6 +113,13 @@ def build_store(data_dir: Path, n_units: int) -> None:
         store.upsert_rows(collection, rows)
     inserted = time.perf_counter() - started
     store.client.flush(collection)
+    if store_uri:  # a server builds indexes in the background: time searches on finished ones only
+        from pymilvus import connections, utility  # MilvusClient.describe_index fails on a 2.3 server
+
+        connections.connect(alias="bench", uri=store_uri)
+        for channel in layout.dense:
+            while utility.index_building_progress(collection, channel, using="bench")["pending_index_rows"]:
+                time.sleep(2)
     store.client.release_collection(collection)
     store.client.load_collection(collection)  # index built and loaded before anyone times a search
     index_s = time.perf_counter() - started - inserted
@@ -107,13 +127,12 @@ def build_store(data_dir: Path, n_units: int) -> None:
     store.client.close()
 
 
-def in_process(data_dir: str, queries: list[str], out: multiprocessing.Queue) -> None:
+def in_process(data_dir: str, store_uri: str, queries: list[str], out: multiprocessing.Queue) -> None:
     from figvault.access import Principal, Role
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchRequest
-    from figvault.settings import load_settings
 
-    settings = load_settings("offline", data_dir=Path(data_dir))
+    settings = bench_settings(Path(data_dir), store_uri)
     engine = SearchEngine.from_settings(settings)
     principal = Principal(user="bench", tenant=TENANT, groups=CALLER_GROUPS, roles=[Role.READER])
     for q in queries[:10]:  # warm up: model, caches
@@ -134,9 +153,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(data_dir: Path, port: int) -> subprocess.Popen:
+def serve(data_dir: Path, store_uri: str, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
     env["HF_HUB_OFFLINE"] = "1"
+    if store_uri:
+        env["FIGVAULT_STORE__URI"] = store_uri
     cmd = [sys.executable, "-m", "figvault", "--config", "offline", "--data-dir", str(data_dir)]
     cmd += ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     server = subprocess.Popen(cmd, env=env)
@@ -198,6 +219,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--data-dir", type=Path, default=None, help="Reuse/keep a store here.")
+    parser.add_argument("--store-uri", default="", help="A Milvus server instead of embedded Milvus Lite.")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -206,9 +228,10 @@ def main() -> None:
     if data_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="figvault-bench-")
         data_dir = Path(tmp.name)
+    ctx = multiprocessing.get_context("spawn")
     marker = data_dir / f".bench-{args.units}"
     if not marker.exists():
-        child = multiprocessing.get_context("spawn").Process(target=build_store, args=(data_dir, args.units))
+        child = ctx.Process(target=build_store, args=(data_dir, args.units, args.store_uri))
         child.start()
         child.join()
         if child.exitcode != 0:
@@ -226,15 +249,14 @@ def main() -> None:
 
     queries = questions(args.queries)
     load_before = os.getloadavg()[0]
-    ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    child = ctx.Process(target=in_process, args=(str(data_dir), queries, out))
+    child = ctx.Process(target=in_process, args=(str(data_dir), args.store_uri, queries, out))
     child.start()
     inproc, steps = out.get()
     child.join()
 
     port = free_port()
-    server = serve(data_dir, port)
+    server = serve(data_dir, args.store_uri, port)
     base = f"http://127.0.0.1:{port}"
     try:
         one = http_one_client(base, key, queries)
@@ -243,7 +265,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    print(f"\nHTTP search latency, {args.units} units, access filter on (caller: 3 of 20 groups), rerank off")
+    store = f"Milvus server {args.store_uri}" if args.store_uri else "embedded Milvus Lite"
+    print(f"\nHTTP search latency, {args.units} units, {store}, rerank off")
+    print("access filter on: the caller holds 3 of 20 groups")
     print(f"{'mode':<34}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}{'req/s':>9}")
     rows = [
         ("in-process SearchEngine.search", inproc, 1000 / statistics.mean(inproc)),

@@ -128,9 +128,9 @@ def main() -> None:
             encoded[LEXICAL] = q.query
         for mode, channels in modes.items():
             start = time.perf_counter()
-            hits = [
-                c.hit for c in engine.recall(collection, {c: encoded[c] for c in channels}, expr, candidate_k)
-            ]
+            channel_queries = {c: encoded[c] for c in channels}
+            ranked = engine.recall(collection, channel_queries, expr, candidate_k)
+            hits = engine.materialize(collection, principal, ranked[: args.top_k], channel_queries)
             if mode == "fused":
                 latency.append((time.perf_counter() - start) * 1000)
             ranks[mode].append(first_hit_rank(q, hits[: args.top_k]))

@@ -1,6 +1,8 @@
-"""Client-side fusion of per-channel rankings, for stores without ``hybrid_search`` (a Milvus 2.3 server).
+"""Client-side fusion of per-channel rankings, on every store.
 
-The formulas are Milvus's own, so both paths rank alike: RRF sums 1/(k + rank) over the channels; the
+Each channel is searched on its own (ids and scores only, side by side), which keeps every channel's exact
+score for the results and is cheaper than Milvus Lite's ``hybrid_search`` with its second lexical pass.
+The formulas are Milvus's own RRFRanker and WeightedRanker: RRF sums 1/(k + rank) over the channels; the
 weighted ranker sums weight * normalised score (cosine (1+x)/2, BM25 2/pi*atan(x)).
 """
 

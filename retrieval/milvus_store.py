@@ -1,8 +1,8 @@
 """Figure units in Milvus: versioned collections read through an alias, upsert/delete, filtered vector search.
 
 One code path for embedded Milvus Lite (a folder in the data dir) and a Milvus server (URI + token). What a
-server can do is detected once (``StoreCapabilities``): a 2.3 server has neither the BM25 function nor
-``hybrid_search``, so the store then has no lexical field and the search fuses client-side.
+server can do is detected once (``StoreCapabilities``): a 2.3 server has no BM25 function, so the store then
+has no lexical field. The search fuses its channels client-side everywhere (``retrieval/fusion.py``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,6 @@ class StoreCapabilities:
     server_version: str
     lite: bool
     bm25: bool
-    hybrid: bool
     upsert: bool = True
     """False on 2.3: its upsert routes partition-key rows so that a tenant filter no longer finds them."""
 
@@ -100,14 +99,13 @@ def _parse_version(text: str) -> tuple[int, int]:
 def detect_capabilities(server_version: str) -> StoreCapabilities:
     lite = server_version.startswith("milvus_lite")
     if lite:
-        return StoreCapabilities(server_version, lite=True, bm25=True, hybrid=True)
+        return StoreCapabilities(server_version, lite=True, bm25=True)
     major_minor = _parse_version(server_version)
-    # BM25 functions came with 2.5, multi-vector hybrid_search with 2.4.
+    # BM25 functions came with 2.5.
     return StoreCapabilities(
         server_version,
         lite=False,
         bm25=major_minor >= (2, 5),
-        hybrid=major_minor >= (2, 4),
         upsert=major_minor >= (2, 4),
     )
 
@@ -492,46 +490,3 @@ class MilvusUnitStore:
             row = {k: v for k, v in rows[int(i)].items() if k != channel}
             hits.append(ChannelHit(unit_id=row[F_ID], score=float(scores[int(i)]), row=row))
         return hits
-
-    def hybrid_search(
-        self,
-        collection: str,
-        queries: dict[str, np.ndarray | str],
-        expr: str,
-        limit: int,
-        *,
-        fusion: str,
-        rrf_k: int,
-        weights: dict[str, float],
-        output_fields: list[str] | None = None,
-    ) -> list[ChannelHit]:
-        """Server-side fusion of several channels (one round trip). Needs ``capabilities.hybrid``."""
-        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
-
-        self.ensure_loaded(collection)
-        requests = []
-        order = list(queries)
-        for channel in order:
-            query = queries[channel]
-            if channel == LEXICAL:
-                data: list[Any] = [str(query)]
-                params: dict[str, Any] = {"metric_type": "BM25", "params": {}}
-            else:
-                data = [np.asarray(query, dtype=np.float32).tolist()]
-                ef = max(self.settings.search_ef, limit)
-                params = {
-                    "metric_type": "COSINE",
-                    "params": {"ef": ef} if self.settings.index == "HNSW" else {},
-                }
-            requests.append(AnnSearchRequest(data, channel, params, limit=limit, expr=expr))
-        if fusion == "weighted":
-            ranker: Any = WeightedRanker(*[float(weights.get(c, 1.0)) for c in order])
-        else:
-            ranker = RRFRanker(rrf_k)
-        try:
-            result = self.client.hybrid_search(
-                collection, requests, ranker, limit=limit, output_fields=output_fields or OUTPUT_FIELDS
-            )
-        except Exception as exc:
-            raise StoreError(f"hybrid search failed: {exc}") from exc
-        return [self._hit("fused", h) for h in (result[0] if result else [])]

@@ -90,6 +90,7 @@ OUTPUT_FIELDS = [
     F_META,
     F_TENANT,
     F_GROUPS,
+    F_ACL_KEY,
     F_VERSION,
 ]
 

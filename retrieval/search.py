@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +20,12 @@ from PIL import Image
 from figvault.access import Principal
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
 from figvault.ingest.blobs import BlobStore
-from figvault.retrieval.acl import and_ids, build_filter
+from figvault.retrieval.acl import build_filter, in_list, visible_acl_keys
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.fusion import fuse
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.schema import (
+    F_ACL_KEY,
     F_GEOMETRY,
     F_GROUPS,
     F_ID,
@@ -66,16 +68,12 @@ def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, fl
 
 
 @dataclass
-class Candidate:
-    """A recalled hit and the access fields of its row (kept out of SearchHit, checked before returning)."""
+class RankedUnit:
+    """A recalled unit before its row is fetched: fused score and each channel's own score."""
 
-    hit: SearchHit
-    tenant: str
-    groups: list[str]
-
-    @classmethod
-    def of(cls, row: dict[str, Any], fused: float, channel_scores: dict[str, float]) -> Candidate:
-        return cls(hit_from_row(row, fused, channel_scores), row[F_TENANT], list(row.get(F_GROUPS) or []))
+    unit_id: str
+    fused: float
+    channel_scores: dict[str, float]
 
 
 class SearchEngine:
@@ -100,6 +98,8 @@ class SearchEngine:
         """Service mode: serve a collection of another version with the encoders recorded in it."""
         self._recorded: dict[str, Any] = {}
         self._recorded_lock = threading.Lock()
+        # The channels of one search run side by side (a Milvus server answers them in parallel).
+        self._channel_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="figvault-recall")
 
     @classmethod
     def from_settings(
@@ -216,18 +216,18 @@ class SearchEngine:
         )
 
     def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None:
-        """The unit if it exists and ``principal`` may see it; else None (the two look the same)."""
+        """The unit if it exists and ``principal`` may see it; else None (the two look the same).
+
+        Looked up by primary key (the store's fast path; a filtered query scans the collection) and then
+        held to the access rule: tenant, a registered group set the principal may see, a shared group.
+        """
         served = self.store.served_collection()
         if served is None:
             return None
-        expr = self.filter_for(principal, None)
-        if expr is None:
+        rows = self.store.get_rows(served, in_list(F_ID, [unit_id]))
+        if not rows or not self._may_see(principal, rows[0], self._visible_keys(principal)):
             return None
-        rows = self.store.get_rows(served, and_ids(expr, [unit_id]))
-        if not rows:
-            return None
-        unit = row_to_unit(rows[0])
-        return unit if principal.sees(unit.tenant, unit.groups) else None
+        return row_to_unit(rows[0])
 
     def count(self, principal: Principal, filters: SearchFilters | None = None) -> int:
         served = self.store.served_collection()
@@ -257,28 +257,25 @@ class SearchEngine:
         queries: dict[str, np.ndarray | str],
         expr: str,
         limit: int,
-    ) -> list[Candidate]:
-        """Fused candidates with per-channel scores (cosine for vector channels, BM25 for lexical)."""
+    ) -> list[RankedUnit]:
+        """Fused ids, best first, with each channel's own score (cosine for vectors, BM25 for lexical).
+
+        One filtered search per channel, run side by side, asking for ids and scores only: the rows of the
+        few units that are shown are fetched afterwards (``materialize``). Each channel's score is exact,
+        and the fusion is Milvus's own formula (``fusion.fuse``).
+        """
         cfg = self.settings.search
-        if self.store.capabilities.hybrid and len(queries) > 1:
-            fused = self.store.hybrid_search(
-                collection,
-                queries,
-                expr,
-                limit,
-                fusion=cfg.fusion,
-                rrf_k=cfg.rrf_k,
-                weights=cfg.weights,
-                output_fields=[*OUTPUT_FIELDS, *[c for c in queries if c != LEXICAL]],
+
+        def one(channel: str) -> list[ChannelHit]:
+            return self.store.search_channel(
+                collection, channel, queries[channel], expr, limit, output_fields=[F_ID]
             )
-            # hybrid_search does not complete an HNSW result that a selective filter under-filled.
-            if len(fused) >= limit or len(fused) >= self.store.count(collection, expr):
-                return self._with_channel_scores(collection, queries, expr, fused)
-            log.info("hybrid search under-filled (%d): per-channel search instead", len(fused))
-        per_channel: dict[str, list[ChannelHit]] = {
-            channel: self.store.search_channel(collection, channel, query, expr, limit)
-            for channel, query in queries.items()
-        }
+
+        channels = list(queries)
+        if len(channels) == 1:
+            per_channel = {channels[0]: one(channels[0])}
+        else:
+            per_channel = dict(zip(channels, self._channel_pool.map(one, channels), strict=True))
         ranked = fuse(
             {c: [(h.unit_id, h.score) for h in hits] for c, hits in per_channel.items()},
             method=cfg.fusion,
@@ -286,37 +283,68 @@ class SearchEngine:
             weights=cfg.weights,
             limit=limit,
         )
-        rows: dict[str, dict[str, Any]] = {}
         scores: dict[str, dict[str, float]] = {}
         for channel, hits in per_channel.items():
             for h in hits:
-                rows.setdefault(h.unit_id, h.row)
                 scores.setdefault(h.unit_id, {})[channel] = h.score
-        return [Candidate.of(rows[uid], score, scores[uid]) for uid, score in ranked]
+        return [RankedUnit(uid, fused, scores[uid]) for uid, fused in ranked]
 
-    def _with_channel_scores(
-        self, collection: str, queries: dict[str, np.ndarray | str], expr: str, fused: list[ChannelHit]
-    ) -> list[Candidate]:
-        hits: list[Candidate] = []
-        for h in fused:
-            scores = {
-                c: float(np.dot(np.asarray(h.row[c], dtype=np.float32), q))
-                for c, q in queries.items()
-                if c != LEXICAL and h.row.get(c) is not None
-            }
-            row = {k: v for k, v in h.row.items() if k not in queries}
-            hits.append(Candidate.of(row, h.score, scores))
-        if LEXICAL in queries and hits:
-            # BM25 cannot be recomputed client-side: one lexical search restricted to the fused ids.
-            ids = [c.hit.unit_id for c in hits]
-            lexical = self.store.search_channel(
-                collection, LEXICAL, queries[LEXICAL], and_ids(expr, ids), len(hits), output_fields=[F_ID]
+    def materialize(
+        self,
+        collection: str,
+        principal: Principal,
+        ranked: list[RankedUnit],
+        queries: dict[str, np.ndarray | str],
+    ) -> list[SearchHit]:
+        """The stored rows of ``ranked`` as hits, in order, each checked against ``principal`` again.
+
+        Fetched by primary key alone: every id came out of a search under the access filter, and the
+        key lookup is the store's fast path (a filtered query scans the collection). A dense channel that
+        did not recall a unit gets its cosine from the fetched vector, so every shown hit has every
+        vector channel's score; a lexical score is there when the unit was among the lexical top hits.
+        """
+        if not ranked:
+            return []
+        dense = [c for c in queries if c != LEXICAL]
+        rows = {
+            r[F_ID]: r
+            for r in self.store.get_rows(
+                collection, in_list(F_ID, [r.unit_id for r in ranked]), fields=[*OUTPUT_FIELDS, *dense]
             )
-            by_id = {h.unit_id: h.score for h in lexical}
-            for c in hits:
-                if c.hit.unit_id in by_id:
-                    c.hit.channel_scores[LEXICAL] = by_id[c.hit.unit_id]
+        }
+        keys = self._visible_keys(principal)
+        hits: list[SearchHit] = []
+        refused = 0
+        for unit in ranked:
+            row = rows.get(unit.unit_id)
+            if row is None:  # deleted between the search and the fetch
+                continue
+            if not self._may_see(principal, row, keys):
+                refused += 1
+                continue
+            scores = dict(unit.channel_scores)
+            for channel in dense:
+                vector = row.pop(channel, None)
+                if channel not in scores and vector is not None:
+                    scores[channel] = float(np.dot(np.asarray(vector, dtype=np.float32), queries[channel]))
+            hits.append(hit_from_row(row, unit.fused, scores))
+        if refused:
+            # Defence in depth: the search filter already did this; a hit that fails here is a bug.
+            log.error("access filter let %d unit(s) through; dropped", refused)
         return hits
+
+    def _visible_keys(self, principal: Principal) -> set[str] | None:
+        """The acl keys ``principal`` may see (None: unrestricted, its whole tenant)."""
+        if principal.unrestricted:
+            return None
+        return set(visible_acl_keys(principal, self.acl_sets.sets_of(principal.tenant)))
+
+    @staticmethod
+    def _may_see(principal: Principal, row: dict[str, Any], keys: set[str] | None) -> bool:
+        """The filter's rule, checked on one row: its tenant, a known group set, a shared group."""
+        if keys is not None and row.get(F_ACL_KEY) not in keys:
+            return False
+        return principal.sees(row[F_TENANT], list(row.get(F_GROUPS) or []))
 
     def _recall_and_finish(
         self,
@@ -331,17 +359,19 @@ class SearchEngine:
     ) -> SearchResponse:
         t = time.perf_counter()
         candidate_k = max(self.settings.search.candidate_k, request.top_k)
-        candidates = self.recall(collection, queries, expr, candidate_k)
+        ranked = self.recall(collection, queries, expr, candidate_k)
         timings["recall"] = _ms(t)
 
-        # Defence in depth: the filter already did this; a hit that fails it here is a bug, never shown.
-        visible = [c.hit for c in candidates if principal.sees(c.tenant, c.groups)]
-        if len(visible) != len(candidates):
-            log.error("access filter let %d unit(s) through; dropped", len(candidates) - len(visible))
-
-        reranked, no_match, note = False, not visible, ""
         use_rerank, note = self._resolve_rerank(request.rerank)
-        if use_rerank and visible and request.query.strip():
+        use_rerank = use_rerank and bool(ranked) and bool(request.query.strip())
+        t = time.perf_counter()
+        # The reranker reads every candidate; without it only the shown hits are fetched.
+        shown = ranked if use_rerank else ranked[: request.top_k]
+        visible = self.materialize(collection, principal, shown, queries)
+        timings["fetch"] = _ms(t)
+
+        reranked, no_match = False, not visible
+        if use_rerank and visible:
             results, no_match, rerank_timings = self._rerank(request, visible)
             timings.update(rerank_timings)
             reranked = True

@@ -213,7 +213,7 @@ class Reencoder:
         reused = plan.reused_channels
         t = time.perf_counter()
         rows = self.store.get_rows(
-            plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_ACL_KEY, F_PAGE_TEXT, *reused]
+            plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_PAGE_TEXT, *reused]
         )
         self._add("read", time.perf_counter() - t)
         units = [row_to_unit(r) for r in rows]

@@ -140,11 +140,11 @@ def test_quote_escapes_injection(store: MilvusUnitStore, loaded) -> None:
 
 def test_server_versions_are_detected() -> None:
     lite = milvus_store.detect_capabilities("milvus_lite-3.2.2")
-    assert lite.lite and lite.bm25 and lite.hybrid
+    assert lite.lite and lite.bm25
     old = milvus_store.detect_capabilities("v2.3.5")
-    assert not old.bm25 and not old.hybrid and not old.upsert
+    assert not old.bm25 and not old.upsert
     new = milvus_store.detect_capabilities("v2.5.4")
-    assert new.bm25 and new.hybrid
+    assert new.bm25 and new.upsert
 
 
 def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -12,7 +13,7 @@ from figvault.access import Principal, local_operator
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import FigvaultError, VersionMismatchError
-from figvault.retrieval.search import SearchEngine
+from figvault.retrieval.search import RankedUnit, SearchEngine
 from figvault.search_models import SearchFilters, SearchRequest
 from figvault.service.ingest_pipeline import ingest_paths
 from figvault.settings import Settings, load_settings
@@ -73,6 +74,49 @@ def test_groups_limit_results_and_get_unit(engine: SearchEngine) -> None:
     assert engine.get_unit(red, unit_id) is None
     assert engine.get_unit(Principal(user="b", groups=["blue"]), unit_id).doc == "r3.pdf"
     assert engine.get_unit(red, "0" * 32) is None
+
+
+def test_fetch_drops_a_unit_the_filter_should_have_kept_out(
+    engine: SearchEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence in depth: rows are fetched by id after the filtered search, and checked once more."""
+    collection = engine.store.served_collection()
+    everyone = engine.search(local_operator(), SearchRequest(query="figure in report", top_k=20)).results
+    by_doc = {h.doc: h for h in everyone}
+    red = Principal(user="r", groups=["red"])
+    ranked = [
+        RankedUnit(by_doc["r3.pdf"].unit_id, 0.9, {}),  # blue: as if the filter had let it through
+        RankedUnit(by_doc["r0.pdf"].unit_id, 0.5, {}),
+    ]
+    with caplog.at_level("ERROR"):
+        hits = engine.materialize(collection, red, ranked, {})
+    assert [h.doc for h in hits] == ["r0.pdf"]
+    assert "let 1 unit(s) through" in caplog.text
+
+
+def test_fetched_hits_carry_every_vector_channel_score(engine: SearchEngine) -> None:
+    """A unit only the lexical channel recalled still gets its cosine, from the fetched vector."""
+    collection = engine.store.served_collection()
+    unit = engine.search(local_operator(), SearchRequest(query="report 1", top_k=1)).results[0]
+    query = engine._encode_query("text", "report 1")
+    [hit] = engine.materialize(
+        collection,
+        local_operator(),
+        [RankedUnit(unit.unit_id, 0.1, {"lexical": 2.5})],
+        {"text": query, "lexical": "report 1"},
+    )
+    [row] = engine.store.get_rows(collection, f'unit_id == "{unit.unit_id}"', fields=["unit_id", "text"])
+    assert hit.channel_scores["lexical"] == 2.5
+    assert hit.channel_scores["text"] == pytest.approx(float(np.dot(row["text"], query)), abs=1e-5)
+    assert "text" not in hit.model_dump()  # the vector itself is not part of the hit
+
+
+def test_a_row_of_an_unregistered_group_set_is_never_visible() -> None:
+    red = Principal(user="r", groups=["red"])
+    row = {"tenant": "default", "groups": ["red"], "acl_key": "not-registered"}
+    assert not SearchEngine._may_see(red, row, {"some-other-key"})
+    assert SearchEngine._may_see(red, {**row, "acl_key": "k"}, {"k"})
+    assert not SearchEngine._may_see(red, {**row, "tenant": "other", "acl_key": "k"}, {"k"})
 
 
 def test_image_search_without_clip_is_a_clear_error(engine: SearchEngine) -> None:

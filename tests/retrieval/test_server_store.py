@@ -1,7 +1,7 @@
 """The server code path: the same store operations against a real Milvus 2.3 server on loopback.
 
-The ``milvus`` package (dev extra) ships a 2.3.5 standalone binary. It has no BM25 function and no
-hybrid_search: the store must detect that, drop the lexical field with one warning, and still insert, search
+The ``milvus`` package (dev extra) ships a 2.3.5 standalone binary. It has no BM25 function: the store
+must detect that, drop the lexical field with one warning, and still insert, search
 under the access filter, and switch aliases. The server ignores SIGTERM, so it is stopped by pid (SIGKILL).
 """
 
@@ -72,7 +72,7 @@ def server_store(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> M
 
 def test_capabilities_of_a_23_server(server_store: MilvusUnitStore, caplog: pytest.LogCaptureFixture) -> None:
     caps = server_store.capabilities
-    assert not caps.lite and not caps.bm25 and not caps.hybrid
+    assert not caps.lite and not caps.bm25
     with caplog.at_level(logging.WARNING):
         reduced = server_store.supported_layout(LAYOUT)
         server_store.supported_layout(LAYOUT)
