@@ -118,8 +118,15 @@ def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
 
         connections.connect(alias="bench", uri=store_uri)
         for channel in layout.dense:
-            while utility.index_building_progress(collection, channel, using="bench")["pending_index_rows"]:
-                time.sleep(2)
+            while True:
+                try:  # right after the flush the server may not know the index task yet
+                    if not utility.index_building_progress(collection, channel, using="bench")[
+                        "pending_index_rows"
+                    ]:
+                        break
+                except Exception as exc:
+                    print(f"waiting for the {channel} index: {exc}")
+                time.sleep(5)
     store.client.release_collection(collection)
     store.client.load_collection(collection)  # index built and loaded before anyone times a search
     index_s = time.perf_counter() - started - inserted

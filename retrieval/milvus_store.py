@@ -367,7 +367,11 @@ class MilvusUnitStore:
         wanted = limit if limit is not None else None
         first = list(
             self.client.query(
-                collection, filter=expr, output_fields=fields, limit=min(wanted or QUERY_WINDOW, QUERY_WINDOW)
+                collection,
+                filter=expr,
+                output_fields=fields,
+                limit=min(wanted or QUERY_WINDOW, QUERY_WINDOW),
+                consistency_level=self.settings.read_consistency,
             )
         )
         if len(first) < QUERY_WINDOW or (wanted is not None and wanted <= QUERY_WINDOW):
@@ -388,14 +392,26 @@ class MilvusUnitStore:
 
     def count(self, collection: str, expr: str = "") -> int:
         self.ensure_loaded(collection)
-        result = self.client.query(collection, filter=expr, output_fields=["count(*)"])
+        result = self.client.query(
+            collection,
+            filter=expr,
+            output_fields=["count(*)"],
+            consistency_level=self.settings.read_consistency,
+        )
         return int(result[0]["count(*)"]) if result else 0
 
     def get_rows(
         self, collection: str, expr: str, *, fields: list[str] | None = None
     ) -> list[dict[str, Any]]:
         self.ensure_loaded(collection)
-        return list(self.client.query(collection, filter=expr, output_fields=fields or OUTPUT_FIELDS))
+        return list(
+            self.client.query(
+                collection,
+                filter=expr,
+                output_fields=fields or OUTPUT_FIELDS,
+                consistency_level=self.settings.read_consistency,
+            )
+        )
 
     def search_channel(
         self,
@@ -460,6 +476,7 @@ class MilvusUnitStore:
                 limit=limit,
                 output_fields=fields,
                 search_params=params,
+                consistency_level=self.settings.read_consistency,
             )
         except Exception as exc:
             raise StoreError(f"search of channel {channel} failed: {exc}") from exc

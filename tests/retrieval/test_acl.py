@@ -122,3 +122,15 @@ def test_hostile_names_cannot_widen_the_filter(world) -> None:
 def test_acl_key_ignores_order_and_duplicates() -> None:
     assert acl_key(["b", "a", "a"]) == acl_key(["a", "b"])
     assert acl_key(["a"]) != acl_key(["a", "b"])
+
+
+def test_sets_registered_by_another_process_are_seen_at_once(tmp_path) -> None:
+    """sets_of keeps the sets between calls; a set another connection adds must still show up next time."""
+    reader = AclSetTable.at(tmp_path / "registry.sqlite3")
+    writer = AclSetTable.at(tmp_path / "registry.sqlite3")
+    first = writer.register("acme", ["red"])
+    assert reader.sets_of("acme") == {first: ["red"]}
+    second = writer.register("acme", ["blue", "red"])
+    writer.register("other", ["green"])
+    assert reader.sets_of("acme") == {first: ["red"], second: ["blue", "red"]}
+    assert reader.sets_of("other") != {} and reader.sets_of("nobody") == {}

@@ -352,3 +352,31 @@ def test_metrics_can_require_admin(world: World) -> None:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers=world.headers("reader")).status_code == 403
         assert client.get("/metrics", headers=world.headers("admin")).status_code == 200
+
+
+def test_document_counts_of_a_half_done_ingest_come_from_the_store(world: World) -> None:
+    """An indexed document's count is the registry's; one whose ingest failed half-way may still hold units of
+    its older group set, so its count goes through the caller's access filter in the store."""
+    from figvault.service.registry import DocState, DocumentRegistry, connect
+
+    doc = world.docs[0]
+    newcomer = world.add_user("newcomer", Role.READER, ["g-new"], doc.tenant)
+    insider = world.add_user("insider", Role.READER, [doc.groups[0]], doc.tenant)
+    conn = connect(world.settings)
+    registry = DocumentRegistry(conn)
+    indexed = registry.get(doc.tenant, doc.doc_id)
+    assert indexed is not None and indexed.state == DocState.INDEXED and indexed.units == len(doc.unit_ids)
+
+    def units_seen(key: str) -> int:
+        response = world.client.get(f"/v1/documents/{doc.doc_id}", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text
+        return response.json()["units"]
+
+    # The failed re-ingest asked for a new group set; the stored units still carry the old one.
+    registry.put(indexed.model_copy(update={"state": DocState.FAILED, "groups": [*doc.groups, "g-new"]}))
+    try:
+        assert units_seen(newcomer) == 0
+        assert units_seen(insider) == len(doc.unit_ids)
+    finally:
+        registry.put(indexed)
+        conn.close()

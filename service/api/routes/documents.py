@@ -32,7 +32,7 @@ from figvault.service.api.schemas import (
 )
 from figvault.service.db import ThreadLocalDB
 from figvault.service.deps import DbDep, Engine, EngineDep, SettingsDep, require
-from figvault.service.registry import DocumentRegistry
+from figvault.service.registry import DocState, DocumentRegistry
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
@@ -54,8 +54,12 @@ def visible_documents(
 ) -> list[DocumentOut]:
     """Documents of the caller's tenant whose groups meet the caller's; other tenants are never read.
 
-    Unit counts come from the store through the caller's access filter, so a count never includes a unit
-    the caller could not open; only groups the caller shares are shown.
+    A count never includes a unit the caller could not open. An indexed document's units all carry its
+    group set (ingest writes them so and deletes the rest before marking it indexed), so a caller who shares
+    a group sees every one of them and the registry's count is exact. A document in any other state (an
+    ingest pending or failed half-way) may hold units of an older group set: those are counted in the store
+    through the caller's access filter. The store count is a scan of the collection on Milvus Lite (seconds
+    at 100k units), too slow to run once per listed document. Only groups the caller shares are shown.
     """
     registry = DocumentRegistry(conn)
     if doc_id is None:
@@ -67,7 +71,12 @@ def visible_documents(
     for record in records:
         if not principal.sees(record.tenant, record.groups):
             continue
-        units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id])) if record.units else 0
+        if not record.units:
+            units = 0
+        elif record.state == DocState.INDEXED:
+            units = record.units
+        else:
+            units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id]))
         out.append(
             DocumentOut(
                 doc_id=record.doc_id,
