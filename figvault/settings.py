@@ -90,10 +90,11 @@ class StoreSettings(BaseModel):
     search_ef: int = 128
     insert_batch: int = 256
     read_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
-    """Consistency of searches and reads on a Milvus server. ``Session`` sees every write of this process
-    (an upload served by ``figvault serve`` is searchable at once) and other processes' writes within a
-    time tick; ``Strong`` waits for the next tick on every read (measured: +200 ms per call on 2.3.5).
-    Milvus Lite has one process and ignores it."""
+    """Consistency of searches (the vector searches and the fetch of their hits by key) on a Milvus server;
+    every other read (ingest, deletes, counts, re-encode) stays ``Strong``. ``Strong`` waits for the next
+    time tick on every read (measured: +200 ms per call on 2.3.5). With ``Session`` a search may trail a
+    write by up to one time tick (about 200 ms): a unit deleted or regrouped can still come back for that
+    long. Milvus Lite has one process and ignores it."""
 
 
 class SearchSettings(BaseModel):

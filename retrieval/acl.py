@@ -21,7 +21,6 @@ from figvault.retrieval.schema import (
     F_CREATED,
     F_DOC,
     F_DOC_ID,
-    F_ID,
     F_KIND,
     F_TENANT,
     day_number,
@@ -87,7 +86,3 @@ def build_filter(
         clauses.append(in_list(F_ACL_KEY, keys))
     clauses.extend(request_clauses(filters))
     return " and ".join(f"({c})" for c in clauses)
-
-
-def and_ids(expr: str, unit_ids: Iterable[str]) -> str:
-    return f"({expr}) and ({in_list(F_ID, unit_ids)})"

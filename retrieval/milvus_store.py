@@ -371,7 +371,6 @@ class MilvusUnitStore:
                 filter=expr,
                 output_fields=fields,
                 limit=min(wanted or QUERY_WINDOW, QUERY_WINDOW),
-                consistency_level=self.settings.read_consistency,
             )
         )
         if len(first) < QUERY_WINDOW or (wanted is not None and wanted <= QUERY_WINDOW):
@@ -392,26 +391,18 @@ class MilvusUnitStore:
 
     def count(self, collection: str, expr: str = "") -> int:
         self.ensure_loaded(collection)
-        result = self.client.query(
-            collection,
-            filter=expr,
-            output_fields=["count(*)"],
-            consistency_level=self.settings.read_consistency,
-        )
+        result = self.client.query(collection, filter=expr, output_fields=["count(*)"])
         return int(result[0]["count(*)"]) if result else 0
 
     def get_rows(
-        self, collection: str, expr: str, *, fields: list[str] | None = None
+        self, collection: str, expr: str, *, fields: list[str] | None = None, for_search: bool = False
     ) -> list[dict[str, Any]]:
+        """Rows matching ``expr``. ``for_search``: the read of a search's hits, at the search's consistency
+        (``store.read_consistency``); every other read is ``Strong`` (the collections' level)."""
         self.ensure_loaded(collection)
-        return list(
-            self.client.query(
-                collection,
-                filter=expr,
-                output_fields=fields or OUTPUT_FIELDS,
-                consistency_level=self.settings.read_consistency,
-            )
-        )
+        extra = {"consistency_level": self.settings.read_consistency} if for_search else {}
+        fields = fields or OUTPUT_FIELDS
+        return list(self.client.query(collection, filter=expr, output_fields=fields, **extra))
 
     def search_channel(
         self,

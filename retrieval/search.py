@@ -224,7 +224,7 @@ class SearchEngine:
         served = self.store.served_collection()
         if served is None:
             return None
-        rows = self.store.get_rows(served, in_list(F_ID, [unit_id]))
+        rows = self.store.get_rows(served, in_list(F_ID, [unit_id]), for_search=True)
         if not rows or not self._may_see(principal, rows[0], self._visible_keys(principal)):
             return None
         return row_to_unit(rows[0])
@@ -309,7 +309,10 @@ class SearchEngine:
         rows = {
             r[F_ID]: r
             for r in self.store.get_rows(
-                collection, in_list(F_ID, [r.unit_id for r in ranked]), fields=[*OUTPUT_FIELDS, *dense]
+                collection,
+                in_list(F_ID, [r.unit_id for r in ranked]),
+                fields=[*OUTPUT_FIELDS, *dense],
+                for_search=True,
             )
         }
         keys = self._visible_keys(principal)
