@@ -226,3 +226,18 @@ def test_status_json(indexed) -> None:
     assert info["alias"] == "figvault_units" and info["units"] == 8
     assert info["embedding_version"] == info["configured_embedding_version"] and info["version_matches"]
     assert info["collection"].startswith("figvault_units_v")
+
+
+def test_fusion_ties_go_to_the_lexical_channel(engine: SearchEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranks (1, 3) and (3, 1) fuse to the same RRF score: the lexical channel's order decides."""
+    from figvault.retrieval.milvus_store import ChannelHit
+
+    orders = {"text": ["a", "b", "c"], "lexical": ["c", "b", "a"]}
+
+    def search_channel(collection, channel, query, expr, limit, *, output_fields=None):
+        return [ChannelHit(uid, 1.0 - i / 10, {"unit_id": uid}) for i, uid in enumerate(orders[channel])]
+
+    monkeypatch.setattr(engine.store, "search_channel", search_channel)
+    ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3)
+    assert ranked[0].fused == ranked[1].fused  # the tie the rule is about
+    assert [r.unit_id for r in ranked] == ["c", "a", "b"]
