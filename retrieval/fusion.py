@@ -31,15 +31,18 @@ def fuse(
 ) -> list[tuple[str, float]]:
     """``rankings``: channel -> [(unit_id, score)] best first. Returns [(unit_id, fused score)] best first.
 
-    Ties keep the order in which ids first appear (channel order, then rank), so results are deterministic.
+    RRF ties are common (ranks (1, 3) and (3, 1) sum alike) and go to the unit with the larger weighted sum
+    of normalised channel scores, then the smaller id. Milvus breaks them by primary key alone, and ids are
+    content hashes: which of two tied figures came first was chance (an exact-caption upload lost to
+    another document's figure by id order in one run and won in the next).
     """
     fused: dict[str, float] = {}
+    evidence: dict[str, float] = {}
     for channel, ranking in rankings.items():
         for rank, (unit_id, score) in enumerate(ranking, start=1):
-            if method == "rrf":
-                value = 1.0 / (rrf_k + rank)
-            else:
-                value = weights.get(channel, 1.0) * normalised(channel, score)
+            weighted = weights.get(channel, 1.0) * normalised(channel, score)
+            value = 1.0 / (rrf_k + rank) if method == "rrf" else weighted
             fused[unit_id] = fused.get(unit_id, 0.0) + value
-    ordered = sorted(fused.items(), key=lambda item: -item[1])
+            evidence[unit_id] = evidence.get(unit_id, 0.0) + weighted
+    ordered = sorted(fused.items(), key=lambda item: (-item[1], -evidence[item[0]], item[0]))
     return ordered[:limit]

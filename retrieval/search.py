@@ -271,10 +271,7 @@ class SearchEngine:
                 collection, channel, queries[channel], expr, limit, output_fields=[F_ID]
             )
 
-        # RRF ties are common ((1, 3) and (3, 1) sum alike) and go to the first channel listed: the lexical
-        # one, whose exact word matches were the stronger signal on the dev queries (R@1 0.852 alone against
-        # 0.667 for MiniLM; Lite's hybrid_search broke ties that way too).
-        channels = sorted(queries, key=lambda c: c != LEXICAL)
+        channels = list(queries)
         if len(channels) == 1:
             per_channel = {channels[0]: one(channels[0])}
         else:

@@ -228,16 +228,23 @@ def test_status_json(indexed) -> None:
     assert info["collection"].startswith("figvault_units_v")
 
 
-def test_fusion_ties_go_to_the_lexical_channel(engine: SearchEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ranks (1, 3) and (3, 1) fuse to the same RRF score: the lexical channel's order decides."""
+def test_fusion_ties_go_to_the_stronger_scores(engine: SearchEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranks (1, 3) and (3, 1) fuse to the same RRF score: the channels' own scores decide, not the ids or
+    which channel is listed first."""
     from figvault.retrieval.milvus_store import ChannelHit
 
     orders = {"text": ["a", "b", "c"], "lexical": ["c", "b", "a"]}
+    for scores, winner in (
+        ({"text": [0.98, 0.5, 0.2], "lexical": [4.2, 3.6, 3.3]}, "a"),  # near-exact caption vector for a
+        ({"text": [0.30, 0.29, 0.28], "lexical": [9.0, 1.0, 0.5]}, "c"),  # flat cosines, c's words match
+    ):
 
-    def search_channel(collection, channel, query, expr, limit, *, output_fields=None):
-        return [ChannelHit(uid, 1.0 - i / 10, {"unit_id": uid}) for i, uid in enumerate(orders[channel])]
+        def search_channel(collection, channel, query, expr, limit, *, output_fields=None, scores=scores):
+            return [
+                ChannelHit(uid, scores[channel][i], {"unit_id": uid}) for i, uid in enumerate(orders[channel])
+            ]
 
-    monkeypatch.setattr(engine.store, "search_channel", search_channel)
-    ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3)
-    assert ranked[0].fused == ranked[1].fused  # the tie the rule is about
-    assert [r.unit_id for r in ranked] == ["c", "a", "b"]
+        monkeypatch.setattr(engine.store, "search_channel", search_channel)
+        ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3)
+        assert ranked[0].fused == ranked[1].fused  # the tie the rule is about
+        assert ranked[0].unit_id == winner and {r.unit_id for r in ranked} == {"a", "b", "c"}
