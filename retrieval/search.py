@@ -224,7 +224,7 @@ class SearchEngine:
         served = self.store.served_collection()
         if served is None:
             return None
-        rows = self.store.get_rows(served, in_list(F_ID, [unit_id]), for_search=True)
+        rows = self.store.get_rows(served, in_list(F_ID, [unit_id]))
         if not rows or not self._may_see(principal, rows[0], self._visible_keys(principal)):
             return None
         return row_to_unit(rows[0])
