@@ -120,12 +120,12 @@ def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
         for channel in layout.dense:
             while True:
                 try:  # right after the flush the server may not know the index task yet
-                    if not utility.index_building_progress(collection, channel, using="bench")[
+                    if not utility.index_building_progress(collection, channel.name, using="bench")[
                         "pending_index_rows"
                     ]:
                         break
                 except Exception as exc:
-                    print(f"waiting for the {channel} index: {exc}")
+                    print(f"waiting for the {channel.name} index: {exc}")
                 time.sleep(5)
     store.client.release_collection(collection)
     store.client.load_collection(collection)  # index built and loaded before anyone times a search
@@ -136,10 +136,12 @@ def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
 
 def in_process(data_dir: str, store_uri: str, queries: list[str], out: multiprocessing.Queue) -> None:
     from figvault.access import Principal, Role
+    from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchRequest
 
     settings = bench_settings(Path(data_dir), store_uri)
+    use_cpu_threads(serving_cpu_threads(settings.service.cpu_threads))  # as `figvault serve` does
     engine = SearchEngine.from_settings(settings)
     principal = Principal(user="bench", tenant=TENANT, groups=CALLER_GROUPS, roles=[Role.READER])
     for q in queries[:10]:  # warm up: model, caches
@@ -246,6 +248,7 @@ def main() -> None:
         marker.touch()
 
     from figvault.access import Role
+    from figvault.encoders.device import serving_cpu_threads
     from figvault.service import users
 
     conn = sqlite3.connect(data_dir / "registry.sqlite3")
@@ -287,9 +290,13 @@ def main() -> None:
             f"{statistics.mean(values):>10.1f}{throughput:>9.1f}"
         )
     load_after = os.getloadavg()[0]
-    print(f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs)")
-    print("\nin-process steps (ms):")
-    for step in ("encode", "recall", "fetch", "total"):
+    threads = serving_cpu_threads(bench_settings(data_dir, args.store_uri).service.cpu_threads)
+    print(
+        f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs;"
+        f" {threads} torch thread(s) in the serving processes)"
+    )
+    print("\nin-process steps (ms; lookup runs while the question is encoded):")
+    for step in ("lookup", "encode", "recall", "fetch", "total"):
         values = [s[step] for s in steps if step in s]
         if values:
             print(f"  {step:<8} p50 {percentile(values, 50):7.1f}  p95 {percentile(values, 95):7.1f}")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -123,7 +124,8 @@ def main() -> None:
     ranks: dict[str, list[int | None]] = {m: [] for m in modes}
     latency: list[float] = []
     for q in queries:
-        encoded = {c.name: engine._encode_query(c.name, q.query, encoders) for c in layout.dense}
+        vectors = engine.encode_question(encoders, q.query)
+        encoded: dict[str, Any] = {c.name: vectors[c.name] for c in layout.dense}
         if layout.lexical:
             encoded[LEXICAL] = q.query
         for mode, channels in modes.items():

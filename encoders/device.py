@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import torch
@@ -21,6 +22,19 @@ def resolve_device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ModelUnavailableError(f"device {name!r} requested but torch sees no CUDA device; use 'cpu'")
     return name
+
+
+def serving_cpu_threads(configured: int) -> int:
+    """Intra-op threads for a serving process: ``configured``, or with 0 half the usable cores (1 to 4)."""
+    if configured > 0:
+        return configured
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cores // 2))
+
+
+def use_cpu_threads(count: int) -> None:
+    """Set the process's torch intra-op threads (a process-wide setting: call once, at start)."""
+    torch.set_num_threads(count)
 
 
 def cpu_supports_bf16() -> bool:

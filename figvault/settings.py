@@ -143,6 +143,9 @@ class ServiceSettings(BaseModel):
     ingest_allow_dirs: list[str] = Field(default_factory=list)
     """Server-side folders an ingest job may read; empty: none."""
     reencode_on_start: bool = False
+    cpu_threads: int = Field(default=0, ge=0)
+    """Torch intra-op threads of a ``figvault serve`` process; 0: half the CPU cores, 1 to 4. A question is a
+    few tokens: more threads barely speed one up, and they fight the store and other requests for cores."""
 
 
 class JobSettings(BaseModel):

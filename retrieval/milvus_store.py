@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from figvault.errors import StoreError
+from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.schema import (
     F_ACL_KEY,
     F_CAPTION,
@@ -82,6 +83,11 @@ class StoreCapabilities:
     bm25: bool
     upsert: bool = True
     """False on 2.3: its upsert routes partition-key rows so that a tenant filter no longer finds them."""
+
+    @property
+    def access_form(self) -> AccessForm:
+        """How the access clause is written here (``retrieval/acl.py``): the form this store runs fast."""
+        return "acl_key" if self.lite else "groups"
 
 
 @dataclass
@@ -148,6 +154,7 @@ class MilvusUnitStore:
         self._loaded: set[str] = set()
         self._layouts: dict[str, StoreLayout] = {}
         self._warned = False
+        self._alias_seen = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MilvusUnitStore:
@@ -178,15 +185,19 @@ class MilvusUnitStore:
     def served_collection(self) -> str | None:
         """The collection the alias points at, or None when there is no alias yet."""
         try:
-            # Listing first: describing a missing alias makes pymilvus log an error for a normal state.
-            if self.alias not in (self.client.list_aliases().get("aliases") or []):
+            # Until the alias has been seen, list first: describing a missing alias makes pymilvus log an
+            # error for a normal state. Once it exists it is described directly: one round trip a search.
+            if not self._alias_seen and self.alias not in (self.client.list_aliases().get("aliases") or []):
                 return None
             info = self.client.describe_alias(self.alias)
         except Exception as exc:
             if _is_not_found(exc):
+                self._alias_seen = False
                 return None
             raise StoreError(f"cannot read alias {self.alias}: {exc}") from exc
-        return info.get("collection_name") or None
+        name = info.get("collection_name") or None
+        self._alias_seen = name is not None
+        return name
 
     def layout_of(self, collection: str) -> StoreLayout:
         cached = self._layouts.get(collection)

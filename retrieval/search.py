@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -67,6 +67,17 @@ def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, fl
     )
 
 
+@dataclass(frozen=True)
+class _Lookup:
+    """What a search needs from the store before recall, looked up while the question is encoded."""
+
+    served: tuple[str, StoreLayout, Any] | None
+    expr: str | None
+    """The access filter; None when the caller sees nothing (or nothing is served)."""
+    keys: set[str] | None
+    ms: float
+
+
 @dataclass
 class RankedUnit:
     """A recalled unit before its row is fetched: fused score and each channel's own score."""
@@ -100,6 +111,8 @@ class SearchEngine:
         self._recorded_lock = threading.Lock()
         # The channels of one search run side by side (a Milvus server answers them in parallel).
         self._channel_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="figvault-recall")
+        # The alias and the caller's filter are looked up while the question is encoded.
+        self._lookup_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="figvault-lookup")
 
     @classmethod
     def from_settings(
@@ -160,8 +173,23 @@ class SearchEngine:
 
     def filter_for(self, principal: Principal, filters: SearchFilters | None) -> str | None:
         """The Milvus expression for ``principal`` and ``filters``; None when the principal sees nothing."""
-        sets = None if principal.unrestricted else self.acl_sets.sets_of(principal.tenant)
-        return build_filter(principal, filters, sets)
+        return self._access(principal, filters)[0]
+
+    def _access(
+        self, principal: Principal, filters: SearchFilters | None
+    ) -> tuple[str | None, set[str] | None]:
+        """``filter_for``'s expression and the acl keys the fetched rows are held to (None: whole tenant)."""
+        form = self.store.capabilities.access_form
+        if principal.unrestricted:
+            return build_filter(principal, filters, None, form=form), None
+        sets = self.acl_sets.sets_of(principal.tenant)
+        return build_filter(principal, filters, sets, form=form), set(visible_acl_keys(principal, sets))
+
+    def _lookup(self, principal: Principal, filters: SearchFilters | None) -> _Lookup:
+        t = time.perf_counter()
+        served = self.served()
+        expr, keys = self._access(principal, filters) if served is not None else (None, None)
+        return _Lookup(served, expr, keys, _ms(t))
 
     # ---- queries --------------------------------------------------------------------------------
 
@@ -169,24 +197,40 @@ class SearchEngine:
         if not request.query.strip():
             raise FigvaultError("empty question: say what figure you are looking for")
         started = time.perf_counter()
-        served = self.served()
-        timings: dict[str, float] = {}
-        if served is None:
-            return self._empty(started, timings, "")
-        collection, layout, encoders = served
-        expr = self.filter_for(principal, request.filters)
-        if expr is None:
-            return self._empty(started, timings, layout.embedding_version)
-
+        # The question is encoded for the configured channels while the alias and the caller's filter are
+        # looked up (round trips to the store): the served collection nearly always has exactly those.
+        pending = self._lookup_pool.submit(self._lookup, principal, request.filters)
         t = time.perf_counter()
+        try:
+            vectors, early_error = self.encode_question(self.encoders, request.query), None
+        except Exception as exc:  # reported only if there is something to search
+            vectors, early_error = {}, exc
+        encode_ms = _ms(t)
+        lookup = pending.result()
+        timings: dict[str, float] = {"lookup": lookup.ms}
+        if lookup.served is None:
+            return self._empty(started, timings, "")
+        collection, layout, encoders = lookup.served
+        if lookup.expr is None:
+            return self._empty(started, timings, layout.embedding_version)
+        if encoders is not self.encoders:  # service mode, serving another version with its own encoders
+            t = time.perf_counter()
+            vectors, early_error = self.encode_question(encoders, request.query), None
+            encode_ms += _ms(t)
+        if early_error is not None:
+            raise early_error
+        timings["encode"] = encode_ms
         queries: dict[str, np.ndarray | str] = {}
         for channel in layout.dense:
-            queries[channel.name] = self._encode_query(channel.name, request.query, encoders)
+            if channel.name not in vectors:
+                raise StoreError(
+                    f"the served collection has a {channel.name!r} channel the configuration does not encode"
+                )
+            queries[channel.name] = vectors[channel.name]
         if layout.lexical:
             queries[LEXICAL] = request.query
-        timings["encode"] = _ms(t)
         return self._recall_and_finish(
-            principal, request, collection, layout, queries, expr, timings, started
+            principal, request, collection, layout, queries, lookup.expr, lookup.keys, timings, started
         )
 
     def search_image(
@@ -194,25 +238,32 @@ class SearchEngine:
     ) -> SearchResponse:
         """Figures that look like ``image`` (CLIP image vector); ``request.query`` is only used by rerank."""
         started = time.perf_counter()
-        served = self.served()
         if self.encoders.clip is None:
             raise FigvaultError("image search needs the CLIP channel, which this configuration turns off")
-        timings: dict[str, float] = {}
-        if served is None:
+        lookup = self._lookup(principal, request.filters)
+        timings: dict[str, float] = {"lookup": lookup.ms}
+        if lookup.served is None:
             return self._empty(started, timings, "")
-        collection, layout, encoders = served
+        collection, layout, encoders = lookup.served
         if layout.dense_channel("clip") is None:
             raise FigvaultError(
                 "the served collection has no CLIP image vectors: re-encode with CLIP enabled"
             )
-        expr = self.filter_for(principal, request.filters)
-        if expr is None:
+        if lookup.expr is None:
             return self._empty(started, timings, layout.embedding_version)
         t = time.perf_counter()
         vector = encoders.clip.encode_images([image.convert("RGB")])[0]
         timings["encode"] = _ms(t)
         return self._recall_and_finish(
-            principal, request, collection, layout, {"clip": vector}, expr, timings, started
+            principal,
+            request,
+            collection,
+            layout,
+            {"clip": vector},
+            lookup.expr,
+            lookup.keys,
+            timings,
+            started,
         )
 
     def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None:
@@ -238,14 +289,11 @@ class SearchEngine:
 
     # ---- stages ---------------------------------------------------------------------------------
 
-    def _encode_query(self, channel: str, text: str, encoders: Any | None = None) -> np.ndarray:
-        encoders = encoders or self.encoders
-        encoder = encoders.clip if channel == "clip" else encoders.text if channel == "text" else None
-        if encoder is None:
-            raise StoreError(
-                f"the served collection has a {channel!r} channel the configuration does not encode"
-            )
-        return encoder.encode_texts([text])[0]
+    @staticmethod
+    def encode_question(encoders: Any, text: str) -> dict[str, np.ndarray]:
+        """``text`` in every dense channel ``encoders`` has, by channel name."""
+        pairs = (("clip", encoders.clip), ("text", encoders.text))
+        return {name: encoder.encode_texts([text])[0] for name, encoder in pairs if encoder is not None}
 
     def _empty(self, started: float, timings: dict[str, float], version: str) -> SearchResponse:
         timings["total"] = _ms(started)
@@ -295,6 +343,7 @@ class SearchEngine:
         principal: Principal,
         ranked: list[RankedUnit],
         queries: dict[str, np.ndarray | str],
+        keys: set[str] | Literal["compute"] | None = "compute",
     ) -> list[SearchHit]:
         """The stored rows of ``ranked`` as hits, in order, each checked against ``principal`` again.
 
@@ -302,10 +351,12 @@ class SearchEngine:
         key lookup is the store's fast path (a filtered query scans the collection). A dense channel that
         did not recall a unit gets its cosine from the fetched vector, so every shown hit has every
         vector channel's score; a lexical score is there when the unit was among the lexical top hits.
+        ``keys``: the acl keys ``principal`` may see, when the caller already has them.
         """
         if not ranked:
             return []
-        dense = [c for c in queries if c != LEXICAL]
+        # Vectors travel only for a channel that some shown unit has no score from.
+        dense = [c for c in queries if c != LEXICAL and any(c not in u.channel_scores for u in ranked)]
         rows = {
             r[F_ID]: r
             for r in self.store.get_rows(
@@ -315,7 +366,8 @@ class SearchEngine:
                 for_search=True,
             )
         }
-        keys = self._visible_keys(principal)
+        if keys == "compute":
+            keys = self._visible_keys(principal)
         hits: list[SearchHit] = []
         refused = 0
         for unit in ranked:
@@ -357,6 +409,7 @@ class SearchEngine:
         layout: StoreLayout,
         queries: dict[str, np.ndarray | str],
         expr: str,
+        keys: set[str] | None,
         timings: dict[str, float],
         started: float,
     ) -> SearchResponse:
@@ -370,7 +423,7 @@ class SearchEngine:
         t = time.perf_counter()
         # The reranker reads every candidate; without it only the shown hits are fetched.
         shown = ranked if use_rerank else ranked[: request.top_k]
-        visible = self.materialize(collection, principal, shown, queries)
+        visible = self.materialize(collection, principal, shown, queries, keys)
         timings["fetch"] = _ms(t)
 
         reranked, no_match = False, not visible

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SEARCH_STEPS = ("encode", "recall", "rerank", "fetch", "total")
+SEARCH_STEPS = ("lookup", "encode", "recall", "rerank", "fetch", "total")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 

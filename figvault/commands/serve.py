@@ -19,9 +19,11 @@ def serve(
     """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI at /docs)."""
     import uvicorn
 
+    from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
     from figvault.service.app import create_app
 
     settings = state(ctx).settings
+    use_cpu_threads(serving_cpu_threads(settings.service.cpu_threads))
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.
     uvicorn.run(

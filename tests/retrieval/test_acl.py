@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from figvault.access import Principal, local_operator
-from figvault.retrieval.acl import acl_key, build_filter, quote
+from figvault.retrieval.acl import AccessForm, acl_key, build_filter, quote
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID
@@ -41,15 +41,21 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     return store, table, collection, units, rows
 
 
-def visible_ids(store, table, collection, principal, filters=None) -> set[str] | None:
+FORMS: list[AccessForm] = ["acl_key", "groups"]
+
+
+def visible_ids(
+    store, table, collection, principal, filters=None, form: AccessForm = "acl_key"
+) -> set[str] | None:
     sets = None if principal.unrestricted else table.sets_of(principal.tenant)
-    expr = build_filter(principal, filters, sets)
+    expr = build_filter(principal, filters, sets, form=form)
     if expr is None:
         return None
     return {r[F_ID] for r in store.query_rows(collection, expr, [F_ID])}
 
 
-def test_random_principals_see_exactly_what_the_rule_allows(world) -> None:
+@pytest.mark.parametrize("form", FORMS)
+def test_random_principals_see_exactly_what_the_rule_allows(world, form: AccessForm) -> None:
     store, table, collection, units, _ = world
     rng = random.Random(5)
     for _ in range(30):
@@ -57,13 +63,13 @@ def test_random_principals_see_exactly_what_the_rule_allows(world) -> None:
             user="u", tenant=rng.choice(TENANTS), groups=rng.sample(GROUPS, rng.randint(0, 3))
         )
         truth = {u.unit_id for u in units if principal.sees(u.tenant, u.groups)}
-        got = visible_ids(store, table, collection, principal)
+        got = visible_ids(store, table, collection, principal, form=form)
         if got is None:  # nothing visible: the engine does not even query
             assert truth == set()
             continue
         assert got == truth
         sets = table.sets_of(principal.tenant)
-        assert store.count(collection, build_filter(principal, None, sets)) == len(truth)
+        assert store.count(collection, build_filter(principal, None, sets, form=form)) == len(truth)
 
 
 def test_vector_search_never_returns_a_hidden_unit(world) -> None:
@@ -93,7 +99,8 @@ def test_no_groups_or_unknown_groups_see_nothing() -> None:
     )
 
 
-def test_request_filters_join_the_access_filter(world) -> None:
+@pytest.mark.parametrize("form", FORMS)
+def test_request_filters_join_the_access_filter(world, form: AccessForm) -> None:
     store, table, collection, units, _ = world
     principal = Principal(user="u", tenant="acme", groups=["g0", "g2"])
     filters = SearchFilters(
@@ -108,14 +115,21 @@ def test_request_filters_join_the_access_filter(world) -> None:
         and "2015-01-01" <= (u.meta.created or "") <= "2020-12-31"
     }
     assert truth, "the fixture should have some matches"
-    assert visible_ids(store, table, collection, principal, filters) == truth
+    assert visible_ids(store, table, collection, principal, filters, form) == truth
 
 
-def test_hostile_names_cannot_widen_the_filter(world) -> None:
-    store, table, collection, _, _ = world
+@pytest.mark.parametrize("form", FORMS)
+def test_hostile_names_cannot_widen_the_filter(world, form: AccessForm) -> None:
+    store, table, collection, units, _ = world
     principal = Principal(user="u", tenant="acme", groups=["g1"])
     hostile = SearchFilters(docs=['x" or tenant != "', "d1.pdf\\", 'a"] or unit_id != "'])
-    assert visible_ids(store, table, collection, principal, hostile) == set()
+    assert visible_ids(store, table, collection, principal, hostile, form) == set()
+    # A registered group whose name is an injection attempt is quoted like any other name.
+    group = 'g9"]) or (tenant != "'
+    table.register("acme", [group])
+    sneaky = Principal(user="u", tenant="acme", groups=["g1", group])
+    truth = {u.unit_id for u in units if u.tenant == "acme" and "g1" in u.groups}
+    assert visible_ids(store, table, collection, sneaky, form=form) == truth
     assert quote('a"b\\c') == '"a\\"b\\\\c"'
 
 

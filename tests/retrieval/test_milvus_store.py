@@ -131,6 +131,18 @@ def test_alias_switch_and_drop(store: MilvusUnitStore, loaded) -> None:
     assert store.count(store.alias) == len(rows)
 
 
+def test_alias_dropped_outside_figvault_reads_as_nothing_served(store: MilvusUnitStore, loaded) -> None:
+    collection, _ = loaded
+    assert store.served_collection() == collection  # seen: later lookups describe the alias directly
+    store.client.drop_alias(store.alias)  # an operator, or another tool, removed it
+    try:
+        assert store.served_collection() is None
+        assert store.served_collection() is None
+    finally:
+        store.switch_alias(collection)
+    assert store.served_collection() == collection
+
+
 def test_quote_escapes_injection(store: MilvusUnitStore, loaded) -> None:
     collection, _ = loaded
     hostile = 'doc1" or tenant != "nobody'
@@ -140,7 +152,7 @@ def test_quote_escapes_injection(store: MilvusUnitStore, loaded) -> None:
 
 def test_server_versions_are_detected() -> None:
     lite = milvus_store.detect_capabilities("milvus_lite-3.2.2")
-    assert lite.lite and lite.bm25
+    assert lite.lite and lite.bm25 and lite.access_form == "acl_key"
     old = milvus_store.detect_capabilities("v2.3.5")
     assert not old.bm25 and not old.upsert
     new = milvus_store.detect_capabilities("v2.5.4")

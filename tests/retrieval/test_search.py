@@ -58,7 +58,7 @@ def test_search_finds_the_captioned_figure(indexed, engine: SearchEngine) -> Non
     top = response.results[0]
     assert (top.doc, top.page, top.label) == ("r1.pdf", page, label)
     assert set(top.channel_scores) == {"text", "lexical"}
-    assert {"encode", "recall", "total"} <= set(response.timings)
+    assert {"lookup", "encode", "recall", "fetch", "total"} <= set(response.timings)
     assert response.embedding_version == engine.encoders.embedding_version
 
 
@@ -98,7 +98,7 @@ def test_fetched_hits_carry_every_vector_channel_score(engine: SearchEngine) -> 
     """A unit only the lexical channel recalled still gets its cosine, from the fetched vector."""
     collection = engine.store.served_collection()
     unit = engine.search(local_operator(), SearchRequest(query="report 1", top_k=1)).results[0]
-    query = engine._encode_query("text", "report 1")
+    query = engine.encode_question(engine.encoders, "report 1")["text"]
     [hit] = engine.materialize(
         collection,
         local_operator(),
@@ -132,6 +132,25 @@ def test_version_mismatch_is_reported(indexed) -> None:
     other.lexical.analyzer = "jieba"  # another analyzer is another embedding_version
     with pytest.raises(VersionMismatchError, match="run `figvault reencode`"):
         SearchEngine.from_settings(other).search(local_operator(), SearchRequest(query="x"))
+
+
+def test_encoder_failure_surfaces_only_when_there_is_something_to_search(
+    engine: SearchEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question is encoded while the alias and filter are looked up; an empty answer stays empty."""
+
+    def broken(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("encoder down")
+
+    monkeypatch.setattr(engine.encoders.text, "encode_texts", broken)
+    empty_store = SearchEngine.from_settings(
+        load_settings("offline", data_dir=tmp_path / "empty"), encoders=engine.encoders
+    )
+    assert empty_store.search(local_operator(), SearchRequest(query="x")).results == []
+    outsider = Principal(user="o", tenant="default", groups=["nobody-shares-this"])
+    assert engine.search(outsider, SearchRequest(query="x")).results == []
+    with pytest.raises(RuntimeError, match="encoder down"):
+        engine.search(local_operator(), SearchRequest(query="x"))
 
 
 def test_search_cli_json_shape(indexed) -> None:

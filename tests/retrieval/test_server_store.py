@@ -108,6 +108,12 @@ def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore
     assert {r[F_ID] for r in server_store.query_rows(collection, expr, [F_ID])} == truth
     found = server_store.search_channel(collection, "text", np.asarray(rows[0]["text"]), expr, 200)
     assert {h.unit_id for h in found} == truth  # complete, and nothing hidden
+    assert server_store.capabilities.access_form == "groups"  # what a server is given: the array predicate
+    by_groups = build_filter(principal, None, table.sets_of("t"), form="groups")
+    assert by_groups is not None and "array_contains_any" in by_groups
+    assert {r[F_ID] for r in server_store.query_rows(collection, by_groups, [F_ID])} == truth
+    found = server_store.search_channel(collection, "text", np.asarray(rows[0]["text"]), by_groups, 200)
+    assert {h.unit_id for h in found} == truth
 
     ids = server_store.unit_ids_of_doc(collection, "t", "d1")
     server_store.delete_ids(collection, ids)
@@ -120,3 +126,7 @@ def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore
     assert server_store.served_collection() == other
     server_store.switch_alias(collection)
     server_store.drop_collection(other)
+    server_store.client.drop_alias(server_store.alias)  # dropped outside figvault after it was seen
+    assert server_store.served_collection() is None
+    server_store.switch_alias(collection)
+    assert server_store.served_collection() == collection
