@@ -295,7 +295,7 @@ def main() -> None:
         f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs;"
         f" {threads} torch thread(s) in the serving processes)"
     )
-    print("\nin-process steps (ms; lookup runs while the question is encoded):")
+    print("\nin-process steps (ms):")
     for step in ("lookup", "encode", "recall", "fetch", "total"):
         values = [s[step] for s in steps if step in s]
         if values:

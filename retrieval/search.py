@@ -69,7 +69,7 @@ def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, fl
 
 @dataclass(frozen=True)
 class _Lookup:
-    """What a search needs from the store before recall, looked up while the question is encoded."""
+    """What a search needs before it encodes: the served collection and the caller's access filter."""
 
     served: tuple[str, StoreLayout, Any] | None
     expr: str | None
@@ -111,8 +111,6 @@ class SearchEngine:
         self._recorded_lock = threading.Lock()
         # The channels of one search run side by side (a Milvus server answers them in parallel).
         self._channel_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="figvault-recall")
-        # The alias and the caller's filter are looked up while the question is encoded.
-        self._lookup_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="figvault-lookup")
 
     @classmethod
     def from_settings(
@@ -197,29 +195,18 @@ class SearchEngine:
         if not request.query.strip():
             raise FigvaultError("empty question: say what figure you are looking for")
         started = time.perf_counter()
-        # The question is encoded for the configured channels while the alias and the caller's filter are
-        # looked up (round trips to the store): the served collection nearly always has exactly those.
-        pending = self._lookup_pool.submit(self._lookup, principal, request.filters)
-        t = time.perf_counter()
-        try:
-            vectors, early_error = self.encode_question(self.encoders, request.query), None
-        except Exception as exc:  # reported only if there is something to search
-            vectors, early_error = {}, exc
-        encode_ms = _ms(t)
-        lookup = pending.result()
+        # Looked up first, encoded after: encoding while the lookup ran saved nothing on 2 cores (the two
+        # fight over the cores and the GIL), and an empty answer needs no encoder.
+        lookup = self._lookup(principal, request.filters)
         timings: dict[str, float] = {"lookup": lookup.ms}
         if lookup.served is None:
             return self._empty(started, timings, "")
         collection, layout, encoders = lookup.served
         if lookup.expr is None:
             return self._empty(started, timings, layout.embedding_version)
-        if encoders is not self.encoders:  # service mode, serving another version with its own encoders
-            t = time.perf_counter()
-            vectors, early_error = self.encode_question(encoders, request.query), None
-            encode_ms += _ms(t)
-        if early_error is not None:
-            raise early_error
-        timings["encode"] = encode_ms
+        t = time.perf_counter()
+        vectors = self.encode_question(encoders, request.query)
+        timings["encode"] = _ms(t)
         queries: dict[str, np.ndarray | str] = {}
         for channel in layout.dense:
             if channel.name not in vectors:
@@ -368,6 +355,19 @@ class SearchEngine:
         }
         if keys == "compute":
             keys = self._visible_keys(principal)
+        return self._checked_hits(principal, ranked, rows, queries, dense, keys)
+
+    def _checked_hits(
+        self,
+        principal: Principal,
+        ranked: list[RankedUnit],
+        rows: dict[str, dict[str, Any]],
+        queries: dict[str, np.ndarray | str],
+        dense: list[str],
+        keys: set[str] | None,
+    ) -> list[SearchHit]:
+        """``ranked`` as hits from their ``rows``, each held to the access rule once more; ``dense``: the
+        channels whose missing scores are computed from the vectors in the rows."""
         hits: list[SearchHit] = []
         refused = 0
         for unit in ranked:
@@ -401,6 +401,24 @@ class SearchEngine:
             return False
         return principal.sees(row[F_TENANT], list(row.get(F_GROUPS) or []))
 
+    def recall_with_rows(
+        self, collection: str, channel: str, query: np.ndarray | str, expr: str, limit: int
+    ) -> tuple[list[RankedUnit], dict[str, dict[str, Any]]]:
+        """One channel's top ``limit`` with their rows, in one round trip: with nothing to fuse or rerank
+        there is no reason to fetch the rows by key afterwards (5-7 ms on a Milvus server)."""
+        cfg = self.settings.search
+        hits = self.store.search_channel(collection, channel, query, expr, limit, output_fields=OUTPUT_FIELDS)
+        fused = fuse(
+            {channel: [(h.unit_id, h.score) for h in hits]},
+            method=cfg.fusion,
+            rrf_k=cfg.rrf_k,
+            weights=cfg.weights,
+            limit=limit,
+        )
+        score = {h.unit_id: h.score for h in hits}
+        ranked = [RankedUnit(uid, value, {channel: score[uid]}) for uid, value in fused]
+        return ranked, {h.unit_id: h.row for h in hits}
+
     def _recall_and_finish(
         self,
         principal: Principal,
@@ -413,18 +431,24 @@ class SearchEngine:
         timings: dict[str, float],
         started: float,
     ) -> SearchResponse:
-        t = time.perf_counter()
-        candidate_k = max(self.settings.search.candidate_k, request.top_k)
-        ranked = self.recall(collection, queries, expr, candidate_k)
-        timings["recall"] = _ms(t)
-
         use_rerank, note = self._resolve_rerank(request.rerank)
-        use_rerank = use_rerank and bool(ranked) and bool(request.query.strip())
+        use_rerank = use_rerank and bool(request.query.strip())
         t = time.perf_counter()
-        # The reranker reads every candidate; without it only the shown hits are fetched.
-        shown = ranked if use_rerank else ranked[: request.top_k]
-        visible = self.materialize(collection, principal, shown, queries, keys)
-        timings["fetch"] = _ms(t)
+        if len(queries) == 1 and not use_rerank:
+            [(channel, query)] = queries.items()
+            ranked, rows = self.recall_with_rows(collection, channel, query, expr, request.top_k)
+            timings["recall"] = _ms(t)
+            visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
+        else:
+            candidate_k = max(self.settings.search.candidate_k, request.top_k)
+            ranked = self.recall(collection, queries, expr, candidate_k)
+            timings["recall"] = _ms(t)
+            use_rerank = use_rerank and bool(ranked)
+            t = time.perf_counter()
+            # The reranker reads every candidate; without it only the shown hits are fetched.
+            shown = ranked if use_rerank else ranked[: request.top_k]
+            visible = self.materialize(collection, principal, shown, queries, keys)
+            timings["fetch"] = _ms(t)
 
         reranked, no_match = False, not visible
         if use_rerank and visible:

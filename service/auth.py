@@ -26,6 +26,10 @@ _HMAC_ALGS = {"HS256", "HS384", "HS512"}
 _MAX_CACHED_KEYS = 10_000
 
 
+class SlowCheckNeeded(Exception):
+    """The key's scrypt check has to run (first use of the key in this process): run it off the event loop."""
+
+
 class AuthError(FigvaultError):
     """Credentials missing, malformed, unknown, revoked, expired or for someone else."""
 
@@ -125,7 +129,9 @@ class ApiKeyVerifier:
         self._verified: dict[str, tuple[str, bytes]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str, *, allow_slow: bool = True) -> Principal:
+        """The key's principal, or AuthError. ``allow_slow=False``: raise ``SlowCheckNeeded`` instead of
+        running scrypt (about 50 ms), so that an event loop can hand that one check to a thread."""
         parsed = parse_api_key(token)
         if parsed is None:
             raise AuthError("malformed API key")
@@ -139,6 +145,8 @@ class ApiKeyVerifier:
         cached = self._verified.get(parsed.key_id)
         if cached is not None and cached[0] == stored_hash and hmac.compare_digest(cached[1], fingerprint):
             return record.principal()
+        if not allow_slow:
+            raise SlowCheckNeeded
         if not verify_secret(parsed.secret, stored_hash):
             raise AuthError("wrong API key secret")
         with self._lock:
@@ -155,12 +163,13 @@ class Authenticator:
         self.api_keys = ApiKeyVerifier(connect)
         self.jwt = JwtVerifier(settings)
 
-    def authenticate(self, token: str) -> Principal:
+    def authenticate(self, token: str, *, allow_slow: bool = True) -> Principal:
+        """The caller of ``token``, or AuthError. ``allow_slow``: see ``ApiKeyVerifier.verify``."""
         token = token.strip()
         if not token:
             raise AuthError("empty bearer token")
         if looks_like_api_key(token):
-            return self.api_keys.verify(token)
+            return self.api_keys.verify(token, allow_slow=allow_slow)
         if token.count(".") == 2:
             if not self.jwt.enabled:
                 raise AuthError("JWT bearer tokens are not configured on this server")

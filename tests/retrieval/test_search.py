@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from figvault.access import Principal, local_operator
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.retrieval.milvus_store import ChannelHit
 from figvault.retrieval.search import RankedUnit, SearchEngine
 from figvault.search_models import SearchFilters, SearchRequest
 from figvault.service.ingest_pipeline import ingest_paths
@@ -94,6 +96,43 @@ def test_fetch_drops_a_unit_the_filter_should_have_kept_out(
     assert "let 1 unit(s) through" in caplog.text
 
 
+def test_one_channel_reads_its_rows_with_the_search(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing to fuse: the channel's hits bring their rows (no fetch), same hits as search-then-fetch."""
+    collection = engine.store.served_collection()
+    layout = engine.store.layout_of(collection)
+    queries = {"text": engine.encode_question(engine.encoders, "figure in report")["text"]}
+    red = Principal(user="r", groups=["red"])
+    expr, keys = engine._access(red, None)
+    request = SearchRequest(query="figure in report", top_k=3, rerank=False)
+    args = (red, request, collection, layout, queries, expr, keys)
+    direct = engine._recall_and_finish(*args, {}, time.perf_counter())
+    assert "fetch" not in direct.timings and direct.results
+    ranked = engine.recall(collection, queries, expr, 50)[:3]
+    two_step = engine.materialize(collection, red, ranked, queries, keys)
+    assert [(h.unit_id, h.fused_score, h.channel_scores) for h in direct.results] == [
+        (h.unit_id, h.fused_score, h.channel_scores) for h in two_step
+    ]
+    assert {h.doc for h in direct.results} <= {"r0.pdf", "r1.pdf"}  # red's documents only
+
+    # The rows that come with the search are held to the access rule like fetched ones.
+    everyone = engine.search(local_operator(), SearchRequest(query="figure in report", top_k=20)).results
+    blue = next(h for h in everyone if h.doc == "r3.pdf")
+    blue_row = engine.store.get_rows(collection, f'unit_id == "{blue.unit_id}"')[0]
+    real = engine.store.search_channel
+
+    def leaky(*a, **kw):  # as if the store had ignored the filter for one row
+        hits = real(*a, **kw)
+        return [ChannelHit(blue.unit_id, 0.99, blue_row), *hits]
+
+    monkeypatch.setattr(engine.store, "search_channel", leaky)
+    with caplog.at_level("ERROR"):
+        leaked = engine._recall_and_finish(*args, {}, time.perf_counter())
+    assert blue.unit_id not in {h.unit_id for h in leaked.results}
+    assert "let 1 unit(s) through" in caplog.text
+
+
 def test_fetched_hits_carry_every_vector_channel_score(engine: SearchEngine) -> None:
     """A unit only the lexical channel recalled still gets its cosine, from the fetched vector."""
     collection = engine.store.served_collection()
@@ -137,7 +176,7 @@ def test_version_mismatch_is_reported(indexed) -> None:
 def test_encoder_failure_surfaces_only_when_there_is_something_to_search(
     engine: SearchEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The question is encoded while the alias and filter are looked up; an empty answer stays empty."""
+    """An empty answer (nothing served, nothing visible) needs no encoder; a real search reports its error."""
 
     def broken(texts: list[str]) -> np.ndarray:
         raise RuntimeError("encoder down")

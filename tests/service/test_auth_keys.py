@@ -13,7 +13,7 @@ from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.service import users
 from figvault.service.apikeys import generate_api_key, parse_api_key, verify_secret
-from figvault.service.auth import Authenticator, AuthError
+from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
 from figvault.settings import ServiceSettings
 
 
@@ -59,6 +59,23 @@ def test_authenticate_api_key_and_revoke(conn: sqlite3.Connection) -> None:
     assert auth.authenticate(new_key).roles == [Role.READER]
     with pytest.raises(AuthError):
         auth.authenticate(key)
+
+
+def test_event_loop_path_never_runs_scrypt(conn: sqlite3.Connection) -> None:
+    """``allow_slow=False`` (the HTTP dependency on the event loop) hands a key's first check to a thread."""
+    record, key = users.add_user(conn, "di", Role.READER, ["g"])
+    auth = Authenticator(ServiceSettings(), lambda: conn)
+    with pytest.raises(SlowCheckNeeded):
+        auth.authenticate(key, allow_slow=False)
+    assert auth.authenticate(key).user == "di"  # the slow check, as a worker thread runs it
+    assert auth.authenticate(key, allow_slow=False).user == "di"  # then the cached fast path
+    forged = f"fvk_{record.key_id}_{'Z' * 43}"
+    with pytest.raises(SlowCheckNeeded):  # an unknown secret needs scrypt, as a first use does
+        auth.authenticate(forged, allow_slow=False)
+    with pytest.raises(AuthError, match="wrong"):
+        auth.authenticate(forged)
+    with pytest.raises(AuthError, match="unknown"):
+        auth.authenticate("fvk_0123456789abcdef_" + "Q" * 43, allow_slow=False)
 
 
 @pytest.mark.parametrize(

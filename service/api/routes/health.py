@@ -62,14 +62,14 @@ def readyz(request: Request) -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
-def metrics_access(
+async def metrics_access(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """Open unless ``service.metrics_require_auth``; then an admin credential is needed."""
     if not request.app.state.settings.service.metrics_require_auth:
         return
-    principal = get_current_principal(request, credentials)
+    principal = await get_current_principal(request, credentials)
     if not principal.can(Action.AUDIT):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "your role does not allow metrics")
 
