@@ -88,16 +88,18 @@ def build_filter(
     acl_sets: dict[str, list[str]] | None,
     *,
     form: AccessForm = "acl_key",
+    visible: list[str] | None = None,
 ) -> str | None:
     """The one expression for a search by ``principal``; None when the principal can see nothing at all.
 
     ``acl_sets`` are the principal's tenant's group sets (key -> groups); unrestricted principals need none.
     ``form``: how the access clause is written (see the module docstring); the units it selects are the same.
+    ``visible``: ``visible_acl_keys(principal, acl_sets)`` when the caller has it already.
     """
     clauses = [f"{F_TENANT} == {quote(principal.tenant)}"]
     if not principal.unrestricted:
         sets = acl_sets or {}
-        keys = visible_acl_keys(principal, sets)
+        keys = visible if visible is not None else visible_acl_keys(principal, sets)
         if not keys:
             return None
         if form == "groups":

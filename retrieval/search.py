@@ -181,7 +181,8 @@ class SearchEngine:
         if principal.unrestricted:
             return build_filter(principal, filters, None, form=form), None
         sets = self.acl_sets.sets_of(principal.tenant)
-        return build_filter(principal, filters, sets, form=form), set(visible_acl_keys(principal, sets))
+        keys = visible_acl_keys(principal, sets)
+        return build_filter(principal, filters, sets, form=form, visible=keys), set(keys)
 
     def _lookup(self, principal: Principal, filters: SearchFilters | None) -> _Lookup:
         t = time.perf_counter()
