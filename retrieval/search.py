@@ -300,7 +300,6 @@ class SearchEngine:
         few units that are shown are fetched afterwards (``materialize``). Each channel's score is exact,
         and the fusion is Milvus's own formula (``fusion.fuse``).
         """
-        cfg = self.settings.search
 
         def one(channel: str) -> list[ChannelHit]:
             return self.store.search_channel(
@@ -312,6 +311,11 @@ class SearchEngine:
             per_channel = {channels[0]: one(channels[0])}
         else:
             per_channel = dict(zip(channels, self._channel_pool.map(one, channels), strict=True))
+        return self._fused(per_channel, limit)
+
+    def _fused(self, per_channel: dict[str, list[ChannelHit]], limit: int) -> list[RankedUnit]:
+        """The channels' hits fused with the configured formula, each unit keeping its channels' scores."""
+        cfg = self.settings.search
         ranked = fuse(
             {c: [(h.unit_id, h.score) for h in hits] for c, hits in per_channel.items()},
             method=cfg.fusion,
@@ -407,18 +411,8 @@ class SearchEngine:
     ) -> tuple[list[RankedUnit], dict[str, dict[str, Any]]]:
         """One channel's top ``limit`` with their rows, in one round trip: with nothing to fuse or rerank
         there is no reason to fetch the rows by key afterwards (5-7 ms on a Milvus server)."""
-        cfg = self.settings.search
         hits = self.store.search_channel(collection, channel, query, expr, limit, output_fields=OUTPUT_FIELDS)
-        fused = fuse(
-            {channel: [(h.unit_id, h.score) for h in hits]},
-            method=cfg.fusion,
-            rrf_k=cfg.rrf_k,
-            weights=cfg.weights,
-            limit=limit,
-        )
-        score = {h.unit_id: h.score for h in hits}
-        ranked = [RankedUnit(uid, value, {channel: score[uid]}) for uid, value in fused]
-        return ranked, {h.unit_id: h.row for h in hits}
+        return self._fused({channel: hits}, limit), {h.unit_id: h.row for h in hits}
 
     def _recall_and_finish(
         self,
