@@ -67,10 +67,10 @@ def bench_settings(data_dir: Path, store_uri: str) -> Any:
 
 def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
     from figvault.encoders.factory import build_encoders
+    from figvault.pipeline.ingest_pipeline import store_layout
     from figvault.retrieval.acl_sets import AclSetTable
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.schema import unit_to_row
-    from figvault.service.ingest_pipeline import store_layout
     from figvault.units import FigureUnit
 
     settings = bench_settings(data_dir, store_uri)

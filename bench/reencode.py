@@ -31,20 +31,20 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from figvault.access import local_operator  # noqa: E402
 from figvault.encoders.factory import build_encoders  # noqa: E402
-from figvault.ingest.blobs import BlobStore  # noqa: E402
+from figvault.pipeline.reencode import (  # noqa: E402
+    Reencoder,
+    ReencodeResult,
+    layout_of_encoders,
+    plan_reencode,
+)
 from figvault.retrieval.acl_sets import AclSetTable  # noqa: E402
 from figvault.retrieval.milvus_store import MilvusUnitStore  # noqa: E402
 from figvault.retrieval.schema import unit_to_row  # noqa: E402
 from figvault.retrieval.search import SearchEngine  # noqa: E402
 from figvault.retrieval.served_encoders import record_encoder_settings  # noqa: E402
 from figvault.search_models import SearchRequest  # noqa: E402
-from figvault.service.reencode import (  # noqa: E402
-    Reencoder,
-    ReencodeResult,
-    layout_of_encoders,
-    plan_reencode,
-)
 from figvault.settings import Settings, load_settings  # noqa: E402
+from figvault.storage import BlobStore  # noqa: E402
 from figvault.units import DocumentMeta, FigureKind, FigureUnit  # noqa: E402
 
 TOPICS = ["revenue", "latency", "churn", "yield", "backlog", "turbine", "enrollment", "bandwidth", "moisture"]

@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.encoders.tiny_qwen
 
 from figvault.encoders.reranker import clear_cache, load_reranker  # noqa: E402
-from figvault.ingest.blobs import BlobStore  # noqa: E402
 from figvault.retrieval.rerank_stage import rerank_hits  # noqa: E402
 from figvault.search_models import SearchHit  # noqa: E402
 from figvault.settings import RerankerSettings  # noqa: E402
+from figvault.storage import BlobStore  # noqa: E402
 
 
 def chart_png(index: int, width: int, height: int) -> bytes:

@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from figvault.access import local_operator  # noqa: E402
+from figvault.pipeline.ingest_pipeline import ingest_paths  # noqa: E402
 from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, load_queries  # noqa: E402
 from figvault.retrieval.schema import LEXICAL  # noqa: E402
 from figvault.retrieval.search import SearchEngine  # noqa: E402
-from figvault.service.ingest_pipeline import ingest_paths  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
 
 TOKEN = re.compile(r"\w+")

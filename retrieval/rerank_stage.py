@@ -17,8 +17,8 @@ from typing import Protocol
 from PIL import Image
 
 from figvault.encoders.reranker import RerankItem
-from figvault.ingest.blobs import BlobStore
 from figvault.search_models import SearchHit
+from figvault.storage import BlobStore
 
 log = logging.getLogger(__name__)
 

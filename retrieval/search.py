@@ -19,7 +19,6 @@ from PIL import Image
 
 from figvault.access import Principal
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
-from figvault.ingest.blobs import BlobStore
 from figvault.retrieval.acl import build_filter, in_list, visible_acl_keys
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.fusion import fuse
@@ -37,6 +36,7 @@ from figvault.retrieval.schema import (
 )
 from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
 from figvault.settings import Settings
+from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
 log = logging.getLogger(__name__)

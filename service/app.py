@@ -25,7 +25,7 @@ from figvault.errors import (
     UnsafeFileError,
     UnsupportedFileError,
 )
-from figvault.ingest.blobs import BlobStore
+from figvault.pipeline.registry import connect as connect_registry
 from figvault.service.api.routes import (
     admin_map,
     audit,
@@ -39,10 +39,11 @@ from figvault.service.api.routes import (
     units,
 )
 from figvault.service.auth import Authenticator
-from figvault.service.db import ThreadLocalDB, connect_registry, ensure_service_tables
+from figvault.service.db import ThreadLocalDB, ensure_service_tables
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.users import UserError
 from figvault.settings import Settings
+from figvault.storage import BlobStore
 
 log = logging.getLogger("figvault.service")
 
@@ -120,10 +121,10 @@ def _load_engine(settings: Settings) -> Any:
 
 def _start_jobs(settings: Settings, engine: Any) -> Any:
     """The job runner (resuming what a dead process left running), and the re-encode on start if asked."""
+    from figvault.pipeline.jobs import JobRunner, JobStore
+    from figvault.pipeline.reencode import queue_reencode
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.served_encoders import ensure_recorded
-    from figvault.service.jobs import JobRunner, JobStore
-    from figvault.service.reencode import queue_reencode
 
     try:  # a store written before encoder settings were recorded learns them from a matching config
         ensure_recorded(settings, MilvusUnitStore.from_settings(settings))

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from figvault.access import Principal
-from figvault.service.db import transaction
+from figvault.pipeline.registry import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

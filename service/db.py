@@ -1,4 +1,4 @@
-"""Connections to the registry database for the HTTP service: one per worker thread.
+"""Registry connections for the HTTP service: one per worker thread.
 
 FastAPI runs sync endpoints in a thread pool; a SQLite connection must not be shared between threads that
 write, and opening one per request wastes time. A thread-local connection per worker is both safe and cheap.
@@ -9,32 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-
-from figvault.settings import Settings
-
-
-def connect_registry(settings: Settings) -> sqlite3.Connection:
-    """A connection to ``settings.registry_path`` (WAL, busy timeout; see ``registry.connect``)."""
-    from figvault.service.registry import connect
-
-    return connect(settings)
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One atomic transaction, on autocommit connections (the registry's) and on default ones alike."""
-    if conn.isolation_level is not None:
-        with conn:
-            yield conn
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+from collections.abc import Callable
 
 
 def ensure_service_tables(connect: Callable[[], sqlite3.Connection]) -> None:

@@ -16,12 +16,12 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from figvault.access import Action, Principal
-from figvault.ingest.blobs import BlobStore
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
 from figvault.service.db import ThreadLocalDB
 from figvault.service.metrics import ServiceMetrics
 from figvault.settings import Settings
+from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
 log = logging.getLogger("figvault.service")

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from figvault.access import Principal, Role
 from figvault.errors import FigvaultError
+from figvault.pipeline.registry import transaction
 from figvault.service.apikeys import generate_api_key
-from figvault.service.db import transaction
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.

@@ -80,7 +80,7 @@ DEMO_QUESTION = "which chart compares revenue across regions?"
 
 def ingest_samples(run: DemoRun) -> None:
     from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
-    from figvault.service.ingest_pipeline import ingest_paths
+    from figvault.pipeline.ingest_pipeline import ingest_paths
 
     quiet_store_logs()
     run.console.print(f"[bold]3. ingest[/bold] into tenant {DEMO_TENANT!r} (profile {run.settings.profile})")

@@ -17,7 +17,7 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 if TYPE_CHECKING:
-    from figvault.service.jobs import Job
+    from figvault.pipeline.jobs import Job
 
 
 @app.command()
@@ -38,8 +38,8 @@ def ingest(
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
     from figvault.commands.jobs import progress_line
-    from figvault.service.ingest_pipeline import FAILED
-    from figvault.service.jobs import JobState, JobStore, JobType, run_here
+    from figvault.pipeline.ingest_pipeline import FAILED
+    from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 
     settings = state(ctx).settings
     quiet_store_logs()

@@ -13,7 +13,7 @@ from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors
 
 if TYPE_CHECKING:
-    from figvault.service.jobs import Job
+    from figvault.pipeline.jobs import Job
 
 jobs_app = typer.Typer(help="Ingest and re-encode jobs: list, show, cancel.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
@@ -45,7 +45,7 @@ def list_jobs(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Jobs, newest first."""
-    from figvault.service.jobs import JobStore
+    from figvault.pipeline.jobs import JobStore
 
     with one_line_errors():
         jobs = JobStore.open(state(ctx).settings).list(limit=limit)
@@ -68,7 +68,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """One job: progress, errors per document, parameters, checkpoint."""
-    from figvault.service.jobs import JobStore
+    from figvault.pipeline.jobs import JobStore
 
     with one_line_errors():
         job = JobStore.open(state(ctx).settings).require(job_id)
@@ -97,7 +97,7 @@ def cancel(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running job to stop.")] = 0.0,
 ) -> None:
     """Cancel a job: a queued one at once, a running one at its next batch (what it stored stays)."""
-    from figvault.service.jobs import JobState, JobStore
+    from figvault.pipeline.jobs import JobState, JobStore
 
     with one_line_errors():
         store = JobStore.open(state(ctx).settings)

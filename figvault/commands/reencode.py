@@ -13,13 +13,13 @@ from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 if TYPE_CHECKING:
-    from figvault.service.jobs import Job, JobStore
+    from figvault.pipeline.jobs import Job, JobStore
 
 
 def _resumable_job(store: JobStore) -> Job | None:
     """A re-encode job to continue (queued, or left running by a dead process); error if one is alive."""
     from figvault.errors import FigvaultError
-    from figvault.service.jobs import JobState, JobType
+    from figvault.pipeline.jobs import JobState, JobType
 
     store.requeue_orphans()
     running = store.list(states=[JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
@@ -39,9 +39,9 @@ def reencode(
     from figvault.commands.jobs import progress_line
     from figvault.encoders.factory import build_encoders
     from figvault.errors import StoreError
+    from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+    from figvault.pipeline.reencode import plan_reencode
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
-    from figvault.service.reencode import plan_reencode
 
     settings = state(ctx).settings
     quiet_store_logs()

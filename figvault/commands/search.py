@@ -47,9 +47,9 @@ def search(
     from pydantic import ValidationError
 
     from figvault.access import local_operator
-    from figvault.ingest.blobs import BlobStore
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchFilters, SearchRequest
+    from figvault.storage import BlobStore
 
     settings = state(ctx).settings
     quiet_store_logs()

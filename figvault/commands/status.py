@@ -19,8 +19,8 @@ def status(
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
     from figvault.encoders.factory import configured_embedding_version
     from figvault.errors import FigvaultError
+    from figvault.pipeline.registry import DocumentRegistry
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.service.registry import DocumentRegistry
 
     settings = state(ctx).settings
     quiet_store_logs()

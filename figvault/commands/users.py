@@ -15,8 +15,8 @@ app.add_typer(users_app, name="users")
 
 
 def _connection(ctx: typer.Context):  # -> sqlite3.Connection; imported lazily to keep --help instant
+    from figvault.pipeline.registry import connect as connect_registry
     from figvault.service import users
-    from figvault.service.db import connect_registry
 
     conn = connect_registry(state(ctx).settings)
     users.ensure_schema(conn)

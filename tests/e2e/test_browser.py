@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ INGEST_SCRIPT = """
 import sys
 from pathlib import Path
 from figvault.settings import load_settings
-from figvault.service.ingest_pipeline import ingest_paths
+from figvault.pipeline.ingest_pipeline import ingest_paths
 settings = load_settings("offline", data_dir=Path(sys.argv[1]))
 settings.extract.workers = 1
 for folder, groups in ((sys.argv[2], ["public"]), (sys.argv[3], ["finance"])):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.ingest.samples import sample_pptx_bytes
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from figvault.encoders.reranker import RerankItem, load_reranker
-from figvault.ingest.blobs import BlobStore
 from figvault.retrieval.rerank_stage import rerank_hits
 from figvault.search_models import SearchHit
 from figvault.settings import RerankerSettings
+from figvault.storage import BlobStore
 
 QUERY = "Which chart shows revenue by region?"
 

@@ -14,12 +14,12 @@ from figvault.access import Principal, local_operator
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.pipeline.ingest_pipeline import ingest_paths
 from figvault.retrieval.milvus_store import ChannelHit
 from figvault.retrieval.search import RankedUnit, SearchEngine
 from figvault.search_models import SearchFilters, SearchRequest
-from figvault.service.ingest_pipeline import ingest_paths
 from figvault.settings import Settings, load_settings
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 load_commands()
 

@@ -20,7 +20,7 @@ from figvault.ingest.extract import extract_document
 from figvault.service import users
 from figvault.settings import Settings, load_settings
 from figvault.units import make_unit_id
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 TENANTS = ("acme", "globex")
 GROUPS = ("g0", "g1", "g2", "g3")
@@ -71,7 +71,7 @@ class World:
 
 
 def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
-    from figvault.service.ingest_pipeline import ingest_paths
+    from figvault.pipeline.ingest_pipeline import ingest_paths
 
     settings = load_settings("offline", data_dir=root / "data")
     settings.service.jwt_secret = JWT_SECRET

@@ -182,7 +182,7 @@ def _pdf_bytes(seed: int) -> bytes:
     import tempfile
     from pathlib import Path
 
-    from tests.service.generated_docs import figure_pdf
+    from tests.generated_docs import figure_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         return figure_pdf(Path(tmp) / "x.pdf", seed=seed, n_figures=1).read_bytes()
@@ -357,7 +357,7 @@ def test_metrics_can_require_admin(world: World) -> None:
 def test_document_counts_of_a_half_done_ingest_come_from_the_store(world: World) -> None:
     """An indexed document's count is the registry's; one whose ingest failed half-way may still hold units of
     its older group set, so its count goes through the caller's access filter in the store."""
-    from figvault.service.registry import DocState, DocumentRegistry, connect
+    from figvault.pipeline.registry import DocState, DocumentRegistry, connect
 
     doc = world.docs[0]
     newcomer = world.add_user("newcomer", Role.READER, ["g-new"], doc.tenant)

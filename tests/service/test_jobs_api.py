@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.access import Role
+from figvault.pipeline.jobs import JobRunner, JobState, JobStore, JobType
 from figvault.service import users
-from figvault.service.jobs import JobRunner, JobState, JobStore, JobType
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 
 @dataclass
@@ -203,8 +203,8 @@ def test_reencode_over_http_while_searching(service: Service) -> None:
 
 
 def test_reencode_on_start_and_resume_of_orphans(tmp_path: Path) -> None:
+    from figvault.pipeline.jobs import GLOBAL_TENANT, run_here
     from figvault.service.app import create_app
-    from figvault.service.jobs import GLOBAL_TENANT, run_here
 
     old = service_settings(tmp_path / "data", TINY_A)
     jobs = JobStore.open(old)

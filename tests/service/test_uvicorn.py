@@ -15,7 +15,7 @@ import pytest
 
 from figvault.access import Role
 from figvault.service import users
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 
 def free_port() -> int:

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from figvault.access import Action, Principal
+from figvault.retrieval.document_units import visible_unit_vectors
+from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.schemas import unit_image_url
 from figvault.service.deps import EngineDep, require
-from figvault.service.document_units import visible_unit_vectors
-from figvault.service.unit_map import near_duplicate_pairs, project_2d
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from figvault.access import Action, Principal
 from figvault.errors import UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
+from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service import audit
 from figvault.service.api.schemas import (
@@ -32,7 +33,6 @@ from figvault.service.api.schemas import (
 )
 from figvault.service.db import ThreadLocalDB
 from figvault.service.deps import DbDep, Engine, EngineDep, SettingsDep, require
-from figvault.service.registry import DocState, DocumentRegistry
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
@@ -160,8 +160,8 @@ def _queue_uploads(
     files: list[UploadFile],
     groups_raw: str,
 ) -> UploadOut:
-    from figvault.service.ingest_job import queue_upload_job
-    from figvault.service.jobs import JobStore
+    from figvault.pipeline.ingest_job import queue_upload_job
+    from figvault.pipeline.jobs import JobStore
 
     groups = _upload_groups(principal, groups_raw)
     limit = settings.service.max_upload_mb * 2**20
@@ -218,7 +218,7 @@ def _queue_uploads(
 def delete_document(
     doc_id: str, principal: Admin, db: DbDep, engine: EngineDep, settings: SettingsDep
 ) -> DeletedOut:
-    from figvault.service.ingest_pipeline import delete_document as delete_from_store
+    from figvault.pipeline.ingest_pipeline import delete_document as delete_from_store
 
     if not visible_documents(db.conn(), engine, principal, doc_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)

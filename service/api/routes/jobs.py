@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
 from figvault.errors import FigvaultError
+from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobRunner, JobState, JobStore, JobType
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
-from figvault.service.jobs import GLOBAL_TENANT, Job, JobRunner, JobState, JobStore, JobType
 from figvault.settings import Settings
 
 router = APIRouter(
@@ -231,7 +231,7 @@ def _accepted(job: Job) -> JSONResponse:
     responses={409: {"model": ErrorOut, "description": "The alias already serves the configured version."}},
 )
 def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db: DbDep) -> JSONResponse:
-    from figvault.service.reencode import queue_reencode
+    from figvault.pipeline.reencode import queue_reencode
 
     runner = _runner(request)
     try:
@@ -256,8 +256,8 @@ def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db
 def start_folder_ingest(
     body: FolderIngestBody, request: Request, principal: Editor, settings: SettingsDep, db: DbDep
 ) -> JSONResponse:
+    from figvault.pipeline.ingest_job import allowed_roots, check_allowed
     from figvault.service.api.routes.documents import _upload_groups
-    from figvault.service.ingest_job import allowed_roots, check_allowed
 
     runner = _runner(request)
     groups = _upload_groups(principal, ",".join(body.groups))

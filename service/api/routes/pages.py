@@ -15,15 +15,15 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
+from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+from figvault.pipeline.sources import SourceUnavailableError
+from figvault.retrieval.document_units import visible_units_of_document
 from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
-from figvault.service.document_units import visible_units_of_document
-from figvault.service.page_images import PageImageRenderer, PageNotFoundError
-from figvault.service.registry import DocumentRecord, DocumentRegistry
-from figvault.service.sources import SourceUnavailableError
 
 router = APIRouter(
     prefix="/v1/documents",

@@ -20,15 +20,15 @@ from figvault.access import local_operator
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import VersionMismatchError
+from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobState, JobStore, JobType, run_here
+from figvault.pipeline.reencode import plan_reencode
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.search import SearchEngine
 from figvault.search_models import SearchRequest
-from figvault.service.jobs import GLOBAL_TENANT, Job, JobState, JobStore, JobType, run_here
-from figvault.service.reencode import plan_reencode
-from figvault.service.registry import DocumentRegistry
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
-from tests.service.generated_docs import TOPICS, figure_pdf
+from tests.generated_docs import TOPICS, figure_pdf
 
 load_commands()
 
@@ -269,7 +269,7 @@ def test_collections_cli_refuses_to_drop_the_served_one(
 def test_a_unit_that_cannot_be_encoded_fails_the_job_without_switching(
     settings_a: Settings, settings_b: Settings, tmp_path: Path
 ) -> None:
-    from figvault.ingest.blobs import BlobStore
+    from figvault.storage import BlobStore
 
     ingest(settings_a, make_docs(tmp_path / "docs", 2))
     store = MilvusUnitStore.from_settings(settings_a)

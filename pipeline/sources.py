@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from figvault.errors import FigvaultError
-from figvault.ingest.blobs import write_atomic
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME, sniff_mime
 from figvault.settings import Settings
+from figvault.storage import write_atomic
 
 log = logging.getLogger(__name__)
 

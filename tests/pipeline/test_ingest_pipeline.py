@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from figvault.access import Principal, local_operator
-from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.search import SearchEngine
-from figvault.search_models import SearchRequest
-from figvault.service.ingest_pipeline import (
+from figvault.pipeline.ingest_pipeline import (
     FAILED,
     INDEXED,
     REPLACED,
@@ -19,9 +16,12 @@ from figvault.service.ingest_pipeline import (
     delete_document,
     ingest_paths,
 )
-from figvault.service.registry import DocState, DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRegistry
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchRequest
 from figvault.settings import Settings, load_settings
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 
 @pytest.fixture(scope="module")

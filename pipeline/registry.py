@@ -6,9 +6,11 @@ SQLite in the data folder (``settings.registry_path``). Other parts of the servi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -20,6 +22,22 @@ from figvault.settings import Settings
 def connect(settings: Settings) -> sqlite3.Connection:
     """A connection to the registry database (WAL mode, busy timeout, rows as ``sqlite3.Row``)."""
     return open_sqlite(settings.registry_path)
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic transaction, on autocommit connections (the registry's) and on default ones alike."""
+    if conn.isolation_level is not None:
+        with conn:
+            yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class DocState(StrEnum):

@@ -19,14 +19,14 @@ from typer.testing import CliRunner
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.ingest.extract import extract_document
+from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval import milvus_store
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.service.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
-from figvault.service.registry import DocState, DocumentRegistry
 from figvault.settings import Settings
 from figvault.units import make_unit_id
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_clip_env, tiny_settings
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 load_commands()
 pytestmark = pytest.mark.slow

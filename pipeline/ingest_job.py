@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from figvault.errors import FigvaultError
-from figvault.service.jobs import Job, JobContext, JobInterrupted, JobStore, JobType
-from figvault.service.store_lock import store_write_lock
+from figvault.pipeline.jobs import Job, JobContext, JobInterrupted, JobStore, JobType
+from figvault.pipeline.store_lock import store_write_lock
 from figvault.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,9 @@ class _EncoderCache:
 
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.ingest.extract import iter_input_files
+    from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.served_encoders import ensure_recorded
-    from figvault.service.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
 
     settings = ctx.settings
     params = ctx.params

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from figvault.ingest.blobs import write_atomic
 from figvault.ingest.render import region_dpi
-from figvault.service.sources import SourceStore, SourceUnavailableError, checked_sha256
+from figvault.pipeline.sources import SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
+from figvault.storage import write_atomic
 
 PAGE_DPI = 110
 """Readable on a laptop screen at full width, small enough to load fast (an A4 page is about 100 KB)."""

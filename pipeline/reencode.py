@@ -36,7 +36,9 @@ import numpy as np
 from PIL import Image
 
 from figvault.errors import FigvaultError
-from figvault.ingest.blobs import BlobStore
+from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
+from figvault.pipeline.registry import DocumentRegistry, connect
+from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import (
@@ -50,10 +52,8 @@ from figvault.retrieval.schema import (
     unit_to_row,
 )
 from figvault.retrieval.served_encoders import record_encoder_settings
-from figvault.service.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
-from figvault.service.registry import DocumentRegistry, connect
-from figvault.service.store_lock import store_write_lock
 from figvault.settings import Settings
+from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
 log = logging.getLogger(__name__)

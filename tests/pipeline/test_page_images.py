@@ -14,10 +14,10 @@ from PIL import Image
 
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME
 from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
-from figvault.service import sources
-from figvault.service.page_images import PAGE_DPI, PageImageRenderer, PageNotFoundError
-from figvault.service.sources import SourceStore, SourceUnavailableError
-from figvault.service.unit_map import near_duplicate_pairs, project_2d
+from figvault.pipeline import sources
+from figvault.pipeline.page_images import PAGE_DPI, PageImageRenderer, PageNotFoundError
+from figvault.pipeline.sources import SourceStore, SourceUnavailableError
+from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
 
 

@@ -24,14 +24,14 @@ from typing import Any
 from PIL import Image
 
 from figvault.errors import FigvaultError, VersionMismatchError
-from figvault.ingest.blobs import BlobStore
 from figvault.ingest.page_text import page_texts
+from figvault.pipeline import sources
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import StoreLayout, text_channel_input, unit_to_row
-from figvault.service import sources
-from figvault.service.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.settings import Settings
+from figvault.storage import BlobStore
 from figvault.units import DocumentExtraction, FigureUnit, make_unit_id
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ class IngestRunner:
             t = time.perf_counter()
             for png in pngs:
                 self.blobs.put(png)  # before the rows: a stored unit never points at a missing image
-            # The original, for whole-page images in the search page (service/sources.py; never raises).
+            # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
             sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
             key = self.acl_sets.register(tenant, groups)  # before the rows: every stored key is known
             _add(timings, "blobs", time.perf_counter() - t)

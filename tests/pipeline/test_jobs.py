@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from figvault.errors import FigvaultError
-from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.service import jobs as jobs_module
-from figvault.service.ingest_job import check_allowed, queue_upload_job, uploads_dir
-from figvault.service.jobs import (
+from figvault.pipeline import jobs as jobs_module
+from figvault.pipeline.ingest_job import check_allowed, queue_upload_job, uploads_dir
+from figvault.pipeline.jobs import (
     JobContext,
     JobRunner,
     JobState,
@@ -24,9 +23,10 @@ from figvault.service.jobs import (
     run_here,
     this_owner,
 )
-from figvault.service.registry import DocState, DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRegistry
+from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.settings import Settings
-from tests.service.generated_docs import figure_pdf
+from tests.generated_docs import figure_pdf
 
 DEAD_OWNER = "nohost-that-exists:999999:1"
 

@@ -28,8 +28,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from figvault.errors import FigvaultError
-from figvault.service.db import transaction
-from figvault.service.registry import connect
+from figvault.pipeline.registry import connect, transaction
 from figvault.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -426,13 +425,13 @@ HANDLERS: dict[JobType, Callable[[], Handler]] = {}
 
 
 def _ingest_handler() -> Handler:
-    from figvault.service.ingest_job import run_ingest_job
+    from figvault.pipeline.ingest_job import run_ingest_job
 
     return run_ingest_job
 
 
 def _reencode_handler() -> Handler:
-    from figvault.service.reencode import run_reencode_job
+    from figvault.pipeline.reencode import run_reencode_job
 
     return run_reencode_job
 
