@@ -1,38 +1,186 @@
-"""Retrieval quality on the dev queries: per channel and fused, beside a page-level BM25 baseline.
+"""Retrieval quality: tuning half beside reporting half, on the labelled corpus and at realistic size.
 
-Ingests the corpus (``../shared/corpus``; ``--distractors`` adds ``../shared/corpus-distractors``) into a
-temporary data folder with a profile (default: offline = MiniLM text + BM25), runs every dev query and prints
-figure-level recall@1/5/10 and MRR for the text channel alone, the lexical channel alone and the fusion, and
-the same numbers for BM25 over whole pages' text (page-level hits: what users have today). Also prints the
-end-to-end ingest rate.
+Ingests the labelled corpus (``$FIGVAULT_CORPUS``, default ``../shared/corpus``) and, for the realistic size,
+the corpus plus all 65 distractor documents (``$FIGVAULT_DISTRACTORS``) into data folders that are cached
+under ``--data-root`` (default ``/tmp/figvault-bench``) and reused: the folder name carries the profile, the
+configured embedding version and the git trees of the code that decides what is indexed; ``--reingest``
+starts over. Then every question runs through ``SearchEngine.search`` (what ``figvault search`` and
+``POST /v1/search`` run) and, for comparison, through each channel alone.
 
-    .venv/bin/python bench/retrieval.py [--profile offline] [--distractors] [--keep DIR]
+Questions: the shared dev questions split by ``bench/labels/dev_split.json`` (fixed seed, see
+``bench/dev_split.py``) and, when present, ``bench/labels/{questions,corpus_questions,unanswerable}.jsonl``
+(each line carries its own ``split``). Questions whose answer lies in a distractor document only count at
+the realistic size. Printed per size: R@1/5/10 and MRR per half, the questions whose answer shares a
+document or a page with another figure, the no-match flags, and search latency.
+
+    .venv/bin/python bench/retrieval.py [--profile offline] [--size labelled|full|both] [--reingest]
+        [--dump /tmp/retrieval/bench.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
+import os
 import re
+import subprocess
 import sys
-import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from dev_split import load_split  # noqa: E402
 
 from figvault.access import local_operator  # noqa: E402
+from figvault.encoders.factory import configured_embedding_version  # noqa: E402
 from figvault.pipeline.ingest_pipeline import ingest_paths  # noqa: E402
 from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, load_queries  # noqa: E402
-from figvault.retrieval.schema import LEXICAL  # noqa: E402
+from figvault.retrieval.schema import F_DOC, F_ID, F_PAGE, LEXICAL  # noqa: E402
 from figvault.retrieval.search import SearchEngine  # noqa: E402
-from figvault.settings import load_settings  # noqa: E402
+from figvault.search_models import SearchRequest  # noqa: E402
+from figvault.settings import Settings, load_settings  # noqa: E402
 
+CORPUS = Path(os.environ.get("FIGVAULT_CORPUS", REPO.parent / "shared" / "corpus"))
+DISTRACTORS = Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
+LABELS = REPO / "bench" / "labels"
+LABEL_SETS = ("questions", "corpus_questions", "unanswerable")
+"""Question files the label engineer lands in bench/labels/ (each line has its own split)."""
+INDEXING_CODE = ("ingest", "encoders", "retrieval/schema.py", "retrieval/milvus_store.py")
+"""What decides the stored units and vectors: the cache key carries their git trees."""
+HALVES = ("tune", "report")
 TOKEN = re.compile(r"\w+")
 
 
+@dataclass
+class Question:
+    query: EvalQuery
+    source: str
+    """dev, questions, corpus_questions or unanswerable."""
+
+    @property
+    def answerable(self) -> bool:
+        return self.query.doc is not None
+
+
+@dataclass
+class Outcome:
+    question: Question
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    """mode -> first hit rank within top_k (None: missed)."""
+    no_match: bool = False
+    neighbours: str = ""
+    """"page" when another figure shares the answer's page, "doc" when only its document, else ""."""
+    latency_ms: float = 0.0
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------- questions
+def load_questions(corpus: Path) -> list[Question]:
+    split = load_split()
+    questions = []
+    for q in load_queries(corpus / "dev_queries.jsonl"):
+        questions.append(Question(q.model_copy(update={"split": split[q.id]}), "dev"))
+    for name in LABEL_SETS:
+        path = LABELS / f"{name}.jsonl"
+        if path.is_file():
+            questions += [Question(q, name) for q in load_queries(path)]
+    missing = [q.query.id for q in questions if q.query.split not in HALVES]
+    if missing:
+        raise SystemExit(f"questions without a tune/report split: {', '.join(missing[:10])}")
+    return questions
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+def git_tree(path: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", f"HEAD:{path}"], cwd=REPO, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", path], cwd=REPO, capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()[:12] + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "nogit"
+
+
+def cache_dir(root: Path, profile: str, size: str, files: list[Path], settings: Settings) -> Path:
+    key = {
+        "version": configured_embedding_version(settings),
+        "code": {p: git_tree(p) for p in INDEXING_CODE},
+        "files": [(f.name, f.stat().st_size) for f in files],
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+    return root / f"{profile}-{size}-{digest}"
+
+
+def ingest(settings: Settings, files: list[Path]) -> None:
+    started = time.perf_counter()
+    report = ingest_paths(settings, files, groups=[], tenant="default", progress=False)
+    print(f"  ingest: {report.summary()} in {time.perf_counter() - started:.0f} s")
+    for failed in report.failed:
+        print(f"  FAILED {failed.path}: {failed.error}")
+
+
+# --------------------------------------------------------------------------------------------- running
+def neighbour_index(engine: SearchEngine, collection: str) -> dict[tuple[str, int], int]:
+    """(doc, page) -> units on that page, over the whole store."""
+    rows = engine.store.query_rows(collection, f'{F_ID} != ""', [F_ID, F_DOC, F_PAGE])
+    return dict(Counter((r[F_DOC], int(r[F_PAGE])) for r in rows))
+
+
+def neighbours_of(q: EvalQuery, pages: dict[tuple[str, int], int]) -> str:
+    if q.doc is None:
+        return ""
+    if pages.get((q.doc, q.page or 0), 0) > 1:
+        return "page"
+    return "doc" if sum(n for (d, _), n in pages.items() if d == q.doc) > 1 else ""
+
+
+def run_questions(engine: SearchEngine, questions: list[Question], top_k: int) -> list[Outcome]:
+    served = engine.served()
+    assert served is not None, "nothing indexed"
+    collection, layout, encoders = served
+    principal = local_operator()
+    expr = engine.filter_for(principal, None)
+    assert expr is not None
+    pages = neighbour_index(engine, collection)
+    candidate_k = max(engine.settings.search.candidate_k, top_k)
+    outcomes = []
+    for question in questions:
+        q = question.query
+        outcome = Outcome(question, neighbours=neighbours_of(q, pages))
+        start = time.perf_counter()
+        response = engine.search(principal, SearchRequest(query=q.query, top_k=top_k, rerank=False))
+        outcome.latency_ms = (time.perf_counter() - start) * 1000
+        outcome.no_match = response.no_match
+        outcome.ranks["search"] = first_hit_rank(q, response.results)
+        outcome.top = [
+            {"doc": h.doc, "page": h.page, "label": h.label, "score": h.score, "channels": h.channel_scores}
+            for h in response.results[:5]
+        ]
+        vectors = engine.encode_question(encoders, q.query)
+        queries: dict[str, Any] = {c.name: vectors[c.name] for c in layout.dense}
+        if layout.lexical:
+            queries[LEXICAL] = q.query
+        for channel, query in queries.items():
+            ranked = engine.recall(collection, {channel: query}, expr, candidate_k)
+            hits = engine.materialize(collection, principal, ranked[:top_k], {channel: query})
+            outcome.ranks[channel] = first_hit_rank(q, hits)
+        outcomes.append(outcome)
+    return outcomes
+
+
+# ------------------------------------------------------------------------------------ page-level BM25
 def tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
@@ -55,14 +203,8 @@ def page_texts(path: Path) -> list[tuple[int, str]]:
     return pages
 
 
-def metrics(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks) or 1
-    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS}
-    out["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
-    return out
-
-
-def page_bm25_ranks(files: list[Path], queries: list[EvalQuery], depth: int) -> list[int | None]:
+def page_bm25(files: list[Path], outcomes: list[Outcome], depth: int) -> None:
+    """What users have without figvault: BM25 over whole pages, a hit is the answer's page."""
     from rank_bm25 import BM25Okapi
 
     keys: list[tuple[str, int]] = []
@@ -72,13 +214,118 @@ def page_bm25_ranks(files: list[Path], queries: list[EvalQuery], depth: int) -> 
             keys.append((path.name, page))
             corpus.append(tokens(text) or ["<empty>"])
     bm25 = BM25Okapi(corpus)
-    ranks: list[int | None] = []
-    for q in queries:
+    for outcome in outcomes:
+        q = outcome.question.query
+        if q.doc is None:
+            continue
         scores = bm25.get_scores(tokens(q.query))
         order = sorted(range(len(keys)), key=lambda i: -scores[i])[:depth]
-        rank = next((r for r, i in enumerate(order, start=1) if keys[i] == (q.doc, q.page)), None)
-        ranks.append(rank)
-    return ranks
+        outcome.ranks["page BM25"] = next(
+            (r for r, i in enumerate(order, start=1) if keys[i] == (q.doc, q.page)), None
+        )
+
+
+# --------------------------------------------------------------------------------------------- tables
+def metrics(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks) or 1
+    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS}
+    out["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
+    return out
+
+
+def cells(outcomes: Iterable[Outcome], mode: str) -> str:
+    ranks = [o.ranks.get(mode) for o in outcomes]
+    if not ranks:
+        return " — | — | — | — | 0 "
+    m = metrics(ranks)
+    return " | ".join(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")) + f" | {len(ranks)}"
+
+
+def halves(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    return {h: [o for o in outcomes if o.question.query.split == h] for h in HALVES}
+
+
+def print_tables(title: str, outcomes: list[Outcome], modes: list[str]) -> None:
+    answerable = [o for o in outcomes if o.question.answerable]
+    head = "| {0} R@1 | {0} R@5 | {0} R@10 | {0} MRR | {0} n "
+    print(f"\n### {title}\n")
+    print(f"| method / questions {head.format('tune')}{head.format('report')}|")
+    print("| --- " + "| --- " * 10 + "|")
+
+    def row(name: str, subset: list[Outcome], mode: str) -> None:
+        split = halves(subset)
+        print(f"| {name} | {cells(split['tune'], mode)} | {cells(split['report'], mode)} |")
+
+    for mode in modes:
+        row(f"{mode}: all answerable", answerable, mode)
+    sources = sorted({o.question.source for o in answerable})
+    for source in sources if len(sources) > 1 else []:
+        row(f"search: {source}", [o for o in answerable if o.question.source == source], "search")
+    row("search: answer shares its page", [o for o in answerable if o.neighbours == "page"], "search")
+    row("search: shares its document only", [o for o in answerable if o.neighbours == "doc"], "search")
+    row("search: alone in its document", [o for o in answerable if not o.neighbours], "search")
+    print()
+    for half, subset in halves(outcomes).items():
+        refused = [o for o in subset if o.question.answerable and o.no_match]
+        unanswerable = [o for o in subset if not o.question.answerable]
+        caught = sum(o.no_match for o in unanswerable)
+        print(
+            f"no_match, {half}: unanswerable caught {caught}/{len(unanswerable)}, answerable wrongly refused "
+            f"{len(refused)}/{sum(o.question.answerable for o in subset)}"
+        )
+    latency = sorted(o.latency_ms for o in outcomes)
+    if latency:
+        p50, p95 = latency[len(latency) // 2], latency[min(len(latency) - 1, int(0.95 * len(latency)))]
+        print(f"search latency (encode, recall, fetch): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    misses = [
+        o.question.query.id
+        for o in answerable
+        if o.question.query.split == "tune" and (o.ranks["search"] or 99) > 1
+    ]
+    print(f"tune questions not at rank 1: {', '.join(misses) or 'none'}")
+
+
+# ------------------------------------------------------------------------------------------------ main
+def run_size(args: argparse.Namespace, size: str, questions: list[Question]) -> list[Outcome]:
+    files = sorted((CORPUS / "docs").iterdir())
+    if size == "full":
+        files += sorted((DISTRACTORS / "docs").iterdir())
+    names = {f.name for f in files}
+    settings = load_settings(args.profile, data_dir=args.data_root / "hashes")
+    data_dir = cache_dir(args.data_root, args.profile, size, files, settings)
+    if args.reingest and data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
+    settings = load_settings(args.profile, data_dir=data_dir)
+    print(f"\n## {size}: {len(files)} files, data folder {data_dir}")
+    ingest(settings, files)
+    engine = SearchEngine.from_settings(settings)
+    asked = [q for q in questions if q.query.doc is None or q.query.doc in names]
+    outcomes = run_questions(engine, asked, args.top_k)
+    page_bm25(files, outcomes, args.top_k)
+    modes = [
+        "search",
+        *[m for m in ("text", "clip", LEXICAL, "page BM25") if any(m in o.ranks for o in outcomes)],
+    ]
+    units = engine.count(local_operator(), None)
+    print_tables(f"{size}: {len(files)} files, {units} units, profile {args.profile}", outcomes, modes)
+    if args.dump:
+        with args.dump.open("a", encoding="utf-8") as out:
+            for o in outcomes:
+                q = o.question.query
+                line = {
+                    "size": size,
+                    "id": q.id,
+                    "source": o.question.source,
+                    "split": q.split,
+                    "ranks": o.ranks,
+                    "no_match": o.no_match,
+                    "neighbours": o.neighbours,
+                    "top": o.top,
+                }
+                out.write(json.dumps(line) + "\n")
+    return outcomes
 
 
 def main() -> None:
@@ -86,75 +333,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", default="offline")
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
-    parser.add_argument("--distractors", action="store_true")
-    parser.add_argument("--keep", type=Path, help="Data folder to use and keep (reused if already ingested).")
+    parser.add_argument("--size", choices=["labelled", "full", "both"], default="both")
+    parser.add_argument("--data-root", type=Path, default=Path("/tmp/figvault-bench"))
+    parser.add_argument("--reingest", action="store_true", help="Drop the cached data folder first.")
     parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--dump", type=Path, help="Append one JSON line per question and size here.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("pymilvus", "milvus_lite", "httpx", "sentence_transformers", "grpc"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-    data_dir = args.keep or Path(tempfile.mkdtemp(prefix="figvault-bench-"))
-    settings = load_settings(args.profile, data_dir=data_dir)
-    files = sorted((args.corpus / "docs").iterdir())
-    if args.distractors:
-        files += sorted((args.corpus.parent / "corpus-distractors" / "docs").iterdir())
-    queries = [q for q in load_queries(args.corpus / "dev_queries.jsonl") if q.doc is not None]
-
-    report = ingest_paths(settings, files, groups=[], tenant="default", progress=False)
-    t = report.timings
-    print(f"ingest: {report.summary()}")
-    for failed in report.failed:
-        print(f"  FAILED {failed.path}: {failed.error}")
-    print("  phase seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-
-    engine = SearchEngine.from_settings(settings)
-    served = engine.served()
-    assert served is not None
-    collection, layout, encoders = served
-    principal = local_operator()
-    expr = engine.filter_for(principal, None)
-    assert expr is not None
-    candidate_k = max(settings.search.candidate_k, args.top_k)
-    modes: dict[str, list[str]] = {c.name: [c.name] for c in layout.dense}
-    if layout.lexical:
-        modes[LEXICAL] = [LEXICAL]
-    modes["fused"] = layout.channels
-    ranks: dict[str, list[int | None]] = {m: [] for m in modes}
-    latency: list[float] = []
-    for q in queries:
-        vectors = engine.encode_question(encoders, q.query)
-        encoded: dict[str, Any] = {c.name: vectors[c.name] for c in layout.dense}
-        if layout.lexical:
-            encoded[LEXICAL] = q.query
-        for mode, channels in modes.items():
-            start = time.perf_counter()
-            channel_queries = {c: encoded[c] for c in channels}
-            ranked = engine.recall(collection, channel_queries, expr, candidate_k)
-            hits = engine.materialize(collection, principal, ranked[: args.top_k], channel_queries)
-            if mode == "fused":
-                latency.append((time.perf_counter() - start) * 1000)
-            ranks[mode].append(first_hit_rank(q, hits[: args.top_k]))
-    baseline = page_bm25_ranks(files, queries, args.top_k)
-
-    print(f"\n{len(queries)} answerable dev queries, {len(files)} files, profile {args.profile}")
-    print(f"{'method':32} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6}")
-    for mode, values in ranks.items():
-        m = metrics(values)
-        print(f"{'figure-level ' + mode:32} {m['R@1']:6.3f} {m['R@5']:6.3f} {m['R@10']:6.3f} {m['MRR']:6.3f}")
-    m = metrics(baseline)
-    print(
-        f"{'page-level BM25 (baseline)':32} {m['R@1']:6.3f} {m['R@5']:6.3f} {m['R@10']:6.3f} {m['MRR']:6.3f}"
-    )
-    latency.sort()
-    print(f"\nfused recall latency p50 {latency[len(latency) // 2]:.1f} ms (candidate_k {candidate_k})")
-    total = t.get("total", 0.0)
-    if total:
-        print(f"ingest end to end: {report.pages / total:.2f} pages/s, {report.units / total:.2f} units/s")
-    missed = [q.id for q, r in zip(queries, ranks["fused"], strict=True) if r is None or r > 5]
-    print(f"fused misses at 5: {', '.join(missed) or 'none'}")
-    print(f"data folder: {data_dir}")
+    print(f"load average at start: {os.getloadavg()}")
+    questions = load_questions(CORPUS)
+    counts = Counter((q.source, q.query.split) for q in questions)
+    print("questions: " + ", ".join(f"{s}/{h} {n}" for (s, h), n in sorted(counts.items())))
+    for size in ("labelled", "full") if args.size == "both" else (args.size,):
+        run_size(args, size, questions)
+    print(f"\nload average at end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

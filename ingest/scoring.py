@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IOU_THRESHOLD = 0.4
+from figvault.geometry import MATCH_IOU, Box, iou
+
+IOU_THRESHOLD = MATCH_IOU
 EMU_PER_POINT = 12700
 """figures.jsonl gives PPTX boxes in EMU (the file format's unit); units carry points."""
 CAPTION_PREFIX_WORDS = 4
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -123,14 +123,6 @@ def load_gold(path: Path, docs: Iterable[str] | None = None) -> list[GoldFigure]
             )
         )
     return gold
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _squash(text: str) -> str:

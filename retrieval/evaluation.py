@@ -1,8 +1,11 @@
 """Figure-level retrieval evaluation: recall@1/5/10 and MRR over a JSONL file of questions.
 
-A query line: ``{"id", "query", "doc", "page", "label"}``. A result is a hit when it has the same document
-and page, and the same label when the query names one. Queries whose ``doc`` is null have no answer in the
-corpus: they are counted apart (how often search said "no match" for them).
+A query line: ``{"id", "query", "doc", "page", "label", "bbox", "split"}``. A result is a hit when it has the
+same document and page, the same label when the query names one, and a box overlapping the query's ``bbox``
+(IoU >= ``MATCH_IOU``, the extraction scoring's rule) when it names one: a page can hold several figures that
+have no label. Queries whose ``doc`` is null have no answer in the corpus: they are counted apart (how often
+search said "no match" for them). ``split`` ("tune" or "report") says which half a question belongs to:
+thresholds and weights are chosen on "tune" questions only, and "report" questions are only ever reported.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from figvault.errors import FigvaultError
+from figvault.geometry import MATCH_IOU, Box, iou
 from figvault.search_models import SearchHit, SearchResponse
 
 CUTOFFS = (1, 5, 10)
@@ -28,6 +32,9 @@ class EvalQuery(BaseModel):
     doc: str | None = None
     page: int | None = None
     label: str | None = None
+    bbox: Box | None = None
+    """The answer's box (points, top-left origin, as units carry it), for pages with several figures."""
+    split: Literal["tune", "report"] | None = None
 
 
 def load_queries(path: Path) -> list[EvalQuery]:
@@ -51,17 +58,24 @@ def _norm_label(label: str | None) -> str:
     return re.sub(r"\s+", " ", (label or "").strip().rstrip(":.")).lower()
 
 
-def is_hit(query: EvalQuery, doc: str, page: int, label: str | None) -> bool:
+def is_hit(query: EvalQuery, doc: str, page: int, label: str | None, bbox: Box | None = None) -> bool:
     if query.doc is None or doc != query.doc or page != query.page:
         return False
-    return query.label is None or _norm_label(label) == _norm_label(query.label)
+    if query.label is not None and _norm_label(label) != _norm_label(query.label):
+        return False
+    return query.bbox is None or (bbox is not None and iou(query.bbox, bbox) >= MATCH_IOU)
 
 
 def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:
     for rank, hit in enumerate(hits, start=1):
-        if is_hit(query, hit.doc, hit.page, hit.label):
+        if is_hit(query, hit.doc, hit.page, hit.label, hit.bbox):
             return rank
     return None
+
+
+def select_split(queries: Iterable[EvalQuery], split: str | None) -> list[EvalQuery]:
+    """The queries of one half (all of them when ``split`` is None)."""
+    return [q for q in queries if split is None or q.split == split]
 
 
 @dataclass

@@ -25,18 +25,28 @@ def eval_command(
         bool | None, typer.Option("--rerank/--no-rerank", help="Rerank (default: configured).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="Only the queries whose `split` field is this (tune or report)."),
+    ] = None,
 ) -> None:
-    """Run every query against the store and score it (a hit: same doc and page, and label when named)."""
+    """Run every query against the store and score it.
+
+    A hit: same doc and page, the same label when the query names one, and an overlapping box (IoU >= 0.4)
+    when it gives a `bbox`.
+    """
     from figvault.access import local_operator
-    from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, evaluate, load_queries
+    from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, evaluate, load_queries, select_split
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchRequest, SearchResponse
 
+    if split not in (None, "tune", "report"):
+        raise typer.BadParameter(f"--split is tune or report, not {split!r}")
     settings = state(ctx).settings
     quiet_store_logs()
     principal = local_operator(tenant)
     with one_line_errors():
-        queries = load_queries(queries_file)
+        queries = select_split(load_queries(queries_file), split)
         engine = SearchEngine.from_settings(settings)
 
         def run_query(query: EvalQuery) -> SearchResponse:
