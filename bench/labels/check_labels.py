@@ -5,7 +5,8 @@
 Checks: every line parses and has the documented fields; kinds are the corpus vocabulary; every box lies
 inside its page (needs the documents: --docs, default ../shared/corpus-distractors/docs); every figure's
 page is in pages.jsonl; split.json is what its seed and strata give; question ids are unique across files;
-every answerable question names a labelled figure (doc, page, label, bbox) and carries its part.
+every answerable question names a labelled figure (doc, page, label, bbox; also its `also` figures)
+and carries its part.
 Prints one line per problem and exits 1 if there is any.
 """
 
@@ -200,6 +201,9 @@ def check_questions(
             if q["doc"] is not None or q["page"] is not None or q["label"] is not None:
                 bad(where, "an unanswerable question has doc, page and label null")
             continue
+        for alt in q.get("also") or []:
+            if figure_key(alt["doc"], alt["page"], alt["bbox"]) not in by_key:
+                bad(where, f"'also' names no labelled figure: {alt}")
         if q.get("bbox") is not None:
             f = by_key.get(figure_key(q["doc"], q["page"], q["bbox"]))
             if f is None:
