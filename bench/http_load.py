@@ -1,0 +1,453 @@
+"""Searches under load: N concurrent clients over HTTP against a real ``figvault serve``, per level.
+
+For each store (embedded Milvus Lite, and/or the Milvus 2.3.5 server of the dev extra) and each concurrency
+level (default 1, 4, 8, 16), ``c`` clients each send a fixed number of ``POST /v1/search`` requests back to
+back (bounded loops: the run stops by itself) and the table shows p50/p95/p99 latency, searches per second,
+errors (any answer but 200, incl. 429) and, from the responses' ``timings``, where the time went: each search
+step's p50/p95 and ``outside`` (client latency minus the search's own ``total``: HTTP, authentication,
+waiting for a worker, the audit row). The first search after ``/readyz`` says ready is timed too.
+
+Data (built once into ``--cache-dir``, reused afterwards):
+- ``--data corpus``: the labelled corpus plus the 65 distractor documents, ingested with the offline profile;
+  questions are the dev questions, then variants of them (so that a question cache does not answer most).
+- ``--data 10000`` / ``100000``: synthetic units as in bench/http_search.py (random vectors, random
+  caption words, the caller holds 3 of 20 groups).
+
+``--compare REF`` runs a second server from another commit's code (``git archive REF``) on a copy of the
+same data, and alternates the two level by level (A B, then B A), so that machine noise hits both: read the
+ratios. Loopback only; every process this starts is stopped at the end.
+
+    .venv/bin/python bench/http_load.py --data corpus [--stores lite,server] [--levels 1,4,8,16]
+        [--per-client 40] [--compare main] [--cache-dir /tmp/$USER/figvault-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+SHARED = REPO.parent / "shared"
+STEPS = ("lookup", "encode", "recall", "fetch", "total")
+CORPUS_GROUPS = ["staff"]
+CORPUS_TENANT = "default"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def load_avg() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
+
+
+# ---- data ------------------------------------------------------------------------------------------------
+
+
+def shared_dir() -> Path:
+    for candidate in (SHARED, Path("/work/shared")):
+        if (candidate / "corpus").is_dir():
+            return candidate
+    raise SystemExit("the corpus folder (shared/corpus) is not there")
+
+
+def corpus_questions(n: int, seed: int = 7) -> list[str]:
+    """The dev questions, then variants of them (a word dropped, two swapped): ``n`` distinct questions."""
+    base = [json.loads(line)["query"] for line in (shared_dir() / "corpus/dev_queries.jsonl").open()]
+    rng = random.Random(seed)
+    out, seen = list(base), set(base)
+    while len(out) < n:
+        words = rng.choice(base).split()
+        if len(words) > 3:
+            del words[rng.randrange(len(words))]
+            i, j = rng.sample(range(len(words)), 2)
+            words[i], words[j] = words[j], words[i]
+        text = " ".join(words)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out[:n]
+
+
+def figvault_env(store_uri: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    if store_uri:
+        env["FIGVAULT_STORE__URI"] = store_uri
+    return env
+
+
+def build_corpus(data_dir: Path, store_uri: str) -> None:
+    docs = shared_dir()
+    paths = [str(docs / "corpus/docs"), str(docs / "corpus-distractors/docs")]
+    cmd = [sys.executable, "-m", "figvault", "--config", "offline", "--data-dir", str(data_dir), "ingest"]
+    cmd += [*paths, "--groups", ",".join(CORPUS_GROUPS), "--tenant", CORPUS_TENANT, "--quiet"]
+    print(f"ingesting the corpus + distractors into {data_dir} (once) ...", flush=True)
+    subprocess.run(cmd, env=figvault_env(store_uri), check=True)
+
+
+def build_synthetic(data_dir: Path, units: int, store_uri: str) -> None:
+    import multiprocessing
+
+    import http_search
+
+    child = multiprocessing.get_context("spawn").Process(
+        target=http_search.build_store, args=(data_dir, units, store_uri)
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit("building the synthetic store failed")
+
+
+def ensure_data(data_dir: Path, data: str, store_uri: str) -> tuple[list[str], str, list[str]]:
+    """Build the data folder once; the caller's (tenant, groups) and a question source."""
+    marker = data_dir / ".http-load-built"
+    if not marker.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if data == "corpus":
+            build_corpus(data_dir, store_uri)
+        else:
+            build_synthetic(data_dir, int(data), store_uri)
+        marker.touch()
+    if data == "corpus":
+        return CORPUS_GROUPS, CORPUS_TENANT, []
+    import http_search
+
+    return http_search.CALLER_GROUPS, http_search.TENANT, []
+
+
+def questions_for(data: str, n: int) -> list[str]:
+    if data == "corpus":
+        return corpus_questions(n)
+    import http_search
+
+    return http_search.questions(n, seed=11)
+
+
+def api_key(data_dir: Path, groups: list[str], tenant: str) -> str:
+    from figvault.access import Role
+    from figvault.service import users
+
+    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    try:
+        users.ensure_schema(conn)
+        users.revoke_user(conn, "loadbench")
+        _, key = users.add_user(conn, "loadbench", Role.READER, groups, tenant)
+    finally:
+        conn.close()
+    return key
+
+
+# ---- servers ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+LAUNCHER = """
+import importlib.machinery, importlib.util, runpy, sys
+MAPPING = {mapping!r}
+class Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name in MAPPING:
+            return importlib.util.spec_from_file_location(
+                name, MAPPING[name] + "/__init__.py", submodule_search_locations=[MAPPING[name]])
+        return None
+sys.meta_path.insert(0, Finder)
+sys.path.insert(0, {root!r})
+sys.argv[0] = "figvault"
+runpy.run_module("figvault", run_name="__main__")
+"""
+
+
+def export_tree(ref: str, cache: Path) -> list[str]:
+    """``ref``'s code in ``cache``, and the command that runs its ``figvault`` with this interpreter."""
+    sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", ref], capture_output=True, text=True)
+    sha.check_returncode()
+    root = cache / f"tree-{sha.stdout.strip()[:12]}"
+    if not root.exists():
+        tmp = Path(tempfile.mkdtemp(dir=cache))
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
+        tmp.rename(root)
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapping = {name: str(root / folder) for name, folder in setup["package-dir"].items()}
+    for package in setup["packages"]:  # sub-packages not named in package-dir: under their parent's folder
+        parent, _, leaf = package.rpartition(".")
+        if package not in mapping and parent in mapping:
+            mapping[package] = f"{mapping[parent]}/{leaf}"
+    launcher = root / "_launch_figvault.py"
+    launcher.write_text(LAUNCHER.format(mapping=mapping, root=str(root)))
+    return [sys.executable, str(launcher)]
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    data_dir: Path
+    store_uri: str
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    first_search_ms: float = float("nan")
+    ready_s: float = float("nan")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, key: str, question: str) -> None:
+        self.port = free_port()
+        cmd = [*self.command, "--config", "offline", "--data-dir", str(self.data_dir), "serve"]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, env=figvault_env(self.store_uri), start_new_session=True)
+        deadline = started + 600
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name}: server exited with {self.proc.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            self.stop()
+            raise SystemExit(f"{self.name}: not ready within 600 s")
+        self.ready_s = time.monotonic() - started
+        t = time.perf_counter()
+        response = httpx.post(
+            f"{self.base}/v1/search",
+            json={"query": question, "rerank": False},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=120,
+        )
+        self.first_search_ms = (time.perf_counter() - t) * 1000
+        response.raise_for_status()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+
+class MilvusServer:
+    """The 2.3.5 standalone of the dev extra, on loopback, data kept under ``base`` between runs."""
+
+    def __init__(self, base: Path) -> None:
+        import milvus
+
+        base.mkdir(parents=True, exist_ok=True)
+        self.server = milvus.MilvusServer(wait_for_started=False)
+        self.server.set_base_dir(str(base))
+
+    def __enter__(self) -> str:
+        self.server.start()
+        self.server.wait_started(timeout=120_000)
+        return f"http://127.0.0.1:{self.server.listen_port}"
+
+    def __exit__(self, *exc: object) -> None:
+        proc = getattr(self.server, "server_proc", None)
+        if proc is not None:  # it ignores SIGTERM for 30 s: stop it by its pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=30)
+
+
+# ---- load ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Level:
+    server: str
+    clients: int
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    wall: float = 0.0
+    load: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else 0.0
+
+
+async def run_level(server: Server, key: str, questions: list[str], clients: int, per_client: int) -> Level:
+    level = Level(server.name, clients)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {key}"}
+    work = iter(questions)
+    async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=60, limits=limits) as client:
+
+        async def one_client() -> None:
+            for _ in range(per_client):
+                question = next(work)
+                t = time.perf_counter()
+                try:
+                    response = await client.post("/v1/search", json={"query": question, "rerank": False})
+                except httpx.HTTPError as exc:
+                    kind = type(exc).__name__
+                    level.errors[kind] = level.errors.get(kind, 0) + 1
+                    continue
+                ms = (time.perf_counter() - t) * 1000
+                if response.status_code != 200:
+                    kind = str(response.status_code)
+                    level.errors[kind] = level.errors.get(kind, 0) + 1
+                    continue
+                level.latencies.append(ms)
+                timings = response.json().get("timings", {})
+                for step, value in timings.items():
+                    level.steps.setdefault(step, []).append(value)
+                if "total" in timings:
+                    level.steps.setdefault("outside", []).append(ms - timings["total"])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        level.wall = time.perf_counter() - started
+    level.load = load_avg()
+    return level
+
+
+def print_table(title: str, levels: list[Level]) -> None:
+    print(f"\n{title}")
+    head = f"{'server':<10}{'clients':>8}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'search/s':>10}{'errors':>8}"
+    print(head + "   steps p50/p95 ms" + " " * 40 + "load 1/5 min")
+    for lv in levels:
+        errors = sum(lv.errors.values())
+        steps = "  ".join(
+            f"{s} {percentile(v, 50):.0f}/{percentile(v, 95):.0f}"
+            for s in (*STEPS, "outside")
+            if (v := lv.steps.get(s))
+        )
+        print(
+            f"{lv.server:<10}{lv.clients:>8}{len(lv.latencies):>6}{percentile(lv.latencies, 50):>8.0f}"
+            f"{percentile(lv.latencies, 95):>8.0f}{percentile(lv.latencies, 99):>8.0f}{lv.rate:>10.1f}"
+            f"{errors:>8}   {steps}   {lv.load}"
+        )
+        if lv.errors:
+            print(f"{'':<18}errors by kind: {lv.errors}")
+
+
+def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path) -> None:
+    data_dir = cache / f"{args.data}-{store}"
+    groups, tenant, _ = ensure_data(data_dir, args.data, store_uri)
+    key = api_key(data_dir, groups, tenant)
+    levels = [int(c) for c in args.levels.split(",")]
+    total = args.warmup + sum(c * args.per_client for c in levels) * args.rounds
+    questions = questions_for(args.data, total + 1)
+    servers = [Server("this", [sys.executable, "-m", "figvault"], data_dir, store_uri)]
+    keys = {"this": key}
+    if args.compare:
+        other_dir = data_dir
+        if not store_uri:  # Lite serves one process per folder: the other server reads a copy
+            other_dir = cache / f"{args.data}-{store}-copy"
+            if not other_dir.exists():
+                shutil.copytree(data_dir, other_dir)
+            keys[args.compare] = api_key(other_dir, groups, tenant)
+        else:
+            keys[args.compare] = key
+        servers.append(Server(args.compare, export_tree(args.compare, cache), other_dir, store_uri))
+    results: list[Level] = []
+    try:
+        for server in servers:
+            server.start(keys[server.name], questions[-1])
+            print(
+                f"{server.name}: ready after {server.ready_s:.1f}s; first search after ready "
+                f"{server.first_search_ms:.0f} ms ({load_avg()})",
+                flush=True,
+            )
+        work = iter(questions)
+        for server in servers:  # warm-up, not counted
+            warm = [next(work) for _ in range(args.warmup // len(servers))]
+            asyncio.run(run_level(server, keys[server.name], warm, 1, len(warm)))
+        for r in range(args.rounds):
+            for i, clients in enumerate(levels):
+                order = servers if (i + r) % 2 == 0 else list(reversed(servers))
+                for server in order:
+                    chunk = [next(work) for _ in range(clients * args.per_client)]
+                    level = asyncio.run(run_level(server, keys[server.name], chunk, clients, args.per_client))
+                    results.append(level)
+                    print(
+                        f"  {server.name} c={clients}: p50 {percentile(level.latencies, 50):.0f} ms, "
+                        f"{level.rate:.1f}/s, {sum(level.errors.values())} errors ({level.load})",
+                        flush=True,
+                    )
+    finally:
+        for server in servers:
+            server.stop()
+    what = "corpus + distractors" if args.data == "corpus" else f"{int(args.data):,} synthetic units"
+    print_table(f"{what}, {store} ({store_uri or 'embedded'}), rerank off, {os.cpu_count()} CPUs", results)
+    for server in servers:
+        print(f"{server.name}: first search after ready {server.first_search_ms:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default="corpus", help="corpus, or a number of synthetic units")
+    parser.add_argument("--stores", default="lite", help="lite, server, or lite,server")
+    parser.add_argument("--levels", default="1,4,8,16")
+    parser.add_argument("--per-client", type=int, default=40, help="requests each client sends per level")
+    parser.add_argument("--rounds", type=int, default=1, help="passes over the levels")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--compare", default="", help="a git ref to run beside this tree, interleaved")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / f"{os.environ.get('USER', 'figvault')}-figvault-load",
+    )
+    args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    cache = args.cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}")
+    for store in args.stores.split(","):
+        if store == "lite":
+            run_store(args, store, "", cache)
+        elif store == "server":
+            with MilvusServer(cache / f"milvus-{args.data}") as uri:
+                run_store(args, store, uri, cache)
+        else:
+            raise SystemExit(f"unknown store {store!r}: lite or server")
+
+
+if __name__ == "__main__":
+    main()
