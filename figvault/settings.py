@@ -95,6 +95,10 @@ class StoreSettings(BaseModel):
     time tick on every read (measured: +200 ms per call on 2.3.5). With ``Session`` a search may trail a
     write by up to one time tick (about 200 ms): a unit deleted or regrouped can still come back for that
     long. Milvus Lite has one process and ignores it."""
+    lite_fast_mask: bool = True
+    """Milvus Lite only: search without Lite 3.2.2's per-row Python loops over every stored key
+    (``retrieval/lite_patch.py``; about 150 ms per search at 100k units). Applied only to the milvus-lite
+    version it was written for; false keeps Lite's own code."""
 
 
 class SearchSettings(BaseModel):

@@ -160,6 +160,10 @@ class MilvusUnitStore:
     def from_settings(cls, settings: Settings) -> MilvusUnitStore:
         if settings.store.uri:
             return cls(settings.store.uri, settings.store, token=settings.store.token)
+        if settings.store.lite_fast_mask:
+            from figvault.retrieval import lite_patch
+
+            lite_patch.apply()
         path = lite_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         return cls(str(path), settings.store)

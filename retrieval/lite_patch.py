@@ -1,0 +1,332 @@
+"""Milvus Lite 3.2.2's dense search without its per-row Python loops (a patch applied at import, pinned).
+
+Why: Lite's ``execute_search_with_index`` (``milvus_lite/search/executor_indexed.py``, Apache-2.0) works
+out which rows are live on every search by walking every primary key of every segment in Python twice
+(the newest-version map, then a per-row mask of versions and tombstones). At 100k units that is most of a
+filtered dense search (about 150 of 190 ms); the FAISS search and the filter (pyarrow) are a few ms.
+
+What changes: which segment rows are their key's newest version depends only on the set of segments,
+which changes on a flush or a compaction, not per search. It is computed once per segment set and kept
+(``_SegmentSet``); a search then only applies what can change between searches, each proportional to
+its own size: the memtable's rows (newer versions of segment rows) and the tombstones (Lite's own
+snapshot copies every tombstone per search already). The rest of the function is upstream's, unchanged.
+
+Pinned: applied only to milvus-lite ``PINNED_VERSION`` whose original function has exactly the source it
+was written for (``PINNED_SOURCE_SHA256``); anything else keeps Lite's own code, with one log line. Setting
+``store.lite_fast_mask = false`` keeps Lite's code too. tests/retrieval/test_lite_patch.py checks the
+patched search returns exactly what the original returns, with upserts, deletes, a memtable and filters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PINNED_VERSION = "3.2.2"
+PINNED_SOURCE_SHA256 = "e22ce49c5ee11c9535792072df8ac5d07fe48f7a76888f1063d46adc14a6022f"
+_CACHE_ENTRIES = 8
+"""Segment sets kept (collections x vector fields x partition scopes); each holds a key map of its rows."""
+
+_state: dict[str, Any] = {"original": None, "applied": False}
+_lock = threading.Lock()
+
+
+def original_search() -> Callable[..., Any]:
+    """Lite's own ``execute_search_with_index`` (also after the patch is applied)."""
+    from milvus_lite.search import executor_indexed
+
+    return _state["original"] or executor_indexed.execute_search_with_index
+
+
+def why_not_applicable() -> str | None:
+    """None when the patch fits the installed milvus-lite, else the reason it does not."""
+    try:
+        import milvus_lite
+        from milvus_lite.search import executor_indexed
+    except ImportError as exc:
+        return f"milvus-lite is not importable ({exc})"
+    version = getattr(milvus_lite, "__version__", "?")
+    if version != PINNED_VERSION:
+        return f"milvus-lite {version}, the patch is for {PINNED_VERSION}"
+    source = inspect.getsource(original_search())
+    if hashlib.sha256(source.encode()).hexdigest() != PINNED_SOURCE_SHA256:
+        return "milvus-lite's execute_search_with_index is not the code the patch was written for"
+    del executor_indexed
+    return None
+
+
+def apply() -> bool:
+    """Install the fast search in milvus-lite (idempotent); False when it does not fit (Lite's code stays)."""
+    with _lock:
+        if _state["applied"]:
+            return True
+        reason = why_not_applicable()
+        if reason is not None:
+            log.info("Lite search patch not applied: %s", reason)
+            return False
+        from milvus_lite.engine import collection
+        from milvus_lite.search import executor_indexed
+
+        _state["original"] = executor_indexed.execute_search_with_index
+        executor_indexed.execute_search_with_index = execute_search_with_index
+        collection.execute_search_with_index = execute_search_with_index
+        _state["applied"] = True
+        return True
+
+
+def applied() -> bool:
+    return bool(_state["applied"])
+
+
+# ---- live rows -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SegmentSet:
+    """Which rows of a fixed set of segments are their key's newest version among those segments."""
+
+    segments: tuple[Any, ...]
+    """Held so that the ids in the cache key cannot be reused while the entry lives."""
+    live: tuple[np.ndarray, ...]
+    where: dict[Any, tuple[int, int]]
+    """key -> (segment index, row) of its newest row."""
+
+
+_sets: OrderedDict[tuple[int, ...], _SegmentSet | None] = OrderedDict()
+_sets_lock = threading.Lock()
+
+
+def _build_segment_set(segments: tuple[Any, ...]) -> _SegmentSet | None:
+    """None when some key has two rows of the same newest version (never written by Lite; then fall back)."""
+    newest: dict[Any, tuple[int, int, int]] = {}
+    tie = False
+    for s, seg in enumerate(segments):
+        for row, (pk, seq) in enumerate(zip(seg.pks, seg.seqs.tolist(), strict=True)):
+            found = newest.get(pk)
+            if found is None or seq > found[0]:
+                newest[pk] = (seq, s, row)
+            elif seq == found[0]:
+                tie = True
+    if tie:
+        return None
+    live = [np.zeros(seg.num_rows, dtype=bool) for seg in segments]
+    where: dict[Any, tuple[int, int]] = {}
+    for pk, (_seq, s, row) in newest.items():
+        live[s][row] = True
+        where[pk] = (s, row)
+    return _SegmentSet(segments, tuple(live), where)
+
+
+def _segment_set(segments: tuple[Any, ...]) -> _SegmentSet | None:
+    key = tuple(id(seg) for seg in segments)
+    with _sets_lock:
+        if key in _sets:
+            _sets.move_to_end(key)
+            return _sets[key]
+        built = _build_segment_set(segments)
+        _sets[key] = built
+        while len(_sets) > _CACHE_ENTRIES:
+            _sets.popitem(last=False)
+        return built
+
+
+def _live_masks(
+    sset: _SegmentSet,
+    mt_pks: list[Any],
+    mt_seqs: np.ndarray,
+    delta_index: Any,
+    mt_deletes: dict[Any, tuple[int, Any]],
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per segment and for the memtable: rows that are their key's newest version and not deleted."""
+    masks = [m.copy() for m in sset.live]
+    seqs = [seg.seqs for seg in sset.segments]
+    mt_live = np.ones(len(mt_pks), dtype=bool)
+    for j, (pk, seq) in enumerate(zip(mt_pks, mt_seqs.tolist(), strict=True)):
+        found = sset.where.get(pk)
+        if found is not None:
+            seg_seq = int(seqs[found[0]][found[1]])
+            if seg_seq < seq:
+                masks[found[0]][found[1]] = False
+            elif seg_seq > seq:
+                mt_live[j] = False
+        mt_entry = mt_deletes.get(pk)
+        if delta_index.is_deleted(pk, seq) or (mt_entry is not None and mt_entry[0] > seq):
+            mt_live[j] = False
+    tombstones = [delta_index.snapshot.items(), ((pk, e[0]) for pk, e in mt_deletes.items())]
+    for items in tombstones:
+        for pk, delete_seq in items:
+            found = sset.where.get(pk)
+            if found is not None and delete_seq > int(seqs[found[0]][found[1]]):
+                masks[found[0]][found[1]] = False
+    return masks, mt_live
+
+
+# ---- the search (upstream's function with the live-row masks above) ----------------------------------
+
+
+def execute_search_with_index(
+    query_vectors: np.ndarray,
+    segments: Any,
+    memtable: Any,
+    delta_index: Any,
+    top_k: int,
+    metric_type: str,
+    pk_field: str,
+    vector_field: str,
+    partition_names: list[str] | None = None,
+    compiled_filter: Any = None,
+    output_fields: list[str] | None = None,
+    indexed_filter_plan: Any = None,
+    project_record_fn: Callable[[dict], dict] | None = None,
+    search_params: dict[str, Any] | None = None,
+) -> list[list[dict]]:
+    """Drop-in for ``milvus_lite.search.executor_indexed.execute_search_with_index`` (same arguments)."""
+    args = dict(locals())
+    if query_vectors.ndim == 1:
+        query_vectors = query_vectors.reshape(1, -1)
+    if query_vectors.dtype != np.float32:
+        query_vectors = query_vectors.astype(np.float32, copy=False)
+    nq = int(query_vectors.shape[0])
+    if nq == 0 or top_k <= 0:
+        return [[] for _ in range(nq)]
+    scope = set(partition_names) if partition_names else None
+    in_scope = tuple(s for s in segments if s.num_rows > 0 and (scope is None or s.partition in scope))
+    mt_pks, mt_seqs, mt_vecs, mt_row_refs, mt_table = memtable.to_search_snapshot(
+        vector_field=vector_field, partition_names=partition_names, include_table=compiled_filter is not None
+    )
+    if not in_scope and not mt_pks:
+        return [[] for _ in range(nq)]
+    sset = _segment_set(in_scope)
+    if sset is None:
+        return original_search()(**args)
+    masks, mt_live = _live_masks(sset, mt_pks, mt_seqs, delta_index, memtable.delete_index_snapshot())
+
+    candidates: list[list[tuple[float, int, int]]] = [[] for _ in range(nq)]
+    for s, seg in enumerate(in_scope):
+        vectors, null_mask = seg.vector_data(vector_field)
+        mask = masks[s]
+        if compiled_filter is not None:
+            from milvus_lite.search.indexed_filter import evaluate_segment_filter
+
+            mask &= evaluate_segment_filter(seg, compiled_filter, indexed_filter_plan)
+        if null_mask is not None:
+            mask &= null_mask
+        _recall(
+            candidates,
+            s,
+            vectors,
+            mask,
+            seg.indexes.get(vector_field),
+            query_vectors,
+            top_k,
+            metric_type,
+            search_params,
+        )
+    if mt_pks:
+        if compiled_filter is not None and mt_table is not None:
+            from milvus_lite.search.filter import evaluate_mask
+
+            mt_live &= evaluate_mask(compiled_filter, mt_table).astype(bool)
+        _recall(
+            candidates,
+            len(in_scope),
+            mt_vecs,
+            mt_live,
+            None,
+            query_vectors,
+            top_k,
+            metric_type,
+            search_params,
+        )
+    return _merge(
+        candidates,
+        in_scope,
+        memtable,
+        mt_pks,
+        mt_row_refs,
+        top_k,
+        pk_field,
+        vector_field,
+        output_fields,
+        project_record_fn,
+    )
+
+
+def _recall(
+    candidates: list[list[tuple[float, int, int]]],
+    source: int,
+    vectors: np.ndarray,
+    mask: np.ndarray,
+    index: Any,
+    queries: np.ndarray,
+    top_k: int,
+    metric_type: str,
+    params: dict[str, Any] | None,
+) -> None:
+    """One source's top ``top_k`` among its ``mask`` rows, appended as (distance, source, row)."""
+    if len(mask) == 0 or not mask.any():
+        return
+    if index is None:
+        from milvus_lite.index.brute_force import BruteForceIndex
+
+        index = BruteForceIndex.build(vectors, metric_type)
+    # valid_mask=None: all rows valid, which skips the IDSelector path (it bounds the ANN traversal).
+    ids, dists = index.search(queries, top_k, valid_mask=None if mask.all() else mask, params=params)
+    for q in range(queries.shape[0]):
+        for j in range(top_k):
+            row = int(ids[q, j])
+            if row < 0:
+                break
+            candidates[q].append((float(dists[q, j]), source, row))
+
+
+def _merge(
+    candidates: list[list[tuple[float, int, int]]],
+    in_scope: tuple[Any, ...],
+    memtable: Any,
+    mt_pks: list[Any],
+    mt_row_refs: list[tuple[int, int]],
+    top_k: int,
+    pk_field: str,
+    vector_field: str,
+    output_fields: list[str] | None,
+    project_record_fn: Callable[[dict], dict] | None,
+) -> list[list[dict]]:
+    """Upstream's global merge: best ``top_k`` over all sources, ties by (source, row); rows projected."""
+    if project_record_fn is not None:
+        project = project_record_fn
+    elif output_fields is None:
+
+        def project(record: dict) -> dict:
+            return {k: v for k, v in record.items() if k not in (pk_field, vector_field)}
+    else:
+        keep = set(output_fields) - {pk_field}
+
+        def project(record: dict) -> dict:
+            return {k: record[k] for k in keep if k in record}
+
+    results = []
+    for per_query in candidates:
+        per_query.sort(key=lambda c: (c[0], c[1], c[2]))
+        hits = []
+        for dist, source, row in per_query[:top_k]:
+            if source < len(in_scope):
+                record = in_scope[source].row_to_dict(row)
+                pks = in_scope[source].pks
+            else:
+                record = memtable.materialize_row(*mt_row_refs[row])
+                pks = mt_pks
+            pk = record.get(pk_field) if pk_field in record else pks[row]
+            hits.append({"id": pk, "distance": dist, "entity": project(record)})
+        results.append(hits)
+    return results

@@ -1,0 +1,103 @@
+"""The Milvus Lite search patch (retrieval/lite_patch.py) returns exactly what Lite's own search returns.
+
+A real Lite collection with rows in several segments, keys upserted across segments, deletes folded into
+segments' tombstones and deletes still in the memtable, and unflushed rows: every search (with and without
+a filter, FLAT and HNSW) is run with Lite's original function and with the patch, and must agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from figvault.retrieval import lite_patch
+
+pytestmark = pytest.mark.skipif(
+    lite_patch.why_not_applicable() is not None, reason=f"{lite_patch.why_not_applicable()}"
+)
+
+DIM = 8
+TAGS = ("a", "b", "c")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from pymilvus import DataType, MilvusClient
+
+    client = MilvusClient(str(Path(tmp_path_factory.mktemp("lite")) / "patch.db"))
+    rng = np.random.default_rng(5)
+    for name, index in (("flat", "FLAT"), ("hnsw", "HNSW")):
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
+        schema.add_field("tag", DataType.VARCHAR, max_length=8)
+        schema.add_field("n", DataType.INT64)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+        params = client.prepare_index_params()
+        params.add_index(
+            "vec", index_type=index, metric_type="COSINE", params={"M": 8} if index == "HNSW" else {}
+        )
+        client.create_collection(name, schema=schema, index_params=params)
+
+        def rows(ids: range, version: int) -> list[dict]:
+            vectors = rng.standard_normal((len(ids), DIM)).astype(np.float32)
+            return [
+                {"pk": f"k{i:04d}", "tag": TAGS[(i + version) % 3], "n": version, "vec": v.tolist()}
+                for i, v in zip(ids, vectors, strict=True)
+            ]
+
+        client.insert(name, rows(range(0, 300), 0))
+        client.flush(name)  # segment 1
+        client.insert(name, rows(range(300, 600), 0))
+        client.upsert(name, rows(range(250, 350), 1))  # newer versions of keys in both segments
+        client.flush(name)  # segment 2
+        client.delete(name, filter='pk in ["k0003", "k0260", "k0310", "k0500"]')
+        client.flush(name)  # tombstones folded
+        client.upsert(name, rows(range(100, 140), 2))  # memtable: newer versions of segment rows
+        client.insert(name, rows(range(600, 640), 0))  # memtable: new keys
+        client.delete(name, filter='pk in ["k0010", "k0120", "k0610"]')  # memtable tombstones
+        client.load_collection(name)
+    yield client
+    client.close()
+
+
+def _search(client: Any, name: str, query: list[float], expr: str) -> list[tuple[str, float, int]]:
+    hits = client.search(
+        name,
+        data=[query],
+        anns_field="vec",
+        filter=expr,
+        limit=50,
+        output_fields=["n", "tag"],
+        search_params={"metric_type": "COSINE", "params": {"ef": 64}},
+    )[0]
+    return [(h["pk"], round(float(h["distance"]), 5), h["entity"]["n"]) for h in hits]
+
+
+@pytest.mark.parametrize("name", ["flat", "hnsw"])
+def test_patched_search_equals_lites_own(client: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from milvus_lite.engine import collection
+
+    assert lite_patch.apply()
+    rng = np.random.default_rng(9)
+    queries = rng.standard_normal((12, DIM)).astype(np.float32).tolist()
+    exprs = ["", 'tag == "a"', 'tag in ["b", "c"] and n >= 1']
+    patched = {(i, e): _search(client, name, q, e) for i, q in enumerate(queries) for e in exprs}
+    monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
+    original = {(i, e): _search(client, name, q, e) for i, q in enumerate(queries) for e in exprs}
+    assert patched == original
+    found = {pk for hits in patched.values() for pk, _d, _n in hits}
+    assert not found & {"k0003", "k0260", "k0310", "k0500", "k0010", "k0120", "k0610"}  # deletes hold
+    newest = {pk: n for hits in patched.values() for pk, _d, n in hits}
+    assert all(newest[pk] == 2 for pk in newest if 100 <= int(pk[1:]) < 140)  # memtable versions win
+    assert all(newest[pk] == 1 for pk in newest if 250 <= int(pk[1:]) < 350 and not 100 <= int(pk[1:]) < 140)
+
+
+def test_not_applied_to_another_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import milvus_lite
+
+    monkeypatch.setattr(milvus_lite, "__version__", "9.9.9")
+    assert "9.9.9" in (lite_patch.why_not_applicable() or "")
