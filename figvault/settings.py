@@ -107,6 +107,13 @@ class SearchSettings(BaseModel):
     fusion: Literal["rrf", "weighted"] = "rrf"
     rrf_k: int = 60
     weights: dict[str, float] = Field(default_factory=lambda: {"clip": 1.0, "text": 1.0, "lexical": 1.0})
+    question_cache_size: int = Field(default=2048, ge=0)
+    """Vectors of this many recent questions are kept per process (keyed by channel version and text);
+    0: none. 2048 questions x (384 + 512) floats is about 7 MB."""
+    question_batch_window_ms: float = Field(default=1.0, ge=0, le=50)
+    """Questions arriving this long after the first one of a forward pass share it (encoders/questions.py).
+    Questions that arrive while a pass runs wait for the next one anyway; this only adds company."""
+    question_max_batch: int = Field(default=32, ge=1)
 
 
 class RerankerSettings(BaseModel):

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from figvault.access import Principal
+from figvault.encoders.questions import QuestionEncoders
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
 from figvault.retrieval.acl import build_filter, in_list, visible_acl_keys
 from figvault.retrieval.acl_sets import AclSetTable
@@ -111,6 +112,12 @@ class SearchEngine:
         self._recorded_lock = threading.Lock()
         # The channels of one search run side by side (a Milvus server answers them in parallel).
         self._channel_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="figvault-recall")
+        # Concurrent questions share forward passes; repeated ones come from a cache (per version).
+        self.questions = QuestionEncoders(
+            cache_size=settings.search.question_cache_size,
+            window_ms=settings.search.question_batch_window_ms,
+            max_batch=settings.search.question_max_batch,
+        )
 
     @classmethod
     def from_settings(
@@ -277,11 +284,11 @@ class SearchEngine:
 
     # ---- stages ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def encode_question(encoders: Any, text: str) -> dict[str, np.ndarray]:
-        """``text`` in every dense channel ``encoders`` has, by channel name."""
+    def encode_question(self, encoders: Any, text: str) -> dict[str, np.ndarray]:
+        """``text`` in every dense channel ``encoders`` has, by channel name (batched with concurrent
+        questions, cached per channel version: ``encoders/questions.py``)."""
         pairs = (("clip", encoders.clip), ("text", encoders.text))
-        return {name: encoder.encode_texts([text])[0] for name, encoder in pairs if encoder is not None}
+        return {name: self.questions.encode(encoder, text) for name, encoder in pairs if encoder is not None}
 
     def _empty(self, started: float, timings: dict[str, float], version: str) -> SearchResponse:
         timings["total"] = _ms(started)

@@ -1,0 +1,172 @@
+"""Search questions to vectors under load: concurrent questions share a forward pass, repeats hit a cache.
+
+A question is a few tokens, so one forward pass costs about the same for one question as for a handful:
+the model's weights are read from memory either way (MiniLM: 90 MB of fp32 per pass). ``QuestionBatcher``
+gives each encoder one worker thread; a question waits for it, and every question that arrived meanwhile
+(up to ``max_batch``, plus those arriving within ``window_ms`` of the first) goes into the same pass.
+With one caller at a time there is nothing to wait for and the pass starts at once (less the window).
+
+``VectorCache`` keeps the vectors of recent questions (LRU, bounded), keyed by the channel's
+``embedding_version`` and the text, so a vector made by one model version never answers for another.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+import numpy as np
+
+from figvault.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+RESULT_TIMEOUT_S = 120.0
+"""A question waits at most this long for its pass (a healthy pass takes milliseconds)."""
+
+
+class TextEncoderLike(Protocol):
+    embedding_version: str
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class VectorCache:
+    """The vectors of the ``size`` most recently asked (version, question) pairs; 0 keeps nothing."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(0, size)
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, version: str, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get((version, text))
+            if vector is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end((version, text))
+            self.hits += 1
+            return vector
+
+    def put(self, version: str, text: str, vector: np.ndarray) -> None:
+        if self.size == 0:
+            return
+        vector = np.array(vector, dtype=np.float32)  # a private, read-only copy: callers share it
+        vector.setflags(write=False)
+        with self._lock:
+            self._items[(version, text)] = vector
+            self._items.move_to_end((version, text))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class QuestionBatcher:
+    """One encoder's questions, batched: ``encode(text)`` from any thread returns that text's vector."""
+
+    def __init__(self, encoder: TextEncoderLike, *, window_ms: float, max_batch: int) -> None:
+        self.encoder = encoder
+        self.window_s = max(0.0, window_ms) / 1000
+        self.max_batch = max(1, max_batch)
+        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.passes = 0
+        self.questions = 0
+
+    def encode(self, text: str) -> np.ndarray:
+        future: Future[np.ndarray] = Future()
+        self._queue.put((text, future))
+        self._ensure_worker()
+        try:
+            return future.result(timeout=RESULT_TIMEOUT_S)
+        except TimeoutError:
+            raise ModelUnavailableError("the question encoder did not answer in time") from None
+
+    def _ensure_worker(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                name = f"figvault-questions-{self.encoder.embedding_version[:12]}"
+                self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._encode_batch(self._next_batch())
+
+    def _next_batch(self) -> list[tuple[str, Future[np.ndarray]]]:
+        """What is waiting now, and what arrives within the window after the first, up to ``max_batch``."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.window_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _encode_batch(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
+        texts = list(dict.fromkeys(text for text, _ in batch))  # one row per distinct text
+        try:
+            vectors = self.encoder.encode_texts(texts)
+        except Exception as exc:
+            if len(texts) == 1:
+                for _, future in batch:
+                    future.set_exception(exc)
+                return
+            # One bad question must not fail the others: each goes again on its own.
+            for text, future in batch:
+                self._encode_batch([(text, future)])
+            return
+        self.passes += 1
+        self.questions += len(batch)
+        row = {text: i for i, text in enumerate(texts)}
+        for text, future in batch:
+            future.set_result(vectors[row[text]])
+
+
+class QuestionEncoders:
+    """Questions to vectors for every encoder a search uses: cached, and batched per encoder."""
+
+    def __init__(self, *, cache_size: int, window_ms: float, max_batch: int) -> None:
+        self.cache = VectorCache(cache_size)
+        self.window_ms = window_ms
+        self.max_batch = max_batch
+        self._batchers: dict[int, tuple[Any, QuestionBatcher]] = {}
+        self._lock = threading.Lock()
+
+    def encode(self, encoder: TextEncoderLike, text: str) -> np.ndarray:
+        version = encoder.embedding_version
+        cached = self.cache.get(version, text)
+        if cached is not None:
+            return cached
+        vector = self.batcher(encoder).encode(text)
+        self.cache.put(version, text, vector)
+        return vector
+
+    def batcher(self, encoder: TextEncoderLike) -> QuestionBatcher:
+        with self._lock:
+            found = self._batchers.get(id(encoder))
+            if found is None or found[0] is not encoder:
+                found = (
+                    encoder,
+                    QuestionBatcher(encoder, window_ms=self.window_ms, max_batch=self.max_batch),
+                )
+                self._batchers[id(encoder)] = found
+            return found[1]

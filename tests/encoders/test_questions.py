@@ -1,0 +1,108 @@
+"""Questions under load (encoders/questions.py): batched passes give each caller its own vector, one bad
+question fails alone, and the cache is bounded and keyed by the channel's version. Real models: the offline
+profile's MiniLM (from its package) and a tiny random OpenCLIP text tower."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from figvault.encoders.base import EncodingError
+from figvault.encoders.factory import build_encoders
+from figvault.encoders.questions import QuestionBatcher, QuestionEncoders, VectorCache
+from figvault.settings import Settings
+
+QUESTIONS = [
+    "quarterly revenue by region",
+    "raft leader election timeline",
+    "network topology of the data centre",
+    "how the log is replicated to followers",
+    "bar chart of hiring per team",
+    "soil moisture over the season",
+]
+TOLERANCE = 1e-5
+"""Padding a short question to a longer one's length changes its vector by float rounding only."""
+
+
+@pytest.fixture(scope="module")
+def text_encoder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from figvault.settings import load_settings
+
+    settings = load_settings("offline", data_dir=tmp_path_factory.mktemp("questions"))
+    return build_encoders(settings).text.load()
+
+
+def _concurrently(fn: Any, items: list[Any]) -> list[Any]:
+    results: list[Any] = [None] * len(items)
+    start = threading.Barrier(len(items))
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = fn(items[i])
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def test_a_batch_gives_each_caller_its_own_vector(text_encoder: Any) -> None:
+    # A long window: the concurrent callers land in the same pass (or very few).
+    batcher = QuestionBatcher(text_encoder, window_ms=500, max_batch=32)
+    batched = _concurrently(batcher.encode, QUESTIONS)
+    assert batcher.passes < len(QUESTIONS) and batcher.questions == len(QUESTIONS)
+    alone = [text_encoder.encode_texts([q])[0] for q in QUESTIONS]
+    for mine, reference in zip(batched, alone, strict=True):
+        assert isinstance(mine, np.ndarray)
+        np.testing.assert_allclose(mine, reference, atol=TOLERANCE)
+    # ... and not a neighbour's: each vector is nearest to its own question's.
+    similarity = np.stack(batched) @ np.stack(alone).T
+    assert list(similarity.argmax(axis=1)) == list(range(len(QUESTIONS)))
+
+
+def test_the_same_question_twice_in_a_pass(text_encoder: Any) -> None:
+    batcher = QuestionBatcher(text_encoder, window_ms=500, max_batch=32)
+    a, b = _concurrently(batcher.encode, [QUESTIONS[0], QUESTIONS[0]])
+    np.testing.assert_allclose(a, b, atol=TOLERANCE)
+
+
+def test_one_bad_question_fails_alone(text_encoder: Any) -> None:
+    batcher = QuestionBatcher(text_encoder, window_ms=500, max_batch=32)
+    results = _concurrently(batcher.encode, [QUESTIONS[1], 12345, QUESTIONS[2]])
+    assert isinstance(results[1], EncodingError)
+    np.testing.assert_allclose(results[0], text_encoder.encode_texts([QUESTIONS[1]])[0], atol=TOLERANCE)
+    np.testing.assert_allclose(results[2], text_encoder.encode_texts([QUESTIONS[2]])[0], atol=TOLERANCE)
+
+
+def test_the_cache_is_bounded() -> None:
+    cache = VectorCache(3)
+    for i in range(5):
+        cache.put("v1", f"q{i}", np.full(4, i, dtype=np.float32))
+    assert len(cache) == 3
+    assert cache.get("v1", "q0") is None and cache.get("v1", "q1") is None
+    assert cache.get("v1", "q4") is not None
+    cache.get("v1", "q2")  # used: q3 is now the oldest
+    cache.put("v1", "q5", np.zeros(4, dtype=np.float32))
+    assert cache.get("v1", "q3") is None and cache.get("v1", "q2") is not None
+    assert len(VectorCache(0)) == 0
+
+
+def test_the_cache_is_keyed_by_version(text_encoder: Any, tiny_clip_settings: Settings) -> None:
+    clip = build_encoders(tiny_clip_settings).clip
+    assert clip is not None and clip.embedding_version != text_encoder.embedding_version
+    questions = QuestionEncoders(cache_size=16, window_ms=0, max_batch=8)
+    from_text = questions.encode(text_encoder, QUESTIONS[0])
+    from_clip = questions.encode(clip, QUESTIONS[0])
+    assert from_text.shape != from_clip.shape and len(questions.cache) == 2
+    again = questions.encode(text_encoder, QUESTIONS[0])
+    assert again is questions.cache.get(text_encoder.embedding_version, QUESTIONS[0])
+    np.testing.assert_array_equal(again, from_text)
+    assert not again.flags.writeable  # shared between callers: nobody may change it
