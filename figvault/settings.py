@@ -157,6 +157,13 @@ class ServiceSettings(BaseModel):
     cpu_threads: int = Field(default=0, ge=0)
     """Torch intra-op threads of a ``figvault serve`` process; 0: half the CPU cores, 1 to 4. A question is a
     few tokens: more threads barely speed one up, and they fight the store and other requests for cores."""
+    search_concurrency: int = Field(default=0, ge=0)
+    """Searches that run at once (in their own worker threads); 0: four per CPU core, 4 to 32. More wait
+    in the queue below (docs/service.md, "Under load")."""
+    search_queue: int = Field(default=64, ge=0)
+    """Searches that may wait for a turn; one more is answered 429 with ``Retry-After``."""
+    search_queue_timeout_s: float = Field(default=10.0, gt=0)
+    """A search that waited this long for a turn is answered 503 with ``Retry-After``."""
 
 
 class JobSettings(BaseModel):

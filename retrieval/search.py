@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from figvault.access import Principal
+from figvault.access import Principal, local_operator
 from figvault.encoders.questions import QuestionEncoders
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
 from figvault.retrieval.acl import build_filter, in_list, visible_acl_keys
@@ -196,6 +196,23 @@ class SearchEngine:
         served = self.served()
         expr, keys = self._access(principal, filters) if served is not None else (None, None)
         return _Lookup(served, expr, keys, _ms(t))
+
+    # ---- warm-up --------------------------------------------------------------------------------
+
+    def encoders_loaded(self) -> bool:
+        """Every configured encoder's model is in memory."""
+        return all(e.loaded for e in (self.encoders.clip, self.encoders.text) if e is not None)
+
+    def warm_up(self) -> None:
+        """Load the encoders and run one search end to end (question pass, each channel's store search,
+        the fetch, lazy imports), so that the first real search takes normal time. It runs as the local
+        operator and its results stay in this process."""
+        self.encoders.load()
+        served = self.served()
+        if served is not None and served[2] is not self.encoders:
+            served[2].load()  # a collection served with its recorded encoders (a re-encode not switched)
+        warm = SearchRequest(query="warm-up: chart of quarterly revenue", rerank=False)
+        self.search(local_operator(), warm)
 
     # ---- queries --------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from figvault.errors import (
     UnsupportedFileError,
 )
 from figvault.pipeline.registry import connect as connect_registry
+from figvault.service.admission import Overloaded, SearchGate
 from figvault.service.api.routes import (
     admin_map,
     audit,
@@ -42,6 +43,7 @@ from figvault.service.auth import Authenticator
 from figvault.service.db import ThreadLocalDB, ensure_service_tables
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.users import UserError
+from figvault.service.warmup import WarmUp
 from figvault.settings import Settings
 from figvault.storage import BlobStore
 
@@ -104,6 +106,12 @@ _ERROR_STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Overloaded)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": str(exc)}, exc.status, headers=headers)
+
+
 async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
     code = next(code for kind, code in _ERROR_STATUS if isinstance(exc, kind))
     if code >= 500:
@@ -156,6 +164,8 @@ def create_app(
         if owned:
             app.state.engine = await anyio.to_thread.run_sync(_load_engine, settings)
         app.state.jobs = await anyio.to_thread.run_sync(_start_jobs, settings, app.state.engine)
+        # Models and store warmed in the background: /healthz answers at once, /readyz once warm.
+        app.state.warm_up = WarmUp(app.state.engine).start()
         try:
             yield
         finally:
@@ -181,10 +191,13 @@ def create_app(
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.metrics = ServiceMetrics()
     app.state.blobs = BlobStore(settings.blob_dir)
+    app.state.search_gate = SearchGate.from_settings(settings.service)
+    app.state.warm_up = None
 
     for mount in MOUNTS if mounts is None else mounts:
         app.include_router(mount.router, max_body_size=mount.body_limit(settings))
     for kind, _code in _ERROR_STATUS:
         app.add_exception_handler(kind, _figvault_error)
+    app.add_exception_handler(Overloaded, _overloaded)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

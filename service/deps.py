@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
+from figvault.service.admission import SearchGate
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
 from figvault.service.db import ThreadLocalDB
 from figvault.service.metrics import ServiceMetrics
@@ -54,6 +55,12 @@ class Engine(Protocol):
         """(collection, layout) the alias serves, or None; raises VersionMismatchError on a mismatch."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the encoders and run one search end to end (``figvault serve`` does before it is ready)."""
+        ...
+
+    def encoders_loaded(self) -> bool: ...
+
 
 # Getters that only read app.state are ``async def``: FastAPI runs every sync dependency in the thread
 # pool, and a hop per getter per request is measurable latency for nothing.
@@ -77,11 +84,16 @@ async def get_blobs(request: Request) -> BlobStore:
     return request.app.state.blobs
 
 
+async def get_search_gate(request: Request) -> SearchGate:
+    return request.app.state.search_gate
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DbDep = Annotated[ThreadLocalDB, Depends(get_db)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]
 
 
 async def get_current_principal(

@@ -94,6 +94,14 @@ def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]
     return settings, docs
 
 
+def wait_ready(client: TestClient, timeout_s: float = 120) -> None:
+    """Until /readyz says ready: the app warms its engine up in the background after start."""
+    deadline = time.monotonic() + timeout_s
+    while (ready := client.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, f"not ready within {timeout_s} s: {ready.text}"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from figvault.retrieval.search import SearchEngine
@@ -109,6 +117,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         engine = SearchEngine.from_settings(settings)
         app = create_app(settings, engine=engine)
         with TestClient(app) as client:
+            wait_ready(client)
             world = World(settings=settings, client=client, docs=docs)
             world.add_user("admin", Role.ADMIN, list(GROUPS), "acme")
             world.add_user("editor", Role.EDITOR, ["g0", "g1"], "acme")

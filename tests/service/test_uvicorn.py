@@ -62,11 +62,11 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
                 output = server.stdout.read().decode(errors="replace") if server.stdout else ""
                 pytest.fail(f"server exited with {server.returncode}: {output[-2000:]}")
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "server did not answer /healthz within 120 s"
+            assert time.monotonic() < deadline, "server was not ready within 120 s"
             time.sleep(0.3)
 
         with httpx.Client(base_url=base, timeout=30) as client:

@@ -29,12 +29,17 @@ async def healthz() -> HealthOut:
     return HealthOut()
 
 
-def readiness_checks(engine: Any, settings: Settings) -> dict[str, Any]:
-    """Each check is ``True`` or a one-line reason it failed."""
+READY_WHEN = ("engine", "encoders", "warm_up", "store", "version")
+
+
+def readiness_checks(engine: Any, settings: Settings, warm_up: Any = None) -> dict[str, Any]:
+    """Each check is ``True`` or a one-line reason it failed. ``warm_up``: the app's WarmUp, if any."""
     checks: dict[str, Any] = {}
     if engine is None:
         return {"engine": "not loaded"}
     checks["engine"] = True
+    checks["encoders"] = True if engine.encoders_loaded() else "not loaded yet"
+    checks["warm_up"] = True if warm_up is None else warm_up.status()
     try:
         engine.count(_PROBE)
         checks["store"] = True
@@ -51,13 +56,14 @@ def readiness_checks(engine: Any, settings: Settings) -> dict[str, Any]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: models loaded, store reachable, served version matches",
+    summary="Readiness: models loaded and warm, store reachable, served version matches",
     response_model=ReadyOut,
     responses={503: {"model": ReadyOut, "description": "Not ready; the failing checks say why."}},
 )
 def readyz(request: Request) -> Response:
-    checks = readiness_checks(getattr(request.app.state, "engine", None), request.app.state.settings)
-    ready = all(checks.get(name) is True for name in ("engine", "store", "version"))
+    state = request.app.state
+    checks = readiness_checks(getattr(state, "engine", None), state.settings, getattr(state, "warm_up", None))
+    ready = all(checks.get(name) is True for name in READY_WHEN)
     body = ReadyOut(status="ready" if ready else "not-ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
 

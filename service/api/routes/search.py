@@ -6,7 +6,6 @@ import io
 import json
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from pydantic import ValidationError
 
@@ -15,7 +14,7 @@ from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
 from figvault.service.db import ThreadLocalDB
-from figvault.service.deps import DbDep, EngineDep, MetricsDep, SettingsDep, require
+from figvault.service.deps import DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
 
@@ -58,7 +57,12 @@ def _finish(
     response_model=SearchResponseOut,
 )
 async def search(
-    body: SearchBody, principal: Searcher, engine: EngineDep, db: DbDep, metrics: MetricsDep
+    body: SearchBody,
+    principal: Searcher,
+    engine: EngineDep,
+    db: DbDep,
+    metrics: MetricsDep,
+    gate: SearchGateDep,
 ) -> SearchResponseOut:
     """Only units the caller may see are searched (the access filter is part of the store query)."""
     request = body.to_request()
@@ -67,9 +71,10 @@ async def search(
         response = engine.search(principal, request)
         return _finish(response, principal, db, metrics, "search", body.query, request)
 
-    # One explicit hop to a worker thread for the search and its audit entry. A plain `def` route costs
-    # FastAPI a second hop, to validate the returned model, about a millisecond a request.
-    return await anyio.to_thread.run_sync(run)
+    # One explicit hop to a search worker thread for the search and its audit entry, once the gate gives
+    # a turn (429/503 + Retry-After when it cannot). A plain `def` route costs FastAPI a second hop, to
+    # validate the returned model, about a millisecond a request.
+    return await gate.run(run)
 
 
 @image_router.post(
@@ -81,12 +86,13 @@ async def search(
         415: {"model": ErrorOut, "description": "Not an image of a supported format."},
     },
 )
-def search_image(
+async def search_image(
     principal: Searcher,
     engine: EngineDep,
     db: DbDep,
     metrics: MetricsDep,
     settings: SettingsDep,
+    gate: SearchGateDep,
     image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, GIF, BMP or TIFF.")],
     query: Annotated[str, Form(max_length=2000, description="Optional question, used by the reranker.")] = "",
     top_k: Annotated[int, Form(ge=1, le=200)] = 10,
@@ -99,9 +105,13 @@ def search_image(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {exc}".splitlines()[0]
         ) from None
-    buffer = io.BytesIO()
-    copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
-    picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
     request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank)
-    response = engine.search_image(principal, picture, request)
-    return _finish(response, principal, db, metrics, "search_image", query, request)
+
+    def run() -> SearchResponseOut:
+        buffer = io.BytesIO()
+        copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
+        picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
+        response = engine.search_image(principal, picture, request)
+        return _finish(response, principal, db, metrics, "search_image", query, request)
+
+    return await gate.run(run)

@@ -1,0 +1,149 @@
+"""Serving under load: back-pressure (429/503 + Retry-After), a slow search never blocks the event loop, and
+/readyz is not ready until the engine's encoders are loaded and warm. No timing assertions: a search is held
+open by an event, not by a clock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.settings import Settings
+from tests.service.conftest import World, wait_ready
+
+QUESTION = {"query": "figure in report", "top_k": 3}
+
+
+class HeldEngine:
+    """The world's real engine, except that ``search`` waits for ``release`` (a search that takes long)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def search(self, principal: Any, request: Any) -> Any:
+        self.entered.release()
+        assert self.release.wait(60), "the test never released the search"
+        return self._engine.search(principal, request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+def _settings(world: World, **service: Any) -> Settings:
+    settings = world.settings.model_copy(deep=True)
+    for key, value in service.items():
+        setattr(settings.service, key, value)
+    return settings
+
+
+@contextmanager
+def _served(settings: Settings, engine: Any) -> Iterator[TestClient]:
+    from figvault.service.app import create_app
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        wait_ready(client)
+        yield client
+
+
+def _in_thread(call: Callable[[], httpx.Response]) -> tuple[threading.Thread, list[httpx.Response]]:
+    out: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: out.append(call()))
+    thread.start()
+    return thread, out
+
+
+def _wait_until(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached within 30 s"
+        time.sleep(0.01)
+
+
+def test_a_slow_search_does_not_block_healthz(world: World) -> None:
+    engine = HeldEngine(world.client.app.state.engine)
+    with _served(world.settings, engine) as client:
+        thread, out = _in_thread(
+            lambda: client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))
+        )
+        assert engine.entered.acquire(timeout=30)
+        # The search holds a worker thread; the event loop still answers, and so do other routes' threads.
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/v1/me", headers=world.headers("reader")).status_code == 200
+        assert not out  # the search is still held open
+        engine.release.set()
+        thread.join(timeout=60)
+    assert out[0].status_code == 200, out[0].text
+
+
+def test_a_full_queue_answers_429_with_retry_after(world: World) -> None:
+    engine = HeldEngine(world.client.app.state.engine)
+    settings = _settings(world, search_concurrency=1, search_queue=1)
+    with _served(settings, engine) as client:
+        gate = client.app.state.search_gate
+        post = lambda: client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))  # noqa: E731
+        running = _in_thread(post)
+        assert engine.entered.acquire(timeout=30)
+        waiting = _in_thread(post)
+        _wait_until(lambda: gate.waiting == 1)
+        refused = post()
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "try again" in refused.json()["detail"]
+        engine.release.set()
+        for thread, out in (running, waiting):
+            thread.join(timeout=60)
+            assert out[0].status_code == 200, out[0].text
+        assert post().status_code == 200  # the queue drained: served again
+
+
+def test_a_search_that_waited_too_long_gets_503_with_retry_after(world: World) -> None:
+    engine = HeldEngine(world.client.app.state.engine)
+    settings = _settings(world, search_concurrency=1, search_queue=4, search_queue_timeout_s=0.2)
+    with _served(settings, engine) as client:
+        post = lambda: client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))  # noqa: E731
+        thread, out = _in_thread(post)
+        assert engine.entered.acquire(timeout=30)
+        late = post()
+        assert late.status_code == 503 and int(late.headers["retry-after"]) >= 1
+        engine.release.set()
+        thread.join(timeout=60)
+        assert out[0].status_code == 200
+
+
+def test_not_ready_until_the_encoders_are_loaded_and_warm(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from figvault.retrieval.search import SearchEngine
+    from figvault.service.app import create_app
+
+    engine = SearchEngine.from_settings(world.settings)  # its own encoders, not loaded yet
+    assert not engine.encoders_loaded()
+    hold = threading.Event()
+    real_warm_up = engine.warm_up
+
+    def held_warm_up() -> None:
+        assert hold.wait(60)
+        real_warm_up()
+
+    monkeypatch.setattr(engine, "warm_up", held_warm_up)
+    with TestClient(create_app(world.settings, engine=engine)) as client:
+        assert client.get("/healthz").status_code == 200  # alive while warming
+        early = client.get("/readyz")
+        assert early.status_code == 503
+        assert early.json()["checks"]["encoders"] != True  # noqa: E712
+        assert "warming up" in early.json()["checks"]["warm_up"]
+        hold.set()
+        wait_ready(client)
+        assert engine.encoders_loaded()
+        # The warm-up ran a real question pass: the first search after ready finds the models in memory.
+        assert sum(b.passes for _, b in engine.questions._batchers.values()) >= 1
+        response = client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))
+        assert response.status_code == 200
