@@ -70,7 +70,12 @@ def variants(st: Any, threads: int) -> dict[str, Any]:
         np.float32
     )
     pooling = [type(m).__name__ for m in st]
-    if pooling[:2] != ["Transformer", "Pooling"] or not st[1].pooling_mode_mean_tokens:
+    mean = (
+        "mean" in str(getattr(st[1], "get_config_dict", dict)().get("pooling_mode", ""))
+        if len(st) > 1
+        else False
+    )
+    if pooling[:2] != ["Transformer", "Pooling"] or not mean:
         print(f"ONNX Runtime skipped: the module chain {pooling} is not Transformer + mean Pooling")
         return out
     import onnxruntime as ort
