@@ -51,6 +51,13 @@ class ExtractSettings(BaseModel):
     """Parallel extraction processes; 0: one per CPU core."""
     use_layout_model: bool = False
     """Use PyMuPDF's ONNX layout model as an extra figure signal (see docs/extraction.md)."""
+    doc_timeout_s: float = Field(default=120.0, gt=0)
+    """Wall-time limit of one document's extraction (its worker process is killed past it; the document
+    fails alone with that reason)."""
+    doc_memory_mb: int = Field(default=2048, ge=64)
+    """Memory limit of one document's extraction worker (and of what it starts, e.g. LibreOffice)."""
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    """CPU priority offset of extraction workers: searches in the service win the cores."""
 
 
 class ClipSettings(BaseModel):
@@ -169,6 +176,11 @@ class ServiceSettings(BaseModel):
 class JobSettings(BaseModel):
     batch_size: int = 64
     checkpoint_every: int = 256
+    max_attempts: int = Field(default=3, ge=1)
+    """A job whose process died this many times while running it is failed, not started again."""
+    quarantine_after: int = Field(default=2, ge=1)
+    """A document in flight when a job's process died this many times is set aside (quarantined) and
+    named in the job, instead of being tried again."""
 
 
 class Settings(BaseSettings):

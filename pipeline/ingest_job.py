@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from figvault.errors import FigvaultError
-from figvault.pipeline.jobs import Job, JobContext, JobInterrupted, JobStore, JobType
+from figvault.pipeline.extract_worker import ExtractCancelled
+from figvault.pipeline.jobs import (
+    CRASHES,
+    IN_FLIGHT,
+    Job,
+    JobCancelled,
+    JobContext,
+    JobInterrupted,
+    JobStore,
+    JobType,
+    item_label,
+)
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.settings import Settings
 
@@ -143,6 +154,12 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             outcomes.append({"path": str(path), "doc_id": doc, "status": FAILED, "error": "no such file"})
         timings: dict[str, float] = {}
         collection = version = ""
+        crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
+        files, quarantined = _set_aside(ctx, files, crashes, cleanup)
+        for item in quarantined:
+            outcomes.append(item)
+        counts[FAILED] += len(quarantined)
+        done += len(quarantined)
         ctx.progress("ingest", done, total)
         store = MilvusUnitStore.from_settings(settings)
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
@@ -150,6 +167,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         size = 1 if doc_ids else max(1, settings.extract.workers or 2)
         for chunk in _chunks(files, size):
             ctx.check_cancel()
+            # What is in flight, so that a process that dies here charges these documents (jobs.py).
+            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: [str(p) for p in chunk]})
             with store_write_lock(settings, exclusive=False):
                 runner = IngestRunner(settings, encoders=encoders.for_served(store), store=store)
                 try:
@@ -161,7 +180,11 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         # Uploads: the id is the client's (sanitised) file name; show it as the name too.
                         display_name=doc_ids.get(str(chunk[0])) if doc_ids else None,
                         progress=False,
+                        cancelled=ctx.stop_requested,
                     )
+                except ExtractCancelled:
+                    ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
+                    raise JobCancelled("cancelled on request") from None
                 finally:
                     runner.conn.close()
                 # A collection this job created records how its vectors are made (re-encode, search).
@@ -173,12 +196,12 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                 outcomes.append(dict(outcome.__dict__))
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
                 if outcome.status == FAILED:
-                    ctx.error(outcome.doc_id or outcome.path, outcome.error)
+                    ctx.error(item_label(ctx.job, outcome.path), outcome.error)
                 elif outcome.status in (INDEXED, REPLACED):
                     units += outcome.units
                     pages += outcome.pages
             done += len(chunk)
-            ctx.progress("ingest", done, total)
+            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: []})
         failed = counts[FAILED]
         seconds = time.perf_counter() - started
         summary = (
@@ -205,6 +228,36 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     finally:
         if cleanup and not interrupted:
             shutil.rmtree(cleanup, ignore_errors=True)
+
+
+def _set_aside(
+    ctx: JobContext, files: list[Path], crashes: dict[str, int], cleanup: str | None
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Files whose process died ``jobs.quarantine_after`` times while they were in flight are not tried
+    again: an upload moves to ``<data_dir>/quarantine/<job id>/`` (kept for the operator), a server file
+    stays where it is; each is a failed document of the job, named by its display name."""
+    limit = ctx.settings.jobs.quarantine_after
+    keep: list[Path] = []
+    failed: list[dict[str, Any]] = []
+    for path in files:
+        if crashes.get(str(path), 0) < limit:
+            keep.append(path)
+            continue
+        label = item_label(ctx.job, str(path))
+        reason = (
+            f"quarantined: the process ingesting it stopped {crashes[str(path)]} times while on this file;"
+            " it is not tried again"
+        )
+        if cleanup and path.exists() and inside(path, [Path(cleanup).resolve()]):
+            target = ctx.settings.data_dir / "quarantine" / ctx.job.id / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), target)
+            log.warning("job %s: %s (%s) quarantined in %s", ctx.job.id, label, path.name, target)
+        else:
+            log.warning("job %s: %s quarantined (left in place: %s)", ctx.job.id, label, path)
+        ctx.error(label, reason)
+        failed.append({"path": label, "doc_id": "", "status": "failed", "error": reason})
+    return keep, failed
 
 
 def uploads_dir(settings: Settings, job_id: str) -> Path:

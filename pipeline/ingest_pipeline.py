@@ -24,8 +24,8 @@ from typing import Any
 from PIL import Image
 
 from figvault.errors import FigvaultError, VersionMismatchError
-from figvault.ingest.page_text import page_texts
 from figvault.pipeline import sources
+from figvault.pipeline.extract_worker import WorkerResult, extract_many
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -164,10 +164,15 @@ class IngestRunner:
         doc_id: str | None = None,
         display_name: str | None = None,
         progress: bool = True,
+        cancelled: Callable[[], bool] | None = None,
     ) -> IngestReport:
         """``display_name`` (one file only) replaces the file's own name in results: uploads are stored under
-        server-chosen names, and the client's name must never become a path."""
-        from figvault.ingest.extract import extract_batch, iter_input_files
+        server-chosen names, and the client's name must never become a path.
+
+        Each document is extracted in a worker process under the per-document limits
+        (``pipeline/extract_worker.py``); ``cancelled`` is asked while one runs, and a true answer kills it
+        and raises ExtractCancelled (what was stored before stays)."""
+        from figvault.ingest.extract import iter_input_files
 
         started = time.perf_counter()
         collection = self.target_collection()
@@ -214,7 +219,9 @@ class IngestRunner:
         units_done = 0
         try:
             t = time.perf_counter()
-            for path, result in extract_batch([p for p, _, _ in todo], self.settings.extract):
+            for path, result in extract_many(
+                [p for p, _, _ in todo], self.settings.extract, cancelled=cancelled
+            ):
                 _add(timings, "extract", time.perf_counter() - t)
                 did, sha = by_path[path]
                 if isinstance(result, str):
@@ -223,7 +230,7 @@ class IngestRunner:
                     if bar is not None:
                         bar.set_description(f"encode {path.name[:30]}")
                     if display_name:
-                        result = result.model_copy(update={"doc": display_name})
+                        result.extraction = result.extraction.model_copy(update={"doc": display_name})
                     outcome = self._ingest_one(collection, path, did, result, tenant, groups, timings)
                     report.documents.append(outcome)
                     units_done += outcome.units
@@ -277,11 +284,12 @@ class IngestRunner:
         collection: str,
         path: Path,
         doc_id: str,
-        extraction: DocumentExtraction,
+        extracted: WorkerResult,
         tenant: str,
         groups: Sequence[str],
         timings: dict[str, float],
     ) -> DocumentOutcome:
+        extraction, pages = extracted.extraction, extracted.page_texts
         known = self.registry.get(tenant, doc_id)
         outcome = DocumentOutcome(
             str(path),
@@ -305,7 +313,6 @@ class IngestRunner:
         try:
             self.registry.put(record)
             units, pngs = self._prepare_units(extraction, doc_id, tenant, groups)
-            pages = self._page_texts(path, extraction)
             rows = self._encode(units, pngs, pages, timings)
 
             t = time.perf_counter()
@@ -372,16 +379,6 @@ class IngestRunner:
             )
             pngs.append(figure.png)
         return units, pngs
-
-    @staticmethod
-    def _page_texts(path: Path, extraction: DocumentExtraction) -> dict[int, str]:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return {}
-        if hashlib.sha256(data).hexdigest() != extraction.doc_sha256:
-            return {}  # the file changed since extraction: its pages would not match the units
-        return page_texts(data, extraction.meta.mime)
 
     def _encode(
         self,

@@ -55,6 +55,14 @@ class JobState(StrEnum):
 FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 GLOBAL_TENANT = "*"
 """Tenant of jobs that concern the whole store (re-encode): visible to admins of every tenant."""
+IN_FLIGHT = "in_flight"
+"""Checkpoint key: the items (documents) a job is working on right now."""
+CRASHES = "crashes"
+"""Checkpoint key: item -> how many times the job's process died while that item was in flight."""
+DEATHS = "deaths"
+"""Checkpoint key: how many times the process running the job died (an orderly stop does not count)."""
+_KEPT_KEYS = (CRASHES, DEATHS)
+"""Checkpoint keys of the job machinery that a handler's own checkpoint never drops."""
 
 
 class JobError(BaseModel):
@@ -293,12 +301,14 @@ class JobStore:
             (str(state), message, json.dumps(result or {}, ensure_ascii=False), now, now, job_id),
         )
 
-    def requeue(self, job_id: str, message: str) -> None:
+    def requeue(self, job_id: str, message: str, *, checkpoint: dict[str, Any] | None = None) -> None:
         """running -> queued (the runner stopped, or its process died): it resumes when picked up again."""
-        self.conn.execute(
-            "UPDATE jobs SET state = 'queued', owner = '', message = ?, updated_at = ? WHERE id = ?",
-            (message, time.time(), job_id),
-        )
+        sets = "state = 'queued', owner = '', message = ?, updated_at = ?"
+        args: list[Any] = [message, time.time()]
+        if checkpoint is not None:
+            sets += ", checkpoint_json = ?"
+            args.append(json.dumps(checkpoint, ensure_ascii=False))
+        self.conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*args, job_id))
 
     def request_cancel(self, job_id: str) -> Job:
         """A queued job is cancelled at once; a running one when its handler next checks."""
@@ -329,16 +339,44 @@ class JobStore:
             if not owner_alive(j.owner, j.heartbeat_at)
         ]
 
-    def requeue_orphans(self) -> list[str]:
-        """Requeue the orphaned running jobs (a dead service or CLI); returns their ids."""
+    def requeue_orphans(self, max_attempts: int = 3) -> list[str]:
+        """Requeue the orphaned running jobs (a dead service or CLI); returns their ids.
+
+        Each item the job had in flight counts one crash (the handler sets such items aside once they
+        reach ``jobs.quarantine_after``); a job whose process died ``max_attempts`` times is failed instead
+        of started again, so a file that kills its process cannot make the service crash-loop."""
         ids = []
         for job in self.orphans():
             if job.cancel_requested:
                 self.finish(job.id, JobState.CANCELLED, "cancelled (its process had stopped)")
                 continue
-            self.requeue(job.id, f"resumed: the process running it ({job.owner}) stopped")
+            checkpoint = after_crash(job.checkpoint)
+            if checkpoint[DEATHS] >= max_attempts:
+                names = ", ".join(item_label(job, item) for item in job.checkpoint.get(IN_FLIGHT) or [])
+                self.finish(
+                    job.id,
+                    JobState.FAILED,
+                    f"gave up: the process running it stopped {checkpoint[DEATHS]} times"
+                    + (f" (last while on {names})" if names else ""),
+                )
+                continue
+            self.requeue(job.id, "resumed: the process running it stopped", checkpoint=checkpoint)
             ids.append(job.id)
         return ids
+
+
+def after_crash(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint of a job whose process died: each item that was in flight counts one more crash."""
+    crashes = dict(checkpoint.get(CRASHES) or {})
+    for item in checkpoint.get(IN_FLIGHT) or []:
+        crashes[item] = int(crashes.get(item, 0)) + 1
+    return {**checkpoint, IN_FLIGHT: [], CRASHES: crashes, DEATHS: int(checkpoint.get(DEATHS, 0)) + 1}
+
+
+def item_label(job: Job, item: str) -> str:
+    """How a person knows an item: an upload's display name, else the file name (never a server path)."""
+    names = job.params.get("doc_ids") or {}
+    return str(names.get(item) or item.rsplit("/", 1)[-1])
 
 
 class JobContext:
@@ -383,6 +421,9 @@ class JobContext:
         """Report progress; rate and ETA count only the work of this run (a resumed job skips quickly)."""
         if self._base_done is None:
             self._base_done = done
+        if checkpoint is not None:  # the machinery's own keys (crash counts) survive a handler's checkpoint
+            kept = {k: self.job.checkpoint[k] for k in _KEPT_KEYS if k in self.job.checkpoint}
+            checkpoint = {**kept, **checkpoint}
         elapsed = time.perf_counter() - self._started
         worked = done - self._base_done
         rate = worked / elapsed if elapsed > 0 and worked > 0 else 0.0
@@ -410,6 +451,10 @@ class JobContext:
 
     def error(self, item: str, reason: str) -> None:
         self.store.add_error(self.job.id, item, reason)
+
+    def stop_requested(self) -> bool:
+        """Whether the job should stop now (cancel, or the runner stopping), without raising."""
+        return self._stopping() or self.store.cancel_requested(self.job.id)
 
     def check_cancel(self) -> None:
         """Raise JobCancelled / JobInterrupted when asked to stop; call it between units of work."""
@@ -494,7 +539,7 @@ class JobRunner:
 
     def start(self) -> list[str]:
         """Requeue orphaned jobs and start the worker; returns the ids of the jobs it will resume."""
-        resumed = JobStore.open(self.settings).requeue_orphans()
+        resumed = JobStore.open(self.settings).requeue_orphans(self.settings.jobs.max_attempts)
         if resumed:
             log.warning(
                 "resuming %d job(s) left running by a stopped process: %s", len(resumed), ", ".join(resumed)

@@ -28,7 +28,8 @@ def extract(
     ] = False,
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
-    from figvault.ingest.extract import extract_batch, iter_input_files
+    from figvault.ingest.extract import iter_input_files
+    from figvault.pipeline.extract_worker import extract_many
 
     settings = state(ctx).settings
     files = list(iter_input_files(paths))
@@ -46,12 +47,14 @@ def extract(
         os.fdopen(fd, "w", encoding="utf-8") as fh,
         tqdm(total=len(files), unit="file", disable=quiet, desc="extract", dynamic_ncols=True) as bar,
     ):
-        for path, result in extract_batch(files, settings.extract):
+        # Each file in a worker process under the per-document time and memory limits.
+        for path, extracted in extract_many(files, settings.extract):
             bar.update(1)
-            if isinstance(result, str):
-                failures.append((path, result))
-                bar.write(f"FAILED {path}: {result}", file=sys.stderr)
+            if isinstance(extracted, str):
+                failures.append((path, extracted))
+                bar.write(f"FAILED {path}: {extracted}", file=sys.stderr)
                 continue
+            result = extracted.extraction
             for warning in result.warnings:
                 if warning not in warned:  # e.g. "LibreOffice not found": say it once
                     warned.add(warning)

@@ -16,12 +16,12 @@ if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
 
 
-def _resumable_job(store: JobStore) -> Job | None:
+def _resumable_job(store: JobStore, max_attempts: int) -> Job | None:
     """A re-encode job to continue (queued, or left running by a dead process); error if one is alive."""
     from figvault.errors import FigvaultError
     from figvault.pipeline.jobs import JobState, JobType
 
-    store.requeue_orphans()
+    store.requeue_orphans(max_attempts)
     running = store.list(states=[JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
     if running:
         job = running[0]
@@ -75,7 +75,7 @@ def reencode(
             typer.echo(f"reencode: nothing to do: the alias serves {served or 'nothing yet'}")
             return
         jobs = JobStore.open(settings)
-        job = _resumable_job(jobs) or jobs.create(
+        job = _resumable_job(jobs, settings.jobs.max_attempts) or jobs.create(
             JobType.REENCODE,
             {"source": plan.source, "target": plan.target},
             started_by="cli",

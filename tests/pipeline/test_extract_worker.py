@@ -1,0 +1,116 @@
+"""Extraction in limited worker processes: over time, over memory, crashed, cancelled, each document fails
+alone with a reason a person understands, and no worker outlives its document.
+
+No timing assertions beyond "it ended": the limits are set far below what the hostile files need.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from figvault.errors import ExtractionError
+from figvault.pipeline.extract_worker import (
+    ExtractCancelled,
+    ExtractLimits,
+    extract_limited,
+    extract_many,
+)
+from figvault.settings import ExtractSettings
+from tests.generated_docs import figure_pdf
+from tests.pipeline.hostile_docs import overlapping_segments_pdf, path_ops_pdf
+
+SETTINGS = ExtractSettings(workers=2)
+
+
+def workers_alive() -> list[psutil.Process]:
+    """Extraction workers still running: the children of this process's multiprocessing fork server."""
+    found = []
+    for proc in psutil.Process().children():
+        try:
+            if any("forkserver" in part for part in proc.cmdline()):
+                found.extend(p for p in proc.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            continue
+    return found
+
+
+def wait_for_worker(deadline_s: float = 60.0) -> psutil.Process:
+    """The extraction worker a running extract_limited call started."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        alive = workers_alive()
+        if alive:
+            return alive[0]
+        time.sleep(0.05)
+    raise AssertionError("no extraction worker appeared")
+
+
+def test_a_good_document_comes_back_with_its_page_texts(tmp_path: Path) -> None:
+    path = figure_pdf(tmp_path / "good.pdf", seed=3)
+    result = extract_limited(path, SETTINGS)
+    assert len(result.extraction.figures) == 2
+    assert set(result.page_texts) == {1} and result.page_texts[1].strip()
+
+
+def test_overrunning_document_is_killed_with_a_reason(tmp_path: Path) -> None:
+    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=3)
+    with pytest.raises(ExtractionError) as err:
+        extract_limited(hostile, SETTINGS, limits=ExtractLimits(seconds=0.3, memory_mb=2048))
+    assert "longer than 0.3 s" in str(err.value) and "extract.doc_timeout_s" in str(err.value)
+
+
+def test_memory_limit_fails_the_document(tmp_path: Path) -> None:
+    path = figure_pdf(tmp_path / "good.pdf", seed=4)
+    with pytest.raises(ExtractionError) as err:
+        extract_limited(path, SETTINGS, limits=ExtractLimits(seconds=60, memory_mb=64))
+    assert "more than 64 MiB of memory" in str(err.value)
+
+
+def test_a_crashed_worker_fails_its_document(tmp_path: Path) -> None:
+    hostile = path_ops_pdf(tmp_path / "ops.pdf", n_ops=200_000)
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            extract_limited(hostile, SETTINGS, limits=ExtractLimits(seconds=120, memory_mb=2048))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    assert not workers_alive()
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_for_worker().send_signal(signal.SIGSEGV)  # what a native parser bug looks like from outside
+    thread.join(60)
+    assert not thread.is_alive()
+    assert isinstance(outcome["error"], ExtractionError)
+    assert "crashed (SIGSEGV)" in str(outcome["error"])
+
+
+def test_cancel_kills_the_running_worker(tmp_path: Path) -> None:
+    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=3)
+    asked = threading.Event()
+    threading.Timer(1.0, lambda: asked.set() if wait_for_worker() else None).start()
+    with pytest.raises(ExtractCancelled):
+        extract_limited(hostile, SETTINGS, limits=ExtractLimits(seconds=120), cancelled=asked.is_set)
+    time.sleep(0.2)
+    assert not workers_alive()
+
+
+def test_batch_goes_on_past_hostile_files(tmp_path: Path) -> None:
+    good = [figure_pdf(tmp_path / f"good-{i}.pdf", seed=i) for i in range(2)]
+    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=3)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    settings = ExtractSettings(workers=2, doc_timeout_s=3)
+    results = dict(extract_many([good[0], hostile, broken, good[1]], settings))
+    assert [len(results[p].extraction.figures) for p in good] == [2, 2]  # type: ignore[union-attr]
+    assert isinstance(results[broken], str) and results[broken]
+    # The dense page either extracts (once clustering is near-linear) or fails alone, with its reason.
+    assert not isinstance(results[hostile], str) or "longer than 3 s" in results[hostile]
+    assert not workers_alive()
