@@ -173,6 +173,13 @@ class ServiceSettings(BaseModel):
     """A search that waited this long for a turn is answered 503 with ``Retry-After``."""
 
 
+class RegistrySettings(BaseModel):
+    url: str = ""
+    """Where documents, jobs, users, audit and access-group sets live. Empty: the SQLite file
+    ``<data_dir>/registry.sqlite3``. ``postgresql://user:password@host:5432/db`` for several replicas
+    (docs/deploy.md)."""
+
+
 class JobSettings(BaseModel):
     batch_size: int = 64
     checkpoint_every: int = 256
@@ -202,6 +209,7 @@ class Settings(BaseSettings):
     reranker: RerankerSettings = Field(default_factory=RerankerSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     config_path: ClassVar[Path | None] = None
     """The TOML file this class reads; load_settings() binds it."""
@@ -226,6 +234,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.sqlite3"
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry.url or f"sqlite:///{self.registry_path.resolve()}"
 
     @property
     def blob_dir(self) -> Path:

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -26,9 +25,12 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import insert, select, update
 
+from figvault.db import Database, as_database
+from figvault.db.models import jobs
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import connect, transaction
+from figvault.pipeline.registry import connect
 from figvault.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,13 +115,6 @@ class JobInterrupted(FigvaultError):
     """Raised by ``check_cancel`` when the runner stops (service shutdown): the job goes back to the queue."""
 
 
-_COLUMNS = (
-    "id, type, state, phase, done, total, rate, eta_s, errors_json, error_count, message, started_by, tenant,"
-    " params_json, checkpoint_json, result_json, cancel_requested, owner, attempts, created_at, started_at,"
-    " finished_at, updated_at, heartbeat_at"
-)
-
-
 def _process_start_ticks(pid: int) -> str:
     """The process's start time in clock ticks (Linux), so a reused pid is not mistaken for the owner."""
     try:
@@ -154,39 +149,39 @@ def owner_alive(owner: str, heartbeat_at: float | None, now: float | None = None
 class JobStore:
     """Job records in the registry database (table ``jobs``)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS jobs ("
-            " id TEXT PRIMARY KEY, type TEXT NOT NULL, state TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '',"
-            " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,"
-            " rate REAL NOT NULL DEFAULT 0,"
-            " eta_s REAL, errors_json TEXT NOT NULL DEFAULT '[]', error_count INTEGER NOT NULL DEFAULT 0,"
-            " message TEXT NOT NULL DEFAULT '', started_by TEXT NOT NULL DEFAULT '',"
-            " tenant TEXT NOT NULL DEFAULT 'default', params_json TEXT NOT NULL DEFAULT '{}',"
-            " checkpoint_json TEXT NOT NULL DEFAULT '{}', result_json TEXT NOT NULL DEFAULT '{}',"
-            " cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL DEFAULT '',"
-            " attempts INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, started_at REAL,"
-            " finished_at REAL, updated_at REAL NOT NULL, heartbeat_at REAL)"
-        )
-        conn.execute("CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at)")
+    def __init__(self, conn: Database | Any) -> None:
+        self.db = as_database(conn)
+
+    @property
+    def conn(self) -> Database:
+        """The database (the name from when this was a sqlite3 connection)."""
+        return self.db
 
     @classmethod
     def open(cls, settings: Settings) -> JobStore:
         return cls(connect(settings))
 
     @staticmethod
-    def _job(row: sqlite3.Row) -> Job:
-        data = dict(row)
+    def _job(row: Any) -> Job:
+        data = dict(row._mapping)
         for key in ("errors", "params", "checkpoint", "result"):
             data[key] = json.loads(data.pop(f"{key}_json") or ("[]" if key == "errors" else "{}"))
         data["cancel_requested"] = bool(data["cancel_requested"])
         return Job.model_validate(data)
 
+    def _update(self, job_id: str, where: Any = None, **values: Any) -> int:
+        """UPDATE one job (``where``: an extra condition); returns the rows changed (0 or 1)."""
+        stmt = update(jobs).where(jobs.c.id == job_id)
+        if where is not None:
+            stmt = stmt.where(where)
+        with self.db.write() as conn:
+            return conn.execute(stmt.values(**values)).rowcount
+
     # ---- reads ------------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.db.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         return self._job(row) if row else None
 
     def require(self, job_id: str) -> Job:
@@ -203,25 +198,21 @@ class JobStore:
         job_type: JobType | None = None,
         limit: int = 100,
     ) -> list[Job]:
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE 1=1"
-        args: list[Any] = []
+        query = select(jobs)
         if tenants is not None:
-            sql += f" AND tenant IN ({','.join('?' * len(tenants))})"
-            args.extend(tenants)
+            query = query.where(jobs.c.tenant.in_(tenants))
         if states is not None:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args.extend(str(s) for s in states)
+            query = query.where(jobs.c.state.in_([str(s) for s in states]))
         if job_type is not None:
-            sql += " AND type = ?"
-            args.append(str(job_type))
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        args.append(max(1, limit))
-        return [self._job(r) for r in self.conn.execute(sql, args)]
+            query = query.where(jobs.c.type == str(job_type))
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(max(1, limit))
+        with self.db.read() as conn:
+            return [self._job(r) for r in conn.execute(query)]
 
     def next_queued(self) -> Job | None:
-        row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
-        ).fetchone()
+        query = select(jobs).where(jobs.c.state == "queued").order_by(jobs.c.created_at, jobs.c.id).limit(1)
+        with self.db.read() as conn:
+            row = conn.execute(query).first()
         return self._job(row) if row else None
 
     # ---- writes -----------------------------------------------------------------------------------
@@ -237,22 +228,36 @@ class JobStore:
     ) -> Job:
         now = time.time()
         job_id = job_id or uuid.uuid4().hex[:12]
-        self.conn.execute(
-            "INSERT INTO jobs (id, type, state, started_by, tenant, params_json, created_at, updated_at)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-            (job_id, str(job_type), started_by, tenant, json.dumps(params, ensure_ascii=False), now, now),
-        )
+        with self.db.write() as conn:
+            conn.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    type=str(job_type),
+                    state="queued",
+                    started_by=started_by,
+                    tenant=tenant,
+                    params_json=json.dumps(params, ensure_ascii=False),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         return self.require(job_id)
 
     def claim(self, job_id: str, owner: str) -> Job | None:
         """queued -> running for ``owner``, atomically; None when someone else got it first."""
         now = time.time()
-        cur = self.conn.execute(
-            "UPDATE jobs SET state = 'running', owner = ?, attempts = attempts + 1, started_at = ?,"
-            " heartbeat_at = ?, updated_at = ?, message = '' WHERE id = ? AND state = 'queued'",
-            (owner, now, now, now, job_id),
+        changed = self._update(
+            job_id,
+            jobs.c.state == "queued",
+            state="running",
+            owner=owner,
+            attempts=jobs.c.attempts + 1,
+            started_at=now,
+            heartbeat_at=now,
+            updated_at=now,
+            message="",
         )
-        return self.get(job_id) if cur.rowcount == 1 else None
+        return self.get(job_id) if changed == 1 else None
 
     def progress(
         self,
@@ -265,71 +270,85 @@ class JobStore:
         eta_s: float | None = None,
         checkpoint: dict[str, Any] | None = None,
     ) -> None:
-        sets = ["updated_at = ?", "heartbeat_at = ?"]
         now = time.time()
-        args: list[Any] = [now, now]
+        values: dict[str, Any] = {"updated_at": now, "heartbeat_at": now}
         for column, value in (("phase", phase), ("done", done), ("total", total), ("rate", rate)):
             if value is not None:
-                sets.append(f"{column} = ?")
-                args.append(value)
+                values[column] = value
         if rate is not None or done is not None:
-            sets.append("eta_s = ?")
-            args.append(eta_s)
+            values["eta_s"] = eta_s
         if checkpoint is not None:
-            sets.append("checkpoint_json = ?")
-            args.append(json.dumps(checkpoint, ensure_ascii=False))
-        self.conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
+            values["checkpoint_json"] = json.dumps(checkpoint, ensure_ascii=False)
+        self._update(job_id, **values)
 
     def add_error(self, job_id: str, item: str, error: str) -> None:
-        with transaction(self.conn):
-            row = self.conn.execute("SELECT errors_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            errors = json.loads(row["errors_json"]) if row else []
+        with self.db.write() as conn:
+            row = conn.execute(select(jobs.c.errors_json).where(jobs.c.id == job_id)).first()
+            errors = json.loads(row[0]) if row else []
             if len(errors) < MAX_ERRORS_KEPT:
                 errors.append({"item": item, "error": error})
-            self.conn.execute(
-                "UPDATE jobs SET errors_json = ?, error_count = error_count + 1, updated_at = ? WHERE id = ?",
-                (json.dumps(errors, ensure_ascii=False), time.time(), job_id),
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    errors_json=json.dumps(errors, ensure_ascii=False),
+                    error_count=jobs.c.error_count + 1,
+                    updated_at=time.time(),
+                )
             )
 
     def finish(
         self, job_id: str, state: JobState, message: str = "", result: dict[str, Any] | None = None
     ) -> None:
         now = time.time()
-        self.conn.execute(
-            "UPDATE jobs SET state = ?, message = ?, result_json = ?, finished_at = ?, updated_at = ?,"
-            " eta_s = NULL WHERE id = ?",
-            (str(state), message, json.dumps(result or {}, ensure_ascii=False), now, now, job_id),
+        self._update(
+            job_id,
+            state=str(state),
+            message=message,
+            result_json=json.dumps(result or {}, ensure_ascii=False),
+            finished_at=now,
+            updated_at=now,
+            eta_s=None,
         )
 
     def requeue(self, job_id: str, message: str, *, checkpoint: dict[str, Any] | None = None) -> None:
         """running -> queued (the runner stopped, or its process died): it resumes when picked up again."""
-        sets = "state = 'queued', owner = '', message = ?, updated_at = ?"
-        args: list[Any] = [message, time.time()]
+        values: dict[str, Any] = {
+            "state": "queued",
+            "owner": "",
+            "message": message,
+            "updated_at": time.time(),
+        }
         if checkpoint is not None:
-            sets += ", checkpoint_json = ?"
-            args.append(json.dumps(checkpoint, ensure_ascii=False))
-        self.conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*args, job_id))
+            values["checkpoint_json"] = json.dumps(checkpoint, ensure_ascii=False)
+        self._update(job_id, **values)
 
     def request_cancel(self, job_id: str) -> Job:
         """A queued job is cancelled at once; a running one when its handler next checks."""
         now = time.time()
-        with transaction(self.conn):
-            job = self.require(job_id)
-            if job.state == JobState.QUEUED:
-                self.conn.execute(
-                    "UPDATE jobs SET state = 'cancelled', cancel_requested = 1,"
-                    " message = 'cancelled before it started', finished_at = ?, updated_at = ? WHERE id = ?",
-                    (now, now, job_id),
+        with self.db.write() as conn:
+            row = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise FigvaultError(f"no job {job_id!r}: `figvault jobs list` shows the jobs")
+            stmt = update(jobs).where(jobs.c.id == job_id)
+            if row[0] == JobState.QUEUED:
+                conn.execute(
+                    stmt.values(
+                        state="cancelled",
+                        cancel_requested=1,
+                        message="cancelled before it started",
+                        finished_at=now,
+                        updated_at=now,
+                    )
                 )
-            elif job.state == JobState.RUNNING:
-                self.conn.execute(
-                    "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", (now, job_id)
-                )
+            elif row[0] == JobState.RUNNING:
+                conn.execute(stmt.values(cancel_requested=1, updated_at=now))
         return self.require(job_id)
 
     def cancel_requested(self, job_id: str) -> bool:
-        row = self.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return bool(row and row["cancel_requested"])
+        with self.db.read() as conn:
+            row = conn.execute(select(jobs.c.cancel_requested).where(jobs.c.id == job_id)).first()
+        return bool(row and row[0])
 
     def orphans(self) -> list[Job]:
         """Jobs marked running whose process is gone."""

@@ -314,17 +314,13 @@ class Reencoder:
         t = time.perf_counter()
         self.store.switch_alias(plan.target)
         switch_ms = (time.perf_counter() - t) * 1000
-        conn = connect(self.settings)
-        try:
-            registry = DocumentRegistry(conn)
-            version = plan.target_layout.embedding_version
-            for record in registry.list():
-                if record.collection == plan.source:
-                    registry.put(
-                        record.model_copy(update={"collection": plan.target, "embedding_version": version})
-                    )
-        finally:
-            conn.close()
+        registry = DocumentRegistry(connect(self.settings))
+        version = plan.target_layout.embedding_version
+        for record in registry.list():
+            if record.collection == plan.source:
+                registry.put(
+                    record.model_copy(update={"collection": plan.target, "embedding_version": version})
+                )
         return switch_ms
 
     def run(self) -> ReencodeResult:

@@ -131,7 +131,7 @@ class SearchEngine:
             settings,
             MilvusUnitStore.from_settings(settings),
             encoders,
-            AclSetTable.at(settings.registry_path),
+            AclSetTable.open(settings),
             BlobStore(settings.blob_dir),
             serve_recorded=serve_recorded,
         )

@@ -40,7 +40,7 @@ from figvault.service.api.routes import (
     units,
 )
 from figvault.service.auth import Authenticator
-from figvault.service.db import ThreadLocalDB, ensure_service_tables
+from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.users import UserError
 from figvault.service.warmup import WarmUp
@@ -159,7 +159,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(ensure_service_tables, app.state.db.conn)
+        await anyio.to_thread.run_sync(app.state.db.conn)  # opens the registry: migrates it first
         owned = app.state.engine is None
         if owned:
             app.state.engine = await anyio.to_thread.run_sync(_load_engine, settings)
@@ -187,7 +187,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.jobs = None
-    app.state.db = ThreadLocalDB(lambda: connect_registry(settings))
+    app.state.db = RegistryDB(lambda: connect_registry(settings))
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.metrics = ServiceMetrics()
     app.state.blobs = BlobStore(settings.blob_dir)

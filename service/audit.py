@@ -6,28 +6,15 @@ Rows are only ever appended. Reading is per tenant: an admin sees the audit trai
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, select
 
 from figvault.access import Principal
-from figvault.pipeline.registry import transaction
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    at            TEXT NOT NULL,
-    user          TEXT NOT NULL,
-    tenant        TEXT NOT NULL,
-    action        TEXT NOT NULL,
-    query         TEXT NOT NULL DEFAULT '',
-    unit_ids_json TEXT NOT NULL DEFAULT '[]',
-    detail_json   TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS audit_tenant_id ON audit (tenant, id);
-"""
+from figvault.db import Database, as_database
+from figvault.db.models import audit
 
 
 class AuditEntry(BaseModel):
@@ -49,12 +36,13 @@ class AuditPage(BaseModel):
     offset: int
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+def ensure_schema(conn: Database | Any) -> None:
+    """Kept for callers written before migrations: opening the registry creates every table."""
+    as_database(conn)
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Database | Any,
     principal: Principal,
     action: str,
     *,
@@ -63,25 +51,25 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry; returns its id."""
-    with transaction(conn):
-        cur = conn.execute(
-            "INSERT INTO audit (at, user, tenant, action, query, unit_ids_json, detail_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(timespec="milliseconds"),
-                principal.user,
-                principal.tenant,
-                action,
-                query,
-                json.dumps(unit_ids or []),
-                json.dumps(detail or {}, default=str),
-            ),
+    stmt = (
+        insert(audit)
+        .values(
+            at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            user=principal.user,
+            tenant=principal.tenant,
+            action=action,
+            query=query,
+            unit_ids_json=json.dumps(unit_ids or []),
+            detail_json=json.dumps(detail or {}, default=str),
         )
-    return int(cur.lastrowid or 0)
+        .returning(audit.c.id)
+    )
+    with as_database(conn).write() as tx:
+        return int(tx.execute(stmt).scalar_one())
 
 
 def list_entries(
-    conn: sqlite3.Connection,
+    conn: Database | Any,
     tenant: str,
     *,
     limit: int = 50,
@@ -90,31 +78,26 @@ def list_entries(
     action: str | None = None,
 ) -> AuditPage:
     """Newest first, within one tenant, optionally for one user and/or action."""
-    where = ["tenant = ?"]
-    args: list[Any] = [tenant]
+    where = [audit.c.tenant == tenant]
     if user:
-        where.append("user = ?")
-        args.append(user)
+        where.append(audit.c.user == user)
     if action:
-        where.append("action = ?")
-        args.append(action)
-    clause = " AND ".join(where)
-    total = conn.execute(f"SELECT COUNT(*) FROM audit WHERE {clause}", args).fetchone()[0]
-    rows = conn.execute(
-        "SELECT id, at, user, tenant, action, query, unit_ids_json, detail_json FROM audit"
-        f" WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-        [*args, limit, offset],
-    ).fetchall()
+        where.append(audit.c.action == action)
+    with as_database(conn).read() as tx:
+        total = tx.execute(select(func.count()).select_from(audit).where(*where)).scalar_one()
+        rows = tx.execute(
+            select(audit).where(*where).order_by(audit.c.id.desc()).limit(limit).offset(offset)
+        ).all()
     entries = [
         AuditEntry(
-            id=r[0],
-            at=r[1],
-            user=r[2],
-            tenant=r[3],
-            action=r[4],
-            query=r[5],
-            unit_ids=json.loads(r[6]),
-            detail=json.loads(r[7]),
+            id=r.id,
+            at=r.at,
+            user=r.user,
+            tenant=r.tenant,
+            action=r.action,
+            query=r.query,
+            unit_ids=json.loads(r.unit_ids_json),
+            detail=json.loads(r.detail_json),
         )
         for r in rows
     ]

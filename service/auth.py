@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import jwt
 
 from figvault.access import Principal, Role
+from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.service import users
 from figvault.service.apikeys import looks_like_api_key, parse_api_key, verify_secret
@@ -124,7 +124,7 @@ class ApiKeyVerifier:
     remembered (per key id and stored hash, as a sha256 of the secret), so it runs once per key and process.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], Database]) -> None:
         self._connect = connect
         self._verified: dict[str, tuple[str, bytes]] = {}
         self._lock = threading.Lock()
@@ -159,7 +159,7 @@ class ApiKeyVerifier:
 class Authenticator:
     """Bearer token -> Principal, whichever kind of credential it is."""
 
-    def __init__(self, settings: ServiceSettings, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, settings: ServiceSettings, connect: Callable[[], Database]) -> None:
         self.api_keys = ApiKeyVerifier(connect)
         self.jwt = JwtVerifier(settings)
 

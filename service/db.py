@@ -1,50 +1,32 @@
-"""Registry connections for the HTTP service: one per worker thread.
+"""The registry database as the HTTP service holds it.
 
-FastAPI runs sync endpoints in a thread pool; a SQLite connection must not be shared between threads that
-write, and opening one per request wastes time. A thread-local connection per worker is both safe and cheap.
+One ``Database`` (figvault.db) per app: its engine pools connections, so each worker thread of the
+thread pool gets one of its own and returns it after the call.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
 from collections.abc import Callable
 
-
-def ensure_service_tables(connect: Callable[[], sqlite3.Connection]) -> None:
-    """Create the service's own tables (users, audit) if missing."""
-    from figvault.service import audit, users
-
-    conn = connect()
-    users.ensure_schema(conn)
-    audit.ensure_schema(conn)
+from figvault.db import Database
 
 
-class ThreadLocalDB:
-    """``db.conn()`` gives the calling thread its own connection, opened on first use."""
+class RegistryDB:
+    """``db.conn()``: the registry database (opened on first use, so the app factory stays cheap)."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], Database]) -> None:
         self._connect = connect
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._db: Database | None = None
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+    def conn(self) -> Database:
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                # A connection made with check_same_thread refuses a close from another thread; the
-                # process is ending then anyway, and SQLite finishes the WAL on the last close.
-                with contextlib.suppress(sqlite3.ProgrammingError):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        """Nothing to close: the process's engines are shared (figvault.db keeps them per URL)."""
+        self._db = None
+
+
+ThreadLocalDB = RegistryDB
+"""The name from when each thread held its own sqlite3 connection (kept for code written against it)."""

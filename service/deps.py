@@ -19,7 +19,7 @@ from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service.admission import SearchGate
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
-from figvault.service.db import ThreadLocalDB
+from figvault.service.db import RegistryDB
 from figvault.service.metrics import ServiceMetrics
 from figvault.settings import Settings
 from figvault.storage import BlobStore
@@ -72,7 +72,7 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-async def get_db(request: Request) -> ThreadLocalDB:
+async def get_db(request: Request) -> RegistryDB:
     return request.app.state.db
 
 
@@ -90,7 +90,7 @@ async def get_search_gate(request: Request) -> SearchGate:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-DbDep = Annotated[ThreadLocalDB, Depends(get_db)]
+DbDep = Annotated[RegistryDB, Depends(get_db)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]

@@ -8,32 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import delete, insert, select, update
 
 from figvault.access import Principal, Role
+from figvault.db import Database, as_database
+from figvault.db.models import users
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import transaction
 from figvault.service.apikeys import generate_api_key
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    name        TEXT PRIMARY KEY,
-    key_id      TEXT NOT NULL UNIQUE,
-    key_hash    TEXT NOT NULL,
-    role        TEXT NOT NULL,
-    groups_json TEXT NOT NULL,
-    tenant      TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    revoked_at  TEXT
-);
-"""
 
 
 class UserError(FigvaultError):
@@ -58,8 +47,9 @@ class UserRecord(BaseModel):
         return Principal(user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role])
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+def ensure_schema(conn: Database | Any) -> None:
+    """Kept for callers written before migrations: opening the registry creates every table."""
+    as_database(conn)
 
 
 def _now() -> str:
@@ -72,24 +62,21 @@ def validate_label(kind: str, value: str) -> str:
     return value
 
 
-def _record(row: sqlite3.Row | tuple) -> UserRecord:
-    name, key_id, _hash, role, groups_json, tenant, created_at, revoked_at = tuple(row)
+def _record(row: Any) -> UserRecord:
+    data = row._mapping
     return UserRecord(
-        name=name,
-        role=Role(role),
-        groups=json.loads(groups_json),
-        tenant=tenant,
-        key_id=key_id,
-        created_at=created_at,
-        revoked_at=revoked_at,
+        name=data["name"],
+        role=Role(data["role"]),
+        groups=json.loads(data["groups_json"]),
+        tenant=data["tenant"],
+        key_id=data["key_id"],
+        created_at=data["created_at"],
+        revoked_at=data["revoked_at"],
     )
 
 
-_COLUMNS = "name, key_id, key_hash, role, groups_json, tenant, created_at, revoked_at"
-
-
 def add_user(
-    conn: sqlite3.Connection, name: str, role: Role, groups: list[str], tenant: str = "default"
+    conn: Database | Any, name: str, role: Role, groups: list[str], tenant: str = "default"
 ) -> tuple[UserRecord, str]:
     """Create a user and its API key; returns the record and the key (the only time the key exists).
 
@@ -103,42 +90,52 @@ def add_user(
     clean_groups = sorted({validate_label("group", g) for g in groups})
     validate_label("tenant", tenant)
     new = generate_api_key()
-    with transaction(conn):
-        existing = conn.execute("SELECT revoked_at FROM users WHERE name = ?", (name,)).fetchone()
+    db = as_database(conn)
+    with db.write() as tx:
+        existing = tx.execute(select(users.c.revoked_at).where(users.c.name == name)).first()
         if existing is not None and existing[0] is None:
             raise UserError(f"user {name!r} exists; revoke it first to issue a new key")
-        conn.execute("DELETE FROM users WHERE name = ?", (name,))
-        conn.execute(
-            f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-            (name, new.key_id, new.key_hash, Role(role).value, json.dumps(clean_groups), tenant, _now()),
+        tx.execute(delete(users).where(users.c.name == name))
+        tx.execute(
+            insert(users).values(
+                name=name,
+                key_id=new.key_id,
+                key_hash=new.key_hash,
+                role=Role(role).value,
+                groups_json=json.dumps(clean_groups),
+                tenant=tenant,
+                created_at=_now(),
+                revoked_at=None,
+            )
         )
-    record = get_user(conn, name)
+    record = get_user(db, name)
     assert record is not None
     return record, new.key
 
 
-def get_user(conn: sqlite3.Connection, name: str) -> UserRecord | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
+def get_user(conn: Database | Any, name: str) -> UserRecord | None:
+    with as_database(conn).read() as tx:
+        row = tx.execute(select(users).where(users.c.name == name)).first()
     return _record(row) if row else None
 
 
-def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name").fetchall()
+def list_users(conn: Database | Any) -> list[UserRecord]:
+    with as_database(conn).read() as tx:
+        rows = tx.execute(select(users).order_by(users.c.name)).all()
     return [_record(r) for r in rows]
 
 
-def revoke_user(conn: sqlite3.Connection, name: str) -> bool:
+def revoke_user(conn: Database | Any, name: str) -> bool:
     """Revoke the user's key. False when there is no active user of that name."""
-    with transaction(conn):
-        cur = conn.execute(
-            "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (_now(), name)
-        )
-    return cur.rowcount > 0
+    stmt = update(users).where(users.c.name == name, users.c.revoked_at.is_(None)).values(revoked_at=_now())
+    with as_database(conn).write() as tx:
+        return tx.execute(stmt).rowcount > 0
 
 
-def find_by_key_id(conn: sqlite3.Connection, key_id: str) -> tuple[UserRecord, str] | None:
+def find_by_key_id(conn: Database | Any, key_id: str) -> tuple[UserRecord, str] | None:
     """The user owning ``key_id`` and its stored key hash, revoked or not (the caller decides)."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM users WHERE key_id = ?", (key_id,)).fetchone()
+    with as_database(conn).read() as tx:
+        row = tx.execute(select(users).where(users.c.key_id == key_id)).first()
     if row is None:
         return None
-    return _record(row), row[2]
+    return _record(row), row._mapping["key_hash"]

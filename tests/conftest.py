@@ -12,7 +12,7 @@ from figvault.settings import Settings, load_settings
 REPO = Path(__file__).resolve().parents[1]
 
 # Shared fixture modules (each area's builders of tiny models and data).
-pytest_plugins = ["tests.fixtures_qwen", "tests.fixtures_models"]
+pytest_plugins = ["tests.fixtures_qwen", "tests.fixtures_models", "tests.fixtures_registry"]
 
 
 def corpus_dir() -> Path:

@@ -14,13 +14,10 @@ users_app = typer.Typer(help="API-key users of the HTTP service.", no_args_is_he
 app.add_typer(users_app, name="users")
 
 
-def _connection(ctx: typer.Context):  # -> sqlite3.Connection; imported lazily to keep --help instant
+def _connection(ctx: typer.Context):  # -> figvault.db.Database; imported lazily to keep --help instant
     from figvault.pipeline.registry import connect as connect_registry
-    from figvault.service import users
 
-    conn = connect_registry(state(ctx).settings)
-    users.ensure_schema(conn)
-    return conn
+    return connect_registry(state(ctx).settings)
 
 
 @users_app.command("add")

@@ -1,16 +1,21 @@
-"""API keys and the users table: hashing, lookup, revoke, and the ``figvault users`` commands."""
+"""API keys and the users table: hashing, lookup, revoke, and the ``figvault users`` commands.
+
+Every test runs against both registry back ends (SQLite and a real PostgreSQL: tests/fixtures_registry.py).
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from figvault.access import Role
 from figvault.cli import load_commands
 from figvault.commands import app
+from figvault.db import Database, open_database
+from figvault.db.models import users as users_table
 from figvault.service import users
 from figvault.service.apikeys import generate_api_key, parse_api_key, verify_secret
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
@@ -18,17 +23,16 @@ from figvault.settings import ServiceSettings
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> sqlite3.Connection:
-    c = sqlite3.connect(tmp_path / "registry.sqlite3")
-    users.ensure_schema(c)
-    return c
+def conn(registry_db: Database) -> Database:
+    return registry_db
 
 
-def test_key_is_stored_only_as_salted_hash(conn: sqlite3.Connection) -> None:
+def test_key_is_stored_only_as_salted_hash(conn: Database) -> None:
     record, key = users.add_user(conn, "ana", Role.READER, ["finance", "hr"], "acme")
     parsed = parse_api_key(key)
     assert parsed is not None and parsed.key_id == record.key_id
-    stored = conn.execute("SELECT key_hash FROM users WHERE name = 'ana'").fetchone()[0]
+    with conn.read() as tx:
+        stored = tx.execute(select(users_table.c.key_hash).where(users_table.c.name == "ana")).scalar_one()
     assert parsed.secret not in stored and key not in stored
     assert stored.startswith("scrypt$")
     # Same secret, two hashes: the salt is per key.
@@ -39,7 +43,7 @@ def test_key_is_stored_only_as_salted_hash(conn: sqlite3.Connection) -> None:
     assert not verify_secret(parsed.secret, "garbage")
 
 
-def test_authenticate_api_key_and_revoke(conn: sqlite3.Connection) -> None:
+def test_authenticate_api_key_and_revoke(conn: Database) -> None:
     _, key = users.add_user(conn, "bo", Role.EDITOR, ["eng"], "acme")
     auth = Authenticator(ServiceSettings(), lambda: conn)
     principal = auth.authenticate(key)
@@ -61,7 +65,7 @@ def test_authenticate_api_key_and_revoke(conn: sqlite3.Connection) -> None:
         auth.authenticate(key)
 
 
-def test_event_loop_path_never_runs_scrypt(conn: sqlite3.Connection) -> None:
+def test_event_loop_path_never_runs_scrypt(conn: Database) -> None:
     """``allow_slow=False`` (the HTTP dependency on the event loop) hands a key's first check to a thread."""
     record, key = users.add_user(conn, "di", Role.READER, ["g"])
     auth = Authenticator(ServiceSettings(), lambda: conn)
@@ -82,12 +86,12 @@ def test_event_loop_path_never_runs_scrypt(conn: sqlite3.Connection) -> None:
     "token",
     ["", "fvk_", "fvk_0123456789abcdef_short", "not-a-key", "a.b.c", "fvk_0123456789abcdef_" + "x" * 43],
 )
-def test_bad_tokens_are_rejected(conn: sqlite3.Connection, token: str) -> None:
+def test_bad_tokens_are_rejected(conn: Database, token: str) -> None:
     with pytest.raises(AuthError):
         Authenticator(ServiceSettings(), lambda: conn).authenticate(token)
 
 
-def test_wrong_secret_for_known_key_id(conn: sqlite3.Connection) -> None:
+def test_wrong_secret_for_known_key_id(conn: Database) -> None:
     record, key = users.add_user(conn, "cy", Role.READER, ["g"])
     forged = f"fvk_{record.key_id}_{'Z' * 43}"
     auth = Authenticator(ServiceSettings(), lambda: conn)
@@ -96,7 +100,7 @@ def test_wrong_secret_for_known_key_id(conn: sqlite3.Connection) -> None:
         auth.authenticate(forged)
 
 
-def test_user_validation(conn: sqlite3.Connection) -> None:
+def test_user_validation(conn: Database) -> None:
     users.add_user(conn, "dee", Role.READER, ["g"])
     with pytest.raises(users.UserError, match="exists"):
         users.add_user(conn, "dee", Role.READER, ["g"])
@@ -108,7 +112,10 @@ def test_user_validation(conn: sqlite3.Connection) -> None:
         users.add_user(conn, "eve", Role.READER, [])
 
 
-def test_cli_users_add_prints_only_the_key(data_dir: Path) -> None:
+def test_cli_users_add_prints_only_the_key(
+    data_dir: Path, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIGVAULT_REGISTRY__URL", registry_url)  # the documented setting, both back ends
     load_commands()
     runner = CliRunner()
     base = ["--config", "offline", "--data-dir", str(data_dir)]
@@ -118,7 +125,7 @@ def test_cli_users_add_prints_only_the_key(data_dir: Path) -> None:
     key = result.stdout.strip()
     assert parse_api_key(key) is not None
 
-    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    conn = open_database(registry_url)
     principal = Authenticator(ServiceSettings(), lambda: conn).authenticate(key)
     assert (principal.user, principal.groups, principal.roles) == ("fay", ["a", "b"], [Role.ADMIN])
 

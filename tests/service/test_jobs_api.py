@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from figvault.access import Role
+from figvault.db.models import jobs as jobs_table
 from figvault.pipeline.jobs import JobRunner, JobState, JobStore, JobType
 from figvault.service import users
 from figvault.settings import Settings
@@ -220,7 +222,8 @@ def test_reencode_on_start_and_resume_of_orphans(tmp_path: Path) -> None:
         tenant="default",
     )
     jobs.claim(orphan.id, "this-host-is-gone:1:1")
-    jobs.conn.execute("UPDATE jobs SET heartbeat_at = 0 WHERE id = ?", (orphan.id,))
+    with jobs.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == orphan.id).values(heartbeat_at=0))
 
     new = service_settings(tmp_path / "data", TINY_B)
     new.service.reencode_on_start = True

@@ -8,7 +8,6 @@ client's file name is only a cleaned display string.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
+from figvault.db import Database
 from figvault.errors import UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
 from figvault.pipeline.registry import DocState, DocumentRegistry
@@ -31,7 +31,7 @@ from figvault.service.api.schemas import (
     UploadedDocumentOut,
     UploadOut,
 )
-from figvault.service.db import ThreadLocalDB
+from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, Engine, EngineDep, SettingsDep, require
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
@@ -50,7 +50,7 @@ Admin = Annotated[Principal, Depends(require(Action.DELETE))]
 
 
 def visible_documents(
-    conn: sqlite3.Connection, engine: Engine, principal: Principal, doc_id: str | None = None
+    conn: Database, engine: Engine, principal: Principal, doc_id: str | None = None
 ) -> list[DocumentOut]:
     """Documents of the caller's tenant whose groups meet the caller's; other tenants are never read.
 
@@ -155,7 +155,7 @@ async def upload_documents(
 
 def _queue_uploads(
     principal: Principal,
-    db: ThreadLocalDB,
+    db: RegistryDB,
     settings: Settings,
     files: list[UploadFile],
     groups_raw: str,

@@ -13,7 +13,7 @@ from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
-from figvault.service.db import ThreadLocalDB
+from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
@@ -27,7 +27,7 @@ Searcher = Annotated[Principal, Depends(require(Action.SEARCH))]
 def _finish(
     response: SearchResponse,
     principal: Principal,
-    db: ThreadLocalDB,
+    db: RegistryDB,
     metrics: ServiceMetrics,
     action: str,
     query: str,

@@ -1,0 +1,134 @@
+"""The registry's schema, defined once: every table figvault keeps beside the vector store.
+
+Documents, jobs, users, audit entries and access-group sets live in one database (SQLite in the data
+folder by default, PostgreSQL by URL). The tables are created and changed only by the Alembic migrations
+in ``figvault/db/migrations`` (a test checks that the migrated schema equals these models); a new column
+or table is a change here plus one migration.
+
+Column types keep what the first SQLite registry had, so a data folder made before these models upgrades
+in place: JSON payloads are TEXT (``*_json``), times are unix seconds (REAL / double precision) or ISO 8601
+text, booleans are integers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Double, Index, Integer, MetaData, PrimaryKeyConstraint, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so migrations can refer to them on every backend.
+NAMING = {"ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s"}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _text(default: str | None = None, **kw: object) -> Mapped[str]:
+    if default is None:
+        return mapped_column(Text, nullable=False, **kw)
+    return mapped_column(Text, nullable=False, server_default=default, **kw)
+
+
+def _int(default: int = 0) -> Mapped[int]:
+    return mapped_column(Integer, nullable=False, server_default=str(default))
+
+
+class DocumentRow(Base):
+    """One document of one tenant: which bytes, which collection, how its last ingest went."""
+
+    __tablename__ = "documents"
+    __table_args__ = (PrimaryKeyConstraint("tenant", "doc_id"),)
+
+    doc_id: Mapped[str] = _text()
+    tenant: Mapped[str] = _text()
+    name: Mapped[str] = _text()
+    sha256: Mapped[str] = _text("")
+    state: Mapped[str] = _text()
+    units: Mapped[int] = _int()
+    pages: Mapped[int] = _int()
+    groups_json: Mapped[str] = _text("[]")
+    error: Mapped[str] = _text("")
+    collection: Mapped[str] = _text("")
+    embedding_version: Mapped[str] = _text("")
+    updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class JobRow(Base):
+    """One ingest or re-encode job; the queue is this table (pipeline/jobs.py)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("jobs_state", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    type: Mapped[str] = _text()
+    state: Mapped[str] = _text()
+    phase: Mapped[str] = _text("")
+    done: Mapped[int] = _int()
+    total: Mapped[int] = _int()
+    rate: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
+    eta_s: Mapped[float | None] = mapped_column(Double)
+    errors_json: Mapped[str] = _text("[]")
+    error_count: Mapped[int] = _int()
+    message: Mapped[str] = _text("")
+    started_by: Mapped[str] = _text("")
+    tenant: Mapped[str] = _text("default")
+    params_json: Mapped[str] = _text("{}")
+    checkpoint_json: Mapped[str] = _text("{}")
+    result_json: Mapped[str] = _text("{}")
+    cancel_requested: Mapped[int] = _int()
+    owner: Mapped[str] = _text("")
+    attempts: Mapped[int] = _int()
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+    started_at: Mapped[float | None] = mapped_column(Double)
+    finished_at: Mapped[float | None] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+    heartbeat_at: Mapped[float | None] = mapped_column(Double)
+
+
+class UserRow(Base):
+    """An API-key principal: role, groups and tenant, and the salted hash of the key (never the key)."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = _text(unique=True)
+    key_hash: Mapped[str] = _text()
+    role: Mapped[str] = _text()
+    groups_json: Mapped[str] = _text()
+    tenant: Mapped[str] = _text()
+    created_at: Mapped[str] = _text()
+    revoked_at: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """One audited action; rows are only ever appended."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("audit_tenant_id", "tenant", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[str] = _text()
+    user: Mapped[str] = _text()
+    tenant: Mapped[str] = _text()
+    action: Mapped[str] = _text()
+    query: Mapped[str] = _text("")
+    unit_ids_json: Mapped[str] = _text("[]")
+    detail_json: Mapped[str] = _text("{}")
+
+
+class AclSetRow(Base):
+    """A group set some units of a tenant carry, under its ``acl_key`` (retrieval/acl_sets.py)."""
+
+    __tablename__ = "acl_sets"
+    __table_args__ = (PrimaryKeyConstraint("tenant", "acl_key"),)
+
+    tenant: Mapped[str] = _text()
+    acl_key: Mapped[str] = _text()
+    groups_json: Mapped[str] = _text()
+
+
+documents = DocumentRow.__table__
+jobs = JobRow.__table__
+users = UserRow.__table__
+audit = AuditRow.__table__
+acl_sets = AclSetRow.__table__
