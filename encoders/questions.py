@@ -124,7 +124,7 @@ class QuestionBatcher:
     def _encode_batch(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         texts = list(dict.fromkeys(text for text, _ in batch))  # one row per distinct text
         try:
-            vectors = self.encoder.encode_texts(texts)
+            vectors = getattr(self.encoder, "encode_questions", self.encoder.encode_texts)(texts)
         except Exception as exc:
             if len(texts) == 1:
                 for _, future in batch:

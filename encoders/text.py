@@ -8,6 +8,7 @@ model folder's files without loading the model.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from figvault.encoders.version import channel_version, fingerprint
 from figvault.encoders.weights import FileHashCache, TextWeights, resolve_text_model
 from figvault.errors import ModelUnavailableError
 from figvault.settings import TextSettings
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "text"
 # Files that change what the model computes besides its weights: tokenizer, module chain, pooling, limits.
@@ -139,6 +142,8 @@ class SentenceTextEncoder(LazyModel):
         self.spec = spec
         self.dim = spec.dim
         self.embedding_version = spec.embedding_version
+        self._questions: Any = None
+        """ONNX Runtime for questions once ``prepare_questions`` adopted it (encoders/onnx_questions.py)."""
 
     def _build(self) -> Any:
         from sentence_transformers import SentenceTransformer
@@ -169,13 +174,52 @@ class SentenceTextEncoder(LazyModel):
         self._ensure_loaded()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [check_text(text, i)[: self.spec.max_chars] for i, text in enumerate(texts)]
         with self._model_lock:
-            vectors = self._model.encode(
-                clipped,
-                batch_size=self.spec.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            return self.encode_texts_unlocked(texts)
+
+    def encode_texts_unlocked(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode_texts`` for a caller that holds ``_model_lock``."""
+        vectors = self._model.encode(
+            self._clipped(texts),
+            batch_size=self.spec.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def prepare_questions(self, runtime: str, threads: int) -> str:
+        """Questions on ONNX Runtime when ``runtime`` is ``auto`` and it reproduces this model's vectors;
+        returns the runtime questions use from now on (``torch`` or ``onnxruntime``)."""
+        self._ensure_loaded()
+        if self._questions is not None:
+            return "onnxruntime"
+        if runtime != "auto" or self.spec.device != "cpu":
+            return "torch"
+        from figvault.encoders.onnx_questions import PROBES, TOLERANCE, OnnxQuestions
+
+        try:
+            candidate = OnnxQuestions.build(self._model, threads)
+            with self._model_lock:
+                expected = self.encode_texts_unlocked(PROBES)
+            difference = float(np.abs(candidate.encode(self._clipped(PROBES)) - expected).max())
+        except Exception as exc:  # export or runtime failure: questions simply stay on torch
+            log.info("questions stay on torch (%s: %s)", type(exc).__name__, str(exc).splitlines()[0])
+            return "torch"
+        if difference > TOLERANCE:
+            log.warning(
+                "questions stay on torch: ONNX Runtime differs by %.2g (> %.0g)", difference, TOLERANCE
+            )
+            return "torch"
+        self._questions = candidate
+        return "onnxruntime"
+
+    def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
+        """Like ``encode_texts``, on ONNX Runtime once ``prepare_questions`` adopted it."""
+        runner = self._questions
+        if runner is None or not texts:
+            return self.encode_texts(texts)
+        return runner.encode(self._clipped(texts))
+
+    def _clipped(self, texts: Sequence[str]) -> list[str]:
+        return [check_text(text, i)[: self.spec.max_chars] for i, text in enumerate(texts)]

@@ -78,6 +78,10 @@ class TextSettings(BaseModel):
     device: str = "cpu"
     batch_size: int = 64
     max_chars: int = 2000
+    question_runtime: Literal["auto", "torch"] = "auto"
+    """How a serving process encodes search questions. ``auto``: ONNX Runtime when it reproduces the model's
+    vectors (checked at start; encoders/onnx_questions.py), else torch. Stored vectors always come from
+    torch, and the version is the same either way."""
 
 
 class LexicalSettings(BaseModel):

@@ -207,10 +207,15 @@ class SearchEngine:
         """Load the encoders and run one search end to end (question pass, each channel's store search,
         the fetch, lazy imports), so that the first real search takes normal time. It runs as the local
         operator and its results stay in this process."""
-        self.encoders.load()
+        from figvault.encoders.device import serving_cpu_threads
+
+        threads = serving_cpu_threads(self.settings.service.cpu_threads)
         served = self.served()
-        if served is not None and served[2] is not self.encoders:
-            served[2].load()  # a collection served with its recorded encoders (a re-encode not switched)
+        for encoders in {id(e): e for e in (self.encoders, served[2] if served else self.encoders)}.values():
+            encoders.load()  # with a re-encode not switched yet, the served collection's recorded encoders
+            if encoders.text is not None:
+                runtime = encoders.text.prepare_questions(self.settings.text.question_runtime, threads)
+                log.info("questions for %s run on %s", encoders.text.embedding_version, runtime)
         warm = SearchRequest(query="warm-up: chart of quarterly revenue", rerank=False)
         self.search(local_operator(), warm)
 

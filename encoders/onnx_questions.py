@@ -1,0 +1,105 @@
+"""The text model's questions through ONNX Runtime: the same tokenizer, transformer, pooling and L2 norm as
+sentence-transformers, about twice as fast for one short question on this CPU (docs/service.md).
+
+Only for questions in a serving process (``SentenceTextEncoder.prepare_questions``, called by the warm-up):
+exporting the transformer takes seconds, which a one-shot CLI search should not pay. Stored vectors are
+always made by sentence-transformers. Adopted only when the module chain is one this reproduces
+(Transformer, then mean or CLS Pooling, then at most Normalize) and the vectors of ``PROBES`` agree with
+sentence-transformers' to ``TOLERANCE``; otherwise the questions stay on torch. Equal vectors within float
+rounding: the channel's ``embedding_version`` (which describes the stored vectors) is unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 1e-4
+"""Largest absolute difference per vector component against sentence-transformers (measured: < 1e-6)."""
+PROBES = (
+    "quarterly revenue by region",
+    "Figure 3: the leader election timeline with terms, votes and timeouts in a five-server cluster",
+    "x",
+    "architecture " * 400,  # past the model's token limit: truncation must match too
+)
+
+
+def _pooling_mode(model: Any) -> str | None:
+    names = [type(module).__name__ for module in model]
+    if len(names) < 2 or names[:2] != ["Transformer", "Pooling"] or set(names[2:]) - {"Normalize"}:
+        return None
+    config = model[1].get_config_dict() if hasattr(model[1], "get_config_dict") else {}
+    mode = str(config.get("pooling_mode", ""))
+    return mode if mode in ("mean", "cls") else None
+
+
+def _tokenize(model: Any, texts: list[str]) -> dict[str, Any]:
+    """sentence-transformers' own preprocessing and truncation (``preprocess`` from version 6 on)."""
+    return (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
+
+
+class OnnxQuestions:
+    """``encode(texts)`` -> float32 [n, dim], L2-normalised, from an export of ``model``'s transformer."""
+
+    def __init__(self, model: Any, session: Any, pooling: str) -> None:
+        self.model = model
+        self.session = session
+        self.pooling = pooling
+
+    @classmethod
+    def build(cls, model: Any, threads: int) -> OnnxQuestions:
+        """Export and load; ValueError when the module chain is not one this reproduces."""
+        pooling = _pooling_mode(model)
+        if pooling is None:
+            raise ValueError(
+                f"module chain {[type(m).__name__ for m in model]} is not Transformer + mean/CLS"
+            )
+        import onnxruntime as ort
+        import torch
+
+        class Hidden(torch.nn.Module):
+            def __init__(self, inner: torch.nn.Module) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+                return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+        sample = _tokenize(model, ["a question"])
+        axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "hidden")}
+        with tempfile.TemporaryDirectory(prefix="figvault-onnx-") as tmp:
+            path = Path(tmp) / "questions.onnx"
+            torch.onnx.export(
+                Hidden(model[0].auto_model).eval(),
+                (sample["input_ids"], sample["attention_mask"]),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["hidden"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = max(1, threads)
+            options.inter_op_num_threads = 1
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return cls(model, session, pooling)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        features = _tokenize(self.model, texts)
+        mask = features["attention_mask"].numpy().astype(np.int64)
+        feed = {"input_ids": features["input_ids"].numpy().astype(np.int64), "attention_mask": mask}
+        (hidden,) = self.session.run(["hidden"], feed)
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
