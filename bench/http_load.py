@@ -370,7 +370,8 @@ def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path)
     groups, tenant, _ = ensure_data(data_dir, args.data, store_uri)
     key = api_key(data_dir, groups, tenant)
     levels = [int(c) for c in args.levels.split(",")]
-    total = args.warmup + sum(c * args.per_client for c in levels) * args.rounds
+    runs = 2 if args.compare else 1
+    total = (args.warmup + sum(c * args.per_client for c in levels) * args.rounds) * runs
     questions = questions_for(args.data, total + 1)
     servers = [Server("this", [sys.executable, "-m", "figvault"], data_dir, store_uri)]
     keys = {"this": key}
