@@ -110,6 +110,29 @@ def build_corpus(data_dir: Path, store_uri: str) -> None:
     subprocess.run(cmd, env=figvault_env(store_uri), check=True)
 
 
+def copy_corpus(lite_dir: Path, data_dir: Path, store_uri: str) -> None:
+    """The Lite corpus's units (rows and vectors) and registry copied to a server: no second extraction."""
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.schema import F_SEARCH_TEXT, LEXICAL
+    from figvault.settings import load_settings
+
+    print(f"copying the corpus units of {lite_dir} to {store_uri} (once) ...", flush=True)
+    shutil.copy2(lite_dir / "registry.sqlite3", data_dir / "registry.sqlite3")
+    source = MilvusUnitStore.from_settings(load_settings("offline", data_dir=lite_dir))
+    target_settings = load_settings("offline", data_dir=data_dir)
+    target_settings.store.uri = store_uri
+    target = MilvusUnitStore.from_settings(target_settings)
+    name = source.served_collection()
+    assert name is not None, f"nothing ingested in {lite_dir}"
+    collection = target.ensure_collection(source.layout_of(name))
+    drop = {LEXICAL} | (set() if target.layout_of(collection).lexical else {F_SEARCH_TEXT})
+    rows = [{k: v for k, v in row.items() if k not in drop} for row in source.query_rows(name, "", ["*"])]
+    target.upsert_rows(collection, rows)
+    target.flush(collection)
+    source.client.close()
+    target.client.close()
+
+
 def build_synthetic(data_dir: Path, units: int, store_uri: str) -> None:
     import multiprocessing
 
@@ -129,7 +152,11 @@ def ensure_data(data_dir: Path, data: str, store_uri: str) -> tuple[list[str], s
     marker = data_dir / ".http-load-built"
     if not marker.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        if data == "corpus":
+        if data == "corpus" and store_uri:
+            lite_dir = data_dir.parent / "corpus-lite"
+            ensure_data(lite_dir, "corpus", "")
+            copy_corpus(lite_dir, data_dir, store_uri)
+        elif data == "corpus":
             build_corpus(data_dir, store_uri)
         else:
             build_synthetic(data_dir, int(data), store_uri)
@@ -221,6 +248,13 @@ class Server:
     first_search_ms: float = float("nan")
     ready_s: float = float("nan")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -303,6 +337,9 @@ class Level:
     steps: dict[str, list[float]] = field(default_factory=dict)
     wall: float = 0.0
     load: str = ""
+    cpu_s: float = 0.0
+    """CPU time the server process used during the level (all its threads): less noisy than latency on a
+    shared machine, and 2 cores / (CPU per search) bounds what an idle machine could serve."""
 
     @property
     def rate(self) -> float:
@@ -311,6 +348,7 @@ class Level:
 
 async def run_level(server: Server, key: str, questions: list[str], clients: int, per_client: int) -> Level:
     level = Level(server.name, clients)
+    cpu_before = server.cpu_seconds()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {key}"}
     work = iter(questions)
@@ -342,12 +380,14 @@ async def run_level(server: Server, key: str, questions: list[str], clients: int
         await asyncio.gather(*(one_client() for _ in range(clients)))
         level.wall = time.perf_counter() - started
     level.load = load_avg()
+    level.cpu_s = server.cpu_seconds() - cpu_before
     return level
 
 
 def print_table(title: str, levels: list[Level]) -> None:
     print(f"\n{title}")
     head = f"{'server':<10}{'clients':>8}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'search/s':>10}{'errors':>8}"
+    head += f"{'cpu ms/search':>15}"
     print(head + "   steps p50/p95 ms" + " " * 40 + "load 1/5 min")
     for lv in levels:
         errors = sum(lv.errors.values())
@@ -359,7 +399,7 @@ def print_table(title: str, levels: list[Level]) -> None:
         print(
             f"{lv.server:<10}{lv.clients:>8}{len(lv.latencies):>6}{percentile(lv.latencies, 50):>8.0f}"
             f"{percentile(lv.latencies, 95):>8.0f}{percentile(lv.latencies, 99):>8.0f}{lv.rate:>10.1f}"
-            f"{errors:>8}   {steps}   {lv.load}"
+            f"{errors:>8}{lv.cpu_s * 1000 / max(1, len(lv.latencies)):>15.1f}   {steps}   {lv.load}"
         )
         if lv.errors:
             print(f"{'':<18}errors by kind: {lv.errors}")
