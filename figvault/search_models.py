@@ -6,16 +6,17 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from figvault.text_checks import MAX_FILTER_VALUES, NameList
 from figvault.units import FigureKind
 
 
 class SearchFilters(BaseModel):
     """Request filters. Access (tenant, groups) never comes from here: it comes from the Principal."""
 
-    doc_ids: list[str] = Field(default_factory=list)
-    docs: list[str] = Field(default_factory=list)
+    doc_ids: NameList = Field(default_factory=list)
+    docs: NameList = Field(default_factory=list)
     """Source file names."""
-    kinds: list[FigureKind] = Field(default_factory=list)
+    kinds: list[FigureKind] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     after: date | None = None
     """Documents created on or after this day."""
     before: date | None = None

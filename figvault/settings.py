@@ -165,6 +165,22 @@ class ServiceSettings(BaseModel):
     ingest_allow_dirs: list[str] = Field(default_factory=list)
     """Server-side folders an ingest job may read; empty: none."""
     reencode_on_start: bool = False
+    rate_limit_per_key: str = "100/second"
+    """Requests one API key (a JWT: its subject) may make, as ``limits`` strings ("100/second",
+    "10/second;500/minute"); empty: no limit. Over it: 429 with Retry-After."""
+    rate_limit_per_address: str = "200/second"
+    """Requests one client address may make (behind a proxy all callers share its address)."""
+    auth_failures_per_key: str = "20/minute"
+    """Failed authentications per API key id; past it, checks that need scrypt are refused (429) for a
+    while, and a key already verified in this process still works."""
+    auth_failures_per_address: str = "60/minute"
+    """Failed authentications per client address; past it, credentials that need checking are refused."""
+    rate_limit_storage: str = "memory://"
+    """Where the counters live: ``memory://`` (per process) or a shared ``limits`` storage URI
+    (``redis://host:6379``) for several replicas."""
+    api_docs: bool = False
+    """Serve the Swagger UI at /docs and ReDoc at /redoc. Off: those pages load scripts from a third-party
+    CDN on the service's origin, where a credential is typed in; /openapi.json is always served."""
     cpu_threads: int = Field(default=0, ge=0)
     """Torch intra-op threads of a ``figvault serve`` process; 0: half the CPU cores, 1 to 4. A question is a
     few tokens: more threads barely speed one up, and they fight the store and other requests for cores."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from figvault import __version__
@@ -42,7 +43,9 @@ from figvault.service.api.routes import (
 from figvault.service.auth import Authenticator
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
+from figvault.service.throttle import RateLimits
 from figvault.service.users import UserError
+from figvault.service.validation_errors import request_validation_error
 from figvault.service.warmup import WarmUp
 from figvault.settings import Settings
 from figvault.storage import BlobStore
@@ -112,11 +115,21 @@ async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, exc.status, headers=headers)
 
 
+# A server-side failure is described in the log, never to the caller: a store's error text names hosts,
+# collections and expressions, a model error local paths.
+_SERVER_SIDE_DETAIL: list[tuple[type[Exception], str]] = [
+    (ModelUnavailableError, "a model this request needs is not available on the server (see its log)"),
+    (StoreError, "the vector store is unavailable or failed; try again later"),
+]
+
+
 async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
     code = next(code for kind, code in _ERROR_STATUS if isinstance(exc, kind))
     if code >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, code)
+        detail = next(text for kind, text in _SERVER_SIDE_DETAIL if isinstance(exc, kind))
+        return JSONResponse({"detail": detail}, code)
+    return JSONResponse({"detail": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}, code)
 
 
 def _load_engine(settings: Settings) -> Any:
@@ -183,12 +196,16 @@ def create_app(
         "A unit or document you may not see is answered 404, exactly like one that does not exist.",
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # Off unless asked for: FastAPI's pages load their scripts from a CDN onto this origin (service.md).
+        docs_url="/docs" if settings.service.api_docs else None,
+        redoc_url="/redoc" if settings.service.api_docs else None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.jobs = None
     app.state.db = RegistryDB(lambda: connect_registry(settings))
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
+    app.state.rate_limits = RateLimits(settings.service)
     app.state.metrics = ServiceMetrics()
     app.state.blobs = BlobStore(settings.blob_dir)
     app.state.search_gate = SearchGate.from_settings(settings.service)
@@ -199,5 +216,6 @@ def create_app(
     for kind, _code in _ERROR_STATUS:
         app.add_exception_handler(kind, _figvault_error)
     app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

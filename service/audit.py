@@ -1,6 +1,9 @@
 """The audit table: who did what, when, with which query, and which unit ids came back.
 
 Rows are only ever appended. Reading is per tenant: an admin sees the audit trail of their own tenant.
+Every read of content is a row (searches, unit and image fetches, page images, document lists, the map,
+audit reads), and no row grows without bound: the query, the unit ids and the details are cut to fixed
+sizes (a filter of 90,000 ids once wrote a megabyte), with the full counts kept beside what was cut.
 """
 
 from __future__ import annotations
@@ -15,6 +18,37 @@ from sqlalchemy import func, insert, select
 from figvault.access import Principal
 from figvault.db import Database, as_database
 from figvault.db.models import audit
+
+MAX_QUERY_CHARS = 2000
+MAX_UNIT_IDS = 500
+"""Unit ids kept per row (a map of 20,000 units keeps its first 500 and the count)."""
+MAX_DETAIL_ITEMS = 50
+MAX_DETAIL_CHARS = 300
+MAX_DETAIL_BYTES = 8192
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """``value`` with strings, lists and mappings cut to the row limits (what was cut is counted)."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_DETAIL_CHARS else value[:MAX_DETAIL_CHARS] + "..."
+    if depth > 4:
+        return "..."
+    if isinstance(value, list | tuple | set):
+        items = [bounded(v, depth + 1) for v in list(value)[:MAX_DETAIL_ITEMS]]
+        if len(value) > MAX_DETAIL_ITEMS:
+            items.append(f"... and {len(value) - MAX_DETAIL_ITEMS} more")
+        return items
+    if isinstance(value, dict):
+        kept = list(value.items())[:MAX_DETAIL_ITEMS]
+        return {str(k)[:64]: bounded(v, depth + 1) for k, v in kept}
+    return value
+
+
+def _detail_json(detail: dict[str, Any]) -> str:
+    text = json.dumps(bounded(detail), default=str)
+    if len(text) > MAX_DETAIL_BYTES:
+        return json.dumps({"truncated": True, "keys": sorted(str(k)[:64] for k in detail)[:MAX_DETAIL_ITEMS]})
+    return text
 
 
 class AuditEntry(BaseModel):
@@ -50,7 +84,12 @@ def record(
     unit_ids: list[str] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """Append one entry; returns its id."""
+    """Append one entry (cut to the row limits); returns its id."""
+    ids = list(unit_ids or [])
+    detail = dict(detail or {})
+    if len(ids) > MAX_UNIT_IDS:
+        detail["unit_ids_total"] = len(ids)
+        ids = ids[:MAX_UNIT_IDS]
     stmt = (
         insert(audit)
         .values(
@@ -58,9 +97,9 @@ def record(
             user=principal.user,
             tenant=principal.tenant,
             action=action,
-            query=query,
-            unit_ids_json=json.dumps(unit_ids or []),
-            detail_json=json.dumps(detail or {}, default=str),
+            query=query[:MAX_QUERY_CHARS],
+            unit_ids_json=json.dumps(ids),
+            detail_json=_detail_json(detail),
         )
         .returning(audit.c.id)
     )

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jwt
 
@@ -19,11 +20,16 @@ from figvault.access import Principal, Role
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.service import users
-from figvault.service.apikeys import looks_like_api_key, parse_api_key, verify_secret
+from figvault.service.apikeys import dummy_check, looks_like_api_key, parse_api_key, verify_secret
 from figvault.settings import ServiceSettings
+from figvault.text_checks import strip_invisible, text_problem
 
 _HMAC_ALGS = {"HS256", "HS384", "HS512"}
 _MAX_CACHED_KEYS = 10_000
+JWT_USER_PREFIX = "jwt:"
+"""Token subjects become ``jwt:<sub>``: API-key user names cannot hold a colon, so a token whose ``sub``
+equals an API-key user's name never acts as that user (jobs it may cancel, audit rows under its name)."""
+_MAX_SUBJECT_CHARS = 128
 
 
 class SlowCheckNeeded(Exception):
@@ -64,16 +70,24 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise AuthError("token has no subject")
+    if len(sub) > _MAX_SUBJECT_CHARS or text_problem(sub) or strip_invisible(sub) != sub:
+        raise AuthError("token subject is too long or holds control or formatting characters")
     tenant = claims.get("tenant", "default")
     if not isinstance(tenant, str) or not tenant:
         raise AuthError("token tenant claim is not a string")
+    try:  # the same rules as for API-key users: these names end up in store filters and URLs
+        users.validate_label("tenant", tenant)
+    except users.UserError as exc:
+        raise AuthError(f"token claim refused: {str(exc)[:120]}") from None
+    # A group name no document can carry (documents' groups follow the same rules) grants nothing: dropped.
+    groups = [g for g in _string_list(claims.get("groups")) if users.is_label(g)]
     raw_roles = claims.get("roles", claims.get("role"))
     if raw_roles is None:
         roles = [Role.READER]
     else:
         known = {role.value for role in Role}
         roles = [Role(r) for r in _string_list(raw_roles) if r in known]
-    return Principal(user=sub, tenant=tenant, groups=_string_list(claims.get("groups")), roles=roles)
+    return Principal(user=JWT_USER_PREFIX + sub, tenant=tenant, groups=groups, roles=roles)
 
 
 class JwtVerifier:
@@ -122,11 +136,18 @@ class ApiKeyVerifier:
 
     The row is read on every request, so a revoke takes effect at once; only the slow scrypt check is
     remembered (per key id and stored hash, as a sha256 of the secret), so it runs once per key and process.
+
+    A guesser learns nothing from the time an answer takes: an unknown key id, a revoked key and a wrong
+    secret all cost one full scrypt check on their first try (an unknown id is checked against a dummy
+    hash of the same parameters), and a token already refused once is refused from memory, whatever the
+    reason was. Only a correct secret takes the fast path, and only its owner has it.
     """
 
     def __init__(self, connect: Callable[[], Database]) -> None:
         self._connect = connect
         self._verified: dict[str, tuple[str, bytes]] = {}
+        self._refused: OrderedDict[bytes, str] = OrderedDict()
+        """sha256 of a refused token -> the reason (for the log), oldest first."""
         self._lock = threading.Lock()
 
     def verify(self, token: str, *, allow_slow: bool = True) -> Principal:
@@ -135,25 +156,45 @@ class ApiKeyVerifier:
         parsed = parse_api_key(token)
         if parsed is None:
             raise AuthError("malformed API key")
+        token_hash = hashlib.sha256(token.encode()).digest()
+        refused = self._refused.get(token_hash)
+        if refused is not None:
+            raise AuthError(f"{refused} (key id {parsed.key_id}, refused before)")
         found = users.find_by_key_id(self._connect(), parsed.key_id)
-        if found is None:
-            raise AuthError("unknown API key")
-        record, stored_hash = found
-        if not record.active:
-            raise AuthError(f"API key of {record.name!r} was revoked")
         fingerprint = hashlib.sha256(parsed.secret.encode()).digest()
-        cached = self._verified.get(parsed.key_id)
-        if cached is not None and cached[0] == stored_hash and hmac.compare_digest(cached[1], fingerprint):
-            return record.principal()
+        if found is not None and found[0].active:
+            record, stored_hash = found
+            known = self._verified.get(parsed.key_id)
+            if known is not None and known[0] == stored_hash and hmac.compare_digest(known[1], fingerprint):
+                return record.principal()
         if not allow_slow:
             raise SlowCheckNeeded
+        if found is None:
+            dummy_check(parsed.secret)  # the cost of a real check: no timing difference for unknown ids
+            self._refuse(token_hash, f"unknown API key id {parsed.key_id}")
+        record, stored_hash = found
         if not verify_secret(parsed.secret, stored_hash):
-            raise AuthError("wrong API key secret")
+            self._refuse(token_hash, f"wrong secret for API key id {parsed.key_id}")
+        if not record.active:
+            self._refuse(token_hash, f"API key of {record.name!r} was revoked")
         with self._lock:
             if len(self._verified) >= _MAX_CACHED_KEYS:
                 self._verified.clear()
             self._verified[parsed.key_id] = (stored_hash, fingerprint)
         return record.principal()
+
+    def _refuse(self, token_hash: bytes, reason: str) -> NoReturn:
+        with self._lock:
+            self._refused[token_hash] = reason
+            while len(self._refused) > _MAX_CACHED_KEYS:
+                self._refused.popitem(last=False)
+        raise AuthError(reason)
+
+
+def api_key_id(token: str) -> str | None:
+    """The key id of a well-formed API key (a public handle: rate limits, logs); None for anything else."""
+    parsed = parse_api_key(token)
+    return parsed.key_id if parsed is not None else None
 
 
 class Authenticator:

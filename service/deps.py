@@ -12,17 +12,20 @@ from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
 import anyio
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service.admission import SearchGate
-from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
+from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded, api_key_id
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import ServiceMetrics
+from figvault.service.throttle import RateLimits
 from figvault.settings import Settings
 from figvault.storage import BlobStore
+from figvault.text_checks import MAX_NAME_CHARS, check_text
 from figvault.units import FigureUnit
 
 log = logging.getLogger("figvault.service")
@@ -95,31 +98,56 @@ MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]
 
+# Path parameters: bounded, and refused (422) when they hold control characters, before any lookup.
+UnitIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]
+DocIdPath = Annotated[str, Path(max_length=MAX_NAME_CHARS), AfterValidator(check_text)]
+JobIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]
+
+
+def _slow_checks(request: Request) -> anyio.CapacityLimiter:
+    """One scrypt check at a time per process: a flood of new or wrong keys uses one core, not all."""
+    limiter = getattr(request.app.state, "slow_auth_checks", None)
+    if limiter is None:
+        limiter = request.app.state.slow_auth_checks = anyio.CapacityLimiter(1)
+    return limiter
+
 
 async def get_current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated caller, or 401.
+    """The authenticated caller, or 401 (429 past a rate limit: service/throttle.py).
 
     On the event loop: a known key costs one indexed SQLite read and a sha256 (tens of microseconds), a JWT
     one signature check, while a thread-pool hop costs about a millisecond a request. Only the scrypt check
-    of a key's first use in this process (about 50 ms) goes to a worker thread.
+    of a key's first use in this process (about 50 ms) goes to a worker thread, one at a time, and only
+    while the caller's address and key id have failed-authentication budget left. Every refused credential
+    is logged (address, key id, reason; never a secret) and spends that budget.
     """
     if credentials is None:
         raise UNAUTHORIZED
     authenticator: Authenticator = request.app.state.auth
-    token = credentials.credentials
+    limits: RateLimits = request.app.state.rate_limits
+    address = request.client.host if request.client else "unknown"
+    token = credentials.credentials.strip()
+    key_id = api_key_id(token)
     try:
         try:
+            if key_id is None:
+                limits.check_failures(None, address)
             principal = authenticator.authenticate(token, allow_slow=False)
         except SlowCheckNeeded:
-            principal = await anyio.to_thread.run_sync(authenticator.authenticate, token)
+            limits.check_failures(key_id, address)
+            principal = await anyio.to_thread.run_sync(
+                authenticator.authenticate, token, limiter=_slow_checks(request)
+            )
     except AuthError as exc:
-        log.info("authentication failed from %s: %s", request.client.host if request.client else "?", exc)
+        limits.spend_failure(key_id, address)
+        log.warning("authentication failed from %s: %s", address, exc)
         raise UNAUTHORIZED from None
     if principal.unrestricted:  # only the local operator is; never a network caller
         raise UNAUTHORIZED
+    limits.spend_request(key_id or principal.user, address)
     return principal
 
 

@@ -10,7 +10,6 @@ import io
 import re
 import shutil
 import tempfile
-import unicodedata
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +17,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.text_checks import strip_invisible
 
 _CHUNK = 1024 * 1024
 QUERY_IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"}
@@ -27,9 +27,10 @@ _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 def display_name(client_name: str | None, fallback: str = "upload") -> str:
     """A client file name made fit for display: last path component, no control or path characters.
 
-    ``../../etc/passwd`` becomes ``passwd``; an empty result becomes ``fallback``.
+    ``../../etc/passwd`` becomes ``passwd``; an empty result becomes ``fallback``. Invisible characters
+    (bidi overrides, zero-width characters, lone surrogates) are dropped: a name must look like what it is.
     """
-    name = unicodedata.normalize("NFC", client_name or "")
+    name = strip_invisible(client_name or "")
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" ._")
     return name[:200] or fallback

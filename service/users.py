@@ -20,9 +20,10 @@ from figvault.db.models import users
 from figvault.errors import FigvaultError
 from figvault.service.apikeys import generate_api_key
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# fullmatch, never match with "$": "$" also matches before a trailing newline ("ana\n" was accepted).
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 # Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.
-_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$")
+_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}")
 
 
 class UserError(FigvaultError):
@@ -56,9 +57,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def is_label(value: str) -> bool:
+    return _LABEL_RE.fullmatch(value) is not None
+
+
 def validate_label(kind: str, value: str) -> str:
-    if not _LABEL_RE.match(value):
-        raise UserError(f"invalid {kind} name {value!r}: use letters, digits and . _ : / @ - (max 64)")
+    if not _LABEL_RE.fullmatch(value):
+        raise UserError(f"invalid {kind} name {value[:80]!r}: use letters, digits and . _ : / @ - (max 64)")
     return value
 
 
@@ -83,8 +88,8 @@ def add_user(
     A revoked user's name may be taken again: the new row replaces it, and the old key stays dead
     (its key id is gone).
     """
-    if not _NAME_RE.match(name):
-        raise UserError(f"invalid user name {name!r}: use letters, digits and . _ @ - (max 64)")
+    if not _NAME_RE.fullmatch(name):
+        raise UserError(f"invalid user name {name[:80]!r}: use letters, digits and . _ @ - (max 64)")
     if not groups:
         raise UserError("at least one group is needed: a user without groups sees nothing")
     clean_groups = sorted({validate_label("group", g) for g in groups})

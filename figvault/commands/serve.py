@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -16,13 +17,14 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help="TCP port (default: service.port).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI at /docs)."""
+    """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI schema at /openapi.json)."""
     import uvicorn
 
     from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
     from figvault.service.app import create_app
 
     settings = state(ctx).settings
+    _log_to_stderr(log_level)
     use_cpu_threads(serving_cpu_threads(settings.service.cpu_threads))
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.
@@ -33,3 +35,14 @@ def serve(
         log_level=log_level,
         proxy_headers=False,
     )
+
+
+def _log_to_stderr(level: str) -> None:
+    """figvault's own log lines (failed authentications, failing jobs) on stderr beside uvicorn's."""
+    logger = logging.getLogger("figvault")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    named = logging.getLevelName(level.upper())
+    logger.setLevel(named if isinstance(named, int) else logging.DEBUG)

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
+from figvault.text_checks import Text
 from figvault.units import DocumentMeta, FigureUnit
 
 API_PREFIX = "/v1"
@@ -34,7 +35,7 @@ def unit_image_url(unit_id: str) -> str:
 class SearchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=2000, description="The question, in plain words.")
+    query: Text = Field(min_length=1, description="The question, in plain words (at most 2,000 characters).")
     top_k: int = Field(default=10, ge=1, le=200)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     rerank: bool | None = Field(default=None, description="None: the server's default.")

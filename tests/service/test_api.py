@@ -312,7 +312,8 @@ def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPat
     assert deleted.status_code == 200, deleted.text
     assert world.client.get(f"/v1/documents/{trick}", headers=admin).status_code == 404
     assert world.client.delete(f"/v1/documents/{trick}", headers=admin).status_code == 404
-    actions = [e["action"] for e in world.client.get("/v1/audit", headers=admin).json()["entries"][:3]]
+    entries = world.client.get("/v1/audit", headers=admin).json()["entries"]
+    actions = [e["action"] for e in entries if e["action"] in ("delete", "ingest")]
     assert actions[:2] == ["delete", "ingest"]
 
 

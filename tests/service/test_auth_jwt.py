@@ -54,7 +54,7 @@ def test_hs256_token_maps_claims(tmp_path: Path) -> None:
     token = jwt.encode(_claims(aud="figvault", iss="https://idp"), SECRET, algorithm="HS256")
     p = auth.authenticate(token)
     assert (p.user, p.tenant, p.groups, p.roles, p.unrestricted) == (
-        "jo",
+        "jwt:jo",  # token subjects are namespaced apart from API-key users
         "acme",
         ["a", "b"],
         [Role.EDITOR],

@@ -78,8 +78,13 @@ def test_event_loop_path_never_runs_scrypt(conn: Database) -> None:
         auth.authenticate(forged, allow_slow=False)
     with pytest.raises(AuthError, match="wrong"):
         auth.authenticate(forged)
+    unknown = "fvk_0123456789abcdef_" + "Q" * 43
+    with pytest.raises(SlowCheckNeeded):  # an unknown key id costs what a wrong secret costs (no oracle)
+        auth.authenticate(unknown, allow_slow=False)
     with pytest.raises(AuthError, match="unknown"):
-        auth.authenticate("fvk_0123456789abcdef_" + "Q" * 43, allow_slow=False)
+        auth.authenticate(unknown)
+    with pytest.raises(AuthError, match="refused before"):  # then it is refused from memory, on the loop
+        auth.authenticate(unknown, allow_slow=False)
 
 
 @pytest.mark.parametrize(

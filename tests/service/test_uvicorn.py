@@ -80,6 +80,11 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
             image = client.get(results[0]["image_url"], headers=headers)
             assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
             assert 'route="/v1/search"' in client.get("/metrics").text
+            # A wrong secret for a real key id: refused, and the attempt is logged without the secret.
+            wrong = key[:21] + "W" * 43
+            bad = client.get("/v1/me", headers={"Authorization": f"Bearer {wrong}"})
+            assert bad.status_code == 401
+            assert client.get("/docs").status_code == 404  # off by default (service.api_docs)
     finally:
         server.terminate()
         try:
@@ -87,5 +92,8 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+        output = server.stdout.read().decode(errors="replace") if server.stdout else ""
         if server.stdout:
             server.stdout.close()
+    assert "authentication failed from 127.0.0.1: wrong secret for API key id" in output, output[-2000:]
+    assert "W" * 43 not in output and key not in output

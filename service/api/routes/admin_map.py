@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from figvault.access import Action, Principal
 from figvault.retrieval.document_units import visible_unit_vectors
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
+from figvault.service import audit
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.schemas import unit_image_url
-from figvault.service.deps import EngineDep, require
+from figvault.service.deps import DbDep, EngineDep, require
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
 
@@ -62,9 +63,12 @@ class MapOut(BaseModel):
 def collection_map(
     principal: Admin,
     engine: EngineDep,
+    db: DbDep,
     limit: Annotated[int, Query(ge=1, le=20_000, description="Most units to place.")] = 5_000,
 ) -> MapOut:
     data = visible_unit_vectors(engine, principal, limit)
+    shown = [u.unit_id for u in data.units] if data else []
+    audit.record(db.conn(), principal, "map", unit_ids=shown, detail={"limit": limit, "units": len(shown)})
     if data is None or not data.units:
         channel = data.channel if data else ""
         return MapOut(channel=channel, total=0, explained=(0.0, 0.0), documents=[], points=[], duplicates=[])

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
 from figvault.access import Action, Principal
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES
 from figvault.service.deps import DbDep, require
+from figvault.text_checks import check_text
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=AUTH_RESPONSES)
+
+MAX_OFFSET = 1_000_000_000
+"""Paging is bounded: an offset past SQLite's integers used to be a 500."""
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else check_text(value)
 
 
 @router.get("/audit", summary="Audit entries of your tenant, newest first", response_model=audit.AuditPage)
@@ -19,10 +28,18 @@ def list_audit(
     principal: Annotated[Principal, Depends(require(Action.AUDIT))],
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    user: Annotated[str | None, Query(max_length=128, description="Only this user's entries.")] = None,
-    action: Annotated[str | None, Query(max_length=64, description="e.g. search, ingest, delete.")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    user: Annotated[
+        str | None, Query(max_length=128, description="Only this user's entries."), AfterValidator(_text)
+    ] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="e.g. search, ingest, delete."), AfterValidator(_text)
+    ] = None,
 ) -> audit.AuditPage:
-    return audit.list_entries(
+    page = audit.list_entries(
         db.conn(), principal.tenant, limit=limit, offset=offset, user=user, action=action
     )
+    # Reading the trail is itself on the trail, written after the read (the page shows what was before).
+    asked = {"limit": limit, "offset": offset, "user": user, "action": action, "returned": len(page.entries)}
+    audit.record(db.conn(), principal, "audit", detail={k: v for k, v in asked.items() if v is not None})
+    return page

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -32,10 +33,11 @@ from figvault.service.api.schemas import (
     UploadOut,
 )
 from figvault.service.db import RegistryDB
-from figvault.service.deps import DbDep, Engine, EngineDep, SettingsDep, require
+from figvault.service.deps import DbDep, DocIdPath, Engine, EngineDep, SettingsDep, require
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
+from figvault.text_checks import check_text
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -44,6 +46,8 @@ router = APIRouter(
 )
 
 DOCUMENT_NOT_FOUND = "document not found"
+MAX_UPLOAD_FILES = 100
+"""Files one upload request may carry (each becomes a spooled file and a document of the job)."""
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.DELETE))]
@@ -95,12 +99,16 @@ def visible_documents(
 @router.get("", summary="Documents you can see", response_model=DocumentListOut)
 def list_documents(principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentListOut:
     docs = visible_documents(db.conn(), engine, principal)
+    audit.record(
+        db.conn(), principal, "documents", detail={"doc_ids": [d.doc_id for d in docs], "total": len(docs)}
+    )
     return DocumentListOut(documents=docs, total=len(docs))
 
 
 @router.get("/{doc_id}", summary="One document", response_model=DocumentOut)
-def get_document(doc_id: str, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentOut:
+def get_document(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentOut:
     docs = visible_documents(db.conn(), engine, principal, doc_id)
+    audit.record(db.conn(), principal, "document", detail={"doc_id": doc_id, "found": bool(docs)})
     if not docs:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
     return docs[0]
@@ -140,7 +148,9 @@ async def upload_documents(
     db: DbDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="PDF or PPTX files.")],
-    groups: Annotated[str, Form(description="Access groups, comma separated.")],
+    groups: Annotated[
+        str, Form(max_length=2000, description="Access groups, comma separated."), AfterValidator(check_text)
+    ],
 ) -> UploadOut:
     """202 with ``job_id``: the files wait in the data folder and a job ingests them (progress:
     ``GET /v1/jobs/{id}`` and ``/v1/jobs/{id}/events``). Files that are not PDF/PPTX are ``rejected`` now."""
@@ -164,6 +174,10 @@ def _queue_uploads(
     from figvault.pipeline.jobs import JobStore
 
     groups = _upload_groups(principal, groups_raw)
+    if len(files) > MAX_UPLOAD_FILES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
+        )
     limit = settings.service.max_upload_mb * 2**20
     results: list[UploadedDocumentOut] = []
     folders: list[Path] = []
@@ -216,7 +230,7 @@ def _queue_uploads(
 
 @router.delete("/{doc_id}", summary="Delete a document and its units (admins)", response_model=DeletedOut)
 def delete_document(
-    doc_id: str, principal: Admin, db: DbDep, engine: EngineDep, settings: SettingsDep
+    doc_id: DocIdPath, principal: Admin, db: DbDep, engine: EngineDep, settings: SettingsDep
 ) -> DeletedOut:
     from figvault.pipeline.ingest_pipeline import delete_document as delete_from_store
 

@@ -13,9 +13,9 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -23,8 +23,11 @@ from figvault.errors import FigvaultError
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobRunner, JobState, JobStore, JobType
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
-from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
+from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, require
 from figvault.settings import Settings
+from figvault.text_checks import Name, check_text
+
+ServerPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(check_text)]
 
 router = APIRouter(
     prefix="/v1",
@@ -98,10 +101,10 @@ class JobListOut(BaseModel):
 class FolderIngestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paths: list[str] = Field(
+    paths: list[ServerPath] = Field(
         min_length=1, max_length=100, description="Absolute server paths (files or folders)."
     )
-    groups: list[str] = Field(min_length=1, description="Access groups of these documents.")
+    groups: list[Name] = Field(min_length=1, max_length=100, description="Access groups of these documents.")
 
 
 class StatusOut(BaseModel):
@@ -141,13 +144,15 @@ def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
 
 
 @router.get("/jobs", summary="Jobs of your tenant, newest first (editors, admins)", response_model=JobListOut)
-def list_jobs(request: Request, principal: Editor, limit: int = 50) -> JobListOut:
-    jobs = _store(request).list(tenants=visible_tenants(principal), limit=min(max(limit, 1), 500))
+def list_jobs(
+    request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> JobListOut:
+    jobs = _store(request).list(tenants=visible_tenants(principal), limit=limit)
     return JobListOut(jobs=[JobOut.of(j) for j in jobs])
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
-def get_job(job_id: str, request: Request, principal: Editor) -> JobOut:
+def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
     return JobOut.of(_visible_job(_store(request), principal, job_id))
 
 
@@ -161,7 +166,7 @@ def _sse(event: str, data: str) -> str:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def job_events(job_id: str, request: Request, principal: Editor) -> StreamingResponse:
+def job_events(job_id: JobIdPath, request: Request, principal: Editor) -> StreamingResponse:
     """``event: progress`` with the job (JSON) whenever it changes, then one ``event: end``."""
     _visible_job(_store(request), principal, job_id)
     db = request.app.state.db
@@ -201,7 +206,7 @@ def job_events(job_id: str, request: Request, principal: Editor) -> StreamingRes
 @router.post(
     "/jobs/{job_id}/cancel", summary="Cancel a job (its starter, or an admin)", response_model=JobOut
 )
-def cancel_job(job_id: str, request: Request, principal: Editor, db: DbDep) -> JobOut:
+def cancel_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep) -> JobOut:
     store = _store(request)
     job = _visible_job(store, principal, job_id)
     if job.started_by != principal.user and not principal.can(Action.REENCODE):

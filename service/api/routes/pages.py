@@ -19,11 +19,12 @@ from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
 from figvault.pipeline.sources import SourceUnavailableError
 from figvault.retrieval.document_units import visible_units_of_document
+from figvault.service import audit
 from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
-from figvault.service.deps import DbDep, EngineDep, SettingsDep, require
+from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -52,10 +53,12 @@ class DocumentUnitsOut(BaseModel):
     """In reading order: by page, then top to bottom, then left to right."""
 
 
-def visible_document(db: DbDep, principal: Principal, doc_id: str) -> DocumentRecord:
-    """The caller's tenant's document when its groups meet the caller's; else 404, as if it did not exist."""
+def visible_document(db: DbDep, principal: Principal, doc_id: str, action: str) -> DocumentRecord:
+    """The caller's tenant's document when its groups meet the caller's; else 404, as if it did not exist
+    (that miss is audited as ``action``)."""
     record = DocumentRegistry(db.conn()).get(principal.tenant, doc_id)
     if record is None or not principal.sees(record.tenant, record.groups):
+        audit.record(db.conn(), principal, action, detail={"doc_id": doc_id, "found": False})
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
     return record
 
@@ -65,9 +68,12 @@ def visible_document(db: DbDep, principal: Principal, doc_id: str) -> DocumentRe
     summary="The figures of one document you can see, in reading order",
     response_model=DocumentUnitsOut,
 )
-def document_units(doc_id: str, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentUnitsOut:
-    record = visible_document(db, principal, doc_id)
+def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentUnitsOut:
+    record = visible_document(db, principal, doc_id, "document_units")
     units = visible_units_of_document(engine, principal, doc_id)
+    audit.record(
+        db.conn(), principal, "document_units", unit_ids=[u.unit_id for u in units], detail={"doc_id": doc_id}
+    )
     return DocumentUnitsOut(
         doc_id=doc_id,
         doc=record.name,
@@ -97,7 +103,7 @@ def document_units(doc_id: str, principal: Viewer, db: DbDep, engine: EngineDep)
     },
 )
 async def page_image(
-    doc_id: str,
+    doc_id: DocIdPath,
     page: Annotated[int, Path(ge=1, le=100_000)],
     principal: Viewer,
     db: DbDep,
@@ -106,7 +112,9 @@ async def page_image(
 ) -> Response:
     # async, with the blocking parts in the thread pool: a first render (LibreOffice for a deck) can take
     # seconds, and a cached one should not wait behind it for a worker thread's turn in the event loop.
-    record = await run_in_threadpool(visible_document, db, principal, doc_id)
+    record = await run_in_threadpool(visible_document, db, principal, doc_id, "page_image")
+    detail = {"doc_id": doc_id, "page": page}
+    await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
     sha256 = record.sha256
     renderer = PageImageRenderer(settings)
     etag = renderer.etag(sha256, page)

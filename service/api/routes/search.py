@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
@@ -17,6 +17,7 @@ from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
+from figvault.text_checks import check_text
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
 image_router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
@@ -94,9 +95,17 @@ async def search_image(
     settings: SettingsDep,
     gate: SearchGateDep,
     image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, GIF, BMP or TIFF.")],
-    query: Annotated[str, Form(max_length=2000, description="Optional question, used by the reranker.")] = "",
+    query: Annotated[
+        str,
+        Form(max_length=2000, description="Optional question, used by the reranker."),
+        AfterValidator(check_text),
+    ] = "",
     top_k: Annotated[int, Form(ge=1, le=200)] = 10,
-    filters: Annotated[str, Form(description='SearchFilters as JSON, e.g. {"kinds": ["chart"]}.')] = "",
+    filters: Annotated[
+        str,
+        Form(max_length=64_000, description='SearchFilters as JSON, e.g. {"kinds": ["chart"]}.'),
+        AfterValidator(check_text),
+    ] = "",
     rerank: Annotated[bool | None, Form()] = None,
 ) -> SearchResponseOut:
     try:

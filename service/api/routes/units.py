@@ -1,5 +1,6 @@
 """``GET /v1/units/{unit_id}`` and its image. A unit the caller may not see is answered exactly like a
-unit that does not exist (same status, same body)."""
+unit that does not exist (same status, same body). Every fetch is audited, found or not (a run of misses
+is what probing looks like)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 
 from figvault.access import Action, Principal
+from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, UnitOut
-from figvault.service.deps import BlobsDep, Engine, EngineDep, require
+from figvault.service.db import RegistryDB
+from figvault.service.deps import BlobsDep, DbDep, Engine, EngineDep, UnitIdPath, require
 from figvault.units import FigureUnit
 
 router = APIRouter(
@@ -26,16 +29,21 @@ UNIT_NOT_FOUND = "unit not found"
 IMAGE_CACHE_HEADERS = {"Cache-Control": "private, max-age=3600", "Vary": "Authorization"}
 
 
-def visible_unit(engine: Engine, principal: Principal, unit_id: str) -> FigureUnit:
+def visible_unit(
+    engine: Engine, db: RegistryDB, principal: Principal, unit_id: str, action: str
+) -> FigureUnit:
+    """The unit when the caller may see it, else 404; audited as ``action`` either way."""
     unit = engine.get_unit(principal, unit_id)
     if unit is None:
+        audit.record(db.conn(), principal, action, detail={"unit_id": unit_id, "found": False})
         raise HTTPException(status.HTTP_404_NOT_FOUND, UNIT_NOT_FOUND)
+    audit.record(db.conn(), principal, action, unit_ids=[unit_id])
     return unit
 
 
 @router.get("/{unit_id}", summary="One figure unit", response_model=UnitOut)
-def get_unit(unit_id: str, principal: Viewer, engine: EngineDep) -> UnitOut:
-    return UnitOut.from_unit(visible_unit(engine, principal, unit_id))
+def get_unit(unit_id: UnitIdPath, principal: Viewer, engine: EngineDep, db: DbDep) -> UnitOut:
+    return UnitOut.from_unit(visible_unit(engine, db, principal, unit_id, "unit"))
 
 
 @router.get(
@@ -48,13 +56,14 @@ def get_unit(unit_id: str, principal: Viewer, engine: EngineDep) -> UnitOut:
     },
 )
 def get_unit_image(
-    unit_id: str,
+    unit_id: UnitIdPath,
     principal: Viewer,
     engine: EngineDep,
     blobs: BlobsDep,
+    db: DbDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    unit = visible_unit(engine, principal, unit_id)
+    unit = visible_unit(engine, db, principal, unit_id, "unit_image")
     etag = f'"{unit.image}"'
     headers = {**IMAGE_CACHE_HEADERS, "ETag": etag}
     if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:

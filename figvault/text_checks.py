@@ -1,0 +1,61 @@
+"""Text that comes from outside (requests, tokens, file names): what is refused, and the bounded types.
+
+A string a request carries must be text figvault can store, log and hand to the store: no lone UTF-16
+surrogates (``"\\ud800"`` is valid JSON but no UTF-8 encodes it; it used to reach SQLite and Milvus and
+come back as a 500), no control characters but tab and newlines, and a bounded length. Lists are bounded
+too: a filter of 90,000 ids cost seconds of store parsing and wrote a megabyte of audit.
+
+Names people see (document names) also lose invisible formatting characters (bidi overrides, zero-width
+characters), which can make one name display as another.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+MAX_FILTER_VALUES = 1000
+"""Most values one filter list (doc_ids, docs, kinds) may hold."""
+MAX_NAME_CHARS = 512
+"""Longest document id, document name or other identifier in a request."""
+MAX_TEXT_CHARS = 2000
+"""Longest free text (a question)."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be accepted as text, or None."""
+    if _SURROGATE.search(value):
+        return "contains an invalid character (a lone UTF-16 surrogate)"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def check_text(value: str) -> str:
+    """A pydantic validator: ``value`` unchanged, or ValueError with a short reason (never the value)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def strip_invisible(value: str) -> str:
+    """``value`` without lone surrogates and formatting characters (Unicode class Cf: bidi overrides and
+    isolates, zero-width spaces and joiners), NFC-normalised: a name as people see it. Control characters
+    stay (callers replace or refuse them)."""
+    value = unicodedata.normalize("NFC", _SURROGATE.sub("", value))
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), AfterValidator(check_text)]
+"""Free text from a request: at most MAX_TEXT_CHARS, no surrogates or control characters."""
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(check_text)]
+"""An identifier or name from a request."""
+NameList = Annotated[list[Name], Field(max_length=MAX_FILTER_VALUES)]
+"""A bounded list of names (filter values)."""

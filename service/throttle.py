@@ -1,0 +1,92 @@
+"""Rate limits per credential and per client address (the ``limits`` library), and the 429 answer.
+
+Two budgets, each per API key id (a JWT: its namespaced subject) and per client address:
+
+- **requests** (``service.rate_limit_per_key``, ``service.rate_limit_per_address``): every authenticated
+  request spends one;
+- **failed authentications** (``service.auth_failures_per_key``, ``service.auth_failures_per_address``):
+  every refused credential spends one. While either budget of a request is spent, a credential that needs
+  real work to check (a key's first scrypt check in this process, a JWT) is refused with 429 before any of
+  that work. A key already verified in this process still passes, so a flood of wrong secrets against
+  someone's key id neither burns the service's cores nor locks the key's owner out.
+
+Limits are strings such as ``"100/second"`` or ``"10/second;300/minute"``; an empty string turns one off.
+Counters live in ``service.rate_limit_storage`` (``memory://``: per process; a shared store such as
+``redis://host:6379`` gives several replicas one budget, with that backend's client installed).
+
+Every 429 of the service (these limits, and a full search queue) has one shape: ``{"detail": "..."}``
+and a ``Retry-After`` header in whole seconds (``too_many_requests``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from fastapi import HTTPException, status
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from figvault.settings import ServiceSettings
+
+
+def too_many_requests(detail: str, retry_after_s: float) -> HTTPException:
+    """The service's one 429: a short reason and when to try again (whole seconds, at least 1)."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"{detail}; try again in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _items(spec: str) -> list[RateLimitItem]:
+    return parse_many(spec) if spec.strip() else []
+
+
+class RateLimits:
+    """The four budgets of one service process (or of every replica sharing ``rate_limit_storage``)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self._budgets: dict[str, list[RateLimitItem]] = {
+            "key": _items(settings.rate_limit_per_key),
+            "address": _items(settings.rate_limit_per_address),
+            "key-failures": _items(settings.auth_failures_per_key),
+            "address-failures": _items(settings.auth_failures_per_address),
+        }
+
+    def _wait_s(self, budget: str, who: str) -> float | None:
+        """Seconds until ``who`` may spend from ``budget`` again; None when it may now."""
+        waits = []
+        for item in self._budgets[budget]:
+            if not self._limiter.test(item, budget, who):
+                waits.append(self._limiter.get_window_stats(item, budget, who).reset_time - time.time())
+        return max(waits) if waits else None
+
+    def _spend(self, budget: str, who: str) -> float | None:
+        for item in self._budgets[budget]:
+            if not self._limiter.hit(item, budget, who):
+                return self._limiter.get_window_stats(item, budget, who).reset_time - time.time()
+        return None
+
+    def spend_request(self, key: str, address: str) -> None:
+        """One authenticated request of ``key`` from ``address``; 429 when either budget is spent."""
+        for budget, who in (("address", address), ("key", key)):
+            wait = self._spend(budget, who)
+            if wait is not None:
+                raise too_many_requests(f"too many requests for this {budget}", wait)
+
+    def check_failures(self, key_id: str | None, address: str) -> None:
+        """429 when this address, or this key id, has used up its failed-authentication budget."""
+        checks = [("address-failures", address)] + ([("key-failures", key_id)] if key_id else [])
+        for budget, who in checks:
+            wait = self._wait_s(budget, who)
+            if wait is not None:
+                raise too_many_requests("too many failed authentication attempts", wait)
+
+    def spend_failure(self, key_id: str | None, address: str) -> None:
+        self._spend("address-failures", address)
+        if key_id:
+            self._spend("key-failures", key_id)

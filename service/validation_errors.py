@@ -1,0 +1,48 @@
+"""422 answers that say what is wrong without repeating what was sent.
+
+FastAPI's default 422 body lists every error with the offending ``input``: an upload whose file part had
+no file name came back with the whole file in the answer, a 90,000-item list with 90,000 errors. Here a
+422 keeps FastAPI's shape (``{"detail": [{"loc", "msg", "type"}]}``) but drops ``input`` and ``ctx``,
+shortens locations and messages, and keeps the first few errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+MAX_ERRORS = 10
+MAX_LOC_CHARS = 64
+MAX_MSG_CHARS = 200
+
+
+def _short(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    return value
+
+
+def public_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    """The first ``MAX_ERRORS`` errors as loc (shortened), msg (shortened) and type; no input, no ctx."""
+    out = []
+    for error in errors[:MAX_ERRORS]:
+        out.append(
+            {
+                "loc": [_short(part, MAX_LOC_CHARS) for part in error.get("loc", ())][:8],
+                "msg": _short(str(error.get("msg", "invalid")), MAX_MSG_CHARS),
+                "type": _short(str(error.get("type", "value_error")), MAX_LOC_CHARS),
+            }
+        )
+    if len(errors) > MAX_ERRORS:
+        out.append({"loc": [], "msg": f"and {len(errors) - MAX_ERRORS} more errors", "type": "truncated"})
+    return out
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {"detail": public_errors(list(exc.errors()))}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
