@@ -58,6 +58,14 @@ class ExtractSettings(BaseModel):
     """Memory limit of one document's extraction worker (and of what it starts, e.g. LibreOffice)."""
     worker_nice: int = Field(default=10, ge=0, le=19)
     """CPU priority offset of extraction workers: searches in the service win the cores."""
+    max_page_drawing_ops: int = Field(default=50_000, ge=1)
+    """Painting operators (paths, text, images) a PDF page may hold and still get a layout analysis; a page
+    with more becomes one unit of the whole page, and one with 4 times more is skipped, with a warning."""
+    max_page_content_mb: int = Field(default=16, ge=1)
+    """A PDF page whose content streams decompress past this is skipped with a warning (flate bombs)."""
+    max_slide_elements: int = Field(default=50_000, ge=1)
+    """XML elements (shapes, paragraphs, runs, ...) a slide may hold; a slide with more is skipped with a
+    warning and left out of the LibreOffice rendering (real slides hold a few hundred to a few thousand)."""
 
 
 class ClipSettings(BaseModel):

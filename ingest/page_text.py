@@ -9,35 +9,57 @@ from __future__ import annotations
 
 import io
 
+from figvault.settings import ExtractSettings
+
 PDF_MIME = "application/pdf"
+MAX_PAGE_TEXT_CHARS = 20_000
+"""More than any index field keeps of a page (the stored page text is cut at 8 KB)."""
 
 
-def page_texts(data: bytes, mime: str) -> dict[int, str]:
-    """{page or slide number: text}; empty when the document cannot be read (extraction reports that)."""
+def page_texts(data: bytes, mime: str, settings: ExtractSettings | None = None) -> dict[int, str]:
+    """{page or slide number: text}; empty when the document cannot be read (extraction reports that).
+
+    Pages and slides over extraction's work caps (``settings``) are left out, as extraction leaves them.
+    """
+    settings = settings or ExtractSettings()
     try:
         if mime == PDF_MIME:
-            return _pdf_texts(data)
-        return _pptx_texts(data)
+            return _pdf_texts(data, settings)
+        return _pptx_texts(data, settings)
     except Exception:  # a secondary signal: a reader error here must not fail an extracted document
         return {}
 
 
-def _pdf_texts(data: bytes) -> dict[int, str]:
+def _pdf_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     import pymupdf
 
+    from figvault.ingest.pdf import HEAVY_PAGE_FACTOR
+    from figvault.ingest.pdf_budget import ContentBudget
+
+    texts: dict[int, str] = {}
+    limit = HEAVY_PAGE_FACTOR * settings.max_page_drawing_ops
     with pymupdf.open(stream=data, filetype="pdf") as doc:
-        return {i + 1: page.get_text() for i, page in enumerate(doc)}
+        budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
+        for i, page in enumerate(doc):
+            cost = budget.page_cost(page, limit)
+            if not cost.over_bytes and cost.operations <= limit:
+                texts[i + 1] = page.get_text()[:MAX_PAGE_TEXT_CHARS]
+    return texts
 
 
-def _pptx_texts(data: bytes) -> dict[int, str]:
+def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     from pptx import Presentation
+
+    from figvault.ingest.slide_shapes import element_count
 
     texts: dict[int, str] = {}
     for number, slide in enumerate(Presentation(io.BytesIO(data)).slides, start=1):
+        if element_count(slide._element) > settings.max_slide_elements:
+            continue
         parts = [shape.text_frame.text for shape in _shapes(slide.shapes) if shape.has_text_frame]
         if slide.has_notes_slide:
             parts.append(slide.notes_slide.notes_text_frame.text)
-        texts[number] = "\n".join(p for p in parts if p.strip())
+        texts[number] = "\n".join(p for p in parts if p.strip())[:MAX_PAGE_TEXT_CHARS]
     return texts
 
 

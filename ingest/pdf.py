@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pymupdf
 
 from figvault.errors import ExtractionError
+from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
+from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_layout import (
-    Box,
     DocumentStats,
     FigureRegion,
     PageContent,
     PageLayout,
     TextLine,
     analyse_page,
-    box_area,
-    box_intersection,
     caption_side_votes,
     find_figures,
-    h_overlap,
     read_page,
 )
 from figvault.ingest.render import render_region
@@ -41,6 +40,10 @@ PDF_MIME = "application/pdf"
 MAX_CAPTION_CHARS = 1000
 MAX_CONTEXT_CHARS = 1200
 MAX_FIGURE_TEXT_CHARS = 2000
+ANTIALIAS_MAX_INK_PT = 1_000_000
+"""A region whose paths' boxes sum to more width + height than this (points) is drawn without path
+anti-aliasing: 1,000,000 pt of strokes cost about a second at 150 dpi with it (20,000 segments crossing a
+page: 8,000,000 pt, 9.6 s with, 0.4 s without)."""
 
 
 def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
@@ -49,13 +52,7 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
     try:
         meta = read_meta(doc)
         extraction = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-        pages: list[PageContent | None] = []
-        for page in doc:
-            try:
-                pages.append(read_page(page))
-            except Exception as exc:  # one damaged page must not cost the rest of the document
-                pages.append(None)
-                extraction.warnings.append(f"page {page.number + 1}: unreadable ({_one_line(exc)})")
+        pages, heavy = _read_pages(doc, settings, extraction.warnings)
         bombs = _drop_decorations(pages, settings, extraction.warnings)
         stats = document_stats([p for p in pages if p is not None])
         headings = _HeadingTracker(stats)
@@ -96,9 +93,83 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
                     )
                     continue
                 extraction.figures.append(figure)
+        for number in heavy:
+            extraction.figures.append(_whole_page_figure(doc[number - 1], extraction, settings))
+        extraction.figures.sort(key=lambda f: f.unit.page)
         return extraction
     finally:
         doc.close()
+
+
+HEAVY_PAGE_FACTOR = 4
+"""A page with more than this many times ``max_page_drawing_ops`` is skipped, not even rendered."""
+HEAVY_PAGE_DPI = 72
+"""Resolution cap of a page rendered whole because it holds too much drawing to analyse."""
+
+
+def _read_pages(
+    doc: pymupdf.Document, settings: ExtractSettings, warnings: list[str]
+) -> tuple[list[PageContent | None], list[int]]:
+    """Each page's content (None: unreadable, skipped or too heavy), and the pages to render whole.
+
+    The work per page is capped before MuPDF interprets anything (pdf_budget): a page whose content
+    decompresses past ``max_page_content_mb``, or that paints more than HEAVY_PAGE_FACTOR times
+    ``max_page_drawing_ops``, is skipped; one over ``max_page_drawing_ops`` becomes one unit of the whole
+    page, without layout analysis. Either way a warning names the page.
+    """
+    budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
+    cap = settings.max_page_drawing_ops
+    pages: list[PageContent | None] = []
+    heavy: list[int] = []
+    for page in doc:
+        number = page.number + 1
+        try:
+            cost = budget.page_cost(page, cap)
+            if cost.over_bytes:
+                limit = settings.max_page_content_mb
+                warnings.append(f"page {number}: skipped, its content decompresses past {limit} MiB")
+            elif cost.operations > HEAVY_PAGE_FACTOR * cap:
+                warnings.append(
+                    f"page {number}: skipped, {cost.operations:,} drawing operations"
+                    f" (more than {HEAVY_PAGE_FACTOR} x extract.max_page_drawing_ops = {cap:,})"
+                )
+            elif cost.operations > cap:
+                warnings.append(
+                    f"page {number}: {cost.operations:,} drawing operations (extract.max_page_drawing_ops"
+                    f" = {cap:,}): rendered as one unit, without layout analysis"
+                )
+                heavy.append(number)
+            else:
+                pages.append(read_page(page))
+                continue
+        except Exception as exc:  # one damaged page must not cost the rest of the document
+            warnings.append(f"page {number}: unreadable ({_one_line(exc)})")
+        pages.append(None)
+    return pages, heavy
+
+
+def _whole_page_figure(
+    page: pymupdf.Page, extraction: DocumentExtraction, settings: ExtractSettings
+) -> ExtractedFigure:
+    """One unit for a page too heavy to analyse: the page, at low resolution, paths not anti-aliased."""
+    rect = page.rect
+    bbox = (0.0, 0.0, round(rect.width, 2), round(rect.height, 2))
+    dpi = min(settings.dpi, HEAVY_PAGE_DPI)
+    rendered = render_region(page, rect, dpi, settings.max_image_pixels, antialias=False)
+    number = page.number + 1
+    unit = FigureUnit(
+        unit_id=make_unit_id(extraction.doc_sha256, number, FigureKind.VECTOR.value, bbox),
+        doc=extraction.doc,
+        doc_sha256=extraction.doc_sha256,
+        page=number,
+        page_size=(bbox[2], bbox[3]),
+        bbox=bbox,
+        kind=FigureKind.VECTOR,
+        width=rendered.width,
+        height=rendered.height,
+        meta=extraction.meta,
+    )
+    return ExtractedFigure(unit=unit, png=rendered.png)
 
 
 def layout_model_pictures(doc: pymupdf.Document, warnings: list[str]) -> dict[int, list[Box]]:
@@ -108,9 +179,11 @@ def layout_model_pictures(doc: pymupdf.Document, warnings: list[str]) -> dict[in
     not show (text-only figures, figures of glyphs); on their own they never become units.
     """
     try:
-        import pymupdf.layout  # noqa: F401  (importing it switches pymupdf4llm to the layout model)
+        if "pymupdf.layout" in sys.modules and sys.modules["pymupdf.layout"] is None:
+            del sys.modules["pymupdf.layout"]  # deferred at import (figvault/ingest/__init__.py)
         import pymupdf4llm
 
+        pymupdf4llm.use_layout(True)  # imports and activates pymupdf.layout
         data = json.loads(pymupdf4llm.to_json(doc))
     except Exception as exc:  # the model is an extra signal: without it, extraction goes on
         warnings.append(f"layout model unavailable ({_one_line(exc)}); heuristic layout only")
@@ -352,7 +425,11 @@ def _make_figure(
     page = doc[content.number - 1]
     bbox = tuple(round(v, 2) for v in region.box)
     kind = _kind(region)
-    rendered = render_region(page, pymupdf.Rect(region.box), settings.dpi, settings.max_image_pixels)
+    # Tens of thousands of long strokes make anti-aliasing the whole cost of a rendering (render.py).
+    antialias = region.ink <= ANTIALIAS_MAX_INK_PT
+    rendered = render_region(
+        page, pymupdf.Rect(region.box), settings.dpi, settings.max_image_pixels, antialias=antialias
+    )
     caption = region.caption
     figure_text = "\n".join(line.text for line in region.text_lines)
     unit = FigureUnit(

@@ -23,9 +23,17 @@ from typing import Any
 
 import pymupdf
 
+from figvault.ingest.boxes import (
+    Box,
+    BoxGrid,
+    box_area,
+    box_intersection,
+    box_union,
+    boxes_near,
+    h_overlap,
+    merge_touching,
+)
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
-
-Box = tuple[float, float, float, float]
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -36,35 +44,6 @@ LOOSE_MERGE_SHARE = 0.12
 """Uncaptioned pieces closer than this share of the page width, no body text between: one figure."""
 LABEL_MARGIN_PT = 10.0
 """Text lines this close to a figure region are its labels (axis titles, legends) unless body text."""
-
-
-def box_union(a: Box, b: Box) -> Box:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
-
-def box_area(a: Box) -> float:
-    return max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1])
-
-
-def box_intersection(a: Box, b: Box) -> float:
-    return box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-
-
-def box_iou(a: Box, b: Box) -> float:
-    inter = box_intersection(a, b)
-    union = box_area(a) + box_area(b) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def boxes_near(a: Box, b: Box, gap: float) -> bool:
-    return a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]
-
-
-def h_overlap(a: Box, b: Box) -> float:
-    """Horizontal overlap as a share of the narrower box."""
-    inter = min(a[2], b[2]) - max(a[0], b[0])
-    narrower = min(a[2] - a[0], b[2] - b[0])
-    return inter / narrower if narrower > 0 else 0.0
 
 
 @dataclass
@@ -133,6 +112,8 @@ class Cluster:
     """Paths with curves or slanted lines: plots and diagrams have them, tables do not."""
     model_only: bool = False
     """Only a layout-model "picture" box, no graphics of its own: usable by a caption, never alone."""
+    ink: float = 0.0
+    """Sum of the paths' box widths plus heights (points): how much stroking a rendering of it costs."""
 
     def merge(self, other: Cluster) -> None:
         self.model_only = self.model_only and other.model_only
@@ -140,6 +121,7 @@ class Cluster:
         self.image_area += other.image_area
         self.path_count += other.path_count
         self.free_paths += other.free_paths
+        self.ink += other.ink
 
 
 @dataclass
@@ -156,6 +138,8 @@ class FigureRegion:
     path_count: int
     caption: Caption | None = None
     text_lines: list[TextLine] = field(default_factory=list)
+    ink: float = 0.0
+    """See Cluster.ink."""
 
 
 def read_page(page: pymupdf.Page) -> PageContent:
@@ -279,65 +263,24 @@ def _visible(path: dict[str, Any]) -> bool:
     return not (stroke is None and (fill is None or _is_white(fill)))
 
 
-def _find(parent: list[int], i: int) -> int:
-    """Union-find root, with path halving."""
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
-
-
-GRID_CELL_PT = 48.0
-"""Cell size of the spatial hash that finds neighbouring boxes without comparing every pair."""
-
-
 def cluster_boxes(clusters: list[Cluster], gap: float) -> list[Cluster]:
-    """Merge clusters whose boxes come within ``gap`` of each other, until none do.
-
-    Union-find over neighbours found through a grid hash, repeated on the merged boxes until stable (a
-    merged box can reach boxes its parts did not): near-linear, so a scatter plot of thousands of
-    separate markers costs milliseconds, not seconds.
-    """
-    current = sorted(clusters, key=lambda c: (c.box[1], c.box[0]))
-    while True:
-        parent = list(range(len(current)))
-        grid: dict[tuple[int, int], list[int]] = {}
-        merged_any = False
-        for i, cluster in enumerate(current):
-            x0, y0, x1, y1 = cluster.box
-            cells = [
-                (cx, cy)
-                for cx in range(int((x0 - gap) // GRID_CELL_PT), int((x1 + gap) // GRID_CELL_PT) + 1)
-                for cy in range(int((y0 - gap) // GRID_CELL_PT), int((y1 + gap) // GRID_CELL_PT) + 1)
-            ]
-            seen: set[int] = set()
-            for cell in cells:
-                for j in grid.get(cell, ()):
-                    if j in seen:
-                        continue
-                    seen.add(j)
-                    if boxes_near(current[j].box, cluster.box, gap):
-                        ri, rj = _find(parent, i), _find(parent, j)
-                        if ri != rj:
-                            parent[max(ri, rj)] = min(ri, rj)
-                            merged_any = True
-                grid.setdefault(cell, []).append(i)
-        if not merged_any:
-            return current
-        groups: dict[int, Cluster] = {}
-        for i, cluster in enumerate(current):
-            root = _find(parent, i)
-            if root in groups:
-                groups[root].merge(cluster)
-            else:
-                groups[root] = Cluster(
-                    box=cluster.box,
-                    image_area=cluster.image_area,
-                    path_count=cluster.path_count,
-                    free_paths=cluster.free_paths,
-                    model_only=cluster.model_only,
-                )
-        current = [groups[root] for root in sorted(groups)]
+    """Merge clusters whose boxes come within ``gap`` of each other, until none do (near-linear: boxes.py)."""
+    merged: list[Cluster] = []
+    for box, members in merge_touching([c.box for c in clusters], gap):
+        first = clusters[members[0]]
+        cluster = Cluster(
+            box=first.box,
+            image_area=first.image_area,
+            path_count=first.path_count,
+            free_paths=first.free_paths,
+            model_only=first.model_only,
+            ink=first.ink,
+        )
+        for i in members[1:]:
+            cluster.merge(clusters[i])
+        cluster.box = box
+        merged.append(cluster)
+    return merged
 
 
 @dataclass
@@ -421,6 +364,11 @@ class PageLayout:
     """Text lines without running headers and footers."""
     text_blocks: list[TextBlock]
     """Text outside graphics and captions: headings and paragraphs, where citations and context come from."""
+    line_index: BoxGrid = field(default_factory=lambda: BoxGrid([]))
+    """``lines`` in a grid: the labels near a region without scanning the page."""
+
+    def __post_init__(self) -> None:
+        self.line_index = BoxGrid([line.box for line in self.lines])
 
 
 def analyse_page(
@@ -429,7 +377,12 @@ def analyse_page(
     """Clusters, captions and body text of a page. ``model_boxes``: the layout model's picture boxes."""
     atoms = [Cluster(box=im.box, image_area=box_area(im.box)) for im in content.images]
     atoms += [
-        Cluster(box=p, path_count=1, free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1)
+        Cluster(
+            box=p,
+            path_count=1,
+            free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1,
+            ink=(p[2] - p[0]) + (p[3] - p[1]),
+        )
         for i, p in enumerate(content.paths)
     ]
     clusters = cluster_boxes(atoms, CLUSTER_GAP_PT)
@@ -550,32 +503,33 @@ def _claim_for_caption(
 
 
 def _grow_to_labels(
-    box: Box, lines: list[TextLine], excluded_blocks: set[int], caption_box: Box | None
+    box: Box, layout: PageLayout, excluded_blocks: set[int], caption_box: Box | None
 ) -> tuple[Box, list[TextLine]]:
     """Extend a region to the label lines around it, and return the lines it then holds."""
+    lines = layout.lines
     for _ in range(3):
         grown = box
-        for line in lines:
+        for i in layout.line_index.near(box, LABEL_MARGIN_PT):
+            line = lines[i]
             if line.block in excluded_blocks:
                 continue
-            lb = line.box
-            inside = box_intersection(lb, box) >= 0.5 * box_area(lb)
-            near = boxes_near(lb, box, LABEL_MARGIN_PT)
-            if inside or near:
-                if caption_box is not None and box_intersection(lb, caption_box) > 0:
-                    continue
-                grown = box_union(grown, lb)
+            if caption_box is not None and box_intersection(line.box, caption_box) > 0:
+                continue
+            grown = box_union(grown, line.box)
         if grown == box:
             break
         box = grown
-    held = [line for line in lines if box_intersection(line.box, box) >= 0.5 * box_area(line.box)]
+    held = [
+        lines[i]
+        for i in layout.line_index.near(box)
+        if box_intersection(lines[i].box, box) >= 0.5 * box_area(lines[i].box)
+    ]
     return box, held
 
 
 def _merged(clusters: list[Cluster]) -> Cluster:
-    merged = Cluster(
-        box=clusters[0].box, image_area=clusters[0].image_area, path_count=clusters[0].path_count
-    )
+    first = clusters[0]
+    merged = Cluster(box=first.box, image_area=first.image_area, path_count=first.path_count, ink=first.ink)
     for cl in clusters[1:]:
         merged.merge(cl)
     return merged
@@ -599,9 +553,11 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
         if caption.match.kind is not CaptionKind.FIGURE:
             continue
         merged = _merged([layout.clusters[i] for i in chosen])
-        box, held = _grow_to_labels(merged.box, layout.lines, excluded, caption.block.box)
+        box, held = _grow_to_labels(merged.box, layout, excluded, caption.block.box)
         regions.append(
-            FigureRegion(box, merged.image_area, merged.path_count, caption=caption, text_lines=held)
+            FigureRegion(
+                box, merged.image_area, merged.path_count, caption=caption, text_lines=held, ink=merged.ink
+            )
         )
 
     # Uncaptioned figures: what no caption claimed and that looks like a figure on its own.
@@ -615,9 +571,11 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
         w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
         if w < speck and h < speck:
             continue  # bullets, markers, underlines: labels would not make them figures
-        box, held = _grow_to_labels(cluster.box, layout.lines, excluded, None)
+        box, held = _grow_to_labels(cluster.box, layout, excluded, None)
         if _looks_like_figure(cluster, box, held, min_figure_pt):
-            loose.append(FigureRegion(box, cluster.image_area, cluster.path_count, text_lines=held))
+            loose.append(
+                FigureRegion(box, cluster.image_area, cluster.path_count, text_lines=held, ink=cluster.ink)
+            )
     for region in _merge_loose(layout, loose):
         if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
             regions.append(region)
@@ -628,35 +586,41 @@ def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRe
     """Join uncaptioned pieces that no body text separates: the parts of one slide graphic, chart panels.
 
     Slides and posters arrange one visual from several pieces (a chart, its table, a diagram) with wide
-    gaps; a paragraph between two pieces means they are separate figures.
+    gaps; a paragraph between two pieces means they are separate figures. Each pass lets every piece
+    absorb the later pieces it may join (its box growing as it goes); passes repeat until none joins, so
+    a page of hundreds of pieces costs a few passes, not one pass per merge.
     """
     gap = LOOSE_MERGE_SHARE * layout.content.size[0]
     merged = True
     while merged:
         merged = False
         for i in range(len(loose)):
+            if loose[i] is None:
+                continue
             for j in range(i + 1, len(loose)):
                 a, b = loose[i], loose[j]
-                if not boxes_near(a.box, b.box, gap):
-                    continue
-                hull = box_union(a.box, b.box)
-                if any(
-                    box_intersection(bar, hull) > 0.5 * box_area(bar)
-                    and box_intersection(bar, a.box) < 0.5 * box_area(bar)
-                    and box_intersection(bar, b.box) < 0.5 * box_area(bar)
-                    for bar in layout.barriers
-                ):
+                if b is None or not boxes_near(a.box, b.box, gap) or _separated(layout, a.box, b.box):
                     continue
                 held = a.text_lines + [ln for ln in b.text_lines if ln not in a.text_lines]
                 loose[i] = FigureRegion(
-                    hull, a.image_area + b.image_area, a.path_count + b.path_count, text_lines=held
-                )
-                del loose[j]
+                    box_union(a.box, b.box), a.image_area + b.image_area, a.path_count + b.path_count,
+                    text_lines=held, ink=a.ink + b.ink,
+                )  # fmt: skip
+                loose[j] = None
                 merged = True
-                break
-            if merged:
-                break
+        loose = [r for r in loose if r is not None]
     return loose
+
+
+def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
+    """Body text or a caption lies in the hull of two pieces, in neither of them."""
+    hull = box_union(a, b)
+    return any(
+        box_intersection(bar, hull) > 0.5 * box_area(bar)
+        and box_intersection(bar, a) < 0.5 * box_area(bar)
+        and box_intersection(bar, b) < 0.5 * box_area(bar)
+        for bar in layout.barriers
+    )
 
 
 def _looks_like_figure(cluster: Cluster, box: Box, held: list[TextLine], min_figure_pt: float) -> bool:

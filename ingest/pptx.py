@@ -31,6 +31,7 @@ from PIL import Image
 
 from figvault.errors import ExtractionError, UnsafeFileError
 from figvault.ingest import slide_render
+from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.safety import (
     check_image_pixels,
@@ -52,6 +53,7 @@ from figvault.ingest.slide_shapes import (
     Box,
     blob_key,
     clean_text,
+    element_count,
     iter_leaves,
     picture_blob,
     role_of,
@@ -120,12 +122,12 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     prs = _open_presentation(data)
     slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
     slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
-    slides = [_read_slide(i, slide, settings) for i, slide in enumerate(prs.slides, start=1)]
+    meta = _document_meta(prs, len(prs.slides))
+    result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
+    slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in enumerate(prs.slides, start=1)]
     hidden = {
         i for i, slide in enumerate(prs.slides, start=1) if slide._element.get("show") in ("0", "false")
     }
-    meta = _document_meta(prs, len(slides))
-    result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
 
     logos = _repeated_images(slides, settings.repeated_image_pages)
     plans: list[tuple[SlideInfo, Cluster]] = []
@@ -165,10 +167,17 @@ def _document_meta(prs: Any, pages: int) -> DocumentMeta:
     )
 
 
-def _read_slide(number: int, slide: Any, settings: ExtractSettings) -> SlideInfo:
+def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: list[str]) -> SlideInfo:
     members: list[Member] = []
     title = ""
     context_parts: list[str] = []
+    elements = element_count(slide._element)
+    if elements > settings.max_slide_elements:  # hostile: reading its text alone took seconds
+        warnings.append(
+            f"slide {number}: skipped, {elements:,} XML elements"
+            f" (extract.max_slide_elements = {settings.max_slide_elements:,})"
+        )
+        return SlideInfo(number=number, slide=slide, members=[], title="", context_parts=[], notes="")
     for z, shape in enumerate(slide.shapes):
         role = role_of(shape)
         if role == PLACEHOLDER:
@@ -285,11 +294,11 @@ def _clusters(members: list[Member], w: float, h: float, min_pt: float) -> list[
     ]  # fmt: skip
     nodes = graphics + texts
     sets = _DisjointSets(len(nodes))
+    grid = BoxGrid([_tuple(m.box) for m in nodes])
     # Edges run graphic-graphic and graphic-text only: a column of text boxes is no figure by itself.
     for i, a in enumerate(graphics):
-        grown = a.box.expanded(tol)
-        for j in range(i + 1, len(nodes)):
-            if grown.touches(nodes[j].box):
+        for j in grid.near(_tuple(a.box), tol):
+            if j > i:
                 sets.union(i, j)
     components: dict[int, list[Member]] = defaultdict(list)
     for i, m in enumerate(nodes):
@@ -326,23 +335,22 @@ def _cluster_of(component: list[Member], w: float, h: float) -> Cluster | None:
 
 def _merge_overlapping(clusters: list[Cluster], w: float, h: float) -> list[Cluster]:
     """Figures whose boxes overlap are one figure (a diagram drawn across another's frame)."""
-    merged = True
-    while merged:
-        merged = False
-        for i, a in enumerate(clusters):
-            for j in range(i + 1, len(clusters)):
-                b = clusters[j]
-                if a.box.intersection_area(b.box) > 0:
-                    a.members = sorted(a.members + b.members, key=lambda m: m.z)
-                    a.joined += b.joined
-                    a.nearby += b.nearby
-                    a.box = a.box.union(b.box).clipped(w, h)
-                    del clusters[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return clusters
+    merged: list[Cluster] = []
+    # A negative gap: boxes must overlap by more than a hair, touching edges do not count.
+    for _, indexes in merge_touching([_tuple(c.box) for c in clusters], -1e-6):
+        first = clusters[indexes[0]]
+        for i in indexes[1:]:
+            other = clusters[i]
+            first.members = sorted(first.members + other.members, key=lambda m: m.z)
+            first.joined += other.joined
+            first.nearby += other.nearby
+            first.box = first.box.union(other.box).clipped(w, h)
+        merged.append(first)
+    return merged
+
+
+def _tuple(box: Box) -> tuple[float, float, float, float]:
+    return (box.x0, box.y0, box.x1, box.y1)
 
 
 PANEL_MIN = 3

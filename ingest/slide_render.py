@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pymupdf
 
 from figvault.errors import ExtractionError
 from figvault.ingest.render import render_region
+from figvault.ingest.slide_shapes import element_count
 from figvault.settings import ExtractSettings
 
 SOFFICE_MISSING = (
@@ -61,23 +63,47 @@ class RenderedDeck:
         self.pdf.close()
 
 
-def unhide_slides(data: bytes) -> bytes:
-    """A copy of the deck with every slide visible (python-pptx round trip)."""
+def deck_for_rendering(data: bytes, hidden: set[int], max_elements: int) -> tuple[bytes, set[int]]:
+    """The deck LibreOffice converts, and the slides emptied in it.
+
+    Hidden slides are shown (LibreOffice skips them otherwise). A slide with more than ``max_elements`` XML
+    elements (150,000 paragraphs in a 60 KB file kept LibreOffice busy past its timeout) keeps its place
+    but loses its shapes, so that the other slides still render. The deck is parsed only when some slide
+    could be over the cap (its XML part holds more than ``max_elements`` * 4 bytes) or has to be shown.
+    """
+    if not hidden and not _may_exceed(data, max_elements):
+        return data, set()
     from pptx import Presentation
 
     prs = Presentation(io.BytesIO(data))
-    for slide in prs.slides:
+    emptied: set[int] = set()
+    for number, slide in enumerate(prs.slides, start=1):
         slide._element.attrib.pop("show", None)
+        if element_count(slide._element) > max_elements:
+            tree = slide.shapes._spTree
+            for child in list(tree)[2:]:  # keep nvGrpSpPr and grpSpPr, the tree's required head
+                # Emptied first: lxml moves a removed subtree node by node (minutes for 150k paragraphs).
+                child.clear()
+                tree.remove(child)
+            emptied.add(number)
     out = io.BytesIO()
     prs.save(out)
-    return out.getvalue()
+    return out.getvalue(), emptied
+
+
+def _may_exceed(data: bytes, max_elements: int) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return any(
+            info.filename.startswith("ppt/slides/slide") and info.file_size > 4 * max_elements
+            for info in zf.infolist()
+        )
 
 
 def render_deck(
     data: bytes, n_slides: int, hidden: set[int], soffice: str, settings: ExtractSettings
 ) -> RenderedDeck:
     """Convert the deck to PDF with LibreOffice; raises RenderError with a one-line reason."""
-    source = unhide_slides(data) if hidden else data
+    source, _ = deck_for_rendering(data, hidden, settings.max_slide_elements)
     with tempfile.TemporaryDirectory(prefix="figvault-lo-") as tmp:
         tmp_path = Path(tmp)
         deck = tmp_path / "deck.pptx"

@@ -202,6 +202,11 @@ def _draws_anything(sp: Any) -> bool:
     return styled_fill or styled_line
 
 
+def element_count(element: Any) -> int:
+    """XML elements under ``element`` (itself included), counted inside libxml2 without building proxies."""
+    return int(element.xpath("count(descendant-or-self::*)"))
+
+
 def clean_text(text: str) -> str:
     # python-pptx writes soft line breaks as vertical tabs; collapse runs of blank space per line.
     lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.replace("\x0b", "\n").splitlines())

@@ -9,9 +9,10 @@ import pymupdf
 import pytest
 
 from figvault.errors import ExtractionError
+from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf import extract_pdf_units, pdf_date_to_iso
-from figvault.ingest.pdf_layout import box_iou, join_lines
+from figvault.ingest.pdf_layout import join_lines
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction, FigureKind, make_unit_id
 

@@ -1,0 +1,173 @@
+"""Axis-aligned boxes and two spatial indexes over them, so that no page layout step compares every pair.
+
+Boxes are ``(x0, y0, x1, y1)`` in points, top-left origin. Pages of hostile or just very dense documents
+hold tens of thousands of drawing paths (scatter markers, hatching, 20,000 overlapping line segments):
+anything quadratic in the number of boxes turns such a page into minutes.
+
+- :class:`BoxGrid`: fixed boxes hashed into square cells; "which boxes lie within ``gap`` of this box".
+- :func:`merge_touching`: groups of boxes whose (merged) boxes come within ``gap`` of each other, built
+  incrementally with a grid of the live groups, so each box costs about a constant number of lookups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+Box = tuple[float, float, float, float]
+
+CELL_PT = 48.0
+"""Cell size of the grids: about a text line's length, a marker's many times."""
+BIG_CELLS = 16
+"""A group covering this many cells is checked first for containment (long lines inside a drawn area)."""
+
+
+def box_union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def box_area(a: Box) -> float:
+    return max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1])
+
+
+def box_intersection(a: Box, b: Box) -> float:
+    return box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def box_iou(a: Box, b: Box) -> float:
+    inter = box_intersection(a, b)
+    union = box_area(a) + box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def boxes_near(a: Box, b: Box, gap: float) -> bool:
+    return a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]
+
+
+def box_contains(outer: Box, inner: Box) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+def h_overlap(a: Box, b: Box) -> float:
+    """Horizontal overlap as a share of the narrower box."""
+    inter = min(a[2], b[2]) - max(a[0], b[0])
+    narrower = min(a[2] - a[0], b[2] - b[0])
+    return inter / narrower if narrower > 0 else 0.0
+
+
+CellRange = tuple[int, int, int, int]
+
+
+def _cell_range(box: Box, gap: float = 0.0) -> CellRange:
+    return (
+        int((box[0] - gap) // CELL_PT),
+        int((box[1] - gap) // CELL_PT),
+        int((box[2] + gap) // CELL_PT),
+        int((box[3] + gap) // CELL_PT),
+    )
+
+
+def _cells(r: CellRange) -> Iterator[tuple[int, int]]:
+    for cx in range(r[0], r[2] + 1):
+        for cy in range(r[1], r[3] + 1):
+            yield cx, cy
+
+
+def _range_size(r: CellRange) -> int:
+    return (r[2] - r[0] + 1) * (r[3] - r[1] + 1)
+
+
+class BoxGrid:
+    """Fixed boxes in a grid hash: the boxes near a query box, in index order, without a full scan."""
+
+    def __init__(self, boxes: Sequence[Box]) -> None:
+        self.boxes = list(boxes)
+        self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, box in enumerate(self.boxes):
+            for cell in _cells(_cell_range(box)):
+                self._cells[cell].append(i)
+
+    def near(self, box: Box, gap: float = 0.0) -> list[int]:
+        """Indexes of the boxes within ``gap`` of ``box`` (touching and overlapping ones included)."""
+        found: set[int] = set()
+        for cell in _cells(_cell_range(box, gap)):
+            found.update(self._cells.get(cell, ()))
+        return sorted(i for i in found if boxes_near(self.boxes[i], box, gap))
+
+
+class _Groups:
+    """Live groups of boxes, pairwise farther apart than ``gap``, in a grid hash of their boxes."""
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+        self.box: dict[int, Box] = {}
+        self.members: dict[int, list[int]] = {}
+        self.span: dict[int, CellRange] = {}
+        self.cells: dict[tuple[int, int], set[int]] = defaultdict(set)
+        self.big: set[int] = set()
+        self._next = 0
+
+    def add(self, index: int, box: Box) -> None:
+        # Fast path: inside a big group's box, the box can reach nothing that group does not already.
+        for gid in self.big:
+            if box_contains(self.box[gid], box):
+                self.members[gid].append(index)
+                return
+        gid = self._new(box, [index])
+        while True:
+            near = self._near(gid)
+            if not near:
+                return
+            survivor = max([gid, *near], key=lambda g: _range_size(self.span[g]))
+            for other in (g for g in [gid, *near] if g != survivor):
+                self._absorb(survivor, other)
+            gid = survivor
+
+    def _new(self, box: Box, members: list[int]) -> int:
+        gid = self._next
+        self._next += 1
+        self.box[gid], self.members[gid] = box, members
+        self.span[gid] = _cell_range(box)
+        for cell in _cells(self.span[gid]):
+            self.cells[cell].add(gid)
+        if _range_size(self.span[gid]) >= BIG_CELLS:
+            self.big.add(gid)
+        return gid
+
+    def _near(self, gid: int) -> list[int]:
+        box = self.box[gid]
+        found: set[int] = set()
+        for cell in _cells(_cell_range(box, self.gap)):
+            found.update(self.cells.get(cell, ()))
+        found.discard(gid)
+        return [g for g in found if boxes_near(self.box[g], box, self.gap)]
+
+    def _absorb(self, survivor: int, other: int) -> None:
+        for cell in _cells(self.span.pop(other)):
+            self.cells[cell].discard(other)
+        self.big.discard(other)
+        self.members[survivor].extend(self.members.pop(other))
+        grown = box_union(self.box[survivor], self.box.pop(other))
+        self.box[survivor] = grown
+        old, new = self.span[survivor], _cell_range(grown)
+        if new != old:
+            for cell in _cells(new):
+                if not (old[0] <= cell[0] <= old[2] and old[1] <= cell[1] <= old[3]):
+                    self.cells[cell].add(survivor)
+            self.span[survivor] = new
+            if _range_size(new) >= BIG_CELLS:
+                self.big.add(survivor)
+
+
+def merge_touching(boxes: Sequence[Box], gap: float) -> list[tuple[Box, list[int]]]:
+    """Groups of boxes that touch within ``gap``, directly or through their merged boxes, until none do.
+
+    Returns (merged box, member indexes in input order) per group, top to bottom then left to right. Big
+    boxes go in first, so that the many small or thin boxes drawn over them fall inside a known group.
+    """
+    groups = _Groups(gap)
+    for i in sorted(range(len(boxes)), key=lambda i: -box_area(boxes[i])):
+        groups.add(i, boxes[i])
+    out = [(groups.box[g], sorted(groups.members[g])) for g in groups.box]
+    out.sort(key=lambda bm: (bm[0][1], bm[0][0], bm[1][0]))
+    return out

@@ -1,0 +1,138 @@
+"""Small generated documents that ask for a lot of work: dense drawings, operator floods, content bombs."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import pymupdf
+
+PAGE = (612.0, 792.0)
+
+
+def random_segments(n: int, seed: int = 0) -> list[tuple[float, float, float, float]]:
+    """Endpoints of ``n`` line segments scattered over a letter page: nearly all cross each other."""
+    rnd = random.Random(seed)
+    return [
+        (rnd.uniform(60, 550), rnd.uniform(200, 740), rnd.uniform(60, 550), rnd.uniform(200, 740))
+        for _ in range(n)
+    ]
+
+
+def _append_content(doc: pymupdf.Document, page: pymupdf.Page, content: bytes) -> None:
+    if page.get_contents():
+        xref = page.get_contents()[0]
+        doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + content)
+        return
+    xref = doc.get_new_xref()
+    doc.update_object(xref, "<<>>")
+    doc.update_stream(xref, content)
+    doc.xref_set_key(page.xref, "Contents", f"{xref} 0 R")
+
+
+def segments_pdf(path: Path, n: int = 20_000, pages: int = 1, heading: str = "Dense drawing") -> Path:
+    """Pages each holding ``n`` overlapping line segments (one path each) under a heading."""
+    doc = pymupdf.open()
+    for number in range(pages):
+        page = doc.new_page(width=PAGE[0], height=PAGE[1])
+        page.insert_text((72, 60), heading, fontsize=18)
+        ops = [b"q 0 0 0 RG 0.5 w"]
+        for x0, y0, x1, y1 in random_segments(n, seed=number):
+            # PDF space has its origin bottom left.
+            ops.append(f"{x0:.1f} {792 - y0:.1f} m {x1:.1f} {792 - y1:.1f} l S".encode())
+        _append_content(doc, page, b"\n".join([*ops, b"Q"]))
+    doc.save(path, deflate=True)
+    doc.close()
+    return path
+
+
+def rects_content(n: int) -> bytes:
+    """``n`` tiny filled squares, one path each, in rows over the page."""
+    ops = [b"0.2 0.4 0.8 rg"]
+    ops += [f"{50 + (i * 7) % 500} {50 + (i // 72 * 3) % 690} 2 2 re f".encode() for i in range(n)]
+    return b"\n".join(ops)
+
+
+def flood_pdf(path: Path, per_page: list[int]) -> Path:
+    """One page per entry, holding that many separate filled squares (0: a plain bar chart page)."""
+    doc = pymupdf.open()
+    for n in per_page:
+        page = doc.new_page(width=PAGE[0], height=PAGE[1])
+        if n:
+            _append_content(doc, page, rects_content(n))
+        else:
+            for i, h in enumerate((120, 200, 160, 240)):
+                page.draw_rect((150 + i * 70, 500 - h, 200 + i * 70, 500), color=None, fill=(0.2, 0.4, 0.8))
+            page.draw_line((140, 500), (440, 500), color=(0, 0, 0))
+            page.draw_line((140, 240), (140, 500), color=(0, 0, 0))
+    doc.save(path, deflate=True)
+    doc.close()
+    return path
+
+
+def form_flood_pdf(path: Path, paths_in_form: int, uses: int) -> Path:
+    """A form XObject of ``paths_in_form`` squares painted ``uses`` times: few bytes, much drawing."""
+    form = zlib.compress(rects_content(paths_in_form))
+    content = b"\n".join(b"q 1 0 0 1 0 0 cm /Fm0 Do Q" for _ in range(uses))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /XObject << /Fm0 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Filter /FlateDecode /Length %d >>\nstream\n"
+        % len(form)
+        + form
+        + b"\nendstream",
+    ]
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def content_bomb_pdf(path: Path, inflated_mb: int) -> Path:
+    """Page 1: a content stream of comments inflating to ``inflated_mb`` MiB from a few KB; page 2 normal."""
+    bomb = zlib.compress(b"%" + b" " * (inflated_mb * 2**20) + b"\n", 9)
+    bars = b"\n".join(b"%d 300 40 %d re f" % (120 + 55 * i, 60 + 30 * i) for i in range(6))
+    normal = b"0 0 1 rg\n" + bars + b"\n0 G 110 300 m 460 300 l S 110 300 m 110 560 l S"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(bomb) + bomb + b"\nendstream",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(normal) + normal + b"\nendstream",
+    ]
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def paragraph_flood_pptx(path: Path, paragraphs: int, base: bytes) -> Path:
+    """``base`` (a deck) with its first text frame on slide 1 stuffed with ``paragraphs`` paragraphs."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "ppt/slides/slide1.xml":
+                flood = b"<a:p><a:r><a:t>x</a:t></a:r></a:p>" * paragraphs
+                data, count = re.subn(rb"(<p:txBody>.*?<a:lstStyle/>)", rb"\1" + flood, data, count=1)
+                assert count == 1, "slide 1 has no text body to stuff"
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
