@@ -136,7 +136,7 @@ def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) 
             f"its {len(extraction.figures)} figures take {figure_bytes // MiB} MiB of images, more than half"
             f" the {limits.memory_mb} MiB per-document limit (extract.doc_memory_mb)"
         )
-    return WorkerResult(extraction, page_texts(data, extraction.meta.mime))
+    return WorkerResult(extraction, page_texts(data, extraction.meta.mime, settings))
 
 
 def _worker_main(conn: Connection, path: str, settings: ExtractSettings, limits: ExtractLimits) -> None:
