@@ -64,6 +64,7 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
             try:
                 layouts.append(analyse_page(content, stats, model_boxes.get(content.number)))
             except Exception as exc:
+                _fail_if_out_of_memory(exc)
                 extraction.warnings.append(
                     f"page {content.number}: layout analysis failed ({_one_line(exc)})"
                 )
@@ -75,6 +76,7 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
             try:
                 regions = find_figures(layout, settings.min_figure_pt, figure_above)
             except Exception as exc:  # a layout bug on one odd page must not cost the document
+                _fail_if_out_of_memory(exc)
                 extraction.warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
                 continue
             for region in regions:
@@ -88,6 +90,7 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
                         doc, content, region, extraction, page_headings, page_texts, settings
                     )
                 except Exception as exc:
+                    _fail_if_out_of_memory(exc)
                     extraction.warnings.append(
                         f"page {content.number}: figure not rendered ({_one_line(exc)})"
                     )
@@ -143,6 +146,7 @@ def _read_pages(
                 pages.append(read_page(page))
                 continue
         except Exception as exc:  # one damaged page must not cost the rest of the document
+            _fail_if_out_of_memory(exc)
             warnings.append(f"page {number}: unreadable ({_one_line(exc)})")
         pages.append(None)
     return pages, heavy
@@ -221,6 +225,16 @@ def open_pdf(data: bytes) -> pymupdf.Document:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_MUPDF_NO_MEMORY = ("malloc (", "calloc (", "realloc (", "out of memory")
+
+
+def _fail_if_out_of_memory(exc: BaseException) -> None:
+    """Re-raise a failed allocation as MemoryError: under a worker's memory limit that is the document's
+    failure (pipeline/extract_worker.py says so), not one damaged page to skip with a warning."""
+    if isinstance(exc, MemoryError) or any(mark in str(exc) for mark in _MUPDF_NO_MEMORY):
+        raise MemoryError(_one_line(exc)) from exc
 
 
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?")

@@ -14,6 +14,7 @@ import pytest
 from pptx import Presentation
 from pptx.util import Inches
 
+from figvault.errors import ExtractionError
 from figvault.ingest import boxes as boxes_module
 from figvault.ingest import pdf as pdf_module
 from figvault.ingest import pdf_layout
@@ -193,3 +194,17 @@ def test_libreoffice_gets_the_deck_without_the_flooded_slide(paragraph_flood: Pa
     assert any(shape.shape_type == 6 for shape in prs.slides[1].shapes)  # the group diagram is still there
     untouched = _deck_with_text_and_diagram()
     assert deck_for_rendering(untouched, set(), 50_000) == (untouched, set())
+
+
+def test_a_failed_allocation_fails_the_document_not_just_the_page(tmp_path, monkeypatch) -> None:
+    """Under a worker's memory limit MuPDF reports "malloc (...) failed": that is the document's failure
+    (the worker turns it into its memory-limit reason), not a damaged page to skip."""
+    path = hostile_docs.flood_pdf(tmp_path / "chart.pdf", [0])
+
+    def no_memory(page):  # type: ignore[no-untyped-def]
+        raise RuntimeError("code=2: malloc (115201 bytes) failed")
+
+    monkeypatch.setattr(pdf_module, "read_page", no_memory)
+    with pytest.raises(ExtractionError) as err:
+        extract_document(path, ExtractSettings(workers=1))
+    assert isinstance(err.value.__cause__, MemoryError)

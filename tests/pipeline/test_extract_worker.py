@@ -67,9 +67,12 @@ def test_overrunning_document_is_killed_with_a_reason(tmp_path: Path) -> None:
 
 def test_memory_limit_fails_the_document(tmp_path: Path) -> None:
     path = figure_pdf(tmp_path / "good.pdf", seed=4)
+    # Figures rendered at 1200 dpi need about 70 MB of pixels each, well past the limit whatever the
+    # worker's baseline (which depends on what the fork server had imported).
+    greedy = ExtractSettings(workers=2, dpi=1200, max_image_pixels=100_000_000)
     with pytest.raises(ExtractionError) as err:
-        extract_limited(path, SETTINGS, limits=ExtractLimits(seconds=60, memory_mb=32))
-    assert "more than 32 MiB of memory" in str(err.value)
+        extract_limited(path, greedy, limits=ExtractLimits(seconds=60, memory_mb=64))
+    assert "more than 64 MiB of memory" in str(err.value)
 
 
 def test_a_crashed_worker_fails_its_document(tmp_path: Path) -> None:
