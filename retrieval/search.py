@@ -216,6 +216,8 @@ class SearchEngine:
             if encoders.text is not None:
                 runtime = encoders.text.prepare_questions(self.settings.text.question_runtime, threads)
                 log.info("questions for %s run on %s", encoders.text.embedding_version, runtime)
+            if encoders.clip is not None:  # the image tower's first pass (image search) is slow too
+                encoders.clip.encode_images([Image.new("RGB", (64, 64), "white")])
         warm = SearchRequest(query="warm-up: chart of quarterly revenue", rerank=False)
         self.search(local_operator(), warm)
 
