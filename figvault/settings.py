@@ -93,8 +93,29 @@ class TextSettings(BaseModel):
 
 
 class LexicalSettings(BaseModel):
+    """The lexical (BM25F) channel: figvault's own index, scored over the rows the caller may see."""
+
     enabled: bool = True
     analyzer: str = "standard"
+    """Part of ``embedding_version`` (kept for stored collections); the terms come from ``stemmer``."""
+    stemmer: str = "english"
+    """A Snowball stemmer (PyStemmer) or ``none``; changing it rebuilds the index, not the vectors."""
+    k1: float = Field(default=1.2, gt=0)
+    field_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "title": 1.0,
+            "caption": 1.0,
+            "figure_text": 1.0,
+            "context": 1.0,
+            "page_text": 1.0,
+            "document": 1.0,
+        }
+    )
+    """BM25F weight per field (title, caption, figure_text, context, page_text, document); query-time only."""
+    field_b: dict[str, float] = Field(default_factory=dict)
+    """Length normalisation per field (default 0.75 each); query-time only."""
+    snapshot_every: int = Field(default=2000, ge=1)
+    """Save the index to the data folder after this many changed units (and after every rebuild)."""
 
 
 class StoreSettings(BaseModel):
@@ -270,6 +291,11 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def lexical_dir(self) -> Path:
+        """Snapshots of the lexical index, one per collection (derived data: safe to delete)."""
+        return self.data_dir / "lexical"
 
 
 def profile_path(name: str) -> Path:

@@ -79,6 +79,12 @@ def request_clauses(filters: SearchFilters | None) -> list[str]:
     return clauses
 
 
+def request_expression(filters: SearchFilters | None) -> str:
+    """The request's own clauses as one expression ("" without filters): the part of ``build_filter``'s
+    expression that is not access, for the lexical channel, which applies access itself."""
+    return " and ".join(f"({c})" for c in request_clauses(filters))
+
+
 AccessForm = Literal["acl_key", "groups"]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from figvault.errors import StoreError
 from figvault.retrieval.acl import AccessForm
+from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.schema import (
     F_ACL_KEY,
     F_CAPTION,
@@ -51,6 +52,7 @@ from figvault.retrieval.schema import (
     VARCHAR_LIMITS,
     StoreLayout,
     collection_name,
+    with_native_bm25_input,
 )
 from figvault.settings import Settings, StoreSettings
 
@@ -141,8 +143,12 @@ def _is_not_found(exc: Exception) -> bool:
 class MilvusUnitStore:
     """Figure units of one alias (``settings.store.alias``) in Milvus Lite or a Milvus server."""
 
-    def __init__(self, uri: str, store_settings: StoreSettings, *, token: str = "") -> None:
+    def __init__(
+        self, uri: str, store_settings: StoreSettings, *, token: str = "", changes: ChangeLog | None = None
+    ) -> None:
         self.uri = uri
+        self.changes = changes
+        """Where every write is noted for the lexical indexes of all processes (``lexical_log.py``)."""
         self.settings = store_settings
         self.alias = store_settings.alias
         try:
@@ -153,33 +159,30 @@ class MilvusUnitStore:
         self.capabilities = detect_capabilities(version)
         self._loaded: set[str] = set()
         self._layouts: dict[str, StoreLayout] = {}
-        self._warned = False
         self._alias_seen = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MilvusUnitStore:
+        changes = ChangeLog.at(settings.registry_path)
         if settings.store.uri:
-            return cls(settings.store.uri, settings.store, token=settings.store.token)
+            return cls(settings.store.uri, settings.store, token=settings.store.token, changes=changes)
         if settings.store.lite_fast_mask:
             from figvault.retrieval import lite_patch
 
             lite_patch.apply()
         path = lite_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(str(path), settings.store)
+        return cls(str(path), settings.store, changes=changes)
 
     # ---- collections and the alias ------------------------------------------------------------------
 
     def supported_layout(self, layout: StoreLayout) -> StoreLayout:
-        """``layout`` minus what this server cannot do (BM25 on a 2.3 server), with one warning."""
-        if layout.lexical and not self.capabilities.bm25:
-            if not self._warned:
-                log.warning(
-                    "Milvus %s has no BM25 function: the lexical channel is off for this store",
-                    self.capabilities.server_version,
-                )
-                self._warned = True
-            return StoreLayout(embedding_version=layout.embedding_version, dense=layout.dense, lexical=False)
+        """``layout`` minus what this server cannot do (Milvus's own BM25 field on a 2.3 server).
+
+        The lexical channel itself is figvault's index (``retrieval/lexical.py``) and works on every store;
+        new layouts never ask for the native field."""
+        if layout.native_bm25 and not self.capabilities.bm25:
+            return replace(layout, native_bm25=False)
         return layout
 
     def collection_name_for(self, layout: StoreLayout, suffix: str = "") -> str:
@@ -288,7 +291,7 @@ class MilvusUnitStore:
         )
         for channel in layout.dense:
             schema.add_field(channel.name, DataType.FLOAT_VECTOR, dim=channel.dim)
-        if layout.lexical:
+        if layout.native_bm25:
             schema.add_field(
                 F_SEARCH_TEXT,
                 varchar,
@@ -308,7 +311,7 @@ class MilvusUnitStore:
         index = client.prepare_index_params()
         for channel in layout.dense:
             index.add_index(channel.name, **self._dense_index())
-        if layout.lexical:
+        if layout.native_bm25:
             index.add_index(LEXICAL, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         try:
             client.create_collection(
@@ -333,9 +336,10 @@ class MilvusUnitStore:
 
     def upsert_rows(self, collection: str, rows: Sequence[dict[str, Any]]) -> int:
         batch = max(1, self.settings.insert_batch)
+        native = self.layout_of(collection).native_bm25
         written = 0
         for start in range(0, len(rows), batch):
-            chunk = list(rows[start : start + batch])
+            chunk = [with_native_bm25_input(r, native) for r in rows[start : start + batch]]
             try:
                 if self.capabilities.upsert:
                     self.client.upsert(collection, chunk)
@@ -346,8 +350,14 @@ class MilvusUnitStore:
                     self.client.insert(collection, chunk)
             except Exception as exc:
                 raise StoreError(f"cannot write {len(chunk)} units to {collection}: {exc}") from exc
+            self._changed(collection, [r[F_ID] for r in chunk])
             written += len(chunk)
         return written
+
+    def _changed(self, collection: str, unit_ids: list[str]) -> None:
+        # After the write: a reader that sees the entry and reads these ids sees the write (lexical_log.py).
+        if self.changes is not None and unit_ids:
+            self.changes.record(collection, unit_ids)
 
     def flush(self, collection: str) -> None:
         """Seal what was written so it gets indexed. Lite searches unsealed rows by brute force: measured at
@@ -364,6 +374,7 @@ class MilvusUnitStore:
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             self.client.delete(collection, filter=in_list(F_ID, chunk))
+            self._changed(collection, chunk)
         return len(ids)
 
     def unit_ids_of_doc(self, collection: str, tenant: str, doc_id: str) -> set[str]:
@@ -404,6 +415,20 @@ class MilvusUnitStore:
             iterator.close()
         return rows
 
+    def iter_rows(
+        self, collection: str, expr: str, fields: list[str], *, batch_size: int = 4096
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row matching ``expr``, one page at a time (only a page is held in memory)."""
+        self.ensure_loaded(collection)
+        iterator = self.client.query_iterator(
+            collection, batch_size=batch_size, filter=expr, output_fields=fields
+        )
+        try:
+            while page := iterator.next():
+                yield list(page)
+        finally:
+            iterator.close()
+
     def count(self, collection: str, expr: str = "") -> int:
         self.ensure_loaded(collection)
         result = self.client.query(collection, filter=expr, output_fields=["count(*)"])
@@ -423,21 +448,22 @@ class MilvusUnitStore:
         self,
         collection: str,
         channel: str,
-        query: np.ndarray | str,
+        query: np.ndarray,
         expr: str,
         limit: int,
         *,
         output_fields: list[str] | None = None,
     ) -> list[ChannelHit]:
-        """Top ``limit`` units of one channel under ``expr``, complete even where HNSW under-fills.
+        """Top ``limit`` units of one dense channel under ``expr``, complete even where HNSW under-fills.
 
         A selective filter can leave HNSW with fewer than ``limit`` reachable matches although enough rows
-        match. Then: retry with a wider beam, and if still short, score the filtered rows exactly.
+        match. Then: retry with a wider beam, and if still short, score the filtered rows exactly. (The
+        lexical channel is not searched here: see ``retrieval/lexical.py``.)
         """
+        if channel == LEXICAL:
+            raise StoreError("the lexical channel is figvault's own index (retrieval/lexical.py), not Milvus")
         self.ensure_loaded(collection)
         fields = output_fields if output_fields is not None else OUTPUT_FIELDS
-        if channel == LEXICAL:
-            return self._search_once(collection, channel, query, expr, limit, fields, ef=None)
         ef = max(self.settings.search_ef, limit)
         hits = self._search_once(collection, channel, query, expr, limit, fields, ef=ef)
         if len(hits) >= limit:
@@ -460,19 +486,15 @@ class MilvusUnitStore:
         self,
         collection: str,
         channel: str,
-        query: np.ndarray | str,
+        query: np.ndarray,
         expr: str,
         limit: int,
         fields: list[str],
         *,
-        ef: int | None,
+        ef: int,
     ) -> list[ChannelHit]:
-        if channel == LEXICAL:
-            data: list[Any] = [str(query)]
-            params: dict[str, Any] = {"metric_type": "BM25", "params": {}}
-        else:
-            data = [np.asarray(query, dtype=np.float32).tolist()]
-            params = {"metric_type": "COSINE", "params": {"ef": ef} if self.settings.index == "HNSW" else {}}
+        data = [np.asarray(query, dtype=np.float32).tolist()]
+        params = {"metric_type": "COSINE", "params": {"ef": ef} if self.settings.index == "HNSW" else {}}
         try:
             result = self.client.search(
                 collection,
@@ -486,14 +508,11 @@ class MilvusUnitStore:
             )
         except Exception as exc:
             raise StoreError(f"search of channel {channel} failed: {exc}") from exc
-        return [self._hit(channel, h) for h in (result[0] if result else [])]
+        return [self._hit(h) for h in (result[0] if result else [])]
 
     @staticmethod
-    def _hit(channel: str, raw: dict[str, Any]) -> ChannelHit:
+    def _hit(raw: dict[str, Any]) -> ChannelHit:
         score = float(raw["distance"])
-        # Milvus Lite reports BM25 as a negated distance, a server as a positive score: BM25 is never < 0.
-        if channel == LEXICAL:
-            score = abs(score)
         entity = dict(raw.get("entity") or {})
         entity.setdefault(F_ID, raw.get("id", raw.get(F_ID)))
         return ChannelHit(unit_id=entity[F_ID], score=score, row=entity)

@@ -26,6 +26,8 @@ F_GEOMETRY = "geometry"
 F_KIND = "kind"
 F_LABEL = "label"
 F_CAPTION = "caption"
+F_TITLE = "title"
+"""A unit's own title (a chart panel's title, a slide's title); collections written before it lack it."""
 F_CONTEXT = "context"
 F_FIGURE_TEXT = "figure_text"
 F_IMAGE = "image"
@@ -117,7 +119,11 @@ class StoreLayout:
     embedding_version: str
     dense: tuple[DenseChannel, ...] = ()
     lexical: bool = False
+    """The lexical channel is served (by figvault's index, ``retrieval/lexical.py``)."""
     analyzer: str = "standard"
+    native_bm25: bool = False
+    """The collection also has Milvus's own BM25 field (``search_text`` -> ``lexical``): collections written
+    before figvault's lexical index. Kept filled on writes so they stay valid; never searched."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -137,6 +143,7 @@ class StoreLayout:
                 ],
                 "lexical": self.lexical,
                 "analyzer": self.analyzer,
+                "native_bm25": self.native_bm25,
             },
             sort_keys=True,
         )
@@ -144,11 +151,14 @@ class StoreLayout:
     @classmethod
     def from_json(cls, text: str) -> StoreLayout:
         raw = json.loads(text)
+        lexical = bool(raw.get("lexical", False))
         return cls(
             embedding_version=raw["embedding_version"],
             dense=tuple(DenseChannel(**c) for c in raw.get("dense", [])),
-            lexical=bool(raw.get("lexical", False)),
+            lexical=lexical,
             analyzer=raw.get("analyzer", "standard"),
+            # Layouts written before "native_bm25" existed: "lexical" meant Milvus's BM25 field.
+            native_bm25=bool(raw.get("native_bm25", lexical)),
         )
 
     @classmethod
@@ -209,11 +219,16 @@ def lexical_text(unit: FigureUnit, page_text: str = "") -> str:
     Questions name documents ("in the Raft paper", "the deck"), so the source belongs in the lexical field;
     the page's text is what finds figures that have no caption of their own.
     """
-    parts = [unit.search_text(), unit.doc.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")]
+    parts = [unit.search_text(), doc_name_words(unit.doc)]
     if unit.meta.title:
         parts.append(unit.meta.title)
     parts.append(page_text)
     return "\n".join(p for p in parts if p)
+
+
+def doc_name_words(doc: str) -> str:
+    """A file name as words for lexical matching: no extension, ``-`` and ``_`` as spaces."""
+    return doc.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")
 
 
 def text_channel_input(unit: FigureUnit, page_text: str = "") -> str:
@@ -264,6 +279,17 @@ def unit_to_row(
             row[name] = clip_utf8(row[name], limit)
     row.update(vectors)
     return row
+
+
+def with_native_bm25_input(row: dict[str, Any], native_bm25: bool) -> dict[str, Any]:
+    """``row`` as a collection with (``native_bm25``) or without Milvus's BM25 field accepts it: the
+    function's input ``search_text`` computed from the row's own fields, or dropped."""
+    if not native_bm25:
+        return {k: v for k, v in row.items() if k != F_SEARCH_TEXT} if F_SEARCH_TEXT in row else row
+    if F_SEARCH_TEXT in row:
+        return row
+    text = lexical_text(row_to_unit(row), row.get(F_PAGE_TEXT) or "")
+    return {**row, F_SEARCH_TEXT: clip_utf8(text, VARCHAR_LIMITS[F_SEARCH_TEXT])}
 
 
 def row_to_unit(row: dict[str, Any]) -> FigureUnit:

@@ -20,9 +20,11 @@ from PIL import Image
 from figvault.access import Principal, local_operator
 from figvault.encoders.questions import QuestionEncoders
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
-from figvault.retrieval.acl import build_filter, in_list, visible_acl_keys
+from figvault.retrieval.acl import build_filter, in_list, request_expression, visible_acl_keys
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.fusion import fuse
+from figvault.retrieval.lexical import LexicalChannel
+from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.schema import (
     F_ACL_KEY,
@@ -79,6 +81,15 @@ class _Lookup:
     ms: float
 
 
+@dataclass(frozen=True)
+class LexicalArgs:
+    """What the lexical channel needs besides the question: whose rows, and the request's filter."""
+
+    scope: Scope
+    filter_expr: str
+    """The request's own clauses (``acl.request_expression``), the same the vector query carries."""
+
+
 @dataclass
 class RankedUnit:
     """A recalled unit before its row is fetched: fused score and each channel's own score."""
@@ -100,9 +111,11 @@ class SearchEngine:
         blobs: BlobStore,
         *,
         serve_recorded: bool = False,
+        lexical: LexicalChannel | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.lexical = lexical or LexicalChannel.from_settings(settings, store)
         self.encoders = encoders
         self.acl_sets = acl_sets
         self.blobs = blobs
@@ -246,7 +259,9 @@ class SearchEngine:
                     f"the served collection has a {channel.name!r} channel the configuration does not encode"
                 )
             queries[channel.name] = vectors[channel.name]
-        if layout.lexical:
+        if layout.lexical or getattr(encoders, "lexical", False):
+            # figvault's own index serves it on every store, also for collections a 2.3 server wrote
+            # without the lexical flag (the analyzer is part of their embedding_version).
             queries[LEXICAL] = request.query
         return self._recall_and_finish(
             principal, request, collection, layout, queries, lookup.expr, lookup.keys, timings, started
@@ -318,12 +333,20 @@ class SearchEngine:
         timings["total"] = _ms(started)
         return SearchResponse(results=[], no_match=True, embedding_version=version, timings=timings)
 
+    def lexical_args(
+        self, principal: Principal, filters: SearchFilters | None, keys: set[str] | None
+    ) -> LexicalArgs:
+        """The lexical channel's scope: ``principal``'s tenant and visible acl keys (None: all of it)."""
+        scope = Scope(principal.tenant, None if keys is None else frozenset(keys))
+        return LexicalArgs(scope, request_expression(filters))
+
     def recall(
         self,
         collection: str,
         queries: dict[str, np.ndarray | str],
         expr: str,
         limit: int,
+        lexical: LexicalArgs | None = None,
     ) -> list[RankedUnit]:
         """Fused ids, best first, with each channel's own score (cosine for vectors, BM25 for lexical).
 
@@ -333,8 +356,10 @@ class SearchEngine:
         """
 
         def one(channel: str) -> list[ChannelHit]:
+            if channel == LEXICAL:
+                return self._lexical_hits(collection, str(queries[channel]), lexical, limit)
             return self.store.search_channel(
-                collection, channel, queries[channel], expr, limit, output_fields=[F_ID]
+                collection, channel, np.asarray(queries[channel]), expr, limit, output_fields=[F_ID]
             )
 
         channels = list(queries)
@@ -343,6 +368,13 @@ class SearchEngine:
         else:
             per_channel = dict(zip(channels, self._channel_pool.map(one, channels), strict=True))
         return self._fused(per_channel, limit)
+
+    def _lexical_hits(
+        self, collection: str, query: str, lexical: LexicalArgs | None, limit: int
+    ) -> list[ChannelHit]:
+        if lexical is None:
+            raise FigvaultError("a lexical recall needs the caller's scope (SearchEngine.lexical_args)")
+        return self.lexical.search(collection, query, lexical.scope, lexical.filter_expr, limit)
 
     def _fused(self, per_channel: dict[str, list[ChannelHit]], limit: int) -> list[RankedUnit]:
         """The channels' hits fused with the configured formula, each unit keeping its channels' scores."""
@@ -438,12 +470,31 @@ class SearchEngine:
         return principal.sees(row[F_TENANT], list(row.get(F_GROUPS) or []))
 
     def recall_with_rows(
-        self, collection: str, channel: str, query: np.ndarray | str, expr: str, limit: int
+        self,
+        collection: str,
+        channel: str,
+        query: np.ndarray | str,
+        expr: str,
+        limit: int,
+        lexical: LexicalArgs | None = None,
     ) -> tuple[list[RankedUnit], dict[str, dict[str, Any]]]:
         """One channel's top ``limit`` with their rows, in one round trip: with nothing to fuse or rerank
-        there is no reason to fetch the rows by key afterwards (5-7 ms on a Milvus server)."""
-        hits = self.store.search_channel(collection, channel, query, expr, limit, output_fields=OUTPUT_FIELDS)
-        return self._fused({channel: hits}, limit), {h.unit_id: h.row for h in hits}
+        there is no reason to fetch the rows by key afterwards (5-7 ms on a Milvus server). The lexical
+        channel's rows are fetched by key (its index holds no display fields)."""
+        if channel == LEXICAL:
+            hits = self._lexical_hits(collection, str(query), lexical, limit)
+            fetched = (
+                self.store.get_rows(collection, in_list(F_ID, [h.unit_id for h in hits]), for_search=True)
+                if hits
+                else []
+            )
+            rows = {r[F_ID]: r for r in fetched}
+        else:
+            hits = self.store.search_channel(
+                collection, channel, np.asarray(query), expr, limit, output_fields=OUTPUT_FIELDS
+            )
+            rows = {h.unit_id: h.row for h in hits}
+        return self._fused({channel: hits}, limit), rows
 
     def _recall_and_finish(
         self,
@@ -459,15 +510,16 @@ class SearchEngine:
     ) -> SearchResponse:
         use_rerank, note = self._resolve_rerank(request.rerank)
         use_rerank = use_rerank and bool(request.query.strip())
+        lexical = self.lexical_args(principal, request.filters, keys) if LEXICAL in queries else None
         t = time.perf_counter()
         if len(queries) == 1 and not use_rerank:
             [(channel, query)] = queries.items()
-            ranked, rows = self.recall_with_rows(collection, channel, query, expr, request.top_k)
+            ranked, rows = self.recall_with_rows(collection, channel, query, expr, request.top_k, lexical)
             timings["recall"] = _ms(t)
             visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
         else:
             candidate_k = max(self.settings.search.candidate_k, request.top_k)
-            ranked = self.recall(collection, queries, expr, candidate_k)
+            ranked = self.recall(collection, queries, expr, candidate_k, lexical)
             timings["recall"] = _ms(t)
             use_rerank = use_rerank and bool(ranked)
             t = time.perf_counter()

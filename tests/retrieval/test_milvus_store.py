@@ -11,6 +11,8 @@ import pytest
 from figvault.errors import StoreError
 from figvault.retrieval import milvus_store
 from figvault.retrieval.acl import in_list, quote
+from figvault.retrieval.lexical import LexicalChannel
+from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID, F_TENANT, LEXICAL, StoreLayout, row_to_unit
 from figvault.settings import Settings, load_settings
@@ -70,15 +72,42 @@ def test_delete_by_doc(store: MilvusUnitStore, loaded) -> None:
     assert store.count(collection) == len(rows)
 
 
-def test_dense_and_lexical_search_rank_correctly(store: MilvusUnitStore, loaded) -> None:
+def test_dense_and_lexical_search_rank_correctly(
+    store: MilvusUnitStore, loaded, module_settings: Settings
+) -> None:
     collection, rows = loaded
     target = rows[17]
     hits = store.search_channel(collection, "text", np.asarray(target["text"]), f'{F_TENANT} == "t1"', 5)
     assert hits[0].unit_id == target[F_ID]
     assert hits[0].score == pytest.approx(1.0, abs=1e-4)
-    lexical = store.search_channel(collection, LEXICAL, target["caption"], f'{F_TENANT} == "t1"', 5)
+    channel = LexicalChannel.from_settings(module_settings, store)
+    lexical = channel.search(collection, target["caption"], Scope("t1", None), "", 5)
     assert lexical and all(h.score > 0 for h in lexical)
     assert target[F_ID] in {h.unit_id for h in lexical}
+    with pytest.raises(StoreError, match="own index"):
+        store.search_channel(collection, LEXICAL, np.zeros(1), "", 5)
+
+
+def test_a_collection_with_milvus_bm25_keeps_working(module_settings: Settings, tmp_path: Path) -> None:
+    """Collections written before figvault's index have Milvus's BM25 field: writes still fill its input
+    (computed by the store from the row), and the lexical channel (figvault's index) searches them."""
+    settings = module_settings.model_copy(update={"data_dir": tmp_path})
+    legacy = StoreLayout.from_json(
+        '{"embedding_version": "vold0001", "dense": [{"name": "text", "dim": 8, "embedding_version": "t"}],'
+        ' "lexical": true, "analyzer": "standard"}'
+    )
+    assert legacy.native_bm25 and legacy.lexical and not LAYOUT.native_bm25
+    own = MilvusUnitStore.from_settings(settings)
+    collection = own.ensure_collection(legacy)
+    units = [random_unit(random.Random(2), i, tenant="t1", groups=["g1"], doc_id="d") for i in range(6)]
+    rows = [{k: v for k, v in r.items() if k != "search_text"} for r in rows_for(units)]
+    own.upsert_rows(collection, rows)
+    stored = own.get_rows(collection, in_list(F_ID, [rows[0][F_ID]]), fields=[F_ID, "search_text"])
+    assert rows[0]["caption"] in stored[0]["search_text"]
+    hits = LexicalChannel.from_settings(settings, own).search(
+        collection, units[3].caption, Scope("t1", None), "", 3
+    )
+    assert hits[0].unit_id == units[3].unit_id
 
 
 def test_selective_filter_returns_every_match_in_exact_order(store: MilvusUnitStore, loaded) -> None:

@@ -302,7 +302,12 @@ def test_fusion_ties_go_to_the_stronger_scores(engine: SearchEngine, monkeypatch
                 ChannelHit(uid, scores[channel][i], {"unit_id": uid}) for i, uid in enumerate(orders[channel])
             ]
 
+        def lexical_search(collection, query, scope, expr, limit, scores=scores):
+            return search_channel(collection, "lexical", query, expr, limit, scores=scores)
+
         monkeypatch.setattr(engine.store, "search_channel", search_channel)
-        ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3)
+        monkeypatch.setattr(engine.lexical, "search", lexical_search)
+        args = engine.lexical_args(local_operator(), None, None)
+        ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3, args)
         assert ranked[0].fused == ranked[1].fused  # the tie the rule is about
         assert ranked[0].unit_id == winner and {r.unit_id for r in ranked} == {"a", "b", "c"}

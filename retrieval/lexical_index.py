@@ -1,0 +1,489 @@
+"""An in-memory BM25F index of unit rows whose statistics are computed, per query, over exactly the rows
+the caller may see.
+
+Storage: term frequencies per (term, field) column in compressed sparse columns (CSC) over row slots, kept
+in a few immutable segments (new rows go into a new segment; segments merge like a binary counter, so there
+are O(log n) of them), plus per-row arrays: alive, access code (tenant + acl key), field lengths.
+Per access code the index keeps the number of rows and the sum of each field's length, so a caller's
+``N`` and average field lengths are sums over the caller's codes.
+
+A query touches only the posting lists of its terms: per term, the rows that hold it are masked to the
+caller's visible rows (alive, tenant, acl key), which gives the term's document frequency *over the
+caller's rows*, the BM25F pseudo-frequency per row (weighted per field, each field length-normalised by the
+caller's average length of that field), and the term's score. Rows the caller may not see never contribute
+to IDF, average lengths or candidates, so adding or removing them changes nothing the caller gets.
+
+Scoring (Robertson & Zaragoza's simple BM25F; with one field it is Lucene's BM25, the formula Milvus uses)::
+
+    tf~(t, d) = sum_f  w_f * tf_f(t, d) / (1 - b_f + b_f * len_f(d) / avglen_f)
+    score(d)  = sum_t  qtf(t) * ln(1 + (N - df_t + 0.5) / (df_t + 0.5)) * tf~ * (k1 + 1) / (k1 + tf~)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_texts
+from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_TENANT
+
+NF = len(LEXICAL_FIELDS)
+SNAPSHOT_FORMAT = 1
+
+RowFilter = Callable[[pa.Table], np.ndarray]
+"""Given the mirrored columns of candidate rows, which of them pass the request's filter."""
+
+
+@dataclass(frozen=True)
+class BM25FParams:
+    k1: float = 1.2
+    weights: tuple[float, ...] = (1.0,) * NF
+    """Per field of ``LEXICAL_FIELDS``."""
+    b: tuple[float, ...] = (0.75,) * NF
+
+    @classmethod
+    def from_mappings(cls, k1: float, weights: Mapping[str, float], b: Mapping[str, float]) -> BM25FParams:
+        unknown = (set(weights) | set(b)) - set(LEXICAL_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown lexical field(s) {sorted(unknown)}: the fields are {list(LEXICAL_FIELDS)}"
+            )
+        return cls(
+            k1=float(k1),
+            weights=tuple(float(weights.get(f, 1.0)) for f in LEXICAL_FIELDS),
+            b=tuple(float(b.get(f, 0.75)) for f in LEXICAL_FIELDS),
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose statistics: the rows of ``tenant`` whose acl key is in ``keys`` (None: every key of it)."""
+
+    tenant: str
+    keys: frozenset[str] | None
+
+
+@dataclass
+class _Segment:
+    start: int
+    """Global row id of the segment's first row."""
+    indptr: np.ndarray
+    """int64, one entry per (term, field) column + 1: column ``term * NF + field``."""
+    indices: np.ndarray
+    """int32 local row ids, ascending within a column."""
+    data: np.ndarray
+    """float32 term frequencies."""
+    meta: pa.Table
+    """``unit_id`` and the mirrored scalar columns of the segment's rows, in row order."""
+
+    @property
+    def n(self) -> int:
+        return self.meta.num_rows
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(global rows, tf, field) of every posting of ``term`` in this segment."""
+        col = term * NF
+        if col + NF >= len(self.indptr):
+            empty = np.empty(0, dtype=np.int64)
+            return empty, np.empty(0, dtype=np.float32), empty
+        bounds = self.indptr[col : col + NF + 1]
+        lo, hi = int(bounds[0]), int(bounds[-1])
+        fields = np.repeat(np.arange(NF), np.diff(bounds))
+        return self.indices[lo:hi].astype(np.int64) + self.start, self.data[lo:hi], fields
+
+    @property
+    def nbytes(self) -> int:
+        return self.indptr.nbytes + self.indices.nbytes + self.data.nbytes + self.meta.nbytes
+
+
+@dataclass
+class _Growable:
+    """Per-row arrays that grow by doubling."""
+
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    lens: np.ndarray = field(default_factory=lambda: np.zeros((0, NF), dtype=np.int32))
+    n: int = 0
+
+    def reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need <= len(self.alive):
+            return
+        size = max(need, 2 * len(self.alive), 1024)
+        self.alive = np.resize(self.alive, size)
+        self.code = np.resize(self.code, size)
+        self.lens = np.resize(self.lens, (size, NF))
+        self.alive[self.n :] = False
+
+    def truncate(self, n: int) -> None:
+        self.alive[n:] = False
+        self.n = n
+
+
+class LexicalIndex:
+    """Rows in, caller-scoped BM25F top-k out. Not thread-safe: the caller serialises access."""
+
+    def __init__(self, analyzer: Analyzer, meta_schema: pa.Schema) -> None:
+        if meta_schema.get_field_index(F_ID) != 0:
+            raise ValueError("the mirrored columns must start with unit_id")
+        self.analyzer = analyzer
+        self.meta_schema = meta_schema
+        self._terms: list[str] = []
+        self._term_id: dict[str, int] = {}
+        self._segments: list[_Segment] = []
+        self._rows = _Growable()
+        self._row_of: dict[str, int] = {}
+        self._codes: dict[tuple[str, str], int] = {}
+        self._code_keys: list[tuple[str, str]] = []
+        self._count = np.zeros(0, dtype=np.int64)
+        self._lensum = np.zeros((0, NF), dtype=np.int64)
+
+    # ---- writes ---------------------------------------------------------------------------------
+
+    def upsert(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (stored unit rows); a unit already present is replaced."""
+        latest: dict[str, Mapping[str, Any]] = {}
+        for row in rows:
+            latest[str(row[F_ID])] = row
+        if not latest:
+            return
+        self.delete(latest)
+        self._append(list(latest.values()))
+        self._maybe_merge()
+
+    def delete(self, unit_ids: Iterable[str]) -> int:
+        gone = [g for uid in unit_ids if (g := self._row_of.pop(uid, None)) is not None]
+        if not gone:
+            return 0
+        idx = np.asarray(gone, dtype=np.int64)
+        self._rows.alive[idx] = False
+        codes = self._rows.code[idx]
+        np.subtract.at(self._count, codes, 1)
+        np.subtract.at(self._lensum, codes, self._rows.lens[idx].astype(np.int64))
+        return len(gone)
+
+    def _code(self, tenant: str, key: str) -> int:
+        code = self._codes.get((tenant, key))
+        if code is None:
+            code = len(self._code_keys)
+            self._codes[(tenant, key)] = code
+            self._code_keys.append((tenant, key))
+            self._count = np.append(self._count, 0)
+            self._lensum = np.vstack([self._lensum, np.zeros((1, NF), dtype=np.int64)])
+        return code
+
+    def _term(self, term: str) -> int:
+        tid = self._term_id.get(term)
+        if tid is None:
+            tid = len(self._terms)
+            self._term_id[term] = tid
+            self._terms.append(term)
+        return tid
+
+    def _append(self, rows: list[Mapping[str, Any]]) -> None:
+        start = self._rows.n
+        self._rows.reserve(len(rows))
+        cols: list[int] = []
+        local: list[int] = []
+        tfs: list[int] = []
+        lens = np.zeros((len(rows), NF), dtype=np.int32)
+        cache: dict[str, list[tuple[int, int]]] = {}  # page texts and document names repeat across units
+        for i, row in enumerate(rows):
+            for f, text in enumerate(field_texts(row)):
+                if not text:
+                    continue
+                pairs = cache.get(text)
+                if pairs is None:
+                    counts = self.analyzer.counts(text)
+                    pairs = [(self._term(t), c) for t, c in counts.items()]
+                    if len(cache) < 4096:
+                        cache[text] = pairs
+                for tid, c in pairs:
+                    cols.append(tid * NF + f)
+                    local.append(i)
+                    tfs.append(c)
+                    lens[i, f] += c
+        codes = np.asarray(
+            [self._code(str(r[F_TENANT]), str(r.get(F_ACL_KEY) or "")) for r in rows], dtype=np.int32
+        )
+        end = start + len(rows)
+        self._rows.alive[start:end] = True
+        self._rows.code[start:end] = codes
+        self._rows.lens[start:end] = lens
+        self._rows.n = end
+        np.add.at(self._count, codes, 1)
+        np.add.at(self._lensum, codes, lens.astype(np.int64))
+        for offset, row in enumerate(rows):
+            self._row_of[str(row[F_ID])] = start + offset
+        meta = pa.Table.from_pylist([_meta_row(r, self.meta_schema) for r in rows], schema=self.meta_schema)
+        self._segments.append(
+            _build_segment(
+                start,
+                np.asarray(cols, dtype=np.int64),
+                np.asarray(local, dtype=np.int64),
+                np.asarray(tfs, dtype=np.float32),
+                len(self._terms) * NF,
+                meta,
+            )
+        )
+
+    def _maybe_merge(self) -> None:
+        """Binary-counter merging: the newest segment absorbs its predecessor while it is at least half its
+        size, so there are O(log n) segments and each row is rewritten O(log n) times; a segment with many
+        dead rows is rewritten with its successors."""
+        segs = self._segments
+        first = len(segs) - 1
+        while first > 0 and self._live(segs[first:]) * 2 >= self._live(segs[first - 1 : first]):
+            first -= 1
+        for i, seg in enumerate(segs[:first]):
+            if self._live([seg]) * 4 < seg.n * 3:  # over a quarter dead
+                first = i
+                break
+        if first < len(segs) - 1:
+            self._merge(first)
+
+    def _live(self, segs: Sequence[_Segment]) -> int:
+        if not segs:
+            return 0
+        lo, hi = segs[0].start, segs[-1].start + segs[-1].n
+        return int(self._rows.alive[lo:hi].sum())
+
+    def _merge(self, first: int) -> None:
+        """Rewrite segments ``first..`` as one, without their dead rows (their rows are renumbered)."""
+        segs = self._segments[first:]
+        base = segs[0].start
+        end = self._rows.n
+        keep = self._rows.alive[base:end].copy()
+        new_local = np.cumsum(keep) - 1
+        cols, rows, data = [], [], []
+        for seg in segs:
+            c = np.repeat(np.arange(len(seg.indptr) - 1, dtype=np.int64), np.diff(seg.indptr))
+            r = seg.indices.astype(np.int64) + (seg.start - base)
+            ok = keep[r]
+            cols.append(c[ok])
+            rows.append(new_local[r[ok]])
+            data.append(seg.data[ok])
+        meta = pa.concat_tables([s.meta for s in segs]).filter(pa.array(keep))
+        kept = int(keep.sum())
+        code = self._rows.code[base:end][keep].copy()
+        lens = self._rows.lens[base:end][keep].copy()
+        self._rows.truncate(base)
+        self._rows.reserve(kept)
+        self._rows.alive[base : base + kept] = True
+        self._rows.code[base : base + kept] = code
+        self._rows.lens[base : base + kept] = lens
+        self._rows.n = base + kept
+        merged = _build_segment(
+            base,
+            np.concatenate(cols),
+            np.concatenate(rows),
+            np.concatenate(data),
+            len(self._terms) * NF,
+            meta,
+        )
+        self._segments[first:] = [merged]
+        for offset, uid in enumerate(meta.column(0).to_pylist()):
+            self._row_of[uid] = base + offset
+
+    # ---- reads ----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def unit_ids(self) -> set[str]:
+        return set(self._row_of)
+
+    def search(
+        self,
+        query: str,
+        scope: Scope,
+        limit: int,
+        params: BM25FParams,
+        row_filter: RowFilter | None = None,
+    ) -> list[tuple[str, float]]:
+        """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id."""
+        visible = self._visible_codes(scope)
+        if visible is None or limit <= 0:
+            return []
+        n_docs = int(self._count[visible].sum())
+        if n_docs == 0:
+            return []
+        avglen = self._lensum[visible].sum(axis=0) / n_docs
+        visible_code = np.zeros(len(self._code_keys), dtype=bool)
+        visible_code[visible] = True
+        weights = np.asarray(params.weights, dtype=np.float64)
+        b = np.asarray(params.b, dtype=np.float64)
+        # B_f(d) = 1 - b_f + b_f * len_f(d) / avglen_f; a field no visible row has keeps B = 1.
+        slope = np.where(avglen > 0, b / np.where(avglen > 0, avglen, 1.0), 0.0)
+        k1 = params.k1
+        per_term_rows: list[np.ndarray] = []
+        per_term_scores: list[np.ndarray] = []
+        for term, qtf in self.analyzer.counts(query).items():
+            tid = self._term_id.get(term)
+            if tid is None:
+                continue
+            parts = [seg.postings(tid) for seg in self._segments]
+            rows = np.concatenate([p[0] for p in parts])
+            ok = self._rows.alive[rows] & visible_code[self._rows.code[rows]]
+            rows = rows[ok]
+            if not len(rows):
+                continue
+            tf = np.concatenate([p[1] for p in parts])[ok].astype(np.float64)
+            fields = np.concatenate([p[2] for p in parts])[ok]
+            norm = 1.0 - b[fields] + slope[fields] * self._rows.lens[rows, fields]
+            unique, inverse = np.unique(rows, return_inverse=True)
+            pseudo = np.bincount(inverse, weights=weights[fields] * tf / norm, minlength=len(unique))
+            df = len(unique)
+            idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+            per_term_rows.append(unique)
+            per_term_scores.append(qtf * idf * pseudo * (k1 + 1.0) / (k1 + pseudo))
+        if not per_term_rows:
+            return []
+        candidates, inverse = np.unique(np.concatenate(per_term_rows), return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate(per_term_scores), minlength=len(candidates))
+        if row_filter is not None:
+            passed = np.asarray(row_filter(self.meta_of(candidates)), dtype=bool)
+            candidates, scores = candidates[passed], scores[passed]
+        return self._top(candidates, scores, limit)
+
+    def _visible_codes(self, scope: Scope) -> np.ndarray | None:
+        if scope.keys is None:
+            codes = [c for (t, _), c in self._codes.items() if t == scope.tenant]
+        else:
+            codes = [c for k in scope.keys if (c := self._codes.get((scope.tenant, k))) is not None]
+        return np.asarray(sorted(codes), dtype=np.int64) if codes else None
+
+    def _top(self, rows: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        if not len(rows):
+            return []
+        if len(rows) > limit:
+            # Everything scoring at least the limit-th score (ties included), then exact ordering.
+            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            chosen = scores >= threshold
+            rows, scores = rows[chosen], scores[chosen]
+        ids = self.meta_of(rows).column(0).to_pylist()
+        ranked = sorted(zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+        return ranked[:limit]
+
+    def meta_of(self, rows: np.ndarray) -> pa.Table:
+        """The mirrored columns of global ``rows`` (ascending), in that order."""
+        starts = np.asarray([s.start for s in self._segments], dtype=np.int64)
+        which = np.searchsorted(starts, rows, side="right") - 1
+        parts = []
+        for s in np.unique(which):
+            seg = self._segments[int(s)]
+            parts.append(seg.meta.take(pa.array(rows[which == s] - seg.start)))
+        return pa.concat_tables(parts) if parts else self.meta_schema.empty_table()
+
+    def stats(self) -> dict[str, Any]:
+        postings = sum(len(s.indices) for s in self._segments)
+        nbytes = sum(s.nbytes for s in self._segments) + self._rows.alive.nbytes
+        nbytes += self._rows.code.nbytes + self._rows.lens.nbytes
+        return {
+            "units": len(self._row_of),
+            "row_slots": self._rows.n,
+            "terms": len(self._terms),
+            "postings": postings,
+            "segments": len(self._segments),
+            "access_codes": len(self._code_keys),
+            "array_bytes": int(nbytes),
+        }
+
+    # ---- snapshot -------------------------------------------------------------------------------
+
+    def save(self, path: Path, header: Mapping[str, Any]) -> None:
+        """Write the index to ``path`` atomically (a temp file renamed over it)."""
+        arrays: dict[str, np.ndarray] = {
+            "alive": self._rows.alive[: self._rows.n],
+            "code": self._rows.code[: self._rows.n],
+            "lens": self._rows.lens[: self._rows.n],
+            "terms": _text_blob(self._terms),
+            "codes": _text_blob(json.dumps(list(k)) for k in self._code_keys),
+        }
+        for i, seg in enumerate(self._segments):
+            arrays[f"s{i}_indptr"] = seg.indptr
+            arrays[f"s{i}_indices"] = seg.indices
+            arrays[f"s{i}_data"] = seg.data
+            arrays[f"s{i}_meta"] = _ipc_bytes(seg.meta)
+        full = {**header, "format": SNAPSHOT_FORMAT, "segments": [s.start for s in self._segments]}
+        arrays["header"] = np.frombuffer(json.dumps(full).encode(), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+        tmp.replace(path)
+
+    @staticmethod
+    def read_header(path: Path) -> dict[str, Any]:
+        with np.load(path, allow_pickle=False) as npz:
+            return json.loads(npz["header"].tobytes())
+
+    @classmethod
+    def load(cls, path: Path, analyzer: Analyzer) -> tuple[LexicalIndex, dict[str, Any]]:
+        with np.load(path, allow_pickle=False) as npz:
+            header = json.loads(npz["header"].tobytes())
+            if header.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"snapshot format {header.get('format')}, expected {SNAPSHOT_FORMAT}")
+            segments = []
+            for i, start in enumerate(header["segments"]):
+                meta = pa.ipc.open_stream(io.BytesIO(npz[f"s{i}_meta"].tobytes())).read_all()
+                segments.append(
+                    _Segment(int(start), npz[f"s{i}_indptr"], npz[f"s{i}_indices"], npz[f"s{i}_data"], meta)
+                )
+            schema = segments[0].meta.schema if segments else pa.schema([(F_ID, pa.string())])
+            index = cls(analyzer, schema)
+            index._segments = segments
+            index._terms = _text_list(npz["terms"])
+            index._term_id = {t: i for i, t in enumerate(index._terms)}
+            index._code_keys = [tuple(json.loads(k)) for k in _text_list(npz["codes"])]
+            index._codes = {k: i for i, k in enumerate(index._code_keys)}
+            alive, code, lens = npz["alive"], npz["code"], npz["lens"]
+        rows = index._rows
+        rows.reserve(len(alive))
+        rows.alive[: len(alive)], rows.code[: len(alive)], rows.lens[: len(alive)] = alive, code, lens
+        rows.n = len(alive)
+        index._count = np.bincount(code[alive], minlength=len(index._code_keys)).astype(np.int64)
+        index._lensum = np.zeros((len(index._code_keys), NF), dtype=np.int64)
+        np.add.at(index._lensum, code[alive], lens[alive].astype(np.int64))
+        for seg in segments:
+            for offset, uid in enumerate(seg.meta.column(0).to_pylist()):
+                if alive[seg.start + offset]:
+                    index._row_of[uid] = seg.start + offset
+        return index, header
+
+
+def _build_segment(
+    start: int, cols: np.ndarray, rows: np.ndarray, data: np.ndarray, ncols: int, meta: pa.Table
+) -> _Segment:
+    order = np.argsort(cols, kind="stable")  # rows stay ascending within a column
+    indptr = np.zeros(ncols + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=ncols), out=indptr[1:])
+    return _Segment(start, indptr, rows[order].astype(np.int32), data[order].astype(np.float32), meta)
+
+
+def _meta_row(row: Mapping[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    return {name: row.get(name) for name in schema.names}
+
+
+def _text_blob(items: Iterable[str]) -> np.ndarray:
+    # Terms are \w+ runs and codes JSON lines: neither holds a newline.
+    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def _text_list(blob: np.ndarray) -> list[str]:
+    text = blob.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
+
+
+def _ipc_bytes(table: pa.Table) -> np.ndarray:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return np.frombuffer(sink.getvalue(), dtype=np.uint8)
