@@ -326,10 +326,7 @@ class IngestRunner:
             t = time.perf_counter()
             self.store.upsert_rows(
                 collection,
-                [
-                    unit_to_row(u, key, v, lexical=self.layout.lexical, page_text=pages.get(u.page, ""))
-                    for u, v in rows
-                ],
+                [unit_to_row(u, key, v, page_text=pages.get(u.page, "")) for u, v in rows],
             )
             _add(timings, "write", time.perf_counter() - t)
             outcome.units = len(units)

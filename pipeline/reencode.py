@@ -40,6 +40,7 @@ from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, Job
 from figvault.pipeline.registry import DocumentRegistry, connect
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl import in_list
+from figvault.retrieval.lexical import LexicalChannel
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import (
     F_ACL_KEY,
@@ -227,7 +228,6 @@ class Reencoder:
                 units[i].model_copy(update={"embedding_version": new_version}),
                 rows[i][F_ACL_KEY],
                 vectors[i],
-                lexical=plan.target_layout.lexical,
                 page_text=page_texts[i],
             )
             for i in ok
@@ -335,9 +335,16 @@ class Reencoder:
         while self.copy_pass() > 0 and passes < MAX_CATCH_UP_PASSES:
             passes += 1
         self.check_cancel()
+        # The new collection's lexical index: built from its rows now, caught up and saved under the lock,
+        # so the first search after the switch loads a snapshot instead of scanning the collection.
+        t = time.perf_counter()
+        lexical = LexicalChannel.from_settings(self.settings, self.store)
+        lexical.rebuild(plan.target)
+        self._add("lexical", time.perf_counter() - t)
         with store_write_lock(self.settings, exclusive=True):
             t = time.perf_counter()
             units = self.verify()
+            lexical.snapshot(plan.target)
             self._add("verify", time.perf_counter() - t)
             self.check_cancel()  # the last moment a cancel keeps the old version
             switch_ms = self.switch()

@@ -223,7 +223,13 @@ class LexicalChannel:
         return served
 
     def _catch_up(self, collection: str, served: _Served, head: int) -> None:
-        ids = sorted(self.changes.changed(collection, served.seq, head)) if self.changes else []
+        changed = self.changes.changed(collection, served.seq, head) if self.changes else set()
+        if changed is None or len(changed) > max(FETCH_CHUNK, len(served.index)):
+            # Dropped and made anew, or more changed than a scan costs: read everything again.
+            rebuilt = self._build(collection, served.mirror)
+            served.index, served.seq, served.unsaved = rebuilt.index, rebuilt.seq, 0
+            return
+        ids = sorted(changed)
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), FETCH_CHUNK):
             chunk = ids[start : start + FETCH_CHUNK]
@@ -238,6 +244,11 @@ class LexicalChannel:
         served.unsaved += len(ids)
         if served.unsaved >= self.settings.snapshot_every:
             self._save(collection, served)
+
+    def snapshot(self, collection: str) -> None:
+        """Catch ``collection``'s index up and save it now (a re-encode, before the alias switch)."""
+        with self._lock:
+            self._save(collection, self.sync(collection))
 
     def _save(self, collection: str, served: _Served) -> None:
         path = self._snapshot_path(collection)

@@ -24,6 +24,8 @@ from pathlib import Path
 from figvault.retrieval.acl_sets import open_sqlite
 
 IDS_PER_ENTRY = 1000
+RESET = '"*"'
+"""An entry that names no ids but the whole collection (dropped): indexes older than it are rebuilt."""
 
 
 class ChangeLog:
@@ -59,14 +61,23 @@ class ChangeLog:
                     (collection, json.dumps(chunk), now),
                 )
 
+    def record_reset(self, collection: str) -> None:
+        """Note that ``collection`` was dropped (a collection of the same name later is another one)."""
+        with self._lock:
+            self.conn.execute(
+                "INSERT INTO lexical_changes (collection, unit_ids, at) VALUES (?, ?, ?)",
+                (collection, RESET, time.time()),
+            )
+
     def head(self) -> int:
         """The newest entry's number (0: none yet). One lookup on the primary key."""
         with self._lock:
             (seq,) = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM lexical_changes").fetchone()
         return int(seq)
 
-    def changed(self, collection: str, after: int, upto: int) -> set[str]:
-        """Unit ids of ``collection`` named by entries ``after < seq <= upto``."""
+    def changed(self, collection: str, after: int, upto: int) -> set[str] | None:
+        """Unit ids of ``collection`` named by entries ``after < seq <= upto``; None when the collection was
+        dropped in between (only a rebuild is right then)."""
         with self._lock:
             rows = self.conn.execute(
                 "SELECT unit_ids FROM lexical_changes WHERE seq > ? AND seq <= ? AND collection = ?",
@@ -74,5 +85,7 @@ class ChangeLog:
             ).fetchall()
         ids: set[str] = set()
         for (raw,) in rows:
+            if raw == RESET:
+                return None
             ids.update(json.loads(raw))
         return ids

@@ -252,6 +252,8 @@ class MilvusUnitStore:
         if collection == self.served_collection():
             raise StoreError(f"{collection} is served by alias {self.alias}: switch the alias first")
         self.client.drop_collection(collection)
+        if self.changes is not None:
+            self.changes.record_reset(collection)
         self._loaded.discard(collection)
         self._layouts.pop(collection, None)
 

@@ -245,8 +245,15 @@ def text_channel_input(unit: FigureUnit, page_text: str = "") -> str:
 
 
 def unit_to_row(
-    unit: FigureUnit, acl_key: str, vectors: dict[str, list[float]], *, lexical: bool, page_text: str = ""
+    unit: FigureUnit,
+    acl_key: str,
+    vectors: dict[str, list[float]],
+    *,
+    lexical: bool = False,
+    page_text: str = "",
 ) -> dict[str, Any]:
+    """The stored row of ``unit``. ``lexical``: also the input of Milvus's BM25 field (only collections
+    that have one need it, and the store adds it for them: ``with_native_bm25_input``)."""
     if len(unit.groups) > MAX_GROUPS:
         raise ValueError(f"unit {unit.unit_id} has {len(unit.groups)} groups, more than {MAX_GROUPS}")
     row: dict[str, Any] = {

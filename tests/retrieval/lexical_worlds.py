@@ -19,11 +19,12 @@ from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_text
 
 TENANTS = ("acme", "globex", "initech")
 GROUPS = ("red", "blue", "green", "gold")
-WORDS = (
+_WORD_TEXT = (
     "raft leader election log term vote snapshot membership latency throughput cluster network diagram chart"
     " revenue region quarterly churn turbine vibration soil moisture backlog pipeline yield solar followers"
     " entries replicated commit index heartbeat timeout candidate majority quorum"
-).split()
+)
+WORDS = tuple(_WORD_TEXT.split(" "))
 RARE = ("zygomorphic", "quillwort", "xerophyte", "bryozoan")
 
 META_SCHEMA = pa.schema(

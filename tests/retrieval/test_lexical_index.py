@@ -85,7 +85,7 @@ def test_index_equals_the_reference_and_ignores_what_the_caller_cannot_see(tmp_p
         assert [index.search(q, scope, LIMIT, PARAMS) for q in questions] == before
         queries += 3 * len(questions)
 
-        # The caller's own world changes (new document, replaced text, regrouped, deleted): still the reference.
+        # The caller's own world changes (new, replaced, regrouped, deleted documents): still the reference.
         serial += 1
         add(random_doc(rng, serial, tenant, groups or random_groups(rng)))
         victim = rng.choice(sorted({r["doc_id"] for r in rows.values()}))
@@ -95,7 +95,8 @@ def test_index_equals_the_reference_and_ignores_what_the_caller_cannot_see(tmp_p
         else:
             new_groups = random_groups(rng)
             regrouped = random_doc(rng, 0, victims[0]["tenant"], new_groups)
-            replaced = [{**r, "unit_id": v["unit_id"], "doc_id": victim} for r, v in zip(regrouped, victims)]
+            pairs = zip(regrouped, victims, strict=False)
+            replaced = [{**r, "unit_id": v["unit_id"], "doc_id": victim} for r, v in pairs]
             add(replaced)
             remove([v["unit_id"] for v in victims[len(replaced) :]])
         scope = scope_of(tenant, groups, rows.values())
