@@ -93,11 +93,16 @@ def test_others_uploads_and_deletes_change_nothing_a_caller_gets(settings: Setti
     quill = before[0]["results"]
     assert quill and quill[0]["channel_scores"]["lexical"] > 0  # the rare word is found, lexically
 
-    # Another tenant and another group of the caller's own tenant upload documents full of its words.
+    # Another tenant and another group of the caller's own tenant upload documents full of its words. The
+    # blue uploads come one by one, as uploads do: Milvus Lite then compacts its small files into one
+    # segment with the caller's rows, and its BM25 statistics were per segment.
     theirs = caption_pdf(tmp_path / "theirs.pdf", ["quillwort quillwort moisture", "bryozoan map"], 3)
-    blue = caption_pdf(tmp_path / "blue.pdf", ["quillwort soil moisture sensors", "turbine quillwort"], 4)
     assert not ingest_paths(settings, [theirs], groups=["red"], tenant="globex", progress=False).failed
-    assert not ingest_paths(settings, [blue], groups=["blue"], tenant="acme", progress=False).failed
+    blue = []
+    for i in range(3):
+        captions = [f"quillwort soil moisture sensors {i}", "turbine quillwort bryozoan"]
+        blue.append(caption_pdf(tmp_path / f"blue{i}.pdf", captions, 4 + i))
+        assert not ingest_paths(settings, blue[-1:], groups=["blue"], tenant="acme", progress=False).failed
     assert answers(engine, CALLER) == before
     # A fresh process (snapshot + change log) answers the same.
     fresh = SearchEngine.from_settings(settings, engine.encoders)
@@ -105,7 +110,8 @@ def test_others_uploads_and_deletes_change_nothing_a_caller_gets(settings: Setti
     assert answers(fresh, CALLER) == before
 
     assert delete_document(settings, "globex", "theirs.pdf")
-    assert delete_document(settings, "acme", "blue.pdf")
+    for path in blue:
+        assert delete_document(settings, "acme", path.name)
     assert answers(engine, CALLER) == before
     # ... while the owner of the blue document did see it come and go.
     assert engine.count(Principal(user="bo", tenant="acme", groups=["blue"])) == 0
