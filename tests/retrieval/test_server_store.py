@@ -1,26 +1,32 @@
 """The server code path: the same store operations against a real Milvus 2.3 server on loopback.
 
 The ``milvus`` package (dev extra) ships a 2.3.5 standalone binary. It has no BM25 function: the store
-must detect that, drop the lexical field with one warning, and still insert, search
-under the access filter, and switch aliases. The server ignores SIGTERM, so it is stopped by pid (SIGKILL).
+must detect that, and still insert, search under the access filter, and switch aliases; the lexical channel
+is figvault's own index there too, kept current across processes. The server ignores SIGTERM, so it is
+stopped by pid (SIGKILL).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import random
 import signal
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from figvault.access import Principal
-from figvault.retrieval.acl import build_filter
+from figvault.retrieval.acl import acl_key, build_filter
 from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.lexical import LexicalChannel
+from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID, StoreLayout
 from figvault.settings import load_settings
@@ -70,14 +76,13 @@ def server_store(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> M
     return MilvusUnitStore.from_settings(settings)
 
 
-def test_capabilities_of_a_23_server(server_store: MilvusUnitStore, caplog: pytest.LogCaptureFixture) -> None:
+def test_capabilities_of_a_23_server(server_store: MilvusUnitStore) -> None:
     caps = server_store.capabilities
     assert not caps.lite and not caps.bm25
-    with caplog.at_level(logging.WARNING):
-        reduced = server_store.supported_layout(LAYOUT)
-        server_store.supported_layout(LAYOUT)
-    assert not reduced.lexical and reduced.embedding_version == LAYOUT.embedding_version
-    assert sum("no BM25" in r.message for r in caplog.records) <= 1
+    # The lexical channel is figvault's own index, on a 2.3 server too; only Milvus's BM25 field goes.
+    reduced = server_store.supported_layout(replace(LAYOUT, native_bm25=True))
+    assert reduced.lexical and not reduced.native_bm25
+    assert reduced.embedding_version == LAYOUT.embedding_version
 
 
 def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore, tmp_path: Path) -> None:
@@ -93,7 +98,7 @@ def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore
     collection = server_store.ensure_collection(LAYOUT)
     assert server_store.served_collection() == collection
     layout = server_store.layout_of(collection)
-    assert not layout.lexical
+    assert layout.lexical and not layout.native_bm25
     rows = [{k: v for k, v in r.items() if k != "search_text"} for r in rows_for(units, seed=5)]
     server_store.upsert_rows(collection, rows)
     server_store.upsert_rows(collection, rows[:10])  # upsert: no duplicates
@@ -130,3 +135,60 @@ def test_insert_search_acl_and_alias_on_the_server(server_store: MilvusUnitStore
     assert server_store.served_collection() is None
     server_store.switch_alias(collection)
     assert server_store.served_collection() == collection
+
+
+WRITER = """
+import random, sys
+from figvault.retrieval.acl import acl_key
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.settings import load_settings
+from tests.retrieval.store_fixtures import random_unit, rows_for
+
+settings = load_settings("offline", data_dir=sys.argv[1])
+settings.store.uri, settings.store.alias = sys.argv[2], "lexical_xproc"
+store = MilvusUnitStore.from_settings(settings)
+collection = store.served_collection()
+rows = {r["unit_id"]: r for r in store.query_rows(collection, 'tenant == "t"', ["*"])}
+by_doc = lambda d: [r for r in rows.values() if r["doc_id"] == d]
+new = [random_unit(random.Random(1), 500 + i, tenant="t", groups=["a"], doc_id="new") for i in range(4)]
+store.upsert_rows(collection, [{**r, "caption": "quillwort " + r["caption"]} for r in rows_for(new)])
+store.upsert_rows(collection, [{**r, "caption": "quillwort replaced"} for r in by_doc("d0")])
+store.delete_ids(collection, [r["unit_id"] for r in by_doc("d1")])
+store.upsert_rows(collection, [{**r, "groups": ["z"], "acl_key": acl_key(["z"])} for r in by_doc("d2")])
+"""
+
+
+def test_lexical_index_follows_another_process_writes(server_uri: str, tmp_path: Path) -> None:
+    """``figvault serve`` searches while the CLI ingests, replaces, deletes and regroups against the same
+    server: the next search sees every change (the change log in the shared registry, then Milvus)."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.store.uri, settings.store.alias = server_uri, "lexical_xproc"
+    store = MilvusUnitStore.from_settings(settings)
+    rng = random.Random(8)
+    units = [random_unit(rng, i, tenant="t", groups=["a"], doc_id=f"d{i % 4}") for i in range(40)]
+    collection = store.ensure_collection(LAYOUT)
+    store.upsert_rows(collection, rows_for(units))
+    channel = LexicalChannel.from_settings(settings, store)
+    everyone, group_a = Scope("t", None), Scope("t", frozenset({acl_key(["a"])}))
+    assert channel.search(collection, "quillwort", everyone, "", 50) == []
+    d1 = {u.unit_id for u in units if u.doc_id == "d1"}
+    assert d1 <= {h.unit_id for h in channel.search(collection, "figure", everyone, "", 50)}
+
+    script = textwrap.dedent(WRITER)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(settings.data_dir), server_uri],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    found = {h.unit_id for h in channel.search(collection, "quillwort", everyone, "", 50)}
+    d0 = {u.unit_id for u in units if u.doc_id == "d0"}
+    assert len(found) == 4 + len(d0) and d0 <= found  # ingested and replaced
+    assert not d1 & {h.unit_id for h in channel.search(collection, "figure", everyone, "", 50)}  # deleted
+    d2 = {u.unit_id for u in units if u.doc_id == "d2"}
+    assert not d2 & {h.unit_id for h in channel.search(collection, "figure", group_a, "", 50)}  # regrouped
+    z = Scope("t", frozenset({acl_key(["z"])}))
+    assert {h.unit_id for h in channel.search(collection, "figure", z, "", 50)} == d2
