@@ -170,10 +170,11 @@ def run_questions(engine: SearchEngine, questions: list[Question], top_k: int) -
         ]
         vectors = engine.encode_question(encoders, q.query)
         queries: dict[str, Any] = {c.name: vectors[c.name] for c in layout.dense}
-        if layout.lexical:
+        if layout.lexical or encoders.lexical:
             queries[LEXICAL] = q.query
+        lexical = engine.lexical_args(principal, None, None)
         for channel, query in queries.items():
-            ranked = engine.recall(collection, {channel: query}, expr, candidate_k)
+            ranked = engine.recall(collection, {channel: query}, expr, candidate_k, lexical)
             hits = engine.materialize(collection, principal, ranked[:top_k], {channel: query})
             outcome.ranks[channel] = first_hit_rank(q, hits)
         outcomes.append(outcome)

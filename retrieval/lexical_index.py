@@ -190,26 +190,28 @@ class LexicalIndex:
     def _append(self, rows: list[Mapping[str, Any]]) -> None:
         start = self._rows.n
         self._rows.reserve(len(rows))
-        cols: list[int] = []
-        local: list[int] = []
-        tfs: list[int] = []
+        cols: list[np.ndarray] = []
+        local: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
         lens = np.zeros((len(rows), NF), dtype=np.int32)
-        cache: dict[str, list[tuple[int, int]]] = {}  # page texts and document names repeat across units
+        cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # page texts, document names repeat
         for i, row in enumerate(rows):
             for f, text in enumerate(field_texts(row)):
                 if not text:
                     continue
-                pairs = cache.get(text)
-                if pairs is None:
+                terms = cache.get(text)
+                if terms is None:
                     counts = self.analyzer.counts(text)
-                    pairs = [(self._term(t), c) for t, c in counts.items()]
+                    ids = np.fromiter((self._term(t) for t in counts), dtype=np.int64, count=len(counts))
+                    terms = (ids, np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
                     if len(cache) < 4096:
-                        cache[text] = pairs
-                for tid, c in pairs:
-                    cols.append(tid * NF + f)
-                    local.append(i)
-                    tfs.append(c)
-                    lens[i, f] += c
+                        cache[text] = terms
+                if not len(terms[0]):
+                    continue
+                cols.append(terms[0] * NF + f)
+                local.append(np.full(len(terms[0]), i, dtype=np.int64))
+                tfs.append(terms[1])
+                lens[i, f] = int(terms[1].sum())
         codes = np.asarray(
             [self._code(str(r[F_TENANT]), str(r.get(F_ACL_KEY) or "")) for r in rows], dtype=np.int32
         )
@@ -226,9 +228,9 @@ class LexicalIndex:
         self._segments.append(
             _build_segment(
                 start,
-                np.asarray(cols, dtype=np.int64),
-                np.asarray(local, dtype=np.int64),
-                np.asarray(tfs, dtype=np.float32),
+                np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+                np.concatenate(local) if local else np.zeros(0, dtype=np.int64),
+                np.concatenate(tfs) if tfs else np.zeros(0, dtype=np.float32),
                 len(self._terms) * NF,
                 meta,
             )
