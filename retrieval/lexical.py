@@ -31,7 +31,7 @@ from figvault.errors import StoreError
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope
 from figvault.retrieval.lexical_log import ChangeLog
-from figvault.retrieval.lexical_text import SOURCE_FIELDS, Analyzer
+from figvault.retrieval.lexical_text import LEXICAL_FIELDS, SOURCE_FIELDS, Analyzer
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_SEARCH_TEXT, F_SHA, F_TENANT, F_VERSION
 from figvault.settings import LexicalSettings, Settings
@@ -255,7 +255,8 @@ class LexicalChannel:
         if path is None:
             return
         try:
-            served.index.save(path, self._header(collection, served.mirror, served.seq))
+            header = {**self._header(collection, served.mirror, served.seq), **served.index.stats()}
+            served.index.save(path, header)
             served.unsaved = 0
         except OSError as exc:  # a snapshot only saves time; search goes on without it
             log.warning("cannot save the lexical snapshot %s: %s", path, exc)
@@ -318,6 +319,18 @@ class LexicalChannel:
         return _Mirror(pa.schema(columns), CollectionSchema(fields=lite_fields), source)
 
     # ---- reporting ------------------------------------------------------------------------------
+
+    def status(self, collection: str) -> dict[str, Any]:
+        """What the saved index of ``collection`` holds, from its snapshot's header (nothing is loaded)."""
+        path = self._snapshot_path(collection)
+        head = self.changes.head() if self.changes else 0
+        info: dict[str, Any] = {"index": "figvault BM25F", "fields": list(LEXICAL_FIELDS), "log_head": head}
+        info["stemmer"] = self.settings.stemmer
+        if path is None or not path.exists():
+            return {**info, "snapshot": None}
+        header = LexicalIndex.read_header(path)
+        keep = ("units", "terms", "postings", "segments", "array_bytes", "seq")
+        return {**info, "snapshot": str(path), **{k: header.get(k) for k in keep}}
 
     def describe(self, collection: str) -> dict[str, Any]:
         """What the index of ``collection`` holds (for ``figvault status``)."""

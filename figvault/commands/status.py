@@ -20,6 +20,7 @@ def status(
     from figvault.encoders.factory import configured_embedding_version
     from figvault.errors import FigvaultError
     from figvault.pipeline.registry import DocumentRegistry
+    from figvault.retrieval.lexical import LexicalChannel
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
     settings = state(ctx).settings
@@ -45,6 +46,9 @@ def status(
             "version_matches": bool(layout and configured == layout.embedding_version),
             "units": store.count(collection) if collection else 0,
             "channels": layout.channels if layout else [],
+            "lexical": LexicalChannel.from_settings(settings, store).status(collection)
+            if collection
+            else None,
             "collections": store.list_collections(),
             "documents": documents,
             "store": settings.store.uri or str(store.uri),

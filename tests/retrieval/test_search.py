@@ -284,6 +284,8 @@ def test_status_json(indexed) -> None:
     assert info["alias"] == "figvault_units" and info["units"] == 8
     assert info["embedding_version"] == info["configured_embedding_version"] and info["version_matches"]
     assert info["collection"].startswith("figvault_units_v")
+    # What the lexical index holds (the searches above built and saved it).
+    assert info["lexical"]["index"] == "figvault BM25F" and info["lexical"]["units"] == 8
 
 
 def test_fusion_ties_go_to_the_stronger_scores(engine: SearchEngine, monkeypatch: pytest.MonkeyPatch) -> None:
