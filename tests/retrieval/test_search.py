@@ -313,3 +313,15 @@ def test_fusion_ties_go_to_the_stronger_scores(engine: SearchEngine, monkeypatch
         ranked = engine.recall("any", {"text": np.zeros(4, np.float32), "lexical": "q"}, "expr", 3, args)
         assert ranked[0].fused == ranked[1].fused  # the tie the rule is about
         assert ranked[0].unit_id == winner and {r.unit_id for r in ranked} == {"a", "b", "c"}
+
+
+def test_lexical_alone_brings_its_rows(engine: SearchEngine) -> None:
+    """With the lexical channel as the only one, its hits come with their rows (fetched by key) and the
+    caller's scope and request filter hold."""
+    collection = engine.store.served_collection()
+    red = Principal(user="r", groups=["red"])
+    expr, keys = engine._access(red, None)
+    args = engine.lexical_args(red, SearchFilters(docs=["r1.pdf"]), keys)
+    ranked, rows = engine.recall_with_rows(collection, "lexical", "figure report", expr, 5, args)
+    assert ranked and {rows[r.unit_id]["doc"] for r in ranked} == {"r1.pdf"}
+    assert all(set(r.channel_scores) == {"lexical"} for r in ranked)
