@@ -420,8 +420,15 @@ class MilvusUnitStore:
     def iter_rows(
         self, collection: str, expr: str, fields: list[str], *, batch_size: int = 4096
     ) -> Iterator[list[dict[str, Any]]]:
-        """Every row matching ``expr``, one page at a time (only a page is held in memory)."""
+        """Every row matching ``expr``, one page at a time (only a page is held in memory). A result that fits
+        one query window is one query (Lite's iterator rescans the collection for every page)."""
         self.ensure_loaded(collection)
+        first = list(self.client.query(collection, filter=expr, output_fields=fields, limit=QUERY_WINDOW))
+        if len(first) < QUERY_WINDOW:
+            if first:
+                yield first
+            return
+        del first
         iterator = self.client.query_iterator(
             collection, batch_size=batch_size, filter=expr, output_fields=fields
         )
