@@ -100,7 +100,7 @@ class LexicalChannel:
 
     @classmethod
     def from_settings(cls, settings: Settings, store: MilvusUnitStore) -> LexicalChannel:
-        changes = store.changes or ChangeLog.at(settings.registry_path)
+        changes = store.changes or ChangeLog.open(settings)
         return cls(store, settings.lexical, changes, settings.lexical_dir)
 
     # ---- search ---------------------------------------------------------------------------------

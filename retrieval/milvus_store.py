@@ -163,7 +163,7 @@ class MilvusUnitStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MilvusUnitStore:
-        changes = ChangeLog.at(settings.registry_path)
+        changes = ChangeLog.open(settings)
         if settings.store.uri:
             return cls(settings.store.uri, settings.store, token=settings.store.token, changes=changes)
         if settings.store.lite_fast_mask:

@@ -127,8 +127,34 @@ class AclSetRow(Base):
     groups_json: Mapped[str] = _text()
 
 
+class LexicalChangeRow(Base):
+    """One write of the unit store: the ids a ``MilvusUnitStore`` wrote or deleted in a collection, appended
+    after Milvus accepted it; every process's lexical index catches up from these (retrieval/lexical_log.py).
+    ``unit_ids_json`` is a JSON list, or ``"*"`` when the collection was dropped."""
+
+    __tablename__ = "lexical_changes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection: Mapped[str] = _text()
+    unit_ids_json: Mapped[str] = _text()
+    at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class LexicalLogMetaRow(Base):
+    """Facts about the change log itself: ``epoch`` (a random id: a snapshot made against another registry
+    does not match it)."""
+
+    __tablename__ = "lexical_log_meta"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = _text()
+
+
 documents = DocumentRow.__table__
 jobs = JobRow.__table__
 users = UserRow.__table__
 audit = AuditRow.__table__
 acl_sets = AclSetRow.__table__
+lexical_changes = LexicalChangeRow.__table__
+lexical_log_meta = LexicalLogMetaRow.__table__
