@@ -61,6 +61,26 @@ def remember_questions(engine: SearchEngine) -> SearchEngine:
     return engine
 
 
+def assert_same_answers(got: list[dict], expected: list[dict]) -> None:
+    """Byte-identical: ids, order, fused scores, lexical scores, no_match, counts. The dense channels'
+    cosines only to 1e-6: Milvus Lite computes them with another kernel once it compacts the caller's rows
+    into a new segment (measured: 0.8337119 -> 0.8337118; docs/retrieval.md, the guarantee's limits)."""
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert {k: v for k, v in g.items() if k != "results"} == {
+            k: v for k, v in e.items() if k != "results"
+        }
+        assert len(g.get("results", [])) == len(e.get("results", []))
+        for gh, eh in zip(g.get("results", []), e.get("results", []), strict=True):
+            assert {k: v for k, v in gh.items() if k != "channel_scores"} == {
+                k: v for k, v in eh.items() if k != "channel_scores"
+            }
+            gs, es = gh["channel_scores"], eh["channel_scores"]
+            assert set(gs) == set(es) and gs.get("lexical") == es.get("lexical")
+            for channel in set(gs) - {"lexical"}:
+                assert gs[channel] == pytest.approx(es[channel], abs=1e-6)
+
+
 def answers(engine: SearchEngine, principal: Principal) -> list[dict]:
     """Everything a caller receives, but the timings."""
     out = []
@@ -103,16 +123,16 @@ def test_others_uploads_and_deletes_change_nothing_a_caller_gets(settings: Setti
         captions = [f"quillwort soil moisture sensors {i}", "turbine quillwort bryozoan"]
         blue.append(caption_pdf(tmp_path / f"blue{i}.pdf", captions, 4 + i))
         assert not ingest_paths(settings, blue[-1:], groups=["blue"], tenant="acme", progress=False).failed
-    assert answers(engine, CALLER) == before
+    assert_same_answers(answers(engine, CALLER), before)
     # A fresh process (snapshot + change log) answers the same.
     fresh = SearchEngine.from_settings(settings, engine.encoders)
     fresh.encode_question = engine.encode_question
-    assert answers(fresh, CALLER) == before
+    assert_same_answers(answers(fresh, CALLER), before)
 
     assert delete_document(settings, "globex", "theirs.pdf")
     for path in blue:
         assert delete_document(settings, "acme", path.name)
-    assert answers(engine, CALLER) == before
+    assert_same_answers(answers(engine, CALLER), before)
     # ... while the owner of the blue document did see it come and go.
     assert engine.count(Principal(user="bo", tenant="acme", groups=["blue"])) == 0
 
@@ -165,9 +185,9 @@ def test_random_invisible_writes_change_no_fused_answer(settings: Settings) -> N
         for _ in range(rng.randint(1, 3)):
             other_tenant, other_groups = invisible_to(rng, tenant, groups)
             extra += write(other_tenant, other_groups, rng.randint(1, 2))
-        assert ask() == before
+        assert_same_answers(ask(), before)
         store.delete_ids(collection, extra)
-        assert ask() == before
+        assert_same_answers(ask(), before)
         searches += 3 * len(questions)
     assert searches == 180
 
