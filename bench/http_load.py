@@ -312,8 +312,13 @@ class MilvusServer:
         self.server.set_base_dir(str(base))
 
     def __enter__(self) -> str:
-        self.server.start()
-        self.server.wait_started(timeout=120_000)
+        try:
+            self.server.start()
+            self.server.wait_started(timeout=120_000)
+        except Exception:
+            # Its embedded etcd listens on fixed ports (2379/2380): a second standalone on the machine fails.
+            self.__exit__()
+            raise
         return f"http://127.0.0.1:{self.server.listen_port}"
 
     def __exit__(self, *exc: object) -> None:
