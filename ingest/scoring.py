@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from figvault.geometry import MATCH_IOU, Box, iou
+from figvault.geometry import MATCH_IOU, Box, iou, label_box_points
 
 IOU_THRESHOLD = MATCH_IOU
-EMU_PER_POINT = 12700
-"""figures.jsonl gives PPTX boxes in EMU (the file format's unit); units carry points."""
 CAPTION_PREFIX_WORDS = 4
 
 
@@ -109,9 +107,7 @@ def load_gold(path: Path, docs: Iterable[str] | None = None) -> list[GoldFigure]
         row = json.loads(line)
         if wanted is not None and row["doc"] not in wanted:
             continue
-        bbox = tuple(float(v) for v in row["bbox"])
-        if row["doc"].lower().endswith(".pptx"):
-            bbox = tuple(v / EMU_PER_POINT for v in bbox)
+        bbox = label_box_points(row["doc"], tuple(float(v) for v in row["bbox"]))
         gold.append(
             GoldFigure(
                 doc=row["doc"],

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from figvault.errors import FigvaultError
-from figvault.geometry import MATCH_IOU, Box, iou
+from figvault.geometry import MATCH_IOU, Box, iou, label_box_points
 from figvault.search_models import SearchHit, SearchResponse
 
 CUTOFFS = (1, 5, 10)
@@ -33,7 +33,8 @@ class EvalQuery(BaseModel):
     page: int | None = None
     label: str | None = None
     bbox: Box | None = None
-    """The answer's box (points, top-left origin, as units carry it), for pages with several figures."""
+    """The answer's box, top-left origin, as the label files give boxes: points for a PDF, EMU for a PPTX
+    (as ``figures.jsonl``); for pages with several figures."""
     split: Literal["tune", "report"] | None = None
 
 
@@ -63,7 +64,9 @@ def is_hit(query: EvalQuery, doc: str, page: int, label: str | None, bbox: Box |
         return False
     if query.label is not None and _norm_label(label) != _norm_label(query.label):
         return False
-    return query.bbox is None or (bbox is not None and iou(query.bbox, bbox) >= MATCH_IOU)
+    if query.bbox is None:
+        return True
+    return bbox is not None and iou(label_box_points(query.doc, query.bbox), bbox) >= MATCH_IOU
 
 
 def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:

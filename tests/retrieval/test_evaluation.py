@@ -115,3 +115,11 @@ def test_committed_dev_split_is_what_the_seed_gives(corpus: Path) -> None:
     for q in queries:
         by_target.setdefault((q.doc, q.page, q.label), set()).add(half[q.id])
     assert all(len(halves) == 1 for halves in by_target.values())
+
+
+def test_pptx_boxes_are_given_in_emu_like_the_label_files() -> None:
+    query = EvalQuery(
+        id="s", query="q", doc="deck.pptx", page=2, bbox=(12700.0, 12700.0, 1270000.0, 635000.0)
+    )
+    assert first_hit_rank(query, [hit("deck.pptx", 2, (1.0, 1.0, 100.0, 50.0))]) == 1
+    assert first_hit_rank(query, [hit("deck.pptx", 2, (200.0, 1.0, 300.0, 50.0))]) is None
