@@ -1,11 +1,13 @@
 """Figure-level retrieval evaluation: recall@1/5/10 and MRR over a JSONL file of questions.
 
-A query line: ``{"id", "query", "doc", "page", "label", "bbox", "split"}``. A result is a hit when it has the
-same document and page, the same label when the query names one, and a box overlapping the query's ``bbox``
-(IoU >= ``MATCH_IOU``, the extraction scoring's rule) when it names one: a page can hold several figures that
-have no label. Queries whose ``doc`` is null have no answer in the corpus: they are counted apart (how often
-search said "no match" for them). ``split`` ("tune" or "report") says which half a question belongs to:
-thresholds and weights are chosen on "tune" questions only, and "report" questions are only ever reported.
+A query line: ``{"id", "query", "doc", "page", "label", "bbox", "split", "also"}``. A result is a hit
+when it has the same document and page, the same label when the query names one, and a box overlapping the
+query's ``bbox`` (IoU >= ``MATCH_IOU``, the extraction scoring's rule) when it names one: a page can hold
+several figures that have no label. ``also`` lists copies of the answer (``{"doc", "page", "label",
+"bbox"}``, a repeated slide) that count as hits too. Queries whose ``doc`` is null have no answer in the
+corpus: they are counted apart (how often search said "no match" for them). ``split`` ("tune" or "report")
+says which half a question belongs to: thresholds and weights are chosen on "tune" questions only, and
+"report" questions are only ever reported.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ from figvault.search_models import SearchHit, SearchResponse
 CUTOFFS = (1, 5, 10)
 
 
+class Target(BaseModel):
+    """Another figure that answers a question equally (a repeated slide, a pixel-identical copy)."""
+
+    doc: str
+    page: int
+    label: str | None = None
+    bbox: Box | None = None
+
+
 class EvalQuery(BaseModel):
     id: str
     query: str
@@ -36,6 +47,8 @@ class EvalQuery(BaseModel):
     """The answer's box, top-left origin, as the label files give boxes: points for a PDF, EMU for a PPTX
     (as ``figures.jsonl``); for pages with several figures."""
     split: Literal["tune", "report"] | None = None
+    also: list[Target] = []
+    """Copies of the answer elsewhere; a result matching any of them is a hit too."""
 
 
 def load_queries(path: Path) -> list[EvalQuery]:
@@ -60,13 +73,20 @@ def _norm_label(label: str | None) -> str:
 
 
 def is_hit(query: EvalQuery, doc: str, page: int, label: str | None, bbox: Box | None = None) -> bool:
-    if query.doc is None or doc != query.doc or page != query.page:
+    if query.doc is None:
         return False
-    if query.label is not None and _norm_label(label) != _norm_label(query.label):
+    targets = [Target(doc=query.doc, page=query.page or 0, label=query.label, bbox=query.bbox), *query.also]
+    return any(_matches(t, doc, page, label, bbox) for t in targets)
+
+
+def _matches(target: Target, doc: str, page: int, label: str | None, bbox: Box | None) -> bool:
+    if doc != target.doc or page != target.page:
         return False
-    if query.bbox is None:
+    if target.label is not None and _norm_label(label) != _norm_label(target.label):
+        return False
+    if target.bbox is None:
         return True
-    return bbox is not None and iou(label_box_points(query.doc, query.bbox), bbox) >= MATCH_IOU
+    return bbox is not None and iou(label_box_points(target.doc, target.bbox), bbox) >= MATCH_IOU
 
 
 def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:

@@ -123,3 +123,18 @@ def test_pptx_boxes_are_given_in_emu_like_the_label_files() -> None:
     )
     assert first_hit_rank(query, [hit("deck.pptx", 2, (1.0, 1.0, 100.0, 50.0))]) == 1
     assert first_hit_rank(query, [hit("deck.pptx", 2, (200.0, 1.0, 300.0, 50.0))]) is None
+
+
+def test_a_copy_listed_in_also_counts_as_the_answer() -> None:
+    query = EvalQuery.model_validate(
+        {
+            "id": "r",
+            "query": "repeated slide",
+            "doc": "talk.pdf",
+            "page": 10,
+            "bbox": list(LEFT),
+            "also": [{"doc": "talk.pdf", "page": 11, "bbox": list(LEFT)}],
+        }
+    )
+    assert first_hit_rank(query, [hit("talk.pdf", 12, LEFT), hit("talk.pdf", 11, LEFT)]) == 2
+    assert first_hit_rank(query, [hit("talk.pdf", 11, RIGHT)]) is None
