@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from figvault.encoders.device import resolve_device
+from figvault.encoders.device import DTYPES, Precision, resolve_device, resolve_precision
 from figvault.encoders.inputs import check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version, fingerprint
@@ -44,6 +44,7 @@ class TextSpec:
     max_chars: int
     device: str
     batch_size: int
+    precision: Precision = "fp32"
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -53,7 +54,7 @@ class TextSpec:
             "max_seq_length": self.max_seq_length,
             "max_chars": self.max_chars,
             "dim": self.dim,
-            "precision": "fp32",
+            "precision": self.precision,
             "normalize": "l2",
         }
 
@@ -71,7 +72,7 @@ class TextSpec:
             "preprocess": f"first {self.max_chars} characters, then {self.max_seq_length} tokens",
             "dim": self.dim,
             "device": self.device,
-            "precision": "fp32",
+            "precision": self.precision,
             "normalize": "l2",
         }
 
@@ -79,14 +80,16 @@ class TextSpec:
 def resolve_text_spec(settings: TextSettings, hashes: FileHashCache | None = None) -> TextSpec:
     weights = resolve_text_model(settings.model, hashes)
     folder = weights.folder
+    device = resolve_device(settings.device)
     return TextSpec(
         weights=weights,
         config_sha256=_config_fingerprint(folder),
         dim=_embedding_dim(folder),
         max_seq_length=_read_json(folder / "sentence_bert_config.json").get("max_seq_length"),
         max_chars=max(1, settings.max_chars),
-        device=resolve_device(settings.device),
+        device=device,
         batch_size=max(1, settings.batch_size),
+        precision=resolve_precision(settings.precision, device),
     )
 
 
@@ -166,6 +169,9 @@ class SentenceTextEncoder(LazyModel):
             raise ModelUnavailableError(
                 f"{self.spec.weights.label} gives {actual}-d vectors; its files say {self.spec.dim}"
             )
+        if self.spec.precision != "fp32":
+            # A plain weight cast, as for CLIP; vectors are cast back to float32 before normalising.
+            model.to(DTYPES[self.spec.precision])
         model.eval()
         return model
 
@@ -182,11 +188,13 @@ class SentenceTextEncoder(LazyModel):
         vectors = self._model.encode(
             self._clipped(texts),
             batch_size=self.spec.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            convert_to_tensor=True,
             show_progress_bar=False,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        # Cast to float32 before normalising (the weights may be bf16: text.precision).
+        vectors = vectors.float().cpu().numpy()
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def prepare_questions(self, runtime: str, threads: int) -> str:
         """Questions on ONNX Runtime when ``runtime`` is ``auto`` and it reproduces this model's vectors;

