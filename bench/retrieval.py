@@ -43,8 +43,22 @@ from dev_split import load_split  # noqa: E402
 from figvault.access import local_operator  # noqa: E402
 from figvault.encoders.factory import configured_embedding_version  # noqa: E402
 from figvault.pipeline.ingest_pipeline import ingest_paths  # noqa: E402
-from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, load_queries  # noqa: E402
-from figvault.retrieval.schema import F_DOC, F_ID, F_PAGE, LEXICAL  # noqa: E402
+from figvault.retrieval.acl import in_list  # noqa: E402
+from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, is_hit, load_queries  # noqa: E402
+from figvault.retrieval.schema import (  # noqa: E402
+    F_CAPTION,
+    F_CONTEXT,
+    F_DOC,
+    F_FIGURE_TEXT,
+    F_GEOMETRY,
+    F_ID,
+    F_KIND,
+    F_LABEL,
+    F_META,
+    F_PAGE,
+    LEXICAL,
+    OUTPUT_FIELDS,
+)
 from figvault.retrieval.search import SearchEngine  # noqa: E402
 from figvault.search_models import SearchRequest  # noqa: E402
 from figvault.settings import Settings, load_settings  # noqa: E402
@@ -54,8 +68,9 @@ DISTRACTORS = Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared"
 LABELS = REPO / "bench" / "labels"
 LABEL_SETS = ("questions", "corpus_questions", "unanswerable")
 """Question files the label engineer lands in bench/labels/ (each line has its own split)."""
-INDEXING_CODE = ("ingest", "encoders", "retrieval/schema.py", "retrieval/milvus_store.py")
-"""What decides the stored units and vectors: the cache key carries their git trees."""
+INDEXING_CODE = ("ingest", "retrieval/schema.py")
+"""What decides the stored units (the cache key carries their git trees); what changes vectors is in the
+embedding version. ``--reingest`` when another change matters."""
 HALVES = ("tune", "report")
 TOKEN = re.compile(r"\w+")
 
@@ -81,6 +96,9 @@ class Outcome:
     """"page" when another figure shares the answer's page, "doc" when only its document, else ""."""
     latency_ms: float = 0.0
     top: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    reachable: bool = False
+    """The answer is among the stored units (extraction found it)."""
 
 
 # ------------------------------------------------------------------------------------------- questions
@@ -132,10 +150,17 @@ def ingest(settings: Settings, files: list[Path]) -> None:
 
 
 # --------------------------------------------------------------------------------------------- running
-def neighbour_index(engine: SearchEngine, collection: str) -> dict[tuple[str, int], int]:
-    """(doc, page) -> units on that page, over the whole store."""
-    rows = engine.store.query_rows(collection, f'{F_ID} != ""', [F_ID, F_DOC, F_PAGE])
-    return dict(Counter((r[F_DOC], int(r[F_PAGE])) for r in rows))
+def stored_units(engine: SearchEngine, collection: str) -> list[dict[str, Any]]:
+    return engine.store.query_rows(collection, f'{F_ID} != ""', [F_ID, F_DOC, F_PAGE, F_LABEL, F_GEOMETRY])
+
+
+def reachable(q: EvalQuery, rows: list[dict[str, Any]]) -> bool:
+    """Whether any stored unit is the answer (else extraction missed it and no ranking can find it)."""
+    return any(
+        is_hit(q, r[F_DOC], int(r[F_PAGE]), r.get(F_LABEL) or None, (r.get(F_GEOMETRY) or {}).get("bbox"))
+        for r in rows
+        if r[F_DOC] == q.doc or any(t.doc == r[F_DOC] for t in q.also)
+    )
 
 
 def neighbours_of(q: EvalQuery, pages: dict[tuple[str, int], int]) -> str:
@@ -146,19 +171,23 @@ def neighbours_of(q: EvalQuery, pages: dict[tuple[str, int], int]) -> str:
     return "doc" if sum(n for (d, _), n in pages.items() if d == q.doc) > 1 else ""
 
 
-def run_questions(engine: SearchEngine, questions: list[Question], top_k: int) -> list[Outcome]:
+def run_questions(
+    engine: SearchEngine, questions: list[Question], top_k: int, *, with_candidates: bool = False
+) -> list[Outcome]:
     served = engine.served()
     assert served is not None, "nothing indexed"
     collection, layout, encoders = served
     principal = local_operator()
     expr = engine.filter_for(principal, None)
     assert expr is not None
-    pages = neighbour_index(engine, collection)
+    rows = stored_units(engine, collection)
+    pages = dict(Counter((r[F_DOC], int(r[F_PAGE])) for r in rows))
     candidate_k = max(engine.settings.search.candidate_k, top_k)
     outcomes = []
     for question in questions:
         q = question.query
         outcome = Outcome(question, neighbours=neighbours_of(q, pages))
+        outcome.reachable = q.doc is not None and reachable(q, rows)
         start = time.perf_counter()
         response = engine.search(principal, SearchRequest(query=q.query, top_k=top_k, rerank=False))
         outcome.latency_ms = (time.perf_counter() - start) * 1000
@@ -177,8 +206,47 @@ def run_questions(engine: SearchEngine, questions: list[Question], top_k: int) -
             ranked = engine.recall(collection, {channel: query}, expr, candidate_k, lexical)
             hits = engine.materialize(collection, principal, ranked[:top_k], {channel: query})
             outcome.ranks[channel] = first_hit_rank(q, hits)
+        if with_candidates:
+            outcome.candidates = first_stage(engine, collection, queries, expr, candidate_k)
         outcomes.append(outcome)
     return outcomes
+
+
+CANDIDATE_FIELDS = (
+    F_ID,
+    F_DOC,
+    F_PAGE,
+    F_GEOMETRY,
+    F_KIND,
+    F_LABEL,
+    F_CAPTION,
+    F_CONTEXT,
+    F_FIGURE_TEXT,
+    F_META,
+)
+
+
+def first_stage(
+    engine: SearchEngine, collection: str, queries: dict[str, Any], expr: str, limit: int
+) -> list[dict[str, Any]]:
+    """The fused candidates before any reordering, with their rows: what bench/tune_retrieval.py replays."""
+    # Every channel's whole top ``limit`` (the fused list keeps up to channels x limit units), so that
+    # bench/tune_retrieval.py can fuse them again with other weights exactly.
+    per_channel = {
+        c: engine.store.search_channel(collection, c, q, expr, limit, output_fields=[F_ID])
+        for c, q in queries.items()
+    }
+    ranked = engine._fused(per_channel, limit * len(queries))
+    fields = [f for f in (*CANDIDATE_FIELDS, "title") if f in OUTPUT_FIELDS]  # title: once units have it
+    rows = {
+        r[F_ID]: r
+        for r in engine.store.get_rows(collection, in_list(F_ID, [u.unit_id for u in ranked]), fields=fields)
+    }
+    return [
+        {"unit_id": u.unit_id, "fused": u.fused, "channels": u.channel_scores, "row": rows[u.unit_id]}
+        for u in ranked
+        if u.unit_id in rows
+    ]
 
 
 # ------------------------------------------------------------------------------------ page-level BM25
@@ -262,6 +330,7 @@ def print_tables(title: str, outcomes: list[Outcome], modes: list[str]) -> None:
     sources = sorted({o.question.source for o in answerable})
     for source in sources if len(sources) > 1 else []:
         row(f"search: {source}", [o for o in answerable if o.question.source == source], "search")
+    row("search: answer among the stored units", [o for o in answerable if o.reachable], "search")
     row("search: answer shares its page", [o for o in answerable if o.neighbours == "page"], "search")
     row("search: shares its document only", [o for o in answerable if o.neighbours == "doc"], "search")
     row("search: alone in its document", [o for o in answerable if not o.neighbours], "search")
@@ -303,7 +372,7 @@ def run_size(args: argparse.Namespace, size: str, questions: list[Question]) -> 
     ingest(settings, files)
     engine = SearchEngine.from_settings(settings)
     asked = [q for q in questions if q.query.doc is None or q.query.doc in names]
-    outcomes = run_questions(engine, asked, args.top_k)
+    outcomes = run_questions(engine, asked, args.top_k, with_candidates=args.dump is not None)
     page_bm25(files, outcomes, args.top_k)
     modes = [
         "search",
@@ -323,7 +392,10 @@ def run_size(args: argparse.Namespace, size: str, questions: list[Question]) -> 
                     "ranks": o.ranks,
                     "no_match": o.no_match,
                     "neighbours": o.neighbours,
+                    "reachable": o.reachable,
                     "top": o.top,
+                    "query": q.model_dump(),
+                    "candidates": o.candidates,
                 }
                 out.write(json.dumps(line) + "\n")
     return outcomes

@@ -56,6 +56,10 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     results: list[SearchHit]
     no_match: bool = False
+    """True when nothing visible answers the question: the VLM reranker's verdict when it ran, else the
+    first stage's calibrated decision (``retrieval/no_match.py``)."""
+    answerable: float | None = None
+    """The first stage's P(answerable) behind ``no_match`` (None when the reranker decided or it is off)."""
     reranked: bool = False
     rerank_note: str = ""
     """Why rerank was on or off (e.g. "off: no CUDA device")."""

@@ -2,8 +2,9 @@
 
 Each channel is searched on its own (ids and scores only, side by side), which keeps every channel's exact
 score for the results and is cheaper than Milvus Lite's ``hybrid_search`` with its second lexical pass.
-The formulas are Milvus's own RRFRanker and WeightedRanker: RRF sums 1/(k + rank) over the channels; the
-weighted ranker sums weight * normalised score (cosine (1+x)/2, BM25 2/pi*atan(x)).
+The formulas are Milvus's RRFRanker and WeightedRanker: RRF sums weight/(k + rank) over the channels (Milvus's
+has no weights: all 1.0 is its formula); the weighted ranker sums weight * normalised score (cosine (1+x)/2,
+BM25 2/pi*atan(x)).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def fuse(
     evidence: dict[str, float] = {}
     for channel, ranking in rankings.items():
         for rank, (unit_id, score) in enumerate(ranking, start=1):
-            weighted = weights.get(channel, 1.0) * normalised(channel, score)
-            value = 1.0 / (rrf_k + rank) if method == "rrf" else weighted
+            weight = weights.get(channel, 1.0)
+            weighted = weight * normalised(channel, score)
+            value = weight / (rrf_k + rank) if method == "rrf" else weighted
             fused[unit_id] = fused.get(unit_id, 0.0) + value
             evidence[unit_id] = evidence.get(unit_id, 0.0) + weighted
     ordered = sorted(fused.items(), key=lambda item: (-item[1], -evidence[item[0]], item[0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,10 +23,12 @@ from figvault.encoders.questions import QuestionEncoders
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
 from figvault.retrieval.acl import build_filter, in_list, request_expression, visible_acl_keys
 from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder
 from figvault.retrieval.fusion import fuse
 from figvault.retrieval.lexical import LexicalChannel
 from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
+from figvault.retrieval.no_match import decide
 from figvault.retrieval.schema import (
     F_ACL_KEY,
     F_GEOMETRY,
@@ -49,7 +52,11 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
-def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, float]) -> SearchHit:
+def hit_from_row(
+    row: Mapping[str, Any], score: float, channel_scores: dict[str, float], *, fused: float | None = None
+) -> SearchHit:
+    """A hit from its stored row; ``score`` is what it is ranked by, ``fused`` the fusion's own score
+    (the same unless priors raised it)."""
     geometry = row.get(F_GEOMETRY) or {}
     return SearchHit(
         unit_id=row[F_ID],
@@ -63,8 +70,8 @@ def hit_from_row(row: dict[str, Any], fused: float, channel_scores: dict[str, fl
         caption=row.get("caption", ""),
         context=row.get("context", ""),
         image=row.get("image", ""),
-        score=fused,
-        fused_score=fused,
+        score=score,
+        fused_score=score if fused is None else fused,
         channel_scores=channel_scores,
         embedding_version=row.get("embedding_version") or None,
     )
@@ -408,6 +415,18 @@ class SearchEngine:
         vector channel's score; a lexical score is there when the unit was among the lexical top hits.
         ``keys``: the acl keys ``principal`` may see, when the caller already has them.
         """
+        checked = self.materialize_candidates(collection, principal, ranked, queries, keys)
+        return [hit_from_row(c.row, c.fused, c.channel_scores) for c in checked]
+
+    def materialize_candidates(
+        self,
+        collection: str,
+        principal: Principal,
+        ranked: list[RankedUnit],
+        queries: dict[str, np.ndarray | str],
+        keys: set[str] | Literal["compute"] | None = "compute",
+    ) -> list[Candidate]:
+        """``materialize`` before the rows become hits (the reordering and no_match read the rows)."""
         if not ranked:
             return []
         # Vectors travel only for a channel that some shown unit has no score from.
@@ -423,7 +442,7 @@ class SearchEngine:
         }
         if keys == "compute":
             keys = self._visible_keys(principal)
-        return self._checked_hits(principal, ranked, rows, queries, dense, keys)
+        return self._checked_candidates(principal, ranked, rows, queries, dense, keys)
 
     def _checked_hits(
         self,
@@ -436,7 +455,20 @@ class SearchEngine:
     ) -> list[SearchHit]:
         """``ranked`` as hits from their ``rows``, each held to the access rule once more; ``dense``: the
         channels whose missing scores are computed from the vectors in the rows."""
-        hits: list[SearchHit] = []
+        checked = self._checked_candidates(principal, ranked, rows, queries, dense, keys)
+        return [hit_from_row(c.row, c.fused, c.channel_scores) for c in checked]
+
+    def _checked_candidates(
+        self,
+        principal: Principal,
+        ranked: list[RankedUnit],
+        rows: dict[str, dict[str, Any]],
+        queries: dict[str, np.ndarray | str],
+        dense: list[str],
+        keys: set[str] | None,
+    ) -> list[Candidate]:
+        """``_checked_hits`` before they become hits: each unit with its row and every channel's score."""
+        checked: list[Candidate] = []
         refused = 0
         for unit in ranked:
             row = rows.get(unit.unit_id)
@@ -450,11 +482,11 @@ class SearchEngine:
                 vector = row.pop(channel, None)
                 if channel not in scores and vector is not None:
                     scores[channel] = float(np.dot(np.asarray(vector, dtype=np.float32), queries[channel]))
-            hits.append(hit_from_row(row, unit.fused, scores))
+            checked.append(Candidate(unit.unit_id, unit.fused, scores, row, score=unit.fused))
         if refused:
             # Defence in depth: the search filter already did this; a hit that fails here is a bug.
             log.error("access filter let %d unit(s) through; dropped", refused)
-        return hits
+        return checked
 
     def _visible_keys(self, principal: Principal) -> set[str] | None:
         """The acl keys ``principal`` may see (None: unrestricted, its whole tenant)."""
@@ -511,6 +543,8 @@ class SearchEngine:
         use_rerank, note = self._resolve_rerank(request.rerank)
         use_rerank = use_rerank and bool(request.query.strip())
         lexical = self.lexical_args(principal, request.filters, keys) if LEXICAL in queries else None
+        # The first stage's own no_match decision and P(answerable), when it ran (no VLM rerank).
+        offline_no_match: tuple[bool, float | None] | None = None
         t = time.perf_counter()
         if len(queries) == 1 and not use_rerank:
             [(channel, query)] = queries.items()
@@ -518,17 +552,27 @@ class SearchEngine:
             timings["recall"] = _ms(t)
             visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
         else:
-            candidate_k = max(self.settings.search.candidate_k, request.top_k)
+            cfg = self.settings.search
+            candidate_k = max(cfg.candidate_k, request.top_k)
             ranked = self.recall(collection, queries, expr, candidate_k, lexical)
             timings["recall"] = _ms(t)
             use_rerank = use_rerank and bool(ranked)
             t = time.perf_counter()
-            # The reranker reads every candidate; without it only the shown hits are fetched.
-            shown = ranked if use_rerank else ranked[: request.top_k]
-            visible = self.materialize(collection, principal, shown, queries, keys)
+            # The reranker reads every candidate; without it the shown hits and the few candidates the
+            # priors and the neighbour rule may move up are fetched.
+            shown = ranked if use_rerank else ranked[: max(request.top_k, cfg.evidence_depth)]
+            candidates = self.materialize_candidates(collection, principal, shown, queries, keys)
+            if not use_rerank and request.query.strip():
+                candidates = reorder(request.query, candidates, EvidenceParams.from_settings(cfg))
+                offline_no_match = decide(
+                    request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold
+                )
+            visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
             timings["fetch"] = _ms(t)
 
         reranked, no_match = False, not visible
+        if offline_no_match is not None:
+            no_match = no_match or offline_no_match[0]
         if use_rerank and visible:
             results, no_match, rerank_timings = self._rerank(request, visible)
             timings.update(rerank_timings)
@@ -543,6 +587,7 @@ class SearchEngine:
             rerank_note=note,
             embedding_version=layout.embedding_version,
             timings=timings,
+            answerable=None if offline_no_match is None or reranked else offline_no_match[1],
         )
 
     def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:

@@ -325,3 +325,30 @@ def test_lexical_alone_brings_its_rows(engine: SearchEngine) -> None:
     ranked, rows = engine.recall_with_rows(collection, "lexical", "figure report", expr, 5, args)
     assert ranked and {rows[r.unit_id]["doc"] for r in ranked} == {"r1.pdf"}
     assert all(set(r.channel_scores) == {"lexical"} for r in ranked)
+
+
+def test_offline_no_match_and_answerable(indexed, engine: SearchEngine) -> None:
+    """Without the VLM, the first stage's calibrated decision says no_match for a question nothing covers,
+    and keeps the results (the caller sees what there is)."""
+    settings, docs = indexed
+    tuned = settings.model_copy(deep=True)
+    tuned.search.no_match_weights = {"bias": -3.0, "lexical": 1.0, "coverage": 4.0, "coverage5": 2.0}
+    tuned.search.no_match_threshold = 0.5
+    calibrated = SearchEngine(
+        tuned, engine.store, engine.encoders, engine.acl_sets, engine.blobs, lexical=engine.lexical
+    )
+    caption, _, _ = caption_of(docs[0].parent, engine, "r1.pdf")
+    found = calibrated.search(local_operator(), SearchRequest(query=caption, top_k=3))
+    assert not found.no_match and found.answerable is not None and found.answerable > 0.5
+    missing = calibrated.search(
+        local_operator(), SearchRequest(query="zebra migration across savanna", top_k=3)
+    )
+    assert missing.no_match and missing.answerable is not None and missing.answerable < 0.5
+    assert missing.results
+    # Off (no weights): never no_match while something is visible.
+    tuned.search.no_match_weights = {}
+    off = SearchEngine(
+        tuned, engine.store, engine.encoders, engine.acl_sets, engine.blobs, lexical=engine.lexical
+    )
+    response = off.search(local_operator(), SearchRequest(query="zebra migration", top_k=3))
+    assert not response.no_match and response.answerable is None

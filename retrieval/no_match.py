@@ -1,0 +1,65 @@
+"""'No good match' without the VLM: a calibrated decision from the first stage's own evidence.
+
+Features of one search (all from the caller's own candidates, so other callers' uploads cannot change them):
+
+- ``text``: the best text-channel cosine among the candidates (how close the nearest caption is in meaning);
+- ``lexical``: log(1 + the best BM25 score), the lexical channel's strongest match;
+- ``coverage``: the share of the question's content terms found in the top candidate's text (its own words,
+  nearby text and document name); ``coverage5``: the best such share among the top five;
+- ``agree``: 1 when the top candidate is also the best of the text channel and of the lexical channel among
+  the candidates (the channels agree on it), else 0.
+
+A logistic model ``P(answerable) = sigmoid(bias + sum w_f * f)`` fitted on the tuning half's answerable and
+unanswerable questions (``bench/tune_retrieval.py``); a search says ``no_match`` when the probability is
+below ``search.no_match_threshold``, chosen on the tuning half so that at most 5% of its answerable
+questions are refused. The weights live in settings (``search.no_match_weights``); empty weights turn the
+decision off.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from figvault.retrieval.evidence import Candidate, coverage, terms
+from figvault.retrieval.schema import LEXICAL
+
+FEATURES = ("text", "lexical", "coverage", "coverage5", "agree")
+
+
+def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]:
+    """The decision's inputs for ``candidates`` in their final order (best first)."""
+    if not candidates:
+        return dict.fromkeys(FEATURES, 0.0)
+    asked = terms(question)
+    text = [c.channel_scores.get("text", 0.0) for c in candidates]
+    lexical = [abs(c.channel_scores.get(LEXICAL, 0.0)) for c in candidates]
+    covered = [coverage(asked, c.full_text()) for c in candidates[:5]]
+    top = candidates[0]
+    agree = top.channel_scores.get("text", 0.0) >= max(text) and abs(
+        top.channel_scores.get(LEXICAL, 0.0)
+    ) >= max(lexical)
+    return {
+        "text": max(text),
+        "lexical": math.log1p(max(lexical)),
+        "coverage": covered[0],
+        "coverage5": max(covered),
+        "agree": float(agree and max(lexical) > 0),
+    }
+
+
+def answerable_probability(values: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    z = weights.get("bias", 0.0) + sum(weights.get(name, 0.0) * values.get(name, 0.0) for name in FEATURES)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def decide(
+    question: str, candidates: Sequence[Candidate], weights: Mapping[str, float], threshold: float
+) -> tuple[bool, float | None]:
+    """(no_match, P(answerable)); never no_match when the decision is off (no weights)."""
+    if not candidates:
+        return True, 0.0
+    if not weights:
+        return False, None
+    probability = answerable_probability(features(question, candidates), weights)
+    return probability < threshold, probability

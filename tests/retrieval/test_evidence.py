@@ -1,0 +1,82 @@
+"""Soft priors, the neighbour rule and the offline no_match decision, on hand-made candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder, terms
+from figvault.retrieval.no_match import decide, features
+
+PORTRAIT = {"page_size": [612.0, 792.0], "bbox": [0.0, 0.0, 10.0, 10.0]}
+LANDSCAPE = {"page_size": [960.0, 540.0], "bbox": [0.0, 0.0, 10.0, 10.0]}
+
+
+def cand(uid: str, fused: float, doc: str, *, geometry: dict | None = None, **row: Any) -> Candidate:
+    full_row = {"doc": doc, "page": 1, "geometry": geometry or PORTRAIT, "kind": "vector", **row}
+    return Candidate(uid, fused, {"text": row.pop("text_score", 0.5), "lexical": 3.0}, full_row, score=fused)
+
+
+def test_terms_drop_function_words_and_plural_s() -> None:
+    assert terms("How do the follower logs differ from the Leader's log?") == {
+        "follower",
+        "log",
+        "differ",
+        "leader",
+    }
+
+
+def test_slide_and_paper_hints_are_soft_priors() -> None:
+    paper = cand("p", 0.030, "raft.pdf")
+    slide = cand("s", 0.029, "raft-talk.pdf", geometry=LANDSCAPE)
+    off = EvidenceParams()
+    on = EvidenceParams(slide_prior=0.1, paper_prior=0.1)
+    assert [c.unit_id for c in reorder("terms timeline in the raft slides", [paper, slide], off)] == [
+        "p",
+        "s",
+    ]
+    assert [c.unit_id for c in reorder("terms timeline in the raft slides", [paper, slide], on)] == ["s", "p"]
+    assert [c.unit_id for c in reorder("terms timeline in the raft paper", [slide, paper], on)] == ["p", "s"]
+    # A prior raises a score; it never removes a candidate.
+    assert len(reorder("raft deck", [paper, slide], on)) == 2
+    # A question naming both kinds of source prefers neither.
+    assert [c.unit_id for c in reorder("the paper and the slides", [paper, slide], on)] == ["p", "s"]
+
+
+def test_neighbours_are_told_apart_by_their_own_words() -> None:
+    params = EvidenceParams(neighbour_depth=3, neighbour_margin=0.2)
+    a = cand("a", 0.033, "paper.pdf", caption="Figure 4: server states and transitions")
+    b = cand("b", 0.032, "paper.pdf", caption="Figure 7: follower logs compared to a new leader")
+    other = cand("o", 0.031, "other.pdf", caption="follower logs after a leader election")
+    question = "follower logs different from a new leader"
+    assert [c.unit_id for c in reorder(question, [a, b, other], params)] == ["b", "a", "o"]
+    # Only the first one's document is reordered, within the depth: b sits beyond it here.
+    between = cand("x", 0.0325, "other.pdf", caption="follower logs after a leader election")
+    assert [c.unit_id for c in reorder(question, [a, b, between], EvidenceParams(neighbour_depth=2))] == [
+        "a",
+        "x",
+        "b",
+    ]
+    # Off, or below the margin: the fused order stands.
+    assert [c.unit_id for c in reorder(question, [a, b, other], EvidenceParams())] == ["a", "b", "o"]
+    near = cand("n", 0.032, "paper.pdf", caption="Figure 8: server states for a leader")
+    assert [c.unit_id for c in reorder(question, [a, near], params)] == ["n", "a"]  # 1 of 5 terms more
+    strict = EvidenceParams(neighbour_depth=3, neighbour_margin=0.3)
+    assert [c.unit_id for c in reorder(question, [a, near], strict)] == ["a", "n"]
+
+
+WEIGHTS = {"bias": -6.0, "text": 4.0, "lexical": 1.0, "coverage": 4.0, "coverage5": 0.0, "agree": 0.5}
+
+
+def test_no_match_from_first_stage_evidence() -> None:
+    good = [cand("g", 0.03, "raft.pdf", caption="Figure 7: follower logs and a new leader", text_score=0.8)]
+    good[0].channel_scores["lexical"] = 12.0
+    weak = [cand("w", 0.03, "raft.pdf", caption="Figure 4: server states", text_score=0.1)]
+    weak[0].channel_scores["lexical"] = 0.4
+    question = "follower logs after a new leader is elected"
+    assert features(question, good)["coverage"] > features(question, weak)["coverage"]
+    assert decide(question, good, WEIGHTS, 0.5)[0] is False
+    no_match, probability = decide(question, weak, WEIGHTS, 0.5)
+    assert no_match is True and probability is not None and probability < 0.5
+    # Off without weights; nothing visible is always no match.
+    assert decide(question, weak, {}, 0.5) == (False, None)
+    assert decide(question, [], WEIGHTS, 0.5)[0] is True
