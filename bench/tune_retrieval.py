@@ -214,6 +214,7 @@ def main() -> None:
     parser.add_argument("--max-refused", type=float, default=0.05)
     parser.add_argument("--no-grid", action="store_true", help="Report the default setting only.")
     parser.add_argument("--fusion-only", action="store_true", help="Fit no_match without priors/neighbours.")
+    parser.add_argument("--fusion", help="K,W: use RRF k and lexical weight W instead of the grid's choice.")
     args = parser.parse_args()
     everything = load(args.dump)
     sizes = sorted({x["size"] for x in everything})
@@ -221,7 +222,11 @@ def main() -> None:
     by_size = {
         size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
     }
-    chosen = Setting() if args.no_grid else choose(by_size)
+    if args.fusion:
+        k, w = args.fusion.split(",")
+        chosen = Setting(int(k), float(w))
+    else:
+        chosen = Setting() if args.no_grid else choose(by_size)
     print(f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, ")
     print(f"  evidence {json.dumps(asdict(chosen.evidence))}")
     head = "| {0} R@1 | {0} R@5 | {0} R@10 | {0} MRR | {0} n "
