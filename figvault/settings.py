@@ -251,6 +251,13 @@ class RegistrySettings(BaseModel):
     (docs/deploy.md)."""
 
 
+class StorageSettings(BaseModel):
+    url: str = ""
+    """Where unit images, kept originals, page renders and uploads waiting for their job live. Empty: the
+    data folder. An fsspec URL for several replicas: ``file:///mnt/shared/figvault`` (a shared mount),
+    ``s3://bucket/figvault`` (install s3fs; credentials from the usual AWS variables)."""
+
+
 class JobSettings(BaseModel):
     batch_size: int = 64
     checkpoint_every: int = 256
@@ -259,6 +266,11 @@ class JobSettings(BaseModel):
     quarantine_after: int = Field(default=2, ge=1)
     """A document in flight when a job's process died this many times is set aside (quarantined) and
     named in the job, instead of being tried again."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often a process running a job marks itself alive in the job's record."""
+    stale_after_s: float = Field(default=60.0, gt=0)
+    """A running job whose owner on another host has not beaten for this long is taken over by another
+    replica (an owner on this host is checked directly: its pid is gone). Keep it several heartbeats long."""
 
 
 class Settings(BaseSettings):
@@ -281,6 +293,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     config_path: ClassVar[Path | None] = None
     """The TOML file this class reads; load_settings() binds it."""
@@ -312,6 +325,7 @@ class Settings(BaseSettings):
 
     @property
     def blob_dir(self) -> Path:
+        """Unit images in the data folder (the default storage; ``storage.url`` moves them)."""
         return self.data_dir / "blobs"
 
     @property

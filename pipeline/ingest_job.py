@@ -3,7 +3,9 @@
 Parameters (``job.params``): ``paths`` (files or folders), ``groups``, ``tenant``, optionally ``doc_ids``
 (path -> document id, for uploads whose id is the client's file name) or ``doc_id`` (one file),
 ``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them) and
-``cleanup_dir`` (a folder of spooled uploads, removed when the job ends; kept while it may still resume).
+``uploads`` (``[{"key", "name"}]``: uploaded files waiting in the storage, named by their document id;
+removed when the job ends, kept while it may still resume; jobs queued before the storage held uploads
+carry ``cleanup_dir`` instead).
 
 Resuming is the ingest runner's own idempotence: a document already indexed with the same content hash is
 skipped before extraction, unit ids are stable, rows are upserted. So a job interrupted anywhere (kill -9
@@ -14,6 +16,7 @@ choice of collection and its writes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -37,6 +40,7 @@ from figvault.pipeline.jobs import (
 )
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.settings import Settings
+from figvault.storage import Storage, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,9 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         given = [Path(p) for p in params.get("paths") or []]
+        for path, name in fetch_uploads(settings, ctx.job.id, params.get("uploads") or []):
+            given.append(path)
+            doc_ids[str(path)] = name
         missing = [p for p in given if not p.exists()]
         files = list(iter_input_files(given))
         if params.get("allowed_roots") is not None:
@@ -155,7 +162,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         timings: dict[str, float] = {}
         collection = version = ""
         crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
-        files, quarantined = _set_aside(ctx, files, crashes, cleanup)
+        spool = cleanup or (str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None)
+        files, quarantined = _set_aside(ctx, files, crashes, spool)
         for item in quarantined:
             outcomes.append(item)
         counts[FAILED] += len(quarantined)
@@ -195,6 +203,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             for outcome in report.documents:
                 outcomes.append(dict(outcome.__dict__))
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                for unit, reason in outcome.failed_units.items():  # left out; the document goes on
+                    ctx.error(unit, reason)
                 if outcome.status == FAILED:
                     ctx.error(item_label(ctx.job, outcome.path), outcome.error)
                 elif outcome.status in (INDEXED, REPLACED):
@@ -226,8 +236,16 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         interrupted = True
         raise
     finally:
-        if cleanup and not interrupted:
-            shutil.rmtree(cleanup, ignore_errors=True)
+        if not interrupted:
+            if cleanup:
+                shutil.rmtree(cleanup, ignore_errors=True)
+            if params.get("uploads"):
+                Storage.from_settings(settings).delete_tree(_job_folder(ctx.job.id))
+                shutil.rmtree(settings.data_dir / _job_folder(ctx.job.id), ignore_errors=True)
+
+
+def _job_folder(job_id: str) -> str:
+    return f"jobs/{job_id}"
 
 
 def _set_aside(
@@ -261,8 +279,29 @@ def _set_aside(
 
 
 def uploads_dir(settings: Settings, job_id: str) -> Path:
-    """Where a job's uploaded files wait (inside the data folder, so a resumed job still has them)."""
-    return settings.data_dir / "jobs" / job_id / "uploads"
+    """Where a job's uploaded files are on this machine: in the storage itself when it is a local folder
+    (the data folder by default), else a local copy of the shared ones."""
+    key = f"{_job_folder(job_id)}/uploads"
+    return Storage.from_settings(settings).local_path(key) or settings.data_dir / key
+
+
+def fetch_uploads(
+    settings: Settings, job_id: str, uploads: Sequence[dict[str, str]]
+) -> list[tuple[Path, str]]:
+    """(local path, document id) of each upload of the job: the files wait in the storage (shared by
+    replicas), so whichever replica runs or resumes the job has them; a remote one is copied here first."""
+    storage = Storage.from_settings(settings)
+    out = []
+    for item in uploads:
+        local = storage.local_path(item["key"])
+        if local is None:
+            local = uploads_dir(settings, job_id) / Path(item["key"]).name
+            # A missing one is reported like any document that is not there.
+            if not local.exists():
+                with contextlib.suppress(KeyError):
+                    write_atomic(local, storage.read(item["key"]))
+        out.append((local, item["name"]))
+    return out
 
 
 def queue_upload_job(
@@ -274,26 +313,18 @@ def queue_upload_job(
     tenant: str,
     started_by: str,
 ) -> Job:
-    """Move spooled uploads (display name, temp path) into the data folder and queue their ingest job.
+    """Move spooled uploads (display name, temp path) into the storage and queue their ingest job.
 
     Each upload's document id is its display name, as for ``figvault ingest`` (re-uploading a name
-    replaces that document).
+    replaces that document). The files wait in the storage (the data folder, or ``storage.url`` shared by
+    replicas) until the job ends, so a job resumed by another replica still has them.
     """
     job_id = uuid.uuid4().hex[:12]
-    folder = uploads_dir(settings, job_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    doc_ids: dict[str, str] = {}
-    paths: list[str] = []
+    storage = Storage.from_settings(settings)
+    uploads = []
     for number, (name, spooled) in enumerate(files):
-        target = folder / f"{number:04d}{spooled.suffix}"
-        shutil.move(str(spooled), target)
-        doc_ids[str(target)] = name
-        paths.append(str(target))
-    params = {
-        "paths": paths,
-        "groups": sorted(set(groups)),
-        "tenant": tenant,
-        "doc_ids": doc_ids,
-        "cleanup_dir": str(folder.parent),
-    }
+        key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
+        storage.move_in(key, spooled)
+        uploads.append({"key": key, "name": name})
+    params = {"uploads": uploads, "groups": sorted(set(groups)), "tenant": tenant}
     return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)

@@ -13,7 +13,6 @@ text), the writer stores image blobs and upserts the rows. Per document:
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from figvault.errors import FigvaultError, VersionMismatchError
 from figvault.pipeline import sources
+from figvault.pipeline.encode_units import encode_units
 from figvault.pipeline.extract_worker import WorkerResult, extract_many
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.retrieval.acl_sets import AclSetTable
@@ -54,6 +52,8 @@ class DocumentOutcome:
     """Old units of a changed document that the new version no longer has."""
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    failed_units: dict[str, str] = field(default_factory=dict)
+    """Units left out because they could not be encoded: ``"doc pN (unit_id)"`` -> reason."""
 
 
 @dataclass
@@ -137,7 +137,7 @@ class IngestRunner:
         self.conn = connect(settings)
         self.registry = DocumentRegistry(self.conn)
         self.acl_sets = AclSetTable(self.conn)
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = BlobStore.from_settings(settings)
         self.hook = hook
         self.layout = self.store.supported_layout(store_layout(encoders))
 
@@ -313,11 +313,23 @@ class IngestRunner:
         try:
             self.registry.put(record)
             units, pngs = self._prepare_units(extraction, doc_id, tenant, groups)
-            rows = self._encode(units, pngs, pages, timings)
+            encoded = encode_units(
+                self.encoders,
+                self.layout.dense,
+                units,
+                image=pngs.__getitem__,
+                texts=[text_channel_input(u, pages.get(u.page, "")) for u in units],
+                timings=timings,
+            )
+            for i, reason in encoded.failed.items():
+                outcome.failed_units[f"{units[i].doc} p{units[i].page} ({units[i].unit_id})"] = reason
+            if units and not encoded.ok:
+                raise FigvaultError(f"no figure could be encoded ({next(iter(encoded.failed.values()))})")
+            rows = [(units[i], encoded.vectors[i]) for i in encoded.ok]
 
             t = time.perf_counter()
-            for png in pngs:
-                self.blobs.put(png)  # before the rows: a stored unit never points at a missing image
+            for i in encoded.ok:
+                self.blobs.put(pngs[i])  # before the rows: a stored unit never points at a missing image
             # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
             sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
             key = self.acl_sets.register(tenant, groups)  # before the rows: every stored key is known
@@ -329,7 +341,7 @@ class IngestRunner:
                 [unit_to_row(u, key, v, page_text=pages.get(u.page, "")) for u, v in rows],
             )
             _add(timings, "write", time.perf_counter() - t)
-            outcome.units = len(units)
+            outcome.units = len(rows)
             if self.hook:
                 self.hook("written", outcome)
 
@@ -338,7 +350,7 @@ class IngestRunner:
             stale = self.store.unit_ids_of_doc(collection, tenant, doc_id) - new_ids
             outcome.removed = self.store.delete_ids(collection, stale) if stale else 0
             _add(timings, "delete", time.perf_counter() - t)
-            self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(units)}))
+            self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)}))
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.debug("ingest of %s failed", path, exc_info=True)
@@ -376,39 +388,6 @@ class IngestRunner:
             )
             pngs.append(figure.png)
         return units, pngs
-
-    def _encode(
-        self,
-        units: list[FigureUnit],
-        pngs: list[bytes],
-        pages: dict[int, str],
-        timings: dict[str, float],
-    ) -> list[tuple[FigureUnit, dict[str, list[float]]]]:
-        vectors: list[dict[str, list[float]]] = [{} for _ in units]
-        if not units:
-            return []
-        for channel in self.layout.dense:
-            t = time.perf_counter()
-            if channel.name == "clip":
-                images = [_decode_png(png) for png in pngs]
-                matrix = self.encoders.clip.encode_images(images)
-                _add(timings, "encode_images", time.perf_counter() - t)
-            elif channel.name == "text":
-                matrix = self.encoders.text.encode_texts(
-                    [text_channel_input(u, pages.get(u.page, "")) for u in units]
-                )
-                _add(timings, "encode_texts", time.perf_counter() - t)
-            else:
-                raise FigvaultError(f"no encoder for channel {channel.name!r}")
-            for i, vector in enumerate(matrix):
-                vectors[i][channel.name] = vector.tolist()
-        return list(zip(units, vectors, strict=True))
-
-
-def _decode_png(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return image.convert("RGB")
 
 
 def _add(timings: dict[str, float], key: str, seconds: float) -> None:

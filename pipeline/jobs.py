@@ -31,14 +31,15 @@ from figvault.db import Database, as_database
 from figvault.db.models import jobs
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import connect
-from figvault.settings import Settings
+from figvault.settings import JobSettings, Settings
 
 log = logging.getLogger(__name__)
 
 MAX_ERRORS_KEPT = 200
 """Per-document errors stored on a job; beyond that only the count grows (a bad folder stays readable)."""
-STALE_HEARTBEAT_S = 120.0
-"""A running job of another machine whose heartbeat is older than this is considered orphaned."""
+STALE_HEARTBEAT_S: float = JobSettings.model_fields["stale_after_s"].default
+"""``jobs.stale_after_s`` by default: a running job of another machine whose heartbeat is older than this is
+considered orphaned, and another replica resumes it."""
 
 
 class JobType(StrEnum):
@@ -115,6 +116,11 @@ class JobInterrupted(FigvaultError):
     """Raised by ``check_cancel`` when the runner stops (service shutdown): the job goes back to the queue."""
 
 
+class JobLost(JobInterrupted):
+    """This process no longer owns the job: its heartbeat lapsed and another replica took it over.
+    The handler stops and writes nothing more to the record (the new owner does)."""
+
+
 def _process_start_ticks(pid: int) -> str:
     """The process's start time in clock ticks (Linux), so a reused pid is not mistaken for the owner."""
     try:
@@ -130,12 +136,17 @@ def this_owner() -> str:
     return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid)}"
 
 
-def owner_alive(owner: str, heartbeat_at: float | None, now: float | None = None) -> bool:
+def owner_alive(
+    owner: str,
+    heartbeat_at: float | None,
+    now: float | None = None,
+    stale_after_s: float = STALE_HEARTBEAT_S,
+) -> bool:
     """Whether the process named by ``owner`` still runs (same host: checked; other hosts: by heartbeat)."""
     host, _, rest = owner.partition(":")
     pid_text, _, ticks = rest.partition(":")
     if host != socket.gethostname():
-        return heartbeat_at is not None and (now or time.time()) - heartbeat_at < STALE_HEARTBEAT_S
+        return heartbeat_at is not None and (now or time.time()) - heartbeat_at < stale_after_s
     try:
         pid = int(pid_text)
         os.kill(pid, 0)
@@ -149,8 +160,9 @@ def owner_alive(owner: str, heartbeat_at: float | None, now: float | None = None
 class JobStore:
     """Job records in the registry database (table ``jobs``)."""
 
-    def __init__(self, conn: Database | Any) -> None:
+    def __init__(self, conn: Database | Any, *, stale_after_s: float = STALE_HEARTBEAT_S) -> None:
         self.db = as_database(conn)
+        self.stale_after_s = stale_after_s
 
     @property
     def conn(self) -> Database:
@@ -159,7 +171,7 @@ class JobStore:
 
     @classmethod
     def open(cls, settings: Settings) -> JobStore:
-        return cls(connect(settings))
+        return cls(connect(settings), stale_after_s=settings.jobs.stale_after_s)
 
     @staticmethod
     def _job(row: Any) -> Job:
@@ -169,11 +181,14 @@ class JobStore:
         data["cancel_requested"] = bool(data["cancel_requested"])
         return Job.model_validate(data)
 
-    def _update(self, job_id: str, where: Any = None, **values: Any) -> int:
-        """UPDATE one job (``where``: an extra condition); returns the rows changed (0 or 1)."""
+    def _update(self, job_id: str, where: Any = None, *, fence: str | None = None, **values: Any) -> int:
+        """UPDATE one job (``where``: an extra condition; ``fence``: only while that owner runs it);
+        returns the rows changed (0 or 1)."""
         stmt = update(jobs).where(jobs.c.id == job_id)
         if where is not None:
             stmt = stmt.where(where)
+        if fence is not None:
+            stmt = stmt.where(jobs.c.state == "running", jobs.c.owner == fence)
         with self.db.write() as conn:
             return conn.execute(stmt.values(**values)).rowcount
 
@@ -243,21 +258,50 @@ class JobStore:
             )
         return self.require(job_id)
 
+    @staticmethod
+    def _running_for(owner: str) -> dict[str, Any]:
+        now = time.time()
+        return {
+            "state": "running",
+            "owner": owner,
+            "attempts": jobs.c.attempts + 1,
+            "started_at": now,
+            "heartbeat_at": now,
+            "updated_at": now,
+            "message": "",
+        }
+
     def claim(self, job_id: str, owner: str) -> Job | None:
         """queued -> running for ``owner``, atomically; None when someone else got it first."""
-        now = time.time()
-        changed = self._update(
-            job_id,
-            jobs.c.state == "queued",
-            state="running",
-            owner=owner,
-            attempts=jobs.c.attempts + 1,
-            started_at=now,
-            heartbeat_at=now,
-            updated_at=now,
-            message="",
-        )
+        changed = self._update(job_id, jobs.c.state == "queued", **self._running_for(owner))
         return self.get(job_id) if changed == 1 else None
+
+    def claim_next(self, owner: str) -> Job | None:
+        """The oldest queued job, claimed for ``owner`` in one transaction; None when the queue is empty.
+
+        Replicas poll the same table: on PostgreSQL the row is locked ``FOR UPDATE SKIP LOCKED`` (a second
+        replica skips it and takes the next one instead of waiting); on SQLite the write transaction holds
+        the database's write lock from its first statement (BEGIN IMMEDIATE), which serialises claims.
+        """
+        oldest = (
+            select(jobs.c.id)
+            .where(jobs.c.state == "queued")
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.write() as conn:
+            job_id = conn.execute(oldest).scalar()
+            if job_id is None:
+                return None
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**self._running_for(owner)))
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return self._job(row)
+
+    def heartbeat(self, job_id: str, owner: str) -> bool:
+        """Mark ``owner`` alive on its running job; False when it no longer owns it (taken over)."""
+        now = time.time()
+        return self._update(job_id, fence=owner, heartbeat_at=now, updated_at=now) == 1
 
     def progress(
         self,
@@ -269,7 +313,9 @@ class JobStore:
         rate: float | None = None,
         eta_s: float | None = None,
         checkpoint: dict[str, Any] | None = None,
-    ) -> None:
+        owner: str | None = None,
+    ) -> bool:
+        """Record progress (and a heartbeat); ``owner``: only while it owns the job. False: not written."""
         now = time.time()
         values: dict[str, Any] = {"updated_at": now, "heartbeat_at": now}
         for column, value in (("phase", phase), ("done", done), ("total", total), ("rate", rate)):
@@ -279,7 +325,7 @@ class JobStore:
             values["eta_s"] = eta_s
         if checkpoint is not None:
             values["checkpoint_json"] = json.dumps(checkpoint, ensure_ascii=False)
-        self._update(job_id, **values)
+        return self._update(job_id, fence=owner, **values) == 1
 
     def add_error(self, job_id: str, item: str, error: str) -> None:
         with self.db.write() as conn:
@@ -298,21 +344,40 @@ class JobStore:
             )
 
     def finish(
-        self, job_id: str, state: JobState, message: str = "", result: dict[str, Any] | None = None
-    ) -> None:
+        self,
+        job_id: str,
+        state: JobState,
+        message: str = "",
+        result: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+    ) -> bool:
+        """Record the end state; ``owner``: only while that process still owns the job."""
         now = time.time()
-        self._update(
-            job_id,
-            state=str(state),
-            message=message,
-            result_json=json.dumps(result or {}, ensure_ascii=False),
-            finished_at=now,
-            updated_at=now,
-            eta_s=None,
+        return (
+            self._update(
+                job_id,
+                fence=owner,
+                state=str(state),
+                message=message,
+                result_json=json.dumps(result or {}, ensure_ascii=False),
+                finished_at=now,
+                updated_at=now,
+                eta_s=None,
+            )
+            == 1
         )
 
-    def requeue(self, job_id: str, message: str, *, checkpoint: dict[str, Any] | None = None) -> None:
-        """running -> queued (the runner stopped, or its process died): it resumes when picked up again."""
+    def requeue(
+        self,
+        job_id: str,
+        message: str,
+        *,
+        checkpoint: dict[str, Any] | None = None,
+        owner: str | None = None,
+    ) -> bool:
+        """running -> queued (the runner stopped, or its process died): it resumes when picked up again.
+        ``owner``: only while that process owns it (two replicas requeueing one orphan requeue it once)."""
         values: dict[str, Any] = {
             "state": "queued",
             "owner": "",
@@ -321,7 +386,7 @@ class JobStore:
         }
         if checkpoint is not None:
             values["checkpoint_json"] = json.dumps(checkpoint, ensure_ascii=False)
-        self._update(job_id, **values)
+        return self._update(job_id, fence=owner, **values) == 1
 
     def request_cancel(self, job_id: str) -> Job:
         """A queued job is cancelled at once; a running one when its handler next checks."""
@@ -355,7 +420,7 @@ class JobStore:
         return [
             j
             for j in self.list(states=[JobState.RUNNING], limit=10_000)
-            if not owner_alive(j.owner, j.heartbeat_at)
+            if not owner_alive(j.owner, j.heartbeat_at, stale_after_s=self.stale_after_s)
         ]
 
     def requeue_orphans(self, max_attempts: int = 3) -> list[str]:
@@ -367,7 +432,9 @@ class JobStore:
         ids = []
         for job in self.orphans():
             if job.cancel_requested:
-                self.finish(job.id, JobState.CANCELLED, "cancelled (its process had stopped)")
+                self.finish(
+                    job.id, JobState.CANCELLED, "cancelled (its process had stopped)", owner=job.owner
+                )
                 continue
             checkpoint = after_crash(job.checkpoint)
             if checkpoint[DEATHS] >= max_attempts:
@@ -377,10 +444,12 @@ class JobStore:
                     JobState.FAILED,
                     f"gave up: the process running it stopped {checkpoint[DEATHS]} times"
                     + (f" (last while on {names})" if names else ""),
+                    owner=job.owner,
                 )
                 continue
-            self.requeue(job.id, "resumed: the process running it stopped", checkpoint=checkpoint)
-            ids.append(job.id)
+            reason = "resumed: the process running it stopped"  # no host or pid in what callers read
+            if self.requeue(job.id, reason, checkpoint=checkpoint, owner=job.owner):
+                ids.append(job.id)
         return ids
 
 
@@ -394,8 +463,11 @@ def after_crash(checkpoint: dict[str, Any]) -> dict[str, Any]:
 
 def item_label(job: Job, item: str) -> str:
     """How a person knows an item: an upload's display name, else the file name (never a server path)."""
-    names = job.params.get("doc_ids") or {}
-    return str(names.get(item) or item.rsplit("/", 1)[-1])
+    names = dict(job.params.get("doc_ids") or {})
+    # Uploads waiting in the storage: named by the file name of their key (jobs/<id>/uploads/0000.pdf).
+    names |= {u["key"].rsplit("/", 1)[-1]: u["name"] for u in job.params.get("uploads") or []}
+    file_name = item.rsplit("/", 1)[-1]
+    return str(names.get(item) or names.get(file_name) or file_name)
 
 
 class JobContext:
@@ -420,6 +492,8 @@ class JobContext:
         self._echo = echo
         self._started = time.perf_counter()
         self._base_done: int | None = None
+        self.lost = threading.Event()
+        """Set when a heartbeat found the job owned by another process (``check_cancel`` raises JobLost)."""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -447,7 +521,7 @@ class JobContext:
         worked = done - self._base_done
         rate = worked / elapsed if elapsed > 0 and worked > 0 else 0.0
         eta = (total - done) / rate if rate > 0 and total >= done else None
-        self.store.progress(
+        written = self.store.progress(
             self.job.id,
             phase=phase,
             done=done,
@@ -455,7 +529,11 @@ class JobContext:
             rate=round(rate, 3),
             eta_s=eta,
             checkpoint=checkpoint,
+            owner=self.job.owner or None,
         )
+        if not written:
+            self.lost.set()
+            raise JobLost(f"job {self.job.id} was taken over by another process")
         self.job = self.job.model_copy(
             update={"phase": phase, "done": done, "total": total, "rate": rate, "eta_s": eta}
             | ({"checkpoint": checkpoint} if checkpoint is not None else {})
@@ -473,10 +551,12 @@ class JobContext:
 
     def stop_requested(self) -> bool:
         """Whether the job should stop now (cancel, or the runner stopping), without raising."""
-        return self._stopping() or self.store.cancel_requested(self.job.id)
+        return self.lost.is_set() or self._stopping() or self.store.cancel_requested(self.job.id)
 
     def check_cancel(self) -> None:
         """Raise JobCancelled / JobInterrupted when asked to stop; call it between units of work."""
+        if self.lost.is_set():
+            raise JobLost(f"job {self.job.id} was taken over by another process")
         if self._stopping():
             raise JobInterrupted("the job runner is stopping")
         if self.store.cancel_requested(self.job.id):  # one primary-key read: cheap beside a batch
@@ -504,25 +584,62 @@ HANDLERS[JobType.INGEST] = _ingest_handler
 HANDLERS[JobType.REENCODE] = _reencode_handler
 
 
+class Heartbeat:
+    """Marks the job's owner alive every ``every_s`` seconds while its handler runs (a batch may take
+    longer than the staleness limit without reporting progress); notices when another process took the
+    job over and tells the handler through ``ctx.lost``."""
+
+    def __init__(self, ctx: JobContext, every_s: float) -> None:
+        self.ctx = ctx
+        self.every_s = max(0.05, every_s)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"figvault-heartbeat-{ctx.job.id}", daemon=True
+        )
+
+    def _run(self) -> None:
+        ctx = self.ctx
+        while not self._stop.wait(self.every_s):
+            try:
+                if not ctx.store.heartbeat(ctx.job.id, ctx.job.owner):
+                    ctx.lost.set()
+                    return
+            except Exception:  # a registry hiccup: the next beat tries again
+                log.warning("heartbeat of job %s failed", ctx.job.id, exc_info=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def execute(ctx: JobContext) -> Job:
     """Run a claimed job's handler to its end state and record it. Never raises for a job's failure."""
     store, job = ctx.store, ctx.job
+    owner = job.owner or None
     try:
-        result = HANDLERS[job.type]()(ctx)
+        with Heartbeat(ctx, ctx.settings.jobs.heartbeat_s):
+            result = HANDLERS[job.type]()(ctx)
+    except JobLost as exc:
+        log.warning("%s; this process stops working on it", exc)
     except JobInterrupted as exc:
-        store.requeue(job.id, f"interrupted ({exc}); it resumes when the runner starts again")
+        store.requeue(job.id, f"interrupted ({exc}); it resumes when the runner starts again", owner=owner)
     except JobCancelled as exc:
-        store.finish(job.id, JobState.CANCELLED, str(exc))
+        store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
     except FigvaultError as exc:
-        store.finish(job.id, JobState.FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        store.finish(job.id, JobState.FAILED, reason, owner=owner)
     except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
         log.exception("job %s (%s) failed", job.id, job.type)
-        store.finish(
-            job.id, JobState.FAILED, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        )
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        store.finish(job.id, JobState.FAILED, f"{type(exc).__name__}: {first}", owner=owner)
     else:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
-        store.finish(job.id, JobState.SUCCEEDED, summary, result)
+        if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):
+            log.warning("job %s finished here, but another process owns it now", job.id)
     return store.require(job.id)
 
 
@@ -586,13 +703,25 @@ class JobRunner:
     def _loop(self) -> None:
         store = JobStore.open(self.settings)
         owner = this_owner()
+        next_orphan_check = 0.0
         while not self._stop.is_set():
-            job = store.next_queued()
-            claimed = store.claim(job.id, owner) if job is not None else None
+            if time.monotonic() >= next_orphan_check:  # a replica that died: its jobs come back here
+                try:
+                    resumed = store.requeue_orphans(self.settings.jobs.max_attempts)
+                except Exception:
+                    log.warning("could not look for orphaned jobs", exc_info=True)
+                    resumed = []
+                if resumed:
+                    log.warning("resuming job(s) left running by a stopped process: %s", ", ".join(resumed))
+                next_orphan_check = time.monotonic() + max(1.0, self.settings.jobs.heartbeat_s)
+            try:
+                claimed = store.claim_next(owner)
+            except Exception:  # the registry is unreachable for a moment: wait and try again
+                log.warning("could not claim a job", exc_info=True)
+                claimed = None
             if claimed is None:
-                if job is None:
-                    self._wake.wait(self.poll_s)
-                    self._wake.clear()
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
                 continue
             self.current = claimed.id
             try:

@@ -1,8 +1,9 @@
-"""Whole-page (or whole-slide) images for the page viewer, rendered once and cached on disk.
+"""Whole-page (or whole-slide) images for the page viewer, rendered once and cached in the storage.
 
 A cached image is named by what determines its pixels — the document's sha256, the page and the dpi — so
-it never goes stale: a changed document has another hash. Access is not this module's concern: the route
-checks the caller may see the document before asking for its pages.
+it never goes stale: a changed document has another hash. The cache is the storage area ``cache/pages``
+(shared by replicas when ``storage.url`` is set: a page rendered by one is served by all). Access is not
+this module's concern: the route checks the caller may see the document before asking for its pages.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 from figvault.ingest.render import region_dpi
 from figvault.pipeline.sources import SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
-from figvault.storage import write_atomic
+from figvault.storage import Storage
 
 PAGE_DPI = 110
 """Readable on a laptop screen at full width, small enough to load fast (an A4 page is about 100 KB)."""
+CACHE_AREA = "cache/pages"
 MAX_PAGE_PIXELS = 12_000_000
 """Posters and huge slides are rendered at a lower dpi rather than as 100-megapixel images."""
 
@@ -37,24 +39,30 @@ class PageImageRenderer:
         self.settings = settings
         self.dpi = dpi
         self.sources = SourceStore.from_settings(settings)
-        self.cache_dir = settings.data_dir / "cache" / "pages"
+        self.cache = Storage.from_settings(settings).area(CACHE_AREA)
 
     def etag(self, sha256: str, page: int) -> str:
         return f'"{sha256[:32]}-p{page}-{self.dpi}"'
 
-    def cache_path(self, sha256: str, page: int) -> Path:
-        return self.cache_dir / sha256[:2] / f"{sha256}-p{page}-{self.dpi}.png"
+    def cache_key(self, sha256: str, page: int) -> str:
+        return f"{sha256[:2]}/{sha256}-p{page}-{self.dpi}.png"
+
+    def cache_path(self, sha256: str, page: int) -> Path | None:
+        """The cached render's file on a local storage (None on a remote one)."""
+        return self.cache.local_path(self.cache_key(sha256, page))
 
     def render(self, sha256: str, page: int) -> PageImage:
         """The PNG of ``page`` (1-based) of the document with this hash; raises SourceUnavailableError."""
         if page < 1:
             raise PageNotFoundError(f"no page {page}")
         checked_sha256(sha256)
-        cached = self.cache_path(sha256, page)
-        if cached.exists():
-            return PageImage(png=cached.read_bytes(), etag=self.etag(sha256, page))
+        key = self.cache_key(sha256, page)
+        try:
+            return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page))
+        except KeyError:
+            pass
         png = self._rasterise(sha256, page)
-        write_atomic(cached, png)
+        self.cache.write(key, png)
         return PageImage(png=png, etag=self.etag(sha256, page))
 
     def _rasterise(self, sha256: str, page: int) -> bytes:

@@ -25,17 +25,14 @@ next one.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from figvault.errors import FigvaultError
+from figvault.pipeline.encode_units import encode_units
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
 from figvault.pipeline.registry import DocumentRegistry, connect
 from figvault.pipeline.store_lock import store_write_lock
@@ -127,12 +124,6 @@ def plan_reencode(store: MilvusUnitStore, encoders: Any) -> ReencodePlan | None:
     return ReencodePlan(source, source_layout, store.collection_name_for(target_layout), target_layout)
 
 
-def _decode(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return image.convert("RGB")
-
-
 class Reencoder:
     """Runs one plan. ``report(phase, done, total, checkpoint)`` and ``check_cancel()`` come from the job."""
 
@@ -151,7 +142,7 @@ class Reencoder:
         self.store = store
         self.encoders = encoders
         self.plan = plan
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = BlobStore.from_settings(settings)
         self.report = report
         self.check_cancel = check_cancel
         self.on_error = on_error
@@ -220,8 +211,18 @@ class Reencoder:
         units = [row_to_unit(r) for r in rows]
         # The page's own text is a stored signal (BM25 field, text input of uncaptioned units), not re-parsed.
         page_texts = [r.get(F_PAGE_TEXT) or "" for r in rows]
-        vectors: list[dict[str, list[float]]] = [{c: list(r[c]) for c in reused} for r in rows]
-        ok = self._encode(units, vectors, page_texts)
+        encoded = encode_units(
+            self.encoders,
+            plan.target_layout.dense,
+            units,
+            image=lambda i: self.blobs.get(units[i].image),
+            texts=[text_channel_input(u, text) for u, text in zip(units, page_texts, strict=True)],
+            reuse=[{c: list(r[c]) for c in reused} for r in rows],
+            timings=self.timings,
+        )
+        for i, reason in encoded.failed.items():
+            self._fail(units[i], reason)
+        ok, vectors = encoded.ok, encoded.vectors
         new_version = plan.target_layout.embedding_version
         out = [
             unit_to_row(
@@ -237,48 +238,6 @@ class Reencoder:
         self._add("write", time.perf_counter() - t)
         self.encoded += len(out)
         return len(out)
-
-    def _encode(
-        self, units: list[FigureUnit], vectors: list[dict[str, list[float]]], page_texts: list[str]
-    ) -> list[int]:
-        """Fill ``vectors`` for the channels to compute; returns the indices of units that succeeded."""
-        ok = list(range(len(units)))
-        reused = set(self.plan.reused_channels)
-        for channel in self.plan.target_layout.dense:
-            if channel.name in reused:
-                continue
-            t = time.perf_counter()
-            if channel.name == "clip":
-                images: list[Image.Image] = []
-                readable: list[int] = []
-                for i in ok:
-                    try:
-                        images.append(_decode(self.blobs.get(units[i].image)))
-                        readable.append(i)
-                    except (KeyError, OSError) as exc:
-                        self._fail(
-                            units[i], f"image blob {units[i].image[:12]} unreadable ({type(exc).__name__})"
-                        )
-                partial = self.encoders.clip.encode_images_partial(images) if images else None
-                done: list[int] = []
-                if partial is not None:
-                    for k, index in enumerate(partial.indices):
-                        vectors[readable[index]]["clip"] = partial.vectors[k].tolist()
-                        done.append(readable[index])
-                    for index, reason in partial.errors.items():
-                        self._fail(units[readable[index]], reason)
-                ok = done
-                self._add("encode_images", time.perf_counter() - t)
-            elif channel.name == "text":
-                matrix = self.encoders.text.encode_texts(
-                    [text_channel_input(units[i], page_texts[i]) for i in ok]
-                )
-                for i, vector in zip(ok, np.asarray(matrix), strict=True):
-                    vectors[i]["text"] = vector.tolist()
-                self._add("encode_texts", time.perf_counter() - t)
-            else:
-                raise FigvaultError(f"no encoder for channel {channel.name!r}")
-        return ok
 
     def _fail(self, unit: FigureUnit, reason: str) -> None:
         self.failed[unit.unit_id] = reason

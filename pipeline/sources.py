@@ -1,7 +1,9 @@
 """Original documents, kept so that their pages can be shown later (the page viewer of the search page).
 
-Each ingested file is stored once under ``<data_dir>/sources``, named by the sha256 of its bytes: the same
-file ingested twice (or under two doc ids) takes the space once, and a name never points at other bytes.
+Each ingested file is stored once in the storage area ``sources`` (the data folder's ``sources/`` by default,
+or ``storage.url`` shared by replicas), named by the sha256 of its bytes: the same file ingested twice (or
+under two doc ids) takes the space once, and a name never points at other bytes. On a remote storage the
+file is copied into ``<data_dir>/cache/sources`` when a page is rendered (content-addressed: never stale).
 A PPTX cannot be rasterised directly; its LibreOffice PDF rendering is kept beside it, made on first need
 (or handed over by the caller when it already has one), together with which PDF page shows which slide.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from figvault.errors import FigvaultError
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME, sniff_mime
 from figvault.settings import Settings
-from figvault.storage import write_atomic
+from figvault.storage import Storage, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -61,82 +63,100 @@ def checked_sha256(sha256: str) -> str:
 
 
 class SourceStore:
-    """Content-addressed originals: ``<root>/<sha[:2]>/<sha>.pdf|.pptx``, PPTX renderings as ``.pptx.pdf``."""
+    """Content-addressed originals: ``<sha[:2]>/<sha>.pdf|.pptx``, PPTX renderings as ``.pptx.pdf``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    AREA = "sources"
+
+    def __init__(self, root: Path | Storage, cache_dir: Path | None = None) -> None:
+        self.storage = root if isinstance(root, Storage) else Storage(root)
+        self.cache_dir = cache_dir
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SourceStore:
-        return cls(settings.data_dir / "sources")
+        return cls(Storage.from_settings(settings).area(cls.AREA), settings.data_dir / "cache" / cls.AREA)
 
-    def _base(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / checked_sha256(sha256)
+    @staticmethod
+    def _key(sha256: str, suffix: str) -> str:
+        return f"{sha256[:2]}/{checked_sha256(sha256)}{suffix}"
+
+    def _local(self, key: str) -> Path:
+        """A local file with the bytes of ``key``: the file itself, or a cached copy of a remote one."""
+        local = self.storage.local_path(key)
+        if local is not None:
+            return local
+        if self.cache_dir is None:
+            raise SourceUnavailableError("no local cache folder for originals on a remote storage")
+        cached = self.cache_dir / key
+        if not cached.exists():
+            write_atomic(cached, self.storage.read(key))
+        return cached
+
+    def _stored_key(self, sha256: str) -> str | None:
+        for suffix in _SUFFIX.values():
+            key = self._key(sha256, suffix)
+            if self.storage.exists(key):
+                return key
+        return None
 
     def original(self, sha256: str) -> Path | None:
-        base = self._base(sha256)
-        for suffix in _SUFFIX.values():
-            path = base.with_name(base.name + suffix)
-            if path.exists():
-                return path
-        return None
+        key = self._stored_key(sha256)
+        return self._local(key) if key is not None else None
 
     def keep(
         self, sha256: str, source: bytes | Path, mime: str = "", *, rendered_pdf: bytes | None = None
     ) -> Path:
         """Store ``source`` (the bytes or the path of a PDF or PPTX whose sha256 is ``sha256``); idempotent.
 
-        ``mime`` as extraction found it; empty: sniffed from the bytes. Returns the stored file's path.
+        ``mime`` as extraction found it; empty: sniffed from the bytes. Returns a local path of the file.
         """
-        base = self._base(sha256)
-        target = self.original(sha256)
-        if target is None:
+        key = self._stored_key(sha256)
+        if key is None:
             data = source if isinstance(source, bytes) else Path(source).read_bytes()
             if hashlib.sha256(data).hexdigest() != sha256:
                 # Pages are found by this hash: other bytes under it would show the wrong pages.
                 raise SourceUnavailableError(f"the file changed since it was read (sha256 {sha256[:12]}...)")
             mime = mime if mime in _SUFFIX else sniff_mime(data)
-            target = base.with_name(base.name + _SUFFIX[mime])
-            write_atomic(target, data)
-        if rendered_pdf is not None and target.suffix == ".pptx":
+            key = self._key(sha256, _SUFFIX[mime])
+            self.storage.write(key, data)
+        if rendered_pdf is not None and key.endswith(".pptx"):
             self._store_rendering(sha256, rendered_pdf, _identity_pages(rendered_pdf))
-        return target
+        return self._local(key)
 
     def page_source(self, sha256: str, settings: Settings) -> PageSource:
         """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use."""
-        original = self.original(sha256)
-        if original is None:
+        key = self._stored_key(sha256)
+        if key is None:
             raise SourceUnavailableError(
                 "its original file was not kept (ingested before originals were); re-ingest it to see pages"
             )
-        if original.suffix == ".pdf":
+        if key.endswith(".pdf"):
             import pymupdf
 
+            original = self._local(key)
             with pymupdf.open(original) as doc:
                 count = doc.page_count
             return PageSource(pdf=original, page_index={i + 1: i for i in range(count)})
-        rendering = self._rendering_paths(sha256)
+        pdf_key, _ = self._rendering_keys(sha256)
         with _conversion_lock(sha256):
-            if not rendering[0].exists():
-                self._convert_deck(sha256, original.read_bytes(), settings)
+            if not self.storage.exists(pdf_key):
+                self._convert_deck(sha256, self.storage.read(key), settings)
         return self._read_rendering(sha256)
 
     # ---- PPTX renderings -------------------------------------------------------------------------
 
-    def _rendering_paths(self, sha256: str) -> tuple[Path, Path]:
-        base = self._base(sha256)
-        return base.with_name(base.name + ".pptx.pdf"), base.with_name(base.name + ".pptx.pages.json")
+    def _rendering_keys(self, sha256: str) -> tuple[str, str]:
+        return self._key(sha256, ".pptx.pdf"), self._key(sha256, ".pptx.pages.json")
 
     def _store_rendering(self, sha256: str, pdf: bytes, page_index: dict[int, int]) -> None:
-        pdf_path, map_path = self._rendering_paths(sha256)
+        pdf_key, map_key = self._rendering_keys(sha256)
         # The map first: a reader that finds the PDF always finds its map too.
-        write_atomic(map_path, json.dumps({str(k): v for k, v in page_index.items()}).encode())
-        write_atomic(pdf_path, pdf)
+        self.storage.write(map_key, json.dumps({str(k): v for k, v in page_index.items()}).encode())
+        self.storage.write(pdf_key, pdf)
 
     def _read_rendering(self, sha256: str) -> PageSource:
-        pdf_path, map_path = self._rendering_paths(sha256)
-        raw = json.loads(map_path.read_text())
-        return PageSource(pdf=pdf_path, page_index={int(k): int(v) for k, v in raw.items()})
+        pdf_key, map_key = self._rendering_keys(sha256)
+        raw = json.loads(self.storage.read(map_key))
+        return PageSource(pdf=self._local(pdf_key), page_index={int(k): int(v) for k, v in raw.items()})
 
     def _convert_deck(self, sha256: str, data: bytes, settings: Settings) -> None:
         from pptx import Presentation

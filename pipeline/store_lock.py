@@ -1,22 +1,31 @@
-"""A cross-process lock between writers of the served collection and the alias switch of a re-encode.
+"""A lock between writers of the served collection and the alias switch of a re-encode.
 
 Ingest holds it *shared* while it writes one document (many ingests may run at once); a re-encode holds it
 *exclusive* for its last catch-up, verification and the alias switch, so no unit can land in the old
-collection after the new one was verified. ``flock`` on a file in the data folder: the kernel releases it
-when the process dies (kill -9 included), so a crashed writer never blocks anyone.
+collection after the new one was verified. Whatever holds it, a dead holder never blocks anyone:
 
-Scope: processes on one machine sharing the data folder (the embedded default). Writers on several
-machines against one Milvus server need a lock service instead (docs/jobs.md).
+- registry on PostgreSQL (several replicas): a session-level advisory lock (``pg_advisory_lock_shared`` /
+  ``pg_advisory_lock``) on a connection of its own, keyed by the store alias; the server releases it
+  when that connection ends, including when the process is killed;
+- otherwise (one machine, the embedded default): ``flock`` on a file in the data folder; the kernel
+  releases it when the process dies (kill -9 included).
+
+Scope of the flock: processes sharing one data folder. Writers on several machines need the registry on
+PostgreSQL (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import text
+
+from figvault.db import Database, open_registry
 from figvault.settings import Settings
 
 LOCK_NAME = "store-write.lock"
@@ -26,9 +35,20 @@ def lock_path(settings: Settings) -> Path:
     return settings.data_dir / LOCK_NAME
 
 
+def advisory_key(settings: Settings) -> int:
+    """A signed 64-bit key for this store: writers of other aliases (other deployments) do not contend."""
+    digest = hashlib.sha256(f"figvault-store-write:{settings.store.alias}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 @contextlib.contextmanager
 def store_write_lock(settings: Settings, *, exclusive: bool) -> Iterator[None]:
     """Hold the lock (shared or exclusive) for the body of the ``with``; blocks until it is granted."""
+    db = open_registry(settings)
+    if db.is_postgresql:
+        with _advisory_lock(db, advisory_key(settings), exclusive=exclusive):
+            yield
+        return
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -38,3 +58,18 @@ def store_write_lock(settings: Settings, *, exclusive: bool) -> Iterator[None]:
     finally:
         # Closing the descriptor releases the lock.
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _advisory_lock(db: Database, key: int, *, exclusive: bool) -> Iterator[None]:
+    suffix = "" if exclusive else "_shared"
+    # Autocommit: the lock belongs to the session, and no transaction stays open while it is held.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text(f"SELECT pg_advisory_unlock{suffix}(:key)"), {"key": key})
+            except Exception:  # the session is gone (and its lock with it): never reuse the connection
+                conn.invalidate()

@@ -152,7 +152,7 @@ class SearchEngine:
             MilvusUnitStore.from_settings(settings),
             encoders,
             AclSetTable.open(settings),
-            BlobStore(settings.blob_dir),
+            BlobStore.from_settings(settings),
             serve_recorded=serve_recorded,
         )
 

@@ -207,7 +207,7 @@ def create_app(
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.rate_limits = RateLimits(settings.service)
     app.state.metrics = ServiceMetrics()
-    app.state.blobs = BlobStore(settings.blob_dir)
+    app.state.blobs = BlobStore.from_settings(settings)
     app.state.search_gate = SearchGate.from_settings(settings.service)
     app.state.warm_up = None
 

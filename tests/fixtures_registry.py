@@ -1,4 +1,5 @@
-"""Registry fixtures: the same tests against SQLite (the embedded default) and a real PostgreSQL.
+"""Registry fixtures: the same tests against SQLite (the embedded default) and a real PostgreSQL; and the
+servers a several-replica deployment shares (PostgreSQL, a Milvus 2.3.5 standalone), started on loopback.
 
 ``registry_url`` is parametrised over both back ends; a test (or a fixture) that takes it runs twice.
 The PostgreSQL server starts once per session (tests/postgres_server.py) and each test gets a new database.
@@ -6,7 +7,9 @@ The PostgreSQL server starts once per session (tests/postgres_server.py) and eac
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +54,36 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def registry_db(registry_url: str) -> Database:
     return open_database(registry_url)
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Milvus 2.3.5 standalone (the ``milvus`` package of the dev extra) on loopback, for the session."""
+    milvus = pytest.importorskip("milvus", reason="the `milvus` package (dev extra) is not installed")
+    base = tmp_path_factory.mktemp("milvus-e2e")
+    server = milvus.MilvusServer(wait_for_started=False)
+    server.set_base_dir(str(base))
+    try:
+        server.start()
+        server.wait_started(timeout=90_000)
+    except Exception as exc:  # no binary for this platform, ports refused, ...: say why and skip
+        _kill_milvus(server)
+        pytest.skip(f"Milvus 2.3 server could not start here: {type(exc).__name__}: {exc}")
+    try:
+        yield f"http://127.0.0.1:{server.listen_port}"
+    finally:
+        _kill_milvus(server)
+
+
+def _kill_milvus(server: object) -> None:
+    """The 2.3.5 server ignores SIGTERM for 30 s: stop it by pid."""
+    proc = getattr(server, "server_proc", None)
+    if proc is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=30)
+    for fd in getattr(server, "proc_fds", {}).values():
+        with contextlib.suppress(Exception):
+            fd.close()

@@ -70,10 +70,10 @@ def search(
         raise typer.Exit(2) from None
     request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
     principal = local_operator(tenant, split_csv(groups))
-    blobs = BlobStore(settings.blob_dir)
+    blobs = BlobStore.from_settings(settings)
 
     def image_path(key: str) -> str | None:
-        return str(blobs.path(key)) if blobs.exists(key) else None
+        return blobs.location(key) if blobs.exists(key) else None
 
     with one_line_errors():
         engine = SearchEngine.from_settings(settings)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from figvault.pipeline.ingest_job import queue_upload_job
+from figvault.pipeline.ingest_job import fetch_uploads, queue_upload_job
 from figvault.pipeline.jobs import CRASHES, DEATHS, IN_FLIGHT, JobState, JobStore, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings
@@ -46,7 +46,7 @@ def test_document_in_flight_at_two_deaths_is_quarantined(settings: Settings, tmp
         tenant="t",
         started_by="u",
     )
-    spooled = list(job.params["doc_ids"])
+    spooled = [str(path) for path, _ in fetch_uploads(settings, job.id, job.params["uploads"])]
     for deaths in (1, 2):
         die_while_on(store, job.id, [spooled[0]])
         assert store.requeue_orphans(max_attempts=3) == [job.id]
@@ -69,7 +69,7 @@ def test_job_dying_max_attempts_times_is_failed_not_requeued(settings: Settings,
     store = JobStore.open(settings)
     doc = figure_pdf(tmp_path / "a.pdf", seed=1)
     job = queue_upload_job(settings, store, [("crash.pdf", doc)], groups=["g"], tenant="t", started_by="u")
-    spooled = list(job.params["doc_ids"])
+    spooled = [str(path) for path, _ in fetch_uploads(settings, job.id, job.params["uploads"])]
     for _ in range(2):
         die_while_on(store, job.id, spooled)
         assert store.requeue_orphans(max_attempts=3) == [job.id]

@@ -1,4 +1,7 @@
-"""Job records, the runner, and the ingest job (offline profile: MiniLM + BM25, no CLIP)."""
+"""Job records, the runner, and the ingest job (offline profile: MiniLM + BM25, no CLIP).
+
+Every test runs against both registry back ends (SQLite and a real PostgreSQL: tests/fixtures_registry.py).
+"""
 
 from __future__ import annotations
 
@@ -32,8 +35,11 @@ DEAD_OWNER = "nohost-that-exists:999999:1"
 
 
 @pytest.fixture
-def settings(offline_settings: Settings) -> Settings:
+def settings(offline_settings: Settings, registry_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     offline_settings.extract.workers = 1  # one-page PDFs: no process pool
+    if registry_url.startswith("postgresql"):  # SQLite: the data folder's own registry file
+        offline_settings.registry.url = registry_url
+        monkeypatch.setenv("FIGVAULT_REGISTRY__URL", registry_url)  # the CLI commands the tests run
     return offline_settings
 
 

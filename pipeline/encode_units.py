@@ -1,0 +1,98 @@
+"""One encode step for ingest and re-encode: units in, one vector per dense channel out.
+
+Both paths behave the same for a unit that cannot be encoded (its image is missing, truncated, not an
+image, or refused by the image encoder): that unit fails with a one-line reason and the others go on.
+Ingest stores the document without it and reports it; re-encode reports it and refuses to switch the
+alias while any unit is missing from the new collection.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from figvault.errors import FigvaultError
+from figvault.retrieval.schema import DenseChannel
+from figvault.units import FigureUnit
+
+
+@dataclass
+class EncodedUnits:
+    vectors: list[dict[str, list[float]]]
+    """Per unit: channel name -> vector (complete for the units not in ``failed``)."""
+    failed: dict[int, str] = field(default_factory=dict)
+    """Unit index -> why it could not be encoded."""
+
+    @property
+    def ok(self) -> list[int]:
+        return [i for i in range(len(self.vectors)) if i not in self.failed]
+
+
+def decode_image(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+def encode_units(
+    encoders: Any,
+    channels: Sequence[DenseChannel],
+    units: Sequence[FigureUnit],
+    *,
+    image: Callable[[int], bytes],
+    texts: Sequence[str],
+    reuse: Sequence[dict[str, list[float]]] | None = None,
+    timings: dict[str, float] | None = None,
+) -> EncodedUnits:
+    """Vectors of ``units`` for ``channels``. ``image(i)``: the image bytes of unit ``i`` (KeyError or OSError
+    when it is gone); ``texts[i]``: its text channel input; ``reuse[i]``: vectors already known (copied
+    channels of a re-encode), whose channels are not computed again."""
+    out = EncodedUnits([dict(r) for r in reuse] if reuse is not None else [{} for _ in units])
+    timings = timings if timings is not None else {}
+    for channel in channels:
+        todo = [i for i in out.ok if channel.name not in out.vectors[i]]
+        if not todo:
+            continue
+        started = time.perf_counter()
+        if channel.name == "clip":
+            _encode_images(encoders, units, image, todo, out)
+            key = "encode_images"
+        elif channel.name == "text":
+            matrix = np.asarray(encoders.text.encode_texts([texts[i] for i in todo]))
+            for i, vector in zip(todo, matrix, strict=True):
+                out.vectors[i]["text"] = vector.tolist()
+            key = "encode_texts"
+        else:
+            raise FigvaultError(f"no encoder for channel {channel.name!r}")
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
+    return out
+
+
+def _encode_images(
+    encoders: Any,
+    units: Sequence[FigureUnit],
+    image: Callable[[int], bytes],
+    todo: list[int],
+    out: EncodedUnits,
+) -> None:
+    decoded: list[Image.Image] = []
+    readable: list[int] = []
+    for i in todo:
+        try:
+            decoded.append(decode_image(image(i)))
+            readable.append(i)
+        except (KeyError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            out.failed[i] = f"image {units[i].image[:12]} unreadable ({type(exc).__name__})"
+    if not decoded:
+        return
+    partial = encoders.clip.encode_images_partial(decoded)
+    for k, index in enumerate(partial.indices):
+        out.vectors[readable[index]]["clip"] = partial.vectors[k].tolist()
+    for index, reason in partial.errors.items():
+        out.failed[readable[index]] = reason

@@ -1,0 +1,79 @@
+"""One encode step for ingest and re-encode: a unit whose image cannot be encoded fails alone, with its
+reason, and the rest of its batch is stored (tiny random CLIP, fp32, through the real loading code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from figvault.pipeline.ingest_pipeline import INDEXED, IngestRunner, ingest_paths
+from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+from figvault.pipeline.registry import DocState, DocumentRegistry
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.settings import Settings
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import figure_pdf
+
+TRUNCATED_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR truncated"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = tiny_settings(tmp_path / "data", TINY_A, text=False, lexical=False)
+    settings.extract.workers = 1
+    return settings
+
+
+@pytest.fixture
+def one_bad_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first figure of every document comes out of extraction as a truncated PNG."""
+    prepare = IngestRunner._prepare_units
+
+    def with_a_bad_one(self: IngestRunner, *args: object, **kwargs: object) -> tuple[list, list[bytes]]:
+        units, pngs = prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+        return units, [TRUNCATED_PNG, *pngs[1:]]
+
+    monkeypatch.setattr(IngestRunner, "_prepare_units", with_a_bad_one)
+
+
+def test_ingest_stores_the_good_units_and_reports_the_bad_one(
+    settings: Settings, tmp_path: Path, one_bad_figure: None
+) -> None:
+    """Before the shared step, one undecodable figure failed its whole document (0 units stored)."""
+    pdf = figure_pdf(tmp_path / "two.pdf", seed=5, n_figures=2)
+    report = ingest_paths(settings, [pdf], groups=["eng"], tenant="acme", progress=False)
+    [outcome] = report.documents
+    assert outcome.status == INDEXED and outcome.units == 1, outcome.error
+    [(unit, reason)] = outcome.failed_units.items()
+    assert unit.startswith("two.pdf p1 (") and "unreadable" in reason
+    record = DocumentRegistry.open(settings).get("acme", "two.pdf")
+    assert record is not None and record.state == DocState.INDEXED and record.units == 1
+    store = MilvusUnitStore.from_settings(settings)
+    assert store.count(store.served_collection()) == 1  # type: ignore[arg-type]
+
+
+def test_an_ingest_job_lists_the_unit_among_its_errors(
+    settings: Settings, tmp_path: Path, one_bad_figure: None
+) -> None:
+    pdf = figure_pdf(tmp_path / "two.pdf", seed=6, n_figures=2)
+    jobs = JobStore.open(settings)
+    job = jobs.create(JobType.INGEST, {"paths": [str(pdf)], "groups": ["eng"]}, started_by="t", tenant="acme")
+    final = run_here(settings, job)
+    assert final.state == JobState.SUCCEEDED and final.result["units"] == 1
+    assert final.error_count == 1 and "unreadable" in final.errors[0].error
+    assert final.errors[0].item.startswith("two.pdf p1 (")
+
+
+def test_a_document_whose_every_figure_fails_fails(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare = IngestRunner._prepare_units
+    monkeypatch.setattr(
+        IngestRunner,
+        "_prepare_units",
+        lambda self, *a, **k: (lambda u, p: (u, [TRUNCATED_PNG] * len(p)))(*prepare(self, *a, **k)),
+    )
+    pdf = figure_pdf(tmp_path / "bad.pdf", seed=7, n_figures=2)
+    [outcome] = ingest_paths(settings, [pdf], groups=["eng"], tenant="acme", progress=False).documents
+    assert outcome.status == "failed" and "no figure could be encoded" in outcome.error
