@@ -118,7 +118,8 @@ async def get_current_principal(
 ) -> Principal:
     """The authenticated caller, or 401 (429 past a rate limit: service/throttle.py).
 
-    On the event loop: a known key costs one indexed SQLite read and a sha256 (tens of microseconds), a JWT
+    On the event loop: a known key costs one indexed registry read and a sha256 (a few hundred microseconds
+    through SQLAlchemy on a loaded machine, docs/service.md), a JWT
     one signature check, while a thread-pool hop costs about a millisecond a request. Only the scrypt check
     of a key's first use in this process (about 50 ms) goes to a worker thread, one at a time, and only
     while the caller's address and key id have failed-authentication budget left. Every refused credential

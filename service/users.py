@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from figvault.access import Principal, Role
 from figvault.db import Database, as_database
@@ -137,10 +137,15 @@ def revoke_user(conn: Database | Any, name: str) -> bool:
         return tx.execute(stmt).rowcount > 0
 
 
+_BY_KEY_ID = select(users).where(users.c.key_id == bindparam("key_id"))
+"""Built once: every authenticated request runs it on the event loop (building a select costs more than
+running it)."""
+
+
 def find_by_key_id(conn: Database | Any, key_id: str) -> tuple[UserRecord, str] | None:
     """The user owning ``key_id`` and its stored key hash, revoked or not (the caller decides)."""
     with as_database(conn).read() as tx:
-        row = tx.execute(select(users).where(users.c.key_id == key_id)).first()
+        row = tx.execute(_BY_KEY_ID, {"key_id": key_id}).first()
     if row is None:
         return None
     return _record(row), row._mapping["key_hash"]

@@ -57,7 +57,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        # Reads send no BEGIN: each statement is its own read transaction, which saves a round trip per
+        # read (the API-key lookup runs on the event loop for every request); writes take the lock first.
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _make_engine(url: str) -> Engine:
@@ -112,7 +115,8 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (one snapshot; rolled back at the end)."""
+        """A connection for reads. On SQLite each statement sees the latest commit (no snapshot across
+        statements); on PostgreSQL the reads share one transaction, rolled back at the end."""
         with self.engine.connect() as conn:
             yield conn
 

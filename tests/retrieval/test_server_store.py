@@ -8,14 +8,10 @@ stopped by pid (SIGKILL).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,39 +30,12 @@ from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
 
 pytestmark = pytest.mark.server
 
-START_TIMEOUT_MS = 90_000
-
 
 @pytest.fixture(scope="module")
-def server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    milvus = pytest.importorskip("milvus", reason="the `milvus` package (dev extra) is not installed")
-    base = tmp_path_factory.mktemp("milvus-server")
-    server = milvus.MilvusServer(wait_for_started=False)
-    server.set_base_dir(str(base))
-    try:
-        server.start()
-        server.wait_started(timeout=START_TIMEOUT_MS)
-    except Exception as exc:  # no binary for this platform, ports refused, ...: say why and skip
-        _kill(server)
-        pytest.skip(f"Milvus 2.3 server could not start here: {type(exc).__name__}: {exc}")
-    try:
-        yield f"http://127.0.0.1:{server.listen_port}"
-    finally:
-        _kill(server)
-
-
-def _kill(server) -> None:
-    proc = getattr(server, "server_proc", None)
-    if proc is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=30)
-    server.server_proc = None
-    for fd in getattr(server, "proc_fds", {}).values():
-        with contextlib.suppress(Exception):
-            fd.close()
+def server_uri(milvus_uri: str) -> str:
+    """The session's one Milvus 2.3.5 server (tests/fixtures_registry.py; the two-replica test uses it too:
+    a second standalone cannot start beside it, its embedded etcd has fixed ports)."""
+    return milvus_uri
 
 
 @pytest.fixture(scope="module")
