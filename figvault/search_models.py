@@ -40,6 +40,8 @@ class SearchHit(BaseModel):
     bbox: tuple[float, float, float, float]
     kind: str
     label: str | None
+    title: str = ""
+    """The figure's own title (chart panel, slide); empty when it has none or its collection predates it."""
     caption: str
     context: str = ""
     image: str

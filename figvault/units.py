@@ -32,6 +32,17 @@ def make_unit_id(content_id: str, page: int, kind: str, bbox: tuple[float, float
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+OCR_MARKER = "[ocr]"
+"""A line of its own in ``figure_text``: the lines after it were read by OCR from the figure's image, the
+lines before it come from the document's text (text layer, shapes, chart data)."""
+
+
+def split_figure_text(figure_text: str) -> tuple[str, str]:
+    """(text from the document, text read by OCR) of a unit's ``figure_text``."""
+    head, marker, tail = f"\n{figure_text}\n".partition(f"\n{OCR_MARKER}\n")
+    return head.strip("\n"), tail.strip("\n") if marker else ""
+
+
 class DocumentMeta(BaseModel):
     """What a document says about itself (PDF info dict, PPTX core properties)."""
 
@@ -59,11 +70,14 @@ class FigureUnit(BaseModel):
     kind: FigureKind
     label: str | None = None
     """"Figure 3" when the caption names one."""
+    title: str = ""
+    """The figure's own title: a chart panel's short title above or inside it, a slide's title."""
     caption: str = ""
     context: str = ""
     """Heading or slide title, sentences that cite the figure, speaker notes."""
     figure_text: str = ""
-    """Text inside the figure region (axis labels, chart series, shape text)."""
+    """Text inside the figure region (axis labels, chart series, shape text); words read by OCR follow
+    an ``[ocr]`` line (see OCR_MARKER)."""
     image: str = ""
     """Extract: PNG path relative to the output folder. Store: blob key (sha256 of the PNG)."""
     width: int = 0
@@ -75,7 +89,7 @@ class FigureUnit(BaseModel):
 
     def search_text(self) -> str:
         """The text a text or lexical channel indexes for this unit."""
-        parts = [self.label or "", self.caption, self.context, self.figure_text]
+        parts = [self.label or "", self.title, self.caption, self.context, self.figure_text]
         return "\n".join(p for p in parts if p)
 
 

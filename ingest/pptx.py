@@ -52,6 +52,7 @@ from figvault.ingest.slide_shapes import (
     TEXT,
     Box,
     blob_key,
+    chart_title,
     clean_text,
     element_count,
     iter_leaves,
@@ -535,6 +536,7 @@ def _make_figure(
         bbox=bbox,
         kind=kind,
         label=label,
+        title=_title(info, cluster, kind),
         caption=caption,
         context=_context(info, cluster),
         figure_text=_dedupe_lines("\n".join(figure_parts)),
@@ -543,6 +545,15 @@ def _make_figure(
         meta=result.meta,
     )
     return ExtractedFigure(unit=unit, png=png)
+
+
+def _title(info: SlideInfo, cluster: Cluster, kind: FigureKind) -> str:
+    """A chart's own title when the unit is a native chart that has one, else the slide's title."""
+    if kind == FigureKind.CHART:
+        for member in cluster.members:
+            if member.role == CHART and (own := chart_title(member.shape)):
+                return own
+    return info.title
 
 
 def _context(info: SlideInfo, cluster: Cluster) -> str:

@@ -252,24 +252,47 @@ def chart_text(chart: Any) -> str:
     lines: list[str] = []
     with contextlib.suppress(Exception):  # unknown plot kinds raise in python-pptx; the data still counts
         lines.append(f"chart type: {chart.chart_type.name.lower().replace('_', ' ')}")
-    try:
-        if chart.has_title and chart.chart_title.has_text_frame:
-            title = clean_text(chart.chart_title.text_frame.text)
-            if title:
-                lines.append(f"title: {title}")
-    except Exception:
-        pass
+    title = _chart_title_text(chart)
+    if title:
+        lines.append(f"title: {title}")
     try:
         for plot in chart.plots:
             categories = [str(c) for c in plot.categories]
             if categories:
-                lines.append("categories: " + ", ".join(categories))
+                lines.append("categories: " + _capped_list(categories, MAX_CHART_CATEGORIES))
             for series in plot.series:
-                values = ", ".join(_format_value(v) for v in series.values)
+                values = _capped_list([_format_value(v) for v in series.values], MAX_SERIES_VALUES)
                 lines.append(f"series {series.name}: {values}" if series.name else f"series: {values}")
     except Exception:
         pass
     return "\n".join(lines)
+
+
+MAX_CHART_CATEGORIES = 60
+MAX_SERIES_VALUES = 30
+"""Names are what people search for; thousands of values of a long series would only bury them."""
+
+
+def _capped_list(items: list[str], cap: int) -> str:
+    shown = ", ".join(items[:cap])
+    return f"{shown}, ... ({len(items)} in all)" if len(items) > cap else shown
+
+
+def chart_title(shape: Any) -> str:
+    """The title of the chart in a chart graphic frame ("" when it has none)."""
+    try:
+        return _chart_title_text(shape.chart)
+    except Exception:
+        return ""
+
+
+def _chart_title_text(chart: Any) -> str:
+    try:
+        if chart.has_title and chart.chart_title.has_text_frame:
+            return clean_text(chart.chart_title.text_frame.text).replace("\n", " ")
+    except Exception:
+        pass
+    return ""
 
 
 def _format_value(value: float | None) -> str:

@@ -41,11 +41,13 @@ from figvault.retrieval.schema import (
     F_SEARCH_TEXT,
     F_SHA,
     F_TENANT,
+    F_TITLE,
     F_VERSION,
     F_WIDTH,
     GROUP_MAX_LENGTH,
     LEXICAL,
     MAX_GROUPS,
+    OPTIONAL_FIELDS,
     OUTPUT_FIELDS,
     PROP_LAYOUT,
     PROP_VERSION,
@@ -57,6 +59,20 @@ from figvault.retrieval.schema import (
 from figvault.settings import Settings, StoreSettings
 
 log = logging.getLogger(__name__)
+
+_TEXT_FIELDS = (
+    F_DOC_ID,
+    F_DOC,
+    F_SHA,
+    F_KIND,
+    F_LABEL,
+    F_TITLE,
+    F_CAPTION,
+    F_CONTEXT,
+    F_FIGURE_TEXT,
+    F_IMAGE,
+)
+"""The plain VARCHAR fields of a new collection."""
 
 
 def _drop_lite_unimplemented_rpc(record: logging.LogRecord) -> bool:
@@ -159,6 +175,7 @@ class MilvusUnitStore:
         self.capabilities = detect_capabilities(version)
         self._loaded: set[str] = set()
         self._layouts: dict[str, StoreLayout] = {}
+        self._lacking: dict[str, frozenset[str]] = {}
         self._alias_seen = False
 
     @classmethod
@@ -256,6 +273,24 @@ class MilvusUnitStore:
             self.changes.record_reset(collection)
         self._loaded.discard(collection)
         self._layouts.pop(collection, None)
+        self._lacking.pop(collection, None)
+
+    def _lacks(self, collection: str) -> frozenset[str]:
+        """The OPTIONAL_FIELDS ``collection`` was written without (collections older than those fields)."""
+        lacking = self._lacking.get(collection)
+        if lacking is None:
+            try:
+                info = self.client.describe_collection(collection)
+            except Exception as exc:
+                raise StoreError(f"cannot describe collection {collection}: {exc}") from exc
+            names = {f.get("name") for f in info.get("fields", [])}
+            lacking = frozenset(OPTIONAL_FIELDS - names)
+            self._lacking[collection] = lacking
+        return lacking
+
+    def _readable(self, collection: str, fields: list[str]) -> list[str]:
+        lacking = self._lacks(collection)
+        return [f for f in fields if f not in lacking] if lacking else fields
 
     def ensure_loaded(self, collection: str) -> None:
         if collection in self._loaded:
@@ -273,7 +308,7 @@ class MilvusUnitStore:
         varchar = DataType.VARCHAR
         schema.add_field(F_ID, varchar, max_length=VARCHAR_LIMITS[F_ID], is_primary=True)
         schema.add_field(F_TENANT, varchar, max_length=VARCHAR_LIMITS[F_TENANT], is_partition_key=True)
-        for fname in (F_DOC_ID, F_DOC, F_SHA, F_KIND, F_LABEL, F_CAPTION, F_CONTEXT, F_FIGURE_TEXT, F_IMAGE):
+        for fname in _TEXT_FIELDS:
             schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
         schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
         schema.add_field(F_PAGE_TEXT, varchar, max_length=VARCHAR_LIMITS[F_PAGE_TEXT])
@@ -337,6 +372,9 @@ class MilvusUnitStore:
     # ---- writes -----------------------------------------------------------------------------------
 
     def upsert_rows(self, collection: str, rows: Sequence[dict[str, Any]]) -> int:
+        lacking = self._lacks(collection)
+        if lacking:
+            rows = [{k: v for k, v in row.items() if k not in lacking} for row in rows]
         batch = max(1, self.settings.insert_batch)
         native = self.layout_of(collection).native_bm25
         written = 0
@@ -392,6 +430,7 @@ class MilvusUnitStore:
     ) -> list[dict[str, Any]]:
         """All rows matching ``expr`` (paged past Milvus's query window), at most ``limit``."""
         self.ensure_loaded(collection)
+        fields = self._readable(collection, fields)
         wanted = limit if limit is not None else None
         first = list(
             self.client.query(
@@ -423,6 +462,7 @@ class MilvusUnitStore:
         """Every row matching ``expr``, one page at a time (only a page is held in memory). A result that fits
         one query window is one query (Lite's iterator rescans the collection for every page)."""
         self.ensure_loaded(collection)
+        fields = self._readable(collection, fields)
         first = list(self.client.query(collection, filter=expr, output_fields=fields, limit=QUERY_WINDOW))
         if len(first) < QUERY_WINDOW:
             if first:
@@ -450,7 +490,7 @@ class MilvusUnitStore:
         (``store.read_consistency``); every other read is ``Strong`` (the collections' level)."""
         self.ensure_loaded(collection)
         extra = {"consistency_level": self.settings.read_consistency} if for_search else {}
-        fields = fields or OUTPUT_FIELDS
+        fields = self._readable(collection, fields or OUTPUT_FIELDS)
         return list(self.client.query(collection, filter=expr, output_fields=fields, **extra))
 
     def search_channel(
@@ -472,7 +512,7 @@ class MilvusUnitStore:
         if channel == LEXICAL:
             raise StoreError("the lexical channel is figvault's own index (retrieval/lexical.py), not Milvus")
         self.ensure_loaded(collection)
-        fields = output_fields if output_fields is not None else OUTPUT_FIELDS
+        fields = self._readable(collection, output_fields if output_fields is not None else OUTPUT_FIELDS)
         ef = max(self.settings.search_ef, limit)
         hits = self._search_once(collection, channel, query, expr, limit, fields, ef=ef)
         if len(hits) >= limit:

@@ -59,6 +59,7 @@ VARCHAR_LIMITS: dict[str, int] = {
     F_KIND: 32,
     F_LABEL: 256,
     F_CAPTION: 4096,
+    F_TITLE: 1024,
     F_CONTEXT: 8192,
     F_FIGURE_TEXT: 8192,
     F_IMAGE: 128,
@@ -69,6 +70,10 @@ VARCHAR_LIMITS: dict[str, int] = {
     F_PAGE_TEXT: 8192,
 }
 GROUP_MAX_LENGTH = 128
+
+OPTIONAL_FIELDS = frozenset({F_TITLE})
+"""Fields added after collections were first written: the store leaves them out of the reads and writes of
+a collection that lacks them, and such a row reads as an empty value."""
 
 PROP_LAYOUT = "figvault.layout"
 PROP_VERSION = "figvault.embedding_version"
@@ -83,6 +88,7 @@ OUTPUT_FIELDS = [
     F_GEOMETRY,
     F_KIND,
     F_LABEL,
+    F_TITLE,
     F_CAPTION,
     F_CONTEXT,
     F_FIGURE_TEXT,
@@ -265,6 +271,7 @@ def unit_to_row(
         F_GEOMETRY: {"page_size": list(unit.page_size), "bbox": list(unit.bbox)},
         F_KIND: str(unit.kind),
         F_LABEL: unit.label or "",
+        F_TITLE: unit.title,
         F_CAPTION: unit.caption,
         F_CONTEXT: unit.context,
         F_FIGURE_TEXT: unit.figure_text,
@@ -311,6 +318,7 @@ def row_to_unit(row: dict[str, Any]) -> FigureUnit:
         bbox=tuple(geometry.get("bbox", (0.0, 0.0, 0.0, 0.0))),
         kind=row[F_KIND],
         label=row.get(F_LABEL) or None,
+        title=row.get(F_TITLE) or "",
         caption=row.get(F_CAPTION, ""),
         context=row.get(F_CONTEXT, ""),
         figure_text=row.get(F_FIGURE_TEXT, ""),

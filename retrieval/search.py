@@ -67,6 +67,7 @@ def hit_from_row(
         bbox=tuple(geometry.get("bbox", (0.0, 0.0, 0.0, 0.0))),
         kind=row.get("kind", ""),
         label=row.get("label") or None,
+        title=row.get("title") or "",
         caption=row.get("caption", ""),
         context=row.get("context", ""),
         image=row.get("image", ""),

@@ -56,6 +56,7 @@ class SearchResultOut(BaseModel):
     bbox: tuple[float, float, float, float]
     kind: str
     label: str | None
+    title: str = ""
     caption: str
     context: str = ""
     score: float
@@ -101,6 +102,7 @@ class UnitOut(BaseModel):
     bbox: tuple[float, float, float, float]
     kind: str
     label: str | None = None
+    title: str = ""
     caption: str = ""
     context: str = ""
     figure_text: str = ""

@@ -203,14 +203,14 @@ export class SearchView {
         class: "card",
         title: `${hit.doc}, ${place}\n${timings}`,
         "data-unit-id": hit.unit_id,
-        "aria-label": `Open result ${index + 1}: ${hit.label || hit.caption || "figure"}, ${hit.doc} ${place}`,
+        "aria-label": `Open result ${index + 1}: ${hit.label || hit.caption || hit.title || "figure"}, ${hit.doc} ${place}`,
       },
       thumb,
       el(
         "div",
         { class: "card-body" },
         el("p", { class: "card-caption" }, hit.label && !(hit.caption || "").startsWith(hit.label) ? `${hit.label}. ` : "",
-          hit.caption || el("em", {}, "no caption")),
+          hit.caption || hit.title || el("em", {}, "no caption")),
         el("p", { class: "card-doc", title: hit.doc }, hit.doc),
         el(
           "div",

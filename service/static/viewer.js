@@ -103,7 +103,7 @@ export class PageViewer {
     const token = ++this.showToken;
     const place = pageLabel(unit.doc, unit.page);
     this.title.textContent = `${unit.doc}, ${place}`;
-    this.caption.textContent = [unit.label && !(unit.caption || "").startsWith(unit.label) ? unit.label : "", unit.caption]
+    this.caption.textContent = [unit.label && !(unit.caption || "").startsWith(unit.label) ? unit.label : "", unit.caption || unit.title]
       .filter(Boolean)
       .join(". ");
     this.showNote("");

@@ -64,14 +64,20 @@ def picture_deck(path: Path, blob: bytes | None = None, notes: str = "") -> Path
     return save(prs, path)
 
 
-def chart_deck(path: Path) -> Path:
+def chart_deck(path: Path, points: int = 0) -> Path:
+    """A column chart titled "Units per product" on a slide titled "Sales"; ``points``: a long series."""
     prs = new_deck()
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
     slide.shapes.title.text = "Sales"
     data = CategoryChartData()
-    data.categories = ["Alpha", "Beta", "Gamma"]
-    data.add_series("Units sold", (3.0, 7.5, 4.0))
-    data.add_series("Returns", (1.0, 0.5, 2.0))
+    if points:
+        data.categories = [f"day {i}" for i in range(points)]
+        data.add_series("Units sold", [float(i % 17) for i in range(points)])
+        data.add_series("Returns", [float(i % 5) for i in range(points)])
+    else:
+        data.categories = ["Alpha", "Beta", "Gamma"]
+        data.add_series("Units sold", (3.0, 7.5, 4.0))
+        data.add_series("Returns", (1.0, 0.5, 2.0))
     frame = slide.shapes.add_chart(
         XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(1.5), Inches(8), Inches(5), data
     )

@@ -50,8 +50,8 @@ def test_batch_with_a_corrupt_file(batch: Path, tmp_path: Path, data_dir: Path) 
     assert len(units) == 4
     for unit in units:
         assert (out / unit["image"]).read_bytes().startswith(b"\x89PNG")
-        assert set(unit) >= {"unit_id", "doc_sha256", "page", "page_size", "bbox", "kind", "label", "caption",
-                             "context", "figure_text", "image", "width", "height"}  # fmt: skip
+        assert set(unit) >= {"unit_id", "doc_sha256", "page", "page_size", "bbox", "kind", "label", "title",
+                             "caption", "context", "figure_text", "image", "width", "height"}  # fmt: skip
     failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "broken.pptx" in failed[0] and "corrupt zip" in failed[0]
     assert "extracted 4 units from 2 file(s)" in result.output and "1 failed" in result.output

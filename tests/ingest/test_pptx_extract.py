@@ -74,6 +74,23 @@ def test_chart_unit_carries_type_title_categories_and_series(tmp_path: Path) -> 
         assert img.convert("L").getextrema()[0] < 200
 
 
+def test_slide_units_carry_the_slide_title_and_charts_their_own(tmp_path: Path) -> None:
+    picture = extract(decks.picture_deck(tmp_path / "pic.pptx")).figures[0].unit
+    assert picture.title == "Network overview" and picture.caption == ""
+    diagram = extract(decks.diagram_deck(tmp_path / "diagram.pptx")).figures[0].unit
+    assert diagram.title == "Request path"
+    chart = extract(decks.chart_deck(tmp_path / "chart.pptx")).figures[0].unit
+    assert chart.title == "Units per product"  # the chart's own title, not the slide's ("Sales")
+    assert "Sales" in chart.context
+
+
+def test_long_chart_series_are_named_not_listed_in_full(tmp_path: Path) -> None:
+    path = decks.chart_deck(tmp_path / "long.pptx", points=500)
+    text = extract(path).figures[0].unit.figure_text
+    assert "Units sold" in text and "Returns" in text
+    assert "(500 in all)" in text and len(text) < 2000
+
+
 def test_grouped_shapes_and_connectors_are_one_diagram(tmp_path: Path) -> None:
     result = extract(decks.diagram_deck(tmp_path / "diagram.pptx"))
     assert len(result.figures) == 1

@@ -86,8 +86,9 @@ def test_search_shape_audit_and_metrics(world: World) -> None:
     assert set(body) >= {"results", "no_match", "timings"}
     assert body["results"], body
     hit = body["results"][0]
-    for key in ("unit_id", "doc", "page", "bbox", "kind", "caption", "score", "image_url", "channel_scores"):
+    for key in ("unit_id", "doc", "page", "bbox", "kind", "title", "caption", "score", "image_url"):
         assert key in hit
+    assert "channel_scores" in hit
     assert hit["image_url"] == f"/v1/units/{hit['unit_id']}/image"
     assert "image" not in hit and "groups" not in hit and "tenant" not in hit  # storage details stay inside
     assert len(body["results"]) <= 5
@@ -133,6 +134,7 @@ def test_unit_and_image(world: World) -> None:
     unit = world.client.get(f"/v1/units/{unit_id}", headers=headers)
     assert unit.status_code == 200, unit.text
     assert unit.json()["unit_id"] == unit_id and unit.json()["doc_id"] == doc.doc_id
+    assert "title" in unit.json()
     image = world.client.get(f"/v1/units/{unit_id}/image", headers=headers)
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
