@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+# Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.
+# Always fullmatch, never match with "$": "$" also matches before a trailing newline.
+LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}")
+
+
+def check_label(kind: str, value: str) -> str:
+    """``value`` if it is a valid group or tenant name; else ValueError saying what is allowed."""
+    if not LABEL_RE.fullmatch(value):
+        raise ValueError(f"invalid {kind} name {value[:80]!r}: use letters, digits and . _ : / @ - (max 64)")
+    return value
+
+
+def group_set(groups: Iterable[str]) -> list[str]:
+    """Group names stripped, checked, without duplicates, sorted (the one form a group set is kept in)."""
+    return sorted({check_label("group", g.strip()) for g in groups if g.strip()})
 
 
 class Role(StrEnum):
@@ -21,6 +39,8 @@ class Action(StrEnum):
     REENCODE = "reencode"
     USERS = "users"
     AUDIT = "audit"
+    REGROUP = "regroup"
+    """Change which groups see a document (admins)."""
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {

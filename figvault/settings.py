@@ -7,18 +7,22 @@ else the packaged ``configs/default.toml``), then the defaults below.
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from figvault.access import group_set
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
 PROFILES = ("default", "offline")
@@ -66,6 +70,21 @@ class ExtractSettings(BaseModel):
     max_slide_elements: int = Field(default=50_000, ge=1)
     """XML elements (shapes, paragraphs, runs, ...) a slide may hold; a slide with more is skipped with a
     warning and left out of the LibreOffice rendering (real slides hold a few hundred to a few thousand)."""
+
+
+class IngestSettings(BaseModel):
+    default_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Access groups of new documents when ``figvault ingest`` is given no ``--groups`` (documents already
+    indexed keep theirs). Empty: such documents are visible to no user of the service. From the
+    environment as ``FIGVAULT_INGEST__DEFAULT_GROUPS=a,b`` (or a JSON list)."""
+
+    @field_validator("default_groups", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        return group_set(value) if isinstance(value, list) else value
 
 
 class ClipSettings(BaseModel):
@@ -284,6 +303,7 @@ class Settings(BaseSettings):
     profile: str = "default"
     data_dir: Path = Field(default_factory=default_data_dir)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     clip: ClipSettings = Field(default_factory=ClipSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     lexical: LexicalSettings = Field(default_factory=LexicalSettings)

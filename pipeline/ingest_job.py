@@ -1,6 +1,7 @@
 """The ``ingest`` job: files and folders (uploads, allowed server folders, CLI paths) into the store.
 
-Parameters (``job.params``): ``paths`` (files or folders), ``groups``, ``tenant``, optionally ``doc_ids``
+Parameters (``job.params``): ``paths`` (files or folders), ``groups`` (null: each document keeps its
+groups, a new one gets ``ingest.default_groups``), ``tenant``, optionally ``doc_ids``
 (path -> document id, for uploads whose id is the client's file name) or ``doc_id`` (one file),
 ``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them) and
 ``uploads`` (``[{"key", "name"}]``: uploaded files waiting in the storage, named by their document id;
@@ -126,7 +127,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
 
     settings = ctx.settings
     params = ctx.params
-    groups: list[str] = list(params.get("groups") or [])
+    # None (the CLI without --groups): known documents keep their groups, new ones get the default.
+    groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
     tenant: str = params.get("tenant") or ctx.job.tenant
     doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
     cleanup = params.get("cleanup_dir")

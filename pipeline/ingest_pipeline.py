@@ -159,14 +159,16 @@ class IngestRunner:
         self,
         paths: Sequence[Path],
         *,
-        groups: Sequence[str],
+        groups: Sequence[str] | None,
         tenant: str,
         doc_id: str | None = None,
         display_name: str | None = None,
         progress: bool = True,
         cancelled: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """``display_name`` (one file only) replaces the file's own name in results: uploads are stored under
+        """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
+        gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
+        ``display_name`` (one file only) replaces the file's own name in results: uploads are stored under
         server-chosen names, and the client's name must never become a path.
 
         Each document is extracted in a worker process under the per-document limits
@@ -192,46 +194,47 @@ class IngestRunner:
             )
 
         # Unchanged files are skipped before the (expensive) extraction.
-        todo: list[tuple[Path, str, str]] = []
+        todo: list[tuple[Path, str, str, list[str]]] = []
         for path in files:
             did = doc_id or path.name
+            known = self.registry.get(tenant, did)
+            doc_groups = self._groups_for(groups, known)
             try:
                 sha = file_sha256(path)
             except OSError as exc:
-                self._fail(report, path, did, tenant, groups, f"cannot read file: {exc.strerror or exc}")
+                self._fail(report, path, did, tenant, doc_groups, f"cannot read file: {exc.strerror or exc}")
                 continue
-            known = self.registry.get(tenant, did)
             if (
                 known is not None
                 and known.state == DocState.INDEXED
                 and known.sha256 == sha
                 and known.embedding_version == self.layout.embedding_version
                 and known.collection == collection
-                and sorted(set(known.groups)) == sorted(set(groups))
+                and sorted(set(known.groups)) == sorted(set(doc_groups))
             ):
                 report.documents.append(DocumentOutcome(str(path), did, SKIPPED, units=known.units))
                 continue
-            todo.append((path, did, sha))
+            todo.append((path, did, sha, doc_groups))
         timings["hash"] = time.perf_counter() - started
 
         bar = _progress(len(todo), progress)
-        by_path = {p: (did, sha) for p, did, sha in todo}
+        by_path = {p: (did, sha, g) for p, did, sha, g in todo}
         units_done = 0
         try:
             t = time.perf_counter()
             for path, result in extract_many(
-                [p for p, _, _ in todo], self.settings.extract, cancelled=cancelled
+                [p for p, _, _, _ in todo], self.settings.extract, cancelled=cancelled
             ):
                 _add(timings, "extract", time.perf_counter() - t)
-                did, sha = by_path[path]
+                did, sha, doc_groups = by_path[path]
                 if isinstance(result, str):
-                    self._fail(report, path, did, tenant, groups, result, sha=sha)
+                    self._fail(report, path, did, tenant, doc_groups, result, sha=sha)
                 else:
                     if bar is not None:
                         bar.set_description(f"encode {path.name[:30]}")
                     if display_name:
                         result.extraction = result.extraction.model_copy(update={"doc": display_name})
-                    outcome = self._ingest_one(collection, path, did, result, tenant, groups, timings)
+                    outcome = self._ingest_one(collection, path, did, result, tenant, doc_groups, timings)
                     report.documents.append(outcome)
                     units_done += outcome.units
                 if bar is not None:
@@ -249,6 +252,14 @@ class IngestRunner:
             timings["flush"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         return report
+
+    def _groups_for(self, groups: Sequence[str] | None, known: DocumentRecord | None) -> list[str]:
+        """The groups a document gets: the given ones, else its current ones, else the configured default."""
+        if groups is not None:
+            return list(groups)
+        if known is not None:
+            return list(known.groups)
+        return list(self.settings.ingest.default_groups)
 
     def _fail(
         self,
@@ -406,13 +417,14 @@ def ingest_paths(
     settings: Settings,
     paths: Iterable[Path],
     *,
-    groups: Sequence[str],
+    groups: Sequence[str] | None,
     tenant: str,
     doc_id: str | None = None,
     progress: bool = True,
     encoders: Any | None = None,
 ) -> IngestReport:
-    """Ingest files and folders for ``tenant`` with access ``groups``. Never raises for one bad file."""
+    """Ingest files and folders for ``tenant`` with access ``groups`` (None: see ``IngestRunner.run``).
+    Never raises for one bad file."""
     runner = IngestRunner(settings, encoders=encoders)
     return runner.run(
         [Path(p) for p in paths], groups=groups, tenant=tenant, doc_id=doc_id, progress=progress

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from figvault.access import Principal, Role
+from figvault.access import LABEL_RE, Principal, Role, check_label
 from figvault.db import Database, as_database
 from figvault.db.models import users
 from figvault.errors import FigvaultError
@@ -22,8 +22,6 @@ from figvault.service.apikeys import generate_api_key
 
 # fullmatch, never match with "$": "$" also matches before a trailing newline ("ana\n" was accepted).
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-# Group and tenant names end up inside store filter expressions and URLs: a plain, quote-free charset.
-_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}")
 
 
 class UserError(FigvaultError):
@@ -58,13 +56,14 @@ def _now() -> str:
 
 
 def is_label(value: str) -> bool:
-    return _LABEL_RE.fullmatch(value) is not None
+    return LABEL_RE.fullmatch(value) is not None
 
 
 def validate_label(kind: str, value: str) -> str:
-    if not _LABEL_RE.fullmatch(value):
-        raise UserError(f"invalid {kind} name {value[:80]!r}: use letters, digits and . _ : / @ - (max 64)")
-    return value
+    try:
+        return check_label(kind, value)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _record(row: Any) -> UserRecord:

@@ -13,11 +13,49 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from figvault.access import group_set
 from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.settings import Settings
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job
+
+
+def _checked_groups(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    try:
+        return group_set(split_csv(raw) or [])
+    except ValueError as exc:
+        typer.echo(f"error: --groups: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def who_sees_line(groups: list[str] | None, default_groups: list[str]) -> tuple[str, bool]:
+    """The one line that says who will see the documents of this ingest, and whether it is a warning."""
+    change = "change it later with `figvault documents set-groups ID --groups a,b`"
+    if groups:
+        return f"access: users in group(s) {','.join(groups)} will see these documents; {change}", False
+    if groups is None and default_groups:
+        return (
+            f"access: no --groups, so new documents get ingest.default_groups ({','.join(default_groups)})"
+            f" and documents already indexed keep theirs; {change}",
+            False,
+        )
+    kept = " (documents already indexed keep theirs)" if groups is None else ""
+    return (
+        f"warning: no groups{kept}: these documents will be visible to no user of the page or HTTP API,"
+        " only to `figvault search` here; give them groups with --groups a,b or the setting"
+        f" ingest.default_groups (FIGVAULT_INGEST__DEFAULT_GROUPS), or {change}",
+        True,
+    )
+
+
+def _say_who_sees(settings: Settings, groups: list[str] | None, *, quiet: bool) -> None:
+    line, warning = who_sees_line(groups, settings.ingest.default_groups)
+    if warning or not quiet:  # a warning shows even with --quiet
+        typer.echo(line, err=True)
 
 
 @app.command()
@@ -25,7 +63,12 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="PDF/PPTX files or folders (searched recursively).")],
     groups: Annotated[
-        str | None, typer.Option("--groups", help="Access groups of these documents, comma-separated.")
+        str | None,
+        typer.Option(
+            "--groups",
+            help="Access groups of these documents, comma-separated (default: ingest.default_groups for"
+            " new documents; documents already indexed keep theirs).",
+        ),
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the documents belong to.")] = "default",
     doc_id: Annotated[
@@ -43,10 +86,12 @@ def ingest(
 
     settings = state(ctx).settings
     quiet_store_logs()
+    chosen = _checked_groups(groups)
+    _say_who_sees(settings, chosen, quiet=quiet or as_json)
     # Absolute paths: a job left running by a killed CLI may be resumed by another process.
     params: dict[str, object] = {
         "paths": [str(p.absolute()) for p in paths],
-        "groups": split_csv(groups) or [],
+        "groups": chosen,  # None: known documents keep their groups, new ones get ingest.default_groups
         "tenant": tenant,
     }
     if doc_id is not None:

@@ -49,3 +49,23 @@ def test_cli_reports_missing_config_in_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "config file not found" in result.output
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("finance, hr", ["finance", "hr"]), ('["hr","ops"]', ["hr", "ops"])]
+)
+def test_ingest_default_groups_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, raw: str, expected: list[str]
+) -> None:
+    assert load_settings("offline", data_dir=data_dir).ingest.default_groups == []
+    monkeypatch.setenv("FIGVAULT_INGEST__DEFAULT_GROUPS", raw)
+    assert load_settings("offline", data_dir=data_dir).ingest.default_groups == expected
+
+
+def test_ingest_default_groups_from_toml_are_checked(tmp_path: Path) -> None:
+    cfg = tmp_path / "team.toml"
+    cfg.write_text('[ingest]\ndefault_groups = ["staff", "staff", "hr"]\n')
+    assert load_settings(cfg, data_dir=tmp_path).ingest.default_groups == ["hr", "staff"]
+    cfg.write_text('[ingest]\ndefault_groups = ["no spaces"]\n')
+    with pytest.raises(ValueError, match="invalid group name 'no spaces'"):
+        load_settings(cfg, data_dir=tmp_path)

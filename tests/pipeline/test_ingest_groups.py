@@ -1,0 +1,69 @@
+"""Who sees an ingest's documents: ``--groups``, else ``ingest.default_groups`` for new documents, while
+documents already indexed keep theirs; and the one line ``figvault ingest`` prints about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.commands.ingest import who_sees_line
+from figvault.pipeline.ingest_pipeline import INDEXED, SKIPPED, IngestRunner
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.settings import Settings, load_settings
+from tests.generated_docs import figure_pdf
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    s = load_settings("offline", data_dir=data_dir)
+    s.extract.workers = 1
+    return s
+
+
+def test_without_groups_new_documents_get_the_default_and_known_ones_keep_theirs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    old = figure_pdf(tmp_path / "old.pdf", seed=1, n_figures=1)
+    new = figure_pdf(tmp_path / "new.pdf", seed=2, n_figures=1)
+    runner = IngestRunner(settings)
+    first = runner.run([old], groups=["finance"], tenant="default", progress=False)
+    assert [d.status for d in first.documents] == [INDEXED]
+
+    settings.ingest.default_groups = ["staff"]
+    again = runner.run([old, new], groups=None, tenant="default", progress=False)
+    # The known document is not re-ingested with other groups: a routine re-run keeps what was set.
+    assert {Path(d.path).name: d.status for d in again.documents} == {"old.pdf": SKIPPED, "new.pdf": INDEXED}
+    registry = DocumentRegistry.open(settings)
+    assert registry.get("default", "old.pdf").groups == ["finance"]
+    assert registry.get("default", "new.pdf").groups == ["staff"]
+    store_groups = {
+        tuple(r["groups"])
+        for r in runner.store.query_rows(runner.store.served_collection(), 'doc_id == "new.pdf"', ["groups"])
+    }
+    assert store_groups == {("staff",)}
+
+
+def test_the_line_says_who_sees_the_documents() -> None:
+    line, warning = who_sees_line(None, [])
+    assert warning and "visible to no user" in line and "--groups a,b" in line
+    assert "FIGVAULT_INGEST__DEFAULT_GROUPS" in line and "figvault documents set-groups ID" in line
+    line, warning = who_sees_line(None, ["staff"])
+    assert not warning and "ingest.default_groups (staff)" in line
+    line, warning = who_sees_line(["a", "b"], ["staff"])
+    assert not warning and "group(s) a,b" in line
+    assert who_sees_line([], ["staff"])[1]  # --groups "" is no groups at all
+
+
+def test_ingest_without_groups_warns_even_when_quiet(tmp_path: Path) -> None:
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--quiet"])
+    assert result.exit_code == 1  # the file is missing; the warning came first
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: no groups")]
+    assert len(warnings) == 1, result.stderr
+    bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path), "--groups", "a b"])
+    assert bad.exit_code == 2 and "invalid group name 'a b'" in bad.stderr
