@@ -20,15 +20,23 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import text
 
 from figvault.db import Database, open_registry
+from figvault.errors import StoreError
 from figvault.settings import Settings
 
 LOCK_NAME = "store-write.lock"
+POLL_S = 0.05
+"""How often a lock with a time limit is tried again."""
+
+
+class StoreBusyError(StoreError):
+    """The write lock was not granted in time (an ingest or re-encode is writing)."""
 
 
 def lock_path(settings: Settings) -> Path:
@@ -42,18 +50,25 @@ def advisory_key(settings: Settings) -> int:
 
 
 @contextlib.contextmanager
-def store_write_lock(settings: Settings, *, exclusive: bool) -> Iterator[None]:
-    """Hold the lock (shared or exclusive) for the body of the ``with``; blocks until it is granted."""
+def store_write_lock(
+    settings: Settings, *, exclusive: bool, timeout_s: float | None = None
+) -> Iterator[None]:
+    """Hold the lock (shared or exclusive) for the body of the ``with``; blocks until it is granted, or
+    raises StoreBusyError after ``timeout_s`` seconds."""
     db = open_registry(settings)
     if db.is_postgresql:
-        with _advisory_lock(db, advisory_key(settings), exclusive=exclusive):
+        with _advisory_lock(db, advisory_key(settings), exclusive=exclusive, timeout_s=timeout_s):
             yield
         return
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if timeout_s is None:
+            fcntl.flock(fd, mode)
+        else:
+            _within(timeout_s, lambda: _try_flock(fd, mode))
         yield
     finally:
         # Closing the descriptor releases the lock.
@@ -61,11 +76,15 @@ def store_write_lock(settings: Settings, *, exclusive: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _advisory_lock(db: Database, key: int, *, exclusive: bool) -> Iterator[None]:
+def _advisory_lock(db: Database, key: int, *, exclusive: bool, timeout_s: float | None) -> Iterator[None]:
     suffix = "" if exclusive else "_shared"
     # Autocommit: the lock belongs to the session, and no transaction stays open while it is held.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:key)"), {"key": key})
+        if timeout_s is None:
+            conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:key)"), {"key": key})
+        else:
+            attempt = text(f"SELECT pg_try_advisory_lock{suffix}(:key)")
+            _within(timeout_s, lambda: bool(conn.execute(attempt, {"key": key}).scalar()))
         try:
             yield
         finally:
@@ -73,3 +92,22 @@ def _advisory_lock(db: Database, key: int, *, exclusive: bool) -> Iterator[None]
                 conn.execute(text(f"SELECT pg_advisory_unlock{suffix}(:key)"), {"key": key})
             except Exception:  # the session is gone (and its lock with it): never reuse the connection
                 conn.invalidate()
+
+
+def _try_flock(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _within(timeout_s: float, attempt: Callable[[], bool]) -> None:
+    """Call ``attempt`` until it returns True; StoreBusyError after ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while not attempt():
+        if time.monotonic() >= deadline:
+            raise StoreBusyError(
+                "the store is busy: an ingest or re-encode is writing; try again when it is done"
+            )
+        time.sleep(POLL_S)

@@ -83,6 +83,25 @@ def _drop_lite_unimplemented_rpc(record: logging.LogRecord) -> bool:
 
 logging.getLogger("grpc._server").addFilter(_drop_lite_unimplemented_rpc)
 
+_lite_start_failure = threading.local()
+
+
+def _keep_lite_start_failure(record: logging.LogRecord) -> bool:
+    # Milvus Lite logs a full traceback when it cannot open its folder (most often: another process, such as
+    # a running `figvault serve`, holds it) and pymilvus then raises only "Open local milvus failed". Keep the
+    # cause for the one-line StoreError instead of the traceback.
+    if record.getMessage().startswith("Failed to start MilvusLite server") and record.exc_info:
+        _lite_start_failure.reason = str(record.exc_info[1]).splitlines()[0]
+        return False
+    return True
+
+
+logging.getLogger("milvus_lite.server_manager").addFilter(_keep_lite_start_failure)
+LITE_IN_USE_HINT = (
+    "Milvus Lite serves a data folder from one process: stop the other figvault process (a running"
+    " `figvault serve`?) or do this through the service"
+)
+
 LITE_DB_NAME = "figvault.db"
 QUERY_WINDOW = 16_384
 """Milvus returns at most this many rows per query call."""
@@ -167,11 +186,17 @@ class MilvusUnitStore:
         """Where every write is noted for the lexical indexes of all processes (``lexical_log.py``)."""
         self.settings = store_settings
         self.alias = store_settings.alias
+        _lite_start_failure.reason = ""
         try:
             self.client = _client_for(uri, token)
             version = str(self.client.get_server_version())
         except Exception as exc:
-            raise StoreError(f"cannot open the Milvus store at {uri}: {exc}") from exc
+            cause = getattr(_lite_start_failure, "reason", "")
+            if "another process holds the lock" in cause:
+                raise StoreError(
+                    f"the embedded store {uri} is in use by another process: {LITE_IN_USE_HINT}"
+                ) from exc
+            raise StoreError(f"cannot open the Milvus store at {uri}: {cause or exc}") from exc
         self.capabilities = detect_capabilities(version)
         self._loaded: set[str] = set()
         self._layouts: dict[str, StoreLayout] = {}
@@ -371,11 +396,15 @@ class MilvusUnitStore:
 
     # ---- writes -----------------------------------------------------------------------------------
 
-    def upsert_rows(self, collection: str, rows: Sequence[dict[str, Any]]) -> int:
+    def upsert_rows(
+        self, collection: str, rows: Sequence[dict[str, Any]], *, one_request: bool = False
+    ) -> int:
+        """Write ``rows`` (insert or replace by unit id), in batches of ``store.insert_batch``, or all in
+        one request (``one_request``: what a regroup needs, see ``rewrite_access``)."""
         lacking = self._lacks(collection)
         if lacking:
             rows = [{k: v for k, v in row.items() if k not in lacking} for row in rows]
-        batch = max(1, self.settings.insert_batch)
+        batch = max(1, len(rows) if one_request else self.settings.insert_batch)
         native = self.layout_of(collection).native_bm25
         written = 0
         for start in range(0, len(rows), batch):
@@ -398,6 +427,42 @@ class MilvusUnitStore:
         # After the write: a reader that sees the entry and reads these ids sees the write (lexical_log.py).
         if self.changes is not None and unit_ids:
             self.changes.record(collection, unit_ids)
+
+    def written_fields(self, collection: str) -> list[str]:
+        """Every field a row of ``collection`` is written with: all but function outputs (BM25's sparse
+        vector, which the store computes from ``search_text``)."""
+        try:
+            info = self.client.describe_collection(collection)
+        except Exception as exc:
+            raise StoreError(f"cannot describe collection {collection}: {exc}") from exc
+        outputs = {n for f in info.get("functions") or [] for n in f.get("output_field_names") or []}
+        return [
+            f["name"]
+            for f in info.get("fields") or []
+            if f["name"] not in outputs and not f.get("is_function_output")
+        ]
+
+    def rewrite_access(self, collection: str, tenant: str, doc_id: str, groups: list[str], key: str) -> int:
+        """Give every unit of one document new ``groups`` and ``acl_key`` in place; returns how many.
+
+        The rows are read whole (vectors and texts included) and written back with only the access fields
+        changed: nothing is extracted or encoded again. They go back in one upsert request. On a Milvus
+        server one request is applied at one timestamp, so a read by key (``get_rows``) sees the document
+        either all old or all new; on Milvus Lite one upsert of one tenant's rows is a single memtable
+        operation under its lock. A search's own hits are still held to the rows' access fields by the
+        engine (``SearchEngine._may_see``). A 2.3 server has no usable upsert (delete then insert): there a
+        concurrent search may briefly miss the document's units, never see them with the wrong groups.
+        """
+        from figvault.retrieval.acl import quote
+
+        expr = f"{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)}"
+        rows = self.query_rows(collection, expr, self.written_fields(collection))
+        if not rows:
+            return 0
+        for row in rows:
+            row[F_GROUPS] = list(groups)
+            row[F_ACL_KEY] = key
+        return self.upsert_rows(collection, rows, one_request=True)
 
     def flush(self, collection: str) -> None:
         """Seal what was written so it gets indexed. Lite searches unsealed rows by brute force: measured at

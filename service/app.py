@@ -7,6 +7,7 @@ so model and store calls run in the thread pool and never block the event loop. 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from figvault.errors import (
 from figvault.pipeline.registry import connect as connect_registry
 from figvault.service.admission import Overloaded, SearchGate
 from figvault.service.api.routes import (
+    admin_documents,
     admin_map,
     audit,
     documents,
@@ -86,13 +88,14 @@ MOUNTS: list[Mount] = [
     Mount(me.router),
     Mount(pages.router),
     Mount(admin_map.router),
+    Mount(admin_documents.router),
     Mount(page.router),
 ]
 
 TAGS = [
     {"name": "search", "description": "Questions and example images in, figures out."},
     {"name": "units", "description": "One figure unit and its image."},
-    {"name": "documents", "description": "Documents: list, upload (editors), delete (admins)."},
+    {"name": "documents", "description": "Documents: list, upload (editors), delete and regroup (admins)."},
     {"name": "audit", "description": "Who asked what, and what they got (admins)."},
     {"name": "jobs", "description": "Ingest and re-encode jobs: progress, events, cancel (docs/jobs.md)."},
     {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
@@ -164,11 +167,24 @@ def _start_jobs(settings: Settings, engine: Any) -> Any:
     return runner
 
 
+def _announce(on_ready: Callable[[FastAPI], None], app: FastAPI) -> None:
+    try:
+        on_ready(app)
+    except Exception:  # a summary that cannot be made must not keep the service from serving
+        log.exception("start-up summary failed")
+
+
 def create_app(
-    settings: Settings, *, engine: Any | None = None, mounts: Sequence[Mount] | None = None
+    settings: Settings,
+    *,
+    engine: Any | None = None,
+    mounts: Sequence[Mount] | None = None,
+    on_ready: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
     """Build the app. ``engine``: an existing SearchEngine to share (tests, benchmarks); else one is made
-    at startup from ``settings``. ``mounts``: routers to serve instead of ``MOUNTS``."""
+    at startup from ``settings``. ``mounts``: routers to serve instead of ``MOUNTS``. ``on_ready``: called
+    (in the warm-up thread) once the engine is loaded and warm (or its warm-up failed) and the job runner is
+    up; ``figvault serve`` prints its start-up summary there. Its failure is logged, never fatal."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -177,8 +193,10 @@ def create_app(
         if owned:
             app.state.engine = await anyio.to_thread.run_sync(_load_engine, settings)
         app.state.jobs = await anyio.to_thread.run_sync(_start_jobs, settings, app.state.engine)
-        # Models and store warmed in the background: /healthz answers at once, /readyz once warm.
-        app.state.warm_up = WarmUp(app.state.engine).start()
+        # Models and store warmed in the background: /healthz answers at once, /readyz once warm; the
+        # start-up summary comes when the warm-up ends, so the address it prints is ready to use.
+        then = None if on_ready is None else functools.partial(_announce, on_ready, app)
+        app.state.warm_up = WarmUp(app.state.engine).start(then=then)
         try:
             yield
         finally:

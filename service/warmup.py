@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Self
 
 log = logging.getLogger("figvault.service")
@@ -20,8 +21,11 @@ class WarmUp:
         self.done = threading.Event()
         self.error: str | None = None
         self.seconds: float | None = None
+        self._then: Callable[[], None] | None = None
 
-    def start(self) -> Self:
+    def start(self, then: Callable[[], None] | None = None) -> Self:
+        """Warm up in a thread; ``then`` runs in it afterwards (done or failed)."""
+        self._then = then
         threading.Thread(target=self._run, name="figvault-warm-up", daemon=True).start()
         return self
 
@@ -37,6 +41,8 @@ class WarmUp:
             log.info("warm-up done in %.1f s", self.seconds)
         finally:
             self.done.set()
+        if self._then is not None:
+            self._then()
 
     def status(self) -> bool | str:
         """True when done, else why not ready."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from figvault.commands import app, state
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 @app.command()
@@ -17,7 +20,11 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help="TCP port (default: service.port).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI schema at /openapi.json)."""
+    """Serve the search page (/) and the HTTP API (/v1, /healthz, /readyz, /metrics; OpenAPI schema at
+    /openapi.json).
+
+    When ready it prints what it serves: the page's address, profile, store, collection and unit count,
+    whether rerank is on and why, documents nobody can see, and the first user to create if there is none."""
     import uvicorn
 
     from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
@@ -26,12 +33,25 @@ def serve(
     settings = state(ctx).settings
     _log_to_stderr(log_level)
     use_cpu_threads(serving_cpu_threads(settings.service.cpu_threads))
+    host = host or settings.service.host
+    port = port or settings.service.port
+    typer.echo(
+        f"figvault: starting on {host}:{port}, profile {settings.profile}, data folder {settings.data_dir};"
+        " loading the encoders and the store...",
+        err=True,
+    )
+
+    def announce(app: FastAPI) -> None:
+        from figvault.service.startup import startup_lines
+
+        typer.echo("\n".join(startup_lines(settings, app.state.engine, host, port)), err=True)
+
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.service.host,
-        port=port or settings.service.port,
+        create_app(settings, on_ready=announce),
+        host=host,
+        port=port,
         log_level=log_level,
         proxy_headers=False,
     )

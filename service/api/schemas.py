@@ -6,10 +6,14 @@ what goes out is what the caller may see, with URLs instead of storage keys.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from figvault.access import group_set
+from figvault.pipeline.registry import DocumentRecord
+from figvault.retrieval.schema import MAX_GROUPS
 from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
 from figvault.text_checks import Text
 from figvault.units import DocumentMeta, FigureUnit
@@ -26,6 +30,10 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "Your role does not allow this."},
 }
 """Documented on every /v1 router."""
+
+
+def iso_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def unit_image_url(unit_id: str) -> str:
@@ -79,9 +87,16 @@ class SearchResponseOut(BaseModel):
     rerank_note: str = ""
     embedding_version: str = ""
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
+    visible_documents: int | None = Field(
+        default=None,
+        description="When there are no results: how many documents you can see (0: none at all; ask an"
+        " admin to give your groups access). Counts only your own documents. Null when there are results.",
+    )
 
     @classmethod
-    def from_response(cls, response: SearchResponse) -> SearchResponseOut:
+    def from_response(
+        cls, response: SearchResponse, visible_documents: int | None = None
+    ) -> SearchResponseOut:
         return cls(
             results=[SearchResultOut.from_hit(h) for h in response.results],
             no_match=response.no_match,
@@ -89,6 +104,7 @@ class SearchResponseOut(BaseModel):
             rerank_note=response.rerank_note,
             embedding_version=response.embedding_version,
             timings=response.timings,
+            visible_documents=visible_documents,
         )
 
 
@@ -134,6 +150,64 @@ class DocumentOut(BaseModel):
 class DocumentListOut(BaseModel):
     documents: list[DocumentOut]
     total: int
+
+
+class DocumentPatch(BaseModel):
+    """What ``PATCH /v1/documents/{id}`` changes; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_GROUPS,
+        description="The document's new access groups (replaces the old set; units are rewritten in place).",
+    )
+
+    @field_validator("groups")
+    @classmethod
+    def _valid_groups(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        groups = group_set(value)
+        if not groups:
+            raise ValueError("give at least one group (a document without groups is visible to no one)")
+        return groups
+
+
+class ManagedDocumentOut(BaseModel):
+    """A document as its tenant's admins manage it: every group, whoever may see it."""
+
+    doc_id: str
+    name: str
+    state: str
+    units: int = Field(description="Units the document has (from the registry).")
+    groups: list[str] = Field(default_factory=list, description="All its groups; empty: visible to no one.")
+    error: str | None = None
+    updated_at: str | None = None
+
+    @classmethod
+    def from_record(cls, record: DocumentRecord, **extra: Any) -> Self:
+        return cls(
+            doc_id=record.doc_id,
+            name=record.name,
+            state=str(record.state),
+            units=record.units,
+            groups=sorted(set(record.groups)),
+            error=record.error or None,
+            updated_at=iso_time(record.updated_at),
+            **extra,
+        )
+
+
+class ManagedDocumentListOut(BaseModel):
+    documents: list[ManagedDocumentOut]
+    total: int
+
+
+class RegroupOut(ManagedDocumentOut):
+    before: list[str] = Field(default_factory=list, description="The groups it had.")
+    units_rewritten: int = Field(description="Units whose access fields were rewritten in place.")
 
 
 class UploadedDocumentOut(BaseModel):

@@ -1,6 +1,7 @@
-// Admin tools: what the service serves (and re-encode jobs when the jobs API is there), the audit log,
-// and the 2-D map of the collection.
+// Admin tools: who sees which document (access.js), what the service serves (and re-encode jobs when the
+// jobs API is there), the audit log, and the 2-D map of the collection.
 
+import { AccessView } from "./access.js";
 import { ApiError, ImageCache, getJson } from "./api.js";
 import { el, formatTimings, listFrom, pageLabel } from "./format.js";
 
@@ -15,8 +16,9 @@ const MAP_H = 520;
 const MAP_PAD = 24;
 
 export class AdminView {
-  constructor({ onOpen }) {
+  constructor({ onOpen, onRegrouped }) {
     this.onOpen = onOpen;
+    this.access = new AccessView({ onRegrouped });
     this.images = new ImageCache();
     this.statusPanel = document.getElementById("status-panel");
     this.statusList = document.getElementById("status-list");
@@ -30,7 +32,7 @@ export class AdminView {
   }
 
   async show() {
-    await Promise.all([this.loadStatus(), this.loadAudit(), this.loadMap()]);
+    await Promise.all([this.access.load(), this.loadStatus(), this.loadAudit(), this.loadMap()]);
   }
 
   async loadStatus() {
@@ -209,6 +211,9 @@ function describeJob(job) {
 function describeDetail(detail) {
   if (!detail || typeof detail !== "object") return "";
   if (Array.isArray(detail.documents)) return detail.documents.map((d) => d.name || d.doc_id).join(", ");
+  if (Array.isArray(detail.after)) {
+    return `${detail.name || detail.doc_id}: ${(detail.before || []).join(", ") || "(none)"} → ${detail.after.join(", ")}`;
+  }
   if (detail.doc_id) return detail.doc_id;
   if (detail.timings) return formatTimings(detail.timings);
   return "";

@@ -59,6 +59,7 @@ export async function request(path, { method = "GET", json, form, signal } = {})
 export const getJson = (path, opts) => request(path, opts);
 export const postJson = (path, json, opts = {}) => request(path, { ...opts, method: "POST", json });
 export const postForm = (path, form, opts = {}) => request(path, { ...opts, method: "POST", form });
+export const patchJson = (path, json, opts = {}) => request(path, { ...opts, method: "PATCH", json });
 
 // Blob URLs of fetched images, by URL; revoked together when a view is replaced.
 export class ImageCache {

@@ -20,7 +20,13 @@ class App {
         this.search.loadDocuments();
       },
     });
-    this.admin = new AdminView({ onOpen: open });
+    this.admin = new AdminView({
+      onOpen: open,
+      onRegrouped: () => {
+        this.viewer.forgetDocuments();
+        this.search.loadDocuments();
+      },
+    });
     this.sections = {
       signin: document.getElementById("signin-section"),
       search: document.getElementById("search-section"),
@@ -97,6 +103,7 @@ class App {
     }
     document.getElementById("tabs").hidden = false;
     this.upload.setDefaultGroups(me.groups || []);
+    this.search.setGroups(me.groups || []);
     this.search.loadDocuments();
     this.showTab("search");
     document.getElementById("query").focus();

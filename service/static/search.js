@@ -14,6 +14,8 @@ export class SearchView {
     this.query = document.getElementById("query");
     this.status = document.getElementById("search-status");
     this.noMatch = document.getElementById("no-match");
+    this.noAccess = document.getElementById("no-access");
+    this.groups = [];
     this.results = document.getElementById("results");
     this.docs = document.getElementById("filter-docs");
     this.kinds = document.getElementById("filter-kinds");
@@ -103,9 +105,25 @@ export class SearchView {
     this.before.value = "";
   }
 
+  // The caller's groups, for the sentence shown when they can see no document.
+  setGroups(groups) {
+    this.groups = groups;
+  }
+
+  // Nothing to search: say so plainly (and what to do) instead of showing an empty grid.
+  showNoAccess(visible) {
+    const none = visible === 0;
+    this.noAccess.hidden = !none;
+    if (!none) return;
+    const mine = this.groups.length ? `your groups (${this.groups.join(", ")}) have` : "you have no groups, so you have";
+    this.noAccess.textContent =
+      `You can see no documents yet: ${mine} access to none. Ask an admin to give your groups access.`;
+  }
+
   async loadDocuments() {
     try {
       const docs = listFrom(await getJson("/v1/documents"), "documents", "items");
+      this.showNoAccess(docs.length);
       const selected = new Set([...this.docs.selectedOptions].map((o) => o.value));
       this.docs.replaceChildren(
         ...docs.map((doc) => {
@@ -184,7 +202,9 @@ export class SearchView {
         (response.timings?.total ? ` in ${Math.round(response.timings.total)} ms` : "")
       : "No figures found.";
     this.status.title = timings;
-    this.noMatch.hidden = !response.no_match;
+    // "None of the figures below" only makes sense when there are figures below.
+    this.noMatch.hidden = !response.no_match || !hits.length;
+    this.showNoAccess(response.visible_documents);
     this.results.classList.toggle("weak", Boolean(response.no_match));
     if (!this.rerankTouched) this.rerank.checked = Boolean(response.reranked);
     this.rerankNote.textContent = response.rerank_note || "";

@@ -1,4 +1,5 @@
-"""``/v1/documents``: list and show (readers, only what they may see), upload (editors), delete (admins).
+"""``/v1/documents``: list and show (readers, only what they may see), upload (editors), delete and change
+who sees a document (admins).
 
 Uploads are untrusted: the body size is capped before parsing (app.MOUNTS), each file is copied under a
 server-chosen name into a private temp folder with a byte limit, its type comes from its bytes, and the
@@ -8,7 +9,6 @@ client's file name is only a cleaned display string.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from figvault.access import Action, Principal
 from figvault.db import Database
 from figvault.errors import UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
-from figvault.pipeline.registry import DocState, DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service import audit
 from figvault.service.api.schemas import (
@@ -28,9 +28,12 @@ from figvault.service.api.schemas import (
     DeletedOut,
     DocumentListOut,
     DocumentOut,
+    DocumentPatch,
     ErrorOut,
+    RegroupOut,
     UploadedDocumentOut,
     UploadOut,
+    iso_time,
 )
 from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, DocIdPath, Engine, EngineDep, SettingsDep, require
@@ -51,6 +54,20 @@ MAX_UPLOAD_FILES = 100
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.DELETE))]
+Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
+
+
+def visible_records(
+    conn: Database, principal: Principal, doc_id: str | None = None
+) -> list[DocumentRecord]:
+    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read."""
+    registry = DocumentRegistry(conn)
+    if doc_id is None:
+        records = registry.list(tenant=principal.tenant)
+    else:
+        one = registry.get(principal.tenant, doc_id)
+        records = [one] if one is not None else []
+    return [r for r in records if principal.sees(r.tenant, r.groups)]
 
 
 def visible_documents(
@@ -65,16 +82,8 @@ def visible_documents(
     through the caller's access filter. The store count is a scan of the collection on Milvus Lite (seconds
     at 100k units), too slow to run once per listed document. Only groups the caller shares are shown.
     """
-    registry = DocumentRegistry(conn)
-    if doc_id is None:
-        records = registry.list(tenant=principal.tenant)
-    else:
-        one = registry.get(principal.tenant, doc_id)
-        records = [one] if one is not None else []
     out: list[DocumentOut] = []
-    for record in records:
-        if not principal.sees(record.tenant, record.groups):
-            continue
+    for record in visible_records(conn, principal, doc_id):
         if not record.units:
             units = 0
         elif record.state == DocState.INDEXED:
@@ -90,7 +99,7 @@ def visible_documents(
                 units=units,
                 groups=sorted(set(record.groups) & set(principal.groups)),
                 error=record.error or None,
-                updated_at=datetime.fromtimestamp(record.updated_at, UTC).isoformat(timespec="seconds"),
+                updated_at=iso_time(record.updated_at),
             )
         )
     return out
@@ -239,3 +248,32 @@ def delete_document(
     delete_from_store(settings, principal.tenant, doc_id)
     audit.record(db.conn(), principal, "delete", detail={"doc_id": doc_id})
     return DeletedOut(doc_id=doc_id)
+
+
+@router.patch(
+    "/{doc_id}",
+    summary="Change who sees a document (admins); its units are rewritten in place",
+    response_model=RegroupOut,
+    responses={503: {"model": ErrorOut, "description": "The store is busy (an ingest is writing): retry."}},
+)
+def patch_document(
+    doc_id: str, body: DocumentPatch, principal: Regrouper, db: DbDep, settings: SettingsDep
+) -> RegroupOut:
+    """Any document of the admin's tenant, whatever its groups: a document nobody can see (ingested without
+    groups) is exactly the one an admin needs to reach. Nothing is extracted or encoded again."""
+    from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups
+
+    registry = DocumentRegistry(db.conn())
+    if body.groups is None:  # nothing to change: answer what there is
+        record = registry.get(principal.tenant, doc_id)
+        if record is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
+        return RegroupOut.from_record(record, before=record.groups, units_rewritten=0)
+    try:
+        result = set_document_groups(settings, principal.tenant, doc_id, body.groups)
+    except DocumentNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
+    audit.record(db.conn(), principal, "set-groups", detail=result.to_dict())
+    record = registry.get(principal.tenant, doc_id)
+    assert record is not None  # it was there under the lock, and only an admin's delete removes it
+    return RegroupOut.from_record(record, before=result.before, units_rewritten=result.units)

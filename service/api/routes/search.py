@@ -12,6 +12,7 @@ from pydantic import AfterValidator, ValidationError
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
+from figvault.service.api.routes.documents import visible_records
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
 from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
@@ -49,7 +50,10 @@ def _finish(
         },
     )
     metrics.observe_search(response.timings, len(response.results))
-    return SearchResponseOut.from_response(response)
+    # Nothing found: say whether the caller can see any document at all (a first-hour trap: documents
+    # ingested without groups). Only the caller's own documents are counted, never anyone else's.
+    visible = None if response.results else len(visible_records(db.conn(), principal))
+    return SearchResponseOut.from_response(response, visible_documents=visible)
 
 
 @router.post(

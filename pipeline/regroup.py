@@ -1,0 +1,118 @@
+"""Change which groups see a document, without extracting or encoding it again.
+
+The document's units are rewritten in place in every collection that holds them (the served one, and an
+older or newer one a re-encode may switch to): their ``groups`` and ``acl_key`` change, nothing else
+(``MilvusUnitStore.rewrite_access``: one upsert per document and collection). The new group set is
+registered first, so every key in the store stays known (``retrieval/acl_sets.py``); the registry row
+follows last. The exclusive store write lock keeps an ingest from replacing the same document meanwhile
+(it could bring back units the regroup read before they were deleted) and a re-encode from verifying in the
+middle (its catch-up copies any unit whose access key differs, so it picks the new groups up).
+
+A crash half-way leaves some collections with the new groups and the registry with the old ones; running
+the same command again finishes it (the rewrite is idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from figvault.access import group_set
+from figvault.errors import FigvaultError
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.store_lock import store_write_lock
+from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import MAX_GROUPS
+from figvault.settings import Settings
+
+LOCK_TIMEOUT_S = 30.0
+"""How long a regroup waits for a running ingest batch or re-encode switch before it gives up."""
+
+
+class DocumentNotFoundError(FigvaultError):
+    """No document with this id in this tenant."""
+
+
+@dataclass
+class RegroupResult:
+    doc_id: str
+    tenant: str
+    name: str
+    before: list[str]
+    after: list[str]
+    units: int
+    """Units rewritten in the served collection (the document's units)."""
+    collections: dict[str, int] = field(default_factory=dict)
+    """Units rewritten per collection."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def checked_groups(groups: Iterable[str]) -> list[str]:
+    """A document's new group set: valid names, at least one, at most what a unit can carry."""
+    try:
+        chosen = group_set(groups)
+    except ValueError as exc:
+        raise FigvaultError(str(exc)) from None
+    if not chosen:
+        raise FigvaultError("give at least one group (a document without groups is visible to no one)")
+    if len(chosen) > MAX_GROUPS:
+        raise FigvaultError(f"{len(chosen)} groups: a document can have at most {MAX_GROUPS}")
+    return chosen
+
+
+def set_document_groups(
+    settings: Settings,
+    tenant: str,
+    doc_id: str,
+    groups: Iterable[str],
+    *,
+    store: MilvusUnitStore | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> RegroupResult:
+    """Give document ``doc_id`` of ``tenant`` the access ``groups``; raises DocumentNotFoundError."""
+    chosen = checked_groups(groups)
+    store = store or MilvusUnitStore.from_settings(settings)
+    conn = connect(settings)
+    try:
+        registry = DocumentRegistry(conn)
+        with store_write_lock(settings, exclusive=True, timeout_s=lock_timeout_s):
+            record = registry.get(tenant, doc_id)
+            if record is None:
+                raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
+            key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
+            rewritten = _rewrite_everywhere(store, tenant, doc_id, chosen, key)
+            registry.put(record.model_copy(update={"groups": chosen}))
+    finally:
+        conn.close()
+    served = store.served_collection()
+    return _result(record, chosen, rewritten, served)
+
+
+def _rewrite_everywhere(
+    store: MilvusUnitStore, tenant: str, doc_id: str, groups: list[str], key: str
+) -> dict[str, int]:
+    rewritten: dict[str, int] = {}
+    for collection in store.list_collections():
+        count = store.rewrite_access(collection, tenant, doc_id, groups, key)
+        if count:
+            store.flush(collection)  # sealed rows are searched through the index (Lite: brute force before)
+            rewritten[collection] = count
+    return rewritten
+
+
+def _result(
+    record: DocumentRecord, groups: list[str], rewritten: dict[str, int], served: str | None
+) -> RegroupResult:
+    return RegroupResult(
+        doc_id=record.doc_id,
+        tenant=record.tenant,
+        name=record.name,
+        before=sorted(set(record.groups)),
+        after=groups,
+        units=rewritten.get(served or "", 0),
+        collections=rewritten,
+    )

@@ -1,0 +1,29 @@
+"""``GET /v1/admin/documents``: every document of the admin's tenant with all its groups, including the ones
+nobody can see yet (ingested without groups), so an admin can give them groups (``PATCH /v1/documents/{id}``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from figvault.access import Action, Principal
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.service.api.schemas import AUTH_RESPONSES, ManagedDocumentListOut, ManagedDocumentOut
+from figvault.service.deps import DbDep, require
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
+
+Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
+
+
+@router.get(
+    "/documents",
+    summary="Every document of your tenant and its groups (admins)",
+    response_model=ManagedDocumentListOut,
+)
+def managed_documents(principal: Regrouper, db: DbDep) -> ManagedDocumentListOut:
+    records = DocumentRegistry(db.conn()).list(tenant=principal.tenant)
+    docs = [ManagedDocumentOut.from_record(r) for r in records]
+    return ManagedDocumentListOut(documents=docs, total=len(docs))

@@ -1,0 +1,106 @@
+"""What ``figvault serve`` says when it is ready: where the page is, what it serves, and what to do next.
+
+An admin's first hour goes wrong silently in a few known ways (no user to sign in with, documents nobody
+can see, the page reachable from this machine only): each gets one line here, with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from figvault.access import Role
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
+from figvault.service import users
+from figvault.settings import PROFILES, Settings, profile_path
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+ANY_HOSTS = {"0.0.0.0", "::", ""}
+
+
+def page_url(host: str, port: int) -> str:
+    """The address to open: the machine's name when listening on every interface."""
+    shown = socket.gethostname() if host in ANY_HOSTS else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+
+def cli_prefix(settings: Settings) -> str:
+    """``figvault --config X --data-dir Y`` as this process was started, so a printed command runs as is."""
+    typed = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "figvault" else "figvault"
+    path = type(settings).config_path
+    config = next((name for name in PROFILES if path == profile_path(name)), str(path or "default"))
+    return shlex.join([typed, "--config", config, "--data-dir", str(settings.data_dir)])
+
+
+def startup_lines(settings: Settings, engine: Any, host: str, port: int) -> list[str]:
+    """The banner, one fact per line (the first is the page's address)."""
+    lines = [f"figvault: the search page is at {page_url(host, port)} (HTTP API under /v1, OpenAPI at /docs)"]
+    if host in LOCAL_HOSTS:
+        lines.append("  reach     this machine only; to let colleagues in, serve with --host 0.0.0.0")
+    lines.append(f"  profile   {settings.profile} (config {type(settings).config_path})")
+    lines.append(f"  store     {_store_line(settings, engine)}")
+    lines.append(f"  serving   {_serving_line(engine)}")
+    lines.append(f"  rerank    {_rerank_note(settings)}")
+    conn = connect(settings)
+    try:
+        lines.extend(_people_lines(settings, conn))
+    finally:
+        conn.close()
+    return lines
+
+
+def _store_line(settings: Settings, engine: Any) -> str:
+    store = engine.store
+    if settings.store.uri:
+        return f"Milvus server {settings.store.uri} ({store.capabilities.server_version})"
+    return f"Milvus Lite (embedded) at {store.uri}"
+
+
+def _serving_line(engine: Any) -> str:
+    store = engine.store
+    collection = store.served_collection()
+    if collection is None:
+        return "nothing yet: add documents with `figvault ingest PATH --groups a,b` (or upload on the page)"
+    return f"collection {collection} through alias {store.alias}: {store.count(collection)} units"
+
+
+def _rerank_note(settings: Settings) -> str:
+    try:
+        from figvault.encoders.reranker import resolve_rerank
+    except ImportError as exc:
+        return f"off: reranker unavailable ({exc})"
+    return resolve_rerank(settings, None)[1]
+
+
+def _people_lines(settings: Settings, conn: Any) -> list[str]:
+    """Documents nobody can see, and the user to create when there is none."""
+    records = DocumentRegistry(conn).list()
+    prefix = cli_prefix(settings)
+    out = _documents_lines(records, prefix)
+    users.ensure_schema(conn)
+    active = [u for u in users.list_users(conn) if u.active]
+    if active:
+        admins = sum(1 for u in active if u.role == Role.ADMIN)
+        out.append(f"  users     {len(active)} with an API key ({admins} admin)")
+        return out
+    # Suggest the groups the default tenant's documents have, so the admin sees them at once.
+    groups = ",".join(sorted({g for r in records if r.tenant == "default" for g in r.groups})) or "staff"
+    out.append("  users     none yet, so nobody can sign in; create an admin (it prints the key to paste):")
+    out.append(f"            {prefix} users add admin --role admin --groups {groups}")
+    return out
+
+
+def _documents_lines(records: list[DocumentRecord], prefix: str) -> list[str]:
+    per_tenant: dict[str, int] = {}
+    for r in records:
+        per_tenant[r.tenant] = per_tenant.get(r.tenant, 0) + 1
+    hidden = sum(1 for r in records if not r.groups)
+    where = "".join(f", {n} in tenant {t}" for t, n in per_tenant.items())
+    out = [f"  documents {len(records)}{where}; {hidden} visible to no one (no groups)"]
+    if hidden:
+        out.append(f"            give them groups: {prefix} documents set-groups ID --groups a,b")
+        out.append(f"            (IDs, groups, --tenant: {prefix} documents list; or the page's Admin tab)")
+    return out

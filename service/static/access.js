@@ -1,0 +1,79 @@
+// Admins: every document of the tenant with its groups, including those no one can see yet (ingested
+// without groups), and a form per document to change them (PATCH /v1/documents/{id}: rewritten in place).
+
+import { getJson, patchJson } from "./api.js";
+import { el } from "./format.js";
+
+export class AccessView {
+  constructor({ onRegrouped }) {
+    this.onRegrouped = onRegrouped;
+    this.body = document.querySelector("#access-table tbody");
+    this.status = document.getElementById("access-status");
+    document.getElementById("access-refresh").addEventListener("click", () => this.load());
+  }
+
+  async load() {
+    let docs;
+    try {
+      docs = (await getJson("/v1/admin/documents")).documents || [];
+    } catch (error) {
+      this.status.textContent = `Documents unavailable: ${error.message}`;
+      return;
+    }
+    const hidden = docs.filter((doc) => !doc.groups.length).length;
+    this.status.textContent = docs.length
+      ? `${docs.length} document${docs.length === 1 ? "" : "s"}` +
+        (hidden ? `; ${hidden} visible to no one: give ${hidden === 1 ? "it" : "them"} groups below.` : ".")
+      : "No documents yet.";
+    this.body.replaceChildren(...docs.map((doc) => this.row(doc)));
+  }
+
+  row(doc) {
+    const input = el("input", {
+      type: "text",
+      class: "access-groups",
+      value: doc.groups.join(", "),
+      placeholder: "e.g. finance, hr",
+      spellcheck: "false",
+      autocomplete: "off",
+      "aria-label": `Groups of ${doc.name}`,
+    });
+    const save = el("button", { type: "submit", class: "secondary" }, "Save");
+    const note = el("span", { class: "hint", role: "status" });
+    const form = el("form", { class: "access-form", "data-doc-id": doc.doc_id }, input, " ", save, " ", note);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save(doc, input, save, note);
+    });
+    const who = doc.groups.length ? "" : el("span", { class: "access-none" }, " (visible to no one)");
+    return el(
+      "tr",
+      {},
+      el("td", { title: doc.doc_id }, doc.name, who),
+      el("td", {}, String(doc.units)),
+      el("td", {}, doc.state),
+      el("td", {}, form),
+    );
+  }
+
+  async save(doc, input, button, note) {
+    const groups = input.value.split(",").map((g) => g.trim()).filter(Boolean);
+    if (!groups.length) {
+      note.textContent = "Give at least one group.";
+      return;
+    }
+    button.disabled = true;
+    note.textContent = "Saving…";
+    try {
+      const out = await patchJson(`/v1/documents/${encodeURIComponent(doc.doc_id)}`, { groups });
+      note.textContent = `Saved: ${out.units_rewritten} figure${out.units_rewritten === 1 ? "" : "s"} now visible to ${out.groups.join(", ")}.`;
+      this.onRegrouped?.();
+      await this.load();
+      this.status.textContent = `${doc.name}: groups ${out.before.join(", ") || "(none)"} → ${out.groups.join(", ")}.`;
+    } catch (error) {
+      note.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,175 @@
+"""Changing who sees a document without re-ingesting it: units rewritten in place, atomically per document.
+
+Offline profile (MiniLM text + BM25) on Milvus Lite, two generated one-page PDFs of two figures each.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.access import Principal, Role
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.encoders.factory import build_encoders
+from figvault.errors import FigvaultError
+from figvault.pipeline.ingest_pipeline import ingest_paths
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups
+from figvault.retrieval.acl import acl_key
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchRequest
+from figvault.settings import Settings, load_settings
+from tests.generated_docs import figure_pdf
+
+TENANT = "acme"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("regroup")
+    s = load_settings("offline", data_dir=root / "data")
+    s.extract.workers = 1
+    encoders = build_encoders(s)
+    for name, seed, groups, tenant in (
+        ("alpha.pdf", 31, ["g1"], TENANT),
+        ("beta.pdf", 32, ["g1"], TENANT),
+        ("alpha.pdf", 31, ["g1"], "other"),  # the same document id in another tenant
+    ):
+        (root / tenant).mkdir(exist_ok=True)
+        path = figure_pdf(root / tenant / name, seed=seed, n_figures=2)
+        report = ingest_paths(s, [path], groups=groups, tenant=tenant, progress=False, encoders=encoders)
+        assert not report.failed and report.units == 2
+    return s
+
+
+@pytest.fixture(scope="module")
+def engine(settings: Settings) -> SearchEngine:
+    return SearchEngine.from_settings(settings)
+
+
+def reader(*groups: str) -> Principal:
+    return Principal(user="r", tenant=TENANT, groups=list(groups), roles=[Role.READER])
+
+
+def rows_of(store: MilvusUnitStore, tenant: str, doc_id: str) -> dict[str, dict]:
+    expr = f'tenant == "{tenant}" and doc_id == "{doc_id}"'
+    fields = ["unit_id", "groups", "acl_key", "text", "caption", "search_text", "page_text"]
+    return {r["unit_id"]: r for r in store.query_rows(store.served_collection(), expr, fields)}
+
+
+def docs_found(engine: SearchEngine, principal: Principal) -> dict[str, int]:
+    response = engine.search(principal, SearchRequest(query="figure report", top_k=50))
+    found: dict[str, int] = {}
+    for hit in response.results:
+        found[hit.doc_id] = found.get(hit.doc_id, 0) + 1
+    return found
+
+
+def test_set_groups_rewrites_access_in_place(settings: Settings, engine: SearchEngine) -> None:
+    store = engine.store
+    before = rows_of(store, TENANT, "alpha.pdf")
+    other_before = rows_of(store, "other", "alpha.pdf")
+    assert docs_found(engine, reader("g2")) == {}
+
+    result = set_document_groups(settings, TENANT, "alpha.pdf", ["g2", "g3", "g2"])
+    assert (result.before, result.after, result.units) == (["g1"], ["g2", "g3"], 2)
+
+    after = rows_of(store, TENANT, "alpha.pdf")
+    assert after.keys() == before.keys()
+    for uid, row in after.items():
+        assert row["groups"] == ["g2", "g3"] and row["acl_key"] == acl_key(["g2", "g3"])
+        # Nothing re-extracted or re-encoded: vectors and texts are the stored ones.
+        for name in ("text", "caption", "search_text", "page_text"):
+            assert row[name] == before[uid][name], name
+    assert rows_of(store, "other", "alpha.pdf") == other_before  # another tenant's same id is untouched
+    assert DocumentRegistry.open(settings).get(TENANT, "alpha.pdf").groups == ["g2", "g3"]
+    assert docs_found(engine, reader("g2")) == {"alpha.pdf": 2}
+    assert docs_found(engine, reader("g1")) == {"beta.pdf": 2}
+    # BM25 still finds the regrouped units by their words (the sparse field was recomputed from search_text).
+    caption = next(iter(after.values()))["caption"]
+    lexical = engine.search(reader("g3"), SearchRequest(query=caption, top_k=5))
+    assert lexical.results and lexical.results[0].caption == caption
+    set_document_groups(settings, TENANT, "alpha.pdf", ["g1"])
+
+
+def test_bad_requests_change_nothing(settings: Settings, engine: SearchEngine) -> None:
+    with pytest.raises(DocumentNotFoundError, match=r"no document 'nope\.pdf' in tenant 'acme'"):
+        set_document_groups(settings, TENANT, "nope.pdf", ["g1"])
+    with pytest.raises(FigvaultError, match="at least one group"):
+        set_document_groups(settings, TENANT, "beta.pdf", [" "])
+    with pytest.raises(FigvaultError, match="invalid group name"):
+        set_document_groups(settings, TENANT, "beta.pdf", ['g1" or true'])
+    assert {tuple(r["groups"]) for r in rows_of(engine.store, TENANT, "beta.pdf").values()} == {("g1",)}
+
+
+def test_concurrent_searches_never_see_half_a_regroup(settings: Settings, engine: SearchEngine) -> None:
+    """While alpha flips between g1 and g2, a g1 and a g2 reader search on. Each answer holds both of alpha's
+    units or neither (never one with the old groups and one with the new), and beta (g1) is untouched."""
+    flips = 12
+    stop = threading.Event()
+    searches = [0]
+    answers: dict[str, list[dict[str, int]]] = {"g1": [], "g2": []}
+    errors: list[BaseException] = []
+
+    def search_loop() -> None:
+        try:
+            while not stop.is_set():
+                for group in ("g1", "g2"):
+                    answers[group].append(docs_found(engine, reader(group)))
+                searches[0] += 1
+        except BaseException as exc:  # the main thread reports it
+            errors.append(exc)
+            stop.set()
+
+    searcher = threading.Thread(target=search_loop)
+    searcher.start()
+    try:
+        for i in range(flips):
+            set_document_groups(settings, TENANT, "alpha.pdf", ["g2"] if i % 2 == 0 else ["g1"])
+            seen = searches[0]
+            while searches[0] < seen + 2 and not stop.is_set():  # a whole search pass in this state
+                stop.wait(0.01)
+    finally:
+        stop.set()
+        searcher.join()
+    assert not errors, errors
+    for group, found in answers.items():
+        alpha = [f.get("alpha.pdf", 0) for f in found]
+        assert set(alpha) <= {0, 2}, f"{group}: a search saw part of alpha regrouped: {alpha}"
+        assert set(alpha) == {0, 2}, f"{group}: the searches never saw both states: {alpha}"
+    assert all(f.get("beta.pdf") == 2 for f in answers["g1"])
+    assert not any("beta.pdf" in f for f in answers["g2"])
+
+
+def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+    listed = CliRunner().invoke(app, [*base, "documents", "list", "--json", "--tenant", TENANT])
+    assert listed.exit_code == 0, listed.output
+    docs = {d["doc_id"]: d for d in json.loads(listed.stdout)}
+    assert docs["beta.pdf"] == docs["beta.pdf"] | {"name": "beta.pdf", "groups": ["g1"], "units": 2}
+    assert docs["beta.pdf"]["state"] == "indexed"
+
+    changed = CliRunner().invoke(
+        app, [*base, "documents", "set-groups", "beta.pdf", "--groups", "g4,g5", "--tenant", TENANT]
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "groups g1 -> g4,g5; 2 units rewritten" in changed.stdout
+    table = CliRunner().invoke(app, [*base, "documents", "list"]).stdout.splitlines()
+    assert "beta.pdf\tbeta.pdf\tacme\tg4,g5\t2\tindexed" in table
+
+    from figvault.pipeline.registry import connect
+    from figvault.service import audit
+
+    [entry] = audit.list_entries(connect(settings), TENANT, limit=1).entries
+    assert (entry.action, entry.user) == ("set-groups", "cli")
+    assert entry.detail | {"doc_id": "beta.pdf", "before": ["g1"], "after": ["g4", "g5"]} == entry.detail
+
+    missing = CliRunner().invoke(app, [*base, "documents", "set-groups", "nope.pdf", "--groups", "g1"])
+    assert missing.exit_code == 1 and "no document 'nope.pdf'" in missing.stderr
+    set_document_groups(settings, TENANT, "beta.pdf", ["g1"])

@@ -1,0 +1,121 @@
+"""The first hour over HTTP: a document ingested without groups is visible to no one, a search says so
+(``visible_documents``), and an admin gives it groups with ``PATCH /v1/documents/{id}`` (no re-ingest)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.access import Role
+from figvault.pipeline.registry import connect
+from figvault.service import users
+from figvault.settings import load_settings
+from tests.generated_docs import figure_pdf
+
+
+@dataclass
+class Team:
+    client: TestClient
+    keys: dict[str, str]
+
+    def as_(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+    def search(self, user: str, query: str = "figure report", **body: object) -> dict:
+        response = self.client.post("/v1/search", json={"query": query, **body}, headers=self.as_(user))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
+    from figvault.pipeline.ingest_pipeline import ingest_paths
+    from figvault.retrieval.search import SearchEngine
+    from figvault.service.app import create_app
+
+    root = tmp_path_factory.mktemp("team")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("FIGVAULT_"):
+                mp.delenv(key)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        settings = load_settings("offline", data_dir=root / "data")
+        settings.extract.workers = 1
+        engine = SearchEngine.from_settings(settings)
+        decks = [figure_pdf(root / "decks.pdf", seed=41), figure_pdf(root / "budget.pdf", seed=42)]
+        # As `figvault ingest ./decks` without --groups: nobody on the service sees it.
+        ingest_paths(
+            settings, decks[:1], groups=None, tenant="default", progress=False, encoders=engine.encoders
+        )
+        ingest_paths(
+            settings, decks[1:], groups=["hr"], tenant="default", progress=False, encoders=engine.encoders
+        )
+        conn = connect(settings)
+        users.ensure_schema(conn)
+        keys = {
+            name: users.add_user(conn, name, role, groups, tenant)[1]
+            for name, role, groups, tenant in (
+                ("ada", Role.ADMIN, ["ops"], "default"),
+                ("alice", Role.READER, ["finance"], "default"),
+                ("hank", Role.READER, ["hr"], "default"),
+                ("eve", Role.EDITOR, ["finance"], "default"),
+                ("otto", Role.ADMIN, ["finance"], "elsewhere"),
+            )
+        }
+        conn.close()
+        with TestClient(create_app(settings, engine=engine)) as client:
+            yield Team(client, keys)
+
+
+def test_a_caller_who_sees_nothing_is_told_so(team: Team) -> None:
+    answer = team.search("alice")
+    assert answer["results"] == [] and answer["visible_documents"] == 0
+    # Only the caller's own documents are counted: hank sees budget.pdf, not the other one.
+    assert team.search("hank", filters={"kinds": ["chart"]})["visible_documents"] == 1
+    assert team.search("hank")["results"] and team.search("hank")["visible_documents"] is None
+
+
+def test_only_admins_manage_groups(team: Team) -> None:
+    for user in ("alice", "eve"):
+        assert team.client.get("/v1/admin/documents", headers=team.as_(user)).status_code == 403
+        patched = team.client.patch("/v1/documents/decks.pdf", json={"groups": ["x"]}, headers=team.as_(user))
+        assert patched.status_code == 403
+    assert team.client.patch("/v1/documents/decks.pdf", json={"groups": ["x"]}).status_code == 401
+    # Another tenant's admin gets the same 404 as for a document that does not exist.
+    foreign = team.client.patch("/v1/documents/decks.pdf", json={"groups": ["x"]}, headers=team.as_("otto"))
+    missing = team.client.patch("/v1/documents/nope.pdf", json={"groups": ["x"]}, headers=team.as_("ada"))
+    assert foreign.status_code == missing.status_code == 404 and foreign.json() == missing.json()
+    for bad in (
+        {"groups": []},
+        {"groups": [" "]},
+        {"groups": ["a b"]},
+        {"groups": ["x"], "tenant": "elsewhere"},
+    ):
+        response = team.client.patch("/v1/documents/decks.pdf", json=bad, headers=team.as_("ada"))
+        assert response.status_code == 422, bad
+
+
+def test_admin_gives_an_invisible_document_groups(team: Team) -> None:
+    listed = team.client.get("/v1/admin/documents", headers=team.as_("ada")).json()
+    groups = {d["doc_id"]: d["groups"] for d in listed["documents"]}
+    assert groups == {"decks.pdf": [], "budget.pdf": ["hr"]}  # the admin sees it although no group can
+
+    patched = team.client.patch(
+        "/v1/documents/decks.pdf", json={"groups": ["finance", "ops"]}, headers=team.as_("ada")
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["groups"] == ["finance", "ops"] and body["before"] == [] and body["units_rewritten"] == 2
+
+    found = team.search("alice")
+    assert {r["doc_id"] for r in found["results"]} == {"decks.pdf"} and found["visible_documents"] is None
+    docs = team.client.get("/v1/documents", headers=team.as_("alice")).json()["documents"]
+    assert [(d["doc_id"], d["units"], d["groups"]) for d in docs] == [("decks.pdf", 2, ["finance"])]
+    audit = team.client.get("/v1/audit", params={"action": "set-groups"}, headers=team.as_("ada")).json()
+    detail = audit["entries"][0]["detail"]
+    assert audit["entries"][0]["user"] == "ada"
+    assert (detail["doc_id"], detail["before"], detail["after"]) == ("decks.pdf", [], ["finance", "ops"])

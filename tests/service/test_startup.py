@@ -1,0 +1,45 @@
+"""``figvault serve``'s start-up summary: the page's address and what is served, and the exact command that
+creates the first user when there is none (run here as printed)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.retrieval.search import SearchEngine
+from figvault.service.startup import page_url, startup_lines
+from figvault.settings import load_settings
+
+
+def test_an_empty_data_folder_says_what_to_do_first(tmp_path: Path) -> None:
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    engine = SearchEngine.from_settings(settings)  # models load lazily: nothing is encoded here
+    lines = startup_lines(settings, engine, "127.0.0.1", 8123)
+    text = "\n".join(lines)
+    assert lines[0].startswith("figvault: the search page is at http://127.0.0.1:8123/ ")
+    assert "this machine only; to let colleagues in, serve with --host 0.0.0.0" in text
+    assert "profile   offline (config " in text and f"Milvus Lite (embedded) at {tmp_path}" in text
+    assert "serving   nothing yet: add documents with `figvault ingest PATH --groups a,b`" in text
+    assert "rerank    off: reranker.enabled = off" in text
+    assert "documents 0; 0 visible to no one" in text
+
+    [command] = [line.strip() for line in lines if "users add" in line]
+    argv = shlex.split(command)
+    assert argv[:5] == ["figvault", "--config", "offline", "--data-dir", str(settings.data_dir)]
+    assert argv[5:] == ["users", "add", "admin", "--role", "admin", "--groups", "staff"]
+    load_commands()
+    created = CliRunner().invoke(app, argv[1:])  # the printed command, as printed
+    assert created.exit_code == 0, created.output
+    assert created.stdout.startswith("fvk_")
+    assert "  users     1 with an API key (1 admin)" in startup_lines(settings, engine, "127.0.0.1", 8123)
+
+
+def test_page_url_on_every_interface_names_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "vault-host")
+    assert page_url("0.0.0.0", 8000) == "http://vault-host:8000/"
+    assert page_url("::1", 8000) == "http://[::1]:8000/"
