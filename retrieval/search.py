@@ -485,8 +485,9 @@ class SearchEngine:
                     scores[channel] = float(np.dot(np.asarray(vector, dtype=np.float32), queries[channel]))
             checked.append(Candidate(unit.unit_id, unit.fused, scores, row, score=unit.fused))
         if refused:
-            # Defence in depth: the search filter already did this; a hit that fails here is a bug.
-            log.error("access filter let %d unit(s) through; dropped", refused)
+            # Defence in depth: the search filter already did this. A unit regrouped between the recall and
+            # this fetch fails here legitimately (pipeline/regroup.py); anything else would be a bug.
+            log.error("access filter let %d unit(s) through (or they were regrouped); dropped", refused)
         return checked
 
     def _visible_keys(self, principal: Principal) -> set[str] | None:
