@@ -35,9 +35,13 @@ def cli_prefix(settings: Settings) -> str:
     return shlex.join([typed, "--config", config, "--data-dir", str(settings.data_dir)])
 
 
-def startup_lines(settings: Settings, engine: Any, host: str, port: int) -> list[str]:
-    """The banner, one fact per line (the first is the page's address)."""
+def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up: Any = None) -> list[str]:
+    """The banner, one fact per line (the first is the page's address). ``warm_up``: the app's WarmUp."""
     lines = [f"figvault: the search page is at {page_url(host, port)} (HTTP API under /v1, OpenAPI at /docs)"]
+    if warm_up is not None and warm_up.error:
+        lines.append(f"  NOT READY warm-up failed: {warm_up.error} (GET /readyz says why)")
+    elif warm_up is not None and warm_up.seconds is not None:
+        lines.append(f"  ready     encoders loaded and a first search run in {warm_up.seconds:.1f} s")
     if host in LOCAL_HOSTS:
         lines.append("  reach     this machine only; to let colleagues in, serve with --host 0.0.0.0")
     lines.append(f"  profile   {settings.profile} (config {type(settings).config_path})")

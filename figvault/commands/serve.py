@@ -44,7 +44,8 @@ def serve(
     def announce(app: FastAPI) -> None:
         from figvault.service.startup import startup_lines
 
-        typer.echo("\n".join(startup_lines(settings, app.state.engine, host, port)), err=True)
+        lines = startup_lines(settings, app.state.engine, host, port, app.state.warm_up)
+        typer.echo("\n".join(lines), err=True)
 
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.

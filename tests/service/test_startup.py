@@ -43,3 +43,17 @@ def test_page_url_on_every_interface_names_the_machine(monkeypatch: pytest.Monke
     monkeypatch.setattr("socket.gethostname", lambda: "vault-host")
     assert page_url("0.0.0.0", 8000) == "http://vault-host:8000/"
     assert page_url("::1", 8000) == "http://[::1]:8000/"
+
+
+def test_the_summary_says_whether_the_warm_up_worked(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    engine = SearchEngine.from_settings(settings)
+    warm = SimpleNamespace(error=None, seconds=4.25)
+    assert "  ready     encoders loaded and a first search run in 4.2 s" in startup_lines(
+        settings, engine, "127.0.0.1", 8000, warm
+    )
+    failed = SimpleNamespace(error="ModelUnavailableError: no weights", seconds=None)
+    lines = startup_lines(settings, engine, "127.0.0.1", 8000, failed)
+    assert lines[1] == "  NOT READY warm-up failed: ModelUnavailableError: no weights (GET /readyz says why)"
