@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,7 +41,26 @@ def add(
         f" groups {','.join(record.groups)}); the key below is shown once",
         err=True,
     )
+    typer.echo(_what_they_see(ctx, record), err=True)
     typer.echo(key)
+
+
+def _what_they_see(ctx: typer.Context, record: Any) -> str:
+    """One line: how many of the tenant's documents the new user sees, and the fix when it is none."""
+    from figvault.pipeline.registry import DocumentRegistry, connect
+
+    conn = connect(state(ctx).settings)
+    try:
+        docs = DocumentRegistry(conn).list(tenant=record.tenant)
+    finally:
+        conn.close()
+    principal = record.principal()
+    seen = sum(1 for d in docs if principal.sees(d.tenant, d.groups))
+    line = f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
+    if seen or not docs:
+        return line
+    groups = ",".join(record.groups) or "GROUP"
+    return f"{line}: give documents their groups with `figvault documents set-groups ID --groups {groups}`"
 
 
 @users_app.command("list")

@@ -170,6 +170,16 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     assert (entry.action, entry.user) == ("set-groups", "cli")
     assert entry.detail | {"doc_id": "beta.pdf", "before": ["g1"], "after": ["g4", "g5"]} == entry.detail
 
+    # Adding a user says what they will see, and how to fix it when that is nothing.
+    sees = CliRunner().invoke(app, [*base, "users", "add", "ivy", "--groups", "g1,g4", "--tenant", TENANT])
+    assert "ivy can see 2 of the 2 documents of tenant acme\n" in sees.stderr
+    blind = CliRunner().invoke(app, [*base, "users", "add", "hal", "--groups", "g9", "--tenant", TENANT])
+    assert blind.exit_code == 0 and blind.stdout.startswith("fvk_")
+    assert (
+        "hal can see 0 of the 2 documents of tenant acme: give documents their groups with"
+        " `figvault documents set-groups ID --groups g9`"
+    ) in blind.stderr
+
     missing = CliRunner().invoke(app, [*base, "documents", "set-groups", "nope.pdf", "--groups", "g1"])
     assert missing.exit_code == 1 and "no document 'nope.pdf'" in missing.stderr
     set_document_groups(settings, TENANT, "beta.pdf", ["g1"])
