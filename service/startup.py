@@ -37,7 +37,7 @@ def cli_prefix(settings: Settings) -> str:
 
 def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up: Any = None) -> list[str]:
     """The banner, one fact per line (the first is the page's address). ``warm_up``: the app's WarmUp."""
-    lines = [f"figvault: the search page is at {page_url(host, port)} (HTTP API under /v1, OpenAPI at /docs)"]
+    lines = [f"figvault: the search page is at {page_url(host, port)} (HTTP API /v1, schema /openapi.json)"]
     if warm_up is not None and warm_up.error:
         lines.append(f"  NOT READY warm-up failed: {warm_up.error} (GET /readyz says why)")
     elif warm_up is not None and warm_up.seconds is not None:

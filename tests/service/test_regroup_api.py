@@ -68,6 +68,9 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
         }
         conn.close()
         with TestClient(create_app(settings, engine=engine)) as client:
+            # As a client would wait for /readyz: a warm-up thread still in native code when the interpreter
+            # exits aborts it (exit status 134).
+            assert client.app.state.warm_up.done.wait(300)
             yield Team(client, keys)
 
 
@@ -115,6 +118,9 @@ def test_admin_gives_an_invisible_document_groups(team: Team) -> None:
     assert {r["doc_id"] for r in found["results"]} == {"decks.pdf"} and found["visible_documents"] is None
     docs = team.client.get("/v1/documents", headers=team.as_("alice")).json()["documents"]
     assert [(d["doc_id"], d["units"], d["groups"]) for d in docs] == [("decks.pdf", 2, ["finance"])]
+    admin = team.as_("ada")
+    listed = team.client.get("/v1/audit", params={"action": "admin_documents"}, headers=admin).json()
+    assert listed["entries"][0]["detail"]["doc_ids"] == ["budget.pdf", "decks.pdf"]  # the listing is audited
     audit = team.client.get("/v1/audit", params={"action": "set-groups"}, headers=team.as_("ada")).json()
     detail = audit["entries"][0]["detail"]
     assert audit["entries"][0]["user"] == "ada"

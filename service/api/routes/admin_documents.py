@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 
 from figvault.access import Action, Principal
 from figvault.pipeline.registry import DocumentRegistry
+from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ManagedDocumentListOut, ManagedDocumentOut
 from figvault.service.deps import DbDep, require
 
@@ -26,4 +27,6 @@ Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
 def managed_documents(principal: Regrouper, db: DbDep) -> ManagedDocumentListOut:
     records = DocumentRegistry(db.conn()).list(tenant=principal.tenant)
     docs = [ManagedDocumentOut.from_record(r) for r in records]
+    listed = {"doc_ids": [d.doc_id for d in docs], "total": len(docs)}
+    audit.record(db.conn(), principal, "admin_documents", detail=listed)
     return ManagedDocumentListOut(documents=docs, total=len(docs))

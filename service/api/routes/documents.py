@@ -57,9 +57,7 @@ Admin = Annotated[Principal, Depends(require(Action.DELETE))]
 Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
 
 
-def visible_records(
-    conn: Database, principal: Principal, doc_id: str | None = None
-) -> list[DocumentRecord]:
+def visible_records(conn: Database, principal: Principal, doc_id: str | None = None) -> list[DocumentRecord]:
     """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read."""
     registry = DocumentRegistry(conn)
     if doc_id is None:
@@ -257,7 +255,7 @@ def delete_document(
     responses={503: {"model": ErrorOut, "description": "The store is busy (an ingest is writing): retry."}},
 )
 def patch_document(
-    doc_id: str, body: DocumentPatch, principal: Regrouper, db: DbDep, settings: SettingsDep
+    doc_id: DocIdPath, body: DocumentPatch, principal: Regrouper, db: DbDep, settings: SettingsDep
 ) -> RegroupOut:
     """Any document of the admin's tenant, whatever its groups: a document nobody can see (ingested without
     groups) is exactly the one an admin needs to reach. Nothing is extracted or encoded again."""
