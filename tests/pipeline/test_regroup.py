@@ -20,6 +20,7 @@ from figvault.pipeline.ingest_pipeline import ingest_paths
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups
 from figvault.retrieval.acl import acl_key
+from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.search import SearchEngine
 from figvault.search_models import SearchRequest
@@ -57,9 +58,10 @@ def reader(*groups: str) -> Principal:
 
 
 def rows_of(store: MilvusUnitStore, tenant: str, doc_id: str) -> dict[str, dict]:
+    """Every stored field of the document's units (vectors included), by unit id."""
     expr = f'tenant == "{tenant}" and doc_id == "{doc_id}"'
-    fields = ["unit_id", "groups", "acl_key", "text", "caption", "search_text", "page_text"]
-    return {r["unit_id"]: r for r in store.query_rows(store.served_collection(), expr, fields)}
+    collection = store.served_collection()
+    return {r["unit_id"]: r for r in store.query_rows(collection, expr, store.written_fields(collection))}
 
 
 def docs_found(engine: SearchEngine, principal: Principal) -> dict[str, int]:
@@ -76,24 +78,30 @@ def test_set_groups_rewrites_access_in_place(settings: Settings, engine: SearchE
     other_before = rows_of(store, "other", "alpha.pdf")
     assert docs_found(engine, reader("g2")) == {}
 
+    log = ChangeLog.open(settings)
+    head = log.head()
     result = set_document_groups(settings, TENANT, "alpha.pdf", ["g2", "g3", "g2"])
     assert (result.before, result.after, result.units) == (["g1"], ["g2", "g3"], 2)
+    # Logged like any write, so every process's lexical index re-reads exactly these units.
+    assert log.changed(store.served_collection(), head, log.head()) == set(before)
 
     after = rows_of(store, TENANT, "alpha.pdf")
     assert after.keys() == before.keys()
+    assert "text" in next(iter(after.values()))  # the vectors are among the fields compared
     for uid, row in after.items():
         assert row["groups"] == ["g2", "g3"] and row["acl_key"] == acl_key(["g2", "g3"])
-        # Nothing re-extracted or re-encoded: vectors and texts are the stored ones.
-        for name in ("text", "caption", "search_text", "page_text"):
-            assert row[name] == before[uid][name], name
+        # Nothing re-extracted or re-encoded: every other field (vectors, texts, geometry) is as stored.
+        unchanged = {k: v for k, v in row.items() if k not in ("groups", "acl_key")}
+        assert unchanged == {k: v for k, v in before[uid].items() if k not in ("groups", "acl_key")}
     assert rows_of(store, "other", "alpha.pdf") == other_before  # another tenant's same id is untouched
     assert DocumentRegistry.open(settings).get(TENANT, "alpha.pdf").groups == ["g2", "g3"]
     assert docs_found(engine, reader("g2")) == {"alpha.pdf": 2}
     assert docs_found(engine, reader("g1")) == {"beta.pdf": 2}
-    # BM25 still finds the regrouped units by their words (the sparse field was recomputed from search_text).
+    # The lexical channel finds the regrouped units under their new groups (the regroup is in its change log).
     caption = next(iter(after.values()))["caption"]
     lexical = engine.search(reader("g3"), SearchRequest(query=caption, top_k=5))
     assert lexical.results and lexical.results[0].caption == caption
+    assert lexical.results[0].channel_scores.get("lexical", 0) > 0  # the lexical index saw the regroup
     set_document_groups(settings, TENANT, "alpha.pdf", ["g1"])
 
 
