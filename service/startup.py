@@ -83,7 +83,7 @@ def _people_lines(settings: Settings, conn: Any) -> list[str]:
     """Documents nobody can see, and the user to create when there is none."""
     records = DocumentRegistry(conn).list()
     prefix = cli_prefix(settings)
-    out = _documents_lines(records, prefix)
+    out = _documents_lines(records, prefix, embedded=not settings.store.uri)
     users.ensure_schema(conn)
     active = [u for u in users.list_users(conn) if u.active]
     if active:
@@ -97,7 +97,7 @@ def _people_lines(settings: Settings, conn: Any) -> list[str]:
     return out
 
 
-def _documents_lines(records: list[DocumentRecord], prefix: str) -> list[str]:
+def _documents_lines(records: list[DocumentRecord], prefix: str, *, embedded: bool) -> list[str]:
     per_tenant: dict[str, int] = {}
     for r in records:
         per_tenant[r.tenant] = per_tenant.get(r.tenant, 0) + 1
@@ -105,6 +105,9 @@ def _documents_lines(records: list[DocumentRecord], prefix: str) -> list[str]:
     where = "".join(f", {n} in tenant {t}" for t, n in per_tenant.items())
     out = [f"  documents {len(records)}{where}; {hidden} visible to no one (no groups)"]
     if hidden:
-        out.append(f"            give them groups: {prefix} documents set-groups ID --groups a,b")
-        out.append(f"            (IDs, groups, --tenant: {prefix} documents list; or the page's Admin tab)")
+        # Milvus Lite serves its folder from this process only: the CLI rewrite waits for serve to stop.
+        when = " (embedded store: with this server stopped)" if embedded else ""
+        out.append(f"            give them groups on the page (Admin tab), or{when}:")
+        out.append(f"            {prefix} documents set-groups ID --groups a,b")
+        out.append(f"            (IDs and groups: {prefix} documents list)")
     return out

@@ -57,3 +57,25 @@ def test_the_summary_says_whether_the_warm_up_worked(tmp_path: Path) -> None:
     failed = SimpleNamespace(error="ModelUnavailableError: no weights", seconds=None)
     lines = startup_lines(settings, engine, "127.0.0.1", 8000, failed)
     assert lines[1] == "  NOT READY warm-up failed: ModelUnavailableError: no weights (GET /readyz says why)"
+
+
+def test_documents_nobody_sees_get_the_fix(tmp_path: Path) -> None:
+    from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    registry = DocumentRegistry.open(settings)
+    for doc_id, tenant, groups in (
+        ("q3.pdf", "default", []),
+        ("plan.pdf", "default", ["hr"]),
+        ("x.pdf", "b", []),
+    ):
+        registry.put(
+            DocumentRecord(doc_id=doc_id, tenant=tenant, name=doc_id, state=DocState.INDEXED, groups=groups)
+        )
+    lines = startup_lines(settings, SearchEngine.from_settings(settings), "0.0.0.0", 8000)
+    text = "\n".join(lines)
+    assert "documents 3, 1 in tenant b, 2 in tenant default; 2 visible to no one (no groups)" in text
+    assert "give them groups on the page (Admin tab), or (embedded store: with this server stopped):" in text
+    assert f"--data-dir {settings.data_dir} documents set-groups ID --groups a,b" in text
+    assert "users add admin --role admin --groups hr" in text  # the groups the documents have
+    assert "this machine only" not in text
