@@ -2,12 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from figvault.tags import MAX_TAG_CHARS, MAX_TAGS, tag_set
 from figvault.text_checks import MAX_FILTER_VALUES, NameList
 from figvault.units import FigureKind
+
+MAX_PAGE = 100_000
+"""The last page a page range can name (an open range "3-" ends here)."""
+MAX_PIXELS_SIDE = 1_000_000
+SQUARE_RATIO = 1.2
+"""A figure whose width/height ratio is within 1.2 either way is ``square``; wider ``landscape``, taller
+``portrait``."""
+_PAGES = re.compile(r"^\s*(\d*)\s*(?:(-)\s*(\d*))?\s*$")
+
+
+class Aspect(StrEnum):
+    LANDSCAPE = "landscape"
+    PORTRAIT = "portrait"
+    SQUARE = "square"
+
+    def ratio_range(self) -> tuple[float | None, float | None]:
+        """(lowest, highest) width/height ratio of the class; None: open."""
+        if self is Aspect.LANDSCAPE:
+            return SQUARE_RATIO, None
+        if self is Aspect.PORTRAIT:
+            return None, 1 / SQUARE_RATIO
+        return 1 / SQUARE_RATIO, SQUARE_RATIO
+
+
+def parse_pages(value: Any) -> tuple[int, int] | None:
+    """A page range from "3-7", "5", "3-" (to the end), "-7", [3, 7] or [5]; None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        first = last = value
+    elif isinstance(value, str):
+        match = _PAGES.match(value) if len(value) <= 40 else None
+        if match is None or not (match.group(1) or match.group(3)):
+            raise ValueError("pages: not a page range like 3-7, 5, 3- or -7")
+        first = int(match.group(1)) if match.group(1) else 1
+        last = int(match.group(3)) if match.group(3) else (MAX_PAGE if match.group(2) else first)
+    elif isinstance(value, list | tuple) and 1 <= len(value) <= 2 and all(isinstance(v, int) for v in value):
+        first, last = value[0], value[-1]
+    else:
+        raise ValueError('pages: give a range as "3-7" or [3, 7]')
+    if not 1 <= first <= last <= MAX_PAGE:
+        raise ValueError(f"pages: a range goes from a first page to a later one, within 1-{MAX_PAGE}")
+    return first, last
 
 
 class SearchFilters(BaseModel):
@@ -20,6 +67,50 @@ class SearchFilters(BaseModel):
     after: date | None = None
     """Documents created on or after this day."""
     before: date | None = None
+    tags: list[Annotated[str, StringConstraints(max_length=MAX_TAG_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_TAGS
+    )
+    """Units of documents that carry any of these tags."""
+    min_width: int | None = Field(default=None, ge=0, le=MAX_PIXELS_SIDE)
+    """Unit image size in pixels (as stored: rendered at ``extract.dpi``)."""
+    max_width: int | None = Field(default=None, ge=0, le=MAX_PIXELS_SIDE)
+    min_height: int | None = Field(default=None, ge=0, le=MAX_PIXELS_SIDE)
+    max_height: int | None = Field(default=None, ge=0, le=MAX_PIXELS_SIDE)
+    aspect: Aspect | None = None
+    """landscape (width/height above ``SQUARE_RATIO``), portrait (below its inverse) or square (between)."""
+    min_aspect: float | None = Field(default=None, gt=0, le=1000)
+    """Width/height ratio bounds, for finer shapes than ``aspect`` (2.0: at least twice as wide as high)."""
+    max_aspect: float | None = Field(default=None, gt=0, le=1000)
+    pages: tuple[int, int] | None = None
+    """Pages or slides first..last (1-based, inclusive); accepts "3-7", "5", "3-", "-7" or [3, 7]."""
+
+    @field_validator("tags", mode="after")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return tag_set(value)
+
+    @field_validator("pages", mode="before")
+    @classmethod
+    def _pages(cls, value: Any) -> tuple[int, int] | None:
+        return parse_pages(value)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        pairs = (("min_width", "max_width"), ("min_height", "max_height"), ("min_aspect", "max_aspect"))
+        for low, high in pairs:
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                raise ValueError(f"{low} is more than {high}")
+        return self
+
+    def aspect_range(self) -> tuple[float | None, float | None]:
+        """The width/height bounds ``aspect``, ``min_aspect`` and ``max_aspect`` set together."""
+        low, high = self.aspect.ratio_range() if self.aspect is not None else (None, None)
+        if self.min_aspect is not None:
+            low = self.min_aspect if low is None else max(low, self.min_aspect)
+        if self.max_aspect is not None:
+            high = self.max_aspect if high is None else min(high, self.max_aspect)
+        return low, high
 
 
 class SearchRequest(BaseModel):
@@ -29,6 +120,20 @@ class SearchRequest(BaseModel):
     rerank: bool | None = None
     """None: the configured default (on when a CUDA device and weights are there)."""
     explain: bool = False
+
+
+class DuplicateRef(BaseModel):
+    """Another place of the same figure: a near-duplicate collapsed into a hit (retrieval/duplicates.py)."""
+
+    unit_id: str
+    doc_id: str
+    doc: str
+    page: int
+    page_size: tuple[float, float]
+    bbox: tuple[float, float, float, float]
+    label: str | None = None
+    score: float
+    """This copy's own score for the question."""
 
 
 class SearchHit(BaseModel):
@@ -53,6 +158,10 @@ class SearchHit(BaseModel):
     rerank_score: float | None = None
     explanation: str | None = None
     embedding_version: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    also_in: list[DuplicateRef] = Field(default_factory=list)
+    """Other places of the same figure that the caller may see, found among this search's candidates; the
+    hit itself is the group's original (``retrieval/duplicates.py``). Empty when collapsing is off."""
 
 
 class SearchResponse(BaseModel):

@@ -195,6 +195,9 @@ class SearchSettings(BaseModel):
     coverage, coverage5, agree), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
     no_match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """A search without the VLM says no_match when P(answerable) is below this."""
+    collapse_duplicates: bool = True
+    """One hit per figure: near-duplicates among the candidates (the same picture in several documents or
+    pages) collapse into their original, the others listed in ``also_in`` (``retrieval/duplicates.py``)."""
 
 
 class RerankerSettings(BaseModel):

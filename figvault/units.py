@@ -52,6 +52,9 @@ class DocumentMeta(BaseModel):
     """ISO 8601 when the document states it."""
     mime: str = ""
     pages: int = 0
+    indexed_at: str | None = None
+    """ISO 8601 (UTC) of the ingest that stored this version of the document; set at ingest. It orders
+    copies of one figure whose documents state no creation date (``retrieval/duplicates.py``)."""
 
 
 class FigureUnit(BaseModel):
@@ -85,6 +88,10 @@ class FigureUnit(BaseModel):
     meta: DocumentMeta = Field(default_factory=DocumentMeta)
     tenant: str = "default"
     groups: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    """The document's tags (``figvault/tags.py``); set at ingest, changed in place by ``set-tags``."""
+    phash: str = ""
+    """Perceptual hash of the unit image (``figvault/phash.py``); set at ingest, "" when unknown."""
     embedding_version: str | None = None
 
     def search_text(self) -> str:

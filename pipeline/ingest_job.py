@@ -1,7 +1,8 @@
 """The ``ingest`` job: files and folders (uploads, allowed server folders, CLI paths) into the store.
 
 Parameters (``job.params``): ``paths`` (files or folders), ``groups`` (null: each document keeps its
-groups, a new one gets ``ingest.default_groups``), ``tenant``, optionally ``doc_ids``
+groups, a new one gets ``ingest.default_groups``), ``tenant``, optionally ``tags`` (the documents' tags;
+absent: known documents keep theirs), ``doc_ids``
 (path -> document id, for uploads whose id is the client's file name) or ``doc_id`` (one file),
 ``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them) and
 ``uploads`` (``[{"key", "name"}]``: uploaded files waiting in the storage, named by their document id;
@@ -129,6 +130,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
     # None (the CLI without --groups): known documents keep their groups, new ones get the default.
     groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
+    tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
     tenant: str = params.get("tenant") or ctx.job.tenant
     doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
     cleanup = params.get("cleanup_dir")
@@ -191,6 +193,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         display_name=doc_ids.get(str(chunk[0])) if doc_ids else None,
                         progress=False,
                         cancelled=ctx.stop_requested,
+                        tags=tags,
                     )
                 except ExtractCancelled:
                     ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
@@ -314,6 +317,7 @@ def queue_upload_job(
     groups: Sequence[str],
     tenant: str,
     started_by: str,
+    tags: Sequence[str] | None = None,
 ) -> Job:
     """Move spooled uploads (display name, temp path) into the storage and queue their ingest job.
 
@@ -329,4 +333,6 @@ def queue_upload_job(
         storage.move_in(key, spooled)
         uploads.append({"key": key, "name": name})
     params = {"uploads": uploads, "groups": sorted(set(groups)), "tenant": tenant}
+    if tags is not None:
+        params["tags"] = sorted(set(tags))
     return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)

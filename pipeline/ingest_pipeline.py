@@ -17,10 +17,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from figvault.errors import FigvaultError, VersionMismatchError
+from figvault.phash import perceptual_hash
 from figvault.pipeline import sources
 from figvault.pipeline.encode_units import encode_units
 from figvault.pipeline.extract_worker import WorkerResult, extract_many
@@ -165,11 +167,13 @@ class IngestRunner:
         display_name: str | None = None,
         progress: bool = True,
         cancelled: Callable[[], bool] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
         ``display_name`` (one file only) replaces the file's own name in results: uploads are stored under
-        server-chosen names, and the client's name must never become a path.
+        server-chosen names, and the client's name must never become a path. ``tags`` None: a known document
+        keeps its tags, a new one has none.
 
         Each document is extracted in a worker process under the per-document limits
         (``pipeline/extract_worker.py``); ``cancelled`` is asked while one runs, and a true answer kills it
@@ -211,6 +215,7 @@ class IngestRunner:
                 and known.embedding_version == self.layout.embedding_version
                 and known.collection == collection
                 and sorted(set(known.groups)) == sorted(set(doc_groups))
+                and (tags is None or known.tags == sorted(set(tags)))
             ):
                 report.documents.append(DocumentOutcome(str(path), did, SKIPPED, units=known.units))
                 continue
@@ -234,7 +239,9 @@ class IngestRunner:
                         bar.set_description(f"encode {path.name[:30]}")
                     if display_name:
                         result.extraction = result.extraction.model_copy(update={"doc": display_name})
-                    outcome = self._ingest_one(collection, path, did, result, tenant, doc_groups, timings)
+                    outcome = self._ingest_one(
+                        collection, path, did, result, tenant, doc_groups, timings, tags=tags
+                    )
                     report.documents.append(outcome)
                     units_done += outcome.units
                 if bar is not None:
@@ -299,9 +306,12 @@ class IngestRunner:
         tenant: str,
         groups: Sequence[str],
         timings: dict[str, float],
+        *,
+        tags: Sequence[str] | None = None,
     ) -> DocumentOutcome:
         extraction, pages = extracted.extraction, extracted.page_texts
         known = self.registry.get(tenant, doc_id)
+        doc_tags = sorted(set(tags)) if tags is not None else (known.tags if known is not None else [])
         outcome = DocumentOutcome(
             str(path),
             doc_id,
@@ -318,12 +328,15 @@ class IngestRunner:
             units=known.units if known else 0,
             pages=extraction.meta.pages,
             groups=list(groups),
+            tags=doc_tags,
             collection=collection,
             embedding_version=self.layout.embedding_version,
         )
         try:
             self.registry.put(record)
-            units, pngs = self._prepare_units(extraction, doc_id, tenant, groups)
+            t = time.perf_counter()
+            units, pngs = self._prepare_units(extraction, doc_id, tenant, groups, doc_tags)
+            _add(timings, "phash", time.perf_counter() - t)
             encoded = encode_units(
                 self.encoders,
                 self.layout.dense,
@@ -370,12 +383,20 @@ class IngestRunner:
         return outcome
 
     def _prepare_units(
-        self, extraction: DocumentExtraction, doc_id: str, tenant: str, groups: Sequence[str]
+        self,
+        extraction: DocumentExtraction,
+        doc_id: str,
+        tenant: str,
+        groups: Sequence[str],
+        tags: Sequence[str] = (),
     ) -> tuple[list[FigureUnit], list[bytes]]:
         units: list[FigureUnit] = []
         pngs: list[bytes] = []
         seen: set[str] = set()
         content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
+        # When this version was stored: orders copies of a figure whose documents state no date.
+        indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
+        meta = extraction.meta.model_copy(update={"indexed_at": indexed_at})
         for figure in extraction.figures:
             u = figure.unit
             # Tenant and doc_id are part of the id, so two tenants ingesting one file never collide.
@@ -391,9 +412,11 @@ class IngestRunner:
                         "doc": extraction.doc,
                         "tenant": tenant,
                         "groups": sorted(set(groups)),
+                        "tags": list(tags),
                         "image": BlobStore.key_for(figure.png),
+                        "phash": perceptual_hash(figure.png),
                         "embedding_version": self.layout.embedding_version,
-                        "meta": extraction.meta,
+                        "meta": meta,
                     }
                 )
             )
@@ -422,12 +445,13 @@ def ingest_paths(
     doc_id: str | None = None,
     progress: bool = True,
     encoders: Any | None = None,
+    tags: Sequence[str] | None = None,
 ) -> IngestReport:
-    """Ingest files and folders for ``tenant`` with access ``groups`` (None: see ``IngestRunner.run``).
-    Never raises for one bad file."""
+    """Ingest files and folders for ``tenant`` with access ``groups`` (None: see ``IngestRunner.run``) and
+    document ``tags`` (None: a known document keeps its). Never raises for one bad file."""
     runner = IngestRunner(settings, encoders=encoders)
     return runner.run(
-        [Path(p) for p in paths], groups=groups, tenant=tenant, doc_id=doc_id, progress=progress
+        [Path(p) for p in paths], groups=groups, tenant=tenant, doc_id=doc_id, progress=progress, tags=tags
     )
 
 

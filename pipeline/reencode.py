@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from figvault.errors import FigvaultError
+from figvault.phash import perceptual_hash
 from figvault.pipeline.encode_units import encode_units
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
 from figvault.pipeline.registry import DocumentRegistry, connect
@@ -43,6 +44,8 @@ from figvault.retrieval.schema import (
     F_ACL_KEY,
     F_ID,
     F_PAGE_TEXT,
+    F_PHASH,
+    F_TAGS,
     OUTPUT_FIELDS,
     StoreLayout,
     row_to_unit,
@@ -56,6 +59,8 @@ from figvault.units import FigureUnit
 
 log = logging.getLogger(__name__)
 
+ROW_FIELDS_SUFFIX = "f2"
+"""Suffix of the collection a re-encode writes when only the row fields are new (schema.OPTIONAL_FIELDS)."""
 MAX_CATCH_UP_PASSES = 5
 """Copy passes before the locked verification; more units arriving than this absorbs is unusual."""
 
@@ -67,6 +72,8 @@ class ReencodePlan:
     source_layout: StoreLayout
     target: str
     target_layout: StoreLayout
+    suffix: str = ""
+    """Of the target's name: ``ROW_FIELDS_SUFFIX`` when only the row fields change (same version)."""
 
     @property
     def reused_channels(self) -> list[str]:
@@ -120,7 +127,12 @@ def plan_reencode(store: MilvusUnitStore, encoders: Any) -> ReencodePlan | None:
     source_layout = store.layout_of(source)
     target_layout = store.supported_layout(layout_of_encoders(encoders))
     if source_layout.embedding_version == target_layout.embedding_version:
-        return None
+        if not store.absent_fields(source):
+            return None
+        # Same vectors, older rows (no tags, aspect or hash fields): a copy with them, vectors copied as
+        # they are (every channel's version is unchanged), under a name of its own.
+        target = store.collection_name_for(target_layout, suffix=ROW_FIELDS_SUFFIX)
+        return ReencodePlan(source, source_layout, target, target_layout, ROW_FIELDS_SUFFIX)
     return ReencodePlan(source, source_layout, store.collection_name_for(target_layout), target_layout)
 
 
@@ -157,7 +169,7 @@ class Reencoder:
 
     def prepare(self) -> None:
         plan = self.plan
-        self.store.ensure_collection(plan.target_layout, set_alias=False)
+        self.store.ensure_collection(plan.target_layout, suffix=plan.suffix, set_alias=False)
         record_encoder_settings(self.store, plan.target, self.settings)
 
     def keys(self, collection: str) -> dict[str, str]:
@@ -208,7 +220,7 @@ class Reencoder:
             plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_PAGE_TEXT, *reused]
         )
         self._add("read", time.perf_counter() - t)
-        units = [row_to_unit(r) for r in rows]
+        units = self._with_new_fields([row_to_unit(r) for r in rows])
         # The page's own text is a stored signal (BM25 field, text input of uncaptioned units), not re-parsed.
         page_texts = [r.get(F_PAGE_TEXT) or "" for r in rows]
         encoded = encode_units(
@@ -238,6 +250,36 @@ class Reencoder:
         self._add("write", time.perf_counter() - t)
         self.encoded += len(out)
         return len(out)
+
+    def _with_new_fields(self, units: list[FigureUnit]) -> list[FigureUnit]:
+        """Units of a collection written before the tags and hash fields, with them: tags from the document
+        registry, the hash from the stored image (a missing image leaves it empty: duplicates of that unit
+        are then found by its vectors)."""
+        absent = self.store.absent_fields(self.plan.source)
+        if not absent:
+            return units
+        tags: dict[tuple[str, str], list[str]] = {}
+        if F_TAGS in absent:
+            conn = connect(self.settings)
+            try:
+                registry = DocumentRegistry(conn)
+                for key in {(u.tenant, u.doc_id) for u in units}:
+                    record = registry.get(*key)
+                    tags[key] = record.tags if record is not None else []
+            finally:
+                conn.close()
+        t = time.perf_counter()
+        out = []
+        for unit in units:
+            update: dict[str, Any] = {"tags": tags.get((unit.tenant, unit.doc_id), unit.tags)}
+            if F_PHASH in absent:
+                try:
+                    update["phash"] = perceptual_hash(self.blobs.get(unit.image))
+                except (KeyError, OSError, ValueError):
+                    log.warning("re-encode: image of unit %s unreadable; stored without a hash", unit.unit_id)
+            out.append(unit.model_copy(update=update))
+        self._add("phash", time.perf_counter() - t)
+        return out
 
     def _fail(self, unit: FigureUnit, reason: str) -> None:
         self.failed[unit.unit_id] = reason

@@ -40,6 +40,8 @@ class DocumentRecord(BaseModel):
     units: int = 0
     pages: int = 0
     groups: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    """The document's tags (``figvault/tags.py``), also written into each of its units."""
     error: str = ""
     collection: str = ""
     embedding_version: str = ""
@@ -64,6 +66,7 @@ class DocumentRegistry:
     def _record(row: Any) -> DocumentRecord:
         data = dict(row._mapping)
         data["groups"] = json.loads(data.pop("groups_json") or "[]")
+        data["tags"] = json.loads(data.pop("tags_json") or "[]")
         return DocumentRecord.model_validate(data)
 
     def get(self, tenant: str, doc_id: str) -> DocumentRecord | None:
@@ -84,9 +87,10 @@ class DocumentRegistry:
 
     def put(self, record: DocumentRecord) -> DocumentRecord:
         record = record.model_copy(update={"updated_at": time.time()})
-        values = record.model_dump(exclude={"groups"}) | {
+        values = record.model_dump(exclude={"groups", "tags"}) | {
             "state": str(record.state),
             "groups_json": json.dumps(sorted(set(record.groups)), ensure_ascii=False),
+            "tags_json": json.dumps(sorted(set(record.tags)), ensure_ascii=False),
         }
         with self.db.write() as conn:
             conn.execute(self.db.upsert(documents, values, ["tenant", "doc_id"]))

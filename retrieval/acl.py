@@ -25,12 +25,17 @@ from figvault.access import Principal
 from figvault.retrieval.schema import (
     CREATED_UNKNOWN,
     F_ACL_KEY,
+    F_ASPECT,
     F_CREATED,
     F_DOC,
     F_DOC_ID,
     F_GROUPS,
+    F_HEIGHT,
     F_KIND,
+    F_PAGE,
+    F_TAGS,
     F_TENANT,
+    F_WIDTH,
     day_number,
 )
 from figvault.search_models import SearchFilters
@@ -76,6 +81,36 @@ def request_clauses(filters: SearchFilters | None) -> list[str]:
         clauses.append(f"{F_CREATED} >= {day_number(filters.after)}")
     if filters.before is not None:
         clauses.append(f"{F_CREATED} <= {day_number(filters.before)}")
+    return clauses + shape_clauses(filters)
+
+
+def shape_clauses(filters: SearchFilters) -> list[str]:
+    """Tags, pages, pixel size and aspect: plain comparisons and ``array_contains_any``, which Milvus Lite
+    and a 2.3 server evaluate alike (tests/retrieval/test_filters.py runs the same cases on both)."""
+    clauses: list[str] = []
+    if filters.tags:
+        items = ", ".join(quote(t) for t in filters.tags)
+        clauses.append(f"array_contains_any({F_TAGS}, [{items}])")
+    if filters.pages is not None:
+        first, last = filters.pages
+        clauses.append(f"{F_PAGE} >= {first} and {F_PAGE} <= {last}")
+    for field, low, high in (
+        (F_WIDTH, filters.min_width, filters.max_width),
+        (F_HEIGHT, filters.min_height, filters.max_height),
+    ):
+        if low is not None:
+            clauses.append(f"{field} >= {low}")
+        if high is not None:
+            clauses.append(f"{field} <= {high}")
+    low_ratio, high_ratio = filters.aspect_range()
+    # Ratios as float literals with enough digits; the stored aspect is a FLOAT (32 bit): compare with a
+    # margin of one part in 10^6 so a 6:5 figure is square whichever side of 1.2 its float lands on.
+    if low_ratio is not None:
+        clauses.append(f"{F_ASPECT} >= {low_ratio * (1 - 1e-6):.9g}")
+    elif high_ratio is not None:  # a unit of unknown size (aspect 0) has no shape: it is never portrait
+        clauses.append(f"{F_ASPECT} > 0")
+    if high_ratio is not None:
+        clauses.append(f"{F_ASPECT} <= {high_ratio * (1 + 1e-6):.9g}")
     return clauses
 
 
@@ -83,6 +118,16 @@ def request_expression(filters: SearchFilters | None) -> str:
     """The request's own clauses as one expression ("" without filters): the part of ``build_filter``'s
     expression that is not access, for the lexical channel, which applies access itself."""
     return " and ".join(f"({c})" for c in request_clauses(filters))
+
+
+def filtered_fields(filters: SearchFilters | None) -> set[str]:
+    """The optional row fields (``schema.OPTIONAL_FIELDS``) the request's filters read."""
+    if filters is None:
+        return set()
+    fields = {F_TAGS} if filters.tags else set()
+    if filters.aspect_range() != (None, None):
+        fields.add(F_ASPECT)
+    return fields
 
 
 AccessForm = Literal["acl_key", "groups"]

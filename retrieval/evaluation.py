@@ -4,10 +4,11 @@ A query line: ``{"id", "query", "doc", "page", "label", "bbox", "split", "also"}
 when it has the same document and page, the same label when the query names one, and a box overlapping the
 query's ``bbox`` (IoU >= ``MATCH_IOU``, the extraction scoring's rule) when it names one: a page can hold
 several figures that have no label. ``also`` lists copies of the answer (``{"doc", "page", "label",
-"bbox"}``, a repeated slide) that count as hits too. Queries whose ``doc`` is null have no answer in the
-corpus: they are counted apart (how often search said "no match" for them). ``split`` ("tune" or "report")
-says which half a question belongs to: thresholds and weights are chosen on "tune" questions only, and
-"report" questions are only ever reported.
+"bbox"}``, a repeated slide) that count as hits too, and so does a result whose collapsed ``also_in`` holds
+the answer or a copy (one figure shown once, ``retrieval/duplicates.py``). Queries whose ``doc`` is null
+have no answer in the corpus: they are counted apart (how often search said "no match" for them).
+``split`` ("tune" or "report") says which half a question belongs to: thresholds and weights are chosen on
+"tune" questions only, and "report" questions are only ever reported.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def _matches(target: Target, doc: str, page: int, label: str | None, bbox: Box |
 
 def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:
     for rank, hit in enumerate(hits, start=1):
-        if is_hit(query, hit.doc, hit.page, hit.label, hit.bbox):
+        places = [(hit.doc, hit.page, hit.label, hit.bbox)]
+        places += [(ref.doc, ref.page, ref.label, ref.bbox) for ref in hit.also_in]
+        if any(is_hit(query, *place) for place in places):
             return rank
     return None
 
@@ -155,6 +158,16 @@ def result_line(query: EvalQuery, response: SearchResponse) -> dict[str, Any]:
                 "label": h.label,
                 "bbox": list(h.bbox),
                 "score": h.score,
+                "also_in": [
+                    {
+                        "unit_id": c.unit_id,
+                        "doc": c.doc,
+                        "page": c.page,
+                        "label": c.label,
+                        "bbox": list(c.bbox),
+                    }
+                    for c in h.also_in
+                ],
             }
             for h in response.results
         ],

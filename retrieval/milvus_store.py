@@ -22,6 +22,7 @@ from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.schema import (
     F_ACL_KEY,
+    F_ASPECT,
     F_CAPTION,
     F_CONTEXT,
     F_CREATED,
@@ -38,8 +39,10 @@ from figvault.retrieval.schema import (
     F_META,
     F_PAGE,
     F_PAGE_TEXT,
+    F_PHASH,
     F_SEARCH_TEXT,
     F_SHA,
+    F_TAGS,
     F_TENANT,
     F_TITLE,
     F_VERSION,
@@ -51,12 +54,14 @@ from figvault.retrieval.schema import (
     OUTPUT_FIELDS,
     PROP_LAYOUT,
     PROP_VERSION,
+    TAG_MAX_LENGTH,
     VARCHAR_LIMITS,
     StoreLayout,
     collection_name,
     with_native_bm25_input,
 )
 from figvault.settings import Settings, StoreSettings
+from figvault.tags import MAX_TAGS
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +318,13 @@ class MilvusUnitStore:
             self._lacking[collection] = lacking
         return lacking
 
+    def absent_fields(self, collection: str) -> frozenset[str]:
+        """The optional fields (``schema.OPTIONAL_FIELDS``) ``collection`` was written without."""
+        return self._lacks(collection)
+
+    def missing_fields(self, collection: str, wanted: set[str]) -> set[str]:
+        return set(wanted) & self._lacks(collection)
+
     def _readable(self, collection: str, fields: list[str]) -> list[str]:
         lacking = self._lacks(collection)
         return [f for f in fields if f not in lacking] if lacking else fields
@@ -325,7 +337,8 @@ class MilvusUnitStore:
             self.client.load_collection(collection)
         self._loaded.add(collection)
 
-    def _create(self, name: str, layout: StoreLayout) -> None:
+    def _create(self, name: str, layout: StoreLayout, *, omit: frozenset[str] = frozenset()) -> None:
+        """``omit``: optional fields to leave out, as collections written before them lack them (tests)."""
         from pymilvus import DataType, Function, FunctionType
 
         client = self.client
@@ -334,7 +347,8 @@ class MilvusUnitStore:
         schema.add_field(F_ID, varchar, max_length=VARCHAR_LIMITS[F_ID], is_primary=True)
         schema.add_field(F_TENANT, varchar, max_length=VARCHAR_LIMITS[F_TENANT], is_partition_key=True)
         for fname in _TEXT_FIELDS:
-            schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
+            if fname not in omit:
+                schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
         schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
         schema.add_field(F_PAGE_TEXT, varchar, max_length=VARCHAR_LIMITS[F_PAGE_TEXT])
         schema.add_field(F_VERSION, varchar, max_length=VARCHAR_LIMITS[F_VERSION])
@@ -342,6 +356,10 @@ class MilvusUnitStore:
         schema.add_field(F_WIDTH, DataType.INT64)
         schema.add_field(F_HEIGHT, DataType.INT64)
         schema.add_field(F_CREATED, DataType.INT64)
+        if F_ASPECT not in omit:
+            schema.add_field(F_ASPECT, DataType.FLOAT)
+        if F_PHASH not in omit:
+            schema.add_field(F_PHASH, varchar, max_length=VARCHAR_LIMITS[F_PHASH])
         schema.add_field(F_GEOMETRY, DataType.JSON)
         schema.add_field(F_META, DataType.JSON)
         schema.add_field(
@@ -351,6 +369,10 @@ class MilvusUnitStore:
             max_capacity=MAX_GROUPS,
             max_length=GROUP_MAX_LENGTH,
         )
+        if F_TAGS not in omit:
+            schema.add_field(
+                F_TAGS, DataType.ARRAY, element_type=varchar, max_capacity=MAX_TAGS, max_length=TAG_MAX_LENGTH
+            )
         for channel in layout.dense:
             schema.add_field(channel.name, DataType.FLOAT_VECTOR, dim=channel.dim)
         if layout.native_bm25:

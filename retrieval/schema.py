@@ -39,6 +39,12 @@ F_CREATED = "created_day"
 F_TENANT = "tenant"
 F_GROUPS = "groups"
 F_ACL_KEY = "acl_key"
+F_TAGS = "tags"
+"""The document's tags (``figvault/tags.py``)."""
+F_ASPECT = "aspect"
+"""Width / height of the unit image (0.0 when it has no height): the aspect filters' field."""
+F_PHASH = "phash"
+"""Perceptual hash of the unit image (``figvault/phash.py``), "" when unknown."""
 F_VERSION = "embedding_version"
 F_SEARCH_TEXT = "search_text"
 """Input of the BM25 function: label, caption, context, in-figure text and the document's name and title."""
@@ -66,14 +72,18 @@ VARCHAR_LIMITS: dict[str, int] = {
     F_TENANT: 128,
     F_ACL_KEY: 64,
     F_VERSION: 256,
+    F_PHASH: 64,
     F_SEARCH_TEXT: 16384,
     F_PAGE_TEXT: 8192,
 }
 GROUP_MAX_LENGTH = 128
+TAG_MAX_LENGTH = 256
+"""Bytes of one stored tag (a tag is at most ``tags.MAX_TAG_CHARS`` characters, 4 bytes each at most)."""
 
-OPTIONAL_FIELDS = frozenset({F_TITLE})
+OPTIONAL_FIELDS = frozenset({F_TITLE, F_TAGS, F_ASPECT, F_PHASH})
 """Fields added after collections were first written: the store leaves them out of the reads and writes of
-a collection that lacks them, and such a row reads as an empty value."""
+a collection that lacks them, and such a row reads as an empty value. A filter on tags or aspect is refused
+there (``SearchEngine._check_fields``); a re-encode adds them (docs/retrieval.md, "Older collections")."""
 
 PROP_LAYOUT = "figvault.layout"
 PROP_VERSION = "figvault.embedding_version"
@@ -100,6 +110,8 @@ OUTPUT_FIELDS = [
     F_GROUPS,
     F_ACL_KEY,
     F_VERSION,
+    F_TAGS,
+    F_PHASH,
 ]
 
 
@@ -250,6 +262,10 @@ def text_channel_input(unit: FigureUnit, page_text: str = "") -> str:
     return f"{own}\n{page_text}".strip()
 
 
+def aspect_ratio(width: int, height: int) -> float:
+    return float(width) / float(height) if height > 0 else 0.0
+
+
 def unit_to_row(
     unit: FigureUnit,
     acl_key: str,
@@ -285,6 +301,9 @@ def unit_to_row(
         F_ACL_KEY: acl_key,
         F_VERSION: unit.embedding_version or "",
         F_PAGE_TEXT: page_text,
+        F_TAGS: list(unit.tags),
+        F_ASPECT: aspect_ratio(unit.width, unit.height),
+        F_PHASH: unit.phash,
     }
     if lexical:
         row[F_SEARCH_TEXT] = lexical_text(unit, page_text)
@@ -328,5 +347,7 @@ def row_to_unit(row: dict[str, Any]) -> FigureUnit:
         meta=DocumentMeta.model_validate(row.get(F_META) or {}),
         tenant=row[F_TENANT],
         groups=list(row.get(F_GROUPS) or []),
+        tags=list(row.get(F_TAGS) or []),
+        phash=row.get(F_PHASH) or "",
         embedding_version=row.get(F_VERSION) or None,
     )

@@ -21,8 +21,15 @@ from PIL import Image
 from figvault.access import Principal, local_operator
 from figvault.encoders.questions import QuestionEncoders
 from figvault.errors import FigvaultError, StoreError, VersionMismatchError
-from figvault.retrieval.acl import build_filter, in_list, request_expression, visible_acl_keys
+from figvault.retrieval.acl import (
+    build_filter,
+    filtered_fields,
+    in_list,
+    request_expression,
+    visible_acl_keys,
+)
 from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.duplicates import Signature, collapse, fallback_channel, signatures_of
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder
 from figvault.retrieval.fusion import fuse
 from figvault.retrieval.lexical import LexicalChannel
@@ -34,6 +41,7 @@ from figvault.retrieval.schema import (
     F_GEOMETRY,
     F_GROUPS,
     F_ID,
+    F_PHASH,
     F_TENANT,
     LEXICAL,
     OUTPUT_FIELDS,
@@ -75,7 +83,12 @@ def hit_from_row(
         fused_score=score if fused is None else fused,
         channel_scores=channel_scores,
         embedding_version=row.get("embedding_version") or None,
+        tags=list(row.get("tags") or []),
     )
+
+
+MAX_COLLAPSE_CANDIDATES = 1000
+"""Collapsing widens the recall (doubling) until ``top_k`` distinct figures are found, up to this."""
 
 
 @dataclass(frozen=True)
@@ -215,10 +228,22 @@ class SearchEngine:
     def _lookup(self, principal: Principal, filters: SearchFilters | None) -> _Lookup:
         t = time.perf_counter()
         served = self.served()
+        if served is not None:
+            self._check_fields(served[0], filters)
         expr, keys = self._access(principal, filters) if served is not None else (None, None)
         return _Lookup(served, expr, keys, _ms(t))
 
     # ---- warm-up --------------------------------------------------------------------------------
+
+    def _check_fields(self, collection: str, filters: SearchFilters | None) -> None:
+        """A filter on a field the served collection was written without is refused: its units would all
+        read as empty there, and an empty answer would look like "no such figures"."""
+        missing = self.store.missing_fields(collection, filtered_fields(filters))
+        if missing:
+            raise FigvaultError(
+                f"the served collection {collection} predates the {', '.join(sorted(missing))} field(s):"
+                " run `figvault reencode` once to add them (docs/retrieval.md, 'Older collections')"
+            )
 
     def encoders_loaded(self) -> bool:
         """Every configured encoder's model is in memory."""
@@ -426,8 +451,10 @@ class SearchEngine:
         ranked: list[RankedUnit],
         queries: dict[str, np.ndarray | str],
         keys: set[str] | Literal["compute"] | None = "compute",
+        extra: tuple[str, ...] = (),
     ) -> list[Candidate]:
-        """``materialize`` before the rows become hits (the reordering and no_match read the rows)."""
+        """``materialize`` before the rows become hits (the reordering and no_match read the rows);
+        ``extra``: more fields to fetch (a vector the duplicate test compares)."""
         if not ranked:
             return []
         # Vectors travel only for a channel that some shown unit has no score from.
@@ -437,7 +464,7 @@ class SearchEngine:
             for r in self.store.get_rows(
                 collection,
                 in_list(F_ID, [r.unit_id for r in ranked]),
-                fields=[*OUTPUT_FIELDS, *dense],
+                fields=list(dict.fromkeys([*OUTPUT_FIELDS, *dense, *extra])),
                 for_search=True,
             )
         }
@@ -544,46 +571,36 @@ class SearchEngine:
     ) -> SearchResponse:
         use_rerank, note = self._resolve_rerank(request.rerank)
         use_rerank = use_rerank and bool(request.query.strip())
-        lexical = self.lexical_args(principal, request.filters, keys) if LEXICAL in queries else None
-        # The first stage's own no_match decision and P(answerable), when it ran (no VLM rerank).
-        offline_no_match: tuple[bool, float | None] | None = None
-        t = time.perf_counter()
-        if len(queries) == 1 and not use_rerank:
-            [(channel, query)] = queries.items()
-            ranked, rows = self.recall_with_rows(collection, channel, query, expr, request.top_k, lexical)
-            timings["recall"] = _ms(t)
-            visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
-        else:
-            cfg = self.settings.search
-            candidate_k = max(cfg.candidate_k, request.top_k)
-            ranked = self.recall(collection, queries, expr, candidate_k, lexical)
-            timings["recall"] = _ms(t)
-            use_rerank = use_rerank and bool(ranked)
-            t = time.perf_counter()
-            # The reranker reads every candidate; without it the shown hits and the few candidates the
-            # priors and the neighbour rule may move up are fetched.
-            shown = ranked if use_rerank else ranked[: max(request.top_k, cfg.evidence_depth)]
-            candidates = self.materialize_candidates(collection, principal, shown, queries, keys)
-            if not use_rerank and request.query.strip():
-                candidates = reorder(request.query, candidates, EvidenceParams.from_settings(cfg))
-                offline_no_match = decide(
-                    request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold
-                )
-            visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
-            timings["fetch"] = _ms(t)
-
-        reranked, no_match = False, not visible
-        if offline_no_match is not None:
-            no_match = no_match or offline_no_match[0]
-        if use_rerank and visible:
-            results, no_match, rerank_timings = self._rerank(request, visible)
-            timings.update(rerank_timings)
-            reranked = True
-        else:
-            results = visible[: request.top_k]
+        collapsing = self.settings.search.collapse_duplicates
+        limit = max(self.settings.search.candidate_k, request.top_k)
+        while True:
+            stage = self._first_stage(
+                principal, request, collection, layout, queries, expr, keys, timings, use_rerank, limit
+            )
+            visible, signatures, offline_no_match, recalled, vector_field = stage
+            reranked, no_match = False, not visible
+            if offline_no_match is not None:
+                no_match = no_match or offline_no_match[0]
+            if use_rerank and visible:
+                keep = len(visible) if collapsing else request.top_k
+                results, no_match, rerank_timings = self._rerank(request, visible, keep)
+                timings.update(rerank_timings)
+                reranked = True
+            else:
+                results = visible
+            if collapsing:
+                t = time.perf_counter()
+                results = collapse(results, signatures, image_vectors=vector_field == "clip")
+                timings["collapse"] = timings.get("collapse", 0.0) + _ms(t)
+            # Copies took no slot: without a rerank (it read every candidate already) the recall widens
+            # until top_k distinct figures are there or the candidates run out.
+            short = collapsing and len(results) < request.top_k and recalled >= limit and not reranked
+            if not short or limit >= MAX_COLLAPSE_CANDIDATES:
+                break
+            limit = min(limit * 2, MAX_COLLAPSE_CANDIDATES)
         timings["total"] = _ms(started)
         return SearchResponse(
-            results=results,
+            results=results[: request.top_k],
             no_match=no_match,
             reranked=reranked,
             rerank_note=note,
@@ -591,6 +608,56 @@ class SearchEngine:
             timings=timings,
             answerable=None if offline_no_match is None or reranked else offline_no_match[1],
         )
+
+    def _first_stage(
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        collection: str,
+        layout: StoreLayout,
+        queries: dict[str, np.ndarray | str],
+        expr: str,
+        keys: set[str] | None,
+        timings: dict[str, float],
+        use_rerank: bool,
+        limit: int,
+    ) -> tuple[list[SearchHit], dict[str, Signature], tuple[bool, float | None] | None, int, str | None]:
+        """Recall and fetch: (the hits in order, their duplicate signatures when collapsing, the first
+        stage's own no_match decision and P(answerable) when it ran, how many units were recalled, the
+        vector the duplicate test compares on a collection without hashes). Collapsing fetches every
+        candidate (``limit`` of them): a copy must not take a shown slot."""
+        cfg = self.settings.search
+        collapsing = cfg.collapse_duplicates
+        vector_field = None
+        if collapsing and F_PHASH in self.store.absent_fields(collection):  # older: compare vectors instead
+            vector_field = fallback_channel([c.name for c in layout.dense])
+        lexical = self.lexical_args(principal, request.filters, keys) if LEXICAL in queries else None
+        t = time.perf_counter()
+        if len(queries) == 1 and not use_rerank and vector_field is None:
+            [(channel, query)] = queries.items()
+            count = limit if collapsing else request.top_k
+            ranked, rows = self.recall_with_rows(collection, channel, query, expr, count, lexical)
+            timings["recall"] = timings.get("recall", 0.0) + _ms(t)
+            visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
+            return visible, signatures_of(rows, None) if collapsing else {}, None, len(ranked), None
+        ranked = self.recall(collection, queries, expr, limit, lexical)
+        timings["recall"] = timings.get("recall", 0.0) + _ms(t)
+        t = time.perf_counter()
+        # The reranker and collapsing read every candidate; otherwise the shown hits and the few candidates
+        # the priors and the neighbour rule may move up are fetched.
+        shown = ranked if use_rerank or collapsing else ranked[: max(request.top_k, cfg.evidence_depth)]
+        extra = (vector_field,) if vector_field else ()
+        candidates = self.materialize_candidates(collection, principal, shown, queries, keys, extra)
+        signatures = {}
+        if collapsing:
+            signatures = signatures_of({c.unit_id: dict(c.row) for c in candidates}, vector_field)
+        offline_no_match = None
+        if not use_rerank and request.query.strip():
+            candidates = reorder(request.query, candidates, EvidenceParams.from_settings(cfg))
+            offline_no_match = decide(request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold)
+        visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
+        timings["fetch"] = timings.get("fetch", 0.0) + _ms(t)
+        return visible, signatures, offline_no_match, len(ranked), vector_field
 
     def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:
         try:
@@ -600,7 +667,7 @@ class SearchEngine:
         return resolve_rerank(self.settings, requested)
 
     def _rerank(
-        self, request: SearchRequest, hits: list[SearchHit]
+        self, request: SearchRequest, hits: list[SearchHit], keep: int
     ) -> tuple[list[SearchHit], bool, dict[str, float]]:
         from figvault.encoders.reranker import load_reranker
         from figvault.retrieval.rerank_stage import rerank_hits
@@ -611,7 +678,7 @@ class SearchEngine:
             request.query,
             hits,
             self.blobs,
-            request.top_k,
+            keep,
             self.settings.reranker.no_match_threshold,
             request.explain or self.settings.reranker.explain,
         )

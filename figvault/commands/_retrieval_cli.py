@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from figvault.errors import FigvaultError
 from figvault.search_models import SearchHit
@@ -42,6 +43,26 @@ def parse_day(value: str | None, option: str) -> date | None:
         raise typer.Exit(2) from None
 
 
+def filter_error(exc: ValidationError) -> str:
+    """A SearchFilters validation error as one line naming the option (``min_width`` -> ``--min-width``)."""
+    first = exc.errors()[0]
+    field = next((str(part) for part in first["loc"] if isinstance(part, str)), "")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    option = f"--{field.replace('_', '-')}" if field else "filters"
+    if option == "--kinds":
+        option = "--kind"
+    return f"{option}: {message}"
+
+
+def also_in_note(hit: SearchHit) -> str:
+    """ " (also in: deck.pptx p.5, ...)" for a collapsed hit; "" otherwise."""
+    if not hit.also_in:
+        return ""
+    places = ", ".join(f"{ref.doc} p.{ref.page}" for ref in hit.also_in[:3])
+    more = f" and {len(hit.also_in) - 3} more" if len(hit.also_in) > 3 else ""
+    return f" (also in: {places}{more})"
+
+
 def hit_json(hit: SearchHit, image_path: Callable[[str], str | None]) -> dict[str, Any]:
     return {
         "unit_id": hit.unit_id,
@@ -59,4 +80,6 @@ def hit_json(hit: SearchHit, image_path: Callable[[str], str | None]) -> dict[st
         "rerank_score": hit.rerank_score,
         "explanation": hit.explanation,
         "image": image_path(hit.image),
+        "tags": hit.tags,
+        "also_in": [ref.model_dump(mode="json") for ref in hit.also_in],
     }

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from figvault.commands import app, state
 
 # Fields of the stable extract record; the rest of FigureUnit (tenant, groups, versions) belongs to ingest.
-_INGEST_ONLY = {"tenant", "groups", "embedding_version", "doc_id"}
+_INGEST_ONLY = {"tenant", "groups", "tags", "phash", "embedding_version", "doc_id"}
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``figvault ingest PATH... [--groups a,b] [--tenant T] [--doc-id ID]``: incremental and idempotent.
+"""``figvault ingest PATH... [--groups a,b] [--tags a,b] [--tenant T] [--doc-id ID]``: incremental.
 
 It runs as a job record (``figvault jobs list`` shows it) in the foreground; killed, it can simply be run
 again: documents already indexed with the same content hash are skipped (docs/jobs.md).
@@ -70,6 +70,10 @@ def ingest(
             " new documents; documents already indexed keep theirs).",
         ),
     ] = None,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", help="Document tags, comma-separated (default: known documents keep theirs)."),
+    ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the documents belong to.")] = "default",
     doc_id: Annotated[
         str | None, typer.Option("--doc-id", help="Logical document id (one file only; default: file name).")
@@ -83,6 +87,7 @@ def ingest(
     from figvault.commands.jobs import progress_line
     from figvault.pipeline.ingest_pipeline import FAILED
     from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+    from figvault.tags import tag_set
 
     settings = state(ctx).settings
     quiet_store_logs()
@@ -96,6 +101,12 @@ def ingest(
     }
     if doc_id is not None:
         params["doc_id"] = doc_id
+    if tags is not None:
+        try:
+            params["tags"] = tag_set(split_csv(tags) or [])
+        except ValueError as exc:
+            typer.echo(f"error: --tags: {exc}", err=True)
+            raise typer.Exit(2) from None
     last = {"at": 0.0, "done": -1}
 
     def echo(job: Job) -> None:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from figvault.commands import app, split_csv, state
-from figvault.commands._retrieval_cli import hit_json, one_line_errors, parse_day, quiet_store_logs
+from figvault.commands._retrieval_cli import (
+    also_in_note,
+    filter_error,
+    hit_json,
+    one_line_errors,
+    parse_day,
+    quiet_store_logs,
+)
 
 
 @app.command()
@@ -34,6 +41,31 @@ def search(
     before: Annotated[
         str | None, typer.Option("--before", help="Documents created on/before YYYY-MM-DD.")
     ] = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="Only documents with any of these tags (comma-separated).")
+    ] = None,
+    pages: Annotated[
+        str | None, typer.Option("--pages", help="Only these pages or slides: 3-7, 5, 3- or -7.")
+    ] = None,
+    min_width: Annotated[
+        int | None, typer.Option("--min-width", help="Figure image width >= (pixels).")
+    ] = None,
+    max_width: Annotated[
+        int | None, typer.Option("--max-width", help="Figure image width <= (pixels).")
+    ] = None,
+    min_height: Annotated[
+        int | None, typer.Option("--min-height", help="Figure image height >= (pixels).")
+    ] = None,
+    max_height: Annotated[
+        int | None, typer.Option("--max-height", help="Figure image height <= (pixels).")
+    ] = None,
+    aspect: Annotated[
+        str | None, typer.Option("--aspect", help="landscape, portrait or square (width/height 1.2 apart).")
+    ] = None,
+    min_aspect: Annotated[
+        float | None, typer.Option("--min-aspect", help="Width/height ratio >= (2.0: twice as wide).")
+    ] = None,
+    max_aspect: Annotated[float | None, typer.Option("--max-aspect", help="Width/height ratio <=.")] = None,
     image: Annotated[Path | None, typer.Option("--image", help="Search by an example image (CLIP).")] = None,
     rerank: Annotated[
         bool | None, typer.Option("--rerank/--no-rerank", help="Rerank with Qwen-VL (default: configured).")
@@ -63,10 +95,18 @@ def search(
             kinds=split_csv(kind) or [],
             after=parse_day(after, "--after"),
             before=parse_day(before, "--before"),
+            tags=split_csv(tags) or [],
+            pages=pages,
+            min_width=min_width,
+            max_width=max_width,
+            min_height=min_height,
+            max_height=max_height,
+            aspect=aspect,
+            min_aspect=min_aspect,
+            max_aspect=max_aspect,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        typer.echo(f"error: --kind: {first['msg']}", err=True)
+        typer.echo(f"error: {filter_error(exc)}", err=True)
         raise typer.Exit(2) from None
     request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
     principal = local_operator(tenant, split_csv(groups))
@@ -124,7 +164,7 @@ def search(
             str(hit.page),
             hit.label or "",
             hit.kind,
-            caption,
+            caption + also_in_note(hit),
             channels,
         )
     console.print(table)

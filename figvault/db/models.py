@@ -51,6 +51,8 @@ class DocumentRow(Base):
     collection: Mapped[str] = _text("")
     embedding_version: Mapped[str] = _text("")
     updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+    tags_json: Mapped[str] = _text("[]")
+    """The document's tags (figvault/tags.py), a JSON list; migration 0003."""
 
 
 class JobRow(Base):

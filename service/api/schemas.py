@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from figvault.access import group_set
 from figvault.pipeline.registry import DocumentRecord
 from figvault.retrieval.schema import MAX_GROUPS
-from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
+from figvault.search_models import DuplicateRef, SearchFilters, SearchHit, SearchRequest, SearchResponse
 from figvault.text_checks import Text
 from figvault.units import DocumentMeta, FigureUnit
 
@@ -55,6 +55,24 @@ class SearchBody(BaseModel):
         )
 
 
+class AlsoInOut(BaseModel):
+    """Another place of the same figure (a collapsed near-duplicate), visible to the caller."""
+
+    unit_id: str
+    doc_id: str
+    doc: str
+    page: int
+    page_size: tuple[float, float]
+    bbox: tuple[float, float, float, float]
+    label: str | None = None
+    score: float
+    image_url: str
+
+    @classmethod
+    def from_ref(cls, ref: DuplicateRef) -> AlsoInOut:
+        return cls(**ref.model_dump(), image_url=unit_image_url(ref.unit_id))
+
+
 class SearchResultOut(BaseModel):
     unit_id: str
     doc_id: str
@@ -73,11 +91,17 @@ class SearchResultOut(BaseModel):
     rerank_score: float | None = None
     explanation: str | None = None
     image_url: str
+    tags: list[str] = Field(default_factory=list, description="The document's tags.")
+    also_in: list[AlsoInOut] = Field(
+        default_factory=list,
+        description="Other places of the same figure, collapsed into this hit (their original).",
+    )
 
     @classmethod
     def from_hit(cls, hit: SearchHit) -> SearchResultOut:
-        data = hit.model_dump(include=set(cls.model_fields) - {"image_url"})
-        return cls(**data, image_url=unit_image_url(hit.unit_id))
+        data = hit.model_dump(include=set(cls.model_fields) - {"image_url", "also_in"})
+        also_in = [AlsoInOut.from_ref(ref) for ref in hit.also_in]
+        return cls(**data, image_url=unit_image_url(hit.unit_id), also_in=also_in)
 
 
 class SearchResponseOut(BaseModel):
@@ -143,6 +167,7 @@ class DocumentOut(BaseModel):
     groups: list[str] = Field(
         default_factory=list, description="The document's groups that the caller belongs to."
     )
+    tags: list[str] = Field(default_factory=list, description="The document's tags.")
     error: str | None = None
     updated_at: str | None = None
 

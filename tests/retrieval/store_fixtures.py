@@ -48,3 +48,52 @@ def rows_for(units: list[FigureUnit], seed: int = 0) -> list[dict]:
     return [
         unit_to_row(u, acl_key(u.groups), {"text": unit_vector(rng)}, lexical=LAYOUT.lexical) for u in units
     ]
+
+
+TAG_POOL = ("finance", "board deck", "q3-2024", "Ünïcode", 'say "hi"')
+
+
+def shaped_units(rng: random.Random, n: int, *, tenant: str = "t", groups: list[str] | None = None) -> list:
+    """Units with varied pixel sizes (square, wide, tall and exact 6:5 and 5:6 edges), pages and tags."""
+    sizes = [(600, 500), (500, 600), (400, 400), (1200, 300), (300, 1200), (800, 700), (50, 0)]
+    units = []
+    for i in range(n):
+        width, height = (
+            sizes[i % len(sizes)] if i < len(sizes) else (rng.randint(10, 2000), rng.randint(10, 2000))
+        )
+        tags = sorted(rng.sample(TAG_POOL, rng.randint(0, 2)))
+        unit = random_unit(rng, i, tenant=tenant, groups=groups or ["g"], doc_id=f"d{i % 5}")
+        units.append(unit.model_copy(update={"width": width, "height": height, "tags": tags}))
+    return units
+
+
+def filter_cases() -> list:
+    """Request filters and the Python rule each must select exactly (same answer on Lite and a server)."""
+    from figvault.search_models import SearchFilters
+
+    def ratio(u) -> float:
+        return u.width / u.height if u.height else 0.0
+
+    return [
+        (SearchFilters(tags=["finance"]), lambda u: "finance" in u.tags),
+        (
+            SearchFilters(tags=["board deck", 'say "hi"']),
+            lambda u: bool({"board deck", 'say "hi"'} & set(u.tags)),
+        ),
+        (SearchFilters(tags=["Ünïcode"]), lambda u: "Ünïcode" in u.tags),
+        (SearchFilters(tags=["nobody has this"]), lambda u: False),
+        (SearchFilters(pages="3-5"), lambda u: 3 <= u.page <= 5),
+        (SearchFilters(pages="6-"), lambda u: u.page >= 6),
+        (SearchFilters(pages=[2, 2]), lambda u: u.page == 2),
+        (SearchFilters(min_width=500, max_width=900), lambda u: 500 <= u.width <= 900),
+        (SearchFilters(min_height=1000), lambda u: u.height >= 1000),
+        (SearchFilters(max_height=400), lambda u: u.height <= 400),
+        (SearchFilters(aspect="landscape"), lambda u: ratio(u) >= 1.2),
+        (SearchFilters(aspect="portrait"), lambda u: 0 < ratio(u) <= 1 / 1.2),
+        (SearchFilters(aspect="square"), lambda u: 1 / 1.2 <= ratio(u) <= 1.2),
+        (SearchFilters(min_aspect=2.0), lambda u: ratio(u) >= 2.0),
+        (
+            SearchFilters(aspect="landscape", max_aspect=3.0, tags=["finance", "q3-2024"], pages="1-4"),
+            lambda u: 1.2 <= ratio(u) <= 3.0 and bool({"finance", "q3-2024"} & set(u.tags)) and u.page <= 4,
+        ),
+    ]

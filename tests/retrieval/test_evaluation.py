@@ -138,3 +138,31 @@ def test_a_copy_listed_in_also_counts_as_the_answer() -> None:
     )
     assert first_hit_rank(query, [hit("talk.pdf", 12, LEFT), hit("talk.pdf", 11, LEFT)]) == 2
     assert first_hit_rank(query, [hit("talk.pdf", 11, RIGHT)]) is None
+
+
+def test_a_listed_copy_counts_and_so_does_a_collapsed_one() -> None:
+    from figvault.search_models import DuplicateRef
+
+    query = EvalQuery.model_validate(
+        {
+            "id": "c",
+            "query": "q",
+            "doc": "v2.pdf",
+            "page": 4,
+            "bbox": LEFT,
+            "also": [{"doc": "v1.pdf", "page": 3}],
+        }
+    )
+    assert first_hit_rank(query, [hit("x.pdf", 1, LEFT), hit("v1.pdf", 3, RIGHT)]) == 2  # a listed copy
+    assert first_hit_rank(query, [hit("v1.pdf", 4, LEFT)]) is None  # not a listed place
+    collapsed = hit("other.pdf", 9, RIGHT).model_copy(
+        update={
+            "also_in": [
+                DuplicateRef(
+                    unit_id="u", doc_id="v2", doc="v2.pdf", page=4, page_size=(600, 800), bbox=LEFT, score=0.4
+                )
+            ]
+        }
+    )
+    assert first_hit_rank(query, [hit("x.pdf", 1, LEFT), collapsed]) == 2  # the answer shown as "also in"
+    assert first_hit_rank(query.model_copy(update={"also": []}), [hit("v1.pdf", 3, RIGHT)]) is None

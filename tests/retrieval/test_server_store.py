@@ -26,7 +26,7 @@ from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID, StoreLayout
 from figvault.settings import load_settings
-from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
+from tests.retrieval.store_fixtures import LAYOUT, filter_cases, random_unit, rows_for, shaped_units
 
 pytestmark = pytest.mark.server
 
@@ -161,3 +161,23 @@ def test_lexical_index_follows_another_process_writes(server_uri: str, tmp_path:
     assert not d2 & {h.unit_id for h in channel.search(collection, "figure", group_a, "", 50)}  # regrouped
     z = Scope("t", frozenset({acl_key(["z"])}))
     assert {h.unit_id for h in channel.search(collection, "figure", z, "", 50)} == d2
+
+
+def test_request_filters_select_the_same_units_as_on_lite(
+    server_store: MilvusUnitStore, tmp_path: Path
+) -> None:
+    """Tags, pages, pixel size and aspect: the cases tests/retrieval/test_filters.py runs on Milvus Lite,
+    in both forms of the access clause a server can be given."""
+    units = shaped_units(random.Random(5), 160, tenant="shapes")
+    table = AclSetTable.at(tmp_path / "registry.sqlite3")
+    table.register("shapes", ["g"])
+    collection = server_store.ensure_collection(LAYOUT)
+    rows = [{k: v for k, v in r.items() if k != "search_text"} for r in rows_for(units, seed=2)]
+    server_store.upsert_rows(collection, rows)
+    principal = Principal(user="u", tenant="shapes", groups=["g"])
+    for filters, rule in filter_cases():
+        want = {u.unit_id for u in units if rule(u)}
+        for form in ("acl_key", "groups"):
+            expr = build_filter(principal, filters, table.sets_of("shapes"), form=form)
+            got = {r[F_ID] for r in server_store.query_rows(collection, expr, [F_ID])}
+            assert got == want, (filters, form)

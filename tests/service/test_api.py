@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -383,3 +384,57 @@ def test_document_counts_of_a_half_done_ingest_come_from_the_store(world: World)
     finally:
         registry.put(indexed)
         conn.close()
+
+
+def test_upload_tags_filters_and_copies_over_http(world: World) -> None:
+    """Tags set at upload filter searches; the same figure uploaded twice is one hit with ``also_in`` for a
+    caller who may see both copies, and a plain hit (no trace of the other copy) for one who sees one."""
+    data = _pdf_bytes(931)
+    jobs = []
+    for name, groups, tags in (("tagged-a.pdf", "g0", "kpi, board deck"), ("tagged-b.pdf", "g1", "")):
+        response = world.client.post(
+            "/v1/documents",
+            files={"files": (name, data, "application/pdf")},
+            data={"groups": groups, "tags": tags},
+            headers=world.headers("editor"),
+        )
+        assert response.status_code == 202, response.text
+        jobs.append(response.json()["job_id"])
+    for job_id in jobs:
+        assert _wait_for_job(world, job_id, "editor")["state"] == "succeeded"
+    both = world.add_user("both", Role.READER, ["g0", "g1"], "acme")
+    only_b = world.add_user("only-b", Role.READER, ["g1"], "acme")
+    doc = world.client.get("/v1/documents/tagged-a.pdf", headers={"Authorization": f"Bearer {both}"}).json()
+    assert doc["tags"] == ["board deck", "kpi"]
+
+    unit = world.client.get("/v1/documents/tagged-a.pdf/units", headers={"Authorization": f"Bearer {both}"})
+    question = unit.json()["units"][0]["caption"]
+
+    def search(key: str, **filters) -> list[dict]:
+        body = {"query": question, "top_k": 5, "filters": filters}
+        response = world.client.post("/v1/search", json=body, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text
+        return response.json()["results"]
+
+    top = search(both)[0]
+    assert {top["doc"], *(r["doc"] for r in top["also_in"])} == {"tagged-a.pdf", "tagged-b.pdf"}
+    assert top["also_in"][0]["image_url"].startswith("/v1/units/")
+    alone = search(only_b)
+    assert alone[0]["doc"] == "tagged-b.pdf" and not any(r["also_in"] for r in alone)
+    assert "tagged-a.pdf" not in json.dumps(alone)
+    assert [r["doc"] for r in search(both, tags=["kpi"])] == ["tagged-a.pdf"]
+    assert search(both, tags=["kpi"], pages="2-4") == []
+
+    bad = world.client.post(
+        "/v1/search",
+        json={"query": "x", "filters": {"pages": "4-1"}},
+        headers={"Authorization": f"Bearer {both}"},
+    )
+    assert bad.status_code == 422
+    refused = world.client.post(
+        "/v1/documents",
+        files={"files": ("t.pdf", data, "application/pdf")},
+        data={"groups": "g0", "tags": "x\x01y"},
+        headers=world.headers("editor"),
+    )
+    assert refused.status_code == 422 and "tags" in refused.json()["detail"]

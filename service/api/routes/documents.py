@@ -40,6 +40,7 @@ from figvault.service.deps import DbDep, DocIdPath, Engine, EngineDep, SettingsD
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
+from figvault.tags import tag_set
 from figvault.text_checks import check_text
 
 router = APIRouter(
@@ -96,6 +97,7 @@ def visible_documents(
                 state=str(record.state),
                 units=units,
                 groups=sorted(set(record.groups) & set(principal.groups)),
+                tags=record.tags,
                 error=record.error or None,
                 updated_at=iso_time(record.updated_at),
             )
@@ -139,6 +141,16 @@ def _upload_groups(principal: Principal, raw: str) -> list[str]:
     return groups
 
 
+def _upload_tags(raw: str | None) -> list[str] | None:
+    """The uploaded documents' tags; None (field absent): a re-uploaded document keeps its tags."""
+    if raw is None:
+        return None
+    try:
+        return tag_set(t for t in raw.split(",") if t.strip())
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tags: {exc}") from None
+
+
 @router.post(
     "",
     summary="Upload PDF/PPTX files; an ingest job indexes them (editors)",
@@ -158,6 +170,11 @@ async def upload_documents(
     groups: Annotated[
         str, Form(max_length=2000, description="Access groups, comma separated."), AfterValidator(check_text)
     ],
+    tags: Annotated[
+        str | None,
+        Form(max_length=4096, description="Document tags, comma separated (optional)."),
+        AfterValidator(check_text),
+    ] = None,
 ) -> UploadOut:
     """202 with ``job_id``: the files wait in the data folder and a job ingests them (progress:
     ``GET /v1/jobs/{id}`` and ``/v1/jobs/{id}/events``). Files that are not PDF/PPTX are ``rejected`` now."""
@@ -165,7 +182,7 @@ async def upload_documents(
     if runner is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")
     # async: the multipart body is already parsed; the blocking work goes to the thread pool explicitly.
-    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups)
+    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups, tags)
     runner.wake()
     return out
 
@@ -176,6 +193,7 @@ def _queue_uploads(
     settings: Settings,
     files: list[UploadFile],
     groups_raw: str,
+    tags_raw: str | None = None,
 ) -> UploadOut:
     from figvault.pipeline.ingest_job import queue_upload_job
     from figvault.pipeline.jobs import JobStore
@@ -185,6 +203,7 @@ def _queue_uploads(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
         )
+    tags = _upload_tags(tags_raw)
     limit = settings.service.max_upload_mb * 2**20
     results: list[UploadedDocumentOut] = []
     folders: list[Path] = []
@@ -217,6 +236,7 @@ def _queue_uploads(
             groups=groups,
             tenant=principal.tenant,
             started_by=principal.user,
+            tags=tags,
         )
         results.extend(UploadedDocumentOut(name=name, doc_id=name, state="queued") for name, _ in accepted)
     finally:
@@ -228,6 +248,7 @@ def _queue_uploads(
         "ingest",
         detail={
             "groups": groups,
+            **({"tags": tags} if tags is not None else {}),
             "job": job.id,
             "documents": [r.model_dump(exclude_none=True) for r in results],
         },

@@ -1,0 +1,53 @@
+"""A data folder from before document tags and image hashes: it keeps working, and one re-encode (same
+encoders) copies it into a collection with the new fields: tags from the registry, hashes from the blobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from figvault.access import local_operator
+from figvault.errors import FigvaultError
+from figvault.pipeline.ingest_pipeline import ingest_paths, store_layout
+from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
+from figvault.pipeline.reencode import ROW_FIELDS_SUFFIX, plan_reencode
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import OPTIONAL_FIELDS
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchFilters, SearchRequest
+from figvault.settings import load_settings
+from tests.generated_docs import figure_pdf
+
+
+def test_reencode_adds_the_new_row_fields(tmp_path) -> None:
+    from figvault.encoders.factory import build_encoders
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.extract.workers = 1
+    encoders = build_encoders(settings)
+    store = MilvusUnitStore.from_settings(settings)
+    old = store.collection_name_for(store.supported_layout(store_layout(encoders)))
+    store._create(old, store.supported_layout(store_layout(encoders)), omit=frozenset(OPTIONAL_FIELDS))
+    store.client.create_alias(collection_name=old, alias=store.alias)
+    docs = [figure_pdf(tmp_path / f"r{i}.pdf", seed=70 + i, n_figures=1) for i in range(2)]
+    for path, tags in zip(docs, (["finance"], []), strict=True):
+        report = ingest_paths(settings, [path], groups=["g"], tenant="default", progress=False, tags=tags)
+        assert not report.failed
+    engine = SearchEngine.from_settings(settings, encoders=encoders)
+    tagged = SearchRequest(query="figure", top_k=5, filters=SearchFilters(tags=["finance"]))
+    with pytest.raises(FigvaultError, match="figvault reencode"):
+        engine.search(local_operator(), tagged)
+    assert engine.search(local_operator(), SearchRequest(query="figure", top_k=5)).results
+
+    plan = plan_reencode(store, encoders)
+    assert plan is not None and plan.target.endswith(ROW_FIELDS_SUFFIX)
+    jobs = JobStore.open(settings)
+    job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
+    final = run_here(settings, job)
+    assert final.state == JobState.SUCCEEDED, final
+    assert store.served_collection() == plan.target and not store.absent_fields(plan.target)
+    assert plan_reencode(store, encoders) is None  # nothing left to do
+    rows = store.get_rows(plan.target, "")
+    assert all(len(r["phash"]) == 64 for r in rows)
+    assert {r["doc"]: r["tags"] for r in rows} == {"r0.pdf": ["finance"], "r1.pdf": []}
+    hits = engine.search(local_operator(), tagged).results
+    assert [h.doc for h in hits] == ["r0.pdf"]

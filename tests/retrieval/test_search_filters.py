@@ -1,0 +1,104 @@
+"""Issue 14's filters and duplicate collapsing end to end: ingest with tags (perceptual hashes stored), then
+``SearchEngine`` and ``figvault search`` on the offline profile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.access import local_operator
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.phash import HASH_HEX
+from figvault.pipeline.ingest_pipeline import ingest_paths
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchFilters, SearchRequest
+from figvault.settings import Settings, load_settings
+from tests.generated_docs import figure_pdf
+
+load_commands()
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, SearchEngine]:
+    root = tmp_path_factory.mktemp("filtered")
+    settings = load_settings("offline", data_dir=root / "data")
+    settings.extract.workers = 1
+    a = figure_pdf(root / "annual.pdf", seed=41)
+    copy = root / "annual-deck.pdf"
+    shutil.copy(a, copy)  # the same figures in a second document
+    b = figure_pdf(root / "other.pdf", seed=42, n_figures=1)
+    for path, tags in ((a, ["finance", "2024"]), (copy, ["deck"]), (b, [])):
+        report = ingest_paths(settings, [path], groups=["g"], tenant="default", progress=False, tags=tags)
+        assert not report.failed
+    return settings, SearchEngine.from_settings(settings)
+
+
+def caption(engine: SearchEngine, doc: str) -> str:
+    rows = engine.store.get_rows(engine.store.served_collection(), f'doc == "{doc}"')
+    return sorted(r["caption"] for r in rows)[0]
+
+
+def test_tags_and_hashes_are_stored(indexed) -> None:
+    settings, engine = indexed
+    rows = engine.store.get_rows(engine.store.served_collection(), "")
+    by_doc = {r["doc"]: r for r in rows}
+    assert by_doc["annual.pdf"]["tags"] == ["2024", "finance"] and by_doc["other.pdf"]["tags"] == []
+    assert all(len(r["phash"]) == HASH_HEX for r in rows)
+    registry = DocumentRegistry.open(settings)
+    assert registry.get("default", "annual-deck.pdf").tags == ["deck"]
+
+
+def test_filters_narrow_the_search(indexed) -> None:
+    _, engine = indexed
+    question = caption(engine, "other.pdf")
+
+    def docs(**filters) -> set[str]:
+        request = SearchRequest(query=question, top_k=10, filters=SearchFilters(**filters), rerank=False)
+        hits = engine.search(local_operator(), request).results
+        return {h.doc for h in hits} | {r.doc for h in hits for r in h.also_in}
+
+    assert docs() == {"annual.pdf", "annual-deck.pdf", "other.pdf"}
+    assert docs(tags=["finance"]) == {"annual.pdf"}
+    assert docs(tags=["deck", "finance"]) == {"annual.pdf", "annual-deck.pdf"}
+    assert docs(tags=["nope"]) == set()
+    assert docs(pages="2-3") == set()  # one-page documents
+    assert docs(pages="1") == {"annual.pdf", "annual-deck.pdf", "other.pdf"}
+    assert docs(aspect="landscape") == {"annual.pdf", "annual-deck.pdf", "other.pdf"}  # 360 x 240 pt figures
+    assert docs(aspect="portrait") == set()
+    assert docs(max_width=10) == set()
+
+
+def test_copies_collapse_into_one_hit(indexed, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, engine = indexed
+    question = caption(engine, "annual.pdf")
+    request = SearchRequest(query=question, top_k=3, rerank=False)
+    results = engine.search(local_operator(), request).results
+    top = results[0]
+    assert {top.doc, *(r.doc for r in top.also_in)} == {"annual.pdf", "annual-deck.pdf"}
+    assert len(top.also_in) == 1 and top.also_in[0].page == 1
+    assert len(results) == 3  # still three distinct figures: annual's other figure and other.pdf's
+    assert len({h.unit_id for h in results}) == 3
+
+    monkeypatch.setattr(engine.settings.search, "collapse_duplicates", False)
+    plain = engine.search(local_operator(), request).results
+    assert not any(h.also_in for h in plain)
+    assert {plain[0].doc, plain[1].doc} == {"annual.pdf", "annual-deck.pdf"}
+
+
+def test_cli_flags(indexed) -> None:
+    settings, _ = indexed
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search", "figure", "--json"]
+    done = runner.invoke(app, [*base, "--tags", "deck", "--pages", "1-1", "--min-width", "100"])
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.stdout)
+    assert payload["results"] and {r["doc"] for r in payload["results"]} == {"annual-deck.pdf"}
+    assert all(r["tags"] == ["deck"] for r in payload["results"])
+    for flags, option in ((["--pages", "9-2"], "--pages"), (["--aspect", "wide"], "--aspect")):
+        bad = runner.invoke(app, [*base, *flags])
+        assert bad.exit_code == 2 and f"error: {option}:" in bad.output and "Traceback" not in bad.output
