@@ -1,6 +1,7 @@
 // The search view: question or example image, filters, and the results grid.
 
 import { ImageCache, getJson, postForm, postJson } from "./api.js";
+import { alsoInText, buildFilters } from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
 export class SearchView {
@@ -21,6 +22,16 @@ export class SearchView {
     this.kinds = document.getElementById("filter-kinds");
     this.after = document.getElementById("filter-after");
     this.before = document.getElementById("filter-before");
+    this.tags = document.getElementById("filter-tags");
+    this.knownTags = document.getElementById("known-tags");
+    this.pages = document.getElementById("filter-pages");
+    this.aspect = document.getElementById("filter-aspect");
+    this.sizes = {
+      min_width: document.getElementById("filter-min-width"),
+      max_width: document.getElementById("filter-max-width"),
+      min_height: document.getElementById("filter-min-height"),
+      max_height: document.getElementById("filter-max-height"),
+    };
     this.topK = document.getElementById("top-k");
     this.rerank = document.getElementById("rerank");
     this.rerankNote = document.getElementById("rerank-note");
@@ -103,6 +114,10 @@ export class SearchView {
     for (const box of this.kinds.querySelectorAll("input")) box.checked = false;
     this.after.value = "";
     this.before.value = "";
+    this.tags.value = "";
+    this.pages.value = "";
+    this.aspect.value = "";
+    for (const input of Object.values(this.sizes)) input.value = "";
   }
 
   // The caller's groups, for the sentence shown when they can see no document.
@@ -125,6 +140,8 @@ export class SearchView {
       const docs = listFrom(await getJson("/v1/documents"), "documents", "items");
       this.showNoAccess(docs.length);
       const selected = new Set([...this.docs.selectedOptions].map((o) => o.value));
+      const tags = [...new Set(docs.flatMap((doc) => doc.tags || []))].sort();
+      this.knownTags.replaceChildren(...tags.map((tag) => el("option", { value: tag })));
       this.docs.replaceChildren(
         ...docs.map((doc) => {
           const id = doc.doc_id ?? doc.id;
@@ -138,14 +155,17 @@ export class SearchView {
   }
 
   filters() {
-    const filters = {};
-    const docIds = [...this.docs.selectedOptions].map((o) => o.value);
-    if (docIds.length) filters.doc_ids = docIds;
-    const kinds = [...this.kinds.querySelectorAll("input:checked")].map((box) => box.value);
-    if (kinds.length) filters.kinds = kinds;
-    if (this.after.value) filters.after = this.after.value;
-    if (this.before.value) filters.before = this.before.value;
-    return filters;
+    const sizes = Object.fromEntries(Object.entries(this.sizes).map(([field, input]) => [field, input.value]));
+    return buildFilters({
+      docIds: [...this.docs.selectedOptions].map((o) => o.value),
+      kinds: [...this.kinds.querySelectorAll("input:checked")].map((box) => box.value),
+      after: this.after.value,
+      before: this.before.value,
+      tags: this.tags.value,
+      pages: this.pages.value,
+      aspect: this.aspect.value,
+      ...sizes,
+    });
   }
 
   topKValue() {
@@ -232,6 +252,9 @@ export class SearchView {
         el("p", { class: "card-caption" }, hit.label && !(hit.caption || "").startsWith(hit.label) ? `${hit.label}. ` : "",
           hit.caption || hit.title || el("em", {}, "no caption")),
         el("p", { class: "card-doc", title: hit.doc }, hit.doc),
+        hit.also_in?.length
+          ? el("p", { class: "card-also", title: alsoInText(hit, hit.also_in.length) }, alsoInText(hit))
+          : null,
         el(
           "div",
           { class: "card-meta" },

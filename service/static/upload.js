@@ -14,6 +14,7 @@ export class UploadView {
     this.form = document.getElementById("upload-form");
     this.files = document.getElementById("upload-files");
     this.groups = document.getElementById("upload-groups");
+    this.tags = document.getElementById("upload-tags");
     this.log = document.getElementById("upload-log");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -31,6 +32,7 @@ export class UploadView {
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name);
     form.append("groups", this.groups.value);
+    if (this.tags.value.trim()) form.append("tags", this.tags.value);
     const entry = this.entry(`Uploading ${files.map((f) => f.name).join(", ")}…`);
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;

@@ -258,6 +258,7 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.locator("button[data-tab=upload]").click()
     assert page.get_by_label("Groups that may see them (comma separated)").input_value() == "public"
     page.get_by_label("PDF or PPTX files").set_input_files(str(upload))
+    page.get_by_label("Tags (optional, comma separated)").fill("turbines, field tests")
     page.locator("#upload-form button[type=submit]").click()
     page.wait_for_selector("#upload-log li.ok, #upload-log li.failed", timeout=90_000)
     assert page.locator("#upload-log li.ok").count() == 1, page.inner_text("#upload-log")
@@ -269,3 +270,21 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.locator("button[data-tab=search]").click()
     cards = search(page, caption)
     assert cards and caption.rstrip(".") in cards[0]
+
+    # The filter controls: the upload's tag finds only it; a tag, page range or shape it lacks finds none.
+    page.get_by_label("Tags (any of, comma separated)").fill("turbines")
+    assert [("turbine-report.pdf" in card) for card in search(page, caption)] == [True]
+    page.get_by_label("Pages or slides").fill("2-")
+    assert search(page, caption) == []
+    page.get_by_label("Pages or slides").fill("1")
+    page.get_by_label("Shape").select_option("portrait")  # its figure is 360 x 240 points
+    assert search(page, caption) == []
+    page.get_by_label("Shape").select_option("landscape")
+    page.locator("#filter-min-width").fill("100")
+    assert len(search(page, caption)) == 1
+    page.get_by_label("Pages or slides").fill("9-2")  # the server's reason is shown
+    page.get_by_label("Question").fill(caption)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#search-status').textContent.includes('pages')")
+    page.locator("#filters-reset").click()
+    assert len(search(page, caption)) > 1

@@ -132,3 +132,59 @@ def test_job_event_stream_parser() -> None:
         {"event": "progress", "data": {"state": "running", "done": 3, "total": 3}},
         {"event": "end", "data": {"id": "j1", "state": "succeeded"}},
     ]
+
+
+def test_shape_options_match_the_aspect_classes() -> None:
+    from figvault.search_models import Aspect
+
+    options = re.findall(r'<option value="(\w+)">', static_text("index.html"))
+    assert [o for o in options if o in {a.value for a in Aspect}] == [a.value for a in Aspect]
+    match = re.search(r"export const ASPECTS = \[([^\]]*)\]", static_text("filters.js"))
+    assert match is not None and re.findall(r'"([^"]+)"', match.group(1)) == [a.value for a in Aspect]
+
+
+FILTERS_SCRIPT = """
+const { buildFilters, alsoInText } = await import(process.argv[1]);
+console.log(JSON.stringify(buildFilters({
+  docIds: ["d1"], kinds: [], after: "", before: "2024-01-31", tags: " kpi, board deck,,kpi ",
+  pages: " 3-7 ", aspect: "square", min_width: "120", max_width: "", min_height: " ", max_height: "900",
+})));
+console.log(JSON.stringify(buildFilters({ tags: "", pages: "", aspect: "wide" })));
+console.log(alsoInText({ also_in: [
+  { doc: "a.pptx", page: 5 }, { doc: "b.pdf", page: 2 }, { doc: "c.pdf", page: 1 }, { doc: "d.pdf", page: 9 },
+] }));
+console.log(JSON.stringify(alsoInText({ also_in: [] })));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_filter_controls_become_the_request_filters() -> None:
+    """What the page sends for its filter controls: only the filled ones, with the server's field names,
+    and accepted by the server's own model."""
+    from figvault.search_models import SearchFilters
+
+    with resources.as_file(STATIC.joinpath("filters.js")) as filters_js:
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", FILTERS_SCRIPT, filters_js.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    full, empty, also, none = done.stdout.splitlines()
+    sent = json.loads(full)
+    assert sent == {
+        "doc_ids": ["d1"],
+        "before": "2024-01-31",
+        "tags": ["kpi", "board deck"],
+        "pages": "3-7",
+        "min_width": 120,
+        "max_height": 900,
+        "aspect": "square",
+    }
+    parsed = SearchFilters.model_validate(sent)
+    assert parsed.pages == (3, 7) and parsed.tags == ["board deck", "kpi"]
+    assert json.loads(empty) == {}
+    assert also == "Also in: a.pptx slide 5, b.pdf page 2, c.pdf page 1 and 1 more"
+    assert json.loads(none) == ""

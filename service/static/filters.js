@@ -1,0 +1,39 @@
+// The search filters as the request wants them (POST /v1/search `filters`), from the form's plain values,
+// and the "also in" line of a collapsed hit. No DOM here: tests/service/test_page_static.py runs it in node.
+
+import { pageLabel } from "./format.js";
+
+export const ASPECTS = ["landscape", "portrait", "square"];
+const SIZE_FIELDS = ["min_width", "max_width", "min_height", "max_height"];
+
+export function splitTags(text) {
+  return [...new Set((text || "").split(",").map((t) => t.trim()).filter(Boolean))];
+}
+
+// values: { docIds: [], kinds: [], after, before, tags: "a, b", pages: "3-7", aspect,
+//           min_width, max_width, min_height, max_height } (strings as the inputs hold them)
+export function buildFilters(values) {
+  const filters = {};
+  if (values.docIds?.length) filters.doc_ids = values.docIds;
+  if (values.kinds?.length) filters.kinds = values.kinds;
+  if (values.after) filters.after = values.after;
+  if (values.before) filters.before = values.before;
+  const tags = splitTags(values.tags);
+  if (tags.length) filters.tags = tags;
+  const pages = (values.pages || "").trim();
+  if (pages) filters.pages = pages; // the server parses "3-7", "5", "3-", "-7" and says what is wrong
+  for (const field of SIZE_FIELDS) {
+    const text = String(values[field] ?? "").trim();
+    if (text !== "") filters[field] = Number.parseInt(text, 10);
+  }
+  if (ASPECTS.includes(values.aspect)) filters.aspect = values.aspect;
+  return filters;
+}
+
+export function alsoInText(hit, shown = 3) {
+  const places = hit.also_in || [];
+  if (!places.length) return "";
+  const names = places.slice(0, shown).map((p) => `${p.doc} ${pageLabel(p.doc, p.page)}`);
+  const more = places.length > shown ? ` and ${places.length - shown} more` : "";
+  return `Also in: ${names.join(", ")}${more}`;
+}
