@@ -137,25 +137,36 @@ def duplicate_ref(hit: SearchHit) -> DuplicateRef:
     )
 
 
+def group_ids(
+    unit_ids: list[str], signatures: dict[str, Signature], *, image_vectors: bool
+) -> list[list[str]]:
+    """``unit_ids`` (best first) in groups of near-duplicates, each in rank order, the groups in the order
+    of their leaders. A unit without a signature is its own group."""
+    groups: list[list[str]] = []
+    for uid in unit_ids:
+        sig = signatures.get(uid)
+        home = None
+        if sig is not None:
+            for group in groups:
+                leader = signatures.get(group[0])
+                if leader is not None and same_figure(leader, sig, image_vectors=image_vectors):
+                    home = group
+                    break
+        if home is None:
+            groups.append([uid])
+        else:
+            home.append(uid)
+    return groups
+
+
 def collapse(
     hits: list[SearchHit], signatures: dict[str, Signature], *, image_vectors: bool
 ) -> list[SearchHit]:
     """``hits`` (best first) with each group of near-duplicates as one hit: its original, the others in
     ``also_in`` in rank order. A hit without a signature is its own group."""
-    groups: list[list[SearchHit]] = []
-    for hit in hits:
-        sig = signatures.get(hit.unit_id)
-        home = None
-        if sig is not None:
-            for group in groups:
-                leader = signatures.get(group[0].unit_id)
-                if leader is not None and same_figure(leader, sig, image_vectors=image_vectors):
-                    home = group
-                    break
-        if home is None:
-            groups.append([hit])
-        else:
-            home.append(hit)
+    by_id = {h.unit_id: h for h in hits}
+    ids = group_ids([h.unit_id for h in hits], signatures, image_vectors=image_vectors)
+    groups = [[by_id[uid] for uid in group] for group in ids]
     out: list[SearchHit] = []
     for group in groups:
         original = min(group, key=lambda h: _original_key(h, signatures.get(h.unit_id)))

@@ -88,6 +88,8 @@ def test_an_older_collection_reads_the_new_fields_as_empty(tmp_path) -> None:
         clip = None
 
         class text:
+            embedding_version = "text_test"
+
             @staticmethod
             def encode_texts(texts):
                 return np.asarray([written[1]["text"]], dtype=np.float32)

@@ -271,7 +271,9 @@ def test_eval_cli_scores_and_writes_results(indexed, engine: SearchEngine, tmp_p
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["q0", "q1", "q2", "q3", "qx"]
     assert set(rows[0]) == {"id", "results", "no_match"}
-    assert set(rows[0]["results"][0]) == {"unit_id", "doc", "page", "label", "bbox", "score"}
+    # The stable fields, plus the collapsed copies of each result (issue 14: an addition, nothing renamed).
+    assert set(rows[0]["results"][0]) == {"unit_id", "doc", "page", "label", "bbox", "score", "also_in"}
+    assert rows[0]["results"][0]["also_in"] == []
 
 
 def test_status_json(indexed) -> None:
