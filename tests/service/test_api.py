@@ -437,4 +437,12 @@ def test_upload_tags_filters_and_copies_over_http(world: World) -> None:
         data={"groups": "g0", "tags": "x\x01y"},
         headers=world.headers("editor"),
     )
-    assert refused.status_code == 422 and "tags" in refused.json()["detail"]
+    assert refused.status_code == 422 and "tags" in json.dumps(refused.json()["detail"])
+    too_long = world.client.post(
+        "/v1/documents",
+        files={"files": ("t.pdf", data, "application/pdf")},
+        data={"groups": "g0", "tags": "x" * 65},
+        headers=world.headers("editor"),
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"] == "tags: a tag is longer than 64 characters"
