@@ -141,7 +141,8 @@ def group_ids(
     unit_ids: list[str], signatures: dict[str, Signature], *, image_vectors: bool
 ) -> list[list[str]]:
     """``unit_ids`` (best first) in groups of near-duplicates, each in rank order, the groups in the order
-    of their leaders. A unit without a signature is its own group."""
+    of their leaders. A unit without a signature is its own group. The first groups of a list are the groups
+    of a prefix holding just their members (so a search fetches whole rows for the groups it shows)."""
     groups: list[list[str]] = []
     for uid in unit_ids:
         sig = signatures.get(uid)
@@ -173,6 +174,10 @@ def collapse(
         others = [duplicate_ref(h) for h in group if h is not original]
         out.append(original.model_copy(update={"also_in": others}) if others else original)
     return out
+
+
+SIGNATURE_FIELDS = [F_ID, F_PHASH, F_WIDTH, F_HEIGHT, F_META]
+"""What grouping reads of every candidate before it knows which ones are shown: no texts."""
 
 
 def signatures_of(rows: dict[str, dict[str, Any]], vector_field: str | None) -> dict[str, Signature]:

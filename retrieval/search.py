@@ -29,7 +29,14 @@ from figvault.retrieval.acl import (
     visible_acl_keys,
 )
 from figvault.retrieval.acl_sets import AclSetTable
-from figvault.retrieval.duplicates import Signature, collapse, fallback_channel, signatures_of
+from figvault.retrieval.duplicates import (
+    SIGNATURE_FIELDS,
+    Signature,
+    collapse,
+    fallback_channel,
+    group_ids,
+    signatures_of,
+)
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder
 from figvault.retrieval.fusion import fuse
 from figvault.retrieval.lexical import LexicalChannel
@@ -643,13 +650,20 @@ class SearchEngine:
         ranked = self.recall(collection, queries, expr, limit, lexical)
         timings["recall"] = timings.get("recall", 0.0) + _ms(t)
         t = time.perf_counter()
-        # The reranker and collapsing read every candidate; otherwise the shown hits and the few candidates
-        # the priors and the neighbour rule may move up are fetched.
-        shown = ranked if use_rerank or collapsing else ranked[: max(request.top_k, cfg.evidence_depth)]
+        # The reranker reads every candidate; otherwise the shown hits and the few candidates the priors and
+        # the neighbour rule may move up are fetched. Collapsing counts those in groups of copies: it reads
+        # the light fields of every candidate first (no texts), and the whole rows of the groups it needs.
+        depth = max(request.top_k, cfg.evidence_depth)
         extra = (vector_field,) if vector_field else ()
+        signatures: dict[str, Signature] = {}
+        if use_rerank:
+            shown = ranked
+        elif collapsing:
+            signatures, shown = self._group_candidates(collection, ranked, depth, vector_field)
+        else:
+            shown = ranked[:depth]
         candidates = self.materialize_candidates(collection, principal, shown, queries, keys, extra)
-        signatures = {}
-        if collapsing:
+        if collapsing and use_rerank:
             signatures = signatures_of({c.unit_id: dict(c.row) for c in candidates}, vector_field)
         offline_no_match = None
         if not use_rerank and request.query.strip():
@@ -658,6 +672,26 @@ class SearchEngine:
         visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
         timings["fetch"] = timings.get("fetch", 0.0) + _ms(t)
         return visible, signatures, offline_no_match, len(ranked), vector_field
+
+    def _group_candidates(
+        self, collection: str, ranked: list[RankedUnit], depth: int, vector_field: str | None
+    ) -> tuple[dict[str, Signature], list[RankedUnit]]:
+        """The duplicate signatures of every candidate, read from their light fields, and the candidates of
+        the first ``depth`` groups of copies, in rank order (the ones whose whole rows are fetched)."""
+        if not ranked:
+            return {}, []
+        fields = [*SIGNATURE_FIELDS, *([vector_field] if vector_field else [])]
+        rows = {
+            r[F_ID]: r
+            for r in self.store.get_rows(
+                collection, in_list(F_ID, [u.unit_id for u in ranked]), fields=fields, for_search=True
+            )
+        }
+        signatures = signatures_of(rows, vector_field)
+        order = [u.unit_id for u in ranked if u.unit_id in rows]
+        groups = group_ids(order, signatures, image_vectors=vector_field == "clip")
+        wanted = {uid for group in groups[:depth] for uid in group}
+        return signatures, [u for u in ranked if u.unit_id in wanted]
 
     def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:
         try:
