@@ -55,6 +55,8 @@ from figvault.storage import BlobStore
 log = logging.getLogger("figvault.service")
 
 MiB = 2**20
+WARM_UP_SHUTDOWN_WAIT_S = 120
+"""A shutdown waits this long for a running warm-up (a model load, one search) before it goes on."""
 JSON_BODY_LIMIT = 1 * MiB
 """JSON bodies are small; refusing big ones before parsing keeps a client from tying up a worker."""
 MULTIPART_OVERHEAD = 1 * MiB
@@ -202,6 +204,8 @@ def create_app(
         finally:
             # A running job stops at its next batch and goes back to the queue (it resumes on next start).
             await anyio.to_thread.run_sync(app.state.jobs.stop)
+            if not await anyio.to_thread.run_sync(app.state.warm_up.join, WARM_UP_SHUTDOWN_WAIT_S):
+                log.warning("shutting down while the warm-up is still running")
             if owned and callable(getattr(app.state.engine, "close", None)):
                 app.state.engine.close()
             app.state.db.close()

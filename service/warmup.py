@@ -22,12 +22,25 @@ class WarmUp:
         self.error: str | None = None
         self.seconds: float | None = None
         self._then: Callable[[], None] | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self, then: Callable[[], None] | None = None) -> Self:
         """Warm up in a thread; ``then`` runs in it afterwards (done or failed)."""
         self._then = then
-        threading.Thread(target=self._run, name="figvault-warm-up", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="figvault-warm-up", daemon=True)
+        self._thread.start()
         return self
+
+    def join(self, timeout_s: float) -> bool:
+        """Wait for the warm-up (and its ``then``) to end; True when it did within ``timeout_s``.
+
+        The app's shutdown waits here: a process that exits while this thread is inside native model code
+        aborts (exit 134, "terminate called without an active exception"), and the engine must not be
+        closed under it."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return True
 
     def _run(self) -> None:
         started = time.perf_counter()

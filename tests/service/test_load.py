@@ -147,3 +147,25 @@ def test_not_ready_until_the_encoders_are_loaded_and_warm(
         assert sum(b.passes for _, b in engine.questions._batchers.values()) >= 1
         response = client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))
         assert response.status_code == 200
+
+
+def test_shutdown_waits_for_a_running_warm_up(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that exits while the warm-up thread is inside native model code aborts (exit 134)."""
+    from figvault.retrieval.search import SearchEngine
+    from figvault.service.app import create_app
+
+    engine = SearchEngine.from_settings(world.settings)
+    started, hold = threading.Event(), threading.Event()
+    real_warm_up = engine.warm_up
+
+    def held_warm_up() -> None:
+        started.set()
+        assert hold.wait(60)
+        real_warm_up()
+
+    monkeypatch.setattr(engine, "warm_up", held_warm_up)
+    app = create_app(world.settings, engine=engine)
+    with TestClient(app):
+        assert started.wait(60)
+        threading.Timer(0.2, hold.set).start()  # released only after the shutdown below has begun
+    assert app.state.warm_up.done.is_set(), "the shutdown returned while the warm-up was still running"
