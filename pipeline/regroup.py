@@ -10,7 +10,9 @@ middle (its catch-up copies any unit whose access key differs, so it picks the n
 
 A crash half-way leaves some collections with the new groups and the registry with the old ones; running
 the same command again finishes it (the rewrite is idempotent).
-"""
+
+
+``set_document_tags`` changes a document's tags the same way (its units' ``tags`` field, in place)."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import MAX_GROUPS
+from figvault.retrieval.schema import F_TAGS, MAX_GROUPS
 from figvault.settings import Settings
+from figvault.tags import tag_set
 
 LOCK_TIMEOUT_S = 30.0
 """How long a regroup waits for a running ingest batch or re-encode switch before it gives up."""
@@ -115,4 +118,61 @@ def _result(
         after=groups,
         units=rewritten.get(served or "", 0),
         collections=rewritten,
+    )
+
+
+@dataclass
+class RetagResult:
+    doc_id: str
+    tenant: str
+    name: str
+    before: list[str]
+    after: list[str]
+    units: int
+    """Units rewritten in the served collection (0 there when it predates tags: its re-encode adds them)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def set_document_tags(
+    settings: Settings,
+    tenant: str,
+    doc_id: str,
+    tags: Iterable[str],
+    *,
+    store: MilvusUnitStore | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> RetagResult:
+    """Give document ``doc_id`` of ``tenant`` the ``tags`` (``figvault/tags.py``), rewriting its units' tags
+    in place like a regroup (same lock, same one-request rewrite); raises DocumentNotFoundError."""
+    try:
+        chosen = tag_set(tags)
+    except ValueError as exc:
+        raise FigvaultError(str(exc)) from None
+    store = store or MilvusUnitStore.from_settings(settings)
+    conn = connect(settings)
+    try:
+        registry = DocumentRegistry(conn)
+        with store_write_lock(settings, exclusive=True, timeout_s=lock_timeout_s):
+            record = registry.get(tenant, doc_id)
+            if record is None:
+                raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
+            rewritten: dict[str, int] = {}
+            for collection in store.list_collections():
+                count = store.rewrite_fields(collection, tenant, doc_id, {F_TAGS: chosen})
+                if count:
+                    store.flush(collection)
+                    rewritten[collection] = count
+            registry.put(record.model_copy(update={"tags": chosen}))
+    finally:
+        conn.close()
+    served = store.served_collection()
+    return RetagResult(
+        doc_id=record.doc_id,
+        tenant=record.tenant,
+        name=record.name,
+        before=list(record.tags),
+        after=chosen,
+        units=rewritten.get(served or "", 0),
     )

@@ -475,15 +475,22 @@ class MilvusUnitStore:
         engine (``SearchEngine._may_see``). A 2.3 server has no usable upsert (delete then insert): there a
         concurrent search may briefly miss the document's units, never see them with the wrong groups.
         """
+        return self.rewrite_fields(collection, tenant, doc_id, {F_GROUPS: list(groups), F_ACL_KEY: key})
+
+    def rewrite_fields(self, collection: str, tenant: str, doc_id: str, changes: dict[str, Any]) -> int:
+        """Set ``changes`` (field -> value) on every unit of one document in place, the way
+        ``rewrite_access`` does (rows read whole, written back in one upsert request); returns how many.
+        A collection written before one of the fields is left alone (0): its re-encode adds the field."""
         from figvault.retrieval.acl import quote
 
+        if set(changes) & self._lacks(collection):
+            return 0
         expr = f"{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)}"
         rows = self.query_rows(collection, expr, self.written_fields(collection))
         if not rows:
             return 0
         for row in rows:
-            row[F_GROUPS] = list(groups)
-            row[F_ACL_KEY] = key
+            row.update(changes)
         return self.upsert_rows(collection, rows, one_request=True)
 
     def flush(self, collection: str) -> None:

@@ -11,7 +11,9 @@ import typer
 from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
-documents_app = typer.Typer(help="Documents and who sees them: list, set-groups.", no_args_is_help=True)
+documents_app = typer.Typer(
+    help="Documents and who sees them: list, set-groups, set-tags.", no_args_is_help=True
+)
 app.add_typer(documents_app, name="documents")
 
 TenantOption = Annotated[str | None, typer.Option("--tenant", help="Only this tenant (default: all).")]
@@ -68,4 +70,35 @@ def set_groups(
     typer.echo(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): groups"
         f" {','.join(result.before) or '(none)'} -> {','.join(result.after)}; {result.units} units rewritten"
+    )
+
+
+@documents_app.command("set-tags")
+def set_tags(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`).")],
+    tags: Annotated[str, typer.Option("--tags", help='The document\'s new tags: a,b ("" clears them).')],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
+) -> None:
+    """Change a document's tags (the search filter `--tags`): its units are rewritten in place, like
+    set-groups, and the change is audited."""
+    from figvault.access import local_operator
+    from figvault.pipeline.registry import connect
+    from figvault.pipeline.regroup import set_document_tags
+    from figvault.service import audit
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    with one_line_errors():
+        result = set_document_tags(settings, tenant, doc_id, split_csv(tags) or [])
+        conn = connect(settings)
+        try:
+            audit.ensure_schema(conn)
+            audit.record(conn, local_operator(tenant), "set-tags", detail=result.to_dict())
+        finally:
+            conn.close()
+    typer.echo(
+        f"{result.name} ({result.doc_id}, tenant {result.tenant}): tags"
+        f" {','.join(result.before) or '(none)'} -> {','.join(result.after) or '(none)'};"
+        f" {result.units} units rewritten"
     )

@@ -15,6 +15,7 @@ from figvault.access import group_set
 from figvault.pipeline.registry import DocumentRecord
 from figvault.retrieval.schema import MAX_GROUPS
 from figvault.search_models import DuplicateRef, SearchFilters, SearchHit, SearchRequest, SearchResponse
+from figvault.tags import MAX_TAGS, tag_set
 from figvault.text_checks import Text
 from figvault.units import DocumentMeta, FigureUnit
 
@@ -188,6 +189,16 @@ class DocumentPatch(BaseModel):
         max_length=MAX_GROUPS,
         description="The document's new access groups (replaces the old set; units are rewritten in place).",
     )
+    tags: list[str] | None = Field(
+        default=None,
+        max_length=MAX_TAGS,
+        description="The document's new tags (replaces the old set; [] clears; editors may change them).",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else tag_set(value)
 
     @field_validator("groups")
     @classmethod
@@ -232,6 +243,7 @@ class ManagedDocumentListOut(BaseModel):
 
 class RegroupOut(ManagedDocumentOut):
     before: list[str] = Field(default_factory=list, description="The groups it had.")
+    tags: list[str] = Field(default_factory=list, description="Its tags now.")
     units_rewritten: int = Field(description="Units whose access fields were rewritten in place.")
 
 

@@ -102,3 +102,27 @@ def test_cli_flags(indexed) -> None:
     for flags, option in ((["--pages", "9-2"], "--pages"), (["--aspect", "wide"], "--aspect")):
         bad = runner.invoke(app, [*base, *flags])
         assert bad.exit_code == 2 and f"error: {option}:" in bad.output and "Traceback" not in bad.output
+
+
+def test_set_tags_rewrites_the_units_in_place(indexed) -> None:
+    """``figvault documents set-tags``: the units' tags change in place (same ids, same vectors), the
+    registry follows, and the tags filter sees the new set at once."""
+    settings, engine = indexed
+    collection = engine.store.served_collection()
+    before = {
+        r["unit_id"]: r["text"]
+        for r in engine.store.get_rows(collection, 'doc == "other.pdf"', fields=["unit_id", "text"])
+    }
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+    done = runner.invoke(app, [*base, "documents", "set-tags", "other.pdf", "--tags", "q3, board deck"])
+    assert done.exit_code == 0, done.output
+    assert "-> board deck,q3" in done.stdout and f"{len(before)} units rewritten" in done.stdout
+    after = engine.store.get_rows(collection, 'doc == "other.pdf"', fields=["unit_id", "text", "tags"])
+    assert {r["unit_id"]: r["text"] for r in after} == before  # nothing re-encoded
+    assert all(r["tags"] == ["board deck", "q3"] for r in after)
+    assert DocumentRegistry.open(settings).get("default", "other.pdf").tags == ["board deck", "q3"]
+    request = SearchRequest(query="figure", top_k=10, filters=SearchFilters(tags=["q3"]), rerank=False)
+    assert {h.doc for h in engine.search(local_operator(), request).results} == {"other.pdf"}
+    bad = runner.invoke(app, [*base, "documents", "set-tags", "nope.pdf", "--tags", "x"])
+    assert bad.exit_code == 1 and "no document" in bad.output

@@ -446,3 +446,29 @@ def test_upload_tags_filters_and_copies_over_http(world: World) -> None:
     )
     assert too_long.status_code == 422
     assert too_long.json()["detail"] == "tags: a tag is longer than 64 characters"
+
+
+def test_editors_change_tags_admins_change_groups(world: World) -> None:
+    """PATCH /v1/documents/{id} with tags: editors, on documents they can see; groups stay admin-only."""
+    doc = next(d for d in world.docs if d.tenant == "acme" and "g0" in d.groups)
+    hidden = next(d for d in world.docs if d.tenant == "acme" and not {"g0", "g1"} & set(d.groups))
+    editor = world.headers("editor")
+    done = world.client.patch(f"/v1/documents/{doc.doc_id}", json={"tags": ["ops", "2024"]}, headers=editor)
+    assert done.status_code == 200, done.text
+    assert done.json()["tags"] == ["2024", "ops"] and done.json()["units_rewritten"] == len(doc.unit_ids)
+    body = {"query": "report", "top_k": 20, "filters": {"tags": ["ops"]}}
+    found = world.client.post("/v1/search", json=body, headers=world.headers("admin")).json()["results"]
+    assert found and {r["doc_id"] for r in found} == {doc.doc_id}
+    assert {r["unit_id"] for r in found} <= set(doc.unit_ids)  # the same units: nothing re-extracted
+    groups = world.client.patch(f"/v1/documents/{doc.doc_id}", json={"groups": ["g1"]}, headers=editor)
+    assert groups.status_code == 403
+    unseen = world.client.patch(f"/v1/documents/{hidden.doc_id}", json={"tags": ["x"]}, headers=editor)
+    assert unseen.status_code == 404
+    reader = world.client.patch(
+        f"/v1/documents/{doc.doc_id}", json={"tags": ["x"]}, headers=world.headers("reader")
+    )
+    assert reader.status_code == 403
+    assert (
+        world.client.patch(f"/v1/documents/{doc.doc_id}", json={"tags": ["a,b"]}, headers=editor).status_code
+        == 422
+    )

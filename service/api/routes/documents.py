@@ -271,28 +271,37 @@ def delete_document(
 
 @router.patch(
     "/{doc_id}",
-    summary="Change who sees a document (admins); its units are rewritten in place",
+    summary="Change who sees a document (admins) or its tags (editors); its units are rewritten in place",
     response_model=RegroupOut,
     responses={503: {"model": ErrorOut, "description": "The store is busy (an ingest is writing): retry."}},
 )
 def patch_document(
-    doc_id: DocIdPath, body: DocumentPatch, principal: Regrouper, db: DbDep, settings: SettingsDep
+    doc_id: DocIdPath, body: DocumentPatch, principal: Editor, db: DbDep, settings: SettingsDep
 ) -> RegroupOut:
-    """Any document of the admin's tenant, whatever its groups: a document nobody can see (ingested without
-    groups) is exactly the one an admin needs to reach. Nothing is extracted or encoded again."""
-    from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups
+    """``groups``: admins, any document of their tenant, whatever its groups (a document nobody can see is
+    exactly the one an admin needs to reach). ``tags``: editors too, on documents they can see. Nothing is
+    extracted or encoded again."""
+    from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups, set_document_tags
 
+    admin = principal.can(Action.REGROUP)
+    if body.groups is not None and not admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins change who sees a document")
     registry = DocumentRegistry(db.conn())
-    if body.groups is None:  # nothing to change: answer what there is
-        record = registry.get(principal.tenant, doc_id)
-        if record is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
-        return RegroupOut.from_record(record, before=record.groups, units_rewritten=0)
+    record = registry.get(principal.tenant, doc_id)
+    if record is None or not (admin or principal.sees(record.tenant, record.groups)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
+    before, rewritten = record.groups, 0
     try:
-        result = set_document_groups(settings, principal.tenant, doc_id, body.groups)
+        if body.groups is not None:
+            result = set_document_groups(settings, principal.tenant, doc_id, body.groups)
+            audit.record(db.conn(), principal, "set-groups", detail=result.to_dict())
+            before, rewritten = result.before, result.units
+        if body.tags is not None:
+            tagged = set_document_tags(settings, principal.tenant, doc_id, body.tags)
+            audit.record(db.conn(), principal, "set-tags", detail=tagged.to_dict())
+            rewritten = max(rewritten, tagged.units)
     except DocumentNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
-    audit.record(db.conn(), principal, "set-groups", detail=result.to_dict())
     record = registry.get(principal.tenant, doc_id)
     assert record is not None  # it was there under the lock, and only an admin's delete removes it
-    return RegroupOut.from_record(record, before=result.before, units_rewritten=result.units)
+    return RegroupOut.from_record(record, before=before, units_rewritten=rewritten, tags=record.tags)
