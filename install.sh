@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs figvault and everything its tests need into ./.venv.
 # System packages (LibreOffice for rendering slide regions, Chromium for the page's browser tests, PostgreSQL for
-# the registry tests against a real server: started by the tests, never as a service) come from
+# the registry tests against a real server: started by the tests, never as a service; Tesseract for the words
+# inside pictures) come from
 # Debian via apt-get when this runs as root or with sudo; without them figvault still works and says so.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PY=${PYTHON:-python3}
-APT_PACKAGES=(libreoffice-impress fonts-dejavu-core fonts-liberation chromium postgresql)
+APT_PACKAGES=(libreoffice-impress fonts-dejavu-core fonts-liberation chromium postgresql tesseract-ocr tesseract-ocr-eng)
 
 if [[ "${FIGVAULT_SKIP_APT:-0}" != "1" ]] && command -v apt-get >/dev/null; then
   SUDO=""

@@ -67,6 +67,16 @@ class ExtractSettings(BaseModel):
     with more becomes one unit of the whole page, and one with 4 times more is skipped, with a warning."""
     max_page_content_mb: int = Field(default=16, ge=1)
     """A PDF page whose content streams decompress past this is skipped with a warning (flate bombs)."""
+    ocr: bool = True
+    """Read the words inside figure images with Tesseract when it is installed (docs/extraction.md)."""
+    ocr_languages: str = "eng"
+    """Tesseract languages, ``+``-joined (``eng+deu``); each needs its Debian ``tesseract-ocr-<lang>``."""
+    ocr_max_per_page: int = Field(default=3, ge=0)
+    """At most this many figures of a page or slide are read, biggest first."""
+    ocr_max_pixels: int = Field(default=1_500_000, ge=10_000)
+    """An image is scaled down to this many pixels before OCR (cost grows with the pixels)."""
+    ocr_timeout_s: float = Field(default=20.0, gt=0)
+    """One image's OCR is stopped after this long (the figure keeps its other text)."""
     max_slide_elements: int = Field(default=50_000, ge=1)
     """XML elements (shapes, paragraphs, runs, ...) a slide may hold; a slide with more is skipped with a
     warning and left out of the LibreOffice rendering (real slides hold a few hundred to a few thousand)."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
+from PIL import Image
 
 from figvault.errors import ExtractionError
 from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
+from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_layout import (
     DocumentStats,
@@ -55,53 +59,151 @@ def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSet
         pages, heavy = _read_pages(doc, settings, extraction.warnings)
         bombs = _drop_decorations(pages, settings, extraction.warnings)
         stats = document_stats([p for p in pages if p is not None])
-        headings = _HeadingTracker(stats)
-        model_boxes = layout_model_pictures(doc, extraction.warnings) if settings.use_layout_model else {}
-        layouts: list[PageLayout] = []
-        for content in pages:
-            if content is None:
-                continue
-            try:
-                layouts.append(analyse_page(content, stats, model_boxes.get(content.number)))
-            except Exception as exc:
-                _fail_if_out_of_memory(exc)
-                extraction.warnings.append(
-                    f"page {content.number}: layout analysis failed ({_one_line(exc)})"
-                )
-        figure_above = _figures_above_captions(layouts)
-        page_texts = {layout.content.number: _page_text(layout, stats) for layout in layouts}
+        layouts = _analyse_pages(doc, pages, stats, settings, extraction.warnings)
+        document = _DocumentContext(
+            doc=doc,
+            extraction=extraction,
+            settings=settings,
+            headings=_HeadingTracker(stats),
+            page_texts={layout.content.number: _page_text(layout, stats) for layout in layouts},
+            figure_above=_figures_above_captions(layouts),
+            bombs=bombs,
+            ocr=DocumentOcr(settings, extraction.warnings),
+        )
         for layout in layouts:
-            content = layout.content
-            page_headings = headings.read(layout)
-            try:
-                regions = find_figures(layout, settings.min_figure_pt, figure_above)
-            except Exception as exc:  # a layout bug on one odd page must not cost the document
-                _fail_if_out_of_memory(exc)
-                extraction.warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
-                continue
-            for region in regions:
-                if any(box_intersection(region.box, bomb) > 0 for bomb in bombs.get(content.number, [])):
-                    extraction.warnings.append(
-                        f"page {content.number}: figure skipped, it holds an image over the pixel limit"
-                    )
-                    continue
-                try:
-                    figure = _make_figure(
-                        doc, content, region, extraction, page_headings, page_texts, settings
-                    )
-                except Exception as exc:
-                    _fail_if_out_of_memory(exc)
-                    extraction.warnings.append(
-                        f"page {content.number}: figure not rendered ({_one_line(exc)})"
-                    )
-                    continue
-                extraction.figures.append(figure)
+            extraction.figures.extend(_page_figures(document, layout))
         for number in heavy:
             extraction.figures.append(_whole_page_figure(doc[number - 1], extraction, settings))
         extraction.figures.sort(key=lambda f: f.unit.page)
         return extraction
     finally:
         doc.close()
+
+
+def _analyse_pages(
+    doc: pymupdf.Document,
+    pages: list[PageContent | None],
+    stats: DocumentStats,
+    settings: ExtractSettings,
+    warnings: list[str],
+) -> list[PageLayout]:
+    model_boxes = layout_model_pictures(doc, warnings) if settings.use_layout_model else {}
+    layouts: list[PageLayout] = []
+    for content in pages:
+        if content is None:
+            continue
+        try:
+            layouts.append(analyse_page(content, stats, model_boxes.get(content.number)))
+        except Exception as exc:
+            _fail_if_out_of_memory(exc)
+            warnings.append(f"page {content.number}: layout analysis failed ({_one_line(exc)})")
+    return layouts
+
+
+@dataclass
+class _DocumentContext:
+    """What every page of one document needs to turn its regions into units."""
+
+    doc: pymupdf.Document
+    extraction: DocumentExtraction
+    settings: ExtractSettings
+    headings: _HeadingTracker
+    page_texts: dict[int, str]
+    figure_above: bool
+    bombs: dict[int, list[Box]]
+    ocr: DocumentOcr
+
+
+def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[ExtractedFigure]:
+    """The units of one page, rendered, their words read by OCR where the text layer has none."""
+    content, warnings = layout.content, document.extraction.warnings
+    page_headings = document.headings.read(layout)
+    try:
+        regions = find_figures(layout, document.settings.min_figure_pt, document.figure_above)
+    except Exception as exc:  # a layout bug on one odd page must not cost the document
+        _fail_if_out_of_memory(exc)
+        warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
+        return []
+    made: list[tuple[FigureRegion, ExtractedFigure]] = []
+    for region in regions:
+        if any(box_intersection(region.box, bomb) > 0 for bomb in document.bombs.get(content.number, [])):
+            warnings.append(f"page {content.number}: figure skipped, it holds an image over the pixel limit")
+            continue
+        try:
+            figure = _make_figure(
+                document.doc,
+                content,
+                region,
+                document.extraction,
+                page_headings,
+                document.page_texts,
+                document.settings,
+            )
+        except Exception as exc:
+            _fail_if_out_of_memory(exc)
+            warnings.append(f"page {content.number}: figure not rendered ({_one_line(exc)})")
+            continue
+        made.append((region, figure))
+    if document.ocr.on:
+        _read_words(document, content, made)
+    return [figure for _, figure in made]
+
+
+OCR_TEXT_LAYER_ENOUGH = 60
+"""A figure whose text layer holds this many characters has its words already: no OCR."""
+OCR_OUTLINED_MIN_PATHS = 200
+"""A drawing without text-layer words but with this many small paths may have its glyphs as outlines."""
+OCR_GLYPH_MAX_PT = 30.0
+"""Outlined glyphs are small: their paths' boxes average under this width + height (points)."""
+
+
+def _needs_ocr(region: FigureRegion) -> bool:
+    if sum(len(line.text) for line in region.text_lines) >= OCR_TEXT_LAYER_ENOUGH:
+        return False
+    if region.image_area >= 0.3 * box_area(region.box):
+        return True
+    return region.path_count >= OCR_OUTLINED_MIN_PATHS and region.ink < OCR_GLYPH_MAX_PT * region.path_count
+
+
+def _read_words(
+    document: _DocumentContext, content: PageContent, made: list[tuple[FigureRegion, ExtractedFigure]]
+) -> None:
+    """OCR the page's figures that need it, biggest first (DocumentOcr caps them per page)."""
+    page = document.doc[content.number - 1]
+    wanted = sorted((pair for pair in made if _needs_ocr(pair[0])), key=lambda p: -box_area(p[0].box))
+    for region, figure in wanted:
+        try:
+            image = _ocr_image(page, content, region, document.settings)
+        except Exception as exc:
+            _fail_if_out_of_memory(exc)
+            continue
+        unit = figure.unit
+        text = document.ocr.figure_text(content.number, image, unit.figure_text)
+        unit.figure_text = text[: MAX_FIGURE_TEXT_CHARS + MAX_OCR_CHARS]
+
+
+OCR_MIN_DPI, OCR_MAX_DPI = 150, 300
+
+
+def _ocr_image(
+    page: pymupdf.Page, content: PageContent, region: FigureRegion, settings: ExtractSettings
+) -> Image.Image:
+    """The region rendered for OCR: at the resolution of the pictures in it (150-300 dpi), pixel-capped."""
+    dpi = float(OCR_MIN_DPI)
+    for image in content.images:
+        if box_intersection(image.box, region.box) >= 0.5 * box_area(image.box):
+            width_pt = image.box[2] - image.box[0]
+            if width_pt > 0:
+                dpi = max(dpi, image.source_size[0] / width_pt * 72)
+    dpi = min(dpi, OCR_MAX_DPI)
+    rendered = render_region(
+        page,
+        pymupdf.Rect(region.box),
+        round(dpi),
+        settings.ocr_max_pixels,
+        antialias=region.ink <= ANTIALIAS_MAX_INK_PT,
+    )
+    return Image.open(io.BytesIO(rendered.png))
 
 
 HEAVY_PAGE_FACTOR = 4

@@ -82,6 +82,10 @@ class ImageBox:
     source_pixels: int
     key: tuple[Any, ...]
     """Identity across pages (position, size, source dimensions): a repeated key is a logo or background."""
+    source_size: tuple[int, int] = (0, 0)
+    """Width and height of the embedded image in pixels."""
+    xref: int = 0
+    """The image object (0 for inline images): the same picture used on many pages shares it."""
 
 
 @dataclass
@@ -181,13 +185,21 @@ def read_page(page: pymupdf.Page) -> PageContent:
             blocks.append(TextBlock(index=index, box=box, lines=lines))
 
     images: list[ImageBox] = []
-    for info in page.get_image_info():
+    for info in page.get_image_info(xrefs=True):
         clipped = pymupdf.Rect(info["bbox"]) & rect
         if clipped.is_empty:
             continue
         box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
         key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]), info["width"], info["height"])
-        images.append(ImageBox(box=box, source_pixels=info["width"] * info["height"], key=key))
+        images.append(
+            ImageBox(
+                box=box,
+                source_pixels=info["width"] * info["height"],
+                key=key,
+                source_size=(info["width"], info["height"]),
+                xref=info.get("xref") or 0,
+            )
+        )
 
     paths: list[Box] = []
     ruled: list[bool] = []

@@ -33,6 +33,7 @@ from figvault.errors import ExtractionError, UnsafeFileError
 from figvault.ingest import slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
+from figvault.ingest.ocr import DocumentOcr
 from figvault.ingest.safety import (
     check_image_pixels,
     check_zip_container,
@@ -80,6 +81,8 @@ BACKGROUND_SHARE = 0.9
 LOGO_MAX_SHARE = 0.05
 """A repeated image smaller than this share of the slide is a logo; larger repeated ones are content."""
 MAX_CONTEXT_CHARS = 2000
+OCR_TEXT_ENOUGH = 60
+"""A picture whose shapes already give this much text needs no OCR."""
 _TITLE_TYPES = {"TITLE", "CENTER_TITLE", "VERTICAL_TITLE"}
 _FOOTER_TYPES = {"DATE", "FOOTER", "SLIDE_NUMBER", "HEADER"}
 
@@ -138,9 +141,10 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
             plans.append((info, cluster))
 
     deck = _render_if_needed(data, plans, len(slides), hidden, settings, result)
+    ocr = DocumentOcr(settings, result.warnings)
     try:
         for info, cluster in plans:
-            figure = _make_figure(info, cluster, result, sha256, (slide_w, slide_h), deck, settings)
+            figure = _make_figure(info, cluster, result, sha256, (slide_w, slide_h), deck, settings, ocr)
             if figure is not None:
                 result.figures.append(figure)
     finally:
@@ -497,10 +501,12 @@ def _make_figure(
     slide_size: tuple[float, float],
     deck: slide_render.RenderedDeck | None,
     settings: ExtractSettings,
+    ocr: DocumentOcr,
 ) -> ExtractedFigure | None:
     kind = _kind(cluster)
     bbox = cluster.box.as_tuple()
     image: tuple[bytes, int, int] | None = None
+    picture = None
     if kind == FigureKind.PICTURE:
         picture = _decoded_picture(cluster, settings)
         if picture is not None:
@@ -527,6 +533,10 @@ def _make_figure(
     match = _figure_caption(caption) if caption else None
     label = match.label if match else None
     figure_parts = [m.text for m in cluster.members + cluster.joined + cluster.nearby if m.text]
+    figure_text = _dedupe_lines("\n".join(figure_parts))
+    if picture is not None and len(figure_text) < OCR_TEXT_ENOUGH:
+        # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
+        figure_text = ocr.figure_text(info.number, picture, figure_text)
     unit = FigureUnit(
         unit_id=make_unit_id(sha256, info.number, kind.value, bbox),
         doc=result.doc,
@@ -539,7 +549,7 @@ def _make_figure(
         title=_title(info, cluster, kind),
         caption=caption,
         context=_context(info, cluster),
-        figure_text=_dedupe_lines("\n".join(figure_parts)),
+        figure_text=figure_text,
         width=width,
         height=height,
         meta=result.meta,

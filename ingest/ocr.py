@@ -1,0 +1,197 @@
+"""Words inside pictures: Tesseract OCR of figure images whose text is not in the document's text layer.
+
+Screenshots, exported diagrams and pictures of charts carry their words as pixels; so do vector figures
+whose glyphs were converted to outlines. Those words are what people search for (a policy name in a
+screenshot, a counter in a dashboard picture), so they go into the unit's ``figure_text`` after a line
+``[ocr]`` (``figvault.units.OCR_MARKER``), and from there into BM25 and the text channel.
+
+Tesseract runs in the process through ``tesserocr`` (a maintained binding; its wheel carries the Tesseract
+library) with the language data of Debian's ``tesseract-ocr-eng`` (installed by ``install.sh``): one engine
+per process, loaded once, so a figure costs only its recognition (a 1000 x 800 screenshot: 0.4 CPU-s,
+against 0.6 through the ``tesseract`` command, which reloads its model on every call). It is used when the
+language data is there and ``extract.ocr`` is on; otherwise extraction goes on and says once, in one line,
+why there is no OCR. The work is bounded: only figures that need it (the extractors decide: little
+text-layer text), never tiny images, only images with a flat background (screenshots, diagrams, charts;
+photographs are skipped), at most ``extract.ocr_max_per_page`` figures per page, each scaled to
+``extract.ocr_max_pixels`` and stopped after ``extract.ocr_timeout_s``. Tesseract runs single-threaded
+(``OMP_THREAD_LIMIT=1``): extraction already runs one worker per core. It runs inside extraction
+(``extract_document``), so in the extraction workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from figvault.settings import ExtractSettings
+from figvault.units import OCR_MARKER
+
+MIN_SIDE_PX = 40
+"""Images narrower or lower than this hold no readable line of text."""
+MIN_AREA_PX = 150 * 60
+MIN_CONFIDENCE = 55
+"""Tesseract's word confidence (0-100) below which a word is dropped: mostly noise from icons and edges."""
+FLAT_SHARE = 0.3
+"""A flat background: the most common grey level (with its 4 neighbours) covers at least this share of the
+image. Screenshots, diagrams and charts have one; photographs and gradient artwork do not, and OCR finds
+no words in them worth its cost."""
+MAX_OCR_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class OcrEngine:
+    """A usable Tesseract and the languages to read with."""
+
+    languages: str
+
+
+TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata")
+"""Where Debian (and a source build) put Tesseract's language data; TESSDATA_PREFIX overrides."""
+
+
+def tessdata_dir() -> str | None:
+    """The folder of Tesseract language data (``eng.traineddata``, ...), or None."""
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    candidates = [prefix] if prefix else []
+    for pattern in TESSDATA_GLOBS:
+        candidates += sorted(glob.glob(pattern), reverse=True)  # the newest major version first
+    for folder in candidates:
+        if folder and glob.glob(os.path.join(folder, "*.traineddata")):
+            return folder.rstrip("/") + "/"
+    return None
+
+
+@functools.cache
+def _installed_languages() -> frozenset[str] | None:
+    """The languages Tesseract can read here; None when there is no Tesseract or no language data."""
+    folder = tessdata_dir()
+    if folder is None:
+        return None
+    try:
+        import tesserocr
+
+        return frozenset(tesserocr.get_languages(folder)[1])
+    except Exception:
+        return None
+
+
+def engine_for(settings: ExtractSettings, warnings: list[str]) -> OcrEngine | None:
+    """The OCR engine to use, or None, with one line in ``warnings`` when OCR is on but cannot run."""
+    if not settings.ocr:
+        return None
+    installed = _installed_languages()
+    if installed is None:
+        warnings.append(
+            "OCR unavailable: tesseract not found (install tesseract-ocr and tesseract-ocr-eng, or set"
+            " extract.ocr = false); the words inside pictures are not indexed"
+        )
+        return None
+    wanted = [lang for lang in re.split(r"[+,\s]+", settings.ocr_languages) if lang]
+    usable = [lang for lang in wanted if lang in installed]
+    missing = [lang for lang in wanted if lang not in installed]
+    if missing:
+        warnings.append(
+            f"OCR: no tesseract language data for {', '.join(missing)} (Debian package tesseract-ocr-"
+            f"{missing[0]}); reading with {'+'.join(usable) or 'nothing: OCR off'}"
+        )
+    return OcrEngine("+".join(usable)) if usable else None
+
+
+@functools.cache
+def _api(languages: str) -> Any:
+    """One Tesseract engine per process and language set, loaded on first use (after a worker's fork)."""
+    import tesserocr
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per extraction worker
+    return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=languages, psm=tesserocr.PSM.AUTO)
+
+
+def worth_reading(image: Image.Image) -> bool:
+    """Big enough to hold words, and drawn on a flat background (see FLAT_SHARE)."""
+    w, h = image.size
+    if min(w, h) < MIN_SIDE_PX or w * h < MIN_AREA_PX:
+        return False
+    small = image.convert("L").resize((min(w, 160), min(h, 160)))
+    histogram = small.histogram()
+    peak = max(sum(histogram[max(0, i - 2) : i + 3]) for i in range(256))
+    return peak >= FLAT_SHARE * sum(histogram)
+
+
+def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:
+    """The lines of confident words Tesseract reads in ``image``; empty when it finds none.
+
+    Raises TimeoutError past ``extract.ocr_timeout_s``."""
+    import tesserocr
+
+    api = _api(engine.languages)
+    api.SetImage(_capped(image.convert("RGB"), settings.ocr_max_pixels))
+    if not api.Recognize(timeout=int(settings.ocr_timeout_s * 1000)):
+        api.Clear()
+        raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
+    lines: list[str] = []
+    words: list[str] = []
+    word, line = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
+    for item in tesserocr.iterate_level(api.GetIterator(), word):
+        text = (item.GetUTF8Text(word) or "").strip()
+        if text and item.Confidence(word) >= MIN_CONFIDENCE and any(ch.isalnum() for ch in text):
+            words.append(text)
+        if item.IsAtFinalElement(line, word) and words:
+            lines.append(" ".join(words))
+            words = []
+    if words:
+        lines.append(" ".join(words))
+    api.Clear()
+    return "\n".join(lines)[:MAX_OCR_CHARS]
+
+
+def _capped(image: Image.Image, max_pixels: int) -> Image.Image:
+    w, h = image.size
+    if w * h <= max_pixels:
+        return image
+    factor = (max_pixels / (w * h)) ** 0.5
+    return image.resize((max(1, int(w * factor)), max(1, int(h * factor))), Image.Resampling.LANCZOS)
+
+
+def with_ocr(figure_text: str, ocr_text: str) -> str:
+    """``figure_text``, then an OCR_MARKER line and the OCR lines it does not hold already."""
+    known = {line.strip().lower() for line in figure_text.splitlines()}
+    fresh = [line for line in ocr_text.splitlines() if line.strip() and line.strip().lower() not in known]
+    if not fresh:
+        return figure_text
+    return "\n".join(part for part in (figure_text, OCR_MARKER, *fresh) if part)
+
+
+class DocumentOcr:
+    """OCR for one document: its engine (None: off or unavailable) and the figures each page had read."""
+
+    def __init__(self, settings: ExtractSettings, warnings: list[str]) -> None:
+        self.settings = settings
+        self.warnings = warnings
+        self.engine = engine_for(settings, warnings)
+        self._read: Counter[int] = Counter()
+
+    @property
+    def on(self) -> bool:
+        return self.engine is not None
+
+    def figure_text(self, page: int, image: Image.Image, figure_text: str) -> str:
+        """``figure_text`` with the words OCR reads in ``image`` (when the page's cap and the image allow)."""
+        if self.engine is None or self._read[page] >= self.settings.ocr_max_per_page:
+            return figure_text
+        if not worth_reading(image):
+            return figure_text
+        self._read[page] += 1
+        try:
+            words = read_words(image, self.engine, self.settings)
+        except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
+            return figure_text
+        return with_ocr(figure_text, words)

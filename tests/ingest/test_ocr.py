@@ -1,0 +1,142 @@
+"""OCR of figure images whose words are pixels: marked in figure_text, bounded, optional, said if missing."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image
+from pptx.util import Inches
+
+from figvault.ingest import ocr
+from figvault.ingest.extract import extract_document
+from figvault.settings import ExtractSettings
+from figvault.units import OCR_MARKER, split_figure_text
+from tests.ingest import pptx_decks as decks
+
+needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+WORDS = ("Replication lag dashboard", "Primary region healthy", "Failover window minutes")
+
+
+def text_picture(lines: tuple[str, ...] = WORDS, width: int = 900, height: int = 360) -> bytes:
+    """A screenshot-like PNG: dark words on a light background, drawn by MuPDF (so only pixels remain)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=width * 0.48, height=height * 0.48)
+    page.draw_rect(page.rect, color=None, fill=(0.96, 0.97, 1.0))
+    for i, line in enumerate(lines):
+        page.insert_text((14, 36 + i * 40), line, fontsize=18, fontname="helv", color=(0.1, 0.1, 0.2))
+    png = page.get_pixmap(dpi=150).tobytes("png")
+    doc.close()
+    return png
+
+
+def noise_picture(width: int = 600, height: int = 400) -> bytes:
+    """A photograph stand-in: no flat background anywhere."""
+    rnd = random.Random(5)
+    img = Image.new("RGB", (width, height))
+    img.putdata([(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)) for _ in range(width * height)])
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def picture_pdf(path: Path, pictures: list[tuple[bytes, tuple[float, float, float, float]]]) -> Path:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 60), "Operations review", fontsize=16, fontname="hebo")
+    for png, rect in pictures:
+        page.insert_image(pymupdf.Rect(rect), stream=png)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def _ocr_part(figure_text: str) -> str:
+    return split_figure_text(figure_text)[1].lower()
+
+
+@needs_tesseract
+def test_words_in_a_picture_come_back_after_the_ocr_marker(tmp_path: Path) -> None:
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    ex = extract_document(path, ExtractSettings(workers=1))
+    assert len(ex.figures) == 1
+    unit = ex.figures[0].unit
+    assert OCR_MARKER in unit.figure_text.splitlines()
+    words = _ocr_part(unit.figure_text)
+    assert "replication" in words and "failover" in words
+    assert "Replication" in unit.search_text()  # so BM25 and the text channel see it
+    assert ex.warnings == []
+
+
+@needs_tesseract
+def test_ocr_off_by_setting(tmp_path: Path) -> None:
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    unit = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures[0].unit
+    assert OCR_MARKER not in unit.figure_text
+
+
+def test_missing_tesseract_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "_installed_languages", lambda: None)
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    ex = extract_document(path, ExtractSettings(workers=1))
+    assert len(ex.figures) == 1 and OCR_MARKER not in ex.figures[0].unit.figure_text
+    assert len(ex.warnings) == 1 and ex.warnings[0].startswith("OCR unavailable: tesseract not found")
+    assert "\n" not in ex.warnings[0]
+
+
+def test_missing_language_data_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "_installed_languages", lambda: frozenset({"eng", "osd"}))
+    warnings: list[str] = []
+    engine = ocr.engine_for(ExtractSettings(ocr_languages="eng+deu"), warnings)
+    assert engine == ocr.OcrEngine("eng")
+    assert warnings == [
+        "OCR: no tesseract language data for deu (Debian package tesseract-ocr-deu); reading with eng"
+    ]
+
+
+def test_only_pictures_with_a_flat_background_are_worth_reading() -> None:
+    assert ocr.worth_reading(Image.open(io.BytesIO(text_picture())))
+    assert not ocr.worth_reading(Image.open(io.BytesIO(noise_picture())))
+    assert not ocr.worth_reading(Image.new("RGB", (300, 30), "white"))  # too small for a line of text
+
+
+@needs_tesseract
+def test_at_most_the_cap_of_figures_per_page_biggest_first(tmp_path: Path) -> None:
+    small = (text_picture(("Small panel words",)), (72, 420, 272, 500))
+    big = (text_picture(), (72, 100, 504, 273))
+    path = picture_pdf(tmp_path / "two.pdf", [small, big])
+    ex = extract_document(path, ExtractSettings(workers=1, ocr_max_per_page=1))
+    read = {f.unit.bbox[1] < 300: OCR_MARKER in f.unit.figure_text for f in ex.figures}
+    assert read == {True: True, False: False}
+
+
+@needs_tesseract
+def test_photographs_and_text_layer_figures_are_not_read(tmp_path: Path) -> None:
+    path = picture_pdf(tmp_path / "photo.pdf", [(noise_picture(), (72, 100, 504, 388))])
+    unit = extract_document(path, ExtractSettings(workers=1)).figures[0].unit
+    assert OCR_MARKER not in unit.figure_text
+
+
+@needs_tesseract
+def test_pptx_picture_words_are_read(tmp_path: Path) -> None:
+    prs = decks.new_deck()
+    slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    slide.shapes.title.text = "Monitoring"
+    slide.shapes.add_picture(io.BytesIO(text_picture()), Inches(1), Inches(2), Inches(7), Inches(2.8))
+    path = decks.save(prs, tmp_path / "shot.pptx")
+    unit = extract_document(path, ExtractSettings(workers=1, libreoffice="off")).figures[0].unit
+    assert unit.title == "Monitoring"
+    assert "replication" in _ocr_part(unit.figure_text)
+
+
+@needs_tesseract
+def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None:
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    ex = extract_document(path, ExtractSettings(workers=1, ocr_timeout_s=0.001))
+    assert len(ex.figures) == 1 and OCR_MARKER not in ex.figures[0].unit.figure_text
+    assert ex.warnings == [
+        "page 1: OCR of a figure failed (OCR stopped after 0.001 s (extract.ocr_timeout_s))"
+    ]
