@@ -13,6 +13,7 @@ progress through the context and call ``ctx.check_cancel()`` between units of wo
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select, update
 
+from figvault.access import Action, Principal
 from figvault.db import Database, as_database
 from figvault.db.models import jobs
 from figvault.errors import FigvaultError
@@ -106,6 +108,33 @@ class Job(BaseModel):
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def groups(self) -> list[str]:
+        """The access groups the job gives its documents (ingest jobs); empty for other jobs."""
+        groups = self.params.get("groups")
+        return [str(g) for g in groups] if isinstance(groups, list) else []
+
+    @property
+    def store_wide(self) -> bool:
+        """A job about every tenant's units (re-encode): its counts and errors describe the whole store."""
+        return self.tenant == GLOBAL_TENANT
+
+
+def job_visible(job: Job, principal: Principal) -> bool:
+    """Whether ``principal`` may see ``job`` (the one rule; docs/jobs.md "Who sees a job").
+
+    A store-wide job: admins of every tenant (what they see of it is limited, ``JobOut``). A tenant's job:
+    its admins (who manage every document of the tenant); whoever started it; and the callers who see its
+    documents, i.e. share one of the groups the job gives them (``Principal.sees``, as for units).
+    """
+    if job.store_wide:
+        return principal.can(Action.REENCODE)
+    if job.tenant != principal.tenant:
+        return False
+    if principal.can(Action.REGROUP) or job.started_by == principal.user:
+        return True
+    return principal.sees(job.tenant, job.groups)
 
 
 class JobCancelled(FigvaultError):
@@ -212,7 +241,10 @@ class JobStore:
         states: list[JobState] | None = None,
         job_type: JobType | None = None,
         limit: int = 100,
+        keep: Callable[[Job], bool] | None = None,
     ) -> list[Job]:
+        """Newest first, at most ``limit``; with ``keep``, the newest ``limit`` jobs it keeps (read in pages,
+        so a caller's short list is not cut short by others' jobs)."""
         query = select(jobs)
         if tenants is not None:
             query = query.where(jobs.c.tenant.in_(tenants))
@@ -220,9 +252,19 @@ class JobStore:
             query = query.where(jobs.c.state.in_([str(s) for s in states]))
         if job_type is not None:
             query = query.where(jobs.c.type == str(job_type))
-        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(max(1, limit))
-        with self.db.read() as conn:
-            return [self._job(r) for r in conn.execute(query)]
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        if keep is None:
+            with self.db.read() as conn:
+                return [self._job(r) for r in conn.execute(query.limit(max(1, limit)))]
+        kept: list[Job] = []
+        page = max(100, limit)
+        for offset in itertools.count(0, page):
+            with self.db.read() as conn:
+                batch = [self._job(r) for r in conn.execute(query.limit(page).offset(offset))]
+            kept.extend(j for j in batch if keep(j))
+            if len(kept) >= limit or len(batch) < page:
+                break
+        return kept[: max(1, limit)]
 
     def next_queued(self) -> Job | None:
         query = select(jobs).where(jobs.c.state == "queued").order_by(jobs.c.created_at, jobs.c.id).limit(1)

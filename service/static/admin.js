@@ -203,7 +203,9 @@ export class AdminView {
 }
 
 function describeJob(job) {
-  const counts = job.total ? ` ${job.done}/${job.total}` : "";
+  // A store-wide job withholds its counts (they describe every tenant's units): its progress is a fraction.
+  const percent = typeof job.progress === "number" ? ` ${Math.round(job.progress * 100)}%` : "";
+  const counts = job.total ? ` ${job.done}/${job.total}` : percent;
   const eta = typeof job.eta_s === "number" ? `, about ${Math.ceil(job.eta_s)} s left` : "";
   return `${job.state}${job.phase ? ` (${job.phase})` : ""}${counts}${eta}`;
 }

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
-from figvault.pipeline.jobs import JobRunner, JobState, JobStore, JobType
+from figvault.pipeline.jobs import GLOBAL_TENANT, JobRunner, JobState, JobStore, JobType
 from figvault.service import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
@@ -205,7 +205,7 @@ def test_reencode_over_http_while_searching(service: Service) -> None:
 
 
 def test_reencode_on_start_and_resume_of_orphans(tmp_path: Path) -> None:
-    from figvault.pipeline.jobs import GLOBAL_TENANT, run_here
+    from figvault.pipeline.jobs import run_here
     from figvault.service.app import create_app
 
     old = service_settings(tmp_path / "data", TINY_A)
@@ -239,3 +239,91 @@ def test_reencode_on_start_and_resume_of_orphans(tmp_path: Path) -> None:
     [reencode] = jobs.list(job_type=JobType.REENCODE)
     assert reencode.state == JobState.SUCCEEDED and reencode.tenant == GLOBAL_TENANT, reencode.message
     assert reencode.started_by == "reencode_on_start" and reencode.result["units"] == 4
+
+
+def add_user(svc: Service, name: str, role: Role, groups: list[str], tenant: str = "default") -> None:
+    conn = sqlite3.connect(svc.settings.registry_path)
+    try:
+        svc.keys[name] = users.add_user(conn, name, role, groups, tenant)[1]
+    finally:
+        conn.close()
+
+
+def test_jobs_are_scoped_like_their_documents(service: Service) -> None:
+    """An editor sees the jobs they started and those whose groups they share; an admin every job of the
+    tenant. A job the caller may not see answers 404 everywhere, as one that does not exist."""
+    service.client.app.state.jobs.stop()  # the jobs stay queued: nothing to wait for
+    add_user(service, "ops_editor", Role.EDITOR, ["ops"])
+    add_user(service, "ops_admin", Role.ADMIN, ["ops"])
+    add_user(service, "eng_peer", Role.EDITOR, ["eng", "ops"])
+    eng_job = upload(service, "editor", 21)["job_id"]
+    ops_files = [("files", ("ops.pdf", figure_pdf(service.root / "ops.pdf", seed=22).read_bytes(), "x/y"))]
+    ops = service.client.post(
+        "/v1/documents", files=ops_files, data={"groups": "ops"}, headers=service.headers("ops_editor")
+    )
+    assert ops.status_code == 202, ops.text
+    ops_job = ops.json()["job_id"]
+
+    def listed(user: str) -> set[str]:
+        response = service.client.get("/v1/jobs", headers=service.headers(user))
+        assert response.status_code == 200, response.text
+        return {j["id"] for j in response.json()["jobs"]}
+
+    assert listed("editor") == {eng_job}
+    assert listed("ops_editor") == {ops_job}
+    assert listed("eng_peer") == listed("admin") == listed("ops_admin") == {eng_job, ops_job}
+    assert listed("other") == set()
+    for user, job_id in (("ops_editor", eng_job), ("editor", ops_job), ("other", eng_job)):
+        headers = service.headers(user)
+        for method, path in (
+            ("GET", f"/v1/jobs/{job_id}"),
+            ("GET", f"/v1/jobs/{job_id}/events"),
+            ("POST", f"/v1/jobs/{job_id}/cancel"),
+        ):
+            response = service.client.request(method, path, headers=headers)
+            missing = service.client.request(method, path.replace(job_id, "0" * 12), headers=headers)
+            assert response.status_code == missing.status_code == 404, (user, path, response.text)
+            assert response.json() == missing.json()
+    # A peer who sees the job may not cancel it; the tenant's admin may, whatever its groups.
+    peer = service.client.post(f"/v1/jobs/{eng_job}/cancel", headers=service.headers("eng_peer"))
+    assert peer.status_code == 403
+    cancelled = service.client.post(f"/v1/jobs/{eng_job}/cancel", headers=service.headers("ops_admin"))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+
+
+def test_list_is_not_cut_short_by_jobs_the_caller_cannot_see(service: Service) -> None:
+    store = JobStore.open(service.settings)
+    mine = store.create(JobType.INGEST, {"groups": ["eng"]}, started_by="editor", tenant="default")
+    for n in range(120):  # newer than mine, none visible to the editor
+        store.create(JobType.INGEST, {"groups": ["ops"]}, started_by=f"u{n}", tenant="default")
+    response = service.client.get("/v1/jobs", params={"limit": 5}, headers=service.headers("editor"))
+    assert [j["id"] for j in response.json()["jobs"]] == [mine.id]
+
+
+def test_store_wide_job_and_status_tell_no_tenant_about_another(service: Service) -> None:
+    service.wait(upload(service, "editor", 23)["job_id"], "editor")
+    admin, other = service.headers("admin"), service.headers("other")
+    assert service.client.get("/v1/status", headers=admin).json()["units"] == 2
+    assert service.client.get("/v1/status", headers=other).json()["units"] == 0  # globex has none
+
+    store = JobStore.open(service.settings)
+    job = store.create(
+        JobType.REENCODE, {"source": "a", "target": "b"}, started_by="admin", tenant=GLOBAL_TENANT
+    )
+    store.progress(job.id, phase="copy", done=3, total=12, rate=1.5, eta_s=6.0)
+    store.add_error(job.id, "report-23.pdf p1 (u1)", "boom")
+    store.finish(
+        job.id,
+        JobState.FAILED,
+        "1 unit(s) could not be encoded (first: u1: boom)",
+        {"source": "a", "target": "b", "units": 12, "encoded": 3, "source_version": "v1"},
+    )
+    for headers in (admin, other):
+        seen = service.client.get(f"/v1/jobs/{job.id}", headers=headers).json()
+        assert seen["withheld"] and seen["state"] == "failed" and seen["progress"] == 0.25
+        assert (seen["done"], seen["total"], seen["rate"], seen["error_count"]) == (0, 0, 0.0, 0)
+        assert seen["errors"] == [] and seen["started_by"] == ""
+        assert "report-23" not in seen["message"] and "u1" not in seen["message"]
+        assert seen["result"] == {"source": "a", "target": "b", "source_version": "v1"}
+    editor_view = service.client.get(f"/v1/jobs/{job.id}", headers=service.headers("editor"))
+    assert editor_view.status_code == 404

@@ -1,8 +1,11 @@
 """``/v1/jobs``: ingest and re-encode jobs (list, show, progress stream, cancel, start), and ``/v1/status``.
 
-Who sees what: editors and admins see the jobs of their tenant; re-encode jobs concern the whole store and
-are visible to admins only. Another tenant's job is answered 404, like one that does not exist. Editors may
-cancel the jobs they started; admins any job they see.
+Who sees what (``job_visible``): an editor sees the jobs they started and those whose documents they may see
+(a group of the job's is theirs); an admin every job of their tenant. Re-encode jobs concern the whole store:
+admins of every tenant see them, without the counts, errors, result counts and message, which describe every
+tenant's units (``JobOut.withheld``). A job the caller may not see is answered 404, like one that does not
+exist. Editors may cancel the jobs they started; admins any job they see. ``/v1/status`` counts the units
+of the caller's tenant, never the store's.
 """
 
 from __future__ import annotations
@@ -18,9 +21,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from figvault.access import Action, Principal
+from figvault.access import Action, Principal, local_operator
 from figvault.errors import FigvaultError
-from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobRunner, JobState, JobStore, JobType
+from figvault.pipeline.jobs import (
+    GLOBAL_TENANT,
+    Job,
+    JobRunner,
+    JobState,
+    JobStore,
+    JobType,
+    job_visible,
+)
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, require
@@ -70,9 +81,18 @@ class JobOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     result: dict[str, Any] = Field(default_factory=dict)
+    progress: float | None = Field(None, description="done / total (0-1); null before the total is known.")
+    withheld: bool = Field(
+        False,
+        description="A store-wide job (re-encode): done, total, rate, errors, message, starter and the"
+        " result's counts are withheld, they describe every tenant's units (`figvault jobs show` on the"
+        " server has them).",
+    )
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
+        if job.store_wide:
+            return cls._store_wide(job)
         result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list)}
         return cls(
             id=job.id,
@@ -91,7 +111,39 @@ class JobOut(BaseModel):
             started_at=_iso(job.started_at),
             finished_at=_iso(job.finished_at),
             result=result,
+            progress=_fraction(job),
         )
+
+    @classmethod
+    def _store_wide(cls, job: Job) -> JobOut:
+        """What any tenant's admin may know of a store-wide job: its state, phase, progress as a fraction,
+        and which collections and versions it moves between."""
+        result = {k: v for k, v in job.result.items() if k in STORE_WIDE_RESULT_KEYS}
+        return cls(
+            id=job.id,
+            type=str(job.type),
+            state=str(job.state),
+            phase=job.phase,
+            done=0,
+            total=0,
+            rate=0.0,
+            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
+            message=f"store-wide job {job.state}: `figvault jobs show {job.id}` on the server has details",
+            created_at=_iso(job.created_at),
+            started_at=_iso(job.started_at),
+            finished_at=_iso(job.finished_at),
+            result=result,
+            progress=_fraction(job),
+            withheld=True,
+        )
+
+
+STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "target_version"})
+"""Result fields of a store-wide job that say nothing about any tenant's data."""
+
+
+def _fraction(job: Job) -> float | None:
+    return round(min(1.0, job.done / job.total), 4) if job.total > 0 else None
 
 
 class JobListOut(BaseModel):
@@ -116,7 +168,7 @@ class StatusOut(BaseModel):
     serving_embedding_version: str | None = None
     """What this service's search engine answers with right now."""
     version_matches: bool
-    units: int
+    units: int = Field(description="Units of your tenant in the served collection (never the whole store's).")
     collections: list[str]
     reencode_job: JobOut | None = None
 
@@ -138,16 +190,18 @@ def visible_tenants(principal: Principal) -> list[str]:
 
 def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
     job = store.get(job_id)
-    if job is None or job.tenant not in visible_tenants(principal):
+    if job is None or not job_visible(job, principal):
         raise HTTPException(status.HTTP_404_NOT_FOUND, JOB_NOT_FOUND)
     return job
 
 
-@router.get("/jobs", summary="Jobs of your tenant, newest first (editors, admins)", response_model=JobListOut)
+@router.get("/jobs", summary="Jobs you may see, newest first (editors, admins)", response_model=JobListOut)
 def list_jobs(
     request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JobListOut:
-    jobs = _store(request).list(tenants=visible_tenants(principal), limit=limit)
+    jobs = _store(request).list(
+        tenants=visible_tenants(principal), limit=limit, keep=lambda job: job_visible(job, principal)
+    )
     return JobListOut(jobs=[JobOut.of(j) for j in jobs])
 
 
@@ -286,9 +340,11 @@ def start_folder_ingest(
     return _accepted(job)
 
 
-def store_status(settings: Settings, engine: Any) -> dict[str, Any]:
-    """What the alias serves, what is configured, and what this process's engine answers with."""
+def store_status(settings: Settings, engine: Any, tenant: str) -> dict[str, Any]:
+    """What the alias serves, what is configured, what this process's engine answers with, and how many
+    units ``tenant`` has there (a count of the whole store would tell one tenant about the others)."""
     from figvault.encoders.factory import configured_embedding_version
+    from figvault.retrieval.acl import build_filter
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
     store = MilvusUnitStore.from_settings(settings)
@@ -306,7 +362,9 @@ def store_status(settings: Settings, engine: Any) -> dict[str, Any]:
         "configured_embedding_version": configured,
         "serving_embedding_version": serving() if callable(serving) else None,
         "version_matches": bool(layout and configured == layout.embedding_version),
-        "units": store.count(collection) if collection else 0,
+        "units": store.count(collection, build_filter(local_operator(tenant), None, None) or "")
+        if collection
+        else 0,
         "collections": store.list_collections(),
     }
 
@@ -315,7 +373,7 @@ def store_status(settings: Settings, engine: Any) -> dict[str, Any]:
     "/status", summary="Alias, collection, served and configured version, units (admins)", tags=["operations"]
 )
 def get_status(request: Request, principal: Admin, settings: SettingsDep, engine: EngineDep) -> StatusOut:
-    info = store_status(settings, engine)
+    info = store_status(settings, engine, principal.tenant)
     active = _store(request).list(
         states=[JobState.QUEUED, JobState.RUNNING],
         job_type=JobType.REENCODE,
