@@ -9,7 +9,9 @@ What changes: which segment rows are their key's newest version depends only on 
 which changes on a flush or a compaction, not per search. It is computed once per segment set and kept
 (``_SegmentSet``); a search then only applies what can change between searches, each proportional to
 its own size: the memtable's rows (newer versions of segment rows) and the tombstones (Lite's own
-snapshot copies every tombstone per search already). The rest of the function is upstream's, unchanged.
+snapshot copies every tombstone per search already). And a hit's row is turned into Python objects only in
+the columns the search asked for (``_projected_columns``), not in every column (vectors, long texts) to be
+dropped by the projection. The rest of the function is upstream's, unchanged.
 
 Pinned: applied only to milvus-lite ``PINNED_VERSION`` whose original function has exactly the source it
 was written for (``PINNED_SOURCE_SHA256``); anything else keeps Lite's own code, with one log line. Setting
@@ -315,13 +317,20 @@ def _merge(
         def project(record: dict) -> dict:
             return {k: record[k] for k in keep if k in record}
 
+    columns: dict[int, dict[str, Any] | None] = {}
     results = []
     for per_query in candidates:
         per_query.sort(key=lambda c: (c[0], c[1], c[2]))
         hits = []
         for dist, source, row in per_query[:top_k]:
             if source < len(in_scope):
-                record = in_scope[source].row_to_dict(row)
+                if source not in columns:
+                    columns[source] = _projected_columns(in_scope[source].table, pk_field, output_fields)
+                wanted = columns[source]
+                if wanted is None:
+                    record = in_scope[source].row_to_dict(row)
+                else:  # the same values row_to_dict gives for these columns
+                    record = {name: column[row].as_py() for name, column in wanted.items()}
                 pks = in_scope[source].pks
             else:
                 record = memtable.materialize_row(*mt_row_refs[row])
@@ -330,3 +339,22 @@ def _merge(
             hits.append({"id": pk, "distance": dist, "entity": project(record)})
         results.append(hits)
     return results
+
+
+def _projected_columns(table: Any, pk_field: str, output_fields: list[str] | None) -> dict[str, Any] | None:
+    """The segment columns a hit's record needs when ``output_fields`` names only plain columns of
+    ``table`` (the key included); None when Lite's whole record is needed: no output fields (all of them),
+    ``*``, a dynamic field, a field this segment lacks, or a ``$meta`` column (whose keys row_to_dict
+    unpacks over the columns).
+
+    Lite's ``Segment.row_to_dict`` turns every column of a row into Python objects (the vectors and the
+    long texts too) and its projection then keeps the requested ones: with a search asking for ids only,
+    that was 70% of a Lite search's time. Lite's projection (``project_record``) then reads exactly these
+    keys, so the hits are the same."""
+    if output_fields is None:
+        return None
+    names = set(table.schema.names)
+    wanted = list(dict.fromkeys([pk_field, *output_fields]))
+    if "$meta" in names or any(name not in names for name in wanted):
+        return None
+    return {name: table.column(name) for name in wanted}

@@ -64,17 +64,67 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     client.close()
 
 
-def _search(client: Any, name: str, query: list[float], expr: str) -> list[tuple[str, float, int]]:
+def _search(
+    client: Any, name: str, query: list[float], expr: str, fields: list[str] | None = None
+) -> list[tuple[str, float, int]]:
     hits = client.search(
         name,
         data=[query],
         anns_field="vec",
         filter=expr,
         limit=50,
-        output_fields=["n", "tag"],
+        output_fields=["n", "tag"] if fields is None else fields,
         search_params={"metric_type": "COSINE", "params": {"ef": 64}},
     )[0]
-    return [(h["pk"], round(float(h["distance"]), 5), h["entity"]["n"]) for h in hits]
+    return [(h["pk"], round(float(h["distance"]), 5), h["entity"].get("n")) for h in hits]
+
+
+def _entities(client: Any, name: str, query: list[float], fields: list[str] | None) -> list[Any]:
+    hits = client.search(
+        name,
+        data=[query],
+        anns_field="vec",
+        limit=20,
+        search_params={"metric_type": "COSINE", "params": {"ef": 64}},
+        **({} if fields is None else {"output_fields": fields}),
+    )[0]
+    return [
+        (h["pk"], {k: (np.round(v, 5).tolist() if k == "vec" else v) for k, v in h["entity"].items()})
+        for h in hits
+    ]
+
+
+FIELD_CHOICES = [None, ["pk"], ["tag"], ["n", "tag"], ["vec", "n"], ["*"], ["pk", "n", "pk"]]
+
+
+@pytest.mark.parametrize("name", ["flat", "hnsw"])
+def test_projected_rows_equal_lites_own(client: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each output-field choice gets the same entities from the patch (which turns only the asked-for
+    columns into Python objects) as from Lite's own search (which turns every column)."""
+    from milvus_lite.engine import collection
+
+    assert lite_patch.apply()
+    queries = np.random.default_rng(11).standard_normal((4, DIM)).astype(np.float32).tolist()
+    patched = [_entities(client, name, q, f) for q in queries for f in FIELD_CHOICES]
+    monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
+    original = [_entities(client, name, q, f) for q in queries for f in FIELD_CHOICES]
+    assert patched == original
+    assert any(e and "vec" in e[0][1] for e in patched)  # the whole-row choices did return the vector
+
+
+def test_ids_only_search_reads_no_whole_row(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that asks for ids (and a few columns) never materialises a segment row whole."""
+    from milvus_lite.storage.segment import Segment
+
+    assert lite_patch.apply()
+    whole: list[int] = []
+    original = Segment.row_to_dict
+    monkeypatch.setattr(Segment, "row_to_dict", lambda self, row: whole.append(row) or original(self, row))
+    query = np.random.default_rng(12).standard_normal(DIM).astype(np.float32).tolist()
+    assert _search(client, "hnsw", query, "", ["pk"]) and _search(client, "flat", query, 'tag == "a"')
+    assert whole == []
+    assert _entities(client, "flat", query, None)  # all fields: Lite's whole row, as before
+    assert whole
 
 
 @pytest.mark.parametrize("name", ["flat", "hnsw"])
