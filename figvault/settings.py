@@ -83,6 +83,16 @@ class ExtractSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    engine: Literal["local"] = "local"
+    """Where ``figvault ingest`` runs its stages: ``local`` (this machine, pipelined). ``--engine``
+    overrides it (docs/jobs.md)."""
+    batch_docs: int = Field(default=32, ge=1)
+    """Documents an ingest job hands the runner at once (the store write lock is held, shared, per batch;
+    the pipeline drains between batches)."""
+    queue_docs: int = Field(default=2, ge=1)
+    """Depth of the queues between the stages: extracted documents waiting for the encoder."""
+    encode_batch_units: int = Field(default=128, ge=1)
+    """Units of several documents encoded in one call (the encoder's own ``batch_size`` splits it)."""
     default_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Access groups of new documents when ``figvault ingest`` is given no ``--groups`` (documents already
     indexed keep theirs). Empty: such documents are visible to no user of the service. From the

@@ -40,6 +40,8 @@ from figvault.pipeline.jobs import (
     JobType,
     item_label,
 )
+from figvault.pipeline.runner import Engine
+from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.settings import Settings
 from figvault.storage import Storage, write_atomic
@@ -80,9 +82,15 @@ def check_allowed(settings: Settings, raw_paths: Sequence[str]) -> list[str]:
     return out
 
 
-def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Sequence[Path], size: int, suspects: dict[str, int]) -> Iterator[Sequence[Path]]:
+    """Batches of ``size``; a file that was in flight when the job's process died goes alone, first,
+    so that a second death is charged to it and not to the documents that flew beside it."""
+    for path in items:
+        if suspects.get(str(path)):
+            yield [path]
+    rest = [p for p in items if not suspects.get(str(p))]
+    for start in range(0, len(rest), size):
+        yield rest[start : start + size]
 
 
 class _EncoderCache:
@@ -123,6 +131,7 @@ class _EncoderCache:
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.ingest.extract import iter_input_files
     from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
+    from figvault.pipeline.runner import build_engine
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.served_encoders import ensure_recorded
 
@@ -135,6 +144,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
     cleanup = params.get("cleanup_dir")
     interrupted = False
+    engine: Engine | None = None
     started = time.perf_counter()
     try:
         given = [Path(p) for p in params.get("paths") or []]
@@ -164,6 +174,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             doc = str(params.get("doc_id") or path.name)
             outcomes.append({"path": str(path), "doc_id": doc, "status": FAILED, "error": "no such file"})
         timings: dict[str, float] = {}
+        stages: dict[str, dict[str, float]] = {}
         collection = version = ""
         crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
         spool = cleanup or (str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None)
@@ -175,14 +186,20 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         ctx.progress("ingest", done, total)
         store = MilvusUnitStore.from_settings(settings)
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
-        # Uploads carry their own document ids: one file per run; folders go in batches (parallel extraction).
-        size = 1 if doc_ids else max(1, settings.extract.workers or 2)
-        for chunk in _chunks(files, size):
+        # Uploads carry their own document ids: one file per run; folders go in batches through the
+        # engine's pipeline (params ``engine``/``ray_address``: ``figvault ingest --engine``).
+        size = 1 if doc_ids else settings.ingest.batch_docs
+        engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
+        for chunk in _chunks(files, size, crashes):
             ctx.check_cancel()
             # What is in flight, so that a process that dies here charges these documents (jobs.py).
-            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: [str(p) for p in chunk]})
+            # (The runner reports each document as its engine starts it, and as it is written.)
+            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: []})
+            on_progress = _progress_reporter(ctx, done, total)
             with store_write_lock(settings, exclusive=False):
-                runner = IngestRunner(settings, encoders=encoders.for_served(store), store=store)
+                runner = IngestRunner(
+                    settings, encoders=encoders.for_served(store), store=store, engine=engine
+                )
                 try:
                     report = runner.run(
                         list(chunk),
@@ -194,6 +211,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         progress=False,
                         cancelled=ctx.stop_requested,
                         tags=tags,
+                        on_progress=on_progress,
                     )
                 except ExtractCancelled:
                     ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
@@ -205,6 +223,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             collection, version = report.collection, report.embedding_version
             for key, seconds in report.timings.items():
                 timings[key] = timings.get(key, 0.0) + seconds
+            _add_stages(stages, report.stages)
             for outcome in report.documents:
                 outcomes.append(dict(outcome.__dict__))
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -236,17 +255,46 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             "embedding_version": version,
             "documents": outcomes,
             "timings": timings,
+            "stages": stages,
+            "engine": engine.name,
         }
     except JobInterrupted:
         interrupted = True
         raise
     finally:
+        if engine is not None:
+            engine.close()
         if not interrupted:
             if cleanup:
                 shutil.rmtree(cleanup, ignore_errors=True)
             if params.get("uploads"):
                 Storage.from_settings(settings).delete_tree(_job_folder(ctx.job.id))
                 shutil.rmtree(settings.data_dir / _job_folder(ctx.job.id), ignore_errors=True)
+
+
+STAGES = "stages"
+"""Checkpoint key (informational): the running batch's per-stage rates, shown by ``figvault ingest``."""
+
+
+def _progress_reporter(ctx: JobContext, done: int, total: int) -> Any:
+    """Per written document: the job's progress, the documents still in flight, and the stage rates."""
+
+    def report(finished: int, in_flight: list[str], clock: StageClock) -> None:
+        checkpoint = {IN_FLIGHT: in_flight, STAGES: clock.rates()}
+        ctx.progress("ingest", done + finished, total, checkpoint=checkpoint)
+
+    return report
+
+
+def _add_stages(into: dict[str, dict[str, float]], batch: dict[str, dict[str, float]]) -> None:
+    """Sum a batch's per-stage counts into the job's, and recompute the rates."""
+    for name, counts in batch.items():
+        total = into.setdefault(name, {})
+        for key in ("docs", "units", "pages", "busy_s"):
+            total[key] = round(total.get(key, 0) + counts.get(key, 0), 3)
+        busy = total["busy_s"]
+        for key in ("docs", "units", "pages"):
+            total[f"{key}_per_s"] = round(total[key] / busy, 3) if busy > 0 else 0.0
 
 
 def _job_folder(job_id: str) -> str:

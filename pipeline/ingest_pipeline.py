@@ -1,8 +1,10 @@
 """Incremental ingest: files -> figure units -> vectors -> Milvus, recorded in the document registry.
 
 A clip-retrieval-style runner in three stages: the reader extracts documents (parallel processes), the
-mapper encodes each document's units in batches (CLIP image vectors of the PNGs, text vectors of the unit
-text), the writer stores image blobs and upserts the rows. Per document:
+mapper encodes the units in batches (CLIP image vectors of the PNGs, text vectors of the unit text), the
+writer stores image blobs and upserts the rows. The stages are ``pipeline/stages.py``; an engine
+(``pipeline/runner.py``: pipelined on this machine by default, or Ray) runs extract and encode, and this
+runner plans and writes, in the calling thread. Per document:
 
 - unchanged (same doc_id and content hash, indexed, same embedding version): skipped before extraction;
 - changed: the new units are written first, then the old units of that doc_id not in the new set are
@@ -17,22 +19,19 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from figvault.errors import FigvaultError, VersionMismatchError
-from figvault.phash import perceptual_hash
 from figvault.pipeline import sources
-from figvault.pipeline.encode_units import encode_units
-from figvault.pipeline.extract_worker import WorkerResult, extract_many
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.runner import Engine, build_engine
+from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import StoreLayout, text_channel_input, unit_to_row
+from figvault.retrieval.schema import StoreLayout, unit_to_row
 from figvault.settings import Settings
 from figvault.storage import BlobStore
-from figvault.units import DocumentExtraction, FigureUnit, make_unit_id
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,11 @@ class IngestReport:
     embedding_version: str
     documents: list[DocumentOutcome] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds per phase: hash, extract, encode_images, encode_texts, blobs, write, delete, total."""
+    """Seconds per phase: hash, extract, phash, encode_images, encode_texts, blobs, write, delete, flush,
+    total (extract: the workers' busy time, summed)."""
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per stage (extract, encode, write): docs, units, pages, busy_s and the rates per busy second."""
+    engine: str = ""
 
     def count(self, status: str) -> int:
         return sum(1 for d in self.documents if d.status == status)
@@ -97,6 +100,8 @@ class IngestReport:
             "embedding_version": self.embedding_version,
             "documents": [d.__dict__ for d in self.documents],
             "timings": self.timings,
+            "stages": self.stages,
+            "engine": self.engine,
             "units": self.units,
             "pages": self.pages,
         }
@@ -104,6 +109,9 @@ class IngestReport:
 
 Hook = Callable[[str, DocumentOutcome], None]
 """Called between stages with a stage name ("written", ...) and the document's outcome so far."""
+Progress = Callable[[int, list[str], StageClock], None]
+"""Called in the runner's thread as documents finish: how many of the run's are done, the paths still in
+flight (started, not yet written), and the stage clock."""
 
 
 def file_sha256(path: Path) -> str:
@@ -128,6 +136,7 @@ class IngestRunner:
         encoders: Any | None = None,
         store: MilvusUnitStore | None = None,
         hook: Hook | None = None,
+        engine: Engine | None = None,
     ) -> None:
         if encoders is None:
             from figvault.encoders.factory import build_encoders
@@ -141,6 +150,7 @@ class IngestRunner:
         self.acl_sets = AclSetTable(self.conn)
         self.blobs = BlobStore.from_settings(settings)
         self.hook = hook
+        self.engine = engine or build_engine(settings)
         self.layout = self.store.supported_layout(store_layout(encoders))
 
     def target_collection(self) -> str:
@@ -168,6 +178,7 @@ class IngestRunner:
         progress: bool = True,
         cancelled: Callable[[], bool] | None = None,
         tags: Sequence[str] | None = None,
+        on_progress: Progress | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -177,7 +188,9 @@ class IngestRunner:
 
         Each document is extracted in a worker process under the per-document limits
         (``pipeline/extract_worker.py``); ``cancelled`` is asked while one runs, and a true answer kills it
-        and raises ExtractCancelled (what was stored before stays)."""
+        and raises ExtractCancelled (what was stored before stays). Extraction and encoding run in the
+        runner's engine, overlapped; the writes happen here, in input order's spirit but as documents come
+        out of the pipeline (the report lists them in input order)."""
         from figvault.ingest.extract import iter_input_files
 
         started = time.perf_counter()
@@ -224,41 +237,80 @@ class IngestRunner:
 
         bar = _progress(len(todo), progress)
         by_path = {p: (did, sha, g) for p, did, sha, g in todo}
+        specs = [
+            self._spec(i, path, did, tenant, g, tags, display_name)
+            for i, (path, did, _, g) in enumerate(todo)
+        ]
+        clock = StageClock()
+        written: set[str] = set()
+
+        def report_progress() -> None:
+            if on_progress is not None:
+                on_progress(len(written), sorted(clock.started - written), clock)
+
+        clock.listener = report_progress
         units_done = 0
         try:
-            t = time.perf_counter()
-            for path, result in extract_many(
-                [p for p, _, _, _ in todo], self.settings.extract, cancelled=cancelled
+            for spec, result in self.engine.run(
+                specs, encoders=self.encoders, channels=self.layout.dense, clock=clock, cancelled=cancelled
             ):
-                _add(timings, "extract", time.perf_counter() - t)
-                did, sha, doc_groups = by_path[path]
+                did, sha, doc_groups = by_path[spec.path]
+                t = time.perf_counter()
                 if isinstance(result, str):
-                    self._fail(report, path, did, tenant, doc_groups, result, sha=sha)
+                    self._fail(report, spec.path, did, tenant, doc_groups, result, sha=sha)
                 else:
-                    if bar is not None:
-                        bar.set_description(f"encode {path.name[:30]}")
-                    if display_name:
-                        result.extraction = result.extraction.model_copy(update={"doc": display_name})
                     outcome = self._ingest_one(
-                        collection, path, did, result, tenant, doc_groups, timings, tags=tags
+                        collection, spec.path, did, result, tenant, doc_groups, timings
                     )
                     report.documents.append(outcome)
                     units_done += outcome.units
+                clock.add("write", time.perf_counter() - t, docs=1, units=report.documents[-1].units)
+                written.add(str(spec.path))
+                report_progress()
                 if bar is not None:
                     bar.update(1)
                     elapsed = time.perf_counter() - started
                     bar.set_postfix(units=units_done, units_s=f"{units_done / max(elapsed, 1e-9):.1f}")
-                    bar.set_description("extract")
-                t = time.perf_counter()
         finally:
             if bar is not None:
                 bar.close()
+        order = {str(spec.path): spec.index for spec in specs}
+        report.documents.sort(key=lambda d: order.get(d.path, -1))
+        for key, seconds in clock.timings.items():
+            _add(timings, key, seconds)
+        timings["extract"] = clock.stages["extract"].busy_s
+        report.stages, report.engine = clock.rates(), self.engine.name
         if report.count(INDEXED) or report.count(REPLACED):
             t = time.perf_counter()
             self.store.flush(collection)
             timings["flush"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         return report
+
+    def _spec(
+        self,
+        index: int,
+        path: Path,
+        doc_id: str,
+        tenant: str,
+        groups: Sequence[str],
+        tags: Sequence[str] | None,
+        display_name: str | None,
+    ) -> DocSpec:
+        """What the stages need of one planned document; ``tags`` None: a known document keeps its."""
+        if tags is None:
+            known = self.registry.get(tenant, doc_id)
+            tags = known.tags if known is not None else []
+        return DocSpec(
+            index=index,
+            path=path,
+            doc_id=doc_id,
+            name=display_name or path.name,
+            tenant=tenant,
+            groups=tuple(groups),
+            tags=tuple(sorted(set(tags))),
+            embedding_version=self.layout.embedding_version,
+        )
 
     def _groups_for(self, groups: Sequence[str] | None, known: DocumentRecord | None) -> list[str]:
         """The groups a document gets: the given ones, else its current ones, else the configured default."""
@@ -302,16 +354,15 @@ class IngestRunner:
         collection: str,
         path: Path,
         doc_id: str,
-        extracted: WorkerResult,
+        prepared: PreparedDoc,
         tenant: str,
         groups: Sequence[str],
         timings: dict[str, float],
-        *,
-        tags: Sequence[str] | None = None,
     ) -> DocumentOutcome:
-        extraction, pages = extracted.extraction, extracted.page_texts
+        """The write stage of one document (extracted and encoded by the engine)."""
+        extraction, pages = prepared.extraction, prepared.page_texts
         known = self.registry.get(tenant, doc_id)
-        doc_tags = sorted(set(tags)) if tags is not None else (known.tags if known is not None else [])
+        doc_tags = list(prepared.spec.tags)
         outcome = DocumentOutcome(
             str(path),
             doc_id,
@@ -334,17 +385,8 @@ class IngestRunner:
         )
         try:
             self.registry.put(record)
-            t = time.perf_counter()
-            units, pngs = self._prepare_units(extraction, doc_id, tenant, groups, doc_tags)
-            _add(timings, "phash", time.perf_counter() - t)
-            encoded = encode_units(
-                self.encoders,
-                self.layout.dense,
-                units,
-                image=pngs.__getitem__,
-                texts=[text_channel_input(u, pages.get(u.page, "")) for u in units],
-                timings=timings,
-            )
+            units, pngs, encoded = prepared.units, prepared.pngs, prepared.encoded
+            assert encoded is not None, "the engine yields encoded documents"
             for i, reason in encoded.failed.items():
                 outcome.failed_units[f"{units[i].doc} p{units[i].page} ({units[i].unit_id})"] = reason
             if units and not encoded.ok:
@@ -381,47 +423,6 @@ class IngestRunner:
             self.registry.put(record.model_copy(update={"state": DocState.FAILED, "error": reason}))
             outcome.status, outcome.error = FAILED, reason
         return outcome
-
-    def _prepare_units(
-        self,
-        extraction: DocumentExtraction,
-        doc_id: str,
-        tenant: str,
-        groups: Sequence[str],
-        tags: Sequence[str] = (),
-    ) -> tuple[list[FigureUnit], list[bytes]]:
-        units: list[FigureUnit] = []
-        pngs: list[bytes] = []
-        seen: set[str] = set()
-        content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
-        # When this version was stored: orders copies of a figure whose documents state no date.
-        indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
-        meta = extraction.meta.model_copy(update={"indexed_at": indexed_at})
-        for figure in extraction.figures:
-            u = figure.unit
-            # Tenant and doc_id are part of the id, so two tenants ingesting one file never collide.
-            unit_id = make_unit_id(content_id, u.page, str(u.kind), u.bbox)
-            if unit_id in seen:
-                continue
-            seen.add(unit_id)
-            units.append(
-                u.model_copy(
-                    update={
-                        "unit_id": unit_id,
-                        "doc_id": doc_id,
-                        "doc": extraction.doc,
-                        "tenant": tenant,
-                        "groups": sorted(set(groups)),
-                        "tags": list(tags),
-                        "image": BlobStore.key_for(figure.png),
-                        "phash": perceptual_hash(figure.png),
-                        "embedding_version": self.layout.embedding_version,
-                        "meta": meta,
-                    }
-                )
-            )
-            pngs.append(figure.png)
-        return units, pngs
 
 
 def _add(timings: dict[str, float], key: str, seconds: float) -> None:

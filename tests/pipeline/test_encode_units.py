@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from figvault.pipeline.ingest_pipeline import INDEXED, IngestRunner, ingest_paths
+from figvault.pipeline import stages
+from figvault.pipeline.ingest_pipeline import INDEXED, ingest_paths
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -28,13 +29,13 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def one_bad_figure(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first figure of every document comes out of extraction as a truncated PNG."""
-    prepare = IngestRunner._prepare_units
+    prepare = stages.prepare_units
 
-    def with_a_bad_one(self: IngestRunner, *args: object, **kwargs: object) -> tuple[list, list[bytes]]:
-        units, pngs = prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+    def with_a_bad_one(*args: object, **kwargs: object) -> tuple[list, list[bytes]]:
+        units, pngs = prepare(*args, **kwargs)  # type: ignore[arg-type]
         return units, [TRUNCATED_PNG, *pngs[1:]]
 
-    monkeypatch.setattr(IngestRunner, "_prepare_units", with_a_bad_one)
+    monkeypatch.setattr(stages, "prepare_units", with_a_bad_one)
 
 
 def test_ingest_stores_the_good_units_and_reports_the_bad_one(
@@ -68,11 +69,11 @@ def test_an_ingest_job_lists_the_unit_among_its_errors(
 def test_a_document_whose_every_figure_fails_fails(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepare = IngestRunner._prepare_units
+    prepare = stages.prepare_units
     monkeypatch.setattr(
-        IngestRunner,
-        "_prepare_units",
-        lambda self, *a, **k: (lambda u, p: (u, [TRUNCATED_PNG] * len(p)))(*prepare(self, *a, **k)),
+        stages,
+        "prepare_units",
+        lambda *a, **k: (lambda u, p: (u, [TRUNCATED_PNG] * len(p)))(*prepare(*a, **k)),
     )
     pdf = figure_pdf(tmp_path / "bad.pdf", seed=7, n_figures=2)
     [outcome] = ingest_paths(settings, [pdf], groups=["eng"], tenant="acme", progress=False).documents

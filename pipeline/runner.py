@@ -1,0 +1,244 @@
+"""Engines that take planned documents through extract -> encode and hand them to the writer.
+
+The ingest runner (``pipeline/ingest_pipeline.py``) plans (skips what is stored), then iterates an
+engine's ``run`` and writes each document it yields, in the calling thread. An engine decides where the
+stages of ``pipeline/stages.py`` run:
+
+- ``LocalEngine`` (the default): extraction in its limited worker processes (``extract.workers`` at
+  once), a look-ahead of ``ingest.queue_docs`` documents, one encoder thread that batches the units of
+  every document waiting (up to ``ingest.encode_batch_units``), bounded queues between them; so document
+  N+1 is extracted while N is encoded and N-1 written, and the pipeline runs at the speed of its slowest
+  stage.
+- ``SequentialEngine``: the path before issue 16 (a chunk extracted, then each document encoded and
+  written in turn); kept for the benchmark's comparison (``bench/ingest.py``).
+
+All of them yield ``(spec, PreparedDoc | reason)`` from the calling thread, which is the only one that
+asks ``cancelled`` (it may read a database connection of that thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from figvault.errors import FigvaultError
+from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many
+from figvault.pipeline.stages import (
+    DocSpec,
+    Outcome,
+    PreparedDoc,
+    StageClock,
+    encode_batch,
+    extract_and_prepare,
+    one_line,
+    prepare,
+)
+from figvault.retrieval.schema import DenseChannel
+from figvault.settings import Settings
+
+ENGINES = ("local",)
+"""``figvault ingest --engine`` choices (``sequential`` is the benchmark's baseline only)."""
+WAIT_S = 0.05
+"""How long the driving thread waits for an encoded document before it looks at the extractions again."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def run(
+        self,
+        specs: Sequence[DocSpec],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        """Each document of ``specs`` once, extracted and encoded (or its failure), in any order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CancelWatch:
+    """Asks ``cancelled`` at most every CANCEL_POLL_S."""
+
+    def __init__(self, cancelled: Callable[[], bool] | None) -> None:
+        self.cancelled = cancelled
+        self.asked_at = 0.0
+
+    def __call__(self) -> bool:
+        if self.cancelled is None or time.monotonic() - self.asked_at < CANCEL_POLL_S:
+            return False
+        self.asked_at = time.monotonic()
+        return bool(self.cancelled())
+
+
+def extract_workers(settings: Settings, documents: int) -> int:
+    count = settings.extract.workers or os.cpu_count() or 1
+    return max(1, min(count, documents))
+
+
+class LocalEngine:
+    """Extraction processes, one encoder thread, bounded queues between them (see the module)."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def close(self) -> None:
+        pass
+
+    def run(
+        self,
+        specs: Sequence[DocSpec],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        if not specs:
+            return
+        workers = extract_workers(self.settings, len(specs))
+        depth = max(1, self.settings.ingest.queue_docs)
+        stop = threading.Event()
+        to_encode: queue.Queue[PreparedDoc] = queue.Queue(maxsize=depth)
+        encoded: queue.Queue[tuple[DocSpec, Outcome]] = queue.Queue()
+        encoder = threading.Thread(
+            target=self._encode_loop,
+            args=(to_encode, encoded, stop, encoders, channels, clock),
+            name="figvault-encode",
+            daemon=True,
+        )
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-extract")
+
+        def extract(spec: DocSpec) -> Outcome:
+            if stop.is_set():
+                raise ExtractCancelled("cancelled before extraction")
+            return extract_and_prepare(spec, self.settings.extract, clock, cancelled=stop.is_set)
+
+        todo = deque(specs)
+        extracting: deque[tuple[DocSpec, Future[Outcome]]] = deque()
+        watch = CancelWatch(cancelled)
+        in_encoder = 0
+        encoder.start()
+        try:
+            while todo or extracting or in_encoder:
+                while todo and len(extracting) < workers + depth:
+                    spec = todo.popleft()
+                    clock.begin(spec)
+                    extracting.append((spec, pool.submit(extract, spec)))
+                # Hand the finished extractions on in input order, as far as the encoder's queue takes them.
+                while extracting and extracting[0][1].done():
+                    spec, future = extracting[0]
+                    result = future.result()
+                    if isinstance(result, PreparedDoc):
+                        try:
+                            to_encode.put_nowait(result)
+                        except queue.Full:
+                            break
+                        in_encoder += 1
+                    extracting.popleft()
+                    if isinstance(result, str):
+                        yield spec, result
+                with contextlib.suppress(queue.Empty):
+                    item = encoded.get(timeout=WAIT_S)
+                    in_encoder -= 1
+                    yield item
+                if watch():
+                    raise ExtractCancelled("cancelled while ingesting")
+        finally:
+            stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
+            for _spec, future in extracting:
+                future.cancel()
+            pool.shutdown(wait=True)
+            encoder.join()
+
+    def _encode_loop(
+        self,
+        inbox: queue.Queue[PreparedDoc],
+        outbox: queue.Queue[tuple[DocSpec, Outcome]],
+        stop: threading.Event,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+    ) -> None:
+        """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call."""
+        limit = max(1, self.settings.ingest.encode_batch_units)
+        while not stop.is_set():
+            try:
+                batch = [inbox.get(timeout=WAIT_S)]
+            except queue.Empty:
+                continue
+            units = len(batch[0].units)
+            while units < limit:
+                try:
+                    batch.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+                units += len(batch[-1].units)
+            try:
+                results = encode_batch(encoders, channels, batch, clock)
+            except Exception as exc:  # a bug here must fail these documents, not hang the run
+                results = [one_line(exc)] * len(batch)
+            for doc, result in zip(batch, results, strict=True):
+                outbox.put((doc.spec, result))
+
+
+class SequentialEngine:
+    """Before issue 16: ``extract.workers`` documents extracted at once, then each encoded alone (and
+    written by the caller) before the next chunk starts. The benchmark's baseline."""
+
+    name = "sequential"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def close(self) -> None:
+        pass
+
+    def run(
+        self,
+        specs: Sequence[DocSpec],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        size = extract_workers(self.settings, len(specs))
+        for start in range(0, len(specs), size):
+            chunk = {s.path: s for s in specs[start : start + size]}
+            for spec in chunk.values():
+                clock.begin(spec)
+            began = time.perf_counter()
+            for path, result in extract_many(list(chunk), self.settings.extract, cancelled=cancelled):
+                spec = chunk[path]
+                if isinstance(result, str):
+                    clock.add("extract", time.perf_counter() - began, docs=1)
+                    yield spec, result
+                else:
+                    doc = prepare(spec, result, clock)
+                    seconds, pages = time.perf_counter() - began, doc.extraction.meta.pages
+                    clock.add("extract", seconds, docs=1, units=len(doc.units), pages=pages)
+                    yield spec, encode_batch(encoders, channels, [doc], clock)[0]
+                began = time.perf_counter()
+
+
+def build_engine(settings: Settings, name: str | None = None, *, ray_address: str | None = None) -> Engine:
+    """The engine ``name`` (default ``ingest.engine``); ``ray`` needs the ``figvault[ray]`` extra."""
+    chosen = name or settings.ingest.engine
+    if chosen == "local":
+        return LocalEngine(settings)
+    if chosen == "sequential":
+        return SequentialEngine(settings)
+    raise FigvaultError(f"unknown ingest engine {chosen!r}: choose one of {', '.join(ENGINES)}")

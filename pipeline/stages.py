@@ -1,0 +1,231 @@
+"""The ingest stages between the plan and the write, as plain functions any engine can run.
+
+A document goes: **extract** (its own limited worker process, ``pipeline/extract_worker.py``) and
+**prepare** (unit ids, perceptual hashes: CPU work beside the extraction) -> **encode** (one vector per
+dense channel, in batches that span documents) -> **write** (blobs, rows, registry: the ingest runner,
+``pipeline/ingest_pipeline.py``). The engines (``pipeline/runner.py`` on one machine, ``pipeline/
+ray_engine.py`` on a Ray cluster) only decide where and how concurrently these run; so both produce the
+same units, with the same ids, from the same file.
+
+Each stage's busy time and work are counted in a ``StageClock``, from which the per-stage rates are read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from figvault.errors import ExtractionError
+from figvault.phash import perceptual_hash
+from figvault.pipeline.encode_units import EncodedUnits, encode_units
+from figvault.pipeline.extract_worker import ExtractCancelled, WorkerResult, extract_limited
+from figvault.retrieval.schema import DenseChannel, text_channel_input
+from figvault.settings import ExtractSettings
+from figvault.storage import BlobStore
+from figvault.units import DocumentExtraction, FigureUnit, make_unit_id
+
+STAGES = ("extract", "encode", "write")
+"""The stages a ``StageClock`` reports, in pipeline order."""
+
+
+@dataclass(frozen=True)
+class DocSpec:
+    """Everything a stage needs to know about one document besides its file's content."""
+
+    index: int
+    """Position in the run's input (results are reported in this order)."""
+    path: Path
+    doc_id: str
+    name: str
+    """The name people see (``doc``): the file name, or an upload's display name."""
+    tenant: str
+    groups: tuple[str, ...]
+    tags: tuple[str, ...]
+    embedding_version: str
+
+
+@dataclass
+class PreparedDoc:
+    """A document on its way to the store: its extraction, its units and their images, then vectors."""
+
+    spec: DocSpec
+    extraction: DocumentExtraction
+    page_texts: dict[int, str]
+    units: list[FigureUnit]
+    pngs: list[bytes]
+    encoded: EncodedUnits | None = None
+
+
+Outcome = PreparedDoc | str
+"""What a stage hands on: the document, or the one-line reason it failed."""
+
+
+@dataclass
+class StageCount:
+    docs: int = 0
+    units: int = 0
+    pages: int = 0
+    busy_s: float = 0.0
+
+
+@dataclass
+class StageClock:
+    """Busy seconds and work done per stage (thread-safe: extraction threads report concurrently)."""
+
+    stages: dict[str, StageCount] = field(default_factory=lambda: {s: StageCount() for s in STAGES})
+    timings: dict[str, float] = field(default_factory=dict)
+    """Finer seconds (``phash``, ``encode_texts``, ``encode_images``, ``blobs``, ``write``, ``delete``)."""
+    started: set[str] = field(default_factory=set)
+    """Paths of the documents an engine has begun (extraction submitted)."""
+    listener: Callable[[], None] | None = None
+    """Called (in the engine's driving thread) after each ``begin``: the runner records what is in flight."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def begin(self, spec: DocSpec) -> None:
+        """An engine starts on this document (from its driving thread, the runner's)."""
+        with self._lock:
+            self.started.add(str(spec.path))
+        if self.listener is not None:
+            self.listener()
+
+    def add(self, stage: str, seconds: float, *, docs: int = 0, units: int = 0, pages: int = 0) -> None:
+        with self._lock:
+            count = self.stages.setdefault(stage, StageCount())
+            count.docs += docs
+            count.units += units
+            count.pages += pages
+            count.busy_s += seconds
+
+    def add_timings(self, timings: dict[str, float]) -> None:
+        with self._lock:
+            for key, seconds in timings.items():
+                self.timings[key] = self.timings.get(key, 0.0) + seconds
+
+    def rates(self) -> dict[str, dict[str, float]]:
+        """Per stage: docs, units, pages, busy seconds, and docs/units/pages per busy second."""
+        with self._lock:
+            out: dict[str, dict[str, float]] = {}
+            for name, c in self.stages.items():
+                per = 1.0 / c.busy_s if c.busy_s > 0 else 0.0
+                out[name] = {
+                    "docs": c.docs,
+                    "units": c.units,
+                    "pages": c.pages,
+                    "busy_s": round(c.busy_s, 3),
+                    "docs_per_s": round(c.docs * per, 3),
+                    "units_per_s": round(c.units * per, 3),
+                    "pages_per_s": round(c.pages * per, 3),
+                }
+            return out
+
+
+def prepare_units(extraction: DocumentExtraction, spec: DocSpec) -> tuple[list[FigureUnit], list[bytes]]:
+    """The document's figure units as stored (ids, owner, access, hashes) and their PNG images."""
+    units: list[FigureUnit] = []
+    pngs: list[bytes] = []
+    seen: set[str] = set()
+    content_id = f"{spec.tenant}/{spec.doc_id}/{extraction.doc_sha256}"
+    # When this version was stored: orders copies of a figure whose documents state no date.
+    indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    meta = extraction.meta.model_copy(update={"indexed_at": indexed_at})
+    for figure in extraction.figures:
+        u = figure.unit
+        # Tenant and doc_id are part of the id, so two tenants ingesting one file never collide.
+        unit_id = make_unit_id(content_id, u.page, str(u.kind), u.bbox)
+        if unit_id in seen:
+            continue
+        seen.add(unit_id)
+        units.append(
+            u.model_copy(
+                update={
+                    "unit_id": unit_id,
+                    "doc_id": spec.doc_id,
+                    "doc": extraction.doc,
+                    "tenant": spec.tenant,
+                    "groups": sorted(set(spec.groups)),
+                    "tags": list(spec.tags),
+                    "image": BlobStore.key_for(figure.png),
+                    "phash": perceptual_hash(figure.png),
+                    "embedding_version": spec.embedding_version,
+                    "meta": meta,
+                }
+            )
+        )
+        pngs.append(figure.png)
+    return units, pngs
+
+
+def prepare(spec: DocSpec, result: WorkerResult, clock: StageClock | None = None) -> PreparedDoc:
+    """A worker's extraction, named as people see it, with its units prepared."""
+    started = time.perf_counter()
+    extraction = result.extraction.model_copy(update={"doc": spec.name})
+    units, pngs = prepare_units(extraction, spec)
+    if clock is not None:
+        clock.add_timings({"phash": time.perf_counter() - started})
+    return PreparedDoc(spec, extraction, result.page_texts, units, pngs)
+
+
+def extract_and_prepare(
+    spec: DocSpec,
+    settings: ExtractSettings,
+    clock: StageClock,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+) -> Outcome:
+    """Extract one document under the per-document limits and prepare its units; a failure's reason
+    instead (ExtractCancelled still raises)."""
+    started = time.perf_counter()
+    try:
+        prepared: Outcome = prepare(spec, extract_limited(spec.path, settings, cancelled=cancelled), clock)
+    except ExtractCancelled:
+        raise
+    except ExtractionError as exc:
+        prepared = str(exc)
+    except Exception as exc:  # preparing a hostile document's units must fail that document only
+        prepared = one_line(exc)
+    pages = prepared.extraction.meta.pages if isinstance(prepared, PreparedDoc) else 0
+    units = len(prepared.units) if isinstance(prepared, PreparedDoc) else 0
+    clock.add("extract", time.perf_counter() - started, docs=1, units=units, pages=pages)
+    return prepared
+
+
+def encode_batch(
+    encoders: Any, channels: Sequence[DenseChannel], docs: Sequence[PreparedDoc], clock: StageClock
+) -> list[Outcome]:
+    """Vectors for the units of several documents in one encode call (larger batches than one document
+    gives); each document gets its share. An encoder error fails the batch's documents one by one: a bad
+    document never takes the others with it."""
+    started = time.perf_counter()
+    units = [u for d in docs for u in d.units]
+    pngs = [p for d in docs for p in d.pngs]
+    texts = [text_channel_input(u, d.page_texts.get(u.page, "")) for d in docs for u in d.units]
+    timings: dict[str, float] = {}
+    try:
+        encoded = encode_units(
+            encoders, channels, units, image=pngs.__getitem__, texts=texts, timings=timings
+        )
+    except Exception as exc:
+        if len(docs) > 1:
+            return [out for d in docs for out in encode_batch(encoders, channels, [d], clock)]
+        clock.add("encode", time.perf_counter() - started, docs=1)
+        return [one_line(exc)]
+    offset = 0
+    for doc in docs:
+        end = offset + len(doc.units)
+        failed = {i - offset: why for i, why in encoded.failed.items() if offset <= i < end}
+        doc.encoded = EncodedUnits(encoded.vectors[offset:end], failed)
+        offset = end
+    clock.add_timings(timings)
+    pages = sum(d.extraction.meta.pages for d in docs)
+    clock.add("encode", time.perf_counter() - started, docs=len(docs), units=len(units), pages=pages)
+    return list(docs)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__

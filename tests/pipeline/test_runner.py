@@ -1,0 +1,134 @@
+"""The staged local runner: the same units as the sequential path, stages that overlap, failures that stay
+with their document, per-stage rates in the job (tiny CLIP + MiniLM + BM25: both dense channels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.encoders.factory import EncoderSet, build_encoders
+from figvault.pipeline.ingest_job import _chunks
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, IngestRunner
+from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+from figvault.pipeline.runner import LocalEngine, SequentialEngine
+from figvault.pipeline.stages import StageClock
+from figvault.settings import Settings, load_settings
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import figure_pdf
+from tests.pipeline.engine_checks import assert_same_rows, stored_rows
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("docs")
+    return [figure_pdf(folder / f"report-{i}.pdf", seed=20 + i, n_figures=1 + i % 2) for i in range(5)]
+
+
+@pytest.fixture(scope="module")
+def encoders(tmp_path_factory: pytest.TempPathFactory) -> EncoderSet:
+    return build_encoders(tiny_settings(tmp_path_factory.mktemp("enc"), TINY_A))
+
+
+def make_settings(data_dir: Path, workers: int = 1) -> Settings:
+    settings = tiny_settings(data_dir, TINY_A)
+    settings.extract.workers = workers
+    settings.ingest.queue_docs = 2
+    return settings
+
+
+def ingest(settings: Settings, encoders: EncoderSet, paths: list[Path], engine: Any, **kwargs: Any):
+    runner = IngestRunner(settings, encoders=encoders, engine=engine)
+    try:
+        return runner.run(paths, groups=["eng"], tenant="acme", progress=False, **kwargs)
+    finally:
+        runner.conn.close()
+
+
+def test_local_engine_stores_what_the_sequential_path_stores(
+    tmp_path: Path, docs: list[Path], encoders: EncoderSet
+) -> None:
+    reports, rows = {}, {}
+    for engine_type in (SequentialEngine, LocalEngine):
+        settings = make_settings(tmp_path / engine_type.name, workers=2)
+        reports[engine_type.name] = ingest(settings, encoders, docs, engine_type(settings))
+        rows[engine_type.name] = stored_rows(settings)
+    local, sequential = reports["local"], reports["sequential"]
+    assert [d.status for d in local.documents] == [INDEXED] * 5
+    assert [(d.path, d.units, d.pages) for d in local.documents] == [
+        (d.path, d.units, d.pages) for d in sequential.documents
+    ]
+    assert len(rows["local"]) == local.units == 7
+    assert_same_rows(rows["local"], rows["sequential"])
+    assert local.stages["encode"]["units"] == 7 and local.stages["extract"]["docs"] == 5
+    assert local.stages["write"]["docs"] == 5 and local.engine == "local"
+
+
+def test_extraction_runs_ahead_of_the_writes(tmp_path: Path, docs: list[Path], encoders: EncoderSet) -> None:
+    """One extraction worker: with the staged engine, documents are already started when the first one is
+    written; the sequential path starts the next only after."""
+    ahead: dict[str, list[str]] = {}
+    for engine_type in (SequentialEngine, LocalEngine):
+        settings = make_settings(tmp_path / engine_type.name, workers=1)
+        seen: list[list[str]] = []
+
+        def record(finished: int, in_flight: list[str], _clock: StageClock, seen=seen) -> None:
+            if finished == 1 and not seen:
+                seen.append(in_flight)
+
+        ingest(settings, encoders, docs, engine_type(settings), on_progress=record)
+        ahead[engine_type.name] = seen[0]
+    assert ahead["sequential"] == []
+    assert len(ahead["local"]) >= 2  # extracted or waiting for the encoder while report-0 was written
+
+
+def test_an_encoder_error_fails_only_its_document(
+    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents encoded in one batch: the text encoder refusing one of them fails that one alone."""
+    encode_texts = encoders.text.encode_texts
+
+    def refuse_report_22(texts: list[str]) -> np.ndarray:
+        if any("report 22" in t for t in texts):
+            raise RuntimeError("refused report 22")
+        return encode_texts(texts)
+
+    monkeypatch.setattr(encoders.text, "encode_texts", refuse_report_22)
+    settings = make_settings(tmp_path / "data", workers=2)
+    report = ingest(settings, encoders, docs, LocalEngine(settings))
+    statuses = {Path(d.path).name: (d.status, d.error) for d in report.documents}
+    assert statuses.pop("report-2.pdf") == (FAILED, "refused report 22")
+    assert {status for status, _ in statuses.values()} == {INDEXED}
+
+
+def test_the_job_reports_stage_rates_and_nothing_left_in_flight(tmp_path: Path, docs: list[Path]) -> None:
+    settings = make_settings(tmp_path / "data", workers=2)
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in docs[:3]], "groups": ["eng"], "engine": "local"}
+    job = jobs.create(JobType.INGEST, params, started_by="t", tenant="acme")
+    final = run_here(settings, job)
+    assert final.state == JobState.SUCCEEDED and final.result["engine"] == "local"
+    stages = final.result["stages"]
+    assert [stages[s]["docs"] for s in ("extract", "encode", "write")] == [3, 3, 3]
+    assert stages["encode"]["units"] == final.result["units"] == 4
+    assert stages["encode"]["units_per_s"] > 0 and stages["extract"]["pages_per_s"] > 0
+    assert final.checkpoint["in_flight"] == []
+
+
+def test_a_file_in_flight_at_a_death_goes_alone_first() -> None:
+    files = [Path(f"/d/{n}.pdf") for n in "abcdef"]
+    chunks = [[p.name for p in c] for c in _chunks(files, 4, {"/d/e.pdf": 1})]
+    assert chunks == [["e.pdf"], ["a.pdf", "b.pdf", "c.pdf", "d.pdf"], ["f.pdf"]]
+
+
+def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None:
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, [*base, "ingest", str(docs[0]), "--engine", "spark", "--quiet"])
+    assert result.exit_code == 2 and "--engine spark: choose one of local" in result.output
+    assert JobStore.open(load_settings("offline", data_dir=tmp_path / "data")).list() == []
