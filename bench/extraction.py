@@ -1,9 +1,13 @@
 """Extraction benchmark: quality against the corpus gold list, and speed (pages/s) for the PDFs.
 
     .venv/bin/python bench/extraction.py [--corpus DIR] [--json] [--no-speed] [--show-errors]
+        [--new-set tune|report|both] [--ocr-speed]
 
 The corpus is FIGVAULT_CORPUS, else ../shared/corpus next to the repository. PPTX files are counted when
 the PPTX extractor (figvault.ingest.pptx) is installed. Scoring rules: figvault/ingest/scoring.py.
+``--new-set`` also scores the hand-labelled set of bench/labels (documents of ../shared/corpus-distractors,
+FIGVAULT_DISTRACTORS), its tune and report parts separately (split.json; tune on "tune" only).
+``--ocr-speed`` adds the pages/s with OCR off beside the default (on).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 
 REPO = Path(__file__).resolve().parents[1]
+LABELS = REPO / "bench" / "labels"
 
 
 def corpus_dir() -> Path:
@@ -37,6 +42,30 @@ def corpus_files(corpus: Path, with_pptx: bool | None = None) -> list[Path]:
         with_pptx = importlib.util.find_spec("figvault.ingest.pptx") is not None
     suffixes = {".pdf", ".pptx"} if with_pptx else {".pdf"}
     return sorted(p for p in (corpus / "docs").iterdir() if p.suffix.lower() in suffixes)
+
+
+def distractors_dir() -> Path:
+    return Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
+
+
+def new_set_part(part: str, labels: Path = LABELS) -> tuple[list[str], set[tuple[str, int]]]:
+    """The documents of one part of the hand-labelled set ("tune" or "report") and their labelled pages."""
+    docs = json.loads((labels / "split.json").read_text())[part]
+    pages = set()
+    for line in (labels / "pages.jsonl").read_text().splitlines():
+        row = json.loads(line) if line.strip() else {}
+        if row.get("doc") in docs:
+            pages.update((row["doc"], int(n)) for n in row["pages"])
+    return docs, pages
+
+
+def score_new_set(part: str, settings: ExtractSettings, docs_dir: Path | None = None) -> Score:
+    """Extract one part of the hand-labelled set and score it, precision over all its labelled pages."""
+    docs, pages = new_set_part(part)
+    folder = (docs_dir or distractors_dir()) / "docs"
+    extractions, _, _ = run_extraction([folder / name for name in docs], settings)
+    gold = load_gold(LABELS / "figures.jsonl", docs=docs)
+    return score(gold, predictions_of(extractions), labelled_pages=pages)
 
 
 def run_extraction(
@@ -63,6 +92,7 @@ def predictions_of(extractions: list[DocumentExtraction]) -> list[Prediction]:
             kind=str(f.unit.kind),
             label=f.unit.label,
             caption=f.unit.caption,
+            title=f.unit.title,
         )
         for ex in extractions
         for f in ex.figures
@@ -85,31 +115,34 @@ def _tally_table(title: str, rows: dict[str, Tally], show_precision: bool = True
     if show_precision:
         table.add_column("units*", justify="right")
         table.add_column("precision", justify="right")
-    table.add_column("captioned", justify="right")
-    table.add_column("caption acc.", justify="right")
+    for col in ("captioned", "caption acc.", "titled", "title acc."):
+        table.add_column(col, justify="right")
     for name, t in rows.items():
         cells = [name, str(t.gold), str(t.matched), f"{t.recall:.3f}"]
         if show_precision:
             cells += [str(t.predicted), f"{t.precision:.3f}"]
         cells += [str(t.captioned), f"{t.caption_accuracy:.3f}" if t.captioned else "-"]
+        cells += [str(t.titled), f"{t.title_accuracy:.3f}" if t.titled else "-"]
         table.add_row(*cells)
     return table
 
 
-SpeedRow = dict[str, float | int | None]
+SpeedRow = dict[str, float | int | bool | None]
 
 
 def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> SpeedRow:
     """Pages/s over the PDFs; the machine's load average is reported with it (shared machines vary)."""
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
     load_before = os.getloadavg()[0]
+    settings = settings.model_copy(update={"workers": workers})
     cpu_before = time.process_time()  # workers=1 runs in this process: its CPU time is the extraction's
-    extractions, _, seconds = run_extraction(pdfs, settings.model_copy(update={"workers": workers}))
+    extractions, _, seconds = run_extraction(pdfs, settings)
     cpu = time.process_time() - cpu_before
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)
     return {
         "workers": workers,
+        "ocr": settings.ocr,
         "pages": pages,
         "units": units,
         "seconds": round(seconds, 2),
@@ -121,18 +154,27 @@ def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) ->
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=corpus_dir())
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--no-speed", action="store_true", help="skip the pages/s measurement")
+    parser.add_argument("--ocr-speed", action="store_true", help="also measure pages/s with OCR off")
     parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only")
     parser.add_argument("--show-errors", action="store_true", help="list misses, extra units, wrong captions")
     parser.add_argument(
+        "--new-set",
+        choices=("tune", "report", "both"),
+        help="also score the hand-labelled set of bench/labels (that part, or both side by side)",
+    )
+    parser.add_argument(
         "--layout-model", action="store_true", help="settings.extract.use_layout_model on (slow; see docs)"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
     if not (args.corpus / "figures.jsonl").exists():
         print(f"corpus not found at {args.corpus} (set FIGVAULT_CORPUS)", file=sys.stderr)
         return 2
@@ -145,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         [g for g in gold if g.doc.endswith(".pdf")],
         [p for p in predictions_of(extractions) if p.doc.endswith(".pdf")],
     )
+    parts = ("tune", "report") if args.new_set == "both" else (args.new_set,) if args.new_set else ()
+    new_set = {part: score_new_set(part, settings) for part in parts}
     speed = [] if args.no_speed else [measure_speed(files, settings, w) for w in (2, 1)]
+    if args.ocr_speed and not args.no_speed:
+        speed += [measure_speed(files, settings.model_copy(update={"ocr": False}), w) for w in (2, 1)]
 
     if args.json:
         out = {
@@ -153,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             "failed": failed,
             "all": result.as_dict(),
             "pdf": pdf_result.as_dict()["total"],
+            "new_set": {part: s.as_dict() for part, s in new_set.items()},
             "speed": speed,
+            "load_avg": os.getloadavg(),
         }
         print(json.dumps(out, indent=2))
         return 0
@@ -167,26 +215,47 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.print(_tally_table("By gold kind", dict(sorted(result.by_kind.items())), show_precision=False))
     console.print(_tally_table("By document", dict(sorted(result.by_doc.items()))))
+    for part, part_score in new_set.items():
+        _print_new_set(console, part, part_score)
     if speed:
-        table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
-        cols = ("workers", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg before", "cpus")
-        for col in cols:
-            table.add_column(col, justify="right")
-        keys = ("workers", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s", "load_avg_1m")
-        keys += ("cpus",)
-        for row in speed:
-            table.add_row(*(str(row[k]) if row[k] is not None else "-" for k in keys))
-        console.print(table)
+        _print_speed(console, speed)
     for name, reason in failed.items():
         console.print(f"[red]failed[/red] {name}: {reason}")
     if args.show_errors:
-        for g in result.misses:
-            console.print(f"miss  {g.doc} p{g.page} {g.kind} {g.label} {g.bbox}")
-        for p in result.false_units:
-            console.print(f"extra {p.doc} p{p.page} {p.kind} {p.label} {tuple(round(v) for v in p.bbox)}")
-        for g, p in result.wrong_captions:
-            console.print(f"capt  {g.doc} p{g.page} gold={g.label!r} got={p.caption[:70]!r}")
+        _print_errors(console, result)
+        for part_score in new_set.values():
+            _print_errors(console, part_score)
     return 0
+
+
+def _print_new_set(console: Console, part: str, result: Score) -> None:
+    title = f"Hand-labelled set, {part} part (* units on all labelled pages)"
+    console.print(_tally_table(title, {"all": result.total, **dict(sorted(result.by_doc.items()))}))
+    by_content = dict(sorted(result.by_content.items()))
+    console.print(_tally_table(f"{part} part by content", by_content, show_precision=False))
+
+
+def _print_speed(console: Console, speed: list[SpeedRow]) -> None:
+    table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
+    cols = ("workers", "ocr", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg", "cpus")
+    for col in cols:
+        table.add_column(col, justify="right")
+    keys = ("workers", "ocr", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s", "load_avg_1m")
+    keys += ("cpus",)
+    for row in speed:
+        table.add_row(*(str(row[k]) if row[k] is not None else "-" for k in keys))
+    console.print(table)
+
+
+def _print_errors(console: Console, result: Score) -> None:
+    for g in result.misses:
+        console.print(f"miss  {g.doc} p{g.page} {g.kind} {g.content or ''} {g.label} {g.bbox}")
+    for p in result.false_units:
+        console.print(f"extra {p.doc} p{p.page} {p.kind} {p.label} {tuple(round(v) for v in p.bbox)}")
+    for g, p in result.wrong_captions:
+        console.print(f"capt  {g.doc} p{g.page} gold={g.label!r} got={p.caption[:70]!r}")
+    for g, p in result.wrong_titles:
+        console.print(f"title {g.doc} p{g.page} gold={g.title!r} got={p.title[:70]!r}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from figvault.ingest.pdf_layout import (
     analyse_page,
     caption_side_votes,
     find_figures,
+    join_lines,
     read_page,
 )
 from figvault.ingest.render import render_region
@@ -42,6 +43,7 @@ from figvault.units import (
 
 PDF_MIME = "application/pdf"
 MAX_CAPTION_CHARS = 1000
+MAX_TITLE_CHARS = 200
 MAX_CONTEXT_CHARS = 1200
 MAX_FIGURE_TEXT_CHARS = 2000
 ANTIALIAS_MAX_INK_PT = 1_000_000
@@ -125,6 +127,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
         warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
         return []
     made: list[tuple[FigureRegion, ExtractedFigure]] = []
+    slide_title = join_lines([line.text for line in layout.title_lines])
     for region in regions:
         if any(box_intersection(region.box, bomb) > 0 for bomb in document.bombs.get(content.number, [])):
             warnings.append(f"page {content.number}: figure skipped, it holds an image over the pixel limit")
@@ -138,6 +141,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 page_headings,
                 document.page_texts,
                 document.settings,
+                title=region.title or slide_title,
             )
         except Exception as exc:
             _fail_if_out_of_memory(exc)
@@ -537,7 +541,9 @@ def _make_figure(
     headings: _PageHeadings,
     page_texts: dict[int, str],
     settings: ExtractSettings,
+    title: str = "",
 ) -> ExtractedFigure:
+    """``title``: the region's own title, else the title of its slide-like page."""
     page = doc[content.number - 1]
     bbox = tuple(round(v, 2) for v in region.box)
     kind = _kind(region)
@@ -557,6 +563,7 @@ def _make_figure(
         bbox=bbox,
         kind=kind,
         label=caption.match.label if caption and caption.match.kind is CaptionKind.FIGURE else None,
+        title=title[:MAX_TITLE_CHARS],
         caption=caption.text[:MAX_CAPTION_CHARS] if caption else "",
         context=_context(region, content, headings, page_texts),
         figure_text=figure_text[:MAX_FIGURE_TEXT_CHARS],

@@ -34,6 +34,7 @@ from figvault.ingest.boxes import (
     merge_touching,
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
+from figvault.ingest.panels import TITLE_ABOVE_PT, chart_evidence, panel_title, split_panels
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -101,6 +102,8 @@ class PageContent:
     """Boxes of the visible vector paths that can belong to figures."""
     ruled: list[bool] = field(default_factory=list)
     """Per path: only axis-aligned segments and rectangles (the stuff of table rules and cell shading)."""
+    bars: list[bool] = field(default_factory=list)
+    """Per path: one filled, coloured rectangle (a bar, a legend swatch, a shaded cell)."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -118,14 +121,31 @@ class Cluster:
     """Only a layout-model "picture" box, no graphics of its own: usable by a caption, never alone."""
     ink: float = 0.0
     """Sum of the paths' box widths plus heights (points): how much stroking a rendering of it costs."""
+    bar: bool = False
+    """A single path that is a filled, coloured rectangle (see PageContent.bars)."""
+    atoms: list[Cluster] = field(default_factory=list)
+    """The single images and paths this cluster is made of; empty for an atom itself."""
 
     def merge(self, other: Cluster) -> None:
+        self.atoms = (self.atoms or [_atom_copy(self)]) + (other.atoms or [other])
         self.model_only = self.model_only and other.model_only
         self.box = box_union(self.box, other.box)
         self.image_area += other.image_area
         self.path_count += other.path_count
         self.free_paths += other.free_paths
         self.ink += other.ink
+
+
+def _atom_copy(cluster: Cluster) -> Cluster:
+    return Cluster(
+        box=cluster.box,
+        image_area=cluster.image_area,
+        path_count=cluster.path_count,
+        free_paths=cluster.free_paths,
+        model_only=cluster.model_only,
+        ink=cluster.ink,
+        bar=cluster.bar,
+    )
 
 
 @dataclass
@@ -144,6 +164,10 @@ class FigureRegion:
     text_lines: list[TextLine] = field(default_factory=list)
     ink: float = 0.0
     """See Cluster.ink."""
+    title: str = ""
+    """The figure's own title (a chart panel's short title above or inside it); empty when none."""
+    panel: bool = False
+    """A chart panel (bars, axes or gridlines): never joined to another panel."""
 
 
 def read_page(page: pymupdf.Page) -> PageContent:
@@ -203,6 +227,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
 
     paths: list[Box] = []
     ruled: list[bool] = []
+    bars: list[bool] = []
     for path in page.get_cdrawings():
         clipped = pymupdf.Rect(path["rect"]) & rect
         if clipped.is_empty and not (clipped.width or clipped.height):
@@ -220,6 +245,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
             continue
         paths.append(box)
         ruled.append(_is_ruled(path))
+        bars.append(ruled[-1] and _is_bar(path, w, h))
     return PageContent(
         number=page.number + 1,
         size=(rect.width, rect.height),
@@ -227,7 +253,14 @@ def read_page(page: pymupdf.Page) -> PageContent:
         images=images,
         paths=paths,
         ruled=ruled,
+        bars=bars,
     )
+
+
+def _is_bar(path: dict[str, Any], w: float, h: float) -> bool:
+    """A filled, coloured rectangle of some thickness (called on axis-aligned paths only)."""
+    fill = path.get("fill") if "f" in path.get("type", "") else None
+    return fill is not None and not _is_white(fill) and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
 
 
 def _is_ruled(path: dict[str, Any]) -> bool:
@@ -280,14 +313,11 @@ def cluster_boxes(clusters: list[Cluster], gap: float) -> list[Cluster]:
     merged: list[Cluster] = []
     for box, members in merge_touching([c.box for c in clusters], gap):
         first = clusters[members[0]]
-        cluster = Cluster(
-            box=first.box,
-            image_area=first.image_area,
-            path_count=first.path_count,
-            free_paths=first.free_paths,
-            model_only=first.model_only,
-            ink=first.ink,
-        )
+        if len(members) == 1:
+            merged.append(first)
+            continue
+        cluster = _atom_copy(first)
+        cluster.atoms = list(first.atoms or [first])
         for i in members[1:]:
             cluster.merge(clusters[i])
         cluster.box = box
@@ -378,6 +408,8 @@ class PageLayout:
     """Text outside graphics and captions: headings and paragraphs, where citations and context come from."""
     line_index: BoxGrid = field(default_factory=lambda: BoxGrid([]))
     """``lines`` in a grid: the labels near a region without scanning the page."""
+    title_lines: list[TextLine] = field(default_factory=list)
+    """The title of a slide-like page (slide_title_lines); empty on other pages."""
 
     def __post_init__(self) -> None:
         self.line_index = BoxGrid([line.box for line in self.lines])
@@ -394,6 +426,7 @@ def analyse_page(
             path_count=1,
             free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1,
             ink=(p[2] - p[0]) + (p[3] - p[1]),
+            bar=i < len(content.bars) and content.bars[i],
         )
         for i, p in enumerate(content.paths)
     ]
@@ -425,7 +458,47 @@ def analyse_page(
         if b.index not in caption_blocks
         and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
     ]
-    return PageLayout(content, clusters, captions, body_blocks, barriers, lines, running_text)
+    layout = PageLayout(content, clusters, captions, body_blocks, barriers, lines, running_text)
+    layout.title_lines = slide_title_lines(content, lines, caption_blocks)
+    return layout
+
+
+SLIDE_ASPECT = 1.1
+"""A page this much wider than high is slide-like (a presentation exported to PDF, a landscape board)."""
+SLIDE_TITLE_SIZE = 1.25
+"""A slide title is set this much larger than the median text of its page."""
+SLIDE_TITLE_MAX_CHARS = 150
+
+
+def slide_title_lines(
+    content: PageContent, lines: list[TextLine], caption_blocks: set[int]
+) -> list[TextLine]:
+    """The title of a slide-like (landscape) page: the block set in the page's largest type, topmost first.
+
+    ``lines`` are the page's lines without running headers. Empty on portrait pages, pages without a
+    clearly larger line, and when the largest type is a paragraph rather than a title.
+    """
+    width, height = content.size
+    candidates = [
+        ln for ln in lines if ln.block not in caption_blocks and any(ch.isalpha() for ch in ln.text)
+    ]
+    if width < SLIDE_ASPECT * height or not candidates:
+        return []
+    by_chars = sorted((ln.size, len(ln.text)) for ln in candidates)
+    half, seen, median = sum(n for _, n in by_chars) / 2, 0, by_chars[0][0]
+    for size, n in by_chars:
+        seen += n
+        if seen >= half:
+            median = size
+            break
+    top = max(ln.size for ln in candidates)
+    if top < SLIDE_TITLE_SIZE * median and len({ln.block for ln in candidates}) > 1:
+        return []
+    first = min((ln for ln in candidates if ln.size >= 0.95 * top), key=lambda ln: (ln.box[1], ln.box[0]))
+    title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
+    if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
+        return []
+    return title
 
 
 def _nearest_on_side(
@@ -515,15 +588,21 @@ def _claim_for_caption(
 
 
 def _grow_to_labels(
-    box: Box, layout: PageLayout, excluded_blocks: set[int], caption_box: Box | None
+    box: Box,
+    layout: PageLayout,
+    excluded_blocks: set[int],
+    caption_box: Box | None,
+    skip: frozenset[int] = frozenset(),
 ) -> tuple[Box, list[TextLine]]:
-    """Extend a region to the label lines around it, and return the lines it then holds."""
+    """Extend a region to the label lines around it, and return the lines it then holds.
+
+    ``skip``: indexes into ``layout.lines`` never grown into (other panels' titles)."""
     lines = layout.lines
     for _ in range(3):
         grown = box
         for i in layout.line_index.near(box, LABEL_MARGIN_PT):
             line = lines[i]
-            if line.block in excluded_blocks:
+            if line.block in excluded_blocks or i in skip:
                 continue
             if caption_box is not None and box_intersection(line.box, caption_box) > 0:
                 continue
@@ -541,7 +620,8 @@ def _grow_to_labels(
 
 def _merged(clusters: list[Cluster]) -> Cluster:
     first = clusters[0]
-    merged = Cluster(box=first.box, image_area=first.image_area, path_count=first.path_count, ink=first.ink)
+    merged = _atom_copy(first)
+    merged.atoms = list(first.atoms or [first])
     for cl in clusters[1:]:
         merged.merge(cl)
     return merged
@@ -577,21 +657,110 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
     rest = [
         c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
     ]
-    loose: list[FigureRegion] = []
-    speck = min_figure_pt / 3
-    for cluster in cluster_boxes(rest, 2 * CLUSTER_GAP_PT):
-        w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
-        if w < speck and h < speck:
-            continue  # bullets, markers, underlines: labels would not make them figures
-        box, held = _grow_to_labels(cluster.box, layout, excluded, None)
-        if _looks_like_figure(cluster, box, held, min_figure_pt):
-            loose.append(
-                FigureRegion(box, cluster.image_area, cluster.path_count, text_lines=held, ink=cluster.ink)
-            )
+    loose = _uncaptioned(layout, cluster_boxes(rest, 2 * CLUSTER_GAP_PT), excluded, min_figure_pt)
     for region in _merge_loose(layout, loose):
         if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
             regions.append(region)
     return regions
+
+
+def _uncaptioned(
+    layout: PageLayout, clusters: list[Cluster], excluded: set[int], min_figure_pt: float
+) -> list[FigureRegion]:
+    """Uncaptioned candidate regions: clusters split into chart panels, each with its title and labels.
+
+    Titles are found first, so that no panel grows into the title of the panel below it; a slide-like
+    page's title is never a panel's label or title (it would glue the panels together).
+    """
+    excluded = excluded | {ln.block for ln in layout.title_lines}
+    speck = min_figure_pt / 3
+    parts: list[tuple[Cluster, bool]] = []
+    specks: list[Box] = []
+    for cluster in clusters:
+        w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
+        if w < speck and h < speck:
+            specks.append(cluster.box)  # bullets, markers, legend swatches: not figures on their own
+            continue
+        parts += _panels_of(cluster, layout, min_figure_pt)
+    titles = [_title_index(layout, _widened(layout, part.box, excluded), excluded) for part, _ in parts]
+    taken = frozenset(i for i in titles if i is not None)
+    regions: list[FigureRegion] = []
+    for (part, chart), title in zip(parts, titles, strict=True):
+        skip = taken - {title}
+        if chart:
+            skip |= _not_panel_labels(layout, part.box, title)
+        box, held = _grow_to_labels(part.box, layout, excluded, None, skip)
+        if chart:  # a legend's swatches beside the plot, with their labels
+            box, held = _with_legend(box, BoxGrid(specks), specks, layout, excluded, skip)
+        if not _looks_like_figure(part, box, held, min_figure_pt, chart):
+            continue
+        region = FigureRegion(
+            box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart
+        )
+        if title is not None:
+            line = layout.lines[title]
+            region.title = line.text
+            region.box = box_union(region.box, line.box)
+            if line not in held:
+                held.insert(0, line)
+        regions.append(region)
+    return regions
+
+
+def _not_panel_labels(layout: PageLayout, graphic: Box, title: int | None) -> frozenset[int]:
+    """Lines near a chart panel that are not its labels: above its own title, or reaching far past its
+    sides (a page or section title over several panels)."""
+    widened = _widened(layout, graphic, set())
+    top = layout.lines[title].box[1] if title is not None else None
+    skip = set()
+    for i in layout.line_index.near(graphic, TITLE_ABOVE_PT + 3 * LABEL_MARGIN_PT):
+        box = layout.lines[i].box
+        inside = min(box[2], widened[2]) - max(box[0], widened[0])
+        if (top is not None and box[3] <= top) or inside < 0.5 * (box[2] - box[0]):
+            skip.add(i)
+    return frozenset(skip)
+
+
+def _with_legend(
+    box: Box, grid: BoxGrid, specks: list[Box], layout: PageLayout, excluded: set[int], skip: frozenset[int]
+) -> tuple[Box, list[TextLine]]:
+    """A chart region grown to the small marks (legend swatches) next to it and their labels."""
+    near = [specks[i] for i in grid.near(box, LABEL_MARGIN_PT)]
+    if not near:
+        return _grow_to_labels(box, layout, excluded, None, skip)
+    for mark in near:
+        box = box_union(box, mark)
+    return _grow_to_labels(box, layout, excluded, None, skip)
+
+
+def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> list[tuple[Cluster, bool]]:
+    """A cluster as its chart panels (each flagged a chart), or whole with whether it is a chart."""
+    line_boxes = [layout.lines[i].box for i in layout.line_index.near(cluster.box)]
+    groups = split_panels(cluster, line_boxes, min_figure_pt)
+    if len(groups) == 1:
+        chart = cluster.path_count >= 6 and chart_evidence(cluster.atoms or [cluster], cluster.box)
+        return [(cluster, chart)]
+    return [(_merged(group), True) for group in groups]
+
+
+def _widened(layout: PageLayout, graphic: Box, excluded: set[int]) -> Box:
+    """The graphic widened to the labels at its sides (category names left of bars), not heightened."""
+    x0, x1 = graphic[0], graphic[2]
+    for i in layout.line_index.near(graphic, LABEL_MARGIN_PT):
+        line = layout.lines[i]
+        middle = (line.box[1] + line.box[3]) / 2
+        if line.block not in excluded and graphic[1] <= middle <= graphic[3]:
+            x0, x1 = min(x0, line.box[0]), max(x1, line.box[2])
+    return (x0, graphic[1], x1, graphic[3])
+
+
+def _title_index(layout: PageLayout, graphic: Box, excluded: set[int]) -> int | None:
+    """Index in ``layout.lines`` of the graphic's own title (panels.panel_title), if any."""
+    near = layout.line_index.near(graphic, TITLE_ABOVE_PT)
+    near = [i for i in near if layout.lines[i].block not in excluded]
+    held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
+    found = panel_title(graphic, [layout.lines[i] for i in near], held)
+    return next((i for i in near if layout.lines[i] is found), None) if found else None
 
 
 def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRegion]:
@@ -611,12 +780,14 @@ def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRe
                 continue
             for j in range(i + 1, len(loose)):
                 a, b = loose[i], loose[j]
-                if b is None or not boxes_near(a.box, b.box, gap) or _separated(layout, a.box, b.box):
+                if b is None or (a.panel and b.panel) or not boxes_near(a.box, b.box, gap):
+                    continue
+                if _separated(layout, a.box, b.box):
                     continue
                 held = a.text_lines + [ln for ln in b.text_lines if ln not in a.text_lines]
                 loose[i] = FigureRegion(
                     box_union(a.box, b.box), a.image_area + b.image_area, a.path_count + b.path_count,
-                    text_lines=held, ink=a.ink + b.ink,
+                    text_lines=held, ink=a.ink + b.ink, title=a.title or b.title, panel=a.panel or b.panel,
                 )  # fmt: skip
                 loose[j] = None
                 merged = True
@@ -635,7 +806,10 @@ def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
     )
 
 
-def _looks_like_figure(cluster: Cluster, box: Box, held: list[TextLine], min_figure_pt: float) -> bool:
+def _looks_like_figure(
+    cluster: Cluster, box: Box, held: list[TextLine], min_figure_pt: float, chart: bool = False
+) -> bool:
+    """``chart``: the drawing holds bars, axes or gridlines (panels.chart_evidence): never a table."""
     w, h = box[2] - box[0], box[3] - box[1]
     if w < min_figure_pt or h < min_figure_pt:
         return False
@@ -651,7 +825,7 @@ def _looks_like_figure(cluster: Cluster, box: Box, held: list[TextLine], min_fig
     if len(held) >= 3 and mono >= 0.6 * chars:
         return False
     # Rules and shading only, with text in rows and columns: an uncaptioned table.
-    if cluster.free_paths == 0 and _is_text_grid(held):
+    if cluster.free_paths == 0 and not chart and _is_text_grid(held):
         return False
     text_area = sum(box_area(line.box) for line in held)
     return text_area < 0.5 * area

@@ -6,7 +6,11 @@ Rules (bench/extraction.py and the corpus regression test use the same):
 - recall: matched gold / all gold;
 - precision: matched units / units on pages that have gold figures (other pages have no ground truth);
 - caption accuracy, over matched gold figures that have a label or caption: the unit's caption carries the
-  gold label or the first words of the gold caption (case and spacing ignored).
+  gold label or the first words of the gold caption (case and spacing ignored);
+- title accuracy, over matched gold figures that have a ``title`` (bench/labels): the unit's title has the
+  same words (case and punctuation ignored), or starts with the gold title's first 4 words when it is longer;
+- with ``labelled_pages`` (pages labelled completely, bench/labels/pages.jsonl), precision counts the units on
+  all those pages, also the pages without any figure.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class GoldFigure:
     kind: str
     label: str | None
     caption: str | None
+    title: str | None = None
+    content: str | None = None
+    """What the figure shows (bench/labels: chart, diagram, screenshot, ...); None in the shared corpus."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Prediction:
     kind: str
     label: str | None
     caption: str
+    title: str = ""
 
 
 @dataclass
@@ -55,6 +63,9 @@ class Tally:
     captioned: int = 0
     """Matched gold figures that have a label or caption."""
     caption_ok: int = 0
+    titled: int = 0
+    """Matched gold figures that have a title."""
+    title_ok: int = 0
 
     @property
     def recall(self) -> float:
@@ -68,6 +79,10 @@ class Tally:
     def caption_accuracy(self) -> float:
         return self.caption_ok / self.captioned if self.captioned else 1.0
 
+    @property
+    def title_accuracy(self) -> float:
+        return self.title_ok / self.titled if self.titled else 1.0
+
     def as_dict(self) -> dict[str, float | int]:
         return {
             "gold": self.gold,
@@ -78,6 +93,9 @@ class Tally:
             "captioned": self.captioned,
             "caption_ok": self.caption_ok,
             "caption_accuracy": round(self.caption_accuracy, 4),
+            "titled": self.titled,
+            "title_ok": self.title_ok,
+            "title_accuracy": round(self.title_accuracy, 4),
         }
 
 
@@ -86,15 +104,19 @@ class Score:
     total: Tally = field(default_factory=Tally)
     by_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_doc: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_content: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    """Gold figures by what they show (only for gold lists that say it)."""
     misses: list[GoldFigure] = field(default_factory=list)
     false_units: list[Prediction] = field(default_factory=list)
     wrong_captions: list[tuple[GoldFigure, Prediction]] = field(default_factory=list)
+    wrong_titles: list[tuple[GoldFigure, Prediction]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total.as_dict(),
             "by_kind": {k: t.as_dict() for k, t in sorted(self.by_kind.items())},
             "by_doc": {k: t.as_dict() for k, t in sorted(self.by_doc.items())},
+            "by_content": {k: t.as_dict() for k, t in sorted(self.by_content.items())},
         }
 
 
@@ -116,6 +138,8 @@ def load_gold(path: Path, docs: Iterable[str] | None = None) -> list[GoldFigure]
                 kind=row.get("kind") or "unknown",
                 label=row.get("label"),
                 caption=row.get("caption"),
+                title=row.get("title"),
+                content=row.get("content"),
             )
         )
     return gold
@@ -137,9 +161,28 @@ def caption_matches(gold: GoldFigure, caption: str) -> bool:
     return False
 
 
-def score(gold: list[GoldFigure], predictions: list[Prediction]) -> Score:
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def title_matches(gold: GoldFigure, title: str) -> bool:
+    want, have = _words(gold.title or ""), _words(title)
+    if not want or not have:
+        return False
+    n = CAPTION_PREFIX_WORDS
+    return have == want or (len(want) > n and have[:n] == want[:n])
+
+
+def score(
+    gold: list[GoldFigure],
+    predictions: list[Prediction],
+    labelled_pages: Iterable[tuple[str, int]] | None = None,
+) -> Score:
+    """Match units to gold figures; ``labelled_pages``: also score pages labelled as having no figure."""
     result = Score()
     gold_pages: dict[tuple[str, int], list[GoldFigure]] = defaultdict(list)
+    for key in labelled_pages or ():
+        gold_pages[key] = []
     for g in gold:
         gold_pages[(g.doc, g.page)].append(g)
     pred_pages: dict[tuple[str, int], list[Prediction]] = defaultdict(list)
@@ -173,7 +216,9 @@ def score(gold: list[GoldFigure], predictions: list[Prediction]) -> Score:
             tally.predicted += len(preds)
             tally.matched_units += len(used_p)
         for gi, g in enumerate(golds):
-            tallies = (result.total, doc_tally, result.by_kind[g.kind])
+            tallies: tuple[Tally, ...] = (result.total, doc_tally, result.by_kind[g.kind])
+            if g.content:
+                tallies += (result.by_content[g.content],)
             for tally in tallies:
                 tally.gold += 1
             if gi not in used_g:
@@ -189,6 +234,13 @@ def score(gold: list[GoldFigure], predictions: list[Prediction]) -> Score:
                     tally.caption_ok += int(ok)
             if has_caption and not ok:
                 result.wrong_captions.append((g, pred))
+            if g.title:
+                title_ok = title_matches(g, pred.title)
+                for tally in tallies:
+                    tally.titled += 1
+                    tally.title_ok += int(title_ok)
+                if not title_ok:
+                    result.wrong_titles.append((g, pred))
         for pi, p in enumerate(preds):
             if pi not in used_p:
                 result.false_units.append(p)

@@ -51,3 +51,66 @@ def figure_pdf(path: Path, seed: int, n_figures: int = 2) -> Path:
         page.insert_text((100, top + 262), f"Figure {i + 1}: {topic} in report {seed}.", fontsize=10)
     path.write_bytes(doc.tobytes())
     return path
+
+
+PANEL_COLOURS = ((0.16, 0.38, 0.71), (0.93, 0.49, 0.19), (0.6, 0.6, 0.6), (0.98, 0.75, 0.2))
+
+
+def stacked_bar_panel(
+    page: pymupdf.Page, box: tuple[float, float, float, float], title: str | None, seed: int
+) -> tuple[float, float, float, float]:
+    """A survey-report chart panel drawn as vectors: an optional bold title, horizontal stacked bars (filled
+    rectangles only, no axis lines), category labels on the left and a legend of coloured squares below.
+    Returns the box the panel covers (title included)."""
+    rng = random.Random(seed)
+    x0, y0, x1, y1 = box
+    top = y0
+    if title:
+        page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
+        top = y0 + 20
+    bars_left, bars_right = x0 + 34, x1 - 5
+    rows = 4
+    row_h = (y1 - top - 16) / rows
+    for r in range(rows):
+        by = top + r * row_h
+        page.insert_text((x0, by + row_h / 2 + 3), f"Group {chr(65 + r)}", fontsize=7)
+        shares = [rng.uniform(0.1, 1.0) for _ in PANEL_COLOURS]
+        left = bars_left
+        for share, colour in zip(shares, PANEL_COLOURS, strict=True):
+            width = (bars_right - bars_left) * 0.95 * share / sum(shares)
+            page.draw_rect((left, by + 2, left + width, by + row_h - 2), color=None, fill=colour)
+            left += width
+    legend_y = y1 - 10
+    for k, colour in enumerate(PANEL_COLOURS):
+        lx = x0 + 5 + k * (x1 - x0 - 10) / len(PANEL_COLOURS)
+        page.draw_rect((lx, legend_y, lx + 6, legend_y + 6), color=None, fill=colour)
+        page.insert_text((lx + 9, legend_y + 6), f"Answer {k + 1}", fontsize=7)
+    return (x0, y0, x1, y1)
+
+
+def survey_page_pdf(
+    path: Path,
+    titles: tuple[str | None, ...],
+    page_title: str = "Production readiness at a glance",
+    backdrop: bool = False,
+    size: tuple[float, float] = (792, 612),
+) -> tuple[Path, list[tuple[float, float, float, float]]]:
+    """One page of a survey or KPI report: a page title, then chart panels in a two-column grid, no captions.
+
+    ``backdrop``: the panels sit on one shared shaded card (a dashboard background that touches them all).
+    Returns the file and the panels' boxes, in the order of ``titles``."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=size[0], height=size[1])
+    page.insert_text((36, 40), page_title, fontsize=20, fontname="hebo")
+    width, height = (size[0] - 36 * 2 - 30) / 2, 170
+    boxes = []
+    for i, _ in enumerate(titles):
+        col, row = i % 2, i // 2
+        x0, y0 = 36 + col * (width + 30), 56 + row * (height + 24)
+        boxes.append((x0, y0, x0 + width, y0 + height))
+    if backdrop:
+        page.draw_rect((30, 50, size[0] - 30, boxes[-1][3] + 6), color=None, fill=(0.94, 0.95, 0.97))
+    for i, (title, box) in enumerate(zip(titles, boxes, strict=True)):
+        stacked_bar_panel(page, box, title, seed=i)
+    path.write_bytes(doc.tobytes())
+    return path, boxes

@@ -1,0 +1,209 @@
+"""Multi-panel vector figure grids: chart evidence, splitting a drawing into panels, and panel titles.
+
+Survey and KPI reports, dashboards and slides set several charts side by side or in a grid, without
+captions, each with its own short title. Two things glue such panels into one drawing cluster: a shared
+backdrop or frame behind them (a dashboard card), and clustering by merged boxes (a wide panel under two
+narrow ones). This module
+
+- tells a chart from other drawings by what charts are made of (:func:`chart_evidence`): bars (filled
+  rectangles on a common baseline with different lengths), axes (a long horizontal and a long vertical
+  stroke meeting at a corner) or gridlines (three or more parallel strokes of the same length);
+- splits a cluster into panels along whitespace gutters (:func:`split_panels`, a recursive XY cut that
+  ignores the backdrop): a cut is kept only when both sides are charts, so a diagram with whitespace
+  inside it stays whole;
+- finds a panel's own title (:func:`panel_title`): a short line, bold or larger than the panel's other
+  text, right above the panel's drawing or inside its top, lying over the panel (not a page-wide title).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from figvault.ingest.boxes import Box, box_area, box_intersection
+
+if TYPE_CHECKING:
+    from figvault.ingest.pdf_layout import Cluster, TextLine
+
+GUTTER_PT = 8.0
+"""Whitespace at least this wide, free of drawings and text, may separate two panels."""
+MAX_CUT_DEPTH = 4
+"""At most 2**4 panels from one cluster; bounds the work on hostile pages too."""
+MAX_GUTTERS_TRIED = 4
+"""Per cut, the widest few gutters are tried (a page of scattered marks has thousands of gaps)."""
+BACKDROP_SHARE = 0.25
+"""A path covering this share of its cluster's box is a backdrop or frame: it never keeps panels together."""
+STROKE_PT = 2.0
+"""A path this thin (points) in one direction is a stroke: an axis, a gridline, a tick."""
+TITLE_MAX_CHARS = 80
+TITLE_MAX_WORDS = 12
+TITLE_ABOVE_PT = 28.0
+"""A panel title stands at most this far above the panel's drawing."""
+TITLE_INSIDE_SHARE = 0.18
+"""... or inside the top share of the drawing (a title inside the panel's frame)."""
+
+
+class _Atom(Protocol):
+    box: Box
+    bar: bool
+    path_count: int
+    image_area: float
+
+
+def _same(values: Sequence[float], tolerance: float) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, v in enumerate(values):
+        groups[round(v / tolerance)].append(i)
+    return groups
+
+
+def has_bar_series(bars: Sequence[Box]) -> bool:
+    """Three or more filled rectangles on a common baseline with three or more different lengths.
+
+    Table shading (zebra rows, a header band) shares a baseline too, but its rectangles are as long as
+    each other; bars, stacked or not, measure different amounts.
+    """
+    if len(bars) < 3:
+        return False
+    for axis, base in ((1, [b[3] for b in bars]), (0, [b[0] for b in bars])):  # columns, then rows
+        for members in _same(base, 2.0).values():
+            lengths = {round(bars[i][axis + 2] - bars[i][axis]) for i in members}
+            if len(members) >= 3 and len(lengths) >= 3:
+                return True
+    return False
+
+
+def _strokes(boxes: Sequence[Box]) -> tuple[list[Box], list[Box]]:
+    horizontal = [b for b in boxes if b[3] - b[1] <= STROKE_PT < b[2] - b[0]]
+    vertical = [b for b in boxes if b[2] - b[0] <= STROKE_PT < b[3] - b[1]]
+    return horizontal, vertical
+
+
+def has_axes(boxes: Sequence[Box], area: Box) -> bool:
+    """An L of axes (long horizontal and vertical strokes meeting at a corner), or 3+ parallel gridlines."""
+    horizontal, vertical = _strokes(boxes)
+    width, height = area[2] - area[0], area[3] - area[1]
+    long_h = [b for b in horizontal if b[2] - b[0] >= 0.4 * width]
+    long_v = [b for b in vertical if b[3] - b[1] >= 0.4 * height]
+    for h in long_h:
+        for v in long_v:
+            if abs(v[3] - h[1]) <= 4 and (abs(v[0] - h[0]) <= 4 or abs(v[2] - h[2]) <= 4):
+                return True
+    for strokes, lo, hi in ((long_h, 0, 2), (long_v, 1, 3)):
+        ends = _same([b[lo] + 1000 * round(b[hi]) for b in strokes], 2.0)
+        if any(len(members) >= 3 for members in ends.values()):
+            return True
+    return False
+
+
+def chart_evidence(atoms: Sequence[_Atom], area: Box) -> bool:
+    """The drawing holds what charts are made of: a bar series, axes or gridlines."""
+    bars = [a.box for a in atoms if a.bar]
+    return has_bar_series(bars) or has_axes([a.box for a in atoms if a.path_count == 1], area)
+
+
+def _extent(atoms: Sequence[_Atom]) -> Box:
+    return (
+        min(a.box[0] for a in atoms),
+        min(a.box[1] for a in atoms),
+        max(a.box[2] for a in atoms),
+        max(a.box[3] for a in atoms),
+    )
+
+
+def _is_panel(atoms: Sequence[_Atom], min_pt: float) -> bool:
+    box = _extent(atoms)
+    if box[2] - box[0] < min_pt or box[3] - box[1] < min_pt:
+        return False
+    return sum(a.path_count for a in atoms) >= 6 and chart_evidence(atoms, box)
+
+
+def _gutters(atoms: Sequence[_Atom], lines: Sequence[Box], axis: int) -> list[tuple[float, float]]:
+    """Free bands (start, end) along one axis, widest first: no atom or text line crosses them."""
+    spans = sorted([(a.box[axis], a.box[axis + 2]) for a in atoms] + [(b[axis], b[axis + 2]) for b in lines])
+    found: list[tuple[float, float]] = []
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start - reach >= GUTTER_PT:
+            found.append((reach, start))
+        reach = max(reach, end)
+    found.sort(key=lambda g: g[1] - g[0], reverse=True)
+    return found[:MAX_GUTTERS_TRIED]
+
+
+def _cut(atoms: list[_Atom], lines: list[Box], min_pt: float, depth: int) -> list[list[_Atom]]:
+    if depth >= MAX_CUT_DEPTH or len(atoms) < 12:
+        return [atoms]
+    for axis in (1, 0):  # rows first: a wide panel under two narrow ones
+        for lo, hi in _gutters(atoms, lines, axis):
+            middle = (lo + hi) / 2
+            first = [a for a in atoms if a.box[axis + 2] <= middle]
+            second = [a for a in atoms if a.box[axis] >= middle]
+            if _is_panel_group(first, min_pt) and _is_panel_group(second, min_pt):
+                before = [ln for ln in lines if ln[axis + 2] <= middle]
+                after = [ln for ln in lines if ln[axis] >= middle]
+                return _cut(first, before, min_pt, depth + 1) + _cut(second, after, min_pt, depth + 1)
+    return [atoms]
+
+
+def _is_panel_group(atoms: list[_Atom], min_pt: float) -> bool:
+    """Some chart panel lies in this group (it may be a row of several, cut further later)."""
+    return bool(atoms) and _is_panel(atoms, min_pt)
+
+
+def split_panels(cluster: Cluster, line_boxes: Sequence[Box], min_pt: float) -> list[list[Cluster]]:
+    """The atoms of a drawing cluster grouped by panel; one group when the drawing is not a chart grid.
+
+    Backdrops (paths covering much of the cluster) are left out of the panels when the cluster splits.
+    """
+    atoms = cluster.atoms or [cluster]
+    if len(atoms) < 12:
+        return [atoms]
+    whole = box_area(cluster.box)
+    backdrop = [a for a in atoms if a.image_area == 0 and box_area(a.box) >= BACKDROP_SHARE * whole]
+    inner = [a for a in atoms if a not in backdrop] if backdrop else atoms
+    if not inner:
+        return [atoms]
+    extent = _extent(inner)
+    lines = [b for b in line_boxes if box_intersection(extent, b) >= 0.8 * box_area(b)]
+    parts = _cut(inner, lines, min_pt, 0)
+    return parts if len(parts) > 1 else [atoms]
+
+
+def _title_like(line: TextLine, size: float) -> bool:
+    words = line.text.split()
+    letters = sum(ch.isalpha() for ch in line.text)
+    if not words or len(words) > TITLE_MAX_WORDS or len(line.text) > TITLE_MAX_CHARS or letters < 3:
+        return False
+    return line.bold or line.size >= 1.15 * size
+
+
+def panel_title(graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine]) -> TextLine | None:
+    """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel.
+
+    ``lines``: candidate lines near the panel (body text, captions and the page title already left out);
+    ``held``: the panel's label lines, whose usual size a title must exceed unless it is bold.
+    """
+    sizes = [ln.size for ln in held] or [ln.size for ln in lines]
+    size = statistics.median(sizes) if sizes else 0.0
+    height = graphic[3] - graphic[1]
+    best: tuple[float, TextLine] | None = None
+    for line in lines:
+        box = line.box
+        width = box[2] - box[0]
+        over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
+        if width <= 0 or over < 0.9 * width or not _title_like(line, size):
+            continue
+        above = graphic[1] - box[3]
+        inside = box[1] - graphic[1]
+        if -4 <= above <= TITLE_ABOVE_PT:
+            rank = above
+        elif inside >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
+            rank = TITLE_ABOVE_PT + inside
+        else:
+            continue
+        if best is None or rank < best[0]:
+            best = (rank, line)
+    return best[1] if best else None
