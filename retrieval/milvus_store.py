@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from figvault.errors import StoreError
 from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.lexical_log import ChangeLog
+from figvault.retrieval.row_cache import RowCache, project_row, shared_row_cache
 from figvault.retrieval.schema import (
     F_ACL_KEY,
     F_ASPECT,
@@ -162,6 +164,13 @@ def lite_path(settings: Settings) -> Path:
     return settings.milvus_path / LITE_DB_NAME
 
 
+def is_embedded(uri: str) -> bool:
+    """A Milvus Lite folder rather than a server address (pymilvus's own rule)."""
+    from urllib.parse import urlparse
+
+    return urlparse(uri).scheme.lower() not in {"unix", "http", "https", "tcp", "grpc"}
+
+
 def _client_for(uri: str, token: str) -> Any:
     # One client per target and process: Milvus Lite serves a folder from one in-process server.
     from pymilvus import MilvusClient
@@ -203,6 +212,12 @@ class MilvusUnitStore:
                 ) from exc
             raise StoreError(f"cannot open the Milvus store at {uri}: {cause or exc}") from exc
         self.capabilities = detect_capabilities(version)
+        self.embedded = is_embedded(uri)
+        self.row_cache: RowCache | None = (
+            shared_row_cache(uri, store_settings.row_cache_rows) if self.embedded else None
+        )
+        """The hit rows of the embedded store (``row_cache.py``): every write of this process goes through
+        it; reads use it when ``store.row_cache_rows`` > 0."""
         self._loaded: set[str] = set()
         self._layouts: dict[str, StoreLayout] = {}
         self._lacking: dict[str, frozenset[str]] = {}
@@ -299,6 +314,8 @@ class MilvusUnitStore:
         if collection == self.served_collection():
             raise StoreError(f"{collection} is served by alias {self.alias}: switch the alias first")
         self.client.drop_collection(collection)
+        if self.row_cache is not None:
+            self.row_cache.forget(collection)
         if self.changes is not None:
             self.changes.record_reset(collection)
         self._loaded.discard(collection)
@@ -432,18 +449,28 @@ class MilvusUnitStore:
         for start in range(0, len(rows), batch):
             chunk = [with_native_bm25_input(r, native) for r in rows[start : start + batch]]
             try:
-                if self.capabilities.upsert:
-                    self.client.upsert(collection, chunk)
-                else:
-                    # Measured on 2.3.5: upserted rows vanish from `tenant == ...` filters (partition key).
-                    # Delete + insert is not atomic, but leaves each row findable.
-                    self.delete_ids(collection, [r[F_ID] for r in chunk])
-                    self.client.insert(collection, chunk)
+                with self._writing(collection, [r[F_ID] for r in chunk]):
+                    if self.capabilities.upsert:
+                        self.client.upsert(collection, chunk)
+                    else:
+                        # Measured on 2.3.5: upserted rows vanish from `tenant == ...` filters (partition
+                        # key). Delete + insert is not atomic, but leaves each row findable.
+                        self.delete_ids(collection, [r[F_ID] for r in chunk])
+                        self.client.insert(collection, chunk)
             except Exception as exc:
                 raise StoreError(f"cannot write {len(chunk)} units to {collection}: {exc}") from exc
             self._changed(collection, [r[F_ID] for r in chunk])
             written += len(chunk)
         return written
+
+    @contextmanager
+    def _writing(self, collection: str, unit_ids: list[str]) -> Iterator[None]:
+        """Bracket a write of ``unit_ids`` for the row cache (nothing to do on a server)."""
+        if self.row_cache is None:
+            yield
+            return
+        with self.row_cache.writing(collection, unit_ids):
+            yield
 
     def _changed(self, collection: str, unit_ids: list[str]) -> None:
         # After the write: a reader that sees the entry and reads these ids sees the write (lexical_log.py).
@@ -507,7 +534,8 @@ class MilvusUnitStore:
         ids = sorted(set(unit_ids))
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            self.client.delete(collection, filter=in_list(F_ID, chunk))
+            with self._writing(collection, chunk):
+                self.client.delete(collection, filter=in_list(F_ID, chunk))
             self._changed(collection, chunk)
         return len(ids)
 
@@ -586,6 +614,34 @@ class MilvusUnitStore:
         extra = {"consistency_level": self.settings.read_consistency} if for_search else {}
         fields = self._readable(collection, fields or OUTPUT_FIELDS)
         return list(self.client.query(collection, filter=expr, output_fields=fields, **extra))
+
+    def get_rows_by_id(
+        self, collection: str, unit_ids: Sequence[str], fields: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of ``unit_ids`` that exist, with ``fields`` (default ``OUTPUT_FIELDS``), in that order:
+        ``get_rows(in_list(unit_id, ids), for_search=True)``, served from the row cache where the store has
+        one (``row_cache.py``: the embedded store, ``store.row_cache_rows`` > 0) for the fields it keeps."""
+        from figvault.retrieval.acl import in_list
+
+        ids = list(dict.fromkeys(unit_ids))
+        if not ids:
+            return []
+        wanted = self._readable(collection, fields or OUTPUT_FIELDS)
+        kept = self._cached_fields(collection)
+        if self.row_cache is None or self.settings.row_cache_rows <= 0 or not set(wanted) <= set(kept):
+            return self.get_rows(collection, in_list(F_ID, ids), fields=wanted, for_search=True)
+        found, missing, token = self.row_cache.lookup(collection, ids, wanted)
+        if missing:
+            read = self.get_rows(collection, in_list(F_ID, missing), fields=kept, for_search=True)
+            self.row_cache.keep(collection, read, token)
+            found.update((r[F_ID], project_row(r, wanted)) for r in read)
+        return [found[uid] for uid in ids if uid in found]
+
+    def _cached_fields(self, collection: str) -> list[str]:
+        """What the row cache keeps of a row: the shown fields and the dense vectors (a channel that did not
+        recall a shown unit gets its score from its vector)."""
+        dense = [c.name for c in self.layout_of(collection).dense]
+        return self._readable(collection, list(dict.fromkeys([*OUTPUT_FIELDS, *dense])))
 
     def search_channel(
         self,

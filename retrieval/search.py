@@ -468,11 +468,10 @@ class SearchEngine:
         dense = [c for c in queries if c != LEXICAL and any(c not in u.channel_scores for u in ranked)]
         rows = {
             r[F_ID]: r
-            for r in self.store.get_rows(
+            for r in self.store.get_rows_by_id(
                 collection,
-                in_list(F_ID, [r.unit_id for r in ranked]),
+                [r.unit_id for r in ranked],
                 fields=list(dict.fromkeys([*OUTPUT_FIELDS, *dense, *extra])),
-                for_search=True,
             )
         }
         if keys == "compute":
@@ -551,11 +550,7 @@ class SearchEngine:
         channel's rows are fetched by key (its index holds no display fields)."""
         if channel == LEXICAL:
             hits = self._lexical_hits(collection, str(query), lexical, limit)
-            fetched = (
-                self.store.get_rows(collection, in_list(F_ID, [h.unit_id for h in hits]), for_search=True)
-                if hits
-                else []
-            )
+            fetched = self.store.get_rows_by_id(collection, [h.unit_id for h in hits])
             rows = {r[F_ID]: r for r in fetched}
         else:
             hits = self.store.search_channel(
@@ -682,10 +677,7 @@ class SearchEngine:
             return {}, []
         fields = [*SIGNATURE_FIELDS, *([vector_field] if vector_field else [])]
         rows = {
-            r[F_ID]: r
-            for r in self.store.get_rows(
-                collection, in_list(F_ID, [u.unit_id for u in ranked]), fields=fields, for_search=True
-            )
+            r[F_ID]: r for r in self.store.get_rows_by_id(collection, [u.unit_id for u in ranked], fields)
         }
         signatures = signatures_of(rows, vector_field)
         order = [u.unit_id for u in ranked if u.unit_id in rows]

@@ -354,3 +354,43 @@ def test_offline_no_match_and_answerable(indexed, engine: SearchEngine) -> None:
     )
     response = off.search(local_operator(), SearchRequest(query="zebra migration", top_k=3))
     assert not response.no_match and response.answerable is None
+
+
+def test_row_cache_answers_like_lite_and_a_regroup_shows_at_once(indexed, engine: SearchEngine) -> None:
+    """With the row cache (the default on Lite) searches answer exactly what an engine reading every row
+    from Lite answers, for each caller, before and right after a regroup through another store object;
+    the regrouped rows' access fields are the new ones at once (a stale row would hide them from blue)."""
+    from figvault.pipeline.regroup import set_document_groups
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    settings, docs = indexed
+    plain = settings.model_copy(deep=True)
+    plain.store.row_cache_rows = 0
+    uncached = SearchEngine(
+        plain, MilvusUnitStore.from_settings(plain), engine.encoders, engine.acl_sets, engine.blobs
+    )
+    people = [local_operator(), Principal(user="r", groups=["red"]), Principal(user="b", groups=["blue"])]
+    caption = caption_of(docs[0].parent, engine, "r0.pdf")[0]
+    questions = ["figure in report", caption, "chart report 3"]
+
+    def answers(e: SearchEngine) -> list[dict]:
+        return [
+            e.search(p, SearchRequest(query=q, top_k=10, rerank=False)).model_dump(exclude={"timings"})
+            for p in people
+            for q in questions
+        ]
+
+    assert answers(engine) == answers(uncached)
+    assert len(engine.store.row_cache) > 0  # the first round kept the rows of the hits
+    assert answers(engine) == answers(uncached)  # and the second round answered from them
+    blue = Principal(user="b", groups=["blue"])
+    request = SearchRequest(query=caption, top_k=10, rerank=False)
+    assert "r0.pdf" not in {h.doc for h in engine.search(blue, request).results}
+    doc_id = engine.store.get_rows(engine.store.served_collection(), 'doc == "r0.pdf"')[0]["doc_id"]
+    set_document_groups(settings, "default", doc_id, ["blue"])  # its own store object, same Lite folder
+    try:
+        assert "r0.pdf" in {h.doc for h in engine.search(blue, request).results}
+        assert answers(engine) == answers(uncached)
+    finally:
+        set_document_groups(settings, "default", doc_id, ["red"])
+    assert "r0.pdf" not in {h.doc for h in engine.search(blue, request).results}
