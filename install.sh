@@ -29,5 +29,5 @@ fi
 
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/python -m pip install -q -e '.[dev,ray]'  # ray: the Ray engine's tests (--engine ray)
 echo "install.sh: figvault installed in .venv ($(.venv/bin/figvault --version 2>/dev/null || echo ok))"

@@ -83,9 +83,11 @@ class ExtractSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    engine: Literal["local"] = "local"
-    """Where ``figvault ingest`` runs its stages: ``local`` (this machine, pipelined). ``--engine``
-    overrides it (docs/jobs.md)."""
+    engine: Literal["local", "ray"] = "local"
+    """Where ``figvault ingest`` runs its stages: ``local`` (this machine, pipelined) or ``ray`` (a Ray
+    cluster; the ``figvault[ray]`` extra). ``--engine`` overrides it (docs/jobs.md)."""
+    ray_address: str = ""
+    """The Ray cluster of ``engine = "ray"`` (``ray://host:10001``, ``auto``); empty: a Ray started here."""
     batch_docs: int = Field(default=32, ge=1)
     """Documents an ingest job hands the runner at once (the store write lock is held, shared, per batch;
     the pipeline drains between batches)."""
@@ -93,6 +95,10 @@ class IngestSettings(BaseModel):
     """Depth of the queues between the stages: extracted documents waiting for the encoder."""
     encode_batch_units: int = Field(default=128, ge=1)
     """Units of several documents encoded in one call (the encoder's own ``batch_size`` splits it)."""
+    ray_encode_actors: int = Field(default=1, ge=1)
+    """Encoder actors of the Ray engine (each loads the models once)."""
+    ray_encode_gpus: float = Field(default=0.0, ge=0)
+    """GPUs each Ray encoder actor asks for (set ``clip.device``/``text.device`` to ``cuda`` with it)."""
     default_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Access groups of new documents when ``figvault ingest`` is given no ``--groups`` (documents already
     indexed keep theirs). Empty: such documents are visible to no user of the service. From the

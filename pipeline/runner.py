@@ -9,6 +9,7 @@ stages of ``pipeline/stages.py`` run:
   every document waiting (up to ``ingest.encode_batch_units``), bounded queues between them; so document
   N+1 is extracted while N is encoded and N-1 written, and the pipeline runs at the speed of its slowest
   stage.
+- ``RayEngine`` (``pipeline/ray_engine.py``): the same stages as Ray tasks and encoder actors.
 - ``SequentialEngine``: the path before issue 16 (a chunk extracted, then each document encoded and
   written in turn); kept for the benchmark's comparison (``bench/ingest.py``).
 
@@ -43,7 +44,7 @@ from figvault.pipeline.stages import (
 from figvault.retrieval.schema import DenseChannel
 from figvault.settings import Settings
 
-ENGINES = ("local",)
+ENGINES = ("local", "ray")
 """``figvault ingest --engine`` choices (``sequential`` is the benchmark's baseline only)."""
 WAIT_S = 0.05
 """How long the driving thread waits for an encoded document before it looks at the extractions again."""
@@ -241,4 +242,8 @@ def build_engine(settings: Settings, name: str | None = None, *, ray_address: st
         return LocalEngine(settings)
     if chosen == "sequential":
         return SequentialEngine(settings)
+    if chosen == "ray":
+        from figvault.pipeline.ray_engine import RayEngine
+
+        return RayEngine(settings, address=ray_address or settings.ingest.ray_address or None)
     raise FigvaultError(f"unknown ingest engine {chosen!r}: choose one of {', '.join(ENGINES)}")

@@ -70,7 +70,16 @@ def _engine_params(settings: Settings, engine: str | None, ray_address: str | No
     if ray_address and chosen != "ray":
         typer.echo("error: --ray-address needs --engine ray", err=True)
         raise typer.Exit(2)
-    return {"engine": chosen}
+    params = {"engine": chosen}
+    if chosen == "ray":
+        from figvault.pipeline.ray_engine import require_ray
+
+        with one_line_errors():
+            require_ray()
+        address = ray_address or settings.ingest.ray_address
+        if address:
+            params["ray_address"] = address
+    return params
 
 
 def stage_line(stages: dict[str, dict[str, float]] | None) -> str:
@@ -114,8 +123,8 @@ def ingest(
         str | None,
         typer.Option(
             "--engine",
-            help="local: this machine, extraction and encoding overlapped. Default: the setting"
-            " ingest.engine (local).",
+            help="local: this machine, extraction and encoding overlapped; ray: a Ray cluster (the"
+            " figvault[ray] extra). Default: the setting ingest.engine (local).",
         ),
     ] = None,
     ray_address: Annotated[

@@ -1,0 +1,227 @@
+"""The ingest stages on a Ray cluster: ``figvault ingest --engine ray [--ray-address ADDR]``.
+
+The same stages as the local engine (``pipeline/stages.py``), placed by Ray:
+
+- **extract**: one Ray task per document (``num_cpus=1``), which runs the document's own limited worker
+  process exactly as on one machine (``extract_limited``: time and memory limits, a failure is the
+  document's reason) and prepares its units. The driver sends the file's bytes with the task, so the
+  nodes need no shared file system. A task whose worker dies (node lost, process killed) is retried by
+  Ray (``max_retries``); one that keeps failing fails its document alone.
+- **encode**: ``ingest.ray_encode_actors`` actors, each loading the encoders once (``build_encoders`` of
+  the job's settings; ``ingest.ray_encode_gpus`` GPUs each), fed every extracted document that is ready, in
+  one batch. An actor that dies is restarted and its call retried.
+- **write**: the driver (the ingest runner, ``pipeline/ingest_pipeline.py``), to the store the settings
+  name (a Milvus server for a cluster) and the registry, as the local engine does; so resume, skip and
+  unit ids are the same.
+
+Ray is the optional extra ``figvault[ray]``; without it, asking for this engine is a one-line error.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from figvault.errors import FigvaultError
+from figvault.pipeline.extract_worker import ExtractCancelled
+from figvault.pipeline.runner import WAIT_S, CancelWatch
+from figvault.pipeline.stages import (
+    DocSpec,
+    Outcome,
+    PreparedDoc,
+    StageClock,
+    StageCount,
+    encode_batch,
+    extract_and_prepare,
+    one_line,
+)
+from figvault.retrieval.schema import DenseChannel
+from figvault.settings import ExtractSettings, Settings
+
+RAY_MISSING = (
+    "the Ray engine needs Ray, which is not installed: pip install 'figvault[ray]' (install.sh installs it),"
+    " or use --engine local"
+)
+TASK_RETRIES = 3
+"""Times Ray runs an extraction again whose worker died (not for a file that fails: that is a result)."""
+ACTOR_RESTARTS = 3
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or FigvaultError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise FigvaultError(RAY_MISSING) from None
+    return ray
+
+
+def extract_task(spec: DocSpec, data: bytes, settings: ExtractSettings) -> tuple[Outcome, float]:
+    """On a Ray worker: the document from its bytes (a private copy under the same name), extracted under
+    its limits and prepared; with the busy seconds."""
+    clock = StageClock()
+    with tempfile.TemporaryDirectory(prefix="figvault-ray-") as folder:
+        local = Path(folder) / spec.path.name
+        local.write_bytes(data)
+        outcome = extract_and_prepare(replace(spec, path=local), settings, clock)
+    if isinstance(outcome, PreparedDoc):
+        outcome.spec = spec
+    return outcome, clock.stages["extract"].busy_s
+
+
+class EncoderActor:
+    """Holds the encoders of ``settings`` (loaded once) and encodes batches of extracted documents."""
+
+    def __init__(self, settings: Settings) -> None:
+        from figvault.encoders.factory import build_encoders
+
+        self.encoders = build_encoders(settings)
+
+    def embedding_version(self) -> str:
+        return str(self.encoders.embedding_version)
+
+    def encode(
+        self, refs: list[Any], channels: Sequence[DenseChannel]
+    ) -> tuple[list[tuple[Outcome, float]], StageCount, dict[str, float]]:
+        """Per extraction (an ObjectRef, resolved here so that one failed task fails only its document):
+        the encoded document or its reason, and the extraction's busy seconds; plus the encode stage's
+        counts and finer timings."""
+        import ray
+
+        clock = StageClock()
+        results: list[tuple[Outcome, float]] = []
+        for ref in refs:
+            try:
+                results.append(ray.get(ref))
+            except Exception as exc:  # the task failed for good (its retries spent)
+                results.append((f"extraction failed on the Ray cluster: {one_line(exc)}", 0.0))
+        docs = [r for r, _ in results if isinstance(r, PreparedDoc)]
+        encoded = iter(encode_batch(self.encoders, channels, docs, clock) if docs else [])
+        out = [(next(encoded) if isinstance(r, PreparedDoc) else r, s) for r, s in results]
+        return out, clock.stages["encode"], clock.timings
+
+
+class RayEngine:
+    """Extraction as Ray tasks, encoding in actors, writes by the caller (see the module)."""
+
+    name = "ray"
+
+    def __init__(self, settings: Settings, *, address: str | None = None) -> None:
+        self.ray = require_ray()
+        self.settings = settings
+        self.address = address
+        self._started_ray = False
+        self._actors: list[Any] = []
+
+    def _connect(self) -> None:
+        if not self.ray.is_initialized():
+            self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            self._started_ray = True
+        if not self._actors:
+            remote = self.ray.remote(
+                num_cpus=1,
+                num_gpus=self.settings.ingest.ray_encode_gpus,
+                max_restarts=ACTOR_RESTARTS,
+                max_task_retries=ACTOR_RESTARTS,
+            )(EncoderActor)
+            self._actors = [
+                remote.remote(self.settings) for _ in range(self.settings.ingest.ray_encode_actors)
+            ]
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self.ray.kill(actor)
+        self._actors = []
+        if self._started_ray:
+            self.ray.shutdown()
+            self._started_ray = False
+
+    def _check_version(self, encoders: Any) -> None:
+        theirs = self.ray.get(self._actors[0].embedding_version.remote())
+        if theirs != encoders.embedding_version:
+            raise FigvaultError(
+                f"the Ray encoders (from the settings) make {theirs}, the store's collection needs"
+                f" {encoders.embedding_version}: run `figvault reencode` first, or ingest with --engine local"
+            )
+
+    def _slots(self) -> int:
+        """Extractions at once: ``extract.workers``, else the cluster's CPUs less the encoders'."""
+        if self.settings.extract.workers:
+            return self.settings.extract.workers
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        return max(1, cpus - len(self._actors))
+
+    def run(
+        self,
+        specs: Sequence[DocSpec],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        if not specs:
+            return
+        self._connect()
+        self._check_version(encoders)
+        ray = self.ray
+        task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(extract_task)
+        depth = max(1, self.settings.ingest.queue_docs)
+        limit = self._slots() + depth * len(self._actors)
+        todo = deque(specs)
+        extracting: dict[Any, DocSpec] = {}
+        encoding: dict[Any, list[DocSpec]] = {}
+        watch = CancelWatch(cancelled)
+        turn = 0
+        try:
+            while todo or extracting or encoding:
+                while todo and len(extracting) + sum(map(len, encoding.values())) < limit:
+                    spec = todo.popleft()
+                    clock.begin(spec)
+                    try:
+                        data = spec.path.read_bytes()
+                    except OSError as exc:
+                        yield spec, f"cannot read file: {exc.strerror or exc}"
+                        continue
+                    extracting[task.remote(spec, data, self.settings.extract)] = spec
+                ready = (
+                    ray.wait(list(extracting), num_returns=len(extracting), timeout=0)[0]
+                    if extracting
+                    else []
+                )
+                if ready and len(encoding) < 2 * len(self._actors):
+                    actor = self._actors[turn % len(self._actors)]
+                    turn += 1
+                    encoding[actor.encode.remote(ready, list(channels))] = [extracting.pop(r) for r in ready]
+                if encoding:
+                    done = ray.wait(list(encoding), num_returns=1, timeout=WAIT_S)[0]
+                    for ref in done:
+                        yield from self._collect(ref, encoding.pop(ref), clock)
+                else:
+                    time.sleep(WAIT_S)
+                if watch():
+                    raise ExtractCancelled("cancelled while ingesting")
+        finally:
+            for ref in [*extracting, *encoding]:
+                ray.cancel(ref)
+
+    def _collect(
+        self, ref: Any, specs: list[DocSpec], clock: StageClock
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        try:
+            results, count, timings = self.ray.get(ref)
+        except Exception as exc:  # the actor failed for good: these documents fail, the run goes on
+            reason = f"encoding failed on the Ray cluster: {one_line(exc)}"
+            results, count, timings = [(reason, 0.0)] * len(specs), StageCount(), {}
+        clock.add("encode", count.busy_s, docs=count.docs, units=count.units, pages=count.pages)
+        clock.add_timings(timings)
+        for spec, (outcome, seconds) in zip(specs, results, strict=True):
+            units = len(outcome.units) if isinstance(outcome, PreparedDoc) else 0
+            pages = outcome.extraction.meta.pages if isinstance(outcome, PreparedDoc) else 0
+            clock.add("extract", seconds, docs=1, units=units, pages=pages)
+            yield spec, outcome

@@ -1,0 +1,106 @@
+"""The Ray engine on a local Ray (2 CPUs, loopback, no dashboard): the same units as the local engine, a
+killed extraction worker neither loses nor duplicates units, a bad file fails alone, a re-run skips all."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ray
+
+from figvault.errors import FigvaultError
+from figvault.pipeline import ray_engine
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, IngestRunner
+from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+from figvault.pipeline.runner import LocalEngine
+from figvault.settings import Settings
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import figure_pdf
+from tests.pipeline.engine_checks import assert_same_rows, stored_rows
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("docs")
+    return [figure_pdf(folder / f"report-{i}.pdf", seed=20 + i, n_figures=1 + i % 2) for i in range(3)]
+
+
+def make_settings(data_dir: Path) -> Settings:
+    settings = tiny_settings(data_dir, TINY_A)
+    settings.extract.workers = 1  # one extraction task beside the encoder actor on 2 CPUs
+    return settings
+
+
+@pytest.fixture(scope="module")
+def local_rows(tmp_path_factory: pytest.TempPathFactory, docs: list[Path]) -> dict:
+    settings = make_settings(tmp_path_factory.mktemp("local"))
+    runner = IngestRunner(settings, engine=LocalEngine(settings))
+    report = runner.run(docs, groups=["eng"], tenant="acme", progress=False)
+    runner.conn.close()
+    assert [d.status for d in report.documents] == [INDEXED] * 3
+    return stored_rows(settings)
+
+
+def ingest_job(settings: Settings, paths: list[Path]):
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in paths], "groups": ["eng"], "engine": "ray"}
+    return run_here(settings, jobs.create(JobType.INGEST, params, started_by="t", tenant="acme"))
+
+
+def test_the_ray_engine_stores_what_the_local_one_stores(
+    tmp_path: Path, docs: list[Path], local_rows: dict
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.7\nthis is not a pdf body")
+    final = ingest_job(settings, [*docs, bad])
+    assert final.state == JobState.SUCCEEDED and final.result["engine"] == "ray"
+    statuses = {Path(d["path"]).name: d["status"] for d in final.result["documents"]}
+    assert statuses == {
+        "report-0.pdf": INDEXED,
+        "report-1.pdf": INDEXED,
+        "report-2.pdf": INDEXED,
+        "broken.pdf": FAILED,
+    }
+    assert final.result["stages"]["encode"]["units"] == final.result["units"] == len(local_rows)
+    assert_same_rows(stored_rows(settings), local_rows)
+    again = ingest_job(settings, docs)
+    assert [d["status"] for d in again.result["documents"]] == [SKIPPED] * 3
+
+
+def test_a_killed_extraction_worker_loses_and_duplicates_nothing(
+    tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker running report-1's extraction dies once (os._exit); Ray runs the task again."""
+    marker = tmp_path / "died-once"
+    extract = ray_engine.extract_task
+
+    def dies_once(spec, data, settings):  # pickled by value into the Ray worker
+        if spec.path.name == "report-1.pdf" and not marker.exists():
+            marker.touch()
+            os._exit(1)
+        return extract(spec, data, settings)
+
+    monkeypatch.setattr(ray_engine, "extract_task", dies_once)
+    settings = make_settings(tmp_path / "data")
+    final = ingest_job(settings, docs)
+    assert marker.exists(), "the worker never died: the test proves nothing"
+    assert final.state == JobState.SUCCEEDED
+    assert [d["status"] for d in final.result["documents"]] == [INDEXED] * 3
+    assert_same_rows(stored_rows(settings), local_rows)
+
+
+def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(FigvaultError, match=r"pip install 'figvault\[ray\]'"):
+        ray_engine.require_ray()
