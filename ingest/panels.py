@@ -162,8 +162,7 @@ def split_panels(cluster: Cluster, line_boxes: Sequence[Box], min_pt: float) -> 
     if len(atoms) < 12:
         return [atoms]
     whole = box_area(cluster.box)
-    backdrop = [a for a in atoms if a.image_area == 0 and box_area(a.box) >= BACKDROP_SHARE * whole]
-    inner = [a for a in atoms if a not in backdrop] if backdrop else atoms
+    inner = [a for a in atoms if a.image_area > 0 or box_area(a.box) < BACKDROP_SHARE * whole]
     if not inner:
         return [atoms]
     extent = _extent(inner)

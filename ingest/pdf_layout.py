@@ -127,7 +127,9 @@ class Cluster:
     """The single images and paths this cluster is made of; empty for an atom itself."""
 
     def merge(self, other: Cluster) -> None:
-        self.atoms = (self.atoms or [_atom_copy(self)]) + (other.atoms or [other])
+        if not self.atoms:
+            self.atoms = [_atom_copy(self)]
+        self.atoms.extend(other.atoms or [other])  # in place: a page of 20,000 paths merges 20,000 times
         self.model_only = self.model_only and other.model_only
         self.box = box_union(self.box, other.box)
         self.image_area += other.image_area
