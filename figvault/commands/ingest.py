@@ -113,12 +113,7 @@ def ingest(
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the documents belong to.")] = "default",
     doc_id: Annotated[
-        str | None,
-        typer.Option(
-            "--doc-id",
-            help="The document (id or name) this file replaces, or the id of a new one (one file only;"
-            " default: the document of the file's name, else a new one).",
-        ),
+        str | None, typer.Option("--doc-id", help="Logical document id (one file only; default: file name).")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress lines; failures and summary only.")
