@@ -70,6 +70,26 @@ class Principal(BaseModel):
         return self.unrestricted or bool(set(groups) & set(self.groups))
 
 
+def may_replace(principal: Principal, tenant: str, groups: Iterable[str]) -> bool:
+    """The ownership rule of document identity (docs/service.md, "Document identity and replacement"): a
+    file ingested under the name (or id) of an existing document replaces it only when this holds; otherwise
+    it becomes a new document, whatever else exists.
+
+    Same tenant, a role that may ingest, and the document is the caller's to edit: the local operator
+    (unrestricted) may edit every document of the tenant; an admin every document it can see (admins
+    regroup any document anyway); an editor only one it can see whose groups are all among its own, so a
+    replacement never touches what a group the editor is not in relies on.
+    """
+    if tenant != principal.tenant or not principal.can(Action.INGEST):
+        return False
+    if principal.unrestricted:
+        return True
+    doc_groups = set(groups)
+    if not principal.sees(tenant, sorted(doc_groups)):
+        return False
+    return principal.can(Action.REGROUP) or doc_groups <= set(principal.groups)
+
+
 def local_operator(tenant: str = "default", groups: list[str] | None = None) -> Principal:
     """The person at the command line: an admin of the local data folder.
 

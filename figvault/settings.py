@@ -187,6 +187,10 @@ class StoreSettings(BaseModel):
     """Milvus Lite only: search without Lite 3.2.2's per-row Python loops over every stored key
     (``retrieval/lite_patch.py``; about 150 ms per search at 100k units). Applied only to the milvus-lite
     version it was written for; false keeps Lite's own code."""
+    lite_direct_reads: bool = True
+    """Milvus Lite only: a search's reads (the dense search, the alias) call Lite in this process instead of
+    through its in-process gRPC server (``retrieval/lite_direct.py``); the same requests and answers.
+    Applied only to the milvus-lite and pymilvus versions it was written for; false keeps gRPC."""
     row_cache_rows: int = Field(default=10000, ge=0)
     """Milvus Lite only: the rows of search hits kept in memory (``retrieval/row_cache.py``), so that a
     search reads its candidates' fields without a round trip through Lite; exact under writes (every write

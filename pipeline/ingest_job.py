@@ -2,12 +2,14 @@
 
 Parameters (``job.params``): ``paths`` (files or folders), ``groups`` (null: each document keeps its
 groups, a new one gets ``ingest.default_groups``), ``tenant``, optionally ``tags`` (the documents' tags;
-absent: known documents keep theirs), ``doc_ids``
-(path -> document id, for uploads whose id is the client's file name) or ``doc_id`` (one file),
-``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them) and
-``uploads`` (``[{"key", "name"}]``: uploaded files waiting in the storage, named by their document id;
-removed when the job ends, kept while it may still resume; jobs queued before the storage held uploads
-carry ``cleanup_dir`` instead).
+absent: known documents keep theirs), ``doc_id`` (one file: the document's id or name),
+``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them),
+``uploads`` (``[{"key", "name", "doc_id"}]``: uploaded files waiting in the storage, with their display
+name and the document id chosen when the upload was accepted; removed when the job ends, kept while it may
+still resume; jobs queued before the storage held uploads carry ``cleanup_dir`` and ``doc_ids`` (path ->
+display name) instead) and ``principal`` (``{"user", "groups", "roles"}``: whose ingest it is, for which
+existing documents it may replace, ``figvault.access.may_replace``; absent: the local operator, or for
+uploads and server folders queued before it was recorded, nobody's documents).
 
 Resuming is the ingest runner's own idempotence: a document already indexed with the same content hash is
 skipped before extraction, unit ids are stable, rows are upserted. So a job interrupted anywhere (kill -9
@@ -27,7 +29,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from figvault.access import Principal, Role
 from figvault.errors import FigvaultError
+from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.jobs import (
     CRASHES,
@@ -40,6 +44,7 @@ from figvault.pipeline.jobs import (
     JobType,
     item_label,
 )
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
@@ -141,16 +146,22 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
     tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
     tenant: str = params.get("tenant") or ctx.job.tenant
-    doc_ids: dict[str, str] = dict(params.get("doc_ids") or {})
+    # Uploads: path -> display name, and path -> the document id chosen when the upload was accepted.
+    names: dict[str, str] = dict(params.get("doc_ids") or {})
+    pinned: dict[str, str] = {}
+    caller = job_principal(params, ctx.job.started_by, tenant)
     cleanup = params.get("cleanup_dir")
     interrupted = False
     engine: Engine | None = None
     started = time.perf_counter()
     try:
         given = [Path(p) for p in params.get("paths") or []]
-        for path, name in fetch_uploads(settings, ctx.job.id, params.get("uploads") or []):
+        uploads = params.get("uploads") or []
+        for (path, name), item in zip(fetch_uploads(settings, ctx.job.id, uploads), uploads, strict=True):
             given.append(path)
-            doc_ids[str(path)] = name
+            names[str(path)] = name
+            if item.get("doc_id"):
+                pinned[str(path)] = str(item["doc_id"])
         missing = [p for p in given if not p.exists()]
         files = list(iter_input_files(given))
         if params.get("allowed_roots") is not None:
@@ -163,7 +174,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             named = len(files) + len(missing)
             if named != 1:
                 raise FigvaultError(f"--doc-id names one document, but {named} files were given")
-            doc_ids = {str(files[0]): str(params["doc_id"])} if files else {}
+            pinned = {str(files[0]): str(params["doc_id"])} if files else {}
         total = len(files) + len(missing)
         counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: len(missing)}
         units = pages = 0
@@ -171,8 +182,15 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         outcomes: list[dict[str, Any]] = []
         for path in missing:  # named but not there: reported like any failing document
             ctx.error(str(path), "no such file")
-            doc = str(params.get("doc_id") or path.name)
-            outcomes.append({"path": str(path), "doc_id": doc, "status": FAILED, "error": "no such file"})
+            outcomes.append(
+                {
+                    "path": str(path),
+                    "doc_id": "",
+                    "name": path.name,
+                    "status": FAILED,
+                    "error": "no such file",
+                }
+            )
         timings: dict[str, float] = {}
         stages: dict[str, dict[str, float]] = {}
         collection = version = ""
@@ -186,9 +204,9 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         ctx.progress("ingest", done, total)
         store = MilvusUnitStore.from_settings(settings)
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
-        # Uploads carry their own document ids: one file per run; folders go in batches through the
+        # Uploads carry names and ids: one file per run; folders go in batches through the
         # engine's pipeline (params ``engine``/``ray_address``: ``figvault ingest --engine``).
-        size = 1 if doc_ids else settings.ingest.batch_docs
+        size = 1 if names or pinned else settings.ingest.batch_docs
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         for chunk in _chunks(files, size, crashes):
             ctx.check_cancel()
@@ -205,13 +223,15 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         list(chunk),
                         groups=groups,
                         tenant=tenant,
-                        doc_id=doc_ids.get(str(chunk[0])) if doc_ids else None,
-                        # Uploads: the id is the client's (sanitised) file name; show it as the name too.
-                        display_name=doc_ids.get(str(chunk[0])) if doc_ids else None,
+                        doc_id=pinned.get(str(chunk[0])),
+                        # Uploads: the client's (sanitised) file name is the document's name.
+                        display_name=names.get(str(chunk[0])),
                         progress=False,
                         cancelled=ctx.stop_requested,
                         tags=tags,
                         on_progress=on_progress,
+                        principal=caller,
+                        id_seed=ctx.job.id,
                     )
                 except ExtractCancelled:
                     ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
@@ -297,6 +317,28 @@ def _add_stages(into: dict[str, dict[str, float]], batch: dict[str, dict[str, fl
             total[f"{key}_per_s"] = round(total[key] / busy, 3) if busy > 0 else 0.0
 
 
+def principal_params(principal: Principal) -> dict[str, Any]:
+    """The caller as an ingest job records it (``params["principal"]``)."""
+    return {"user": principal.user, "groups": sorted(principal.groups), "roles": sorted(principal.roles)}
+
+
+def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Principal | None:
+    """Whose ingest a job is: the recorded caller, never unrestricted; None (the local operator) for a job
+    of the command line. An upload or server-folder job without one (queued before callers were recorded)
+    replaces nothing: its files become new documents."""
+    recorded = params.get("principal")
+    if recorded is not None:
+        return Principal(
+            user=str(recorded.get("user") or started_by),
+            tenant=tenant,
+            groups=list(recorded.get("groups") or []),
+            roles=[Role(r) for r in recorded.get("roles") or []],
+        )
+    if params.get("uploads") or params.get("allowed_roots") is not None or params.get("cleanup_dir"):
+        return Principal(user=started_by, tenant=tenant, groups=[], roles=[Role.EDITOR])
+    return None
+
+
 def _job_folder(job_id: str) -> str:
     return f"jobs/{job_id}"
 
@@ -366,21 +408,47 @@ def queue_upload_job(
     tenant: str,
     started_by: str,
     tags: Sequence[str] | None = None,
+    principal: Principal | None = None,
+    replace: str | None = None,
 ) -> Job:
-    """Move spooled uploads (display name, temp path) into the storage and queue their ingest job.
+    """Move spooled uploads (display name, temp path) into the storage and queue their ingest job; each
+    file's document id is in ``job.params["uploads"][i]["doc_id"]``.
 
-    Each upload's document id is its display name, as for ``figvault ingest`` (re-uploading a name
-    replaces that document). The files wait in the storage (the data folder, or ``storage.url`` shared by
-    replicas) until the job ends, so a job resumed by another replica still has them.
+    Each file's document is chosen now (``doc_identity.resolve_target`` for ``principal``; None: an editor of
+    exactly ``groups``): the one document of that name the caller may replace, else a new one; ``replace``
+    (one file only) names the document (id or name) to replace, DocumentNotYoursError when it is none the
+    caller may replace. AmbiguousDocumentError when several documents the caller may replace carry a
+    name; nothing is queued or moved then. The files wait in the storage (the data folder, or
+    ``storage.url`` shared by replicas) until the job ends, so a job resumed by another replica has them.
     """
+    caller = principal or Principal(user=started_by, tenant=tenant, groups=list(groups), roles=[Role.EDITOR])
+    if replace is not None and len(files) != 1:
+        raise FigvaultError("a document to replace names one file, but several were given")
     job_id = uuid.uuid4().hex[:12]
+    registry = DocumentRegistry(jobs.db)
+    keys = [f"{_job_folder(job_id)}/uploads/{n:04d}{spooled.suffix}" for n, (_, spooled) in enumerate(files)]
+    doc_ids = [
+        resolve_target(
+            registry,
+            caller,
+            name,
+            fresh_id=new_doc_id(f"{job_id}\0{key}"),
+            doc_id=replace,
+            create_named=False,
+        ).doc_id
+        for key, (name, _) in zip(keys, files, strict=True)
+    ]
     storage = Storage.from_settings(settings)
     uploads = []
-    for number, (name, spooled) in enumerate(files):
-        key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
+    for key, doc_id, (name, spooled) in zip(keys, doc_ids, files, strict=True):
         storage.move_in(key, spooled)
-        uploads.append({"key": key, "name": name})
-    params = {"uploads": uploads, "groups": sorted(set(groups)), "tenant": tenant}
+        uploads.append({"key": key, "name": name, "doc_id": doc_id})
+    params: dict[str, Any] = {
+        "uploads": uploads,
+        "groups": sorted(set(groups)),
+        "tenant": tenant,
+        "principal": principal_params(caller),
+    }
     if tags is not None:
         params["tags"] = sorted(set(tags))
     return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)

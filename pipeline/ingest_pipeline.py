@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from figvault.access import Principal, local_operator
 from figvault.errors import FigvaultError, VersionMismatchError
 from figvault.pipeline import sources
+from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock
@@ -55,6 +57,20 @@ class DocumentOutcome:
     warnings: list[str] = field(default_factory=list)
     failed_units: dict[str, str] = field(default_factory=dict)
     """Units left out because they could not be encoded: ``"doc pN (unit_id)"`` -> reason."""
+    name: str = ""
+    """The document's name (the file name people see); ``doc_id`` is empty when the file was refused before
+    it became a document (an ambiguous or unusable name)."""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A file on its way in: the document it becomes and what that document was (None: a new one)."""
+
+    doc_id: str
+    name: str
+    sha: str
+    groups: list[str]
+    known: DocumentRecord | None
 
 
 @dataclass
@@ -179,6 +195,8 @@ class IngestRunner:
         cancelled: Callable[[], bool] | None = None,
         tags: Sequence[str] | None = None,
         on_progress: Progress | None = None,
+        principal: Principal | None = None,
+        id_seed: str | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -190,10 +208,18 @@ class IngestRunner:
         (``pipeline/extract_worker.py``); ``cancelled`` is asked while one runs, and a true answer kills it
         and raises ExtractCancelled (what was stored before stays). Extraction and encoding run in the
         runner's engine, overlapped; the writes happen here, in input order's spirit but as documents come
-        out of the pipeline (the report lists them in input order)."""
+        out of the pipeline (the report lists them in input order).
+
+        Which document each file becomes: ``pipeline/doc_identity.resolve_target`` for ``principal`` (None:
+        the local operator of ``tenant``), by ``doc_id`` (an id or name) when given, else by the file's
+        name; a new document's id is random, or derived from ``id_seed`` and the path (a job's id: the same
+        file gets the same id when the job resumes)."""
         from figvault.ingest.extract import iter_input_files
 
         started = time.perf_counter()
+        caller = principal if principal is not None else local_operator(tenant)
+        if caller.tenant != tenant:
+            raise FigvaultError(f"a caller of tenant {caller.tenant!r} cannot ingest into {tenant!r}")
         collection = self.target_collection()
         report = IngestReport(
             tenant=tenant, collection=collection, embedding_version=self.layout.embedding_version
@@ -206,20 +232,31 @@ class IngestRunner:
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
         for p in missing:
-            report.documents.append(
-                DocumentOutcome(str(p), doc_id or Path(p).name, FAILED, error="no such file")
-            )
+            name = display_name or Path(p).name
+            report.documents.append(DocumentOutcome(str(p), "", FAILED, error="no such file", name=name))
 
         # Unchanged files are skipped before the (expensive) extraction.
-        todo: list[tuple[Path, str, str, list[str]]] = []
+        todo: list[tuple[Path, _Planned]] = []
         for path in files:
-            did = doc_id or path.name
-            known = self.registry.get(tenant, did)
+            name = display_name or path.name
+            try:
+                target = resolve_target(
+                    self.registry,
+                    caller,
+                    name,
+                    doc_id=doc_id,
+                    fresh_id=new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
+                )
+            except FigvaultError as exc:  # refused before anything is written: no record changes
+                report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))
+                continue
+            did, known = target.doc_id, target.known
             doc_groups = self._groups_for(groups, known)
             try:
                 sha = file_sha256(path)
             except OSError as exc:
-                self._fail(report, path, did, tenant, doc_groups, f"cannot read file: {exc.strerror or exc}")
+                plan = _Planned(did, name, "", doc_groups, known)
+                self._fail(report, path, plan, tenant, f"cannot read file: {exc.strerror or exc}")
                 continue
             if (
                 known is not None
@@ -230,17 +267,16 @@ class IngestRunner:
                 and sorted(set(known.groups)) == sorted(set(doc_groups))
                 and (tags is None or known.tags == sorted(set(tags)))
             ):
-                report.documents.append(DocumentOutcome(str(path), did, SKIPPED, units=known.units))
+                report.documents.append(
+                    DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
+                )
                 continue
-            todo.append((path, did, sha, doc_groups))
+            todo.append((path, _Planned(did, name, sha, doc_groups, known)))
         timings["hash"] = time.perf_counter() - started
 
         bar = _progress(len(todo), progress)
-        by_path = {p: (did, sha, g) for p, did, sha, g in todo}
-        specs = [
-            self._spec(i, path, did, tenant, g, tags, display_name)
-            for i, (path, did, _, g) in enumerate(todo)
-        ]
+        by_path = dict(todo)
+        specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
         clock = StageClock()
         written: set[str] = set()
 
@@ -254,14 +290,12 @@ class IngestRunner:
             for spec, result in self.engine.run(
                 specs, encoders=self.encoders, channels=self.layout.dense, clock=clock, cancelled=cancelled
             ):
-                did, sha, doc_groups = by_path[spec.path]
+                plan = by_path[spec.path]
                 t = time.perf_counter()
                 if isinstance(result, str):
-                    self._fail(report, spec.path, did, tenant, doc_groups, result, sha=sha)
+                    self._fail(report, spec.path, plan, tenant, result)
                 else:
-                    outcome = self._ingest_one(
-                        collection, spec.path, did, result, tenant, doc_groups, timings
-                    )
+                    outcome = self._ingest_one(collection, spec.path, plan, result, tenant, timings)
                     report.documents.append(outcome)
                     units_done += outcome.units
                 clock.add("write", time.perf_counter() - t, docs=1, units=report.documents[-1].units)
@@ -291,23 +325,20 @@ class IngestRunner:
         self,
         index: int,
         path: Path,
-        doc_id: str,
+        plan: _Planned,
         tenant: str,
-        groups: Sequence[str],
         tags: Sequence[str] | None,
-        display_name: str | None,
     ) -> DocSpec:
         """What the stages need of one planned document; ``tags`` None: a known document keeps its."""
         if tags is None:
-            known = self.registry.get(tenant, doc_id)
-            tags = known.tags if known is not None else []
+            tags = plan.known.tags if plan.known is not None else []
         return DocSpec(
             index=index,
             path=path,
-            doc_id=doc_id,
-            name=display_name or path.name,
+            doc_id=plan.doc_id,
+            name=plan.name,
             tenant=tenant,
-            groups=tuple(groups),
+            groups=tuple(plan.groups),
             tags=tuple(sorted(set(tags))),
             embedding_version=self.layout.embedding_version,
         )
@@ -320,47 +351,37 @@ class IngestRunner:
             return list(known.groups)
         return list(self.settings.ingest.default_groups)
 
-    def _fail(
-        self,
-        report: IngestReport,
-        path: Path,
-        doc_id: str,
-        tenant: str,
-        groups: Sequence[str],
-        error: str,
-        *,
-        sha: str = "",
-    ) -> None:
-        known = self.registry.get(tenant, doc_id)
-        # The old units (if any) stay searchable; the registry says the new version failed, and why.
-        self.registry.put(
-            DocumentRecord(
-                doc_id=doc_id,
-                tenant=tenant,
-                name=path.name,
-                sha256=sha,
-                state=DocState.FAILED,
-                units=known.units if known else 0,
-                groups=list(groups),
-                error=error,
-                collection=known.collection if known else "",
-                embedding_version=known.embedding_version if known else "",
-            )
+    def _fail(self, report: IngestReport, path: Path, plan: _Planned, tenant: str, error: str) -> None:
+        """Record that this file could not become the document ``plan`` names. A document it would have
+        replaced keeps its groups, tags and units (still searchable, by whoever could before); its record
+        says the new version failed, and why. No other document's record is touched."""
+        known = plan.known
+        record = DocumentRecord(
+            doc_id=plan.doc_id,
+            tenant=tenant,
+            name=plan.name,
+            sha256=plan.sha,
+            state=DocState.FAILED,
+            groups=list(plan.groups),
+            error=error,
         )
-        report.documents.append(DocumentOutcome(str(path), doc_id, FAILED, error=error))
+        if known is not None:
+            record = known.model_copy(update={"state": DocState.FAILED, "error": error, "sha256": plan.sha})
+        self.registry.put(record)
+        report.documents.append(DocumentOutcome(str(path), plan.doc_id, FAILED, error=error, name=plan.name))
 
     def _ingest_one(
         self,
         collection: str,
         path: Path,
-        doc_id: str,
+        plan: _Planned,
         prepared: PreparedDoc,
         tenant: str,
-        groups: Sequence[str],
         timings: dict[str, float],
     ) -> DocumentOutcome:
         """The write stage of one document (extracted and encoded by the engine)."""
         extraction, pages = prepared.extraction, prepared.page_texts
+        doc_id, groups = plan.doc_id, plan.groups
         known = self.registry.get(tenant, doc_id)
         doc_tags = list(prepared.spec.tags)
         outcome = DocumentOutcome(
@@ -369,6 +390,7 @@ class IngestRunner:
             REPLACED if known is not None and known.state != DocState.FAILED else INDEXED,
             pages=extraction.meta.pages,
             warnings=list(extraction.warnings),
+            name=plan.name,
         )
         record = DocumentRecord(
             doc_id=doc_id,
@@ -383,6 +405,7 @@ class IngestRunner:
             collection=collection,
             embedding_version=self.layout.embedding_version,
         )
+        stored = False  # whether any new row may have reached the store
         try:
             self.registry.put(record)
             units, pngs, encoded = prepared.units, prepared.pngs, prepared.encoded
@@ -402,6 +425,7 @@ class IngestRunner:
             _add(timings, "blobs", time.perf_counter() - t)
 
             t = time.perf_counter()
+            stored = True
             self.store.upsert_rows(
                 collection,
                 [unit_to_row(u, key, v, page_text=pages.get(u.page, "")) for u, v in rows],
@@ -420,8 +444,11 @@ class IngestRunner:
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.debug("ingest of %s failed", path, exc_info=True)
-            self.registry.put(record.model_copy(update={"state": DocState.FAILED, "error": reason}))
-            outcome.status, outcome.error = FAILED, reason
+            failed = record.model_copy(update={"state": DocState.FAILED, "error": reason})
+            if not stored and known is not None:  # nothing new stored: the old version stays as it was
+                failed = known.model_copy(update={"state": DocState.FAILED, "error": reason})
+            self.registry.put(failed)
+            outcome.status, outcome.error, outcome.units = FAILED, reason, 0
         return outcome
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
@@ -74,6 +74,17 @@ class DocumentRegistry:
         with self.db.read() as conn:
             row = conn.execute(query).first()
         return self._record(row) if row else None
+
+    def matching(self, tenant: str, key: str) -> list[DocumentRecord]:
+        """The documents of ``tenant`` whose id or name is ``key`` (ids first, then by id); who may reach
+        which is the caller's filter (``pipeline/doc_identity.py``)."""
+        query = select(documents).where(
+            documents.c.tenant == tenant, or_(documents.c.doc_id == key, documents.c.name == key)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
+        records = [self._record(r) for r in rows]
+        return sorted(records, key=lambda r: r.doc_id != key)
 
     def list(self, tenant: str | None = None, state: DocState | None = None) -> list[DocumentRecord]:
         query = select(documents)

@@ -25,11 +25,11 @@ caller's figures take.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from figvault.phash import hash_distance
 from figvault.retrieval.schema import (
     CREATED_UNKNOWN,
     F_HEIGHT,
@@ -80,6 +80,17 @@ class Signature:
             indexed_at=meta.get("indexed_at") or "",
         )
 
+    @cached_property
+    def phash_bits(self) -> int | None:
+        """The hash as a number, parsed once per candidate instead of once per comparison (grouping 50
+        candidates compares each with every group leader); None when there is none or it is not hex."""
+        if not self.phash:
+            return None
+        try:
+            return int(self.phash, 16)
+        except ValueError:
+            return None
+
     @property
     def aspect(self) -> float:
         return self.width / self.height if self.height > 0 else 0.0
@@ -96,9 +107,16 @@ def _close(a: float, b: float, tolerance: float) -> bool:
     return abs(a - b) <= tolerance * max(abs(a), abs(b), 1e-9)
 
 
+def _hash_distance(a: Signature, b: Signature) -> int | None:
+    """``phash.hash_distance(a.phash, b.phash)``, from the parsed hashes."""
+    if a.phash_bits is None or b.phash_bits is None or len(a.phash) != len(b.phash):
+        return None
+    return (a.phash_bits ^ b.phash_bits).bit_count()
+
+
 def same_figure(a: Signature, b: Signature, *, image_vectors: bool) -> bool:
     """Whether ``a`` and ``b`` show the same figure (see the module docstring)."""
-    distance = hash_distance(a.phash, b.phash)
+    distance = _hash_distance(a, b)
     if distance is not None:
         return distance <= PHASH_MAX_BITS and _close(a.aspect, b.aspect, ASPECT_TOLERANCE)
     if a.vector is None or b.vector is None or a.vector.shape != b.vector.shape:

@@ -213,6 +213,10 @@ class MilvusUnitStore:
             raise StoreError(f"cannot open the Milvus store at {uri}: {cause or exc}") from exc
         self.capabilities = detect_capabilities(version)
         self.embedded = is_embedded(uri)
+        if self.embedded and store_settings.lite_direct_reads:
+            from figvault.retrieval import lite_direct
+
+            lite_direct.apply(self.client, uri)
         self.row_cache: RowCache | None = (
             shared_row_cache(uri, store_settings.row_cache_rows) if self.embedded else None
         )

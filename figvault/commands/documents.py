@@ -10,6 +10,7 @@ import typer
 
 from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.settings import Settings
 
 documents_app = typer.Typer(
     help="Documents and who sees them: list, set-groups, set-tags.", no_args_is_help=True
@@ -43,10 +44,25 @@ def list_documents(
         typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}")
 
 
+def _document_id(settings: Settings, tenant: str, key: str) -> str:
+    """The id of the document of ``tenant`` that ``key`` (an id or a name) refers to; ``key`` itself when
+    none does (the change then says there is no such document); AmbiguousDocumentError when several
+    documents carry the name."""
+    from figvault.pipeline.doc_identity import find_document
+    from figvault.pipeline.registry import DocumentRegistry
+
+    registry = DocumentRegistry.open(settings)
+    try:
+        found = find_document(registry, tenant, key)
+    finally:
+        registry.conn.close()
+    return found.doc_id if found is not None else key
+
+
 @documents_app.command("set-groups")
 def set_groups(
     ctx: typer.Context,
-    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`).")],
+    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
     groups: Annotated[str, typer.Option("--groups", help="The document's new access groups: a,b.")],
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
 ) -> None:
@@ -60,6 +76,7 @@ def set_groups(
     settings = state(ctx).settings
     quiet_store_logs()
     with one_line_errors():
+        doc_id = _document_id(settings, tenant, doc_id)
         result = set_document_groups(settings, tenant, doc_id, split_csv(groups) or [])
         conn = connect(settings)
         try:
@@ -76,7 +93,7 @@ def set_groups(
 @documents_app.command("set-tags")
 def set_tags(
     ctx: typer.Context,
-    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`).")],
+    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
     tags: Annotated[str, typer.Option("--tags", help='The document\'s new tags: a,b ("" clears them).')],
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
 ) -> None:
@@ -90,6 +107,7 @@ def set_tags(
     settings = state(ctx).settings
     quiet_store_logs()
     with one_line_errors():
+        doc_id = _document_id(settings, tenant, doc_id)
         result = set_document_tags(settings, tenant, doc_id, split_csv(tags) or [])
         conn = connect(settings)
         try:

@@ -113,7 +113,12 @@ def ingest(
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the documents belong to.")] = "default",
     doc_id: Annotated[
-        str | None, typer.Option("--doc-id", help="Logical document id (one file only; default: file name).")
+        str | None,
+        typer.Option(
+            "--doc-id",
+            help="The document (id or name) this file replaces, or the id of a new one (one file only;"
+            " default: the document of the file's name, else a new one).",
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress lines; failures and summary only.")

@@ -37,11 +37,17 @@ class DocumentRow(Base):
     """One document of one tenant: which bytes, which collection, how its last ingest went."""
 
     __tablename__ = "documents"
-    __table_args__ = (PrimaryKeyConstraint("tenant", "doc_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant", "doc_id"),
+        Index("documents_tenant_name", "tenant", "name"),
+    )
 
     doc_id: Mapped[str] = _text()
+    """``doc_`` + 24 hex digits, chosen by the server (pipeline/doc_identity.py); documents indexed before
+    migration 0004 keep their file name as id."""
     tenant: Mapped[str] = _text()
     name: Mapped[str] = _text()
+    """The file name people see; several documents may share it (found by it, indexed by migration 0004)."""
     sha256: Mapped[str] = _text("")
     state: Mapped[str] = _text()
     units: Mapped[int] = _int()

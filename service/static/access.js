@@ -40,7 +40,15 @@ export class AccessView {
     });
     const save = el("button", { type: "submit", class: "secondary" }, "Save");
     const note = el("span", { class: "hint", role: "status" });
-    const form = el("form", { class: "access-form", "data-doc-id": doc.doc_id }, input, " ", save, " ", note);
+    const form = el(
+      "form",
+      { class: "access-form", "data-doc-id": doc.doc_id, "data-doc-name": doc.name },
+      input,
+      " ",
+      save,
+      " ",
+      note,
+    );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.save(doc, input, save, note);

@@ -186,7 +186,7 @@ def test_on_the_page_colleagues_search_and_the_admin_regroups(team: Team) -> Non
 
             sign_in(page, team.url, team.keys["ana"])
             page.locator("button[data-tab=admin]").click()
-            row = page.locator('#access-table form[data-doc-id="ops-report.pdf"]')
+            row = page.locator('#access-table form[data-doc-name="ops-report.pdf"]')
             row.locator("input").fill("hr")
             row.locator("button").click()
             page.wait_for_function("() => document.querySelector('#access-status').textContent.includes('→')")

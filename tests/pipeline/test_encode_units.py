@@ -48,7 +48,7 @@ def test_ingest_stores_the_good_units_and_reports_the_bad_one(
     assert outcome.status == INDEXED and outcome.units == 1, outcome.error
     [(unit, reason)] = outcome.failed_units.items()
     assert unit.startswith("two.pdf p1 (") and "unreadable" in reason
-    record = DocumentRegistry.open(settings).get("acme", "two.pdf")
+    record = DocumentRegistry.open(settings).get("acme", outcome.doc_id)
     assert record is not None and record.state == DocState.INDEXED and record.units == 1
     store = MilvusUnitStore.from_settings(settings)
     assert store.count(store.served_collection()) == 1  # type: ignore[arg-type]

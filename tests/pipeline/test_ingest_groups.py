@@ -38,12 +38,12 @@ def test_without_groups_new_documents_get_the_default_and_known_ones_keep_theirs
     # The known document is not re-ingested with other groups: a routine re-run keeps what was set.
     assert {Path(d.path).name: d.status for d in again.documents} == {"old.pdf": SKIPPED, "new.pdf": INDEXED}
     registry = DocumentRegistry.open(settings)
-    assert registry.get("default", "old.pdf").groups == ["finance"]
-    assert registry.get("default", "new.pdf").groups == ["staff"]
-    store_groups = {
-        tuple(r["groups"])
-        for r in runner.store.query_rows(runner.store.served_collection(), 'doc_id == "new.pdf"', ["groups"])
-    }
+    ids = {Path(d.path).name: d.doc_id for d in again.documents}
+    assert registry.get("default", ids["old.pdf"]).groups == ["finance"]
+    assert registry.get("default", ids["new.pdf"]).groups == ["staff"]
+    expr = f'doc_id == "{ids["new.pdf"]}"'
+    rows = runner.store.query_rows(runner.store.served_collection(), expr, ["groups"])
+    store_groups = {tuple(r["groups"]) for r in rows}
     assert store_groups == {("staff",)}
 
 

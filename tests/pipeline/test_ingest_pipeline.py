@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from figvault.access import Principal, local_operator
+from figvault.pipeline.doc_identity import find_document
 from figvault.pipeline.ingest_pipeline import (
     FAILED,
     INDEXED,
@@ -42,9 +43,16 @@ def first_report(settings: Settings, docs: list[Path]):
     return ingest_paths(settings, docs, groups=["eng"], tenant="acme", progress=False)
 
 
-def store_ids(settings: Settings, tenant: str, doc_id: str) -> set[str]:
+def doc_id_of(settings: Settings, tenant: str, name: str) -> str:
+    """The id of the tenant's one document named ``name`` (ids are chosen by the server)."""
+    record = find_document(DocumentRegistry.open(settings), tenant, name)
+    assert record is not None, f"no document {name} in {tenant}"
+    return record.doc_id
+
+
+def store_ids(settings: Settings, tenant: str, name: str) -> set[str]:
     store = MilvusUnitStore.from_settings(settings)
-    return store.unit_ids_of_doc(store.served_collection(), tenant, doc_id)
+    return store.unit_ids_of_doc(store.served_collection(), tenant, doc_id_of(settings, tenant, name))
 
 
 def test_first_ingest_indexes_every_figure(settings: Settings, first_report) -> None:
@@ -93,7 +101,9 @@ def test_crash_between_write_and_delete_keeps_the_document(
     assert "simulated crash" in report.documents[0].error
     during = store_ids(settings, "acme", path.name)
     assert old <= during and len(during) == len(old) + 1  # old and new, never none
-    assert DocumentRegistry.open(settings).get("acme", path.name).state == DocState.FAILED
+    assert DocumentRegistry.open(settings).get("acme", doc_id_of(settings, "acme", path.name)).state == (
+        DocState.FAILED
+    )
     # The next run finishes the job: only the new unit is left.
     healed = ingest_paths(settings, [path], groups=["eng"], tenant="acme", progress=False)
     assert healed.documents[0].status in (INDEXED, REPLACED)
@@ -113,7 +123,7 @@ def test_a_corrupt_file_fails_alone(
     assert status["fresh.pdf"].status == INDEXED
     assert status["broken.pdf"].status == FAILED and status["broken.pdf"].error
     assert status["missing.pdf"].status == FAILED
-    record = DocumentRegistry.open(settings).get("acme", "broken.pdf")
+    record = DocumentRegistry.open(settings).get("acme", status["broken.pdf"].doc_id)
     assert record.state == DocState.FAILED and record.error == status["broken.pdf"].error
 
 
@@ -133,7 +143,9 @@ def test_two_tenants_ingesting_one_file_do_not_collide(settings: Settings, docs:
 def test_delete_document(settings: Settings, docs: list[Path], first_report) -> None:
     ingest_paths(settings, [docs[0]], groups=["tmp"], tenant="initech", progress=False)
     assert store_ids(settings, "initech", docs[0].name)
-    assert delete_document(settings, "initech", docs[0].name)
-    assert store_ids(settings, "initech", docs[0].name) == set()
-    assert DocumentRegistry.open(settings).get("initech", docs[0].name) is None
-    assert not delete_document(settings, "initech", docs[0].name)
+    doc_id = doc_id_of(settings, "initech", docs[0].name)
+    assert delete_document(settings, "initech", doc_id)
+    store = MilvusUnitStore.from_settings(settings)
+    assert store.unit_ids_of_doc(store.served_collection(), "initech", doc_id) == set()
+    assert DocumentRegistry.open(settings).get("initech", doc_id) is None
+    assert not delete_document(settings, "initech", doc_id)

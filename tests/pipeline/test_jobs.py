@@ -15,6 +15,7 @@ import pytest
 
 from figvault.errors import FigvaultError
 from figvault.pipeline import jobs as jobs_module
+from figvault.pipeline.doc_identity import find_document
 from figvault.pipeline.ingest_job import check_allowed, queue_upload_job, uploads_dir
 from figvault.pipeline.jobs import (
     JobContext,
@@ -180,8 +181,9 @@ def test_upload_job_keeps_files_until_it_ends(settings: Settings, store: JobStor
     final = run_here(settings, job)
     assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
     assert not folder.exists()
-    record = DocumentRegistry.open(settings).get("acme", "Quarterly.pdf")
+    record = DocumentRegistry.open(settings).get("acme", job.params["uploads"][0]["doc_id"])
     assert record is not None and record.state == DocState.INDEXED and record.units == 2
+    assert record.name == "Quarterly.pdf" and record.doc_id.startswith("doc_")
 
 
 def test_every_document_failing_fails_the_job(settings: Settings, store: JobStore, tmp_path: Path) -> None:
@@ -218,7 +220,7 @@ def test_folder_allow_list_follows_symlinks(settings: Settings, store: JobStore,
     final = run_here(settings, store.create(JobType.INGEST, params, started_by="a", tenant="acme"))
     assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
     assert final.error_count == 1 and final.errors[0].item.endswith("link.pdf")
-    assert DocumentRegistry.open(settings).get("acme", "secret.pdf") is None
+    assert find_document(DocumentRegistry.open(settings), "acme", "secret.pdf") is None
 
 
 def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:

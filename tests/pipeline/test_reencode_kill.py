@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.ingest.extract import extract_document
+from figvault.pipeline.doc_identity import find_document
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval import milvus_store
@@ -35,11 +36,15 @@ TENANT = "default"
 
 
 def expected_ids(settings: Settings, paths: list[Path]) -> set[str]:
-    """The unit ids a complete ingest must produce, computed from extraction alone (no store)."""
+    """The unit ids a complete ingest must produce, computed from extraction and each file's one document
+    id in the registry (ids are chosen by the server), not from the store."""
     ids = set()
+    registry = DocumentRegistry.open(settings)
     for path in paths:
         extraction = extract_document(path, settings.extract)
-        content_id = f"{TENANT}/{path.name}/{extraction.doc_sha256}"
+        record = find_document(registry, TENANT, path.name)  # one document per name, or an error
+        assert record is not None, path.name
+        content_id = f"{TENANT}/{record.doc_id}/{extraction.doc_sha256}"
         ids |= {
             make_unit_id(content_id, f.unit.page, str(f.unit.kind), f.unit.bbox) for f in extraction.figures
         }

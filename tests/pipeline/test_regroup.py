@@ -43,7 +43,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     ):
         (root / tenant).mkdir(exist_ok=True)
         path = figure_pdf(root / tenant / name, seed=seed, n_figures=2)
-        report = ingest_paths(s, [path], groups=groups, tenant=tenant, progress=False, encoders=encoders)
+        # The name as id (``--doc-id``): what these tests read is the regroup, not how ids are chosen.
+        report = ingest_paths(
+            s, [path], groups=groups, tenant=tenant, progress=False, encoders=encoders, doc_id=name
+        )
         assert not report.failed and report.units == 2
     return s
 

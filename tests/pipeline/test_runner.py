@@ -45,6 +45,8 @@ def make_settings(data_dir: Path, workers: int = 1) -> Settings:
 def ingest(settings: Settings, encoders: EncoderSet, paths: list[Path], engine: Any, **kwargs: Any):
     runner = IngestRunner(settings, encoders=encoders, engine=engine)
     try:
+        # One id seed: each file gets the same document id (hence unit ids) in every run compared.
+        kwargs.setdefault("id_seed", "compared-runs")
         return runner.run(paths, groups=["eng"], tenant="acme", progress=False, **kwargs)
     finally:
         runner.conn.close()

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from figvault.phash import hash_distance, perceptual_hash
-from figvault.retrieval.duplicates import PHASH_MAX_BITS, Signature, collapse, same_figure
+from figvault.retrieval.duplicates import PHASH_MAX_BITS, Signature, _hash_distance, collapse, same_figure
 from figvault.retrieval.schema import CREATED_UNKNOWN
 from figvault.search_models import SearchHit
 
@@ -100,3 +100,16 @@ def test_collapsing_keeps_every_figure_and_only_saves_slots() -> None:
         for g in groups:
             for r in g.also_in:
                 assert signatures[r.unit_id].phash == signatures[g.unit_id].phash
+
+
+def test_parsed_hashes_give_phash_distance_exactly() -> None:
+    """Grouping compares hashes parsed once per candidate: the same distance as ``phash.hash_distance`` on
+    the strings, for equal and unequal hashes, missing ones, other lengths and text that is not hex."""
+    rng = random.Random(4)
+    base = [f"{rng.getrandbits(256):064x}" for _ in range(6)]
+    near = [h[:60] + f"{int(h[60:], 16) ^ rng.getrandbits(12):04x}" for h in base]
+    odd = ["", "abc", "zz" * 32, base[0][:62], " " + base[1][1:], "0" * 64]
+    hashes = base + near + odd
+    for a in hashes:
+        for b in hashes:
+            assert _hash_distance(sig(a), sig(b)) == hash_distance(a, b), (a, b)

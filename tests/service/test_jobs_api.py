@@ -115,7 +115,8 @@ def test_upload_is_a_job_with_progress_and_events(service: Service) -> None:
     assert final["result"]["indexed"] == 2 and final["result"]["units"] == 4
 
     docs = service.client.get("/v1/documents", headers=service.headers("reader")).json()["documents"]
-    assert sorted(d["doc_id"] for d in docs) == ["report-1.pdf", "report-2.pdf"]
+    assert sorted(d["name"] for d in docs) == ["report-1.pdf", "report-2.pdf"]
+    assert sorted(d["doc_id"] for d in docs) == sorted(d["doc_id"] for d in body["documents"])
     listed = service.client.get("/v1/jobs", headers=service.headers("editor")).json()["jobs"]
     assert [j["id"] for j in listed] == [job_id] and listed[0]["started_by"] == "editor"
     # Readers do not see jobs; another tenant's admin does not see this one.

@@ -430,7 +430,7 @@ def test_no_leak_and_others_uploads_change_nothing(corpus: Corpus) -> None:
         c.name for c in unaffected
     ]
     # The new documents repeat files the unaffected callers see, in both tenants (words, images, duplicates).
-    assert {c.principal.tenant for c in unaffected} == set(TENANTS)
+    assert set(TENANTS) <= {c.principal.tenant for c in unaffected}
     first = [u for u in corpus.uploads if u not in second]
     seen_seeds = {u.seed for u in first for c in unaffected if c.principal.sees(u.tenant, u.groups)}
     assert {u.seed for u in second} & seen_seeds

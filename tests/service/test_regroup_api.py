@@ -104,8 +104,9 @@ def test_only_admins_manage_groups(team: Team) -> None:
 
 def test_admin_gives_an_invisible_document_groups(team: Team) -> None:
     listed = team.client.get("/v1/admin/documents", headers=team.as_("ada")).json()
-    groups = {d["doc_id"]: d["groups"] for d in listed["documents"]}
+    groups = {d["name"]: d["groups"] for d in listed["documents"]}
     assert groups == {"decks.pdf": [], "budget.pdf": ["hr"]}  # the admin sees it although no group can
+    ids = {d["name"]: d["doc_id"] for d in listed["documents"]}
 
     patched = team.client.patch(
         "/v1/documents/decks.pdf", json={"groups": ["finance", "ops"]}, headers=team.as_("ada")
@@ -115,13 +116,14 @@ def test_admin_gives_an_invisible_document_groups(team: Team) -> None:
     assert body["groups"] == ["finance", "ops"] and body["before"] == [] and body["units_rewritten"] == 2
 
     found = team.search("alice")
-    assert {r["doc_id"] for r in found["results"]} == {"decks.pdf"} and found["visible_documents"] is None
+    assert {r["doc_id"] for r in found["results"]} == {ids["decks.pdf"]}
+    assert found["visible_documents"] is None
     docs = team.client.get("/v1/documents", headers=team.as_("alice")).json()["documents"]
-    assert [(d["doc_id"], d["units"], d["groups"]) for d in docs] == [("decks.pdf", 2, ["finance"])]
+    assert [(d["doc_id"], d["units"], d["groups"]) for d in docs] == [(ids["decks.pdf"], 2, ["finance"])]
     admin = team.as_("ada")
     listed = team.client.get("/v1/audit", params={"action": "admin_documents"}, headers=admin).json()
-    assert listed["entries"][0]["detail"]["doc_ids"] == ["budget.pdf", "decks.pdf"]  # the listing is audited
+    assert sorted(listed["entries"][0]["detail"]["doc_ids"]) == sorted(ids.values())  # the listing is audited
     audit = team.client.get("/v1/audit", params={"action": "set-groups"}, headers=team.as_("ada")).json()
     detail = audit["entries"][0]["detail"]
     assert audit["entries"][0]["user"] == "ada"
-    assert (detail["doc_id"], detail["before"], detail["after"]) == ("decks.pdf", [], ["finance", "ops"])
+    assert (detail["doc_id"], detail["before"], detail["after"]) == (ids["decks.pdf"], [], ["finance", "ops"])

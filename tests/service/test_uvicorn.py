@@ -76,7 +76,7 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
             response = client.post("/v1/search", json={"query": "figure in report 7"}, headers=headers)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
-            assert len(results) == 1 and results[0]["doc_id"] == "river.pdf"
+            assert len(results) == 1 and results[0]["doc"] == "river.pdf"
             image = client.get(results[0]["image_url"], headers=headers)
             assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
             assert 'route="/v1/search"' in client.get("/metrics").text

@@ -18,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
 from figvault.db import Database
-from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.errors import FigvaultError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
+from figvault.pipeline.doc_identity import AmbiguousDocumentError, DocumentNotYoursError, pick
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service import audit
@@ -41,7 +42,7 @@ from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
 from figvault.tags import tag_set
-from figvault.text_checks import check_text
+from figvault.text_checks import MAX_NAME_CHARS, check_text
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -58,14 +59,29 @@ Admin = Annotated[Principal, Depends(require(Action.DELETE))]
 Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
 
 
+def find_document(
+    conn: Database, principal: Principal, key: str, *, any_group: bool = False
+) -> DocumentRecord | None:
+    """The caller's tenant's document ``key`` refers to, by id or else by name, among those whose groups
+    meet the caller's (``any_group``: every document of the tenant, for admins' changes); None when there
+    is none, 409 when several the caller can see carry that name (``pipeline/doc_identity.pick``)."""
+
+    def reachable(record: DocumentRecord) -> bool:
+        return any_group or principal.sees(record.tenant, record.groups)
+
+    try:
+        return pick(DocumentRegistry(conn).matching(principal.tenant, key), key, reachable)
+    except AmbiguousDocumentError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
 def visible_records(conn: Database, principal: Principal, doc_id: str | None = None) -> list[DocumentRecord]:
-    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read."""
-    registry = DocumentRegistry(conn)
-    if doc_id is None:
-        records = registry.list(tenant=principal.tenant)
-    else:
-        one = registry.get(principal.tenant, doc_id)
-        records = [one] if one is not None else []
+    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read.
+    ``doc_id``: the one it refers to (an id or a name, ``find_document``)."""
+    if doc_id is not None:
+        one = find_document(conn, principal, doc_id)
+        return [one] if one is not None else []
+    records = DocumentRegistry(conn).list(tenant=principal.tenant)
     return [r for r in records if principal.sees(r.tenant, r.groups)]
 
 
@@ -175,6 +191,15 @@ async def upload_documents(
         Form(max_length=4096, description="Document tags, comma separated (optional)."),
         AfterValidator(check_text),
     ] = None,
+    doc_id: Annotated[
+        str | None,
+        Form(
+            max_length=MAX_NAME_CHARS,
+            description="One file only: the document (id or name) it replaces; default: the one document of"
+            " the file's name you may replace, else a new document.",
+        ),
+        AfterValidator(check_text),
+    ] = None,
 ) -> UploadOut:
     """202 with ``job_id``: the files wait in the data folder and a job ingests them (progress:
     ``GET /v1/jobs/{id}`` and ``/v1/jobs/{id}/events``). Files that are not PDF/PPTX are ``rejected`` now."""
@@ -182,7 +207,7 @@ async def upload_documents(
     if runner is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")
     # async: the multipart body is already parsed; the blocking work goes to the thread pool explicitly.
-    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups, tags)
+    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups, tags, doc_id)
     runner.wake()
     return out
 
@@ -194,6 +219,7 @@ def _queue_uploads(
     files: list[UploadFile],
     groups_raw: str,
     tags_raw: str | None = None,
+    replace: str | None = None,
 ) -> UploadOut:
     from figvault.pipeline.ingest_job import queue_upload_job
     from figvault.pipeline.jobs import JobStore
@@ -210,7 +236,13 @@ def _queue_uploads(
     accepted: list[tuple[str, Path]] = []
     try:
         for upload in files:
-            name = display_name(upload.filename, fallback="upload")
+            name = display_name(upload.filename, fallback="")
+            if not name:  # ".", "..", "", only path or control characters: no name to show or find it by
+                problem = "the file name is empty or not usable as a document name"
+                if len(files) == 1:
+                    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+                results.append(UploadedDocumentOut(name="", state="rejected", error=problem))
+                continue
             try:
                 folder, path = spool_to_private_dir(upload.file, limit, suffix="")
                 folders.append(folder)
@@ -227,18 +259,29 @@ def _queue_uploads(
             accepted.append((name, typed))
         if not accepted:
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
-        # The display name is the document id, as for `figvault ingest` (a re-upload of the same name
-        # replaces the document). The files move into the data folder: a job resumed after a crash has them.
-        job = queue_upload_job(
-            settings,
-            JobStore(db.conn()),
-            accepted,
-            groups=groups,
-            tenant=principal.tenant,
-            started_by=principal.user,
-            tags=tags,
-        )
-        results.extend(UploadedDocumentOut(name=name, doc_id=name, state="queued") for name, _ in accepted)
+        # Each file's document is chosen now (docs/service.md, "Document identity and replacement"). The
+        # files move into the data folder: a job resumed after a crash has them.
+        try:
+            job = queue_upload_job(
+                settings,
+                JobStore(db.conn()),
+                accepted,
+                groups=groups,
+                tenant=principal.tenant,
+                started_by=principal.user,
+                tags=tags,
+                principal=principal,
+                replace=replace,
+            )
+        except AmbiguousDocumentError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        except DocumentNotYoursError:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
+        except FigvaultError as exc:  # a replacement target given with several files
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        queued = job.params["uploads"]
+        for item in queued:
+            results.append(UploadedDocumentOut(name=item["name"], doc_id=item["doc_id"], state="queued"))
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
@@ -262,11 +305,12 @@ def delete_document(
 ) -> DeletedOut:
     from figvault.pipeline.ingest_pipeline import delete_document as delete_from_store
 
-    if not visible_documents(db.conn(), engine, principal, doc_id):
+    found = visible_records(db.conn(), principal, doc_id)
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
-    delete_from_store(settings, principal.tenant, doc_id)
-    audit.record(db.conn(), principal, "delete", detail={"doc_id": doc_id})
-    return DeletedOut(doc_id=doc_id)
+    delete_from_store(settings, principal.tenant, found[0].doc_id)
+    audit.record(db.conn(), principal, "delete", detail={"doc_id": found[0].doc_id})
+    return DeletedOut(doc_id=found[0].doc_id)
 
 
 @router.patch(
@@ -287,10 +331,10 @@ def patch_document(
     if body.groups is not None and not admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins change who sees a document")
     registry = DocumentRegistry(db.conn())
-    record = registry.get(principal.tenant, doc_id)
-    if record is None or not (admin or principal.sees(record.tenant, record.groups)):
+    record = find_document(db.conn(), principal, doc_id, any_group=admin)
+    if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
-    before, rewritten = record.groups, 0
+    doc_id, before, rewritten = record.doc_id, record.groups, 0
     try:
         if body.groups is not None:
             result = set_document_groups(settings, principal.tenant, doc_id, body.groups)

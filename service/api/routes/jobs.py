@@ -315,7 +315,7 @@ def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db
 def start_folder_ingest(
     body: FolderIngestBody, request: Request, principal: Editor, settings: SettingsDep, db: DbDep
 ) -> JSONResponse:
-    from figvault.pipeline.ingest_job import allowed_roots, check_allowed
+    from figvault.pipeline.ingest_job import allowed_roots, check_allowed, principal_params
     from figvault.service.api.routes.documents import _upload_groups
 
     runner = _runner(request)
@@ -331,6 +331,7 @@ def start_folder_ingest(
         "groups": groups,
         "tenant": principal.tenant,
         "allowed_roots": [str(r) for r in allowed_roots(settings)],
+        "principal": principal_params(principal),  # which existing documents its files may replace
     }
     job = JobStore(db.conn()).create(
         JobType.INGEST, params, started_by=principal.user, tenant=principal.tenant

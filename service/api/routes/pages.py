@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
 from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError
-from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DocumentRecord
 from figvault.pipeline.sources import SourceUnavailableError
 from figvault.retrieval.document_units import visible_units_of_document
 from figvault.service import audit
-from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND
+from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND, find_document
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
@@ -54,10 +54,11 @@ class DocumentUnitsOut(BaseModel):
 
 
 def visible_document(db: DbDep, principal: Principal, doc_id: str, action: str) -> DocumentRecord:
-    """The caller's tenant's document when its groups meet the caller's; else 404, as if it did not exist
-    (that miss is audited as ``action``)."""
-    record = DocumentRegistry(db.conn()).get(principal.tenant, doc_id)
-    if record is None or not principal.sees(record.tenant, record.groups):
+    """The caller's tenant's document ``doc_id`` (an id or a name) refers to when its groups meet the
+    caller's; else 404, as if it did not exist (that miss is audited as ``action``); 409 for a name that
+    several such documents carry."""
+    record = find_document(db.conn(), principal, doc_id)
+    if record is None:
         audit.record(db.conn(), principal, action, detail={"doc_id": doc_id, "found": False})
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
     return record
@@ -70,6 +71,7 @@ def visible_document(db: DbDep, principal: Principal, doc_id: str, action: str) 
 )
 def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentUnitsOut:
     record = visible_document(db, principal, doc_id, "document_units")
+    doc_id = record.doc_id
     units = visible_units_of_document(engine, principal, doc_id)
     audit.record(
         db.conn(), principal, "document_units", unit_ids=[u.unit_id for u in units], detail={"doc_id": doc_id}
@@ -113,7 +115,7 @@ async def page_image(
     # async, with the blocking parts in the thread pool: a first render (LibreOffice for a deck) can take
     # seconds, and a cached one should not wait behind it for a worker thread's turn in the event loop.
     record = await run_in_threadpool(visible_document, db, principal, doc_id, "page_image")
-    detail = {"doc_id": doc_id, "page": page}
+    detail = {"doc_id": record.doc_id, "page": page}
     await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
     sha256 = record.sha256
     renderer = PageImageRenderer(settings)

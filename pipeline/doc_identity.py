@@ -1,0 +1,130 @@
+"""Which document an incoming file becomes, and which document a caller's id-or-name refers to.
+
+A document's id is ``doc_`` and 24 hex digits, chosen by the server; its name (the file name people see)
+is only an attribute, so a name never collides with another group's or tenant's document. Documents
+indexed before registry migration 0004 keep their ids (their file names); they are found by name too.
+
+An ingested file replaces an existing document only when ``figvault.access.may_replace`` allows it; the
+candidates are looked up and filtered the same way whether or not invisible ones exist, so nothing a
+caller receives depends on documents it cannot reach (docs/service.md, "Document identity and
+replacement").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from figvault.access import Principal, may_replace
+from figvault.errors import FigvaultError
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+
+ID_PREFIX = "doc_"
+ID_HEX = 24
+MAX_DOCUMENT_NAME = 255
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+class DocumentNameError(FigvaultError):
+    """A document name or id that cannot be used (``.``, ``..``, empty, a path, a control character)."""
+
+
+class AmbiguousDocumentError(FigvaultError):
+    """A name that several documents the caller may reach carry: the caller must give the id (HTTP 409)."""
+
+
+class DocumentNotYoursError(FigvaultError):
+    """An id given for replacement that names no document the caller may replace (HTTP 404)."""
+
+
+def new_doc_id(seed: str | None = None) -> str:
+    """A fresh document id: random, or derived from ``seed`` (a job id and the file's place in the job), so
+    a job resumed after a crash gives the same file the same id."""
+    if seed is None:
+        return ID_PREFIX + uuid.uuid4().hex[:ID_HEX]
+    return ID_PREFIX + hashlib.sha256(seed.encode()).hexdigest()[:ID_HEX]
+
+
+def check_document_name(name: str) -> str:
+    """``name`` if it can name a document; else DocumentNameError saying why. Nothing is rewritten here
+    (uploads clean client names first: ``service.uploads.display_name``)."""
+    if name.strip() in ("", ".", ".."):
+        raise DocumentNameError(f"{name!r} is not a document name")
+    if _BAD_NAME.search(name):
+        raise DocumentNameError(f"document name {name[:80]!r} has a slash, backslash or control character")
+    if len(name) > MAX_DOCUMENT_NAME:
+        raise DocumentNameError(f"document name is over {MAX_DOCUMENT_NAME} characters")
+    return name
+
+
+def pick(
+    records: Sequence[DocumentRecord], key: str, allowed: Callable[[DocumentRecord], bool]
+) -> DocumentRecord | None:
+    """The one record ``key`` (an id or a name) refers to among those ``allowed``; an exact id wins over
+    names. None: no such record (or none allowed). AmbiguousDocumentError: several allowed records carry
+    the name and none has it as its id."""
+    reachable = [r for r in records if allowed(r)]
+    exact = [r for r in reachable if r.doc_id == key]
+    if exact:
+        return exact[0]
+    if len(reachable) > 1:
+        raise AmbiguousDocumentError(
+            f"{len(reachable)} documents you can reach are named {key[:80]!r}: give the document id"
+            f" ({', '.join(r.doc_id for r in reachable[:5])})"
+        )
+    return reachable[0] if reachable else None
+
+
+def find_document(registry: DocumentRegistry, tenant: str, key: str) -> DocumentRecord | None:
+    """The document of ``tenant`` that ``key`` (an id or a name) refers to, for someone who may reach all of
+    them (the local operator); AmbiguousDocumentError when several carry the name."""
+    return pick(registry.matching(tenant, key), key, lambda _record: True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an ingested file goes: ``doc_id``, and ``known`` the record it replaces (None: a new one)."""
+
+    doc_id: str
+    known: DocumentRecord | None
+
+
+def resolve_target(
+    registry: DocumentRegistry,
+    principal: Principal,
+    name: str,
+    *,
+    fresh_id: str,
+    doc_id: str | None = None,
+    create_named: bool = True,
+) -> Target:
+    """The document a file named ``name`` becomes for ``principal`` (in its tenant).
+
+    ``doc_id`` given: that document (an id, or a name as below) if the caller may replace it; otherwise,
+    with ``create_named``, a new document with that id (the CLI's ``--doc-id`` and the ids an upload job
+    pinned), without it DocumentNotYoursError. No ``doc_id``: ``fresh_id`` when that record already exists
+    (this job made it before a crash), else the one document named ``name`` the caller may replace, else a
+    new document ``fresh_id``; several such documents: AmbiguousDocumentError.
+    """
+    tenant = principal.tenant
+    check_document_name(name)
+
+    def replaceable(record: DocumentRecord) -> bool:
+        return may_replace(principal, record.tenant, record.groups)
+
+    if doc_id is not None:
+        check_document_name(doc_id)
+        found = pick(registry.matching(tenant, doc_id), doc_id, replaceable)
+        if found is not None:
+            return Target(found.doc_id, found)
+        if registry.get(tenant, doc_id) is not None or not create_named:
+            raise DocumentNotYoursError(f"no document {doc_id[:80]!r} you may replace")
+        return Target(doc_id, None)
+    resumed = registry.get(tenant, fresh_id)
+    if resumed is not None:
+        return Target(fresh_id, resumed)
+    found = pick(registry.matching(tenant, name), name, replaceable)
+    return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)

@@ -1,0 +1,276 @@
+"""Document identity over HTTP (issue 12): a file name never reaches another group's or tenant's document.
+
+Same-named uploads by users of different groups and tenants become separate documents, and what each
+uploader receives is the same as for a name nobody used; an editor who may edit a document replaces it in
+place; a failed ingest leaves every other document as it was; random uploads, replacements and deletes
+across users leave no unit without its registry document and no document with units it does not own.
+
+Encoders: the tiny OpenCLIP model (CLIP channel plus BM25), so the service starts in a second.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.access import Role
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import F_DOC, F_DOC_ID, F_GROUPS, F_ID, F_TENANT
+from figvault.service import users
+from figvault.settings import Settings
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import figure_pdf
+
+BROKEN_PDF = b"%PDF-1.7\n" + b"this is not a PDF body\n" * 40
+USERS = {  # name -> (role, groups, tenant)
+    "ed_a": (Role.EDITOR, ["a"], "default"),
+    "ed_b": (Role.EDITOR, ["b"], "default"),
+    "ed_ab": (Role.EDITOR, ["a", "b"], "default"),
+    "read_a": (Role.READER, ["a"], "default"),
+    "read_b": (Role.READER, ["b"], "default"),
+    "admin": (Role.ADMIN, ["a", "b"], "default"),
+    "ed_g": (Role.EDITOR, ["a"], "globex"),
+    "admin_g": (Role.ADMIN, ["a"], "globex"),
+}
+
+
+@dataclass
+class Service:
+    settings: Settings
+    client: TestClient
+    root: Path
+    keys: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+    def pdf(self) -> bytes:
+        self.seed += 1
+        return figure_pdf(self.root / f"src-{self.seed}.pdf", seed=self.seed, n_figures=1).read_bytes()
+
+    def post(self, user: str, name: str, groups: str, data: bytes | None = None, **form: str) -> Any:
+        content = self.pdf() if data is None else data
+        return self.client.post(
+            "/v1/documents",
+            files=[("files", (name, content, "application/pdf"))],
+            data={"groups": groups, **form},
+            headers=self.headers(user),
+        )
+
+    def upload(self, user: str, name: str, groups: str, data: bytes | None = None, **form: str) -> dict:
+        """Upload one file and wait for its job: the upload's answer and the finished job, as the caller
+        receives them."""
+        response = self.post(user, name, groups, data, **form)
+        assert response.status_code == 202, response.text
+        body = response.json()
+        return {"upload": body, "job": self.wait(body["job_id"], user)}
+
+    def wait(self, job_id: str, user: str, timeout_s: float = 120) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self.client.get(f"/v1/jobs/{job_id}", headers=self.headers(user)).json()
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish in {timeout_s}s")
+
+    def documents(self, user: str) -> list[dict]:
+        response = self.client.get("/v1/documents", headers=self.headers(user))
+        assert response.status_code == 200, response.text
+        return response.json()["documents"]
+
+    def named(self, user: str, name: str) -> list[dict]:
+        return [d for d in self.documents(user) if d["name"] == name]
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    from figvault.service.app import create_app
+
+    settings = tiny_settings(tmp_path / "data", TINY_A, text=False)
+    settings.extract.workers = 1
+    app = create_app(settings)
+    with TestClient(app) as client:
+        svc = Service(settings=settings, client=client, root=tmp_path)
+        conn = sqlite3.connect(settings.registry_path)
+        try:
+            users.ensure_schema(conn)
+            for name, (role, groups, tenant) in USERS.items():
+                svc.keys[name] = users.add_user(conn, name, role, groups, tenant)[1]
+        finally:
+            conn.close()
+        yield svc
+
+
+def _what_the_uploader_learns(outcome: dict) -> dict:
+    """An upload's answer and job without what differs between any two uploads (ids, names, times, the
+    caller's own tenant)."""
+    job, [doc] = outcome["job"], outcome["upload"]["documents"]
+    varying = ("summary", "tenant", "timings")
+    return {
+        "upload": {k: v for k, v in doc.items() if k not in ("doc_id", "name")},
+        "id_form": (doc["doc_id"][:4], len(doc["doc_id"])),
+        "job": {k: job[k] for k in ("state", "phase", "done", "total", "errors", "error_count")},
+        "result": {k: v for k, v in job["result"].items() if k not in varying},
+        "message": job["message"].split(" in ")[0],  # the summary without its seconds
+    }
+
+
+def _units_of(svc: Service, user: str, doc_id: str) -> list[str]:
+    response = svc.client.get(f"/v1/documents/{doc_id}/units", headers=svc.headers(user))
+    assert response.status_code == 200, response.text
+    return [u["unit_id"] for u in response.json()["units"]]
+
+
+def test_same_name_in_other_groups_and_tenants_is_a_new_document_and_reveals_nothing(
+    service: Service,
+) -> None:
+    first = service.upload("ed_a", "report.pdf", "a")
+    a_id = first["upload"]["documents"][0]["doc_id"]
+    assert a_id.startswith("doc_") and first["job"]["result"]["indexed"] == 1
+    a_units = _units_of(service, "read_a", a_id)
+    # A name nobody else uses, by the same uploader, for comparison.
+    control = service.upload("ed_b", "fresh.pdf", "b")
+    same_name = service.upload("ed_b", "report.pdf", "b")
+    other_tenant = service.upload("ed_g", "report.pdf", "a")
+
+    for outcome in (same_name, other_tenant):
+        assert _what_the_uploader_learns(outcome) == _what_the_uploader_learns(control)
+        assert a_id not in str(outcome)
+    b_id = same_name["upload"]["documents"][0]["doc_id"]
+    g_id = other_tenant["upload"]["documents"][0]["doc_id"]
+    assert len({a_id, b_id, g_id}) == 3
+    # Each sees only its own "report.pdf", with its own units; the first one is untouched.
+    assert [d["doc_id"] for d in service.named("read_a", "report.pdf")] == [a_id]
+    assert [d["doc_id"] for d in service.named("read_b", "report.pdf")] == [b_id]
+    assert [d["doc_id"] for d in service.named("admin_g", "report.pdf")] == [g_id]
+    assert _units_of(service, "read_a", a_id) == a_units
+    assert service.client.get(f"/v1/documents/{a_id}", headers=service.headers("read_b")).status_code == 404
+    # By name, each caller reaches its own; one who sees both is asked for the id.
+    assert (
+        service.client.get("/v1/documents/report.pdf", headers=service.headers("read_b")).json()["doc_id"]
+        == b_id
+    )
+    ambiguous = service.client.get("/v1/documents/report.pdf", headers=service.headers("admin"))
+    assert ambiguous.status_code == 409 and a_id in ambiguous.json()["detail"]
+    assert service.post("ed_ab", "report.pdf", "a").status_code == 409  # may edit both: which one?
+    chosen = service.upload("ed_ab", "report.pdf", "b", doc_id=b_id)
+    assert chosen["upload"]["documents"][0]["doc_id"] == b_id and chosen["job"]["result"]["replaced"] == 1
+
+
+def test_an_editor_who_may_edit_replaces_in_place(service: Service) -> None:
+    first = service.upload("ed_a", "deck.pdf", "a")
+    doc_id = first["upload"]["documents"][0]["doc_id"]
+    old_units = _units_of(service, "read_a", doc_id)
+    again = service.upload("ed_ab", "deck.pdf", "a")  # another editor of every group the document has
+    assert again["upload"]["documents"][0]["doc_id"] == doc_id
+    assert again["job"]["result"]["replaced"] == 1 and again["job"]["result"]["indexed"] == 0
+    new_units = _units_of(service, "read_a", doc_id)
+    assert new_units and not set(new_units) & set(old_units)
+    for unit_id in old_units:
+        gone = service.client.get(f"/v1/units/{unit_id}", headers=service.headers("read_a"))
+        assert gone.status_code == 404
+    assert [d["doc_id"] for d in service.named("read_a", "deck.pdf")] == [doc_id]
+    # An editor of only some of its groups (here none) makes a new document instead.
+    regroup = {"groups": ["a", "b"]}
+    patched = service.client.patch(f"/v1/documents/{doc_id}", json=regroup, headers=service.headers("admin"))
+    assert patched.status_code == 200, patched.text
+    other = service.upload("ed_a", "deck.pdf", "a")
+    assert other["upload"]["documents"][0]["doc_id"] != doc_id and other["job"]["result"]["indexed"] == 1
+    assert _units_of(service, "read_b", doc_id) == new_units
+
+
+def test_a_failed_ingest_leaves_other_documents_as_they_were(service: Service) -> None:
+    first = service.upload("ed_a", "plan.pdf", "a")
+    doc_id = first["upload"]["documents"][0]["doc_id"]
+    before = DocumentRegistry.open(service.settings).get("default", doc_id)
+    units = _units_of(service, "read_a", doc_id)
+
+    broken = service.upload("ed_b", "plan.pdf", "b", data=BROKEN_PDF)
+    assert broken["job"]["state"] == "failed" and broken["upload"]["documents"][0]["doc_id"] != doc_id
+    after = DocumentRegistry.open(service.settings).get("default", doc_id)
+    assert after == before
+    assert [d["doc_id"] for d in service.named("read_a", "plan.pdf")] == [doc_id]
+    assert _units_of(service, "read_a", doc_id) == units
+    # A failed replacement by its own editor keeps its groups and units; only its state says so.
+    own = service.upload("ed_a", "plan.pdf", "a", data=BROKEN_PDF)
+    assert own["upload"]["documents"][0]["doc_id"] == doc_id
+    [listed] = [d for d in service.documents("read_a") if d["doc_id"] == doc_id]
+    assert listed["state"] == "failed" and listed["groups"] == ["a"] and listed["units"] == len(units)
+    deleted = service.client.delete(f"/v1/documents/{doc_id}", headers=service.headers("admin"))
+    assert deleted.status_code == 200
+    assert _orphans(service.settings) == []
+
+
+@pytest.mark.parametrize("name", [".", "..", "", "/", "\\"])
+def test_names_that_are_no_names_are_refused(service: Service, name: str) -> None:
+    response = service.post("ed_a", name, "a")
+    assert response.status_code == 422, response.text
+    if name:  # an empty one never reaches the route: multipart without a file name is not a file
+        assert "name" in response.json()["detail"]
+    assert service.documents("ed_a") == []
+
+
+def _orphans(settings: Settings) -> list[str]:
+    """Every disagreement between the store and the registry: a unit whose document is not registered, a
+    unit with another name or other groups than its document's record, a record whose unit count is not
+    what the store holds."""
+    store = MilvusUnitStore.from_settings(settings)
+    records = {(r.tenant, r.doc_id): r for r in DocumentRegistry.open(settings).list()}
+    held: dict[tuple[str, str], int] = {}
+    problems = []
+    for collection in store.list_collections():
+        for row in store.query_rows(collection, "", [F_ID, F_TENANT, F_DOC_ID, F_DOC, F_GROUPS]):
+            key = (row[F_TENANT], row[F_DOC_ID])
+            held[key] = held.get(key, 0) + 1
+            record = records.get(key)
+            if record is None:
+                problems.append(f"unit {row[F_ID]} of unregistered document {key}")
+            elif row[F_DOC] != record.name or sorted(row[F_GROUPS]) != sorted(record.groups):
+                problems.append(f"unit {row[F_ID]} of {key}: {row[F_DOC]} {row[F_GROUPS]} vs {record}")
+    for key, record in records.items():
+        if held.get(key, 0) != record.units:
+            problems.append(f"{key} records {record.units} units, the store holds {held.get(key, 0)}")
+    return problems
+
+
+def test_random_uploads_replaces_and_deletes_leave_no_orphans(service: Service) -> None:
+    rng = random.Random(12)
+    editors = ["ed_a", "ed_b", "ed_ab", "admin", "ed_g", "admin_g"]
+    for step in range(24):
+        user = rng.choice(editors)
+        role, groups, _tenant = USERS[user]
+        if role == Role.ADMIN and rng.random() < 0.3:
+            mine = service.documents(user)
+            if mine:
+                doc_id = rng.choice(mine)["doc_id"]
+                response = service.client.delete(f"/v1/documents/{doc_id}", headers=service.headers(user))
+                assert response.status_code == 200, (step, response.text)
+            continue
+        name = rng.choice(["same.pdf", "same.pdf", "other.pdf"])
+        chosen = ",".join(sorted(rng.sample(groups, rng.randint(1, len(groups)))))
+        data = BROKEN_PDF if rng.random() < 0.25 else None
+        response = service.post(user, name, chosen, data)
+        if response.status_code == 409:  # several documents of that name this caller may edit
+            continue
+        assert response.status_code == 202, (step, response.text)
+        job = service.wait(response.json()["job_id"], user)
+        assert job["state"] in ("succeeded", "failed"), job
+        assert _orphans(service.settings) == [], (step, user, name, chosen)
+    # Every document can still be reached and deleted by an admin of its tenant and groups.
+    for admin in ("admin", "admin_g"):
+        for doc in service.documents(admin):
+            deleted = service.client.delete(f"/v1/documents/{doc['doc_id']}", headers=service.headers(admin))
+            assert deleted.status_code == 200
+    assert _orphans(service.settings) == []
+    assert DocumentRegistry.open(service.settings).list() == []
