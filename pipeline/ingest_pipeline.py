@@ -298,7 +298,8 @@ class IngestRunner:
                     outcome = self._ingest_one(collection, spec.path, plan, result, tenant, timings)
                     report.documents.append(outcome)
                     units_done += outcome.units
-                clock.add("write", time.perf_counter() - t, docs=1, units=report.documents[-1].units)
+                done = report.documents[-1]
+                clock.add("write", time.perf_counter() - t, docs=1, units=done.units, pages=done.pages)
                 written.add(str(spec.path))
                 report_progress()
                 if bar is not None:

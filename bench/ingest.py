@@ -1,0 +1,223 @@
+"""Batch ingest benchmark: pages/s and units/s of each engine on the same documents, in one run.
+
+Runs, each in a fresh process and a fresh data folder, one after the other:
+
+- ``extract``: extraction alone (``extract_many``, ``extract.workers`` processes): the ceiling;
+- ``sequential``: the ingest path before issue 16 (a chunk of ``extract.workers`` documents extracted,
+  then each encoded and written in turn);
+- ``local``: the staged local engine (extract, encode, write overlapped; the default);
+- ``ray``: the Ray engine on a Ray started here (``--ray-cpus``), overhead included.
+
+Each ingest is a real job (``run_here``) on the offline profile by default, so the models load inside the
+measured time as they do for a user; the per-stage busy times come from the job's ``stages``. Peak memory
+is the largest resident total of the run's process tree (extraction workers, Ray's processes included),
+sampled every 0.2 s. The load average is recorded before and after each run: the machine is shared.
+
+    .venv/bin/python bench/ingest.py [--docs DIR ...] [--limit N] [--engines extract,sequential,local,ray]
+                                     [--profile offline] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import psutil  # noqa: E402
+
+NIGHT_S = 8 * 3600
+"""``overnight`` in the 1M-page estimate."""
+
+
+def corpus_docs(folders: list[Path], limit: int) -> list[Path]:
+    files = sorted(p for f in folders for p in f.iterdir() if p.suffix.lower() in {".pdf", ".pptx"})
+    return files[:limit] if limit else files
+
+
+class PeakMemory:
+    """The largest resident total of this process and its descendants, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict[str, Any]:
+    """In this process: one engine over ``files`` in a fresh data folder."""
+    from figvault.settings import load_settings
+
+    with tempfile.TemporaryDirectory(prefix="figvault-bench-ingest-") as data:
+        settings = load_settings(profile, data_dir=Path(data))
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            if engine == "extract":
+                result = _extract_only(settings, files)
+            else:
+                result = _ingest_job(settings, files, engine, ray_cpus)
+            result["wall_s"] = time.perf_counter() - started
+        result["peak_rss_mb"] = memory.peak / 2**20
+    return result
+
+
+def _extract_only(settings: Any, files: list[Path]) -> dict[str, Any]:
+    from figvault.pipeline.extract_worker import extract_many
+
+    pages = units = failed = 0
+    for _path, result in extract_many(files, settings.extract):
+        if isinstance(result, str):
+            failed += 1
+        else:
+            pages += result.extraction.meta.pages
+            units += len(result.extraction.figures)
+    return {"pages": pages, "units": units, "failed": failed}
+
+
+def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) -> dict[str, Any]:
+    from figvault.pipeline.jobs import JobStore, JobType, run_here
+
+    if engine == "ray":
+        import ray
+
+        ray.init(
+            num_cpus=ray_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False
+        )
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in files], "groups": ["bench"], "engine": engine}
+    final = run_here(settings, jobs.create(JobType.INGEST, params, started_by="bench", tenant="default"))
+    r = final.result
+    return {
+        "state": str(final.state),
+        "pages": r.get("pages", 0),
+        "units": r.get("units", 0),
+        "failed": r.get("failed", 0),
+        "stages": r.get("stages", {}),
+        "timings": {k: round(v, 2) for k, v in r.get("timings", {}).items()},
+    }
+
+
+def run_isolated(engine: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--one",
+        engine,
+        "--limit",
+        str(args.limit),
+        "--profile",
+        args.profile,
+    ]
+    command += ["--ray-cpus", str(args.ray_cpus)]
+    for folder in args.docs:
+        command += ["--docs", str(folder)]
+    load_before = os.getloadavg()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{engine}: failed\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["engine"], result["load_before"], result["load_after"] = engine, load_before, os.getloadavg()
+    return result
+
+
+def estimate(local: dict[str, Any]) -> dict[str, float]:
+    """From the local run's busy times: core-seconds a page costs per stage, and the workers (cores)
+    a 1M-page ingest needs to finish in 8 hours; the writer is one driver."""
+    stages, pages = local["stages"], max(local["pages"], 1)
+    per_page = {name: stages[name]["busy_s"] / pages for name in ("extract", "encode", "write")}
+    return {
+        **{f"{name}_core_s_per_page": round(s, 4) for name, s in per_page.items()},
+        "extract_workers_1M_overnight": round(1e6 * per_page["extract"] / NIGHT_S, 1),
+        "encode_workers_1M_overnight": round(1e6 * per_page["encode"] / NIGHT_S, 1),
+        "writer_hours_1M": round(1e6 * per_page["write"] / 3600, 1),
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| engine | wall s | pages/s | units/s | extract pages/s (busy, per worker) | encode units/s (busy)"
+        " | write units/s (busy) | peak MB | load before/after (1 min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        stages = r.get("stages") or {}
+
+        def rate(stage: str, key: str, stages: dict = stages) -> str:
+            return f"{stages[stage][key]:.1f}" if stage in stages else ""
+
+        cells = [
+            r["engine"],
+            f"{r['wall_s']:.1f}",
+            f"{r['pages'] / r['wall_s']:.2f}",
+            f"{r['units'] / r['wall_s']:.2f}",
+            rate("extract", "pages_per_s"),
+            rate("encode", "units_per_s"),
+            rate("write", "units_per_s"),
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=Path, action="append", help="folder of PDF/PPTX (repeatable)")
+    parser.add_argument("--limit", type=int, default=0, help="first N files (sorted by name); 0: all")
+    parser.add_argument("--engines", default="extract,sequential,local,ray")
+    parser.add_argument("--profile", default="offline")
+    parser.add_argument("--ray-cpus", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.docs = args.docs or [REPO.parent / "shared" / "corpus" / "docs"]
+    files = corpus_docs(args.docs, args.limit)
+    if args.one:
+        print(json.dumps(run_one(args.one, files, args.profile, args.ray_cpus)))
+        return
+    print(f"{len(files)} files; uptime: {os.getloadavg()}", flush=True)
+    results = []
+    for engine in args.engines.split(","):
+        results.append(run_isolated(engine, args))
+        r = results[-1]
+        print(f"{engine}: {r['pages'] / r['wall_s']:.2f} pages/s, load {r['load_after']}", flush=True)
+    print(table(results))
+    local = next((r for r in results if r["engine"] == "local"), None)
+    if local is not None and local.get("stages"):
+        print(json.dumps(estimate(local), indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
