@@ -13,13 +13,14 @@ import ray
 
 from figvault.errors import FigvaultError
 from figvault.pipeline import ray_engine
-from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, IngestRunner
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
-from figvault.pipeline.runner import LocalEngine
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
 from tests.pipeline.engine_checks import assert_same_rows, stored_rows
+
+COMPARED_JOB = "compared-run"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,20 +42,22 @@ def make_settings(data_dir: Path) -> Settings:
     return settings
 
 
+def ingest_job(settings: Settings, paths: list[Path], engine: str = "ray", job_id: str = COMPARED_JOB):
+    """An ingest job; the compared runs share a job id, so each file gets the same document id (hence the
+    same unit ids) in each data folder."""
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in paths], "groups": ["eng"], "engine": engine}
+    return run_here(
+        settings, jobs.create(JobType.INGEST, params, started_by="t", tenant="acme", job_id=job_id)
+    )
+
+
 @pytest.fixture(scope="module")
 def local_rows(tmp_path_factory: pytest.TempPathFactory, docs: list[Path]) -> dict:
     settings = make_settings(tmp_path_factory.mktemp("local"))
-    runner = IngestRunner(settings, engine=LocalEngine(settings))
-    report = runner.run(docs, groups=["eng"], tenant="acme", progress=False)
-    runner.conn.close()
-    assert [d.status for d in report.documents] == [INDEXED] * 3
+    final = ingest_job(settings, docs, engine="local")
+    assert [d["status"] for d in final.result["documents"]] == [INDEXED] * 3
     return stored_rows(settings)
-
-
-def ingest_job(settings: Settings, paths: list[Path]):
-    jobs = JobStore.open(settings)
-    params = {"paths": [str(p) for p in paths], "groups": ["eng"], "engine": "ray"}
-    return run_here(settings, jobs.create(JobType.INGEST, params, started_by="t", tenant="acme"))
 
 
 def test_the_ray_engine_stores_what_the_local_one_stores(
@@ -74,7 +77,7 @@ def test_the_ray_engine_stores_what_the_local_one_stores(
     }
     assert final.result["stages"]["encode"]["units"] == final.result["units"] == len(local_rows)
     assert_same_rows(stored_rows(settings), local_rows)
-    again = ingest_job(settings, docs)
+    again = ingest_job(settings, docs, job_id="rerun")
     assert [d["status"] for d in again.result["documents"]] == [SKIPPED] * 3
 
 
