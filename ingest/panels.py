@@ -179,8 +179,13 @@ def _title_like(line: TextLine, size: float) -> bool:
     return line.bold or line.size >= 1.15 * size
 
 
-def panel_title(graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine]) -> TextLine | None:
+def panel_title(
+    graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine], inside: bool = True
+) -> TextLine | None:
     """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel.
+
+    ``inside``: also look inside the top of the drawing (charts; in a diagram such a line is a node's
+    label, not the figure's title).
 
     ``lines``: candidate lines near the panel (body text, captions and the page title already left out);
     ``held``: the panel's label lines, whose usual size a title must exceed unless it is bold.
@@ -196,11 +201,11 @@ def panel_title(graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine
         if width <= 0 or over < 0.9 * width or not _title_like(line, size):
             continue
         above = graphic[1] - box[3]
-        inside = box[1] - graphic[1]
+        depth = box[1] - graphic[1]
         if -4 <= above <= TITLE_ABOVE_PT:
             rank = above
-        elif inside >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
-            rank = TITLE_ABOVE_PT + inside
+        elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
+            rank = TITLE_ABOVE_PT + depth
         else:
             continue
         if best is None or rank < best[0]:

@@ -380,8 +380,9 @@ def _drop_decorations(
 ) -> dict[int, list[Box]]:
     """Remove logos, backgrounds and tiny images from the pages' image lists; return decompression bombs.
 
-    A logo or background is the same picture at the same place on many pages; a tiny image is an icon or
-    bullet. Images over the source pixel limit are never rendered: their boxes are returned so that a
+    A logo or background is the same picture at the same place on many pages, or the same image object
+    on many pages wherever it sits (a mascot or logo moved around from slide to slide); a tiny image is an
+    icon or bullet. Images over the source pixel limit are never rendered: their boxes are returned so that a
     figure containing one is skipped.
     """
     readable = [p for p in pages if p is not None]
@@ -389,6 +390,8 @@ def _drop_decorations(
     for content in readable:
         for image in content.images:
             pages_with[image.key].add(content.number)
+            if image.xref:
+                pages_with[("xref", image.xref)].add(content.number)
     threshold = max(3.0, settings.repeated_image_pages * len(pages))
     repeated = {key for key, found in pages_with.items() if len(found) >= threshold}
     tiny = settings.min_figure_pt / 3
@@ -405,7 +408,12 @@ def _drop_decorations(
                     f"(limit {settings.max_source_image_pixels:,})"
                 )
                 continue
-            if image.key in repeated or max(w, h) < tiny or box_area(image.box) >= 0.9 * page_area:
+            if (
+                image.key in repeated
+                or ("xref", image.xref) in repeated
+                or max(w, h) < tiny
+                or box_area(image.box) >= 0.9 * page_area
+            ):
                 continue
             if _is_edge_band(image.box, content.size):
                 continue
@@ -414,13 +422,19 @@ def _drop_decorations(
     return bombs
 
 
+EDGE_BAND_SHARE = 0.3
+"""An edge band (side bar, banner) is narrower than this share of the page across it."""
+
+
 def _is_edge_band(box: Box, page_size: tuple[float, float]) -> bool:
     """A strip along a page edge spanning the whole page (side bars, banners): page design, not a figure."""
     pw, ph = page_size
     w, h = box[2] - box[0], box[3] - box[1]
     touches = box[0] <= 2 or box[1] <= 2 or box[2] >= pw - 2 or box[3] >= ph - 2
-    spans = w >= 0.95 * pw or h >= 0.95 * ph
-    return touches and spans and w * h < 0.5 * pw * ph
+    # A strip: as long as the page, and narrow across it (a full-height screenshot beside a slide's text
+    # spans the page too, but it is a third of the page wide or more).
+    strip = (w >= 0.95 * pw and h < EDGE_BAND_SHARE * ph) or (h >= 0.95 * ph and w < EDGE_BAND_SHARE * pw)
+    return touches and strip
 
 
 def document_stats(pages: list[PageContent]) -> DocumentStats:

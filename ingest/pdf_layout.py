@@ -16,6 +16,7 @@ Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -340,6 +341,7 @@ def normalise_running(text: str) -> str:
 
 
 _BULLETS = frozenset("•▪■●○◦‣–—-*·►➢✓")
+_NUMBERED = re.compile(r"^\d{1,2}[.)]\s+\w")
 
 
 def is_body_block(block: TextBlock, stats: DocumentStats) -> bool:
@@ -350,8 +352,13 @@ def is_body_block(block: TextBlock, stats: DocumentStats) -> bool:
         return False
     if len(block.lines) >= 2 and chars >= 80:
         return True
-    # Bulleted list items (slides, handbooks) are running text even when short.
-    if block.lines[0].text[:1] in _BULLETS and chars >= 20:
+    # Bulleted and numbered list items (slides, handbooks) are running text even when short.
+    if (block.lines[0].text[:1] in _BULLETS or _NUMBERED.match(block.lines[0].text)) and chars >= 20:
+        return True
+    # A sentence set larger than the body (a slide's lead-in line "The checks at this stage include:"):
+    # figure labels are short or small.
+    words = sum(len(line.text.split()) for line in block.lines)
+    if words >= 6 and all(line.size >= 1.3 * stats.body_size for line in block.lines):
         return True
     return chars >= 120
 
@@ -465,6 +472,11 @@ def analyse_page(
     return layout
 
 
+def _is_link(text: str) -> bool:
+    """A web address or path set large on a slide ("aka.ms/xyz"): not a title."""
+    return " " not in text.strip() and ("/" in text or text.lower().startswith("www."))
+
+
 SLIDE_ASPECT = 1.1
 """A page this much wider than high is slide-like (a presentation exported to PDF, a landscape board)."""
 SLIDE_TITLE_SIZE = 1.25
@@ -482,7 +494,9 @@ def slide_title_lines(
     """
     width, height = content.size
     candidates = [
-        ln for ln in lines if ln.block not in caption_blocks and any(ch.isalpha() for ch in ln.text)
+        ln
+        for ln in lines
+        if ln.block not in caption_blocks and any(ch.isalpha() for ch in ln.text) and not _is_link(ln.text)
     ]
     if width < SLIDE_ASPECT * height or not candidates:
         return []
@@ -494,8 +508,8 @@ def slide_title_lines(
             median = size
             break
     top = max(ln.size for ln in candidates)
-    if top < SLIDE_TITLE_SIZE * median and len({ln.block for ln in candidates}) > 1:
-        return []
+    if top < SLIDE_TITLE_SIZE * median and any(ln.size < 0.95 * top for ln in candidates):
+        return []  # the largest type is the body's: no title (a slide of big words only keeps its top one)
     first = min((ln for ln in candidates if ln.size >= 0.95 * top), key=lambda ln: (ln.box[1], ln.box[0]))
     title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
     if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
@@ -672,10 +686,13 @@ def _uncaptioned(
     """Uncaptioned candidate regions: clusters split into chart panels, each with its title and labels.
 
     Titles are found first, so that no panel grows into the title of the panel below it; a slide-like
-    page's title is never a panel's label or title (it would glue the panels together).
+    page's title is never a panel's label or title (it would glue the panels together). Pieces of a
+    labelled-box diagram that are too small alone are tried again together.
     """
     excluded = excluded | {ln.block for ln in layout.title_lines}
     speck = min_figure_pt / 3
+    if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
+        min_figure_pt = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
     parts: list[tuple[Cluster, bool]] = []
     specks: list[Box] = []
     for cluster in clusters:
@@ -684,29 +701,88 @@ def _uncaptioned(
             specks.append(cluster.box)  # bullets, markers, legend swatches: not figures on their own
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
-    titles = [_title_index(layout, _widened(layout, part.box, excluded), excluded) for part, _ in parts]
+    grid = BoxGrid(specks)
+    titles = [_title_index(layout, _widened(layout, p.box, excluded), excluded, chart) for p, chart in parts]
     taken = frozenset(i for i in titles if i is not None)
     regions: list[FigureRegion] = []
+    shape_pieces: list[Cluster] = []
     for (part, chart), title in zip(parts, titles, strict=True):
         skip = taken - {title}
         if chart:
             skip |= _not_panel_labels(layout, part.box, title)
         box, held = _grow_to_labels(part.box, layout, excluded, None, skip)
         if chart:  # a legend's swatches beside the plot, with their labels
-            box, held = _with_legend(box, BoxGrid(specks), specks, layout, excluded, skip)
-        if not _looks_like_figure(part, box, held, min_figure_pt, chart):
+            box, held = _with_legend(box, grid, specks, layout, excluded, skip)
+        shapes = _labelled_shapes(part, layout)
+        if not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
+            if shapes[0]:
+                shape_pieces.append(part)
             continue
-        region = FigureRegion(
-            box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart
-        )
-        if title is not None:
-            line = layout.lines[title]
-            region.title = line.text
-            region.box = box_union(region.box, line.box)
-            if line not in held:
-                held.insert(0, line)
-        regions.append(region)
+        regions.append(_region(layout, part, box, held, chart, title))
+    if len(shape_pieces) > 1:
+        for group in cluster_boxes(shape_pieces, LABEL_MARGIN_PT):
+            box, held = _grow_to_labels(group.box, layout, excluded, None, taken)
+            if group.atoms and _looks_like_figure(
+                group, box, held, min_figure_pt, False, _labelled_shapes(group, layout)
+            ):
+                regions.append(_region(layout, group, box, held, False, None))
     return regions
+
+
+SLIDE_MIN_FIGURE_SHARE = 0.08
+"""On a slide-like page with a title, an uncaptioned figure is at least this share of the page width on
+both sides (icons, logos and stickers of 40-70 pt are decoration on a 720-960 pt slide)."""
+PICTURE_PANEL_SHARE = 0.06
+"""A picture covering this share of the page is a figure of its own: never joined to another such picture
+(smaller ones side by side, tiles and icons, are pieces of one graphic)."""
+
+
+def _region(
+    layout: PageLayout, part: Cluster, box: Box, held: list[TextLine], chart: bool, title: int | None
+) -> FigureRegion:
+    page_area = layout.content.size[0] * layout.content.size[1]
+    big_picture = part.image_area >= 0.5 * box_area(box) and box_area(box) >= PICTURE_PANEL_SHARE * page_area
+    region = FigureRegion(
+        box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
+    )
+    if title is not None:
+        line = layout.lines[title]
+        region.title = line.text
+        region.box = box_union(region.box, line.box)
+        if line not in held:
+            held.insert(0, line)
+    return region
+
+
+SHAPE_MIN_PT = 12.0
+SHAPE_LABEL_MAX_CHARS = 60
+
+
+def _labelled_shapes(cluster: Cluster, layout: PageLayout) -> tuple[int, int]:
+    """(closed shapes holding a short label, connectors) among a drawing's paths: a box-and-arrow diagram.
+
+    A shape painted as a fill and an outline counts once; a connector is a thin stroke or a curved or
+    slanted path that holds no label (a line, an arrow head)."""
+    shapes: set[tuple[int, int, int, int]] = set()
+    connectors = 0
+    for atom in cluster.atoms or [cluster]:
+        if atom.path_count != 1 or atom.image_area:
+            continue
+        b = atom.box
+        w, h = b[2] - b[0], b[3] - b[1]
+        if min(w, h) >= SHAPE_MIN_PT:
+            inside = [
+                layout.lines[i]
+                for i in layout.line_index.near(b)
+                if box_intersection(layout.lines[i].box, b) >= 0.8 * box_area(layout.lines[i].box)
+            ]
+            chars = sum(len(line.text) for line in inside)
+            if inside and chars <= SHAPE_LABEL_MAX_CHARS:
+                shapes.add((round(b[0]), round(b[1]), round(b[2]), round(b[3])))
+                continue
+        if min(w, h) <= 2.0 or atom.free_paths:
+            connectors += 1
+    return len(shapes), connectors
 
 
 def _not_panel_labels(layout: PageLayout, graphic: Box, title: int | None) -> frozenset[int]:
@@ -756,12 +832,12 @@ def _widened(layout: PageLayout, graphic: Box, excluded: set[int]) -> Box:
     return (x0, graphic[1], x1, graphic[3])
 
 
-def _title_index(layout: PageLayout, graphic: Box, excluded: set[int]) -> int | None:
+def _title_index(layout: PageLayout, graphic: Box, excluded: set[int], chart: bool) -> int | None:
     """Index in ``layout.lines`` of the graphic's own title (panels.panel_title), if any."""
     near = layout.line_index.near(graphic, TITLE_ABOVE_PT)
     near = [i for i in near if layout.lines[i].block not in excluded]
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
-    found = panel_title(graphic, [layout.lines[i] for i in near], held)
+    found = panel_title(graphic, [layout.lines[i] for i in near], held, inside=chart)
     return next((i for i in near if layout.lines[i] is found), None) if found else None
 
 
@@ -809,9 +885,16 @@ def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
 
 
 def _looks_like_figure(
-    cluster: Cluster, box: Box, held: list[TextLine], min_figure_pt: float, chart: bool = False
+    cluster: Cluster,
+    box: Box,
+    held: list[TextLine],
+    min_figure_pt: float,
+    chart: bool = False,
+    shapes: tuple[int, int] = (0, 0),
 ) -> bool:
-    """``chart``: the drawing holds bars, axes or gridlines (panels.chart_evidence): never a table."""
+    """``chart``: the drawing holds bars, axes or gridlines (panels.chart_evidence): never a table.
+    ``shapes``: its labelled shapes and connectors (_labelled_shapes): 3 shapes, or 2 joined by a
+    connector, make a small box-and-arrow diagram a figure although it has few paths."""
     w, h = box[2] - box[0], box[3] - box[1]
     if w < min_figure_pt or h < min_figure_pt:
         return False
@@ -820,7 +903,9 @@ def _looks_like_figure(
         return True
     # Drawings only: a box or two around a paragraph (callouts, shaded notes) is text, and so is a code
     # listing on its shaded background (mostly monospaced lines).
-    if cluster.path_count < 6:
+    labelled, connectors = shapes
+    diagram = labelled >= 3 or (labelled >= 2 and connectors >= 1)
+    if cluster.path_count < 6 and not diagram:
         return False
     chars = sum(len(line.text) for line in held)
     mono = sum(len(line.text) for line in held if line.mono)

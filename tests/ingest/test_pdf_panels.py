@@ -90,3 +90,54 @@ def test_portrait_page_heading_is_no_title_of_a_figure_far_below_it(tmp_path: Pa
     path.write_bytes(doc.tobytes())
     ex = _extract(path)
     assert [f.unit.title for f in ex.figures] == [""]
+
+
+def _slide(doc: pymupdf.Document, title: str) -> pymupdf.Page:
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((50, 60), title, fontsize=32, fontname="hebo")
+    return page
+
+
+def test_small_box_and_arrow_diagram_on_a_slide_is_a_figure(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = _slide(doc, "Quality checks: raw data")
+    for top, label in ((170, "Sequence data"), (250, "FASTQC")):  # two labelled boxes, one arrow
+        page.draw_rect((40, top, 200, top + 36), color=(0, 0, 0), fill=(0.8, 0.6, 0.6), width=1)
+        page.insert_text((60, top + 22), label, fontsize=12, fontname="hebo")
+    page.draw_line((120, 206), (120, 250), color=(0.4, 0.3, 0.5), width=1.5)
+    page.insert_text((300, 200), "The quality checks at this stage in the workflow include:", fontsize=18)
+    path = tmp_path / "flow.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert len(ex.figures) == 1
+    unit = ex.figures[0].unit
+    assert box_iou(unit.bbox, (40, 170, 200, 286)) > 0.8  # the lead-in sentence beside it is not a label
+    assert unit.title == "Quality checks: raw data"
+    assert "Sequence data" in unit.figure_text
+
+
+def test_a_sticker_moved_around_from_slide_to_slide_is_decoration(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    sticker = figure_png(11, (120, 120))
+    topics = ("Roadmap", "Networking", "Identity", "Policy", "Monitoring", "Release notes")
+    for n, topic in enumerate(topics):
+        page = _slide(doc, topic)
+        x = 820 - 30 * (n % 3)  # the same picture, placed a little differently on each slide
+        page.insert_image(pymupdf.Rect(x, 420, x + 90, 510), stream=sticker)
+    page.insert_image(pymupdf.Rect(300, 120, 700, 400), stream=figure_png(12, (400, 280)))
+    path = tmp_path / "deck.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert [(f.unit.page, f.unit.title) for f in ex.figures] == [(6, "Release notes")]
+
+
+def test_full_height_screenshot_beside_slide_text_is_kept(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = _slide(doc, "Example file")
+    shot = (520, 0, 860, 540)  # touches the top and bottom edges, a third of the slide wide
+    page.insert_image(pymupdf.Rect(shot), stream=figure_png(13, (340, 540)))
+    path = tmp_path / "shot.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert len(ex.figures) == 1
+    assert box_iou(ex.figures[0].unit.bbox, shot) > 0.9
