@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from figvault.access import Principal, may_replace
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 
 ID_PREFIX = "doc_"
 ID_HEX = 24
@@ -46,6 +46,12 @@ def new_doc_id(seed: str | None = None) -> str:
     if seed is None:
         return ID_PREFIX + uuid.uuid4().hex[:ID_HEX]
     return ID_PREFIX + hashlib.sha256(seed.encode()).hexdigest()[:ID_HEX]
+
+
+def is_placeholder(record: DocumentRecord) -> bool:
+    """Whether ``record`` is an accepted upload's new document that no ingest has written yet (pending, no
+    content hash, no units): it is a new document, not one being replaced."""
+    return record.state == DocState.PENDING and not record.sha256 and not record.units
 
 
 def check_document_name(name: str) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 
 from figvault.access import Principal, Role
 from figvault.errors import FigvaultError
-from figvault.pipeline.doc_identity import new_doc_id, resolve_target
+from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.jobs import (
     CRASHES,
@@ -44,7 +44,7 @@ from figvault.pipeline.jobs import (
     JobType,
     item_label,
 )
-from figvault.pipeline.registry import DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
@@ -149,6 +149,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     # Uploads: path -> display name, and path -> the document id chosen when the upload was accepted.
     names: dict[str, str] = dict(params.get("doc_ids") or {})
     pinned: dict[str, str] = {}
+    fresh: dict[str, str] = {}
     caller = job_principal(params, ctx.job.started_by, tenant)
     cleanup = params.get("cleanup_dir")
     interrupted = False
@@ -160,8 +161,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         for (path, name), item in zip(fetch_uploads(settings, ctx.job.id, uploads), uploads, strict=True):
             given.append(path)
             names[str(path)] = name
-            if item.get("doc_id"):
-                pinned[str(path)] = str(item["doc_id"])
+            if item.get("doc_id"):  # a new document (its placeholder), or the one it replaces
+                (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
         missing = [p for p in given if not p.exists()]
         files = list(iter_input_files(given))
         if params.get("allowed_roots") is not None:
@@ -206,7 +207,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
         # Uploads carry names and ids: one file per run; folders go in batches through the
         # engine's pipeline (params ``engine``/``ray_address``: ``figvault ingest --engine``).
-        size = 1 if names or pinned else settings.ingest.batch_docs
+        size = 1 if names or pinned or fresh else settings.ingest.batch_docs
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         for chunk in _chunks(files, size, crashes):
             ctx.check_cancel()
@@ -224,6 +225,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         groups=groups,
                         tenant=tenant,
                         doc_id=pinned.get(str(chunk[0])),
+                        fresh_id=fresh.get(str(chunk[0])),
                         # Uploads: the client's (sanitised) file name is the document's name.
                         display_name=names.get(str(chunk[0])),
                         progress=False,
@@ -288,6 +290,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             if cleanup:
                 shutil.rmtree(cleanup, ignore_errors=True)
             if params.get("uploads"):
+                drop_placeholders(DocumentRegistry(ctx.store.db), tenant, params["uploads"])
                 Storage.from_settings(settings).delete_tree(_job_folder(ctx.job.id))
                 shutil.rmtree(settings.data_dir / _job_folder(ctx.job.id), ignore_errors=True)
 
@@ -415,40 +418,68 @@ def queue_upload_job(
     file's document id is in ``job.params["uploads"][i]["doc_id"]``.
 
     Each file's document is chosen now (``doc_identity.resolve_target`` for ``principal``; None: an editor of
-    exactly ``groups``): the one document of that name the caller may replace, else a new one; ``replace``
-    (one file only) names the document (id or name) to replace, DocumentNotYoursError when it is none the
-    caller may replace. AmbiguousDocumentError when several documents the caller may replace carry a
-    name; nothing is queued or moved then. The files wait in the storage (the data folder, or
-    ``storage.url`` shared by replicas) until the job ends, so a job resumed by another replica has them.
+    exactly ``groups``): the one document of that name the caller may replace, else a new one, registered
+    at once as a placeholder (state pending, no units), so a second upload of the name before this job
+    runs finds it rather than making a twin. ``replace`` (one file only) names the document (id or name) to
+    replace, DocumentNotYoursError when it is none the caller may replace. AmbiguousDocumentError when
+    several documents the caller may replace carry a name; nothing is queued, moved or registered then.
+    The files wait in the storage (the data folder, or ``storage.url`` shared by replicas) until the job
+    ends, so a job resumed by another replica has them.
     """
     caller = principal or Principal(user=started_by, tenant=tenant, groups=list(groups), roles=[Role.EDITOR])
     if replace is not None and len(files) != 1:
         raise FigvaultError("a document to replace names one file, but several were given")
     job_id = uuid.uuid4().hex[:12]
     registry = DocumentRegistry(jobs.db)
-    keys = [f"{_job_folder(job_id)}/uploads/{n:04d}{spooled.suffix}" for n, (_, spooled) in enumerate(files)]
-    doc_ids = [
-        resolve_target(
-            registry,
-            caller,
-            name,
-            fresh_id=new_doc_id(f"{job_id}\0{key}"),
-            doc_id=replace,
-            create_named=False,
-        ).doc_id
-        for key, (name, _) in zip(keys, files, strict=True)
-    ]
-    storage = Storage.from_settings(settings)
-    uploads = []
-    for key, doc_id, (name, spooled) in zip(keys, doc_ids, files, strict=True):
-        storage.move_in(key, spooled)
-        uploads.append({"key": key, "name": name, "doc_id": doc_id})
-    params: dict[str, Any] = {
-        "uploads": uploads,
-        "groups": sorted(set(groups)),
-        "tenant": tenant,
-        "principal": principal_params(caller),
-    }
-    if tags is not None:
-        params["tags"] = sorted(set(tags))
-    return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)
+    uploads: list[dict[str, Any]] = []
+    try:
+        for number, (name, spooled) in enumerate(files):
+            key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
+            fresh = new_doc_id(f"{job_id}\0{key}")
+            target = resolve_target(
+                registry, caller, name, fresh_id=fresh, doc_id=replace, create_named=False
+            )
+            new = target.doc_id == fresh
+            if new:
+                registry.put(placeholder(target.doc_id, tenant, name, groups, tags))
+            uploads.append({"key": key, "name": name, "doc_id": target.doc_id, "new": new})
+        storage = Storage.from_settings(settings)
+        for item, (_, spooled) in zip(uploads, files, strict=True):
+            storage.move_in(item["key"], spooled)
+        params: dict[str, Any] = {
+            "uploads": uploads,
+            "groups": sorted(set(groups)),
+            "tenant": tenant,
+            "principal": principal_params(caller),
+        }
+        if tags is not None:
+            params["tags"] = sorted(set(tags))
+        return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)
+    except BaseException:
+        drop_placeholders(registry, tenant, uploads)
+        raise
+
+
+def placeholder(
+    doc_id: str, tenant: str, name: str, groups: Sequence[str], tags: Sequence[str] | None
+) -> DocumentRecord:
+    """The record of an accepted upload's new document until its job ingests it."""
+    return DocumentRecord(
+        doc_id=doc_id,
+        tenant=tenant,
+        name=name,
+        state=DocState.PENDING,
+        groups=list(groups),
+        tags=list(tags or []),
+    )
+
+
+def drop_placeholders(registry: DocumentRegistry, tenant: str, uploads: Sequence[dict[str, Any]]) -> None:
+    """Remove the placeholders of these uploads that no ingest has touched (a job refused, cancelled or
+    ended before reaching them); a document an ingest wrote to (its content hash set) stays."""
+    for item in uploads:
+        if not item.get("new"):
+            continue
+        record = registry.get(tenant, item["doc_id"])
+        if record is not None and is_placeholder(record):
+            registry.delete(tenant, item["doc_id"])

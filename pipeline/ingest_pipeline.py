@@ -25,7 +25,7 @@ from typing import Any
 from figvault.access import Principal, local_operator
 from figvault.errors import FigvaultError, VersionMismatchError
 from figvault.pipeline import sources
-from figvault.pipeline.doc_identity import new_doc_id, resolve_target
+from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock
@@ -197,6 +197,7 @@ class IngestRunner:
         on_progress: Progress | None = None,
         principal: Principal | None = None,
         id_seed: str | None = None,
+        fresh_id: str | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -212,8 +213,9 @@ class IngestRunner:
 
         Which document each file becomes: ``pipeline/doc_identity.resolve_target`` for ``principal`` (None:
         the local operator of ``tenant``), by ``doc_id`` (an id or name) when given, else by the file's
-        name; a new document's id is random, or derived from ``id_seed`` and the path (a job's id: the same
-        file gets the same id when the job resumes)."""
+        name; a new document's id is ``fresh_id`` (one file: the id its upload was given), else derived from
+        ``id_seed`` and the path (a job's id: the same file gets the same id when the job resumes), else
+        random."""
         from figvault.ingest.extract import iter_input_files
 
         started = time.perf_counter()
@@ -227,7 +229,7 @@ class IngestRunner:
         timings = report.timings
         missing = [p for p in paths if not Path(p).exists()]
         files = list(iter_input_files([p for p in paths if Path(p).exists()]))
-        if (doc_id is not None or display_name is not None) and len(files) + len(missing) != 1:
+        if (doc_id or display_name or fresh_id) is not None and len(files) + len(missing) != 1:
             raise FigvaultError(
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
@@ -245,7 +247,7 @@ class IngestRunner:
                     caller,
                     name,
                     doc_id=doc_id,
-                    fresh_id=new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
+                    fresh_id=fresh_id or new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))
@@ -388,7 +390,9 @@ class IngestRunner:
         outcome = DocumentOutcome(
             str(path),
             doc_id,
-            REPLACED if known is not None and known.state != DocState.FAILED else INDEXED,
+            REPLACED
+            if known is not None and known.state != DocState.FAILED and not is_placeholder(known)
+            else INDEXED,
             pages=extraction.meta.pages,
             warnings=list(extraction.warnings),
             name=plan.name,

@@ -20,8 +20,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from figvault.access import Role
+from figvault.db.models import jobs as jobs_table
+from figvault.pipeline.jobs import JobRunner, JobState, JobStore, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_DOC, F_DOC_ID, F_GROUPS, F_ID, F_TENANT
@@ -99,6 +102,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
     settings = tiny_settings(tmp_path / "data", TINY_A, text=False)
     settings.extract.workers = 1
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    settings.service.ingest_allow_dirs = [str(allowed)]
     app = create_app(settings)
     with TestClient(app) as client:
         svc = Service(settings=settings, client=client, root=tmp_path)
@@ -219,6 +225,66 @@ def test_names_that_are_no_names_are_refused(service: Service, name: str) -> Non
     if name:  # an empty one never reaches the route: multipart without a file name is not a file
         assert "name" in response.json()["detail"]
     assert service.documents("ed_a") == []
+
+
+def test_a_second_upload_before_the_first_job_runs_goes_to_the_same_document(service: Service) -> None:
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()  # nothing runs: both uploads wait in the queue
+    first, second = (service.post("ed_a", "draft.pdf", "a") for _ in range(2))
+    assert first.status_code == second.status_code == 202
+    doc_id = first.json()["documents"][0]["doc_id"]
+    assert second.json()["documents"][0]["doc_id"] == doc_id  # not a twin of the same name
+    pending = service.client.get(f"/v1/documents/{doc_id}", headers=service.headers("read_a")).json()
+    assert (pending["name"], pending["state"], pending["units"]) == ("draft.pdf", "pending", 0)
+    jobs = JobStore.open(service.settings)
+    results = [run_here(service.settings, jobs.require(r.json()["job_id"])).result for r in (first, second)]
+    assert [(r["indexed"], r["replaced"]) for r in results] == [(1, 0), (0, 1)]
+    assert [d["doc_id"] for d in service.named("read_a", "draft.pdf")] == [doc_id]
+    assert _orphans(service.settings) == []
+    # An upload whose job is cancelled once it runs, before its file, leaves no placeholder behind.
+    third = service.post("ed_b", "never.pdf", "b")
+    job_id = third.json()["job_id"]
+    assert [d["state"] for d in service.named("read_b", "never.pdf")] == ["pending"]
+    with jobs.db.write() as conn:  # asked to stop as it starts (a queued job's cancel ends it unstarted)
+        conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(cancel_requested=1))
+    assert run_here(service.settings, jobs.require(job_id)).state == JobState.CANCELLED
+    assert service.named("read_b", "never.pdf") == []
+
+
+def test_a_server_folder_ingest_follows_the_same_rule(service: Service) -> None:
+    first = service.upload("ed_a", "shared.pdf", "a")
+    doc_id = first["upload"]["documents"][0]["doc_id"]
+    folder = Path(service.settings.service.ingest_allow_dirs[0])
+    figure_pdf(folder / "shared.pdf", seed=77, n_figures=1)
+    results = {}
+    for user, groups in (("ed_b", ["b"]), ("ed_a", ["a"])):
+        body = {"paths": [str(folder / "shared.pdf")], "groups": groups}
+        response = service.client.post("/v1/jobs/ingest", json=body, headers=service.headers(user))
+        assert response.status_code == 202, response.text
+        results[user] = service.wait(response.json()["id"], user)["result"]
+    assert (results["ed_b"]["indexed"], results["ed_b"]["replaced"]) == (1, 0)  # b's own, new document
+    assert (results["ed_a"]["indexed"], results["ed_a"]["replaced"]) == (0, 1)  # a's, replaced in place
+    assert [d["doc_id"] for d in service.named("read_a", "shared.pdf")] == [doc_id]
+    [b_doc] = service.named("read_b", "shared.pdf")
+    assert b_doc["doc_id"] != doc_id
+    assert _orphans(service.settings) == []
+
+
+def test_the_command_line_takes_an_id_or_a_name_and_refuses_an_ambiguous_one(service: Service) -> None:
+    from typer.testing import CliRunner
+
+    from figvault.cli import load_commands
+    from figvault.commands import app
+
+    a_id = service.upload("ed_a", "twin.pdf", "a")["upload"]["documents"][0]["doc_id"]
+    b_id = service.upload("ed_b", "twin.pdf", "b")["upload"]["documents"][0]["doc_id"]
+    load_commands()
+    base = ["--data-dir", str(service.settings.data_dir), "documents", "set-tags"]
+    ambiguous = CliRunner().invoke(app, [*base, "twin.pdf", "--tags", "x"])
+    assert ambiguous.exit_code != 0 and a_id in ambiguous.output and b_id in ambiguous.output
+    by_id = CliRunner().invoke(app, [*base, b_id, "--tags", "x"])
+    assert by_id.exit_code == 0, by_id.output
+    assert f"twin.pdf ({b_id}, tenant default): tags (none) -> x" in by_id.stdout
 
 
 def _orphans(settings: Settings) -> list[str]:
