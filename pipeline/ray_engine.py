@@ -41,7 +41,14 @@ from figvault.pipeline.stages import (
     one_line,
 )
 from figvault.retrieval.schema import DenseChannel
-from figvault.settings import ExtractSettings, Settings
+from figvault.settings import (
+    ExtractSettings,
+    RegistrySettings,
+    ServiceSettings,
+    Settings,
+    StorageSettings,
+    StoreSettings,
+)
 
 RAY_MISSING = (
     "the Ray engine needs Ray, which is not installed: pip install 'figvault[ray]' (install.sh installs it),"
@@ -74,13 +81,28 @@ def extract_task(spec: DocSpec, data: bytes, settings: ExtractSettings) -> tuple
     return outcome, clock.stages["extract"].busy_s
 
 
+def encoder_settings(settings: Settings) -> Settings:
+    """What an encoder actor is sent: the model settings, and none of the store's, registry's, storage's
+    or service's (their URLs, tokens and secrets stay with the driver)."""
+    return settings.model_copy(
+        update={
+            "store": StoreSettings(),
+            "registry": RegistrySettings(),
+            "storage": StorageSettings(),
+            "service": ServiceSettings(),
+        }
+    )
+
+
 class EncoderActor:
     """Holds the encoders of ``settings`` (loaded once) and encodes batches of extracted documents."""
 
     def __init__(self, settings: Settings) -> None:
         from figvault.encoders.factory import build_encoders
 
-        self.encoders = build_encoders(settings)
+        # The node's own cache folder (weight hashes): the driver's data folder need not exist there.
+        node_dir = Path(tempfile.gettempdir()) / "figvault-ray-encoder"
+        self.encoders = build_encoders(settings.model_copy(update={"data_dir": node_dir}))
 
     def embedding_version(self) -> str:
         return str(self.encoders.embedding_version)
@@ -129,9 +151,8 @@ class RayEngine:
                 max_restarts=ACTOR_RESTARTS,
                 max_task_retries=ACTOR_RESTARTS,
             )(EncoderActor)
-            self._actors = [
-                remote.remote(self.settings) for _ in range(self.settings.ingest.ray_encode_actors)
-            ]
+            sent = encoder_settings(self.settings)
+            self._actors = [remote.remote(sent) for _ in range(self.settings.ingest.ray_encode_actors)]
 
     def close(self) -> None:
         for actor in self._actors:

@@ -107,3 +107,14 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     with pytest.raises(FigvaultError, match=r"pip install 'figvault\[ray\]'"):
         ray_engine.require_ray()
+
+
+def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    settings.registry.url = "postgresql://figvault:hunter2@db/figvault"
+    settings.store.token = "root:Milvus"
+    settings.service.jwt_secret = "s3cret"
+    sent = ray_engine.encoder_settings(settings)
+    assert "hunter2" not in sent.model_dump_json() and "Milvus" not in sent.model_dump_json()
+    assert "s3cret" not in sent.model_dump_json()
+    assert (sent.clip, sent.text, sent.lexical) == (settings.clip, settings.text, settings.lexical)
