@@ -59,7 +59,7 @@ from figvault.retrieval.schema import (  # noqa: E402
     LEXICAL,
     OUTPUT_FIELDS,
 )
-from figvault.retrieval.search import SearchEngine  # noqa: E402
+from figvault.retrieval.search import LexicalArgs, SearchEngine  # noqa: E402
 from figvault.search_models import SearchRequest  # noqa: E402
 from figvault.settings import Settings, load_settings  # noqa: E402
 
@@ -207,7 +207,7 @@ def run_questions(
             hits = engine.materialize(collection, principal, ranked[:top_k], {channel: query})
             outcome.ranks[channel] = first_hit_rank(q, hits)
         if with_candidates:
-            outcome.candidates = first_stage(engine, collection, queries, expr, candidate_k)
+            outcome.candidates = first_stage(engine, collection, queries, expr, candidate_k, lexical)
         outcomes.append(outcome)
     return outcomes
 
@@ -227,13 +227,21 @@ CANDIDATE_FIELDS = (
 
 
 def first_stage(
-    engine: SearchEngine, collection: str, queries: dict[str, Any], expr: str, limit: int
+    engine: SearchEngine,
+    collection: str,
+    queries: dict[str, Any],
+    expr: str,
+    limit: int,
+    lexical: LexicalArgs,
 ) -> list[dict[str, Any]]:
     """The fused candidates before any reordering, with their rows: what bench/tune_retrieval.py replays."""
     # Every channel's whole top ``limit`` (the fused list keeps up to channels x limit units), so that
-    # bench/tune_retrieval.py can fuse them again with other weights exactly.
+    # bench/tune_retrieval.py can fuse them again with other weights exactly. The lexical channel is
+    # figvault's own BM25F index (not Milvus), asked as the engine asks it.
     per_channel = {
-        c: engine.store.search_channel(collection, c, q, expr, limit, output_fields=[F_ID])
+        c: engine._lexical_hits(collection, str(q), lexical, limit)
+        if c == LEXICAL
+        else engine.store.search_channel(collection, c, q, expr, limit, output_fields=[F_ID])
         for c, q in queries.items()
     }
     ranked = engine._fused(per_channel, limit * len(queries))
