@@ -110,10 +110,12 @@ def test_batch_goes_on_past_hostile_files(tmp_path: Path) -> None:
     hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=3)
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 not really")
-    settings = ExtractSettings(workers=2, doc_timeout_s=3)
+    # The limit is wall time: 10 s leaves a small good file room on a loaded 2-core machine (workers run
+    # at nice 10), where 3 s made the good files time out now and then.
+    settings = ExtractSettings(workers=2, doc_timeout_s=10)
     results = dict(extract_many([good[0], hostile, broken, good[1]], settings))
     assert [len(results[p].extraction.figures) for p in good] == [2, 2]  # type: ignore[union-attr]
     assert isinstance(results[broken], str) and results[broken]
     # The dense page either extracts (once clustering is near-linear) or fails alone, with its reason.
-    assert not isinstance(results[hostile], str) or "longer than 3 s" in results[hostile]
+    assert not isinstance(results[hostile], str) or "longer than 10 s" in results[hostile]
     assert not workers_alive()
