@@ -13,10 +13,12 @@ file. So each document is extracted in its own short-lived process:
 - killed, with its children, when it runs past ``extract.doc_timeout_s`` or ``extract.doc_memory_mb``,
   when it dies (a crash in a native parser), or when the caller cancels.
 
-``extract_limited`` is the reusable piece (one document, limits, a cancel check); ``extract_many`` runs
-several at once for a batch and yields results in input order. Both say why a document failed in words a
-person understands. The page texts (a retrieval signal read with the same parsers) come back with the
-extraction, so the parent never parses an untrusted file itself.
+``run_limited`` is the reusable piece (any work on an untrusted file, under limits, with a cancel
+check: the first render of a page image for the viewer uses it too); ``extract_limited`` extracts one
+document with it, and ``extract_many`` runs several at once for a batch and yields results in input
+order. All say why a document failed in words a person understands. The page texts (a retrieval signal
+read with the same parsers) come back with the extraction, so the parent never parses an untrusted file
+itself.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ _PRELOAD = [
     "figvault.ingest.pdf",
     "figvault.ingest.pptx",
     "figvault.ingest.page_text",
+    "figvault.pipeline.page_images",
 ]
 _context_lock = threading.Lock()
 _context: Any = None
@@ -111,9 +114,9 @@ def _set_limits(limits: ExtractLimits) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
 
 
-def _memory_reason(limits: ExtractLimits) -> str:
+def _memory_reason(limits: ExtractLimits, verb: str = "extract") -> str:
     return (
-        f"needed more than {limits.memory_mb} MiB of memory to extract (limit extract.doc_memory_mb);"
+        f"needed more than {limits.memory_mb} MiB of memory to {verb} (limit extract.doc_memory_mb);"
         " the file is too large or too complex"
     )
 
@@ -139,20 +142,24 @@ def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) 
     return WorkerResult(extraction, page_texts(data, extraction.meta.mime, settings))
 
 
-def _worker_main(conn: Connection, path: str, settings: ExtractSettings, limits: ExtractLimits) -> None:
+def _run_main(
+    conn: Connection, target: Callable[..., Any], args: tuple[Any, ...], limits: ExtractLimits, verb: str
+) -> None:
+    """The worker process: ``target(*args)`` under ``limits``; its value, or a FigvaultError's class and
+    reason, or a one-line reason, goes back through ``conn``."""
     try:
         _set_limits(limits)
-        message: tuple[str, Any] = ("ok", _extract_here(Path(path), settings, limits))
-    except ExtractionError as exc:
-        message = ("error", str(exc))
+        message: tuple[str, Any] = ("ok", target(*args))
+    except FigvaultError as exc:
+        message = ("raise", (type(exc), str(exc)))
     except MemoryError:
-        message = ("error", _memory_reason(limits))
+        message = ("error", _memory_reason(limits, verb))
     except Exception as exc:  # a bug on hostile input fails this document with its reason
         message = ("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     try:
         conn.send(message)
     except MemoryError:
-        conn.send(("error", _memory_reason(limits)))
+        conn.send(("error", _memory_reason(limits, verb)))
     finally:
         conn.close()
 
@@ -224,10 +231,29 @@ def extract_limited(
     ExtractCancelled when ``cancelled()`` turns true; in every case the worker and its children are gone.
     """
     limits = limits or ExtractLimits.from_settings(settings)
+    return run_limited(_extract_here, (path, settings, limits), limits, verb="extract", cancelled=cancelled)
+
+
+def run_limited(
+    target: Callable[..., Any],
+    args: tuple[Any, ...],
+    limits: ExtractLimits,
+    *,
+    verb: str,
+    cancelled: Callable[[], bool] | None = None,
+) -> Any:
+    """``target(*args)`` in a fresh worker process under ``limits``: its value (picklable), or the
+    FigvaultError it raised (same class and reason). ``target`` is a module-level function that handles
+    an untrusted file; ``verb`` names its work in the reasons ("took longer than 120 s to {verb}").
+
+    Raises ExtractionError with a one-line reason when the worker ran over time or memory, crashed, or
+    failed with another exception, and ExtractCancelled when ``cancelled()`` turns true; in every case the
+    worker and its children are gone when it returns.
+    """
     ctx = _mp_context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(
-        target=_worker_main, args=(sender, str(path), settings, limits), name="figvault-extract", daemon=True
+        target=_run_main, args=(sender, target, args, limits, verb), name="figvault-worker", daemon=True
     )
     watch = _Watch(cancelled)
     process.start()
@@ -236,21 +262,14 @@ def extract_limited(
     try:
         while True:
             if receiver.poll(POLL_S):
-                try:
-                    kind, payload = receiver.recv()
-                except EOFError:  # it died without a word
-                    process.join(5)
-                    raise ExtractionError(_crash_reason(process.exitcode)) from None
-                if kind == "ok":
-                    return payload
-                raise ExtractionError(payload)
+                return _answer(receiver, process)
             if time.monotonic() - started > limits.seconds:
                 raise ExtractionError(
-                    f"took longer than {limits.seconds:g} s to extract (limit extract.doc_timeout_s);"
+                    f"took longer than {limits.seconds:g} s to {verb} (limit extract.doc_timeout_s);"
                     " the file is too complex or malformed"
                 )
             if _resident_bytes(process.pid or 0) > limits.memory_mb * MiB:
-                raise ExtractionError(_memory_reason(limits))
+                raise ExtractionError(_memory_reason(limits, verb))
             if watch.cancel_now():
                 raise ExtractCancelled("cancelled while extracting")
     finally:
@@ -258,6 +277,21 @@ def extract_limited(
             _kill(process.pid)
         process.join(5)
         receiver.close()
+
+
+def _answer(receiver: Connection, process: Any) -> Any:
+    """What the worker sent: its value, or raised as the FigvaultError or reason it sent."""
+    try:
+        kind, payload = receiver.recv()
+    except EOFError:  # it died without a word
+        process.join(5)
+        raise ExtractionError(_crash_reason(process.exitcode)) from None
+    if kind == "ok":
+        return payload
+    if kind == "raise":
+        cls, reason = payload
+        raise cls(reason)
+    raise ExtractionError(payload)
 
 
 def extract_many(

@@ -4,14 +4,24 @@ A cached image is named by what determines its pixels — the document's sha256,
 it never goes stale: a changed document has another hash. The cache is the storage area ``cache/pages``
 (shared by replicas when ``storage.url`` is set: a page rendered by one is served by all). Access is not
 this module's concern: the route checks the caller may see the document before asking for its pages.
+
+A first render parses an untrusted file, so it runs in a worker process under the extraction limits
+(``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the
+service's threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF
+rendering, made at ingest by the extraction worker, or for older documents by LibreOffice in a process of
+its own). A page that overruns them gets a marker in the cache instead of an image: its later views
+answer at once with the reason, and nothing renders it again (delete the marker to retry).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from figvault.errors import ExtractionError, FigvaultError
 from figvault.ingest.render import region_dpi
+from figvault.pipeline.extract_worker import ExtractLimits, run_limited
 from figvault.pipeline.sources import SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
 from figvault.storage import Storage
@@ -21,10 +31,18 @@ PAGE_DPI = 110
 CACHE_AREA = "cache/pages"
 MAX_PAGE_PIXELS = 12_000_000
 """Posters and huge slides are rendered at a lower dpi rather than as 100-megapixel images."""
+RENDER_SLOTS = 2
+"""First renders running at once in one service process; a view past them is told to retry."""
+UNAVAILABLE_SUFFIX = ".unavailable"
+_slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
 
 class PageNotFoundError(SourceUnavailableError):
     """The document has no such page or slide."""
+
+
+class PageRenderBusyError(FigvaultError):
+    """``RENDER_SLOTS`` first renders are running already; try again in a few seconds."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,8 @@ class PageImageRenderer:
         return self.cache.local_path(self.cache_key(sha256, page))
 
     def render(self, sha256: str, page: int) -> PageImage:
-        """The PNG of ``page`` (1-based) of the document with this hash; raises SourceUnavailableError."""
+        """The PNG of ``page`` (1-based) of the document with this hash; raises SourceUnavailableError
+        (PageNotFoundError for a page it lacks) or PageRenderBusyError."""
         if page < 1:
             raise PageNotFoundError(f"no page {page}")
         checked_sha256(sha256)
@@ -61,21 +80,55 @@ class PageImageRenderer:
             return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page))
         except KeyError:
             pass
-        png = self._rasterise(sha256, page)
+        self._raise_if_marked(key)
+        if not _slots.acquire(blocking=False):
+            raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
+        try:
+            png = self._render_limited(sha256, page, key)
+        finally:
+            _slots.release()
         self.cache.write(key, png)
         return PageImage(png=png, etag=self.etag(sha256, page))
 
-    def _rasterise(self, sha256: str, page: int) -> bytes:
-        import pymupdf
+    def _render_limited(self, sha256: str, page: int, key: str) -> bytes:
+        pdf, index = self._page_file(sha256, page)
+        limits = ExtractLimits.from_settings(self.settings.extract)
+        try:
+            return run_limited(rasterise, (pdf, index, page, self.dpi), limits, verb="render this page")
+        except ExtractionError as exc:  # over time or memory, crashed: the page, not the moment
+            self.cache.write(key + UNAVAILABLE_SUFFIX, str(exc).encode())
+            raise SourceUnavailableError(str(exc)) from None
 
+    def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
+        """A local PDF that shows ``page`` and the page's index in it (the worker checks it is there)."""
+        original = self.sources.original(sha256)  # a local file or copy: bytes only, nothing parsed
+        if original is not None and original.suffix == ".pdf":
+            return original, page - 1
+        # A deck: its PDF rendering, kept at ingest (made by the extraction worker), or made now by
+        # LibreOffice in a process of its own under extract.libreoffice_timeout_s.
         source = self.sources.page_source(sha256, self.settings)
         index = source.index_of(page)
         if index is None:
             raise PageNotFoundError(f"no page {page}")
-        with pymupdf.open(source.pdf) as doc:
-            if index >= doc.page_count:
-                raise PageNotFoundError(f"no page {page}")
-            pdf_page = doc[index]
-            dpi = region_dpi(pdf_page.rect.width, pdf_page.rect.height, self.dpi, MAX_PAGE_PIXELS)
-            pixmap = pdf_page.get_pixmap(dpi=max(1, int(dpi)), alpha=False)
-            return pixmap.tobytes("png")
+        return source.pdf, index
+
+    def _raise_if_marked(self, key: str) -> None:
+        try:
+            reason = self.cache.read(key + UNAVAILABLE_SUFFIX).decode(errors="replace")
+        except KeyError:
+            return
+        raise SourceUnavailableError(reason)
+
+
+def rasterise(pdf: Path, index: int, page: int, dpi: int) -> bytes:
+    """The PNG of the page at ``index`` of ``pdf`` (page ``page`` of its document), made here: run it in a
+    limited worker, it parses an untrusted file."""
+    import pymupdf
+
+    with pymupdf.open(pdf) as doc:
+        if not 0 <= index < doc.page_count:
+            raise PageNotFoundError(f"no page {page}")
+        pdf_page = doc[index]
+        page_dpi = region_dpi(pdf_page.rect.width, pdf_page.rect.height, dpi, MAX_PAGE_PIXELS)
+        pixmap = pdf_page.get_pixmap(dpi=max(1, int(page_dpi)), alpha=False)
+        return pixmap.tobytes("png")

@@ -14,11 +14,19 @@ from PIL import Image
 
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME
 from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
-from figvault.pipeline import sources
-from figvault.pipeline.page_images import PAGE_DPI, PageImageRenderer, PageNotFoundError
+from figvault.pipeline import page_images, sources
+from figvault.pipeline.page_images import (
+    PAGE_DPI,
+    RENDER_SLOTS,
+    PageImageRenderer,
+    PageNotFoundError,
+    PageRenderBusyError,
+)
 from figvault.pipeline.sources import SourceStore, SourceUnavailableError
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
+from tests.pipeline.hostile_docs import overlapping_segments_pdf
+from tests.pipeline.test_extract_worker import workers_alive
 
 
 def sha(data: bytes) -> str:
@@ -135,6 +143,41 @@ def test_rendered_pdf_handed_over_is_used(offline_settings: Settings) -> None:
     store.keep(sha(deck), deck, PPTX_MIME, rendered_pdf=rendering)
     offline_settings.extract.libreoffice = "off"  # so a conversion would fail
     assert PageImageRenderer(offline_settings).render(sha(deck), 3).png.startswith(b"\x89PNG")
+
+
+def test_a_hostile_page_fails_alone_under_the_extraction_limits(
+    offline_settings: Settings, tmp_path: Path
+) -> None:
+    """20,000 overlapping segments take MuPDF many seconds to paint: the first view renders in a worker
+    process under extract.doc_timeout_s (set far below what the page needs), fails with the reason, and
+    leaves a marker so later views answer at once instead of rendering it again."""
+    data = overlapping_segments_pdf(tmp_path / "dense.pdf", 20_000).read_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    offline_settings.extract.doc_timeout_s = 0.5
+    renderer = PageImageRenderer(offline_settings)
+    with pytest.raises(SourceUnavailableError, match=r"took longer than 0.5 s to render this page") as first:
+        renderer.render(sha(data), 1)
+    assert workers_alive() == []
+    assert not renderer.cache_path(sha(data), 1).exists()
+    offline_settings.extract.doc_timeout_s = 600.0  # a second view does not render again: same answer
+    with pytest.raises(SourceUnavailableError) as again:
+        renderer.render(sha(data), 1)
+    assert str(again.value) == str(first.value)
+
+
+def test_first_renders_beyond_the_slots_are_told_to_retry(offline_settings: Settings) -> None:
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    renderer = PageImageRenderer(offline_settings)
+    for _ in range(RENDER_SLOTS):
+        assert page_images._slots.acquire(blocking=False)
+    try:
+        with pytest.raises(PageRenderBusyError):
+            renderer.render(sha(data), 1)
+    finally:
+        for _ in range(RENDER_SLOTS):
+            page_images._slots.release()
+    assert renderer.render(sha(data), 1).png.startswith(b"\x89PNG")
 
 
 def test_projection_separates_clusters_and_is_deterministic() -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
-from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError
+from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError, PageRenderBusyError
 from figvault.pipeline.registry import DocumentRecord
 from figvault.pipeline.sources import SourceUnavailableError
 from figvault.retrieval.document_units import visible_units_of_document
@@ -32,6 +32,7 @@ router = APIRouter(
     responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such document (or not yours)."}},
 )
 
+RENDER_RETRY_AFTER_S = 5
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
 
 
@@ -102,6 +103,7 @@ def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: Engi
     responses={
         200: {"content": {"image/png": {}}, "description": "The page, about 110 dpi."},
         304: {"description": "Unchanged."},
+        503: {"model": ErrorOut, "description": "Other first renders are running; retry after Retry-After."},
     },
 )
 async def page_image(
@@ -112,8 +114,8 @@ async def page_image(
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    # async, with the blocking parts in the thread pool: a first render (LibreOffice for a deck) can take
-    # seconds, and a cached one should not wait behind it for a worker thread's turn in the event loop.
+    # async, with the blocking parts in the thread pool: a first render (in a limited worker process,
+    # LibreOffice for a deck) can take seconds, and a cached one should not wait behind it.
     record = await run_in_threadpool(visible_document, db, principal, doc_id, "page_image")
     detail = {"doc_id": record.doc_id, "page": page}
     await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
@@ -127,6 +129,10 @@ async def page_image(
         image = await run_in_threadpool(renderer.render, sha256, page)
     except PageNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"page not found: {exc}") from None
+    except PageRenderBusyError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(RENDER_RETRY_AFTER_S)}
+        ) from None
     except SourceUnavailableError as exc:
         # The caller may see this document; only its page image cannot be made. Say why, plainly.
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"page image unavailable: {exc}") from None
