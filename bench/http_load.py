@@ -32,7 +32,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -176,18 +175,34 @@ def questions_for(data: str, n: int) -> list[str]:
     return http_search.questions(n, seed=11)
 
 
-def api_key(data_dir: Path, groups: list[str], tenant: str) -> str:
-    from figvault.access import Role
-    from figvault.service import users
-
-    conn = sqlite3.connect(data_dir / "registry.sqlite3")
-    try:
-        users.ensure_schema(conn)
-        users.revoke_user(conn, "loadbench")
-        _, key = users.add_user(conn, "loadbench", Role.READER, groups, tenant)
-    finally:
-        conn.close()
-    return key
+def api_key(data_dir: Path, groups: list[str], tenant: str, command: list[str] | None = None) -> str:
+    """A reader key for the bench, made by ``command`` (the figvault of the server that will check it: an
+    older tree must write its own registry schema, which the current code would migrate past)."""
+    base = [
+        *(command or [sys.executable, "-m", "figvault"]),
+        "--config",
+        "offline",
+        "--data-dir",
+        str(data_dir),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([*base, "users", "revoke", "loadbench"], env=env, capture_output=True, check=False)
+    add = [
+        *base,
+        "users",
+        "add",
+        "loadbench",
+        "--role",
+        "reader",
+        "--groups",
+        ",".join(groups),
+        "--tenant",
+        tenant,
+    ]
+    done = subprocess.run(add, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"cannot add the bench user in {data_dir}: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 # ---- servers ---------------------------------------------------------------------------------------------
@@ -426,7 +441,7 @@ def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path)
             other_dir = cache / f"{args.data}-{store}-copy"
             if not other_dir.exists():
                 shutil.copytree(data_dir, other_dir)
-            keys[args.compare] = api_key(other_dir, groups, tenant)
+            keys[args.compare] = api_key(other_dir, groups, tenant, export_tree(args.compare, cache))
         else:
             keys[args.compare] = key
         servers.append(Server(args.compare, export_tree(args.compare, cache), other_dir, store_uri))
