@@ -24,8 +24,7 @@ caller's figures take.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,16 +79,20 @@ class Signature:
             indexed_at=meta.get("indexed_at") or "",
         )
 
-    @cached_property
-    def phash_bits(self) -> int | None:
-        """The hash as a number, parsed once per candidate instead of once per comparison (grouping 50
-        candidates compares each with every group leader); None when there is none or it is not hex."""
-        if not self.phash:
-            return None
-        try:
-            return int(self.phash, 16)
-        except ValueError:
-            return None
+    phash_bits: int | None = field(init=False, repr=False, compare=False)
+    """The hash as a number, parsed once per candidate instead of once per comparison (grouping 50
+    candidates compares each with every group leader); None when there is none or it is not hex. Set
+    here, not a functools.cached_property: in Python 3.11 that one takes a lock shared by every instance,
+    which concurrent searches would contend for."""
+
+    def __post_init__(self) -> None:
+        bits = None
+        if self.phash:
+            try:
+                bits = int(self.phash, 16)
+            except ValueError:
+                bits = None
+        object.__setattr__(self, "phash_bits", bits)
 
     @property
     def aspect(self) -> float:
