@@ -50,6 +50,7 @@ class _Atom(Protocol):
     bar: bool
     path_count: int
     image_area: float
+    free_paths: int
 
 
 def _same(values: Sequence[float], tolerance: float) -> dict[int, list[int]]:
@@ -82,7 +83,9 @@ def _strokes(boxes: Sequence[Box]) -> tuple[list[Box], list[Box]]:
 
 
 def has_axes(boxes: Sequence[Box], area: Box) -> bool:
-    """An L of axes (long horizontal and vertical strokes meeting at a corner), or 3+ parallel gridlines."""
+    """An L of axes (long horizontal and vertical strokes meeting at a corner), or 3+ parallel gridlines.
+
+    A ruled table has both too: callers ask for a plotted series as well (chart_evidence)."""
     horizontal, vertical = _strokes(boxes)
     width, height = area[2] - area[0], area[3] - area[1]
     long_h = [b for b in horizontal if b[2] - b[0] >= 0.4 * width]
@@ -99,9 +102,12 @@ def has_axes(boxes: Sequence[Box], area: Box) -> bool:
 
 
 def chart_evidence(atoms: Sequence[_Atom], area: Box) -> bool:
-    """The drawing holds what charts are made of: a bar series, axes or gridlines."""
-    bars = [a.box for a in atoms if a.bar]
-    return has_bar_series(bars) or has_axes([a.box for a in atoms if a.path_count == 1], area)
+    """The drawing holds what charts are made of: a bar series, or axes or gridlines with a plotted series
+    (a curved or slanted path: a line, markers; table rules and cell shading have none)."""
+    if has_bar_series([a.box for a in atoms if a.bar]):
+        return True
+    series = any(a.free_paths for a in atoms)
+    return series and has_axes([a.box for a in atoms if a.path_count == 1], area)
 
 
 def _extent(atoms: Sequence[_Atom]) -> Box:

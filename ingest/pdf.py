@@ -415,11 +415,27 @@ def _drop_decorations(
                 or box_area(image.box) >= 0.9 * page_area
             ):
                 continue
-            if _is_edge_band(image.box, content.size):
+            if _is_edge_band(image.box, content.size) or _is_corner_mark(image.box, content.size):
                 continue
             kept.append(image)
         content.images = kept
     return bombs
+
+
+CORNER_MARK_SHARE = 0.12
+"""A picture in a page corner smaller than this share of the page width is a logo or sticker."""
+CORNER_MARGIN_SHARE = 0.03
+"""... in a corner: within this share of the page width (or height) of two edges."""
+
+
+def _is_corner_mark(box: Box, page_size: tuple[float, float]) -> bool:
+    """A small picture tucked into a page corner (a logo, an event badge): page design, not a figure."""
+    pw, ph = page_size
+    if max(box[2] - box[0], box[3] - box[1]) >= CORNER_MARK_SHARE * pw:
+        return False
+    near_x = box[0] <= CORNER_MARGIN_SHARE * pw or box[2] >= pw - CORNER_MARGIN_SHARE * pw
+    near_y = box[1] <= CORNER_MARGIN_SHARE * ph or box[3] >= ph - CORNER_MARGIN_SHARE * ph
+    return near_x and near_y
 
 
 EDGE_BAND_SHARE = 0.3

@@ -674,7 +674,12 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
         c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
     ]
     loose = _uncaptioned(layout, cluster_boxes(rest, 2 * CLUSTER_GAP_PT), excluded, min_figure_pt)
+    smallest = min_figure_pt
+    if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
+        smallest = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
     for region in _merge_loose(layout, loose):
+        if min(region.box[2] - region.box[0], region.box[3] - region.box[1]) < smallest:
+            continue
         if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
             regions.append(region)
     return regions
@@ -691,8 +696,6 @@ def _uncaptioned(
     """
     excluded = excluded | {ln.block for ln in layout.title_lines}
     speck = min_figure_pt / 3
-    if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
-        min_figure_pt = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
     parts: list[tuple[Cluster, bool]] = []
     specks: list[Box] = []
     for cluster in clusters:

@@ -141,3 +141,17 @@ def test_full_height_screenshot_beside_slide_text_is_kept(tmp_path: Path) -> Non
     ex = _extract(path)
     assert len(ex.figures) == 1
     assert box_iou(ex.figures[0].unit.bbox, shot) > 0.9
+
+
+def test_a_logo_in_a_slide_corner_is_decoration(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = _slide(doc, "Efficiency as a function of bandwidth")
+    page.insert_image(pymupdf.Rect(873, 8, 958, 93), stream=figure_png(21, (90, 90)))  # an event badge
+    picture = (16, 113, 700, 370)
+    page.insert_image(pymupdf.Rect(picture), stream=figure_png(22, (700, 250)))
+    page.insert_text((60, 420), "Bandwidth needed per data type", fontsize=18)
+    path = tmp_path / "bandwidth.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert len(ex.figures) == 1
+    assert box_iou(ex.figures[0].unit.bbox, picture) > 0.9
