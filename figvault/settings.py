@@ -272,6 +272,10 @@ class ServiceSettings(BaseModel):
     ingest_allow_dirs: list[str] = Field(default_factory=list)
     """Server-side folders an ingest job may read; empty: none."""
     reencode_on_start: bool = False
+    tenant_admin_reencode: bool = False
+    """Let any tenant's admin start or cancel a store-wide re-encode over HTTP (``POST /v1/jobs/reencode``,
+    cancelling a re-encode job). Off: re-encodes are the operator's (``figvault reencode``,
+    ``reencode_on_start``): a re-encode concerns every tenant, and no HTTP role spans tenants."""
     rate_limit_per_key: str = "100/second"
     """Requests one API key (a JWT: its subject) may make, as ``limits`` strings ("100/second",
     "10/second;500/minute"); empty: no limit. Over it: 429 with Retry-After."""

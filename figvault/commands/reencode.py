@@ -66,8 +66,9 @@ def reencode(
                 raise
             # Milvus Lite serves its folder from one process: a running service holds it.
             raise StoreError(
-                f"{exc} (if `figvault serve` runs on this data folder, re-encode through it:"
-                " POST /v1/jobs/reencode, or set service.reencode_on_start)"
+                f"{exc} (if `figvault serve` runs on this data folder, re-encode through it: set"
+                " service.reencode_on_start and restart it, or POST /v1/jobs/reencode where"
+                " service.tenant_admin_reencode allows it)"
             ) from None
         plan = plan_reencode(store, build_encoders(settings))
         if plan is None:

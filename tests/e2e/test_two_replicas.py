@@ -116,6 +116,7 @@ class Deployment:
             "FIGVAULT_JOBS__HEARTBEAT_S": "0.5",
             "FIGVAULT_JOBS__STALE_AFTER_S": "5",
             "FIGVAULT_SERVICE__CPU_THREADS": "1",
+            "FIGVAULT_SERVICE__TENANT_ADMIN_REENCODE": "true",  # the re-encode below is started over HTTP
         }
         self.a = Replica("a", root / "a" / "data", env)
         self.b = Replica("b", root / "b" / "data", env)

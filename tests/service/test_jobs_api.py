@@ -161,7 +161,27 @@ def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1
 
 
+def test_store_wide_reencode_is_the_operators_unless_allowed(service: Service) -> None:
+    """A re-encode changes every tenant's store: by default no tenant's admin starts or cancels one over
+    HTTP (the operator runs ``figvault reencode``); ``service.tenant_admin_reencode`` opens both."""
+    admin, other = service.headers("admin"), service.headers("other")
+    for headers in (admin, other):
+        refused = service.client.post("/v1/jobs/reencode", headers=headers)
+        assert refused.status_code == 403 and "figvault reencode" in refused.json()["detail"]
+    job = JobStore.open(service.settings).create(
+        JobType.REENCODE, {"source": "a", "target": "b"}, started_by="cli", tenant=GLOBAL_TENANT
+    )
+    for headers in (admin, other):
+        refused = service.client.post(f"/v1/jobs/{job.id}/cancel", headers=headers)
+        assert refused.status_code == 403 and "figvault reencode" in refused.json()["detail"]
+    service.settings.service.tenant_admin_reencode = True
+    # Allowed: the route goes on to its own answer (nothing to do: the store serves the configured model).
+    assert service.client.post("/v1/jobs/reencode", headers=admin).status_code == 409
+    assert service.client.post(f"/v1/jobs/{job.id}/cancel", headers=admin).status_code in (200, 409)
+
+
 def test_reencode_over_http_while_searching(service: Service) -> None:
+    service.settings.service.tenant_admin_reencode = True  # this test is about the re-encode over HTTP
     service.wait(upload(service, "editor", 7, 8)["job_id"], "editor")
     admin = service.headers("admin")
     status = service.client.get("/v1/status", headers=admin).json()

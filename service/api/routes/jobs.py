@@ -4,8 +4,11 @@ Who sees what (``job_visible``): an editor sees the jobs they started and those 
 (a group of the job's is theirs); an admin every job of their tenant. Re-encode jobs concern the whole store:
 admins of every tenant see them, without the counts, errors, result counts and message, which describe every
 tenant's units (``JobOut.withheld``). A job the caller may not see is answered 404, like one that does not
-exist. Editors may cancel the jobs they started; admins any job they see. ``/v1/status`` counts the units
-of the caller's tenant, never the store's.
+exist. Editors may cancel the jobs they started; admins any job they see, except that starting or
+cancelling a re-encode over HTTP is refused (403) unless ``service.tenant_admin_reencode`` is set: it
+changes every tenant's store, and no HTTP role spans tenants (the operator runs ``figvault reencode`` or
+sets ``service.reencode_on_start``). ``/v1/status`` counts the units of the caller's tenant, never the
+store's.
 """
 
 from __future__ import annotations
@@ -51,6 +54,18 @@ EVENT_POLL_S = 0.5
 KEEPALIVE_S = 10.0
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.REENCODE))]
+
+
+STORE_WIDE_REFUSED = (
+    "a re-encode changes every tenant's store: the operator runs it on the server (`figvault reencode`, or"
+    " service.reencode_on_start); service.tenant_admin_reencode lets tenant admins start and cancel it here"
+)
+
+
+def _check_store_wide_allowed(settings: Settings) -> None:
+    """403 unless tenant admins may start and cancel store-wide jobs over HTTP."""
+    if not settings.service.tenant_admin_reencode:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, STORE_WIDE_REFUSED)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -260,9 +275,13 @@ def job_events(job_id: JobIdPath, request: Request, principal: Editor) -> Stream
 @router.post(
     "/jobs/{job_id}/cancel", summary="Cancel a job (its starter, or an admin)", response_model=JobOut
 )
-def cancel_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep) -> JobOut:
+def cancel_job(
+    job_id: JobIdPath, request: Request, principal: Editor, db: DbDep, settings: SettingsDep
+) -> JobOut:
     store = _store(request)
     job = _visible_job(store, principal, job_id)
+    if job.store_wide:
+        _check_store_wide_allowed(settings)
     if job.started_by != principal.user and not principal.can(Action.REENCODE):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the user who started a job, or an admin, may cancel it"
@@ -284,14 +303,18 @@ def _accepted(job: Job) -> JSONResponse:
 
 @router.post(
     "/jobs/reencode",
-    summary="Re-encode every unit for the configured encoders, then switch the alias (admins)",
+    summary="Re-encode every unit for the configured encoders, then switch the alias (admins, when allowed)",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
-    responses={409: {"model": ErrorOut, "description": "The alias already serves the configured version."}},
+    responses={
+        403: {"model": ErrorOut, "description": "Not an admin, or service.tenant_admin_reencode is off."},
+        409: {"model": ErrorOut, "description": "The alias already serves the configured version."},
+    },
 )
 def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db: DbDep) -> JSONResponse:
     from figvault.pipeline.reencode import queue_reencode
 
+    _check_store_wide_allowed(settings)
     runner = _runner(request)
     try:
         job = queue_reencode(settings, JobStore(db.conn()), started_by=principal.user)
