@@ -203,8 +203,8 @@ def execute_search_with_index(
         return [[] for _ in range(nq)]
     scope = set(partition_names) if partition_names else None
     in_scope = tuple(s for s in segments if s.num_rows > 0 and (scope is None or s.partition in scope))
-    mt_pks, mt_seqs, mt_vecs, mt_row_refs, mt_table = memtable.to_search_snapshot(
-        vector_field=vector_field, partition_names=partition_names, include_table=compiled_filter is not None
+    mt_pks, mt_seqs, mt_vecs, mt_row_refs, mt_table = _memtable_snapshot(
+        memtable, vector_field, partition_names, compiled_filter is not None
     )
     if not in_scope and not mt_pks:
         return [[] for _ in range(nq)]
@@ -261,6 +261,20 @@ def execute_search_with_index(
         vector_field,
         output_fields,
         project_record_fn,
+    )
+
+
+def _memtable_snapshot(
+    memtable: Any, vector_field: str, partition_names: list[str] | None, include_table: bool
+) -> tuple[list[Any], np.ndarray, np.ndarray, list[tuple[int, int]], Any]:
+    """``memtable.to_search_snapshot(...)``, skipped when the memtable holds no row (the usual state: figvault
+    flushes after its writes). Lite's snapshot then still built an empty Arrow table of the collection's
+    schema per search; with no keys nothing of the snapshot is read (no memtable hits, no mask)."""
+    keys = getattr(memtable, "_pk_index", None)
+    if isinstance(keys, dict) and not keys:  # one atomic read: empty now, as a locked snapshot would say
+        return [], np.zeros(0, dtype=np.uint64), np.zeros((0, 0), dtype=np.float32), [], None
+    return memtable.to_search_snapshot(
+        vector_field=vector_field, partition_names=partition_names, include_table=include_table
     )
 
 

@@ -151,3 +151,42 @@ def test_not_applied_to_another_version(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(milvus_lite, "__version__", "9.9.9")
     assert "9.9.9" in (lite_patch.why_not_applicable() or "")
+
+
+def test_an_empty_memtable_is_not_snapshotted(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All rows flushed (figvault's usual state): the same hits as Lite's own search, and Lite's memtable
+    snapshot (which built an empty Arrow table per search) is skipped; with rows in the memtable it is not."""
+    from milvus_lite.engine import collection
+    from milvus_lite.storage.memtable import MemTable
+    from pymilvus import DataType
+
+    assert lite_patch.apply()
+    if not client.has_collection("sealed"):
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
+        schema.add_field("tag", DataType.VARCHAR, max_length=8)
+        schema.add_field("n", DataType.INT64)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+        params = client.prepare_index_params()
+        params.add_index("vec", index_type="HNSW", metric_type="COSINE", params={"M": 8})
+        client.create_collection("sealed", schema=schema, index_params=params)
+        vectors = np.random.default_rng(3).standard_normal((200, DIM)).astype(np.float32)
+        rows = [
+            {"pk": f"s{i:03d}", "tag": TAGS[i % 3], "n": i, "vec": v.tolist()} for i, v in enumerate(vectors)
+        ]
+        client.insert("sealed", rows)
+        client.flush("sealed")
+        client.load_collection("sealed")
+    snapshots: list[int] = []
+    original = MemTable.to_search_snapshot
+    monkeypatch.setattr(
+        MemTable, "to_search_snapshot", lambda self, **kw: snapshots.append(1) or original(self, **kw)
+    )
+    queries = np.random.default_rng(13).standard_normal((6, DIM)).astype(np.float32).tolist()
+    exprs = ["", 'tag == "a"']
+    patched = [_search(client, "sealed", q, e) for q in queries for e in exprs]
+    assert snapshots == []
+    assert _search(client, "flat", queries[0], "") and snapshots  # memtable rows there: snapshotted
+    monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
+    assert patched == [_search(client, "sealed", q, e) for q in queries for e in exprs]
+    assert all(len(hits) == 50 for hits in patched[::2])
