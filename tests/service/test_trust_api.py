@@ -282,3 +282,23 @@ def test_audit_rows_are_bounded(world: World) -> None:
     assert world.client.post("/v1/search", json=body, headers=world.headers("reader")).status_code == 200
     [row] = audit_rows(world, before)
     assert len(row["raw"]) <= 8192 and len(row["query"]) <= 2000
+
+
+def test_an_admin_reads_every_group_of_the_tenant_in_the_trail_and_no_other_tenant(world: World) -> None:
+    """Intended (docs/service.md, Threat model): a tenant's admin is its auditor and reads every group's
+    search texts; an admin of another tenant reads none of them."""
+    world.add_user("trail_g0", Role.READER, ["g0"], "acme")
+    world.add_user("trail_admin_g3", Role.ADMIN, ["g3"], "acme")
+    world.add_user("trail_admin_globex", Role.ADMIN, ["g0"], "globex")
+    query = "turbine words only g0 may know"
+    assert world.client.post(
+        "/v1/search", json={"query": query}, headers=world.headers("trail_g0")
+    ).is_success
+
+    def trail(admin: str) -> list[dict[str, Any]]:
+        answer = world.client.get("/v1/audit", params={"user": "trail_g0"}, headers=world.headers(admin))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["entries"]
+
+    assert query in {entry["query"] for entry in trail("trail_admin_g3")}
+    assert trail("trail_admin_globex") == []
