@@ -44,6 +44,8 @@ from figvault.units import DocumentExtraction
 
 POLL_S = 0.1
 """How often the parent looks at a worker's clock, memory and the cancel flag."""
+ORPHAN_POLL_S = 0.5
+"""How often a worker checks that the process that asked for it is still there."""
 CANCEL_POLL_S = 0.5
 """How often the (possibly database-backed) cancel check is asked."""
 MiB = 2**20
@@ -101,10 +103,44 @@ def _mp_context() -> Any:
 # ---- the worker side -------------------------------------------------------------------------------
 
 
+def _started_at(pid: int) -> str | None:
+    """When process ``pid`` started (Linux: clock ticks since boot, exact), or "" where that cannot be read
+    (then only whether the pid exists is known); None: no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2 :].split()[19]
+    except (OSError, ValueError, IndexError):
+        return "" if psutil.pid_exists(pid) else None
+
+
+def _watch_requester(pid: int) -> None:
+    """End this worker (and its process group) when the process that asked for it is gone (kill -9
+    included): that process enforced the time limit, and the fork server outlives it while a worker runs.
+    A thread, so it acts between the extractor's Python steps."""
+    born = _started_at(pid)
+    if born is None:
+        os._exit(1)
+
+    def watch() -> None:
+        while _started_at(pid) == born:  # the same process, not a new one under a reused pid
+            time.sleep(ORPHAN_POLL_S)
+        with contextlib.suppress(OSError):
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="figvault-orphan-watch", daemon=True).start()
+
+
 def _set_limits(limits: ExtractLimits) -> None:
     import resource
 
     os.setpgrp()  # its own process group: the parent ends the worker and whatever it started together
+    # A backstop for what the worker starts (LibreOffice): CPU seconds past what the wall-time limit allows
+    # on every core end it, should the worker and its parent be gone.
+    cpu_cap = int(limits.seconds * (os.cpu_count() or 1)) + 60
+    _soft, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if cpu_hard == resource.RLIM_INFINITY or cpu_hard > cpu_cap:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_cap, cpu_hard))
     with contextlib.suppress(OSError):
         os.nice(max(0, limits.nice))
     cap = limits.memory_mb * MiB
@@ -143,12 +179,18 @@ def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) 
 
 
 def _run_main(
-    conn: Connection, target: Callable[..., Any], args: tuple[Any, ...], limits: ExtractLimits, verb: str
+    conn: Connection,
+    target: Callable[..., Any],
+    args: tuple[Any, ...],
+    limits: ExtractLimits,
+    verb: str,
+    requester: int,
 ) -> None:
     """The worker process: ``target(*args)`` under ``limits``; its value, or a FigvaultError's class and
-    reason, or a one-line reason, goes back through ``conn``."""
+    reason, or a one-line reason, goes back through ``conn``. It ends when ``requester`` is gone."""
     try:
         _set_limits(limits)
+        _watch_requester(requester)
         message: tuple[str, Any] = ("ok", target(*args))
     except FigvaultError as exc:
         message = ("raise", (type(exc), str(exc)))
@@ -253,7 +295,10 @@ def run_limited(
     ctx = _mp_context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(
-        target=_run_main, args=(sender, target, args, limits, verb), name="figvault-worker", daemon=True
+        target=_run_main,
+        args=(sender, target, args, limits, verb, os.getpid()),
+        name="figvault-worker",
+        daemon=True,
     )
     watch = _Watch(cancelled)
     process.start()

@@ -7,6 +7,8 @@ No timing assertions beyond "it ended": the limits are set far below what the ho
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from tests.generated_docs import figure_pdf
 from tests.pipeline.hostile_docs import overlapping_segments_pdf, path_ops_pdf
 
 SETTINGS = ExtractSettings(workers=2)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def workers_alive() -> list[psutil.Process]:
@@ -119,3 +122,54 @@ def test_batch_goes_on_past_hostile_files(tmp_path: Path) -> None:
     # The dense page either extracts (once clustering is near-linear) or fails alone, with its reason.
     assert not isinstance(results[hostile], str) or "longer than 10 s" in results[hostile]
     assert not workers_alive()
+
+
+REQUESTER = """
+import sys
+from pathlib import Path
+from figvault.pipeline.extract_worker import ExtractLimits, extract_limited
+from figvault.settings import ExtractSettings
+
+if __name__ == "__main__":
+    print("extracting", flush=True)
+    extract_limited(Path(sys.argv[1]), ExtractSettings(), limits=ExtractLimits(seconds=600))
+"""
+
+
+def test_a_worker_whose_requester_was_killed_ends(tmp_path: Path) -> None:
+    """kill -9 of the process that asked for an extraction (it enforced the time limit) must not leave the
+    worker running on alone: the fork server outlives the requester while a worker runs."""
+    # Minutes of work at least: the worker must still be busy when the deadline below has passed.
+    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=60)
+    script = tmp_path / "requester.py"
+    script.write_text(REQUESTER)
+    requester = subprocess.Popen(
+        [sys.executable, str(script), str(hostile)], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert requester.stdout is not None and requester.stdout.readline().strip() == "extracting"
+        workers, server = [], None
+        deadline = time.monotonic() + 60
+        while not workers and time.monotonic() < deadline:
+            for child in psutil.Process(requester.pid).children():
+                if any("forkserver" in part for part in child.cmdline()):
+                    server, workers = child, child.children()
+            time.sleep(0.05)
+        assert workers, "no extraction worker appeared"
+    finally:
+        requester.kill()
+        requester.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_running(p) for p in [*workers, server]):
+        time.sleep(0.1)
+    left = [p for p in [*workers, server] if _running(p)]
+    for proc in left:
+        proc.kill()
+    assert not left, "the worker (or its fork server) outlived the killed requester"
+
+
+def _running(proc: psutil.Process | None) -> bool:
+    try:
+        return proc is not None and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
