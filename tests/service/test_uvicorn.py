@@ -8,6 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,6 +29,50 @@ def free_port() -> int:
 
 def figvault_cli(data_dir: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "figvault", "--config", "offline", "--data-dir", str(data_dir), *args]
+
+
+@dataclass
+class Served:
+    base: str
+    output: str = ""
+    """What the server printed, once it has stopped."""
+
+
+@contextmanager
+def served(data_dir: Path, env: dict[str, str], ready_within_s: float = 120) -> Iterator[Served]:
+    """A real ``figvault serve`` on a free loopback port, ready; stopped (and its output kept) on exit."""
+    port = free_port()
+    process = subprocess.Popen(
+        figvault_cli(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    server = Served(base=f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + ready_within_s
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                pytest.fail(f"server exited with {process.returncode}: {output[-2000:]}")
+            try:
+                if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server was not ready within {ready_within_s:g} s"
+            time.sleep(0.3)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        server.output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+        if process.stdout:
+            process.stdout.close()
 
 
 def test_serve_over_loopback(tmp_path: Path) -> None:
@@ -47,53 +94,22 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
     _, key = users.add_user(conn, "river", Role.READER, ["hydro"], "acme")
     conn.close()
 
-    port = free_port()
-    server = subprocess.Popen(
-        figvault_cli(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                output = server.stdout.read().decode(errors="replace") if server.stdout else ""
-                pytest.fail(f"server exited with {server.returncode}: {output[-2000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server was not ready within 120 s"
-            time.sleep(0.3)
-
-        with httpx.Client(base_url=base, timeout=30) as client:
-            assert client.get("/readyz").json()["status"] == "ready"
-            assert client.post("/v1/search", json={"query": "river"}).status_code == 401
-            headers = {"Authorization": f"Bearer {key}"}
-            response = client.post("/v1/search", json={"query": "figure in report 7"}, headers=headers)
-            assert response.status_code == 200, response.text
-            results = response.json()["results"]
-            assert len(results) == 1 and results[0]["doc"] == "river.pdf"
-            image = client.get(results[0]["image_url"], headers=headers)
-            assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
-            assert 'route="/v1/search"' in client.get("/metrics").text
-            # A wrong secret for a real key id: refused, and the attempt is logged without the secret.
-            wrong = key[:21] + "W" * 43
-            bad = client.get("/v1/me", headers={"Authorization": f"Bearer {wrong}"})
-            assert bad.status_code == 401
-            assert client.get("/docs").status_code == 404  # off by default (service.api_docs)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        output = server.stdout.read().decode(errors="replace") if server.stdout else ""
-        if server.stdout:
-            server.stdout.close()
+    with served(data_dir, env) as server, httpx.Client(base_url=server.base, timeout=30) as client:
+        assert client.get("/readyz").json()["status"] == "ready"
+        assert client.post("/v1/search", json={"query": "river"}).status_code == 401
+        headers = {"Authorization": f"Bearer {key}"}
+        response = client.post("/v1/search", json={"query": "figure in report 7"}, headers=headers)
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert len(results) == 1 and results[0]["doc"] == "river.pdf"
+        image = client.get(results[0]["image_url"], headers=headers)
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+        assert 'route="/v1/search"' in client.get("/metrics").text
+        # A wrong secret for a real key id: refused, and the attempt is logged without the secret.
+        wrong = key[:21] + "W" * 43
+        bad = client.get("/v1/me", headers={"Authorization": f"Bearer {wrong}"})
+        assert bad.status_code == 401
+        assert client.get("/docs").status_code == 404  # off by default (service.api_docs)
+    output = server.output
     assert "authentication failed from 127.0.0.1: wrong secret for API key id" in output, output[-2000:]
     assert "W" * 43 not in output and key not in output
