@@ -296,6 +296,8 @@ def test_fusion_ties_go_to_the_stronger_scores(engine: SearchEngine, monkeypatch
     from figvault.retrieval.milvus_store import ChannelHit
 
     orders = {"text": ["a", "b", "c"], "lexical": ["c", "b", "a"]}
+    # Equal channel weights: a weighted fusion (the offline profile's lexical x2) does not tie these ranks.
+    monkeypatch.setattr(engine.settings.search, "weights", {"text": 1.0, "lexical": 1.0})
     for scores, winner in (
         ({"text": [0.98, 0.5, 0.2], "lexical": [4.2, 3.6, 3.3]}, "a"),  # near-exact caption vector for a
         ({"text": [0.30, 0.29, 0.28], "lexical": [9.0, 1.0, 0.5]}, "c"),  # flat cosines, c's words match
