@@ -33,6 +33,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Settings, TestClient, dict[str, str
 
     settings = load_settings("offline", data_dir=tmp_path / "data")
     settings.extract.workers = 1
+    # The searcher below loops flat out: on a quiet machine that passes the per-key rate limit (tested
+    # apart, in test_trust_api) and the job poll would get 429.
+    settings.service.rate_limit_per_key = settings.service.rate_limit_per_address = "100000/second"
     base = figure_pdf(tmp_path / "base.pdf", seed=1)
     ingest_paths(settings, [base], groups=["g"], tenant="acme", progress=False)
     conn = connect(settings)
