@@ -72,12 +72,23 @@ def expected_split() -> dict[str, list[str]]:
     return {"tune": sorted(tune), "report": sorted(report)}
 
 
+QUESTION_BATCHES: tuple[tuple[str, int], ...] = (("", SEED), ("u035", 14))
+"""Questions added later form their own batch, so that adding some never moves earlier ones between parts:
+(first id of the batch, its seed). u035-u054: 20 unanswerable questions added 2026-12-03 (issue 14)."""
+
+
 def question_parts(ids: list[str]) -> dict[str, str]:
-    """Per-question split of one question file: shuffle the sorted ids with the seed, first half tunes."""
-    order = sorted(ids)
-    random.Random(SEED).shuffle(order)
-    half = len(order) // 2
-    return {qid: ("tune" if i < half else "report") for i, qid in enumerate(order)}
+    """Per-question split of one question file: per batch, shuffle the sorted ids with the batch's seed,
+    first half tunes."""
+    parts: dict[str, str] = {}
+    starts = [start for start, _ in QUESTION_BATCHES]
+    for n, (start, seed) in enumerate(QUESTION_BATCHES):
+        end = starts[n + 1] if n + 1 < len(starts) else None
+        order = sorted(q for q in ids if q >= start and (end is None or q < end))
+        random.Random(seed).shuffle(order)
+        half = len(order) // 2
+        parts.update({qid: ("tune" if i < half else "report") for i, qid in enumerate(order)})
+    return parts
 
 
 class Report:
