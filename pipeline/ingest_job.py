@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from figvault.access import Principal, Role
+from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
@@ -287,12 +288,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         if engine is not None:
             engine.close()
         if not interrupted:
-            if cleanup:
-                shutil.rmtree(cleanup, ignore_errors=True)
-            if params.get("uploads"):
-                drop_placeholders(DocumentRegistry(ctx.store.db), tenant, params["uploads"])
-                Storage.from_settings(settings).delete_tree(_job_folder(ctx.job.id))
-                shutil.rmtree(settings.data_dir / _job_folder(ctx.job.id), ignore_errors=True)
+            discard_uploads(settings, ctx.job, ctx.store.db)
 
 
 STAGES = "stages"
@@ -472,6 +468,20 @@ def placeholder(
         groups=list(groups),
         tags=list(tags or []),
     )
+
+
+def discard_uploads(settings: Settings, job: Job, db: Database) -> None:
+    """What an ended ingest job (done, failed or cancelled, never one that may resume) leaves of its
+    uploads: the files go, and so does each new document's placeholder no ingest wrote to; a document the
+    job wrote (indexed, or failed with its reason) and one it would have replaced stay. Idempotent."""
+    params = job.params
+    tenant: str = params.get("tenant") or job.tenant
+    if params.get("cleanup_dir"):
+        shutil.rmtree(params["cleanup_dir"], ignore_errors=True)
+    if params.get("uploads"):
+        drop_placeholders(DocumentRegistry(db), tenant, params["uploads"])
+        Storage.from_settings(settings).delete_tree(_job_folder(job.id))
+        shutil.rmtree(settings.data_dir / _job_folder(job.id), ignore_errors=True)
 
 
 def drop_placeholders(registry: DocumentRegistry, tenant: str, uploads: Sequence[dict[str, Any]]) -> None:

@@ -625,6 +625,31 @@ def _reencode_handler() -> Handler:
 HANDLERS[JobType.INGEST] = _ingest_handler
 HANDLERS[JobType.REENCODE] = _reencode_handler
 
+Discard = Callable[[Settings, Job, Database], None]
+DISCARDS: dict[JobType, Callable[[], Discard]] = {}
+"""Job type -> a function returning what undoes a job that ends without its handler running to its end
+(cancelled while queued): what was set up when it was queued (an upload's files and new documents)."""
+
+
+def _ingest_discard() -> Discard:
+    from figvault.pipeline.ingest_job import discard_uploads
+
+    return discard_uploads
+
+
+DISCARDS[JobType.INGEST] = _ingest_discard
+
+
+def cancel_and_discard(settings: Settings, store: JobStore, job_id: str) -> Job:
+    """Ask ``job_id`` to stop (``JobStore.request_cancel``). A job it cancels at once (one still queued)
+    has no handler to clean up after it, so its type's ``DISCARDS`` entry does: an upload's new documents
+    and staged files go (a document it would have replaced stays as it was). A running job cleans up in
+    its handler when it stops."""
+    job = store.request_cancel(job_id)
+    if job.state == JobState.CANCELLED and job.type in DISCARDS:
+        DISCARDS[job.type]()(settings, job, store.db)
+    return job
+
 
 class Heartbeat:
     """Marks the job's owner alive every ``every_s`` seconds while its handler runs (a batch may take

@@ -97,11 +97,12 @@ def cancel(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running job to stop.")] = 0.0,
 ) -> None:
     """Cancel a job: a queued one at once, a running one at its next batch (what it stored stays)."""
-    from figvault.pipeline.jobs import JobState, JobStore
+    from figvault.pipeline.jobs import JobState, JobStore, cancel_and_discard
 
     with one_line_errors():
-        store = JobStore.open(state(ctx).settings)
-        job = store.request_cancel(job_id)
+        settings = state(ctx).settings
+        store = JobStore.open(settings)
+        job = cancel_and_discard(settings, store, job_id)
         deadline = time.monotonic() + wait
         while job.state == JobState.RUNNING and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
+from figvault.pipeline.ingest_job import uploads_dir
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobRunner, JobState, JobStore, JobType
 from figvault.service import users
 from figvault.settings import Settings
@@ -138,6 +139,52 @@ def test_cancel_queued_job(service: Service) -> None:
     again = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers("editor"))
     assert again.status_code == 409
     assert JobStore.open(service.settings).require(job_id).state == JobState.CANCELLED
+
+
+def documents_named(svc: Service, name: str) -> list[dict]:
+    listed = svc.client.get("/v1/documents", headers=svc.headers("admin")).json()["documents"]
+    return [d for d in listed if d["name"] == name]
+
+
+def test_cancelling_a_queued_upload_leaves_no_document_and_no_files(service: Service) -> None:
+    """The placeholder registered when the upload was accepted goes with the job, and so do its files."""
+    service.client.app.state.jobs.stop()  # nothing runs: the upload waits in the queue
+    job_id = upload(service, "editor", 4)["job_id"]
+    assert [d["state"] for d in documents_named(service, "report-4.pdf")] == ["pending"]
+    cancelled = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers("editor"))
+    assert cancelled.json()["state"] == "cancelled"
+    assert documents_named(service, "report-4.pdf") == []
+    assert not uploads_dir(service.settings, job_id).exists()
+
+
+def test_cancelling_a_queued_replacement_keeps_the_document(service: Service) -> None:
+    first = upload(service, "editor", 5)
+    assert service.wait(first["job_id"])["state"] == "succeeded"
+    before = documents_named(service, "report-5.pdf")
+    assert [d["state"] for d in before] == ["indexed"] and before[0]["units"] > 0
+    service.client.app.state.jobs.stop()
+    again = upload(service, "editor", 5)
+    assert again["documents"][0]["doc_id"] == before[0]["doc_id"]  # it replaces that document
+    service.client.post(f"/v1/jobs/{again['job_id']}/cancel", headers=service.headers("editor"))
+    after = documents_named(service, "report-5.pdf")
+    assert [(d["doc_id"], d["state"], d["units"]) for d in after] == [
+        (before[0]["doc_id"], "indexed", before[0]["units"])
+    ]
+    assert not uploads_dir(service.settings, again["job_id"]).exists()
+
+
+def test_an_upload_that_fails_shows_failed_with_its_reason(service: Service) -> None:
+    """A file that is a PDF by its header but cannot be read: the job fails, the document says why."""
+    broken = ("files", ("broken.pdf", b"%PDF-1.7\n" + b"\x00 not a pdf body" * 64, "application/pdf"))
+    response = service.client.post(
+        "/v1/documents", files=[broken], data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert response.status_code == 202, response.text
+    job = service.wait(response.json()["job_id"])
+    assert job["state"] == "failed" and job["errors"]
+    docs = documents_named(service, "broken.pdf")
+    assert [d["state"] for d in docs] == ["failed"] and docs[0]["error"]
+    assert not uploads_dir(service.settings, job["id"]).exists()
 
 
 def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:

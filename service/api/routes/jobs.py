@@ -33,6 +33,7 @@ from figvault.pipeline.jobs import (
     JobState,
     JobStore,
     JobType,
+    cancel_and_discard,
     job_visible,
 )
 from figvault.service import audit
@@ -288,7 +289,7 @@ def cancel_job(
         )
     if job.finished:
         raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.id} already {job.state}")
-    job = store.request_cancel(job_id)
+    job = cancel_and_discard(settings, store, job_id)  # a queued upload's placeholders and files go with it
     audit.record(db.conn(), principal, "job-cancel", detail={"job": job_id, "type": str(job.type)})
     return JobOut.of(job)
 
