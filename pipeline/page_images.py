@@ -9,13 +9,19 @@ A first render parses an untrusted file, so it runs in a worker process under th
 (``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the
 service's threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF
 rendering, made at ingest by the extraction worker, or for older documents by LibreOffice in a process of
-its own). A page that overruns them gets a marker in the cache instead of an image: its later views
-answer at once with the reason, and nothing renders it again (delete the marker to retry).
+its own). A page that overruns them gets a marker in the cache instead of an image (the reason, when,
+and under which limits): its later views answer at once with the reason, until the marker is
+``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under; then the next view
+renders it once more (a success replaces the marker, a failure renews it). A re-ingest of the same bytes
+changes nothing here; changed bytes are another hash, hence other cache entries.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +40,9 @@ MAX_PAGE_PIXELS = 12_000_000
 RENDER_SLOTS = 2
 """First renders running at once in one service process; a view past them is told to retry."""
 UNAVAILABLE_SUFFIX = ".unavailable"
+UNAVAILABLE_RETRY_S = 3600.0
+"""How long a page that overran the limits answers "unavailable" before one view renders it again (a
+transient overload does not hide a page for good; a hostile page costs one limited render an hour)."""
 _slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
 
@@ -53,9 +62,12 @@ class PageImage:
 
 
 class PageImageRenderer:
-    def __init__(self, settings: Settings, *, dpi: int = PAGE_DPI) -> None:
+    def __init__(
+        self, settings: Settings, *, dpi: int = PAGE_DPI, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.dpi = dpi
+        self.clock = clock
         self.sources = SourceStore.from_settings(settings)
         self.cache = Storage.from_settings(settings).area(CACHE_AREA)
 
@@ -80,23 +92,31 @@ class PageImageRenderer:
             return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page))
         except KeyError:
             pass
-        self._raise_if_marked(key)
+        limits = ExtractLimits.from_settings(self.settings.extract)
+        marked = self._raise_if_marked(key, limits)
         if not _slots.acquire(blocking=False):
             raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
         try:
-            png = self._render_limited(sha256, page, key)
+            png = self._render_limited(sha256, page, key, limits)
         finally:
             _slots.release()
         self.cache.write(key, png)
+        if marked:
+            self.cache.delete(key + UNAVAILABLE_SUFFIX)
         return PageImage(png=png, etag=self.etag(sha256, page))
 
-    def _render_limited(self, sha256: str, page: int, key: str) -> bytes:
+    def _render_limited(self, sha256: str, page: int, key: str, limits: ExtractLimits) -> bytes:
         pdf, index = self._page_file(sha256, page)
-        limits = ExtractLimits.from_settings(self.settings.extract)
         try:
             return run_limited(rasterise, (pdf, index, page, self.dpi), limits, verb="render this page")
-        except ExtractionError as exc:  # over time or memory, crashed: the page, not the moment
-            self.cache.write(key + UNAVAILABLE_SUFFIX, str(exc).encode())
+        except ExtractionError as exc:  # over time or memory, crashed: the page (or the moment, retried)
+            marker = {
+                "reason": str(exc),
+                "at": self.clock(),
+                "seconds": limits.seconds,
+                "memory_mb": limits.memory_mb,
+            }
+            self.cache.write(key + UNAVAILABLE_SUFFIX, json.dumps(marker).encode())
             raise SourceUnavailableError(str(exc)) from None
 
     def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
@@ -112,11 +132,22 @@ class PageImageRenderer:
             raise PageNotFoundError(f"no page {page}")
         return source.pdf, index
 
-    def _raise_if_marked(self, key: str) -> None:
+    def _raise_if_marked(self, key: str, limits: ExtractLimits) -> bool:
+        """SourceUnavailableError with the marker's reason while it holds; whether a marker is there (one
+        that no longer holds: the page is rendered again)."""
         try:
-            reason = self.cache.read(key + UNAVAILABLE_SUFFIX).decode(errors="replace")
+            raw = self.cache.read(key + UNAVAILABLE_SUFFIX)
         except KeyError:
-            return
+            return False
+        try:
+            marker = json.loads(raw)
+            reason, at = str(marker["reason"]), float(marker["at"])
+            seconds, memory_mb = float(marker["seconds"]), int(marker["memory_mb"])
+        except (ValueError, KeyError, TypeError):  # a marker from before it recorded when: retried once
+            return True
+        raised = limits.seconds > seconds or limits.memory_mb > memory_mb
+        if raised or self.clock() - at >= UNAVAILABLE_RETRY_S:
+            return True
         raise SourceUnavailableError(reason)
 
 

@@ -18,6 +18,7 @@ from figvault.pipeline import page_images, sources
 from figvault.pipeline.page_images import (
     PAGE_DPI,
     RENDER_SLOTS,
+    UNAVAILABLE_RETRY_S,
     PageImageRenderer,
     PageNotFoundError,
     PageRenderBusyError,
@@ -159,10 +160,53 @@ def test_a_hostile_page_fails_alone_under_the_extraction_limits(
         renderer.render(sha(data), 1)
     assert workers_alive() == []
     assert not renderer.cache_path(sha(data), 1).exists()
-    offline_settings.extract.doc_timeout_s = 600.0  # a second view does not render again: same answer
-    with pytest.raises(SourceUnavailableError) as again:
+    with pytest.raises(SourceUnavailableError) as again:  # a second view: the marker's answer
         renderer.render(sha(data), 1)
     assert str(again.value) == str(first.value)
+
+
+def test_an_unavailable_page_is_tried_again_after_the_cool_down_or_with_higher_limits(
+    offline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker holds for UNAVAILABLE_RETRY_S under the same limits (no render meanwhile), then one view
+    renders again; raising extract.doc_timeout_s retries at once."""
+    data = overlapping_segments_pdf(tmp_path / "dense.pdf", 20_000).read_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    offline_settings.extract.doc_timeout_s = 0.5
+    renders: list[float] = []
+
+    def counted(*args: object, **kwargs: object) -> bytes:
+        renders.append(offline_settings.extract.doc_timeout_s)
+        return real(*args, **kwargs)
+
+    real = page_images.run_limited
+    monkeypatch.setattr(page_images, "run_limited", counted)
+    now = [1_000_000.0]
+    renderer = PageImageRenderer(offline_settings, clock=lambda: now[0])
+
+    def view() -> str:
+        with pytest.raises(SourceUnavailableError) as failed:
+            renderer.render(sha(data), 1)
+        return str(failed.value)
+
+    first = view()
+    now[0] += UNAVAILABLE_RETRY_S - 1
+    assert view() == first and len(renders) == 1  # the marker answers, nothing renders
+    now[0] += 1
+    assert view() == first and len(renders) == 2  # cool-down over: rendered once more, marker renewed
+    assert view() == first and len(renders) == 2
+    offline_settings.extract.doc_timeout_s = 0.75  # the operator raises the limit: tried at once
+    assert "0.75 s" in view() and renders == [0.5, 0.5, 0.75]
+
+
+def test_a_marker_of_an_older_release_is_retried_and_a_success_removes_it(offline_settings: Settings) -> None:
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    renderer = PageImageRenderer(offline_settings)
+    key = renderer.cache_key(sha(data), 1) + page_images.UNAVAILABLE_SUFFIX
+    renderer.cache.write(key, b"took longer than 120 s to render this page")  # plain text: no time kept
+    assert renderer.render(sha(data), 1).png.startswith(b"\x89PNG")
+    assert not renderer.cache.exists(key)
 
 
 def test_first_renders_beyond_the_slots_are_told_to_retry(offline_settings: Settings) -> None:
