@@ -22,22 +22,27 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from figvault.errors import FigvaultError
+from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import ExtractCancelled
-from figvault.pipeline.runner import WAIT_S, CancelWatch
+from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
 from figvault.pipeline.stages import (
+    MODEL_LOAD,
     DocSpec,
+    EncodeJob,
     Outcome,
     PreparedDoc,
     StageClock,
     StageCount,
     encode_batch,
+    encode_job,
     extract_and_prepare,
+    load_encoders,
     one_line,
 )
 from figvault.retrieval.schema import DenseChannel
@@ -95,7 +100,8 @@ def encoder_settings(settings: Settings) -> Settings:
 
 
 class EncoderActor:
-    """Holds the encoders of ``settings`` (loaded once) and encodes batches of extracted documents."""
+    """Holds the encoders of ``settings`` (loaded once, when the actor starts) and encodes batches: of
+    extracted documents (ingest) or of stored units (re-encode)."""
 
     def __init__(self, settings: Settings) -> None:
         from figvault.encoders.factory import build_encoders
@@ -103,9 +109,21 @@ class EncoderActor:
         # The node's own cache folder (weight hashes): the driver's data folder need not exist there.
         node_dir = Path(tempfile.gettempdir()) / "figvault-ray-encoder"
         self.encoders = build_encoders(settings.model_copy(update={"data_dir": node_dir}))
+        clock = StageClock()
+        load_encoders(self.encoders, clock)
+        self.load_s = clock.stages[MODEL_LOAD].busy_s
 
-    def embedding_version(self) -> str:
-        return str(self.encoders.embedding_version)
+    def loaded(self) -> tuple[str, float]:
+        """The version these encoders make, and the seconds their models took to load."""
+        return str(self.encoders.embedding_version), self.load_s
+
+    def encode_units(
+        self, job: EncodeJob, channels: Sequence[DenseChannel]
+    ) -> tuple[EncodedUnits, StageCount, dict[str, float]]:
+        """A re-encode batch's vectors, with the encode stage's counts and finer timings."""
+        clock = StageClock()
+        encoded = encode_job(self.encoders, channels, job, clock)
+        return encoded, clock.stages["encode"], clock.timings
 
     def encode(
         self, refs: list[Any], channels: Sequence[DenseChannel]
@@ -128,17 +146,19 @@ class EncoderActor:
         return out, clock.stages["encode"], clock.timings
 
 
-class RayEngine:
+class RayEngine(Engine):
     """Extraction as Ray tasks, encoding in actors, writes by the caller (see the module)."""
 
     name = "ray"
 
     def __init__(self, settings: Settings, *, address: str | None = None) -> None:
+        super().__init__(settings)
         self.ray = require_ray()
-        self.settings = settings
         self.address = address
         self._started_ray = False
         self._actors: list[Any] = []
+        self._unchecked: list[Any] = []
+        """``loaded`` calls of the actors not yet checked against the store's version."""
 
     def _connect(self) -> None:
         if not self.ray.is_initialized():
@@ -153,6 +173,7 @@ class RayEngine:
             )(EncoderActor)
             sent = encoder_settings(self.settings)
             self._actors = [remote.remote(sent) for _ in range(self.settings.ingest.ray_encode_actors)]
+            self._unchecked = [actor.loaded.remote() for actor in self._actors]
 
     def close(self) -> None:
         for actor in self._actors:
@@ -162,13 +183,18 @@ class RayEngine:
             self.ray.shutdown()
             self._started_ray = False
 
-    def _check_version(self, encoders: Any) -> None:
-        theirs = self.ray.get(self._actors[0].embedding_version.remote())
-        if theirs != encoders.embedding_version:
-            raise FigvaultError(
-                f"the Ray encoders (from the settings) make {theirs}, the store's collection needs"
-                f" {encoders.embedding_version}: run `figvault reencode` first, or ingest with --engine local"
-            )
+    def _check_loaded(self, encoders: Any, clock: StageClock) -> None:
+        """Wait for the actors' models (the first time only), count their load, check their version."""
+        if not self._unchecked:
+            return
+        loaded, self._unchecked = self.ray.get(self._unchecked), []
+        for theirs, seconds in loaded:
+            clock.add_load(seconds)
+            if theirs != encoders.embedding_version:
+                raise FigvaultError(
+                    f"the Ray encoders (from the settings) make {theirs}, the store's collection needs"
+                    f" {encoders.embedding_version}: run `figvault reencode` first, or use --engine local"
+                )
 
     def _slots(self) -> int:
         """Extractions at once: ``extract.workers``, else the cluster's CPUs less the encoders'."""
@@ -189,7 +215,6 @@ class RayEngine:
         if not specs:
             return
         self._connect()
-        self._check_version(encoders)
         ray = self.ray
         task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(extract_task)
         depth = max(1, self.settings.ingest.queue_docs)
@@ -216,6 +241,7 @@ class RayEngine:
                     else []
                 )
                 if ready and len(encoding) < 2 * len(self._actors):
+                    self._check_loaded(encoders, clock)  # extraction goes on meanwhile
                     actor = self._actors[turn % len(self._actors)]
                     turn += 1
                     encoding[actor.encode.remote(ready, list(channels))] = [extracting.pop(r) for r in ready]
@@ -246,3 +272,38 @@ class RayEngine:
             pages = outcome.extraction.meta.pages if isinstance(outcome, PreparedDoc) else 0
             clock.add("extract", seconds, docs=1, units=units, pages=pages)
             yield spec, outcome
+
+    def encode_stream(
+        self,
+        batches: Iterable[EncodeJob],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+    ) -> Iterator[tuple[EncodeJob, EncodedUnits]]:
+        """Re-encode's mapper on the actors: up to two batches in flight per actor (the next batches are
+        read while these encode), results in input order. A call whose actor dies is retried on the
+        restarted actor; an actor lost for good raises (the job fails, and a re-run continues)."""
+        self._connect()
+        self._check_loaded(encoders, clock)
+        pending: deque[tuple[EncodeJob, Any]] = deque()
+        limit, turn = 2 * len(self._actors), 0
+        try:
+            for job in batches:
+                actor = self._actors[turn % len(self._actors)]
+                turn += 1
+                sent = replace(job, rows=[])  # the driver's rows stay here
+                pending.append((job, actor.encode_units.remote(sent, list(channels))))
+                if len(pending) >= limit:
+                    yield self._encoded(*pending.popleft(), clock)
+            while pending:
+                yield self._encoded(*pending.popleft(), clock)
+        finally:
+            for _job, ref in pending:
+                self.ray.cancel(ref)
+
+    def _encoded(self, job: EncodeJob, ref: Any, clock: StageClock) -> tuple[EncodeJob, EncodedUnits]:
+        encoded, count, timings = self.ray.get(ref)
+        clock.add("encode", count.busy_s, docs=count.docs, units=count.units, pages=count.pages)
+        clock.add_timings(timings)
+        return job, encoded

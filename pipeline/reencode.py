@@ -33,9 +33,11 @@ from typing import Any
 
 from figvault.errors import FigvaultError
 from figvault.phash import perceptual_hash
-from figvault.pipeline.encode_units import encode_units
+from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
 from figvault.pipeline.registry import DocumentRegistry, connect
+from figvault.pipeline.runner import Engine, LocalEngine, build_engine
+from figvault.pipeline.stages import MODEL_LOAD, EncodeJob, StageClock
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.lexical import LexicalChannel
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 
 ROW_FIELDS_SUFFIX = "f2"
 """Suffix of the collection a re-encode writes when only the row fields are new (schema.OPTIONAL_FIELDS)."""
+MODEL_LOAD_TIMING = "model_load"
+"""The result's ``timings`` key for the encoders' model load (not part of ``encode``)."""
 MAX_CATCH_UP_PASSES = 5
 """Copy passes before the locked verification; more units arriving than this absorbs is unusual."""
 
@@ -99,13 +103,16 @@ class ReencodeResult:
     seconds: float = 0.0
     switch_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    engine: str = "local"
 
     def summary(self) -> str:
         rate = self.encoded / self.seconds if self.seconds > 0 else 0.0
+        load_s = self.timings.get(MODEL_LOAD_TIMING, 0.0)
         return (
             f"alias now serves {self.target} ({self.target_version}); {self.units} units,"
-            f" {self.encoded} encoded in {self.seconds:.1f}s ({rate:.1f} units/s);"
-            f" old collection {self.source} kept"
+            f" {self.encoded} encoded in {self.seconds:.1f}s ({rate:.1f} units/s"
+            + (f", models loaded in {load_s:.1f}s" if load_s >= 0.05 else "")
+            + f"); old collection {self.source} kept"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,8 +156,12 @@ class Reencoder:
         report: Callable[[str, int, int, dict[str, Any] | None], None] = lambda *_: None,
         check_cancel: Callable[[], None] = lambda: None,
         on_error: Callable[[str, str], None] = lambda *_: None,
+        engine: Engine | None = None,
     ) -> None:
         self.settings = settings
+        self.engine = engine or LocalEngine(settings)
+        self.clock = StageClock()
+        """Per-batch encode time and the model load (``stages.MODEL_LOAD``), kept apart."""
         self.store = store
         self.encoders = encoders
         self.plan = plan
@@ -193,60 +204,70 @@ class Reencoder:
         done = total - len(todo) - len(self.failed)
         self.report(phase, done, total, None)
         since_checkpoint = 0
-        for start in range(0, len(todo), self.batch_size):
-            self.check_cancel()
-            batch = todo[start : start + self.batch_size]
-            written = self.copy_batch(batch)
+        batches = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+        # Read (here) -> encode (the engine: this thread, or Ray actors with batches in flight) -> write.
+        jobs = (self.read_batch(batch) for batch in batches)
+        stream = self.engine.encode_stream(
+            jobs, encoders=self.encoders, channels=plan.target_layout.dense, clock=self.clock
+        )
+        for k, (job, encoded) in enumerate(stream):
+            written = self.write_batch(job, encoded)
             done += written
-            since_checkpoint += len(batch)
+            since_checkpoint += len(job.units)
+            last = batches[k][-1]
             checkpoint = None
-            if since_checkpoint >= self.checkpoint_every or start + self.batch_size >= len(todo):
+            if since_checkpoint >= self.checkpoint_every or k == len(batches) - 1:
                 checkpoint = {
                     "source": plan.source,
                     "target": plan.target,
                     "target_version": plan.target_layout.embedding_version,
-                    "last_unit_id": batch[-1],
+                    "last_unit_id": last,
                     "done": done,
                 }
                 since_checkpoint = 0
             self.report(phase, done, total, checkpoint)
         return len(todo) + len(extra)
 
-    def copy_batch(self, unit_ids: Sequence[str]) -> int:
+    def read_batch(self, unit_ids: Sequence[str]) -> EncodeJob:
+        """The reader: the units' source rows, images (when a channel to compute needs them) and texts."""
+        self.check_cancel()
         plan = self.plan
         reused = plan.reused_channels
         t = time.perf_counter()
         rows = self.store.get_rows(
             plan.source, in_list(F_ID, unit_ids), fields=[*OUTPUT_FIELDS, F_PAGE_TEXT, *reused]
         )
-        self._add("read", time.perf_counter() - t)
         units = self._with_new_fields([row_to_unit(r) for r in rows])
+        computed = {c.name for c in plan.target_layout.dense} - set(reused)
+        images = [self._image(u) for u in units] if "clip" in computed else [None] * len(units)
+        self._add("read", time.perf_counter() - t)
         # The page's own text is a stored signal (BM25 field, text input of uncaptioned units), not re-parsed.
-        page_texts = [r.get(F_PAGE_TEXT) or "" for r in rows]
-        encoded = encode_units(
-            self.encoders,
-            plan.target_layout.dense,
-            units,
-            image=lambda i: self.blobs.get(units[i].image),
-            texts=[text_channel_input(u, text) for u, text in zip(units, page_texts, strict=True)],
-            reuse=[{c: list(r[c]) for c in reused} for r in rows],
-            timings=self.timings,
-        )
+        texts = [text_channel_input(u, r.get(F_PAGE_TEXT) or "") for u, r in zip(units, rows, strict=True)]
+        return EncodeJob(units, images, texts, [{c: list(r[c]) for c in reused} for r in rows], rows)
+
+    def _image(self, unit: FigureUnit) -> bytes | Exception:
+        try:
+            return self.blobs.get(unit.image)
+        except (KeyError, OSError) as exc:  # the unit fails with the reason when it is encoded
+            return exc
+
+    def write_batch(self, job: EncodeJob, encoded: EncodedUnits) -> int:
+        """The writer: the encoded units' rows upserted into the target; the others reported as failed."""
+        units, rows = job.units, job.rows
         for i, reason in encoded.failed.items():
             self._fail(units[i], reason)
-        ok, vectors = encoded.ok, encoded.vectors
-        new_version = plan.target_layout.embedding_version
+        new_version = self.plan.target_layout.embedding_version
         out = [
             unit_to_row(
                 units[i].model_copy(update={"embedding_version": new_version}),
                 rows[i][F_ACL_KEY],
-                vectors[i],
-                page_text=page_texts[i],
+                encoded.vectors[i],
+                page_text=rows[i].get(F_PAGE_TEXT) or "",
             )
-            for i in ok
+            for i in encoded.ok
         ]
         t = time.perf_counter()
-        self.store.upsert_rows(plan.target, out)
+        self.store.upsert_rows(self.plan.target, out)
         self._add("write", time.perf_counter() - t)
         self.encoded += len(out)
         return len(out)
@@ -361,8 +382,17 @@ class Reencoder:
             removed=self.removed,
             seconds=seconds,
             switch_ms=switch_ms,
-            timings=self.timings,
+            timings={**self.timings, **self._encode_timings()},
+            engine=self.engine.name,
         )
+
+    def _encode_timings(self) -> dict[str, float]:
+        """The mapper's seconds: encoding (per channel, and in all), and the model load apart."""
+        stages = self.clock.rates()
+        out = {key: round(seconds, 3) for key, seconds in self.clock.timings.items()}
+        out["encode"] = stages["encode"]["busy_s"]
+        out[MODEL_LOAD_TIMING] = stages.get(MODEL_LOAD, {}).get("busy_s", 0.0)
+        return out
 
     def _add(self, key: str, seconds: float) -> None:
         self.timings[key] = self.timings.get(key, 0.0) + seconds
@@ -390,17 +420,22 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
             ctx.restart_rate()
         ctx.progress(phase, done, total, checkpoint=checkpoint)
 
-    reencoder = Reencoder(
-        settings,
-        store,
-        encoders.load(),
-        plan,
-        report=report,
-        check_cancel=ctx.check_cancel,
-        on_error=ctx.error,
-    )
-    # An engine in this process sees the alias move on its next query (retrieval/search.py ``served``).
-    return reencoder.run().to_dict()
+    # The encode step's engine (params ``engine``/``ray_address``: ``figvault reencode --engine``); the
+    # models load in it, timed (the Ray engine's driver loads none).
+    params = ctx.job.params
+    with build_engine(settings, params.get("engine"), ray_address=params.get("ray_address")) as engine:
+        reencoder = Reencoder(
+            settings,
+            store,
+            encoders,
+            plan,
+            report=report,
+            check_cancel=ctx.check_cancel,
+            on_error=ctx.error,
+            engine=engine,
+        )
+        # An engine in this process sees the alias move on its next query (retrieval/search.py ``served``).
+        return reencoder.run().to_dict()
 
 
 def queue_reencode(settings: Settings, jobs: JobStore, *, started_by: str) -> Job:

@@ -24,20 +24,25 @@ import os
 import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, ClassVar, Self
 
 from figvault.errors import FigvaultError
+from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many
 from figvault.pipeline.stages import (
     DocSpec,
+    EncodeJob,
     Outcome,
     PreparedDoc,
     StageClock,
     encode_batch,
+    encode_job,
     extract_and_prepare,
+    load_encoders,
     one_line,
     prepare,
 )
@@ -50,9 +55,29 @@ WAIT_S = 0.05
 """How long the driving thread waits for an encoded document before it looks at the extractions again."""
 
 
-class Engine(Protocol):
-    name: str
+class Engine(ABC):
+    """Where the stages run, behind one interface for every engine (clip-retrieval style): a **reader**
+    produces the work (ingest: the planned documents, extracted here; re-encode: batches of stored units),
+    the **mapper** encodes it in batches, and the **writer** is the caller, which stores what comes out.
+    Each step is timed per document or batch in the run's ``StageClock``; the model load is its own entry
+    (``load``), never part of the encode rate."""
 
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the engine holds beyond one run (actors, a Ray it started); here: nothing."""
+        return None
+
+    @abstractmethod
     def run(
         self,
         specs: Sequence[DocSpec],
@@ -62,10 +87,21 @@ class Engine(Protocol):
         clock: StageClock,
         cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[DocSpec, Outcome]]:
-        """Each document of ``specs`` once, extracted and encoded (or its failure), in any order."""
-        ...
+        """Ingest: each document of ``specs`` once, extracted and encoded (or its failure), in any order."""
 
-    def close(self) -> None: ...
+    def encode_stream(
+        self,
+        batches: Iterable[EncodeJob],
+        *,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+    ) -> Iterator[tuple[EncodeJob, EncodedUnits]]:
+        """Re-encode's mapper: each batch of ``batches`` encoded, in input order. Here: in this thread, one
+        batch at a time (the Ray engine keeps batches in flight on its actors)."""
+        load_encoders(encoders, clock)
+        for job in batches:
+            yield job, encode_job(encoders, channels, job, clock)
 
 
 class CancelWatch:
@@ -87,16 +123,10 @@ def extract_workers(settings: Settings, documents: int) -> int:
     return max(1, min(count, documents))
 
 
-class LocalEngine:
+class LocalEngine(Engine):
     """Extraction processes, one encoder thread, bounded queues between them (see the module)."""
 
     name = "local"
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def close(self) -> None:
-        pass
 
     def run(
         self,
@@ -175,6 +205,7 @@ class LocalEngine:
     ) -> None:
         """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call."""
         limit = max(1, self.settings.ingest.encode_batch_units)
+        load_encoders(encoders, clock)  # while the first documents are extracted
         while not stop.is_set():
             try:
                 batch = [inbox.get(timeout=WAIT_S)]
@@ -195,17 +226,11 @@ class LocalEngine:
                 outbox.put((doc.spec, result))
 
 
-class SequentialEngine:
+class SequentialEngine(Engine):
     """Before issue 16: ``extract.workers`` documents extracted at once, then each encoded alone (and
     written by the caller) before the next chunk starts. The benchmark's baseline."""
 
     name = "sequential"
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def close(self) -> None:
-        pass
 
     def run(
         self,
@@ -217,6 +242,8 @@ class SequentialEngine:
         cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[DocSpec, Outcome]]:
         size = extract_workers(self.settings, len(specs))
+        if specs:
+            load_encoders(encoders, clock)
         for start in range(0, len(specs), size):
             chunk = {s.path: s for s in specs[start : start + size]}
             for spec in chunk.values():

@@ -12,6 +12,7 @@ Each stage's busy time and work are counted in a ``StageClock``, from which the 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,9 @@ from figvault.units import DocumentExtraction, FigureUnit, make_unit_id
 
 STAGES = ("extract", "encode", "write")
 """The stages a ``StageClock`` reports, in pipeline order."""
+MODEL_LOAD = "load"
+"""The clock's entry for loading the encoders' models (busy seconds only): counted apart from ``encode``, so
+the encode rate is the models' speed and a run shows what the load cost."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,30 @@ class PreparedDoc:
 
 Outcome = PreparedDoc | str
 """What a stage hands on: the document, or the one-line reason it failed."""
+
+
+@dataclass
+class EncodeJob:
+    """A batch of stored units for the mapper (re-encode): everything encoding needs, picklable, so that a
+    Ray actor on another node can encode it."""
+
+    units: list[FigureUnit]
+    images: list[bytes | Exception | None]
+    """Per unit: its image, the error reading it raised, or None when no channel needs images."""
+    texts: list[str]
+    """Per unit: its text channel input."""
+    reuse: list[dict[str, list[float]]]
+    """Per unit: vectors copied from the source (channels whose version is unchanged)."""
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """The caller's (the source rows); not sent to a Ray actor."""
+
+    def image(self, index: int) -> bytes:
+        data = self.images[index]
+        if isinstance(data, Exception):
+            raise data
+        if data is None:
+            raise KeyError(self.units[index].image)
+        return data
 
 
 @dataclass
@@ -100,6 +128,10 @@ class StageClock:
             count.units += units
             count.pages += pages
             count.busy_s += seconds
+
+    def add_load(self, seconds: float) -> None:
+        """Seconds spent loading models (``MODEL_LOAD``)."""
+        self.add(MODEL_LOAD, seconds)
 
     def add_timings(self, timings: dict[str, float]) -> None:
         with self._lock:
@@ -224,6 +256,29 @@ def encode_batch(
     pages = sum(d.extraction.meta.pages for d in docs)
     clock.add("encode", time.perf_counter() - started, docs=len(docs), units=len(units), pages=pages)
     return list(docs)
+
+
+def load_encoders(encoders: Any, clock: StageClock) -> None:
+    """Load the encoders' models now, timed as ``MODEL_LOAD`` (already loaded: about nothing). A load
+    error is left to the first encode call, which fails its documents with the reason."""
+    started = time.perf_counter()
+    with contextlib.suppress(Exception):  # the encode call raises it again, per document
+        encoders.load()
+    clock.add_load(time.perf_counter() - started)
+
+
+def encode_job(
+    encoders: Any, channels: Sequence[DenseChannel], job: EncodeJob, clock: StageClock
+) -> EncodedUnits:
+    """The mapper of a re-encode batch: its vectors (and the units that failed), timed as ``encode``."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    encoded = encode_units(
+        encoders, channels, job.units, image=job.image, texts=job.texts, reuse=job.reuse, timings=timings
+    )
+    clock.add_timings(timings)
+    clock.add("encode", time.perf_counter() - started, docs=0, units=len(job.units))
+    return encoded
 
 
 def one_line(exc: BaseException) -> str:

@@ -59,7 +59,26 @@ def _say_who_sees(settings: Settings, groups: list[str] | None, *, quiet: bool) 
         typer.echo(line, err=True)
 
 
-def _engine_params(settings: Settings, engine: str | None, ray_address: str | None) -> dict[str, str]:
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="local: this machine, the stages overlapped; ray: a Ray cluster (the figvault\\[ray] extra)."
+        " Default: the setting ingest.engine (local).",
+    ),
+]
+"""``--engine`` of ``figvault ingest`` and ``figvault reencode``."""
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray cluster of --engine ray (ray://HOST:10001, auto); default ingest.ray_address, else a"
+        " Ray started here.",
+    ),
+]
+
+
+def engine_params(settings: Settings, engine: str | None, ray_address: str | None) -> dict[str, str]:
     """The job's ``engine`` (and ``ray_address``); a clear error for an unknown one or a missing Ray."""
     from figvault.pipeline.runner import ENGINES
 
@@ -83,8 +102,10 @@ def _engine_params(settings: Settings, engine: str | None, ray_address: str | No
 
 
 def stage_line(stages: dict[str, dict[str, float]] | None) -> str:
-    """`` [extract 0.52 docs/s 6.1 units/s, encode ...]``: each stage's rates per busy second (extract:
-    per worker)."""
+    """`` [extract 0.52 docs/s 6.1 units/s, encode ..., models loaded in 4.2s]``: each stage's rates per
+    busy second (extract: per worker), and the model load apart (not in the encode rate)."""
+    from figvault.pipeline.stages import MODEL_LOAD
+
     if not stages:
         return ""
     parts = [
@@ -92,6 +113,9 @@ def stage_line(stages: dict[str, dict[str, float]] | None) -> str:
         for name, counts in stages.items()
         if counts.get("docs")
     ]
+    load_s = stages.get(MODEL_LOAD, {}).get("busy_s", 0.0)
+    if load_s >= 0.05:
+        parts.append(f"models loaded in {load_s:.1f}s")
     return f" [{', '.join(parts)}]" if parts else ""
 
 
@@ -124,22 +148,8 @@ def ingest(
         bool, typer.Option("--quiet", "-q", help="No progress lines; failures and summary only.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            help="local: this machine, extraction and encoding overlapped; ray: a Ray cluster (the"
-            " figvault[ray] extra). Default: the setting ingest.engine (local).",
-        ),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            help="Ray cluster of --engine ray (ray://HOST:10001, auto); default ingest.ray_address, else a"
-            " Ray started here.",
-        ),
-    ] = None,
+    engine: EngineOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
     from figvault.commands.jobs import progress_line
@@ -160,7 +170,7 @@ def ingest(
     }
     if doc_id is not None:
         params["doc_id"] = doc_id
-    params.update(_engine_params(settings, engine, ray_address))
+    params.update(engine_params(settings, engine, ray_address))
     if tags is not None:
         try:
             params["tags"] = tag_set(split_csv(tags) or [])

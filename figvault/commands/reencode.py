@@ -1,5 +1,6 @@
-"""``figvault reencode [--quiet]``: rebuild every vector for the configured embedding_version, then switch
-the alias atomically. Resumable: run it again after an interruption and it continues."""
+"""``figvault reencode [--quiet] [--engine local|ray] [--ray-address ADDR]``: rebuild every vector for the
+configured embedding_version, then switch the alias atomically. Resumable: run it again after an interruption
+and it continues."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 
 from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.commands.ingest import EngineOption, RayAddressOption, engine_params
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
@@ -34,8 +36,11 @@ def _resumable_job(store: JobStore, max_attempts: int) -> Job | None:
 def reencode(
     ctx: typer.Context,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines; the result only.")] = False,
+    engine: EngineOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
-    """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile."""
+    """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile.
+    The encode step runs in --engine (a resumed job keeps the engine it started with)."""
     from figvault.commands.jobs import progress_line
     from figvault.encoders.factory import build_encoders
     from figvault.errors import StoreError
@@ -44,6 +49,7 @@ def reencode(
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
     settings = state(ctx).settings
+    params = engine_params(settings, engine, ray_address)
     quiet_store_logs()
     # Milvus Lite's in-process server logs every RPC it lacks (index-build polling) as an error: noise here.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
@@ -78,14 +84,15 @@ def reencode(
         jobs = JobStore.open(settings)
         job = _resumable_job(jobs, settings.jobs.max_attempts) or jobs.create(
             JobType.REENCODE,
-            {"source": plan.source, "target": plan.target},
+            {"source": plan.source, "target": plan.target, **params},
             started_by="cli",
             tenant=GLOBAL_TENANT,
         )
         if not quiet:
             typer.echo(
                 f"reencode: job {job.id}: {plan.source} ({plan.source_layout.embedding_version}) ->"
-                f" {plan.target} ({plan.target_layout.embedding_version})",
+                f" {plan.target} ({plan.target_layout.embedding_version}),"
+                f" engine {job.params.get('engine') or settings.ingest.engine}",
                 err=True,
             )
         final = run_here(settings, job, echo=echo)
