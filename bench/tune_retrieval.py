@@ -2,9 +2,12 @@
 
 Replays what ``bench/retrieval.py --dump FILE`` wrote per question and size (every channel's top 50 with
 scores and rows, before fusion weights and any reordering): the channels are fused again with
-``retrieval.fusion.fuse`` and reordered with ``retrieval/evidence.py``, as the engine does. A small grid is
+``retrieval.fusion.fuse`` and the first ``depth`` of them (what the engine fetches: ``max(top_k,
+search.evidence_depth)``) reordered with ``retrieval/evidence.py``, as the engine does. The fusion grid is
 searched for the best mean MRR over the tuning halves of both sizes (ties: the smaller change from the
-default); then the tuning and reporting halves are printed for the default and the chosen setting. Then the
+default), then the priors, the neighbour rule and the depth by coordinate ascent from "off", a step only
+when it gains more than ``--min-gain``; then the tuning and reporting halves are printed for the default
+and the chosen setting (``--tune-only``: the tuning halves alone, while trying things). Then the
 offline no-match model (``retrieval/no_match.py``: logistic regression, ridge 1.0) is fitted on the tuning
 half's answerable and unanswerable questions at realistic size, the threshold is the highest that refuses at
 most 5% of the tuning half's answerable questions, and the curve (answerable wrongly refused vs unanswerable
@@ -40,6 +43,8 @@ class Setting:
     rrf_k: int = 60
     lexical_weight: float = 1.0
     evidence: EvidenceParams = field(default_factory=EvidenceParams)
+    depth: int = 10
+    """How many leading fused candidates the engine fetches and reorders: max(top_k, evidence_depth)."""
 
 
 FUSION_GRID = {"rrf_k": (10, 30, 60), "lexical_weight": (1.0, 1.5, 2.0, 3.0)}
@@ -51,6 +56,8 @@ EVIDENCE_GRID: dict[str, tuple[float, ...]] = {
     "neighbour_depth": (0, 3),
     "neighbour_margin": (0.1, 0.2),
 }
+DEPTH_GRID = (10, 20, 30)
+"""search.evidence_depth: how many candidates the priors can draw from (more rows fetched per search)."""
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -75,7 +82,8 @@ def ordered(line: dict[str, Any], setting: Setting) -> list[Candidate]:
         limit=CANDIDATE_K,
     )
     candidates = [Candidate(u, f, by_id[u]["channels"], by_id[u]["row"], score=f) for u, f in order]
-    return reorder(line["query"]["query"], candidates, setting.evidence)
+    head = reorder(line["query"]["query"], candidates[: setting.depth], setting.evidence)
+    return head + candidates[setting.depth :]
 
 
 def rank_of(line: dict[str, Any], setting: Setting, top_k: int = 10) -> int | None:
@@ -94,9 +102,13 @@ def metrics(ranks: list[int | None]) -> dict[str, float]:
     return out
 
 
+HALVES = ["tune", "report"]
+"""What the tables print; ``--tune-only`` leaves the reporting half out while tuning."""
+
+
 def table_row(name: str, lines: list[dict[str, Any]], setting: Setting) -> str:
     cells = []
-    for half in ("tune", "report"):
+    for half in HALVES:
         ranks = [rank_of(line, setting) for line in lines if line["split"] == half]
         m = metrics(ranks)
         cells.append(" | ".join(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")) + f" | {len(ranks)}")
@@ -111,31 +123,42 @@ def tune_mrr(by_size: dict[str, list[dict[str, Any]]], setting: Setting) -> floa
     return sum(scores) / len(scores)
 
 
-def choose(by_size: dict[str, list[dict[str, Any]]]) -> Setting:
-    """Fusion first (priors off), then the priors and the neighbour rule on the chosen fusion."""
-    default = Setting()
+def choose(
+    by_size: dict[str, list[dict[str, Any]]], min_gain: float = 0.002, fusion: Setting | None = None
+) -> Setting:
+    """Fusion first (priors off, the whole grid), then the priors, the neighbour rule and the depth by
+    coordinate ascent from "all off": a step is taken only when it raises the mean tuning MRR by more than
+    ``min_gain`` (about one question moving from rank 1 to 2 on one size: smaller gains are noise)."""
+    default = fusion or Setting()
     best, best_key = default, (tune_mrr(by_size, default), 0.0)
-    for k, w in itertools.product(*FUSION_GRID.values()):
+    for k, w in itertools.product(*FUSION_GRID.values()) if fusion is None else ():
         setting = Setting(int(k), float(w))
         key = (tune_mrr(by_size, setting), -abs(w - 1.0) - abs(k - 60) / 60)
         if key > best_key:
             best, best_key = setting, key
-    fusion_best, best_key = best, (best_key[0], 0.0)
-    for values in itertools.product(*EVIDENCE_GRID.values()):
-        evidence = EvidenceParams(**dict(zip(EVIDENCE_GRID, values, strict=True)))  # type: ignore[arg-type]
-        if not evidence.neighbour_depth and evidence.neighbour_margin != EVIDENCE_GRID["neighbour_margin"][0]:
-            continue
-        setting = replace(fusion_best, evidence=evidence)
-        change = sum(v for n, v in zip(EVIDENCE_GRID, values, strict=True) if n.endswith("prior"))
-        key = (tune_mrr(by_size, setting), -change - 0.01 * evidence.neighbour_depth)
-        if key > best_key:
-            best, best_key = setting, key
+    score = best_key[0]
+    for _ in range(3):
+        improved = False
+        for name, values in (*EVIDENCE_GRID.items(), ("depth", DEPTH_GRID)):
+            for value in values:
+                if name == "depth":
+                    trial = replace(best, depth=int(value))
+                else:
+                    kind = int if name == "neighbour_depth" else float
+                    trial = replace(best, evidence=replace(best.evidence, **{name: kind(value)}))
+                trial_score = tune_mrr(by_size, trial)
+                if trial_score > score + min_gain:
+                    best, score, improved = trial, trial_score, True
+                    print(f"  {name} {value}: tuning MRR {score:.4f}", flush=True)
+        if not improved:
+            break
     return best
 
 
 # ------------------------------------------------------------------------------------------- no_match
 def feature_rows(lines: list[dict[str, Any]], setting: Setting) -> list[dict[str, float]]:
-    return [features(line["query"]["query"], ordered(line, setting)) for line in lines]
+    # The engine decides on the candidates it fetched (the first ``depth``), as here.
+    return [features(line["query"]["query"], ordered(line, setting)[: setting.depth]) for line in lines]
 
 
 def fit_logistic(rows: list[dict[str, float]], labels: list[int], ridge: float = 1.0) -> dict[str, float]:
@@ -187,23 +210,20 @@ def fit_no_match(
 def no_match_curve(
     lines: list[dict[str, Any]], setting: Setting, weights: dict[str, float], chosen: float
 ) -> None:
-    print(
-        "\n| threshold | tune: answerable refused | tune: unanswerable caught | report: answerable refused "
-        "| report: unanswerable caught |"
-    )
-    print("| --- | --- | --- | --- | --- |")
+    heads = [f"{h}: answerable refused | {h}: unanswerable caught" for h in HALVES]
+    print(f"\n| threshold | {' | '.join(heads)} |")
+    print("| --- " * (1 + 2 * len(HALVES)) + "|")
     probs, labels = {}, {}
-    for half in ("tune", "report"):
+    for half in HALVES:
         subset, labels[half] = labelled(lines, half)
         probs[half] = [answerable_probability(r, weights) for r in feature_rows(subset, setting)]
     for t in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, chosen}):
-        cells = [f"{v:.1%}" for h in ("tune", "report") for v in curve_point(probs[h], labels[h], t)]
+        cells = [f"{v:.1%}" for h in HALVES for v in curve_point(probs[h], labels[h], t)]
         print(f"| {t:.3f}{' (chosen)' if t == chosen else ''} | " + " | ".join(cells) + " |")
-    counts = {h: (sum(labels[h]), len(labels[h]) - sum(labels[h])) for h in labels}
-    print(
-        f"(tune: {counts['tune'][0]} answerable, {counts['tune'][1]} unanswerable; "
-        f"report: {counts['report'][0]} answerable, {counts['report'][1]} unanswerable)"
-    )
+    counts = [
+        f"{h}: {sum(labels[h])} answerable, {len(labels[h]) - sum(labels[h])} unanswerable" for h in HALVES
+    ]
+    print(f"({'; '.join(counts)})")
 
 
 def main() -> None:
@@ -212,32 +232,45 @@ def main() -> None:
     )
     parser.add_argument("dump", type=Path)
     parser.add_argument("--max-refused", type=float, default=0.05)
+    parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
     parser.add_argument("--no-grid", action="store_true", help="Report the default setting only.")
     parser.add_argument("--fusion-only", action="store_true", help="Fit no_match without priors/neighbours.")
     parser.add_argument("--fusion", help="K,W: use RRF k and lexical weight W instead of the grid's choice.")
+    parser.add_argument("--tune-only", action="store_true", help="Print the tuning halves only.")
     args = parser.parse_args()
+    if args.tune_only:
+        HALVES.remove("report")
     everything = load(args.dump)
     sizes = sorted({x["size"] for x in everything})
     everything_by_size = {size: [x for x in everything if x["size"] == size] for size in sizes}
     by_size = {
         size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
     }
+    fusion = None
     if args.fusion:
         k, w = args.fusion.split(",")
-        chosen = Setting(int(k), float(w))
-    else:
-        chosen = Setting() if args.no_grid else choose(by_size)
-    print(f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, ")
+        fusion = Setting(int(k), float(w))
+    chosen = (fusion or Setting()) if args.no_grid else choose(by_size, args.min_gain, fusion)
+    print(
+        f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, "
+        f"depth {chosen.depth}"
+    )
     print(f"  evidence {json.dumps(asdict(chosen.evidence))}")
     head = "| {0} R@1 | {0} R@5 | {0} R@10 | {0} MRR | {0} n "
     fusion_only = replace(chosen, evidence=EvidenceParams())
     for size, lines in by_size.items():
-        print(f"\n### {size}\n\n| setting {head.format('tune')}{head.format('report')}|")
-        print("| --- " * 11 + "|")
+        print(f"\n### {size}\n\n| setting {''.join(head.format(h) for h in HALVES)}|")
+        print("| --- " * (1 + 5 * len(HALVES)) + "|")
         print(table_row("default (RRF k 60, equal weights)", lines, Setting()))
         print(table_row("chosen fusion", lines, fusion_only))
         print(table_row("chosen fusion + priors + neighbours", lines, chosen))
-        for name in ("slide_prior", "paper_prior", "picture_prior", "document_prior", "neighbour_depth"):
+        for name in (
+            "slide_prior",
+            "paper_prior",
+            "picture_prior",
+            "document_prior",
+            "neighbour_depth",
+        ):
             if getattr(chosen.evidence, name):
                 print(
                     table_row(

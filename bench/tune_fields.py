@@ -1,0 +1,163 @@
+"""Refit the lexical channel's BM25F field weights (and k1) on the tuning halves only.
+
+Replays a dump of ``bench/retrieval.py --dump FILE`` against the data folders it was made from: for every
+tuning question the lexical channel is asked again, with other ``lexical.field_weights`` / ``lexical.k1``,
+through the stored BM25F index itself (``LexicalIndex.search``, the caller's whole tenant, as the bench
+asks); the dense channels' rankings come from the dump. The new lexical ranking replaces the dumped one and
+the rest is ``bench/tune_retrieval.py``'s replay (fusion, evidence). Coordinate ascent over a small grid per
+field, best mean tuning MRR over the sizes given (ties: the smaller change). Prints the chosen weights and
+the tuning and reporting halves for the configured and the chosen weights; the reporting half plays no part
+in the choice. Writes a new dump with the chosen weights' lexical rankings when ``--out`` is given (for
+``bench/tune_retrieval.py``).
+
+    .venv/bin/python bench/tune_fields.py DUMP --data full=/tmp/x/offline-full-... [--data labelled=...]
+        [--fusion 10,2.0] [--out DUMP2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from tune_retrieval import CANDIDATE_K, Setting, load, metrics, rank_of, table_row  # noqa: E402
+
+from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope  # noqa: E402
+from figvault.retrieval.lexical_text import LEXICAL_FIELDS  # noqa: E402
+from figvault.retrieval.schema import F_ID, LEXICAL  # noqa: E402
+from figvault.retrieval.search import SearchEngine  # noqa: E402
+from figvault.settings import load_settings  # noqa: E402
+
+WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)
+K1_GRID = (0.9, 1.2, 1.6, 2.0)
+ROW_FIELDS = (
+    "doc",
+    "page",
+    "geometry",
+    "kind",
+    "label",
+    "caption",
+    "context",
+    "figure_text",
+    "meta",
+    "title",
+)
+
+
+class SizeData:
+    """One size's stored BM25F index and every stored row (what a re-ranked lexical list needs)."""
+
+    def __init__(self, data_dir: Path, profile: str) -> None:
+        settings = load_settings(profile, data_dir=data_dir)
+        engine = SearchEngine.from_settings(settings)
+        collection = engine.store.served_collection()
+        assert collection, f"nothing indexed under {data_dir}"
+        self.index: LexicalIndex = engine.lexical.sync(collection).index
+        fields = [f for f in (F_ID, *ROW_FIELDS) if f not in engine.store.absent_fields(collection)]
+        self.rows = {r[F_ID]: r for r in engine.store.query_rows(collection, f'{F_ID} != ""', fields)}
+        self.scope = Scope("default", None)
+        self.params = engine.lexical.params
+
+    def relexed(self, line: dict[str, Any], params: BM25FParams) -> dict[str, Any]:
+        """``line`` with its lexical ranking asked again under ``params`` (dense rankings kept)."""
+        hits = self.index.search(line["query"]["query"], self.scope, CANDIDATE_K, params)
+        by_id: dict[str, dict[str, Any]] = {}
+        for c in line["candidates"]:
+            dense = {k: v for k, v in c["channels"].items() if k != LEXICAL}
+            if dense:
+                by_id[c["unit_id"]] = {"unit_id": c["unit_id"], "channels": dense, "row": c["row"]}
+        for uid, score in hits:
+            entry = by_id.setdefault(uid, {"unit_id": uid, "channels": {}, "row": self.rows[uid]})
+            entry["channels"][LEXICAL] = score
+        return {**line, "candidates": list(by_id.values())}
+
+
+def objective(
+    data: dict[str, SizeData], lines: dict[str, list[dict[str, Any]]], params: BM25FParams, setting: Setting
+) -> float:
+    scores = []
+    for size, size_lines in lines.items():
+        ranks = [rank_of(data[size].relexed(x, params), setting) for x in size_lines if x["split"] == "tune"]
+        scores.append(metrics(ranks)["MRR"])
+    return sum(scores) / len(scores)
+
+
+def ascend(
+    data: dict[str, SizeData],
+    lines: dict[str, list[dict[str, Any]]],
+    start: BM25FParams,
+    setting: Setting,
+    min_gain: float,
+) -> BM25FParams:
+    """Coordinate ascent: each field's weight over the grid, then k1, until nothing improves (3 rounds);
+    a step is taken only when it raises the mean tuning MRR by more than ``min_gain``."""
+    best, best_score = start, objective(data, lines, start, setting)
+    print(f"start {start.weights} k1 {start.k1}: tuning MRR {best_score:.4f}", flush=True)
+    for _ in range(3):
+        improved = False
+        for i, name in enumerate(LEXICAL_FIELDS):
+            for w in WEIGHT_GRID:
+                trial = replace(best, weights=(*best.weights[:i], w, *best.weights[i + 1 :]))
+                score = objective(data, lines, trial, setting)
+                if score > best_score + min_gain:
+                    best, best_score, improved = trial, score, True
+                    print(f"  {name} {w}: {score:.4f}", flush=True)
+        for k1 in K1_GRID:
+            trial = replace(best, k1=k1)
+            score = objective(data, lines, trial, setting)
+            if score > best_score + min_gain:
+                best, best_score, improved = trial, score, True
+                print(f"  k1 {k1}: {score:.4f}", flush=True)
+        if not improved:
+            break
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dump", type=Path)
+    parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
+    parser.add_argument("--profile", default="offline")
+    parser.add_argument("--fusion", default="10,2.0", help="K,W: RRF k and lexical weight of the replay")
+    parser.add_argument("--out", type=Path, help="Write the dump with the chosen weights' lexical rankings.")
+    parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
+    parser.add_argument("--report", action="store_true", help="Also print the reporting halves.")
+    args = parser.parse_args()
+    k, w = args.fusion.split(",")
+    setting = Setting(int(k), float(w))
+    folders = dict(item.split("=", 1) for item in args.data)
+    data = {size: SizeData(Path(folder), args.profile) for size, folder in folders.items()}
+    everything = [x for x in load(args.dump) if x["size"] in data]
+    lines = {s: [x for x in everything if x["size"] == s and x["query"].get("doc")] for s in data}
+    start = next(iter(data.values())).params
+    chosen = ascend(data, lines, start, setting, args.min_gain)
+    print(
+        f"\nchosen on the tuning halves: k1 {chosen.k1}, field_weights "
+        + json.dumps(dict(zip(LEXICAL_FIELDS, chosen.weights, strict=True)))
+    )
+    for size, size_lines in lines.items():
+        print(f"\n### {size}\n")
+        for name, params in (("configured", start), ("chosen", chosen)):
+            relexed = [data[size].relexed(x, params) for x in size_lines]
+            print(
+                table_row(
+                    name, relexed if args.report else [x for x in relexed if x["split"] == "tune"], setting
+                )
+            )
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as out:
+            for x in everything:
+                out.write(json.dumps(data[x["size"]].relexed(x, chosen)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
