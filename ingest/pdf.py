@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sys
@@ -30,7 +29,7 @@ from figvault.ingest.pdf_layout import (
     join_lines,
     read_page,
 )
-from figvault.ingest.render import render_region
+from figvault.ingest.render import render_image, render_region
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -200,14 +199,13 @@ def _ocr_image(
             if width_pt > 0:
                 dpi = max(dpi, image.source_size[0] / width_pt * 72)
     dpi = min(dpi, OCR_MAX_DPI)
-    rendered = render_region(
+    return render_image(
         page,
         pymupdf.Rect(region.box),
         round(dpi),
         settings.ocr_max_pixels,
         antialias=region.ink <= ANTIALIAS_MAX_INK_PT,
     )
-    return Image.open(io.BytesIO(rendered.png))
 
 
 HEAVY_PAGE_FACTOR = 4

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pymupdf
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ def _graphics_antialiasing_off() -> Iterator[None]:
         pymupdf.mupdf.fz_set_graphics_aa_level(level)
 
 
-def render_region(
+def render_pixmap(
     page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
-) -> RenderedRegion:
-    """PNG of ``rect`` (points, page coordinates) on ``page``; no alpha, so transparent art shows on white.
+) -> tuple[pymupdf.Pixmap, float]:
+    """RGB pixmap of ``rect`` (points, page coordinates) on ``page`` and the dpi it was drawn at.
 
-    ``antialias=False``: paths drawn without anti-aliasing (for regions that hold huge amounts of ink).
+    No alpha, so transparent art shows on white. ``antialias=False``: paths drawn without anti-aliasing (for
+    regions that hold huge amounts of ink).
     """
     clip = pymupdf.Rect(rect) & page.rect
     use_dpi = region_dpi(clip.width, clip.height, dpi, max_pixels)
@@ -64,4 +66,21 @@ def render_region(
     zoom = use_dpi / 72.0
     with contextlib.nullcontext() if antialias else _graphics_antialiasing_off():
         pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
+    return pix, use_dpi
+
+
+def render_region(
+    page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
+) -> RenderedRegion:
+    """PNG of ``rect`` on ``page`` (see ``render_pixmap``)."""
+    pix, use_dpi = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias)
     return RenderedRegion(png=pix.tobytes("png"), width=pix.width, height=pix.height, dpi=use_dpi)
+
+
+def render_image(
+    page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
+) -> Image.Image:
+    """``rect`` on ``page`` as an RGB PIL image, for reading (OCR): the pixels of ``render_region``'s PNG
+    without encoding and decoding one."""
+    pix, _ = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias)
+    return Image.frombytes("RGB", (pix.width, pix.height), pix.samples, "raw", "RGB", pix.stride)

@@ -13,6 +13,7 @@ from pptx.util import Inches
 
 from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
+from figvault.ingest.render import render_image, render_region
 from figvault.settings import ExtractSettings
 from figvault.units import OCR_MARKER, split_figure_text
 from tests.ingest import pptx_decks as decks
@@ -140,3 +141,16 @@ def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None
     assert ex.warnings == [
         "page 1: OCR of a figure failed (OCR stopped after 0.001 s (extract.ocr_timeout_s))"
     ]
+
+
+def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> None:
+    """OCR reads the region without a PNG round trip; the pixels must be those of the unit's PNG."""
+    doc = pymupdf.open(picture_pdf(tmp_path / "p.pdf", [(text_picture(), (50, 50, 383, 183))]))
+    page = doc[0]
+    for dpi, antialias in ((150, True), (217, False), (300, True)):
+        rect = pymupdf.Rect(41.3, 47.9, 390.2, 191.7)  # odd sizes: rows not a multiple of 4 bytes
+        png = render_region(page, rect, dpi, 1_500_000, antialias=antialias).png
+        image = render_image(page, rect, dpi, 1_500_000, antialias=antialias)
+        decoded = Image.open(io.BytesIO(png))
+        assert (image.mode, image.size) == (decoded.mode, decoded.size)
+        assert image.tobytes() == decoded.tobytes()
