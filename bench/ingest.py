@@ -6,7 +6,9 @@ Runs, each in a fresh process and a fresh data folder, one after the other:
 - ``sequential``: the ingest path before issue 16 (a chunk of ``extract.workers`` documents extracted,
   then each encoded and written in turn);
 - ``local``: the staged local engine (extract, encode, write overlapped; the default);
-- ``ray``: the Ray engine on a Ray started here (``--ray-cpus``), overhead included.
+- ``ray``: the Ray engine on a Ray started here (``--ray-cpus``), overhead included;
+- ``ENGINE@before``: that engine from the figvault package under ``--before-src`` (an older commit's code,
+  laid out as an installed package), in the same run.
 
 Each ingest is a real job (``run_here``) on the offline profile by default, so the models load inside the
 measured time as they do for a user; the per-stage busy times come from the job's ``stages``, the model
@@ -33,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# ``ENGINE@before`` runs set BENCH_INGEST_SRC to the older package's folder: it must come first.
+sys.path.insert(0, os.environ.get("BENCH_INGEST_SRC") or str(REPO))
 
 import psutil  # noqa: E402
 
@@ -128,11 +131,15 @@ def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) ->
 
 
 def run_isolated(engine: str, args: argparse.Namespace) -> dict[str, Any]:
+    name, _, variant = engine.partition("@")
+    env = dict(os.environ)
+    if variant == "before":
+        env["BENCH_INGEST_SRC"] = str(args.before_src)
     command = [
         sys.executable,
         __file__,
         "--one",
-        engine,
+        name,
         "--limit",
         str(args.limit),
         "--profile",
@@ -142,7 +149,7 @@ def run_isolated(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     for folder in args.docs:
         command += ["--docs", str(folder)]
     load_before = os.getloadavg()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{engine}: failed\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -206,6 +213,7 @@ def main() -> None:
     parser.add_argument("--profile", default="offline")
     parser.add_argument("--ray-cpus", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--before-src", type=Path, help="folder holding an older figvault package")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.docs = args.docs or [REPO.parent / "shared" / "corpus" / "docs"]

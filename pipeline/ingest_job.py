@@ -25,7 +25,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +88,28 @@ def check_allowed(settings: Settings, raw_paths: Sequence[str]) -> list[str]:
     return out
 
 
-def _chunks(items: Sequence[Path], size: int, suspects: dict[str, int]) -> Iterator[Sequence[Path]]:
-    """Batches of ``size``; a file that was in flight when the job's process died goes alone, first,
-    so that a second death is charged to it and not to the documents that flew beside it."""
+def _chunks(
+    items: Sequence[Path], size: int, suspects: dict[str, int], doc_of: Callable[[Path], str | None]
+) -> Iterator[Sequence[Path]]:
+    """Batches of ``size`` in input order; a file that was in flight when the job's process died goes
+    alone, first, so that a second death is charged to it and not to the documents that flew beside it.
+    A batch never holds two files of one document (``doc_of``: uploads of one name or id), so the later
+    one replaces the earlier, as when they came one by one."""
     for path in items:
         if suspects.get(str(path)):
             yield [path]
-    rest = [p for p in items if not suspects.get(str(p))]
-    for start in range(0, len(rest), size):
-        yield rest[start : start + size]
+    chunk: list[Path] = []
+    docs: set[str] = set()
+    for path in (p for p in items if not suspects.get(str(p))):
+        doc = doc_of(path)
+        if len(chunk) >= size or (doc is not None and doc in docs):
+            yield chunk
+            chunk, docs = [], set()
+        chunk.append(path)
+        if doc is not None:
+            docs.add(doc)
+    if chunk:
+        yield chunk
 
 
 class _EncoderCache:
@@ -136,7 +149,14 @@ class _EncoderCache:
 
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.ingest.extract import iter_input_files
-    from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, IngestRunner
+    from figvault.pipeline.ingest_pipeline import (
+        FAILED,
+        INDEXED,
+        REPLACED,
+        SKIPPED,
+        FileIdentity,
+        IngestRunner,
+    )
     from figvault.pipeline.runner import build_engine
     from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.served_encoders import ensure_recorded
@@ -206,11 +226,19 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         ctx.progress("ingest", done, total)
         store = MilvusUnitStore.from_settings(settings)
         encoders = _EncoderCache(settings, ctx.services.get("engine"))
-        # Uploads carry names and ids: one file per run; folders go in batches through the
-        # engine's pipeline (params ``engine``/``ray_address``: ``figvault ingest --engine``).
-        size = 1 if names or pinned or fresh else settings.ingest.batch_docs
+        # Uploads carry their names and ids (``identities``); they go in batches through the engine's
+        # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
+        identities = {
+            key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
+            for key in {*names, *pinned, *fresh}
+        }
+
+        def doc_of(path: Path) -> str | None:
+            ident = identities.get(str(path))
+            return None if ident is None else ident.doc_id or ident.fresh_id or f"name:{ident.name}"
+
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
-        for chunk in _chunks(files, size, crashes):
+        for chunk in _chunks(files, settings.ingest.batch_docs, crashes, doc_of):
             ctx.check_cancel()
             # What is in flight, so that a process that dies here charges these documents (jobs.py).
             # (The runner reports each document as its engine starts it, and as it is written.)
@@ -225,10 +253,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
                         list(chunk),
                         groups=groups,
                         tenant=tenant,
-                        doc_id=pinned.get(str(chunk[0])),
-                        fresh_id=fresh.get(str(chunk[0])),
                         # Uploads: the client's (sanitised) file name is the document's name.
-                        display_name=names.get(str(chunk[0])),
+                        identities=identities,
                         progress=False,
                         cancelled=ctx.stop_requested,
                         tags=tags,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,16 @@ def store_layout(encoders: Any) -> StoreLayout:
     )
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which document one file of a run becomes: ``IngestRunner.run``'s ``display_name``, ``doc_id`` and
+    ``fresh_id``, for that file alone (an upload job's files, run as one batch)."""
+
+    name: str | None = None
+    doc_id: str | None = None
+    fresh_id: str | None = None
+
+
 class IngestRunner:
     def __init__(
         self,
@@ -198,6 +208,7 @@ class IngestRunner:
         principal: Principal | None = None,
         id_seed: str | None = None,
         fresh_id: str | None = None,
+        identities: Mapping[str, FileIdentity] | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -215,7 +226,8 @@ class IngestRunner:
         the local operator of ``tenant``), by ``doc_id`` (an id or name) when given, else by the file's
         name; a new document's id is ``fresh_id`` (one file: the id its upload was given), else derived from
         ``id_seed`` and the path (a job's id: the same file gets the same id when the job resumes), else
-        random."""
+        random. ``identities`` gives files (by path) their own name and ids instead: several uploads in
+        one run; the caller keeps two files of one document out of one run."""
         from figvault.ingest.extract import iter_input_files
 
         started = time.perf_counter()
@@ -233,21 +245,27 @@ class IngestRunner:
             raise FigvaultError(
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
+        given = FileIdentity(display_name, doc_id, fresh_id)
+
+        def identity(path: Path) -> FileIdentity:
+            return (identities or {}).get(str(path), given)
+
         for p in missing:
-            name = display_name or Path(p).name
+            name = identity(Path(p)).name or Path(p).name
             report.documents.append(DocumentOutcome(str(p), "", FAILED, error="no such file", name=name))
 
         # Unchanged files are skipped before the (expensive) extraction.
         todo: list[tuple[Path, _Planned]] = []
         for path in files:
-            name = display_name or path.name
+            ident = identity(path)
+            name = ident.name or path.name
             try:
                 target = resolve_target(
                     self.registry,
                     caller,
                     name,
-                    doc_id=doc_id,
-                    fresh_id=fresh_id or new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
+                    doc_id=ident.doc_id,
+                    fresh_id=ident.fresh_id or new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))

@@ -124,8 +124,39 @@ def test_the_job_reports_stage_rates_and_nothing_left_in_flight(tmp_path: Path, 
 
 def test_a_file_in_flight_at_a_death_goes_alone_first() -> None:
     files = [Path(f"/d/{n}.pdf") for n in "abcdef"]
-    chunks = [[p.name for p in c] for c in _chunks(files, 4, {"/d/e.pdf": 1})]
+    chunks = [[p.name for p in c] for c in _chunks(files, 4, {"/d/e.pdf": 1}, lambda _p: None)]
     assert chunks == [["e.pdf"], ["a.pdf", "b.pdf", "c.pdf", "d.pdf"], ["f.pdf"]]
+
+
+def test_a_batch_never_holds_two_files_of_one_document() -> None:
+    """Two uploads of one document: the later one starts a new batch, so it replaces the earlier."""
+    files = [Path(f"/d/{n}.pdf") for n in "abcde"]
+    doc = {"a": "doc_1", "b": "doc_2", "c": "doc_1", "d": None, "e": "doc_2"}
+    chunks = [[p.stem for p in c] for c in _chunks(files, 4, {}, lambda p: doc[p.stem])]
+    assert chunks == [["a", "b"], ["c", "d", "e"]]
+
+
+def test_uploads_of_one_job_go_through_the_runner_as_one_batch(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files with names of their own (an upload job's) share runs, each under its own name."""
+    runs: list[int] = []
+    run = IngestRunner.run
+
+    def counted(self: IngestRunner, paths: list[Path], **kwargs: Any) -> Any:
+        runs.append(len(paths))
+        return run(self, paths, **kwargs)
+
+    monkeypatch.setattr(IngestRunner, "run", counted)
+    settings = make_settings(tmp_path / "data", workers=2)
+    names = {str(p): f"Upload {i}.pdf" for i, p in enumerate(docs[:3])}
+    params = {"paths": list(names), "doc_ids": names, "groups": ["eng"], "engine": "local"}
+    final = run_here(
+        settings, JobStore.open(settings).create(JobType.INGEST, params, started_by="t", tenant="acme")
+    )
+    assert final.state == JobState.SUCCEEDED and runs == [3]
+    assert sorted(d["name"] for d in final.result["documents"]) == sorted(names.values())
+    assert {d["status"] for d in final.result["documents"]} == {INDEXED}
 
 
 def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None:
