@@ -35,6 +35,7 @@ from figvault.ingest.boxes import (
     merge_touching,
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
+from figvault.ingest.image_xrefs import drawn_images
 from figvault.ingest.panels import TITLE_ABOVE_PT, chart_evidence, panel_title, split_panels
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
@@ -212,7 +213,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
             blocks.append(TextBlock(index=index, box=box, lines=lines))
 
     images: list[ImageBox] = []
-    for info in page.get_image_info(xrefs=True):
+    for info in drawn_images(page):  # get_image_info(xrefs=True) without decoding (image_xrefs.py)
         clipped = pymupdf.Rect(info["bbox"]) & rect
         if clipped.is_empty:
             continue
