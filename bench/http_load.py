@@ -92,12 +92,16 @@ def corpus_questions(n: int, seed: int = 7) -> list[str]:
     return out[:n]
 
 
+SERVER_ENV: dict[str, str] = {}
+"""``--env`` settings given to every server (``FIGVAULT_SERVICE__SEARCH_CONCURRENCY=4``)."""
+
+
 def figvault_env(store_uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
     env["HF_HUB_OFFLINE"] = "1"
     if store_uri:
         env["FIGVAULT_STORE__URI"] = store_uri
-    return env
+    return {**env, **SERVER_ENV}
 
 
 def build_corpus(data_dir: Path, store_uri: str) -> None:
@@ -274,6 +278,17 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def counts(self) -> dict[str, float]:
+        """The question batching, question cache and audit writer counters of ``/metrics`` (none on code
+        from before they existed)."""
+        text = httpx.get(f"{self.base}/metrics", timeout=30).text
+        found = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith(("figvault_question_", "figvault_audit_")) and name.endswith("_total"):
+                found[name.removeprefix("figvault_").removesuffix("_total")] = float(value)
+        return found
+
     def start(self, key: str, question: str) -> None:
         self.port = free_port()
         cmd = [*self.command, "--config", "offline", "--data-dir", str(self.data_dir), "serve"]
@@ -360,6 +375,20 @@ class Level:
     cpu_s: float = 0.0
     """CPU time the server process used during the level (all its threads): less noisy than latency on a
     shared machine, and 2 cores / (CPU per search) bounds what an idle machine could serve."""
+    counts: dict[str, float] = field(default_factory=dict)
+    """Change of the server's question and audit counters over the level."""
+
+    def counters_text(self) -> str:
+        """Mean questions per forward pass, cache hits, audit rows per commit (when the server has them)."""
+        c = self.counts
+        parts = []
+        if c.get("question_passes"):
+            parts.append(f"batch {c['question_encoded'] / c['question_passes']:.2f}")
+        if "question_cache_hits" in c:
+            parts.append(f"cache hits {c['question_cache_hits']:.0f}")
+        if c.get("audit_batches"):
+            parts.append(f"audit rows/commit {len(self.latencies) / c['audit_batches']:.1f}")
+        return ", ".join(parts)
 
     @property
     def rate(self) -> float:
@@ -368,6 +397,7 @@ class Level:
 
 async def run_level(server: Server, key: str, questions: list[str], clients: int, per_client: int) -> Level:
     level = Level(server.name, clients)
+    counts_before = server.counts()
     cpu_before = server.cpu_seconds()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {key}"}
@@ -401,6 +431,8 @@ async def run_level(server: Server, key: str, questions: list[str], clients: int
         level.wall = time.perf_counter() - started
     level.load = load_avg()
     level.cpu_s = server.cpu_seconds() - cpu_before
+    after = server.counts()
+    level.counts = {name: after[name] - counts_before.get(name, 0.0) for name in after}
     return level
 
 
@@ -423,6 +455,8 @@ def print_table(title: str, levels: list[Level]) -> None:
         )
         if lv.errors:
             print(f"{'':<18}errors by kind: {lv.errors}")
+        if counters := lv.counters_text():
+            print(f"{'':<18}{counters}")
 
 
 def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path) -> None:
@@ -495,11 +529,20 @@ def main() -> None:
         type=Path,
         default=Path(tempfile.gettempdir()) / f"{os.environ.get('USER', 'figvault')}-figvault-load",
     )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="FIGVAULT_X=V", help="a setting for every server"
+    )
     args = parser.parse_args()
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not (sep and name.startswith("FIGVAULT_")):
+            raise SystemExit(f"--env wants FIGVAULT_NAME=VALUE, not {item!r}")
+        SERVER_ENV[name] = value
     os.environ["HF_HUB_OFFLINE"] = "1"
     cache = args.cache_dir
     cache.mkdir(parents=True, exist_ok=True)
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}")
+    env = SERVER_ENV or "default"
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}, server env {env}")
     for store in args.stores.split(","):
         if store == "lite":
             run_store(args, store, "", cache)

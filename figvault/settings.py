@@ -302,6 +302,10 @@ class ServiceSettings(BaseModel):
     """Searches that may wait for a turn; one more is answered 429 with ``Retry-After``."""
     search_queue_timeout_s: float = Field(default=10.0, gt=0)
     """A search that waited this long for a turn is answered 503 with ``Retry-After``."""
+    audit_queue: int = Field(default=1024, ge=0)
+    """Audit rows of searches that may wait for the audit writer thread, which commits them in batches off
+    the request path (service/audit_writer.py); when full, a search waits for room, then writes its own
+    row. 0: each search writes its row itself before answering."""
 
 
 class RegistrySettings(BaseModel):

@@ -42,6 +42,7 @@ from figvault.service.api.routes import (
     search,
     units,
 )
+from figvault.service.audit_writer import AuditWriter
 from figvault.service.auth import Authenticator
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
@@ -199,9 +200,12 @@ def create_app(
         # start-up summary comes when the warm-up ends, so the address it prints is ready to use.
         then = None if on_ready is None else functools.partial(_announce, on_ready, app)
         app.state.warm_up = WarmUp(app.state.engine).start(then=then)
+        app.state.audit.start()
         try:
             yield
         finally:
+            # Every audit row queued by an answered search is committed before the process goes.
+            await anyio.to_thread.run_sync(app.state.audit.close)
             # A running job stops at its next batch and goes back to the queue (it resumes on next start).
             await anyio.to_thread.run_sync(app.state.jobs.stop)
             if not await anyio.to_thread.run_sync(app.state.warm_up.join, WARM_UP_SHUTDOWN_WAIT_S):
@@ -229,8 +233,10 @@ def create_app(
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.rate_limits = RateLimits(settings.service)
     app.state.metrics = ServiceMetrics()
+    app.state.metrics.watch(app.state)
     app.state.blobs = BlobStore.from_settings(settings)
     app.state.search_gate = SearchGate.from_settings(settings.service)
+    app.state.audit = AuditWriter(lambda: app.state.db.conn(), settings.service.audit_queue)
     app.state.warm_up = None
 
     for mount in MOUNTS if mounts is None else mounts:

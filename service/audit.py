@@ -75,6 +75,31 @@ def ensure_schema(conn: Database | Any) -> None:
     as_database(conn)
 
 
+def row(
+    principal: Principal,
+    action: str,
+    *,
+    query: str = "",
+    unit_ids: list[str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The audit row of one entry, cut to the row limits and stamped with the current time."""
+    ids = list(unit_ids or [])
+    detail = dict(detail or {})
+    if len(ids) > MAX_UNIT_IDS:
+        detail["unit_ids_total"] = len(ids)
+        ids = ids[:MAX_UNIT_IDS]
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "user": principal.user,
+        "tenant": principal.tenant,
+        "action": action,
+        "query": query[:MAX_QUERY_CHARS],
+        "unit_ids_json": json.dumps(ids),
+        "detail_json": _detail_json(detail),
+    }
+
+
 def record(
     conn: Database | Any,
     principal: Principal,
@@ -84,27 +109,17 @@ def record(
     unit_ids: list[str] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """Append one entry (cut to the row limits); returns its id."""
-    ids = list(unit_ids or [])
-    detail = dict(detail or {})
-    if len(ids) > MAX_UNIT_IDS:
-        detail["unit_ids_total"] = len(ids)
-        ids = ids[:MAX_UNIT_IDS]
-    stmt = (
-        insert(audit)
-        .values(
-            at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-            user=principal.user,
-            tenant=principal.tenant,
-            action=action,
-            query=query[:MAX_QUERY_CHARS],
-            unit_ids_json=json.dumps(ids),
-            detail_json=_detail_json(detail),
-        )
-        .returning(audit.c.id)
-    )
+    """Append one entry (cut to the row limits) in its own transaction; returns its id."""
+    values = row(principal, action, query=query, unit_ids=unit_ids, detail=detail)
     with as_database(conn).write() as tx:
-        return int(tx.execute(stmt).scalar_one())
+        return int(tx.execute(insert(audit).values(**values).returning(audit.c.id)).scalar_one())
+
+
+def write_rows(conn: Database | Any, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` (from ``row``) in one transaction: all of them or, on an error, none."""
+    if rows:
+        with as_database(conn).write() as tx:
+            tx.execute(insert(audit), rows)
 
 
 def list_entries(

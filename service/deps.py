@@ -19,6 +19,7 @@ from pydantic import AfterValidator
 from figvault.access import Action, Principal
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service.admission import SearchGate
+from figvault.service.audit_writer import AuditWriter
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded, api_key_id
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import ServiceMetrics
@@ -91,12 +92,17 @@ async def get_search_gate(request: Request) -> SearchGate:
     return request.app.state.search_gate
 
 
+async def get_audit_writer(request: Request) -> AuditWriter:
+    return request.app.state.audit
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DbDep = Annotated[RegistryDB, Depends(get_db)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]
+AuditDep = Annotated[AuditWriter, Depends(get_audit_writer)]
 
 # Path parameters: bounded, and refused (422) when they hold control characters, before any lookup.
 UnitIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]

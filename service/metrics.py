@@ -8,9 +8,11 @@ tenants or query text: metrics carry no data a caller might not be allowed to se
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SEARCH_STEPS = ("lookup", "encode", "recall", "rerank", "fetch", "total")
@@ -49,6 +51,14 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self._state = _StateCollector()
+        self.registry.register(self._state)
+
+    def watch(self, app_state: Any) -> None:
+        """Also report, at each scrape, the question encoders' batching and cache and the audit writer of
+        ``app_state`` (the app's ``state``: its engine is set at startup)."""
+        self._state.app_state = app_state
+
     def observe_search(self, timings_ms: Mapping[str, float], n_results: int) -> None:
         for step in SEARCH_STEPS:
             if step in timings_ms:
@@ -57,6 +67,58 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+QUESTION_COUNTS = (
+    ("figvault_question_passes", "Question encoder forward passes.", "passes"),
+    (
+        "figvault_question_encoded",
+        "Questions encoded, all passes (encoded / passes: the mean batch).",
+        "questions",
+    ),
+)
+CACHE_COUNTS = (
+    ("figvault_question_cache_hits", "Question vectors answered by the cache.", "hits"),
+    ("figvault_question_cache_misses", "Question vectors not in the cache.", "misses"),
+)
+AUDIT_COUNTS = (
+    ("figvault_audit_batches", "Audit writer transactions committed.", "batches"),
+    (
+        "figvault_audit_direct_rows",
+        "Audit rows written by their request (queue full, writer failing, off).",
+        "direct",
+    ),
+)
+
+
+class _StateCollector:
+    """Counts kept by the engine's question encoders and the audit writer, read when scraped."""
+
+    def __init__(self) -> None:
+        self.app_state: Any = None
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        questions = getattr(getattr(self.app_state, "engine", None), "questions", None)
+        if questions is not None:
+            batchers = [batcher for _, batcher in list(questions._batchers.values())]
+            yield from _counters(QUESTION_COUNTS, batchers)
+            yield from _counters(CACHE_COUNTS, [questions.cache])
+        writer = getattr(self.app_state, "audit", None)
+        if writer is not None:
+            yield from _counters(AUDIT_COUNTS, [writer])
+            pending = GaugeMetricFamily("figvault_audit_pending_rows", "Audit rows waiting for the writer.")
+            pending.add_metric([], writer.pending())
+            yield pending
+
+
+def _counters(table: tuple[tuple[str, str, str], ...], sources: list[Any]) -> Iterator[Metric]:
+    for name, text, attr in table:
+        family = CounterMetricFamily(name, text)
+        family.add_metric([], float(sum(getattr(source, attr) for source in sources)))
+        yield family
 
 
 class MetricsMiddleware:

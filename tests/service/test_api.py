@@ -27,6 +27,7 @@ PROTECTED = [
 
 
 def audit_rows(world: World) -> list[tuple]:
+    world.client.app.state.audit.flush()  # search rows are committed by the audit writer thread
     conn = sqlite3.connect(world.settings.registry_path)
     try:
         return conn.execute("SELECT user, action, query, unit_ids_json FROM audit ORDER BY id").fetchall()

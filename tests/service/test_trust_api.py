@@ -26,6 +26,7 @@ SURROGATE = "\ud800"
 
 
 def audit_rows(world: World, since: int = 0) -> list[dict[str, Any]]:
+    world.client.app.state.audit.flush()  # search rows are committed by the audit writer thread
     conn = sqlite3.connect(world.settings.registry_path)
     try:
         rows = conn.execute(

@@ -10,8 +10,11 @@ from pydantic import AfterValidator
 from figvault.access import Action, Principal
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES
-from figvault.service.deps import DbDep, require
+from figvault.service.deps import AuditDep, DbDep, require
 from figvault.text_checks import check_text
+
+FLUSH_WAIT_S = 5.0
+"""How long a read of the trail waits for the audit writer to commit the rows queued before it."""
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=AUTH_RESPONSES)
 
@@ -27,6 +30,7 @@ def _text(value: str | None) -> str | None:
 def list_audit(
     principal: Annotated[Principal, Depends(require(Action.AUDIT))],
     db: DbDep,
+    writer: AuditDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     user: Annotated[
@@ -36,6 +40,7 @@ def list_audit(
         str | None, Query(max_length=64, description="e.g. search, ingest, delete."), AfterValidator(_text)
     ] = None,
 ) -> audit.AuditPage:
+    writer.flush(FLUSH_WAIT_S)  # the searches already answered are on the page
     page = audit.list_entries(
         db.conn(), principal.tenant, limit=limit, offset=offset, user=user, action=action
     )

@@ -14,8 +14,9 @@ from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
 from figvault.service.api.routes.documents import visible_records
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
+from figvault.service.audit_writer import AuditWriter
 from figvault.service.db import RegistryDB
-from figvault.service.deps import DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
+from figvault.service.deps import AuditDep, DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
 from figvault.text_checks import check_text
@@ -30,14 +31,15 @@ def _finish(
     response: SearchResponse,
     principal: Principal,
     db: RegistryDB,
+    writer: AuditWriter,
     metrics: ServiceMetrics,
     action: str,
     query: str,
     request: SearchRequest,
 ) -> SearchResponseOut:
-    # Audit before answering: if the entry cannot be written the caller gets an error, not unaudited results.
-    audit.record(
-        db.conn(),
+    # Audited before answering: the row is queued for the audit writer (or written here when it cannot
+    # take it, an error then reaching the caller instead of unaudited results; service/audit_writer.py).
+    row = audit.row(
         principal,
         action,
         query=query,
@@ -49,6 +51,7 @@ def _finish(
             "reranked": response.reranked,
         },
     )
+    writer.submit(row)
     metrics.observe_search(response.timings, len(response.results))
     # Nothing found: say whether the caller can see any document at all (a first-hour trap: documents
     # ingested without groups). Only the caller's own documents are counted, never anyone else's.
@@ -68,13 +71,14 @@ async def search(
     db: DbDep,
     metrics: MetricsDep,
     gate: SearchGateDep,
+    writer: AuditDep,
 ) -> SearchResponseOut:
     """Only units the caller may see are searched (the access filter is part of the store query)."""
     request = body.to_request()
 
     def run() -> SearchResponseOut:
         response = engine.search(principal, request)
-        return _finish(response, principal, db, metrics, "search", body.query, request)
+        return _finish(response, principal, db, writer, metrics, "search", body.query, request)
 
     # One explicit hop to a search worker thread for the search and its audit entry, once the gate gives
     # a turn (429/503 + Retry-After when it cannot). A plain `def` route costs FastAPI a second hop, to
@@ -98,6 +102,7 @@ async def search_image(
     metrics: MetricsDep,
     settings: SettingsDep,
     gate: SearchGateDep,
+    writer: AuditDep,
     image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, GIF, BMP or TIFF.")],
     query: Annotated[
         str,
@@ -125,6 +130,6 @@ async def search_image(
         copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
         picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
         response = engine.search_image(principal, picture, request)
-        return _finish(response, principal, db, metrics, "search_image", query, request)
+        return _finish(response, principal, db, writer, metrics, "search_image", query, request)
 
     return await gate.run(run)
