@@ -7,7 +7,8 @@ narrow ones). This module
 
 - tells a chart from other drawings by what charts are made of (:func:`chart_evidence`): bars (filled
   rectangles on a common baseline with different lengths), axes (a long horizontal and a long vertical
-  stroke meeting at a corner) or gridlines (three or more parallel strokes of the same length);
+  stroke meeting at a corner) or gridlines (three or more parallel strokes of the same length) with a
+  plotted series or bars between them, or with no rows of text cells between them (a ruled table);
 - splits a cluster into panels along whitespace gutters (:func:`split_panels`, a recursive XY cut that
   ignores the backdrop): a cut is kept only when both sides are charts, so a diagram with whitespace
   inside it stays whole;
@@ -41,6 +42,8 @@ TITLE_MAX_CHARS = 80
 TITLE_MAX_WORDS = 12
 TITLE_ABOVE_PT = 28.0
 """A panel title stands at most this far above the panel's drawing."""
+TITLE_SIDE_SLACK = 0.1
+"""... lying over the drawing, which may be widened on its left by this share of its width."""
 TITLE_INSIDE_SHARE = 0.18
 """... or inside the top share of the drawing (a title inside the panel's frame)."""
 
@@ -51,6 +54,7 @@ class _Atom(Protocol):
     path_count: int
     image_area: float
     free_paths: int
+    fill: bool
 
 
 def _same(values: Sequence[float], tolerance: float) -> dict[int, list[int]]:
@@ -82,48 +86,135 @@ def _strokes(boxes: Sequence[Box]) -> tuple[list[Box], list[Box]]:
     return horizontal, vertical
 
 
-def has_axes(boxes: Sequence[Box], area: Box) -> bool:
-    """An L of axes (long horizontal and vertical strokes meeting at a corner), or 3+ parallel gridlines.
+def axes_region(boxes: Sequence[Box], area: Box) -> Box | None:
+    """The extent of an L of axes (long horizontal and vertical strokes meeting at a corner) or of 3+
+    parallel gridlines of one length; None when the drawing has neither.
 
-    A ruled table has both too: callers ask for a plotted series as well (chart_evidence)."""
+    A ruled table has both too: chart_evidence looks at what lies between them."""
     horizontal, vertical = _strokes(boxes)
     width, height = area[2] - area[0], area[3] - area[1]
     long_h = [b for b in horizontal if b[2] - b[0] >= 0.4 * width]
     long_v = [b for b in vertical if b[3] - b[1] >= 0.4 * height]
+    found: list[Box] = []
     for h in long_h:
         for v in long_v:
             if abs(v[3] - h[1]) <= 4 and (abs(v[0] - h[0]) <= 4 or abs(v[2] - h[2]) <= 4):
-                return True
+                found += [h, v]
     for strokes, lo, hi in ((long_h, 0, 2), (long_v, 1, 3)):
         ends = _same([b[lo] + 1000 * round(b[hi]) for b in strokes], 2.0)
-        if any(len(members) >= 3 for members in ends.values()):
+        found += [strokes[i] for members in ends.values() if len(members) >= 3 for i in members]
+    return _extent_of(found) if found else None
+
+
+def _extent_of(boxes: Sequence[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _near_any(value: float, positions: Sequence[float]) -> bool:
+    return any(abs(value - p) <= 2.0 for p in positions)
+
+
+def _bar_fills(region: Box, strokes: Sequence[Box], fills: Sequence[Box]) -> bool:
+    """Some coloured fill between the rules is a bar, not a table cell's or row's shading.
+
+    Shading fills a cell (each edge on a rule or on the ruled region's edge) or a whole row or column
+    band (>= 95 % of the region across); a bar ends where its value does, between the rules."""
+    horizontal, vertical = _strokes(strokes)
+    xs = [region[0], region[2]] + [(v[0] + v[2]) / 2 for v in vertical]
+    ys = [region[1], region[3]] + [(h[1] + h[3]) / 2 for h in horizontal]
+    width, height = region[2] - region[0], region[3] - region[1]
+    for f in fills:
+        if not _inside(f, region):
+            continue
+        cell = _near_any(f[0], xs) and _near_any(f[2], xs) and _near_any(f[1], ys) and _near_any(f[3], ys)
+        band = f[2] - f[0] >= 0.95 * width or f[3] - f[1] >= 0.95 * height
+        if not (cell or band):
             return True
     return False
 
 
-def chart_evidence(atoms: Sequence[_Atom], area: Box) -> bool:
+def _inside(box: Box, region: Box, margin: float = 2.0) -> bool:
+    """The box's centre lies in the region (grown by ``margin``)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] - margin <= cx <= region[2] + margin and region[1] - margin <= cy <= region[3] + margin
+
+
+def is_text_grid(lines: Sequence[Box]) -> bool:
+    """Text laid out as a table: at least 3 rows holding 2 or more cells that start at shared x positions."""
+    rows: dict[int, list[Box]] = {}
+    for box in lines:
+        rows.setdefault(round((box[1] + box[3]) / 2 / 4), []).append(box)
+    multi = [row for row in rows.values() if len(row) >= 2]
+    if len(multi) < 3:
+        return False
+    starts: dict[int, int] = defaultdict(int)
+    for row in multi:
+        for x in {round(box[0] / 6) for box in row}:
+            starts[x] += 1
+    return sum(1 for count in starts.values() if count >= 3) >= 2
+
+
+def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bool:
     """The drawing holds what charts are made of: a bar series, or axes or gridlines with a plotted series
-    (a curved or slanted path: a line, markers; table rules and cell shading have none)."""
+    (a curved or slanted path: a line, markers) or with bars between them, or with nothing but loose
+    labels between them.
+
+    Axes and gridlines without a curved path are a chart or a ruled table: what lies between the rules
+    decides (layout class "bar chart on gridlines" vs "ruled table", :func:`ruled_table`)."""
     if has_bar_series([a.box for a in atoms if a.bar]):
         return True
-    series = any(a.free_paths for a in atoms)
-    return series and has_axes([a.box for a in atoms if a.path_count == 1], area)
+    strokes = [a.box for a in atoms if a.path_count == 1]
+    region = axes_region(strokes, area)
+    if region is None:
+        return False
+    if any(a.free_paths for a in atoms):
+        return True
+    return not _table_between(region, strokes, atoms, lines)
+
+
+def ruled_table(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box]) -> bool:
+    """Rules (no curved path) with rows of text cells between them and no bars: a table set as text.
+
+    ``lines``: the boxes of the text lines near the drawing."""
+    if any(a.free_paths for a in atoms):
+        return False
+    strokes = [a.box for a in atoms if a.path_count == 1]
+    region = axes_region(strokes, area)
+    return region is not None and _table_between(region, strokes, atoms, lines)
+
+
+def _table_between(region: Box, strokes: Sequence[Box], atoms: Sequence[_Atom], lines: Sequence[Box]) -> bool:
+    """Coloured fills that are no cell or row shading are bars: no table. Otherwise rows of text cells
+    between the rules make a table; nothing, or loose labels, a chart's plot area."""
+    if _bar_fills(region, strokes, [a.box for a in atoms if a.fill]):
+        return False
+    return _text_rows([b for b in lines if _inside(b, region)])
+
+
+def _text_rows(lines: Sequence[Box]) -> bool:
+    """Three or more rows holding two or more text cells each (centred cell text included): the cells of
+    a ruled table, where a chart's plot area holds at most a label per bar or a legend. Cell text is often
+    centred (the corpus's slide tables), so the rows are counted, not shared column starts."""
+    rows: dict[int, int] = defaultdict(int)
+    for box in lines:
+        rows[round((box[1] + box[3]) / 2 / 4)] += 1
+    return sum(1 for count in rows.values() if count >= 2) >= 3
 
 
 def _extent(atoms: Sequence[_Atom]) -> Box:
-    return (
-        min(a.box[0] for a in atoms),
-        min(a.box[1] for a in atoms),
-        max(a.box[2] for a in atoms),
-        max(a.box[3] for a in atoms),
-    )
+    return _extent_of([a.box for a in atoms])
 
 
-def _is_panel(atoms: Sequence[_Atom], min_pt: float) -> bool:
+def _is_panel(atoms: Sequence[_Atom], lines: Sequence[Box], min_pt: float) -> bool:
     box = _extent(atoms)
     if box[2] - box[0] < min_pt or box[3] - box[1] < min_pt:
         return False
-    return sum(a.path_count for a in atoms) >= 6 and chart_evidence(atoms, box)
+    return sum(a.path_count for a in atoms) >= 6 and chart_evidence(atoms, box, lines)
 
 
 def _gutters(atoms: Sequence[_Atom], lines: Sequence[Box], axis: int) -> list[tuple[float, float]]:
@@ -147,16 +238,16 @@ def _cut(atoms: list[_Atom], lines: list[Box], min_pt: float, depth: int) -> lis
             middle = (lo + hi) / 2
             first = [a for a in atoms if a.box[axis + 2] <= middle]
             second = [a for a in atoms if a.box[axis] >= middle]
-            if _is_panel_group(first, min_pt) and _is_panel_group(second, min_pt):
-                before = [ln for ln in lines if ln[axis + 2] <= middle]
-                after = [ln for ln in lines if ln[axis] >= middle]
+            before = [ln for ln in lines if ln[axis + 2] <= middle]
+            after = [ln for ln in lines if ln[axis] >= middle]
+            if _is_panel_group(first, before, min_pt) and _is_panel_group(second, after, min_pt):
                 return _cut(first, before, min_pt, depth + 1) + _cut(second, after, min_pt, depth + 1)
     return [atoms]
 
 
-def _is_panel_group(atoms: list[_Atom], min_pt: float) -> bool:
+def _is_panel_group(atoms: list[_Atom], lines: Sequence[Box], min_pt: float) -> bool:
     """Some chart panel lies in this group (it may be a row of several, cut further later)."""
-    return bool(atoms) and _is_panel(atoms, min_pt)
+    return bool(atoms) and _is_panel(atoms, lines, min_pt)
 
 
 def split_panels(cluster: Cluster, line_boxes: Sequence[Box], min_pt: float) -> list[list[Cluster]]:
@@ -199,12 +290,16 @@ def panel_title(
     sizes = [ln.size for ln in held] or [ln.size for ln in lines]
     size = statistics.median(sizes) if sizes else 0.0
     height = graphic[3] - graphic[1]
+    # A left-aligned title may start a little left of the plot (at the panel's edge, where short category
+    # labels leave the plot indented); it never reaches past its right side (a page title over panels).
+    slack = max(4.0, TITLE_SIDE_SLACK * (graphic[2] - graphic[0]))
     best: tuple[float, TextLine] | None = None
     for line in lines:
         box = line.box
         width = box[2] - box[0]
         over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
-        if width <= 0 or over < 0.9 * width or not _title_like(line, size):
+        left_aligned = graphic[0] - slack <= box[0] and box[2] <= graphic[2] + 4
+        if width <= 0 or (over < 0.9 * width and not left_aligned) or not _title_like(line, size):
             continue
         above = graphic[1] - box[3]
         depth = box[1] - graphic[1]

@@ -36,7 +36,14 @@ from figvault.ingest.boxes import (
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import drawn_images
-from figvault.ingest.panels import TITLE_ABOVE_PT, chart_evidence, panel_title, split_panels
+from figvault.ingest.panels import (
+    TITLE_ABOVE_PT,
+    chart_evidence,
+    is_text_grid,
+    panel_title,
+    ruled_table,
+    split_panels,
+)
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -106,6 +113,9 @@ class PageContent:
     """Per path: only axis-aligned segments and rectangles (the stuff of table rules and cell shading)."""
     bars: list[bool] = field(default_factory=list)
     """Per path: one filled, coloured rectangle (a bar, a legend swatch, a shaded cell)."""
+    fills: list[bool] = field(default_factory=list)
+    """Per path: ruled and filled with a colour, one rectangle or several (bars exported one path per
+    series colour, shaded cells)."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -125,6 +135,8 @@ class Cluster:
     """Sum of the paths' box widths plus heights (points): how much stroking a rendering of it costs."""
     bar: bool = False
     """A single path that is a filled, coloured rectangle (see PageContent.bars)."""
+    fill: bool = False
+    """A single ruled path filled with a colour (see PageContent.fills)."""
     atoms: list[Cluster] = field(default_factory=list)
     """The single images and paths this cluster is made of; empty for an atom itself."""
 
@@ -149,6 +161,7 @@ def _atom_copy(cluster: Cluster) -> Cluster:
         model_only=cluster.model_only,
         ink=cluster.ink,
         bar=cluster.bar,
+        fill=cluster.fill,
     )
 
 
@@ -232,6 +245,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
     paths: list[Box] = []
     ruled: list[bool] = []
     bars: list[bool] = []
+    fills: list[bool] = []
     for path in page.get_cdrawings():
         clipped = pymupdf.Rect(path["rect"]) & rect
         if clipped.is_empty and not (clipped.width or clipped.height):
@@ -249,7 +263,8 @@ def read_page(page: pymupdf.Page) -> PageContent:
             continue
         paths.append(box)
         ruled.append(_is_ruled(path))
-        bars.append(ruled[-1] and _is_bar(path, w, h))
+        fills.append(ruled[-1] and _is_filled(path))
+        bars.append(fills[-1] and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4)
     return PageContent(
         number=page.number + 1,
         size=(rect.width, rect.height),
@@ -258,13 +273,14 @@ def read_page(page: pymupdf.Page) -> PageContent:
         paths=paths,
         ruled=ruled,
         bars=bars,
+        fills=fills,
     )
 
 
-def _is_bar(path: dict[str, Any], w: float, h: float) -> bool:
-    """A filled, coloured rectangle of some thickness (called on axis-aligned paths only)."""
+def _is_filled(path: dict[str, Any]) -> bool:
+    """Filled with a colour (not white)."""
     fill = path.get("fill") if "f" in path.get("type", "") else None
-    return fill is not None and not _is_white(fill) and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
+    return fill is not None and not _is_white(fill)
 
 
 def _is_ruled(path: dict[str, Any]) -> bool:
@@ -437,6 +453,7 @@ def analyse_page(
             free_paths=0 if i < len(content.ruled) and content.ruled[i] else 1,
             ink=(p[2] - p[0]) + (p[3] - p[1]),
             bar=i < len(content.bars) and content.bars[i],
+            fill=i < len(content.fills) and content.fills[i],
         )
         for i, p in enumerate(content.paths)
     ]
@@ -718,7 +735,8 @@ def _uncaptioned(
         if chart:  # a legend's swatches beside the plot, with their labels
             box, held = _with_legend(box, grid, specks, layout, excluded, skip)
         shapes = _labelled_shapes(part, layout)
-        if not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
+        table = not chart and not layout.title_lines and _ruled_table(part, held)
+        if table or not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
             if shapes[0]:
                 shape_pieces.append(part)
             continue
@@ -820,7 +838,9 @@ def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> li
     line_boxes = [layout.lines[i].box for i in layout.line_index.near(cluster.box)]
     groups = split_panels(cluster, line_boxes, min_figure_pt)
     if len(groups) == 1:
-        chart = cluster.path_count >= 6 and chart_evidence(cluster.atoms or [cluster], cluster.box)
+        chart = cluster.path_count >= 6 and chart_evidence(
+            cluster.atoms or [cluster], cluster.box, line_boxes
+        )
         return [(cluster, chart)]
     return [(_merged(group), True) for group in groups]
 
@@ -888,6 +908,14 @@ def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
     )
 
 
+def _ruled_table(cluster: Cluster, held: list[TextLine]) -> bool:
+    """Rules with rows of text cells between them, the text centred or not (panels.ruled_table).
+
+    Asked on document pages only: on a slide-like page a ruled table beside a picture or chart is a piece
+    of the slide's one visual (the corpus's slides label them so), joined to it by _merge_loose."""
+    return ruled_table(cluster.atoms or [cluster], cluster.box, [line.box for line in held])
+
+
 def _looks_like_figure(
     cluster: Cluster,
     box: Box,
@@ -923,16 +951,5 @@ def _looks_like_figure(
 
 
 def _is_text_grid(lines: list[TextLine]) -> bool:
-    """Text laid out as a table: at least 3 rows holding 2 or more cells that start at shared x positions."""
-    rows: dict[int, list[TextLine]] = {}
-    for line in lines:
-        rows.setdefault(round((line.box[1] + line.box[3]) / 2 / 4), []).append(line)
-    multi = [row for row in rows.values() if len(row) >= 2]
-    if len(multi) < 3:
-        return False
-    starts: Counter[int] = Counter()
-    for row in multi:
-        for x in {round(line.box[0] / 6) for line in row}:
-            starts[x] += 1
-    shared_columns = sum(1 for count in starts.values() if count >= 3)
-    return shared_columns >= 2
+    """Text laid out as a table (panels.is_text_grid)."""
+    return is_text_grid([line.box for line in lines])

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pymupdf
 from PIL import Image, ImageDraw
+
+Box = tuple[float, float, float, float]
 
 TOPICS = (
     "revenue by region",
@@ -94,10 +97,12 @@ def survey_page_pdf(
     page_title: str = "Production readiness at a glance",
     backdrop: bool = False,
     size: tuple[float, float] = (792, 612),
-) -> tuple[Path, list[tuple[float, float, float, float]]]:
+    draw: Callable[..., Box] | None = None,
+) -> tuple[Path, list[Box]]:
     """One page of a survey or KPI report: a page title, then chart panels in a two-column grid, no captions.
 
     ``backdrop``: the panels sit on one shared shaded card (a dashboard background that touches them all).
+    ``draw``: the panel drawer, ``(page, box, title, seed)`` (default :func:`stacked_bar_panel`).
     Returns the file and the panels' boxes, in the order of ``titles``."""
     doc = pymupdf.open()
     page = doc.new_page(width=size[0], height=size[1])
@@ -111,6 +116,74 @@ def survey_page_pdf(
     if backdrop:
         page.draw_rect((30, 50, size[0] - 30, boxes[-1][3] + 6), color=None, fill=(0.94, 0.95, 0.97))
     for i, (title, box) in enumerate(zip(titles, boxes, strict=True)):
-        stacked_bar_panel(page, box, title, seed=i)
+        (draw or stacked_bar_panel)(page, box, title, seed=i)
     path.write_bytes(doc.tobytes())
     return path, boxes
+
+
+def gridded_bar_panel(
+    page: pymupdf.Page,
+    box: tuple[float, float, float, float],
+    title: str | None,
+    seed: int,
+    rows: int = 2,
+    path_per_series: bool = False,
+) -> tuple[float, float, float, float]:
+    """A survey chart panel with vertical gridlines (0-100 %) on a value axis behind horizontal bars, no
+    curved path.
+
+    Category labels right-aligned left of the bars, tick labels under the gridlines, the title at the
+    panel's left edge. ``rows``: bars (two answers, "Yes" / "No", are no bar series of three).
+    ``path_per_series``: each colour's bar segments are one path of several rectangles, as some chart
+    tools export them (so no bar is a path of its own). Returns the box."""
+    rng = random.Random(seed)
+    x0, y0, x1, y1 = box
+    top = y0
+    if title:
+        page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
+        top = y0 + 20
+    left, right, bottom = x0 + 28, x1 - 8, y1 - 12
+    page.draw_line((left, bottom), (right, bottom), color=(0.5, 0.5, 0.5), width=0.8)  # the value axis
+    for k in range(5):
+        gx = left + k * (right - left) / 4
+        page.draw_line((gx, top), (gx, bottom), color=(0.8, 0.8, 0.8), width=0.5)
+        page.insert_text((gx - 6, y1 - 2), f"{25 * k}%", fontsize=6)
+    colours = PANEL_COLOURS[:3] if path_per_series else PANEL_COLOURS[:1]
+    shapes = {colour: page.new_shape() for colour in colours}  # per bar, unless path_per_series
+    row_h = (bottom - top) / rows
+    for r in range(rows):
+        by = top + r * row_h
+        label = ("Yes", "No", "Unsure", "Other")[r % 4]  # right-aligned to the bars
+        page.insert_text(
+            (left - 3 - pymupdf.get_text_length(label, fontsize=7), by + row_h / 2 + 3), label, fontsize=7
+        )
+        start = left
+        for colour in colours:
+            width = (right - left) * rng.uniform(0.15, 0.9) / len(colours)
+            shapes[colour].draw_rect((start, by + 3, start + width, by + row_h - 3))
+            if not path_per_series:
+                shapes[colour].finish(color=None, fill=colour)
+            start += width
+    for colour, shape in shapes.items():
+        shape.finish(color=None, fill=colour)
+        shape.commit()
+    return (x0, y0, x1, y1)
+
+
+def ruled_table(page: pymupdf.Page, box: Box, rows: int = 5, cols: int = 3, centred: bool = False) -> None:
+    """A table set as text in ruled cells: a shaded header band, a rule under every row, no outer frame.
+
+    ``centred``: each cell's text centred in it (then the cells of a column start at different x)."""
+    x0, y0, x1, y1 = box
+    row_h, col_w = (y1 - y0) / rows, (x1 - x0) / cols
+    grey = (0.3, 0.3, 0.3)
+    page.draw_rect((x0, y0, x1, y0 + row_h), color=None, fill=(0.85, 0.88, 0.95))
+    for r in range(rows):
+        page.draw_line((x0, y0 + (r + 1) * row_h), (x1, y0 + (r + 1) * row_h), color=grey, width=0.6)
+        for c in range(cols):
+            lead = ("", "all ", "most of the ")[(r + c) % 3]  # cells of different widths
+            text = f"Column {c + 1}" if r == 0 else f"{lead}{r * 37 + c} nodes"
+            indent = (col_w - pymupdf.get_text_length(text, fontsize=8)) / 2 if centred else 4
+            page.insert_text((x0 + c * col_w + indent, y0 + r * row_h + row_h / 2 + 3), text, fontsize=8)
+    for c in range(1, cols):
+        page.draw_line((x0 + c * col_w, y0), (x0 + c * col_w, y1), color=grey, width=0.6)

@@ -11,7 +11,13 @@ from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
-from tests.generated_docs import figure_png, stacked_bar_panel, survey_page_pdf
+from tests.generated_docs import (
+    figure_png,
+    gridded_bar_panel,
+    ruled_table,
+    stacked_bar_panel,
+    survey_page_pdf,
+)
 
 TITLES = ("Role", "Clusters under management", "Oldest version in production")
 
@@ -48,6 +54,40 @@ def test_a_grid_of_four_panels_on_a_portrait_page(tmp_path: Path) -> None:
     ex = _extract(path)
     assert len(ex.figures) == 4
     assert _matched(ex, boxes) == list(titles)
+
+
+@pytest.mark.parametrize(
+    ("rows", "path_per_series"), [(2, False), (4, True)], ids=["two-bars", "one-path-per-series"]
+)
+def test_bar_charts_on_gridlines_without_a_bar_series_are_one_unit_each(
+    tmp_path: Path, rows: int, path_per_series: bool
+) -> None:
+    """Gridlines with bars between them and no curved path: charts (not ruled tables), one unit per panel.
+
+    Two bars are no series of three; bars exported as one path per colour are no single-rectangle bars."""
+
+    def draw(page: pymupdf.Page, box: tuple[float, float, float, float], title: str, seed: int) -> object:
+        return gridded_bar_panel(page, box, title, seed, rows=rows, path_per_series=path_per_series)
+
+    titles = ("Disable beta APIs", "Audit logging", "Network policies", "Pod security")
+    path, boxes = survey_page_pdf(tmp_path / "gridded.pdf", titles, draw=draw)
+    ex = _extract(path)
+    assert len(ex.figures) == 4
+    assert _matched(ex, boxes) == list(titles)
+
+
+@pytest.mark.parametrize("centred", [False, True], ids=["left-aligned-cells", "centred-cells"])
+def test_a_ruled_table_under_a_chart_is_no_figure(tmp_path: Path, centred: bool) -> None:
+    """Rows of text cells between the rules make a table: the chart above it is the only unit."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    chart = gridded_bar_panel(page, (80, 100, 420, 300), "Upgrade cadence", 3, rows=3)
+    ruled_table(page, (80, 360, 420, 520), centred=centred)
+    path = tmp_path / "chart_and_table.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert [f.unit.title for f in ex.figures] == ["Upgrade cadence"]
+    assert box_iou(ex.figures[0].unit.bbox, chart) > 0.8
 
 
 def test_untitled_side_by_side_charts_are_separate_units(tmp_path: Path) -> None:
