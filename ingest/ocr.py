@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import hashlib
 import os
 import re
 from collections import Counter
@@ -176,22 +177,29 @@ class DocumentOcr:
         self.warnings = warnings
         self.engine = engine_for(settings, warnings)
         self._read: Counter[int] = Counter()
+        self._words: dict[bytes, str] = {}
+        """Words read so far, by a digest of the image's pixels: the same picture on several pages (a
+        repeated screenshot, a slide shown twice) is read once."""
 
     @property
     def on(self) -> bool:
         return self.engine is not None
 
+    def wants(self, page: int) -> bool:
+        """OCR is on and ``page`` has not had its cap of figures read: a figure is worth rendering for it."""
+        return self.engine is not None and self._read[page] < self.settings.ocr_max_per_page
+
     def figure_text(self, page: int, image: Image.Image, figure_text: str) -> str:
         """``figure_text`` with the words OCR reads in ``image`` (when the page's cap and the image allow)."""
-        if self.engine is None or self._read[page] >= self.settings.ocr_max_per_page:
-            return figure_text
-        if not worth_reading(image):
+        if self.engine is None or not self.wants(page) or not worth_reading(image):
             return figure_text
         self._read[page] += 1
-        try:
-            words = read_words(image, self.engine, self.settings)
-        except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
-            return figure_text
-        return with_ocr(figure_text, words)
+        digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
+        if digest not in self._words:
+            try:
+                self._words[digest] = read_words(image, self.engine, self.settings)
+            except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
+                return figure_text
+        return with_ocr(figure_text, self._words[digest])

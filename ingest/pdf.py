@@ -175,6 +175,8 @@ def _read_words(
     page = document.doc[content.number - 1]
     wanted = sorted((pair for pair in made if _needs_ocr(pair[0])), key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
+        if not document.ocr.wants(content.number):
+            break  # the page's cap is reached: render no more for OCR
         try:
             image = _ocr_image(page, content, region, document.settings)
         except Exception as exc:

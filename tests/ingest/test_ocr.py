@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pptx.util import Inches
 
-from figvault.ingest import ocr
+from figvault.ingest import ocr, pdf
 from figvault.ingest.extract import extract_document
 from figvault.ingest.render import render_image, render_region
 from figvault.settings import ExtractSettings
@@ -154,3 +154,33 @@ def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> Non
         decoded = Image.open(io.BytesIO(png))
         assert (image.mode, image.size) == (decoded.mode, decoded.size)
         assert image.tobytes() == decoded.tobytes()
+
+
+@needs_tesseract
+def test_the_same_picture_on_two_pages_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=612, height=792)
+        page.insert_image(pymupdf.Rect(72, 100, 504, 273), stream=text_picture())
+    doc.save(tmp_path / "twice.pdf")
+    calls = []
+    real = ocr.read_words
+    monkeypatch.setattr(ocr, "read_words", lambda *args: calls.append(1) or real(*args))
+    ex = extract_document(tmp_path / "twice.pdf", ExtractSettings(workers=1))
+    assert len(ex.figures) == 2 and len(calls) == 1
+    assert all("replication" in _ocr_part(f.unit.figure_text) for f in ex.figures)
+
+
+@needs_tesseract
+def test_no_figure_is_rendered_for_ocr_past_the_page_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = (text_picture(("Small panel words",)), (72, 420, 272, 500))
+    path = picture_pdf(tmp_path / "two.pdf", [small, (text_picture(), (72, 100, 504, 273))])
+    renders = []
+    real = pdf._ocr_image
+    monkeypatch.setattr(pdf, "_ocr_image", lambda *args: renders.append(1) or real(*args))
+    ex = extract_document(path, ExtractSettings(workers=1, ocr_max_per_page=1))
+    assert len(ex.figures) == 2
+    assert sum(OCR_MARKER in f.unit.figure_text for f in ex.figures) == 1
+    assert len(renders) == 1
