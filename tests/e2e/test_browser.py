@@ -11,18 +11,16 @@ when FIGVAULT_UPDATE_SCREENSHOT=1 (a test run must not change tracked files), el
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import free_port, server_env, stop, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -76,34 +74,13 @@ def figvault_cli(data_dir: Path, *args: str, env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"figvault serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"figvault serve not ready after {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from figvault.ingest.samples import write_sample_documents
 
     root = tmp_path_factory.mktemp("e2e")
     data_dir = root / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
-    env["HF_HUB_OFFLINE"] = "1"
+    env = server_env()
     write_sample_documents(root / "public")
     (root / "finance").mkdir()
     figure_pdf(root / "finance" / "finance-forecast.pdf", seed=11, n_figures=2)
@@ -135,15 +112,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc, log)
+        wait_ready(url, proc, log.read_text, within_s=STARTUP_TIMEOUT_S)
         yield Server(url=url, keys=keys)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import httpx
 import pytest
 
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import free_port, server_env, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 SECTION = "## Share it with your team"
@@ -55,26 +54,14 @@ class Team:
     env: dict[str, str]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for_page(proc: subprocess.Popen, log: Path) -> str:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+    """The page's address as serve printed it, once /readyz there answers 200."""
+
+    def printed() -> str | None:
         found = re.search(r"the search page is at (http://\S+)", log.read_text())
-        if found:
-            try:
-                if httpx.get(found.group(1) + "readyz", timeout=2).status_code == 200:
-                    return found.group(1)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.5)
-    pytest.fail(f"no ready page address after {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+        return found.group(1) if found else None
+
+    return wait_ready(printed, proc, log.read_text, within_s=STARTUP_TIMEOUT_S, what="serve")
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +75,11 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
     figure_pdf(work / "decks" / "q3-review.pdf", seed=71)
     figure_pdf(work / "decks" / "ops-report.pdf", seed=72)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
-    env |= {
-        "FIGVAULT_DATA_DIR": str(work / "data"),
-        "FIGVAULT_SERVICE__PORT": str(port),
-        "FIGVAULT_EXTRACT__WORKERS": "1",  # two small PDFs: a process pool costs more than it saves
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = server_env(
+        FIGVAULT_DATA_DIR=str(work / "data"),
+        FIGVAULT_SERVICE__PORT=str(port),
+        FIGVAULT_EXTRACT__WORKERS="1",  # two small PDFs: a process pool costs more than it saves
+    )
     commands = readme_commands()
     assignments = [c for c in commands if re.fullmatch(r"\w+=\S+", c)]
     steps = [c for c in commands if c not in assignments]

@@ -34,7 +34,8 @@ from figvault.service import users
 from figvault.settings import load_settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_clip_env
 from tests.generated_docs import figure_pdf
-from tests.postgres_server import PostgresServer, free_port
+from tests.helpers.server import free_port, server_env, stop, wait_ready
+from tests.postgres_server import PostgresServer
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -66,18 +67,8 @@ class Replica:
         )  # fmt: skip
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"replica {self.name} exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"replica {self.name} not ready in {READY_TIMEOUT_S}s"
-            time.sleep(0.3)
+        assert self.proc is not None
+        wait_ready(self.url, self.proc, self.log, within_s=READY_TIMEOUT_S, what=f"replica {self.name}")
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -85,12 +76,8 @@ class Replica:
             self.proc.wait(30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop(self.proc, grace_s=30)
 
     def log(self) -> str:
         path = self.data_dir.parent / f"{self.name}.log"
@@ -103,9 +90,8 @@ class Deployment:
         alias = f"e2e_{uuid.uuid4().hex[:8]}"
         shared = root / "shared"
         shared.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+        env = server_env()
         env |= {
-            "HF_HUB_OFFLINE": "1",
             "FIGVAULT_REGISTRY__URL": registry_url,
             "FIGVAULT_STORE__URI": milvus_uri,
             "FIGVAULT_STORE__ALIAS": alias,

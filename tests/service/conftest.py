@@ -21,6 +21,7 @@ from figvault.service import users
 from figvault.settings import Settings, load_settings
 from figvault.units import make_unit_id
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import no_rate_limits, wait_app_ready
 
 TENANTS = ("acme", "globex")
 GROUPS = ("g0", "g1", "g2", "g3")
@@ -94,14 +95,6 @@ def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]
     return settings, docs
 
 
-def wait_ready(client: TestClient, timeout_s: float = 120) -> None:
-    """Until /readyz says ready: the app warms its engine up in the background after start."""
-    deadline = time.monotonic() + timeout_s
-    while (ready := client.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, f"not ready within {timeout_s} s: {ready.text}"
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from figvault.retrieval.search import SearchEngine
@@ -114,13 +107,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 mp.delenv(key)
         mp.setenv("HF_HUB_OFFLINE", "1")
         settings, docs = build_world(tmp_path_factory.mktemp("world"), n_docs=8, seed=5)
-        # The module's tests send many requests from one address; on a quiet machine they pass the rate
-        # limits, which test_trust_api tests apart (its own app, its own limits).
-        settings.service.rate_limit_per_key = settings.service.rate_limit_per_address = "100000/second"
+        no_rate_limits(settings)  # the module's tests send many requests from one address
         engine = SearchEngine.from_settings(settings)
         app = create_app(settings, engine=engine)
         with TestClient(app) as client:
-            wait_ready(client)
+            wait_app_ready(client)
             world = World(settings=settings, client=client, docs=docs)
             world.add_user("admin", Role.ADMIN, list(GROUPS), "acme")
             world.add_user("editor", Role.EDITOR, ["g0", "g1"], "acme")

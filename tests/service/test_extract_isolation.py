@@ -21,6 +21,7 @@ from figvault.pipeline.ingest_pipeline import ingest_paths
 from figvault.service import users
 from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import no_rate_limits
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
 from tests.pipeline.test_extract_worker import workers_alive
 
@@ -33,9 +34,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Settings, TestClient, dict[str, str
 
     settings = load_settings("offline", data_dir=tmp_path / "data")
     settings.extract.workers = 1
-    # The searcher below loops flat out: on a quiet machine that passes the per-key rate limit (tested
-    # apart, in test_trust_api) and the job poll would get 429.
-    settings.service.rate_limit_per_key = settings.service.rate_limit_per_address = "100000/second"
+    no_rate_limits(settings)  # the searcher below loops flat out; the job poll would get 429
     base = figure_pdf(tmp_path / "base.pdf", seed=1)
     ingest_paths(settings, [base], groups=["g"], tenant="acme", progress=False)
     conn = connect(settings)

@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.settings import Settings
-from tests.service.conftest import World, wait_ready
+from tests.helpers.server import wait_app_ready
+from tests.service.conftest import World
 
 QUESTION = {"query": "figure in report", "top_k": 3}
 
@@ -49,7 +50,7 @@ def _served(settings: Settings, engine: Any) -> Iterator[TestClient]:
     from figvault.service.app import create_app
 
     with TestClient(create_app(settings, engine=engine)) as client:
-        wait_ready(client)
+        wait_app_ready(client)
         yield client
 
 
@@ -141,7 +142,7 @@ def test_not_ready_until_the_encoders_are_loaded_and_warm(
         assert early.json()["checks"]["encoders"] != True  # noqa: E712
         assert "warming up" in early.json()["checks"]["warm_up"]
         hold.set()
-        wait_ready(client)
+        wait_app_ready(client)
         assert engine.encoders_loaded()
         # The warm-up ran a real question pass: the first search after ready finds the models in memory.
         assert sum(b.passes for _, b in engine.questions._batchers.values()) >= 1

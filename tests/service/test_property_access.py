@@ -37,7 +37,8 @@ from figvault.service import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import tiny_settings
 from tests.generated_docs import TOPICS, figure_pdf, figure_png
-from tests.service.conftest import JWT_SECRET, wait_ready
+from tests.helpers.server import no_rate_limits, wait_app_ready
+from tests.service.conftest import JWT_SECRET
 
 SEED = 1212
 TENANTS = ("acme", "globex")
@@ -226,13 +227,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         settings = tiny_settings(root / "data", profile="offline")
         settings.service.jwt_secret = JWT_SECRET
         settings.extract.workers = 1
-        # Thousands of requests from one address in a few minutes: the rate limits (tested apart, in
-        # test_trust_api) would answer 429 on a quiet machine and the compared answers would differ by that.
-        settings.service.rate_limit_per_key = settings.service.rate_limit_per_address = "100000/second"
+        # Thousands of requests from one address in a few minutes: a 429 would make compared answers differ.
+        no_rate_limits(settings)
         engine = SearchEngine.from_settings(settings)
         remember_questions(engine)
         with TestClient(create_app(settings, engine=engine)) as client:
-            wait_ready(client)
+            wait_app_ready(client)
             corpus = Corpus(settings, client, engine, root, random.Random(SEED))
             add_callers(corpus)
             upload_all(corpus, plan_uploads(corpus, 12, TENANTS, GROUPS))

@@ -8,7 +8,6 @@ No timing assertions beyond "it ended within the limit it was given".
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -20,6 +19,7 @@ import httpx
 from figvault.access import Role
 from figvault.service import users
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import server_env
 from tests.pipeline.hostile_docs import overlapping_segments_pdf, path_ops_pdf
 from tests.service.test_uvicorn import served
 
@@ -53,12 +53,7 @@ def searching(client: httpx.Client, headers: dict[str, str], stop: threading.Eve
 
 
 def test_hostile_pdfs_end_within_the_limit_through_figvault_serve(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
-    env |= {
-        "HF_HUB_OFFLINE": "1",
-        "FIGVAULT_EXTRACT__DOC_TIMEOUT_S": str(DOC_LIMIT_S),
-        "FIGVAULT_EXTRACT__WORKERS": "2",
-    }
+    env = server_env(FIGVAULT_EXTRACT__DOC_TIMEOUT_S=str(DOC_LIMIT_S), FIGVAULT_EXTRACT__WORKERS="2")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     conn = sqlite3.connect(data_dir / "registry.sqlite3")

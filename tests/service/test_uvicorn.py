@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from figvault.access import Role
 from figvault.service import users
 from tests.generated_docs import figure_pdf
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers.server import free_port, server_env, stop, wait_ready
 
 
 def figvault_cli(data_dir: Path, *args: str) -> list[str]:
@@ -49,35 +40,23 @@ def served(data_dir: Path, env: dict[str, str], ready_within_s: float = 120) -> 
         stderr=subprocess.STDOUT,
     )
     server = Served(base=f"http://127.0.0.1:{port}")
+
+    def output() -> str:  # the pipe is read to its end only once the server has exited
+        done = process.poll() is not None and process.stdout is not None
+        return process.stdout.read().decode(errors="replace") if done else ""
+
     try:
-        deadline = time.monotonic() + ready_within_s
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.fail(f"server exited with {process.returncode}: {output[-2000:]}")
-            try:
-                if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server was not ready within {ready_within_s:g} s"
-            time.sleep(0.3)
+        wait_ready(server.base, process, output, within_s=ready_within_s)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         server.output = process.stdout.read().decode(errors="replace") if process.stdout else ""
         if process.stdout:
             process.stdout.close()
 
 
 def test_serve_over_loopback(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
-    env["HF_HUB_OFFLINE"] = "1"
+    env = server_env()
     data_dir = tmp_path / "data"
     pdf = figure_pdf(tmp_path / "river.pdf", seed=7, n_figures=1)
     # Ingest in a child process too: Milvus Lite serves one process per data folder.

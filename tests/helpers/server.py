@@ -1,0 +1,88 @@
+"""Servers under test: a free loopback port, the environment a `figvault serve` child gets, waiting until
+it (or an in-process app) answers /readyz, stopping it, and rate limits out of the way of busy tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.settings import Settings
+
+READY_POLL_S = 0.3
+NO_RATE_LIMIT = "100000/second"
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any FIGVAULT_* variable (a developer's own must not reach a
+    server under test), with HF_HUB_OFFLINE=1 (no model hub is asked), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    return env | {"HF_HUB_OFFLINE": "1"} | extra
+
+
+def wait_ready(
+    base: str | Callable[[], str | None],
+    proc: subprocess.Popen,
+    output: Callable[[], str],
+    *,
+    within_s: float,
+    what: str = "figvault serve",
+) -> str:
+    """Poll ``{base}/readyz`` until it answers 200 and return ``base``; a callable ``base`` gives None
+    until the address is known (a server that prints it). The test fails with the tail of ``output()``
+    when the process exits first or ``within_s`` passes."""
+    deadline = time.monotonic() + within_s
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{output()[-3000:]}")
+        url = base() if callable(base) else base
+        if url is not None:
+            try:
+                if httpx.get(f"{url.rstrip('/')}/readyz", timeout=2).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what} not ready within {within_s:g} s:\n{output()[-3000:]}")
+        time.sleep(READY_POLL_S)
+
+
+def wait_app_ready(client: TestClient, timeout_s: float = 120) -> None:
+    """Until an in-process app's /readyz says ready: it warms its engine up in the background after
+    start."""
+    deadline = time.monotonic() + timeout_s
+    while (ready := client.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, f"not ready within {timeout_s} s: {ready.text}"
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``grace_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def no_rate_limits(settings: Settings) -> None:
+    """Lift the per-key and per-address rate limits, for a test whose client sends requests flat out from
+    one address: on a quiet machine it would meet them and get 429 (the limits are tested apart, in
+    tests/service/test_trust_api.py, with an app of their own)."""
+    settings.service.rate_limit_per_key = settings.service.rate_limit_per_address = NO_RATE_LIMIT
