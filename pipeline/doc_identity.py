@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from figvault.access import Principal, may_replace
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.search_models import SearchFilters
 
 ID_PREFIX = "doc_"
 ID_HEX = 24
@@ -82,6 +83,35 @@ def pick(
             f" ({', '.join(r.doc_id for r in reachable[:5])})"
         )
     return reachable[0] if reachable else None
+
+
+def filter_ids(
+    registry: DocumentRegistry, tenant: str, keys: Sequence[str], allowed: Callable[[DocumentRecord], bool]
+) -> list[str]:
+    """The document ids a search filter's ``keys`` (ids or names, as the routes take a document) select
+    among the records ``allowed``: a key that is such a record's id stays, else it becomes the ids of the
+    allowed records of that name (all of them: a filter selects, it does not pick one); a key that is
+    neither stays as given, and selects what an unknown id selects (nothing the caller may not see)."""
+    reachable = [r for r in registry.matching_any(tenant, list(keys)) if allowed(r)]
+    ids = {r.doc_id for r in reachable}
+    out: list[str] = []
+    for key in keys:
+        named = [r.doc_id for r in reachable if r.name == key]
+        out.extend([key] if key in ids or not named else named)
+    return list(dict.fromkeys(out))
+
+
+def with_filter_ids(
+    registry: DocumentRegistry, principal: Principal, filters: SearchFilters
+) -> SearchFilters:
+    """``filters`` with ``doc_ids`` as ids (``filter_ids`` over the documents ``principal`` can see): a
+    search filter names a document by id or name, as the routes and commands that take one do."""
+    if not filters.doc_ids:
+        return filters
+    ids = filter_ids(
+        registry, principal.tenant, filters.doc_ids, lambda r: principal.sees(r.tenant, r.groups)
+    )
+    return filters.model_copy(update={"doc_ids": ids})
 
 
 def find_document(registry: DocumentRegistry, tenant: str, key: str) -> DocumentRecord | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -85,6 +86,17 @@ class DocumentRegistry:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
         records = [self._record(r) for r in rows]
         return sorted(records, key=lambda r: r.doc_id != key)
+
+    def matching_any(self, tenant: str, keys: Sequence[str]) -> list[DocumentRecord]:
+        """The documents of ``tenant`` whose id or name is one of ``keys`` (by id)."""
+        if not keys:
+            return []
+        query = select(documents).where(
+            documents.c.tenant == tenant, or_(documents.c.doc_id.in_(keys), documents.c.name.in_(keys))
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
+        return [self._record(r) for r in rows]
 
     def list(self, tenant: str | None = None, state: DocState | None = None) -> list[DocumentRecord]:
         query = select(documents)

@@ -31,7 +31,9 @@ def search(
     doc: Annotated[
         str | None, typer.Option("--doc", help="Only these source files (comma-separated).")
     ] = None,
-    doc_id: Annotated[str | None, typer.Option("--doc-id", help="Only these document ids.")] = None,
+    doc_id: Annotated[
+        str | None, typer.Option("--doc-id", help="Only these documents (ids or names).")
+    ] = None,
     kind: Annotated[
         str | None, typer.Option("--kind", help="Only these figure kinds (comma-separated).")
     ] = None,
@@ -110,6 +112,13 @@ def search(
         raise typer.Exit(2) from None
     request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
     principal = local_operator(tenant, split_csv(groups))
+    if filters.doc_ids:  # names stand for ids, as in every command that takes a document
+        from figvault.pipeline.doc_identity import with_filter_ids
+        from figvault.pipeline.registry import DocumentRegistry
+
+        with one_line_errors():
+            named = with_filter_ids(DocumentRegistry.open(settings), principal, filters)
+        request = request.model_copy(update={"filters": named})
     blobs = BlobStore.from_settings(settings)
 
     def image_path(key: str) -> str | None:

@@ -473,3 +473,27 @@ def test_editors_change_tags_admins_change_groups(world: World) -> None:
         world.client.patch(f"/v1/documents/{doc.doc_id}", json={"tags": ["a,b"]}, headers=editor).status_code
         == 422
     )
+
+
+def test_search_filter_doc_ids_takes_names_of_visible_documents(world: World) -> None:
+    """``filters.doc_ids`` takes a document's id or its name, as every route that names a document does;
+    a name of a document the caller cannot see answers exactly as a name nobody carries."""
+    world.add_user("by-name", Role.READER, ["g0", "g1", "g2", "g3"], "acme")
+    mine = next(d for d in world.docs if d.tenant == "acme")
+    theirs = next(d for d in world.docs if d.tenant != "acme")
+
+    def search(keys: list[str]) -> dict:
+        body = {"query": "figure chart report", "top_k": 50, "filters": {"doc_ids": keys}}
+        response = world.client.post("/v1/search", json=body, headers=world.headers("by-name"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    by_id, by_name = search([mine.doc_id]), search([mine.name])
+    assert by_id["results"] and {r["doc_id"] for r in by_name["results"]} == {mine.doc_id}
+    assert [r["unit_id"] for r in by_name["results"]] == [r["unit_id"] for r in by_id["results"]]
+
+    def untimed(answer: dict) -> dict:
+        return {k: v for k, v in answer.items() if k != "timings"}
+
+    nobody = untimed(search(["no-such-report.pdf"]))
+    assert nobody["results"] == [] and untimed(search([theirs.name])) == nobody

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, s
 from pydantic import AfterValidator, ValidationError
 
 from figvault.access import Action, Principal
+from figvault.pipeline.doc_identity import with_filter_ids
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
 from figvault.service.api.routes.documents import visible_records
@@ -25,6 +27,15 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
 image_router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
 
 Searcher = Annotated[Principal, Depends(require(Action.SEARCH))]
+
+
+def _with_ids(db: RegistryDB, principal: Principal, request: SearchRequest) -> SearchRequest:
+    """The request as searched: names in ``filters.doc_ids`` stand for the ids of documents the caller
+    sees (the audit keeps what the caller sent)."""
+    if not request.filters.doc_ids:  # the hot path reads nothing more
+        return request
+    filters = with_filter_ids(DocumentRegistry(db.conn()), principal, request.filters)
+    return request.model_copy(update={"filters": filters})
 
 
 def _finish(
@@ -77,7 +88,7 @@ async def search(
     request = body.to_request()
 
     def run() -> SearchResponseOut:
-        response = engine.search(principal, request)
+        response = engine.search(principal, _with_ids(db, principal, request))
         return _finish(response, principal, db, writer, metrics, "search", body.query, request)
 
     # One explicit hop to a search worker thread for the search and its audit entry, once the gate gives
@@ -129,7 +140,7 @@ async def search_image(
         buffer = io.BytesIO()
         copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
         picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
-        response = engine.search_image(principal, picture, request)
+        response = engine.search_image(principal, picture, _with_ids(db, principal, request))
         return _finish(response, principal, db, writer, metrics, "search_image", query, request)
 
     return await gate.run(run)
