@@ -50,10 +50,13 @@ def corpus_docs(folders: list[Path], limit: int) -> list[Path]:
 
 
 class PeakMemory:
-    """The largest resident total of this process and its descendants, sampled in a thread."""
+    """The largest resident total of this process and its descendants, sampled in a thread; and the CPU
+    seconds (user + system) they used, the largest seen per process (a process that ends loses at most
+    its last sampling period): a cost per page that a busy machine distorts far less than wall time."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -64,8 +67,10 @@ class PeakMemory:
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     total += proc.memory_info().rss
+                    times = proc.cpu_times()
                 except psutil.Error:
                     continue
+                self.cpu[proc.pid] = max(self.cpu.get(proc.pid, 0.0), times.user + times.system)
             self.peak = max(self.peak, total)
 
     def __enter__(self) -> PeakMemory:
@@ -91,6 +96,7 @@ def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict
                 result = _ingest_job(settings, files, engine, ray_cpus)
             result["wall_s"] = time.perf_counter() - started
         result["peak_rss_mb"] = memory.peak / 2**20
+        result["cpu_s"] = sum(memory.cpu.values())
     return result
 
 
@@ -175,9 +181,9 @@ def estimate(local: dict[str, Any]) -> dict[str, float]:
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| engine | wall s | pages/s | % of extract | units/s | extract pages/s (busy, per worker)"
-        " | encode units/s (busy) | write units/s (busy) | model load s | peak MB"
+        " | encode units/s (busy) | write units/s (busy) | model load s | CPU s / page | peak MB"
         " | load before/after (1 min) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     ceiling = next((r["pages"] / r["wall_s"] for r in results if r["engine"] == "extract"), 0.0)
     for r in results:
@@ -196,6 +202,7 @@ def table(results: list[dict[str, Any]]) -> str:
             rate("encode", "units_per_s"),
             rate("write", "units_per_s"),
             rate("load", "busy_s"),
+            f"{r['cpu_s'] / r['pages']:.2f}" if r.get("cpu_s") and r["pages"] else "",
             f"{r['peak_rss_mb']:.0f}",
             f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}",
         ]
