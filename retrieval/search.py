@@ -707,4 +707,5 @@ class SearchEngine:
             keep,
             self.settings.reranker.no_match_threshold,
             request.explain or self.settings.reranker.explain,
+            explain_max_new_tokens=self.settings.reranker.explain_max_new_tokens,
         )
