@@ -114,6 +114,20 @@ def _api(languages: str) -> Any:
     return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=languages, psm=tesserocr.PSM.AUTO)
 
 
+def preload(languages: str = ExtractSettings().ocr_languages) -> None:
+    """Load the engine for ``languages`` now, when Tesseract can read them; otherwise do nothing.
+
+    The extraction workers' fork server calls this (``figvault.ingest.ocr_preload``), so that every
+    worker, one process per document, is forked with the engine loaded instead of loading it again
+    (0.15 CPU-s and a 4 MB read per document). Tesseract starts no threads here (no OpenMP in the build
+    ``tesserocr`` ships, ``OMP_THREAD_LIMIT=1``), so forking after it is safe.
+    """
+    installed = _installed_languages()
+    wanted = [lang for lang in re.split(r"[+,\s]+", languages) if lang]
+    if installed and wanted and all(lang in installed for lang in wanted):
+        _api("+".join(wanted))
+
+
 def worth_reading(image: Image.Image) -> bool:
     """Big enough to hold words, and drawn on a flat background (see FLAT_SHARE)."""
     w, h = image.size

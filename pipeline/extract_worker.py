@@ -56,6 +56,7 @@ _PRELOAD = [
     "figvault.ingest.pptx",
     "figvault.ingest.page_text",
     "figvault.pipeline.page_images",
+    "figvault.ingest.ocr_preload",  # the Tesseract engine of the default languages, loaded once
 ]
 _context_lock = threading.Lock()
 _context: Any = None
