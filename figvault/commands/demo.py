@@ -7,6 +7,8 @@ The demo is a list of steps over one ``DemoRun``; later issues add steps (ingest
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from rich.table import Table
 
 from figvault.commands import app, state
 from figvault.errors import ModelUnavailableError
-from figvault.settings import Settings
+from figvault.settings import Settings, default_data_dir
 
 
 @dataclass
@@ -91,7 +93,7 @@ def ingest_samples(run: DemoRun) -> None:
     except ModelUnavailableError as exc:
         # The default profile needs OpenCLIP weights; say what is missing and how to run the demo anyway.
         run.console.print(f"   skipped: {exc}")
-        run.console.print("   The offline profile needs no downloads: figvault --config offline demo")
+        run.console.print(f"   The offline profile needs no downloads: {program()} --config offline demo")
         run.ingested = False
         return
     with one_line_errors():
@@ -122,15 +124,26 @@ def answer_sample_question(run: DemoRun) -> None:
             str(rank), f"{hit.score:.4f}", hit.doc, str(hit.page), hit.label or "", hit.caption[:70]
         )
     run.console.print(table)
-    run.console.print(
-        f"Try your own: figvault --config {run.settings.profile} search --tenant {DEMO_TENANT}"
-        ' "your question"'
-    )
+    run.console.print(f"Try your own: {search_hint(run.settings)}")
     if run.settings.profile == "offline":
         run.console.print(
-            "Offline profile (text + BM25). Full profile with image search: figvault --config default ..."
-            " (downloads the OpenCLIP weights once)."
+            f"Offline profile (text + BM25). Full profile with image search: {program()} --config default"
+            " ... (downloads the OpenCLIP weights once)."
         )
+
+
+def program() -> str:
+    """How this run was invoked (``.venv/bin/figvault`` from the README), so a printed command works when
+    pasted; ``figvault`` under ``python -m``."""
+    return shlex.quote(sys.argv[0]) if Path(sys.argv[0]).name == "figvault" else "figvault"
+
+
+def search_hint(settings: Settings) -> str:
+    """The command that searches what the demo ingested: this program, profile and data folder (a
+    search of another data folder would find nothing, and say nothing about why)."""
+    folder = settings.data_dir
+    data = "" if folder == default_data_dir() else f" --data-dir {shlex.quote(str(folder))}"
+    return f'{program()} --config {settings.profile}{data} search --tenant {DEMO_TENANT} "your question"'
 
 
 DEMO_STEPS: list[DemoStep] = [

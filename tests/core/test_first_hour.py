@@ -1,0 +1,38 @@
+"""First-hour traps: library chatter that reads as a failure, and a printed command that searches
+another data folder than the one the demo filled."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from figvault.cli import quiet_libraries
+from figvault.commands.demo import search_hint
+from figvault.settings import default_data_dir, load_settings
+
+
+def test_grpc_core_logging_is_off_unless_the_user_sets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
+    quiet_libraries()
+    assert os.environ["GRPC_VERBOSITY"] == "NONE"
+    monkeypatch.setenv("GRPC_VERBOSITY", "DEBUG")
+    quiet_libraries()
+    assert os.environ["GRPC_VERBOSITY"] == "DEBUG"
+
+
+def test_the_demo_hint_searches_the_data_folder_the_demo_filled(tmp_path: Path) -> None:
+    elsewhere = load_settings("offline", data_dir=tmp_path / "my data")
+    words = shlex.split(search_hint(elsewhere))
+    assert words[: words.index("search")] == [
+        "figvault",
+        "--config",
+        "offline",
+        "--data-dir",
+        str(tmp_path / "my data"),
+    ]
+    assert "--tenant" in words and words[-1] == "your question"
+    default = shlex.split(search_hint(load_settings("offline", data_dir=default_data_dir())))
+    assert "--data-dir" not in default
