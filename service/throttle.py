@@ -21,11 +21,13 @@ and a ``Retry-After`` header in whole seconds (``too_many_requests``).
 from __future__ import annotations
 
 import math
+import threading
 import time
+from typing import Any
 
 from fastapi import HTTPException, status
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from figvault.settings import ServiceSettings
@@ -41,6 +43,46 @@ def too_many_requests(detail: str, retry_after_s: float) -> HTTPException:
     )
 
 
+EXPIRE_EVERY_S = 1.0
+"""How often the in-process counters drop their expired entries."""
+
+
+class InlineExpiryMemoryStorage(MemoryStorage):
+    """``limits``' in-process storage, except that expired entries are dropped by a hitting thread at most
+    every ``EXPIRE_EVERY_S``. ``limits`` starts a timer thread whenever its last one has ended (10 ms after
+    it began), so nearly every request started a thread, on the event loop; with search threads holding
+    the interpreter, ``Thread.start`` waits for the new thread to run: tens of ms for every request in the
+    service (docs/service.md, "Under load"). The counting itself is ``limits``' own."""
+
+    def __init__(self, uri: str | None = None, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self._next_expiry = 0.0
+        self._expiring = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now < self._next_expiry or not self._expiring.acquire(blocking=False):
+            return
+        try:
+            self._next_expiry = now + EXPIRE_EVERY_S
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+        finally:
+            self._expiring.release()
+
+
+INLINE_EXPIRY = all(
+    hasattr(MemoryStorage, f"_MemoryStorage__{name}") for name in ("schedule_expiry", "expire_events")
+)
+"""The hooks the storage above overrides exist in this ``limits`` (else its own storage is used)."""
+
+
+def counter_storage(uri: str) -> Storage:
+    """The storage of ``uri``; ``memory://`` without a thread per request where this ``limits`` allows."""
+    if uri.strip() == "memory://" and INLINE_EXPIRY:
+        return InlineExpiryMemoryStorage(uri)
+    return storage_from_string(uri)
+
+
 def _items(spec: str) -> list[RateLimitItem]:
     return parse_many(spec) if spec.strip() else []
 
@@ -49,7 +91,7 @@ class RateLimits:
     """The four budgets of one service process (or of every replica sharing ``rate_limit_storage``)."""
 
     def __init__(self, settings: ServiceSettings) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self._limiter = MovingWindowRateLimiter(counter_storage(settings.rate_limit_storage))
         self._budgets: dict[str, list[RateLimitItem]] = {
             "key": _items(settings.rate_limit_per_key),
             "address": _items(settings.rate_limit_per_address),

@@ -1,0 +1,62 @@
+"""The in-process rate-limit counters (service/throttle.py): limits enforced, expired entries dropped, and no
+thread started per request (``limits``' memory storage started one on nearly every hit, on the event loop)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from fastapi import HTTPException
+
+from figvault.service import throttle
+from figvault.service.throttle import RateLimits
+from figvault.settings import ServiceSettings
+
+
+class CountingTimer:
+    """``threading.Timer`` that never runs and counts its starts (as if every earlier one had ended)."""
+
+    started = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def start(self) -> None:
+        CountingTimer.started += 1
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def test_no_thread_is_started_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "Timer", CountingTimer)
+    settings = ServiceSettings(rate_limit_per_key="1000/second", rate_limit_per_address="1000/second")
+    limits = RateLimits(settings)
+    before = CountingTimer.started
+    for _ in range(50):
+        limits.spend_request("key-1", "127.0.0.1")
+    assert CountingTimer.started - before == 0
+
+
+def test_the_limit_still_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = RateLimits(ServiceSettings(rate_limit_per_key="3/minute", rate_limit_per_address=""))
+    for _ in range(3):
+        limits.spend_request("key-1", "127.0.0.1")
+    with pytest.raises(HTTPException) as refused:
+        limits.spend_request("key-1", "127.0.0.1")
+    assert refused.value.status_code == 429
+    limits.spend_request("key-2", "127.0.0.1")  # another key has its own budget
+
+
+def test_expired_entries_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = throttle.counter_storage("memory://")
+    assert isinstance(storage, throttle.InlineExpiryMemoryStorage)
+    for _ in range(5):
+        assert storage.acquire_entry("k", limit=10, expiry=1)
+    assert len(storage.events["k"]) == 5
+    clock = throttle.time.time() + 60  # a minute later: every entry has expired
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock)
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: clock)
+    assert storage.acquire_entry("k", limit=10, expiry=1)
+    assert len(storage.events["k"]) == 1
