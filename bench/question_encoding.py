@@ -1,4 +1,4 @@
-"""Question encoding: fp32 (as served) against bf16 weights and ONNX Runtime, for speed and for sameness.
+"""Question encoding: fp32 (as served) against bf16 weights, ONNX Runtime and ONNX int8: speed and sameness.
 
 Speed, interleaved (each round runs every variant once, so machine noise hits all of them): ms for one
 question alone, and per question in a batch of 8 and 16 (what micro-batching gives under load). Sameness:
@@ -106,6 +106,22 @@ def variants(st: Any, threads: int) -> dict[str, Any]:
         return _mean_pool(hidden, enc["attention_mask"])
 
     out["onnxruntime"] = run_ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # int8 weights, activations quantised per call (dynamic): a different function, so a different
+    # embedding_version if it were ever served (it would need a re-encode).
+    int8_path = path.with_name("question-int8.onnx")
+    quantize_dynamic(str(path), str(int8_path), weight_type=QuantType.QInt8)
+    int8 = ort.InferenceSession(str(int8_path), options, providers=["CPUExecutionProvider"])
+
+    def run_int8(texts: list[str]) -> np.ndarray:
+        enc = st.tokenizer(texts, padding=True, truncation=True, max_length=limit, return_tensors="np")
+        feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"]}
+        feed["attention_mask"] = feed["attention_mask"].astype(np.int64)
+        (hidden,) = int8.run(["hidden"], feed)
+        return _mean_pool(hidden, enc["attention_mask"])
+
+    out["onnx-int8"] = run_int8
     return out
 
 
@@ -133,6 +149,7 @@ def top10(data_dir: Path, vectors: dict[str, np.ndarray], questions: list[str]) 
     engine = SearchEngine.from_settings(settings)
     collection, layout, _ = engine.served()
     expr = engine.filter_for(local_operator(), None)
+    lexical = engine.lexical_args(local_operator(), None, None)  # the operator's scope: all of it
     ranked: dict[str, dict[str, list[list[str]]]] = {}
     for name, matrix in vectors.items():
         text_only, fused = [], []
@@ -141,7 +158,7 @@ def top10(data_dir: Path, vectors: dict[str, np.ndarray], questions: list[str]) 
             queries: dict[str, Any] = {"text": vec}
             if layout.lexical:
                 queries[LEXICAL] = q
-            fused.append([u.unit_id for u in engine.recall(collection, queries, expr, 10)])
+            fused.append([u.unit_id for u in engine.recall(collection, queries, expr, 10, lexical)])
         ranked[name] = {"text": text_only, "fused": fused}
     return ranked
 
