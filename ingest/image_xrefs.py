@@ -1,4 +1,4 @@
-"""Where a PDF page draws its images, and which image object (xref) each one is, without decoding them.
+"""A PDF page's images and paths read cheaply: image xrefs without decoding, path boxes without Rects.
 
 ``page.get_image_info(xrefs=True)`` finds each drawn image's xref by decoding every image twice and comparing
 MD5s of the pixels: once as drawn on the page, once per image object in the page's resources, on every page
@@ -31,3 +31,25 @@ def drawn_images(page: pymupdf.Page) -> list[dict[str, Any]]:
         return page.get_image_info(xrefs=True)
     xref_of = {(width, height): xref for xref, _, width, height, *_ in objects}
     return [{**info, "xref": xref_of.get((info["width"], info["height"]), 0)} for info in infos]
+
+
+INFINITE_RECT = (-0x80000000, -0x80000000, 0x7FFFFF80, 0x7FFFFF80)
+"""MuPDF's infinite rectangle (pymupdf.FZ_MIN_INF_RECT, FZ_MAX_INF_RECT)."""
+
+
+def clip_box(
+    box: tuple[float, float, float, float], page_box: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """``pymupdf.Rect(box) & page_box``, the same numbers, without building Rects (74,000 drawings on the
+    corpus: 0.4 CPU-s of Rect construction). PyMuPDF's rules: an infinite box becomes the page, an empty
+    box (x0 >= x1 or y0 >= y1) stays as it is, otherwise MuPDF's fz_intersect_rect (inverted when apart).
+    Coordinates from MuPDF are single-precision floats, which min and max keep as they are; MuPDF would
+    round other numbers to single precision first."""
+    x0, y0, x1, y1 = box
+    if tuple(page_box) == INFINITE_RECT:
+        return (x0, y0, x1, y1)
+    if tuple(box) == INFINITE_RECT or page_box[0] >= page_box[2] or page_box[1] >= page_box[3]:
+        return page_box
+    if x0 >= x1 or y0 >= y1:
+        return (x0, y0, x1, y1)
+    return (max(x0, page_box[0]), max(y0, page_box[1]), min(x1, page_box[2]), min(y1, page_box[3]))

@@ -35,7 +35,7 @@ from figvault.ingest.boxes import (
     merge_touching,
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
-from figvault.ingest.image_xrefs import drawn_images
+from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
     TITLE_ABOVE_PT,
     chart_evidence,
@@ -247,10 +247,9 @@ def read_page(page: pymupdf.Page) -> PageContent:
     bars: list[bool] = []
     fills: list[bool] = []
     for path in page.get_cdrawings():
-        clipped = pymupdf.Rect(path["rect"]) & rect
-        if clipped.is_empty and not (clipped.width or clipped.height):
+        box = clip_box(path["rect"], page_box)  # pymupdf.Rect(path["rect"]) & rect, without the Rects
+        if box[2] <= box[0] and box[3] <= box[1]:
             continue
-        box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
         if not _visible(path):
             continue
         area = box_area(box)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from figvault.ingest.image_xrefs import drawn_images
+from figvault.ingest.image_xrefs import clip_box, drawn_images
 
 
 def _png(width: int, height: int, shade: int) -> bytes:
@@ -35,3 +35,18 @@ def test_xrefs_match_pymupdf_with_and_without_shared_sizes(tmp_path: Path) -> No
         got = [(tuple(i["bbox"]), i["xref"]) for i in drawn_images(page)]
         assert got == expected
         assert all(xref for _, xref in got)
+
+
+def test_clip_box_gives_the_numbers_of_pymupdf_rect_intersection() -> None:
+    page = (0.0, 0.0, 612.0, 792.0)
+    boxes = [
+        (10.5, 20.25, 300.0, 400.0),  # inside
+        (-50.0, 700.0, 650.0, 900.0),  # over the edges
+        (700.0, 800.0, 900.0, 950.0),  # apart: inverted, as MuPDF gives it
+        (100.0, 50.0, 100.0, 500.0),  # a vertical line: empty, kept as it is
+        (-20.0, 300.0, 800.0, 300.0),  # a horizontal line past the page: kept as it is
+        (300.0, 400.0, 200.0, 100.0),  # inverted
+        (-0x80000000, -0x80000000, 0x7FFFFF80, 0x7FFFFF80),  # infinite: the page
+    ]
+    for box in boxes:
+        assert clip_box(box, page) == tuple(pymupdf.Rect(box) & pymupdf.Rect(page))
