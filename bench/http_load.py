@@ -94,6 +94,8 @@ def corpus_questions(n: int, seed: int = 7) -> list[str]:
 
 SERVER_ENV: dict[str, str] = {}
 """``--env`` settings given to every server (``FIGVAULT_SERVICE__SEARCH_CONCURRENCY=4``)."""
+COMPARE_ENV: dict[str, str] = {}
+"""``--compare-env`` settings given to the ``--compare`` server only (two settings of one code, one run)."""
 
 
 def figvault_env(store_uri: str) -> dict[str, str]:
@@ -262,6 +264,7 @@ class Server:
     command: list[str]
     data_dir: Path
     store_uri: str
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     port: int = 0
     first_search_ms: float = float("nan")
@@ -294,7 +297,8 @@ class Server:
         cmd = [*self.command, "--config", "offline", "--data-dir", str(self.data_dir), "serve"]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, env=figvault_env(self.store_uri), start_new_session=True)
+        env = {**figvault_env(self.store_uri), **self.env}
+        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)
         deadline = started + 600
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -478,7 +482,8 @@ def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path)
             keys[args.compare] = api_key(other_dir, groups, tenant, export_tree(args.compare, cache))
         else:
             keys[args.compare] = key
-        servers.append(Server(args.compare, export_tree(args.compare, cache), other_dir, store_uri))
+        command = export_tree(args.compare, cache)
+        servers.append(Server(args.compare, command, other_dir, store_uri, dict(COMPARE_ENV)))
     results: list[Level] = []
     try:
         for server in servers:
@@ -532,17 +537,21 @@ def main() -> None:
     parser.add_argument(
         "--env", action="append", default=[], metavar="FIGVAULT_X=V", help="a setting for every server"
     )
+    parser.add_argument(
+        "--compare-env", action="append", default=[], metavar="FIGVAULT_X=V", help="for --compare's only"
+    )
     args = parser.parse_args()
-    for item in args.env:
-        name, sep, value = item.partition("=")
-        if not (sep and name.startswith("FIGVAULT_")):
-            raise SystemExit(f"--env wants FIGVAULT_NAME=VALUE, not {item!r}")
-        SERVER_ENV[name] = value
+    for items, into in ((args.env, SERVER_ENV), (args.compare_env, COMPARE_ENV)):
+        for item in items:
+            name, sep, value = item.partition("=")
+            if not (sep and name.startswith("FIGVAULT_")):
+                raise SystemExit(f"--env / --compare-env want FIGVAULT_NAME=VALUE, not {item!r}")
+            into[name] = value
     os.environ["HF_HUB_OFFLINE"] = "1"
     cache = args.cache_dir
     cache.mkdir(parents=True, exist_ok=True)
-    env = SERVER_ENV or "default"
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}, server env {env}")
+    env = f"server env {SERVER_ENV or 'default'}, --compare's {COMPARE_ENV or 'the same'}"
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}, {env}")
     for store in args.stores.split(","):
         if store == "lite":
             run_store(args, store, "", cache)
