@@ -139,31 +139,55 @@ def worth_reading(image: Image.Image) -> bool:
     return peak >= FLAT_SHARE * sum(histogram)
 
 
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of confident words and its box in the pixels of the image read."""
+
+    text: str
+    box: tuple[int, int, int, int]
+
+
 def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:
     """The lines of confident words Tesseract reads in ``image``; empty when it finds none.
 
     Raises TimeoutError past ``extract.ocr_timeout_s``."""
+    return lines_text(read_lines(image, engine, settings))
+
+
+def lines_text(lines: list[OcrLine]) -> str:
+    """The text of OCR lines, one a line, capped at MAX_OCR_CHARS."""
+    return "\n".join(line.text for line in lines)[:MAX_OCR_CHARS]
+
+
+def read_lines(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> list[OcrLine]:
+    """The lines of confident words Tesseract reads in ``image``, with their boxes (see read_words)."""
     import tesserocr
 
     api = _api(engine.languages)
-    api.SetImage(_capped(image.convert("RGB"), settings.ocr_max_pixels))
+    capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
+    scale = image.width / capped.width  # boxes in the pixels of ``image``, not of the capped copy
+    api.SetImage(capped)
     if not api.Recognize(timeout=int(settings.ocr_timeout_s * 1000)):
         api.Clear()
         raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
-    lines: list[str] = []
+    lines: list[OcrLine] = []
     words: list[str] = []
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
     word, line = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
     for item in tesserocr.iterate_level(api.GetIterator(), word):
+        if item.IsAtBeginningOf(line):
+            found = item.BoundingBox(line)
+            box = tuple(round(v * scale) for v in found) if found else box  # type: ignore[assignment]
         text = (item.GetUTF8Text(word) or "").strip()
         if text and item.Confidence(word) >= MIN_CONFIDENCE and any(ch.isalnum() for ch in text):
             words.append(text)
         if item.IsAtFinalElement(line, word) and words:
-            lines.append(" ".join(words))
+            lines.append(OcrLine(" ".join(words), box))
             words = []
     if words:
-        lines.append(" ".join(words))
+        lines.append(OcrLine(" ".join(words), box))
     api.Clear()
-    return "\n".join(lines)[:MAX_OCR_CHARS]
+    return lines
 
 
 def _capped(image: Image.Image, max_pixels: int) -> Image.Image:
@@ -191,8 +215,8 @@ class DocumentOcr:
         self.warnings = warnings
         self.engine = engine_for(settings, warnings)
         self._read: Counter[int] = Counter()
-        self._words: dict[bytes, str] = {}
-        """Words read so far, by a digest of the image's pixels: the same picture on several pages (a
+        self._lines: dict[bytes, list[OcrLine]] = {}
+        """Lines read so far, by a digest of the image's pixels: the same picture on several pages (a
         repeated screenshot, a slide shown twice) is read once."""
 
     @property
@@ -205,15 +229,19 @@ class DocumentOcr:
 
     def figure_text(self, page: int, image: Image.Image, figure_text: str) -> str:
         """``figure_text`` with the words OCR reads in ``image`` (when the page's cap and the image allow)."""
+        return with_ocr(figure_text, lines_text(self.lines(page, image)))
+
+    def lines(self, page: int, image: Image.Image) -> list[OcrLine]:
+        """The lines OCR reads in ``image`` with their boxes; none when the page's cap or the image say no."""
         if self.engine is None or not self.wants(page) or not worth_reading(image):
-            return figure_text
+            return []
         self._read[page] += 1
         digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
-        if digest not in self._words:
+        if digest not in self._lines:
             try:
-                self._words[digest] = read_words(image, self.engine, self.settings)
+                self._lines[digest] = read_lines(image, self.engine, self.settings)
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
-                return figure_text
-        return with_ocr(figure_text, self._words[digest])
+                return []
+        return self._lines[digest]

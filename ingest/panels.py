@@ -312,3 +312,46 @@ def panel_title(
         if best is None or rank < best[0]:
             best = (rank, line)
     return best[1] if best else None
+
+
+PICTURE_TITLE_TOP_SHARE = 0.25
+"""A heading printed inside a picture starts in this top share of it."""
+PICTURE_TITLE_SIZE = 1.25
+"""... and its line is this much taller than the picture's median line (a heading over labels or text)."""
+
+
+def picture_title(lines: Sequence[tuple[str, Box]], height: float) -> str | None:
+    """The heading printed at the top of a picture: a screenshot's page heading, an exported plot's title
+    (layout class "titled picture": FastQC plots, documentation screenshots).
+
+    ``lines``: the words read inside the picture (OCR), line by line with their boxes, in the picture's
+    pixels; ``height``: the picture's height in those pixels. The picture's first line (with 3 letters or
+    more) must start in its top PICTURE_TITLE_TOP_SHARE and be PICTURE_TITLE_SIZE times as tall as its
+    median line (3 lines or more to tell); a site header or a diagram's first box above it means no title.
+    A heading wrapped over lines of its height right below it is joined; an icon read as a leading symbol
+    is dropped."""
+    if len(lines) < 3 or height <= 0:
+        return None
+    usual = statistics.median(box[3] - box[1] for _, box in lines)
+    ordered = [line for line in sorted(lines, key=lambda line: line[1][1]) if _letters(line[0]) >= 3]
+    if not ordered:
+        return None
+    text, box = ordered[0]
+    tall = box[3] - box[1]
+    if box[1] > PICTURE_TITLE_TOP_SHARE * height or tall < PICTURE_TITLE_SIZE * usual:
+        return None
+    parts, bottom = [text], box[3]
+    for more, below in ordered[1:]:
+        if below[1] - bottom > 0.6 * tall or abs((below[3] - below[1]) - tall) > 0.15 * tall:
+            break
+        parts.append(more)
+        bottom = below[3]
+    title = " ".join(parts).lstrip("@©®°*•·|~-_=+#>»").strip()
+    words = title.split()
+    if not 0 < len(words) <= TITLE_MAX_WORDS or len(title) > TITLE_MAX_CHARS or _letters(title) < 3:
+        return None
+    return title
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)

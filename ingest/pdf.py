@@ -15,7 +15,8 @@ from PIL import Image
 from figvault.errors import ExtractionError
 from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
-from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr
+from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
+from figvault.ingest.panels import picture_title
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_layout import (
     DocumentStats,
@@ -183,8 +184,15 @@ def _read_words(
             _fail_if_out_of_memory(exc)
             continue
         unit = figure.unit
-        text = document.ocr.figure_text(content.number, image, unit.figure_text)
+        lines = document.ocr.lines(content.number, image)
+        text = with_ocr(unit.figure_text, lines_text(lines))
         unit.figure_text = text[: MAX_FIGURE_TEXT_CHARS + MAX_OCR_CHARS]
+        # A heading printed inside the picture is its own title, before the slide's (no caption, no title).
+        title = None if region.title or region.caption else picture_title(
+            [(line.text, line.box) for line in lines], image.height
+        )  # fmt: skip
+        if title:
+            unit.title = title[:MAX_TITLE_CHARS]
 
 
 OCR_MIN_DPI, OCR_MAX_DPI = 150, 300

@@ -187,3 +187,18 @@ def ruled_table(page: pymupdf.Page, box: Box, rows: int = 5, cols: int = 3, cent
             page.insert_text((x0 + c * col_w + indent, y0 + r * row_h + row_h / 2 + 3), text, fontsize=8)
     for c in range(1, cols):
         page.draw_line((x0 + c * col_w, y0), (x0 + c * col_w, y1), color=grey, width=0.6)
+
+
+def titled_picture_png(title: str | None, lines: tuple[str, ...], width_pt: float = 420) -> bytes:
+    """A screenshot-like PNG (a plot or a documentation page exported as a picture): a large heading at
+    its top, when ``title``, over smaller lines of text. Drawn by MuPDF, so only pixels remain."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=width_pt, height=60 + 26 * len(lines))
+    page.draw_rect(page.rect, color=None, fill=(0.97, 0.97, 0.99))
+    if title:
+        page.insert_text((14, 34), title, fontsize=24, fontname="hebo", color=(0.1, 0.1, 0.2))
+    for i, line in enumerate(lines):
+        page.insert_text((14, 70 + i * 26), line, fontsize=12, fontname="helv", color=(0.1, 0.1, 0.2))
+    png = page.get_pixmap(dpi=150).tobytes("png")
+    doc.close()
+    return png

@@ -164,8 +164,8 @@ def test_the_same_picture_on_two_pages_is_read_once(tmp_path: Path, monkeypatch:
         page.insert_image(pymupdf.Rect(72, 100, 504, 273), stream=text_picture())
     doc.save(tmp_path / "twice.pdf")
     calls = []
-    real = ocr.read_words
-    monkeypatch.setattr(ocr, "read_words", lambda *args: calls.append(1) or real(*args))
+    real = ocr.read_lines
+    monkeypatch.setattr(ocr, "read_lines", lambda *args: calls.append(1) or real(*args))
     ex = extract_document(tmp_path / "twice.pdf", ExtractSettings(workers=1))
     assert len(ex.figures) == 2 and len(calls) == 1
     assert all("replication" in _ocr_part(f.unit.figure_text) for f in ex.figures)

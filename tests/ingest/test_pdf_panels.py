@@ -7,8 +7,10 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from figvault.ingest import ocr
 from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
+from figvault.ingest.panels import picture_title
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 from tests.generated_docs import (
@@ -17,6 +19,7 @@ from tests.generated_docs import (
     ruled_table,
     stacked_bar_panel,
     survey_page_pdf,
+    titled_picture_png,
 )
 
 TITLES = ("Role", "Clusters under management", "Oldest version in production")
@@ -195,3 +198,33 @@ def test_a_logo_in_a_slide_corner_is_decoration(tmp_path: Path) -> None:
     ex = _extract(path)
     assert len(ex.figures) == 1
     assert box_iou(ex.figures[0].unit.bbox, picture) > 0.9
+
+
+PICTURE_LINES = ("Position in read (bp)", "Quality scores across all bases", "Mean quality per position")
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+@pytest.mark.parametrize("heading", ["Per base sequence quality", None], ids=["heading-inside", "no-heading"])
+def test_a_heading_printed_inside_a_picture_is_its_title(tmp_path: Path, heading: str | None) -> None:
+    """The first large line at the top of a picture (read by OCR) is its title, before the slide's."""
+    doc = pymupdf.open()
+    page = _slide(doc, "Quality checks: raw data")
+    lines = PICTURE_LINES if heading else ("Sequence length distribution", *PICTURE_LINES)
+    page.insert_image(pymupdf.Rect(200, 130, 760, 450), stream=titled_picture_png(heading, lines))
+    path = tmp_path / "plots.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1))
+    assert [f.unit.title for f in ex.figures] == [heading or "Quality checks: raw data"]
+
+
+def test_picture_title_is_the_first_line_when_it_is_large() -> None:
+    body = [(f"Body line {i} of the page", (10, 120 + 30 * i, 600, 140 + 30 * i)) for i in range(4)]
+    wrapped = [("Azure Virtual Network Manager in", (10, 2, 600, 40)), ("Landing Zones", (10, 48, 260, 86))]
+    assert picture_title(wrapped + body, 900) == "Azure Virtual Network Manager in Landing Zones"
+    assert picture_title([("@Overrepresented sequences", (8, 1, 362, 46)), *body], 500) == (
+        "Overrepresented sequences"  # the plot's status icon, read as a symbol, is dropped
+    )
+    site_header = [("AWS Open Source Blog", (13, 17, 316, 44)), ("Introducing Search", (17, 84, 564, 130))]
+    blog = [(f"Blog text line {i}", (10, 150 + 40 * i, 900, 178 + 40 * i)) for i in range(4)]
+    assert picture_title(site_header + blog, 700) is None  # a site header above the heading
+    assert picture_title([("Large but low", (10, 600, 300, 650)), *body], 700) is None
