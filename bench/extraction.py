@@ -48,9 +48,15 @@ def distractors_dir() -> Path:
     return Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
 
 
-def new_set_part(part: str, labels: Path = LABELS) -> tuple[list[str], set[tuple[str, int]]]:
-    """The documents of one part of the hand-labelled set ("tune" or "report") and their labelled pages."""
+def new_set_part(
+    part: str, labels: Path = LABELS, pdf_only: bool = False
+) -> tuple[list[str], set[tuple[str, int]]]:
+    """The documents of one part of the hand-labelled set ("tune" or "report") and their labelled pages.
+
+    ``pdf_only``: the part's PDFs only."""
     docs = json.loads((labels / "split.json").read_text())[part]
+    if pdf_only:
+        docs = [name for name in docs if name.lower().endswith(".pdf")]
     pages = set()
     for line in (labels / "pages.jsonl").read_text().splitlines():
         row = json.loads(line) if line.strip() else {}
@@ -59,9 +65,13 @@ def new_set_part(part: str, labels: Path = LABELS) -> tuple[list[str], set[tuple
     return docs, pages
 
 
-def score_new_set(part: str, settings: ExtractSettings, docs_dir: Path | None = None) -> Score:
-    """Extract one part of the hand-labelled set and score it, precision over all its labelled pages."""
-    docs, pages = new_set_part(part)
+def score_new_set(
+    part: str, settings: ExtractSettings, docs_dir: Path | None = None, pdf_only: bool = False
+) -> Score:
+    """Extract one part of the hand-labelled set and score it, precision over all its labelled pages.
+
+    ``pdf_only``: its PDFs only (``--pdf-only``)."""
+    docs, pages = new_set_part(part, pdf_only=pdf_only)
     folder = (docs_dir or distractors_dir()) / "docs"
     extractions, _, _ = run_extraction([folder / name for name in docs], settings)
     gold = load_gold(LABELS / "figures.jsonl", docs=docs)
@@ -160,7 +170,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--no-speed", action="store_true", help="skip the pages/s measurement")
     parser.add_argument("--ocr-speed", action="store_true", help="also measure pages/s with OCR off")
-    parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only")
+    parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only (corpus and new set)")
     parser.add_argument("--show-errors", action="store_true", help="list misses, extra units, wrong captions")
     parser.add_argument(
         "--new-set",
@@ -188,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         [p for p in predictions_of(extractions) if p.doc.endswith(".pdf")],
     )
     parts = ("tune", "report") if args.new_set == "both" else (args.new_set,) if args.new_set else ()
-    new_set = {part: score_new_set(part, settings) for part in parts}
+    new_set = {part: score_new_set(part, settings, pdf_only=args.pdf_only) for part in parts}
     speed = [] if args.no_speed else [measure_speed(files, settings, w) for w in (2, 1)]
     if args.ocr_speed and not args.no_speed:
         speed += [measure_speed(files, settings.model_copy(update={"ocr": False}), w) for w in (2, 1)]

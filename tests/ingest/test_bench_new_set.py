@@ -1,0 +1,27 @@
+"""bench/extraction.py: which documents and pages of the hand-labelled set a run scores."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_extraction", REPO / "bench" / "extraction.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pdf_only_leaves_the_new_sets_pptx_out() -> None:
+    bench = _bench()
+    docs, pages = bench.new_set_part("tune")
+    assert any(name.endswith(".pptx") for name in docs)  # the tune part holds the OMOP deck
+    pdf_docs, pdf_pages = bench.new_set_part("tune", pdf_only=True)
+    assert pdf_docs == [name for name in docs if name.endswith(".pdf")]
+    assert pdf_pages == {(doc, n) for doc, n in pages if doc.endswith(".pdf")}
+    assert bench._parse(["--pdf-only"]).pdf_only
