@@ -465,29 +465,33 @@ class JobStore:
             if not owner_alive(j.owner, j.heartbeat_at, stale_after_s=self.stale_after_s)
         ]
 
-    def requeue_orphans(self, max_attempts: int = 3) -> list[str]:
+    def _end_orphan(
+        self, job: Job, state: JobState, message: str, on_end: Callable[[Job], None] | None
+    ) -> None:
+        if self.finish(job.id, state, message, owner=job.owner) and on_end is not None:
+            on_end(job)
+
+    def requeue_orphans(
+        self, max_attempts: int = 3, on_end: Callable[[Job], None] | None = None
+    ) -> list[str]:
         """Requeue the orphaned running jobs (a dead service or CLI); returns their ids.
 
         Each item the job had in flight counts one crash (the handler sets such items aside once they
         reach ``jobs.quarantine_after``); a job whose process died ``max_attempts`` times is failed instead
-        of started again, so a file that kills its process cannot make the service crash-loop."""
+        of started again, so a file that kills its process cannot make the service crash-loop. ``on_end``
+        is called with each job ended here (its handler will not clean up after it: ``discard``)."""
         ids = []
         for job in self.orphans():
             if job.cancel_requested:
-                self.finish(
-                    job.id, JobState.CANCELLED, "cancelled (its process had stopped)", owner=job.owner
-                )
+                self._end_orphan(job, JobState.CANCELLED, "cancelled (its process had stopped)", on_end)
                 continue
             checkpoint = after_crash(job.checkpoint)
             if checkpoint[DEATHS] >= max_attempts:
                 names = ", ".join(item_label(job, item) for item in job.checkpoint.get(IN_FLIGHT) or [])
-                self.finish(
-                    job.id,
-                    JobState.FAILED,
-                    f"gave up: the process running it stopped {checkpoint[DEATHS]} times"
-                    + (f" (last while on {names})" if names else ""),
-                    owner=job.owner,
+                reason = f"gave up: the process running it stopped {checkpoint[DEATHS]} times" + (
+                    f" (last while on {names})" if names else ""
                 )
+                self._end_orphan(job, JobState.FAILED, reason, on_end)
                 continue
             reason = "resumed: the process running it stopped"  # no host or pid in what callers read
             if self.requeue(job.id, reason, checkpoint=checkpoint, owner=job.owner):
@@ -640,14 +644,20 @@ def _ingest_discard() -> Discard:
 DISCARDS[JobType.INGEST] = _ingest_discard
 
 
+def discard(settings: Settings, job: Job, db: Database) -> None:
+    """Undo what a job that ended without its handler's clean-up was given (``DISCARDS``)."""
+    if job.type in DISCARDS:
+        DISCARDS[job.type]()(settings, job, db)
+
+
 def cancel_and_discard(settings: Settings, store: JobStore, job_id: str) -> Job:
     """Ask ``job_id`` to stop (``JobStore.request_cancel``). A job it cancels at once (one still queued)
-    has no handler to clean up after it, so its type's ``DISCARDS`` entry does: an upload's new documents
-    and staged files go (a document it would have replaced stays as it was). A running job cleans up in
-    its handler when it stops."""
+    has no handler to clean up after it, so ``discard`` does: an upload's new documents and staged files
+    go (a document it would have replaced stays as it was). A running job cleans up in its handler when
+    it stops."""
     job = store.request_cancel(job_id)
-    if job.state == JobState.CANCELLED and job.type in DISCARDS:
-        DISCARDS[job.type]()(settings, job, store.db)
+    if job.state == JobState.CANCELLED:
+        discard(settings, job, store.db)
     return job
 
 
@@ -742,7 +752,8 @@ class JobRunner:
 
     def start(self) -> list[str]:
         """Requeue orphaned jobs and start the worker; returns the ids of the jobs it will resume."""
-        resumed = JobStore.open(self.settings).requeue_orphans(self.settings.jobs.max_attempts)
+        store = JobStore.open(self.settings)
+        resumed = store.requeue_orphans(self.settings.jobs.max_attempts, self._ended(store))
         if resumed:
             log.warning(
                 "resuming %d job(s) left running by a stopped process: %s", len(resumed), ", ".join(resumed)
@@ -750,6 +761,10 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="figvault-jobs", daemon=True)
         self._thread.start()
         return resumed
+
+    def _ended(self, store: JobStore) -> Callable[[Job], None]:
+        """What ``requeue_orphans`` calls for a job it ends: ``discard`` it."""
+        return lambda job: discard(self.settings, job, store.db)
 
     def submit(self, job: Job) -> Job:
         """Wake the worker for a job already created as queued."""
@@ -774,7 +789,7 @@ class JobRunner:
         while not self._stop.is_set():
             if time.monotonic() >= next_orphan_check:  # a replica that died: its jobs come back here
                 try:
-                    resumed = store.requeue_orphans(self.settings.jobs.max_attempts)
+                    resumed = store.requeue_orphans(self.settings.jobs.max_attempts, self._ended(store))
                 except Exception:
                     log.warning("could not look for orphaned jobs", exc_info=True)
                     resumed = []

@@ -173,6 +173,29 @@ def test_cancelling_a_queued_replacement_keeps_the_document(service: Service) ->
     assert not uploads_dir(service.settings, again["job_id"]).exists()
 
 
+def test_an_upload_job_given_up_after_crashes_leaves_no_pending_document(service: Service) -> None:
+    """A job whose process died jobs.max_attempts times is failed without running its handler again: its
+    new documents' placeholders and its staged files go, as when any ingest job ends."""
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()
+    job_id = upload(service, "editor", 6)["job_id"]
+    jobs = JobStore.open(service.settings)
+    jobs.claim(job_id, "this-host-is-gone:1:1")
+    deaths = {"deaths": service.settings.jobs.max_attempts - 1}
+    with jobs.db.write() as conn:
+        conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.id == job_id)
+            .values(heartbeat_at=0, checkpoint_json=json.dumps(deaths))
+        )
+    restarted = JobRunner(service.settings)
+    restarted.start()  # what a restarted service does first
+    restarted.stop()
+    assert service.wait(job_id)["state"] == "failed"
+    assert documents_named(service, "report-6.pdf") == []
+    assert not uploads_dir(service.settings, job_id).exists()
+
+
 def test_an_upload_that_fails_shows_failed_with_its_reason(service: Service) -> None:
     """A file that is a PDF by its header but cannot be read: the job fails, the document says why."""
     broken = ("files", ("broken.pdf", b"%PDF-1.7\n" + b"\x00 not a pdf body" * 64, "application/pdf"))
