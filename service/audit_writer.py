@@ -55,6 +55,8 @@ class AuditWriter:
         self._closing = False
         self._in_flight = 0
         self._failure: Exception | None = None
+        self._queued = 0
+        self._settled = 0  # of the queued rows, those committed (or, at close, logged as unwritable)
         self.batches = 0
         """Transactions the writer committed."""
         self.direct = 0
@@ -78,15 +80,18 @@ class AuditWriter:
             )
             if self._accepting() and len(self._rows) < self.capacity:
                 self._rows.append(values)
+                self._queued += 1
                 self._cond.notify_all()
                 return
             self.direct += 1
         write_rows(self._connect(), [values])
 
     def flush(self, timeout: float = CLOSE_WAIT_S) -> bool:
-        """Wait until every queued row is committed; False when that did not happen within ``timeout``."""
+        """Wait until every row queued before this call is committed (rows queued meanwhile are not waited
+        for: under steady load the queue is never empty); False when not within ``timeout``."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._rows and not self._in_flight, timeout=timeout)
+            target = self._queued
+            return self._cond.wait_for(lambda: self._settled >= target, timeout=timeout)
 
     @property
     def failing(self) -> bool:
@@ -123,6 +128,7 @@ class AuditWriter:
             with self._cond:
                 self._in_flight = 0
                 self._failure = None
+                self._settled += len(batch)
                 self.batches += 1
                 self._cond.notify_all()
 
@@ -146,3 +152,6 @@ class AuditWriter:
             log.exception("audit: %d rows could NOT be written; here they are in full", len(left))
             for values in left:
                 log.error("audit row not written: %s", json.dumps(values))
+        with self._cond:
+            self._settled += len(left)
+            self._cond.notify_all()

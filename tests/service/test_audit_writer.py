@@ -118,6 +118,30 @@ def test_failed_batches_are_retried_and_callers_see_the_failure(
     assert queries(db) == ["queued while broken"]
 
 
+def test_flush_waits_for_the_rows_queued_before_it_not_for_an_empty_queue(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under steady load the queue is never empty; a read of the trail (GET /v1/audit) must still get the
+    rows queued before it, not wait out its whole timeout."""
+    stop = threading.Event()
+    writer = AuditWriter(lambda: db, capacity=8)
+
+    def busy(conn: Database, rows: list[dict[str, Any]]) -> None:
+        audit.write_rows(conn, rows)
+        if not stop.is_set():
+            writer.submit(row("later"))  # another search answered while this batch was committed
+
+    monkeypatch.setattr(audit_writer, "write_rows", busy)
+    writer.start()
+    try:
+        writer.submit(row("before"))
+        assert writer.flush(timeout=5)
+        assert "before" in queries(db)
+    finally:
+        stop.set()
+        writer.close()
+
+
 def test_rows_that_cannot_be_written_at_close_are_logged_in_full(
     db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
