@@ -134,9 +134,10 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     }
 
     logos = _repeated_images(slides, settings.repeated_image_pages)
+    roving = _roving_images(slides)
     plans: list[tuple[SlideInfo, Cluster]] = []
     for info in slides:
-        members = _drop_decorations(info.members, logos, slide_w, slide_h)
+        members = _drop_decorations(info.members, logos, slide_w, slide_h, roving)
         for cluster in _clusters(members, slide_w, slide_h, settings.min_figure_pt):
             plans.append((info, cluster))
 
@@ -245,13 +246,39 @@ def _repeated_images(slides: list[SlideInfo], share: float) -> set[tuple[str, in
     return {key for key, count in slides_with.items() if count >= needed}
 
 
+ROVING_MIN_SLIDES = 3
+"""A picture shown on this many slides at two sizes or more is a mascot or section icon (_roving_images)."""
+
+
+def _roving_images(slides: list[SlideInfo]) -> set[str]:
+    """Pictures shown on ROVING_MIN_SLIDES slides or more at different sizes: a mascot or section icon
+    moved and resized from slide to slide (big on its section's divider, small in a corner after it).
+
+    Content shown again (a repeated diagram or screenshot) keeps its size; so does a template logo."""
+    slides_with: dict[str, set[int]] = defaultdict(set)
+    sizes: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    for info in slides:
+        for m in info.members:
+            if m.blob is not None:
+                key = blob_key(m.blob)
+                slides_with[key].add(info.number)
+                sizes[key].add((round(m.box.width / 7.2), round(m.box.height / 7.2)))  # 0.1 inch
+    return {
+        key for key, found in slides_with.items() if len(found) >= ROVING_MIN_SLIDES and len(sizes[key]) >= 2
+    }
+
+
 def _placement(member: Member) -> tuple[str, int, int]:
     # Rounded to 0.1 inch: a template places its logo at the same spot, give or take an EMU.
     return blob_key(member.blob or b""), round(member.box.x0 / 7.2), round(member.box.y0 / 7.2)
 
 
 def _drop_decorations(
-    members: list[Member], logos: set[tuple[str, int, int]], w: float, h: float
+    members: list[Member],
+    logos: set[tuple[str, int, int]],
+    w: float,
+    h: float,
+    roving: set[str] | None = None,
 ) -> list[Member]:
     slide = Box(0, 0, w, h)
     kept: list[Member] = []
@@ -263,6 +290,8 @@ def _drop_decorations(
             continue  # parked off the slide: never shown
         share = m.box.intersection_area(slide) / (w * h)
         if m.blob is not None and _placement(m) in logos and (share < LOGO_MAX_SHARE or share >= 0.8):
+            continue
+        if m.blob is not None and roving and blob_key(m.blob) in roving:
             continue
         if share >= BACKGROUND_SHARE and m.role in (PICTURE, "shape"):
             on_top = [o for o in members if o.z > m.z and o is not m and (o.text or o.role in GRAPHIC_ROLES)]

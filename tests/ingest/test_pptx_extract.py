@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pptx import Presentation
-from pptx.util import Emu
+from pptx.util import Emu, Inches
 
 from figvault.ingest.pptx import extract_pptx_units
 from figvault.ingest.slide_render import SOFFICE_OFF
@@ -159,6 +159,26 @@ def test_backgrounds_and_repeated_logos_are_not_figures(tmp_path: Path) -> None:
     for fig in result.figures:
         assert fig.unit.kind == FigureKind.PICTURE
         assert fig.unit.bbox == (108.0, 108.0, 468.0, 396.0)
+
+
+def test_a_mascot_moved_and_resized_from_slide_to_slide_is_decoration(tmp_path: Path) -> None:
+    """Big on its section's divider, small in a corner after it: decoration. A screenshot shown again at
+    the same size stays content on both slides."""
+    prs = decks.new_deck()
+    mascot = decks.png_bytes((120, 120), (250, 200, 60))
+    screenshot = decks.png_bytes((400, 300), (20, 60, 90))
+    places = ((Inches(4), Inches(3.5), Inches(2.4)), (Inches(8.9), Inches(0.2), Inches(0.9)))
+    for n in range(4):
+        slide = prs.slides.add_slide(prs.slide_layouts[decks.BLANK])
+        x, y, side = places[0] if n == 0 else places[1]
+        slide.shapes.add_picture(io.BytesIO(mascot), x, y, side, side)
+        if n in (2, 3):
+            slide.shapes.add_picture(io.BytesIO(screenshot), Inches(1), Inches(1.5), Inches(6), Inches(4.5))
+    result = extract(decks.save(prs, tmp_path / "mascot.pptx"))
+    assert [(f.unit.page, f.unit.bbox) for f in result.figures] == [
+        (3, (72.0, 108.0, 504.0, 432.0)),
+        (4, (72.0, 108.0, 504.0, 432.0)),
+    ]
 
 
 def test_one_big_picture_alone_on_a_slide_stays(tmp_path: Path) -> None:
