@@ -53,6 +53,7 @@ class AuditWriter:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._drained = False  # close() has taken the waiting rows: rows put back later are the writer's
         self._in_flight = 0
         self._failure: Exception | None = None
         self._queued = 0
@@ -122,9 +123,13 @@ class AuditWriter:
                     self._in_flight = 0
                     self._failure = exc
                     self._cond.notify_all()
-                    if self._cond.wait_for(lambda: self._closing, timeout=RETRY_S):
+                    if not self._cond.wait_for(lambda: self._closing, timeout=RETRY_S):
+                        continue
+                    if not self._drained:
                         return  # close() makes the last attempt itself
-                continue
+                    left = self._take_all()  # close() gave up waiting for this batch and went on
+                self._last_attempt(left)
+                return
             with self._cond:
                 self._in_flight = 0
                 self._failure = None
@@ -142,8 +147,17 @@ class AuditWriter:
             thread.join(CLOSE_WAIT_S)
             atexit.unregister(self.close)
         with self._cond:
-            left = list(self._rows)
-            self._rows.clear()
+            self._drained = True
+            left = self._take_all()
+        self._last_attempt(left)
+
+    def _take_all(self) -> list[dict[str, Any]]:
+        left = list(self._rows)
+        self._rows.clear()
+        return left
+
+    def _last_attempt(self, left: list[dict[str, Any]]) -> None:
+        """Write ``left`` now, or log each row in full at ERROR level."""
         if not left:
             return
         try:

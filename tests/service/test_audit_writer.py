@@ -156,6 +156,27 @@ def test_rows_that_cannot_be_written_at_close_are_logged_in_full(
     assert any("never stored" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
 
 
+def test_a_batch_still_in_flight_when_close_gives_up_is_not_lost_silently(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """close() waits CLOSE_WAIT_S for the writer; a batch that fails after that is logged in full too."""
+    monkeypatch.setattr(audit_writer, "RETRY_S", 0.01)
+    monkeypatch.setattr(audit_writer, "CLOSE_WAIT_S", 0.01)
+    switch = Switch(monkeypatch)
+    switch.broken = True
+    switch.held.clear()  # the writer takes the row and waits inside its write
+    writer = AuditWriter(lambda: db, capacity=8).start()
+    writer.submit(row("slow then failing"))
+    while switch.attempts == 0:
+        threading.Event().wait(0.01)
+    with caplog.at_level(logging.ERROR, logger="figvault.service.audit"):
+        writer.close()  # gives up waiting: the row is in flight, not in the queue
+        switch.held.set()
+        assert writer._thread is not None
+        writer._thread.join(30)
+    assert any("slow then failing" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
 def test_searches_answered_before_shutdown_are_all_on_the_trail(world: World) -> None:
     from fastapi.testclient import TestClient
 
