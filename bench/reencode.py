@@ -8,7 +8,9 @@ the MiniLM text channel and BM25. By default A and B differ in the CLIP weights 
 are copied; ``--text-changes`` disables the text channel in B so the schema changes too.
 
     .venv/bin/python bench/reencode.py [--units 300] [--arch ViT-B-32 | tiny] [--precision auto]
-                                       [--queries 40] [--batch 64]
+                                       [--queries 40] [--batch 64] [--engine local | ray]
+
+``--engine ray`` encodes on a Ray started here (``--ray-cpus``), as ``figvault reencode --engine ray``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from figvault.pipeline.reencode import (  # noqa: E402
     layout_of_encoders,
     plan_reencode,
 )
+from figvault.pipeline.runner import build_engine  # noqa: E402
 from figvault.retrieval.acl_sets import AclSetTable  # noqa: E402
 from figvault.retrieval.milvus_store import MilvusUnitStore  # noqa: E402
 from figvault.retrieval.schema import unit_to_row  # noqa: E402
@@ -159,7 +162,17 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--batch", type=int, default=64, help="re-encode batch size (jobs.batch_size)")
     parser.add_argument("--text-changes", action="store_true", help="B has no text channel (schema change)")
+    parser.add_argument(
+        "--engine", default="local", choices=["local", "ray"], help="the encode step's engine"
+    )
+    parser.add_argument("--ray-cpus", type=int, default=2)
     args = parser.parse_args()
+    if args.engine == "ray":
+        import ray
+
+        ray.init(
+            num_cpus=args.ray_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False
+        )
     for name in ("pymilvus", "milvus_lite", "grpc._server", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
@@ -188,7 +201,8 @@ def main() -> None:
         # 1. A -> B with nothing else running: throughput.
         plan_ab = plan_reencode(store, encoders_b)
         assert plan_ab is not None
-        alone = Reencoder(settings_b, store, encoders_b, plan_ab).run()
+        with build_engine(settings_b, args.engine) as engine_b:
+            alone = Reencoder(settings_b, store, encoders_b, plan_ab, engine=engine_b).run()
 
         # 2. B -> C while a thread searches: latency during a re-encode against idle.
         encoders_c = build_encoders(settings_c).load()
@@ -201,19 +215,20 @@ def main() -> None:
         during: list[float] = []
         searcher = threading.Thread(target=lambda: during.extend(latencies(engine, queries, stop)))
         searcher.start()
-        loaded = Reencoder(settings_c, store, encoders_c, plan_bc).run()
+        with build_engine(settings_c, args.engine) as engine_c:
+            loaded = Reencoder(settings_c, store, encoders_c, plan_bc, engine=engine_c).run()
         stop.set()
         searcher.join()
         after = latencies(engine, queries)
 
     print(
-        f"\nre-encode ({args.arch}, {args.precision}, {args.units} units, batch {args.batch};"
+        f"\nre-encode ({args.arch}, {args.precision}, {args.units} units, batch {args.batch}, {args.engine};"
         f" reused channels: {plan_ab.reused_channels or 'none'})"
     )
     print(f"{'measure':44} {'alone':>10} {'w/ search':>10}")
     print(f"{'raw CLIP image encode (B), units/s':44} {raw_images:10.1f}")
     print(f"{'re-encode end to end, units/s':44} {_rate(alone):10.1f} {_rate(loaded):10.1f}")
-    for key in ("prepare", "scan", "read", "encode_images", "encode_texts", "write", "verify"):
+    for key in ("prepare", "scan", "read", "model_load", "encode_images", "encode_texts", "write", "verify"):
         if key in alone.timings:
             print(f"{'  ' + key + ' s':44} {alone.timings[key]:10.2f} {loaded.timings.get(key, 0.0):10.2f}")
     print(f"{'total s':44} {alone.seconds:10.2f} {loaded.seconds:10.2f}")
