@@ -834,6 +834,9 @@ def _with_legend(
 
 def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> list[tuple[Cluster, bool]]:
     """A cluster as its chart panels (each flagged a chart), or whole with whether it is a chart."""
+    pictures = _separate_pictures(cluster, layout)
+    if len(pictures) > 1:
+        return [(picture, False) for picture in pictures]
     line_boxes = [layout.lines[i].box for i in layout.line_index.near(cluster.box)]
     groups = split_panels(cluster, line_boxes, min_figure_pt)
     if len(groups) == 1:
@@ -842,6 +845,24 @@ def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> li
         )
         return [(cluster, chart)]
     return [(_merged(group), True) for group in groups]
+
+
+PICTURE_TILE_GAP_PT = 0.5
+"""Tiles of one picture abut (gap <= this); pictures set side by side leave a deliberate gap."""
+
+
+def _separate_pictures(cluster: Cluster, layout: PageLayout) -> list[Cluster]:
+    """A cluster of pictures only, cut where big pictures stand apart by a small gap (layout class "plots
+    exported as pictures side by side": a few points between them is spacing, not one picture in tiles).
+    Each piece covers PICTURE_PANEL_SHARE of the page; otherwise the cluster stays whole."""
+    atoms = cluster.atoms
+    if cluster.path_count or len(atoms) < 2:
+        return [cluster]
+    pieces = cluster_boxes([_atom_copy(a) for a in atoms], PICTURE_TILE_GAP_PT)
+    page_area = layout.content.size[0] * layout.content.size[1]
+    if len(pieces) < 2 or any(box_area(p.box) < PICTURE_PANEL_SHARE * page_area for p in pieces):
+        return [cluster]
+    return pieces
 
 
 def _widened(layout: PageLayout, graphic: Box, excluded: set[int]) -> Box:

@@ -228,3 +228,14 @@ def test_picture_title_is_the_first_line_when_it_is_large() -> None:
     blog = [(f"Blog text line {i}", (10, 150 + 40 * i, 900, 178 + 40 * i)) for i in range(4)]
     assert picture_title(site_header + blog, 700) is None  # a site header above the heading
     assert picture_title([("Large but low", (10, 600, 300, 650)), *body], 700) is None
+
+
+@pytest.mark.parametrize(("gap", "units"), [(2.0, 2), (0.0, 1)], ids=["plots-2pt-apart", "tiles-abutting"])
+def test_pictures_points_apart_are_two_figures_tiles_one(tmp_path: Path, gap: float, units: int) -> None:
+    doc = pymupdf.open()
+    page = _slide(doc, "Quality checks: raw data")
+    page.insert_image(pymupdf.Rect(100, 150, 340, 330), stream=figure_png(31, (240, 180)))
+    page.insert_image(pymupdf.Rect(340 + gap, 150, 580 + gap, 330), stream=figure_png(32, (240, 180)))
+    path = tmp_path / "plots.pdf"
+    path.write_bytes(doc.tobytes())
+    assert len(_extract(path).figures) == units
