@@ -187,7 +187,7 @@ class RayEngine(Engine):
         """Wait for the actors' models (the first time only), count their load, check their version."""
         if not self._unchecked:
             return
-        loaded, self._unchecked = self.ray.get(self._unchecked), []
+        loaded = self.ray.get(self._unchecked)
         for theirs, seconds in loaded:
             clock.add_load(seconds)
             if theirs != encoders.embedding_version:
@@ -195,6 +195,7 @@ class RayEngine(Engine):
                     f"the Ray encoders (from the settings) make {theirs}, the store's collection needs"
                     f" {encoders.embedding_version}: run `figvault reencode` first, or use --engine local"
                 )
+        self._unchecked = []  # only once every actor matched: a reused engine checks again after a mismatch
 
     def _slots(self) -> int:
         """Extractions at once: ``extract.workers``, else the cluster's CPUs less the encoders'."""
