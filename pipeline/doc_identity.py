@@ -51,7 +51,8 @@ def new_doc_id(seed: str | None = None) -> str:
 
 def is_placeholder(record: DocumentRecord) -> bool:
     """Whether ``record`` is an accepted upload's new document that no ingest has written yet (pending, no
-    content hash, no units): it is a new document, not one being replaced."""
+    content hash, no units): it is a new document, not one being replaced. Kept in step with the SQL of
+    ``DocumentRegistry.delete_placeholder``."""
     return record.state == DocState.PENDING and not record.sha256 and not record.units
 
 

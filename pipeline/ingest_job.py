@@ -32,7 +32,7 @@ from typing import Any
 from figvault.access import Principal, Role
 from figvault.db import Database
 from figvault.errors import FigvaultError
-from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.jobs import (
     CRASHES,
@@ -516,6 +516,4 @@ def drop_placeholders(registry: DocumentRegistry, tenant: str, uploads: Sequence
     for item in uploads:
         if not item.get("new"):
             continue
-        record = registry.get(tenant, item["doc_id"])
-        if record is not None and is_placeholder(record):
-            registry.delete(tenant, item["doc_id"])
+        registry.delete_placeholder(tenant, item["doc_id"])

@@ -119,6 +119,20 @@ class DocumentRegistry:
             conn.execute(self.db.upsert(documents, values, ["tenant", "doc_id"]))
         return record
 
+    def delete_placeholder(self, tenant: str, doc_id: str) -> bool:
+        """Delete the document only if it is still a placeholder (``doc_identity.is_placeholder``: pending,
+        no content hash, no units), in one statement: a job that wrote it meanwhile keeps it."""
+        c = documents.c
+        stmt = delete(documents).where(
+            c.tenant == tenant,
+            c.doc_id == doc_id,
+            c.state == str(DocState.PENDING),
+            or_(c.sha256 == "", c.sha256.is_(None)),
+            or_(c.units == 0, c.units.is_(None)),
+        )
+        with self.db.write() as conn:
+            return conn.execute(stmt).rowcount > 0
+
     def delete(self, tenant: str, doc_id: str) -> bool:
         stmt = delete(documents).where(documents.c.tenant == tenant, documents.c.doc_id == doc_id)
         with self.db.write() as conn:
