@@ -16,14 +16,16 @@ from figvault.commands.ingest import EngineOption, RayAddressOption, engine_para
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
+    from figvault.settings import Settings
 
 
-def _resumable_job(store: JobStore, max_attempts: int) -> Job | None:
-    """A re-encode job to continue (queued, or left running by a dead process); error if one is alive."""
+def _resumable_job(store: JobStore, settings: Settings) -> Job | None:
+    """A re-encode job to continue (queued, or left running by a dead process); error if one is alive.
+    Orphans of other types that this ends are cleaned up as the service's runner does (``discard``)."""
     from figvault.errors import FigvaultError
-    from figvault.pipeline.jobs import JobState, JobType
+    from figvault.pipeline.jobs import JobState, JobType, discard
 
-    store.requeue_orphans(max_attempts)
+    store.requeue_orphans(settings.jobs.max_attempts, lambda job: discard(settings, job, store.db))
     running = store.list(states=[JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
     if running:
         job = running[0]
@@ -82,7 +84,7 @@ def reencode(
             typer.echo(f"reencode: nothing to do: the alias serves {served or 'nothing yet'}")
             return
         jobs = JobStore.open(settings)
-        job = _resumable_job(jobs, settings.jobs.max_attempts) or jobs.create(
+        job = _resumable_job(jobs, settings) or jobs.create(
             JobType.REENCODE,
             {"source": plan.source, "target": plan.target, **params},
             started_by="cli",

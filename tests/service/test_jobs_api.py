@@ -196,6 +196,29 @@ def test_an_upload_job_given_up_after_crashes_leaves_no_pending_document(service
     assert not uploads_dir(service.settings, job_id).exists()
 
 
+def test_figvault_reencode_cleans_up_an_upload_job_it_gives_up(service: Service) -> None:
+    """`figvault reencode` also ends orphaned jobs before it starts (Milvus Lite: while no service runs);
+    an upload job it gives up on leaves no pending document and no staged files, as with the runner."""
+    from figvault.commands.reencode import _resumable_job
+
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()
+    job_id = upload(service, "editor", 7)["job_id"]
+    jobs = JobStore.open(service.settings)
+    jobs.claim(job_id, "this-host-is-gone:1:1")
+    deaths = {"deaths": service.settings.jobs.max_attempts - 1}
+    with jobs.db.write() as conn:
+        conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.id == job_id)
+            .values(heartbeat_at=0, checkpoint_json=json.dumps(deaths))
+        )
+    assert _resumable_job(jobs, service.settings) is None
+    assert service.wait(job_id)["state"] == "failed"
+    assert documents_named(service, "report-7.pdf") == []
+    assert not uploads_dir(service.settings, job_id).exists()
+
+
 def test_an_upload_that_fails_shows_failed_with_its_reason(service: Service) -> None:
     """A file that is a PDF by its header but cannot be read: the job fails, the document says why."""
     broken = ("files", ("broken.pdf", b"%PDF-1.7\n" + b"\x00 not a pdf body" * 64, "application/pdf"))
