@@ -469,7 +469,10 @@ class JobStore:
         self, job: Job, state: JobState, message: str, on_end: Callable[[Job], None] | None
     ) -> None:
         if self.finish(job.id, state, message, owner=job.owner) and on_end is not None:
-            on_end(job)
+            try:
+                on_end(job)
+            except Exception:  # one job's cleanup must not stop the other orphans' requeue (nor the start)
+                log.exception("cleanup after orphaned job %s failed", job.id)
 
     def requeue_orphans(
         self, max_attempts: int = 3, on_end: Callable[[Job], None] | None = None

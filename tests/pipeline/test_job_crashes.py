@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from figvault.pipeline.ingest_job import fetch_uploads, queue_upload_job
-from figvault.pipeline.jobs import CRASHES, DEATHS, IN_FLIGHT, JobState, JobStore, run_here
+from figvault.pipeline.jobs import CRASHES, DEATHS, IN_FLIGHT, Job, JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
@@ -78,3 +78,22 @@ def test_job_dying_max_attempts_times_is_failed_not_requeued(settings: Settings,
     final = store.require(job.id)
     assert final.state == JobState.FAILED
     assert final.message == "gave up: the process running it stopped 3 times (last while on crash.pdf)"
+
+
+def test_a_failing_cleanup_of_one_ended_orphan_does_not_stop_the_others(settings: Settings) -> None:
+    store = JobStore.open(settings)
+    cancelled = [store.create(JobType.INGEST, {}, started_by="u", tenant="t") for _ in range(2)]
+    plain = store.create(JobType.INGEST, {}, started_by="u", tenant="t")
+    for job in [*cancelled, plain]:
+        die_while_on(store, job.id, [])
+    for job in cancelled:
+        store.request_cancel(job.id)
+    cleaned: list[str] = []
+
+    def cleanup_fails(job: Job) -> None:
+        cleaned.append(job.id)
+        raise OSError("storage unreachable")
+
+    assert store.requeue_orphans(on_end=cleanup_fails) == [plain.id]
+    assert sorted(cleaned) == sorted(j.id for j in cancelled)
+    assert all(store.require(j.id).state == JobState.CANCELLED for j in cancelled)
