@@ -7,11 +7,14 @@ ingested through the real pipeline, so the originals were kept by its hook.
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from PIL import Image
 
 from figvault.access import Role
+from figvault.pipeline.page_images import PageImageRenderer
+from figvault.pipeline.sources import SourceUnavailableError
 from tests.service.conftest import World
 
 
@@ -131,3 +134,23 @@ def test_map_respects_the_admins_groups(world: World) -> None:
     body = world.client.get("/v1/admin/map", headers=world.headers("g3admin")).json()
     expected = {uid for d in acme_docs(world) if "g3" in d.groups for uid in d.unit_ids}
     assert {p["unit_id"] for p in body["points"]} == expected
+
+
+def test_an_unrenderable_page_answers_a_generic_reason_and_logs_the_detail(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    detail = "the worker rendering /srv/figvault/data/originals/ab.pdf crashed (signal 9)"
+
+    def worker_failed(self: PageImageRenderer, sha256: str, page: int) -> None:
+        raise SourceUnavailableError(detail)
+
+    monkeypatch.setattr(PageImageRenderer, "render", worker_failed)
+    doc = acme_docs(world)[0]
+    with caplog.at_level(logging.WARNING):
+        response = world.client.get(
+            f"/v1/documents/{doc.doc_id}/pages/1/image", headers=world.headers("reader")
+        )
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("page image unavailable")
+    assert "/srv" not in response.text and "signal" not in response.text  # no server paths or worker errors
+    assert detail in caplog.text  # kept for the operator

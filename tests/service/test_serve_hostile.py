@@ -1,7 +1,7 @@
 """Issue 12, "Done when": through a real ``figvault serve``, a PDF with 20,000 overlapping segments on each
 page and one with 200,000 path operators each end (indexed, or failed alone with a reason) within the
 per-document limit, while searches keep answering; the first view of their pages ends too (rendered, or
-"page image unavailable" with the reason), under the same limit.
+"page image unavailable", the reason in the server log), under the same limit.
 
 No timing assertions beyond "it ended within the limit it was given".
 """

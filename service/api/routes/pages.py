@@ -8,6 +8,7 @@ query, never filtered afterwards.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
@@ -25,6 +26,10 @@ from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
+
+log = logging.getLogger(__name__)
+PAGE_IMAGE_UNAVAILABLE = "page image unavailable: this page could not be rendered"
+"""What a reader is told; the reason is in the server log."""
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -134,6 +139,8 @@ async def page_image(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(RENDER_RETRY_AFTER_S)}
         ) from None
     except SourceUnavailableError as exc:
-        # The caller may see this document; only its page image cannot be made. Say why, plainly.
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"page image unavailable: {exc}") from None
+        # The caller may see this document; only its page image cannot be made. The reason (a worker's
+        # error, possibly with server paths) goes to the server log, not to the reader.
+        log.warning("page image unavailable: document %s page %d: %s", record.doc_id, page, exc)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_IMAGE_UNAVAILABLE) from None
     return Response(content=image.png, media_type="image/png", headers=headers)
