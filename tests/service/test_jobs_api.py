@@ -173,12 +173,13 @@ def test_cancelling_a_queued_replacement_keeps_the_document(service: Service) ->
     assert not uploads_dir(service.settings, again["job_id"]).exists()
 
 
-def test_an_upload_job_given_up_after_crashes_leaves_no_pending_document(service: Service) -> None:
-    """A job whose process died jobs.max_attempts times is failed without running its handler again: its
-    new documents' placeholders and its staged files go, as when any ingest job ends."""
+def upload_orphaned_at_last_attempt(service: Service, n: int) -> tuple[JobStore, str]:
+    """An upload job left running by a dead process that has died jobs.max_attempts - 1 times before: the
+    next orphan sweep gives it up. The service's own runner is stopped so that only the sweep under test
+    touches it."""
     runner: JobRunner = service.client.app.state.jobs
     runner.stop()
-    job_id = upload(service, "editor", 6)["job_id"]
+    job_id = upload(service, "editor", n)["job_id"]
     jobs = JobStore.open(service.settings)
     jobs.claim(job_id, "this-host-is-gone:1:1")
     deaths = {"deaths": service.settings.jobs.max_attempts - 1}
@@ -188,6 +189,13 @@ def test_an_upload_job_given_up_after_crashes_leaves_no_pending_document(service
             .where(jobs_table.c.id == job_id)
             .values(heartbeat_at=0, checkpoint_json=json.dumps(deaths))
         )
+    return jobs, job_id
+
+
+def test_an_upload_job_given_up_after_crashes_leaves_no_pending_document(service: Service) -> None:
+    """A job whose process died jobs.max_attempts times is failed without running its handler again: its
+    new documents' placeholders and its staged files go, as when any ingest job ends."""
+    _, job_id = upload_orphaned_at_last_attempt(service, 6)
     restarted = JobRunner(service.settings)
     restarted.start()  # what a restarted service does first
     restarted.stop()
@@ -201,18 +209,7 @@ def test_figvault_reencode_cleans_up_an_upload_job_it_gives_up(service: Service)
     an upload job it gives up on leaves no pending document and no staged files, as with the runner."""
     from figvault.commands.reencode import _resumable_job
 
-    runner: JobRunner = service.client.app.state.jobs
-    runner.stop()
-    job_id = upload(service, "editor", 7)["job_id"]
-    jobs = JobStore.open(service.settings)
-    jobs.claim(job_id, "this-host-is-gone:1:1")
-    deaths = {"deaths": service.settings.jobs.max_attempts - 1}
-    with jobs.db.write() as conn:
-        conn.execute(
-            update(jobs_table)
-            .where(jobs_table.c.id == job_id)
-            .values(heartbeat_at=0, checkpoint_json=json.dumps(deaths))
-        )
+    jobs, job_id = upload_orphaned_at_last_attempt(service, 7)
     assert _resumable_job(jobs, service.settings) is None
     assert service.wait(job_id)["state"] == "failed"
     assert documents_named(service, "report-7.pdf") == []
