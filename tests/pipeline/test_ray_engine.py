@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import ray
 
 from figvault.errors import FigvaultError
 from figvault.pipeline import ray_engine
@@ -23,11 +21,7 @@ from tests.pipeline.engine_checks import assert_same_rows, stored_rows
 COMPARED_JOB = "compared-run"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 @pytest.fixture(scope="module")

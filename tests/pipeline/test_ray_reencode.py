@@ -5,12 +5,10 @@ reproduces what a fresh ingest with the new encoders stores."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 
 from figvault.pipeline import ray_engine
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobState, JobStore, JobType, run_here
@@ -24,11 +22,7 @@ COMPARED_JOB = "compared-ingest"
 """One job id for every ingest compared: each file gets the same document id, hence the same unit ids."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 @pytest.fixture(scope="module")
