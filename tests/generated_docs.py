@@ -59,6 +59,15 @@ def figure_pdf(path: Path, seed: int, n_figures: int = 2) -> Path:
 PANEL_COLOURS = ((0.16, 0.38, 0.71), (0.93, 0.49, 0.19), (0.6, 0.6, 0.6), (0.98, 0.75, 0.2))
 
 
+def _panel_title(page: pymupdf.Page, box: Box, title: str | None) -> float:
+    """A chart panel's optional bold title at the box's top left; returns where the plot may start."""
+    x0, y0 = box[0], box[1]
+    if not title:
+        return y0
+    page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
+    return y0 + 20
+
+
 def stacked_bar_panel(
     page: pymupdf.Page, box: tuple[float, float, float, float], title: str | None, seed: int
 ) -> tuple[float, float, float, float]:
@@ -67,10 +76,7 @@ def stacked_bar_panel(
     Returns the box the panel covers (title included)."""
     rng = random.Random(seed)
     x0, y0, x1, y1 = box
-    top = y0
-    if title:
-        page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
-        top = y0 + 20
+    top = _panel_title(page, box, title)
     bars_left, bars_right = x0 + 34, x1 - 5
     rows = 4
     row_h = (y1 - top - 16) / rows
@@ -138,10 +144,7 @@ def gridded_bar_panel(
     tools export them (so no bar is a path of its own). Returns the box."""
     rng = random.Random(seed)
     x0, y0, x1, y1 = box
-    top = y0
-    if title:
-        page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
-        top = y0 + 20
+    top = _panel_title(page, box, title)
     left, right, bottom = x0 + 28, x1 - 8, y1 - 12
     page.draw_line((left, bottom), (right, bottom), color=(0.5, 0.5, 0.5), width=0.8)  # the value axis
     for k in range(5):
