@@ -53,8 +53,6 @@ class AuditWriter:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
-        self._drained = False  # close() has taken the waiting rows: rows put back later are the writer's
-        self._in_flight = 0
         self._failure: Exception | None = None
         self._queued = 0
         self._settled = 0  # of the queued rows, those committed (or, at close, logged as unwritable)
@@ -101,16 +99,15 @@ class AuditWriter:
             return self._failure is not None
 
     def pending(self) -> int:
+        """Rows queued and not settled yet: waiting, or in the batch being committed."""
         with self._cond:
-            return len(self._rows) + self._in_flight
+            return self._queued - self._settled
 
     def _next_batch(self) -> list[dict[str, Any]]:
         """The rows to commit next; empty once closing with nothing left."""
         with self._cond:
             self._cond.wait_for(lambda: self._rows or self._closing)
-            batch = [self._rows.popleft() for _ in range(min(BATCH_ROWS, len(self._rows)))]
-            self._in_flight = len(batch)
-            return batch
+            return [self._rows.popleft() for _ in range(min(BATCH_ROWS, len(self._rows)))]
 
     def _run(self) -> None:
         while batch := self._next_batch():
@@ -118,27 +115,29 @@ class AuditWriter:
                 write_rows(self._connect(), batch)
             except Exception as exc:
                 log.exception("audit: %d rows not written yet, retrying in %.0f s", len(batch), RETRY_S)
-                with self._cond:
-                    self._rows.extendleft(reversed(batch))
-                    self._in_flight = 0
-                    self._failure = exc
-                    self._cond.notify_all()
-                    if not self._cond.wait_for(lambda: self._closing, timeout=RETRY_S):
-                        continue
-                    if not self._drained:
-                        return  # close() makes the last attempt itself
-                    left = self._take_all()  # close() gave up waiting for this batch and went on
-                self._last_attempt(left)
-                return
+                if self._put_back(batch, exc):
+                    self._last_attempt(self._take_all())  # closing: no more retries
+                    return
+                continue
             with self._cond:
-                self._in_flight = 0
                 self._failure = None
-                self._settled += len(batch)
                 self.batches += 1
-                self._cond.notify_all()
+                self._settle(len(batch))
+
+    def _put_back(self, batch: list[dict[str, Any]], exc: Exception) -> bool:
+        """Return a failed batch to the front of the queue and wait ``RETRY_S``; True when closing."""
+        with self._cond:
+            self._rows.extendleft(reversed(batch))
+            self._failure = exc
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._closing, timeout=RETRY_S)
 
     def close(self) -> None:
-        """Commit every waiting row and stop the writer; later rows are written by their callers."""
+        """Commit every waiting row and stop the writer; later rows are written by their callers.
+
+        The writer commits (or, failing, logs) what is waiting and stops; when it has not within
+        ``CLOSE_WAIT_S`` (a write that hangs), the rows still waiting are written here, and the batch it holds
+        stays its own to commit or log."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -146,15 +145,13 @@ class AuditWriter:
         if thread is not None:
             thread.join(CLOSE_WAIT_S)
             atexit.unregister(self.close)
-        with self._cond:
-            self._drained = True
-            left = self._take_all()
-        self._last_attempt(left)
+        self._last_attempt(self._take_all())
 
     def _take_all(self) -> list[dict[str, Any]]:
-        left = list(self._rows)
-        self._rows.clear()
-        return left
+        with self._cond:
+            left = list(self._rows)
+            self._rows.clear()
+            return left
 
     def _last_attempt(self, left: list[dict[str, Any]]) -> None:
         """Write ``left`` now, or log each row in full at ERROR level."""
@@ -166,6 +163,9 @@ class AuditWriter:
             log.exception("audit: %d rows could NOT be written; here they are in full", len(left))
             for values in left:
                 log.error("audit row not written: %s", json.dumps(values))
-        with self._cond:
-            self._settled += len(left)
+        self._settle(len(left))
+
+    def _settle(self, rows: int) -> None:
+        with self._cond:  # a reentrant lock: callers may hold it
+            self._settled += rows
             self._cond.notify_all()

@@ -191,3 +191,43 @@ def test_searches_answered_before_shutdown_are_all_on_the_trail(world: World) ->
             assert response.status_code == 200
     db = open_database(sqlite_url(world.settings.registry_path))
     assert set(asked) <= set(queries(db))
+
+
+def test_pending_counts_the_rows_waiting_and_the_batch_in_flight(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gauge figvault_audit_pending_rows: a row being committed is pending, a committed one is not."""
+    switch = Switch(monkeypatch)
+    switch.held.clear()  # the writer takes the first row and waits inside its write
+    writer = AuditWriter(lambda: db, capacity=8).start()
+    writer.submit(row("in flight"))
+    while switch.attempts == 0:
+        threading.Event().wait(0.01)
+    writer.submit(row("waiting"))
+    assert writer.pending() == 2
+    switch.held.set()
+    assert writer.flush(timeout=30)
+    assert writer.pending() == 0
+    writer.close()
+
+
+def test_rows_waiting_behind_a_stuck_write_are_written_by_close(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() stops waiting for a writer stuck in a write: it writes the rows waiting itself, and the stuck
+    batch is still committed by the writer once its write returns."""
+    monkeypatch.setattr(audit_writer, "CLOSE_WAIT_S", 0.01)
+    switch = Switch(monkeypatch)
+    switch.held.clear()
+    writer = AuditWriter(lambda: db, capacity=8).start()
+    writer.submit(row("stuck"))
+    while switch.attempts == 0:
+        threading.Event().wait(0.01)
+    writer.submit(row("waiting"))
+    writer.close()
+    assert queries(db) == ["waiting"]
+    switch.held.set()
+    assert writer._thread is not None
+    writer._thread.join(30)
+    assert sorted(queries(db)) == ["stuck", "waiting"]
+    assert writer.pending() == 0
