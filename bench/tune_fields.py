@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from tune_retrieval import CANDIDATE_K, Setting, load, metrics, rank_of, table_row  # noqa: E402
+from tune_retrieval import (  # noqa: E402
+    CANDIDATE_K,
+    Axis,
+    Setting,
+    coordinate_ascent,
+    load,
+    metrics,
+    rank_of,
+    table_row,
+)
 
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope  # noqa: E402
 from figvault.retrieval.lexical_text import LEXICAL_FIELDS  # noqa: E402
@@ -96,28 +106,17 @@ def ascend(
     setting: Setting,
     min_gain: float,
 ) -> BM25FParams:
-    """Coordinate ascent: each field's weight over the grid, then k1, until nothing improves (3 rounds);
-    a step is taken only when it raises the mean tuning MRR by more than ``min_gain``."""
-    best, best_score = start, objective(data, lines, start, setting)
-    print(f"start {start.weights} k1 {start.k1}: tuning MRR {best_score:.4f}", flush=True)
-    for _ in range(3):
-        improved = False
-        for i, name in enumerate(LEXICAL_FIELDS):
-            for w in WEIGHT_GRID:
-                trial = replace(best, weights=(*best.weights[:i], w, *best.weights[i + 1 :]))
-                score = objective(data, lines, trial, setting)
-                if score > best_score + min_gain:
-                    best, best_score, improved = trial, score, True
-                    print(f"  {name} {w}: {score:.4f}", flush=True)
-        for k1 in K1_GRID:
-            trial = replace(best, k1=k1)
-            score = objective(data, lines, trial, setting)
-            if score > best_score + min_gain:
-                best, best_score, improved = trial, score, True
-                print(f"  k1 {k1}: {score:.4f}", flush=True)
-        if not improved:
-            break
-    return best
+    """Coordinate ascent (``tune_retrieval.coordinate_ascent``): each field weight over the grid, then k1."""
+
+    def weight_step(i: int) -> Callable[[BM25FParams, float], BM25FParams]:
+        return lambda p, w: replace(p, weights=(*p.weights[:i], w, *p.weights[i + 1 :]))
+
+    axes: list[Axis[BM25FParams]] = [
+        (name, WEIGHT_GRID, weight_step(i)) for i, name in enumerate(LEXICAL_FIELDS)
+    ]
+    axes.append(("k1", K1_GRID, lambda p, k1: replace(p, k1=k1)))
+    print(f"start {start.weights} k1 {start.k1}", flush=True)
+    return coordinate_ascent(start, axes, lambda p: objective(data, lines, p, setting), min_gain)
 
 
 def main() -> None:

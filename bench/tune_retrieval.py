@@ -22,9 +22,10 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -136,17 +137,37 @@ def choose(
         key = (tune_mrr(by_size, setting), -abs(w - 1.0) - abs(k - 60) / 60)
         if key > best_key:
             best, best_key = setting, key
-    score = best_key[0]
-    for _ in range(3):
+    axes: list[Axis[Setting]] = [
+        (name, values, _evidence_step(name)) for name, values in EVIDENCE_GRID.items()
+    ]
+    axes.append(("depth", DEPTH_GRID, lambda s, v: replace(s, depth=int(v))))
+    return coordinate_ascent(best, axes, lambda s: tune_mrr(by_size, s), min_gain)
+
+
+def _evidence_step(name: str) -> Callable[[Setting, float], Setting]:
+    kind = int if name == "neighbour_depth" else float
+    return lambda s, v: replace(s, evidence=replace(s.evidence, **{name: kind(v)}))
+
+
+T = TypeVar("T")
+Axis = tuple[str, Sequence[Any], Callable[[T, Any], T]]
+"""One coordinate of an ascent: its name, the values tried, and how a value changes the current point."""
+
+
+def coordinate_ascent(
+    start: T, axes: Sequence[Axis[T]], objective: Callable[[T], float], min_gain: float, rounds: int = 3
+) -> T:
+    """From ``start``, try every value of every axis in turn and keep a step only when it raises
+    ``objective`` (the mean tuning MRR) by more than ``min_gain``; stop after ``rounds`` or a round with no
+    step. Shared by this script and ``bench/tune_fields.py``."""
+    best, score = start, objective(start)
+    print(f"  start: tuning MRR {score:.4f}", flush=True)
+    for _ in range(rounds):
         improved = False
-        for name, values in (*EVIDENCE_GRID.items(), ("depth", DEPTH_GRID)):
+        for name, values, step in axes:
             for value in values:
-                if name == "depth":
-                    trial = replace(best, depth=int(value))
-                else:
-                    kind = int if name == "neighbour_depth" else float
-                    trial = replace(best, evidence=replace(best.evidence, **{name: kind(value)}))
-                trial_score = tune_mrr(by_size, trial)
+                trial = step(best, value)
+                trial_score = objective(trial)
                 if trial_score > score + min_gain:
                     best, score, improved = trial, trial_score, True
                     print(f"  {name} {value}: tuning MRR {score:.4f}", flush=True)
