@@ -1,13 +1,17 @@
 """Extraction benchmark: quality against the corpus gold list, and speed (pages/s) for the PDFs.
 
     .venv/bin/python bench/extraction.py [--corpus DIR] [--json] [--no-speed] [--show-errors]
-        [--new-set tune|report|both] [--ocr-speed]
+        [--new-set tune|report|both] [--ocr-speed] [--ingest-path]
 
 The corpus is FIGVAULT_CORPUS, else ../shared/corpus next to the repository. PPTX files are counted when
 the PPTX extractor (figvault.ingest.pptx) is installed. Scoring rules: figvault/ingest/scoring.py.
 ``--new-set`` also scores the hand-labelled set of bench/labels (documents of ../shared/corpus-distractors,
 FIGVAULT_DISTRACTORS), its tune and report parts separately (split.json; tune on "tune" only).
-``--ocr-speed`` adds the pages/s with OCR off beside the default (on).
+``--ocr-speed`` adds the pages/s with OCR off beside the default (on). The speed rows time ``extract_batch``
+(a pool of processes reused for every document); ``--ingest-path`` times what ingest and ``figvault
+extract`` run instead: one limited worker process per document (``extract_many``: forked from the fork
+server, at ``extract.worker_nice``, under the time and memory limits, the page texts read too), so its
+pages/s are what ingest gets; their CPU time is read from the fork server, which reaps them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -79,18 +84,33 @@ def score_new_set(
 
 
 def run_extraction(
-    files: list[Path], settings: ExtractSettings
+    files: list[Path], settings: ExtractSettings, ingest_path: bool = False
 ) -> tuple[list[DocumentExtraction], dict[str, str], float]:
-    """Extract the files; return extractions, failures (name -> reason) and the wall time in seconds."""
+    """Extract the files; return extractions, failures (name -> reason) and the wall time in seconds.
+
+    ``ingest_path``: one limited worker process per document, as ingest does (``extract_many``), instead
+    of ``extract_batch``'s reused pool."""
     done: list[DocumentExtraction] = []
     failed: dict[str, str] = {}
     start = time.perf_counter()
-    for path, result in extract_batch(files, settings):
+    for path, result in _extracted(files, settings, ingest_path):
         if isinstance(result, str):
             failed[path.name] = result
         else:
             done.append(result)
     return done, failed, time.perf_counter() - start
+
+
+def _extracted(
+    files: list[Path], settings: ExtractSettings, ingest_path: bool
+) -> Iterator[tuple[Path, DocumentExtraction | str]]:
+    if not ingest_path:
+        yield from extract_batch(files, settings)
+        return
+    from figvault.pipeline.extract_worker import extract_many
+
+    for path, result in extract_many(files, settings):
+        yield path, result if isinstance(result, str) else result.extraction
 
 
 def predictions_of(extractions: list[DocumentExtraction]) -> list[Prediction]:
@@ -140,28 +160,57 @@ def _tally_table(title: str, rows: dict[str, Tally], show_precision: bool = True
 SpeedRow = dict[str, float | int | bool | None]
 
 
-def measure_speed(files: list[Path], settings: ExtractSettings, workers: int) -> SpeedRow:
-    """Pages/s over the PDFs; the machine's load average is reported with it (shared machines vary)."""
+def measure_speed(
+    files: list[Path], settings: ExtractSettings, workers: int, ingest_path: bool = False
+) -> SpeedRow:
+    """Pages/s over the PDFs; the machine's load average is reported with it (shared machines vary).
+
+    ``ingest_path``: through ingest's per-document worker processes (see ``run_extraction``)."""
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
     load_before = os.getloadavg()[0]
     settings = settings.model_copy(update={"workers": workers})
-    cpu_before = time.process_time()  # workers=1 runs in this process: its CPU time is the extraction's
-    extractions, _, seconds = run_extraction(pdfs, settings)
-    cpu = time.process_time() - cpu_before
+    # workers=1 runs in this process: its CPU time is the extraction's; ingest's workers: the fork server's
+    cpu_before = _workers_cpu() if ingest_path else time.process_time()
+    extractions, _, seconds = run_extraction(pdfs, settings, ingest_path)
+    cpu = (_workers_cpu() if ingest_path else time.process_time()) - cpu_before
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)
+    per_cpu = (workers == 1 or ingest_path) and cpu > 0
     return {
         "workers": workers,
+        "path": "ingest" if ingest_path else "batch",
         "ocr": settings.ocr,
         "pages": pages,
         "units": units,
         "seconds": round(seconds, 2),
         "pages_per_s": round(pages / seconds, 1) if seconds else 0.0,
         "load_avg_1m": round(load_before, 2),
-        # Pages per CPU-second of one process: what a core gives when nobody else uses it.
-        "pages_per_cpu_s": round(pages / cpu, 1) if workers == 1 and cpu else None,
+        # Pages per CPU-second of the extraction: what a core gives when nobody else uses it.
+        "pages_per_cpu_s": round(pages / cpu, 1) if per_cpu else None,
         "cpus": os.cpu_count() or 0,
     }
+
+
+def _workers_cpu() -> float:
+    """CPU seconds of the ingest workers that ended so far: the fork server's reaped children."""
+    import multiprocessing.forkserver
+
+    import psutil
+
+    pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return times.children_user + times.children_system
+
+
+def speed_rows(
+    files: list[Path], settings: ExtractSettings, ocr_off: bool, ingest_path: bool
+) -> list[SpeedRow]:
+    """2 workers and 1, OCR as set (and off, ``ocr_off``), through the batch pool (and ingest's path)."""
+    variants = [settings] + ([settings.model_copy(update={"ocr": False})] if ocr_off else [])
+    paths = [False, True] if ingest_path else [False]
+    return [measure_speed(files, s, w, path) for s in variants for path in paths for w in (2, 1)]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -170,6 +219,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--no-speed", action="store_true", help="skip the pages/s measurement")
     parser.add_argument("--ocr-speed", action="store_true", help="also measure pages/s with OCR off")
+    parser.add_argument(
+        "--ingest-path",
+        action="store_true",
+        help="also time the PDFs through ingest's per-document limited worker processes",
+    )
     parser.add_argument("--pdf-only", action="store_true", help="score the PDFs only (corpus and new set)")
     parser.add_argument("--show-errors", action="store_true", help="list misses, extra units, wrong captions")
     parser.add_argument(
@@ -199,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parts = ("tune", "report") if args.new_set == "both" else (args.new_set,) if args.new_set else ()
     new_set = {part: score_new_set(part, settings, pdf_only=args.pdf_only) for part in parts}
-    speed = [] if args.no_speed else [measure_speed(files, settings, w) for w in (2, 1)]
-    if args.ocr_speed and not args.no_speed:
-        speed += [measure_speed(files, settings.model_copy(update={"ocr": False}), w) for w in (2, 1)]
+    speed = [] if args.no_speed else speed_rows(files, settings, args.ocr_speed, args.ingest_path)
 
     if args.json:
         out = {
@@ -247,11 +299,12 @@ def _print_new_set(console: Console, part: str, result: Score) -> None:
 
 def _print_speed(console: Console, speed: list[SpeedRow]) -> None:
     table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
-    cols = ("workers", "ocr", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg", "cpus")
+    cols = ("workers", "path", "ocr", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg")
+    cols += ("cpus",)
     for col in cols:
         table.add_column(col, justify="right")
-    keys = ("workers", "ocr", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s", "load_avg_1m")
-    keys += ("cpus",)
+    keys = ("workers", "path", "ocr", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s")
+    keys += ("load_avg_1m", "cpus")
     for row in speed:
         table.add_row(*(str(row[k]) if row[k] is not None else "-" for k in keys))
     console.print(table)

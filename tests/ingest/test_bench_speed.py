@@ -1,0 +1,44 @@
+"""bench/extraction.py --ingest-path: the speed rows through ingest's per-document worker processes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from figvault.settings import ExtractSettings
+from tests.generated_docs import figure_pdf
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_extraction_speed", REPO / "bench" / "extraction.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ingest_path_extracts_the_same_units_in_worker_processes(tmp_path: Path) -> None:
+    bench = _bench()
+    files = [figure_pdf(tmp_path / f"doc{i}.pdf", seed=i) for i in range(2)]
+    settings = ExtractSettings(workers=1, ocr=False)
+    batch, batch_failed, _ = bench.run_extraction(files, settings)
+    ingest, ingest_failed, _ = bench.run_extraction(files, settings, ingest_path=True)
+    assert not batch_failed and not ingest_failed
+    ids = [[f.unit.unit_id for f in ex.figures] for ex in batch]
+    assert ids and all(ids)
+    assert [[f.unit.unit_id for f in ex.figures] for ex in ingest] == ids
+
+
+def test_ingest_path_rows_say_their_path_and_cpu_rate(tmp_path: Path) -> None:
+    bench = _bench()
+    files = [figure_pdf(tmp_path / "doc.pdf", seed=3)]
+    row = bench.measure_speed(files, ExtractSettings(ocr=False), workers=1, ingest_path=True)
+    assert (row["path"], row["pages"]) == ("ingest", 1)
+    assert row["pages_per_cpu_s"] is not None and row["pages_per_cpu_s"] > 0  # the workers' CPU was read
+    rows = bench.speed_rows(files, ExtractSettings(), ocr_off=True, ingest_path=True)
+    assert [(r["path"], r["workers"], r["ocr"]) for r in rows] == [
+        (path, workers, ocr) for ocr in (True, False) for path in ("batch", "ingest") for workers in (2, 1)
+    ]
