@@ -28,7 +28,7 @@ from pathlib import Path
 from figvault.errors import ExtractionError, FigvaultError
 from figvault.ingest.render import region_dpi
 from figvault.pipeline.extract_worker import ExtractLimits, run_limited
-from figvault.pipeline.sources import SourceStore, SourceUnavailableError, checked_sha256
+from figvault.pipeline.sources import RenderFailedError, SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
 from figvault.storage import Storage
 
@@ -117,7 +117,7 @@ class PageImageRenderer:
                 "memory_mb": limits.memory_mb,
             }
             self.cache.write(key + UNAVAILABLE_SUFFIX, json.dumps(marker).encode())
-            raise SourceUnavailableError(str(exc)) from None
+            raise RenderFailedError(str(exc)) from None
 
     def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
         """A local PDF that shows ``page`` and the page's index in it (the worker checks it is there)."""
@@ -133,7 +133,7 @@ class PageImageRenderer:
         return source.pdf, index
 
     def _raise_if_marked(self, key: str, limits: ExtractLimits) -> bool:
-        """SourceUnavailableError with the marker's reason while it holds; whether a marker is there (one
+        """RenderFailedError with the marker's reason while it holds; whether a marker is there (one
         that no longer holds: the page is rendered again)."""
         try:
             raw = self.cache.read(key + UNAVAILABLE_SUFFIX)
@@ -148,7 +148,7 @@ class PageImageRenderer:
         raised = limits.seconds > seconds or limits.memory_mb > memory_mb
         if raised or self.clock() - at >= UNAVAILABLE_RETRY_S:
             return True
-        raise SourceUnavailableError(reason)
+        raise RenderFailedError(reason)
 
 
 def rasterise(pdf: Path, index: int, page: int, dpi: int) -> bytes:

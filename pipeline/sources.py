@@ -41,7 +41,20 @@ def _conversion_lock(sha256: str) -> threading.Lock:
 
 
 class SourceUnavailableError(FigvaultError):
-    """The pages of a document cannot be shown; the message says why (one line)."""
+    """The pages of a document cannot be shown; the message says why (one line). The subclasses below
+    name the reasons a reader may be told (the route answers a fixed sentence per class)."""
+
+
+class OriginalNotKeptError(SourceUnavailableError):
+    """The document's original file was not kept (ingested before originals were): re-ingest it."""
+
+
+class SlidesUnavailableError(SourceUnavailableError):
+    """Slides cannot be shown on this server: LibreOffice is missing or turned off."""
+
+
+class RenderFailedError(SourceUnavailableError):
+    """Rendering the file failed: over the extraction limits, the worker crashed, or the file is malformed."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ class SourceStore:
         """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use."""
         key = self._stored_key(sha256)
         if key is None:
-            raise SourceUnavailableError(
+            raise OriginalNotKeptError(
                 "its original file was not kept (ingested before originals were); re-ingest it to see pages"
             )
         if key.endswith(".pdf"):
@@ -165,14 +178,14 @@ class SourceStore:
 
         soffice = slide_render.find_soffice(settings.extract.libreoffice)
         if soffice is None:
-            raise SourceUnavailableError("slides cannot be shown: LibreOffice (soffice) is missing or off")
+            raise SlidesUnavailableError("slides cannot be shown: LibreOffice (soffice) is missing or off")
         prs = Presentation(io.BytesIO(data))
         slides = list(prs.slides)
         hidden = {i + 1 for i, s in enumerate(slides) if s._element.get("show") == "0"}
         try:
             deck = slide_render.render_deck(data, len(slides), hidden, soffice, settings.extract)
         except slide_render.RenderError as exc:
-            raise SourceUnavailableError(f"slides cannot be shown: {exc}") from None
+            raise RenderFailedError(f"slides cannot be shown: {exc}") from None
         try:
             page_index = {
                 slide: index

@@ -23,7 +23,13 @@ from figvault.pipeline.page_images import (
     PageNotFoundError,
     PageRenderBusyError,
 )
-from figvault.pipeline.sources import SourceStore, SourceUnavailableError
+from figvault.pipeline.sources import (
+    OriginalNotKeptError,
+    RenderFailedError,
+    SlidesUnavailableError,
+    SourceStore,
+    SourceUnavailableError,
+)
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
@@ -100,7 +106,7 @@ def test_pdf_pages_rendered_at_page_dpi_and_cached(offline_settings: Settings) -
     # A cached page is served from the cache even when the original is gone.
     shutil.rmtree(offline_settings.data_dir / "sources")
     assert renderer.render(sha(data), 2).png == image.png
-    with pytest.raises(SourceUnavailableError, match="not kept"):
+    with pytest.raises(OriginalNotKeptError, match="not kept"):
         renderer.render(sha(data), 1)
 
 
@@ -117,7 +123,7 @@ def test_pptx_slides_need_libreoffice_and_say_so(offline_settings: Settings) -> 
     data = sample_pptx_bytes()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)
     offline_settings.extract.libreoffice = "off"
-    with pytest.raises(SourceUnavailableError, match="LibreOffice"):
+    with pytest.raises(SlidesUnavailableError, match="LibreOffice"):
         PageImageRenderer(offline_settings).render(sha(data), 1)
 
 
@@ -156,11 +162,11 @@ def test_a_hostile_page_fails_alone_under_the_extraction_limits(
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
     offline_settings.extract.doc_timeout_s = 0.5
     renderer = PageImageRenderer(offline_settings)
-    with pytest.raises(SourceUnavailableError, match=r"took longer than 0.5 s to render this page") as first:
+    with pytest.raises(RenderFailedError, match=r"took longer than 0.5 s to render this page") as first:
         renderer.render(sha(data), 1)
     assert workers_alive() == []
     assert not renderer.cache_path(sha(data), 1).exists()
-    with pytest.raises(SourceUnavailableError) as again:  # a second view: the marker's answer
+    with pytest.raises(RenderFailedError) as again:  # a second view: the marker's answer
         renderer.render(sha(data), 1)
     assert str(again.value) == str(first.value)
 
@@ -185,7 +191,7 @@ def test_an_unavailable_page_is_tried_again_after_the_cool_down_or_with_higher_l
     renderer = PageImageRenderer(offline_settings, clock=lambda: now[0])
 
     def view() -> str:
-        with pytest.raises(SourceUnavailableError) as failed:
+        with pytest.raises(RenderFailedError) as failed:
             renderer.render(sha(data), 1)
         return str(failed.value)
 

@@ -13,8 +13,13 @@ import pytest
 from PIL import Image
 
 from figvault.access import Role
-from figvault.pipeline.page_images import PageImageRenderer
-from figvault.pipeline.sources import SourceUnavailableError
+from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError, PageRenderBusyError
+from figvault.pipeline.sources import (
+    OriginalNotKeptError,
+    RenderFailedError,
+    SlidesUnavailableError,
+    SourceUnavailableError,
+)
 from tests.service.conftest import World
 
 
@@ -154,3 +159,33 @@ def test_an_unrenderable_page_answers_a_generic_reason_and_logs_the_detail(
     assert response.json()["detail"].startswith("page image unavailable")
     assert "/srv" not in response.text and "signal" not in response.text  # no server paths or worker errors
     assert detail in caplog.text  # kept for the operator
+
+
+READER_REASONS = {
+    OriginalNotKeptError: (404, "original file was not kept"),
+    SlidesUnavailableError: (404, "LibreOffice"),
+    RenderFailedError: (404, "could not be rendered"),
+    SourceUnavailableError: (404, "could not read"),
+    PageNotFoundError: (404, "no such page"),
+    PageRenderBusyError: (503, "try again"),
+}
+
+
+@pytest.mark.parametrize("error", list(READER_REASONS), ids=lambda cls: cls.__name__)
+def test_each_page_image_error_class_answers_its_own_fixed_reason(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    """A reader who may see the document is told which kind of failure it was (re-ingest, server setup,
+    the page itself, try later), in a fixed sentence: never the error's own text."""
+    leaked = "worker said /srv/figvault/data/sources/ab/abcd.pptx: signal 9"
+
+    def failing(self: PageImageRenderer, sha256: str, page: int) -> None:
+        raise error(leaked)
+
+    monkeypatch.setattr(PageImageRenderer, "render", failing)
+    doc = acme_docs(world)[0]
+    response = world.client.get(f"/v1/documents/{doc.doc_id}/pages/1/image", headers=world.headers("reader"))
+    status_code, reason = READER_REASONS[error]
+    assert response.status_code == status_code
+    assert reason in response.json()["detail"]
+    assert "/srv" not in response.text and "signal" not in response.text

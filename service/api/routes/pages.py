@@ -18,7 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from figvault.access import Action, Principal
 from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError, PageRenderBusyError
 from figvault.pipeline.registry import DocumentRecord
-from figvault.pipeline.sources import SourceUnavailableError
+from figvault.pipeline.sources import (
+    OriginalNotKeptError,
+    RenderFailedError,
+    SlidesUnavailableError,
+    SourceUnavailableError,
+)
 from figvault.retrieval.document_units import visible_units_of_document
 from figvault.service import audit
 from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND, find_document
@@ -28,8 +33,21 @@ from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
 
 log = logging.getLogger(__name__)
+PAGE_NOT_FOUND = "page not found: the document has no such page"
+PAGE_IMAGE_BUSY = "page images are being rendered; try again in a few seconds"
 PAGE_IMAGE_UNAVAILABLE = "page image unavailable: this page could not be rendered"
-"""What a reader is told; the reason is in the server log."""
+PAGE_IMAGE_REASONS: tuple[tuple[type[SourceUnavailableError], str], ...] = (
+    (OriginalNotKeptError, "page image unavailable: its original file was not kept; re-ingest the document"),
+    (
+        SlidesUnavailableError,
+        "page image unavailable: slides cannot be shown (LibreOffice is missing or off)",
+    ),
+    (RenderFailedError, PAGE_IMAGE_UNAVAILABLE),
+)
+"""What a reader who may see the document is told, a fixed sentence per error class (never the error's
+text, which may carry a worker's error or server paths: that goes to the server log)."""
+PAGE_IMAGE_OTHER = "page image unavailable: the server could not read this document's file"
+"""Any other reason (the server's storage or configuration)."""
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -132,15 +150,21 @@ async def page_image(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     try:
         image = await run_in_threadpool(renderer.render, sha256, page)
-    except PageNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"page not found: {exc}") from None
-    except PageRenderBusyError as exc:
+    except PageNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_NOT_FOUND) from None
+    except PageRenderBusyError:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(RENDER_RETRY_AFTER_S)}
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            PAGE_IMAGE_BUSY,
+            headers={"Retry-After": str(RENDER_RETRY_AFTER_S)},
         ) from None
     except SourceUnavailableError as exc:
-        # The caller may see this document; only its page image cannot be made. The reason (a worker's
-        # error, possibly with server paths) goes to the server log, not to the reader.
+        # The caller may see this document; only its page image cannot be made.
         log.warning("page image unavailable: document %s page %d: %s", record.doc_id, page, exc)
-        raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_IMAGE_UNAVAILABLE) from None
+        raise HTTPException(status.HTTP_404_NOT_FOUND, unavailable_reason(exc)) from None
     return Response(content=image.png, media_type="image/png", headers=headers)
+
+
+def unavailable_reason(exc: SourceUnavailableError) -> str:
+    """The fixed sentence for the class of ``exc`` (``PAGE_IMAGE_REASONS``)."""
+    return next((text for cls, text in PAGE_IMAGE_REASONS if isinstance(exc, cls)), PAGE_IMAGE_OTHER)
