@@ -26,8 +26,9 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from figvault.access import Principal, Role
 from figvault.db import Database
@@ -51,6 +52,9 @@ from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.settings import Settings
 from figvault.storage import Storage, write_atomic
+
+if TYPE_CHECKING:
+    from figvault.pipeline.ingest_pipeline import FileIdentity
 
 log = logging.getLogger(__name__)
 
@@ -147,166 +151,173 @@ class _EncoderCache:
         return self._by_version[version]
 
 
-def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
-    from figvault.ingest.extract import iter_input_files
-    from figvault.pipeline.ingest_pipeline import (
-        FAILED,
-        INDEXED,
-        REPLACED,
-        SKIPPED,
-        FileIdentity,
-        IngestRunner,
-    )
-    from figvault.pipeline.runner import build_engine
-    from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.retrieval.served_encoders import ensure_recorded
+def _status() -> Any:
+    """The outcome statuses (``ingest_pipeline``: imported when a job runs, not with this module)."""
+    from figvault.pipeline import ingest_pipeline
 
-    settings = ctx.settings
+    return ingest_pipeline
+
+
+def _zero_counts() -> dict[str, int]:
+    status = _status()
+    return {status.INDEXED: 0, status.REPLACED: 0, status.SKIPPED: 0, status.FAILED: 0}
+
+
+@dataclass
+class _Inputs:
+    """The files a job ingests, the named ones that are not there, and the uploads' own names and ids."""
+
+    files: list[Path]
+    missing: list[Path]
+    identities: dict[str, FileIdentity]
+
+    def doc_of(self, path: Path) -> str | None:
+        """The document a file goes to when the job knows it (uploads), for ``_chunks``."""
+        ident = self.identities.get(str(path))
+        return None if ident is None else ident.doc_id or ident.fresh_id or f"name:{ident.name}"
+
+
+def _gather_inputs(ctx: JobContext) -> _Inputs:
+    """The job's paths and uploads as files: folders listed, uploads fetched here, files outside the
+    allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
+    from figvault.ingest.extract import iter_input_files
+    from figvault.pipeline.ingest_pipeline import FileIdentity
+
     params = ctx.params
-    # None (the CLI without --groups): known documents keep their groups, new ones get the default.
-    groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
-    tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
-    tenant: str = params.get("tenant") or ctx.job.tenant
+    given = [Path(p) for p in params.get("paths") or []]
     # Uploads: path -> display name, and path -> the document id chosen when the upload was accepted.
     names: dict[str, str] = dict(params.get("doc_ids") or {})
     pinned: dict[str, str] = {}
     fresh: dict[str, str] = {}
-    caller = job_principal(params, ctx.job.started_by, tenant)
-    cleanup = params.get("cleanup_dir")
-    interrupted = False
-    engine: Engine | None = None
-    started = time.perf_counter()
-    try:
-        given = [Path(p) for p in params.get("paths") or []]
-        uploads = params.get("uploads") or []
-        for (path, name), item in zip(fetch_uploads(settings, ctx.job.id, uploads), uploads, strict=True):
-            given.append(path)
-            names[str(path)] = name
-            if item.get("doc_id"):  # a new document (its placeholder), or the one it replaces
-                (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
-        missing = [p for p in given if not p.exists()]
-        files = list(iter_input_files(given))
-        if params.get("allowed_roots") is not None:
-            roots = [Path(r) for r in params["allowed_roots"]]
-            refused = [f for f in files if not inside(f, roots)]
-            for f in refused:
+    uploads = params.get("uploads") or []
+    for (path, name), item in zip(fetch_uploads(ctx.settings, ctx.job.id, uploads), uploads, strict=True):
+        given.append(path)
+        names[str(path)] = name
+        if item.get("doc_id"):  # a new document (its placeholder), or the one it replaces
+            (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
+    missing = [p for p in given if not p.exists()]
+    files = list(iter_input_files(given))
+    if params.get("allowed_roots") is not None:
+        roots = [Path(r) for r in params["allowed_roots"]]
+        for f in files:
+            if not inside(f, roots):
                 ctx.error(str(f), "refused: resolves outside the allowed ingest folders")
-            files = [f for f in files if inside(f, roots)]
-        if params.get("doc_id"):
-            named = len(files) + len(missing)
-            if named != 1:
-                raise FigvaultError(f"--doc-id names one document, but {named} files were given")
-            pinned = {str(files[0]): str(params["doc_id"])} if files else {}
-        total = len(files) + len(missing)
-        counts = {INDEXED: 0, REPLACED: 0, SKIPPED: 0, FAILED: len(missing)}
-        units = pages = 0
-        done = len(missing)
-        outcomes: list[dict[str, Any]] = []
-        for path in missing:  # named but not there: reported like any failing document
-            ctx.error(str(path), "no such file")
-            outcomes.append(
-                {
-                    "path": str(path),
-                    "doc_id": "",
-                    "name": path.name,
-                    "status": FAILED,
-                    "error": "no such file",
-                }
-            )
-        timings: dict[str, float] = {}
-        stages: dict[str, dict[str, float]] = {}
-        collection = version = ""
-        crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
-        spool = cleanup or (str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None)
-        files, quarantined = _set_aside(ctx, files, crashes, spool)
-        for item in quarantined:
-            outcomes.append(item)
-        counts[FAILED] += len(quarantined)
-        done += len(quarantined)
-        ctx.progress("ingest", done, total)
-        store = MilvusUnitStore.from_settings(settings)
-        encoders = _EncoderCache(settings, ctx.services.get("engine"))
-        # Uploads carry their names and ids (``identities``); they go in batches through the engine's
-        # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
-        identities = {
-            key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
-            for key in {*names, *pinned, *fresh}
-        }
+        files = [f for f in files if inside(f, roots)]
+    if params.get("doc_id"):
+        named = len(files) + len(missing)
+        if named != 1:
+            raise FigvaultError(f"--doc-id names one document, but {named} files were given")
+        pinned = {str(files[0]): str(params["doc_id"])} if files else {}
+    identities = {
+        key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
+        for key in {*names, *pinned, *fresh}
+    }
+    return _Inputs(files, missing, identities)
 
-        def doc_of(path: Path) -> str | None:
-            ident = identities.get(str(path))
-            return None if ident is None else ident.doc_id or ident.fresh_id or f"name:{ident.name}"
 
-        engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
-        for chunk in _chunks(files, settings.ingest.batch_docs, crashes, doc_of):
-            ctx.check_cancel()
-            # What is in flight, so that a process that dies here charges these documents (jobs.py).
-            # (The runner reports each document as its engine starts it, and as it is written.)
-            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: []})
-            on_progress = _progress_reporter(ctx, done, total)
-            with store_write_lock(settings, exclusive=False):
-                runner = IngestRunner(
-                    settings, encoders=encoders.for_served(store), store=store, engine=engine
-                )
-                try:
-                    report = runner.run(
-                        list(chunk),
-                        groups=groups,
-                        tenant=tenant,
-                        # Uploads: the client's (sanitised) file name is the document's name.
-                        identities=identities,
-                        progress=False,
-                        cancelled=ctx.stop_requested,
-                        tags=tags,
-                        on_progress=on_progress,
-                        principal=caller,
-                        id_seed=ctx.job.id,
-                    )
-                except ExtractCancelled:
-                    ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
-                    raise JobCancelled("cancelled on request") from None
-                finally:
-                    runner.conn.close()
-                # A collection this job created records how its vectors are made (re-encode, search).
-                ensure_recorded(settings, store)
-            collection, version = report.collection, report.embedding_version
-            for key, seconds in report.timings.items():
-                timings[key] = timings.get(key, 0.0) + seconds
-            _add_stages(stages, report.stages)
-            for outcome in report.documents:
-                outcomes.append(dict(outcome.__dict__))
-                counts[outcome.status] = counts.get(outcome.status, 0) + 1
-                for unit, reason in outcome.failed_units.items():  # left out; the document goes on
-                    ctx.error(unit, reason)
-                if outcome.status == FAILED:
-                    ctx.error(item_label(ctx.job, outcome.path), outcome.error)
-                elif outcome.status in (INDEXED, REPLACED):
-                    units += outcome.units
-                    pages += outcome.pages
-            done += len(chunk)
-            ctx.progress("ingest", done, total, checkpoint={IN_FLIGHT: []})
-        failed = counts[FAILED]
-        seconds = time.perf_counter() - started
+@dataclass
+class _Tally:
+    """What a job has done so far, over its batches: the counts, outcomes, timings and stage rates of its
+    ``result``."""
+
+    total: int
+    done: int = 0
+    counts: dict[str, int] = field(default_factory=_zero_counts)
+    units: int = 0
+    pages: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    collection: str = ""
+    version: str = ""
+
+    def add_failed(self, outcomes: Sequence[dict[str, Any]]) -> None:
+        """Files that failed before the runner saw them (not there, quarantined)."""
+        self.outcomes.extend(outcomes)
+        self.counts[_status().FAILED] += len(outcomes)
+        self.done += len(outcomes)
+
+    def add_batch(self, ctx: JobContext, report: Any, files: int) -> None:
+        """One batch's ``IngestReport``: its outcomes counted, its failures recorded as the job's errors."""
+        status = _status()
+        self.collection, self.version = report.collection, report.embedding_version
+        for key, seconds in report.timings.items():
+            self.timings[key] = self.timings.get(key, 0.0) + seconds
+        _add_stages(self.stages, report.stages)
+        for outcome in report.documents:
+            self.outcomes.append(dict(outcome.__dict__))
+            self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+            for unit, reason in outcome.failed_units.items():  # left out; the document goes on
+                ctx.error(unit, reason)
+            if outcome.status == status.FAILED:
+                ctx.error(item_label(ctx.job, outcome.path), outcome.error)
+            elif outcome.status in (status.INDEXED, status.REPLACED):
+                self.units += outcome.units
+                self.pages += outcome.pages
+        self.done += files
+
+    def result(self, seconds: float, tenant: str, engine: str) -> dict[str, Any]:
+        """The job's result; FigvaultError when every document failed."""
+        status, counts, units = _status(), self.counts, self.units
         summary = (
-            f"{counts[INDEXED]} new, {counts[REPLACED]} replaced, {counts[SKIPPED]} unchanged,"
-            f" {failed} failed; {units} units from {pages} pages in {seconds:.1f}s"
+            f"{counts[status.INDEXED]} new, {counts[status.REPLACED]} replaced,"
+            f" {counts[status.SKIPPED]} unchanged, {counts[status.FAILED]} failed;"
+            f" {units} units from {self.pages} pages in {seconds:.1f}s"
             + (f", {units / seconds:.1f} units/s" if units and seconds > 0 else "")
         )
-        if total and failed == total:
+        if self.total and counts[status.FAILED] == self.total:
             raise FigvaultError(f"every document failed ({summary}); see the job's errors")
         return {
             "summary": summary,
             **counts,
             "units": units,
-            "pages": pages,
+            "pages": self.pages,
             "tenant": tenant,
-            "collection": collection,
-            "embedding_version": version,
-            "documents": outcomes,
-            "timings": timings,
-            "stages": stages,
-            "engine": engine.name,
+            "collection": self.collection,
+            "embedding_version": self.version,
+            "documents": self.outcomes,
+            "timings": self.timings,
+            "stages": self.stages,
+            "engine": engine,
         }
+
+
+def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
+    from figvault.pipeline.runner import build_engine
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    settings, params = ctx.settings, ctx.params
+    tenant: str = params.get("tenant") or ctx.job.tenant
+    interrupted = False
+    engine: Engine | None = None
+    started = time.perf_counter()
+    try:
+        inputs = _gather_inputs(ctx)
+        tally = _Tally(total=len(inputs.files) + len(inputs.missing))
+        for path in inputs.missing:  # named but not there: reported like any failing document
+            ctx.error(str(path), "no such file")
+        tally.add_failed([_missing_outcome(path) for path in inputs.missing])
+        crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
+        spool = params.get("cleanup_dir") or (
+            str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None
+        )
+        files, quarantined = _set_aside(ctx, inputs.files, crashes, spool)
+        tally.add_failed(quarantined)
+        ctx.progress("ingest", tally.done, tally.total)
+        store = MilvusUnitStore.from_settings(settings)
+        encoders = _EncoderCache(settings, ctx.services.get("engine"))
+        # Uploads carry their names and ids (``identities``); they go in batches through the engine's
+        # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
+        engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
+        for chunk in _chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of):
+            ctx.check_cancel()
+            # What is in flight, so that a process that dies here charges these documents (jobs.py).
+            # (The runner reports each document as its engine starts it, and as it is written.)
+            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
+            report = _run_batch(ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine)
+            tally.add_batch(ctx, report, len(chunk))
+            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
+        return tally.result(time.perf_counter() - started, tenant, engine.name)
     except JobInterrupted:
         interrupted = True
         raise
@@ -315,6 +326,55 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             engine.close()
         if not interrupted:
             discard_uploads(settings, ctx.job, ctx.store.db)
+
+
+def _missing_outcome(path: Path) -> dict[str, Any]:
+    failed = _status().FAILED
+    return {"path": str(path), "doc_id": "", "name": path.name, "status": failed, "error": "no such file"}
+
+
+def _run_batch(
+    ctx: JobContext,
+    chunk: list[Path],
+    inputs: _Inputs,
+    tally: _Tally,
+    encoders: Any,
+    store: Any,
+    engine: Engine,
+) -> Any:
+    """One batch through the ingest runner, under the store write lock (shared): its ``IngestReport``."""
+    from figvault.pipeline.ingest_pipeline import IngestRunner
+    from figvault.retrieval.served_encoders import ensure_recorded
+
+    params = ctx.params
+    # None (the CLI without --groups): known documents keep their groups, new ones get the default.
+    groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
+    tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
+    tenant: str = params.get("tenant") or ctx.job.tenant
+    with store_write_lock(ctx.settings, exclusive=False):
+        runner = IngestRunner(ctx.settings, encoders=encoders, store=store, engine=engine)
+        try:
+            report = runner.run(
+                chunk,
+                groups=groups,
+                tenant=tenant,
+                # Uploads: the client's (sanitised) file name is the document's name.
+                identities=inputs.identities,
+                progress=False,
+                cancelled=ctx.stop_requested,
+                tags=tags,
+                on_progress=_progress_reporter(ctx, tally.done, tally.total),
+                principal=job_principal(params, ctx.job.started_by, tenant),
+                id_seed=ctx.job.id,
+            )
+        except ExtractCancelled:
+            ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
+            raise JobCancelled("cancelled on request") from None
+        finally:
+            runner.conn.close()
+        # A collection this job created records how its vectors are made (re-encode, search).
+        ensure_recorded(ctx.settings, store)
+    return report
 
 
 STAGES = "stages"
