@@ -73,6 +73,18 @@ class _Planned:
     known: DocumentRecord | None
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What a run was asked, as planning needs it: who asks, the groups and tags to give (None: keep a
+    known document's), the seed of new ids, and each file's identity (name, document id, fresh id)."""
+
+    caller: Principal
+    groups: Sequence[str] | None
+    tags: Sequence[str] | None
+    id_seed: str | None
+    identity: Callable[[Path], FileIdentity]
+
+
 @dataclass
 class IngestReport:
     tenant: str
@@ -228,77 +240,134 @@ class IngestRunner:
         ``id_seed`` and the path (a job's id: the same file gets the same id when the job resumes), else
         random. ``identities`` gives files (by path) their own name and ids instead: several uploads in
         one run; the caller keeps two files of one document out of one run."""
-        from figvault.ingest.extract import iter_input_files
-
         started = time.perf_counter()
         caller = principal if principal is not None else local_operator(tenant)
         if caller.tenant != tenant:
             raise FigvaultError(f"a caller of tenant {caller.tenant!r} cannot ingest into {tenant!r}")
-        collection = self.target_collection()
         report = IngestReport(
-            tenant=tenant, collection=collection, embedding_version=self.layout.embedding_version
+            tenant=tenant,
+            collection=self.target_collection(),
+            embedding_version=self.layout.embedding_version,
         )
-        timings = report.timings
+        given = FileIdentity(display_name, doc_id, fresh_id)
+        one_file = (doc_id or display_name or fresh_id) is not None
+        files = self._existing_files(paths, report, given if one_file else None, identities)
+        todo = self._plan(
+            files,
+            report,
+            _Request(caller, groups, tags, id_seed, lambda path: (identities or {}).get(str(path), given)),
+        )
+        report.timings["hash"] = time.perf_counter() - started
+        specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
+        clock = self._write_all(
+            report, specs, dict(todo), cancelled, on_progress, _progress(len(todo), progress)
+        )
+        order = {str(spec.path): spec.index for spec in specs}
+        report.documents.sort(key=lambda d: order.get(d.path, -1))
+        for key, seconds in clock.timings.items():
+            _add(report.timings, key, seconds)
+        report.timings["extract"] = clock.stages["extract"].busy_s
+        report.stages, report.engine = clock.rates(), self.engine.name
+        if report.count(INDEXED) or report.count(REPLACED):
+            t = time.perf_counter()
+            self.store.flush(report.collection)
+            report.timings["flush"] = time.perf_counter() - t
+        report.timings["total"] = time.perf_counter() - started
+        return report
+
+    def _existing_files(
+        self,
+        paths: Sequence[Path],
+        report: IngestReport,
+        given: FileIdentity | None,
+        identities: Mapping[str, FileIdentity] | None,
+    ) -> list[Path]:
+        """The files of ``paths`` (folders listed); a path that is not there is a failed document. A
+        ``given`` name or id (None: none given) names one file: FigvaultError when there are several."""
+        from figvault.ingest.extract import iter_input_files
+
         missing = [p for p in paths if not Path(p).exists()]
         files = list(iter_input_files([p for p in paths if Path(p).exists()]))
-        if (doc_id or display_name or fresh_id) is not None and len(files) + len(missing) != 1:
+        if given is not None and len(files) + len(missing) != 1:
             raise FigvaultError(
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
-        given = FileIdentity(display_name, doc_id, fresh_id)
-
-        def identity(path: Path) -> FileIdentity:
-            return (identities or {}).get(str(path), given)
-
         for p in missing:
-            name = identity(Path(p)).name or Path(p).name
+            name = (identities or {}).get(str(p), given or FileIdentity()).name or Path(p).name
             report.documents.append(DocumentOutcome(str(p), "", FAILED, error="no such file", name=name))
+        return files
 
-        # Unchanged files are skipped before the (expensive) extraction.
+    def _plan(
+        self, files: list[Path], report: IngestReport, request: _Request
+    ) -> list[tuple[Path, _Planned]]:
+        """Which document each file becomes, and the files to ingest: unchanged ones are skipped before
+        the (expensive) extraction, refused and unreadable ones fail; both go into ``report``."""
         todo: list[tuple[Path, _Planned]] = []
         for path in files:
-            ident = identity(path)
+            ident = request.identity(path)
             name = ident.name or path.name
+            seed = request.id_seed
             try:
                 target = resolve_target(
                     self.registry,
-                    caller,
+                    request.caller,
                     name,
                     doc_id=ident.doc_id,
-                    fresh_id=ident.fresh_id or new_doc_id(f"{id_seed}\0{path}" if id_seed else None),
+                    fresh_id=ident.fresh_id or new_doc_id(f"{seed}\0{path}" if seed else None),
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))
                 continue
             did, known = target.doc_id, target.known
-            doc_groups = self._groups_for(groups, known)
+            doc_groups = self._groups_for(request.groups, known)
             try:
                 sha = file_sha256(path)
             except OSError as exc:
                 plan = _Planned(did, name, "", doc_groups, known)
-                self._fail(report, path, plan, tenant, f"cannot read file: {exc.strerror or exc}")
+                self._fail(report, path, plan, report.tenant, f"cannot read file: {exc.strerror or exc}")
                 continue
-            if (
-                known is not None
-                and known.state == DocState.INDEXED
-                and known.sha256 == sha
-                and known.embedding_version == self.layout.embedding_version
-                and known.collection == collection
-                and sorted(set(known.groups)) == sorted(set(doc_groups))
-                and (tags is None or known.tags == sorted(set(tags)))
-            ):
+            if self._unchanged(known, sha, report.collection, doc_groups, request.tags):
+                assert known is not None
                 report.documents.append(
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
             todo.append((path, _Planned(did, name, sha, doc_groups, known)))
-        timings["hash"] = time.perf_counter() - started
+        return todo
 
-        bar = _progress(len(todo), progress)
-        by_path = dict(todo)
-        specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
+    def _unchanged(
+        self,
+        known: DocumentRecord | None,
+        sha: str,
+        collection: str,
+        groups: Sequence[str],
+        tags: Sequence[str] | None,
+    ) -> bool:
+        """Whether the stored document is this file, indexed as this run would index it (then: skipped)."""
+        return (
+            known is not None
+            and known.state == DocState.INDEXED
+            and known.sha256 == sha
+            and known.embedding_version == self.layout.embedding_version
+            and known.collection == collection
+            and sorted(set(known.groups)) == sorted(set(groups))
+            and (tags is None or known.tags == sorted(set(tags)))
+        )
+
+    def _write_all(
+        self,
+        report: IngestReport,
+        specs: list[DocSpec],
+        by_path: dict[Path, _Planned],
+        cancelled: Callable[[], bool] | None,
+        on_progress: Progress | None,
+        bar: Any,
+    ) -> StageClock:
+        """The write stage: each document the engine yields (extracted and encoded, or its failure) is
+        written (or its failure recorded) as it comes, timed in the run's clock, which it returns."""
         clock = StageClock()
         written: set[str] = set()
+        started = time.perf_counter()
 
         def report_progress() -> None:
             if on_progress is not None:
@@ -313,9 +382,11 @@ class IngestRunner:
                 plan = by_path[spec.path]
                 t = time.perf_counter()
                 if isinstance(result, str):
-                    self._fail(report, spec.path, plan, tenant, result)
+                    self._fail(report, spec.path, plan, report.tenant, result)
                 else:
-                    outcome = self._ingest_one(collection, spec.path, plan, result, tenant, timings)
+                    outcome = self._ingest_one(
+                        report.collection, spec.path, plan, result, report.tenant, report.timings
+                    )
                     report.documents.append(outcome)
                     units_done += outcome.units
                 done = report.documents[-1]
@@ -329,18 +400,7 @@ class IngestRunner:
         finally:
             if bar is not None:
                 bar.close()
-        order = {str(spec.path): spec.index for spec in specs}
-        report.documents.sort(key=lambda d: order.get(d.path, -1))
-        for key, seconds in clock.timings.items():
-            _add(timings, key, seconds)
-        timings["extract"] = clock.stages["extract"].busy_s
-        report.stages, report.engine = clock.rates(), self.engine.name
-        if report.count(INDEXED) or report.count(REPLACED):
-            t = time.perf_counter()
-            self.store.flush(collection)
-            timings["flush"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        return report
+        return clock
 
     def _spec(
         self,
@@ -400,55 +460,18 @@ class IngestRunner:
         tenant: str,
         timings: dict[str, float],
     ) -> DocumentOutcome:
-        """The write stage of one document (extracted and encoded by the engine)."""
-        extraction, pages = prepared.extraction, prepared.page_texts
-        doc_id, groups = plan.doc_id, plan.groups
-        known = self.registry.get(tenant, doc_id)
-        doc_tags = list(prepared.spec.tags)
-        outcome = DocumentOutcome(
-            str(path),
-            doc_id,
-            REPLACED
-            if known is not None and known.state != DocState.FAILED and not is_placeholder(known)
-            else INDEXED,
-            pages=extraction.meta.pages,
-            warnings=list(extraction.warnings),
-            name=plan.name,
-        )
-        record = DocumentRecord(
-            doc_id=doc_id,
-            tenant=tenant,
-            name=extraction.doc,
-            sha256=extraction.doc_sha256,
-            state=DocState.PENDING,
-            units=known.units if known else 0,
-            pages=extraction.meta.pages,
-            groups=list(groups),
-            tags=doc_tags,
-            collection=collection,
-            embedding_version=self.layout.embedding_version,
-        )
+        """The write stage of one document (extracted and encoded by the engine): its record (pending),
+        blobs and rows, then its stale units deleted and the record indexed; or its failure recorded."""
+        known = self.registry.get(tenant, plan.doc_id)
+        outcome, record = self._outcome_and_record(collection, path, plan, prepared, tenant, known)
         stored = False  # whether any new row may have reached the store
         try:
             self.registry.put(record)
-            units, pngs, encoded = prepared.units, prepared.pngs, prepared.encoded
-            assert encoded is not None, "the engine yields encoded documents"
-            for i, reason in encoded.failed.items():
-                outcome.failed_units[f"{units[i].doc} p{units[i].page} ({units[i].unit_id})"] = reason
-            if units and not encoded.ok:
-                raise FigvaultError(f"no figure could be encoded ({next(iter(encoded.failed.values()))})")
-            rows = [(units[i], encoded.vectors[i]) for i in encoded.ok]
-
-            t = time.perf_counter()
-            for i in encoded.ok:
-                self.blobs.put(pngs[i])  # before the rows: a stored unit never points at a missing image
-            # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
-            sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
-            key = self.acl_sets.register(tenant, groups)  # before the rows: every stored key is known
-            _add(timings, "blobs", time.perf_counter() - t)
-
+            rows = self._encoded_rows(prepared, outcome)
+            key = self._put_blobs(path, prepared, tenant, plan.groups, timings)
             t = time.perf_counter()
             stored = True
+            pages = prepared.page_texts
             self.store.upsert_rows(
                 collection,
                 [unit_to_row(u, key, v, page_text=pages.get(u.page, "")) for u, v in rows],
@@ -457,12 +480,7 @@ class IngestRunner:
             outcome.units = len(rows)
             if self.hook:
                 self.hook("written", outcome)
-
-            t = time.perf_counter()
-            new_ids = {u.unit_id for u in units}
-            stale = self.store.unit_ids_of_doc(collection, tenant, doc_id) - new_ids
-            outcome.removed = self.store.delete_ids(collection, stale) if stale else 0
-            _add(timings, "delete", time.perf_counter() - t)
+            outcome.removed = self._drop_stale(collection, tenant, plan.doc_id, prepared, timings)
             self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)}))
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -473,6 +491,87 @@ class IngestRunner:
             self.registry.put(failed)
             outcome.status, outcome.error, outcome.units = FAILED, reason, 0
         return outcome
+
+    def _outcome_and_record(
+        self,
+        collection: str,
+        path: Path,
+        plan: _Planned,
+        prepared: PreparedDoc,
+        tenant: str,
+        known: DocumentRecord | None,
+    ) -> tuple[DocumentOutcome, DocumentRecord]:
+        """A written document's outcome (indexed, or replaced when it had a version before) and its
+        registry record while its units are written (pending; the units of its old version, if any)."""
+        extraction = prepared.extraction
+        replaces = known is not None and known.state != DocState.FAILED and not is_placeholder(known)
+        outcome = DocumentOutcome(
+            str(path),
+            plan.doc_id,
+            REPLACED if replaces else INDEXED,
+            pages=extraction.meta.pages,
+            warnings=list(extraction.warnings),
+            name=plan.name,
+        )
+        record = DocumentRecord(
+            doc_id=plan.doc_id,
+            tenant=tenant,
+            name=extraction.doc,
+            sha256=extraction.doc_sha256,
+            state=DocState.PENDING,
+            units=known.units if known else 0,
+            pages=extraction.meta.pages,
+            groups=list(plan.groups),
+            tags=list(prepared.spec.tags),
+            collection=collection,
+            embedding_version=self.layout.embedding_version,
+        )
+        return outcome, record
+
+    @staticmethod
+    def _encoded_rows(prepared: PreparedDoc, outcome: DocumentOutcome) -> list[tuple[Any, Any]]:
+        """(unit, vectors) of each unit the engine encoded; the others go into ``outcome.failed_units``.
+        FigvaultError when the document has units and none could be encoded."""
+        units, encoded = prepared.units, prepared.encoded
+        assert encoded is not None, "the engine yields encoded documents"
+        for i, reason in encoded.failed.items():
+            outcome.failed_units[f"{units[i].doc} p{units[i].page} ({units[i].unit_id})"] = reason
+        if units and not encoded.ok:
+            raise FigvaultError(f"no figure could be encoded ({next(iter(encoded.failed.values()))})")
+        return [(units[i], encoded.vectors[i]) for i in encoded.ok]
+
+    def _put_blobs(
+        self,
+        path: Path,
+        prepared: PreparedDoc,
+        tenant: str,
+        groups: Sequence[str],
+        timings: dict[str, float],
+    ) -> str:
+        """What the rows point at, stored before them: the units' images, the original file and the
+        groups' ACL key (returned); so a stored row never points at a missing image or unknown key."""
+        t = time.perf_counter()
+        assert prepared.encoded is not None, "the engine yields encoded documents"
+        for i in prepared.encoded.ok:
+            self.blobs.put(prepared.pngs[i])
+        extraction = prepared.extraction
+        # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
+        sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
+        key = self.acl_sets.register(tenant, groups)
+        _add(timings, "blobs", time.perf_counter() - t)
+        return key
+
+    def _drop_stale(
+        self, collection: str, tenant: str, doc_id: str, prepared: PreparedDoc, timings: dict[str, float]
+    ) -> int:
+        """Delete the document's stored units its new version no longer has (after the new rows are
+        written: a crash in between leaves old and new units, never none); how many were deleted."""
+        t = time.perf_counter()
+        new_ids = {u.unit_id for u in prepared.units}
+        stale = self.store.unit_ids_of_doc(collection, tenant, doc_id) - new_ids
+        removed = self.store.delete_ids(collection, stale) if stale else 0
+        _add(timings, "delete", time.perf_counter() - t)
+        return removed
 
 
 def _add(timings: dict[str, float], key: str, seconds: float) -> None:
