@@ -11,6 +11,7 @@ import warnings
 import zipfile
 from pathlib import PurePosixPath
 
+from lxml import etree
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
@@ -53,6 +54,53 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
                     f"zip bomb guard: member {info.filename!r} inflates {ratio:.0f}x"
                     f" ({info.file_size / 2**20:.0f} MiB from {info.compress_size} bytes)"
                 )
+
+
+_RELS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def without_external_targets(data: bytes) -> bytes:
+    """The package without its external relationships (``TargetMode`` other than ``Internal``: linked
+    pictures, media, OLE objects, hyperlinks), for a program that would follow them. LibreOffice loads a
+    linked picture from any path or URL the server can reach (``file:///...``, a path relative to the deck,
+    ``http://...``) and draws it into its rendering, so a deck linking a server file showed that file as a
+    figure. A ``.rels`` part that does not parse loses every relationship. Unchanged bytes when nothing is
+    external; ``data`` has passed ``check_zip_container``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        cleaned = {
+            info.filename: rels
+            for info in zf.infolist()
+            if info.filename.endswith(".rels") and (rels := _internal_only(zf.read(info))) is not None
+        }
+        if not cleaned:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in zf.infolist():
+                copy.writestr(info, cleaned.get(info.filename) or zf.read(info))
+    return out.getvalue()
+
+
+def _internal_only(rels: bytes) -> bytes | None:
+    """A ``.rels`` part without its external relationships; None when it has none."""
+    try:
+        root = etree.fromstring(rels, _RELS_PARSER)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None:
+        return b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+    external = [
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str)
+        and etree.QName(el).localname == "Relationship"
+        and (el.get("TargetMode") or "Internal").strip() != "Internal"
+    ]
+    if not external:
+        return None
+    for el in external:
+        el.getparent().remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _check_member_name(name: str) -> None:

@@ -22,6 +22,7 @@ import pymupdf
 
 from figvault.errors import ExtractionError
 from figvault.ingest.render import render_region
+from figvault.ingest.safety import without_external_targets
 from figvault.ingest.slide_shapes import element_count
 from figvault.settings import ExtractSettings
 
@@ -104,6 +105,7 @@ def render_deck(
 ) -> RenderedDeck:
     """Convert the deck to PDF with LibreOffice; raises RenderError with a one-line reason."""
     source, _ = deck_for_rendering(data, hidden, settings.max_slide_elements)
+    source = without_external_targets(source)  # LibreOffice would load linked files and URLs
     with tempfile.TemporaryDirectory(prefix="figvault-lo-") as tmp:
         tmp_path = Path(tmp)
         deck = tmp_path / "deck.pptx"

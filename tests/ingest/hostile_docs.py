@@ -136,3 +136,24 @@ def paragraph_flood_pptx(path: Path, paragraphs: int, base: bytes) -> Path:
             zout.writestr(item, data)
     path.write_bytes(out.getvalue())
     return path
+
+
+def linked_picture_pptx(path: Path, base: bytes, target: str) -> Path:
+    """``base`` (a deck whose slide 1 embeds one picture) with that picture linked to ``target`` instead
+    (``TargetMode="External"``: a path or URL the program opening the deck would load)."""
+    rel = (
+        '<Relationship Id="rIdLinked" Target="{}" TargetMode="External" Type='
+        '"http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/></Relationships>'
+    ).format(target.replace("&", "&amp;").replace('"', "&quot;"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "ppt/slides/slide1.xml":
+                data, count = re.subn(rb'r:embed="rId\d+"', b'r:link="rIdLinked"', data, count=1)
+                assert count == 1, "slide 1 has no embedded picture"
+            if item.filename == "ppt/slides/_rels/slide1.xml.rels":
+                data = data.replace(b"</Relationships>", rel.encode())
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path

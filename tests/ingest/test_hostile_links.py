@@ -1,0 +1,63 @@
+"""A deck's external relationships (a picture linked to a path or URL) are never followed: LibreOffice,
+which renders decks, would load the target and draw a server file into a figure."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from figvault.ingest.extract import extract_document
+from figvault.ingest.safety import without_external_targets
+from figvault.settings import ExtractSettings
+from tests.ingest import pptx_decks as decks
+from tests.ingest.hostile_docs import linked_picture_pptx
+
+SECRET_RGB = (250, 10, 200)
+"""The colour of the server file the deck links to; no figure may show it."""
+
+
+def secret_png(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret.png"
+    Image.new("RGB", (200, 200), SECRET_RGB).save(path)
+    return path
+
+
+def secret_share(png: bytes) -> float:
+    """The share of the image's pixels that have the secret's colour."""
+    with Image.open(io.BytesIO(png)) as img:
+        pixels = list(img.convert("RGB").resize((64, 64)).getdata())
+    close = [p for p in pixels if sum(abs(a - b) for a, b in zip(p, SECRET_RGB, strict=True)) < 40]
+    return len(close) / len(pixels)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+@pytest.mark.parametrize("form", ["file-uri", "relative-path"])
+def test_a_picture_linked_to_a_server_file_never_shows_it(tmp_path: Path, form: str) -> None:
+    secret = secret_png(tmp_path / "outside")
+    # LibreOffice opens the deck in a temporary folder: enough "../" reach the root from any depth.
+    target = secret.as_uri() if form == "file-uri" else "../" * 30 + str(secret).lstrip("/")
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    deck = linked_picture_pptx(tmp_path / "linked.pptx", base, target)
+
+    result = extract_document(deck, ExtractSettings(libreoffice="auto", dpi=72))
+    assert [f.unit.page for f in result.figures if secret_share(f.png) > 0.05] == []
+
+
+def test_external_relationships_are_removed_and_internal_ones_kept(tmp_path: Path) -> None:
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    assert without_external_targets(base) is base  # nothing external: the same bytes, no copy
+    deck = linked_picture_pptx(tmp_path / "linked.pptx", base, "http://169.254.169.254/latest/x.png")
+
+    cleaned = zipfile.ZipFile(io.BytesIO(without_external_targets(deck.read_bytes())))
+    rels = cleaned.read("ppt/slides/_rels/slide1.xml.rels")
+    assert b"External" not in rels and b"169.254" not in rels
+    assert b"slideLayout" in rels  # the internal relationships stay
+    with zipfile.ZipFile(deck) as original:
+        assert sorted(cleaned.namelist()) == sorted(original.namelist())
+        assert cleaned.read("ppt/slides/slide1.xml") == original.read("ppt/slides/slide1.xml")
