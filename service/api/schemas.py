@@ -192,7 +192,8 @@ class DocumentPatch(BaseModel):
     tags: list[str] | None = Field(
         default=None,
         max_length=MAX_TAGS,
-        description="The document's new tags (replaces the old set; [] clears; editors may change them).",
+        description="The document's new tags (replaces the old set; [] clears; editors may change them on"
+        " documents whose groups are all theirs).",
     )
 
     @field_validator("tags")

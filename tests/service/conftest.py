@@ -72,8 +72,6 @@ class World:
 
 
 def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
-    from figvault.pipeline.ingest_pipeline import ingest_paths
-
     settings = load_settings("offline", data_dir=root / "data")
     settings.service.jwt_secret = JWT_SECRET
     rng = random.Random(seed)
@@ -82,17 +80,27 @@ def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]
         path = figure_pdf(root / f"report-{i}.pdf", seed=seed * 1000 + i, n_figures=rng.choice((1, 2)))
         tenant = rng.choice(TENANTS)
         groups = sorted(rng.sample(GROUPS, rng.choice((1, 1, 2))))
-        doc_id = f"doc-{i}"
-        extraction = extract_document(path, settings.extract)
-        # Ingest ids are tenant- and doc-scoped (two tenants ingesting one file never collide).
-        content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
-        expected = [
-            make_unit_id(content_id, f.unit.page, str(f.unit.kind), f.unit.bbox) for f in extraction.figures
-        ]
-        report = ingest_paths(settings, [path], groups=groups, tenant=tenant, doc_id=doc_id, progress=False)
-        assert not report.failed, report
-        docs.append(Doc(doc_id=doc_id, name=path.name, tenant=tenant, groups=groups, unit_ids=expected))
+        docs.append(ingest_doc(settings, path, tenant, groups, f"doc-{i}"))
     return settings, docs
+
+
+def ingest_doc(
+    settings: Settings, path: Path, tenant: str, groups: list[str], doc_id: str, encoders: object = None
+) -> Doc:
+    """``path`` ingested as ``doc_id`` of ``tenant`` with ``groups``, and the unit ids it must get."""
+    from figvault.pipeline.ingest_pipeline import ingest_paths
+
+    extraction = extract_document(path, settings.extract)
+    # Ingest ids are tenant- and doc-scoped (two tenants ingesting one file never collide).
+    content_id = f"{tenant}/{doc_id}/{extraction.doc_sha256}"
+    expected = [
+        make_unit_id(content_id, f.unit.page, str(f.unit.kind), f.unit.bbox) for f in extraction.figures
+    ]
+    report = ingest_paths(
+        settings, [path], groups=groups, tenant=tenant, doc_id=doc_id, progress=False, encoders=encoders
+    )
+    assert not report.failed, report
+    return Doc(doc_id=doc_id, name=path.name, tenant=tenant, groups=groups, unit_ids=expected)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import jwt
 import pytest
 
 from figvault.access import Role
 from figvault.service import users
-from tests.service.conftest import JWT_SECRET, World
+from tests.generated_docs import figure_pdf
+from tests.service.conftest import JWT_SECRET, World, ingest_doc
 
 PROTECTED = [
     ("POST", "/v1/search", {"json": {"query": "revenue"}}),
@@ -497,3 +499,24 @@ def test_search_filter_doc_ids_takes_names_of_visible_documents(world: World) ->
 
     nobody = untimed(search(["no-such-report.pdf"]))
     assert nobody["results"] == [] and untimed(search([theirs.name])) == nobody
+
+
+def test_an_editor_changes_tags_only_of_documents_all_of_whose_groups_are_theirs(
+    world: World, tmp_path: Path
+) -> None:
+    """Tags are the document's, and every group that sees it filters by them: an editor who shares only
+    some of its groups may read it but not retag it (the rule of a replacement, ``access.may_replace``),
+    and is not shown the groups that are not theirs."""
+    path = figure_pdf(tmp_path / "shared-report.pdf", seed=777)
+    engine = world.client.app.state.engine
+    shared = ingest_doc(world.settings, path, "acme", ["g0", "g2"], "doc-shared", encoders=engine.encoders)
+    world.docs.append(shared)
+    editor = world.headers("editor")  # groups g0, g1
+    assert world.client.get(f"/v1/documents/{shared.doc_id}", headers=editor).json()["groups"] == ["g0"]
+
+    refused = world.client.patch(f"/v1/documents/{shared.doc_id}", json={"tags": ["x"]}, headers=editor)
+    assert refused.status_code == 403 and "g2" not in refused.text
+    admin = world.headers("admin")
+    assert world.client.get(f"/v1/documents/{shared.doc_id}", headers=admin).json()["tags"] == []
+    allowed = world.client.patch(f"/v1/documents/{shared.doc_id}", json={"tags": ["x"]}, headers=admin)
+    assert allowed.status_code == 200 and allowed.json()["tags"] == ["x"]
