@@ -699,6 +699,8 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
             continue
         if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
             regions.append(region)
+    if len(regions) == 1 and _is_divider_icon(layout, regions[0]):
+        return []
     return regions
 
 
@@ -748,6 +750,30 @@ def _uncaptioned(
             ):
                 regions.append(_region(layout, group, box, held, False, None))
     return regions
+
+
+DIVIDER_ICON_SHARE = 0.25
+"""On a slide whose only text is its title, a lone square-ish picture no wider or higher than this share of
+the page width is the icon of a section divider (a product logo, a gauge, a mascot): decoration."""
+DIVIDER_OTHER_CHARS = 12
+"""A section divider carries no text beside its title (a page number or a short tag at most)."""
+
+
+def _is_divider_icon(layout: PageLayout, region: FigureRegion) -> bool:
+    """Layout class "section-divider slide": a title and one square-ish icon of 150-240 pt, nothing else.
+
+    Decks open each section with a slide that shows its title beside a large product icon; the labels
+    count such icons as decoration (bench/labels/README.md). A picture with labels, a caption, drawn
+    paths, or body text on the slide is content; so is a wide or tall picture (a screenshot, a diagram).
+    """
+    if not layout.title_lines or region.caption or region.path_count or region.text_lines:
+        return False
+    w, h = region.box[2] - region.box[0], region.box[3] - region.box[1]
+    if max(w, h) > DIVIDER_ICON_SHARE * layout.content.size[0] or not 0.75 * h <= w <= 1.33 * h:
+        return False
+    title_blocks = {line.block for line in layout.title_lines}
+    other = sum(len(line.text) for line in layout.lines if line.block not in title_blocks)
+    return other <= DIVIDER_OTHER_CHARS
 
 
 SLIDE_MIN_FIGURE_SHARE = 0.08

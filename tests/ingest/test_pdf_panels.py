@@ -239,3 +239,19 @@ def test_pictures_points_apart_are_two_figures_tiles_one(tmp_path: Path, gap: fl
     path = tmp_path / "plots.pdf"
     path.write_bytes(doc.tobytes())
     assert len(_extract(path).figures) == units
+
+
+@pytest.mark.parametrize("body", [False, True], ids=["divider", "with-body-text"])
+def test_a_section_divider_icon_is_decoration(tmp_path: Path, body: bool) -> None:
+    """Layout class "section-divider slide": a title and one square-ish icon of ~200 pt, nothing else."""
+    doc = pymupdf.open()
+    page = _slide(doc, "Policy refresh updates")
+    icon = (560, 170, 770, 380)
+    page.insert_image(pymupdf.Rect(icon), stream=figure_png(31, (300, 300)))
+    if body:  # the same picture beside the slide's text is content
+        for n, line in enumerate(("Three policies were renamed this quarter", "Two were retired")):
+            page.insert_text((50, 200 + 30 * n), line, fontsize=16)
+    path = tmp_path / "divider.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert [box_iou(f.unit.bbox, icon) > 0.9 for f in ex.figures] == ([True] if body else [])
