@@ -38,6 +38,21 @@ def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
                 yield p
 
 
+def skipped_files(paths: Iterable[Path]) -> list[Path]:
+    """The files inside the given folders that ``iter_input_files`` leaves out for their name (a .docx, a
+    legacy .ppt, a .txt): what a folder ingest did not read. Hidden files and folders (``.DS_Store``,
+    ``.git``) are not listed."""
+    return sorted(
+        p
+        for raw in paths
+        if Path(raw).is_dir()
+        for p in Path(raw).rglob("*")
+        if p.is_file()
+        and p.suffix.lower() not in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(raw).parts)
+    )
+
+
 def sniff_mime(data: bytes) -> str:
     """The document type from its bytes, never from its name."""
     if not data:

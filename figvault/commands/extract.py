@@ -13,6 +13,7 @@ import typer
 from tqdm import tqdm
 
 from figvault.commands import app, state
+from figvault.commands._inputs import check_inputs
 
 # Fields of the stable extract record; the rest of FigureUnit (tenant, groups, versions) belongs to ingest.
 _INGEST_ONLY = {"tenant", "groups", "tags", "phash", "embedding_version", "doc_id"}
@@ -32,6 +33,7 @@ def extract(
     from figvault.pipeline.extract_worker import extract_many
 
     settings = state(ctx).settings
+    check_inputs(paths)
     files = list(iter_input_files(paths))
     missing = [p for p in paths if not p.exists()]
     for p in missing:

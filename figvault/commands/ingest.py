@@ -16,6 +16,7 @@ import typer
 
 from figvault.access import group_set
 from figvault.commands import app, split_csv, state
+from figvault.commands._inputs import check_inputs
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.settings import Settings
 
@@ -160,6 +161,7 @@ def ingest(
 
     settings = state(ctx).settings
     quiet_store_logs()
+    check_inputs(paths)
     chosen = _checked_groups(groups)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
     # Absolute paths: a job left running by a killed CLI may be resumed by another process.
