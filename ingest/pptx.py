@@ -134,7 +134,7 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     }
 
     logos = _repeated_images(slides, settings.repeated_image_pages)
-    roving = _roving_images(slides)
+    roving = _roving_images(slides, slide_w * slide_h)
     plans: list[tuple[SlideInfo, Cluster]] = []
     for info in slides:
         members = _drop_decorations(info.members, logos, slide_w, slide_h, roving)
@@ -248,23 +248,33 @@ def _repeated_images(slides: list[SlideInfo], share: float) -> set[tuple[str, in
 
 ROVING_MIN_SLIDES = 3
 """A picture shown on this many slides at two sizes or more is a mascot or section icon (_roving_images)."""
+ROVING_MAX_SHARE = 0.15
+"""... unless it is once shown on at least this share of the slide: then it is some slide's main graphic
+(a chart repeated as thumbnails on agenda or recap slides). Mascots and section icons stay under 0.12."""
 
 
-def _roving_images(slides: list[SlideInfo]) -> set[str]:
-    """Pictures shown on ROVING_MIN_SLIDES slides or more at different sizes: a mascot or section icon
-    moved and resized from slide to slide (big on its section's divider, small in a corner after it).
+def _roving_images(slides: list[SlideInfo], slide_area: float) -> set[str]:
+    """Pictures shown on ROVING_MIN_SLIDES slides or more at different sizes, never large: a mascot or
+    section icon moved and resized from slide to slide (biggest on its section's divider, small in a
+    corner after it).
 
-    Content shown again (a repeated diagram or screenshot) keeps its size; so does a template logo."""
+    Content shown again (a repeated diagram or screenshot) keeps its size; so does a template logo. A
+    picture shown large once (ROVING_MAX_SHARE) is that slide's main graphic, whatever its thumbnails
+    elsewhere (layout class "recap thumbnails")."""
     slides_with: dict[str, set[int]] = defaultdict(set)
     sizes: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    largest: dict[str, float] = defaultdict(float)
     for info in slides:
         for m in info.members:
             if m.blob is not None:
                 key = blob_key(m.blob)
                 slides_with[key].add(info.number)
                 sizes[key].add((round(m.box.width / 7.2), round(m.box.height / 7.2)))  # 0.1 inch
+                largest[key] = max(largest[key], m.box.width * m.box.height / slide_area)
     return {
-        key for key, found in slides_with.items() if len(found) >= ROVING_MIN_SLIDES and len(sizes[key]) >= 2
+        key
+        for key, found in slides_with.items()
+        if len(found) >= ROVING_MIN_SLIDES and len(sizes[key]) >= 2 and largest[key] < ROVING_MAX_SHARE
     }
 
 

@@ -181,6 +181,23 @@ def test_a_mascot_moved_and_resized_from_slide_to_slide_is_decoration(tmp_path: 
     ]
 
 
+def test_a_chart_shown_large_once_and_as_thumbnails_elsewhere_stays(tmp_path: Path) -> None:
+    """Layout class "recap thumbnails": a chart that is one slide's main graphic, repeated small on agenda
+    or recap slides, is content, not a roving mascot (those are never shown large)."""
+    prs = decks.new_deck()
+    chart = decks.png_bytes((400, 300), (30, 90, 160))
+    for n in range(4):
+        slide = prs.slides.add_slide(prs.slide_layouts[decks.BLANK])
+        if n == 0:
+            slide.shapes.add_picture(io.BytesIO(chart), Inches(1), Inches(1.5), Inches(6), Inches(4.5))
+        else:  # a thumbnail at a different spot and size on each recap slide
+            slide.shapes.add_picture(
+                io.BytesIO(chart), Inches(n), Inches(5), Inches(1 + n / 4), Inches(0.75 + n / 5)
+            )
+    result = extract(decks.save(prs, tmp_path / "recap.pptx"))
+    assert (1, (72.0, 108.0, 504.0, 432.0)) in [(f.unit.page, f.unit.bbox) for f in result.figures]
+
+
 def test_one_big_picture_alone_on_a_slide_stays(tmp_path: Path) -> None:
     prs = decks.new_deck()
     slide = prs.slides.add_slide(prs.slide_layouts[decks.BLANK])
