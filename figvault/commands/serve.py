@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from figvault.commands import app, state
+from figvault.errors import FigvaultError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,6 +49,7 @@ def serve(
         lines = startup_lines(settings, app.state.engine, host, port, app.state.warm_up)
         typer.echo("\n".join(lines), err=True)
 
+    logging.getLogger("uvicorn.error").addFilter(OneLineStartupError())
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.
     uvicorn.run(
@@ -56,6 +59,27 @@ def serve(
         log_level=log_level,
         proxy_headers=False,
     )
+
+
+class OneLineStartupError(logging.Filter):
+    """A start-up that fails for a reason figvault words for people (the data folder held by another
+    process, model weights missing, a registry it cannot open) is logged as that one line, not as the
+    traceback Starlette hands uvicorn (the reason was its last line, under 80 lines of frames)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        reason = _figvault_reason(sys.exc_info()[1]) if record.levelno >= logging.ERROR else None
+        if reason is not None and record.getMessage().startswith("Traceback"):
+            record.msg, record.args = f"figvault cannot start: {reason}", ()
+        return True
+
+
+def _figvault_reason(exc: BaseException | None) -> str | None:
+    """The one-line reason of the FigvaultError behind ``exc`` (itself or a cause), if there is one."""
+    while exc is not None:
+        if isinstance(exc, FigvaultError):
+            return str(exc)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _log_to_stderr(level: str) -> None:

@@ -1,0 +1,32 @@
+"""``figvault serve`` that cannot start says why in one line: before, a second ``serve`` on the same data
+folder (or one started while a CLI ingest held it, or with the CLIP weights missing) printed an 80-line
+traceback whose last line was the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.errors import StoreError
+
+load_commands()
+HELD = "the embedded store x is in use by another process: stop the other figvault process"
+
+
+def test_a_start_up_that_fails_for_a_figvault_reason_says_it_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def held(settings: object) -> None:
+        raise StoreError(HELD)
+
+    monkeypatch.setattr("figvault.service.app._load_engine", held)
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
+    )
+    assert result.exit_code == 3, result.output
+    assert f"figvault cannot start: {HELD}" in result.output
+    assert "Traceback" not in result.output
