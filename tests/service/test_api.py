@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -221,6 +222,49 @@ def test_upload_type_is_sniffed(world: World, data: bytes, reason: str) -> None:
     )
     assert response.status_code == 415, response.text
     assert reason in response.json()["detail"] and "report.pdf" in response.json()["detail"]
+
+
+def test_a_batch_upload_reports_each_rejected_file_and_queues_the_rest(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several files: the unusable ones are listed as rejected with their reason (an empty name, not a PDF
+    or PPTX), the others queued in one job; every spooled upload folder is removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the uploads are spooled
+    files = [
+        ("files", ("..", _pdf_bytes(911), "application/pdf")),
+        ("files", ("notes.pdf", _zip_bytes(), "application/pdf")),
+        ("files", ("batch.pdf", _pdf_bytes(912), "application/pdf")),
+    ]
+    response = world.client.post(
+        "/v1/documents", files=files, data={"groups": "g0"}, headers=world.headers("editor")
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    states = [(d["name"], d["state"]) for d in body["documents"]]
+    assert states == [("", "rejected"), ("notes.pdf", "rejected"), ("batch.pdf", "queued")]
+    assert "not usable" in body["documents"][0]["error"] and "zip" in body["documents"][1]["error"]
+    assert body["job_id"] and body["documents"][2]["doc_id"]
+    assert list(tmp_path.glob("figvault-upload-*")) == []
+
+
+def test_an_upload_with_nothing_usable_is_refused(world: World) -> None:
+    alone = world.client.post(
+        "/v1/documents",
+        files={"files": ("..", _pdf_bytes(913), "application/pdf")},
+        data={"groups": "g0"},
+        headers=world.headers("editor"),
+    )
+    assert alone.status_code == 422 and "not usable" in alone.json()["detail"]
+    several = world.client.post(
+        "/v1/documents",
+        files=[
+            ("files", ("a.pdf", _zip_bytes(), "application/pdf")),
+            ("files", ("b.pdf", b"", "application/pdf")),
+        ],
+        data={"groups": "g0"},
+        headers=world.headers("editor"),
+    )
+    assert several.status_code == 415 and "no file is a PDF or PPTX" in several.json()["detail"]
 
 
 def test_upload_groups_are_checked(world: World) -> None:

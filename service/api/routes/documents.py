@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import AfterValidator
@@ -43,6 +43,9 @@ from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings
 from figvault.tags import tag_set
 from figvault.text_checks import MAX_NAME_CHARS, check_text
+
+if TYPE_CHECKING:
+    from figvault.pipeline.jobs import Job
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -222,67 +225,22 @@ def _queue_uploads(
     tags_raw: str | None = None,
     replace: str | None = None,
 ) -> UploadOut:
-    from figvault.pipeline.ingest_job import queue_upload_job
-    from figvault.pipeline.jobs import JobStore
-
     groups = _upload_groups(principal, groups_raw)
     if len(files) > MAX_UPLOAD_FILES:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
         )
     tags = _upload_tags(tags_raw)
-    limit = settings.service.max_upload_mb * 2**20
-    results: list[UploadedDocumentOut] = []
     folders: list[Path] = []
-    accepted: list[tuple[str, Path]] = []
     try:
-        for upload in files:
-            name = display_name(upload.filename, fallback="")
-            if not name:  # ".", "..", "", only path or control characters: no name to show or find it by
-                problem = "the file name is empty or not usable as a document name"
-                if len(files) == 1:
-                    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
-                results.append(UploadedDocumentOut(name="", state="rejected", error=problem))
-                continue
-            try:
-                folder, path = spool_to_private_dir(upload.file, limit, suffix="")
-                folders.append(folder)
-                mime = sniff_mime(path.read_bytes())
-            except (UnsupportedFileError, UnsafeFileError) as exc:
-                code = 413 if isinstance(exc, UnsafeFileError) else 415
-                if len(files) == 1:
-                    raise HTTPException(code, f"{name}: {exc}") from None
-                results.append(UploadedDocumentOut(name=name, state="rejected", error=str(exc)))
-                continue
-            # The extension follows the sniffed type, never the client's name.
-            typed = path.with_suffix(".pdf" if mime == PDF_MIME else ".pptx")
-            path.rename(typed)
-            accepted.append((name, typed))
+        results, accepted = _spool_uploads(files, settings.service.max_upload_mb * 2**20, folders)
         if not accepted:
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
-        # Each file's document is chosen now (docs/service.md, "Document identity and replacement"). The
-        # files move into the data folder: a job resumed after a crash has them.
-        try:
-            job = queue_upload_job(
-                settings,
-                JobStore(db.conn()),
-                accepted,
-                groups=groups,
-                tenant=principal.tenant,
-                started_by=principal.user,
-                tags=tags,
-                principal=principal,
-                replace=replace,
-            )
-        except AmbiguousDocumentError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        except DocumentNotYoursError:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
-        except FigvaultError as exc:  # a replacement target given with several files
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-        queued = job.params["uploads"]
-        for item in queued:
-            results.append(UploadedDocumentOut(name=item["name"], doc_id=item["doc_id"], state="queued"))
+        job = _queue_job(principal, db, settings, accepted, groups, tags, replace)
+        results += [
+            UploadedDocumentOut(name=item["name"], doc_id=item["doc_id"], state="queued")
+            for item in job.params["uploads"]
+        ]
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
@@ -298,6 +256,75 @@ def _queue_uploads(
         },
     )
     return UploadOut(documents=results, job_id=job.id)
+
+
+def _spool_uploads(
+    files: list[UploadFile], limit: int, folders: list[Path]
+) -> tuple[list[UploadedDocumentOut], list[tuple[str, Path]]]:
+    """Each file copied to a private folder (added to ``folders``: the caller removes them) and typed by its
+    bytes: the rejected ones (with their reason) and the accepted (name, path). A lone file that is
+    rejected is an HTTP error instead."""
+    rejected: list[UploadedDocumentOut] = []
+    accepted: list[tuple[str, Path]] = []
+    for upload in files:
+        name = display_name(upload.filename, fallback="")
+        if not name:  # ".", "..", "", only path or control characters: no name to show or find it by
+            code, problem = 422, "the file name is empty or not usable as a document name"
+        else:
+            try:
+                accepted.append((name, _spool_typed(upload, limit, folders)))
+                continue
+            except (UnsupportedFileError, UnsafeFileError) as exc:
+                code, problem = (413 if isinstance(exc, UnsafeFileError) else 415), str(exc)
+        if len(files) == 1:
+            raise HTTPException(code, f"{name}: {problem}" if name else problem)
+        rejected.append(UploadedDocumentOut(name=name, state="rejected", error=problem))
+    return rejected, accepted
+
+
+def _spool_typed(upload: UploadFile, limit: int, folders: list[Path]) -> Path:
+    """The upload in a private folder (added to ``folders``), its extension following the sniffed type,
+    never the client's name."""
+    folder, path = spool_to_private_dir(upload.file, limit, suffix="")
+    folders.append(folder)
+    mime = sniff_mime(path.read_bytes())
+    typed = path.with_suffix(".pdf" if mime == PDF_MIME else ".pptx")
+    path.rename(typed)
+    return typed
+
+
+def _queue_job(
+    principal: Principal,
+    db: RegistryDB,
+    settings: Settings,
+    accepted: list[tuple[str, Path]],
+    groups: list[str],
+    tags: list[str] | None,
+    replace: str | None,
+) -> Job:
+    """The ingest job of the accepted files. Each file's document is chosen now (docs/service.md, "Document
+    identity and replacement"); the files move into the data folder: a job resumed after a crash has them."""
+    from figvault.pipeline.ingest_job import queue_upload_job
+    from figvault.pipeline.jobs import JobStore
+
+    try:
+        return queue_upload_job(
+            settings,
+            JobStore(db.conn()),
+            accepted,
+            groups=groups,
+            tenant=principal.tenant,
+            started_by=principal.user,
+            tags=tags,
+            principal=principal,
+            replace=replace,
+        )
+    except AmbiguousDocumentError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except DocumentNotYoursError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
+    except FigvaultError as exc:  # a replacement target given with several files
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 @router.delete("/{doc_id}", summary="Delete a document and its units (admins)", response_model=DeletedOut)
