@@ -194,10 +194,7 @@ def execute_search_with_index(
 ) -> list[list[dict]]:
     """Drop-in for ``milvus_lite.search.executor_indexed.execute_search_with_index`` (same arguments)."""
     args = dict(locals())
-    if query_vectors.ndim == 1:
-        query_vectors = query_vectors.reshape(1, -1)
-    if query_vectors.dtype != np.float32:
-        query_vectors = query_vectors.astype(np.float32, copy=False)
+    query_vectors = _query_matrix(query_vectors)
     nq = int(query_vectors.shape[0])
     if nq == 0 or top_k <= 0:
         return [[] for _ in range(nq)]
@@ -214,42 +211,15 @@ def execute_search_with_index(
     masks, mt_live = _live_masks(sset, mt_pks, mt_seqs, delta_index, memtable.delete_index_snapshot())
 
     candidates: list[list[tuple[float, int, int]]] = [[] for _ in range(nq)]
+
+    def recall(position: int, vectors: np.ndarray, mask: np.ndarray, index: Any = None) -> None:
+        _recall(candidates, position, vectors, mask, index, query_vectors, top_k, metric_type, search_params)
+
     for s, seg in enumerate(in_scope):
-        vectors, null_mask = seg.vector_data(vector_field)
-        mask = masks[s]
-        if compiled_filter is not None:
-            from milvus_lite.search.indexed_filter import evaluate_segment_filter
-
-            mask &= evaluate_segment_filter(seg, compiled_filter, indexed_filter_plan)
-        if null_mask is not None:
-            mask &= null_mask
-        _recall(
-            candidates,
-            s,
-            vectors,
-            mask,
-            seg.indexes.get(vector_field),
-            query_vectors,
-            top_k,
-            metric_type,
-            search_params,
-        )
+        vectors, mask = _segment_rows(seg, masks[s], vector_field, compiled_filter, indexed_filter_plan)
+        recall(s, vectors, mask, seg.indexes.get(vector_field))
     if mt_pks:
-        if compiled_filter is not None and mt_table is not None:
-            from milvus_lite.search.filter import evaluate_mask
-
-            mt_live &= evaluate_mask(compiled_filter, mt_table).astype(bool)
-        _recall(
-            candidates,
-            len(in_scope),
-            mt_vecs,
-            mt_live,
-            None,
-            query_vectors,
-            top_k,
-            metric_type,
-            search_params,
-        )
+        recall(len(in_scope), mt_vecs, _memtable_rows(mt_live, mt_table, compiled_filter))
     return _merge(
         candidates,
         in_scope,
@@ -262,6 +232,37 @@ def execute_search_with_index(
         output_fields,
         project_record_fn,
     )
+
+
+def _query_matrix(query_vectors: np.ndarray) -> np.ndarray:
+    """The queries as a float32 matrix, one row each."""
+    if query_vectors.ndim == 1:
+        query_vectors = query_vectors.reshape(1, -1)
+    return query_vectors.astype(np.float32, copy=False)
+
+
+def _segment_rows(
+    seg: Any, mask: np.ndarray, vector_field: str, compiled_filter: Any, indexed_filter_plan: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's vectors and the rows a search may return: ``mask`` (its live rows, narrowed in place)
+    and the filter's, among those with a vector."""
+    vectors, null_mask = seg.vector_data(vector_field)
+    if compiled_filter is not None:
+        from milvus_lite.search.indexed_filter import evaluate_segment_filter
+
+        mask &= evaluate_segment_filter(seg, compiled_filter, indexed_filter_plan)
+    if null_mask is not None:
+        mask &= null_mask
+    return vectors, mask
+
+
+def _memtable_rows(mt_live: np.ndarray, mt_table: Any, compiled_filter: Any) -> np.ndarray:
+    """The memtable rows a search may return: ``mt_live`` (narrowed in place) and the filter's."""
+    if compiled_filter is not None and mt_table is not None:
+        from milvus_lite.search.filter import evaluate_mask
+
+        mt_live &= evaluate_mask(compiled_filter, mt_table).astype(bool)
+    return mt_live
 
 
 def _memtable_snapshot(
