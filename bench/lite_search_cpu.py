@@ -13,9 +13,11 @@ round by round (A B C ..., then ... C B A) so that the machine's load hits all o
 Each round asks every dev question with a round suffix, each configuration the same questions, with the
 question cache off (every configuration encodes them).
 Prints CPU ms per search (the process's CPU time, all threads, over the searches) and searches per second,
-medians over rounds, and fails if any configuration's answers differ from configuration 0's.
+medians over rounds, and fails if any configuration's answers differ from the first one run
+(``--levels 4,5``: only those two).
 
     .venv/bin/python bench/lite_search_cpu.py --data-dir /tmp/$USER-figvault-load/corpus-lite [--rounds 6]
+        [--levels 4,5] [--threads 8]
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--levels", default="", help="configurations to run, e.g. 4,5 (default: all)")
     parser.add_argument("--groups", default="staff", help="the caller's groups (the corpus data: staff)")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -93,7 +96,7 @@ def main() -> None:
     source = shared if (shared / "corpus").is_dir() else Path("/work/shared")
     questions = [json.loads(line)["query"] for line in (source / "corpus/dev_queries.jsonl").open()]
     caller = Principal(user="bench", groups=args.groups.split(","), tenant="default")
-    levels = list(range(len(NAMES)))
+    levels = [int(x) for x in args.levels.split(",")] if args.levels else list(range(len(NAMES)))
     measured: dict[int, list[tuple[float, float]]] = {level: [] for level in levels}
     differ: list[str] = []
     pool = ThreadPoolExecutor(args.threads)

@@ -13,12 +13,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from figvault.db import Database, as_database, open_database, open_registry, sqlite_url
 from figvault.db.models import acl_sets
 from figvault.retrieval.acl import acl_key
 from figvault.settings import Settings
+
+_COUNT = select(func.count()).select_from(acl_sets).where(acl_sets.c.tenant == bindparam("tenant"))
+"""Built once: every search counts its tenant's sets (building the select cost more than running it)."""
 
 
 class AclSetTable:
@@ -60,9 +63,7 @@ class AclSetTable:
         parsing them all (measured: 7.5 ms for 1,350 sets).
         """
         with self.db.read() as conn:
-            count = conn.execute(
-                select(func.count()).select_from(acl_sets).where(acl_sets.c.tenant == tenant)
-            ).scalar_one()
+            count = conn.execute(_COUNT, {"tenant": tenant}).scalar_one()
             with self._lock:
                 cached = self._cache.get(tenant)
                 if cached is not None and cached[0] == count:

@@ -29,6 +29,8 @@ from figvault.settings import Settings
 IDS_PER_ENTRY = 1000
 RESET = '"*"'
 """An entry that names no ids but the whole collection (dropped): indexes older than it are rebuilt."""
+_HEAD = select(func.coalesce(func.max(lexical_changes.c.seq), 0))
+"""Built once: every search reads the head (building the select cost more than running it: 300 -> 130 us)."""
 
 
 class ChangeLog:
@@ -77,7 +79,7 @@ class ChangeLog:
     def head(self) -> int:
         """The newest entry's number (0: none yet). One lookup on the primary key."""
         with self.db.read() as c:
-            return int(c.execute(select(func.coalesce(func.max(lexical_changes.c.seq), 0))).scalar_one())
+            return int(c.execute(_HEAD).scalar_one())
 
     def changed(self, collection: str, after: int, upto: int) -> set[str] | None:
         """Unit ids of ``collection`` named by entries ``after < seq <= upto``; None when the collection was
