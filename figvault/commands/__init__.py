@@ -37,7 +37,19 @@ class AppState:
             except (FileNotFoundError, ValueError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(2) from None
+            _warn_unknown_settings(self.config)
         return self._settings
+
+
+def _warn_unknown_settings(config: Path | None) -> None:
+    """A misspelt key in the settings file or ``FIGVAULT_*`` variable is ignored: say so, once a command."""
+    import os
+
+    from figvault.settings import resolve_config_path
+    from figvault.settings_check import unknown_settings
+
+    for line in unknown_settings(resolve_config_path(config), os.environ):
+        typer.echo(f"warning: {line}", err=True)
 
 
 @app.callback()

@@ -1,0 +1,80 @@
+"""Settings figvault does not know: a misspelt key in the TOML file or a misspelt ``FIGVAULT_*`` variable.
+
+pydantic-settings ignores both (``extra="ignore"``), so ``FIGVAULT_INGEST__DEFAULT_GRUOPS=finance`` or a
+``[serach]`` table used to change nothing without a word. ``unknown_settings`` names each one, with the
+closest known name; the CLI prints them as warnings (figvault/commands/__init__.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from figvault.settings import CONFIG_ENV, Settings
+
+ENV_PREFIX = "FIGVAULT_"
+OTHER_VARIABLES = frozenset(
+    {CONFIG_ENV, "FIGVAULT_SKIP_APT", "FIGVAULT_CORPUS", "FIGVAULT_DISTRACTORS", "FIGVAULT_UPDATE_SCREENSHOT"}
+)
+"""``FIGVAULT_*`` variables that are not settings: install.sh, the benchmarks and the tests read them."""
+
+
+def _section(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The settings model of field ``name`` when it is a section (a table of keys), else None."""
+    annotation = model.model_fields[name].annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unknown(model: type[BaseModel], path: list[str]) -> tuple[str, str] | None:
+    """(the dotted key up to the first unknown part, the closest known key) for ``path``; None if known.
+    A part below a field that is not a section (a dict such as ``search.weights``) is the field's own."""
+    for depth, part in enumerate(path):
+        if part not in model.model_fields:
+            close = difflib.get_close_matches(part, list(model.model_fields), n=1)
+            known = ".".join([*path[:depth], close[0]]) if close else ""
+            return ".".join(path[: depth + 1]), known
+        section = _section(model, part)
+        if section is None:
+            return None
+        model = section
+    return None
+
+
+def _toml_paths(table: Mapping[str, Any], model: type[BaseModel], prefix: list[str]) -> Iterator[list[str]]:
+    for key, value in table.items():
+        path = [*prefix, key]
+        section = _section(model, key) if key in model.model_fields else None
+        if section is not None and isinstance(value, Mapping):
+            yield from _toml_paths(value, section, path)
+        else:
+            yield path
+
+
+def _line(what: str, dotted: str, known: str) -> str:
+    hint = f" (did you mean {known}?)" if known else ""
+    return f"{what}: unknown setting {dotted}{hint}; it is ignored"
+
+
+def unknown_settings(config_path: Path, environ: Mapping[str, str]) -> list[str]:
+    """One line per key of ``config_path`` and per ``FIGVAULT_*`` variable that names no setting."""
+    lines: list[str] = []
+    with config_path.open("rb") as fh:
+        table = tomllib.load(fh)
+    for path in _toml_paths(table, Settings, []):
+        found = _unknown(Settings, path)
+        if found is not None:
+            lines.append(_line(str(config_path), *found))
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in OTHER_VARIABLES:
+            continue
+        found = _unknown(Settings, name[len(ENV_PREFIX) :].lower().split("__"))
+        if found is not None:
+            dotted, known = found
+            env_known = ENV_PREFIX + known.upper().replace(".", "__") if known else ""
+            lines.append(_line(name, dotted, env_known))
+    return lines

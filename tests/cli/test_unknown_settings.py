@@ -1,0 +1,67 @@
+"""A misspelt settings key or ``FIGVAULT_*`` variable is named with the closest known one: before, both
+were ignored without a word (pydantic-settings ``extra="ignore"``), so ``FIGVAULT_INGEST__DEFAULT_GRUOPS``
+left every new document visible to no one and nothing said why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.settings import PROFILES, profile_path
+from figvault.settings_check import unknown_settings
+
+load_commands()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "site.toml"
+    path.write_text(
+        'profile = "site"\n[ingest]\ndefault_gruops = ["finance"]\nengine = "local"\n'
+        "[search.weights]\nclip = 0.5\n[serach]\ntop_k = 3\n"
+    )
+    return path
+
+
+def test_misspelt_keys_and_variables_are_named_with_the_closest_setting(config: Path) -> None:
+    environ = {
+        "FIGVAULT_INGEST__DEFAULT_GRUOPS": "finance",
+        "FIGVAULT_DATADIR": "/srv/figvault",
+        "FIGVAULT_DATA_DIR": "/srv/figvault",
+        "FIGVAULT_SEARCH__WEIGHTS__CLIP": "0.5",  # a key of a dict setting: the dict's own
+        "FIGVAULT_CONFIG": "offline",  # not a setting, but figvault's own
+        "FIGVAULT_SKIP_APT": "1",
+        "HOME": "/root",
+    }
+    assert unknown_settings(config, environ) == [
+        f"{config}: unknown setting ingest.default_gruops (did you mean ingest.default_groups?);"
+        " it is ignored",
+        f"{config}: unknown setting serach (did you mean search?); it is ignored",
+        "FIGVAULT_DATADIR: unknown setting datadir (did you mean FIGVAULT_DATA_DIR?); it is ignored",
+        "FIGVAULT_INGEST__DEFAULT_GRUOPS: unknown setting ingest.default_gruops"
+        " (did you mean FIGVAULT_INGEST__DEFAULT_GROUPS?); it is ignored",
+    ]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_packaged_profiles_use_only_known_settings(profile: str) -> None:
+    assert unknown_settings(profile_path(profile), {}) == []
+
+
+def test_every_command_warns_and_still_runs(config: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "--data-dir", str(tmp_path / "data"), "jobs", "list"],
+        env={"FIGVAULT_SEARCH__TOPK": "5"},
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 3 and "ingest.default_gruops" in warnings[0]
+    assert "FIGVAULT_SEARCH__TOPK: unknown setting search.topk (did you mean FIGVAULT_SEARCH__TOP_K?)" in (
+        warnings[2]
+    )
+    assert "no jobs" in result.output
