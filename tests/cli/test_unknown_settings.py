@@ -61,7 +61,8 @@ def test_every_command_warns_and_still_runs(config: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 3 and "ingest.default_gruops" in warnings[0]
-    assert "FIGVAULT_SEARCH__TOPK: unknown setting search.topk (did you mean FIGVAULT_SEARCH__TOP_K?)" in (
-        warnings[2]
+    assert (
+        "FIGVAULT_SEARCH__TOPK: unknown setting search.topk (did you mean FIGVAULT_SEARCH__TOP_K?)"
+        in (warnings[2])
     )
     assert "no jobs" in result.output
