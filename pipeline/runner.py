@@ -5,10 +5,10 @@ engine's ``run`` and writes each document it yields, in the calling thread. An e
 stages of ``pipeline/stages.py`` run:
 
 - ``LocalEngine`` (the default): extraction in its limited worker processes (``extract.workers`` at
-  once), a look-ahead of ``ingest.queue_docs`` documents, one encoder thread that batches the units of
-  every document waiting (up to ``ingest.encode_batch_units``), bounded queues between them; so document
-  N+1 is extracted while N is encoded and N-1 written, and the pipeline runs at the speed of its slowest
-  stage.
+  once, largest file first), a look-ahead of ``ingest.queue_docs`` documents handed on as they finish,
+  one encoder thread that batches the units of every document waiting (up to
+  ``ingest.encode_batch_units``), bounded queues between them; so document N+1 is extracted while N is
+  encoded and N-1 written, and the pipeline runs at the speed of its slowest stage.
 - ``RayEngine`` (``pipeline/ray_engine.py``): the same stages as Ray tasks and encoder actors.
 - ``SequentialEngine``: the path before issue 16 (a chunk extracted, then each document encoded and
   written in turn); kept for the benchmark's comparison (``bench/ingest.py``).
@@ -123,6 +123,28 @@ def extract_workers(settings: Settings, documents: int) -> int:
     return max(1, min(count, documents))
 
 
+def largest_first(specs: Sequence[DocSpec]) -> list[DocSpec]:
+    """The documents in the order to start their extraction: largest file first (ties in input order), so
+    that the run does not end waiting on one long document while the other workers sit idle."""
+
+    def size(spec: DocSpec) -> int:
+        try:
+            return spec.path.stat().st_size
+        except OSError:  # extraction reports it
+            return 0
+
+    return sorted(specs, key=size, reverse=True)
+
+
+def _offer(inbox: queue.Queue[PreparedDoc], doc: PreparedDoc) -> bool:
+    """Put ``doc`` in ``inbox`` if there is room; whether it went."""
+    try:
+        inbox.put_nowait(doc)
+    except queue.Full:
+        return False
+    return True
+
+
 class LocalEngine(Engine):
     """Extraction processes, one encoder thread, bounded queues between them (see the module)."""
 
@@ -157,30 +179,28 @@ class LocalEngine(Engine):
                 raise ExtractCancelled("cancelled before extraction")
             return extract_and_prepare(spec, self.settings.extract, clock, cancelled=stop.is_set)
 
-        todo = deque(specs)
-        extracting: deque[tuple[DocSpec, Future[Outcome]]] = deque()
+        todo = deque(largest_first(specs))
+        running: dict[Future[Outcome], DocSpec] = {}  # submitted, not yet handed on
+        ready: deque[PreparedDoc] = deque()  # extracted, waiting for room in the encoder's queue
         watch = CancelWatch(cancelled)
         in_encoder = 0
         encoder.start()
         try:
-            while todo or extracting or in_encoder:
-                while todo and len(extracting) < workers + depth:
+            while todo or running or ready or in_encoder:
+                while todo and len(running) + len(ready) < workers + depth:
                     spec = todo.popleft()
                     clock.begin(spec)
-                    extracting.append((spec, pool.submit(extract, spec)))
-                # Hand the finished extractions on in input order, as far as the encoder's queue takes them.
-                while extracting and extracting[0][1].done():
-                    spec, future = extracting[0]
-                    result = future.result()
-                    if isinstance(result, PreparedDoc):
-                        try:
-                            to_encode.put_nowait(result)
-                        except queue.Full:
-                            break
-                        in_encoder += 1
-                    extracting.popleft()
+                    running[pool.submit(extract, spec)] = spec
+                # Finished extractions go on as they finish: a long document holds back no other.
+                for future in [f for f in running if f.done()]:
+                    spec, result = running.pop(future), future.result()
                     if isinstance(result, str):
                         yield spec, result
+                    else:
+                        ready.append(result)
+                while ready and _offer(to_encode, ready[0]):
+                    ready.popleft()
+                    in_encoder += 1
                 with contextlib.suppress(queue.Empty):
                     item = encoded.get(timeout=WAIT_S)
                     in_encoder -= 1
@@ -189,7 +209,7 @@ class LocalEngine(Engine):
                     raise ExtractCancelled("cancelled while ingesting")
         finally:
             stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
-            for _spec, future in extracting:
+            for future in running:
                 future.cancel()
             pool.shutdown(wait=True)
             encoder.join()

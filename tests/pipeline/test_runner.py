@@ -3,6 +3,7 @@ with their document, per-stage rates in the job (tiny CLIP + MiniLM + BM25: both
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ from typer.testing import CliRunner
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.encoders.factory import EncoderSet, build_encoders
+from figvault.pipeline import runner as runner_module
 from figvault.pipeline.ingest_job import _chunks
 from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, IngestRunner
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
-from figvault.pipeline.runner import LocalEngine, SequentialEngine
-from figvault.pipeline.stages import StageClock
+from figvault.pipeline.runner import LocalEngine, SequentialEngine, largest_first
+from figvault.pipeline.stages import DocSpec, StageClock, extract_and_prepare
 from figvault.settings import Settings, load_settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
@@ -106,6 +108,41 @@ def test_an_encoder_error_fails_only_its_document(
     statuses = {Path(d.path).name: (d.status, d.error) for d in report.documents}
     assert statuses.pop("report-2.pdf") == (FAILED, "refused report 22")
     assert {status for status, _ in statuses.values()} == {INDEXED}
+
+
+def test_a_long_extraction_holds_back_no_other_document(
+    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first document started stays in extraction until another one is written (at most 60 s): the
+    documents extracted beside it go on to the encoder and the writer meanwhile."""
+    written, first = threading.Event(), threading.Lock()
+    released: list[bool] = []
+
+    def first_waits(spec: DocSpec, *args: Any, **kwargs: Any) -> Any:
+        if first.acquire(blocking=False):  # never released: only the first extraction waits
+            released.append(written.wait(60))
+        return extract_and_prepare(spec, *args, **kwargs)
+
+    def record(finished: int, _in_flight: list[str], _clock: StageClock) -> None:
+        if finished:
+            written.set()
+
+    monkeypatch.setattr(runner_module, "extract_and_prepare", first_waits)
+    settings = make_settings(tmp_path / "data", workers=2)
+    report = ingest(settings, encoders, docs, LocalEngine(settings), on_progress=record)
+    assert released == [True]  # another document was written while the first was still extracting
+    assert [d.status for d in report.documents] == [INDEXED] * 5
+
+
+def test_the_largest_files_are_extracted_first(tmp_path: Path) -> None:
+    sizes = {"small.pdf": 10, "large.pdf": 300, "mid.pdf": 50, "mid2.pdf": 50}
+    specs = []
+    for i, (name, size) in enumerate(sizes.items()):
+        (tmp_path / name).write_bytes(b"x" * size)
+        specs.append(DocSpec(i, tmp_path / name, f"d{i}", name, "t", (), (), "v"))
+    specs.append(DocSpec(9, tmp_path / "gone.pdf", "d9", "gone.pdf", "t", (), (), "v"))
+    order = [s.path.name for s in largest_first(specs)]
+    assert order == ["large.pdf", "mid.pdf", "mid2.pdf", "small.pdf", "gone.pdf"]
 
 
 def test_the_job_reports_stage_rates_and_nothing_left_in_flight(tmp_path: Path, docs: list[Path]) -> None:
