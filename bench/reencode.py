@@ -24,7 +24,9 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -152,7 +154,7 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else (values or [0.0])[0]
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -166,7 +168,23 @@ def main() -> None:
         "--engine", default="local", choices=["local", "ray"], help="the encode step's engine"
     )
     parser.add_argument("--ray-cpus", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@dataclass
+class _Measured:
+    """What one run of the bench measured: both re-encodes and the search latencies around them."""
+
+    raw_images: float
+    """B's image encoder alone on the same decoded images, units/s: what a re-encode cannot beat."""
+    reused: Any
+    alone: ReencodeResult
+    loaded: ReencodeResult
+    latencies: dict[str, list[float]]
+
+
+def main() -> None:
+    args = _args()
     if args.engine == "ray":
         import ray
 
@@ -175,58 +193,66 @@ def main() -> None:
         )
     for name in ("pymilvus", "milvus_lite", "grpc._server", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-
     with tempfile.TemporaryDirectory(prefix="fv-bench-reencode-") as tmp:
-        data = Path(tmp)
-        settings_a = settings_for(data, args.arch, 1, args.precision, True, args.batch)
-        settings_b = settings_for(data, args.arch, 2, args.precision, not args.text_changes, args.batch)
-        settings_c = settings_for(data, args.arch, 3, args.precision, not args.text_changes, args.batch)
-        t = time.perf_counter()
-        images = populate(settings_a, args.units)
-        print(f"setup: {args.units} units indexed with A in {time.perf_counter() - t:.1f}s")
+        measured = _measure(Path(tmp), args)
+    _print(measured, args)
 
-        encoders_b = build_encoders(settings_b).load()
-        # Raw throughput of B's image encoder on the same (decoded) images: what a re-encode cannot beat.
-        encoders_b.clip.encode_images(images[:8])  # warm-up
-        t = time.perf_counter()
-        encoders_b.clip.encode_images(images)
-        raw_images = len(images) / (time.perf_counter() - t)
-        rng = random.Random(3)
-        queries = [
-            f"{rng.choice(TOPICS)} by quarter in report {rng.randrange(args.units // 10)}"
-            for _ in range(args.queries)
-        ]
-        store = MilvusUnitStore.from_settings(settings_b)
 
-        # 1. A -> B with nothing else running: throughput.
-        plan_ab = plan_reencode(store, encoders_b)
-        assert plan_ab is not None
-        with build_engine(settings_b, args.engine) as engine_b:
-            alone = Reencoder(settings_b, store, encoders_b, plan_ab, engine=engine_b).run()
+def _measure(data: Path, args: argparse.Namespace) -> _Measured:
+    """A -> B alone (throughput), then B -> C while a thread searches (latency against idle)."""
+    settings_a = settings_for(data, args.arch, 1, args.precision, True, args.batch)
+    settings_b = settings_for(data, args.arch, 2, args.precision, not args.text_changes, args.batch)
+    settings_c = settings_for(data, args.arch, 3, args.precision, not args.text_changes, args.batch)
+    t = time.perf_counter()
+    images = populate(settings_a, args.units)
+    print(f"setup: {args.units} units indexed with A in {time.perf_counter() - t:.1f}s")
 
-        # 2. B -> C while a thread searches: latency during a re-encode against idle.
-        encoders_c = build_encoders(settings_c).load()
-        engine = SearchEngine.from_settings(settings_c, encoders=encoders_c, serve_recorded=True)
-        latencies(engine, queries[:5])  # warm-up: loads B's recorded encoders
-        idle = latencies(engine, queries)
-        plan_bc = plan_reencode(store, encoders_c)
-        assert plan_bc is not None
-        stop = threading.Event()
-        during: list[float] = []
-        searcher = threading.Thread(target=lambda: during.extend(latencies(engine, queries, stop)))
-        searcher.start()
-        with build_engine(settings_c, args.engine) as engine_c:
-            loaded = Reencoder(settings_c, store, encoders_c, plan_bc, engine=engine_c).run()
-        stop.set()
-        searcher.join()
-        after = latencies(engine, queries)
+    encoders_b = build_encoders(settings_b).load()
+    encoders_b.clip.encode_images(images[:8])  # warm-up
+    t = time.perf_counter()
+    encoders_b.clip.encode_images(images)
+    raw_images = len(images) / (time.perf_counter() - t)
+    rng = random.Random(3)
+    queries = [
+        f"{rng.choice(TOPICS)} by quarter in report {rng.randrange(args.units // 10)}"
+        for _ in range(args.queries)
+    ]
+    store = MilvusUnitStore.from_settings(settings_b)
 
+    # 1. A -> B with nothing else running: throughput.
+    plan_ab = plan_reencode(store, encoders_b)
+    assert plan_ab is not None
+    with build_engine(settings_b, args.engine) as engine_b:
+        alone = Reencoder(settings_b, store, encoders_b, plan_ab, engine=engine_b).run()
+
+    # 2. B -> C while a thread searches: latency during a re-encode against idle.
+    encoders_c = build_encoders(settings_c).load()
+    engine = SearchEngine.from_settings(settings_c, encoders=encoders_c, serve_recorded=True)
+    latencies(engine, queries[:5])  # warm-up: loads B's recorded encoders
+    idle = latencies(engine, queries)
+    plan_bc = plan_reencode(store, encoders_c)
+    assert plan_bc is not None
+    stop = threading.Event()
+    during: list[float] = []
+    searcher = threading.Thread(target=lambda: during.extend(latencies(engine, queries, stop)))
+    searcher.start()
+    with build_engine(settings_c, args.engine) as engine_c:
+        loaded = Reencoder(settings_c, store, encoders_c, plan_bc, engine=engine_c).run()
+    stop.set()
+    searcher.join()
+    after = latencies(engine, queries)
+    spans = {"idle (before)": idle, "during re-encode": during, "after switch": after}
+    return _Measured(raw_images, plan_ab.reused_channels, alone, loaded, spans)
+
+
+def _print(m: _Measured, args: argparse.Namespace) -> None:
+    alone, loaded = m.alone, m.loaded
     print(
         f"\nre-encode ({args.arch}, {args.precision}, {args.units} units, batch {args.batch}, {args.engine};"
-        f" reused channels: {plan_ab.reused_channels or 'none'})"
+        f" reused channels: {m.reused or 'none'})"
     )
     print(f"{'measure':44} {'alone':>10} {'w/ search':>10}")
-    print(f"{'raw CLIP image encode (B), units/s':44} {raw_images:10.1f}")
+    print(f"{'raw CLIP image encode (B), units/s':44} {m.raw_images:10.1f}")
     print(f"{'re-encode end to end, units/s':44} {_rate(alone):10.1f} {_rate(loaded):10.1f}")
     for key in ("prepare", "scan", "read", "model_load", "encode_images", "encode_texts", "write", "verify"):
         if key in alone.timings:
@@ -239,7 +265,7 @@ def main() -> None:
             f"{'search steps, median ms (all runs)':44} "
             + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
         )
-    for label, values in (("idle (before)", idle), ("during re-encode", during), ("after switch", after)):
+    for label, values in m.latencies.items():
         if values:
             spread = f"{pct(values, 50):6.1f} / {pct(values, 95):5.1f}  (n={len(values)})"
             print(f"{'search ' + label + ' p50 / p95 ms':44} {spread}")
