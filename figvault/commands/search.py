@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,13 @@ from figvault.commands._retrieval_cli import (
     parse_day,
     quiet_store_logs,
 )
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from figvault.access import Principal
+    from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
+    from figvault.settings import Settings
 
 
 @app.command()
@@ -78,81 +85,116 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Find figures by a question, under the tenant's (or the given groups') access."""
-    from pydantic import ValidationError
-
     from figvault.access import local_operator
-    from figvault.retrieval.search import SearchEngine
-    from figvault.search_models import SearchFilters, SearchRequest
-    from figvault.storage import BlobStore
+    from figvault.search_models import SearchRequest
 
     settings = state(ctx).settings
     quiet_store_logs()
     if not question.strip() and image is None:
         typer.echo("error: give a question, or --image FILE", err=True)
         raise typer.Exit(2)
+    filters = _checked_filters(
+        docs=split_csv(doc) or [],
+        doc_ids=split_csv(doc_id) or [],
+        kinds=split_csv(kind) or [],
+        after=parse_day(after, "--after"),
+        before=parse_day(before, "--before"),
+        tags=split_csv(tags) or [],
+        pages=pages,
+        min_width=min_width,
+        max_width=max_width,
+        min_height=min_height,
+        max_height=max_height,
+        aspect=aspect,
+        min_aspect=min_aspect,
+        max_aspect=max_aspect,
+    )
+    request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
+    principal = local_operator(tenant, split_csv(groups))
+    request = _with_named_documents(settings, principal, request)
+    picture = None if image is None else _read_image(image)
+    response = _answer(settings, principal, request, picture)
+    if as_json:
+        _print_json(settings, question, response)
+    else:
+        _print_table(question or str(image), response)
+
+
+def _checked_filters(**fields: Any) -> SearchFilters:
+    """The filter options as SearchFilters; a bad value ends the command naming its option (exit 2)."""
+    from pydantic import ValidationError
+
+    from figvault.search_models import SearchFilters
+
     try:
-        filters = SearchFilters(
-            docs=split_csv(doc) or [],
-            doc_ids=split_csv(doc_id) or [],
-            kinds=split_csv(kind) or [],
-            after=parse_day(after, "--after"),
-            before=parse_day(before, "--before"),
-            tags=split_csv(tags) or [],
-            pages=pages,
-            min_width=min_width,
-            max_width=max_width,
-            min_height=min_height,
-            max_height=max_height,
-            aspect=aspect,
-            min_aspect=min_aspect,
-            max_aspect=max_aspect,
-        )
+        return SearchFilters(**fields)
     except ValidationError as exc:
         typer.echo(f"error: {filter_error(exc)}", err=True)
         raise typer.Exit(2) from None
-    request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
-    principal = local_operator(tenant, split_csv(groups))
-    if filters.doc_ids:  # names stand for ids, as in every command that takes a document
-        from figvault.pipeline.doc_identity import with_filter_ids
-        from figvault.pipeline.registry import DocumentRegistry
 
-        with one_line_errors():
-            named = with_filter_ids(DocumentRegistry.open(settings), principal, filters)
-        request = request.model_copy(update={"filters": named})
+
+def _with_named_documents(settings: Settings, principal: Principal, request: SearchRequest) -> SearchRequest:
+    """``--doc-id`` names stand for the ids of the visible documents of that name, as in every command
+    that takes a document."""
+    if not request.filters.doc_ids:
+        return request
+    from figvault.pipeline.doc_identity import with_filter_ids
+    from figvault.pipeline.registry import DocumentRegistry
+
+    with one_line_errors():
+        named = with_filter_ids(DocumentRegistry.open(settings), principal, request.filters)
+    return request.model_copy(update={"filters": named})
+
+
+def _read_image(image: Path) -> Image.Image:
+    """The ``--image`` example as RGB; an unreadable file ends the command (exit 2)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as opened:
+            opened.load()
+            return opened.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        typer.echo(f"error: --image {image}: not a readable image ({exc})", err=True)
+        raise typer.Exit(2) from None
+
+
+def _answer(
+    settings: Settings, principal: Principal, request: SearchRequest, picture: Image.Image | None
+) -> SearchResponse:
+    """Load the engine and search by the question, or by the example picture when one is given."""
+    from figvault.retrieval.search import SearchEngine
+
+    with one_line_errors():
+        engine = SearchEngine.from_settings(settings)
+        if picture is not None:
+            return engine.search_image(principal, picture, request)
+        return engine.search(principal, request)
+
+
+def _print_json(settings: Settings, question: str, response: SearchResponse) -> None:
+    """The ``--json`` answer: hits with the path of their image where the blob store has it."""
+    from figvault.storage import BlobStore
+
     blobs = BlobStore.from_settings(settings)
 
     def image_path(key: str) -> str | None:
         return blobs.location(key) if blobs.exists(key) else None
 
-    with one_line_errors():
-        engine = SearchEngine.from_settings(settings)
-        if image is not None:
-            from PIL import Image, UnidentifiedImageError
+    payload = {
+        "query": question,
+        "results": [hit_json(h, image_path) for h in response.results],
+        "no_match": response.no_match,
+        "reranked": response.reranked,
+        "rerank_note": response.rerank_note,
+        "embedding_version": response.embedding_version,
+        "timings": response.timings,
+    }
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
-            try:
-                with Image.open(image) as opened:
-                    opened.load()
-                    picture = opened.convert("RGB")
-            except (OSError, UnidentifiedImageError) as exc:
-                typer.echo(f"error: --image {image}: not a readable image ({exc})", err=True)
-                raise typer.Exit(2) from None
-            response = engine.search_image(principal, picture, request)
-        else:
-            response = engine.search(principal, request)
 
-    if as_json:
-        payload = {
-            "query": question,
-            "results": [hit_json(h, image_path) for h in response.results],
-            "no_match": response.no_match,
-            "reranked": response.reranked,
-            "rerank_note": response.rerank_note,
-            "embedding_version": response.embedding_version,
-            "timings": response.timings,
-        }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-        return
-
+def _print_table(title: str, response: SearchResponse) -> None:
+    """The hits as a table, then the rerank note, the timings and NO MATCH when the search said so."""
     from rich.console import Console
     from rich.table import Table
 
@@ -160,7 +202,7 @@ def search(
     if not response.results:
         console.print("no figures found" + ("" if response.embedding_version else " (nothing indexed yet)"))
         return
-    table = Table(title=f"{question or image}", show_lines=False)
+    table = Table(title=title, show_lines=False)
     for column in ("#", "score", "doc", "page", "label", "kind", "caption", "channels"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(response.results, start=1):
