@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -153,62 +154,89 @@ def ingest(
     ray_address: RayAddressOption = None,
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
-    from figvault.commands.jobs import progress_line
-    from figvault.pipeline.ingest_job import STAGES
-    from figvault.pipeline.ingest_pipeline import FAILED
     from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
-    from figvault.tags import tag_set
 
     settings = state(ctx).settings
     quiet_store_logs()
     check_inputs(paths)
     chosen = _checked_groups(groups)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
+    params = _job_params(paths, chosen, tenant, doc_id, engine_params(settings, engine, ray_address), tags)
+    with one_line_errors():
+        jobs = JobStore.open(settings)
+        job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
+        final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
+    _print_result(final, as_json)
+    if final.state != JobState.SUCCEEDED or final.result.get("failed"):
+        raise typer.Exit(1)
+
+
+def _job_params(
+    paths: list[Path],
+    groups: list[str] | None,
+    tenant: str,
+    doc_id: str | None,
+    engine: dict[str, str],
+    tags: str | None,
+) -> dict[str, object]:
+    """The ingest job's params (docs/jobs.md); exit 2 for tags that are not valid."""
+    from figvault.tags import tag_set
+
     # Absolute paths: a job left running by a killed CLI may be resumed by another process.
     params: dict[str, object] = {
         "paths": [str(p.absolute()) for p in paths],
-        "groups": chosen,  # None: known documents keep their groups, new ones get ingest.default_groups
+        "groups": groups,  # None: known documents keep their groups, new ones get ingest.default_groups
         "tenant": tenant,
     }
     if doc_id is not None:
         params["doc_id"] = doc_id
-    params.update(engine_params(settings, engine, ray_address))
+    params.update(engine)
     if tags is not None:
         try:
             params["tags"] = tag_set(split_csv(tags) or [])
         except ValueError as exc:
             typer.echo(f"error: --tags: {exc}", err=True)
             raise typer.Exit(2) from None
+    return params
+
+
+def _progress_echo(quiet: bool) -> Callable[[Job], None]:
+    """The job's progress line with its stage rates on stderr, at most once a second (and at the end)."""
+    from figvault.commands.jobs import progress_line
+    from figvault.pipeline.ingest_job import STAGES
+
     last = {"at": 0.0, "done": -1}
 
     def echo(job: Job) -> None:
         now = time.monotonic()
-        if quiet or as_json or job.done == last["done"] or (now - last["at"] < 1.0 and job.done < job.total):
+        if quiet or job.done == last["done"] or (now - last["at"] < 1.0 and job.done < job.total):
             return
         last.update(at=now, done=job.done)
         typer.echo(f"ingest: {progress_line(job)}{stage_line(job.checkpoint.get(STAGES))}", err=True)
 
-    with one_line_errors():
-        jobs = JobStore.open(settings)
-        job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
-        final = run_here(settings, job, echo=echo)
+    return echo
+
+
+def _print_result(final: Job, as_json: bool) -> None:
+    """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary."""
+    from figvault.pipeline.ingest_pipeline import FAILED
+    from figvault.pipeline.jobs import JobState
+
     result = final.result
     if as_json:
         typer.echo(json.dumps({"job": final.id, "state": str(final.state), **result}, indent=2))
+        return
+    warned: set[str] = set()
+    for outcome in result.get("documents", []):
+        if outcome["status"] == FAILED:
+            typer.echo(f"FAILED {outcome['path']}: {outcome['error']}", err=True)
+        for warning in outcome.get("warnings", []):
+            if warning not in warned:
+                warned.add(warning)
+                typer.echo(f"warning: {warning}", err=True)
+    if final.state == JobState.SUCCEEDED:
+        typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:
-        warned: set[str] = set()
-        for outcome in result.get("documents", []):
-            if outcome["status"] == FAILED:
-                typer.echo(f"FAILED {outcome['path']}: {outcome['error']}", err=True)
-            for warning in outcome.get("warnings", []):
-                if warning not in warned:
-                    warned.add(warning)
-                    typer.echo(f"warning: {warning}", err=True)
-        if final.state == JobState.SUCCEEDED:
-            typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
-        else:
-            for error in final.errors:
-                typer.echo(f"FAILED {error.item}: {error.error}", err=True)
-            typer.echo(f"error: {final.message}", err=True)
-    if final.state != JobState.SUCCEEDED or result.get("failed"):
-        raise typer.Exit(1)
+        for error in final.errors:
+            typer.echo(f"FAILED {error.item}: {error.error}", err=True)
+        typer.echo(f"error: {final.message}", err=True)

@@ -65,5 +65,5 @@ def test_ingest_without_groups_warns_even_when_quiet(tmp_path: Path) -> None:
     assert result.exit_code == 1  # the file is missing; the warning came first
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: no groups")]
     assert len(warnings) == 1, result.stderr
-    bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path), "--groups", "a b"])
+    bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--groups", "a b"])
     assert bad.exit_code == 2 and "invalid group name 'a b'" in bad.stderr
