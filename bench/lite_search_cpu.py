@@ -9,6 +9,7 @@ round by round (A B C ..., then ... C B A) so that the machine's load hits all o
 2. + the row cache (row_cache.py, store.row_cache_rows)
 3. + search reads in process, without Lite's gRPC hop (lite_direct.py, store.lite_direct_reads)
 4. + duplicate grouping parses each hash once (duplicates.py)
+5. + a filter's mask kept per segment set, not evaluated per search (lite_patch.py)
 
 Each round asks every dev question with a round suffix, each configuration the same questions, with the
 question cache off (every configuration encodes them).
@@ -17,7 +18,7 @@ medians over rounds, and fails if any configuration's answers differ from the fi
 (``--levels 4,5``: only those two).
 
     .venv/bin/python bench/lite_search_cpu.py --data-dir /tmp/$USER-figvault-load/corpus-lite [--rounds 6]
-        [--levels 4,5] [--threads 8]
+        [--levels 4,5] [--threads 8] [--groups team00,team07,team13 --tenant bench]  # synthetic data
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ NAMES = [
     "+ row cache",
     "+ direct Lite reads",
     "+ hashes parsed once",
+    "+ filter masks kept",
 ]
 
 
 def configurator(engine: Any) -> Callable[[int], None]:
-    """A function that puts ``engine`` in configuration ``level`` (0 to 4)."""
+    """A function that puts ``engine`` in configuration ``level`` (0 to 5)."""
     from figvault.phash import hash_distance
     from figvault.retrieval import duplicates, lite_direct, lite_patch
 
@@ -55,15 +57,24 @@ def configurator(engine: Any) -> Callable[[int], None]:
     if not isinstance(direct, lite_direct._Stub):
         raise SystemExit("the Lite reads are not in process here (versions?): nothing to compare")
     projected, parsed = lite_patch._projected_columns, duplicates._hash_distance
+    kept_masks = lite_patch._filter_masks
 
     def by_strings(a: Any, b: Any) -> int | None:
         return hash_distance(a.phash, b.phash)
+
+    def evaluated(sset: Any, compiled: Any, plan: Any) -> tuple | None:
+        from milvus_lite.search.indexed_filter import evaluate_segment_filter
+
+        if compiled is None:
+            return None
+        return tuple(evaluate_segment_filter(seg, compiled, plan) for seg in sset.segments)
 
     def configure(level: int) -> None:
         lite_patch._projected_columns = projected if level >= 1 else (lambda *args: None)
         engine.store.settings.row_cache_rows = 10000 if level >= 2 else 0
         handler._stub = direct if level >= 3 else direct.wire
         duplicates._hash_distance = parsed if level >= 4 else by_strings
+        lite_patch._filter_masks = kept_masks if level >= 5 else evaluated
 
     return configure
 
@@ -77,6 +88,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--levels", default="", help="configurations to run, e.g. 4,5 (default: all)")
     parser.add_argument("--groups", default="staff", help="the caller's groups (the corpus data: staff)")
+    parser.add_argument("--tenant", default="default", help="the caller's tenant (synthetic data: bench)")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     from figvault.access import Principal
@@ -95,7 +107,7 @@ def main() -> None:
     shared = REPO.parent / "shared"
     source = shared if (shared / "corpus").is_dir() else Path("/work/shared")
     questions = [json.loads(line)["query"] for line in (source / "corpus/dev_queries.jsonl").open()]
-    caller = Principal(user="bench", groups=args.groups.split(","), tenant="default")
+    caller = Principal(user="bench", groups=args.groups.split(","), tenant=args.tenant)
     levels = [int(x) for x in args.levels.split(",")] if args.levels else list(range(len(NAMES)))
     measured: dict[int, list[tuple[float, float]]] = {level: [] for level in levels}
     differ: list[str] = []

@@ -11,7 +11,9 @@ which changes on a flush or a compaction, not per search. It is computed once pe
 its own size: the memtable's rows (newer versions of segment rows) and the tombstones (Lite's own
 snapshot copies every tombstone per search already). And a hit's row is turned into Python objects only in
 the columns the search asked for (``_projected_columns``), not in every column (vectors, long texts) to be
-dropped by the projection. The rest of the function is upstream's, unchanged.
+dropped by the projection. A filter's mask over a segment's rows is kept with the segment set too
+(``_filter_masks``): Lite keeps each compiled expression, so a caller's access filter is evaluated once per
+segment set instead of on every row of every segment per search. The rest is upstream's, unchanged.
 
 Pinned: applied only to milvus-lite ``PINNED_VERSION`` whose original function has exactly the source it
 was written for (``PINNED_SOURCE_SHA256``); anything else keeps Lite's own code, with one log line. Setting
@@ -27,7 +29,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,8 @@ PINNED_VERSION = "3.2.2"
 PINNED_SOURCE_SHA256 = "e22ce49c5ee11c9535792072df8ac5d07fe48f7a76888f1063d46adc14a6022f"
 _CACHE_ENTRIES = 8
 """Segment sets kept (collections x vector fields x partition scopes); each holds a key map of its rows."""
+_FILTERS_PER_SET = 32
+"""Filter masks kept per segment set (``_filter_masks``): one boolean per row each."""
 
 _state: dict[str, Any] = {"original": None, "applied": False}
 _lock = threading.Lock()
@@ -102,6 +106,10 @@ class _SegmentSet:
     live: tuple[np.ndarray, ...]
     where: dict[Any, tuple[int, int]]
     """key -> (segment index, row) of its newest row."""
+    filters: OrderedDict[int, tuple[Any, tuple[np.ndarray, ...]]] = field(
+        default_factory=OrderedDict, compare=False
+    )
+    """id(compiled filter) -> (the filter, held so that its id is not reused; its mask per segment)."""
 
 
 _sets: OrderedDict[tuple[int, ...], _SegmentSet | None] = OrderedDict()
@@ -140,6 +148,31 @@ def _segment_set(segments: tuple[Any, ...]) -> _SegmentSet | None:
         while len(_sets) > _CACHE_ENTRIES:
             _sets.popitem(last=False)
         return built
+
+
+def _filter_masks(sset: _SegmentSet, compiled_filter: Any, plan: Any) -> tuple[np.ndarray, ...]:
+    """The rows of each segment of ``sset`` that ``compiled_filter`` passes (read-only), evaluated once per
+    segment set and filter: a segment's rows never change (writes make new segments and tombstones), and
+    Lite compiles an expression once and keeps it (``Collection._compile_filter``), so a caller's access
+    filter is one object from search to search."""
+    from milvus_lite.search.indexed_filter import evaluate_segment_filter
+
+    key = id(compiled_filter)
+    with _sets_lock:
+        kept = sset.filters.get(key)
+        if kept is not None:
+            sset.filters.move_to_end(key)
+            return kept[1]
+    masks = tuple(
+        np.array(evaluate_segment_filter(seg, compiled_filter, plan), dtype=bool) for seg in sset.segments
+    )
+    for mask in masks:
+        mask.setflags(write=False)
+    with _sets_lock:
+        sset.filters[key] = (compiled_filter, masks)
+        while len(sset.filters) > _FILTERS_PER_SET:
+            sset.filters.popitem(last=False)
+    return masks
 
 
 def _live_masks(
@@ -215,8 +248,11 @@ def execute_search_with_index(
     def recall(position: int, vectors: np.ndarray, mask: np.ndarray, index: Any = None) -> None:
         _recall(candidates, position, vectors, mask, index, query_vectors, top_k, metric_type, search_params)
 
+    passed = (
+        _filter_masks(sset, compiled_filter, indexed_filter_plan) if compiled_filter is not None else None
+    )
     for s, seg in enumerate(in_scope):
-        vectors, mask = _segment_rows(seg, masks[s], vector_field, compiled_filter, indexed_filter_plan)
+        vectors, mask = _segment_rows(seg, masks[s], vector_field, None if passed is None else passed[s])
         recall(s, vectors, mask, seg.indexes.get(vector_field))
     if mt_pks:
         recall(len(in_scope), mt_vecs, _memtable_rows(mt_live, mt_table, compiled_filter))
@@ -242,15 +278,13 @@ def _query_matrix(query_vectors: np.ndarray) -> np.ndarray:
 
 
 def _segment_rows(
-    seg: Any, mask: np.ndarray, vector_field: str, compiled_filter: Any, indexed_filter_plan: Any
+    seg: Any, mask: np.ndarray, vector_field: str, passed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """A segment's vectors and the rows a search may return: ``mask`` (its live rows, narrowed in place)
-    and the filter's, among those with a vector."""
+    and those the filter ``passed`` (None: no filter), among those with a vector."""
     vectors, null_mask = seg.vector_data(vector_field)
-    if compiled_filter is not None:
-        from milvus_lite.search.indexed_filter import evaluate_segment_filter
-
-        mask &= evaluate_segment_filter(seg, compiled_filter, indexed_filter_plan)
+    if passed is not None:
+        mask &= passed
     if null_mask is not None:
         mask &= null_mask
     return vectors, mask

@@ -192,3 +192,51 @@ def test_an_empty_memtable_is_not_snapshotted(client: Any, monkeypatch: pytest.M
     monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
     assert patched == [_search(client, "sealed", q, e) for q in queries for e in exprs]
     assert all(len(hits) == 50 for hits in patched[::2])
+
+
+def test_a_filter_is_evaluated_once_per_segment_until_the_segments_change(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Repeated searches with one filter evaluate it on each segment once (a segment's rows never change);
+    a flush makes a new segment set, whose rows the filter is evaluated on again: the new rows are found,
+    as by Lite's own search."""
+    from milvus_lite.engine import collection
+    from milvus_lite.search import indexed_filter
+    from pymilvus import DataType
+
+    assert lite_patch.apply()
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
+    schema.add_field("tag", DataType.VARCHAR, max_length=8)
+    schema.add_field("n", DataType.INT64)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    params = client.prepare_index_params()
+    params.add_index("vec", index_type="FLAT", metric_type="COSINE")
+    client.create_collection("masks", schema=schema, index_params=params)
+    rng = np.random.default_rng(21)
+
+    def rows(start: int, count: int, tag: str) -> list[dict]:
+        vectors = rng.standard_normal((count, DIM)).astype(np.float32)
+        return [{"pk": f"m{start + i}", "tag": tag, "n": 0, "vec": v.tolist()} for i, v in enumerate(vectors)]
+
+    client.insert("masks", rows(0, 60, "a") + rows(60, 60, "b"))
+    client.flush("masks")
+    client.load_collection("masks")
+    calls: list[int] = []
+    evaluate = indexed_filter.evaluate_segment_filter
+
+    def counted(seg: Any, *args: Any) -> Any:
+        calls.append(seg.num_rows)
+        return evaluate(seg, *args)
+
+    monkeypatch.setattr(indexed_filter, "evaluate_segment_filter", counted)
+    query = rng.standard_normal(DIM).astype(np.float32).tolist()
+    first = _search(client, "masks", query, 'tag == "a"')
+    assert _search(client, "masks", query, 'tag == "a"') == first and calls == [120]
+    client.insert("masks", rows(1000, 40, "a"))
+    client.flush("masks")
+    after = _search(client, "masks", query, 'tag == "a"')
+    assert 40 in calls[1:]  # the new segment set's filter masks were evaluated
+    assert {pk for pk, _d, _n in after} & {f"m{1000 + i}" for i in range(40)}
+    monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
+    assert _search(client, "masks", query, 'tag == "a"') == after
