@@ -6,13 +6,17 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from figvault.errors import FigvaultError
 from figvault.search_models import SearchHit
+
+if TYPE_CHECKING:
+    from figvault.access import Principal
+    from figvault.pipeline.registry import DocumentRecord
 
 T = TypeVar("T")
 
@@ -43,15 +47,52 @@ def parse_day(value: str | None, option: str) -> date | None:
         raise typer.Exit(2) from None
 
 
+FILTER_OPTIONS = {"docs": "--doc", "doc_ids": "--doc-id", "kinds": "--kind"}
+"""SearchFilters fields whose ``figvault search`` option is not ``--<field>`` (as ``--min-width`` is)."""
+
+
+def filter_option(field: str) -> str:
+    return FILTER_OPTIONS.get(field, f"--{field.replace('_', '-')}")
+
+
 def filter_error(exc: ValidationError) -> str:
     """A SearchFilters validation error as one line naming the option (``min_width`` -> ``--min-width``)."""
     first = exc.errors()[0]
     field = next((str(part) for part in first["loc"] if isinstance(part, str)), "")
     message = str(first["msg"]).removeprefix("Value error, ")
-    option = f"--{field.replace('_', '-')}" if field else "filters"
-    if option == "--kinds":
-        option = "--kind"
-    return f"{option}: {message}"
+    return f"{filter_option(field) if field else 'filters'}: {message}"
+
+
+def nothing_found_line(principal: Principal, records: list[DocumentRecord], filtered_by: list[str]) -> str:
+    """Why a search found nothing, from the registry's ``records`` (every tenant's): nothing ingested, no
+    document in this tenant (and which tenants hold some: the demo's are in ``demo``), none shared with
+    ``--groups``, or the filters (``filtered_by``: option names) left nothing."""
+    mine = [r for r in records if r.tenant == principal.tenant and r.units]
+    if not any(r.units for r in records):
+        return (
+            "no figures found: nothing is indexed in this data folder yet;"
+            " add documents with `figvault ingest FOLDER`"
+        )
+    if not mine:
+        others = sorted({r.tenant for r in records if r.units})
+        hint = " or ".join(f"--tenant {t}" for t in others[:3])
+        return f"no figures found: tenant {principal.tenant!r} has no figures; they are in: {hint}"
+    visible = [r for r in mine if principal.sees(r.tenant, r.groups)]
+    if not visible:
+        return (
+            f"no figures found: --groups {','.join(principal.groups)} shares no group with the"
+            f" {_documents(len(mine))} with figures in tenant {principal.tenant!r}"
+        )
+    if filtered_by:
+        return (
+            f"no figures found that pass {', '.join(filtered_by)}; without them the search covers"
+            f" {_documents(len(visible))} with figures"
+        )
+    return "no figures found"
+
+
+def _documents(count: int) -> str:
+    return f"{count} document{'' if count == 1 else 's'}"
 
 
 def also_in_note(hit: SearchHit) -> str:

@@ -12,7 +12,9 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import (
     also_in_note,
     filter_error,
+    filter_option,
     hit_json,
+    nothing_found_line,
     one_line_errors,
     parse_day,
     quiet_store_logs,
@@ -116,6 +118,8 @@ def search(
     response = _answer(settings, principal, request, picture)
     if as_json:
         _print_json(settings, question, response)
+    elif not response.results:
+        typer.echo(_nothing_found(settings, principal, request))
     else:
         _print_table(question or str(image), response)
 
@@ -172,6 +176,16 @@ def _answer(
         return engine.search(principal, request)
 
 
+def _nothing_found(settings: Settings, principal: Principal, request: SearchRequest) -> str:
+    """The line that says why nothing was found (nothing ingested, another tenant, groups, filters)."""
+    from figvault.pipeline.registry import DocumentRegistry
+
+    with one_line_errors():
+        records = DocumentRegistry.open(settings).list()
+    used = request.filters.model_dump(exclude_defaults=True)
+    return nothing_found_line(principal, records, [filter_option(field) for field in used])
+
+
 def _print_json(settings: Settings, question: str, response: SearchResponse) -> None:
     """The ``--json`` answer: hits with the path of their image where the blob store has it."""
     from figvault.storage import BlobStore
@@ -194,14 +208,12 @@ def _print_json(settings: Settings, question: str, response: SearchResponse) -> 
 
 
 def _print_table(title: str, response: SearchResponse) -> None:
-    """The hits as a table, then the rerank note, the timings and NO MATCH when the search said so."""
+    """The hits (at least one) as a table, then the rerank note, the timings and NO MATCH when the search
+    said so."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(soft_wrap=True)
-    if not response.results:
-        console.print("no figures found" + ("" if response.embedding_version else " (nothing indexed yet)"))
-        return
     table = Table(title=title, show_lines=False)
     for column in ("#", "score", "doc", "page", "label", "kind", "caption", "channels"):
         table.add_column(column, overflow="fold")
