@@ -74,11 +74,13 @@ class OneLineStartupError(logging.Filter):
 
 
 def _figvault_reason(exc: BaseException | None) -> str | None:
-    """The one-line reason of the FigvaultError behind ``exc`` (itself or a cause), if there is one."""
+    """The one-line reason of the FigvaultError behind ``exc`` (itself or its explicit cause, ``raise ...
+    from``), if there is one. Not an error it was raised while handling (``__context__``): that is another
+    failure, a bug in the handling, whose traceback is kept."""
     while exc is not None:
         if isinstance(exc, FigvaultError):
             return str(exc)
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__
     return None
 
 

@@ -30,3 +30,27 @@ def test_a_start_up_that_fails_for_a_figvault_reason_says_it_in_one_line(
     assert result.exit_code == 3, result.output
     assert f"figvault cannot start: {HELD}" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("suppressed", [False, True])
+def test_a_failure_while_handling_a_figvault_error_keeps_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suppressed: bool
+) -> None:
+    """A new error raised while a FigvaultError was being handled is another failure (a bug in the
+    handling): it is not reworded as the handled error's reason, and its traceback is kept."""
+
+    def handled_then_broken(settings: object) -> None:
+        try:
+            raise StoreError(HELD)
+        except StoreError:
+            if suppressed:
+                raise KeyError("a bug while cleaning up") from None
+            raise KeyError("a bug while cleaning up")  # noqa: B904 (the implicit context is the point)
+
+    monkeypatch.setattr("figvault.service.app._load_engine", handled_then_broken)
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
+    )
+    assert result.exit_code == 3, result.output
+    assert "figvault cannot start" not in result.output
+    assert "KeyError" in result.output and "a bug while cleaning up" in result.output
