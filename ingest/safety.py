@@ -7,8 +7,10 @@ pixels) and raises :class:`UnsafeFileError` with a one-line reason, so one bad f
 from __future__ import annotations
 
 import io
+import re
 import warnings
 import zipfile
+import zlib
 from pathlib import PurePosixPath
 
 from lxml import etree
@@ -57,20 +59,30 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
 
 
 _RELS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_SVG_HEAD = re.compile(rb"<([A-Za-z_][\w.-]*:)?svg[\s>/]", re.IGNORECASE)
+_SAFE_REF = re.compile(r"#|data:image/(png|jpe?g|gif|bmp|webp|tiff?)[;,]", re.IGNORECASE)
+"""References an SVG may keep: its own elements, and raster pictures carried inline."""
+_CSS_URL = re.compile(r"url\(\s*(?![\s'\"]*#)[^)]*\)|@import[^;]*;?", re.IGNORECASE)
+_EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+_SVG_HEAD_BYTES = 65536
+"""Where an SVG part must show its root element to be taken for one (LibreOffice looks at fewer)."""
+MAX_SVG_BYTES = 32 * 2**20
+"""An SVG inflated (svgz) past this is replaced, not read."""
 
 
 def without_external_targets(data: bytes) -> bytes:
-    """The package without its external relationships (``TargetMode`` other than ``Internal``: linked
-    pictures, media, OLE objects, hyperlinks), for a program that would follow them. LibreOffice loads a
-    linked picture from any path or URL the server can reach (``file:///...``, a path relative to the deck,
-    ``http://...``) and draws it into its rendering, so a deck linking a server file showed that file as a
-    figure. A ``.rels`` part that does not parse loses every relationship. Unchanged bytes when nothing is
-    external; ``data`` has passed ``check_zip_container``."""
+    """The package without references to anything outside it, for a program that would follow them.
+
+    LibreOffice loads a picture linked from a deck (a relationship whose ``TargetMode`` is not
+    ``Internal``) or from an SVG inside it (``<image href="file:///...">``) from any path or URL the server
+    can reach and draws it into its rendering: a deck linking a server file showed that file as a figure.
+    So external relationships are dropped (a ``.rels`` part that does not parse loses all), and every SVG
+    part (by its bytes, whatever its name; gzipped too) keeps only references to its own elements and
+    inline raster pictures (an SVG that does not parse becomes empty). Unchanged bytes when nothing
+    points outside; ``data`` has passed ``check_zip_container``."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         cleaned = {
-            info.filename: rels
-            for info in zf.infolist()
-            if info.filename.endswith(".rels") and (rels := _internal_only(zf.read(info))) is not None
+            info.filename: fixed for info in zf.infolist() if (fixed := _clean_member(zf, info)) is not None
         }
         if not cleaned:
             return data
@@ -79,6 +91,50 @@ def without_external_targets(data: bytes) -> bytes:
             for info in zf.infolist():
                 copy.writestr(info, cleaned.get(info.filename) or zf.read(info))
     return out.getvalue()
+
+
+def _clean_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """The member without external references; None when it has none (only its head is read then)."""
+    if info.filename.endswith(".rels"):
+        return _internal_only(zf.read(info))
+    named = info.filename.lower().endswith((".svg", ".svgz"))
+    with zf.open(info) as member:
+        head = member.read(_SVG_HEAD_BYTES)
+    if head.startswith(b"\x1f\x8b"):  # svgz
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            plain = inflate.decompress(zf.read(info), MAX_SVG_BYTES)
+        except zlib.error:
+            return _EMPTY_SVG if named else None
+        if not (named or _SVG_HEAD.search(plain[:_SVG_HEAD_BYTES])):
+            return None
+        return _EMPTY_SVG if inflate.unconsumed_tail else svg_internal_only(plain) or plain
+    if named or _SVG_HEAD.search(head):
+        return svg_internal_only(zf.read(info))
+    return None
+
+
+def svg_internal_only(svg: bytes) -> bytes | None:
+    """An SVG whose references point only inside it (see ``_SAFE_REF``); None when it is one already."""
+    try:
+        root = etree.fromstring(svg, _RELS_PARSER)
+    except etree.XMLSyntaxError:
+        return _EMPTY_SVG
+    if root is None or etree.QName(root).localname.lower() != "svg":
+        return None
+    changed = False
+    for el in root.iter():
+        for name, value in list(el.attrib.items()):
+            if etree.QName(name).localname.lower() == "href" and not _SAFE_REF.match(value.strip()):
+                del el.attrib[name]
+                changed = True
+            elif _CSS_URL.search(value):
+                el.attrib[name] = _CSS_URL.sub("none", value)
+                changed = True
+        if isinstance(el.tag, str) and el.text and _CSS_URL.search(el.text):
+            el.text = _CSS_URL.sub("none", el.text)
+            changed = True
+    return etree.tostring(root) if changed else None
 
 
 def _internal_only(rels: bytes) -> bytes | None:

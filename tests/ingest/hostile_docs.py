@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import re
@@ -157,3 +158,42 @@ def linked_picture_pptx(path: Path, base: bytes, target: str) -> Path:
             zout.writestr(item, data)
     path.write_bytes(out.getvalue())
     return path
+
+
+def svg_picture_pptx(path: Path, base: bytes, svg: bytes, *, gzipped: bool = False) -> Path:
+    """``base`` (a deck whose slide 1 embeds one PNG picture) with that picture's bytes replaced by ``svg``
+    (named ``.svg``, or ``.svgz`` gzipped): an SVG may itself point at files and URLs."""
+    suffix = ".svgz" if gzipped else ".svg"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        pictures = [n for n in zin.namelist() if n.startswith("ppt/media/") and n.endswith(".png")]
+        assert len(pictures) == 1, pictures
+        renamed = pictures[0].removesuffix(".png") + suffix
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == pictures[0]:
+                zout.writestr(renamed, gzip.compress(svg) if gzipped else svg)
+                continue
+            if item.filename == "ppt/slides/_rels/slide1.xml.rels":  # targets are relative: ../media/...
+                data = data.replace(
+                    pictures[0].removeprefix("ppt").encode(), renamed.removeprefix("ppt").encode()
+                )
+            if item.filename == "[Content_Types].xml":
+                types = b'<Default Extension="svg" ContentType="image/svg+xml"/>'
+                types += b'<Default Extension="svgz" ContentType="image/svg+xml"/>'
+                data = data.replace(b"</Types>", types + b"</Types>")
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def svg_linking(target: str) -> bytes:
+    """An SVG whose one element is a picture loaded from ``target``."""
+    return (
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="200"'
+            ' height="200"><image x="0" y="0" width="200" height="200" xlink:href="{}"/></svg>'
+        )
+        .format(target.replace("&", "&amp;").replace('"', "&quot;"))
+        .encode()
+    )

@@ -1,5 +1,6 @@
-"""A deck's external relationships (a picture linked to a path or URL) are never followed: LibreOffice,
-which renders decks, would load the target and draw a server file into a figure."""
+"""Nothing a deck points at outside itself is loaded: LibreOffice, which renders decks, would load a
+picture linked by the deck (an external relationship) or by an SVG inside it and draw a server file into
+a figure."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import pytest
 from PIL import Image
 
 from figvault.ingest.extract import extract_document
-from figvault.ingest.safety import without_external_targets
+from figvault.ingest.safety import svg_internal_only, without_external_targets
 from figvault.settings import ExtractSettings
 from tests.ingest import pptx_decks as decks
-from tests.ingest.hostile_docs import linked_picture_pptx
+from tests.ingest.hostile_docs import linked_picture_pptx, svg_linking, svg_picture_pptx
 
 SECRET_RGB = (250, 10, 200)
 """The colour of the server file the deck links to; no figure may show it."""
@@ -36,14 +37,22 @@ def secret_share(png: bytes) -> float:
     return len(close) / len(pixels)
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-@pytest.mark.parametrize("form", ["file-uri", "relative-path"])
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed"
+)
+
+
+@needs_soffice
+@pytest.mark.parametrize("form", ["file-uri", "relative-path", "svg", "svgz"])
 def test_a_picture_linked_to_a_server_file_never_shows_it(tmp_path: Path, form: str) -> None:
     secret = secret_png(tmp_path / "outside")
     # LibreOffice opens the deck in a temporary folder: enough "../" reach the root from any depth.
-    target = secret.as_uri() if form == "file-uri" else "../" * 30 + str(secret).lstrip("/")
+    target = "../" * 30 + str(secret).lstrip("/") if form == "relative-path" else secret.as_uri()
     base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
-    deck = linked_picture_pptx(tmp_path / "linked.pptx", base, target)
+    if form.startswith("svg"):
+        deck = svg_picture_pptx(tmp_path / "svg.pptx", base, svg_linking(target), gzipped=form == "svgz")
+    else:
+        deck = linked_picture_pptx(tmp_path / "linked.pptx", base, target)
 
     result = extract_document(deck, ExtractSettings(libreoffice="auto", dpi=72))
     assert [f.unit.page for f in result.figures if secret_share(f.png) > 0.05] == []
@@ -61,3 +70,22 @@ def test_external_relationships_are_removed_and_internal_ones_kept(tmp_path: Pat
     with zipfile.ZipFile(deck) as original:
         assert sorted(cleaned.namelist()) == sorted(original.namelist())
         assert cleaned.read("ppt/slides/slide1.xml") == original.read("ppt/slides/slide1.xml")
+
+
+def test_an_svg_keeps_only_references_inside_it() -> None:
+    raster = "data:image/png;base64,iVBORw0KGgo="
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        "<style>@import url(http://evil/x.css); .a { fill: url(file:///etc/x#g) }"
+        " .b { fill: url(#g) }</style>"
+        '<image href="http://169.254.169.254/x.png"/><image xlink:href="data:image/svg+xml;base64,PHN2Zz4="/>'
+        f'<image xlink:href="{raster}"/><use xlink:href="#g"/><rect style="fill: url(\'/etc/y\')"/></svg>'
+    ).encode()
+    cleaned = svg_internal_only(svg)
+    assert cleaned is not None
+    for gone in (b"evil", b"file:", b"169.254", b"svg+xml", b"/etc/y"):
+        assert gone not in cleaned
+    for kept in (raster.encode(), b'xlink:href="#g"', b"url(#g)"):
+        assert kept in cleaned
+    assert svg_internal_only(cleaned) is None  # nothing left to remove
+    assert svg_internal_only(b"<svg") == b'<svg xmlns="http://www.w3.org/2000/svg"/>'  # unreadable: empty
