@@ -30,7 +30,7 @@ from figvault.ingest.pdf_layout import (
     join_lines,
     read_page,
 )
-from figvault.ingest.render import render_image, render_region
+from figvault.ingest.render import PageRenders, render_image, render_region
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -128,6 +128,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
         return []
     made: list[tuple[FigureRegion, ExtractedFigure]] = []
     slide_title = join_lines([line.text for line in layout.title_lines])
+    renders = _ocr_renders(document.settings) if document.ocr.on else None
     for region in regions:
         if any(box_intersection(region.box, bomb) > 0 for bomb in document.bombs.get(content.number, [])):
             warnings.append(f"page {content.number}: figure skipped, it holds an image over the pixel limit")
@@ -142,15 +143,21 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 document.page_texts,
                 document.settings,
                 title=region.title or slide_title,
+                renders=renders if renders is not None and _needs_ocr(region) else None,
             )
         except Exception as exc:
             _fail_if_out_of_memory(exc)
             warnings.append(f"page {content.number}: figure not rendered ({_one_line(exc)})")
             continue
         made.append((region, figure))
-    if document.ocr.on:
-        _read_words(document, content, made)
+    if renders is not None:
+        _read_words(document, content, made, renders)
     return [figure for _, figure in made]
+
+
+def _ocr_renders(settings: ExtractSettings) -> PageRenders:
+    """A page's unit renderings kept for its OCR: at most the page's cap of OCR images (RGB)."""
+    return PageRenders(max_bytes=settings.ocr_max_per_page * settings.ocr_max_pixels * 3)
 
 
 OCR_TEXT_LAYER_ENOUGH = 60
@@ -170,16 +177,20 @@ def _needs_ocr(region: FigureRegion) -> bool:
 
 
 def _read_words(
-    document: _DocumentContext, content: PageContent, made: list[tuple[FigureRegion, ExtractedFigure]]
+    document: _DocumentContext,
+    content: PageContent,
+    made: list[tuple[FigureRegion, ExtractedFigure]],
+    renders: PageRenders,
 ) -> None:
-    """OCR the page's figures that need it, biggest first (DocumentOcr caps them per page)."""
+    """OCR the page's figures that need it, biggest first (DocumentOcr caps them per page); a unit's
+    rendering in ``renders`` is read when it has the pixels OCR would draw."""
     page = document.doc[content.number - 1]
     wanted = sorted((pair for pair in made if _needs_ocr(pair[0])), key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
         if not document.ocr.wants(content.number):
             break  # the page's cap is reached: render no more for OCR
         try:
-            image = _ocr_image(page, content, region, document.settings)
+            image = _ocr_image(page, content, region, document.settings, renders)
         except Exception as exc:
             _fail_if_out_of_memory(exc)
             continue
@@ -199,7 +210,11 @@ OCR_MIN_DPI, OCR_MAX_DPI = 150, 300
 
 
 def _ocr_image(
-    page: pymupdf.Page, content: PageContent, region: FigureRegion, settings: ExtractSettings
+    page: pymupdf.Page,
+    content: PageContent,
+    region: FigureRegion,
+    settings: ExtractSettings,
+    renders: PageRenders | None = None,
 ) -> Image.Image:
     """The region rendered for OCR: at the resolution of the pictures in it (150-300 dpi), pixel-capped."""
     dpi = float(OCR_MIN_DPI)
@@ -215,6 +230,7 @@ def _ocr_image(
         round(dpi),
         settings.ocr_max_pixels,
         antialias=region.ink <= ANTIALIAS_MAX_INK_PT,
+        renders=renders,
     )
 
 
@@ -580,15 +596,22 @@ def _make_figure(
     page_texts: dict[int, str],
     settings: ExtractSettings,
     title: str = "",
+    renders: PageRenders | None = None,
 ) -> ExtractedFigure:
-    """``title``: the region's own title, else the title of its slide-like page."""
+    """``title``: the region's own title, else the title of its slide-like page. ``renders``: the
+    rendering is kept there for the region's OCR."""
     page = doc[content.number - 1]
     bbox = tuple(round(v, 2) for v in region.box)
     kind = _kind(region)
     # Tens of thousands of long strokes make anti-aliasing the whole cost of a rendering (render.py).
     antialias = region.ink <= ANTIALIAS_MAX_INK_PT
     rendered = render_region(
-        page, pymupdf.Rect(region.box), settings.dpi, settings.max_image_pixels, antialias=antialias
+        page,
+        pymupdf.Rect(region.box),
+        settings.dpi,
+        settings.max_image_pixels,
+        antialias=antialias,
+        renders=renders,
     )
     caption = region.caption
     figure_text = "\n".join(line.text for line in region.text_lines)

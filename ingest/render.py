@@ -46,14 +46,39 @@ def _graphics_antialiasing_off() -> Iterator[None]:
         pymupdf.mupdf.fz_set_graphics_aa_level(level)
 
 
-def render_pixmap(
-    page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
-) -> tuple[pymupdf.Pixmap, float]:
-    """RGB pixmap of ``rect`` (points, page coordinates) on ``page`` and the dpi it was drawn at.
+RenderKey = tuple[int, tuple[float, float, float, float], float, bool]
+"""What decides a rendering's pixels: page index, clip (points), dpi drawn at, anti-aliasing."""
 
-    No alpha, so transparent art shows on white. ``antialias=False``: paths drawn without anti-aliasing (for
-    regions that hold huge amounts of ink).
+
+class PageRenders:
+    """Unit renderings kept for the OCR of the same region, while their page is being read.
+
+    A figure OCR reads is rendered twice: at ``extract.dpi`` for its unit image, then at the resolution of
+    its pictures (150-300 dpi), capped at ``extract.ocr_max_pixels``. When both come out at the same clip,
+    dpi and anti-aliasing, MuPDF draws the same pixels, so the OCR takes the unit's pixmap instead of
+    drawing it again. Kept up to ``max_bytes`` (a page's OCR cap of images at most); each is taken once.
     """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._kept: dict[RenderKey, pymupdf.Pixmap] = {}
+        self._bytes = 0
+
+    def keep(self, key: RenderKey, pix: pymupdf.Pixmap) -> None:
+        size = pix.stride * pix.height
+        if key not in self._kept and self._bytes + size <= self.max_bytes:
+            self._kept[key] = pix
+            self._bytes += size
+
+    def take(self, key: RenderKey) -> pymupdf.Pixmap | None:
+        pix = self._kept.pop(key, None)
+        if pix is not None:
+            self._bytes -= pix.stride * pix.height
+        return pix
+
+
+def _plan(page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int) -> tuple[pymupdf.Rect, float]:
+    """The clip (``rect`` on the page) and the dpi ``render_pixmap`` draws it at."""
     clip = pymupdf.Rect(rect) & page.rect
     use_dpi = region_dpi(clip.width, clip.height, dpi, max_pixels)
     # MuPDF rounds the clip outward to whole pixels (up to one more per side): shrink until it fits.
@@ -63,24 +88,63 @@ def render_pixmap(
         if bound.width * bound.height <= max_pixels:
             break
         use_dpi *= 0.98
-    zoom = use_dpi / 72.0
-    with contextlib.nullcontext() if antialias else _graphics_antialiasing_off():
-        pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
+    return clip, use_dpi
+
+
+def render_pixmap(
+    page: pymupdf.Page,
+    rect: pymupdf.Rect,
+    dpi: int,
+    max_pixels: int,
+    *,
+    antialias: bool = True,
+    renders: PageRenders | None = None,
+    keep: bool = False,
+) -> tuple[pymupdf.Pixmap, float]:
+    """RGB pixmap of ``rect`` (points, page coordinates) on ``page`` and the dpi it was drawn at.
+
+    No alpha, so transparent art shows on white. ``antialias=False``: paths drawn without anti-aliasing (for
+    regions that hold huge amounts of ink). ``renders``: a kept rendering of the same pixels is taken from
+    it instead of drawing again; ``keep``: this one is kept there.
+    """
+    clip, use_dpi = _plan(page, rect, dpi, max_pixels)
+    key: RenderKey = (page.number or 0, tuple(clip), use_dpi, antialias)
+    pix = renders.take(key) if renders is not None and not keep else None
+    if pix is None:
+        zoom = use_dpi / 72.0
+        with contextlib.nullcontext() if antialias else _graphics_antialiasing_off():
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
+    if renders is not None and keep:
+        renders.keep(key, pix)
     return pix, use_dpi
 
 
 def render_region(
-    page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
+    page: pymupdf.Page,
+    rect: pymupdf.Rect,
+    dpi: int,
+    max_pixels: int,
+    *,
+    antialias: bool = True,
+    renders: PageRenders | None = None,
 ) -> RenderedRegion:
-    """PNG of ``rect`` on ``page`` (see ``render_pixmap``)."""
-    pix, use_dpi = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias)
+    """PNG of ``rect`` on ``page`` (see ``render_pixmap``); its pixmap is kept in ``renders`` when given."""
+    pix, use_dpi = render_pixmap(
+        page, rect, dpi, max_pixels, antialias=antialias, renders=renders, keep=renders is not None
+    )
     return RenderedRegion(png=pix.tobytes("png"), width=pix.width, height=pix.height, dpi=use_dpi)
 
 
 def render_image(
-    page: pymupdf.Page, rect: pymupdf.Rect, dpi: int, max_pixels: int, *, antialias: bool = True
+    page: pymupdf.Page,
+    rect: pymupdf.Rect,
+    dpi: int,
+    max_pixels: int,
+    *,
+    antialias: bool = True,
+    renders: PageRenders | None = None,
 ) -> Image.Image:
     """``rect`` on ``page`` as an RGB PIL image, for reading (OCR): the pixels of ``render_region``'s PNG
-    without encoding and decoding one."""
-    pix, _ = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias)
+    without encoding and decoding one; taken from ``renders`` when a unit's rendering there has them."""
+    pix, _ = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias, renders=renders)
     return Image.frombytes("RGB", (pix.width, pix.height), pix.samples, "raw", "RGB", pix.stride)
