@@ -241,7 +241,7 @@ def resolve_clip_weights(
         if not path.is_file():
             raise ModelUnavailableError(
                 f"OpenCLIP weights file {path} does not exist (set FIGVAULT_CLIP__PRETRAINED to an existing "
-                f"local-file:/path/weights.safetensors, a pretrained tag, or {OFFLINE_HINT})"
+                f"local-file:/path/weights.safetensors, a pretrained tag, {OFFLINE_HINT})"
             )
         return ClipWeights("file", spec, f"sha256:{hashes.sha256(path)}", path)
 

@@ -77,8 +77,9 @@ def test_unreachable_hub_without_offline_flag_is_fast(
 
 
 def test_other_missing_sources(tmp_path: Path, empty_caches: Path) -> None:
-    with pytest.raises(ModelUnavailableError, match="does not exist"):
+    with pytest.raises(ModelUnavailableError, match="does not exist") as missing:
         resolve_clip_weights("ViT-B-32", f"local-file:{tmp_path / 'missing.safetensors'}")
+    assert "a pretrained tag, or use the offline profile (--config offline))" in str(missing.value)
     with pytest.raises(ModelUnavailableError, match=r"hf-hub:laion/nothing-here.*not in the local"):
         resolve_clip_weights("ViT-B-32", "hf-hub:laion/nothing-here")
     with pytest.raises(
