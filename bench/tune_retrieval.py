@@ -54,6 +54,7 @@ EVIDENCE_GRID: dict[str, tuple[float, ...]] = {
     "paper_prior": (0.0, 0.1, 0.3),
     "picture_prior": (0.0, 0.1),
     "document_prior": (0.0, 0.1, 0.3),
+    "own_words_prior": (0.0, 0.1, 0.2, 0.3, 0.5, 1.0),
     "neighbour_depth": (0, 3),
     "neighbour_margin": (0.1, 0.2),
 }
@@ -290,6 +291,7 @@ def main() -> None:
             "paper_prior",
             "picture_prior",
             "document_prior",
+            "own_words_prior",
             "neighbour_depth",
         ):
             if getattr(chosen.evidence, name):

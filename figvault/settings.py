@@ -214,11 +214,19 @@ class SearchSettings(BaseModel):
     """Without the VLM reranker, the rows of this many leading fused candidates are read (at least top_k),
     so that the priors can move one of them up into the shown hits; 0: the shown hits only."""
     priors: dict[str, float] = Field(
-        default_factory=lambda: {"slide": 0.0, "paper": 0.0, "picture": 0.0, "document": 0.0}
+        default_factory=lambda: {
+            "slide": 0.0,
+            "paper": 0.0,
+            "picture": 0.0,
+            "document": 0.0,
+            "own_words": 0.0,
+        }
     )
     """Soft priors from a question's explicit hints: a matching candidate's fused score is raised by this
     factor (slide: a landscape page or PPTX slide; paper: a portrait page; picture: a photo or screenshot;
-    document: the question names words of the document's name). Tuned on the tuning half only."""
+    document: the question names words of the document's name); own_words: raised by this times the share
+    of the question's content terms in the figure's own label, title, caption and in-figure (OCR) words.
+    Tuned on the tuning half only."""
     neighbour_depth: int = Field(default=0, ge=0)
     """The neighbour rule looks at this many leading candidates (0: off): among those from the first one's
     document, the figure whose own words (label, title, caption, in-figure text) cover most of the question
@@ -226,7 +234,7 @@ class SearchSettings(BaseModel):
     neighbour_margin: float = Field(default=0.0, ge=0.0)
     no_match_weights: dict[str, float] = Field(default_factory=dict)
     """Weights of the offline "no good match" model (``retrieval/no_match.py``: bias, text, lexical,
-    coverage, coverage5, agree), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
+    coverage, coverage5, agree, own), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
     no_match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """A search without the VLM says no_match when P(answerable) is below this."""
     collapse_duplicates: bool = True

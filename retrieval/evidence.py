@@ -4,8 +4,10 @@
   of a paper or report (portrait), a photo or screenshot (a picture), and which document (its name words).
   They are soft priors: a matching candidate's fused score is raised by a tuned factor, nothing is removed.
 - **Own words**: the share of the question's content terms that a figure's own text carries (label, title,
-  caption, the words inside it). Figures of one page share their page text, so when the leading candidates
-  come from one document, they are ordered by their own words first ("tell neighbours apart").
+  caption, the words inside it, OCR included). Figures of one page share their page text and document name,
+  so a soft prior on the own words raises the figure that itself says what was asked over its neighbours
+  ("tell neighbours apart"); the older neighbour rule (the leading candidates of one document reordered by
+  their own words) stays, off.
 - **Coverage and agreement**, the features of the offline "no good match" decision (``no_match.py``).
 
 Everything here reads only the caller's own candidates (their rows came out of the caller's filtered
@@ -69,6 +71,9 @@ class EvidenceParams:
     paper_prior: float = 0.0
     picture_prior: float = 0.0
     document_prior: float = 0.0
+    own_words_prior: float = 0.0
+    """A fused score is raised by this times the share of the question's content terms in the figure's own
+    words (``Candidate.own_text``)."""
     neighbour_depth: int = 0
     """How many leading candidates the neighbour rule looks at (0: off)."""
     neighbour_margin: float = 0.0
@@ -82,6 +87,7 @@ class EvidenceParams:
             paper_prior=priors.get("paper", 0.0),
             picture_prior=priors.get("picture", 0.0),
             document_prior=priors.get("document", 0.0),
+            own_words_prior=priors.get("own_words", 0.0),
             neighbour_depth=search.neighbour_depth,
             neighbour_margin=search.neighbour_margin,
         )
@@ -148,6 +154,9 @@ def apply_priors(question: str, candidates: Sequence[Candidate], params: Evidenc
             factor += params.picture_prior
         if params.document_prior and asked & terms(doc_name_words(c.doc)):
             factor += params.document_prior
+        if params.own_words_prior:
+            c.notes["own_coverage"] = coverage(asked, c.own_text())
+            factor += params.own_words_prior * c.notes["own_coverage"]
         c.score = c.fused * factor
 
 

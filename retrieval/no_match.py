@@ -6,6 +6,9 @@ Features of one search (all from the caller's own candidates, so other callers' 
 - ``lexical``: log(1 + the best BM25 score), the lexical channel's strongest match;
 - ``coverage``: the share of the question's content terms found in the top candidate's text (its own words,
   nearby text and document name); ``coverage5``: the best such share among the top five;
+- ``own``: the share of the question's content terms in the top candidate's own words (label, title,
+  caption, in-figure and OCR words: ``Candidate.own_text``), without the page text it shares with its
+  neighbours;
 - ``agree``: 1 when the top candidate is also the best of the text channel and of the lexical channel among
   the candidates (the channels agree on it), else 0.
 
@@ -24,7 +27,8 @@ from collections.abc import Mapping, Sequence
 from figvault.retrieval.evidence import Candidate, coverage, terms
 from figvault.retrieval.schema import LEXICAL
 
-FEATURES = ("text", "lexical", "coverage", "coverage5", "agree")
+FEATURES = ("text", "lexical", "coverage", "coverage5", "agree", "own")
+"""A weight missing from the settings counts as 0 (weights fitted before ``own`` existed keep working)."""
 
 
 def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]:
@@ -45,6 +49,7 @@ def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]
         "coverage": covered[0],
         "coverage5": max(covered),
         "agree": float(agree and max(lexical) > 0),
+        "own": coverage(asked, top.own_text()),
     }
 
 

@@ -80,3 +80,34 @@ def test_no_match_from_first_stage_evidence() -> None:
     # Off without weights; nothing visible is always no match.
     assert decide(question, weak, {}, 0.5) == (False, None)
     assert decide(question, [], WEIGHTS, 0.5)[0] is True
+
+
+def test_own_words_prior_raises_the_figure_that_says_what_was_asked() -> None:
+    # Two figures of one page: the page text (context) is the same, only their own words differ.
+    page = "Figure 4 and Figure 7 show how a new leader repairs the follower logs"
+    states = cand("s", 0.033, "paper.pdf", caption="Figure 4: server states", context=page)
+    logs = cand("l", 0.032, "paper.pdf", caption="Figure 7: follower logs after a new leader", context=page)
+    question = "follower logs after a new leader"
+    assert [c.unit_id for c in reorder(question, [states, logs], EvidenceParams())] == ["s", "l"]
+    on = EvidenceParams(own_words_prior=0.3)
+    assert [c.unit_id for c in reorder(question, [states, logs], on)] == ["l", "s"]
+    # A soft prior: a far stronger fused score still wins, and nothing is removed.
+    strong = cand("x", 0.060, "other.pdf", caption="server states", context=page)
+    assert [c.unit_id for c in reorder(question, [strong, states, logs], on)] == ["x", "l", "s"]
+
+
+def test_own_words_prior_comes_from_settings() -> None:
+    from figvault.settings import load_settings
+
+    search = load_settings("offline").search
+    assert EvidenceParams.from_settings(search).own_words_prior == search.priors.get("own_words", 0.0)
+
+
+def test_no_match_reads_the_top_figure_own_words() -> None:
+    page = "follower logs after a new leader"
+    own = cand("o", 0.03, "raft.pdf", caption="Figure 7: follower logs after a new leader", context=page)
+    shared = cand("s", 0.03, "raft.pdf", caption="Figure 4: server states", context=page)
+    question = "follower logs after a new leader"
+    assert features(question, [own])["own"] == 1.0
+    assert features(question, [shared])["own"] == 0.0
+    assert features(question, [shared])["coverage"] == 1.0  # the page text alone covers the question
