@@ -40,6 +40,7 @@ def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]
     lexical = [abs(c.channel_scores.get(LEXICAL, 0.0)) for c in candidates]
     covered = [coverage(asked, c.full_text()) for c in candidates[:5]]
     top = candidates[0]
+    own = top.notes.get("own_coverage")  # set by the own-words prior when it is on
     agree = top.channel_scores.get("text", 0.0) >= max(text) and abs(
         top.channel_scores.get(LEXICAL, 0.0)
     ) >= max(lexical)
@@ -49,7 +50,7 @@ def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]
         "coverage": covered[0],
         "coverage5": max(covered),
         "agree": float(agree and max(lexical) > 0),
-        "own": coverage(asked, top.own_text()),
+        "own": own if own is not None else coverage(asked, top.own_text()),
     }
 
 
