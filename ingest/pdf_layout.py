@@ -191,7 +191,6 @@ def read_page(page: pymupdf.Page) -> PageContent:
     """Read text blocks, image boxes and drawing boxes of a page (no image is decoded)."""
     rect = page.rect
     page_box: Box = (rect.x0, rect.y0, rect.x1, rect.y1)
-    page_area = box_area(page_box)
     blocks: list[TextBlock] = []
     for raw in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         if raw.get("type") != 0:
@@ -242,28 +241,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
             )
         )
 
-    paths: list[Box] = []
-    ruled: list[bool] = []
-    bars: list[bool] = []
-    fills: list[bool] = []
-    for path in page.get_cdrawings():
-        box = clip_box(path["rect"], page_box)  # pymupdf.Rect(path["rect"]) & rect, without the Rects
-        if box[2] <= box[0] and box[3] <= box[1]:
-            continue
-        if not _visible(path):
-            continue
-        area = box_area(box)
-        # Page backgrounds and frames are not figures.
-        if area >= 0.8 * page_area:
-            continue
-        w, h = box[2] - box[0], box[3] - box[1]
-        # Page-wide rules (header/footer separators) would glue unrelated things together.
-        if min(w, h) <= 2.0 and max(w, h) >= 0.6 * (rect.width if w > h else rect.height):
-            continue
-        paths.append(box)
-        ruled.append(_is_ruled(path))
-        fills.append(ruled[-1] and _is_filled(path))
-        bars.append(fills[-1] and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4)
+    paths, ruled, bars, fills = _read_paths(page, page_box)
     return PageContent(
         number=page.number + 1,
         size=(rect.width, rect.height),
@@ -274,6 +252,43 @@ def read_page(page: pymupdf.Page) -> PageContent:
         bars=bars,
         fills=fills,
     )
+
+
+PAGE_RULE_SHARE = 0.6
+"""A thin line at least this share of the page wide (or high) is a page rule unless a drawing touches it."""
+
+
+def _read_paths(page: pymupdf.Page, page_box: Box) -> tuple[list[Box], list[bool], list[bool], list[bool]]:
+    """Boxes of the visible paths that can belong to figures, and per path: ruled, bar, filled (PageContent).
+
+    Page backgrounds and frames are left out, and so are page-wide rules (header and footer separators),
+    which would glue unrelated things together, unless another drawing touches them: a chart's axis line
+    or gridline as wide as the page carries bars and ticks (layout class "full-width chart axis").
+    """
+    width, height = page_box[2] - page_box[0], page_box[3] - page_box[1]
+    paths: list[Box] = []
+    flags: list[tuple[bool, bool, bool]] = []
+    rules: list[tuple[Box, tuple[bool, bool, bool]]] = []
+    for path in page.get_cdrawings():
+        box = clip_box(path["rect"], page_box)  # pymupdf.Rect(path["rect"]) & rect, without the Rects
+        if box[2] <= box[0] and box[3] <= box[1]:
+            continue
+        if not _visible(path) or box_area(box) >= 0.8 * width * height:
+            continue
+        w, h = box[2] - box[0], box[3] - box[1]
+        is_ruled = _is_ruled(path)
+        filled = is_ruled and _is_filled(path)
+        bar = filled and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
+        if min(w, h) <= 2.0 and max(w, h) >= PAGE_RULE_SHARE * (width if w > h else height):
+            rules.append((box, (is_ruled, bar, filled)))
+            continue
+        paths.append(box)
+        flags.append((is_ruled, bar, filled))
+    for rule, rule_flags in rules:
+        if any(boxes_near(rule, other, 1.0) for other in paths):
+            paths.append(rule)
+            flags.append(rule_flags)
+    return paths, [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags]
 
 
 def _is_filled(path: dict[str, Any]) -> bool:

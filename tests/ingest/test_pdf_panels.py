@@ -255,3 +255,20 @@ def test_a_section_divider_icon_is_decoration(tmp_path: Path, body: bool) -> Non
     path.write_bytes(doc.tobytes())
     ex = _extract(path)
     assert [box_iou(f.unit.bbox, icon) > 0.9 for f in ex.figures] == ([True] if body else [])
+
+
+def test_full_width_charts_keep_their_axis_lines(tmp_path: Path) -> None:
+    """Layout class "full-width chart axis": a value axis wider than 60 % of the page carries the bars and
+    gridlines of its chart; it is no page rule (the header rule above the charts still is)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((40, 60), "Survey results 2020", fontsize=20, fontname="hebo")
+    page.draw_line((40, 70), (572, 70), color=(0.3, 0.3, 0.3), width=0.8)  # a header rule, alone
+    titles = ("Upgrade cadence", "Release channel")
+    boxes = [
+        gridded_bar_panel(page, (40, top, 572, top + 180), t, n)
+        for n, (t, top) in enumerate(zip(titles, (120, 330), strict=True))
+    ]
+    path = tmp_path / "wide.pdf"
+    path.write_bytes(doc.tobytes())
+    assert _matched(_extract(path), boxes) == list(titles)
