@@ -6,9 +6,10 @@ backdrop or frame behind them (a dashboard card), and clustering by merged boxes
 narrow ones). This module
 
 - tells a chart from other drawings by what charts are made of (:func:`chart_evidence`): bars (filled
-  rectangles on a common baseline with different lengths), axes (a long horizontal and a long vertical
-  stroke meeting at a corner) or gridlines (three or more parallel strokes of the same length) with a
-  plotted series or bars between them, or with no rows of text cells between them (a ruled table);
+  rectangles on a common baseline with different lengths, or end to end in a stacked bar), axes (a long
+  horizontal and a long vertical stroke meeting at a corner) or gridlines (three or more parallel strokes
+  of the same length) with a plotted series or bars between them, or with no rows of text cells between
+  them (a ruled table);
 - splits a cluster into panels along whitespace gutters (:func:`split_panels`, a recursive XY cut that
   ignores the backdrop): a cut is kept only when both sides are charts, so a diagram with whitespace
   inside it stays whole;
@@ -18,6 +19,7 @@ narrow ones). This module
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -55,6 +57,7 @@ class _Atom(Protocol):
     image_area: float
     free_paths: int
     fill: bool
+    colour: tuple[float, ...] | None
 
 
 def _same(values: Sequence[float], tolerance: float) -> dict[int, list[int]]:
@@ -77,6 +80,45 @@ def has_bar_series(bars: Sequence[Box]) -> bool:
             lengths = {round(bars[i][axis + 2] - bars[i][axis]) for i in members}
             if len(members) >= 3 and len(lengths) >= 3:
                 return True
+    return False
+
+
+STACK_SLACK_PT = 1.5
+"""Segments of a stacked bar abut: each starts within this of where the one before it ends."""
+
+
+def has_stacked_bar(bars: Sequence[_Atom], lines: Sequence[Box] = ()) -> bool:
+    """Three or more filled rectangles end to end, each coloured unlike the one before it, of one
+    thickness and not all of one length: a stacked bar (layout class "100 % stacked bar": a survey answer
+    split into its shares, one bar per panel).
+
+    Shaded cells of a table row abut too, but in one colour; rows of text cells around the bar (besides
+    the share labels printed inside its segments) make it a table all the same."""
+    if len(bars) < 3:
+        return False
+    for axis in (0, 1):  # bars along x (rows), then along y (columns)
+        across = 1 - axis
+        bands = _same([b.box[across] + 1000 * round(b.box[across + 2]) for b in bars], 1.0)
+        for members in bands.values():
+            run = sorted((bars[i] for i in members), key=lambda b: b.box[axis])
+            if _abutting_run(run, axis):
+                outside = [ln for ln in lines if not any(_inside(ln, b.box, 0.0) for b in bars)]
+                return not _text_rows(outside)
+    return False
+
+
+def _abutting_run(segments: Sequence[_Atom], axis: int) -> bool:
+    """Three or more consecutive segments end to end along ``axis``, neighbours in different colours,
+    not all of one length."""
+    count, lengths = 0, set()
+    for prev, seg in itertools.pairwise([None, *segments]):
+        length = round(seg.box[axis + 2] - seg.box[axis])
+        if prev and abs(seg.box[axis] - prev.box[axis + 2]) <= STACK_SLACK_PT and seg.colour != prev.colour:
+            count, lengths = count + 1, lengths | {length}
+        else:
+            count, lengths = 1, {length}
+        if count >= 3 and len(lengths) >= 2:
+            return True
     return False
 
 
@@ -166,7 +208,8 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
 
     Axes and gridlines without a curved path are a chart or a ruled table: what lies between the rules
     decides (layout class "bar chart on gridlines" vs "ruled table", :func:`ruled_table`)."""
-    if has_bar_series([a.box for a in atoms if a.bar]):
+    bars = [a for a in atoms if a.bar]
+    if has_bar_series([a.box for a in bars]) or has_stacked_bar(bars, lines):
         return True
     strokes = [a.box for a in atoms if a.path_count == 1]
     region = axes_region(strokes, area)
@@ -175,6 +218,18 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
     if any(a.free_paths for a in atoms):
         return True
     return not _table_between(region, strokes, atoms, lines)
+
+
+CHART_MIN_PATHS = 6
+"""A drawing of fewer paths is a chart only when it is a stacked bar (its three or more segments)."""
+
+
+def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bool:
+    """Chart evidence (:func:`chart_evidence`) in a drawing of CHART_MIN_PATHS paths or more, or a lone
+    stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it)."""
+    if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
+        return chart_evidence(atoms, area, lines)
+    return has_stacked_bar([a for a in atoms if a.bar], lines)
 
 
 def ruled_table(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box]) -> bool:
@@ -214,7 +269,7 @@ def _is_panel(atoms: Sequence[_Atom], lines: Sequence[Box], min_pt: float) -> bo
     box = _extent(atoms)
     if box[2] - box[0] < min_pt or box[3] - box[1] < min_pt:
         return False
-    return sum(a.path_count for a in atoms) >= 6 and chart_evidence(atoms, box, lines)
+    return is_chart(atoms, box, lines)
 
 
 def _gutters(atoms: Sequence[_Atom], lines: Sequence[Box], axis: int) -> list[tuple[float, float]]:

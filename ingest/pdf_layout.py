@@ -38,7 +38,7 @@ from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
     TITLE_ABOVE_PT,
-    chart_evidence,
+    is_chart,
     is_text_grid,
     panel_title,
     ruled_table,
@@ -116,6 +116,8 @@ class PageContent:
     fills: list[bool] = field(default_factory=list)
     """Per path: ruled and filled with a colour, one rectangle or several (bars exported one path per
     series colour, shaded cells)."""
+    bar_colours: list[tuple[float, ...] | None] = field(default_factory=list)
+    """Per path: a bar's fill colour (None for other paths): the segments of a stacked bar differ."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -137,6 +139,8 @@ class Cluster:
     """A single path that is a filled, coloured rectangle (see PageContent.bars)."""
     fill: bool = False
     """A single ruled path filled with a colour (see PageContent.fills)."""
+    colour: tuple[float, ...] | None = None
+    """A bar's fill colour (see PageContent.bar_colours)."""
     atoms: list[Cluster] = field(default_factory=list)
     """The single images and paths this cluster is made of; empty for an atom itself."""
 
@@ -162,6 +166,7 @@ def _atom_copy(cluster: Cluster) -> Cluster:
         ink=cluster.ink,
         bar=cluster.bar,
         fill=cluster.fill,
+        colour=cluster.colour,
     )
 
 
@@ -241,7 +246,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
             )
         )
 
-    paths, ruled, bars, fills = _read_paths(page, page_box)
+    paths, ruled, bars, fills, bar_colours = _read_paths(page, page_box)
     return PageContent(
         number=page.number + 1,
         size=(rect.width, rect.height),
@@ -251,6 +256,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
         ruled=ruled,
         bars=bars,
         fills=fills,
+        bar_colours=bar_colours,
     )
 
 
@@ -258,8 +264,15 @@ PAGE_RULE_SHARE = 0.6
 """A thin line at least this share of the page wide (or high) is a page rule unless a drawing touches it."""
 
 
-def _read_paths(page: pymupdf.Page, page_box: Box) -> tuple[list[Box], list[bool], list[bool], list[bool]]:
-    """Boxes of the visible paths that can belong to figures, and per path: ruled, bar, filled (PageContent).
+PathFlags = tuple[bool, bool, bool, tuple[float, ...] | None]
+"""Per path: ruled, bar, filled, a bar's colour (the PageContent lists of those names)."""
+
+
+def _read_paths(
+    page: pymupdf.Page, page_box: Box
+) -> tuple[list[Box], list[bool], list[bool], list[bool], list[tuple[float, ...] | None]]:
+    """Boxes of the visible paths that can belong to figures, and per path: ruled, bar, filled, the bar's
+    colour (PageContent).
 
     Page backgrounds and frames are left out, and so are page-wide rules (header and footer separators),
     which would glue unrelated things together, unless another drawing touches them: a chart's axis line
@@ -267,8 +280,8 @@ def _read_paths(page: pymupdf.Page, page_box: Box) -> tuple[list[Box], list[bool
     """
     width, height = page_box[2] - page_box[0], page_box[3] - page_box[1]
     paths: list[Box] = []
-    flags: list[tuple[bool, bool, bool]] = []
-    rules: list[tuple[Box, tuple[bool, bool, bool]]] = []
+    flags: list[PathFlags] = []
+    rules: list[tuple[Box, PathFlags]] = []
     for path in page.get_cdrawings():
         box = clip_box(path["rect"], page_box)  # pymupdf.Rect(path["rect"]) & rect, without the Rects
         if box[2] <= box[0] and box[3] <= box[1]:
@@ -279,16 +292,17 @@ def _read_paths(page: pymupdf.Page, page_box: Box) -> tuple[list[Box], list[bool
         is_ruled = _is_ruled(path)
         filled = is_ruled and _is_filled(path)
         bar = filled and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
+        path_flags = (is_ruled, bar, filled, tuple(path["fill"]) if bar else None)
         if min(w, h) <= 2.0 and max(w, h) >= PAGE_RULE_SHARE * (width if w > h else height):
-            rules.append((box, (is_ruled, bar, filled)))
+            rules.append((box, path_flags))
             continue
         paths.append(box)
-        flags.append((is_ruled, bar, filled))
+        flags.append(path_flags)
     for rule, rule_flags in rules:
         if any(boxes_near(rule, other, 1.0) for other in paths):
             paths.append(rule)
             flags.append(rule_flags)
-    return paths, [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags]
+    return paths, [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags], [f[3] for f in flags]
 
 
 def _is_filled(path: dict[str, Any]) -> bool:
@@ -468,6 +482,7 @@ def analyse_page(
             ink=(p[2] - p[0]) + (p[3] - p[1]),
             bar=i < len(content.bars) and content.bars[i],
             fill=i < len(content.fills) and content.fills[i],
+            colour=content.bar_colours[i] if i < len(content.bar_colours) else None,
         )
         for i, p in enumerate(content.paths)
     ]
@@ -881,10 +896,7 @@ def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> li
     line_boxes = [layout.lines[i].box for i in layout.line_index.near(cluster.box)]
     groups = split_panels(cluster, line_boxes, min_figure_pt)
     if len(groups) == 1:
-        chart = cluster.path_count >= 6 and chart_evidence(
-            cluster.atoms or [cluster], cluster.box, line_boxes
-        )
-        return [(cluster, chart)]
+        return [(cluster, is_chart(cluster.atoms or [cluster], cluster.box, line_boxes))]
     return [(_merged(group), True) for group in groups]
 
 

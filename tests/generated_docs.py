@@ -97,6 +97,28 @@ def stacked_bar_panel(
     return (x0, y0, x1, y1)
 
 
+def share_bar_panel(
+    page: pymupdf.Page, box: tuple[float, float, float, float], title: str | None, seed: int
+) -> tuple[float, float, float, float]:
+    """A survey chart panel of one 100 % stacked bar (an answer split into shares, each share printed in
+    its segment) with its legend of coloured squares right under it, no axes. Returns the box."""
+    rng = random.Random(seed)
+    x0, y0, x1, _ = box
+    top = _panel_title(page, box, title) + 10
+    shares = [rng.uniform(0.1, 1.0) for _ in PANEL_COLOURS]
+    left = x0 + 5
+    for share, colour in zip(shares, PANEL_COLOURS, strict=True):
+        width = (x1 - x0 - 10) * share / sum(shares)
+        page.draw_rect((left, top, left + width, top + 28), color=None, fill=colour)
+        page.insert_text((left + 2, top + 17), f"{round(100 * share / sum(shares))}%", fontsize=7)
+        left += width
+    for k, colour in enumerate(PANEL_COLOURS):
+        lx = x0 + 5 + k * (x1 - x0 - 10) / len(PANEL_COLOURS)
+        page.draw_rect((lx, top + 38, lx + 6, top + 44), color=None, fill=colour)
+        page.insert_text((lx + 9, top + 44), f"Answer {k + 1}", fontsize=7)
+    return (x0, y0, x1, top + 44)
+
+
 def survey_page_pdf(
     path: Path,
     titles: tuple[str | None, ...],
@@ -109,7 +131,7 @@ def survey_page_pdf(
 
     ``backdrop``: the panels sit on one shared shaded card (a dashboard background that touches them all).
     ``draw``: the panel drawer, ``(page, box, title, seed)`` (default :func:`stacked_bar_panel`).
-    Returns the file and the panels' boxes, in the order of ``titles``."""
+    Returns the file and the boxes the panels cover (as the drawer returns them), in ``titles`` order."""
     doc = pymupdf.open()
     page = doc.new_page(width=size[0], height=size[1])
     page.insert_text((36, 40), page_title, fontsize=20, fontname="hebo")
@@ -121,10 +143,12 @@ def survey_page_pdf(
         boxes.append((x0, y0, x0 + width, y0 + height))
     if backdrop:
         page.draw_rect((30, 50, size[0] - 30, boxes[-1][3] + 6), color=None, fill=(0.94, 0.95, 0.97))
-    for i, (title, box) in enumerate(zip(titles, boxes, strict=True)):
+    drawn = [
         (draw or stacked_bar_panel)(page, box, title, seed=i)
+        for i, (title, box) in enumerate(zip(titles, boxes, strict=True))
+    ]
     path.write_bytes(doc.tobytes())
-    return path, boxes
+    return path, drawn
 
 
 def gridded_bar_panel(

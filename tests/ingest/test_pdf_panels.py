@@ -17,6 +17,7 @@ from tests.generated_docs import (
     figure_png,
     gridded_bar_panel,
     ruled_table,
+    share_bar_panel,
     stacked_bar_panel,
     survey_page_pdf,
     titled_picture_png,
@@ -271,4 +272,13 @@ def test_full_width_charts_keep_their_axis_lines(tmp_path: Path) -> None:
     ]
     path = tmp_path / "wide.pdf"
     path.write_bytes(doc.tobytes())
+    assert _matched(_extract(path), boxes) == list(titles)
+
+
+@pytest.mark.parametrize("backdrop", [False, True], ids=["on-white", "on-a-shared-card"])
+def test_panels_of_one_stacked_bar_are_one_unit_each(tmp_path: Path, backdrop: bool) -> None:
+    """Layout class "100 % stacked bar": one bar of abutting segments per panel is a chart (no axes, no
+    bar series of three on a baseline); each panel is its own unit with its own title."""
+    titles = ("Role", "Clusters under management", "Oldest version", "Release channel")
+    path, boxes = survey_page_pdf(tmp_path / "shares.pdf", titles, backdrop=backdrop, draw=share_bar_panel)
     assert _matched(_extract(path), boxes) == list(titles)
