@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -217,9 +217,19 @@ def _progress_echo(quiet: bool) -> Callable[[Job], None]:
     return echo
 
 
+def no_figures_line(outcome: dict[str, Any]) -> str:
+    """A document read without error that gave no figure unit (a text-only PDF): indexed, but nothing of
+    it can be found by a search, which would otherwise show only as a 0 in the summary's unit count."""
+    pages = outcome.get("pages", 0)
+    return (
+        f"note: {outcome['path']}: no figures found in its {pages} page{'' if pages == 1 else 's'}"
+        " (only pictures, charts and diagrams are indexed); a search will not find it"
+    )
+
+
 def _print_result(final: Job, as_json: bool) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary."""
-    from figvault.pipeline.ingest_pipeline import FAILED
+    from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED
     from figvault.pipeline.jobs import JobState
 
     result = final.result
@@ -230,6 +240,8 @@ def _print_result(final: Job, as_json: bool) -> None:
     for outcome in result.get("documents", []):
         if outcome["status"] == FAILED:
             typer.echo(f"FAILED {outcome['path']}: {outcome['error']}", err=True)
+        elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
+            typer.echo(no_figures_line(outcome), err=True)
         for warning in outcome.get("warnings", []):
             if warning not in warned:
                 warned.add(warning)

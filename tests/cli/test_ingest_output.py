@@ -1,0 +1,44 @@
+"""A document that gives no figure (a text-only PDF) is said in ingest's output: before, it was counted
+"new" and only the summary's unit total hinted that nothing of it could ever be found."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from figvault.commands.ingest import _print_result
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, DocumentOutcome
+from figvault.pipeline.jobs import Job, JobState, JobType
+
+
+def ended(*outcomes: DocumentOutcome) -> Job:
+    documents = [asdict(o) for o in outcomes]
+    return Job(
+        id="j1",
+        type=JobType.INGEST,
+        state=JobState.SUCCEEDED,
+        message="summary",
+        result={"documents": documents, "collection": "c"},
+    )
+
+
+def test_a_document_without_figures_gets_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    _print_result(
+        ended(
+            DocumentOutcome("/d/text.pdf", "d1", INDEXED, units=0, pages=3),
+            DocumentOutcome("/d/slides.pptx", "d2", REPLACED, units=0, pages=1),
+            DocumentOutcome("/d/figs.pdf", "d3", INDEXED, units=4, pages=2),
+            DocumentOutcome("/d/same.pdf", "d4", SKIPPED),
+            DocumentOutcome("/d/bad.pdf", "", FAILED, error="encrypted PDF (password required)"),
+        ),
+        as_json=False,
+    )
+    err = capsys.readouterr().err.splitlines()
+    notes = [line for line in err if line.startswith("note: ")]
+    why = " (only pictures, charts and diagrams are indexed); a search will not find it"
+    assert notes == [
+        f"note: /d/text.pdf: no figures found in its 3 pages{why}",
+        f"note: /d/slides.pptx: no figures found in its 1 page{why}",
+    ]
+    assert "FAILED /d/bad.pdf: encrypted PDF (password required)" in err
