@@ -178,7 +178,7 @@ def read_lines(image: Image.Image, engine: OcrEngine, settings: ExtractSettings)
         if item.IsAtBeginningOf(line):
             found = item.BoundingBox(line)
             box = tuple(round(v * scale) for v in found) if found else box  # type: ignore[assignment]
-        text = (item.GetUTF8Text(word) or "").strip()
+        text = _word_text(item, word)
         if text and item.Confidence(word) >= MIN_CONFIDENCE and any(ch.isalnum() for ch in text):
             words.append(text)
         if item.IsAtFinalElement(line, word) and words:
@@ -188,6 +188,15 @@ def read_lines(image: Image.Image, engine: OcrEngine, settings: ExtractSettings)
         lines.append(OcrLine(" ".join(words), box))
     api.Clear()
     return lines
+
+
+def _word_text(item: Any, level: Any) -> str:
+    """The text of one recognised word; empty when Tesseract has none for it (tesserocr raises "No text
+    returned" there: that word is skipped, not the figure's other words)."""
+    try:
+        return (item.GetUTF8Text(level) or "").strip()
+    except RuntimeError:
+        return ""
 
 
 def _capped(image: Image.Image, max_pixels: int) -> Image.Image:

@@ -184,3 +184,36 @@ def test_no_figure_is_rendered_for_ocr_past_the_page_cap(
     assert len(ex.figures) == 2
     assert sum(OCR_MARKER in f.unit.figure_text for f in ex.figures) == 1
     assert len(renders) == 1
+
+
+class _WordWithoutText:
+    """A result-iterator item whose first word has no text: tesserocr raises "No text returned" for it."""
+
+    def __init__(self, item: object, failing: list[bool]) -> None:
+        self._item, self._failing = item, failing
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._item, name)
+
+    def GetUTF8Text(self, level: object) -> str:
+        if self._failing and self._failing.pop():
+            raise RuntimeError("No text returned")
+        return self._item.GetUTF8Text(level)  # type: ignore[attr-defined]
+
+
+@needs_tesseract
+def test_a_word_without_text_costs_only_that_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tesserocr
+
+    image = Image.open(io.BytesIO(text_picture())).convert("RGB")
+    settings = ExtractSettings()
+    engine = ocr.OcrEngine("eng")
+    whole = ocr.read_lines(image, engine, settings)
+    real = tesserocr.iterate_level
+    failing = [True]
+    monkeypatch.setattr(
+        tesserocr, "iterate_level", lambda *a: (_WordWithoutText(item, failing) for item in real(*a))
+    )
+    lines = ocr.read_lines(image, engine, settings)
+    assert not failing  # the first word had no text
+    assert [line.text for line in lines] == [whole[0].text.split(" ", 1)[1], *[x.text for x in whole[1:]]]
