@@ -30,6 +30,29 @@ export function buildFilters(values) {
   return filters;
 }
 
+// The filter controls' names on the page, by the request field they fill.
+const FILTER_TITLES = {
+  doc_ids: "Documents",
+  kinds: "Kind",
+  tags: "Tags",
+  pages: "Pages or slides",
+  min_width: "Size",
+  max_width: "Size",
+  min_height: "Size",
+  max_height: "Size",
+  aspect: "Shape",
+  after: "Created",
+  before: "Created",
+};
+
+// What an empty result says: with filters set, which ones, so that nothing found reads as "the filters
+// left nothing", not as "nothing is there".
+export function nothingFoundText(filters) {
+  const titles = [...new Set(Object.keys(filters || {}).map((field) => FILTER_TITLES[field] || field))];
+  if (!titles.length) return "No figures found.";
+  return `No figures pass the filters (${titles.join(", ")}). Reset filters to search every document you can see.`;
+}
+
 export function alsoInText(hit, shown = 3) {
   const places = hit.also_in || [];
   if (!places.length) return "";

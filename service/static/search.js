@@ -1,7 +1,7 @@
 // The search view: question or example image, filters, and the results grid.
 
 import { ImageCache, getJson, postForm, postJson } from "./api.js";
-import { alsoInText, buildFilters } from "./filters.js";
+import { alsoInText, buildFilters, nothingFoundText } from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
 export class SearchView {
@@ -185,6 +185,7 @@ export class SearchView {
     this.inflight = controller;
     const rerank = this.rerankTouched ? this.rerank.checked : null;
     this.status.textContent = "Searching…";
+    this.sentFilters = this.filters();
     this.noMatch.hidden = true;
     try {
       let response;
@@ -193,11 +194,11 @@ export class SearchView {
         form.append("image", this.exampleImage, this.exampleImage.name);
         if (question) form.append("query", question); // used by the reranker only
         form.append("top_k", String(this.topKValue()));
-        form.append("filters", JSON.stringify(this.filters()));
+        form.append("filters", JSON.stringify(this.sentFilters));
         if (rerank !== null) form.append("rerank", String(rerank));
         response = await postForm("/v1/search/image", form, { signal: controller.signal });
       } else {
-        const body = { query: question, top_k: this.topKValue(), filters: this.filters() };
+        const body = { query: question, top_k: this.topKValue(), filters: this.sentFilters };
         if (rerank !== null) body.rerank = rerank;
         response = await postJson("/v1/search", body, { signal: controller.signal });
       }
@@ -220,7 +221,7 @@ export class SearchView {
     this.status.textContent = hits.length
       ? `${hits.length} figure${hits.length === 1 ? "" : "s"}${response.reranked ? ", reranked" : ""}` +
         (response.timings?.total ? ` in ${Math.round(response.timings.total)} ms` : "")
-      : "No figures found.";
+      : nothingFoundText(this.sentFilters);
     this.status.title = timings;
     // "None of the figures below" only makes sense when there are figures below.
     this.noMatch.hidden = !response.no_match || !hits.length;

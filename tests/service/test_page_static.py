@@ -144,7 +144,7 @@ def test_shape_options_match_the_aspect_classes() -> None:
 
 
 FILTERS_SCRIPT = """
-const { buildFilters, alsoInText } = await import(process.argv[1]);
+const { buildFilters, alsoInText, nothingFoundText } = await import(process.argv[1]);
 console.log(JSON.stringify(buildFilters({
   docIds: ["d1"], kinds: [], after: "", before: "2024-01-31", tags: " kpi, board deck,,kpi ",
   pages: " 3-7 ", aspect: "square", min_width: "120", max_width: "", min_height: " ", max_height: "900",
@@ -154,6 +154,8 @@ console.log(alsoInText({ also_in: [
   { doc: "a.pptx", page: 5 }, { doc: "b.pdf", page: 2 }, { doc: "c.pdf", page: 1 }, { doc: "d.pdf", page: 9 },
 ] }));
 console.log(JSON.stringify(alsoInText({ also_in: [] })));
+console.log(nothingFoundText({}));
+console.log(nothingFoundText({ doc_ids: ["d1"], min_width: 120, max_height: 900, tags: ["kpi"] }));
 """
 
 
@@ -172,7 +174,7 @@ def test_filter_controls_become_the_request_filters() -> None:
             check=False,
         )
     assert done.returncode == 0, done.stderr
-    full, empty, also, none = done.stdout.splitlines()
+    full, empty, also, none, nothing, filtered = done.stdout.splitlines()
     sent = json.loads(full)
     assert sent == {
         "doc_ids": ["d1"],
@@ -188,3 +190,9 @@ def test_filter_controls_become_the_request_filters() -> None:
     assert json.loads(empty) == {}
     assert also == "Also in: a.pptx slide 5, b.pdf page 2, c.pdf page 1 and 1 more"
     assert json.loads(none) == ""
+    # An empty result under filters says so (before: "No figures found." whatever the filters).
+    assert nothing == "No figures found."
+    assert filtered == (
+        "No figures pass the filters (Documents, Size, Tags)."
+        " Reset filters to search every document you can see."
+    )
