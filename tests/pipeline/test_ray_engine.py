@@ -1,9 +1,11 @@
 """The Ray engine on a local Ray (2 CPUs, loopback, no dashboard): the same units as the local engine, a
-killed extraction worker neither loses nor duplicates units, a bad file fails alone, a re-run skips all."""
+killed extraction worker neither loses nor duplicates units, a bad file fails alone, a re-run skips all,
+a job resumed after its process died skips what it stored."""
 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -11,14 +13,16 @@ import pytest
 
 from figvault.errors import FigvaultError
 from figvault.pipeline import ray_engine
-from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED
-from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, IngestRunner
+from figvault.pipeline.jobs import IN_FLIGHT, JobState, JobStore, JobType, run_here
+from figvault.pipeline.ray_engine import RayEngine
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
 from tests.pipeline.engine_checks import assert_same_rows, stored_rows
 
 COMPARED_JOB = "compared-run"
+DEAD_OWNER = f"{socket.gethostname()}:999999:1"
 
 
 pytestmark = pytest.mark.usefixtures("local_ray")
@@ -112,3 +116,31 @@ def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:
     assert "hunter2" not in sent.model_dump_json() and "Milvus" not in sent.model_dump_json()
     assert "s3cret" not in sent.model_dump_json()
     assert (sent.clip, sent.text, sent.lexical) == (settings.clip, settings.text, settings.lexical)
+
+
+def test_a_ray_job_resumed_after_its_process_died_skips_what_it_stored(
+    tmp_path: Path, docs: list[Path], local_rows: dict
+) -> None:
+    """The job's process wrote report-0 and died while on report-1 (left running, its owner gone, as
+    tests/pipeline/test_job_crashes.py simulates a death); resumed, the job keeps its Ray engine, skips
+    report-0 and stores the rest: the units of a run that never died."""
+    settings = make_settings(tmp_path / "data")
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in docs], "groups": ["eng"], "engine": "ray"}
+    job = jobs.create(JobType.INGEST, params, started_by="t", tenant="acme", job_id=COMPARED_JOB)
+    with RayEngine(settings) as engine:  # what the dead process wrote (ids from the job's id)
+        runner = IngestRunner(settings, engine=engine)
+        try:
+            runner.run(docs[:1], groups=["eng"], tenant="acme", progress=False, id_seed=COMPARED_JOB)
+        finally:
+            runner.conn.close()
+    claimed = jobs.claim(job.id, DEAD_OWNER)
+    assert claimed is not None
+    jobs.progress(job.id, checkpoint={**claimed.checkpoint, IN_FLIGHT: [str(docs[1])]})
+    assert jobs.requeue_orphans(max_attempts=3) == [job.id]
+
+    final = run_here(settings, jobs.require(job.id))
+    assert final.state == JobState.SUCCEEDED and final.result["engine"] == "ray"
+    statuses = {Path(d["path"]).name: d["status"] for d in final.result["documents"]}
+    assert statuses == {"report-0.pdf": SKIPPED, "report-1.pdf": INDEXED, "report-2.pdf": INDEXED}
+    assert_same_rows(stored_rows(settings), local_rows)
