@@ -111,6 +111,61 @@ def content_bomb_pdf(path: Path, inflated_mb: int) -> Path:
     return path
 
 
+def _stream(data: bytes, head: bytes = b"") -> bytes:
+    return b"<< %s /Length %d >>\nstream\n" % (head, len(data)) + data + b"\nendstream"
+
+
+_TEXT = _stream(b"BT /F1 24 Tf 72 700 Td (Figure 1: page) Tj ET")
+
+
+def page_tree_pdf(path: Path, kind: str, pages: int = 100_000) -> Path:
+    """A PDF whose page tree is hostile. ``many``: ``pages`` pages sharing one content stream (about 100
+    bytes a page); ``cycle``: the root lists itself among its kids; ``dag``: five levels of ten references
+    to one node, i.e. 100,000 pages from seven objects."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    if kind == "many":
+        kids = b" ".join(b"%d 0 R" % (4 + i) for i in range(pages))
+        root = b"<< /Type /Pages /MediaBox [0 0 612 792] /Kids [%s] /Count %d >>" % (kids, pages)
+        leaf = b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R >>"
+        objects = [catalog, root, _TEXT] + [leaf] * pages
+    elif kind == "cycle":
+        root = b"<< /Type /Pages /MediaBox [0 0 612 792] /Kids [2 0 R 3 0 R] /Count 2 >>"
+        objects = [catalog, root, b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", _TEXT]
+    elif kind == "dag":
+        levels = [
+            b"<< /Type /Pages /MediaBox [0 0 612 792] /Kids [%s] /Count %d >>"
+            % (b" ".join([b"%d 0 R" % (3 + k)] * 10), 10 ** (5 - k))
+            for k in range(5)
+        ]
+        objects = [catalog, *levels, b"<< /Type /Page /Parent 6 0 R /Contents 8 0 R >>", _TEXT]
+    else:
+        raise ValueError(kind)
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def huge_image_pdf(path: Path, codec: str) -> Path:
+    """One page showing an image that claims 60,000 x 60,000 pixels, from a few bytes (``flate`` or
+    ``jbig2``)."""
+    if codec == "flate":
+        image = _stream(
+            zlib.compress(b"\0" * 1000), b"/Filter /FlateDecode /ColorSpace /DeviceRGB /BitsPerComponent 8"
+        )
+    else:
+        image = _stream(b"\0" * 64, b"/Filter /JBIG2Decode /ColorSpace /DeviceGray /BitsPerComponent 1")
+    image = image.replace(b"<< ", b"<< /Type /XObject /Subtype /Image /Width 60000 /Height 60000 ", 1)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
+        _stream(b"q 400 0 0 400 100 200 cm /Im1 Do Q"),
+        image,
+    ]
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
 def _pdf_file(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
