@@ -1,5 +1,6 @@
-"""``figvault documents list [--json]`` and ``figvault documents set-groups ID --groups a,b``: the registry's
-documents and who sees them; a regroup rewrites the units' access fields in place (no re-ingest)."""
+"""``figvault documents list [--json]``, ``set-groups ID --groups a,b``, ``set-tags ID --tags a,b`` and
+``delete ID``: the registry's documents and who sees them; a regroup rewrites the units' access fields in
+place (no re-ingest)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.settings import Settings
 
 documents_app = typer.Typer(
-    help="Documents and who sees them: list, set-groups, set-tags.", no_args_is_help=True
+    help="Documents and who sees them: list, set-groups, set-tags, delete.", no_args_is_help=True
 )
 app.add_typer(documents_app, name="documents")
 
@@ -120,3 +121,36 @@ def set_tags(
         f" {','.join(result.before) or '(none)'} -> {','.join(result.after) or '(none)'};"
         f" {result.units} units rewritten"
     )
+
+
+@documents_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
+) -> None:
+    """Delete a document: its units in every collection and its record (as DELETE /v1/documents/{id});
+    audited. For a file ingested by mistake, or the old name of a renamed file."""
+    from figvault.access import local_operator
+    from figvault.pipeline.ingest_pipeline import delete_document
+    from figvault.pipeline.registry import DocumentRegistry, connect
+    from figvault.service import audit
+
+    settings = state(ctx).settings
+    quiet_store_logs()
+    with one_line_errors():
+        doc_id = _document_id(settings, tenant, doc_id)
+        known = DocumentRegistry.open(settings).get(tenant, doc_id)
+        if not delete_document(settings, tenant, doc_id):
+            typer.echo(
+                f"error: no document {doc_id!r} in tenant {tenant!r} (`figvault documents list`)", err=True
+            )
+            raise typer.Exit(1)
+        conn = connect(settings)
+        try:
+            audit.ensure_schema(conn)
+            audit.record(conn, local_operator(tenant), "delete", detail={"doc_id": doc_id})
+        finally:
+            conn.close()
+    name = known.name if known is not None else doc_id
+    typer.echo(f"deleted {name} ({doc_id}, tenant {tenant})")
