@@ -10,6 +10,7 @@ round by round (A B C ..., then ... C B A) so that the machine's load hits all o
 3. + search reads in process, without Lite's gRPC hop (lite_direct.py, store.lite_direct_reads)
 4. + duplicate grouping parses each hash once (duplicates.py)
 5. + a filter's mask kept per segment set, not evaluated per search (lite_patch.py)
+6. + the lexical top takes only the id column of its candidates and orders only the best (lexical_index.py)
 
 Each round asks every dev question with a round suffix, each configuration the same questions, with the
 question cache off (every configuration encodes them).
@@ -44,13 +45,17 @@ NAMES = [
     "+ direct Lite reads",
     "+ hashes parsed once",
     "+ filter masks kept",
+    "+ lexical top by ids",
 ]
 
 
 def configurator(engine: Any) -> Callable[[int], None]:
-    """A function that puts ``engine`` in configuration ``level`` (0 to 5)."""
+    """A function that puts ``engine`` in configuration ``level`` (0 to 6)."""
+    import numpy as np
+
     from figvault.phash import hash_distance
     from figvault.retrieval import duplicates, lite_direct, lite_patch
+    from figvault.retrieval.lexical_index import LexicalIndex
 
     handler = engine.store.client._get_connection()
     direct = handler._stub
@@ -58,6 +63,14 @@ def configurator(engine: Any) -> Callable[[int], None]:
         raise SystemExit("the Lite reads are not in process here (versions?): nothing to compare")
     projected, parsed = lite_patch._projected_columns, duplicates._hash_distance
     kept_masks = lite_patch._filter_masks
+    top = LexicalIndex._top
+
+    def whole_rows_top(self: LexicalIndex, rows: Any, scores: Any, limit: int) -> list[tuple[str, float]]:
+        if len(rows) > limit:  # before: every mirrored column of the tied rows taken, all of them sorted
+            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            rows, scores = rows[scores >= threshold], scores[scores >= threshold]
+        ids = self.meta_of(rows).column(0).to_pylist() if len(rows) else []
+        return sorted(zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))[:limit]
 
     def by_strings(a: Any, b: Any) -> int | None:
         return hash_distance(a.phash, b.phash)
@@ -75,6 +88,7 @@ def configurator(engine: Any) -> Callable[[int], None]:
         handler._stub = direct if level >= 3 else direct.wire
         duplicates._hash_distance = parsed if level >= 4 else by_strings
         lite_patch._filter_masks = kept_masks if level >= 5 else evaluated
+        LexicalIndex._top = top if level >= 6 else whole_rows_top
 
     return configure
 

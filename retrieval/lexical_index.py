@@ -21,6 +21,7 @@ Scoring (Robertson & Zaragoza's simple BM25F; with one field it is Lucene's BM25
 
 from __future__ import annotations
 
+import heapq
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -370,19 +371,31 @@ class LexicalIndex:
             threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
             chosen = scores >= threshold
             rows, scores = rows[chosen], scores[chosen]
-        ids = self.meta_of(rows).column(0).to_pylist()
-        ranked = sorted(zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
-        return ranked[:limit]
+        # Only the id column (ties at the threshold can be thousands of rows: taking every mirrored column
+        # of them was most of a search at 100k units), and only the best ``limit`` ordered.
+        ids = self._column_of(rows, 0).to_pylist()
+        return heapq.nsmallest(limit, zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
 
     def meta_of(self, rows: np.ndarray) -> pa.Table:
         """The mirrored columns of global ``rows`` (ascending), in that order."""
+        parts = [seg.meta.take(local) for seg, local in self._per_segment(rows)]
+        return pa.concat_tables(parts) if parts else self.meta_schema.empty_table()
+
+    def _column_of(self, rows: np.ndarray, column: int) -> pa.ChunkedArray:
+        """Mirrored column ``column`` of global ``rows`` (ascending), in that order."""
+        parts = [seg.meta.column(column).take(local) for seg, local in self._per_segment(rows)]
+        return pa.chunked_array(
+            [chunk for part in parts for chunk in part.chunks], type=self.meta_schema.field(column).type
+        )
+
+    def _per_segment(self, rows: np.ndarray) -> list[tuple[_Segment, pa.Array]]:
+        """Global ``rows`` (ascending) as (segment, its local rows), in order."""
         starts = np.asarray([s.start for s in self._segments], dtype=np.int64)
         which = np.searchsorted(starts, rows, side="right") - 1
-        parts = []
-        for s in np.unique(which):
-            seg = self._segments[int(s)]
-            parts.append(seg.meta.take(pa.array(rows[which == s] - seg.start)))
-        return pa.concat_tables(parts) if parts else self.meta_schema.empty_table()
+        return [
+            (self._segments[int(s)], pa.array(rows[which == s] - self._segments[int(s)].start))
+            for s in np.unique(which)
+        ]
 
     def stats(self) -> dict[str, Any]:
         postings = sum(len(s.indices) for s in self._segments)
