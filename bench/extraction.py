@@ -170,9 +170,10 @@ def measure_speed(
     load_before = os.getloadavg()[0]
     settings = settings.model_copy(update={"workers": workers})
     # workers=1 runs in this process: its CPU time is the extraction's; ingest's workers: the fork server's
-    cpu_before = _workers_cpu() if ingest_path else time.process_time()
+    parent_before, workers_before = time.process_time(), _workers_cpu() if ingest_path else 0.0
     extractions, _, seconds = run_extraction(pdfs, settings, ingest_path)
-    cpu = (_workers_cpu() if ingest_path else time.process_time()) - cpu_before
+    parent_cpu = time.process_time() - parent_before
+    cpu = _workers_cpu() - workers_before if ingest_path else parent_cpu
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)
     per_cpu = (workers == 1 or ingest_path) and cpu > 0
@@ -187,6 +188,8 @@ def measure_speed(
         "load_avg_1m": round(load_before, 2),
         # Pages per CPU-second of the extraction: what a core gives when nobody else uses it.
         "pages_per_cpu_s": round(pages / cpu, 1) if per_cpu else None,
+        # Ingest's path: what watching the workers (limits, cancel) costs the process that asked for them.
+        "parent_cpu_s": round(parent_cpu, 2) if ingest_path else None,
         "cpus": os.cpu_count() or 0,
     }
 

@@ -22,6 +22,7 @@ from figvault.pipeline.extract_worker import (
     ExtractLimits,
     extract_limited,
     extract_many,
+    run_limited,
 )
 from figvault.settings import ExtractSettings
 from tests.generated_docs import figure_pdf
@@ -173,3 +174,22 @@ def _running(proc: psutil.Process | None) -> bool:
         return proc is not None and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_the_workers_children_are_listed_every_tree_poll_not_every_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Listing a process's descendants reads every process of the machine: the parent does it every
+    TREE_POLL_S (0.5 s), the worker's own memory every POLL_S (0.1 s)."""
+    from figvault.pipeline import extract_worker
+
+    polls: list[int] = []
+    listed: list[int] = []
+    real_tree, real_memory = extract_worker._tree, extract_worker._resident_bytes
+    monkeypatch.setattr(extract_worker, "_tree", lambda pid: listed.append(pid) or real_tree(pid))
+    monkeypatch.setattr(
+        extract_worker, "_resident_bytes", lambda pid, *a, **k: polls.append(pid) or real_memory(pid, *a, **k)
+    )
+    assert run_limited(time.sleep, (1.5,), ExtractLimits(seconds=30), verb="wait") is None
+    assert len(polls) >= 10  # the worker's memory every POLL_S
+    assert 2 <= len(listed) <= len(polls) / 3  # its tree every TREE_POLL_S, and once to kill it at the end
