@@ -19,8 +19,10 @@ from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.panels import picture_title
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_layout import (
+    PAGE_COVER_SHARE,
     DocumentStats,
     FigureRegion,
+    ImageBox,
     PageContent,
     PageLayout,
     TextLine,
@@ -418,6 +420,7 @@ def _drop_decorations(
                 pages_with[("xref", image.xref)].add(content.number)
     threshold = max(3.0, settings.repeated_image_pages * len(pages))
     repeated = {key for key, found in pages_with.items() if len(found) >= threshold}
+    screenshots = _screenshot_slides(readable)
     tiny = settings.min_figure_pt / 3
     bombs: dict[int, list[Box]] = defaultdict(list)
     for content in readable:
@@ -436,7 +439,7 @@ def _drop_decorations(
                 image.key in repeated
                 or ("xref", image.xref) in repeated
                 or max(w, h) < tiny
-                or box_area(image.box) >= 0.9 * page_area
+                or (box_area(image.box) >= PAGE_COVER_SHARE * page_area and image not in screenshots)
             ):
                 continue
             if _is_edge_band(image.box, content.size) or _is_corner_mark(image.box, content.size):
@@ -444,6 +447,22 @@ def _drop_decorations(
             kept.append(image)
         content.images = kept
     return bombs
+
+
+SCREENSHOT_PAGES_SHARE = 0.25
+"""A document with page-covering pictures on more than this share of its pages is scanned (or its slides
+have picture backgrounds): its page-covering pictures stay backgrounds."""
+
+
+def _screenshot_slides(pages: list[PageContent]) -> list[ImageBox]:
+    """Page-covering pictures that are figures (layout class "screenshot slide"): a slide shown as one
+    full-page screenshot, drawn over the template's footer. Only pictures with no text on top
+    (ImageBox.topmost), and only in documents where few pages are covered by a picture (a scan or a
+    deck of picture backgrounds has them on most pages)."""
+    covered = [[im for im in content.images if im.topmost] for content in pages]
+    if sum(1 for found in covered if found) > SCREENSHOT_PAGES_SHARE * len(pages):
+        return []
+    return [im for found in covered for im in found]
 
 
 CORNER_MARK_SHARE = 0.12

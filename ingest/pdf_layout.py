@@ -29,6 +29,7 @@ from figvault.ingest.boxes import (
     BoxGrid,
     box_area,
     box_intersection,
+    box_iou,
     box_union,
     boxes_near,
     h_overlap,
@@ -96,6 +97,13 @@ class ImageBox:
     """Width and height of the embedded image in pixels."""
     xref: int = 0
     """The image object (0 for inline images): the same picture used on many pages shares it."""
+    topmost: bool = False
+    """A page-covering picture (PAGE_COVER_SHARE) with no text drawn over it: a slide that is a screenshot,
+    or a scanned page; a background has the page's text on top (_on_top_of_text)."""
+
+
+PAGE_COVER_SHARE = 0.9
+"""A picture covering this share of the page is its background, its scan, or a screenshot slide."""
 
 
 @dataclass
@@ -245,6 +253,10 @@ def read_page(page: pymupdf.Page) -> PageContent:
                 xref=info.get("xref") or 0,
             )
         )
+    covering = [im for im in images if box_area(im.box) >= PAGE_COVER_SHARE * box_area(page_box)]
+    if covering:  # rare: the drawing order is read only here
+        for image in covering:
+            image.topmost = _on_top_of_text(page, image.box)
 
     paths, ruled, bars, fills, bar_colours = _read_paths(page, page_box)
     return PageContent(
@@ -262,6 +274,16 @@ def read_page(page: pymupdf.Page) -> PageContent:
 
 PAGE_RULE_SHARE = 0.6
 """A thin line at least this share of the page wide (or high) is a page rule unless a drawing touches it."""
+
+
+def _on_top_of_text(page: pymupdf.Page, box: Box) -> bool:
+    """The page's last picture drawn at ``box`` comes after every visible text (MuPDF's drawing order)."""
+    log = page.get_bboxlog()
+    last_text = max(
+        (i for i, (kind, _) in enumerate(log) if kind in ("fill-text", "stroke-text")), default=-1
+    )
+    drawn = [i for i, (kind, b) in enumerate(log) if kind == "fill-image" and box_iou(tuple(b), box) > 0.9]
+    return bool(drawn) and drawn[-1] > last_text
 
 
 PathFlags = tuple[bool, bool, bool, tuple[float, ...] | None]

@@ -282,3 +282,27 @@ def test_panels_of_one_stacked_bar_are_one_unit_each(tmp_path: Path, backdrop: b
     titles = ("Role", "Clusters under management", "Oldest version", "Release channel")
     path, boxes = survey_page_pdf(tmp_path / "shares.pdf", titles, backdrop=backdrop, draw=share_bar_panel)
     assert _matched(_extract(path), boxes) == list(titles)
+
+
+def test_a_slide_that_is_one_screenshot_is_a_figure_backgrounds_and_scans_are_not(tmp_path: Path) -> None:
+    """Layout class "screenshot slide": a picture covering the whole slide, drawn over the template's
+    footer, is the slide's figure; a page-covering picture under the slide's text is its background, and
+    a document of page-covering pictures on most pages is a scan (no units)."""
+    doc = pymupdf.open()
+    for n, topic in enumerate(("Benchmark setup", "Results", "Repository", "Next steps")):
+        page = _slide(doc, topic)
+        page.insert_text((50, 520), f"Benchmark talk 2025 | {n + 1}", fontsize=9)  # the template's footer
+        if n == 1:  # a background picture with the slide's text on top
+            page.insert_image(page.rect, stream=figure_png(41, (480, 270)), overlay=False)
+        if n == 2:  # the whole slide is a screenshot, over the footer
+            page.insert_image(page.rect, stream=figure_png(42, (480, 270)))
+    path = tmp_path / "talk.pdf"
+    path.write_bytes(doc.tobytes())
+    assert [(f.unit.page, f.unit.bbox) for f in _extract(path).figures] == [(3, (0.0, 0.0, 960.0, 540.0))]
+    scan = pymupdf.open()
+    for n in range(4):
+        scan.new_page(width=960, height=540).insert_image(
+            pymupdf.Rect(0, 0, 960, 540), stream=figure_png(50 + n)
+        )
+    (tmp_path / "scan.pdf").write_bytes(scan.tobytes())
+    assert _extract(tmp_path / "scan.pdf").figures == []
