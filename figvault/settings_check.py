@@ -1,8 +1,12 @@
-"""Settings figvault does not know: a misspelt key in the TOML file or a misspelt ``FIGVAULT_*`` variable.
+"""What is wrong with the settings, said in lines a person can act on.
 
-pydantic-settings ignores both (``extra="ignore"``), so ``FIGVAULT_INGEST__DEFAULT_GRUOPS=finance`` or a
+Settings figvault does not know: pydantic-settings ignores a misspelt key in the TOML file or a misspelt
+``FIGVAULT_*`` variable (``extra="ignore"``), so ``FIGVAULT_INGEST__DEFAULT_GRUOPS=finance`` or a
 ``[serach]`` table used to change nothing without a word. ``unknown_settings`` names each one, with the
 closest known name; the CLI prints them as warnings (figvault/commands/__init__.py).
+
+Settings it cannot use: ``settings_error`` turns a file that is not TOML, or a value of the wrong kind,
+into one line naming the file or the variable (pydantic's report is several lines and a URL).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from figvault.settings import CONFIG_ENV, Settings
 
@@ -78,3 +82,20 @@ def unknown_settings(config_path: Path, environ: Mapping[str, str]) -> list[str]
             env_known = ENV_PREFIX + known.upper().replace(".", "__") if known else ""
             lines.append(_line(name, dotted, env_known))
     return lines
+
+
+def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str]) -> str:
+    """One line for settings that cannot be loaded: the TOML error with the file's name, or per bad value
+    its dotted key, where it came from (the variable when one is set, else the file) and pydantic's reason."""
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        return f"{config_path}: not valid TOML: {exc}"
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    problems = []
+    for error in exc.errors():
+        path = [str(part) for part in error["loc"]]
+        variable = ENV_PREFIX + "__".join(path).upper()
+        source = variable if variable in {name.upper() for name in environ} else str(config_path)
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"setting {'.'.join(path)} ({source}): {reason}, got {error.get('input')!r}")
+    return "; ".join(problems)

@@ -34,11 +34,23 @@ class AppState:
         if self._settings is None:
             try:
                 self._settings = load_settings(self.config, data_dir=self.data_dir)
-            except (FileNotFoundError, ValueError) as exc:
+            except FileNotFoundError as exc:
                 typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
+            except ValueError as exc:
+                typer.echo(f"error: {_settings_error(self.config, exc)}", err=True)
                 raise typer.Exit(2) from None
             _warn_unknown_settings(self.config)
         return self._settings
+
+
+def _settings_error(config: Path | None, exc: ValueError) -> str:
+    import os
+
+    from figvault.settings import resolve_config_path
+    from figvault.settings_check import settings_error
+
+    return settings_error(exc, resolve_config_path(config), os.environ)
 
 
 def _warn_unknown_settings(config: Path | None) -> None:

@@ -1,0 +1,41 @@
+"""Settings that cannot be loaded end the command with one line naming the file or the variable: before, a
+TOML syntax error did not say which file, and a bad value printed pydantic's multi-line report and a URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+
+load_commands()
+
+
+def run(config: str, data_dir: Path, env: dict[str, str] | None = None) -> object:
+    return CliRunner().invoke(app, ["--config", config, "--data-dir", str(data_dir), "jobs", "list"], env=env)
+
+
+def test_a_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "site.toml"
+    broken.write_text("[ingest\nengine = 'local'\n")
+    result = run(str(broken), tmp_path / "data")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {broken}: not valid TOML: Expected ']'")
+
+
+def test_a_bad_value_names_its_setting_and_where_it_came_from(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text('[extract]\nworkers = "many"\n')
+    from_file = run(str(config), tmp_path / "data")
+    assert from_file.exit_code == 2
+    assert from_file.output.splitlines() == [
+        f"error: setting extract.workers ({config}): Input should be a valid integer, unable to parse string"
+        " as an integer, got 'many'"
+    ]
+    from_env = run("offline", tmp_path / "data", env={"FIGVAULT_INGEST__DEFAULT_GROUPS": "bad group!"})
+    assert from_env.exit_code == 2
+    [line] = from_env.output.splitlines()
+    assert line.startswith("error: setting ingest.default_groups (FIGVAULT_INGEST__DEFAULT_GROUPS): invalid")
+    assert "errors.pydantic.dev" not in line
