@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 KEY_PREFIX = "fvk"
-_KEY_RE = re.compile(r"^fvk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_KEY_RE = re.compile(r"fvk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 # scrypt cost: about 50 ms per check on this class of CPU. Verified keys are remembered in-process
 # (auth.ApiKeyVerifier), so the cost is paid once per key and process, not per request.
@@ -44,7 +44,7 @@ def looks_like_api_key(token: str) -> bool:
 
 
 def parse_api_key(token: str) -> ParsedKey | None:
-    match = _KEY_RE.match(token)
+    match = _KEY_RE.fullmatch(token)
     if match is None:
         return None
     return ParsedKey(key_id=match.group(1), secret=match.group(2))

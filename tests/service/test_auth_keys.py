@@ -96,6 +96,12 @@ def test_bad_tokens_are_rejected(conn: Database, token: str) -> None:
         Authenticator(ServiceSettings(), lambda: conn).authenticate(token)
 
 
+def test_key_with_trailing_newline_is_not_parsed() -> None:
+    token = generate_api_key().key
+    assert parse_api_key(token) is not None
+    assert parse_api_key(token + "\n") is None  # `$` in a match() would let the newline through
+
+
 def test_wrong_secret_for_known_key_id(conn: Database) -> None:
     record, key = users.add_user(conn, "cy", Role.READER, ["g"])
     forged = f"fvk_{record.key_id}_{'Z' * 43}"
