@@ -27,8 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from retrieval_misses import offline_setting  # noqa: E402
-from tune_retrieval import CANDIDATE_K, HALVES, load, table_row  # noqa: E402
+from tune_retrieval import CANDIDATE_K, HALVES, configured_setting, load, table_row  # noqa: E402
 
 from figvault.retrieval.lexical_index import LexicalIndex, Scope  # noqa: E402
 from figvault.retrieval.schema import F_ID, LEXICAL  # noqa: E402
@@ -113,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tune_only:
         HALVES.remove("report")
-    setting = offline_setting(args.profile)
+    setting = configured_setting(args.profile)
     answerable = [x for x in load(args.dump) if x["query"].get("doc")]
     head = "".join(f"| {h} R@1 | {h} R@5 | {h} R@10 | {h} MRR | {h} n " for h in HALVES)
     for size, folder in (item.split("=", 1) for item in args.data):

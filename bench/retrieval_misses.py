@@ -28,11 +28,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from tune_fields import SizeData  # noqa: E402
-from tune_retrieval import Setting, load, ordered, rank_of  # noqa: E402
+from tune_retrieval import Setting, configured_setting, load, ordered, rank_of  # noqa: E402
 
 from figvault.retrieval.evaluation import EvalQuery, is_hit  # noqa: E402
-from figvault.retrieval.evidence import Candidate, EvidenceParams, coverage, terms  # noqa: E402
-from figvault.settings import load_settings  # noqa: E402
+from figvault.retrieval.evidence import Candidate, coverage, terms  # noqa: E402
 
 CLASSES = (
     "not extracted",
@@ -71,16 +70,6 @@ def classify(line: dict[str, Any], setting: Setting, rows: Mapping[str, Mapping[
     return CLASSES[2] if top.doc == query.doc else CLASSES[3]
 
 
-def offline_setting(profile: str) -> Setting:
-    search = load_settings(profile).search
-    return Setting(
-        rrf_k=search.rrf_k,
-        lexical_weight=search.weights.get("lexical", 1.0),
-        evidence=EvidenceParams.from_settings(search),
-        depth=max(search.top_k, search.evidence_depth),
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,7 +78,7 @@ def main() -> None:
     parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
     parser.add_argument("--profile", default="offline")
     args = parser.parse_args()
-    setting = offline_setting(args.profile)
+    setting = configured_setting(args.profile)
     print(f"replayed setting: {setting}")
     tuning = [x for x in load(args.dump) if x["split"] == "tune" and x["query"].get("doc")]
     print(f"\n| size | tuning questions | misses at rank 1 | {' | '.join(CLASSES)} |")

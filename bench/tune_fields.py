@@ -12,6 +12,9 @@ in the choice. Writes a new dump with the chosen weights' lexical rankings when 
 
     .venv/bin/python bench/tune_fields.py DUMP --data full=/tmp/x/offline-full-... [--data labelled=...]
         [--fusion 10,2.0] [--out DUMP2]
+
+The replay is the profile's own (fusion, priors, fetch depth: ``tune_retrieval.configured_setting``);
+``--fusion K,W`` replays that fusion without priors instead.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tune_retrieval import (  # noqa: E402
     CANDIDATE_K,
     Axis,
     Setting,
+    configured_setting,
     coordinate_ascent,
     load,
     metrics,
@@ -126,13 +130,19 @@ def main() -> None:
     parser.add_argument("dump", type=Path)
     parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
     parser.add_argument("--profile", default="offline")
-    parser.add_argument("--fusion", default="10,2.0", help="K,W: RRF k and lexical weight of the replay")
+    parser.add_argument(
+        "--fusion",
+        help="K,W: replay this RRF k and lexical weight without priors (default: the profile's own)",
+    )
     parser.add_argument("--out", type=Path, help="Write the dump with the chosen weights' lexical rankings.")
     parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
     parser.add_argument("--report", action="store_true", help="Also print the reporting halves.")
     args = parser.parse_args()
-    k, w = args.fusion.split(",")
-    setting = Setting(int(k), float(w))
+    if args.fusion:
+        k, w = args.fusion.split(",")
+        setting = Setting(int(k), float(w))
+    else:
+        setting = configured_setting(args.profile)
     folders = dict(item.split("=", 1) for item in args.data)
     data = {size: SizeData(Path(folder), args.profile) for size, folder in folders.items()}
     everything = [x for x in load(args.dump) if x["size"] in data]

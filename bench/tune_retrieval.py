@@ -35,6 +35,7 @@ from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder  # no
 from figvault.retrieval.fusion import fuse  # noqa: E402
 from figvault.retrieval.no_match import FEATURES, answerable_probability, features  # noqa: E402
 from figvault.retrieval.schema import LEXICAL  # noqa: E402
+from figvault.settings import load_settings  # noqa: E402
 
 CANDIDATE_K = 50
 
@@ -46,6 +47,17 @@ class Setting:
     evidence: EvidenceParams = field(default_factory=EvidenceParams)
     depth: int = 10
     """How many leading fused candidates the engine fetches and reorders: max(top_k, evidence_depth)."""
+
+
+def configured_setting(profile: str) -> Setting:
+    """What the engine does with ``profile``: its fusion, priors, neighbour rule and fetch depth."""
+    search = load_settings(profile).search
+    return Setting(
+        rrf_k=search.rrf_k,
+        lexical_weight=search.weights.get("lexical", 1.0),
+        evidence=EvidenceParams.from_settings(search),
+        depth=max(search.top_k, search.evidence_depth),
+    )
 
 
 FUSION_GRID = {"rrf_k": (10, 30, 60), "lexical_weight": (1.0, 1.5, 2.0, 3.0)}
