@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from tune_retrieval import (  # noqa: E402
     CANDIDATE_K,
+    HALVES,
     Axis,
     Setting,
     configured_setting,
@@ -138,6 +139,8 @@ def main() -> None:
     parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
     parser.add_argument("--report", action="store_true", help="Also print the reporting halves.")
     args = parser.parse_args()
+    if not args.report:
+        HALVES.remove("report")  # the tables print the tuning halves only
     if args.fusion:
         k, w = args.fusion.split(",")
         setting = Setting(int(k), float(w))
@@ -156,12 +159,8 @@ def main() -> None:
     for size, size_lines in lines.items():
         print(f"\n### {size}\n")
         for name, params in (("configured", start), ("chosen", chosen)):
-            relexed = [data[size].relexed(x, params) for x in size_lines]
-            print(
-                table_row(
-                    name, relexed if args.report else [x for x in relexed if x["split"] == "tune"], setting
-                )
-            )
+            relexed = [data[size].relexed(x, params) for x in size_lines if x["split"] in HALVES]
+            print(table_row(name, relexed, setting))
     if args.out:
         with args.out.open("w", encoding="utf-8") as out:
             for x in everything:
