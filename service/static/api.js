@@ -28,12 +28,25 @@ function authHeaders(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
 
+// A 422's list of problems as one sentence naming each field ("min width: Input should be greater than or
+// equal to 0"): pydantic's messages alone do not say which control is wrong.
+export function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (!Array.isArray(detail)) return "";
+  return detail
+    .map((problem) => {
+      const message = String(problem.msg || JSON.stringify(problem)).replace(/^Value error, /, "");
+      const field = [...(problem.loc || [])].reverse().find((part) => typeof part === "string" && part !== "body");
+      return field && !message.startsWith(`${field}:`) ? `${field.replaceAll("_", " ")}: ${message}` : message;
+    })
+    .join("; ");
+}
+
 async function errorFrom(response) {
   let detail = response.statusText || `HTTP ${response.status}`;
   try {
     const body = await response.json();
-    if (typeof body.detail === "string") detail = body.detail;
-    else if (Array.isArray(body.detail)) detail = body.detail.map((d) => d.msg || JSON.stringify(d)).join("; ");
+    if (typeof body.detail === "string" || Array.isArray(body.detail)) detail = detailText(body.detail) || detail;
     else if (body.error) detail = body.error;
   } catch {
     // Not JSON: keep the status text.

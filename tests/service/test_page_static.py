@@ -106,6 +106,35 @@ await streamEvents("/v1/jobs/j1/events", (m) => console.log(JSON.stringify(m)));
 """
 
 
+ERROR_SCRIPT = """
+const { detailText } = await import(process.argv[1]);
+console.log(detailText(JSON.parse(process.argv[2])));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_rejected_request_names_the_wrong_fields() -> None:
+    """The server's 422 list (what FastAPI answers for a bad filter) as the page shows it: each problem with
+    its field, pydantic's "Value error, " prefix dropped (before: "Input should be greater than or equal to
+    0" without saying which control)."""
+    detail = [
+        {"loc": ["body", "filters", "min_width"], "msg": "Input should be greater than or equal to 0"},
+        {"loc": ["body", "filters", "pages"], "msg": "Value error, pages: a range goes from a first page"},
+    ]
+    with resources.as_file(STATIC.joinpath("api.js")) as api_js:
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", ERROR_SCRIPT, api_js.as_uri(), json.dumps(detail)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "min width: Input should be greater than or equal to 0; pages: a range goes from a first page"
+    )
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_job_event_stream_parser() -> None:
     """The page reads job progress (server-sent events) through fetch so the bearer header goes along."""
