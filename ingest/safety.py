@@ -59,6 +59,9 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
 
 
 _RELS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_SVG_PARSER = etree.XMLParser(resolve_entities="internal", no_network=True)
+"""Internal entities expanded (one may carry markup: an ``<image>`` with its href), so that the tree holds
+what a renderer draws; a reference to an external entity is a parse error (the SVG becomes empty)."""
 _SVG_HEAD = re.compile(rb"<([A-Za-z_][\w.-]*:)?svg[\s>/]", re.IGNORECASE)
 _SAFE_REF = re.compile(r"#|data:image/(png|jpe?g|gif|bmp|webp|tiff?)[;,]", re.IGNORECASE)
 """References an SVG may keep: its own elements, and raster pictures carried inline."""
@@ -117,12 +120,15 @@ def _clean_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
 def svg_internal_only(svg: bytes) -> bytes | None:
     """An SVG whose references point only inside it (see ``_SAFE_REF``); None when it is one already."""
     try:
-        root = etree.fromstring(svg, _RELS_PARSER)
+        root = etree.fromstring(svg, _SVG_PARSER)
     except etree.XMLSyntaxError:
         return _EMPTY_SVG
     if root is None or etree.QName(root).localname.lower() != "svg":
         return None
-    changed = False
+    # A DOCTYPE is dropped (its entities are expanded above): its ATTLIST defaults add attributes the tree
+    # does not show, such as an href that LibreOffice applies and loads.
+    docinfo = root.getroottree().docinfo
+    changed = bool(docinfo.doctype) or docinfo.internalDTD is not None
     for el in root.iter():
         for name, value in list(el.attrib.items()):
             if etree.QName(name).localname.lower() == "href" and not _SAFE_REF.match(value.strip()):

@@ -252,3 +252,19 @@ def svg_linking(target: str) -> bytes:
         .format(target.replace("&", "&amp;").replace('"', "&quot;"))
         .encode()
     )
+
+
+def svg_linking_through_its_dtd(target: str, how: str) -> bytes:
+    """An SVG whose picture's href to ``target`` is not in its elements but in its DOCTYPE: an ATTLIST
+    default (``how`` "default") or an internal entity that carries the ``<image>`` (``how`` "entity")."""
+    quoted = target.replace("&", "&amp;").replace('"', "&quot;").replace("'", "&#39;")
+    image = "<image x='0' y='0' width='200' height='200'{}/>"
+    if how == "default":
+        dtd, body = f'<!ATTLIST image xlink:href CDATA "{quoted}">', image.format("")
+    else:
+        href = f" href='{quoted}'"  # SVG 2's href: a prefix is not declared inside an entity
+        dtd, body = f'<!ENTITY picture "{image.format(href)}">', "&picture;"
+    return (
+        '<?xml version="1.0"?><!DOCTYPE svg [' + dtd + ']><svg xmlns="http://www.w3.org/2000/svg"'
+        ' xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="200">' + body + "</svg>"
+    ).encode()

@@ -16,7 +16,12 @@ from figvault.ingest.extract import extract_document
 from figvault.ingest.safety import svg_internal_only, without_external_targets
 from figvault.settings import ExtractSettings
 from tests.ingest import pptx_decks as decks
-from tests.ingest.hostile_docs import linked_picture_pptx, svg_linking, svg_picture_pptx
+from tests.ingest.hostile_docs import (
+    linked_picture_pptx,
+    svg_linking,
+    svg_linking_through_its_dtd,
+    svg_picture_pptx,
+)
 
 SECRET_RGB = (250, 10, 200)
 """The colour of the server file the deck links to; no figure may show it."""
@@ -43,13 +48,16 @@ needs_soffice = pytest.mark.skipif(
 
 
 @needs_soffice
-@pytest.mark.parametrize("form", ["file-uri", "relative-path", "svg", "svgz"])
+@pytest.mark.parametrize("form", ["file-uri", "relative-path", "svg", "svgz", "svg-dtd-default"])
 def test_a_picture_linked_to_a_server_file_never_shows_it(tmp_path: Path, form: str) -> None:
     secret = secret_png(tmp_path / "outside")
     # LibreOffice opens the deck in a temporary folder: enough "../" reach the root from any depth.
     target = "../" * 30 + str(secret).lstrip("/") if form == "relative-path" else secret.as_uri()
     base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
-    if form.startswith("svg"):
+    if form.startswith("svg-dtd"):
+        svg = svg_linking_through_its_dtd(target, form.removeprefix("svg-dtd-"))
+        deck = svg_picture_pptx(tmp_path / "svg.pptx", base, svg)
+    elif form.startswith("svg"):
         deck = svg_picture_pptx(tmp_path / "svg.pptx", base, svg_linking(target), gzipped=form == "svgz")
     else:
         deck = linked_picture_pptx(tmp_path / "linked.pptx", base, target)
@@ -89,3 +97,18 @@ def test_an_svg_keeps_only_references_inside_it() -> None:
         assert kept in cleaned
     assert svg_internal_only(cleaned) is None  # nothing left to remove
     assert svg_internal_only(b"<svg") == b'<svg xmlns="http://www.w3.org/2000/svg"/>'  # unreadable: empty
+
+
+@pytest.mark.parametrize("how", ["default", "entity"])
+def test_an_svg_loses_references_its_doctype_adds(how: str) -> None:
+    """An ATTLIST default or an entity carrying markup adds an href the parsed elements do not show at
+    first sight; LibreOffice applies both. The DOCTYPE goes, the entities are expanded and cleaned."""
+    cleaned = svg_internal_only(svg_linking_through_its_dtd("file:///srv/secret.png", how))
+    assert cleaned is not None
+    assert b"file:" not in cleaned and b"DOCTYPE" not in cleaned and b"<image" in cleaned
+    assert svg_internal_only(cleaned) is None
+
+
+def test_an_svg_referring_to_an_external_entity_becomes_empty() -> None:
+    svg = b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hostname">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>'
+    assert svg_internal_only(svg) == b'<svg xmlns="http://www.w3.org/2000/svg"/>'
