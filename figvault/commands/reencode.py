@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,41 +44,17 @@ def reencode(
 ) -> None:
     """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile.
     The encode step runs in --engine (a resumed job keeps the engine it started with)."""
-    from figvault.commands.jobs import progress_line
     from figvault.encoders.factory import build_encoders
-    from figvault.errors import StoreError
     from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
     from figvault.pipeline.reencode import plan_reencode
-    from figvault.retrieval.milvus_store import MilvusUnitStore
 
     settings = state(ctx).settings
     params = engine_params(settings, engine, ray_address)
     quiet_store_logs()
     # Milvus Lite's in-process server logs every RPC it lacks (index-build polling) as an error: noise here.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    last = {"line": "", "at": 0.0}
-
-    def echo(job: Job) -> None:
-        line = progress_line(job)
-        now = time.monotonic()
-        # A line per phase change and at most one a second otherwise: readable in logs, not a flood.
-        if quiet or line == last["line"] or (job.phase == last.get("phase") and now - last["at"] < 1.0):
-            return
-        last.update(line=line, at=now, phase=job.phase)
-        typer.echo(f"reencode: {line}", err=True)
-
     with one_line_errors():
-        try:
-            store = MilvusUnitStore.from_settings(settings)
-        except StoreError as exc:
-            if settings.store.uri:
-                raise
-            # Milvus Lite serves its folder from one process: a running service holds it.
-            raise StoreError(
-                f"{exc} (if `figvault serve` runs on this data folder, re-encode through it: set"
-                " service.reencode_on_start and restart it, or POST /v1/jobs/reencode where"
-                " service.tenant_admin_reencode allows it)"
-            ) from None
+        store = _open_store(settings)
         plan = plan_reencode(store, build_encoders(settings))
         if plan is None:
             served = store.served_collection()
@@ -97,8 +74,44 @@ def reencode(
                 f" engine {job.params.get('engine') or settings.ingest.engine}",
                 err=True,
             )
-        final = run_here(settings, job, echo=echo)
+        final = run_here(settings, job, echo=_progress_echo(quiet))
     if final.state != JobState.SUCCEEDED:
         typer.echo(f"reencode: job {final.id} {final.state}: {final.message}", err=True)
         raise typer.Exit(1)
     typer.echo(f"reencode: {final.message}")
+
+
+def _open_store(settings: Settings) -> Any:
+    """The store; Milvus Lite's folder held by a running service is an error saying how to re-encode."""
+    from figvault.errors import StoreError
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    try:
+        return MilvusUnitStore.from_settings(settings)
+    except StoreError as exc:
+        if settings.store.uri:
+            raise
+        # Milvus Lite serves its folder from one process: a running service holds it.
+        raise StoreError(
+            f"{exc} (if `figvault serve` runs on this data folder, re-encode through it: set"
+            " service.reencode_on_start and restart it, or POST /v1/jobs/reencode where"
+            " service.tenant_admin_reencode allows it)"
+        ) from None
+
+
+def _progress_echo(quiet: bool) -> Callable[[Job], None]:
+    """The job's progress on stderr: a line per phase change and at most one a second otherwise
+    (readable in logs, not a flood)."""
+    from figvault.commands.jobs import progress_line
+
+    last = {"line": "", "at": 0.0}
+
+    def echo(job: Job) -> None:
+        line = progress_line(job)
+        now = time.monotonic()
+        if quiet or line == last["line"] or (job.phase == last.get("phase") and now - last["at"] < 1.0):
+            return
+        last.update(line=line, at=now, phase=job.phase)
+        typer.echo(f"reencode: {line}", err=True)
+
+    return echo
