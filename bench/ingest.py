@@ -16,6 +16,8 @@ load from ``stages.load`` (reported in its own column, not in the encode rate). 
 engine's pages/s over extraction alone's, in the same run. Peak memory
 is the largest resident total of the run's process tree (extraction workers, Ray's processes included),
 sampled every 0.2 s. The load average is recorded before and after each run: the machine is shared.
+A second table says where each engine's time went: the runner's own time against the process's, and
+each stage's busy share of it (extraction per worker); a stage under 100% waited.
 
     .venv/bin/python bench/ingest.py [--docs DIR ...] [--limit N] [--engines extract,sequential,local,ray]
                                      [--profile offline] [--json OUT]
@@ -97,6 +99,7 @@ def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict
             result["wall_s"] = time.perf_counter() - started
         result["peak_rss_mb"] = memory.peak / 2**20
         result["cpu_s"] = sum(memory.cpu.values())
+        result["workers"] = settings.extract.workers or os.cpu_count() or 1
     return result
 
 
@@ -210,6 +213,40 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def busy_table(results: list[dict[str, Any]]) -> str:
+    """Where each engine's wall time goes: the runner's own time (``timings.total``) against the whole
+    process, and each stage's busy seconds as a share of the runner's time (extraction: per worker). A
+    stage under 100% waited for work or for room downstream; the model load overlaps extraction."""
+    lines = [
+        "| engine | wall s | runner s | outside the runner s | extract busy % (per worker) | encode busy %"
+        " | model load s | write busy % | plan (hash) s | flush s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        stages, timings = r.get("stages") or {}, r.get("timings") or {}
+        total = timings.get("total", 0.0)
+        if not stages or total <= 0:
+            continue
+
+        def share(stage: str, per: int = 1, stages: dict = stages, total: float = total) -> str:
+            return f"{100 * stages.get(stage, {}).get('busy_s', 0.0) / (per * total):.0f}%"
+
+        cells = [
+            r["engine"],
+            f"{r['wall_s']:.1f}",
+            f"{total:.1f}",
+            f"{r['wall_s'] - total:.1f}",
+            share("extract", r.get("workers", 1)),
+            share("encode"),
+            f"{stages.get('load', {}).get('busy_s', 0.0):.1f}",
+            share("write"),
+            f"{timings.get('hash', 0.0):.1f}",
+            f"{timings.get('flush', 0.0):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +272,7 @@ def main() -> None:
         r = results[-1]
         print(f"{engine}: {r['pages'] / r['wall_s']:.2f} pages/s, load {r['load_after']}", flush=True)
     print(table(results))
+    print(busy_table(results))
     local = next((r for r in results if r["engine"] == "local"), None)
     if local is not None and local.get("stages"):
         print(json.dumps(estimate(local), indent=2))
