@@ -54,17 +54,52 @@ def readiness_checks(engine: Any, settings: Settings, warm_up: Any = None) -> di
     return checks
 
 
+# What an unauthenticated caller sees for a failing check: a fixed reason, never the error text (which may
+# carry an internal address or a model path). The details go to the server log; admins get the collection
+# from GET /v1/status.
+PUBLIC_REASONS = {
+    "engine": "not loaded",
+    "encoders": "not loaded yet",
+    "warm_up": "warming up",
+    "store": "store unreachable",
+    "version": "served version differs from the configured one",
+}
+
+
+def public_checks(checks: dict[str, Any], warming_up: bool) -> dict[str, Any]:
+    """``checks`` with each failure replaced by its fixed reason, and only the checks of READY_WHEN."""
+    shown = {
+        name: True if checks[name] is True else PUBLIC_REASONS[name] for name in READY_WHEN if name in checks
+    }
+    if shown.get("warm_up", True) is not True and not warming_up:
+        shown["warm_up"] = "warm-up failed"
+    return shown
+
+
+def _log_details(app_state: Any, checks: dict[str, Any]) -> None:
+    """Log the failing checks' details once each time they change (an orchestrator polls /readyz often)."""
+    failing = {name: value for name, value in checks.items() if name in READY_WHEN and value is not True}
+    if failing and failing != getattr(app_state, "readyz_logged", None):
+        log.warning("not ready: %s", "; ".join(f"{name}: {why}" for name, why in failing.items()))
+    app_state.readyz_logged = failing
+
+
 @router.get(
     "/readyz",
     summary="Readiness: models loaded and warm, store reachable, served version matches",
     response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "Not ready; the failing checks say why."}},
+    responses={
+        503: {"model": ReadyOut, "description": "Not ready; each failing check gives a fixed reason."}
+    },
 )
 def readyz(request: Request) -> Response:
     state = request.app.state
     checks = readiness_checks(getattr(state, "engine", None), state.settings, getattr(state, "warm_up", None))
     ready = all(checks.get(name) is True for name in READY_WHEN)
-    body = ReadyOut(status="ready" if ready else "not-ready", checks=checks)
+    _log_details(state, checks)
+    warm_up = getattr(state, "warm_up", None)
+    warming_up = warm_up is not None and not warm_up.done.is_set()
+    body = ReadyOut(status="ready" if ready else "not-ready", checks=public_checks(checks, warming_up))
     return JSONResponse(body.model_dump(), status_code=200 if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
