@@ -753,7 +753,7 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
             regions.append(region)
     if len(regions) == 1 and _is_divider_icon(layout, regions[0]):
         return []
-    return regions
+    return [r for r in regions if not _is_avatar_row(layout, r)]
 
 
 def _uncaptioned(
@@ -826,6 +826,31 @@ def _is_divider_icon(layout: PageLayout, region: FigureRegion) -> bool:
     title_blocks = {line.block for line in layout.title_lines}
     other = sum(len(line.text) for line in layout.lines if line.block not in title_blocks)
     return other <= DIVIDER_OTHER_CHARS
+
+
+AVATAR_MAX_SHARE = 0.1
+"""Pictures in an avatar row are each at most this share of the page width (headshots, logos)."""
+
+
+def _is_avatar_row(layout: PageLayout, region: FigureRegion) -> bool:
+    """Layout class "row of headshots": three or more small square pictures of one size side by side in
+    one row, nothing else (a slide's presenters, a row of logos): the labels count them as decoration.
+    A grid of slide thumbnails (16:9 tiles) or pictures of different sizes stays a figure."""
+    if region.path_count or region.caption:
+        return False
+    inside = [im.box for im in layout.content.images if box_intersection(im.box, region.box) > 0]
+    if len(inside) < 3 or sum(box_area(b) for b in inside) < 0.95 * region.image_area:
+        return False
+    side = inside[0][2] - inside[0][0]
+    return (
+        all(
+            abs((b[2] - b[0]) - side) <= 0.05 * side
+            and abs((b[3] - b[1]) - side) <= 0.05 * side
+            and abs(b[1] - inside[0][1]) <= 0.05 * side
+            for b in inside
+        )
+        and side <= AVATAR_MAX_SHARE * layout.content.size[0]
+    )
 
 
 SLIDE_MIN_FIGURE_SHARE = 0.08

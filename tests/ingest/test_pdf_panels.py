@@ -306,3 +306,18 @@ def test_a_slide_that_is_one_screenshot_is_a_figure_backgrounds_and_scans_are_no
         )
     (tmp_path / "scan.pdf").write_bytes(scan.tobytes())
     assert _extract(tmp_path / "scan.pdf").figures == []
+
+
+@pytest.mark.parametrize("tile", [(80, 80), (160, 90)], ids=["square-headshots", "slide-thumbnails"])
+def test_a_row_of_headshots_is_decoration_a_row_of_thumbnails_is_not(tmp_path: Path, tile: tuple) -> None:
+    """Layout class "row of headshots": small square pictures of one size in a row (a slide's presenters)
+    are no figure; a row of 16:9 slide thumbnails is one."""
+    doc = pymupdf.open()
+    page = _slide(doc, "This month's presenters")
+    w, h = tile
+    for n in range(5):
+        x = 120 + n * (w + 14)
+        page.insert_image(pymupdf.Rect(x, 150, x + w, 150 + h), stream=figure_png(60 + n, (w * 3, h * 3)))
+    path = tmp_path / "row.pdf"
+    path.write_bytes(doc.tobytes())
+    assert len(_extract(path).figures) == (0 if w == h else 1)
