@@ -96,6 +96,9 @@ def ingest_samples(run: DemoRun) -> None:
         run.console.print(f"   The offline profile needs no downloads: {program()} --config offline demo")
         run.ingested = False
         return
+    run.console.print(
+        "   extracting, loading the text models and encoding: a minute or more on a busy machine..."
+    )
     with one_line_errors():
         report = ingest_paths(run.settings, run.documents, groups=[], tenant=DEMO_TENANT, progress=False)
     run.ingested = True

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from figvault.settings import Settings
 
 
+LOADING = (
+    "search: loading the models and the store (each command loads them anew, up to a minute on a busy"
+    " machine; `figvault serve` keeps them loaded)..."
+)
+"""Said on stderr before a table search: the wait is the model load, not a hang."""
+
+
 @app.command()
 def search(
     ctx: typer.Context,
@@ -115,6 +122,8 @@ def search(
     principal = local_operator(tenant, split_csv(groups))
     request = _with_named_documents(settings, principal, request)
     picture = None if image is None else _read_image(image)
+    if not as_json:
+        typer.echo(LOADING, err=True)
     response = _answer(settings, principal, request, picture)
     if as_json:
         _print_json(settings, question, response)

@@ -12,6 +12,7 @@ from figvault.access import local_operator
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.commands._retrieval_cli import nothing_found_line
+from figvault.commands.search import LOADING
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.settings import load_settings
 
@@ -60,6 +61,7 @@ def test_the_cli_says_which_tenant_holds_the_documents(tmp_path: Path) -> None:
     base = ["--config", "offline", "--data-dir", str(tmp_path), "search"]
     result = CliRunner().invoke(app, [*base, "revenue by region"])
     assert result.exit_code == 0, result.output
+    assert result.output.startswith(LOADING)  # the model load is a wait, not a hang: it is said first
     assert "tenant 'default' has no figures; they are in: --tenant demo" in result.output
     filtered = CliRunner().invoke(app, [*base, "revenue by region", "--tenant", "demo", "--doc", "dek.pptx"])
     assert "no figures found that pass --doc; without them the search covers 1 document" in filtered.output
