@@ -145,6 +145,65 @@ def _offer(inbox: queue.Queue[PreparedDoc], doc: PreparedDoc) -> bool:
     return True
 
 
+class _Extractions:
+    """The extract stage of one local run: ``workers`` limited extractions at once, largest file first,
+    at most ``limit`` documents held (extracting, or extracted and waiting for room in the encoder's
+    queue), each handed on as it finishes: a long document holds back no other."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        specs: Sequence[DocSpec],
+        clock: StageClock,
+        stop: threading.Event,
+        workers: int,
+        limit: int,
+    ) -> None:
+        self.settings, self.clock, self.stop, self.limit = settings, clock, stop, limit
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-extract")
+        self.todo = deque(largest_first(specs))
+        self.running: dict[Future[Outcome], DocSpec] = {}
+        self.ready: deque[PreparedDoc] = deque()
+
+    def pending(self) -> bool:
+        return bool(self.todo or self.running or self.ready)
+
+    def _extract(self, spec: DocSpec) -> Outcome:
+        if self.stop.is_set():
+            raise ExtractCancelled("cancelled before extraction")
+        return extract_and_prepare(spec, self.settings.extract, self.clock, cancelled=self.stop.is_set)
+
+    def start_more(self) -> None:
+        while self.todo and len(self.running) + len(self.ready) < self.limit:
+            spec = self.todo.popleft()
+            self.clock.begin(spec)
+            self.running[self.pool.submit(self._extract, spec)] = spec
+
+    def collect_failed(self) -> Iterator[tuple[DocSpec, Outcome]]:
+        """The finished extractions: each failure (its reason) yielded, each extracted document kept
+        for the encoder."""
+        for future in [f for f in self.running if f.done()]:
+            spec, result = self.running.pop(future), future.result()
+            if isinstance(result, str):
+                yield spec, result
+            else:
+                self.ready.append(result)
+
+    def hand_on(self, inbox: queue.Queue[PreparedDoc]) -> int:
+        """Move the extracted documents into the encoder's queue while it has room; how many went."""
+        moved = 0
+        while self.ready and _offer(inbox, self.ready[0]):
+            self.ready.popleft()
+            moved += 1
+        return moved
+
+    def close(self) -> None:
+        """Cancel what has not started, wait for the rest (``stop`` set: they end within CANCEL_POLL_S)."""
+        for future in self.running:
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+
 class LocalEngine(Engine):
     """Extraction processes, one encoder thread, bounded queues between them (see the module)."""
 
@@ -172,35 +231,15 @@ class LocalEngine(Engine):
             name="figvault-encode",
             daemon=True,
         )
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-extract")
-
-        def extract(spec: DocSpec) -> Outcome:
-            if stop.is_set():
-                raise ExtractCancelled("cancelled before extraction")
-            return extract_and_prepare(spec, self.settings.extract, clock, cancelled=stop.is_set)
-
-        todo = deque(largest_first(specs))
-        running: dict[Future[Outcome], DocSpec] = {}  # submitted, not yet handed on
-        ready: deque[PreparedDoc] = deque()  # extracted, waiting for room in the encoder's queue
+        extractions = _Extractions(self.settings, specs, clock, stop, workers, workers + depth)
         watch = CancelWatch(cancelled)
         in_encoder = 0
         encoder.start()
         try:
-            while todo or running or ready or in_encoder:
-                while todo and len(running) + len(ready) < workers + depth:
-                    spec = todo.popleft()
-                    clock.begin(spec)
-                    running[pool.submit(extract, spec)] = spec
-                # Finished extractions go on as they finish: a long document holds back no other.
-                for future in [f for f in running if f.done()]:
-                    spec, result = running.pop(future), future.result()
-                    if isinstance(result, str):
-                        yield spec, result
-                    else:
-                        ready.append(result)
-                while ready and _offer(to_encode, ready[0]):
-                    ready.popleft()
-                    in_encoder += 1
+            while extractions.pending() or in_encoder:
+                extractions.start_more()
+                yield from extractions.collect_failed()
+                in_encoder += extractions.hand_on(to_encode)
                 with contextlib.suppress(queue.Empty):
                     item = encoded.get(timeout=WAIT_S)
                     in_encoder -= 1
@@ -209,9 +248,7 @@ class LocalEngine(Engine):
                     raise ExtractCancelled("cancelled while ingesting")
         finally:
             stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
-            for future in running:
-                future.cancel()
-            pool.shutdown(wait=True)
+            extractions.close()
             encoder.join()
 
     def _encode_loop(
