@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
 from figvault.settings import ExtractSettings
@@ -19,9 +21,14 @@ PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presen
 SUFFIXES = {".pdf", ".pptx"}
 
 
+NOT_REGULAR = "skipped: not a regular file (a pipe, socket or device)"
+
+
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly are yielded whatever their name (their bytes decide); folders give their
-    .pdf/.pptx files. Paths that do not exist are left out: callers report them."""
+    """Regular files named directly are yielded whatever their name (their bytes decide); folders give
+    their .pdf/.pptx files. Paths that do not exist are left out (callers report them), and so is anything
+    that is not a regular file once symlinks are followed (a pipe would block its reader): see
+    ``irregular_files``."""
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
@@ -30,7 +37,7 @@ def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
         else:
-            found = [path]
+            found = [path] if path.is_file() else []
         for p in found:
             key = p.resolve()
             if key not in seen:
@@ -51,6 +58,33 @@ def skipped_files(paths: Iterable[Path]) -> list[Path]:
         and p.suffix.lower() not in SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(raw).parts)
     )
+
+
+def irregular_files(paths: Iterable[Path]) -> list[Path]:
+    """What ``iter_input_files`` leaves out for not being a regular file (symlinks followed): named
+    directly, or a .pdf/.pptx name inside a folder. Reported as skipped, never opened."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and _irregular(p))
+        elif _irregular(path):
+            out.append(path)
+    return out
+
+
+def _irregular(path: Path) -> bool:
+    return path.exists() and not path.is_dir() and not path.is_file()
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, without blocking if it has become a pipe since it was listed;
+    UnsupportedFileError when it is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsupportedFileError("not a regular file (a pipe, socket or device)")
+    return os.fdopen(fd, "rb")
 
 
 def sniff_mime(data: bytes) -> str:
@@ -85,7 +119,8 @@ def read_document(path: Path, settings: ExtractSettings) -> bytes:
     limit = settings.max_file_mb * 1024 * 1024
     if size > limit:
         raise UnsafeFileError(f"file is {size / 2**20:.0f} MiB, over the {settings.max_file_mb} MiB limit")
-    return path.read_bytes()
+    with open_regular(path) as fh:
+        return fh.read()
 
 
 def extract_document(path: Path, settings: ExtractSettings, data: bytes | None = None) -> DocumentExtraction:

@@ -180,7 +180,7 @@ class _Inputs:
 def _gather_inputs(ctx: JobContext) -> _Inputs:
     """The job's paths and uploads as files: folders listed, uploads fetched here, files outside the
     allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
-    from figvault.ingest.extract import iter_input_files
+    from figvault.ingest.extract import NOT_REGULAR, irregular_files, iter_input_files
     from figvault.pipeline.ingest_pipeline import FileIdentity
 
     params = ctx.params
@@ -197,6 +197,8 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
             (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
     missing = [p for p in given if not p.exists()]
     files = list(iter_input_files(given))
+    for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
+        ctx.error(str(path), NOT_REGULAR)
     if params.get("allowed_roots") is not None:
         roots = [Path(r) for r in params["allowed_roots"]]
         for f in files:

@@ -143,8 +143,10 @@ flight (started, not yet written), and the stage clock."""
 
 
 def file_sha256(path: Path) -> str:
+    from figvault.ingest.extract import open_regular
+
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -223,6 +223,31 @@ def test_folder_allow_list_follows_symlinks(settings: Settings, store: JobStore,
     assert find_document(DocumentRegistry.open(settings), "acme", "secret.pdf") is None
 
 
+def test_folder_ingest_skips_pipes_and_names_them(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    import os
+
+    from figvault.errors import UnsupportedFileError
+    from figvault.ingest.extract import iter_input_files, open_regular
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    figure_pdf(allowed / "in.pdf", seed=1)
+    os.mkfifo(allowed / "pipe.pdf")  # reading it would block the job's thread until a writer came
+    named = allowed / "named-pipe"
+    os.mkfifo(named)
+    params = ingest_params([allowed], allowed_roots=[str(allowed.resolve())])
+    final = run_here(settings, store.create(JobType.INGEST, params, started_by="a", tenant="acme"))
+    assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1
+    assert [e.item for e in final.errors] == [str(allowed / "pipe.pdf")]
+    assert "not a regular file" in final.errors[0].error
+
+    assert list(iter_input_files([named])) == []  # never handed to a reader
+    with pytest.raises(UnsupportedFileError, match="not a regular file"):
+        open_regular(named)  # one that became a pipe after it was listed: refused, not read
+
+
 def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
