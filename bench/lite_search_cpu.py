@@ -55,7 +55,7 @@ def configurator(engine: Any) -> Callable[[int], None]:
 
     from figvault.phash import hash_distance
     from figvault.retrieval import duplicates, lite_direct, lite_patch
-    from figvault.retrieval.lexical_index import LexicalIndex
+    from figvault.retrieval.lexical_index import IndexView
 
     handler = engine.store.client._get_connection()
     direct = handler._stub
@@ -63,9 +63,9 @@ def configurator(engine: Any) -> Callable[[int], None]:
         raise SystemExit("the Lite reads are not in process here (versions?): nothing to compare")
     projected, parsed = lite_patch._projected_columns, duplicates._hash_distance
     kept_masks = lite_patch._filter_masks
-    top = LexicalIndex._top
+    top = IndexView._top
 
-    def whole_rows_top(self: LexicalIndex, rows: Any, scores: Any, limit: int) -> list[tuple[str, float]]:
+    def whole_rows_top(self: IndexView, rows: Any, scores: Any, limit: int) -> list[tuple[str, float]]:
         if len(rows) > limit:  # before: every mirrored column of the tied rows taken, all of them sorted
             threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
             rows, scores = rows[scores >= threshold], scores[scores >= threshold]
@@ -88,7 +88,7 @@ def configurator(engine: Any) -> Callable[[int], None]:
         handler._stub = direct if level >= 3 else direct.wire
         duplicates._hash_distance = parsed if level >= 4 else by_strings
         lite_patch._filter_masks = kept_masks if level >= 5 else evaluated
-        LexicalIndex._top = top if level >= 6 else whole_rows_top
+        IndexView._top = top if level >= 6 else whole_rows_top
 
     return configure
 

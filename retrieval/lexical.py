@@ -80,7 +80,8 @@ class _Served:
 
 
 class LexicalChannel:
-    """Lexical search over the collections of one store; thread-safe (one lock per process)."""
+    """Lexical search over the collections of one store; thread-safe: one lock per process for keeping the
+    indexes current, searches run outside it on a view of the index (``LexicalIndex.view``)."""
 
     def __init__(
         self,
@@ -111,8 +112,10 @@ class LexicalChannel:
         """The caller's top ``limit`` units by BM25F, under the request's filter expression (may be "")."""
         with self._lock:
             served = self.sync(collection)
+            view = served.index.view()
             row_filter = self._row_filter(collection, served, request_expr) if request_expr else None
-            ranked = served.index.search(query, scope, limit, self.params, row_filter)
+        # Outside the lock: searches read their view side by side while the change log is applied.
+        ranked = view.search(query, scope, limit, self.params, row_filter)
         return [ChannelHit(unit_id=uid, score=score, row={F_ID: uid}) for uid, score in ranked]
 
     def _row_filter(self, collection: str, served: _Served, expr: str) -> Any:

@@ -128,8 +128,124 @@ class _Growable:
         self.n = n
 
 
+@dataclass(frozen=True)
+class IndexView:
+    """What a search reads, fixed when taken (``LexicalIndex.view``): its own copies of the per-row and
+    per-access-code arrays, the index's segments (never changed once built: a merge makes a new one) and its
+    term dictionary (only ever added to; a term newer than a segment has no postings in it)."""
+
+    analyzer: Analyzer
+    meta_schema: pa.Schema
+    term_id: Mapping[str, int]
+    segments: tuple[_Segment, ...]
+    alive: np.ndarray
+    code: np.ndarray
+    lens: np.ndarray
+    count: np.ndarray
+    """Live rows per access code."""
+    lensum: np.ndarray
+    """Summed field lengths of the live rows per access code."""
+    codes: Mapping[tuple[str, str], int]
+    """(tenant, acl_key) -> access code."""
+
+    def search(
+        self,
+        query: str,
+        scope: Scope,
+        limit: int,
+        params: BM25FParams,
+        row_filter: RowFilter | None = None,
+    ) -> list[tuple[str, float]]:
+        """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id."""
+        visible = self._visible_codes(scope)
+        if visible is None or limit <= 0:
+            return []
+        n_docs = int(self.count[visible].sum())
+        if n_docs == 0:
+            return []
+        avglen = self.lensum[visible].sum(axis=0) / n_docs
+        visible_code = np.zeros(len(self.count), dtype=bool)
+        visible_code[visible] = True
+        weights = np.asarray(params.weights, dtype=np.float64)
+        b = np.asarray(params.b, dtype=np.float64)
+        # B_f(d) = 1 - b_f + b_f * len_f(d) / avglen_f; a field no visible row has keeps B = 1.
+        slope = np.where(avglen > 0, b / np.where(avglen > 0, avglen, 1.0), 0.0)
+        k1 = params.k1
+        per_term_rows: list[np.ndarray] = []
+        per_term_scores: list[np.ndarray] = []
+        for term, qtf in self.analyzer.counts(query).items():
+            tid = self.term_id.get(term)
+            if tid is None:
+                continue
+            parts = [seg.postings(tid) for seg in self.segments]
+            rows = np.concatenate([p[0] for p in parts])
+            ok = self.alive[rows] & visible_code[self.code[rows]]
+            rows = rows[ok]
+            if not len(rows):
+                continue
+            tf = np.concatenate([p[1] for p in parts])[ok].astype(np.float64)
+            fields = np.concatenate([p[2] for p in parts])[ok]
+            norm = 1.0 - b[fields] + slope[fields] * self.lens[rows, fields]
+            unique, inverse = np.unique(rows, return_inverse=True)
+            pseudo = np.bincount(inverse, weights=weights[fields] * tf / norm, minlength=len(unique))
+            df = len(unique)
+            idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+            per_term_rows.append(unique)
+            per_term_scores.append(qtf * idf * pseudo * (k1 + 1.0) / (k1 + pseudo))
+        if not per_term_rows:
+            return []
+        candidates, inverse = np.unique(np.concatenate(per_term_rows), return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate(per_term_scores), minlength=len(candidates))
+        if row_filter is not None:
+            passed = np.asarray(row_filter(self.meta_of(candidates)), dtype=bool)
+            candidates, scores = candidates[passed], scores[passed]
+        return self._top(candidates, scores, limit)
+
+    def _visible_codes(self, scope: Scope) -> np.ndarray | None:
+        if scope.keys is None:
+            codes = [c for (t, _), c in self.codes.items() if t == scope.tenant]
+        else:
+            codes = [c for k in scope.keys if (c := self.codes.get((scope.tenant, k))) is not None]
+        return np.asarray(sorted(codes), dtype=np.int64) if codes else None
+
+    def _top(self, rows: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        if not len(rows):
+            return []
+        if len(rows) > limit:
+            # Everything scoring at least the limit-th score (ties included), then exact ordering.
+            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            chosen = scores >= threshold
+            rows, scores = rows[chosen], scores[chosen]
+        # Only the id column (ties at the threshold can be thousands of rows: taking every mirrored column
+        # of them was most of a search at 100k units), and only the best ``limit`` ordered.
+        ids = self._column_of(rows, 0).to_pylist()
+        return heapq.nsmallest(limit, zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+
+    def meta_of(self, rows: np.ndarray) -> pa.Table:
+        """The mirrored columns of global ``rows`` (ascending), in that order."""
+        parts = [seg.meta.take(local) for seg, local in self._per_segment(rows)]
+        return pa.concat_tables(parts) if parts else self.meta_schema.empty_table()
+
+    def _column_of(self, rows: np.ndarray, column: int) -> pa.ChunkedArray:
+        """Mirrored column ``column`` of global ``rows`` (ascending), in that order."""
+        parts = [seg.meta.column(column).take(local) for seg, local in self._per_segment(rows)]
+        return pa.chunked_array(
+            [chunk for part in parts for chunk in part.chunks], type=self.meta_schema.field(column).type
+        )
+
+    def _per_segment(self, rows: np.ndarray) -> list[tuple[_Segment, pa.Array]]:
+        """Global ``rows`` (ascending) as (segment, its local rows), in order."""
+        starts = np.asarray([s.start for s in self.segments], dtype=np.int64)
+        which = np.searchsorted(starts, rows, side="right") - 1
+        return [
+            (self.segments[int(s)], pa.array(rows[which == s] - self.segments[int(s)].start))
+            for s in np.unique(which)
+        ]
+
+
 class LexicalIndex:
-    """Rows in, caller-scoped BM25F top-k out. Not thread-safe: the caller serialises access."""
+    """Rows in, caller-scoped BM25F top-k out. Writes are not thread-safe (the caller serialises them and
+    ``view``); a view may be searched from any thread while the index is written."""
 
     def __init__(self, analyzer: Analyzer, meta_schema: pa.Schema) -> None:
         if meta_schema.get_field_index(F_ID) != 0:
@@ -145,6 +261,7 @@ class LexicalIndex:
         self._code_keys: list[tuple[str, str]] = []
         self._count = np.zeros(0, dtype=np.int64)
         self._lensum = np.zeros((0, NF), dtype=np.int64)
+        self._view: IndexView | None = None
 
     # ---- writes ---------------------------------------------------------------------------------
 
@@ -155,6 +272,7 @@ class LexicalIndex:
             latest[str(row[F_ID])] = row
         if not latest:
             return
+        self._view = None
         self.delete(latest)
         self._append(list(latest.values()))
         self._maybe_merge()
@@ -163,6 +281,7 @@ class LexicalIndex:
         gone = [g for uid in unit_ids if (g := self._row_of.pop(uid, None)) is not None]
         if not gone:
             return 0
+        self._view = None
         idx = np.asarray(gone, dtype=np.int64)
         self._rows.alive[idx] = False
         codes = self._rows.code[idx]
@@ -312,90 +431,25 @@ class LexicalIndex:
         row_filter: RowFilter | None = None,
     ) -> list[tuple[str, float]]:
         """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id."""
-        visible = self._visible_codes(scope)
-        if visible is None or limit <= 0:
-            return []
-        n_docs = int(self._count[visible].sum())
-        if n_docs == 0:
-            return []
-        avglen = self._lensum[visible].sum(axis=0) / n_docs
-        visible_code = np.zeros(len(self._code_keys), dtype=bool)
-        visible_code[visible] = True
-        weights = np.asarray(params.weights, dtype=np.float64)
-        b = np.asarray(params.b, dtype=np.float64)
-        # B_f(d) = 1 - b_f + b_f * len_f(d) / avglen_f; a field no visible row has keeps B = 1.
-        slope = np.where(avglen > 0, b / np.where(avglen > 0, avglen, 1.0), 0.0)
-        k1 = params.k1
-        per_term_rows: list[np.ndarray] = []
-        per_term_scores: list[np.ndarray] = []
-        for term, qtf in self.analyzer.counts(query).items():
-            tid = self._term_id.get(term)
-            if tid is None:
-                continue
-            parts = [seg.postings(tid) for seg in self._segments]
-            rows = np.concatenate([p[0] for p in parts])
-            ok = self._rows.alive[rows] & visible_code[self._rows.code[rows]]
-            rows = rows[ok]
-            if not len(rows):
-                continue
-            tf = np.concatenate([p[1] for p in parts])[ok].astype(np.float64)
-            fields = np.concatenate([p[2] for p in parts])[ok]
-            norm = 1.0 - b[fields] + slope[fields] * self._rows.lens[rows, fields]
-            unique, inverse = np.unique(rows, return_inverse=True)
-            pseudo = np.bincount(inverse, weights=weights[fields] * tf / norm, minlength=len(unique))
-            df = len(unique)
-            idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-            per_term_rows.append(unique)
-            per_term_scores.append(qtf * idf * pseudo * (k1 + 1.0) / (k1 + pseudo))
-        if not per_term_rows:
-            return []
-        candidates, inverse = np.unique(np.concatenate(per_term_rows), return_inverse=True)
-        scores = np.bincount(inverse, weights=np.concatenate(per_term_scores), minlength=len(candidates))
-        if row_filter is not None:
-            passed = np.asarray(row_filter(self.meta_of(candidates)), dtype=bool)
-            candidates, scores = candidates[passed], scores[passed]
-        return self._top(candidates, scores, limit)
+        return self.view().search(query, scope, limit, params, row_filter)
 
-    def _visible_codes(self, scope: Scope) -> np.ndarray | None:
-        if scope.keys is None:
-            codes = [c for (t, _), c in self._codes.items() if t == scope.tenant]
-        else:
-            codes = [c for k in scope.keys if (c := self._codes.get((scope.tenant, k))) is not None]
-        return np.asarray(sorted(codes), dtype=np.int64) if codes else None
-
-    def _top(self, rows: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[str, float]]:
-        if not len(rows):
-            return []
-        if len(rows) > limit:
-            # Everything scoring at least the limit-th score (ties included), then exact ordering.
-            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-            chosen = scores >= threshold
-            rows, scores = rows[chosen], scores[chosen]
-        # Only the id column (ties at the threshold can be thousands of rows: taking every mirrored column
-        # of them was most of a search at 100k units), and only the best ``limit`` ordered.
-        ids = self._column_of(rows, 0).to_pylist()
-        return heapq.nsmallest(limit, zip(ids, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
-
-    def meta_of(self, rows: np.ndarray) -> pa.Table:
-        """The mirrored columns of global ``rows`` (ascending), in that order."""
-        parts = [seg.meta.take(local) for seg, local in self._per_segment(rows)]
-        return pa.concat_tables(parts) if parts else self.meta_schema.empty_table()
-
-    def _column_of(self, rows: np.ndarray, column: int) -> pa.ChunkedArray:
-        """Mirrored column ``column`` of global ``rows`` (ascending), in that order."""
-        parts = [seg.meta.column(column).take(local) for seg, local in self._per_segment(rows)]
-        return pa.chunked_array(
-            [chunk for part in parts for chunk in part.chunks], type=self.meta_schema.field(column).type
-        )
-
-    def _per_segment(self, rows: np.ndarray) -> list[tuple[_Segment, pa.Array]]:
-        """Global ``rows`` (ascending) as (segment, its local rows), in order."""
-        starts = np.asarray([s.start for s in self._segments], dtype=np.int64)
-        which = np.searchsorted(starts, rows, side="right") - 1
-        return [
-            (self._segments[int(s)], pa.array(rows[which == s] - self._segments[int(s)].start))
-            for s in np.unique(which)
-        ]
+    def view(self) -> IndexView:
+        """The index as it is now, for searches from any thread: later writes never show through."""
+        if self._view is None:
+            n = self._rows.n
+            self._view = IndexView(
+                self.analyzer,
+                self.meta_schema,
+                self._term_id,
+                tuple(self._segments),
+                self._rows.alive[:n].copy(),
+                self._rows.code[:n].copy(),
+                self._rows.lens[:n].copy(),
+                self._count.copy(),
+                self._lensum.copy(),
+                dict(self._codes),
+            )
+        return self._view
 
     def stats(self) -> dict[str, Any]:
         postings = sum(len(s.indices) for s in self._segments)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from datetime import date
+from typing import Any
 
 import pytest
 
 from figvault.retrieval.acl import acl_key, request_expression
 from figvault.retrieval.lexical import LexicalChannel
-from figvault.retrieval.lexical_index import Scope
+from figvault.retrieval.lexical_index import IndexView, Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID
 from figvault.search_models import SearchFilters
@@ -102,3 +104,51 @@ def test_restart_from_snapshot_and_log_equals_rebuild(
     assert {h.unit_id for h in rebuilt.search(collection, "quorum", Scope(TENANT, None), "", 50)} >= set(
         ids[40:50]
     )
+
+
+def test_a_search_reads_its_view_while_the_change_log_is_applied(
+    store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search halfway through (scored, ids not yet read) neither holds back the log's catch-up nor sees
+    any of it: it answers what the index held when it started."""
+    store, collection = store
+    channel = LexicalChannel.from_settings(settings, store)
+    everyone = Scope(TENANT, None)
+    before = channel.search(collection, "figure", everyone, "", 1000)
+    halfway, resume = threading.Event(), threading.Event()
+    top = IndexView._top
+
+    def held_top(self: IndexView, *args: Any) -> list[tuple[str, float]]:
+        if threading.current_thread().name == "held-search":
+            halfway.set()
+            resume.wait(60)
+        return top(self, *args)
+
+    monkeypatch.setattr(IndexView, "_top", held_top)
+    answers: list[list] = []
+    search = threading.Thread(
+        target=lambda: answers.append(channel.search(collection, "figure", everyone, "", 1000)),
+        name="held-search",
+    )
+    search.start()
+    try:
+        assert halfway.wait(60)
+        ids = sorted(h.unit_id for h in before)
+        rng = random.Random(17)
+        fresh = [random_unit(rng, 2000 + i, tenant=TENANT, groups=["a"], doc_id="fresh") for i in range(120)]
+        store.upsert_rows(collection, rows_for(fresh, seed=4))
+        store.delete_ids(collection, ids[:40])
+        catch_up = threading.Thread(target=channel.sync, args=(collection,))
+        catch_up.start()
+        catch_up.join(60)
+        assert not catch_up.is_alive(), "the catch-up waited for a search to finish"
+    finally:
+        resume.set()
+        search.join(60)
+    assert answers == [before]
+    rebuilt = LexicalChannel.from_settings(settings, store)
+    rebuilt.rebuild(collection)
+    after = channel.search(collection, "figure", everyone, "", 1000)
+    assert after == rebuilt.search(collection, "figure", everyone, "", 1000)
+    got = {h.unit_id for h in after}
+    assert got >= {u.unit_id for u in fresh} and not got & set(ids[:40])
