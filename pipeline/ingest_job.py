@@ -294,6 +294,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     engine: Engine | None = None
     started = time.perf_counter()
     try:
+        check_caller(ctx)
         inputs = _gather_inputs(ctx)
         tally = _Tally(total=len(inputs.files) + len(inputs.missing))
         for path in inputs.missing:  # named but not there: reported like any failing document
@@ -313,6 +314,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         for chunk in _chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of):
             ctx.check_cancel()
+            check_caller(ctx)
             # What is in flight, so that a process that dies here charges these documents (jobs.py).
             # (The runner reports each document as its engine starts it, and as it is written.)
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
@@ -424,6 +426,23 @@ def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Princ
     if params.get("uploads") or params.get("allowed_roots") is not None or params.get("cleanup_dir"):
         return Principal(user=started_by, tenant=tenant, groups=[], roles=[Role.EDITOR])
     return None
+
+
+def check_caller(ctx: JobContext) -> None:
+    """FigvaultError (the job fails, nothing more is written) when the API-key user who queued the job was
+    revoked, deleted, demoted or left a group it writes into. A JWT subject has no record to re-read (no
+    revocation: docs/service.md); jobs without a recorded caller (the command line's) are not checked."""
+    from figvault.service.auth import JWT_USER_PREFIX
+    from figvault.service.users import ingest_refusal
+
+    tenant: str = ctx.params.get("tenant") or ctx.job.tenant
+    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
+    if ctx.params.get("principal") is None or caller is None or caller.user.startswith(JWT_USER_PREFIX):
+        return
+    groups = ctx.params.get("groups")
+    reason = ingest_refusal(ctx.store.db, caller.user, tenant, None if groups is None else list(groups))
+    if reason is not None:
+        raise FigvaultError(f"stopped: {reason}")
 
 
 def _job_folder(job_id: str) -> str:

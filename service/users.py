@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from figvault.access import LABEL_RE, Principal, Role, check_label
+from figvault.access import LABEL_RE, Action, Principal, Role, check_label
 from figvault.db import Database, as_database
 from figvault.db.models import users
 from figvault.errors import FigvaultError
@@ -134,6 +134,22 @@ def revoke_user(conn: Database | Any, name: str) -> bool:
     stmt = update(users).where(users.c.name == name, users.c.revoked_at.is_(None)).values(revoked_at=_now())
     with as_database(conn).write() as tx:
         return tx.execute(stmt).rowcount > 0
+
+
+def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
+    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked or deleted,
+    moved, demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups);
+    None while it still may. A queued ingest job asks before it starts and between its batches."""
+    record = get_user(conn, name)
+    if record is None or not record.active:
+        return f"user {name!r} was revoked or deleted since the job was queued"
+    principal = record.principal()
+    if record.tenant != tenant or not principal.can(Action.INGEST):
+        return f"user {name!r} may no longer ingest into tenant {tenant!r}"
+    foreign = sorted(set(groups or []) - set(record.groups))
+    if foreign and not principal.can(Action.DELETE):
+        return f"user {name!r} is no longer in group(s) {', '.join(foreign)}"
+    return None
 
 
 _BY_KEY_ID = select(users).where(users.c.key_id == bindparam("key_id"))

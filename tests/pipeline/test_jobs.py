@@ -248,6 +248,24 @@ def test_folder_ingest_skips_pipes_and_names_them(
         open_regular(named)  # one that became a pipe after it was listed: refused, not read
 
 
+def test_ingest_job_stops_when_its_caller_lost_the_rights(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    from figvault.access import Role
+    from figvault.service import users
+
+    doc = figure_pdf(tmp_path / "one.pdf", seed=4)
+    users.add_user(store.db, "gone", Role.EDITOR, ["eng"], "acme")
+    users.revoke_user(store.db, "gone")
+    users.add_user(store.db, "moved", Role.EDITOR, ["ops"], "acme")  # was in eng when it queued the job
+    for user, why in (("gone", "revoked or deleted"), ("moved", "no longer in group(s) eng")):
+        recorded = {"user": user, "groups": ["eng"], "roles": ["editor"]}
+        params = ingest_params([doc], principal=recorded)
+        final = run_here(settings, store.create(JobType.INGEST, params, started_by=user, tenant="acme"))
+        assert final.state == JobState.FAILED and why in final.message, final.message
+    assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
+
+
 def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
