@@ -16,6 +16,7 @@ Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -775,6 +776,7 @@ def _uncaptioned(
             specks.append(cluster.box)  # bullets, markers, legend swatches: not figures on their own
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
+    parts = _join_bar_rows(parts, layout.content.size[1])
     grid = BoxGrid(specks)
     titles = [_title_index(layout, _widened(layout, p.box, excluded), excluded, chart) for p, chart in parts]
     taken = frozenset(i for i in titles if i is not None)
@@ -826,6 +828,49 @@ def _is_divider_icon(layout: PageLayout, region: FigureRegion) -> bool:
     title_blocks = {line.block for line in layout.title_lines}
     other = sum(len(line.text) for line in layout.lines if line.block not in title_blocks)
     return other <= DIVIDER_OTHER_CHARS
+
+
+BAR_ROW_MAX_SHARE = 0.08
+"""A bar at most this share of the page high (its thinner side): a survey panel's stacked bar."""
+BAR_ROWS_MAX = 32
+
+
+def _join_bar_rows(parts: list[tuple[Cluster, bool]], page_height: float) -> list[tuple[Cluster, bool]]:
+    """Join the bars of one panel drawn apart (layout class "panel of 2-3 stacked bars"): chart parts made
+    of bars only, spanning the same width (a 100 % bar each), one under the other with a gap no taller
+    than a bar. Without this each bar is a panel of its own, too small to keep. Pages with more than
+    BAR_ROWS_MAX such parts are left alone (bounded work on hostile pages)."""
+    bars = [
+        part for part, chart in parts if chart and 0 < _bar_thickness(part) <= BAR_ROW_MAX_SHARE * page_height
+    ]
+    if len(bars) < 2 or len(bars) > BAR_ROWS_MAX:
+        return parts
+    rest = [(part, chart) for part, chart in parts if not any(part is bar for bar in bars)]
+    merged = True
+    while merged:
+        merged = False
+        for i, j in itertools.permutations(range(len(bars)), 2):
+            if _bar_row_below(bars[i], bars[j]):
+                bars[min(i, j)] = _merged([bars[i], bars[j]])
+                del bars[max(i, j)]
+                merged = True
+                break
+    return rest + [(bar, True) for bar in bars]
+
+
+def _bar_thickness(part: Cluster) -> float:
+    """The thickest bar of a drawing made of filled rectangles only (bars, legend swatches); 0 otherwise."""
+    atoms = part.atoms or [part]
+    if any(not atom.bar for atom in atoms):
+        return 0.0
+    return max(min(atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]) for atom in atoms)
+
+
+def _bar_row_below(a: Cluster, b: Cluster) -> bool:
+    """``b`` starts right under ``a`` (bars both), as wide, the gap no taller than a bar of ``b``."""
+    if abs(a.box[0] - b.box[0]) > 2 or abs(a.box[2] - b.box[2]) > 2:
+        return False
+    return 0 < b.box[1] - a.box[3] <= _bar_thickness(b)
 
 
 AVATAR_MAX_SHARE = 0.1

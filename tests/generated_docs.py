@@ -98,25 +98,28 @@ def stacked_bar_panel(
 
 
 def share_bar_panel(
-    page: pymupdf.Page, box: tuple[float, float, float, float], title: str | None, seed: int
+    page: pymupdf.Page, box: tuple[float, float, float, float], title: str | None, seed: int, bars: int = 1
 ) -> tuple[float, float, float, float]:
-    """A survey chart panel of one 100 % stacked bar (an answer split into shares, each share printed in
-    its segment) with its legend of coloured squares right under it, no axes. Returns the box."""
+    """A survey chart panel of ``bars`` 100 % stacked bars (an answer split into shares, each share printed
+    in its segment), 8 pt apart, with their legend of coloured squares right under them, no axes. Returns
+    the box."""
     rng = random.Random(seed)
     x0, y0, x1, _ = box
     top = _panel_title(page, box, title) + 10
-    shares = [rng.uniform(0.1, 1.0) for _ in PANEL_COLOURS]
-    left = x0 + 5
-    for share, colour in zip(shares, PANEL_COLOURS, strict=True):
-        width = (x1 - x0 - 10) * share / sum(shares)
-        page.draw_rect((left, top, left + width, top + 28), color=None, fill=colour)
-        page.insert_text((left + 2, top + 17), f"{round(100 * share / sum(shares))}%", fontsize=7)
-        left += width
+    for _bar in range(bars):
+        shares = [rng.uniform(0.1, 1.0) for _ in PANEL_COLOURS]
+        left = x0 + 5
+        for share, colour in zip(shares, PANEL_COLOURS, strict=True):
+            width = (x1 - x0 - 10) * share / sum(shares)
+            page.draw_rect((left, top, left + width, top + 28), color=None, fill=colour)
+            page.insert_text((left + 2, top + 17), f"{round(100 * share / sum(shares))}%", fontsize=7)
+            left += width
+        top += 36
     for k, colour in enumerate(PANEL_COLOURS):
         lx = x0 + 5 + k * (x1 - x0 - 10) / len(PANEL_COLOURS)
-        page.draw_rect((lx, top + 38, lx + 6, top + 44), color=None, fill=colour)
-        page.insert_text((lx + 9, top + 44), f"Answer {k + 1}", fontsize=7)
-    return (x0, y0, x1, top + 44)
+        page.draw_rect((lx, top + 2, lx + 6, top + 8), color=None, fill=colour)
+        page.insert_text((lx + 9, top + 8), f"Answer {k + 1}", fontsize=7)
+    return (x0, y0, x1, top + 8)
 
 
 def survey_page_pdf(

@@ -275,12 +275,18 @@ def test_full_width_charts_keep_their_axis_lines(tmp_path: Path) -> None:
     assert _matched(_extract(path), boxes) == list(titles)
 
 
+@pytest.mark.parametrize("bars", [1, 2, 3])
 @pytest.mark.parametrize("backdrop", [False, True], ids=["on-white", "on-a-shared-card"])
-def test_panels_of_one_stacked_bar_are_one_unit_each(tmp_path: Path, backdrop: bool) -> None:
-    """Layout class "100 % stacked bar": one bar of abutting segments per panel is a chart (no axes, no
-    bar series of three on a baseline); each panel is its own unit with its own title."""
+def test_panels_of_stacked_bars_are_one_unit_each(tmp_path: Path, backdrop: bool, bars: int) -> None:
+    """Layout class "100 % stacked bar": bars of abutting segments are a chart (no axes, no bar series of
+    three on a baseline), one bar alone too; the 2-3 bars of a panel, drawn apart, are one panel. Each
+    panel is its own unit with its own title."""
     titles = ("Role", "Clusters under management", "Oldest version", "Release channel")
-    path, boxes = survey_page_pdf(tmp_path / "shares.pdf", titles, backdrop=backdrop, draw=share_bar_panel)
+
+    def draw(page: pymupdf.Page, box: tuple[float, float, float, float], title: str, seed: int) -> object:
+        return share_bar_panel(page, box, title, seed, bars=bars)
+
+    path, boxes = survey_page_pdf(tmp_path / "shares.pdf", titles, backdrop=backdrop, draw=draw)
     assert _matched(_extract(path), boxes) == list(titles)
 
 
