@@ -438,3 +438,32 @@ def test_store_wide_job_and_status_tell_no_tenant_about_another(service: Service
         assert seen["result"] == {"source": "a", "target": "b", "source_version": "v1"}
     editor_view = service.client.get(f"/v1/jobs/{job.id}", headers=service.headers("editor"))
     assert editor_view.status_code == 404
+
+
+def test_event_stream_ends_when_the_key_is_revoked(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open progress stream re-checks its caller's credential: a revoked key ends it (``unauthorized``)
+    while the job is still queued. (A timer cancels the job, so a stream that never re-checks ends too.)"""
+    import threading
+
+    from figvault.service.api.routes import jobs as jobs_routes
+
+    monkeypatch.setattr(jobs_routes, "REAUTH_S", 0.2, raising=False)
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()  # the job stays queued: only the revocation can end the stream
+    job_id = upload(service, "editor", 1)["job_id"]
+    store = JobStore.open(service.settings)
+    fallback = threading.Timer(20, store.request_cancel, args=(job_id,))
+    fallback.start()
+    try:
+        with service.client.stream(
+            "GET", f"/v1/jobs/{job_id}/events", headers=service.headers("editor")
+        ) as stream:
+            blocks = []
+            for block in stream.iter_text():
+                if not blocks:
+                    assert users.revoke_user(store.db, "editor")
+                blocks.append(block)
+    finally:
+        fallback.cancel()
+    frames = [f for f in "".join(blocks).split("\n\n") if f.startswith("event: end")]
+    assert json.loads(frames[-1].split("data: ", 1)[1])["state"] == "unauthorized"

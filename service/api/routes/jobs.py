@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -38,7 +39,8 @@ from figvault.pipeline.jobs import (
 )
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
-from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, require
+from figvault.service.auth import AuthError
+from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
 from figvault.settings import Settings
 from figvault.text_checks import Name, check_text
 
@@ -52,6 +54,8 @@ router = APIRouter(
 
 JOB_NOT_FOUND = "job not found"
 EVENT_POLL_S = 0.5
+REAUTH_S = 5.0
+"""How often an open event stream checks its caller's credential again."""
 KEEPALIVE_S = 10.0
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.REENCODE))]
@@ -226,6 +230,17 @@ def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
     return JobOut.of(_visible_job(_store(request), principal, job_id))
 
 
+def _caller_still_sees(request: Request, token: str, job: Job) -> bool:
+    """Whether ``token`` still names an editor who may see ``job``: a revoked key, an expired JWT, a
+    demoted user or one that left the job's groups ends its event stream. (In a thread: a key this process
+    has not verified yet costs one scrypt check.)"""
+    try:
+        caller = request.app.state.auth.authenticate(token)
+    except AuthError:
+        return False
+    return caller.can(Action.INGEST) and job_visible(job, caller)
+
+
 def _sse(event: str, data: str) -> str:
     return f"event: {event}\ndata: {data}\n\n"
 
@@ -236,17 +251,24 @@ def _sse(event: str, data: str) -> str:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def job_events(job_id: JobIdPath, request: Request, principal: Editor) -> StreamingResponse:
-    """``event: progress`` with the job (JSON) whenever it changes, then one ``event: end``."""
+def job_events(
+    job_id: JobIdPath,
+    request: Request,
+    principal: Editor,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> StreamingResponse:
+    """``event: progress`` with the job (JSON) whenever it changes, then one ``event: end``; the caller's
+    credential is checked again every ``REAUTH_S`` (``end`` with state ``unauthorized`` once it fails)."""
     _visible_job(_store(request), principal, job_id)
     db = request.app.state.db
+    token = credentials.credentials if credentials is not None else ""
 
     def read() -> Job | None:
         return JobStore(db.conn()).get(job_id)
 
     async def stream() -> Any:
         last = ""
-        quiet_since = time.monotonic()
+        quiet_since = checked = time.monotonic()
         while True:
             job = await run_in_threadpool(read)
             if job is None:  # deleted meanwhile
@@ -262,6 +284,11 @@ def job_events(job_id: JobIdPath, request: Request, principal: Editor) -> Stream
             if job.finished:
                 yield _sse("end", payload)
                 return
+            if time.monotonic() - checked > REAUTH_S:
+                checked = time.monotonic()
+                if not await run_in_threadpool(_caller_still_sees, request, token, job):
+                    yield _sse("end", json.dumps({"id": job_id, "state": "unauthorized"}))
+                    return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(EVENT_POLL_S)
