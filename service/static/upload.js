@@ -109,7 +109,7 @@ export class UploadView {
       }
     }
     const state = String(last.state || last.status || "").toLowerCase();
-    const ok = !["failed", "cancelled", "canceled", "error"].includes(state);
+    const ok = !["failed", "cancelled", "canceled", "error", "unauthorized"].includes(state);
     this.finish(item, ok, item.querySelector(".upload-text").textContent);
   }
 }
