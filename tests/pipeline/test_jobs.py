@@ -266,6 +266,32 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
+def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
+    settings: Settings, store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from figvault.access import Role
+    from figvault.pipeline import ingest_job
+    from figvault.service import users
+
+    users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    run_batch = ingest_job._run_batch
+
+    def revoke_after_first_batch(*args: Any, **kwargs: Any) -> Any:
+        report = run_batch(*args, **kwargs)
+        users.revoke_user(store.db, "ed")
+        return report
+
+    monkeypatch.setattr(ingest_job, "_run_batch", revoke_after_first_batch)
+    settings.ingest.batch_docs = 1
+    docs = [figure_pdf(tmp_path / "a.pdf", seed=5), figure_pdf(tmp_path / "b.pdf", seed=6)]
+    params = ingest_params(docs, principal={"user": "ed", "groups": ["eng"], "roles": ["editor"]})
+    final = run_here(settings, store.create(JobType.INGEST, params, started_by="ed", tenant="acme"))
+    assert final.state == JobState.FAILED and "revoked" in final.message, final.message
+    registry = DocumentRegistry.open(settings)
+    assert find_document(registry, "acme", "a.pdf") is not None  # written before the revocation
+    assert find_document(registry, "acme", "b.pdf") is None
+
+
 def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
