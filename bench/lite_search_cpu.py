@@ -11,6 +11,7 @@ round by round (A B C ..., then ... C B A) so that the machine's load hits all o
 4. + duplicate grouping parses each hash once (duplicates.py)
 5. + a filter's mask kept per segment set, not evaluated per search (lite_patch.py)
 6. + the lexical top takes only the id column of its candidates and orders only the best (lexical_index.py)
+7. + lexical searches read a view of the index outside the channel's lock (lexical.py), not one at a time
 
 Each round asks every dev question with a round suffix, each configuration the same questions, with the
 question cache off (every configuration encodes them).
@@ -46,15 +47,17 @@ NAMES = [
     "+ hashes parsed once",
     "+ filter masks kept",
     "+ lexical top by ids",
+    "+ lexical outside lock",
 ]
 
 
 def configurator(engine: Any) -> Callable[[int], None]:
-    """A function that puts ``engine`` in configuration ``level`` (0 to 6)."""
+    """A function that puts ``engine`` in configuration ``level`` (0 to 7)."""
     import numpy as np
 
     from figvault.phash import hash_distance
     from figvault.retrieval import duplicates, lite_direct, lite_patch
+    from figvault.retrieval.lexical import LexicalChannel
     from figvault.retrieval.lexical_index import IndexView
 
     handler = engine.store.client._get_connection()
@@ -64,6 +67,11 @@ def configurator(engine: Any) -> Callable[[int], None]:
     projected, parsed = lite_patch._projected_columns, duplicates._hash_distance
     kept_masks = lite_patch._filter_masks
     top = IndexView._top
+    unlocked = LexicalChannel.search
+
+    def locked(self: LexicalChannel, *args: Any) -> Any:  # before: the whole search under the lock
+        with self._lock:
+            return unlocked(self, *args)
 
     def whole_rows_top(self: IndexView, rows: Any, scores: Any, limit: int) -> list[tuple[str, float]]:
         if len(rows) > limit:  # before: every mirrored column of the tied rows taken, all of them sorted
@@ -89,6 +97,7 @@ def configurator(engine: Any) -> Callable[[int], None]:
         duplicates._hash_distance = parsed if level >= 4 else by_strings
         lite_patch._filter_masks = kept_masks if level >= 5 else evaluated
         IndexView._top = top if level >= 6 else whole_rows_top
+        LexicalChannel.search = unlocked if level >= 7 else locked  # type: ignore[method-assign]
 
     return configure
 
