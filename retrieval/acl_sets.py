@@ -75,3 +75,10 @@ class AclSetTable:
         with self._lock:
             self._cache[tenant] = (len(sets), sets)
         return sets
+
+    def first_sets(self, limit: int) -> list[tuple[str, list[str]]]:
+        """(tenant, groups) of up to ``limit`` sets, by tenant and key (those the serve warm-up runs as)."""
+        columns = (acl_sets.c.tenant, acl_sets.c.groups_json)
+        query = select(*columns).order_by(acl_sets.c.tenant, acl_sets.c.acl_key).limit(limit)
+        with self.db.read() as conn:
+            return [(tenant, json.loads(groups)) for tenant, groups in conn.execute(query).all()]

@@ -60,6 +60,8 @@ from figvault.settings import Settings
 from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
+WARM_UP_QUESTION = "warm-up: chart of quarterly revenue"
+"""What ``warm_up`` asks (service/warmup.py asks it again as callers of the registered group sets)."""
 log = logging.getLogger(__name__)
 
 
@@ -271,7 +273,7 @@ class SearchEngine:
                 log.info("questions for %s run on %s", encoders.text.embedding_version, runtime)
             if encoders.clip is not None:  # the image tower's first pass (image search) is slow too
                 encoders.clip.encode_images([Image.new("RGB", (64, 64), "white")])
-        warm = SearchRequest(query="warm-up: chart of quarterly revenue", rerank=False)
+        warm = SearchRequest(query=WARM_UP_QUESTION, rerank=False)
         self.search(local_operator(), warm)
 
     # ---- queries --------------------------------------------------------------------------------
