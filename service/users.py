@@ -137,12 +137,15 @@ def revoke_user(conn: Database | Any, name: str) -> bool:
 
 
 def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
-    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked or deleted,
-    moved, demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups);
-    None while it still may. A queued ingest job asks before it starts and between its batches."""
+    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
+    demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups); None
+    while it still may, or when ``name`` has no user record. A queued ingest job asks before it starts
+    and between its batches."""
     record = get_user(conn, name)
-    if record is None or not record.active:
-        return f"user {name!r} was revoked or deleted since the job was queued"
+    if record is None:  # never an API-key user (no command drops a row): a caller in the server's process
+        return None
+    if not record.active:
+        return f"user {name!r} was revoked since the job was queued"
     principal = record.principal()
     if record.tenant != tenant or not principal.can(Action.INGEST):
         return f"user {name!r} may no longer ingest into tenant {tenant!r}"

@@ -258,7 +258,7 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     users.add_user(store.db, "gone", Role.EDITOR, ["eng"], "acme")
     users.revoke_user(store.db, "gone")
     users.add_user(store.db, "moved", Role.EDITOR, ["ops"], "acme")  # was in eng when it queued the job
-    for user, why in (("gone", "revoked or deleted"), ("moved", "no longer in group(s) eng")):
+    for user, why in (("gone", "was revoked"), ("moved", "no longer in group(s) eng")):
         recorded = {"user": user, "groups": ["eng"], "roles": ["editor"]}
         params = ingest_params([doc], principal=recorded)
         final = run_here(settings, store.create(JobType.INGEST, params, started_by=user, tenant="acme"))
