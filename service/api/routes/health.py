@@ -55,8 +55,9 @@ def readiness_checks(engine: Any, settings: Settings, warm_up: Any = None) -> di
 
 
 # What an unauthenticated caller sees for a failing check: a fixed reason, never the error text (which may
-# carry an internal address or a model path). The details go to the server log; admins get the collection
-# from GET /v1/status.
+# carry an internal address or a model path). The details go to the server log. ``collection`` (the served
+# collection's name, which the operator chose or the embedding version's hash made) is a stable field of
+# this answer that deployment scripts read after a re-encode, so it stays.
 PUBLIC_REASONS = {
     "engine": "not loaded",
     "encoders": "not loaded yet",
@@ -67,12 +68,14 @@ PUBLIC_REASONS = {
 
 
 def public_checks(checks: dict[str, Any], warming_up: bool) -> dict[str, Any]:
-    """``checks`` with each failure replaced by its fixed reason, and only the checks of READY_WHEN."""
+    """``checks`` with each failure replaced by its fixed reason (READY_WHEN's checks) and ``collection``."""
     shown = {
         name: True if checks[name] is True else PUBLIC_REASONS[name] for name in READY_WHEN if name in checks
     }
     if shown.get("warm_up", True) is not True and not warming_up:
         shown["warm_up"] = "warm-up failed"
+    if "collection" in checks:
+        shown["collection"] = checks["collection"]
     return shown
 
 
