@@ -304,7 +304,7 @@ class ServiceSettings(BaseModel):
     """Torch intra-op threads of a ``figvault serve`` process; 0: half the CPU cores, 1 to 4. A question is a
     few tokens: more threads barely speed one up, and they fight the store and other requests for cores."""
     search_concurrency: int = Field(default=0, ge=0)
-    """Searches that run at once (in their own worker threads); 0: four per CPU core, 4 to 32. More wait
+    """Searches that run at once (in their own worker threads); 0: two per CPU core, 4 to 32. More wait
     in the queue below (docs/service.md, "Under load")."""
     search_queue: int = Field(default=64, ge=0)
     """Searches that may wait for a turn; one more is answered 429 with ``Retry-After``."""

@@ -33,14 +33,16 @@ class Overloaded(Exception):
 
 
 def search_concurrency(configured: int) -> int:
-    """Searches that run at once: ``configured``, or with 0 four per core (4 to 32).
+    """Searches that run at once: ``configured``, or with 0 two per core (4 to 32).
 
-    Several per core because a search spends most of its time waiting: for its question's batched forward
-    pass (encoders/questions.py), where more company makes a better batch, and for the store."""
+    More than one per core because a search spends part of its time waiting: for its question's batched
+    forward pass (encoders/questions.py) and for the store. Not four per core: on a quiet 2-core machine,
+    eight searches at once fought for the interpreter and the cores and answered 8 clients with a higher
+    p95 than four did, at the same throughput (docs/service.md, "Under load", 2026-12-03 15:03-15:08)."""
     if configured > 0:
         return configured
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(4, min(32, 4 * cores))
+    return max(4, min(32, 2 * cores))
 
 
 class SearchGate:

@@ -173,3 +173,17 @@ def test_shutdown_waits_for_a_running_warm_up(world: World, monkeypatch: pytest.
         assert started.wait(60)
         threading.Timer(0.2, hold.set).start()  # released only after the shutdown below has begun
     assert app.state.warm_up.done.is_set(), "the shutdown returned while the warm-up was still running"
+
+
+@pytest.mark.parametrize(
+    ("cores", "configured", "expected"), [(2, 0, 4), (1, 0, 4), (8, 0, 16), (64, 0, 32), (2, 3, 3)]
+)
+def test_searches_at_once_two_per_core_unless_configured(
+    monkeypatch: pytest.MonkeyPatch, cores: int, configured: int, expected: int
+) -> None:
+    """Two searches per core at once (at least 4, at most 32): four per core gave a higher p95 with 8 clients
+    on a quiet 2-core machine (docs/service.md, "Under load"); a configured number is taken as it is."""
+    from figvault.service import admission
+
+    monkeypatch.setattr(admission.os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert admission.search_concurrency(configured) == expected
