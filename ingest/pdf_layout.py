@@ -814,7 +814,8 @@ DIVIDER_OTHER_CHARS = 12
 
 
 def _is_divider_icon(layout: PageLayout, region: FigureRegion) -> bool:
-    """Layout class "section-divider slide": a title and one square-ish icon of 150-240 pt, nothing else.
+    """Layout class "section-divider slide": a title and one square-ish icon (no wider than DIVIDER_ICON_SHARE
+    of the page; no lower bound: a small icon alone beside a title is decoration too), nothing else.
 
     Decks open each section with a slide that shows its title beside a large product icon; the labels
     count such icons as decoration (bench/labels/README.md). A picture with labels, a caption, drawn

@@ -284,12 +284,18 @@ class _Tally:
         }
 
 
+def job_tenant(job: Job) -> str:
+    """The tenant an ingest job writes for: the one its params name (a job queued for a tenant by the
+    command line or an admin), else the tenant of whoever queued it."""
+    return job.params.get("tenant") or job.tenant
+
+
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.pipeline.runner import build_engine
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
     settings, params = ctx.settings, ctx.params
-    tenant: str = params.get("tenant") or ctx.job.tenant
+    tenant = job_tenant(ctx.job)
     interrupted = False
     engine: Engine | None = None
     started = time.perf_counter()
@@ -354,7 +360,7 @@ def _run_batch(
     # None (the CLI without --groups): known documents keep their groups, new ones get the default.
     groups: list[str] | None = None if params.get("groups") is None else list(params["groups"])
     tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
-    tenant: str = params.get("tenant") or ctx.job.tenant
+    tenant = job_tenant(ctx.job)
     with store_write_lock(ctx.settings, exclusive=False):
         runner = IngestRunner(ctx.settings, encoders=encoders, store=store, engine=engine)
         try:
@@ -435,7 +441,7 @@ def check_caller(ctx: JobContext) -> None:
     from figvault.service.auth import JWT_USER_PREFIX
     from figvault.service.users import ingest_refusal
 
-    tenant: str = ctx.params.get("tenant") or ctx.job.tenant
+    tenant = job_tenant(ctx.job)
     caller = job_principal(ctx.params, ctx.job.started_by, tenant)
     if ctx.params.get("principal") is None or caller is None or caller.user.startswith(JWT_USER_PREFIX):
         return
@@ -582,7 +588,7 @@ def discard_uploads(settings: Settings, job: Job, db: Database) -> None:
     uploads: the files go, and so does each new document's placeholder no ingest wrote to; a document the
     job wrote (indexed, or failed with its reason) and one it would have replaced stay. Idempotent."""
     params = job.params
-    tenant: str = params.get("tenant") or job.tenant
+    tenant = job_tenant(job)
     if params.get("cleanup_dir"):
         shutil.rmtree(params["cleanup_dir"], ignore_errors=True)
     if params.get("uploads"):
