@@ -438,8 +438,7 @@ def check_caller(ctx: JobContext) -> None:
     """FigvaultError (the job fails, nothing more is written) when the API-key user who queued the job was
     revoked, deleted, demoted or left a group it writes into. A JWT subject has no record to re-read (no
     revocation: docs/service.md); jobs without a recorded caller (the command line's) are not checked."""
-    from figvault.service.auth import JWT_USER_PREFIX
-    from figvault.service.users import ingest_refusal
+    from figvault.user_records import JWT_USER_PREFIX, ingest_refusal
 
     tenant = job_tenant(ctx.job)
     caller = job_principal(ctx.params, ctx.job.started_by, tenant)

@@ -23,12 +23,10 @@ from figvault.service import users
 from figvault.service.apikeys import dummy_check, looks_like_api_key, parse_api_key, verify_secret
 from figvault.settings import ServiceSettings
 from figvault.text_checks import strip_invisible, text_problem
+from figvault.user_records import JWT_USER_PREFIX
 
 _HMAC_ALGS = {"HS256", "HS384", "HS512"}
 _MAX_CACHED_KEYS = 10_000
-JWT_USER_PREFIX = "jwt:"
-"""Token subjects become ``jwt:<sub>``: API-key user names cannot hold a colon, so a token whose ``sub``
-equals an API-key user's name never acts as that user (jobs it may cancel, audit rows under its name)."""
 _MAX_SUBJECT_CHARS = 128
 
 

@@ -11,14 +11,18 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from figvault.access import LABEL_RE, Action, Principal, Role, check_label
+from figvault.access import LABEL_RE, Role, check_label
 from figvault.db import Database, as_database
 from figvault.db.models import users
 from figvault.errors import FigvaultError
 from figvault.service.apikeys import generate_api_key
+
+# The record and its reading live in the core (a queued job re-reads its caller there); re-exported here.
+from figvault.user_records import UserRecord as UserRecord
+from figvault.user_records import get_user as get_user
+from figvault.user_records import record_from_row
 
 # fullmatch, never match with "$": "$" also matches before a trailing newline ("ana\n" was accepted).
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -26,24 +30,6 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 class UserError(FigvaultError):
     """A users-table request that cannot be done (duplicate name, bad group name, ...)."""
-
-
-class UserRecord(BaseModel):
-    name: str
-    role: Role
-    groups: list[str]
-    tenant: str
-    key_id: str
-    created_at: str
-    revoked_at: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    def principal(self) -> Principal:
-        # API-key principals are never unrestricted: they see exactly their groups.
-        return Principal(user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role])
 
 
 def ensure_schema(conn: Database | Any) -> None:
@@ -64,19 +50,6 @@ def validate_label(kind: str, value: str) -> str:
         return check_label(kind, value)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-
-
-def _record(row: Any) -> UserRecord:
-    data = row._mapping
-    return UserRecord(
-        name=data["name"],
-        role=Role(data["role"]),
-        groups=json.loads(data["groups_json"]),
-        tenant=data["tenant"],
-        key_id=data["key_id"],
-        created_at=data["created_at"],
-        revoked_at=data["revoked_at"],
-    )
 
 
 def add_user(
@@ -117,16 +90,10 @@ def add_user(
     return record, new.key
 
 
-def get_user(conn: Database | Any, name: str) -> UserRecord | None:
-    with as_database(conn).read() as tx:
-        row = tx.execute(select(users).where(users.c.name == name)).first()
-    return _record(row) if row else None
-
-
 def list_users(conn: Database | Any) -> list[UserRecord]:
     with as_database(conn).read() as tx:
         rows = tx.execute(select(users).order_by(users.c.name)).all()
-    return [_record(r) for r in rows]
+    return [record_from_row(r) for r in rows]
 
 
 def revoke_user(conn: Database | Any, name: str) -> bool:
@@ -134,25 +101,6 @@ def revoke_user(conn: Database | Any, name: str) -> bool:
     stmt = update(users).where(users.c.name == name, users.c.revoked_at.is_(None)).values(revoked_at=_now())
     with as_database(conn).write() as tx:
         return tx.execute(stmt).rowcount > 0
-
-
-def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
-    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
-    demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups); None
-    while it still may, or when ``name`` has no user record. A queued ingest job asks before it starts
-    and between its batches."""
-    record = get_user(conn, name)
-    if record is None:  # never an API-key user (no command drops a row): a caller in the server's process
-        return None
-    if not record.active:
-        return f"user {name!r} was revoked since the job was queued"
-    principal = record.principal()
-    if record.tenant != tenant or not principal.can(Action.INGEST):
-        return f"user {name!r} may no longer ingest into tenant {tenant!r}"
-    foreign = sorted(set(groups or []) - set(record.groups))
-    if foreign and not principal.can(Action.DELETE):
-        return f"user {name!r} is no longer in group(s) {', '.join(foreign)}"
-    return None
 
 
 _BY_KEY_ID = select(users).where(users.c.key_id == bindparam("key_id"))
@@ -166,4 +114,4 @@ def find_by_key_id(conn: Database | Any, key_id: str) -> tuple[UserRecord, str] 
         row = tx.execute(_BY_KEY_ID, {"key_id": key_id}).first()
     if row is None:
         return None
-    return _record(row), row._mapping["key_hash"]
+    return record_from_row(row), row._mapping["key_hash"]

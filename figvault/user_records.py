@@ -1,0 +1,78 @@
+"""API-key users as the registry records them, and what a job may ask of that record.
+
+In the core (not the service) because a queued ingest job re-reads its caller's record between batches
+(pipeline/ingest_job.py) and the pipeline must not import the HTTP layer (tests/core/test_layering.py).
+Creating, listing and revoking users stays in ``figvault.service.users``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from figvault.access import Action, Principal, Role
+from figvault.db import Database, as_database
+from figvault.db.models import users
+
+JWT_USER_PREFIX = "jwt:"
+"""Token subjects become ``jwt:<sub>``: API-key user names cannot hold a colon, so a token whose ``sub``
+equals an API-key user's name never acts as that user (jobs it may cancel, audit rows under its name)."""
+
+
+class UserRecord(BaseModel):
+    name: str
+    role: Role
+    groups: list[str]
+    tenant: str
+    key_id: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def principal(self) -> Principal:
+        # API-key principals are never unrestricted: they see exactly their groups.
+        return Principal(user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role])
+
+
+def record_from_row(row: Any) -> UserRecord:
+    data = row._mapping
+    return UserRecord(
+        name=data["name"],
+        role=Role(data["role"]),
+        groups=json.loads(data["groups_json"]),
+        tenant=data["tenant"],
+        key_id=data["key_id"],
+        created_at=data["created_at"],
+        revoked_at=data["revoked_at"],
+    )
+
+
+def get_user(conn: Database | Any, name: str) -> UserRecord | None:
+    with as_database(conn).read() as tx:
+        row = tx.execute(select(users).where(users.c.name == name)).first()
+    return record_from_row(row) if row else None
+
+
+def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
+    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
+    demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups); None
+    while it still may, or when ``name`` has no user record. A queued ingest job asks before it starts
+    and between its batches."""
+    record = get_user(conn, name)
+    if record is None:  # never an API-key user (no command drops a row): a caller in the server's process
+        return None
+    if not record.active:
+        return f"user {name!r} was revoked since the job was queued"
+    principal = record.principal()
+    if record.tenant != tenant or not principal.can(Action.INGEST):
+        return f"user {name!r} may no longer ingest into tenant {tenant!r}"
+    foreign = sorted(set(groups or []) - set(record.groups))
+    if foreign and not principal.can(Action.DELETE):
+        return f"user {name!r} is no longer in group(s) {', '.join(foreign)}"
+    return None
