@@ -31,7 +31,7 @@ from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version
 from figvault.encoders.weights import ClipWeights, FileHashCache, resolve_clip_weights
-from figvault.errors import ModelUnavailableError
+from figvault.errors import ModelUnavailableError, typed_line
 from figvault.settings import ClipSettings
 
 CHANNEL = "clip"
@@ -276,7 +276,7 @@ class ClipEncoder(LazyModel):
         except Exception as err:
             raise ModelUnavailableError(
                 f"OpenCLIP model {spec.architecture} with weights {weights.label} could not be built: "
-                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                f"{typed_line(err)}"
             ) from err
 
         actual = _canonical_preprocess(model.visual.preprocess_cfg)

@@ -21,7 +21,7 @@ from figvault.encoders.inputs import check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version, fingerprint
 from figvault.encoders.weights import FileHashCache, TextWeights, resolve_text_model
-from figvault.errors import ModelUnavailableError
+from figvault.errors import ModelUnavailableError, typed_line
 from figvault.settings import TextSettings
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class SentenceTextEncoder(LazyModel):
         except Exception as err:
             raise ModelUnavailableError(
                 f"text model {self.spec.weights.label} could not be loaded from {self.spec.weights.folder}: "
-                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                f"{typed_line(err)}"
             ) from err
         actual = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         actual = actual or model.get_sentence_embedding_dimension()
@@ -212,7 +212,7 @@ class SentenceTextEncoder(LazyModel):
                 expected = self.encode_texts_unlocked(PROBES)
             difference = float(np.abs(candidate.encode(self._clipped(PROBES)) - expected).max())
         except Exception as exc:  # export or runtime failure: questions simply stay on torch
-            log.info("questions stay on torch (%s: %s)", type(exc).__name__, str(exc).splitlines()[0])
+            log.info("questions stay on torch (%s)", typed_line(exc))
             return "torch"
         if difference > TOLERANCE:
             log.warning(

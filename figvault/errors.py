@@ -29,3 +29,17 @@ class StoreError(FigvaultError):
 
 class VersionMismatchError(StoreError):
     """The store serves vectors of another embedding_version than the configured encoders produce."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first non-blank line of ``str(exc)``, else the exception's type name: a one-line reason."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
+def typed_line(exc: BaseException) -> str:
+    """``"TypeName: first line"``; the type name alone when the exception has no message."""
+    name, first = type(exc).__name__, one_line(exc)
+    return name if first == name else f"{name}: {first}"

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
+from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError, typed_line
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 
@@ -143,8 +143,7 @@ def extract_document(path: Path, settings: ExtractSettings, data: bytes | None =
     except OSError as exc:
         raise ExtractionError(f"cannot read file: {exc.strerror or exc}") from exc
     except Exception as exc:  # a parser bug on hostile input must fail this file alone, with a reason
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ExtractionError(f"{type(exc).__name__}: {reason}") from exc
+        raise ExtractionError(typed_line(exc)) from exc
 
 
 def _extract_one(path: Path, settings: ExtractSettings) -> tuple[Path, DocumentExtraction | str]:
@@ -175,4 +174,4 @@ def extract_batch(
             try:
                 yield fut.result()
             except Exception as exc:  # a worker killed by the OS (memory) fails this file alone
-                yield path, f"extractor process failed: {type(exc).__name__}: {exc}"
+                yield path, f"extractor process failed: {typed_line(exc)}"

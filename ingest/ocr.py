@@ -31,6 +31,7 @@ from typing import Any
 
 from PIL import Image
 
+from figvault.errors import one_line
 from figvault.settings import ExtractSettings
 from figvault.units import OCR_MARKER
 
@@ -250,7 +251,7 @@ class DocumentOcr:
             try:
                 self._lines[digest] = read_lines(image, self.engine, self.settings)
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
                 return []
         return self._lines[digest]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from figvault.errors import ExtractionError
+from figvault.errors import ExtractionError, one_line
 from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
@@ -100,7 +100,7 @@ def _analyse_pages(
             layouts.append(analyse_page(content, stats, model_boxes.get(content.number)))
         except Exception as exc:
             _fail_if_out_of_memory(exc)
-            warnings.append(f"page {content.number}: layout analysis failed ({_one_line(exc)})")
+            warnings.append(f"page {content.number}: layout analysis failed ({one_line(exc)})")
     return layouts
 
 
@@ -126,7 +126,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
         regions = find_figures(layout, document.settings.min_figure_pt, document.figure_above)
     except Exception as exc:  # a layout bug on one odd page must not cost the document
         _fail_if_out_of_memory(exc)
-        warnings.append(f"page {content.number}: no figures ({_one_line(exc)})")
+        warnings.append(f"page {content.number}: no figures ({one_line(exc)})")
         return []
     made: list[tuple[FigureRegion, ExtractedFigure]] = []
     slide_title = join_lines([line.text for line in layout.title_lines])
@@ -149,7 +149,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
             )
         except Exception as exc:
             _fail_if_out_of_memory(exc)
-            warnings.append(f"page {content.number}: figure not rendered ({_one_line(exc)})")
+            warnings.append(f"page {content.number}: figure not rendered ({one_line(exc)})")
             continue
         made.append((region, figure))
     if renders is not None:
@@ -279,7 +279,7 @@ def _read_pages(
                 continue
         except Exception as exc:  # one damaged page must not cost the rest of the document
             _fail_if_out_of_memory(exc)
-            warnings.append(f"page {number}: unreadable ({_one_line(exc)})")
+            warnings.append(f"page {number}: unreadable ({one_line(exc)})")
         pages.append(None)
     return pages, heavy
 
@@ -322,7 +322,7 @@ def layout_model_pictures(doc: pymupdf.Document, warnings: list[str]) -> dict[in
         pymupdf4llm.use_layout(True)  # imports and activates pymupdf.layout
         data = json.loads(pymupdf4llm.to_json(doc))
     except Exception as exc:  # the model is an extra signal: without it, extraction goes on
-        warnings.append(f"layout model unavailable ({_one_line(exc)}); heuristic layout only")
+        warnings.append(f"layout model unavailable ({one_line(exc)}); heuristic layout only")
         return {}
     found: dict[int, list[Box]] = defaultdict(list)
     for page in data.get("pages", []):
@@ -344,7 +344,7 @@ def open_pdf(data: bytes) -> pymupdf.Document:
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises FileDataError / RuntimeError with multi-line texts
-        raise ExtractionError(f"corrupt PDF: {_one_line(exc)}") from None
+        raise ExtractionError(f"corrupt PDF: {one_line(exc)}") from None
     if doc.needs_pass and not doc.authenticate(""):
         doc.close()
         raise ExtractionError("encrypted PDF (password required)")
@@ -354,11 +354,6 @@ def open_pdf(data: bytes) -> pymupdf.Document:
     return doc
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 _MUPDF_NO_MEMORY = ("malloc (", "calloc (", "realloc (", "out of memory")
 
 
@@ -366,7 +361,7 @@ def _fail_if_out_of_memory(exc: BaseException) -> None:
     """Re-raise a failed allocation as MemoryError: under a worker's memory limit that is the document's
     failure (pipeline/extract_worker.py says so), not one damaged page to skip with a warning."""
     if isinstance(exc, MemoryError) or any(mark in str(exc) for mark in _MUPDF_NO_MEMORY):
-        raise MemoryError(_one_line(exc)) from exc
+        raise MemoryError(one_line(exc)) from exc
 
 
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?")

@@ -29,7 +29,7 @@ from typing import Any
 from lxml import etree
 from PIL import Image
 
-from figvault.errors import ExtractionError, UnsafeFileError
+from figvault.errors import ExtractionError, UnsafeFileError, one_line
 from figvault.ingest import slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
@@ -161,7 +161,7 @@ def _open_presentation(data: bytes) -> Any:
     try:
         return Presentation(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = one_line(exc)
         raise ExtractionError(f"not a readable PPTX package: {reason}") from None
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import psutil
 
-from figvault.errors import ExtractionError, FigvaultError
+from figvault.errors import ExtractionError, FigvaultError, typed_line
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 
@@ -204,7 +204,7 @@ def _run_main(
     except MemoryError:
         message = ("error", _memory_reason(limits, verb))
     except Exception as exc:  # a bug on hostile input fails this document with its reason
-        message = ("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        message = ("error", typed_line(exc))
     try:
         conn.send(message)
     except MemoryError:

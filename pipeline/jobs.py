@@ -31,7 +31,7 @@ from sqlalchemy import insert, select, update
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
 from figvault.db.models import jobs
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, one_line, typed_line
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
 
@@ -710,12 +710,11 @@ def execute(ctx: JobContext) -> Job:
     except JobCancelled as exc:
         store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
     except FigvaultError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = one_line(exc)
         store.finish(job.id, JobState.FAILED, reason, owner=owner)
     except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
         log.exception("job %s (%s) failed", job.id, job.type)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        store.finish(job.id, JobState.FAILED, f"{type(exc).__name__}: {first}", owner=owner)
+        store.finish(job.id, JobState.FAILED, typed_line(exc), owner=owner)
     else:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
         if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
@@ -43,7 +43,6 @@ from figvault.pipeline.stages import (
     encode_job,
     extract_and_prepare,
     load_encoders,
-    one_line,
 )
 from figvault.retrieval.schema import DenseChannel
 from figvault.settings import (

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Self
 
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many
 from figvault.pipeline.stages import (
@@ -43,7 +43,6 @@ from figvault.pipeline.stages import (
     encode_job,
     extract_and_prepare,
     load_encoders,
-    one_line,
     prepare,
 )
 from figvault.retrieval.schema import DenseChannel

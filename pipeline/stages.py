@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import ExtractionError
+from figvault.errors import ExtractionError, one_line
 from figvault.phash import perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits, encode_units
 from figvault.pipeline.extract_worker import ExtractCancelled, WorkerResult, extract_limited
@@ -279,8 +279,3 @@ def encode_job(
     clock.add_timings(timings)
     clock.add("encode", time.perf_counter() - started, docs=0, units=len(job.units))
     return encoded
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text.strip() else type(exc).__name__

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from figvault.errors import StoreError
+from figvault.errors import StoreError, one_line
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope
 from figvault.retrieval.lexical_log import ChangeLog
@@ -126,7 +126,7 @@ class LexicalChannel:
             try:
                 compiled = compile_filter(expr, served.mirror.filter_schema)
             except FilterError as exc:
-                log.info("lexical filter checked in Milvus (%s)", str(exc).splitlines()[0])
+                log.info("lexical filter checked in Milvus (%s)", one_line(exc))
                 compiled = False
             served.compiled[expr] = compiled
             while len(served.compiled) > 256:

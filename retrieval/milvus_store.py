@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from figvault.errors import StoreError
+from figvault.errors import StoreError, one_line
 from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.row_cache import RowCache, project_row, shared_row_cache
@@ -98,7 +98,7 @@ def _keep_lite_start_failure(record: logging.LogRecord) -> bool:
     # a running `figvault serve`, holds it) and pymilvus then raises only "Open local milvus failed". Keep the
     # cause for the one-line StoreError instead of the traceback.
     if record.getMessage().startswith("Failed to start MilvusLite server") and record.exc_info:
-        _lite_start_failure.reason = str(record.exc_info[1]).splitlines()[0]
+        _lite_start_failure.reason = one_line(record.exc_info[1])
         return False
     return True
 

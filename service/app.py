@@ -26,6 +26,7 @@ from figvault.errors import (
     StoreError,
     UnsafeFileError,
     UnsupportedFileError,
+    one_line,
 )
 from figvault.pipeline.registry import connect as connect_registry
 from figvault.service.admission import Overloaded, SearchGate
@@ -135,7 +136,7 @@ async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s: %s", request.method, request.url.path, exc)
         detail = next(text for kind, text in _SERVER_SIDE_DETAIL if isinstance(exc, kind))
         return JSONResponse({"detail": detail}, code)
-    return JSONResponse({"detail": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}, code)
+    return JSONResponse({"detail": one_line(exc)[:300]}, code)
 
 
 def _load_engine(settings: Settings) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from figvault.access import Principal
+from figvault.errors import typed_line
 from figvault.retrieval.search import WARM_UP_QUESTION
 from figvault.search_models import SearchRequest
 
@@ -72,7 +73,7 @@ class WarmUp:
             self.engine.warm_up()
             warm_access_filters(self.engine)
         except Exception as exc:  # reported by /readyz; searches still try (and say why they fail)
-            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip(": ")
+            self.error = typed_line(exc)
             log.error("warm-up failed: %s", self.error)
         else:
             self.seconds = time.perf_counter() - started

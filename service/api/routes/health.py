@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from figvault.access import Action, Principal
+from figvault.errors import one_line, typed_line
 from figvault.service.api.schemas import HealthOut, ReadyOut
 from figvault.service.deps import MetricsDep, bearer_scheme, get_current_principal
 from figvault.settings import Settings
@@ -44,13 +45,13 @@ def readiness_checks(engine: Any, settings: Settings, warm_up: Any = None) -> di
         engine.count(_PROBE)
         checks["store"] = True
     except Exception as exc:
-        checks["store"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip(": ")
+        checks["store"] = typed_line(exc)
     try:
         served = engine.served()  # raises VersionMismatchError when the store serves another version
         checks["version"] = True
         checks["collection"] = served[0] if served else "none yet (nothing ingested)"
     except Exception as exc:  # reported, not raised: readyz answers either way
-        checks["version"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        checks["version"] = one_line(exc)
     return checks
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, s
 from pydantic import AfterValidator, ValidationError
 
 from figvault.access import Action, Principal
+from figvault.errors import one_line
 from figvault.pipeline.doc_identity import with_filter_ids
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
@@ -131,9 +132,7 @@ async def search_image(
     try:
         parsed_filters = SearchFilters.model_validate(json.loads(filters)) if filters else SearchFilters()
     except (ValueError, ValidationError) as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {exc}".splitlines()[0]
-        ) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {one_line(exc)}") from None
     request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank)
 
     def run() -> SearchResponseOut:
