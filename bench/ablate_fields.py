@@ -15,7 +15,6 @@ and half. ``stored`` should match the engine (``bench/retrieval.py``) up to tie 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from common_args import data_folders, replay_parser  # noqa: E402
 from tune_retrieval import CANDIDATE_K, HALVES, configured_setting, load, table_row  # noqa: E402
 
 from figvault.retrieval.lexical_index import LexicalIndex, Scope  # noqa: E402
@@ -102,12 +102,7 @@ def size_rows(engine: SearchEngine) -> tuple[list[Row], Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dump", type=Path)
-    parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
-    parser.add_argument("--profile", default="offline")
+    parser = replay_parser(__doc__)
     parser.add_argument("--tune-only", action="store_true", help="Print the tuning halves only.")
     args = parser.parse_args()
     if args.tune_only:
@@ -115,8 +110,8 @@ def main() -> None:
     setting = configured_setting(args.profile)
     answerable = [x for x in load(args.dump) if x["query"].get("doc")]
     head = "".join(f"| {h} R@1 | {h} R@5 | {h} R@10 | {h} MRR | {h} n " for h in HALVES)
-    for size, folder in (item.split("=", 1) for item in args.data):
-        engine = SearchEngine.from_settings(load_settings(args.profile, data_dir=Path(folder)))
+    for size, folder in data_folders(args.data).items():
+        engine = SearchEngine.from_settings(load_settings(args.profile, data_dir=folder))
         rows, schema = size_rows(engine)
         lines = [x for x in answerable if x["size"] == size]
         text = engine.encoders.text

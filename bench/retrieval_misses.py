@@ -17,7 +17,6 @@ first class that fits:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from common_args import data_folders, replay_parser  # noqa: E402
 from tune_fields import SizeData  # noqa: E402
 from tune_retrieval import Setting, configured_setting, load, ordered, rank_of  # noqa: E402
 
@@ -71,20 +71,15 @@ def classify(line: dict[str, Any], setting: Setting, rows: Mapping[str, Mapping[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dump", type=Path)
-    parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
-    parser.add_argument("--profile", default="offline")
+    parser = replay_parser(__doc__)
     args = parser.parse_args()
     setting = configured_setting(args.profile)
     print(f"replayed setting: {setting}")
     tuning = [x for x in load(args.dump) if x["split"] == "tune" and x["query"].get("doc")]
     print(f"\n| size | tuning questions | misses at rank 1 | {' | '.join(CLASSES)} |")
     print("| --- " * (3 + len(CLASSES)) + "|")
-    for size, folder in (item.split("=", 1) for item in args.data):
-        rows = SizeData(Path(folder), args.profile).rows
+    for size, folder in data_folders(args.data).items():
+        rows = SizeData(folder, args.profile).rows
         lines = [x for x in tuning if x["size"] == size]
         misses = {x["id"]: classify(x, setting, rows) for x in lines if rank_of(x, setting) != 1}
         counts = [sum(1 for c in misses.values() if c == name) for name in CLASSES]

@@ -19,7 +19,6 @@ The replay is the profile's own (fusion, priors, fetch depth: ``tune_retrieval.c
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -31,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from common_args import MIN_GAIN_HELP, data_folders, fusion_pair, replay_parser  # noqa: E402
 from tune_retrieval import (  # noqa: E402
     CANDIDATE_K,
     HALVES,
@@ -125,29 +125,20 @@ def ascend(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dump", type=Path)
-    parser.add_argument("--data", action="append", required=True, help="SIZE=DATA_DIR (the dump's folders)")
-    parser.add_argument("--profile", default="offline")
+    parser = replay_parser(__doc__)
     parser.add_argument(
         "--fusion",
+        type=fusion_pair,
         help="K,W: replay this RRF k and lexical weight without priors (default: the profile's own)",
     )
     parser.add_argument("--out", type=Path, help="Write the dump with the chosen weights' lexical rankings.")
-    parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
+    parser.add_argument("--min-gain", type=float, default=0.002, help=MIN_GAIN_HELP)
     parser.add_argument("--report", action="store_true", help="Also print the reporting halves.")
     args = parser.parse_args()
     if not args.report:
         HALVES.remove("report")  # the tables print the tuning halves only
-    if args.fusion:
-        k, w = args.fusion.split(",")
-        setting = Setting(int(k), float(w))
-    else:
-        setting = configured_setting(args.profile)
-    folders = dict(item.split("=", 1) for item in args.data)
-    data = {size: SizeData(Path(folder), args.profile) for size, folder in folders.items()}
+    setting = Setting(*args.fusion) if args.fusion else configured_setting(args.profile)
+    data = {size: SizeData(folder, args.profile) for size, folder in data_folders(args.data).items()}
     everything = [x for x in load(args.dump) if x["size"] in data]
     lines = {s: [x for x in everything if x["size"] == s and x["query"].get("doc")] for s in data}
     start = next(iter(data.values())).params

@@ -18,7 +18,6 @@ caught) is printed per half and size. The reporting half plays no part in any ch
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import sys
@@ -29,6 +28,8 @@ from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from common_args import MIN_GAIN_HELP, fusion_pair, replay_parser  # noqa: E402
 
 from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, is_hit  # noqa: E402
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder  # noqa: E402
@@ -261,15 +262,14 @@ def no_match_curve(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dump", type=Path)
+    parser = replay_parser(__doc__, sized=False)
     parser.add_argument("--max-refused", type=float, default=0.05)
-    parser.add_argument("--min-gain", type=float, default=0.002, help="Smallest tuning MRR gain of a step.")
+    parser.add_argument("--min-gain", type=float, default=0.002, help=MIN_GAIN_HELP)
     parser.add_argument("--no-grid", action="store_true", help="Report the default setting only.")
     parser.add_argument("--fusion-only", action="store_true", help="Fit no_match without priors/neighbours.")
-    parser.add_argument("--fusion", help="K,W: use RRF k and lexical weight W instead of the grid's choice.")
+    parser.add_argument(
+        "--fusion", type=fusion_pair, help="K,W: use RRF k and lexical weight W instead of the grid's choice."
+    )
     parser.add_argument("--tune-only", action="store_true", help="Print the tuning halves only.")
     args = parser.parse_args()
     if args.tune_only:
@@ -280,10 +280,7 @@ def main() -> None:
     by_size = {
         size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
     }
-    fusion = None
-    if args.fusion:
-        k, w = args.fusion.split(",")
-        fusion = Setting(int(k), float(w))
+    fusion = Setting(*args.fusion) if args.fusion else None
     chosen = (fusion or Setting()) if args.no_grid else choose(by_size, args.min_gain, fusion)
     print(
         f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, "
