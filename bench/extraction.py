@@ -195,16 +195,21 @@ def measure_speed(
 
 
 def _workers_cpu() -> float:
-    """CPU seconds of the ingest workers that ended so far: the fork server's reaped children."""
-    import multiprocessing.forkserver
+    """CPU seconds of the ingest workers that ended so far: the fork server's reaped children.
 
+    The standard library has no public way to the fork server's pid (only the private
+    ``multiprocessing.forkserver._forkserver._forkserver_pid``): the server is found among this process's
+    children by its command line, ``python -c 'from multiprocessing.forkserver import main; main(...)'``."""
     import psutil
 
-    pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
-    if not pid:
-        return 0.0
-    times = psutil.Process(pid).cpu_times()
-    return times.children_user + times.children_system
+    for child in psutil.Process().children():
+        try:
+            if any("multiprocessing.forkserver" in part for part in child.cmdline()):
+                times = child.cpu_times()
+                return times.children_user + times.children_system
+        except psutil.NoSuchProcess:  # a batch pool's worker that ended meanwhile
+            continue
+    return 0.0
 
 
 def speed_rows(
