@@ -66,21 +66,38 @@ def inside(path: Path, roots: Sequence[Path]) -> bool:
     return any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
-def allowed_roots(settings: Settings) -> list[Path]:
-    """The configured ingest folders, resolved (symlinks followed); missing ones are left out."""
+TENANT_PLACEHOLDER = "{tenant}"
+"""In a ``service.ingest_allow_dirs`` entry: the caller's tenant name, so each tenant has its own folder."""
+
+
+def _tenant_folder(raw: str, tenant: str | None) -> str | None:
+    """``raw`` with ``{tenant}`` replaced by ``tenant``; None when there is no tenant or its name is not one
+    plain folder name (tenant names may hold ``/`` and dots: ``a/../b`` must not reach tenant b's folder)."""
+    if TENANT_PLACEHOLDER not in raw:
+        return raw
+    if tenant is None or "/" in tenant or "\\" in tenant or tenant in (".", ".."):
+        return None
+    return raw.replace(TENANT_PLACEHOLDER, tenant)
+
+
+def allowed_roots(settings: Settings, tenant: str | None = None) -> list[Path]:
+    """The ingest folders ``tenant`` may read, resolved (symlinks followed); missing ones are left out.
+    An entry without ``{tenant}`` is shared by every tenant; one with it is each tenant's own folder."""
     roots = []
     for raw in settings.service.ingest_allow_dirs:
-        path = Path(raw).expanduser()
-        if path.is_dir():
+        folder = _tenant_folder(raw, tenant)
+        path = Path(folder).expanduser() if folder is not None else None
+        if path is not None and path.is_dir():
             roots.append(path.resolve())
     return roots
 
 
-def check_allowed(settings: Settings, raw_paths: Sequence[str]) -> list[str]:
-    """Resolved paths, each inside an allowed folder; FigvaultError naming the first one that is not."""
-    roots = allowed_roots(settings)
+def check_allowed(settings: Settings, raw_paths: Sequence[str], tenant: str | None = None) -> list[str]:
+    """Resolved paths, each inside a folder ``tenant`` may read; FigvaultError naming the first one that
+    is not."""
+    roots = allowed_roots(settings, tenant)
     if not roots:
-        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs configured")
+        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs folder for this tenant")
     out = []
     for raw in raw_paths:
         path = Path(raw)
