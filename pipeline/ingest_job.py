@@ -97,7 +97,7 @@ def check_allowed(settings: Settings, raw_paths: Sequence[str], tenant: str | No
     is not."""
     roots = allowed_roots(settings, tenant)
     if not roots:
-        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs folder for this tenant")
+        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs folder of this tenant")
     out = []
     for raw in raw_paths:
         path = Path(raw)
