@@ -123,8 +123,14 @@ def read_document(path: Path, settings: ExtractSettings) -> bytes:
         return fh.read()
 
 
-def extract_document(path: Path, settings: ExtractSettings, data: bytes | None = None) -> DocumentExtraction:
-    """Extract the figure units of one file. Raises ExtractionError (one-line reason) for bad input."""
+def extract_document(
+    path: Path, settings: ExtractSettings, data: bytes | None = None, page_texts: dict[int, str] | None = None
+) -> DocumentExtraction:
+    """Extract the figure units of one file. Raises ExtractionError (one-line reason) for bad input.
+
+    ``page_texts``, when given, is filled with a PDF's page texts (page_text.page_texts), read from the text
+    pages extraction reads anyway; it stays empty for a deck.
+    """
     path = Path(path)
     try:
         if data is None:
@@ -134,7 +140,7 @@ def extract_document(path: Path, settings: ExtractSettings, data: bytes | None =
         if mime == PDF_MIME:
             from figvault.ingest.pdf import extract_pdf_units
 
-            return extract_pdf_units(path, data, sha, settings)
+            return extract_pdf_units(path, data, sha, settings, page_texts)
         from figvault.ingest.pptx import extract_pptx_units
 
         return extract_pptx_units(path, data, sha, settings)

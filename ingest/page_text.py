@@ -8,8 +8,12 @@ unit's own text. Slide numbers are pptx indexes (1-based, hidden slides counted)
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from figvault.settings import ExtractSettings
+
+if TYPE_CHECKING:
+    import pymupdf
 
 PDF_MIME = "application/pdf"
 MAX_PAGE_TEXT_CHARS = 20_000
@@ -43,8 +47,22 @@ def _pdf_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
         for i, page in enumerate(doc):
             cost = budget.page_cost(page, limit)
             if not cost.over_bytes and cost.operations <= limit:
-                texts[i + 1] = page.get_text()[:MAX_PAGE_TEXT_CHARS]
+                texts[i + 1] = pdf_page_text(page)
     return texts
+
+
+def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> str:
+    """The page's text as ``page.get_text()`` gives it, cut at MAX_PAGE_TEXT_CHARS.
+
+    ``textpage`` (read with extraction's flags, pdf_layout.TEXT_FLAGS) gives the same text without reading
+    the page again, except where a glyph has no Unicode: it holds U+FFFD there, where ``get_text()`` writes
+    the glyph's CID, so such a page is read again.
+    """
+    if textpage is not None:
+        text = page.get_text(textpage=textpage)
+        if "\ufffd" not in text:
+            return text[:MAX_PAGE_TEXT_CHARS]
+    return page.get_text()[:MAX_PAGE_TEXT_CHARS]
 
 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:

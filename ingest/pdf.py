@@ -16,10 +16,12 @@ from figvault.errors import ExtractionError, one_line
 from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
+from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_layout import (
     PAGE_COVER_SHARE,
+    TEXT_FLAGS,
     DocumentStats,
     FigureRegion,
     ImageBox,
@@ -54,13 +56,19 @@ anti-aliasing: 1,000,000 pt of strokes cost about a second at 150 dpi with it (2
 page: 8,000,000 pt, 9.6 s with, 0.4 s without)."""
 
 
-def extract_pdf_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
-    """Every figure of a PDF as a unit with its PNG. Raises ExtractionError (one line) for unreadable PDFs."""
+def extract_pdf_units(
+    path: Path, data: bytes, sha256: str, settings: ExtractSettings, page_texts: dict[int, str] | None = None
+) -> DocumentExtraction:
+    """Every figure of a PDF as a unit with its PNG. Raises ExtractionError (one line) for unreadable PDFs.
+
+    ``page_texts``, when given, is filled as ``page_text.page_texts`` would, from the text pages extraction
+    reads anyway.
+    """
     doc = open_pdf(data)
     try:
         meta = read_meta(doc)
         extraction = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-        pages, heavy = _read_pages(doc, settings, extraction.warnings)
+        pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
         bombs = _drop_decorations(pages, settings, extraction.warnings)
         stats = document_stats([p for p in pages if p is not None])
         layouts = _analyse_pages(doc, pages, stats, settings, extraction.warnings)
@@ -243,14 +251,15 @@ HEAVY_PAGE_DPI = 72
 
 
 def _read_pages(
-    doc: pymupdf.Document, settings: ExtractSettings, warnings: list[str]
+    doc: pymupdf.Document, settings: ExtractSettings, warnings: list[str], texts: dict[int, str] | None = None
 ) -> tuple[list[PageContent | None], list[int]]:
     """Each page's content (None: unreadable, skipped or too heavy), and the pages to render whole.
 
     The work per page is capped before MuPDF interprets anything (pdf_budget): a page whose content
     decompresses past ``max_page_content_mb``, or that paints more than HEAVY_PAGE_FACTOR times
     ``max_page_drawing_ops``, is skipped; one over ``max_page_drawing_ops`` becomes one unit of the whole
-    page, without layout analysis. Either way a warning names the page.
+    page, without layout analysis. Either way a warning names the page. ``texts`` gets the text of every
+    page not skipped (page_text.pdf_page_text).
     """
     budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
     cap = settings.max_page_drawing_ops
@@ -274,8 +283,13 @@ def _read_pages(
                     f" = {cap:,}): rendered as one unit, without layout analysis"
                 )
                 heavy.append(number)
+                if texts is not None:
+                    texts[number] = pdf_page_text(page)
             else:
-                pages.append(read_page(page))
+                textpage = page.get_textpage(flags=TEXT_FLAGS)
+                pages.append(read_page(page, textpage))
+                if texts is not None:
+                    texts[number] = pdf_page_text(page, textpage)
                 continue
         except Exception as exc:  # one damaged page must not cost the rest of the document
             _fail_if_out_of_memory(exc)

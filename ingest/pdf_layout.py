@@ -201,12 +201,14 @@ class FigureRegion:
     """A chart panel (bars, axes or gridlines): never joined to another panel."""
 
 
-def read_page(page: pymupdf.Page) -> PageContent:
-    """Read text blocks, image boxes and drawing boxes of a page (no image is decoded)."""
+def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageContent:
+    """Read text blocks, image boxes and drawing boxes of a page (no image is decoded).
+
+    ``textpage``: the page's text page, made with TEXT_FLAGS (one is made when not given)."""
     rect = page.rect
     page_box: Box = (rect.x0, rect.y0, rect.x1, rect.y1)
     blocks: list[TextBlock] = []
-    for raw in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
+    for raw in page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]:
         if raw.get("type") != 0:
             continue
         lines: list[TextLine] = []

@@ -166,11 +166,12 @@ def _memory_reason(limits: ExtractLimits, verb: str = "extract") -> str:
 
 def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) -> WorkerResult:
     from figvault.ingest.extract import extract_document, read_document
-    from figvault.ingest.page_text import page_texts
+    from figvault.ingest.page_text import PDF_MIME, page_texts
 
     data = read_document(path, settings)
+    texts: dict[int, str] = {}
     try:
-        extraction = extract_document(path, settings, data)
+        extraction = extract_document(path, settings, data, texts)
     except ExtractionError as exc:
         if isinstance(exc.__cause__, MemoryError):
             raise ExtractionError(_memory_reason(limits)) from None
@@ -182,7 +183,9 @@ def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) 
             f"its {len(extraction.figures)} figures take {figure_bytes // MiB} MiB of images, more than half"
             f" the {limits.memory_mb} MiB per-document limit (extract.doc_memory_mb)"
         )
-    return WorkerResult(extraction, page_texts(data, extraction.meta.mime, settings))
+    if extraction.meta.mime != PDF_MIME:  # a PDF's texts came with its extraction
+        texts = page_texts(data, extraction.meta.mime, settings)
+    return WorkerResult(extraction, texts)
 
 
 def _run_main(

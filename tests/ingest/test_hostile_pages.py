@@ -201,7 +201,7 @@ def test_a_failed_allocation_fails_the_document_not_just_the_page(tmp_path, monk
     (the worker turns it into its memory-limit reason), not a damaged page to skip."""
     path = hostile_docs.flood_pdf(tmp_path / "chart.pdf", [0])
 
-    def no_memory(page):  # type: ignore[no-untyped-def]
+    def no_memory(page, textpage=None):  # type: ignore[no-untyped-def]
         raise RuntimeError("code=2: malloc (115201 bytes) failed")
 
     monkeypatch.setattr(pdf_module, "read_page", no_memory)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymupdf
+
+from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.ingest.samples import sample_pptx_bytes
+from figvault.settings import ExtractSettings
 from tests.generated_docs import figure_pdf
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -27,3 +31,49 @@ def test_slides_have_shape_and_notes_text() -> None:
 def test_unreadable_bytes_give_no_text() -> None:
     assert page_texts(b"%PDF-1.7 garbage", PDF_MIME) == {}
     assert page_texts(b"PK\x03\x04 garbage", PPTX_MIME) == {}
+
+
+def _page_of_lines(doc: pymupdf.Document, text: str, n_lines: int) -> None:
+    page = doc.new_page()
+    page.insert_text((72, 72), text)
+    shape = page.new_shape()
+    for i in range(n_lines):
+        shape.draw_line((100, 200 + i % 300), (400, 250 + i % 300))
+        shape.finish(width=0.3)
+    shape.commit()
+
+
+def test_extraction_fills_the_page_texts_page_texts_reads(tmp_path: Path) -> None:
+    with pymupdf.open(figure_pdf(tmp_path / "r.pdf", seed=3)) as doc:
+        _page_of_lines(doc, "A dense drawing", 2_000)  # over the cap: one unit of the whole page
+        _page_of_lines(doc, "A denser drawing", 5_000)  # over 4 x the cap: skipped
+        doc.save(tmp_path / "pages.pdf")
+    settings = ExtractSettings(workers=1, ocr=False, max_page_drawing_ops=1_000)
+    texts: dict[int, str] = {}
+    extract_document(tmp_path / "pages.pdf", settings, None, texts)
+    assert texts == page_texts((tmp_path / "pages.pdf").read_bytes(), PDF_MIME, settings)
+    assert set(texts) == {1, 2} and "Report 3" in texts[1] and "A dense drawing" in texts[2]
+
+
+def _pdf_with_unmapped_glyphs(path: Path) -> Path:
+    """A page whose font maps codes A and B to glyph names without Unicode."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Known words")
+    font = doc.get_new_xref()
+    encoding = "<< /Differences [65 /zzunknown1 /zzunknown2] >>"
+    doc.update_object(font, f"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding {encoding} >>")
+    resources = int(doc.xref_get_key(page.xref, "Resources")[1].split()[0])
+    doc.xref_set_key(resources, "Font/FZZ", f"{font} 0 R")
+    contents = page.get_contents()[0]
+    doc.update_stream(contents, doc.xref_stream(contents) + b"\nBT /FZZ 12 Tf 72 700 Td (ABAB) Tj ET\n")
+    doc.save(path)
+    return path
+
+
+def test_glyphs_without_unicode_keep_the_text_get_text_gives(tmp_path: Path) -> None:
+    path = _pdf_with_unmapped_glyphs(tmp_path / "cid.pdf")
+    texts: dict[int, str] = {}
+    extract_document(path, ExtractSettings(workers=1, ocr=False), None, texts)
+    assert "ABAB" in texts[1] and "\ufffd" not in texts[1]
+    assert texts == page_texts(path.read_bytes(), PDF_MIME)
