@@ -68,6 +68,7 @@ EVIDENCE_GRID: dict[str, tuple[float, ...]] = {
     "picture_prior": (0.0, 0.1),
     "document_prior": (0.0, 0.1, 0.3),
     "own_words_prior": (0.0, 0.1, 0.2, 0.3, 0.5, 1.0),
+    "document_support_prior": (0.0, 0.1, 0.2, 0.3, 0.5),
     "neighbour_depth": (0, 3),
     "neighbour_margin": (0.1, 0.2),
 }
@@ -301,6 +302,7 @@ def main() -> None:
             "picture_prior",
             "document_prior",
             "own_words_prior",
+            "document_support_prior",
             "neighbour_depth",
         ):
             if getattr(chosen.evidence, name):

@@ -220,13 +220,15 @@ class SearchSettings(BaseModel):
             "picture": 0.0,
             "document": 0.0,
             "own_words": 0.0,
+            "document_support": 0.0,
         }
     )
     """Soft priors from a question's explicit hints: a matching candidate's fused score is raised by this
     factor (slide: a landscape page or PPTX slide; paper: a portrait page; picture: a photo or screenshot;
     document: the question names words of the document's name); own_words: raised by this times the share
-    of the question's content terms in the figure's own label, title, caption and in-figure (OCR) words.
-    Tuned on the tuning half only."""
+    of the question's content terms in the figure's own label, title, caption and in-figure (OCR) words;
+    document_support: raised by this times the document's share of the fetched candidates' fused score
+    (relative to the best document's). Tuned on the tuning half only."""
     neighbour_depth: int = Field(default=0, ge=0)
     """The neighbour rule looks at this many leading candidates (0: off): among those from the first one's
     document, the figure whose own words (label, title, caption, in-figure text) cover most of the question

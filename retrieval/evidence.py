@@ -8,6 +8,9 @@
   so a soft prior on the own words raises the figure that itself says what was asked over its neighbours
   ("tell neighbours apart"); the older neighbour rule (the leading candidates of one document reordered by
   their own words) stays, off.
+- **Document support**: a document several of whose figures the channels recalled near the top is more
+  likely the one asked about; a soft prior raises each candidate by its document's share of the fetched
+  candidates' fused score (relative to the best document's), against look-alike figures of other documents.
 - **Coverage and agreement**, the features of the offline "no good match" decision (``no_match.py``).
 
 Everything here reads only the caller's own candidates (their rows came out of the caller's filtered
@@ -74,6 +77,9 @@ class EvidenceParams:
     own_words_prior: float = 0.0
     """A fused score is raised by this times the share of the question's content terms in the figure's own
     words (``Candidate.own_text``)."""
+    document_support_prior: float = 0.0
+    """A fused score is raised by this times its document's support among the candidates
+    (``document_support``)."""
     neighbour_depth: int = 0
     """How many leading candidates the neighbour rule looks at (0: off)."""
     neighbour_margin: float = 0.0
@@ -88,6 +94,7 @@ class EvidenceParams:
             picture_prior=priors.get("picture", 0.0),
             document_prior=priors.get("document", 0.0),
             own_words_prior=priors.get("own_words", 0.0),
+            document_support_prior=priors.get("document_support", 0.0),
             neighbour_depth=search.neighbour_depth,
             neighbour_margin=search.neighbour_margin,
         )
@@ -138,12 +145,23 @@ def question_words(question: str) -> set[str]:
     return {w for w in _WORD.findall(question.lower())}
 
 
+def document_support(candidates: Sequence[Candidate]) -> dict[str, float]:
+    """Per document, the sum of its candidates' fused scores over the best document's sum (1.0 for the best
+    document): how strongly the channels recalled the document as a whole among these candidates."""
+    sums: dict[str, float] = {}
+    for c in candidates:
+        sums[c.doc] = sums.get(c.doc, 0.0) + c.fused
+    best = max(sums.values(), default=0.0)
+    return {doc: total / best if best > 0 else 0.0 for doc, total in sums.items()}
+
+
 def apply_priors(question: str, candidates: Sequence[Candidate], params: EvidenceParams) -> None:
     """Set each candidate's ``score``: its fused score raised by the hints it matches."""
     words = question_words(question)
     wants_slide, wants_paper = bool(words & SLIDE_WORDS), bool(words & PAPER_WORDS)
     wants_picture = bool(words & PICTURE_WORDS)
     asked = terms(question)
+    support = document_support(candidates) if params.document_support_prior else {}
     for c in candidates:
         factor = 1.0
         if wants_slide and not wants_paper and c.is_slide():
@@ -157,6 +175,8 @@ def apply_priors(question: str, candidates: Sequence[Candidate], params: Evidenc
         if params.own_words_prior:
             c.notes["own_coverage"] = coverage(asked, c.own_text())
             factor += params.own_words_prior * c.notes["own_coverage"]
+        if support:
+            factor += params.document_support_prior * support[c.doc]
         c.score = c.fused * factor
 
 

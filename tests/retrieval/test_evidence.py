@@ -101,6 +101,23 @@ def test_own_words_prior_comes_from_settings() -> None:
 
     search = load_settings("offline").search
     assert EvidenceParams.from_settings(search).own_words_prior == search.priors.get("own_words", 0.0)
+    params = EvidenceParams.from_settings(search)
+    assert params.document_support_prior == search.priors.get("document_support", 0.0)
+
+
+def test_document_support_prior_raises_the_document_the_channels_recalled_as_a_whole() -> None:
+    # A look-alike of another document leads by a little; the answer's document has more recalled figures.
+    lookalike = cand("x", 0.040, "other-deck.pdf")
+    answer = cand("a", 0.038, "raft.pdf")
+    sibling = cand("b", 0.030, "raft.pdf")
+    question = "raft leader election timeline"
+    off = [c.unit_id for c in reorder(question, [lookalike, answer, sibling], EvidenceParams())]
+    assert off == ["x", "a", "b"]
+    on = EvidenceParams(document_support_prior=0.3)
+    assert [c.unit_id for c in reorder(question, [lookalike, answer, sibling], on)] == ["a", "x", "b"]
+    # A soft prior: a far stronger fused score still wins, and nothing is removed.
+    strong = cand("s", 0.080, "other-deck.pdf")
+    assert [c.unit_id for c in reorder(question, [strong, answer, sibling], on)] == ["s", "a", "b"]
 
 
 def test_no_match_reads_the_top_figure_own_words() -> None:
