@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +51,22 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 }
 
 
+class Credential(BaseModel):
+    """Which credential authenticated a caller, recorded in work queued in its name (an ingest job's
+    ``params.principal.credential``) so that the work can check it again (``figvault.credentials``)."""
+
+    kind: Literal["api_key", "jwt", "local"]
+    """``local``: code in the server's own process (never a network caller); not checked again."""
+    key_id: str | None = None
+    """An API key's id (a public handle)."""
+    expires: int | None = None
+    """A JWT's ``exp`` (seconds since the epoch)."""
+    alg: str | None = None
+    """A JWT's algorithm."""
+    key: str | None = None
+    """A JWT's verifying key as a fingerprint (``figvault.credentials.key_fingerprint``), never the key."""
+
+
 class Principal(BaseModel):
     """A caller. Roles grant actions; groups grant data (a unit is visible when its groups meet these)."""
 
@@ -59,6 +76,8 @@ class Principal(BaseModel):
     roles: list[Role] = Field(default_factory=lambda: [Role.READER])
     unrestricted: bool = False
     """Sees every group of its tenant. Only the local operator (CLI on its own data folder) is; never HTTP."""
+    credential: Credential | None = None
+    """Set by the service's authenticator; None for callers built in code."""
 
     def can(self, action: Action) -> bool:
         return any(action in ROLE_ACTIONS[r] for r in self.roles)

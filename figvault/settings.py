@@ -280,7 +280,8 @@ class ServiceSettings(BaseModel):
     jwt_audience: str = ""
     jwt_issuer: str = ""
     ingest_allow_dirs: list[str] = Field(default_factory=list)
-    """Server-side folders an ingest job may read; empty: none."""
+    """Server-side folders an ingest job may read; empty: none. An entry holding ``{tenant}`` (e.g.
+    ``/srv/drop/{tenant}``) is each tenant's own folder; one without it is shared by every tenant."""
     reencode_on_start: bool = False
     tenant_admin_reencode: bool = False
     """Let any tenant's admin start or cancel a store-wide re-encode over HTTP (``POST /v1/jobs/reencode``,

@@ -1,4 +1,5 @@
-"""API-key users as the registry records them, and what a job may ask of that record.
+"""API-key users as the registry records them, and what a job may ask of that record
+(``figvault.credentials`` checks a job's recorded credential, API key or token).
 
 In the core (not the service) because a queued ingest job re-reads its caller's record between batches
 (pipeline/ingest_job.py) and the pipeline must not import the HTTP layer (tests/core/test_layering.py).
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from figvault.access import Action, Principal, Role
+from figvault.access import Action, Credential, Principal, Role
 from figvault.db import Database, as_database
 from figvault.db.models import users
 
@@ -37,7 +38,10 @@ class UserRecord(BaseModel):
 
     def principal(self) -> Principal:
         # API-key principals are never unrestricted: they see exactly their groups.
-        return Principal(user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role])
+        credential = Credential(kind="api_key", key_id=self.key_id)
+        return Principal(
+            user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role], credential=credential
+        )
 
 
 def record_from_row(row: Any) -> UserRecord:
@@ -59,14 +63,27 @@ def get_user(conn: Database | Any, name: str) -> UserRecord | None:
     return record_from_row(row) if row else None
 
 
+def user_by_key_id(conn: Database | Any, key_id: str) -> UserRecord | None:
+    """The user owning API key id ``key_id``, revoked or not; None when no user holds it (any more)."""
+    with as_database(conn).read() as tx:
+        row = tx.execute(select(users).where(users.c.key_id == key_id)).first()
+    return record_from_row(row) if row else None
+
+
 def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
-    """Why API-key user ``name`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
+    """``record_refusal`` for API-key user ``name``, read by name (jobs queued before their credential was
+    recorded); a name without a record is refused (a token's subject, or a user whose row is gone)."""
+    record = get_user(conn, name) if not name.startswith(JWT_USER_PREFIX) else None
+    if record is None:
+        return f"no user record of {name!r}: the job cannot check its caller"
+    return record_refusal(record, tenant, groups)
+
+
+def record_refusal(record: UserRecord, tenant: str, groups: list[str] | None) -> str | None:
+    """Why API-key user ``record`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
     demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups); None
-    while it still may, or when ``name`` has no user record. A queued ingest job asks before it starts
-    and between its batches."""
-    record = get_user(conn, name)
-    if record is None:  # never an API-key user (no command drops a row): a caller in the server's process
-        return None
+    while it still may. A queued ingest job asks before it starts and between its batches."""
+    name = record.name
     if not record.active:
         return f"user {name!r} was revoked since the job was queued"
     principal = record.principal()

@@ -7,7 +7,9 @@ absent: known documents keep theirs), ``doc_id`` (one file: the document's id or
 ``uploads`` (``[{"key", "name", "doc_id"}]``: uploaded files waiting in the storage, with their display
 name and the document id chosen when the upload was accepted; removed when the job ends, kept while it may
 still resume; jobs queued before the storage held uploads carry ``cleanup_dir`` and ``doc_ids`` (path ->
-display name) instead) and ``principal`` (``{"user", "groups", "roles"}``: whose ingest it is, for which
+display name) instead) and ``principal`` (``{"user", "groups", "roles", "credential"}``: whose ingest it
+is, with the credential it was queued with (``figvault.access.Credential``, checked again before the job
+starts and between batches: ``check_caller``), for which
 existing documents it may replace, ``figvault.access.may_replace``; absent: the local operator, or for
 uploads and server folders queued before it was recorded, nobody's documents).
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from figvault.access import Principal, Role
+from figvault.access import Credential, Principal, Role
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
@@ -64,21 +66,38 @@ def inside(path: Path, roots: Sequence[Path]) -> bool:
     return any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
-def allowed_roots(settings: Settings) -> list[Path]:
-    """The configured ingest folders, resolved (symlinks followed); missing ones are left out."""
+TENANT_PLACEHOLDER = "{tenant}"
+"""In a ``service.ingest_allow_dirs`` entry: the caller's tenant name, so each tenant has its own folder."""
+
+
+def _tenant_folder(raw: str, tenant: str | None) -> str | None:
+    """``raw`` with ``{tenant}`` replaced by ``tenant``; None when there is no tenant or its name is not one
+    plain folder name (tenant names may hold ``/`` and dots: ``a/../b`` must not reach tenant b's folder)."""
+    if TENANT_PLACEHOLDER not in raw:
+        return raw
+    if tenant is None or "/" in tenant or "\\" in tenant or tenant in (".", ".."):
+        return None
+    return raw.replace(TENANT_PLACEHOLDER, tenant)
+
+
+def allowed_roots(settings: Settings, tenant: str | None = None) -> list[Path]:
+    """The ingest folders ``tenant`` may read, resolved (symlinks followed); missing ones are left out.
+    An entry without ``{tenant}`` is shared by every tenant; one with it is each tenant's own folder."""
     roots = []
     for raw in settings.service.ingest_allow_dirs:
-        path = Path(raw).expanduser()
-        if path.is_dir():
+        folder = _tenant_folder(raw, tenant)
+        path = Path(folder).expanduser() if folder is not None else None
+        if path is not None and path.is_dir():
             roots.append(path.resolve())
     return roots
 
 
-def check_allowed(settings: Settings, raw_paths: Sequence[str]) -> list[str]:
-    """Resolved paths, each inside an allowed folder; FigvaultError naming the first one that is not."""
-    roots = allowed_roots(settings)
+def check_allowed(settings: Settings, raw_paths: Sequence[str], tenant: str | None = None) -> list[str]:
+    """Resolved paths, each inside a folder ``tenant`` may read; FigvaultError naming the first one that
+    is not."""
+    roots = allowed_roots(settings, tenant)
     if not roots:
-        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs configured")
+        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs folder of this tenant")
     out = []
     for raw in raw_paths:
         path = Path(raw)
@@ -413,8 +432,16 @@ def _add_stages(into: dict[str, dict[str, float]], batch: dict[str, dict[str, fl
 
 
 def principal_params(principal: Principal) -> dict[str, Any]:
-    """The caller as an ingest job records it (``params["principal"]``)."""
-    return {"user": principal.user, "groups": sorted(principal.groups), "roles": sorted(principal.roles)}
+    """The caller as an ingest job records it (``params["principal"]``), with the credential it used
+    (``credential``, checked again as the job runs: ``check_caller``) when it has one."""
+    recorded: dict[str, Any] = {
+        "user": principal.user,
+        "groups": sorted(principal.groups),
+        "roles": sorted(principal.roles),
+    }
+    if principal.credential is not None:
+        recorded["credential"] = principal.credential.model_dump(exclude_none=True)
+    return recorded
 
 
 def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Principal | None:
@@ -435,17 +462,19 @@ def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Princ
 
 
 def check_caller(ctx: JobContext) -> None:
-    """FigvaultError (the job fails, nothing more is written) when the API-key user who queued the job was
-    revoked, deleted, demoted or left a group it writes into. A JWT subject has no record to re-read (no
-    revocation: docs/service.md); jobs without a recorded caller (the command line's) are not checked."""
-    from figvault.user_records import JWT_USER_PREFIX, ingest_refusal
+    """FigvaultError (the job fails, nothing more is written) when the credential that queued the job may
+    no longer ingest into its groups (``figvault.credentials.caller_refusal``: an API key revoked, gone, or
+    whose user was moved, demoted or left a group; a token expired or no longer accepted; a caller that
+    cannot be checked). Jobs without a recorded caller (the command line's) are not checked."""
+    from figvault.credentials import caller_refusal
 
-    tenant = job_tenant(ctx.job)
-    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
-    if ctx.params.get("principal") is None or caller is None or caller.user.startswith(JWT_USER_PREFIX):
+    recorded = ctx.params.get("principal")
+    if recorded is None:
         return
     groups = ctx.params.get("groups")
-    reason = ingest_refusal(ctx.store.db, caller.user, tenant, None if groups is None else list(groups))
+    tenant = job_tenant(ctx.job)
+    wanted = None if groups is None else list(groups)
+    reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted)
     if reason is not None:
         raise FigvaultError(f"stopped: {reason}")
 
@@ -534,7 +563,13 @@ def queue_upload_job(
     The files wait in the storage (the data folder, or ``storage.url`` shared by replicas) until the job
     ends, so a job resumed by another replica has them.
     """
-    caller = principal or Principal(user=started_by, tenant=tenant, groups=list(groups), roles=[Role.EDITOR])
+    caller = principal or Principal(
+        user=started_by,
+        tenant=tenant,
+        groups=list(groups),
+        roles=[Role.EDITOR],
+        credential=Credential(kind="local"),
+    )
     if replace is not None and len(files) != 1:
         raise FigvaultError("a document to replace names one file, but several were given")
     job_id = uuid.uuid4().hex[:12]

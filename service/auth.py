@@ -11,12 +11,12 @@ import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
 import jwt
 
-from figvault.access import Principal, Role
+from figvault.access import Credential, Principal, Role
+from figvault.credentials import HMAC_ALGS, JWT_LEEWAY_S, key_fingerprint, load_public_key
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.service import users
@@ -25,7 +25,6 @@ from figvault.settings import ServiceSettings
 from figvault.text_checks import strip_invisible, text_problem
 from figvault.user_records import JWT_USER_PREFIX
 
-_HMAC_ALGS = {"HS256", "HS384", "HS512"}
 _MAX_CACHED_KEYS = 10_000
 _MAX_SUBJECT_CHARS = 128
 
@@ -36,17 +35,6 @@ class SlowCheckNeeded(Exception):
 
 class AuthError(FigvaultError):
     """Credentials missing, malformed, unknown, revoked, expired or for someone else."""
-
-
-def load_public_key(value: str) -> str:
-    """``jwt_public_key`` is PEM text or the path of a PEM file."""
-    if not value or value.lstrip().startswith("-----BEGIN"):
-        return value
-    path = Path(value).expanduser()
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise FigvaultError(f"service.jwt_public_key: cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _string_list(value: Any) -> list[str]:
@@ -107,26 +95,29 @@ class JwtVerifier:
         # public key as an HMAC secret (algorithm confusion) cannot verify.
         if alg not in self.algorithms:
             raise AuthError(f"token algorithm {alg!r} is not accepted")
-        key = self.secret if alg in _HMAC_ALGS else self.public_key
+        key = self.secret if alg in HMAC_ALGS else self.public_key
         if not key:
             raise AuthError(f"no key configured for {alg} tokens")
         return key
 
     def verify(self, token: str) -> Principal:
         try:
-            alg = jwt.get_unverified_header(token).get("alg", "")
+            alg = str(jwt.get_unverified_header(token).get("alg", ""))
+            key = self._key_for(alg)
             claims = jwt.decode(
                 token,
-                self._key_for(str(alg)),
-                algorithms=[str(alg)],
+                key,
+                algorithms=[alg],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "sub"]},
-                leeway=10,
+                leeway=JWT_LEEWAY_S,
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {exc}") from None
-        return principal_from_claims(claims)
+        # What a job queued with this token checks again (figvault.credentials.jwt_refusal).
+        credential = Credential(kind="jwt", expires=int(claims["exp"]), alg=alg, key=key_fingerprint(key))
+        return principal_from_claims(claims).model_copy(update={"credential": credential})
 
 
 class ApiKeyVerifier:

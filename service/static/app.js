@@ -103,7 +103,7 @@ class App {
     }
     document.getElementById("tabs").hidden = false;
     this.upload.setDefaultGroups(me.groups || []);
-    this.search.setGroups(me.groups || []);
+    this.search.setGroups(me.groups || [], rank >= ROLE_RANK.admin);
     this.search.loadDocuments();
     this.showTab("search");
     document.getElementById("query").focus();

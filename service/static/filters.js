@@ -60,3 +60,20 @@ export function alsoInText(hit, shown = 3) {
   const more = places.length > shown ? ` and ${places.length - shown} more` : "";
   return `Also in: ${names.join(", ")}${more}`;
 }
+
+// What a caller who can see no document is told, with what they can do about it. A reader or editor asks an
+// admin; an admin is the one to act: `tenantDocuments` (GET /v1/admin/documents; undefined when unknown)
+// tells an empty system (ingest something) from documents shared with none of the admin's groups.
+export function noAccessText(groups, { admin = false, tenantDocuments } = {}) {
+  const mine = groups.length ? `your groups (${groups.join(", ")}) have` : "you have no groups, so you have";
+  const start = `You can see no documents yet: ${mine} access to none.`;
+  if (!admin) return `${start} Ask an admin to give your groups access.`;
+  const upload = "upload PDF or PPTX files in the Upload tab (or run figvault ingest FOLDER --groups GROUPS)";
+  const regroup = "give documents groups in the Admin tab (Documents and who sees them)";
+  if (tenantDocuments === 0) return `${start} Nothing is ingested yet: ${upload}.`;
+  if (tenantDocuments > 0) {
+    const some = `${tenantDocuments} document${tenantDocuments === 1 ? " exists" : "s exist"}`;
+    return `${start} ${some}: ${regroup}.`;
+  }
+  return `${start} As an admin: ${upload}, or ${regroup}.`;
+}

@@ -1,7 +1,7 @@
 // The search view: question or example image, filters, and the results grid.
 
 import { ImageCache, getJson, postForm, postJson } from "./api.js";
-import { alsoInText, buildFilters, nothingFoundText } from "./filters.js";
+import { alsoInText, buildFilters, noAccessText, nothingFoundText } from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
 export class SearchView {
@@ -17,6 +17,7 @@ export class SearchView {
     this.noMatch = document.getElementById("no-match");
     this.noAccess = document.getElementById("no-access");
     this.groups = [];
+    this.admin = false;
     this.results = document.getElementById("results");
     this.docs = document.getElementById("filter-docs");
     this.kinds = document.getElementById("filter-kinds");
@@ -120,19 +121,26 @@ export class SearchView {
     for (const input of Object.values(this.sizes)) input.value = "";
   }
 
-  // The caller's groups, for the sentence shown when they can see no document.
-  setGroups(groups) {
+  // The caller's groups and whether they administer, for the sentence shown when they can see no document.
+  setGroups(groups, admin = false) {
     this.groups = groups;
+    this.admin = admin;
   }
 
   // Nothing to search: say so plainly (and what to do) instead of showing an empty grid.
-  showNoAccess(visible) {
+  async showNoAccess(visible) {
     const none = visible === 0;
     this.noAccess.hidden = !none;
     if (!none) return;
-    const mine = this.groups.length ? `your groups (${this.groups.join(", ")}) have` : "you have no groups, so you have";
-    this.noAccess.textContent =
-      `You can see no documents yet: ${mine} access to none. Ask an admin to give your groups access.`;
+    let tenantDocuments;
+    if (this.admin) {
+      try {
+        tenantDocuments = ((await getJson("/v1/admin/documents")).documents || []).length;
+      } catch {
+        tenantDocuments = undefined; // the sentence then names both things an admin can do
+      }
+    }
+    this.noAccess.textContent = noAccessText(this.groups, { admin: this.admin, tenantDocuments });
   }
 
   async loadDocuments() {

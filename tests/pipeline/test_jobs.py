@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -290,6 +291,80 @@ def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     registry = DocumentRegistry.open(settings)
     assert find_document(registry, "acme", "a.pdf") is not None  # written before the revocation
     assert find_document(registry, "acme", "b.pdf") is None
+
+
+def test_ingest_job_checks_the_api_key_it_was_queued_with(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    """The job re-reads the key it was queued with, not a user of that name, and fails closed: a user
+    revoked and added again (a new key), and a caller with no user record, used to pass the check."""
+    from figvault.access import Role
+    from figvault.pipeline.ingest_job import principal_params
+    from figvault.service import users
+
+    doc = figure_pdf(tmp_path / "one.pdf", seed=4)
+    record, _key = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    old_key = principal_params(record.principal())
+    assert old_key["credential"] == {"kind": "api_key", "key_id": record.key_id}
+    users.revoke_user(store.db, "ed")
+    users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    nobody = {"user": "nobody", "groups": ["eng"], "roles": ["editor"]}  # queued before keys were recorded
+    for recorded, why in (
+        (old_key, "API key that queued this job no longer exists"),
+        (nobody, "no user record"),
+    ):
+        params = ingest_params([doc], principal=recorded)
+        final = run_here(
+            settings, store.create(JobType.INGEST, params, started_by=recorded["user"], tenant="acme")
+        )
+        assert final.state == JobState.FAILED and why in final.message, final.message
+    assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
+
+
+def test_ingest_job_checks_the_token_it_was_queued_with(
+    settings: Settings, store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job queued with a JWT stops once the token expired or the server no longer accepts its key
+    (rotated, removed); such jobs ran unchecked with the rights recorded when they were queued."""
+    import jwt
+
+    from figvault import credentials
+    from figvault.pipeline.ingest_job import principal_params
+    from figvault.service.auth import Authenticator
+
+    secret = "job-check-secret-of-at-least-32-bytes!!"
+    settings.service.jwt_secret = secret
+    claims = {
+        "sub": "jo",
+        "tenant": "acme",
+        "groups": ["eng"],
+        "roles": ["editor"],
+        "exp": int(time.time()) + 600,
+    }
+    caller = Authenticator(settings.service, lambda: store.db).authenticate(
+        jwt.encode(claims, secret, "HS256")
+    )
+    recorded = principal_params(caller)
+    assert recorded["credential"]["kind"] == "jwt" and secret not in json.dumps(recorded)
+    assert credentials.caller_refusal(store.db, settings.service, recorded, "acme", ["eng"]) is None
+
+    doc = figure_pdf(tmp_path / "one.pdf", seed=4)
+
+    def run(why: str) -> None:
+        params = ingest_params([doc], principal=recorded)
+        final = run_here(
+            settings, store.create(JobType.INGEST, params, started_by=caller.user, tenant="acme")
+        )
+        assert final.state == JobState.FAILED and why in final.message, final.message
+
+    with monkeypatch.context() as later:
+        later.setattr(credentials, "time", SimpleNamespace(time=lambda: claims["exp"] + 60.0))
+        run("token that queued this job has expired")
+    settings.service.jwt_secret = "a-rotated-secret-of-at-least-32-bytes!!"
+    run("no longer accepts the token")
+    settings.service.jwt_secret = ""
+    run("no longer accepts the token")
+    assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
 def test_jobs_cli_list_show_cancel(settings: Settings, store: JobStore, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -249,6 +250,30 @@ def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:
     assert accepted.status_code == 202 and accepted.headers["location"].endswith(accepted.json()["id"])
     final = service.wait(accepted.json()["id"], "editor")
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1
+
+
+def test_folder_ingest_per_tenant_folders(service: Service, tmp_path: Path) -> None:
+    """``{tenant}`` in service.ingest_allow_dirs gives each tenant its own folder: an admin of globex may
+    ingest its folder and not default's (a shared list let every tenant's editors read every file)."""
+    drop = tmp_path / "drop"
+    for seed, tenant in enumerate(("default", "globex")):
+        (drop / tenant).mkdir(parents=True)
+        figure_pdf(drop / tenant / "own.pdf", seed=20 + seed)
+    (drop / "globex" / "to-default").symlink_to(drop / "default", target_is_directory=True)
+    service.settings.service.ingest_allow_dirs = [str(drop / "{tenant}")]
+    other = service.headers("other")  # admin of tenant globex
+
+    def ingest(path: Path) -> Any:
+        return service.client.post(
+            "/v1/jobs/ingest", json={"paths": [str(path)], "groups": ["eng"]}, headers=other
+        )
+
+    for path in (drop / "default", drop / "default" / "own.pdf", drop / "globex" / "to-default" / "own.pdf"):
+        assert ingest(path).status_code == 403, path
+    accepted = ingest(drop / "globex")
+    assert accepted.status_code == 202, accepted.text
+    final = service.wait(accepted.json()["id"], "other")
+    assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final  # not to-default's
 
 
 def test_store_wide_reencode_is_the_operators_unless_allowed(service: Service) -> None:

@@ -225,3 +225,37 @@ def test_filter_controls_become_the_request_filters() -> None:
         "No figures pass the filters (Documents, Size, Tags)."
         " Reset filters to search every document you can see."
     )
+
+
+NO_ACCESS_SCRIPT = """
+const { noAccessText } = await import(process.argv[1]);
+console.log(noAccessText(["hr"]));
+console.log(noAccessText(["ops"], { admin: true, tenantDocuments: 0 }));
+console.log(noAccessText([], { admin: true, tenantDocuments: 2 }));
+console.log(noAccessText(["ops"], { admin: true }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_caller_who_sees_nothing_is_told_what_to_do() -> None:
+    """A reader asks an admin; an admin (before: told to ask an admin) is told to ingest on an empty system,
+    to give documents groups when some exist, and both when the count could not be read."""
+    with resources.as_file(STATIC.joinpath("filters.js")) as filters_js:
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", NO_ACCESS_SCRIPT, filters_js.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    reader, empty, regroup, unknown = done.stdout.splitlines()
+    assert reader == (
+        "You can see no documents yet: your groups (hr) have access to none."
+        " Ask an admin to give your groups access."
+    )
+    assert not any("Ask an admin" in line for line in (empty, regroup, unknown))
+    assert empty.startswith("You can see no documents yet: your groups (ops) have access to none.")
+    assert "Nothing is ingested yet" in empty and "Upload tab" in empty and "figvault ingest" in empty
+    assert "you have no groups" in regroup and "2 documents exist" in regroup and "Admin tab" in regroup
+    assert "Upload tab" in unknown and "Admin tab" in unknown

@@ -372,7 +372,7 @@ def start_folder_ingest(
     runner = _runner(request)
     groups = _upload_groups(principal, ",".join(body.groups))
     try:
-        paths = check_allowed(settings, body.paths)
+        paths = check_allowed(settings, body.paths, principal.tenant)
     except PermissionError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except FigvaultError as exc:
@@ -381,7 +381,7 @@ def start_folder_ingest(
         "paths": paths,
         "groups": groups,
         "tenant": principal.tenant,
-        "allowed_roots": [str(r) for r in allowed_roots(settings)],
+        "allowed_roots": [str(r) for r in allowed_roots(settings, principal.tenant)],
         "principal": principal_params(principal),  # which existing documents its files may replace
     }
     job = JobStore(db.conn()).create(

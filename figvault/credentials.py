@@ -1,0 +1,90 @@
+"""Whether the credential recorded in queued work may still act for it.
+
+An ingest job records whose it is (``params.principal``, with ``credential``: ``figvault.access.Credential``)
+and checks that credential again before it starts and between its batches (pipeline/ingest_job.py): an API
+key is re-read from the users table by its key id (revoked, gone, moved, demoted, out of a group: refused);
+a JWT cannot be re-read, so its expiry is checked, and that this server still verifies its algorithm with
+the same key (a rotated or removed key refuses it). Whatever cannot be checked is refused (fail closed).
+
+In the core (not the service) because the pipeline must not import the HTTP layer
+(tests/core/test_layering.py); the service's JWT verifier (service/auth.py) uses the same key rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from figvault.access import Credential
+from figvault.db import Database
+from figvault.errors import FigvaultError
+from figvault.settings import ServiceSettings
+from figvault.user_records import ingest_refusal, record_refusal, user_by_key_id
+
+HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+JWT_LEEWAY_S = 10
+"""Seconds a token's ``exp`` (and ``nbf``/``iat``) may be off."""
+
+
+def load_public_key(value: str) -> str:
+    """``jwt_public_key`` is PEM text or the path of a PEM file."""
+    if not value or value.lstrip().startswith("-----BEGIN"):
+        return value
+    path = Path(value).expanduser()
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise FigvaultError(f"service.jwt_public_key: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def key_fingerprint(key: str) -> str:
+    """A short keyed digest that tells whether a JWT key is still the same (the key itself is never
+    recorded; for an HMAC secret this reveals no more than any token signed with it)."""
+    return hmac.new(key.encode(), b"figvault: a queued job's token key", hashlib.sha256).hexdigest()[:32]
+
+
+def jwt_refusal(service: ServiceSettings, credential: Credential, now: float) -> str | None:
+    """Why the JWT that queued a job may no longer act for it; None while it may."""
+    if credential.expires is None or now > credential.expires + JWT_LEEWAY_S:
+        return "the token that queued this job has expired"
+    alg = credential.alg or ""
+    try:
+        key = service.jwt_secret if alg in HMAC_ALGS else load_public_key(service.jwt_public_key)
+    except FigvaultError:
+        key = ""
+    if alg not in service.jwt_algorithms or not key or credential.key != key_fingerprint(key):
+        return "this server no longer accepts the token that queued this job"
+    return None
+
+
+def caller_refusal(
+    db: Database | Any,
+    service: ServiceSettings,
+    recorded: dict[str, Any],
+    tenant: str,
+    groups: list[str] | None,
+) -> str | None:
+    """Why the caller recorded in a job's ``params.principal`` may no longer ingest into ``groups`` of
+    ``tenant``; None while it may. A job recorded before credentials were (no ``credential``) is checked by
+    its API-key user's name, and refused when that user has no record or it was a token's."""
+    user = str(recorded.get("user") or "")
+    raw = recorded.get("credential")
+    if raw is None:
+        return ingest_refusal(db, user, tenant, groups)
+    try:
+        credential = Credential.model_validate(raw)
+    except ValidationError:
+        return "the job's recorded credential cannot be read"
+    if credential.kind == "local":
+        return None
+    if credential.kind == "jwt":
+        return jwt_refusal(service, credential, time.time())
+    record = user_by_key_id(db, credential.key_id or "")
+    if record is None:
+        return "the API key that queued this job no longer exists"
+    return record_refusal(record, tenant, groups)
