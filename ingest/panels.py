@@ -356,6 +356,8 @@ def panel_title(
         left_aligned = graphic[0] - slack <= box[0] and box[2] <= graphic[2] + 4
         if width <= 0 or (over < 0.9 * width and not left_aligned) or not _title_like(line, size):
             continue
+        if _in_label_row(line, graphic, lines):
+            continue
         above = graphic[1] - box[3]
         depth = box[1] - graphic[1]
         if -4 <= above <= TITLE_ABOVE_PT:
@@ -367,6 +369,24 @@ def panel_title(
         if best is None or rank < best[0]:
             best = (rank, line)
     return best[1] if best else None
+
+
+def _in_label_row(line: TextLine, graphic: Box, lines: Sequence[TextLine]) -> bool:
+    """``line`` shares its row with another line of its style over the graphic, apart from it (layout class
+    "labelled branches": a diagram's edge labels, a row of column headings): a title stands alone on its
+    row (a legend beside a bold title is in another style)."""
+    box = line.box
+    height = box[3] - box[1]
+    for other in lines:
+        o = other.box
+        if other is line or other.bold != line.bold or abs(other.size - line.size) > 0.1 * line.size:
+            continue
+        if min(box[3], o[3]) - max(box[1], o[1]) < 0.5 * min(height, o[3] - o[1]):
+            continue
+        gap = max(o[0] - box[2], box[0] - o[2])
+        if gap > height and min(o[2], graphic[2]) > max(o[0], graphic[0]):
+            return True
+    return False
 
 
 PICTURE_TITLE_TOP_SHARE = 0.25

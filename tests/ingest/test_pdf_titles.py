@@ -1,0 +1,50 @@
+"""Figure titles on generated pages: which line above or inside a graphic is its own title (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from figvault.ingest.boxes import box_iou
+from figvault.ingest.extract import extract_document
+from figvault.settings import ExtractSettings
+
+SLIDE_TITLE = "Quality checks: peak calling"
+
+
+def _slide_with_flowchart(edge_labels: tuple[str, ...]) -> pymupdf.Document:
+    """A slide whose flowchart has a decision box between two callers, its two branches labelled
+    (small bold words on one row, right above the connectors' level and the decision box's top)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((50, 60), SLIDE_TITLE, fontsize=32, fontname="hebo")
+    boxes = {
+        "Narrow peak caller": (100, 215, 250, 245),
+        "Binding profile": (400, 215, 560, 255),
+        "Broad peak caller": (710, 215, 860, 245),
+        "Calculate QC metrics": (100, 300, 250, 330),
+        "Troubleshoot": (710, 300, 860, 330),
+    }
+    for label, box in boxes.items():
+        page.draw_rect(box, color=(0, 0, 0), fill=(0.9, 0.9, 0.95), width=1)
+        page.insert_text((box[0] + 8, box[1] + 19), label, fontsize=11, fontname="hebo")
+    for a, b in (((250, 230), (400, 230)), ((560, 230), (710, 230)), ((175, 245), (175, 300))):
+        page.draw_line(a, b, color=(0.2, 0.2, 0.2), width=1.2)
+    page.draw_line((785, 245), (785, 300), color=(0.2, 0.2, 0.2), width=1.2)
+    for x, label in zip((300, 610), edge_labels, strict=False):
+        page.insert_text((x, 211), label, fontsize=9, fontname="hebo", color=(0.8, 0, 0))
+    return doc
+
+
+def test_a_row_of_edge_labels_over_a_diagram_is_no_title(tmp_path: Path) -> None:
+    """Layout class "labelled branches": the short bold labels of a diagram's branches, side by side on one
+    row at its top edge, are labels, not the figure's title; the slide title stays its title."""
+    path = tmp_path / "flow.pdf"
+    path.write_bytes(_slide_with_flowchart(("Narrow", "Broad/Mixed")).tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    assert len(ex.figures) == 1
+    unit = ex.figures[0].unit
+    assert box_iou(unit.bbox, (100, 202, 860, 330)) > 0.9
+    assert unit.title == SLIDE_TITLE
+    assert "Broad/Mixed" in unit.figure_text
