@@ -280,12 +280,7 @@ class _Tally:
     def result(self, seconds: float, tenant: str, engine: str) -> dict[str, Any]:
         """The job's result; FigvaultError when every document failed."""
         status, counts, units = _status(), self.counts, self.units
-        summary = (
-            f"{counts[status.INDEXED]} new, {counts[status.REPLACED]} replaced,"
-            f" {counts[status.SKIPPED]} unchanged, {counts[status.FAILED]} failed;"
-            f" {units} units from {self.pages} pages in {seconds:.1f}s"
-            + (f", {units / seconds:.1f} units/s" if units and seconds > 0 else "")
-        )
+        summary = status.run_summary(counts, units, self.pages, seconds)
         if self.total and counts[status.FAILED] == self.total:
             raise FigvaultError(f"every document failed ({summary}); see the job's errors")
         return {

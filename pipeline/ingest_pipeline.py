@@ -28,7 +28,7 @@ from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
-from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock
+from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import StoreLayout, unit_to_row
@@ -41,6 +41,18 @@ SKIPPED = "skipped"
 INDEXED = "indexed"
 REPLACED = "replaced"
 FAILED = "failed"
+
+
+def run_summary(counts: Mapping[str, int], units: int, pages: int, seconds: float) -> str:
+    """The CLI's and the ingest job's summary: ``"2 new, 0 replaced, 1 unchanged, 0 failed; 14 units from 9
+    pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``)."""
+    rates = [rate_text(units, seconds, "units"), rate_text(pages, seconds, "pages", ".2f")] if units else []
+    return (
+        f"{counts.get(INDEXED, 0)} new, {counts.get(REPLACED, 0)} replaced,"
+        f" {counts.get(SKIPPED, 0)} unchanged, {counts.get(FAILED, 0)} failed;"
+        f" {units} units from {pages} pages in {seconds:.1f}s"
+        + "".join(f", {rate}" for rate in rates if rate)
+    )
 
 
 @dataclass
@@ -114,12 +126,8 @@ class IngestReport:
         return [d for d in self.documents if d.status == FAILED]
 
     def summary(self) -> str:
-        total = self.timings.get("total", 0.0)
-        rate = f", {self.units / total:.1f} units/s, {self.pages / total:.2f} pages/s" if total > 0 else ""
-        return (
-            f"{self.count(INDEXED)} new, {self.count(REPLACED)} replaced, {self.count(SKIPPED)} unchanged,"
-            f" {self.count(FAILED)} failed; {self.units} units from {self.pages} pages in {total:.1f}s{rate}"
-        )
+        counts = {status: self.count(status) for status in (INDEXED, REPLACED, SKIPPED, FAILED)}
+        return run_summary(counts, self.units, self.pages, self.timings.get("total", 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -37,7 +37,7 @@ from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobContext, JobState, JobStore, JobType
 from figvault.pipeline.registry import DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, LocalEngine, build_engine
-from figvault.pipeline.stages import MODEL_LOAD, EncodeJob, StageClock
+from figvault.pipeline.stages import MODEL_LOAD, EncodeJob, StageClock, rate_text
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.lexical import LexicalChannel
@@ -106,13 +106,15 @@ class ReencodeResult:
     engine: str = "local"
 
     def summary(self) -> str:
-        rate = self.encoded / self.seconds if self.seconds > 0 else 0.0
         load_s = self.timings.get(MODEL_LOAD_TIMING, 0.0)
+        notes = [rate_text(self.encoded, self.seconds, "units")]
+        notes.append(f"models loaded in {load_s:.1f}s" if load_s >= 0.05 else "")
+        said = ", ".join(note for note in notes if note)
         return (
             f"alias now serves {self.target} ({self.target_version}); {self.units} units,"
-            f" {self.encoded} encoded in {self.seconds:.1f}s ({rate:.1f} units/s"
-            + (f", models loaded in {load_s:.1f}s" if load_s >= 0.05 else "")
-            + f"); old collection {self.source} kept"
+            f" {self.encoded} encoded in {self.seconds:.1f}s"
+            + (f" ({said})" if said else "")
+            + f"; old collection {self.source} kept"
         )
 
     def to_dict(self) -> dict[str, Any]:

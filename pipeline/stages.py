@@ -93,6 +93,18 @@ class EncodeJob:
         return data
 
 
+RATE_MIN_SECONDS = 1.0
+"""A run that wrote nothing, or took less than this, prints its counts without a rate: "0.0 units/s" is not
+a speed, and a rate over a fraction of a second says more about the clock than about the work."""
+
+
+def rate_text(count: int, seconds: float, unit: str, spec: str = ".1f") -> str:
+    """``"6.1 units/s"``; "" when ``count`` is 0 or ``seconds`` under ``RATE_MIN_SECONDS``."""
+    if count <= 0 or seconds < RATE_MIN_SECONDS:
+        return ""
+    return f"{count / seconds:{spec}} {unit}/s"
+
+
 @dataclass
 class StageCount:
     docs: int = 0
