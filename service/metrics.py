@@ -1,8 +1,9 @@
 """Prometheus metrics: requests and latency per route, and latency per search step.
 
 Each app owns its registry (tests build many apps in one process; a global registry would refuse the
-second set of metric names). Labels are route templates (``/v1/units/{unit_id}``), never raw paths, ids,
-tenants or query text: metrics carry no data a caller might not be allowed to see, and stay low-cardinality.
+second set of metric names). Labels are route templates (``/v1/units/{unit_id}``), standard methods,
+status codes and search steps, never raw paths, ids, tenants or query text: metrics carry no data a caller
+might not be allowed to see, and stay low-cardinality.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods with a label value of their own; any other (a client may send any token) is ``other``, so no
+client adds series to an open /metrics."""
 SEARCH_STEPS = ("lookup", "encode", "recall", "rerank", "fetch", "total")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -148,5 +152,6 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
+            method = method if method in HTTP_METHODS else "other"
             self.metrics.requests.labels(method=method, route=template, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=template).observe(time.perf_counter() - start)
