@@ -197,11 +197,14 @@ def feature_rows(lines: list[dict[str, Any]], setting: Setting) -> list[dict[str
     return [features(line["query"]["query"], ordered(line, setting)[: setting.depth]) for line in lines]
 
 
-def fit_logistic(rows: list[dict[str, float]], labels: list[int], ridge: float = 1.0) -> dict[str, float]:
-    """Newton's method on the L2-penalised log-likelihood (the bias is not penalised)."""
+def fit_logistic(
+    rows: list[dict[str, float]], labels: list[int], ridge: float = 1.0, names: Sequence[str] = FEATURES
+) -> dict[str, float]:
+    """Newton's method on the L2-penalised log-likelihood (the bias is not penalised); ``names``: the
+    features read from ``rows`` (bench/no_match_features.py tries others)."""
     import numpy as np
 
-    x = np.array([[1.0, *(r[f] for f in FEATURES)] for r in rows])
+    x = np.array([[1.0, *(r[f] for f in names)] for r in rows])
     y = np.array(labels, dtype=float)
     w = np.zeros(x.shape[1])
     penalty = np.eye(x.shape[1]) * ridge
@@ -213,7 +216,7 @@ def fit_logistic(rows: list[dict[str, float]], labels: list[int], ridge: float =
         w -= np.linalg.solve(hess, grad)
     return {
         "bias": round(float(w[0]), 4),
-        **{f: round(float(v), 4) for f, v in zip(FEATURES, w[1:], strict=True)},
+        **{f: round(float(v), 4) for f, v in zip(names, w[1:], strict=True)},
     }
 
 
