@@ -34,6 +34,20 @@ def static_text(name: str) -> str:
     return STATIC.joinpath(name).read_text("utf-8")
 
 
+def run_module(script: str, module: str, *args: str) -> str:
+    """Run ``script`` in node with the static ``module``'s file URL and ``args`` as arguments; its stdout."""
+    with resources.as_file(STATIC.joinpath(module)) as path:
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", script, path.as_uri(), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_index_served_with_strict_headers(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
@@ -121,16 +135,8 @@ def test_a_rejected_request_names_the_wrong_fields() -> None:
         {"loc": ["body", "filters", "min_width"], "msg": "Input should be greater than or equal to 0"},
         {"loc": ["body", "filters", "pages"], "msg": "Value error, pages: a range goes from a first page"},
     ]
-    with resources.as_file(STATIC.joinpath("api.js")) as api_js:
-        done = subprocess.run(
-            ["node", "--input-type=module", "-e", ERROR_SCRIPT, api_js.as_uri(), json.dumps(detail)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    stdout = run_module(ERROR_SCRIPT, "api.js", json.dumps(detail))
+    assert stdout.strip() == (
         "min width: Input should be greater than or equal to 0; pages: a range goes from a first page"
     )
 
@@ -145,16 +151,8 @@ def test_job_event_stream_parser() -> None:
         'event: progress\ndata: {"state":"running",\ndata: "done":3,"total":3}\n\n'
         'event: end\ndata: {"id":"j1","state":"succeeded"}\n\n'
     )
-    with resources.as_file(STATIC.joinpath("api.js")) as api_js:
-        done = subprocess.run(
-            ["node", "--input-type=module", "-e", SSE_SCRIPT, api_js.as_uri(), stream],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    stdout = run_module(SSE_SCRIPT, "api.js", stream)
+    lines = [json.loads(line) for line in stdout.splitlines()]
     assert lines[0] == {"url": "/v1/jobs/j1/events", "auth": "Bearer tok"}
     assert lines[1:] == [
         {"event": "progress", "data": {"id": "j1", "state": "running", "done": 1, "total": 3}},
@@ -194,16 +192,8 @@ def test_filter_controls_become_the_request_filters() -> None:
     and accepted by the server's own model."""
     from figvault.search_models import SearchFilters
 
-    with resources.as_file(STATIC.joinpath("filters.js")) as filters_js:
-        done = subprocess.run(
-            ["node", "--input-type=module", "-e", FILTERS_SCRIPT, filters_js.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    full, empty, also, none, nothing, filtered = done.stdout.splitlines()
+    stdout = run_module(FILTERS_SCRIPT, "filters.js")
+    full, empty, also, none, nothing, filtered = stdout.splitlines()
     sent = json.loads(full)
     assert sent == {
         "doc_ids": ["d1"],
@@ -240,16 +230,8 @@ console.log(noAccessText(["ops"], { admin: true }));
 def test_a_caller_who_sees_nothing_is_told_what_to_do() -> None:
     """A reader asks an admin; an admin (before: told to ask an admin) is told to ingest on an empty system,
     to give documents groups when some exist, and both when the count could not be read."""
-    with resources.as_file(STATIC.joinpath("filters.js")) as filters_js:
-        done = subprocess.run(
-            ["node", "--input-type=module", "-e", NO_ACCESS_SCRIPT, filters_js.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    reader, empty, regroup, unknown = done.stdout.splitlines()
+    stdout = run_module(NO_ACCESS_SCRIPT, "filters.js")
+    reader, empty, regroup, unknown = stdout.splitlines()
     assert reader == (
         "You can see no documents yet: your groups (hr) have access to none."
         " Ask an admin to give your groups access."
