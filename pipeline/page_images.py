@@ -106,8 +106,8 @@ class PageImageRenderer:
         return PageImage(png=png, etag=self.etag(sha256, page))
 
     def _render_limited(self, sha256: str, page: int, key: str, limits: ExtractLimits) -> bytes:
-        pdf, index = self._page_file(sha256, page)
-        try:
+        try:  # a deck's first view converts it, in a limited worker too (sources.convert_deck)
+            pdf, index = self._page_file(sha256, page)
             return run_limited(rasterise, (pdf, index, page, self.dpi), limits, verb="render this page")
         except ExtractionError as exc:  # over time or memory, crashed: the page (or the moment, retried)
             marker = {
@@ -124,8 +124,8 @@ class PageImageRenderer:
         original = self.sources.original(sha256)  # a local file or copy: bytes only, nothing parsed
         if original is not None and original.suffix == ".pdf":
             return original, page - 1
-        # A deck: its PDF rendering, kept at ingest (made by the extraction worker), or made now by
-        # LibreOffice in a process of its own under extract.libreoffice_timeout_s.
+        # A deck: its PDF rendering, kept at ingest (made by the extraction worker), or made now in a
+        # limited worker (python-pptx and LibreOffice under the extraction limits).
         source = self.sources.page_source(sha256, self.settings)
         index = source.index_of(page)
         if index is None:

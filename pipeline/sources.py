@@ -21,7 +21,7 @@ from pathlib import Path
 
 from figvault.errors import FigvaultError
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME, sniff_mime
-from figvault.settings import Settings
+from figvault.settings import ExtractSettings, Settings
 from figvault.storage import Storage, write_atomic
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,8 @@ class SourceStore:
         return self._local(key)
 
     def page_source(self, sha256: str, settings: Settings) -> PageSource:
-        """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use."""
+        """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use, in a
+        limited worker (ExtractionError when it overruns the limits or crashes)."""
         key = self._stored_key(sha256)
         if key is None:
             raise OriginalNotKeptError(
@@ -152,7 +153,7 @@ class SourceStore:
         pdf_key, _ = self._rendering_keys(sha256)
         with _conversion_lock(sha256):
             if not self.storage.exists(pdf_key):
-                self._convert_deck(sha256, self.storage.read(key), settings)
+                self._convert_deck(sha256, self._local(key), settings)
         return self._read_rendering(sha256)
 
     # ---- PPTX renderings -------------------------------------------------------------------------
@@ -171,32 +172,45 @@ class SourceStore:
         raw = json.loads(self.storage.read(map_key))
         return PageSource(pdf=self._local(pdf_key), page_index={int(k): int(v) for k, v in raw.items()})
 
-    def _convert_deck(self, sha256: str, data: bytes, settings: Settings) -> None:
-        from pptx import Presentation
-
+    def _convert_deck(self, sha256: str, original: Path, settings: Settings) -> None:
+        """The deck's PDF rendering, made in a limited worker process (``run_limited``: the extraction
+        limits, the LibreOffice child included): a hostile deck (a zip bomb, huge XML, thousands of slides)
+        fails alone with ExtractionError, and the service process never parses it."""
         from figvault.ingest import slide_render
+        from figvault.pipeline.extract_worker import ExtractLimits, run_limited
 
         soffice = slide_render.find_soffice(settings.extract.libreoffice)
         if soffice is None:
             raise SlidesUnavailableError("slides cannot be shown: LibreOffice (soffice) is missing or off")
-        prs = Presentation(io.BytesIO(data))
-        slides = list(prs.slides)
-        hidden = {i + 1 for i, s in enumerate(slides) if s._element.get("show") == "0"}
-        try:
-            deck = slide_render.render_deck(data, len(slides), hidden, soffice, settings.extract)
-        except slide_render.RenderError as exc:
-            raise RenderFailedError(f"slides cannot be shown: {exc}") from None
-        try:
-            page_index = {
-                slide: index
-                for slide in range(1, len(slides) + 1)
-                if (index := deck.page_index(slide)) is not None
-            }
-            pdf = deck.pdf.tobytes()
-        finally:
-            deck.close()
-        log.info("rendered deck %s for page images in %.1f s", sha256[:12], deck.seconds)
+        limits = ExtractLimits.from_settings(settings.extract)
+        args = (original, soffice, settings.extract)
+        pdf, page_index, seconds = run_limited(convert_deck, args, limits, verb="convert this deck")
+        log.info("rendered deck %s for page images in %.1f s", sha256[:12], seconds)
         self._store_rendering(sha256, pdf, page_index)
+
+
+def convert_deck(
+    original: Path, soffice: str, settings: ExtractSettings
+) -> tuple[bytes, dict[int, int], float]:
+    """The PDF rendering of the deck ``original``, which PDF page shows each slide, and LibreOffice's
+    seconds, made here: run it in a limited worker, it parses an untrusted file."""
+    from pptx import Presentation
+
+    from figvault.ingest import slide_render
+
+    data = original.read_bytes()
+    slides = list(Presentation(io.BytesIO(data)).slides)
+    hidden = {i + 1 for i, s in enumerate(slides) if s._element.get("show") == "0"}
+    try:
+        deck = slide_render.render_deck(data, len(slides), hidden, soffice, settings)
+    except slide_render.RenderError as exc:
+        raise RenderFailedError(f"slides cannot be shown: {exc}") from None
+    try:
+        pages = range(1, len(slides) + 1)
+        page_index = {slide: index for slide in pages if (index := deck.page_index(slide)) is not None}
+        return deck.pdf.tobytes(), page_index, deck.seconds
+    finally:
+        deck.close()
 
 
 def _identity_pages(pdf: bytes) -> dict[int, int]:

@@ -194,6 +194,26 @@ def paragraph_flood_pptx(path: Path, paragraphs: int, base: bytes) -> Path:
     return path
 
 
+def slide_bomb_pptx(path: Path, base: bytes, inflated_mb: int) -> Path:
+    """``base`` (a deck) whose slide 1 inflates to ``inflated_mb`` MiB of XML (whitespace inside its root
+    element) from well under 1 % of that on disk: a zip bomb to whatever reads the slide. Written in
+    chunks, so making it does not hold the inflated bytes."""
+    chunk = b" " * 2**20
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename != "ppt/slides/slide1.xml":
+                zout.writestr(item, data)
+                continue
+            head, tail = data.split(b"<p:cSld", 1)
+            with zout.open(item.filename, "w", force_zip64=True) as slide:
+                slide.write(head)
+                for _ in range(inflated_mb):
+                    slide.write(chunk)
+                slide.write(b"<p:cSld" + tail)
+    return path
+
+
 def linked_picture_pptx(path: Path, base: bytes, target: str) -> Path:
     """``base`` (a deck whose slide 1 embeds one picture) with that picture linked to ``target`` instead
     (``TargetMode="External"``: a path or URL the program opening the deck would load)."""

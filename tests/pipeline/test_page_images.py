@@ -171,6 +171,34 @@ def test_a_hostile_page_fails_alone_under_the_extraction_limits(
     assert str(again.value) == str(first.value)
 
 
+def test_a_hostile_deck_is_converted_in_a_limited_worker(offline_settings: Settings, tmp_path: Path) -> None:
+    """A deck whose first view converts it (no rendering kept at ingest): python-pptx and LibreOffice ran
+    in the service process, so a zip bomb inflated there. Now the conversion runs in a worker under the
+    extraction limits: the deck fails alone with the reason, this process never holds the inflated XML,
+    and no worker or LibreOffice is left."""
+    import resource
+
+    from tests.ingest.hostile_docs import slide_bomb_pptx
+
+    inflated_mb = 600
+    data = slide_bomb_pptx(tmp_path / "bomb.pptx", sample_pptx_bytes(), inflated_mb).read_bytes()
+    assert len(data) < 2 * 2**20
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)
+    offline_settings.extract.libreoffice = shutil.which("soffice") or shutil.which("true") or "/bin/true"
+    offline_settings.extract.doc_memory_mb = 300
+    offline_settings.extract.doc_timeout_s = 60
+    offline_settings.extract.libreoffice_timeout_s = 20
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    renderer = PageImageRenderer(offline_settings)
+    with pytest.raises(RenderFailedError, match="convert this deck"):
+        renderer.render(sha(data), 1)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak_mb < inflated_mb / 2
+    assert workers_alive() == []
+    good = sample_pdf_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(good), good, PDF_MIME)
+    assert renderer.render(sha(good), 1).png.startswith(b"\x89PNG")  # the next file is shown as before
+
+
 def test_an_unavailable_page_is_tried_again_after_the_cool_down_or_with_higher_limits(
     offline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
