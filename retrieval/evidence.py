@@ -116,6 +116,11 @@ class Candidate:
     def doc(self) -> str:
         return str(self.row.get("doc", ""))
 
+    @property
+    def document(self) -> str:
+        """Which document this is: its id (two documents may share a name), else its name (older rows)."""
+        return str(self.row.get("doc_id") or self.doc)
+
     def own_text(self) -> str:
         parts = (self.row.get(k) or "" for k in ("label", "title", "caption", "figure_text"))
         return "\n".join(parts)
@@ -150,7 +155,7 @@ def document_support(candidates: Sequence[Candidate]) -> dict[str, float]:
     document): how strongly the channels recalled the document as a whole among these candidates."""
     sums: dict[str, float] = {}
     for c in candidates:
-        sums[c.doc] = sums.get(c.doc, 0.0) + c.fused
+        sums[c.document] = sums.get(c.document, 0.0) + c.fused
     best = max(sums.values(), default=0.0)
     return {doc: total / best if best > 0 else 0.0 for doc, total in sums.items()}
 
@@ -176,7 +181,7 @@ def apply_priors(question: str, candidates: Sequence[Candidate], params: Evidenc
             c.notes["own_coverage"] = coverage(asked, c.own_text())
             factor += params.own_words_prior * c.notes["own_coverage"]
         if support:
-            factor += params.document_support_prior * support[c.doc]
+            factor += params.document_support_prior * support[c.document]
         c.score = c.fused * factor
 
 
@@ -187,8 +192,8 @@ def order_neighbours(question: str, candidates: list[Candidate], params: Evidenc
     if depth < 2:
         return candidates
     asked = terms(question)
-    lead_doc = candidates[0].doc
-    slots = [i for i in range(depth) if candidates[i].doc == lead_doc]
+    lead_doc = candidates[0].document
+    slots = [i for i in range(depth) if candidates[i].document == lead_doc]
     group = [candidates[i] for i in slots]
     for c in group:
         c.notes["own_coverage"] = coverage(asked, c.own_text())

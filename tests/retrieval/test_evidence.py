@@ -120,6 +120,21 @@ def test_document_support_prior_raises_the_document_the_channels_recalled_as_a_w
     assert [c.unit_id for c in reorder(question, [strong, answer, sibling], on)] == ["s", "a", "b"]
 
 
+def test_documents_of_one_name_are_told_apart_by_their_ids() -> None:
+    """Document support and the neighbour rule counted two documents of one name (report.pdf of two
+    departments) as one: the answer's siblings lifted a look-alike of the other report."""
+    lookalike = cand("x", 0.040, "report.pdf", doc_id="d-other", caption="leader election timeline")
+    answer = cand("a", 0.038, "report.pdf", doc_id="d-raft", caption="Figure 2: server states")
+    sibling = cand("b", 0.030, "report.pdf", doc_id="d-raft")
+    question = "raft leader election timeline"
+    support = EvidenceParams(document_support_prior=0.3)
+    assert [c.unit_id for c in reorder(question, [lookalike, answer, sibling], support)] == ["a", "x", "b"]
+    # The neighbour rule reorders the leading document's own figures only, not a same-named other one's.
+    second = cand("y", 0.035, "report.pdf", doc_id="d-other", caption="leader election timeline")
+    neighbours = EvidenceParams(neighbour_depth=3)
+    assert [c.unit_id for c in reorder(question, [answer, second, sibling], neighbours)] == ["a", "y", "b"]
+
+
 def test_no_match_reads_the_top_figure_own_words() -> None:
     page = "follower logs after a new leader"
     own = cand("o", 0.03, "raft.pdf", caption="Figure 7: follower logs after a new leader", context=page)
