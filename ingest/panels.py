@@ -48,6 +48,8 @@ TITLE_SIDE_SLACK = 0.1
 """... lying over the drawing, which may be widened on its left by this share of its width."""
 TITLE_INSIDE_SHARE = 0.18
 """... or inside the top share of the drawing (a title inside the panel's frame)."""
+TITLE_MAX_LINES = 3
+"""A title wrapped over lines (a survey question) is joined over at most this many lines."""
 
 
 class _Atom(Protocol):
@@ -371,6 +373,33 @@ def panel_title(
     return best[1] if best else None
 
 
+def wrapped_title(line: TextLine, lines: Sequence[TextLine]) -> list[TextLine]:
+    """``line`` (a title) with the lines it wraps over: lines of its text block in its style (bold alike,
+    same size), each right above or below the last (layout class "wrapped panel title": a survey question
+    set over two or three lines), at most TITLE_MAX_LINES, in reading order."""
+    kin = [other for other in lines if other.block == line.block and _same_style(other, line)]
+    kin.sort(key=lambda other: other.box[1])
+    at = next(i for i, other in enumerate(kin) if other is line)
+    first = last = at
+    while first > 0 and _wraps(kin[first - 1], kin[first]) and last - first + 1 < TITLE_MAX_LINES:
+        first -= 1
+    while last + 1 < len(kin) and _wraps(kin[last], kin[last + 1]) and last - first + 1 < TITLE_MAX_LINES:
+        last += 1
+    return kin[first : last + 1]
+
+
+def _wraps(upper: TextLine, lower: TextLine) -> bool:
+    """``lower`` continues ``upper``: right under it (a gap under 60 % of a line), overlapping it across."""
+    height = upper.box[3] - upper.box[1]
+    gap = lower.box[1] - upper.box[3]
+    across = min(upper.box[2], lower.box[2]) - max(upper.box[0], lower.box[0])
+    return -0.5 * height <= gap <= 0.6 * height and across > 0
+
+
+def _same_style(a: TextLine, b: TextLine) -> bool:
+    return a.bold == b.bold and abs(a.size - b.size) <= 0.1 * b.size
+
+
 def _in_label_row(line: TextLine, graphic: Box, lines: Sequence[TextLine]) -> bool:
     """``line`` shares its row with another line of its style over the graphic, apart from it (layout class
     "labelled branches": a diagram's edge labels, a row of column headings): a title stands alone on its
@@ -379,7 +408,7 @@ def _in_label_row(line: TextLine, graphic: Box, lines: Sequence[TextLine]) -> bo
     height = box[3] - box[1]
     for other in lines:
         o = other.box
-        if other is line or other.bold != line.bold or abs(other.size - line.size) > 0.1 * line.size:
+        if other is line or not _same_style(other, line):
             continue
         if min(box[3], o[3]) - max(box[1], o[1]) < 0.5 * min(height, o[3] - o[1]):
             continue

@@ -40,11 +40,14 @@ from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
     TITLE_ABOVE_PT,
+    TITLE_MAX_CHARS,
+    TITLE_MAX_LINES,
     is_chart,
     is_text_grid,
     panel_title,
     ruled_table,
     split_panels,
+    wrapped_title,
 )
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
@@ -768,7 +771,8 @@ def _uncaptioned(
     page's title is never a panel's label or title (it would glue the panels together). Pieces of a
     labelled-box diagram that are too small alone are tried again together.
     """
-    excluded = excluded | {ln.block for ln in layout.title_lines}
+    excluded_titles = {ln.block for ln in layout.title_lines}
+    excluded = excluded | excluded_titles
     speck = min_figure_pt / 3
     parts: list[tuple[Cluster, bool]] = []
     specks: list[Box] = []
@@ -780,12 +784,14 @@ def _uncaptioned(
         parts += _panels_of(cluster, layout, min_figure_pt)
     parts = _join_bar_rows(parts, layout.content.size[1])
     grid = BoxGrid(specks)
-    titles = [_title_index(layout, _widened(layout, p.box, excluded), excluded, chart) for p, chart in parts]
-    taken = frozenset(i for i in titles if i is not None)
+    headings = _heading_blocks(layout) - excluded_titles
+    near_ok = excluded - headings
+    titles = [_title_indices(layout, _widened(layout, p.box, excluded), near_ok, chart) for p, chart in parts]
+    taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
     for (part, chart), title in zip(parts, titles, strict=True):
-        skip = taken - {title}
+        skip = taken - set(title)
         if chart:
             skip |= _not_panel_labels(layout, part.box, title)
         box, held = _grow_to_labels(part.box, layout, excluded, None, skip)
@@ -804,7 +810,7 @@ def _uncaptioned(
             if group.atoms and _looks_like_figure(
                 group, box, held, min_figure_pt, False, _labelled_shapes(group, layout)
             ):
-                regions.append(_region(layout, group, box, held, False, None))
+                regions.append(_region(layout, group, box, held, False, ()))
     return regions
 
 
@@ -910,16 +916,17 @@ PICTURE_PANEL_SHARE = 0.06
 
 
 def _region(
-    layout: PageLayout, part: Cluster, box: Box, held: list[TextLine], chart: bool, title: int | None
+    layout: PageLayout, part: Cluster, box: Box, held: list[TextLine], chart: bool, title: tuple[int, ...]
 ) -> FigureRegion:
     page_area = layout.content.size[0] * layout.content.size[1]
     big_picture = part.image_area >= 0.5 * box_area(box) and box_area(box) >= PICTURE_PANEL_SHARE * page_area
     region = FigureRegion(
         box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
     )
-    if title is not None:
-        line = layout.lines[title]
-        region.title = line.text
+    lines = [layout.lines[i] for i in title]
+    if lines:
+        region.title = join_lines([line.text for line in lines])
+    for line in reversed(lines):
         region.box = box_union(region.box, line.box)
         if line not in held:
             held.insert(0, line)
@@ -957,11 +964,11 @@ def _labelled_shapes(cluster: Cluster, layout: PageLayout) -> tuple[int, int]:
     return len(shapes), connectors
 
 
-def _not_panel_labels(layout: PageLayout, graphic: Box, title: int | None) -> frozenset[int]:
+def _not_panel_labels(layout: PageLayout, graphic: Box, title: tuple[int, ...]) -> frozenset[int]:
     """Lines near a chart panel that are not its labels: above its own title, or reaching far past its
     sides (a page or section title over several panels)."""
     widened = _widened(layout, graphic, set())
-    top = layout.lines[title].box[1] if title is not None else None
+    top = min(layout.lines[i].box[1] for i in title) if title else None
     skip = set()
     for i in layout.line_index.near(graphic, TITLE_ABOVE_PT + 3 * LABEL_MARGIN_PT):
         box = layout.lines[i].box
@@ -1024,13 +1031,34 @@ def _widened(layout: PageLayout, graphic: Box, excluded: set[int]) -> Box:
     return (x0, graphic[1], x1, graphic[3])
 
 
-def _title_index(layout: PageLayout, graphic: Box, excluded: set[int], chart: bool) -> int | None:
-    """Index in ``layout.lines`` of the graphic's own title (panels.panel_title), if any."""
-    near = layout.line_index.near(graphic, TITLE_ABOVE_PT)
+def _title_indices(layout: PageLayout, graphic: Box, excluded: set[int], chart: bool) -> tuple[int, ...]:
+    """Indices in ``layout.lines`` of the graphic's own title (panels.panel_title), with the lines it wraps
+    over (panels.wrapped_title); empty when it has none."""
+    near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
     near = [i for i in near if layout.lines[i].block not in excluded]
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
     found = panel_title(graphic, [layout.lines[i] for i in near], held, inside=chart)
-    return next((i for i in near if layout.lines[i] is found), None) if found else None
+    if found is None:
+        return ()
+    wrapped = wrapped_title(found, [layout.lines[i] for i in near])
+    return tuple(i for line in wrapped for i in near if layout.lines[i] is line)
+
+
+TITLE_WRAP_PT = 16.0
+"""Room above a panel for each more line of a wrapped title (its lines are looked for this far up)."""
+
+
+def _heading_blocks(layout: PageLayout) -> set[int]:
+    """Body blocks that are a short bold heading (a survey question over a chart, a section heading right
+    above a figure): a figure's title may come from them, though they are never its labels."""
+    found = set()
+    for block in layout.content.blocks:
+        chars = sum(len(line.text) for line in block.lines)
+        if block.index not in layout.body_blocks or not block.lines or len(block.lines) > TITLE_MAX_LINES:
+            continue
+        if all(line.bold for line in block.lines) and chars <= TITLE_MAX_LINES * TITLE_MAX_CHARS:
+            found.add(block.index)
+    return found
 
 
 def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRegion]:

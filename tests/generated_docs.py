@@ -60,12 +60,15 @@ PANEL_COLOURS = ((0.16, 0.38, 0.71), (0.93, 0.49, 0.19), (0.6, 0.6, 0.6), (0.98,
 
 
 def _panel_title(page: pymupdf.Page, box: Box, title: str | None) -> float:
-    """A chart panel's optional bold title at the box's top left; returns where the plot may start."""
+    """A chart panel's optional bold title at the box's top left, wrapped where it holds a newline; returns
+    where the plot may start."""
     x0, y0 = box[0], box[1]
     if not title:
         return y0
-    page.insert_text((x0, y0 + 11), title, fontsize=11, fontname="hebo")
-    return y0 + 20
+    lines = title.split("\n")
+    for k, line in enumerate(lines):
+        page.insert_text((x0, y0 + 11 + 13 * k), line, fontsize=11, fontname="hebo")
+    return y0 + 20 + 13 * (len(lines) - 1)
 
 
 def stacked_bar_panel(

@@ -9,6 +9,7 @@ import pymupdf
 from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
 from figvault.settings import ExtractSettings
+from tests.generated_docs import survey_page_pdf
 
 SLIDE_TITLE = "Quality checks: peak calling"
 
@@ -48,3 +49,22 @@ def test_a_row_of_edge_labels_over_a_diagram_is_no_title(tmp_path: Path) -> None
     assert box_iou(unit.bbox, (100, 202, 860, 330)) > 0.9
     assert unit.title == SLIDE_TITLE
     assert "Broad/Mixed" in unit.figure_text
+
+
+def test_a_panel_title_wrapped_over_two_lines_is_whole(tmp_path: Path) -> None:
+    """Layout class "wrapped panel title": a survey question set as the chart's title over two lines is the
+    title whole, not its last line (the line nearest the plot)."""
+    titles = (
+        "Which container runtime do you run\nin production today?",
+        "How often do you upgrade\nyour clusters?",
+        "Audit logging",
+    )
+    path, boxes = survey_page_pdf(tmp_path / "survey.pdf", titles)
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    assert len(ex.figures) == 3
+    got = {}
+    for box in boxes:
+        hits = [f.unit for f in ex.figures if box_iou(f.unit.bbox, box) > 0.8]
+        assert len(hits) == 1, (box, [f.unit.bbox for f in ex.figures])
+        got[box] = hits[0].title
+    assert list(got.values()) == [title.replace("\n", " ") for title in titles]
