@@ -26,6 +26,7 @@ each stage's busy share of it (extraction per worker); a stage under 100% waited
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -53,12 +54,16 @@ def corpus_docs(folders: list[Path], limit: int) -> list[Path]:
 
 class PeakMemory:
     """The largest resident total of this process and its descendants, sampled in a thread; and the CPU
-    seconds (user + system) they used, the largest seen per process (a process that ends loses at most
-    its last sampling period): a cost per page that a busy machine distorts far less than wall time."""
+    seconds (user + system) the tree used: at the end, each live process's own and its reaped children's
+    (the fork server's children are the extraction workers, LibreOffice included), plus what the samples
+    saw of a process that ended with no live parent to reap it. A cost per page that a busy machine
+    distorts far less than wall time; exact for short-lived workers, which samples miss."""
 
     def __init__(self) -> None:
         self.peak = 0
-        self.cpu: dict[int, float] = {}
+        self.cpu_s = 0.0
+        self.seen: dict[int, tuple[int, float]] = {}
+        """pid -> (its parent's pid, the largest CPU seconds sampled)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -69,11 +74,26 @@ class PeakMemory:
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     total += proc.memory_info().rss
-                    times = proc.cpu_times()
+                    times, parent = proc.cpu_times(), proc.ppid()
                 except psutil.Error:
                     continue
-                self.cpu[proc.pid] = max(self.cpu.get(proc.pid, 0.0), times.user + times.system)
+                cpu = max(self.seen.get(proc.pid, (0, 0.0))[1], times.user + times.system)
+                self.seen[proc.pid] = (parent, cpu)
             self.peak = max(self.peak, total)
+
+    def _tree_cpu(self) -> float:
+        me = psutil.Process()
+        live: dict[int, float] = {}
+        for proc in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                live[proc.pid] = t.user + t.system + t.children_user + t.children_system
+        orphans = sum(
+            cpu
+            for pid, (parent, cpu) in self.seen.items()
+            if pid not in live and parent not in live and parent not in self.seen
+        )
+        return sum(live.values()) + orphans
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -82,6 +102,7 @@ class PeakMemory:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu_s = self._tree_cpu()
 
 
 def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict[str, Any]:
@@ -98,7 +119,7 @@ def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict
                 result = _ingest_job(settings, files, engine, ray_cpus)
             result["wall_s"] = time.perf_counter() - started
         result["peak_rss_mb"] = memory.peak / 2**20
-        result["cpu_s"] = sum(memory.cpu.values())
+        result["cpu_s"] = memory.cpu_s
         result["workers"] = settings.extract.workers or os.cpu_count() or 1
     return result
 

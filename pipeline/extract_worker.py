@@ -63,6 +63,7 @@ _PRELOAD = [
     "figvault.ingest.page_text",
     "figvault.pipeline.page_images",
     "figvault.ingest.ocr_preload",  # the Tesseract engine of the default languages, loaded once
+    "figvault.pipeline.fork_server",  # a worker does not run the main script again (30-100 ms)
 ]
 _context_lock = threading.Lock()
 _context: Any = None
@@ -302,7 +303,8 @@ def run_limited(
 ) -> Any:
     """``target(*args)`` in a fresh worker process under ``limits``: its value (picklable), or the
     FigvaultError it raised (same class and reason). ``target`` is a module-level function that handles
-    an untrusted file; ``verb`` names its work in the reasons ("took longer than 120 s to {verb}").
+    an untrusted file (never one of the main script: a worker does not import it, ``fork_server``);
+    ``verb`` names its work in the reasons ("took longer than 120 s to {verb}").
 
     Raises ExtractionError with a one-line reason when the worker ran over time or memory, crashed, or
     failed with another exception, and ExtractCancelled when ``cancelled()`` turns true; in every case the

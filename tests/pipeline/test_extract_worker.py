@@ -193,3 +193,27 @@ def test_the_workers_children_are_listed_every_tree_poll_not_every_poll(
     assert run_limited(time.sleep, (1.5,), ExtractLimits(seconds=30), verb="wait") is None
     assert len(polls) >= 10  # the worker's memory every POLL_S
     assert 2 <= len(listed) <= len(polls) / 3  # its tree every TREE_POLL_S, and once to kill it at the end
+
+
+MAIN_SCRIPT = """
+import sys
+from pathlib import Path
+
+with open(sys.argv[1], "a") as runs:  # one line each time this script's top level runs
+    runs.write("ran\\\\n")
+
+if __name__ == "__main__":
+    from figvault.pipeline.extract_worker import ExtractLimits, run_limited
+
+    for _ in range(3):
+        run_limited(Path.cwd, (), ExtractLimits(seconds=60), verb="check")
+"""
+
+
+def test_workers_do_not_run_the_main_script_again(tmp_path: Path) -> None:
+    """A worker starts from the fork server's state: the main script (``figvault``'s, a bench's) runs in the
+    process that was started and at most once more in the fork server, never once per document."""
+    script, runs = tmp_path / "main_script.py", tmp_path / "runs.txt"
+    script.write_text(MAIN_SCRIPT)
+    subprocess.run([sys.executable, str(script), str(runs)], check=True, cwd=REPO, timeout=120)
+    assert runs.read_text().count("ran") <= 2
