@@ -6,6 +6,7 @@ import gzip
 import io
 import random
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -288,3 +289,28 @@ def svg_linking_through_its_dtd(target: str, how: str) -> bytes:
         '<?xml version="1.0"?><!DOCTYPE svg [' + dtd + ']><svg xmlns="http://www.w3.org/2000/svg"'
         ' xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="200">' + body + "</svg>"
     ).encode()
+
+
+def many_parts_zip(parts: int) -> bytes:
+    """A zip (zip64 end records) whose central directory lists ``[Content_Types].xml`` and ``parts``
+    entries named ``ppt/a``, all pointing at one empty local part: about 48 bytes a part on disk, a
+    ``ZipInfo`` each to whatever lists it."""
+    name, types = b"ppt/a", b"[Content_Types].xml"
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+
+    def central(entry: bytes) -> bytes:
+        return (
+            struct.pack(
+                "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(entry), 0, 0, 0, 0, 0, 0
+            )
+            + entry
+        )
+
+    directory = central(types) + central(name) * parts
+    count = parts + 1
+    end64 = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), len(local)
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(local) + len(directory), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return local + directory + end64 + locator + end
