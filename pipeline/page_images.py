@@ -6,14 +6,14 @@ it never goes stale: a changed document has another hash. The cache is the stora
 this module's concern: the route checks the caller may see the document before asking for its pages.
 
 A first render parses an untrusted file, so it runs in a worker process under the extraction limits
-(``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the
-service's threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF
-rendering, made at ingest by the extraction worker, or for older documents by LibreOffice in a process of
-its own). A page that overruns them gets a marker in the cache instead of an image (the reason, when,
-and under which limits): its later views answer at once with the reason, until the marker is
-``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under; then the next view
-renders it once more (a success replaces the marker, a failure renews it). A re-ingest of the same bytes
-changes nothing here; changed bytes are another hash, hence other cache entries.
+(``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the service's
+threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF rendering, made
+on its first view by python-pptx and LibreOffice in such a worker too, then kept: ``sources.convert_deck``;
+ingest does not hand over the rendering its extraction made). A page that overruns them gets a marker in the
+cache instead of an image (the reason, when, and under which limits): its later views answer at once with the
+reason, until the marker is ``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under;
+then the next view renders it once more (a success replaces the marker, a failure renews it). A re-ingest of
+the same bytes changes nothing here; changed bytes are another hash, hence other cache entries.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ class PageImageRenderer:
         original = self.sources.original(sha256)  # a local file or copy: bytes only, nothing parsed
         if original is not None and original.suffix == ".pdf":
             return original, page - 1
-        # A deck: its PDF rendering, kept at ingest (made by the extraction worker), or made now in a
-        # limited worker (python-pptx and LibreOffice under the extraction limits).
+        # A deck: its kept PDF rendering, or made now in a limited worker (python-pptx and LibreOffice
+        # under the extraction limits).
         source = self.sources.page_source(sha256, self.settings)
         index = source.index_of(page)
         if index is None:
