@@ -243,8 +243,13 @@ class DocumentOcr:
 
     def lines(self, page: int, image: Image.Image) -> list[OcrLine]:
         """The lines OCR reads in ``image`` with their boxes; none when the page's cap or the image say no."""
+        return self.read(page, image) or []
+
+    def read(self, page: int, image: Image.Image) -> list[OcrLine] | None:
+        """As :meth:`lines`, but None when ``image`` was not read (off, the page's cap, a photograph, a
+        failure): an empty list means OCR read it and found no word."""
         if self.engine is None or not self.wants(page) or not worth_reading(image):
-            return []
+            return None
         self._read[page] += 1
         digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
         if digest not in self._lines:
@@ -253,5 +258,5 @@ class DocumentOcr:
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
-                return []
+                return None
         return self._lines[digest]

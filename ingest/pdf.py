@@ -161,7 +161,9 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
             continue
         made.append((region, figure))
     if renders is not None:
-        _read_words(document, content, made, renders)
+        stickers = _read_words(document, content, made, renders, slide=bool(layout.title_lines))
+        dropped = {id(figure) for figure in stickers}
+        made = [(region, figure) for region, figure in made if id(figure) not in dropped]
     return [figure for _, figure in made]
 
 
@@ -178,6 +180,21 @@ OCR_GLYPH_MAX_PT = 30.0
 """Outlined glyphs are small: their paths' boxes average under this width + height (points)."""
 
 
+STICKER_MAX_SHARE = 0.125
+"""A wordless picture on a slide covering at most this share of the page is a sticker (see _is_sticker)."""
+
+
+def _is_sticker(region: FigureRegion, page_size: tuple[float, float]) -> bool:
+    """Layout class "wordless sticker": on a slide, a picture in which OCR read no word (flat clip-art, an
+    icon, a key or a cloud drawn beside the text, a QR code), with no text, title or caption of its own and
+    at most STICKER_MAX_SHARE of the page, is decoration. OCR reads only pictures on a flat background
+    (ocr.worth_reading): a photograph is never read, so never a sticker."""
+    area = box_area(region.box)
+    if region.caption is not None or region.title or region.text_lines:
+        return False
+    return region.image_area >= 0.5 * area and area <= STICKER_MAX_SHARE * page_size[0] * page_size[1]
+
+
 def _needs_ocr(region: FigureRegion) -> bool:
     if sum(len(line.text) for line in region.text_lines) >= OCR_TEXT_LAYER_ENOUGH:
         return False
@@ -191,10 +208,13 @@ def _read_words(
     content: PageContent,
     made: list[tuple[FigureRegion, ExtractedFigure]],
     renders: PageRenders,
-) -> None:
+    slide: bool,
+) -> list[ExtractedFigure]:
     """OCR the page's figures that need it, biggest first (DocumentOcr caps them per page); a unit's
-    rendering in ``renders`` is read when it has the pixels OCR would draw."""
+    rendering in ``renders`` is read when it has the pixels OCR would draw. Returns the stickers found
+    (_is_sticker): pictures on a slide in which OCR read no word."""
     page = document.doc[content.number - 1]
+    stickers: list[ExtractedFigure] = []
     wanted = sorted((pair for pair in made if _needs_ocr(pair[0])), key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
         if not document.ocr.wants(content.number):
@@ -205,7 +225,11 @@ def _read_words(
             _fail_if_out_of_memory(exc)
             continue
         unit = figure.unit
-        lines = document.ocr.lines(content.number, image)
+        read = document.ocr.read(content.number, image)
+        if read == [] and slide and _is_sticker(region, content.size):
+            stickers.append(figure)
+            continue
+        lines = read or []
         text = with_ocr(unit.figure_text, lines_text(lines))
         unit.figure_text = text[: MAX_FIGURE_TEXT_CHARS + MAX_OCR_CHARS]
         # A heading printed inside the picture is its own title, before the slide's (no caption, no title).
@@ -214,6 +238,7 @@ def _read_words(
         )  # fmt: skip
         if title:
             unit.title = title[:MAX_TITLE_CHARS]
+    return stickers
 
 
 OCR_MIN_DPI, OCR_MAX_DPI = 150, 300

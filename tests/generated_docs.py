@@ -235,3 +235,24 @@ def titled_picture_png(title: str | None, lines: tuple[str, ...], width_pt: floa
     png = page.get_pixmap(dpi=150).tobytes("png")
     doc.close()
     return png
+
+
+def clip_art_png(size: int = 240, photo: bool = False) -> bytes:
+    """A sticker: a key drawn in two flat colours on white, no word in it (clip-art, an icon). ``photo``:
+    the same key under camera-like noise over every pixel (a photograph, not flat)."""
+    image = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    gold, dark = (240, 190, 40), (150, 110, 20)
+    draw.ellipse((20, 20, 120, 120), fill=gold, outline=dark, width=6)
+    draw.ellipse((55, 55, 85, 85), fill=(255, 255, 255), outline=dark, width=4)
+    draw.rectangle((110, 60, size - 20, 80), fill=gold, outline=dark, width=4)
+    for x in (size - 60, size - 35):
+        draw.rectangle((x, 80, x + 14, 115), fill=gold, outline=dark, width=3)
+    if photo:
+        rng = random.Random(5)
+        noise = Image.new("RGB", image.size)
+        noise.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(size * size)])
+        image = Image.blend(image, noise, 0.45)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,52 @@
+"""Stickers on slides (issue 13): a wordless flat picture beside a slide's text is decoration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from figvault.ingest import ocr
+from figvault.ingest.boxes import box_iou
+from figvault.ingest.extract import extract_document
+from figvault.settings import ExtractSettings
+from tests.generated_docs import clip_art_png, titled_picture_png
+
+SCREENSHOT = (420, 150, 900, 420)
+STICKER = (60, 330, 180, 450)
+
+
+def _slide(path: Path, sticker: bytes) -> Path:
+    """A slide: a title, two lines of text, a screenshot with words, and a picture of 120 pt by the text."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((50, 60), "Subscription vending update", fontsize=32, fontname="hebo")
+    for n, line in enumerate(("The module moved to the pattern library", "Version 0.1.0 is out")):
+        page.insert_text((50, 200 + 30 * n), line, fontsize=16)
+    lines = ("Create a subscription", "Assign the landing zone", "Apply the policies")
+    page.insert_image(
+        pymupdf.Rect(SCREENSHOT),
+        stream=titled_picture_png("Subscription vending", lines),
+        keep_proportion=False,
+    )
+    page.insert_image(pymupdf.Rect(STICKER), stream=sticker, keep_proportion=False)
+    path.write_bytes(doc.tobytes())
+    return path
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+@pytest.mark.parametrize(("photo", "units"), [(False, 1), (True, 2)], ids=["clip-art", "photograph"])
+def test_a_wordless_clip_art_picture_on_a_slide_is_decoration(
+    tmp_path: Path, photo: bool, units: int
+) -> None:
+    """Layout class "wordless sticker": OCR reads the flat picture and finds no word; a photograph (not
+    flat, never read by OCR) of the same size stays a figure."""
+    ex = extract_document(
+        _slide(tmp_path / "slide.pdf", clip_art_png(photo=photo)), ExtractSettings(workers=1)
+    )
+    assert len(ex.figures) == units
+    assert box_iou(ex.figures[0].unit.bbox, SCREENSHOT) > 0.9
+    assert "Assign the landing zone" in ex.figures[0].unit.figure_text
+    if photo:
+        assert box_iou(ex.figures[1].unit.bbox, STICKER) > 0.9
