@@ -9,11 +9,12 @@ A first render parses an untrusted file, so it runs in a worker process under th
 (``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the service's
 threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF rendering, made
 on its first view by python-pptx and LibreOffice in such a worker too, then kept: ``sources.convert_deck``;
-ingest does not hand over the rendering its extraction made). A page that overruns them gets a marker in the
-cache instead of an image (the reason, when, and under which limits): its later views answer at once with the
-reason, until the marker is ``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under;
-then the next view renders it once more (a success replaces the marker, a failure renews it). A re-ingest of
-the same bytes changes nothing here; changed bytes are another hash, hence other cache entries.
+ingest does not hand over the rendering its extraction made). A page that overruns them (a deck whose
+conversion overruns: each of its pages) gets a marker in the cache instead of an image (the reason, when, and
+under which limits): its later views answer at once with the reason, until the marker is
+``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under; then the next view renders
+it once more (a success replaces the marker, a failure renews it). A re-ingest of the same bytes changes
+nothing here; changed bytes are another hash, hence other cache entries.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class PageImageRenderer:
     def cache_key(self, sha256: str, page: int) -> str:
         return f"{sha256[:2]}/{sha256}-p{page}-{self.dpi}.png"
 
+    def deck_key(self, sha256: str) -> str:
+        """Where a deck whose conversion overran is marked: every page of it waits, not only the one viewed
+        (each view of another page converted the whole deck again)."""
+        return f"{sha256[:2]}/{sha256}-deck"
+
     def cache_path(self, sha256: str, page: int) -> Path | None:
         """The cached render's file on a local storage (None on a remote one)."""
         return self.cache.local_path(self.cache_key(sha256, page))
@@ -93,7 +99,7 @@ class PageImageRenderer:
         except KeyError:
             pass
         limits = ExtractLimits.from_settings(self.settings.extract)
-        marked = self._raise_if_marked(key, limits)
+        marked = [k for k in (key, self.deck_key(sha256)) if self._raise_if_marked(k, limits)]
         if not _slots.acquire(blocking=False):
             raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
         try:
@@ -101,23 +107,30 @@ class PageImageRenderer:
         finally:
             _slots.release()
         self.cache.write(key, png)
-        if marked:
-            self.cache.delete(key + UNAVAILABLE_SUFFIX)
+        for stale in marked:
+            self.cache.delete(stale + UNAVAILABLE_SUFFIX)
         return PageImage(png=png, etag=self.etag(sha256, page))
 
     def _render_limited(self, sha256: str, page: int, key: str, limits: ExtractLimits) -> bytes:
         try:  # a deck's first view converts it, in a limited worker too (sources.convert_deck)
             pdf, index = self._page_file(sha256, page)
+        except ExtractionError as exc:  # the deck overran: all its pages (or the moment, retried)
+            raise self._marked(self.deck_key(sha256), exc, limits) from None
+        try:
             return run_limited(rasterise, (pdf, index, page, self.dpi), limits, verb="render this page")
         except ExtractionError as exc:  # over time or memory, crashed: the page (or the moment, retried)
-            marker = {
-                "reason": str(exc),
-                "at": self.clock(),
-                "seconds": limits.seconds,
-                "memory_mb": limits.memory_mb,
-            }
-            self.cache.write(key + UNAVAILABLE_SUFFIX, json.dumps(marker).encode())
-            raise RenderFailedError(str(exc)) from None
+            raise self._marked(key, exc, limits) from None
+
+    def _marked(self, key: str, exc: ExtractionError, limits: ExtractLimits) -> RenderFailedError:
+        """Mark ``key`` unavailable (the reason, when, under which limits); the error to raise."""
+        marker = {
+            "reason": str(exc),
+            "at": self.clock(),
+            "seconds": limits.seconds,
+            "memory_mb": limits.memory_mb,
+        }
+        self.cache.write(key + UNAVAILABLE_SUFFIX, json.dumps(marker).encode())
+        return RenderFailedError(str(exc))
 
     def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
         """A local PDF that shows ``page`` and the page's index in it (the worker checks it is there)."""

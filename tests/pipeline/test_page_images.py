@@ -233,6 +233,37 @@ def test_an_unavailable_page_is_tried_again_after_the_cool_down_or_with_higher_l
     assert "0.75 s" in view() and renders == [0.5, 0.5, 0.75]
 
 
+def test_a_deck_whose_conversion_overran_is_not_converted_again_for_each_page(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overrun was marked on the viewed page only: a view of each other page converted the whole deck
+    again in a worker (up to extract.doc_timeout_s each, a render slot held). The deck is marked: its other
+    pages answer at once with the reason until the cool-down ends, then one view converts it again."""
+    from figvault.errors import ExtractionError
+    from figvault.pipeline import extract_worker
+
+    data = sample_pptx_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)
+    offline_settings.extract.libreoffice = shutil.which("soffice") or shutil.which("true") or "/bin/true"
+    conversions: list[str] = []
+
+    def overran(target: object, args: object, limits: object, *, verb: str, **_: object) -> object:
+        conversions.append(verb)
+        raise ExtractionError(f"needed more than 300 MiB of memory to {verb}")
+
+    monkeypatch.setattr(extract_worker, "run_limited", overran)
+    now = [1_000_000.0]
+    renderer = PageImageRenderer(offline_settings, clock=lambda: now[0])
+    for page in (1, 2, 3, 1):
+        with pytest.raises(RenderFailedError, match="to convert this deck"):
+            renderer.render(sha(data), page)
+    assert conversions == ["convert this deck"]
+    now[0] += UNAVAILABLE_RETRY_S
+    with pytest.raises(RenderFailedError, match="to convert this deck"):
+        renderer.render(sha(data), 2)
+    assert len(conversions) == 2
+
+
 def test_a_marker_of_an_older_release_is_retried_and_a_success_removes_it(offline_settings: Settings) -> None:
     data = three_page_pdf()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
