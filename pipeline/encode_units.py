@@ -64,14 +64,22 @@ def encode_units(
             _encode_images(encoders, units, image, todo, out)
             key = "encode_images"
         elif channel.name == "text":
-            matrix = np.asarray(encoders.text.encode_texts([texts[i] for i in todo]))
-            for i, vector in zip(todo, matrix, strict=True):
-                out.vectors[i]["text"] = vector.tolist()
+            _encode_texts(encoders, todo, [texts[i] for i in todo], out)
             key = "encode_texts"
         else:
             raise FigvaultError(f"no encoder for channel {channel.name!r}")
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
     return out
+
+
+def _encode_texts(encoders: Any, todo: list[int], texts: list[str], out: EncodedUnits) -> None:
+    """Each distinct text encoded once: uncaptioned figures of one page with no words of their own embed
+    the same page text (2 % of the corpus units)."""
+    distinct = list(dict.fromkeys(texts))
+    matrix = np.asarray(encoders.text.encode_texts(distinct))
+    row = {text: i for i, text in enumerate(distinct)}
+    for index, text in zip(todo, texts, strict=True):
+        out.vectors[index]["text"] = matrix[row[text]].tolist()
 
 
 def _encode_images(

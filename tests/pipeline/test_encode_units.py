@@ -3,18 +3,24 @@ reason, and the rest of its batch is stored (tiny random CLIP, fp32, through the
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from figvault.pipeline import stages
+from figvault.pipeline.encode_units import encode_units
 from figvault.pipeline.ingest_pipeline import INDEXED, ingest_paths
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.retrieval.schema import DenseChannel
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.retrieval.store_fixtures import random_unit
 
 TRUNCATED_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR truncated"
 
@@ -78,3 +84,31 @@ def test_a_document_whose_every_figure_fails_fails(
     pdf = figure_pdf(tmp_path / "bad.pdf", seed=7, n_figures=2)
     [outcome] = ingest_paths(settings, [pdf], groups=["eng"], tenant="acme", progress=False).documents
     assert outcome.status == "failed" and "no figure could be encoded" in outcome.error
+
+
+class CountingTextEncoder:
+    """Records what it was asked to encode; a text's vector is its length and first letter's code."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        return np.array([[float(len(t)), float(ord(t[0]))] for t in texts], dtype=np.float32)
+
+
+def test_a_text_two_units_share_is_encoded_once() -> None:
+    """Uncaptioned figures of one page with no words of their own embed the same page text."""
+    rng = random.Random(0)
+    units = [random_unit(rng, i, tenant="acme", groups=["eng"], doc_id="d") for i in range(3)]
+    texts = ["page text of page 1", "a caption", "page text of page 1"]
+    encoder = CountingTextEncoder()
+    encoded = encode_units(
+        SimpleNamespace(text=encoder),
+        [DenseChannel("text", 2, "text_test")],
+        units,
+        image=lambda i: b"",
+        texts=texts,
+    )
+    assert sorted(encoder.asked) == ["a caption", "page text of page 1"]
+    assert [v["text"] for v in encoded.vectors] == [[19.0, 112.0], [9.0, 97.0], [19.0, 112.0]]
