@@ -276,6 +276,29 @@ def test_folder_ingest_per_tenant_folders(service: Service, tmp_path: Path) -> N
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final  # not to-default's
 
 
+def test_a_token_editors_upload_job_runs_checked_by_its_token(tmp_path: Path) -> None:
+    """An upload by a JWT editor records the token (kind, expiry, key digest, never the key) and the job,
+    which checks it before it starts and between batches, runs to its end while the token is valid."""
+    import jwt
+
+    from figvault.service.app import create_app
+
+    secret = "token-upload-secret-of-at-least-32-bytes"
+    settings = service_settings(tmp_path / "data", TINY_A)
+    settings.service.jwt_secret = secret
+    claims = {"sub": "jo", "groups": ["eng"], "roles": ["editor"], "exp": int(time.time()) + 600}
+    with TestClient(create_app(settings)) as client:
+        svc = Service(
+            settings=settings, client=client, root=tmp_path, keys={"jo": jwt.encode(claims, secret)}
+        )
+        job_id = upload(svc, "jo", 41)["job_id"]
+        final = svc.wait(job_id, "jo")
+    assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final
+    recorded = JobStore.open(settings).get(job_id).params["principal"]
+    assert recorded["user"] == "jwt:jo" and recorded["credential"]["kind"] == "jwt"
+    assert recorded["credential"]["expires"] == claims["exp"] and secret not in json.dumps(recorded)
+
+
 def test_store_wide_reencode_is_the_operators_unless_allowed(service: Service) -> None:
     """A re-encode changes every tenant's store: by default no tenant's admin starts or cancels one over
     HTTP (the operator runs ``figvault reencode``); ``service.tenant_admin_reencode`` opens both."""
