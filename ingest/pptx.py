@@ -33,7 +33,8 @@ from figvault.errors import ExtractionError, UnsafeFileError, one_line
 from figvault.ingest import slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
-from figvault.ingest.ocr import DocumentOcr
+from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
+from figvault.ingest.pdf import STICKER_MAX_SHARE
 from figvault.ingest.safety import (
     check_image_pixels,
     check_zip_container,
@@ -575,7 +576,10 @@ def _make_figure(
     figure_text = _dedupe_lines("\n".join(figure_parts))
     if picture is not None and len(figure_text) < OCR_TEXT_ENOUGH:
         # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
-        figure_text = ocr.figure_text(info.number, picture, figure_text)
+        read = ocr.read(info.number, picture)
+        if read == [] and _is_sticker(cluster, figure_text, slide_size):
+            return None
+        figure_text = with_ocr(figure_text, lines_text(read or []))
     unit = FigureUnit(
         unit_id=make_unit_id(sha256, info.number, kind.value, bbox),
         doc=result.doc,
@@ -594,6 +598,15 @@ def _make_figure(
         meta=result.meta,
     )
     return ExtractedFigure(unit=unit, png=png)
+
+
+def _is_sticker(cluster: Cluster, figure_text: str, slide_size: tuple[float, float]) -> bool:
+    """Layout class "wordless sticker" (as pdf._is_sticker): a lone picture in which OCR read no word, with
+    no text or caption of its own, covering at most STICKER_MAX_SHARE of the slide (clip-art, a mascot's
+    sticker, a stopwatch icon) is decoration."""
+    if len(cluster.members) != 1 or cluster.joined or cluster.caption is not None or figure_text.strip():
+        return False
+    return cluster.box.area <= STICKER_MAX_SHARE * slide_size[0] * slide_size[1]
 
 
 def _title(info: SlideInfo, cluster: Cluster, kind: FigureKind) -> str:

@@ -11,11 +11,13 @@ from PIL import Image
 from pptx import Presentation
 from pptx.util import Emu, Inches
 
+from figvault.ingest import ocr
 from figvault.ingest.pptx import extract_pptx_units
 from figvault.ingest.slide_render import SOFFICE_OFF
 from figvault.ingest.slide_shapes import Box, iter_leaves
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction, FigureKind
+from tests.generated_docs import clip_art_png, titled_picture_png
 from tests.ingest import pptx_decks as decks
 
 OFF = ExtractSettings(libreoffice="off")
@@ -240,3 +242,23 @@ def test_smartart_text_comes_from_its_data_part(tmp_path: Path) -> None:
     assert unit.figure_text.splitlines() == ["Plan", "Build", "Run"]
     assert unit.bbox == (72.0, 144.0, 576.0, 396.0)
     assert "Delivery cycle" in unit.context
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+@pytest.mark.parametrize(("photo", "units"), [(False, 1), (True, 2)], ids=["clip-art", "photograph"])
+def test_a_wordless_clip_art_sticker_on_a_slide_is_decoration(
+    tmp_path: Path, photo: bool, units: int
+) -> None:
+    """Layout class "wordless sticker" (as on PDF slides): a small picture in which OCR reads no word is
+    decoration; a photograph of the same size (never read by OCR) and a screenshot with words stay."""
+    prs = decks.new_deck()
+    slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    slide.shapes.title.text = "ETL pain points"
+    lines = ("Source tables differ", "Vocabulary mapping", "Date shifting")
+    shot = titled_picture_png("Known issues", lines)
+    slide.shapes.add_picture(io.BytesIO(shot), Inches(1), Inches(1.8), Inches(5), Inches(2))
+    sticker = clip_art_png(photo=photo)
+    slide.shapes.add_picture(io.BytesIO(sticker), Inches(7.6), Inches(5.6), Inches(1.5), Inches(1.5))
+    result = extract(decks.save(prs, tmp_path / "sticker.pptx"))
+    assert len(result.figures) == units
+    assert "Vocabulary mapping" in result.figures[0].unit.figure_text
