@@ -237,17 +237,9 @@ class DocumentOcr:
         """OCR is on and ``page`` has not had its cap of figures read: a figure is worth rendering for it."""
         return self.engine is not None and self._read[page] < self.settings.ocr_max_per_page
 
-    def figure_text(self, page: int, image: Image.Image, figure_text: str) -> str:
-        """``figure_text`` with the words OCR reads in ``image`` (when the page's cap and the image allow)."""
-        return with_ocr(figure_text, lines_text(self.lines(page, image)))
-
-    def lines(self, page: int, image: Image.Image) -> list[OcrLine]:
-        """The lines OCR reads in ``image`` with their boxes; none when the page's cap or the image say no."""
-        return self.read(page, image) or []
-
     def read(self, page: int, image: Image.Image) -> list[OcrLine] | None:
-        """As :meth:`lines`, but None when ``image`` was not read (off, the page's cap, a photograph, a
-        failure): an empty list means OCR read it and found no word."""
+        """The lines OCR reads in ``image`` with their boxes; None when ``image`` was not read (off, the
+        page's cap, a photograph, a failure): an empty list means OCR read it and found no word."""
         if self.engine is None or not self.wants(page) or not worth_reading(image):
             return None
         self._read[page] += 1
