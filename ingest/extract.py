@@ -118,6 +118,9 @@ def _zip_names(container: io.BytesIO) -> set[str]:
     """The part names of a zip, listed only when its central directory is at most
     ``MAX_ZIP_DIRECTORY_BYTES`` (read from the end record, as ``zipfile`` reads it, zip64 included)."""
     try:
+        # Private on purpose: zipfile has no public way to read the end record, and ZipFile() lists the
+        # whole directory at once. _EndRecData is what ZipFile itself calls first (zip64 included); were it
+        # renamed, tests/ingest/test_hostile_zip.py fails (AttributeError, not UnsupportedFileError).
         end = zipfile._EndRecData(container)  # type: ignore[attr-defined]
         if end is not None and end[zipfile._ECD_SIZE] > MAX_ZIP_DIRECTORY_BYTES:  # type: ignore[attr-defined]
             raise UnsupportedFileError(
