@@ -145,6 +145,15 @@ class EncoderActor:
         return out, clock.stages["encode"], clock.timings
 
 
+def unreachable_reason(address: str | None, exc: Exception) -> str:
+    """Why the driver could not join the cluster, and the two things to check (README, "Scale out")."""
+    return (
+        f"cannot connect to the Ray cluster at {address or 'auto'} ({one_line(exc)}): check that the head's"
+        " Ray Client port is reachable from here, and on a cluster with token authentication run with"
+        " RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN)"
+    )
+
+
 class RayEngine(Engine):
     """Extraction as Ray tasks, encoding in actors, writes by the caller (see the module)."""
 
@@ -161,7 +170,10 @@ class RayEngine(Engine):
 
     def _connect(self) -> None:
         if not self.ray.is_initialized():
-            self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            try:
+                self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
+                raise FigvaultError(unreachable_reason(self.address, exc)) from exc
             self._started_ray = True
         if not self._actors:
             remote = self.ray.remote(

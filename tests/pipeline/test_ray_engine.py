@@ -107,6 +107,30 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.Monke
         ray_engine.require_ray()
 
 
+class UnreachableRay:
+    """A ``ray`` whose client cannot connect: what Ray 2.60's client raises when the head's client port is
+    not reachable or the cluster wants a token the driver does not send."""
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs: object) -> None:
+        raise ConnectionError("ray client connection timeout")
+
+
+def test_an_unreachable_cluster_fails_the_job_with_what_to_check(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    settings.ingest.ray_address = "ray://head.example:10001"
+    monkeypatch.setattr(ray_engine, "require_ray", UnreachableRay)
+    final = ingest_job(settings, docs[:1], job_id="unreachable")
+    assert final.state == JobState.FAILED
+    assert "ray://head.example:10001" in final.message
+    assert "RAY_AUTH_MODE=token" in final.message
+    assert "Traceback" not in final.message
+
+
 def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     settings.registry.url = "postgresql://figvault:hunter2@db/figvault"
