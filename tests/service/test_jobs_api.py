@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -297,6 +298,37 @@ def test_a_token_editors_upload_job_runs_checked_by_its_token(tmp_path: Path) ->
     recorded = JobStore.open(settings).get(job_id).params["principal"]
     assert recorded["user"] == "jwt:jo" and recorded["credential"]["kind"] == "jwt"
     assert recorded["credential"]["expires"] == claims["exp"] and secret not in json.dumps(recorded)
+
+
+def test_a_caller_holds_at_most_max_event_streams(service: Service) -> None:
+    """Each open event stream reads its job every EVENT_POLL_S in the thread pool for as long as the job
+    lives, so an editor opening streams on a queued job (past any per-second rate limit) tied up the
+    service's threads. One stream past MAX_EVENT_STREAMS is answered 429; another caller still streams."""
+    import contextlib
+
+    from figvault.service.api.routes import jobs as jobs_routes
+
+    runner: JobRunner = service.client.app.state.jobs
+    runner.stop()  # the job stays queued: its streams stay open until it is cancelled
+    job_id = upload(service, "editor", 1)["job_id"]
+    store = JobStore.open(service.settings)
+    fallback = threading.Timer(30, store.request_cancel, args=(job_id,))
+    fallback.start()
+    url, editor = f"/v1/jobs/{job_id}/events", service.headers("editor")
+    try:
+        with contextlib.ExitStack() as streams:
+            for _ in range(jobs_routes.MAX_EVENT_STREAMS):
+                assert (
+                    streams.enter_context(service.client.stream("GET", url, headers=editor)).status_code
+                    == 200
+                )
+            refused = service.client.get(url, headers=editor)
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1, refused.text
+            admin = streams.enter_context(service.client.stream("GET", url, headers=service.headers("admin")))
+            assert admin.status_code == 200
+            store.request_cancel(job_id)
+    finally:
+        fallback.cancel()
 
 
 def test_store_wide_reencode_is_the_operators_unless_allowed(service: Service) -> None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+import weakref
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -41,6 +43,7 @@ from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
+from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
 from figvault.text_checks import Name, check_text
 
@@ -57,6 +60,9 @@ EVENT_POLL_S = 0.5
 REAUTH_S = 5.0
 """How often an open event stream checks its caller's credential again."""
 KEEPALIVE_S = 10.0
+MAX_EVENT_STREAMS = 8
+"""Job event streams one caller (tenant and user) may hold open at once: each reads its job every
+``EVENT_POLL_S`` in the thread pool and lives as long as the job, past any per-second rate limit."""
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.REENCODE))]
 
@@ -245,11 +251,44 @@ def _sse(event: str, data: str) -> str:
     return f"event: {event}\ndata: {data}\n\n"
 
 
+class _OpenStreams:
+    """The event streams each caller holds open, by weak reference: a stream counts while its generator is
+    alive (a response that never started is collected and stops counting)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_caller: dict[tuple[str, str], weakref.WeakSet[Any]] = {}
+
+    def admit(self, principal: Principal, stream: Any) -> bool:
+        """Count ``stream`` for ``principal``; False (not counted) when it already holds the most."""
+        with self._lock:
+            self._by_caller = {k: v for k, v in self._by_caller.items() if len(v)}
+            live = self._by_caller.setdefault((principal.tenant, principal.user), weakref.WeakSet())
+            if len(live) >= MAX_EVENT_STREAMS:
+                return False
+            live.add(stream)
+            return True
+
+
+_open_streams_guard = threading.Lock()
+
+
+def _open_streams(request: Request) -> _OpenStreams:
+    with _open_streams_guard:  # one per app, made by its first stream
+        streams = getattr(request.app.state, "job_event_streams", None)
+        if streams is None:
+            streams = request.app.state.job_event_streams = _OpenStreams()
+        return streams
+
+
 @router.get(
     "/jobs/{job_id}/events",
     summary="Progress as server-sent events until the job ends",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"model": ErrorOut, "description": "MAX_EVENT_STREAMS streams of yours are open already."},
+    },
 )
 def job_events(
     job_id: JobIdPath,
@@ -293,8 +332,11 @@ def job_events(
                 return
             await asyncio.sleep(EVENT_POLL_S)
 
+    events = stream()
+    if not _open_streams(request).admit(principal, events):
+        raise too_many_requests(f"{MAX_EVENT_STREAMS} job event streams are open for you", KEEPALIVE_S)
     return StreamingResponse(
-        stream(),
+        events,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
