@@ -1049,14 +1049,25 @@ TITLE_WRAP_PT = 16.0
 
 
 def _heading_blocks(layout: PageLayout) -> set[int]:
-    """Body blocks that are a short bold heading (a survey question over a chart, a section heading right
-    above a figure): a figure's title may come from them, though they are never its labels."""
+    """Body blocks that are a short heading (a survey question over a chart, a section heading right above
+    a figure): a figure's title may come from them, though they are never its labels. A heading is bold,
+    or set in one style and not a sentence that ends in a colon or a full stop (a lead-in line, a
+    paragraph) nor a list item (layout class "regular-weight chart title": a chart tool's default title
+    style is larger than the labels, not bold; panels.panel_title still wants it larger)."""
     found = set()
     for block in layout.content.blocks:
-        chars = sum(len(line.text) for line in block.lines)
-        if block.index not in layout.body_blocks or not block.lines or len(block.lines) > TITLE_MAX_LINES:
+        lines = block.lines
+        chars = sum(len(line.text) for line in lines)
+        if block.index not in layout.body_blocks or not lines or len(lines) > TITLE_MAX_LINES:
             continue
-        if all(line.bold for line in block.lines) and chars <= TITLE_MAX_LINES * TITLE_MAX_CHARS:
+        if chars > TITLE_MAX_LINES * TITLE_MAX_CHARS:
+            continue
+        head, text = lines[0], block.text.rstrip()
+        listed = head.text[:1] in _BULLETS or _NUMBERED.match(head.text) is not None
+        one_style = all(
+            line.bold == head.bold and abs(line.size - head.size) <= 0.1 * head.size for line in lines
+        )
+        if all(line.bold for line in lines) or (one_style and not listed and text[-1:] not in ":."):
             found.add(block.index)
     return found
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pymupdf
 
-from figvault.ingest.boxes import box_iou
+from figvault.ingest.boxes import Box, box_iou
 from figvault.ingest.extract import extract_document
 from figvault.settings import ExtractSettings
-from tests.generated_docs import survey_page_pdf
+from tests.generated_docs import stacked_bar_panel, survey_page_pdf
 
 SLIDE_TITLE = "Quality checks: peak calling"
 
@@ -68,3 +68,35 @@ def test_a_panel_title_wrapped_over_two_lines_is_whole(tmp_path: Path) -> None:
         assert len(hits) == 1, (box, [f.unit.bbox for f in ex.figures])
         got[box] = hits[0].title
     assert list(got.values()) == [title.replace("\n", " ") for title in titles]
+
+
+def _regular_title_panel(page: pymupdf.Page, box: Box, title: str | None, seed: int) -> Box:
+    """A chart panel under a title set larger than its labels but not bold (a chart tool's default title
+    style), wrapped where the title holds a newline."""
+    lines = (title or "").split("\n")
+    for k, line in enumerate(lines):
+        page.insert_text((box[0], box[1] + 12 + 15 * k), line, fontsize=12, fontname="helv")
+    stacked_bar_panel(page, (box[0], box[1] + 22 + 15 * (len(lines) - 1), box[2], box[3]), None, seed)
+    return box
+
+
+def test_a_question_title_set_large_but_not_bold_is_the_title(tmp_path: Path) -> None:
+    """Layout class "regular-weight chart title": a survey question of six words or more, larger than the
+    body but not bold, is the panel's title (it reads as a sentence, so it was body text before); a lead-in
+    sentence ending in a colon above a panel is not."""
+    titles = (
+        "Which container runtime do you run in production?",
+        "Where do you run your Kubernetes\nclusters today?",
+        "The clusters we asked about are listed below:",
+        "Audit logging",
+    )
+    path, boxes = survey_page_pdf(tmp_path / "survey.pdf", titles, draw=_regular_title_panel)
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    got = []
+    for box in boxes:
+        hits = [f.unit for f in ex.figures if box_iou(f.unit.bbox, box) > 0.7]
+        assert len(hits) == 1, (box, [f.unit.bbox for f in ex.figures])
+        got.append(hits[0].title)
+    assert got[:2] == [titles[0], titles[1].replace("\n", " ")]
+    assert got[2] != titles[2]
+    assert got[3] == "Audit logging"
