@@ -377,7 +377,7 @@ def wrapped_title(line: TextLine, lines: Sequence[TextLine]) -> list[TextLine]:
     """``line`` (a title) with the lines it wraps over: lines of its text block in its style (bold alike,
     same size), each right above or below the last (layout class "wrapped panel title": a survey question
     set over two or three lines), at most TITLE_MAX_LINES, in reading order."""
-    kin = [other for other in lines if other.block == line.block and _same_style(other, line)]
+    kin = [other for other in lines if other.block == line.block and same_style(other, line)]
     kin.sort(key=lambda other: other.box[1])
     at = next(i for i, other in enumerate(kin) if other is line)
     first = last = at
@@ -396,7 +396,8 @@ def _wraps(upper: TextLine, lower: TextLine) -> bool:
     return -0.5 * height <= gap <= 0.6 * height and across > 0
 
 
-def _same_style(a: TextLine, b: TextLine) -> bool:
+def same_style(a: TextLine, b: TextLine) -> bool:
+    """Set alike: bold alike, sizes within 10 % (a title's wrapped lines, a row of labels, a heading)."""
     return a.bold == b.bold and abs(a.size - b.size) <= 0.1 * b.size
 
 
@@ -408,7 +409,7 @@ def _in_label_row(line: TextLine, graphic: Box, lines: Sequence[TextLine]) -> bo
     height = box[3] - box[1]
     for other in lines:
         o = other.box
-        if other is line or not _same_style(other, line):
+        if other is line or not same_style(other, line):
             continue
         if min(box[3], o[3]) - max(box[1], o[1]) < 0.5 * min(height, o[3] - o[1]):
             continue

@@ -46,6 +46,7 @@ from figvault.ingest.panels import (
     is_text_grid,
     panel_title,
     ruled_table,
+    same_style,
     split_panels,
     wrapped_title,
 )
@@ -1064,9 +1065,7 @@ def _heading_blocks(layout: PageLayout) -> set[int]:
             continue
         head, text = lines[0], block.text.rstrip()
         listed = head.text[:1] in _BULLETS or _NUMBERED.match(head.text) is not None
-        one_style = all(
-            line.bold == head.bold and abs(line.size - head.size) <= 0.1 * head.size for line in lines
-        )
+        one_style = all(same_style(line, head) for line in lines)
         if all(line.bold for line in lines) or (one_style and not listed and text[-1:] not in ":."):
             found.add(block.index)
     return found
