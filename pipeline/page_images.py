@@ -134,11 +134,8 @@ class PageImageRenderer:
 
     def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
         """A local PDF that shows ``page`` and the page's index in it (the worker checks it is there)."""
-        original = self.sources.original(sha256)  # a local file or copy: bytes only, nothing parsed
-        if original is not None and original.suffix == ".pdf":
-            return original, page - 1
-        # A deck: its kept PDF rendering, or made now in a limited worker (python-pptx and LibreOffice
-        # under the extraction limits).
+        # A PDF: the original (bytes only, nothing parsed here). A deck: its kept PDF rendering, or made
+        # now in a limited worker (python-pptx and LibreOffice under the extraction limits).
         source = self.sources.page_source(sha256, self.settings)
         index = source.index_of(page)
         if index is None:

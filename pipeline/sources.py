@@ -62,9 +62,13 @@ class PageSource:
     """A PDF to rasterise, and which of its pages (0-based) shows each page or slide (1-based)."""
 
     pdf: Path
-    page_index: dict[int, int]
+    page_index: dict[int, int] | None
+    """None: a PDF original, page ``n`` is at ``n - 1`` (the limited worker that renders it checks it is
+    there: the service process never opens the untrusted file to count its pages)."""
 
     def index_of(self, page: int) -> int | None:
+        if self.page_index is None:
+            return page - 1 if page >= 1 else None
         return self.page_index.get(page)
 
 
@@ -137,19 +141,14 @@ class SourceStore:
 
     def page_source(self, sha256: str, settings: Settings) -> PageSource:
         """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use, in a
-        limited worker (ExtractionError when it overruns the limits or crashes)."""
+        limited worker (ExtractionError when it overruns the limits or crashes). Nothing is parsed here."""
         key = self._stored_key(sha256)
         if key is None:
             raise OriginalNotKeptError(
                 "its original file was not kept (ingested before originals were); re-ingest it to see pages"
             )
-        if key.endswith(".pdf"):
-            import pymupdf
-
-            original = self._local(key)
-            with pymupdf.open(original) as doc:
-                count = doc.page_count
-            return PageSource(pdf=original, page_index={i + 1: i for i in range(count)})
+        if key.endswith(".pdf"):  # bytes only: the page is looked for by the worker that renders it
+            return PageSource(pdf=self._local(key), page_index=None)
         pdf_key, _ = self._rendering_keys(sha256)
         with _conversion_lock(sha256):
             if not self.storage.exists(pdf_key):

@@ -119,6 +119,28 @@ def test_missing_page_is_reported(offline_settings: Settings) -> None:
             renderer.render(sha(data), page)
 
 
+def test_the_service_process_never_parses_a_pdf_original(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SourceStore.page_source`` opened a kept PDF with MuPDF here to count its pages: an untrusted file
+    parsed in the service process, outside the extraction limits. Now only the limited worker opens it."""
+    data = three_page_pdf()
+    store = SourceStore.from_settings(offline_settings)
+    store.keep(sha(data), data, PDF_MIME)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an untrusted original was parsed in the service process")
+
+    monkeypatch.setattr(pymupdf, "open", refuse)
+    monkeypatch.setattr(pymupdf, "Document", refuse)
+    source = store.page_source(sha(data), offline_settings)
+    assert source.pdf == store.original(sha(data)) and source.index_of(3) == 2
+    renderer = PageImageRenderer(offline_settings)
+    assert renderer.render(sha(data), 3).png.startswith(b"\x89PNG")  # rendered in the worker
+    with pytest.raises(PageNotFoundError):
+        renderer.render(sha(data), 4)
+
+
 def test_pptx_slides_need_libreoffice_and_say_so(offline_settings: Settings) -> None:
     data = sample_pptx_bytes()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)
