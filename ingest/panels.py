@@ -89,6 +89,23 @@ STACK_SLACK_PT = 1.5
 """Segments of a stacked bar abut: each starts within this of where the one before it ends."""
 
 
+PIE_MIN_WEDGES = 3
+
+
+def has_pie(atoms: Sequence[_Atom]) -> bool:
+    """Three or more filled curved paths in different colours around one centre: a pie chart (layout class
+    "pie chart": each wedge's box holds the centre of the pie's box, which is about square)."""
+    wedges = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]
+    if len(wedges) < PIE_MIN_WEDGES or len({a.colour for a in wedges}) < PIE_MIN_WEDGES:
+        return False
+    x0, y0 = min(a.box[0] for a in wedges), min(a.box[1] for a in wedges)
+    x1, y1 = max(a.box[2] for a in wedges), max(a.box[3] for a in wedges)
+    if not 0.8 <= (x1 - x0) / max(y1 - y0, 1e-6) <= 1.25:
+        return False
+    centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+    return all(_inside((*centre, *centre), a.box) for a in wedges)
+
+
 def has_stacked_bar(bars: Sequence[_Atom], lines: Sequence[Box] = ()) -> bool:
     """Three or more filled rectangles end to end, each coloured unlike the one before it, of one
     thickness and not all of one length: a stacked bar (layout class "100 % stacked bar": a survey answer
@@ -211,7 +228,7 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
     Axes and gridlines without a curved path are a chart or a ruled table: what lies between the rules
     decides (layout class "bar chart on gridlines" vs "ruled table", :func:`ruled_table`)."""
     bars = [a for a in atoms if a.bar]
-    if has_bar_series([a.box for a in bars]) or has_stacked_bar(bars, lines):
+    if has_bar_series([a.box for a in bars]) or has_stacked_bar(bars, lines) or has_pie(atoms):
         return True
     strokes = [a.box for a in atoms if a.path_count == 1]
     region = axes_region(strokes, area)
@@ -231,7 +248,7 @@ def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bo
     stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it)."""
     if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
         return chart_evidence(atoms, area, lines)
-    return has_stacked_bar([a for a in atoms if a.bar], lines)
+    return has_stacked_bar([a for a in atoms if a.bar], lines) or has_pie(atoms)
 
 
 def ruled_table(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box]) -> bool:

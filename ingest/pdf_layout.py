@@ -130,7 +130,8 @@ class PageContent:
     """Per path: ruled and filled with a colour, one rectangle or several (bars exported one path per
     series colour, shaded cells)."""
     bar_colours: list[tuple[float, ...] | None] = field(default_factory=list)
-    """Per path: a bar's fill colour (None for other paths): the segments of a stacked bar differ."""
+    """Per path: the fill colour of a bar or of a filled curved path (a pie's wedge; None for other paths):
+    the segments of a stacked bar and the wedges of a pie differ."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -321,7 +322,8 @@ def _read_paths(
         is_ruled = _is_ruled(path)
         filled = is_ruled and _is_filled(path)
         bar = filled and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
-        path_flags = (is_ruled, bar, filled, tuple(path["fill"]) if bar else None)
+        wedge = not is_ruled and path.get("fill") is not None and path.get("type") in ("f", "fs")
+        path_flags = (is_ruled, bar, filled, tuple(path["fill"]) if bar or wedge else None)
         if min(w, h) <= 2.0 and max(w, h) >= PAGE_RULE_SHARE * (width if w > h else height):
             rules.append((box, path_flags))
             continue
@@ -1143,7 +1145,7 @@ def _looks_like_figure(
     # listing on its shaded background (mostly monospaced lines).
     labelled, connectors = shapes
     diagram = labelled >= 3 or (labelled >= 2 and connectors >= 1)
-    if cluster.path_count < 6 and not diagram:
+    if cluster.path_count < 6 and not diagram and not chart:
         return False
     chars = sum(len(line.text) for line in held)
     mono = sum(len(line.text) for line in held if line.mono)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -256,3 +257,30 @@ def clip_art_png(size: int = 240, photo: bool = False) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def pie_panel(page: pymupdf.Page, centre: tuple[float, float], radius: float, title: str) -> Box:
+    """A survey pie chart drawn as vectors: four filled wedges in the panel colours around ``centre``, a
+    bold title centred above it, a legend of coloured squares at its right. Returns the box it covers."""
+    cx, cy = centre
+    width = pymupdf.get_text_length(title, fontname="hebo", fontsize=11)
+    page.insert_text((cx - width / 2, cy - radius - 12), title, fontsize=11, fontname="hebo")
+    start = 0.0
+    for colour, share in zip(PANEL_COLOURS, (0.4, 0.3, 0.2, 0.1), strict=True):
+        end = start + 360 * share
+        arc = [start + (end - start) * k / 24 for k in range(25)]
+        points = [
+            (cx + radius * math.cos(math.radians(a)), cy + radius * math.sin(math.radians(a))) for a in arc
+        ]
+        shape = page.new_shape()
+        shape.draw_polyline(
+            [pymupdf.Point(cx, cy), *(pymupdf.Point(p) for p in points), pymupdf.Point(cx, cy)]
+        )
+        shape.finish(color=None, fill=colour, closePath=True)
+        shape.commit()
+        start = end
+    for k, colour in enumerate(PANEL_COLOURS):
+        y = cy - 20 + 12 * k
+        page.draw_rect((cx + radius + 6, y, cx + radius + 12, y + 6), color=None, fill=colour)
+        page.insert_text((cx + radius + 15, y + 6), f"Answer {k + 1}", fontsize=7)
+    return (min(cx - radius, cx - width / 2), cy - radius - 22, cx + radius + 50, cy + radius)

@@ -16,6 +16,7 @@ from figvault.units import DocumentExtraction
 from tests.generated_docs import (
     figure_png,
     gridded_bar_panel,
+    pie_panel,
     ruled_table,
     share_bar_panel,
     stacked_bar_panel,
@@ -327,3 +328,21 @@ def test_a_row_of_headshots_is_decoration_a_row_of_thumbnails_is_not(tmp_path: P
     path = tmp_path / "row.pdf"
     path.write_bytes(doc.tobytes())
     assert len(_extract(path).figures) == (0 if w == h else 1)
+
+
+def test_pie_charts_of_a_survey_page_are_one_titled_unit_each(tmp_path: Path) -> None:
+    """Layout class "pie chart": four filled wedges around one centre are a chart, though they are fewer
+    than six paths and have no axes; each pie is a unit with its own title."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=792, height=612)
+    page.insert_text((36, 40), "Production readiness at a glance", fontsize=20, fontname="hebo")
+    titles = ("Clusters per team", "Cloud provider", "Service mesh")
+    boxes = [
+        pie_panel(page, centre, 80, title)
+        for centre, title in zip(((180, 200), (560, 200), (180, 440)), titles, strict=True)
+    ]
+    path = tmp_path / "pies.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert len(ex.figures) == 3
+    assert _matched(ex, boxes) == list(titles)
