@@ -122,6 +122,25 @@ def extract_workers(settings: Settings, documents: int) -> int:
     return max(1, min(count, documents))
 
 
+@contextlib.contextmanager
+def encoder_threads(workers: int) -> Iterator[None]:
+    """For one run, in its encoder thread: torch's intra-op threads lowered to the cores that ``workers``
+    extraction processes leave (at least 1; never raised), then restored. Oversubscribed cores stall
+    OpenMP's threads, which wait for each other: corpus ingest on 2 cores at load 7-9 took 223 s with 2
+    threads (the model load alone 113 s) and 65 s with 1 (docs/jobs.md)."""
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = min(before, max(1, (os.cpu_count() or 1) - workers))
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if wanted != before:
+            torch.set_num_threads(before)
+
+
 def largest_first(specs: Sequence[DocSpec]) -> list[DocSpec]:
     """The documents in the order to start their extraction: largest file first (ties in input order), so
     that the run does not end waiting on one long document while the other workers sit idle."""
@@ -226,7 +245,7 @@ class LocalEngine(Engine):
         encoded: queue.Queue[tuple[DocSpec, Outcome]] = queue.Queue()
         encoder = threading.Thread(
             target=self._encode_loop,
-            args=(to_encode, encoded, stop, encoders, channels, clock),
+            args=(to_encode, encoded, stop, encoders, channels, clock, workers),
             name="figvault-encode",
             daemon=True,
         )
@@ -258,10 +277,24 @@ class LocalEngine(Engine):
         encoders: Any,
         channels: Sequence[DenseChannel],
         clock: StageClock,
+        workers: int,
     ) -> None:
-        """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call."""
+        """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call, on the
+        cores the ``workers`` extraction processes leave."""
+        with encoder_threads(workers):
+            load_encoders(encoders, clock)  # while the first documents are extracted
+            self._encode_waiting(inbox, outbox, stop, encoders, channels, clock)
+
+    def _encode_waiting(
+        self,
+        inbox: queue.Queue[PreparedDoc],
+        outbox: queue.Queue[tuple[DocSpec, Outcome]],
+        stop: threading.Event,
+        encoders: Any,
+        channels: Sequence[DenseChannel],
+        clock: StageClock,
+    ) -> None:
         limit = max(1, self.settings.ingest.encode_batch_units)
-        load_encoders(encoders, clock)  # while the first documents are extracted
         while not stop.is_set():
             try:
                 batch = [inbox.get(timeout=WAIT_S)]

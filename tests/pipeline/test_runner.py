@@ -202,3 +202,30 @@ def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None
     result = CliRunner().invoke(app, [*base, "ingest", str(docs[0]), "--engine", "spark", "--quiet"])
     assert result.exit_code == 2 and "--engine spark: choose one of local" in result.output
     assert JobStore.open(load_settings("offline", data_dir=tmp_path / "data")).list() == []
+
+
+def test_the_encoder_gets_the_cores_extraction_leaves(
+    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As many extraction workers as cores: the encoder runs on one torch thread (oversubscribed, OpenMP's
+    threads stall each other), and the process's setting is back after the run."""
+    import torch
+
+    encode_texts, seen = encoders.text.encode_texts, []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.append(torch.get_num_threads())
+        return encode_texts(texts)
+
+    monkeypatch.setattr(encoders.text, "encode_texts", counting)
+    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        settings = make_settings(tmp_path / "data", workers=2)
+        report = ingest(settings, encoders, docs[:2], LocalEngine(settings))
+        assert {d.status for d in report.documents} == {INDEXED}
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
