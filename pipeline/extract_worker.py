@@ -57,13 +57,13 @@ per running worker."""
 MiB = 2**20
 # Imported once in the fork server, so each worker starts with the parsers loaded.
 _PRELOAD = [
+    "figvault.pipeline.fork_server",  # first: one thread per native library; no main script run again
     "figvault.ingest.extract",
     "figvault.ingest.pdf",
     "figvault.ingest.pptx",
     "figvault.ingest.page_text",
     "figvault.pipeline.page_images",
     "figvault.ingest.ocr_preload",  # the Tesseract engine of the default languages, loaded once
-    "figvault.pipeline.fork_server",  # a worker does not run the main script again (30-100 ms)
 ]
 _context_lock = threading.Lock()
 _context: Any = None

@@ -217,3 +217,20 @@ def test_workers_do_not_run_the_main_script_again(tmp_path: Path) -> None:
     script.write_text(MAIN_SCRIPT)
     subprocess.run([sys.executable, str(script), str(runs)], check=True, cwd=REPO, timeout=120)
     assert runs.read_text().count("ran") <= 2
+
+
+def threads_after_a_matrix_product() -> int:
+    """In a worker: its OS threads once numpy's BLAS has run (a pool, if it has one, is started by then)."""
+    import os
+
+    import numpy as np
+
+    matrix = np.ones((400, 400))
+    _ = matrix @ matrix
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_a_worker_runs_its_native_libraries_on_one_thread() -> None:
+    """A worker has a core of its own: a BLAS pool of one thread per core spins on the other workers'
+    cores. Its threads: its own and the one watching its requester."""
+    assert run_limited(threads_after_a_matrix_product, (), ExtractLimits(seconds=60), verb="check") <= 2
