@@ -373,7 +373,8 @@ def panel_title(
         width = box[2] - box[0]
         over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
         left_aligned = graphic[0] - slack <= box[0] and box[2] <= graphic[2] + 4
-        if width <= 0 or (over < 0.9 * width and not left_aligned) or not _title_like(line, size):
+        placed = over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
+        if width <= 0 or not placed or not _title_like(line, size):
             continue
         if _in_label_row(line, graphic, lines):
             continue
@@ -411,6 +412,19 @@ def _wraps(upper: TextLine, lower: TextLine) -> bool:
     gap = lower.box[1] - upper.box[3]
     across = min(upper.box[2], lower.box[2]) - max(upper.box[0], lower.box[0])
     return -0.5 * height <= gap <= 0.6 * height and across > 0
+
+
+TITLE_CENTRE_SLACK = 0.15
+"""A chart's title centred over it may be wider than the chart: its middle within this share of the
+chart's width of the chart's middle, and at most twice as wide."""
+
+
+def _centred_over(box: Box, graphic: Box) -> bool:
+    """Layout class "centred chart title": a chart tool centres the title over a narrow plot (a pie) and
+    lets it reach past the plot's sides. Charts only: over a picture, such a line is a slide's heading."""
+    width = graphic[2] - graphic[0]
+    middle = (box[0] + box[2]) / 2 - (graphic[0] + graphic[2]) / 2
+    return abs(middle) <= TITLE_CENTRE_SLACK * width and box[2] - box[0] <= 2 * width
 
 
 def same_style(a: TextLine, b: TextLine) -> bool:

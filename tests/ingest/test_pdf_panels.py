@@ -346,3 +346,21 @@ def test_pie_charts_of_a_survey_page_are_one_titled_unit_each(tmp_path: Path) ->
     ex = _extract(path)
     assert len(ex.figures) == 3
     assert _matched(ex, boxes) == list(titles)
+
+
+def test_a_pie_title_centred_and_wider_than_the_pie_is_its_title(tmp_path: Path) -> None:
+    """Layout class "centred chart title": a chart tool centres a long title over a narrow pie, past its
+    sides; the page title stays the page's."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=792, height=612)
+    page.insert_text((36, 40), "Production readiness at a glance", fontsize=20, fontname="hebo")
+    titles = ("Share of workloads running in containers", "Cloud provider")
+    boxes = [
+        pie_panel(page, centre, 70, title)
+        for centre, title in zip(((200, 220), (580, 220)), titles, strict=True)
+    ]
+    path = tmp_path / "pies.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = _extract(path)
+    assert len(ex.figures) == 2
+    assert _matched(ex, boxes) == list(titles)
