@@ -1,7 +1,8 @@
 """Whether the credential recorded in queued work may still act for it.
 
 An ingest job records whose it is (``params.principal``, with ``credential``: ``figvault.access.Credential``)
-and checks that credential again before it starts and between its batches (pipeline/ingest_job.py): an API
+and checks that credential again before it starts and between its batches (pipeline/ingest_job.py; a
+re-encode started over HTTP does the same for its admin: pipeline/reencode.py ``check_admin``): an API
 key is re-read from the users table by its key id (revoked, gone, moved, demoted, out of a group: refused);
 a JWT cannot be re-read, so its expiry is checked, and that this server still verifies its algorithm with
 the same key (a rotated or removed key refuses it). Whatever cannot be checked is refused (fail closed).
@@ -20,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from figvault.access import Credential
+from figvault.access import Action, Credential
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.settings import ServiceSettings
@@ -68,14 +69,16 @@ def caller_refusal(
     recorded: dict[str, Any],
     tenant: str,
     groups: list[str] | None,
+    action: Action = Action.INGEST,
 ) -> str | None:
     """Why the caller recorded in a job's ``params.principal`` may no longer ingest into ``groups`` of
-    ``tenant``; None while it may. A job recorded before credentials were (no ``credential``) is checked by
-    its API-key user's name, and refused when that user has no record or it was a token's."""
+    ``tenant`` (or do ``action`` there: a re-encode's admin); None while it may. A job recorded before
+    credentials were (no ``credential``) is checked by its API-key user's name, and refused when that user
+    has no record or it was a token's."""
     user = str(recorded.get("user") or "")
     raw = recorded.get("credential")
     if raw is None:
-        return ingest_refusal(db, user, tenant, groups)
+        return ingest_refusal(db, user, tenant, groups, action)
     try:
         credential = Credential.model_validate(raw)
     except ValidationError:
@@ -87,4 +90,4 @@ def caller_refusal(
     record = user_by_key_id(db, credential.key_id or "")
     if record is None:
         return "the API key that queued this job no longer exists"
-    return record_refusal(record, tenant, groups)
+    return record_refusal(record, tenant, groups, action)

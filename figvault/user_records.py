@@ -70,25 +70,35 @@ def user_by_key_id(conn: Database | Any, key_id: str) -> UserRecord | None:
     return record_from_row(row) if row else None
 
 
-def ingest_refusal(conn: Database | Any, name: str, tenant: str, groups: list[str] | None) -> str | None:
+def ingest_refusal(
+    conn: Database | Any,
+    name: str,
+    tenant: str,
+    groups: list[str] | None,
+    action: Action = Action.INGEST,
+) -> str | None:
     """``record_refusal`` for API-key user ``name``, read by name (jobs queued before their credential was
     recorded); a name without a record is refused (a token's subject, or a user whose row is gone)."""
     record = get_user(conn, name) if not name.startswith(JWT_USER_PREFIX) else None
     if record is None:
         return f"no user record of {name!r}: the job cannot check its caller"
-    return record_refusal(record, tenant, groups)
+    return record_refusal(record, tenant, groups, action)
 
 
-def record_refusal(record: UserRecord, tenant: str, groups: list[str] | None) -> str | None:
+def record_refusal(
+    record: UserRecord, tenant: str, groups: list[str] | None, action: Action = Action.INGEST
+) -> str | None:
     """Why API-key user ``record`` may no longer ingest into ``groups`` of ``tenant`` (revoked, moved,
-    demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups); None
-    while it still may. A queued ingest job asks before it starts and between its batches."""
+    demoted, out of one of the groups: the rule of uploads, where only admins give foreign groups), or do
+    ``action`` there (a re-encode: ``Action.REENCODE``); None while it still may. A queued job asks before
+    it starts and between its batches."""
     name = record.name
     if not record.active:
         return f"user {name!r} was revoked since the job was queued"
     principal = record.principal()
-    if record.tenant != tenant or not principal.can(Action.INGEST):
-        return f"user {name!r} may no longer ingest into tenant {tenant!r}"
+    if record.tenant != tenant or not principal.can(action):
+        doing = "ingest into" if action is Action.INGEST else f"{action.value} in"
+        return f"user {name!r} may no longer {doing} tenant {tenant!r}"
     foreign = sorted(set(groups or []) - set(record.groups))
     if foreign and not principal.can(Action.DELETE):
         return f"user {name!r} is no longer in group(s) {', '.join(foreign)}"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from figvault.access import Credential, Principal, Role
+from figvault.access import Action, Credential, Principal, Role
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
@@ -456,20 +456,21 @@ def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Princ
     return None
 
 
-def check_caller(ctx: JobContext) -> None:
+def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Action.INGEST) -> None:
     """FigvaultError (the job fails, nothing more is written) when the credential that queued the job may
     no longer ingest into its groups (``figvault.credentials.caller_refusal``: an API key revoked, gone, or
     whose user was moved, demoted or left a group; a token expired or no longer accepted; a caller that
-    cannot be checked). Jobs without a recorded caller (the command line's) are not checked."""
+    cannot be checked), or do ``action`` in ``tenant`` (default: the job's; a re-encode's admin,
+    ``reencode.check_admin``). Jobs without a recorded caller (the command line's) are not checked."""
     from figvault.credentials import caller_refusal
 
     recorded = ctx.params.get("principal")
     if recorded is None:
         return
     groups = ctx.params.get("groups")
-    tenant = job_tenant(ctx.job)
+    tenant = job_tenant(ctx.job) if tenant is None else tenant
     wanted = None if groups is None else list(groups)
-    reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted)
+    reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
     if reason is not None:
         raise FigvaultError(f"stopped: {reason}")
 

@@ -21,6 +21,11 @@ again. Steps (each a job phase):
 Searches keep answering from the old collection with the old encoders throughout: retrieval/search.py
 takes (collection, layout, encoders of its version) together per query, and sees the alias move on the
 next one.
+
+A re-encode started over HTTP (``service.tenant_admin_reencode``) records its admin like an ingest job
+records its caller (``params.principal``, with ``tenant`` and ``credential``) and checks it again before it
+starts and before each batch (``check_admin``): the job fails ("stopped: ...") once the admin's key is
+revoked or gone, the user demoted or moved, the token expired or no longer accepted, or the setting off.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from figvault.access import Action, Principal
 from figvault.errors import FigvaultError
 from figvault.phash import perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits
@@ -405,6 +411,7 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.encoders.factory import build_encoders
 
     settings = ctx.settings
+    check_admin(ctx)
     store = MilvusUnitStore.from_settings(settings)
     encoders = build_encoders(settings)
     plan = plan_reencode(store, encoders)
@@ -422,6 +429,10 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
             ctx.restart_rate()
         ctx.progress(phase, done, total, checkpoint=checkpoint)
 
+    def check() -> None:  # before each batch
+        ctx.check_cancel()
+        check_admin(ctx)
+
     # The encode step's engine (params ``engine``/``ray_address``: ``figvault reencode --engine``); the
     # models load in it, timed (the Ray engine's driver loads none).
     params = ctx.job.params
@@ -432,7 +443,7 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
             encoders,
             plan,
             report=report,
-            check_cancel=ctx.check_cancel,
+            check_cancel=check,
             on_error=ctx.error,
             engine=engine,
         )
@@ -440,9 +451,29 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
         return reencoder.run().to_dict()
 
 
-def queue_reencode(settings: Settings, jobs: JobStore, *, started_by: str) -> Job:
-    """A queued (or already active) re-encode job; FigvaultError when there is nothing to re-encode."""
+def check_admin(ctx: JobContext) -> None:
+    """FigvaultError ("stopped: ...": the job fails, nothing more is written) when the admin who started
+    this re-encode over HTTP may no longer (``ingest_job.check_caller`` with ``Action.REENCODE`` in the
+    admin's tenant, or ``service.tenant_admin_reencode`` turned off). The operator's (no ``principal``:
+    ``figvault reencode``, ``service.reencode_on_start``) are not checked."""
+    from figvault.pipeline.ingest_job import check_caller
+
+    recorded = ctx.params.get("principal")
+    if recorded is None:
+        return
+    if not ctx.settings.service.tenant_admin_reencode:
+        raise FigvaultError("stopped: service.tenant_admin_reencode was turned off since the job was queued")
+    check_caller(ctx, str(recorded.get("tenant") or ""), Action.REENCODE)
+
+
+def queue_reencode(
+    settings: Settings, jobs: JobStore, *, started_by: str, principal: Principal | None = None
+) -> Job:
+    """A queued (or already active) re-encode job; FigvaultError when there is nothing to re-encode.
+    ``principal``: the admin who asked over HTTP, recorded and checked again as it runs
+    (``check_admin``)."""
     from figvault.encoders.factory import build_encoders
+    from figvault.pipeline.ingest_job import principal_params
 
     store = MilvusUnitStore.from_settings(settings)
     plan = plan_reencode(store, build_encoders(settings))
@@ -452,9 +483,12 @@ def queue_reencode(settings: Settings, jobs: JobStore, *, started_by: str) -> Jo
     active = jobs.list(states=[JobState.QUEUED, JobState.RUNNING], job_type=JobType.REENCODE, limit=1)
     if active:
         return active[0]
+    params: dict[str, Any] = {"source": plan.source, "target": plan.target}
+    if principal is not None:
+        params["principal"] = {**principal_params(principal), "tenant": principal.tenant}
     return jobs.create(
         JobType.REENCODE,
-        {"source": plan.source, "target": plan.target},
+        params,
         started_by=started_by,
         tenant=GLOBAL_TENANT,
     )

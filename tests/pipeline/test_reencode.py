@@ -282,3 +282,60 @@ def test_a_unit_that_cannot_be_encoded_fails_the_job_without_switching(
     assert "1 unit(s) could not be encoded" in failed.message and victim["unit_id"] in failed.message
     assert failed.error_count == 1 and victim["unit_id"] in failed.errors[0].item
     assert store.served_collection() == old  # nothing lost: the old version still serves every unit
+
+
+def test_a_reencode_started_over_http_stops_when_its_admin_may_no_longer(
+    settings_a: Settings, tmp_path: Path
+) -> None:
+    """A re-encode a tenant admin started (``service.tenant_admin_reencode``) ran to the end with the rights
+    it was queued with: revoked, demoted or with the setting off, it went on rewriting every tenant's store.
+    It now records the admin's credential and checks it before it starts and before each batch."""
+    from sqlalchemy import update
+
+    from figvault.access import Role
+    from figvault.db.models import users as users_table
+    from figvault.pipeline.reencode import queue_reencode
+    from figvault.service import users
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 4))
+    store = MilvusUnitStore.from_settings(settings_a)
+    old = store.served_collection()
+    settings_c = tiny_settings(settings_a.data_dir, TINY_A, seed=3, text=False)
+    settings_c.jobs.batch_size = 2
+    settings_c.jobs.checkpoint_every = 2
+    settings_c.service.tenant_admin_reencode = True
+    jobs = JobStore.open(settings_c)
+
+    def queue(name: str) -> Job:
+        record, _key = users.add_user(jobs.db, name, Role.ADMIN, ["eng"], "default")
+        job = queue_reencode(settings_c, jobs, started_by=name, principal=record.principal())
+        assert job.params["principal"]["credential"] == {"kind": "api_key", "key_id": record.key_id}
+        return job
+
+    def demote(name: str) -> None:
+        with jobs.db.write() as tx:
+            tx.execute(update(users_table).where(users_table.c.name == name).values(role="editor"))
+
+    job = queue("ad")
+    demote("ad")  # before it starts
+    final = run_here(settings_c, job)
+    assert final.state == JobState.FAILED, final.message
+    assert "may no longer reencode in tenant" in final.message
+    assert final.checkpoint.get("done") is None
+
+    job = queue("ad2")
+
+    def revoke_when_copying(current: Job) -> None:  # between batches
+        if current.phase == "copy" and current.done >= 2:
+            users.revoke_user(jobs.db, "ad2")
+
+    final = run_here(settings_c, job, echo=revoke_when_copying)
+    assert final.state == JobState.FAILED and "'ad2' was revoked" in final.message, final.message
+    assert 0 < final.checkpoint["done"] < store.count(old)
+    assert store.served_collection() == old  # nothing switched
+
+    job = queue("ad3")
+    settings_c.service.tenant_admin_reencode = False
+    final = run_here(settings_c, job)
+    assert final.state == JobState.FAILED and "tenant_admin_reencode was turned off" in final.message
+    assert store.served_collection() == old

@@ -387,7 +387,7 @@ def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db
     _check_store_wide_allowed(settings)
     runner = _runner(request)
     try:
-        job = queue_reencode(settings, JobStore(db.conn()), started_by=principal.user)
+        job = queue_reencode(settings, JobStore(db.conn()), started_by=principal.user, principal=principal)
     except FigvaultError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     runner.submit(job)
