@@ -7,7 +7,8 @@ this module's concern: the route checks the caller may see the document before a
 
 A first render parses an untrusted file, so it runs in a worker process under the extraction limits
 (``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the service's
-threads, and at most ``RENDER_SLOTS`` at a time per process (a deck is shown through its PDF rendering, made
+threads, and at most ``RENDER_SLOTS`` at a time per process, one of them per caller (``caller``: a reader
+cannot keep every slot busy with one heavy document's pages) (a deck is shown through its PDF rendering, made
 on its first view by python-pptx and LibreOffice in such a worker too, then kept: ``sources.convert_deck``;
 ingest does not hand over the rendering its extraction made). A page that overruns them (a deck whose
 conversion overruns: each of its pages) gets a marker in the cache instead of an image (the reason, when, and
@@ -22,7 +23,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,9 @@ UNAVAILABLE_RETRY_S = 3600.0
 """How long a page that overran the limits answers "unavailable" before one view renders it again (a
 transient overload does not hide a page for good; a hostile page costs one limited render an hour)."""
 _slots = threading.BoundedSemaphore(RENDER_SLOTS)
+_rendering_for: set[str] = set()
+"""Callers with a first render running in this process (one each)."""
+_rendering_guard = threading.Lock()
 
 
 class PageNotFoundError(SourceUnavailableError):
@@ -53,6 +58,10 @@ class PageNotFoundError(SourceUnavailableError):
 
 class PageRenderBusyError(FigvaultError):
     """``RENDER_SLOTS`` first renders are running already; try again in a few seconds."""
+
+
+class CallerRenderBusyError(PageRenderBusyError):
+    """This caller has a first render running already; try again once it is done."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,17 @@ class PageImage:
 
 class PageImageRenderer:
     def __init__(
-        self, settings: Settings, *, dpi: int = PAGE_DPI, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        *,
+        dpi: int = PAGE_DPI,
+        clock: Callable[[], float] = time.time,
+        caller: str | None = None,
     ) -> None:
+        """``caller``: who asks (the route's tenant and user), allowed one first render at a time; None:
+        no such limit (code of this process)."""
         self.settings = settings
+        self.caller = caller
         self.dpi = dpi
         self.clock = clock
         self.sources = SourceStore.from_settings(settings)
@@ -89,7 +106,8 @@ class PageImageRenderer:
 
     def render(self, sha256: str, page: int) -> PageImage:
         """The PNG of ``page`` (1-based) of the document with this hash; raises SourceUnavailableError
-        (PageNotFoundError for a page it lacks) or PageRenderBusyError."""
+        (PageNotFoundError for a page it lacks) or PageRenderBusyError (CallerRenderBusyError: the caller's
+        own first render is running)."""
         if page < 1:
             raise PageNotFoundError(f"no page {page}")
         checked_sha256(sha256)
@@ -100,12 +118,13 @@ class PageImageRenderer:
             pass
         limits = ExtractLimits.from_settings(self.settings.extract)
         marked = [k for k in (key, self.deck_key(sha256)) if self._raise_if_marked(k, limits)]
-        if not _slots.acquire(blocking=False):
-            raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
-        try:
-            png = self._render_limited(sha256, page, key, limits)
-        finally:
-            _slots.release()
+        with _one_render_of(self.caller):
+            if not _slots.acquire(blocking=False):
+                raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
+            try:
+                png = self._render_limited(sha256, page, key, limits)
+            finally:
+                _slots.release()
         self.cache.write(key, png)
         for stale in marked:
             self.cache.delete(stale + UNAVAILABLE_SUFFIX)
@@ -159,6 +178,23 @@ class PageImageRenderer:
         if raised or self.clock() - at >= UNAVAILABLE_RETRY_S:
             return True
         raise RenderFailedError(reason)
+
+
+@contextmanager
+def _one_render_of(caller: str | None) -> Iterator[None]:
+    """Holds ``caller``'s one first render; CallerRenderBusyError when it has one running already."""
+    if caller is None:
+        yield
+        return
+    with _rendering_guard:
+        if caller in _rendering_for:
+            raise CallerRenderBusyError("a page image of this caller is being rendered; try again shortly")
+        _rendering_for.add(caller)
+    try:
+        yield
+    finally:
+        with _rendering_guard:
+            _rendering_for.discard(caller)
 
 
 def rasterise(pdf: Path, index: int, page: int, dpi: int) -> bytes:

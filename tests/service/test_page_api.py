@@ -20,7 +20,7 @@ from figvault.pipeline.sources import (
     SlidesUnavailableError,
     SourceUnavailableError,
 )
-from tests.service.conftest import World
+from tests.service.conftest import GROUPS, World
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,42 @@ def test_each_page_image_error_class_answers_its_own_fixed_reason(
     assert response.status_code == status_code
     assert reason in response.json()["detail"]
     assert "/srv" not in response.text and "signal" not in response.text
+
+
+def test_one_reader_cannot_hold_every_render_slot(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """First renders share RENDER_SLOTS per process: one reader asking for a heavy document's pages held
+    them all, and every other caller's page views were answered 503. A caller now has one first render at
+    a time: its next is answered 429 with Retry-After, and another caller's view is rendered."""
+    import shutil
+    import threading
+
+    world.add_user("heavy", Role.READER, list(GROUPS), "acme")
+    first, second, other = (f"/v1/documents/{d.doc_id}/pages/1/image" for d in acme_docs(world)[:3])
+    shutil.rmtree(world.settings.data_dir / "cache" / "pages", ignore_errors=True)  # first renders
+    render = PageImageRenderer._render_limited
+    entered, release, held = threading.Event(), threading.Event(), []
+
+    def held_once(self: PageImageRenderer, *args: object) -> bytes:
+        if not held:  # the first render (heavy's) runs until released
+            held.append(True)
+            entered.set()
+            release.wait(30)
+        return render(self, *args)
+
+    monkeypatch.setattr(PageImageRenderer, "_render_limited", held_once)
+    answers: list[int] = []
+    running = threading.Thread(
+        target=lambda: answers.append(world.client.get(first, headers=world.headers("heavy")).status_code)
+    )
+    running.start()
+    try:
+        assert entered.wait(30)
+        refused = world.client.get(second, headers=world.headers("heavy"))
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1, refused.text
+        assert "being rendered" in refused.json()["detail"]
+        assert world.client.get(other, headers=world.headers("reader")).status_code == 200
+    finally:
+        release.set()
+        running.join(60)
+    assert answers == [200]
+    assert world.client.get(second, headers=world.headers("heavy")).status_code == 200  # its turn now

@@ -16,7 +16,12 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
-from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError, PageRenderBusyError
+from figvault.pipeline.page_images import (
+    CallerRenderBusyError,
+    PageImageRenderer,
+    PageNotFoundError,
+    PageRenderBusyError,
+)
 from figvault.pipeline.registry import DocumentRecord
 from figvault.pipeline.sources import (
     OriginalNotKeptError,
@@ -35,6 +40,7 @@ from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, requ
 log = logging.getLogger(__name__)
 PAGE_NOT_FOUND = "page not found: the document has no such page"
 PAGE_IMAGE_BUSY = "page images are being rendered; try again in a few seconds"
+PAGE_IMAGE_CALLER_BUSY = "another page image of yours is being rendered; try again in a few seconds"
 PAGE_IMAGE_UNAVAILABLE = "page image unavailable: this page could not be rendered"
 PAGE_IMAGE_REASONS: tuple[tuple[type[SourceUnavailableError], str], ...] = (
     (OriginalNotKeptError, "page image unavailable: its original file was not kept; re-ingest the document"),
@@ -126,6 +132,7 @@ def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: Engi
     responses={
         200: {"content": {"image/png": {}}, "description": "The page, about 110 dpi."},
         304: {"description": "Unchanged."},
+        429: {"model": ErrorOut, "description": "Your own first render is running; retry after Retry-After."},
         503: {"model": ErrorOut, "description": "Other first renders are running; retry after Retry-After."},
     },
 )
@@ -143,7 +150,9 @@ async def page_image(
     detail = {"doc_id": record.doc_id, "page": page}
     await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
     sha256 = record.sha256
-    renderer = PageImageRenderer(settings)
+    # One first render per caller at a time: a reader cannot hold every render slot with one heavy
+    # document's pages while other tenants' views wait (``page_images._one_render_of``).
+    renderer = PageImageRenderer(settings, caller=f"{principal.tenant}\x00{principal.user}")
     etag = renderer.etag(sha256, page)
     headers = {**IMAGE_CACHE_HEADERS, "ETag": etag}
     if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:
@@ -152,6 +161,12 @@ async def page_image(
         image = await run_in_threadpool(renderer.render, sha256, page)
     except PageNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_NOT_FOUND) from None
+    except CallerRenderBusyError:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            PAGE_IMAGE_CALLER_BUSY,
+            headers={"Retry-After": str(RENDER_RETRY_AFTER_S)},
+        ) from None
     except PageRenderBusyError:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
