@@ -74,6 +74,23 @@ export const postJson = (path, json, opts = {}) => request(path, { ...opts, meth
 export const postForm = (path, form, opts = {}) => request(path, { ...opts, method: "POST", form });
 export const patchJson = (path, json, opts = {}) => request(path, { ...opts, method: "PATCH", json });
 
+// A page image still being rendered (503) or this reader's other first render still running (429) is worth
+// waiting for: the server says how long in Retry-After. A few tries, each wait capped, then the error shows.
+export const BUSY_TRIES = 4;
+const BUSY_STATUSES = new Set([429, 503]);
+
+export async function fetchRetryingBusy(path, init, sleep = (ms) => new Promise((done) => setTimeout(done, ms))) {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(path, init);
+    const header = response.headers.get("Retry-After");
+    const retryAfter = header === null ? NaN : Number(header);
+    if (!BUSY_STATUSES.has(response.status) || !(retryAfter >= 0) || attempt >= BUSY_TRIES || init.signal?.aborted) {
+      return response;
+    }
+    await sleep(Math.min(retryAfter, 10) * 1000);
+  }
+}
+
 // Blob URLs of fetched images, by URL; revoked together when a view is replaced.
 export class ImageCache {
   constructor() {
@@ -82,7 +99,7 @@ export class ImageCache {
 
   async load(path, signal) {
     if (this.urls.has(path)) return this.urls.get(path);
-    const response = await fetch(path, { headers: authHeaders(), signal });
+    const response = await fetchRetryingBusy(path, { headers: authHeaders(), signal });
     if (!response.ok) throw await errorFrom(response);
     const url = URL.createObjectURL(await response.blob());
     this.urls.set(path, url);

@@ -161,6 +161,49 @@ def test_job_event_stream_parser() -> None:
     ]
 
 
+BUSY_SCRIPT = """
+globalThis.sessionStorage = { getItem: () => "tok" };
+globalThis.URL.createObjectURL = () => "blob:page";
+const answers = JSON.parse(process.argv[2]);
+globalThis.fetch = async (url) => {
+  const [status, retryAfter] = answers.shift();
+  const headers = retryAfter === null ? {} : { "Retry-After": String(retryAfter) };
+  console.log(JSON.stringify({ fetched: url }));
+  return new Response(status === 200 ? "png" : JSON.stringify({ detail: "busy" }), { status, headers });
+};
+const api = await import(process.argv[1]);
+const slept = [];
+const realFetch = api.fetchRetryingBusy;
+try {
+  const response = await realFetch("/p/1", {}, async (ms) => slept.push(ms));
+  console.log(JSON.stringify({ status: response.status, slept }));
+} catch (error) {
+  console.log(JSON.stringify({ error: String(error) }));
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize(
+    ("answers", "status", "slept"),
+    [
+        # A render still running (503), then this reader's other render (429): waited as told, then shown.
+        ([[503, 2], [429, 5], [200, None]], 200, [2000, 5000]),
+        # A long Retry-After is capped; after the last try the busy answer comes back (shown as an error).
+        ([[503, 60], [503, 60], [503, 60], [503, 60], [200, None]], 503, [10000, 10000, 10000]),
+        # No Retry-After, or an answer that is not "busy": no retry.
+        ([[503, None], [200, None]], 503, []),
+        ([[404, 5], [200, None]], 404, []),
+    ],
+)
+def test_a_busy_page_image_is_fetched_again(answers: list, status: int, slept: list) -> None:
+    """The viewer waits for a page render the server says is busy (429/503 with Retry-After) instead of
+    showing "cannot be shown" at once when a reader flips pages quickly."""
+    out = [json.loads(line) for line in run_module(BUSY_SCRIPT, "api.js", json.dumps(answers)).splitlines()]
+    assert out[-1] == {"status": status, "slept": slept}
+    assert len(out) - 1 == len(slept) + 1  # one fetch per try
+
+
 def test_shape_options_match_the_aspect_classes() -> None:
     from figvault.search_models import Aspect
 
