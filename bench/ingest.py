@@ -139,6 +139,9 @@ def _extract_only(settings: Any, files: list[Path]) -> dict[str, Any]:
 
 def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) -> dict[str, Any]:
     from figvault.pipeline.jobs import JobStore, JobType, run_here
+    from figvault.pipeline.runner import let_encoder_lower_threads
+
+    let_encoder_lower_threads()  # as `figvault ingest` does
 
     if engine == "ray":
         import ray

@@ -122,14 +122,32 @@ def extract_workers(settings: Settings, documents: int) -> int:
     return max(1, min(count, documents))
 
 
+class _ThreadPolicy:
+    """Whether a local run may lower torch's threads: only in a process that runs nothing else on torch."""
+
+    may_lower = False
+
+
+def let_encoder_lower_threads(allowed: bool = True) -> None:
+    """Called by a process whose only torch work is its ingest (``figvault ingest``, ``bench/ingest.py``).
+    Off by default: torch's thread count is process-wide, and a pool thread that first runs torch while it
+    is lowered keeps one thread after the restore, so in ``figvault serve`` an upload's ingest would leave
+    the searches of that time on one thread for good."""
+    _ThreadPolicy.may_lower = allowed
+
+
 @contextlib.contextmanager
 def encoder_threads(workers: int) -> Iterator[None]:
     """For one run, in its encoder thread: torch's intra-op threads lowered to the cores that ``workers``
-    extraction processes leave (at least 1; never raised), then restored. Oversubscribed cores stall
-    OpenMP's threads, which wait for each other: corpus ingest on 2 cores at load 7-9 took 223 s with 2
-    threads (the model load alone 113 s) and 65 s with 1 (docs/jobs.md)."""
+    extraction processes leave (at least 1; never raised), then restored, where the process allows it
+    (``let_encoder_lower_threads``). Oversubscribed cores stall OpenMP's threads, which wait for each
+    other: corpus ingest on 2 cores at load 7-9 took 223 s with 2 threads (the model load alone 113 s) and
+    65 s with 1 (docs/jobs.md)."""
     import torch
 
+    if not _ThreadPolicy.may_lower:
+        yield
+        return
     before = torch.get_num_threads()
     wanted = min(before, max(1, (os.cpu_count() or 1) - workers))
     if wanted != before:

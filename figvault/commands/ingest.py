@@ -155,8 +155,10 @@ def ingest(
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
     from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+    from figvault.pipeline.runner import let_encoder_lower_threads
 
     settings = state(ctx).settings
+    let_encoder_lower_threads()  # this process runs no searches beside the ingest
     quiet_store_logs()
     check_inputs(paths)
     chosen = _checked_groups(groups)
