@@ -165,6 +165,12 @@ def _memory_reason(limits: ExtractLimits, verb: str = "extract") -> str:
     )
 
 
+def _no_thread_stack(exc: Exception) -> bool:
+    """A thread that could not start: under the worker's memory limit its stack could not be mapped (the limit
+    counts it), which is the document's memory, not a bug."""
+    return isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)
+
+
 def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) -> WorkerResult:
     from figvault.ingest.extract import extract_document, read_document
     from figvault.ingest.page_text import PDF_MIME, page_texts
@@ -208,7 +214,7 @@ def _run_main(
     except MemoryError:
         message = ("error", _memory_reason(limits, verb))
     except Exception as exc:  # a bug on hostile input fails this document with its reason
-        message = ("error", typed_line(exc))
+        message = ("error", _memory_reason(limits, verb) if _no_thread_stack(exc) else typed_line(exc))
     try:
         conn.send(message)
     except MemoryError:

@@ -234,3 +234,24 @@ def test_a_worker_runs_its_native_libraries_on_one_thread() -> None:
     """A worker has a core of its own: a BLAS pool of one thread per core spins on the other workers'
     cores. Its threads: its own and the one watching its requester."""
     assert run_limited(threads_after_a_matrix_product, (), ExtractLimits(seconds=60), verb="check") <= 2
+
+
+def start_a_thread_with_a_large_stack() -> None:
+    """In a worker: a thread whose stack (1 GiB) is past the worker's memory limit (512 MiB)."""
+    import threading
+
+    threading.stack_size(1024 * 1024 * 1024)
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    thread.join()
+
+
+def test_a_thread_the_memory_limit_cannot_start_is_a_memory_failure() -> None:
+    """A thread's stack is memory the limit counts: where it cannot be mapped, Python says "can't start new
+    thread", and the document failed for its memory, not for an unknown RuntimeError (seen in CI: the
+    1200-dpi memory test above failed so when the limit was reached at a thread's start)."""
+    with pytest.raises(ExtractionError) as err:
+        run_limited(
+            start_a_thread_with_a_large_stack, (), ExtractLimits(seconds=60, memory_mb=512), verb="extract"
+        )
+    assert "more than 512 MiB of memory" in str(err.value)
