@@ -204,11 +204,19 @@ def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None
     assert JobStore.open(load_settings("offline", data_dir=tmp_path / "data")).list() == []
 
 
-def test_the_encoder_gets_the_cores_extraction_leaves(
-    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("cli", "threads"), [(True, 1), (False, 2)])
+def test_the_encoder_gets_the_cores_extraction_leaves_in_the_cli_only(
+    tmp_path: Path,
+    docs: list[Path],
+    encoders: EncoderSet,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: bool,
+    threads: int,
 ) -> None:
-    """As many extraction workers as cores: the encoder runs on one torch thread (oversubscribed, OpenMP's
-    threads stall each other), and the process's setting is back after the run."""
+    """As many extraction workers as cores: in `figvault ingest` the encoder runs on one torch thread
+    (oversubscribed, OpenMP's threads stall each other) and the process's setting is back after the run. In
+    `figvault serve` (nobody allowed the lowering) an upload's ingest leaves torch's threads alone: a search
+    thread that first ran torch while they were lowered would keep one thread for good."""
     import torch
 
     encode_texts, seen = encoders.text.encode_texts, []
@@ -219,45 +227,16 @@ def test_the_encoder_gets_the_cores_extraction_leaves(
 
     monkeypatch.setattr(encoders.text, "encode_texts", counting)
     monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(runner_module._ThreadPolicy, "may_lower", False)
+    monkeypatch.setattr(runner_module._ThreadPolicy, "may_lower", False)  # a CLI test may have set it
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         settings = make_settings(tmp_path / "data", workers=2)
-        runner_module.let_encoder_lower_threads()  # what `figvault ingest` does
+        if cli:
+            runner_module.let_encoder_lower_threads()  # what `figvault ingest` does
         report = ingest(settings, encoders, docs[:2], LocalEngine(settings))
         assert {d.status for d in report.documents} == {INDEXED}
-        assert seen and set(seen) == {1}
+        assert seen and set(seen) == {threads}
         assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_a_served_process_keeps_its_torch_threads_during_an_ingest(
-    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In `figvault serve` (nobody allowed the lowering) an upload's ingest leaves torch's threads alone:
-    a search thread that first ran torch while they were lowered would keep one thread for good."""
-    import torch
-
-    encode_texts, seen = encoders.text.encode_texts, []
-
-    def counting(texts: list[str]) -> np.ndarray:
-        seen.append(torch.get_num_threads())
-        return encode_texts(texts)
-
-    monkeypatch.setattr(encoders.text, "encode_texts", counting)
-    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
-    # The served process's state: nobody allowed the lowering (a CLI test earlier in this process may have).
-    policy = getattr(runner_module, "_ThreadPolicy", None)
-    if policy is not None:
-        monkeypatch.setattr(policy, "may_lower", False)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        settings = make_settings(tmp_path / "data", workers=2)
-        report = ingest(settings, encoders, docs[:2], LocalEngine(settings))
-        assert {d.status for d in report.documents} == {INDEXED}
-        assert seen and set(seen) == {2}
     finally:
         torch.set_num_threads(before)
