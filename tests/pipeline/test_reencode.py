@@ -209,14 +209,20 @@ def test_version_mismatch_at_start(
         )
 
 
+def clip_only_settings(settings_a: Settings) -> Settings:
+    """A re-encode target with a channel removed: CLIP only, no text model (a new schema without the text
+    field), in batches of 2 with a checkpoint after each."""
+    settings_c = tiny_settings(settings_a.data_dir, TINY_A, seed=3, text=False)
+    settings_c.jobs.batch_size = 2
+    settings_c.jobs.checkpoint_every = 2
+    return settings_c
+
+
 def test_cancel_keeps_old_version_then_rerun_completes(settings_a: Settings, tmp_path: Path) -> None:
     ingest(settings_a, make_docs(tmp_path / "docs", 4))
     store = MilvusUnitStore.from_settings(settings_a)
     old = store.served_collection()
-    # A channel removed: CLIP only, no text model (a new schema without the text field).
-    settings_c = tiny_settings(settings_a.data_dir, TINY_A, seed=3, text=False)
-    settings_c.jobs.batch_size = 2
-    settings_c.jobs.checkpoint_every = 2
+    settings_c = clip_only_settings(settings_a)
     jobs = JobStore.open(settings_c)
     job = jobs.create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
     jobs.request_cancel(job.id)  # queued: cancelled at once
@@ -300,9 +306,7 @@ def test_a_reencode_started_over_http_stops_when_its_admin_may_no_longer(
     ingest(settings_a, make_docs(tmp_path / "docs", 4))
     store = MilvusUnitStore.from_settings(settings_a)
     old = store.served_collection()
-    settings_c = tiny_settings(settings_a.data_dir, TINY_A, seed=3, text=False)
-    settings_c.jobs.batch_size = 2
-    settings_c.jobs.checkpoint_every = 2
+    settings_c = clip_only_settings(settings_a)
     settings_c.service.tenant_admin_reencode = True
     jobs = JobStore.open(settings_c)
 

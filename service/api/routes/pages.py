@@ -36,11 +36,13 @@ from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
+from figvault.service.throttle import too_many_requests
 
 log = logging.getLogger(__name__)
 PAGE_NOT_FOUND = "page not found: the document has no such page"
 PAGE_IMAGE_BUSY = "page images are being rendered; try again in a few seconds"
-PAGE_IMAGE_CALLER_BUSY = "another page image of yours is being rendered; try again in a few seconds"
+PAGE_IMAGE_CALLER_BUSY = "another page image of yours is being rendered"
+"""The 429's reason; ``too_many_requests`` adds when to try again, as for every 429 of the service."""
 PAGE_IMAGE_UNAVAILABLE = "page image unavailable: this page could not be rendered"
 PAGE_IMAGE_REASONS: tuple[tuple[type[SourceUnavailableError], str], ...] = (
     (OriginalNotKeptError, "page image unavailable: its original file was not kept; re-ingest the document"),
@@ -162,11 +164,7 @@ async def page_image(
     except PageNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_NOT_FOUND) from None
     except CallerRenderBusyError:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            PAGE_IMAGE_CALLER_BUSY,
-            headers={"Retry-After": str(RENDER_RETRY_AFTER_S)},
-        ) from None
+        raise too_many_requests(PAGE_IMAGE_CALLER_BUSY, RENDER_RETRY_AFTER_S) from None
     except PageRenderBusyError:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
