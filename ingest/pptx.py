@@ -33,6 +33,7 @@ from figvault.errors import ExtractionError, UnsafeFileError, one_line
 from figvault.ingest import slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
+from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
 from figvault.ingest.pdf import STICKER_MAX_SHARE
 from figvault.ingest.safety import (
@@ -573,6 +574,8 @@ def _make_figure(
     match = _figure_caption(caption) if caption else None
     label = match.label if match else None
     figure_parts = [m.text for m in cluster.members + cluster.joined + cluster.nearby if m.text]
+    # A vector picture (EMF/WMF: a Visio or older Office diagram) carries its labels as text records.
+    figure_parts += [metafile_text(m.blob) for m in cluster.members if m.blob is not None]
     figure_text = _dedupe_lines("\n".join(figure_parts))
     if picture is not None and len(figure_text) < OCR_TEXT_ENOUGH:
         # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).

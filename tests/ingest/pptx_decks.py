@@ -229,3 +229,37 @@ def smartart_deck(path: Path, items: tuple[str, ...] = ("Plan", "Build", "Run"))
     frame = etree.fromstring(_SMARTART_FRAME.format(id=99, rid=rid))
     slide.shapes._spTree.append(frame)
     return save(prs, path)
+
+
+def emf_bytes(runs: list[tuple[str, int, int, int]], size: tuple[int, int] = (4000, 3000)) -> bytes:
+    """A Windows enhanced metafile (what Visio and older Office export diagrams as) that draws each
+    ``(text, x, y, advance)`` run as an EMR_EXTTEXTOUTW record: x, y its reference point, ``advance`` each
+    character's width (logical units), and nothing else. PIL can tell its size but not draw it."""
+    records = []
+    for text, x, y, advance in runs:
+        chars = text.encode("utf-16-le")
+        chars += b"\0" * (-len(chars) % 4)
+        text_at = 76
+        dx_at = text_at + len(chars)
+        size_bytes = dx_at + 4 * len(text)
+        body = struct.pack("<iiii", x, y - 100, x + advance * len(text), y)  # bounds
+        body += struct.pack("<Iff", 1, 1.0, 1.0)  # graphics mode, scales
+        body += struct.pack("<iiIII", x, y, len(text), text_at, 0) + struct.pack("<iiii", 0, 0, 0, 0)
+        body += struct.pack("<I", dx_at) + chars + struct.pack(f"<{len(text)}i", *[advance] * len(text))
+        records.append(struct.pack("<II", 84, size_bytes) + body)
+    records.append(struct.pack("<IIIII", 14, 20, 0, 16, 20))  # EMR_EOF
+    width, height = size
+    header = struct.pack("<II", 1, 88) + struct.pack("<iiii", 0, 0, width - 1, height - 1)
+    header += struct.pack("<iiii", 0, 0, width * 2540 // 96, height * 2540 // 96)  # frame, 0.01 mm at 96 dpi
+    total = 88 + sum(len(r) for r in records)
+    header += b" EMF" + struct.pack("<IIIHHIII", 0x10000, total, len(records) + 1, 1, 0, 0, 0, 0)
+    header += struct.pack("<iiii", 1920, 1080, 508, 286)  # device pixels and millimetres
+    return header + b"".join(records)
+
+
+def metafile_deck(path: Path, blob: bytes) -> Path:
+    """One slide holding one vector picture (``blob``: EMF or WMF), untitled like an exported diagram."""
+    prs = new_deck()
+    slide = prs.slides.add_slide(prs.slide_layouts[BLANK])
+    slide.shapes.add_picture(io.BytesIO(blob), Inches(1), Inches(1), Inches(6), Inches(4.5))
+    return save(prs, path)
