@@ -14,7 +14,7 @@ the realistic size. Printed per size: R@1/5/10 and MRR per half, the questions w
 document or a page with another figure, the no-match flags, and search latency.
 
     .venv/bin/python bench/retrieval.py [--profile offline] [--size labelled|full|both] [--reingest]
-        [--dump /tmp/retrieval/bench.jsonl]
+        [--dump /tmp/retrieval/bench.jsonl] [--halves tune|report|both]
 """
 
 from __future__ import annotations
@@ -419,12 +419,18 @@ def main() -> None:
     parser.add_argument("--reingest", action="store_true", help="Drop the cached data folder first.")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--dump", type=Path, help="Append one JSON line per question and size here.")
+    parser.add_argument(
+        "--halves",
+        choices=["both", *HALVES],
+        default="both",
+        help="Ask only this half's questions (tune while deciding; report once, after).",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("pymilvus", "milvus_lite", "httpx", "sentence_transformers", "grpc"):
         logging.getLogger(name).setLevel(logging.ERROR)
     print(f"load average at start: {os.getloadavg()}")
-    questions = load_questions(CORPUS)
+    questions = [q for q in load_questions(CORPUS) if args.halves in ("both", q.query.split)]
     counts = Counter((q.source, q.query.split) for q in questions)
     print("questions: " + ", ".join(f"{s}/{h} {n}" for (s, h), n in sorted(counts.items())))
     for size in ("labelled", "full") if args.size == "both" else (args.size,):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from typing import Literal
 
 import torch
 
 from figvault.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "bf16", "fp16"]
 
@@ -22,6 +26,13 @@ def resolve_device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ModelUnavailableError(f"device {name!r} requested but torch sees no CUDA device; use 'cpu'")
     return name
+
+
+def precision_here(precision: str, device: str) -> Precision:
+    """What ``precision`` resolves to for ``device`` on this machine, without checking that a named CUDA
+    device exists (the caller that encodes checks that)."""
+    device = (device or "auto").strip().lower()
+    return resolve_precision(precision, resolve_device("auto") if device == "auto" else device)
 
 
 def serving_cpu_threads(configured: int) -> int:
@@ -46,7 +57,9 @@ def cpu_supports_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> Precision:
-    """``auto``: fp16 on CUDA, bf16 weights on a CPU with bf16 kernels, fp32 otherwise."""
+    """``auto``: fp16 on CUDA, bf16 weights on a CPU with bf16 kernels, fp32 otherwise. An explicit bf16 is
+    kept on any CPU (the embedding version must say what computed the vectors), with a warning where it is
+    slow."""
     if precision == "auto":
         if device.startswith("cuda"):
             return "fp16"
@@ -55,4 +68,15 @@ def resolve_precision(precision: str, device: str) -> Precision:
         raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")
     if precision == "fp16" and not device.startswith("cuda"):
         raise ModelUnavailableError("precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    if precision == "bf16" and not device.startswith("cuda") and not cpu_supports_bf16():
+        _warn_slow_bf16()
     return precision  # type: ignore[return-value]
+
+
+@functools.cache
+def _warn_slow_bf16() -> None:
+    # Once a process: resolve_precision runs for every plan of the encoders.
+    log.warning(
+        "bf16 weights on a CPU without bf16 kernels (no AVX512 / AMX bf16): torch emulates them at several"
+        " times the CPU of fp32 (docs/encoders.md, measured); precision 'auto' picks fp32 here"
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from figvault.encoders.clip import ClipEncoder, ClipSpec, resolve_clip_spec
+from figvault.encoders.device import precision_here
 from figvault.encoders.text import SentenceTextEncoder, TextSpec, resolve_text_spec
 from figvault.encoders.version import combined_version
 from figvault.encoders.weights import FileHashCache, hash_cache_for
@@ -93,6 +94,22 @@ def plan_encoders(settings: Settings, *, locate_weights: bool = True) -> Encoder
         text=resolve_text_spec(settings.text, hashes) if settings.text.enabled else None,
         lexical_analyzer=settings.lexical.analyzer if settings.lexical.enabled else None,
     )
+
+
+def with_precision_pinned(settings: Settings) -> Settings:
+    """``settings`` with each channel's ``auto`` precision replaced by what it resolves to here.
+
+    ``auto`` picks bf16 on a CPU with bf16 kernels and fp32 on one without, so the same settings make
+    another version on another machine. What is recorded for a collection, and what a Ray driver sends its
+    encoder actors, is pinned this way: every reader and every actor then computes exactly these vectors.
+    """
+    update = {}
+    for name in ("clip", "text"):
+        section = getattr(settings, name)
+        if section.enabled and section.precision == "auto":
+            pinned = precision_here(section.precision, section.device)
+            update[name] = section.model_copy(update={"precision": pinned})
+    return settings.model_copy(update=update) if update else settings
 
 
 def build_encoders(settings: Settings) -> EncoderSet:

@@ -202,8 +202,8 @@ class SentenceTextEncoder(LazyModel):
         self._ensure_loaded()
         if self._questions is not None:
             return "onnxruntime"
-        if runtime != "auto" or self.spec.device != "cpu":
-            return "torch"
+        if runtime != "auto" or self.spec.device != "cpu" or self.spec.precision != "fp32":
+            return "torch"  # the export computes in fp32: it reproduces fp32 weights only
         from figvault.encoders.onnx_questions import PROBES, TOLERANCE, OnnxQuestions
 
         try:

@@ -86,9 +86,12 @@ def extract_task(spec: DocSpec, data: bytes, settings: ExtractSettings) -> tuple
 
 
 def encoder_settings(settings: Settings) -> Settings:
-    """What an encoder actor is sent: the model settings, and none of the store's, registry's, storage's
-    or service's (their URLs, tokens and secrets stay with the driver)."""
-    return settings.model_copy(
+    """What an encoder actor is sent: the model settings with ``auto`` precisions resolved on the driver
+    (every actor computes the same dtype, whatever its node's CPU), and none of the store's, registry's,
+    storage's or service's (their URLs, tokens and secrets stay with the driver)."""
+    from figvault.encoders.factory import with_precision_pinned
+
+    return with_precision_pinned(settings).model_copy(
         update={
             "store": StoreSettings(),
             "registry": RegistrySettings(),

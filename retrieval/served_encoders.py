@@ -28,8 +28,12 @@ _LOCAL_KEYS = ("device", "batch_size")
 
 
 def encoder_settings_record(settings: Settings) -> dict[str, Any]:
-    """The settings sections that decide vectors, as plain JSON data."""
-    return {name: getattr(settings, name).model_dump(mode="json") for name in SECTIONS}
+    """The settings sections that decide vectors, as plain JSON data, with ``auto`` precisions resolved
+    (a machine with other CPU features would resolve them to another version)."""
+    from figvault.encoders.factory import with_precision_pinned
+
+    pinned = with_precision_pinned(settings)
+    return {name: getattr(pinned, name).model_dump(mode="json") for name in SECTIONS}
 
 
 def record_encoder_settings(store: MilvusUnitStore, collection: str, settings: Settings) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from figvault.encoders import device
 from figvault.encoders.base import EncodingError, TextEncoder
+from figvault.encoders.onnx_questions import OnnxQuestions
 from figvault.encoders.text import SentenceTextEncoder, TextSpec, resolve_text_spec
 from figvault.errors import ModelUnavailableError
 from figvault.settings import Settings, TextSettings
@@ -115,8 +117,16 @@ def test_packaged_minilm_computes_the_published_vectors(minilm: SentenceTextEnco
     np.testing.assert_allclose(vector[:5], MINILM_HELLO_WORLD, atol=1e-3)
 
 
-def test_bf16_is_its_own_version_and_close_to_fp32(minilm: SentenceTextEncoder) -> None:
+def test_bf16_is_its_own_version_and_close_to_fp32(
+    minilm: SentenceTextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bf16 = SentenceTextEncoder(resolve_text_spec(TextSettings(precision="bf16"))).load()
+    # Its questions stay on torch in bf16: the ONNX export computes fp32, another version's vectors.
+    exported: list[object] = []
+    monkeypatch.setattr(
+        OnnxQuestions, "build", classmethod(lambda cls, model, threads: exported.append(model))
+    )
+    assert bf16.prepare_questions("auto", 1) == "torch" and not exported
     assert bf16.spec.precision == "bf16" and bf16.embedding_version != minilm.embedding_version
     assert bf16.spec.describe()["precision"] == "bf16"
     texts = ["Figure 7: follower logs (a)-(f) compared to a new leader", "hello world"]
@@ -124,3 +134,14 @@ def test_bf16_is_its_own_version_and_close_to_fp32(minilm: SentenceTextEncoder) 
     assert low.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(low, axis=1), 1.0, atol=1e-5)
     assert np.min(np.sum(low * full, axis=1)) > 0.99
+
+
+def test_explicit_bf16_is_kept_and_named_slow_on_a_cpu_without_bf16_kernels(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: False)
+    device._warn_slow_bf16.cache_clear()
+    assert resolve_text_spec(TextSettings(precision="auto")).precision == "fp32"
+    assert "bf16" not in caplog.text
+    assert resolve_text_spec(TextSettings(precision="bf16")).precision == "bf16"
+    assert "without bf16 kernels" in caplog.text

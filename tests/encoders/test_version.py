@@ -60,6 +60,7 @@ def test_every_setting_that_changes_vectors_changes_the_version(
     variant("architecture").clip.model = str(TINY_B)
     variant("weights seed").clip.pretrained = "none:1"
     variant("precision").clip.precision = "bf16"
+    variant("text precision").text.precision = "bf16"
     variant("text max_chars").text.max_chars = 500
     variant("lexical analyzer").lexical.analyzer = "jieba"
     variant("lexical off").lexical.enabled = False

@@ -142,6 +142,20 @@ def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:
     assert (sent.clip, sent.text, sent.lexical) == (settings.clip, settings.text, settings.lexical)
 
 
+def test_encoder_actors_make_the_drivers_dtype_whatever_their_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``auto`` is resolved on the driver: an actor on a node without bf16 kernels still makes bf16."""
+    from figvault.encoders import device
+
+    settings = make_settings(tmp_path / "data")
+    settings.clip.precision = settings.text.precision = "auto"
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
+    sent = ray_engine.encoder_settings(settings)
+    assert (sent.clip.precision, sent.text.precision) == ("bf16", "bf16")
+    assert settings.text.precision == "auto"  # the driver's own settings are left as configured
+
+
 def test_a_ray_job_resumed_after_its_process_died_skips_what_it_stored(
     tmp_path: Path, docs: list[Path], local_rows: dict
 ) -> None:
