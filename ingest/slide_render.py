@@ -21,6 +21,7 @@ from pathlib import Path
 import pymupdf
 
 from figvault.errors import ExtractionError
+from figvault.ingest import soffice_profiles
 from figvault.ingest.render import render_region
 from figvault.ingest.safety import without_external_targets
 from figvault.ingest.slide_shapes import element_count
@@ -103,46 +104,24 @@ def _may_exceed(data: bytes, max_elements: int) -> bool:
 def render_deck(
     data: bytes, n_slides: int, hidden: set[int], soffice: str, settings: ExtractSettings
 ) -> RenderedDeck:
-    """Convert the deck to PDF with LibreOffice; raises RenderError with a one-line reason."""
+    """Convert the deck to PDF with LibreOffice; raises RenderError with a one-line reason.
+
+    The profile is the one this context reuses (``soffice_profiles.reusing``: a batch's extraction slot),
+    else a fresh one for this call; a reused one is scrubbed after a conversion and discarded after a
+    failed one."""
     source, _ = deck_for_rendering(data, hidden, settings.max_slide_elements)
     source = without_external_targets(source)  # LibreOffice would load linked files and URLs
+    reused = soffice_profiles.current()
     with tempfile.TemporaryDirectory(prefix="figvault-lo-") as tmp:
         tmp_path = Path(tmp)
-        deck = tmp_path / "deck.pptx"
-        deck.write_bytes(source)
-        # One profile per call: concurrent soffice processes sharing a profile lock each other out.
-        cmd = [
-            soffice,
-            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(deck),
-        ]
-        env = {**os.environ, "HOME": str(tmp_path)}
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # so a timeout can end soffice.bin too, not only its launcher
-        )
         try:
-            _, stderr = proc.communicate(timeout=settings.libreoffice_timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
-        seconds = time.perf_counter() - started
-        pdf_path = tmp_path / "deck.pdf"
-        if proc.returncode != 0 or not pdf_path.exists():
-            detail = stderr.decode(errors="replace").strip().splitlines()
-            reason = detail[-1] if detail else f"exit code {proc.returncode}"
-            raise RenderError(f"LibreOffice could not convert the deck: {reason}")
+            seconds, pdf_path = _convert(soffice, source, reused or tmp_path / "profile", tmp_path, settings)
+        except RenderError:
+            if reused is not None:
+                soffice_profiles.discard(reused)
+            raise
+        if reused is not None:
+            soffice_profiles.scrub(reused)
         pdf = pymupdf.open(stream=pdf_path.read_bytes(), filetype="pdf")
 
     if pdf.page_count == n_slides:
@@ -155,6 +134,48 @@ def render_deck(
         pdf.close()
         raise RenderError(f"LibreOffice produced {pdf.page_count} pages for {n_slides} slides")
     return RenderedDeck(pdf=pdf, seconds=seconds, _pages=pages)
+
+
+def _convert(
+    soffice: str, source: bytes, profile: Path, tmp_path: Path, settings: ExtractSettings
+) -> tuple[float, Path]:
+    """``source`` converted to PDF in ``tmp_path`` by soffice on ``profile`` (one soffice at a time per
+    profile: concurrent ones lock each other out): its wall time and the PDF's path."""
+    deck = tmp_path / "deck.pptx"
+    deck.write_bytes(source)
+    cmd = [
+        soffice,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(tmp_path),
+        str(deck),
+    ]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # so a timeout can end soffice.bin too, not only its launcher
+    )
+    try:
+        _, stderr = proc.communicate(timeout=settings.libreoffice_timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
+    seconds = time.perf_counter() - started
+    pdf_path = tmp_path / "deck.pdf"
+    if proc.returncode != 0 or not pdf_path.exists():
+        detail = stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else f"exit code {proc.returncode}"
+        raise RenderError(f"LibreOffice could not convert the deck: {reason}")
+    return seconds, pdf_path
 
 
 def crop_region_png(

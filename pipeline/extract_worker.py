@@ -40,6 +40,8 @@ from typing import Any
 import psutil
 
 from figvault.errors import ExtractionError, FigvaultError, typed_line
+from figvault.ingest import soffice_profiles
+from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 
@@ -171,14 +173,17 @@ def _no_thread_stack(exc: Exception) -> bool:
     return isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)
 
 
-def _extract_here(path: Path, settings: ExtractSettings, limits: ExtractLimits) -> WorkerResult:
+def _extract_here(
+    path: Path, settings: ExtractSettings, limits: ExtractLimits, profile: Path | None = None
+) -> WorkerResult:
     from figvault.ingest.extract import extract_document, read_document
     from figvault.ingest.page_text import PDF_MIME, page_texts
 
     data = read_document(path, settings)
     texts: dict[int, str] = {}
     try:
-        extraction = extract_document(path, settings, data, texts)
+        with soffice_profiles.reusing(profile):
+            extraction = extract_document(path, settings, data, texts)
     except ExtractionError as exc:
         if isinstance(exc.__cause__, MemoryError):
             raise ExtractionError(_memory_reason(limits)) from None
@@ -289,14 +294,20 @@ def extract_limited(
     *,
     limits: ExtractLimits | None = None,
     cancelled: Callable[[], bool] | None = None,
+    profiles: SofficeProfiles | None = None,
 ) -> WorkerResult:
-    """Extract one document in a fresh worker process under ``limits`` (default: from ``settings``).
+    """Extract one document in a fresh worker process under ``limits`` (default: from ``settings``);
+    a deck's LibreOffice conversion reuses a profile of the batch's ``profiles`` (None: a fresh one).
 
     Raises ExtractionError with a one-line reason (bad file, over time, over memory, crashed) and
-    ExtractCancelled when ``cancelled()`` turns true; in every case the worker and its children are gone.
+    ExtractCancelled when ``cancelled()`` turns true; in every case the worker and its children are gone
+    (and the profile it leased too).
     """
     limits = limits or ExtractLimits.from_settings(settings)
-    return run_limited(_extract_here, (path, settings, limits), limits, verb="extract", cancelled=cancelled)
+    lease = profiles.lease() if profiles is not None else contextlib.nullcontext(None)
+    with lease as profile:
+        args = (path, settings, limits, profile)
+        return run_limited(_extract_here, args, limits, verb="extract", cancelled=cancelled)
 
 
 def run_limited(
@@ -386,12 +397,13 @@ def extract_many(
     # Only this thread asks ``cancelled`` (it may read a database connection of this thread); the
     # extraction threads watch the event it sets.
     stop = threading.Event()
+    profiles = SofficeProfiles()
 
     def one(path: Path) -> WorkerResult | str:
         if stop.is_set():
             raise ExtractCancelled("cancelled before extraction")
         try:
-            return extract_limited(path, settings, cancelled=stop.is_set)
+            return extract_limited(path, settings, cancelled=stop.is_set, profiles=profiles)
         except ExtractionError as exc:
             return str(exc)
 
@@ -412,3 +424,4 @@ def extract_many(
         for future in futures:
             future.cancel()
         pool.shutdown(wait=True)
+        profiles.close()

@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Self
 
 from figvault.errors import FigvaultError, one_line
+from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many
 from figvault.pipeline.stages import (
@@ -200,6 +201,7 @@ class _Extractions:
         self.todo = deque(largest_first(specs))
         self.running: dict[Future[Outcome], DocSpec] = {}
         self.ready: deque[PreparedDoc] = deque()
+        self.profiles = SofficeProfiles()  # one LibreOffice profile per worker slot, for the run
 
     def pending(self) -> bool:
         return bool(self.todo or self.running or self.ready)
@@ -207,7 +209,8 @@ class _Extractions:
     def _extract(self, spec: DocSpec) -> Outcome:
         if self.stop.is_set():
             raise ExtractCancelled("cancelled before extraction")
-        return extract_and_prepare(spec, self.settings.extract, self.clock, cancelled=self.stop.is_set)
+        settings, stop = self.settings.extract, self.stop
+        return extract_and_prepare(spec, settings, self.clock, cancelled=stop.is_set, profiles=self.profiles)
 
     def start_more(self) -> None:
         while self.todo and len(self.running) + len(self.ready) < self.limit:
@@ -238,6 +241,7 @@ class _Extractions:
         for future in self.running:
             future.cancel()
         self.pool.shutdown(wait=True)
+        self.profiles.close()
 
 
 class LocalEngine(Engine):

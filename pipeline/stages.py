@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from figvault.errors import ExtractionError, one_line
+from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.phash import perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits, encode_units
 from figvault.pipeline.extract_worker import ExtractCancelled, WorkerResult, extract_limited
@@ -220,12 +221,14 @@ def extract_and_prepare(
     clock: StageClock,
     *,
     cancelled: Callable[[], bool] | None = None,
+    profiles: SofficeProfiles | None = None,
 ) -> Outcome:
     """Extract one document under the per-document limits and prepare its units; a failure's reason
-    instead (ExtractCancelled still raises)."""
+    instead (ExtractCancelled still raises). A deck's conversion reuses a profile of ``profiles``."""
     started = time.perf_counter()
     try:
-        prepared: Outcome = prepare(spec, extract_limited(spec.path, settings, cancelled=cancelled), clock)
+        result = extract_limited(spec.path, settings, cancelled=cancelled, profiles=profiles)
+        prepared: Outcome = prepare(spec, result, clock)
     except ExtractCancelled:
         raise
     except ExtractionError as exc:
