@@ -1,5 +1,5 @@
-"""LibreOffice profiles reused across a batch's decks: leased one at a time, built once, scrubbed of documents,
-discarded after a failed conversion."""
+"""LibreOffice profiles reused across a batch's decks: leased one at a time, built once, scrubbed of
+documents, discarded after a failed conversion."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_scrub_removes_recent_documents_and_backups_only(tmp_path: Path) -> None
     kept = '<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun"/></item>\n'
     recent = (
         '<item oor:path="/org.openoffice.Office.Histories/Histories/org.openoffice.Office.Histories:'
-        "HistoryInfo['PickList']/ItemList\"><node oor:name=\"file:///tmp/deck.pptx\"/></item>\n"
+        'HistoryInfo[\'PickList\']/ItemList"><node oor:name="file:///tmp/deck.pptx"/></item>\n'
     )
     (user / "registrymodifications.xcu").write_text(f"<oor:items>\n{kept}{recent}</oor:items>\n")
     soffice_profiles.scrub(tmp_path)
