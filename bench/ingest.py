@@ -139,9 +139,7 @@ def _extract_only(settings: Any, files: list[Path]) -> dict[str, Any]:
 
 def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) -> dict[str, Any]:
     from figvault.pipeline.jobs import JobStore, JobType, run_here
-    from figvault.pipeline.runner import let_encoder_lower_threads
-
-    let_encoder_lower_threads()  # as `figvault ingest` does
+    from figvault.pipeline.runner import encoder_may_lower_threads
 
     if engine == "ray":
         import ray
@@ -151,7 +149,9 @@ def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) ->
         )
     jobs = JobStore.open(settings)
     params = {"paths": [str(p) for p in files], "groups": ["bench"], "engine": engine}
-    final = run_here(settings, jobs.create(JobType.INGEST, params, started_by="bench", tenant="default"))
+    job = jobs.create(JobType.INGEST, params, started_by="bench", tenant="default")
+    with encoder_may_lower_threads():  # as `figvault ingest` does
+        final = run_here(settings, job)
     r = final.result
     return {
         "state": str(final.state),

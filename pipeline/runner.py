@@ -28,6 +28,8 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from figvault.errors import FigvaultError, one_line
@@ -123,30 +125,35 @@ def extract_workers(settings: Settings, documents: int) -> int:
     return max(1, min(count, documents))
 
 
-class _ThreadPolicy:
-    """Whether a local run may lower torch's threads: only in a process that runs nothing else on torch."""
-
-    may_lower = False
-
-
-def let_encoder_lower_threads(allowed: bool = True) -> None:
-    """Called by a process whose only torch work is its ingest (``figvault ingest``, ``bench/ingest.py``).
-    Off by default: torch's thread count is process-wide, and a pool thread that first runs torch while it
-    is lowered keeps one thread after the restore, so in ``figvault serve`` an upload's ingest would leave
-    the searches of that time on one thread for good."""
-    _ThreadPolicy.may_lower = allowed
+_may_lower: ContextVar[bool] = ContextVar("figvault_encoder_may_lower_threads", default=False)
+"""Whether a local run started in this context may lower torch's threads (``encoder_may_lower_threads``)."""
 
 
 @contextlib.contextmanager
-def encoder_threads(workers: int) -> Iterator[None]:
+def encoder_may_lower_threads() -> Iterator[None]:
+    """Around the runs of a process whose only torch work is its ingest (``figvault ingest``,
+    ``bench/ingest.py``): their encoders may lower torch's threads. Off outside it: torch's thread count is
+    process-wide, and a pool thread that first runs torch while it is lowered keeps one thread after the
+    restore, so in ``figvault serve`` an upload's ingest would leave the searches of that time on one thread
+    for good. A context variable, reset on the way out: nothing of it outlives the command (an in-process
+    CLI call in the tests, then a run that must not lower)."""
+    token = _may_lower.set(True)
+    try:
+        yield
+    finally:
+        _may_lower.reset(token)
+
+
+@contextlib.contextmanager
+def encoder_threads(workers: int, allowed: bool) -> Iterator[None]:
     """For one run, in its encoder thread: torch's intra-op threads lowered to the cores that ``workers``
-    extraction processes leave (at least 1; never raised), then restored, where the process allows it
-    (``let_encoder_lower_threads``). Oversubscribed cores stall OpenMP's threads, which wait for each
-    other: corpus ingest on 2 cores at load 7-9 took 223 s with 2 threads (the model load alone 113 s) and
-    65 s with 1 (docs/jobs.md)."""
+    extraction processes leave (at least 1; never raised), then restored, where the run is ``allowed`` to
+    (``encoder_may_lower_threads``, read where the run started). Oversubscribed cores stall OpenMP's
+    threads, which wait for each other: corpus ingest on 2 cores at load 7-9 took 223 s with 2 threads (the
+    model load alone 113 s) and 65 s with 1 (docs/jobs.md)."""
     import torch
 
-    if not _ThreadPolicy.may_lower:
+    if not allowed:
         yield
         return
     before = torch.get_num_threads()
@@ -244,6 +251,20 @@ class _Extractions:
         self.profiles.close()
 
 
+@dataclass(frozen=True)
+class _EncodeLane:
+    """What the encoder thread of one local run works with: the extracted documents coming in (bounded),
+    the encoded ones (or their reasons) going out, the run's stop flag, the encoders and their channels,
+    and the run's clock."""
+
+    inbox: queue.Queue[PreparedDoc]
+    outbox: queue.Queue[tuple[DocSpec, Outcome]]
+    stop: threading.Event
+    encoders: Any
+    channels: Sequence[DenseChannel]
+    clock: StageClock
+
+
 class LocalEngine(Engine):
     """Extraction processes, one encoder thread, bounded queues between them (see the module)."""
 
@@ -263,11 +284,10 @@ class LocalEngine(Engine):
         workers = extract_workers(self.settings, len(specs))
         depth = max(1, self.settings.ingest.queue_docs)
         stop = threading.Event()
-        to_encode: queue.Queue[PreparedDoc] = queue.Queue(maxsize=depth)
-        encoded: queue.Queue[tuple[DocSpec, Outcome]] = queue.Queue()
+        lane = _EncodeLane(queue.Queue(maxsize=depth), queue.Queue(), stop, encoders, channels, clock)
         encoder = threading.Thread(
             target=self._encode_loop,
-            args=(to_encode, encoded, stop, encoders, channels, clock, workers),
+            args=(lane, workers, _may_lower.get()),  # the context is this thread's, not the encoder's
             name="figvault-encode",
             daemon=True,
         )
@@ -279,9 +299,9 @@ class LocalEngine(Engine):
             while extractions.pending() or in_encoder:
                 extractions.start_more()
                 yield from extractions.collect_failed()
-                in_encoder += extractions.hand_on(to_encode)
+                in_encoder += extractions.hand_on(lane.inbox)
                 with contextlib.suppress(queue.Empty):
-                    item = encoded.get(timeout=WAIT_S)
+                    item = lane.outbox.get(timeout=WAIT_S)
                     in_encoder -= 1
                     yield item
                 if watch():
@@ -291,50 +311,33 @@ class LocalEngine(Engine):
             extractions.close()
             encoder.join()
 
-    def _encode_loop(
-        self,
-        inbox: queue.Queue[PreparedDoc],
-        outbox: queue.Queue[tuple[DocSpec, Outcome]],
-        stop: threading.Event,
-        encoders: Any,
-        channels: Sequence[DenseChannel],
-        clock: StageClock,
-        workers: int,
-    ) -> None:
+    def _encode_loop(self, lane: _EncodeLane, workers: int, lower: bool) -> None:
         """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call, on the
-        cores the ``workers`` extraction processes leave."""
-        with encoder_threads(workers):
-            load_encoders(encoders, clock)  # while the first documents are extracted
-            self._encode_waiting(inbox, outbox, stop, encoders, channels, clock)
+        cores the ``workers`` extraction processes leave (where the run may ``lower`` torch's threads)."""
+        with encoder_threads(workers, lower):
+            load_encoders(lane.encoders, lane.clock)  # while the first documents are extracted
+            self._encode_waiting(lane)
 
-    def _encode_waiting(
-        self,
-        inbox: queue.Queue[PreparedDoc],
-        outbox: queue.Queue[tuple[DocSpec, Outcome]],
-        stop: threading.Event,
-        encoders: Any,
-        channels: Sequence[DenseChannel],
-        clock: StageClock,
-    ) -> None:
+    def _encode_waiting(self, lane: _EncodeLane) -> None:
         limit = max(1, self.settings.ingest.encode_batch_units)
-        while not stop.is_set():
+        while not lane.stop.is_set():
             try:
-                batch = [inbox.get(timeout=WAIT_S)]
+                batch = [lane.inbox.get(timeout=WAIT_S)]
             except queue.Empty:
                 continue
             units = len(batch[0].units)
             while units < limit:
                 try:
-                    batch.append(inbox.get_nowait())
+                    batch.append(lane.inbox.get_nowait())
                 except queue.Empty:
                     break
                 units += len(batch[-1].units)
             try:
-                results = encode_batch(encoders, channels, batch, clock)
+                results = encode_batch(lane.encoders, lane.channels, batch, lane.clock)
             except Exception as exc:  # a bug here must fail these documents, not hang the run
                 results = [one_line(exc)] * len(batch)
             for doc, result in zip(batch, results, strict=True):
-                outbox.put((doc.spec, result))
+                lane.outbox.put((doc.spec, result))
 
 
 class SequentialEngine(Engine):

@@ -155,10 +155,9 @@ def ingest(
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
     from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
-    from figvault.pipeline.runner import let_encoder_lower_threads
+    from figvault.pipeline.runner import encoder_may_lower_threads
 
     settings = state(ctx).settings
-    let_encoder_lower_threads()  # this process runs no searches beside the ingest
     quiet_store_logs()
     check_inputs(paths)
     chosen = _checked_groups(groups)
@@ -167,7 +166,8 @@ def ingest(
     with one_line_errors():
         jobs = JobStore.open(settings)
         job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
-        final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
+        with encoder_may_lower_threads():  # this process runs no searches beside the ingest
+            final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
     _print_result(final, as_json)
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)

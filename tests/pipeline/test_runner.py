@@ -3,6 +3,7 @@ with their document, per-stage rates in the job (tiny CLIP + MiniLM + BM25: both
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,21 @@ def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None
     assert JobStore.open(load_settings("offline", data_dir=tmp_path / "data")).list() == []
 
 
+def counted_threads(encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Torch's thread count at each text encode call of ``encoders``, as the list it fills."""
+    import torch
+
+    encode_texts, seen = encoders.text.encode_texts, []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.append(torch.get_num_threads())
+        return encode_texts(texts)
+
+    monkeypatch.setattr(encoders.text, "encode_texts", counting)
+    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
+    return seen
+
+
 @pytest.mark.parametrize(("cli", "threads"), [(True, 1), (False, 2)])
 def test_the_encoder_gets_the_cores_extraction_leaves_in_the_cli_only(
     tmp_path: Path,
@@ -219,24 +235,39 @@ def test_the_encoder_gets_the_cores_extraction_leaves_in_the_cli_only(
     thread that first ran torch while they were lowered would keep one thread for good."""
     import torch
 
-    encode_texts, seen = encoders.text.encode_texts, []
-
-    def counting(texts: list[str]) -> np.ndarray:
-        seen.append(torch.get_num_threads())
-        return encode_texts(texts)
-
-    monkeypatch.setattr(encoders.text, "encode_texts", counting)
-    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(runner_module._ThreadPolicy, "may_lower", False)  # a CLI test may have set it
+    seen = counted_threads(encoders, monkeypatch)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         settings = make_settings(tmp_path / "data", workers=2)
-        if cli:
-            runner_module.let_encoder_lower_threads()  # what `figvault ingest` does
-        report = ingest(settings, encoders, docs[:2], LocalEngine(settings))
+        # What `figvault ingest` does around its run:
+        with runner_module.encoder_may_lower_threads() if cli else contextlib.nullcontext():
+            report = ingest(settings, encoders, docs[:2], LocalEngine(settings))
         assert {d.status for d in report.documents} == {INDEXED}
         assert seen and set(seen) == {threads}
         assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_cli_ingest_in_this_process_leaves_later_runs_their_threads(
+    tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`figvault ingest` run in-process (as the CLI tests do) allows the lowering for its own run only: an
+    ingest after it in the same process (an upload in `figvault serve`) keeps torch's threads."""
+    import torch
+
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "cli")]
+    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--quiet"])
+    assert result.exit_code != 0
+    seen = counted_threads(encoders, monkeypatch)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        settings = make_settings(tmp_path / "data", workers=2)
+        report = ingest(settings, encoders, docs[:1], LocalEngine(settings))
+        assert {d.status for d in report.documents} == {INDEXED}
+        assert seen and set(seen) == {2}
     finally:
         torch.set_num_threads(before)
