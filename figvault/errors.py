@@ -43,3 +43,29 @@ def typed_line(exc: BaseException) -> str:
     """``"TypeName: first line"``; the type name alone when the exception has no message."""
     name, first = type(exc).__name__, one_line(exc)
     return name if first == name else f"{name}: {first}"
+
+
+class DeploymentError(FigvaultError):
+    """A failure whose whole reason names the deployment (a cluster's address, another program's own error
+    text): ``str()`` is the reason anyone who may see the job reads (over HTTP too), ``detail`` the
+    operator's (the command line, the server log, ``figvault jobs show``)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.detail = detail
+
+
+def public_line(exc: BaseException) -> str:
+    """The one-line reason of ``exc`` that callers of the service may read: figvault's own reasons, which
+    are written for them; of any other exception only its type, since its text may name hosts, server
+    paths, collections or filter expressions (the log keeps it: ``operator_line``)."""
+    if isinstance(exc, FigvaultError):
+        return one_line(exc)
+    return f"an internal error ({type(exc).__name__}); the server log has the details"
+
+
+def operator_line(exc: BaseException) -> str:
+    """The whole one-line reason of ``exc``, for the operator only (see ``public_line``)."""
+    if isinstance(exc, DeploymentError):
+        return exc.detail
+    return one_line(exc) if isinstance(exc, FigvaultError) else typed_line(exc)

@@ -100,6 +100,6 @@ def record_refusal(
         doing = "ingest into" if action is Action.INGEST else f"{action.value} in"
         return f"user {name!r} may no longer {doing} tenant {tenant!r}"
     foreign = sorted(set(groups or []) - set(record.groups))
-    if foreign and not principal.can(Action.DELETE):
-        return f"user {name!r} is no longer in group(s) {', '.join(foreign)}"
+    if foreign and not principal.can(Action.DELETE):  # not named: a peer who sees the job shares only one
+        return f"user {name!r} is no longer in every group this job writes into"
     return None

@@ -472,7 +472,25 @@ def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Ac
     wanted = None if groups is None else list(groups)
     reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
     if reason is not None:
-        raise FigvaultError(f"stopped: {reason}")
+        raise FigvaultError(f"stopped: {reason}{_after_refusal(ctx.job, action)}")
+
+
+def _after_refusal(job: Job, action: Action) -> str:
+    """What became of the work of a job its caller's credential stopped, and what to do: a job runs with
+    the credential that queued it, so one that waited in the queue past its token's life stops."""
+    if action != Action.INGEST:  # a re-encode's admin: reencode.check_admin says what stays
+        return ""
+    done = (
+        "before it ingested anything"
+        if job.done == 0
+        else f"after {job.done} of {job.total} documents (those stay indexed)"
+    )
+    again = "upload the files again (uploads are not kept)" if job.params.get("uploads") else "start it again"
+    return (
+        f"; it stopped {done}. A job acts with the credential that queued it, checked before it starts"
+        f" and between batches: sign in again and {again} (what is indexed already is skipped); for"
+        " ingests that wait or run long, use an API key or a longer-lived token"
+    )
 
 
 def _job_folder(job_id: str) -> str:

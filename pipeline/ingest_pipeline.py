@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from figvault.access import Principal, local_operator
-from figvault.errors import FigvaultError, VersionMismatchError, one_line
+from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
@@ -493,8 +493,8 @@ class IngestRunner:
             outcome.removed = self._drop_stale(collection, tenant, plan.doc_id, prepared, timings)
             self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)}))
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
-            reason = one_line(exc)
-            log.debug("ingest of %s failed", path, exc_info=True)
+            reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
+            log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
             failed = record.model_copy(update={"state": DocState.FAILED, "error": reason})
             if not stored and known is not None:  # nothing new stored: the old version stays as it was
                 failed = known.model_copy(update={"state": DocState.FAILED, "error": reason})

@@ -31,7 +31,7 @@ from sqlalchemy import insert, select, update
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
 from figvault.db.models import jobs
-from figvault.errors import FigvaultError, one_line, typed_line
+from figvault.errors import FigvaultError, one_line, operator_line, public_line
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
 
@@ -66,6 +66,10 @@ CRASHES = "crashes"
 """Checkpoint key: item -> how many times the job's process died while that item was in flight."""
 DEATHS = "deaths"
 """Checkpoint key: how many times the process running the job died (an orderly stop does not count)."""
+DETAIL = "detail"
+"""Result key of a failed job: its whole reason, for the operator only (``figvault jobs show``, the log): the
+job's message is what anyone who may see the job reads (``figvault.errors.public_line``); the HTTP API
+never returns this key."""
 _KEPT_KEYS = (CRASHES, DEATHS)
 """Checkpoint keys of the job machinery that a handler's own checkpoint never drops."""
 
@@ -696,6 +700,13 @@ class Heartbeat:
         self._thread.join(5)
 
 
+def operator_detail(exc: BaseException) -> dict[str, str] | None:
+    """The result of a job that failed for ``exc``: its whole reason under ``DETAIL`` where the message
+    (``public_line``) had to leave it out; else None."""
+    detail = operator_line(exc)
+    return {DETAIL: detail} if detail != public_line(exc) else None
+
+
 def execute(ctx: JobContext) -> Job:
     """Run a claimed job's handler to its end state and record it. Never raises for a job's failure."""
     store, job = ctx.store, ctx.job
@@ -710,11 +721,13 @@ def execute(ctx: JobContext) -> Job:
     except JobCancelled as exc:
         store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
     except FigvaultError as exc:
-        reason = one_line(exc)
-        store.finish(job.id, JobState.FAILED, reason, owner=owner)
+        detail = operator_detail(exc)
+        if detail is not None:  # the server log keeps what the message leaves out
+            log.warning("job %s (%s) failed: %s", job.id, job.type, detail[DETAIL], exc_info=exc)
+        store.finish(job.id, JobState.FAILED, one_line(exc), detail, owner=owner)
     except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
         log.exception("job %s (%s) failed", job.id, job.type)
-        store.finish(job.id, JobState.FAILED, typed_line(exc), owner=owner)
+        store.finish(job.id, JobState.FAILED, public_line(exc), operator_detail(exc), owner=owner)
     else:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
         if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):

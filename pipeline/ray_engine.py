@@ -19,6 +19,7 @@ Ray is the optional extra ``figvault[ray]``; without it, asking for this engine 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections import deque
@@ -27,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import FigvaultError, one_line
+from figvault.errors import DeploymentError, FigvaultError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
@@ -53,6 +54,8 @@ from figvault.settings import (
     StorageSettings,
     StoreSettings,
 )
+
+log = logging.getLogger(__name__)
 
 RAY_MISSING = (
     "the Ray engine needs Ray, which is not installed: pip install 'figvault[ray]' (install.sh installs it),"
@@ -83,6 +86,15 @@ def extract_task(spec: DocSpec, data: bytes, settings: ExtractSettings) -> tuple
     if isinstance(outcome, PreparedDoc):
         outcome.spec = spec
     return outcome, clock.stages["extract"].busy_s
+
+
+def cluster_failure(stage: str, exc: Exception) -> str:
+    """A document's reason when Ray failed its task for good (a worker or node lost, retries spent): the
+    error's type only, since Ray's text names the cluster's nodes (addresses, process and node ids) and the
+    document's reason is shown to whoever sees the document; the text goes to the log of the process that
+    caught it (the driver's, or on the cluster the actor's)."""
+    log.warning("%s failed on the Ray cluster: %s", stage, one_line(exc))
+    return f"{stage} failed on the Ray cluster ({type(exc).__name__}); the operator's logs have the details"
 
 
 def encoder_settings(settings: Settings) -> Settings:
@@ -141,20 +153,29 @@ class EncoderActor:
             try:
                 results.append(ray.get(ref))
             except Exception as exc:  # the task failed for good (its retries spent)
-                results.append((f"extraction failed on the Ray cluster: {one_line(exc)}", 0.0))
+                results.append((cluster_failure("extraction", exc), 0.0))
         docs = [r for r, _ in results if isinstance(r, PreparedDoc)]
         encoded = iter(encode_batch(self.encoders, channels, docs, clock) if docs else [])
         out = [(next(encoded) if isinstance(r, PreparedDoc) else r, s) for r, s in results]
         return out, clock.stages["encode"], clock.timings
 
 
-def unreachable_reason(address: str | None, exc: Exception) -> str:
-    """Why the driver could not join the cluster, and the two things to check (README, "Scale out")."""
-    return (
+UNREACHABLE = (
+    "cannot connect to the Ray cluster this server ingests on; the operator finds why in the server log"
+    " (or `figvault jobs show ID`)"
+)
+"""What anyone who may see the job reads: the cluster's address is the operator's configuration."""
+
+
+def unreachable(address: str | None, exc: Exception) -> DeploymentError:
+    """Why the driver could not join the cluster: for the operator, the address, Ray's reason and the two
+    things to check (README, "Scale out"); for everyone else ``UNREACHABLE``."""
+    detail = (
         f"cannot connect to the Ray cluster at {address or 'auto'} ({one_line(exc)}): check that the head's"
         " Ray Client port is reachable from here, and on a cluster with token authentication run with"
         " RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN)"
     )
+    return DeploymentError(UNREACHABLE, detail)
 
 
 class RayEngine(Engine):
@@ -176,7 +197,7 @@ class RayEngine(Engine):
             try:
                 self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
-                raise FigvaultError(unreachable_reason(self.address, exc)) from exc
+                raise unreachable(self.address, exc) from exc
             self._started_ray = True
         if not self._actors:
             remote = self.ray.remote(
@@ -278,7 +299,7 @@ class RayEngine(Engine):
         try:
             results, count, timings = self.ray.get(ref)
         except Exception as exc:  # the actor failed for good: these documents fail, the run goes on
-            reason = f"encoding failed on the Ray cluster: {one_line(exc)}"
+            reason = cluster_failure("encoding", exc)
             results, count, timings = [(reason, 0.0)] * len(specs), StageCount(), {}
         clock.add("encode", count.busy_s, docs=count.docs, units=count.units, pages=count.pages)
         clock.add_timings(timings)

@@ -18,6 +18,7 @@ import typer
 from figvault.access import group_set
 from figvault.commands import app, split_csv, state
 from figvault.commands._inputs import check_inputs
+from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.settings import Settings
 
@@ -163,12 +164,13 @@ def ingest(
     chosen = _checked_groups(groups)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
     params = _job_params(paths, chosen, tenant, doc_id, engine_params(settings, engine, ray_address), tags)
+    log_file = log_to_file(settings)
     with one_line_errors():
         jobs = JobStore.open(settings)
         job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
         with encoder_may_lower_threads():  # this process runs no searches beside the ingest
             final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
-    _print_result(final, as_json)
+    _print_result(final, as_json, log_file)
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
 
@@ -229,8 +231,9 @@ def no_figures_line(outcome: dict[str, Any]) -> str:
     )
 
 
-def _print_result(final: Job, as_json: bool) -> None:
-    """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary."""
+def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
+    """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
+    failure: one line, with the log file that has its traceback)."""
     from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED
     from figvault.pipeline.jobs import JobState
 
@@ -253,4 +256,4 @@ def _print_result(final: Job, as_json: bool) -> None:
     else:
         for error in final.errors:
             typer.echo(f"FAILED {error.item}: {error.error}", err=True)
-        typer.echo(f"error: {final.message}", err=True)
+        typer.echo(f"error: {failure_line(final, log_file)}", err=True)

@@ -68,7 +68,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """One job: progress, errors per document, parameters, checkpoint."""
-    from figvault.pipeline.jobs import JobStore
+    from figvault.pipeline.jobs import DETAIL, JobStore
 
     with one_line_errors():
         job = JobStore.open(state(ctx).settings).require(job_id)
@@ -81,6 +81,8 @@ def show(
     typer.echo(f"created    {_when(job.created_at)}  started {started}  finished {finished}")
     if job.message:
         typer.echo(f"message    {job.message}")
+    if job.result.get(DETAIL):  # what the message, read over HTTP too, leaves out
+        typer.echo(f"detail     {job.result[DETAIL]}")
     typer.echo(f"params     {json.dumps(job.params, ensure_ascii=False)}")
     if job.checkpoint:
         typer.echo(f"checkpoint {json.dumps(job.checkpoint, ensure_ascii=False)}")

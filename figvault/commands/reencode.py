@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from figvault.commands import app, state
+from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.commands.ingest import EngineOption, RayAddressOption, engine_params
 
@@ -53,6 +54,7 @@ def reencode(
     quiet_store_logs()
     # Milvus Lite's in-process server logs every RPC it lacks (index-build polling) as an error: noise here.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    log_file = log_to_file(settings)
     with one_line_errors():
         store = _open_store(settings)
         plan = plan_reencode(store, build_encoders(settings))
@@ -76,7 +78,7 @@ def reencode(
             )
         final = run_here(settings, job, echo=_progress_echo(quiet))
     if final.state != JobState.SUCCEEDED:
-        typer.echo(f"reencode: job {final.id} {final.state}: {final.message}", err=True)
+        typer.echo(f"reencode: job {final.id} {final.state}: {failure_line(final, log_file)}", err=True)
         raise typer.Exit(1)
     typer.echo(f"reencode: {final.message}")
 

@@ -1,4 +1,5 @@
-"""What two engines must agree on: the stored rows, unit for unit (shared by the runner and Ray tests)."""
+"""What two engines must agree on: the stored rows, unit for unit (shared by the runner and Ray tests); and
+a Ray that cannot be reached."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def assert_same_rows(ours: dict[str, dict[str, Any]], theirs: dict[str, dict[str
         assert {f: row.get(f) for f in COMPARED} == {f: other.get(f) for f in COMPARED}, unit_id
         for channel in VECTORS:  # batched with other documents: the same vectors, to float noise
             np.testing.assert_allclose(row[channel], other[channel], atol=1e-5)
+
+
+class UnreachableRay:
+    """A ``ray`` whose client cannot connect: what Ray 2.60's client raises when the head's client port is
+    not reachable or the cluster wants a token the driver does not send."""
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs: object) -> None:
+        raise ConnectionError("ray client connection timeout")

@@ -6,6 +6,7 @@ Every test runs against both registry back ends (SQLite and a real PostgreSQL: t
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -258,12 +259,14 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     doc = figure_pdf(tmp_path / "one.pdf", seed=4)
     users.add_user(store.db, "gone", Role.EDITOR, ["eng"], "acme")
     users.revoke_user(store.db, "gone")
-    users.add_user(store.db, "moved", Role.EDITOR, ["ops"], "acme")  # was in eng when it queued the job
-    for user, why in (("gone", "was revoked"), ("moved", "no longer in group(s) eng")):
-        recorded = {"user": user, "groups": ["eng"], "roles": ["editor"]}
-        params = ingest_params([doc], principal=recorded)
+    users.add_user(store.db, "moved", Role.EDITOR, ["eng"], "acme")  # was in eng and hr when it queued
+    for user, why in (("gone", "was revoked"), ("moved", "no longer in every group this job writes into")):
+        recorded = {"user": user, "groups": ["eng", "hr"], "roles": ["editor"]}
+        params = ingest_params([doc], principal=recorded, groups=["eng", "hr"])
         final = run_here(settings, store.create(JobType.INGEST, params, started_by=user, tenant="acme"))
         assert final.state == JobState.FAILED and why in final.message, final.message
+        # Editors of eng alone see this job: which of its groups its starter left is not theirs to read.
+        assert not re.search(r"\bhr\b", final.message), final.message
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 

@@ -14,12 +14,12 @@ import pytest
 from figvault.errors import FigvaultError
 from figvault.pipeline import ray_engine
 from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, IngestRunner
-from figvault.pipeline.jobs import IN_FLIGHT, JobState, JobStore, JobType, run_here
+from figvault.pipeline.jobs import DETAIL, IN_FLIGHT, JobState, JobStore, JobType, run_here
 from figvault.pipeline.ray_engine import RayEngine
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
-from tests.pipeline.engine_checks import assert_same_rows, stored_rows
+from tests.pipeline.engine_checks import UnreachableRay, assert_same_rows, stored_rows
 
 COMPARED_JOB = "compared-run"
 DEAD_OWNER = f"{socket.gethostname()}:999999:1"
@@ -107,17 +107,6 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.Monke
         ray_engine.require_ray()
 
 
-class UnreachableRay:
-    """A ``ray`` whose client cannot connect: what Ray 2.60's client raises when the head's client port is
-    not reachable or the cluster wants a token the driver does not send."""
-
-    def is_initialized(self) -> bool:
-        return False
-
-    def init(self, **kwargs: object) -> None:
-        raise ConnectionError("ray client connection timeout")
-
-
 def test_an_unreachable_cluster_fails_the_job_with_what_to_check(
     tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,9 +115,10 @@ def test_an_unreachable_cluster_fails_the_job_with_what_to_check(
     monkeypatch.setattr(ray_engine, "require_ray", UnreachableRay)
     final = ingest_job(settings, docs[:1], job_id="unreachable")
     assert final.state == JobState.FAILED
-    assert "ray://head.example:10001" in final.message
-    assert "RAY_AUTH_MODE=token" in final.message
-    assert "Traceback" not in final.message
+    assert final.message == ray_engine.UNREACHABLE  # read over HTTP too: no address
+    detail = final.result[DETAIL]  # the operator's: `figvault jobs show`, the command line, the log
+    assert "ray://head.example:10001" in detail and "RAY_AUTH_MODE=token" in detail
+    assert "Traceback" not in detail
 
 
 def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from figvault.service import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.pipeline.engine_checks import UnreachableRay
 
 
 @dataclass
@@ -277,27 +280,36 @@ def test_folder_ingest_per_tenant_folders(service: Service, tmp_path: Path) -> N
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final  # not to-default's
 
 
-def test_a_token_editors_upload_job_runs_checked_by_its_token(tmp_path: Path) -> None:
-    """An upload by a JWT editor records the token (kind, expiry, key digest, never the key) and the job,
-    which checks it before it starts and between batches, runs to its end while the token is valid."""
+TOKEN_SECRET = "token-upload-secret-of-at-least-32-bytes"
+TOKEN_CLAIMS = {"sub": "jo", "groups": ["eng"], "roles": ["editor"]}
+
+
+@contextmanager
+def token_editor_service(tmp_path: Path, exp: int) -> Iterator[Service]:
+    """A service whose caller ``jo`` is an editor of group eng by a JWT (``TOKEN_SECRET``) expiring at
+    ``exp``."""
     import jwt
 
     from figvault.service.app import create_app
 
-    secret = "token-upload-secret-of-at-least-32-bytes"
     settings = service_settings(tmp_path / "data", TINY_A)
-    settings.service.jwt_secret = secret
-    claims = {"sub": "jo", "groups": ["eng"], "roles": ["editor"], "exp": int(time.time()) + 600}
+    settings.service.jwt_secret = TOKEN_SECRET
+    token = jwt.encode({**TOKEN_CLAIMS, "exp": exp}, TOKEN_SECRET)
     with TestClient(create_app(settings)) as client:
-        svc = Service(
-            settings=settings, client=client, root=tmp_path, keys={"jo": jwt.encode(claims, secret)}
-        )
+        yield Service(settings=settings, client=client, root=tmp_path, keys={"jo": token})
+
+
+def test_a_token_editors_upload_job_runs_checked_by_its_token(tmp_path: Path) -> None:
+    """An upload by a JWT editor records the token (kind, expiry, key digest, never the key) and the job,
+    which checks it before it starts and between batches, runs to its end while the token is valid."""
+    exp = int(time.time()) + 600
+    with token_editor_service(tmp_path, exp) as svc:
         job_id = upload(svc, "jo", 41)["job_id"]
         final = svc.wait(job_id, "jo")
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final
-    recorded = JobStore.open(settings).get(job_id).params["principal"]
+    recorded = JobStore.open(svc.settings).get(job_id).params["principal"]
     assert recorded["user"] == "jwt:jo" and recorded["credential"]["kind"] == "jwt"
-    assert recorded["credential"]["expires"] == claims["exp"] and secret not in json.dumps(recorded)
+    assert recorded["credential"]["expires"] == exp and TOKEN_SECRET not in json.dumps(recorded)
 
 
 def test_a_caller_holds_at_most_max_event_streams(service: Service) -> None:
@@ -546,4 +558,67 @@ def test_event_stream_ends_when_the_key_is_revoked(service: Service, monkeypatch
     finally:
         fallback.cancel()
     frames = [f for f in "".join(blocks).split("\n\n") if f.startswith("event: end")]
-    assert json.loads(frames[-1].split("data: ", 1)[1])["state"] == "unauthorized"
+    end = json.loads(frames[-1].split("data: ", 1)[1])
+    assert end["state"] == "unauthorized" and "sign in again" in end["message"]  # the page shows it
+
+
+def test_an_unreachable_ray_cluster_is_not_named_to_http_callers(
+    service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cluster's address is the operator's configuration: the editor who started the upload (and the
+    tenant's admin) read a generic reason; the server log and the job record (``figvault jobs show``) keep
+    the address and what to check."""
+    from figvault.pipeline import ray_engine
+
+    monkeypatch.setattr(ray_engine, "require_ray", UnreachableRay)
+    service.settings.ingest.engine = "ray"
+    service.settings.ingest.ray_address = "ray://ray-head.corp.internal:10001"
+    job_id = upload(service, "editor", 51)["job_id"]
+    final = service.wait(job_id, "editor")
+    assert final["state"] == "failed" and "Ray cluster" in final["message"]
+    for user in ("editor", "admin"):
+        shown = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers(user)).text
+        assert "ray-head.corp.internal" not in shown and "detail" not in json.loads(shown)["result"]
+    record = JobStore.open(service.settings).require(job_id)
+    assert "ray://ray-head.corp.internal:10001" in record.result["detail"]
+    assert "ray-head.corp.internal" in caplog.text
+
+
+def test_a_job_failing_on_another_programs_error_shows_its_type_only(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that fails on an exception that is not figvault's (an outage, a bug): its text may name hosts
+    and server paths, so callers read its type and where the details are; the record keeps the text."""
+    from figvault.pipeline import jobs as jobs_module
+
+    def outage(ctx: Any) -> dict[str, Any]:
+        raise RuntimeError("connection to server at db.corp.internal (10.20.30.40), port 5432 failed")
+
+    monkeypatch.setitem(jobs_module.HANDLERS, JobType.INGEST, lambda: outage)
+    job_id = upload(service, "editor", 52)["job_id"]
+    final = service.wait(job_id, "editor")
+    assert final["state"] == "failed" and "RuntimeError" in final["message"]
+    assert "10.20.30.40" not in json.dumps(final)
+    assert "10.20.30.40" in JobStore.open(service.settings).require(job_id).result["detail"]
+
+
+def test_an_upload_whose_token_expired_in_the_queue_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token editor's upload that waited in the queue past the token's ``exp`` fails closed; its
+    message (which the page shows under the job) says what happened and what to do, and names no secret."""
+    from figvault import credentials
+    from figvault.pipeline.jobs import run_here
+
+    exp = int(time.time()) + 600
+    with token_editor_service(tmp_path, exp) as svc:
+        svc.client.app.state.jobs.stop()  # the upload waits in the queue
+        job_id = upload(svc, "jo", 43)["job_id"]
+        monkeypatch.setattr(credentials, "time", SimpleNamespace(time=lambda: exp + 60.0))
+        run_here(svc.settings, JobStore.open(svc.settings).require(job_id))
+        final = svc.client.get(f"/v1/jobs/{job_id}", headers=svc.headers("jo")).json()
+    message = final["message"]
+    assert final["state"] == "failed" and "the token that queued this job has expired" in message
+    assert "before it ingested anything" in message
+    assert "sign in again and upload the files again" in message
+    assert TOKEN_SECRET not in json.dumps(final) and "detail" not in final["result"]

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from figvault.access import Action, Principal, local_operator
 from figvault.errors import FigvaultError
 from figvault.pipeline.jobs import (
+    DETAIL,
     GLOBAL_TENANT,
     Job,
     JobRunner,
@@ -59,6 +60,11 @@ JOB_NOT_FOUND = "job not found"
 EVENT_POLL_S = 0.5
 REAUTH_S = 5.0
 """How often an open event stream checks its caller's credential again."""
+STREAM_REFUSED = (
+    "no longer shown to you: your credential is not accepted any more (an expired token, a revoked key) or"
+    " you may no longer see this job; sign in again to see how it ends"
+)
+"""The message of an event stream's ``unauthorized`` end (the page shows it under the job)."""
 KEEPALIVE_S = 10.0
 MAX_EVENT_STREAMS = 8
 """Job event streams one caller (tenant and user) may hold open at once: each reads its job every
@@ -89,7 +95,8 @@ class JobErrorOut(BaseModel):
 
 
 class JobOut(BaseModel):
-    """A job as callers see it (server paths, owner process and checkpoint stay inside)."""
+    """A job as callers see it (server paths, owner process, checkpoint and the operator's ``DETAIL`` of a
+    failure stay inside)."""
 
     id: str
     type: str
@@ -119,7 +126,7 @@ class JobOut(BaseModel):
     def of(cls, job: Job) -> JobOut:
         if job.store_wide:
             return cls._store_wide(job)
-        result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list)}
+        result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
         return cls(
             id=job.id,
             type=str(job.type),
@@ -326,7 +333,9 @@ def job_events(
             if time.monotonic() - checked > REAUTH_S:
                 checked = time.monotonic()
                 if not await run_in_threadpool(_caller_still_sees, request, token, job):
-                    yield _sse("end", json.dumps({"id": job_id, "state": "unauthorized"}))
+                    yield _sse(
+                        "end", json.dumps({"id": job_id, "state": "unauthorized", "message": STREAM_REFUSED})
+                    )
                     return
             if await request.is_disconnected():
                 return

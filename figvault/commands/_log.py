@@ -1,0 +1,63 @@
+"""The command line's log file: a command that runs jobs in the foreground (``ingest``, ``reencode``) writes
+figvault's log records, tracebacks included, to ``<data_dir>/logs/figvault.log``; the terminal gets each
+warning as one line, and a record that carries a traceback not at all: the command reports that failure in
+its own one line, with the file's path (``failure_line``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from figvault.settings import Settings
+
+if TYPE_CHECKING:
+    from figvault.pipeline.jobs import Job
+
+LOG_NAME = "figvault.log"
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.data_dir / "logs" / LOG_NAME
+
+
+class _Terminal(logging.StreamHandler):  # type: ignore[type-arg]
+    """Warnings and up on stderr as their message alone (as Python's last-resort handler printed them),
+    without the records that carry a traceback (the file has those)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self.addFilter(lambda record: record.exc_info is None)
+
+
+def log_to_file(settings: Settings) -> Path | None:
+    """Send figvault's log records of this command to the log file (and warnings to the terminal, one line
+    each); the file's path, or None where it cannot be opened (then Python's defaults stay)."""
+    logger = logging.getLogger("figvault")
+    path = log_path(settings)
+    if any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
+        return path  # one command in a process that ran another (tests)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    file.setLevel(logging.WARNING)
+    file.setFormatter(logging.Formatter("%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(file)
+    logger.addHandler(_Terminal())
+    return path
+
+
+def failure_line(job: Job, log_file: Path | None) -> str:
+    """Why ``job`` ended as it did, for the operator at the terminal: its whole reason where the job's
+    message (read over HTTP too) leaves part out (``DETAIL``; its traceback is in the log file), else the
+    message."""
+    from figvault.pipeline.jobs import DETAIL
+
+    detail = job.result.get(DETAIL)
+    if not detail:
+        return job.message
+    return f"{detail} (traceback in {log_file})" if log_file is not None else str(detail)
