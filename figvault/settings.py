@@ -266,6 +266,10 @@ class ServiceSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: int = 100
+    max_pending_ingests: int = Field(default=10, ge=0)
+    """Ingest jobs (uploads, server folders) one caller (tenant and user) may have queued or running at
+    once; the next is answered 429 (an upload's files wait on the server's disk until its job ends, and
+    the jobs run one at a time). 0: no limit."""
     max_query_image_mb: int = 20
     """Size limit of an image sent to POST /v1/search/image."""
     max_query_image_pixels: int = 40_000_000

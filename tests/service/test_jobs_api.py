@@ -622,3 +622,30 @@ def test_an_upload_whose_token_expired_in_the_queue_says_what_to_do(
     assert "before it ingested anything" in message
     assert "sign in again and upload the files again" in message
     assert TOKEN_SECRET not in json.dumps(final) and "detail" not in final["result"]
+
+
+def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> None:
+    """Each upload waits on the server's disk until its job ends, and jobs run one at a time: past
+    ``service.max_pending_ingests`` queued or running ingest jobs of one caller, the next upload or
+    server-folder ingest is answered 429 with nothing of it kept; other callers are not held back."""
+    service.settings.service.max_pending_ingests = 2
+    service.client.app.state.jobs.stop()  # nothing runs: the uploads wait in the queue
+    upload(service, "editor", 61)
+    upload(service, "editor", 62)
+    pdf = figure_pdf(service.root / "up-63.pdf", seed=63).read_bytes()
+    refused = service.client.post(
+        "/v1/documents",
+        files=[("files", ("report-63.pdf", pdf, "application/pdf"))],
+        data={"groups": "eng"},
+        headers=service.headers("editor"),
+    )
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1, refused.text
+    assert documents_named(service, "report-63.pdf") == []
+    allowed = Path(service.settings.service.ingest_allow_dirs[0])
+    figure_pdf(allowed / "inside.pdf", seed=64)
+    folder = {"paths": [str(allowed)], "groups": ["eng"]}
+    assert (
+        service.client.post("/v1/jobs/ingest", json=folder, headers=service.headers("editor")).status_code
+        == 429
+    )
+    assert upload(service, "admin", 65)["job_id"]  # another caller's budget

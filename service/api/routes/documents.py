@@ -21,9 +21,11 @@ from figvault.db import Database
 from figvault.errors import FigvaultError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, DocumentNotYoursError, pick
+from figvault.pipeline.jobs import JobStore
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service import audit
+from figvault.service.api.routes.jobs import check_pending_ingests
 from figvault.service.api.schemas import (
     AUTH_RESPONSES,
     DeletedOut,
@@ -226,6 +228,7 @@ def _queue_uploads(
     replace: str | None = None,
 ) -> UploadOut:
     groups = _upload_groups(principal, groups_raw)
+    check_pending_ingests(settings, JobStore(db.conn()), principal)
     if len(files) > MAX_UPLOAD_FILES:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
@@ -305,7 +308,6 @@ def _queue_job(
     """The ingest job of the accepted files. Each file's document is chosen now (docs/service.md, "Document
     identity and replacement"); the files move into the data folder: a job resumed after a crash has them."""
     from figvault.pipeline.ingest_job import queue_upload_job
-    from figvault.pipeline.jobs import JobStore
 
     try:
         return queue_upload_job(

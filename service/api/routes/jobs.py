@@ -206,6 +206,29 @@ class StatusOut(BaseModel):
     reencode_job: JobOut | None = None
 
 
+PENDING_RETRY_S = 30.0
+"""``Retry-After`` of an ingest refused for the caller's pending ones: about one small job's run."""
+
+
+def check_pending_ingests(settings: Settings, store: JobStore, principal: Principal) -> None:
+    """429 when ``principal`` already has ``service.max_pending_ingests`` ingest jobs queued or running:
+    without it one editor could fill the server's disk with uploads waiting behind each other. (Two
+    requests at the same moment may both pass: the bound is approximate by one or two.)"""
+    most = settings.service.max_pending_ingests
+    if most <= 0:
+        return
+    pending = store.list(
+        tenants=[principal.tenant],
+        states=[JobState.QUEUED, JobState.RUNNING],
+        job_type=JobType.INGEST,
+        limit=most,
+        keep=lambda job: job.started_by == principal.user,
+    )
+    if len(pending) >= most:
+        waiting = f"{len(pending)} ingest jobs of yours are waiting or running"
+        raise too_many_requests(waiting, PENDING_RETRY_S)
+
+
 def _store(request: Request) -> JobStore:
     return JobStore(request.app.state.db.conn())
 
@@ -421,6 +444,7 @@ def start_folder_ingest(
     from figvault.service.api.routes.documents import _upload_groups
 
     runner = _runner(request)
+    check_pending_ingests(settings, JobStore(db.conn()), principal)
     groups = _upload_groups(principal, ",".join(body.groups))
     try:
         paths = check_allowed(settings, body.paths, principal.tenant)
