@@ -55,13 +55,17 @@ class DeploymentError(FigvaultError):
         self.detail = detail
 
 
+INTERNAL = "an internal error"
+"""How ``public_line`` begins for an exception that is not figvault's."""
+
+
 def public_line(exc: BaseException) -> str:
     """The one-line reason of ``exc`` that callers of the service may read: figvault's own reasons, which
     are written for them; of any other exception only its type, since its text may name hosts, server
     paths, collections or filter expressions (the log keeps it: ``operator_line``)."""
     if isinstance(exc, FigvaultError):
         return one_line(exc)
-    return f"an internal error ({type(exc).__name__}); the server log has the details"
+    return f"{INTERNAL} ({type(exc).__name__}); the server log has the details"
 
 
 def operator_line(exc: BaseException) -> str:

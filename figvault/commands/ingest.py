@@ -20,6 +20,7 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.errors import INTERNAL
 from figvault.settings import Settings
 
 if TYPE_CHECKING:
@@ -244,7 +245,9 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     warned: set[str] = set()
     for outcome in result.get("documents", []):
         if outcome["status"] == FAILED:
-            typer.echo(f"FAILED {outcome['path']}: {outcome['error']}", err=True)
+            internal = log_file is not None and outcome["error"].startswith(INTERNAL)
+            logged = f" (traceback in {log_file})" if internal else ""
+            typer.echo(f"FAILED {outcome['path']}: {outcome['error']}{logged}", err=True)
         elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
             typer.echo(no_figures_line(outcome), err=True)
         for warning in outcome.get("warnings", []):

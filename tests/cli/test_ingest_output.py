@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,23 @@ def test_a_document_without_figures_gets_a_note(capsys: pytest.CaptureFixture[st
         f"note: /d/slides.pptx: no figures found in its 1 page{why}",
     ]
     assert "FAILED /d/bad.pdf: encrypted PDF (password required)" in err
+
+
+def test_a_document_failed_by_an_internal_error_names_the_log_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A document's reason says only the type of an error that is not figvault's (readers see it); at the
+    terminal the operator is told where its traceback is."""
+    log_file = tmp_path / "logs" / "figvault.log"
+    internal = "an internal error (OperationalError); the server log has the details"
+    _print_result(
+        ended(
+            DocumentOutcome("/d/a.pdf", "d1", FAILED, error=internal),
+            DocumentOutcome("/d/b.pdf", "", FAILED, error="encrypted PDF (password required)"),
+        ),
+        as_json=False,
+        log_file=log_file,
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert f"FAILED /d/a.pdf: {internal} (traceback in {log_file})" in err
+    assert "FAILED /d/b.pdf: encrypted PDF (password required)" in err
