@@ -195,6 +195,28 @@ def test_the_workers_children_are_listed_every_tree_poll_not_every_poll(
     assert 2 <= len(listed) <= len(polls) / 3  # its tree every TREE_POLL_S, and once to kill it at the end
 
 
+def test_descendants_are_the_whole_tree_psutil_sees(tmp_path: Path) -> None:
+    """The kernel's child lists give the same tree as psutil's scan of every process: children of every
+    thread, grandchildren, a child in a session of its own (as LibreOffice runs)."""
+    from figvault.pipeline import extract_worker
+
+    script = "sleep 30 & setsid sleep 30 & (sleep 30 & sleep 30) & wait"
+    proc = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    try:
+        expected: set[int] = set()
+        for _ in range(50):  # until the shell has started all of them
+            expected = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+            if len(expected) >= 4:
+                break
+            time.sleep(0.1)
+        assert len(expected) >= 4
+        assert set(extract_worker.descendants(proc.pid)) == expected
+        assert extract_worker.descendants(2**22 + 1) == []  # no such process
+    finally:
+        extract_worker._kill(proc.pid)
+        proc.wait(5)
+
+
 MAIN_SCRIPT = """
 import sys
 from pathlib import Path
