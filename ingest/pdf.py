@@ -13,7 +13,7 @@ import pymupdf
 from PIL import Image
 
 from figvault.errors import ExtractionError, one_line
-from figvault.ingest.boxes import Box, box_area, box_intersection, h_overlap
+from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
@@ -479,8 +479,43 @@ def _drop_decorations(
             if _is_edge_band(image.box, content.size) or _is_corner_mark(image.box, content.size):
                 continue
             kept.append(image)
-        content.images = kept
+        content.images = _without_inline_glyphs(kept, content)
     return bombs
+
+
+INLINE_GLYPH_HEIGHT = 2.0
+"""A picture set in a text line is at most this many times as high as the line (an emoji's image box
+carries transparent margins around its glyph)."""
+INLINE_LINE_WIDTH = 1.5
+"""... and the line is at least this many times as wide as the picture (a sentence, not a label)."""
+
+
+def _without_inline_glyphs(images: list[ImageBox], content: PageContent) -> list[ImageBox]:
+    """The images less those set inside a line of text (layout class "inline pictogram": an emoji or icon
+    at the end of a sentence on a slide, a symbol in running text): they are type, not figures. Such a
+    picture has its vertical middle within the line, is at most INLINE_GLYPH_HEIGHT times the line's
+    height, and touches the line (within one line height of its ends); the line is INLINE_LINE_WIDTH
+    times as wide as the picture. Left alone, emojis at the ends of neighbouring lines join into one
+    "figure", or glue a row of headshots to themselves."""
+    lines = content.lines
+    if not images or not lines:
+        return images
+    grid = BoxGrid([line.box for line in lines])
+    reach = max(line.box[3] - line.box[1] for line in lines)  # a line's reach is one line height
+    return [image for image in images if not any(
+        _in_line(image.box, lines[i].box) for i in grid.near(image.box, reach)
+    )]  # fmt: skip
+
+
+def _in_line(picture: Box, line: Box) -> bool:
+    height, line_height = picture[3] - picture[1], line[3] - line[1]
+    if line_height <= 0 or height > INLINE_GLYPH_HEIGHT * line_height:
+        return False
+    if not line[1] <= (picture[1] + picture[3]) / 2 <= line[3]:
+        return False
+    if line[2] - line[0] < INLINE_LINE_WIDTH * (picture[2] - picture[0]):
+        return False
+    return picture[0] <= line[2] + line_height and picture[2] >= line[0] - line_height
 
 
 SCREENSHOT_PAGES_SHARE = 0.25

@@ -50,3 +50,42 @@ def test_a_wordless_clip_art_picture_on_a_slide_is_decoration(
     assert "Assign the landing zone" in ex.figures[0].unit.figure_text
     if photo:
         assert box_iou(ex.figures[1].unit.bbox, STICKER) > 0.9
+
+
+SIDE_SHOT = (700, 120, 930, 420)
+
+
+def _slide_with_emojis(path: Path) -> Path:
+    """A slide: a title, a screenshot, and two paragraphs of 20 pt type, each ending in a picture 44 pt high
+    (an emoji whose image box has transparent margins around its glyph)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((50, 60), "Before we get started", fontsize=36, fontname="hebo")
+    page.insert_image(
+        pymupdf.Rect(SIDE_SHOT),
+        stream=titled_picture_png("Ask in the chat", ("Questions",)),
+        keep_proportion=False,
+    )
+    emoji = clip_art_png(photo=True)
+    paragraphs = (
+        ("At any point, if you have a question, please put", "it in the chat: the team is here to help"),
+        ("We may also stop and discuss your question then,", "an open discussion with all of you"),
+    )
+    for n, lines in enumerate(paragraphs):
+        top = 180 + 110 * n
+        page.insert_text((50, top), "\n".join(lines), fontsize=20)
+        end = 50 + pymupdf.get_text_length(lines[1], fontsize=20)
+        baseline = top + 20 * 1.2  # the second line's (insert_text's line height: 1.2 em)
+        page.insert_image(
+            pymupdf.Rect(end, baseline - 32, end + 80, baseline + 12), stream=emoji, keep_proportion=False
+        )
+    path.write_bytes(doc.tobytes())
+    return path
+
+
+def test_pictures_set_in_a_line_of_text_are_type_not_a_figure(tmp_path: Path) -> None:
+    """Layout class "inline pictogram": emojis at the ends of two neighbouring sentences joined into one
+    figure before; a picture set in a text line is part of the type."""
+    ex = extract_document(_slide_with_emojis(tmp_path / "slide.pdf"), ExtractSettings(workers=1, ocr=False))
+    assert len(ex.figures) == 1
+    assert box_iou(ex.figures[0].unit.bbox, SIDE_SHOT) > 0.9
