@@ -31,6 +31,7 @@ from figvault.ingest.pdf_layout import (
     analyse_page,
     caption_side_votes,
     find_figures,
+    is_slide_like,
     join_lines,
     read_page,
 )
@@ -161,7 +162,8 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
             continue
         made.append((region, figure))
     if renders is not None:
-        stickers = _read_words(document, content, made, renders, slide=bool(layout.title_lines))
+        slide = bool(layout.title_lines) or is_slide_like(content.size)  # a slide may have no title
+        stickers = _read_words(document, content, made, renders, slide=slide)
         dropped = {id(figure) for figure in stickers}
         made = [(region, figure) for region, figure in made if id(figure) not in dropped]
     return [figure for _, figure in made]

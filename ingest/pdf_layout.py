@@ -562,6 +562,11 @@ SLIDE_TITLE_SIZE = 1.25
 SLIDE_TITLE_MAX_CHARS = 150
 
 
+def is_slide_like(size: tuple[float, float]) -> bool:
+    """A landscape page, SLIDE_ASPECT times as wide as high: a presentation exported to PDF."""
+    return size[0] >= SLIDE_ASPECT * size[1]
+
+
 def slide_title_lines(
     content: PageContent, lines: list[TextLine], caption_blocks: set[int]
 ) -> list[TextLine]:
@@ -570,13 +575,12 @@ def slide_title_lines(
     ``lines`` are the page's lines without running headers. Empty on portrait pages, pages without a
     clearly larger line, and when the largest type is a paragraph rather than a title.
     """
-    width, height = content.size
     candidates = [
         ln
         for ln in lines
         if ln.block not in caption_blocks and any(ch.isalpha() for ch in ln.text) and not _is_link(ln.text)
     ]
-    if width < SLIDE_ASPECT * height or not candidates:
+    if not is_slide_like(content.size) or not candidates:
         return []
     by_chars = sorted((ln.size, len(ln.text)) for ln in candidates)
     half, seen, median = sum(n for _, n in by_chars) / 2, 0, by_chars[0][0]

@@ -17,11 +17,12 @@ SCREENSHOT = (420, 150, 900, 420)
 STICKER = (60, 330, 180, 450)
 
 
-def _slide(path: Path, sticker: bytes) -> Path:
-    """A slide: a title, two lines of text, a screenshot with words, and a picture of 120 pt by the text."""
+def _slide(path: Path, sticker: bytes, titled: bool = True) -> Path:
+    """A slide: a title, two lines of text, a screenshot with words, and a picture of 120 pt by the text.
+    ``titled``: False sets the first line barely larger than the others (a slide without a title)."""
     doc = pymupdf.open()
     page = doc.new_page(width=960, height=540)
-    page.insert_text((50, 60), "Subscription vending update", fontsize=32, fontname="hebo")
+    page.insert_text((50, 60), "Subscription vending update", fontsize=32 if titled else 18, fontname="hebo")
     for n, line in enumerate(("The module moved to the pattern library", "Version 0.1.0 is out")):
         page.insert_text((50, 200 + 30 * n), line, fontsize=16)
     lines = ("Create a subscription", "Assign the landing zone", "Apply the policies")
@@ -53,6 +54,15 @@ def test_a_wordless_clip_art_picture_on_a_slide_is_decoration(
 
 
 SIDE_SHOT = (700, 120, 930, 420)
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+def test_a_wordless_clip_art_picture_on_a_slide_without_a_title_is_decoration(tmp_path: Path) -> None:
+    """A slide-like (landscape) page is a slide whether or not one line stands out as its title (a
+    closing slide of same-size sentences with a QR code beside them)."""
+    slide = _slide(tmp_path / "slide.pdf", clip_art_png(), titled=False)
+    ex = extract_document(slide, ExtractSettings(workers=1))
+    assert [box_iou(f.unit.bbox, SCREENSHOT) > 0.9 for f in ex.figures] == [True]
 
 
 def _slide_with_emojis(path: Path) -> Path:
