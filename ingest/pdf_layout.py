@@ -927,6 +927,7 @@ def _region(
 ) -> FigureRegion:
     page_area = layout.content.size[0] * layout.content.size[1]
     big_picture = part.image_area >= 0.5 * box_area(box) and box_area(box) >= PICTURE_PANEL_SHARE * page_area
+    big_picture = big_picture and not _text_cards(part, held)
     region = FigureRegion(
         box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
     )
@@ -938,6 +939,19 @@ def _region(
         if line not in held:
             held.insert(0, line)
     return region
+
+
+CARD_TEXT_SHARE = 0.25
+"""A drawing whose text-layer lines cover this share of its picture area is text cards on pictures."""
+
+
+def _text_cards(part: Cluster, held: list[TextLine]) -> bool:
+    """Layout class "text cards on pictures": the pictures are rounded boxes or tinted tiles behind the
+    slide's own text (a column of cards of an infographic), not pictures in their own right, so they are
+    not a picture panel kept apart from its neighbours (PICTURE_PANEL_SHARE): the columns of one
+    infographic join. A screenshot carries its words as pixels; a call-out on it covers little."""
+    over = sum(box_intersection(line.box, part.box) for line in held)
+    return over >= CARD_TEXT_SHARE * part.image_area
 
 
 SHAPE_MIN_PT = 12.0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pymupdf
 import pytest
+from PIL import Image, ImageDraw
 
 from figvault.ingest import ocr
 from figvault.ingest.boxes import box_iou
@@ -364,3 +366,35 @@ def test_a_pie_title_centred_and_wider_than_the_pie_is_its_title(tmp_path: Path)
     ex = _extract(path)
     assert len(ex.figures) == 2
     assert _matched(ex, boxes) == list(titles)
+
+
+def _card_png(colour: tuple[int, int, int]) -> bytes:
+    """A tinted rounded box, the background of a text card (a picture with no word of its own)."""
+    image = Image.new("RGB", (400, 90), (0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle((0, 0, 399, 89), radius=18, fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_columns_of_text_cards_on_pictures_are_one_infographic(tmp_path: Path) -> None:
+    """Layout class "text cards on pictures": three columns of cards, each card a tinted picture with the
+    slide's text over it. Each column covers over 6 % of the slide, so each was a picture panel kept apart
+    from the others (three units); the columns are one infographic."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((46, 60), "Release wave 1, April 2024", fontsize=32, fontname="hebo")
+    card = _card_png((40, 90, 100))
+    for col, heading in enumerate(("Guardrails", "Guidance", "Previews")):
+        x = 45 + 300 * col
+        page.insert_text((x + 90, 200), heading, fontsize=18, fontname="hebo")
+        for row in range(3):
+            y = 220 + 70 * row
+            page.insert_image(pymupdf.Rect(x, y, x + 280, y + 65), stream=card, keep_proportion=False)
+            for n, words in enumerate(("Additional sovereign controls", "for compliance needs")):
+                page.insert_text((x + 20, y + 26 + 18 * n), words, fontsize=14, color=(1, 1, 1))
+    path = tmp_path / "cards.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    assert len(ex.figures) == 1
+    assert box_iou(ex.figures[0].unit.bbox, (45, 190, 925, 430)) > 0.8
