@@ -1,7 +1,7 @@
 """Extraction benchmark: quality against the corpus gold list, and speed (pages/s) for the PDFs.
 
     .venv/bin/python bench/extraction.py [--corpus DIR] [--json] [--no-speed] [--show-errors]
-        [--new-set tune|report|both] [--ocr-speed] [--ingest-path]
+        [--new-set tune|report|both] [--ocr-speed] [--ingest-path] [--ocr-timeout S]
 
 The corpus is FIGVAULT_CORPUS, else ../shared/corpus next to the repository. PPTX files are counted when
 the PPTX extractor (figvault.ingest.pptx) is installed. Scoring rules: figvault/ingest/scoring.py.
@@ -242,6 +242,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--layout-model", action="store_true", help="settings.extract.use_layout_model on (slow; see docs)"
     )
+    parser.add_argument(
+        "--ocr-timeout",
+        type=float,
+        help="extract.ocr_timeout_s for this run: on a loaded machine a read past the default 20 s of"
+        " wall time is cut, and the titles and words it would give are lost to the load, not the code",
+    )
     return parser.parse_args(argv)
 
 
@@ -251,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus not found at {args.corpus} (set FIGVAULT_CORPUS)", file=sys.stderr)
         return 2
     settings = ExtractSettings(use_layout_model=args.layout_model)
+    if args.ocr_timeout:
+        settings = settings.model_copy(update={"ocr_timeout_s": args.ocr_timeout})
     files = corpus_files(args.corpus, with_pptx=False if args.pdf_only else None)
     extractions, failed, _ = run_extraction(files, settings)
     gold = load_gold(args.corpus / "figures.jsonl", docs=[p.name for p in files])
