@@ -146,6 +146,15 @@ class OcrLine:
 
     text: str
     box: tuple[int, int, int, int]
+    lead: str = ""
+    """Words before the line's first confident word that Tesseract doubted: an icon glued to a heading's
+    first word (a status tick before "Overrepresented sequences") pulls that word's confidence down. Not
+    in ``text`` (so not indexed); a picture's title may start with them (``heading``)."""
+
+    @property
+    def heading(self) -> str:
+        """The line read as a heading: its doubted leading words, then its confident ones."""
+        return f"{self.lead} {self.text}" if self.lead else self.text
 
 
 def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:
@@ -173,20 +182,25 @@ def read_lines(image: Image.Image, engine: OcrEngine, settings: ExtractSettings)
         raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
     lines: list[OcrLine] = []
     words: list[str] = []
+    lead: list[str] = []
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     word, line = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
     for item in tesserocr.iterate_level(api.GetIterator(), word):
         if item.IsAtBeginningOf(line):
             found = item.BoundingBox(line)
             box = tuple(round(v * scale) for v in found) if found else box  # type: ignore[assignment]
+            lead = []
         text = _word_text(item, word)
-        if text and item.Confidence(word) >= MIN_CONFIDENCE and any(ch.isalnum() for ch in text):
-            words.append(text)
+        if text and any(ch.isalnum() for ch in text):
+            if item.Confidence(word) >= MIN_CONFIDENCE:
+                words.append(text)
+            elif not words:
+                lead.append(text)
         if item.IsAtFinalElement(line, word) and words:
-            lines.append(OcrLine(" ".join(words), box))
+            lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
             words = []
     if words:
-        lines.append(OcrLine(" ".join(words), box))
+        lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
     api.Clear()
     return lines
 

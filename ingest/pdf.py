@@ -236,7 +236,7 @@ def _read_words(
         unit.figure_text = text[: MAX_FIGURE_TEXT_CHARS + MAX_OCR_CHARS]
         # A heading printed inside the picture is its own title, before the slide's (no caption, no title).
         title = None if region.title or region.caption else picture_title(
-            [(line.text, line.box) for line in lines], image.height
+            [(line.heading, line.box) for line in lines], image.height
         )  # fmt: skip
         if title:
             unit.title = title[:MAX_TITLE_CHARS]

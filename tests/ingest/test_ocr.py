@@ -217,3 +217,32 @@ def test_a_word_without_text_costs_only_that_word(monkeypatch: pytest.MonkeyPatc
     lines = ocr.read_lines(image, engine, settings)
     assert not failing  # the first word had no text
     assert [line.text for line in lines] == [whole[0].text.split(" ", 1)[1], *[x.text for x in whole[1:]]]
+
+
+def _plot_with_status_icon(title: str) -> Image.Image:
+    """An exported plot's top (a FastQC module): a round status icon with a tick glued to its heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=200)
+    page.draw_rect(page.rect, color=None, fill=(1, 1, 1))
+    page.draw_circle((14, 18), 9, color=None, fill=(0.1, 0.7, 0.1))
+    page.draw_polyline([(9, 18), (13, 23), (20, 12)], color=(1, 1, 1), width=2.5)
+    page.insert_text((24, 24), title, fontsize=13, fontname="hebo", color=(0.1, 0.1, 0.1))
+    for i, line in enumerate(("Quality scores across all bases", "Position in read (bp)", "Mean quality")):
+        page.insert_text((40, 60 + 30 * i), line, fontsize=7)
+    image = Image.open(io.BytesIO(page.get_pixmap(dpi=200).tobytes("png"))).convert("RGB")
+    doc.close()
+    return image
+
+
+@needs_tesseract
+def test_a_heading_word_doubted_for_the_icon_glued_to_it_still_starts_the_title() -> None:
+    """Layout class "status icon before a heading": Tesseract doubts the heading's first word (the icon is
+    read into it), which was dropped, so the title lost it ("sequences"). The doubted leading words stay
+    out of the indexed text, but a title read from the picture starts with them."""
+    from figvault.ingest.panels import picture_title
+
+    image = _plot_with_status_icon("Overrepresented sequences")
+    lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings())
+    assert "overrepresented" not in lines[0].text.lower()  # doubted: not indexed
+    title = picture_title([(line.heading, line.box) for line in lines], image.height)
+    assert title is not None and title.lower() == "overrepresented sequences"
