@@ -11,7 +11,8 @@ FIGVAULT_DISTRACTORS), its tune and report parts separately (split.json; tune on
 (a pool of processes reused for every document); ``--ingest-path`` times what ingest and ``figvault
 extract`` run instead: one limited worker process per document (``extract_many``: forked from the fork
 server, at ``extract.worker_nice``, under the time and memory limits, the page texts read too), so its
-pages/s are what ingest gets; their CPU time is read from the fork server, which reaps them.
+pages/s are what ingest gets; their CPU time is read from the fork server, which reaps them. The fork
+server is started before an ingest row is timed (its start, once per process, is ``server_start_s``).
 """
 
 from __future__ import annotations
@@ -167,8 +168,9 @@ def measure_speed(
 
     ``ingest_path``: through ingest's per-document worker processes (see ``run_extraction``)."""
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
-    load_before = os.getloadavg()[0]
     settings = settings.model_copy(update={"workers": workers})
+    server_start = start_worker_server(settings) if ingest_path else None
+    load_before = os.getloadavg()[0]
     # workers=1 runs in this process: its CPU time is the extraction's; ingest's workers: the fork server's
     parent_before, workers_before = time.process_time(), _workers_cpu() if ingest_path else 0.0
     extractions, _, seconds = run_extraction(pdfs, settings, ingest_path)
@@ -190,8 +192,22 @@ def measure_speed(
         "pages_per_cpu_s": round(pages / cpu, 1) if per_cpu else None,
         # Ingest's path: what watching the workers (limits, cancel) costs the process that asked for them.
         "parent_cpu_s": round(parent_cpu, 2) if ingest_path else None,
+        # Ingest's path: starting the workers' fork server, once per process, before the timed run.
+        "server_start_s": round(server_start, 2) if server_start is not None else None,
         "cpus": os.cpu_count() or 0,
     }
+
+
+def start_worker_server(settings: ExtractSettings) -> float:
+    """Start ingest's worker fork server if it is not running (one empty worker), and return the seconds
+    that took: about 1 s of imports the first time in a process, a fork's 40 ms after. Without it the first
+    ingest row timed would carry the start alone (the OCR-on row with ``--ocr-speed``), and its pages/s
+    would not compare with the others'."""
+    from figvault.pipeline.extract_worker import ExtractLimits, run_limited
+
+    start = time.perf_counter()
+    run_limited(os.getpid, (), ExtractLimits.from_settings(settings), verb="start")
+    return time.perf_counter() - start
 
 
 def _workers_cpu() -> float:
@@ -316,11 +332,11 @@ def _print_new_set(console: Console, part: str, result: Score) -> None:
 def _print_speed(console: Console, speed: list[SpeedRow]) -> None:
     table = Table(title="Speed, PDFs (extraction incl. PNG rendering)")
     cols = ("workers", "path", "ocr", "pages", "units", "seconds", "pages/s", "pages/CPU-s", "load avg")
-    cols += ("cpus",)
+    cols += ("cpus", "server start s")
     for col in cols:
         table.add_column(col, justify="right")
     keys = ("workers", "path", "ocr", "pages", "units", "seconds", "pages_per_s", "pages_per_cpu_s")
-    keys += ("load_avg_1m", "cpus")
+    keys += ("load_avg_1m", "cpus", "server_start_s")
     for row in speed:
         table.add_row(*(str(row[k]) if row[k] is not None else "-" for k in keys))
     console.print(table)

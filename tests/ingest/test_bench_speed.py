@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from figvault.settings import ExtractSettings
 from tests.generated_docs import figure_pdf
@@ -42,3 +43,17 @@ def test_ingest_path_rows_say_their_path_and_cpu_rate(tmp_path: Path) -> None:
     assert [(r["path"], r["workers"], r["ocr"]) for r in rows] == [
         (path, workers, ocr) for ocr in (True, False) for path in ("batch", "ingest") for workers in (2, 1)
     ]
+
+
+def test_ingest_rows_start_the_worker_server_before_the_clock(tmp_path: Path, monkeypatch: Any) -> None:
+    """The fork server's start (imports, once per process) is reported apart, not in the first row timed."""
+    bench = _bench()
+    events: list[str] = []
+    start, run = bench.start_worker_server, bench.run_extraction
+    monkeypatch.setattr(bench, "start_worker_server", lambda s: (events.append("server"), start(s))[1])
+    monkeypatch.setattr(bench, "run_extraction", lambda *a, **k: (events.append("timed"), run(*a, **k))[1])
+    files = [figure_pdf(tmp_path / "doc.pdf", seed=3)]
+    row = bench.measure_speed(files, ExtractSettings(ocr=False), workers=1, ingest_path=True)
+    assert events == ["server", "timed"]
+    assert row["server_start_s"] is not None and row["server_start_s"] >= 0
+    assert bench.measure_speed(files, ExtractSettings(ocr=False), workers=1)["server_start_s"] is None
