@@ -59,10 +59,27 @@ INTERNAL = "an internal error"
 """How ``public_line`` begins for an exception that is not figvault's."""
 
 
+SERVER_SIDE: tuple[tuple[type[FigvaultError], str], ...] = (
+    (ModelUnavailableError, "a model this request needs is not available on the server (see its log)"),
+    (StoreError, "the vector store is unavailable or failed; try again later"),
+)
+"""figvault's errors whose text describes the server (a model's local path; a store's address, collections
+and filter expressions): callers of the service read the fixed sentence, the log the text."""
+
+
+def server_side_line(exc: BaseException) -> str | None:
+    """The fixed sentence callers read for a ``SERVER_SIDE`` error; None for any other."""
+    return next((text for kind, text in SERVER_SIDE if isinstance(exc, kind)), None)
+
+
 def public_line(exc: BaseException) -> str:
     """The one-line reason of ``exc`` that callers of the service may read: figvault's own reasons, which
-    are written for them; of any other exception only its type, since its text may name hosts, server
+    are written for them, but the fixed sentence of an error that describes the server
+    (``server_side_line``); of any other exception only its type, since its text may name hosts, server
     paths, collections or filter expressions (the log keeps it: ``operator_line``)."""
+    fixed = server_side_line(exc)
+    if fixed is not None:
+        return fixed
     if isinstance(exc, FigvaultError):
         return one_line(exc)
     return f"{INTERNAL} ({type(exc).__name__}); the server log has the details"

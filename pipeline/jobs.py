@@ -31,7 +31,7 @@ from sqlalchemy import insert, select, update
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
 from figvault.db.models import jobs
-from figvault.errors import FigvaultError, one_line, operator_line, public_line
+from figvault.errors import FigvaultError, operator_line, public_line
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
 
@@ -724,7 +724,7 @@ def execute(ctx: JobContext) -> Job:
         detail = operator_detail(exc)
         if detail is not None:  # the server log keeps what the message leaves out
             log.warning("job %s (%s) failed: %s", job.id, job.type, detail[DETAIL], exc_info=exc)
-        store.finish(job.id, JobState.FAILED, one_line(exc), detail, owner=owner)
+        store.finish(job.id, JobState.FAILED, public_line(exc), detail, owner=owner)
     except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
         log.exception("job %s (%s) failed", job.id, job.type)
         store.finish(job.id, JobState.FAILED, public_line(exc), operator_detail(exc), owner=owner)

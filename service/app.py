@@ -27,6 +27,7 @@ from figvault.errors import (
     UnsafeFileError,
     UnsupportedFileError,
     one_line,
+    public_line,
 )
 from figvault.pipeline.registry import connect as connect_registry
 from figvault.service.admission import Overloaded, SearchGate
@@ -122,20 +123,11 @@ async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, exc.status, headers=headers)
 
 
-# A server-side failure is described in the log, never to the caller: a store's error text names hosts,
-# collections and expressions, a model error local paths.
-_SERVER_SIDE_DETAIL: list[tuple[type[Exception], str]] = [
-    (ModelUnavailableError, "a model this request needs is not available on the server (see its log)"),
-    (StoreError, "the vector store is unavailable or failed; try again later"),
-]
-
-
 async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
     code = next(code for kind, code in _ERROR_STATUS if isinstance(exc, kind))
-    if code >= 500:
+    if code >= 500:  # described in the log, never to the caller (figvault.errors.SERVER_SIDE)
         log.error("%s %s: %s", request.method, request.url.path, exc)
-        detail = next(text for kind, text in _SERVER_SIDE_DETAIL if isinstance(exc, kind))
-        return JSONResponse({"detail": detail}, code)
+        return JSONResponse({"detail": public_line(exc)}, code)
     return JSONResponse({"detail": one_line(exc)[:300]}, code)
 
 

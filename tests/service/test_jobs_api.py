@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
+from figvault.errors import StoreError
 from figvault.pipeline.ingest_job import uploads_dir
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobRunner, JobState, JobStore, JobType
 from figvault.service import users
@@ -584,20 +585,34 @@ def test_an_unreachable_ray_cluster_is_not_named_to_http_callers(
     assert "ray-head.corp.internal" in caplog.text
 
 
-def test_a_job_failing_on_another_programs_error_shows_its_type_only(
-    service: Service, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("failure", "shown"),
+    [
+        (
+            RuntimeError("connection to server at db.corp.internal (10.20.30.40), port 5432 failed"),
+            "an internal error (RuntimeError); the server log has the details",
+        ),
+        (
+            StoreError("cannot open the Milvus store at http://10.20.30.40:19530: deadline exceeded"),
+            "the vector store is unavailable or failed; try again later",
+        ),
+    ],
+)
+def test_a_job_failing_on_the_servers_own_error_does_not_show_its_text(
+    service: Service, monkeypatch: pytest.MonkeyPatch, failure: Exception, shown: str
 ) -> None:
-    """A job that fails on an exception that is not figvault's (an outage, a bug): its text may name hosts
-    and server paths, so callers read its type and where the details are; the record keeps the text."""
+    """A job that fails on an exception that is not figvault's (an outage, a bug), or on figvault's error
+    about the store, whose text names hosts, server paths and collections: callers read its type or a fixed
+    sentence, as a search's 503 does; the record keeps the text for ``figvault jobs show``."""
     from figvault.pipeline import jobs as jobs_module
 
     def outage(ctx: Any) -> dict[str, Any]:
-        raise RuntimeError("connection to server at db.corp.internal (10.20.30.40), port 5432 failed")
+        raise failure
 
     monkeypatch.setitem(jobs_module.HANDLERS, JobType.INGEST, lambda: outage)
     job_id = upload(service, "editor", 52)["job_id"]
     final = service.wait(job_id, "editor")
-    assert final["state"] == "failed" and "RuntimeError" in final["message"]
+    assert final["state"] == "failed" and final["message"] == shown
     assert "10.20.30.40" not in json.dumps(final)
     assert "10.20.30.40" in JobStore.open(service.settings).require(job_id).result["detail"]
 
