@@ -153,8 +153,17 @@ class OcrLine:
 
     @property
     def heading(self) -> str:
-        """The line read as a heading: its doubted leading words, then its confident ones."""
-        return f"{self.lead} {self.text}" if self.lead else self.text
+        """The line read as a heading: its doubted leading words that read as words (letters only, 3 or
+        more: an icon read alone gives "SS" or "HE"), then its confident ones; only a line whose confident
+        words have 3 letters or more is extended (a line of numbers does not become a heading)."""
+        if not self.lead or sum(ch.isalpha() for ch in self.text) < 3:
+            return self.text
+        kept: list[str] = []
+        for word in reversed(self.lead.split()):
+            if len(word) < 3 or not word.isalpha():
+                break
+            kept.insert(0, word)
+        return " ".join([*kept, self.text])
 
 
 def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:

@@ -246,3 +246,16 @@ def test_a_heading_word_doubted_for_the_icon_glued_to_it_still_starts_the_title(
     assert "overrepresented" not in lines[0].text.lower()  # doubted: not indexed
     title = picture_title([(line.heading, line.box) for line in lines], image.height)
     assert title is not None and title.lower() == "overrepresented sequences"
+
+
+@pytest.mark.parametrize(
+    ("lead", "text", "heading"),
+    [
+        ("Overrepresented", "sequences", "Overrepresented sequences"),
+        ("HE", "Governance Benchmark Tool", "Governance Benchmark Tool"),  # an icon read alone
+        ("@ Per", "sequence GC content", "Per sequence GC content"),
+        ("c st", "8", "8"),  # a line of numbers stays one
+    ],
+)
+def test_only_doubted_words_that_read_as_words_start_a_heading(lead: str, text: str, heading: str) -> None:
+    assert ocr.OcrLine(text, (0, 0, 10, 10), lead).heading == heading
