@@ -45,6 +45,8 @@ FLAT_SHARE = 0.3
 image. Screenshots, diagrams and charts have one; photographs and gradient artwork do not, and OCR finds
 no words in them worth its cost."""
 MAX_OCR_CHARS = 1500
+ICON_GLYPHS = "@©®°*•·|~-_=+#>»"
+"""Symbols Tesseract reads for a status icon or bullet set before a heading."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class OcrLine:
             return self.text
         kept: list[str] = []
         for word in reversed(self.lead.split()):
+            word = word.lstrip(ICON_GLYPHS)  # the icon read as a symbol glued to the word ("@Per")
             if len(word) < 3 or not word.isalpha():
                 break
             kept.insert(0, word)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from figvault.ingest.boxes import Box, box_area, box_intersection
+from figvault.ingest.ocr import ICON_GLYPHS
 
 if TYPE_CHECKING:
     from figvault.ingest.pdf_layout import Cluster, TextLine
@@ -482,7 +483,7 @@ def picture_title(lines: Sequence[tuple[str, Box]], height: float) -> str | None
             break
         parts.append(more)
         bottom = below[3]
-    title = " ".join(parts).lstrip("@©®°*•·|~-_=+#>»").strip()
+    title = " ".join(parts).lstrip(ICON_GLYPHS).strip()
     words = title.split()
     if not 0 < len(words) <= TITLE_MAX_WORDS or len(title) > TITLE_MAX_CHARS or _letters(title) < 3:
         return None

@@ -254,6 +254,7 @@ def test_a_heading_word_doubted_for_the_icon_glued_to_it_still_starts_the_title(
         ("Overrepresented", "sequences", "Overrepresented sequences"),
         ("HE", "Governance Benchmark Tool", "Governance Benchmark Tool"),  # an icon read alone
         ("@ Per", "sequence GC content", "Per sequence GC content"),
+        ("@Per", "sequence GC content", "Per sequence GC content"),
         ("c st", "8", "8"),  # a line of numbers stays one
     ],
 )
