@@ -16,8 +16,8 @@ file. So each document is extracted in its own short-lived process:
 
 ``run_limited`` is the reusable piece (any work on an untrusted file, under limits, with a cancel
 check: the first render of a page image for the viewer uses it too); ``extract_limited`` extracts one
-document with it, and ``extract_many`` runs several at once for a batch and yields results in input
-order. All say why a document failed in words a person understands. The page texts (a retrieval signal
+document with it, and ``extract_many`` runs several at once for a batch, largest file first, and yields
+results in input order. All say why a document failed in words a person understands. The page texts (a retrieval signal
 read with the same parsers) come back with the extraction, so the parent never parses an untrusted file
 itself.
 """
@@ -399,6 +399,15 @@ def _answer(receiver: Connection, process: Any) -> Any:
     raise ExtractionError(payload)
 
 
+def file_size(path: Path) -> int:
+    """The file's size in bytes, the one cost of a document known before it is opened; 0 when it cannot
+    be read (its extraction reports why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def extract_many(
     paths: Iterable[Path],
     settings: ExtractSettings,
@@ -431,7 +440,10 @@ def extract_many(
             return str(exc)
 
     pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="figvault-extract")
-    futures: list[Future[WorkerResult | str]] = [pool.submit(one, p) for p in files]
+    # Started largest first, as ingest starts them (runner.largest_first): a long document started last
+    # would leave the other workers idle at the end. Results still come back in input order.
+    started = {p: pool.submit(one, p) for p in sorted(files, key=file_size, reverse=True)}
+    futures: list[Future[WorkerResult | str]] = [started[p] for p in files]
     try:
         for path, future in zip(files, futures, strict=True):
             while True:

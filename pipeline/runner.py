@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Self
 from figvault.errors import FigvaultError, one_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.pipeline.encode_units import EncodedUnits
-from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many
+from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many, file_size
 from figvault.pipeline.stages import (
     DocSpec,
     EncodeJob,
@@ -170,14 +170,7 @@ def encoder_threads(workers: int, allowed: bool) -> Iterator[None]:
 def largest_first(specs: Sequence[DocSpec]) -> list[DocSpec]:
     """The documents in the order to start their extraction: largest file first (ties in input order), so
     that the run does not end waiting on one long document while the other workers sit idle."""
-
-    def size(spec: DocSpec) -> int:
-        try:
-            return spec.path.stat().st_size
-        except OSError:  # extraction reports it
-            return 0
-
-    return sorted(specs, key=size, reverse=True)
+    return sorted(specs, key=lambda spec: file_size(spec.path), reverse=True)
 
 
 def _offer(inbox: queue.Queue[PreparedDoc], doc: PreparedDoc) -> bool:

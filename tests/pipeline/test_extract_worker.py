@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from figvault.errors import ExtractionError
+from figvault.pipeline import extract_worker
 from figvault.pipeline.extract_worker import (
     ExtractCancelled,
     ExtractLimits,
@@ -123,6 +124,26 @@ def test_batch_goes_on_past_hostile_files(tmp_path: Path) -> None:
     # The dense page either extracts (once clustering is near-linear) or fails alone, with its reason.
     assert not isinstance(results[hostile], str) or "longer than 10 s" in results[hostile]
     assert not workers_alive()
+
+
+def test_batch_starts_the_largest_file_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker: the documents start largest first (a long one started last leaves the others' cores idle at
+    the end), and the results still come back in input order."""
+    files = []
+    for name, size in [("a-small.pdf", 10), ("b-large.pdf", 3000), ("c-medium.pdf", 500)]:
+        files.append(tmp_path / name)
+        files[-1].write_bytes(b"x" * size)
+    started: list[str] = []
+
+    def record(path: Path, settings: ExtractSettings, **_: object) -> str:
+        started.append(path.name)
+        return f"not extracted: {path.name}"
+
+    monkeypatch.setattr(extract_worker, "extract_limited", record)
+    results = list(extract_many(files, ExtractSettings(workers=1)))
+    assert started == ["b-large.pdf", "c-medium.pdf", "a-small.pdf"]
+    assert [path for path, _ in results] == files
+    assert [reason for _, reason in results] == [f"not extracted: {p.name}" for p in files]
 
 
 REQUESTER = """
