@@ -17,9 +17,9 @@ file. So each document is extracted in its own short-lived process:
 ``run_limited`` is the reusable piece (any work on an untrusted file, under limits, with a cancel
 check: the first render of a page image for the viewer uses it too); ``extract_limited`` extracts one
 document with it, and ``extract_many`` runs several at once for a batch, largest file first, and yields
-results in input order. All say why a document failed in words a person understands. The page texts (a retrieval signal
-read with the same parsers) come back with the extraction, so the parent never parses an untrusted file
-itself.
+results in input order. All say why a document failed in words a person understands. The page texts (a
+retrieval signal read with the same parsers) come back with the extraction, so the parent never parses an
+untrusted file itself.
 """
 
 from __future__ import annotations
