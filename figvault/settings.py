@@ -71,7 +71,7 @@ class ExtractSettings(BaseModel):
     """Read the words inside figure images with Tesseract when it is installed (docs/extraction.md)."""
     ocr_languages: str = "eng"
     """Tesseract languages, ``+``-joined (``eng+deu``); each needs its Debian ``tesseract-ocr-<lang>``."""
-    ocr_max_per_page: int = Field(default=3, ge=0)
+    ocr_max_per_page: int = Field(default=6, ge=0)
     """At most this many figures of a page or slide are read, biggest first."""
     ocr_max_pixels: int = Field(default=1_500_000, ge=10_000)
     """An image is scaled down to this many pixels before OCR (cost grows with the pixels)."""

@@ -104,6 +104,20 @@ def test_only_pictures_with_a_flat_background_are_worth_reading() -> None:
     assert not ocr.worth_reading(Image.new("RGB", (300, 30), "white"))  # too small for a line of text
 
 
+def flat_fills_picture(width: int = 600, height: int = 400) -> Image.Image:
+    """Layout class "diagram of several flat fills": four zones of different greys, none a quarter more."""
+    img = Image.new("RGB", (width, height))
+    for i, grey in enumerate((40, 110, 180, 235)):
+        img.paste((grey, grey, grey), (i * width // 4, 0, (i + 1) * width // 4, height))
+    return img
+
+
+def test_a_diagram_of_several_flat_fills_is_worth_reading() -> None:
+    assert ocr.worth_reading(flat_fills_picture())
+    gradient = Image.linear_gradient("L").resize((600, 400)).convert("RGB")  # a gradient slide background
+    assert not ocr.worth_reading(gradient)
+
+
 @needs_tesseract
 def test_at_most_the_cap_of_figures_per_page_biggest_first(tmp_path: Path) -> None:
     small = (text_picture(("Small panel words",)), (72, 420, 272, 500))
