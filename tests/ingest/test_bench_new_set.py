@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_extraction", REPO / "bench" / "extraction.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers.bench_module import load_bench
 
 
 def test_pdf_only_leaves_the_new_sets_pptx_out() -> None:
-    bench = _bench()
+    bench = load_bench("extraction")
     docs, pages = bench.new_set_part("tune")
     assert any(name.endswith(".pptx") for name in docs)  # the tune part holds the OMOP deck
     pdf_docs, pdf_pages = bench.new_set_part("tune", pdf_only=True)

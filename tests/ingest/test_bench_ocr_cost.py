@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from PIL import Image
 
 from figvault.ingest import ocr
+from tests.helpers.bench_module import load_bench
 from tests.ingest.test_ocr import needs_tesseract, text_picture
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_ocr_cost", REPO / "bench" / "ocr_cost.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @needs_tesseract
 def test_a_variant_is_measured_and_the_engine_keeps_its_settings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bench = _bench()
+    bench = load_bench("ocr_cost")
     Image.open(io.BytesIO(text_picture())).save(tmp_path / "000.png")
     (tmp_path / "index.json").write_text(json.dumps([{"file": "000.png", "cpu_s": 0.1}]))
     api = ocr._api(bench.SETTINGS.ocr_languages)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from figvault.settings import ExtractSettings
 from tests.generated_docs import figure_pdf
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_extraction_speed", REPO / "bench" / "extraction.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers.bench_module import load_bench
 
 
 def test_ingest_path_extracts_the_same_units_in_worker_processes(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("extraction")
     files = [figure_pdf(tmp_path / f"doc{i}.pdf", seed=i) for i in range(2)]
     settings = ExtractSettings(workers=1, ocr=False)
     batch, batch_failed, _ = bench.run_extraction(files, settings)
@@ -34,7 +23,7 @@ def test_ingest_path_extracts_the_same_units_in_worker_processes(tmp_path: Path)
 
 
 def test_ingest_path_rows_say_their_path_and_cpu_rate(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("extraction")
     files = [figure_pdf(tmp_path / "doc.pdf", seed=3)]
     row = bench.measure_speed(files, ExtractSettings(ocr=False), workers=1, ingest_path=True)
     assert (row["path"], row["pages"]) == ("ingest", 1)
@@ -47,7 +36,7 @@ def test_ingest_path_rows_say_their_path_and_cpu_rate(tmp_path: Path) -> None:
 
 def test_ingest_rows_start_the_worker_server_before_the_clock(tmp_path: Path, monkeypatch: Any) -> None:
     """The fork server's start (imports, once per process) is reported apart, not in the first row timed."""
-    bench = _bench()
+    bench = load_bench("extraction")
     events: list[str] = []
     start, run = bench.start_worker_server, bench.run_extraction
     monkeypatch.setattr(bench, "start_worker_server", lambda s: (events.append("server"), start(s))[1])
