@@ -45,14 +45,19 @@ def typed_line(exc: BaseException) -> str:
     return name if first == name else f"{name}: {first}"
 
 
-class DeploymentError(FigvaultError):
-    """A failure whose whole reason names the deployment (a cluster's address, another program's own error
-    text): ``str()`` is the reason anyone who may see the job reads (over HTTP too), ``detail`` the
-    operator's (the command line, the server log, ``figvault jobs show``)."""
+class WithheldDetailError(FigvaultError):
+    """A failure whose whole reason is not for everyone who may see the job: ``str()`` is the reason anyone
+    who may see it reads (over HTTP too), ``detail`` the operator's (the command line, the server log,
+    ``figvault jobs show``)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(reason)
         self.detail = detail
+
+
+class DeploymentError(WithheldDetailError):
+    """A failure whose whole reason names the deployment (a cluster's address, another program's own error
+    text)."""
 
 
 INTERNAL = "an internal error"
@@ -87,6 +92,6 @@ def public_line(exc: BaseException) -> str:
 
 def operator_line(exc: BaseException) -> str:
     """The whole one-line reason of ``exc``, for the operator only (see ``public_line``)."""
-    if isinstance(exc, DeploymentError):
+    if isinstance(exc, WithheldDetailError):
         return exc.detail
     return one_line(exc) if isinstance(exc, FigvaultError) else typed_line(exc)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from figvault.access import Action, Credential, Principal, Role
 from figvault.db import Database
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, WithheldDetailError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.jobs import (
@@ -471,8 +471,22 @@ def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Ac
     tenant = job_tenant(ctx.job) if tenant is None else tenant
     wanted = None if groups is None else list(groups)
     reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
-    if reason is not None:
-        raise FigvaultError(f"stopped: {reason}{_after_refusal(ctx.job, action)}")
+    if reason is None:
+        return
+    after = _after_refusal(ctx.job, action)
+    kind = (recorded.get("credential") or {}).get("kind")
+    if action is Action.INGEST and kind not in ("jwt", "local"):
+        # Every editor who shares one of the job's groups sees its message: that its starter was revoked,
+        # demoted, moved or left a group is the operator's to read (the job's detail), not theirs.
+        raise WithheldDetailError(f"stopped: {KEY_USER_STOPPED}{after}", f"stopped: {reason}{after}")
+    raise FigvaultError(f"stopped: {reason}{after}")
+
+
+KEY_USER_STOPPED = (
+    "the API key that queued this job no longer allows it (a revoked user, or a changed role, tenant or"
+    " group list; an admin sees which with figvault jobs show)"
+)
+"""The public reason of an ingest stopped by its API-key user's standing (``check_caller``)."""
 
 
 def _after_refusal(job: Job, action: Action) -> str:

@@ -18,8 +18,9 @@ import pytest
 from figvault.errors import FigvaultError
 from figvault.pipeline import jobs as jobs_module
 from figvault.pipeline.doc_identity import find_document
-from figvault.pipeline.ingest_job import check_allowed, queue_upload_job, uploads_dir
+from figvault.pipeline.ingest_job import KEY_USER_STOPPED, check_allowed, queue_upload_job, uploads_dir
 from figvault.pipeline.jobs import (
+    DETAIL,
     JobContext,
     JobRunner,
     JobState,
@@ -264,9 +265,11 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
         recorded = {"user": user, "groups": ["eng", "hr"], "roles": ["editor"]}
         params = ingest_params([doc], principal=recorded, groups=["eng", "hr"])
         final = run_here(settings, store.create(JobType.INGEST, params, started_by=user, tenant="acme"))
-        assert final.state == JobState.FAILED and why in final.message, final.message
-        # Editors of eng alone see this job: which of its groups its starter left is not theirs to read.
-        assert not re.search(r"\bhr\b", final.message), final.message
+        assert final.state == JobState.FAILED and why in final.result[DETAIL], final.result
+        # Every editor of eng sees this job: what became of its starter is the operator's to read, and
+        # which of its groups the starter left is not theirs either.
+        assert KEY_USER_STOPPED in final.message and why not in final.message, final.message
+        assert f"'{user}'" not in final.message and not re.search(r"\bhr\b", final.message), final.message
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
@@ -290,7 +293,8 @@ def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     docs = [figure_pdf(tmp_path / "a.pdf", seed=5), figure_pdf(tmp_path / "b.pdf", seed=6)]
     params = ingest_params(docs, principal={"user": "ed", "groups": ["eng"], "roles": ["editor"]})
     final = run_here(settings, store.create(JobType.INGEST, params, started_by="ed", tenant="acme"))
-    assert final.state == JobState.FAILED and "revoked" in final.message, final.message
+    assert final.state == JobState.FAILED and "'ed' was revoked" in final.result[DETAIL], final.result
+    assert KEY_USER_STOPPED in final.message and "'ed'" not in final.message, final.message
     registry = DocumentRegistry.open(settings)
     assert find_document(registry, "acme", "a.pdf") is not None  # written before the revocation
     assert find_document(registry, "acme", "b.pdf") is None
@@ -320,7 +324,8 @@ def test_ingest_job_checks_the_api_key_it_was_queued_with(
         final = run_here(
             settings, store.create(JobType.INGEST, params, started_by=recorded["user"], tenant="acme")
         )
-        assert final.state == JobState.FAILED and why in final.message, final.message
+        assert final.state == JobState.FAILED and why in final.result[DETAIL], final.result
+        assert KEY_USER_STOPPED in final.message and why not in final.message, final.message
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
