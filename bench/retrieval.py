@@ -3,9 +3,9 @@
 Ingests the labelled corpus (``$FIGVAULT_CORPUS``, default ``../shared/corpus``) and, for the realistic size,
 the corpus plus all 65 distractor documents (``$FIGVAULT_DISTRACTORS``) into data folders that are cached
 under ``--data-root`` (default ``/tmp/figvault-bench``) and reused: the folder name carries the profile, the
-configured embedding version and the git trees of the code that decides what is indexed; ``--reingest``
-starts over. Then every question runs through ``SearchEngine.search`` (what ``figvault search`` and
-``POST /v1/search`` run) and, for comparison, through each channel alone.
+configured embedding version, the extraction settings and the git trees of the code that decides what is
+indexed; ``--reingest`` starts over. Then every question runs through ``SearchEngine.search`` (what
+``figvault search`` and ``POST /v1/search`` run) and, for comparison, through each channel alone.
 
 Questions: the shared dev questions split by ``bench/labels/dev_split.json`` (fixed seed, see
 ``bench/dev_split.py``) and, when present, ``bench/labels/{questions,corpus_questions,unanswerable}.jsonl``
@@ -71,6 +71,9 @@ LABEL_SETS = ("questions", "corpus_questions", "unanswerable")
 INDEXING_CODE = ("ingest", "retrieval/schema.py")
 """What decides the stored units (the cache key carries their git trees); what changes vectors is in the
 embedding version. ``--reingest`` when another change matters."""
+EXTRACT_NOT_IN_UNITS = ("workers", "worker_nice")
+"""Extraction settings that change how fast, not what is stored: every other one (``ocr_max_per_page``, the
+time limits that cut a read or a document) is in the cache key."""
 HALVES = ("tune", "report")
 TOKEN = re.compile(r"\w+")
 
@@ -135,6 +138,7 @@ def cache_dir(root: Path, profile: str, size: str, files: list[Path], settings: 
     key = {
         "version": configured_embedding_version(settings),
         "code": {p: git_tree(p) for p in INDEXING_CODE},
+        "extract": settings.extract.model_dump(mode="json", exclude=set(EXTRACT_NOT_IN_UNITS)),
         "files": [(f.name, f.stat().st_size) for f in files],
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
