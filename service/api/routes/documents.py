@@ -25,7 +25,6 @@ from figvault.pipeline.jobs import JobStore
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service import audit
-from figvault.service.api.routes.jobs import check_pending_ingests
 from figvault.service.api.schemas import (
     AUTH_RESPONSES,
     DeletedOut,
@@ -40,6 +39,7 @@ from figvault.service.api.schemas import (
 )
 from figvault.service.db import RegistryDB
 from figvault.service.deps import DbDep, DocIdPath, Engine, EngineDep, SettingsDep, require
+from figvault.service.pending_ingests import check_pending_ingests
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.users import UserError, validate_label
 from figvault.settings import Settings

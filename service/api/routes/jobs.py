@@ -44,6 +44,7 @@ from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
+from figvault.service.pending_ingests import check_pending_ingests
 from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
 from figvault.text_checks import Name, check_text
@@ -204,29 +205,6 @@ class StatusOut(BaseModel):
     units: int = Field(description="Units of your tenant in the served collection (never the whole store's).")
     collections: list[str]
     reencode_job: JobOut | None = None
-
-
-PENDING_RETRY_S = 30.0
-"""``Retry-After`` of an ingest refused for the caller's pending ones: about one small job's run."""
-
-
-def check_pending_ingests(settings: Settings, store: JobStore, principal: Principal) -> None:
-    """429 when ``principal`` already has ``service.max_pending_ingests`` ingest jobs queued or running:
-    without it one editor could fill the server's disk with uploads waiting behind each other. (Two
-    requests at the same moment may both pass: the bound is approximate by one or two.)"""
-    most = settings.service.max_pending_ingests
-    if most <= 0:
-        return
-    pending = store.list(
-        tenants=[principal.tenant],
-        states=[JobState.QUEUED, JobState.RUNNING],
-        job_type=JobType.INGEST,
-        limit=most,
-        keep=lambda job: job.started_by == principal.user,
-    )
-    if len(pending) >= most:
-        waiting = f"{len(pending)} ingest jobs of yours are waiting or running"
-        raise too_many_requests(waiting, PENDING_RETRY_S)
 
 
 def _store(request: Request) -> JobStore:
