@@ -57,12 +57,14 @@ def cpu_supports_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> Precision:
-    """``auto``: fp16 on CUDA, bf16 weights on a CPU with bf16 kernels, fp32 otherwise. An explicit bf16 is
+    """``auto``: bf16 on CUDA, bf16 weights on a CPU with bf16 kernels, fp32 otherwise. An explicit bf16 is
     kept on any CPU (the embedding version must say what computed the vectors), with a warning where it is
     slow."""
     if precision == "auto":
         if device.startswith("cuda"):
-            return "fp16"
+            # Not fp16: a collection records the resolved dtype and every reader encodes questions in it,
+            # and a CPU reader (a search server beside GPU ingest) can run bf16 but not fp16.
+            return "bf16"
         return "bf16" if cpu_supports_bf16() else "fp32"
     if precision not in DTYPES:
         raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")

@@ -131,7 +131,7 @@ class TextSettings(BaseModel):
     device: str = "cpu"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     """Weights cast to this dtype (part of the embedding version, which names the resolved dtype).
-    ``auto``: fp16 on CUDA, bf16 on a CPU with oneDNN bf16 kernels, else fp32. fp32 by default: bf16 halves
+    ``auto``: bf16 on CUDA and on a CPU with oneDNN bf16 kernels, else fp32. fp32 by default: bf16 halves
     MiniLM's CPU with bf16 instructions and costs about 6x without them, and ``auto`` would make the version
     depend on the host (docs/encoders.md)."""
     batch_size: int = 64

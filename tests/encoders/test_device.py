@@ -7,6 +7,9 @@ import os
 import pytest
 
 from figvault.encoders import device
+from figvault.encoders.factory import build_encoders
+from figvault.retrieval.served_encoders import encoder_settings_record, settings_for_collection
+from figvault.settings import Settings
 
 
 def test_a_configured_thread_count_is_kept() -> None:
@@ -17,3 +20,22 @@ def test_a_configured_thread_count_is_kept() -> None:
 def test_auto_takes_half_the_usable_cores(monkeypatch: pytest.MonkeyPatch, cores: int, expected: int) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert device.serving_cpu_threads(0) == expected
+
+
+def test_auto_precision_on_cuda_is_one_a_cpu_reader_can_compute(tiny_clip_settings: Settings) -> None:
+    """A store whose encoders ran with ``auto`` on CUDA (a GPU ingest, GPU Ray actors) records the dtype
+    that ran; a search server on a CPU encodes its questions in that dtype, so it must be one a CPU has.
+    No GPU needed: the record is pinned from settings, not from the device."""
+    gpu = tiny_clip_settings.model_copy(
+        update={
+            name: getattr(tiny_clip_settings, name).model_copy(update={"device": "cuda", "precision": "auto"})
+            for name in ("clip", "text")
+        }
+    )
+    record = encoder_settings_record(gpu)
+    assert record["clip"]["precision"] == record["text"]["precision"] == device.precision_here("auto", "cuda")
+
+    reader = settings_for_collection(tiny_clip_settings, record)  # this process's device: cpu
+    built = build_encoders(reader)  # was: ModelUnavailableError "precision fp16 needs a CUDA device"
+    assert built.plan.clip is not None and built.plan.clip.device == "cpu"
+    assert built.plan.clip.precision == record["clip"]["precision"]
