@@ -1,9 +1,13 @@
 """Whole-page (or whole-slide) images for the page viewer, rendered once and cached in the storage.
 
 A cached image is named by what determines its pixels — the document's sha256, the page and the dpi — so
-it never goes stale: a changed document has another hash. The cache is the storage area ``cache/pages``
-(shared by replicas when ``storage.url`` is set: a page rendered by one is served by all). Access is not
-this module's concern: the route checks the caller may see the document before asking for its pages.
+it never goes stale: a changed document has another hash; and, for the route, by the document it was
+rendered for (``document_scope``: tenant and document id). Two documents of the same bytes (two tenants or
+groups holding one file) keep their renders apart: otherwise whether a page of one is served from the cache
+(at once, never told to wait) would tell a holder of the other that someone holds and reads that file. The
+cache is the storage area ``cache/pages`` (shared by replicas when ``storage.url`` is set: a page rendered
+by one is served by all). Access is not this module's concern: the route checks the caller may see the
+document before asking for its pages.
 
 A first render parses an untrusted file, so it runs in a worker process under the extraction limits
 (``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the service's
@@ -20,6 +24,7 @@ nothing here; changed bytes are another hash, hence other cache entries.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -79,11 +84,14 @@ class PageImageRenderer:
         dpi: int = PAGE_DPI,
         clock: Callable[[], float] = time.time,
         caller: str | None = None,
+        scope: str = "",
     ) -> None:
         """``caller``: who asks (the route's tenant and user), allowed one first render at a time; None:
-        no such limit (code of this process)."""
+        no such limit (code of this process). ``scope``: whose renders these are (``document_scope``; "": the
+        file's, shared by every document of its bytes)."""
         self.settings = settings
         self.caller = caller
+        self.prefix = f"doc/{scope}/" if scope else ""
         self.dpi = dpi
         self.clock = clock
         self.sources = SourceStore.from_settings(settings)
@@ -93,12 +101,12 @@ class PageImageRenderer:
         return f'"{sha256[:32]}-p{page}-{self.dpi}"'
 
     def cache_key(self, sha256: str, page: int) -> str:
-        return f"{sha256[:2]}/{sha256}-p{page}-{self.dpi}.png"
+        return f"{self.prefix}{sha256[:2]}/{sha256}-p{page}-{self.dpi}.png"
 
     def deck_key(self, sha256: str) -> str:
         """Where a deck whose conversion overran is marked: every page of it waits, not only the one viewed
         (each view of another page converted the whole deck again)."""
-        return f"{sha256[:2]}/{sha256}-deck"
+        return f"{self.prefix}{sha256[:2]}/{sha256}-deck"
 
     def cache_path(self, sha256: str, page: int) -> Path | None:
         """The cached render's file on a local storage (None on a remote one)."""
@@ -178,6 +186,12 @@ class PageImageRenderer:
         if raised or self.clock() - at >= UNAVAILABLE_RETRY_S:
             return True
         raise RenderFailedError(reason)
+
+
+def document_scope(tenant: str, doc_id: str) -> str:
+    """The cache scope of one document's page renders (a hash: a document id may be a legacy file name,
+    never part of a path)."""
+    return hashlib.sha256(f"{tenant}\x00{doc_id}".encode()).hexdigest()[:32]
 
 
 @contextmanager

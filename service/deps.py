@@ -154,8 +154,14 @@ async def get_current_principal(
         raise UNAUTHORIZED from None
     if principal.unrestricted:  # only the local operator is; never a network caller
         raise UNAUTHORIZED
-    limits.spend_request(key_id or principal.user, address)
+    limits.spend_request(key_id or token_budget_key(principal), address)
     return principal
+
+
+def token_budget_key(principal: Principal) -> str:
+    """The request budget of a token's caller: its subject within its tenant (``jwt:ana`` of two tenants is
+    two callers, and one must not spend, or watch through its own 429s, the other's budget)."""
+    return f"{principal.tenant}\x00{principal.user}"  # a tenant name may hold "/" or ":", never NUL
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

@@ -1,6 +1,6 @@
 """Rate limits per credential and per client address (the ``limits`` library), and the 429 answer.
 
-Two budgets, each per API key id (a JWT: its namespaced subject) and per client address:
+Two budgets, each per API key id (a JWT: its namespaced subject within its tenant) and per client address:
 
 - **requests** (``service.rate_limit_per_key``, ``service.rate_limit_per_address``): every authenticated
   request spends one;

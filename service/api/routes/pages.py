@@ -21,6 +21,7 @@ from figvault.pipeline.page_images import (
     PageImageRenderer,
     PageNotFoundError,
     PageRenderBusyError,
+    document_scope,
 )
 from figvault.pipeline.registry import DocumentRecord
 from figvault.pipeline.sources import (
@@ -154,7 +155,12 @@ async def page_image(
     sha256 = record.sha256
     # One first render per caller at a time: a reader cannot hold every render slot with one heavy
     # document's pages while other tenants' views wait (``page_images._one_render_of``).
-    renderer = PageImageRenderer(settings, caller=f"{principal.tenant}\x00{principal.user}")
+    # Renders are kept per document: a copy of the same file elsewhere never shares them (page_images).
+    renderer = PageImageRenderer(
+        settings,
+        caller=f"{principal.tenant}\x00{principal.user}",
+        scope=document_scope(record.tenant, record.doc_id),
+    )
     etag = renderer.etag(sha256, page)
     headers = {**IMAGE_CACHE_HEADERS, "ETag": etag}
     if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:

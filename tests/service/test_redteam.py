@@ -1,0 +1,92 @@
+"""A low-privilege caller of one tenant and group trying to learn about another's documents through answers
+that carry no id: which status a request gets, and whose budget it spends. Each test failed on the service
+before its fix (a page another document's reader had viewed was served from the shared cache, 200 where an
+unviewed page answers 429; a token of one tenant spent the request budget of another tenant's token with the
+same subject)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from figvault.access import Role
+from figvault.pipeline import page_images
+from tests.generated_docs import figure_pdf
+from tests.service.conftest import JWT_SECRET, World
+
+
+def upload(world: World, user: str, data: bytes, group: str) -> str:
+    """``data`` uploaded as ``user`` into ``group``; the document id once its job succeeded."""
+    sent = world.client.post(
+        "/v1/documents",
+        files={"files": ("copy.pdf", data, "application/pdf")},
+        data={"groups": group},
+        headers=world.headers(user),
+    )
+    assert sent.status_code == 202, sent.text
+    deadline = time.monotonic() + 300
+    while (job := world.client.get(f"/v1/jobs/{sent.json()['job_id']}", headers=world.headers(user)).json())[
+        "state"
+    ] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "succeeded", job
+    return sent.json()["documents"][0]["doc_id"]
+
+
+def test_a_page_view_tells_nothing_of_another_documents_views(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Page images were cached by the file's hash alone. An attacker holding a copy of a file (a leaked
+    report) uploaded it into their own tenant, kept one first render of theirs running, and asked for a
+    page of their copy: a page some other tenant's reader had viewed came from the cache (200), any other
+    page waited for a render (429). So they learnt that another tenant holds the file and reads that page.
+    Renders are now kept per document: the copy's answer is the same whether or not the original was
+    viewed."""
+    world.add_user("rt-victim", Role.EDITOR, ["g0"], "acme")
+    world.add_user("rt-attacker", Role.EDITOR, ["g0"], "globex")
+    data = figure_pdf(tmp_path_factory.mktemp("rt") / "leaked.pdf", seed=7070).read_bytes()
+    original = upload(world, "rt-victim", data, "g0")
+    copy = upload(world, "rt-attacker", data, "g0")
+    viewed = world.client.get(f"/v1/documents/{original}/pages/1/image", headers=world.headers("rt-victim"))
+    assert viewed.status_code == 200, viewed.text
+    attacker = "globex\x00rt-attacker"  # the route's caller key: tenant and user
+    with page_images._rendering_guard:
+        page_images._rendering_for.add(attacker)  # one first render of the attacker's own is running
+    try:
+        probe = world.client.get(f"/v1/documents/{copy}/pages/1/image", headers=world.headers("rt-attacker"))
+    finally:
+        with page_images._rendering_guard:
+            page_images._rendering_for.discard(attacker)
+    assert probe.status_code == 429, "the copy's page came from the original's cache"
+    own = world.client.get(f"/v1/documents/{copy}/pages/1/image", headers=world.headers("rt-attacker"))
+    assert own.status_code == 200 and own.content == viewed.content  # the same pixels, rendered for it
+
+
+@pytest.fixture
+def per_key_limited(world: World) -> Iterator[TestClient]:
+    from figvault.service.app import create_app
+
+    settings = world.settings.model_copy(deep=True)
+    settings.service.rate_limit_per_key = "3/minute"
+    with TestClient(create_app(settings, engine=world.client.app.state.engine)) as client:
+        yield client
+
+
+def token(sub: str, tenant: str) -> dict[str, str]:
+    claims = {"sub": sub, "tenant": tenant, "groups": ["g0"], "roles": ["reader"], "exp": int(time.time()) + 60}
+    return {"Authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+
+
+def test_a_tokens_request_budget_is_its_tenants_own(world: World, per_key_limited: TestClient) -> None:
+    """The per-key budget of a token was its subject's, and a subject is only unique within its tenant
+    (``jwt:ana`` of acme and ``jwt:ana`` of globex are two callers): one tenant's caller could spend
+    another's budget (429 for them) and read from its own 429s when the other was busy."""
+    theirs, mine = token("ana", "acme"), token("ana", "globex")
+    assert [per_key_limited.get("/v1/me", headers=theirs).status_code for _ in range(3)] == [200] * 3
+    assert per_key_limited.get("/v1/me", headers=mine).status_code == 200
+    assert per_key_limited.get("/v1/me", headers=theirs).status_code == 429  # its own budget still holds
