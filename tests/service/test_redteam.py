@@ -78,7 +78,13 @@ def per_key_limited(world: World) -> Iterator[TestClient]:
 
 
 def token(sub: str, tenant: str) -> dict[str, str]:
-    claims = {"sub": sub, "tenant": tenant, "groups": ["g0"], "roles": ["reader"], "exp": int(time.time()) + 60}
+    claims = {
+        "sub": sub,
+        "tenant": tenant,
+        "groups": ["g0"],
+        "roles": ["reader"],
+        "exp": int(time.time()) + 60,
+    }
     return {"Authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
 
 
