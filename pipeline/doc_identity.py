@@ -137,6 +137,7 @@ def resolve_target(
     fresh_id: str,
     doc_id: str | None = None,
     create_named: bool = True,
+    sha256: str = "",
 ) -> Target:
     """The document a file named ``name`` becomes for ``principal`` (in its tenant).
 
@@ -144,7 +145,9 @@ def resolve_target(
     with ``create_named``, a new document with that id (the CLI's ``--doc-id`` and the ids an upload job
     pinned), without it DocumentNotYoursError. No ``doc_id``: ``fresh_id`` when that record already exists
     (this job made it before a crash), else the one document named ``name`` the caller may replace, else a
-    new document ``fresh_id``; several such documents: AmbiguousDocumentError.
+    new document ``fresh_id``; several such documents: the one holding these bytes (``sha256``, the file's
+    content hash) when exactly one does, else AmbiguousDocumentError. Two files of one name in different
+    folders become two documents in one run, so the same bytes must find theirs again on a re-run.
     """
     tenant = principal.tenant
     check_document_name(name)
@@ -163,5 +166,12 @@ def resolve_target(
     resumed = registry.get(tenant, fresh_id)
     if resumed is not None:
         return Target(fresh_id, resumed)
-    found = pick(registry.matching(tenant, name), name, replaceable)
+    named = registry.matching(tenant, name)
+    try:
+        found = pick(named, name, replaceable)
+    except AmbiguousDocumentError:
+        same = [r for r in named if sha256 and r.sha256 == sha256 and replaceable(r)]
+        if len(same) != 1:
+            raise
+        found = same[0]
     return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)

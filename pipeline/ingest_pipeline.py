@@ -318,23 +318,27 @@ class IngestRunner:
             name = ident.name or path.name
             seed = request.id_seed
             try:
+                sha, unreadable = file_sha256(path), None
+            except OSError as exc:
+                sha, unreadable = "", f"cannot read file: {exc.strerror or exc}"
+            try:
                 target = resolve_target(
                     self.registry,
                     request.caller,
                     name,
                     doc_id=ident.doc_id,
                     fresh_id=ident.fresh_id or new_doc_id(f"{seed}\0{path}" if seed else None),
+                    sha256=sha,
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))
                 continue
             did, known = target.doc_id, target.known
             doc_groups = self._groups_for(request.groups, known)
-            try:
-                sha = file_sha256(path)
-            except OSError as exc:
-                plan = _Planned(did, name, "", doc_groups, known)
-                self._fail(report, path, plan, report.tenant, f"cannot read file: {exc.strerror or exc}")
+            if unreadable is not None:
+                self._fail(
+                    report, path, _Planned(did, name, "", doc_groups, known), report.tenant, unreadable
+                )
                 continue
             if self._unchanged(known, sha, report.collection, doc_groups, request.tags):
                 assert known is not None

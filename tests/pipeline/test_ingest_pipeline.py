@@ -85,6 +85,27 @@ def test_changed_file_replaces_its_units(settings: Settings, docs: list[Path], f
     assert len(new) == 1 and not (new & old)
 
 
+def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Settings, tmp_path: Path) -> None:
+    # q1/report.pdf and q2/report.pdf: two documents of one name; a re-run found both names ambiguous and
+    # failed them. The same bytes find their document again; a changed one still needs its id.
+    for folder in ("q1", "q2"):
+        (tmp_path / folder).mkdir()
+    first = figure_pdf(tmp_path / "q1" / "report.pdf", seed=5)
+    second = figure_pdf(tmp_path / "q2" / "report.pdf", seed=6)
+    run = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="twins", progress=False)
+    assert [d.status for d in run.documents] == [INDEXED, INDEXED]
+    again = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="twins", progress=False)
+    assert [d.status for d in again.documents] == [SKIPPED, SKIPPED]
+    assert {d.doc_id for d in again.documents} == {d.doc_id for d in run.documents}
+    figure_pdf(second, seed=7, n_figures=1)
+    changed = {
+        d.path: d
+        for d in ingest_paths(settings, [tmp_path], groups=["eng"], tenant="twins", progress=False).documents
+    }
+    assert changed[str(first)].status == SKIPPED
+    assert changed[str(second)].status == FAILED and "give the document id" in changed[str(second)].error
+
+
 def test_crash_between_write_and_delete_keeps_the_document(
     settings: Settings, docs: list[Path], first_report, caplog: pytest.LogCaptureFixture
 ):
