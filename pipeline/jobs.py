@@ -26,11 +26,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select, update
 
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
-from figvault.db.models import jobs
+from figvault.db.models import job_groups, jobs
 from figvault.errors import FigvaultError, operator_line, public_line
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
@@ -80,6 +80,12 @@ class JobError(BaseModel):
     error: str
 
 
+def params_groups(params: dict[str, Any]) -> list[str]:
+    """The access groups a job's parameters give its documents (``params["groups"]``; none for others)."""
+    groups = params.get("groups")
+    return [str(g) for g in groups] if isinstance(groups, list) else []
+
+
 class Job(BaseModel):
     id: str
     type: JobType
@@ -116,8 +122,7 @@ class Job(BaseModel):
     @property
     def groups(self) -> list[str]:
         """The access groups the job gives its documents (ingest jobs); empty for other jobs."""
-        groups = self.params.get("groups")
-        return [str(g) for g in groups] if isinstance(groups, list) else []
+        return params_groups(self.params)
 
     @property
     def store_wide(self) -> bool:
@@ -139,6 +144,26 @@ def job_visible(job: Job, principal: Principal) -> bool:
     if principal.can(Action.REGROUP) or job.started_by == principal.user:
         return True
     return principal.sees(job.tenant, job.groups)
+
+
+def _both(first: Callable[[Job], bool] | None, second: Callable[[Job], bool]) -> Callable[[Job], bool]:
+    return second if first is None else (lambda job: first(job) and second(job))
+
+
+def visible_clause(principal: Principal) -> ColumnElement[bool]:
+    """``job_visible`` as a SQL condition on ``jobs`` (the same rule; ``job_visible`` stays the check of
+    record and is applied to every row this selects): a caller's jobs are found by the database, not by
+    parsing every job row of the tenant."""
+    if principal.can(Action.REGROUP) or principal.unrestricted:
+        tenant_jobs: ColumnElement[bool] = jobs.c.tenant == principal.tenant
+    else:
+        shared = select(job_groups.c.job_id).where(job_groups.c.group_name.in_(sorted(principal.groups)))
+        tenant_jobs = and_(
+            jobs.c.tenant == principal.tenant,
+            or_(jobs.c.started_by == principal.user, jobs.c.id.in_(shared)),
+        )
+    store_wide = jobs.c.tenant == GLOBAL_TENANT if principal.can(Action.REENCODE) else false()
+    return or_(tenant_jobs, store_wide)
 
 
 class JobCancelled(FigvaultError):
@@ -246,12 +271,21 @@ class JobStore:
         job_type: JobType | None = None,
         limit: int = 100,
         keep: Callable[[Job], bool] | None = None,
+        visible_to: Principal | None = None,
+        started_by: str | None = None,
     ) -> list[Job]:
         """Newest first, at most ``limit``; with ``keep``, the newest ``limit`` jobs it keeps (read in pages,
-        so a caller's short list is not cut short by others' jobs)."""
+        so a caller's short list is not cut short by others' jobs). ``visible_to``: only the jobs that
+        caller may see (``visible_clause`` in SQL, then ``job_visible`` on each); ``started_by``: only the
+        jobs of that user name."""
         query = select(jobs)
         if tenants is not None:
             query = query.where(jobs.c.tenant.in_(tenants))
+        if started_by is not None:
+            query = query.where(jobs.c.started_by == started_by)
+        if visible_to is not None:
+            query = query.where(visible_clause(visible_to))
+            keep = _both(keep, lambda job: job_visible(job, visible_to))
         if states is not None:
             query = query.where(jobs.c.state.in_([str(s) for s in states]))
         if job_type is not None:
@@ -302,6 +336,10 @@ class JobStore:
                     updated_at=now,
                 )
             )
+            groups = params_groups(params)
+            if groups:
+                rows = [{"job_id": job_id, "group_name": g} for g in sorted(set(groups))]
+                conn.execute(insert(job_groups), rows)
         return self.require(job_id)
 
     @staticmethod

@@ -24,7 +24,7 @@ def check_pending_ingests(settings: Settings, store: JobStore, principal: Princi
         states=[JobState.QUEUED, JobState.RUNNING],
         job_type=JobType.INGEST,
         limit=most,
-        keep=lambda job: job.started_by == principal.user,
+        started_by=principal.user,
     )
     if len(pending) >= most:
         waiting = f"{len(pending)} ingest jobs of yours are waiting or running"

@@ -65,7 +65,10 @@ class JobRow(Base):
     """One ingest or re-encode job; the queue is this table (pipeline/jobs.py)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("jobs_state", "state", "created_at"),)
+    __table_args__ = (
+        Index("jobs_state", "state", "created_at"),
+        Index("jobs_tenant_created", "tenant", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     type: Mapped[str] = _text()
@@ -91,6 +94,21 @@ class JobRow(Base):
     finished_at: Mapped[float | None] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double, nullable=False)
     heartbeat_at: Mapped[float | None] = mapped_column(Double)
+
+
+class JobGroupRow(Base):
+    """One access group an ingest job gives its documents (its ``params["groups"]``), so the jobs a caller may
+    see are selected in SQL rather than by parsing every job of the tenant (pipeline/jobs.py
+    ``visible_clause``); migration 0005."""
+
+    __tablename__ = "job_groups"
+    __table_args__ = (
+        PrimaryKeyConstraint("job_id", "group_name"),
+        Index("job_groups_group", "group_name", "job_id"),
+    )
+
+    job_id: Mapped[str] = _text()
+    group_name: Mapped[str] = _text()
 
 
 class UserRow(Base):
@@ -161,6 +179,7 @@ class LexicalLogMetaRow(Base):
 
 documents = DocumentRow.__table__
 jobs = JobRow.__table__
+job_groups = JobGroupRow.__table__
 users = UserRow.__table__
 audit = AuditRow.__table__
 acl_sets = AclSetRow.__table__

@@ -218,10 +218,6 @@ def _runner(request: Request) -> JobRunner:
     return runner
 
 
-def visible_tenants(principal: Principal) -> list[str]:
-    return [principal.tenant, GLOBAL_TENANT] if principal.can(Action.REENCODE) else [principal.tenant]
-
-
 def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
     job = store.get(job_id)
     if job is None or not job_visible(job, principal):
@@ -233,9 +229,7 @@ def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
 def list_jobs(
     request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JobListOut:
-    jobs = _store(request).list(
-        tenants=visible_tenants(principal), limit=limit, keep=lambda job: job_visible(job, principal)
-    )
+    jobs = _store(request).list(limit=limit, visible_to=principal)
     return JobListOut(jobs=[JobOut.of(j) for j in jobs])
 
 
