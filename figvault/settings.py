@@ -7,6 +7,7 @@ else the packaged ``configs/default.toml``), then the defaults below.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from importlib import resources
@@ -431,7 +432,13 @@ def resolve_config_path(config: str | Path | None = None) -> Path:
         return profile_path(str(chosen))
     path = Path(chosen).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+        close = difflib.get_close_matches(str(chosen), sorted(PROFILES), n=1)
+        hint = (
+            f" (did you mean the profile {close[0]!r}?)"
+            if close
+            else f" (profiles: {', '.join(sorted(PROFILES))})"
+        )
+        raise FileNotFoundError(f"config file not found: {path}{hint}")
     return path
 
 

@@ -49,6 +49,19 @@ def _unknown(model: type[BaseModel], path: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def _one_underscore(model: type[BaseModel], path: list[str]) -> str:
+    """The dotted setting ``path`` names when its first ``_`` stands for ``__`` (``store_uri``, as in
+    ``FIGVAULT_STORE_URI``: the closest name by spelling is the section ``store``), or the closest key of
+    that section, else ""."""
+    if len(path) != 1 or "_" not in path[0]:
+        return ""
+    section, _, key = path[0].partition("_")
+    if section not in model.model_fields:
+        return ""
+    found = _unknown(model, [section, key])
+    return ".".join([section, key]) if found is None else found[1]
+
+
 def _toml_paths(table: Mapping[str, Any], model: type[BaseModel], prefix: list[str]) -> Iterator[list[str]]:
     for key, value in table.items():
         path = [*prefix, key]
@@ -79,6 +92,8 @@ def unknown_settings(config_path: Path, environ: Mapping[str, str]) -> list[str]
         found = _unknown(Settings, name[len(ENV_PREFIX) :].lower().split("__"))
         if found is not None:
             dotted, known = found
+            parts = name[len(ENV_PREFIX) :].lower().split("__")
+            known = _one_underscore(Settings, parts) or known
             env_known = ENV_PREFIX + known.upper().replace(".", "__") if known else ""
             lines.append(_line(name, dotted, env_known))
     return lines

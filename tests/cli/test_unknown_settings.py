@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
-from figvault.settings import PROFILES, profile_path
+from figvault.settings import PROFILES, profile_path, resolve_config_path
 from figvault.settings_check import unknown_settings
 
 load_commands()
@@ -45,6 +45,23 @@ def test_misspelt_keys_and_variables_are_named_with_the_closest_setting(config: 
         "FIGVAULT_INGEST__DEFAULT_GRUOPS: unknown setting ingest.default_gruops"
         " (did you mean FIGVAULT_INGEST__DEFAULT_GROUPS?); it is ignored",
     ]
+
+
+def test_one_underscore_for_two_is_named_with_the_setting_meant(config: Path) -> None:
+    # FIGVAULT_STORE_URI was answered "did you mean FIGVAULT_STORE?": a section, not something to set.
+    environ = {"FIGVAULT_STORE_URI": "http://milvus:19530", "FIGVAULT_INGEST_DEFAULT_GRUOPS": "hr"}
+    assert unknown_settings(profile_path("offline"), environ) == [
+        "FIGVAULT_INGEST_DEFAULT_GRUOPS: unknown setting ingest_default_gruops"
+        " (did you mean FIGVAULT_INGEST__DEFAULT_GROUPS?); it is ignored",
+        "FIGVAULT_STORE_URI: unknown setting store_uri (did you mean FIGVAULT_STORE__URI?); it is ignored",
+    ]
+
+
+def test_a_misspelt_profile_name_is_named_with_the_profile_meant(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="did you mean the profile 'offline'"):
+        resolve_config_path("offlne")
+    with pytest.raises(FileNotFoundError, match="profiles: default, offline"):
+        resolve_config_path(tmp_path / "site.toml")
 
 
 @pytest.mark.parametrize("profile", PROFILES)
