@@ -13,11 +13,17 @@ extraction slot (``SofficeProfiles.lease``), which the first deck's conversion b
   profile (a profile is byte for byte the same after a second deck's conversion as after the first), and
   ``scrub`` removes what LibreOffice keeps of documents all the same (the recent-documents lists, whose
   entries carry a thumbnail of the first page; backup and recovery copies), after every conversion.
+- **nothing left behind by a killed batch**: the profiles' folder is named by the process that made it
+  (``figvault-lo-profiles-<pid>-...`` in the temp folder), and a batch that makes one removes those whose
+  process is gone (``remove_orphans``): a batch killed before ``close`` (SIGKILL, an out-of-memory kill,
+  a power cut) left its folder, and a conversion killed half-way may leave a recovery copy of its
+  document there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -34,6 +40,10 @@ DOCUMENT_ITEMS = re.compile(
 )
 """The registry's items that name documents: recent-documents lists (with thumbnails), recovery lists. The
 file has one ``<item>`` a line."""
+
+PREFIX = "figvault-lo-profiles-"
+_OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
+"""A profiles folder's name: the prefix, the pid of the process that made it, a random part."""
 
 _current: ContextVar[Path | None] = ContextVar("figvault_soffice_profile", default=None)
 
@@ -71,6 +81,28 @@ def scrub(folder: Path) -> None:
             registry.write_text(kept, encoding="utf-8")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_orphans(parent: Path) -> list[Path]:
+    """Remove the profiles folders in ``parent`` whose process is gone (a batch killed before ``close``);
+    the folders removed. (A pid reused since keeps its folder until that process is gone too.)"""
+    removed = []
+    for folder in parent.glob(PREFIX + "*"):
+        owned = _OWNED.match(folder.name)
+        if owned and int(owned.group(1)) != os.getpid() and not _alive(int(owned.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 class SofficeProfiles:
     """The profiles of one batch (see the module): ``lease`` one for a document's extraction; ``close``
     removes them all. Thread-safe: the batch's extraction threads lease concurrently."""
@@ -86,7 +118,8 @@ class SofficeProfiles:
             if self._free:
                 return self._free.pop()
             if self._root is None:
-                self._root = Path(tempfile.mkdtemp(prefix="figvault-lo-profiles-"))
+                remove_orphans(Path(tempfile.gettempdir()))
+                self._root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
             self._made += 1
             return self._root / str(self._made)
 

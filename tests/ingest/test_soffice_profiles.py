@@ -127,3 +127,29 @@ def test_the_extraction_worker_converts_on_the_leased_profile(tmp_path: Path) ->
         assert result.extraction.warnings == []
         with profiles.lease() as folder:
             assert (folder / "user" / "registrymodifications.xcu").is_file()  # built by the worker's deck
+
+
+def test_a_killed_batchs_profiles_are_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch killed before ``close`` (SIGKILL, the OOM killer) left its profiles folder in the temp folder
+    for good, a half-converted document's recovery copy with it; the next batch removes the folders whose
+    process is gone, and no other."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)
+    killed = tmp_path / f"{soffice_profiles.PREFIX}{dead_pid}-abc123"
+    (killed / "1" / "user" / "backup").mkdir(parents=True)
+    (killed / "1" / "user" / "backup" / "deck.pptx").write_bytes(b"recovery copy")
+    running = tmp_path / f"{soffice_profiles.PREFIX}1-live"  # pid 1 is always alive
+    running.mkdir()
+    unrelated = tmp_path / "figvault-lo-profiles-notapid"
+    unrelated.mkdir()
+    with SofficeProfiles() as profiles, profiles.lease() as folder:
+        assert folder.parent.name.startswith(f"{soffice_profiles.PREFIX}{os.getpid()}-")
+        assert not killed.exists() and running.exists() and unrelated.exists()
