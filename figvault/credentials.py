@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ def jwt_refusal(service: ServiceSettings, credential: Credential, now: float) ->
     return None
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a recorded credential may no longer act for its job, and who may read that."""
+
+    reason: str
+    private: bool
+    """True when the reason tells of the starter's standing (revoked, moved, demoted, out of a group, the
+    key gone): not for everyone who sees the job, only the operator. False when it tells of the credential
+    itself (a token expired or no longer accepted, an unreadable record): its holder needs it."""
+
+
 def caller_refusal(
     db: Database | Any,
     service: ServiceSettings,
@@ -70,7 +82,7 @@ def caller_refusal(
     tenant: str,
     groups: list[str] | None,
     action: Action = Action.INGEST,
-) -> str | None:
+) -> Refusal | None:
     """Why the caller recorded in a job's ``params.principal`` may no longer ingest into ``groups`` of
     ``tenant`` (or do ``action`` there: a re-encode's admin); None while it may. A job recorded before
     credentials were (no ``credential``) is checked by its API-key user's name, and refused when that user
@@ -78,16 +90,21 @@ def caller_refusal(
     user = str(recorded.get("user") or "")
     raw = recorded.get("credential")
     if raw is None:
-        return ingest_refusal(db, user, tenant, groups, action)
+        return _private(ingest_refusal(db, user, tenant, groups, action))
     try:
         credential = Credential.model_validate(raw)
     except ValidationError:
-        return "the job's recorded credential cannot be read"
+        return Refusal("the job's recorded credential cannot be read", private=False)
     if credential.kind == "local":
         return None
     if credential.kind == "jwt":
-        return jwt_refusal(service, credential, time.time())
+        reason = jwt_refusal(service, credential, time.time())
+        return None if reason is None else Refusal(reason, private=False)
     record = user_by_key_id(db, credential.key_id or "")
     if record is None:
-        return "the API key that queued this job no longer exists"
-    return record_refusal(record, tenant, groups, action)
+        return Refusal("the API key that queued this job no longer exists", private=True)
+    return _private(record_refusal(record, tenant, groups, action))
+
+
+def _private(reason: str | None) -> Refusal | None:
+    return None if reason is None else Refusal(reason, private=True)

@@ -353,6 +353,10 @@ class JobSettings(BaseModel):
     stale_after_s: float = Field(default=60.0, gt=0)
     """A running job whose owner on another host has not beaten for this long is taken over by another
     replica (an owner on this host is checked directly: its pid is gone). Keep it several heartbeats long."""
+    keep_for_retry_h: float = Field(default=24.0, ge=0)
+    """An upload job stopped because its credential lapsed (a token expired while it waited) keeps its files
+    this long, for its starter to retry it signed in again (``POST /v1/jobs/{id}/retry``); then they go.
+    0: they go at once, as a finished job's do."""
 
 
 class Settings(BaseSettings):

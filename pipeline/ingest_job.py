@@ -38,6 +38,7 @@ from figvault.errors import FigvaultError, WithheldDetailError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.jobs import (
+    AWAITING_RETRY,
     CRASHES,
     IN_FLIGHT,
     Job,
@@ -310,7 +311,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
 
     settings, params = ctx.settings, ctx.params
     tenant = job_tenant(ctx.job)
-    interrupted = False
+    interrupted = kept = False
     engine: Engine | None = None
     started = time.perf_counter()
     try:
@@ -345,10 +346,14 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     except JobInterrupted:
         interrupted = True
         raise
+    except CallerRefusedError:
+        # Good files, a lapsed credential: they wait for the starter to retry (``retry_upload_job``).
+        kept = keeps_for_retry(settings, ctx.job) and ctx.store.progress(ctx.job.id, phase=AWAITING_RETRY)
+        raise
     finally:
         if engine is not None:
             engine.close()
-        if not interrupted:
+        if not interrupted and not kept:
             discard_uploads(settings, ctx.job, ctx.store.db)
 
 
@@ -470,16 +475,31 @@ def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Ac
     groups = ctx.params.get("groups")
     tenant = job_tenant(ctx.job) if tenant is None else tenant
     wanted = None if groups is None else list(groups)
-    reason = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
-    if reason is None:
+    refusal = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
+    if refusal is None:
         return
-    after = _after_refusal(ctx.job, action)
-    kind = (recorded.get("credential") or {}).get("kind")
-    if action is Action.INGEST and kind not in ("jwt", "local"):
+    after = _after_refusal(ctx.job, action, ctx.settings.jobs.keep_for_retry_h)
+    whole = f"stopped: {refusal.reason}{after}"
+    if refusal.private and not ctx.job.store_wide:
         # Every editor who shares one of the job's groups sees its message: that its starter was revoked,
-        # demoted, moved or left a group is the operator's to read (the job's detail), not theirs.
-        raise WithheldDetailError(f"stopped: {KEY_USER_STOPPED}{after}", f"stopped: {reason}{after}")
-    raise FigvaultError(f"stopped: {reason}{after}")
+        # demoted, moved or left a group is the operator's to read (the job's detail), not theirs. (A
+        # store-wide job's message reaches no HTTP caller: JobOut withholds it.)
+        raise WithheldCallerRefusedError(f"stopped: {KEY_USER_STOPPED}{after}", whole)
+    raise CallerRefusedError(whole)
+
+
+class CallerRefusedError(FigvaultError):
+    """The credential that queued a job may no longer act for it (``check_caller``); the job fails."""
+
+
+class WithheldCallerRefusedError(WithheldDetailError, CallerRefusedError):
+    """A refusal whose whole reason is the operator's (the starter's standing): the message says less."""
+
+
+def keeps_for_retry(settings: Settings, job: Job) -> bool:
+    """Whether an ingest job refused for its credential keeps its files for a retry: an upload's (a server
+    folder's files stay where they are anyway), while ``jobs.keep_for_retry_h`` is on."""
+    return bool(job.params.get("uploads")) and settings.jobs.keep_for_retry_h > 0
 
 
 KEY_USER_STOPPED = (
@@ -489,7 +509,7 @@ KEY_USER_STOPPED = (
 """The public reason of an ingest stopped by its API-key user's standing (``check_caller``)."""
 
 
-def _after_refusal(job: Job, action: Action) -> str:
+def _after_refusal(job: Job, action: Action, keep_h: float) -> str:
     """What became of the work of a job its caller's credential stopped, and what to do: a job runs with
     the credential that queued it, so one that waited in the queue past its token's life stops."""
     if action != Action.INGEST:  # a re-encode's admin: reencode.check_admin says what stays
@@ -499,12 +519,27 @@ def _after_refusal(job: Job, action: Action) -> str:
         if job.done == 0
         else f"after {job.done} of {job.total} documents (those stay indexed)"
     )
-    again = "upload the files again (uploads are not kept)" if job.params.get("uploads") else "start it again"
+    if not job.params.get("uploads"):
+        again = "start it again"
+    elif keep_h > 0:
+        again = f"retry it (POST /v1/jobs/{job.id}/retry): its files are kept for {keep_h:g} h, then removed"
+    else:
+        again = "upload the files again (uploads are not kept)"
     return (
         f"; it stopped {done}. A job acts with the credential that queued it, checked before it starts"
         f" and between batches: sign in again and {again} (what is indexed already is skipped); for"
         " ingests that wait or run long, use an API key or a longer-lived token"
     )
+
+
+def retry_upload_job(store: JobStore, job: Job, principal: Principal) -> Job:
+    """``job``, an upload its lapsed credential stopped (``AWAITING_RETRY``), queued again to act with
+    ``principal`` (its starter, signed in again: the caller checks that); it resumes where it stopped, its
+    documents' ids unchanged. FigvaultError when it is not awaiting a retry (any more)."""
+    params = {**job.params, "principal": principal_params(principal)}
+    if not store.retry(job.id, params):
+        raise FigvaultError(f"job {job.id} is not waiting for a retry")
+    return store.require(job.id)
 
 
 def _job_folder(job_id: str) -> str:

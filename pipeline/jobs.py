@@ -80,6 +80,13 @@ class JobError(BaseModel):
     error: str
 
 
+AWAITING_RETRY = "awaiting retry"
+"""The phase of a failed job whose inputs are kept so that its starter can run it again (an upload whose
+credential lapsed: pipeline/ingest_job.py ``retry_upload_job``)."""
+INPUTS_REMOVED = "inputs removed"
+"""The phase of such a job once nobody retried it in time and its kept inputs were removed."""
+
+
 def params_groups(params: dict[str, Any]) -> list[str]:
     """The access groups a job's parameters give its documents (``params["groups"]``; none for others)."""
     groups = params.get("groups")
@@ -273,16 +280,19 @@ class JobStore:
         keep: Callable[[Job], bool] | None = None,
         visible_to: Principal | None = None,
         started_by: str | None = None,
+        phase: str | None = None,
     ) -> list[Job]:
         """Newest first, at most ``limit``; with ``keep``, the newest ``limit`` jobs it keeps (read in pages,
         so a caller's short list is not cut short by others' jobs). ``visible_to``: only the jobs that
         caller may see (``visible_clause`` in SQL, then ``job_visible`` on each); ``started_by``: only the
-        jobs of that user name."""
+        jobs of that user name; ``phase``: only jobs in that phase."""
         query = select(jobs)
         if tenants is not None:
             query = query.where(jobs.c.tenant.in_(tenants))
         if started_by is not None:
             query = query.where(jobs.c.started_by == started_by)
+        if phase is not None:
+            query = query.where(jobs.c.phase == phase)
         if visible_to is not None:
             query = query.where(visible_clause(visible_to))
             keep = _both(keep, lambda job: job_visible(job, visible_to))
@@ -451,6 +461,34 @@ class JobStore:
             )
             == 1
         )
+
+    def end_awaiting(self, job_id: str, phase: str) -> bool:
+        """A failed job ``AWAITING_RETRY`` -> ``phase`` (kept for a retry, or its kept inputs removed);
+        False when it is not awaiting one (any more): of a retry and a clean-up racing, one wins."""
+        awaiting = (jobs.c.state == str(JobState.FAILED)) & (jobs.c.phase == AWAITING_RETRY)
+        return self._update(job_id, awaiting, phase=phase, updated_at=time.time()) == 1
+
+    def retry(self, job_id: str, params: dict[str, Any]) -> bool:
+        """A failed job ``AWAITING_RETRY`` back in the queue with ``params`` (its new caller), its checkpoint
+        kept (what it wrote is skipped); False when it is not awaiting a retry (any more)."""
+        awaiting = (jobs.c.state == str(JobState.FAILED)) & (jobs.c.phase == AWAITING_RETRY)
+        changed = self._update(
+            job_id,
+            awaiting,
+            state="queued",
+            phase="",
+            message="",
+            owner="",
+            params_json=json.dumps(params, ensure_ascii=False),
+            result_json="{}",
+            errors_json="[]",
+            error_count=0,
+            cancel_requested=0,
+            finished_at=None,
+            eta_s=None,
+            updated_at=time.time(),
+        )
+        return changed == 1
 
     def requeue(
         self,
@@ -706,6 +744,19 @@ def cancel_and_discard(settings: Settings, store: JobStore, job_id: str) -> Job:
     return job
 
 
+def remove_unretried(settings: Settings, store: JobStore, now: float | None = None) -> list[str]:
+    """Jobs ``AWAITING_RETRY`` longer than ``jobs.keep_for_retry_h``: their kept inputs go (``discard``) and
+    they say so (``INPUTS_REMOVED``); the ids. The runner calls it now and then."""
+    keep_s = settings.jobs.keep_for_retry_h * 3600
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    for job in store.list(states=[JobState.FAILED], phase=AWAITING_RETRY, limit=10_000):
+        if (job.finished_at or 0.0) + keep_s <= now and store.end_awaiting(job.id, INPUTS_REMOVED):
+            discard(settings, job, store.db)
+            removed.append(job.id)
+    return removed
+
+
 class Heartbeat:
     """Marks the job's owner alive every ``every_s`` seconds while its handler runs (a batch may take
     longer than the staleness limit without reporting progress); notices when another process took the
@@ -848,6 +899,13 @@ class JobRunner:
                     resumed = []
                 if resumed:
                     log.warning("resuming job(s) left running by a stopped process: %s", ", ".join(resumed))
+                try:
+                    removed = remove_unretried(self.settings, store)
+                except Exception:
+                    log.warning("could not remove the inputs of jobs nobody retried", exc_info=True)
+                    removed = []
+                if removed:
+                    log.info("removed the kept uploads of job(s) nobody retried: %s", ", ".join(removed))
                 next_orphan_check = time.monotonic() + max(1.0, self.settings.jobs.heartbeat_s)
             try:
                 claimed = store.claim_next(owner)

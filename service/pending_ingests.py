@@ -4,7 +4,7 @@ the server's disk until their job runs, so without a bound one editor's queued u
 from __future__ import annotations
 
 from figvault.access import Principal
-from figvault.pipeline.jobs import JobState, JobStore, JobType
+from figvault.pipeline.jobs import AWAITING_RETRY, JobState, JobStore, JobType
 from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
 
@@ -13,19 +13,17 @@ PENDING_RETRY_S = 30.0
 
 
 def check_pending_ingests(settings: Settings, store: JobStore, principal: Principal) -> None:
-    """429 when ``principal`` already has ``service.max_pending_ingests`` ingest jobs queued or running:
-    without it one editor could fill the server's disk with uploads waiting behind each other. (Two
-    requests at the same moment may both pass: the bound is approximate by one or two.)"""
+    """429 when ``principal`` already has ``service.max_pending_ingests`` ingest jobs queued, running or
+    kept for a retry (their files wait too): without it one editor could fill the server's disk with
+    uploads waiting behind each other. (Two requests at the same moment may both pass: the bound is
+    approximate by one or two.)"""
     most = settings.service.max_pending_ingests
     if most <= 0:
         return
-    pending = store.list(
-        tenants=[principal.tenant],
-        states=[JobState.QUEUED, JobState.RUNNING],
-        job_type=JobType.INGEST,
-        limit=most,
-        started_by=principal.user,
-    )
-    if len(pending) >= most:
-        waiting = f"{len(pending)} ingest jobs of yours are waiting or running"
+    mine = {"tenants": [principal.tenant], "job_type": JobType.INGEST, "started_by": principal.user}
+    pending = len(store.list(states=[JobState.QUEUED, JobState.RUNNING], limit=most, **mine))
+    # An upload stopped by its lapsed credential keeps its files for a retry (pipeline/ingest_job.py).
+    pending += len(store.list(states=[JobState.FAILED], phase=AWAITING_RETRY, limit=most, **mine))
+    if pending >= most:
+        waiting = f"{pending} ingest jobs of yours are waiting, running or kept for a retry"
         raise too_many_requests(waiting, PENDING_RETRY_S)

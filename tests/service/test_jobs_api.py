@@ -678,8 +678,58 @@ def test_an_upload_whose_token_expired_in_the_queue_says_what_to_do(
     message = final["message"]
     assert final["state"] == "failed" and "the token that queued this job has expired" in message
     assert "before it ingested anything" in message
-    assert "sign in again and upload the files again" in message
+    assert f"sign in again and retry it (POST /v1/jobs/{job_id}/retry)" in message
     assert TOKEN_SECRET not in json.dumps(final) and "detail" not in final["result"]
+
+
+def test_an_upload_stopped_by_its_lapsed_token_keeps_its_files_for_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad input loses nothing, and a lapsed token is not even bad input: the upload's files and its new
+    document were deleted with the job, and the user had to find and send them again. Now they are kept
+    for ``jobs.keep_for_retry_h``; the starter, signed in again, retries the job and it indexes the same
+    document. Nobody else may retry it, and once the time is up the files go."""
+    import jwt
+
+    from figvault import credentials
+    from figvault.pipeline.jobs import AWAITING_RETRY, INPUTS_REMOVED, remove_unretried, run_here
+
+    exp = int(time.time()) + 600
+    with token_editor_service(tmp_path, exp) as svc:
+        svc.client.app.state.jobs.stop()  # the uploads wait in the queue
+        sent = [upload(svc, "jo", seed) for seed in (44, 45)]
+        monkeypatch.setattr(credentials, "time", SimpleNamespace(time=lambda: exp + 60.0))
+        store = JobStore.open(svc.settings)
+        for up in sent:
+            assert run_here(svc.settings, store.require(up["job_id"])).state == JobState.FAILED
+        job_id, doc_id = sent[0]["job_id"], sent[0]["documents"][0]["doc_id"]
+        assert store.require(job_id).phase == AWAITING_RETRY
+        assert any(uploads_dir(svc.settings, job_id).iterdir())
+        pending = svc.client.get(f"/v1/documents/{doc_id}", headers=svc.headers("jo")).json()
+        assert pending["state"] == "pending"
+        svc.keys["jo"] = jwt.encode({**TOKEN_CLAIMS, "exp": exp + 3600}, TOKEN_SECRET)  # signed in again
+        svc.keys["peer"] = jwt.encode({**TOKEN_CLAIMS, "sub": "peer", "exp": exp + 3600}, TOKEN_SECRET)
+        refused = svc.client.post(f"/v1/jobs/{job_id}/retry", headers=svc.headers("peer"))
+        assert refused.status_code == 403, refused.text
+        retried = svc.client.post(f"/v1/jobs/{job_id}/retry", headers=svc.headers("jo"))
+        assert retried.status_code == 202 and retried.json()["state"] == "queued", retried.text
+        final = run_here(svc.settings, store.require(job_id))
+        assert final.state == JobState.SUCCEEDED and final.result["indexed"] == 1, final
+        indexed = svc.client.get(f"/v1/documents/{doc_id}", headers=svc.headers("jo")).json()
+        assert indexed["state"] == "indexed" and indexed["units"] > 0
+        again = svc.client.post(f"/v1/jobs/{job_id}/retry", headers=svc.headers("jo"))
+        assert again.status_code == 409  # not waiting for a retry
+        # Nobody retries the other one in time: its files and its placeholder document go.
+        other = store.require(sent[1]["job_id"])
+        keep_s = svc.settings.jobs.keep_for_retry_h * 3600
+        assert remove_unretried(svc.settings, store, now=time.time()) == []
+        assert remove_unretried(svc.settings, store, now=other.finished_at + keep_s) == [other.id]
+        assert store.require(other.id).phase == INPUTS_REMOVED
+        assert not uploads_dir(svc.settings, other.id).exists()
+        gone = svc.client.get(f"/v1/documents/{sent[1]['documents'][0]['doc_id']}", headers=svc.headers("jo"))
+        assert gone.status_code == 404
+        late = svc.client.post(f"/v1/jobs/{other.id}/retry", headers=svc.headers("jo"))
+        assert late.status_code == 409
 
 
 def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> None:

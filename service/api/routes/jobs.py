@@ -367,6 +367,34 @@ def cancel_job(
     return JobOut.of(job)
 
 
+@router.post(
+    "/jobs/{job_id}/retry",
+    summary="Run again an upload its lapsed credential stopped, with yours (its starter, signed in again)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses={409: {"model": ErrorOut, "description": "The job is not waiting for a retry."}},
+)
+def retry_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep) -> JSONResponse:
+    """An upload job stopped because the credential that queued it lapsed (a token that expired while it
+    waited) keeps its files for ``jobs.keep_for_retry_h``: its starter retries it with the credential of
+    this request, which must still allow its groups. It resumes where it stopped."""
+    from figvault.pipeline.ingest_job import retry_upload_job
+    from figvault.service.api.routes.documents import _upload_groups
+
+    runner = _runner(request)
+    job = _visible_job(_store(request), principal, job_id)
+    if job.started_by != principal.user:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the user who started a job may retry it")
+    _upload_groups(principal, ",".join(job.groups))  # 403 when a group of the job is no longer theirs
+    try:
+        job = retry_upload_job(_store(request), job, principal)
+    except FigvaultError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    runner.submit(job)
+    audit.record(db.conn(), principal, "job-retry", detail={"job": job.id})
+    return _accepted(job)
+
+
 def _accepted(job: Job) -> JSONResponse:
     return JSONResponse(
         JobOut.of(job).model_dump(mode="json"),
