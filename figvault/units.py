@@ -114,3 +114,6 @@ class DocumentExtraction(BaseModel):
     meta: DocumentMeta
     figures: list[ExtractedFigure] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    ocr_timeouts: int = 0
+    """Figures whose OCR read ``extract.ocr_timeout_s`` stopped: their in-picture words are missing (on a
+    busy machine a read takes longer; raise the limit and extract again to get them)."""

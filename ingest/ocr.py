@@ -33,7 +33,7 @@ from PIL import Image
 
 from figvault.errors import one_line
 from figvault.settings import ExtractSettings
-from figvault.units import OCR_MARKER
+from figvault.units import OCR_MARKER, DocumentExtraction
 
 MIN_SIDE_PX = 40
 """Images narrower or lower than this hold no readable line of text."""
@@ -255,13 +255,26 @@ def with_ocr(figure_text: str, ocr_text: str) -> str:
     return "\n".join(part for part in (figure_text, OCR_MARKER, *fresh) if part)
 
 
-class DocumentOcr:
-    """OCR for one document: its engine (None: off or unavailable) and the figures each page had read."""
+def ocr_lost(figures: int) -> str:
+    """What ``figures`` reads stopped by ``extract.ocr_timeout_s`` mean, and what to do (a job's summary,
+    ``figvault ingest`` and ``figvault extract``)."""
+    return (
+        f"the words inside {figures} figure(s) were not read: OCR stopped after extract.ocr_timeout_s (a busy"
+        " machine reads slower; raise it and extract or ingest again to get them)"
+    )
 
-    def __init__(self, settings: ExtractSettings, warnings: list[str]) -> None:
+
+class DocumentOcr:
+    """OCR for one document: its engine (None: off or unavailable) and the figures each page had read. What
+    it could not do goes into the document's extraction: a line in ``warnings``, and a read that
+    ``extract.ocr_timeout_s`` stopped is counted in ``ocr_timeouts`` too (its words are lost: a user must be
+    able to tell, the job's result and ``figvault extract`` report the count)."""
+
+    def __init__(self, settings: ExtractSettings, extraction: DocumentExtraction) -> None:
         self.settings = settings
-        self.warnings = warnings
-        self.engine = engine_for(settings, warnings)
+        self.extraction = extraction
+        self.warnings = extraction.warnings
+        self.engine = engine_for(settings, self.warnings)
         self._read: Counter[int] = Counter()
         self._lines: dict[bytes, list[OcrLine]] = {}
         """Lines read so far, by a digest of the image's pixels: the same picture on several pages (a
@@ -288,5 +301,7 @@ class DocumentOcr:
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
+                if isinstance(exc, TimeoutError):
+                    self.extraction.ocr_timeouts += 1
                 return None
         return self._lines[digest]

@@ -81,7 +81,7 @@ def extract_pdf_units(
             page_texts={layout.content.number: _page_text(layout, stats) for layout in layouts},
             figure_above=_figures_above_captions(layouts),
             bombs=bombs,
-            ocr=DocumentOcr(settings, extraction.warnings),
+            ocr=DocumentOcr(settings, extraction),
         )
         for layout in layouts:
             extraction.figures.extend(_page_figures(document, layout))

@@ -144,7 +144,7 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
             plans.append((info, cluster))
 
     deck = _render_if_needed(data, plans, len(slides), hidden, settings, result)
-    ocr = DocumentOcr(settings, result.warnings)
+    ocr = DocumentOcr(settings, result)
     try:
         for info, cluster in plans:
             figure = _make_figure(info, cluster, result, sha256, (slide_w, slide_h), deck, settings, ocr)

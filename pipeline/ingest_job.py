@@ -247,6 +247,7 @@ class _Tally:
     counts: dict[str, int] = field(default_factory=_zero_counts)
     units: int = 0
     pages: int = 0
+    ocr_timeouts: int = 0
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -276,12 +277,13 @@ class _Tally:
             elif outcome.status in (status.INDEXED, status.REPLACED):
                 self.units += outcome.units
                 self.pages += outcome.pages
+                self.ocr_timeouts += outcome.ocr_timeouts
         self.done += files
 
     def result(self, seconds: float, tenant: str, engine: str) -> dict[str, Any]:
         """The job's result; FigvaultError when every document failed."""
         status, counts, units = _status(), self.counts, self.units
-        summary = status.run_summary(counts, units, self.pages, seconds)
+        summary = status.run_summary(counts, units, self.pages, seconds, self.ocr_timeouts)
         if self.total and counts[status.FAILED] == self.total:
             raise FigvaultError(f"every document failed ({summary}); see the job's errors")
         return {
@@ -289,6 +291,7 @@ class _Tally:
             **counts,
             "units": units,
             "pages": self.pages,
+            "ocr_timeouts": self.ocr_timeouts,
             "tenant": tenant,
             "collection": self.collection,
             "embedding_version": self.version,

@@ -24,6 +24,7 @@ from typing import Any
 
 from figvault.access import Principal, local_operator
 from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
+from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
@@ -43,15 +44,19 @@ REPLACED = "replaced"
 FAILED = "failed"
 
 
-def run_summary(counts: Mapping[str, int], units: int, pages: int, seconds: float) -> str:
+def run_summary(
+    counts: Mapping[str, int], units: int, pages: int, seconds: float, ocr_timeouts: int = 0
+) -> str:
     """The CLI's and the ingest job's summary: ``"2 new, 0 replaced, 1 unchanged, 0 failed; 14 units from 9
-    pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``)."""
+    pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``); and
+    ``ocr_timeouts`` when there were some (``ingest.ocr.ocr_lost``)."""
     rates = [rate_text(units, seconds, "units"), rate_text(pages, seconds, "pages", ".2f")] if units else []
     return (
         f"{counts.get(INDEXED, 0)} new, {counts.get(REPLACED, 0)} replaced,"
         f" {counts.get(SKIPPED, 0)} unchanged, {counts.get(FAILED, 0)} failed;"
         f" {units} units from {pages} pages in {seconds:.1f}s"
         + "".join(f", {rate}" for rate in rates if rate)
+        + (f"; {ocr_lost(ocr_timeouts)}" if ocr_timeouts else "")
     )
 
 
@@ -67,6 +72,8 @@ class DocumentOutcome:
     """Old units of a changed document that the new version no longer has."""
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    ocr_timeouts: int = 0
+    """Figures whose OCR ``extract.ocr_timeout_s`` stopped (``DocumentExtraction.ocr_timeouts``)."""
     failed_units: dict[str, str] = field(default_factory=dict)
     """Units left out because they could not be encoded: ``"doc pN (unit_id)"`` -> reason."""
     name: str = ""
@@ -122,12 +129,16 @@ class IngestReport:
         return sum(d.pages for d in self.documents if d.status in (INDEXED, REPLACED))
 
     @property
+    def ocr_timeouts(self) -> int:
+        return sum(d.ocr_timeouts for d in self.documents if d.status in (INDEXED, REPLACED))
+
+    @property
     def failed(self) -> list[DocumentOutcome]:
         return [d for d in self.documents if d.status == FAILED]
 
     def summary(self) -> str:
         counts = {status: self.count(status) for status in (INDEXED, REPLACED, SKIPPED, FAILED)}
-        return run_summary(counts, self.units, self.pages, self.timings.get("total", 0.0))
+        return run_summary(counts, self.units, self.pages, self.timings.get("total", 0.0), self.ocr_timeouts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -525,6 +536,7 @@ class IngestRunner:
             REPLACED if replaces else INDEXED,
             pages=extraction.meta.pages,
             warnings=list(extraction.warnings),
+            ocr_timeouts=extraction.ocr_timeouts,
             name=plan.name,
         )
         record = DocumentRecord(

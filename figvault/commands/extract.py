@@ -40,7 +40,7 @@ def extract(
         typer.echo(f"FAILED {p}: no such file or folder", err=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
-    n_units = n_pages = n_ok = 0
+    n_units = n_pages = n_ok = ocr_timeouts = 0
     failures: list[tuple[Path, str]] = [(p, "no such file or folder") for p in missing]
     warned: set[str] = set()
     # Write to a temporary file and rename: readers never see a half-written units.jsonl.
@@ -63,6 +63,7 @@ def extract(
                     bar.write(f"warning: {warning}", file=sys.stderr)
             n_ok += 1
             n_pages += result.meta.pages
+            ocr_timeouts += result.ocr_timeouts
             for fig in result.figures:
                 rel = f"images/{fig.unit.unit_id}.png"
                 (out / rel).write_bytes(fig.png)
@@ -78,5 +79,9 @@ def extract(
         f"extracted {n_units} units from {n_ok} file(s), {n_pages} pages; {len(failures)} failed"
         f" -> {out / 'units.jsonl'}"
     )
+    if ocr_timeouts:  # each read also had its warning line; the total is what tells a user to act
+        from figvault.ingest.ocr import ocr_lost
+
+        typer.echo(f"warning: {ocr_lost(ocr_timeouts)}", err=True)
     if failures:
         raise typer.Exit(1)

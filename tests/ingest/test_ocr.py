@@ -155,6 +155,7 @@ def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None
     assert ex.warnings == [
         "page 1: OCR of a figure failed (OCR stopped after 0.001 s (extract.ocr_timeout_s))"
     ]
+    assert ex.ocr_timeouts == 1  # counted, for the job's result and the extract command's report
 
 
 def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> None:

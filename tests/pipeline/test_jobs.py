@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from figvault.errors import FigvaultError
+from figvault.ingest import ocr
 from figvault.pipeline import jobs as jobs_module
 from figvault.pipeline.doc_identity import find_document
 from figvault.pipeline.ingest_job import KEY_USER_STOPPED, check_allowed, queue_upload_job, uploads_dir
@@ -172,6 +173,25 @@ def test_ingest_job_indexes_then_skips_by_content_hash(
     )
     assert again.result["skipped"] == 3 and again.result["indexed"] == 0
     assert stored_ids(settings) == ids  # nothing duplicated, nothing lost
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+def test_figures_whose_ocr_ran_out_of_time_are_counted_in_the_job(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    """A read cut by ``extract.ocr_timeout_s`` (a loaded machine) lost a figure's words with only a
+    warning per read in the extraction: the job succeeded and said nothing, and searches for those words
+    found nothing. The job's result counts them and its summary says what to do."""
+    from tests.ingest.test_ocr import picture_pdf, text_picture
+
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    settings.extract.ocr_timeout_s = 0.001
+    final = run_here(
+        settings, store.create(JobType.INGEST, ingest_params([path]), started_by="a", tenant="acme")
+    )
+    assert final.state == JobState.SUCCEEDED, final.message
+    assert final.result["ocr_timeouts"] == 1 and final.result["documents"][0]["ocr_timeouts"] == 1
+    assert "the words inside 1 figure(s) were not read" in final.message
 
 
 def test_upload_job_keeps_files_until_it_ends(settings: Settings, store: JobStore, tmp_path: Path) -> None:
