@@ -2,21 +2,21 @@
 
 Replays a dump of ``bench/retrieval.py --dump FILE`` with the profile's own fusion and priors
 (``bench/tune_retrieval.py``'s replay), computes the decision's features (``retrieval/no_match.py``) on the
-fetched candidates of every question of one size's **tuning** half, and for the shipped features and for
-the shipped features plus each candidate feature below: fits the logistic model (``fit_logistic``, ridge as
-the tuner) on four folds, scores the fifth, and repeats over shuffles; the threshold is the highest that
-refuses at most ``--max-refused`` of the held-out answerable questions (pooled over the folds of one
-shuffle). Prints, per feature set, the mean share of answerable questions refused and of unanswerable ones
-caught. The reporting half is never read. One unanswerable question of 27 is 3.7 points: read small
-differences as noise.
+fetched candidates of every question of one size's **tuning** half, and for the fitted features
+(``NO_MATCH_FEATURES``) and for those plus each candidate feature below: fits the logistic model
+(``fit_logistic``, ridge as the tuner) on four folds, scores the fifth, and repeats over shuffles; the
+threshold is the highest that refuses at most ``--max-refused`` of the held-out answerable questions (pooled
+over the folds of one shuffle). Prints, per feature set, the mean share of answerable questions refused and
+of unanswerable ones caught. The reporting half is never read. One unanswerable question of 47 is 2.1
+points: read small differences as noise.
 
     .venv/bin/python bench/no_match_features.py DUMP [--size full] [--folds 5] [--shuffles 5]
+    .venv/bin/python bench/no_match_features.py DUMP --transfer   # fit at one size, apply at the other
 """
 
 from __future__ import annotations
 
 import math
-import random
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,10 +29,28 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from common_args import replay_parser  # noqa: E402
-from tune_retrieval import Setting, configured_setting, fit_logistic, load, ordered  # noqa: E402
+from tune_retrieval import (  # noqa: E402
+    CV_SHUFFLES,
+    NO_MATCH_FEATURES,
+    Setting,
+    configured_setting,
+    curve_point,
+    fit_logistic,
+    highest_threshold,
+    load,
+    ordered,
+    out_of_fold_probabilities,
+    probability,
+)
 
-from figvault.retrieval.evidence import Candidate, coverage, terms  # noqa: E402
-from figvault.retrieval.no_match import FEATURES, features  # noqa: E402
+from figvault.retrieval.evidence import (  # noqa: E402
+    PICTURE_KINDS,
+    Candidate,
+    coverage,
+    doc_name_words,
+    terms,
+)
+from figvault.retrieval.no_match import features  # noqa: E402
 from figvault.retrieval.schema import LEXICAL  # noqa: E402
 
 
@@ -48,7 +66,59 @@ def _median(values: Sequence[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
+def _kth(values: Sequence[float], k: int) -> float:
+    ranked = sorted(values, reverse=True)
+    return ranked[min(k, len(ranked)) - 1] if ranked else 0.0
+
+
+def _z(best: float, values: Sequence[float]) -> float:
+    """How far ``best`` stands above the question's own candidates, in their standard deviations."""
+    return (best - float(np.mean(values))) / (float(np.std(values)) + 1e-6) if values else 0.0
+
+
+def _top_ids(pool: Sequence[Candidate], score: Callable[[Candidate], float | None], k: int) -> set[str]:
+    scored = [c for c in pool if score(c) is not None]
+    return {c.unit_id for c in sorted(scored, key=lambda c: -(score(c) or 0.0))[:k]}
+
+
+def _channel_overlap(pool: Sequence[Candidate], k: int) -> float:
+    """Share of the text channel's top ``k`` that is also in the lexical channel's top ``k``."""
+    text = _top_ids(pool, lambda c: c.channel_scores.get("text"), k)
+    lexical = _top_ids(pool, lambda c: c.channel_scores.get(LEXICAL), k)
+    return len(text & lexical) / k
+
+
+def _residual_own(asked: set[str], c: Candidate) -> float:
+    """Coverage of the question's terms that are not its document's name words, by the figure's own words."""
+    rest = asked - terms(doc_name_words(c.doc))
+    return coverage(rest, c.own_text()) if rest else 1.0
+
+
 Extra = Callable[[set[str], list[Candidate], dict[str, float]], float]
+PoolExtra = Callable[[list[Candidate], dict[str, float]], float]
+POOL_EXTRAS: dict[str, PoolExtra] = {
+    "agree (the top is each channel's best)": lambda pool, f: f["agree"],
+    "lexical (log BM25, not scaled by the store's size)": lambda pool, f: f["lexical"],
+    "text cosine above the 20th candidate's": lambda pool, f: (
+        f["text"] - _kth([_text(c) for c in pool if "text" in c.channel_scores], 20)
+    ),
+    "log BM25 above the 20th candidate's": lambda pool, f: (
+        f["lexical"] - math.log1p(_kth([_lexical(c) for c in pool if LEXICAL in c.channel_scores], 20))
+    ),
+    "text cosine z over the 50 candidates": lambda pool, f: _z(
+        f["text"], [_text(c) for c in pool if "text" in c.channel_scores]
+    ),
+    "BM25 z over the 50 candidates": lambda pool, f: _z(
+        math.expm1(f["lexical"]), [_lexical(c) for c in pool if LEXICAL in c.channel_scores]
+    ),
+    "text and lexical top-10 overlap": lambda pool, f: _channel_overlap(pool, 10),
+    "fused margin, 1st vs 10th": lambda pool, f: (
+        (pool[0].fused - pool[min(9, len(pool) - 1)].fused) / pool[0].fused if pool[0].fused else 0.0
+    ),
+}
+"""Features of the question's whole candidate pool (the fused 50 with their channel scores, what the engine
+recalls before it fetches rows): the score distribution of the caller's own store, so they do not move with
+the store's size the way raw scores do (tried 2026-12-04)."""
 EXTRAS: dict[str, Extra] = {
     "top score after the priors": lambda asked, cs, f: cs[0].score,
     "top-1/top-2 score gap": lambda asked, cs, f: (
@@ -76,6 +146,13 @@ EXTRAS: dict[str, Extra] = {
     "content terms missing from all ten": lambda asked, cs, f: float(
         len(asked - terms("\n".join(c.full_text() for c in cs)))
     ),
+    "own coverage of the terms that are not the document's name": lambda asked, cs, f: _residual_own(
+        asked, cs[0]
+    ),
+    "question asks for a picture, the top is not one": lambda asked, cs, f: (
+        float("photo" in asked or "screenshot" in asked or "map" in asked)
+        * float(str(cs[0].row.get("kind", "")) not in PICTURE_KINDS)
+    ),
 }
 """Candidate features: each reads only the caller's own fetched candidates (best first), like FEATURES."""
 
@@ -83,17 +160,15 @@ EXTRAS: dict[str, Extra] = {
 def feature_row(line: dict[str, Any], setting: Setting) -> dict[str, float]:
     """The shipped features and every candidate feature of one question."""
     question = line["query"]["query"]
-    fetched = ordered(line, setting)[: setting.depth]
-    row = features(question, fetched)
+    pool = ordered(line, setting)
+    fetched = pool[: setting.depth]
+    row = features(question, fetched, line.get("store_rows"))
     asked = terms(question)
     for name, extra in EXTRAS.items():
         row[name] = extra(asked, fetched, row) if fetched else 0.0
+    for name, pool_extra in POOL_EXTRAS.items():
+        row[name] = pool_extra(pool, row) if pool else 0.0
     return row
-
-
-def probabilities(x: np.ndarray, weights: dict[str, float], names: Sequence[str]) -> np.ndarray:
-    w = np.array([weights[n] for n in names])
-    return 1.0 / (1.0 + np.exp(-np.clip(weights["bias"] + x @ w, -50, 50)))
 
 
 def refused_and_caught(probs: np.ndarray, y: np.ndarray, max_refused: float) -> tuple[float, float]:
@@ -112,19 +187,54 @@ def out_of_fold(
     max_refused: float,
 ) -> tuple[float, float]:
     """Mean (answerable refused, unanswerable caught) over ``shuffles`` shuffled ``folds``-fold splits."""
-    x = np.array([[r[n] for n in names] for r in rows])
-    results = []
-    for shuffle in range(shuffles):
-        order = list(range(len(y)))
-        random.Random(shuffle).shuffle(order)
-        probs = np.zeros(len(y))
-        for fold in range(folds):
-            held = set(order[fold::folds])
-            train = [i for i in order if i not in held]
-            weights = fit_logistic([rows[i] for i in train], [int(y[i]) for i in train], names=names)
-            probs[sorted(held)] = probabilities(x[sorted(held)], weights, names)
-        results.append(refused_and_caught(probs, y, max_refused))
+    labels = [int(v) for v in y]
+    results = [
+        refused_and_caught(
+            np.array(out_of_fold_probabilities(rows, labels, shuffle, folds, names)), y, max_refused
+        )
+        for shuffle in range(shuffles)
+    ]
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
+
+
+TRANSFER_SETS = {
+    "fitted (lexical_scaled)": NO_MATCH_FEATURES,
+    "lexical instead of lexical_scaled": tuple(
+        "lexical" if n == "lexical_scaled" else n for n in NO_MATCH_FEATURES
+    ),
+}
+"""What ``--transfer`` compares: the fitted features, and the same with BM25 not scaled by the store size."""
+
+
+def tuning_rows(dump: Path, size: str, setting: Setting) -> tuple[list[dict[str, float]], np.ndarray]:
+    lines = [x for x in load(dump) if x["size"] == size and x["split"] == "tune"]
+    y = np.array([int(bool(line["query"].get("doc"))) for line in lines])
+    return [feature_row(line, setting) for line in lines], y
+
+
+def transfer(dump: Path, setting: Setting, max_refused: float) -> None:
+    """Fit at one size's tuning half (weights, and the threshold on its out-of-fold probabilities, as the
+    tuner does), apply to the other size's tuning half: does the model keep its refusals at another size?"""
+    data = {size: tuning_rows(dump, size, setting) for size in ("full", "labelled")}
+    print("\n| features | fitted at | full: refused / caught | labelled: refused / caught |")
+    print("| --- | --- | --- | --- |")
+    for name, names in TRANSFER_SETS.items():
+        for fit_on in data:
+            rows, y = data[fit_on]
+            labels = [int(v) for v in y]
+            weights = fit_logistic(rows, labels, names=names)
+            threshold = sorted(
+                highest_threshold(
+                    out_of_fold_probabilities(rows, labels, seed, names=names), labels, max_refused
+                )
+                for seed in range(CV_SHUFFLES)
+            )[CV_SHUFFLES // 2]
+            cells = []
+            for size in data:
+                probs = [probability(r, weights, names) for r in data[size][0]]
+                refused, caught = curve_point(probs, [int(v) for v in data[size][1]], threshold)
+                cells.append(f"{refused:.1%} / {caught:.1%}")
+            print(f"| {name} | {fit_on} (threshold {threshold}) | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -134,17 +244,21 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--shuffles", type=int, default=5)
     parser.add_argument("--max-refused", type=float, default=0.05)
+    parser.add_argument(
+        "--transfer", action="store_true", help="Fit at one size, apply at the other (both tuning halves)."
+    )
     args = parser.parse_args()
     setting = configured_setting(args.profile)
-    lines = [x for x in load(args.dump) if x["size"] == args.size and x["split"] == "tune"]
-    rows = [feature_row(line, setting) for line in lines]
-    y = np.array([int(bool(line["query"].get("doc"))) for line in lines])
+    if args.transfer:
+        transfer(args.dump, setting, args.max_refused)
+        return
+    rows, y = tuning_rows(args.dump, args.size, setting)
     print(f"{args.size} tuning half: {int(y.sum())} answerable, {len(y) - int(y.sum())} unanswerable")
     print("\n| features | answerable refused | unanswerable caught |\n| --- | --- | --- |")
-    for extra in (None, *EXTRAS):
-        names = [*FEATURES, *([extra] if extra else [])]
+    for extra in (None, *POOL_EXTRAS, *EXTRAS):
+        names = [*NO_MATCH_FEATURES, *([extra] if extra else [])]
         refused, caught = out_of_fold(rows, y, names, args.folds, args.shuffles, args.max_refused)
-        print(f"| shipped{f' + {extra}' if extra else ''} | {refused:.1%} | {caught:.1%} |")
+        print(f"| fitted{f' + {extra}' if extra else ''} | {refused:.1%} | {caught:.1%} |")
 
 
 if __name__ == "__main__":

@@ -409,6 +409,7 @@ def run_size(args: argparse.Namespace, size: str, questions: list[Question]) -> 
                     "top": o.top,
                     "query": q.model_dump(),
                     "candidates": o.candidates,
+                    "store_rows": units,
                 }
                 out.write(json.dumps(line) + "\n")
     return outcomes

@@ -8,10 +8,12 @@ searched for the best mean MRR over the tuning halves of both sizes (ties: the s
 default), then the priors, the neighbour rule and the depth by coordinate ascent from "off", a step only
 when it gains more than ``--min-gain``; then the tuning and reporting halves are printed for the default
 and the chosen setting (``--tune-only``: the tuning halves alone, while trying things). Then the
-offline no-match model (``retrieval/no_match.py``: logistic regression, ridge 1.0) is fitted on the tuning
-half's answerable and unanswerable questions at realistic size, the threshold is the highest that refuses at
-most 5% of the tuning half's answerable questions, and the curve (answerable wrongly refused vs unanswerable
-caught) is printed per half and size. The reporting half plays no part in any choice.
+offline no-match model (``retrieval/no_match.py``: logistic regression, ridge 1.0, the features of
+``NO_MATCH_FEATURES``) is fitted on the tuning half's answerable and unanswerable questions at realistic size;
+the threshold is chosen on the same questions' out-of-fold probabilities (each scored by a model fitted
+without it): the highest that refuses at most 5% of the held-out answerable questions, the median over
+shuffled splits. The curve (answerable wrongly refused vs unanswerable caught) is printed per half and size,
+and the tuning half's out-of-fold curve per size. The reporting half plays no part in any choice.
 
     .venv/bin/python bench/tune_retrieval.py /tmp/retrieval/bench.jsonl
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -34,7 +38,7 @@ from common_args import MIN_GAIN_HELP, fusion_pair, replay_parser  # noqa: E402
 from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, is_hit  # noqa: E402
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder  # noqa: E402
 from figvault.retrieval.fusion import fuse  # noqa: E402
-from figvault.retrieval.no_match import FEATURES, answerable_probability, features  # noqa: E402
+from figvault.retrieval.no_match import answerable_probability, features  # noqa: E402
 from figvault.retrieval.schema import LEXICAL  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
 
@@ -194,11 +198,27 @@ def coordinate_ascent(
 # ------------------------------------------------------------------------------------------- no_match
 def feature_rows(lines: list[dict[str, Any]], setting: Setting) -> list[dict[str, float]]:
     # The engine decides on the candidates it fetched (the first ``depth``), as here.
-    return [features(line["query"]["query"], ordered(line, setting)[: setting.depth]) for line in lines]
+    return [
+        features(line["query"]["query"], ordered(line, setting)[: setting.depth], line.get("store_rows"))
+        for line in lines
+    ]
+
+
+NO_MATCH_FEATURES = ("text", "lexical_scaled", "coverage", "coverage5", "own")
+"""What the fitted model reads (docs/retrieval.md, 2026-12-04): of ``FEATURES``, not ``agree`` (1 when the top
+candidate is also each channel's best: out of fold on the realistic tuning half, 47 unanswerable, its 0/1 step
+cost 4 points of unanswerable caught at the same answerable refused) and ``lexical_scaled`` instead of
+``lexical`` (a model fitted at one store size keeps its refusals at the other). A weight left out of the
+settings counts as 0."""
+CV_FOLDS, CV_SHUFFLES = 5, 5
+"""How the threshold's out-of-fold probabilities are made (``cross_validated_threshold``)."""
 
 
 def fit_logistic(
-    rows: list[dict[str, float]], labels: list[int], ridge: float = 1.0, names: Sequence[str] = FEATURES
+    rows: list[dict[str, float]],
+    labels: list[int],
+    ridge: float = 1.0,
+    names: Sequence[str] = NO_MATCH_FEATURES,
 ) -> dict[str, float]:
     """Newton's method on the L2-penalised log-likelihood (the bias is not penalised); ``names``: the
     features read from ``rows`` (bench/no_match_features.py tries others)."""
@@ -234,16 +254,68 @@ def labelled(lines: list[dict[str, Any]], half: str) -> tuple[list[dict[str, Any
     return subset, [int(bool(line["query"].get("doc"))) for line in subset]
 
 
+def highest_threshold(probs: Sequence[float], labels: Sequence[int], max_refused: float) -> float:
+    """The highest threshold (a probability, rounded as the settings keep it) that refuses at most
+    ``max_refused`` of the answerable questions."""
+    thresholds = sorted({round(p, 4) for p in probs} | {0.0})
+    return max(t for t in thresholds if curve_point(list(probs), list(labels), t)[0] <= max_refused)
+
+
+def out_of_fold_probabilities(
+    rows: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    seed: int,
+    folds: int = CV_FOLDS,
+    names: Sequence[str] = NO_MATCH_FEATURES,
+) -> list[float]:
+    """Each question's P(answerable) from a model fitted on the other folds (questions shuffled by
+    ``seed``)."""
+    order = list(range(len(labels)))
+    random.Random(seed).shuffle(order)
+    probs = [0.0] * len(labels)
+    for fold in range(folds):
+        held = set(order[fold::folds])
+        train = [i for i in order if i not in held]
+        weights = fit_logistic([rows[i] for i in train], [labels[i] for i in train], names=names)
+        for i in held:
+            probs[i] = probability(rows[i], weights, names)
+    return probs
+
+
+def probability(row: dict[str, float], weights: dict[str, float], names: Sequence[str]) -> float:
+    """P(answerable) of a model over ``names`` (``answerable_probability`` reads only the engine's)."""
+    z = weights["bias"] + sum(weights[n] * row[n] for n in names)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def cross_validated_threshold(rows: list[dict[str, float]], labels: list[int], max_refused: float) -> float:
+    """The threshold chosen on out-of-fold probabilities, the median over ``CV_SHUFFLES`` splits. A model
+    scores the questions it was fitted on higher than new ones, so a threshold chosen on those scores refuses
+    more than ``max_refused`` of new answerable questions (the reporting halves refused 6.8-9.8%)."""
+    chosen = sorted(
+        highest_threshold(out_of_fold_probabilities(rows, labels, seed), labels, max_refused)
+        for seed in range(CV_SHUFFLES)
+    )
+    return chosen[len(chosen) // 2]
+
+
 def fit_no_match(
     lines: list[dict[str, Any]], setting: Setting, max_refused: float
 ) -> tuple[dict[str, float], float]:
     subset, labels = labelled(lines, "tune")
     rows = feature_rows(subset, setting)
-    weights = fit_logistic(rows, labels)
-    probs = [answerable_probability(r, weights) for r in rows]
-    thresholds = sorted({round(p, 4) for p in probs} | {0.0})
-    threshold = max(t for t in thresholds if curve_point(probs, labels, t)[0] <= max_refused)
-    return weights, threshold
+    return fit_logistic(rows, labels), cross_validated_threshold(rows, labels, max_refused)
+
+
+def out_of_fold_curve(lines: list[dict[str, Any]], setting: Setting) -> None:
+    """The tuning half's curve from out-of-fold probabilities (first shuffle): what new questions see."""
+    subset, labels = labelled(lines, "tune")
+    probs = out_of_fold_probabilities(feature_rows(subset, setting), labels, seed=0)
+    print("\n| threshold | tune, out of fold: answerable refused | unanswerable caught |")
+    print("| --- | --- | --- |")
+    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        refused, caught = curve_point(probs, labels, t)
+        print(f"| {t:.3f} | {refused:.1%} | {caught:.1%} |")
 
 
 def no_match_curve(
@@ -275,6 +347,12 @@ def main() -> None:
         "--fusion", type=fusion_pair, help="K,W: use RRF k and lexical weight W instead of the grid's choice."
     )
     parser.add_argument("--tune-only", action="store_true", help="Print the tuning halves only.")
+    parser.add_argument(
+        "--as-configured",
+        metavar="PROFILE",
+        help="Use PROFILE's own fusion, priors and depth (what the engine runs) instead of choosing them: "
+        "to refit no_match alone.",
+    )
     args = parser.parse_args()
     if args.tune_only:
         HALVES.remove("report")
@@ -285,7 +363,12 @@ def main() -> None:
         size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
     }
     fusion = Setting(*args.fusion) if args.fusion else None
-    chosen = (fusion or Setting()) if args.no_grid else choose(by_size, args.min_gain, fusion)
+    if args.as_configured:
+        chosen = configured_setting(args.as_configured)
+    elif args.no_grid:
+        chosen = fusion or Setting()
+    else:
+        chosen = choose(by_size, args.min_gain, fusion)
     print(
         f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, "
         f"depth {chosen.depth}"
@@ -329,6 +412,7 @@ def main() -> None:
     for size, lines in everything_by_size.items():
         print(f"\n### no_match, {size}")
         no_match_curve(lines, chosen, weights, threshold)
+        out_of_fold_curve(lines, chosen)
 
 
 if __name__ == "__main__":

@@ -238,8 +238,8 @@ class SearchSettings(BaseModel):
     goes first."""
     neighbour_margin: float = Field(default=0.0, ge=0.0)
     no_match_weights: dict[str, float] = Field(default_factory=dict)
-    """Weights of the offline "no good match" model (``retrieval/no_match.py``: bias, text, lexical,
-    coverage, coverage5, agree, own), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
+    """Weights of the offline "no good match" model (``retrieval/no_match.py``: bias and its ``FEATURES``;
+    a feature without a weight counts 0), fitted on the tuning half by bench/tune_retrieval.py; empty: off."""
     no_match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """A search without the VLM says no_match when P(answerable) is below this."""
     collapse_duplicates: bool = True

@@ -118,6 +118,12 @@ class LexicalChannel:
         ranked = view.search(query, scope, limit, self.params, row_filter)
         return [ChannelHit(unit_id=uid, score=score, row={F_ID: uid}) for uid, score in ranked]
 
+    def visible_rows(self, collection: str, scope: Scope) -> int:
+        """How many of ``collection``'s units the caller may see: the ``N`` of its BM25 scores."""
+        with self._lock:
+            view = self.sync(collection).index.view()
+        return view.visible_rows(scope)
+
     def _row_filter(self, collection: str, served: _Served, expr: str) -> Any:
         compiled = served.compiled.get(expr)
         if compiled is None:

@@ -160,7 +160,7 @@ class IndexView:
         visible = self._visible_codes(scope)
         if visible is None or limit <= 0:
             return []
-        n_docs = int(self.count[visible].sum())
+        n_docs = self.visible_rows(scope)
         if n_docs == 0:
             return []
         avglen = self.lensum[visible].sum(axis=0) / n_docs
@@ -200,6 +200,11 @@ class IndexView:
             passed = np.asarray(row_filter(self.meta_of(candidates)), dtype=bool)
             candidates, scores = candidates[passed], scores[passed]
         return self._top(candidates, scores, limit)
+
+    def visible_rows(self, scope: Scope) -> int:
+        """How many live rows the caller may see: the ``N`` of the caller's BM25 (its IDF scale)."""
+        visible = self._visible_codes(scope)
+        return 0 if visible is None else int(self.count[visible].sum())
 
     def _visible_codes(self, scope: Scope) -> np.ndarray | None:
         if scope.keys is None:

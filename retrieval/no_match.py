@@ -4,6 +4,10 @@ Features of one search (all from the caller's own candidates, so other callers' 
 
 - ``text``: the best text-channel cosine among the candidates (how close the nearest caption is in meaning);
 - ``lexical``: log(1 + the best BM25 score), the lexical channel's strongest match;
+- ``lexical_scaled``: log(1 + the best BM25 score / ln(1 + N)), N the units the caller may see (the BM25's
+  own N): a term's IDF, and so every BM25 score, grows with ln N, so raw scores of one question are higher in
+  a bigger store and a model fitted at one size refuses more answerable questions at another; the scaled
+  score transfers (docs/retrieval.md, 2026-12-04). Without N (no lexical channel) it is ``lexical``;
 - ``coverage``: the share of the question's content terms found in the top candidate's text (its own words,
   nearby text and document name); ``coverage5``: the best such share among the top five;
 - ``own``: the share of the question's content terms in the top candidate's own words (label, title,
@@ -13,10 +17,11 @@ Features of one search (all from the caller's own candidates, so other callers' 
   the candidates (the channels agree on it), else 0.
 
 A logistic model ``P(answerable) = sigmoid(bias + sum w_f * f)`` fitted on the tuning half's answerable and
-unanswerable questions (``bench/tune_retrieval.py``); a search says ``no_match`` when the probability is
-below ``search.no_match_threshold``, chosen on the tuning half so that at most 5% of its answerable
-questions are refused. The weights live in settings (``search.no_match_weights``); empty weights turn the
-decision off.
+unanswerable questions (``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage``,
+``coverage5`` and ``own``); a search says ``no_match`` when the probability is below
+``search.no_match_threshold``, chosen on the tuning half's out-of-fold probabilities so that at most 5% of
+its answerable questions are refused. The weights live in settings (``search.no_match_weights``); empty
+weights turn the decision off.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from collections.abc import Mapping, Sequence
 from figvault.retrieval.evidence import Candidate, coverage, terms
 from figvault.retrieval.schema import LEXICAL
 
-FEATURES = ("text", "lexical", "coverage", "coverage5", "agree", "own")
-"""A weight missing from the settings counts as 0 (weights fitted before ``own`` existed keep working)."""
+FEATURES = ("text", "lexical", "lexical_scaled", "coverage", "coverage5", "agree", "own")
+"""A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
 
 
-def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]:
-    """The decision's inputs for ``candidates`` in their final order (best first)."""
+def features(
+    question: str, candidates: Sequence[Candidate], store_rows: int | None = None
+) -> dict[str, float]:
+    """The decision's inputs for ``candidates`` in their final order (best first); ``store_rows``: how many
+    units the caller may see (``lexical_scaled``'s N)."""
     if not candidates:
         return dict.fromkeys(FEATURES, 0.0)
     asked = terms(question)
@@ -44,9 +52,11 @@ def features(question: str, candidates: Sequence[Candidate]) -> dict[str, float]
     agree = top.channel_scores.get("text", 0.0) >= max(text) and abs(
         top.channel_scores.get(LEXICAL, 0.0)
     ) >= max(lexical)
+    scale = math.log1p(store_rows) if store_rows else 1.0
     return {
         "text": max(text),
         "lexical": math.log1p(max(lexical)),
+        "lexical_scaled": math.log1p(max(lexical) / scale),
         "coverage": covered[0],
         "coverage5": max(covered),
         "agree": float(agree and max(lexical) > 0),
@@ -60,12 +70,16 @@ def answerable_probability(values: Mapping[str, float], weights: Mapping[str, fl
 
 
 def decide(
-    question: str, candidates: Sequence[Candidate], weights: Mapping[str, float], threshold: float
+    question: str,
+    candidates: Sequence[Candidate],
+    weights: Mapping[str, float],
+    threshold: float,
+    store_rows: int | None = None,
 ) -> tuple[bool, float | None]:
     """(no_match, P(answerable)); never no_match when the decision is off (no weights)."""
     if not candidates:
         return True, 0.0
     if not weights:
         return False, None
-    probability = answerable_probability(features(question, candidates), weights)
+    probability = answerable_probability(features(question, candidates, store_rows), weights)
     return probability < threshold, probability

@@ -665,7 +665,15 @@ class SearchEngine:
         offline_no_match = None
         if not use_rerank and request.query.strip():
             candidates = reorder(request.query, candidates, EvidenceParams.from_settings(cfg))
-            offline_no_match = decide(request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold)
+            # The caller's store size scales its BM25 scores (IDF): the decision reads them against it.
+            store_rows = (
+                self.lexical.visible_rows(collection, lexical.scope)
+                if lexical and cfg.no_match_weights
+                else None
+            )
+            offline_no_match = decide(
+                request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold, store_rows
+            )
         visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
         timings["fetch"] = timings.get("fetch", 0.0) + _ms(t)
         return visible, signatures, offline_no_match, len(ranked), vector_field

@@ -72,9 +72,10 @@ def expected_split() -> dict[str, list[str]]:
     return {"tune": sorted(tune), "report": sorted(report)}
 
 
-QUESTION_BATCHES: tuple[tuple[str, int], ...] = (("", SEED), ("u035", 14))
+QUESTION_BATCHES: tuple[tuple[str, int], ...] = (("", SEED), ("u035", 14), ("u055", 15))
 """Questions added later form their own batch, so that adding some never moves earlier ones between parts:
-(first id of the batch, its seed). u035-u054: 20 unanswerable questions added 2026-12-03 (issue 14)."""
+(first id of the batch, its seed). u035-u054: 20 unanswerable questions added 2026-12-03 (issue 14);
+u055-u094: 40 more added 2026-12-04 (issue 14)."""
 
 
 def question_parts(ids: list[str]) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import pytest
 
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder, terms
 from figvault.retrieval.no_match import decide, features
@@ -80,6 +83,27 @@ def test_no_match_from_first_stage_evidence() -> None:
     # Off without weights; nothing visible is always no match.
     assert decide(question, weak, {}, 0.5) == (False, None)
     assert decide(question, [], WEIGHTS, 0.5)[0] is True
+
+
+def test_scaled_lexical_evidence_does_not_move_with_the_store_size() -> None:
+    """Every BM25 score grows with ln(1 + N), N the rows the caller may see (a term's IDF): the same match
+    in a store six times bigger scores higher, and a model fitted at one size would read it as stronger
+    evidence. ``lexical_scaled`` reads the score against the caller's own N."""
+    small, big = 145, 914
+    question = "follower logs after a new leader is elected"
+    in_small = [cand("g", 0.03, "raft.pdf", caption="Figure 7: follower logs", text_score=0.6)]
+    in_small[0].channel_scores["lexical"] = 9.0
+    in_big = [cand("g", 0.03, "raft.pdf", caption="Figure 7: follower logs", text_score=0.6)]
+    in_big[0].channel_scores["lexical"] = 9.0 * math.log1p(big) / math.log1p(small)
+    a, b = features(question, in_small, small), features(question, in_big, big)
+    assert b["lexical"] > a["lexical"]
+    assert a["lexical_scaled"] == pytest.approx(b["lexical_scaled"])
+    weights = {"bias": -2.0, "lexical_scaled": 1.0}
+    assert decide(question, in_small, weights, 0.5, small)[1] == pytest.approx(
+        decide(question, in_big, weights, 0.5, big)[1]
+    )
+    # Without N (no lexical channel) the scaled score is the plain one.
+    assert features(question, in_small)["lexical_scaled"] == features(question, in_small)["lexical"]
 
 
 def test_own_words_prior_raises_the_figure_that_says_what_was_asked() -> None:

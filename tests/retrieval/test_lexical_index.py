@@ -140,3 +140,20 @@ def test_filters_see_only_candidates_and_unknown_fields_are_refused() -> None:
     assert index.search("quorum", Scope("acme", frozenset({"no-such-key"})), 10, BM25FParams()) == []
     with pytest.raises(ValueError, match="unknown lexical field"):
         BM25FParams.from_mappings(1.2, {"abstract": 2.0}, {})
+
+
+def test_visible_rows_counts_only_the_callers_live_rows() -> None:
+    """The N of a caller's BM25 (what the no-match decision scales BM25 by): another tenant's rows, rows of
+    groups the caller is not in and deleted rows do not count."""
+    rng = random.Random(7)
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    red = random_doc(rng, 1, "acme", ["red"])
+    blue = random_doc(rng, 2, "acme", ["blue"])
+    other = random_doc(rng, 3, "globex", ["red"])
+    index.upsert(red + blue + other)
+    everything = red + blue + other
+    assert index.view().visible_rows(Scope("acme", None)) == len(red) + len(blue)
+    assert index.view().visible_rows(scope_of("acme", ["red"], everything)) == len(red)
+    assert index.view().visible_rows(Scope("acme", frozenset({"no-such-key"}))) == 0
+    index.delete([red[0]["unit_id"]])
+    assert index.view().visible_rows(scope_of("acme", ["red"], everything)) == len(red) - 1

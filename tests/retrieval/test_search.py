@@ -358,6 +358,33 @@ def test_offline_no_match_and_answerable(indexed, engine: SearchEngine) -> None:
     assert not response.no_match and response.answerable is None
 
 
+def test_offline_no_match_reads_bm25_against_the_callers_own_store_size(
+    indexed, engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision's N (the BM25's IDF scale) is the number of units the caller may see: a red caller's N
+    counts the red units only (what others upload cannot move it), the whole tenant's counts both groups."""
+    import figvault.retrieval.search as search_module
+
+    settings, _ = indexed
+    seen: list[int | None] = []
+    real = search_module.decide
+
+    def spy(question, candidates, weights, threshold, store_rows=None):  # type: ignore[no-untyped-def]
+        seen.append(store_rows)
+        return real(question, candidates, weights, threshold, store_rows)
+
+    monkeypatch.setattr(search_module, "decide", spy)
+    tuned = settings.model_copy(deep=True)
+    tuned.search.no_match_weights = {"bias": -1.0, "lexical_scaled": 1.0}
+    calibrated = SearchEngine(
+        tuned, engine.store, engine.encoders, engine.acl_sets, engine.blobs, lexical=engine.lexical
+    )
+    red = Principal(user="r", groups=["red"])
+    calibrated.search(red, SearchRequest(query="figure in report", top_k=3))
+    calibrated.search(local_operator(), SearchRequest(query="figure in report", top_k=3))
+    assert seen == [engine.count(red), engine.count(local_operator())] == [4, 8]
+
+
 def test_row_cache_answers_like_lite_and_a_regroup_shows_at_once(indexed, engine: SearchEngine) -> None:
     """With the row cache (the default on Lite) searches answer exactly what an engine reading every row
     from Lite answers, for each caller, before and right after a regroup through another store object;
