@@ -6,10 +6,11 @@
 #
 # Needs python3 with torch (CUDA build), transformers, sentence-transformers, accelerate, pillow, numpy,
 # pytest. What such a machine lacks of figvault's needs (pydantic, pydantic-settings, open_clip, sqlalchemy,
-# bitsandbytes, ...) comes as wheels in WHEEL_DIR, installed into a private folder, not the system.
+# bitsandbytes, ...) comes as wheels in WHEEL_DIR (bench/gpu_carry.sh makes them), installed into a private
+# folder, not the system.
 # figvault is used from this checkout without installing it: the packages are laid out as pyproject.toml's
 # package-dir maps them, in a temporary copy. On a machine without CUDA the tests skip and the bench runs
-# on the CPU only (a rehearsal of the script). docs/encoders.md ("On a GPU") has the last results.
+# on the CPU only (a rehearsal of the script). docs/encoders.md ("On a GPU") says what the tests check.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WHEELS=${1:-$ROOT/.whl}
