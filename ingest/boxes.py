@@ -20,6 +20,10 @@ CELL_PT = 48.0
 """Cell size of the grids: about a text line's length, a marker's many times."""
 BIG_CELLS = 16
 """A group covering this many cells is checked first for containment (long lines inside a drawn area)."""
+MAX_CELLS_SIDE = 64
+"""The most cells across the boxes' extent: on a page far larger than a sheet (a 200-inch poster, a
+hostile 14,400 pt page box) fixed 48 pt cells put one long line in thousands of cells and each merge of
+groups walks millions; the cells grow with the extent instead (a letter page keeps 48 pt cells)."""
 
 
 def box_union(a: Box, b: Box) -> Box:
@@ -58,12 +62,24 @@ def h_overlap(a: Box, b: Box) -> float:
 CellRange = tuple[int, int, int, int]
 
 
-def _cell_range(box: Box, gap: float = 0.0) -> CellRange:
+def cell_size(boxes: Sequence[Box]) -> float:
+    """The grid's cell side for ``boxes``: CELL_PT, or larger where their extent is over MAX_CELLS_SIDE
+    cells across."""
+    if not boxes:
+        return CELL_PT
+    extent = max(
+        max(b[2] for b in boxes) - min(b[0] for b in boxes),
+        max(b[3] for b in boxes) - min(b[1] for b in boxes),
+    )
+    return max(CELL_PT, extent / MAX_CELLS_SIDE)
+
+
+def _cell_range(box: Box, gap: float = 0.0, cell: float = CELL_PT) -> CellRange:
     return (
-        int((box[0] - gap) // CELL_PT),
-        int((box[1] - gap) // CELL_PT),
-        int((box[2] + gap) // CELL_PT),
-        int((box[3] + gap) // CELL_PT),
+        int((box[0] - gap) // cell),
+        int((box[1] - gap) // cell),
+        int((box[2] + gap) // cell),
+        int((box[3] + gap) // cell),
     )
 
 
@@ -82,15 +98,33 @@ class BoxGrid:
 
     def __init__(self, boxes: Sequence[Box]) -> None:
         self.boxes = list(boxes)
+        self.cell = cell_size(self.boxes)
         self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i, box in enumerate(self.boxes):
-            for cell in _cells(_cell_range(box)):
+        spans = [_cell_range(box, cell=self.cell) for box in self.boxes]
+        for i, span in enumerate(spans):
+            for cell in _cells(span):
                 self._cells[cell].append(i)
+        self._bounds: CellRange | None = (
+            (
+                min(r[0] for r in spans),
+                min(r[1] for r in spans),
+                max(r[2] for r in spans),
+                max(r[3] for r in spans),
+            )
+            if spans
+            else None
+        )
 
     def near(self, box: Box, gap: float = 0.0) -> list[int]:
         """Indexes of the boxes within ``gap`` of ``box`` (touching and overlapping ones included)."""
+        if self._bounds is None:
+            return []
+        # Only the cells that hold boxes: a query box far larger than them (a drawing over a huge page,
+        # asked about a few text lines) would otherwise walk every empty cell it covers.
+        q, b = _cell_range(box, gap, self.cell), self._bounds
+        clipped = (max(q[0], b[0]), max(q[1], b[1]), min(q[2], b[2]), min(q[3], b[3]))
         found: set[int] = set()
-        for cell in _cells(_cell_range(box, gap)):
+        for cell in _cells(clipped):
             found.update(self._cells.get(cell, ()))
         return sorted(i for i in found if boxes_near(self.boxes[i], box, gap))
 
@@ -98,8 +132,8 @@ class BoxGrid:
 class _Groups:
     """Live groups of boxes, pairwise farther apart than ``gap``, in a grid hash of their boxes."""
 
-    def __init__(self, gap: float) -> None:
-        self.gap = gap
+    def __init__(self, gap: float, cell: float = CELL_PT) -> None:
+        self.gap, self.cell = gap, cell
         self.box: dict[int, Box] = {}
         self.members: dict[int, list[int]] = {}
         self.span: dict[int, CellRange] = {}
@@ -127,7 +161,7 @@ class _Groups:
         gid = self._next
         self._next += 1
         self.box[gid], self.members[gid] = box, members
-        self.span[gid] = _cell_range(box)
+        self.span[gid] = _cell_range(box, cell=self.cell)
         for cell in _cells(self.span[gid]):
             self.cells[cell].add(gid)
         if _range_size(self.span[gid]) >= BIG_CELLS:
@@ -137,7 +171,7 @@ class _Groups:
     def _near(self, gid: int) -> list[int]:
         box = self.box[gid]
         found: set[int] = set()
-        for cell in _cells(_cell_range(box, self.gap)):
+        for cell in _cells(_cell_range(box, self.gap, self.cell)):
             found.update(self.cells.get(cell, ()))
         found.discard(gid)
         return [g for g in found if boxes_near(self.box[g], box, self.gap)]
@@ -149,7 +183,7 @@ class _Groups:
         self.members[survivor].extend(self.members.pop(other))
         grown = box_union(self.box[survivor], self.box.pop(other))
         self.box[survivor] = grown
-        old, new = self.span[survivor], _cell_range(grown)
+        old, new = self.span[survivor], _cell_range(grown, cell=self.cell)
         if new != old:
             for cell in _cells(new):
                 if not (old[0] <= cell[0] <= old[2] and old[1] <= cell[1] <= old[3]):
@@ -165,7 +199,7 @@ def merge_touching(boxes: Sequence[Box], gap: float) -> list[tuple[Box, list[int
     Returns (merged box, member indexes in input order) per group, top to bottom then left to right. Big
     boxes go in first, so that the many small or thin boxes drawn over them fall inside a known group.
     """
-    groups = _Groups(gap)
+    groups = _Groups(gap, cell_size(boxes))
     for i in sorted(range(len(boxes)), key=lambda i: -box_area(boxes[i])):
         groups.add(i, boxes[i])
     out = [(groups.box[g], sorted(groups.members[g])) for g in groups.box]

@@ -167,6 +167,23 @@ def huge_image_pdf(path: Path, codec: str) -> Path:
     return path
 
 
+def huge_page_pdf(path: Path, side: int = 14_400, lines: int = 300) -> Path:
+    """One ``side`` x ``side`` pt page (14,400: the largest the PDF standard allows, 200 inches) with a
+    caption and ``lines`` long parallel lines, each reaching most of the way up the page."""
+    step = side // lines // 2
+    drawing = b" ".join(
+        b"%d 100 m %d %d l S" % (100 + i * step, 200 + i * step, side - 200) for i in range(lines)
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R >>" % (side, side),
+        _stream(b"BT /F1 24 Tf 72 700 Td (Figure 1: a poster) Tj ET 0 0 1 RG " + drawing),
+    ]
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
 def _pdf_file(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.7\n")
     offsets = []

@@ -208,3 +208,27 @@ def test_a_failed_allocation_fails_the_document_not_just_the_page(tmp_path, monk
     with pytest.raises(ExtractionError) as err:
         extract_document(path, ExtractSettings(workers=1))
     assert isinstance(err.value.__cause__, MemoryError)
+
+
+CELLS_PER_BOX = 64**2  # boxes.MAX_CELLS_SIDE squared
+"""Budget of grid cells visited per drawn box: a merge of groups walks at most the grid's cells. With fixed
+48 pt cells a group on a 14,400 pt page covers 90,000 of them, and the page took minutes."""
+
+
+def test_a_poster_sized_page_walks_a_bounded_number_of_grid_cells(tmp_path, monkeypatch) -> None:
+    path = hostile_docs.huge_page_pdf(tmp_path / "poster.pdf", side=14_400, lines=300)
+    real, visited = boxes_module._cells, [0]
+    budget = CELLS_PER_BOX * 300
+
+    def counting(r):  # type: ignore[no-untyped-def]
+        for cell in real(r):
+            visited[0] += 1
+            if visited[0] > budget:
+                raise AssertionError(
+                    f"more than {budget:,} grid cells visited: the grid ignores the page size"
+                )
+            yield cell
+
+    monkeypatch.setattr(boxes_module, "_cells", counting)
+    result = extract_document(path, ExtractSettings(libreoffice="off", ocr=False))
+    assert len(result.figures) == 1
