@@ -51,6 +51,10 @@ MAX_CAPTION_CHARS = 1000
 MAX_TITLE_CHARS = 200
 MAX_CONTEXT_CHARS = 1200
 MAX_FIGURE_TEXT_CHARS = 2000
+DAMAGED_PDF = (
+    "damaged PDF (truncated or badly written: its cross-reference table was rebuilt); pages, pictures or"
+    " text may be missing"
+)
 ANTIALIAS_MAX_INK_PT = 1_000_000
 """A region whose paths' boxes sum to more width + height than this (points) is drawn without path
 anti-aliasing: 1,000,000 pt of strokes cost about a second at 150 dpi with it (20,000 segments crossing a
@@ -69,6 +73,8 @@ def extract_pdf_units(
     try:
         meta = read_meta(doc)
         extraction = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
+        if doc.is_repaired:  # MuPDF reads what it can of a broken file without a word: say so
+            extraction.warnings.append(DAMAGED_PDF)
         pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
         bombs = _drop_decorations(pages, settings, extraction.warnings)
         stats = document_stats([p for p in pages if p is not None])

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from figvault.commands import app, state
 from figvault.commands._inputs import check_inputs
+from figvault.commands._warnings import warning_lines
 
 # Fields of the stable extract record; the rest of FigureUnit (tenant, groups, versions) belongs to ingest.
 _INGEST_ONLY = {"tenant", "groups", "tags", "phash", "embedding_version", "doc_id"}
@@ -42,7 +43,7 @@ def extract(
 
     n_units = n_pages = n_ok = ocr_timeouts = 0
     failures: list[tuple[Path, str]] = [(p, "no such file or folder") for p in missing]
-    warned: set[str] = set()
+    warnings: list[tuple[str, str]] = []
     # Write to a temporary file and rename: readers never see a half-written units.jsonl.
     fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".units-", suffix=".jsonl")
     with (
@@ -57,10 +58,7 @@ def extract(
                 bar.write(f"FAILED {path}: {extracted}", file=sys.stderr)
                 continue
             result = extracted.extraction
-            for warning in result.warnings:
-                if warning not in warned:  # e.g. "LibreOffice not found": say it once
-                    warned.add(warning)
-                    bar.write(f"warning: {warning}", file=sys.stderr)
+            warnings += [(str(path), warning) for warning in result.warnings]
             n_ok += 1
             n_pages += result.meta.pages
             ocr_timeouts += result.ocr_timeouts
@@ -74,6 +72,8 @@ def extract(
                 n_units += 1
             bar.set_postfix(units=n_units, failed=len(failures))
     os.replace(tmp_name, out / "units.jsonl")
+    for line in warning_lines(warnings):  # once each, with its files ("LibreOffice not found": all)
+        typer.echo(line, err=True)
 
     typer.echo(
         f"extracted {n_units} units from {n_ok} file(s), {n_pages} pages; {len(failures)} failed"

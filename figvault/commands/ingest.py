@@ -20,6 +20,7 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.commands._warnings import warning_lines
 from figvault.errors import INTERNAL
 from figvault.settings import Settings
 
@@ -242,7 +243,7 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     if as_json:
         typer.echo(json.dumps({"job": final.id, "state": str(final.state), **result}, indent=2))
         return
-    warned: set[str] = set()
+    warnings: list[tuple[str, str]] = []
     for outcome in result.get("documents", []):
         if outcome["status"] == FAILED:
             internal = log_file is not None and outcome["error"].startswith(INTERNAL)
@@ -250,10 +251,9 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
             typer.echo(f"FAILED {outcome['path']}: {outcome['error']}{logged}", err=True)
         elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
             typer.echo(no_figures_line(outcome), err=True)
-        for warning in outcome.get("warnings", []):
-            if warning not in warned:
-                warned.add(warning)
-                typer.echo(f"warning: {warning}", err=True)
+        warnings += [(outcome["path"], warning) for warning in outcome.get("warnings", [])]
+    for line in warning_lines(warnings):
+        typer.echo(line, err=True)
     if final.state == JobState.SUCCEEDED:
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:

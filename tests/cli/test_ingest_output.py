@@ -63,3 +63,21 @@ def test_a_document_failed_by_an_internal_error_names_the_log_file(
     err = capsys.readouterr().err.splitlines()
     assert f"FAILED /d/a.pdf: {internal} (traceback in {log_file})" in err
     assert "FAILED /d/b.pdf: encrypted PDF (password required)" in err
+
+
+def test_each_warning_is_said_once_with_the_files_it_is_about(capsys: pytest.CaptureFixture[str]) -> None:
+    # Printed bare, "page 1: unreadable (bad xref)" in a folder's ingest said nothing of which file it was.
+    everyone = "LibreOffice (soffice) not found"
+    _print_result(
+        ended(
+            DocumentOutcome("/d/a.pptx", "d1", INDEXED, units=1, warnings=[everyone]),
+            DocumentOutcome("/d/cut.pdf", "d2", INDEXED, units=1, warnings=["page 1: unreadable (bad xref)"]),
+            DocumentOutcome("/d/b.pptx", "d3", INDEXED, units=1, warnings=[everyone]),
+        ),
+        as_json=False,
+    )
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {everyone} (2 files: /d/a.pptx, /d/b.pptx)",
+        "warning: page 1: unreadable (bad xref) (/d/cut.pdf)",
+    ]

@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
+from figvault.ingest.pdf import DAMAGED_PDF
 from figvault.ingest.samples import sample_pptx_bytes
 from figvault.ingest.slide_render import SOFFICE_OFF
+from tests.generated_docs import figure_pdf
 from tests.ingest import pptx_decks as decks
 
 load_commands()
@@ -56,6 +58,21 @@ def test_batch_with_a_corrupt_file(batch: Path, tmp_path: Path, data_dir: Path) 
     assert len(failed) == 1 and "broken.pptx" in failed[0] and "corrupt zip" in failed[0]
     assert "extracted 4 units from 2 file(s)" in result.output and "1 failed" in result.output
     assert result.output.count(SOFFICE_OFF) == 1  # two decks need rendering; the warning is said once
+    soffice = next(line for line in result.output.splitlines() if SOFFICE_OFF in line)
+    assert "(2 files: " in soffice and str(batch / "deck.pptx") in soffice, soffice
+    assert str(batch / "sub" / "diagram.pptx") in soffice, soffice
+
+
+def test_a_damaged_pdf_is_named_in_its_warning(tmp_path: Path, data_dir: Path) -> None:
+    # A truncated PDF was read as far as MuPDF could repair it without a word (its pictures gone), and
+    # the warnings a folder's files gave did not say which file they were about.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    whole = figure_pdf(folder / "whole.pdf", seed=3).read_bytes()
+    (folder / "cut.pdf").write_bytes(whole[: len(whole) // 2])
+    result = run_cli(["extract", str(folder), "--out", str(tmp_path / "out"), "--quiet"], data_dir)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {DAMAGED_PDF} ({folder / 'cut.pdf'})" in result.output.splitlines()
 
 
 def test_quiet_hides_the_progress_bar(batch: Path, tmp_path: Path, data_dir: Path) -> None:

@@ -1,0 +1,28 @@
+"""Documents' warnings as command lines: each warning once, with the files it came from.
+
+A warning such as ``page 1: unreadable (bad xref)`` or ``damaged PDF ...`` is about one file; printed
+bare, a folder's ingest gave no way to tell which. One that every file gives (LibreOffice missing) is
+still printed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SHOWN_FILES = 3
+
+
+def warning_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """``warning: TEXT (FILE)`` per distinct warning of ``pairs`` (file, warning), in first-seen order;
+    a warning of several files names the first SHOWN_FILES and the count."""
+    files: dict[str, list[str]] = {}
+    for path, warning in pairs:
+        seen = files.setdefault(warning, [])
+        if path not in seen:
+            seen.append(path)
+    lines = []
+    for warning, paths in files.items():
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} files: {', '.join(paths[:SHOWN_FILES])}"
+        more = ", ..." if len(paths) > SHOWN_FILES else ""
+        lines.append(f"warning: {warning} ({where}{more})")
+    return lines
