@@ -7,7 +7,10 @@ gives each encoder one worker thread; a question waits for it, and every questio
 With one caller at a time there is nothing to wait for and the pass starts at once (less the window).
 
 ``VectorCache`` keeps the vectors of recent questions (LRU, bounded), keyed by the channel's
-``embedding_version`` and the text, so a vector made by one model version never answers for another.
+``embedding_version`` and the text, so a vector made by one model version never answers for another, and by
+whose question it was (``scope``: the search's caller): a question is data, and whether another's question
+was answered from the cache (which ``/metrics`` counts, and which is faster) would tell a caller what
+someone else, of any tenant, had asked.
 """
 
 from __future__ import annotations
@@ -38,33 +41,33 @@ class TextEncoderLike(Protocol):
 
 
 class VectorCache:
-    """The vectors of the ``size`` most recently asked (version, question) pairs; 0 keeps nothing."""
+    """The vectors of the ``size`` most recently asked (scope, version, question); 0 keeps nothing."""
 
     def __init__(self, size: int) -> None:
         self.size = max(0, size)
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, version: str, text: str) -> np.ndarray | None:
+    def get(self, version: str, text: str, scope: str = "") -> np.ndarray | None:
         with self._lock:
-            vector = self._items.get((version, text))
+            vector = self._items.get((scope, version, text))
             if vector is None:
                 self.misses += 1
                 return None
-            self._items.move_to_end((version, text))
+            self._items.move_to_end((scope, version, text))
             self.hits += 1
             return vector
 
-    def put(self, version: str, text: str, vector: np.ndarray) -> None:
+    def put(self, version: str, text: str, vector: np.ndarray, scope: str = "") -> None:
         if self.size == 0:
             return
         vector = np.array(vector, dtype=np.float32)  # a private, read-only copy: callers share it
         vector.setflags(write=False)
         with self._lock:
-            self._items[(version, text)] = vector
-            self._items.move_to_end((version, text))
+            self._items[(scope, version, text)] = vector
+            self._items.move_to_end((scope, version, text))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
@@ -151,13 +154,14 @@ class QuestionEncoders:
         self._batchers: dict[int, tuple[Any, QuestionBatcher]] = {}
         self._lock = threading.Lock()
 
-    def encode(self, encoder: TextEncoderLike, text: str) -> np.ndarray:
+    def encode(self, encoder: TextEncoderLike, text: str, scope: str = "") -> np.ndarray:
+        """``text``'s vector; ``scope``: whose question it is (only the same scope's repeat is a hit)."""
         version = encoder.embedding_version
-        cached = self.cache.get(version, text)
+        cached = self.cache.get(version, text, scope)
         if cached is not None:
             return cached
         vector = self.batcher(encoder).encode(text)
-        self.cache.put(version, text, vector)
+        self.cache.put(version, text, vector, scope)
         return vector
 
     def batcher(self, encoder: TextEncoderLike) -> QuestionBatcher:

@@ -82,6 +82,13 @@ class Principal(BaseModel):
     def can(self, action: Action) -> bool:
         return any(action in ROLE_ACTIONS[r] for r in self.roles)
 
+    @property
+    def caller_key(self) -> str:
+        """Whose a per-caller thing is (a budget, a bound, a cache): the user within its tenant. A user name
+        is only unique in its tenant (``jwt:ana`` of two tenants is two callers); a tenant name may hold
+        ``/`` or ``:``, never NUL."""
+        return f"{self.tenant}\x00{self.user}"
+
     def sees(self, tenant: str, groups: list[str]) -> bool:
         """The data rule, in Python: same tenant and at least one shared group."""
         if tenant != self.tenant:

@@ -87,6 +87,10 @@ INPUTS_REMOVED = "inputs removed"
 """The phase of such a job once nobody retried it in time and its kept inputs were removed."""
 
 
+def _awaiting_retry() -> ColumnElement[bool]:
+    return (jobs.c.state == str(JobState.FAILED)) & (jobs.c.phase == AWAITING_RETRY)
+
+
 def params_groups(params: dict[str, Any]) -> list[str]:
     """The access groups a job's parameters give its documents (``params["groups"]``; none for others)."""
     groups = params.get("groups")
@@ -465,16 +469,14 @@ class JobStore:
     def end_awaiting(self, job_id: str, phase: str) -> bool:
         """A failed job ``AWAITING_RETRY`` -> ``phase`` (kept for a retry, or its kept inputs removed);
         False when it is not awaiting one (any more): of a retry and a clean-up racing, one wins."""
-        awaiting = (jobs.c.state == str(JobState.FAILED)) & (jobs.c.phase == AWAITING_RETRY)
-        return self._update(job_id, awaiting, phase=phase, updated_at=time.time()) == 1
+        return self._update(job_id, _awaiting_retry(), phase=phase, updated_at=time.time()) == 1
 
     def retry(self, job_id: str, params: dict[str, Any]) -> bool:
         """A failed job ``AWAITING_RETRY`` back in the queue with ``params`` (its new caller), its checkpoint
         kept (what it wrote is skipped); False when it is not awaiting a retry (any more)."""
-        awaiting = (jobs.c.state == str(JobState.FAILED)) & (jobs.c.phase == AWAITING_RETRY)
         changed = self._update(
             job_id,
-            awaiting,
+            _awaiting_retry(),
             state="queued",
             phase="",
             message="",

@@ -292,7 +292,7 @@ class SearchEngine:
         if lookup.expr is None:
             return self._empty(started, timings, layout.embedding_version)
         t = time.perf_counter()
-        vectors = self.encode_question(encoders, request.query)
+        vectors = self.encode_question(encoders, request.query, principal.caller_key)
         timings["encode"] = _ms(t)
         queries: dict[str, np.ndarray | str] = {}
         for channel in layout.dense:
@@ -365,11 +365,16 @@ class SearchEngine:
 
     # ---- stages ---------------------------------------------------------------------------------
 
-    def encode_question(self, encoders: Any, text: str) -> dict[str, np.ndarray]:
+    def encode_question(self, encoders: Any, text: str, scope: str = "") -> dict[str, np.ndarray]:
         """``text`` in every dense channel ``encoders`` has, by channel name (batched with concurrent
-        questions, cached per channel version: ``encoders/questions.py``)."""
+        questions, cached per channel version and ``scope``, the caller's ``Principal.caller_key``:
+        ``encoders/questions.py``)."""
         pairs = (("clip", encoders.clip), ("text", encoders.text))
-        return {name: self.questions.encode(encoder, text) for name, encoder in pairs if encoder is not None}
+        return {
+            name: self.questions.encode(encoder, text, scope)
+            for name, encoder in pairs
+            if encoder is not None
+        }
 
     def _empty(self, started: float, timings: dict[str, float], version: str) -> SearchResponse:
         timings["total"] = _ms(started)

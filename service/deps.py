@@ -154,14 +154,10 @@ async def get_current_principal(
         raise UNAUTHORIZED from None
     if principal.unrestricted:  # only the local operator is; never a network caller
         raise UNAUTHORIZED
-    limits.spend_request(key_id or token_budget_key(principal), address)
+    # A token's budget is its caller's (``caller_key``): jwt:ana of two tenants must not spend, or watch
+    # through its own 429s, the other's.
+    limits.spend_request(key_id or principal.caller_key, address)
     return principal
-
-
-def token_budget_key(principal: Principal) -> str:
-    """The request budget of a token's caller: its subject within its tenant (``jwt:ana`` of two tenants is
-    two callers, and one must not spend, or watch through its own 429s, the other's budget)."""
-    return f"{principal.tenant}\x00{principal.user}"  # a tenant name may hold "/" or ":", never NUL
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

@@ -2,11 +2,18 @@
 // job, its progress is followed live (server-sent events, or polling where the stream is unavailable);
 // otherwise the synchronous result is shown.
 
-import { ApiError, getJson, postForm, streamEvents } from "./api.js";
+import { ApiError, getJson, postForm, request, streamEvents } from "./api.js";
 import { el, listFrom } from "./format.js";
 
 const FINAL_STATES = new Set(["done", "succeeded", "completed", "failed", "cancelled", "canceled", "error"]);
 const POLL_MS = 1000;
+const AWAITING_RETRY = "awaiting retry";
+
+// An upload its lapsed credential stopped keeps its files: its starter, signed in again, retries it
+// (POST /v1/jobs/{id}/retry; the phase is pipeline/jobs.py AWAITING_RETRY).
+export function awaitingRetry(job) {
+  return String(job?.state).toLowerCase() === "failed" && job?.phase === AWAITING_RETRY;
+}
 
 export class UploadView {
   constructor({ onIndexed }) {
@@ -111,6 +118,24 @@ export class UploadView {
     const state = String(last.state || last.status || "").toLowerCase();
     const ok = !["failed", "cancelled", "canceled", "error", "unauthorized"].includes(state);
     this.finish(item, ok, item.querySelector(".upload-text").textContent);
+    if (awaitingRetry(last)) item.append(this.retryButton(jobId, item));
+  }
+
+  retryButton(jobId, item) {
+    const button = el("button", { type: "button" }, "Retry");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await request(`/v1/jobs/${encodeURIComponent(jobId)}/retry`, { method: "POST" });
+        item.remove();
+        await this.follow(jobId);
+        this.onIndexed();
+      } catch (error) {
+        button.disabled = false;
+        item.querySelector(".upload-text").textContent = `Retry failed: ${error.message}`;
+      }
+    });
+    return button;
   }
 }
 

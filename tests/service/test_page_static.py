@@ -284,3 +284,25 @@ def test_a_caller_who_sees_nothing_is_told_what_to_do() -> None:
     assert "Nothing is ingested yet" in empty and "Upload tab" in empty and "figvault ingest" in empty
     assert "you have no groups" in regroup and "2 documents exist" in regroup and "Admin tab" in regroup
     assert "Upload tab" in unknown and "Admin tab" in unknown
+
+
+RETRY_SCRIPT = """
+const { awaitingRetry } = await import(process.argv[1]);
+console.log(JSON.stringify(JSON.parse(process.argv[2]).map(awaitingRetry)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_page_offers_a_retry_for_a_job_awaiting_one() -> None:
+    """The upload log shows a Retry button under an upload its lapsed credential stopped; it tells one by
+    the server's own phase (a renamed phase on either side fails here)."""
+    from figvault.pipeline.jobs import AWAITING_RETRY, INPUTS_REMOVED
+
+    jobs = [
+        {"state": "failed", "phase": AWAITING_RETRY},
+        {"state": "failed", "phase": INPUTS_REMOVED},
+        {"state": "succeeded", "phase": AWAITING_RETRY},
+        {"state": "failed", "phase": "ingest"},
+    ]
+    stdout = run_module(RETRY_SCRIPT, "upload.js", json.dumps(jobs))
+    assert json.loads(stdout) == [True, False, False, False]

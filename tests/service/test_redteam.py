@@ -96,3 +96,30 @@ def test_a_tokens_request_budget_is_its_tenants_own(world: World, per_key_limite
     assert [per_key_limited.get("/v1/me", headers=theirs).status_code for _ in range(3)] == [200] * 3
     assert per_key_limited.get("/v1/me", headers=mine).status_code == 200
     assert per_key_limited.get("/v1/me", headers=theirs).status_code == 429  # its own budget still holds
+
+
+def cache_hits(world: World) -> float:
+    text = world.client.get("/metrics").text
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("figvault_question_cache_hits")
+    )
+
+
+def test_a_search_tells_nothing_of_what_others_asked(world: World) -> None:
+    """Question vectors were cached by their text alone, for every caller, and ``/metrics`` (open by default)
+    counts the cache's hits: a reader of one tenant asked a question and saw the hit counter rise when
+    anyone, of any tenant, had asked exactly that before. Search texts are data: the cache is now each
+    caller's own (tenant and user), so another's question never makes a hit of one's own."""
+    world.add_user("rt-asker", Role.READER, ["g0"], "acme")
+    world.add_user("rt-prober", Role.READER, ["g0"], "globex")
+    question = {"query": "the merger of acme with initech, board minutes", "top_k": 3}
+    asked = world.client.post("/v1/search", json=question, headers=world.headers("rt-asker"))
+    assert asked.status_code == 200, asked.text
+    before = cache_hits(world)
+    probe = world.client.post("/v1/search", json=question, headers=world.headers("rt-prober"))
+    assert probe.status_code == 200, probe.text
+    assert cache_hits(world) == before, "the prober's search was answered from the asker's question"
+    again = world.client.post("/v1/search", json=question, headers=world.headers("rt-prober"))
+    assert again.status_code == 200 and cache_hits(world) > before  # a caller's own repeat still hits

@@ -259,13 +259,13 @@ class _OpenStreams:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_caller: dict[tuple[str, str], weakref.WeakSet[Any]] = {}
+        self._by_caller: dict[str, weakref.WeakSet[Any]] = {}
 
     def admit(self, principal: Principal, stream: Any) -> bool:
         """Count ``stream`` for ``principal``; False (not counted) when it already holds the most."""
         with self._lock:
             self._by_caller = {k: v for k, v in self._by_caller.items() if len(v)}
-            live = self._by_caller.setdefault((principal.tenant, principal.user), weakref.WeakSet())
+            live = self._by_caller.setdefault(principal.caller_key, weakref.WeakSet())
             if len(live) >= MAX_EVENT_STREAMS:
                 return False
             live.add(stream)

@@ -158,7 +158,7 @@ async def page_image(
     # Renders are kept per document: a copy of the same file elsewhere never shares them (page_images).
     renderer = PageImageRenderer(
         settings,
-        caller=f"{principal.tenant}\x00{principal.user}",
+        caller=principal.caller_key,
         scope=document_scope(record.tenant, record.doc_id),
     )
     etag = renderer.etag(sha256, page)
