@@ -20,6 +20,7 @@ narrow ones). This module
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -104,7 +105,33 @@ def has_pie(atoms: Sequence[_Atom]) -> bool:
     if not 0.8 <= (x1 - x0) / max(y1 - y0, 1e-6) <= 1.25:
         return False
     centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-    return all(_inside((*centre, *centre), a.box) for a in wedges)
+    if all(_inside((*centre, *centre), a.box) for a in wedges):
+        return True
+    return _ring((x0, y0, x1, y1), [a.box for a in wedges])
+
+
+def _ring(joint: Box, wedges: Sequence[Box]) -> bool:
+    """Layout class "donut chart": ring segments leave the centre empty, so a short segment's box does not
+    hold it; but every segment reaches the ring's outer edge (its box's far corner lies on or outside the
+    circle the joint box holds), each abuts another, and together they reach all four sides."""
+    cx, cy = (joint[0] + joint[2]) / 2, (joint[1] + joint[3]) / 2
+    radius = min(joint[2] - joint[0], joint[3] - joint[1]) / 2
+    sides = set()
+    for box in wedges:
+        far = max(math.hypot(x - cx, y - cy) for x in (box[0], box[2]) for y in (box[1], box[3]))
+        if far < 0.95 * radius:
+            return False
+        sides |= {k for k in range(4) if abs(box[k] - joint[k]) <= 1.0}
+    if len(sides) < 4:
+        return False
+    return all(
+        any(other is not box and box_intersection(_grown(box, 1.0), other) > 0 for other in wedges)
+        for box in wedges
+    )
+
+
+def _grown(box: Box, by: float) -> Box:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
 def has_stacked_bar(bars: Sequence[_Atom], lines: Sequence[Box] = ()) -> bool:
@@ -249,7 +276,27 @@ def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bo
     stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it)."""
     if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
         return chart_evidence(atoms, area, lines)
-    return has_stacked_bar([a for a in atoms if a.bar], lines) or has_pie(atoms)
+    bars = [a for a in atoms if a.bar]
+    return has_stacked_bar(bars, lines) or has_pie(atoms) or has_spaced_bars([a.box for a in bars])
+
+
+def has_spaced_bars(bars: Sequence[Box]) -> bool:
+    """Three to five bars of one thickness on a common baseline, of three or more lengths, at a regular
+    pitch (layout class "short bar chart": a survey answer's few options, no axes, so fewer paths than
+    CHART_MIN_PATHS). Boxes of a diagram seldom stand at one pitch with three lengths from one edge."""
+    if len(bars) < 3:
+        return False
+    for axis, base in ((0, [b[0] for b in bars]), (1, [b[3] for b in bars])):  # rows, then columns
+        across = 1 - axis
+        for members in _same(base, 1.0).values():
+            run = sorted((bars[i] for i in members), key=lambda b: b[across])
+            thick = {round(b[across + 2] - b[across]) for b in run}
+            lengths = {round(b[axis + 2] - b[axis]) for b in run}
+            steps = [b[across] - a[across] for a, b in itertools.pairwise(run)]
+            regular = bool(steps) and max(steps) - min(steps) <= 1.5 and min(steps) > 0
+            if len(run) >= 3 and len(thick) == 1 and len(lengths) >= 3 and regular:
+                return True
+    return False
 
 
 def ruled_table(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box]) -> bool:
@@ -315,9 +362,33 @@ def _cut(atoms: list[_Atom], lines: list[Box], min_pt: float, depth: int) -> lis
             second = [a for a in atoms if a.box[axis] >= middle]
             before = [ln for ln in lines if ln[axis + 2] <= middle]
             after = [ln for ln in lines if ln[axis] >= middle]
+            if _bar_pitch_gap(first, second, axis, hi - lo):
+                continue
             if _is_panel_group(first, before, min_pt) and _is_panel_group(second, after, min_pt):
                 return _cut(first, before, min_pt, depth + 1) + _cut(second, after, min_pt, depth + 1)
     return [atoms]
+
+
+def _bar_pitch_gap(first: Sequence[_Atom], second: Sequence[_Atom], axis: int, width: float) -> bool:
+    """The gutter is no wider than the gaps between the bars inside either side (layout class "bar chart
+    with spaced rows": a survey chart's bars stand a bar's height apart, a cut between them would halve
+    one chart; two panels stand farther apart, their titles and legends between them)."""
+    inner = max(_largest_bar_gap(first, axis), _largest_bar_gap(second, axis))
+    return inner > 0 and width <= BAR_PITCH_SLACK * inner
+
+
+BAR_PITCH_SLACK = 1.5
+
+
+def _largest_bar_gap(atoms: Sequence[_Atom], axis: int) -> float:
+    """The widest gap along ``axis`` between consecutive rows (or columns) of bars; 0 with fewer than two."""
+    spans = sorted({(round(a.box[axis], 1), round(a.box[axis + 2], 1)) for a in atoms if a.bar})
+    largest, reach = 0.0, None
+    for start, end in spans:
+        if reach is not None and start > reach:
+            largest = max(largest, start - reach)
+        reach = end if reach is None else max(reach, end)
+    return largest
 
 
 def _is_panel_group(atoms: list[_Atom], lines: Sequence[Box], min_pt: float) -> bool:
@@ -352,12 +423,21 @@ def _title_like(line: TextLine, size: float) -> bool:
 
 
 def panel_title(
-    graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine], inside: bool = True
+    graphic: Box,
+    lines: Sequence[TextLine],
+    held: Sequence[TextLine],
+    inside: bool = True,
+    framed: bool = False,
+    others: Sequence[Box] = (),
 ) -> TextLine | None:
     """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel.
 
     ``inside``: also look inside the top of the drawing (charts; in a diagram such a line is a node's
-    label, not the figure's title).
+    label, not the figure's title). ``framed``: the drawing is a frame or card around the panel (layout
+    class "framed chart panel"): a title inside its top is the panel's own and comes before any line
+    above the frame (the page title over the first row of cards). ``others``: the page's other drawings;
+    a chart's left-aligned title may reach past its right side over none of them (layout class "narrow
+    chart under a long title": a pie under its survey question).
 
     ``lines``: candidate lines near the panel (body text, captions and the page title already left out);
     ``held``: the panel's label lines, whose usual size a title must exceed unless it is bold.
@@ -373,7 +453,9 @@ def panel_title(
         box = line.box
         width = box[2] - box[0]
         over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
-        left_aligned = graphic[0] - slack <= box[0] and box[2] <= graphic[2] + 4
+        left_aligned = graphic[0] - slack <= box[0] and (
+            box[2] <= graphic[2] + 4 or (inside and not _overhangs(box, graphic, others))
+        )
         placed = over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
         if width <= 0 or not placed or not _title_like(line, size):
             continue
@@ -382,14 +464,36 @@ def panel_title(
         above = graphic[1] - box[3]
         depth = box[1] - graphic[1]
         if -4 <= above <= TITLE_ABOVE_PT:
-            rank = above
+            rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
             rank = TITLE_ABOVE_PT + depth
         else:
             continue
         if best is None or rank < best[0]:
             best = (rank, line)
-    return best[1] if best else None
+    return _over_subtitle(best[1], lines, size) if best else None
+
+
+def _over_subtitle(line: TextLine, lines: Sequence[TextLine], size: float) -> TextLine:
+    """The title above ``line`` when ``line`` is its subtitle (layout class "titled chart with a base line":
+    "Base: all respondents (n=1,234)" or "Share of respondents, %" under a bold or larger title, in its
+    text block): the line right above it in its block, bold where it is not or larger, and title-like."""
+    height = line.box[3] - line.box[1]
+    for upper in lines:
+        gap = line.box[1] - upper.box[3]
+        if upper.block != line.block or not -0.3 * height <= gap <= 0.8 * height:
+            continue
+        stronger = (upper.bold and not line.bold) or upper.size >= 1.1 * line.size
+        if stronger and _title_like(upper, size):
+            return _over_subtitle(upper, lines, size)
+    return line
+
+
+def _overhangs(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
+    """The part of a title past the graphic's right side lies over another drawing (in the rows from the
+    title down to the graphic's foot): a line over several panels, not one panel's title."""
+    past = (graphic[2] + 4, box[1], box[2], graphic[3])
+    return any(o != graphic and box_intersection(past, o) > 0 for o in others)
 
 
 def wrapped_title(line: TextLine, lines: Sequence[TextLine]) -> list[TextLine]:

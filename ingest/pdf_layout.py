@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from figvault.ingest.boxes import (
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
+    STROKE_PT,
     TITLE_ABOVE_PT,
     TITLE_MAX_CHARS,
     TITLE_MAX_LINES,
@@ -306,7 +307,9 @@ def _read_paths(
 
     Page backgrounds and frames are left out, and so are page-wide rules (header and footer separators),
     which would glue unrelated things together, unless another drawing touches them: a chart's axis line
-    or gridline as wide as the page carries bars and ticks (layout class "full-width chart axis").
+    or gridline as wide as the page carries bars and ticks (layout class "full-width chart axis"); a rule
+    of the same extent as one that a plotted series (a curved or slanted path) touches is a gridline of
+    that line chart too (layout class "full-width line chart": its series does not reach every gridline).
     """
     width, height = page_box[2] - page_box[0], page_box[3] - page_box[1]
     paths: list[Box] = []
@@ -329,9 +332,20 @@ def _read_paths(
             continue
         paths.append(box)
         flags.append(path_flags)
+    plotted: list[Box] = []  # full-width rules a plotted series touches: gridlines of a line chart
+    rest: list[tuple[Box, PathFlags]] = []
     for rule, rule_flags in rules:
-        if any(boxes_near(rule, other, 1.0) for other in paths):
-            paths.append(rule)
+        touching = [k for k, other in enumerate(paths) if boxes_near(rule, other, 1.0)]
+        if not touching:
+            rest.append((rule, rule_flags))
+            continue
+        paths.append(rule)
+        flags.append(rule_flags)
+        if any(not flags[k][0] for k in touching):
+            plotted.append(rule)
+    for rule, rule_flags in rest:
+        if any(abs(rule[0] - p[0]) <= 2 and abs(rule[2] - p[2]) <= 2 for p in plotted):
+            paths.append(rule)  # a gridline of the same chart the series does not reach
             flags.append(rule_flags)
     return paths, [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags], [f[3] for f in flags]
 
@@ -755,7 +769,9 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
     rest = [
         c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
     ]
-    loose = _uncaptioned(layout, cluster_boxes(rest, 2 * CLUSTER_GAP_PT), excluded, min_figure_pt)
+    loose = _uncaptioned(
+        layout, _join_gridlines(cluster_boxes(rest, 2 * CLUSTER_GAP_PT)), excluded, min_figure_pt
+    )
     smallest = min_figure_pt
     if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
         smallest = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
@@ -793,7 +809,13 @@ def _uncaptioned(
     grid = BoxGrid(specks)
     headings = _heading_blocks(layout) - excluded_titles
     near_ok = excluded - headings
-    titles = [_title_indices(layout, _widened(layout, p.box, excluded), near_ok, chart) for p, chart in parts]
+    boxes = [p.box for p, _ in parts]
+    titles = []
+    for part, chart in parts:
+        graphic = _widened(layout, part.box, excluded, boxes)
+        if chart:
+            graphic = _legend_above(graphic, grid, specks)
+        titles.append(_title_indices(layout, graphic, near_ok, chart, chart and _framed(part), boxes))
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
@@ -819,6 +841,91 @@ def _uncaptioned(
             ):
                 regions.append(_region(layout, group, box, held, False, ()))
     return regions
+
+
+GRIDLINE_SLACK_PT = 1.5
+GRIDLINES_MAX = 200
+"""Pages with more lone strokes than this are left alone (bounded work on hostile pages)."""
+
+
+def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
+    """Join a line chart's gridlines to its plotted lines (layout class "line chart on gridlines": lone
+    horizontal strokes of one extent that no bar or axis touches, above and below a plotted series (a
+    curved or slanted path) drawn across them, at the pitch of the gridlines the series does touch).
+    Without this the gridlines above and below the series are dropped as lone strokes, and the panel
+    loses its top, its ticks and its title's distance. Strokes without a series across them (a ruled
+    table's rules) stay apart."""
+    strokes = [
+        i
+        for i, c in enumerate(clusters)
+        if c.path_count == 1 and c.box[3] - c.box[1] <= STROKE_PT < c.box[2] - c.box[0]
+    ]
+    if not strokes or len(strokes) > GRIDLINES_MAX:
+        return clusters
+    joined: set[int] = set()
+    result = []
+    for k, series in enumerate(clusters):
+        if not series.free_paths or k in joined:
+            continue
+        box, height = series.box, series.box[3] - series.box[1]
+        rungs = [
+            i
+            for i in strokes
+            if i not in joined
+            and _across(box, clusters[i].box)
+            and box[1] - height <= clusters[i].box[1] <= box[3] + height
+        ]
+        inner = (
+            [a.box[1] for a in series.atoms or [series] if _is_rung(a, clusters[rungs[0]].box)]
+            if rungs
+            else []
+        )
+        rungs = _ladder(inner, {i: clusters[i].box[1] for i in rungs}, box)
+        if len(rungs) + len(inner) < 3:
+            continue
+        result.append(_merged([series] + [clusters[i] for i in rungs]))
+        joined.update([k, *rungs])
+    return [c for i, c in enumerate(clusters) if i not in joined] + result
+
+
+def _ladder(inner: list[float], lone: dict[int, float], series: Box) -> list[int]:
+    """The lone rungs that continue the series' gridlines at their pitch, up and down, one after another
+    (a chart below on the same extent has its own ladder a gap away)."""
+    ys = sorted(inner + list(lone.values()))
+    steps = [b - a for a, b in itertools.pairwise(ys) if b - a > STROKE_PT]
+    if not steps:
+        return []
+    pitch = min(steps)
+    top, bottom = (min(inner), max(inner)) if inner else (series[1], series[3])
+    found: list[int] = []
+    grown = True
+    while grown:
+        grown = False
+        for i, y in lone.items():
+            if i in found:
+                continue
+            if abs(top - pitch - y) <= GRIDLINE_SLACK_PT or (not inner and top - pitch <= y <= top):
+                top, grown = y, True
+            elif abs(bottom + pitch - y) <= GRIDLINE_SLACK_PT or (
+                not inner and bottom <= y <= bottom + pitch
+            ):
+                bottom, grown = y, True
+            else:
+                continue
+            found.append(i)
+    return found
+
+
+def _is_rung(atom: Cluster, rung: Box) -> bool:
+    """A stroke inside the series' cluster that is a gridline of the same extent as ``rung``."""
+    box = atom.box
+    thin = atom.path_count == 1 and box[3] - box[1] <= STROKE_PT
+    return thin and abs(box[0] - rung[0]) <= 2 and abs(box[2] - rung[2]) <= 2
+
+
+def _across(series: Box, rung: Box) -> bool:
+    """The series lies within the rung's extent across (drawn on the gridlines it spans)."""
+    return series[0] >= rung[0] - 2 * GRIDLINE_SLACK_PT and series[2] <= rung[2] + 2 * GRIDLINE_SLACK_PT
 
 
 DIVIDER_ICON_SHARE = 0.25
@@ -999,6 +1106,21 @@ def _not_panel_labels(layout: PageLayout, graphic: Box, title: tuple[int, ...]) 
     return frozenset(skip)
 
 
+def _legend_above(box: Box, grid: BoxGrid, specks: list[Box]) -> Box:
+    """A chart's box raised to the legend swatches right above it (layout class "legend above the plot":
+    the title stands over the legend row, not over the plot)."""
+    top = box[1]
+    for i in grid.near(box, LEGEND_ABOVE_PT):
+        mark = specks[i]
+        if box[1] - LEGEND_ABOVE_PT <= mark[3] <= box[1] + 2 and box[0] - 2 <= mark[0] <= box[2]:
+            top = min(top, mark[1])
+    return (box[0], top, box[2], box[3])
+
+
+LEGEND_ABOVE_PT = 2 * LABEL_MARGIN_PT
+"""A legend row above a plot stands this close to it at most (bars start half a row under it)."""
+
+
 def _with_legend(
     box: Box, grid: BoxGrid, specks: list[Box], layout: PageLayout, excluded: set[int], skip: frozenset[int]
 ) -> tuple[Box, list[TextLine]]:
@@ -1041,24 +1163,70 @@ def _separate_pictures(cluster: Cluster, layout: PageLayout) -> list[Cluster]:
     return pieces
 
 
-def _widened(layout: PageLayout, graphic: Box, excluded: set[int]) -> Box:
-    """The graphic widened to the labels at its sides (category names left of bars), not heightened."""
+FRAME_SLACK_PT = 2.0
+
+
+def _framed(part: Cluster) -> bool:
+    """One path of the drawing is its whole extent: a frame or a card behind the panel."""
+    return any(
+        atom.path_count == 1
+        and all(abs(a - b) <= FRAME_SLACK_PT for a, b in zip(atom.box, part.box, strict=True))
+        for atom in part.atoms or [part]
+    )
+
+
+ROW_LABEL_SHARE = 0.5
+"""Category labels left of a chart may end this share of its width short of it (left-aligned labels)."""
+
+
+def _widened(
+    layout: PageLayout, graphic: Box, excluded: set[int], others: Sequence[Box] | None = None
+) -> Box:
+    """The graphic widened to the labels at its sides (category names left of bars), not heightened.
+
+    Layout class "left-aligned category labels": a survey chart sets its category names (and its value
+    axis's ticks) flush with the panel's left edge, up to ROW_LABEL_SHARE of the plot's width left of
+    the bars, when no other drawing of ``others`` is as near to them (the next panel of a row); on the
+    right, only labels within LABEL_MARGIN_PT (a legend). Without ``others``, within LABEL_MARGIN_PT only."""
     x0, x1 = graphic[0], graphic[2]
-    for i in layout.line_index.near(graphic, LABEL_MARGIN_PT):
-        line = layout.lines[i]
-        middle = (line.box[1] + line.box[3]) / 2
-        if line.block not in excluded and graphic[1] <= middle <= graphic[3]:
-            x0, x1 = min(x0, line.box[0]), max(x1, line.box[2])
+    reach = max(LABEL_MARGIN_PT, ROW_LABEL_SHARE * (graphic[2] - graphic[0]))
+    for i in layout.line_index.near(graphic, reach if others is not None else LABEL_MARGIN_PT):
+        box = layout.lines[i].box
+        middle = (box[1] + box[3]) / 2
+        if layout.lines[i].block in excluded or not graphic[1] <= middle <= graphic[3]:
+            continue
+        gap = graphic[0] - box[2]
+        if box[0] >= graphic[2] + LABEL_MARGIN_PT or gap > reach:
+            continue
+        if gap > LABEL_MARGIN_PT and any(_gap_x(box, o) <= gap for o in others or () if o != graphic):
+            continue
+        x0, x1 = min(x0, box[0]), max(x1, box[2])
     return (x0, graphic[1], x1, graphic[3])
 
 
-def _title_indices(layout: PageLayout, graphic: Box, excluded: set[int], chart: bool) -> tuple[int, ...]:
+def _gap_x(line: Box, other: Box) -> float:
+    """How far ``line`` lies from ``other`` across (0 when they overlap across), inf when not level."""
+    if min(line[3], other[3]) <= max(line[1], other[1]):
+        return float("inf")
+    return max(other[0] - line[2], line[0] - other[2], 0.0)
+
+
+def _title_indices(
+    layout: PageLayout,
+    graphic: Box,
+    excluded: set[int],
+    chart: bool,
+    framed: bool = False,
+    others: Sequence[Box] = (),
+) -> tuple[int, ...]:
     """Indices in ``layout.lines`` of the graphic's own title (panels.panel_title), with the lines it wraps
     over (panels.wrapped_title); empty when it has none."""
     near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
     near = [i for i in near if layout.lines[i].block not in excluded]
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
-    found = panel_title(graphic, [layout.lines[i] for i in near], held, inside=chart)
+    found = panel_title(
+        graphic, [layout.lines[i] for i in near], held, inside=chart, framed=framed, others=others
+    )
     if found is None:
         return ()
     wrapped = wrapped_title(found, [layout.lines[i] for i in near])
@@ -1077,7 +1245,7 @@ def _heading_blocks(layout: PageLayout) -> set[int]:
     style is larger than the labels, not bold; panels.panel_title still wants it larger)."""
     found = set()
     for block in layout.content.blocks:
-        lines = block.lines
+        lines = _without_subtitle(block.lines)
         chars = sum(len(line.text) for line in lines)
         if block.index not in layout.body_blocks or not lines or len(lines) > TITLE_MAX_LINES:
             continue
@@ -1089,6 +1257,27 @@ def _heading_blocks(layout: PageLayout) -> set[int]:
         if all(line.bold for line in lines) or (one_style and not listed and text[-1:] not in ":."):
             found.add(block.index)
     return found
+
+
+SUBTITLE_MAX_LINES = 2
+
+
+def _without_subtitle(lines: list[TextLine]) -> list[TextLine]:
+    """A block's heading lines without the smaller lines under them (layout class "titled chart with a
+    base line": a survey chart's title over "Base: all respondents (n=1,234)" or a subtitle, set in one
+    text block): at most SUBTITLE_MAX_LINES lines at the end, each smaller than the first line and not
+    bold where it is."""
+    if len(lines) < 2:
+        return lines
+    head = lines[0]
+    end = len(lines)
+    while end > 1 and len(lines) - end < SUBTITLE_MAX_LINES and _subtitle_of(lines[end - 1], head):
+        end -= 1
+    return lines[:end]
+
+
+def _subtitle_of(line: TextLine, head: TextLine) -> bool:
+    return line.size < 0.95 * head.size and not (line.bold and head.bold) and not same_style(line, head)
 
 
 def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRegion]:

@@ -1,0 +1,642 @@
+"""Generated survey and KPI report pages with their ground truth, and how extraction does on them (issue 13).
+
+    python bench/survey_pages.py [--part tune|report|both] [--show-errors] [--json] [--out DIR]
+
+Layout class: "a survey report page with clearly titled charts under one page title": a page title or a
+running header, 2-4 uncaptioned vector charts a page (stacked, grouped and horizontal bars with long
+category labels, pies and donuts, lines) in a 1- or 2-column grid, each under its own short title (bold or
+larger; sometimes a numbered question "Q12. Which ...", wrapped; sometimes a second line such as "Base: all
+respondents (n=1,234)"), legends above, below or right, a "Source: ..." note under the chart, panels framed,
+on a card or on white. Every choice is drawn from ``random.Random(seed)``; the generator knows each panel's
+box (its frame or card; on white, title to legend, the source note left out) and title: the ground truth.
+
+Seeds: the **tune** part (:data:`TUNE_SEEDS`) is for developing rules; the **report** part
+(:data:`REPORT_SEEDS`) is for reporting only: do not look at its pages or errors while tuning.
+
+Measured per panel: one unit matches it (IoU >= 0.5, one to one), none merged (a unit holding half of two or
+more panels), none lost (no unit holding half of it); box IoU of the matched; title exact (the printed
+title, whitespace normalised) and normalised (``scoring.title_matches``: words, case and punctuation
+ignored, or the first 4 words of a longer title).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+from figvault.ingest.boxes import Box, box_area, box_intersection, box_iou
+from figvault.ingest.extract import extract_document
+from figvault.ingest.scoring import GoldFigure, title_matches
+from figvault.settings import ExtractSettings
+
+TUNE_SEEDS = tuple(range(1000, 1020))
+"""20 reports of 2 pages to develop rules on."""
+REPORT_SEEDS = tuple(range(9000, 9020))
+"""20 reports of 2 pages for reporting only."""
+IOU_MATCH = 0.5
+
+COLOURS = (
+    (0.16, 0.38, 0.71),
+    (0.93, 0.49, 0.19),
+    (0.6, 0.6, 0.6),
+    (0.98, 0.75, 0.2),
+    (0.27, 0.62, 0.36),
+    (0.55, 0.35, 0.64),
+)
+CATEGORIES = (
+    "Security and compliance tooling",
+    "Cost visibility across teams",
+    "Developer self-service platforms",
+    "Multi-cluster networking",
+    "Observability and tracing",
+    "Backup and disaster recovery",
+    "Policy as code",
+    "Managed databases",
+    "Internal developer portals",
+    "Release automation",
+    "Identity federation",
+    "Edge deployments",
+)
+SHORT_TITLES = (
+    "Clusters in production",
+    "Deployment frequency",
+    "Top challenges",
+    "Budget change next year",
+    "Primary cloud provider",
+    "Team size",
+    "Incidents per quarter",
+    "Adoption by company size",
+    "Tools evaluated",
+    "Satisfaction with support",
+    "Mean time to recovery",
+    "Revenue by segment",
+    "Net promoter score",
+    "Workloads migrated",
+)
+QUESTIONS = (
+    "Which of the following best describes your role?",
+    "How many clusters does your organisation run in production?",
+    "Which challenges slowed your adoption of containers the most?",
+    "How do you expect your infrastructure budget to change next year?",
+    "Which practices has your team adopted in the last 12 months?",
+    "How satisfied are you with your current monitoring tools?",
+    "Where do you run your stateful workloads today?",
+)
+SECOND_LINES = (
+    "Base: all respondents (n={n:,})",
+    "Share of respondents, %",
+    "Base: respondents running containers (n={n:,})",
+    "Percentage of organisations, 2026",
+)
+ANSWERS = ("Strongly agree", "Agree", "Neutral", "Disagree", "Strongly disagree", "Not sure")
+PAGE_TITLES = (
+    "Production readiness at a glance",
+    "How teams operate their platforms",
+    "Key performance indicators, Q3",
+    "Adoption and maturity",
+    "Spending and priorities",
+)
+HEADERS = ("2026 Cloud Operations Survey", "State of Platform Engineering | Findings", "Quarterly KPI Report")
+
+
+@dataclass
+class GoldPanel:
+    page: int
+    box: Box
+    title: str
+    kind: str
+
+
+@dataclass
+class Style:
+    """What one page's panels share (a report sets all its charts alike)."""
+
+    title_font: str
+    title_size: float
+    question: bool
+    second_line: bool
+    legend: str
+    source: bool
+    frame: str  # none, stroke, card
+    label_size: float
+
+
+class Pen:
+    """Draws on a page and remembers the extent of what it drew (the panel's ground-truth box)."""
+
+    def __init__(self, page: pymupdf.Page) -> None:
+        self.page = page
+        self.extent: list[float] | None = None
+
+    def _grow(self, box: Box) -> None:
+        if self.extent is None:
+            self.extent = list(box)
+        else:
+            e = self.extent
+            self.extent = [min(e[0], box[0]), min(e[1], box[1]), max(e[2], box[2]), max(e[3], box[3])]
+
+    def text(self, x: float, y: float, text: str, size: float, font: str = "helv", grey: float = 0.0) -> Box:
+        """Text with its baseline at ``y``; returns its box."""
+        self.page.insert_text((x, y), text, fontsize=size, fontname=font, color=(grey, grey, grey))
+        box = (
+            x,
+            y - 0.8 * size,
+            x + pymupdf.get_text_length(text, fontname=font, fontsize=size),
+            y + 0.2 * size,
+        )
+        self._grow(box)
+        return box
+
+    def rect(self, box: Box, colour: tuple[float, ...]) -> None:
+        self.page.draw_rect(box, color=None, fill=colour)
+        self._grow(box)
+
+    def line(self, a: tuple[float, float], b: tuple[float, float], grey: float, width: float = 0.6) -> None:
+        self.page.draw_line(a, b, color=(grey, grey, grey), width=width)
+        self._grow((min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])))
+
+    def polygon(self, points: list[tuple[float, float]], colour: tuple[float, ...]) -> None:
+        shape = self.page.new_shape()
+        shape.draw_polyline([pymupdf.Point(p) for p in points])
+        shape.finish(color=None, fill=colour, closePath=True)
+        shape.commit()
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        self._grow((min(xs), min(ys), max(xs), max(ys)))
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        trial = f"{current} {word}".strip()
+        if current and pymupdf.get_text_length(trial, fontname=font, fontsize=size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    return [*lines, current]
+
+
+def _title(pen: Pen, rng: random.Random, style: Style, box: Box) -> tuple[str, float]:
+    """The panel's title (and its second line) at the box's top; returns the title and where the chart
+    may start."""
+    x0, y, x1 = box[0], box[1], box[2]
+    text = f"Q{rng.randrange(1, 40)}. {rng.choice(QUESTIONS)}" if style.question else rng.choice(SHORT_TITLES)
+    lines = _wrap(text, style.title_font, style.title_size, x1 - x0)[:3]
+    for line in lines:
+        y += style.title_size * 1.2
+        pen.text(x0, y, line, style.title_size, style.title_font)
+    if style.second_line:
+        y += 11
+        pen.text(x0, y, rng.choice(SECOND_LINES).format(n=rng.randrange(300, 4000)), 7.5, "heit", 0.35)
+    return " ".join(lines), y + 8
+
+
+def _legend(
+    pen: Pen,
+    names: list[str],
+    colours: list[tuple[float, ...]],
+    x: float,
+    y: float,
+    across: bool,
+    size: float,
+    width: float,
+) -> Box:
+    """Coloured squares with their names, in a row (wrapping at ``width``) or a column; returns the box."""
+    cx, cy = x, y
+    right = x
+    for name, colour in zip(names, colours, strict=False):
+        step = 10 + pymupdf.get_text_length(name, fontsize=size) + 10
+        if across and cx + step > x + width and cx > x:
+            cx, cy = x, cy + size + 5
+        pen.rect((cx, cy, cx + 6, cy + 6), colour)
+        pen.text(cx + 9, cy + 6, name, size)
+        right = max(right, cx + step)
+        if across:
+            cx += step
+        else:
+            cy += size + 5
+    return (x, y, right, cy + (size if across else 0))
+
+
+def _plot_and_legend(pen: Pen, rng: random.Random, style: Style, area: Box, names: list[str]) -> Box:
+    """Split ``area`` into the plot and the legend (above, below or right); draws the legend."""
+    x0, y0, x1, y1 = area
+    colours = list(COLOURS[: len(names)])
+    if style.legend == "right":
+        lw = max(pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) + 22
+        _legend(pen, names, colours, x1 - lw, y0 + 10, False, style.label_size, lw)
+        return (x0, y0, x1 - lw - 8, y1)
+    if style.legend == "above":
+        box = _legend(pen, names, colours, x0, y0, True, style.label_size, x1 - x0)
+        return (x0, box[3] + 8, x1, y1)
+    # below: measure the rows first by drawing at the bottom
+    rows = 1 + int(
+        sum(20 + pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) // (x1 - x0)
+    )
+    top = y1 - rows * (style.label_size + 5)
+    _legend(pen, names, colours, x0, top, True, style.label_size, x1 - x0)
+    return (x0, y0, x1, top - 8)
+
+
+def stacked_bars(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Horizontal 100 % stacked bars with long category labels on the left, shares printed inside."""
+    answers = list(ANSWERS[: rng.randrange(3, 6)])
+    cats = rng.sample(CATEGORIES, rng.randrange(3, 6))
+    area = (area[0], area[1], area[2], min(area[3], area[1] + 30 * len(cats) + 40))  # the legend follows
+    plot = _plot_and_legend(pen, rng, style, area, answers)
+    label_w = max(pymupdf.get_text_length(c, fontsize=style.label_size) for c in cats) + 6
+    x0, y0, x1, y1 = plot
+    left = x0 + min(label_w, 0.45 * (x1 - x0))
+    row = min(30.0, (y1 - y0) / len(cats))
+    for r, cat in enumerate(cats):
+        top = y0 + r * row
+        bar_h = min(16.0, row * 0.7)
+        label = _wrap(cat, "helv", style.label_size, left - x0 - 4)
+        for k, part in enumerate(label[:2]):
+            pen.text(
+                x0,
+                top + row / 2 + 3 + (k - (len(label[:2]) - 1) / 2) * (style.label_size + 1),
+                part,
+                style.label_size,
+            )
+        shares = [rng.uniform(0.05, 1.0) for _ in answers]
+        start = left
+        for s, colour in zip(shares, COLOURS, strict=False):
+            w = (x1 - left) * s / sum(shares)
+            pen.rect((start, top + (row - bar_h) / 2, start + w, top + (row + bar_h) / 2), colour)
+            if w > 18:
+                pen.page.insert_text(
+                    (start + 2, top + row / 2 + 3),
+                    f"{round(100 * s / sum(shares))}%",
+                    fontsize=6,
+                    color=(1, 1, 1),
+                )
+            start += w
+
+
+def simple_bars(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """One series of horizontal bars, long category labels on the left, the value after each bar."""
+    cats = rng.sample(CATEGORIES, rng.randrange(4, 8))
+    x0, y0, x1, y1 = area
+    label_w = max(pymupdf.get_text_length(c, fontsize=style.label_size) for c in cats) + 6
+    left = x0 + min(label_w, 0.5 * (x1 - x0))
+    row = min(18.0, (y1 - y0) / len(cats))
+    values = sorted((rng.uniform(5, 80) for _ in cats), reverse=True)
+    for r, (cat, v) in enumerate(zip(cats, values, strict=True)):
+        top = y0 + r * row
+        pen.text(
+            x0, top + row / 2 + 3, _wrap(cat, "helv", style.label_size, left - x0 - 4)[0], style.label_size
+        )
+        w = (x1 - left - 24) * v / 80
+        pen.rect((left, top + 2, left + w, top + row - 2), COLOURS[0])
+        pen.text(left + w + 3, top + row / 2 + 3, f"{v:.0f}%", style.label_size)
+
+
+def grouped_columns(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Vertical grouped columns on axes with gridlines, category names under the groups."""
+    series = [str(2023 + k) for k in range(rng.randrange(2, 4))]
+    plot = _plot_and_legend(pen, rng, style, area, series)
+    x0, y0, x1, y1 = plot
+    left, bottom = x0 + 22, y1 - 14
+    for k in range(5):
+        gy = bottom - k * (bottom - y0) / 4
+        pen.line((left, gy), (x1, gy), 0.85 if k else 0.3, 0.5)
+        pen.text(x0, gy + 2, f"{25 * k}", style.label_size - 1)
+    pen.line((left, y0), (left, bottom), 0.3, 0.6)
+    groups = rng.randrange(3, 6)
+    names = ("Small", "Medium", "Large", "Enterprise", "Public sector")
+    gw = (x1 - left) / groups
+    bw = gw * 0.7 / len(series)
+    for g in range(groups):
+        gx = left + g * gw + gw * 0.15
+        for s in range(len(series)):
+            h = (bottom - y0) * rng.uniform(0.1, 0.95)
+            pen.rect((gx + s * bw, bottom - h, gx + (s + 1) * bw - 1, bottom), COLOURS[s])
+        pen.text(gx, y1 - 3, names[g], style.label_size - 1)
+
+
+def pie(pen: Pen, rng: random.Random, style: Style, area: Box, donut: bool) -> None:
+    """A pie or donut of 3-5 shares, its legend beside it (right) or under it (above, below)."""
+    answers = list(ANSWERS[: rng.randrange(3, 6)])
+    x0, y0, x1, y1 = area
+    size = style.label_size
+    legend_w = max(pymupdf.get_text_length(n, fontsize=size) for n in answers) + 22
+    beside = style.legend == "right"
+    legend_h = 0.0 if beside else 2 * (size + 5)
+    r = min((x1 - x0 - (legend_w + 12 if beside else 0)) / 2, (y1 - y0 - legend_h - 8) / 2, 90.0) - 2
+    cx, cy = x0 + r + 2, y0 + r + 2
+    shares = [rng.uniform(0.1, 1.0) for _ in answers]
+    start = -90.0
+    for s, colour in zip(shares, COLOURS, strict=False):
+        end = start + 360 * s / sum(shares)
+        steps = max(2, int((end - start) / 8))
+        arc = [start + (end - start) * k / steps for k in range(steps + 1)]
+        outer = [(cx + r * math.cos(math.radians(a)), cy + r * math.sin(math.radians(a))) for a in arc]
+        if donut:
+            inner = [
+                (cx + 0.55 * r * math.cos(math.radians(a)), cy + 0.55 * r * math.sin(math.radians(a)))
+                for a in reversed(arc)
+            ]
+            pen.polygon(outer + inner, colour)
+        else:
+            pen.polygon([(cx, cy), *outer], colour)
+        start = end
+    colours = list(COLOURS[: len(answers)])
+    if beside:
+        _legend(pen, answers, colours, cx + r + 12, cy - len(answers) * (size + 5) / 2, False, size, legend_w)
+    else:
+        _legend(pen, answers, colours, x0, cy + r + 10, True, size, max(2 * r + 4, 0.6 * (x1 - x0)))
+
+
+def lines_chart(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Two or three series over 6-10 periods on gridlines, with markers."""
+    series = ["Target", "Actual", "Forecast"][: rng.randrange(2, 4)]
+    plot = _plot_and_legend(pen, rng, style, area, series)
+    x0, y0, x1, y1 = plot
+    left, bottom = x0 + 22, y1 - 14
+    for k in range(5):
+        gy = bottom - k * (bottom - y0) / 4
+        pen.line((left, gy), (x1, gy), 0.85 if k else 0.3, 0.5)
+        pen.text(x0, gy + 2, f"{20 * k}", style.label_size - 1)
+    periods = rng.randrange(6, 11)
+    step = (x1 - left - 6) / (periods - 1)
+    for p in range(periods):
+        if p % 2 == 0:
+            pen.text(left + p * step - 6, y1 - 3, f"Q{p % 4 + 1}'{24 + p // 4}", style.label_size - 1)
+    for s, _ in enumerate(series):
+        ys = [bottom - (bottom - y0) * rng.uniform(0.15, 0.95) for _ in range(periods)]
+        pts = [(left + 3 + p * step, ys[p]) for p in range(periods)]
+        shape = pen.page.new_shape()
+        shape.draw_polyline([pymupdf.Point(q) for q in pts])
+        shape.finish(color=COLOURS[s], width=1.5, closePath=False)
+        for q in pts:
+            shape.draw_circle(pymupdf.Point(q), 1.8)
+            shape.finish(color=None, fill=COLOURS[s])
+        shape.commit()
+
+
+CHARTS = ("stacked", "bars", "columns", "pie", "donut", "lines")
+
+
+def _draw_chart(kind: str, pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    if kind == "stacked":
+        stacked_bars(pen, rng, style, area)
+    elif kind == "bars":
+        simple_bars(pen, rng, style, area)
+    elif kind == "columns":
+        grouped_columns(pen, rng, style, area)
+    elif kind in ("pie", "donut"):
+        pie(pen, rng, style, area, kind == "donut")
+    else:
+        lines_chart(pen, rng, style, area)
+
+
+def _style(rng: random.Random) -> Style:
+    bold = rng.random() < 0.7
+    return Style(
+        title_font="hebo" if bold else "helv",
+        title_size=rng.choice((10.0, 11.0, 12.0)) if bold else rng.choice((12.5, 14.0)),
+        question=rng.random() < 0.35,
+        second_line=rng.random() < 0.4,
+        legend=rng.choice(("above", "below", "right")),
+        source=rng.random() < 0.6,
+        frame=rng.choice(("none", "none", "stroke", "card")),
+        label_size=rng.choice((7.0, 7.5, 8.0)),
+    )
+
+
+PAGES_PER_REPORT = 2
+
+
+def survey_report(seed: int) -> tuple[pymupdf.Document, list[GoldPanel]]:
+    """A generated report of PAGES_PER_REPORT pages of one size and one style, and its panels' truth."""
+    rng = random.Random(seed)
+    size = rng.choice(((612, 792), (595, 842), (792, 612)))
+    style = _style(rng)
+    doc = pymupdf.open()
+    gold = [g for _ in range(PAGES_PER_REPORT) for g in survey_page(doc, rng, size, style)]
+    return doc, gold
+
+
+def survey_page(
+    doc: pymupdf.Document,
+    rng: random.Random,
+    size: tuple[float, float],
+    style: Style,
+    kinds: tuple[str, ...] = (),
+) -> list[GoldPanel]:
+    """One generated report page (appended to ``doc``) and its panels' ground truth. ``kinds``: the panels'
+    chart kinds (CHARTS; their number is the panel count), else drawn at random."""
+    page = doc.new_page(width=size[0], height=size[1])
+    number = page.number + 1
+    margin = 40
+    y = margin
+    if rng.random() < 0.6:  # running header with a rule under it
+        page.insert_text((margin, 26), rng.choice(HEADERS), fontsize=8, color=(0.4, 0.4, 0.4))
+        page.draw_line((margin, 31), (size[0] - margin, 31), color=(0.7, 0.7, 0.7), width=0.5)
+        y = 46
+    if rng.random() < 0.8:
+        y += 20
+        page.insert_text(
+            (margin, y), rng.choice(PAGE_TITLES), fontsize=rng.choice((16, 18, 20)), fontname="hebo"
+        )
+        y += 12
+    if rng.random() < 0.4:  # a lead-in paragraph
+        text = (
+            "Respondents were asked about their production environments. The charts below summarise "
+            "the answers by organisation size; percentages may not add to 100 because of rounding."
+        )
+        for line in _wrap(text, "helv", 9, size[0] - 2 * margin):
+            y += 12
+            page.insert_text((margin, y), line, fontsize=9)
+        y += 6
+    page.insert_text((size[0] / 2 - 4, size[1] - 20), str(number), fontsize=8)
+    n = len(kinds) or rng.randrange(2, 5)
+    cols = 1 if n == 2 and rng.random() < 0.5 else (2 if n > 2 or size[0] > size[1] else rng.choice((1, 2)))
+    if n == 3 and rng.random() < 0.3:
+        cols = 1
+    rows = math.ceil(n / cols)
+    gap = rng.choice((18, 24, 30))
+    width = (size[0] - 2 * margin - (cols - 1) * gap) / cols
+    height = min(250.0, (size[1] - 40 - y - 10 - (rows - 1) * gap) / rows)
+    gold = []
+    for i in range(n):
+        col, row = i % cols, i // cols
+        box = (margin + col * (width + gap), y + 10 + row * (height + gap))
+        box = (box[0], box[1], box[0] + width, box[1] + height)
+        gold.append(_panel(page, rng, style, box, number, kinds[i] if kinds else rng.choice(CHARTS)))
+    return gold
+
+
+def _panel(
+    page: pymupdf.Page, rng: random.Random, style: Style, box: Box, number: int, kind: str
+) -> GoldPanel:
+    pad = 6 if style.frame != "none" else 0
+    inner = (box[0] + pad, box[1] + pad, box[2] - pad, box[3] - pad)
+    if style.frame == "card":
+        page.draw_rect(box, color=None, fill=(0.95, 0.96, 0.98))
+    elif style.frame == "stroke":
+        page.draw_rect(box, color=(0.75, 0.75, 0.75), width=0.6)
+    pen = Pen(page)
+    title, top = _title(pen, rng, style, inner)
+    bottom = inner[3] - (12 if style.source else 0)
+    _draw_chart(kind, pen, rng, style, (inner[0], top, inner[2], bottom))
+    extent = tuple(pen.extent or inner) if style.frame == "none" else box  # a frame or card bounds its panel
+    if style.source:
+        page.insert_text(
+            (inner[0], inner[3] - 2),
+            "Source: Cloud Operations Survey 2026, fieldwork May-June.",
+            fontsize=6.5,
+            color=(0.4, 0.4, 0.4),
+        )
+    return GoldPanel(number, extent, title, kind)  # type: ignore[arg-type]
+
+
+def generate(folder: Path, seeds: tuple[int, ...]) -> dict[Path, list[GoldPanel]]:
+    """One report per seed, written to ``folder``; its panels' truth by file."""
+    reports = {}
+    for seed in seeds:
+        doc, gold = survey_report(seed)
+        path = folder / f"survey-{seed}.pdf"
+        path.write_bytes(doc.tobytes())
+        reports[path] = gold
+    return reports
+
+
+@dataclass
+class PanelScore:
+    panels: int = 0
+    matched: int = 0
+    merged: int = 0
+    lost: int = 0
+    units: int = 0
+    title_exact: int = 0
+    title_norm: int = 0
+    ious: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: PanelScore, name: str) -> None:
+        for key in ("panels", "matched", "merged", "lost", "units", "title_exact", "title_norm"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.ious += other.ious
+        self.errors += [f"{name} {line}" for line in other.errors]
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "panels": self.panels,
+            "units": self.units,
+            "matched": self.matched,
+            "merged": self.merged,
+            "lost": self.lost,
+            "extra_units": self.units - self.matched,
+            "mean_iou": round(statistics.mean(self.ious), 3) if self.ious else 0.0,
+            "title_exact": self.title_exact,
+            "title_normalised": self.title_norm,
+        }
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def score_panels(gold: list[GoldPanel], units: list[tuple[int, Box, str]]) -> PanelScore:
+    """Match units (page, box, title) to gold panels one to one, best IoU first."""
+    result = PanelScore(panels=len(gold), units=len(units))
+    pairs = sorted(
+        (
+            (box_iou(g.box, u[1]), gi, ui)
+            for gi, g in enumerate(gold)
+            for ui, u in enumerate(units)
+            if g.page == u[0]
+        ),
+        reverse=True,
+    )
+    used_g: dict[int, int] = {}
+    used_u: set[int] = set()
+    for overlap, gi, ui in pairs:
+        if overlap >= IOU_MATCH and gi not in used_g and ui not in used_u:
+            used_g[gi], _ = ui, used_u.add(ui)
+    holds = {
+        ui: [gi for gi, g in enumerate(gold) if g.page == u[0] and _half_in(g.box, u[1])]
+        for ui, u in enumerate(units)
+    }
+    result.merged = sum(1 for gis in holds.values() if len(gis) >= 2)
+    held = {gi for gis in holds.values() for gi in gis}
+    for gi, g in enumerate(gold):
+        if gi not in held:
+            result.lost += 1
+        if gi not in used_g:
+            result.errors.append(f"p{g.page} {g.kind} {g.title!r}: no unit (IoU >= {IOU_MATCH})")
+            continue
+        unit = units[used_g[gi]]
+        result.matched += 1
+        result.ious.append(box_iou(g.box, unit[1]))
+        exact = _norm(unit[2]) == _norm(g.title)
+        result.title_exact += exact
+        norm = title_matches(
+            GoldFigure(
+                doc="", page=g.page, bbox=g.box, kind="vector", label=None, caption=None, title=g.title
+            ),
+            unit[2],
+        )
+        result.title_norm += norm
+        if not exact:
+            result.errors.append(f"p{g.page} {g.kind} title {unit[2]!r}, want {g.title!r}")
+    for ui, gis in holds.items():
+        if len(gis) >= 2:
+            result.errors.append(f"p{units[ui][0]} unit {units[ui][2]!r} merges {len(gis)} panels")
+    return result
+
+
+def _half_in(panel: Box, unit: Box) -> bool:
+    return box_intersection(panel, unit) >= 0.5 * box_area(panel)
+
+
+def run(seeds: tuple[int, ...], folder: Path) -> PanelScore:
+    """Generate the reports of ``seeds``, extract them (OCR off: the pages are vectors and text) and score."""
+    total = PanelScore()
+    for path, gold in generate(folder, seeds).items():
+        ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+        units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title or "") for f in ex.figures]
+        one = score_panels(gold, units)  # type: ignore[arg-type]
+        total.add(one, path.stem)
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("tune", "report", "both"), default="tune")
+    parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, help="keep the generated PDFs here")
+    args = parser.parse_args()
+    parts = {"tune": TUNE_SEEDS, "report": REPORT_SEEDS}
+    names = ["tune", "report"] if args.part == "both" else [args.part]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.out or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            results[name] = run(parts[name], folder)
+    if args.json:
+        print(json.dumps({k: v.as_dict() for k, v in results.items()}))
+    else:
+        for name, result in results.items():
+            print(name, result.as_dict())
+            if args.show_errors:
+                for line in result.errors:
+                    print("   ", line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Survey and KPI report pages (issue 13, item 1): one unit per titled chart panel, its own title.
+
+Pages come from the generator of ``bench/survey_pages.py`` with one layout class forced per test (the
+style, the chart kinds); the generator's ground truth says where each panel is and what its title says."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from types import ModuleType
+
+import pymupdf
+import pytest
+
+from figvault.ingest.extract import extract_document
+from figvault.ingest.panels import has_pie
+from figvault.ingest.pdf_layout import Cluster
+from figvault.settings import ExtractSettings
+from tests.helpers.bench_module import load_bench
+
+
+@pytest.fixture(scope="module")
+def survey() -> ModuleType:
+    return load_bench("survey_pages")
+
+
+PORTRAIT = (595.0, 842.0)
+LANDSCAPE = (792.0, 612.0)
+
+
+def _style(survey: ModuleType, **changes: object) -> object:
+    base = {
+        "title_font": "hebo",
+        "title_size": 11.0,
+        "question": False,
+        "second_line": False,
+        "legend": "below",
+        "source": True,
+        "frame": "none",
+        "label_size": 7.5,
+    }
+    return survey.Style(**{**base, **changes})
+
+
+def _page(
+    survey: ModuleType, tmp_path: Path, kinds: tuple[str, ...], seed: int = 3, size=PORTRAIT, **style: object
+) -> tuple[list[object], list[tuple[int, tuple[float, ...], str]]]:
+    """One generated page of ``kinds`` panels: its ground truth and the units extracted (page, box, title)."""
+    doc = pymupdf.open()
+    gold = survey.survey_page(doc, random.Random(seed), size, _style(survey, **style), kinds)
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    return gold, [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+
+
+def _assert_one_titled_unit_each(survey: ModuleType, gold: list[object], units: list[object]) -> None:
+    result = survey.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
+    assert result.title_exact == len(gold), result.errors
+
+
+def test_donut_ring_segments_are_chart_evidence() -> None:
+    """Layout class "donut chart": a short segment's box does not hold the centre (it is left empty)."""
+    cx, cy, r = 100.0, 100.0, 50.0
+
+    def segment(start: float, end: float, colour: tuple[float, ...]) -> Cluster:
+        import math
+
+        points = [
+            (cx + k * math.cos(math.radians(a)), cy + k * math.sin(math.radians(a)))
+            for k in (r, 0.55 * r)
+            for a in (start + (end - start) * i / 12 for i in range(13))
+        ]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return Cluster(box=(min(xs), min(ys), max(xs), max(ys)), path_count=1, free_paths=1, colour=colour)
+
+    shares = ((-90, 10), (10, 40), (40, 200), (200, 270))
+    colours = ((0.1, 0.3, 0.7), (0.9, 0.5, 0.2), (0.6, 0.6, 0.6), (1.0, 0.8, 0.2))
+    donut = [segment(a, b, c) for (a, b), c in zip(shares, colours, strict=True)]
+    assert has_pie(donut)
+    assert not has_pie(donut[1:2] * 3)  # one segment thrice: one colour, no ring
+
+
+@pytest.mark.parametrize("kind", ["donut", "pie"])
+def test_donut_and_pie_panels_on_cards_are_one_titled_unit_each(
+    survey: ModuleType, tmp_path: Path, kind: str
+) -> None:
+    gold, units = _page(survey, tmp_path, (kind, kind, "columns"), frame="card")
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+@pytest.mark.parametrize("frame", ["card", "stroke"])
+def test_a_framed_panel_takes_the_title_inside_its_frame_not_the_page_title_above(
+    survey: ModuleType, tmp_path: Path, frame: str
+) -> None:
+    """Layout class "framed chart panel": the page title stands right above the first row of frames."""
+    gold, units = _page(survey, tmp_path, ("lines", "columns", "lines"), seed=1, frame=frame)
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_stacked_bars_with_left_aligned_category_labels(survey: ModuleType, tmp_path: Path) -> None:
+    """Layout class "left-aligned category labels": the title stands over the labels, far left of the
+    bars (which start where the longest label ends), the legend at the right."""
+    gold, units = _page(
+        survey, tmp_path, ("stacked",) * 4, seed=3, size=(612.0, 792.0), legend="right", title_size=10.0
+    )
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_stacked_bar_rows_a_bar_apart_in_frames_are_one_chart(survey: ModuleType, tmp_path: Path) -> None:
+    """Layout class "bar chart with spaced rows": the gutters between a chart's rows are no gutters
+    between panels; each frame holds one chart under its regular-weight title and base line."""
+    gold, units = _page(
+        survey, tmp_path, ("stacked",) * 4, seed=1, frame="stroke", title_font="helv", title_size=14.0,
+        second_line=True, label_size=7.0,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_short_bar_charts_without_axes_are_units(survey: ModuleType, tmp_path: Path) -> None:
+    """Layout class "short bar chart": 4-7 bars, value labels, no axes (fewer than 6 paths for some)."""
+    for seed in (2, 7):
+        gold, units = _page(survey, tmp_path, ("bars", "bars", "bars"), seed=seed, frame="stroke")
+        _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_question_titles_over_a_base_line_and_a_legend_row(survey: ModuleType, tmp_path: Path) -> None:
+    """Layout classes "titled chart with a base line" (the question and "Base: ..." in one text block),
+    "legend above the plot" and "narrow chart under a long title" (a pie under its question)."""
+    gold, units = _page(
+        survey, tmp_path, ("pie", "lines", "stacked", "lines"), seed=4, size=LANDSCAPE,
+        question=True, second_line=True, legend="above", title_size=10.0,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_a_line_chart_keeps_the_gridlines_its_series_does_not_touch(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Layout class "line chart on gridlines": the gridlines above and below the plotted lines are the
+    panel's (its box reaches its top gridline and tick labels)."""
+    gold, units = _page(survey, tmp_path, ("lines", "lines"), seed=6)
+    _assert_one_titled_unit_each(survey, gold, units)
+    result = survey.score_panels(gold, units)
+    assert min(result.ious) >= 0.85
+
+
+def test_a_ruled_table_is_still_no_chart(tmp_path: Path) -> None:
+    """Rules at a regular pitch with text rows between them and no plotted series stay a table (the
+    gridline join needs a series drawn across them)."""
+    from tests.generated_docs import ruled_table
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((60, 80), "Quarterly results", fontsize=16, fontname="hebo")
+    ruled_table(page, (60, 100, 500, 300), rows=6, cols=3)
+    path = tmp_path / "table.pdf"
+    path.write_bytes(doc.tobytes())
+    assert extract_document(path, ExtractSettings(workers=1, ocr=False)).figures == []
