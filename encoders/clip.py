@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from figvault.encoders.base import EncodingError, PartialEncoding
-from figvault.encoders.device import DTYPES, Precision, resolve_device, resolve_precision
+from figvault.encoders.device import DTYPES, Precision, require_device, resolve_device, resolve_precision
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version
@@ -232,6 +232,7 @@ class ClipEncoder(LazyModel):
         from open_clip.transform import PreprocessCfg, image_transform_v2
 
         spec, weights = self.spec, self.spec.weights
+        require_device(spec.device)
         kwargs: dict[str, Any] = {"precision": "fp32", "device": "cpu", "pretrained_text": False}
         if weights.source in ("hf-hub", "local-dir"):
             name, pretrained = f"local-dir:{weights.checkpoint}", None

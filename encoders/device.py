@@ -19,13 +19,22 @@ DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16,
 
 
 def resolve_device(name: str) -> str:
-    """``auto`` -> cuda when present, else cpu; an explicit cuda device must exist."""
+    """``auto`` -> cuda when present, else cpu; an explicit device is kept as named.
+
+    Whether a named CUDA device exists is checked where a model is loaded (:func:`require_device`), not
+    here: the driver of a Ray ingest plans the encoders its GPU actors run (versions, dimensions) on a
+    machine that may have no GPU itself.
+    """
     name = (name or "auto").strip().lower()
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def require_device(name: str) -> None:
+    """Raise ModelUnavailableError when ``name`` is a CUDA device and torch sees none (before loading)."""
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ModelUnavailableError(f"device {name!r} requested but torch sees no CUDA device; use 'cpu'")
-    return name
 
 
 def precision_here(precision: str, device: str) -> Precision:

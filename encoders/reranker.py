@@ -244,9 +244,10 @@ _CACHE_LOCK = threading.Lock()
 
 def load_reranker(cfg: RerankerSettings) -> QwenVLReranker:
     """A reranker for ``cfg``; the model behind it is loaded once per (model, quantization, device, dtype)."""
-    from figvault.encoders.device import resolve_device
+    from figvault.encoders.device import require_device, resolve_device
 
     device = resolve_device(cfg.device)
+    require_device(device)
     source = locate_model(cfg.model)
     from transformers import AutoConfig
 

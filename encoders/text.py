@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from figvault.encoders.device import DTYPES, Precision, resolve_device, resolve_precision
+from figvault.encoders.device import DTYPES, Precision, require_device, resolve_device, resolve_precision
 from figvault.encoders.inputs import check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version, fingerprint
@@ -151,6 +151,7 @@ class SentenceTextEncoder(LazyModel):
     def _build(self) -> Any:
         from sentence_transformers import SentenceTransformer
 
+        require_device(self.spec.device)
         try:
             model = SentenceTransformer(
                 str(self.spec.weights.folder),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
 from figvault.encoders import device
 from figvault.encoders.factory import build_encoders
+from figvault.errors import ModelUnavailableError
 from figvault.retrieval.served_encoders import encoder_settings_record, settings_for_collection
 from figvault.settings import Settings
 
@@ -39,3 +41,25 @@ def test_auto_precision_on_cuda_is_one_a_cpu_reader_can_compute(tiny_clip_settin
     built = build_encoders(reader)  # was: ModelUnavailableError "precision fp16 needs a CUDA device"
     assert built.plan.clip is not None and built.plan.clip.device == "cpu"
     assert built.plan.clip.precision == record["clip"]["precision"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_encoders_for_cuda_are_planned_without_a_gpu_and_refused_when_loaded(
+    tiny_clip_settings: Settings,
+) -> None:
+    """The driver of a Ray ingest whose actors encode on GPUs (``ingest.ray_encode_gpus``, the encoders on
+    ``cuda``) plans their encoders (version, dimensions) on a machine that may have no GPU; only loading a
+    model there needs the device."""
+    on_gpu = tiny_clip_settings.model_copy(
+        update={
+            name: getattr(tiny_clip_settings, name).model_copy(update={"device": "cuda", "precision": "fp32"})
+            for name in ("clip", "text")
+        }
+    )
+    planned = build_encoders(on_gpu)  # was: ModelUnavailableError "torch sees no CUDA device"
+    assert planned.embedding_version == build_encoders(tiny_clip_settings).embedding_version
+    assert planned.clip is not None and planned.text is not None
+    with pytest.raises(ModelUnavailableError, match="torch sees no CUDA device"):
+        planned.clip.encode_texts(["revenue chart"])
+    with pytest.raises(ModelUnavailableError, match="torch sees no CUDA device"):
+        planned.text.encode_texts(["revenue chart"])
