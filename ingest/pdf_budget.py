@@ -4,7 +4,8 @@ A 1 MB PDF can hold 200,000 path operators on one page; reading them as drawings
 seconds and hundreds of MB, and a flate bomb can hide gigabytes of content in a few KB. This module looks
 at the page's content streams and the form XObjects it paints, decompressing at most ``max_bytes``, and
 estimates the number of painting operators (paths filled or stroked, text shown, inline images, shadings),
-each form counted once per use. The PDF extractor uses the estimate to cap the work per page.
+each form counted once per use, at any depth of nesting. The PDF extractor uses the estimate to cap the
+work per page.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
 MIN_BYTES_PER_OP = 4
 """The shortest painting of a path (``0 0 m S``) takes more bytes than this: a stream of N bytes holds
 fewer than N / 4 painting operators, so small pages need no count."""
-MAX_FORM_DEPTH = 8
 
 
 @dataclass
@@ -42,6 +42,8 @@ class _Stream:
     complete: bool
     uses: Counter[str] = field(default_factory=Counter)
     """Form XObject name -> times painted (``/Fm1 Do``)."""
+    operations: int | None = None
+    """Painting operators in ``data``, counted when first needed."""
 
 
 class ContentBudget:
@@ -58,42 +60,69 @@ class ContentBudget:
         for xref, name, invoker, _ in page.get_xobjects():
             forms.setdefault(invoker, {})[name] = xref
         cost = PageCost()
-        painted: list[tuple[_Stream, int]] = []
-        for xref in page.get_contents():
-            self._collect(xref, 0, 1, forms, cost, painted, 0)
-            if cost.over_bytes:
-                return cost
-        bound = sum(times * len(stream.data) for stream, times in painted) // MIN_BYTES_PER_OP
+        roots = page.get_contents()
+        order, edges = self._graph(roots, forms, cost)
+        if cost.over_bytes:
+            return cost
+        times: Counter[int] = Counter(roots)
+        for xref in order:  # parents first: each stream's uses are known before its forms are reached
+            for child, count in edges[xref]:
+                times[child] += times[xref] * count
+        painted = [(self._streams[xref], n) for xref, n in times.items() if n]
+        bound = sum(n * len(stream.data) for stream, n in painted) // MIN_BYTES_PER_OP
         if bound <= op_threshold:
             cost.operations = bound
         else:
-            cost.operations = sum(times * len(PAINT_OPS.findall(stream.data)) for stream, times in painted)
+            cost.operations = sum(n * self._operations(stream) for stream, n in painted)
         return cost
 
-    def _collect(
-        self,
-        xref: int,
-        invoker: int,
-        times: int,
-        forms: dict[int, dict[str, int]],
-        cost: PageCost,
-        painted: list[tuple[_Stream, int]],
-        depth: int,
-    ) -> None:
-        """Add the stream ``xref`` (painted ``times`` times) and the forms it paints, depth first."""
+    def _graph(
+        self, roots: list[int], forms: dict[int, dict[str, int]], cost: PageCost
+    ) -> tuple[list[int], dict[int, list[tuple[int, int]]]]:
+        """The streams ``roots`` paint, directly or through forms at any depth, parents first, and per
+        stream the forms it paints (xref, times). Each stream is read once, so forms nested 30 deep that
+        each paint the next twice (2**30 paths from 30 objects) cost 30 reads; a form painted inside
+        itself is counted once (MuPDF refuses the cycle). Stops when the content passes the byte cap."""
+        edges: dict[int, list[tuple[int, int]]] = {}
+        done: set[int] = set()
+        post: list[int] = []
+        for root in roots:
+            if root in done or root in edges:
+                continue
+            edges[root] = self._uses(root, 0, forms, cost)
+            stack, on_path = [(root, 0)], {root}
+            while stack and not cost.over_bytes:
+                xref, i = stack[-1]
+                if i == len(edges[xref]):
+                    stack.pop()
+                    on_path.discard(xref)
+                    done.add(xref)
+                    post.append(xref)
+                    continue
+                stack[-1] = (xref, i + 1)
+                child = edges[xref][i][0]
+                if child in on_path:
+                    edges[xref][i] = (child, 0)
+                elif child not in done:
+                    edges[child] = self._uses(child, child, forms, cost)
+                    stack.append((child, 0))
+                    on_path.add(child)
+        return post[::-1], edges
+
+    def _uses(
+        self, xref: int, invoker: int, forms: dict[int, dict[str, int]], cost: PageCost
+    ) -> list[tuple[int, int]]:
+        """Read the stream ``xref`` (into ``cost``); the forms it paints, as (xref, times)."""
         stream = self._read(xref, cost)
         if stream is None:
-            return
-        painted.append((stream, times))
-        if depth >= MAX_FORM_DEPTH:
-            return
+            return []
         names = forms.get(invoker, {})
-        for name, count in stream.uses.items():
-            child = names.get(name)
-            if child is not None and child != xref:
-                self._collect(child, child, times * count, forms, cost, painted, depth + 1)
-                if cost.over_bytes:
-                    return
+        return [(names[name], count) for name, count in stream.uses.items() if name in names]
+
+    def _operations(self, stream: _Stream) -> int:
+        if stream.operations is None:
+            stream.operations = len(PAINT_OPS.findall(stream.data))
+        return stream.operations
 
     def _read(self, xref: int, cost: PageCost) -> _Stream | None:
         stream = self._streams.get(xref)

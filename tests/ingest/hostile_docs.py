@@ -184,6 +184,27 @@ def huge_page_pdf(path: Path, side: int = 14_400, lines: int = 300) -> Path:
     return path
 
 
+def nested_forms_pdf(path: Path, depth: int = 30) -> Path:
+    """One page painting a form that strokes a line and paints the next form twice, ``depth`` deep: 2**depth
+    - 1 strokes for MuPDF to draw, from ``depth`` small objects."""
+    forms = []
+    for level in range(depth):
+        last = level == depth - 1
+        body = b"0 0 1 RG 10 10 m 100 100 l S" + (b"" if last else b" /F Do /F Do")
+        resources = b"" if last else b" /Resources << /XObject << /F %d 0 R >> >>" % (6 + level)
+        forms.append(_stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 612 792]" + resources))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /XObject << /F 5 0 R >> >> >>",
+        _stream(b"/F Do"),
+        *forms,
+    ]
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
 def _pdf_file(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.7\n")
     offsets = []

@@ -17,7 +17,7 @@ from pptx.util import Inches
 from figvault.errors import ExtractionError
 from figvault.ingest import boxes as boxes_module
 from figvault.ingest import pdf as pdf_module
-from figvault.ingest import pdf_layout
+from figvault.ingest import pdf_budget, pdf_layout
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.ingest.slide_render import deck_for_rendering
@@ -145,6 +145,34 @@ def test_a_form_painted_many_times_counts_every_use(tmp_path, monkeypatch) -> No
     assert ex.warnings == [
         "page 1: skipped, 300,000 drawing operations (more than 4 x extract.max_page_drawing_ops = 50,000)"
     ]
+
+
+def test_forms_nested_30_deep_count_every_painting(tmp_path, monkeypatch) -> None:
+    # The count stopped 8 forms deep, so 2**30 strokes from 30 small forms looked like a cheap page and
+    # MuPDF spent the document's whole time limit drawing them.
+    path = hostile_docs.nested_forms_pdf(tmp_path / "forms.pdf", depth=30)
+
+    def no_text(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the page was interpreted")
+
+    monkeypatch.setattr(pymupdf.Page, "get_textpage", no_text)
+    read = _drawings_read_on(monkeypatch, allowed=set())
+    ex = extract_document(path, ExtractSettings(workers=1))
+    assert read == [] and ex.figures == []
+    assert ex.warnings == [
+        "page 1: skipped, 1,073,741,823 drawing operations"
+        " (more than 4 x extract.max_page_drawing_ops = 50,000)"
+    ]
+
+
+def test_a_form_painted_inside_itself_is_counted_once(tmp_path) -> None:
+    path = hostile_docs.nested_forms_pdf(tmp_path / "cycle.pdf", depth=3)
+    doc = pymupdf.open(path)
+    last = doc.xref_length() - 1  # the innermost form paints the outer one: a cycle MuPDF refuses to draw
+    doc.xref_set_key(last, "Resources", "<< /XObject << /F 5 0 R >> >>")
+    doc.update_stream(last, b"0 0 1 RG 10 10 m 100 100 l S /F Do")
+    cost = pdf_budget.ContentBudget(doc, 2**20).page_cost(doc[0], op_threshold=0)
+    assert cost.operations == 7  # 1 + 2 + 4 strokes, the way back to the first form not followed
 
 
 def test_content_bomb_page_is_skipped_and_the_next_page_is_read(tmp_path) -> None:
