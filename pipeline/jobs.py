@@ -753,10 +753,18 @@ def remove_unretried(settings: Settings, store: JobStore, now: float | None = No
     now = time.time() if now is None else now
     removed: list[str] = []
     for job in store.list(states=[JobState.FAILED], phase=AWAITING_RETRY, limit=10_000):
-        if (job.finished_at or 0.0) + keep_s <= now and store.end_awaiting(job.id, INPUTS_REMOVED):
-            discard(settings, job, store.db)
+        if (job.finished_at or 0.0) + keep_s <= now and remove_kept_inputs(settings, store, job):
             removed.append(job.id)
     return removed
+
+
+def remove_kept_inputs(settings: Settings, store: JobStore, job: Job) -> bool:
+    """Remove what ``job`` kept for a retry (``discard``; phase ``INPUTS_REMOVED``); False when it is not
+    awaiting a retry (any more: retried, or removed meanwhile)."""
+    if not store.end_awaiting(job.id, INPUTS_REMOVED):
+        return False
+    discard(settings, job, store.db)
+    return True
 
 
 class Heartbeat:

@@ -102,7 +102,10 @@ TAGS = [
     {"name": "units", "description": "One figure unit and its image."},
     {"name": "documents", "description": "Documents: list, upload (editors), delete and regroup (admins)."},
     {"name": "audit", "description": "Who asked what, and what they got (admins)."},
-    {"name": "jobs", "description": "Ingest and re-encode jobs: progress, events, cancel (docs/jobs.md)."},
+    {
+        "name": "jobs",
+        "description": "Ingest and re-encode jobs: progress, events, cancel, retry (docs/jobs.md).",
+    },
     {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
 ]
 

@@ -730,6 +730,14 @@ def test_an_upload_stopped_by_its_lapsed_token_keeps_its_files_for_a_retry(
         assert gone.status_code == 404
         late = svc.client.post(f"/v1/jobs/{other.id}/retry", headers=svc.headers("jo"))
         assert late.status_code == 409
+        # Its starter may also give one up at once: cancel removes what it kept.
+        fresh, svc.keys["jo"] = svc.keys["jo"], jwt.encode({**TOKEN_CLAIMS, "exp": exp}, TOKEN_SECRET)
+        third = upload(svc, "jo", 46)  # with a token that lapses before its job runs
+        svc.keys["jo"] = fresh
+        assert run_here(svc.settings, store.require(third["job_id"])).phase == AWAITING_RETRY
+        dropped = svc.client.post(f"/v1/jobs/{third['job_id']}/cancel", headers=svc.headers("jo"))
+        assert dropped.status_code == 200 and dropped.json()["phase"] == INPUTS_REMOVED, dropped.text
+        assert not uploads_dir(svc.settings, third["job_id"]).exists()
 
 
 def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> None:

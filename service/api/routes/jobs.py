@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from figvault.access import Action, Principal, local_operator
 from figvault.errors import FigvaultError
 from figvault.pipeline.jobs import (
+    AWAITING_RETRY,
     DETAIL,
     GLOBAL_TENANT,
     Job,
@@ -39,6 +40,7 @@ from figvault.pipeline.jobs import (
     JobType,
     cancel_and_discard,
     job_visible,
+    remove_kept_inputs,
 )
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
@@ -360,6 +362,10 @@ def cancel_job(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the user who started a job, or an admin, may cancel it"
         )
+    if job.phase == AWAITING_RETRY and remove_kept_inputs(settings, store, job):
+        # Not retried after all: its kept files go now rather than after jobs.keep_for_retry_h.
+        audit.record(db.conn(), principal, "job-cancel", detail={"job": job_id, "type": str(job.type)})
+        return JobOut.of(store.require(job_id))
     if job.finished:
         raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.id} already {job.state}")
     job = cancel_and_discard(settings, store, job_id)  # a queued upload's placeholders and files go with it
