@@ -292,7 +292,7 @@ class SearchEngine:
         if lookup.expr is None:
             return self._empty(started, timings, layout.embedding_version)
         t = time.perf_counter()
-        vectors = self.encode_question(encoders, request.query, principal.caller_key)
+        vectors = self.encode_question(encoders, request.query, scope=principal.caller_key)
         timings["encode"] = _ms(t)
         queries: dict[str, np.ndarray | str] = {}
         for channel in layout.dense:

@@ -59,9 +59,9 @@ def remember_questions(engine: SearchEngine) -> SearchEngine:
     (a question's vector costs up to a second on the loaded 2-core machine)."""
     encode, memo = engine.encode_question, {}
 
-    def cached(encoders, text):
+    def cached(encoders, text, scope=""):
         if text not in memo:
-            memo[text] = encode(encoders, text)
+            memo[text] = encode(encoders, text, scope=scope)
         return memo[text]
 
     engine.encode_question = cached

@@ -205,9 +205,9 @@ def remember_questions(engine: Any) -> None:
     """Each question is encoded once by the real model and reused: the answers are under test, not MiniLM."""
     encode, memo = engine.encode_question, {}
 
-    def cached(encoders: Any, text: str) -> Any:
+    def cached(encoders: Any, text: str, scope: str = "") -> Any:
         if text not in memo:
-            memo[text] = encode(encoders, text)
+            memo[text] = encode(encoders, text, scope=scope)
         return memo[text]
 
     engine.encode_question = cached
