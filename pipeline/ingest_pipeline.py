@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from figvault.access import Principal, local_operator
+from figvault.access import Principal, local_operator, may_replace
 from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
@@ -90,6 +90,8 @@ class _Planned:
     sha: str
     groups: list[str]
     known: DocumentRecord | None
+    notes: tuple[str, ...] = ()
+    """Warnings known before extraction (the file is a copy of another document)."""
 
 
 @dataclass(frozen=True)
@@ -357,8 +359,25 @@ class IngestRunner:
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
-            todo.append((path, _Planned(did, name, sha, doc_groups, known)))
+            notes = self._copy_notes(request.caller, did, sha) if known is None else ()
+            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes)))
         return todo
+
+    def _copy_notes(self, caller: Principal, doc_id: str, sha: str) -> tuple[str, ...]:
+        """A warning for a new document whose bytes another one the caller may edit holds: a renamed file
+        becomes a new document while the old one stays, and search then shows both."""
+        copies = [
+            r
+            for r in self.registry.with_content(caller.tenant, sha)
+            if r.doc_id != doc_id and may_replace(caller, r.tenant, r.groups)
+        ]
+        if not copies:
+            return ()
+        first = copies[0]
+        return (
+            f"same content as document {first.name!r} ({first.doc_id}): a renamed or copied file becomes a"
+            " new document and the other stays until it is deleted",
+        )
 
     def _unchanged(
         self,
@@ -535,7 +554,7 @@ class IngestRunner:
             plan.doc_id,
             REPLACED if replaces else INDEXED,
             pages=extraction.meta.pages,
-            warnings=list(extraction.warnings),
+            warnings=[*plan.notes, *extraction.warnings],
             ocr_timeouts=extraction.ocr_timeouts,
             name=plan.name,
         )

@@ -98,6 +98,13 @@ class DocumentRegistry:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
 
+    def with_content(self, tenant: str, sha256: str) -> list[DocumentRecord]:
+        """The documents of ``tenant`` indexed from these bytes (by id): a renamed or copied file."""
+        query = select(documents).where(documents.c.tenant == tenant, documents.c.sha256 == sha256)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
+        return [self._record(r) for r in rows]
+
     def list(self, tenant: str | None = None, state: DocState | None = None) -> list[DocumentRecord]:
         query = select(documents)
         if tenant is not None:

@@ -106,6 +106,24 @@ def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Setting
     assert changed[str(second)].status == FAILED and "give the document id" in changed[str(second)].error
 
 
+def test_a_renamed_file_is_a_new_document_with_a_warning(settings: Settings, tmp_path: Path) -> None:
+    # A renamed file became a second document of the same figures without a word; search showed both.
+    old = figure_pdf(tmp_path / "q3-review.pdf", seed=8)
+    ingest_paths(settings, [old], groups=["eng"], tenant="moves", progress=False)
+    new = old.rename(tmp_path / "q3-review-final.pdf")
+    moved = ingest_paths(settings, [new], groups=["eng"], tenant="moves", progress=False).documents[0]
+    first = doc_id_of(settings, "moves", "q3-review.pdf")
+    assert moved.status == INDEXED
+    assert moved.warnings[0].startswith(f"same content as document 'q3-review.pdf' ({first}): a renamed")
+    delete_document(settings, "moves", first)
+    figure_pdf(tmp_path / "other.pdf", seed=9)
+    again = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="moves", progress=False).documents
+    assert sorted((d.name, d.status, d.warnings) for d in again) == [
+        ("other.pdf", INDEXED, []),
+        ("q3-review-final.pdf", SKIPPED, []),
+    ]
+
+
 def test_crash_between_write_and_delete_keeps_the_document(
     settings: Settings, docs: list[Path], first_report, caplog: pytest.LogCaptureFixture
 ):
