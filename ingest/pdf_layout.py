@@ -607,10 +607,27 @@ def slide_title_lines(
     if top < SLIDE_TITLE_SIZE * median and any(ln.size < 0.95 * top for ln in candidates):
         return []  # the largest type is the body's: no title (a slide of big words only keeps its top one)
     first = min((ln for ln in candidates if ln.size >= 0.95 * top), key=lambda ln: (ln.box[1], ln.box[0]))
+    if _in_title_row(first, candidates):
+        return []
     title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
     if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
         return []
     return title
+
+
+def _in_title_row(line: TextLine, lines: list[TextLine]) -> bool:
+    """Another line of another block in ``line``'s style stands in its row, apart from it (layout class
+    "row of panel titles": a landscape report page without a page title, its charts' titles side by side
+    in the page's largest type; none of them is the page's title)."""
+    box, height = line.box, line.box[3] - line.box[1]
+    for other in lines:
+        o = other.box
+        if other.block == line.block or not same_style(other, line):
+            continue
+        level = min(box[3], o[3]) - max(box[1], o[1]) >= 0.5 * min(height, o[3] - o[1])
+        if level and max(o[0] - box[2], box[0] - o[2]) > height:
+            return True
+    return False
 
 
 def _nearest_on_side(

@@ -158,3 +158,17 @@ def test_a_ruled_table_is_still_no_chart(tmp_path: Path) -> None:
     path = tmp_path / "table.pdf"
     path.write_bytes(doc.tobytes())
     assert extract_document(path, ExtractSettings(workers=1, ocr=False)).figures == []
+
+
+def test_a_row_of_chart_titles_on_a_landscape_page_is_no_page_title(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Layout class "row of panel titles": a landscape report page with neither page title nor header
+    (page 2 of generated report 1002: two pies side by side under their questions). The left question is
+    the page's topmost line in its largest type, but it is the left pie's own title, not the slide's."""
+    doc, gold = survey.survey_report(1002)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == 2]
+    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == 2], units)
