@@ -826,13 +826,15 @@ def _uncaptioned(
     grid = BoxGrid(specks)
     headings = _heading_blocks(layout) - excluded_titles
     near_ok = excluded - headings
-    boxes = [p.box for p, _ in parts]
+    # Each part's title looks at the others (O(parts^2)): a page of more parts than a chart grid has
+    # (hostile, or a scatter of pieces) is titled as before, without them.
+    boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
     titles = []
     for part, chart in parts:
         graphic = _widened(layout, part.box, excluded, boxes)
         if chart:
             graphic = _legend_above(graphic, grid, specks)
-        titles.append(_title_indices(layout, graphic, near_ok, chart, chart and _framed(part), boxes))
+        titles.append(_title_indices(layout, graphic, near_ok, chart, chart and _framed(part), boxes or ()))
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
@@ -862,7 +864,9 @@ def _uncaptioned(
 
 GRIDLINE_SLACK_PT = 1.5
 GRIDLINES_MAX = 200
-"""Pages with more lone strokes than this are left alone (bounded work on hostile pages)."""
+GRIDLINE_CLUSTERS_MAX = 2000
+"""Pages with more lone strokes or clusters than these are left alone (bounded work on hostile pages:
+each series looks at every lone stroke)."""
 
 
 def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
@@ -877,7 +881,7 @@ def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
         for i, c in enumerate(clusters)
         if c.path_count == 1 and c.box[3] - c.box[1] <= STROKE_PT < c.box[2] - c.box[0]
     ]
-    if not strokes or len(strokes) > GRIDLINES_MAX:
+    if not strokes or len(strokes) > GRIDLINES_MAX or len(clusters) > GRIDLINE_CLUSTERS_MAX:
         return clusters
     joined: set[int] = set()
     result = []
@@ -943,6 +947,11 @@ def _is_rung(atom: Cluster, rung: Box) -> bool:
 def _across(series: Box, rung: Box) -> bool:
     """The series lies within the rung's extent across (drawn on the gridlines it spans)."""
     return series[0] >= rung[0] - 2 * GRIDLINE_SLACK_PT and series[2] <= rung[2] + 2 * GRIDLINE_SLACK_PT
+
+
+TITLE_NEIGHBOURS_MAX = 64
+"""Titles are judged against the page's other drawings when it has at most this many (a chart grid has
+at most 16 panels a cluster)."""
 
 
 DIVIDER_ICON_SHARE = 0.25
