@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +28,15 @@ service sniffs uploads in its own process, and a crafted directory of millions o
 one part) took 15 s and 400 MB there per 48 MB upload. A deck of 2,000 slides lists well under 1 MiB."""
 
 NOT_REGULAR = "skipped: not a regular file (a pipe, socket or device)"
+
+
+def no_documents_reason(paths: Sequence[Path]) -> str | None:
+    """Why ``paths`` give nothing to read (they exist, but hold no PDF or PPTX file), or None: a folder
+    of .docx files would otherwise be an ingest that succeeds with nothing in it."""
+    if any(not p.exists() for p in paths) or next(iter(iter_input_files(paths)), None) is not None:
+        return None
+    where = ", ".join(str(p) for p in paths)
+    return f"no PDF or PPTX file in {where} (folders are searched recursively for .pdf and .pptx)"
 
 
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:

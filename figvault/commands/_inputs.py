@@ -29,16 +29,12 @@ def skipped_line(skipped: list[Path]) -> str:
 def check_inputs(paths: list[Path]) -> None:
     """Warn about the files the folders hold but figvault will not read; end the command (exit 2) when
     the paths hold no PDF or PPTX file at all and none is missing (a missing path fails in the report)."""
-    from figvault.ingest.extract import iter_input_files, skipped_files
+    from figvault.ingest.extract import no_documents_reason, skipped_files
 
     skipped = skipped_files(paths)
     if skipped:
         typer.echo(skipped_line(skipped), err=True)
-    if any(not p.exists() for p in paths) or next(iter(iter_input_files(paths)), None) is not None:
-        return
-    where = ", ".join(str(p) for p in paths)
-    typer.echo(
-        f"error: no PDF or PPTX file in {where} (folders are searched recursively for .pdf and .pptx)",
-        err=True,
-    )
-    raise typer.Exit(2)
+    reason = no_documents_reason(paths)
+    if reason is not None:
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)

@@ -251,6 +251,12 @@ def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:
         post("/v1/jobs/ingest", json={"paths": [str(allowed)], "groups": ["eng"]}, headers=reader).status_code
         == 403
     )
+    (allowed / "empty" / "notes").mkdir(parents=True)  # a job that "succeeded" with nothing in it
+    (allowed / "empty" / "notes" / "minutes.docx").write_bytes(b"PK")
+    empty = post(
+        "/v1/jobs/ingest", json={"paths": [str(allowed / "empty")], "groups": ["eng"]}, headers=editor
+    )
+    assert empty.status_code == 422 and "no PDF or PPTX file in" in empty.text, empty.text
     accepted = post("/v1/jobs/ingest", json={"paths": [str(allowed)], "groups": ["eng"]}, headers=editor)
     assert accepted.status_code == 202 and accepted.headers["location"].endswith(accepted.json()["id"])
     final = service.wait(accepted.json()["id"], "editor")

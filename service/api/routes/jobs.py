@@ -19,6 +19,7 @@ import threading
 import time
 import weakref
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -440,12 +441,16 @@ def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db
     response_model=JobOut,
     responses={
         403: {"model": ErrorOut, "description": "A path is outside the allowed folders."},
-        422: {"model": ErrorOut, "description": "A path is not absolute or does not exist."},
+        422: {
+            "model": ErrorOut,
+            "description": "A path is not absolute, does not exist, or holds no PDF/PPTX.",
+        },
     },
 )
 def start_folder_ingest(
     body: FolderIngestBody, request: Request, principal: Editor, settings: SettingsDep, db: DbDep
 ) -> JSONResponse:
+    from figvault.ingest.extract import no_documents_reason
     from figvault.pipeline.ingest_job import allowed_roots, check_allowed, principal_params
     from figvault.service.api.routes.documents import _upload_groups
 
@@ -458,6 +463,9 @@ def start_folder_ingest(
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except FigvaultError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    nothing = no_documents_reason([Path(p) for p in paths])  # else a job that "succeeds" with nothing
+    if nothing is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, nothing)
     params = {
         "paths": paths,
         "groups": groups,
