@@ -352,3 +352,22 @@ def many_parts_zip(parts: int) -> bytes:
     locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(local) + len(directory), 1)
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
     return local + directory + end64 + locator + end
+
+
+def nested_group_pptx(path: Path, base: bytes, depth: int) -> Path:
+    """``base`` (a deck whose slide 1 holds one group shape) with that group wrapped in ``depth`` more
+    groups, each with the same group properties."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "ppt/slides/slide1.xml":
+                group = re.search(rb"<p:grpSp>.*</p:grpSp>", data, re.S)
+                assert group is not None, "slide 1 has no group shape"
+                head = re.search(rb"<p:nvGrpSpPr>.*?</p:grpSpPr>", group.group(0), re.S)
+                assert head is not None
+                wrapped = (b"<p:grpSp>" + head.group(0)) * depth + group.group(0) + b"</p:grpSp>" * depth
+                data = data.replace(group.group(0), wrapped)
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
