@@ -6,14 +6,15 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import reduce
 from pathlib import Path
 
 import pymupdf
 from PIL import Image
 
 from figvault.errors import ExtractionError, one_line
-from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, h_overlap
+from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
@@ -160,7 +161,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 document.page_texts,
                 document.settings,
                 title=region.title or slide_title,
-                renders=renders if renders is not None and _needs_ocr(region) else None,
+                renders=renders if renders is not None and _needs_ocr(region, content.images) else None,
             )
         except Exception as exc:
             _fail_if_out_of_memory(exc)
@@ -181,7 +182,8 @@ def _ocr_renders(settings: ExtractSettings) -> PageRenders:
 
 
 OCR_TEXT_LAYER_ENOUGH = 60
-"""A figure whose text layer holds this many characters has its words already: no OCR."""
+"""A figure whose text layer holds this many characters has its words already: no OCR. For a figure that
+is mostly picture, only the characters drawn over its pictures count (_needs_ocr)."""
 OCR_OUTLINED_MIN_PATHS = 200
 """A drawing without text-layer words but with this many small paths may have its glyphs as outlines."""
 OCR_GLYPH_MAX_PT = 30.0
@@ -203,12 +205,43 @@ def _is_sticker(region: FigureRegion, page_size: tuple[float, float]) -> bool:
     return region.image_area >= 0.5 * area and area <= STICKER_MAX_SHARE * page_size[0] * page_size[1]
 
 
-def _needs_ocr(region: FigureRegion) -> bool:
+def _needs_ocr(region: FigureRegion, images: list[ImageBox]) -> bool:
+    """Whether the figure's words may be pixels only. Layout class "picture beside its own text": a
+    screenshot, a photo or a chart image on a slide with a heading, a callout or a few labels in the text
+    layer around it. Those words say nothing of what the picture shows, so a mostly-picture figure is read
+    unless the text layer drawn *over its pictures* already holds the words (a slide's text on a background
+    image, a chart image with real vector labels)."""
+    if region.image_area >= 0.3 * box_area(region.box):
+        return _chars_over_pictures(region, images) < OCR_TEXT_LAYER_ENOUGH
     if sum(len(line.text) for line in region.text_lines) >= OCR_TEXT_LAYER_ENOUGH:
         return False
-    if region.image_area >= 0.3 * box_area(region.box):
-        return True
     return region.path_count >= OCR_OUTLINED_MIN_PATHS and region.ink < OCR_GLYPH_MAX_PT * region.path_count
+
+
+def _pictures(region: FigureRegion, images: list[ImageBox]) -> list[Box]:
+    return [im.box for im in images if box_intersection(im.box, region.box) >= 0.5 * box_area(im.box)]
+
+
+def _chars_over_pictures(region: FigureRegion, images: list[ImageBox]) -> int:
+    """Characters of the figure's text-layer lines that lie mostly on one of its pictures."""
+    pictures = _pictures(region, images)
+    return sum(
+        len(line.text)
+        for line in region.text_lines
+        if any(box_intersection(line.box, picture) >= 0.5 * box_area(line.box) for picture in pictures)
+    )
+
+
+def _ocr_region(region: FigureRegion, images: list[ImageBox]) -> FigureRegion:
+    """What OCR reads of a figure: all of it, or only its pictures when the text layer around them holds
+    OCR_TEXT_LAYER_ENOUGH characters (those words are known; read again they would only repeat them, and a
+    chart's vector labels and ticks read twice push its other words down)."""
+    pictures = _pictures(region, images)
+    if sum(len(line.text) for line in region.text_lines) < OCR_TEXT_LAYER_ENOUGH or not pictures:
+        return region
+    x0, y0, x1, y1 = reduce(box_union, pictures)
+    r = region.box
+    return replace(region, box=(max(x0, r[0]), max(y0, r[1]), min(x1, r[2]), min(y1, r[3])))
 
 
 def _read_words(
@@ -223,12 +256,14 @@ def _read_words(
     (_is_sticker): pictures on a slide in which OCR read no word."""
     page = document.doc[content.number - 1]
     stickers: list[ExtractedFigure] = []
-    wanted = sorted((pair for pair in made if _needs_ocr(pair[0])), key=lambda p: -box_area(p[0].box))
+    wanted = [pair for pair in made if _needs_ocr(pair[0], content.images)]
+    wanted.sort(key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
         if not document.ocr.wants(content.number):
             break  # the page's cap is reached: render no more for OCR
         try:
-            image = _ocr_image(page, content, region, document.settings, renders)
+            read_region = _ocr_region(region, content.images)
+            image = _ocr_image(page, content, read_region, document.settings, renders)
         except Exception as exc:
             _fail_if_out_of_memory(exc)
             continue

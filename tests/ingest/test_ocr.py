@@ -275,3 +275,40 @@ def test_a_heading_word_doubted_for_the_icon_glued_to_it_still_starts_the_title(
 )
 def test_only_doubted_words_that_read_as_words_start_a_heading(lead: str, text: str, heading: str) -> None:
     assert ocr.OcrLine(text, (0, 0, 10, 10), lead).heading == heading
+
+
+def slide_with_callout(path: Path, callout: tuple[str, ...], at: tuple[float, float], size: float) -> Path:
+    """A slide-shaped page: a heading, a screenshot, and a callout in the text layer (beside it or on it)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((60, 60), "How are things going now?", fontsize=28, fontname="helv")
+    page.insert_image(pymupdf.Rect(150, 110, 570, 278), stream=text_picture())
+    for i, line in enumerate(callout):
+        page.insert_text(
+            (at[0], at[1] + i * size * 1.3), line, fontsize=size, fontname="helv", color=(0.8, 0, 0)
+        )
+    page.draw_line((575, 180), (588, 170), color=(0.8, 0, 0), width=2)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+@needs_tesseract
+def test_a_picture_beside_its_own_text_layer_words_is_read(tmp_path: Path) -> None:
+    """Layout class "picture beside its own text": 60+ characters of callout around a screenshot say nothing
+    of the screenshot's words, which are pixels only."""
+    callout = ("Relative improvement", "since the last release", "of the benchmark suite")
+    path = slide_with_callout(tmp_path / "beside.pdf", callout, (590, 170), 20)
+    (figure,) = extract_document(path, ExtractSettings(workers=1)).figures
+    assert "relative improvement" in figure.unit.figure_text.lower()  # the callout joined the figure
+    assert "replication" in _ocr_part(figure.unit.figure_text)
+    assert "benchmark" not in _ocr_part(figure.unit.figure_text)  # OCR reads the picture, not the callout
+
+
+@needs_tesseract
+def test_a_picture_whose_text_layer_words_lie_on_it_is_not_read(tmp_path: Path) -> None:
+    notes = ("Operator notes drawn over the", "screenshot itself, in the text", "layer of the page")
+    path = slide_with_callout(tmp_path / "over.pdf", notes, (160, 230), 11)
+    (figure,) = extract_document(path, ExtractSettings(workers=1)).figures
+    assert "operator notes" in figure.unit.figure_text.lower()
+    assert OCR_MARKER not in figure.unit.figure_text
