@@ -359,7 +359,8 @@ class IngestRunner:
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
-            notes = self._copy_notes(request.caller, did, sha) if known is None else ()
+            new = known is None or is_placeholder(known)  # an accepted upload's document is new too
+            notes = self._copy_notes(request.caller, did, sha) if new else ()
             todo.append((path, _Planned(did, name, sha, doc_groups, known, notes)))
         return todo
 

@@ -340,3 +340,19 @@ def test_random_uploads_replaces_and_deletes_leave_no_orphans(service: Service) 
             assert deleted.status_code == 200
     assert _orphans(service.settings) == []
     assert DocumentRegistry.open(service.settings).list() == []
+
+
+def test_an_upload_of_another_document_s_bytes_says_so_only_to_who_may_edit_it(service: Service) -> None:
+    # The warning for a renamed file passed over uploads: their new documents are placeholders, not None.
+    jobs, data = JobStore.open(service.settings), service.pdf()
+
+    def warnings_of(user: str, name: str, groups: str) -> list[str]:
+        job_id = service.upload(user, name, groups, data)["upload"]["job_id"]
+        return jobs.require(job_id).result["documents"][0]["warnings"]  # as `figvault jobs show` reads it
+
+    assert warnings_of("ed_a", "budget.pdf", "a") == []
+    first = service.named("read_a", "budget.pdf")[0]["doc_id"]
+    assert warnings_of("ed_a", "budget-final.pdf", "a")[0].startswith(
+        f"same content as document 'budget.pdf' ({first})"
+    )
+    assert warnings_of("ed_b", "budget-copy.pdf", "b") == []  # ed_b may not even see it
