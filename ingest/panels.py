@@ -456,7 +456,8 @@ def panel_title(
         width = box[2] - box[0]
         over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
         left_aligned = graphic[0] - slack <= box[0] and (
-            box[2] <= graphic[2] + 4 or (inside and not _overhangs(box, graphic, others))
+            box[2] <= graphic[2] + 4
+            or (inside and box[0] <= graphic[0] + slack and not _overhangs(box, graphic, others))
         )
         placed = over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
         if width <= 0 or not placed or not _title_like(line, size):
@@ -493,7 +494,9 @@ def _over_subtitle(line: TextLine, lines: Sequence[TextLine], size: float) -> Te
 
 def _overhangs(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
     """The part of a title past the graphic's right side lies over another drawing (in the rows from the
-    title down to the graphic's foot): a line over several panels, not one panel's title."""
+    title down to the graphic's foot): a line over several panels, not one panel's title. (Only a line
+    that starts at the graphic's left edge is asked: one starting inside it and reaching out is another
+    panel's label.)"""
     past = (graphic[2] + 4, box[1], box[2], graphic[3])
     return any(o != graphic and box_intersection(past, o) > 0 for o in others)
 

@@ -172,3 +172,14 @@ def test_a_row_of_chart_titles_on_a_landscape_page_is_no_page_title(
     ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
     units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == 2]
     _assert_one_titled_unit_each(survey, [g for g in gold if g.page == 2], units)
+
+
+def test_a_category_label_of_the_next_panel_is_no_title(survey: ModuleType, tmp_path: Path) -> None:
+    """A long title may reach past a narrow chart's right side only from the chart's left edge: the first
+    category label of the panel to the right (level with the line chart's top, past its right side, over
+    no drawing: the bars start right of their labels) is that panel's label, not the line chart's title."""
+    gold, units = _page(
+        survey, tmp_path, ("lines", "bars", "bars"), seed=5, size=LANDSCAPE, question=True,
+        title_font="helv", title_size=14.0,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
