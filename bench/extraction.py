@@ -79,6 +79,13 @@ def score_new_set(
     ``pdf_only``: its PDFs only (``--pdf-only``)."""
     docs, pages = new_set_part(part, pdf_only=pdf_only)
     folder = (docs_dir or distractors_dir()) / "docs"
+    missing = [name for name in docs if not (folder / name).is_file()]
+    if missing:
+        # Every missing file would fail extraction and score as missed figures: a number, but a false one.
+        raise SystemExit(
+            f"the labelled set's {part} part: {len(missing)} of {len(docs)} documents not found in {folder}"
+            " (set FIGVAULT_DISTRACTORS to the folder holding docs/)"
+        )
     extractions, _, _ = run_extraction([folder / name for name in docs], settings)
     gold = load_gold(LABELS / "figures.jsonl", docs=docs)
     return score(gold, predictions_of(extractions), labelled_pages=pages)
