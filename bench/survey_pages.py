@@ -301,16 +301,24 @@ def simple_bars(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
         pen.text(left + w + 3, top + row / 2 + 3, f"{v:.0f}%", style.label_size)
 
 
-def grouped_columns(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
-    """Vertical grouped columns on axes with gridlines, category names under the groups."""
-    series = [str(2023 + k) for k in range(rng.randrange(2, 4))]
-    plot = _plot_and_legend(pen, rng, style, area, series)
+def _value_axis(pen: Pen, style: Style, plot: Box, step: int) -> tuple[float, float]:
+    """Five gridlines (the lowest dark: the baseline) labelled 0, step, ... at the plot's left; the plot
+    area's left edge and baseline."""
     x0, y0, x1, y1 = plot
     left, bottom = x0 + 22, y1 - 14
     for k in range(5):
         gy = bottom - k * (bottom - y0) / 4
         pen.line((left, gy), (x1, gy), 0.85 if k else 0.3, 0.5)
-        pen.text(x0, gy + 2, f"{25 * k}", style.label_size - 1)
+        pen.text(x0, gy + 2, f"{step * k}", style.label_size - 1)
+    return left, bottom
+
+
+def grouped_columns(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Vertical grouped columns on axes with gridlines, category names under the groups."""
+    series = [str(2023 + k) for k in range(rng.randrange(2, 4))]
+    plot = _plot_and_legend(pen, rng, style, area, series)
+    _, y0, x1, y1 = plot
+    left, bottom = _value_axis(pen, style, plot, 25)
     pen.line((left, y0), (left, bottom), 0.3, 0.6)
     groups = rng.randrange(3, 6)
     names = ("Small", "Medium", "Large", "Enterprise", "Public sector")
@@ -361,12 +369,8 @@ def lines_chart(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
     """Two or three series over 6-10 periods on gridlines, with markers."""
     series = ["Target", "Actual", "Forecast"][: rng.randrange(2, 4)]
     plot = _plot_and_legend(pen, rng, style, area, series)
-    x0, y0, x1, y1 = plot
-    left, bottom = x0 + 22, y1 - 14
-    for k in range(5):
-        gy = bottom - k * (bottom - y0) / 4
-        pen.line((left, gy), (x1, gy), 0.85 if k else 0.3, 0.5)
-        pen.text(x0, gy + 2, f"{20 * k}", style.label_size - 1)
+    _, y0, x1, y1 = plot
+    left, bottom = _value_axis(pen, style, plot, 20)
     periods = rng.randrange(6, 11)
     step = (x1 - left - 6) / (periods - 1)
     for p in range(periods):
