@@ -40,6 +40,8 @@ class DocumentRow(Base):
     __table_args__ = (
         PrimaryKeyConstraint("tenant", "doc_id"),
         Index("documents_tenant_name", "tenant", "name"),
+        # A file's other documents, in id order (DocumentRegistry.with_content; migration 0006).
+        Index("documents_tenant_sha256", "tenant", "sha256", "doc_id"),
     )
 
     doc_id: Mapped[str] = _text()

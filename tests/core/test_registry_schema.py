@@ -119,6 +119,19 @@ def test_a_new_registry_is_the_models(registry_db: Database) -> None:
     assert schema_diff(registry_db) == []
 
 
+def test_the_documents_of_a_files_bytes_are_found_by_index(registry_db: Database) -> None:
+    """Ingest asks for the documents of each new file's bytes (a renamed or copied file); a lookup that reads
+    all of the tenant's document rows makes a batch into a large store quadratic."""
+    select = "SELECT * FROM documents WHERE tenant = 'acme' AND sha256 = 'ab12' ORDER BY doc_id"
+    with registry_db.read() as conn:
+        if registry_db.is_postgresql:  # an empty table is scanned whatever the indexes: ask for the index
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = [str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {select}").all()]
+        else:
+            plan = [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {select}").all()]
+    assert any("documents_tenant_sha256" in line for line in plan), plan
+
+
 def test_migrations_go_down_and_up_again(registry_db: Database) -> None:
     """Each migration's downgrade works (what an operator rolling back a release runs)."""
     from figvault.db.migrate import downgrade, upgrade
