@@ -89,10 +89,10 @@ def unknown_settings(config_path: Path, environ: Mapping[str, str]) -> list[str]
     for name in sorted(environ):
         if not name.upper().startswith(ENV_PREFIX) or name.upper() in OTHER_VARIABLES:
             continue
-        found = _unknown(Settings, name[len(ENV_PREFIX) :].lower().split("__"))
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        found = _unknown(Settings, parts)
         if found is not None:
             dotted, known = found
-            parts = name[len(ENV_PREFIX) :].lower().split("__")
             known = _one_underscore(Settings, parts) or known
             env_known = ENV_PREFIX + known.upper().replace(".", "__") if known else ""
             lines.append(_line(name, dotted, env_known))
