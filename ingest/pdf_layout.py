@@ -299,6 +299,14 @@ PathFlags = tuple[bool, bool, bool, tuple[float, ...] | None]
 """Per path: ruled, bar, filled, a bar's colour (the PageContent lists of those names)."""
 
 
+EXTENT_SLACK_PT = 2.0
+
+
+def _same_extent(a: Box, b: Box) -> bool:
+    """Two horizontal strokes span the same width (gridlines of one chart), within EXTENT_SLACK_PT."""
+    return abs(a[0] - b[0]) <= EXTENT_SLACK_PT and abs(a[2] - b[2]) <= EXTENT_SLACK_PT
+
+
 def _read_paths(
     page: pymupdf.Page, page_box: Box
 ) -> tuple[list[Box], list[bool], list[bool], list[bool], list[tuple[float, ...] | None]]:
@@ -344,7 +352,7 @@ def _read_paths(
         if any(not flags[k][0] for k in touching):
             plotted.append(rule)
     for rule, rule_flags in rest:
-        if any(abs(rule[0] - p[0]) <= 2 and abs(rule[2] - p[2]) <= 2 for p in plotted):
+        if any(_same_extent(rule, p) for p in plotted):
             paths.append(rule)  # a gridline of the same chart the series does not reach
             flags.append(rule_flags)
     return paths, [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags], [f[3] for f in flags]
@@ -941,7 +949,7 @@ def _is_rung(atom: Cluster, rung: Box) -> bool:
     """A stroke inside the series' cluster that is a gridline of the same extent as ``rung``."""
     box = atom.box
     thin = atom.path_count == 1 and box[3] - box[1] <= STROKE_PT
-    return thin and abs(box[0] - rung[0]) <= 2 and abs(box[2] - rung[2]) <= 2
+    return thin and _same_extent(box, rung)
 
 
 def _across(series: Box, rung: Box) -> bool:
