@@ -1,6 +1,7 @@
 """Generated survey and KPI report pages with their ground truth, and how extraction does on them (issue 13).
 
-    python bench/survey_pages.py [--part tune|report|both] [--show-errors] [--json] [--out DIR]
+    python bench/survey_pages.py [--part tune|report|both] [--layouts base|all|NAME,...] [--show-errors]
+        [--json] [--out DIR]
 
 Layout class: "a survey report page with clearly titled charts under one page title": a page title or a
 running header, 2-4 uncaptioned vector charts a page (stacked, grouped and horizontal bars with long
@@ -128,6 +129,7 @@ class Style:
     source: bool
     frame: str  # none, stroke, card
     label_size: float
+    layout: str = "base"  # one of LAYOUTS
 
 
 class Pen:
@@ -185,19 +187,33 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return [*lines, current]
 
 
-def _title(pen: Pen, rng: random.Random, style: Style, box: Box) -> tuple[str, float]:
-    """The panel's title (and its second line) at the box's top; returns the title and where the chart
-    may start."""
-    x0, y, x1 = box[0], box[1], box[2]
-    text = f"Q{rng.randrange(1, 40)}. {rng.choice(QUESTIONS)}" if style.question else rng.choice(SHORT_TITLES)
-    lines = _wrap(text, style.title_font, style.title_size, x1 - x0)[:3]
+def _title_text(rng: random.Random, style: Style, width: float) -> tuple[list[str], str]:
+    """A panel's title wrapped to ``width`` (at most 3 lines), and its second line ("" when none)."""
+    if style.layout == "small_multiples":
+        text = rng.choice(REGIONS)
+    elif style.question:
+        text = f"Q{rng.randrange(1, 40)}. {rng.choice(QUESTIONS)}"
+    else:
+        text = rng.choice(SHORT_TITLES)
+    lines = _wrap(text, style.title_font, style.title_size, width)[:3]
+    second = rng.choice(SECOND_LINES).format(n=rng.randrange(300, 4000)) if style.second_line else ""
+    return lines, second
+
+
+def _title_height(style: Style, lines: list[str], second: str) -> float:
+    """How far below its top a title drawn by _draw_title lets the chart start."""
+    return len(lines) * style.title_size * 1.2 + (11 if second else 0) + 8
+
+
+def _draw_title(
+    pen: Pen, style: Style, lines: list[str], second: str, x: float, y: float, grey: float = 0.0
+) -> None:
+    """The title's lines from ``y`` down, then its second line (smaller, italic, lighter)."""
     for line in lines:
         y += style.title_size * 1.2
-        pen.text(x0, y, line, style.title_size, style.title_font)
-    if style.second_line:
-        y += 11
-        pen.text(x0, y, rng.choice(SECOND_LINES).format(n=rng.randrange(300, 4000)), 7.5, "heit", 0.35)
-    return " ".join(lines), y + 8
+        pen.text(x, y, line, style.title_size, style.title_font, grey)
+    if second:
+        pen.text(x, y + 11, second, 7.5, "heit", 0.85 if grey else 0.35)
 
 
 def _legend(
@@ -209,16 +225,22 @@ def _legend(
     across: bool,
     size: float,
     width: float,
+    text_only: bool = False,
 ) -> Box:
-    """Coloured squares with their names, in a row (wrapping at ``width``) or a column; returns the box."""
+    """Coloured squares with their names (``text_only``: the names in their colours), in a row (wrapping at
+    ``width``) or a column; returns the box."""
     cx, cy = x, y
     right = x
     for name, colour in zip(names, colours, strict=False):
         step = 10 + pymupdf.get_text_length(name, fontsize=size) + 10
         if across and cx + step > x + width and cx > x:
             cx, cy = x, cy + size + 5
-        pen.rect((cx, cy, cx + 6, cy + 6), colour)
-        pen.text(cx + 9, cy + 6, name, size)
+        if text_only:  # the series names in their colours, no swatch
+            pen.page.insert_text((cx, cy + 6), name, fontsize=size, color=colour)
+            pen._grow((cx, cy + 6 - 0.8 * size, cx + step - 20, cy + 6 + 0.2 * size))
+        else:
+            pen.rect((cx, cy, cx + 6, cy + 6), colour)
+            pen.text(cx + 9, cy + 6, name, size)
         right = max(right, cx + step)
         if across:
             cx += step
@@ -230,20 +252,23 @@ def _legend(
 def _plot_and_legend(pen: Pen, rng: random.Random, style: Style, area: Box, names: list[str]) -> Box:
     """Split ``area`` into the plot and the legend (above, below or right); draws the legend."""
     x0, y0, x1, y1 = area
+    if style.layout == "shared_legend":  # one legend for all the page's panels (survey_page draws it)
+        return area
     colours = list(COLOURS[: len(names)])
+    text_only = style.layout == "text_legend"
     if style.legend == "right":
         lw = max(pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) + 22
-        _legend(pen, names, colours, x1 - lw, y0 + 10, False, style.label_size, lw)
+        _legend(pen, names, colours, x1 - lw, y0 + 10, False, style.label_size, lw, text_only)
         return (x0, y0, x1 - lw - 8, y1)
     if style.legend == "above":
-        box = _legend(pen, names, colours, x0, y0, True, style.label_size, x1 - x0)
+        box = _legend(pen, names, colours, x0, y0, True, style.label_size, x1 - x0, text_only)
         return (x0, box[3] + 8, x1, y1)
     # below: measure the rows first by drawing at the bottom
     rows = 1 + int(
         sum(20 + pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) // (x1 - x0)
     )
     top = y1 - rows * (style.label_size + 5)
-    _legend(pen, names, colours, x0, top, True, style.label_size, x1 - x0)
+    _legend(pen, names, colours, x0, top, True, style.label_size, x1 - x0, text_only)
     return (x0, y0, x1, top - 8)
 
 
@@ -359,10 +384,13 @@ def pie(pen: Pen, rng: random.Random, style: Style, area: Box, donut: bool) -> N
             pen.polygon([(cx, cy), *outer], colour)
         start = end
     colours = list(COLOURS[: len(answers)])
+    text_only = style.layout == "text_legend"
     if beside:
-        _legend(pen, answers, colours, cx + r + 12, cy - len(answers) * (size + 5) / 2, False, size, legend_w)
+        y = cy - len(answers) * (size + 5) / 2
+        _legend(pen, answers, colours, cx + r + 12, y, False, size, legend_w, text_only)
     else:
-        _legend(pen, answers, colours, x0, cy + r + 10, True, size, max(2 * r + 4, 0.6 * (x1 - x0)))
+        width = max(2 * r + 4, 0.6 * (x1 - x0))
+        _legend(pen, answers, colours, x0, cy + r + 10, True, size, width, text_only)
 
 
 def lines_chart(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
@@ -388,11 +416,68 @@ def lines_chart(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
         shape.commit()
 
 
+def stacked_columns(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Vertical stacked columns on gridlines (two in five charts 100 % stacked), a year under each."""
+    answers = list(ANSWERS[: rng.randrange(3, 6)])
+    plot = _plot_and_legend(pen, rng, style, area, answers)
+    _, y0, x1, y1 = plot
+    left, bottom = _value_axis(pen, style, plot, 25)
+    full = rng.random() < 0.4
+    columns = rng.randrange(4, 8)
+    cw = (x1 - left) / columns
+    for c in range(columns):
+        shares = [rng.uniform(0.05, 1.0) for _ in answers]
+        top, height = bottom, (bottom - y0) * (1.0 if full else rng.uniform(0.35, 0.95))
+        for share, colour in zip(shares, COLOURS, strict=False):
+            h = height * share / sum(shares)
+            pen.rect((left + c * cw + 0.2 * cw, top - h, left + (c + 0.8) * cw, top), colour)
+            top -= h
+        pen.text(left + c * cw + 0.2 * cw, y1 - 3, str(2019 + c), style.label_size - 1)
+
+
+KPI_LABELS = (
+    "Net promoter score",
+    "Uptime, last 90 days",
+    "Median time to deploy (minutes)",
+    "Active customers",
+    "Change failure rate",
+    "Cost per cluster, USD/month",
+)
+
+
+def kpi_tiles(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """Layout class "KPI tiles": 2-4 tinted tiles in a row, each a big number over its label and a coloured
+    arrow with the change since last period."""
+    x0, y0, x1, y1 = area
+    n = rng.randrange(2, 5)
+    w = (x1 - x0 - (n - 1) * 8) / n
+    h = min(72.0, y1 - y0)
+    for k, label in enumerate(rng.sample(KPI_LABELS, n)):
+        tx = x0 + k * (w + 8)
+        pen.rect((tx, y0, tx + w, y0 + h), (0.93, 0.95, 0.98))
+        value = rng.choice(
+            (f"{rng.randrange(5, 98)}%", f"{rng.uniform(1, 9.9):.1f}x", f"{rng.randrange(120, 9000):,}")
+        )
+        pen.text(tx + 6, y0 + 30, value, 22, "hebo", 0.1)
+        for i, part in enumerate(_wrap(label, "helv", style.label_size, w - 12)[:2]):
+            pen.text(tx + 6, y0 + 44 + i * (style.label_size + 2), part, style.label_size, grey=0.3)
+        up = rng.random() < 0.6
+        ay = y0 + h - 10
+        base_y, tip_y = (ay + 2, ay - 4) if up else (ay - 4, ay + 2)
+        pen.polygon([(tx + 6, base_y), (tx + 14, base_y), (tx + 10, tip_y)], COLOURS[4 if up else 1])
+        pen.text(tx + 18, ay + 2, f"{'+' if up else '-'}{rng.uniform(0.5, 12):.1f} pts", 6.5, grey=0.35)
+
+
 CHARTS = ("stacked", "bars", "columns", "pie", "donut", "lines")
+"""The base generator's chart kinds; the layout classes add "stacked_columns" and "kpi"."""
 
 
 def _draw_chart(kind: str, pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
-    if kind == "stacked":
+    if kind == "stacked_columns":
+        stacked_columns(pen, rng, style, area)
+    elif kind == "kpi":
+        kpi_tiles(pen, rng, style, area)
+    elif kind == "stacked":
         stacked_bars(pen, rng, style, area)
     elif kind == "bars":
         simple_bars(pen, rng, style, area)
@@ -418,14 +503,46 @@ def _style(rng: random.Random) -> Style:
     )
 
 
+LAYOUTS = {
+    "base": "the sixth round's pages (above); its seeds draw the same pages as before the classes below",
+    "picture_chart": "each chart exported as a picture (its labels pixels), its title vector text above it "
+    "or printed over the picture's blank top",
+    "title_below": "each title under its chart (and legend), over the source note",
+    "title_left": "each title (and base line) wrapped in a column left of its chart",
+    "title_banner": "each panel in a frame whose top is a coloured band holding the title in white",
+    "question_titles": "every title a numbered question 'Q12. Which ...' (wrapping to 2-3 lines)",
+    "stacked_columns": "every chart vertical stacked columns, some 100 % stacked",
+    "kpi_tiles": "the first panel of each page a row of KPI tiles (big number, label, change arrow)",
+    "text_legend": "legends set as text only: series names in their colours, no swatches",
+    "shared_legend": "a grid of stacked bars and columns with one legend for all under the grid",
+    "small_multiples": "4 or 6 small charts of one kind under one page title, each titled by a region name",
+}
+"""Layout classes of survey/KPI report pages the generator draws, each run on its own (``--layouts``)."""
+REGIONS = ("North America", "Europe", "Asia Pacific", "Latin America", "Middle East", "Africa", "Nordics")
+
+
+def _layout_style(rng: random.Random, layout: str) -> Style:
+    """The report's style with what ``layout`` forces."""
+    style = _style(rng)
+    style.layout = layout
+    if layout == "question_titles":
+        style.question = True
+    elif layout == "title_banner":
+        style.frame = "banner"
+    elif layout == "small_multiples":
+        style.second_line = style.source = style.question = False
+    return style
+
+
 PAGES_PER_REPORT = 2
 
 
-def survey_report(seed: int) -> tuple[pymupdf.Document, list[GoldPanel]]:
-    """A generated report of PAGES_PER_REPORT pages of one size and one style, and its panels' truth."""
-    rng = random.Random(seed)
+def survey_report(seed: int, layout: str = "base") -> tuple[pymupdf.Document, list[GoldPanel]]:
+    """A generated report of PAGES_PER_REPORT pages of one size and one style, and its panels' truth;
+    ``layout``: one of LAYOUTS (a class's pages are drawn from their own random stream)."""
+    rng = random.Random(seed if layout == "base" else f"{layout}:{seed}")
     size = rng.choice(((612, 792), (595, 842), (792, 612)))
-    style = _style(rng)
+    style = _layout_style(rng, layout)
     doc = pymupdf.open()
     gold = [g for _ in range(PAGES_PER_REPORT) for g in survey_page(doc, rng, size, style)]
     return doc, gold
@@ -448,7 +565,7 @@ def survey_page(
         page.insert_text((margin, 26), rng.choice(HEADERS), fontsize=8, color=(0.4, 0.4, 0.4))
         page.draw_line((margin, 31), (size[0] - margin, 31), color=(0.7, 0.7, 0.7), width=0.5)
         y = 46
-    if rng.random() < 0.8:
+    if rng.random() < 0.8 or style.layout == "small_multiples":
         y += 20
         page.insert_text(
             (margin, y), rng.choice(PAGE_TITLES), fontsize=rng.choice((16, 18, 20)), fontname="hebo"
@@ -464,53 +581,107 @@ def survey_page(
             page.insert_text((margin, y), line, fontsize=9)
         y += 6
     page.insert_text((size[0] / 2 - 4, size[1] - 20), str(number), fontsize=8)
+    if style.layout == "small_multiples" and not kinds:
+        kinds = (rng.choice(("lines", "columns", "bars")),) * rng.choice((4, 6))
     n = len(kinds) or rng.randrange(2, 5)
     cols = 1 if n == 2 and rng.random() < 0.5 else (2 if n > 2 or size[0] > size[1] else rng.choice((1, 2)))
     if n == 3 and rng.random() < 0.3:
         cols = 1
+    if style.layout == "small_multiples":
+        cols = 3 if size[0] > size[1] else 2
     rows = math.ceil(n / cols)
     gap = rng.choice((18, 24, 30))
     width = (size[0] - 2 * margin - (cols - 1) * gap) / cols
-    height = min(250.0, (size[1] - 40 - y - 10 - (rows - 1) * gap) / rows)
+    legend_h = 16 if style.layout == "shared_legend" else 0
+    height = min(250.0, (size[1] - 40 - y - 10 - legend_h - (rows - 1) * gap) / rows)
     gold = []
     for i in range(n):
         col, row = i % cols, i // cols
         box = (margin + col * (width + gap), y + 10 + row * (height + gap))
         box = (box[0], box[1], box[0] + width, box[1] + height)
-        gold.append(_panel(page, rng, style, box, number, kinds[i] if kinds else rng.choice(CHARTS)))
+        gold.append(_panel(page, rng, style, box, number, kinds[i] if kinds else _kind(rng, style, i)))
+    if style.layout == "shared_legend":
+        names, bottom = list(ANSWERS[:5]), y + 10 + rows * height + (rows - 1) * gap
+        _legend(Pen(page), names, list(COLOURS[:5]), margin, bottom + 6, True, 8.0, size[0] - 2 * margin)
     return gold
+
+
+def _kind(rng: random.Random, style: Style, index: int) -> str:
+    """The chart kind of a page's panel ``index`` under the report's layout class."""
+    if style.layout == "stacked_columns":
+        return "stacked_columns"
+    if style.layout == "shared_legend":
+        return rng.choice(("stacked", "stacked_columns"))
+    if style.layout == "kpi_tiles" and index == 0:
+        return "kpi"
+    return rng.choice(CHARTS)
 
 
 def _panel(
     page: pymupdf.Page, rng: random.Random, style: Style, box: Box, number: int, kind: str
 ) -> GoldPanel:
     pad = 6 if style.frame != "none" else 0
-    inner = (box[0] + pad, box[1] + pad, box[2] - pad, box[3] - pad)
+    inner = x0, y0, x1, _ = (box[0] + pad, box[1] + pad, box[2] - pad, box[3] - pad)
     if style.frame == "card":
         page.draw_rect(box, color=None, fill=(0.95, 0.96, 0.98))
-    elif style.frame == "stroke":
+    elif style.frame in ("stroke", "banner"):
         page.draw_rect(box, color=(0.75, 0.75, 0.75), width=0.6)
     pen = Pen(page)
-    title, top = _title(pen, rng, style, inner)
+    left = style.layout == "title_left"
+    title_w = 0.3 * (x1 - x0) if left else x1 - x0
+    lines, second = _title_text(rng, style, title_w - (8 if left else 0))
+    th = _title_height(style, lines, second)
     bottom = inner[3] - (12 if style.source else 0)
-    _draw_chart(kind, pen, rng, style, (inner[0], top, inner[2], bottom))
+    source_y = inner[3] - 2
+    at, area, grey = (x0, y0), (x0, y0 + th, x1, bottom), 0.0
+    if left:
+        area = (x0 + title_w, y0, x1, bottom)
+    elif style.frame == "banner":  # the title in white on a coloured band across the frame's top
+        page.draw_rect((box[0], box[1], box[2], y0 + th - 4), color=None, fill=COLOURS[0])
+        area, grey = (x0, y0 + th + 2, x1, bottom), 1.0
+    if style.layout == "title_below":  # the title right under the chart's lowest mark, the source under it
+        _draw_chart(kind, pen, rng, style, (x0, y0, x1, bottom - th))
+        low = (pen.extent or inner)[3] + 2
+        _draw_title(pen, style, lines, second, x0, low, grey)
+        source_y = low + th + 8
+    elif style.layout == "picture_chart":
+        # the title printed over the picture's blank top, or above the picture
+        clip_top = y0 if rng.random() < 0.5 else area[1]
+        _picture_chart(pen, rng, style, kind, area, clip_top)
+        _draw_title(pen, style, lines, second, *at, grey)
+    else:
+        _draw_title(pen, style, lines, second, *at, grey)
+        _draw_chart(kind, pen, rng, style, area)
     extent = tuple(pen.extent or inner) if style.frame == "none" else box  # a frame or card bounds its panel
     if style.source:
         page.insert_text(
-            (inner[0], inner[3] - 2),
+            (inner[0], source_y),
             "Source: Cloud Operations Survey 2026, fieldwork May-June.",
             fontsize=6.5,
             color=(0.4, 0.4, 0.4),
         )
-    return GoldPanel(number, extent, title, kind)  # type: ignore[arg-type]
+    return GoldPanel(number, extent, " ".join(lines), kind)  # type: ignore[arg-type]
 
 
-def generate(folder: Path, seeds: tuple[int, ...]) -> dict[Path, list[GoldPanel]]:
+def _picture_chart(pen: Pen, rng: random.Random, style: Style, kind: str, area: Box, clip_top: float) -> None:
+    """Layout class "chart exported as a picture": the chart drawn on a scratch page of the same size and
+    placed as one raster image (150 dpi) from ``clip_top`` to below its lowest mark, its words pixels."""
+    scratch = pymupdf.open()
+    sheet = scratch.new_page(width=pen.page.rect.width, height=pen.page.rect.height)
+    drawn = Pen(sheet)
+    _draw_chart(kind, drawn, rng, style, area)
+    low = (drawn.extent or area)[3] + 4
+    clip = (area[0], clip_top, area[2], low)
+    pen.page.insert_image(pymupdf.Rect(clip), pixmap=sheet.get_pixmap(clip=pymupdf.Rect(clip), dpi=150))
+    pen._grow(clip)
+
+
+def generate(folder: Path, seeds: tuple[int, ...], layout: str = "base") -> dict[Path, list[GoldPanel]]:
     """One report per seed, written to ``folder``; its panels' truth by file."""
     reports = {}
     for seed in seeds:
-        doc, gold = survey_report(seed)
-        path = folder / f"survey-{seed}.pdf"
+        doc, gold = survey_report(seed, layout)
+        path = folder / (f"survey-{seed}.pdf" if layout == "base" else f"survey-{layout}-{seed}.pdf")
         path.write_bytes(doc.tobytes())
         reports[path] = gold
     return reports
@@ -605,10 +776,10 @@ def _half_in(panel: Box, unit: Box) -> bool:
     return box_intersection(panel, unit) >= 0.5 * box_area(panel)
 
 
-def run(seeds: tuple[int, ...], folder: Path) -> PanelScore:
+def run(seeds: tuple[int, ...], folder: Path, layout: str = "base") -> PanelScore:
     """Generate the reports of ``seeds``, extract them (OCR off: the pages are vectors and text) and score."""
     total = PanelScore()
-    for path, gold in generate(folder, seeds).items():
+    for path, gold in generate(folder, seeds, layout).items():
         ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
         units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title or "") for f in ex.figures]
         one = score_panels(gold, units)  # type: ignore[arg-type]
@@ -622,15 +793,25 @@ def main() -> int:
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", type=Path, help="keep the generated PDFs here")
+    parser.add_argument(
+        "--layouts",
+        default="base",
+        help=f"comma-separated layout classes, or 'all' (default base): {', '.join(LAYOUTS)}",
+    )
     args = parser.parse_args()
+    layouts = list(LAYOUTS) if args.layouts == "all" else args.layouts.split(",")
+    if unknown := [name for name in layouts if name not in LAYOUTS]:
+        parser.error(f"unknown layout class(es): {', '.join(unknown)}; known: {', '.join(LAYOUTS)}")
     parts = {"tune": TUNE_SEEDS, "report": REPORT_SEEDS}
     names = ["tune", "report"] if args.part == "both" else [args.part]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            results[name] = run(parts[name], folder)
+        for layout in layouts:
+            for name in names:
+                key = name if layout == "base" else f"{name} {layout}"
+                results[key] = run(parts[name], folder, layout)
     if args.json:
         print(json.dumps({k: v.as_dict() for k, v in results.items()}))
     else:
