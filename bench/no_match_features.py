@@ -7,8 +7,9 @@ fetched candidates of every question of one size's **tuning** half, and for the 
 (``fit_logistic``, ridge as the tuner) on four folds, scores the fifth, and repeats over shuffles; the
 threshold is the highest that refuses at most ``--max-refused`` of the held-out answerable questions (pooled
 over the folds of one shuffle). Prints, per feature set, the mean share of answerable questions refused and
-of unanswerable ones caught. The reporting half is never read. One unanswerable question of 47 is 2.1
-points: read small differences as noise.
+of unanswerable ones caught, with folds by question and with folds by document (whole documents held out,
+``tune_retrieval.question_groups``: what questions about documents nobody tuned on see). The reporting half
+is never read. One unanswerable question of 47 is 2.1 points: read small differences as noise.
 
     .venv/bin/python bench/no_match_features.py DUMP [--size full] [--folds 5] [--shuffles 5]
     .venv/bin/python bench/no_match_features.py DUMP --transfer   # fit at one size, apply at the other
@@ -34,13 +35,16 @@ from tune_retrieval import (  # noqa: E402
     NO_MATCH_FEATURES,
     Setting,
     configured_setting,
+    cross_validated_threshold,
     curve_point,
     fit_logistic,
+    fold_assignment,
     highest_threshold,
     load,
     ordered,
     out_of_fold_probabilities,
     probability,
+    question_groups,
 )
 
 from figvault.retrieval.evidence import (  # noqa: E402
@@ -149,6 +153,19 @@ EXTRAS: dict[str, Extra] = {
     "own coverage of the terms that are not the document's name": lambda asked, cs, f: _residual_own(
         asked, cs[0]
     ),
+    "coverage by the top's page (its fetched neighbours' texts too)": lambda asked, cs, f: coverage(
+        asked,
+        "\n".join(
+            c.full_text() for c in cs if (c.doc, c.row.get("page")) == (cs[0].doc, cs[0].row.get("page"))
+        ),
+    ),
+    "coverage by the top's document (its fetched units' texts)": lambda asked, cs, f: coverage(
+        asked, "\n".join(c.full_text() for c in cs if c.doc == cs[0].doc)
+    ),
+    "text cosine gap, best vs 5th fetched": lambda asked, cs, f: f["text"] - _kth(list(map(_text, cs)), 5),
+    "log BM25 gap, best vs 5th fetched": lambda asked, cs, f: (
+        f["lexical"] - math.log1p(_kth(list(map(_lexical, cs)), 5))
+    ),
     "question asks for a picture, the top is not one": lambda asked, cs, f: (
         float("photo" in asked or "screenshot" in asked or "map" in asked)
         * float(str(cs[0].row.get("kind", "")) not in PICTURE_KINDS)
@@ -185,17 +202,62 @@ def out_of_fold(
     folds: int,
     shuffles: int,
     max_refused: float,
+    groups: Sequence[str] | None = None,
 ) -> tuple[float, float]:
-    """Mean (answerable refused, unanswerable caught) over ``shuffles`` shuffled ``folds``-fold splits."""
+    """Mean (answerable refused, unanswerable caught) over ``shuffles`` shuffled ``folds``-fold splits (by
+    question, or with ``groups`` by document: whole documents held out)."""
     labels = [int(v) for v in y]
     results = [
         refused_and_caught(
-            np.array(out_of_fold_probabilities(rows, labels, shuffle, folds, names)), y, max_refused
+            np.array(out_of_fold_probabilities(rows, labels, shuffle, folds, names, groups)), y, max_refused
         )
         for shuffle in range(shuffles)
     ]
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
 
+
+def nested(
+    rows: list[dict[str, float]],
+    y: np.ndarray,
+    names: Sequence[str],
+    groups: Sequence[str],
+    folds: int,
+    shuffles: int,
+    max_refused: float,
+) -> tuple[float, float]:
+    """What new documents see: whole documents held out, the weights fitted and the threshold chosen (as the
+    tuner does: ``cross_validated_threshold``, folds by document) on the other documents alone, then applied
+    to the held-out ones. Mean (answerable refused, unanswerable caught) over ``shuffles``."""
+    labels = [int(v) for v in y]
+    results = []
+    for shuffle in range(shuffles):
+        assigned = fold_assignment(len(labels), 1000 + shuffle, folds, groups)
+        probs, thresholds = [0.0] * len(labels), [0.0] * len(labels)
+        for fold in range(folds):
+            train = [i for i in range(len(labels)) if assigned[i] != fold]
+            t_rows, t_labels = [rows[i] for i in train], [labels[i] for i in train]
+            weights = fit_logistic(t_rows, t_labels, names=names)
+            threshold = cross_validated_threshold(
+                t_rows, t_labels, max_refused, [groups[i] for i in train], names
+            )
+            for i in range(len(labels)):
+                if assigned[i] == fold:
+                    probs[i], thresholds[i] = probability(rows[i], weights, names), threshold
+        flagged = np.array(probs) < np.array(thresholds)
+        results.append((float(flagged[y == 1].mean()), float(flagged[y == 0].mean())))
+    return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
+
+
+PAGE = "coverage by the top's page (its fetched neighbours' texts too)"
+FEATURE_SETS: dict[str, Sequence[str]] = {
+    "fitted": NO_MATCH_FEATURES,
+    "fitted without own": [n for n in NO_MATCH_FEATURES if n != "own"],
+    "text, lexical_scaled, coverage5": ["text", "lexical_scaled", "coverage5"],
+    "text, lexical_scaled": ["text", "lexical_scaled"],
+    "text, lexical_scaled, page coverage": ["text", "lexical_scaled", PAGE],
+    "text, lexical_scaled, coverage5, page coverage": ["text", "lexical_scaled", "coverage5", PAGE],
+}
+"""Smaller sets, without the features that read the top figure's own words (short for an untitled panel)."""
 
 TRANSFER_SETS = {
     "fitted (lexical_scaled)": NO_MATCH_FEATURES,
@@ -206,10 +268,13 @@ TRANSFER_SETS = {
 """What ``--transfer`` compares: the fitted features, and the same with BM25 not scaled by the store size."""
 
 
-def tuning_rows(dump: Path, size: str, setting: Setting) -> tuple[list[dict[str, float]], np.ndarray]:
+def tuning_rows(
+    dump: Path, size: str, setting: Setting
+) -> tuple[list[dict[str, float]], np.ndarray, list[str]]:
+    """One size's tuning half: feature rows, labels (1 answerable) and each question's document."""
     lines = [x for x in load(dump) if x["size"] == size and x["split"] == "tune"]
     y = np.array([int(bool(line["query"].get("doc"))) for line in lines])
-    return [feature_row(line, setting) for line in lines], y
+    return [feature_row(line, setting) for line in lines], y, question_groups(lines, setting)
 
 
 def transfer(dump: Path, setting: Setting, max_refused: float) -> None:
@@ -220,7 +285,7 @@ def transfer(dump: Path, setting: Setting, max_refused: float) -> None:
     print("| --- | --- | --- | --- |")
     for name, names in TRANSFER_SETS.items():
         for fit_on in data:
-            rows, y = data[fit_on]
+            rows, y, _ = data[fit_on]
             labels = [int(v) for v in y]
             weights = fit_logistic(rows, labels, names=names)
             threshold = sorted(
@@ -252,13 +317,24 @@ def main() -> None:
     if args.transfer:
         transfer(args.dump, setting, args.max_refused)
         return
-    rows, y = tuning_rows(args.dump, args.size, setting)
-    print(f"{args.size} tuning half: {int(y.sum())} answerable, {len(y) - int(y.sum())} unanswerable")
-    print("\n| features | answerable refused | unanswerable caught |\n| --- | --- | --- |")
-    for extra in (None, *POOL_EXTRAS, *EXTRAS):
-        names = [*NO_MATCH_FEATURES, *([extra] if extra else [])]
-        refused, caught = out_of_fold(rows, y, names, args.folds, args.shuffles, args.max_refused)
-        print(f"| fitted{f' + {extra}' if extra else ''} | {refused:.1%} | {caught:.1%} |")
+    rows, y, groups = tuning_rows(args.dump, args.size, setting)
+    print(
+        f"{args.size} tuning half: {int(y.sum())} answerable, {len(y) - int(y.sum())} unanswerable, "
+        f"{len(set(groups))} documents"
+    )
+    print(
+        "\n| features | by question: refused / caught | by document: refused / caught "
+        "| by document, nested threshold: refused / caught |"
+    )
+    print("| --- | --- | --- | --- |")
+    candidates = [(f"fitted + {extra}", [*NO_MATCH_FEATURES, extra]) for extra in (*POOL_EXTRAS, *EXTRAS)]
+    for name, names in [*FEATURE_SETS.items(), *candidates]:
+        cells = [
+            out_of_fold(rows, y, names, args.folds, args.shuffles, args.max_refused, split)
+            for split in (None, groups)
+        ]
+        cells.append(nested(rows, y, names, groups, args.folds, args.shuffles, args.max_refused))
+        print(f"| {name} | " + " | ".join(f"{r:.1%} / {c:.1%}" for r, c in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from no_match_features import out_of_fold, refused_and_caught
+from tune_retrieval import fold_assignment
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable() -> None:
@@ -28,3 +29,17 @@ def test_a_feature_that_separates_the_classes_catches_every_unanswerable_out_of_
     assert out_of_fold(rows, y, ["signal"], folds=5, shuffles=2, max_refused=0.05) == (0.05, 1.0)
     refused, caught = out_of_fold(rows, y, ["noise"], folds=5, shuffles=2, max_refused=0.05)
     assert refused <= 0.05 and caught < 0.5
+
+
+def test_folds_by_document_hold_each_document_out_whole() -> None:
+    groups = [f"doc{i % 7}" for i in range(60)] + ["big"] * 12
+    for seed in range(3):
+        folds = fold_assignment(len(groups), seed, 5, groups)
+        by_group: dict[str, set[int]] = {}
+        for group, fold in zip(groups, folds, strict=True):
+            by_group.setdefault(group, set()).add(fold)
+        assert all(len(f) == 1 for f in by_group.values())
+        sizes = [folds.count(f) for f in range(5)]
+        assert min(sizes) > 0 and max(sizes) - min(sizes) <= 12
+    # without groups: the questions dealt in turn, as before the groups existed
+    assert sorted(fold_assignment(10, 0, 5).count(f) for f in range(5)) == [2] * 5
