@@ -71,6 +71,10 @@ class Principal(BaseModel):
     """A caller. Roles grant actions; groups grant data (a unit is visible when its groups meet these)."""
 
     user: str
+    """The name people see (audit rows, a job's ``started_by``); an API-key name may be given again."""
+    account: str = ""
+    """The account behind the name (``identity``): an API-key user's ``account_id``, new each time its
+    name is given; empty for others (a token's subject and code in this process are their name)."""
     tenant: str = "default"
     groups: list[str] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=lambda: [Role.READER])
@@ -83,11 +87,19 @@ class Principal(BaseModel):
         return any(action in ROLE_ACTIONS[r] for r in self.roles)
 
     @property
+    def identity(self) -> str:
+        """Who the caller is for whatever is kept in its name (its jobs: visibility, cancel, retry): the
+        account, never a reusable user name. API-key accounts are ``usr_<hex>``, token subjects
+        ``jwt:<sub>`` (an issuer never gives a subject to someone else), the local process its name; the
+        three cannot collide."""
+        return self.account or self.user
+
+    @property
     def caller_key(self) -> str:
-        """Whose a per-caller thing is (a budget, a bound, a cache): the user within its tenant. A user name
-        is only unique in its tenant (``jwt:ana`` of two tenants is two callers); a tenant name may hold
-        ``/`` or ``:``, never NUL."""
-        return f"{self.tenant}\x00{self.user}"
+        """Whose a per-caller thing is (a budget, a bound, a cache): the account within its tenant. A token
+        subject is only unique in its tenant (``jwt:ana`` of two tenants is two callers); a tenant name may
+        hold ``/`` or ``:``, never NUL."""
+        return f"{self.tenant}\x00{self.identity}"
 
     def sees(self, tenant: str, groups: list[str]) -> bool:
         """The data rule, in Python: same tenant and at least one shared group."""

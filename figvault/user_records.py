@@ -25,6 +25,8 @@ equals an API-key user's name never acts as that user (jobs it may cancel, audit
 
 class UserRecord(BaseModel):
     name: str
+    account_id: str = ""
+    """New each time the name is given (``Principal.account``); migration 0007 gave existing rows one."""
     role: Role
     groups: list[str]
     tenant: str
@@ -40,7 +42,12 @@ class UserRecord(BaseModel):
         # API-key principals are never unrestricted: they see exactly their groups.
         credential = Credential(kind="api_key", key_id=self.key_id)
         return Principal(
-            user=self.name, tenant=self.tenant, groups=self.groups, roles=[self.role], credential=credential
+            user=self.name,
+            account=self.account_id,
+            tenant=self.tenant,
+            groups=self.groups,
+            roles=[self.role],
+            credential=credential,
         )
 
 
@@ -48,6 +55,7 @@ def record_from_row(row: Any) -> UserRecord:
     data = row._mapping
     return UserRecord(
         name=data["name"],
+        account_id=data["account_id"],
         role=Role(data["role"]),
         groups=json.loads(data["groups_json"]),
         tenant=data["tenant"],

@@ -439,6 +439,7 @@ def principal_params(principal: Principal) -> dict[str, Any]:
     (``credential``, checked again as the job runs: ``check_caller``) when it has one."""
     recorded: dict[str, Any] = {
         "user": principal.user,
+        "account": principal.account,
         "groups": sorted(principal.groups),
         "roles": sorted(principal.roles),
     }
@@ -455,6 +456,7 @@ def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Princ
     if recorded is not None:
         return Principal(
             user=str(recorded.get("user") or started_by),
+            account=str(recorded.get("account") or ""),
             tenant=tenant,
             groups=list(recorded.get("groups") or []),
             roles=[Role(r) for r in recorded.get("roles") or []],
@@ -663,7 +665,14 @@ def queue_upload_job(
         }
         if tags is not None:
             params["tags"] = sorted(set(tags))
-        return jobs.create(JobType.INGEST, params, started_by=started_by, tenant=tenant, job_id=job_id)
+        return jobs.create(
+            JobType.INGEST,
+            params,
+            started_by=started_by,
+            started_by_id=caller.identity,
+            tenant=tenant,
+            job_id=job_id,
+        )
     except BaseException:
         drop_placeholders(registry, tenant, uploads)
         raise

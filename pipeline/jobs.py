@@ -112,6 +112,9 @@ class Job(BaseModel):
     message: str = ""
     """One line: why it failed, or a summary when it succeeded."""
     started_by: str = ""
+    """The starter's name, for people."""
+    started_by_id: str = ""
+    """The starter's account (``Principal.identity``): whose job it is; a name may be given again."""
     tenant: str = "default"
     params: dict[str, Any] = Field(default_factory=dict)
     checkpoint: dict[str, Any] = Field(default_factory=dict)
@@ -152,9 +155,15 @@ def job_visible(job: Job, principal: Principal) -> bool:
         return principal.can(Action.REENCODE)
     if job.tenant != principal.tenant:
         return False
-    if principal.can(Action.REGROUP) or job.started_by == principal.user:
+    if principal.can(Action.REGROUP) or is_starter(job, principal):
         return True
     return principal.sees(job.tenant, job.groups)
+
+
+def is_starter(job: Job, principal: Principal) -> bool:
+    """Whether ``principal``'s account started ``job`` (its account, not its name: a user removed and added
+    again under the same name is another account, and the old one's jobs are not its own)."""
+    return bool(job.started_by_id) and job.started_by_id == principal.identity
 
 
 def _both(first: Callable[[Job], bool] | None, second: Callable[[Job], bool]) -> Callable[[Job], bool]:
@@ -171,7 +180,7 @@ def visible_clause(principal: Principal) -> ColumnElement[bool]:
         shared = select(job_groups.c.job_id).where(job_groups.c.group_name.in_(sorted(principal.groups)))
         tenant_jobs = and_(
             jobs.c.tenant == principal.tenant,
-            or_(jobs.c.started_by == principal.user, jobs.c.id.in_(shared)),
+            or_(jobs.c.started_by_id == principal.identity, jobs.c.id.in_(shared)),
         )
     store_wide = jobs.c.tenant == GLOBAL_TENANT if principal.can(Action.REENCODE) else false()
     return or_(tenant_jobs, store_wide)
@@ -283,18 +292,18 @@ class JobStore:
         limit: int = 100,
         keep: Callable[[Job], bool] | None = None,
         visible_to: Principal | None = None,
-        started_by: str | None = None,
+        started_by_id: str | None = None,
         phase: str | None = None,
     ) -> list[Job]:
         """Newest first, at most ``limit``; with ``keep``, the newest ``limit`` jobs it keeps (read in pages,
         so a caller's short list is not cut short by others' jobs). ``visible_to``: only the jobs that
-        caller may see (``visible_clause`` in SQL, then ``job_visible`` on each); ``started_by``: only the
-        jobs of that user name; ``phase``: only jobs in that phase."""
+        caller may see (``visible_clause`` in SQL, then ``job_visible`` on each); ``started_by_id``: only
+        the jobs of that account (``Principal.identity``); ``phase``: only jobs in that phase."""
         query = select(jobs)
         if tenants is not None:
             query = query.where(jobs.c.tenant.in_(tenants))
-        if started_by is not None:
-            query = query.where(jobs.c.started_by == started_by)
+        if started_by_id is not None:
+            query = query.where(jobs.c.started_by_id == started_by_id)
         if phase is not None:
             query = query.where(jobs.c.phase == phase)
         if visible_to is not None:
@@ -334,7 +343,10 @@ class JobStore:
         started_by: str,
         tenant: str,
         job_id: str | None = None,
+        started_by_id: str | None = None,
     ) -> Job:
+        """Queue a job; ``started_by_id``: the starter's account (``Principal.identity``; default
+        ``started_by``, right for code of this process: ``cli``)."""
         now = time.time()
         job_id = job_id or uuid.uuid4().hex[:12]
         with self.db.write() as conn:
@@ -344,6 +356,7 @@ class JobStore:
                     type=str(job_type),
                     state="queued",
                     started_by=started_by,
+                    started_by_id=started_by if started_by_id is None else started_by_id,
                     tenant=tenant,
                     params_json=json.dumps(params, ensure_ascii=False),
                     created_at=now,

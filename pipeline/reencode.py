@@ -490,5 +490,6 @@ def queue_reencode(
         JobType.REENCODE,
         params,
         started_by=started_by,
+        started_by_id=principal.identity if principal is not None else None,
         tenant=GLOBAL_TENANT,
     )

@@ -20,7 +20,7 @@ def check_pending_ingests(settings: Settings, store: JobStore, principal: Princi
     most = settings.service.max_pending_ingests
     if most <= 0:
         return
-    mine = {"tenants": [principal.tenant], "job_type": JobType.INGEST, "started_by": principal.user}
+    mine = {"tenants": [principal.tenant], "job_type": JobType.INGEST, "started_by_id": principal.identity}
     pending = len(store.list(states=[JobState.QUEUED, JobState.RUNNING], limit=most, **mine))
     # An upload stopped by its lapsed credential keeps its files for a retry (pipeline/ingest_job.py).
     pending += len(store.list(states=[JobState.FAILED], phase=AWAITING_RETRY, limit=most, **mine))

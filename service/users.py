@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,8 +58,8 @@ def add_user(
 ) -> tuple[UserRecord, str]:
     """Create a user and its API key; returns the record and the key (the only time the key exists).
 
-    A revoked user's name may be taken again: the new row replaces it, and the old key stays dead
-    (its key id is gone).
+    A revoked user's name may be taken again: the new row replaces it with a new account (``account_id``):
+    the old key stays dead (its key id is gone), and the old account's jobs are not the new one's.
     """
     if not _NAME_RE.fullmatch(name):
         raise UserError(f"invalid user name {name[:80]!r}: use letters, digits and . _ @ - (max 64)")
@@ -76,6 +77,7 @@ def add_user(
         tx.execute(
             insert(users).values(
                 name=name,
+                account_id=new_account_id(),
                 key_id=new.key_id,
                 key_hash=new.key_hash,
                 role=Role(role).value,
@@ -88,6 +90,11 @@ def add_user(
     record = get_user(db, name)
     assert record is not None
     return record, new.key
+
+
+def new_account_id() -> str:
+    """A fresh account id: unguessable is not needed (it is no secret), only never reused."""
+    return "usr_" + secrets.token_hex(12)
 
 
 def list_users(conn: Database | Any) -> list[UserRecord]:

@@ -84,6 +84,10 @@ class JobRow(Base):
     error_count: Mapped[int] = _int()
     message: Mapped[str] = _text("")
     started_by: Mapped[str] = _text("")
+    """The starter's name, for people (a name may be given again to another account)."""
+    started_by_id: Mapped[str] = _text("")
+    """The starter's account (``Principal.identity``): whose job it is for visibility, cancel, retry and
+    per-caller bounds; migration 0007. Empty: an account nobody holds any more (no caller matches it)."""
     tenant: Mapped[str] = _text("default")
     params_json: Mapped[str] = _text("{}")
     checkpoint_json: Mapped[str] = _text("{}")
@@ -117,8 +121,12 @@ class UserRow(Base):
     """An API-key principal: role, groups and tenant, and the salted hash of the key (never the key)."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("users_account_id", "account_id", unique=True),)
 
     name: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = _text("")
+    """``usr_`` + 24 hex digits, new each time the name is given (``users add`` after a revoke): what the
+    account's jobs and per-caller things are bound to, never the reusable name; migration 0007."""
     key_id: Mapped[str] = _text(unique=True)
     key_hash: Mapped[str] = _text()
     role: Mapped[str] = _text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -198,3 +199,58 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert AclSetTable(db).sets_of("t") == {acl_key(["a"]): ["a"]}
+
+
+def test_existing_jobs_keep_their_starters_account(tmp_path: Path) -> None:
+    """Migration 0007 binds jobs to accounts, not names: an existing job belongs to the account its
+    recorded API key names, to its token subject or the process as before, and to nobody when the name
+    was given to another account since it was queued (the heir must not take it for its own)."""
+    from figvault.db.migrate import downgrade, upgrade
+
+    db = open_database(sqlite_url(tmp_path / "registry.sqlite3"))
+    downgrade(db, "0006")
+    ana, bo = generate_api_key(), generate_api_key()
+    day = 86400.0
+    dec_1 = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+    with db.write() as conn:
+        for name, key, created in (("ana", ana, "2026-11-01"), ("bo", bo, "2026-12-01")):
+            conn.exec_driver_sql(
+                "INSERT INTO users VALUES (?, ?, ?, 'editor', '[\"eng\"]', 'acme', ?, NULL)",
+                (name, key.key_id, key.key_hash, f"{created}T00:00:00+00:00"),
+            )
+
+        def job(job_id: str, started_by: str, principal: dict | None, created: float = dec_1) -> None:
+            conn.exec_driver_sql(
+                "INSERT INTO jobs (id, type, state, started_by, tenant, params_json, created_at, updated_at)"
+                " VALUES (?, 'ingest', 'queued', ?, 'acme', ?, ?, ?)",
+                (
+                    job_id,
+                    started_by,
+                    json.dumps({"principal": principal} if principal else {}),
+                    created,
+                    created,
+                ),
+            )
+
+        job("by-ana-key", "ana", {"user": "ana", "credential": {"kind": "api_key", "key_id": ana.key_id}})
+        job("by-gone-key", "ana", {"user": "ana", "credential": {"kind": "api_key", "key_id": "0" * 16}})
+        job("by-token", "jwt:jo", {"user": "jwt:jo", "credential": {"kind": "jwt", "expires": 1}})
+        job("by-cli", "cli", None)
+        job("by-ana-old", "ana", None)
+        job("by-bo-before", "bo", None, created=dec_1 - day)
+    upgrade(db)
+    assert schema_diff(db) == []
+    accounts = {u.name: u.account_id for u in users.list_users(db)}
+    assert accounts["ana"].startswith("usr_") and accounts["ana"] != accounts["bo"]
+    store = JobStore(db)
+    owners = {j.id: j.started_by_id for j in store.list()}
+    assert owners == {
+        "by-ana-key": accounts["ana"],
+        "by-gone-key": "",  # the key's account is gone: the job is nobody's
+        "by-token": "jwt:jo",
+        "by-cli": "cli",
+        "by-ana-old": accounts["ana"],
+        "by-bo-before": "",  # queued a day before the name bo was given to this account
+    }
+    ana_alone = users.get_user(db, "ana").principal().model_copy(update={"groups": ["other"]})  # type: ignore[union-attr]
+    assert {j.id for j in store.list(visible_to=ana_alone)} == {"by-ana-key", "by-ana-old"}

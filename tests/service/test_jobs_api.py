@@ -771,3 +771,43 @@ def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> N
         == 429
     )
     assert upload(service, "admin", 65)["job_id"]  # another caller's budget
+
+
+def give_name_again(svc: Service, name: str, role: Role, groups: list[str]) -> None:
+    """Revoke ``name`` and give the name to a new account (``users add`` after ``users revoke``)."""
+    conn = sqlite3.connect(svc.settings.registry_path)
+    try:
+        assert users.revoke_user(conn, name)
+        svc.keys[name] = users.add_user(conn, name, role, groups, "default")[1]
+    finally:
+        conn.close()
+
+
+def test_a_name_given_again_is_another_account(service: Service) -> None:
+    """Jobs were bound to their starter's user name: a user removed and added again under the same name
+    (another person, another account) saw the old account's jobs, could cancel them, and was held back by
+    their pending-ingest bound. They are bound to the account now (``users.account_id``); its name stays
+    what people read."""
+    service.settings.service.max_pending_ingests = 1
+    service.client.app.state.jobs.stop()  # the upload waits in the queue
+    job_id = upload(service, "editor", 73)["job_id"]
+    give_name_again(service, "editor", Role.EDITOR, ["sales"])
+    heir = service.headers("editor")
+    assert service.client.get(f"/v1/jobs/{job_id}", headers=heir).status_code == 404
+    assert job_id not in [j["id"] for j in service.client.get("/v1/jobs", headers=heir).json()["jobs"]]
+    assert service.client.post(f"/v1/jobs/{job_id}/cancel", headers=heir).status_code == 404
+    pdf = figure_pdf(service.root / "up-74.pdf", seed=74).read_bytes()
+    own = service.client.post(
+        "/v1/documents",
+        files=[("files", ("r74.pdf", pdf, "application/pdf"))],
+        data={"groups": "sales"},
+        headers=heir,
+    )
+    assert own.status_code == 202, own.text  # the old account's pending upload is not this one's
+    give_name_again(service, "editor", Role.EDITOR, ["eng"])
+    peer = service.headers("editor")  # shares the job's group: sees it, as any peer does
+    shown = service.client.get(f"/v1/jobs/{job_id}", headers=peer)
+    assert shown.status_code == 200 and shown.json()["started_by"] == "editor"
+    refused = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=peer)
+    assert refused.status_code == 403, refused.text
+    assert JobStore.open(service.settings).require(job_id).state == JobState.QUEUED

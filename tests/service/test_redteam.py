@@ -54,7 +54,7 @@ def test_a_page_view_tells_nothing_of_another_documents_views(
     copy = upload(world, "rt-attacker", data, "g0")
     viewed = world.client.get(f"/v1/documents/{original}/pages/1/image", headers=world.headers("rt-victim"))
     assert viewed.status_code == 200, viewed.text
-    attacker = "globex\x00rt-attacker"  # the route's caller key: tenant and user
+    attacker = world.principals["rt-attacker"].caller_key  # the route's caller key: tenant and account
     with page_images._rendering_guard:
         page_images._rendering_for.add(attacker)  # one first render of the attacker's own is running
     try:

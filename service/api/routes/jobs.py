@@ -40,6 +40,7 @@ from figvault.pipeline.jobs import (
     JobStore,
     JobType,
     cancel_and_discard,
+    is_starter,
     job_visible,
     remove_kept_inputs,
 )
@@ -359,7 +360,7 @@ def cancel_job(
     job = _visible_job(store, principal, job_id)
     if job.store_wide:
         _check_store_wide_allowed(settings)
-    if job.started_by != principal.user and not principal.can(Action.REENCODE):
+    if not is_starter(job, principal) and not principal.can(Action.REENCODE):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the user who started a job, or an admin, may cancel it"
         )
@@ -390,7 +391,7 @@ def retry_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep)
 
     runner = _runner(request)
     job = _visible_job(_store(request), principal, job_id)
-    if job.started_by != principal.user:
+    if not is_starter(job, principal):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the user who started a job may retry it")
     _upload_groups(principal, ",".join(job.groups))  # 403 when a group of the job is no longer theirs
     try:
@@ -474,7 +475,11 @@ def start_folder_ingest(
         "principal": principal_params(principal),  # which existing documents its files may replace
     }
     job = JobStore(db.conn()).create(
-        JobType.INGEST, params, started_by=principal.user, tenant=principal.tenant
+        JobType.INGEST,
+        params,
+        started_by=principal.user,
+        started_by_id=principal.identity,
+        tenant=principal.tenant,
     )
     runner.submit(job)
     audit.record(db.conn(), principal, "ingest-job", detail={"job": job.id, "paths": paths, "groups": groups})
