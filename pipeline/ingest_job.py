@@ -190,6 +190,9 @@ class _Inputs:
     files: list[Path]
     missing: list[Path]
     identities: dict[str, FileIdentity]
+    registered: dict[str, str] = field(default_factory=dict)
+    """Upload path -> the document registered for it when the upload was accepted (its new placeholder, or
+    the document it replaces): ``deleted_meanwhile`` checks that it is still there."""
 
     def doc_of(self, path: Path) -> str | None:
         """The document a file goes to when the job knows it (uploads), for ``_chunks``."""
@@ -209,12 +212,14 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     names: dict[str, str] = dict(params.get("doc_ids") or {})
     pinned: dict[str, str] = {}
     fresh: dict[str, str] = {}
+    registered: dict[str, str] = {}
     uploads = params.get("uploads") or []
     for (path, name), item in zip(fetch_uploads(ctx.settings, ctx.job.id, uploads), uploads, strict=True):
         given.append(path)
         names[str(path)] = name
         if item.get("doc_id"):  # a new document (its placeholder), or the one it replaces
             (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
+            registered[str(path)] = str(item["doc_id"])
     missing = [p for p in given if not p.exists()]
     files = list(iter_input_files(given))
     for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
@@ -234,7 +239,7 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
         key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
         for key in {*names, *pinned, *fresh}
     }
-    return _Inputs(files, missing, identities)
+    return _Inputs(files, missing, identities, registered)
 
 
 @dataclass
@@ -341,7 +346,10 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             check_caller(ctx)
             # What is in flight, so that a process that dies here charges these documents (jobs.py).
             # (The runner reports each document as its engine starts it, and as it is written.)
+            chunk = _without_deleted(ctx, list(chunk), inputs, tally)
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
+            if not chunk:
+                continue
             report = _run_batch(ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine)
             tally.add_batch(ctx, report, len(chunk))
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
@@ -358,6 +366,30 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             engine.close()
         if not interrupted and not kept:
             discard_uploads(settings, ctx.job, ctx.store.db)
+
+
+DELETED_MEANWHILE = "not ingested: its document was deleted after the upload was accepted (a deletion wins)"
+
+
+def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
+    """``chunk`` less the uploads whose document is no longer registered: an admin deleted it while the job
+    waited (in the queue, or for a retry). Ingesting them would bring the deleted document back under its
+    id; each is a failed document of the job instead, and nothing of it is written. (Checked before each
+    batch: a deletion during the batch that writes the document is not seen.)"""
+    registry = DocumentRegistry(ctx.store.db)
+    tenant = job_tenant(ctx.job)
+    gone = [
+        p
+        for p in chunk
+        if str(p) in inputs.registered and registry.get(tenant, inputs.registered[str(p)]) is None
+    ]
+    for path in gone:
+        label = item_label(ctx.job, str(path))
+        ctx.error(label, DELETED_MEANWHILE)
+        tally.add_failed(
+            [{"path": label, "doc_id": "", "status": _status().FAILED, "error": DELETED_MEANWHILE}]
+        )
+    return [p for p in chunk if p not in gone]
 
 
 def _missing_outcome(path: Path) -> dict[str, Any]:

@@ -811,3 +811,41 @@ def test_a_name_given_again_is_another_account(service: Service) -> None:
     refused = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=peer)
     assert refused.status_code == 403, refused.text
     assert JobStore.open(service.settings).require(job_id).state == JobState.QUEUED
+
+
+def test_a_retry_does_not_bring_back_a_document_deleted_while_it_waited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload waiting for its retry keeps its new document's placeholder. An admin deleted that
+    document; the starter's retry then ingested the kept file under the same id, and the deleted document
+    was back, indexed. A deletion wins now: the job writes nothing for a document that is gone."""
+    import jwt
+
+    from figvault import credentials
+    from figvault.pipeline.ingest_job import DELETED_MEANWHILE
+    from figvault.pipeline.jobs import run_here
+    from figvault.pipeline.registry import DocumentRegistry
+
+    exp = int(time.time()) + 600
+    with token_editor_service(tmp_path, exp) as svc:
+        svc.client.app.state.jobs.stop()  # the upload waits in the queue
+        conn = sqlite3.connect(svc.settings.registry_path)
+        svc.keys["admin"] = users.add_user(conn, "admin", Role.ADMIN, ["eng"], "default")[1]
+        conn.close()
+        sent = upload(svc, "jo", 47)
+        job_id, doc_id = sent["job_id"], sent["documents"][0]["doc_id"]
+        with monkeypatch.context() as later:
+            later.setattr(credentials, "time", SimpleNamespace(time=lambda: exp + 60.0))
+            store = JobStore.open(svc.settings)
+            assert run_here(svc.settings, store.require(job_id)).phase == "awaiting retry"
+        deleted = svc.client.delete(f"/v1/documents/{doc_id}", headers=svc.headers("admin"))
+        assert deleted.status_code == 200, deleted.text
+        svc.keys["jo"] = jwt.encode({**TOKEN_CLAIMS, "exp": exp + 3600}, TOKEN_SECRET)  # signed in again
+        retried = svc.client.post(f"/v1/jobs/{job_id}/retry", headers=svc.headers("jo"))
+        assert retried.status_code == 202, retried.text
+        final = run_here(svc.settings, store.require(job_id))
+        assert final.state == JobState.FAILED and [e.error for e in final.errors] == [DELETED_MEANWHILE]
+        assert DocumentRegistry(store.db).get("default", doc_id) is None
+        gone = svc.client.get(f"/v1/documents/{doc_id}", headers=svc.headers("admin"))
+        assert gone.status_code == 404, gone.text
+        assert not uploads_dir(svc.settings, job_id).exists()  # its kept file went with the job
