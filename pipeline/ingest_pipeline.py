@@ -652,14 +652,19 @@ def ingest_paths(
 
 
 def delete_document(settings: Settings, tenant: str, doc_id: str) -> bool:
-    """Delete a document's units and record; False when there was nothing to delete."""
+    """Delete a document's units, record and files (``pipeline/document_files.py``: its blobs and original
+    unless another document uses them, its page renders); False when there was nothing to delete."""
+    from figvault.pipeline.document_files import files_of, remove_left_files
+
     store = MilvusUnitStore.from_settings(settings)
     conn = connect(settings)
     registry = DocumentRegistry(conn)
     known = registry.get(tenant, doc_id)
+    left = files_of(store, tenant, doc_id, known.sha256 if known is not None else "")
     removed = 0
     for collection in store.list_collections():
         ids = store.unit_ids_of_doc(collection, tenant, doc_id)
         removed += store.delete_ids(collection, ids) if ids else 0
     deleted = registry.delete(tenant, doc_id)
+    remove_left_files(settings, store, tenant, doc_id, left)
     return deleted or known is not None or removed > 0

@@ -909,6 +909,15 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
+    def _sweep_deleted(self) -> None:
+        """The files of documents deleted while an ingest held the store (``document_files.sweep``)."""
+        from figvault.pipeline.document_files import sweep
+
+        try:
+            sweep(self.settings)
+        except Exception:
+            log.warning("could not remove the files of deleted documents", exc_info=True)
+
     def _loop(self) -> None:
         store = JobStore.open(self.settings)
         owner = this_owner()
@@ -929,6 +938,7 @@ class JobRunner:
                     removed = []
                 if removed:
                     log.info("removed the kept uploads of job(s) nobody retried: %s", ", ".join(removed))
+                self._sweep_deleted()
                 next_orphan_check = time.monotonic() + max(1.0, self.settings.jobs.heartbeat_s)
             try:
                 claimed = store.claim_next(owner)

@@ -115,6 +115,12 @@ class DocumentRegistry:
             rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
 
+    def content_in_use(self, sha256: str) -> bool:
+        """Whether a document of any tenant holds these bytes (its kept original is still needed)."""
+        query = select(documents.c.doc_id).where(documents.c.sha256 == sha256).limit(1)
+        with self.db.read() as conn:
+            return conn.execute(query).first() is not None
+
     def put(self, record: DocumentRecord) -> DocumentRecord:
         record = record.model_copy(update={"updated_at": time.time()})
         values = record.model_dump(exclude={"groups", "tags"}) | {

@@ -139,6 +139,14 @@ class SourceStore:
             self._store_rendering(sha256, rendered_pdf, _identity_pages(rendered_pdf))
         return self._local(key)
 
+    def forget(self, sha256: str) -> None:
+        """Remove the kept original of these bytes, its deck rendering and their local cached copies (no
+        document holds the bytes any more: ``pipeline/document_files.py``)."""
+        for key in (*(self._key(sha256, s) for s in _SUFFIX.values()), *self._rendering_keys(sha256)):
+            self.storage.delete(key)
+            if self.cache_dir is not None:
+                (self.cache_dir / key).unlink(missing_ok=True)
+
     def page_source(self, sha256: str, settings: Settings) -> PageSource:
         """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use, in a
         limited worker (ExtractionError when it overruns the limits or crashes). Nothing is parsed here."""

@@ -849,3 +849,65 @@ def test_a_retry_does_not_bring_back_a_document_deleted_while_it_waited(
         gone = svc.client.get(f"/v1/documents/{doc_id}", headers=svc.headers("admin"))
         assert gone.status_code == 404, gone.text
         assert not uploads_dir(svc.settings, job_id).exists()  # its kept file went with the job
+
+
+def test_deleting_a_document_removes_its_files_but_not_a_copys(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deleted document's unit images, kept original and page renders stayed on disk for good. They go
+    with it now, except what another document still uses: blobs and originals are stored once per bytes,
+    so a copy of the file in another tenant keeps them until it is deleted too."""
+    from figvault.pipeline import document_files
+    from figvault.pipeline.document_files import TRASH_AREA
+    from figvault.pipeline.page_images import CACHE_AREA, document_scope
+    from figvault.pipeline.sources import SourceStore
+    from figvault.pipeline.store_lock import store_write_lock
+    from figvault.storage import BlobStore, Storage
+
+    pdf = figure_pdf(service.root / "shared.pdf", seed=81).read_bytes()
+    sent = [
+        service.client.post(
+            "/v1/documents",
+            files=[("files", ("shared.pdf", pdf, "application/pdf"))],
+            data={"groups": "eng"},
+            headers=service.headers(user),
+        ).json()
+        for user in ("editor", "other")  # the same bytes, in another tenant
+    ]
+    mine, theirs = sent
+    for sent, user in ((mine, "editor"), (theirs, "other")):
+        assert service.wait(sent["job_id"], user)["state"] == "succeeded"
+    blobs, sources = BlobStore.from_settings(service.settings), SourceStore.from_settings(service.settings)
+    cache = Storage.from_settings(service.settings).area(CACHE_AREA)
+    stored = blobs.keys()
+    kept = sources.storage.list("*/*")
+    assert stored and kept
+    doc, copy = mine["documents"][0]["doc_id"], theirs["documents"][0]["doc_id"]
+    for doc_id, user in ((doc, "admin"), (copy, "other")):
+        page = service.client.get(f"/v1/documents/{doc_id}/pages/1/image", headers=service.headers(user))
+        assert page.status_code == 200, page.text
+    renders = {
+        d: cache.list(f"doc/{document_scope(t, d)}/*/*") for d, t in ((doc, "default"), (copy, "globex"))
+    }
+    assert all(renders.values())
+
+    gone = service.client.delete(f"/v1/documents/{doc}", headers=service.headers("admin"))
+    assert gone.status_code == 200, gone.text
+    assert cache.list(f"doc/{document_scope('default', doc)}/*/*") == []
+    assert cache.list(f"doc/{document_scope('globex', copy)}/*/*") == renders[copy]
+    assert blobs.keys() == stored and sources.storage.list("*/*") == kept  # the copy still uses them
+    copy_page = service.client.get(f"/v1/documents/{copy}/pages/1/image", headers=service.headers("other"))
+    assert copy_page.status_code == 200
+
+    # An ingest writing (the store lock held shared) does not hold up a deletion: the job runner removes
+    # the files once the store is free.
+    service.client.app.state.jobs.stop()  # its rounds would sweep too: this test sweeps itself
+    trash = Storage.from_settings(service.settings).area(TRASH_AREA)
+    monkeypatch.setattr(document_files, "LOCK_WAIT_S", 0.1)
+    with store_write_lock(service.settings, exclusive=False):
+        last = service.client.delete(f"/v1/documents/{copy}", headers=service.headers("other"))
+        assert last.status_code == 200, last.text
+        assert blobs.keys() == stored and len(trash.list("*.json")) == 1
+        assert document_files.sweep(service.settings) == 0  # still busy: the note waits
+    assert document_files.sweep(service.settings) == 1
+    assert blobs.keys() == [] and sources.storage.list("*/*") == [] and trash.list("*.json") == []

@@ -1,0 +1,117 @@
+"""The files a deleted document leaves: its unit images (blobs), its kept original (with a deck's PDF
+rendering) and its page renders. Deleting a document removes them, except what another document still uses.
+
+Blobs and originals are content-addressed and shared: two documents (of any tenant) holding the same image
+or the same file share one blob or one original. So a blob goes only when no unit of any collection names it
+any more, and an original only when no document of any tenant has its bytes. Page renders are kept per
+document (``page_images.document_scope``), so a document's own go at once.
+
+Whether a blob is still used is decided under the store write lock, exclusive: an ingest holds it shared
+while it writes (blob first, then the unit naming it), so no unit that is about to name a blob is missed.
+When an ingest holds the lock longer than ``LOCK_WAIT_S``, the deletion does not wait: it leaves a note in
+the storage (``trash/``) and the job runner removes the files on its next round (``sweep``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from figvault.pipeline.page_images import CACHE_AREA, document_scope
+from figvault.pipeline.registry import DocumentRegistry, connect
+from figvault.pipeline.sources import SourceStore
+from figvault.pipeline.store_lock import StoreBusyError, store_write_lock
+from figvault.retrieval.acl import quote
+from figvault.retrieval.schema import F_DOC_ID, F_IMAGE, F_TENANT
+from figvault.settings import Settings
+from figvault.storage import BlobStore, Storage
+
+log = logging.getLogger(__name__)
+
+LOCK_WAIT_S = 2.0
+"""How long a deletion waits for a writing ingest before it leaves its files to the job runner."""
+TRASH_AREA = "trash"
+_IN_CHUNK = 500
+"""Blob keys per ``image in [...]`` query."""
+
+
+@dataclass
+class LeftFiles:
+    """What a deleted document may leave behind, to be removed unless another document uses it."""
+
+    blobs: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+
+def files_of(store: Any, tenant: str, doc_id: str, sha256: str) -> LeftFiles:
+    """The blobs the document's units name in every collection (read before its units are deleted)."""
+    expr = f'{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)} and {F_IMAGE} != ""'
+    keys = {
+        str(row[F_IMAGE]) for c in store.list_collections() for row in store.query_rows(c, expr, [F_IMAGE])
+    }
+    return LeftFiles(sorted(keys), sha256)
+
+
+def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, left: LeftFiles) -> bool:
+    """Remove the document's page renders, and its blobs and original unless in use; True when done now,
+    False when an ingest held the store and the job runner will do it (a note in ``trash/``)."""
+    Storage.from_settings(settings).area(CACHE_AREA).delete_tree(f"doc/{document_scope(tenant, doc_id)}")
+    try:
+        with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
+            _remove_unused(settings, store, left)
+        return True
+    except StoreBusyError:
+        trash = Storage.from_settings(settings).area(TRASH_AREA)
+        trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
+        log.info("document %s deleted while the store was busy: its files are removed later", doc_id)
+        return False
+
+
+def sweep(settings: Settings) -> int:
+    """Remove the files of the deletions noted in ``trash/`` (the job runner, now and then); the notes
+    done. Returns how many; 0 when an ingest holds the store (the notes wait for the next round)."""
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    notes = trash.list("*.json")
+    if not notes:
+        return 0
+    store = MilvusUnitStore.from_settings(settings)
+    try:
+        with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
+            for note in notes:
+                raw = json.loads(trash.read(note))
+                _remove_unused(settings, store, LeftFiles(list(raw["blobs"]), str(raw["sha256"])))
+                trash.delete(note)
+    except StoreBusyError:
+        return 0
+    return len(notes)
+
+
+def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:
+    blobs = BlobStore.from_settings(settings)
+    used = _used_blobs(store, left.blobs)
+    for key in sorted(set(left.blobs) - used):
+        blobs.delete(key)
+    if left.sha256 and not DocumentRegistry(connect(settings)).content_in_use(left.sha256):
+        SourceStore.from_settings(settings).forget(left.sha256)
+        # Renders of the file rather than of one document (scope ""), shared by every document of its bytes.
+        cache = Storage.from_settings(settings).area(CACHE_AREA)
+        for key in cache.list(f"{left.sha256[:2]}/{left.sha256}-*"):
+            cache.delete(key)
+
+
+def _used_blobs(store: Any, keys: Iterable[str]) -> set[str]:
+    """The keys some unit of some collection (any tenant's) still names."""
+    wanted = sorted(set(keys))
+    used: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = ", ".join(quote(k) for k in wanted[start : start + _IN_CHUNK])
+        for collection in store.list_collections():
+            rows = store.query_rows(collection, f"{F_IMAGE} in [{chunk}]", [F_IMAGE])
+            used |= {str(r[F_IMAGE]) for r in rows}
+    return used
