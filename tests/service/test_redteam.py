@@ -123,3 +123,24 @@ def test_a_search_tells_nothing_of_what_others_asked(world: World) -> None:
     assert cache_hits(world) == before, "the prober's search was answered from the asker's question"
     again = world.client.post("/v1/search", json=question, headers=world.headers("rt-prober"))
     assert again.status_code == 200 and cache_hits(world) > before  # a caller's own repeat still hits
+
+
+def test_an_api_user_named_cli_is_not_the_command_line(world: World) -> None:
+    """The command line's jobs are started by ``cli``, and jobs were matched to their starter by name: an
+    API-key user named ``cli`` (any editor an admin named so) saw every command-line job of its tenant, of
+    any group, and could cancel it. Its account is not the command line's."""
+    from figvault.pipeline.jobs import JobStore, JobType
+
+    world.add_user("cli", Role.EDITOR, ["rt-none"], "acme")
+    store = JobStore.open(world.settings)
+    job = store.create(
+        JobType.INGEST, {"paths": ["/nowhere"], "groups": ["g0"]}, started_by="cli", tenant="acme"
+    )
+    try:
+        assert world.client.get(f"/v1/jobs/{job.id}", headers=world.headers("cli")).status_code == 404
+        listed = world.client.get("/v1/jobs", headers=world.headers("cli")).json()["jobs"]
+        assert job.id not in [j["id"] for j in listed]
+        cancel = world.client.post(f"/v1/jobs/{job.id}/cancel", headers=world.headers("cli"))
+        assert cancel.status_code == 404, cancel.text
+    finally:
+        store.request_cancel(job.id)  # the world's runner would otherwise try /nowhere
