@@ -36,7 +36,8 @@ def upgrade() -> None:
     op.add_column("jobs", sa.Column("started_by_id", sa.Text, nullable=False, server_default=""))
     bind = op.get_bind()
     accounts: dict[str, tuple[str, str, float]] = {}  # key_id -> (name, account, created)
-    for name, key_id, created_at in bind.execute(sa.text("SELECT name, key_id, created_at FROM users")):
+    # All rows read first: no update runs under a cursor still open on the same table.
+    for name, key_id, created_at in bind.execute(sa.text("SELECT name, key_id, created_at FROM users")).all():
         account = "usr_" + secrets.token_hex(12)
         bind.execute(sa.update(_USERS).where(_USERS.c.name == name).values(account_id=account))
         accounts[key_id] = (name, account, _unix(created_at))
