@@ -26,7 +26,7 @@ from figvault.access import Principal, local_operator, may_replace
 from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
-from figvault.pipeline.doc_identity import is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
@@ -79,6 +79,16 @@ class DocumentOutcome:
     name: str = ""
     """The document's name (the file name people see); ``doc_id`` is empty when the file was refused before
     it became a document (an ambiguous or unusable name)."""
+
+
+def ambiguous_in_job(name: str) -> str:
+    """Why a file whose name several documents the caller may replace carry failed, as its job says it.
+    Not ``AmbiguousDocumentError``'s own text: that names their ids and count, and a job's errors are read
+    by everyone who shares one of its groups, while those documents may be of the starter's other groups."""
+    return (
+        f"several documents you may replace are named {name[:80]!r}: give the id of the one to replace"
+        " (figvault ingest --doc-id, an upload's doc_id; figvault documents list, GET /v1/documents show ids)"
+    )
 
 
 @dataclass(frozen=True)
@@ -344,7 +354,8 @@ class IngestRunner:
                     sha256=sha,
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
-                report.documents.append(DocumentOutcome(str(path), "", FAILED, error=str(exc), name=name))
+                error = ambiguous_in_job(name) if isinstance(exc, AmbiguousDocumentError) else str(exc)
+                report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
             doc_groups = self._groups_for(request.groups, known)

@@ -103,7 +103,7 @@ def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Setting
         for d in ingest_paths(settings, [tmp_path], groups=["eng"], tenant="twins", progress=False).documents
     }
     assert changed[str(first)].status == SKIPPED
-    assert changed[str(second)].status == FAILED and "give the document id" in changed[str(second)].error
+    assert changed[str(second)].status == FAILED and "give the id" in changed[str(second)].error
 
 
 def test_a_renamed_file_is_a_new_document_with_a_warning(settings: Settings, tmp_path: Path) -> None:

@@ -911,3 +911,36 @@ def test_deleting_a_document_removes_its_files_but_not_a_copys(
         assert document_files.sweep(service.settings) == 0  # still busy: the note waits
     assert document_files.sweep(service.settings) == 1
     assert blobs.keys() == [] and sources.storage.list("*/*") == [] and trash.list("*.json") == []
+
+
+def test_a_jobs_errors_name_no_document_its_peers_may_not_see(service: Service) -> None:
+    """Everyone who shares one group of a job reads its errors. A file whose name several documents carry
+    that its starter may replace failed with "2 documents you can reach are named ...: give the document id
+    (doc_..., doc_...)": ids, names and a count of documents of the starter's other groups, read by a
+    peer of only the job's group. The error says what to do without them now."""
+    conn = sqlite3.connect(service.settings.registry_path)
+    service.keys["boss"] = users.add_user(conn, "boss", Role.EDITOR, ["eng", "sales"], "default")[1]
+    conn.close()
+    allowed = Path(service.settings.service.ingest_allow_dirs[0])
+    for folder, seed in (("q1", 91), ("q2", 92), ("later", 93)):
+        (allowed / folder).mkdir()
+        figure_pdf(allowed / folder / "q3.pdf", seed=seed)
+
+    def ingest(paths: list[str], groups: list[str]) -> dict:
+        body = {"paths": [str(allowed / p) for p in paths], "groups": groups}
+        sent = service.client.post("/v1/jobs/ingest", json=body, headers=service.headers("boss"))
+        assert sent.status_code == 202, sent.text
+        return service.wait(sent.json()["id"], "boss")
+
+    assert ingest(["q1", "q2"], ["sales"])["state"] == "succeeded"  # two documents named q3.pdf
+    hidden = [
+        d["doc_id"]
+        for d in service.client.get("/v1/documents", headers=service.headers("boss")).json()["documents"]
+    ]
+    assert len(hidden) == 2
+    job = ingest(["later"], ["eng"])
+    seen = service.client.get(f"/v1/jobs/{job['id']}", headers=service.headers("editor"))
+    assert seen.status_code == 200 and seen.json()["errors"], seen.text  # a peer of group eng reads it
+    text = json.dumps(seen.json())
+    assert not [doc_id for doc_id in hidden if doc_id in text], text
+    assert "2 documents" not in text and "give the id of the one to replace" in text
