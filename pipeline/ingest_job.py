@@ -3,6 +3,7 @@
 Parameters (``job.params``): ``paths`` (files or folders), ``groups`` (null: each document keeps its
 groups, a new one gets ``ingest.default_groups``), ``tenant``, optionally ``tags`` (the documents' tags;
 absent: known documents keep theirs), ``doc_id`` (one file: the document's id or name),
+``prune`` (true: delete the documents of the job's folders whose files are gone, ``_gone_files``),
 ``allowed_roots`` (server folders: every file must resolve, symlinks followed, inside one of them),
 ``uploads`` (``[{"key", "name", "doc_id"}]``: uploaded files waiting in the storage, with their display
 name and the document id chosen when the upload was accepted; removed when the job ends, kept while it may
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from figvault.access import Action, Credential, Principal, Role
+from figvault.access import Action, Credential, Principal, Role, may_replace
 from figvault.db import Database
 from figvault.errors import FigvaultError, WithheldDetailError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
@@ -353,7 +354,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             report = _run_batch(ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine)
             tally.add_batch(ctx, report, len(chunk))
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
-        return tally.result(time.perf_counter() - started, tenant, engine.name)
+        result = tally.result(time.perf_counter() - started, tenant, engine.name)
+        return result | _gone_files(ctx, tenant)
     except JobInterrupted:
         interrupted = True
         raise
@@ -390,6 +392,28 @@ def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally:
             [{"path": label, "doc_id": "", "status": _status().FAILED, "error": DELETED_MEANWHILE}]
         )
     return [p for p in chunk if p not in gone]
+
+
+def _gone_files(ctx: JobContext, tenant: str) -> dict[str, Any]:
+    """``gone``: the documents (the job's caller may replace) from the job's folders whose files are no
+    longer there (``pipeline/gone_files.py``); with params ``prune``, ``pruned``: those deleted instead."""
+    from figvault.pipeline.gone_files import gone_documents, gone_entries
+    from figvault.pipeline.ingest_pipeline import delete_document
+
+    principal = job_principal(ctx.params, ctx.job.started_by, tenant)
+
+    def allowed(record: DocumentRecord) -> bool:
+        return principal is None or may_replace(principal, record.tenant, record.groups)
+
+    registry = DocumentRegistry(ctx.store.db)
+    gone = gone_documents(registry, tenant, list(ctx.params.get("paths") or []), allowed)
+    if not ctx.params.get("prune"):
+        return {"gone": gone_entries(gone)}
+    # Checked again at the last moment: a file back in place keeps its document.
+    pruned = [
+        r for r in gone if not Path(r.source).exists() and delete_document(ctx.settings, tenant, r.doc_id)
+    ]
+    return {"gone": gone_entries([r for r in gone if r not in pruned]), "pruned": gone_entries(pruned)}
 
 
 def _missing_outcome(path: Path) -> dict[str, Any]:

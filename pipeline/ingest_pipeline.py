@@ -60,6 +60,11 @@ def run_summary(
     )
 
 
+COPY_NOTE = "same content as document"
+"""How the warning that names another document with the same bytes starts (``_copy_notes``); only the job's
+starter is shown it over HTTP (``pipeline/job_warnings.py``)."""
+
+
 @dataclass
 class DocumentOutcome:
     path: str
@@ -102,6 +107,8 @@ class _Planned:
     known: DocumentRecord | None
     notes: tuple[str, ...] = ()
     """Warnings known before extraction (the file is a copy of another document)."""
+    source: str = ""
+    """Where the file was read from, as given (``DocumentRecord.source``); empty for an upload."""
 
 
 @dataclass(frozen=True)
@@ -359,20 +366,23 @@ class IngestRunner:
                 continue
             did, known = target.doc_id, target.known
             doc_groups = self._groups_for(request.groups, known)
+            # An upload's path is the server's spool file, not where the document came from.
+            source = "" if ident.name else str(path)
             if unreadable is not None:
-                self._fail(
-                    report, path, _Planned(did, name, "", doc_groups, known), report.tenant, unreadable
-                )
+                plan = _Planned(did, name, "", doc_groups, known, source=source)
+                self._fail(report, path, plan, report.tenant, unreadable)
                 continue
             if self._unchanged(known, sha, report.collection, doc_groups, request.tags):
                 assert known is not None
+                if known.source != source:  # moved, or indexed before sources were recorded
+                    self.registry.set_source(report.tenant, did, source)
                 report.documents.append(
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
             new = known is None or is_placeholder(known)  # an accepted upload's document is new too
             notes = self._copy_notes(request.caller, did, sha) if new else ()
-            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes)))
+            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source)))
         return todo
 
     def _copy_notes(self, caller: Principal, doc_id: str, sha: str) -> tuple[str, ...]:
@@ -387,8 +397,8 @@ class IngestRunner:
             return ()
         first = copies[0]
         return (
-            f"same content as document {first.name!r} ({first.doc_id}): a renamed or copied file becomes a"
-            " new document and the other stays until it is deleted",
+            f"{COPY_NOTE} {first.name!r} ({first.doc_id}): a renamed or copied file becomes a new document"
+            " and the other stays until it is deleted",
         )
 
     def _unchanged(
@@ -501,9 +511,11 @@ class IngestRunner:
             state=DocState.FAILED,
             groups=list(plan.groups),
             error=error,
+            source=plan.source,
         )
         if known is not None:
-            record = known.model_copy(update={"state": DocState.FAILED, "error": error, "sha256": plan.sha})
+            update = {"state": DocState.FAILED, "error": error, "sha256": plan.sha, "source": plan.source}
+            record = known.model_copy(update=update)
         self.registry.put(record)
         report.documents.append(DocumentOutcome(str(path), plan.doc_id, FAILED, error=error, name=plan.name))
 
@@ -582,6 +594,7 @@ class IngestRunner:
             tags=list(prepared.spec.tags),
             collection=collection,
             embedding_version=self.layout.embedding_version,
+            source=plan.source,
         )
         return outcome, record
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
@@ -48,6 +48,9 @@ class DocumentRecord(BaseModel):
     embedding_version: str = ""
     updated_at: float = 0.0
     """Unix time of the last change."""
+    source: str = ""
+    """The path its file was last ingested from, as given; empty for uploads (and documents indexed before
+    registry migration 0008)."""
 
 
 class DocumentRegistry:
@@ -104,6 +107,23 @@ class DocumentRegistry:
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
+
+    def from_folder(self, tenant: str, folder: str) -> list[DocumentRecord]:
+        """The documents of ``tenant`` last ingested from a file under ``folder`` (a path as ingest was
+        given it; by id)."""
+        prefix = folder.rstrip("/\\") + "/"
+        c = documents.c
+        query = select(documents).where(c.tenant == tenant, c.source.startswith(prefix, autoescape=True))
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(c.doc_id)).all()
+        # SQLite's LIKE ignores case: the exact prefix is checked here.
+        return [r for r in map(self._record, rows) if r.source.startswith(prefix)]
+
+    def set_source(self, tenant: str, doc_id: str, source: str) -> None:
+        """Record where the document's file now is (an unchanged file found at another path)."""
+        stmt = update(documents).where(documents.c.tenant == tenant, documents.c.doc_id == doc_id)
+        with self.db.write() as conn:
+            conn.execute(stmt.values(source=source))
 
     def list(self, tenant: str | None = None, state: DocState | None = None) -> list[DocumentRecord]:
         query = select(documents)

@@ -27,22 +27,24 @@ def list_documents(
     tenant: TenantOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Every document: name, id, tenant, groups, units, state. Documents without groups are seen by no one."""
+    """Every document: name, id, tenant, groups, units, state, and the file it was ingested from (empty
+    for uploads). Documents without groups are seen by no one."""
     from figvault.pipeline.registry import DocumentRegistry
 
     with one_line_errors():
         records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant)
     if as_json:
-        fields = ("doc_id", "name", "tenant", "groups", "units", "state", "error", "updated_at")
+        fields = ("doc_id", "name", "tenant", "groups", "units", "state", "error", "updated_at", "source")
         typer.echo(json.dumps([r.model_dump(mode="json", include=set(fields)) for r in records], indent=2))
         return
     if not records:
         typer.echo("no documents", err=True)
         return
-    typer.echo("name\tid\ttenant\tgroups\tunits\tstate")
+    typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource")
     for r in records:
         groups = ",".join(r.groups) or "(none: visible to no one)"
-        typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}")
+        source = r.source or "(upload, or indexed before sources were recorded)"
+        typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}")
 
 
 def _document_id(settings: Settings, tenant: str, key: str) -> str:
@@ -154,3 +156,22 @@ def delete(
             conn.close()
     name = known.name if known is not None else doc_id
     typer.echo(f"deleted {name} ({doc_id}, tenant {tenant})")
+
+
+def audit_pruned(settings: Settings, tenant: str, pruned: list[dict[str, str]]) -> None:
+    """Each document ``figvault ingest --prune`` deleted, in the audit log as ``documents delete`` would be
+    (here: the commands that write to the audit trail are the documents commands)."""
+    if not pruned:
+        return
+    from figvault.access import local_operator
+    from figvault.pipeline.registry import connect
+    from figvault.service import audit
+
+    conn = connect(settings)
+    try:
+        audit.ensure_schema(conn)
+        for entry in pruned:
+            detail = {"doc_id": entry["doc_id"], "pruned": entry["source"]}
+            audit.record(conn, local_operator(tenant), "delete", detail=detail)
+    finally:
+        conn.close()

@@ -1,5 +1,5 @@
 """``figvault ingest PATH... [--groups a,b] [--tags a,b] [--tenant T] [--doc-id ID] [--engine local|ray]
-[--ray-address ADDR]``: incremental.
+[--ray-address ADDR] [--prune]``: incremental.
 
 It runs as a job record (``figvault jobs list`` shows it) in the foreground; killed, it can simply be run
 again: documents already indexed with the same content hash are skipped (docs/jobs.md).
@@ -155,8 +155,18 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     engine: EngineOption = None,
     ray_address: RayAddressOption = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete the documents ingested from these folders whose files are gone (default: they"
+            " stay, and are named).",
+        ),
+    ] = False,
 ) -> None:
-    """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced."""
+    """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced.
+    Documents of these folders whose files were deleted are named, and removed only with --prune."""
+    from figvault.commands.documents import audit_pruned
     from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
     from figvault.pipeline.runner import encoder_may_lower_threads
 
@@ -166,6 +176,8 @@ def ingest(
     chosen = _checked_groups(groups)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
     params = _job_params(paths, chosen, tenant, doc_id, engine_params(settings, engine, ray_address), tags)
+    if prune:
+        params["prune"] = True
     log_file = log_to_file(settings)
     with one_line_errors():
         jobs = JobStore.open(settings)
@@ -173,6 +185,7 @@ def ingest(
         with encoder_may_lower_threads():  # this process runs no searches beside the ingest
             final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
     _print_result(final, as_json, log_file)
+    audit_pruned(settings, tenant, final.result.get("pruned") or [])
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
 
@@ -236,6 +249,7 @@ def no_figures_line(outcome: dict[str, Any]) -> str:
 def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
     failure: one line, with the log file that has its traceback)."""
+    from figvault.pipeline.gone_files import gone_line
     from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED
     from figvault.pipeline.jobs import JobState
 
@@ -254,6 +268,9 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
         warnings += [(outcome["path"], warning) for warning in outcome.get("warnings", [])]
     for line in warning_lines(warnings):
         typer.echo(line, err=True)
+    for key, pruned in (("gone", False), ("pruned", True)):
+        if result.get(key):
+            typer.echo(gone_line(result[key], pruned), err=True)
     if final.state == JobState.SUCCEEDED:
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:

@@ -42,6 +42,8 @@ class DocumentRow(Base):
         Index("documents_tenant_name", "tenant", "name"),
         # A file's other documents, in id order (DocumentRegistry.with_content; migration 0006).
         Index("documents_tenant_sha256", "tenant", "sha256", "doc_id"),
+        # A folder's documents, by path prefix (DocumentRegistry.from_folder; migration 0008).
+        Index("documents_tenant_source", "tenant", "source"),
     )
 
     doc_id: Mapped[str] = _text()
@@ -61,6 +63,9 @@ class DocumentRow(Base):
     updated_at: Mapped[float] = mapped_column(Double, nullable=False)
     tags_json: Mapped[str] = _text("[]")
     """The document's tags (figvault/tags.py), a JSON list; migration 0003."""
+    source: Mapped[str] = _text("")
+    """The path its file was last ingested from, as given (absolute on the CLI); empty for uploads and
+    documents indexed before migration 0008."""
 
 
 class JobRow(Base):
