@@ -15,6 +15,16 @@ export function awaitingRetry(job) {
   return String(job?.state).toLowerCase() === "failed" && job?.phase === AWAITING_RETRY;
 }
 
+// A job's per-document warnings (GET /v1/jobs/{id} `warnings`: a damaged PDF, a skipped picture, OCR
+// stopped...), one line each: the file's name for its starter, else the document id; and how many more
+// the answer left out.
+export function warningLines(job) {
+  const lines = listFrom(job, "warnings").map((w) => `${w.document || w.doc_id || "a document"}: ${w.warning}`);
+  const more = (job?.warning_count ?? lines.length) - lines.length;
+  if (more > 0) lines.push(`and ${more} more warning${more === 1 ? "" : "s"} (figvault jobs show on the server)`);
+  return lines;
+}
+
 export class UploadView {
   constructor({ onIndexed }) {
     this.onIndexed = onIndexed;
@@ -118,6 +128,10 @@ export class UploadView {
     const state = String(last.state || last.status || "").toLowerCase();
     const ok = !["failed", "cancelled", "canceled", "error", "unauthorized"].includes(state);
     this.finish(item, ok, item.querySelector(".upload-text").textContent);
+    const warnings = warningLines(last);
+    if (warnings.length) {
+      item.append(el("ul", { class: "upload-warnings" }, ...warnings.map((line) => el("li", {}, `warning: ${line}`))));
+    }
     if (awaitingRetry(last)) item.append(this.retryButton(jobId, item));
   }
 

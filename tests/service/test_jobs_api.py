@@ -944,3 +944,38 @@ def test_a_jobs_errors_name_no_document_its_peers_may_not_see(service: Service) 
     text = json.dumps(seen.json())
     assert not [doc_id for doc_id in hidden if doc_id in text], text
     assert "2 documents" not in text and "give the id of the one to replace" in text
+
+
+def test_a_jobs_answer_carries_its_documents_warnings(service: Service) -> None:
+    """Per-document warnings (a damaged PDF, the same content as another document) were shown by the CLI
+    and `figvault jobs show` only: an uploader saw "succeeded" and never learnt that pages may be missing.
+    The starter sees each with its file's name; another who sees the job sees them by document id, without
+    the file names and without the note that names another document."""
+    from figvault.ingest.pdf import DAMAGED_PDF
+
+    first = upload(service, "editor", 31)["job_id"]
+    assert service.wait(first, "editor")["state"] == "succeeded"
+    whole = figure_pdf(service.root / "whole.pdf", seed=32).read_bytes()
+    files = [
+        ("files", ("cut.pdf", whole[: len(whole) // 2], "application/pdf")),
+        ("files", ("again.pdf", (service.root / "up-31.pdf").read_bytes(), "application/pdf")),
+    ]
+    response = service.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    ids = {d["name"]: d["doc_id"] for d in response.json()["documents"]}
+    assert service.wait(job_id, "editor")["state"] == "succeeded"
+
+    mine = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+    assert {"document": "cut.pdf", "doc_id": ids["cut.pdf"], "warning": DAMAGED_PDF} in mine["warnings"]
+    [copy] = [w for w in mine["warnings"] if w["document"] == "again.pdf"]
+    assert copy["doc_id"] == ids["again.pdf"] and copy["warning"].startswith("same content as document")
+    assert "report-31.pdf" in copy["warning"] and mine["warning_count"] == len(mine["warnings"]) == 3
+
+    theirs = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("admin")).json()
+    cut = [w for w in mine["warnings"] if w["document"] == "cut.pdf"]  # names no file: shown as they are
+    assert theirs["warnings"] == [{**w, "document": ""} for w in cut]
+    listed = service.client.get("/v1/jobs", headers=service.headers("admin")).json()["jobs"]
+    assert next(j for j in listed if j["id"] == job_id)["warnings"] == theirs["warnings"]

@@ -306,3 +306,33 @@ def test_the_page_offers_a_retry_for_a_job_awaiting_one() -> None:
     ]
     stdout = run_module(RETRY_SCRIPT, "upload.js", json.dumps(jobs))
     assert json.loads(stdout) == [True, False, False, False]
+
+
+WARNINGS_SCRIPT = """
+const { warningLines } = await import(process.argv[1]);
+for (const job of JSON.parse(process.argv[2])) console.log(JSON.stringify(warningLines(job)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_upload_log_shows_a_jobs_warnings() -> None:
+    """A finished upload showed only "succeeded": its documents' warnings (a damaged PDF, a skipped
+    picture) never reached the page. Each is shown under the job, by file name for its starter, by document
+    id for others, with the count the answer left out."""
+    jobs = [
+        {
+            "warnings": [
+                {"document": "cut.pdf", "doc_id": "doc_1", "warning": "damaged PDF"},
+                {"document": "", "doc_id": "doc_2", "warning": "page 2: picture skipped"},
+            ],
+            "warning_count": 5,
+        },
+        {"state": "succeeded"},
+    ]
+    with_warnings, without = run_module(WARNINGS_SCRIPT, "upload.js", json.dumps(jobs)).splitlines()
+    assert json.loads(with_warnings) == [
+        "cut.pdf: damaged PDF",
+        "doc_2: page 2: picture skipped",
+        "and 3 more warnings (figvault jobs show on the server)",
+    ]
+    assert json.loads(without) == []

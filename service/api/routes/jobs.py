@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal, local_operator
 from figvault.errors import FigvaultError
+from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
 from figvault.pipeline.jobs import (
     AWAITING_RETRY,
     DETAIL,
@@ -99,6 +100,14 @@ class JobErrorOut(BaseModel):
     error: str
 
 
+class JobWarningOut(BaseModel):
+    document: str = Field(
+        description="The file's name, for the job's starter only (empty for others: see doc_id)."
+    )
+    doc_id: str
+    warning: str
+
+
 class JobOut(BaseModel):
     """A job as callers see it (server paths, owner process, checkpoint and the operator's ``DETAIL`` of a
     failure stay inside)."""
@@ -113,6 +122,12 @@ class JobOut(BaseModel):
     eta_s: float | None = None
     errors: list[JobErrorOut] = Field(default_factory=list)
     error_count: int = 0
+    warnings: list[JobWarningOut] = Field(
+        default_factory=list,
+        description="An ingest's per-document warnings (a damaged PDF repaired, a skipped picture, OCR"
+        " stopped, the same content as another document), the first 200; file names for its starter only.",
+    )
+    warning_count: int = 0
     message: str = ""
     started_by: str = ""
     created_at: str | None = None
@@ -128,11 +143,16 @@ class JobOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: Job) -> JobOut:
+    def of(cls, job: Job, viewer: Principal | None = None) -> JobOut:
+        """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings)."""
         if job.store_wide:
             return cls._store_wide(job)
         result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
+        named = viewer is not None and is_starter(job, viewer)
+        warnings = job_warnings(job, named=named)
         return cls(
+            warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
+            warning_count=len(warnings),
             id=job.id,
             type=str(job.type),
             state=str(job.state),
@@ -234,12 +254,12 @@ def list_jobs(
     request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JobListOut:
     jobs = _store(request).list(limit=limit, visible_to=principal)
-    return JobListOut(jobs=[JobOut.of(j) for j in jobs])
+    return JobListOut(jobs=[JobOut.of(j, principal) for j in jobs])
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
 def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
-    return JobOut.of(_visible_job(_store(request), principal, job_id))
+    return JobOut.of(_visible_job(_store(request), principal, job_id), principal)
 
 
 def _caller_still_sees(request: Request, token: str, job: Job) -> bool:
@@ -319,7 +339,7 @@ def job_events(
             if job is None:  # deleted meanwhile
                 yield _sse("end", json.dumps({"id": job_id, "state": "gone"}))
                 return
-            payload = JobOut.of(job).model_dump_json()
+            payload = JobOut.of(job, principal).model_dump_json()
             if payload != last:
                 last, quiet_since = payload, time.monotonic()
                 yield _sse("progress", payload)
