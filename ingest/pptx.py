@@ -202,10 +202,21 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
         member = Member(shape=shape, box=box, role=role, z=z, text=shape_text(shape))
         if role == PICTURE:
             member.blob = picture_blob(shape)
-        for leaf, _ in iter_leaves(shape):  # pictures inside groups are decoded too: check them all
-            if leaf is not shape and role_of(leaf) == PICTURE:
-                _check_picture(picture_blob(leaf), number, settings)
-        _check_picture(member.blob, number, settings)
+        # Pictures inside groups are decoded too: check them all. One over the pixel limit is never decoded:
+        # its shape is left out with a warning, as a PDF's figure holding one (LibreOffice gets a
+        # placeholder for it: safety.without_oversized_images).
+        pictures = [picture_blob(leaf) for leaf, _ in iter_leaves(shape) if role_of(leaf) == PICTURE]
+        limit = settings.max_source_image_pixels
+        oversized = [px for px in (_oversized_pixels(p, limit) for p in pictures) if px]
+        if oversized:
+            what = "picture" if role == PICTURE else f"{role} holding a picture"
+            warnings.append(
+                f"slide {number}: {what} of {max(oversized):,} pixels skipped"
+                f" (limit {settings.max_source_image_pixels:,}: extract.max_source_image_pixels)"
+            )
+            continue
+        for blob in pictures:
+            _check_picture(blob, number, settings)
         members.append(member)
     notes = ""
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
@@ -228,6 +239,12 @@ def _placeholder_type(shape: Any) -> str:
         return shape.placeholder_format.type.name
     except Exception:
         return ""
+
+
+def _oversized_pixels(blob: bytes | None, max_pixels: int) -> int:
+    """The pixels a picture's header claims when over ``max_pixels``, else 0 (read from the header only)."""
+    size = image_size(blob) if blob is not None else None
+    return size[0] * size[1] if size is not None and size[0] * size[1] > max_pixels else 0
 
 
 def _check_picture(blob: bytes | None, slide_no: int, settings: ExtractSettings) -> None:

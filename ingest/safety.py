@@ -96,6 +96,41 @@ def without_external_targets(data: bytes) -> bytes:
     return out.getvalue()
 
 
+_PLACEHOLDER_PNG: bytes | None = None
+
+
+def _placeholder_png() -> bytes:
+    """A 1x1 grey PNG: what a renderer gets instead of a picture over the pixel limit."""
+    global _PLACEHOLDER_PNG
+    if _PLACEHOLDER_PNG is None:
+        out = io.BytesIO()
+        Image.new("L", (1, 1), 200).save(out, "PNG")
+        _PLACEHOLDER_PNG = out.getvalue()
+    return _PLACEHOLDER_PNG
+
+
+def without_oversized_images(data: bytes, max_pixels: int) -> bytes:
+    """The package with every picture whose header claims over ``max_pixels`` replaced by a 1x1 PNG, for
+    a renderer (LibreOffice) that would decode it whole: the extractor skips such a picture with a warning
+    (``pptx._read_slide``), and a deck's other slides must still render within the memory limit. Only
+    headers are read (``image_size``); unchanged bytes when no picture is over; ``data`` has passed
+    ``check_zip_container``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = [i for i in zf.infolist() if i.file_size and not i.filename.endswith((".xml", ".rels"))]
+        over = set()
+        for info in parts:
+            size = image_size(zf.read(info))
+            if size is not None and size[0] * size[1] > max_pixels:
+                over.add(info.filename)
+        if not over:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in zf.infolist():
+                copy.writestr(info, _placeholder_png() if info.filename in over else zf.read(info))
+    return out.getvalue()
+
+
 def _clean_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
     """The member without external references; None when it has none (only its head is read then)."""
     if info.filename.endswith(".rels"):

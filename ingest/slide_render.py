@@ -23,7 +23,7 @@ import pymupdf
 from figvault.errors import ExtractionError
 from figvault.ingest import soffice_profiles
 from figvault.ingest.render import render_region
-from figvault.ingest.safety import without_external_targets
+from figvault.ingest.safety import without_external_targets, without_oversized_images
 from figvault.ingest.slide_shapes import element_count
 from figvault.settings import ExtractSettings
 
@@ -111,6 +111,7 @@ def render_deck(
     failed one."""
     source, _ = deck_for_rendering(data, hidden, settings.max_slide_elements)
     source = without_external_targets(source)  # LibreOffice would load linked files and URLs
+    source = without_oversized_images(source, settings.max_source_image_pixels)  # it would decode them
     reused = soffice_profiles.current()
     with tempfile.TemporaryDirectory(prefix="figvault-lo-") as tmp:
         tmp_path = Path(tmp)

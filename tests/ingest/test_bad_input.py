@@ -78,12 +78,64 @@ def test_path_traversal_member_is_refused(tmp_path: Path) -> None:
     fails_with(evil, UnsafeFileError, "unsafe path")
 
 
-def test_decompression_bomb_picture_is_refused_from_its_header(tmp_path: Path) -> None:
+def bomb_deck(path: Path) -> Path:
+    """Slide 1: a plain picture; slide 2: a picture whose header claims 100000x100000 pixels; slide 3: a
+    group holding such a picture beside a plain one."""
+    from pptx.util import Inches
+
+    bomb = decks.png_header_only(100_000, 100_000)
+    prs = decks.new_deck()
+    for pictures in ([decks.png_bytes()], [bomb]):
+        slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+        slide.shapes.add_picture(io.BytesIO(pictures[0]), Inches(2), Inches(2), Inches(4), Inches(3))
+    group = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY]).shapes.add_group_shape()
+    group.shapes.add_picture(io.BytesIO(decks.png_bytes()), Inches(1), Inches(2), Inches(3), Inches(3))
+    group.shapes.add_picture(io.BytesIO(bomb), Inches(5), Inches(2), Inches(3), Inches(3))
+    return decks.save(prs, path)
+
+
+def test_a_picture_over_the_pixel_limit_is_skipped_never_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One picture over extract.max_source_image_pixels refused the whole deck, while a PDF skips only
+    that picture: a deck now skips the picture (or the group holding it) with a warning, from its header."""
+    from figvault.ingest import pptx
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # python-pptx asks PIL for the format when adding it
-        path = decks.picture_deck(tmp_path / "pixels.pptx", blob=decks.png_header_only(100_000, 100_000))
-    reason = fails_with(path, UnsafeFileError, "100000x100000", "slide 1")
-    assert "decompression-bomb" in reason
+        path = bomb_deck(tmp_path / "pixels.pptx")
+    decoded: list[tuple[int, int] | None] = []
+
+    def recording(blob: bytes, max_pixels: int, what: str = "image") -> Image.Image | None:
+        decoded.append(safety.image_size(blob))
+        return safety.open_image_checked(blob, max_pixels, what)
+
+    monkeypatch.setattr(pptx, "open_image_checked", recording)
+    result = extract_document(path, SETTINGS)
+    assert [f.unit.page for f in result.figures] == [1]
+    assert decoded and (100_000, 100_000) not in decoded
+    limit = f"(limit {SETTINGS.max_source_image_pixels:,}: extract.max_source_image_pixels)"
+    assert f"slide 2: picture of 10,000,000,000 pixels skipped {limit}" in result.warnings
+    assert f"slide 3: group holding a picture of 10,000,000,000 pixels skipped {limit}" in result.warnings
+
+
+def test_a_renderer_gets_a_placeholder_for_a_picture_over_the_pixel_limit(tmp_path: Path) -> None:
+    """LibreOffice renders the whole deck (charts, diagrams): it must not decode the skipped picture."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+        data = bomb_deck(tmp_path / "pixels.pptx").read_bytes()
+    cleaned = safety.without_oversized_images(data, 200_000_000)
+
+    def sizes(package: bytes) -> list[tuple[int, int] | None]:
+        with zipfile.ZipFile(io.BytesIO(package)) as zf:
+            media = sorted(n for n in zf.namelist() if n.startswith("ppt/media/"))
+            return [safety.image_size(zf.read(n)) for n in media]
+
+    assert (100_000, 100_000) in sizes(data)
+    assert (100_000, 100_000) not in sizes(cleaned) and (1, 1) in sizes(cleaned)
+    assert (300, 200) in sizes(cleaned)
+    plain = decks.picture_deck(tmp_path / "plain.pptx").read_bytes()
+    assert safety.without_oversized_images(plain, 200_000_000) is plain
 
 
 def test_image_guard_reads_only_the_header() -> None:
