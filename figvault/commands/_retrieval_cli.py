@@ -95,6 +95,14 @@ def _documents(count: int) -> str:
     return f"{count} document{'' if count == 1 else 's'}"
 
 
+def caption_cell(caption: str, title: str, width: int) -> str:
+    """A table's caption column: the caption, else the figure's own title marked as one (a slide's chart
+    or a report's panel has a title and rarely a caption: a blank cell read as "nothing found"), cut to
+    ``width`` characters."""
+    text = caption or (f"title: {title}" if title else "")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def also_in_note(hit: SearchHit) -> str:
     """ " (also in: deck.pptx p.5, ...)" for a collapsed hit; "" otherwise."""
     if not hit.also_in:

@@ -59,17 +59,18 @@ def extract_units(run: DemoRun) -> None:
 
 
 def show_units(run: DemoRun) -> None:
+    from figvault.commands._retrieval_cli import caption_cell
+
     table = Table(title="figure units", show_lines=False)
     for column in ("doc", "page", "kind", "label", "caption", "image"):
         table.add_column(column, overflow="fold")
     for unit in run.units:
-        caption = unit.get("caption") or ""
         table.add_row(
             unit["doc"],
             str(unit["page"]),
             unit["kind"],
             unit.get("label") or "",
-            caption if len(caption) <= 60 else caption[:57] + "...",
+            caption_cell(unit.get("caption") or "", unit.get("title") or "", 60),
             f"{unit['width']}x{unit['height']}",
         )
     run.console.print(table)
@@ -109,7 +110,7 @@ def ingest_samples(run: DemoRun) -> None:
 
 def answer_sample_question(run: DemoRun) -> None:
     from figvault.access import local_operator
-    from figvault.commands._retrieval_cli import one_line_errors
+    from figvault.commands._retrieval_cli import caption_cell, one_line_errors
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchRequest
 
@@ -123,9 +124,8 @@ def answer_sample_question(run: DemoRun) -> None:
     for column in ("#", "score", "doc", "page", "label", "caption"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(response.results, start=1):
-        table.add_row(
-            str(rank), f"{hit.score:.4f}", hit.doc, str(hit.page), hit.label or "", hit.caption[:70]
-        )
+        caption = caption_cell(hit.caption, hit.title, 70)
+        table.add_row(str(rank), f"{hit.score:.4f}", hit.doc, str(hit.page), hit.label or "", caption)
     run.console.print(table)
     run.console.print(f"Try your own: {search_hint(run.settings)}")
     if run.settings.profile == "offline":

@@ -11,6 +11,7 @@ import typer
 from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import (
     also_in_note,
+    caption_cell,
     filter_error,
     filter_option,
     hit_json,
@@ -228,7 +229,7 @@ def _print_table(title: str, response: SearchResponse) -> None:
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(response.results, start=1):
         channels = " ".join(f"{c}={v:.3f}" for c, v in sorted(hit.channel_scores.items()))
-        caption = hit.caption if len(hit.caption) <= 80 else hit.caption[:77] + "..."
+        caption = caption_cell(hit.caption, hit.title, 80)
         table.add_row(
             str(rank),
             f"{hit.score:.4f}",

@@ -1,0 +1,28 @@
+"""The result tables of ``figvault search`` and the demo show a figure's own title where it has no caption:
+before, the demo's top hit (a slide's chart titled "Revenue (million EUR)") showed an empty caption cell,
+which read as if figvault had found nothing to say about it."""
+
+from __future__ import annotations
+
+import pytest
+
+from figvault.commands.search import _print_table
+from figvault.search_models import SearchHit, SearchResponse
+
+
+def hit(caption: str, title: str) -> SearchHit:
+    return SearchHit(
+        unit_id="u1", doc_id="d1", doc="deck.pptx", page=1, page_size=(720, 540), bbox=(0, 0, 100, 100),
+        kind="chart", label=None, title=title, caption=caption, image="", score=0.3, fused_score=0.3,
+    )  # fmt: skip
+
+
+def test_a_hit_without_caption_shows_its_title(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per row
+    results = [hit("", "Revenue (million EUR)"), hit("Figure 2: Rack row B.", "Field photo")]
+    _print_table("top results", SearchResponse(results=results))
+    out = capsys.readouterr().out
+    assert "title: Revenue (million EUR)" in out
+    assert "Figure 2: Rack row B." in out and "Field photo" not in out  # a caption wins over the title
