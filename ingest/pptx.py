@@ -85,6 +85,9 @@ LOGO_MAX_SHARE = 0.05
 MAX_CONTEXT_CHARS = 2000
 OCR_TEXT_ENOUGH = 60
 """A picture whose shapes already give this much text needs no OCR."""
+PICTURE_KEEP_FACTOR = 4
+"""A picture is decoded with at most about this many times ``extract.max_image_pixels`` (a slide's crop
+may show a quarter of it); a bigger one is decoded at a reduced scale (``safety.open_image_checked``)."""
 _TITLE_TYPES = {"TITLE", "CENTER_TITLE", "VERTICAL_TITLE"}
 _FOOTER_TYPES = {"DATE", "FOOTER", "SLIDE_NUMBER", "HEADER"}
 
@@ -544,7 +547,8 @@ def _decoded_picture(cluster: Cluster, settings: ExtractSettings) -> Image.Image
     if blob is None:
         return None
     try:
-        return open_image_checked(blob, settings.max_source_image_pixels)
+        keep = PICTURE_KEEP_FACTOR * settings.max_image_pixels
+        return open_image_checked(blob, settings.max_source_image_pixels, keep_pixels=keep)
     except UnsafeFileError:
         raise
     except Exception:

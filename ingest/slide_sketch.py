@@ -81,10 +81,11 @@ def _solid_fill(shape: Any) -> str | None:
 def _paste_picture(canvas: Image.Image, shape: Any, px: tuple[float, float, float, float]) -> None:
     blob = picture_blob(shape)
     w, h = round(px[2] - px[0]), round(px[3] - px[1])
-    img = open_image_checked(blob, SKETCH_MAX_SOURCE_PIXELS) if blob else None
+    img = open_image_checked(blob, SKETCH_MAX_SOURCE_PIXELS, keep_pixels=4 * w * h) if blob else None
     if img is None or w < 1 or h < 1:
         ImageDraw.Draw(canvas).rectangle(px, outline=_OUTLINE)
         return
+    # keep_pixels 4 w h: decoded with at least w x h pixels (4/9 of it), so never enlarged.
     # Through RGBA: palette images with transparency keep it, and paste() uses it as the mask.
     rgba = img.convert("RGBA").resize((w, h))
     canvas.paste(rgba, (round(px[0]), round(px[1])), rgba)

@@ -106,9 +106,11 @@ def test_a_picture_over_the_pixel_limit_is_skipped_never_decoded(
         path = bomb_deck(tmp_path / "pixels.pptx")
     decoded: list[tuple[int, int] | None] = []
 
-    def recording(blob: bytes, max_pixels: int, what: str = "image") -> Image.Image | None:
+    def recording(
+        blob: bytes, max_pixels: int, what: str = "image", keep_pixels: int | None = None
+    ) -> Image.Image | None:
         decoded.append(safety.image_size(blob))
-        return safety.open_image_checked(blob, max_pixels, what)
+        return safety.open_image_checked(blob, max_pixels, what, keep_pixels)
 
     monkeypatch.setattr(pptx, "open_image_checked", recording)
     result = extract_document(path, SETTINGS)

@@ -1,0 +1,80 @@
+"""Hostile files of the classes of the fresh pass (``hostile_fresh``): each fails alone with a clear reason or
+is read within its bounds, and nothing outside the file is read, fetched or run."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from figvault.errors import ExtractionError, UnsafeFileError
+from figvault.ingest import pptx, safety
+from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import page_texts
+from figvault.settings import ExtractSettings
+from tests.ingest import hostile_fresh as hf
+from tests.ingest import pptx_decks as decks
+from tests.ingest.test_bad_input import fails_with
+
+SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
+
+
+@pytest.fixture(scope="module")
+def diagram(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return decks.diagram_deck(tmp_path_factory.mktemp("base") / "diagram.pptx").read_bytes()
+
+
+def test_two_members_of_one_name_fail_the_package(tmp_path: Path, diagram: bytes) -> None:
+    # Before: python-pptx read one slide1.xml, failed on it with "AttributeError: ... no attribute 'spTree'".
+    duplicate = hf.package_pptx(tmp_path / "duplicate.pptx", diagram, "duplicate")
+    fails_with(duplicate, UnsafeFileError, "two members named 'ppt/slides/slide1.xml'")
+    out = io.BytesIO()  # OPC compares part names without case
+    with zipfile.ZipFile(io.BytesIO(diagram)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item))
+        zout.writestr("PPT/Slides/Slide1.xml", b"<x/>")
+    with pytest.raises(UnsafeFileError, match=r"two members named 'PPT/Slides/Slide1\.xml'"):
+        safety.check_zip_container(out.getvalue(), 1024)
+
+
+def test_entities_in_a_deck_are_not_expanded_nor_fetched(tmp_path: Path, diagram: bytes) -> None:
+    laughs = hf.entity_pptx(tmp_path / "laughs.pptx", diagram, "laughs")
+    fails_with(laughs, ExtractionError, "not a readable PPTX package", "amplification")
+    external = hf.entity_pptx(tmp_path / "xxe.pptx", diagram, "external")
+    result = extract_document(external, SETTINGS)
+    host = Path("/etc/hostname").read_text().strip()
+    seen = [f.unit.figure_text + f.unit.context + f.unit.title for f in result.figures]
+    seen += page_texts(external.read_bytes(), result.meta.mime, SETTINGS).values()
+    assert len(result.figures) == 1
+    assert host and not any(host in text for text in seen)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "size", "save"),
+    [("JPEG", (3000, 3000), {"progressive": True}), ("PNG", (3000, 2000), {}), ("PNG", (1200, 800), {})],
+)
+def test_a_big_picture_is_decoded_reduced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, size: tuple[int, int], save: dict
+) -> None:
+    # Before: every picture was decoded whole (here 9 Mpx) and resized whole, however small its uses.
+    base = decks.picture_deck(tmp_path / "picture.pptx").read_bytes()
+    blob = hf.flat_picture(size, fmt, **save)
+    deck = hf.picture_swap_pptx(tmp_path / "big.pptx", base, blob, "." + fmt.lower())
+    decoded: list[tuple[int, int]] = []
+    real = pptx._picture_png
+
+    def spy(img: Image.Image, shape: object, max_pixels: int) -> tuple[bytes, int, int]:
+        decoded.append(img.size)
+        return real(img, shape, max_pixels)
+
+    monkeypatch.setattr(pptx, "_picture_png", spy)
+    settings = SETTINGS.model_copy(update={"max_image_pixels": 250_000})
+    result = extract_document(deck, settings)
+    assert len(result.figures) == 1 and len(decoded) == 1
+    keep = pptx.PICTURE_KEEP_FACTOR * settings.max_image_pixels
+    pixels = decoded[0][0] * decoded[0][1]
+    assert keep * 4 / 9 <= min(pixels, size[0] * size[1]) and pixels <= keep * 9 / 4
+    assert result.figures[0].unit.width * result.figures[0].unit.height <= settings.max_image_pixels
