@@ -146,11 +146,17 @@ def tune_mrr(by_size: dict[str, list[dict[str, Any]]], setting: Setting) -> floa
 
 
 def choose(
-    by_size: dict[str, list[dict[str, Any]]], min_gain: float = 0.002, fusion: Setting | None = None
+    by_size: dict[str, list[dict[str, Any]]],
+    min_gain: float = 0.002,
+    fusion: Setting | None = None,
+    evidence_axes: Sequence[str] = tuple(EVIDENCE_GRID),
+    depth_axis: bool = True,
 ) -> Setting:
     """Fusion first (priors off, the whole grid), then the priors, the neighbour rule and the depth by
     coordinate ascent from "all off": a step is taken only when it raises the mean tuning MRR by more than
-    ``min_gain`` (about one question moving from rank 1 to 2 on one size: smaller gains are noise)."""
+    ``min_gain`` (about one question moving from rank 1 to 2 on one size: smaller gains are noise).
+    ``evidence_axes`` and ``depth_axis``: which of them the ascent may move (bench/transfer_cv.py compares
+    smaller searches)."""
     default = fusion or Setting()
     best, best_key = default, (tune_mrr(by_size, default), 0.0)
     for k, w in itertools.product(*FUSION_GRID.values()) if fusion is None else ():
@@ -158,10 +164,9 @@ def choose(
         key = (tune_mrr(by_size, setting), -abs(w - 1.0) - abs(k - 60) / 60)
         if key > best_key:
             best, best_key = setting, key
-    axes: list[Axis[Setting]] = [
-        (name, values, _evidence_step(name)) for name, values in EVIDENCE_GRID.items()
-    ]
-    axes.append(("depth", DEPTH_GRID, lambda s, v: replace(s, depth=int(v))))
+    axes: list[Axis[Setting]] = [(name, EVIDENCE_GRID[name], _evidence_step(name)) for name in evidence_axes]
+    if depth_axis:
+        axes.append(("depth", DEPTH_GRID, lambda s, v: replace(s, depth=int(v))))
     return coordinate_ascent(best, axes, lambda s: tune_mrr(by_size, s), min_gain)
 
 
