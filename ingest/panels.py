@@ -416,12 +416,17 @@ def split_panels(cluster: Cluster, line_boxes: Sequence[Box], min_pt: float) -> 
     return parts if len(parts) > 1 else [atoms]
 
 
-def _title_like(line: TextLine, size: float) -> bool:
+TITLE_SIZE_RATIO = 1.15
+"""A regular-weight title is at least this much larger than the panel's labels."""
+
+
+def _title_like(line: TextLine, least: float) -> bool:
+    """Short, with letters, and bold or at least ``least`` points."""
     words = line.text.split()
     letters = sum(ch.isalpha() for ch in line.text)
     if not words or len(words) > TITLE_MAX_WORDS or len(line.text) > TITLE_MAX_CHARS or letters < 3:
         return False
-    return line.bold or line.size >= 1.15 * size
+    return line.bold or line.size >= least
 
 
 def panel_title(
@@ -431,6 +436,7 @@ def panel_title(
     inside: bool = True,
     framed: bool = False,
     others: Sequence[Box] = (),
+    label_size: float | None = None,
 ) -> TextLine | None:
     """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel.
 
@@ -443,9 +449,12 @@ def panel_title(
 
     ``lines``: candidate lines near the panel (body text, captions and the page title already left out);
     ``held``: the panel's label lines, whose usual size a title must exceed unless it is bold.
+    ``label_size``: when the labels are not text (a picture's are pixels), the size a regular-weight
+    title must reach instead (the document's body size; the lines over the picture are its title).
     """
     sizes = [ln.size for ln in held] or [ln.size for ln in lines]
     size = statistics.median(sizes) if sizes else 0.0
+    least = label_size if label_size is not None else TITLE_SIZE_RATIO * size
     height = graphic[3] - graphic[1]
     # A left-aligned title may start a little left of the plot (at the panel's edge, where short category
     # labels leave the plot indented); it never reaches past its right side (a page title over panels).
@@ -460,7 +469,7 @@ def panel_title(
             or (inside and box[0] <= graphic[0] + slack and not _overhangs(box, graphic, others))
         )
         placed = over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
-        if width <= 0 or not placed or not _title_like(line, size):
+        if width <= 0 or not placed or not _title_like(line, least):
             continue
         if _in_label_row(line, graphic, lines):
             continue
@@ -474,10 +483,10 @@ def panel_title(
             continue
         if best is None or rank < best[0]:
             best = (rank, line)
-    return _over_subtitle(best[1], lines, size) if best else None
+    return _over_subtitle(best[1], lines, least) if best else None
 
 
-def _over_subtitle(line: TextLine, lines: Sequence[TextLine], size: float) -> TextLine:
+def _over_subtitle(line: TextLine, lines: Sequence[TextLine], least: float) -> TextLine:
     """The title above ``line`` when ``line`` is its subtitle (layout class "titled chart with a base line":
     "Base: all respondents (n=1,234)" or "Share of respondents, %" under a bold or larger title, in its
     text block): the line right above it in its block, bold where it is not or larger, and title-like."""
@@ -487,8 +496,8 @@ def _over_subtitle(line: TextLine, lines: Sequence[TextLine], size: float) -> Te
         if upper.block != line.block or not -0.3 * height <= gap <= 0.8 * height:
             continue
         stronger = (upper.bold and not line.bold) or upper.size >= 1.1 * line.size
-        if stronger and _title_like(upper, size):
-            return _over_subtitle(upper, lines, size)
+        if stronger and _title_like(upper, least):
+            return _over_subtitle(upper, lines, least)
     return line
 
 

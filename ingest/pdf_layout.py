@@ -517,6 +517,8 @@ class PageLayout:
     """``lines`` in a grid: the labels near a region without scanning the page."""
     title_lines: list[TextLine] = field(default_factory=list)
     """The title of a slide-like page (slide_title_lines); empty on other pages."""
+    body_size: float = 0.0
+    """The document's body text size (DocumentStats.body_size)."""
 
     def __post_init__(self) -> None:
         self.line_index = BoxGrid([line.box for line in self.lines])
@@ -569,6 +571,7 @@ def analyse_page(
     ]
     layout = PageLayout(content, clusters, captions, body_blocks, barriers, lines, running_text)
     layout.title_lines = slide_title_lines(content, lines, caption_blocks)
+    layout.body_size = stats.body_size
     return layout
 
 
@@ -842,7 +845,11 @@ def _uncaptioned(
         graphic = _widened(layout, part.box, excluded, boxes)
         if chart:
             graphic = _legend_above(graphic, grid, specks)
-        titles.append(_title_indices(layout, graphic, near_ok, chart, chart and _framed(part), boxes or ()))
+        # A panel picture's edge is its frame: a title printed over its top is its own (_panel_picture).
+        picture = not chart and _panel_picture(layout, part)
+        framed = picture or (chart and _framed(part))
+        found = _title_indices(layout, graphic, near_ok, chart or picture, framed, boxes or (), picture)
+        titles.append(found)
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
@@ -1063,6 +1070,19 @@ PICTURE_PANEL_SHARE = 0.06
 (smaller ones side by side, tiles and icons, are pieces of one graphic)."""
 
 
+def _panel_picture(layout: PageLayout, part: Cluster) -> bool:
+    """Layout class "chart exported as a picture": a picture of PICTURE_PANEL_SHARE of the page (alone, or
+    in a frame or on a card of its own) is titled like a chart panel: its title may be printed over the
+    picture's blank top (before a heading above it), or inside the top of its frame (a chart tool's export
+    keeps its title as text)."""
+    area, page_area = box_area(part.box), layout.content.size[0] * layout.content.size[1]
+    if part.image_area < 0.5 * area or area < PICTURE_PANEL_SHARE * page_area:
+        return False
+    # On a slide the text beside and over a picture is the slide's points (a bullet left of a screenshot,
+    # a heading over it): only a picture in a frame of its own is a panel there.
+    return not layout.title_lines or _framed(part)
+
+
 def _region(
     layout: PageLayout, part: Cluster, box: Box, held: list[TextLine], chart: bool, title: tuple[int, ...]
 ) -> FigureRegion:
@@ -1252,14 +1272,22 @@ def _title_indices(
     chart: bool,
     framed: bool = False,
     others: Sequence[Box] = (),
+    picture: bool = False,
 ) -> tuple[int, ...]:
     """Indices in ``layout.lines`` of the graphic's own title (panels.panel_title), with the lines it wraps
-    over (panels.wrapped_title); empty when it has none."""
+    over (panels.wrapped_title); empty when it has none. ``picture``: the graphic is a panel picture
+    (_panel_picture), whose labels are pixels: a regular-weight title needs the body size."""
     near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
     near = [i for i in near if layout.lines[i].block not in excluded]
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
     found = panel_title(
-        graphic, [layout.lines[i] for i in near], held, inside=chart, framed=framed, others=others
+        graphic,
+        [layout.lines[i] for i in near],
+        held,
+        inside=chart,
+        framed=framed,
+        others=others,
+        label_size=layout.body_size if picture else None,
     )
     if found is None:
         return ()

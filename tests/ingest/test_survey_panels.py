@@ -183,3 +183,20 @@ def test_a_category_label_of_the_next_panel_is_no_title(survey: ModuleType, tmp_
         title_font="helv", title_size=14.0,
     )  # fmt: skip
     _assert_one_titled_unit_each(survey, gold, units)
+
+
+@pytest.mark.parametrize(
+    ("frame", "title_font", "title_size"),
+    [("stroke", "helv", 12.5), ("card", "hebo", 11.0), ("none", "helv", 14.0)],
+)
+def test_charts_exported_as_pictures_take_their_vector_titles(
+    survey: ModuleType, tmp_path: Path, frame: str, title_font: str, title_size: float
+) -> None:
+    """Layout class "chart exported as a picture": each chart a raster image, its title vector text above
+    the picture or printed over its blank top, bold or regular-weight and larger (its labels are pixels),
+    in a frame, on a card or on white."""
+    gold, units = _page(
+        survey, tmp_path, ("stacked", "pie", "lines", "columns"), seed=5, frame=frame, title_font=title_font,
+        title_size=title_size, question=True, second_line=True, layout="picture_chart",
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
