@@ -184,6 +184,8 @@ def _ocr_renders(settings: ExtractSettings) -> PageRenders:
 OCR_TEXT_LAYER_ENOUGH = 60
 """A figure whose text layer holds this many characters has its words already: no OCR. For a figure that
 is mostly picture, only the characters drawn over its pictures count (_needs_ocr)."""
+OCR_PICTURE_SHARE = 0.3
+"""A figure whose pictures cover this share of its box is mostly picture (_needs_ocr)."""
 OCR_OUTLINED_MIN_PATHS = 200
 """A drawing without text-layer words but with this many small paths may have its glyphs as outlines."""
 OCR_GLYPH_MAX_PT = 30.0
@@ -211,7 +213,7 @@ def _needs_ocr(region: FigureRegion, images: list[ImageBox]) -> bool:
     layer around it. Those words say nothing of what the picture shows, so a mostly-picture figure is read
     unless the text layer drawn *over its pictures* already holds the words (a slide's text on a background
     image, a chart image with real vector labels)."""
-    if region.image_area >= 0.3 * box_area(region.box):
+    if region.image_area >= OCR_PICTURE_SHARE * box_area(region.box):
         return _chars_over_pictures(region, images) < OCR_TEXT_LAYER_ENOUGH
     if sum(len(line.text) for line in region.text_lines) >= OCR_TEXT_LAYER_ENOUGH:
         return False

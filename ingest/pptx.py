@@ -35,7 +35,7 @@ from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
-from figvault.ingest.pdf import STICKER_MAX_SHARE
+from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
 from figvault.ingest.safety import (
     check_image_pixels,
     check_zip_container,
@@ -83,8 +83,6 @@ BACKGROUND_SHARE = 0.9
 LOGO_MAX_SHARE = 0.05
 """A repeated image smaller than this share of the slide is a logo; larger repeated ones are content."""
 MAX_CONTEXT_CHARS = 2000
-OCR_TEXT_ENOUGH = 60
-"""A picture whose shapes already give this much text needs no OCR."""
 PICTURE_KEEP_FACTOR = 4
 """A picture is decoded with at most about this many times ``extract.max_image_pixels`` (a slide's crop
 may show a quarter of it); a bigger one is decoded at a reduced scale (``safety.open_image_checked``)."""
@@ -543,7 +541,10 @@ def _render_if_needed(
 
 
 def _decoded_picture(cluster: Cluster, settings: ExtractSettings) -> Image.Image | None:
-    blob = cluster.members[0].blob
+    return _decoded(cluster.members[0].blob, settings)
+
+
+def _decoded(blob: bytes | None, settings: ExtractSettings) -> Image.Image | None:
     if blob is None:
         return None
     try:
@@ -598,10 +599,16 @@ def _make_figure(
     # A vector picture (EMF/WMF: a Visio or older Office diagram) carries its labels as text records.
     figure_parts += [metafile_text(m.blob) for m in cluster.members if m.blob is not None]
     figure_text = _dedupe_lines("\n".join(figure_parts))
-    if picture is not None and len(figure_text) < OCR_TEXT_ENOUGH:
+    to_read = _picture_to_read(cluster)
+    if to_read is not None and _chars_over(to_read, cluster) < OCR_TEXT_LAYER_ENOUGH:
         # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
-        read = ocr.read(info.number, picture)
-        if read == [] and _is_sticker(cluster, figure_text, slide_size):
+        source = (
+            picture
+            if picture is not None and to_read is cluster.members[0]
+            else _decoded(to_read.blob, settings)
+        )
+        read = ocr.read(info.number, source) if source is not None else None
+        if read == [] and kind == FigureKind.PICTURE and _is_sticker(cluster, figure_text, slide_size):
             return None
         figure_text = with_ocr(figure_text, lines_text(read or []))
     unit = FigureUnit(
@@ -622,6 +629,28 @@ def _make_figure(
         meta=result.meta,
     )
     return ExtractedFigure(unit=unit, png=png)
+
+
+def _picture_to_read(cluster: Cluster) -> Member | None:
+    """The picture OCR reads in a figure that is mostly picture (its pictures cover OCR_PICTURE_SHARE of its
+    box), the largest; None for a drawing. Layout class "picture beside its own text", as in PDFs
+    (pdf._needs_ocr): a screenshot or chart image with a heading, a description or callouts beside it."""
+    pictures = [m for m in cluster.members if m.role == PICTURE and m.blob is not None]
+    covered = sum(m.box.intersection_area(cluster.box) for m in pictures)
+    if not pictures or covered < OCR_PICTURE_SHARE * cluster.box.area:
+        return None
+    return max(pictures, key=lambda m: m.box.area)
+
+
+def _chars_over(picture: Member, cluster: Cluster) -> int:
+    """Characters of the figure's text drawn over ``picture`` (text boxes lying mostly on it, and a vector
+    picture's own text records): the text beside it says nothing of what the picture shows."""
+    over = [
+        m.text
+        for m in cluster.members + cluster.joined + cluster.nearby
+        if m is not picture and m.text and m.box.intersection_area(picture.box) >= 0.5 * m.box.area
+    ]
+    return sum(len(text) for text in over) + len(metafile_text(picture.blob) if picture.blob else "")
 
 
 def _is_sticker(cluster: Cluster, figure_text: str, slide_size: tuple[float, float]) -> bool:

@@ -262,3 +262,24 @@ def test_a_wordless_clip_art_sticker_on_a_slide_is_decoration(
     result = extract(decks.save(prs, tmp_path / "sticker.pptx"))
     assert len(result.figures) == units
     assert "Vocabulary mapping" in result.figures[0].unit.figure_text
+
+
+@pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+@pytest.mark.parametrize("where", ["below", "beside"])
+def test_a_screenshot_beside_its_own_text_is_read(tmp_path: Path, where: str) -> None:
+    """Layout class "picture beside its own text" (as pdf._needs_ocr): a screenshot with a description of
+    more than 60 characters under it (joined to the figure) or beside it (its labels) is still read, as the
+    text beside a picture says nothing of the words in it; only text drawn over the picture counts."""
+    prs = decks.new_deck()
+    slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    slide.shapes.title.text = "Loading the source data"
+    shot = titled_picture_png("Known issues", ("Source tables differ", "Vocabulary mapping", "Date shifting"))
+    slide.shapes.add_picture(io.BytesIO(shot), Inches(1), Inches(1.8), Inches(5), Inches(2))
+    at = (Inches(1), Inches(3.9), Inches(5), Inches(0.8)) if where == "below" else (
+        Inches(6.2), Inches(2.2), Inches(3), Inches(1.2))  # fmt: skip
+    note = slide.shapes.add_textbox(*at)
+    note.text_frame.word_wrap = True
+    note.text_frame.text = "The issues list the team keeps while the ETL for the first sites is built."
+    result = extract(decks.save(prs, tmp_path / "shot.pptx"))
+    assert len(result.figures) == 1
+    assert "Vocabulary mapping" in result.figures[0].unit.figure_text
