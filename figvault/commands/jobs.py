@@ -32,7 +32,9 @@ def progress_line(job: Job) -> str:
         parts.append(f"{job.done}/{job.total}")
     if job.rate:
         eta = f", ETA {job.eta_s:.0f}s" if job.eta_s is not None else ""
-        parts.append(f"({job.rate:.1f}/s{eta})")
+        # Two significant digits below 1/s: a slow ingest (one document a minute) showed "0.0/s".
+        rate = f"{job.rate:.1f}" if job.rate >= 1 else f"{job.rate:.2g}"
+        parts.append(f"({rate}/s{eta})")
     if job.error_count:
         parts.append(f"{job.error_count} error(s)")
     return " ".join(parts)
