@@ -20,6 +20,9 @@ import pymupdf
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
 """Painting operators: f F f* S s B B* b b* (paths), Tj TJ (text), BI (inline image), sh (shading)."""
 FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
+STRING = re.compile(rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)|<[0-9A-Fa-f\s]*>", re.S)
+"""A literal string (one level of nested parentheses; deeper, its inner part matches) or a hex string."""
+REF = re.compile(rb"(\d+)\s+\d+\s+R\b")
 MIN_BYTES_PER_OP = 4
 """The shortest painting of a path (``0 0 m S``) takes more bytes than this: a stream of N bytes holds
 fewer than N / 4 painting operators, so small pages need no count."""
@@ -44,6 +47,8 @@ class _Stream:
     """Form XObject name -> times painted (``/Fm1 Do``)."""
     operations: int | None = None
     """Painting operators in ``data``, counted when first needed."""
+    text_bytes: int | None = None
+    """Characters the strings of ``data`` can show, counted when first needed."""
 
 
 class ContentBudget:
@@ -69,12 +74,49 @@ class ContentBudget:
             for child, count in edges[xref]:
                 times[child] += times[xref] * count
         painted = [(self._streams[xref], n) for xref, n in times.items() if n]
-        bound = sum(n * len(stream.data) for stream, n in painted) // MIN_BYTES_PER_OP
+        glyph_ops = self._type3_glyph_ops(page, cost)
+        if cost.over_bytes:
+            return cost
+        painted_bytes = sum(n * len(stream.data) for stream, n in painted)
+        bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes
         if bound <= op_threshold:
             cost.operations = bound
         else:
-            cost.operations = sum(n * self._operations(stream) for stream, n in painted)
+            cost.operations = sum(
+                n * (self._operations(stream) + glyph_ops * self._text_bytes(stream)) for stream, n in painted
+            )
         return cost
+
+    def _type3_glyph_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
+        """The most painting operators one glyph of the page's Type 3 fonts draws (0: none has any).
+
+        A Type 3 glyph is a content stream run at each character shown: a 4 KB font whose glyph draws 2,000
+        squares, shown 20,000 times by one ``Tj``, is 40 million paths for MuPDF (1,000 x 1,000 took 43 s
+        to read as drawings) though the page's own content counts one operator. Forms a glyph paints are not
+        followed."""
+        most = 0
+        for font in page.get_fonts(full=True):
+            if font[2] != "Type3":
+                continue
+            for proc in self._char_procs(font[0]):
+                stream = self._read(proc, cost)
+                if stream is None:
+                    return 0  # over the byte cap: the page is skipped whatever it paints
+                most = max(most, self._operations(stream))
+        return most
+
+    def _char_procs(self, font: int) -> list[int]:
+        kind, value = self.doc.xref_get_key(font, "CharProcs")
+        if kind == "xref":
+            value = self.doc.xref_object(int(value.split()[0]))
+        return [int(x) for x in REF.findall(value.encode("latin-1"))] if kind in ("dict", "xref") else []
+
+    def _text_bytes(self, stream: _Stream) -> int:
+        """Characters the stream's strings can show: one per byte of a literal, per two digits of a hex."""
+        if stream.text_bytes is None:
+            found = STRING.findall(stream.data)
+            stream.text_bytes = sum(len(m) // 2 if m[:1] == b"<" else len(m) - 2 for m in found)
+        return stream.text_bytes
 
     def _graph(
         self, roots: list[int], forms: dict[int, dict[str, int]], cost: PageCost

@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pymupdf
 import pytest
 from PIL import Image
 
@@ -14,6 +15,7 @@ from figvault.errors import ExtractionError, UnsafeFileError
 from figvault.ingest import pptx, safety
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
+from figvault.ingest.pdf_budget import ContentBudget
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_fresh as hf
 from tests.ingest import pptx_decks as decks
@@ -78,3 +80,22 @@ def test_a_big_picture_is_decoded_reduced(
     pixels = decoded[0][0] * decoded[0][1]
     assert keep * 4 / 9 <= min(pixels, size[0] * size[1]) and pixels <= keep * 9 / 4
     assert result.figures[0].unit.width * result.figures[0].unit.height <= settings.max_image_pixels
+
+
+def test_type3_glyphs_count_the_paths_they_draw(tmp_path: Path) -> None:
+    # Before: the page counted one operator (its Tj); MuPDF then read 10**6 paths as drawings (43 s).
+    flood = hf.type3_pdf(tmp_path / "flood.pdf", paths_per_glyph=1000, glyphs=1000)
+    with pymupdf.open(flood) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations >= 1000 * 1000
+    result = extract_document(flood, SETTINGS)
+    assert any(w.startswith("page 1: skipped, 1,000,001 drawing operations") for w in result.warnings)
+
+
+def test_a_page_of_one_operator_type3_glyphs_is_read_as_usual(tmp_path: Path) -> None:
+    # A bitmap font (dvips) draws each glyph with one operator: a page of 3,000 characters stays far under
+    # the cap (the estimate is a bound: the bytes of the content stand for the characters it can show).
+    page = hf.type3_pdf(tmp_path / "bitmap.pdf", paths_per_glyph=1, glyphs=3000)
+    with pymupdf.open(page) as doc:
+        operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
+    assert 3000 <= operations <= 4000
+    assert not extract_document(page, SETTINGS).warnings
