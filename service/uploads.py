@@ -6,6 +6,7 @@ A client's file name is only ever a display string: it is cleaned here and never
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import shutil
@@ -21,6 +22,7 @@ from figvault.text_checks import strip_invisible
 
 _CHUNK = 1024 * 1024
 QUERY_IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"}
+MAX_NAME_CHARS = 200
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
@@ -33,7 +35,18 @@ def display_name(client_name: str | None, fallback: str = "upload") -> str:
     name = strip_invisible(client_name or "")
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" ._")
-    return name[:200] or fallback
+    return _shortened(name) or fallback
+
+
+def _shortened(name: str) -> str:
+    """``name`` cut to MAX_NAME_CHARS keeping its extension and a digest of the whole: a document is found
+    and replaced by its name, so two long names that differ past the cut must stay two names."""
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = f".{ext}" if dot and stem and 0 < len(ext) <= 16 else ""
+    digest = "~" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return name[: MAX_NAME_CHARS - len(digest) - len(ext)].rstrip(" ._") + digest + ext
 
 
 def copy_bounded(source: BinaryIO, target: BinaryIO, limit_bytes: int) -> int:

@@ -91,3 +91,12 @@ def test_query_image_bomb_refused_before_decoding() -> None:
 def test_query_image_non_images_refused(data: bytes) -> None:
     with pytest.raises(UnsupportedFileError):
         open_query_image(data, max_pixels=40_000_000)
+
+
+def test_long_names_keep_their_extension_and_stay_apart() -> None:
+    # Before: both were cut to the same 200 "x"s (no ".pdf"): the second upload replaced the first one.
+    first, second = display_name("x" * 300 + "-a.pdf"), display_name("x" * 300 + "-b.pdf")
+    assert first != second
+    assert len(first) == len(second) == 200 and first.endswith(".pdf") and second.endswith(".pdf")
+    assert display_name("x" * 300 + "-a.pdf") == first  # the same file name finds the same document again
+    assert display_name("report.pdf") == "report.pdf"
