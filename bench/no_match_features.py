@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from common_args import replay_parser  # noqa: E402
 from tune_retrieval import (  # noqa: E402
-    CV_SHUFFLES,
     NO_MATCH_FEATURES,
     Setting,
     configured_setting,
@@ -39,7 +38,6 @@ from tune_retrieval import (  # noqa: E402
     curve_point,
     fit_logistic,
     fold_assignment,
-    highest_threshold,
     load,
     ordered,
     out_of_fold_probabilities,
@@ -159,9 +157,6 @@ EXTRAS: dict[str, Extra] = {
             c.full_text() for c in cs if (c.doc, c.row.get("page")) == (cs[0].doc, cs[0].row.get("page"))
         ),
     ),
-    "coverage by the top's document (its fetched units' texts)": lambda asked, cs, f: coverage(
-        asked, "\n".join(c.full_text() for c in cs if c.doc == cs[0].doc)
-    ),
     "text cosine gap, best vs 5th fetched": lambda asked, cs, f: f["text"] - _kth(list(map(_text, cs)), 5),
     "log BM25 gap, best vs 5th fetched": lambda asked, cs, f: (
         f["lexical"] - math.log1p(_kth(list(map(_lexical, cs)), 5))
@@ -186,6 +181,17 @@ def feature_row(line: dict[str, Any], setting: Setting) -> dict[str, float]:
     for name, pool_extra in POOL_EXTRAS.items():
         row[name] = pool_extra(pool, row) if pool else 0.0
     return row
+
+
+UNTITLED = ("title", "caption")
+"""What ``untitled`` blanks: the own words extraction misses on an uncaptioned, untitled chart panel."""
+
+
+def untitled(line: dict[str, Any]) -> dict[str, Any]:
+    """``line`` as if extraction had found no title or caption for any candidate (the channels' scores stay
+    as dumped: only what the decision and the priors read from the rows changes)."""
+    blank = dict.fromkeys(UNTITLED, "")
+    return {**line, "candidates": [{**c, "row": {**c["row"], **blank}} for c in line["candidates"]]}
 
 
 def refused_and_caught(probs: np.ndarray, y: np.ndarray, max_refused: float) -> tuple[float, float]:
@@ -224,10 +230,13 @@ def nested(
     folds: int,
     shuffles: int,
     max_refused: float,
+    held_rows: list[dict[str, float]] | None = None,
 ) -> tuple[float, float]:
     """What new documents see: whole documents held out, the weights fitted and the threshold chosen (as the
     tuner does: ``cross_validated_threshold``, folds by document) on the other documents alone, then applied
-    to the held-out ones. Mean (answerable refused, unanswerable caught) over ``shuffles``."""
+    to the held-out ones (their ``held_rows`` when given: the same questions as extraction might see them).
+    Mean (answerable refused, unanswerable caught) over ``shuffles``."""
+    held_rows = held_rows or rows
     labels = [int(v) for v in y]
     results = []
     for shuffle in range(shuffles):
@@ -242,22 +251,29 @@ def nested(
             )
             for i in range(len(labels)):
                 if assigned[i] == fold:
-                    probs[i], thresholds[i] = probability(rows[i], weights, names), threshold
+                    probs[i], thresholds[i] = probability(held_rows[i], weights, names), threshold
         flagged = np.array(probs) < np.array(thresholds)
         results.append((float(flagged[y == 1].mean()), float(flagged[y == 0].mean())))
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
 
 
 PAGE = "coverage by the top's page (its fetched neighbours' texts too)"
+DOCUMENT = "coverage_document"
+PREVIOUS = ("text", "lexical_scaled", "coverage", "coverage5", "own")
+"""The features fitted until 2026-12-04 evening (two of them read the top figure's own words)."""
 FEATURE_SETS: dict[str, Sequence[str]] = {
     "fitted": NO_MATCH_FEATURES,
-    "fitted without own": [n for n in NO_MATCH_FEATURES if n != "own"],
+    "previous five (text, lexical_scaled, coverage, coverage5, own)": PREVIOUS,
+    "previous five + coverage_document": [*PREVIOUS, DOCUMENT],
+    "previous five without own": [n for n in PREVIOUS if n != "own"],
     "text, lexical_scaled, coverage5": ["text", "lexical_scaled", "coverage5"],
     "text, lexical_scaled": ["text", "lexical_scaled"],
     "text, lexical_scaled, page coverage": ["text", "lexical_scaled", PAGE],
-    "text, lexical_scaled, coverage5, page coverage": ["text", "lexical_scaled", "coverage5", PAGE],
+    "text, lexical_scaled, coverage_document": ["text", "lexical_scaled", DOCUMENT],
+    "text, lexical_scaled, coverage5, coverage_document": ["text", "lexical_scaled", "coverage5", DOCUMENT],
 }
-"""Smaller sets, without the features that read the top figure's own words (short for an untitled panel)."""
+"""Other sets: the previous fit, and smaller ones without the features that read the top figure's own words
+(short for an untitled panel)."""
 
 TRANSFER_SETS = {
     "fitted (lexical_scaled)": NO_MATCH_FEATURES,
@@ -270,30 +286,28 @@ TRANSFER_SETS = {
 
 def tuning_rows(
     dump: Path, size: str, setting: Setting
-) -> tuple[list[dict[str, float]], np.ndarray, list[str]]:
-    """One size's tuning half: feature rows, labels (1 answerable) and each question's document."""
+) -> tuple[list[dict[str, float]], np.ndarray, list[str], list[dict[str, float]]]:
+    """One size's tuning half: feature rows, labels (1 answerable), each question's document, and the
+    feature rows of the same questions with every candidate's title and caption blanked (``untitled``)."""
     lines = [x for x in load(dump) if x["size"] == size and x["split"] == "tune"]
     y = np.array([int(bool(line["query"].get("doc"))) for line in lines])
-    return [feature_row(line, setting) for line in lines], y, question_groups(lines, setting)
+    rows = [feature_row(line, setting) for line in lines]
+    return rows, y, question_groups(lines, setting), [feature_row(untitled(x), setting) for x in lines]
 
 
 def transfer(dump: Path, setting: Setting, max_refused: float) -> None:
-    """Fit at one size's tuning half (weights, and the threshold on its out-of-fold probabilities, as the
-    tuner does), apply to the other size's tuning half: does the model keep its refusals at another size?"""
+    """Fit at one size's tuning half (weights, and the threshold on its out-of-fold probabilities with folds
+    by document, as the tuner does), apply to the other size's tuning half: does the model keep its refusals
+    at another size?"""
     data = {size: tuning_rows(dump, size, setting) for size in ("full", "labelled")}
     print("\n| features | fitted at | full: refused / caught | labelled: refused / caught |")
     print("| --- | --- | --- | --- |")
     for name, names in TRANSFER_SETS.items():
         for fit_on in data:
-            rows, y, _ = data[fit_on]
+            rows, y, groups, _ = data[fit_on]
             labels = [int(v) for v in y]
             weights = fit_logistic(rows, labels, names=names)
-            threshold = sorted(
-                highest_threshold(
-                    out_of_fold_probabilities(rows, labels, seed, names=names), labels, max_refused
-                )
-                for seed in range(CV_SHUFFLES)
-            )[CV_SHUFFLES // 2]
+            threshold = cross_validated_threshold(rows, labels, max_refused, groups, names)
             cells = []
             for size in data:
                 probs = [probability(r, weights, names) for r in data[size][0]]
@@ -317,23 +331,24 @@ def main() -> None:
     if args.transfer:
         transfer(args.dump, setting, args.max_refused)
         return
-    rows, y, groups = tuning_rows(args.dump, args.size, setting)
+    rows, y, groups, bare = tuning_rows(args.dump, args.size, setting)
     print(
         f"{args.size} tuning half: {int(y.sum())} answerable, {len(y) - int(y.sum())} unanswerable, "
         f"{len(set(groups))} documents"
     )
     print(
         "\n| features | by question: refused / caught | by document: refused / caught "
-        "| by document, nested threshold: refused / caught |"
+        "| by document, nested threshold: refused / caught | the same, held out untitled |"
     )
-    print("| --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- |")
     candidates = [(f"fitted + {extra}", [*NO_MATCH_FEATURES, extra]) for extra in (*POOL_EXTRAS, *EXTRAS)]
     for name, names in [*FEATURE_SETS.items(), *candidates]:
         cells = [
             out_of_fold(rows, y, names, args.folds, args.shuffles, args.max_refused, split)
             for split in (None, groups)
         ]
-        cells.append(nested(rows, y, names, groups, args.folds, args.shuffles, args.max_refused))
+        for held in (rows, bare):
+            cells.append(nested(rows, y, names, groups, args.folds, args.shuffles, args.max_refused, held))
         print(f"| {name} | " + " | ".join(f"{r:.1%} / {c:.1%}" for r, c in cells) + " |")
 
 

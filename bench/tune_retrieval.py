@@ -211,12 +211,12 @@ def feature_rows(lines: list[dict[str, Any]], setting: Setting) -> list[dict[str
     ]
 
 
-NO_MATCH_FEATURES = ("text", "lexical_scaled", "coverage", "coverage5", "own")
-"""What the fitted model reads (docs/retrieval.md, 2026-12-04): of ``FEATURES``, not ``agree`` (1 when the top
-candidate is also each channel's best: out of fold on the realistic tuning half, 47 unanswerable, its 0/1 step
-cost 4 points of unanswerable caught at the same answerable refused) and ``lexical_scaled`` instead of
-``lexical`` (a model fitted at one store size keeps its refusals at the other). A weight left out of the
-settings counts as 0."""
+NO_MATCH_FEATURES = ("text", "lexical_scaled", "coverage", "coverage_document")
+"""What the fitted model reads (docs/retrieval.md, 2026-12-04 night): of ``FEATURES``, chosen with whole
+documents held out (``bench/no_match_features.py``, realistic tuning half): ``coverage_document`` (the top
+figure's document's fetched texts together) instead of ``own`` and ``coverage5``, which read the figure's own
+words and so punish an untitled chart panel; not ``agree``; ``lexical_scaled``, not ``lexical`` (a model
+fitted at one store size keeps its refusals at the other). A weight left out of the settings counts as 0."""
 CV_FOLDS, CV_SHUFFLES = 5, 5
 """How the threshold's out-of-fold probabilities are made (``cross_validated_threshold``)."""
 

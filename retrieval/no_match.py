@@ -10,6 +10,9 @@ Features of one search (all from the caller's own candidates, so other callers' 
   score transfers (docs/retrieval.md, 2026-12-04). Without N (no lexical channel) it is ``lexical``;
 - ``coverage``: the share of the question's content terms found in the top candidate's text (its own words,
   nearby text and document name); ``coverage5``: the best such share among the top five;
+- ``coverage_document``: the share found in the texts of every fetched candidate of the top candidate's
+  document together: the evidence of the figure's document, which still has the asked words when the figure
+  itself is an untitled chart panel whose own text is short (docs/retrieval.md, 2026-12-04 night);
 - ``own``: the share of the question's content terms in the top candidate's own words (label, title,
   caption, in-figure and OCR words: ``Candidate.own_text``), without the page text it shares with its
   neighbours;
@@ -17,11 +20,11 @@ Features of one search (all from the caller's own candidates, so other callers' 
   the candidates (the channels agree on it), else 0.
 
 A logistic model ``P(answerable) = sigmoid(bias + sum w_f * f)`` fitted on the tuning half's answerable and
-unanswerable questions (``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage``,
-``coverage5`` and ``own``); a search says ``no_match`` when the probability is below
-``search.no_match_threshold``, chosen on the tuning half's out-of-fold probabilities so that at most 5% of
-its answerable questions are refused. The weights live in settings (``search.no_match_weights``); empty
-weights turn the decision off.
+unanswerable questions (``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage``
+and ``coverage_document``); a search says ``no_match`` when the probability is below
+``search.no_match_threshold``, chosen on the tuning half's out-of-fold probabilities with whole documents
+held out so that at most 5% of their answerable questions are refused. The weights live in settings
+(``search.no_match_weights``; the keys of earlier fits still work); empty weights turn the decision off.
 """
 
 from __future__ import annotations
@@ -32,7 +35,16 @@ from collections.abc import Mapping, Sequence
 from figvault.retrieval.evidence import Candidate, coverage, terms
 from figvault.retrieval.schema import LEXICAL
 
-FEATURES = ("text", "lexical", "lexical_scaled", "coverage", "coverage5", "agree", "own")
+FEATURES = (
+    "text",
+    "lexical",
+    "lexical_scaled",
+    "coverage",
+    "coverage5",
+    "coverage_document",
+    "agree",
+    "own",
+)
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
 
 
@@ -46,8 +58,10 @@ def features(
     asked = terms(question)
     text = [c.channel_scores.get("text", 0.0) for c in candidates]
     lexical = [abs(c.channel_scores.get(LEXICAL, 0.0)) for c in candidates]
-    covered = [coverage(asked, c.full_text()) for c in candidates[:5]]
+    full = [terms(c.full_text()) for c in candidates]
+    covered = [_share(asked, t) for t in full[:5]]
     top = candidates[0]
+    document = set().union(*(t for c, t in zip(candidates, full, strict=True) if c.document == top.document))
     own = top.notes.get("own_coverage")  # set by the own-words prior when it is on
     agree = top.channel_scores.get("text", 0.0) >= max(text) and abs(
         top.channel_scores.get(LEXICAL, 0.0)
@@ -59,9 +73,15 @@ def features(
         "lexical_scaled": math.log1p(max(lexical) / scale),
         "coverage": covered[0],
         "coverage5": max(covered),
+        "coverage_document": _share(asked, document),
         "agree": float(agree and max(lexical) > 0),
         "own": own if own is not None else coverage(asked, top.own_text()),
     }
+
+
+def _share(asked: set[str], found: set[str]) -> float:
+    """``evidence.coverage`` on term sets already made (0 when the question has no content terms)."""
+    return len(asked & found) / len(asked) if asked else 0.0
 
 
 def answerable_probability(values: Mapping[str, float], weights: Mapping[str, float]) -> float:

@@ -167,3 +167,21 @@ def test_no_match_reads_the_top_figure_own_words() -> None:
     assert features(question, [own])["own"] == 1.0
     assert features(question, [shared])["own"] == 0.0
     assert features(question, [shared])["coverage"] == 1.0  # the page text alone covers the question
+
+
+def test_coverage_document_reads_the_top_figure_document_together() -> None:
+    """An untitled chart panel's own text is short; the other fetched panels of its document still carry the
+    asked words. Only the top's document counts: another document's words say nothing about this answer."""
+    question = "respondents running kubernetes in production by company size"
+    panel = cand("p", 0.03, "survey.pdf", figure_text="0% 20% 40%")
+    sibling = cand("s", 0.02, "survey.pdf", title="Respondents by company size", page=2)
+    elsewhere = cand("e", 0.01, "other.pdf", caption="Kubernetes in production")
+    alone = features(question, [panel, elsewhere])
+    together = features(question, [panel, elsewhere, sibling])
+    assert alone["coverage_document"] == alone["coverage"] < together["coverage_document"]
+    assert together["coverage"] == alone["coverage"]  # the top figure's own coverage does not move
+    assert together["coverage_document"] < 1.0  # "kubernetes", "production" are only in the other document
+    # Two documents of one name are two documents: another department's survey.pdf adds nothing.
+    ours = cand("p", 0.03, "survey.pdf", doc_id="d1", figure_text="0% 20% 40%")
+    namesake = cand("n", 0.02, "survey.pdf", doc_id="d2", title="Respondents by company size", page=2)
+    assert features(question, [ours, namesake])["coverage_document"] == 0.0
