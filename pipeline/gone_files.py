@@ -47,5 +47,6 @@ def gone_line(gone: Sequence[dict[str, Any]], pruned: bool) -> str:
         return f"pruned {n} document{'' if n == 1 else 's'} whose files are gone: {shown}{more}"
     return (
         f"note: {n} document{'s' if n != 1 else ''} whose files are gone: {shown}{more}; they stay"
-        " searchable until removed: `figvault documents delete ID` or `figvault ingest --prune` removes them"
+        " searchable until removed: `figvault documents delete ID`, or this ingest again with --prune,"
+        " removes them"
     )

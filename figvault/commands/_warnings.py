@@ -7,7 +7,8 @@ still printed once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 SHOWN_FILES = 3
 
@@ -25,4 +26,22 @@ def warning_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
         where = paths[0] if len(paths) == 1 else f"{len(paths)} files: {', '.join(paths[:SHOWN_FILES])}"
         more = ", ..." if len(paths) > SHOWN_FILES else ""
         lines.append(f"warning: {warning} ({where}{more})")
+    return lines
+
+
+def result_notes(result: dict[str, Any], label: Callable[[str], str] = str) -> list[str]:
+    """What an ingest job's result says beyond its counts and failures, as ``figvault ingest`` and
+    ``figvault jobs show`` print it: each warning once with its files (``label``: how a document's path is
+    shown), then the documents of its folders whose files are gone (or that ``--prune`` deleted)."""
+    from figvault.pipeline.gone_files import gone_line
+
+    pairs = [
+        (label(str(outcome["path"])), warning)
+        for outcome in result.get("documents", [])
+        for warning in outcome.get("warnings", [])
+    ]
+    lines = warning_lines(pairs)
+    for key, pruned in (("gone", False), ("pruned", True)):
+        if result.get(key):
+            lines.append(gone_line(result[key], pruned))
     return lines

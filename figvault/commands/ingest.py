@@ -20,7 +20,7 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
-from figvault.commands._warnings import warning_lines
+from figvault.commands._warnings import result_notes
 from figvault.errors import INTERNAL
 from figvault.settings import Settings
 
@@ -249,7 +249,6 @@ def no_figures_line(outcome: dict[str, Any]) -> str:
 def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
     failure: one line, with the log file that has its traceback)."""
-    from figvault.pipeline.gone_files import gone_line
     from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED
     from figvault.pipeline.jobs import JobState
 
@@ -257,7 +256,6 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     if as_json:
         typer.echo(json.dumps({"job": final.id, "state": str(final.state), **result}, indent=2))
         return
-    warnings: list[tuple[str, str]] = []
     for outcome in result.get("documents", []):
         if outcome["status"] == FAILED:
             internal = log_file is not None and outcome["error"].startswith(INTERNAL)
@@ -265,12 +263,8 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
             typer.echo(f"FAILED {outcome['path']}: {outcome['error']}{logged}", err=True)
         elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
             typer.echo(no_figures_line(outcome), err=True)
-        warnings += [(outcome["path"], warning) for warning in outcome.get("warnings", [])]
-    for line in warning_lines(warnings):
+    for line in result_notes(result):
         typer.echo(line, err=True)
-    for key, pruned in (("gone", False), ("pruned", True)):
-        if result.get(key):
-            typer.echo(gone_line(result[key], pruned), err=True)
     if final.state == JobState.SUCCEEDED:
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:

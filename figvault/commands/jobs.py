@@ -69,8 +69,10 @@ def show(
     job_id: Annotated[str, typer.Argument(help="Job id (from `figvault jobs list`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """One job: progress, errors per document, parameters, checkpoint."""
-    from figvault.pipeline.jobs import DETAIL, JobStore
+    """One job: progress, errors per document, parameters, checkpoint, an ingest's warnings and the
+    documents of its folders whose files are gone."""
+    from figvault.commands._warnings import result_notes
+    from figvault.pipeline.jobs import DETAIL, JobStore, item_label
 
     with one_line_errors():
         job = JobStore.open(state(ctx).settings).require(job_id)
@@ -92,6 +94,10 @@ def show(
         typer.echo(f"error      {error.item}: {error.error}")
     if job.error_count > len(job.errors):
         typer.echo(f"           ... {job.error_count - len(job.errors)} more")
+    # An upload's path is the server's spool file: it is shown by the name it was uploaded under.
+    label = (lambda path: item_label(job, path)) if job.params.get("uploads") else str
+    for line in result_notes(job.result, label):
+        typer.echo(line)
 
 
 @jobs_app.command("cancel")

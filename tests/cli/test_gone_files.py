@@ -60,7 +60,7 @@ def test_gone_files_are_named_kept_and_pruned_only_on_request(tmp_path: Path, fo
     [gone] = [r for r in registry.list("default") if r.source == str(folder / "a" / "report.pdf")]
     assert code == 0, err
     assert f"note: 1 document whose files are gone: {gone.source} ({gone.doc_id});" in err
-    assert "`figvault ingest --prune` removes them" in err
+    assert "or this ingest again with --prune, removes them" in err
     assert len(registry.list("default")) == 3  # never removed by default
 
     # Another folder's ingest says nothing of this one's documents.
