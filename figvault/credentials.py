@@ -82,15 +82,17 @@ def caller_refusal(
     tenant: str,
     groups: list[str] | None,
     action: Action = Action.INGEST,
+    starter: str | None = None,
 ) -> Refusal | None:
     """Why the caller recorded in a job's ``params.principal`` may no longer ingest into ``groups`` of
     ``tenant`` (or do ``action`` there: a re-encode's admin); None while it may. A job recorded before
     credentials were (no ``credential``) is checked by its API-key user's name, and refused when that user
-    has no record or it was a token's."""
+    has no record, it was a token's, or (``starter``: the job's ``started_by_id``) the name now belongs to
+    another account."""
     user = str(recorded.get("user") or "")
     raw = recorded.get("credential")
     if raw is None:
-        return _private(ingest_refusal(db, user, tenant, groups, action))
+        return _private(ingest_refusal(db, user, tenant, groups, action, account=starter))
     try:
         credential = Credential.model_validate(raw)
     except ValidationError:

@@ -84,12 +84,17 @@ def ingest_refusal(
     tenant: str,
     groups: list[str] | None,
     action: Action = Action.INGEST,
+    *,
+    account: str | None = None,
 ) -> str | None:
     """``record_refusal`` for API-key user ``name``, read by name (jobs queued before their credential was
-    recorded); a name without a record is refused (a token's subject, or a user whose row is gone)."""
+    recorded); a name without a record is refused (a token's subject, or a user whose row is gone), and so
+    is a record of another account than ``account`` (the job's starter: the name was given again since)."""
     record = get_user(conn, name) if not name.startswith(JWT_USER_PREFIX) else None
     if record is None:
         return f"no user record of {name!r}: the job cannot check its caller"
+    if account is not None and record.account_id != account:
+        return f"user {name!r} who queued this job is gone: the name was given to another account"
     return record_refusal(record, tenant, groups, action)
 
 

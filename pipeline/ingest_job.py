@@ -536,7 +536,9 @@ def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Ac
     groups = ctx.params.get("groups")
     tenant = job_tenant(ctx.job) if tenant is None else tenant
     wanted = None if groups is None else list(groups)
-    refusal = caller_refusal(ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action)
+    refusal = caller_refusal(
+        ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action, starter=ctx.job.started_by_id
+    )
     if refusal is None:
         return
     after = _after_refusal(ctx.job, action, ctx.settings.jobs.keep_for_retry_h)

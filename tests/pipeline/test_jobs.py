@@ -278,13 +278,18 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     from figvault.service import users
 
     doc = figure_pdf(tmp_path / "one.pdf", seed=4)
-    users.add_user(store.db, "gone", Role.EDITOR, ["eng"], "acme")
-    users.revoke_user(store.db, "gone")
-    users.add_user(store.db, "moved", Role.EDITOR, ["eng"], "acme")  # was in eng and hr when it queued
+    accounts = {
+        user: users.add_user(store.db, user, Role.EDITOR, ["eng"], "acme")[0] for user in ("gone", "moved")
+    }
+    users.revoke_user(store.db, "gone")  # moved: was in eng and hr when it queued
     for user, why in (("gone", "was revoked"), ("moved", "no longer in every group this job writes into")):
         recorded = {"user": user, "groups": ["eng", "hr"], "roles": ["editor"]}
         params = ingest_params([doc], principal=recorded, groups=["eng", "hr"])
-        final = run_here(settings, store.create(JobType.INGEST, params, started_by=user, tenant="acme"))
+        account = accounts[
+            user
+        ].account_id  # a job queued before credentials: its account from migration 0007
+        job = store.create(JobType.INGEST, params, started_by=user, started_by_id=account, tenant="acme")
+        final = run_here(settings, job)
         assert final.state == JobState.FAILED and why in final.result[DETAIL], final.result
         # Every editor of eng sees this job: what became of its starter is the operator's to read, and
         # which of its groups the starter left is not theirs either.
@@ -300,7 +305,7 @@ def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     from figvault.pipeline import ingest_job
     from figvault.service import users
 
-    users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    ed, _ = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
     run_batch = ingest_job._run_batch
 
     def revoke_after_first_batch(*args: Any, **kwargs: Any) -> Any:
@@ -312,7 +317,8 @@ def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     settings.ingest.batch_docs = 1
     docs = [figure_pdf(tmp_path / "a.pdf", seed=5), figure_pdf(tmp_path / "b.pdf", seed=6)]
     params = ingest_params(docs, principal={"user": "ed", "groups": ["eng"], "roles": ["editor"]})
-    final = run_here(settings, store.create(JobType.INGEST, params, started_by="ed", tenant="acme"))
+    job = store.create(JobType.INGEST, params, started_by="ed", started_by_id=ed.account_id, tenant="acme")
+    final = run_here(settings, job)
     assert final.state == JobState.FAILED and "'ed' was revoked" in final.result[DETAIL], final.result
     assert KEY_USER_STOPPED in final.message and "'ed'" not in final.message, final.message
     registry = DocumentRegistry.open(settings)
@@ -346,6 +352,30 @@ def test_ingest_job_checks_the_api_key_it_was_queued_with(
         )
         assert final.state == JobState.FAILED and why in final.result[DETAIL], final.result
         assert KEY_USER_STOPPED in final.message and why not in final.message, final.message
+    assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
+
+
+def test_a_job_queued_before_credentials_is_not_run_for_a_new_account_of_its_name(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    """A job queued before credentials were recorded is checked by its starter's name. The user was revoked
+    and the name given to another account (another person) in the same groups: the check read the new
+    account's row, passed, and the old account's job ran with the new one's standing. The job's account
+    (``started_by_id``, migration 0007) must be the row's."""
+    from figvault.access import Role
+    from figvault.service import users
+
+    old, _ = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    users.revoke_user(store.db, "ed")
+    users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
+    params = ingest_params(
+        [figure_pdf(tmp_path / "one.pdf", seed=4)],
+        principal={"user": "ed", "groups": ["eng"], "roles": ["editor"]},
+    )
+    job = store.create(JobType.INGEST, params, started_by="ed", started_by_id=old.account_id, tenant="acme")
+    final = run_here(settings, job)
+    assert final.state == JobState.FAILED and "given to another account" in final.result[DETAIL], final.result
+    assert KEY_USER_STOPPED in final.message and "'ed'" not in final.message, final.message
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
