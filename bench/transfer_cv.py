@@ -14,7 +14,9 @@ fold chose each value. The reporting half plays no part (``--halves tune`` dumps
 ``--drop-titles``: every candidate's ``title`` blanked before the replay, as if extraction had found no
 panel or slide title (real survey panels often come out untitled): what the priors and the neighbour rule
 read loses the title; the channel scores in the dump keep what the title gave them, so this shows only how
-much a setting's own reordering leans on titles.
+much a setting's own reordering leans on titles. ``--untitled-view``: both at once, the blanked copy of each
+size as a size of its own ("full, untitled"), so the tuner's objective (the mean over sizes) weighs a setting
+on titled and untitled figures alike.
 
     .venv/bin/python bench/transfer_cv.py /tmp/retrieval/bench.jsonl [--folds 5] [--shuffles 3]
 """
@@ -22,6 +24,7 @@ much a setting's own reordering leans on titles.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import sys
 from collections import Counter
@@ -75,6 +78,14 @@ def restricted(by_size: BySize, docs: set[str], inside: bool) -> BySize:
     return {
         size: [x for x in lines if (answer_document(x) in docs) == inside] for size, lines in by_size.items()
     }
+
+
+def untitled_view(by_size: BySize) -> BySize:
+    """``by_size`` and, per size, a copy of its questions with every candidate's title blanked."""
+    copies = {f"{size}, untitled": copy.deepcopy(lines) for size, lines in by_size.items()}
+    for lines in copies.values():
+        drop_titles(lines)
+    return {**by_size, **copies}
 
 
 def drop_titles(lines: Sequence[dict[str, Any]]) -> None:
@@ -163,6 +174,9 @@ def procedures(min_gain: float) -> dict[str, Procedure]:
         "fixed: RRF k 60, equal weights, no priors": lambda _: Setting(),
         "fixed: shipped profile": lambda _: shipped,
         "fixed: shipped fusion, no priors": lambda _: fusion_only,
+        "fixed: shipped profile + document support 0.1": lambda _: replace(
+            shipped, evidence=replace(shipped.evidence, document_support_prior=0.1)
+        ),
         "tuner: fusion grid only": lambda b: choose(b, min_gain, evidence_axes=(), depth_axis=False),
         "tuner: shipped fusion + own_words": lambda b: choose(
             b, min_gain, fusion_only, evidence_axes=("own_words_prior",), depth_axis=False
@@ -182,6 +196,9 @@ def main() -> None:
     parser.add_argument("--min-gain", type=float, default=0.002)
     parser.add_argument("--only", action="append", help="Run the procedures whose name contains this.")
     parser.add_argument("--drop-titles", action="store_true", help="Blank every candidate's title first.")
+    parser.add_argument(
+        "--untitled-view", action="store_true", help="Add each size with titles blanked as a size of its own."
+    )
     args = parser.parse_args()
     lines = [x for x in load(args.dump) if x["split"] == "tune" and x["query"].get("doc")]
     if not lines:
@@ -190,6 +207,9 @@ def main() -> None:
         drop_titles(lines)
     sizes = sorted({x["size"] for x in lines})
     by_size = {size: [x for x in lines if x["size"] == size] for size in sizes}
+    if args.untitled_view:
+        by_size = untitled_view(by_size)
+        sizes = list(by_size)
     docs = {answer_document(x) for x in lines}
     print(f"{len(docs)} answer documents, {args.folds or len(docs)} folds x {args.shuffles} shuffles")
     print(f"axes of the tuner: {', '.join(EVIDENCE_GRID)}, depth")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from transfer_cv import document_folds, restricted
+from transfer_cv import document_folds, restricted, untitled_view
 
 
 def _line(qid: str, doc: str) -> dict:
@@ -35,3 +35,12 @@ def test_a_documents_questions_stay_on_one_side_at_every_size() -> None:
     assert [x["query"]["id"] for x in train["full"]] == ["b1", "c1"]
     assert [x["query"]["id"] for x in train["labelled"]] == ["b1"]
     assert {x["query"]["id"] for lines in test.values() for x in lines} == {"a1", "a2"}
+
+
+def test_the_untitled_view_blanks_a_copy_and_leaves_the_questions_as_they_were() -> None:
+    row = {"title": "Adoption by company size", "caption": ""}
+    by_size = {"full": [{"query": {"id": "a1", "doc": "a.pdf"}, "candidates": [{"row": row}]}]}
+    views = untitled_view(by_size)
+    assert list(views) == ["full", "full, untitled"]
+    assert views["full, untitled"][0]["candidates"][0]["row"]["title"] == ""
+    assert views["full"][0]["candidates"][0]["row"]["title"] == "Adoption by company size"
