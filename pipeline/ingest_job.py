@@ -224,12 +224,12 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     missing = [p for p in given if not p.exists()]
     files = list(iter_input_files(given))
     for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
-        ctx.error(str(path), NOT_REGULAR)
+        ctx.error(item_label(ctx.job, str(path)), NOT_REGULAR)
     if params.get("allowed_roots") is not None:
         roots = [Path(r) for r in params["allowed_roots"]]
         for f in files:
             if not inside(f, roots):
-                ctx.error(str(f), "refused: resolves outside the allowed ingest folders")
+                ctx.error(item_label(ctx.job, str(f)), "refused: resolves outside the allowed ingest folders")
         files = [f for f in files if inside(f, roots)]
     if params.get("doc_id"):
         named = len(files) + len(missing)
@@ -328,7 +328,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         inputs = _gather_inputs(ctx)
         tally = _Tally(total=len(inputs.files) + len(inputs.missing))
         for path in inputs.missing:  # named but not there: reported like any failing document
-            ctx.error(str(path), "no such file")
+            ctx.error(item_label(ctx.job, str(path)), "no such file")
         tally.add_failed([_missing_outcome(path) for path in inputs.missing])
         crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
         spool = params.get("cleanup_dir") or (

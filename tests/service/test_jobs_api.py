@@ -979,3 +979,23 @@ def test_a_jobs_answer_carries_its_documents_warnings(service: Service) -> None:
     assert theirs["warnings"] == [{**w, "document": ""} for w in cut]
     listed = service.client.get("/v1/jobs", headers=service.headers("admin")).json()["jobs"]
     assert next(j for j in listed if j["id"] == job_id)["warnings"] == theirs["warnings"]
+
+
+def test_a_folder_jobs_errors_name_its_files_not_server_paths(service: Service, tmp_path: Path) -> None:
+    """Every editor of a job's groups reads its errors. A server-folder ingest named a file it refused (a
+    link out of the allowed folders, a pipe) by its whole server path; a file is named by its file name,
+    as everywhere else in a job (``item_label``)."""
+    import os
+
+    allowed = Path(service.settings.service.ingest_allow_dirs[0]) / "batch"
+    allowed.mkdir()
+    figure_pdf(allowed / "in.pdf", seed=8)
+    os.mkfifo(allowed / "pipe.pdf")
+    (allowed / "link.pdf").symlink_to(figure_pdf(tmp_path / "secret-place.pdf", seed=9))
+    body = {"paths": [str(allowed)], "groups": ["eng"]}
+    sent = service.client.post("/v1/jobs/ingest", json=body, headers=service.headers("editor"))
+    assert sent.status_code == 202, sent.text
+    service.wait(sent.json()["id"], "editor")
+    shown = service.client.get(f"/v1/jobs/{sent.json()['id']}", headers=service.headers("admin")).json()
+    assert sorted(e["item"] for e in shown["errors"]) == ["link.pdf", "pipe.pdf"], shown["errors"]
+    assert str(service.root) not in json.dumps(shown)
