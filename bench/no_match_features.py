@@ -3,12 +3,15 @@
 Replays a dump of ``bench/retrieval.py --dump FILE`` with the profile's own fusion and priors
 (``bench/tune_retrieval.py``'s replay), computes the decision's features (``retrieval/no_match.py``) on the
 fetched candidates of every question of one size's **tuning** half, and for the fitted features
-(``NO_MATCH_FEATURES``) and for those plus each candidate feature below: fits the logistic model
+(``NO_MATCH_FEATURES``), for other sets (``FEATURE_SETS``) and for the fitted plus each candidate feature
+below: fits the logistic model
 (``fit_logistic``, ridge as the tuner) on four folds, scores the fifth, and repeats over shuffles; the
 threshold is the highest that refuses at most ``--max-refused`` of the held-out answerable questions (pooled
 over the folds of one shuffle). Prints, per feature set, the mean share of answerable questions refused and
 of unanswerable ones caught, with folds by question and with folds by document (whole documents held out,
-``tune_retrieval.question_groups``: what questions about documents nobody tuned on see). The reporting half
+``tune_retrieval.question_groups``: what questions about documents nobody tuned on see), by document with a
+nested threshold (``nested``: the refusals new documents would get), and the same with the held-out
+questions' titles and captions blanked (``untitled``: untitled chart panels). The reporting half
 is never read. One unanswerable question of 47 is 2.1 points: read small differences as noise.
 
     .venv/bin/python bench/no_match_features.py DUMP [--size full] [--folds 5] [--shuffles 5]
