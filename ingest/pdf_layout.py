@@ -43,6 +43,7 @@ from figvault.ingest.panels import (
     TITLE_ABOVE_PT,
     TITLE_MAX_CHARS,
     TITLE_MAX_LINES,
+    has_bar_series,
     is_chart,
     is_text_grid,
     panel_title,
@@ -901,7 +902,7 @@ def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
     joined: set[int] = set()
     result = []
     for k, series in enumerate(clusters):
-        if not series.free_paths or k in joined:
+        if k in joined or not (series.free_paths or _bar_series(series)):
             continue
         box, height = series.box, series.box[3] - series.box[1]
         rungs = [
@@ -922,6 +923,13 @@ def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
         result.append(_merged([series] + [clusters[i] for i in rungs]))
         joined.update([k, *rungs])
     return [c for i, c in enumerate(clusters) if i not in joined] + result
+
+
+def _bar_series(cluster: Cluster) -> bool:
+    """Columns or bars of a series (panels.has_bar_series) drawn over gridlines, without a value-axis line
+    (layout class "column chart on gridlines", a chart tool's default): the gridlines above the tallest
+    column touch no bar and would be dropped as lone strokes, like those of a line chart's series."""
+    return has_bar_series([a.box for a in cluster.atoms if a.bar])
 
 
 def _ladder(inner: list[float], lone: dict[int, float], series: Box) -> list[int]:

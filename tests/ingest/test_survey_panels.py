@@ -200,3 +200,17 @@ def test_charts_exported_as_pictures_take_their_vector_titles(
         title_size=title_size, question=True, second_line=True, layout="picture_chart",
     )  # fmt: skip
     _assert_one_titled_unit_each(survey, gold, units)
+
+
+@pytest.mark.parametrize("size", [PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
+def test_stacked_columns_on_gridlines_without_an_axis_line_keep_their_top(
+    survey: ModuleType, tmp_path: Path, size: tuple[float, float]
+) -> None:
+    """Layout class "column chart on gridlines": stacked columns (some 100 %) over gridlines and no
+    value-axis line; the gridlines above the tallest column touch no bar, yet are the chart's (and put its
+    title within reach)."""
+    gold, units = _page(
+        survey, tmp_path, ("stacked_columns",) * 4, seed=6, size=size, question=True, second_line=True,
+        legend="above", title_size=10.0,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
