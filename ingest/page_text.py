@@ -38,7 +38,7 @@ def _pdf_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     import pymupdf
 
     from figvault.ingest.pdf import HEAVY_PAGE_FACTOR
-    from figvault.ingest.pdf_budget import ContentBudget
+    from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 
     texts: dict[int, str] = {}
     limit = HEAVY_PAGE_FACTOR * settings.max_page_drawing_ops
@@ -46,7 +46,7 @@ def _pdf_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
         budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
         for i, page in enumerate(doc):
             cost = budget.page_cost(page, limit)
-            if not cost.over_bytes and cost.operations <= limit:
+            if not cost.over_bytes and cost.operations <= limit and cost.characters <= MAX_PAGE_CHARACTERS:
                 texts[i + 1] = pdf_page_text(page)
     return texts
 

@@ -19,7 +19,7 @@ from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
-from figvault.ingest.pdf_budget import ContentBudget
+from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 from figvault.ingest.pdf_layout import (
     PAGE_COVER_SHARE,
     TEXT_FLAGS,
@@ -326,9 +326,10 @@ def _read_pages(
     """Each page's content (None: unreadable, skipped or too heavy), and the pages to render whole.
 
     The work per page is capped before MuPDF interprets anything (pdf_budget): a page whose content
-    decompresses past ``max_page_content_mb``, or that paints more than HEAVY_PAGE_FACTOR times
-    ``max_page_drawing_ops``, is skipped; one over ``max_page_drawing_ops`` becomes one unit of the whole
-    page, without layout analysis. Either way a warning names the page. ``texts`` gets the text of every
+    decompresses past ``max_page_content_mb``, shows more than MAX_PAGE_CHARACTERS characters, or paints
+    more than HEAVY_PAGE_FACTOR times ``max_page_drawing_ops``, is skipped; one over
+    ``max_page_drawing_ops`` becomes one unit of the whole page, without layout analysis. Either way a
+    warning names the page. ``texts`` gets the text of every
     page not skipped (page_text.pdf_page_text).
     """
     budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
@@ -342,6 +343,11 @@ def _read_pages(
             if cost.over_bytes:
                 limit = settings.max_page_content_mb
                 warnings.append(f"page {number}: skipped, its content decompresses past {limit} MiB")
+            elif cost.characters > MAX_PAGE_CHARACTERS:
+                warnings.append(
+                    f"page {number}: skipped, it shows {cost.characters:,} characters"
+                    f" (more than {MAX_PAGE_CHARACTERS:,})"
+                )
             elif cost.operations > HEAVY_PAGE_FACTOR * cap:
                 warnings.append(
                     f"page {number}: skipped, {cost.operations:,} drawing operations"

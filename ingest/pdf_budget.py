@@ -20,9 +20,14 @@ import pymupdf
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
 """Painting operators: f F f* S s B B* b b* (paths), Tj TJ (text), BI (inline image), sh (shading)."""
 FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
-STRING = re.compile(rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)|<[0-9A-Fa-f\s]*>", re.S)
-"""A literal string (one level of nested parentheses; deeper, its inner part matches) or a hex string."""
+STRING_TOKEN = re.compile(rb"\\.|[()]", re.S)
+"""What delimits a literal string: its parentheses (nested ones balanced), and escapes."""
+HEX_STRING = re.compile(rb"<[0-9A-Fa-f\s]*+>")
 REF = re.compile(rb"(\d+)\s+\d+\s+R\b")
+MAX_PAGE_CHARACTERS = 1_000_000
+"""A page showing more characters is not read: MuPDF keeps about 110 bytes of text page per character (one
+``Tj`` of 8 million characters, 8 KB compressed: 13.5 s and 900 MB, nothing found; of 15 million: the
+2 GiB worker limit, the whole document lost). A dense page of text has 5,000-20,000."""
 MIN_BYTES_PER_OP = 4
 """The shortest painting of a path (``0 0 m S``) takes more bytes than this: a stream of N bytes holds
 fewer than N / 4 painting operators, so small pages need no count."""
@@ -37,6 +42,9 @@ class PageCost:
     """Decompressed content read (each stream once), up to the cap."""
     over_bytes: bool = False
     """The content decompresses to more than the cap: the page is too big to interpret."""
+    characters: int = 0
+    """Characters the page's strings can show, counted when its content is over MAX_PAGE_CHARACTERS bytes
+    (0 below: it cannot show more than its bytes)."""
 
 
 @dataclass
@@ -78,6 +86,8 @@ class ContentBudget:
         if cost.over_bytes:
             return cost
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
+        if painted_bytes > MAX_PAGE_CHARACTERS:
+            cost.characters = sum(n * self._text_bytes(stream) for stream, n in painted)
         bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes
         if bound <= op_threshold:
             cost.operations = bound
@@ -112,10 +122,10 @@ class ContentBudget:
         return [int(x) for x in REF.findall(value.encode("latin-1"))] if kind in ("dict", "xref") else []
 
     def _text_bytes(self, stream: _Stream) -> int:
-        """Characters the stream's strings can show: one per byte of a literal, per two digits of a hex."""
+        """Characters the stream's strings can show, at most: one per byte of a literal string, per two
+        digits of a hex string."""
         if stream.text_bytes is None:
-            found = STRING.findall(stream.data)
-            stream.text_bytes = sum(len(m) // 2 if m[:1] == b"<" else len(m) - 2 for m in found)
+            stream.text_bytes = string_bytes(stream.data)
         return stream.text_bytes
 
     def _graph(
@@ -196,3 +206,24 @@ class ContentBudget:
         if complete and b"Do" in data:
             stream.uses.update(m.decode("latin-1") for m in FORM_USE.findall(data))
         return stream
+
+
+def string_bytes(data: bytes) -> int:
+    """Bytes inside the literal strings of ``data`` (nested parentheses balanced; one left open runs to the
+    end) and half the digits of its hex strings. Linear: a regular expression for nested strings restarted
+    at every ``(`` of ``(\\(\\(...`` (quadratic), and backtracked with memory per character (15 million
+    characters of one string took 2 GiB). A stream with more delimiters than 2 x MAX_PAGE_CHARACTERS is
+    not walked: its length is the bound."""
+    if data.count(b"(") + data.count(b")") + data.count(b"\\") > 2 * MAX_PAGE_CHARACTERS:
+        return len(data)
+    total = depth = start = 0
+    for token in STRING_TOKEN.finditer(data):
+        char = token.group()[0]
+        if char == 0x28:  # (
+            start = token.end() if depth == 0 else start
+            depth += 1
+        elif char == 0x29 and depth:  # )
+            depth -= 1
+            total += token.start() - start if depth == 0 else 0
+    total += len(data) - start if depth else 0
+    return total + sum(len(h) // 2 for h in HEX_STRING.findall(data))

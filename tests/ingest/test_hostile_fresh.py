@@ -15,8 +15,9 @@ from figvault.errors import ExtractionError, UnsafeFileError
 from figvault.ingest import pptx, safety
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
-from figvault.ingest.pdf_budget import ContentBudget
+from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget, string_bytes
 from figvault.settings import ExtractSettings
+from tests.generated_docs import figure_pdf
 from tests.ingest import hostile_fresh as hf
 from tests.ingest import pptx_decks as decks
 from tests.ingest.test_bad_input import fails_with
@@ -99,3 +100,31 @@ def test_a_page_of_one_operator_type3_glyphs_is_read_as_usual(tmp_path: Path) ->
         operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
     assert 3000 <= operations <= 4000
     assert not extract_document(page, SETTINGS).warnings
+
+
+def test_a_page_showing_millions_of_characters_is_skipped_alone(tmp_path: Path) -> None:
+    # Before: MuPDF read the page's text (110 bytes a character; 15 million took the worker past 2 GiB and
+    # the whole document was lost); now that page is skipped and the next one is read.
+    flood = hf.text_flood_pdf(tmp_path / "flood.pdf", chars=MAX_PAGE_CHARACTERS + 500_000)
+    both = tmp_path / "both.pdf"
+    with pymupdf.open(flood) as doc, pymupdf.open(figure_pdf(tmp_path / "good.pdf", seed=7)) as good:
+        doc.insert_pdf(good)
+        doc.save(both)
+    result = extract_document(both, SETTINGS)
+    assert f"page 1: skipped, it shows {MAX_PAGE_CHARACTERS + 500_000:,} characters" in result.warnings[0]
+    assert {f.unit.page for f in result.figures} == {2}
+    assert set(page_texts(both.read_bytes(), result.meta.mime, SETTINGS)) == {2}
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        # bytes: an escape counts its two, a hex string half its length with the spaces and brackets
+        (rb"BT (abc) Tj [(d\) e) -20 (f(g)h)] TJ <41 42> Tj ET", 3 + 5 + 5 + 3),
+        (b"(" + b"\\(" * 1000, 2000),  # left open: to the end
+        (b"()" * 1000 + b"<< /A 1 >>", 0),
+        (b"(" * (2 * MAX_PAGE_CHARACTERS + 1), 2 * MAX_PAGE_CHARACTERS + 1),  # too many to walk: the bound
+    ],
+)
+def test_string_bytes_bound_what_strings_show(content: bytes, shown: int) -> None:
+    assert string_bytes(content) == shown
