@@ -16,6 +16,7 @@ from figvault.ingest import pptx, safety
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget, string_bytes
+from figvault.pipeline.extract_worker import extract_many
 from figvault.settings import ExtractSettings
 from tests.generated_docs import figure_pdf
 from tests.ingest import hostile_fresh as hf
@@ -128,3 +129,21 @@ def test_a_page_showing_millions_of_characters_is_skipped_alone(tmp_path: Path) 
 )
 def test_string_bytes_bound_what_strings_show(content: bytes, shown: int) -> None:
     assert string_bytes(content) == shown
+
+
+def test_odd_pdf_structures_are_read_and_nothing_attached_is_opened(tmp_path: Path) -> None:
+    """Outline items in a ring, a stream whose /Length claims 1 TiB, JavaScript to run on opening, a
+    launch link and an embedded file: each document is read in its worker within the limit; the embedded
+    file's text is never extracted."""
+    files = [
+        hf.cyclic_outline_pdf(tmp_path / "outline.pdf"),
+        hf.lying_length_pdf(tmp_path / "length.pdf"),
+        hf.actions_pdf(tmp_path / "actions.pdf"),
+    ]
+    assert b"/JavaScript" in files[2].read_bytes() and b"EMBEDDED-SECRET-TEXT" in files[2].read_bytes()
+    settings = SETTINGS.model_copy(update={"doc_timeout_s": 20})
+    for path, result in extract_many(files, settings):
+        assert not isinstance(result, str), (path.name, result)
+        assert result.extraction.meta.pages == 1
+        seen = [*result.page_texts.values(), *(f.unit.figure_text for f in result.extraction.figures)]
+        assert not any("EMBEDDED-SECRET" in text for text in seen)
