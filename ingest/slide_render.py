@@ -37,6 +37,11 @@ SOFFICE_OFF = (
     " files are drawn as a simple sketch from the slide's data"
 )
 
+MAX_RENDER_SLIDES = 1_000
+"""LibreOffice converts every slide of a deck: 5,000 empty slides around one diagram (3.3 MB) took the
+extraction worker past its 2 GiB limit in 25 s and the whole deck was lost. Past this many slides the deck
+is read without it (its charts and diagrams sketched)."""
+
 
 class RenderError(ExtractionError):
     """LibreOffice failed on one deck; the extractor falls back and reports it as a warning."""
@@ -109,6 +114,8 @@ def render_deck(
     The profile is the one this context reuses (``soffice_profiles.reusing``: a batch's extraction slot),
     else a fresh one for this call; a reused one is scrubbed after a conversion and discarded after a
     failed one."""
+    if n_slides > MAX_RENDER_SLIDES:
+        raise RenderError(f"LibreOffice not run: {n_slides:,} slides (more than {MAX_RENDER_SLIDES:,})")
     source, _ = deck_for_rendering(data, hidden, settings.max_slide_elements)
     source = without_external_targets(source)  # LibreOffice would load linked files and URLs
     source = without_oversized_images(source, settings.max_source_image_pixels)  # it would decode them

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from figvault.errors import ExtractionError, UnsafeFileError
-from figvault.ingest import pptx, safety
+from figvault.ingest import pptx, safety, slide_render
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget, string_bytes
@@ -42,6 +42,15 @@ def test_two_members_of_one_name_fail_the_package(tmp_path: Path, diagram: bytes
         zout.writestr("PPT/Slides/Slide1.xml", b"<x/>")
     with pytest.raises(UnsafeFileError, match=r"two members named 'PPT/Slides/Slide1\.xml'"):
         safety.check_zip_container(out.getvalue(), 1024)
+    # A name with a NUL: zipfile cuts it there (another program may not), so it doubles slide 1.
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(diagram)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item))
+        zout.writestr(hf.SLIDE1 + "Xevil.png", b"<x/>")
+    cut = out.getvalue().replace(b"slide1.xmlXevil.png", b"slide1.xml\x00evil.png")
+    with pytest.raises(UnsafeFileError, match=r"two members named 'ppt/slides/slide1\.xml'"):
+        safety.check_zip_container(cut, 1024)
 
 
 def test_entities_in_a_deck_are_not_expanded_nor_fetched(tmp_path: Path, diagram: bytes) -> None:
@@ -147,3 +156,22 @@ def test_odd_pdf_structures_are_read_and_nothing_attached_is_opened(tmp_path: Pa
         assert result.extraction.meta.pages == 1
         seen = [*result.page_texts.values(), *(f.unit.figure_text for f in result.extraction.figures)]
         assert not any("EMBEDDED-SECRET" in text for text in seen)
+
+
+def test_a_deck_of_too_many_slides_is_read_without_libreoffice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, diagram: bytes
+) -> None:
+    # Before: LibreOffice converted all of them (5,000 took the worker past 2 GiB: the deck was lost).
+    deck = hf.many_slides_pptx(tmp_path / "many.pptx", diagram, slide_render.MAX_RENDER_SLIDES)
+    converted: list[int] = []
+
+    def convert(*args: object, **kwargs: object) -> None:
+        converted.append(1)
+        raise slide_render.RenderError("LibreOffice stand-in")
+
+    monkeypatch.setattr(slide_render, "find_soffice", lambda setting: "soffice")
+    monkeypatch.setattr(slide_render, "_convert", convert)
+    result = extract_document(deck, SETTINGS.model_copy(update={"libreoffice": "auto"}))
+    assert not converted
+    assert result.meta.pages == slide_render.MAX_RENDER_SLIDES + 1 and len(result.figures) == 1
+    assert any("LibreOffice not run: 1,001 slides (more than 1,000)" in w for w in result.warnings)
