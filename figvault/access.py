@@ -101,6 +101,11 @@ class Principal(BaseModel):
         hold ``/`` or ``:``, never NUL."""
         return f"{self.tenant}\x00{self.identity}"
 
+    def shown_groups(self, groups: Iterable[str]) -> list[str]:
+        """The groups of a document this caller is told of: those it shares (all for the local operator).
+        Whether a document it sees has other groups is not its to learn (the listing, a tag change)."""
+        return sorted(set(groups) if self.unrestricted else set(groups) & set(self.groups))
+
     def sees(self, tenant: str, groups: list[str]) -> bool:
         """The data rule, in Python: same tenant and at least one shared group."""
         if tenant != self.tenant:

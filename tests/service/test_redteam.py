@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from figvault.access import Role
 from figvault.pipeline import page_images
 from tests.generated_docs import figure_pdf
-from tests.service.conftest import JWT_SECRET, World
+from tests.service.conftest import JWT_SECRET, World, ingest_doc
 
 
 def upload(world: World, user: str, data: bytes, group: str) -> str:
@@ -144,3 +144,29 @@ def test_an_api_user_named_cli_is_not_the_command_line(world: World) -> None:
         assert cancel.status_code == 404, cancel.text
     finally:
         store.request_cancel(job.id)  # the world's runner would otherwise try /nowhere
+
+
+def test_a_tag_change_tells_an_editor_nothing_of_groups_it_is_not_in(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The listing shows an editor only the groups it shares with a document, but a tag change of one that
+    also belongs to a group the editor is not in answered 403 "not all yours" (200 for a document of its
+    own groups only): the editor learnt the hidden group exists. Now both answers are the same, and the
+    answer, as the listing, names only the editor's groups."""
+    path = figure_pdf(tmp_path_factory.mktemp("rt") / "tagged.pdf", seed=7171)
+    engine = world.client.app.state.engine
+    ingest_doc(world.settings, path, "acme", ["g0"], "doc-rt-alone", encoders=engine.encoders)
+    ingest_doc(world.settings, path, "acme", ["g0", "g2"], "doc-rt-shared", encoders=engine.encoders)
+    editor = world.headers("editor")  # groups g0, g1
+
+    def retag(doc_id: str) -> tuple[int, dict]:
+        answer = world.client.patch(f"/v1/documents/{doc_id}", json={"tags": ["rt"]}, headers=editor)
+        body = answer.json()
+        return answer.status_code, {k: v for k, v in body.items() if k not in ("doc_id", "updated_at")}
+
+    alone, shared = retag("doc-rt-alone"), retag("doc-rt-shared")
+    assert alone[0] == 200, alone
+    assert shared == alone
+    assert shared[1]["groups"] == ["g0"] and shared[1]["before"] == ["g0"]
+    admin = world.client.get("/v1/documents/doc-rt-shared", headers=world.headers("admin")).json()
+    assert admin["tags"] == ["rt"]  # the change was made, for every group that sees it

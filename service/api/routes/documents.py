@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
-from figvault.access import Action, Principal, may_replace
+from figvault.access import Action, Principal
 from figvault.db import Database
 from figvault.errors import FigvaultError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
@@ -56,7 +56,6 @@ router = APIRouter(
 )
 
 DOCUMENT_NOT_FOUND = "document not found"
-NOT_ALL_YOURS = "editors change the tags only of documents whose groups are all theirs"
 MAX_UPLOAD_FILES = 100
 """Files one upload request may carry (each becomes a spooled file and a document of the job)."""
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
@@ -118,7 +117,7 @@ def visible_documents(
                 sha256=record.sha256,
                 state=str(record.state),
                 units=units,
-                groups=sorted(set(record.groups) & set(principal.groups)),
+                groups=principal.shown_groups(record.groups),
                 tags=record.tags,
                 error=record.error or None,
                 updated_at=iso_time(record.updated_at),
@@ -353,9 +352,9 @@ def patch_document(
     doc_id: DocIdPath, body: DocumentPatch, principal: Editor, db: DbDep, settings: SettingsDep
 ) -> RegroupOut:
     """``groups``: admins, any document of their tenant, whatever its groups (a document nobody can see is
-    exactly the one an admin needs to reach). ``tags``: editors too, on documents they may replace
-    (``access.may_replace``: every group of the document is theirs). Nothing is extracted or encoded
-    again."""
+    exactly the one an admin needs to reach). ``tags``: editors too, on any document they can see.
+    Whether all its groups are the editor's is not asked: the answer would tell the editor that the document
+    has groups the listing hides from it. Nothing is extracted or encoded again."""
     from figvault.pipeline.regroup import DocumentNotFoundError, set_document_groups, set_document_tags
 
     admin = principal.can(Action.REGROUP)
@@ -365,9 +364,6 @@ def patch_document(
     record = find_document(db.conn(), principal, doc_id, any_group=admin)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
-    if not admin and not may_replace(principal, record.tenant, record.groups):
-        # Every group that sees the document filters by its tags; the answer would also show all its groups.
-        raise HTTPException(status.HTTP_403_FORBIDDEN, NOT_ALL_YOURS)
     doc_id, before, rewritten = record.doc_id, record.groups, 0
     try:
         if body.groups is not None:
@@ -382,4 +378,9 @@ def patch_document(
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
     record = registry.get(principal.tenant, doc_id)
     assert record is not None  # it was there under the lock, and only an admin's delete removes it
-    return RegroupOut.from_record(record, before=before, units_rewritten=rewritten, tags=record.tags)
+    out = RegroupOut.from_record(record, before=before, units_rewritten=rewritten, tags=record.tags)
+    if admin:
+        return out
+    # An editor is told only the groups it shares, as in the listing (``before`` is the same set: tags only).
+    shown = principal.shown_groups(record.groups)
+    return out.model_copy(update={"groups": shown, "before": shown})
