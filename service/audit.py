@@ -9,6 +9,7 @@ sizes (a filter of 90,000 ids once wrote a megabyte), with the full counts kept 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import func, insert, select
 from figvault.access import Principal
 from figvault.db import Database, as_database
 from figvault.db.models import audit
+from figvault.user_records import get_user
 
 MAX_QUERY_CHARS = 2000
 MAX_UNIT_IDS = 500
@@ -56,6 +58,10 @@ class AuditEntry(BaseModel):
     at: str
     """UTC, ISO 8601."""
     user: str
+    """The caller's name, for people (a name may be given again to another account)."""
+    account: str = ""
+    """The caller's account (``Principal.identity``: ``usr_...`` for an API-key user, ``jwt:<sub>``, or the
+    process's own name); empty for an entry of a name from before it was given to its present account."""
     tenant: str
     action: str
     query: str = ""
@@ -92,6 +98,7 @@ def row(
     return {
         "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "user": principal.user,
+        "account": principal.identity,
         "tenant": principal.tenant,
         "action": action,
         "query": query[:MAX_QUERY_CHARS],
@@ -122,19 +129,26 @@ def write_rows(conn: Database | Any, rows: list[dict[str, Any]]) -> None:
             tx.execute(insert(audit), rows)
 
 
+def account_of(conn: Database | Any, tenant: str, user: str) -> str:
+    """The account a user name stands for in ``tenant``'s trail: the one the API-key user of that name has
+    now (revoked or not), else the name itself (a token's ``jwt:<sub>``, the command line's ``cli``), never
+    the accounts the name was given to before."""
+    record = get_user(conn, user)
+    return record.account_id if record is not None and record.tenant == tenant else user
+
+
 def list_entries(
     conn: Database | Any,
     tenant: str,
     *,
     limit: int = 50,
     offset: int = 0,
-    user: str | None = None,
+    accounts: Iterable[str] = (),
     action: str | None = None,
 ) -> AuditPage:
-    """Newest first, within one tenant, optionally for one user and/or action."""
-    where = [audit.c.tenant == tenant]
-    if user:
-        where.append(audit.c.user == user)
+    """Newest first, within one tenant, optionally only entries of each of ``accounts`` (``account_of``; two
+    different ones: none) and/or of one action."""
+    where = [audit.c.tenant == tenant, *(audit.c.account == a for a in set(accounts))]
     if action:
         where.append(audit.c.action == action)
     with as_database(conn).read() as tx:
@@ -147,6 +161,7 @@ def list_entries(
             id=r.id,
             at=r.at,
             user=r.user,
+            account=r.account,
             tenant=r.tenant,
             action=r.action,
             query=r.query,

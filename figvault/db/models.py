@@ -145,11 +145,20 @@ class AuditRow(Base):
     """One audited action; rows are only ever appended."""
 
     __tablename__ = "audit"
-    __table_args__ = (Index("audit_tenant_id", "tenant", "id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("audit_tenant_id", "tenant", "id"),
+        # One account's entries, newest first (the user filter of GET /v1/audit; migration 0009).
+        Index("audit_tenant_account", "tenant", "account", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[str] = _text()
     user: Mapped[str] = _text()
+    """The caller's name, for people (a name may be given again to another account)."""
+    account: Mapped[str] = _text("")
+    """The caller's account (``Principal.identity``): whose entry it is for the trail's user filter;
+    migration 0009. Empty: an account nobody holds any more (an entry of a name before it was given again)."""
     tenant: Mapped[str] = _text()
     action: Mapped[str] = _text()
     query: Mapped[str] = _text("")

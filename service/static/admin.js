@@ -74,7 +74,7 @@ export class AdminView {
             "tr",
             {},
             el("td", {}, new Date(entry.at).toLocaleString()),
-            el("td", {}, entry.user),
+            el("td", { title: entry.account || "" }, entry.user), // the account tells a name given again apart
             el("td", {}, entry.action),
             el("td", {}, entry.query || describeDetail(entry.detail)),
             el("td", { class: "ids", title: (entry.unit_ids || []).join("\n") }, `${(entry.unit_ids || []).length} units`),

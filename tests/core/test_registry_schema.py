@@ -254,3 +254,42 @@ def test_existing_jobs_keep_their_starters_account(tmp_path: Path) -> None:
     }
     ana_alone = users.get_user(db, "ana").principal().model_copy(update={"groups": ["other"]})  # type: ignore[union-attr]
     assert {j.id for j in store.list(visible_to=ana_alone)} == {"by-ana-key", "by-ana-old"}
+
+
+def test_existing_audit_entries_get_their_callers_account(tmp_path: Path) -> None:
+    """Migration 0009 records the account beside the name in the audit trail: an API-key user's entries
+    from after its row was made are its account's, its name's entries from before are no account's (the
+    name was given to this account since), and a token's or the command line's entries are their name."""
+    from figvault.db.migrate import downgrade, upgrade
+
+    db = open_database(sqlite_url(tmp_path / "registry.sqlite3"))
+    downgrade(db, "0008")
+    ana = generate_api_key()
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (name, key_id, key_hash, role, groups_json, tenant, created_at, account_id)"
+            " VALUES ('ana', ?, ?, 'reader', '[\"eng\"]', 'acme', '2026-12-01T00:00:00+00:00', 'usr_ana')",
+            (ana.key_id, ana.key_hash),
+        )
+        for user, tenant, at in (
+            ("ana", "acme", "2026-11-30T23:59:59.999+00:00"),
+            ("ana", "acme", "2026-12-01T00:00:00.000+00:00"),
+            ("ana", "other", "2026-12-02T00:00:00.000+00:00"),
+            ("jwt:jo", "acme", "2026-12-02T00:00:00.000+00:00"),
+            ("cli", "acme", "2026-12-02T00:00:00.000+00:00"),
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO audit (at, user, tenant, action) VALUES (?, ?, ?, 'search')", (at, user, tenant)
+            )
+    upgrade(db)
+    assert schema_diff(db) == []
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT user, tenant, account FROM audit ORDER BY id").all()
+    assert [tuple(r) for r in rows] == [
+        ("ana", "acme", ""),  # before this account was given the name
+        ("ana", "acme", "usr_ana"),
+        ("ana", "other", "ana"),  # not this tenant's user: the name is all that is known
+        ("jwt:jo", "acme", "jwt:jo"),
+        ("cli", "acme", "cli"),
+    ]
+    assert [e.account for e in audit.list_entries(db, "acme", accounts=["usr_ana"]).entries] == ["usr_ana"]

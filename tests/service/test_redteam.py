@@ -6,6 +6,7 @@ same subject)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from figvault.access import Role
 from figvault.pipeline import page_images
+from figvault.service import users
 from tests.generated_docs import figure_pdf
 from tests.service.conftest import JWT_SECRET, World, ingest_doc
 
@@ -170,3 +172,28 @@ def test_a_tag_change_tells_an_editor_nothing_of_groups_it_is_not_in(
     assert shared[1]["groups"] == ["g0"] and shared[1]["before"] == ["g0"]
     admin = world.client.get("/v1/documents/doc-rt-shared", headers=world.headers("admin")).json()
     assert admin["tags"] == ["rt"]  # the change was made, for every group that sees it
+
+
+def test_a_name_given_again_is_shown_only_its_own_audit_entries(world: World) -> None:
+    """Audit rows kept only the user name: an admin filtering the trail by the name of a user removed and
+    added again (another person) was shown the old account's actions as the new one's. The trail's user
+    filter is the account that holds the name now; the old account's entries are reached by ``account``."""
+    world.add_user("rt-heir", Role.READER, ["g0"], "acme")
+    old = world.principals["rt-heir"].identity
+    assert world.client.get("/v1/documents", headers=world.headers("rt-heir")).status_code == 200
+    with sqlite3.connect(world.settings.registry_path) as conn:
+        assert users.revoke_user(conn, "rt-heir")
+    world.add_user("rt-heir", Role.READER, ["g1"], "acme")
+    new = world.principals["rt-heir"].identity
+    assert new != old
+    assert world.client.get("/v1/documents", headers=world.headers("rt-heir")).status_code == 200
+    admin = world.headers("admin")
+
+    def trail(**params: str) -> list[tuple[str, str | None, str]]:
+        answer = world.client.get("/v1/audit", params={"action": "documents", **params}, headers=admin)
+        assert answer.status_code == 200, answer.text
+        return [(e["user"], e.get("account"), e["action"]) for e in answer.json()["entries"]]
+
+    assert trail(user="rt-heir") == [("rt-heir", new, "documents")]
+    assert trail(account=old) == [("rt-heir", old, "documents")]
+    assert trail(user="rt-heir", account=old) == []

@@ -34,17 +34,29 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     user: Annotated[
-        str | None, Query(max_length=128, description="Only this user's entries."), AfterValidator(_text)
+        str | None,
+        Query(max_length=128, description="Only the entries of the account this user name holds now."),
+        AfterValidator(_text),
+    ] = None,
+    account: Annotated[
+        str | None,
+        Query(max_length=128, description="Only this account's entries (an entry's `account`)."),
+        AfterValidator(_text),
     ] = None,
     action: Annotated[
         str | None, Query(max_length=64, description="e.g. search, ingest, delete."), AfterValidator(_text)
     ] = None,
 ) -> audit.AuditPage:
     writer.flush(FLUSH_WAIT_S)  # the searches already answered are on the page
+    # A name given again is another account: the name filters by the account that holds it now.
+    accounts = [account] if account else []
+    if user:
+        accounts.append(audit.account_of(db.conn(), principal.tenant, user))
     page = audit.list_entries(
-        db.conn(), principal.tenant, limit=limit, offset=offset, user=user, action=action
+        db.conn(), principal.tenant, limit=limit, offset=offset, accounts=accounts, action=action
     )
     # Reading the trail is itself on the trail, written after the read (the page shows what was before).
-    asked = {"limit": limit, "offset": offset, "user": user, "action": action, "returned": len(page.entries)}
+    asked = {"limit": limit, "offset": offset, "user": user, "account": account, "action": action}
+    asked["returned"] = len(page.entries)
     audit.record(db.conn(), principal, "audit", detail={k: v for k, v in asked.items() if v is not None})
     return page
