@@ -171,8 +171,12 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     )
     assert changed.exit_code == 0, changed.output
     assert "groups g1 -> g4,g5; 2 units rewritten" in changed.stdout
-    table = CliRunner().invoke(app, [*base, "documents", "list"]).stdout.splitlines()
-    assert "beta.pdf\tbeta.pdf\tacme\tg4,g5\t2\tindexed" in table
+    listing = CliRunner().invoke(app, [*base, "documents", "list"]).stdout
+    table = [line.split("\t") for line in listing.splitlines()]
+    assert table[0] == ["name", "id", "tenant", "groups", "units", "state", "source"]
+    [beta] = [row for row in table if row[1] == "beta.pdf"]
+    assert beta[:6] == ["beta.pdf", "beta.pdf", "acme", "g4,g5", "2", "indexed"]
+    assert beta[6].endswith("/acme/beta.pdf")
 
     from figvault.pipeline.registry import connect
     from figvault.service import audit
