@@ -101,9 +101,11 @@ def test_a_crashed_worker_fails_its_document(tmp_path: Path) -> None:
 
 
 def test_cancel_kills_the_running_worker(tmp_path: Path) -> None:
-    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=3)
+    # 30 dense pages: over 10 s of work on a quiet fast core (3 pages took 1.3 s, and a cancel asked after a
+    # fixed second lost the race on such a host). The cancel is asked once the worker runs, not after a delay.
+    hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=30)
     asked = threading.Event()
-    threading.Timer(1.0, lambda: asked.set() if wait_for_worker() else None).start()
+    threading.Thread(target=lambda: asked.set() if wait_for_worker() else None, daemon=True).start()
     with pytest.raises(ExtractCancelled):
         extract_limited(hostile, SETTINGS, limits=ExtractLimits(seconds=120), cancelled=asked.is_set)
     time.sleep(0.2)
