@@ -206,18 +206,19 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
         # Pictures inside groups are decoded too: check them all. One over the pixel limit is never decoded:
         # its shape is left out with a warning, as a PDF's figure holding one (LibreOffice gets a
         # placeholder for it: safety.without_oversized_images).
-        pictures = [picture_blob(leaf) for leaf, _ in iter_leaves(shape) if role_of(leaf) == PICTURE]
+        blobs = [picture_blob(leaf) for leaf, _ in iter_leaves(shape) if role_of(leaf) == PICTURE]
+        sizes = [size for size in (image_size(b) for b in blobs if b is not None) if size is not None]
         limit = settings.max_source_image_pixels
-        oversized = [px for px in (_oversized_pixels(p, limit) for p in pictures) if px]
+        oversized = [w * h for w, h in sizes if w * h > limit]
         if oversized:
             what = "picture" if role == PICTURE else f"{role} holding a picture"
             warnings.append(
                 f"slide {number}: {what} of {max(oversized):,} pixels skipped"
-                f" (limit {settings.max_source_image_pixels:,}: extract.max_source_image_pixels)"
+                f" (limit {limit:,}: extract.max_source_image_pixels)"
             )
             continue
-        for blob in pictures:
-            _check_picture(blob, number, settings)
+        for size in sizes:  # what is left to refuse: a header that declares an empty size
+            check_image_pixels(*size, limit, what=f"a picture on slide {number}")
         members.append(member)
     notes = ""
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
@@ -240,20 +241,6 @@ def _placeholder_type(shape: Any) -> str:
         return shape.placeholder_format.type.name
     except Exception:
         return ""
-
-
-def _oversized_pixels(blob: bytes | None, max_pixels: int) -> int:
-    """The pixels a picture's header claims when over ``max_pixels``, else 0 (read from the header only)."""
-    size = image_size(blob) if blob is not None else None
-    return size[0] * size[1] if size is not None and size[0] * size[1] > max_pixels else 0
-
-
-def _check_picture(blob: bytes | None, slide_no: int, settings: ExtractSettings) -> None:
-    if blob is None:
-        return
-    size = image_size(blob)
-    if size is not None:
-        check_image_pixels(*size, settings.max_source_image_pixels, what=f"a picture on slide {slide_no}")
 
 
 def _repeated_images(slides: list[SlideInfo], share: float) -> set[tuple[str, int, int]]:
