@@ -80,17 +80,14 @@ def form_flood_pdf(path: Path, paths_in_form: int, uses: int) -> Path:
     """A form XObject of ``paths_in_form`` squares painted ``uses`` times: few bytes, much drawing."""
     form = zlib.compress(rects_content(paths_in_form))
     content = b"\n".join(b"q 1 0 0 1 0 0 cm /Fm0 Do Q" for _ in range(uses))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /XObject << /Fm0 5 0 R >> >> >>",
+    objects = one_page_objects(
+        b"/XObject << /Fm0 5 0 R >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Filter /FlateDecode /Length %d >>\nstream\n"
         % len(form)
         + form
         + b"\nendstream",
-    ]
+    )
     path.write_bytes(_pdf_file(objects))
     return path
 
@@ -155,14 +152,9 @@ def huge_image_pdf(path: Path, codec: str) -> Path:
     else:
         image = _stream(b"\0" * 64, b"/Filter /JBIG2Decode /ColorSpace /DeviceGray /BitsPerComponent 1")
     image = image.replace(b"<< ", b"<< /Type /XObject /Subtype /Image /Width 60000 /Height 60000 ", 1)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
-        _stream(b"q 400 0 0 400 100 200 cm /Im1 Do Q"),
-        image,
-    ]
+    objects = one_page_objects(
+        b"/XObject << /Im1 5 0 R >>", _stream(b"q 400 0 0 400 100 200 cm /Im1 Do Q"), image
+    )
     path.write_bytes(_pdf_file(objects))
     return path
 
@@ -193,16 +185,24 @@ def nested_forms_pdf(path: Path, depth: int = 30) -> Path:
         body = b"0 0 1 RG 10 10 m 100 100 l S" + (b"" if last else b" /F Do /F Do")
         resources = b"" if last else b" /Resources << /XObject << /F %d 0 R >> >>" % (6 + level)
         forms.append(_stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 612 792]" + resources))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /XObject << /F 5 0 R >> >> >>",
-        _stream(b"/F Do"),
-        *forms,
-    ]
+    objects = one_page_objects(b"/XObject << /F 5 0 R >>", _stream(b"/F Do"), *forms)
     path.write_bytes(_pdf_file(objects))
     return path
+
+
+def one_page_objects(resources: bytes, contents: bytes, *more: bytes) -> list[bytes]:
+    """The objects of a one-page US-letter PDF: catalog (1), page tree (2), the page (3) with
+    ``resources`` (the inside of its /Resources dictionary; empty: none), its content stream object
+    ``contents`` (4), then ``more`` (5, 6, ...)."""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+    page += (b" /Resources << " + resources + b" >>" if resources else b"") + b" >>"
+    return [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page,
+        contents,
+        *more,
+    ]
 
 
 def _pdf_file(objects: list[bytes]) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from tests.ingest.hostile_docs import _pdf_file, _stream
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
 
 SLIDE1 = "ppt/slides/slide1.xml"
 
@@ -188,15 +188,12 @@ def type3_pdf(path: Path, paths_per_glyph: int, glyphs: int, recursive: bool = F
         b" /CharProcs << /a 6 0 R >> /Encoding << /Type /Encoding /Differences [97 /a] >>"
         b" /FirstChar 97 /LastChar 97 /Widths [500] /Resources << /Font << /T3 5 0 R >> >> >>"
     )
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /T3 5 0 R >> >> >>",
+    objects = one_page_objects(
+        b"/Font << /T3 5 0 R >>",
         _stream(zlib.compress(text), b"/Filter /FlateDecode"),
         font,
         _stream(zlib.compress(proc), b"/Filter /FlateDecode"),
-    ]
+    )
     path.write_bytes(_pdf_file(objects))
     return path
 
@@ -204,14 +201,11 @@ def type3_pdf(path: Path, paths_per_glyph: int, glyphs: int, recursive: bool = F
 def text_flood_pdf(path: Path, chars: int) -> Path:
     """One page whose one text-showing operator shows ``chars`` characters (a few KB compressed)."""
     text = b"BT /F1 1 Tf 72 400 Td (" + b"x" * chars + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R >>",
         _stream(zlib.compress(text, 9), b"/Filter /FlateDecode"),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    )
     path.write_bytes(_pdf_file(objects))
     return path
 
@@ -222,18 +216,15 @@ def tiny_images_pdf(path: Path, images: int) -> Path:
     uses = b"\n".join(
         b"q 4 0 0 4 %d %d cm /Im1 Do Q" % (20 + i % 140 * 4, 20 + i // 140 % 180 * 4) for i in range(images)
     )
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
+    objects = one_page_objects(
+        b"/XObject << /Im1 5 0 R >>",
         _stream(zlib.compress(uses), b"/Filter /FlateDecode"),
         _stream(
             pixels,
             b"/Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceRGB"
             b" /BitsPerComponent 8 /Filter /FlateDecode",
         ),
-    ]
+    )
     path.write_bytes(_pdf_file(objects))
     return path
 
@@ -256,12 +247,7 @@ def cyclic_outline_pdf(path: Path) -> Path:
 def lying_length_pdf(path: Path) -> Path:
     """A one-page PDF whose content stream declares a /Length of 2**40 bytes (it has 40)."""
     content = b"BT /F1 24 Tf 72 700 Td (Figure 1: page) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length 1099511627776 >>\nstream\n" + content + b"\nendstream",
-    ]
+    objects = one_page_objects(b"", b"<< /Length 1099511627776 >>\nstream\n" + content + b"\nendstream")
     path.write_bytes(_pdf_file(objects))
     return path
 
