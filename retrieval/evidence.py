@@ -141,9 +141,12 @@ class Candidate:
 
 def coverage(question_terms: set[str], text: str) -> float:
     """Share of the question's content terms found in ``text`` (0 when the question has none)."""
-    if not question_terms:
-        return 0.0
-    return len(question_terms & terms(text)) / len(question_terms)
+    return term_share(question_terms, terms(text)) if question_terms else 0.0
+
+
+def term_share(question_terms: set[str], found: set[str]) -> float:
+    """``coverage`` on the terms of a text already made (0 when the question has none)."""
+    return len(question_terms & found) / len(question_terms) if question_terms else 0.0
 
 
 def question_words(question: str) -> set[str]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from figvault.retrieval.evidence import Candidate, coverage, terms
+from figvault.retrieval.evidence import Candidate, coverage, term_share, terms
 from figvault.retrieval.schema import LEXICAL
 
 FEATURES = (
@@ -58,10 +58,11 @@ def features(
     asked = terms(question)
     text = [c.channel_scores.get("text", 0.0) for c in candidates]
     lexical = [abs(c.channel_scores.get(LEXICAL, 0.0)) for c in candidates]
-    full = [terms(c.full_text()) for c in candidates]
-    covered = [_share(asked, t) for t in full[:5]]
     top = candidates[0]
-    document = set().union(*(t for c, t in zip(candidates, full, strict=True) if c.document == top.document))
+    # Terms only of the texts read: the top five's and those of the top candidate's document.
+    full = {i: terms(c.full_text()) for i, c in enumerate(candidates) if i < 5 or c.document == top.document}
+    covered = [term_share(asked, full[i]) for i in range(min(5, len(candidates)))]
+    document = set().union(*(full[i] for i, c in enumerate(candidates) if c.document == top.document))
     own = top.notes.get("own_coverage")  # set by the own-words prior when it is on
     agree = top.channel_scores.get("text", 0.0) >= max(text) and abs(
         top.channel_scores.get(LEXICAL, 0.0)
@@ -73,15 +74,10 @@ def features(
         "lexical_scaled": math.log1p(max(lexical) / scale),
         "coverage": covered[0],
         "coverage5": max(covered),
-        "coverage_document": _share(asked, document),
+        "coverage_document": term_share(asked, document),
         "agree": float(agree and max(lexical) > 0),
         "own": own if own is not None else coverage(asked, top.own_text()),
     }
-
-
-def _share(asked: set[str], found: set[str]) -> float:
-    """``evidence.coverage`` on term sets already made (0 when the question has no content terms)."""
-    return len(asked & found) / len(asked) if asked else 0.0
 
 
 def answerable_probability(values: Mapping[str, float], weights: Mapping[str, float]) -> float:
