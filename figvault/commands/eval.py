@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+
+if TYPE_CHECKING:
+    from figvault.retrieval.evaluation import EvalQuery
 
 
 @app.command("eval")
@@ -36,7 +39,7 @@ def eval_command(
     when it gives a `bbox`.
     """
     from figvault.access import local_operator
-    from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, evaluate, load_queries, select_split
+    from figvault.retrieval.evaluation import CUTOFFS, evaluate, load_queries, select_split
     from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchRequest, SearchResponse
 
@@ -46,7 +49,11 @@ def eval_command(
     quiet_store_logs()
     principal = local_operator(tenant)
     with one_line_errors():
-        queries = select_split(load_queries(queries_file), split)
+        every = load_queries(queries_file)
+        queries = select_split(every, split)
+        if not queries:
+            typer.echo(f"error: {nothing_to_score(queries_file, every, split)}", err=True)
+            raise typer.Exit(2)
         engine = SearchEngine.from_settings(settings)
 
         def run_query(query: EvalQuery) -> SearchResponse:
@@ -70,3 +77,17 @@ def eval_command(
         typer.echo(
             f"no-answer queries flagged no_match: {outcome.unanswerable_no_match}/{outcome.unanswerable}"
         )
+
+
+def nothing_to_score(path: Path, every: list[EvalQuery], split: str | None) -> str:
+    """Why ``eval`` has no query to run: an empty file, or a ``--split`` no line carries (the shared dev
+    questions carry none; their halves are ``bench/labels/dev_split.json``). Scoring nothing would print
+    recall 0.000, which reads like a broken store."""
+    if not every:
+        return f"{path} holds no query"
+    if not any(q.split for q in every):
+        return (
+            f"none of the {len(every)} queries of {path} has a `split` field, so --split {split} keeps none:"
+            ' drop --split, or add "split": "tune" or "report" to each line'
+        )
+    return f'none of the {len(every)} queries of {path} has "split": "{split}"'

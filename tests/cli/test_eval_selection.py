@@ -1,0 +1,43 @@
+"""``figvault eval`` with nothing to score: before, ``--split tune`` on a file whose lines carry no
+``split`` (the shared dev questions, as the README's own example gives them) kept no query and printed
+"0 answerable queries ... recall@1 0.000", exit 0: a number that reads like a broken store. Now it stops
+with a line saying why, before any model loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+
+load_commands()
+
+
+def run_eval(tmp_path: Path, lines: list[dict], *args: str) -> tuple[int, str]:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data"), "eval", str(queries)]
+    result = CliRunner().invoke(app, [*base, *args])
+    return result.exit_code, result.stderr
+
+
+QUESTION = {"id": "q1", "query": "revenue by region", "doc": "a.pdf", "page": 1, "label": "Figure 1"}
+
+
+def test_a_split_no_line_carries_is_an_error(tmp_path: Path) -> None:
+    code, err = run_eval(tmp_path, [QUESTION], "--split", "tune")
+    assert code == 2
+    assert "none of the 1 queries" in err and "has a `split` field, so --split tune keeps none" in err
+
+
+def test_a_split_other_lines_carry_is_an_error(tmp_path: Path) -> None:
+    code, err = run_eval(tmp_path, [{**QUESTION, "split": "report"}], "--split", "tune")
+    assert code == 2 and 'has "split": "tune"' in err
+
+
+def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
+    code, err = run_eval(tmp_path, [])
+    assert code == 2 and "holds no query" in err
