@@ -101,6 +101,8 @@ COMPARE_ENV: dict[str, str] = {}
 def figvault_env(store_uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
     env["HF_HUB_OFFLINE"] = "1"
+    # Its own servers on loopback: /metrics open, as it was by default before 2026-12-05 (older code too).
+    env["FIGVAULT_SERVICE__METRICS_REQUIRE_AUTH"] = "false"
     if store_uri:
         env["FIGVAULT_STORE__URI"] = store_uri
     return {**env, **SERVER_ENV}

@@ -265,6 +265,10 @@ class RerankerSettings(BaseModel):
     explain_max_new_tokens: int = 24
 
 
+MIN_METRICS_TOKEN_CHARS = 32
+"""A scrape token is a shared secret typed into a scraper's configuration: long enough never to be guessed."""
+
+
 class ServiceSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -277,8 +281,16 @@ class ServiceSettings(BaseModel):
     """Size limit of an image sent to POST /v1/search/image."""
     max_query_image_pixels: int = 40_000_000
     """Decompression-bomb guard for query images (width x height, checked before decoding)."""
-    metrics_require_auth: bool = False
-    """True: GET /metrics needs an admin credential; False: open (for a scraper on a private network)."""
+    metrics_require_auth: bool = True
+    """True (the default): GET /metrics needs ``metrics_token`` (or, with ``tenant_admin_metrics``, an admin's
+    credential); False: open to anyone who reaches it (a scraper on loopback or a private network). Every
+    count is service-wide: one tenant's caller would read the others' activity."""
+    metrics_token: str = ""
+    """The bearer token a Prometheus scraper sends to GET /metrics (at least 32 characters; it opens nothing
+    else); empty: none. Generate one with ``python -c 'import secrets; print(secrets.token_urlsafe(32))'``."""
+    tenant_admin_metrics: bool = False
+    """Let any tenant's admin read GET /metrics with its own credential. Off: the counts span every tenant,
+    and no HTTP role does (one tenant's admin would see the others' requests, uploads and searches)."""
     jwt_secret: str = ""
     """HS256 shared secret; empty disables HS tokens."""
     jwt_public_key: str = ""
@@ -324,6 +336,13 @@ class ServiceSettings(BaseModel):
     """Audit rows of searches that may wait for the audit writer thread, which commits them in batches off
     the request path (service/audit_writer.py); when full, a search waits for room, then writes its own
     row. 0: each search writes its row itself before answering."""
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value.strip()) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(f"service.metrics_token must be at least {MIN_METRICS_TOKEN_CHARS} characters")
+        return value.strip()
 
 
 class RegistrySettings(BaseModel):

@@ -26,6 +26,9 @@ from tests.helpers.server import no_rate_limits, wait_app_ready
 TENANTS = ("acme", "globex")
 GROUPS = ("g0", "g1", "g2", "g3")
 JWT_SECRET = "service-tests-shared-secret-0123456789"
+METRICS_TOKEN = "service-tests-scrape-token-0123456789abcdef"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+"""What the tests' Prometheus scraper sends to /metrics (closed by default)."""
 
 
 @dataclass
@@ -74,6 +77,7 @@ class World:
 def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
     settings = load_settings("offline", data_dir=root / "data")
     settings.service.jwt_secret = JWT_SECRET
+    settings.service.metrics_token = METRICS_TOKEN
     rng = random.Random(seed)
     docs: list[Doc] = []
     for i in range(n_docs):

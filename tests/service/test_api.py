@@ -14,7 +14,7 @@ import pytest
 from figvault.access import Role
 from figvault.service import users
 from tests.generated_docs import figure_pdf
-from tests.service.conftest import JWT_SECRET, World, ingest_doc
+from tests.service.conftest import JWT_SECRET, SCRAPER, World, ingest_doc
 
 PROTECTED = [
     ("POST", "/v1/search", {"json": {"query": "revenue"}}),
@@ -109,7 +109,7 @@ def test_search_shape_audit_and_metrics(world: World) -> None:
     page = world.client.get("/v1/audit", params={"limit": 1}, headers=world.headers("admin")).json()
     assert page["entries"][0]["query"] == "turbine vibration" and page["total"] >= 1
 
-    metrics = world.client.get("/metrics")
+    metrics = world.client.get("/metrics", headers=SCRAPER)
     assert metrics.status_code == 200
     text = metrics.text
     assert 'figvault_http_requests_total{method="POST",route="/v1/search",status="200"}' in text
@@ -392,17 +392,38 @@ def test_json_body_cap_413(world: World) -> None:
     assert response.status_code == 413
 
 
-def test_metrics_can_require_admin(world: World) -> None:
+def test_metrics_are_closed_by_default_and_open_to_the_scrape_token(world: World) -> None:
+    """``/metrics`` was open by default: anyone who reached the service read every tenant's request counts
+    per route and status (uploads, searches, deletions as they happen). Now it answers the operator's scrape
+    token only (``service.metrics_token``); a tenant's admin only with ``service.tenant_admin_metrics``;
+    anyone only with ``service.metrics_require_auth = false`` (a scraper on loopback)."""
     from fastapi.testclient import TestClient
 
     from figvault.service.app import create_app
+    from figvault.settings import ServiceSettings
 
-    locked = world.settings.model_copy(deep=True)
-    locked.service.metrics_require_auth = True
-    with TestClient(create_app(locked, engine=world.client.app.state.engine)) as client:
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers=world.headers("reader")).status_code == 403
-        assert client.get("/metrics", headers=world.headers("admin")).status_code == 200
+    assert ServiceSettings().metrics_require_auth is True
+    engine = world.client.app.state.engine
+
+    def codes(settings) -> list[int]:
+        callers = [{}, world.headers("reader"), world.headers("admin"), SCRAPER]
+        callers.append({"Authorization": "Bearer " + SCRAPER["Authorization"][-40:] + "x"})
+        with TestClient(create_app(settings, engine=engine)) as client:
+            return [client.get("/metrics", headers=h).status_code for h in callers]
+
+    # nobody, a reader, an admin, the scraper, a wrong scrape token
+    assert codes(world.settings) == [401, 403, 403, 200, 401]
+    admins = world.settings.model_copy(deep=True)
+    admins.service.tenant_admin_metrics = True
+    assert codes(admins) == [401, 403, 200, 200, 401]
+    opened = world.settings.model_copy(deep=True)
+    opened.service.metrics_require_auth = False
+    assert codes(opened) == [200] * 5
+    no_token = world.settings.model_copy(deep=True)
+    no_token.service.metrics_token = ""
+    assert codes(no_token) == [401, 403, 403, 401, 401]
+    with pytest.raises(ValueError, match="at least 32"):
+        ServiceSettings(metrics_token="short")
 
 
 def test_document_counts_of_a_half_done_ingest_come_from_the_store(world: World) -> None:

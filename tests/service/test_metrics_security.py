@@ -1,6 +1,6 @@
-"""``/metrics`` is open by default (docs/service.md, "Metrics"): its labels are route templates, standard
-methods, status codes and search steps, never ids, names, tenants or groups, and no client sets how many
-label values there are."""
+"""``/metrics`` (docs/service.md, "Metrics"; closed by default, open where the operator chooses): its labels
+are route templates, standard methods, status codes and search steps, never ids, names, tenants or groups,
+and no client sets how many label values there are."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from figvault.access import Role
 from figvault.pipeline import page_images
 from figvault.service import users
 from tests.generated_docs import figure_pdf
-from tests.service.conftest import JWT_SECRET, World, ingest_doc
+from tests.service.conftest import JWT_SECRET, SCRAPER, World, ingest_doc
 
 
 def upload(world: World, user: str, data: bytes, group: str) -> str:
@@ -101,7 +101,7 @@ def test_a_tokens_request_budget_is_its_tenants_own(world: World, per_key_limite
 
 
 def cache_hits(world: World) -> float:
-    text = world.client.get("/metrics").text
+    text = world.client.get("/metrics", headers=SCRAPER).text
     return sum(
         float(line.split()[-1])
         for line in text.splitlines()
@@ -110,7 +110,7 @@ def cache_hits(world: World) -> float:
 
 
 def test_a_search_tells_nothing_of_what_others_asked(world: World) -> None:
-    """Question vectors were cached by their text alone, for every caller, and ``/metrics`` (open by default)
+    """Question vectors were cached by their text alone, for every caller, and ``/metrics``
     counts the cache's hits: a reader of one tenant asked a question and saw the hit counter rise when
     anyone, of any tenant, had asked exactly that before. Search texts are data: the cache is now each
     caller's own (tenant and user), so another's question never makes a hit of one's own."""

@@ -56,7 +56,8 @@ def served(data_dir: Path, env: dict[str, str], ready_within_s: float = 120) -> 
 
 
 def test_serve_over_loopback(tmp_path: Path) -> None:
-    env = server_env()
+    scrape = "scrape-token-for-the-loopback-test-0123456789"
+    env = server_env() | {"FIGVAULT_SERVICE__METRICS_TOKEN": scrape}
     data_dir = tmp_path / "data"
     pdf = figure_pdf(tmp_path / "river.pdf", seed=7, n_figures=1)
     # Ingest in a child process too: Milvus Lite serves one process per data folder.
@@ -83,7 +84,9 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
         assert len(results) == 1 and results[0]["doc"] == "river.pdf"
         image = client.get(results[0]["image_url"], headers=headers)
         assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
-        assert 'route="/v1/search"' in client.get("/metrics").text
+        assert client.get("/metrics").status_code == 401  # closed by default
+        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {scrape}"})
+        assert 'route="/v1/search"' in scraped.text
         # A wrong secret for a real key id: refused, and the attempt is logged without the secret.
         wrong = key[:21] + "W" * 43
         bad = client.get("/v1/me", headers={"Authorization": f"Bearer {wrong}"})

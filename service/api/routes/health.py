@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Annotated, Any
 
@@ -13,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from figvault.access import Action, Principal
 from figvault.errors import one_line, typed_line
 from figvault.service.api.schemas import HealthOut, ReadyOut
-from figvault.service.deps import MetricsDep, bearer_scheme, get_current_principal
+from figvault.service.deps import UNAUTHORIZED, MetricsDep, bearer_scheme, get_current_principal
 from figvault.settings import Settings
 
 log = logging.getLogger("figvault.service")
@@ -111,12 +113,28 @@ async def metrics_access(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
-    """Open unless ``service.metrics_require_auth``; then an admin credential is needed."""
-    if not request.app.state.settings.service.metrics_require_auth:
+    """Open only when ``service.metrics_require_auth`` is off. Else the scrape token
+    (``service.metrics_token``), or with ``service.tenant_admin_metrics`` an admin's credential: the counts
+    span every tenant, so no tenant's credential reads them unless the operator says so."""
+    service = request.app.state.settings.service
+    if not service.metrics_require_auth:
+        return
+    if credentials is None:
+        raise UNAUTHORIZED
+    if service.metrics_token and scrape_token_matches(credentials.credentials, service.metrics_token):
         return
     principal = await get_current_principal(request, credentials)
-    if not principal.can(Action.AUDIT):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role does not allow metrics")
+    if not (service.tenant_admin_metrics and principal.can(Action.AUDIT)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, METRICS_FORBIDDEN)
+
+
+METRICS_FORBIDDEN = "metrics span every tenant: the scraper sends service.metrics_token (docs/service.md)"
+
+
+def scrape_token_matches(given: str, token: str) -> bool:
+    """Constant-time comparison (of digests, so the length does not show either)."""
+    digest = hashlib.sha256
+    return hmac.compare_digest(digest(given.strip().encode()).digest(), digest(token.encode()).digest())
 
 
 @router.get(
