@@ -9,7 +9,8 @@ document (``page_images.document_scope``), so a document's own go at once.
 Whether a blob is still used is decided under the store write lock, exclusive: an ingest holds it shared
 while it writes (blob first, then the unit naming it), so no unit that is about to name a blob is missed.
 When an ingest holds the lock longer than ``LOCK_WAIT_S``, the deletion does not wait: it leaves a note in
-the storage (``trash/``) and the job runner removes the files on its next round (``sweep``).
+the storage (``trash/``), and the files go at the next ``sweep``: the job runner's next round, the end of the
+next command-line job, or the next deletion that gets the lock.
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ def files_of(store: Any, tenant: str, doc_id: str, sha256: str) -> LeftFiles:
 
 def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, left: LeftFiles) -> bool:
     """Remove the document's page renders, and its blobs and original unless in use; True when done now,
-    False when an ingest held the store and the job runner will do it (a note in ``trash/``)."""
+    False when an ingest held the store and a later ``sweep`` will do it (a note in ``trash/``)."""
     Storage.from_settings(settings).area(CACHE_AREA).delete_tree(f"doc/{document_scope(tenant, doc_id)}")
     try:
         with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
             _remove_unused(settings, store, left)
+            _sweep_notes(settings, store)  # earlier deletions' notes, while the lock is ours
         return True
     except StoreBusyError:
         trash = Storage.from_settings(settings).area(TRASH_AREA)
@@ -72,23 +74,30 @@ def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, 
 
 
 def sweep(settings: Settings) -> int:
-    """Remove the files of the deletions noted in ``trash/`` (the job runner, now and then); the notes
-    done. Returns how many; 0 when an ingest holds the store (the notes wait for the next round)."""
+    """Remove the files of the deletions noted in ``trash/``; the notes done. Returns how many; 0 when an
+    ingest holds the store (the notes wait for the next round). Called by the job runner now and then, at
+    the end of each command-line job (``jobs.run_here``) and by each deletion that gets the lock: a user of
+    the command line alone, who never runs ``figvault serve``, gets the files removed too."""
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
-    trash = Storage.from_settings(settings).area(TRASH_AREA)
-    notes = trash.list("*.json")
-    if not notes:
+    if not Storage.from_settings(settings).area(TRASH_AREA).list("*.json"):
         return 0
     store = MilvusUnitStore.from_settings(settings)
     try:
         with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
-            for note in notes:
-                raw = json.loads(trash.read(note))
-                _remove_unused(settings, store, LeftFiles(list(raw["blobs"]), str(raw["sha256"])))
-                trash.delete(note)
+            return _sweep_notes(settings, store)
     except StoreBusyError:
         return 0
+
+
+def _sweep_notes(settings: Settings, store: Any) -> int:
+    """The notes in ``trash/`` done (the caller holds the store write lock, exclusive)."""
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    notes = trash.list("*.json")
+    for note in notes:
+        raw = json.loads(trash.read(note))
+        _remove_unused(settings, store, LeftFiles(list(raw["blobs"]), str(raw["sha256"])))
+        trash.delete(note)
     return len(notes)
 
 

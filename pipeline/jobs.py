@@ -860,7 +860,20 @@ def run_here(
     if claimed is None:
         current = store.require(job.id)
         raise FigvaultError(f"job {job.id} is {current.state}, not queued: it cannot be started here")
-    return execute(JobContext(store, claimed, settings, services=services, echo=echo))
+    final = execute(JobContext(store, claimed, settings, services=services, echo=echo))
+    sweep_deleted(settings)  # no job runner may ever run here (a command-line user only)
+    return final
+
+
+def sweep_deleted(settings: Settings) -> None:
+    """Remove the files of documents deleted while an ingest held the store (``document_files.sweep``);
+    a failure is logged, never raised (the notes wait for the next round)."""
+    from figvault.pipeline.document_files import sweep
+
+    try:
+        sweep(settings)
+    except Exception:
+        log.warning("could not remove the files of deleted documents", exc_info=True)
 
 
 class JobRunner:
@@ -909,15 +922,6 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
-    def _sweep_deleted(self) -> None:
-        """The files of documents deleted while an ingest held the store (``document_files.sweep``)."""
-        from figvault.pipeline.document_files import sweep
-
-        try:
-            sweep(self.settings)
-        except Exception:
-            log.warning("could not remove the files of deleted documents", exc_info=True)
-
     def _loop(self) -> None:
         store = JobStore.open(self.settings)
         owner = this_owner()
@@ -938,7 +942,7 @@ class JobRunner:
                     removed = []
                 if removed:
                     log.info("removed the kept uploads of job(s) nobody retried: %s", ", ".join(removed))
-                self._sweep_deleted()
+                sweep_deleted(self.settings)
                 next_orphan_check = time.monotonic() + max(1.0, self.settings.jobs.heartbeat_s)
             try:
                 claimed = store.claim_next(owner)

@@ -1,0 +1,60 @@
+"""The files of a document deleted while an ingest held the store are noted in ``trash/`` and removed at
+the next sweep. Before, only the job runner of ``figvault serve`` swept: someone who uses the command line
+alone (a Milvus server shared by two terminals, one ingesting while the other deletes) kept those files
+forever. Now the end of every command-line job and every deletion that gets the store lock sweep too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.pipeline.document_files import TRASH_AREA
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.settings import Settings, load_settings
+from figvault.storage import BlobStore, Storage
+from tests.generated_docs import figure_pdf
+
+load_commands()
+
+
+def left_by_an_earlier_deletion(settings: Settings) -> tuple[BlobStore, str]:
+    """A blob no unit names, and the note an earlier deletion left for it (what ``remove_left_files``
+    writes when an ingest holds the store)."""
+    blobs = BlobStore.from_settings(settings)
+    key = blobs.put(b"the picture of a deleted document")
+    note = json.dumps({"blobs": [key], "sha256": ""}).encode()
+    Storage.from_settings(settings).area(TRASH_AREA).write("earlier.json", note)
+    return blobs, key
+
+
+def notes(settings: Settings) -> list[str]:
+    return Storage.from_settings(settings).area(TRASH_AREA).list("*.json")
+
+
+def run(settings: Settings, *args: str) -> None:
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_documents_delete_sweeps_earlier_notes(tmp_path: Path) -> None:
+    settings = load_settings("offline", data_dir=tmp_path)
+    DocumentRegistry.open(settings).put(
+        DocumentRecord(doc_id="doc_a", tenant="default", name="a.pdf", state=DocState.INDEXED, units=0)
+    )
+    blobs, key = left_by_an_earlier_deletion(settings)
+    run(settings, "documents", "delete", "doc_a")
+    assert not blobs.exists(key) and notes(settings) == []
+
+
+def test_a_command_line_ingest_sweeps_at_its_end(tmp_path: Path) -> None:
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    blobs, key = left_by_an_earlier_deletion(settings)
+    figure_pdf(tmp_path / "report.pdf", seed=5)
+    run(settings, "ingest", str(tmp_path / "report.pdf"), "--groups", "eng", "-q")
+    assert not blobs.exists(key) and notes(settings) == []
+    assert blobs.keys(), "the new document's own pictures stay"
