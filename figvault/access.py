@@ -118,19 +118,25 @@ def may_replace(principal: Principal, tenant: str, groups: Iterable[str]) -> boo
     file ingested under the name (or id) of an existing document replaces it only when this holds; otherwise
     it becomes a new document, whatever else exists.
 
-    Same tenant, a role that may ingest, and the document is the caller's to edit: the local operator
-    (unrestricted) may edit every document of the tenant; an admin every document it can see (admins
-    regroup any document anyway); an editor only one it can see whose groups are all among its own, so a
-    replacement never touches what a group the editor is not in relies on.
+    Same tenant, a role that may ingest, and the caller can see the document (the local operator every
+    document of its tenant). Whether the document also has groups the caller is not in is not asked: the
+    answer (the same document, or a new one) would tell an editor what the listing hides from it, as a tag
+    change's refusal did. What such a replacement may change of the document's groups is
+    ``groups_after_replace``.
     """
     if tenant != principal.tenant or not principal.can(Action.INGEST):
         return False
-    if principal.unrestricted:
-        return True
-    doc_groups = set(groups)
-    if not principal.sees(tenant, sorted(doc_groups)):
-        return False
-    return principal.can(Action.REGROUP) or doc_groups <= set(principal.groups)
+    return principal.sees(tenant, sorted(set(groups)))
+
+
+def groups_after_replace(principal: Principal, given: Iterable[str], current: Iterable[str]) -> list[str]:
+    """The groups a replaced document gets when ``principal`` ingests it with ``given``: those, and its
+    ``current`` groups the caller is not in unless it may regroup (an admin, the local operator). An editor
+    sets only the part of a document's access it shares: a replacement is never a regroup of groups it
+    cannot see (their readers get the new version, as they get its tags: docs/service.md)."""
+    if principal.unrestricted or principal.can(Action.REGROUP):
+        return sorted(set(given))
+    return sorted(set(given) | (set(current) - set(principal.groups)))
 
 
 def local_operator(tenant: str = "default", groups: list[str] | None = None) -> Principal:

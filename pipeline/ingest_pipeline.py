@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from figvault.access import Principal, local_operator, may_replace
+from figvault.access import Principal, groups_after_replace, local_operator, may_replace
 from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
@@ -365,7 +365,7 @@ class IngestRunner:
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
-            doc_groups = self._groups_for(request.groups, known)
+            doc_groups = self._groups_for(request.caller, request.groups, known)
             # An upload's path is the server's spool file, not where the document came from.
             source = "" if ident.name else str(path)
             if unreadable is not None:
@@ -490,10 +490,13 @@ class IngestRunner:
             embedding_version=self.layout.embedding_version,
         )
 
-    def _groups_for(self, groups: Sequence[str] | None, known: DocumentRecord | None) -> list[str]:
-        """The groups a document gets: the given ones, else its current ones, else the configured default."""
+    def _groups_for(
+        self, caller: Principal, groups: Sequence[str] | None, known: DocumentRecord | None
+    ) -> list[str]:
+        """The groups a document gets: the given ones (with those of a replaced document the caller may not
+        take away: ``access.groups_after_replace``), else its current ones, else the configured default."""
         if groups is not None:
-            return list(groups)
+            return list(groups) if known is None else groups_after_replace(caller, groups, known.groups)
         if known is not None:
             return list(known.groups)
         return list(self.settings.ingest.default_groups)

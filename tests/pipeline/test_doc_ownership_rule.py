@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from figvault.access import Principal, Role, local_operator, may_replace
+from figvault.access import Principal, Role, groups_after_replace, local_operator, may_replace
 from figvault.pipeline.doc_identity import (
     AmbiguousDocumentError,
     DocumentNameError,
@@ -29,7 +29,7 @@ def person(role: Role, *groups: str, tenant: str = "t") -> Principal:
     [
         (person(Role.EDITOR, "a"), "t", ["a"], True),
         (person(Role.EDITOR, "a", "b"), "t", ["a", "b"], True),
-        (person(Role.EDITOR, "a"), "t", ["a", "b"], False),  # sees it, but b relies on it too
+        (person(Role.EDITOR, "a"), "t", ["a", "b"], True),  # sees it; b stays (groups_after_replace)
         (person(Role.EDITOR, "a"), "t", ["b"], False),  # cannot see it
         (person(Role.EDITOR, "a"), "u", ["a"], False),  # another tenant
         (person(Role.EDITOR, "a"), "t", [], False),  # visible to no one
@@ -45,6 +45,22 @@ def test_who_may_replace_a_document(
     caller: Principal, doc_tenant: str, doc_groups: list[str], allowed: bool
 ) -> None:
     assert may_replace(caller, doc_tenant, doc_groups) is allowed
+
+
+@pytest.mark.parametrize(
+    ("caller", "given", "current", "after"),
+    [
+        (person(Role.EDITOR, "a", "c"), ["a"], ["a", "b"], ["a", "b"]),  # b is not the editor's to drop
+        (person(Role.EDITOR, "a", "c"), ["c"], ["a", "b"], ["b", "c"]),  # its own part of the access
+        (person(Role.EDITOR, "a"), ["a"], ["a"], ["a"]),
+        (person(Role.ADMIN, "a"), ["a"], ["a", "b"], ["a"]),  # admins regroup anyway
+        (local_operator("t"), ["a"], ["a", "b"], ["a"]),
+    ],
+)
+def test_what_a_replacement_may_change_of_a_documents_groups(
+    caller: Principal, given: list[str], current: list[str], after: list[str]
+) -> None:
+    assert groups_after_replace(caller, given, current) == after
 
 
 @pytest.mark.parametrize("name", ["", " ", ".", "..", "a/b", "/", "a\\b", "a\x00b", "a\nb", "x" * 256])

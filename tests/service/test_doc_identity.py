@@ -187,13 +187,33 @@ def test_an_editor_who_may_edit_replaces_in_place(service: Service) -> None:
         gone = service.client.get(f"/v1/units/{unit_id}", headers=service.headers("read_a"))
         assert gone.status_code == 404
     assert [d["doc_id"] for d in service.named("read_a", "deck.pdf")] == [doc_id]
-    # An editor of only some of its groups (here none) makes a new document instead.
-    regroup = {"groups": ["a", "b"]}
-    patched = service.client.patch(f"/v1/documents/{doc_id}", json=regroup, headers=service.headers("admin"))
-    assert patched.status_code == 200, patched.text
-    other = service.upload("ed_a", "deck.pdf", "a")
-    assert other["upload"]["documents"][0]["doc_id"] != doc_id and other["job"]["result"]["indexed"] == 1
-    assert _units_of(service, "read_b", doc_id) == new_units
+
+
+def test_an_upload_tells_an_editor_nothing_of_a_documents_groups_it_is_not_in(service: Service) -> None:
+    """An editor's upload replaced a same-named document it sees only when every group of the document was
+    the editor's, and made a new document otherwise: the answer (the same id, or a new one) told it that the
+    document has groups the listing hides. It now replaces any document it sees, as a tag change may
+    (commit 60a97d5), and the groups it is not in stay: their readers get the new version, and nothing
+    tells the editor they exist."""
+    alone = service.upload("ed_ab", "alone.pdf", "a")["upload"]["documents"][0]["doc_id"]
+    shared = service.upload("ed_ab", "shared.pdf", "a,b")["upload"]["documents"][0]["doc_id"]
+    data = service.pdf()
+    replaced = {name: service.upload("ed_a", name, "a", data) for name in ("alone.pdf", "shared.pdf")}
+    assert [r["upload"]["documents"][0]["doc_id"] for r in replaced.values()] == [alone, shared]
+    learnt = [_what_the_uploader_learns(r) for r in replaced.values()]
+    assert learnt[0] == learnt[1] and replaced["shared.pdf"]["job"]["result"]["replaced"] == 1
+    # Explicitly by id, the same: not "no document you may replace" (404) for the shared one.
+    ids = {"alone.pdf": alone, "shared.pdf": shared}
+    by_id = [service.upload("ed_a", n, "a", service.pdf(), doc_id=d) for n, d in ids.items()]
+    assert [_what_the_uploader_learns(r) for r in by_id] == learnt
+    registry = DocumentRegistry.open(service.settings)
+    assert registry.get("default", shared).groups == ["a", "b"]  # b was not the editor's to take away
+    [listed] = service.named("ed_a", "shared.pdf")
+    assert listed["groups"] == ["a"]
+    assert _units_of(service, "read_b", shared) == _units_of(service, "read_a", shared)  # the new version
+    # An admin's replacement sets the groups it gives, as a regroup does.
+    service.upload("admin", "shared.pdf", "a", data=service.pdf(), doc_id=shared)
+    assert registry.get("default", shared).groups == ["a"]
 
 
 def test_a_failed_ingest_leaves_other_documents_as_they_were(service: Service) -> None:
