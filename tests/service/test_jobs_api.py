@@ -999,3 +999,51 @@ def test_a_folder_jobs_errors_name_its_files_not_server_paths(service: Service, 
     shown = service.client.get(f"/v1/jobs/{sent.json()['id']}", headers=service.headers("admin")).json()
     assert sorted(e["item"] for e in shown["errors"]) == ["link.pdf", "pipe.pdf"], shown["errors"]
     assert str(service.root) not in json.dumps(shown)
+
+
+def test_a_folder_jobs_gone_documents_are_shown_by_name_to_who_may_see_them(service: Service) -> None:
+    """A folder ingested again names the documents whose files are gone. The command line said so, but
+    over HTTP the job answer had no such list (only the result's counts): an editor re-ingesting a server
+    folder never learnt which documents went stale. Now ``gone`` lists them by id and name, never the
+    server path, each only to a caller who may see that document now."""
+    conn = sqlite3.connect(service.settings.registry_path)
+    service.keys["boss"] = users.add_user(conn, "boss", Role.EDITOR, ["eng", "sales"], "default")[1]
+    conn.close()
+    folder = Path(service.settings.service.ingest_allow_dirs[0]) / "share"
+    folder.mkdir()
+    for name, seed in (("a.pdf", 61), ("b.pdf", 62)):
+        figure_pdf(folder / name, seed=seed)
+
+    def ingest() -> str:
+        body = {"paths": [str(folder)], "groups": ["eng"]}
+        sent = service.client.post("/v1/jobs/ingest", json=body, headers=service.headers("boss"))
+        assert sent.status_code == 202, sent.text
+        assert service.wait(sent.json()["id"], "boss")["state"] == "succeeded"
+        return sent.json()["id"]
+
+    ingest()
+    ids = {
+        d["name"]: d["doc_id"] for d in documents_named(service, "a.pdf") + documents_named(service, "b.pdf")
+    }
+    moved = service.client.patch(
+        f"/v1/documents/{ids['b.pdf']}", json={"groups": ["sales"]}, headers=service.headers("admin")
+    )
+    assert moved.status_code == 200, moved.text
+    for name in ("a.pdf", "b.pdf"):
+        (folder / name).unlink()
+    figure_pdf(folder / "c.pdf", seed=63)
+    job_id = ingest()
+
+    def gone_for(user: str) -> list[dict]:
+        shown = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers(user)).json()
+        assert str(folder) not in json.dumps(shown)
+        return shown["gone"]
+
+    both = [{"doc_id": ids["a.pdf"], "name": "a.pdf"}, {"doc_id": ids["b.pdf"], "name": "b.pdf"}]
+    assert gone_for("boss") == both and gone_for("admin") == both
+    assert gone_for("editor") == both[:1]  # b.pdf is sales' only: not named to an editor of eng
+    listed = service.client.get("/v1/jobs", headers=service.headers("editor")).json()["jobs"]
+    assert [j["gone"] for j in listed if j["id"] == job_id] == [both[:1]]
+    deleted = service.client.delete(f"/v1/documents/{ids['a.pdf']}", headers=service.headers("admin"))
+    assert deleted.status_code == 200, deleted.text
+    assert gone_for("boss") == both[1:]  # a deleted document is no longer named

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal, local_operator
 from figvault.errors import FigvaultError
+from figvault.pipeline.gone_files import shown_to
 from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
 from figvault.pipeline.jobs import (
     AWAITING_RETRY,
@@ -45,6 +46,7 @@ from figvault.pipeline.jobs import (
     job_visible,
     remove_kept_inputs,
 )
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
@@ -108,6 +110,11 @@ class JobWarningOut(BaseModel):
     warning: str
 
 
+class JobDocumentOut(BaseModel):
+    doc_id: str
+    name: str
+
+
 class JobOut(BaseModel):
     """A job as callers see it (server paths, owner process, checkpoint and the operator's ``DETAIL`` of a
     failure stay inside)."""
@@ -128,6 +135,16 @@ class JobOut(BaseModel):
         " stopped, the same content as another document), the first 200; file names for its starter only.",
     )
     warning_count: int = 0
+    gone: list[JobDocumentOut] = Field(
+        default_factory=list,
+        description="A folder ingest's documents whose files are no longer in its folders (kept and"
+        " searchable until deleted: `DELETE /v1/documents/{id}`), those you may see now, the first 200.",
+    )
+    pruned: list[JobDocumentOut] = Field(
+        default_factory=list,
+        description="The documents of `gone` the ingest deleted instead (`figvault ingest --prune`), those"
+        " you could see, the first 200.",
+    )
     message: str = ""
     started_by: str = ""
     created_at: str | None = None
@@ -143,16 +160,22 @@ class JobOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: Job, viewer: Principal | None = None) -> JobOut:
-        """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings)."""
+    def of(
+        cls, job: Job, viewer: Principal | None = None, registry: DocumentRegistry | None = None
+    ) -> JobOut:
+        """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings, no
+        gone documents); ``registry``: where the documents whose files are gone are looked up now."""
         if job.store_wide:
             return cls._store_wide(job)
         result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
         named = viewer is not None and is_starter(job, viewer)
         warnings = job_warnings(job, named=named)
+        gone, pruned = _gone_lists(job, viewer, registry)
         return cls(
             warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
             warning_count=len(warnings),
+            gone=[JobDocumentOut(**d) for d in gone[:MAX_WARNINGS]],
+            pruned=[JobDocumentOut(**d) for d in pruned[:MAX_WARNINGS]],
             id=job.id,
             type=str(job.type),
             state=str(job.state),
@@ -196,6 +219,23 @@ class JobOut(BaseModel):
         )
 
 
+def _gone_lists(
+    job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The job's ``gone`` and ``pruned`` documents ``viewer`` may see (``pipeline/gone_files.shown_to``)."""
+    if viewer is None or registry is None:
+        return [], []
+    from figvault.pipeline.ingest_job import job_tenant
+
+    tenant = job_tenant(job)
+
+    def now(doc_id: str) -> DocumentRecord | None:
+        return registry.get(tenant, doc_id)
+
+    gone = shown_to(viewer, tenant, job.result.get("gone") or [], now)
+    return gone, shown_to(viewer, tenant, job.result.get("pruned") or [], None)
+
+
 STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "target_version"})
 """Result fields of a store-wide job that say nothing about any tenant's data."""
 
@@ -235,6 +275,10 @@ def _store(request: Request) -> JobStore:
     return JobStore(request.app.state.db.conn())
 
 
+def _registry(request: Request) -> DocumentRegistry:
+    return DocumentRegistry(request.app.state.db.conn())
+
+
 def _runner(request: Request) -> JobRunner:
     runner = getattr(request.app.state, "jobs", None)
     if runner is None:
@@ -254,12 +298,13 @@ def list_jobs(
     request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JobListOut:
     jobs = _store(request).list(limit=limit, visible_to=principal)
-    return JobListOut(jobs=[JobOut.of(j, principal) for j in jobs])
+    registry = _registry(request)
+    return JobListOut(jobs=[JobOut.of(j, principal, registry) for j in jobs])
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
 def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
-    return JobOut.of(_visible_job(_store(request), principal, job_id), principal)
+    return JobOut.of(_visible_job(_store(request), principal, job_id), principal, _registry(request))
 
 
 def _caller_still_sees(request: Request, token: str, job: Job) -> bool:
@@ -331,6 +376,9 @@ def job_events(
     def read() -> Job | None:
         return JobStore(db.conn()).get(job_id)
 
+    def shown(job: Job) -> str:
+        return JobOut.of(job, principal, DocumentRegistry(db.conn())).model_dump_json()
+
     async def stream() -> Any:
         last = ""
         quiet_since = checked = time.monotonic()
@@ -339,7 +387,7 @@ def job_events(
             if job is None:  # deleted meanwhile
                 yield _sse("end", json.dumps({"id": job_id, "state": "gone"}))
                 return
-            payload = JobOut.of(job, principal).model_dump_json()
+            payload = await run_in_threadpool(shown, job)  # gone documents: a registry read
             if payload != last:
                 last, quiet_since = payload, time.monotonic()
                 yield _sse("progress", payload)
