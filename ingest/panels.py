@@ -438,7 +438,23 @@ def panel_title(
     others: Sequence[Box] = (),
     label_size: float | None = None,
 ) -> TextLine | None:
-    """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel.
+    """The panel's own title (:func:`ranked_panel_title`, without its rank)."""
+    found = ranked_panel_title(graphic, lines, held, inside, framed, others, label_size)
+    return found[1] if found else None
+
+
+def ranked_panel_title(
+    graphic: Box,
+    lines: Sequence[TextLine],
+    held: Sequence[TextLine],
+    inside: bool = True,
+    framed: bool = False,
+    others: Sequence[Box] = (),
+    label_size: float | None = None,
+) -> tuple[float, TextLine] | None:
+    """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel,
+    with its rank (its distance above the drawing in points; a line inside the top ranks after every line
+    above, a line above a frame after every line inside it).
 
     ``inside``: also look inside the top of the drawing (charts; in a diagram such a line is a node's
     label, not the figure's title). ``framed``: the drawing is a frame or card around the panel (layout
@@ -452,24 +468,12 @@ def panel_title(
     ``label_size``: when the labels are not text (a picture's are pixels), the size a regular-weight
     title must reach instead (the document's body size; the lines over the picture are its title).
     """
-    sizes = [ln.size for ln in held] or [ln.size for ln in lines]
-    size = statistics.median(sizes) if sizes else 0.0
-    least = label_size if label_size is not None else TITLE_SIZE_RATIO * size
+    least = _least_title_size(lines, held, label_size)
     height = graphic[3] - graphic[1]
-    # A left-aligned title may start a little left of the plot (at the panel's edge, where short category
-    # labels leave the plot indented); it never reaches past its right side (a page title over panels).
-    slack = max(4.0, TITLE_SIDE_SLACK * (graphic[2] - graphic[0]))
     best: tuple[float, TextLine] | None = None
     for line in lines:
         box = line.box
-        width = box[2] - box[0]
-        over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
-        left_aligned = graphic[0] - slack <= box[0] and (
-            box[2] <= graphic[2] + 4
-            or (inside and box[0] <= graphic[0] + slack and not _overhangs(box, graphic, others))
-        )
-        placed = over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
-        if width <= 0 or not placed or not _title_like(line, least):
+        if not _placed(box, graphic, inside, others) or not _title_like(line, least):
             continue
         if _in_label_row(line, graphic, lines):
             continue
@@ -483,7 +487,61 @@ def panel_title(
             continue
         if best is None or rank < best[0]:
             best = (rank, line)
-    return _over_subtitle(best[1], lines, least) if best else None
+    return (best[0], _over_subtitle(best[1], lines, least)) if best else None
+
+
+def _least_title_size(lines: Sequence[TextLine], held: Sequence[TextLine], label_size: float | None) -> float:
+    """The size a regular-weight title must reach: TITLE_SIZE_RATIO times the labels' usual size."""
+    if label_size is not None:
+        return label_size
+    sizes = [ln.size for ln in held] or [ln.size for ln in lines]
+    return TITLE_SIZE_RATIO * (statistics.median(sizes) if sizes else 0.0)
+
+
+def _placed(box: Box, graphic: Box, inside: bool, others: Sequence[Box]) -> bool:
+    """A line lies over (or under) the graphic as its title does: across it, left-aligned with it, or (for
+    a chart, ``inside``) centred on it."""
+    width = box[2] - box[0]
+    if width <= 0:
+        return False
+    # A left-aligned title may start a little left of the plot (at the panel's edge, where short category
+    # labels leave the plot indented); it never reaches past its right side (a page title over panels).
+    slack = max(4.0, TITLE_SIDE_SLACK * (graphic[2] - graphic[0]))
+    over = min(box[2], graphic[2] + 4) - max(box[0], graphic[0] - 4)
+    left_aligned = graphic[0] - slack <= box[0] and (
+        box[2] <= graphic[2] + 4
+        or (inside and box[0] <= graphic[0] + slack and not _overhangs(box, graphic, others))
+    )
+    return over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
+
+
+TITLE_BELOW_PT = 14.0
+"""A chart's title under it starts at most this far below its lowest mark or label."""
+NOTE_PREFIXES = ("source", "sources", "base", "note", "notes", "n=", "n =")
+"""A line under a chart that starts with one of these (case ignored) is a note on its data, no title."""
+
+
+def title_below(
+    graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine], others: Sequence[Box] = ()
+) -> tuple[float, TextLine] | None:
+    """Layout class "title under the chart": the first title-like line under a chart's foot (its lowest
+    mark, or the axis labels and legend rows under it, each within TITLE_BELOW_PT of the last), placed
+    under it as a title is over it, with its gap below the foot. A note on the data ("Source: ...",
+    "Base: ...") is never the title. Whether the line heads the text under it instead (a section heading
+    after a figure) is the caller's question: it knows the body text."""
+    least = _least_title_size(lines, held, None)
+    foot = max([graphic[3], *(ln.box[3] for ln in held)])
+    across = [ln for ln in lines if min(ln.box[2], graphic[2]) > max(ln.box[0], graphic[0])]
+    for line in sorted((ln for ln in across if ln.box[1] >= foot - 2), key=lambda ln: ln.box[1]):
+        gap = line.box[1] - foot
+        if gap > TITLE_BELOW_PT:
+            return None
+        note = line.text.strip().lower().startswith(NOTE_PREFIXES)
+        titled = _placed(line.box, graphic, True, others) and _title_like(line, least)
+        if titled and not note and not _in_label_row(line, graphic, lines):
+            return gap, line
+        foot = max(foot, line.box[3])  # axis labels, a legend row: the chart goes on under them
+    return None
 
 
 def _over_subtitle(line: TextLine, lines: Sequence[TextLine], least: float) -> TextLine:

@@ -17,6 +17,7 @@ Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -46,10 +47,11 @@ from figvault.ingest.panels import (
     has_bar_series,
     is_chart,
     is_text_grid,
-    panel_title,
+    ranked_panel_title,
     ruled_table,
     same_style,
     split_panels,
+    title_below,
     wrapped_title,
 )
 
@@ -841,7 +843,7 @@ def _uncaptioned(
     # Each part's title looks at the others (O(parts^2)): a page of more parts than a chart grid has
     # (hostile, or a scatter of pieces) is titled as before, without them.
     boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
-    titles = []
+    titles, ranks, feet = [], [], []
     for part, chart in parts:
         graphic = _widened(layout, part.box, excluded, boxes)
         if chart:
@@ -849,8 +851,11 @@ def _uncaptioned(
         # A panel picture's edge is its frame: a title printed over its top is its own (_panel_picture).
         picture = not chart and _panel_picture(layout, part)
         framed = picture or (chart and _framed(part))
-        found = _title_indices(layout, graphic, near_ok, chart or picture, framed, boxes or (), picture)
+        found, rank = _title_indices(layout, graphic, near_ok, chart or picture, framed, boxes or (), picture)
         titles.append(found)
+        ranks.append(rank)
+        feet.append(_foot(part, graphic, grid, specks) if chart else None)
+    _titles_below(layout, feet, titles, ranks, near_ok, boxes or ())
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
@@ -1230,10 +1235,12 @@ FRAME_SLACK_PT = 2.0
 
 def _framed(part: Cluster) -> bool:
     """One path of the drawing is its whole extent: a frame or a card behind the panel."""
-    return any(
-        atom.path_count == 1
-        and all(abs(a - b) <= FRAME_SLACK_PT for a, b in zip(atom.box, part.box, strict=True))
-        for atom in part.atoms or [part]
+    return any(_is_frame(atom, part) for atom in part.atoms or [part])
+
+
+def _is_frame(atom: Cluster, part: Cluster) -> bool:
+    return atom.path_count == 1 and all(
+        abs(a - b) <= FRAME_SLACK_PT for a, b in zip(atom.box, part.box, strict=True)
     )
 
 
@@ -1281,14 +1288,14 @@ def _title_indices(
     framed: bool = False,
     others: Sequence[Box] = (),
     picture: bool = False,
-) -> tuple[int, ...]:
-    """Indices in ``layout.lines`` of the graphic's own title (panels.panel_title), with the lines it wraps
-    over (panels.wrapped_title); empty when it has none. ``picture``: the graphic is a panel picture
-    (_panel_picture), whose labels are pixels: a regular-weight title needs the body size."""
-    near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
-    near = [i for i in near if layout.lines[i].block not in excluded]
+) -> tuple[tuple[int, ...], float]:
+    """Indices in ``layout.lines`` of the graphic's own title (panels.ranked_panel_title), with the lines it
+    wraps over (panels.wrapped_title), and its rank; empty (rank inf) when it has none. ``picture``: the
+    graphic is a panel picture (_panel_picture), whose labels are pixels: a regular-weight title needs the
+    body size."""
+    near = _title_candidates(layout, graphic, excluded)
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
-    found = panel_title(
+    found = ranked_panel_title(
         graphic,
         [layout.lines[i] for i in near],
         held,
@@ -1298,9 +1305,96 @@ def _title_indices(
         label_size=layout.body_size if picture else None,
     )
     if found is None:
-        return ()
+        return (), math.inf
+    return _wrapped_indices(layout, found[1], near), found[0]
+
+
+def _title_candidates(layout: PageLayout, graphic: Box, excluded: set[int]) -> list[int]:
+    near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
+    return [i for i in near if layout.lines[i].block not in excluded]
+
+
+def _wrapped_indices(layout: PageLayout, found: TextLine, near: list[int]) -> tuple[int, ...]:
     wrapped = wrapped_title(found, [layout.lines[i] for i in near])
     return tuple(i for line in wrapped for i in near if layout.lines[i] is line)
+
+
+def _foot(part: Cluster, graphic: Box, grid: BoxGrid, specks: list[Box]) -> Box:
+    """A chart's graphic as a title under it is looked for from: its marks without the frame or card around
+    them (the title is inside the frame's bottom), lowered to the legend swatches right under them."""
+    bottom = graphic[3]
+    if _framed(part):
+        inner = [a.box[3] for a in part.atoms if not _is_frame(a, part)]
+        bottom = max(inner, default=bottom)
+    for _ in range(3):  # a legend of two or three rows
+        low = bottom
+        for i in grid.near((graphic[0], graphic[1], graphic[2], bottom), LEGEND_ABOVE_PT):
+            mark = specks[i]
+            if bottom - 2 <= mark[1] <= bottom + LEGEND_ABOVE_PT and graphic[0] - 2 <= mark[0] <= graphic[2]:
+                low = max(low, mark[3])
+        if low == bottom:
+            break
+        bottom = low
+    return (graphic[0], graphic[1], graphic[2], bottom)
+
+
+def _titles_below(
+    layout: PageLayout,
+    feet: list[Box | None],
+    titles: list[tuple[int, ...]],
+    ranks: list[float],
+    excluded: set[int],
+    others: Sequence[Box],
+) -> None:
+    """Layout class "title under the chart": a chart (its ``feet``, _foot; None for other parts) whose
+    title stands under it (panels.title_below) takes it when it is nearer than the title found over it; a
+    line between two charts goes to the nearer one (the chart above takes its title from the chart below
+    it). ``titles`` and ``ranks`` change in place."""
+    found = []
+    for k, foot in enumerate(feet):
+        below = _title_below_indices(layout, foot, excluded, others) if foot is not None else None
+        if below is not None:
+            found.append((below[0], k, below[1]))
+    owner = {i: k for k, title in enumerate(titles) for i in title}
+    for gap, k, indices in sorted(found):
+        rivals = {owner[i] for i in indices if i in owner} - {k}
+        if gap >= ranks[k] or any(ranks[q] <= gap for q in rivals):
+            continue
+        for q in rivals:
+            titles[q], ranks[q] = (), math.inf
+        titles[k], ranks[k] = indices, gap
+        owner.update({i: k for i in indices})
+
+
+def _title_below_indices(
+    layout: PageLayout, graphic: Box, excluded: set[int], others: Sequence[Box]
+) -> tuple[float, tuple[int, ...]] | None:
+    """The chart's title under it, with the lines it wraps over, and its gap; None when the line found heads
+    the text under it instead (_heads_text)."""
+    near = _title_candidates(layout, graphic, excluded)
+    held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
+    found = title_below(graphic, [layout.lines[i] for i in near], held, others)
+    if found is None:
+        return None
+    indices = _wrapped_indices(layout, found[1], near)
+    if _heads_text(layout, [layout.lines[i] for i in indices], found[0]):
+        return None
+    return found[0], indices
+
+
+def _heads_text(layout: PageLayout, title: list[TextLine], gap: float) -> bool:
+    """A line under a figure heads the paragraph under it (a section heading after a paper's figure) when
+    that paragraph is as near to it as the figure is: a heading stands nearer to what it heads."""
+    last = max(title, key=lambda line: line.box[3])
+    blocks = {line.block for line in title}
+    for i in layout.line_index.near(last.box, gap + 1):
+        line = layout.lines[i]
+        box = line.box
+        across = min(box[2], last.box[2]) - max(box[0], last.box[0])
+        heads = line.block in layout.body_blocks and line.block not in blocks and across > 0
+        if heads and 0 <= box[1] - last.box[3] <= gap:
+            return True
+    return False
 
 
 TITLE_WRAP_PT = 16.0

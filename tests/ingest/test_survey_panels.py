@@ -214,3 +214,80 @@ def test_stacked_columns_on_gridlines_without_an_axis_line_keep_their_top(
         legend="above", title_size=10.0,
     )  # fmt: skip
     _assert_one_titled_unit_each(survey, gold, units)
+
+
+@pytest.mark.parametrize(
+    ("frame", "seed", "size", "style"),
+    [
+        ("none", 3, PORTRAIT, {}),
+        ("stroke", 2, PORTRAIT, {"legend": "above"}),
+        ("card", 1, LANDSCAPE, {"question": True, "second_line": True}),
+        (
+            "none",
+            5,
+            LANDSCAPE,
+            {"title_font": "helv", "title_size": 14.0, "second_line": True, "legend": "right"},
+        ),
+    ],
+    ids=["white", "frame", "card-questions", "white-regular-weight"],
+)
+def test_a_title_under_its_chart_is_its_own(
+    survey: ModuleType, tmp_path: Path, frame: str, seed: int, size: tuple[float, float], style: dict
+) -> None:
+    """Layout class "title under the chart": each title (and base line) right under its chart and legend,
+    the source note under it; in a grid, the title under the upper chart is nearer to it than to the
+    chart below, and on a landscape page no line over the charts is theirs."""
+    gold, units = _page(
+        survey, tmp_path, ("bars", "columns", "lines", "pie"), seed=seed, size=size, frame=frame,
+        layout="title_below", **style,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+PARAGRAPH = (
+    "The measurements were repeated on every host of the cluster for a week, and the medians are shown; "
+    "the spread between hosts stayed under five per cent on every day of the run, as the next section "
+    "explains in more detail for the two outliers."
+)
+
+
+def _paper_page(survey: ModuleType, tmp_path: Path, under: str, gap: float, after: float) -> str | None:
+    """A paper's page: paragraphs, an uncaptioned column chart, the bold line ``under`` it ``gap`` points
+    below its lowest mark, then a paragraph ``after`` points under that line. Returns the chart's title."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    y = 60.0
+    for _ in range(2):
+        for line in survey._wrap(PARAGRAPH, "tiro", 10, 480):
+            page.insert_text((66, y), line, fontsize=10, fontname="tiro")
+            y += 12
+        y += 8
+    pen = survey.Pen(page)
+    survey.grouped_columns(pen, random.Random(4), _style(survey, legend="right"), (66, y + 10, 400, y + 200))
+    y = pen.extent[3] + gap + 9
+    page.insert_text((66, y), under, fontsize=11, fontname="tibo")
+    y += after
+    for line in survey._wrap(PARAGRAPH, "tiro", 10, 480):
+        y += 12
+        page.insert_text((66, y), line, fontsize=10, fontname="tiro")
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(doc.tobytes())
+    (figure,) = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    return figure.unit.title
+
+
+def test_the_section_heading_after_a_papers_chart_is_no_title(survey: ModuleType, tmp_path: Path) -> None:
+    """A heading under a figure heads the paragraph under it (nearer to it than to the figure): it is no
+    title of the chart above it (layout class "title under the chart" is not "section after a figure")."""
+    assert (
+        _paper_page(survey, tmp_path, "4 Results on the cluster", gap=10, after=6)
+        != "4 Results on the cluster"
+    )
+
+
+def test_a_bold_source_note_under_a_chart_is_no_title(survey: ModuleType, tmp_path: Path) -> None:
+    """A note on the data under a chart ("Source: ...", "Base: ..."), bold or not, is never its title."""
+    assert (
+        _paper_page(survey, tmp_path, "Source: own survey, 2026", gap=8, after=30)
+        != "Source: own survey, 2026"
+    )
