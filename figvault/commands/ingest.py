@@ -49,12 +49,38 @@ def who_sees_line(groups: list[str] | None, default_groups: list[str]) -> tuple[
             f" and documents already indexed keep theirs; {change}",
             False,
         )
+    # Without --groups only new documents go without: a routine re-run of a folder changes no one's access.
+    which = "new documents" if groups is None else "these documents"
     kept = " (documents already indexed keep theirs)" if groups is None else ""
     return (
-        f"warning: no groups{kept}: these documents will be visible to no user of the page or HTTP API,"
+        f"warning: no groups: {which} will be visible to no user of the page or HTTP API{kept},"
         " only to `figvault search` here; give them groups with --groups a,b or the setting"
         f" ingest.default_groups (FIGVAULT_INGEST__DEFAULT_GROUPS), or {change}",
         True,
+    )
+
+
+def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any]]) -> str | None:
+    """After the ingest: the documents it wrote that no user can see (no groups), by name and id, since
+    ``documents set-groups`` wants the id; None when every one has groups."""
+    from figvault.pipeline.gone_files import SHOWN
+    from figvault.pipeline.ingest_pipeline import INDEXED, REPLACED
+    from figvault.pipeline.registry import DocumentRegistry
+
+    registry = DocumentRegistry.open(settings)
+    written = [o for o in outcomes if o.get("status") in (INDEXED, REPLACED) and o.get("doc_id")]
+    records = [registry.get(tenant, str(o["doc_id"])) for o in written]
+    alone = [r for r in records if r is not None and not r.groups]
+    if not alone:
+        return None
+    n = len(alone)
+    shown = ", ".join(f"{r.name} ({r.doc_id})" for r in alone[:SHOWN]) + (
+        f", and {n - SHOWN} more" if n > SHOWN else ""
+    )
+    return (
+        f"warning: {n} document{'s' if n != 1 else ''} of this ingest {'are' if n != 1 else 'is'} visible"
+        f" to no one (no groups): {shown}; give each its groups:"
+        " `figvault documents set-groups ID --groups a,b`"
     )
 
 
@@ -185,6 +211,9 @@ def ingest(
         with encoder_may_lower_threads():  # this process runs no searches beside the ingest
             final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
     _print_result(final, as_json, log_file)
+    alone = groupless_line(settings, tenant, final.result.get("documents") or [])
+    if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
+        typer.echo(alone, err=True)
     audit_pruned(settings, tenant, final.result.get("pruned") or [])
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)

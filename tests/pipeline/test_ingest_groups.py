@@ -67,3 +67,28 @@ def test_ingest_without_groups_warns_even_when_quiet(tmp_path: Path) -> None:
     assert len(warnings) == 1, result.stderr
     bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--groups", "a b"])
     assert bad.exit_code == 2 and "invalid group name 'a b'" in bad.stderr
+
+
+def test_ingest_names_the_documents_no_one_can_see_and_a_rerun_does_not_cry_wolf(tmp_path: Path) -> None:
+    """Without --groups and ingest.default_groups, ``figvault ingest`` warned that "these documents will be
+    visible to no user" on every run, a re-run of a folder whose documents all have groups included, and
+    never said which documents went without (``documents set-groups`` wants their ids). Now the warning
+    before speaks of new documents only, and one line after names each document of the ingest left
+    without groups, by name and id."""
+    load_commands()
+    (tmp_path / "docs").mkdir()
+    figure_pdf(tmp_path / "docs" / "plan.pdf", seed=3, n_figures=1)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+
+    def ingest(*args: str) -> str:
+        result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q", *args])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    first = ingest()
+    [doc] = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
+    assert f"1 document of this ingest is visible to no one (no groups): plan.pdf ({doc.doc_id})" in first
+    assert "new documents will be visible to no user" in first and "these documents" not in first
+    CliRunner().invoke(app, [*base, "documents", "set-groups", doc.doc_id, "--groups", "eng"])
+    again = ingest()  # unchanged, and it has groups now: only the general line about new documents
+    assert "visible to no one" not in again and "these documents" not in again
