@@ -47,7 +47,7 @@ def list_jobs(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Jobs, newest first."""
-    from figvault.pipeline.jobs import JobStore
+    from figvault.pipeline.jobs import DETAIL, JobStore
 
     with one_line_errors():
         jobs = JobStore.open(state(ctx).settings).list(limit=limit)
@@ -60,7 +60,10 @@ def list_jobs(
     for job in jobs:
         who = job.started_by or "-"
         line = f"{job.id}  {job.type:8}  {_when(job.created_at)}  {who:10}  {progress_line(job)}"
-        typer.echo(line + (f"  {job.message}" if job.message else ""))
+        # The operator reads a failure's whole reason (the message, read over HTTP too, may be a fixed
+        # sentence: "the vector store is unavailable ... try again later" for a store another process holds).
+        reason = job.result.get(DETAIL) or job.message
+        typer.echo(line + (f"  {reason}" if reason else ""))
 
 
 @jobs_app.command("show")

@@ -33,3 +33,20 @@ def test_jobs_show_prints_warnings_and_gone_files(tmp_path: Path) -> None:
     assert f"warning: {DAMAGED} (q3-report.pdf)" in lines  # the upload's name, not the spool file
     gone = "note: 1 document whose files are gone: /share/old.pdf (doc_b);"
     assert any(line.startswith(gone) for line in lines), lines
+
+
+def test_jobs_list_gives_the_operator_a_failures_whole_reason(tmp_path: Path) -> None:
+    """A command-line ingest refused because `figvault serve` held the embedded store was listed by `jobs
+    list` as "the vector store is unavailable or failed; try again later" (the fixed sentence HTTP callers
+    read), which no retry cures while the service runs. The operator's listing gives the whole reason."""
+    from figvault.errors import StoreError, public_line
+    from figvault.pipeline.jobs import operator_detail
+
+    store = JobStore.open(load_settings("offline", data_dir=tmp_path))
+    job = store.create(JobType.INGEST, {"paths": ["/docs"]}, started_by="cli", tenant="default")
+    held = StoreError("the embedded store /data/milvus/figvault.db is in use by another process: stop it")
+    store.finish(job.id, JobState.FAILED, public_line(held), operator_detail(held))
+    listed = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path), "jobs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "is in use by another process: stop it" in listed.output
+    assert "try again later" not in listed.output
