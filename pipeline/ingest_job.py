@@ -50,7 +50,7 @@ from figvault.pipeline.jobs import (
     JobType,
     item_label,
 )
-from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
@@ -370,14 +370,11 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             discard_uploads(settings, ctx.job, ctx.store.db)
 
 
-DELETED_MEANWHILE = "not ingested: its document was deleted after the upload was accepted (a deletion wins)"
-
-
 def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
     """``chunk`` less the uploads whose document is no longer registered: an admin deleted it while the job
     waited (in the queue, or for a retry). Ingesting them would bring the deleted document back under its
-    id; each is a failed document of the job instead, and nothing of it is written. (Checked before each
-    batch: a deletion during the batch that writes the document is not seen.)"""
+    id; each is a failed document of the job instead, and nothing of it is written. (A deletion during the
+    batch that writes the document is caught by the write: ``IngestRunner._ingest_one``.)"""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
     gone = [

@@ -27,7 +27,7 @@ from figvault.errors import FigvaultError, VersionMismatchError, operator_line, 
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
-from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
@@ -518,8 +518,10 @@ class IngestRunner:
         )
         if known is not None:
             update = {"state": DocState.FAILED, "error": error, "sha256": plan.sha, "source": plan.source}
-            record = known.model_copy(update=update)
-        self.registry.put(record)
+            if not self.registry.update(known.model_copy(update=update)):
+                error = DELETED_MEANWHILE  # a deletion wins: the failure does not bring the record back
+        else:
+            self.registry.put(record)
         report.documents.append(DocumentOutcome(str(path), plan.doc_id, FAILED, error=error, name=plan.name))
 
     def _ingest_one(
@@ -532,12 +534,23 @@ class IngestRunner:
         timings: dict[str, float],
     ) -> DocumentOutcome:
         """The write stage of one document (extracted and encoded by the engine): its record (pending),
-        blobs and rows, then its stale units deleted and the record indexed; or its failure recorded."""
+        blobs and rows, then its stale units deleted and the record indexed; or its failure recorded.
+
+        A deletion wins: once the document is registered (planned as a known one, or this write's pending
+        record), every later record write only updates the row if it is still there, and a row gone means an
+        admin deleted the document meanwhile; then what this write stored is removed again and nothing is
+        registered (``DELETED_MEANWHILE``). With ``delete_document`` removing units, then the row, then units
+        again, no order of the two leaves the document or its units behind."""
         known = self.registry.get(tenant, plan.doc_id)
         outcome, record = self._outcome_and_record(collection, path, plan, prepared, tenant, known)
+        registered = plan.known is not None  # a row that only a deletion removes
         stored = False  # whether any new row may have reached the store
         try:
-            self.registry.put(record)
+            if registered and (known is None or not self.registry.update(record)):
+                return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=False)
+            if not registered:
+                self.registry.put(record)
+                registered = True
             rows = self._encoded_rows(prepared, outcome)
             key = self._put_blobs(path, prepared, tenant, plan.groups, timings)
             t = time.perf_counter()
@@ -552,15 +565,33 @@ class IngestRunner:
             if self.hook:
                 self.hook("written", outcome)
             outcome.removed = self._drop_stale(collection, tenant, plan.doc_id, prepared, timings)
-            self.registry.put(record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)}))
+            indexed = record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)})
+            if not self.registry.update(indexed):
+                return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
             log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
             failed = record.model_copy(update={"state": DocState.FAILED, "error": reason})
             if not stored and known is not None:  # nothing new stored: the old version stays as it was
                 failed = known.model_copy(update={"state": DocState.FAILED, "error": reason})
-            self.registry.put(failed)
+            if registered and not self.registry.update(failed):
+                return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=stored)
+            if not registered:
+                self.registry.put(failed)
             outcome.status, outcome.error, outcome.units = FAILED, reason, 0
+        return outcome
+
+    def _deleted_meanwhile(
+        self, outcome: DocumentOutcome, collection: str, tenant: str, doc_id: str, *, stored: bool
+    ) -> DocumentOutcome:
+        """The outcome of a document deleted while this ingest wrote it: the rows it stored are deleted
+        again (the deletion may have run before they landed), and the document is not registered."""
+        if stored:
+            ids = self.store.unit_ids_of_doc(collection, tenant, doc_id)
+            if ids:
+                self.store.delete_ids(collection, ids)
+        log.info("document %s was deleted while it was being ingested: nothing of it kept", doc_id)
+        outcome.status, outcome.error, outcome.units, outcome.removed = FAILED, DELETED_MEANWHILE, 0, 0
         return outcome
 
     def _outcome_and_record(
@@ -688,10 +719,19 @@ def delete_document(settings: Settings, tenant: str, doc_id: str) -> bool:
     registry = DocumentRegistry(conn)
     known = registry.get(tenant, doc_id)
     left = files_of(store, tenant, doc_id, known.sha256 if known is not None else "")
+    removed = _delete_units(store, tenant, doc_id)
+    deleted = registry.delete(tenant, doc_id)
+    # Again: an ingest that wrote units after the first pass, and registered them before the row went,
+    # finished its write; one that registers after it finds no row and removes its own (``_ingest_one``).
+    removed += _delete_units(store, tenant, doc_id)
+    remove_left_files(settings, store, tenant, doc_id, left)
+    return deleted or known is not None or removed > 0
+
+
+def _delete_units(store: MilvusUnitStore, tenant: str, doc_id: str) -> int:
+    """Delete the document's units from every collection; how many."""
     removed = 0
     for collection in store.list_collections():
         ids = store.unit_ids_of_doc(collection, tenant, doc_id)
         removed += store.delete_ids(collection, ids) if ids else 0
-    deleted = registry.delete(tenant, doc_id)
-    remove_left_files(settings, store, tenant, doc_id, left)
-    return deleted or known is not None or removed > 0
+    return removed

@@ -20,6 +20,10 @@ from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
 from figvault.settings import Settings
 
+DELETED_MEANWHILE = "not ingested: its document was deleted meanwhile (a deletion wins)"
+"""A file's outcome when its document was deleted after the ingest chose it (while its job waited, or while
+the batch that writes it ran): nothing of it stays written."""
+
 
 def connect(settings: Settings) -> Database:
     """The registry database of ``settings`` (migrated to the newest schema on first use)."""
@@ -143,14 +147,18 @@ class DocumentRegistry:
 
     def put(self, record: DocumentRecord) -> DocumentRecord:
         record = record.model_copy(update={"updated_at": time.time()})
-        values = record.model_dump(exclude={"groups", "tags"}) | {
-            "state": str(record.state),
-            "groups_json": json.dumps(sorted(set(record.groups)), ensure_ascii=False),
-            "tags_json": json.dumps(sorted(set(record.tags)), ensure_ascii=False),
-        }
         with self.db.write() as conn:
-            conn.execute(self.db.upsert(documents, values, ["tenant", "doc_id"]))
+            conn.execute(self.db.upsert(documents, _values(record), ["tenant", "doc_id"]))
         return record
+
+    def update(self, record: DocumentRecord) -> bool:
+        """Write ``record`` over its row only if the row is still there, in one statement; False when it is
+        gone (deleted meanwhile: an ingest must not bring back a document deleted while it ran)."""
+        record = record.model_copy(update={"updated_at": time.time()})
+        c = documents.c
+        stmt = update(documents).where(c.tenant == record.tenant, c.doc_id == record.doc_id)
+        with self.db.write() as conn:
+            return conn.execute(stmt.values(_values(record))).rowcount > 0
 
     def delete_placeholder(self, tenant: str, doc_id: str) -> bool:
         """Delete the document only if it is still a placeholder (``doc_identity.is_placeholder``: pending,
@@ -170,3 +178,12 @@ class DocumentRegistry:
         stmt = delete(documents).where(documents.c.tenant == tenant, documents.c.doc_id == doc_id)
         with self.db.write() as conn:
             return conn.execute(stmt).rowcount > 0
+
+
+def _values(record: DocumentRecord) -> dict[str, Any]:
+    """The documents table's columns of ``record``."""
+    return record.model_dump(exclude={"groups", "tags"}) | {
+        "state": str(record.state),
+        "groups_json": json.dumps(sorted(set(record.groups)), ensure_ascii=False),
+        "tags_json": json.dumps(sorted(set(record.tags)), ensure_ascii=False),
+    }

@@ -192,3 +192,47 @@ def test_delete_document(settings: Settings, docs: list[Path], first_report) -> 
     assert store.unit_ids_of_doc(store.served_collection(), "initech", doc_id) == set()
     assert DocumentRegistry.open(settings).get("initech", doc_id) is None
     assert not delete_document(settings, "initech", doc_id)
+
+
+@pytest.mark.parametrize(
+    ("when", "version"),
+    [
+        ("before its write", "a replacement"),  # extracted and encoded; deleted before the write stage
+        ("after its units", "a replacement"),
+        ("after its units", "a new document"),  # registered by this write, deleted as it ran
+    ],
+)
+def test_a_document_deleted_while_its_batch_writes_it_stays_deleted(
+    settings: Settings, tmp_path: Path, when: str, version: str
+) -> None:
+    """A deletion was checked only before a batch (``DELETED_MEANWHILE``): a document deleted while the
+    batch that writes it ran came back, its record written again over the deletion (with its units, or,
+    deleted after its units landed, with a count of units the store no longer held). A deletion wins now,
+    whenever it lands: no record and no unit of the document stay."""
+    from figvault.pipeline.registry import DELETED_MEANWHILE
+
+    tenant = f"race-{when[:5]}-{version[2:5]}"
+    path = figure_pdf(tmp_path / "racing.pdf", seed=31)
+    if version == "a replacement":
+        ingest_paths(settings, [path], groups=["eng"], tenant=tenant, progress=False)
+        figure_pdf(path, seed=32, n_figures=2)  # its next version
+
+    def delete(doc_id: str) -> None:
+        assert delete_document(settings, tenant, doc_id)
+
+    runner = IngestRunner(settings, hook=lambda stage, outcome: delete(outcome.doc_id))
+    if when == "before its write":
+        runner.hook, extracted = None, runner.engine.run
+
+        def run_then_delete(*args, **kwargs):
+            for spec, result in extracted(*args, **kwargs):
+                delete(spec.doc_id)
+                yield spec, result
+
+        runner.engine.run = run_then_delete
+    report = runner.run([path], groups=["eng"], tenant=tenant, progress=False)
+    [outcome] = report.documents
+    assert (outcome.status, outcome.error) == (FAILED, DELETED_MEANWHILE)
+    assert DocumentRegistry.open(settings).get(tenant, outcome.doc_id) is None
+    store = MilvusUnitStore.from_settings(settings)
+    assert store.unit_ids_of_doc(store.served_collection(), tenant, outcome.doc_id) == set()
