@@ -719,16 +719,16 @@ def delete_document(settings: Settings, tenant: str, doc_id: str) -> bool:
     registry = DocumentRegistry(conn)
     known = registry.get(tenant, doc_id)
     left = files_of(store, tenant, doc_id, known.sha256 if known is not None else "")
-    removed = _delete_units(store, tenant, doc_id)
+    removed = delete_units(store, tenant, doc_id)
     deleted = registry.delete(tenant, doc_id)
-    # Again: an ingest that wrote units after the first pass, and registered them before the row went,
-    # finished its write; one that registers after it finds no row and removes its own (``_ingest_one``).
-    removed += _delete_units(store, tenant, doc_id)
+    # Again: a write (ingest, regroup, retag) that stored units after the first pass and updated the row
+    # before it went is done; one that updates after finds no row and removes its own (``_ingest_one``).
+    removed += delete_units(store, tenant, doc_id)
     remove_left_files(settings, store, tenant, doc_id, left)
     return deleted or known is not None or removed > 0
 
 
-def _delete_units(store: MilvusUnitStore, tenant: str, doc_id: str) -> int:
+def delete_units(store: MilvusUnitStore, tenant: str, doc_id: str) -> int:
     """Delete the document's units from every collection; how many."""
     removed = 0
     for collection in store.list_collections():

@@ -88,11 +88,22 @@ def set_document_groups(
                 raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
             key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
             rewritten = _rewrite_everywhere(store, tenant, doc_id, chosen, key)
-            registry.put(record.model_copy(update={"groups": chosen}))
+            _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}))
     finally:
         conn.close()
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
+
+
+def _update_or_undo(registry: DocumentRegistry, store: MilvusUnitStore, record: DocumentRecord) -> None:
+    """Record the change, unless the document was deleted while its units were rewritten (a deletion does
+    not wait for the store lock): then the rows written back are removed again, and DocumentNotFoundError,
+    as for a document that was never there. A deletion wins (docs/jobs.md)."""
+    from figvault.pipeline.ingest_pipeline import delete_units
+
+    if not registry.update(record):
+        delete_units(store, record.tenant, record.doc_id)
+        raise DocumentNotFoundError(f"no document {record.doc_id!r} in tenant {record.tenant!r}")
 
 
 def _rewrite_everywhere(
@@ -164,7 +175,7 @@ def set_document_tags(
                 if count:
                     store.flush(collection)
                     rewritten[collection] = count
-            registry.put(record.model_copy(update={"tags": chosen}))
+            _update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
     finally:
         conn.close()
     served = store.served_collection()

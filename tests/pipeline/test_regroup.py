@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -198,3 +199,33 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     missing = CliRunner().invoke(app, [*base, "documents", "set-groups", "nope.pdf", "--groups", "g1"])
     assert missing.exit_code == 1 and "no document 'nope.pdf'" in missing.stderr
     set_document_groups(settings, TENANT, "beta.pdf", ["g1"])
+
+
+@pytest.mark.parametrize("change", ["groups", "tags"])
+def test_a_document_deleted_while_it_is_regrouped_stays_deleted(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A deletion does not wait for the store lock a regroup (or retag) holds. One that landed while the
+    regroup rewrote the units brought the document back: its record written again over the deletion (with
+    its rewritten units, or with none). A deletion wins now: the change answers "no document", and neither
+    the record nor a unit stays."""
+    from figvault.pipeline.ingest_pipeline import delete_document
+    from figvault.pipeline.regroup import set_document_tags
+
+    tenant = f"race-{change}"
+    path = figure_pdf(tmp_path / "gamma.pdf", seed=33, n_figures=2)
+    assert not ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False).failed
+    [record] = DocumentRegistry.open(settings).list(tenant)
+    store = MilvusUnitStore.from_settings(settings)
+    write_back = store.upsert_rows
+
+    def deleted_first(*args, **kwargs):  # deleted after the units were read, before the write
+        assert delete_document(settings, tenant, record.doc_id)
+        return write_back(*args, **kwargs)
+
+    monkeypatch.setattr(store, "upsert_rows", deleted_first)
+    regroup = set_document_groups if change == "groups" else set_document_tags
+    with pytest.raises(DocumentNotFoundError):
+        regroup(settings, tenant, record.doc_id, ["g2"], store=store, lock_timeout_s=5)
+    assert DocumentRegistry.open(settings).get(tenant, record.doc_id) is None
+    assert store.unit_ids_of_doc(store.served_collection(), tenant, record.doc_id) == set()
