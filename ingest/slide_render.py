@@ -7,6 +7,7 @@ slides are unhidden in a temporary copy first and page i of the PDF is always sl
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -177,6 +178,11 @@ def _convert(
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
+    except BaseException:  # interrupted here (Ctrl-C, a cancel): soffice is in its own session, end it too
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     seconds = time.perf_counter() - started
     pdf_path = tmp_path / "deck.pdf"
     if proc.returncode != 0 or not pdf_path.exists():

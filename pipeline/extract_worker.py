@@ -134,6 +134,9 @@ def _watch_requester(pid: int) -> None:
     def watch() -> None:
         while _started_at(pid) == born:  # the same process, not a new one under a reused pid
             time.sleep(ORPHAN_POLL_S)
+        for child in descendants(os.getpid()):  # LibreOffice runs in a session of its own, not our group
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.killpg(os.getpgrp(), signal.SIGKILL)
         os._exit(1)
