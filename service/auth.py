@@ -76,6 +76,14 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     return Principal(user=JWT_USER_PREFIX + sub, tenant=tenant, groups=groups, roles=roles)
 
 
+TWO_KEYS_NEED_AN_ISSUER = (
+    "service.jwt_secret and service.jwt_public_key are both set but service.jwt_issuer is not: the two keys"
+    " could be two issuers, whose equal subjects would be one account (jwt:<sub>: its jobs, audit entries,"
+    " budgets). Set service.jwt_issuer (every token must then carry that iss), or keep one key."
+)
+"""Token identity is ``jwt:<sub>``, one namespace: every key this server trusts must speak for one issuer."""
+
+
 class JwtVerifier:
     """Verifies signature, expiry, audience and issuer against the configured keys."""
 
@@ -85,6 +93,8 @@ class JwtVerifier:
         self.algorithms = set(settings.jwt_algorithms)
         self.audience = settings.jwt_audience or None
         self.issuer = settings.jwt_issuer or None
+        if self.secret and self.public_key and self.issuer is None:
+            raise FigvaultError(TWO_KEYS_NEED_AN_ISSUER)
 
     @property
     def enabled(self) -> bool:

@@ -123,6 +123,24 @@ def test_algorithm_confusion_is_refused(tmp_path: Path, rsa_pair: tuple[Any, str
         auth.authenticate((header + b"." + body + b"." + sig).decode())
 
 
+def test_two_keys_are_trusted_only_for_one_issuer(tmp_path: Path, rsa_pair: tuple[Any, str]) -> None:
+    """A shared secret and a public key could be set together without an issuer: two parties' tokens, and
+    ``sub: jo`` of each was the one account ``jwt:jo`` (its jobs to cancel and retry, its audit entries,
+    its budgets). Two keys are now trusted only with ``jwt_issuer`` set: both speak for that issuer, whose
+    subjects are one namespace; a token of another issuer is refused, whichever key signed it."""
+    from figvault.errors import FigvaultError
+
+    private, public_pem = rsa_pair
+    with pytest.raises(FigvaultError, match=r"service\.jwt_issuer"):
+        _auth(tmp_path, jwt_secret=SECRET, jwt_public_key=public_pem)
+    auth = _auth(tmp_path, jwt_secret=SECRET, jwt_public_key=public_pem, jwt_issuer="https://idp")
+    for key, alg in ((SECRET, "HS256"), (private, "RS256")):
+        assert auth.authenticate(jwt.encode(_claims(iss="https://idp"), key, algorithm=alg)).user == "jwt:jo"
+        for other in ("https://other", None):
+            with pytest.raises(AuthError, match="token rejected"):
+                auth.authenticate(jwt.encode(_claims(iss=other), key, algorithm=alg))
+
+
 def test_jwt_disabled_without_keys(tmp_path: Path) -> None:
     with pytest.raises(AuthError, match="not configured"):
         _auth(tmp_path).authenticate(jwt.encode(_claims(), SECRET, algorithm="HS256"))
