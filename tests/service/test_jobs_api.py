@@ -1047,3 +1047,23 @@ def test_a_folder_jobs_gone_documents_are_shown_by_name_to_who_may_see_them(serv
     deleted = service.client.delete(f"/v1/documents/{ids['a.pdf']}", headers=service.headers("admin"))
     assert deleted.status_code == 200, deleted.text
     assert gone_for("boss") == both[1:]  # a deleted document is no longer named
+
+
+def test_an_admin_deletes_a_document_of_groups_it_is_not_in(service: Service) -> None:
+    """The Admin tab lists every document of the tenant and an admin may change any one's groups, but
+    ``DELETE /v1/documents/{id}`` answered 404 for a document whose groups the admin does not share (one
+    ingested without groups by mistake, visible to no one, the very one to remove): the admin had to give
+    it their own group first. Now an admin deletes any document of its own tenant; never another's."""
+    job = upload(service, "editor", 71)
+    assert service.wait(job["job_id"], "editor")["state"] == "succeeded"
+    doc_id = job["documents"][0]["doc_id"]
+    moved = service.client.patch(
+        f"/v1/documents/{doc_id}", json={"groups": ["sales"]}, headers=service.headers("admin")
+    )
+    assert moved.status_code == 200, moved.text
+    foreign = service.client.delete(f"/v1/documents/{doc_id}", headers=service.headers("other"))
+    assert foreign.status_code == 404  # an admin of another tenant
+    deleted = service.client.delete(f"/v1/documents/{doc_id}", headers=service.headers("admin"))
+    assert deleted.status_code == 200, deleted.text
+    listed = service.client.get("/v1/admin/documents", headers=service.headers("admin")).json()["documents"]
+    assert doc_id not in {d["doc_id"] for d in listed}

@@ -332,14 +332,17 @@ def _queue_job(
 def delete_document(
     doc_id: DocIdPath, principal: Admin, db: DbDep, engine: EngineDep, settings: SettingsDep
 ) -> DeletedOut:
+    """Any document of the admin's tenant, whatever its groups, as a change of groups: one ingested without
+    groups by mistake (visible to no one) is exactly the one to remove, and an admin could give it their own
+    group first anyway."""
     from figvault.pipeline.ingest_pipeline import delete_document as delete_from_store
 
-    found = visible_records(db.conn(), principal, doc_id)
-    if not found:
+    found = find_document(db.conn(), principal, doc_id, any_group=True)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
-    delete_from_store(settings, principal.tenant, found[0].doc_id)
-    audit.record(db.conn(), principal, "delete", detail={"doc_id": found[0].doc_id})
-    return DeletedOut(doc_id=found[0].doc_id)
+    delete_from_store(settings, principal.tenant, found.doc_id)
+    audit.record(db.conn(), principal, "delete", detail={"doc_id": found.doc_id})
+    return DeletedOut(doc_id=found.doc_id)
 
 
 @router.patch(
