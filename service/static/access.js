@@ -1,7 +1,9 @@
 // Admins: every document of the tenant with its groups, including those no one can see yet (ingested
-// without groups), and a form per document to change them (PATCH /v1/documents/{id}: rewritten in place).
+// without groups), a form per document to change them (PATCH /v1/documents/{id}: rewritten in place), and
+// a button to delete one (DELETE /v1/documents/{id}: a file ingested by mistake; while `figvault serve`
+// holds the embedded store, the command line's `documents delete` cannot).
 
-import { getJson, patchJson } from "./api.js";
+import { getJson, patchJson, request } from "./api.js";
 import { el } from "./format.js";
 
 export class AccessView {
@@ -54,6 +56,8 @@ export class AccessView {
       this.save(doc, input, save, note);
     });
     const who = doc.groups.length ? "" : el("span", { class: "access-none" }, " (visible to no one)");
+    const remove = el("button", { type: "button", class: "secondary", "aria-label": `Delete ${doc.name}` }, "Delete");
+    remove.addEventListener("click", () => this.remove(doc, remove));
     return el(
       "tr",
       {},
@@ -61,7 +65,22 @@ export class AccessView {
       el("td", {}, String(doc.units)),
       el("td", {}, doc.state),
       el("td", {}, form),
+      el("td", {}, remove),
     );
+  }
+
+  async remove(doc, button) {
+    if (!window.confirm(deleteQuestion(doc))) return;
+    button.disabled = true;
+    try {
+      await request(`/v1/documents/${encodeURIComponent(doc.doc_id)}`, { method: "DELETE" });
+      this.onRegrouped?.();
+      await this.load();
+      this.status.textContent = `${doc.name} deleted.`;
+    } catch (error) {
+      button.disabled = false;
+      this.status.textContent = `${doc.name}: ${error.message}`;
+    }
   }
 
   async save(doc, input, button, note) {
@@ -84,4 +103,10 @@ export class AccessView {
       button.disabled = false;
     }
   }
+}
+
+// What the admin confirms: what goes, and what does not (the file itself, wherever it came from).
+export function deleteQuestion(doc) {
+  const figures = `${doc.units} figure${doc.units === 1 ? "" : "s"}`;
+  return `Delete ${doc.name} (${doc.doc_id})? Its ${figures} leave every search at once. The file itself is not touched; ingesting or uploading it again brings it back.`;
 }

@@ -3,6 +3,7 @@
 
 import { ApiError, clearToken, getJson, getToken, setToken } from "./api.js";
 import { AdminView } from "./admin.js";
+import { JobsView } from "./jobs.js";
 import { SearchView } from "./search.js";
 import { UploadView } from "./upload.js";
 import { PageViewer } from "./viewer.js";
@@ -14,10 +15,12 @@ class App {
     this.viewer = new PageViewer();
     const open = (hit) => this.viewer.open(hit);
     this.search = new SearchView({ onOpen: open });
+    this.jobs = new JobsView();
     this.upload = new UploadView({
       onIndexed: () => {
         this.viewer.forgetDocuments();
         this.search.loadDocuments();
+        this.jobs.load();
       },
     });
     this.admin = new AdminView({
@@ -116,6 +119,7 @@ class App {
       else tab.removeAttribute("aria-current");
     }
     if (name === "admin") this.admin.show();
+    if (name === "upload") this.jobs.load();
   }
 }
 

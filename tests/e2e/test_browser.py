@@ -100,6 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "editor": figvault_cli(
             data_dir, "users", "add", "ed", "--role", "editor", "--groups", "public", env=env
         ),
+        "admin": figvault_cli(data_dir, "users", "add", "ada", "--role", "admin", "--groups", "hr", env=env),
     }
     port = free_port()
     log = root / "server.log"
@@ -260,3 +261,34 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.wait_for_function("() => document.querySelector('#search-status').textContent.includes('pages')")
     page.locator("#filters-reset").click()
     assert len(search(page, caption)) > 1
+
+
+def test_admin_sees_the_jobs_and_deletes_a_document_it_does_not_share(
+    page: object, server: Server, tmp_path: Path
+) -> None:
+    """The page had no list of past jobs (only the uploads followed in this tab) and no way to delete a
+    document: while `figvault serve` holds the embedded store the command line cannot either, so a file
+    uploaded by mistake stayed until someone wrote a curl command. An admin of another group (hr) uploads
+    for the public group, sees the job in Recent jobs, and deletes the document from the Admin tab."""
+    upload = figure_pdf(tmp_path / "wrong-file.pdf", seed=5151, n_figures=1)
+    sign_in(page, server, "admin")
+    page.locator("button[data-tab=upload]").click()
+    page.get_by_label("Groups that may see them (comma separated)").fill("public")
+    page.get_by_label("PDF or PPTX files").set_input_files(str(upload))
+    page.locator("#upload-form button[type=submit]").click()
+    page.wait_for_selector("#upload-log li.ok, #upload-log li.failed", timeout=90_000)
+    assert page.locator("#upload-log li.ok").count() == 1, page.inner_text("#upload-log")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#jobs-list li')]"
+        ".some(li => li.innerText.includes('ingest succeeded (1/1), by ada'))"
+    )
+
+    page.locator("button[data-tab=admin]").click()
+    row = page.locator("#access-table tbody tr", has_text="wrong-file.pdf")
+    row.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete wrong-file.pdf").click()
+    page.wait_for_function(
+        "() => document.querySelector('#access-status').textContent.includes('wrong-file.pdf deleted')"
+    )
+    assert page.locator("#access-table tbody tr", has_text="wrong-file.pdf").count() == 0

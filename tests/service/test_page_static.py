@@ -336,3 +336,44 @@ def test_the_upload_log_shows_a_jobs_warnings() -> None:
         "and 3 more warnings (figvault jobs show on the server)",
     ]
     assert json.loads(without) == []
+
+
+JOBS_SCRIPT = """
+const { jobLine, jobDetails } = await import(process.argv[1]);
+for (const job of JSON.parse(process.argv[2])) console.log(JSON.stringify([jobLine(job), jobDetails(job)]));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_recent_jobs_say_how_each_ended_and_what_went_stale() -> None:
+    """The Upload tab's Recent jobs (the page had no list of past jobs): each job on one line, then its
+    failures, warnings and the documents whose files were gone from a folder ingested again (by the names
+    and ids the job answer gives, ``JobOut.gone``/``pruned``)."""
+    jobs = [
+        {
+            "type": "ingest",
+            "state": "succeeded",
+            "done": 2,
+            "total": 2,
+            "started_by": "ana",
+            "message": "1 new, 1 unchanged",
+            "errors": [{"item": "bad.pdf", "error": "encrypted PDF"}],
+            "error_count": 3,
+            "gone": [{"doc_id": "doc_1", "name": "old.pdf"}],
+            "pruned": [{"doc_id": "doc_2", "name": "older.pdf"}],
+        },
+        {"type": "reencode", "state": "running", "done": 0, "total": 0},
+    ]
+    first, second = (
+        json.loads(line) for line in run_module(JOBS_SCRIPT, "jobs.js", json.dumps(jobs)).splitlines()
+    )
+    assert first == [
+        "ingest succeeded (2/2), by ana — 1 new, 1 unchanged",
+        [
+            "failed: bad.pdf: encrypted PDF",
+            "and 2 more failures",
+            "files gone, documents kept (an admin deletes them on the Admin tab): old.pdf (doc_1)",
+            "files gone, documents deleted: older.pdf (doc_2)",
+        ],
+    ]
+    assert second == ["reencode running", []]
