@@ -591,6 +591,44 @@ def _wraps(upper: TextLine, lower: TextLine) -> bool:
     return -0.5 * height <= gap <= 0.6 * height and across > 0
 
 
+KPI_VALUE_SIZE = 1.6
+"""A KPI tile's value is set at least this much larger than the tile's other lines (its label)."""
+KPI_VALUE_MAX_CHARS = 8
+KPI_VALUE_MAX_LETTERS = 2
+"""... and is a short number: "33%", "2,612", "6.8x", "$1.2M"."""
+
+
+def kpi_value(lines: Sequence[TextLine]) -> bool:
+    """Layout class "KPI tiles": the lines inside a tinted tile hold one value, a short number set much
+    larger than the others (its label, its change since last period). A card behind several tiles holds
+    several."""
+    values = 0
+    for value in lines:
+        text = value.text.strip()
+        others = [ln.size for ln in lines if ln is not value]
+        if others and is_number(text) and len(text) <= KPI_VALUE_MAX_CHARS:
+            values += value.size >= KPI_VALUE_SIZE * statistics.median(others)
+    return values == 1
+
+
+def is_number(text: str) -> bool:
+    """A figure, not words: a digit and at most KPI_VALUE_MAX_LETTERS letters ("33%", "6.8x", "$1.2M")."""
+    return any(ch.isdigit() for ch in text) and _letters(text) <= KPI_VALUE_MAX_LETTERS
+
+
+def kpi_row(tiles: Sequence[Box]) -> bool:
+    """Two or more KPI tiles of one height, level, side by side (each gap at most a tile's width)."""
+    if len(tiles) < 2:
+        return False
+    row = sorted(tiles)
+    height = row[0][3] - row[0][1]
+    for a, b in itertools.pairwise(row):
+        level = abs(a[1] - b[1]) <= 2.0 and abs((b[3] - b[1]) - height) <= 0.1 * height
+        if not level or not 0 <= b[0] - a[2] <= max(a[2] - a[0], b[2] - b[0]):
+            return False
+    return True
+
+
 TITLE_CENTRE_SLACK = 0.15
 """A chart's title centred over it may be wider than the chart: its middle within this share of the
 chart's width of the chart's middle, and at most twice as wide."""

@@ -46,7 +46,10 @@ from figvault.ingest.panels import (
     TITLE_MAX_LINES,
     has_bar_series,
     is_chart,
+    is_number,
     is_text_grid,
+    kpi_row,
+    kpi_value,
     ranked_panel_title,
     ruled_table,
     same_style,
@@ -606,7 +609,10 @@ def slide_title_lines(
     candidates = [
         ln
         for ln in lines
-        if ln.block not in caption_blocks and any(ch.isalpha() for ch in ln.text) and not _is_link(ln.text)
+        if ln.block not in caption_blocks
+        and any(ch.isalpha() for ch in ln.text)
+        and not _is_link(ln.text)
+        and not is_number(ln.text)  # a KPI tile's value ("9.0x") set in the page's largest type
     ]
     if not is_slide_like(content.size) or not candidates:
         return []
@@ -836,7 +842,7 @@ def _uncaptioned(
             specks.append(cluster.box)  # bullets, markers, legend swatches: not figures on their own
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
-    parts = _join_bar_rows(parts, layout.content.size[1])
+    parts = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
     grid = BoxGrid(specks)
     headings = _heading_blocks(layout) - excluded_titles
     near_ok = excluded - headings
@@ -1033,6 +1039,60 @@ def _join_bar_rows(parts: list[tuple[Cluster, bool]], page_height: float) -> lis
                 merged = True
                 break
     return rest + [(bar, True) for bar in bars]
+
+
+def _join_kpi_rows(parts: list[tuple[Cluster, bool]], layout: PageLayout) -> list[tuple[Cluster, bool]]:
+    """Layout class "KPI tiles": a row of tinted tiles, each a big number over its label (panels.kpi_row),
+    is a panel of its own, like a chart: the parts holding its tiles join into one part flagged a chart
+    panel, so it is titled as one and never glued to the chart beside it (_merge_loose keeps panels
+    apart). Text cards hold no big number and stay as they are. Pages of more than BAR_ROWS_MAX parts
+    holding tiles are left alone (bounded work)."""
+    held = [
+        (k, tiles)
+        for k, (part, chart) in enumerate(parts)
+        if not chart and (tiles := _kpi_tiles(layout, part))
+    ]
+    if not held or len(held) > BAR_ROWS_MAX:
+        return parts
+    groups: list[tuple[list[int], list[Box]]] = []
+    for k, tiles in held:
+        for group in groups:
+            if kpi_row(group[1] + tiles):
+                group[0].append(k)
+                group[1].extend(tiles)
+                break
+        else:
+            groups.append(([k], list(tiles)))
+    rows = [members for members, tiles in groups if kpi_row(tiles)]
+    joined = {k for members in rows for k in members}
+    rest = [part for k, part in enumerate(parts) if k not in joined]
+    return rest + [(_merged([parts[k][0] for k in members]), True) for members in rows]
+
+
+KPI_TILE_MIN_PT = 20.0
+"""A KPI tile is at least this wide and tall (a value over a label)."""
+KPI_PART_MAX_ATOMS = 24
+"""A drawing of more paths than a card of tiles has (a table's shaded cells, a diagram) holds no KPI row."""
+
+
+def _kpi_tiles(layout: PageLayout, part: Cluster) -> list[Box]:
+    """The filled rectangles of a drawing that are KPI tiles: each holds a big number over its label."""
+    atoms = part.atoms or [part]
+    if len(atoms) > KPI_PART_MAX_ATOMS:
+        return []
+    tiles = []
+    for atom in atoms:
+        small = min(atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]) < KPI_TILE_MIN_PT
+        if small or atom.path_count != 1 or not (atom.bar or atom.fill):
+            continue
+        inside = [
+            layout.lines[i]
+            for i in layout.line_index.near(atom.box)
+            if box_intersection(layout.lines[i].box, atom.box) >= 0.8 * box_area(layout.lines[i].box)
+        ]
+        if kpi_value(inside):
+            tiles.append(atom.box)
+    return tiles
 
 
 def _bar_thickness(part: Cluster) -> float:

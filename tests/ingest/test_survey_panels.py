@@ -291,3 +291,37 @@ def test_a_bold_source_note_under_a_chart_is_no_title(survey: ModuleType, tmp_pa
         _paper_page(survey, tmp_path, "Source: own survey, 2026", gap=8, after=30)
         != "Source: own survey, 2026"
     )
+
+
+@pytest.mark.parametrize(
+    ("frame", "seed", "size", "style"),
+    [
+        ("none", 3, PORTRAIT, {}),
+        ("card", 1, (612.0, 792.0), {}),
+        ("stroke", 2, LANDSCAPE, {"question": True}),
+    ],
+    ids=["white", "card", "frame-questions"],
+)
+def test_a_row_of_kpi_tiles_is_a_panel_of_its_own(
+    survey: ModuleType, tmp_path: Path, frame: str, seed: int, size: tuple[float, float], style: dict
+) -> None:
+    """Layout class "KPI tiles": 2-4 tinted tiles in a row, each a big number over its label and its
+    change, under the panel's title: one unit, never glued to the chart beside or under it; its value
+    set in the page's largest type is no page title."""
+    gold, units = _page(
+        survey, tmp_path, ("kpi", "donut", "bars"), seed=seed, size=size, frame=frame, layout="kpi_tiles",
+        **style,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_a_kpi_value_in_the_pages_largest_type_is_no_page_title(survey: ModuleType, tmp_path: Path) -> None:
+    """Page 1 of generated report kpi_tiles 1008 (landscape): a tile's value "9.0x" (22 pt bold) is set
+    larger than the page title; a number is no slide title, so no panel falls back to it."""
+    doc, _ = survey.survey_report(1008, "kpi_tiles")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    titles = [f.unit.title for f in ex.figures if f.unit.page == 1]
+    assert len(titles) == 3
+    assert "9.0x" not in titles
