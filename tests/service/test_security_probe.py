@@ -46,6 +46,7 @@ JOB_PROBES: dict[str, Probe] = {
     "get": lambda w, u, i: w.client.get(f"/v1/jobs/{i}", headers=w.headers(u)),
     "events": lambda w, u, i: w.client.get(f"/v1/jobs/{i}/events", headers=w.headers(u)),
     "cancel": lambda w, u, i: w.client.post(f"/v1/jobs/{i}/cancel", headers=w.headers(u)),
+    "retry": lambda w, u, i: w.client.post(f"/v1/jobs/{i}/retry", headers=w.headers(u)),
 }
 OUTSIDERS = {
     "probe-reader": (Role.READER, ["g2"], "acme"),
