@@ -29,6 +29,7 @@ def serve(
     whether rerank is on and why, documents nobody can see, and the first user to create if there is none."""
     import uvicorn
 
+    from figvault.commands._retrieval_cli import one_line_errors
     from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
     from figvault.service.app import create_app
 
@@ -52,8 +53,10 @@ def serve(
     logging.getLogger("uvicorn.error").addFilter(OneLineStartupError())
     # One process: the search engine (models, store client) lives once per process; the thread pool
     # gives concurrency. Scale out with more processes behind a proxy.
+    with one_line_errors():  # a configuration the app refuses (two JWT keys, no issuer) ends with its reason
+        app = create_app(settings, on_ready=announce)
     uvicorn.run(
-        create_app(settings, on_ready=announce),
+        app,
         host=host,
         port=port,
         log_level=log_level,

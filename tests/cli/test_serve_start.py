@@ -54,3 +54,20 @@ def test_a_failure_while_handling_a_figvault_error_keeps_its_traceback(
     assert result.exit_code == 3, result.output
     assert "figvault cannot start" not in result.output
     assert "KeyError" in result.output and "a bug while cleaning up" in result.output
+
+
+def test_a_configuration_the_app_refuses_says_it_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two JWT keys without an issuer are refused when the app is built (service/auth.py), before uvicorn
+    runs: that was a 40-line traceback ending in the reason; now the reason alone, and exit 1."""
+    monkeypatch.setenv("FIGVAULT_SERVICE__JWT_SECRET", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv(
+        "FIGVAULT_SERVICE__JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
+    )
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "error: service.jwt_secret and service.jwt_public_key are both set" in result.output
+    assert "Traceback" not in result.output
