@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,6 +39,10 @@ def serve(
     use_cpu_threads(serving_cpu_threads(settings.service.cpu_threads))
     host = host or settings.service.host
     port = port or settings.service.port
+    taken = _cannot_listen(host, port)
+    if taken is not None:  # before the models load: else the ready lines came after uvicorn's bind error
+        typer.echo(f"error: {taken}", err=True)
+        raise typer.Exit(1)
     typer.echo(
         f"figvault: starting on {host}:{port}, profile {settings.profile}, data folder {settings.data_dir};"
         " loading the encoders and the store...",
@@ -62,6 +67,26 @@ def serve(
         log_level=log_level,
         proxy_headers=False,
     )
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why ``serve`` could not listen on ``host:port`` (the port taken, the address not this machine's),
+    found by binding it once; None when it can. Checked before anything loads: uvicorn binds only after
+    the app's start-up (the models, a warm-up search), so a taken port printed "the search page is at ..."
+    for a page another process serves, then ended."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no bar
+            probe.bind(address)
+    except OSError as exc:
+        return (
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another `figvault serve`, or another"
+            " program, may have the port): stop it, or choose another with --port"
+        )
+    return None
 
 
 class OneLineStartupError(logging.Filter):

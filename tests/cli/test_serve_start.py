@@ -71,3 +71,25 @@ def test_a_configuration_the_app_refuses_says_it_in_one_line(
     assert result.exit_code == 1, result.output
     assert "error: service.jwt_secret and service.jwt_public_key are both set" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_taken_port_is_said_before_anything_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn binds its port only after the app's start-up: with the port taken, ``serve`` loaded the
+    models, logged uvicorn's bind error, then printed "the search page is at http://...:PORT/" (a page
+    another process serves) and ended. Now it says the port is taken before it loads anything."""
+    import socket
+
+    def must_not_load(settings: object) -> None:
+        raise StoreError("the models were loaded although the port is taken")
+
+    monkeypatch.setattr("figvault.service.app._load_engine", must_not_load)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", str(port)]
+        )
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot listen on 127.0.0.1:{port}:" in result.output and "--port" in result.output
+    assert "models were loaded" not in result.output
