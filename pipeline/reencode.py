@@ -348,7 +348,9 @@ class Reencoder:
         version = plan.target_layout.embedding_version
         for record in registry.list():
             if record.collection == plan.source:
-                registry.put(
+                # update, never put: a document deleted since the list (a deletion does not wait for the
+                # lock) stays deleted.
+                registry.update(
                     record.model_copy(update={"collection": plan.target, "embedding_version": version})
                 )
         return switch_ms

@@ -343,3 +343,29 @@ def test_a_reencode_started_over_http_stops_when_its_admin_may_no_longer(
     final = run_here(settings_c, job)
     assert final.state == JobState.FAILED and "tenant_admin_reencode was turned off" in final.message
     assert store.served_collection() == old
+
+
+def test_a_document_deleted_as_the_alias_switches_stays_deleted(
+    settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The switch points every registry record of the old collection at the new one, from a list read under
+    the store lock; a deletion does not wait for that lock, and one that landed after the list was read had
+    its record written back (a document listed with units the store no longer holds). It stays deleted."""
+    from figvault.pipeline import reencode as reencode_module
+    from figvault.pipeline.ingest_pipeline import delete_document
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 2))
+    [doomed, kept] = DocumentRegistry.open(settings_a).list("default")
+
+    class DeletedAfterTheList(DocumentRegistry):
+        def list(self, *args, **kwargs):  # the admin's delete lands just after the switch read the list
+            records = super().list(*args, **kwargs)
+            assert delete_document(settings_a, "default", doomed.doc_id)
+            return records
+
+    monkeypatch.setattr(reencode_module, "DocumentRegistry", DeletedAfterTheList)
+    final = reencode(clip_only_settings(settings_a))
+    assert final.state == JobState.SUCCEEDED, final
+    registry = DocumentRegistry.open(settings_a)
+    assert registry.get("default", doomed.doc_id) is None
+    assert registry.get("default", kept.doc_id).collection == final.result["target"]
