@@ -258,6 +258,16 @@ class SearchEngine:
         """Every configured encoder's model is in memory."""
         return all(e.loaded for e in (self.encoders.clip, self.encoders.text) if e is not None)
 
+    def load_encoders(self) -> list[Any]:
+        """Load the models a search needs into memory (``figvault search`` does it before timing its search,
+        whose ``encode`` would otherwise count the load); the encoder sets, loaded: the configured ones and,
+        with a re-encode not switched yet, the served collection's recorded ones."""
+        served = self.served()
+        sets = {id(e): e for e in (self.encoders, served[2] if served else self.encoders)}
+        for encoders in sets.values():
+            encoders.load()
+        return list(sets.values())
+
     def warm_up(self) -> None:
         """Load the encoders and run one search end to end (question pass, each channel's store search,
         the fetch, lazy imports), so that the first real search takes normal time. It runs as the local
@@ -265,9 +275,7 @@ class SearchEngine:
         from figvault.encoders.device import serving_cpu_threads
 
         threads = serving_cpu_threads(self.settings.service.cpu_threads)
-        served = self.served()
-        for encoders in {id(e): e for e in (self.encoders, served[2] if served else self.encoders)}.values():
-            encoders.load()  # with a re-encode not switched yet, the served collection's recorded encoders
+        for encoders in self.load_encoders():
             if encoders.text is not None:
                 runtime = encoders.text.prepare_questions(self.settings.text.question_runtime, threads)
                 log.info("questions for %s run on %s", encoders.text.embedding_version, runtime)
