@@ -62,6 +62,11 @@ def status(
         return
     for key, value in info.items():
         typer.echo(f"{key:30} {value}")
+    if collection is None:  # else "version_matches False" reads as a fault on a data folder never used
+        typer.echo(
+            "nothing ingested yet (so no collection and no version to match): `figvault ingest FOLDER"
+            " --groups a,b` creates the collection"
+        )
     if layout and configured and not info["version_matches"]:
         typer.echo(
             f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
