@@ -404,13 +404,23 @@ def _gone_files(ctx: JobContext, tenant: str) -> dict[str, Any]:
 
     registry = DocumentRegistry(ctx.store.db)
     gone = gone_documents(registry, tenant, list(ctx.params.get("paths") or []), allowed)
-    if not ctx.params.get("prune"):
+    if not ctx.params.get("prune") or not gone:
         return {"gone": gone_entries(gone)}
+    check_caller(ctx, action=Action.DELETE)  # an HTTP job's admin, still one now (the CLI's: not checked)
     # Checked again at the last moment: a file back in place keeps its document.
     pruned = [
         r for r in gone if not Path(r.source).exists() and delete_document(ctx.settings, tenant, r.doc_id)
     ]
+    audit_delete = ctx.services.get(AUDIT_DELETE)
+    if audit_delete is not None and principal is not None:  # the CLI audits its own (`audit_pruned`)
+        for record in pruned:
+            audit_delete(ctx.store.db, principal, {"doc_id": record.doc_id, "pruned": record.source})
     return {"gone": gone_entries([r for r in gone if r not in pruned]), "pruned": gone_entries(pruned)}
+
+
+AUDIT_DELETE = "audit_delete"
+"""The job services' entry that records a deletion in the audit trail, ``(db, principal, detail)``: the
+service's (``service/audit.py``, which this layer does not import) for a server-folder job's ``prune``."""
 
 
 def _missing_outcome(path: Path) -> dict[str, Any]:

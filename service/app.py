@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from figvault import __version__
+from figvault.access import Principal
 from figvault.errors import (
     FigvaultError,
     ModelUnavailableError,
@@ -30,6 +31,7 @@ from figvault.errors import (
     public_line,
 )
 from figvault.pipeline.registry import connect as connect_registry
+from figvault.service import audit as audit_trail
 from figvault.service.admission import Overloaded, SearchGate
 from figvault.service.api.routes import (
     admin_documents,
@@ -142,8 +144,14 @@ def _load_engine(settings: Settings) -> Any:
     return SearchEngine.from_settings(settings, serve_recorded=True)
 
 
+def _audit_delete(db: Any, principal: Principal, detail: dict[str, Any]) -> None:
+    """A document a server-folder job pruned, in the audit trail as ``DELETE /v1/documents/{id}`` is."""
+    audit_trail.record(db, principal, "delete", detail=detail)
+
+
 def _start_jobs(settings: Settings, engine: Any) -> Any:
     """The job runner (resuming what a dead process left running), and the re-encode on start if asked."""
+    from figvault.pipeline.ingest_job import AUDIT_DELETE
     from figvault.pipeline.jobs import JobRunner, JobStore
     from figvault.pipeline.reencode import queue_reencode
     from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -153,7 +161,7 @@ def _start_jobs(settings: Settings, engine: Any) -> Any:
         ensure_recorded(settings, MilvusUnitStore.from_settings(settings))
     except FigvaultError as exc:
         log.warning("%s", exc)
-    runner = JobRunner(settings, services={"engine": engine})
+    runner = JobRunner(settings, services={"engine": engine, AUDIT_DELETE: _audit_delete})
     runner.start()
     if settings.service.reencode_on_start:
         try:

@@ -1067,3 +1067,35 @@ def test_an_admin_deletes_a_document_of_groups_it_is_not_in(service: Service) ->
     assert deleted.status_code == 200, deleted.text
     listed = service.client.get("/v1/admin/documents", headers=service.headers("admin")).json()["documents"]
     assert doc_id not in {d["doc_id"] for d in listed}
+
+
+def test_an_admin_prunes_a_folders_gone_documents_over_http(service: Service) -> None:
+    """`figvault ingest FOLDER --prune` had no HTTP counterpart: a server-folder job could only list the
+    documents whose files are gone. ``prune`` (admins: it deletes documents) removes them, each audited as
+    a delete, and the job answers them in ``pruned``; an editor asking for it is refused."""
+    folder = Path(service.settings.service.ingest_allow_dirs[0]) / "pruned"
+    folder.mkdir()
+    for name, seed in (("a.pdf", 64), ("b.pdf", 65)):
+        figure_pdf(folder / name, seed=seed)
+
+    def ingest(user: str, prune: bool) -> Any:
+        body = {"paths": [str(folder)], "groups": ["eng"], "prune": prune}
+        return service.client.post("/v1/jobs/ingest", json=body, headers=service.headers(user))
+
+    first = ingest("admin", False)
+    assert first.status_code == 202, first.text
+    assert service.wait(first.json()["id"])["state"] == "succeeded"
+    [gone_id] = [d["doc_id"] for d in documents_named(service, "a.pdf")]
+    (folder / "a.pdf").unlink()
+    refused = ingest("editor", True)
+    assert refused.status_code == 403 and "admins only" in refused.text
+
+    pruning = ingest("admin", True)
+    assert pruning.status_code == 202, pruning.text
+    done = service.wait(pruning.json()["id"])
+    assert done["state"] == "succeeded", done
+    assert done["pruned"] == [{"doc_id": gone_id, "name": "a.pdf"}] and done["gone"] == []
+    assert documents_named(service, "a.pdf") == [] and len(documents_named(service, "b.pdf")) == 1
+    entries = service.client.get("/v1/audit?limit=20", headers=service.headers("admin")).json()["entries"]
+    deletes = [e for e in entries if e["action"] == "delete"]
+    assert [(e["user"], e["detail"]["doc_id"]) for e in deletes] == [("admin", gone_id)]

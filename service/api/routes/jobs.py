@@ -255,6 +255,11 @@ class FolderIngestBody(BaseModel):
         min_length=1, max_length=100, description="Absolute server paths (files or folders)."
     )
     groups: list[Name] = Field(min_length=1, max_length=100, description="Access groups of these documents.")
+    prune: bool = Field(
+        False,
+        description="Delete the documents ingested from these folders whose files are gone (admins;"
+        " `figvault ingest --prune`); each is audited. Default: they stay, and the job lists them in `gone`.",
+    )
 
 
 class StatusOut(BaseModel):
@@ -524,6 +529,8 @@ def start_folder_ingest(
     from figvault.service.api.routes.documents import _upload_groups
 
     runner = _runner(request)
+    if body.prune and not principal.can(Action.DELETE):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "prune deletes documents: admins only")
     check_pending_ingests(settings, JobStore(db.conn()), principal)
     groups = _upload_groups(principal, ",".join(body.groups))
     try:
@@ -542,6 +549,8 @@ def start_folder_ingest(
         "allowed_roots": [str(r) for r in allowed_roots(settings, principal.tenant)],
         "principal": principal_params(principal),  # which existing documents its files may replace
     }
+    if body.prune:
+        params["prune"] = True
     job = JobStore(db.conn()).create(
         JobType.INGEST,
         params,
@@ -550,7 +559,8 @@ def start_folder_ingest(
         tenant=principal.tenant,
     )
     runner.submit(job)
-    audit.record(db.conn(), principal, "ingest-job", detail={"job": job.id, "paths": paths, "groups": groups})
+    detail = {"job": job.id, "paths": paths, "groups": groups} | ({"prune": True} if body.prune else {})
+    audit.record(db.conn(), principal, "ingest-job", detail=detail)
     return _accepted(job)
 
 
