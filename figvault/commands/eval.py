@@ -13,6 +13,7 @@ from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 if TYPE_CHECKING:
     from figvault.retrieval.evaluation import EvalQuery
+    from figvault.settings import Settings
 
 
 @app.command("eval")
@@ -54,6 +55,9 @@ def eval_command(
         if not queries:
             typer.echo(f"error: {nothing_to_score(queries_file, every, split)}", err=True)
             raise typer.Exit(2)
+        absent = absent_answers_line(settings, tenant, queries)
+        if absent is not None:
+            typer.echo(absent, err=True)
         engine = SearchEngine.from_settings(settings)
 
         def run_query(query: EvalQuery) -> SearchResponse:
@@ -91,3 +95,23 @@ def nothing_to_score(path: Path, every: list[EvalQuery], split: str | None) -> s
             ' drop --split, or add "split": "tune" or "report" to each line'
         )
     return f'none of the {len(every)} queries of {path} has "split": "{split}"'
+
+
+def absent_answers_line(settings: Settings, tenant: str, queries: list[EvalQuery]) -> str | None:
+    """The warning for queries whose answer is in no document indexed in ``tenant`` (an empty or partial
+    store, another tenant): each counts as a miss, and recall alone would not say why it is low."""
+    from figvault.pipeline.gone_files import SHOWN
+    from figvault.pipeline.registry import DocState, DocumentRegistry
+
+    present = {r.name for r in DocumentRegistry.open(settings).list(tenant=tenant, state=DocState.INDEXED)}
+    absent = [q for q in queries if q.doc is not None and not {q.doc, *(t.doc for t in q.also)} & present]
+    if not absent:
+        return None
+    names = sorted({q.doc for q in absent if q.doc is not None})
+    shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+    answerable = sum(q.doc is not None for q in queries)
+    return (
+        f"warning: {len(absent)} of the {answerable} answerable queries have their answer in documents not"
+        f" indexed in tenant {tenant!r} ({shown}): they count as misses; ingest those documents (or give"
+        " --tenant) to score them"
+    )

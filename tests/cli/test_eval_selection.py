@@ -41,3 +41,12 @@ def test_a_split_other_lines_carry_is_an_error(tmp_path: Path) -> None:
 def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
     code, err = run_eval(tmp_path, [])
     assert code == 2 and "holds no query" in err
+
+
+def test_queries_whose_answer_is_not_indexed_are_named(tmp_path: Path) -> None:
+    """Run on an empty or partial store (or the wrong tenant), eval printed recall 0.000 without a word:
+    the questions whose answer document is not indexed count as misses, and it now says which and why."""
+    code, err = run_eval(tmp_path, [QUESTION, {**QUESTION, "id": "q2", "doc": None}])
+    assert code == 0
+    assert "warning: 1 of the 1 answerable queries have their answer in documents not indexed" in err
+    assert "tenant 'default' (a.pdf)" in err
