@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,12 +59,16 @@ def eval_command(
         absent = absent_answers_line(settings, tenant, queries)
         if absent is not None:
             typer.echo(absent, err=True)
+        typer.echo(f"eval: loading the models and the store, then {len(queries)} queries...", err=True)
         engine = SearchEngine.from_settings(settings)
+        progress = _Progress(len(queries))
 
         def run_query(query: EvalQuery) -> SearchResponse:
-            return engine.search(
+            answer = engine.search(
                 principal, SearchRequest(query=query.query, top_k=max(top_k, 10), rerank=rerank)
             )
+            progress.done_one()
+            return answer
 
         if results is not None:
             results.parent.mkdir(parents=True, exist_ok=True)
@@ -115,3 +120,19 @@ def absent_answers_line(settings: Settings, tenant: str, queries: list[EvalQuery
         f" indexed in tenant {tenant!r} ({shown}): they count as misses; ingest those documents (or give"
         " --tenant) to score them"
     )
+
+
+class _Progress:
+    """``eval: 40/188 queries`` on stderr every ``EVERY_S`` and at the end: at realistic size a run takes
+    minutes, which were silent."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.said_at = total, 0, time.monotonic()
+
+    def done_one(self) -> None:
+        self.done += 1
+        if self.done == self.total or time.monotonic() - self.said_at >= self.EVERY_S:
+            self.said_at = time.monotonic()
+            typer.echo(f"eval: {self.done}/{self.total} queries", err=True)

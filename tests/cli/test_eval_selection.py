@@ -50,3 +50,11 @@ def test_queries_whose_answer_is_not_indexed_are_named(tmp_path: Path) -> None:
     assert code == 0
     assert "warning: 1 of the 1 answerable queries have their answer in documents not indexed" in err
     assert "tenant 'default' (a.pdf)" in err
+
+
+def test_eval_says_what_it_does_and_how_far_it_got(tmp_path: Path) -> None:
+    """At realistic size a run takes minutes, and they were silent: now a line before the models load and
+    one every few seconds and at the end (here, the end)."""
+    code, err = run_eval(tmp_path, [QUESTION, {**QUESTION, "id": "q2"}])
+    assert code == 0
+    assert "eval: loading the models and the store, then 2 queries..." in err and "eval: 2/2 queries" in err
