@@ -16,6 +16,8 @@ from typing import Any
 from lxml import etree
 from pptx.oxml.ns import qn
 
+from figvault.ingest.slide_chart import category_labels, series_values
+
 EMU_PER_PT = 12700
 CHART_URI = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 TABLE_URI = "http://schemas.openxmlformats.org/drawingml/2006/table"
@@ -257,11 +259,11 @@ def chart_text(chart: Any) -> str:
         lines.append(f"title: {title}")
     try:
         for plot in chart.plots:
-            categories = [str(c) for c in plot.categories]
+            categories = category_labels(plot)
             if categories:
                 lines.append("categories: " + _capped_list(categories, MAX_CHART_CATEGORIES))
             for series in plot.series:
-                values = _capped_list([_format_value(v) for v in series.values], MAX_SERIES_VALUES)
+                values = _capped_list([_format_value(v) for v in series_values(series)], MAX_SERIES_VALUES)
                 lines.append(f"series {series.name}: {values}" if series.name else f"series: {values}")
     except Exception:
         pass
