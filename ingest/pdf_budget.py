@@ -23,7 +23,14 @@ FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
 STRING_TOKEN = re.compile(rb"\\.|[()]", re.S)
 """What delimits a literal string: its parentheses (nested ones balanced), and escapes."""
 HEX_STRING = re.compile(rb"<[0-9A-Fa-f\s]*+>")
+HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]")
 REF = re.compile(rb"(\d+)\s+\d+\s+R\b")
+NAMED_REF = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*(\d+)\s+\d+\s+R\b")
+"""``/Name 12 0 R`` in a resource dictionary."""
+MAX_TREE_DEPTH = 64
+"""Page-tree levels climbed to find inherited resources."""
+MAX_CELL_COPIES = 10**12
+"""A bound for a cell whose step is next to nothing (the count is far over any cap already)."""
 MAX_PAGE_CHARACTERS = 1_000_000
 """A page showing more characters is not read: MuPDF keeps about 110 bytes of text page per character (one
 ``Tj`` of 8 million characters, 8 KB compressed: 13.5 s and 900 MB, nothing found; of 15 million: the
@@ -57,6 +64,8 @@ class _Stream:
     """Painting operators in ``data``, counted when first needed."""
     text_bytes: int | None = None
     """Characters the strings of ``data`` can show, counted when first needed."""
+    unicode_units: int | None = None
+    """Of a ToUnicode CMap: the most UTF-16 units one code maps to, found when first needed."""
 
 
 class ContentBudget:
@@ -82,37 +91,139 @@ class ContentBudget:
             for child, count in edges[xref]:
                 times[child] += times[xref] * count
         painted = [(self._streams[xref], n) for xref, n in times.items() if n]
-        glyph_ops = self._type3_glyph_ops(page, cost)
+        glyph_ops, expansion = self._font_costs(page, cost)
+        pattern_ops = self._pattern_ops(page, roots, times, cost)
         if cost.over_bytes:
             return cost
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
-        if painted_bytes > MAX_PAGE_CHARACTERS:
-            cost.characters = sum(n * self._text_bytes(stream) for stream, n in painted)
+        if painted_bytes * expansion > MAX_PAGE_CHARACTERS:
+            cost.characters = expansion * sum(n * self._text_bytes(stream) for stream, n in painted)
         bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes
         if bound <= op_threshold:
-            cost.operations = bound
+            cost.operations = bound + pattern_ops
         else:
-            cost.operations = sum(
+            cost.operations = pattern_ops + sum(
                 n * (self._operations(stream) + glyph_ops * self._text_bytes(stream)) for stream, n in painted
             )
         return cost
 
-    def _type3_glyph_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
-        """The most painting operators one glyph of the page's Type 3 fonts draws (0: none has any).
+    def _pattern_ops(self, page: pymupdf.Page, roots: list[int], times: Counter[int], cost: PageCost) -> int:
+        """What the tiling patterns the page's streams fill with cost: each painting operator from a
+        pattern's first selection (``/P1 scn``) on counts its cell (``_cell_ops``). MuPDF's text and
+        drawing readers run a cell's content once per filled path (a 5 pt cell of 100,000 squares filling
+        six bars: 600,000 paths, past 200 s), and its renderer copies the cell at every step. The page's own
+        streams use its resources, a form its own (the page's when it has none); a pattern inside a
+        pattern's cell is not followed."""
+        if not any(b"scn" in self._streams[x].data or b"SCN" in self._streams[x].data for x in times):
+            return 0
+        page_patterns = self._patterns(self._resource_holder(page.xref))
+        total = 0
+        for xref, n in times.items():
+            stream = self._streams[xref]
+            patterns = page_patterns if xref in roots else self._patterns(xref) or page_patterns
+            for name, pattern in patterns.items():
+                uses = self._ops_from_selection(stream, name)
+                if uses:
+                    total += n * uses * self._cell_ops(pattern, cost)
+        return total
+
+    def _resource_holder(self, page: int) -> int:
+        """The page, or the page-tree node it inherits its resources from."""
+        holder = page
+        for _ in range(MAX_TREE_DEPTH):
+            if self.doc.xref_get_key(holder, "Resources")[0] != "null":
+                return holder
+            kind, parent = self.doc.xref_get_key(holder, "Parent")
+            if kind != "xref":
+                break
+            holder = int(parent.split()[0])
+        return page
+
+    def _patterns(self, holder: int) -> dict[str, int]:
+        """Name -> xref of the patterns in the resources of object ``holder``."""
+        kind, value = self.doc.xref_get_key(holder, "Resources/Pattern")
+        if kind == "xref":
+            value = self.doc.xref_object(int(value.split()[0]))
+        elif kind != "dict":
+            return {}
+        return {
+            m.group(1).decode("latin-1"): int(m.group(2)) for m in NAMED_REF.finditer(value.encode("latin-1"))
+        }
+
+    @staticmethod
+    def _ops_from_selection(stream: _Stream, name: str) -> int:
+        """Painting operators of ``stream`` from its first selection of pattern ``name`` on (0: never
+        selected): the fills that may use it."""
+        found = re.search(rb"/" + re.escape(name.encode("latin-1")) + rb"\s+(?:scn|SCN)\b", stream.data)
+        if found is None:
+            return 0
+        return len(PAINT_OPS.findall(stream.data, found.start()))
+
+    def _cell_ops(self, pattern: int, cost: PageCost) -> int:
+        """What filling one path with tiling pattern ``pattern`` costs, in painting operators: those of its
+        cell's content, plus the copies of the cell that cover each point (its box's area over its step's:
+        1 for a cell that tiles without overlap; a 50 pt cell at a 0.05 pt step is 10**6 copies over every
+        pixel, 30 CPU-s to render one page of a 1 KB file). 0 for a shading pattern."""
+        if self.doc.xref_get_key(pattern, "PatternType")[1].strip() != "1":
+            return 0
+        stream = self._read(pattern, cost)
+        if stream is None:
+            return 0  # over the byte cap: the page is skipped
+        try:
+            x0, y0, x1, y1 = (
+                float(v) for v in self.doc.xref_get_key(pattern, "BBox")[1].strip("[] ").split()
+            )
+            step = abs(
+                float(self.doc.xref_get_key(pattern, "XStep")[1])
+                * float(self.doc.xref_get_key(pattern, "YStep")[1])
+            )
+        except ValueError:
+            return self._operations(stream)
+        copies = abs((x1 - x0) * (y1 - y0)) / step if step > 0 else 1.0
+        return self._operations(stream) + int(min(copies, MAX_CELL_COPIES))
+
+    def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int]:
+        """What the page's fonts multiply: the most painting operators one Type 3 glyph draws (0: none has
+        any; ``_type3_glyph_ops``) and the most characters one code of a font's ToUnicode map stands for (1
+        for real fonts, 2-3 for ligatures; ``_unicode_expansion``). Each font is looked up once a page."""
+        glyph_ops, expansion = 0, 1
+        for font in page.get_fonts(full=True):
+            if font[2] == "Type3":
+                glyph_ops = max(glyph_ops, self._type3_glyph_ops(font[0], cost))
+            expansion = max(expansion, self._unicode_expansion(font[0], cost))
+            if cost.over_bytes:  # the page is skipped whatever it paints
+                return 0, 1
+        return glyph_ops, expansion
+
+    def _unicode_expansion(self, font: int, cost: PageCost) -> int:
+        """The most UTF-16 units one code of ``font``'s ToUnicode CMap maps to (its longest hex string, a
+        code included, in 4-digit units; 1 when it has no CMap stream). A 1.5 KB PDF mapping one code to
+        100 characters, shown 500,000 times, is 50 million characters for MuPDF's text page: the 2 GiB worker
+        limit, the document lost, though the page shows half the MAX_PAGE_CHARACTERS cap of bytes."""
+        kind, value = self.doc.xref_get_key(font, "ToUnicode")
+        if kind != "xref":
+            return 1
+        stream = self._read(int(value.split()[0]), cost)
+        if stream is None:
+            return 1
+        if stream.unicode_units is None:
+            digits = (len(HEX_DIGITS.findall(h)) for h in HEX_STRING.findall(stream.data))
+            stream.unicode_units = max(1, max(digits, default=0) // 4)
+        return stream.unicode_units
+
+    def _type3_glyph_ops(self, font: int, cost: PageCost) -> int:
+        """The most painting operators one glyph of the Type 3 font ``font`` draws.
 
         A Type 3 glyph is a content stream run at each character shown: a 4 KB font whose glyph draws 2,000
         squares, shown 20,000 times by one ``Tj``, is 40 million paths for MuPDF (1,000 x 1,000 took 43 s
         to read as drawings) though the page's own content counts one operator. Forms a glyph paints are not
         followed."""
         most = 0
-        for font in page.get_fonts(full=True):
-            if font[2] != "Type3":
-                continue
-            for proc in self._char_procs(font[0]):
-                stream = self._read(proc, cost)
-                if stream is None:
-                    return 0  # over the byte cap: the page is skipped whatever it paints
-                most = max(most, self._operations(stream))
+        for proc in self._char_procs(font):
+            stream = self._read(proc, cost)
+            if stream is None:
+                return 0  # over the byte cap: the page is skipped whatever it paints
+            most = max(most, self._operations(stream))
         return most
 
     def _char_procs(self, font: int) -> list[int]:

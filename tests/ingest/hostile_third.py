@@ -5,9 +5,41 @@ for OCR. Each file is a few KB to a few MB; the cost is in the reading."""
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
 from tests.ingest.hostile_fresh import rewrite_pptx
+
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+HEADING = b"BT /F1 12 Tf 72 740 Td (Figure 1: a bar chart) Tj ET\n"
+
+
+def _flate(data: bytes, head: bytes = b"") -> bytes:
+    return _stream(zlib.compress(data, 9), head + b" /Filter /FlateDecode")
+
+
+def bar_chart(fill: bytes = b"0 0 1 rg") -> bytes:
+    """Content of a bar chart every reader finds: two axes and six bars of different heights in ``fill``."""
+    heights = (120, 300, 200, 420, 80, 250)
+    bars = b" ".join(b"%d 200 40 %d re f" % (100 + 60 * i, h) for i, h in enumerate(heights))
+    return b"0 0 0 RG 1 w 90 200 m 480 200 l S 90 200 m 90 650 l S " + fill + b" " + bars + b"\n"
+
+
+def unicode_flood_pdf(path: Path, shown: int, units: int) -> Path:
+    """A bar chart page whose font's ToUnicode map turns the code ``a`` into ``units`` letters, and one
+    ``Tj`` showing ``shown`` a's (1.5 KB for 500,000 x 100)."""
+    target = b"".join(b"%04X" % (0x41 + i % 26) for i in range(units))
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Flood def"
+        b" 1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <61> <" + target + b"> endbfchar"
+        b" endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    content = HEADING + bar_chart() + b"BT /F1 1 Tf 72 50 Td (" + b"a" * shown + b") Tj ET\n"
+    objects = one_page_objects(b"/Font << /F1 5 0 R >>", _flate(content), font, _flate(cmap))
+    path.write_bytes(_pdf_file(objects))
+    return path
 
 
 def chart_points_pptx(path: Path, base: bytes, points: int, declared: int | None = None) -> Path:
@@ -26,3 +58,17 @@ def chart_points_pptx(path: Path, base: bytes, points: int, declared: int | None
         return data
 
     return rewrite_pptx(path, base, edit)
+
+
+def tiling_pdf(path: Path, step: float, cell: float, paths: int = 1) -> Path:
+    """A bar chart page whose bars are filled with a tiling pattern: a ``cell`` pt square cell of ``paths``
+    small squares, repeated every ``step`` pt (a step under the cell: copies drawn over each other)."""
+    squares = b" ".join(
+        b"%g %g %g %g re f" % (i * 3 % cell, i * 7 % cell, cell / 10, cell / 10) for i in range(paths)
+    )
+    head = b"/PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 %g %g] /XStep %g /YStep %g /Resources << >>"
+    pattern = _flate(b"0 0 1 rg " + squares, head % (cell, cell, step, step))
+    content = HEADING + bar_chart(b"/Pattern cs /P1 scn")
+    resources = b"/Font << /F1 5 0 R >> /Pattern << /P1 6 0 R >>"
+    path.write_bytes(_pdf_file(one_page_objects(resources, _flate(content), HELVETICA, pattern)))
+    return path

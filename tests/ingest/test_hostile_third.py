@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymupdf
 import pytest
 from pptx import Presentation
 
 from figvault.ingest import ocr
+from figvault.ingest.extract import extract_document
+from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 from figvault.ingest.slide_chart import category_labels, series_values
 from figvault.pipeline.extract_worker import extract_many
 from figvault.settings import ExtractSettings
@@ -17,6 +20,27 @@ from tests.ingest import pptx_decks as decks
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
 needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+
+
+def test_a_tounicode_map_that_multiplies_characters_counts_them(tmp_path: Path) -> None:
+    # Before: the page counted the 500,000 bytes it shows (under the 1,000,000 cap); MuPDF's text page then
+    # held 50 million characters and the worker failed at its 2 GiB limit: a 1.5 KB file lost whole.
+    flood = h3.unicode_flood_pdf(tmp_path / "flood.pdf", shown=500_000, units=100)
+    assert flood.stat().st_size < 4000
+    with pymupdf.open(flood) as doc:
+        characters = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).characters
+    assert characters >= 500_000 * 100
+    result = extract_document(flood, SETTINGS)
+    assert result.warnings == [f"page 1: skipped, it shows {characters:,} characters (more than 1,000,000)"]
+
+
+def test_a_ligature_map_leaves_a_page_of_text_alone(tmp_path: Path) -> None:
+    # A real font maps a code to 1-3 characters ("ffi"): a page showing 5,000 is read as usual.
+    page = h3.unicode_flood_pdf(tmp_path / "ligatures.pdf", shown=5_000, units=3)
+    with pymupdf.open(page) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).characters < MAX_PAGE_CHARACTERS
+    result = extract_document(page, SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
 
 
 def test_a_chart_of_many_points_is_read_in_one_pass(tmp_path: Path) -> None:
@@ -40,3 +64,33 @@ def test_chart_data_reads_as_python_pptx_reads_it(tmp_path: Path) -> None:
     for plot in chart.plots:
         assert category_labels(plot) == [str(c) for c in plot.categories]
         assert [series_values(s) for s in plot.series] == [list(s.values) for s in plot.series]
+
+
+@pytest.mark.parametrize(
+    ("step", "cell", "paths", "least"),
+    [
+        (0.05, 50, 1, 6 * 10**6),  # copies of the cell over each other: 30 CPU-s to render, now skipped
+        (5, 5, 100_000, 6 * 100_000),  # a cell of 100,000 squares filling six bars: past 200 s, now skipped
+    ],
+)
+def test_a_tiling_pattern_counts_its_cell_per_fill(
+    tmp_path: Path, step: float, cell: float, paths: int, least: int
+) -> None:
+    # Before: the page counted its own operators only (about 70): a 1 KB file rendered for 30 CPU-s, and a
+    # pattern cell of 100,000 paths was read as 600,000 drawings (past 200 s: the document lost).
+    page = h3.tiling_pdf(tmp_path / "tiling.pdf", step, cell, paths)
+    with pymupdf.open(page) as doc:
+        operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
+    assert operations >= least
+    result = extract_document(page, SETTINGS)
+    cap = "(more than 4 x extract.max_page_drawing_ops = 50,000)"
+    assert result.warnings == [f"page 1: skipped, {operations:,} drawing operations {cap}"]
+
+
+def test_a_hatch_pattern_leaves_the_page_alone(tmp_path: Path) -> None:
+    # A cell that tiles without overlap, of a few paths, is what real hatching is: the chart is read as usual.
+    page = h3.tiling_pdf(tmp_path / "hatch.pdf", step=4, cell=4, paths=2)
+    with pymupdf.open(page) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 200
+    result = extract_document(page, SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
