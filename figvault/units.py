@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class FigureKind(StrEnum):
@@ -43,6 +43,10 @@ def split_figure_text(figure_text: str) -> tuple[str, str]:
     return head.strip("\n"), tail.strip("\n") if marker else ""
 
 
+MAX_META_CHARS = 1000
+"""The most characters of a document's own title or author kept (real ones have a few dozen)."""
+
+
 class DocumentMeta(BaseModel):
     """What a document says about itself (PDF info dict, PPTX core properties)."""
 
@@ -55,6 +59,13 @@ class DocumentMeta(BaseModel):
     indexed_at: str | None = None
     """ISO 8601 (UTC) of the ingest that stored this version of the document; set at ingest. It orders
     copies of one figure whose documents state no creation date (``retrieval/duplicates.py``)."""
+
+    @field_validator("title", "author")
+    @classmethod
+    def _short(cls, value: str | None) -> str | None:
+        """Cut at MAX_META_CHARS: the file says what it likes here (a PDF's /Title of 8 MB in a 16 MB file),
+        and the document's meta is copied into every unit's stored row and its search text."""
+        return value[:MAX_META_CHARS] if value else value
 
 
 class FigureUnit(BaseModel):

@@ -42,6 +42,15 @@ def unicode_flood_pdf(path: Path, shown: int, units: int) -> Path:
     return path
 
 
+def long_info_pdf(path: Path, chars: int) -> Path:
+    """A bar chart page whose document info claims a title and an author of ``chars`` characters each."""
+    objects = one_page_objects(b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA)
+    objects.append(b"<< /Title (" + b"T" * chars + b") /Author (" + b"A" * chars + b") >>")
+    data = _pdf_file(objects).replace(b"/Root 1 0 R", b"/Root 1 0 R /Info %d 0 R" % len(objects))
+    path.write_bytes(data)
+    return path
+
+
 def chart_points_pptx(path: Path, base: bytes, points: int, declared: int | None = None) -> Path:
     """``base`` (a deck with one column chart) whose chart's categories and series hold ``points`` points
     each, and say they hold ``declared`` (default: as many)."""

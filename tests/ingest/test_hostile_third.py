@@ -3,6 +3,7 @@ own metadata, and pictures Tesseract refuses. Each is read or refused alone, wit
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pymupdf
@@ -15,8 +16,10 @@ from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 from figvault.ingest.slide_chart import category_labels, series_values
 from figvault.pipeline.extract_worker import extract_many
 from figvault.settings import ExtractSettings
+from figvault.units import MAX_META_CHARS, DocumentMeta
 from tests.ingest import hostile_third as h3
 from tests.ingest import pptx_decks as decks
+from tests.ingest.hostile_fresh import rewrite_pptx
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
 needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
@@ -41,6 +44,28 @@ def test_a_ligature_map_leaves_a_page_of_text_alone(tmp_path: Path) -> None:
         assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).characters < MAX_PAGE_CHARACTERS
     result = extract_document(page, SETTINGS)
     assert not result.warnings and len(result.figures) == 1
+
+
+def test_a_document_title_of_megabytes_is_cut(tmp_path: Path) -> None:
+    # Before: a PDF's /Title of 100,000 characters (8 MB in a 16 MB file measured) was the meta of every
+    # unit, copied into each stored row and its search text.
+    pdf = extract_document(h3.long_info_pdf(tmp_path / "info.pdf", 100_000), SETTINGS)
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    long_title = b"<dc:title>" + b"T" * 100_000 + b"</dc:title>"
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name != "docProps/core.xml":
+            return data
+        data, count = re.subn(rb"<dc:title>[^<]*</dc:title>|<dc:title/>", long_title, data)
+        return data if count else data.replace(b"</cp:coreProperties>", long_title + b"</cp:coreProperties>")
+
+    deck = extract_document(rewrite_pptx(tmp_path / "core.pptx", base, edit), SETTINGS)
+    for result in (pdf, deck):
+        assert len(result.figures) == 1
+        assert result.meta.title == "T" * MAX_META_CHARS
+        assert all(f.unit.meta.title == "T" * MAX_META_CHARS for f in result.figures)
+    assert pdf.meta.author == "A" * MAX_META_CHARS
+    assert DocumentMeta(title="Raft", author=None).model_dump()["title"] == "Raft"  # short ones stay
 
 
 def test_a_chart_of_many_points_is_read_in_one_pass(tmp_path: Path) -> None:
