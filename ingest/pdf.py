@@ -19,7 +19,7 @@ from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
-from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
+from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, MAX_PAGE_POINTS, ContentBudget
 from figvault.ingest.pdf_layout import (
     PAGE_COVER_SHARE,
     TEXT_FLAGS,
@@ -353,10 +353,13 @@ def _read_pages(
                     f"page {number}: skipped, {cost.operations:,} drawing operations"
                     f" (more than {HEAVY_PAGE_FACTOR} x extract.max_page_drawing_ops = {cap:,})"
                 )
-            elif cost.operations > cap:
+            elif cost.operations > cap or cost.points > MAX_PAGE_POINTS:
                 warnings.append(
                     f"page {number}: {cost.operations:,} drawing operations (extract.max_page_drawing_ops"
                     f" = {cap:,}): rendered as one unit, without layout analysis"
+                    if cost.operations > cap
+                    else f"page {number}: paths of {cost.points:,} points (more than {MAX_PAGE_POINTS:,}):"
+                    " rendered as one unit, without layout analysis"
                 )
                 heavy.append(number)
                 if texts is not None:

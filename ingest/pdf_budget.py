@@ -19,6 +19,13 @@ import pymupdf
 
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
 """Painting operators: f F f* S s B B* b b* (paths), Tj TJ (text), BI (inline image), sh (shading)."""
+PATH_OPS = re.compile(rb"[\s\])>](?:[mlcvy]|re)(?=[\s\[(/<%]|\Z)")
+"""Path construction operators: m l c v y re (a point of a path each, a rectangle four)."""
+MAX_PAGE_POINTS = 500_000
+"""A page whose paths have more points is drawn as one unit without layout analysis, whatever few painting
+operators it has: one stroked path of 1,000,000 points (10 MB of content, 80 KB compressed) is one operator,
+and took 23 CPU-s and 450 MB to analyse and render (2.6 CPU-s rendered whole at 72 dpi). The densest
+corpus or distractor page has far fewer (see docs/extraction.md)."""
 FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
 STRING_TOKEN = re.compile(rb"\\.|[()]", re.S)
 """What delimits a literal string: its parentheses (nested ones balanced), and escapes."""
@@ -52,6 +59,9 @@ class PageCost:
     characters: int = 0
     """Characters the page's strings can show, counted when its content is over MAX_PAGE_CHARACTERS bytes
     (0 below: it cannot show more than its bytes)."""
+    points: int = 0
+    """Path construction operators (``m l c v y re``: the points of its paths), counted when its content
+    could hold more than MAX_PAGE_POINTS (0 below)."""
 
 
 @dataclass
@@ -64,6 +74,8 @@ class _Stream:
     """Painting operators in ``data``, counted when first needed."""
     text_bytes: int | None = None
     """Characters the strings of ``data`` can show, counted when first needed."""
+    points: int | None = None
+    """Path construction operators in ``data``, counted when first needed."""
     unicode_units: int | None = None
     """Of a ToUnicode CMap: the most UTF-16 units one code maps to, found when first needed."""
 
@@ -98,6 +110,8 @@ class ContentBudget:
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
         if painted_bytes * expansion > MAX_PAGE_CHARACTERS:
             cost.characters = expansion * sum(n * self._text_bytes(stream) for stream, n in painted)
+        if painted_bytes // MIN_BYTES_PER_OP > MAX_PAGE_POINTS:
+            cost.points = sum(n * self._points(stream) for stream, n in painted)
         bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes
         if bound <= op_threshold:
             cost.operations = bound + pattern_ops
@@ -281,6 +295,11 @@ class ContentBudget:
             return []
         names = forms.get(invoker, {})
         return [(names[name], count) for name, count in stream.uses.items() if name in names]
+
+    def _points(self, stream: _Stream) -> int:
+        if stream.points is None:
+            stream.points = len(PATH_OPS.findall(stream.data))
+        return stream.points
 
     def _operations(self, stream: _Stream) -> int:
         if stream.operations is None:

@@ -119,3 +119,17 @@ def test_a_hatch_pattern_leaves_the_page_alone(tmp_path: Path) -> None:
         assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 200
     result = extract_document(page, SETTINGS)
     assert not result.warnings and len(result.figures) == 1
+
+
+@pytest.mark.parametrize("clip", [False, True])
+def test_a_path_of_a_million_points_is_rendered_whole(tmp_path: Path, clip: bool) -> None:
+    # Before: one painting operator counted; the page was analysed and rendered as usual (1,000,000 points
+    # stroked: 23 CPU-s and 450 MB; as a clip: 8 CPU-s). Now one unit of the whole page, 1-3 CPU-s.
+    page = h3.long_path_pdf(tmp_path / "path.pdf", 600_000, clip=clip)
+    with pymupdf.open(page) as doc:
+        points = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).points
+    assert points > 600_000
+    result = extract_document(page, SETTINGS)
+    whole = "rendered as one unit, without layout analysis"
+    assert result.warnings == [f"page 1: paths of {points:,} points (more than 500,000): {whole}"]
+    assert [f.unit.bbox for f in result.figures] == [(0.0, 0.0, 612.0, 792.0)]
