@@ -20,12 +20,16 @@ extraction (``extract_document``), so in the extraction workers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import hashlib
 import os
 import re
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,16 +197,25 @@ def lines_text(lines: list[OcrLine]) -> str:
     return "\n".join(line.text for line in lines)[:MAX_OCR_CHARS]
 
 
-def read_lines(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> list[OcrLine]:
-    """The lines of confident words Tesseract reads in ``image``, with their boxes (see read_words)."""
+def read_lines(
+    image: Image.Image, engine: OcrEngine, settings: ExtractSettings, timeout_s: float | None = None
+) -> list[OcrLine]:
+    """The lines of confident words Tesseract reads in ``image``, with their boxes (see read_words).
+    ``timeout_s``: a shorter limit than ``extract.ocr_timeout_s`` (what is left of the document's time)."""
     import tesserocr
 
     api = _api(engine.languages)
     capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
     scale = image.width / capped.width  # boxes in the pixels of ``image``, not of the capped copy
     api.SetImage(capped)
-    if not api.Recognize(timeout=int(settings.ocr_timeout_s * 1000)):
+    limit = min(settings.ocr_timeout_s, timeout_s or settings.ocr_timeout_s)
+    started = time.monotonic()
+    if not api.Recognize(timeout=max(1, int(limit * 1000))):
         api.Clear()
+        if time.monotonic() - started < limit:  # refused, not stopped: no time to blame
+            raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
+        if limit < settings.ocr_timeout_s:
+            raise TimeoutError(f"OCR stopped after {limit:.1f} s: {DOCUMENT_TIME_SPENT}")
         raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
     lines: list[OcrLine] = []
     words: list[str] = []
@@ -238,11 +251,17 @@ def _word_text(item: Any, level: Any) -> str:
         return ""
 
 
+TESSERACT_MAX_SIDE = 32767
+"""Tesseract refuses an image wider or taller than this: its Recognize fails at once (a picture of 40 x
+37,500 pixels, an extreme aspect ratio under the pixel cap, was reported as an OCR timeout)."""
+
+
 def _capped(image: Image.Image, max_pixels: int) -> Image.Image:
+    """``image`` scaled down to at most ``max_pixels`` pixels and TESSERACT_MAX_SIDE on either side."""
     w, h = image.size
-    if w * h <= max_pixels:
+    if w * h <= max_pixels and max(w, h) <= TESSERACT_MAX_SIDE:
         return image
-    factor = (max_pixels / (w * h)) ** 0.5
+    factor = min((max_pixels / (w * h)) ** 0.5, TESSERACT_MAX_SIDE / max(w, h))
     return image.resize((max(1, int(w * factor)), max(1, int(h * factor))), Image.Resampling.LANCZOS)
 
 
@@ -264,6 +283,29 @@ def ocr_lost(figures: int) -> str:
     )
 
 
+OCR_TIME_SHARE = 0.6
+"""OCR reads start only while the document's extraction has used less than this share of its time
+(``extract.doc_timeout_s``), and stop there: each read is bounded by ``extract.ocr_timeout_s``, but a
+document of many slow pictures (6 a page at 20 s each) would otherwise run its worker past the limit and be
+lost whole, not just the words inside its pictures."""
+DOCUMENT_TIME_SPENT = (
+    f"the document had used {OCR_TIME_SHARE:.0%} of its time (extract.doc_timeout_s), the rest is kept for"
+    " its figures"
+)
+_DEADLINE: ContextVar[float | None] = ContextVar("figvault_ocr_deadline", default=None)
+
+
+@contextlib.contextmanager
+def reading_until(deadline: float | None) -> Iterator[None]:
+    """Documents extracted inside this block read with OCR until ``deadline`` (``time.monotonic()``)
+    at most: what an extraction worker sets (``OCR_TIME_SHARE`` of its time limit)."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
 class DocumentOcr:
     """OCR for one document: its engine (None: off or unavailable) and the figures each page had read. What
     it could not do goes into the document's extraction: a line in ``warnings``, and a read that
@@ -279,25 +321,42 @@ class DocumentOcr:
         self._lines: dict[bytes, list[OcrLine]] = {}
         """Lines read so far, by a digest of the image's pixels: the same picture on several pages (a
         repeated screenshot, a slide shown twice) is read once."""
+        self.deadline = _DEADLINE.get()
+        self._out_of_time = False
 
     @property
     def on(self) -> bool:
         return self.engine is not None
 
     def wants(self, page: int) -> bool:
-        """OCR is on and ``page`` has not had its cap of figures read: a figure is worth rendering for it."""
-        return self.engine is not None and self._read[page] < self.settings.ocr_max_per_page
+        """OCR is on and ``page`` has not had its cap of figures read: a figure is worth rendering for it.
+        Past the document's deadline (``reading_until``) it is not, and the figure's words are counted as
+        lost to time (``ocr_timeouts``) within the page's cap: ask once per figure."""
+        if self.engine is None or self._read[page] >= self.settings.ocr_max_per_page:
+            return False
+        if self.deadline is None or time.monotonic() < self.deadline:
+            return True
+        self._read[page] += 1
+        self.extraction.ocr_timeouts += 1
+        if not self._out_of_time:
+            self._out_of_time = True
+            self.warnings.append(
+                f"page {page}: OCR stopped, {DOCUMENT_TIME_SPENT}; the words in later figures are not read"
+            )
+        return False
 
     def read(self, page: int, image: Image.Image) -> list[OcrLine] | None:
         """The lines OCR reads in ``image`` with their boxes; None when ``image`` was not read (off, the
         page's cap, a photograph, a failure): an empty list means OCR read it and found no word."""
-        if self.engine is None or not self.wants(page) or not worth_reading(image):
+        cap = self.settings.ocr_max_per_page
+        if self.engine is None or self._read[page] >= cap or not worth_reading(image) or not self.wants(page):
             return None
         self._read[page] += 1
         digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
         if digest not in self._lines:
+            left = None if self.deadline is None else self.deadline - time.monotonic()
             try:
-                self._lines[digest] = read_lines(image, self.engine, self.settings)
+                self._lines[digest] = read_lines(image, self.engine, self.settings, left)
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")

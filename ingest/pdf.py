@@ -262,7 +262,7 @@ def _read_words(
     wanted.sort(key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
         if not document.ocr.wants(content.number):
-            break  # the page's cap is reached: render no more for OCR
+            continue  # the page's cap is reached, or the document's time for OCR: render no more for it
         try:
             read_region = _ocr_region(region, content.images)
             image = _ocr_image(page, content, read_region, document.settings, renders)

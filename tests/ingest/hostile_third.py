@@ -4,9 +4,14 @@ for OCR. Each file is a few KB to a few MB; the cost is in the reading."""
 
 from __future__ import annotations
 
+import io
+import random
 import re
 import zlib
 from pathlib import Path
+
+import pymupdf
+from PIL import Image, ImageDraw
 
 from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
 from tests.ingest.hostile_fresh import rewrite_pptx
@@ -67,6 +72,31 @@ def chart_points_pptx(path: Path, base: bytes, points: int, declared: int | None
         return data
 
     return rewrite_pptx(path, base, edit)
+
+
+def letter_noise_png(seed: int, size: tuple[int, int] = (1500, 1000)) -> bytes:
+    """A picture Tesseract is slow on: rows of random small letters on white (a flat background, so OCR
+    reads it), 1.5 Mpx: 2-4 CPU-s a read here."""
+    rng = random.Random(seed)
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for y in range(0, size[1], 9):
+        draw.text((0, y), "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(300)), fill=0)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def slow_ocr_pdf(path: Path, pages: int) -> Path:
+    """``pages`` pages, each one picture of its own that OCR reads slowly (``letter_noise_png``)."""
+    doc = pymupdf.open()
+    for number in range(pages):
+        page = doc.new_page(width=612, height=792)
+        top = 100 + 15 * number  # a picture at one place on many pages would be a logo
+        page.insert_image(pymupdf.Rect(100, top, 460, top + 240), stream=letter_noise_png(number))
+    doc.save(path)
+    doc.close()
+    return path
 
 
 def tiling_pdf(path: Path, step: float, cell: float, paths: int = 1) -> Path:

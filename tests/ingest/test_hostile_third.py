@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from PIL import Image, ImageDraw
 from pptx import Presentation
 
 from figvault.ingest import ocr
@@ -16,7 +17,7 @@ from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 from figvault.ingest.slide_chart import category_labels, series_values
 from figvault.pipeline.extract_worker import extract_many
 from figvault.settings import ExtractSettings
-from figvault.units import MAX_META_CHARS, DocumentMeta
+from figvault.units import MAX_META_CHARS, DocumentExtraction, DocumentMeta
 from tests.ingest import hostile_third as h3
 from tests.ingest import pptx_decks as decks
 from tests.ingest.hostile_fresh import rewrite_pptx
@@ -68,6 +69,37 @@ def test_a_document_title_of_megabytes_is_cut(tmp_path: Path) -> None:
     assert DocumentMeta(title="Raft", author=None).model_dump()["title"] == "Raft"  # short ones stay
 
 
+def _strip(width: int, height: int) -> Image.Image:
+    """A white picture of an extreme aspect with a few dark marks along it."""
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for y in range(0, height, 500):
+        draw.rectangle((5, y, width - 5, y + 20), fill="black")
+    return image
+
+
+@needs_tesseract
+def test_a_picture_longer_than_tesseract_takes_is_read() -> None:
+    # Before: 40 x 33,000 pixels (under the pixel cap) reached Tesseract whole; it refused it at once and
+    # the figure's words were lost as an "OCR stopped after 20 s" timeout.
+    settings = ExtractSettings(ocr_timeout_s=120)
+    assert isinstance(ocr.read_lines(_strip(40, 33_000), ocr.OcrEngine("eng"), settings), list)
+    assert isinstance(ocr.read_lines(_strip(33_000, 40), ocr.OcrEngine("eng"), settings), list)
+
+
+@needs_tesseract
+def test_a_picture_tesseract_refuses_is_no_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: any refusal was reported and counted as a timeout ("raise extract.ocr_timeout_s"), which
+    # tells a user to wait longer for words that no time would bring.
+    monkeypatch.setattr(ocr, "_capped", lambda image, max_pixels: image)  # what reached Tesseract before
+    extraction = DocumentExtraction(path="x.pdf", doc="x.pdf", doc_sha256="0" * 64, meta=DocumentMeta())
+    reader = ocr.DocumentOcr(ExtractSettings(ocr_timeout_s=120), extraction)
+    assert reader.read(1, _strip(40, 33_000)) is None
+    assert extraction.ocr_timeouts == 0
+    refused = "page 1: OCR of a figure failed (Tesseract could not read a 40 x 33000 image)"
+    assert extraction.warnings == [refused]
+
+
 def test_a_chart_of_many_points_is_read_in_one_pass(tmp_path: Path) -> None:
     # Before: python-pptx looked each value up over all points (5,000 points: 20 CPU-s, 20,000: about 16
     # times that) and sized its lists by the declared count (10**8 over three points): both decks failed
@@ -89,6 +121,23 @@ def test_chart_data_reads_as_python_pptx_reads_it(tmp_path: Path) -> None:
     for plot in chart.plots:
         assert category_labels(plot) == [str(c) for c in plot.categories]
         assert [series_values(s) for s in plot.series] == [list(s.values) for s in plot.series]
+
+
+@needs_tesseract
+def test_ocr_stops_in_time_for_the_document_to_be_kept(tmp_path: Path) -> None:
+    # Before: each read was bounded (extract.ocr_timeout_s) but not their sum: 24 pictures slow to read (3-6
+    # CPU-s each here) ran the worker past its 40 s limit, and the document was lost with all its figures.
+    # Now OCR stops at 60 % of the limit (24 s), leaving the rest of the time (16 s) to the figures (about 3
+    # CPU-s here: the worker runs at the test's priority, so that a loaded machine does not starve it).
+    slow = h3.slow_ocr_pdf(tmp_path / "slow.pdf", pages=24)
+    settings = SETTINGS.model_copy(update={"ocr": True, "doc_timeout_s": 40, "worker_nice": 0})
+    [(_, result)] = list(extract_many([slow], settings))
+    assert not isinstance(result, str), result
+    extraction = result.extraction
+    assert len(extraction.figures) == 24
+    assert 1 <= extraction.ocr_timeouts <= 24
+    stopped = [w for w in extraction.warnings if "OCR stopped, the document had used 60% of its time" in w]
+    assert len(stopped) == 1, extraction.warnings
 
 
 @pytest.mark.parametrize(
