@@ -27,6 +27,11 @@ class StoreError(FigvaultError):
     pass
 
 
+class StoreInUseError(StoreError):
+    """The embedded store (Milvus Lite) is held by another process, a running ``figvault serve`` most often:
+    Lite serves its folder from one process."""
+
+
 class VersionMismatchError(StoreError):
     """The store serves vectors of another embedding_version than the configured encoders produce."""
 

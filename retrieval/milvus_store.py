@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from figvault.errors import StoreError, one_line
+from figvault.errors import StoreError, StoreInUseError, one_line
 from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.row_cache import RowCache, project_row, shared_row_cache
@@ -207,7 +207,7 @@ class MilvusUnitStore:
         except Exception as exc:
             cause = getattr(_lite_start_failure, "reason", "")
             if "another process holds the lock" in cause:
-                raise StoreError(
+                raise StoreInUseError(
                     f"the embedded store {uri} is in use by another process: {LITE_IN_USE_HINT}"
                 ) from exc
             raise StoreError(f"cannot open the Milvus store at {uri}: {cause or exc}") from exc

@@ -5,12 +5,15 @@ place (no re-ingest)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.errors import FigvaultError
 from figvault.settings import Settings
 
 documents_app = typer.Typer(
@@ -62,6 +65,21 @@ def _document_id(settings: Settings, tenant: str, key: str) -> str:
     return found.doc_id if found is not None else key
 
 
+@contextmanager
+def _page_while_serving() -> Iterator[None]:
+    """A change refused because ``figvault serve`` holds the embedded store says where to make it meanwhile:
+    the page's Admin tab, or the HTTP API (the store's own hint said only "through the service")."""
+    from figvault.errors import StoreInUseError
+
+    try:
+        yield
+    except StoreInUseError as exc:
+        raise FigvaultError(
+            f"{exc}; while it runs, its page's Admin tab changes a document's groups and deletes it"
+            " (or PATCH / DELETE /v1/documents/ID)"
+        ) from exc
+
+
 @documents_app.command("set-groups")
 def set_groups(
     ctx: typer.Context,
@@ -80,7 +98,8 @@ def set_groups(
     quiet_store_logs()
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
-        result = set_document_groups(settings, tenant, doc_id, split_csv(groups) or [])
+        with _page_while_serving():
+            result = set_document_groups(settings, tenant, doc_id, split_csv(groups) or [])
         conn = connect(settings)
         try:
             audit.ensure_schema(conn)
@@ -143,7 +162,9 @@ def delete(
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
         known = DocumentRegistry.open(settings).get(tenant, doc_id)
-        if not delete_document(settings, tenant, doc_id):
+        with _page_while_serving():
+            deleted = delete_document(settings, tenant, doc_id)
+        if not deleted:
             typer.echo(
                 f"error: no document {doc_id!r} in tenant {tenant!r} (`figvault documents list`)", err=True
             )

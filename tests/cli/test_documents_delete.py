@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.cli import load_commands
@@ -31,3 +32,26 @@ def test_delete_by_name_removes_the_record_and_is_audited(tmp_path: Path) -> Non
     assert entry.action == "delete" and entry.detail == {"doc_id": "doc_a"}
     again = CliRunner().invoke(app, [*base, "delete", "old-name.pdf", "--tenant", "acme"])
     assert again.exit_code == 1 and "no document 'old-name.pdf' in tenant 'acme'" in again.output
+
+
+def test_a_change_refused_while_serve_runs_says_where_to_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `figvault serve` holding the embedded store, `documents delete` and `set-groups` ended with the
+    store's hint, "or do this through the service": they now name the page's Admin tab and the routes."""
+    from figvault.errors import StoreInUseError
+
+    def held(*_: object) -> None:
+        raise StoreInUseError("the embedded store x is in use by another process: stop it")
+
+    monkeypatch.setattr("figvault.pipeline.ingest_pipeline.delete_document", held)
+    monkeypatch.setattr("figvault.pipeline.regroup.set_document_groups", held)
+    settings = load_settings("offline", data_dir=tmp_path)
+    DocumentRegistry.open(settings).put(
+        DocumentRecord(doc_id="doc_a", tenant="default", name="a.pdf", state=DocState.INDEXED, units=1)
+    )
+    base = ["--config", "offline", "--data-dir", str(tmp_path), "documents"]
+    for args in (["delete", "doc_a"], ["set-groups", "doc_a", "--groups", "eng"]):
+        result = CliRunner().invoke(app, [*base, *args])
+        assert result.exit_code == 1, result.output
+        assert "in use by another process" in result.output and "page's Admin tab" in result.output
