@@ -544,6 +544,73 @@ def title_below(
     return None
 
 
+def title_left(
+    graphic: Box,
+    lines: Sequence[TextLine],
+    held: Sequence[TextLine],
+    drawing: Box | None = None,
+    others: Sequence[Box] = (),
+    swatches: Sequence[Box] = (),
+) -> tuple[float, TextLine] | None:
+    """Layout class "title left of the chart": the topmost title-like line in a column left of the chart's
+    ``drawing`` (its marks; ``graphic`` is it widened to its labels), at most the graphic's width left of
+    it with no other drawing between, starting level with the graphic's top (at most TITLE_ABOVE_PT over
+    it, at most TITLE_INSIDE_SHARE of its height and half of it under it); with how far from the top it
+    starts (its rank against a title over or under the chart). A
+    line with another drawing (``others``) level with it and nearer on its left is that one's label, a line
+    right of a legend swatch (``swatches``, within SWATCH_GAP_PT) a legend entry, and a line in a row or a
+    column of lines of its style a legend entry or a category label."""
+    drawing = drawing or graphic
+    least = _least_title_size(lines, held, None)
+    width, height, middle = graphic[2] - graphic[0], graphic[3] - graphic[1], (graphic[1] + graphic[3]) / 2
+    best: tuple[float, TextLine] | None = None
+    for line in lines:
+        box = line.box
+        gap = max(0.0, graphic[0] - box[2])
+        level = graphic[1] - TITLE_ABOVE_PT <= box[1] <= min(middle, graphic[1] + TITLE_INSIDE_SHARE * height)
+        if box[2] > drawing[0] + 2 or gap > width or not level:
+            continue
+        between = (box[2], box[1], drawing[0], box[3])
+        if any(o not in (graphic, drawing) and box_intersection(between, o) > 0 for o in others):
+            continue
+        if _nearer_on_left(box, gap, others) or _nearer_on_left(box, SWATCH_GAP_PT, swatches):
+            continue
+        if not _title_like(line, least):
+            continue
+        if _in_label_column(line, graphic, lines) or _in_label_row(line, graphic, lines):
+            continue
+        if best is None or box[1] < best[1].box[1]:
+            best = (abs(graphic[1] - box[1]), line)
+    return best
+
+
+def _in_label_column(line: TextLine, graphic: Box, lines: Sequence[TextLine]) -> bool:
+    """Another line of ``line``'s style, of another text block, starts where it starts, under it and level
+    with the graphic (layout class "left-aligned category labels": a bar chart's labels in a column left of
+    its bars; a title's wrapped lines are of its own block)."""
+    box = line.box
+    return any(
+        other.block != line.block
+        and same_style(other, line)
+        and abs(other.box[0] - box[0]) <= 2.0
+        and box[3] <= other.box[1] <= graphic[3]
+        for other in lines
+    )
+
+
+SWATCH_GAP_PT = 6.0
+"""A legend entry's name starts at most this far right of its swatch."""
+
+
+def _nearer_on_left(box: Box, gap: float, others: Sequence[Box]) -> bool:
+    """A drawing level with ``box`` ends on its left less than ``gap`` from it."""
+    for mark in others:
+        level = min(box[3], mark[3]) - max(box[1], mark[1]) > 0
+        if level and mark[2] <= box[0] + 2 and box[0] - mark[2] < gap:
+            return True
+    return False
+
+
 def _over_subtitle(line: TextLine, lines: Sequence[TextLine], least: float) -> TextLine:
     """The title above ``line`` when ``line`` is its subtitle (layout class "titled chart with a base line":
     "Base: all respondents (n=1,234)" or "Share of respondents, %" under a bold or larger title, in its

@@ -55,6 +55,7 @@ from figvault.ingest.panels import (
     same_style,
     split_panels,
     title_below,
+    title_left,
     wrapped_title,
 )
 
@@ -635,6 +636,24 @@ def slide_title_lines(
     return title
 
 
+BESIDE_DRAWING_LINES = 3
+"""A drawing this many of a line's heights tall, level with the line on its right, is a chart the line
+stands beside (its title), not a logo beside a slide's title."""
+
+
+def _beside_drawing(line: TextLine, graphics: Sequence[Box]) -> bool:
+    """A drawing starts level with ``line`` (not above it) on its right and is much taller than it (layout
+    class "title left of the chart": a landscape report page without a page title, its top chart's title
+    in a column left of it; that title is the chart's, not the page's)."""
+    box, height = line.box, line.box[3] - line.box[1]
+    return any(
+        g[0] >= box[2] - 2
+        and box[1] - 0.5 * height <= g[1] <= box[3]
+        and g[3] - g[1] >= BESIDE_DRAWING_LINES * height
+        for g in graphics
+    )
+
+
 def _in_title_row(line: TextLine, lines: list[TextLine]) -> bool:
     """Another line of another block in ``line``'s style stands in its row, apart from it (layout class
     "row of panel titles": a landscape report page without a page title, its charts' titles side by side
@@ -831,8 +850,6 @@ def _uncaptioned(
     page's title is never a panel's label or title (it would glue the panels together). Pieces of a
     labelled-box diagram that are too small alone are tried again together.
     """
-    excluded_titles = {ln.block for ln in layout.title_lines}
-    excluded = excluded | excluded_titles
     speck = min_figure_pt / 3
     parts: list[tuple[Cluster, bool]] = []
     specks: list[Box] = []
@@ -843,13 +860,17 @@ def _uncaptioned(
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
     parts = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
+    if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
+        layout.title_lines = []  # the page's "slide title" is its top chart's title, left of it
+    excluded_titles = {ln.block for ln in layout.title_lines}
+    excluded = excluded | excluded_titles
     grid = BoxGrid(specks)
     headings = _heading_blocks(layout) - excluded_titles
     near_ok = excluded - headings
     # Each part's title looks at the others (O(parts^2)): a page of more parts than a chart grid has
     # (hostile, or a scatter of pieces) is titled as before, without them.
     boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
-    titles, ranks, feet = [], [], []
+    titles, ranks, graphics, feet, drawings = [], [], [], [], []
     for part, chart in parts:
         graphic = _widened(layout, part.box, excluded, boxes)
         if chart:
@@ -860,8 +881,10 @@ def _uncaptioned(
         found, rank = _title_indices(layout, graphic, near_ok, chart or picture, framed, boxes or (), picture)
         titles.append(found)
         ranks.append(rank)
+        graphics.append(graphic)
         feet.append(_foot(part, graphic, grid, specks) if chart else None)
-    _titles_below(layout, feet, titles, ranks, near_ok, boxes or ())
+        drawings.append((part.box[0], graphic[1], part.box[2], graphic[3]))
+    _titles_beside(layout, (graphics, drawings, feet), titles, ranks, near_ok, boxes or (), (grid, specks))
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
@@ -1369,8 +1392,10 @@ def _title_indices(
     return _wrapped_indices(layout, found[1], near), found[0]
 
 
-def _title_candidates(layout: PageLayout, graphic: Box, excluded: set[int]) -> list[int]:
-    near = layout.line_index.near(graphic, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT)
+def _title_candidates(layout: PageLayout, graphic: Box, excluded: set[int], reach: float = 0.0) -> list[int]:
+    """Lines a title may come from: near the graphic (``reach`` across, when farther than a title's
+    lines are looked for over it), not in ``excluded`` blocks."""
+    near = layout.line_index.near(graphic, max(reach, TITLE_ABOVE_PT + TITLE_MAX_LINES * TITLE_WRAP_PT))
     return [i for i in near if layout.lines[i].block not in excluded]
 
 
@@ -1398,23 +1423,32 @@ def _foot(part: Cluster, graphic: Box, grid: BoxGrid, specks: list[Box]) -> Box:
     return (graphic[0], graphic[1], graphic[2], bottom)
 
 
-def _titles_below(
+def _titles_beside(
     layout: PageLayout,
-    feet: list[Box | None],
+    charts: tuple[list[Box], list[Box], list[Box | None]],
     titles: list[tuple[int, ...]],
     ranks: list[float],
     excluded: set[int],
     others: Sequence[Box],
+    specks: tuple[BoxGrid, list[Box]],
 ) -> None:
-    """Layout class "title under the chart": a chart (its ``feet``, _foot; None for other parts) whose
-    title stands under it (panels.title_below) takes it when it is nearer than the title found over it; a
+    """Layout classes "title under the chart" and "title left of the chart": a chart (``charts``: each
+    part's graphic, its drawing's extent and its foot, _foot; None for other parts) whose title stands
+    under it (panels.title_below) or in a column left of it (panels.title_left) takes it when it is nearer
+    than the title found over it (a title left of the chart ranks by how far over its top it starts); a
     line between two charts goes to the nearer one (the chart above takes its title from the chart below
     it). ``titles`` and ``ranks`` change in place."""
     found = []
-    for k, foot in enumerate(feet):
-        below = _title_below_indices(layout, foot, excluded, others) if foot is not None else None
-        if below is not None:
-            found.append((below[0], k, below[1]))
+    for k, (graphic, drawing, foot) in enumerate(zip(*charts, strict=True)):
+        if foot is None:
+            continue
+        swatches = [specks[1][i] for i in specks[0].near(graphic, graphic[2] - graphic[0])]
+        for beside in (
+            _title_below_indices(layout, foot, excluded, others),
+            _title_left_indices(layout, graphic, drawing, excluded, others, swatches),
+        ):
+            if beside is not None:
+                found.append((beside[0], k, beside[1]))
     owner = {i: k for k, title in enumerate(titles) for i in title}
     for gap, k, indices in sorted(found):
         rivals = {owner[i] for i in indices if i in owner} - {k}
@@ -1440,6 +1474,25 @@ def _title_below_indices(
     if _heads_text(layout, [layout.lines[i] for i in indices], found[0]):
         return None
     return found[0], indices
+
+
+def _title_left_indices(
+    layout: PageLayout,
+    graphic: Box,
+    drawing: Box,
+    excluded: set[int],
+    others: Sequence[Box],
+    swatches: Sequence[Box],
+) -> tuple[float, tuple[int, ...]] | None:
+    """The chart's title in a column left of it (panels.title_left), with the lines it wraps over, and its
+    rank. Looked for left of the ``drawing`` (the widened ``graphic`` may have taken the title for one of
+    its left-aligned labels, _widened); the labels are those of the ``graphic``."""
+    near = _title_candidates(layout, graphic, excluded, graphic[2] - graphic[0])
+    held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
+    found = title_left(graphic, [layout.lines[i] for i in near], held, drawing, others, swatches)
+    if found is None:
+        return None
+    return found[0], _wrapped_indices(layout, found[1], near)
 
 
 def _heads_text(layout: PageLayout, title: list[TextLine], gap: float) -> bool:

@@ -325,3 +325,54 @@ def test_a_kpi_value_in_the_pages_largest_type_is_no_page_title(survey: ModuleTy
     titles = [f.unit.title for f in ex.figures if f.unit.page == 1]
     assert len(titles) == 3
     assert "9.0x" not in titles
+
+
+@pytest.mark.parametrize(
+    ("frame", "seed", "size", "style"),
+    [("none", 3, PORTRAIT, {}), ("none", 6, LANDSCAPE, {"legend": "right"})],
+    ids=["portrait", "landscape"],
+)
+def test_a_title_left_of_its_chart_is_its_own(
+    survey: ModuleType, tmp_path: Path, frame: str, seed: int, size: tuple[float, float], style: dict
+) -> None:
+    """Layout class "title left of the chart": each title (and base line) wrapped in a column left of its
+    chart, level with its top; a legend entry right of its swatch, left of the next chart, is no title."""
+    gold, units = _page(
+        survey, tmp_path, ("bars", "columns", "lines", "stacked"), seed=seed, size=size, frame=frame,
+        layout="title_left", **style,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
+
+
+def test_a_landscape_pages_top_chart_title_left_of_it_is_no_page_title(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Page 1 of generated report title_left 1000 (landscape, a running header, no page title): the top
+    chart's bold title, in a column left of it, is the page's topmost line in its largest type, but it is
+    the chart's title, not the slide's (which every untitled panel would fall back to)."""
+    doc, gold = survey.survey_report(1000, "title_left")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    titles = sorted(f.unit.title for f in ex.figures if f.unit.page == 1)
+    assert titles == sorted(g.title for g in gold if g.page == 1)
+
+
+@pytest.mark.parametrize(
+    ("layout", "seed", "page"),
+    [("base", 1006, 2), ("text_legend", 1009, 1), ("question_titles", 1011, 2)],
+    ids=["category-label-column", "text-legend-row", "legend-entry-after-swatch"],
+)
+def test_labels_left_of_a_chart_are_no_title_left_of_it(
+    survey: ModuleType, tmp_path: Path, layout: str, seed: int, page: int
+) -> None:
+    """Generated report pages whose charts are titled over them: a column of left-aligned category labels
+    (stacked bars under a legend row, its first label level with the chart's top), a legend set as text in
+    a row and a legend entry right of its swatch stand left of a chart's marks, but none is a title left of
+    it."""
+    doc, gold = survey.survey_report(seed, layout)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
+    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
