@@ -20,7 +20,6 @@ extraction (``extract_document``), so in the extraction workers.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import glob
 import hashlib
@@ -28,14 +27,13 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
 from figvault.errors import one_line
+from figvault.ingest import deadline
 from figvault.settings import ExtractSettings
 from figvault.units import OCR_MARKER, DocumentExtraction
 
@@ -215,7 +213,7 @@ def read_lines(
         if time.monotonic() - started < limit:  # refused, not stopped: no time to blame
             raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
         if limit < settings.ocr_timeout_s:
-            raise TimeoutError(f"OCR stopped after {limit:.1f} s: {DOCUMENT_TIME_SPENT}")
+            raise TimeoutError(f"OCR stopped after {limit:.1f} s: {deadline.TIME_SPENT}")
         raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
     lines: list[OcrLine] = []
     words: list[str] = []
@@ -283,29 +281,6 @@ def ocr_lost(figures: int) -> str:
     )
 
 
-OCR_TIME_SHARE = 0.6
-"""OCR reads start only while the document's extraction has used less than this share of its time
-(``extract.doc_timeout_s``), and stop there: each read is bounded by ``extract.ocr_timeout_s``, but a
-document of many slow pictures (6 a page at 20 s each) would otherwise run its worker past the limit and be
-lost whole, not just the words inside its pictures."""
-DOCUMENT_TIME_SPENT = (
-    f"the document had used {OCR_TIME_SHARE:.0%} of its time (extract.doc_timeout_s), the rest is kept for"
-    " its figures"
-)
-_DEADLINE: ContextVar[float | None] = ContextVar("figvault_ocr_deadline", default=None)
-
-
-@contextlib.contextmanager
-def reading_until(deadline: float | None) -> Iterator[None]:
-    """Documents extracted inside this block read with OCR until ``deadline`` (``time.monotonic()``)
-    at most: what an extraction worker sets (``OCR_TIME_SHARE`` of its time limit)."""
-    token = _DEADLINE.set(deadline)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
-
-
 class DocumentOcr:
     """OCR for one document: its engine (None: off or unavailable) and the figures each page had read. What
     it could not do goes into the document's extraction: a line in ``warnings``, and a read that
@@ -321,7 +296,7 @@ class DocumentOcr:
         self._lines: dict[bytes, list[OcrLine]] = {}
         """Lines read so far, by a digest of the image's pixels: the same picture on several pages (a
         repeated screenshot, a slide shown twice) is read once."""
-        self.deadline = _DEADLINE.get()
+        self.deadline = deadline.current()
         self._out_of_time = False
 
     @property
@@ -330,8 +305,8 @@ class DocumentOcr:
 
     def wants(self, page: int) -> bool:
         """OCR is on and ``page`` has not had its cap of figures read: a figure is worth rendering for it.
-        Past the document's deadline (``reading_until``) it is not, and the figure's words are counted as
-        lost to time (``ocr_timeouts``) within the page's cap: ask once per figure."""
+        Past the document's deadline (``deadline.steps_until``) it is not, and the figure's words are
+        counted as lost to time (``ocr_timeouts``) within the page's cap: ask once per figure."""
         if self.engine is None or self._read[page] >= self.settings.ocr_max_per_page:
             return False
         if self.deadline is None or time.monotonic() < self.deadline:
@@ -341,7 +316,7 @@ class DocumentOcr:
         if not self._out_of_time:
             self._out_of_time = True
             self.warnings.append(
-                f"page {page}: OCR stopped, {DOCUMENT_TIME_SPENT}; the words in later figures are not read"
+                f"page {page}: OCR stopped, {deadline.TIME_SPENT}; the words in later figures are not read"
             )
         return False
 
@@ -354,7 +329,7 @@ class DocumentOcr:
         self._read[page] += 1
         digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
         if digest not in self._lines:
-            left = None if self.deadline is None else self.deadline - time.monotonic()
+            left = deadline.seconds_left(self.deadline)
             try:
                 self._lines[digest] = read_lines(image, self.engine, self.settings, left)
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only

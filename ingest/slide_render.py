@@ -22,7 +22,7 @@ from pathlib import Path
 import pymupdf
 
 from figvault.errors import ExtractionError
-from figvault.ingest import soffice_profiles
+from figvault.ingest import deadline, soffice_profiles
 from figvault.ingest.render import render_region
 from figvault.ingest.safety import without_external_targets, without_oversized_images
 from figvault.ingest.slide_shapes import element_count
@@ -164,6 +164,13 @@ def _convert(
         str(deck),
     ]
     env = {**os.environ, "HOME": str(tmp_path)}
+    # Within the document's time for optional steps: a worker killed at its limit would lose the whole deck.
+    timeout: float = settings.libreoffice_timeout_s
+    left = deadline.seconds_left(deadline.current())
+    if left is not None and left < timeout:
+        if left <= 0:
+            raise RenderError(f"LibreOffice not run: {deadline.TIME_SPENT}")
+        timeout = left
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -173,10 +180,12 @@ def _convert(
         start_new_session=True,  # so a timeout can end soffice.bin too, not only its launcher
     )
     try:
-        _, stderr = proc.communicate(timeout=settings.libreoffice_timeout_s)
+        _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
+        if timeout < settings.libreoffice_timeout_s:
+            raise RenderError(f"LibreOffice stopped after {timeout:.0f} s: {deadline.TIME_SPENT}") from None
         raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
     except BaseException:  # interrupted here (Ctrl-C, a cancel): soffice is in its own session, end it too
         with contextlib.suppress(OSError):

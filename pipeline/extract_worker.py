@@ -41,7 +41,7 @@ import psutil
 
 from figvault.errors import ExtractionError, FigvaultError, typed_line
 from figvault.ingest import soffice_profiles
-from figvault.ingest.ocr import OCR_TIME_SHARE, reading_until
+from figvault.ingest.deadline import OPTIONAL_SHARE, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
@@ -185,9 +185,9 @@ def _extract_here(
 
     data = read_document(path, settings)
     texts: dict[int, str] = {}
-    ocr_deadline = time.monotonic() + OCR_TIME_SHARE * limits.seconds  # OCR must not cost the document
+    optional_until = time.monotonic() + OPTIONAL_SHARE * limits.seconds  # ingest/deadline.py
     try:
-        with soffice_profiles.reusing(profile), reading_until(ocr_deadline):
+        with soffice_profiles.reusing(profile), steps_until(optional_until):
             extraction = extract_document(path, settings, data, texts)
     except ExtractionError as exc:
         if isinstance(exc.__cause__, MemoryError):

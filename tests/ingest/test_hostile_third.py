@@ -182,3 +182,19 @@ def test_a_path_of_a_million_points_is_rendered_whole(tmp_path: Path, clip: bool
     whole = "rendered as one unit, without layout analysis"
     assert result.warnings == [f"page 1: paths of {points:,} points (more than 500,000): {whole}"]
     assert [f.unit.bbox for f in result.figures] == [(0.0, 0.0, 612.0, 792.0)]
+
+
+def test_a_libreoffice_that_hangs_costs_the_rendering_not_the_deck(tmp_path: Path) -> None:
+    # Before: LibreOffice was given extract.libreoffice_timeout_s (180 s by default) although the worker is
+    # killed at extract.doc_timeout_s (120 s): a deck that kept it busy failed whole, never sketched. A
+    # stand-in soffice that never answers plays that deck's LibreOffice here.
+    soffice = tmp_path / "soffice"
+    soffice.write_text("#!/bin/sh\nexec sleep 300\n")
+    soffice.chmod(0o755)
+    deck = decks.diagram_deck(tmp_path / "diagram.pptx")
+    update = {"libreoffice": str(soffice), "libreoffice_timeout_s": 180, "doc_timeout_s": 20}
+    [(_, result)] = list(extract_many([deck], SETTINGS.model_copy(update={**update, "worker_nice": 0})))
+    assert not isinstance(result, str), result
+    assert len(result.extraction.figures) == 1
+    stopped = re.compile(r"LibreOffice stopped after 1[12] s: the document had used 60% of its .* sketched")
+    assert [w for w in result.extraction.warnings if stopped.search(w)], result.extraction.warnings
