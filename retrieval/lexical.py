@@ -333,16 +333,24 @@ class LexicalChannel:
     # ---- reporting ------------------------------------------------------------------------------
 
     def status(self, collection: str) -> dict[str, Any]:
-        """What the saved index of ``collection`` holds, from its snapshot's header (nothing is loaded)."""
+        """What the index of ``collection`` holds as it serves (its snapshot loaded and caught up with the
+        change log, or rebuilt), and what its saved snapshot holds (``snapshot_units``, ``seq``): the
+        snapshot is saved only every ``snapshot_every`` changed units, so its count alone lags the store."""
         path = self._snapshot_path(collection)
-        head = self.changes.head() if self.changes else 0
-        info: dict[str, Any] = {"index": "figvault BM25F", "fields": list(LEXICAL_FIELDS), "log_head": head}
+        live = self.sync(collection).index.stats()
+        info: dict[str, Any] = {"index": "figvault BM25F", "fields": list(LEXICAL_FIELDS)}
+        info["log_head"] = self.changes.head() if self.changes else 0
         info["stemmer"] = self.settings.stemmer
+        info.update({k: live[k] for k in ("units", "terms", "postings", "segments", "array_bytes")})
         if path is None or not path.exists():
             return {**info, "snapshot": None}
         header = LexicalIndex.read_header(path)
-        keep = ("units", "terms", "postings", "segments", "array_bytes", "seq")
-        return {**info, "snapshot": str(path), **{k: header.get(k) for k in keep}}
+        return {
+            **info,
+            "snapshot": str(path),
+            "snapshot_units": header.get("units"),
+            "seq": header.get("seq"),
+        }
 
     def describe(self, collection: str) -> dict[str, Any]:
         """What the index of ``collection`` holds (for ``figvault status``)."""
