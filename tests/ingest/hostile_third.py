@@ -123,3 +123,17 @@ def long_path_pdf(path: Path, points: int, clip: bool = False) -> Path:
         content = HEADING + bar_chart() + b"0 0 1 RG 100 100 m\n" + ups + b"\nS\n"
     path.write_bytes(_pdf_file(one_page_objects(b"/Font << /F1 5 0 R >>", _flate(content), HELVETICA)))
     return path
+
+
+def sixteen_bit_png(lines: tuple[str, ...], size: tuple[int, int] = (900, 360)) -> bytes:
+    """A 16-bit greyscale PNG (PIL mode ``I;16``) of dark ``lines`` on a light background, the full 16-bit
+    range used (levels x 257)."""
+    image = Image.new("L", size, 245)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((20, 30 + 60 * i), line, fill=20, font_size=32)
+    levels = b"".join((v * 257).to_bytes(2, "little") for v in image.tobytes())
+    wide = Image.frombytes("I;16", size, levels)
+    out = io.BytesIO()
+    wide.save(out, "PNG")
+    return out.getvalue()

@@ -3,6 +3,7 @@ own metadata, and pictures Tesseract refuses. Each is read or refused alone, wit
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from figvault.settings import ExtractSettings
 from figvault.units import MAX_META_CHARS, DocumentExtraction, DocumentMeta
 from tests.ingest import hostile_third as h3
 from tests.ingest import pptx_decks as decks
-from tests.ingest.hostile_fresh import rewrite_pptx
+from tests.ingest.hostile_fresh import picture_swap_pptx, rewrite_pptx
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
 needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
@@ -198,3 +199,18 @@ def test_a_libreoffice_that_hangs_costs_the_rendering_not_the_deck(tmp_path: Pat
     assert len(result.extraction.figures) == 1
     stopped = re.compile(r"LibreOffice stopped after 1[12] s: the document had used 60% of its .* sketched")
     assert [w for w in result.extraction.warnings if stopped.search(w)], result.extraction.warnings
+
+
+def test_a_16_bit_greyscale_picture_keeps_its_grey_levels(tmp_path: Path) -> None:
+    # Before: PIL clipped its 16-bit levels at 255 when converting: the unit's image was white (extrema
+    # 255, 255) and OCR read no word in it.
+    blob = h3.sixteen_bit_png(("Replication lag dashboard", "Primary region healthy"))
+    assert Image.open(io.BytesIO(blob)).mode == "I;16"
+    base = decks.picture_deck(tmp_path / "picture.pptx").read_bytes()
+    deck = picture_swap_pptx(tmp_path / "sixteen.pptx", base, blob, ".png")
+    result = extract_document(deck, SETTINGS.model_copy(update={"ocr": ocr.tessdata_dir() is not None}))
+    [figure] = result.figures
+    darkest, lightest = Image.open(io.BytesIO(figure.png)).convert("L").getextrema()
+    assert darkest < 60 and lightest > 200
+    if ocr.tessdata_dir() is not None:
+        assert "Replication lag dashboard" in figure.unit.figure_text
