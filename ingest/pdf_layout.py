@@ -1171,20 +1171,35 @@ def _panel_picture(layout: PageLayout, part: Cluster) -> bool:
     in a frame or on a card of its own) is titled like a chart panel: its title may be printed over the
     picture's blank top (before a heading above it), or inside the top of its frame (a chart tool's export
     keeps its title as text)."""
-    area, page_area = box_area(part.box), layout.content.size[0] * layout.content.size[1]
-    if part.image_area < 0.5 * area or area < PICTURE_PANEL_SHARE * page_area:
+    if not _big_picture(layout, part, part.box):
         return False
     # On a slide the text beside and over a picture is the slide's points (a bullet left of a screenshot,
     # a heading over it): only a picture in a frame of its own is a panel there.
     return not layout.title_lines or _framed(part)
 
 
+def _big_picture(layout: PageLayout, part: Cluster, box: Box) -> bool:
+    """``box`` (``part`` with its labels) covers PICTURE_PANEL_SHARE of the page and is mostly picture: half
+    of it, or all that a frame or card of its own holds (layout class "framed chart picture": a chart
+    tool's export clipped to its marks, in a frame drawn taller around it and its title), the pictures
+    at least FRAMED_PICTURE_SHARE of it."""
+    page_area = layout.content.size[0] * layout.content.size[1]
+    if box_area(box) < PICTURE_PANEL_SHARE * page_area:
+        return False
+    framed = (
+        part.path_count == 1 and _framed(part) and part.image_area >= FRAMED_PICTURE_SHARE * box_area(box)
+    )
+    return framed or part.image_area >= 0.5 * box_area(box)
+
+
+FRAMED_PICTURE_SHARE = 0.25
+"""Pictures alone in a frame or card of their own fill at least this share of it: a picture panel."""
+
+
 def _region(
     layout: PageLayout, part: Cluster, box: Box, held: list[TextLine], chart: bool, title: tuple[int, ...]
 ) -> FigureRegion:
-    page_area = layout.content.size[0] * layout.content.size[1]
-    big_picture = part.image_area >= 0.5 * box_area(box) and box_area(box) >= PICTURE_PANEL_SHARE * page_area
-    big_picture = big_picture and not _text_cards(part, held)
+    big_picture = _big_picture(layout, part, box) and not _text_cards(part, held)
     region = FigureRegion(
         box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
     )

@@ -376,3 +376,21 @@ def test_labels_left_of_a_chart_are_no_title_left_of_it(
     ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
     units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
     _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
+
+
+@pytest.mark.parametrize(
+    ("frame", "seed", "style"),
+    [("stroke", 3, {"legend": "right"}), ("card", 1, {"legend": "right", "second_line": True})],
+    ids=["frame", "card"],
+)
+def test_charts_exported_as_pictures_in_frames_taller_than_them_stay_apart(
+    survey: ModuleType, tmp_path: Path, frame: str, seed: int, style: dict
+) -> None:
+    """Layout class "framed chart picture": each chart a picture clipped to its marks (stacked bars leave
+    the bottom of the frame blank), so it fills less than half of its frame; a 2x2 grid of such frames on
+    a portrait page is four units, not one."""
+    gold, units = _page(
+        survey, tmp_path, ("stacked", "lines", "bars", "columns"), seed=seed, frame=frame,
+        layout="picture_chart", **style,
+    )  # fmt: skip
+    _assert_one_titled_unit_each(survey, gold, units)
