@@ -200,10 +200,12 @@ def ingest(
     quiet_store_logs()
     check_inputs(paths)
     chosen = _checked_groups(groups)
-    _say_who_sees(settings, chosen, quiet=quiet or as_json)
     params = _job_params(paths, chosen, tenant, doc_id, engine_params(settings, engine, ray_address), tags)
     if prune:
         params["prune"] = True
+    with one_line_errors():
+        _open_store_or_exit(settings)
+    _say_who_sees(settings, chosen, quiet=quiet or as_json)
     log_file = log_to_file(settings)
     with one_line_errors():
         jobs = JobStore.open(settings)
@@ -217,6 +219,25 @@ def ingest(
     audit_pruned(settings, tenant, final.result.get("pruned") or [])
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
+
+
+def _open_store_or_exit(settings: Settings) -> None:
+    """Open the store before any job is recorded: while ``figvault serve`` holds the embedded store the
+    ingest cannot run, and a failed job in ``jobs list`` (one per try) tells the user nothing the refusal
+    does not. Exit 1 with the reason and what to do meanwhile. (The job opens the same cached client.)"""
+    from figvault.errors import StoreInUseError
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    try:
+        MilvusUnitStore.from_settings(settings)
+    except StoreInUseError as exc:
+        typer.echo(
+            f"error: {exc}; while it runs, upload the files on its page's Upload tab (or POST /v1/documents;"
+            " a folder the server may read: POST /v1/jobs/ingest), or stop it and run this again"
+            " (nothing was ingested, no job recorded)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
 
 
 def _job_params(

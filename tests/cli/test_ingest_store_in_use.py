@@ -1,0 +1,52 @@
+"""A CLI ingest while another process (``figvault serve``) holds the embedded store: before, it created a job
+that failed at once and stayed in ``jobs list`` as failed (one per try). It is now refused before any job
+is recorded: exit 1, one line with the reason and what to do meanwhile."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.pipeline.jobs import JobStore
+from figvault.settings import load_settings
+from tests.conftest import REPO
+from tests.generated_docs import figure_pdf
+
+load_commands()
+
+HOLD_THE_STORE = """
+import sys
+from figvault.retrieval.milvus_store import MilvusUnitStore
+from figvault.settings import load_settings
+
+MilvusUnitStore.from_settings(load_settings("offline", data_dir=sys.argv[1]))
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_an_ingest_refused_for_a_held_store_records_no_job(tmp_path: Path) -> None:
+    doc = figure_pdf(tmp_path / "report.pdf", seed=1)
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_STORE, str(data)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        args = ["--config", "offline", "--data-dir", str(data), "ingest", str(doc), "--groups", "eng"]
+        result = CliRunner().invoke(app, args)
+    finally:
+        holder.communicate("", timeout=60)
+    assert JobStore.open(load_settings("offline", data_dir=data)).list() == []
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()  # no "who will see these documents" for an ingest that won't run
+    assert "in use by another process" in line and "Upload tab" in line and "no job recorded" in line
