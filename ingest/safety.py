@@ -99,6 +99,44 @@ def without_external_targets(data: bytes) -> bytes:
     return out.getvalue()
 
 
+MAX_PROPERTIES_BYTES = 2**20
+"""A document-properties part (``docProps/core.xml``, ``app.xml``, ``custom.xml``) larger than this is read as
+empty: real ones take a few KB. python-pptx parses every XML part when it opens a package, so a title of 10 MB
+(libxml2's limit of one text node) refused the whole deck: "not a readable PPTX package: Resource limit
+exceeded: Text node too long"."""
+_FIRST_ELEMENT = re.compile(rb"<([A-Za-z_][\w.:-]*)(\s[^<>]*?)?/?>")
+_EMPTY_CORE = (
+    b'<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"/>'
+)
+
+
+def without_oversized_properties(data: bytes) -> tuple[bytes, list[str]]:
+    """The package with each document-properties part over MAX_PROPERTIES_BYTES replaced by its root element
+    alone (namespaces kept, nothing inside), and the names of those parts; unchanged bytes when there are
+    none. ``data`` has passed ``check_zip_container``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        over = {
+            info.filename
+            for info in zf.infolist()
+            if info.filename.lower().startswith("docprops/") and info.file_size > MAX_PROPERTIES_BYTES
+        }
+        if not over:
+            return data, []
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in zf.infolist():
+                copy.writestr(info, _empty_root(zf, info) if info.filename in over else zf.read(info))
+    return out.getvalue(), sorted(over)
+
+
+def _empty_root(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The part's first element, emptied (read from the part's head only)."""
+    with zf.open(info) as member:
+        found = _FIRST_ELEMENT.search(member.read(4096))
+    root = b"<%s%s/>" % (found.group(1), found.group(2) or b"") if found else _EMPTY_CORE
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + root
+
+
 _PLACEHOLDER_PNG: bytes | None = None
 
 

@@ -14,6 +14,7 @@ from pptx import Presentation
 
 from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 from figvault.ingest.slide_chart import category_labels, series_values
 from figvault.pipeline.extract_worker import extract_many
@@ -214,3 +215,22 @@ def test_a_16_bit_greyscale_picture_keeps_its_grey_levels(tmp_path: Path) -> Non
     assert darkest < 60 and lightest > 200
     if ocr.tessdata_dir() is not None:
         assert "Replication lag dashboard" in figure.unit.figure_text
+
+
+def test_document_properties_of_megabytes_are_not_read_the_deck_is(tmp_path: Path) -> None:
+    # Before: python-pptx parsed docProps/core.xml with the rest of the package and a title of 11 MB (over
+    # libxml2's 10 MB text node) refused the deck: "not a readable PPTX package: ... Text node too long".
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    huge = b"<dc:title>" + b"T " * (11 * 2**19) + b"</dc:title>"
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name != "docProps/core.xml":
+            return data
+        data, count = re.subn(rb"<dc:title>[^<]*</dc:title>|<dc:title/>", huge, data)
+        return data if count else data.replace(b"</cp:coreProperties>", huge + b"</cp:coreProperties>")
+
+    deck = rewrite_pptx(tmp_path / "core.pptx", base, edit)
+    result = extract_document(deck, SETTINGS)
+    assert len(result.figures) == 1 and result.meta.title is None
+    assert result.warnings == ["docProps/core.xml: document properties not read, over 1 MiB"]
+    assert page_texts(deck.read_bytes(), result.meta.mime, SETTINGS) == {1: "Network overview"}
