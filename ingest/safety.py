@@ -319,7 +319,7 @@ def open_image_checked(
                 img = _reduced(img, keep_pixels) if keep_pixels else _loaded(img)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
-        return _eight_bit(img)
+        return eight_bit(img)
     except Image.DecompressionBombError as exc:
         raise UnsafeFileError(f"decompression-bomb image: {exc}") from None
     except Exception:
@@ -327,14 +327,14 @@ def open_image_checked(
         return None
 
 
-def _eight_bit(img: Image.Image) -> Image.Image:
+def eight_bit(img: Image.Image) -> Image.Image:
     """16-bit grey levels (PIL modes ``I;16*``, and ``I``: 32-bit integers, as a reduced one comes back) as
     8-bit ``L``, scaled by the bit depth. PIL's own conversion to ``L`` or ``RGB`` clips them at 255: a 16-bit
     greyscale PNG (microscopy, medical and instrument exports) became a white unit image, and OCR read
     nothing in it."""
     if not (img.mode.startswith("I;16") or img.mode == "I"):
         return img
-    return img.convert("I").point(lambda v: v / 256).convert("L")
+    return img.convert("I").point(lambda v: v / 257).convert("L")  # 65535 -> 255
 
 
 def _loaded(img: Image.Image) -> Image.Image:

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.ingest.safety import eight_bit
 from figvault.text_checks import strip_invisible
 
 _CHUNK = 1024 * 1024
@@ -100,4 +101,4 @@ def open_query_image(data: bytes, max_pixels: int) -> Image.Image:
         raise UnsafeFileError(f"image refused: {exc}") from None
     except Exception as exc:
         raise UnsupportedFileError(f"not a readable image ({type(exc).__name__})") from None
-    return image.convert("RGB")
+    return eight_bit(image).convert("RGB")  # a 16-bit greyscale query came out white

@@ -100,3 +100,14 @@ def test_long_names_keep_their_extension_and_stay_apart() -> None:
     assert len(first) == len(second) == 200 and first.endswith(".pdf") and second.endswith(".pdf")
     assert display_name("x" * 300 + "-a.pdf") == first  # the same file name finds the same document again
     assert display_name("report.pdf") == "report.pdf"
+
+
+def test_a_16_bit_greyscale_query_image_keeps_its_grey_levels() -> None:
+    # Before: converted to RGB by clipping its levels at 255: a dark-on-light picture came out all white.
+    levels = Image.linear_gradient("L").resize((64, 48)).point(lambda v: 20 + v * 225 // 255)  # 20-245
+    wide = b"".join((v * 257).to_bytes(2, "little") for v in levels.tobytes())
+    out = io.BytesIO()
+    Image.frombytes("I;16", levels.size, wide).save(out, "PNG")
+    image = open_query_image(out.getvalue(), max_pixels=10_000)
+    darkest, lightest = image.convert("L").getextrema()
+    assert image.mode == "RGB" and abs(darkest - min(levels.tobytes())) <= 1 and lightest > 200
