@@ -204,7 +204,7 @@ def ingest(
     if prune:
         params["prune"] = True
     with one_line_errors():
-        _open_store_or_exit(settings)
+        _refuse_before_the_job(settings)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
     log_file = log_to_file(settings)
     with one_line_errors():
@@ -221,23 +221,42 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _open_store_or_exit(settings: Settings) -> None:
-    """Open the store before any job is recorded: while ``figvault serve`` holds the embedded store the
-    ingest cannot run, and a failed job in ``jobs list`` (one per try) tells the user nothing the refusal
-    does not. Exit 1 with the reason and what to do meanwhile. (The job opens the same cached client.)"""
-    from figvault.errors import StoreInUseError
+def _refuse_before_the_job(settings: Settings) -> None:
+    """What makes the ingest refuse, checked before any job is recorded (a failed job in ``jobs list``,
+    one per try, and a traceback in the log would tell the user nothing the refusal does not): the
+    embedded store held by ``figvault serve``, or a store serving another embedding_version than this
+    configuration encodes (strict on the command line, as search). Exit 1 with the reason and what to do.
+    (The job opens the same cached client.)"""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.errors import ModelUnavailableError, StoreInUseError
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
+    untouched = "(nothing was ingested, no job recorded)"
     try:
-        MilvusUnitStore.from_settings(settings)
+        store = MilvusUnitStore.from_settings(settings)
     except StoreInUseError as exc:
         typer.echo(
-            f"error: {exc}; while it runs, upload the files on its page's Upload tab (or POST /v1/documents;"
-            " a folder the server may read: POST /v1/jobs/ingest), or stop it and run this again"
-            " (nothing was ingested, no job recorded)",
+            f"error: {exc}; while it runs, upload the files on its page's Upload tab (or POST"
+            " /v1/documents; a folder the server may read: POST /v1/jobs/ingest), or stop it and run this"
+            f" again {untouched}",
             err=True,
         )
         raise typer.Exit(1) from None
+    served = store.served_collection()
+    if served is None:
+        return
+    try:
+        configured = configured_embedding_version(settings)
+    except ModelUnavailableError:  # the job says what is missing, with its fix
+        return
+    version = store.layout_of(served).embedding_version
+    if version != configured:
+        typer.echo(
+            f"error: store serves {version}, configured {configured}: the encoder settings changed since"
+            f" the store was written; run `figvault reencode` (or restore them) {untouched}",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _job_params(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.cli import load_commands
@@ -50,3 +51,21 @@ def test_an_ingest_refused_for_a_held_store_records_no_job(tmp_path: Path) -> No
     assert result.exit_code == 1, result.output
     [line] = result.stderr.splitlines()  # no "who will see these documents" for an ingest that won't run
     assert "in use by another process" in line and "Upload tab" in line and "no job recorded" in line
+
+
+def test_an_ingest_into_a_store_of_another_version_records_no_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changed encoder settings (here text.precision): the ingest failed inside its job, listed as failed,
+    with a traceback in the log; it is now refused before, with the fix."""
+    doc = figure_pdf(tmp_path / "report.pdf", seed=1)
+    data = tmp_path / "data"
+    base = ["--config", "offline", "--data-dir", str(data), "ingest", "--groups", "eng", "--quiet"]
+    first = CliRunner().invoke(app, [*base, str(doc)])
+    assert first.exit_code == 0, first.output
+    monkeypatch.setenv("FIGVAULT_TEXT__PRECISION", "bf16")
+    result = CliRunner().invoke(app, [*base, str(figure_pdf(tmp_path / "other.pdf", seed=2))])
+    assert len(JobStore.open(load_settings("offline", data_dir=data)).list()) == 1
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert "run `figvault reencode`" in line and "no job recorded" in line
