@@ -30,24 +30,36 @@ def list_documents(
     tenant: TenantOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Every document: name, id, tenant, groups, units, state, and the file it was ingested from (empty
-    for uploads). Documents without groups are seen by no one."""
+    """Every document: name, id, tenant, groups, units, state, the file it was ingested from (empty
+    for uploads) and its tags (the search filter --tags). Documents without groups are seen by no one."""
     from figvault.pipeline.registry import DocumentRegistry
 
     with one_line_errors():
         records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant)
     if as_json:
-        fields = ("doc_id", "name", "tenant", "groups", "units", "state", "error", "updated_at", "source")
+        fields = (
+            "doc_id",
+            "name",
+            "tenant",
+            "groups",
+            "units",
+            "state",
+            "error",
+            "updated_at",
+            "source",
+            "tags",
+        )
         typer.echo(json.dumps([r.model_dump(mode="json", include=set(fields)) for r in records], indent=2))
         return
     if not records:
         typer.echo("no documents", err=True)
         return
-    typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource")
+    typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource\ttags")  # tags last: columns only added
     for r in records:
         groups = ",".join(r.groups) or "(none: visible to no one)"
         source = r.source or "(upload, or indexed before sources were recorded)"
-        typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}")
+        tags = ",".join(r.tags) or "(none)"
+        typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}")
 
 
 def _document_id(settings: Settings, tenant: str, key: str) -> str:
