@@ -128,8 +128,9 @@ async def get_current_principal(
     through SQLAlchemy on a loaded machine, docs/service.md), a JWT
     one signature check, while a thread-pool hop costs about a millisecond a request. Only the scrypt check
     of a key's first use in this process (about 50 ms) goes to a worker thread, one at a time, and only
-    while the caller's address and key id have failed-authentication budget left. Every refused credential
-    is logged (address, key id, reason; never a secret) and spends that budget.
+    while the caller's address has failed-authentication budget left and has not failed against a key id
+    whose budget is spent (``RateLimits.check_failures``). Every refused credential is logged (address, key
+    id, reason; never a secret) and spends those budgets.
     """
     if credentials is None:
         raise UNAUTHORIZED

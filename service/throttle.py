@@ -5,10 +5,13 @@ Two budgets, each per API key id (a JWT: its namespaced subject within its tenan
 - **requests** (``service.rate_limit_per_key``, ``service.rate_limit_per_address``): every authenticated
   request spends one;
 - **failed authentications** (``service.auth_failures_per_key``, ``service.auth_failures_per_address``):
-  every refused credential spends one. While either budget of a request is spent, a credential that needs
-  real work to check (a key's first scrypt check in this process, a JWT) is refused with 429 before any of
-  that work. A key already verified in this process still passes, so a flood of wrong secrets against
-  someone's key id neither burns the service's cores nor locks the key's owner out.
+  every refused credential spends one. While the address's budget is spent, a credential that needs real
+  work to check (a key's first scrypt check in this process, a JWT) is refused with 429 before any of that
+  work. While a key id's budget is spent, only the addresses that failed against that key id within its
+  window are refused: the guessers, not the key's owner, who checks its right secret from an address of its
+  own (after a restart, on another replica: wherever the key is not yet verified). A guesser past the key's
+  budget gets no more tries from that address, so guessing does not get faster: each further try needs an
+  address that has not failed against the key yet. A key already verified in this process always passes.
 
 Limits are strings such as ``"100/second"`` or ``"10/second;300/minute"``; an empty string turns one off.
 Counters live in ``service.rate_limit_storage`` (``memory://``: per process; a shared store such as
@@ -97,7 +100,9 @@ class RateLimits:
             "address": _items(settings.rate_limit_per_address),
             "key-failures": _items(settings.auth_failures_per_key),
             "address-failures": _items(settings.auth_failures_per_address),
+            "key-failures-from": _items(settings.auth_failures_per_key),
         }
+        """``key-failures-from``: failures per (address, key id), counted over the key budget's windows."""
 
     def _wait_s(self, budget: str, who: str) -> float | None:
         """Seconds until ``who`` may spend from ``budget`` again; None when it may now."""
@@ -120,15 +125,26 @@ class RateLimits:
             if wait is not None:
                 raise too_many_requests(f"too many requests for this {budget}", wait)
 
+    def _failed_within_s(self, budget: str, who: str) -> float | None:
+        """Seconds until ``who``'s failures in ``budget`` leave all its windows; None when it has none."""
+        waits = []
+        for item in self._budgets[budget]:
+            stats = self._limiter.get_window_stats(item, budget, who)
+            if stats.remaining < item.amount:
+                waits.append(stats.reset_time - time.time())
+        return max(waits) if waits else None
+
     def check_failures(self, key_id: str | None, address: str) -> None:
-        """429 when this address, or this key id, has used up its failed-authentication budget."""
-        checks = [("address-failures", address)] + ([("key-failures", key_id)] if key_id else [])
-        for budget, who in checks:
-            wait = self._wait_s(budget, who)
-            if wait is not None:
-                raise too_many_requests("too many failed authentication attempts", wait)
+        """429 when this address has used up its failed-authentication budget, or when this key id has and
+        this address is one that failed against it (a caller with the key's secret is never one)."""
+        wait = self._wait_s("address-failures", address)
+        if wait is None and key_id and self._wait_s("key-failures", key_id) is not None:
+            wait = self._failed_within_s("key-failures-from", f"{address}\x00{key_id}")
+        if wait is not None:
+            raise too_many_requests("too many failed authentication attempts", wait)
 
     def spend_failure(self, key_id: str | None, address: str) -> None:
         self._spend("address-failures", address)
         if key_id:
             self._spend("key-failures", key_id)
+            self._spend("key-failures-from", f"{address}\x00{key_id}")

@@ -217,6 +217,33 @@ def test_rate_limits_answer_429_with_retry_after(world: World, limited: TestClie
     assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
 
 
+def test_wrong_secrets_from_one_address_do_not_lock_the_key_owner_out(world: World) -> None:
+    """20 wrong secrets a minute against a key id, from one address, used to lock its owner out wherever the
+    key was not yet verified in the process (a restart, another replica): 429 for the right secret too. Now
+    the guesser's address is refused, the owner's is not, and a fresh address gets one try, not more."""
+    from figvault.service.app import create_app
+
+    settings = world.settings.model_copy(deep=True)
+    settings.service.auth_failures_per_key = "20/minute"
+    settings.service.auth_failures_per_address = "1000/minute"  # the per-key budget alone is under test
+    owner_key = world.add_user("locked-out", Role.READER, ["g0"], "acme")
+    key_id = apikeys.parse_api_key(owner_key).key_id
+    guess = lambda i: {"Authorization": f"Bearer fvk_{key_id}_{f'{i:043d}'}"}  # noqa: E731
+    app = create_app(settings, engine=world.client.app.state.engine)  # a fresh process: nothing verified
+    with TestClient(app, client=("203.0.113.7", 40000)) as guesser:
+        owner = TestClient(app, client=("198.51.100.2", 40000))
+        other_guesser = TestClient(app, client=("192.0.2.9", 40000))
+        assert [guesser.get("/v1/me", headers=guess(i)).status_code for i in range(20)] == [401] * 20
+        blocked = guesser.get("/v1/me", headers=guess(20))
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+        assert owner.get("/v1/me", headers={"Authorization": f"Bearer {owner_key}"}).status_code == 200
+        # Past the key's budget each address gets one try: guessing is no faster than before.
+        assert other_guesser.get("/v1/me", headers=guess(21)).status_code == 401
+        assert other_guesser.get("/v1/me", headers=guess(22)).status_code == 429
+        # The guesser with the right secret, from its own address: the key is verified here now.
+        assert guesser.get("/v1/me", headers={"Authorization": f"Bearer {owner_key}"}).status_code == 200
+
+
 def test_jwt_subject_never_becomes_an_api_key_user(world: World) -> None:
     claims = {"sub": "admin", "tenant": "acme", "groups": ["g0"], "roles": ["admin"]}
     token = jwt.encode({**claims, "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256")
