@@ -21,6 +21,7 @@ from figvault.commands._retrieval_cli import (
     parse_day,
     quiet_store_logs,
 )
+from figvault.units import FigureKind
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -53,7 +54,8 @@ def search(
         str | None, typer.Option("--doc-id", help="Only these documents (ids or names).")
     ] = None,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Only these figure kinds (comma-separated).")
+        str | None,
+        typer.Option("--kind", help=f"Only these figure kinds, comma-separated: {', '.join(FigureKind)}."),
     ] = None,
     after: Annotated[
         str | None, typer.Option("--after", help="Documents created on/after YYYY-MM-DD.")
