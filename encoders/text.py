@@ -45,6 +45,8 @@ class TextSpec:
     device: str
     batch_size: int
     precision: Precision = "fp32"
+    document_runtime: str = "auto"
+    """``text.document_runtime``: not part of the version (its vectors are torch's within float rounding)."""
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ def resolve_text_spec(settings: TextSettings, hashes: FileHashCache | None = Non
         device=device,
         batch_size=max(1, settings.batch_size),
         precision=resolve_precision(settings.precision, device),
+        document_runtime=settings.document_runtime,
     )
 
 
@@ -147,6 +150,9 @@ class SentenceTextEncoder(LazyModel):
         self.embedding_version = spec.embedding_version
         self._questions: Any = None
         """ONNX Runtime for questions once ``prepare_questions`` adopted it (encoders/onnx_questions.py)."""
+        self._documents: Any = None
+        """ONNX Runtime for a batch job's stored texts once ``prepare_documents`` adopted it."""
+        self._documents_tried = False
 
     def _build(self) -> Any:
         from sentence_transformers import SentenceTransformer
@@ -201,10 +207,26 @@ class SentenceTextEncoder(LazyModel):
         """Questions on ONNX Runtime when ``runtime`` is ``auto`` and it reproduces this model's vectors;
         returns the runtime questions use from now on (``torch`` or ``onnxruntime``)."""
         self._ensure_loaded()
-        if self._questions is not None:
-            return "onnxruntime"
-        if runtime != "auto" or self.spec.device != "cpu" or self.spec.precision != "fp32":
-            return "torch"  # the export computes in fp32: it reproduces fp32 weights only
+        if self._questions is None and runtime == "auto":
+            self._questions = self._documents or self._onnx(threads)
+        return "torch" if self._questions is None else "onnxruntime"
+
+    def prepare_documents(self, threads: int) -> str:
+        """A batch job's stored texts (``encode_documents``) on ONNX Runtime when
+        ``spec.document_runtime`` is ``auto`` and it reproduces this model's vectors; the runtime they use
+        from now on. Tried once per encoder: the export costs about 1 CPU-s, so only batch jobs ask
+        (``pipeline/stages.load_encoders``)."""
+        self._ensure_loaded()
+        if not self._documents_tried and self.spec.document_runtime == "auto":
+            self._documents_tried = True
+            self._documents = self._questions or self._onnx(threads)
+        return "torch" if self._documents is None else "onnxruntime"
+
+    def _onnx(self, threads: int) -> Any:
+        """An ONNX Runtime export of the model whose vectors of ``PROBES`` equal sentence-transformers' to
+        ``TOLERANCE``; None when it does not, or cannot be built (then the caller stays on torch)."""
+        if self.spec.device != "cpu" or self.spec.precision != "fp32":
+            return None  # the export computes in fp32: it reproduces fp32 weights only
         from figvault.encoders.onnx_questions import PROBES, TOLERANCE, OnnxQuestions
 
         try:
@@ -212,16 +234,24 @@ class SentenceTextEncoder(LazyModel):
             with self._model_lock:
                 expected = self.encode_texts_unlocked(PROBES)
             difference = float(np.abs(candidate.encode(self._clipped(PROBES)) - expected).max())
-        except Exception as exc:  # export or runtime failure: questions simply stay on torch
-            log.info("questions stay on torch (%s)", typed_line(exc))
-            return "torch"
+        except Exception as exc:  # export or runtime failure: the texts simply stay on torch
+            log.info("text encoding stays on torch (%s)", typed_line(exc))
+            return None
         if difference > TOLERANCE:
             log.warning(
-                "questions stay on torch: ONNX Runtime differs by %.2g (> %.0g)", difference, TOLERANCE
+                "text encoding stays on torch: ONNX Runtime differs by %.2g (> %.0g)", difference, TOLERANCE
             )
-            return "torch"
-        self._questions = candidate
-        return "onnxruntime"
+            return None
+        return candidate
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Like ``encode_texts``, for the texts a batch job stores: on ONNX Runtime once
+        ``prepare_documents`` adopted it, in batches of ``spec.batch_size`` sorted by length as
+        sentence-transformers makes them."""
+        runner = self._documents
+        if runner is None or not texts:
+            return self.encode_texts(texts)
+        return runner.encode_batched(self._clipped(texts), self.spec.batch_size)
 
     def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``encode_texts``, on ONNX Runtime once ``prepare_questions`` adopted it."""

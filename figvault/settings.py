@@ -139,8 +139,14 @@ class TextSettings(BaseModel):
     max_chars: int = 2000
     question_runtime: Literal["auto", "torch"] = "auto"
     """How a serving process encodes search questions. ``auto``: ONNX Runtime when it reproduces the model's
-    vectors (checked at start; encoders/onnx_questions.py), else torch. Stored vectors always come from
-    torch, and the version is the same either way."""
+    vectors (checked at start; encoders/onnx_questions.py), else torch. The version is the same either
+    way."""
+    document_runtime: Literal["auto", "torch"] = "auto"
+    """How batch jobs (ingest, re-encode) encode the unit texts they store. ``auto``: ONNX Runtime when it
+    reproduces the model's vectors (the questions' check, encoders/onnx_questions.py; exported once per
+    process, about 1 CPU-s), else torch. Its vectors differ from torch's by at most 2e-7 a component, as
+    much as torch's own differ between batches, and 0.64x the CPU on 1 thread (docs/jobs.md): the version
+    is the same either way."""
 
 
 class LexicalSettings(BaseModel):

@@ -76,7 +76,8 @@ def _encode_texts(encoders: Any, todo: list[int], texts: list[str], out: Encoded
     """Each distinct text encoded once: uncaptioned figures of one page with no words of their own embed
     the same page text (2 % of the corpus units)."""
     distinct = list(dict.fromkeys(texts))
-    matrix = np.asarray(encoders.text.encode_texts(distinct))
+    text = encoders.text  # stored vectors: ``encode_documents`` where the encoder has it (ONNX Runtime)
+    matrix = np.asarray(getattr(text, "encode_documents", text.encode_texts)(distinct))
     row = {text: i for i, text in enumerate(distinct)}
     for index, text in zip(todo, texts, strict=True):
         out.vectors[index]["text"] = matrix[row[text]].tolist()

@@ -274,11 +274,18 @@ def encode_batch(
 
 
 def load_encoders(encoders: Any, clock: StageClock) -> None:
-    """Load the encoders' models now, timed as ``MODEL_LOAD`` (already loaded: about nothing). A load
-    error is left to the first encode call, which fails its documents with the reason."""
+    """Load the encoders' models now, timed as ``MODEL_LOAD`` (already loaded: about nothing), and put the
+    texts this batch job stores on ONNX Runtime where ``text.document_runtime`` allows and it reproduces the
+    model (``SentenceTextEncoder.prepare_documents``; once per encoder, its export counted in the load). A
+    load error is left to the first encode call, which fails its documents with the reason."""
     started = time.perf_counter()
     with contextlib.suppress(Exception):  # the encode call raises it again, per document
         encoders.load()
+        prepare = getattr(getattr(encoders, "text", None), "prepare_documents", None)
+        if prepare is not None:
+            import torch
+
+            prepare(torch.get_num_threads())  # the encoder thread's (``runner.encoder_threads``)
     clock.add_load(time.perf_counter() - started)
 
 

@@ -1,5 +1,6 @@
-"""Questions on ONNX Runtime (encoders/onnx_questions.py) give the vectors sentence-transformers gives, on the
-offline profile's real MiniLM, and only a serving process's warm-up switches them over."""
+"""Questions and a batch job's stored texts on ONNX Runtime (encoders/onnx_questions.py) give the vectors
+sentence-transformers gives, on the offline profile's real MiniLM; only a serving process's warm-up switches
+the questions over, and only a batch job's model load the stored texts."""
 
 from __future__ import annotations
 
@@ -46,3 +47,52 @@ def test_torch_when_asked_and_the_chain_is_read(text_encoder: Any, tmp_path_fact
     assert fresh.prepare_questions("torch", threads=1) == "torch"
     assert fresh._questions is None
     assert _pooling_mode(text_encoder._model) == "mean"
+
+
+def _unit_texts() -> list[str]:
+    """More texts than one batch (64), of every length: the order batches are made in must not show."""
+    words = [
+        "leader",
+        "election",
+        "term",
+        "vote",
+        "log",
+        "replication",
+        "follower",
+        "timeout",
+        "snapshot",
+        "cluster",
+    ]
+    return [" ".join(words[j % len(words)] for j in range(i * 7 % 400 + 1)) for i in range(70)] + [
+        "Figure 2: " + "storage tiers " * 300  # past the model's token limit
+    ]
+
+
+def test_a_batch_jobs_stored_texts_on_onnxruntime_equal_torch(tmp_path: Any) -> None:
+    from figvault.pipeline.stages import StageClock, load_encoders
+    from figvault.settings import load_settings
+
+    encoders = build_encoders(load_settings("offline", data_dir=tmp_path))
+    text = encoders.text.load()
+    texts = _unit_texts()
+    torch_vectors = text.encode_texts(texts)
+    np.testing.assert_array_equal(text.encode_documents(texts), torch_vectors)  # not adopted: torch
+    load_encoders(encoders, StageClock())  # what ingest and re-encode engines do before their first batch
+    assert text.prepare_documents(threads=1) == "onnxruntime"
+    documents = text.encode_documents(texts)
+    assert documents.shape == torch_vectors.shape and documents.dtype == np.float32
+    assert np.abs(documents - torch_vectors).max() <= TOLERANCE  # each row its own text's: order kept
+    np.testing.assert_array_equal(text.encode_texts(texts), torch_vectors)  # questions' torch path kept
+
+
+def test_document_runtime_torch_exports_nothing(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from figvault.encoders.onnx_questions import OnnxQuestions
+    from figvault.settings import load_settings
+
+    exported: list[object] = []
+    monkeypatch.setattr(OnnxQuestions, "build", classmethod(lambda cls, model, threads: exported.append(1)))
+    monkeypatch.setenv("FIGVAULT_TEXT__DOCUMENT_RUNTIME", "torch")
+    text = build_encoders(load_settings("offline", data_dir=tmp_path)).text
+    assert text.prepare_documents(threads=1) == "torch" and not exported
+    texts = _unit_texts()[:3]
+    np.testing.assert_array_equal(text.encode_documents(texts), text.encode_texts(texts))

@@ -96,14 +96,14 @@ def test_an_encoder_error_fails_only_its_document(
     tmp_path: Path, docs: list[Path], encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Documents encoded in one batch: the text encoder refusing one of them fails that one alone."""
-    encode_texts = encoders.text.encode_texts
+    encode_documents = encoders.text.encode_documents  # what a batch job's stored texts go through
 
     def refuse_report_22(texts: list[str]) -> np.ndarray:
         if any("report 22" in t for t in texts):
             raise RuntimeError("refused report 22")
-        return encode_texts(texts)
+        return encode_documents(texts)
 
-    monkeypatch.setattr(encoders.text, "encode_texts", refuse_report_22)
+    monkeypatch.setattr(encoders.text, "encode_documents", refuse_report_22)
     settings = make_settings(tmp_path / "data", workers=2)
     report = ingest(settings, encoders, docs, LocalEngine(settings))
     statuses = {Path(d.path).name: (d.status, d.error) for d in report.documents}
@@ -206,16 +206,16 @@ def test_cli_refuses_an_unknown_engine(tmp_path: Path, docs: list[Path]) -> None
 
 
 def counted_threads(encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Torch's thread count at each text encode call of ``encoders``, as the list it fills."""
+    """Torch's thread count at each stored-text encode call of ``encoders``, as the list it fills."""
     import torch
 
-    encode_texts, seen = encoders.text.encode_texts, []
+    encode_documents, seen = encoders.text.encode_documents, []
 
     def counting(texts: list[str]) -> np.ndarray:
         seen.append(torch.get_num_threads())
-        return encode_texts(texts)
+        return encode_documents(texts)
 
-    monkeypatch.setattr(encoders.text, "encode_texts", counting)
+    monkeypatch.setattr(encoders.text, "encode_documents", counting)
     monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
     return seen
 
