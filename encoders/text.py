@@ -246,12 +246,11 @@ class SentenceTextEncoder(LazyModel):
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``encode_texts``, for the texts a batch job stores: on ONNX Runtime once
-        ``prepare_documents`` adopted it, in batches of ``spec.batch_size`` sorted by length as
-        sentence-transformers makes them."""
+        ``prepare_documents`` adopted it, in small batches sorted by length (``DOCUMENT_BATCH``)."""
         runner = self._documents
         if runner is None or not texts:
             return self.encode_texts(texts)
-        return runner.encode_batched(self._clipped(texts), self.spec.batch_size)
+        return runner.encode_batched(self._clipped(texts))
 
     def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``encode_texts``, on ONNX Runtime once ``prepare_questions`` adopted it."""

@@ -50,7 +50,7 @@ def test_torch_when_asked_and_the_chain_is_read(text_encoder: Any, tmp_path_fact
 
 
 def _unit_texts() -> list[str]:
-    """More texts than one batch (64), of every length: the order batches are made in must not show."""
+    """More texts than one batch, of every length: the order batches are made in must not show."""
     words = [
         "leader",
         "election",
