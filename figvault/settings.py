@@ -145,8 +145,8 @@ class TextSettings(BaseModel):
     """How batch jobs (ingest, re-encode) encode the unit texts they store. ``auto``: ONNX Runtime when it
     reproduces the model's vectors (the questions' check, encoders/onnx_questions.py; exported once per
     process, about 1 CPU-s), else torch. Its vectors differ from torch's by at most 2e-7 a component, as
-    much as torch's own differ between batches, and 0.64x the CPU on 1 thread (docs/jobs.md): the version
-    is the same either way."""
+    much as torch's own differ between batches, for about half the CPU on 1 thread (docs/jobs.md): the
+    version is the same either way."""
 
 
 class LexicalSettings(BaseModel):
