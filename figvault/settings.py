@@ -338,6 +338,12 @@ class ServiceSettings(BaseModel):
     """Searches that may wait for a turn; one more is answered 429 with ``Retry-After``."""
     search_queue_timeout_s: float = Field(default=10.0, gt=0)
     """A search that waited this long for a turn is answered 503 with ``Retry-After``."""
+    search_share_per_caller: float = Field(default=0.25, gt=0, le=1)
+    """Share of the search places (``search_concurrency`` + ``search_queue``) one caller (an account within
+    its tenant) may hold, running or waiting (at least one); past it, that caller's next search is answered
+    429 with ``Retry-After`` while others are still served. Waiting searches take turns by caller."""
+    search_share_per_tenant: float = Field(default=0.5, gt=0, le=1)
+    """Share of the search places all callers of one tenant may hold together (at least one)."""
     audit_queue: int = Field(default=1024, ge=0)
     """Audit rows of searches that may wait for the audit writer thread, which commits them in batches off
     the request path (service/audit_writer.py); when full, a search waits for room, then writes its own

@@ -29,10 +29,13 @@ class HeldEngine:
         self._engine = engine
         self.release = threading.Event()
         self.entered = threading.Semaphore(0)
+        self.callers: list[str] = []
+        """Who each held search was for, in the order they got a slot."""
 
     def search(self, principal: Any, request: Any) -> Any:
         if principal.user == WARM_UP_USER:  # the warm-up's own searches (service/warmup.py) are not held
             return self._engine.search(principal, request)
+        self.callers.append(principal.user)
         self.entered.release()
         assert self.release.wait(60), "the test never released the search"
         return self._engine.search(principal, request)
@@ -89,7 +92,10 @@ def test_a_slow_search_does_not_block_healthz(world: World) -> None:
 
 def test_a_full_queue_answers_429_with_retry_after(world: World) -> None:
     engine = HeldEngine(world.client.app.state.engine)
-    settings = _settings(world, search_concurrency=1, search_queue=1)
+    # One caller may take every place here: the gate is full, not the caller's share.
+    settings = _settings(
+        world, search_concurrency=1, search_queue=1, search_share_per_caller=1.0, search_share_per_tenant=1.0
+    )
     with _served(settings, engine) as client:
         gate = client.app.state.search_gate
         post = lambda: client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))  # noqa: E731
@@ -108,9 +114,46 @@ def test_a_full_queue_answers_429_with_retry_after(world: World) -> None:
         assert post().status_code == 200  # the queue drained: served again
 
 
+def test_one_caller_flooding_does_not_refuse_another(world: World) -> None:
+    """A reader sends searches until refused; an editor of its tenant is still served, before the reader's
+    queued one. Before, the gate was one queue: the reader filled it and the editor got 429."""
+    engine = HeldEngine(world.client.app.state.engine)
+    settings = _settings(
+        world, search_concurrency=1, search_queue=3, search_share_per_caller=0.5, search_share_per_tenant=1.0
+    )
+    with _served(settings, engine) as client:
+        gate = client.app.state.search_gate
+        search = lambda user: client.post("/v1/search", json=QUESTION, headers=world.headers(user))  # noqa: E731
+        held = [_in_thread(lambda: search("reader"))]
+        try:
+            assert engine.entered.acquire(timeout=30)
+            refused = None
+            for attempt in range(1, gate.concurrency + gate.queue + 1):  # the reader floods until refused
+                held.append(_in_thread(lambda: search("reader")))
+                _wait_until(lambda n=attempt: gate.waiting == n or bool(held[-1][1]))
+                if held[-1][1]:
+                    held[-1][0].join(timeout=60)
+                    refused = held.pop()[1][0]
+                    break
+            assert refused is not None and refused.status_code == 429, "the reader was never refused"
+            other = _in_thread(lambda: search("editor"))
+            _wait_until(lambda: gate.waiting == len(held) or bool(other[1]))
+            assert not other[1], other[1][0].text  # queued for a turn, not refused
+            assert "your searches" in refused.json()["detail"] and int(refused.headers["retry-after"]) >= 1
+        finally:
+            engine.release.set()
+        for thread, out in [*held, other]:
+            thread.join(timeout=60)
+            assert out[0].status_code == 200, out[0].text
+    # The editor, who had no turn yet, went before the reader's waiting search.
+    assert engine.callers == ["reader", "editor", "reader"]
+
+
 def test_a_search_that_waited_too_long_gets_503_with_retry_after(world: World) -> None:
     engine = HeldEngine(world.client.app.state.engine)
-    settings = _settings(world, search_concurrency=1, search_queue=4, search_queue_timeout_s=0.2)
+    settings = _settings(
+        world, search_concurrency=1, search_queue=4, search_queue_timeout_s=0.2, search_share_per_caller=1.0
+    )
     with _served(settings, engine) as client:
         post = lambda: client.post("/v1/search", json=QUESTION, headers=world.headers("reader"))  # noqa: E731
         thread, out = _in_thread(post)

@@ -95,7 +95,7 @@ async def search(
     # One explicit hop to a search worker thread for the search and its audit entry, once the gate gives
     # a turn (429/503 + Retry-After when it cannot). A plain `def` route costs FastAPI a second hop, to
     # validate the returned model, about a millisecond a request.
-    return await gate.run(run)
+    return await gate.run(run, principal.caller_key, principal.tenant)
 
 
 @image_router.post(
@@ -142,4 +142,4 @@ async def search_image(
         response = engine.search_image(principal, picture, _with_ids(db, principal, request))
         return _finish(response, principal, db, writer, metrics, "search_image", query, request)
 
-    return await gate.run(run)
+    return await gate.run(run, principal.caller_key, principal.tenant)
