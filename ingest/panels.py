@@ -522,13 +522,19 @@ NOTE_PREFIXES = ("source", "sources", "base", "note", "notes", "n=", "n =")
 
 
 def title_below(
-    graphic: Box, lines: Sequence[TextLine], held: Sequence[TextLine], others: Sequence[Box] = ()
+    graphic: Box,
+    lines: Sequence[TextLine],
+    held: Sequence[TextLine],
+    others: Sequence[Box] = (),
+    swatches: Sequence[Box] = (),
 ) -> tuple[float, TextLine] | None:
     """Layout class "title under the chart": the first title-like line under a chart's foot (its lowest
     mark, or the axis labels and legend rows under it, each within TITLE_BELOW_PT of the last), placed
     under it as a title is over it, with its gap below the foot. A note on the data ("Source: ...",
-    "Base: ...") is never the title. Whether the line heads the text under it instead (a section heading
-    after a figure) is the caller's question: it knows the body text."""
+    "Base: ...") is never the title, nor a legend entry (in a row of its style, or right of a swatch of
+    ``swatches``: the last entry of a wrapped legend row stands alone). Whether the line heads the text
+    under it instead (a section heading after a figure) is the caller's question: it knows the body
+    text."""
     least = _least_title_size(lines, held, None)
     foot = max([graphic[3], *(ln.box[3] for ln in held)])
     across = [ln for ln in lines if min(ln.box[2], graphic[2]) > max(ln.box[0], graphic[0])]
@@ -538,7 +544,8 @@ def title_below(
             return None
         note = line.text.strip().lower().startswith(NOTE_PREFIXES)
         titled = _placed(line.box, graphic, True, others) and _title_like(line, least)
-        if titled and not note and not _in_label_row(line, graphic, lines):
+        entry = _in_label_row(line, graphic, lines) or _nearer_on_left(line.box, SWATCH_GAP_PT, swatches)
+        if titled and not note and not entry:
             return gap, line
         foot = max(foot, line.box[3])  # axis labels, a legend row: the chart goes on under them
     return None
@@ -557,7 +564,8 @@ def title_left(
     it with no other drawing between, starting level with the graphic's top (at most TITLE_ABOVE_PT over
     it, at most TITLE_INSIDE_SHARE of its height and half of it under it); with how far from the top it
     starts (its rank against a title over or under the chart). A
-    line with another drawing (``others``) level with it and nearer on its left is that one's label, a line
+    line with another drawing (``others``) level with it and nearer on its left, or right under it, is that
+    one's, a line
     right of a legend swatch (``swatches``, within SWATCH_GAP_PT) a legend entry, and a line in a row or a
     column of lines of its style a legend entry or a category label."""
     drawing = drawing or graphic
@@ -572,6 +580,8 @@ def title_left(
             continue
         between = (box[2], box[1], drawing[0], box[3])
         if any(o not in (graphic, drawing) and box_intersection(between, o) > 0 for o in others):
+            continue
+        if _over_another(box, (graphic, drawing), others):
             continue
         if _nearer_on_left(box, gap, others) or _nearer_on_left(box, SWATCH_GAP_PT, swatches):
             continue
@@ -600,6 +610,15 @@ def _in_label_column(line: TextLine, graphic: Box, lines: Sequence[TextLine]) ->
 
 SWATCH_GAP_PT = 6.0
 """A legend entry's name starts at most this far right of its swatch."""
+
+
+def _over_another(box: Box, own: Sequence[Box], others: Sequence[Box]) -> bool:
+    """Another drawing stands right under ``box`` (within TITLE_ABOVE_PT), across it: the line is over
+    that one (its title, or a lead-in paragraph over the page's charts), not left of this one."""
+    return any(
+        o not in own and min(box[2], o[2]) > max(box[0], o[0]) and 0 <= o[1] - box[3] <= TITLE_ABOVE_PT
+        for o in others
+    )
 
 
 def _nearer_on_left(box: Box, gap: float, others: Sequence[Box]) -> bool:

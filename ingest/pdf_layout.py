@@ -1457,9 +1457,10 @@ def _titles_beside(
     for k, (graphic, drawing, foot) in enumerate(zip(*charts, strict=True)):
         if foot is None:
             continue
-        swatches = [specks[1][i] for i in specks[0].near(graphic, graphic[2] - graphic[0])]
+        # Legend swatches: specks, or a legend's swatches clustered into a drawing of their own.
+        swatches = [*others, *(specks[1][i] for i in specks[0].near(graphic, graphic[2] - graphic[0]))]
         for beside in (
-            _title_below_indices(layout, foot, excluded, others),
+            _title_below_indices(layout, foot, excluded, others, swatches),
             _title_left_indices(layout, graphic, drawing, excluded, others, swatches),
         ):
             if beside is not None:
@@ -1476,13 +1477,13 @@ def _titles_beside(
 
 
 def _title_below_indices(
-    layout: PageLayout, graphic: Box, excluded: set[int], others: Sequence[Box]
+    layout: PageLayout, graphic: Box, excluded: set[int], others: Sequence[Box], swatches: Sequence[Box]
 ) -> tuple[float, tuple[int, ...]] | None:
     """The chart's title under it, with the lines it wraps over, and its gap; None when the line found heads
     the text under it instead (_heads_text)."""
     near = _title_candidates(layout, graphic, excluded)
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
-    found = title_below(graphic, [layout.lines[i] for i in near], held, others)
+    found = title_below(graphic, [layout.lines[i] for i in near], held, others, swatches)
     if found is None:
         return None
     indices = _wrapped_indices(layout, found[1], near)
@@ -1507,7 +1508,10 @@ def _title_left_indices(
     found = title_left(graphic, [layout.lines[i] for i in near], held, drawing, others, swatches)
     if found is None:
         return None
-    return found[0], _wrapped_indices(layout, found[1], near)
+    indices = _wrapped_indices(layout, found[1], near)
+    if any(layout.lines[i].box[2] > drawing[0] + 2 for i in indices):
+        return None  # its block reaches over the chart: a paragraph, not a title column
+    return found[0], indices
 
 
 def _heads_text(layout: PageLayout, title: list[TextLine], gap: float) -> bool:

@@ -394,3 +394,23 @@ def test_charts_exported_as_pictures_in_frames_taller_than_them_stay_apart(
         layout="picture_chart", **style,
     )  # fmt: skip
     _assert_one_titled_unit_each(survey, gold, units)
+
+
+@pytest.mark.parametrize(
+    ("layout", "seed", "page"),
+    [("base", 2022, 2), ("stacked_columns", 2012, 1)],
+    ids=["lead-in-paragraph-over-the-grid", "last-entry-of-a-wrapped-legend"],
+)
+def test_lines_next_to_a_chart_that_belong_elsewhere_are_no_title(
+    survey: ModuleType, tmp_path: Path, layout: str, seed: int, page: int
+) -> None:
+    """Generated pages (extra seeds, neither tune nor report) whose charts are titled over them: the last
+    line of a lead-in paragraph over the grid stands left of the right chart's top, over the left chart,
+    and is no title left of the right one; the last entry of a legend wrapped under a chart stands alone
+    in its row right of its swatch, and is no title under it."""
+    doc, gold = survey.survey_report(seed, layout)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
+    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
