@@ -201,8 +201,11 @@ class SearchEngine:
         if layout.embedding_version == configured:
             return name, layout, self.encoders
         if not self.serve_recorded:
+            from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
+
+            record = recorded_encoder_settings(self.store, name)
             raise VersionMismatchError(
-                f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
+                mismatch_hint(self.settings, record, layout.embedding_version, configured)
             )
         with self._recorded_lock:
             encoders = self._recorded.get(name)

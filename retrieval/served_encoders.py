@@ -55,6 +55,33 @@ def recorded_encoder_settings(store: MilvusUnitStore, collection: str) -> dict[s
     return json.loads(raw) if raw else None
 
 
+def changed_encoder_settings(settings: Settings, record: dict[str, Any] | None) -> list[str]:
+    """What differs between the clip and text settings a collection recorded and ``settings``', as
+    ``text.precision fp32 -> bf16`` (lexical settings are not part of an embedding_version): what a user
+    changed since the store was written. Empty for a collection without a record."""
+    if not record:
+        return []
+    now = encoder_settings_record(settings)
+    changes = []
+    for section in ("clip", "text"):
+        was, is_ = record.get(section) or {}, now[section]
+        for key in sorted(set(was) | set(is_)):
+            if key not in _LOCAL_KEYS and was.get(key) != is_.get(key):
+                changes.append(f"{section}.{key} {was.get(key)} -> {is_.get(key)}")
+    return changes
+
+
+def mismatch_hint(settings: Settings, record: dict[str, Any] | None, served: str, configured: str) -> str:
+    """``store serves X, configured Y (text.precision fp32 -> bf16): run `figvault reencode```: the one
+    sentence for a store of another version, with what changed when the collection recorded it."""
+    changed = ", ".join(changed_encoder_settings(settings, record))
+    return (
+        f"store serves {served}, configured {configured}"
+        + (f" ({changed})" if changed else "")
+        + (": run `figvault reencode`")
+    )
+
+
 def settings_for_collection(settings: Settings, record: dict[str, Any]) -> Settings:
     """``settings`` with the recorded encoder sections (device and batch size stay this process's)."""
     clip = dict(record.get("clip") or {})
@@ -87,7 +114,7 @@ def encoders_for_collection(settings: Settings, store: MilvusUnitStore, collecti
     if configured == served:
         return build_encoders(settings)
     record = recorded_encoder_settings(store, collection)
-    hint = f"store serves {served}, configured {configured}: run `figvault reencode`"
+    hint = mismatch_hint(settings, record, served, configured)
     if record is None:
         raise VersionMismatchError(f"{hint} (the served collection does not record its encoders)")
     try:

@@ -230,6 +230,7 @@ def _refuse_before_the_job(settings: Settings) -> None:
     from figvault.encoders.factory import configured_embedding_version
     from figvault.errors import ModelUnavailableError, StoreInUseError
     from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
 
     untouched = "(nothing was ingested, no job recorded)"
     try:
@@ -251,11 +252,9 @@ def _refuse_before_the_job(settings: Settings) -> None:
         return
     version = store.layout_of(served).embedding_version
     if version != configured:
-        typer.echo(
-            f"error: store serves {version}, configured {configured}: the encoder settings changed since"
-            f" the store was written; run `figvault reencode` (or restore them) {untouched}",
-            err=True,
-        )
+        record = recorded_encoder_settings(store, served)
+        hint = mismatch_hint(settings, record, version, configured)
+        typer.echo(f"error: {hint}, or restore the encoder settings {untouched}", err=True)
         raise typer.Exit(1)
 
 

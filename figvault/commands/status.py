@@ -22,6 +22,11 @@ def status(
     from figvault.pipeline.registry import DocumentRegistry
     from figvault.retrieval.lexical import LexicalChannel
     from figvault.retrieval.milvus_store import MilvusUnitStore
+    from figvault.retrieval.served_encoders import (
+        changed_encoder_settings,
+        mismatch_hint,
+        recorded_encoder_settings,
+    )
 
     settings = state(ctx).settings
     quiet_store_logs()
@@ -57,6 +62,10 @@ def status(
         }
         if configured_error:
             info["configured_error"] = configured_error
+        if layout and configured and not info["version_matches"]:
+            record = recorded_encoder_settings(store, collection)
+            info["encoder_changes"] = changed_encoder_settings(settings, record)
+            mismatch = mismatch_hint(settings, record, layout.embedding_version, configured)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -68,6 +77,4 @@ def status(
             " --groups a,b` creates the collection"
         )
     if layout and configured and not info["version_matches"]:
-        typer.echo(
-            f"store serves {layout.embedding_version}, configured {configured}: run `figvault reencode`"
-        )
+        typer.echo(mismatch)

@@ -4,6 +4,7 @@ is recorded: exit 1, one line with the reason and what to do meanwhile."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,8 @@ def test_an_ingest_into_a_store_of_another_version_records_no_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Changed encoder settings (here text.precision): the ingest failed inside its job, listed as failed,
-    with a traceback in the log; it is now refused before, with the fix."""
+    with a traceback in the log; it is now refused before, with the fix and the setting that changed
+    (which status --json lists too: encoder_changes)."""
     doc = figure_pdf(tmp_path / "report.pdf", seed=1)
     data = tmp_path / "data"
     base = ["--config", "offline", "--data-dir", str(data), "ingest", "--groups", "eng", "--quiet"]
@@ -69,3 +71,6 @@ def test_an_ingest_into_a_store_of_another_version_records_no_job(
     assert result.exit_code == 1, result.output
     [line] = result.stderr.splitlines()
     assert "run `figvault reencode`" in line and "no job recorded" in line
+    assert "(text.precision fp32 -> bf16)" in line  # what changed since the store was written
+    status = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), "status", "--json"])
+    assert json.loads(status.stdout)["encoder_changes"] == ["text.precision fp32 -> bf16"]

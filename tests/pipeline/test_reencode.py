@@ -186,8 +186,10 @@ def test_version_mismatch_at_start(
     settings_old.extract.workers = 1
     ingest(settings_old, make_docs(tmp_path / "docs", 2))
 
+    # The setting that changed since the store was written is named.
+    changed = r"\(clip\.model \S+fv-tiny-a\.json -> \S+fv-tiny-b\.json\)"
     with pytest.raises(
-        VersionMismatchError, match=r"store serves v\w+, configured v\w+: run `figvault reencode`"
+        VersionMismatchError, match=rf"store serves v\w+, configured v\w+ {changed}: run `figvault reencode`"
     ):
         SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b).search(
             local_operator(), SearchRequest(query="soil moisture")
