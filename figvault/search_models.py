@@ -143,6 +143,9 @@ class SearchHit(BaseModel):
     page: int
     page_size: tuple[float, float]
     bbox: tuple[float, float, float, float]
+    width: int = 0
+    """The unit image's size in pixels: what the filters min_width ... max_aspect compare."""
+    height: int = 0
     kind: str
     label: str | None
     title: str = ""

@@ -121,6 +121,8 @@ def hit_json(hit: SearchHit, image_path: Callable[[str], str | None]) -> dict[st
         "label": hit.label,
         "bbox": list(hit.bbox),
         "page_size": list(hit.page_size),
+        "width": hit.width,
+        "height": hit.height,
         "kind": hit.kind,
         "caption": hit.caption,
         "score": hit.score,

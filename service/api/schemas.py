@@ -81,6 +81,8 @@ class SearchResultOut(BaseModel):
     page: int
     page_size: tuple[float, float]
     bbox: tuple[float, float, float, float]
+    width: int = Field(default=0, description="The figure image's width in pixels (the filter min_width...).")
+    height: int = Field(default=0, description="The figure image's height in pixels.")
     kind: str
     label: str | None
     title: str = ""

@@ -92,7 +92,7 @@ def test_copies_collapse_into_one_hit(indexed, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_cli_flags(indexed) -> None:
-    settings, _ = indexed
+    settings, engine = indexed
     runner = CliRunner()
     base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search", "figure", "--json"]
     done = runner.invoke(app, [*base, "--tags", "deck", "--pages", "1-1", "--min-width", "100"])
@@ -100,6 +100,13 @@ def test_cli_flags(indexed) -> None:
     payload = json.loads(done.stdout)
     assert payload["results"] and {r["doc"] for r in payload["results"]} == {"annual-deck.pdf"}
     assert all(r["tags"] == ["deck"] for r in payload["results"])
+    # Each hit says the pixel size the size filters compared (it said none: --min-width was a guess).
+    collection = engine.store.served_collection()
+    for hit in payload["results"]:
+        [row] = engine.store.get_rows(
+            collection, f'unit_id == "{hit["unit_id"]}"', fields=["width", "height"]
+        )
+        assert (hit["width"], hit["height"]) == (row["width"], row["height"]) and hit["width"] >= 100
     for flags, option in ((["--pages", "9-2"], "--pages"), (["--aspect", "wide"], "--aspect")):
         bad = runner.invoke(app, [*base, *flags])
         assert bad.exit_code == 2 and f"error: {option}:" in bad.output and "Traceback" not in bad.output

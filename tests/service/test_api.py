@@ -485,6 +485,7 @@ def test_upload_tags_filters_and_copies_over_http(world: World) -> None:
         return response.json()["results"]
 
     top = search(both)[0]
+    assert top["width"] > 0 and top["height"] > 0  # the pixel size the filters min_width ... compare
     assert {top["doc"], *(r["doc"] for r in top["also_in"])} == {"tagged-a.pdf", "tagged-b.pdf"}
     assert top["also_in"][0]["image_url"].startswith("/v1/units/")
     alone = search(only_b)
