@@ -81,6 +81,12 @@ def reencode(
         typer.echo(f"reencode: job {final.id} {final.state}: {failure_line(final, log_file)}", err=True)
         raise typer.Exit(1)
     typer.echo(f"reencode: {final.message}")
+    old = final.result.get("source")
+    if old:  # what to do with it was nowhere said: a newcomer saw the store double and no way back
+        typer.echo(
+            f"reencode: {old} stays: a re-encode back to its settings re-uses its vectors;"
+            f" `figvault collections drop {old}` frees its space"
+        )
 
 
 def _open_store(settings: Settings) -> Any:
