@@ -47,6 +47,7 @@ def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up
     lines.append(f"  profile   {settings.profile} (config {type(settings).config_path})")
     lines.append(f"  store     {_store_line(settings, engine)}")
     lines.append(f"  serving   {_serving_line(engine)}")
+    lines.extend(_version_lines(settings, engine))
     lines.append(f"  rerank    {_rerank_note(settings)}")
     conn = connect(settings)
     try:
@@ -69,6 +70,28 @@ def _serving_line(engine: Any) -> str:
     if collection is None:
         return "nothing yet: add documents with `figvault ingest PATH --groups a,b` (or upload on the page)"
     return f"collection {collection} through alias {store.alias}: {store.count(collection)} units"
+
+
+def _version_lines(settings: Settings, engine: Any) -> list[str]:
+    """A store of another embedding_version than configured is served with its recorded encoders: say so,
+    with what changed, and how to re-encode while this process holds the store (the CLI's `figvault
+    reencode` cannot then; the log's warning said only "run the re-encode")."""
+    from figvault.retrieval.served_encoders import changed_encoder_settings, recorded_encoder_settings
+
+    store = engine.store
+    collection = store.served_collection()
+    configured = engine.encoders.embedding_version
+    if collection is None or store.layout_of(collection).embedding_version == configured:
+        return []
+    changed = ", ".join(changed_encoder_settings(settings, recorded_encoder_settings(store, collection)))
+    served = store.layout_of(collection).embedding_version
+    return [
+        f"  version   serves {served} with the encoders it was written with; configured {configured}"
+        + (f" ({changed})" if changed else ""),
+        "            to switch: serve with service.reencode_on_start = true"
+        " (FIGVAULT_SERVICE__REENCODE_ON_START=true), or stop serve and run `figvault reencode`;"
+        " search goes on meanwhile",
+    ]
 
 
 def _rerank_note(settings: Settings) -> str:

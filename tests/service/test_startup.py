@@ -79,3 +79,28 @@ def test_documents_nobody_sees_get_the_fix(tmp_path: Path) -> None:
     assert f"--data-dir {settings.data_dir} documents set-groups ID --groups a,b" in text
     assert "users add admin --role admin --groups hr" in text  # the groups the documents have
     assert "this machine only" not in text
+
+
+def test_a_store_of_another_version_says_what_changed_and_how_to_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changed encoder settings: serve searches with the collection's recorded encoders, and only a log
+    warning said "run the re-encode", which the CLI cannot while serve holds the store."""
+    from tests.generated_docs import figure_pdf
+
+    load_commands()
+    data = tmp_path / "data"
+    doc = figure_pdf(tmp_path / "report.pdf", seed=1)
+    ingested = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(data), "ingest", str(doc), "-q"]
+    )
+    assert ingested.exit_code == 0, ingested.output
+    settings = load_settings("offline", data_dir=data)
+    same = startup_lines(settings, SearchEngine.from_settings(settings), "127.0.0.1", 8000)
+    assert not any(line.startswith("  version") for line in same)
+    monkeypatch.setenv("FIGVAULT_TEXT__PRECISION", "bf16")
+    changed = load_settings("offline", data_dir=data)
+    lines = startup_lines(changed, SearchEngine.from_settings(changed), "127.0.0.1", 8000)
+    [i] = [n for n, line in enumerate(lines) if line.startswith("  version   serves v")]
+    assert lines[i].endswith("(text.precision fp32 -> bf16)")
+    assert "service.reencode_on_start = true" in lines[i + 1]
