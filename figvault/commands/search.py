@@ -227,7 +227,8 @@ def _print_json(settings: Settings, question: str, response: SearchResponse) -> 
 
 def _print_table(title: str, response: SearchResponse, loaded_s: float | None = None) -> None:
     """The hits (at least one) as a table, then the rerank note, the timings (and how long this command
-    took to load the models, ``loaded_s``) and NO MATCH when the search said so."""
+    took to load the models, ``loaded_s``); when the search found no good match, a line saying so comes
+    before the hits and NO MATCH ends the timings line."""
     from rich.console import Console
     from rich.table import Table
 
@@ -247,6 +248,10 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
             hit.kind,
             caption + also_in_note(hit),
             channels,
+        )
+    if response.no_match:  # said first: a top hit printed as usual reads as the answer
+        console.print(
+            "No good match: none of these figures is likely to answer the question; the closest follow."
         )
     console.print(table)
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in response.timings.items())

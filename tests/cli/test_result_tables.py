@@ -26,3 +26,25 @@ def test_a_hit_without_caption_shows_its_title(
     out = capsys.readouterr().out
     assert "title: Revenue (million EUR)" in out
     assert "Figure 2: Rack row B." in out and "Field photo" not in out  # a caption wins over the title
+
+
+def test_no_match_says_above_the_table_that_the_hits_are_only_the_closest(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that found no good match listed its hits as usual and said "NO MATCH" at the end of the
+    timings line, after the table: a newcomer read the top hit as the answer."""
+    monkeypatch.setenv("COLUMNS", "200")
+    _print_table("top results", SearchResponse(results=[hit("", "Revenue (million EUR)")], no_match=True))
+    out = capsys.readouterr().out
+    warning = out.index("No good match")
+    assert warning < out.index("Revenue (million EUR)")  # before the hits, not after them
+    assert "closest" in out[warning:].splitlines()[0]
+
+
+def test_a_match_says_nothing_of_no_match(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    _print_table("top results", SearchResponse(results=[hit("", "Revenue (million EUR)")]))
+    out = capsys.readouterr().out
+    assert "No good match" not in out and "NO MATCH" not in out
