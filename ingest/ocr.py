@@ -273,11 +273,12 @@ def with_ocr(figure_text: str, ocr_text: str) -> str:
 
 
 def ocr_lost(figures: int) -> str:
-    """What ``figures`` reads stopped by ``extract.ocr_timeout_s`` mean, and what to do (a job's summary,
-    ``figvault ingest`` and ``figvault extract``)."""
+    """What ``figures`` reads stopped by time mean, and what to do (a job's summary, ``figvault ingest`` and
+    ``figvault extract``): a read's own limit, or the document's (``deadline``), whichever stopped it."""
     return (
-        f"the words inside {figures} figure(s) were not read: OCR stopped after extract.ocr_timeout_s (a busy"
-        " machine reads slower; raise it and extract or ingest again to get them)"
+        f"the words inside {figures} figure(s) were not read: OCR stopped after extract.ocr_timeout_s, or"
+        f" once the document had used {deadline.OPTIONAL_SHARE:.0%} of extract.doc_timeout_s (a busy machine"
+        " reads slower; raise them and extract or ingest again to get them)"
     )
 
 

@@ -158,6 +158,22 @@ def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None
     assert ex.ocr_timeouts == 1  # counted, for the job's result and the extract command's report
 
 
+@needs_tesseract
+def test_words_lost_to_the_documents_deadline_name_its_limit(tmp_path: Path) -> None:
+    """In a worker, OCR also stops once the document used its share of extract.doc_timeout_s; the job's
+    summary (``ocr_lost``) told the user to raise extract.ocr_timeout_s only, which changes nothing then."""
+    import time
+
+    from figvault.ingest import deadline
+
+    path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
+    with deadline.steps_until(time.monotonic() - 1):
+        ex = extract_document(path, ExtractSettings(workers=1))
+    assert len(ex.figures) == 1 and OCR_MARKER not in ex.figures[0].unit.figure_text
+    assert ex.ocr_timeouts == 1
+    assert "extract.doc_timeout_s" in ocr.ocr_lost(ex.ocr_timeouts)
+
+
 def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> None:
     """OCR reads the region without a PNG round trip; the pixels must be those of the unit's PNG."""
     doc = pymupdf.open(picture_pdf(tmp_path / "p.pdf", [(text_picture(), (50, 50, 383, 183))]))
