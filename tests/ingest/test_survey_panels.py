@@ -60,6 +60,16 @@ def _assert_one_titled_unit_each(survey: ModuleType, gold: list[object], units: 
     assert result.title_exact == len(gold), result.errors
 
 
+def _assert_report_page_titled(survey: ModuleType, tmp_path: Path, layout: str, seed: int, page: int) -> None:
+    """Page ``page`` of the generated report of ``seed`` in ``layout``: one unit per panel, titled right."""
+    doc, gold = survey.survey_report(seed, layout)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
+    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
+
+
 def test_donut_ring_segments_are_chart_evidence() -> None:
     """Layout class "donut chart": a short segment's box does not hold the centre (it is left empty)."""
     cx, cy, r = 100.0, 100.0, 50.0
@@ -370,12 +380,7 @@ def test_labels_left_of_a_chart_are_no_title_left_of_it(
     (stacked bars under a legend row, its first label level with the chart's top), a legend set as text in
     a row and a legend entry right of its swatch stand left of a chart's marks, but none is a title left of
     it."""
-    doc, gold = survey.survey_report(seed, layout)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(doc.tobytes())
-    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
-    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
-    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
+    _assert_report_page_titled(survey, tmp_path, layout, seed, page)
 
 
 @pytest.mark.parametrize(
@@ -408,9 +413,4 @@ def test_lines_next_to_a_chart_that_belong_elsewhere_are_no_title(
     line of a lead-in paragraph over the grid stands left of the right chart's top, over the left chart,
     and is no title left of the right one; the last entry of a legend wrapped under a chart stands alone
     in its row right of its swatch, and is no title under it."""
-    doc, gold = survey.survey_report(seed, layout)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(doc.tobytes())
-    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
-    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == page]
-    _assert_one_titled_unit_each(survey, [g for g in gold if g.page == page], units)
+    _assert_report_page_titled(survey, tmp_path, layout, seed, page)
