@@ -206,7 +206,7 @@ def read_lines(
     capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
     scale = image.width / capped.width  # boxes in the pixels of ``image``, not of the capped copy
     api.SetImage(capped)
-    limit = min(settings.ocr_timeout_s, timeout_s or settings.ocr_timeout_s)
+    limit = settings.ocr_timeout_s if timeout_s is None else max(0.0, min(settings.ocr_timeout_s, timeout_s))
     started = time.monotonic()
     if not api.Recognize(timeout=max(1, int(limit * 1000))):
         api.Clear()

@@ -174,6 +174,15 @@ def test_words_lost_to_the_documents_deadline_name_its_limit(tmp_path: Path) -> 
     assert "extract.doc_timeout_s" in ocr.ocr_lost(ex.ocr_timeouts)
 
 
+@needs_tesseract
+def test_no_time_left_is_no_time_not_the_whole_read_limit() -> None:
+    """``read_lines``' ``timeout_s`` of 0 (the document's time just spent) was read as "none given" and the
+    read got the whole extract.ocr_timeout_s."""
+    image = Image.open(io.BytesIO(text_picture()))
+    with pytest.raises(TimeoutError, match=r"extract\.doc_timeout_s"):
+        ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1), 0.0)
+
+
 def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> None:
     """OCR reads the region without a PNG round trip; the pixels must be those of the unit's PNG."""
     doc = pymupdf.open(picture_pdf(tmp_path / "p.pdf", [(text_picture(), (50, 50, 383, 183))]))
