@@ -81,10 +81,10 @@ def _version_lines(settings: Settings, engine: Any) -> list[str]:
     store = engine.store
     collection = store.served_collection()
     configured = engine.encoders.embedding_version
-    if collection is None or store.layout_of(collection).embedding_version == configured:
+    served = store.layout_of(collection).embedding_version if collection is not None else configured
+    if served == configured:
         return []
     changed = ", ".join(changed_encoder_settings(settings, recorded_encoder_settings(store, collection)))
-    served = store.layout_of(collection).embedding_version
     return [
         f"  version   serves {served} with the encoders it was written with; configured {configured}"
         + (f" ({changed})" if changed else ""),
