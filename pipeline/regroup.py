@@ -16,11 +16,13 @@ the same command again finishes it (the rewrite is idempotent).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from figvault.access import group_set
+from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.store_lock import store_write_lock
@@ -79,6 +81,20 @@ def set_document_groups(
     """Give document ``doc_id`` of ``tenant`` the access ``groups``; raises DocumentNotFoundError."""
     chosen = checked_groups(groups)
     store = store or MilvusUnitStore.from_settings(settings)
+    with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
+        key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
+        rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
+        _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}))
+    served = store.served_collection()
+    return _result(record, chosen, rewritten, served)
+
+
+@contextmanager
+def _locked_document(
+    settings: Settings, tenant: str, doc_id: str, lock_timeout_s: float
+) -> Iterator[tuple[Database, DocumentRegistry, DocumentRecord]]:
+    """The registry connection and the document's record, under the exclusive store write lock (see the
+    module); DocumentNotFoundError when ``doc_id`` is not in ``tenant``."""
     conn = connect(settings)
     try:
         registry = DocumentRegistry(conn)
@@ -86,13 +102,9 @@ def set_document_groups(
             record = registry.get(tenant, doc_id)
             if record is None:
                 raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
-            key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
-            rewritten = _rewrite_everywhere(store, tenant, doc_id, chosen, key)
-            _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}))
+            yield conn, registry, record
     finally:
         conn.close()
-    served = store.served_collection()
-    return _result(record, chosen, rewritten, served)
 
 
 def _update_or_undo(registry: DocumentRegistry, store: MilvusUnitStore, record: DocumentRecord) -> None:
@@ -106,12 +118,11 @@ def _update_or_undo(registry: DocumentRegistry, store: MilvusUnitStore, record: 
         raise DocumentNotFoundError(f"no document {record.doc_id!r} in tenant {record.tenant!r}")
 
 
-def _rewrite_everywhere(
-    store: MilvusUnitStore, tenant: str, doc_id: str, groups: list[str], key: str
-) -> dict[str, int]:
+def _rewrite_everywhere(store: MilvusUnitStore, rewrite: Callable[[str], int]) -> dict[str, int]:
+    """Units rewritten per collection by ``rewrite(collection)`` (a count), in every collection."""
     rewritten: dict[str, int] = {}
     for collection in store.list_collections():
-        count = store.rewrite_access(collection, tenant, doc_id, groups, key)
+        count = rewrite(collection)
         if count:
             store.flush(collection)  # sealed rows are searched through the index (Lite: brute force before)
             rewritten[collection] = count
@@ -162,22 +173,11 @@ def set_document_tags(
     except ValueError as exc:
         raise FigvaultError(str(exc)) from None
     store = store or MilvusUnitStore.from_settings(settings)
-    conn = connect(settings)
-    try:
-        registry = DocumentRegistry(conn)
-        with store_write_lock(settings, exclusive=True, timeout_s=lock_timeout_s):
-            record = registry.get(tenant, doc_id)
-            if record is None:
-                raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
-            rewritten: dict[str, int] = {}
-            for collection in store.list_collections():
-                count = store.rewrite_fields(collection, tenant, doc_id, {F_TAGS: chosen})
-                if count:
-                    store.flush(collection)
-                    rewritten[collection] = count
-            _update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
-    finally:
-        conn.close()
+    with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (_conn, registry, record):
+        rewritten = _rewrite_everywhere(
+            store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen})
+        )
+        _update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
     served = store.served_collection()
     return RetagResult(
         doc_id=record.doc_id,
