@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -101,10 +101,7 @@ def set_groups(
 ) -> None:
     """Change which groups see a document: its units are rewritten in place (nothing is extracted or
     encoded again), and the change is audited."""
-    from figvault.access import local_operator
-    from figvault.pipeline.registry import connect
     from figvault.pipeline.regroup import set_document_groups
-    from figvault.service import audit
 
     settings = state(ctx).settings
     quiet_store_logs()
@@ -112,12 +109,7 @@ def set_groups(
         doc_id = _document_id(settings, tenant, doc_id)
         with _page_while_serving():
             result = set_document_groups(settings, tenant, doc_id, split_csv(groups) or [])
-        conn = connect(settings)
-        try:
-            audit.ensure_schema(conn)
-            audit.record(conn, local_operator(tenant), "set-groups", detail=result.to_dict())
-        finally:
-            conn.close()
+        _audit(settings, tenant, "set-groups", [result.to_dict()])
     typer.echo(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): groups"
         f" {','.join(result.before) or '(none)'} -> {','.join(result.after)}; {result.units} units rewritten"
@@ -133,22 +125,14 @@ def set_tags(
 ) -> None:
     """Change a document's tags (the search filter `--tags`): its units are rewritten in place, like
     set-groups, and the change is audited."""
-    from figvault.access import local_operator
-    from figvault.pipeline.registry import connect
     from figvault.pipeline.regroup import set_document_tags
-    from figvault.service import audit
 
     settings = state(ctx).settings
     quiet_store_logs()
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
         result = set_document_tags(settings, tenant, doc_id, split_csv(tags) or [])
-        conn = connect(settings)
-        try:
-            audit.ensure_schema(conn)
-            audit.record(conn, local_operator(tenant), "set-tags", detail=result.to_dict())
-        finally:
-            conn.close()
+        _audit(settings, tenant, "set-tags", [result.to_dict()])
     typer.echo(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): tags"
         f" {','.join(result.before) or '(none)'} -> {','.join(result.after) or '(none)'};"
@@ -164,10 +148,8 @@ def delete(
 ) -> None:
     """Delete a document: its units in every collection and its record (as DELETE /v1/documents/{id});
     audited. For a file ingested by mistake, or the old name of a renamed file."""
-    from figvault.access import local_operator
     from figvault.pipeline.ingest_pipeline import delete_document
-    from figvault.pipeline.registry import DocumentRegistry, connect
-    from figvault.service import audit
+    from figvault.pipeline.registry import DocumentRegistry
 
     settings = state(ctx).settings
     quiet_store_logs()
@@ -181,12 +163,7 @@ def delete(
                 f"error: no document {doc_id!r} in tenant {tenant!r} (`figvault documents list`)", err=True
             )
             raise typer.Exit(1)
-        conn = connect(settings)
-        try:
-            audit.ensure_schema(conn)
-            audit.record(conn, local_operator(tenant), "delete", detail={"doc_id": doc_id})
-        finally:
-            conn.close()
+        _audit(settings, tenant, "delete", [{"doc_id": doc_id}])
     name = known.name if known is not None else doc_id
     typer.echo(f"deleted {name} ({doc_id}, tenant {tenant})")
 
@@ -194,8 +171,13 @@ def delete(
 def audit_pruned(settings: Settings, tenant: str, pruned: list[dict[str, str]]) -> None:
     """Each document ``figvault ingest --prune`` deleted, in the audit log as ``documents delete`` would be
     (here: the commands that write to the audit trail are the documents commands)."""
-    if not pruned:
-        return
+    if pruned:
+        _audit(settings, tenant, "delete", [{"doc_id": e["doc_id"], "pruned": e["source"]} for e in pruned])
+
+
+def _audit(settings: Settings, tenant: str, action: str, details: list[dict[str, Any]]) -> None:
+    """Each of ``details`` in the audit log as ``action`` by ``tenant``'s local operator (the CLI's
+    caller): the one way the documents commands write to the audit trail."""
     from figvault.access import local_operator
     from figvault.pipeline.registry import connect
     from figvault.service import audit
@@ -203,8 +185,7 @@ def audit_pruned(settings: Settings, tenant: str, pruned: list[dict[str, str]]) 
     conn = connect(settings)
     try:
         audit.ensure_schema(conn)
-        for entry in pruned:
-            detail = {"doc_id": entry["doc_id"], "pruned": entry["source"]}
-            audit.record(conn, local_operator(tenant), "delete", detail=detail)
+        for detail in details:
+            audit.record(conn, local_operator(tenant), action, detail=detail)
     finally:
         conn.close()
