@@ -343,7 +343,10 @@ class ServiceSettings(BaseModel):
     its tenant) may hold, running or waiting (at least one); past it, that caller's next search is answered
     429 with ``Retry-After`` while others are still served. Waiting searches take turns by caller."""
     search_share_per_tenant: float = Field(default=0.5, gt=0, le=1)
-    """Share of the search places all callers of one tenant may hold together (at least one)."""
+    """Share of the search places all callers of one tenant may hold together (at least one). On a full
+    gate a tenant under its fair share (the places divided by the tenants searching) still gets a place: the
+    newest waiting search of the tenant holding the most gives it up (429). Waiting searches take turns by
+    tenant, then by caller."""
     audit_queue: int = Field(default=1024, ge=0)
     """Audit rows of searches that may wait for the audit writer thread, which commits them in batches off
     the request path (service/audit_writer.py); when full, a search waits for room, then writes its own

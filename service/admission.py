@@ -4,10 +4,15 @@ tenant holds at most its share of them; the rest are told when to come back (429
 Fairness: a caller (an account within its tenant, ``Principal.caller_key``) may hold, running or waiting, at
 most ``search_share_per_caller`` of the gate's places (``concurrency + queue``), a tenant at most
 ``search_share_per_tenant``; past its share a caller gets its own 429, whose ``Retry-After`` counts only its
-own (or its tenant's) searches. A free slot goes to the waiting caller whose last turn is the oldest (one
-that has had none first), so one caller's queued burst does not stand between another caller and the next
-free slot. The gate used to be one FIFO for all:
-one reader could fill it, and every other caller got 429s that told it of that reader's load.
+own (or its tenant's) searches. A tenant always gets a place: when the gate is full, a tenant holding fewer
+than its fair share (the places divided by the tenants holding any, itself included; at least one) takes
+the place of the newest waiting search of the tenant holding the most, which is answered 429 as past its
+tenant's share; a tenant at or past its fair share is told the same. A free slot goes to the waiting tenant
+whose last turn is the oldest, and within it to the caller whose last turn is the oldest (one that has had
+none first), so neither one caller's queued burst nor a tenant's many callers stand between another tenant
+and the next free slot. The gate used to be one FIFO for all: one reader could fill it, and every other
+caller got 429s that told it of that reader's load; then (2026-12-05) four callers, or two tenants, at
+their shares could still fill it, and every other tenant got the gate-full 429 until they let go.
 
 Searches run in worker threads of their own (``SearchGate.threads``), so a burst of searches never takes
 the threads that other routes (units, images, documents) run in, and the event loop, which answers
@@ -22,6 +27,7 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
@@ -60,9 +66,24 @@ def share_of(places: int, share: float) -> int:
     return max(1, math.floor(places * share))
 
 
+TENANT_SHARE = "too many searches of your tenant at once"
+
+
+@dataclass(eq=False)
+class _Turn:
+    """One search at the gate: whose it is, and, while it waits, the event that ends its wait."""
+
+    caller: str
+    tenant: str
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    displaced: bool = False
+    """Its place went to a tenant under its fair share (``SearchGate._displace``): answered 429."""
+
+
 class SearchGate:
     """At most ``concurrency`` searches run and ``queue`` wait, at most ``per_caller`` / ``per_tenant`` of
-    them one caller's / one tenant's; used from the event loop only."""
+    them one caller's / one tenant's, and every tenant can get its fair share; used from the event loop
+    only."""
 
     def __init__(
         self,
@@ -75,18 +96,18 @@ class SearchGate:
         self.concurrency = max(1, concurrency)
         self.queue = max(0, queue)
         self.queue_timeout_s = queue_timeout_s
-        places = self.concurrency + self.queue
-        self.per_caller = places if per_caller is None else max(1, per_caller)
-        self.per_tenant = places if per_tenant is None else max(1, per_tenant)
+        self.places = self.concurrency + self.queue
+        self.per_caller = self.places if per_caller is None else max(1, per_caller)
+        self.per_tenant = self.places if per_tenant is None else max(1, per_tenant)
         self.threads = anyio.CapacityLimiter(self.concurrency)
         self.waiting = 0
         self.running = 0
         self._held: Counter[str] = Counter()
         """Searches running or waiting, per caller key and per ``tenant:`` key."""
-        self._turns: dict[str, deque[anyio.Event]] = {}
+        self._turns: dict[str, deque[_Turn]] = {}
         """Waiting searches per caller (each caller's in arrival order)."""
         self._last_turn: dict[str, int] = {}
-        """When each caller holding searches last got a slot (``_turn_count`` then); none yet: 0."""
+        """When each caller and tenant holding searches last got a slot (``_turn_count`` then); none: 0."""
         self._turn_count = 0
         self._mean_s = 0.1
         """Moving average of a search's duration, for ``Retry-After``."""
@@ -107,27 +128,65 @@ class SearchGate:
         """Seconds until ``ahead`` searches have likely finished (at least 1)."""
         return max(1, math.ceil(ahead / self.concurrency * self._mean_s))
 
-    def _admit(self, caller: str, tenant: str) -> None:
-        """Overloaded (429) past the caller's share, the tenant's, or a full gate; each names only its own."""
-        mine, tenants = self._held[caller], self._held[tenant]
+    def fair_share(self, tenant: str) -> int:
+        """The places ``tenant`` (a ``tenant:`` key) is sure to get: the places divided by the tenants holding
+        any, itself included (at least one)."""
+        tenants = {k for k in self._held if k.startswith("tenant:")} | {tenant}
+        return max(1, self.places // len(tenants))
+
+    def _admit(self, turn: _Turn) -> None:
+        """Overloaded (429) past the caller's share or the tenant's; on a full gate, a place taken from the
+        tenant holding the most, for a tenant under its fair share (else 429). Each names only its own."""
+        mine, tenants = self._held[turn.caller], self._held[turn.tenant]
         if mine >= self.per_caller:
             raise Overloaded(429, "too many of your searches at once", self.retry_after(mine))
         if tenants >= self.per_tenant:
-            raise Overloaded(429, "too many searches of your tenant at once", self.retry_after(tenants))
-        if self.running >= self.concurrency and self.waiting >= self.queue:
-            # Full: every place is taken, so the wait says nothing of how many others hold them.
-            places = self.concurrency + self.queue
-            raise Overloaded(429, "too many searches at once", self.retry_after(places))
+            raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
+        if self.running < self.concurrency or self.waiting < self.queue:
+            return
+        fair = self.fair_share(turn.tenant)
+        if tenants >= fair:
+            # Its fair share while others search: told as its tenant's share, counting only its own.
+            raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
+        victim = self._newest_of_the_most(fair)
+        if victim is None:  # every place is running (no queue): the wait counts every place, whoever's
+            raise Overloaded(429, "too many searches at once", self.retry_after(self.places))
+        self._displace(victim)
+
+    def _newest_of_the_most(self, fair: int) -> _Turn | None:
+        """The newest waiting search of the tenant holding the most places, past ``fair`` (of that tenant's
+        callers, the one holding the most); None when no tenant past it has one waiting."""
+        waiting = [turns[-1] for turns in self._turns.values()]
+        over = [t for t in waiting if self._held[t.tenant] > fair]
+        if not over:
+            return None
+        return max(over, key=lambda t: (self._held[t.tenant], self._held[t.caller]))
+
+    def _displace(self, turn: _Turn) -> None:
+        """``turn`` leaves the queue without a slot: its place is free now, and its search answers 429."""
+        self._leave(turn)
+        self._release(turn)
+        turn.displaced = True
+        turn.ready.set()
+
+    def _hold(self, turn: _Turn) -> None:
+        self._held[turn.caller] += 1
+        self._held[turn.tenant] += 1
+
+    def _release(self, turn: _Turn) -> None:
+        for key in (turn.caller, turn.tenant):
+            self._held[key] -= 1
+            if self._held[key] <= 0:
+                del self._held[key]
+                self._last_turn.pop(key, None)
 
     async def run(self, fn: Callable[[], T], caller: str = "", tenant: str = "") -> T:
         """``fn()`` in a search worker thread once ``caller`` (of ``tenant``) has a turn; else Overloaded."""
-        tenant_key = f"tenant:{tenant}"
-        caller_key = f"caller:{caller}"
-        self._admit(caller_key, tenant_key)
-        self._held[caller_key] += 1
-        self._held[tenant_key] += 1
+        turn = _Turn(f"caller:{caller}", f"tenant:{tenant}")
+        self._admit(turn)
+        self._hold(turn)
         try:
-            await self._take_slot(caller_key)
+            await self._take_slot(turn)
             started = time.perf_counter()
             try:
                 return await anyio.to_thread.run_sync(fn, limiter=self.threads)
@@ -135,59 +194,66 @@ class SearchGate:
                 self._mean_s = 0.9 * self._mean_s + 0.1 * (time.perf_counter() - started)
                 self._hand_on()
         finally:
-            for key in (caller_key, tenant_key):
-                self._held[key] -= 1
-                if self._held[key] <= 0:
-                    del self._held[key]
-                    self._last_turn.pop(key, None)
+            if not turn.displaced:  # a displaced search's places were given back when it was displaced
+                self._release(turn)
 
-    async def _take_slot(self, caller: str) -> None:
+    async def _take_slot(self, turn: _Turn) -> None:
         """Return holding a slot: at once when one is free and nobody waits, else at this caller's turn."""
         if self.running < self.concurrency and not self._turns:
             self.running += 1
-            self._took_turn(caller)
+            self._took_turn(turn)
             return
-        turn = anyio.Event()
-        self._turns.setdefault(caller, deque()).append(turn)
+        self._turns.setdefault(turn.caller, deque()).append(turn)
         self.waiting += 1
         try:
             with anyio.fail_after(self.queue_timeout_s):
-                await turn.wait()
+                await turn.ready.wait()
         except BaseException as exc:
-            if turn.is_set():  # handed a slot as the wait ended: hand it on, or use it
+            if turn.displaced:
+                raise
+            if turn.ready.is_set():  # handed a slot as the wait ended: hand it on, or use it
                 if not isinstance(exc, TimeoutError):
                     self._hand_on()
                     raise
                 return
-            self._leave(caller, turn)
+            self._leave(turn)
             if isinstance(exc, TimeoutError):
                 raise Overloaded(
-                    503, "the search queue is too long", self.retry_after(self._held[caller])
+                    503, "the search queue is too long", self.retry_after(self._held[turn.caller])
                 ) from None
             raise
-        finally:
-            self.waiting -= 1
+        if turn.displaced:
+            raise Overloaded(429, TENANT_SHARE, self.retry_after(self._held[turn.tenant]))
 
-    def _leave(self, caller: str, turn: anyio.Event) -> None:
-        turns = self._turns.get(caller)
+    def _leave(self, turn: _Turn) -> None:
+        """``turn`` waits no more (without a slot)."""
+        turns = self._turns.get(turn.caller)
         if turns is not None and turn in turns:
             turns.remove(turn)
+            self.waiting -= 1
             if not turns:
-                del self._turns[caller]
+                del self._turns[turn.caller]
 
-    def _took_turn(self, caller: str) -> None:
+    def _took_turn(self, turn: _Turn) -> None:
         self._turn_count += 1
-        self._last_turn[caller] = self._turn_count
+        self._last_turn[turn.caller] = self._last_turn[turn.tenant] = self._turn_count
 
     def _hand_on(self) -> None:
-        """Give a finished search's slot to the waiting caller whose last turn is the oldest, or free it.
-        A minimum over the waiting callers: at most ``concurrency + queue`` of them."""
+        """Give a finished search's slot to the waiting tenant whose last turn is the oldest (its caller whose
+        last turn is), or free it. A minimum over the waiting callers: at most ``places`` of them."""
         if not self._turns:
             self.running -= 1
             return
-        caller = min(self._turns, key=lambda c: self._last_turn.get(c, 0))
+
+        def last_turns(caller: str) -> tuple[int, int]:
+            tenant = self._turns[caller][0].tenant
+            return self._last_turn.get(tenant, 0), self._last_turn.get(caller, 0)
+
+        caller = min(self._turns, key=last_turns)
         turns = self._turns[caller]
-        turns.popleft().set()  # the slot passes on: ``running`` stays
+        turn = turns.popleft()
+        self.waiting -= 1
         if not turns:
             del self._turns[caller]
-        self._took_turn(caller)
+        self._took_turn(turn)
+        turn.ready.set()  # the slot passes on: ``running`` stays

@@ -61,3 +61,82 @@ def test_a_search_that_gave_up_waiting_leaves_nothing_behind() -> None:
         assert gate.running == 0 and not gate._held
 
     anyio.run(main)
+
+
+def _held_searches(release: threading.Event, order: list[str], outcomes: dict[str, object]) -> object:
+    """A search routine for a gate: ``name``'s search runs (recorded in ``order``) once ``release`` is set."""
+
+    async def search(gate: SearchGate, name: str, caller: str, tenant: str) -> None:
+        def held() -> str:
+            order.append(name)
+            assert release.wait(30)
+            return "done"
+
+        try:
+            outcomes[name] = await gate.run(held, caller=caller, tenant=tenant)
+        except Overloaded as exc:
+            outcomes[name] = exc
+
+    return search
+
+
+def test_a_tenant_under_its_fair_share_takes_a_waiting_place_of_the_tenant_holding_the_most() -> None:
+    """Two tenants at their shares fill the gate; a third is still served: the newest waiting search of the
+    tenant holding the most gives up its place (429, its own tenant's share). Before, the third tenant got
+    the gate-full 429 until the others let go."""
+    release = threading.Event()
+    order: list[str] = []
+    outcomes: dict[str, object] = {}
+    search = _held_searches(release, order, outcomes)
+
+    async def main() -> None:
+        gate = SearchGate(concurrency=1, queue=4, queue_timeout_s=30, per_caller=5, per_tenant=3)
+        async with anyio.create_task_group() as tasks:
+            for name, tenant in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("b2", "b")):
+                tasks.start_soon(search, gate, name, f"{tenant}/ana", tenant)
+                await anyio.wait_all_tasks_blocked()
+            assert gate.running == 1 and gate.waiting == 4  # full: a holds 3 places, b 2
+            tasks.start_soon(search, gate, "c1", "c/cid", "c")
+            await anyio.wait_all_tasks_blocked()
+            assert "c1" not in outcomes, outcomes["c1"]  # waiting for a turn, not refused
+            assert gate.waiting == 4 and gate._held["tenant:a"] == 2
+            await search(gate, "a4", "a/ana", "a")  # a at its fair share now: refused, as its tenant's
+            release.set()
+        assert gate.running == 0 and gate.waiting == 0 and not gate._held and not gate._turns
+
+    anyio.run(main)
+    for name in ("a3", "a4"):
+        refused = outcomes[name]
+        assert isinstance(refused, Overloaded) and refused.status == 429, (name, refused)
+        assert "of your tenant" in str(refused) and refused.retry_after >= 1
+    assert [outcomes[n] for n in ("a1", "a2", "b1", "b2", "c1")] == ["done"] * 5
+    assert order == ["a1", "b1", "c1", "a2", "b2"]  # turns by tenant: b and c had none yet
+
+
+def test_free_slots_go_round_the_tenants_before_a_tenant_s_callers() -> None:
+    """Three callers of tenant a and one of tenant b wait: b's searches alternate with a's. Before, turns
+    went round the callers, so a tenant with more accounts got more of the slots (b waited behind all 3)."""
+    release = threading.Event()
+    order: list[str] = []
+    outcomes: dict[str, object] = {}
+    search = _held_searches(release, order, outcomes)
+
+    async def main() -> None:
+        gate = SearchGate(concurrency=1, queue=8, queue_timeout_s=30)
+        async with anyio.create_task_group() as tasks:
+            for name, caller, tenant in (
+                ("x", "a/x", "a"),
+                ("p", "a/p", "a"),
+                ("q", "a/q", "a"),
+                ("r", "a/r", "a"),
+                ("s1", "b/s", "b"),
+                ("s2", "b/s", "b"),
+            ):
+                tasks.start_soon(search, gate, name, caller, tenant)
+                await anyio.wait_all_tasks_blocked()
+            release.set()
+        assert gate.running == 0 and gate.waiting == 0 and not gate._held and not gate._turns
+
+    anyio.run(main)
+    assert all(v == "done" for v in outcomes.values()), outcomes
+    assert order == ["x", "s1", "p", "s2", "q", "r"]
