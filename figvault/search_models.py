@@ -122,8 +122,9 @@ class SearchRequest(BaseModel):
     explain: bool = False
 
 
-class DuplicateRef(BaseModel):
-    """Another place of the same figure: a near-duplicate collapsed into a hit (retrieval/duplicates.py)."""
+class UnitPlace(BaseModel):
+    """Where a unit is: the first fields of every search result and collapsed copy, here and in the HTTP
+    shapes (``service/api/schemas.py``), in this order."""
 
     unit_id: str
     doc_id: str
@@ -131,18 +132,17 @@ class DuplicateRef(BaseModel):
     page: int
     page_size: tuple[float, float]
     bbox: tuple[float, float, float, float]
+
+
+class DuplicateRef(UnitPlace):
+    """Another place of the same figure: a near-duplicate collapsed into a hit (retrieval/duplicates.py)."""
+
     label: str | None = None
     score: float
     """This copy's own score for the question."""
 
 
-class SearchHit(BaseModel):
-    unit_id: str
-    doc_id: str
-    doc: str
-    page: int
-    page_size: tuple[float, float]
-    bbox: tuple[float, float, float, float]
+class SearchHit(UnitPlace):
     width: int = 0
     """The unit image's size in pixels: what the filters min_width ... max_aspect compare."""
     height: int = 0

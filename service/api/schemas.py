@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from figvault.access import group_set
 from figvault.pipeline.registry import DocumentRecord
 from figvault.retrieval.schema import MAX_GROUPS
-from figvault.search_models import DuplicateRef, SearchFilters, SearchHit, SearchRequest, SearchResponse
+from figvault.search_models import (
+    DuplicateRef,
+    SearchFilters,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    UnitPlace,
+)
 from figvault.tags import MAX_TAGS, tag_set
 from figvault.text_checks import Text
 from figvault.units import DocumentMeta, FigureUnit
@@ -56,17 +63,9 @@ class SearchBody(BaseModel):
         )
 
 
-class AlsoInOut(BaseModel):
+class AlsoInOut(DuplicateRef):
     """Another place of the same figure (a collapsed near-duplicate), visible to the caller."""
 
-    unit_id: str
-    doc_id: str
-    doc: str
-    page: int
-    page_size: tuple[float, float]
-    bbox: tuple[float, float, float, float]
-    label: str | None = None
-    score: float
     image_url: str
 
     @classmethod
@@ -74,13 +73,7 @@ class AlsoInOut(BaseModel):
         return cls(**ref.model_dump(), image_url=unit_image_url(ref.unit_id))
 
 
-class SearchResultOut(BaseModel):
-    unit_id: str
-    doc_id: str
-    doc: str
-    page: int
-    page_size: tuple[float, float]
-    bbox: tuple[float, float, float, float]
+class SearchResultOut(UnitPlace):
     width: int = Field(default=0, description="The figure image's width in pixels (the filter min_width...).")
     height: int = Field(default=0, description="The figure image's height in pixels.")
     kind: str
