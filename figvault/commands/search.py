@@ -38,6 +38,34 @@ LOADING = (
 """Said on stderr before a table search: the wait is the model load, not a hang."""
 
 
+# The filter options, one a field of SearchFilters (declared apart: `search` stays one screen).
+DocOption = Annotated[str | None, typer.Option("--doc", help="Only these source files (comma-separated).")]
+DocIdOption = Annotated[str | None, typer.Option("--doc-id", help="Only these documents (ids or names).")]
+KindOption = Annotated[
+    str | None,
+    typer.Option("--kind", help=f"Only these figure kinds, comma-separated: {', '.join(FigureKind)}."),
+]
+AfterOption = Annotated[str | None, typer.Option("--after", help="Documents created on/after YYYY-MM-DD.")]
+BeforeOption = Annotated[str | None, typer.Option("--before", help="Documents created on/before YYYY-MM-DD.")]
+TagsOption = Annotated[
+    str | None, typer.Option("--tags", help="Only documents with any of these tags (comma-separated).")
+]
+PagesOption = Annotated[
+    str | None, typer.Option("--pages", help="Only these pages or slides: 3-7, 5, 3- or -7.")
+]
+MinWidthOption = Annotated[int | None, typer.Option("--min-width", help="Figure image width >= (pixels).")]
+MaxWidthOption = Annotated[int | None, typer.Option("--max-width", help="Figure image width <= (pixels).")]
+MinHeightOption = Annotated[int | None, typer.Option("--min-height", help="Figure image height >= (pixels).")]
+MaxHeightOption = Annotated[int | None, typer.Option("--max-height", help="Figure image height <= (pixels).")]
+AspectOption = Annotated[
+    str | None, typer.Option("--aspect", help="landscape, portrait or square (width/height 1.2 apart).")
+]
+MinAspectOption = Annotated[
+    float | None, typer.Option("--min-aspect", help="Width/height ratio >= (2.0: twice as wide).")
+]
+MaxAspectOption = Annotated[float | None, typer.Option("--max-aspect", help="Width/height ratio <=.")]
+
+
 @app.command()
 def search(
     ctx: typer.Context,
@@ -47,47 +75,20 @@ def search(
         str | None, typer.Option("--groups", help="Search as these groups (default: the whole tenant).")
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant to search.")] = "default",
-    doc: Annotated[
-        str | None, typer.Option("--doc", help="Only these source files (comma-separated).")
-    ] = None,
-    doc_id: Annotated[
-        str | None, typer.Option("--doc-id", help="Only these documents (ids or names).")
-    ] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help=f"Only these figure kinds, comma-separated: {', '.join(FigureKind)}."),
-    ] = None,
-    after: Annotated[
-        str | None, typer.Option("--after", help="Documents created on/after YYYY-MM-DD.")
-    ] = None,
-    before: Annotated[
-        str | None, typer.Option("--before", help="Documents created on/before YYYY-MM-DD.")
-    ] = None,
-    tags: Annotated[
-        str | None, typer.Option("--tags", help="Only documents with any of these tags (comma-separated).")
-    ] = None,
-    pages: Annotated[
-        str | None, typer.Option("--pages", help="Only these pages or slides: 3-7, 5, 3- or -7.")
-    ] = None,
-    min_width: Annotated[
-        int | None, typer.Option("--min-width", help="Figure image width >= (pixels).")
-    ] = None,
-    max_width: Annotated[
-        int | None, typer.Option("--max-width", help="Figure image width <= (pixels).")
-    ] = None,
-    min_height: Annotated[
-        int | None, typer.Option("--min-height", help="Figure image height >= (pixels).")
-    ] = None,
-    max_height: Annotated[
-        int | None, typer.Option("--max-height", help="Figure image height <= (pixels).")
-    ] = None,
-    aspect: Annotated[
-        str | None, typer.Option("--aspect", help="landscape, portrait or square (width/height 1.2 apart).")
-    ] = None,
-    min_aspect: Annotated[
-        float | None, typer.Option("--min-aspect", help="Width/height ratio >= (2.0: twice as wide).")
-    ] = None,
-    max_aspect: Annotated[float | None, typer.Option("--max-aspect", help="Width/height ratio <=.")] = None,
+    doc: DocOption = None,
+    doc_id: DocIdOption = None,
+    kind: KindOption = None,
+    after: AfterOption = None,
+    before: BeforeOption = None,
+    tags: TagsOption = None,
+    pages: PagesOption = None,
+    min_width: MinWidthOption = None,
+    max_width: MaxWidthOption = None,
+    min_height: MinHeightOption = None,
+    max_height: MaxHeightOption = None,
+    aspect: AspectOption = None,
+    min_aspect: MinAspectOption = None,
+    max_aspect: MaxAspectOption = None,
     image: Annotated[Path | None, typer.Option("--image", help="Search by an example image (CLIP).")] = None,
     rerank: Annotated[
         bool | None, typer.Option("--rerank/--no-rerank", help="Rerank with Qwen-VL (default: configured).")
