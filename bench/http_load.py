@@ -17,8 +17,15 @@ Data (built once into ``--cache-dir``, reused afterwards):
 same data, and alternates the two level by level (A B, then B A), so that machine noise hits both: read the
 ratios. Loopback only; every process this starts is stopped at the end.
 
+Each client sends on its own API key (reader users ``loadbench``, ``loadbench-2``, ...), as the callers
+of a team do: the service limits each key to ``service.rate_limit_per_key`` and each caller to its
+``service.search_share_per_caller`` of the search places, so clients sharing one key measure, from about
+8 clients on, partly those 429s. ``--no-keys-per-client`` puts every client on one key (the bench before
+2026-12-05: a batch script on one key). All clients are in one tenant: past
+``service.search_share_per_tenant`` of the places (34 on 2 cores) they get the tenant's 429s.
+
     .venv/bin/python bench/http_load.py --data corpus [--stores lite,server] [--levels 1,4,8,16]
-        [--per-client 40] [--compare main] [--cache-dir /tmp/$USER/figvault-load]
+        [--per-client 40] [--compare main] [--no-keys-per-client] [--cache-dir /tmp/$USER/figvault-load]
 """
 
 from __future__ import annotations
@@ -183,9 +190,24 @@ def questions_for(data: str, n: int) -> list[str]:
     return http_search.questions(n, seed=11)
 
 
-def api_key(data_dir: Path, groups: list[str], tenant: str, command: list[str] | None = None) -> str:
-    """A reader key for the bench, made by ``command`` (the figvault of the server that will check it: an
-    older tree must write its own registry schema, which the current code would migrate past)."""
+def api_keys(
+    data_dir: Path, groups: list[str], tenant: str, count: int, command: list[str] | None = None
+) -> list[str]:
+    """``count`` reader keys for the bench, one user each (``loadbench``, ``loadbench-2``, ...), made by
+    ``command`` (the figvault of the server that will check them: an older tree must write its own
+    registry schema, which the current code would migrate past). Each client of a level sends on its own
+    key: the service limits each key (``service.rate_limit_per_key``) and each caller's share of the search
+    places (``service.search_share_per_caller``), so clients on one key partly measure 429s."""
+    return [
+        api_key(data_dir, groups, tenant, "loadbench" if i == 0 else f"loadbench-{i + 1}", command)
+        for i in range(count)
+    ]
+
+
+def api_key(
+    data_dir: Path, groups: list[str], tenant: str, name: str = "loadbench", command: list[str] | None = None
+) -> str:
+    """One reader key, for user ``name`` (revoked first if a previous run made it)."""
     base = [
         *(command or [sys.executable, "-m", "figvault"]),
         "--config",
@@ -194,22 +216,11 @@ def api_key(data_dir: Path, groups: list[str], tenant: str, command: list[str] |
         str(data_dir),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([*base, "users", "revoke", "loadbench"], env=env, capture_output=True, check=False)
-    add = [
-        *base,
-        "users",
-        "add",
-        "loadbench",
-        "--role",
-        "reader",
-        "--groups",
-        ",".join(groups),
-        "--tenant",
-        tenant,
-    ]
+    subprocess.run([*base, "users", "revoke", name], env=env, capture_output=True, check=False)
+    add = [*base, "users", "add", name, "--role", "reader", "--groups", ",".join(groups), "--tenant", tenant]
     done = subprocess.run(add, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"cannot add the bench user in {data_dir}: {done.stderr.strip()[-500:]}")
+        raise SystemExit(f"cannot add the bench user {name} in {data_dir}: {done.stderr.strip()[-500:]}")
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -323,6 +334,13 @@ class Server:
         self.first_search_ms = (time.perf_counter() - t) * 1000
         response.raise_for_status()
 
+    def check_keys(self, keys: list[str]) -> None:
+        """One request per key, so that no level pays a key's first verification (one scrypt each)."""
+        for key in keys:
+            httpx.get(
+                f"{self.base}/v1/me", headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ).raise_for_status()
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -401,28 +419,33 @@ class Level:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
 
-async def run_level(server: Server, key: str, questions: list[str], clients: int, per_client: int) -> Level:
+async def run_level(
+    server: Server, keys: list[str], questions: list[str], clients: int, per_client: int
+) -> Level:
+    """``clients`` clients, client ``i`` on ``keys[i % len(keys)]`` (one key: all on it)."""
     level = Level(server.name, clients)
     counts_before = server.counts()
     cpu_before = server.cpu_seconds()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {key}"}
     work = iter(questions)
-    async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as client:
 
-        async def one_client() -> None:
+        async def one_client(key: str) -> None:
+            headers = {"Authorization": f"Bearer {key}"}
             for _ in range(per_client):
                 question = next(work)
                 t = time.perf_counter()
                 try:
-                    response = await client.post("/v1/search", json={"query": question, "rerank": False})
+                    response = await client.post(
+                        "/v1/search", json={"query": question, "rerank": False}, headers=headers
+                    )
                 except httpx.HTTPError as exc:
                     kind = type(exc).__name__
                     level.errors[kind] = level.errors.get(kind, 0) + 1
                     continue
                 ms = (time.perf_counter() - t) * 1000
                 if response.status_code != 200:
-                    kind = str(response.status_code)
+                    kind = refusal_kind(response)
                     level.errors[kind] = level.errors.get(kind, 0) + 1
                     continue
                 level.latencies.append(ms)
@@ -433,13 +456,23 @@ async def run_level(server: Server, key: str, questions: list[str], clients: int
                     level.steps.setdefault("outside", []).append(ms - timings["total"])
 
         started = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
+        await asyncio.gather(*(one_client(keys[i % len(keys)]) for i in range(clients)))
         level.wall = time.perf_counter() - started
     level.load = load_avg()
     level.cpu_s = server.cpu_seconds() - cpu_before
     after = server.counts()
     level.counts = {name: after[name] - counts_before.get(name, 0.0) for name in after}
     return level
+
+
+def refusal_kind(response: httpx.Response) -> str:
+    """The status, and for a 429 its reason without the varying "; try again in N s" (the caller's share,
+    its tenant's, the gate, a rate limit)."""
+    if response.status_code != 429:
+        return str(response.status_code)
+    with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
+        return f"429 {response.json()['detail'].split(';')[0]}"
+    return "429"
 
 
 def print_table(title: str, levels: list[Level]) -> None:
@@ -468,28 +501,29 @@ def print_table(title: str, levels: list[Level]) -> None:
 def run_store(args: argparse.Namespace, store: str, store_uri: str, cache: Path) -> None:
     data_dir = cache / f"{args.data}-{store}"
     groups, tenant, _ = ensure_data(data_dir, args.data, store_uri)
-    key = api_key(data_dir, groups, tenant)
     levels = [int(c) for c in args.levels.split(",")]
+    count = max(levels) if args.keys_per_client else 1
     runs = 2 if args.compare else 1
     total = (args.warmup + sum(c * args.per_client for c in levels) * args.rounds) * runs
     questions = questions_for(args.data, total + 1)
     servers = [Server("this", [sys.executable, "-m", "figvault"], data_dir, store_uri)]
-    keys = {"this": key}
+    keys = {"this": api_keys(data_dir, groups, tenant, count)}
     if args.compare:
         other_dir = data_dir
+        command = export_tree(args.compare, cache)
         if not store_uri:  # Lite serves one process per folder: the other server reads a copy
             other_dir = cache / f"{args.data}-{store}-copy"
             if not other_dir.exists():
                 shutil.copytree(data_dir, other_dir)
-            keys[args.compare] = api_key(other_dir, groups, tenant, export_tree(args.compare, cache))
+            keys[args.compare] = api_keys(other_dir, groups, tenant, count, command)
         else:
-            keys[args.compare] = key
-        command = export_tree(args.compare, cache)
+            keys[args.compare] = keys["this"]
         servers.append(Server(args.compare, command, other_dir, store_uri, dict(COMPARE_ENV)))
     results: list[Level] = []
     try:
         for server in servers:
-            server.start(keys[server.name], questions[-1])
+            server.start(keys[server.name][0], questions[-1])
+            server.check_keys(keys[server.name][1:])  # each key's first (scrypt) check, not in a level
             print(
                 f"{server.name}: ready after {server.ready_s:.1f}s; first search after ready "
                 f"{server.first_search_ms:.0f} ms ({load_avg()})",
@@ -530,6 +564,13 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=40, help="requests each client sends per level")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the levels")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--keys-per-client",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each client on its own API key (default); --no-keys-per-client: all on one key, as before"
+        " 2026-12-05 (from 8 clients on, the per-key rate limit and the caller's search share answer 429)",
+    )
     parser.add_argument("--compare", default="", help="a git ref to run beside this tree, interleaved")
     parser.add_argument(
         "--cache-dir",
@@ -553,6 +594,7 @@ def main() -> None:
     cache = args.cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     env = f"server env {SERVER_ENV or 'default'}, --compare's {COMPARE_ENV or 'the same'}"
+    env += ", a key per client" if args.keys_per_client else ", every client on one key"
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, cache {cache}, {env}")
     for store in args.stores.split(","):
         if store == "lite":
