@@ -8,6 +8,7 @@ else the packaged ``configs/default.toml``), then the defaults below.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 from importlib import resources
@@ -316,7 +317,15 @@ class ServiceSettings(BaseModel):
     """Requests one API key (a JWT: its subject) may make, as ``limits`` strings ("100/second",
     "10/second;500/minute"); empty: no limit. Over it: 429 with Retry-After."""
     rate_limit_per_address: str = "200/second"
-    """Requests one client address may make (behind a proxy all callers share its address)."""
+    """Requests one client address may make (behind a proxy all callers share its address, unless
+    ``forwarded_allow_ips`` names it)."""
+    forwarded_allow_ips: str = ""
+    """The reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` headers ``figvault serve``
+    believes: IP addresses or networks, comma separated (``127.0.0.1``, ``10.0.0.0/8``). A request from one
+    of them gets the caller's address (per-address limits, logs) and scheme from those headers. Empty (the
+    default): no forwarded header is read, so behind a proxy every caller has its address, and one
+    guesser's failed sign-ins (``auth_failures_per_address``) refuse everyone's. ``*`` trusts any sender:
+    only where nothing but the proxy reaches the port, else a client names its own address."""
     auth_failures_per_key: str = "20/minute"
     """Failed authentications per API key id; past it, checks that need scrypt are refused (429) for a
     while, and a key already verified in this process still works."""
@@ -351,6 +360,22 @@ class ServiceSettings(BaseModel):
     """Audit rows of searches that may wait for the audit writer thread, which commits them in batches off
     the request path (service/audit_writer.py); when full, a search waits for room, then writes its own
     row. 0: each search writes its row itself before answering."""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"service.forwarded_allow_ips: {entry[:80]!r} is not an IP address or network"
+                    " (e.g. 127.0.0.1 or 10.0.0.0/8; a host name is not resolved)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("metrics_token")
     @classmethod

@@ -42,7 +42,10 @@ def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up
         lines.append(f"  NOT READY warm-up failed: {warm_up.error} (GET /readyz says why)")
     elif warm_up is not None and warm_up.seconds is not None:
         lines.append(f"  ready     encoders loaded and a first search run in {warm_up.seconds:.1f} s")
-    if host in LOCAL_HOSTS:
+    if settings.service.forwarded_allow_ips:  # a proxy in front: the reach advice below would mislead
+        proxies = settings.service.forwarded_allow_ips
+        lines.append(f"  proxy     callers' addresses read from X-Forwarded-For sent by {proxies}")
+    elif host in LOCAL_HOSTS:
         lines.append("  reach     this machine only; to let colleagues in, serve with --host 0.0.0.0")
     lines.append(f"  profile   {settings.profile} (config {type(settings).config_path})")
     lines.append(f"  store     {_store_line(settings, engine)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,8 @@ from figvault.errors import FigvaultError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from figvault.settings import Settings
 
 
 @app.command()
@@ -60,13 +62,17 @@ def serve(
     # gives concurrency. Scale out with more processes behind a proxy.
     with one_line_errors():  # a configuration the app refuses (two JWT keys, no issuer) ends with its reason
         app = create_app(settings, on_ready=announce)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        proxy_headers=False,
-    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header options: read ``X-Forwarded-For`` / ``-Proto`` only from the proxies
+    ``service.forwarded_allow_ips`` names, and from nobody when it is empty (uvicorn would otherwise trust
+    127.0.0.1, or its ``FORWARDED_ALLOW_IPS`` variable, which figvault's settings do not show)."""
+    trusted = settings.service.forwarded_allow_ips
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def _cannot_listen(host: str, port: int) -> str | None:

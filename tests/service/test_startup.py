@@ -104,3 +104,13 @@ def test_a_store_of_another_version_says_what_changed_and_how_to_switch(
     [i] = [n for n, line in enumerate(lines) if line.startswith("  version   serves v")]
     assert lines[i].endswith("(text.precision fp32 -> bf16)")
     assert "service.reencode_on_start = true" in lines[i + 1]
+
+
+def test_behind_a_named_proxy_the_summary_says_so_instead_of_the_reach_advice(tmp_path: Path) -> None:
+    """Served on loopback behind a reverse proxy, "to let colleagues in, serve with --host 0.0.0.0" would
+    send the operator around the proxy; the summary names the proxies whose forwarded headers it reads."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.service.forwarded_allow_ips = "127.0.0.1"
+    text = "\n".join(startup_lines(settings, SearchEngine.from_settings(settings), "127.0.0.1", 8000))
+    assert "  proxy     callers' addresses read from X-Forwarded-For sent by 127.0.0.1" in text
+    assert "--host 0.0.0.0" not in text
