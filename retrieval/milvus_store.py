@@ -360,59 +360,10 @@ class MilvusUnitStore:
 
     def _create(self, name: str, layout: StoreLayout, *, omit: frozenset[str] = frozenset()) -> None:
         """``omit``: optional fields to leave out, as collections written before them lack them (tests)."""
-        from pymilvus import DataType, Function, FunctionType
-
         client = self.client
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        varchar = DataType.VARCHAR
-        schema.add_field(F_ID, varchar, max_length=VARCHAR_LIMITS[F_ID], is_primary=True)
-        schema.add_field(F_TENANT, varchar, max_length=VARCHAR_LIMITS[F_TENANT], is_partition_key=True)
-        for fname in _TEXT_FIELDS:
-            if fname not in omit:
-                schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
-        schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
-        schema.add_field(F_PAGE_TEXT, varchar, max_length=VARCHAR_LIMITS[F_PAGE_TEXT])
-        schema.add_field(F_VERSION, varchar, max_length=VARCHAR_LIMITS[F_VERSION])
-        schema.add_field(F_PAGE, DataType.INT64)
-        schema.add_field(F_WIDTH, DataType.INT64)
-        schema.add_field(F_HEIGHT, DataType.INT64)
-        schema.add_field(F_CREATED, DataType.INT64)
-        if F_ASPECT not in omit:
-            schema.add_field(F_ASPECT, DataType.FLOAT)
-        if F_PHASH not in omit:
-            schema.add_field(F_PHASH, varchar, max_length=VARCHAR_LIMITS[F_PHASH])
-        schema.add_field(F_GEOMETRY, DataType.JSON)
-        schema.add_field(F_META, DataType.JSON)
-        schema.add_field(
-            F_GROUPS,
-            DataType.ARRAY,
-            element_type=varchar,
-            max_capacity=MAX_GROUPS,
-            max_length=GROUP_MAX_LENGTH,
-        )
-        if F_TAGS not in omit:
-            schema.add_field(
-                F_TAGS, DataType.ARRAY, element_type=varchar, max_capacity=MAX_TAGS, max_length=TAG_MAX_LENGTH
-            )
-        for channel in layout.dense:
-            schema.add_field(channel.name, DataType.FLOAT_VECTOR, dim=channel.dim)
-        if layout.native_bm25:
-            schema.add_field(
-                F_SEARCH_TEXT,
-                varchar,
-                max_length=VARCHAR_LIMITS[F_SEARCH_TEXT],
-                enable_analyzer=True,
-                analyzer_params={"tokenizer": layout.analyzer, "filter": ["lowercase"]},
-            )
-            schema.add_field(LEXICAL, DataType.SPARSE_FLOAT_VECTOR)
-            schema.add_function(
-                Function(
-                    name="bm25",
-                    function_type=FunctionType.BM25,
-                    input_field_names=[F_SEARCH_TEXT],
-                    output_field_names=[LEXICAL],
-                )
-            )
+        _add_unit_fields(schema, omit)
+        _add_search_fields(schema, layout)
         index = client.prepare_index_params()
         for channel in layout.dense:
             index.add_index(channel.name, **self._dense_index())
@@ -735,3 +686,65 @@ class MilvusUnitStore:
             row = {k: v for k, v in rows[int(i)].items() if k != channel}
             hits.append(ChannelHit(unit_id=row[F_ID], score=float(scores[int(i)]), row=row))
         return hits
+
+
+def _add_unit_fields(schema: Any, omit: frozenset[str]) -> None:
+    """The unit's scalar fields, less the optional ones in ``omit``."""
+    from pymilvus import DataType
+
+    varchar = DataType.VARCHAR
+    schema.add_field(F_ID, varchar, max_length=VARCHAR_LIMITS[F_ID], is_primary=True)
+    schema.add_field(F_TENANT, varchar, max_length=VARCHAR_LIMITS[F_TENANT], is_partition_key=True)
+    for fname in _TEXT_FIELDS:
+        if fname not in omit:
+            schema.add_field(fname, varchar, max_length=VARCHAR_LIMITS[fname])
+    schema.add_field(F_ACL_KEY, varchar, max_length=VARCHAR_LIMITS[F_ACL_KEY])
+    schema.add_field(F_PAGE_TEXT, varchar, max_length=VARCHAR_LIMITS[F_PAGE_TEXT])
+    schema.add_field(F_VERSION, varchar, max_length=VARCHAR_LIMITS[F_VERSION])
+    schema.add_field(F_PAGE, DataType.INT64)
+    schema.add_field(F_WIDTH, DataType.INT64)
+    schema.add_field(F_HEIGHT, DataType.INT64)
+    schema.add_field(F_CREATED, DataType.INT64)
+    if F_ASPECT not in omit:
+        schema.add_field(F_ASPECT, DataType.FLOAT)
+    if F_PHASH not in omit:
+        schema.add_field(F_PHASH, varchar, max_length=VARCHAR_LIMITS[F_PHASH])
+    schema.add_field(F_GEOMETRY, DataType.JSON)
+    schema.add_field(F_META, DataType.JSON)
+    schema.add_field(
+        F_GROUPS,
+        DataType.ARRAY,
+        element_type=varchar,
+        max_capacity=MAX_GROUPS,
+        max_length=GROUP_MAX_LENGTH,
+    )
+    if F_TAGS not in omit:
+        schema.add_field(
+            F_TAGS, DataType.ARRAY, element_type=varchar, max_capacity=MAX_TAGS, max_length=TAG_MAX_LENGTH
+        )
+
+
+def _add_search_fields(schema: Any, layout: StoreLayout) -> None:
+    """One vector field per dense channel of ``layout``, and the analysed text with its BM25 function when
+    the store computes the lexical channel itself."""
+    from pymilvus import DataType, Function, FunctionType
+
+    for channel in layout.dense:
+        schema.add_field(channel.name, DataType.FLOAT_VECTOR, dim=channel.dim)
+    if layout.native_bm25:
+        schema.add_field(
+            F_SEARCH_TEXT,
+            DataType.VARCHAR,
+            max_length=VARCHAR_LIMITS[F_SEARCH_TEXT],
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": layout.analyzer, "filter": ["lowercase"]},
+        )
+        schema.add_field(LEXICAL, DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(
+            Function(
+                name="bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=[F_SEARCH_TEXT],
+                output_field_names=[LEXICAL],
+            )
+        )
