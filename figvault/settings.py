@@ -290,14 +290,15 @@ class ServiceSettings(BaseModel):
     """Decompression-bomb guard for query images (width x height, checked before decoding)."""
     metrics_require_auth: bool = True
     """True (the default): GET /metrics needs ``metrics_token`` (or, with ``tenant_admin_metrics``, an admin's
-    credential); False: open to anyone who reaches it (a scraper on loopback or a private network). Every
-    count is service-wide: one tenant's caller would read the others' activity."""
+    credential, which reads its tenant's view); False: open to anyone who reaches it (a scraper on loopback
+    or a private network). The service's counts span every tenant: one tenant's caller would read the
+    others' activity."""
     metrics_token: str = ""
     """The bearer token a Prometheus scraper sends to GET /metrics (at least 32 characters; it opens nothing
     else); empty: none. Generate one with ``python -c 'import secrets; print(secrets.token_urlsafe(32))'``."""
     tenant_admin_metrics: bool = False
-    """Let any tenant's admin read GET /metrics with its own credential. Off: the counts span every tenant,
-    and no HTTP role does (one tenant's admin would see the others' requests, uploads and searches)."""
+    """Let any tenant's admin read GET /metrics with its own credential: its own tenant's view (the requests
+    made with its tenant's credentials), never the service's, whose counts span every tenant."""
     jwt_secret: str = ""
     """HS256 shared secret; empty disables HS tokens."""
     jwt_public_key: str = ""

@@ -22,7 +22,7 @@ from figvault.service.admission import SearchGate
 from figvault.service.audit_writer import AuditWriter
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded, api_key_id
 from figvault.service.db import RegistryDB
-from figvault.service.metrics import ServiceMetrics
+from figvault.service.metrics import TENANT_STATE, ServiceMetrics
 from figvault.service.throttle import RateLimits
 from figvault.settings import Settings
 from figvault.storage import BlobStore
@@ -155,6 +155,7 @@ async def get_current_principal(
         raise UNAUTHORIZED from None
     if principal.unrestricted:  # only the local operator is; never a network caller
         raise UNAUTHORIZED
+    setattr(request.state, TENANT_STATE, principal.tenant)  # the tenant's view of /metrics counts it too
     # A token's budget is its caller's (``caller_key``): jwt:ana of two tenants must not spend, or watch
     # through its own 429s, the other's.
     limits.spend_request(key_id or principal.caller_key, address)

@@ -4,11 +4,18 @@ Each app owns its registry (tests build many apps in one process; a global regis
 second set of metric names). Labels are route templates (``/v1/units/{unit_id}``), standard methods,
 status codes and search steps, never raw paths, ids, tenants or query text: metrics carry no data a caller
 might not be allowed to see, and stay low-cardinality.
+
+Two views: the service's (every request, the encoders' and audit writer's counts: the scrape token's), and
+one per tenant with the same request and search series counting only the requests made with that tenant's
+credentials (``TENANT_STATE``): what a tenant's admin reads with ``service.tenant_admin_metrics``. A tenant
+view is never the service's, which would tell one tenant the others' requests, uploads and searches.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,8 +30,15 @@ SEARCH_STEPS = ("lookup", "encode", "recall", "rerank", "fetch", "total")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class ServiceMetrics:
-    content_type = CONTENT_TYPE_LATEST
+TENANT_STATE = "figvault_tenant"
+"""The request state's entry (``request.state``, i.e. ``scope["state"]``) where ``deps.get_current_principal``
+leaves the caller's tenant: the tenant view the middleware also counts the request in."""
+MAX_TENANT_VIEWS = 1000
+"""Tenant views kept; past it the least recently used is dropped (its counts restart: a counter reset)."""
+
+
+class _RequestMetrics:
+    """Requests and latency per route, and latency per search step, in a registry of their own."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -55,13 +69,9 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-        self._state = _StateCollector()
-        self.registry.register(self._state)
-
-    def watch(self, app_state: Any) -> None:
-        """Also report, at each scrape, the question encoders' batching and cache and the audit writer of
-        ``app_state`` (the app's ``state``: its engine is set at startup)."""
-        self._state.app_state = app_state
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method=method, route=route, status=str(status)).inc()
+        self.latency.labels(method=method, route=route).observe(seconds)
 
     def observe_search(self, timings_ms: Mapping[str, float], n_results: int) -> None:
         for step in SEARCH_STEPS:
@@ -69,8 +79,58 @@ class ServiceMetrics:
                 self.search_steps.labels(step=step).observe(timings_ms[step] / 1000.0)
         self.search_results.observe(n_results)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+
+class ServiceMetrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self._service = _RequestMetrics()
+        self.registry = self._service.registry
+        self._state = _StateCollector()
+        self.registry.register(self._state)
+        self._tenants: OrderedDict[str, _RequestMetrics] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def watch(self, app_state: Any) -> None:
+        """Also report, at each scrape, the question encoders' batching and cache and the audit writer of
+        ``app_state`` (the app's ``state``: its engine is set at startup)."""
+        self._state.app_state = app_state
+
+    def _tenant(self, tenant: str, *, create: bool) -> _RequestMetrics | None:
+        with self._lock:
+            view = self._tenants.get(tenant)
+            if view is None and create:
+                view = self._tenants[tenant] = _RequestMetrics()
+                while len(self._tenants) > MAX_TENANT_VIEWS:
+                    self._tenants.popitem(last=False)
+            if view is not None:
+                self._tenants.move_to_end(tenant)
+            return view
+
+    def observe_request(
+        self, method: str, route: str, status: int, seconds: float, tenant: str | None
+    ) -> None:
+        self._service.observe_request(method, route, status, seconds)
+        if tenant is not None:
+            view = self._tenant(tenant, create=True)
+            assert view is not None
+            view.observe_request(method, route, status, seconds)
+
+    def observe_search(
+        self, timings_ms: Mapping[str, float], n_results: int, tenant: str | None = None
+    ) -> None:
+        self._service.observe_search(timings_ms, n_results)
+        view = self._tenant(tenant, create=True) if tenant is not None else None
+        if view is not None:
+            view.observe_search(timings_ms, n_results)
+
+    def render(self, tenant: str | None = None) -> bytes:
+        """The service's view, or ``tenant``'s (empty before its first request)."""
+        if tenant is None:
+            return generate_latest(self.registry)
+        view = self._tenant(tenant, create=True)
+        assert view is not None
+        return generate_latest(view.registry)
 
 
 QUESTION_COUNTS = (
@@ -153,5 +213,6 @@ class MetricsMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
             method = method if method in HTTP_METHODS else "other"
-            self.metrics.requests.labels(method=method, route=template, status=str(status)).inc()
-            self.metrics.latency.labels(method=method, route=template).observe(time.perf_counter() - start)
+            tenant = (scope.get("state") or {}).get(TENANT_STATE)  # set once the caller is authenticated
+            seconds = time.perf_counter() - start
+            self.metrics.observe_request(method, template, status, seconds, tenant)

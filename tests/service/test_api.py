@@ -426,6 +426,41 @@ def test_metrics_are_closed_by_default_and_open_to_the_scrape_token(world: World
         ServiceSettings(metrics_token="short")
 
 
+def test_a_tenant_admin_reads_only_its_own_tenants_requests_in_metrics(world: World) -> None:
+    """With ``service.tenant_admin_metrics`` a tenant's admin read the service's counts: every request of
+    every tenant (another tenant's searches and document reads, as they happened). Now it reads its own
+    tenant's view: the same series, counting only requests made with its tenant's credentials; the scrape
+    token still reads them all."""
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+
+    world.add_user("metrics-globex", Role.READER, ["g0"], "globex")
+    settings = world.settings.model_copy(deep=True)
+    settings.service.tenant_admin_metrics = True
+    me = 'figvault_http_requests_total{method="GET",route="/v1/me",status="200"}'
+
+    def count(text: str, series: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(series + " ")]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    with TestClient(create_app(settings, engine=world.client.app.state.engine)) as client:
+        for _ in range(3):
+            assert client.get("/v1/me", headers=world.headers("metrics-globex")).status_code == 200
+        search = {"query": "turbine vibration", "top_k": 5}
+        assert (
+            client.post("/v1/search", json=search, headers=world.headers("metrics-globex")).status_code == 200
+        )
+        assert client.get("/v1/me", headers=world.headers("reader")).status_code == 200
+        admin = client.get("/metrics", headers=world.headers("admin"))
+        scraper = client.get("/metrics", headers=SCRAPER)
+    assert admin.status_code == 200 and scraper.status_code == 200
+    assert count(scraper.text, me) == 4 and count(scraper.text, "figvault_search_results_count") == 1
+    assert count(admin.text, me) == 1, admin.text  # acme's reader only: globex's three are not acme's
+    assert count(admin.text, "figvault_search_results_count") == 0
+    assert "/v1/search" not in admin.text and "figvault_audit" not in admin.text
+
+
 def test_document_counts_of_a_half_done_ingest_come_from_the_store(world: World) -> None:
     """An indexed document's count is the registry's; one whose ingest failed half-way may still hold units of
     its older group set, so its count goes through the caller's access filter in the store."""

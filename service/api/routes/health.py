@@ -112,20 +112,23 @@ def readyz(request: Request) -> Response:
 async def metrics_access(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
-    """Open only when ``service.metrics_require_auth`` is off. Else the scrape token
-    (``service.metrics_token``), or with ``service.tenant_admin_metrics`` an admin's credential: the counts
-    span every tenant, so no tenant's credential reads them unless the operator says so."""
+) -> str | None:
+    """Whose metrics the caller reads: None, the service's (every tenant's requests), or a tenant's.
+
+    The service's when ``service.metrics_require_auth`` is off or for the scrape token
+    (``service.metrics_token``); with ``service.tenant_admin_metrics``, an admin's credential reads its own
+    tenant's view (``ServiceMetrics.render``): the service's counts span every tenant, no HTTP role does."""
     service = request.app.state.settings.service
     if not service.metrics_require_auth:
-        return
+        return None
     if credentials is None:
         raise UNAUTHORIZED
     if service.metrics_token and scrape_token_matches(credentials.credentials, service.metrics_token):
-        return
+        return None
     principal = await get_current_principal(request, credentials)
     if not (service.tenant_admin_metrics and principal.can(Action.AUDIT)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, METRICS_FORBIDDEN)
+    return principal.tenant
 
 
 METRICS_FORBIDDEN = "metrics span every tenant: the scraper sends service.metrics_token (docs/service.md)"
@@ -141,8 +144,7 @@ def scrape_token_matches(given: str, token: str) -> bool:
     "/metrics",
     summary="Prometheus metrics (requests and latency per route, latency per search step)",
     response_class=Response,
-    dependencies=[Depends(metrics_access)],
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(metrics: MetricsDep) -> Response:
-    return Response(content=metrics.render(), media_type=metrics.content_type)
+def metrics(metrics: MetricsDep, tenant: Annotated[str | None, Depends(metrics_access)]) -> Response:
+    return Response(content=metrics.render(tenant), media_type=metrics.content_type)

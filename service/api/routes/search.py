@@ -64,7 +64,7 @@ def _finish(
         },
     )
     writer.submit(row)
-    metrics.observe_search(response.timings, len(response.results))
+    metrics.observe_search(response.timings, len(response.results), principal.tenant)
     # Nothing found: say whether the caller can see any document at all (a first-hour trap: documents
     # ingested without groups). Only the caller's own documents are counted, never anyone else's.
     visible = None if response.results else len(visible_records(db.conn(), principal))
