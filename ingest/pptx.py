@@ -350,13 +350,7 @@ def _clusters(members: list[Member], w: float, h: float, min_pt: float) -> list[
         if (m.role in (TEXT, FRAME) and m.text and m not in captions) or m.role == TABLE
     ]  # fmt: skip
     nodes = graphics + texts
-    sets = _DisjointSets(len(nodes))
-    grid = BoxGrid([_tuple(m.box) for m in nodes])
-    # Edges run graphic-graphic and graphic-text only: a column of text boxes is no figure by itself.
-    for i, a in enumerate(graphics):
-        for j in grid.near(_tuple(a.box), tol):
-            if j > i:
-                sets.union(i, j)
+    sets = _linked(nodes, len(graphics), tol)
     components: dict[int, list[Member]] = defaultdict(list)
     for i, m in enumerate(nodes):
         components[sets.find(i)].append(m)
@@ -371,6 +365,43 @@ def _clusters(members: list[Member], w: float, h: float, min_pt: float) -> list[
     _attach_captions(clusters, captions, tol)
     clusters.sort(key=lambda c: (round(c.box.y0), c.box.x0))
     return clusters
+
+
+def _linked(nodes: list[Member], n_graphics: int, tol: float) -> _DisjointSets:
+    """``nodes`` (graphics first) linked when within ``tol``, closest pairs first. Edges run graphic-graphic
+    and graphic-text only: a column of text boxes is no figure by itself.
+
+    Layout class "native charts side by side on a slide" (a grid of charts, a chart beside a picture or
+    under a row of KPI tiles): a native chart is a whole figure in its frame, so a group holding one joins
+    another graphic only where their boxes overlap (a logo or callout drawn on the chart), never across a
+    gap or through a text box between them; closest pairs first, so a title or source note joins the
+    chart it sits against. Slides without a native chart link as before (the order changes nothing)."""
+    sets = _DisjointSets(len(nodes))
+    charted = [m.role == CHART for m in nodes]
+    drawn = [i < n_graphics for i in range(len(nodes))]
+    grid = BoxGrid([_tuple(m.box) for m in nodes])
+    edges = sorted(
+        (_gap(a.box, nodes[j].box), i, j)
+        for i, a in enumerate(nodes[:n_graphics])
+        for j in grid.near(_tuple(a.box), tol)
+        if j > i
+    )
+    for gap, i, j in edges:
+        ri, rj = sets.find(i), sets.find(j)
+        if ri == rj:
+            continue
+        apart = gap >= 0 or j >= n_graphics  # only two graphics' overlapping boxes join a chart to more
+        if apart and ((charted[ri] and drawn[rj]) or (charted[rj] and drawn[ri])):
+            continue
+        sets.union(ri, rj)
+        charted[ri] = charted[ri] or charted[rj]
+        drawn[ri] = drawn[ri] or drawn[rj]
+    return sets
+
+
+def _gap(a: Box, b: Box) -> float:
+    """How far apart two boxes are (the larger of the two axes' gaps); negative when they overlap."""
+    return max(a.x0 - b.x1, b.x0 - a.x1, a.y0 - b.y1, b.y0 - a.y1)
 
 
 def _cluster_of(component: list[Member], w: float, h: float) -> Cluster | None:
@@ -416,7 +447,14 @@ PANEL_SIZE_RATIO = 3.0
 
 
 def _merge_panels(clusters: list[Cluster], w: float, h: float) -> list[Cluster]:
-    """Merge rows (or columns) of >= PANEL_MIN similar-sized figures: icon rows, panel grids."""
+    """Merge rows (or columns) of >= PANEL_MIN similar-sized figures: icon rows, panel grids. A native
+    chart is a figure of its own (layout class "native charts side by side", ``_linked``): no panel."""
+    charted = [any(m.role == CHART for m in c.members) for c in clusters]
+    rest = [c for c, chart in zip(clusters, charted, strict=True) if not chart]
+    return [c for c, chart in zip(clusters, charted, strict=True) if chart] + _merge_rows(rest, w, h)
+
+
+def _merge_rows(clusters: list[Cluster], w: float, h: float) -> list[Cluster]:
     for horizontal in (True, False):
         if len(clusters) < PANEL_MIN:
             return clusters

@@ -1,0 +1,35 @@
+"""Decks of native office charts (issue 13: "PPTX parity" and "slides saved as PDF").
+
+Decks come from ``bench/deck_pages.py`` (python-pptx native charts, saved as PDF by LibreOffice); its ground
+truth (chart frames, titles) comes from the deck itself. One deck of the tune part keeps the classes working
+in CI: a grid of charts, charts beside a picture, charts under a row of KPI tiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.helpers.bench_module import load_bench
+
+SEED = 3000
+"""A tune-part deck: two charts side by side, two charts under KPI tiles, one chart under KPI tiles."""
+
+
+@pytest.fixture(scope="module")
+def decks() -> ModuleType:
+    return load_bench("deck_pages")
+
+
+def test_pptx_native_charts_side_by_side_are_one_unit_each(decks: ModuleType, tmp_path: Path) -> None:
+    """Layout class "native charts side by side": each chart (and the picture beside charts) its own unit,
+    titled by its own chart title, else the slide's; the KPI tiles above are no part of a chart."""
+    data, truth = decks.deck(SEED)
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(data)
+    units, texts = decks._units(path)
+    result = decks.score_panels(truth.pptx, units)
+    assert (result.matched, result.merged, result.lost) == (len(truth.pptx), 0, 0), result.errors
+    assert result.title_exact == len(truth.pptx), result.errors
+    assert decks._text_ok(truth, units, texts) == (len(truth.names), [])
