@@ -11,6 +11,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from figvault.access import Role
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
@@ -54,10 +55,59 @@ def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up
     lines.append(f"  rerank    {_rerank_note(settings)}")
     conn = connect(settings)
     try:
+        lines.extend(_shared_lines(settings, conn.url))
         lines.extend(_people_lines(settings, conn))
     finally:
         conn.close()
+    lines.extend(_access_lines(settings))
     return lines
+
+
+def _shared_lines(settings: Settings, registry_url: str) -> list[str]:
+    """Where the registry and the files are, when not in the data folder (several replicas share them:
+    docs/deploy.md); passwords hidden."""
+    out = []
+    if settings.registry.url:
+        out.append(f"  registry  {registry_url}")
+    if settings.storage.url:
+        out.append(f"  files     {_hide_password(settings.storage.url)}")
+    return out
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _access_lines(settings: Settings) -> list[str]:
+    """Which credentials sign in, and who reads /metrics (closed by default: a scraper then gets 401)."""
+    return [f"  sign-in   API keys; {_jwt_note(settings)}", f"  metrics   {_metrics_note(settings)}"]
+
+
+def _jwt_note(settings: Settings) -> str:
+    service = settings.service
+    keys = [
+        name
+        for name, value in (("shared secret", service.jwt_secret), ("public key", service.jwt_public_key))
+        if value
+    ]
+    if not keys:
+        return "no JWT (service.jwt_secret, service.jwt_public_key unset)"
+    issuer, audience = service.jwt_issuer or "any", service.jwt_audience or "none"
+    return f"JWT ({' and '.join(keys)}, issuer {issuer}, audience {audience})"
+
+
+def _metrics_note(settings: Settings) -> str:
+    service = settings.service
+    if not service.metrics_require_auth:
+        return "open to anyone who reaches the port (service.metrics_require_auth = false)"
+    admins = ", and tenant admins (service.tenant_admin_metrics)" if service.tenant_admin_metrics else ""
+    if service.metrics_token:
+        return f"for the scrape token (service.metrics_token){admins}"
+    return f"no scrape token (service.metrics_token unset): no scraper reads /metrics{admins}"
 
 
 def _store_line(settings: Settings, engine: Any) -> str:
@@ -92,9 +142,16 @@ def _version_lines(settings: Settings, engine: Any) -> list[str]:
         f"  version   serves {served} with the encoders it was written with; configured {configured}"
         + (f" ({changed})" if changed else ""),
         "            to switch: serve with service.reencode_on_start = true"
-        " (FIGVAULT_SERVICE__REENCODE_ON_START=true), or stop serve and run `figvault reencode`;"
+        f" (FIGVAULT_SERVICE__REENCODE_ON_START=true), or {_reencode_how(settings)};"
         " search goes on meanwhile",
     ]
+
+
+def _reencode_how(settings: Settings) -> str:
+    """The CLI re-encode beside serve: Milvus Lite serves its folder from one process, a server does not."""
+    if settings.store.uri:
+        return "run `figvault reencode` with the new settings (the Milvus server lets it run beside serve)"
+    return "stop serve and run `figvault reencode`"
 
 
 def _rerank_note(settings: Settings) -> str:

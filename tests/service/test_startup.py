@@ -100,10 +100,18 @@ def test_a_store_of_another_version_says_what_changed_and_how_to_switch(
     assert not any(line.startswith("  version") for line in same)
     monkeypatch.setenv("FIGVAULT_TEXT__PRECISION", "bf16")
     changed = load_settings("offline", data_dir=data)
-    lines = startup_lines(changed, SearchEngine.from_settings(changed), "127.0.0.1", 8000)
+    engine = SearchEngine.from_settings(changed)
+    lines = startup_lines(changed, engine, "127.0.0.1", 8000)
     [i] = [n for n, line in enumerate(lines) if line.startswith("  version   serves v")]
     assert lines[i].endswith("(text.precision fp32 -> bf16)")
     assert "service.reencode_on_start = true" in lines[i + 1]
+    assert "stop serve and run `figvault reencode`" in lines[i + 1]  # Lite: one process per folder
+    # On a Milvus server the CLI re-encode runs beside serve (walked 2026-12-05); "stop serve" was said
+    # whatever the store, and a replica set's operator would stop every replica for nothing.
+    changed.store.uri = "http://milvus:19530"  # the wording only: the engine stays on its Lite store
+    lines = startup_lines(changed, engine, "127.0.0.1", 8000)
+    [switch] = [line for line in lines if "to switch:" in line]
+    assert "stop serve" not in switch and "run `figvault reencode` with the new settings" in switch
 
 
 def test_behind_a_named_proxy_the_summary_says_so_instead_of_the_reach_advice(tmp_path: Path) -> None:
@@ -114,3 +122,25 @@ def test_behind_a_named_proxy_the_summary_says_so_instead_of_the_reach_advice(tm
     text = "\n".join(startup_lines(settings, SearchEngine.from_settings(settings), "127.0.0.1", 8000))
     assert "  proxy     callers' addresses read from X-Forwarded-For sent by 127.0.0.1" in text
     assert "--host 0.0.0.0" not in text
+
+
+def test_the_summary_says_where_the_shared_registry_and_files_are_and_who_signs_in(tmp_path: Path) -> None:
+    """An operator's replica (docs/deploy.md) said nothing of its registry, files, JWT or /metrics: a
+    replica started without FIGVAULT_REGISTRY__URL, or without the scrape token, looked the same."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    engine = SearchEngine.from_settings(settings)
+    plain = "\n".join(startup_lines(settings, engine, "127.0.0.1", 8000))
+    assert "registry  " not in plain and "files     " not in plain
+    assert "  sign-in   API keys; no JWT (service.jwt_secret, service.jwt_public_key unset)" in plain
+    assert "  metrics   no scrape token (service.metrics_token unset): no scraper reads /metrics" in plain
+
+    settings.registry.url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    settings.storage.url = "sftp://figvault:s3cret-pass@files.internal/figvault"
+    settings.service.jwt_public_key = "/etc/figvault/idp.pem"
+    settings.service.jwt_issuer = "https://idp.example"
+    settings.service.metrics_token = "t" * 40
+    text = "\n".join(startup_lines(settings, engine, "127.0.0.1", 8000))
+    assert f"  registry  sqlite:///{tmp_path / 'shared.sqlite3'}" in text
+    assert "  files     sftp://figvault:***@files.internal/figvault" in text and "s3cret" not in text
+    assert "JWT (public key, issuer https://idp.example, audience none)" in text
+    assert "  metrics   for the scrape token (service.metrics_token)" in text and "t" * 40 not in text
