@@ -67,8 +67,32 @@ WARM_UP_QUESTION = "warm-up: chart of quarterly revenue"
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class SearchRun:
+    """One search under way: who asks what, the served collection and its layout, the encoded queries per
+    channel, the access filter expression and acl keys of the lookup, and the timings so far (ms)."""
+
+    principal: Principal
+    request: SearchRequest
+    collection: str
+    layout: StoreLayout
+    queries: dict[str, np.ndarray | str]
+    expr: str
+    keys: set[str] | None
+    timings: dict[str, float]
+
+
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _add_ms(timings: dict[str, float], key: str, start: float) -> None:
+    """Add the milliseconds since ``start`` to ``timings[key]`` (a widened recall runs a stage again)."""
+    timings[key] = timings.get(key, 0.0) + _ms(start)
+
+
+_Stage = tuple[list[SearchHit], dict[str, Signature], tuple[bool, float | None] | None, int, str | None]
+"""What ``SearchEngine._first_stage`` returns (see there)."""
 
 
 def hit_from_row(
@@ -320,9 +344,8 @@ class SearchEngine:
             # figvault's own index serves it on every store, also for collections a 2.3 server wrote
             # without the lexical flag (the analyzer is part of their embedding_version).
             queries[LEXICAL] = request.query
-        return self._recall_and_finish(
-            principal, request, collection, layout, queries, lookup.expr, lookup.keys, timings, started
-        )
+        run = SearchRun(principal, request, collection, layout, queries, lookup.expr, lookup.keys, timings)
+        return self._recall_and_finish(run, started)
 
     def search_image(
         self, principal: Principal, image: Image.Image, request: SearchRequest
@@ -345,17 +368,10 @@ class SearchEngine:
         t = time.perf_counter()
         vector = encoders.clip.encode_images([image.convert("RGB")])[0]
         timings["encode"] = _ms(t)
-        return self._recall_and_finish(
-            principal,
-            request,
-            collection,
-            layout,
-            {"clip": vector},
-            lookup.expr,
-            lookup.keys,
-            timings,
-            started,
+        run = SearchRun(
+            principal, request, collection, layout, {"clip": vector}, lookup.expr, lookup.keys, timings
         )
+        return self._recall_and_finish(run, started)
 
     def get_unit(self, principal: Principal, unit_id: str) -> FigureUnit | None:
         """The unit if it exists and ``principal`` may see it; else None (the two look the same).
@@ -581,26 +597,14 @@ class SearchEngine:
             rows = {h.unit_id: h.row for h in hits}
         return self._fused({channel: hits}, limit), rows
 
-    def _recall_and_finish(
-        self,
-        principal: Principal,
-        request: SearchRequest,
-        collection: str,
-        layout: StoreLayout,
-        queries: dict[str, np.ndarray | str],
-        expr: str,
-        keys: set[str] | None,
-        timings: dict[str, float],
-        started: float,
-    ) -> SearchResponse:
+    def _recall_and_finish(self, run: SearchRun, started: float) -> SearchResponse:
+        request, timings = run.request, run.timings
         use_rerank, note = self._resolve_rerank(request.rerank)
         use_rerank = use_rerank and bool(request.query.strip())
         collapsing = self.settings.search.collapse_duplicates
         limit = max(self.settings.search.candidate_k, request.top_k)
         while True:
-            stage = self._first_stage(
-                principal, request, collection, layout, queries, expr, keys, timings, use_rerank, limit
-            )
+            stage = self._first_stage(run, use_rerank, limit)
             visible, signatures, offline_no_match, recalled, vector_field = stage
             reranked, no_match = False, not visible
             if offline_no_match is not None:
@@ -615,7 +619,7 @@ class SearchEngine:
             if collapsing:
                 t = time.perf_counter()
                 results = collapse(results, signatures, image_vectors=vector_field == "clip")
-                timings["collapse"] = timings.get("collapse", 0.0) + _ms(t)
+                _add_ms(timings, "collapse", t)
             # Copies took no slot: without a rerank (it read every candidate already) the recall widens
             # until top_k distinct figures are there or the candidates run out.
             short = collapsing and len(results) < request.top_k and recalled >= limit and not reranked
@@ -628,75 +632,90 @@ class SearchEngine:
             no_match=no_match,
             reranked=reranked,
             rerank_note=note,
-            embedding_version=layout.embedding_version,
+            embedding_version=run.layout.embedding_version,
             timings=timings,
             answerable=None if offline_no_match is None or reranked else offline_no_match[1],
         )
 
-    def _first_stage(
-        self,
-        principal: Principal,
-        request: SearchRequest,
-        collection: str,
-        layout: StoreLayout,
-        queries: dict[str, np.ndarray | str],
-        expr: str,
-        keys: set[str] | None,
-        timings: dict[str, float],
-        use_rerank: bool,
-        limit: int,
-    ) -> tuple[list[SearchHit], dict[str, Signature], tuple[bool, float | None] | None, int, str | None]:
+    def _first_stage(self, run: SearchRun, use_rerank: bool, limit: int) -> _Stage:
         """Recall and fetch: (the hits in order, their duplicate signatures when collapsing, the first
         stage's own no_match decision and P(answerable) when it ran, how many units were recalled, the
         vector the duplicate test compares on a collection without hashes). Collapsing fetches every
         candidate (``limit`` of them): a copy must not take a shown slot."""
-        cfg = self.settings.search
-        collapsing = cfg.collapse_duplicates
+        collapsing = self.settings.search.collapse_duplicates
         vector_field = None
-        if collapsing and F_PHASH in self.store.absent_fields(collection):  # older: compare vectors instead
-            vector_field = fallback_channel([c.name for c in layout.dense])
-        lexical = self.lexical_args(principal, request.filters, keys) if LEXICAL in queries else None
+        if collapsing and F_PHASH in self.store.absent_fields(
+            run.collection
+        ):  # older: compare vectors instead
+            vector_field = fallback_channel([c.name for c in run.layout.dense])
+        lexical = None
+        if LEXICAL in run.queries:
+            lexical = self.lexical_args(run.principal, run.request.filters, run.keys)
         t = time.perf_counter()
-        if len(queries) == 1 and not use_rerank and vector_field is None:
-            [(channel, query)] = queries.items()
-            count = limit if collapsing else request.top_k
-            ranked, rows = self.recall_with_rows(collection, channel, query, expr, count, lexical)
-            timings["recall"] = timings.get("recall", 0.0) + _ms(t)
-            visible = self._checked_hits(principal, ranked, rows, queries, [], keys)
-            return visible, signatures_of(rows, None) if collapsing else {}, None, len(ranked), None
-        ranked = self.recall(collection, queries, expr, limit, lexical)
-        timings["recall"] = timings.get("recall", 0.0) + _ms(t)
+        if len(run.queries) == 1 and not use_rerank and vector_field is None:
+            return self._one_channel_stage(run, limit if collapsing else run.request.top_k, lexical, t)
+        ranked = self.recall(run.collection, run.queries, run.expr, limit, lexical)
+        _add_ms(run.timings, "recall", t)
         t = time.perf_counter()
+        visible, signatures, offline_no_match = self._fetch_stage(
+            run, ranked, use_rerank, vector_field, lexical
+        )
+        _add_ms(run.timings, "fetch", t)
+        return visible, signatures, offline_no_match, len(ranked), vector_field
+
+    def _one_channel_stage(self, run: SearchRun, count: int, lexical: LexicalArgs | None, t: float) -> _Stage:
+        """``_first_stage`` with nothing to fuse or rerank: the channel's top ``count`` come with their rows
+        (``recall_with_rows``); ``t``: when the recall started."""
+        [(channel, query)] = run.queries.items()
+        ranked, rows = self.recall_with_rows(run.collection, channel, query, run.expr, count, lexical)
+        _add_ms(run.timings, "recall", t)
+        visible = self._checked_hits(run.principal, ranked, rows, run.queries, [], run.keys)
+        signatures = signatures_of(rows, None) if self.settings.search.collapse_duplicates else {}
+        return visible, signatures, None, len(ranked), None
+
+    def _fetch_stage(
+        self,
+        run: SearchRun,
+        ranked: list[RankedUnit],
+        use_rerank: bool,
+        vector_field: str | None,
+        lexical: LexicalArgs | None,
+    ) -> tuple[list[SearchHit], dict[str, Signature], tuple[bool, float | None] | None]:
+        """The recalled candidates' rows as checked hits in order, their duplicate signatures when
+        collapsing, and without a rerank the evidence reordering and the first stage's no_match decision."""
+        cfg = self.settings.search
         # The reranker reads every candidate; otherwise the shown hits and the few candidates the priors and
         # the neighbour rule may move up are fetched. Collapsing counts those in groups of copies: it reads
         # the light fields of every candidate first (no texts), and the whole rows of the groups it needs.
-        depth = max(request.top_k, cfg.evidence_depth)
+        depth = max(run.request.top_k, cfg.evidence_depth)
         extra = (vector_field,) if vector_field else ()
         signatures: dict[str, Signature] = {}
         if use_rerank:
             shown = ranked
-        elif collapsing:
-            signatures, shown = self._group_candidates(collection, ranked, depth, vector_field)
+        elif cfg.collapse_duplicates:
+            signatures, shown = self._group_candidates(run.collection, ranked, depth, vector_field)
         else:
             shown = ranked[:depth]
-        candidates = self.materialize_candidates(collection, principal, shown, queries, keys, extra)
-        if collapsing and use_rerank:
+        candidates = self.materialize_candidates(
+            run.collection, run.principal, shown, run.queries, run.keys, extra
+        )
+        if cfg.collapse_duplicates and use_rerank:
             signatures = signatures_of({c.unit_id: dict(c.row) for c in candidates}, vector_field)
         offline_no_match = None
-        if not use_rerank and request.query.strip():
-            candidates = reorder(request.query, candidates, EvidenceParams.from_settings(cfg))
+        if not use_rerank and run.request.query.strip():
+            query = run.request.query
+            candidates = reorder(query, candidates, EvidenceParams.from_settings(cfg))
             # The caller's store size scales its BM25 scores (IDF): the decision reads them against it.
             store_rows = (
-                self.lexical.visible_rows(collection, lexical.scope)
+                self.lexical.visible_rows(run.collection, lexical.scope)
                 if lexical and cfg.no_match_weights
                 else None
             )
             offline_no_match = decide(
-                request.query, candidates, cfg.no_match_weights, cfg.no_match_threshold, store_rows
+                query, candidates, cfg.no_match_weights, cfg.no_match_threshold, store_rows
             )
         visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
-        timings["fetch"] = timings.get("fetch", 0.0) + _ms(t)
-        return visible, signatures, offline_no_match, len(ranked), vector_field
+        return visible, signatures, offline_no_match
 
     def _group_candidates(
         self, collection: str, ranked: list[RankedUnit], depth: int, vector_field: str | None

@@ -16,7 +16,7 @@ from figvault.commands import app
 from figvault.errors import FigvaultError, VersionMismatchError
 from figvault.pipeline.ingest_pipeline import ingest_paths
 from figvault.retrieval.milvus_store import ChannelHit
-from figvault.retrieval.search import RankedUnit, SearchEngine
+from figvault.retrieval.search import RankedUnit, SearchEngine, SearchRun
 from figvault.search_models import SearchFilters, SearchRequest
 from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
@@ -107,7 +107,7 @@ def test_one_channel_reads_its_rows_with_the_search(
     expr, keys = engine._access(red, None)
     request = SearchRequest(query="figure in report", top_k=3, rerank=False)
     args = (red, request, collection, layout, queries, expr, keys)
-    direct = engine._recall_and_finish(*args, {}, time.perf_counter())
+    direct = engine._recall_and_finish(SearchRun(*args, {}), time.perf_counter())
     assert "fetch" not in direct.timings and direct.results
     ranked = engine.recall(collection, queries, expr, 50)[:3]
     two_step = engine.materialize(collection, red, ranked, queries, keys)
@@ -128,7 +128,7 @@ def test_one_channel_reads_its_rows_with_the_search(
 
     monkeypatch.setattr(engine.store, "search_channel", leaky)
     with caplog.at_level("ERROR"):
-        leaked = engine._recall_and_finish(*args, {}, time.perf_counter())
+        leaked = engine._recall_and_finish(SearchRun(*args, {}), time.perf_counter())
     assert blue.unit_id not in {h.unit_id for h in leaked.results}
     assert "let 1 unit(s) through" in caplog.text
 
