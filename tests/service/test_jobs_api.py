@@ -612,6 +612,55 @@ def test_event_stream_ends_when_the_key_is_revoked(service: Service, monkeypatch
     assert end["state"] == "unauthorized" and "sign in again" in end["message"]  # the page shows it
 
 
+def test_an_event_stream_shows_the_job_as_its_caller_may_see_it_now(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream re-checks its caller every ``REAUTH_S``, and ended it when the caller could no longer see
+    the job, but kept showing the job as the caller could see it when the stream opened: an editor still in
+    one of the job's groups who left another was named, at the job's end, a pruned document of the group it
+    had left. The stream now shows the job to the caller as it is now."""
+    from figvault.service.api.routes import jobs as jobs_routes
+
+    monkeypatch.setattr(jobs_routes, "REAUTH_S", 0.2, raising=False)
+    add_user(service, "mover", Role.EDITOR, ["eng", "sales"])
+    service.client.app.state.jobs.stop()  # the job stays queued until the test finishes it
+    store = JobStore.open(service.settings)
+    job = store.create(
+        JobType.INGEST, {"tenant": "default", "groups": ["eng"]}, started_by="admin", tenant="default"
+    )
+    pruned = {"doc_id": "doc-sales", "name": "sales-plan.pdf", "source": "/srv/x.pdf", "groups": ["sales"]}
+
+    def leave_sales_then_finish() -> None:
+        conn = sqlite3.connect(service.settings.registry_path)
+        with conn:
+            conn.execute("UPDATE users SET groups_json = ? WHERE name = ?", ('["eng"]', "mover"))
+        conn.close()
+        time.sleep(1.5)  # a few re-checks
+        store.finish(job.id, JobState.SUCCEEDED, "done", {"pruned": [pruned], "gone": []})
+
+    changer = threading.Thread(target=leave_sales_then_finish)
+    fallback = threading.Timer(20, store.request_cancel, args=(job.id,))
+    fallback.start()
+    blocks: list[str] = []
+    try:
+        with service.client.stream(
+            "GET", f"/v1/jobs/{job.id}/events", headers=service.headers("mover")
+        ) as stream:
+            for block in stream.iter_text():
+                if not blocks:
+                    changer.start()
+                blocks.append(block)
+    finally:
+        fallback.cancel()
+        changer.join(timeout=30)
+    frames = [f for f in "".join(blocks).split("\n\n") if f.startswith("event: end")]
+    end = json.loads(frames[-1].split("data: ", 1)[1])
+    assert end["state"] == "succeeded", end
+    assert end["pruned"] == [], end  # sales-plan.pdf is of the group mover left
+    shown = service.client.get(f"/v1/jobs/{job.id}", headers=service.headers("mover")).json()
+    assert shown["pruned"] == []
+
+
 def test_an_unreachable_ray_cluster_is_not_named_to_http_callers(
     service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -312,15 +312,17 @@ def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
     return JobOut.of(_visible_job(_store(request), principal, job_id), principal, _registry(request))
 
 
-def _caller_still_sees(request: Request, token: str, job: Job) -> bool:
-    """Whether ``token`` still names an editor who may see ``job``: a revoked key, an expired JWT, a
-    demoted user or one that left the job's groups ends its event stream. (In a thread: a key this process
-    has not verified yet costs one scrypt check.)"""
+def _caller_now(request: Request, token: str, job: Job) -> Principal | None:
+    """The caller ``token`` names now, if still an editor who may see ``job``; None ends its event stream
+    (a revoked key, an expired JWT, a demoted user or one that left the job's groups). The stream shows the
+    job as this caller may see it now: a caller still in one of the job's groups who left another is no
+    longer named the gone documents of that one. (In a thread: a key this process has not verified yet
+    costs one scrypt check.)"""
     try:
         caller = request.app.state.auth.authenticate(token)
     except AuthError:
-        return False
-    return caller.can(Action.INGEST) and job_visible(job, caller)
+        return None
+    return caller if caller.can(Action.INGEST) and job_visible(job, caller) else None
 
 
 def _sse(event: str, data: str) -> str:
@@ -381,18 +383,18 @@ def job_events(
     def read() -> Job | None:
         return JobStore(db.conn()).get(job_id)
 
-    def shown(job: Job) -> str:
-        return JobOut.of(job, principal, DocumentRegistry(db.conn())).model_dump_json()
+    def shown(job: Job, viewer: Principal) -> str:
+        return JobOut.of(job, viewer, DocumentRegistry(db.conn())).model_dump_json()
 
     async def stream() -> Any:
-        last = ""
+        last, viewer = "", principal
         quiet_since = checked = time.monotonic()
         while True:
             job = await run_in_threadpool(read)
             if job is None:  # deleted meanwhile
                 yield _sse("end", json.dumps({"id": job_id, "state": "gone"}))
                 return
-            payload = await run_in_threadpool(shown, job)  # gone documents: a registry read
+            payload = await run_in_threadpool(shown, job, viewer)  # gone documents: a registry read
             if payload != last:
                 last, quiet_since = payload, time.monotonic()
                 yield _sse("progress", payload)
@@ -404,11 +406,13 @@ def job_events(
                 return
             if time.monotonic() - checked > REAUTH_S:
                 checked = time.monotonic()
-                if not await run_in_threadpool(_caller_still_sees, request, token, job):
+                now = await run_in_threadpool(_caller_now, request, token, job)
+                if now is None:
                     yield _sse(
                         "end", json.dumps({"id": job_id, "state": "unauthorized", "message": STREAM_REFUSED})
                     )
                     return
+                viewer = now
             if await request.is_disconnected():
                 return
             await asyncio.sleep(EVENT_POLL_S)
