@@ -188,60 +188,74 @@ def score(
     pred_pages: dict[tuple[str, int], list[Prediction]] = defaultdict(list)
     for p in predictions:
         pred_pages[(p.doc, p.page)].append(p)
-
     for key, golds in gold_pages.items():
-        preds = pred_pages.get(key, [])
-        # Best overlap first; between equal overlaps (two gold figures sharing one box), the pair whose
-        # caption agrees wins, so that the tie does not decide the caption score.
-        pairs = sorted(
-            (
-                (round(iou(g.bbox, p.bbox), 6), caption_matches(g, p.caption), gi, pi)
-                for gi, g in enumerate(golds)
-                for pi, p in enumerate(preds)
-            ),
-            key=lambda t: (t[0], t[1], -t[2], -t[3]),
-            reverse=True,
-        )
-        used_g: dict[int, int] = {}
-        used_p: set[int] = set()
-        for overlap, _, gi, pi in pairs:
-            if overlap < IOU_THRESHOLD:
-                break
-            if gi in used_g or pi in used_p:
-                continue
-            used_g[gi] = pi
-            used_p.add(pi)
-        doc_tally = result.by_doc[key[0]]
-        for tally in (result.total, doc_tally):
-            tally.predicted += len(preds)
-            tally.matched_units += len(used_p)
-        for gi, g in enumerate(golds):
-            tallies: tuple[Tally, ...] = (result.total, doc_tally, result.by_kind[g.kind])
-            if g.content:
-                tallies += (result.by_content[g.content],)
-            for tally in tallies:
-                tally.gold += 1
-            if gi not in used_g:
-                result.misses.append(g)
-                continue
-            pred = preds[used_g[gi]]
-            has_caption = bool(g.label or g.caption)
-            ok = has_caption and caption_matches(g, pred.caption)
-            for tally in tallies:
-                tally.matched += 1
-                if has_caption:
-                    tally.captioned += 1
-                    tally.caption_ok += int(ok)
-            if has_caption and not ok:
-                result.wrong_captions.append((g, pred))
-            if g.title:
-                title_ok = title_matches(g, pred.title)
-                for tally in tallies:
-                    tally.titled += 1
-                    tally.title_ok += int(title_ok)
-                if not title_ok:
-                    result.wrong_titles.append((g, pred))
-        for pi, p in enumerate(preds):
-            if pi not in used_p:
-                result.false_units.append(p)
+        _score_page(result, key[0], golds, pred_pages.get(key, []))
     return result
+
+
+def _score_page(result: Score, doc: str, golds: list[GoldFigure], preds: list[Prediction]) -> None:
+    """Add one page's gold figures and units to ``result``."""
+    used_g = _match(golds, preds)
+    used_p = set(used_g.values())
+    doc_tally = result.by_doc[doc]
+    for tally in (result.total, doc_tally):
+        tally.predicted += len(preds)
+        tally.matched_units += len(used_p)
+    for gi, g in enumerate(golds):
+        tallies: tuple[Tally, ...] = (result.total, doc_tally, result.by_kind[g.kind])
+        if g.content:
+            tallies += (result.by_content[g.content],)
+        for tally in tallies:
+            tally.gold += 1
+        if gi not in used_g:
+            result.misses.append(g)
+            continue
+        _score_match(result, tallies, g, preds[used_g[gi]])
+    for pi, p in enumerate(preds):
+        if pi not in used_p:
+            result.false_units.append(p)
+
+
+def _match(golds: list[GoldFigure], preds: list[Prediction]) -> dict[int, int]:
+    """Gold index -> unit index, one to one, greedily by overlap (at least IOU_THRESHOLD)."""
+    # Best overlap first; between equal overlaps (two gold figures sharing one box), the pair whose
+    # caption agrees wins, so that the tie does not decide the caption score.
+    pairs = sorted(
+        (
+            (round(iou(g.bbox, p.bbox), 6), caption_matches(g, p.caption), gi, pi)
+            for gi, g in enumerate(golds)
+            for pi, p in enumerate(preds)
+        ),
+        key=lambda t: (t[0], t[1], -t[2], -t[3]),
+        reverse=True,
+    )
+    used_g: dict[int, int] = {}
+    used_p: set[int] = set()
+    for overlap, _, gi, pi in pairs:
+        if overlap < IOU_THRESHOLD:
+            break
+        if gi in used_g or pi in used_p:
+            continue
+        used_g[gi] = pi
+        used_p.add(pi)
+    return used_g
+
+
+def _score_match(result: Score, tallies: tuple[Tally, ...], g: GoldFigure, pred: Prediction) -> None:
+    """Count gold figure ``g`` found as unit ``pred``: matched, and its caption and title right or not."""
+    has_caption = bool(g.label or g.caption)
+    ok = has_caption and caption_matches(g, pred.caption)
+    for tally in tallies:
+        tally.matched += 1
+        if has_caption:
+            tally.captioned += 1
+            tally.caption_ok += int(ok)
+    if has_caption and not ok:
+        result.wrong_captions.append((g, pred))
+    if g.title:
+        title_ok = title_matches(g, pred.title)
+        for tally in tallies:
+            tally.titled += 1
+            tally.title_ok += int(title_ok)
+        if not title_ok:
+            result.wrong_titles.append((g, pred))
