@@ -82,6 +82,14 @@ TWO_KEYS_NEED_AN_ISSUER = (
     " budgets). Set service.jwt_issuer (every token must then carry that iss), or keep one key."
 )
 """Token identity is ``jwt:<sub>``, one namespace: every key this server trusts must speak for one issuer."""
+MIN_JWT_SECRET_BYTES = 32
+"""RFC 7518 3.2: an HMAC key at least as long as the hash (256 bits for HS256). A shorter shared secret is
+guessed offline from any one token a caller holds, and then signs any subject, tenant and role."""
+SHORT_JWT_SECRET = (
+    f"service.jwt_secret is shorter than {MIN_JWT_SECRET_BYTES} bytes: anyone holding one token could guess"
+    " it offline and sign tokens for any tenant and role. Use a random one, e.g."
+    " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+)
 
 
 class JwtVerifier:
@@ -95,6 +103,8 @@ class JwtVerifier:
         self.issuer = settings.jwt_issuer or None
         if self.secret and self.public_key and self.issuer is None:
             raise FigvaultError(TWO_KEYS_NEED_AN_ISSUER)
+        if self.secret and len(self.secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise FigvaultError(SHORT_JWT_SECRET)
 
     @property
     def enabled(self) -> bool:

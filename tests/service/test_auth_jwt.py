@@ -154,3 +154,17 @@ def test_roles_default_and_unknown(tmp_path: Path) -> None:
     # Unknown role names are dropped, and "unrestricted" in a token means nothing.
     p = auth.authenticate(jwt.encode(_claims(roles=["root"], unrestricted=True), SECRET, algorithm="HS256"))
     assert p.roles == [] and not p.unrestricted
+
+
+def test_a_short_shared_secret_is_refused(tmp_path: Path) -> None:
+    """``service.jwt_secret = "s3cret"`` was accepted: one token a caller holds is enough to find such a
+    secret offline (a dictionary, or every short string), and then to sign tokens of any subject, tenant and
+    role. A shared secret shorter than 32 bytes (RFC 7518: at least the hash's 256 bits) is now refused when
+    the service starts, with how to make one."""
+    from figvault.errors import FigvaultError
+
+    for short in ("s3cret", "x" * 31):
+        with pytest.raises(FigvaultError, match="shorter than 32 bytes"):
+            _auth(tmp_path, jwt_secret=short)
+    auth = _auth(tmp_path, jwt_secret="x" * 32)
+    assert auth.authenticate(jwt.encode(_claims(), "x" * 32, algorithm="HS256")).user == "jwt:jo"
