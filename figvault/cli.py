@@ -6,8 +6,10 @@ import importlib
 import logging
 import os
 import pkgutil
+import sys
 
 import figvault.commands as commands
+from figvault.errors import FigvaultError
 
 
 def load_commands() -> None:
@@ -31,7 +33,11 @@ def quiet_libraries() -> None:
 def main() -> None:
     quiet_libraries()
     load_commands()
-    commands.app()
+    try:
+        commands.app()
+    except FigvaultError as exc:  # a reason worded for people, from a command that does not catch it
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from figvault.errors import FigvaultError
 from figvault.settings import Settings
@@ -167,7 +168,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             try:
                 db = Database(_make_engine(url))
             except (ImportError, ValueError) as exc:  # unknown scheme, missing driver, malformed URL
-                raise RegistryUnavailableError(f"registry URL {url!r}: {exc}") from None
+                raise RegistryUnavailableError(f"registry URL {_shown(url)!r}: {exc}") from None
             _open[url] = db
             while len(_open) > _MAX_OPEN:
                 _open.popitem(last=False)[1].dispose()
@@ -175,9 +176,31 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         if migrate and url not in _migrated:
             from figvault.db.migrate import upgrade
 
-            upgrade(db)
+            try:
+                upgrade(db)  # the first connection: a server down or a database missing shows here
+            except (OperationalError, InterfaceError) as exc:
+                raise RegistryUnavailableError(_cannot_open(url, exc)) from exc
             _migrated[url] = _identity(url)
     return db
+
+
+def _shown(url: str) -> str:
+    """``url`` with its password hidden (it goes to terminals and logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy parses: show only its scheme
+        return url.split("://", 1)[0] + "://..."
+
+
+def _cannot_open(url: str, exc: DBAPIError) -> str:
+    """One line for a registry that cannot be reached or opened: the driver's reason (its lines joined;
+    the traceback was 160 lines), the URL without its password, and the fix for a missing database."""
+    reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+    line = f"cannot open the registry at {_shown(url)}: {reason}"
+    if "does not exist" in reason and "database" in reason:
+        name = make_url(url).database
+        line += f'; create it first (CREATE DATABASE "{name}"; empty: figvault creates its tables)'
+    return line
 
 
 def open_registry(settings: Settings) -> Database:
