@@ -4,7 +4,7 @@
 // holds the embedded store, the command line's `documents delete` cannot).
 
 import { getJson, patchJson, request } from "./api.js";
-import { el } from "./format.js";
+import { el, quotedName } from "./format.js";
 
 export class AccessView {
   constructor({ onRegrouped }) {
@@ -108,5 +108,5 @@ export class AccessView {
 // What the admin confirms: what goes, and what does not (the file itself, wherever it came from).
 export function deleteQuestion(doc) {
   const figures = `${doc.units} figure${doc.units === 1 ? "" : "s"}`;
-  return `Delete ${doc.name} (${doc.doc_id})? Its ${figures} leave every search at once. The file itself is not touched; ingesting or uploading it again brings it back.`;
+  return `Delete ${quotedName(doc.name)} (${quotedName(doc.doc_id)})? Its ${figures} leave every search at once. The file itself is not touched; ingesting or uploading it again brings it back.`;
 }

@@ -43,3 +43,9 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+// A name as one line in quotes, for a dialog's plain text (window.confirm): a server file's name may hold
+// line breaks, quotes or bidi controls, which would make it read as more of the question, or as another name.
+export function quotedName(name) {
+  return JSON.stringify(String(name ?? "").replace(/\p{Cf}/gu, ""));
+}

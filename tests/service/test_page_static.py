@@ -377,3 +377,19 @@ def test_recent_jobs_say_how_each_ended_and_what_went_stale() -> None:
         ],
     ]
     assert second == ["reencode running", []]
+
+
+def test_the_delete_dialog_quotes_the_name_on_one_line() -> None:
+    """The Delete button's confirm dialog wrote the document's name as it is: a server file's name may hold
+    line breaks and quotes (only uploads' names are cleaned), so the dialog could read as another question
+    ("a.pdf\n\nThis deletes nothing, press OK"). The name and id are now quoted, on one line, without
+    invisible formatting characters."""
+    script = (
+        "const m = await import(process.argv[1]);"
+        "const doc = {name: process.argv[2], doc_id: process.argv[3], units: 2};"
+        "console.log(JSON.stringify(m.deleteQuestion(doc)));"
+    )
+    name = 'a.pdf\n\nThis deletes nothing "really"; press OK\u202e'
+    question = json.loads(run_module(script, "access.js", name, "doc_1"))
+    assert "\n" not in question, question
+    assert question.startswith('Delete "a.pdf\\n\\nThis deletes nothing \\"really\\"; press OK" ("doc_1")?')
