@@ -10,12 +10,14 @@ a figure shown with and without its title is not the same image to it.
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image
 
 HASH_SIZE = 16
 HASH_HEX = HASH_SIZE * HASH_SIZE // 4
 """Length of the stored hex string."""
+_HASH_TEXT = re.compile(f"[0-9a-f]{{{HASH_HEX}}}")
 
 
 def perceptual_hash(image: bytes | Image.Image) -> str:
@@ -27,6 +29,12 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
             opened.load()
             return str(imagehash.phash(opened.convert("RGB"), hash_size=HASH_SIZE))
     return str(imagehash.phash(image.convert("RGB"), hash_size=HASH_SIZE))
+
+
+def is_perceptual_hash(value: str) -> bool:
+    """Whether ``value`` is a hash as ``perceptual_hash`` writes it: an extraction worker hashes the pixels it
+    rendered (``ingest/render.py``), and what a worker sends is checked before it is stored."""
+    return _HASH_TEXT.fullmatch(value) is not None
 
 
 def hash_distance(a: str, b: str) -> int | None:

@@ -102,7 +102,8 @@ class FigureUnit(BaseModel):
     tags: list[str] = Field(default_factory=list)
     """The document's tags (``figvault/tags.py``); set at ingest, changed in place by ``set-tags``."""
     phash: str = ""
-    """Perceptual hash of the unit image (``figvault/phash.py``); set at ingest, "" when unknown."""
+    """Perceptual hash of the unit image (``figvault/phash.py``): the extractor's, of the pixels it rendered,
+    else ingest's, of the PNG; "" when unknown."""
     embedding_version: str | None = None
 
     def search_text(self) -> str:

@@ -396,6 +396,7 @@ def _whole_page_figure(
         kind=FigureKind.VECTOR,
         width=rendered.width,
         height=rendered.height,
+        phash=rendered.phash,
         meta=extraction.meta,
     )
     return ExtractedFigure(unit=unit, png=rendered.png)
@@ -772,6 +773,7 @@ def _make_figure(
         figure_text=figure_text[:MAX_FIGURE_TEXT_CHARS],
         width=rendered.width,
         height=rendered.height,
+        phash=rendered.phash,
         meta=extraction.meta,
     )
     return ExtractedFigure(unit=unit, png=rendered.png)

@@ -67,6 +67,7 @@ from figvault.ingest.slide_shapes import (
     shape_text,
 )
 from figvault.ingest.slide_sketch import sketch_region
+from figvault.phash import perceptual_hash
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -599,7 +600,7 @@ def _make_figure(
 ) -> ExtractedFigure | None:
     kind = _kind(cluster)
     bbox = cluster.box.as_tuple()
-    image: tuple[bytes, int, int] | None = None
+    image: tuple[bytes, int, int, str] | None = None  # PNG, width, height, perceptual hash ("": none yet)
     picture = None
     if kind == FigureKind.PICTURE:
         picture = _decoded_picture(cluster, settings)
@@ -610,18 +611,19 @@ def _make_figure(
             deck, info.number, bbox, slide_size, settings.dpi, settings.max_image_pixels
         )
     if image is None:
-        image = sketch_region(
+        sketch = sketch_region(
             [m.shape for m in cluster.members + cluster.joined],
             cluster.box,
             settings.dpi,
             settings.max_image_pixels,
         )
+        image = None if sketch is None else (*sketch, "")  # hashed from its PNG at ingest
     if image is None:
         result.warnings.append(
             f"{result.doc}: slide {info.number}: a {kind.value} unit has no image; skipped"
         )
         return None
-    png, width, height = image
+    png, width, height, phash = image
 
     caption = clean_text(cluster.caption.text).replace("\n", " ") if cluster.caption else ""
     match = _figure_caption(caption) if caption else None
@@ -657,6 +659,7 @@ def _make_figure(
         figure_text=figure_text,
         width=width,
         height=height,
+        phash=phash,
         meta=result.meta,
     )
     return ExtractedFigure(unit=unit, png=png)
@@ -726,8 +729,9 @@ def _dedupe_lines(text: str) -> str:
     return "\n".join(out)
 
 
-def _picture_png(img: Image.Image, shape: Any, max_pixels: int) -> tuple[bytes, int, int]:
-    """The picture as shown: the slide's crop applied, flattened to RGB(A), capped at ``max_pixels``."""
+def _picture_png(img: Image.Image, shape: Any, max_pixels: int) -> tuple[bytes, int, int, str]:
+    """The picture as shown: the slide's crop applied, flattened to RGB(A), capped at ``max_pixels``; its PNG,
+    size and perceptual hash (of these pixels, which the lossless PNG decodes to: none decoded again)."""
     img = _apply_crop(img, shape)
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
         img = img.convert("RGBA" if "transparency" in img.info or img.mode in ("P", "PA") else "RGB")
@@ -737,7 +741,7 @@ def _picture_png(img: Image.Image, shape: Any, max_pixels: int) -> tuple[bytes, 
         img = img.resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=False)
-    return out.getvalue(), img.width, img.height
+    return out.getvalue(), img.width, img.height, perceptual_hash(img)
 
 
 def _apply_crop(img: Image.Image, shape: Any) -> Image.Image:

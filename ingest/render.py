@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pymupdf
 from PIL import Image
 
+from figvault.phash import perceptual_hash
+
 
 @dataclass(frozen=True)
 class RenderedRegion:
@@ -17,6 +19,9 @@ class RenderedRegion:
     width: int
     height: int
     dpi: float
+    phash: str = ""
+    """The perceptual hash of these pixels (``figvault/phash.py``), taken before PNG encoding: ingest stores
+    it without decoding the PNG again (the same bits as the decoded PNG's hash: PNG is lossless)."""
 
 
 def region_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> float:
@@ -132,7 +137,13 @@ def render_region(
     pix, use_dpi = render_pixmap(
         page, rect, dpi, max_pixels, antialias=antialias, renders=renders, keep=renders is not None
     )
-    return RenderedRegion(png=pix.tobytes("png"), width=pix.width, height=pix.height, dpi=use_dpi)
+    return RenderedRegion(
+        png=pix.tobytes("png"),
+        width=pix.width,
+        height=pix.height,
+        dpi=use_dpi,
+        phash=perceptual_hash(_pixmap_image(pix)),
+    )
 
 
 def render_image(
@@ -147,4 +158,9 @@ def render_image(
     """``rect`` on ``page`` as an RGB PIL image, for reading (OCR): the pixels of ``render_region``'s PNG
     without encoding and decoding one; taken from ``renders`` when a unit's rendering there has them."""
     pix, _ = render_pixmap(page, rect, dpi, max_pixels, antialias=antialias, renders=renders)
+    return _pixmap_image(pix)
+
+
+def _pixmap_image(pix: pymupdf.Pixmap) -> Image.Image:
+    """An RGB pixmap (``render_pixmap``: no alpha) as a PIL image, the pixels its PNG decodes to."""
     return Image.frombytes("RGB", (pix.width, pix.height), pix.samples, "raw", "RGB", pix.stride)

@@ -208,8 +208,9 @@ def crop_region_png(
     slide_size: tuple[float, float],
     dpi: int,
     max_pixels: int,
-) -> tuple[bytes, int, int] | None:
-    """PNG of ``bbox`` (slide points, top-left origin) on the rendered slide; None when out of the page."""
+) -> tuple[bytes, int, int, str] | None:
+    """PNG of ``bbox`` (slide points, top-left origin) on the rendered slide, its size and perceptual hash;
+    None when out of the page."""
     index = deck.page_index(slide_no)
     if index is None:
         return None
@@ -219,4 +220,4 @@ def crop_region_png(
     if clip.is_empty or clip.width < 1 or clip.height < 1:
         return None
     region = render_region(page, clip, dpi, max_pixels)
-    return region.png, region.width, region.height
+    return region.png, region.width, region.height, region.phash

@@ -23,7 +23,7 @@ from typing import Any
 
 from figvault.errors import ExtractionError, one_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
-from figvault.phash import perceptual_hash
+from figvault.phash import is_perceptual_hash, perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits, encode_units
 from figvault.pipeline.extract_worker import ExtractCancelled, WorkerResult, extract_limited
 from figvault.retrieval.schema import DenseChannel, text_channel_input
@@ -195,7 +195,8 @@ def prepare_units(extraction: DocumentExtraction, spec: DocSpec) -> tuple[list[F
                     "groups": sorted(set(spec.groups)),
                     "tags": list(spec.tags),
                     "image": BlobStore.key_for(figure.png),
-                    "phash": perceptual_hash(figure.png),
+                    # The worker's hash of the pixels it rendered, else (a sketch, an older worker) the PNG's.
+                    "phash": u.phash if is_perceptual_hash(u.phash) else perceptual_hash(figure.png),
                     "embedding_version": spec.embedding_version,
                     "meta": meta,
                 }

@@ -79,7 +79,7 @@ def test_a_big_picture_is_decoded_reduced(
     decoded: list[tuple[int, int]] = []
     real = pptx._picture_png
 
-    def spy(img: Image.Image, shape: object, max_pixels: int) -> tuple[bytes, int, int]:
+    def spy(img: Image.Image, shape: object, max_pixels: int) -> tuple[bytes, int, int, str]:
         decoded.append(img.size)
         return real(img, shape, max_pixels)
 
