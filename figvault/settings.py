@@ -28,6 +28,8 @@ from figvault.access import group_set
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
 PROFILES = ("default", "offline")
+SECRET_SETTINGS = frozenset({"service.jwt_secret", "service.metrics_token", "store.token"})
+"""Settings whose value is a credential: an error about one never repeats the value (terminals, CI logs)."""
 
 
 def default_data_dir() -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from figvault.settings import CONFIG_ENV, Settings
+from figvault.settings import CONFIG_ENV, SECRET_SETTINGS, Settings
 
 ENV_PREFIX = "FIGVAULT_"
 OTHER_VARIABLES = frozenset(
@@ -112,5 +112,8 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
         variable = ENV_PREFIX + "__".join(path).upper()
         source = variable if variable in {name.upper() for name in environ} else str(config_path)
         reason = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(f"setting {'.'.join(path)} ({source}): {reason}, got {error.get('input')!r}")
+        dotted = ".".join(path)
+        secret = dotted in SECRET_SETTINGS
+        got = "the value is a secret, not shown" if secret else f"got {error.get('input')!r}"
+        problems.append(f"setting {dotted} ({source}): {reason}, {got}")
     return "; ".join(problems)

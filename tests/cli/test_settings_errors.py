@@ -39,3 +39,16 @@ def test_a_bad_value_names_its_setting_and_where_it_came_from(tmp_path: Path) ->
     [line] = from_env.output.splitlines()
     assert line.startswith("error: setting ingest.default_groups (FIGVAULT_INGEST__DEFAULT_GROUPS): invalid")
     assert "errors.pydantic.dev" not in line
+
+
+def test_a_bad_secret_is_named_but_not_repeated(tmp_path: Path) -> None:
+    """A scrape token too short was echoed back (`got 'short-but-real-secret'`) into terminals and CI logs;
+    an error about a credential names the setting and the reason only."""
+    result = run(
+        "offline", tmp_path / "data", env={"FIGVAULT_SERVICE__METRICS_TOKEN": "short-but-real-secret"}
+    )
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert line.startswith("error: setting service.metrics_token (FIGVAULT_SERVICE__METRICS_TOKEN): ")
+    assert "at least 32 characters" in line and "not shown" in line
+    assert "short-but-real-secret" not in result.output
