@@ -14,6 +14,7 @@ import pymupdf
 from PIL import Image
 
 from figvault.errors import ExtractionError, one_line
+from figvault.ingest import page_box
 from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
@@ -339,6 +340,10 @@ def _read_pages(
     for page in doc:
         number = page.number + 1
         try:
+            if (small := page_box.too_small(page)) is not None:
+                warnings.append(f"page {number}: skipped, {small}")
+                pages.append(None)
+                continue
             cost = budget.page_cost(page, cap)
             if cost.over_bytes:
                 limit = settings.max_page_content_mb
@@ -366,7 +371,11 @@ def _read_pages(
                     texts[number] = pdf_page_text(page)
             else:
                 textpage = page.get_textpage(flags=TEXT_FLAGS)
-                pages.append(read_page(page, textpage))
+                content = read_page(page, textpage)
+                shown = content.blocks or content.images  # paths are kept wherever they lie
+                if not shown and (outside := page_box.drawn_outside(page)) is not None:
+                    warnings.append(f"page {number}: {outside}")
+                pages.append(content)
                 if texts is not None:
                     texts[number] = pdf_page_text(page, textpage)
                 continue
