@@ -68,11 +68,11 @@ def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     from pptx import Presentation
 
-    from figvault.ingest.safety import without_oversized_properties
+    from figvault.ingest.safety import readable_pptx
     from figvault.ingest.slide_shapes import element_count
 
     texts: dict[int, str] = {}
-    readable, _ = without_oversized_properties(data)  # as the extractor opens it
+    readable, _ = readable_pptx(data)  # as the extractor opens it
     for number, slide in enumerate(Presentation(io.BytesIO(readable)).slides, start=1):
         if element_count(slide._element) > settings.max_slide_elements:
             continue

@@ -37,13 +37,12 @@ from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
 from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
 from figvault.ingest.safety import (
-    MAX_PROPERTIES_BYTES,
     check_image_pixels,
     check_zip_container,
     decodable,
     image_size,
     open_image_checked,
-    without_oversized_properties,
+    readable_pptx,
 )
 from figvault.ingest.slide_shapes import (
     CHART,
@@ -129,15 +128,13 @@ class SlideInfo:
 def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
     """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
     check_zip_container(data, settings.max_pptx_uncompressed_mb)
-    readable, emptied = without_oversized_properties(data)
+    readable, changed = readable_pptx(data)
     prs = _open_presentation(readable)
     slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
     slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-    result.warnings += [
-        f"{name}: document properties not read, over {MAX_PROPERTIES_BYTES // 2**20} MiB" for name in emptied
-    ]
+    result.warnings += changed
     slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in enumerate(prs.slides, start=1)]
     hidden = {
         i for i, slide in enumerate(prs.slides, start=1) if slide._element.get("show") in ("0", "false")

@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from pathlib import PurePosixPath
 
+import numpy as np
 from lxml import etree
 from PIL import Image
 
@@ -135,6 +136,89 @@ def _empty_root(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         found = _FIRST_ELEMENT.search(member.read(4096))
     root = b"<%s%s/>" % (found.group(1), found.group(2) or b"") if found else _EMPTY_CORE
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + root
+
+
+MAX_TEXT_NODE_BYTES = 10_000_000
+"""libxml2's limit of one text node without its ``huge_tree`` option (XML_MAX_TEXT_LENGTH): python-pptx parses
+every XML part of a package when it opens it, so one longer text in any slide refused the whole deck ("Text
+node too long"). Such a text is cut to KEPT_TEXT_BYTES (``without_long_text_nodes``); huge_tree is not
+turned on, as it lifts libxml2's other bounds (nesting depth, entity expansion) too."""
+KEPT_TEXT_BYTES = 2**20
+"""What is kept of a text over MAX_TEXT_NODE_BYTES: more than any slide shows."""
+
+
+def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
+    """The package as python-pptx can open it, and a warning for each part changed to get there: document
+    properties over MAX_PROPERTIES_BYTES emptied, texts over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when
+    nothing is over; ``data`` has passed ``check_zip_container``."""
+    readable, emptied = without_oversized_properties(data)
+    readable, cut = without_long_text_nodes(readable)
+    mib = MAX_PROPERTIES_BYTES // 2**20
+    return readable, [f"{name}: document properties not read, over {mib} MiB" for name in emptied] + cut
+
+
+def without_long_text_nodes(data: bytes) -> tuple[bytes, list[str]]:
+    """The package with each text node over MAX_TEXT_NODE_BYTES, in any part that reads as XML, cut to its
+    first KEPT_TEXT_BYTES, and a warning per part. Only parts of at least MAX_TEXT_NODE_BYTES are looked at
+    (a smaller one cannot hold such a text): unchanged bytes, and no part read, for a normal deck. A run that
+    long inside a tag (an attribute) or a comment is left alone: libxml2 then refuses the deck with its
+    reason, as before."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        cut: dict[str, bytes] = {}
+        warned: list[str] = []
+        for info in zf.infolist():
+            if info.file_size < MAX_TEXT_NODE_BYTES:
+                continue
+            part = zf.read(info)
+            fixed, longest = _cut_long_texts(part)
+            if fixed is not None:
+                cut[info.filename] = fixed
+                kept, limit = KEPT_TEXT_BYTES // 2**20, MAX_TEXT_NODE_BYTES
+                warned.append(
+                    f"{info.filename}: a text of {longest:,} bytes cut to its first {kept} MiB"
+                    f" (one XML text is read up to {limit:,} bytes)"
+                )
+        if not cut:
+            return data, []
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in zf.infolist():
+                copy.writestr(info, cut.get(info.filename) or zf.read(info))
+    return out.getvalue(), warned
+
+
+def _cut_long_texts(part: bytes) -> tuple[bytes | None, int]:
+    """``part`` with its text nodes over MAX_TEXT_NODE_BYTES cut, and the longest one's length; (None, 0) when
+    it has none or does not read as XML. The runs between ``<``s are found with numpy (a regular expression
+    for a run of N bytes restarts at every byte of a shorter run: quadratic)."""
+    if not part[:256].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return None, 0  # a picture or other binary part that python-pptx does not parse
+    opens = np.flatnonzero(np.frombuffer(part, dtype=np.uint8) == ord("<"))
+    ends = np.append(opens[1:], len(part))
+    long_runs = np.flatnonzero(ends - opens > MAX_TEXT_NODE_BYTES)
+    pieces: list[bytes] = []
+    done = longest = 0
+    for i in long_runs:
+        start, end = int(opens[i]), int(ends[i])
+        text = part.find(b">", start, end) + 1
+        if text == 0 or end - text <= MAX_TEXT_NODE_BYTES or part[start + 1 : start + 2] in (b"!", b"?"):
+            continue  # a long tag, comment, CDATA section or instruction: not a text node
+        pieces += [part[done : text + _safe_cut(part, text, KEPT_TEXT_BYTES)]]
+        done, longest = end, max(longest, end - text)
+    if not pieces:
+        return None, 0
+    return b"".join([*pieces, part[done:]]), longest
+
+
+def _safe_cut(part: bytes, text: int, keep: int) -> int:
+    """How many bytes of the text starting at ``text`` to keep, at most ``keep``: never in the middle of a
+    UTF-8 character or of an entity (``&amp;``)."""
+    while keep and part[text + keep] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+        keep -= 1
+    entity = part.rfind(b"&", text + max(0, keep - 16), text + keep)
+    if entity != -1 and part.find(b";", entity, text + keep) == -1:
+        keep = entity - text
+    return keep
 
 
 _PLACEHOLDER_PNG: bytes | None = None

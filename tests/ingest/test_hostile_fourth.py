@@ -3,13 +3,17 @@ and says why it gives no unit."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import page_texts
+from figvault.ingest.safety import KEPT_TEXT_BYTES, MAX_TEXT_NODE_BYTES, _safe_cut
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_fourth as h4
+from tests.ingest import pptx_decks as decks
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
 
@@ -48,3 +52,32 @@ def test_a_page_box_that_can_show_the_chart_gives_its_unit(tmp_path: Path, box: 
     # size: the chart is shown and read without a warning.
     result = extract_document(h4.page_box_pdf(tmp_path / "box.pdf", box), SETTINGS)
     assert len(result.figures) == 1 and result.warnings == []
+
+
+@pytest.mark.parametrize("unit", [b"word ", "é".encode(), "é&amp;".encode()])
+def test_a_text_over_libxml2s_limit_is_cut_and_the_deck_read(tmp_path: Path, unit: bytes) -> None:
+    # Before: python-pptx parses every XML part on opening, and one text of 11 MB in a slide refused the
+    # whole deck ("not a readable PPTX package: Resource limit exceeded: Text node too long"); with
+    # entities in it (libxml2 counts the pieces between them) it was read whole, 11 MB into the slide.
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    deck = h4.long_text_pptx(tmp_path / "long.pptx", base, 11_000_000, unit)
+    result = extract_document(deck, SETTINGS)
+    assert len(result.figures) == 1
+    longest = 11_000_000 // len(unit) * len(unit)
+    assert result.warnings == [
+        f"ppt/slides/slide1.xml: a text of {longest:,} bytes cut to its first 1 MiB (one XML text is read up"
+        " to 10,000,000 bytes)"
+    ]
+    texts = page_texts(deck.read_bytes(), result.meta.mime, SETTINGS)
+    kept = texts[1].split("\n")[-1]
+    assert texts[1].startswith("Network overview\n") and kept.startswith(unit.decode().replace("&amp;", "&"))
+
+
+@pytest.mark.parametrize("keep", range(KEPT_TEXT_BYTES - 8, KEPT_TEXT_BYTES + 1))
+def test_a_cut_text_ends_on_a_whole_character_and_entity(keep: int) -> None:
+    unit = "é&amp;€".encode()
+    part = b"<a:t>" + unit * (MAX_TEXT_NODE_BYTES // len(unit) + 1) + b"</a:t>"
+    cut = _safe_cut(part, 5, keep)
+    assert keep - 8 <= cut <= keep
+    text = part[5 : 5 + cut].decode()  # raises inside a UTF-8 character
+    assert not re.search(r"&[a-z]*$", text)  # no entity left open
