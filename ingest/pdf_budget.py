@@ -36,6 +36,8 @@ NAMED_REF = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*(\d+)\s+\d+\s+R\b")
 """``/Name 12 0 R`` in a resource dictionary."""
 MAX_TREE_DEPTH = 64
 """Page-tree levels climbed to find inherited resources."""
+MAX_PATTERN_NESTING = 64
+"""Patterns inside patterns' cells followed this deep (each is counted once a page, so depth costs little)."""
 MAX_CELL_COPIES = 10**12
 """A bound for a cell whose step is next to nothing (the count is far over any cap already)."""
 MAX_PAGE_CHARACTERS = 1_000_000
@@ -126,20 +128,37 @@ class ContentBudget:
         pattern's first selection (``/P1 scn``) on counts its cell (``_cell_ops``). MuPDF's text and
         drawing readers run a cell's content once per filled path (a 5 pt cell of 100,000 squares filling
         six bars: 600,000 paths, past 200 s), and its renderer copies the cell at every step. The page's own
-        streams use its resources, a form its own (the page's when it has none); a pattern inside a
-        pattern's cell is not followed."""
+        streams use its resources, a form its own (the page's when it has none); a pattern's cell uses its
+        own (``_cell_ops`` follows the patterns it fills with)."""
         if not any(b"scn" in self._streams[x].data or b"SCN" in self._streams[x].data for x in times):
             return 0
         page_patterns = self._patterns(self._resource_holder(page.xref))
         total = 0
+        cells: dict[int, int] = {}
         for xref, n in times.items():
             stream = self._streams[xref]
             patterns = page_patterns if xref in roots else self._patterns(xref) or page_patterns
-            for name, pattern in patterns.items():
-                uses = self._ops_from_selection(stream, name)
-                if uses:
-                    total += n * uses * self._cell_ops(pattern, cost)
+            total += n * self._pattern_fills(stream, patterns, cost, cells, ())
         return total
+
+    def _pattern_fills(
+        self,
+        stream: _Stream,
+        patterns: dict[str, int],
+        cost: PageCost,
+        cells: dict[int, int],
+        within: tuple[int, ...],
+    ) -> int:
+        """What ``stream``'s fills with ``patterns`` cost (``_cell_ops`` per fill); ``within``: the patterns
+        whose cells ``stream`` is inside (one of them again is a cycle, not followed)."""
+        if b"scn" not in stream.data and b"SCN" not in stream.data:
+            return 0
+        total = 0
+        for name, pattern in patterns.items():
+            uses = self._ops_from_selection(stream, name)
+            if uses and pattern not in within:
+                total += uses * self._cell_ops(pattern, cost, cells, within)
+        return min(total, MAX_CELL_COPIES)
 
     def _resource_holder(self, page: int) -> int:
         """The page, or the page-tree node it inherits its resources from."""
@@ -173,16 +192,31 @@ class ContentBudget:
             return 0
         return len(PAINT_OPS.findall(stream.data, found.start()))
 
-    def _cell_ops(self, pattern: int, cost: PageCost) -> int:
+    def _cell_ops(self, pattern: int, cost: PageCost, cells: dict[int, int], within: tuple[int, ...]) -> int:
         """What filling one path with tiling pattern ``pattern`` costs, in painting operators: those of its
         cell's content, plus the copies of the cell that cover each point (its box's area over its step's:
         1 for a cell that tiles without overlap; a 50 pt cell at a 0.05 pt step is 10**6 copies over every
-        pixel, 30 CPU-s to render one page of a 1 KB file). 0 for a shading pattern."""
+        pixel, 30 CPU-s to render one page of a 1 KB file), plus what its cell's own fills with patterns cost
+        (a 1.3 KB page whose bars' cell fills 100 squares with a cell of 1,000: 600,000 paths, past 180 s).
+        0 for a shading pattern. ``cells``: the costs found so far on this page (patterns nested 30 deep,
+        each filling twice with the next, are 30 lookups); ``within``: the patterns it is nested in."""
+        if pattern not in cells:
+            cells[pattern] = 0  # while it is being counted: a cycle back to it adds nothing
+            cells[pattern] = self._one_cell_ops(pattern, cost, cells, within)
+        return cells[pattern]
+
+    def _one_cell_ops(
+        self, pattern: int, cost: PageCost, cells: dict[int, int], within: tuple[int, ...]
+    ) -> int:
         if self.doc.xref_get_key(pattern, "PatternType")[1].strip() != "1":
             return 0
         stream = self._read(pattern, cost)
         if stream is None:
             return 0  # over the byte cap: the page is skipped
+        nested = 0
+        if len(within) < MAX_PATTERN_NESTING:
+            inner = self._patterns(pattern)
+            nested = self._pattern_fills(stream, inner, cost, cells, (*within, pattern)) if inner else 0
         try:
             x0, y0, x1, y1 = (
                 float(v) for v in self.doc.xref_get_key(pattern, "BBox")[1].strip("[] ").split()
@@ -192,9 +226,9 @@ class ContentBudget:
                 * float(self.doc.xref_get_key(pattern, "YStep")[1])
             )
         except ValueError:
-            return self._operations(stream)
+            return self._operations(stream) + nested
         copies = abs((x1 - x0) * (y1 - y0)) / step if step > 0 else 1.0
-        return self._operations(stream) + int(min(copies, MAX_CELL_COPIES))
+        return min(self._operations(stream) + int(min(copies, MAX_CELL_COPIES)) + nested, MAX_CELL_COPIES)
 
     def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int]:
         """What the page's fonts multiply: the most painting operators one Type 3 glyph draws (0: none has

@@ -35,3 +35,20 @@ def long_text_pptx(path: Path, base: bytes, text_bytes: int, unit: bytes = "é&a
         return data.replace(b"</p:spTree>", box + b"</p:spTree>") if name == "ppt/slides/slide1.xml" else data
 
     return rewrite_pptx(path, base, edit)
+
+
+def nested_tiling_pdf(path: Path, outer_fills: int, inner_paths: int, depth: int = 2) -> Path:
+    """A bar chart page whose bars are filled with a tiling pattern whose 5 pt cell fills ``outer_fills``
+    squares with a second pattern, and so on ``depth`` patterns deep; the innermost cell holds
+    ``inner_paths`` squares. Each pattern names the next in its own resources (object 6 is the outermost)."""
+    head = b"/PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 5 5] /XStep 5 /YStep 5 /Resources << %s >>"
+    squares = b" ".join(b"%g %g 0.5 0.5 re f" % (i * 3 % 5, i * 7 % 5) for i in range(inner_paths))
+    patterns = [_flate(b"0 0 1 rg " + squares, head % b"")]
+    fills = b" ".join(b"%g %g 0.5 0.5 re f" % (i * 3 % 5, i * 7 % 5) for i in range(outer_fills))
+    for level in range(1, depth):  # object 6 + level paints with object 6 + level + 1
+        inner = b"/Pattern << /Q 6 0 R >>".replace(b"6", b"%d" % (6 + depth - level))
+        patterns.insert(0, _flate(b"/Pattern cs /Q scn " + fills, head % inner))
+    content = HEADING + bar_chart(b"/Pattern cs /P1 scn")
+    resources = b"/Font << /F1 5 0 R >> /Pattern << /P1 6 0 R >>"
+    path.write_bytes(_pdf_file(one_page_objects(resources, _flate(content), HELVETICA, *patterns)))
+    return path

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
+from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.safety import KEPT_TEXT_BYTES, MAX_TEXT_NODE_BYTES, _safe_cut
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_fourth as h4
@@ -81,3 +83,49 @@ def test_a_cut_text_ends_on_a_whole_character_and_entity(keep: int) -> None:
     assert keep - 8 <= cut <= keep
     text = part[5 : 5 + cut].decode()  # raises inside a UTF-8 character
     assert not re.search(r"&[a-z]*$", text)  # no entity left open
+
+
+@pytest.mark.parametrize(
+    ("fills", "paths", "depth", "least"),
+    [
+        (100, 1_000, 2, 6 * 100 * 1_000),  # bars filled with a cell of 100 fills of a 1,000-path cell
+        (2, 1, 30, 6 * 2**29),  # 30 patterns, each cell filling twice with the next: 1.3 KB of file
+    ],
+)
+def test_a_pattern_inside_a_pattern_cell_is_counted(
+    tmp_path: Path, fills: int, paths: int, depth: int, least: int
+) -> None:
+    # Before: a pattern's cell counted its own operators only (667 for the first page): MuPDF read its
+    # 600,000 paths as drawings, past 180 s (the worker's limit: the document lost).
+    page = h4.nested_tiling_pdf(tmp_path / "nested.pdf", fills, paths, depth)
+    with pymupdf.open(page) as doc:
+        operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
+    assert operations >= least
+    result = extract_document(page, SETTINGS)
+    cap = "(more than 4 x extract.max_page_drawing_ops = 50,000)"
+    assert result.figures == [] and result.warnings == [
+        f"page 1: skipped, {operations:,} drawing operations {cap}"
+    ]
+
+
+def test_a_nested_hatch_leaves_the_page_alone(tmp_path: Path) -> None:
+    # Real nested hatching is a few paths a cell: the chart is read as usual.
+    hatch = h4.nested_tiling_pdf(tmp_path / "hatch.pdf", outer_fills=2, inner_paths=2, depth=3)
+    with pymupdf.open(hatch) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 300
+    result = extract_document(hatch, SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
+
+
+def test_a_pattern_cell_filling_with_its_own_pattern_is_counted_once(tmp_path: Path) -> None:
+    # A cycle: the count does not go round it, and MuPDF refuses the page ("stack overflow"), which fails
+    # alone with that reason.
+    cycle = tmp_path / "cycle.pdf"
+    two = h4.nested_tiling_pdf(tmp_path / "two.pdf", outer_fills=2, inner_paths=2, depth=2)
+    cycle.write_bytes(two.read_bytes().replace(b"/Q 7 0 R", b"/Q 6 0 R"))
+    with pymupdf.open(cycle) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 300
+    result = extract_document(cycle, SETTINGS)
+    assert result.figures == [] and result.warnings == [
+        "page 1: unreadable (code=5: exception stack overflow!)"
+    ]
