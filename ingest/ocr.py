@@ -25,6 +25,7 @@ import glob
 import hashlib
 import os
 import re
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -205,11 +206,12 @@ def read_lines(
     api = _api(engine.languages)
     capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
     scale = image.width / capped.width  # boxes in the pixels of ``image``, not of the capped copy
-    api.SetImage(capped)
     limit = settings.ocr_timeout_s if timeout_s is None else max(0.0, min(settings.ocr_timeout_s, timeout_s))
     started = time.monotonic()
-    if not api.Recognize(timeout=max(1, int(limit * 1000))):
-        api.Clear()
+    read = _recognize(api, capped, limit)
+    if not read:
+        if read is False:  # None: the engine is still the abandoned read's, its page stays set
+            api.Clear()
         if time.monotonic() - started < limit:  # refused, not stopped: no time to blame
             raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
         if limit < settings.ocr_timeout_s:
@@ -238,6 +240,41 @@ def read_lines(
         lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
     api.Clear()
     return lines
+
+
+LAYOUT_GRACE_S = 1.0
+"""How long past its limit a read is waited for. Tesseract checks its time limit only while it recognises
+words, not while it lays out the page first: 1.5 Mpx of small letters took 1.9 CPU-s (8.8 s of wall time
+at load 9) under a limit of 1 ms, so a read started just before the document's deadline ran past it."""
+_LAYING_OUT: threading.Thread | None = None
+"""A read given up on while Tesseract was still laying out its page: the engine is its own until it ends."""
+
+
+def _recognize(api: Any, image: Image.Image, limit: float) -> bool | None:
+    """Tesseract's Recognize of ``image`` within ``limit`` s: True when read, False when it failed or was
+    stopped, None when it was given up on. It runs in a thread (Tesseract lets go of the GIL), given up on
+    LAYOUT_GRACE_S after ``limit``: the document goes on, and the abandoned read stops as soon as it has
+    laid out its page (its limit is past then). The engine reads one image at a time, so a read waits for
+    an abandoned one to end first, within its own limit (given up on too past it)."""
+    global _LAYING_OUT
+    if _LAYING_OUT is not None:
+        _LAYING_OUT.join(limit + LAYOUT_GRACE_S)
+        if _LAYING_OUT.is_alive():
+            return None
+        _LAYING_OUT = None
+    done: list[bool] = []
+
+    def read() -> None:
+        api.SetImage(image)
+        done.append(bool(api.Recognize(timeout=max(1, int(limit * 1000)))))
+
+    thread = threading.Thread(target=read, name="tesseract-read", daemon=True)
+    thread.start()
+    thread.join(limit + LAYOUT_GRACE_S)
+    if thread.is_alive():
+        _LAYING_OUT = thread
+        return None
+    return bool(done and done[0])
 
 
 def _word_text(item: Any, level: Any) -> str:

@@ -4,11 +4,15 @@ and says why it gives no unit."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import pymupdf
 import pytest
+from PIL import Image
 
+from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import ContentBudget
@@ -129,3 +133,47 @@ def test_a_pattern_cell_filling_with_its_own_pattern_is_counted_once(tmp_path: P
     assert result.figures == [] and result.warnings == [
         "page 1: unreadable (code=5: exception stack overflow!)"
     ]
+
+
+class _SlowLayout:
+    """An engine that lays out every page for ``layout_s`` whatever its time limit, as Tesseract does (it
+    checks the limit only while recognising words), and counts reads that overlapped."""
+
+    def __init__(self, layout_s: float) -> None:
+        self.layout_s = layout_s
+        self.released = threading.Event()
+        self.busy = threading.Lock()
+        self.overlapped = 0
+
+    def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
+        if not self.busy.acquire(blocking=False):
+            self.overlapped += 1
+
+    def Recognize(self, timeout: int) -> bool:
+        self.released.wait(self.layout_s)
+        self.busy.release()
+        return False
+
+    def Clear(self) -> None:
+        pass
+
+
+def test_a_read_still_laying_out_its_page_is_given_up_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: Recognize(timeout=200 ms) returned when the layout ended, 60 s later here (1.5 Mpx of small
+    # letters: 1.9 CPU-s, 8.8 s of wall time at load 9, for a limit of 1 ms): a read started just before the
+    # document's deadline ran past it by its whole layout.
+    engine = _SlowLayout(layout_s=60)
+    monkeypatch.setattr(ocr, "_api", lambda languages: engine)
+    monkeypatch.setattr(ocr, "_LAYING_OUT", None)
+    image = Image.new("RGB", (400, 300), "white")
+    try:
+        for _ in range(2):  # the second waits for the first within its own limit, never reads beside it
+            started = time.monotonic()
+            with pytest.raises(TimeoutError, match=r"OCR stopped after 0\.2 s: the document had used 60%"):
+                ocr.read_lines(image, ocr.OcrEngine("eng"), SETTINGS, timeout_s=0.2)
+            assert time.monotonic() - started < 0.2 + ocr.LAYOUT_GRACE_S + 10  # not the 60 s layout
+        assert engine.overlapped == 0
+    finally:
+        engine.released.set()
+        if ocr._LAYING_OUT is not None:
+            ocr._LAYING_OUT.join()
