@@ -4,8 +4,10 @@ a few MB; the cost is in the reading."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
+from tests.ingest import pptx_decks as decks
 from tests.ingest.hostile_docs import _pdf_file, one_page_objects
 from tests.ingest.hostile_fresh import rewrite_pptx
 from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
@@ -52,3 +54,17 @@ def nested_tiling_pdf(path: Path, outer_fills: int, inner_paths: int, depth: int
     resources = b"/Font << /F1 5 0 R >> /Pattern << /P1 6 0 R >>"
     path.write_bytes(_pdf_file(one_page_objects(resources, _flate(content), HELVETICA, *patterns)))
     return path
+
+
+def emf_plus_bytes(texts: list[str]) -> bytes:
+    """An EMF (``pptx_decks.emf_bytes``) whose one EMR_COMMENT holds an EMF+ DrawString record per text
+    (an empty text: a record that draws nothing), each on a line of its own."""
+    plus = bytearray()
+    for i, text in enumerate(texts):
+        chars = text.encode("utf-16-le")
+        size = 40 + len(chars)
+        plus += struct.pack("<HHIIIII", 0x401C, 0, size, size - 12, 0, 0, len(text))
+        plus += struct.pack("<ffff", 10.0, 20.0 * i, 400.0, 10.0) + chars
+    comment = struct.pack("<III", 70, 16 + len(plus), len(plus) + 4) + b"EMF+" + bytes(plus)
+    base = decks.emf_bytes([])
+    return base[:88] + comment + base[88:]

@@ -14,6 +14,7 @@ from PIL import Image
 
 from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
+from figvault.ingest.metafile_text import MAX_RECORDS, MAX_TEXT_CHARS, metafile_text
 from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.safety import KEPT_TEXT_BYTES, MAX_TEXT_NODE_BYTES, _safe_cut
@@ -177,3 +178,18 @@ def test_a_read_still_laying_out_its_page_is_given_up_at_its_limit(monkeypatch: 
         engine.released.set()
         if ocr._LAYING_OUT is not None:
             ocr._LAYING_OUT.join()
+
+
+def test_emf_plus_records_count_against_the_record_cap() -> None:
+    # Before: the EMF+ records inside a comment were read to the end, uncounted: a 42 MB picture of 10^6
+    # DrawString records took 3.8 CPU-s and 356 MB, 5 x that the worker's 2 GiB (the deck lost).
+    hidden = h4.emf_plus_bytes([""] * MAX_RECORDS + ["Hidden label"])
+    assert metafile_text(hidden) == ""
+    shown = h4.emf_plus_bytes(["Hub VNet"] + [""] * 1000 + ["Spoke VNet"])
+    assert metafile_text(shown).splitlines() == ["Hub VNet", "Spoke VNet"]
+
+
+def test_reading_stops_once_the_words_are_cut_and_they_are_the_same() -> None:
+    texts = [f"label {i:04d}" for i in range(5000)]
+    words = metafile_text(h4.emf_plus_bytes(texts))
+    assert words == "\n".join(texts)[:MAX_TEXT_CHARS]
