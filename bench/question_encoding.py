@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from figvault.access import local_operator  # noqa: E402
 from figvault.encoders.factory import build_encoders  # noqa: E402
+from figvault.encoders.onnx_questions import export_transformer  # noqa: E402
 from figvault.retrieval.schema import LEXICAL  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
 
@@ -43,15 +44,6 @@ def dev_questions() -> list[str]:
         if path.exists():
             return [json.loads(line)["query"] for line in path.open()]
     raise SystemExit("dev_queries.jsonl not found")
-
-
-class _Hidden(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
 
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -81,31 +73,11 @@ def variants(st: Any, threads: int) -> dict[str, Any]:
     import onnxruntime as ort
 
     path = Path(tempfile.mkdtemp()) / "question.onnx"
-    sample = st.tokenizer(["a question"], return_tensors="pt")
-    axes = {"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}, "hidden": {0: "b", 1: "s"}}
-    torch.onnx.export(
-        _Hidden(st[0].auto_model).eval(),
-        (sample["input_ids"], sample["attention_mask"]),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["hidden"],
-        dynamic_axes=axes,
-        opset_version=17,
-        dynamo=False,
-    )
+    export_transformer(st, path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    limit = st.max_seq_length
-
-    def run_ort(texts: list[str]) -> np.ndarray:
-        enc = st.tokenizer(texts, padding=True, truncation=True, max_length=limit, return_tensors="np")
-        feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"]}
-        feed["attention_mask"] = feed["attention_mask"].astype(np.int64)
-        (hidden,) = session.run(["hidden"], feed)
-        return _mean_pool(hidden, enc["attention_mask"])
-
-    out["onnxruntime"] = run_ort
+    out["onnxruntime"] = _ort_encoder(st, session)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # int8 weights, activations quantised per call (dynamic): a different function, so a different
@@ -113,16 +85,22 @@ def variants(st: Any, threads: int) -> dict[str, Any]:
     int8_path = path.with_name("question-int8.onnx")
     quantize_dynamic(str(path), str(int8_path), weight_type=QuantType.QInt8)
     int8 = ort.InferenceSession(str(int8_path), options, providers=["CPUExecutionProvider"])
+    out["onnx-int8"] = _ort_encoder(st, int8)
+    return out
 
-    def run_int8(texts: list[str]) -> np.ndarray:
+
+def _ort_encoder(st: Any, session: Any) -> Any:
+    """encode(texts) through an ONNX Runtime ``session`` of ``st``'s transformer, then mean pooling."""
+    limit = st.max_seq_length
+
+    def run(texts: list[str]) -> np.ndarray:
         enc = st.tokenizer(texts, padding=True, truncation=True, max_length=limit, return_tensors="np")
         feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"]}
         feed["attention_mask"] = feed["attention_mask"].astype(np.int64)
-        (hidden,) = int8.run(["hidden"], feed)
+        (hidden,) = session.run(["hidden"], feed)
         return _mean_pool(hidden, enc["attention_mask"])
 
-    out["onnx-int8"] = run_int8
-    return out
+    return run
 
 
 def speed(encoders: dict[str, Any], questions: list[str], rounds: int) -> dict[str, dict[str, list[float]]]:

@@ -51,6 +51,36 @@ def _tokenize(model: Any, texts: list[str]) -> dict[str, Any]:
     return (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
 
 
+def export_transformer(model: Any, path: Path) -> None:
+    """Write ``model``'s transformer (its first module) to ``path`` as ONNX: (input_ids, attention_mask) ->
+    the last hidden state ``hidden`` [batch, tokens, dim]; pooling and norm stay with the caller."""
+    import torch
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    sample = _tokenize(model, ["a question"])
+    axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "hidden")}
+    with warnings.catch_warnings():
+        # The tracer warns about shapes it treats as constant; the probe check (OnnxQuestions) is what counts.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(model[0].auto_model).eval(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
 class OnnxQuestions:
     """``encode(texts)`` -> float32 [n, dim], L2-normalised, from an export of ``model``'s transformer."""
 
@@ -68,32 +98,10 @@ class OnnxQuestions:
                 f"module chain {[type(m).__name__ for m in model]} is not Transformer + mean/CLS"
             )
         import onnxruntime as ort
-        import torch
 
-        class Hidden(torch.nn.Module):
-            def __init__(self, inner: torch.nn.Module) -> None:
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-        sample = _tokenize(model, ["a question"])
-        axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "hidden")}
-        with tempfile.TemporaryDirectory(prefix="figvault-onnx-") as tmp, warnings.catch_warnings():
-            # The tracer warns about shapes it treats as constant; the probe check below is what counts.
-            warnings.simplefilter("ignore")
+        with tempfile.TemporaryDirectory(prefix="figvault-onnx-") as tmp:
             path = Path(tmp) / "questions.onnx"
-            torch.onnx.export(
-                Hidden(model[0].auto_model).eval(),
-                (sample["input_ids"], sample["attention_mask"]),
-                str(path),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["hidden"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
+            export_transformer(model, path)
             options = ort.SessionOptions()
             options.intra_op_num_threads = max(1, threads)
             options.inter_op_num_threads = 1
