@@ -17,11 +17,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
-    from figvault.encoders.factory import configured_embedding_version
-    from figvault.errors import FigvaultError
     from figvault.pipeline.registry import DocumentRegistry
+    from figvault.pipeline.store_status import served_state
     from figvault.retrieval.lexical import LexicalChannel
-    from figvault.retrieval.milvus_store import MilvusUnitStore
     from figvault.retrieval.served_encoders import (
         changed_encoder_settings,
         mismatch_hint,
@@ -31,14 +29,9 @@ def status(
     settings = state(ctx).settings
     quiet_store_logs()
     with one_line_errors():
-        store = MilvusUnitStore.from_settings(settings)
-        collection = store.served_collection()
-        layout = store.layout_of(collection) if collection else None
-        try:
-            configured: str | None = configured_embedding_version(settings)
-            configured_error = ""
-        except FigvaultError as exc:  # missing weights: status still reports the store
-            configured, configured_error = None, str(exc)
+        served = served_state(settings)
+        store, collection, layout = served.store, served.collection, served.layout
+        configured = served.configured
         registry = DocumentRegistry.open(settings)
         documents: dict[str, int] = {}
         for record in registry.list():
@@ -48,7 +41,7 @@ def status(
             "collection": collection,
             "embedding_version": layout.embedding_version if layout else None,
             "configured_embedding_version": configured,
-            "version_matches": bool(layout and configured == layout.embedding_version),
+            "version_matches": served.version_matches,
             "units": store.count(collection) if collection else 0,
             "channels": layout.channels if layout else [],
             "lexical": LexicalChannel.from_settings(settings, store).status(collection)
@@ -60,8 +53,8 @@ def status(
             "server_version": store.capabilities.server_version,
             "data_dir": str(settings.data_dir),
         }
-        if configured_error:
-            info["configured_error"] = configured_error
+        if served.configured_error:
+            info["configured_error"] = served.configured_error
         if layout and configured and not info["version_matches"]:
             record = recorded_encoder_settings(store, collection)
             info["encoder_changes"] = changed_encoder_settings(settings, record)

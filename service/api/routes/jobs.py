@@ -28,7 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from figvault.access import Action, Principal, local_operator
+from figvault.access import Action, Principal
 from figvault.errors import FigvaultError
 from figvault.pipeline.gone_files import shown_to
 from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
@@ -47,6 +47,7 @@ from figvault.pipeline.jobs import (
     remove_kept_inputs,
 )
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+from figvault.pipeline.store_status import tenant_store_status
 from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
@@ -568,40 +569,11 @@ def start_folder_ingest(
     return _accepted(job)
 
 
-def store_status(settings: Settings, engine: Any, tenant: str) -> dict[str, Any]:
-    """What the alias serves, what is configured, what this process's engine answers with, and how many
-    units ``tenant`` has there (a count of the whole store would tell one tenant about the others)."""
-    from figvault.encoders.factory import configured_embedding_version
-    from figvault.retrieval.acl import build_filter
-    from figvault.retrieval.milvus_store import MilvusUnitStore
-
-    store = MilvusUnitStore.from_settings(settings)
-    collection = store.served_collection()
-    layout = store.layout_of(collection) if collection else None
-    try:
-        configured: str | None = configured_embedding_version(settings)
-    except FigvaultError:
-        configured = None
-    serving = getattr(engine, "serving_version", None)
-    return {
-        "alias": store.alias,
-        "collection": collection,
-        "embedding_version": layout.embedding_version if layout else None,
-        "configured_embedding_version": configured,
-        "serving_embedding_version": serving() if callable(serving) else None,
-        "version_matches": bool(layout and configured == layout.embedding_version),
-        "units": store.count(collection, build_filter(local_operator(tenant), None, None) or "")
-        if collection
-        else 0,
-        "collections": store.list_collections(),
-    }
-
-
 @router.get(
     "/status", summary="Alias, collection, served and configured version, units (admins)", tags=["operations"]
 )
 def get_status(request: Request, principal: Admin, settings: SettingsDep, engine: EngineDep) -> StatusOut:
-    info = store_status(settings, engine, principal.tenant)
+    info = tenant_store_status(settings, engine, principal.tenant)
     active = _store(request).list(
         states=[JobState.QUEUED, JobState.RUNNING],
         job_type=JobType.REENCODE,
