@@ -220,55 +220,8 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
     ``textpage``: the page's text page, made with TEXT_FLAGS (one is made when not given)."""
     rect = page.rect
     page_box: Box = (rect.x0, rect.y0, rect.x1, rect.y1)
-    blocks: list[TextBlock] = []
-    for raw in page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]:
-        if raw.get("type") != 0:
-            continue
-        lines: list[TextLine] = []
-        index = len(blocks)
-        for raw_line in raw["lines"]:
-            spans = [s for s in raw_line["spans"] if s["text"].strip()]
-            if not spans:
-                continue
-            text = "".join(s["text"] for s in raw_line["spans"]).strip()
-            size = max(s["size"] for s in spans)
-            bold = all(_is_bold(s) for s in spans)
-            mono = sum(len(s["text"]) for s in spans if _is_mono(s)) >= 0.6 * sum(
-                len(s["text"]) for s in spans
-            )
-            lines.append(
-                TextLine(
-                    box=tuple(raw_line["bbox"]),
-                    text=text,
-                    size=size,
-                    bold=bold,
-                    block=index,
-                    mono=mono,
-                    starts_bold=_is_bold(spans[0]),
-                )
-            )
-        if lines:
-            box = lines[0].box
-            for line in lines[1:]:
-                box = box_union(box, line.box)
-            blocks.append(TextBlock(index=index, box=box, lines=lines))
-
-    images: list[ImageBox] = []
-    for info in drawn_images(page):  # get_image_info(xrefs=True) without decoding (image_xrefs.py)
-        clipped = pymupdf.Rect(info["bbox"]) & rect
-        if clipped.is_empty:
-            continue
-        box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
-        key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]), info["width"], info["height"])
-        images.append(
-            ImageBox(
-                box=box,
-                source_pixels=info["width"] * info["height"],
-                key=key,
-                source_size=(info["width"], info["height"]),
-                xref=info.get("xref") or 0,
-            )
-        )
+    blocks = _read_blocks(page, textpage)
+    images = _read_images(page)
     covering = [im for im in images if box_area(im.box) >= PAGE_COVER_SHARE * box_area(page_box)]
     if covering:  # rare: the drawing order is read only here
         for image in covering:
@@ -286,6 +239,62 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
         fills=fills,
         bar_colours=bar_colours,
     )
+
+
+def _read_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None) -> list[TextBlock]:
+    """The page's text blocks with their non-blank lines (size, bold, monospace), in reading order."""
+    blocks: list[TextBlock] = []
+    for raw in page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]:
+        if raw.get("type") != 0:
+            continue
+        index = len(blocks)
+        lines = [line for raw_line in raw["lines"] if (line := _read_line(raw_line, index)) is not None]
+        if lines:
+            box = lines[0].box
+            for line in lines[1:]:
+                box = box_union(box, line.box)
+            blocks.append(TextBlock(index=index, box=box, lines=lines))
+    return blocks
+
+
+def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:
+    """One line of pymupdf's text dict as a TextLine of block ``block``; None when it is blank."""
+    spans = [s for s in raw_line["spans"] if s["text"].strip()]
+    if not spans:
+        return None
+    text = "".join(s["text"] for s in raw_line["spans"]).strip()
+    mono = sum(len(s["text"]) for s in spans if _is_mono(s)) >= 0.6 * sum(len(s["text"]) for s in spans)
+    return TextLine(
+        box=tuple(raw_line["bbox"]),
+        text=text,
+        size=max(s["size"] for s in spans),
+        bold=all(_is_bold(s) for s in spans),
+        block=block,
+        mono=mono,
+        starts_bold=_is_bold(spans[0]),
+    )
+
+
+def _read_images(page: pymupdf.Page) -> list[ImageBox]:
+    """The boxes of the images drawn on the page, clipped to it (none decoded)."""
+    rect = page.rect
+    images: list[ImageBox] = []
+    for info in drawn_images(page):  # get_image_info(xrefs=True) without decoding (image_xrefs.py)
+        clipped = pymupdf.Rect(info["bbox"]) & rect
+        if clipped.is_empty:
+            continue
+        box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
+        key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]), info["width"], info["height"])
+        images.append(
+            ImageBox(
+                box=box,
+                source_pixels=info["width"] * info["height"],
+                key=key,
+                source_size=(info["width"], info["height"]),
+                xref=info.get("xref") or 0,
+            )
+        )
+    return images
 
 
 PAGE_RULE_SHARE = 0.6
