@@ -483,11 +483,36 @@ def ranked_panel_title(
             rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
             rank = TITLE_ABOVE_PT + depth
+        elif inside and _centred_far_above(line, graphic, lines, others):
+            rank = above
         else:
             continue
         if best is None or rank < best[0]:
             best = (rank, line)
     return (best[0], _over_subtitle(best[1], lines, least)) if best else None
+
+
+CENTRED_TITLE_REACH = 0.25
+"""A chart's centred title may stand this share of the chart's height above it (``_centred_far_above``)."""
+
+
+def _centred_far_above(
+    line: TextLine, graphic: Box, lines: Sequence[TextLine], others: Sequence[Box]
+) -> bool:
+    """Layout class "office pie under its centred chart title": a chart tool centres the title on the chart
+    and the pie (doughnut) in the space under it, so a round plot in a tall frame leaves a gap wider than
+    TITLE_ABOVE_PT. Such a line is the chart's title when centred on it (``_same_middle``), at most
+    CENTRED_TITLE_REACH of its height above it, with no other line or drawing in between."""
+    box = line.box
+    above = graphic[1] - box[3]
+    if not TITLE_ABOVE_PT < above <= CENTRED_TITLE_REACH * (graphic[3] - graphic[1]):
+        return False
+    if not _same_middle(box, graphic):
+        return False
+    band = (min(box[0], graphic[0]), box[3] + 1, max(box[2], graphic[2]), graphic[1] - 1)
+    return not any(
+        other is not line and box_intersection(other.box, band) > 0 for other in lines
+    ) and not any(box_intersection(o, band) > 0 for o in others)
 
 
 def _least_title_size(lines: Sequence[TextLine], held: Sequence[TextLine], label_size: float | None) -> float:
@@ -657,8 +682,14 @@ def _overhangs(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
 def wrapped_title(line: TextLine, lines: Sequence[TextLine]) -> list[TextLine]:
     """``line`` (a title) with the lines it wraps over: lines of its text block in its style (bold alike,
     same size), each right above or below the last (layout class "wrapped panel title": a survey question
-    set over two or three lines), at most TITLE_MAX_LINES, in reading order."""
-    kin = [other for other in lines if other.block == line.block and same_style(other, line)]
+    set over two or three lines), at most TITLE_MAX_LINES, in reading order. A line of another block joins
+    when centred on the same middle (layout class "office chart title, wrapped and centred": LibreOffice
+    writes each line of a chart's wrapped title as a text block of its own)."""
+    kin = [
+        other
+        for other in lines
+        if same_style(other, line) and (other.block == line.block or _same_middle(other.box, line.box))
+    ]
     kin.sort(key=lambda other: other.box[1])
     at = next(i for i, other in enumerate(kin) if other is line)
     first = last = at
@@ -667,6 +698,15 @@ def wrapped_title(line: TextLine, lines: Sequence[TextLine]) -> list[TextLine]:
     while last + 1 < len(kin) and _wraps(kin[last], kin[last + 1]) and last - first + 1 < TITLE_MAX_LINES:
         last += 1
     return kin[first : last + 1]
+
+
+CENTRE_SLACK = 0.5
+"""Two lines centred alike: their middles at most this share of a line's height apart (a trailing space
+kept in a line's box moves its middle by a quarter of a character)."""
+
+
+def _same_middle(a: Box, b: Box) -> bool:
+    return abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= CENTRE_SLACK * (a[3] - a[1])
 
 
 def _wraps(upper: TextLine, lower: TextLine) -> bool:

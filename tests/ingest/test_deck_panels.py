@@ -6,6 +6,7 @@ in CI: a grid of charts, charts beside a picture, charts under a row of KPI tile
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -15,6 +16,10 @@ from tests.helpers.bench_module import load_bench
 
 SEED = 3000
 """A tune-part deck: two charts side by side, two charts under KPI tiles, one chart under KPI tiles."""
+PDF_SEED = 3010
+"""A tune-part deck whose PDF has a line chart under a chart title LibreOffice wraps and centres (each line
+a text block of its own) and a pie under its centred title 31 pt above it."""
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 @pytest.fixture(scope="module")
@@ -33,3 +38,17 @@ def test_pptx_native_charts_side_by_side_are_one_unit_each(decks: ModuleType, tm
     assert (result.matched, result.merged, result.lost) == (len(truth.pptx), 0, 0), result.errors
     assert result.title_exact == len(truth.pptx), result.errors
     assert decks._text_ok(truth, units, texts) == (len(truth.names), [])
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_slides_saved_as_pdf_one_titled_unit_per_chart(decks: ModuleType, tmp_path: Path) -> None:
+    """Layout classes "office chart title, wrapped and centred" and "office pie under its centred chart
+    title": each chart of the deck saved as PDF by LibreOffice is one unit with its whole title."""
+    data, truth = decks.deck(PDF_SEED)
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(data)
+    decks.to_pdf([path], tmp_path, SOFFICE)
+    units, _ = decks._units(path.with_suffix(".pdf"))
+    result = decks.score_panels(truth.pdf, units)
+    assert (result.matched, result.merged, result.lost) == (len(truth.pdf), 0, 0), result.errors
+    assert result.title_exact == len(truth.pdf), result.errors
