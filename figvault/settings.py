@@ -353,7 +353,9 @@ class ServiceSettings(BaseModel):
     search_share_per_caller: float = Field(default=0.25, gt=0, le=1)
     """Share of the search places (``search_concurrency`` + ``search_queue``) one caller (an account within
     its tenant) may hold, running or waiting (at least one); past it, that caller's next search is answered
-    429 with ``Retry-After`` while others are still served. Waiting searches take turns by caller."""
+    429 with ``Retry-After`` while others are still served. Past its tenant's share, a caller under its fair
+    part of it still gets a place: the newest waiting search of its tenant's caller holding the most gives
+    it up (429). Waiting searches take turns by tenant, then by caller."""
     search_share_per_tenant: float = Field(default=0.5, gt=0, le=1)
     """Share of the search places all callers of one tenant may hold together (at least one). On a full
     gate a tenant under its fair share (the places divided by the tenants searching) still gets a place: the

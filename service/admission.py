@@ -7,7 +7,10 @@ most ``search_share_per_caller`` of the gate's places (``concurrency + queue``),
 own (or its tenant's) searches. A tenant always gets a place: when the gate is full, a tenant holding fewer
 than its fair share (the places divided by the tenants holding any, itself included; at least one) takes
 the place of the newest waiting search of the tenant holding the most, which is answered 429 as past its
-tenant's share; a tenant at or past its fair share is told the same. A free slot goes to the waiting tenant
+tenant's share; a tenant at or past its fair share is told the same. So does a caller within its tenant: past
+its tenant's places, a caller holding fewer than its fair part of them (divided by the tenant's callers
+holding any) takes the place of the newest waiting search of its tenant's caller holding the most. Only
+waiting searches give up their place, never a running one. A free slot goes to the waiting tenant
 whose last turn is the oldest, and within it to the caller whose last turn is the oldest (one that has had
 none first), so neither one caller's queued burst nor a tenant's many callers stand between another tenant
 and the next free slot. The gate used to be one FIFO for all: one reader could fill it, and every other
@@ -104,6 +107,8 @@ class SearchGate:
         self.running = 0
         self._held: Counter[str] = Counter()
         """Searches running or waiting, per caller key and per ``tenant:`` key."""
+        self._callers_of: dict[str, set[str]] = {}
+        """The callers holding searches, per ``tenant:`` key."""
         self._turns: dict[str, deque[_Turn]] = {}
         """Waiting searches per caller (each caller's in arrival order)."""
         self._last_turn: dict[str, int] = {}
@@ -135,32 +140,41 @@ class SearchGate:
         return max(1, self.places // len(tenants))
 
     def _admit(self, turn: _Turn) -> None:
-        """Overloaded (429) past the caller's share or the tenant's; on a full gate, a place taken from the
-        tenant holding the most, for a tenant under its fair share (else 429). Each names only its own."""
+        """Overloaded (429) past the caller's share. Past its tenant's places (its share; on a full gate, at
+        most its fair share of the gate), a caller under its fair part of them takes the place of the newest
+        waiting search of its tenant's caller holding the most, else 429; on a full gate, a tenant under its
+        fair share takes one of the tenant holding the most (else 429). Each 429 names only its own."""
         mine, tenants = self._held[turn.caller], self._held[turn.tenant]
         if mine >= self.per_caller:
             raise Overloaded(429, "too many of your searches at once", self.retry_after(mine))
-        if tenants >= self.per_tenant:
-            raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
-        if self.running < self.concurrency or self.waiting < self.queue:
+        full = self.running >= self.concurrency and self.waiting >= self.queue
+        places = min(self.per_tenant, self.fair_share(turn.tenant)) if full else self.per_tenant
+        if tenants >= places:
+            callers = len(self._callers_of.get(turn.tenant, set()) | {turn.caller})
+            fair = max(1, places // callers)
+            own = self._newest_past(fair, lambda t: t.caller, lambda t: t.tenant == turn.tenant)
+            if mine >= fair or own is None:
+                raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
+            self._displace(own)  # a place of its own tenant's: the tenant holds no more than before
             return
-        fair = self.fair_share(turn.tenant)
-        if tenants >= fair:
-            # Its fair share while others search: told as its tenant's share, counting only its own.
-            raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
-        victim = self._newest_of_the_most(fair)
+        if not full:
+            return
+        victim = self._newest_past(self.fair_share(turn.tenant), lambda t: t.tenant, lambda _t: True)
         if victim is None:  # every place is running (no queue): the wait counts every place, whoever's
             raise Overloaded(429, "too many searches at once", self.retry_after(self.places))
         self._displace(victim)
 
-    def _newest_of_the_most(self, fair: int) -> _Turn | None:
-        """The newest waiting search of the tenant holding the most places, past ``fair`` (of that tenant's
-        callers, the one holding the most); None when no tenant past it has one waiting."""
-        waiting = [turns[-1] for turns in self._turns.values()]
-        over = [t for t in waiting if self._held[t.tenant] > fair]
+    def _newest_past(
+        self, fair: int, holder: Callable[[_Turn], str], among: Callable[[_Turn], bool]
+    ) -> _Turn | None:
+        """The newest waiting search, of those ``among`` selects, of the ``holder`` (a search's tenant or
+        caller key) holding the most places past ``fair`` (of a tenant's callers, the one holding the most);
+        None when no such holder has one waiting."""
+        waiting = [turns[-1] for turns in self._turns.values() if among(turns[-1])]
+        over = [t for t in waiting if self._held[holder(t)] > fair]
         if not over:
             return None
-        return max(over, key=lambda t: (self._held[t.tenant], self._held[t.caller]))
+        return max(over, key=lambda t: (self._held[holder(t)], self._held[t.caller]))
 
     def _displace(self, turn: _Turn) -> None:
         """``turn`` leaves the queue without a slot: its place is free now, and its search answers 429."""
@@ -172,6 +186,7 @@ class SearchGate:
     def _hold(self, turn: _Turn) -> None:
         self._held[turn.caller] += 1
         self._held[turn.tenant] += 1
+        self._callers_of.setdefault(turn.tenant, set()).add(turn.caller)
 
     def _release(self, turn: _Turn) -> None:
         for key in (turn.caller, turn.tenant):
@@ -179,6 +194,11 @@ class SearchGate:
             if self._held[key] <= 0:
                 del self._held[key]
                 self._last_turn.pop(key, None)
+        if turn.caller not in self._held:
+            callers = self._callers_of[turn.tenant]
+            callers.discard(turn.caller)
+            if not callers:
+                del self._callers_of[turn.tenant]
 
     async def run(self, fn: Callable[[], T], caller: str = "", tenant: str = "") -> T:
         """``fn()`` in a search worker thread once ``caller`` (of ``tenant``) has a turn; else Overloaded."""

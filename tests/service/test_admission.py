@@ -140,3 +140,35 @@ def test_free_slots_go_round_the_tenants_before_a_tenant_s_callers() -> None:
     anyio.run(main)
     assert all(v == "done" for v in outcomes.values()), outcomes
     assert order == ["x", "s1", "p", "s2", "q", "r"]
+
+
+def test_a_caller_under_its_part_of_its_tenants_share_takes_a_waiting_place_of_its_tenant() -> None:
+    """One account of a tenant holds its tenant's whole share; another account of the tenant is still
+    served: the newest waiting search of the account holding the most gives up its place (429). Before,
+    the second account got the tenant's 429 until the first let go."""
+    release = threading.Event()
+    order: list[str] = []
+    outcomes: dict[str, object] = {}
+    search = _held_searches(release, order, outcomes)
+
+    async def main() -> None:
+        gate = SearchGate(concurrency=1, queue=5, queue_timeout_s=30, per_caller=6, per_tenant=4)
+        async with anyio.create_task_group() as tasks:
+            for name in ("x1", "x2", "x3", "x4"):  # the tenant's share, all of one account
+                tasks.start_soon(search, gate, name, "a/x", "a")
+                await anyio.wait_all_tasks_blocked()
+            tasks.start_soon(search, gate, "y1", "a/y", "a")
+            await anyio.wait_all_tasks_blocked()
+            assert "y1" not in outcomes, outcomes["y1"]  # waiting for a turn, not refused
+            assert gate._held["tenant:a"] == 4 and gate._held["caller:a/x"] == 3
+            await search(gate, "x5", "a/x", "a")  # x past its part now: refused
+            release.set()
+        assert gate.running == 0 and gate.waiting == 0 and not gate._held and not gate._turns
+        assert not gate._callers_of
+
+    anyio.run(main)
+    for name in ("x4", "x5"):
+        refused = outcomes[name]
+        assert isinstance(refused, Overloaded) and refused.status == 429, (name, refused)
+        assert "of your tenant" in str(refused)
+    assert order == ["x1", "y1", "x2", "x3"]
