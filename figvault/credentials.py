@@ -34,14 +34,34 @@ JWT_LEEWAY_S = 10
 
 
 def load_public_key(value: str) -> str:
-    """``jwt_public_key`` is PEM text or the path of a PEM file."""
+    """``jwt_public_key`` is PEM text or the path of a PEM file; it must hold a public key."""
     if not value or value.lstrip().startswith("-----BEGIN"):
-        return value
+        return _public_pem(value, "its PEM text") if value else value
     path = Path(value).expanduser()
     try:
-        return path.read_text()
+        text = path.read_text()
     except OSError as exc:
         raise FigvaultError(f"service.jwt_public_key: cannot read {path}: {exc.strerror or exc}") from None
+    return _public_pem(text, str(path))
+
+
+def _public_pem(text: str, where: str) -> str:
+    """``text`` when it starts with a PEM public key. A private key or a certificate there used to be taken
+    as is: the server started, and every token then failed (a private key: a 500 per request, since PyJWT
+    loads it and finds no verify method), so the mistake showed only as signed-in users refused."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        load_pem_public_key(text.encode())
+    except (ValueError, TypeError):
+        if "PRIVATE KEY-----" in text:
+            fix = "a private key: give the server the public key only (openssl pkey -in KEY -pubout)"
+        elif "CERTIFICATE-----" in text:
+            fix = "a certificate: give its public key (openssl x509 -in CERT -pubkey -noout)"
+        else:
+            fix = "no PEM public key (-----BEGIN PUBLIC KEY-----)"
+        raise FigvaultError(f"service.jwt_public_key: {where} holds {fix}") from None
+    return text
 
 
 def key_fingerprint(key: str) -> str:

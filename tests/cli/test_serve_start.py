@@ -62,9 +62,12 @@ def test_a_configuration_the_app_refuses_says_it_in_one_line(
     """Two JWT keys without an issuer are refused when the app is built (service/auth.py), before uvicorn
     runs: that was a 40-line traceback ending in the reason; now the reason alone, and exit 1."""
     monkeypatch.setenv("FIGVAULT_SERVICE__JWT_SECRET", "0123456789abcdef0123456789abcdef")
-    monkeypatch.setenv(
-        "FIGVAULT_SERVICE__JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
-    )
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    monkeypatch.setenv("FIGVAULT_SERVICE__JWT_PUBLIC_KEY", pem.decode())  # a real key: it is checked first
     result = CliRunner().invoke(
         app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
     )

@@ -168,3 +168,24 @@ def test_a_short_shared_secret_is_refused(tmp_path: Path) -> None:
             _auth(tmp_path, jwt_secret=short)
     auth = _auth(tmp_path, jwt_secret="x" * 32)
     assert auth.authenticate(jwt.encode(_claims(), "x" * 32, algorithm="HS256")).user == "jwt:jo"
+
+
+def test_a_private_key_or_no_key_as_the_public_key_is_refused_at_start(
+    tmp_path: Path, rsa_pair: tuple[Any, str]
+) -> None:
+    """A private key given as ``jwt_public_key`` (an easy slip on an operator's walk, 2026-12-05) was
+    accepted: the server started and every RS256 token then failed in PyJWT (AttributeError: no
+    ``verify`` on a private key). Now the server refuses the setting, saying what the file holds."""
+    from figvault.errors import FigvaultError
+
+    private, _ = rsa_pair
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    key_file = tmp_path / "idp.key"
+    key_file.write_text(private_pem)
+    for configured in (private_pem, str(key_file)):
+        with pytest.raises(FigvaultError, match="holds a private key: give the server the public key only"):
+            _auth(tmp_path, jwt_public_key=configured)
+    with pytest.raises(FigvaultError, match="holds no PEM public key"):
+        _auth(tmp_path, jwt_public_key="-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----")
