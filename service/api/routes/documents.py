@@ -8,22 +8,14 @@ client's file name is only a cleaned display string.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
-from figvault.db import Database
-from figvault.errors import FigvaultError, UnsafeFileError, UnsupportedFileError
-from figvault.ingest.extract import PDF_MIME, sniff_mime
-from figvault.pipeline.doc_identity import AmbiguousDocumentError, DocumentNotYoursError, pick
-from figvault.pipeline.jobs import JobStore
-from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
-from figvault.search_models import SearchFilters
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.service import audit
 from figvault.service.api.schemas import (
     AUTH_RESPONSES,
@@ -33,21 +25,12 @@ from figvault.service.api.schemas import (
     DocumentPatch,
     ErrorOut,
     RegroupOut,
-    UploadedDocumentOut,
     UploadOut,
-    iso_time,
 )
-from figvault.service.db import RegistryDB
-from figvault.service.deps import DbDep, DocIdPath, Engine, EngineDep, SettingsDep, require
-from figvault.service.pending_ingests import check_pending_ingests
-from figvault.service.uploads import display_name, spool_to_private_dir
-from figvault.service.users import UserError, validate_label
-from figvault.settings import Settings
-from figvault.tags import tag_set
+from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
+from figvault.service.upload_jobs import queue_uploads
+from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document, visible_documents
 from figvault.text_checks import MAX_NAME_CHARS, check_text
-
-if TYPE_CHECKING:
-    from figvault.pipeline.jobs import Job
 
 router = APIRouter(
     prefix="/v1/documents",
@@ -55,75 +38,10 @@ router = APIRouter(
     responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such document (or not yours)."}},
 )
 
-DOCUMENT_NOT_FOUND = "document not found"
-MAX_UPLOAD_FILES = 100
-"""Files one upload request may carry (each becomes a spooled file and a document of the job)."""
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
 Admin = Annotated[Principal, Depends(require(Action.DELETE))]
 Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
-
-
-def find_document(
-    conn: Database, principal: Principal, key: str, *, any_group: bool = False
-) -> DocumentRecord | None:
-    """The caller's tenant's document ``key`` refers to, by id or else by name, among those whose groups
-    meet the caller's (``any_group``: every document of the tenant, for admins' changes); None when there
-    is none, 409 when several the caller can see carry that name (``pipeline/doc_identity.pick``)."""
-
-    def reachable(record: DocumentRecord) -> bool:
-        return any_group or principal.sees(record.tenant, record.groups)
-
-    try:
-        return pick(DocumentRegistry(conn).matching(principal.tenant, key), key, reachable)
-    except AmbiguousDocumentError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-
-
-def visible_records(conn: Database, principal: Principal, doc_id: str | None = None) -> list[DocumentRecord]:
-    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read.
-    ``doc_id``: the one it refers to (an id or a name, ``find_document``)."""
-    if doc_id is not None:
-        one = find_document(conn, principal, doc_id)
-        return [one] if one is not None else []
-    records = DocumentRegistry(conn).list(tenant=principal.tenant)
-    return [r for r in records if principal.sees(r.tenant, r.groups)]
-
-
-def visible_documents(
-    conn: Database, engine: Engine, principal: Principal, doc_id: str | None = None
-) -> list[DocumentOut]:
-    """Documents of the caller's tenant whose groups meet the caller's; other tenants are never read.
-
-    A count never includes a unit the caller could not open. An indexed document's units all carry its
-    group set (ingest writes them so and deletes the rest before marking it indexed), so a caller who shares
-    a group sees every one of them and the registry's count is exact. A document in any other state (an
-    ingest pending or failed half-way) may hold units of an older group set: those are counted in the store
-    through the caller's access filter. The store count is a scan of the collection on Milvus Lite (seconds
-    at 100k units), too slow to run once per listed document. Only groups the caller shares are shown.
-    """
-    out: list[DocumentOut] = []
-    for record in visible_records(conn, principal, doc_id):
-        if not record.units:
-            units = 0
-        elif record.state == DocState.INDEXED:
-            units = record.units
-        else:
-            units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id]))
-        out.append(
-            DocumentOut(
-                doc_id=record.doc_id,
-                name=record.name,
-                sha256=record.sha256,
-                state=str(record.state),
-                units=units,
-                groups=principal.shown_groups(record.groups),
-                tags=record.tags,
-                error=record.error or None,
-                updated_at=iso_time(record.updated_at),
-            )
-        )
-    return out
 
 
 @router.get("", summary="Documents you can see", response_model=DocumentListOut)
@@ -142,34 +60,6 @@ def get_document(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: Engine
     if not docs:
         raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND)
     return docs[0]
-
-
-def _upload_groups(principal: Principal, raw: str) -> list[str]:
-    groups = sorted({g.strip() for g in raw.split(",") if g.strip()})
-    if not groups:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "groups: give at least one access group")
-    try:
-        for g in groups:
-            validate_label("group", g)
-    except UserError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    # An editor may only share with groups they belong to; an admin may assign any group of the tenant.
-    foreign = sorted(set(groups) - set(principal.groups))
-    if foreign and not principal.can(Action.DELETE):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"you are not a member of group(s) {', '.join(foreign)}"
-        )
-    return groups
-
-
-def _upload_tags(raw: str | None) -> list[str] | None:
-    """The uploaded documents' tags; None (field absent): a re-uploaded document keeps its tags."""
-    if raw is None:
-        return None
-    try:
-        return tag_set(t for t in raw.split(",") if t.strip())
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tags: {exc}") from None
 
 
 @router.post(
@@ -212,120 +102,9 @@ async def upload_documents(
     if runner is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")
     # async: the multipart body is already parsed; the blocking work goes to the thread pool explicitly.
-    out = await run_in_threadpool(_queue_uploads, principal, db, settings, files, groups, tags, doc_id)
+    out = await run_in_threadpool(queue_uploads, principal, db, settings, files, groups, tags, doc_id)
     runner.wake()
     return out
-
-
-def _queue_uploads(
-    principal: Principal,
-    db: RegistryDB,
-    settings: Settings,
-    files: list[UploadFile],
-    groups_raw: str,
-    tags_raw: str | None = None,
-    replace: str | None = None,
-) -> UploadOut:
-    groups = _upload_groups(principal, groups_raw)
-    check_pending_ingests(settings, JobStore(db.conn()), principal)
-    if len(files) > MAX_UPLOAD_FILES:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
-        )
-    tags = _upload_tags(tags_raw)
-    folders: list[Path] = []
-    try:
-        results, accepted = _spool_uploads(files, settings.service.max_upload_mb * 2**20, folders)
-        if not accepted:
-            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
-        job = _queue_job(principal, db, settings, accepted, groups, tags, replace)
-        results += [
-            UploadedDocumentOut(name=item["name"], doc_id=item["doc_id"], state="queued")
-            for item in job.params["uploads"]
-        ]
-    finally:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-    audit.record(
-        db.conn(),
-        principal,
-        "ingest",
-        detail={
-            "groups": groups,
-            **({"tags": tags} if tags is not None else {}),
-            "job": job.id,
-            "documents": [r.model_dump(exclude_none=True) for r in results],
-        },
-    )
-    return UploadOut(documents=results, job_id=job.id)
-
-
-def _spool_uploads(
-    files: list[UploadFile], limit: int, folders: list[Path]
-) -> tuple[list[UploadedDocumentOut], list[tuple[str, Path]]]:
-    """Each file copied to a private folder (added to ``folders``: the caller removes them) and typed by its
-    bytes: the rejected ones (with their reason) and the accepted (name, path). A lone file that is
-    rejected is an HTTP error instead."""
-    rejected: list[UploadedDocumentOut] = []
-    accepted: list[tuple[str, Path]] = []
-    for upload in files:
-        name = display_name(upload.filename, fallback="")
-        if not name:  # ".", "..", "", only path or control characters: no name to show or find it by
-            code, problem = 422, "the file name is empty or not usable as a document name"
-        else:
-            try:
-                accepted.append((name, _spool_typed(upload, limit, folders)))
-                continue
-            except (UnsupportedFileError, UnsafeFileError) as exc:
-                code, problem = (413 if isinstance(exc, UnsafeFileError) else 415), str(exc)
-        if len(files) == 1:
-            raise HTTPException(code, f"{name}: {problem}" if name else problem)
-        rejected.append(UploadedDocumentOut(name=name, state="rejected", error=problem))
-    return rejected, accepted
-
-
-def _spool_typed(upload: UploadFile, limit: int, folders: list[Path]) -> Path:
-    """The upload in a private folder (added to ``folders``), its extension following the sniffed type,
-    never the client's name."""
-    folder, path = spool_to_private_dir(upload.file, limit, suffix="")
-    folders.append(folder)
-    mime = sniff_mime(path.read_bytes())
-    typed = path.with_suffix(".pdf" if mime == PDF_MIME else ".pptx")
-    path.rename(typed)
-    return typed
-
-
-def _queue_job(
-    principal: Principal,
-    db: RegistryDB,
-    settings: Settings,
-    accepted: list[tuple[str, Path]],
-    groups: list[str],
-    tags: list[str] | None,
-    replace: str | None,
-) -> Job:
-    """The ingest job of the accepted files. Each file's document is chosen now (docs/service.md, "Document
-    identity and replacement"); the files move into the data folder: a job resumed after a crash has them."""
-    from figvault.pipeline.ingest_job import queue_upload_job
-
-    try:
-        return queue_upload_job(
-            settings,
-            JobStore(db.conn()),
-            accepted,
-            groups=groups,
-            tenant=principal.tenant,
-            started_by=principal.user,
-            tags=tags,
-            principal=principal,
-            replace=replace,
-        )
-    except AmbiguousDocumentError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except DocumentNotYoursError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, DOCUMENT_NOT_FOUND) from None
-    except FigvaultError as exc:  # a replacement target given with several files
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 @router.delete("/{doc_id}", summary="Delete a document and its units (admins)", response_model=DeletedOut)

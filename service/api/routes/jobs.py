@@ -465,13 +465,13 @@ def retry_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep)
     waited) keeps its files for ``jobs.keep_for_retry_h``: its starter retries it with the credential of
     this request, which must still allow its groups. It resumes where it stopped."""
     from figvault.pipeline.ingest_job import retry_upload_job
-    from figvault.service.api.routes.documents import _upload_groups
+    from figvault.service.upload_jobs import upload_groups
 
     runner = _runner(request)
     job = _visible_job(_store(request), principal, job_id)
     if not is_starter(job, principal):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the user who started a job may retry it")
-    _upload_groups(principal, ",".join(job.groups))  # 403 when a group of the job is no longer theirs
+    upload_groups(principal, ",".join(job.groups))  # 403 when a group of the job is no longer theirs
     try:
         job = retry_upload_job(_store(request), job, principal)
     except FigvaultError as exc:
@@ -531,13 +531,13 @@ def start_folder_ingest(
 ) -> JSONResponse:
     from figvault.ingest.extract import no_documents_reason
     from figvault.pipeline.ingest_job import allowed_roots, check_allowed, principal_params
-    from figvault.service.api.routes.documents import _upload_groups
+    from figvault.service.upload_jobs import upload_groups
 
     runner = _runner(request)
     if body.prune and not principal.can(Action.DELETE):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "prune deletes documents: admins only")
     check_pending_ingests(settings, JobStore(db.conn()), principal)
-    groups = _upload_groups(principal, ",".join(body.groups))
+    groups = upload_groups(principal, ",".join(body.groups))
     try:
         paths = check_allowed(settings, body.paths, principal.tenant)
     except PermissionError as exc:

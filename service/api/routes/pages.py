@@ -32,12 +32,12 @@ from figvault.pipeline.sources import (
 )
 from figvault.retrieval.document_units import visible_units_of_document
 from figvault.service import audit
-from figvault.service.api.routes.documents import DOCUMENT_NOT_FOUND, find_document
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
 from figvault.service.throttle import too_many_requests
+from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document
 
 log = logging.getLogger(__name__)
 PAGE_NOT_FOUND = "page not found: the document has no such page"

@@ -15,13 +15,13 @@ from figvault.pipeline.doc_identity import with_filter_ids
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
 from figvault.service import audit
-from figvault.service.api.routes.documents import visible_records
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
 from figvault.service.audit_writer import AuditWriter
 from figvault.service.db import RegistryDB
 from figvault.service.deps import AuditDep, DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image
+from figvault.service.visible_documents import visible_records
 from figvault.text_checks import check_text
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)

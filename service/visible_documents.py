@@ -1,0 +1,78 @@
+"""The documents a caller may see: found by id or name, listed, counted (``GET /v1/documents``, the search's
+``doc_ids`` names and its empty-answer hint, the page images). Nothing of another tenant is read."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+
+from figvault.access import Principal
+from figvault.db import Database
+from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.search_models import SearchFilters
+from figvault.service.api.schemas import DocumentOut, iso_time
+from figvault.service.deps import Engine
+
+DOCUMENT_NOT_FOUND = "document not found"
+
+
+def find_document(
+    conn: Database, principal: Principal, key: str, *, any_group: bool = False
+) -> DocumentRecord | None:
+    """The caller's tenant's document ``key`` refers to, by id or else by name, among those whose groups
+    meet the caller's (``any_group``: every document of the tenant, for admins' changes); None when there
+    is none, 409 when several the caller can see carry that name (``pipeline/doc_identity.pick``)."""
+
+    def reachable(record: DocumentRecord) -> bool:
+        return any_group or principal.sees(record.tenant, record.groups)
+
+    try:
+        return pick(DocumentRegistry(conn).matching(principal.tenant, key), key, reachable)
+    except AmbiguousDocumentError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def visible_records(conn: Database, principal: Principal, doc_id: str | None = None) -> list[DocumentRecord]:
+    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read.
+    ``doc_id``: the one it refers to (an id or a name, ``find_document``)."""
+    if doc_id is not None:
+        one = find_document(conn, principal, doc_id)
+        return [one] if one is not None else []
+    records = DocumentRegistry(conn).list(tenant=principal.tenant)
+    return [r for r in records if principal.sees(r.tenant, r.groups)]
+
+
+def visible_documents(
+    conn: Database, engine: Engine, principal: Principal, doc_id: str | None = None
+) -> list[DocumentOut]:
+    """Documents of the caller's tenant whose groups meet the caller's; other tenants are never read.
+
+    A count never includes a unit the caller could not open. An indexed document's units all carry its
+    group set (ingest writes them so and deletes the rest before marking it indexed), so a caller who shares
+    a group sees every one of them and the registry's count is exact. A document in any other state (an
+    ingest pending or failed half-way) may hold units of an older group set: those are counted in the store
+    through the caller's access filter. The store count is a scan of the collection on Milvus Lite (seconds
+    at 100k units), too slow to run once per listed document. Only groups the caller shares are shown.
+    """
+    out: list[DocumentOut] = []
+    for record in visible_records(conn, principal, doc_id):
+        if not record.units:
+            units = 0
+        elif record.state == DocState.INDEXED:
+            units = record.units
+        else:
+            units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id]))
+        out.append(
+            DocumentOut(
+                doc_id=record.doc_id,
+                name=record.name,
+                sha256=record.sha256,
+                state=str(record.state),
+                units=units,
+                groups=principal.shown_groups(record.groups),
+                tags=record.tags,
+                error=record.error or None,
+                updated_at=iso_time(record.updated_at),
+            )
+        )
+    return out
