@@ -110,6 +110,26 @@ def revoke_user(conn: Database | Any, name: str) -> bool:
         return tx.execute(stmt).rowcount > 0
 
 
+def rotate_key(conn: Database | Any, name: str) -> tuple[UserRecord, str]:
+    """A new key for the active user ``name``; returns the record and the key (shown this once). The
+    account stays (its jobs, audit entries, role, groups, tenant); the old key id is gone, so the old key
+    is refused at its next request on every replica, and work queued with it is refused as after a revoke.
+    Re-adding a revoked name made a new account: the user's jobs and audit trail were no longer its own."""
+    new = generate_api_key()
+    stmt = (
+        update(users)
+        .where(users.c.name == name, users.c.revoked_at.is_(None))
+        .values(key_id=new.key_id, key_hash=new.key_hash)
+    )
+    db = as_database(conn)
+    with db.write() as tx:
+        if tx.execute(stmt).rowcount == 0:
+            raise UserError(f"no active user {name[:80]!r}")
+    record = get_user(db, name)
+    assert record is not None
+    return record, new.key
+
+
 _BY_KEY_ID = select(users).where(users.c.key_id == bindparam("key_id"))
 """Built once: every authenticated request runs it on the event loop (building a select costs more than
 running it)."""

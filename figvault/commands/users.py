@@ -1,4 +1,4 @@
-"""``figvault users add|list|revoke``: API-key users of the HTTP service."""
+"""``figvault users add|list|rotate|revoke``: API-key users of the HTTP service."""
 
 from __future__ import annotations
 
@@ -82,6 +82,25 @@ def list_(
     for r in records:
         status = "active" if r.active else f"revoked {r.revoked_at}"
         typer.echo(f"{r.name}\t{r.role.value}\t{r.tenant}\t{','.join(r.groups)}\t{status}")
+
+
+@users_app.command("rotate")
+def rotate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Give a user a new API key and stop the old one at once; the account (its jobs, audit entries, role,
+    groups, tenant) stays. Prints only the new key, on stdout, this once."""
+    from figvault.service.users import UserError, rotate_key
+
+    try:
+        record, key = rotate_key(_connection(ctx), name)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"new key for {record.name} (same account, role, groups and tenant); the old key is refused from"
+        " its next request, and jobs it queued stop at their next check; the key below is shown once",
+        err=True,
+    )
+    typer.echo(key)
 
 
 @users_app.command("revoke")

@@ -154,3 +154,36 @@ def test_cli_users_add_prints_only_the_key(
     assert runner.invoke(app, [*base, "users", "revoke", "fay"]).exit_code == 1
     bad_role = runner.invoke(app, [*base, "users", "add", "gus", "--role", "root", "--groups", "a"])
     assert bad_role.exit_code != 0 and bad_role.stdout == ""
+
+
+def test_rotating_a_key_keeps_the_account_and_stops_the_old_key(
+    data_dir: Path, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Day 2: a script's key is rotated. Before there was no way but revoke + add, which made a new
+    account (the user's jobs and audit trail no longer its own) or a new name; ``users rotate`` keeps the
+    account and stops the old key at its next request (the verified-key cache included)."""
+    monkeypatch.setenv("FIGVAULT_REGISTRY__URL", registry_url)
+    load_commands()
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(data_dir)]
+    old_key = runner.invoke(app, [*base, "users", "add", "bot", "--groups", "eng"]).stdout.strip()
+    conn = open_database(registry_url)
+    auth = Authenticator(ServiceSettings(), lambda: conn)
+    before = auth.authenticate(old_key)  # verified: now in the in-process cache
+
+    rotated = runner.invoke(app, [*base, "users", "rotate", "bot"])
+    assert rotated.exit_code == 0, rotated.output
+    new_key = rotated.stdout.strip()
+    assert rotated.stdout.count("\n") == 1 and parse_api_key(new_key) is not None and new_key != old_key
+    with pytest.raises(AuthError):
+        auth.authenticate(old_key)
+    after = auth.authenticate(new_key)
+    assert (after.identity, after.user, after.groups, after.roles) == (
+        before.identity,
+        "bot",
+        ["eng"],
+        [Role.READER],
+    )
+    assert runner.invoke(app, [*base, "users", "revoke", "bot"]).exit_code == 0
+    gone = runner.invoke(app, [*base, "users", "rotate", "bot"])
+    assert gone.exit_code == 1 and gone.stdout == "" and "no active user 'bot'" in gone.stderr
