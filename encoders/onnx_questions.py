@@ -1,6 +1,6 @@
 """The text model through ONNX Runtime: the same tokenizer, transformer, pooling and L2 norm as
-sentence-transformers, about twice as fast for one short question on this CPU (docs/service.md), and 0.64x
-the CPU for a batch job's unit texts on one thread (docs/jobs.md).
+sentence-transformers, about twice as fast for one short question on this CPU (docs/service.md), and about
+half the CPU for a batch job's unit texts on one thread, one text a call (docs/jobs.md).
 
 For questions in a serving process (``SentenceTextEncoder.prepare_questions``, called by the warm-up) and
 for the texts a batch job stores (``prepare_documents``, asked by ingest and re-encode engines when they load
@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-4
 """Largest absolute difference per vector component against sentence-transformers (measured: < 1e-6)."""
-DOCUMENT_BATCH = 8
-"""Texts per ONNX Runtime call in ``encode_batched``: its CPU arena keeps the largest call's activations for
-good (64 unit texts of up to 256 tokens: +1,042 MB resident, 8: +124 MB), and smaller batches pad less (256
-unit texts, 1 thread: 12.9 CPU-s in batches of 64, 11.1 of 32, 10.0 of 16, 9.3 of 8; docs/jobs.md)."""
+DOCUMENT_BATCH = 1
+"""Texts per ONNX Runtime call in ``encode_batched``: one, so that no text is padded. The graph's cost is its
+matrix products over every position of the batch, padding included, and one text's rows already fill them:
+the 904 distinct unit texts of corpus + distractors, 1 thread, A B B A, load 5.3-10.7: 27.2 / 22.5 / 21.8 /
+27.7 CPU-s in batches of 8 / 1 / 1 / 8 (0.81x), 25.3 in batches of 4 (docs/jobs.md). Its CPU arena keeps the
+largest call's activations for good (64 texts of up to 256 tokens: +1,042 MB resident, 8: +124 MB)."""
 PROBES = (
     "quarterly revenue by region",
     "Figure 3: the leader election timeline with terms, votes and timeouts in a five-server cluster",
@@ -110,7 +112,8 @@ class OnnxQuestions:
 
     def encode_batched(self, texts: list[str], batch_size: int = DOCUMENT_BATCH) -> np.ndarray:
         """``encode`` in batches of ``batch_size`` texts of similar length (longest first, as
-        sentence-transformers batches them), in input order: a batch pads to its longest text."""
+        sentence-transformers batches them), in input order: a batch pads to its longest text (the
+        default, one text a call, pads none)."""
         order = np.argsort([-len(text) for text in texts], kind="stable")
         out = np.empty((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), batch_size):

@@ -246,7 +246,7 @@ class SentenceTextEncoder(LazyModel):
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``encode_texts``, for the texts a batch job stores: on ONNX Runtime once
-        ``prepare_documents`` adopted it, in small batches sorted by length (``DOCUMENT_BATCH``)."""
+        ``prepare_documents`` adopted it, one text a call (``DOCUMENT_BATCH``: no padding)."""
         runner = self._documents
         if runner is None or not texts:
             return self.encode_texts(texts)
