@@ -68,12 +68,12 @@ def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     from pptx import Presentation
 
-    from figvault.ingest.safety import readable_pptx
+    from figvault.ingest.safety import listed_slides, readable_pptx
     from figvault.ingest.slide_shapes import element_count
 
     texts: dict[int, str] = {}
     readable, _ = readable_pptx(data)  # as the extractor opens it
-    for number, slide in enumerate(Presentation(io.BytesIO(readable)).slides, start=1):
+    for number, slide in listed_slides(Presentation(io.BytesIO(readable)))[0]:
         if element_count(slide._element) > settings.max_slide_elements:
             continue
         parts = [shape.text_frame.text for shape in _shapes(slide.shapes) if shape.has_text_frame]

@@ -41,8 +41,10 @@ from figvault.ingest.safety import (
     check_zip_container,
     decodable,
     image_size,
+    listed_slides,
     open_image_checked,
     readable_pptx,
+    repeated_slides,
 )
 from figvault.ingest.slide_shapes import (
     CHART,
@@ -135,10 +137,10 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
     result.warnings += changed
-    slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in enumerate(prs.slides, start=1)]
-    hidden = {
-        i for i, slide in enumerate(prs.slides, start=1) if slide._element.get("show") in ("0", "false")
-    }
+    listed, repeats = listed_slides(prs)
+    result.warnings += [repeated_slides(repeats)] if repeats else []
+    slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in listed]
+    hidden = {i for i, slide in listed if slide._element.get("show") in ("0", "false")}
 
     logos = _repeated_images(slides, settings.repeated_image_pages)
     roving = _roving_images(slides, slide_w * slide_h)
@@ -148,7 +150,7 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
         for cluster in _clusters(members, slide_w, slide_h, settings.min_figure_pt):
             plans.append((info, cluster))
 
-    deck = _render_if_needed(data, plans, len(slides), hidden, settings, result)
+    deck = _render_if_needed(readable, plans, len(prs.slides), hidden, settings, result)
     ocr = DocumentOcr(settings, result)
     try:
         for info, cluster in plans:

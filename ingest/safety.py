@@ -13,6 +13,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 from lxml import etree
@@ -219,6 +220,25 @@ def _safe_cut(part: bytes, text: int, keep: int) -> int:
     if entity != -1 and part.find(b";", entity, text + keep) == -1:
         keep = entity - text
     return keep
+
+
+def listed_slides(prs: Any) -> tuple[list[tuple[int, Any]], int]:
+    """The slides of python-pptx's ``prs`` as (number in presentation.xml's list, slide), each slide part
+    once, and how many entries of the list named a part listed before. PowerPoint lists a slide once; a
+    list of 100,000 entries naming one slide (3 MB) had python-pptx hand that slide 100,000 times: past 150 s,
+    the deck lost."""
+    seen: set[str] = set()
+    kept: list[tuple[int, Any]] = []
+    for number, slide in enumerate(prs.slides, start=1):
+        if slide.part.partname not in seen:
+            seen.add(slide.part.partname)
+            kept.append((number, slide))
+    return kept, len(prs.slides) - len(kept)
+
+
+def repeated_slides(repeats: int) -> str:
+    """The warning for ``repeats`` entries of the slide list skipped by ``listed_slides``."""
+    return f"presentation.xml lists {repeats:,} slide(s) again that it listed before: each slide is read once"
 
 
 _PLACEHOLDER_PNG: bytes | None = None

@@ -4,6 +4,7 @@ a few MB; the cost is in the reading."""
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -23,9 +24,9 @@ def page_box_pdf(path: Path, box: bytes) -> Path:
 
 
 def long_text_pptx(path: Path, base: bytes, text_bytes: int, unit: bytes = "é&amp;".encode()) -> Path:
-    """``base`` (``pptx_decks.picture_deck``) with a text box under its picture holding ``unit`` repeated to
-    ``text_bytes`` bytes in one ``<a:t>`` (default: a 2-byte letter and an entity, so that a cut lands inside
-    one of them)."""
+    """``base`` (a deck from ``pptx_decks``) with a text box at the foot of slide 1 holding ``unit``
+    repeated to ``text_bytes`` bytes in one ``<a:t>`` (default: a 2-byte letter and an entity, so that a
+    cut lands inside one of them)."""
     text = unit * (text_bytes // len(unit))
     box = (
         b'<p:sp><p:nvSpPr><p:cNvPr id="9" name="Notes"/><p:cNvSpPr txBox="1"/><p:nvPr/></p:nvSpPr><p:spPr>'
@@ -68,3 +69,19 @@ def emf_plus_bytes(texts: list[str]) -> bytes:
     comment = struct.pack("<III", 70, 16 + len(plus), len(plus) + 4) + b"EMF+" + bytes(plus)
     base = decks.emf_bytes([])
     return base[:88] + comment + base[88:]
+
+
+def repeated_slide_pptx(path: Path, base: bytes, entries: int) -> Path:
+    """``base`` (a one-slide deck) whose presentation.xml lists its slide ``entries`` times."""
+    listed = b"".join(b'<p:sldId id="%d" r:id="\\1"/>' % (256 + i) for i in range(entries))
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name != "ppt/presentation.xml":
+            return data
+        return re.sub(
+            rb'<p:sldIdLst><p:sldId id="\d+" r:id="(\w+)"/></p:sldIdLst>',
+            b"<p:sldIdLst>" + listed + b"</p:sldIdLst>",
+            data,
+        )
+
+    return rewrite_pptx(path, base, edit)

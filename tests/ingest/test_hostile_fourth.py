@@ -193,3 +193,32 @@ def test_reading_stops_once_the_words_are_cut_and_they_are_the_same() -> None:
     texts = [f"label {i:04d}" for i in range(5000)]
     words = metafile_text(h4.emf_plus_bytes(texts))
     assert words == "\n".join(texts)[:MAX_TEXT_CHARS]
+
+
+def test_a_deck_too_long_for_libxml2_is_sketched_when_rendering_fails(tmp_path: Path) -> None:
+    # Before: LibreOffice's copy of the deck was made from the bytes as uploaded, parsed again by python-pptx
+    # (a slide over 200 KB may hold too many elements): the 11 MB text refused the whole deck there, though
+    # the extractor had read it. A stand-in soffice that fails plays LibreOffice.
+    soffice = tmp_path / "soffice"
+    soffice.write_text("#!/bin/sh\nexit 3\n")
+    soffice.chmod(0o755)
+    base = decks.diagram_deck(tmp_path / "diagram.pptx").read_bytes()
+    deck = h4.long_text_pptx(tmp_path / "long.pptx", base, 11_000_000, b"word ")
+    result = extract_document(deck, SETTINGS.model_copy(update={"libreoffice": str(soffice)}))
+    assert len(result.figures) == 1
+    assert result.warnings[0].startswith("ppt/slides/slide1.xml: a text of 11,000,000 bytes cut")
+    assert "chart and diagram units are sketched instead" in result.warnings[1]
+
+
+def test_a_slide_listed_many_times_is_read_once(tmp_path: Path) -> None:
+    # Before: python-pptx handed the one slide once per entry of presentation.xml's list; 100,000 entries
+    # (3 MB) ran past 150 s (the worker's limit: the deck lost); 1,000 gave 1,000 copies of its one unit.
+    # Now 100,000: 1.1 CPU-s, one unit.
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    deck = h4.repeated_slide_pptx(tmp_path / "repeated.pptx", base, 1_000)
+    result = extract_document(deck, SETTINGS)
+    assert len(result.figures) == 1 and result.figures[0].unit.page == 1
+    assert result.warnings == [
+        "presentation.xml lists 999 slide(s) again that it listed before: each slide is read once"
+    ]
+    assert page_texts(deck.read_bytes(), result.meta.mime, SETTINGS) == {1: "Network overview"}
