@@ -421,7 +421,11 @@ TITLE_SIZE_RATIO = 1.15
 
 
 def _title_like(line: TextLine, least: float) -> bool:
-    """Short, with letters, and bold or at least ``least`` points."""
+    """Short, with letters, written along the page, and bold or at least ``least`` points. A turned line
+    (layout class "slanted category labels": an office chart turns long category names 45 degrees under
+    its axis; an axis title runs up its side) is no title."""
+    if line.turned:
+        return False
     words = line.text.split()
     letters = sum(ch.isalpha() for ch in line.text)
     if not words or len(words) > TITLE_MAX_WORDS or len(line.text) > TITLE_MAX_CHARS or letters < 3:

@@ -84,6 +84,8 @@ class TextLine:
     """The first span is bold ("Fig. 3" in bold, then regular caption text)."""
     key: str = ""
     """Letters only, lower case: equal for a running header on every page whatever its page number."""
+    turned: bool = False
+    """Not written left to right along the page: an axis title or a slanted category label."""
 
     def __post_init__(self) -> None:
         self.key = normalise_running(self.text)
@@ -272,6 +274,7 @@ def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:
         block=block,
         mono=mono,
         starts_bold=_is_bold(spans[0]),
+        turned=tuple(raw_line.get("dir", (1.0, 0.0))) != (1.0, 0.0),
     )
 
 

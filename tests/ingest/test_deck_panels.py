@@ -52,3 +52,21 @@ def test_slides_saved_as_pdf_one_titled_unit_per_chart(decks: ModuleType, tmp_pa
     result = decks.score_panels(truth.pdf, units)
     assert (result.matched, result.merged, result.lost) == (len(truth.pdf), 0, 0), result.errors
     assert result.title_exact == len(truth.pdf), result.errors
+
+
+SLANTED_SEED = 3003
+"""A tune-part deck whose first slide has a column chart with its category names slanted under its axis."""
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_a_slanted_category_label_is_no_title(decks: ModuleType, tmp_path: Path) -> None:
+    """Layout class "slanted category labels": an office chart turns long category names 45 degrees under
+    its axis; the one nearest the chart's foot is no title (the chart keeps the title above it)."""
+    data, truth = decks.deck(SLANTED_SEED)
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(data)
+    decks.to_pdf([path], tmp_path, SOFFICE)
+    units, _ = decks._units(path.with_suffix(".pdf"))
+    assert not {title for _, _, title in units} & set(decks.CATEGORIES)
+    slanted = [g for g in truth.pdf if g.page == 1 and g.kind == "stacked_columns"]
+    assert decks.score_panels(slanted, units).title_exact == 1
