@@ -11,12 +11,12 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from figvault.access import Role
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
 from figvault.service import users
 from figvault.settings import PROFILES, Settings, profile_path
+from figvault.storage import url_without_password
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ANY_HOSTS = {"0.0.0.0", "::", ""}
@@ -70,16 +70,8 @@ def _shared_lines(settings: Settings, registry_url: str) -> list[str]:
     if settings.registry.url:
         out.append(f"  registry  {registry_url}")
     if settings.storage.url:
-        out.append(f"  files     {_hide_password(settings.storage.url)}")
+        out.append(f"  files     {url_without_password(settings.storage.url)}")
     return out
-
-
-def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _access_lines(settings: Settings) -> list[str]:

@@ -25,6 +25,7 @@ def status(
         mismatch_hint,
         recorded_encoder_settings,
     )
+    from figvault.storage import url_without_password
 
     settings = state(ctx).settings
     quiet_store_logs()
@@ -52,6 +53,8 @@ def status(
             "store": settings.store.uri or str(store.uri),
             "server_version": store.capabilities.server_version,
             "data_dir": str(settings.data_dir),
+            "registry": registry.db.url,
+            "files": url_without_password(settings.storage.url) if settings.storage.url else "data_dir",
         }
         if served.configured_error:
             info["configured_error"] = served.configured_error

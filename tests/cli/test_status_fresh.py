@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.cli import load_commands
@@ -18,3 +19,23 @@ def test_status_of_a_fresh_data_folder_says_nothing_is_ingested_yet(tmp_path: Pa
     result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path), "status"])
     assert result.exit_code == 0, result.output
     assert "nothing ingested yet" in result.stdout and "figvault ingest FOLDER" in result.stdout
+
+
+def test_status_says_where_the_registry_and_the_files_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas share the registry and the files (docs/deploy.md); `status` named the store and the data
+    folder only, so a replica missing FIGVAULT_REGISTRY__URL or FIGVAULT_STORAGE__URL looked the same."""
+    import json
+
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data"), "status", "--json"]
+    plain = json.loads(CliRunner().invoke(app, base).stdout)
+    assert plain["registry"] == f"sqlite:///{(tmp_path / 'data' / 'registry.sqlite3').resolve()}"
+    assert plain["files"] == "data_dir"
+    monkeypatch.setenv("FIGVAULT_REGISTRY__URL", f"sqlite:///{tmp_path / 'shared.sqlite3'}")
+    monkeypatch.setenv("FIGVAULT_STORAGE__URL", "memory://figvault:s3cret@shared/files")
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 0, result.output
+    shared = json.loads(result.stdout)
+    assert shared["registry"] == f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    assert shared["files"] == "memory://figvault:***@shared/files" and "s3cret" not in result.stdout
