@@ -18,23 +18,18 @@ import json
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
 from figvault.errors import FigvaultError
-from figvault.pipeline.gone_files import shown_to
-from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
 from figvault.pipeline.jobs import (
     AWAITING_RETRY,
-    DETAIL,
     GLOBAL_TENANT,
     Job,
     JobRunner,
@@ -46,18 +41,16 @@ from figvault.pipeline.jobs import (
     job_visible,
     remove_kept_inputs,
 )
-from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.store_status import tenant_store_status
 from figvault.service import audit
+from figvault.service.api.job_schemas import FolderIngestBody, JobListOut, JobOut, StatusOut
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
 from figvault.service.pending_ingests import check_pending_ingests
 from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
-from figvault.text_checks import Name, check_text
-
-ServerPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(check_text)]
 
 router = APIRouter(
     prefix="/v1",
@@ -92,189 +85,6 @@ def _check_store_wide_allowed(settings: Settings) -> None:
     """403 unless tenant admins may start and cancel store-wide jobs over HTTP."""
     if not settings.service.tenant_admin_reencode:
         raise HTTPException(status.HTTP_403_FORBIDDEN, STORE_WIDE_REFUSED)
-
-
-def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else None
-
-
-class JobErrorOut(BaseModel):
-    item: str
-    error: str
-
-
-class JobWarningOut(BaseModel):
-    document: str = Field(
-        description="The file's name, for the job's starter only (empty for others: see doc_id)."
-    )
-    doc_id: str
-    warning: str
-
-
-class JobDocumentOut(BaseModel):
-    doc_id: str
-    name: str
-
-
-class JobOut(BaseModel):
-    """A job as callers see it (server paths, owner process, checkpoint and the operator's ``DETAIL`` of a
-    failure stay inside)."""
-
-    id: str
-    type: str
-    state: str
-    phase: str
-    done: int
-    total: int
-    rate: float = Field(description="Items per second in this run.")
-    eta_s: float | None = None
-    errors: list[JobErrorOut] = Field(default_factory=list)
-    error_count: int = 0
-    warnings: list[JobWarningOut] = Field(
-        default_factory=list,
-        description="An ingest's per-document warnings (a damaged PDF repaired, a skipped picture, OCR"
-        " stopped, the same content as another document), the first 200; file names for its starter only.",
-    )
-    warning_count: int = 0
-    gone: list[JobDocumentOut] = Field(
-        default_factory=list,
-        description="A folder ingest's documents whose files are no longer in its folders (kept and"
-        " searchable until deleted: `DELETE /v1/documents/{id}`), those you may see now, the first 200.",
-    )
-    pruned: list[JobDocumentOut] = Field(
-        default_factory=list,
-        description="The documents of `gone` the ingest deleted instead (`figvault ingest --prune`), those"
-        " you could see, the first 200.",
-    )
-    message: str = ""
-    started_by: str = ""
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    result: dict[str, Any] = Field(default_factory=dict)
-    progress: float | None = Field(None, description="done / total (0-1); null before the total is known.")
-    withheld: bool = Field(
-        False,
-        description="A store-wide job (re-encode): done, total, rate, errors, message, starter and the"
-        " result's counts are withheld, they describe every tenant's units (`figvault jobs show` on the"
-        " server has them).",
-    )
-
-    @classmethod
-    def of(
-        cls, job: Job, viewer: Principal | None = None, registry: DocumentRegistry | None = None
-    ) -> JobOut:
-        """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings, no
-        gone documents); ``registry``: where the documents whose files are gone are looked up now."""
-        if job.store_wide:
-            return cls._store_wide(job)
-        result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
-        named = viewer is not None and is_starter(job, viewer)
-        warnings = job_warnings(job, named=named)
-        gone, pruned = _gone_lists(job, viewer, registry)
-        return cls(
-            warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
-            warning_count=len(warnings),
-            gone=[JobDocumentOut(**d) for d in gone[:MAX_WARNINGS]],
-            pruned=[JobDocumentOut(**d) for d in pruned[:MAX_WARNINGS]],
-            id=job.id,
-            type=str(job.type),
-            state=str(job.state),
-            phase=job.phase,
-            done=job.done,
-            total=job.total,
-            rate=round(job.rate, 3),
-            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
-            errors=[JobErrorOut(item=e.item, error=e.error) for e in job.errors],
-            error_count=job.error_count,
-            message=job.message,
-            started_by=job.started_by,
-            created_at=_iso(job.created_at),
-            started_at=_iso(job.started_at),
-            finished_at=_iso(job.finished_at),
-            result=result,
-            progress=_fraction(job),
-        )
-
-    @classmethod
-    def _store_wide(cls, job: Job) -> JobOut:
-        """What any tenant's admin may know of a store-wide job: its state, phase, progress as a fraction,
-        and which collections and versions it moves between."""
-        result = {k: v for k, v in job.result.items() if k in STORE_WIDE_RESULT_KEYS}
-        return cls(
-            id=job.id,
-            type=str(job.type),
-            state=str(job.state),
-            phase=job.phase,
-            done=0,
-            total=0,
-            rate=0.0,
-            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
-            message=f"store-wide job {job.state}: `figvault jobs show {job.id}` on the server has details",
-            created_at=_iso(job.created_at),
-            started_at=_iso(job.started_at),
-            finished_at=_iso(job.finished_at),
-            result=result,
-            progress=_fraction(job),
-            withheld=True,
-        )
-
-
-def _gone_lists(
-    job: Job, viewer: Principal | None, registry: DocumentRegistry | None
-) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """The job's ``gone`` and ``pruned`` documents ``viewer`` may see (``pipeline/gone_files.shown_to``)."""
-    if viewer is None or registry is None:
-        return [], []
-    from figvault.pipeline.ingest_job import job_tenant
-
-    tenant = job_tenant(job)
-
-    def now(doc_id: str) -> DocumentRecord | None:
-        return registry.get(tenant, doc_id)
-
-    gone = shown_to(viewer, tenant, job.result.get("gone") or [], now)
-    return gone, shown_to(viewer, tenant, job.result.get("pruned") or [], None)
-
-
-STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "target_version"})
-"""Result fields of a store-wide job that say nothing about any tenant's data."""
-
-
-def _fraction(job: Job) -> float | None:
-    return round(min(1.0, job.done / job.total), 4) if job.total > 0 else None
-
-
-class JobListOut(BaseModel):
-    jobs: list[JobOut]
-
-
-class FolderIngestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    paths: list[ServerPath] = Field(
-        min_length=1, max_length=100, description="Absolute server paths (files or folders)."
-    )
-    groups: list[Name] = Field(min_length=1, max_length=100, description="Access groups of these documents.")
-    prune: bool = Field(
-        False,
-        description="Delete the documents ingested from these folders whose files are gone (admins;"
-        " `figvault ingest --prune`); each is audited. Default: they stay, and the job lists them in `gone`.",
-    )
-
-
-class StatusOut(BaseModel):
-    alias: str
-    collection: str | None
-    embedding_version: str | None
-    """What the alias serves."""
-    configured_embedding_version: str | None
-    serving_embedding_version: str | None = None
-    """What this service's search engine answers with right now."""
-    version_matches: bool
-    units: int = Field(description="Units of your tenant in the served collection (never the whole store's).")
-    collections: list[str]
-    reencode_job: JobOut | None = None
 
 
 def _store(request: Request) -> JobStore:
