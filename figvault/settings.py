@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 import json
 import os
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -432,6 +433,10 @@ class Settings(BaseSettings):
     )
 
     profile: str = "default"
+    extends: str = ""
+    """In a settings file: the packaged profile (``offline``, ``default``) or the TOML file (a path relative
+    to this one) whose settings it starts from; its own keys override, tables key by key. Empty: the code's
+    defaults, which are the ``default`` profile's, not ``offline``'s tuned search settings."""
     data_dir: Path = Field(default_factory=default_data_dir)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -459,7 +464,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = getattr(settings_cls, "config_path", None) or profile_path("default")
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        files = config_files(toml_file)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=files, deep_merge=True)
+        return (init_settings, env_settings, toml)
 
     # Paths inside the one data folder.
     @property
@@ -489,6 +496,27 @@ def profile_path(name: str) -> Path:
     """Path of a packaged profile (``default``, ``offline``)."""
     with resources.as_file(resources.files("figvault.configs") / f"{name}.toml") as path:
         return Path(path)
+
+
+def config_files(path: Path) -> list[Path]:
+    """``path`` and the files it ``extends`` (a profile name, or a path relative to the file), base first."""
+    chain: list[Path] = []
+    current = path
+    while True:
+        if current in chain:
+            raise ValueError(f"{chain[0]}: `extends` comes back to {current}")
+        chain.append(current)
+        with current.open("rb") as handle:
+            base = tomllib.load(handle).get("extends") or ""
+        if not base:
+            return chain[::-1]
+        if not isinstance(base, str):
+            raise ValueError(f"{current}: `extends` wants a profile name or a file path, got {base!r}")
+        current = profile_path(base) if base in PROFILES else (current.parent / base).expanduser()
+        if not current.is_file():
+            raise FileNotFoundError(
+                f"{chain[-1]}: extends {base!r}, which is no profile ({', '.join(PROFILES)}) or file"
+            )
 
 
 def resolve_config_path(config: str | Path | None = None) -> Path:

@@ -69,3 +69,51 @@ def test_ingest_default_groups_from_toml_are_checked(tmp_path: Path) -> None:
     cfg.write_text('[ingest]\ndefault_groups = ["no spaces"]\n')
     with pytest.raises(ValueError, match="invalid group name 'no spaces'"):
         load_settings(cfg, data_dir=tmp_path)
+
+
+def test_a_settings_file_extends_a_profile_and_overrides_key_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's file (docs/deploy.md's Compose example) used to replace the profile whole: a file
+    holding only its [service] keys ran with CLIP on (weights needed) and without offline's tuned search
+    settings. ``extends`` starts it from a profile or another file."""
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'extends = "offline"\n[service]\njwt_issuer = "https://idp"\n[search]\nweights = {clip = 0.5}\n'
+    )
+    s = load_settings(site, data_dir=tmp_path)
+    offline = load_settings("offline", data_dir=tmp_path)
+    assert (s.profile, s.clip.enabled, s.service.jwt_issuer) == ("offline", False, "https://idp")
+    assert s.search.rrf_k == offline.search.rrf_k == 10 and s.search.priors == offline.search.priors
+    assert s.search.weights == {**offline.search.weights, "clip": 0.5}  # a table merges key by key
+    monkeypatch.setenv("FIGVAULT_SEARCH__RRF_K", "20")
+    assert load_settings(site, data_dir=tmp_path).search.rrf_k == 20  # the environment still wins
+
+    team = tmp_path / "conf" / "team.toml"
+    team.parent.mkdir()
+    team.write_text('extends = "../site.toml"\n[service]\nport = 9000\n')
+    chained = load_settings(team, data_dir=tmp_path)
+    assert (chained.service.port, chained.service.jwt_issuer, chained.clip.enabled) == (
+        9000,
+        "https://idp",
+        False,
+    )
+
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[service]\njwt_issuer = "https://idp"\n')
+    assert load_settings(plain, data_dir=tmp_path).clip.enabled  # no extends: the code's defaults, as before
+
+
+def test_extends_that_leads_nowhere_or_in_a_circle_is_one_line(tmp_path: Path) -> None:
+    load_commands()
+    site = tmp_path / "site.toml"
+    site.write_text('extends = "ofline"\n')
+    result = CliRunner().invoke(app, ["--config", str(site), "--data-dir", str(tmp_path), "jobs", "list"])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"error: {site}: extends 'ofline', which is no profile (default, offline)"
+    )
+    site.write_text('extends = "other.toml"\n')
+    (tmp_path / "other.toml").write_text('extends = "site.toml"\n')
+    result = CliRunner().invoke(app, ["--config", str(site), "--data-dir", str(tmp_path), "jobs", "list"])
+    assert result.exit_code == 2 and "`extends` comes back to" in result.output
