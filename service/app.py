@@ -230,6 +230,20 @@ def create_app(
         docs_url="/docs" if settings.service.api_docs else None,
         redoc_url="/redoc" if settings.service.api_docs else None,
     )
+    _set_state(app, settings, engine)
+    for mount in MOUNTS if mounts is None else mounts:
+        app.include_router(mount.router, max_body_size=mount.body_limit(settings))
+    for kind, _code in _ERROR_STATUS:
+        app.add_exception_handler(kind, _figvault_error)
+    app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def _set_state(app: FastAPI, settings: Settings, engine: Any | None) -> None:
+    """What the routes' dependencies read from ``app.state`` (``service/deps.py``); the engine (when not
+    given), the job runner and the warm-up come at startup (``create_app``'s lifespan)."""
     app.state.settings = settings
     app.state.engine = engine
     app.state.jobs = None
@@ -242,12 +256,3 @@ def create_app(
     app.state.search_gate = SearchGate.from_settings(settings.service)
     app.state.audit = AuditWriter(lambda: app.state.db.conn(), settings.service.audit_queue)
     app.state.warm_up = None
-
-    for mount in MOUNTS if mounts is None else mounts:
-        app.include_router(mount.router, max_body_size=mount.body_limit(settings))
-    for kind, _code in _ERROR_STATUS:
-        app.add_exception_handler(kind, _figvault_error)
-    app.add_exception_handler(Overloaded, _overloaded)
-    app.add_exception_handler(RequestValidationError, request_validation_error)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    return app
