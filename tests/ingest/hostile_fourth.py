@@ -85,3 +85,16 @@ def repeated_slide_pptx(path: Path, base: bytes, entries: int) -> Path:
         )
 
     return rewrite_pptx(path, base, edit)
+
+
+def form_in_cell_pdf(path: Path, uses: int, form_paths: int) -> Path:
+    """A bar chart page whose bars are filled with a tiling pattern whose 5 pt cell paints a form of
+    ``form_paths`` squares ``uses`` times (the form named in the pattern's own resources)."""
+    head = b"/PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 5 5] /XStep 5 /YStep 5"
+    pattern = _flate(b" ".join([b"/Fm Do"] * uses), head + b" /Resources << /XObject << /Fm 7 0 R >> >>")
+    squares = b" ".join(b"%g %g 0.5 0.5 re f" % (i * 3 % 5, i * 7 % 5) for i in range(form_paths))
+    form = _flate(b"0 0 1 rg " + squares, b"/Type /XObject /Subtype /Form /BBox [0 0 5 5]")
+    content = HEADING + bar_chart(b"/Pattern cs /P1 scn")
+    resources = b"/Font << /F1 5 0 R >> /Pattern << /P1 6 0 R >>"
+    path.write_bytes(_pdf_file(one_page_objects(resources, _flate(content), HELVETICA, pattern, form)))
+    return path

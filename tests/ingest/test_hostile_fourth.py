@@ -222,3 +222,25 @@ def test_a_slide_listed_many_times_is_read_once(tmp_path: Path) -> None:
         "presentation.xml lists 999 slide(s) again that it listed before: each slide is read once"
     ]
     assert page_texts(deck.read_bytes(), result.meta.mime, SETTINGS) == {1: "Network overview"}
+
+
+def test_a_form_painted_in_a_pattern_cell_is_counted(tmp_path: Path) -> None:
+    # Before: the cell's ``/Fm Do`` counted nothing (67 operations for the page): MuPDF read 600,000 paths
+    # as drawings, past 190 s (the worker's limit: the document lost).
+    page = h4.form_in_cell_pdf(tmp_path / "form.pdf", uses=100, form_paths=1_000)
+    with pymupdf.open(page) as doc:
+        operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
+    assert operations >= 6 * 100 * 1_000
+    result = extract_document(page, SETTINGS)
+    cap = "(more than 4 x extract.max_page_drawing_ops = 50,000)"
+    assert result.figures == [] and result.warnings == [
+        f"page 1: skipped, {operations:,} drawing operations {cap}"
+    ]
+
+
+def test_a_hatch_drawn_by_a_form_leaves_the_page_alone(tmp_path: Path) -> None:
+    page = h4.form_in_cell_pdf(tmp_path / "form.pdf", uses=2, form_paths=2)
+    with pymupdf.open(page) as doc:
+        assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 200
+    result = extract_document(page, SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
