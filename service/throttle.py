@@ -30,10 +30,13 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from figvault.errors import FigvaultError
 from figvault.settings import ServiceSettings
+from figvault.storage import url_without_password
 
 
 def too_many_requests(detail: str, retry_after_s: float) -> HTTPException:
@@ -83,7 +86,12 @@ def counter_storage(uri: str) -> Storage:
     """The storage of ``uri``; ``memory://`` without a thread per request where this ``limits`` allows."""
     if uri.strip() == "memory://" and INLINE_EXPIRY:
         return InlineExpiryMemoryStorage(uri)
-    return storage_from_string(uri)
+    try:
+        return storage_from_string(uri)
+    except ConfigurationError as exc:  # an unknown scheme, or its client library not installed (redis)
+        shown = url_without_password(uri)
+        reason = str(exc).replace(uri, shown)  # limits repeats the URI, password included
+        raise FigvaultError(f"service.rate_limit_storage {shown!r}: {reason}") from None
 
 
 def _items(spec: str) -> list[RateLimitItem]:

@@ -96,3 +96,18 @@ def test_a_taken_port_is_said_before_anything_loads(tmp_path: Path, monkeypatch:
     assert result.exit_code == 1, result.output
     assert f"error: cannot listen on 127.0.0.1:{port}:" in result.output and "--port" in result.output
     assert "models were loaded" not in result.output
+
+
+def test_a_rate_limit_storage_that_cannot_be_used_says_it_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/deploy.md tells replicas to share ``service.rate_limit_storage`` (``redis://...``); with the
+    redis client missing (it is not installed with figvault) or a scheme ``limits`` does not know, serve
+    ended in a 54-line traceback from ``limits``. Now one line naming the setting, password hidden."""
+    monkeypatch.setenv("FIGVAULT_SERVICE__RATE_LIMIT_STORAGE", "nosuch://counter:s3cret@host/0")
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
+    )
+    assert result.exit_code in (1, 3), result.output
+    assert "service.rate_limit_storage 'nosuch://counter:***@host/0': unknown storage scheme" in result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output
