@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from figvault.access import Principal
+from figvault.access import Action, Principal
 from figvault.pipeline.gone_files import shown_to
 from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
 from figvault.pipeline.jobs import DETAIL, Job, is_starter
@@ -58,7 +58,8 @@ class JobOut(BaseModel):
     warnings: list[JobWarningOut] = Field(
         default_factory=list,
         description="An ingest's per-document warnings (a damaged PDF repaired, a skipped picture, OCR"
-        " stopped, the same content as another document), the first 200; file names for its starter only.",
+        " stopped, the same content as another document), the first 200; file names for its starter only;"
+        " others read those of the documents they may see now.",
     )
     warning_count: int = 0
     gone: list[JobDocumentOut] = Field(
@@ -96,6 +97,8 @@ class JobOut(BaseModel):
         result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
         named = viewer is not None and is_starter(job, viewer)
         warnings = job_warnings(job, named=named)
+        if not named:
+            warnings = _warnings_seen_now(warnings, job, viewer, registry)
         gone, pruned = _gone_lists(job, viewer, registry)
         return cls(
             warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
@@ -143,6 +146,28 @@ class JobOut(BaseModel):
             progress=_fraction(job),
             withheld=True,
         )
+
+
+def _warnings_seen_now(
+    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+) -> list[dict[str, str]]:
+    """The warnings of the documents ``viewer`` may see now (an admin: every one of its tenant's), and
+    those of no document: one regrouped to groups it is not in, or deleted, since the job is judged as it is
+    now, as ``gone`` is. (Its starter, who sent the files, reads them all.)"""
+    if viewer is None or registry is None or viewer.can(Action.REGROUP):
+        return warnings
+    from figvault.pipeline.ingest_job import job_tenant
+
+    tenant = job_tenant(job)
+    if tenant != viewer.tenant:
+        return [w for w in warnings if not w["doc_id"]]
+    ids = sorted({w["doc_id"] for w in warnings if w["doc_id"]})
+    seen = {
+        r.doc_id
+        for r in registry.matching_any(tenant, ids)
+        if r.doc_id in ids and viewer.sees(tenant, r.groups)
+    }
+    return [w for w in warnings if not w["doc_id"] or w["doc_id"] in seen]
 
 
 def _gone_lists(

@@ -1030,6 +1030,46 @@ def test_a_jobs_answer_carries_its_documents_warnings(service: Service) -> None:
     assert next(j for j in listed if j["id"] == job_id)["warnings"] == theirs["warnings"]
 
 
+def test_a_jobs_warnings_are_shown_for_the_documents_its_viewer_may_see_now(service: Service) -> None:
+    """Whoever shares a group of a job read the warnings of all its documents, also of one an admin has
+    since given groups the reader is not in (its id, and what went wrong with it), while ``gone`` judged
+    each document as it is now. The warnings are now judged the same way; the starter and admins read
+    them all."""
+    from figvault.ingest.pdf import DAMAGED_PDF
+
+    add_user(service, "peer", Role.EDITOR, ["eng"])
+    whole = figure_pdf(service.root / "whole.pdf", seed=33).read_bytes()
+    files = [("files", ("cut.pdf", whole[: len(whole) // 2], "application/pdf"))]
+    response = service.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    [doc_id] = [d["doc_id"] for d in response.json()["documents"]]
+    assert service.wait(job_id, "editor")["state"] == "succeeded"
+
+    def warnings(user: str) -> tuple[set[str], int]:
+        """The documents the job's warnings are about, and how many warnings ``user`` is told of."""
+        job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers(user)).json()
+        listed = service.client.get("/v1/jobs", headers=service.headers(user)).json()["jobs"]
+        assert next(j for j in listed if j["id"] == job_id)["warnings"] == job["warnings"]
+        assert job["warning_count"] == len(job["warnings"])
+        return {w["doc_id"] for w in job["warnings"]}, job["warning_count"]
+
+    everyone = warnings("admin")
+    assert everyone[0] == {doc_id} and everyone[1] >= 1
+    before = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("peer")).json()
+    assert DAMAGED_PDF in {w["warning"] for w in before["warnings"]}
+    assert warnings("peer") == everyone
+    moved = service.client.patch(
+        f"/v1/documents/{doc_id}", json={"groups": ["sales"]}, headers=service.headers("admin")
+    )
+    assert moved.status_code == 200, moved.text
+    assert service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("peer")).status_code == 200
+    assert warnings("peer") == (set(), 0)  # the job is still eng's; the document no longer is
+    assert warnings("editor") == everyone and warnings("admin") == everyone
+
+
 def test_a_folder_jobs_errors_name_its_files_not_server_paths(service: Service, tmp_path: Path) -> None:
     """Every editor of a job's groups reads its errors. A server-folder ingest named a file it refused (a
     link out of the allowed folders, a pipe) by its whole server path; a file is named by its file name,
