@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from figvault.errors import FigvaultError
 from figvault.settings import Settings
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -39,6 +40,10 @@ def write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class StorageUnavailableError(FigvaultError):
+    """``storage.url`` names files figvault cannot reach (its fsspec implementation not installed, ...)."""
 
 
 def url_without_password(url: str) -> str:
@@ -58,7 +63,11 @@ class Storage:
             self.fs: Any = LocalFileSystem()
             self.root = str(Path(location).expanduser().resolve())
         else:
-            self.fs, self.root = fsspec.core.url_to_fs(str(location), **(storage_options or {}))
+            try:
+                self.fs, self.root = fsspec.core.url_to_fs(str(location), **(storage_options or {}))
+            except (ImportError, ValueError) as exc:  # s3:// without s3fs, a scheme fsspec does not know
+                shown = url_without_password(str(location))
+                raise StorageUnavailableError(f"storage.url {shown!r}: {exc}") from None
             self.root = self.root.rstrip("/")
         self.local = isinstance(self.fs, LocalFileSystem)
 

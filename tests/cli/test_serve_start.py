@@ -111,3 +111,18 @@ def test_a_rate_limit_storage_that_cannot_be_used_says_it_in_one_line(
     assert result.exit_code in (1, 3), result.output
     assert "service.rate_limit_storage 'nosuch://counter:***@host/0': unknown storage scheme" in result.output
     assert "Traceback" not in result.output and "s3cret" not in result.output
+
+
+def test_a_storage_url_fsspec_cannot_open_says_it_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``storage.url = s3://...`` without s3fs (docs/deploy.md: `pip install s3fs`) ended serve in a
+    traceback from fsspec ("ImportError: Install s3fs to access S3"); now one line naming the setting.
+    A scheme fsspec does not know at all takes the same path here (s3fs may be installed one day)."""
+    monkeypatch.setenv("FIGVAULT_STORAGE__URL", "nosuch://files:s3cret@host/figvault")
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
+    )
+    assert result.exit_code in (1, 3), result.output
+    assert "storage.url 'nosuch://files:***@host/figvault': Protocol not known: nosuch" in result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output
