@@ -375,11 +375,18 @@ def _linked(nodes: list[Member], n_graphics: int, tol: float) -> _DisjointSets:
     under a row of KPI tiles): a native chart is a whole figure in its frame, so a group holding one joins
     another graphic only where their boxes overlap (a logo or callout drawn on the chart), never across a
     gap or through a text box between them; closest pairs first, so a title or source note joins the
-    chart it sits against. Slides without a native chart link as before (the order changes nothing)."""
+    chart it sits against. Slides without a native chart link as before, in any order (no sort: a
+    diagram's thousands of links cost what they did)."""
     sets = _DisjointSets(len(nodes))
     charted = [m.role == CHART for m in nodes]
     drawn = [i < n_graphics for i in range(len(nodes))]
     grid = BoxGrid([_tuple(m.box) for m in nodes])
+    if not any(charted):
+        for i, a in enumerate(nodes[:n_graphics]):
+            for j in grid.near(_tuple(a.box), tol):
+                if j > i:
+                    sets.union(i, j)
+        return sets
     edges = sorted(
         (_gap(a.box, nodes[j].box), i, j)
         for i, a in enumerate(nodes[:n_graphics])
