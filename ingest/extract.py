@@ -142,12 +142,19 @@ def _zip_names(container: io.BytesIO) -> set[str]:
 
 
 def read_document(path: Path, settings: ExtractSettings) -> bytes:
-    size = path.stat().st_size
+    """The file's bytes, at most ``extract.max_file_mb``. The size is that of the file opened, and the read
+    stops one byte past the limit: a file that grows while it is read (a copy still arriving, a log being
+    written) is refused, not read into memory whole."""
     limit = settings.max_file_mb * 1024 * 1024
-    if size > limit:
-        raise UnsafeFileError(f"file is {size / 2**20:.0f} MiB, over the {settings.max_file_mb} MiB limit")
     with open_regular(path) as fh:
-        return fh.read()
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            mib = settings.max_file_mb
+            raise UnsafeFileError(f"file is {size / 2**20:.0f} MiB, over the {mib} MiB limit")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeFileError(f"file grew past the {settings.max_file_mb} MiB limit while it was read")
+    return data
 
 
 def extract_document(

@@ -3,6 +3,7 @@ and says why it gives no unit."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -12,6 +13,7 @@ import pymupdf
 import pytest
 from PIL import Image
 
+from figvault.errors import ExtractionError
 from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
 from figvault.ingest.metafile_text import MAX_RECORDS, MAX_TEXT_CHARS, metafile_text
@@ -244,3 +246,25 @@ def test_a_hatch_drawn_by_a_form_leaves_the_page_alone(tmp_path: Path) -> None:
         assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 200
     result = extract_document(page, SETTINGS)
     assert not result.warnings and len(result.figures) == 1
+
+
+def test_a_file_that_grows_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the size was checked on the path, then the file read to its end: a file growing after the
+    # check (2 MiB here, a limit of 1 MiB) was read whole into memory, however far it grew. The stand-in
+    # stat calls report the size the file had when it was looked at (10 bytes).
+    grown = tmp_path / "grown.pdf"
+    grown.write_bytes(b"%PDF-1.7\n" + b"%" * 2**21)
+    real_stat, real_fstat = Path.stat, os.fstat
+
+    def small(result: os.stat_result) -> os.stat_result:
+        return os.stat_result((*result[:6], 10, *result[7:10]))
+
+    def path_stat(self: Path, **kw: bool) -> os.stat_result:
+        return small(real_stat(self, **kw)) if self == grown else real_stat(self, **kw)
+
+    monkeypatch.setattr(Path, "stat", path_stat)
+    monkeypatch.setattr(os, "fstat", lambda fd: small(real_fstat(fd)))
+    with pytest.raises(ExtractionError, match="file grew past the 1 MiB limit while it was read"):
+        extract_document(grown, SETTINGS.model_copy(update={"max_file_mb": 1}))
