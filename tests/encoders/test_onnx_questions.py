@@ -96,3 +96,44 @@ def test_document_runtime_torch_exports_nothing(tmp_path: Any, monkeypatch: pyte
     assert text.prepare_documents(threads=1) == "torch" and not exported
     texts = _unit_texts()[:3]
     np.testing.assert_array_equal(text.encode_documents(texts), text.encode_texts(texts))
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx_text(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A tiny sentence model with one ONNX Runtime session adopted for both questions and stored texts, as
+    ``serve`` has it once its warm-up and an upload job's model load both ran."""
+    from figvault.encoders.text import SentenceTextEncoder, resolve_text_spec
+    from figvault.settings import load_settings
+    from tests.encoders.tiny_text import build_tiny_sentence_model
+
+    folder = build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-text"))
+    settings = load_settings("offline", data_dir=tmp_path_factory.mktemp("data"))
+    settings.text.model = f"local-dir:{folder}"
+    text = SentenceTextEncoder(resolve_text_spec(settings.text)).load()
+    assert text.prepare_questions("auto", threads=1) == "onnxruntime"
+    assert text.prepare_documents(threads=1) == "onnxruntime"
+    assert text._questions is text._documents  # the shared session under test
+    return text
+
+
+def test_questions_from_threads_while_a_batch_is_encoded_on_the_same_session(tiny_onnx_text: Any) -> None:
+    """Each thread's vectors are the serial ones of its own input: no cross-talk between concurrent runs of
+    the one session (questions of several requests, unit texts of an upload job), and no error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = tiny_onnx_text
+    units = _unit_texts()
+    questions = [[f"question {i} " + "leader vote " * (i % 9)] for i in range(24)]
+    serial_units = text.encode_documents(units)
+    serial_questions = [text.encode_questions(q) for q in questions]
+
+    def ask(i: int) -> np.ndarray:
+        return text.encode_questions(questions[i % len(questions)])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        batch = pool.submit(text.encode_documents, units)
+        answers = list(pool.map(ask, range(8 * len(questions))))
+        stored = batch.result()
+    np.testing.assert_array_equal(stored, serial_units)
+    for i, answer in enumerate(answers):
+        np.testing.assert_array_equal(answer, serial_questions[i % len(questions)], err_msg=f"question {i}")
