@@ -9,7 +9,7 @@ import struct
 from pathlib import Path
 
 from tests.ingest import pptx_decks as decks
-from tests.ingest.hostile_docs import _pdf_file, one_page_objects
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
 from tests.ingest.hostile_fresh import rewrite_pptx
 from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
 
@@ -97,4 +97,24 @@ def form_in_cell_pdf(path: Path, uses: int, form_paths: int) -> Path:
     content = HEADING + bar_chart(b"/Pattern cs /P1 scn")
     resources = b"/Font << /F1 5 0 R >> /Pattern << /P1 6 0 R >>"
     path.write_bytes(_pdf_file(one_page_objects(resources, _flate(content), HELVETICA, pattern, form)))
+    return path
+
+
+def type3_shared_pdf(path: Path, glyphs: int, pages: int) -> Path:
+    """``pages`` bar chart pages (one page object listed ``pages`` times) showing three characters of a
+    Type 3 font of ``glyphs`` glyph programs, each a filled square."""
+    procs = [_stream(b"10 0 0 0 10 10 d1 0 0 10 10 re f") for _ in range(glyphs)]
+    charprocs = b"<< " + b" ".join(b"/g%d %d 0 R" % (i, 8 + i) for i in range(glyphs)) + b" >>"
+    codes = b"[0 " + b" ".join(b"/g%d" % (i % glyphs) for i in range(256)) + b"]"
+    font = (
+        b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 10 10] /FontMatrix [0.1 0 0 0.1 0 0] /CharProcs 7 0 R"
+        b" /Encoding << /Type /Encoding /Differences " + codes + b" >> /FirstChar 0 /LastChar 255"
+        b" /Widths [" + b" ".join([b"10"] * 256) + b"] >>"
+    )
+    content = HEADING + bar_chart() + b"BT /F3 12 Tf 72 100 Td (abc) Tj ET\n"
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R /F3 6 0 R >>", _flate(content), HELVETICA, font, charprocs
+    )
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join([b"3 0 R"] * pages), pages)
+    path.write_bytes(_pdf_file([*objects, *procs]))
     return path
