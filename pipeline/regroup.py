@@ -12,7 +12,10 @@ A crash half-way leaves some collections with the new groups and the registry wi
 the same command again finishes it (the rewrite is idempotent).
 
 
-``set_document_tags`` changes a document's tags the same way (its units' ``tags`` field, in place)."""
+``set_document_tags`` changes a document's tags the same way (its units' ``tags`` field, in place). After a
+replacement that failed between writing its new units and deleting the old ones, both are live, each with
+the groups it was written with (``IngestRunner._ingest_one``): the tags go to every live unit and no unit's
+groups change (tags filter, they grant nothing; a regroup is what makes the groups one set again)."""
 
 from __future__ import annotations
 

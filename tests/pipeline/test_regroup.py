@@ -229,3 +229,39 @@ def test_a_document_deleted_while_it_is_regrouped_stays_deleted(
         regroup(settings, tenant, record.doc_id, ["g2"], store=store, lock_timeout_s=5)
     assert DocumentRegistry.open(settings).get(tenant, record.doc_id) is None
     assert store.unit_ids_of_doc(store.served_collection(), tenant, record.doc_id) == set()
+
+
+def test_a_tag_change_after_a_half_failed_replacement_tags_every_live_unit(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A replacement that wrote its new units and then failed (before the old ones were deleted) leaves
+    both: the old units with the old groups, the new ones with the new groups, the record with the new.
+    A tag change gives every live unit of the document the tags and leaves each unit's groups as they are."""
+    from figvault.pipeline.ingest_pipeline import IngestRunner
+    from figvault.pipeline.regroup import set_document_tags
+
+    tenant = "half"
+    path = figure_pdf(tmp_path / "delta.pdf", seed=34, n_figures=2)
+    ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
+    store = MilvusUnitStore.from_settings(settings)
+    old = rows_of(store, tenant, "d")
+    figure_pdf(path, seed=35, n_figures=1)
+
+    def crash(stage: str, _outcome: object) -> None:
+        if stage == "written":
+            raise RuntimeError("simulated crash between the new units' write and the old ones' delete")
+
+    report = IngestRunner(settings, hook=crash).run(
+        [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
+    )
+    assert report.failed
+    before = rows_of(store, tenant, "d")
+    assert set(old) < set(before)  # old and new units both live
+    result = set_document_tags(settings, tenant, "d", ["retagged"], store=store, lock_timeout_s=5)
+    after = rows_of(store, tenant, "d")
+    assert set(after) == set(before) and result.units == len(after)
+    for unit_id, row in after.items():
+        assert row["tags"] == ["retagged"], unit_id
+        assert (row["groups"], row["acl_key"]) == (before[unit_id]["groups"], before[unit_id]["acl_key"])
+    assert {tuple(r["groups"]) for r in after.values()} == {("g1",), ("g2",)}
+    assert DocumentRegistry.open(settings).get(tenant, "d").tags == ["retagged"]
