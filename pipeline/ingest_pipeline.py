@@ -33,6 +33,7 @@ from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import StoreLayout, unit_to_row
+from figvault.retrieval.served_encoders import ingest_mismatch_line
 from figvault.settings import Settings
 from figvault.storage import BlobStore
 
@@ -237,9 +238,10 @@ class IngestRunner:
         if served is not None:
             layout = self.store.layout_of(served)
             if layout.embedding_version != self.layout.embedding_version:
+                # The CLI checked before its job (commands/ingest.py); the store may have switched since.
+                configured = self.layout.embedding_version
                 raise VersionMismatchError(
-                    f"store serves {layout.embedding_version}, configured {self.layout.embedding_version}:"
-                    " run `figvault reencode`"
+                    ingest_mismatch_line(self.settings, self.store, served, configured)
                 )
             self.store.ensure_loaded(served)
             return served

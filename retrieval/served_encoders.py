@@ -82,6 +82,16 @@ def mismatch_hint(settings: Settings, record: dict[str, Any] | None, served: str
     )
 
 
+def ingest_mismatch_line(settings: Settings, store: MilvusUnitStore, collection: str, configured: str) -> str:
+    """Why an ingest into ``collection`` (served, of another embedding_version than ``configured``) is
+    refused, and the two ways out: ``mismatch_hint`` + ``, or restore the encoder settings``. One text for
+    the CLI's check before its job and the job's own check (``IngestRunner.target_collection``), which
+    catches a store switched in between."""
+    record = recorded_encoder_settings(store, collection)
+    served = store.layout_of(collection).embedding_version
+    return f"{mismatch_hint(settings, record, served, configured)}, or restore the encoder settings"
+
+
 def settings_for_collection(settings: Settings, record: dict[str, Any]) -> Settings:
     """``settings`` with the recorded encoder sections (device and batch size stay this process's)."""
     clip = dict(record.get("clip") or {})

@@ -230,7 +230,7 @@ def _refuse_before_the_job(settings: Settings) -> None:
     from figvault.encoders.factory import configured_embedding_version
     from figvault.errors import ModelUnavailableError, StoreInUseError
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
+    from figvault.retrieval.served_encoders import ingest_mismatch_line
 
     untouched = "(nothing was ingested, no job recorded)"
     try:
@@ -250,11 +250,10 @@ def _refuse_before_the_job(settings: Settings) -> None:
         configured = configured_embedding_version(settings)
     except ModelUnavailableError:  # the job says what is missing, with its fix
         return
-    version = store.layout_of(served).embedding_version
-    if version != configured:
-        record = recorded_encoder_settings(store, served)
-        hint = mismatch_hint(settings, record, version, configured)
-        typer.echo(f"error: {hint}, or restore the encoder settings {untouched}", err=True)
+    if store.layout_of(served).embedding_version != configured:
+        typer.echo(
+            f"error: {ingest_mismatch_line(settings, store, served, configured)} {untouched}", err=True
+        )
         raise typer.Exit(1)
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
-from figvault.pipeline.jobs import JobStore
+from figvault.pipeline.jobs import DETAIL, JobState, JobStore
 from figvault.settings import load_settings
 from tests.conftest import REPO
 from tests.generated_docs import figure_pdf
@@ -74,3 +74,33 @@ def test_an_ingest_into_a_store_of_another_version_records_no_job(
     assert "(text.precision fp32 -> bf16)" in line  # what changed since the store was written
     status = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), "status", "--json"])
     assert json.loads(status.stdout)["encoder_changes"] == ["text.precision fp32 -> bf16"]
+
+
+def test_a_store_switched_after_the_check_fails_the_job_with_the_same_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before the job and the job's own check are apart in time: a store switched in between (a
+    re-encode, another configuration) fails the job. Its error said only "store serves X, configured Y:
+    run `figvault reencode`"; it now says what the check says: the setting that changed, both ways out."""
+    from figvault.commands import ingest as ingest_command
+
+    doc = figure_pdf(tmp_path / "report.pdf", seed=1)
+    data = tmp_path / "data"
+    base = ["--config", "offline", "--data-dir", str(data), "ingest", "--groups", "eng", "--quiet", "--json"]
+    assert CliRunner().invoke(app, [*base, str(doc)]).exit_code == 0
+    monkeypatch.setenv("FIGVAULT_TEXT__PRECISION", "bf16")
+    other = str(figure_pdf(tmp_path / "other.pdf", seed=2))
+    refused = CliRunner().invoke(app, [*base, other])
+    assert refused.exit_code == 1
+    [line] = refused.stderr.splitlines()
+    sentence = line.removeprefix("error: ").removesuffix(" (nothing was ingested, no job recorded)")
+    assert "(text.precision fp32 -> bf16)" in sentence and "restore the encoder settings" in sentence
+    monkeypatch.setattr(ingest_command, "_refuse_before_the_job", lambda settings: None)  # the window
+    raced = CliRunner().invoke(app, [*base[:-1], other])
+    assert raced.exit_code == 1
+    assert f"error: {sentence}" in raced.stderr, raced.stderr  # what the operator reads at the terminal
+    jobs = JobStore.open(load_settings("offline", data_dir=data)).list()
+    [failed] = [job for job in jobs if job.state == JobState.FAILED]
+    # Its message, read over HTTP too, stays the fixed sentence of a store error (errors.SERVER_SIDE: the
+    # settings that changed may name server paths); the whole reason is the operator's detail.
+    assert failed.result[DETAIL] == sentence
