@@ -107,7 +107,8 @@ class ContentBudget:
         times = _times(roots, order, edges)
         painted = [(self._streams[xref], n) for xref, n in times.items() if n]
         glyph_ops, expansion = self._font_costs(page, cost)
-        pattern_ops = self._pattern_ops(page, roots, times, cost)
+        # what the page's own streams do not show: pattern cells, annotations' appearances
+        pattern_ops = self._pattern_ops(page, roots, times, cost) + self._annotation_ops(page, cost)
         if cost.over_bytes:
             return cost
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
@@ -233,21 +234,40 @@ class ContentBudget:
         except ValueError:
             x0 = y0 = x1 = y1 = step = 0.0
         copies = abs((x1 - x0) * (y1 - y0)) / step if step > 0 else 1.0
-        own = self._operations(stream) + self._cell_forms(pattern, cost)
+        own = self._operations(stream) + self._painted_forms(pattern, cost)
         return min(own + int(min(copies, MAX_CELL_COPIES)) + nested, MAX_CELL_COPIES)
 
-    def _cell_forms(self, pattern: int, cost: PageCost) -> int:
-        """Painting operators of the forms ``pattern``'s cell paints, each once per use at any depth (a form
-        names the forms it paints in its own resources, else in the cell's). A 1.2 KB page whose cell paints
+    def _painted_forms(self, xref: int, cost: PageCost) -> int:
+        """Painting operators of the forms the stream ``xref`` (a pattern's cell, an annotation's
+        appearance) paints, each once per use at any depth: a form names the forms it paints in its own
+        resources, else in ``xref``'s; ``page.get_xobjects`` lists neither. A 1.2 KB page whose cell paints
         a form of 1,000 squares 100 times counted 67 operations, and MuPDF ran past 190 s on it."""
-        if not self._streams[pattern].uses:  # read by the caller; no ``/Name Do`` in it
+        if not self._streams[xref].uses:  # read by the caller; no ``/Name Do`` in it
             return 0
-        cell_forms = self._resources(pattern, "XObject")
-        forms = _OwnForms(lambda xref: self._resources(xref, "XObject") or cell_forms)
-        forms[pattern] = cell_forms
-        order, edges = self._graph([pattern], forms, cost, invoker=pattern)
-        times = _times([pattern], order, edges)
-        total = sum(n * self._operations(self._streams[x]) for x, n in times.items() if x != pattern)
+        own = self._resources(xref, "XObject")
+        forms = _OwnForms(lambda form: self._resources(form, "XObject") or own)
+        forms[xref] = own
+        order, edges = self._graph([xref], forms, cost, invoker=xref)
+        times = _times([xref], order, edges)
+        total = sum(n * self._operations(self._streams[x]) for x, n in times.items() if x != xref)
+        return min(total, MAX_CELL_COPIES)
+
+    def _annotation_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
+        """Painting operators of the page's annotations' appearance streams (the normal appearance, every
+        state) and the forms they paint: MuPDF draws them with the page, and an annotation of 300,000
+        squares (700 KB) cost 4.2 CPU-s and 540 MB uncounted."""
+        total = 0
+        for annotation, _, _ in page.annot_xrefs():
+            if annotation <= 0:  # written inside the page's /Annots, not as an object: MuPDF has no xref
+                continue
+            kind, value = self.doc.xref_get_key(annotation, "AP/N")
+            if kind not in ("xref", "dict"):
+                continue
+            for appearance in (int(x) for x in REF.findall(value.encode("latin-1"))):
+                stream = self._read(appearance, cost)
+                if stream is None:
+                    return 0  # over the byte cap: the page is skipped
+                total += self._operations(stream) + self._painted_forms(appearance, cost)
         return min(total, MAX_CELL_COPIES)
 
     def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int]:

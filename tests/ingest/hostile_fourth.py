@@ -9,7 +9,7 @@ import struct
 from pathlib import Path
 
 from tests.ingest import pptx_decks as decks
-from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects, rects_content
 from tests.ingest.hostile_fresh import rewrite_pptx
 from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
 
@@ -117,4 +117,20 @@ def type3_shared_pdf(path: Path, glyphs: int, pages: int) -> Path:
     )
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join([b"3 0 R"] * pages), pages)
     path.write_bytes(_pdf_file([*objects, *procs]))
+    return path
+
+
+def annotation_pdf(path: Path, squares: int, inline: bool = False) -> Path:
+    """A bar chart page with a square annotation whose normal appearance stream fills ``squares`` squares
+    (flate: 700 KB for 300,000); ``inline``: with a link annotation written inside the page's /Annots too."""
+    appearance = _flate(
+        b"0 0 1 rg " + rects_content(squares), b"/Type /XObject /Subtype /Form /BBox [0 0 612 792]"
+    )
+    annotation = b"<< /Type /Annot /Subtype /Square /Rect [100 100 500 700] /AP << /N 7 0 R >> >>"
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA, annotation, appearance
+    )
+    link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] >>" if inline else b""
+    objects[2] = objects[2].replace(b"/Contents 4 0 R", b"/Contents 4 0 R /Annots [6 0 R %s]" % link)
+    path.write_bytes(_pdf_file(objects))
     return path

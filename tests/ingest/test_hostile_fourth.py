@@ -290,3 +290,27 @@ def test_a_type3_font_shared_by_many_pages_is_read_once(
     assert all(c == alone for c in costs) and alone.content_bytes > 1_000 * 30
     with pymupdf.open(path) as doc:  # a cap under the glyphs' bytes skips every page that uses them
         assert all(ContentBudget(doc, 20_000).page_cost(page, 0).over_bytes for page in doc)
+
+
+def test_an_annotations_appearance_is_counted_with_its_page(tmp_path: Path) -> None:
+    # Before: the page counted its own content only (about 70 operations); MuPDF drew the annotation's
+    # 300,000 squares with the page: 4.2 CPU-s and 540 MB (a million would reach the worker's 2 GiB).
+    page = h4.annotation_pdf(tmp_path / "annotation.pdf", 300_000)
+    with pymupdf.open(page) as doc:
+        operations = ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations
+    assert operations >= 300_000
+    result = extract_document(page, SETTINGS)
+    cap = "(more than 4 x extract.max_page_drawing_ops = 50,000)"
+    assert result.figures == [] and result.warnings == [
+        f"page 1: skipped, {operations:,} drawing operations {cap}"
+    ]
+    small = h4.annotation_pdf(tmp_path / "small.pdf", 4)  # a real annotation: the chart is read as usual
+    result = extract_document(small, SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
+
+
+def test_an_annotation_written_inline_leaves_the_page_alone(tmp_path: Path) -> None:
+    # MuPDF gives an annotation written inside /Annots (no object of its own) the xref 0, which it refuses to
+    # look into: counting it made such a page unreadable (two distractor pages have one).
+    result = extract_document(h4.annotation_pdf(tmp_path / "inline.pdf", 4, inline=True), SETTINGS)
+    assert not result.warnings and len(result.figures) == 1
