@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from figvault.db import Database, open_database, sqlite_url
+from tests.helpers.netns import Forwarder, LoopbackNamespace, NamespaceUnavailable
 from tests.postgres_server import PostgresServer, find_bindir
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -58,21 +59,35 @@ def registry_db(registry_url: str) -> Database:
 
 @pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Milvus 2.3.5 standalone (the ``milvus`` package of the dev extra) on loopback, for the session."""
+    """A Milvus 2.3.5 standalone (the ``milvus`` package of the dev extra) for the session, reachable on
+    loopback only. The server has no listen-address setting (it binds every interface), so it runs in a
+    network namespace of its own whose one interface is ``lo``, and the tests reach its proxy port through
+    a forwarder on 127.0.0.1 (tests/helpers/netns.py). Where no namespace can be made, the tests skip
+    rather than start it on every interface."""
     milvus = pytest.importorskip("milvus", reason="the `milvus` package (dev extra) is not installed")
+    try:
+        namespace = LoopbackNamespace()
+    except (NamespaceUnavailable, OSError) as exc:
+        pytest.skip(f"cannot keep the Milvus 2.3.5 server on loopback here: no network namespace ({exc})")
     base = tmp_path_factory.mktemp("milvus-e2e")
     server = milvus.MilvusServer(wait_for_started=False)
     server.set_base_dir(str(base))
+    forwarder: Forwarder | None = None
     try:
-        server.start()
-        server.wait_started(timeout=90_000)
+        # Started from a thread inside the namespace: the server process and the package's port probes
+        # and health checks all live there.
+        namespace.run(lambda: (server.start(), server.wait_started(timeout=90_000)))
+        forwarder = Forwarder(namespace, server.listen_port)
     except Exception as exc:  # no binary for this platform, ports refused, ...: say why and skip
         _kill_milvus(server)
+        namespace.close()
         pytest.skip(f"Milvus 2.3 server could not start here: {type(exc).__name__}: {exc}")
     try:
-        yield f"http://127.0.0.1:{server.listen_port}"
+        yield f"http://127.0.0.1:{forwarder.port}"
     finally:
+        forwarder.close()
         _kill_milvus(server)
+        namespace.close()
 
 
 def _kill_milvus(server: object) -> None:
