@@ -11,6 +11,12 @@ from figvault.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Ray's local-only mode (what it does on macOS): the node's address is 127.0.0.1 and its servers (GCS,
+# raylet, workers, agents, autoscaler monitor) bind there. On Linux Ray otherwise replaces even an explicit
+# ``_node_ip_address="127.0.0.1"`` with the machine's address and binds every interface. Set here, before
+# any test module imports ray: ray_constants reads it at import (and Ray's children inherit it).
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 # Shared fixture modules (each area's builders of tiny models and data).
 pytest_plugins = ["tests.fixtures_qwen", "tests.fixtures_models", "tests.fixtures_registry"]
 

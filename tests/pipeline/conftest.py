@@ -9,9 +9,9 @@ import pytest
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """A local Ray for one test module (2 CPUs, loopback, no dashboard); modules that need it say
-    ``pytestmark = pytest.mark.usefixtures("local_ray")``. Ray is imported here, not at the top: the other
-    pipeline tests run without the ``[ray]`` extra."""
+    """A local Ray for one test module (2 CPUs, no dashboard, on loopback only: tests/conftest.py sets
+    Ray's local-only mode); modules that need it say ``pytestmark = pytest.mark.usefixtures("local_ray")``.
+    Ray is imported here, not at the top: the other pipeline tests run without the ``[ray]`` extra."""
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
