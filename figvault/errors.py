@@ -71,10 +71,15 @@ INTERNAL = "an internal error"
 
 SERVER_SIDE: tuple[tuple[type[FigvaultError], str], ...] = (
     (ModelUnavailableError, "a model this request needs is not available on the server (see its log)"),
+    (
+        VersionMismatchError,
+        "the encoder settings changed since the store was built; an admin must re-encode (figvault reencode)",
+    ),
     (StoreError, "the vector store is unavailable or failed; try again later"),
 )
 """figvault's errors whose text describes the server (a model's local path; a store's address, collections
-and filter expressions): callers of the service read the fixed sentence, the log the text."""
+and filter expressions): callers of the service read the fixed sentence, the log the text. The first kind
+that matches wins: a version mismatch is a StoreError that no retry cures."""
 
 
 def server_side_line(exc: BaseException) -> str | None:

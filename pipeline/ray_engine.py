@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import DeploymentError, FigvaultError, one_line
+from figvault.errors import DeploymentError, FigvaultError, VersionMismatchError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
@@ -226,10 +226,13 @@ class RayEngine(Engine):
         for theirs, seconds in loaded:
             clock.add_load(seconds)
             if theirs != encoders.embedding_version:
-                raise FigvaultError(
-                    f"the Ray encoders (from the settings) make {theirs}, the store's collection needs"
-                    f" {encoders.embedding_version}: run `figvault reencode` first, or use --engine local"
-                )
+                # The driver's encoders already match the store (its runner checked): the local engine
+                # would use them, hence the second way out. No store here, so no record of what changed;
+                # imported here so that the actors' nodes need not import the store's client.
+                from figvault.retrieval.served_encoders import mismatch_hint
+
+                hint = mismatch_hint(self.settings, None, encoders.embedding_version, theirs)
+                raise VersionMismatchError(f"{hint}, or use --engine local")
         self._unchecked = []  # only once every actor matched: a reused engine checks again after a mismatch
 
     def _slots(self) -> int:

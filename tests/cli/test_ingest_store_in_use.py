@@ -101,6 +101,8 @@ def test_a_store_switched_after_the_check_fails_the_job_with_the_same_sentence(
     assert f"error: {sentence}" in raced.stderr, raced.stderr  # what the operator reads at the terminal
     jobs = JobStore.open(load_settings("offline", data_dir=data)).list()
     [failed] = [job for job in jobs if job.state == JobState.FAILED]
-    # Its message, read over HTTP too, stays the fixed sentence of a store error (errors.SERVER_SIDE: the
+    # Its message, read over HTTP too, is the fixed sentence of a version mismatch (errors.SERVER_SIDE: the
     # settings that changed may name server paths); the whole reason is the operator's detail.
+    assert "an admin must re-encode (figvault reencode)" in failed.message
+    assert "try again later" not in failed.message
     assert failed.result[DETAIL] == sentence

@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
-from figvault.errors import StoreError
+from figvault.errors import StoreError, VersionMismatchError
 from figvault.pipeline.ingest_job import uploads_dir
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobRunner, JobState, JobStore, JobType
 from figvault.service import users
@@ -696,6 +696,14 @@ def test_an_unreachable_ray_cluster_is_not_named_to_http_callers(
         (
             StoreError("cannot open the Milvus store at http://10.20.30.40:19530: deadline exceeded"),
             "the vector store is unavailable or failed; try again later",
+        ),
+        (  # a StoreError too, but no retry cures it: it says who must do what
+            VersionMismatchError(
+                "store serves v1a2b, configured v3c4d (clip.pretrained /mnt/10.20.30.40/clip.bin -> openai):"
+                " run `figvault reencode`, or restore the encoder settings"
+            ),
+            "the encoder settings changed since the store was built; an admin must re-encode"
+            " (figvault reencode)",
         ),
     ],
 )
