@@ -33,8 +33,9 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture(scope="module")
 def server_uri(milvus_uri: str) -> str:
-    """The session's one Milvus 2.3.5 server (tests/fixtures_registry.py; the two-replica test uses it too:
-    a second standalone cannot start beside it, its embedded etcd has fixed ports)."""
+    """The session's one Milvus 2.3.5 server (tests/fixtures_registry.py; the two-replica test uses it too).
+    It runs in a network namespace of its own (since 5bcf57e), so its fixed ports would not stop a second
+    standalone; one is shared because each start takes a server's start-up time and memory."""
     return milvus_uri
 
 
