@@ -46,7 +46,9 @@ CACHE_AREA = "cache/pages"
 MAX_PAGE_PIXELS = 12_000_000
 """Posters and huge slides are rendered at a lower dpi rather than as 100-megapixel images."""
 RENDER_SLOTS = 2
-"""First renders running at once in one service process; a view past them is told to retry."""
+"""First renders running at once in one service process; a render past them is told to retry (the
+service's page route queues its first renders fairly in front of them: ``service/admission.py``
+``render_gate``)."""
 UNAVAILABLE_SUFFIX = ".unavailable"
 UNAVAILABLE_RETRY_S = 3600.0
 """How long a page that overran the limits answers "unavailable" before one view renders it again (a
@@ -116,16 +118,11 @@ class PageImageRenderer:
         """The PNG of ``page`` (1-based) of the document with this hash; raises SourceUnavailableError
         (PageNotFoundError for a page it lacks) or PageRenderBusyError (CallerRenderBusyError: the caller's
         own first render is running)."""
-        if page < 1:
-            raise PageNotFoundError(f"no page {page}")
-        checked_sha256(sha256)
+        cached, marked = self._lookup(sha256, page)
+        if cached is not None:
+            return cached
         key = self.cache_key(sha256, page)
-        try:
-            return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page))
-        except KeyError:
-            pass
         limits = ExtractLimits.from_settings(self.settings.extract)
-        marked = [k for k in (key, self.deck_key(sha256)) if self._raise_if_marked(k, limits)]
         with _one_render_of(self.caller):
             if not _slots.acquire(blocking=False):
                 raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
@@ -137,6 +134,25 @@ class PageImageRenderer:
         for stale in marked:
             self.cache.delete(stale + UNAVAILABLE_SUFFIX)
         return PageImage(png=png, etag=self.etag(sha256, page))
+
+    def cached(self, sha256: str, page: int) -> PageImage | None:
+        """The page's cached PNG, or None when it needs a first render; raises as ``render`` does for a page
+        it lacks or one marked unavailable (so a caller queues for a render slot only to render)."""
+        return self._lookup(sha256, page)[0]
+
+    def _lookup(self, sha256: str, page: int) -> tuple[PageImage | None, list[str]]:
+        """The cached PNG (or None) and the unavailable markers that no longer hold (to delete after a
+        render); RenderFailedError while a marker holds."""
+        if page < 1:
+            raise PageNotFoundError(f"no page {page}")
+        checked_sha256(sha256)
+        key = self.cache_key(sha256, page)
+        try:
+            return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page)), []
+        except KeyError:
+            pass
+        limits = ExtractLimits.from_settings(self.settings.extract)
+        return None, [k for k in (key, self.deck_key(sha256)) if self._raise_if_marked(k, limits)]
 
     def _render_limited(self, sha256: str, page: int, key: str, limits: ExtractLimits) -> bytes:
         try:  # a deck's first view converts it, in a limited worker too (sources.convert_deck)

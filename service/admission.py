@@ -36,6 +36,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
+from figvault.pipeline.page_images import RENDER_SLOTS
 from figvault.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -45,10 +46,13 @@ class Overloaded(Exception):
     """No search slot: ``status`` 429 (a share or the queue full) or 503 (waited too long), retry after
     ``retry_after`` s. The message has the shape of the other 429s (``throttle.too_many_requests``)."""
 
-    def __init__(self, status: int, reason: str, retry_after: int) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int, whose: str = "all") -> None:
         super().__init__(f"{reason}; try again in {retry_after} s")
         self.status = status
         self.retry_after = retry_after
+        self.whose = whose
+        """Whose holdings refused it: ``caller`` (its own share), ``tenant`` (its tenant's), or ``all`` (the
+        gate full, or the wait too long): a gate whose callers see other words (the page images) maps it."""
 
 
 def search_concurrency(configured: int) -> int:
@@ -146,7 +150,7 @@ class SearchGate:
         fair share takes one of the tenant holding the most (else 429). Each 429 names only its own."""
         mine, tenants = self._held[turn.caller], self._held[turn.tenant]
         if mine >= self.per_caller:
-            raise Overloaded(429, "too many of your searches at once", self.retry_after(mine))
+            raise Overloaded(429, "too many of your searches at once", self.retry_after(mine), "caller")
         full = self.running >= self.concurrency and self.waiting >= self.queue
         places = min(self.per_tenant, self.fair_share(turn.tenant)) if full else self.per_tenant
         if tenants >= places:
@@ -154,7 +158,7 @@ class SearchGate:
             fair = max(1, places // callers)
             own = self._newest_past(fair, lambda t: t.caller, lambda t: t.tenant == turn.tenant)
             if mine >= fair or own is None:
-                raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants))
+                raise Overloaded(429, TENANT_SHARE, self.retry_after(tenants), "tenant")
             self._displace(own)  # a place of its own tenant's: the tenant holds no more than before
             return
         if not full:
@@ -243,7 +247,7 @@ class SearchGate:
                 ) from None
             raise
         if turn.displaced:
-            raise Overloaded(429, TENANT_SHARE, self.retry_after(self._held[turn.tenant]))
+            raise Overloaded(429, TENANT_SHARE, self.retry_after(self._held[turn.tenant]), "tenant")
 
     def _leave(self, turn: _Turn) -> None:
         """``turn`` waits no more (without a slot)."""
@@ -277,3 +281,17 @@ class SearchGate:
             del self._turns[caller]
         self._took_turn(turn)
         turn.ready.set()  # the slot passes on: ``running`` stays
+
+
+RENDER_QUEUE = 6
+"""First page renders that wait for one of the ``RENDER_SLOTS`` (past them: 503, retry)."""
+RENDER_WAIT_S = 10.0
+"""How long a first page render waits for a slot before 503: a few renders, within a reader's patience."""
+
+
+def render_gate() -> SearchGate:
+    """The gate in front of a process's ``RENDER_SLOTS`` first page renders: the searches' fair gate, with one
+    place per caller (a reader cannot hold both slots, nor wait for one while it holds the other). A view
+    past the slots waits its turn, served round-robin by tenant then caller, instead of being refused while
+    another tenant's renders run (2026-12-05: a third tenant got 503 while two callers held both slots)."""
+    return SearchGate(RENDER_SLOTS, RENDER_QUEUE, RENDER_WAIT_S, per_caller=1)

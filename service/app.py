@@ -32,7 +32,7 @@ from figvault.errors import (
 )
 from figvault.pipeline.registry import connect as connect_registry
 from figvault.service import audit as audit_trail
-from figvault.service.admission import Overloaded, SearchGate
+from figvault.service.admission import Overloaded, SearchGate, render_gate
 from figvault.service.api.routes import (
     admin_documents,
     admin_map,
@@ -254,5 +254,6 @@ def _set_state(app: FastAPI, settings: Settings, engine: Any | None) -> None:
     app.state.metrics.watch(app.state)
     app.state.blobs = BlobStore.from_settings(settings)
     app.state.search_gate = SearchGate.from_settings(settings.service)
+    app.state.render_gate = render_gate()
     app.state.audit = AuditWriter(lambda: app.state.db.conn(), settings.service.audit_queue)
     app.state.warm_up = None

@@ -92,6 +92,10 @@ async def get_search_gate(request: Request) -> SearchGate:
     return request.app.state.search_gate
 
 
+async def get_render_gate(request: Request) -> SearchGate:
+    return request.app.state.render_gate
+
+
 async def get_audit_writer(request: Request) -> AuditWriter:
     return request.app.state.audit
 
@@ -102,6 +106,7 @@ DbDep = Annotated[RegistryDB, Depends(get_db)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]
+RenderGateDep = Annotated[SearchGate, Depends(get_render_gate)]
 AuditDep = Annotated[AuditWriter, Depends(get_audit_writer)]
 
 # Path parameters: bounded, and refused (422) when they hold control characters, before any lookup.

@@ -8,7 +8,8 @@ import threading
 import anyio
 import pytest
 
-from figvault.service.admission import Overloaded, SearchGate
+from figvault.pipeline.page_images import RENDER_SLOTS
+from figvault.service.admission import Overloaded, SearchGate, render_gate
 
 
 def test_a_tenant_past_its_share_is_refused_and_another_tenant_is_not() -> None:
@@ -172,3 +173,44 @@ def test_a_caller_under_its_part_of_its_tenants_share_takes_a_waiting_place_of_i
         assert isinstance(refused, Overloaded) and refused.status == 429, (name, refused)
         assert "of your tenant" in str(refused)
     assert order == ["x1", "y1", "x2", "x3"]
+
+
+def test_render_gate_serves_a_third_tenant_before_the_busy_tenants_next_renders() -> None:
+    """The page renders' gate (``render_gate``): two tenants hold both slots and each queue another render;
+    a third tenant's render, queued after theirs, gets the next free slot. One caller holds one place only:
+    its second render, waiting or not, is refused as its own (never both slots)."""
+    release = {name: threading.Event() for name in ("a1", "b1", "a2", "b2", "c1")}
+    order: list[str] = []
+    outcomes: dict[str, object] = {}
+
+    def render(name: str) -> str:
+        order.append(name)
+        assert release[name].wait(30)
+        return name
+
+    async def view(gate: SearchGate, name: str, caller: str) -> None:
+        try:
+            outcomes[name] = await gate.run(lambda: render(name), caller=caller, tenant=name[0])
+        except Overloaded as exc:
+            outcomes[name] = exc
+
+    async def main() -> None:
+        gate = render_gate()
+        async with anyio.create_task_group() as tasks:
+            for name, caller in (("a1", "a/x"), ("b1", "b/x"), ("a2", "a/y"), ("b2", "b/y"), ("c1", "c/x")):
+                tasks.start_soon(view, gate, name, caller)
+                await anyio.wait_all_tasks_blocked()
+            await view(gate, "a1-again", "a/x")  # a1's caller again, its render running: its own 429
+            assert gate.running == RENDER_SLOTS and gate.waiting == 3
+            release["a1"].set()
+            while len(order) < 3:
+                await anyio.sleep(0.01)
+            for event in release.values():
+                event.set()
+        assert gate.running == 0 and gate.waiting == 0
+
+    anyio.run(main)
+    assert order[:3] == ["a1", "b1", "c1"]
+    refused = outcomes["a1-again"]
+    assert isinstance(refused, Overloaded) and refused.status == 429 and refused.whose == "caller"
+    assert all(outcomes[n] == n for n in release)

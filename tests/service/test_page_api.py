@@ -149,6 +149,7 @@ def test_an_unrenderable_page_answers_a_generic_reason_and_logs_the_detail(
     def worker_failed(self: PageImageRenderer, sha256: str, page: int) -> None:
         raise SourceUnavailableError(detail)
 
+    monkeypatch.setattr(PageImageRenderer, "cached", lambda self, sha256, page: None)  # a first render
     monkeypatch.setattr(PageImageRenderer, "render", worker_failed)
     doc = acme_docs(world)[0]
     with caplog.at_level(logging.WARNING):
@@ -182,6 +183,7 @@ def test_each_page_image_error_class_answers_its_own_fixed_reason(
     def failing(self: PageImageRenderer, sha256: str, page: int) -> None:
         raise error(leaked)
 
+    monkeypatch.setattr(PageImageRenderer, "cached", lambda self, sha256, page: None)  # a first render
     monkeypatch.setattr(PageImageRenderer, "render", failing)
     doc = acme_docs(world)[0]
     response = world.client.get(f"/v1/documents/{doc.doc_id}/pages/1/image", headers=world.headers("reader"))
@@ -228,3 +230,68 @@ def test_one_reader_cannot_hold_every_render_slot(world: World, monkeypatch: pyt
         running.join(60)
     assert answers == [200]
     assert world.client.get(second, headers=world.headers("heavy")).status_code == 200  # its turn now
+
+
+def test_another_tenant_waits_its_turn_while_one_tenant_holds_both_render_slots(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two callers of one tenant held both render slots, and a reader of another tenant was answered 503
+    at once (told of that tenant's renders) until they let go. Its view now waits a bounded time and gets
+    the next free slot, before the first tenant's own next waiting render."""
+    import shutil
+    import threading
+    import time
+
+    for name in ("slot-a0", "slot-a1", "slot-a2"):
+        world.add_user(name, Role.READER, list(GROUPS), "acme")
+    world.add_user("slot-g", Role.READER, list(GROUPS), "globex")
+    globex = [d for d in world.docs if d.tenant == "globex"]
+    assert globex, "the world has a document of globex"
+    urls = [f"/v1/documents/{d.doc_id}/pages/1/image" for d in [*acme_docs(world)[:3], globex[0]]]
+    shutil.rmtree(world.settings.data_dir / "cache" / "pages", ignore_errors=True)  # first renders
+    render = PageImageRenderer._render_limited
+    entered: list[str] = []
+    release = {world.principals[n].caller_key: threading.Event() for n in ("slot-a0", "slot-a1", "slot-a2")}
+
+    def held(self: PageImageRenderer, *args: object) -> bytes:
+        entered.append(self.caller or "")
+        if self.caller in release:  # acme's renders run until released; globex's at once
+            release[self.caller].wait(30)
+        return render(self, *args)
+
+    monkeypatch.setattr(PageImageRenderer, "_render_limited", held)
+    answers: dict[str, int] = {}
+
+    def view(name: str, url: str) -> threading.Thread:
+        def get() -> None:
+            answers[name] = world.client.get(url, headers=world.headers(name)).status_code
+
+        thread = threading.Thread(target=get)
+        thread.start()
+        return thread
+
+    def until(done: object, what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not done():  # type: ignore[operator]
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    gate = getattr(world.client.app.state, "render_gate", None)
+    threads = [view("slot-a0", urls[0]), view("slot-a1", urls[1])]
+    try:
+        until(lambda: len(entered) == 2, "acme's two renders hold both slots")
+        threads.append(view("slot-g", urls[3]))
+        until(lambda: "slot-g" in answers or (gate is not None and gate.waiting == 1), "globex waits")
+        assert "slot-g" not in answers, f"globex's view was answered {answers['slot-g']} while acme held both"
+        threads.append(view("slot-a2", urls[2]))  # acme's next view waits behind globex's
+        until(lambda: gate.waiting == 2, "acme's third view waits")
+        release[entered[0]].set()  # one of acme's renders ends: its slot is globex's turn
+        until(lambda: "slot-g" in answers, "globex's view is answered")
+        assert answers["slot-g"] == 200
+        assert entered[2] == world.principals["slot-g"].caller_key  # before acme's waiting render
+    finally:
+        for event in release.values():
+            event.set()
+        for thread in threads:
+            thread.join(60)
+    assert answers == {"slot-a0": 200, "slot-a1": 200, "slot-g": 200, "slot-a2": 200}

@@ -9,6 +9,7 @@ query, never filtered afterwards.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
@@ -32,10 +33,11 @@ from figvault.pipeline.sources import (
 )
 from figvault.retrieval.document_units import visible_units_of_document
 from figvault.service import audit
+from figvault.service.admission import Overloaded
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
-from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
+from figvault.service.deps import DbDep, DocIdPath, EngineDep, RenderGateDep, SettingsDep, require
 from figvault.service.throttle import too_many_requests
 from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document
 
@@ -44,6 +46,7 @@ PAGE_NOT_FOUND = "page not found: the document has no such page"
 PAGE_IMAGE_BUSY = "page images are being rendered; try again in a few seconds"
 PAGE_IMAGE_CALLER_BUSY = "another page image of yours is being rendered"
 """The 429's reason; ``too_many_requests`` adds when to try again, as for every 429 of the service."""
+PAGE_IMAGE_TENANT_BUSY = "too many page images of your tenant are being rendered"
 PAGE_IMAGE_UNAVAILABLE = "page image unavailable: this page could not be rendered"
 PAGE_IMAGE_REASONS: tuple[tuple[type[SourceUnavailableError], str], ...] = (
     (OriginalNotKeptError, "page image unavailable: its original file was not kept; re-ingest the document"),
@@ -145,6 +148,7 @@ async def page_image(
     principal: Viewer,
     db: DbDep,
     settings: SettingsDep,
+    gate: RenderGateDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     # async, with the blocking parts in the thread pool: a first render (in a limited worker process,
@@ -153,8 +157,8 @@ async def page_image(
     detail = {"doc_id": record.doc_id, "page": page}
     await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
     sha256 = record.sha256
-    # One first render per caller at a time: a reader cannot hold every render slot with one heavy
-    # document's pages while other tenants' views wait (``page_images._one_render_of``).
+    # One first render per caller at a time, waiting or running: a reader cannot hold every render slot
+    # with one heavy document's pages while other tenants' views wait (``admission.render_gate``).
     # Renders are kept per document: a copy of the same file elsewhere never shares them (page_images).
     renderer = PageImageRenderer(
         settings,
@@ -166,17 +170,18 @@ async def page_image(
     if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     try:
-        image = await run_in_threadpool(renderer.render, sha256, page)
+        image = await run_in_threadpool(renderer.cached, sha256, page)
+        if image is None:  # a first render: a fair turn at the slots (admission.render_gate)
+            first_render = partial(renderer.render, sha256, page)
+            image = await gate.run(first_render, principal.caller_key, principal.tenant)
+    except Overloaded as exc:
+        raise render_refused(exc) from None
     except PageNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_NOT_FOUND) from None
     except CallerRenderBusyError:
         raise too_many_requests(PAGE_IMAGE_CALLER_BUSY, RENDER_RETRY_AFTER_S) from None
-    except PageRenderBusyError:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            PAGE_IMAGE_BUSY,
-            headers={"Retry-After": str(RENDER_RETRY_AFTER_S)},
-        ) from None
+    except PageRenderBusyError:  # the process's slots, held by renders outside this gate
+        raise render_refused(Overloaded(503, PAGE_IMAGE_BUSY, RENDER_RETRY_AFTER_S)) from None
     except SourceUnavailableError as exc:
         # The caller may see this document; only its page image cannot be made.
         log.warning("page image unavailable: document %s page %d: %s", record.doc_id, page, exc)
@@ -187,3 +192,14 @@ async def page_image(
 def unavailable_reason(exc: SourceUnavailableError) -> str:
     """The fixed sentence for the class of ``exc`` (``PAGE_IMAGE_REASONS``)."""
     return next((text for cls, text in PAGE_IMAGE_REASONS if isinstance(exc, cls)), PAGE_IMAGE_OTHER)
+
+
+def render_refused(exc: Overloaded) -> HTTPException:
+    """The answer to a first render the gate refused: the caller's own (429) or its tenant's share (429),
+    else 503; fixed sentences and a fixed Retry-After, never a count or a wait of other tenants' renders."""
+    if exc.whose == "caller":
+        return too_many_requests(PAGE_IMAGE_CALLER_BUSY, RENDER_RETRY_AFTER_S)
+    if exc.whose == "tenant":
+        return too_many_requests(PAGE_IMAGE_TENANT_BUSY, RENDER_RETRY_AFTER_S)
+    retry = {"Retry-After": str(RENDER_RETRY_AFTER_S)}
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, PAGE_IMAGE_BUSY, headers=retry)
