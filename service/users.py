@@ -130,6 +130,34 @@ def rotate_key(conn: Database | Any, name: str) -> tuple[UserRecord, str]:
     return record, new.key
 
 
+def set_user(
+    conn: Database | Any, name: str, *, role: Role | None = None, groups: list[str] | None = None
+) -> tuple[UserRecord, UserRecord]:
+    """Change the active user ``name``'s role and/or groups; returns the record before and after. The key,
+    account and tenant stay (revoke + add changed the key and made a new account). Nothing is cached
+    about them: the authenticator reads the row on every request, and a queued job re-reads its caller,
+    so the change holds from the user's next request, in every process."""
+    values: dict[str, Any] = {}
+    if groups is not None:
+        if not groups:
+            raise UserError("at least one group is needed: a user without groups sees nothing")
+        values["groups_json"] = json.dumps(sorted({validate_label("group", g) for g in groups}))
+    if role is not None:
+        values["role"] = Role(role).value
+    if not values:
+        raise UserError("nothing to change: give --role and/or --groups")
+    active = (users.c.name == name, users.c.revoked_at.is_(None))
+    db = as_database(conn)
+    with db.write() as tx:
+        row = tx.execute(select(users).where(*active)).first()
+        if row is None:
+            raise UserError(f"no active user {name[:80]!r}")
+        tx.execute(update(users).where(*active).values(**values))
+    after = get_user(db, name)
+    assert after is not None
+    return record_from_row(row), after
+
+
 _BY_KEY_ID = select(users).where(users.c.key_id == bindparam("key_id"))
 """Built once: every authenticated request runs it on the event loop (building a select costs more than
 running it)."""

@@ -1,4 +1,4 @@
-"""``figvault users add|list|rotate|revoke``: API-key users of the HTTP service."""
+"""``figvault users add|list|set|rotate|revoke``: API-key users of the HTTP service."""
 
 from __future__ import annotations
 
@@ -82,6 +82,47 @@ def list_(
     for r in records:
         status = "active" if r.active else f"revoked {r.revoked_at}"
         typer.echo(f"{r.name}\t{r.role.value}\t{r.tenant}\t{','.join(r.groups)}\t{status}")
+
+
+@users_app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[Role | None, typer.Option("--role", help="New role: reader, editor or admin.")] = None,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="New access groups, comma separated (replace the old).")
+    ] = None,
+) -> None:
+    """Change an active user's role and/or groups; its key, account and tenant stay. Holds from the user's
+    next request, in every process; audited as ``user-set`` in the user's tenant."""
+    from figvault.service.users import UserError, set_user
+
+    conn = _connection(ctx)
+    try:
+        before, after = set_user(conn, name, role=role, groups=split_csv(groups))
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _audit_set(conn, before, after)
+    typer.echo(
+        f"set {after.name}: role {before.role.value} -> {after.role.value}, groups"
+        f" {','.join(before.groups)} -> {','.join(after.groups)} (same key and account; from its next"
+        " request)",
+        err=True,
+    )
+    typer.echo(_what_they_see(ctx, after), err=True)
+
+
+def _audit_set(conn: Any, before: Any, after: Any) -> None:
+    """``users set`` in the audit trail of the user's tenant, by its local operator (the CLI's caller)."""
+    from figvault.access import local_operator
+    from figvault.service import audit
+
+    def shown(record: Any) -> dict[str, Any]:
+        return {"role": record.role.value, "groups": list(record.groups)}
+
+    detail = {"user": after.name, "account": after.account_id, "before": shown(before), "after": shown(after)}
+    audit.record(conn, local_operator(after.tenant), "user-set", detail=detail)
 
 
 @users_app.command("rotate")

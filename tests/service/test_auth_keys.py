@@ -187,3 +187,53 @@ def test_rotating_a_key_keeps_the_account_and_stops_the_old_key(
     assert runner.invoke(app, [*base, "users", "revoke", "bot"]).exit_code == 0
     gone = runner.invoke(app, [*base, "users", "rotate", "bot"])
     assert gone.exit_code == 1 and gone.stdout == "" and "no active user 'bot'" in gone.stderr
+
+
+def test_users_set_changes_role_and_groups_from_the_next_request_and_keeps_the_key(
+    data_dir: Path, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before ``users set`` the only way to change a user's groups or role was revoke + add: a new key to
+    hand out and a new account. Now the key and account stay, the change holds at the key's next request
+    (the verified-key cache included: it holds the hash, never the role or groups), and it is audited."""
+    import json
+
+    from figvault.db.models import audit as audit_table
+
+    monkeypatch.setenv("FIGVAULT_REGISTRY__URL", registry_url)
+    load_commands()
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(data_dir)]
+    key = runner.invoke(app, [*base, "users", "add", "cal", "--groups", "eng,ops"]).stdout.strip()
+    conn = open_database(registry_url)
+    auth = Authenticator(ServiceSettings(), lambda: conn)
+    before = auth.authenticate(key)  # verified: now in the in-process cache
+    assert (before.roles, before.groups) == ([Role.READER], ["eng", "ops"])
+
+    changed = runner.invoke(app, [*base, "users", "set", "cal", "--role", "editor", "--groups", "ops"])
+    assert changed.exit_code == 0, changed.output
+    assert changed.stdout == "" and "role reader -> editor, groups eng,ops -> ops" in changed.stderr
+    after = auth.authenticate(key)
+    assert (after.identity, after.roles, after.groups) == (before.identity, [Role.EDITOR], ["ops"])
+    only_role = runner.invoke(app, [*base, "users", "set", "cal", "--role", "admin"])
+    assert only_role.exit_code == 0, only_role.output
+    assert (auth.authenticate(key).roles, auth.authenticate(key).groups) == ([Role.ADMIN], ["ops"])
+
+    with conn.read() as tx:
+        rows = tx.execute(select(audit_table).where(audit_table.c.action == "user-set")).all()
+    details = [json.loads(r._mapping["detail_json"]) for r in rows]
+    assert details[0]["before"] == {"role": "reader", "groups": ["eng", "ops"]}
+    assert details[0]["after"] == {"role": "editor", "groups": ["ops"]}
+    assert details[0]["user"] == "cal" and rows[0]._mapping["tenant"] == "default"
+    assert len(details) == 2 and details[1]["after"] == {"role": "admin", "groups": ["ops"]}
+
+    for args, reason in (
+        (["cal"], "nothing to change"),
+        (["cal", "--groups", " , "], "at least one group"),
+        (["cal", "--groups", "a b"], "group"),
+        (["nobody", "--role", "admin"], "no active user 'nobody'"),
+    ):
+        refused = runner.invoke(app, [*base, "users", "set", *args])
+        assert refused.exit_code == 1 and refused.stdout == "" and reason in refused.stderr, args
+    assert runner.invoke(app, [*base, "users", "revoke", "cal"]).exit_code == 0
+    gone = runner.invoke(app, [*base, "users", "set", "cal", "--role", "reader"])
+    assert gone.exit_code == 1 and "no active user 'cal'" in gone.stderr

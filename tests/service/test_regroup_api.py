@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +23,7 @@ from tests.generated_docs import figure_pdf
 class Team:
     client: TestClient
     keys: dict[str, str]
+    data_dir: Path
 
     def as_(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[user]}"}
@@ -64,6 +67,8 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
                 ("hank", Role.READER, ["hr"], "default"),
                 ("eve", Role.EDITOR, ["finance"], "default"),
                 ("otto", Role.ADMIN, ["finance"], "elsewhere"),
+                ("hugo", Role.READER, ["hr", "sales"], "default"),
+                ("rita", Role.READER, ["hr"], "default"),
             )
         }
         conn.close()
@@ -71,7 +76,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
             # As a client would wait for /readyz: a warm-up thread still in native code when the interpreter
             # exits aborts it (exit status 134).
             assert client.app.state.warm_up.done.wait(300)
-            yield Team(client, keys)
+            yield Team(client, keys, root / "data")
 
 
 def test_a_caller_who_sees_nothing_is_told_so(team: Team) -> None:
@@ -127,3 +132,58 @@ def test_admin_gives_an_invisible_document_groups(team: Team) -> None:
     detail = audit["entries"][0]["detail"]
     assert audit["entries"][0]["user"] == "ada"
     assert (detail["doc_id"], detail["before"], detail["after"]) == (ids["decks.pdf"], [], ["finance", "ops"])
+
+
+def users_set(team: Team, *args: str) -> None:
+    """``figvault users set ...`` at the command line, beside the running service."""
+    from typer.testing import CliRunner
+
+    from figvault.cli import load_commands
+    from figvault.commands import app
+
+    load_commands()
+    base = ["--config", "offline", "--data-dir", str(team.data_dir)]
+    result = CliRunner().invoke(app, [*base, "users", "set", *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_user_taken_out_of_a_group_no_longer_sees_its_documents_at_once(team: Team) -> None:
+    """``users set NAME --groups`` holds from the user's next request, on the search and the image routes
+    (the same key: before it, only revoke + add, a new key, could change a user's groups)."""
+    hits = team.search("hugo")["results"]
+    assert hits and {r["doc"] for r in hits} == {"budget.pdf"}
+    image = hits[0]["image_url"]
+    assert team.client.get(image, headers=team.as_("hugo")).status_code == 200
+    users_set(team, "hugo", "--groups", "sales")
+    answer = team.search("hugo")
+    assert answer["results"] == [] and answer["visible_documents"] == 0
+    gone = team.client.get(image, headers=team.as_("hugo"))
+    missing = team.client.get("/v1/units/" + "0" * 32 + "/image", headers=team.as_("hugo"))
+    assert gone.status_code == missing.status_code == 404 and gone.json() == missing.json()
+    unit = team.client.get(image.removesuffix("/image"), headers=team.as_("hugo"))
+    assert unit.status_code == 404
+    audit = team.client.get("/v1/audit", params={"action": "user-set"}, headers=team.as_("ada")).json()
+    [entry] = [e for e in audit["entries"] if e["detail"]["user"] == "hugo"]
+    assert entry["user"] == "cli" and entry["detail"]["before"]["groups"] == ["hr", "sales"]
+    assert entry["detail"]["after"] == {"role": "reader", "groups": ["sales"]}
+
+
+def test_a_reader_made_editor_can_upload_at_once(team: Team) -> None:
+    files = [
+        (
+            "files",
+            ("q3.pdf", figure_pdf(team.data_dir.parent / "q3.pdf", seed=43).read_bytes(), "application/pdf"),
+        )
+    ]
+    refused = team.client.post("/v1/documents", files=files, data={"groups": "hr"}, headers=team.as_("rita"))
+    assert refused.status_code == 403
+    users_set(team, "rita", "--role", "editor")
+    sent = team.client.post("/v1/documents", files=files, data={"groups": "hr"}, headers=team.as_("rita"))
+    assert sent.status_code == 202, sent.text
+    job_id = sent.json()["job_id"]
+    for _ in range(900):  # the job runs in the service; the module's teardown must not cut it
+        job = team.client.get(f"/v1/jobs/{job_id}", headers=team.as_("rita")).json()
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    assert job["state"] == "succeeded", job
