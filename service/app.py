@@ -53,7 +53,7 @@ from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.throttle import RateLimits
 from figvault.service.users import UserError
 from figvault.service.validation_errors import request_validation_error
-from figvault.service.warmup import WarmUp
+from figvault.service.warmup import WarmUp, thaw_heap
 from figvault.settings import Settings
 from figvault.storage import BlobStore
 
@@ -214,6 +214,7 @@ def create_app(
             await anyio.to_thread.run_sync(app.state.jobs.stop)
             if not await anyio.to_thread.run_sync(app.state.warm_up.join, WARM_UP_SHUTDOWN_WAIT_S):
                 log.warning("shutting down while the warm-up is still running")
+            thaw_heap()  # tests build many apps in one process: none keeps the others' cycles
             if owned and callable(getattr(app.state.engine, "close", None)):
                 app.state.engine.close()
             app.state.db.close()

@@ -6,10 +6,16 @@ After the engine's own warm-up (as the local operator), the same question is ask
 of the first ``ACCESS_SETS_WARMED`` group sets of the registry, so that their access filters are compiled
 and their masks over Lite's segments kept before the first real caller's search (at 100k units that first
 search took 1.0-1.7 s). The answers stay in this thread: nothing is logged, audited or returned.
+
+Then the start-up's objects (models, modules, the store: about 800,000 on the offline profile) are frozen out
+of the garbage collector's generations (``gc.freeze``). Else the first full collection after start walked them
+all, holding the interpreter about 0.4 s: every search in flight then (8 clients: 517-588 ms) waited that
+long, once, a few seconds after ready (docs/service.md, "Under load", 2026-12-05).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -38,6 +44,18 @@ def warm_access_filters(engine: Any, limit: int = ACCESS_SETS_WARMED) -> int:
     for tenant, groups in sets:
         engine.search(Principal(user=WARM_UP_USER, tenant=tenant, groups=groups), request)
     return len(sets)
+
+
+def freeze_heap() -> None:
+    """Collect the start-up's garbage, then freeze what is alive: later full collections walk only the
+    objects made since (a frozen object is still freed when its count drops; only its cycles wait)."""
+    gc.collect()
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Undo ``freeze_heap`` (at shutdown): the frozen objects' cycles are collectable again."""
+    gc.unfreeze()
 
 
 class WarmUp:
@@ -72,6 +90,7 @@ class WarmUp:
         try:
             self.engine.warm_up()
             warm_access_filters(self.engine)
+            freeze_heap()
         except Exception as exc:  # reported by /readyz; searches still try (and say why they fail)
             self.error = typed_line(exc)
             log.error("warm-up failed: %s", self.error)

@@ -1,10 +1,13 @@
 """The serve warm-up also runs as callers of the registered group sets: their access filters' masks over
 Lite's segments are made before /readyz is ready, so a real caller's first search evaluates none of them,
-and the warm-up's callers see nothing a caller with those groups would not."""
+and the warm-up's callers see nothing a caller with those groups would not. Then the start-up's objects are
+frozen out of the garbage collector's generations, so the first full collection does not walk them all."""
 
 from __future__ import annotations
 
+import gc
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,13 @@ from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
 
 TENANT = "t1"
 GROUP_SETS = [["a"], ["b"], ["a", "c"]]
+
+
+@pytest.fixture(autouse=True)
+def _thawed() -> Iterator[None]:
+    """A warm-up freezes the heap: thaw it as serve's shutdown does, so later tests' cycles are collected."""
+    yield
+    warmup.thaw_heap()
 
 
 class FixedQuestion:  # the store only sees numbers: one question vector is enough
@@ -103,3 +113,16 @@ def test_the_warm_up_is_capped_and_sees_only_what_its_groups_see(tmp_path: Path)
     assert sorted(tuple(groups) for groups, _ in seen) == sorted(tuple(g) for g in GROUP_SETS)
     for groups, hits in seen:
         assert hits and all(set(groups) & set(unit_groups) for unit_groups in hits)
+
+
+def test_after_the_warm_up_a_full_collection_walks_none_of_the_start_ups_objects(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+    gc.unfreeze()  # another test's warm-up may have frozen the heap already
+    warm = warmup.WarmUp(engine).start()
+    assert warm.join(60) and warm.status() is True
+    walked = gc.get_objects()  # what a full collection walks: every generation, not the frozen
+    assert gc.get_freeze_count() > len(walked)
+    assert not any(obj is engine or obj is engine.store for obj in walked)
+    del walked
+    warmup.thaw_heap()
+    assert any(obj is engine for obj in gc.get_objects())  # collectable again after shutdown's thaw
