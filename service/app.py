@@ -251,7 +251,7 @@ def _set_state(app: FastAPI, settings: Settings, engine: Any | None) -> None:
     app.state.db = RegistryDB(lambda: connect_registry(settings))
     app.state.auth = Authenticator(settings.service, lambda: app.state.db.conn())
     app.state.rate_limits = RateLimits(settings.service)
-    app.state.metrics = ServiceMetrics()
+    app.state.metrics = ServiceMetrics(per_tenant=settings.service.tenant_admin_metrics)
     app.state.metrics.watch(app.state)
     app.state.blobs = BlobStore.from_settings(settings)
     app.state.search_gate = SearchGate.from_settings(settings.service)

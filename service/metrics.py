@@ -83,11 +83,14 @@ class _RequestMetrics:
 class ServiceMetrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, per_tenant: bool = True) -> None:
+        """``per_tenant``: keep the tenant views (``service.tenant_admin_metrics``); off, nobody can read
+        them, so no request pays for one and no tenant's registry is held."""
         self._service = _RequestMetrics()
         self.registry = self._service.registry
         self._state = _StateCollector()
         self.registry.register(self._state)
+        self.per_tenant = per_tenant
         self._tenants: OrderedDict[str, _RequestMetrics] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -107,21 +110,22 @@ class ServiceMetrics:
                 self._tenants.move_to_end(tenant)
             return view
 
+    def _counting(self, tenant: str | None) -> _RequestMetrics | None:
+        """The view a request of ``tenant`` is also counted in; None without a tenant or tenant views."""
+        return self._tenant(tenant, create=True) if tenant is not None and self.per_tenant else None
+
     def observe_request(
         self, method: str, route: str, status: int, seconds: float, tenant: str | None
     ) -> None:
         self._service.observe_request(method, route, status, seconds)
-        if tenant is not None:
-            view = self._tenant(tenant, create=True)
-            assert view is not None
+        if (view := self._counting(tenant)) is not None:
             view.observe_request(method, route, status, seconds)
 
     def observe_search(
         self, timings_ms: Mapping[str, float], n_results: int, tenant: str | None = None
     ) -> None:
         self._service.observe_search(timings_ms, n_results)
-        view = self._tenant(tenant, create=True) if tenant is not None else None
-        if view is not None:
+        if (view := self._counting(tenant)) is not None:
             view.observe_search(timings_ms, n_results)
 
     def render(self, tenant: str | None = None) -> bytes:
