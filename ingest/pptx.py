@@ -381,19 +381,12 @@ def _linked(nodes: list[Member], n_graphics: int, tol: float) -> _DisjointSets:
     charted = [m.role == CHART for m in nodes]
     drawn = [i < n_graphics for i in range(len(nodes))]
     grid = BoxGrid([_tuple(m.box) for m in nodes])
+    pairs = [(i, j) for i, a in enumerate(nodes[:n_graphics]) for j in grid.near(_tuple(a.box), tol) if j > i]
     if not any(charted):
-        for i, a in enumerate(nodes[:n_graphics]):
-            for j in grid.near(_tuple(a.box), tol):
-                if j > i:
-                    sets.union(i, j)
+        for i, j in pairs:
+            sets.union(i, j)
         return sets
-    edges = sorted(
-        (_gap(a.box, nodes[j].box), i, j)
-        for i, a in enumerate(nodes[:n_graphics])
-        for j in grid.near(_tuple(a.box), tol)
-        if j > i
-    )
-    for gap, i, j in edges:
+    for gap, i, j in sorted((_gap(nodes[i].box, nodes[j].box), i, j) for i, j in pairs):
         ri, rj = sets.find(i), sets.find(j)
         if ri == rj:
             continue
