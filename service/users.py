@@ -53,6 +53,13 @@ def validate_label(kind: str, value: str) -> str:
         raise UserError(str(exc)) from None
 
 
+def _clean_groups(groups: list[str]) -> list[str]:
+    """A user's groups as stored: checked labels, sorted, each once; at least one."""
+    if not groups:
+        raise UserError("at least one group is needed: a user without groups sees nothing")
+    return sorted({validate_label("group", g) for g in groups})
+
+
 def add_user(
     conn: Database | Any, name: str, role: Role, groups: list[str], tenant: str = "default"
 ) -> tuple[UserRecord, str]:
@@ -63,9 +70,7 @@ def add_user(
     """
     if not _NAME_RE.fullmatch(name):
         raise UserError(f"invalid user name {name[:80]!r}: use letters, digits and . _ @ - (max 64)")
-    if not groups:
-        raise UserError("at least one group is needed: a user without groups sees nothing")
-    clean_groups = sorted({validate_label("group", g) for g in groups})
+    clean_groups = _clean_groups(groups)
     validate_label("tenant", tenant)
     new = generate_api_key()
     db = as_database(conn)
@@ -139,9 +144,7 @@ def set_user(
     so the change holds from the user's next request, in every process."""
     values: dict[str, Any] = {}
     if groups is not None:
-        if not groups:
-            raise UserError("at least one group is needed: a user without groups sees nothing")
-        values["groups_json"] = json.dumps(sorted({validate_label("group", g) for g in groups}))
+        values["groups_json"] = json.dumps(_clean_groups(groups))
     if role is not None:
         values["role"] = Role(role).value
     if not values:
