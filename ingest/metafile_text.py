@@ -95,6 +95,7 @@ def _emf_runs(blob: bytes) -> list[TextRun]:
         if kind in (EMR_EXTTEXTOUTA, EMR_EXTTEXTOUTW):
             found.add(_emf_text_record(record, wide=kind == EMR_EXTTEXTOUTW))
         elif kind == EMR_COMMENT and record[12:16] == EMF_PLUS:
+            found.add(None)  # the comment is a record too: comments with no EMF+ record inside count
             _emf_plus_runs(record[16:], found)
         else:
             found.add(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import threading
 import time
 from pathlib import Path
@@ -189,6 +190,15 @@ def test_emf_plus_records_count_against_the_record_cap() -> None:
     assert metafile_text(hidden) == ""
     shown = h4.emf_plus_bytes(["Hub VNet"] + [""] * 1000 + ["Spoke VNet"])
     assert metafile_text(shown).splitlines() == ["Hub VNet", "Spoke VNet"]
+
+
+def test_emf_plus_comments_holding_no_record_count_against_the_record_cap() -> None:
+    # Before: an EMF+ comment counted only the EMF+ records inside it, so comments holding none were read
+    # to the file's end, uncounted (the cap bounded every other record kind).
+    empty_comment = struct.pack("<III", 70, 16, 4) + b"EMF+"
+    base = decks.emf_bytes([("Hidden label", 100, 200, 50)])
+    assert metafile_text(base) == "Hidden label"
+    assert metafile_text(base[:88] + empty_comment * MAX_RECORDS + base[88:]) == ""
 
 
 def test_reading_stops_once_the_words_are_cut_and_they_are_the_same() -> None:
