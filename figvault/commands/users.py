@@ -31,11 +31,13 @@ def add(
     """Create a user and print its API key (only the key, on stdout, this once: it is stored hashed)."""
     from figvault.service.users import UserError, add_user
 
+    conn = _connection(ctx)
     try:
-        record, key = add_user(_connection(ctx), name, role, split_csv(groups) or [], tenant)
+        record, key = add_user(conn, name, role, split_csv(groups) or [], tenant)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    _audit(conn, "user-add", record, shown(record))
     typer.echo(
         f"created {record.name} ({record.role.value}, tenant {record.tenant},"
         f" groups {','.join(record.groups)}); the key below is shown once",
@@ -103,7 +105,7 @@ def set_(
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    _audit_set(conn, before, after)
+    _audit(conn, "user-set", after, {"before": shown(before), "after": shown(after)})
     typer.echo(
         f"set {after.name}: role {before.role.value} -> {after.role.value}, groups"
         f" {','.join(before.groups)} -> {','.join(after.groups)} (same key and account; from its next"
@@ -113,16 +115,19 @@ def set_(
     typer.echo(_what_they_see(ctx, after), err=True)
 
 
-def _audit_set(conn: Any, before: Any, after: Any) -> None:
-    """``users set`` in the audit trail of the user's tenant, by its local operator (the CLI's caller)."""
+def shown(record: Any) -> dict[str, Any]:
+    """What an audit row says of a user's rights: role and groups (never its key, key id or a hash)."""
+    return {"role": record.role.value, "groups": list(record.groups)}
+
+
+def _audit(conn: Any, action: str, record: Any, extra: dict[str, Any] | None = None) -> None:
+    """A ``users`` command in the audit trail of the user's tenant, by its local operator (the CLI's
+    caller): ``detail`` names the user and its account (a name may be given again to a new account)."""
     from figvault.access import local_operator
     from figvault.service import audit
 
-    def shown(record: Any) -> dict[str, Any]:
-        return {"role": record.role.value, "groups": list(record.groups)}
-
-    detail = {"user": after.name, "account": after.account_id, "before": shown(before), "after": shown(after)}
-    audit.record(conn, local_operator(after.tenant), "user-set", detail=detail)
+    detail = {"user": record.name, "account": record.account_id, **(extra or {})}
+    audit.record(conn, local_operator(record.tenant), action, detail=detail)
 
 
 @users_app.command("rotate")
@@ -131,11 +136,13 @@ def rotate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User na
     groups, tenant) stays. Prints only the new key, on stdout, this once."""
     from figvault.service.users import UserError, rotate_key
 
+    conn = _connection(ctx)
     try:
-        record, key = rotate_key(_connection(ctx), name)
+        record, key = rotate_key(conn, name)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    _audit(conn, "user-rotate", record)
     typer.echo(
         f"new key for {record.name} (same account, role, groups and tenant); the old key is refused from"
         " its next request, and jobs it queued stop at their next check; the key below is shown once",
@@ -147,9 +154,13 @@ def rotate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User na
 @users_app.command("revoke")
 def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Revoke a user's API key; requests with it get 401 from now on."""
-    from figvault.service.users import revoke_user
+    from figvault.service.users import get_user, revoke_user
 
-    if not revoke_user(_connection(ctx), name):
+    conn = _connection(ctx)
+    if not revoke_user(conn, name):
         typer.echo(f"error: no active user {name!r}", err=True)
         raise typer.Exit(1)
+    record = get_user(conn, name)  # the row stays, revoked: its account and tenant name the audit row
+    if record is not None:
+        _audit(conn, "user-revoke", record, shown(record))
     typer.echo(f"revoked {name}", err=True)

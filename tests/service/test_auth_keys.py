@@ -237,3 +237,45 @@ def test_users_set_changes_role_and_groups_from_the_next_request_and_keeps_the_k
     assert runner.invoke(app, [*base, "users", "revoke", "cal"]).exit_code == 0
     gone = runner.invoke(app, [*base, "users", "set", "cal", "--role", "reader"])
     assert gone.exit_code == 1 and "no active user 'cal'" in gone.stderr
+
+
+def test_users_add_rotate_and_revoke_are_audited_without_the_key(
+    data_dir: Path, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ``users set`` was audited: who was given a key, had it rotated or revoked, and when, was in no
+    row. Each now writes one row in the user's tenant by ``cli``, naming user and account; no row holds
+    the key, its secret, its key id or the stored hash."""
+    import json
+
+    from figvault.db.models import audit as audit_table
+
+    monkeypatch.setenv("FIGVAULT_REGISTRY__URL", registry_url)
+    load_commands()
+    runner = CliRunner()
+    base = ["--config", "offline", "--data-dir", str(data_dir)]
+    first = runner.invoke(
+        app, [*base, "users", "add", "dee", "--role", "editor", "--groups", "ops,eng", "--tenant", "acme"]
+    ).stdout.strip()
+    second = runner.invoke(app, [*base, "users", "rotate", "dee"]).stdout.strip()
+    assert runner.invoke(app, [*base, "users", "revoke", "dee"]).exit_code == 0
+    assert runner.invoke(app, [*base, "users", "revoke", "dee"]).exit_code == 1  # nothing done, no row
+    conn = open_database(registry_url)
+    with conn.read() as tx:
+        rows = [r._mapping for r in tx.execute(select(audit_table).order_by(audit_table.c.id)).all()]
+        stored = tx.execute(select(users_table).where(users_table.c.name == "dee")).first()._mapping
+    assert [r["action"] for r in rows] == ["user-add", "user-rotate", "user-revoke"]
+    assert {(r["tenant"], r["user"]) for r in rows} == {("acme", "cli")}
+    details = [json.loads(r["detail_json"]) for r in rows]
+    assert {(d["user"], d["account"]) for d in details} == {("dee", stored["account_id"])}
+    assert details[0]["role"] == "editor" and details[0]["groups"] == ["eng", "ops"]
+    assert details[2]["role"] == "editor"
+    text = json.dumps([dict(r) for r in rows], default=str)
+    for secret in (
+        first,
+        second,
+        parse_api_key(first).key_id,
+        parse_api_key(second).key_id,
+        stored["key_hash"],
+        parse_api_key(second).secret,
+    ):
+        assert secret not in text
