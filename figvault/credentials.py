@@ -33,19 +33,19 @@ JWT_LEEWAY_S = 10
 """Seconds a token's ``exp`` (and ``nbf``/``iat``) may be off."""
 
 
-def load_public_key(value: str) -> str:
-    """``jwt_public_key`` is PEM text or the path of a PEM file; it must hold a public key."""
+def load_public_key(value: str, setting: str = "service.jwt_public_key") -> str:
+    """A public key setting (``setting``) is PEM text or the path of a PEM file; it must hold a public key."""
     if not value or value.lstrip().startswith("-----BEGIN"):
-        return _public_pem(value, "its PEM text") if value else value
+        return _public_pem(value, "its PEM text", setting) if value else value
     path = Path(value).expanduser()
     try:
         text = path.read_text()
     except OSError as exc:
-        raise FigvaultError(f"service.jwt_public_key: cannot read {path}: {exc.strerror or exc}") from None
-    return _public_pem(text, str(path))
+        raise FigvaultError(f"{setting}: cannot read {path}: {exc.strerror or exc}") from None
+    return _public_pem(text, str(path), setting)
 
 
-def _public_pem(text: str, where: str) -> str:
+def _public_pem(text: str, where: str, setting: str) -> str:
     """``text`` when it starts with a PEM public key. A private key or a certificate there used to be taken
     as is: the server started, and every token then failed (a private key: a 500 per request, since PyJWT
     loads it and finds no verify method), so the mistake showed only as signed-in users refused."""
@@ -60,8 +60,39 @@ def _public_pem(text: str, where: str) -> str:
             fix = "a certificate: give its public key (openssl x509 -in CERT -pubkey -noout)"
         else:
             fix = "no PEM public key (-----BEGIN PUBLIC KEY-----)"
-        raise FigvaultError(f"service.jwt_public_key: {where} holds {fix}") from None
+        raise FigvaultError(f"{setting}: {where} holds {fix}") from None
     return text
+
+
+@dataclass(frozen=True)
+class JwtKey:
+    """One key this server verifies tokens with."""
+
+    kid: str | None
+    """Its key id (``jwt_additional_*``'s name), matched against a token's ``kid``; None: the main key."""
+    key: str
+    setting: str
+    """Where it is configured, for messages (never the key itself)."""
+
+
+def jwt_keys(service: ServiceSettings, *, hmac_family: bool) -> list[JwtKey]:
+    """The keys trusted for HMAC tokens (``hmac_family``) or for public-key ones: the main key first, then
+    the additional ones of a rotation (``jwt_additional_secrets`` / ``_public_keys``), by key id."""
+    if hmac_family:
+        main = [JwtKey(None, service.jwt_secret, "service.jwt_secret")] if service.jwt_secret else []
+        more = service.jwt_additional_secrets.items()
+        return main + [JwtKey(kid, key, f"service.jwt_additional_secrets[{kid!r}]") for kid, key in more]
+    keys = [JwtKey(None, service.jwt_public_key, "service.jwt_public_key")] if service.jwt_public_key else []
+    for kid, value in service.jwt_additional_public_keys.items():
+        keys.append(JwtKey(kid, value, f"service.jwt_additional_public_keys[{kid!r}]"))
+    return [JwtKey(k.kid, load_public_key(k.key, k.setting), k.setting) for k in keys]
+
+
+def keys_for_kid(keys: list[JwtKey], kid: str | None) -> list[JwtKey]:
+    """The key a token's ``kid`` names, when one is named so; else every key, the main one first (an issuer
+    that sends no ``kid``, or one unknown here, is tried against each)."""
+    named = [key for key in keys if kid is not None and key.kid == kid]
+    return named or keys
 
 
 def key_fingerprint(key: str) -> str:
@@ -75,11 +106,11 @@ def jwt_refusal(service: ServiceSettings, credential: Credential, now: float) ->
     if credential.expires is None or now > credential.expires + JWT_LEEWAY_S:
         return "the token that queued this job has expired"
     alg = credential.alg or ""
-    try:
-        key = service.jwt_secret if alg in HMAC_ALGS else load_public_key(service.jwt_public_key)
+    try:  # any key trusted for its algorithm: a rotation's next or previous key keeps the job
+        keys = jwt_keys(service, hmac_family=alg in HMAC_ALGS)
     except FigvaultError:
-        key = ""
-    if alg not in service.jwt_algorithms or not key or credential.key != key_fingerprint(key):
+        keys = []
+    if alg not in service.jwt_algorithms or credential.key not in {key_fingerprint(k.key) for k in keys}:
         return "this server no longer accepts the token that queued this job"
     return None
 

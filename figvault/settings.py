@@ -29,8 +29,11 @@ from figvault.access import group_set
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
 PROFILES = ("default", "offline")
-SECRET_SETTINGS = frozenset({"service.jwt_secret", "service.metrics_token", "store.token"})
-"""Settings whose value is a credential: an error about one never repeats the value (terminals, CI logs)."""
+SECRET_SETTINGS = frozenset(
+    {"service.jwt_secret", "service.jwt_additional_secrets", "service.metrics_token", "store.token"}
+)
+"""Settings whose value is a credential (or holds credentials: each of its entries is one): an error about
+one never repeats the value (terminals, CI logs)."""
 
 
 def default_data_dir() -> Path:
@@ -306,6 +309,14 @@ class ServiceSettings(BaseModel):
     """HS256 shared secret; empty disables HS tokens."""
     jwt_public_key: str = ""
     """PEM public key (or path to one) for RS256/ES256 tokens; empty disables them."""
+    jwt_additional_secrets: dict[str, str] = Field(default_factory=dict)
+    """More HS shared secrets trusted beside ``jwt_secret``, by key id: ``{"2027-01": "<secret>"}``. A token
+    whose ``kid`` header names one is checked with that one only; any other token with each HS key in turn.
+    For a rotation with no refused token: trust the next secret here, move the signer to it, then make it
+    ``jwt_secret`` and drop the old one (docs/deploy.md, "Day 2")."""
+    jwt_additional_public_keys: dict[str, str] = Field(default_factory=dict)
+    """More PEM public keys (or paths to them) trusted beside ``jwt_public_key``, by key id (an identity
+    provider's ``kid``), chosen as ``jwt_additional_secrets`` are."""
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
     jwt_audience: str = ""
     jwt_issuer: str = ""

@@ -113,7 +113,7 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
         source = variable if variable in {name.upper() for name in environ} else str(config_path)
         reason = str(error["msg"]).removeprefix("Value error, ")
         dotted = ".".join(path)
-        secret = dotted in SECRET_SETTINGS
+        secret = any(dotted == name or dotted.startswith(name + ".") for name in SECRET_SETTINGS)
         got = "the value is a secret, not shown" if secret else f"got {error.get('input')!r}"
         problems.append(f"setting {dotted} ({source}): {reason}, {got}")
     return "; ".join(problems)

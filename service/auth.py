@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import jwt
 
 from figvault.access import Credential, Principal, Role
-from figvault.credentials import HMAC_ALGS, JWT_LEEWAY_S, key_fingerprint, load_public_key
+from figvault.credentials import HMAC_ALGS, JWT_LEEWAY_S, JwtKey, jwt_keys, key_fingerprint, keys_for_kid
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.service import users
@@ -77,66 +77,86 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 
 TWO_KEYS_NEED_AN_ISSUER = (
-    "service.jwt_secret and service.jwt_public_key are both set but service.jwt_issuer is not: the two keys"
-    " could be two issuers, whose equal subjects would be one account (jwt:<sub>: its jobs, audit entries,"
-    " budgets). Set service.jwt_issuer (every token must then carry that iss), or keep one key."
+    "service.jwt_secret and service.jwt_public_key (or their jwt_additional_* keys) are both set but"
+    " service.jwt_issuer is not: the two kinds of key could be two issuers, whose equal subjects would be"
+    " one account (jwt:<sub>: its jobs, audit entries, budgets). Set service.jwt_issuer (every token must"
+    " then carry that iss), or keep one kind of key."
 )
 """Token identity is ``jwt:<sub>``, one namespace: every key this server trusts must speak for one issuer."""
 MIN_JWT_SECRET_BYTES = 32
 """RFC 7518 3.2: an HMAC key at least as long as the hash (256 bits for HS256). A shorter shared secret is
 guessed offline from any one token a caller holds, and then signs any subject, tenant and role."""
-SHORT_JWT_SECRET = (
-    f"service.jwt_secret is shorter than {MIN_JWT_SECRET_BYTES} bytes: anyone holding one token could guess"
-    " it offline and sign tokens for any tenant and role. Use a random one, e.g."
-    " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-)
+
+
+def short_jwt_secret(setting: str) -> str:
+    return (
+        f"{setting} is shorter than {MIN_JWT_SECRET_BYTES} bytes: anyone holding one token could guess"
+        " it offline and sign tokens for any tenant and role. Use a random one, e.g."
+        " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+    )
 
 
 class JwtVerifier:
-    """Verifies signature, expiry, audience and issuer against the configured keys."""
+    """Verifies signature, expiry, audience and issuer against the configured keys: the main shared secret
+    and public key, and a rotation's additional ones (chosen by the token's ``kid`` where it names one)."""
 
     def __init__(self, settings: ServiceSettings) -> None:
-        self.secret = settings.jwt_secret
-        self.public_key = load_public_key(settings.jwt_public_key)
+        self.secrets = jwt_keys(settings, hmac_family=True)
+        self.public_keys = jwt_keys(settings, hmac_family=False)
         self.algorithms = set(settings.jwt_algorithms)
         self.audience = settings.jwt_audience or None
         self.issuer = settings.jwt_issuer or None
-        if self.secret and self.public_key and self.issuer is None:
+        if self.secrets and self.public_keys and self.issuer is None:
             raise FigvaultError(TWO_KEYS_NEED_AN_ISSUER)
-        if self.secret and len(self.secret.encode()) < MIN_JWT_SECRET_BYTES:
-            raise FigvaultError(SHORT_JWT_SECRET)
+        for secret in self.secrets:
+            if len(secret.key.encode()) < MIN_JWT_SECRET_BYTES:
+                raise FigvaultError(short_jwt_secret(secret.setting))
 
     @property
     def enabled(self) -> bool:
-        return bool(self.secret or self.public_key)
+        return bool(self.secrets or self.public_keys)
 
-    def _key_for(self, alg: str) -> str:
-        # The algorithm picks the key, and HMAC only ever uses the shared secret: a token signed with the
+    def _keys_for(self, alg: str, kid: str | None) -> list[JwtKey]:
+        # The algorithm picks the family, and HMAC only ever uses the shared secrets: a token signed with a
         # public key as an HMAC secret (algorithm confusion) cannot verify.
         if alg not in self.algorithms:
             raise AuthError(f"token algorithm {alg!r} is not accepted")
-        key = self.secret if alg in HMAC_ALGS else self.public_key
-        if not key:
+        keys = self.secrets if alg in HMAC_ALGS else self.public_keys
+        if not keys:
             raise AuthError(f"no key configured for {alg} tokens")
-        return key
+        return keys_for_kid(keys, kid)
+
+    def _decode(self, token: str, alg: str, keys: list[JwtKey]) -> tuple[dict[str, Any], JwtKey]:
+        """The claims and the key whose signature matched; the claims are checked with that key only."""
+        for n, key in enumerate(keys):
+            try:
+                claims = jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=[alg],
+                    audience=self.audience,
+                    issuer=self.issuer,
+                    options={"require": ["exp", "sub"]},
+                    leeway=JWT_LEEWAY_S,
+                )
+            except jwt.InvalidSignatureError:
+                if n == len(keys) - 1:
+                    raise
+                continue
+            return claims, key
+        raise AuthError("no key to check the token with")  # unreachable: _keys_for returns at least one
 
     def verify(self, token: str) -> Principal:
         try:
-            alg = str(jwt.get_unverified_header(token).get("alg", ""))
-            key = self._key_for(alg)
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[alg],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": ["exp", "sub"]},
-                leeway=JWT_LEEWAY_S,
-            )
+            header = jwt.get_unverified_header(token)
+            alg, kid = str(header.get("alg", "")), header.get("kid")
+            keys = self._keys_for(alg, kid if isinstance(kid, str) else None)
+            claims, key = self._decode(token, alg, keys)
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {exc}") from None
         # What a job queued with this token checks again (figvault.credentials.jwt_refusal).
-        credential = Credential(kind="jwt", expires=int(claims["exp"]), alg=alg, key=key_fingerprint(key))
+        fingerprint = key_fingerprint(key.key)
+        credential = Credential(kind="jwt", expires=int(claims["exp"]), alg=alg, key=fingerprint)
         return principal_from_claims(claims).model_copy(update={"credential": credential})
 
 

@@ -82,9 +82,12 @@ def _access_lines(settings: Settings) -> list[str]:
 def _jwt_note(settings: Settings) -> str:
     service = settings.service
     keys = [
-        name
-        for name, value in (("shared secret", service.jwt_secret), ("public key", service.jwt_public_key))
-        if value
+        name + (f" + {len(more)} more ({', '.join(more)})" if more else "")
+        for name, value, more in (
+            ("shared secret", service.jwt_secret, list(service.jwt_additional_secrets)),
+            ("public key", service.jwt_public_key, list(service.jwt_additional_public_keys)),
+        )
+        if value or more
     ]
     if not keys:
         return "no JWT (service.jwt_secret, service.jwt_public_key unset)"

@@ -189,3 +189,83 @@ def test_a_private_key_or_no_key_as_the_public_key_is_refused_at_start(
             _auth(tmp_path, jwt_public_key=configured)
     with pytest.raises(FigvaultError, match="holds no PEM public key"):
         _auth(tmp_path, jwt_public_key="-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----")
+
+
+NEXT_SECRET = "the-next-shared-secret-of-32-bytes-or-more"
+
+
+def test_a_rotation_trusts_the_next_secret_beside_the_current_one(tmp_path: Path) -> None:
+    """One shared secret was trusted at a time: a rotation refused every token of the other secret from
+    the restart on. ``jwt_additional_secrets`` trusts the next one beside it, by key id: a token whose
+    ``kid`` names it is checked with it only, a token without one against each."""
+    auth = _auth(tmp_path, jwt_secret=SECRET, jwt_additional_secrets={"2027-01": NEXT_SECRET})
+    assert auth.authenticate(jwt.encode(_claims(), SECRET, algorithm="HS256")).user == "jwt:jo"
+    for headers in ({"kid": "2027-01"}, None, {"kid": "unknown-here"}):
+        token = jwt.encode(_claims(), NEXT_SECRET, algorithm="HS256", headers=headers)
+        assert auth.authenticate(token).user == "jwt:jo", headers
+    # The kid chooses the key: the current secret under the next one's kid does not verify.
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        auth.authenticate(jwt.encode(_claims(), SECRET, algorithm="HS256", headers={"kid": "2027-01"}))
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        auth.authenticate(jwt.encode(_claims(), "a-third-secret-never-configured-here!!", algorithm="HS256"))
+    # Claims are still checked with the key that matched: an expired token of the next key is refused.
+    expired = jwt.encode(_claims(exp=int(time.time()) - 120), NEXT_SECRET, algorithm="HS256")
+    with pytest.raises(AuthError, match="expired"):
+        auth.authenticate(expired)
+
+
+def test_a_rotation_trusts_the_next_public_key_by_kid(tmp_path: Path, rsa_pair: tuple[Any, str]) -> None:
+    current, current_pem = rsa_pair
+    following = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    following_file = tmp_path / "idp-2027.pem"
+    following_file.write_bytes(
+        following.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    auth = _auth(
+        tmp_path, jwt_public_key=current_pem, jwt_additional_public_keys={"idp-2027": str(following_file)}
+    )
+    for key, headers in ((current, None), (following, {"kid": "idp-2027"}), (following, None)):
+        token = jwt.encode(_claims(), key, algorithm="RS256", headers=headers)
+        assert auth.authenticate(token).user == "jwt:jo"
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        auth.authenticate(jwt.encode(_claims(), current, algorithm="RS256", headers={"kid": "idp-2027"}))
+    # An additional key is held to the main key's rules, and the message names it.
+    from figvault.errors import FigvaultError
+
+    with pytest.raises(FigvaultError, match=r"public_keys\['old'\]: .* holds no PEM public key"):
+        _auth(tmp_path, jwt_public_key=current_pem, jwt_additional_public_keys={"old": "-----BEGIN x"})
+    with pytest.raises(FigvaultError, match=r"jwt_additional_secrets\['k'\] is shorter than 32 bytes"):
+        _auth(tmp_path, jwt_secret=SECRET, jwt_additional_secrets={"k": "short"})
+    with pytest.raises(FigvaultError, match=r"service\.jwt_issuer"):  # two kinds of key: one issuer
+        _auth(tmp_path, jwt_public_key=current_pem, jwt_additional_secrets={"k": NEXT_SECRET})
+
+
+def test_a_job_queued_with_the_next_key_is_kept_while_that_key_is_trusted(tmp_path: Path) -> None:
+    """A queued job checks its token's key again (figvault.credentials.jwt_refusal): a token of a
+    rotation's additional key keeps its job while either setting still holds that key."""
+    from figvault.credentials import jwt_refusal
+
+    rotating = {"jwt_secret": SECRET, "jwt_additional_secrets": {"next": NEXT_SECRET}}
+    token = jwt.encode(_claims(), NEXT_SECRET, algorithm="HS256", headers={"kid": "next"})
+    credential = _auth(tmp_path, **rotating).authenticate(token).credential
+    assert credential is not None
+    now = time.time()
+    assert jwt_refusal(ServiceSettings(**rotating), credential, now) is None
+    assert jwt_refusal(ServiceSettings(jwt_secret=NEXT_SECRET), credential, now) is None  # promoted
+    assert jwt_refusal(ServiceSettings(jwt_secret=SECRET), credential, now) is not None  # dropped
+
+
+def test_an_additional_secret_is_never_repeated_in_a_settings_error(tmp_path: Path) -> None:
+    """An error about one entry (``service.jwt_additional_secrets.k``) is an error about a secret."""
+    from pydantic import ValidationError
+
+    from figvault.settings import load_settings
+    from figvault.settings_check import settings_error
+
+    wrong = {"jwt_additional_secrets": {"k": ["the-secret-value-itself-xxxxxxxxxxxxx"]}}
+    with pytest.raises(ValidationError) as caught:
+        load_settings("offline", service=wrong)
+    line = settings_error(caught.value, tmp_path / "figvault.toml", {})
+    assert "service.jwt_additional_secrets.k" in line and "the-secret-value-itself" not in line

@@ -143,4 +143,7 @@ def test_the_summary_says_where_the_shared_registry_and_files_are_and_who_signs_
     assert f"  registry  sqlite:///{tmp_path / 'shared.sqlite3'}" in text
     assert "  files     sftp://figvault:***@files.internal/figvault" in text and "s3cret" not in text
     assert "JWT (public key, issuer https://idp.example, audience none)" in text
+    settings.service.jwt_additional_public_keys = {"idp-2027": "/etc/figvault/idp-2027.pem"}
+    rotating = "\n".join(startup_lines(settings, engine, "127.0.0.1", 8000))
+    assert "JWT (public key + 1 more (idp-2027), issuer https://idp.example" in rotating
     assert "  metrics   for the scrape token (service.metrics_token)" in text and "t" * 40 not in text
