@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -278,6 +279,8 @@ class RerankerSettings(BaseModel):
     explain_max_new_tokens: int = 24
 
 
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+"""A URL path prefix as a proxy location names it; no query, no encoded characters, no empty segment."""
 MIN_METRICS_TOKEN_CHARS = 32
 """A scrape token is a shared secret typed into a scraper's configuration: long enough never to be guessed."""
 
@@ -341,6 +344,11 @@ class ServiceSettings(BaseModel):
     default): no forwarded header is read, so behind a proxy every caller has its address, and one
     guesser's failed sign-ins (``auth_failures_per_address``) refuse everyone's. ``*`` trusts any sender:
     only where nothing but the proxy reaches the port, else a client names its own address."""
+    root_path: str = ""
+    """The path prefix a reverse proxy serves figvault under (``/figvault`` for https://intranet/figvault/),
+    the proxy stripping it before passing requests on: given to uvicorn as its ``root_path``, so the OpenAPI
+    schema, /docs and redirects name the outside address. The page works under a prefix without it (its
+    addresses are relative); JSON ``image_url``s stay paths from the service's root (``/v1/units/...``)."""
     auth_failures_per_key: str = "20/minute"
     """Failed authentications per API key id; past it, checks that need scrypt are refused (429) for a
     while, and a key already verified in this process still works."""
@@ -393,6 +401,17 @@ class ServiceSettings(BaseModel):
                     " (e.g. 127.0.0.1 or 10.0.0.0/8; a host name is not resolved)"
                 ) from None
         return ",".join(entries)
+
+    @field_validator("root_path")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        prefix = value.strip().rstrip("/")
+        if prefix and not _PREFIX.fullmatch(prefix):
+            raise ValueError(
+                f"service.root_path: {value[:80]!r} is not a URL path prefix (e.g. /figvault: a leading"
+                " slash, letters, digits, - _ . ~ and /)"
+            )
+        return prefix
 
     @field_validator("metrics_token")
     @classmethod

@@ -62,7 +62,14 @@ def serve(
     # gives concurrency. Scale out with more processes behind a proxy.
     with one_line_errors():  # a configuration the app refuses (two JWT keys, no issuer) ends with its reason
         app = create_app(settings, on_ready=announce)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy_options(settings))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        root_path=settings.service.root_path,
+        **proxy_options(settings),
+    )
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

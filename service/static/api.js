@@ -23,6 +23,14 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+// The API's paths as the server and its docs name them ("/v1/search", "/readyz", a hit's image_url) start
+// at the service's root. Fetched as written they would miss a page served under a reverse proxy's path
+// prefix (intranet/figvault/): made relative, they resolve against the page's own address, so the
+// page works at a host's root and under any prefix alike, whether or not the server knows the prefix.
+export function pageRelative(path) {
+  return path.startsWith("/") && !path.startsWith("//") ? path.slice(1) : path;
+}
+
 function authHeaders(extra = {}) {
   const token = getToken();
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
@@ -62,7 +70,7 @@ export async function request(path, { method = "GET", json, form, signal } = {})
   } else if (form !== undefined) {
     init.body = form;
   }
-  const response = await fetch(path, init);
+  const response = await fetch(pageRelative(path), init);
   if (!response.ok) throw await errorFrom(response);
   if (response.status === 204) return null;
   const type = response.headers.get("Content-Type") || "";
@@ -81,7 +89,7 @@ const BUSY_STATUSES = new Set([429, 503]);
 
 export async function fetchRetryingBusy(path, init, sleep = (ms) => new Promise((done) => setTimeout(done, ms))) {
   for (let attempt = 1; ; attempt++) {
-    const response = await fetch(path, init);
+    const response = await fetch(pageRelative(path), init);
     const header = response.headers.get("Retry-After");
     const retryAfter = header === null ? NaN : Number(header);
     if (!BUSY_STATUSES.has(response.status) || !(retryAfter >= 0) || attempt >= BUSY_TRIES || init.signal?.aborted) {
@@ -115,7 +123,7 @@ export class ImageCache {
 // Server-sent events over fetch (EventSource cannot send an Authorization header either).
 // Calls onEvent({event, data}) per message; resolves when the stream ends.
 export async function streamEvents(path, onEvent, signal) {
-  const response = await fetch(path, { headers: authHeaders({ Accept: "text/event-stream" }), signal });
+  const response = await fetch(pageRelative(path), { headers: authHeaders({ Accept: "text/event-stream" }), signal });
   if (!response.ok) throw await errorFrom(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

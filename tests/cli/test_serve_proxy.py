@@ -95,3 +95,22 @@ def test_uvicorn_with_these_options_gives_the_callers_address_only_behind_a_name
     assert _seen_by_uvicorn("127.0.0.1", forwarded) == "203.0.113.9 https"
     assert _seen_by_uvicorn("", forwarded) == "127.0.0.1 http"  # not configured: headers ignored
     assert _seen_by_uvicorn("10.0.0.0/8", forwarded) == "127.0.0.1 http"  # loopback is not a named proxy
+
+
+def test_serve_hands_uvicorn_the_proxys_path_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``service.root_path`` (a proxy serving figvault under https://intranet/figvault/) reaches uvicorn
+    as its root_path, with a trailing slash dropped; no setting named it before 2026-12-05."""
+    code, options, output = _serve_options(tmp_path, monkeypatch)
+    assert code == 0 and options["root_path"] == "", output
+    monkeypatch.setenv("FIGVAULT_SERVICE__ROOT_PATH", "/figvault/")
+    code, options, output = _serve_options(tmp_path, monkeypatch)
+    assert code == 0 and options["root_path"] == "/figvault", output
+    for wrong in ("figvault", "https://intranet/figvault", "/fig vault", "/a//b"):
+        monkeypatch.setenv("FIGVAULT_SERVICE__ROOT_PATH", wrong)
+        code, options, output = _serve_options(tmp_path, monkeypatch)
+        assert code != 0 and not options, wrong
+        assert (
+            "service.root_path" in output
+            and "is not a URL path prefix" in output
+            and "Traceback" not in output
+        )

@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.generated_docs import figure_pdf
+from tests.helpers.prefix_proxy import prefix_proxy
 from tests.helpers.server import free_port, server_env, stop, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -39,6 +41,8 @@ SCREENSHOT = REPO / "docs" / "img" / "search-page.png"
 FIGVAULT = [sys.executable, "-m", "figvault", "--config", "offline"]
 STARTUP_TIMEOUT_S = 90
 UI_TIMEOUT_MS = 30_000
+PREFIX = "/figvault"
+"""The path a reverse proxy serves the page under in test_the_page_works_under_a_proxys_path_prefix."""
 
 # Ingest both folders in one process: one model load instead of one per CLI call. Extraction in-process
 # (workers = 1): for three small files, starting extractor processes costs more than it saves.
@@ -80,7 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     root = tmp_path_factory.mktemp("e2e")
     data_dir = root / "data"
-    env = server_env()
+    env = server_env(FIGVAULT_SERVICE__ROOT_PATH=PREFIX)  # reached directly too: the proxy strips it
     write_sample_documents(root / "public")
     (root / "finance").mkdir()
     figure_pdf(root / "finance" / "finance-forecast.pdf", seed=11, n_figures=2)
@@ -141,8 +145,8 @@ def page(browser: object) -> Iterator[object]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def sign_in(page: object, server: Server, user: str) -> None:
-    page.goto(server.url + "/")
+def sign_in(page: object, server: Server, user: str, *, at: str | None = None) -> None:
+    page.goto(at or server.url + "/")
     page.get_by_label("API key or JWT").fill(server.keys[user])
     page.keyboard.press("Enter")
     page.wait_for_selector("#whoami:not([hidden])")
@@ -203,6 +207,34 @@ def test_sign_in_search_and_open_a_figure_in_its_page(page: object, server: Serv
     assert second["y"] > box["y"] + box["height"]  # further down the page
     page.keyboard.press("Escape")
     viewer.wait_for(state="hidden")
+
+
+def test_the_page_works_under_a_proxys_path_prefix(page: object, server: Server) -> None:
+    """Behind a reverse proxy at https://intranet/figvault/ the page loaded /static/... and called /v1/...
+    from the host's root, which the proxy does not pass on: a blank page that never signed in. Its
+    addresses are now relative to itself: sign-in, a search, its thumbnails, the viewer's page image."""
+    with prefix_proxy(server.url, PREFIX) as proxy:
+        assert httpx.get(f"{proxy}/static/app.js").status_code == 404  # the host's root is not figvault's
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
+        sign_in(page, server, "reader", at=f"{proxy}{PREFIX}/")
+        cards = search(page, "quarterly revenue by region")
+        assert any("Figure 1: Quarterly revenue by region" in card for card in cards), cards
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#results .thumb img')].slice(0, 2)"
+            ".every(img => img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0)"
+        )
+        page.locator("#results .card").first.click()
+        page.wait_for_function(
+            "() => { const img = document.querySelector('#page-image');"
+            " return img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0; }"
+        )
+        page.keyboard.press("Escape")
+        inside = proxy + PREFIX + "/"
+        outside = [url for url in fetched if url.startswith(proxy) and not url.startswith(inside)]
+        assert not outside, outside
+        # service.root_path reaches uvicorn: the schema names the outside address.
+        assert httpx.get(f"{proxy}{PREFIX}/openapi.json").json()["servers"] == [{"url": PREFIX}]
 
 
 def test_reader_cannot_see_another_groups_figure(page: object, server: Server) -> None:

@@ -52,7 +52,7 @@ def test_index_served_with_strict_headers(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert '<script type="module" src="/static/app.js">' in response.text
+    assert '<script type="module" src="static/app.js">' in response.text  # relative: any path prefix
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["x-frame-options"] == "DENY"
@@ -60,7 +60,7 @@ def test_index_served_with_strict_headers(client: TestClient) -> None:
 
 def test_every_referenced_file_is_served(client: TestClient) -> None:
     index = static_text("index.html")
-    referenced = set(re.findall(r'(?:src|href)="/static/([\w.-]+)"', index))
+    referenced = set(re.findall(r'(?:src|href)="static/([\w.-]+)"', index))
     assert {"app.js", "app.css"} <= referenced
     # Follow the module graph from app.js: every import must be a served file.
     pending, seen = ["app.js"], set()
@@ -153,7 +153,7 @@ def test_job_event_stream_parser() -> None:
     )
     stdout = run_module(SSE_SCRIPT, "api.js", stream)
     lines = [json.loads(line) for line in stdout.splitlines()]
-    assert lines[0] == {"url": "/v1/jobs/j1/events", "auth": "Bearer tok"}
+    assert lines[0] == {"url": "v1/jobs/j1/events", "auth": "Bearer tok"}  # relative to the page
     assert lines[1:] == [
         {"event": "progress", "data": {"id": "j1", "state": "running", "done": 1, "total": 3}},
         {"event": "progress", "data": {"state": "running", "done": 3, "total": 3}},
