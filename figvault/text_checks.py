@@ -11,6 +11,7 @@ characters), which can make one name display as another.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from typing import Annotated
@@ -23,9 +24,12 @@ MAX_NAME_CHARS = 512
 """Longest document id, document name or other identifier in a request."""
 MAX_TEXT_CHARS = 2000
 """Longest free text (a question)."""
+MAX_DISPLAY_NAME_CHARS = 200
+"""Longest shown document name (``display_name``)."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
 def text_problem(value: str) -> str | None:
@@ -51,6 +55,31 @@ def strip_invisible(value: str) -> str:
     stay (callers replace or refuse them)."""
     value = unicodedata.normalize("NFC", _SURROGATE.sub("", value))
     return "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+
+
+def display_name(client_name: str | None, fallback: str = "upload") -> str:
+    """A file name made fit for display: last path component, no control or path characters. The one
+    definition of a shown document name: uploads' client names and server files' names alike (a server
+    folder's file may hold line breaks, bidi overrides or zero-width characters; its stored path stays).
+
+    ``../../etc/passwd`` becomes ``passwd``; an empty result becomes ``fallback``. Invisible characters
+    (bidi overrides, zero-width characters, lone surrogates) are dropped: a name must look like what it is.
+    """
+    name = strip_invisible(client_name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" ._")
+    return _shortened(name) or fallback
+
+
+def _shortened(name: str) -> str:
+    """``name`` cut to MAX_DISPLAY_NAME_CHARS keeping its extension and a digest of the whole: a document
+    is found and replaced by its name, so two long names that differ past the cut must stay two names."""
+    if len(name) <= MAX_DISPLAY_NAME_CHARS:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = f".{ext}" if dot and stem and 0 < len(ext) <= 16 else ""
+    digest = "~" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return name[: MAX_DISPLAY_NAME_CHARS - len(digest) - len(ext)].rstrip(" ._") + digest + ext
 
 
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), AfterValidator(check_text)]

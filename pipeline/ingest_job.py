@@ -638,9 +638,10 @@ def _set_aside(
             target = ctx.settings.data_dir / "quarantine" / ctx.job.id / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), target)
-            log.warning("job %s: %s (%s) quarantined in %s", ctx.job.id, label, path.name, target)
+            # Paths quoted (%r): a file name's line break must not start a forged log line.
+            log.warning("job %s: %s (%r) quarantined in %r", ctx.job.id, label, path.name, str(target))
         else:
-            log.warning("job %s: %s quarantined (left in place: %s)", ctx.job.id, label, path)
+            log.warning("job %s: %s quarantined (left in place: %r)", ctx.job.id, label, str(path))
         ctx.error(label, reason)
         failed.append({"path": label, "doc_id": "", "status": "failed", "error": reason})
     return keep, failed

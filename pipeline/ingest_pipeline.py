@@ -36,6 +36,7 @@ from figvault.retrieval.schema import StoreLayout, unit_to_row
 from figvault.retrieval.served_encoders import ingest_mismatch_line
 from figvault.settings import Settings
 from figvault.storage import BlobStore
+from figvault.text_checks import display_name
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +336,7 @@ class IngestRunner:
                 f"--doc-id names one document, but {len(files) + len(missing)} files were given"
             )
         for p in missing:
-            name = (identities or {}).get(str(p), given or FileIdentity()).name or Path(p).name
+            name = (identities or {}).get(str(p), given or FileIdentity()).name or display_name(Path(p).name)
             report.documents.append(DocumentOutcome(str(p), "", FAILED, error="no such file", name=name))
         return files
 
@@ -347,7 +348,7 @@ class IngestRunner:
         todo: list[tuple[Path, _Planned]] = []
         for path in files:
             ident = request.identity(path)
-            name = ident.name or path.name
+            name = ident.name or display_name(path.name)  # the path stays exact (``source``)
             seed = request.id_seed
             try:
                 sha, unreadable = file_sha256(path), None

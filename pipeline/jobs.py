@@ -34,6 +34,7 @@ from figvault.db.models import job_groups, jobs
 from figvault.errors import FigvaultError, operator_line, public_line
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
+from figvault.text_checks import display_name
 
 log = logging.getLogger(__name__)
 
@@ -611,7 +612,7 @@ def item_label(job: Job, item: str) -> str:
     # Uploads waiting in the storage: named by the file name of their key (jobs/<id>/uploads/0000.pdf).
     names |= {u["key"].rsplit("/", 1)[-1]: u["name"] for u in job.params.get("uploads") or []}
     file_name = item.rsplit("/", 1)[-1]
-    return str(names.get(item) or names.get(file_name) or file_name)
+    return str(names.get(item) or names.get(file_name) or display_name(file_name))
 
 
 class JobContext:

@@ -1,14 +1,13 @@
-"""Untrusted uploads: bounded copies to private temp files, type sniffing, safe display names, and images
-opened with a decompression-bomb guard.
+"""Untrusted uploads: bounded copies to private temp files, type sniffing, and images opened with a
+decompression-bomb guard.
 
-A client's file name is only ever a display string: it is cleaned here and never used as a path.
+A client's file name is only ever a display string: it is cleaned (``figvault.text_checks.display_name``,
+as every shown document name is) and never used as a path.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import re
 import shutil
 import tempfile
 import warnings
@@ -19,35 +18,10 @@ from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
 from figvault.ingest.safety import eight_bit
-from figvault.text_checks import strip_invisible
+from figvault.text_checks import display_name as display_name
 
 _CHUNK = 1024 * 1024
 QUERY_IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"}
-MAX_NAME_CHARS = 200
-_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
-
-
-def display_name(client_name: str | None, fallback: str = "upload") -> str:
-    """A client file name made fit for display: last path component, no control or path characters.
-
-    ``../../etc/passwd`` becomes ``passwd``; an empty result becomes ``fallback``. Invisible characters
-    (bidi overrides, zero-width characters, lone surrogates) are dropped: a name must look like what it is.
-    """
-    name = strip_invisible(client_name or "")
-    name = re.split(r"[/\\]", name)[-1]
-    name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" ._")
-    return _shortened(name) or fallback
-
-
-def _shortened(name: str) -> str:
-    """``name`` cut to MAX_NAME_CHARS keeping its extension and a digest of the whole: a document is found
-    and replaced by its name, so two long names that differ past the cut must stay two names."""
-    if len(name) <= MAX_NAME_CHARS:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    ext = f".{ext}" if dot and stem and 0 < len(ext) <= 16 else ""
-    digest = "~" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
-    return name[: MAX_NAME_CHARS - len(digest) - len(ext)].rstrip(" ._") + digest + ext
 
 
 def copy_bounded(source: BinaryIO, target: BinaryIO, limit_bytes: int) -> int:

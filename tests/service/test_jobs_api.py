@@ -287,6 +287,48 @@ def test_folder_ingest_per_tenant_folders(service: Service, tmp_path: Path) -> N
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final  # not to-default's
 
 
+def test_server_file_names_are_shown_cleaned_and_their_paths_kept(service: Service) -> None:
+    """A server folder's file names were shown as they are: a bidi override made ``x\u202egpj.pdf`` read
+    as ``xfdp.jpg`` in the page and the JSON, a zero-width space hid in a name, and a name with a line
+    break or a control character could not be ingested at all (the job's error then carried the raw
+    name). Uploads' names were already cleaned; server files' names now are, by the same definition
+    (``display_name``), everywhere they are shown, and the stored path stays exact."""
+    from figvault.pipeline.registry import DocumentRegistry, connect
+    from figvault.text_checks import display_name
+
+    allowed = Path(service.settings.service.ingest_allow_dirs[0]) / "names"
+    allowed.mkdir()
+    raw = ["x\u202egpj.pdf", "zero\u200bwidth.pdf", "line\nbreak.pdf", "bell\x07.pdf"]
+    for seed, name in enumerate(raw):
+        figure_pdf(allowed / name, seed=40 + seed)
+    (allowed / "bad\n\u202ename.pdf").write_bytes(b"%PDF-1.4 not really")
+    editor = service.headers("editor")
+
+    def ingest() -> dict:
+        job = service.client.post(
+            "/v1/jobs/ingest", json={"paths": [str(allowed)], "groups": ["eng"]}, headers=editor
+        )
+        assert job.status_code == 202, job.text
+        return service.wait(job.json()["id"], "editor")
+
+    first = ingest()
+    assert first["result"]["indexed"] == 4, first
+    assert [e["item"] for e in first["errors"]] == ["bad_name.pdf"]
+    shown = {display_name(name) for name in raw}
+    assert shown == {"xgpj.pdf", "zerowidth.pdf", "line_break.pdf", "bell_.pdf"}
+    listed = service.client.get("/v1/documents", headers=editor).json()["documents"]
+    assert {d["name"] for d in listed} >= shown
+    hits = service.client.post("/v1/search", json={"query": "chart", "top_k": 50}, headers=editor).json()
+    docs = {h["doc"] for h in hits["results"]}
+    assert docs and docs <= {d["name"] for d in listed}
+    for hit in hits["results"][:3]:
+        assert service.client.get(f"/v1/units/{hit['unit_id']}", headers=editor).json()["doc"] in shown
+    records = DocumentRegistry(connect(service.settings)).list(tenant="default")
+    assert {Path(r.source).name for r in records if r.name in shown} == set(raw)
+    again = ingest()  # the same files find their documents again by the shown name
+    assert (again["result"]["indexed"], again["result"]["skipped"]) == (0, 4), again
+
+
 TOKEN_SECRET = "token-upload-secret-of-at-least-32-bytes"
 TOKEN_CLAIMS = {"sub": "jo", "groups": ["eng"], "roles": ["editor"]}
 
