@@ -108,6 +108,30 @@ def test_form_controls_have_labels() -> None:
     assert controls and controls <= labelled, controls - labelled
 
 
+
+def test_no_form_can_put_a_key_in_a_url() -> None:
+    """The sign-in form had no method: pressed before the page's modules ran (a slow link, a module that
+    failed to load), the browser submitted it as ``GET /?token=fvk_...``, and the key went into the
+    address bar, the history and every access log on the way. Every form posts (the service answers a
+    POST to ``/`` with 405 and no log line holds a body); the scripts still take over the submit."""
+    from html.parser import HTMLParser
+
+    class Forms(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.forms: dict[str, dict[str, str | None]] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "form":
+                self.forms[str(dict(attrs).get("id"))] = dict(attrs)
+
+    parser = Forms()
+    parser.feed(static_text("index.html"))
+    assert "signin-form" in parser.forms
+    for name, attrs in parser.forms.items():
+        assert (attrs.get("method") or "get").lower() == "post", name
+        assert not attrs.get("action"), name  # posted to the page itself, which takes no POST
+
 SSE_SCRIPT = """
 globalThis.sessionStorage = { getItem: () => "tok" };
 const body = process.argv[2];
