@@ -249,7 +249,7 @@ def main() -> None:
 
     from figvault.access import Role
     from figvault.encoders.device import serving_cpu_threads
-    from figvault.service import users
+    from figvault.pipeline import users
 
     conn = sqlite3.connect(data_dir / "registry.sqlite3")
     users.ensure_schema(conn)

@@ -1,5 +1,5 @@
 """The API-key row lookup every authenticated request makes on the event loop, interleaved in one run:
-the sqlite3 query of the registry before SQLAlchemy vs ``figvault.service.users.find_by_key_id`` (both
+the sqlite3 query of the registry before SQLAlchemy vs ``figvault.pipeline.users.find_by_key_id`` (both
 build the ``UserRecord``). Prints a table and the load average before and after.
 
     .venv/bin/python bench/registry_lookup.py [--rounds 20] [--per-round 300]
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from figvault.access import Role
 from figvault.db import open_database, sqlite_url
-from figvault.service import users
+from figvault.pipeline import users
 
 COLUMNS = "name, key_id, key_hash, role, groups_json, tenant, created_at, revoked_at"
 OLD_QUERY = f"SELECT {COLUMNS} FROM users WHERE key_id = ?"

@@ -3,7 +3,7 @@
 
 In the core (not the service) because a queued ingest job re-reads its caller's record between batches
 (pipeline/ingest_job.py) and the pipeline must not import the HTTP layer (tests/core/test_layering.py).
-Creating, listing and revoking users stays in ``figvault.service.users``.
+Creating, listing and revoking users stays in ``figvault.pipeline.users``.
 """
 
 from __future__ import annotations

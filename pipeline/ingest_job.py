@@ -420,7 +420,7 @@ def _gone_files(ctx: JobContext, tenant: str) -> dict[str, Any]:
 
 AUDIT_DELETE = "audit_delete"
 """The job services' entry that records a deletion in the audit trail, ``(db, principal, detail)``: the
-service's (``service/audit.py``, which this layer does not import) for a server-folder job's ``prune``."""
+service's (service/app.py ``_audit_delete``) for a server-folder job's ``prune``."""
 
 
 def _missing_outcome(path: Path) -> dict[str, Any]:

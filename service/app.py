@@ -30,8 +30,9 @@ from figvault.errors import (
     one_line,
     public_line,
 )
+from figvault.pipeline import audit as audit_trail
 from figvault.pipeline.registry import connect as connect_registry
-from figvault.service import audit as audit_trail
+from figvault.pipeline.users import UserError
 from figvault.service.admission import Overloaded, SearchGate, render_gate
 from figvault.service.api.routes import (
     admin_documents,
@@ -51,7 +52,6 @@ from figvault.service.auth import Authenticator
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.throttle import RateLimits
-from figvault.service.users import UserError
 from figvault.service.validation_errors import request_validation_error
 from figvault.service.warmup import WarmUp, thaw_heap
 from figvault.settings import Settings

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from figvault.db import Database
-from figvault.service.audit import write_rows
+from figvault.pipeline.audit import write_rows
 
 log = logging.getLogger("figvault.service.audit")
 

@@ -19,8 +19,8 @@ from figvault.access import Credential, Principal, Role
 from figvault.credentials import HMAC_ALGS, JWT_LEEWAY_S, JwtKey, jwt_keys, key_fingerprint, keys_for_kid
 from figvault.db import Database
 from figvault.errors import FigvaultError
-from figvault.service import users
-from figvault.service.apikeys import dummy_check, looks_like_api_key, parse_api_key, verify_secret
+from figvault.pipeline import users
+from figvault.pipeline.apikeys import dummy_check, looks_like_api_key, parse_api_key, verify_secret
 from figvault.settings import ServiceSettings
 from figvault.text_checks import strip_invisible, text_problem
 from figvault.user_records import JWT_USER_PREFIX

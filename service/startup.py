@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from figvault.access import Role
+from figvault.pipeline import users
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
-from figvault.service import users
 from figvault.settings import PROFILES, Settings, profile_path
 from figvault.storage import url_without_password
 

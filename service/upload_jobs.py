@@ -13,14 +13,14 @@ from fastapi import HTTPException, UploadFile, status
 from figvault.access import Action, Principal
 from figvault.errors import FigvaultError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import PDF_MIME, sniff_mime
+from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, DocumentNotYoursError
 from figvault.pipeline.jobs import JobStore
-from figvault.service import audit
+from figvault.pipeline.users import UserError, validate_label
 from figvault.service.api.schemas import UploadedDocumentOut, UploadOut
 from figvault.service.db import RegistryDB
 from figvault.service.pending_ingests import check_pending_ingests
 from figvault.service.uploads import display_name, spool_to_private_dir
-from figvault.service.users import UserError, validate_label
 from figvault.service.visible_documents import DOCUMENT_NOT_FOUND
 from figvault.settings import Settings
 from figvault.tags import tag_set

@@ -179,8 +179,8 @@ def _audit(settings: Settings, tenant: str, action: str, details: list[dict[str,
     """Each of ``details`` in the audit log as ``action`` by ``tenant``'s local operator (the CLI's
     caller): the one way the documents commands write to the audit trail."""
     from figvault.access import local_operator
+    from figvault.pipeline import audit
     from figvault.pipeline.registry import connect
-    from figvault.service import audit
 
     conn = connect(settings)
     try:

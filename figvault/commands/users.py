@@ -29,7 +29,7 @@ def add(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the user belongs to.")] = "default",
 ) -> None:
     """Create a user and print its API key (only the key, on stdout, this once: it is stored hashed)."""
-    from figvault.service.users import UserError, add_user
+    from figvault.pipeline.users import UserError, add_user
 
     conn = _connection(ctx)
     try:
@@ -71,7 +71,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
 ) -> None:
     """Users, their role, tenant, groups and whether their key is active (keys are never shown)."""
-    from figvault.service.users import list_users
+    from figvault.pipeline.users import list_users
 
     records = list_users(_connection(ctx))
     if as_json:
@@ -97,7 +97,7 @@ def set_(
 ) -> None:
     """Change an active user's role and/or groups; its key, account and tenant stay. Holds from the user's
     next request, in every process; audited as ``user-set`` in the user's tenant."""
-    from figvault.service.users import UserError, set_user
+    from figvault.pipeline.users import UserError, set_user
 
     conn = _connection(ctx)
     try:
@@ -124,7 +124,7 @@ def _audit(conn: Any, action: str, record: Any, extra: dict[str, Any] | None = N
     """A ``users`` command in the audit trail of the user's tenant, by its local operator (the CLI's
     caller): ``detail`` names the user and its account (a name may be given again to a new account)."""
     from figvault.access import local_operator
-    from figvault.service import audit
+    from figvault.pipeline import audit
 
     detail = {"user": record.name, "account": record.account_id, **(extra or {})}
     audit.record(conn, local_operator(record.tenant), action, detail=detail)
@@ -134,7 +134,7 @@ def _audit(conn: Any, action: str, record: Any, extra: dict[str, Any] | None = N
 def rotate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Give a user a new API key and stop the old one at once; the account (its jobs, audit entries, role,
     groups, tenant) stays. Prints only the new key, on stdout, this once."""
-    from figvault.service.users import UserError, rotate_key
+    from figvault.pipeline.users import UserError, rotate_key
 
     conn = _connection(ctx)
     try:
@@ -154,7 +154,7 @@ def rotate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User na
 @users_app.command("revoke")
 def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Revoke a user's API key; requests with it get 401 from now on."""
-    from figvault.service.users import get_user, revoke_user
+    from figvault.pipeline.users import get_user, revoke_user
 
     conn = _connection(ctx)
     if not revoke_user(conn, name):

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
+from figvault.pipeline import audit
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, connect
-from figvault.service import audit
 from figvault.settings import load_settings
 
 load_commands()

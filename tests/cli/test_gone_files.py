@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
+from figvault.pipeline import audit
 from figvault.pipeline.registry import DocumentRegistry, connect
-from figvault.service import audit
 from figvault.settings import load_settings
 from tests.generated_docs import figure_pdf
 

@@ -21,12 +21,12 @@ from figvault.access import Role
 from figvault.db import Database, open_database, sqlite_url
 from figvault.db.migrate import current, head
 from figvault.db.models import Base
+from figvault.pipeline import audit, users
+from figvault.pipeline.apikeys import generate_api_key
 from figvault.pipeline.jobs import JobState, JobStore, JobType
 from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval.acl import acl_key
 from figvault.retrieval.acl_sets import AclSetTable
-from figvault.service import audit, users
-from figvault.service.apikeys import generate_api_key
 from figvault.service.auth import Authenticator
 from figvault.settings import ServiceSettings
 

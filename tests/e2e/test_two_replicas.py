@@ -26,11 +26,11 @@ import pytest
 
 from figvault.access import Role
 from figvault.db import open_database
+from figvault.pipeline import users
 from figvault.pipeline.jobs import JobState, JobStore
 from figvault.pipeline.registry import DocState, DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID
-from figvault.service import users
 from figvault.settings import load_settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_clip_env
 from tests.generated_docs import figure_pdf

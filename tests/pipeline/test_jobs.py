@@ -275,7 +275,7 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     settings: Settings, store: JobStore, tmp_path: Path
 ) -> None:
     from figvault.access import Role
-    from figvault.service import users
+    from figvault.pipeline import users
 
     doc = figure_pdf(tmp_path / "one.pdf", seed=4)
     accounts = {
@@ -302,8 +302,7 @@ def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     settings: Settings, store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from figvault.access import Role
-    from figvault.pipeline import ingest_job
-    from figvault.service import users
+    from figvault.pipeline import ingest_job, users
 
     ed, _ = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
     run_batch = ingest_job._run_batch
@@ -332,8 +331,8 @@ def test_ingest_job_checks_the_api_key_it_was_queued_with(
     """The job re-reads the key it was queued with, not a user of that name, and fails closed: a user
     revoked and added again (a new key), and a caller with no user record, used to pass the check."""
     from figvault.access import Role
+    from figvault.pipeline import users
     from figvault.pipeline.ingest_job import principal_params
-    from figvault.service import users
 
     doc = figure_pdf(tmp_path / "one.pdf", seed=4)
     record, _key = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
@@ -363,7 +362,7 @@ def test_a_job_queued_before_credentials_is_not_run_for_a_new_account_of_its_nam
     account's row, passed, and the old account's job ran with the new one's standing. The job's account
     (``started_by_id``, migration 0007) must be the row's."""
     from figvault.access import Role
-    from figvault.service import users
+    from figvault.pipeline import users
 
     old, _ = users.add_user(store.db, "ed", Role.EDITOR, ["eng"], "acme")
     users.revoke_user(store.db, "ed")

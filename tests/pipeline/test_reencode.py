@@ -302,8 +302,8 @@ def test_a_reencode_started_over_http_stops_when_its_admin_may_no_longer(
 
     from figvault.access import Role
     from figvault.db.models import users as users_table
+    from figvault.pipeline import users
     from figvault.pipeline.reencode import queue_reencode
-    from figvault.service import users
 
     ingest(settings_a, make_docs(tmp_path / "docs", 4))
     store = MilvusUnitStore.from_settings(settings_a)

@@ -179,8 +179,8 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     assert beta[:6] == ["beta.pdf", "beta.pdf", "acme", "g4,g5", "2", "indexed"]
     assert beta[6].endswith("/acme/beta.pdf")
 
+    from figvault.pipeline import audit
     from figvault.pipeline.registry import connect
-    from figvault.service import audit
 
     [entry] = audit.list_entries(connect(settings), TENANT, limit=1).entries
     assert (entry.action, entry.user) == ("set-groups", "cli")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from figvault.access import Principal, Role
 from figvault.ingest.extract import extract_document
-from figvault.service import users
+from figvault.pipeline import users
 from figvault.settings import Settings, load_settings
 from figvault.units import make_unit_id
 from tests.generated_docs import figure_pdf

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from figvault.access import Role
-from figvault.service import users
+from figvault.pipeline import users
 from tests.generated_docs import figure_pdf
 from tests.service.conftest import JWT_SECRET, SCRAPER, World, ingest_doc
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from figvault.access import Principal
 from figvault.db import Database, open_database, sqlite_url
 from figvault.db.models import audit as audit_table
-from figvault.service import audit, audit_writer
+from figvault.pipeline import audit
+from figvault.service import audit_writer
 from figvault.service.audit_writer import AuditWriter
 from tests.service.conftest import World
 

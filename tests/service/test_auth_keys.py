@@ -16,8 +16,8 @@ from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.db import Database, open_database
 from figvault.db.models import users as users_table
-from figvault.service import users
-from figvault.service.apikeys import generate_api_key, parse_api_key, verify_secret
+from figvault.pipeline import users
+from figvault.pipeline.apikeys import generate_api_key, parse_api_key, verify_secret
 from figvault.service.auth import Authenticator, AuthError, SlowCheckNeeded
 from figvault.settings import ServiceSettings
 

@@ -24,11 +24,11 @@ from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
+from figvault.pipeline import users
 from figvault.pipeline.jobs import JobRunner, JobState, JobStore, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_DOC, F_DOC_ID, F_GROUPS, F_ID, F_TENANT
-from figvault.service import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.access import Role
+from figvault.pipeline import users
 from figvault.pipeline.ingest_pipeline import ingest_paths
-from figvault.service import users
 from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
 from tests.helpers.server import no_rate_limits

@@ -23,9 +23,9 @@ from sqlalchemy import update
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
 from figvault.errors import StoreError, VersionMismatchError
+from figvault.pipeline import users
 from figvault.pipeline.ingest_job import uploads_dir
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobRunner, JobState, JobStore, JobType
-from figvault.service import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
 from tests.generated_docs import figure_pdf

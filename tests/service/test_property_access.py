@@ -33,7 +33,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.access import Principal, Role
-from figvault.service import users
+from figvault.pipeline import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import tiny_settings
 from tests.generated_docs import TOPICS, figure_pdf, figure_png

@@ -15,8 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.access import Role
-from figvault.pipeline import page_images
-from figvault.service import users
+from figvault.pipeline import page_images, users
 from tests.generated_docs import figure_pdf
 from tests.service.conftest import JWT_SECRET, SCRAPER, World, ingest_doc
 

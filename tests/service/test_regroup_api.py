@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from figvault.access import Role
+from figvault.pipeline import users
 from figvault.pipeline.registry import connect
-from figvault.service import users
 from figvault.settings import load_settings
 from tests.generated_docs import figure_pdf
 

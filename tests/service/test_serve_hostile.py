@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from figvault.access import Role
-from figvault.service import users
+from figvault.pipeline import users
 from tests.generated_docs import figure_pdf
 from tests.helpers.server import server_env
 from tests.pipeline.hostile_docs import overlapping_segments_pdf, path_ops_pdf

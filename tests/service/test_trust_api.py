@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from figvault.access import Role
 from figvault.errors import StoreError
-from figvault.service import apikeys, users
+from figvault.pipeline import apikeys, users
 from figvault.service.uploads import display_name
 from tests.service.conftest import JWT_SECRET, World
 

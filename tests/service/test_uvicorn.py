@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from figvault.access import Role
-from figvault.service import users
+from figvault.pipeline import users
 from tests.generated_docs import figure_pdf
 from tests.helpers.server import free_port, server_env, stop, wait_ready
 

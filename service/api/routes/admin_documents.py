@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from figvault.access import Action, Principal
+from figvault.pipeline import audit
 from figvault.pipeline.registry import DocumentRegistry
-from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ManagedDocumentListOut, ManagedDocumentOut
 from figvault.service.deps import DbDep, require
 

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from figvault.access import Action, Principal
+from figvault.pipeline import audit
 from figvault.retrieval.document_units import visible_unit_vectors
-from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES
 from figvault.service.collection_map import MapOut, map_of
 from figvault.service.deps import DbDep, EngineDep, require

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator
 
 from figvault.access import Action, Principal
-from figvault.service import audit
+from figvault.pipeline import audit
 from figvault.service.api.schemas import AUTH_RESPONSES
 from figvault.service.deps import AuditDep, DbDep, require
 from figvault.text_checks import check_text

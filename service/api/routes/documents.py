@@ -15,8 +15,8 @@ from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
+from figvault.pipeline import audit
 from figvault.pipeline.registry import DocumentRegistry
-from figvault.service import audit
 from figvault.service.api.schemas import (
     AUTH_RESPONSES,
     DeletedOut,

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
 from figvault.errors import FigvaultError
+from figvault.pipeline import audit
 from figvault.pipeline.jobs import (
     AWAITING_RETRY,
     GLOBAL_TENANT,
@@ -43,7 +44,6 @@ from figvault.pipeline.jobs import (
 )
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.store_status import tenant_store_status
-from figvault.service import audit
 from figvault.service.api.job_schemas import FolderIngestBody, JobListOut, JobOut, StatusOut
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError

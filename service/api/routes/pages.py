@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
+from figvault.pipeline import audit
 from figvault.pipeline.page_images import (
     CallerRenderBusyError,
     PageImageRenderer,
@@ -32,7 +33,6 @@ from figvault.pipeline.sources import (
     SourceUnavailableError,
 )
 from figvault.retrieval.document_units import visible_units_of_document
-from figvault.service import audit
 from figvault.service.admission import Overloaded
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS

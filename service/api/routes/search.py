@@ -11,10 +11,10 @@ from pydantic import AfterValidator, ValidationError
 
 from figvault.access import Action, Principal
 from figvault.errors import one_line
+from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import with_filter_ids
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
-from figvault.service import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
 from figvault.service.audit_writer import AuditWriter
 from figvault.service.db import RegistryDB

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 
 from figvault.access import Action, Principal
-from figvault.service import audit
+from figvault.pipeline import audit
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, UnitOut
 from figvault.service.db import RegistryDB
 from figvault.service.deps import BlobsDep, DbDep, Engine, EngineDep, UnitIdPath, require

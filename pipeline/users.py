@@ -18,7 +18,7 @@ from figvault.access import LABEL_RE, Role, check_label
 from figvault.db import Database, as_database
 from figvault.db.models import users
 from figvault.errors import FigvaultError
-from figvault.service.apikeys import generate_api_key
+from figvault.pipeline.apikeys import generate_api_key
 
 # The record and its reading live in the core (a queued job re-reads its caller there); re-exported here.
 from figvault.user_records import UserRecord as UserRecord
