@@ -117,3 +117,23 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
         got = "the value is a secret, not shown" if secret else f"got {error.get('input')!r}"
         problems.append(f"setting {dotted} ({source}): {reason}, {got}")
     return "; ".join(problems)
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why figvault cannot keep its files in ``data_dir``; None when it can, or can create it. Nothing is
+    created here: a command that only reads (``status``) leaves a missing folder missing. A path under a
+    file, or a folder it may not write (read-only mount, another user's), used to end a command with a
+    traceback from wherever the folder was first touched (the registry, the store)."""
+    import os
+
+    existing = data_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is not a folder" if existing == data_dir else f"is under {existing}, which is a file"
+        return f"the data folder {data_dir} {where}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is" if existing == data_dir else f"would be made in {existing}, which is"
+        return f"the data folder {data_dir} {what} not writable by this user"
+    return None
+

@@ -41,6 +41,7 @@ class AppState:
                 typer.echo(f"error: {_settings_error(self.config, exc)}", err=True)
                 raise typer.Exit(2) from None
             _warn_unknown_settings(self.config)
+            _check_data_dir(self._settings.data_dir)
         return self._settings
 
 
@@ -51,6 +52,15 @@ def _settings_error(config: Path | None, exc: ValueError) -> str:
     from figvault.settings_check import settings_error
 
     return settings_error(exc, resolve_config_path(config), os.environ)
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    from figvault.settings_check import data_dir_problem
+
+    problem = data_dir_problem(data_dir)
+    if problem is not None:
+        typer.echo(f"error: {problem}: choose another with --data-dir or FIGVAULT_DATA_DIR", err=True)
+        raise typer.Exit(2)
 
 
 def _warn_unknown_settings(config: Path | None) -> None:

@@ -1,0 +1,51 @@
+"""A data folder figvault cannot use (a path under a file, a folder it may not write) ends a command with
+one line naming it and the two ways to choose another. Before (a first-hour walk, 2026-12-05) ``status``
+ended with a NotADirectoryError traceback from the registry's SQLite file, ``users add`` with a
+FileNotFoundError from a mkdir, 40-60 lines each."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+
+load_commands()
+
+
+def run(data_dir: Path, *command: str) -> object:
+    return CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data_dir), *command])
+
+
+@pytest.mark.parametrize(
+    "command", [("status",), ("users", "add", "ana", "--role", "admin"), ("jobs", "list")]
+)
+def test_a_data_folder_under_a_file_is_refused_in_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    result = run(a_file / "figvault", *command)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"error: the data folder {a_file / 'figvault'} is under {a_file}, which is a file: choose another"
+        " with --data-dir or FIGVAULT_DATA_DIR"
+    ]
+    result = run(a_file, *command)
+    assert result.output.startswith(f"error: the data folder {a_file} is not a folder:"), result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes any folder")
+def test_a_folder_this_user_may_not_write_is_refused_in_one_line(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    result = run(locked / "data", "status")
+    assert result.exit_code == 2
+    assert "which is not writable by this user" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_data_folder_is_still_fine(tmp_path: Path) -> None:
+    result = run(tmp_path / "new" / "data", "jobs", "list")
+    assert result.exit_code == 0, result.output
