@@ -127,8 +127,11 @@ class JwtVerifier:
         return keys_for_kid(keys, kid)
 
     def _decode(self, token: str, alg: str, keys: list[JwtKey]) -> tuple[dict[str, Any], JwtKey]:
-        """The claims and the key whose signature matched; the claims are checked with that key only."""
-        for n, key in enumerate(keys):
+        """The claims and the key whose signature matched; the claims are checked with that key only. A key
+        of another type than ``alg`` needs (an RSA key for an ES256 token, in a rotation from one to the
+        other) is passed over, as one whose signature does not match."""
+        mismatch: jwt.InvalidSignatureError | None = None
+        for key in keys:
             try:
                 claims = jwt.decode(
                     token,
@@ -139,12 +142,15 @@ class JwtVerifier:
                     options={"require": ["exp", "sub"]},
                     leeway=JWT_LEEWAY_S,
                 )
-            except jwt.InvalidSignatureError:
-                if n == len(keys) - 1:
-                    raise
+            except jwt.InvalidSignatureError as exc:
+                mismatch = exc
+                continue
+            except jwt.InvalidKeyError:
                 continue
             return claims, key
-        raise AuthError("no key to check the token with")  # unreachable: _keys_for returns at least one
+        if mismatch is not None:
+            raise mismatch
+        raise AuthError(f"token rejected: no configured key is of the type {alg} tokens need")
 
     def verify(self, token: str) -> Principal:
         try:

@@ -242,6 +242,32 @@ def test_a_rotation_trusts_the_next_public_key_by_kid(tmp_path: Path, rsa_pair: 
         _auth(tmp_path, jwt_public_key=current_pem, jwt_additional_secrets={"k": NEXT_SECRET})
 
 
+def test_a_rotation_to_another_key_type_trusts_tokens_without_a_kid(
+    tmp_path: Path, rsa_pair: tuple[Any, str]
+) -> None:
+    """A rotation from an RSA key to an EC key (RS256 to ES256): a token without a ``kid`` is tried against
+    each public key, main first, and the RSA key made pyjwt raise InvalidKeyError for an ES256 token, which
+    ended the tries: every ES256 token of the new key was refused unless it named its ``kid``. A key of
+    another type is now passed over like a key whose signature does not match."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    _current, current_pem = rsa_pair
+    following = ec.generate_private_key(ec.SECP256R1())
+    following_pem = (
+        following.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    auth = _auth(tmp_path, jwt_public_key=current_pem, jwt_additional_public_keys={"ec-2027": following_pem})
+    assert auth.authenticate(jwt.encode(_claims(), following, algorithm="ES256")).user == "jwt:jo"
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        auth.authenticate(jwt.encode(_claims(), stranger, algorithm="ES256"))
+    only_rsa = _auth(tmp_path, jwt_public_key=current_pem)
+    with pytest.raises(AuthError, match="token rejected"):
+        only_rsa.authenticate(jwt.encode(_claims(), following, algorithm="ES256"))
+
+
 def test_a_job_queued_with_the_next_key_is_kept_while_that_key_is_trusted(tmp_path: Path) -> None:
     """A queued job checks its token's key again (figvault.credentials.jwt_refusal): a token of a
     rotation's additional key keeps its job while either setting still holds that key."""
