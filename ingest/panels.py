@@ -98,7 +98,7 @@ PIE_MAX_WEDGES = 64
 def has_pie(atoms: Sequence[_Atom]) -> bool:
     """Three or more filled curved paths in different colours around one centre: a pie chart (layout class
     "pie chart": each wedge's box holds the centre of the pie's box, which is about square)."""
-    wedges = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]
+    wedges = _abutting([a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None])
     if len(wedges) < PIE_MIN_WEDGES or len({a.colour for a in wedges}) < PIE_MIN_WEDGES:
         return False
     x0, y0 = min(a.box[0] for a in wedges), min(a.box[1] for a in wedges)
@@ -110,6 +110,25 @@ def has_pie(atoms: Sequence[_Atom]) -> bool:
         return True
     # A donut has a few segments; the ring test compares them pairwise.
     return len(wedges) <= PIE_MAX_WEDGES and _ring((x0, y0, x1, y1), [a.box for a in wedges])
+
+
+PIE_SWATCH_CHECK_MAX = 4 * PIE_MAX_WEDGES
+"""Curved filled paths of a drawing beyond this many are taken as they are (bounded pairwise work)."""
+
+
+def _abutting(wedges: Sequence[_Atom]) -> list[_Atom]:
+    """The candidate wedges that touch another one (within 1 pt). Layout class "pie with curved legend
+    swatches": a chart library (ECharts printed by a browser) draws each legend swatch as a rounded
+    rectangle in its wedge's colour, a curved filled path like the wedges but apart from them and from
+    each other; a pie's wedges abut."""
+    if len(wedges) > PIE_SWATCH_CHECK_MAX:
+        return list(wedges)
+    grown = [_grown(a.box, 1.0) for a in wedges]
+    return [
+        a
+        for i, a in enumerate(wedges)
+        if any(j != i and box_intersection(grown[i], other.box) > 0 for j, other in enumerate(wedges))
+    ]
 
 
 def _ring(joint: Box, wedges: Sequence[Box]) -> bool:

@@ -1,0 +1,34 @@
+"""Report pages made as web pages (issue 13: titled, separate units for multi-chart survey pages).
+
+The page comes from ``bench/web_pages.py`` (HTML chart cards, charts drawn by Apache ECharts, printed to PDF
+by headless Chromium), checked in with its ground truth (the cards' boxes and titles as the browser laid
+them out), so the test needs neither node nor Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.helpers.bench_module import load_bench
+
+DATA = Path(__file__).parent / "data"
+PIE_CARDS = DATA / "web-page-5002-p2.pdf"
+"""Page 2 of tune report 5002: six tinted cards in two rows, five of them pies and doughnuts with legends
+under them, a paragraph of prose beside the second row."""
+
+
+@pytest.fixture(scope="module")
+def web() -> ModuleType:
+    return load_bench("web_pages")
+
+
+def test_pies_with_curved_legend_swatches_are_one_titled_unit_each(web: ModuleType) -> None:
+    """Layout class "pie with curved legend swatches": ECharts draws each legend swatch as a rounded
+    rectangle in its wedge's colour; the pie is still a chart, so each card is its own unit, titled."""
+    truth = web.read_truth(PIE_CARDS.with_suffix(".json"))
+    result = web.score_pdf(PIE_CARDS, truth)
+    assert (result.matched, result.merged, result.lost) == (len(truth.panels), 0, 0), result.errors
+    assert result.title_exact == len(truth.panels), result.errors
+
