@@ -27,6 +27,10 @@ from figvault.user_records import JWT_USER_PREFIX
 
 _MAX_CACHED_KEYS = 10_000
 _MAX_SUBJECT_CHARS = 128
+MAX_TOKEN_CHARS = 16_384
+"""Longest bearer token looked at (an identity provider's token with a long group list is a few KB; nginx's
+default header buffers stop at 8 KB). A JWT is verified on the event loop: a 27 MB token took seconds of
+decoding, hashing and JSON parsing there, during which no request of anyone was answered."""
 
 
 class SlowCheckNeeded(Exception):
@@ -241,6 +245,8 @@ class Authenticator:
 
     def authenticate(self, token: str, *, allow_slow: bool = True) -> Principal:
         """The caller of ``token``, or AuthError. ``allow_slow``: see ``ApiKeyVerifier.verify``."""
+        if len(token) > MAX_TOKEN_CHARS:  # before any work on it (even stripping)
+            raise AuthError(f"bearer token longer than {MAX_TOKEN_CHARS} characters")
         token = token.strip()
         if not token:
             raise AuthError("empty bearer token")
