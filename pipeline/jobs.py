@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, false, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, update
 
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
@@ -389,16 +389,27 @@ class JobStore:
         return self.get(job_id) if changed == 1 else None
 
     def claim_next(self, owner: str) -> Job | None:
-        """The oldest queued job, claimed for ``owner`` in one transaction; None when the queue is empty.
+        """The next queued job, claimed for ``owner`` in one transaction; None when the queue is empty.
+
+        Next: the oldest queued job of the tenant whose last job started the longest ago (one that never
+        started one first), so tenants take turns. Taking the oldest job of all let one tenant's queued
+        uploads (``service.max_pending_ingests`` per user, of any size) hold every other tenant's ingest
+        back until they had all run, and tell those tenants how busy it was.
 
         Replicas poll the same table: on PostgreSQL the row is locked ``FOR UPDATE SKIP LOCKED`` (a second
         replica skips it and takes the next one instead of waiting); on SQLite the write transaction holds
         the database's write lock from its first statement (BEGIN IMMEDIATE), which serialises claims.
         """
+        started = jobs.alias("started")
+        tenant_turn = (
+            select(func.coalesce(func.max(started.c.started_at), 0.0))
+            .where(started.c.tenant == jobs.c.tenant)
+            .scalar_subquery()
+        )
         oldest = (
             select(jobs.c.id)
             .where(jobs.c.state == "queued")
-            .order_by(jobs.c.created_at, jobs.c.id)
+            .order_by(tenant_turn, jobs.c.created_at, jobs.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         )

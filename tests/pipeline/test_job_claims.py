@@ -94,6 +94,20 @@ def test_claim_next_takes_the_oldest_queued(registry_db: Database) -> None:
     assert store.claim_next("me:1:1") is None
 
 
+def test_tenants_take_turns_at_the_job_queue(registry_db: Database) -> None:
+    """The oldest queued job of all ran next: a tenant whose editors queued many uploads held every other
+    tenant's ingest back until they had all run (and those tenants saw how busy it was). Now the tenant
+    whose last job started the longest ago goes next, its own jobs in the order they came."""
+    store = JobStore(registry_db)
+    busy = [store.create(JobType.INGEST, {}, started_by="a", tenant="acme") for _ in range(3)]
+    late = store.create(JobType.INGEST, {}, started_by="g", tenant="globex")
+    order = []
+    while (job := store.claim_next("me:1:1")) is not None:
+        order.append(job.id)
+        time.sleep(0.01)  # started_at orders the turns: keep two claims apart on coarse clocks
+    assert order == [busy[0].id, late.id, busy[1].id, busy[2].id]
+
+
 def test_a_dead_replicas_job_is_resumed_by_another(settings: Settings, counting_jobs: None) -> None:
     """A replica on another host claimed the job, wrote a checkpoint and stopped beating: after
     ``jobs.stale_after_s`` this runner requeues it and finishes it from the checkpoint."""
