@@ -5,7 +5,7 @@ seconds and hundreds of MB, and a flate bomb can hide gigabytes of content in a 
 at the page's content streams and the form XObjects it paints, decompressing at most ``max_bytes``, and
 estimates the number of painting operators (paths filled or stroked, text shown, inline images, shadings),
 each form counted once per use, at any depth of nesting. The PDF extractor uses the estimate to cap the
-work per page.
+work per page. A shading's mesh and sampled functions count against the byte cap, per painting.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ operators it has: one stroked path of 1,000,000 points (10 MB of content, 80 KB 
 and took 23 CPU-s and 450 MB to analyse and render (2.6 CPU-s rendered whole at 72 dpi). The densest
 corpus or distractor page has far fewer (see docs/extraction.md)."""
 FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
+SHADING_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*sh(?=[\s\[(/<%]|\Z)")
+INLINE_APPEARANCE = re.compile(rb"/AP\s*(<<(?:[^<>]|<<[^<>]*>>)*>>|\d+\s+\d+\s+R)")
+"""The appearance dictionary of an annotation written inline in a page's /Annots (or a reference to it)."""
+NORMAL_APPEARANCE = re.compile(rb"/N\s*(<<[^<>]*>>|\d+\s+\d+\s+R)")
+MESH_TYPES = frozenset("4567")
+"""Shading types whose stream is a mesh (free-form and lattice triangles, Coons and tensor patches): MuPDF
+decodes it at each painting."""
+MAX_FUNCTION_DEPTH = 8
+"""Stitching functions followed this deep to the sampled functions they join."""
 STRING_TOKEN = re.compile(rb"\\.|[()]", re.S)
 """What delimits a literal string: its parentheses (nested ones balanced), and escapes."""
 HEX_STRING = re.compile(rb"<[0-9A-Fa-f\s]*+>")
@@ -81,6 +90,8 @@ class _Stream:
     """Path construction operators in ``data``, counted when first needed."""
     unicode_units: int | None = None
     """Of a ToUnicode CMap: the most UTF-16 units one code maps to, found when first needed."""
+    shadings: Counter[str] = field(default_factory=Counter)
+    """Shading name -> times painted (``/Sh1 sh``)."""
 
 
 class ContentBudget:
@@ -109,6 +120,7 @@ class ContentBudget:
         glyph_ops, expansion = self._font_costs(page, cost)
         # what the page's own streams do not show: pattern cells, annotations' appearances
         pattern_ops = self._pattern_ops(page, roots, times, cost) + self._annotation_ops(page, cost)
+        self._shadings_painted(page, roots, times, cost)
         if cost.over_bytes:
             return cost
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
@@ -143,6 +155,59 @@ class ContentBudget:
             total += n * self._pattern_fills(stream, patterns, cost, cells, ())
         return total
 
+    def _shadings_painted(
+        self, page: pymupdf.Page, roots: list[int], times: Counter[int], cost: PageCost
+    ) -> None:
+        """Add to ``cost.content_bytes`` what the ``sh`` operators of the page's streams make MuPDF decode
+        (``_shading_bytes``), per painting; the page's own streams use its resources, a form its own (the
+        page's when it has none)."""
+        if not any(self._streams[x].shadings for x in times):
+            return
+        page_shadings = self._resources(self._resource_holder(page.xref), "Shading")
+        for xref, n in times.items():
+            shadings = page_shadings if xref in roots else self._resources(xref, "Shading") or page_shadings
+            self._paint_shadings(self._streams[xref], n, shadings, cost)
+
+    def _paint_shadings(self, stream: _Stream, times: int, shadings: dict[str, int], cost: PageCost) -> None:
+        for name, count in stream.shadings.items():
+            if name in shadings:
+                self._add_shading(shadings[name], times * count, cost)
+
+    def _add_shading(self, shading: int, times: int, cost: PageCost) -> None:
+        """Count shading ``shading`` painted ``times`` times against the page's byte cap."""
+        cost.content_bytes += min(times * self._shading_bytes(shading, cost), 2 * self.max_bytes)
+        cost.over_bytes = cost.over_bytes or cost.content_bytes > self.max_bytes
+
+    def _shading_bytes(self, shading: int, cost: PageCost) -> int:
+        """What MuPDF decodes to paint shading ``shading`` once: a mesh's stream (types 4-7; a 3.5 MB
+        flate stream of 20 million triangles took 19 CPU-s to draw) and the samples of its sampled
+        functions (a function-based shading sampling 4,000 x 4,000 RGB values, 48 KB of file: 0.6 CPU-s and
+        320 MB; ten on a page: 37 CPU-s). More than the cap when the mesh decompresses past it."""
+        total = self._function_bytes(self.doc.xref_get_key(shading, "Function"), 0)
+        if self.doc.xref_get_key(shading, "ShadingType")[1].strip() in MESH_TYPES:
+            stream = self._streams.get(shading) or self._decompress(shading)
+            self._streams[shading] = stream
+            total += len(stream.data) if stream.complete else self.max_bytes + 1
+        return total
+
+    def _function_bytes(self, key: tuple[str, str], depth: int) -> int:
+        """The bytes of samples of the sampled functions (type 0) that ``key`` (a /Function or /Functions
+        entry: a function, or an array of them) names, stitching functions (type 3) followed: MuPDF loads
+        a sampled function's values whole (each as a 4-byte float)."""
+        kind, value = key
+        if kind == "array":
+            refs = [int(x) for x in REF.findall(value.encode("latin-1"))]
+        else:
+            refs = [int(value.split()[0])] if kind == "xref" else []
+        total = 0
+        for function in refs:
+            kind_of = self.doc.xref_get_key(function, "FunctionType")[1].strip()
+            if kind_of == "3" and depth < MAX_FUNCTION_DEPTH:
+                total += self._function_bytes(self.doc.xref_get_key(function, "Functions"), depth + 1)
+            elif kind_of == "0":
+                total += _sampled_bytes(self.doc, function)
+        return total
+
     def _pattern_fills(
         self,
         stream: _Stream,
@@ -153,12 +218,18 @@ class ContentBudget:
     ) -> int:
         """What ``stream``'s fills with ``patterns`` cost (``_cell_ops`` per fill); ``within``: the patterns
         whose cells ``stream`` is inside (one of them again is a cycle, not followed)."""
-        if b"scn" not in stream.data and b"SCN" not in stream.data:
+        if (b"scn" not in stream.data and b"SCN" not in stream.data) or len(within) >= MAX_PATTERN_NESTING:
             return 0
         total = 0
         for name, pattern in patterns.items():
             uses = self._ops_from_selection(stream, name)
-            if uses and pattern not in within:
+            if not uses or pattern in within:
+                continue
+            if self.doc.xref_get_key(pattern, "PatternType")[1].strip() == "2":  # each fill paints it
+                kind, value = self.doc.xref_get_key(pattern, "Shading")
+                if kind == "xref":
+                    self._add_shading(int(value.split()[0]), uses, cost)
+            else:
                 total += uses * self._cell_ops(pattern, cost, cells, within)
         return min(total, MAX_CELL_COPIES)
 
@@ -219,10 +290,6 @@ class ContentBudget:
         stream = self._read(pattern, cost)
         if stream is None:
             return 0  # over the byte cap: the page is skipped
-        nested = 0
-        if len(within) < MAX_PATTERN_NESTING:
-            inner = self._patterns(pattern)
-            nested = self._pattern_fills(stream, inner, cost, cells, (*within, pattern)) if inner else 0
         try:
             x0, y0, x1, y1 = (
                 float(v) for v in self.doc.xref_get_key(pattern, "BBox")[1].strip("[] ").split()
@@ -234,22 +301,39 @@ class ContentBudget:
         except ValueError:
             x0 = y0 = x1 = y1 = step = 0.0
         copies = abs((x1 - x0) * (y1 - y0)) / step if step > 0 else 1.0
-        own = self._operations(stream) + self._painted_forms(pattern, cost)
-        return min(own + int(min(copies, MAX_CELL_COPIES)) + nested, MAX_CELL_COPIES)
+        own = self._operations(stream) + self._painted_within(pattern, cost, cells, (*within, pattern))
+        return min(own + int(min(copies, MAX_CELL_COPIES)), MAX_CELL_COPIES)
 
-    def _painted_forms(self, xref: int, cost: PageCost) -> int:
-        """Painting operators of the forms the stream ``xref`` (a pattern's cell, an annotation's
-        appearance) paints, each once per use at any depth: a form names the forms it paints in its own
-        resources, else in ``xref``'s; ``page.get_xobjects`` lists neither. A 1.2 KB page whose cell paints
-        a form of 1,000 squares 100 times counted 67 operations, and MuPDF ran past 190 s on it."""
-        if not self._streams[xref].uses:  # read by the caller; no ``/Name Do`` in it
-            return 0
+    def _painted_within(
+        self, xref: int, cost: PageCost, cells: dict[int, int], within: tuple[int, ...]
+    ) -> int:
+        """Painting operators the stream ``xref`` (a pattern's cell, an annotation's appearance) adds to its
+        own: those of the forms it paints, each once per use at any depth, and the fills of it and of those
+        forms with tiling patterns (``_pattern_fills``); their shadings count against the byte cap. A form
+        names the forms, patterns and shadings it uses in its own resources, else in ``xref``'s;
+        ``page.get_xobjects`` lists none of them. A 1.2 KB page whose cell paints a form of 1,000 squares
+        100 times counted 67 operations, and MuPDF ran past 190 s on it; one whose cell's form fills 100
+        squares with a pattern of 1,000 (1.5 KB) counted 667, and MuPDF ran past 300 s."""
+        times: Counter[int] = Counter({xref: 1})
         own = self._resources(xref, "XObject")
-        forms = _OwnForms(lambda form: self._resources(form, "XObject") or own)
-        forms[xref] = own
-        order, edges = self._graph([xref], forms, cost, invoker=xref)
-        times = _times([xref], order, edges)
-        total = sum(n * self._operations(self._streams[x]) for x, n in times.items() if x != xref)
+        if self._streams[xref].uses:  # read by the caller
+            forms = _OwnForms(lambda form: self._resources(form, "XObject") or own)
+            forms[xref] = own
+            order, edges = self._graph([xref], forms, cost, invoker=xref)
+            times = _times([xref], order, edges)
+        patterns, shadings = self._patterns(xref), self._resources(xref, "Shading")
+        total = 0
+        for x, n in times.items():
+            stream = self._streams[x]
+            total += 0 if x == xref else n * self._operations(stream)
+            mine = x == xref
+            total += n * self._pattern_fills(
+                stream, patterns if mine else self._patterns(x) or patterns, cost, cells, within
+            )
+            if stream.shadings:
+                self._paint_shadings(
+                    stream, n, shadings if mine else self._resources(x, "Shading") or shadings, cost
+                )
         return min(total, MAX_CELL_COPIES)
 
     def _annotation_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
@@ -257,18 +341,39 @@ class ContentBudget:
         state) and the forms they paint: MuPDF draws them with the page, and an annotation of 300,000
         squares (700 KB) cost 4.2 CPU-s and 540 MB uncounted."""
         total = 0
+        cells: dict[int, int] = {}
+        for appearance in self._appearances(page):
+            stream = self._read(appearance, cost)
+            if stream is None:
+                return 0  # over the byte cap: the page is skipped
+            total += self._operations(stream) + self._painted_within(appearance, cost, cells, ())
+        return min(total, MAX_CELL_COPIES)
+
+    def _appearances(self, page: pymupdf.Page) -> list[int]:
+        """The normal appearance streams (every state) of the page's annotations. MuPDF gives an annotation
+        written inline in the page's /Annots (no object of its own) the xref 0, which it refuses to look
+        into, but draws it: its appearance is read from the array's text (an inline annotation of 300,000
+        squares, uncounted, cost 4.0 CPU-s and 530 MB)."""
+        values: list[str] = []
+        inline = False
         for annotation, _, _ in page.annot_xrefs():
-            if annotation <= 0:  # written inside the page's /Annots, not as an object: MuPDF has no xref
+            if annotation <= 0:
+                inline = True
                 continue
             kind, value = self.doc.xref_get_key(annotation, "AP/N")
-            if kind not in ("xref", "dict"):
-                continue
-            for appearance in (int(x) for x in REF.findall(value.encode("latin-1"))):
-                stream = self._read(appearance, cost)
-                if stream is None:
-                    return 0  # over the byte cap: the page is skipped
-                total += self._operations(stream) + self._painted_forms(appearance, cost)
-        return min(total, MAX_CELL_COPIES)
+            values += [value] if kind in ("xref", "dict") else []
+        if inline:
+            kind, annots = self.doc.xref_get_key(page.xref, "Annots")
+            if kind == "xref":
+                annots = self.doc.xref_object(int(annots.split()[0]))
+            for found in INLINE_APPEARANCE.finditer(annots.encode("latin-1")):
+                ap = found.group(1)
+                if ap.endswith(b"R"):
+                    kind, normal = self.doc.xref_get_key(int(ap.split()[0]), "N")
+                    values += [normal] if kind in ("xref", "dict") else []
+                elif normal_found := NORMAL_APPEARANCE.search(ap):
+                    values.append(normal_found.group(1).decode("latin-1"))
+        return [int(x) for value in values for x in REF.findall(value.encode("latin-1"))]
 
     def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int]:
         """What the page's fonts multiply: the most painting operators one Type 3 glyph draws (0: none has
@@ -419,6 +524,8 @@ class ContentBudget:
         stream = _Stream(data=data[: self.max_bytes], complete=complete)
         if complete and b"Do" in data:
             stream.uses.update(m.decode("latin-1") for m in FORM_USE.findall(data))
+        if complete and b"sh" in data:
+            stream.shadings.update(m.decode("latin-1") for m in SHADING_USE.findall(data))
         return stream
 
 
@@ -443,6 +550,21 @@ class _OwnForms(dict[int, dict[str, int]]):
         if xref not in self:
             self[xref] = self._read(xref)
         return self[xref]
+
+
+def _sampled_bytes(doc: pymupdf.Document, function: int) -> int:
+    """The bytes of the values sampled function ``function`` holds: its grid's size (/Size) times its
+    outputs (/Range pairs) times its /BitsPerSample, whatever its stream's length."""
+    try:
+        size = [int(v) for v in doc.xref_get_key(function, "Size")[1].strip("[] ").split()]
+        outputs = len(doc.xref_get_key(function, "Range")[1].strip("[] ").split()) // 2
+        bits = int(doc.xref_get_key(function, "BitsPerSample")[1])
+    except ValueError:
+        return 0  # MuPDF refuses such a function
+    total = max(1, outputs) * max(1, bits)
+    for side in size:
+        total *= max(1, min(side, 2**31))
+    return min(total // 8, 2**62)
 
 
 def string_bytes(data: bytes) -> int:
