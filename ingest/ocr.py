@@ -20,6 +20,7 @@ extraction (``extract_document``), so in the extraction workers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import hashlib
@@ -248,14 +249,20 @@ words, not while it lays out the page first: 1.5 Mpx of small letters took 1.9 C
 at load 9) under a limit of 1 ms, so a read started just before the document's deadline ran past it."""
 _LAYING_OUT: threading.Thread | None = None
 """A read given up on while Tesseract was still laying out its page: the engine is its own until it ends."""
+ABANDONED_NICE = 19
+"""The niceness a read's thread gets when it is given up on (the lowest priority): it cannot be stopped
+(Tesseract offers no way to cancel its layout, and the engine lives in the worker's process) but it then
+runs only on time nobody else wants, not on the document's or the other workers'. It ends with its layout,
+or with the worker once the document is done (``pipeline.extract_worker`` kills each worker)."""
 
 
 def _recognize(api: Any, image: Image.Image, limit: float) -> bool | None:
     """Tesseract's Recognize of ``image`` within ``limit`` s: True when read, False when it failed or was
     stopped, None when it was given up on. It runs in a thread (Tesseract lets go of the GIL), given up on
-    LAYOUT_GRACE_S after ``limit``: the document goes on, and the abandoned read stops as soon as it has
-    laid out its page (its limit is past then). The engine reads one image at a time, so a read waits for
-    an abandoned one to end first, within its own limit (given up on too past it)."""
+    LAYOUT_GRACE_S after ``limit``: the document goes on, and the abandoned read, niced down to
+    ABANDONED_NICE, stops as soon as it has laid out its page (its limit is past then). The engine reads
+    one image at a time, so a read waits for an abandoned one to end first, within its own limit (given up
+    on too past it)."""
     global _LAYING_OUT
     if _LAYING_OUT is not None:
         _LAYING_OUT.join(limit + LAYOUT_GRACE_S)
@@ -273,8 +280,17 @@ def _recognize(api: Any, image: Image.Image, limit: float) -> bool | None:
     thread.join(limit + LAYOUT_GRACE_S)
     if thread.is_alive():
         _LAYING_OUT = thread
+        _nice_down(thread)
         return None
     return bool(done and done[0])
+
+
+def _nice_down(thread: threading.Thread) -> None:
+    """Give ``thread`` the niceness ABANDONED_NICE (Linux sets a thread's own: its id is a process id to
+    ``setpriority``). Raising niceness needs no privilege; where it fails, the read keeps its priority."""
+    if thread.native_id is not None:
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, thread.native_id, ABANDONED_NICE)
 
 
 def _word_text(item: Any, level: Any) -> str:
