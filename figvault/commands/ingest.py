@@ -25,7 +25,7 @@ from figvault.errors import INTERNAL
 from figvault.settings import Settings
 
 if TYPE_CHECKING:
-    from figvault.pipeline.jobs import Job
+    from figvault.pipeline.jobs import Job, JobStore
 
 
 def _checked_groups(raw: str | None) -> list[str] | None:
@@ -193,7 +193,7 @@ def ingest(
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced.
     Documents of these folders whose files were deleted are named, and removed only with --prune."""
     from figvault.commands.documents import audit_pruned
-    from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
+    from figvault.pipeline.jobs import JobState, JobStore, JobType
     from figvault.pipeline.runner import encoder_may_lower_threads
 
     settings = state(ctx).settings
@@ -211,7 +211,7 @@ def ingest(
         jobs = JobStore.open(settings)
         job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
         with encoder_may_lower_threads():  # this process runs no searches beside the ingest
-            final = run_here(settings, job, echo=_progress_echo(quiet or as_json))
+            final = _run_until_ctrl_c(settings, jobs, job, _progress_echo(quiet or as_json))
     _print_result(final, as_json, log_file)
     alone = groupless_line(settings, tenant, final.result.get("documents") or [])
     if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
@@ -219,6 +219,23 @@ def ingest(
     audit_pruned(settings, tenant, final.result.get("pruned") or [])
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
+
+
+INTERRUPTED = "interrupted (Ctrl-C): what was stored stays, and the same command run again goes on from there"
+
+
+def _run_until_ctrl_c(settings: Settings, jobs: JobStore, job: Job, echo: Callable[[Job], None]) -> Job:
+    """``run_here``, with Ctrl-C as a cancel. Before, the command ended without a word (exit 130) and left
+    its job ``running`` under a dead process, so ``jobs list`` showed it running and the next ``figvault
+    serve`` resumed the ingest its user had stopped (a dead owner's job is resumed by any job runner)."""
+    from figvault.pipeline.jobs import JobState, run_here, this_owner
+
+    try:
+        return run_here(settings, job, echo=echo)
+    except KeyboardInterrupt:
+        jobs.finish(job.id, JobState.CANCELLED, INTERRUPTED, owner=this_owner())
+        typer.echo(f"ingest: {INTERRUPTED} (job {job.id} cancelled)", err=True)
+        raise typer.Exit(130) from None
 
 
 def _refuse_before_the_job(settings: Settings) -> None:
