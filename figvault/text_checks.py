@@ -29,6 +29,7 @@ MAX_DISPLAY_NAME_CHARS = 200
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ESCAPED = frozenset({"Cc", "Cf", "Cs"})
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
@@ -55,6 +56,15 @@ def strip_invisible(value: str) -> str:
     stay (callers replace or refuse them)."""
     value = unicodedata.normalize("NFC", _SURROGATE.sub("", value))
     return "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+
+
+def escaped(value: str) -> str:
+    """``value`` with control, invisible formatting and lone surrogate characters written as escapes
+    (``\\n``, ``\\x1b``, ``\\u202e``): a stored path kept exact (``source``) shown on one line of a table,
+    looking like what it is, with no terminal escape sequence or bidi override acting on the screen."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) in _ESCAPED else ch for ch in value
+    )
 
 
 def display_name(client_name: str | None, fallback: str = "upload") -> str:

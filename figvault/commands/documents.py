@@ -15,6 +15,7 @@ from figvault.commands import app, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.errors import FigvaultError
 from figvault.settings import Settings
+from figvault.text_checks import escaped
 
 documents_app = typer.Typer(
     help="Documents and who sees them: list, set-groups, set-tags, delete.", no_args_is_help=True
@@ -57,9 +58,11 @@ def list_documents(
     typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource\ttags")  # tags last: columns only added
     for r in records:
         groups = ",".join(r.groups) or "(none: visible to no one)"
-        source = r.source or "(upload, or indexed before sources were recorded)"
+        # Name and path escaped: one row per document, nothing in a file name acting on the terminal.
+        source = escaped(r.source) or "(upload, or indexed before sources were recorded)"
         tags = ",".join(r.tags) or "(none)"
-        typer.echo(f"{r.name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}")
+        name = escaped(r.name)
+        typer.echo(f"{name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}")
 
 
 def _document_id(settings: Settings, tenant: str, key: str) -> str:

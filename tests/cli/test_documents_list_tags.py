@@ -34,3 +34,23 @@ def test_documents_list_shows_each_documents_tags(tmp_path: Path) -> None:
     table = [line.split("\t") for line in CliRunner().invoke(app, base).stdout.splitlines()]
     assert table[0][-1] == "tags"
     assert {row[1]: row[-1] for row in table[1:]} == {"doc_a": "q3,raft", "doc_b": "(none)"}
+
+
+def test_documents_list_shows_a_raw_path_on_one_row_and_its_json_exactly(tmp_path: Path) -> None:
+    """A server file's path is kept exact (``source``), and the table printed it as it was: a line break
+    in a folder's or file's name split the row (scripts read the table by tabs and lines), a terminal
+    escape sequence acted on the operator's screen, a bidi override reversed what followed. The table now
+    shows such characters escaped; the JSON keeps the path exact."""
+    raw = "/srv/drop/Q3\n\x1b[2Jrep\u202eort.pdf"
+    registry = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path))
+    record = DocumentRecord(
+        doc_id="doc_a", tenant="default", name="old\u202ename.pdf", state=DocState.INDEXED
+    )
+    registry.put(record.model_copy(update={"source": raw}))
+    base = ["--config", "offline", "--data-dir", str(tmp_path), "documents", "list"]
+    lines = CliRunner().invoke(app, base).stdout.splitlines()
+    assert len(lines) == 2 and len(lines[1].split("\t")) == 8, lines
+    name, _, _, _, _, _, source, _ = lines[1].split("\t")
+    assert (name, source) == ("old\\u202ename.pdf", "/srv/drop/Q3\\n\\x1b[2Jrep\\u202eort.pdf")
+    listed = CliRunner().invoke(app, [*base, "--json"])
+    assert [d["source"] for d in json.loads(listed.stdout)] == [raw]
