@@ -1110,6 +1110,13 @@ KPI_PART_MAX_ATOMS = 24
 """A drawing of more paths than a card of tiles has (a table's shaded cells, a diagram) holds no KPI row."""
 
 
+def _rounded_tile(atom: Cluster) -> bool:
+    """Layout class "KPI tiles with rounded corners": a web page or design tool rounds a tile's corners,
+    so the tile is one filled path of lines and curves in a colour (read like a pie's wedge), not a
+    rectangle; :func:`_kpi_tiles` still wants a big number over a label inside it."""
+    return atom.colour is not None and not _is_white(atom.colour)
+
+
 def _kpi_tiles(layout: PageLayout, part: Cluster) -> list[Box]:
     """The filled rectangles of a drawing that are KPI tiles: each holds a big number over its label."""
     atoms = part.atoms or [part]
@@ -1118,7 +1125,7 @@ def _kpi_tiles(layout: PageLayout, part: Cluster) -> list[Box]:
     tiles = []
     for atom in atoms:
         small = min(atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]) < KPI_TILE_MIN_PT
-        if small or atom.path_count != 1 or not (atom.bar or atom.fill):
+        if small or atom.path_count != 1 or not (atom.bar or atom.fill or _rounded_tile(atom)):
             continue
         inside = [
             layout.lines[i]

@@ -32,3 +32,15 @@ def test_pies_with_curved_legend_swatches_are_one_titled_unit_each(web: ModuleTy
     assert (result.matched, result.merged, result.lost) == (len(truth.panels), 0, 0), result.errors
     assert result.title_exact == len(truth.panels), result.errors
 
+
+ROUNDED_TILES = DATA / "web-page-5010-p2.pdf"
+"""Page 2 of tune report 5010: a row of four KPI tiles with rounded corners over three charts on white
+(stacked columns, bars, grouped columns)."""
+
+
+def test_kpi_tiles_with_rounded_corners_are_no_part_of_a_chart(web: ModuleType) -> None:
+    """Layout class "KPI tiles with rounded corners": each tile is one filled path of lines and curves;
+    the row is a panel of its own, never glued to the charts under it."""
+    truth = web.read_truth(ROUNDED_TILES.with_suffix(".json"))
+    result = web.score_pdf(ROUNDED_TILES, truth)
+    assert (result.matched, result.merged, result.lost) == (len(truth.panels), 0, 0), result.errors
