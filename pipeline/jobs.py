@@ -210,6 +210,10 @@ def _process_start_ticks(pid: int) -> str:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
+ORPHAN_CANCELLED = "cancelled (its process had stopped)"
+"""The end of a job whose cancel was asked for while no process ran it any more."""
+
+
 def this_owner() -> str:
     pid = os.getpid()
     return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid)}"
@@ -593,7 +597,7 @@ class JobStore:
         ids = []
         for job in self.orphans():
             if job.cancel_requested:
-                self._end_orphan(job, JobState.CANCELLED, "cancelled (its process had stopped)", on_end)
+                self._end_orphan(job, JobState.CANCELLED, ORPHAN_CANCELLED, on_end)
                 continue
             checkpoint = after_crash(job.checkpoint)
             if checkpoint[DEATHS] >= max_attempts:
@@ -766,6 +770,11 @@ def cancel_and_discard(settings: Settings, store: JobStore, job_id: str) -> Job:
     go (a document it would have replaced stays as it was). A running job cleans up in its handler when
     it stops."""
     job = store.request_cancel(job_id)
+    if job.state == JobState.RUNNING and not owner_alive(
+        job.owner, job.heartbeat_at, stale_after_s=store.stale_after_s
+    ):  # no process will reach a next batch (a CLI killed or stopped): ended here, as a runner's start would
+        store.finish(job.id, JobState.CANCELLED, ORPHAN_CANCELLED, owner=job.owner)
+        job = store.require(job_id)
     if job.state == JobState.CANCELLED:
         discard(settings, job, store.db)
     return job
