@@ -11,6 +11,7 @@ anything quadratic in the number of boxes turns such a page into minutes.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
@@ -42,6 +43,13 @@ def box_iou(a: Box, b: Box) -> float:
     inter = box_intersection(a, b)
     union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0
+
+
+def box_gap(a: Box, b: Box) -> float:
+    """The distance between two boxes (0 when they touch or overlap)."""
+    dx = max(b[0] - a[2], a[0] - b[2], 0.0)
+    dy = max(b[1] - a[3], a[1] - b[3], 0.0)
+    return math.hypot(dx, dy)
 
 
 def boxes_near(a: Box, b: Box, gap: float) -> bool:

@@ -19,6 +19,7 @@ narrow ones). This module
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -26,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from figvault.ingest.boxes import Box, box_area, box_intersection
+from figvault.ingest.boxes import Box, box_area, box_gap, box_intersection
 from figvault.ingest.ocr import ICON_GLYPHS
 
 if TYPE_CHECKING:
@@ -129,6 +130,57 @@ def _abutting(wedges: Sequence[_Atom]) -> list[_Atom]:
         for i, a in enumerate(wedges)
         if any(j != i and box_intersection(grown[i], other.box) > 0 for j, other in enumerate(wedges))
     ]
+
+
+KEYED_LEGEND_REACH = 1.0
+"""A chart's legend set apart stands at most this many of the plot's larger side away from it."""
+KEYED_MAX = 8
+"""Pages with more coloured charts or legends than this are left alone (the matching tries subsets)."""
+
+Colour = tuple[float, ...]
+Colours = frozenset[Colour]
+
+
+def match_legends(
+    charts: Sequence[tuple[Box, Colours]], legends: Sequence[tuple[Box, Colours]]
+) -> dict[int, int]:
+    """Layout class "legend set apart, keyed by colour": an office chart centres its plot in the frame and
+    sets the legend at the frame's side or foot, up to a third of the frame away from the plot (past
+    LABEL_MARGIN_PT), with nothing in between; its swatches repeat the plot's fill colours. Charts side by
+    side in one palette each have their own, so the nearest chart is not always the owner (a legend at the
+    left of its frame is nearer the chart on its left): each legend goes to one chart whose fill colours
+    hold all its swatches' colours, within KEYED_LEGEND_REACH, matching as many as possible, then the least
+    total distance. Returns chart index -> legend index; empty on pages of more than KEYED_MAX of either."""
+    if not legends or len(charts) > KEYED_MAX or len(legends) > KEYED_MAX:
+        return {}
+    gaps = [
+        [
+            box_gap(legend, chart)
+            if colours <= own and box_gap(legend, chart) <= KEYED_LEGEND_REACH * _longer_side(chart)
+            else None
+            for legend, colours in legends
+        ]
+        for chart, own in charts
+    ]
+
+    @functools.cache
+    def best(k: int, used: int) -> tuple[int, float, tuple[int, ...]]:
+        """(-matched, total gap, legend per chart from k on, -1 for none) over legends not in ``used``."""
+        if k == len(charts):
+            return 0, 0.0, ()
+        n, total, rest = best(k + 1, used)
+        choice = (n, total, (-1, *rest))
+        for j, gap in enumerate(gaps[k]):
+            if gap is not None and not used >> j & 1:
+                n, total, rest = best(k + 1, used | 1 << j)
+                choice = min(choice, (n - 1, total + gap, (j, *rest)))
+        return choice
+
+    return {k: j for k, j in enumerate(best(0, 0)[2]) if j >= 0}
+
+
+def _longer_side(box: Box) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
 
 
 def _ring(joint: Box, wedges: Sequence[Box]) -> bool:
@@ -452,6 +504,14 @@ def _title_like(line: TextLine, least: float) -> bool:
     return line.bold or line.size >= least
 
 
+CENTRED_TITLE_REACH = 0.25
+"""A chart's centred title may stand this share of the chart's height above it (``_centred_far_above``)."""
+ROUND_TITLE_REACH = 1.0
+"""A pie's or doughnut's centred title may stand this share of its height above it: in a frame taller than
+wide (a column of a slide's grid) the round plot, as wide as the frame allows, is centred in the height
+left under the title, any distance under it."""
+
+
 def panel_title(
     graphic: Box,
     lines: Sequence[TextLine],
@@ -474,6 +534,7 @@ def ranked_panel_title(
     framed: bool = False,
     others: Sequence[Box] = (),
     label_size: float | None = None,
+    round_plot: bool = False,
 ) -> tuple[float, TextLine] | None:
     """The panel's own title: right above its drawing (nearest first) or inside its top, over the panel,
     with its rank (its distance above the drawing in points; a line inside the top ranks after every line
@@ -490,13 +551,17 @@ def ranked_panel_title(
     ``held``: the panel's label lines, whose usual size a title must exceed unless it is bold.
     ``label_size``: when the labels are not text (a picture's are pixels), the size a regular-weight
     title must reach instead (the document's body size; the lines over the picture are its title).
+    ``round_plot``: the chart is a pie or doughnut (``has_pie``), centred in its frame under a title that
+    is centred on it far above it (ROUND_TITLE_REACH) or set at the frame's left (``_left_over_round``).
     """
     least = _least_title_size(lines, held, label_size)
     height = graphic[3] - graphic[1]
     best: tuple[float, TextLine] | None = None
     for line in lines:
         box = line.box
-        if not _placed(box, graphic, inside, others) or not _title_like(line, least):
+        placed = _placed(box, graphic, inside, others)
+        placed = placed or (round_plot and _left_over_round(box, graphic, others))
+        if not placed or not _title_like(line, least):
             continue
         if _in_label_row(line, graphic, lines):
             continue
@@ -506,7 +571,7 @@ def ranked_panel_title(
             rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
             rank = TITLE_ABOVE_PT + depth
-        elif inside and _centred_far_above(line, graphic, lines, others):
+        elif inside and _centred_far_above(line, graphic, lines, others, round_plot):
             rank = above
         else:
             continue
@@ -515,27 +580,43 @@ def ranked_panel_title(
     return (best[0], _over_subtitle(best[1], lines, least)) if best else None
 
 
-CENTRED_TITLE_REACH = 0.25
-"""A chart's centred title may stand this share of the chart's height above it (``_centred_far_above``)."""
-
-
 def _centred_far_above(
-    line: TextLine, graphic: Box, lines: Sequence[TextLine], others: Sequence[Box]
+    line: TextLine, graphic: Box, lines: Sequence[TextLine], others: Sequence[Box], round_plot: bool
 ) -> bool:
     """Layout class "office pie under its centred chart title": a chart tool centres the title on the chart
     and the pie (doughnut) in the space under it, so a round plot in a tall frame leaves a gap wider than
     TITLE_ABOVE_PT. Such a line is the chart's title when centred on it (``_same_middle``), at most
-    CENTRED_TITLE_REACH of its height above it, with no other line or drawing in between."""
+    CENTRED_TITLE_REACH of its height above it, with no other line or drawing in between. Above a round
+    plot (``round_plot``) the line may stand ROUND_TITLE_REACH of its height above it, placed as any title
+    (centred, left-aligned, or at the frame's left: a title text box at the frame's top)."""
     box = line.box
     above = graphic[1] - box[3]
-    if not TITLE_ABOVE_PT < above <= CENTRED_TITLE_REACH * (graphic[3] - graphic[1]):
+    reach = ROUND_TITLE_REACH if round_plot else CENTRED_TITLE_REACH
+    if not TITLE_ABOVE_PT < above <= reach * (graphic[3] - graphic[1]):
         return False
-    if not _same_middle(box, graphic):
+    if not round_plot and not _same_middle(box, graphic):
         return False
     band = (min(box[0], graphic[0]), box[3] + 1, max(box[2], graphic[2]), graphic[1] - 1)
     return not any(
         other is not line and box_intersection(other.box, band) > 0 for other in lines
     ) and not any(box_intersection(o, band) > 0 for o in others)
+
+
+ROUND_TITLE_ACROSS = 0.25
+"""A title set at a round plot's frame's left reaches at least this share across the plot."""
+
+
+def _left_over_round(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
+    """Layout class "title at the frame's left over a round plot": an office chart centres its pie or
+    doughnut in a frame wider than the plot, and a title text box set at the frame's left edge starts far
+    left of the plot. Such a line is placed as the plot's title when it ends over the plot (ROUND_TITLE_ACROSS
+    of its width across, not past its right side) and its part left of the plot lies over no other drawing
+    (in the rows from the line down to the plot's foot: the next chart of a row)."""
+    width = graphic[2] - graphic[0]
+    if not graphic[0] + ROUND_TITLE_ACROSS * width <= box[2] <= graphic[2] + 4:
+        return False
+    left = (box[0], box[1], graphic[0] - 4, graphic[3])
+    return not any(o != graphic and box_intersection(left, o) > 0 for o in others)
 
 
 def _least_title_size(lines: Sequence[TextLine], held: Sequence[TextLine], label_size: float | None) -> float:
@@ -629,7 +710,7 @@ def title_left(
         between = (box[2], box[1], drawing[0], box[3])
         if any(o not in (graphic, drawing) and box_intersection(between, o) > 0 for o in others):
             continue
-        if _over_another(box, (graphic, drawing), others):
+        if over_another(box, (graphic, drawing), others):
             continue
         if _nearer_on_left(box, gap, others) or _nearer_on_left(box, SWATCH_GAP_PT, swatches):
             continue
@@ -660,7 +741,7 @@ SWATCH_GAP_PT = 6.0
 """A legend entry's name starts at most this far right of its swatch."""
 
 
-def _over_another(box: Box, own: Sequence[Box], others: Sequence[Box]) -> bool:
+def over_another(box: Box, own: Sequence[Box], others: Sequence[Box]) -> bool:
     """Another drawing stands right under ``box`` (within TITLE_ABOVE_PT), across it: the line is over
     that one (its title, or a lead-in paragraph over the page's charts), not left of this one."""
     return any(

@@ -40,16 +40,21 @@ from figvault.ingest.boxes import (
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
+    ROUND_TITLE_REACH,
     STROKE_PT,
+    SWATCH_GAP_PT,
     TITLE_ABOVE_PT,
     TITLE_MAX_CHARS,
     TITLE_MAX_LINES,
+    Colour,
     has_bar_series,
+    has_pie,
     is_chart,
     is_number,
     is_text_grid,
     kpi_row,
     kpi_value,
+    match_legends,
     ranked_panel_title,
     ruled_table,
     same_style,
@@ -140,8 +145,9 @@ class PageContent:
     """Per path: ruled and filled with a colour, one rectangle or several (bars exported one path per
     series colour, shaded cells)."""
     bar_colours: list[tuple[float, ...] | None] = field(default_factory=list)
-    """Per path: the fill colour of a bar or of a filled curved path (a pie's wedge; None for other paths):
-    the segments of a stacked bar and the wedges of a pie differ."""
+    """Per path: the fill colour of a filled ruled path (a bar, a legend swatch, a shaded cell) or of a
+    filled curved path (a pie's wedge); None for other paths. The segments of a stacked bar and the wedges
+    of a pie differ; a legend's swatches repeat its chart's colours."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -164,7 +170,7 @@ class Cluster:
     fill: bool = False
     """A single ruled path filled with a colour (see PageContent.fills)."""
     colour: tuple[float, ...] | None = None
-    """A bar's fill colour (see PageContent.bar_colours)."""
+    """The fill colour of a filled path (see PageContent.bar_colours)."""
     atoms: list[Cluster] = field(default_factory=list)
     """The single images and paths this cluster is made of; empty for an atom itself."""
 
@@ -353,7 +359,7 @@ def _read_paths(
         filled = is_ruled and _is_filled(path)
         bar = filled and min(w, h) >= 1.5 and len(path.get("items", ())) <= 4
         wedge = not is_ruled and path.get("fill") is not None and path.get("type") in ("f", "fs")
-        path_flags = (is_ruled, bar, filled, tuple(path["fill"]) if bar or wedge else None)
+        path_flags = (is_ruled, bar, filled, tuple(path["fill"]) if filled or wedge else None)
         if min(w, h) <= 2.0 and max(w, h) >= PAGE_RULE_SHARE * (width if w > h else height):
             rules.append((box, path_flags))
             continue
@@ -864,14 +870,17 @@ def _uncaptioned(
     """
     speck = min_figure_pt / 3
     parts: list[tuple[Cluster, bool]] = []
-    specks: list[Box] = []
+    coloured: list[tuple[Box, Colour | None]] = []
     for cluster in clusters:
         w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
         if w < speck and h < speck:
-            specks.append(cluster.box)  # bullets, markers, legend swatches: not figures on their own
+            # bullets, markers, legend swatches: not figures on their own
+            coloured.append((cluster.box, _fill_colour(cluster)))
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
     parts = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
+    legends = _keyed_legends(layout, parts, coloured)
+    specks = [mark for mark, _ in coloured]
     if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
         layout.title_lines = []  # the page's "slide title" is its top chart's title, left of it
     excluded_titles = {ln.block for ln in layout.title_lines}
@@ -883,14 +892,19 @@ def _uncaptioned(
     # (hostile, or a scatter of pieces) is titled as before, without them.
     boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
     titles, ranks, graphics, feet, drawings = [], [], [], [], []
-    for part, chart in parts:
+    for (part, chart), legend in zip(parts, legends, strict=True):
         graphic = _widened(layout, part.box, excluded, boxes)
         if chart:
             graphic = _legend_above(graphic, grid, specks)
+        if legend is not None:
+            graphic = box_union(graphic, legend)
         # A panel picture's edge is its frame: a title printed over its top is its own (_panel_picture).
         picture = not chart and _panel_picture(layout, part)
         framed = picture or (chart and _framed(part))
-        found, rank = _title_indices(layout, graphic, near_ok, chart or picture, framed, boxes or (), picture)
+        round_plot = chart and has_pie(part.atoms or [part])
+        found, rank = _title_indices(
+            layout, graphic, near_ok, chart or picture, framed, boxes or (), picture, round_plot
+        )
         titles.append(found)
         ranks.append(rank)
         graphics.append(graphic)
@@ -900,11 +914,12 @@ def _uncaptioned(
     taken = frozenset(i for title in titles for i in title)
     regions: list[FigureRegion] = []
     shape_pieces: list[Cluster] = []
-    for (part, chart), title in zip(parts, titles, strict=True):
+    for (part, chart), title, legend in zip(parts, titles, legends, strict=True):
         skip = taken - set(title)
         if chart:
             skip |= _not_panel_labels(layout, part.box, title)
-        box, held = _grow_to_labels(part.box, layout, excluded, None, skip)
+        start = part.box if legend is None else box_union(part.box, legend)
+        box, held = _grow_to_labels(start, layout, excluded, None, skip)
         if chart:  # a legend's swatches beside the plot, with their labels
             box, held = _with_legend(box, grid, specks, layout, excluded, skip)
         shapes = _labelled_shapes(part, layout)
@@ -922,6 +937,60 @@ def _uncaptioned(
             ):
                 regions.append(_region(layout, group, box, held, False, ()))
     return regions
+
+
+def _fill_colour(cluster: Cluster) -> Colour | None:
+    """The one fill colour of a small mark (a swatch drawn as a fill, maybe with an outline), else None."""
+    colours = {a.colour for a in cluster.atoms or [cluster] if a.colour is not None}
+    return colours.pop() if len(colours) == 1 else None
+
+
+KEYED_ENTRIES_MAX = 64
+"""Pages with more coloured marks named like legend entries than this are left alone (bounded work)."""
+
+
+def _keyed_legends(
+    layout: PageLayout, parts: list[tuple[Cluster, bool]], coloured: list[tuple[Box, Colour | None]]
+) -> list[Box | None]:
+    """Per part: the box of its legend set apart (panels.match_legends), swatches and names, when the part
+    is a pie or doughnut (layout class "round plot with its legend set apart"), else None. Other charts
+    take part in the matching, so that they keep their own legends, but are left as they were."""
+    legends: list[Box | None] = [None] * len(parts)
+    marks = [(mark, colour) for mark, colour in coloured if colour is not None]
+    if not marks or len(marks) > KEYED_ENTRIES_MAX:
+        return legends
+    # A legend's name may be missing from the page's lines (a name repeated at one place on every slide
+    # is dropped as a running line): its swatch still holds the legend together.
+    entries = [(mark, _legend_name(layout, mark)) for mark, _ in marks]
+    groups = [
+        (box, frozenset(marks[i][1] for i in members))
+        for box, members in merge_touching(
+            [mark if name is None else box_union(mark, name) for mark, name in entries], LABEL_MARGIN_PT
+        )
+        if len(members) >= 2 and any(entries[i][1] is not None for i in members)
+    ]
+    charts = [
+        (k, part.box, frozenset(a.colour for a in part.atoms or [part] if a.colour is not None))
+        for k, (part, chart) in enumerate(parts)
+        if chart
+    ]
+    charts = [chart for chart in charts if chart[2]]
+    matched = match_legends([(box, own) for _, box, own in charts], groups)
+    for c, g in matched.items():
+        k = charts[c][0]
+        if has_pie(parts[k][0].atoms or [parts[k][0]]):
+            legends[k] = groups[g][0]
+    return legends
+
+
+def _legend_name(layout: PageLayout, mark: Box) -> Box | None:
+    """The box of the name that starts right of a legend swatch, level with it; None without one."""
+    middle = (mark[1] + mark[3]) / 2
+    for i in layout.line_index.near(mark, SWATCH_GAP_PT):
+        line = layout.lines[i].box
+        if mark[2] - 1 <= line[0] <= mark[2] + SWATCH_GAP_PT and line[1] <= middle <= line[3]:
+            return line
+    return None
 
 
 GRIDLINE_SLACK_PT = 1.5
@@ -1405,12 +1474,15 @@ def _title_indices(
     framed: bool = False,
     others: Sequence[Box] = (),
     picture: bool = False,
+    round_plot: bool = False,
 ) -> tuple[tuple[int, ...], float]:
     """Indices in ``layout.lines`` of the graphic's own title (panels.ranked_panel_title), with the lines it
     wraps over (panels.wrapped_title), and its rank; empty (rank inf) when it has none. ``picture``: the
     graphic is a panel picture (_panel_picture), whose labels are pixels: a regular-weight title needs the
-    body size."""
-    near = _title_candidates(layout, graphic, excluded)
+    body size. ``round_plot``: the chart is a pie or doughnut, whose title may stand farther above it
+    (panels.ROUND_TITLE_REACH)."""
+    reach = ROUND_TITLE_REACH * (graphic[3] - graphic[1]) if round_plot else 0.0
+    near = _title_candidates(layout, graphic, excluded, reach)
     held = [layout.lines[i] for i in near if box_intersection(layout.lines[i].box, graphic) > 0]
     found = ranked_panel_title(
         graphic,
@@ -1420,10 +1492,21 @@ def _title_indices(
         framed=framed,
         others=others,
         label_size=layout.body_size if picture else None,
+        round_plot=round_plot,
     )
-    if found is None:
+    far = found is not None and found[0] > TITLE_ABOVE_PT
+    if found is None or (round_plot and far and _text_between(layout, found[1].box, graphic)):
         return (), math.inf
     return _wrapped_indices(layout, found[1], near), found[0]
+
+
+def _text_between(layout: PageLayout, line: Box, graphic: Box) -> bool:
+    """Any text of the page (body text too, which titles are not looked for in) lies between ``line`` and
+    the ``graphic`` under it: a heading over a paragraph over a pie is the section's, not the pie's."""
+    band = (min(line[0], graphic[0]), line[3] + 1, max(line[2], graphic[2]), graphic[1] - 1)
+    if band[3] <= band[1]:
+        return False
+    return any(box_intersection(layout.lines[i].box, band) > 0 for i in layout.line_index.near(band))
 
 
 def _title_candidates(layout: PageLayout, graphic: Box, excluded: set[int], reach: float = 0.0) -> list[int]:
@@ -1478,21 +1561,32 @@ def _titles_beside(
             continue
         # Legend swatches: specks, or a legend's swatches clustered into a drawing of their own.
         swatches = [*others, *(specks[1][i] for i in specks[0].near(graphic, graphic[2] - graphic[0]))]
-        for beside in (
-            _title_below_indices(layout, foot, excluded, others, swatches),
-            _title_left_indices(layout, graphic, drawing, excluded, others, swatches),
+        for left, beside in (
+            (False, _title_below_indices(layout, foot, excluded, others, swatches)),
+            (True, _title_left_indices(layout, graphic, drawing, excluded, others, swatches)),
         ):
             if beside is not None:
-                found.append((beside[0], k, beside[1]))
+                found.append((beside[0], k, beside[1], left))
     owner = {i: k for k, title in enumerate(titles) for i in title}
-    for gap, k, indices in sorted(found):
+    for gap, k, indices, left in sorted(found):
         rivals = {owner[i] for i in indices if i in owner} - {k}
         if gap >= ranks[k] or any(ranks[q] <= gap for q in rivals):
             continue
+        if left and any(_over(layout.lines[i].box, charts[0][q]) for q in rivals for i in indices):
+            continue  # the title another chart found over itself (a far one over a round plot)
+        for q in (*rivals, k):  # lines given up are no one's: a later claim on one takes nothing else
+            for i in titles[q]:
+                owner.pop(i, None)
         for q in rivals:
             titles[q], ranks[q] = (), math.inf
         titles[k], ranks[k] = indices, gap
         owner.update({i: k for i in indices})
+
+
+def _over(line: Box, graphic: Box) -> bool:
+    """``line`` stands above ``graphic``, at least half of it across it."""
+    across = min(line[2], graphic[2]) - max(line[0], graphic[0])
+    return line[3] <= graphic[1] and across >= 0.5 * (line[2] - line[0])
 
 
 def _title_below_indices(

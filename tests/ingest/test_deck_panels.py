@@ -70,3 +70,64 @@ def test_a_slanted_category_label_is_no_title(decks: ModuleType, tmp_path: Path)
     assert not {title for _, _, title in units} & set(decks.CATEGORIES)
     slanted = [g for g in truth.pdf if g.page == 1 and g.kind == "stacked_columns"]
     assert decks.score_panels(slanted, units).title_exact == 1
+
+
+ROUND_PLOTS = {3003: (3,), 3009: (1, 2), 3014: (1,)}
+"""Tune-part decks and slides with pies and doughnuts: legend far right of a pie under KPI tiles (3003 p3),
+legends under doughnuts and titles set at their frames' left (3009), legend left of a pie under its
+centred title 101 pt above it (3014 p1)."""
+TOO_SMALL = {(3009, 1, (378, 313)), (3009, 2, (378, 313))}
+"""Doughnuts (slide, frame's top left) whose plot, with its legend and title, covers under half of its frame:
+no unit can match the frame at IoU 0.5 (nothing on the page shows the frame's extent)."""
+SIDE_BY_SIDE = {3007: (3,)}
+"""Tune-part slides of two charts side by side: a pie titled far above it beside a stacked column chart
+(3007 p3)."""
+
+
+@pytest.fixture(scope="module")
+def deck_pdfs(decks: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[object, Path]]:
+    """The decks of ROUND_PLOTS and SIDE_BY_SIDE saved as PDF in one LibreOffice run: seed -> (truth, PDF)."""
+    folder = tmp_path_factory.mktemp("decks")
+    found = {}
+    for seed in {**ROUND_PLOTS, **SIDE_BY_SIDE}:
+        data, truth = decks.deck(seed)
+        path = folder / f"deck-{seed}.pptx"
+        path.write_bytes(data)
+        found[seed] = (truth, path.with_suffix(".pdf"))
+    decks.to_pdf([pdf.with_suffix(".pptx") for _, pdf in found.values()], folder, SOFFICE)
+    return found
+
+
+def _charts(decks: ModuleType, deck_pdfs: dict, slides: dict[int, tuple[int, ...]], kinds: set[str]) -> list:
+    """Per seed of ``slides``: its charts of ``kinds`` on those slides and its PDF's units."""
+    out = []
+    for seed, pages in slides.items():
+        truth, pdf = deck_pdfs[seed]
+        units, _ = decks._units(pdf)
+        out.append((seed, [g for g in truth.pdf if g.page in pages and g.kind in kinds], units))
+    return out
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_pies_and_doughnuts_take_their_legend_and_title_set_apart(decks: ModuleType, deck_pdfs: dict) -> None:
+    """Layout classes "round plot with its legend set apart" and "title far above or at the frame's left
+    over a round plot": an office chart centres its pie or doughnut in the frame, the legend at the
+    frame's side or foot and the title at its top. The unit is the plot with its legend (swatches in the
+    wedges' colours) and its title: one unit per chart, its title exact."""
+    for seed, gold, units in _charts(decks, deck_pdfs, ROUND_PLOTS, {"pie", "doughnut"}):
+        gold = [g for g in gold if (seed, g.page, tuple(round(v) for v in g.box[:2])) not in TOO_SMALL]
+        result = decks.score_panels(gold, units)
+        assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
+        titled = [g for g in gold if g.title]
+        assert decks.score_panels(titled, units).title_exact == len(titled), (seed, result.errors)
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_charts_side_by_side_are_one_unit_each(decks: ModuleType, deck_pdfs: dict) -> None:
+    """Two charts side by side are two units: the chart beside a pie does not take the pie's title far
+    above it as its own (and grow over the pie)."""
+    for seed, gold, units in _charts(decks, deck_pdfs, SIDE_BY_SIDE, set(decks.CHART_KINDS)):
+        result = decks.score_panels(gold, units)
+        assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
+        titled = [g for g in gold if g.title]
+        assert decks.score_panels(titled, units).title_exact == len(titled), (seed, result.errors)

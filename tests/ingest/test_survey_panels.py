@@ -414,3 +414,11 @@ def test_lines_next_to_a_chart_that_belong_elsewhere_are_no_title(
     and is no title left of the right one; the last entry of a legend wrapped under a chart stands alone
     in its row right of its swatch, and is no title under it."""
     _assert_report_page_titled(survey, tmp_path, layout, seed, page)
+
+
+def test_titles_under_a_column_of_charts_go_one_to_each(survey: ModuleType, tmp_path: Path) -> None:
+    """Page 1 of generated report title_below 1006: a column chart over two pies, each chart's question
+    title under it. Each line under one chart also stands over the next (for a pie, far enough over it to
+    be its centred-far title); every chart takes the title under it, and a chart that gives up the title
+    over it for the one under it keeps the new one when the chart above claims the old one."""
+    _assert_report_page_titled(survey, tmp_path, "title_below", 1006, 1)
