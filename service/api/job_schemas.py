@@ -4,6 +4,7 @@ folder-ingest body, the status answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -11,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from figvault.access import Action, Principal
 from figvault.pipeline.gone_files import shown_to
 from figvault.pipeline.job_warnings import MAX_WARNINGS, job_warnings
-from figvault.pipeline.jobs import DETAIL, Job, is_starter
+from figvault.pipeline.jobs import DETAIL, Job, is_starter, item_label
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry
 from figvault.service.api.schemas import iso_time
 from figvault.text_checks import Name, check_text
@@ -100,6 +101,7 @@ class JobOut(BaseModel):
         if not named:
             warnings = _warnings_seen_now(warnings, job, viewer, registry)
         gone, pruned = _gone_lists(job, viewer, registry)
+        errors = job.errors if named else _errors_seen_now(job, viewer, registry)
         return cls(
             warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
             warning_count=len(warnings),
@@ -113,8 +115,8 @@ class JobOut(BaseModel):
             total=job.total,
             rate=round(job.rate, 3),
             eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
-            errors=[JobErrorOut(item=e.item, error=e.error) for e in job.errors],
-            error_count=job.error_count,
+            errors=[JobErrorOut(item=e.item, error=e.error) for e in errors],
+            error_count=job.error_count - (len(job.errors) - len(errors)),
             message=job.message,
             started_by=job.started_by,
             created_at=_iso(job.created_at),
@@ -154,20 +156,40 @@ def _warnings_seen_now(
     """The warnings of the documents ``viewer`` may see now (an admin: every one of its tenant's), and
     those of no document: one regrouped to groups it is not in, or deleted, since the job is judged as it is
     now, as ``gone`` is. (Its starter, who sent the files, reads them all.)"""
+    seen = _seen_now({w["doc_id"] for w in warnings}, job, viewer, registry)
+    return [w for w in warnings if seen(w["doc_id"])]
+
+
+def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentRegistry | None) -> list[Any]:
+    """The job's errors but those of a document ``viewer`` may not see now, judged as the warnings are: a
+    failed document an admin has since given groups the viewer is not in, or deleted, is no longer named,
+    nor why it failed. Errors of no document (a file refused before it became one) stay."""
+    docs = {
+        item_label(job, str(o.get("path", ""))): str(o.get("doc_id") or "")
+        for o in job.result.get("documents") or []
+    }
+    seen = _seen_now({docs.get(e.item, "") for e in job.errors}, job, viewer, registry)
+    return [e for e in job.errors if seen(docs.get(e.item, ""))]
+
+
+def _seen_now(
+    doc_ids: set[str], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+) -> Callable[[str], bool]:
+    """Whether ``viewer`` may see now the document of each of ``doc_ids`` ("": no document, shown)."""
     if viewer is None or registry is None or viewer.can(Action.REGROUP):
-        return warnings
+        return lambda _doc_id: True
     from figvault.pipeline.ingest_job import job_tenant
 
     tenant = job_tenant(job)
     if tenant != viewer.tenant:
-        return [w for w in warnings if not w["doc_id"]]
-    ids = sorted({w["doc_id"] for w in warnings if w["doc_id"]})
+        return lambda doc_id: not doc_id
+    ids = sorted(i for i in doc_ids if i)
     seen = {
         r.doc_id
         for r in registry.matching_any(tenant, ids)
         if r.doc_id in ids and viewer.sees(tenant, r.groups)
     }
-    return [w for w in warnings if not w["doc_id"] or w["doc_id"] in seen]
+    return lambda doc_id: not doc_id or doc_id in seen
 
 
 def _gone_lists(

@@ -1123,6 +1123,44 @@ def test_a_jobs_warnings_are_shown_for_the_documents_its_viewer_may_see_now(serv
     assert warnings("editor") == everyone and warnings("admin") == everyone
 
 
+def test_a_jobs_errors_are_shown_for_the_documents_its_viewer_may_see_now(service: Service) -> None:
+    """The warnings of a job are judged by the documents its viewer may see now; its errors were not: a
+    peer of the job's group kept reading the name of a document that failed, and why, after an admin had
+    given it groups the peer is not in. Errors of a document are now judged the same way; the starter and
+    admins read them all."""
+    add_user(service, "peer", Role.EDITOR, ["eng"])
+    whole = figure_pdf(service.root / "whole.pdf", seed=34).read_bytes()
+    files = [
+        ("files", ("board-merger.pdf", b"%PDF-1.7\n" + b"\x00" * 4096, "application/pdf")),
+        ("files", ("fine.pdf", whole, "application/pdf")),
+    ]
+    sent = service.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert sent.status_code == 202, sent.text
+    job_id = sent.json()["job_id"]
+    ids = {d["name"]: d["doc_id"] for d in sent.json()["documents"]}
+    service.wait(job_id, "editor")
+
+    def errors(user: str) -> tuple[list[str], int]:
+        job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers(user)).json()
+        listed = service.client.get("/v1/jobs", headers=service.headers(user)).json()["jobs"]
+        assert next(j for j in listed if j["id"] == job_id)["errors"] == job["errors"]
+        return [e["item"] for e in job["errors"]], job["error_count"]
+
+    assert errors("peer") == errors("editor") == (["board-merger.pdf"], 1)
+    moved = service.client.patch(
+        f"/v1/documents/{ids['board-merger.pdf']}",
+        json={"groups": ["sales"]},
+        headers=service.headers("admin"),
+    )
+    assert moved.status_code == 200, moved.text
+    peer = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("peer"))
+    assert peer.status_code == 200 and "board-merger" not in peer.text, peer.text
+    assert errors("peer") == ([], 0)  # the job is still eng's; the failed document no longer is
+    assert errors("editor") == errors("admin") == (["board-merger.pdf"], 1)
+
+
 def test_a_folder_jobs_errors_name_its_files_not_server_paths(service: Service, tmp_path: Path) -> None:
     """Every editor of a job's groups reads its errors. A server-folder ingest named a file it refused (a
     link out of the allowed folders, a pipe) by its whole server path; a file is named by its file name,
