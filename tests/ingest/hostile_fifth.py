@@ -8,7 +8,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from tests.ingest.hostile_docs import _pdf_file, one_page_objects, rects_content
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects, rects_content
 from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
 
 
@@ -95,4 +95,28 @@ def sampled_shading_pdf(path: Path, side: int) -> Path:
     resources = b"/Font << /F1 5 0 R >> /Shading << /Sh1 6 0 R >>"
     objects = one_page_objects(resources, _flate(content), HELVETICA, shading, function)
     path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def image_flood_pdf(path: Path, draws: int) -> Path:
+    """A bar chart page that paints one 4 x 4 image XObject ``draws`` times, each at its own place (30
+    bytes of content a draw, deflated about 400 to 1)."""
+    image = _stream(
+        b"\x00\xff\x00\xff" * 4,
+        b"/Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceGray /BitsPerComponent 8",
+    )
+    paint = b"".join(b"q 4 0 0 4 %d %d cm /Im1 Do Q\n" % (i * 7 % 600, i * 13 % 780) for i in range(draws))
+    resources = b"/Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >>"
+    objects = one_page_objects(resources, _flate(HEADING + bar_chart() + paint), HELVETICA, image)
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def odd_encryption_pdf(path: Path, encrypt: bytes) -> Path:
+    """A bar chart page whose trailer names ``encrypt`` (the inside of an /Encrypt dictionary, object 6)."""
+    objects = one_page_objects(b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA)
+    objects.append(b"<< " + encrypt + b" >>")
+    file_id = b"<00112233445566778899aabbccddeeff>"
+    trailer = b"/Root 1 0 R /Encrypt 6 0 R /ID [%s %s] >>" % (file_id, file_id)
+    path.write_bytes(_pdf_file(objects).replace(b"/Root 1 0 R >>", trailer))
     return path
