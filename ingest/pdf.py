@@ -447,7 +447,7 @@ def open_pdf(data: bytes) -> pymupdf.Document:
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises FileDataError / RuntimeError with multi-line texts
-        raise ExtractionError(f"corrupt PDF: {one_line(exc)}") from None
+        raise ExtractionError(_open_failure(exc)) from None
     if doc.needs_pass and not doc.authenticate(""):
         doc.close()
         raise ExtractionError("encrypted PDF (password required)")
@@ -455,6 +455,17 @@ def open_pdf(data: bytes) -> pymupdf.Document:
         doc.close()
         raise ExtractionError("corrupt PDF: no pages")
     return doc
+
+
+def _open_failure(exc: Exception) -> str:
+    """Why MuPDF could not open a PDF, in one line. PyMuPDF says only "Failed to open stream" and keeps
+    MuPDF's reason in the exception's cause; a reason about encryption (an unknown security handler or
+    revision) says that the file is encrypted, not corrupt."""
+    cause = exc.__cause__
+    reason = one_line(cause) if cause is not None and str(cause).strip() else one_line(exc)
+    if "crypt" in reason.lower():
+        return f"encrypted PDF that cannot be decrypted ({reason})"
+    return f"corrupt PDF: {reason}"
 
 
 _MUPDF_NO_MEMORY = ("malloc (", "calloc (", "realloc (", "out of memory")

@@ -11,6 +11,7 @@ import pymupdf
 import pytest
 from PIL import Image
 
+from figvault.errors import ExtractionError
 from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf_budget import ContentBudget
@@ -124,3 +125,29 @@ def test_a_read_given_up_on_is_niced_down(monkeypatch: pytest.MonkeyPatch) -> No
         engine.released.set()
         if ocr._LAYING_OUT is not None:
             ocr._LAYING_OUT.join()
+
+
+@pytest.mark.parametrize(
+    ("encrypt", "reason"),
+    [
+        (b"/Filter /FooBarSecurity /V 9 /R 9", "code=7: unknown encryption handler: 'FooBarSecurity'"),
+        (
+            b"/Filter /Standard /V 4 /R 9 /Length 128 /O <%s> /U <%s> /P -4" % (b"00" * 32, b"00" * 32),
+            "code=7: unknown crypt revision 9",
+        ),
+    ],
+)
+def test_an_encryption_mupdf_cannot_decrypt_says_so(tmp_path: Path, encrypt: bytes, reason: str) -> None:
+    # Before: "corrupt PDF: Failed to open stream" (PyMuPDF's words; MuPDF's reason was in the cause).
+    path = h5.odd_encryption_pdf(tmp_path / "odd.pdf", encrypt)
+    with pytest.raises(ExtractionError) as failed:
+        extract_document(path, SETTINGS)
+    assert str(failed.value) == f"encrypted PDF that cannot be decrypted ({reason})"
+
+
+def test_a_pdf_mupdf_cannot_open_gives_mupdfs_reason(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"\x00\xff" * 300)
+    with pytest.raises(ExtractionError) as failed:
+        extract_document(path, SETTINGS)
+    assert str(failed.value).startswith("corrupt PDF: ") and "Failed to open stream" not in str(failed.value)
