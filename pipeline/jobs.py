@@ -404,12 +404,18 @@ class JobStore:
         replica skips it and takes the next one instead of waiting); on SQLite the write transaction holds
         the database's write lock from its first statement (BEGIN IMMEDIATE), which serialises claims.
         """
+        # A tenant's last start: that of its newest started job (a tenant's jobs start in the order they
+        # came), found through the (tenant, created_at) index; max(started_at) read the tenant's whole
+        # history, 240 ms a claim with 100,000 past jobs and 30 queued.
         started = jobs.alias("started")
-        tenant_turn = (
-            select(func.coalesce(func.max(started.c.started_at), 0.0))
-            .where(started.c.tenant == jobs.c.tenant)
+        last_start = (
+            select(started.c.started_at)
+            .where(started.c.tenant == jobs.c.tenant, started.c.started_at.is_not(None))
+            .order_by(started.c.created_at.desc())
+            .limit(1)
             .scalar_subquery()
         )
+        tenant_turn = func.coalesce(last_start, 0.0)
         oldest = (
             select(jobs.c.id)
             .where(jobs.c.state == "queued")
