@@ -60,6 +60,7 @@ from survey_pages import GoldPanel, PanelScore, score_panels
 
 from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
+from figvault.ingest.slide_render import soffice_pdf_command
 from figvault.settings import ExtractSettings
 
 TUNE_SEEDS = tuple(range(3000, 3016))
@@ -345,17 +346,7 @@ def to_pdf(decks: list[Path], outdir: Path, soffice: str) -> None:
     """Save ``decks`` as PDF into ``outdir`` with one headless LibreOffice run on a profile of its own."""
     with tempfile.TemporaryDirectory(prefix="deck-pages-lo-") as tmp:
         profile = Path(tmp) / "profile"
-        cmd = [
-            soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(outdir),
-            *map(str, decks),
-        ]
+        cmd = soffice_pdf_command(soffice, profile, outdir, decks)
         subprocess.run(
             cmd, check=True, capture_output=True, timeout=SOFFICE_TIMEOUT_S, env={**os.environ, "HOME": tmp}
         )

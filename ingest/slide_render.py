@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,14 +146,9 @@ def render_deck(
     return RenderedDeck(pdf=pdf, seconds=seconds, _pages=pages)
 
 
-def _convert(
-    soffice: str, source: bytes, profile: Path, tmp_path: Path, settings: ExtractSettings
-) -> tuple[float, Path]:
-    """``source`` converted to PDF in ``tmp_path`` by soffice on ``profile`` (one soffice at a time per
-    profile: concurrent ones lock each other out): its wall time and the PDF's path."""
-    deck = tmp_path / "deck.pptx"
-    deck.write_bytes(source)
-    cmd = [
+def soffice_pdf_command(soffice: str, profile: Path, outdir: Path, decks: Sequence[Path]) -> list[str]:
+    """The headless soffice command that saves ``decks`` as PDF into ``outdir``, on the user ``profile``."""
+    return [
         soffice,
         f"-env:UserInstallation={profile.as_uri()}",
         "--headless",
@@ -160,9 +156,19 @@ def _convert(
         "--convert-to",
         "pdf",
         "--outdir",
-        str(tmp_path),
-        str(deck),
+        str(outdir),
+        *map(str, decks),
     ]
+
+
+def _convert(
+    soffice: str, source: bytes, profile: Path, tmp_path: Path, settings: ExtractSettings
+) -> tuple[float, Path]:
+    """``source`` converted to PDF in ``tmp_path`` by soffice on ``profile`` (one soffice at a time per
+    profile: concurrent ones lock each other out): its wall time and the PDF's path."""
+    deck = tmp_path / "deck.pptx"
+    deck.write_bytes(source)
+    cmd = soffice_pdf_command(soffice, profile, tmp_path, [deck])
     env = {**os.environ, "HOME": str(tmp_path)}
     # Within the document's time for optional steps: a worker killed at its limit would lose the whole deck.
     timeout: float = settings.libreoffice_timeout_s
