@@ -211,6 +211,65 @@ def _tokenizer_kind(architecture: str, text_cfg: dict[str, Any]) -> str:
     return "open_clip-bpe"
 
 
+def _model_source(spec: ClipSpec) -> tuple[str, str | None, dict[str, Any]]:
+    """What ``open_clip.create_model`` is given for ``spec``'s weights: the model name, the pretrained
+    checkpoint path (None: a folder's own, or random weights) and the other keyword arguments."""
+    weights = spec.weights
+    kwargs: dict[str, Any] = {"precision": "fp32", "device": "cpu", "pretrained_text": False}
+    if weights.source in ("hf-hub", "local-dir"):
+        return f"local-dir:{weights.checkpoint}", None, kwargs
+    if weights.source == "random":
+        return spec.architecture, None, kwargs
+    if weights.checkpoint is None:
+        raise ModelUnavailableError(f"OpenCLIP weights {spec.architecture}/{weights.label} were not located")
+    tag_quick_gelu = bool(weights.tag_config.get("quick_gelu"))
+    if weights.source == "tag" and tag_quick_gelu != bool(spec.model_config.get("quick_gelu")):
+        # open_clip only warns here too; the architecture decides (e.g. ViT-B-32-quickgelu).
+        warnings.warn(
+            f"QuickGELU mismatch: tag {weights.label} was trained with quick_gelu="
+            f"{tag_quick_gelu}, {spec.architecture} uses "
+            f"{bool(spec.model_config.get('quick_gelu'))}; use the matching -quickgelu architecture",
+            UserWarning,
+            stacklevel=3,  # the caller of ClipEncoder._build, as when this was written inside it
+        )
+    # A checkpoint given by path loses the tag's preprocessing in open_clip; hand it over again.
+    tag_keys = ("mean", "std", "interpolation", "resize_mode")
+    kwargs["force_preprocess_cfg"] = {k: v for k, v in weights.tag_config.items() if k in tag_keys}
+    return spec.architecture, str(weights.checkpoint), kwargs
+
+
+def _create_model(
+    spec: ClipSpec, name: str, pretrained: str | None, kwargs: dict[str, Any]
+) -> tuple[torch.nn.Module, Callable[[list[str]], torch.Tensor]]:
+    """The OpenCLIP model and tokenizer of ``name``; any failure to build them is ModelUnavailableError."""
+    import open_clip
+
+    weights = spec.weights
+    try:
+        # open_clip's config registry is process-global: re-register this spec's file and build under one
+        # lock, so another spec registering a same-named config cannot swap architectures in between.
+        with _REGISTRY_LOCK:
+            if spec.config_file:
+                register_model_config_file(spec.config_file)
+            if weights.source == "random":
+                # Seeded and isolated from the caller's RNG: the same seed gives the same model anywhere.
+                # Random weights are asked for here, so open_clip's warning about them is noise.
+                with torch.random.fork_rng(devices=[]), _without_random_init_warning():
+                    torch.manual_seed(weights.seed or 0)
+                    model = open_clip.create_model(name, pretrained=pretrained, **kwargs)
+            else:
+                model = open_clip.create_model(name, pretrained=pretrained, **kwargs)
+            tokenizer = open_clip.get_tokenizer(name)
+    except ModelUnavailableError:
+        raise
+    except Exception as err:
+        raise ModelUnavailableError(
+            f"OpenCLIP model {spec.architecture} with weights {weights.label} could not be built: "
+            f"{typed_line(err)}"
+        ) from err
+    return model, tokenizer
+
+
 class ClipEncoder(LazyModel):
     """OpenCLIP image + text encoder; implements :class:`figvault.encoders.base.ImageTextEncoder`."""
 
@@ -228,58 +287,12 @@ class ClipEncoder(LazyModel):
 
     # ----------------------------------------------------------------------------------------- loading
     def _build(self) -> torch.nn.Module:
-        import open_clip
         from open_clip.transform import PreprocessCfg, image_transform_v2
 
-        spec, weights = self.spec, self.spec.weights
+        spec = self.spec
         require_device(spec.device)
-        kwargs: dict[str, Any] = {"precision": "fp32", "device": "cpu", "pretrained_text": False}
-        if weights.source in ("hf-hub", "local-dir"):
-            name, pretrained = f"local-dir:{weights.checkpoint}", None
-        elif weights.source == "random":
-            name, pretrained = spec.architecture, None
-        else:
-            if weights.checkpoint is None:
-                raise ModelUnavailableError(
-                    f"OpenCLIP weights {spec.architecture}/{weights.label} were not located"
-                )
-            name, pretrained = spec.architecture, str(weights.checkpoint)
-            tag_quick_gelu = bool(weights.tag_config.get("quick_gelu"))
-            if weights.source == "tag" and tag_quick_gelu != bool(spec.model_config.get("quick_gelu")):
-                # open_clip only warns here too; the architecture decides (e.g. ViT-B-32-quickgelu).
-                warnings.warn(
-                    f"QuickGELU mismatch: tag {weights.label} was trained with quick_gelu="
-                    f"{tag_quick_gelu}, {spec.architecture} uses "
-                    f"{bool(spec.model_config.get('quick_gelu'))}; use the matching -quickgelu architecture",
-                    UserWarning,
-                    stacklevel=2,
-                )
-            # A checkpoint given by path loses the tag's preprocessing in open_clip; hand it over again.
-            tag_keys = ("mean", "std", "interpolation", "resize_mode")
-            kwargs["force_preprocess_cfg"] = {k: v for k, v in weights.tag_config.items() if k in tag_keys}
-        try:
-            # open_clip's config registry is process-global: re-register this spec's file and build under one
-            # lock, so another spec registering a same-named config cannot swap architectures in between.
-            with _REGISTRY_LOCK:
-                if spec.config_file:
-                    register_model_config_file(spec.config_file)
-                if weights.source == "random":
-                    # Seeded and isolated from the caller's RNG: the same seed gives the same model anywhere.
-                    # Random weights are asked for here, so open_clip's warning about them is noise.
-                    with torch.random.fork_rng(devices=[]), _without_random_init_warning():
-                        torch.manual_seed(weights.seed or 0)
-                        model = open_clip.create_model(name, pretrained=pretrained, **kwargs)
-                else:
-                    model = open_clip.create_model(name, pretrained=pretrained, **kwargs)
-                tokenizer = open_clip.get_tokenizer(name)
-        except ModelUnavailableError:
-            raise
-        except Exception as err:
-            raise ModelUnavailableError(
-                f"OpenCLIP model {spec.architecture} with weights {weights.label} could not be built: "
-                f"{typed_line(err)}"
-            ) from err
-
+        name, pretrained, kwargs = _model_source(spec)
+        model, tokenizer = _create_model(spec, name, pretrained, kwargs)
         actual = _canonical_preprocess(model.visual.preprocess_cfg)
         if actual != spec.preprocess:
             # The version was computed from a prediction; refuse to encode if the prediction was wrong.
