@@ -30,7 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from figvault.access import local_operator  # noqa: E402
-from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, is_hit, load_queries  # noqa: E402
+from figvault.retrieval.evaluation import (  # noqa: E402
+    EvalQuery,
+    first_hit_rank,
+    is_hit,
+    load_queries,
+    rank_metrics,
+)
 from figvault.retrieval.search import SearchEngine  # noqa: E402
 from figvault.search_models import SearchHit, SearchRequest  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
@@ -43,11 +49,9 @@ def strict_rank(query: EvalQuery, hits: list[SearchHit]) -> int | None:
     return None
 
 
-def metrics(ranks: list[int | None]) -> str:
-    n = len(ranks) or 1
-    recall = [sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS]
-    mrr = sum(1 / r for r in ranks if r is not None) / n
-    return " | ".join(f"{v:.3f}" for v in [*recall, mrr])
+def metrics_cells(ranks: list[int | None]) -> str:
+    """R@k for each of ``CUTOFFS`` and MRR, as table cells."""
+    return " | ".join(f"{v:.3f}" for v in rank_metrics(ranks).values())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -101,7 +105,7 @@ def main() -> None:
     print("\n| collapsing | counted | R@1 | R@5 | R@10 | MRR |\n| --- | --- | --- | --- | --- | --- |")
     for mode in (False, True):
         for counted, label in (("strict", "shown hit"), ("also", "with also_in")):
-            print(f"| {'on' if mode else 'off'} | {label} | {metrics(ranks[mode][counted])} |")
+            print(f"| {'on' if mode else 'off'} | {label} | {metrics_cells(ranks[mode][counted])} |")
     print(
         f"\nquestions with a collapsed group in their top {args.top_k}: {collapsed_questions} of"
         f" {len(queries)}; copies moved into also_in: {moved}"

@@ -46,7 +46,13 @@ from figvault.access import local_operator  # noqa: E402
 from figvault.encoders.factory import configured_embedding_version  # noqa: E402
 from figvault.pipeline.ingest_pipeline import ingest_paths  # noqa: E402
 from figvault.retrieval.acl import in_list  # noqa: E402
-from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, first_hit_rank, is_hit, load_queries  # noqa: E402
+from figvault.retrieval.evaluation import (  # noqa: E402
+    EvalQuery,
+    first_hit_rank,
+    is_hit,
+    load_queries,
+    rank_metrics,
+)
 from figvault.retrieval.schema import (  # noqa: E402
     F_CAPTION,
     F_CONTEXT,
@@ -309,18 +315,11 @@ def page_bm25(files: list[Path], outcomes: list[Outcome], depth: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------- tables
-def metrics(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks) or 1
-    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS}
-    out["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
-    return out
-
-
 def cells(outcomes: Iterable[Outcome], mode: str) -> str:
     ranks = [o.ranks.get(mode) for o in outcomes]
     if not ranks:
         return " — | — | — | — | 0 "
-    m = metrics(ranks)
+    m = rank_metrics(ranks)
     return " | ".join(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")) + f" | {len(ranks)}"
 
 

@@ -45,10 +45,10 @@ from tune_retrieval import (  # noqa: E402
     configured_setting,
     fold_assignment,
     load,
-    metrics,
     rank_of,
 )
 
+from figvault.retrieval.evaluation import rank_metrics  # noqa: E402
 from figvault.retrieval.evidence import EvidenceParams  # noqa: E402
 
 BySize = dict[str, list[dict[str, Any]]]
@@ -132,7 +132,7 @@ def cross_validate(by_size: BySize, procedure: Procedure, folds: int, seeds: Seq
 
 
 def scores(ranks: dict[str, int | None], ids: set[str] | None = None) -> dict[str, float]:
-    return metrics([r for q, r in ranks.items() if ids is None or q in ids])
+    return rank_metrics([r for q, r in ranks.items() if ids is None or q in ids])
 
 
 def mean_scores(runs: Sequence[dict[str, int | None]], ids: set[str] | None = None) -> dict[str, float]:

@@ -39,11 +39,11 @@ from tune_retrieval import (  # noqa: E402
     configured_setting,
     coordinate_ascent,
     load,
-    metrics,
     rank_of,
     table_row,
 )
 
+from figvault.retrieval.evaluation import rank_metrics  # noqa: E402
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope  # noqa: E402
 from figvault.retrieval.lexical_text import LEXICAL_FIELDS  # noqa: E402
 from figvault.retrieval.schema import F_ID, LEXICAL  # noqa: E402
@@ -100,7 +100,7 @@ def objective(
     scores = []
     for size, size_lines in lines.items():
         ranks = [rank_of(data[size].relexed(x, params), setting) for x in size_lines if x["split"] == "tune"]
-        scores.append(metrics(ranks)["MRR"])
+        scores.append(rank_metrics(ranks)["MRR"])
     return sum(scores) / len(scores)
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from common_args import MIN_GAIN_HELP, fusion_pair, replay_parser  # noqa: E402
 
-from figvault.retrieval.evaluation import CUTOFFS, EvalQuery, is_hit  # noqa: E402
+from figvault.retrieval.evaluation import EvalQuery, is_hit, rank_metrics  # noqa: E402
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder  # noqa: E402
 from figvault.retrieval.fusion import fuse  # noqa: E402
 from figvault.retrieval.no_match import answerable_probability, features  # noqa: E402
@@ -117,13 +117,6 @@ def rank_of(line: dict[str, Any], setting: Setting, top_k: int = 10) -> int | No
     return None
 
 
-def metrics(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks) or 1
-    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS}
-    out["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
-    return out
-
-
 HALVES = ["tune", "report"]
 """What the tables print; ``--tune-only`` leaves the reporting half out while tuning."""
 
@@ -132,14 +125,14 @@ def table_row(name: str, lines: list[dict[str, Any]], setting: Setting) -> str:
     cells = []
     for half in HALVES:
         ranks = [rank_of(line, setting) for line in lines if line["split"] == half]
-        m = metrics(ranks)
+        m = rank_metrics(ranks)
         cells.append(" | ".join(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")) + f" | {len(ranks)}")
     return f"| {name} | {' | '.join(cells)} |"
 
 
 def tune_mrr(by_size: dict[str, list[dict[str, Any]]], setting: Setting) -> float:
     scores = [
-        metrics([rank_of(line, setting) for line in lines if line["split"] == "tune"])["MRR"]
+        rank_metrics([rank_of(line, setting) for line in lines if line["split"] == "tune"])["MRR"]
         for lines in by_size.values()
     ]
     return sum(scores) / len(scores)

@@ -99,6 +99,15 @@ def first_hit_rank(query: EvalQuery, hits: Sequence[SearchHit]) -> int | None:
     return None
 
 
+def rank_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
+    """Recall at each of ``CUTOFFS`` (``R@k``) and the mean reciprocal rank (``MRR``) of first-hit ranks
+    (None: not found), over every query of ``ranks``."""
+    n = len(ranks) or 1
+    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in CUTOFFS}
+    out["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
+    return out
+
+
 def select_split(queries: Iterable[EvalQuery], split: str | None) -> list[EvalQuery]:
     """The queries of one half (all of them when ``split`` is None)."""
     return [q for q in queries if split is None or q.split == split]

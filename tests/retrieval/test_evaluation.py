@@ -13,6 +13,7 @@ from figvault.retrieval.evaluation import (
     EvalResult,
     first_hit_rank,
     load_queries,
+    rank_metrics,
     select_split,
 )
 from figvault.search_models import SearchHit, SearchResponse
@@ -166,3 +167,9 @@ def test_a_listed_copy_counts_and_so_does_a_collapsed_one() -> None:
     )
     assert first_hit_rank(query, [hit("x.pdf", 1, LEFT), collapsed]) == 2  # the answer shown as "also in"
     assert first_hit_rank(query.model_copy(update={"also": []}), [hit("v1.pdf", 3, RIGHT)]) is None
+
+
+def test_rank_metrics_count_every_query_and_a_miss_as_zero() -> None:
+    m = rank_metrics([1, 3, None, 7])
+    assert m == {"R@1": 0.25, "R@5": 0.5, "R@10": 0.75, "MRR": (1 + 1 / 3 + 1 / 7) / 4}
+    assert rank_metrics([]) == {"R@1": 0.0, "R@5": 0.0, "R@10": 0.0, "MRR": 0.0}
