@@ -53,7 +53,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 
 class Credential(BaseModel):
     """Which credential authenticated a caller, recorded in work queued in its name (an ingest job's
-    ``params.principal.credential``) so that the work can check it again (``figvault.credentials``)."""
+    ``params.principal.credential``) so that the work can check it again (pipeline/credentials.py)."""
 
     kind: Literal["api_key", "jwt", "local"]
     """``local``: code in the server's own process (never a network caller); not checked again."""
@@ -64,7 +64,7 @@ class Credential(BaseModel):
     alg: str | None = None
     """A JWT's algorithm."""
     key: str | None = None
-    """A JWT's verifying key as a fingerprint (``figvault.credentials.key_fingerprint``), never the key."""
+    """A JWT's verifying key as a fingerprint (pipeline/credentials.py ``key_fingerprint``), never the key."""
 
 
 class Principal(BaseModel):

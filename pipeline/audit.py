@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from figvault.access import Principal
 from figvault.db import Database, as_database
 from figvault.db.models import audit
-from figvault.user_records import get_user
+from figvault.pipeline.user_records import get_user
 
 MAX_QUERY_CHARS = 2000
 MAX_UNIT_IDS = 500

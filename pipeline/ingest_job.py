@@ -531,11 +531,11 @@ def job_principal(params: dict[str, Any], started_by: str, tenant: str) -> Princ
 
 def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Action.INGEST) -> None:
     """FigvaultError (the job fails, nothing more is written) when the credential that queued the job may
-    no longer ingest into its groups (``figvault.credentials.caller_refusal``: an API key revoked, gone, or
+    no longer ingest into its groups (``credentials.caller_refusal``: an API key revoked, gone, or
     whose user was moved, demoted or left a group; a token expired or no longer accepted; a caller that
     cannot be checked), or do ``action`` in ``tenant`` (default: the job's; a re-encode's admin,
     ``reencode.check_admin``). Jobs without a recorded caller (the command line's) are not checked."""
-    from figvault.credentials import caller_refusal
+    from figvault.pipeline.credentials import caller_refusal
 
     recorded = ctx.params.get("principal")
     if recorded is None:

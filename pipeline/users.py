@@ -20,10 +20,10 @@ from figvault.db.models import users
 from figvault.errors import FigvaultError
 from figvault.pipeline.apikeys import generate_api_key
 
-# The record and its reading live in the core (a queued job re-reads its caller there); re-exported here.
-from figvault.user_records import UserRecord as UserRecord
-from figvault.user_records import get_user as get_user
-from figvault.user_records import record_from_row
+# The record and its reading (what a queued job re-reads of its caller) are user_records'; re-exported here.
+from figvault.pipeline.user_records import UserRecord as UserRecord
+from figvault.pipeline.user_records import get_user as get_user
+from figvault.pipeline.user_records import record_from_row
 
 # fullmatch, never match with "$": "$" also matches before a trailing newline ("ana\n" was accepted).
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")

@@ -16,14 +16,21 @@ from typing import Any, NoReturn
 import jwt
 
 from figvault.access import Credential, Principal, Role
-from figvault.credentials import HMAC_ALGS, JWT_LEEWAY_S, JwtKey, jwt_keys, key_fingerprint, keys_for_kid
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline import users
 from figvault.pipeline.apikeys import dummy_check, looks_like_api_key, parse_api_key, verify_secret
+from figvault.pipeline.credentials import (
+    HMAC_ALGS,
+    JWT_LEEWAY_S,
+    JwtKey,
+    jwt_keys,
+    key_fingerprint,
+    keys_for_kid,
+)
+from figvault.pipeline.user_records import JWT_USER_PREFIX
 from figvault.settings import ServiceSettings
 from figvault.text_checks import strip_invisible, text_problem
-from figvault.user_records import JWT_USER_PREFIX
 
 _MAX_CACHED_KEYS = 10_000
 _MAX_SUBJECT_CHARS = 128
@@ -164,7 +171,7 @@ class JwtVerifier:
             claims, key = self._decode(token, alg, keys)
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {exc}") from None
-        # What a job queued with this token checks again (figvault.credentials.jwt_refusal).
+        # What a job queued with this token checks again (figvault.pipeline.credentials.jwt_refusal).
         fingerprint = key_fingerprint(key.key)
         credential = Credential(kind="jwt", expires=int(claims["exp"]), alg=alg, key=fingerprint)
         return principal_from_claims(claims).model_copy(update={"credential": credential})

@@ -69,10 +69,20 @@ def test_service_holds_only_the_http_layer() -> None:
     """Orchestration modules live in pipeline/, not beside the routes."""
     service = {p.stem for p in (REPO / "service").glob("*.py")}
     moved = {"ingest_pipeline", "ingest_job", "jobs", "reencode", "registry", "sources", "store_lock"}
-    # The users and audit tables and the API-key format: registry records the CLI needs without HTTP.
-    registry_tables = {"users", "audit", "apikeys"}
-    left = service & (moved | registry_tables)
+    left = service & (moved | REGISTRY_RECORDS)
     assert not left, f"orchestration or registry tables left in service/: {sorted(left)}"
+
+
+REGISTRY_RECORDS = {"users", "user_records", "audit", "apikeys", "credentials"}
+"""The users and audit tables, the API-key format and what queued work may still do with its caller's
+credential: registry records that the CLI and the jobs need without HTTP, so the pipeline's."""
+
+
+def test_registry_records_live_in_the_pipeline() -> None:
+    core = {p.stem for p in (REPO / CORE).glob("*.py")}
+    pipeline = {p.stem for p in (REPO / "pipeline").glob("*.py")}
+    assert not core & REGISTRY_RECORDS, f"registry records in the core: {sorted(core & REGISTRY_RECORDS)}"
+    assert pipeline >= REGISTRY_RECORDS
 
 
 def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:

@@ -385,7 +385,7 @@ def test_ingest_job_checks_the_token_it_was_queued_with(
     (rotated, removed); such jobs ran unchecked with the rights recorded when they were queued."""
     import jwt
 
-    from figvault import credentials
+    from figvault.pipeline import credentials
     from figvault.pipeline.ingest_job import principal_params
     from figvault.service.auth import Authenticator
 

@@ -289,9 +289,9 @@ def test_a_huge_token_is_refused_before_any_work(tmp_path: Path, monkeypatch: py
 
 
 def test_a_job_queued_with_the_next_key_is_kept_while_that_key_is_trusted(tmp_path: Path) -> None:
-    """A queued job checks its token's key again (figvault.credentials.jwt_refusal): a token of a
+    """A queued job checks its token's key again (figvault.pipeline.credentials.jwt_refusal): a token of a
     rotation's additional key keeps its job while either setting still holds that key."""
-    from figvault.credentials import jwt_refusal
+    from figvault.pipeline.credentials import jwt_refusal
 
     rotating = {"jwt_secret": SECRET, "jwt_additional_secrets": {"next": NEXT_SECRET}}
     token = jwt.encode(_claims(), NEXT_SECRET, algorithm="HS256", headers={"kid": "next"})

@@ -773,7 +773,7 @@ def test_an_upload_whose_token_expired_in_the_queue_says_what_to_do(
 ) -> None:
     """A token editor's upload that waited in the queue past the token's ``exp`` fails closed; its
     message (which the page shows under the job) says what happened and what to do, and names no secret."""
-    from figvault import credentials
+    from figvault.pipeline import credentials
     from figvault.pipeline.jobs import run_here
 
     exp = int(time.time()) + 600
@@ -799,7 +799,7 @@ def test_an_upload_stopped_by_its_lapsed_token_keeps_its_files_for_a_retry(
     document. Nobody else may retry it, and once the time is up the files go."""
     import jwt
 
-    from figvault import credentials
+    from figvault.pipeline import credentials
     from figvault.pipeline.jobs import AWAITING_RETRY, INPUTS_REMOVED, remove_unretried, run_here
 
     exp = int(time.time()) + 600
@@ -923,7 +923,7 @@ def test_a_retry_does_not_bring_back_a_document_deleted_while_it_waited(
     was back, indexed. A deletion wins now: the job writes nothing for a document that is gone."""
     import jwt
 
-    from figvault import credentials
+    from figvault.pipeline import credentials
     from figvault.pipeline.ingest_job import DELETED_MEANWHILE
     from figvault.pipeline.jobs import run_here
     from figvault.pipeline.registry import DocumentRegistry

@@ -1,9 +1,8 @@
 """API-key users as the registry records them, and what a job may ask of that record
-(``figvault.credentials`` checks a job's recorded credential, API key or token).
+(``figvault.pipeline.credentials`` checks a job's recorded credential, API key or token).
 
-In the core (not the service) because a queued ingest job re-reads its caller's record between batches
-(pipeline/ingest_job.py) and the pipeline must not import the HTTP layer (tests/core/test_layering.py).
-Creating, listing and revoking users stays in ``figvault.pipeline.users``.
+A queued ingest job re-reads its caller's record between batches (pipeline/ingest_job.py); creating,
+listing and revoking users is ``figvault.pipeline.users``.
 """
 
 from __future__ import annotations

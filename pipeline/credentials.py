@@ -7,8 +7,9 @@ key is re-read from the users table by its key id (revoked, gone, moved, demoted
 a JWT cannot be re-read, so its expiry is checked, and that this server still verifies its algorithm with
 the same key (a rotated or removed key refuses it). Whatever cannot be checked is refused (fail closed).
 
-In the core (not the service) because the pipeline must not import the HTTP layer
-(tests/core/test_layering.py); the service's JWT verifier (service/auth.py) uses the same key rules.
+In the pipeline, which owns the jobs and the registry (not the service: the pipeline must not import the
+HTTP layer, tests/core/test_layering.py); the service's JWT verifier (service/auth.py) uses the same key
+rules.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from pydantic import ValidationError
 from figvault.access import Action, Credential
 from figvault.db import Database
 from figvault.errors import FigvaultError
+from figvault.pipeline.user_records import ingest_refusal, record_refusal, user_by_key_id
 from figvault.settings import ServiceSettings
-from figvault.user_records import ingest_refusal, record_refusal, user_by_key_id
 
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
 JWT_LEEWAY_S = 10
