@@ -34,7 +34,7 @@ from figvault.retrieval.lexical import LexicalChannel  # noqa: E402
 from figvault.retrieval.lexical_index import Scope  # noqa: E402
 from figvault.retrieval.milvus_store import MilvusUnitStore  # noqa: E402
 from figvault.retrieval.schema import DenseChannel, StoreLayout, unit_to_row  # noqa: E402
-from figvault.settings import load_settings  # noqa: E402
+from figvault.settings import Settings, load_settings  # noqa: E402
 from figvault.units import DocumentMeta, FigureKind, FigureUnit, make_unit_id  # noqa: E402
 
 LAYOUT = StoreLayout(
@@ -104,6 +104,65 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def build_index(settings: Settings, store: MilvusUnitStore, collection: str) -> LexicalChannel:
+    """The lexical index of ``collection`` built from the store (timed, with the RSS it grew by), then its
+    snapshot loaded by a second channel (timed); prints both. Returns the first channel."""
+    snapshot = settings.lexical_dir / f"{collection}.npz"
+    snapshot.unlink(missing_ok=True)
+    before = rss_mb()
+    channel = LexicalChannel.from_settings(settings, store)
+    t = time.perf_counter()
+    channel.sync(collection)
+    built_s = time.perf_counter() - t
+    grown = rss_mb() - before
+    t = time.perf_counter()
+    LexicalChannel.from_settings(settings, store).sync(collection)
+    loaded_s = time.perf_counter() - t
+    stats = channel.describe(collection)
+    disk_mb = snapshot.stat().st_size / 2**20
+    print(
+        f"index: built in {built_s:.1f} s, snapshot loaded in {loaded_s:.2f} s ({disk_mb:.1f} MB on disk);"
+        f" {stats['units']} units, {stats['terms']} terms, {stats['postings']} postings,"
+        f" arrays {stats['array_bytes'] / 2**20:.1f} MB, process RSS +{grown:.0f} MB while building"
+    )
+    return channel
+
+
+def time_searches(
+    store: MilvusUnitStore,
+    channel: LexicalChannel,
+    collection: str,
+    questions: list[str],
+    expr: str,
+    scope: Scope,
+    top_k: int,
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Per question, interleaved (A then B on the same question): Lite's BM25, figvault's, figvault's with a
+    kind filter (ms each), and the overlap of Lite's and figvault's top ``top_k``."""
+    native, ours, filtered, overlap = [], [], [], []
+    for q in questions:  # interleaved: A then B on the same question
+        t = time.perf_counter()
+        result = store.client.search(
+            collection,
+            data=[q],
+            anns_field="lexical",
+            filter=expr,
+            limit=top_k,
+            output_fields=["unit_id"],
+            search_params={"metric_type": "BM25", "params": {}},
+        )
+        native.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        hits = channel.search(collection, q, scope, "", top_k)
+        ours.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        channel.search(collection, q, scope, '(kind in ["chart"])', top_k)
+        filtered.append((time.perf_counter() - t) * 1000)
+        theirs = {h["entity"]["unit_id"] for h in result[0]}
+        overlap.append(len(theirs & {h.unit_id for h in hits}) / max(1, min(len(theirs), len(hits))))
+    return native, ours, filtered, overlap
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,47 +193,11 @@ def main() -> None:
     words = Words(rng)
     questions = [words.take(rng.randint(2, 6)) for _ in range(args.queries)]
 
-    snapshot = settings.lexical_dir / f"{collection}.npz"
-    snapshot.unlink(missing_ok=True)
-    before = rss_mb()
-    channel = LexicalChannel.from_settings(settings, store)
-    t = time.perf_counter()
-    channel.sync(collection)
-    built_s = time.perf_counter() - t
-    grown = rss_mb() - before
-    t = time.perf_counter()
-    LexicalChannel.from_settings(settings, store).sync(collection)
-    loaded_s = time.perf_counter() - t
-    stats = channel.describe(collection)
-    disk_mb = snapshot.stat().st_size / 2**20
-    print(
-        f"index: built in {built_s:.1f} s, snapshot loaded in {loaded_s:.2f} s ({disk_mb:.1f} MB on disk);"
-        f" {stats['units']} units, {stats['terms']} terms, {stats['postings']} postings,"
-        f" arrays {stats['array_bytes'] / 2**20:.1f} MB, process RSS +{grown:.0f} MB while building"
-    )
+    channel = build_index(settings, store, collection)
     print(f"caller sees {len(keys)} of {len(sets)} group sets; access filter {len(expr)} characters")
-
-    native, ours, filtered, overlap = [], [], [], []
-    for q in questions:  # interleaved: A then B on the same question
-        t = time.perf_counter()
-        result = store.client.search(
-            collection,
-            data=[q],
-            anns_field="lexical",
-            filter=expr,
-            limit=args.top_k,
-            output_fields=["unit_id"],
-            search_params={"metric_type": "BM25", "params": {}},
-        )
-        native.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        hits = channel.search(collection, q, scope, "", args.top_k)
-        ours.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        channel.search(collection, q, scope, '(kind in ["chart"])', args.top_k)
-        filtered.append((time.perf_counter() - t) * 1000)
-        theirs = {h["entity"]["unit_id"] for h in result[0]}
-        overlap.append(len(theirs & {h.unit_id for h in hits}) / max(1, min(len(theirs), len(hits))))
+    native, ours, filtered, overlap = time_searches(
+        store, channel, collection, questions, expr, scope, args.top_k
+    )
     print(f"\n{args.units} units, {len(questions)} questions, top {args.top_k}, p50 / p95 ms")
     print(f"{'Lite BM25 (segment statistics, before)':44} {pct(native, 50):8.1f} {pct(native, 95):8.1f}")
     print(f"{'figvault BM25F (caller statistics, after)':44} {pct(ours, 50):8.1f} {pct(ours, 95):8.1f}")
