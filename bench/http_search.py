@@ -30,10 +30,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
+
+if TYPE_CHECKING:  # the figvault imports stay inside the functions: each process loads what it uses
+    from figvault.retrieval.acl_sets import AclSetTable
+    from figvault.retrieval.schema import StoreLayout
 
 GROUPS = [f"team{i:02d}" for i in range(20)]
 CALLER_GROUPS = ["team00", "team07", "team13"]
@@ -70,8 +74,6 @@ def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
     from figvault.pipeline.ingest_pipeline import store_layout
     from figvault.retrieval.acl_sets import AclSetTable
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.retrieval.schema import unit_to_row
-    from figvault.units import FigureUnit
 
     settings = bench_settings(data_dir, store_uri)
     settings.store.insert_batch = 2000
@@ -80,58 +82,79 @@ def build_store(data_dir: Path, n_units: int, store_uri: str) -> None:
     layout = store.supported_layout(store_layout(encoders))
     collection = store.ensure_collection(layout)
     acl_sets = AclSetTable.at(settings.registry_path)
-    [dense] = layout.dense
     rng = np.random.default_rng(0)
     pick = random.Random(0)
     started = time.perf_counter()
     batch = 5000
     for start in range(0, n_units, batch):
-        count = min(batch, n_units - start)
-        vectors = rng.standard_normal((count, dense.dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        rows = []
-        for i in range(count):
-            groups = sorted(pick.sample(GROUPS, pick.randint(1, 3)))
-            key = acl_sets.register(TENANT, groups)
-            n = start + i
-            unit = FigureUnit(
-                unit_id=f"u{n:08d}",
-                doc=f"doc-{n // 20}.pdf",
-                doc_id=f"doc-{n // 20}",
-                doc_sha256="0" * 64,
-                page=1 + n % 20,
-                page_size=(595.0, 842.0),
-                bbox=(50.0, 50.0, 300.0, 300.0),
-                kind="raster",
-                caption=f"Figure {n % 20 + 1}: " + " ".join(pick.sample(WORDS, 6)),
-                image="0" * 64,
-                tenant=TENANT,
-                groups=groups,
-                embedding_version=layout.embedding_version,
-            )
-            rows.append(unit_to_row(unit, key, {dense.name: vectors[i].tolist()}, lexical=layout.lexical))
+        rows = synthetic_rows(start, min(batch, n_units - start), layout, acl_sets, rng, pick)
         store.upsert_rows(collection, rows)
     inserted = time.perf_counter() - started
     store.client.flush(collection)
     if store_uri:  # a server builds indexes in the background: time searches on finished ones only
-        from pymilvus import connections, utility  # MilvusClient.describe_index fails on a 2.3 server
-
-        connections.connect(alias="bench", uri=store_uri)
-        for channel in layout.dense:
-            while True:
-                try:  # right after the flush the server may not know the index task yet
-                    if not utility.index_building_progress(collection, channel.name, using="bench")[
-                        "pending_index_rows"
-                    ]:
-                        break
-                except Exception as exc:
-                    print(f"waiting for the {channel.name} index: {exc}")
-                time.sleep(5)
+        wait_for_indexes(store_uri, collection, layout)
     store.client.release_collection(collection)
     store.client.load_collection(collection)  # index built and loaded before anyone times a search
     index_s = time.perf_counter() - started - inserted
     print(f"built {n_units} units in {inserted:.0f}s (+{index_s:.0f}s index/load)")
     store.client.close()
+
+
+def synthetic_rows(
+    start: int,
+    count: int,
+    layout: StoreLayout,
+    acl_sets: AclSetTable,
+    rng: np.random.Generator,
+    pick: random.Random,
+) -> list[dict[str, Any]]:
+    """Store rows of units ``start`` to ``start + count``: random unit vectors, one to three random groups
+    (their access set registered), a caption of six random words; ``rng`` and ``pick`` advance."""
+    from figvault.retrieval.schema import unit_to_row
+    from figvault.units import FigureUnit
+
+    [dense] = layout.dense
+    vectors = rng.standard_normal((count, dense.dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = []
+    for i in range(count):
+        groups = sorted(pick.sample(GROUPS, pick.randint(1, 3)))
+        key = acl_sets.register(TENANT, groups)
+        n = start + i
+        unit = FigureUnit(
+            unit_id=f"u{n:08d}",
+            doc=f"doc-{n // 20}.pdf",
+            doc_id=f"doc-{n // 20}",
+            doc_sha256="0" * 64,
+            page=1 + n % 20,
+            page_size=(595.0, 842.0),
+            bbox=(50.0, 50.0, 300.0, 300.0),
+            kind="raster",
+            caption=f"Figure {n % 20 + 1}: " + " ".join(pick.sample(WORDS, 6)),
+            image="0" * 64,
+            tenant=TENANT,
+            groups=groups,
+            embedding_version=layout.embedding_version,
+        )
+        rows.append(unit_to_row(unit, key, {dense.name: vectors[i].tolist()}, lexical=layout.lexical))
+    return rows
+
+
+def wait_for_indexes(store_uri: str, collection: str, layout: StoreLayout) -> None:
+    """Until the Milvus server at ``store_uri`` has indexed every row of each dense channel."""
+    from pymilvus import connections, utility  # MilvusClient.describe_index fails on a 2.3 server
+
+    connections.connect(alias="bench", uri=store_uri)
+    for channel in layout.dense:
+        while True:
+            try:  # right after the flush the server may not know the index task yet
+                if not utility.index_building_progress(collection, channel.name, using="bench")[
+                    "pending_index_rows"
+                ]:
+                    break
+            except Exception as exc:
+                print(f"waiting for the {channel.name} index: {exc}")
+            time.sleep(5)
 
 
 def in_process(data_dir: str, store_uri: str, queries: list[str], out: multiprocessing.Queue) -> None:
