@@ -9,6 +9,7 @@ import typer
 
 from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.settings import Settings
 
 
 @app.command()
@@ -17,6 +18,25 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
+    info, mismatch = _served_status(state(ctx).settings)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:30} {value}")
+    # Else "version_matches False" reads as a fault on a data folder never used.
+    if info["collection"] is None:
+        typer.echo(
+            "nothing ingested yet (so no collection and no version to match): `figvault ingest FOLDER"
+            " --groups a,b` creates the collection"
+        )
+    if mismatch is not None:
+        typer.echo(mismatch)
+
+
+def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
+    """What ``status`` shows of ``settings``' store and registry, and the hint for a configuration whose
+    embedding version is not the one served (None when they match or either is unknown)."""
     from figvault.pipeline.registry import DocumentRegistry
     from figvault.pipeline.store_status import served_state
     from figvault.retrieval.lexical import LexicalChannel
@@ -27,8 +47,8 @@ def status(
     )
     from figvault.storage import url_without_password
 
-    settings = state(ctx).settings
     quiet_store_logs()
+    mismatch = None
     with one_line_errors():
         served = served_state(settings)
         store, collection, layout = served.store, served.collection, served.layout
@@ -62,15 +82,4 @@ def status(
             record = recorded_encoder_settings(store, collection)
             info["encoder_changes"] = changed_encoder_settings(settings, record)
             mismatch = mismatch_hint(settings, record, layout.embedding_version, configured)
-    if as_json:
-        typer.echo(json.dumps(info, indent=2))
-        return
-    for key, value in info.items():
-        typer.echo(f"{key:30} {value}")
-    if collection is None:  # else "version_matches False" reads as a fault on a data folder never used
-        typer.echo(
-            "nothing ingested yet (so no collection and no version to match): `figvault ingest FOLDER"
-            " --groups a,b` creates the collection"
-        )
-    if layout and configured and not info["version_matches"]:
-        typer.echo(mismatch)
+    return info, mismatch
