@@ -76,11 +76,13 @@ class EncoderSet:
         """Per-channel provenance: model, weights, preprocessing, dim, precision, version."""
         return self.plan.describe()
 
-    def load(self) -> EncoderSet:
-        """Load every model now (a server does this at start; the CLI lets the first call do it)."""
+    def load(self, *, text: bool = True) -> EncoderSet:
+        """Load every model now (a server does this at start; the CLI lets the first call do it); the text
+        model only where ``text`` (a batch job whose stored texts need no torch model passes False:
+        ``pipeline/stages.load_encoders``)."""
         if self.clip:
             self.clip.load()
-        if self.text:
+        if self.text and text:
             self.text.load()
         return self
 
@@ -91,7 +93,9 @@ def plan_encoders(settings: Settings, *, locate_weights: bool = True) -> Encoder
         clip=resolve_clip_spec(settings.clip, hashes, locate_weights=locate_weights)
         if settings.clip.enabled
         else None,
-        text=resolve_text_spec(settings.text, hashes) if settings.text.enabled else None,
+        text=resolve_text_spec(settings.text, hashes, settings.text_export_cache)
+        if settings.text.enabled
+        else None,
         lexical_analyzer=settings.lexical.analyzer if settings.lexical.enabled else None,
     )
 

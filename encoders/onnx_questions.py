@@ -14,8 +14,8 @@ vectors of one text differ between batches): the channel's ``embedding_version``
 from __future__ import annotations
 
 import logging
-import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+MODEL_FILE = "model.onnx"
+"""The export's file name (in a temporary folder, or a cache entry: ``encoders/onnx_cache.py``)."""
+OPSET = 17
+"""The ONNX opset of the export (part of a cached export's key: ``encoders/onnx_cache.py``)."""
 TOLERANCE = 1e-4
 """Largest absolute difference per vector component against sentence-transformers (measured: < 1e-6)."""
 DOCUMENT_BATCH = 1
@@ -78,37 +82,55 @@ def export_transformer(model: Any, path: Path) -> None:
             input_names=["input_ids", "attention_mask"],
             output_names=["hidden"],
             dynamic_axes=axes,
-            opset_version=17,
+            opset_version=OPSET,
             dynamo=False,
         )
 
 
-class OnnxQuestions:
-    """``encode(texts)`` -> float32 [n, dim], L2-normalised, from an export of ``model``'s transformer."""
+Tokenize = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+"""texts -> (input_ids, attention_mask), int64 [n, tokens], padded to the longest."""
 
-    def __init__(self, model: Any, session: Any, pooling: str) -> None:
-        self.model = model
+
+def model_tokenizer(model: Any) -> Tokenize:
+    """sentence-transformers' own tokenization of ``model`` as numpy arrays."""
+
+    def tokenize(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        features = _tokenize(model, texts)
+        ids = features["input_ids"].numpy().astype(np.int64)
+        return ids, features["attention_mask"].numpy().astype(np.int64)
+
+    return tokenize
+
+
+def session_for(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session of the export at ``path`` on ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxQuestions:
+    """``encode(texts)`` -> float32 [n, dim], L2-normalised, from an export of a model's transformer and
+    that model's tokenizer (its sentence-transformers object, or the tokenizer saved with a cached export)."""
+
+    def __init__(self, tokenize: Tokenize, session: Any, pooling: str) -> None:
+        self.tokenize = tokenize
         self.session = session
         self.pooling = pooling
 
     @classmethod
-    def build(cls, model: Any, threads: int) -> OnnxQuestions:
-        """Export and load; ValueError when the module chain is not one this reproduces."""
+    def build(cls, model: Any, threads: int, path: Path) -> OnnxQuestions:
+        """Export to ``path`` and load; ValueError when the module chain is not one this reproduces."""
         pooling = _pooling_mode(model)
         if pooling is None:
             raise ValueError(
                 f"module chain {[type(m).__name__ for m in model]} is not Transformer + mean/CLS"
             )
-        import onnxruntime as ort
-
-        with tempfile.TemporaryDirectory(prefix="figvault-onnx-") as tmp:
-            path = Path(tmp) / "questions.onnx"
-            export_transformer(model, path)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = max(1, threads)
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return cls(model, session, pooling)
+        export_transformer(model, path)
+        return cls(model_tokenizer(model), session_for(path, threads), pooling)
 
     def encode_batched(self, texts: list[str], batch_size: int = DOCUMENT_BATCH) -> np.ndarray:
         """``encode`` in batches of ``batch_size`` texts of similar length (longest first, as
@@ -125,9 +147,8 @@ class OnnxQuestions:
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        features = _tokenize(self.model, texts)
-        mask = features["attention_mask"].numpy().astype(np.int64)
-        feed = {"input_ids": features["input_ids"].numpy().astype(np.int64), "attention_mask": mask}
+        ids, mask = self.tokenize(texts)
+        feed = {"input_ids": ids, "attention_mask": mask}
         (hidden,) = self.session.run(["hidden"], feed)
         if self.pooling == "cls":
             pooled = hidden[:, 0]

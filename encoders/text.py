@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ class TextSpec:
     precision: Precision = "fp32"
     document_runtime: str = "auto"
     """``text.document_runtime``: not part of the version (its vectors are torch's within float rounding)."""
+    export_cache: Path | None = None
+    """``text.export_cache`` resolved (encoders/onnx_cache.py); not part of the version either."""
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -79,7 +82,9 @@ class TextSpec:
         }
 
 
-def resolve_text_spec(settings: TextSettings, hashes: FileHashCache | None = None) -> TextSpec:
+def resolve_text_spec(
+    settings: TextSettings, hashes: FileHashCache | None = None, export_cache: Path | None = None
+) -> TextSpec:
     weights = resolve_text_model(settings.model, hashes)
     folder = weights.folder
     device = resolve_device(settings.device)
@@ -93,6 +98,7 @@ def resolve_text_spec(settings: TextSettings, hashes: FileHashCache | None = Non
         batch_size=max(1, settings.batch_size),
         precision=resolve_precision(settings.precision, device),
         document_runtime=settings.document_runtime,
+        export_cache=export_cache,
     )
 
 
@@ -214,34 +220,68 @@ class SentenceTextEncoder(LazyModel):
     def prepare_documents(self, threads: int) -> str:
         """A batch job's stored texts (``encode_documents``) on ONNX Runtime when
         ``spec.document_runtime`` is ``auto`` and it reproduces this model's vectors; the runtime they use
-        from now on. Tried once per encoder: the export costs about 1 CPU-s, so only batch jobs ask
-        (``pipeline/stages.load_encoders``)."""
-        self._ensure_loaded()
+        from now on. Tried once per encoder, only by batch jobs (``pipeline/stages.load_encoders``): from
+        the export cache without loading the torch model where an entry of this model passes its check
+        (``encoders/onnx_cache.py``), else exported (about 1 CPU-s) and kept there."""
         if not self._documents_tried and self.spec.document_runtime == "auto":
             self._documents_tried = True
             self._documents = self._questions or self._onnx(threads)
+        if self._documents is None:
+            self._ensure_loaded()
         return "torch" if self._documents is None else "onnxruntime"
+
+    @property
+    def documents_ready(self) -> bool:
+        """Whether the stored texts are encoded without the torch model (``encode_documents``)."""
+        return self._documents is not None
+
+    def _exportable(self) -> bool:
+        """The export computes in fp32 on the CPU: it reproduces fp32 weights only."""
+        return self.spec.device == "cpu" and self.spec.precision == "fp32"
+
+    def _cache_entry(self) -> Path | None:
+        if self.spec.export_cache is None:
+            return None
+        from figvault.encoders.onnx_cache import entry_key
+
+        return self.spec.export_cache / entry_key(self.embedding_version, self.spec.max_seq_length)
 
     def _onnx(self, threads: int) -> Any:
         """An ONNX Runtime export of the model whose vectors of ``PROBES`` equal sentence-transformers' to
-        ``TOLERANCE``; None when it does not, or cannot be built (then the caller stays on torch)."""
-        if self.spec.device != "cpu" or self.spec.precision != "fp32":
-            return None  # the export computes in fp32: it reproduces fp32 weights only
-        from figvault.encoders.onnx_questions import PROBES, TOLERANCE, OnnxQuestions
+        ``TOLERANCE``: the cached one, else a fresh export (then cached); None when it does not reproduce
+        them, or cannot be built (then the caller stays on torch)."""
+        if not self._exportable():
+            return None
+        from figvault.encoders import onnx_cache
+        from figvault.encoders.onnx_questions import PROBES
 
+        entry, probes = self._cache_entry(), self._clipped(PROBES)
+        cached = onnx_cache.load(entry, threads, probes) if entry is not None else None
+        if cached is not None:
+            return cached
+        with tempfile.TemporaryDirectory(prefix="figvault-onnx-") as tmp:
+            return self._export(threads, Path(tmp), entry)
+
+    def _export(self, threads: int, tmp: Path, entry: Path | None) -> Any:
+        """``_onnx``'s fresh export, in ``tmp``; kept in the cache's ``entry`` when it passed."""
+        from figvault.encoders import onnx_cache
+        from figvault.encoders.onnx_questions import MODEL_FILE, PROBES, TOLERANCE, OnnxQuestions
+
+        probes = self._clipped(PROBES)
         try:
-            candidate = OnnxQuestions.build(self._model, threads)
+            self._ensure_loaded()
+            candidate = OnnxQuestions.build(self._model, threads, tmp / MODEL_FILE)
             with self._model_lock:
                 expected = self.encode_texts_unlocked(PROBES)
-            difference = float(np.abs(candidate.encode(self._clipped(PROBES)) - expected).max())
+            difference = float(np.abs(candidate.encode(probes) - expected).max())
         except Exception as exc:  # export or runtime failure: the texts simply stay on torch
             log.info("text encoding stays on torch (%s)", typed_line(exc))
             return None
         if difference > TOLERANCE:
-            log.warning(
-                "text encoding stays on torch: ONNX Runtime differs by %.2g (> %.0g)", difference, TOLERANCE
-            )
+            log.warning("text encoding stays on torch: ONNX Runtime differs by %.2g", difference)
             return None
+        if entry is not None:
+            onnx_cache.save(entry, self._model, tmp / MODEL_FILE, candidate.pooling, probes, expected)
         return candidate
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:

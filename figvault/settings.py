@@ -155,6 +155,12 @@ class TextSettings(BaseModel):
     process, about 1 CPU-s), else torch. Its vectors differ from torch's by at most 2e-7 a component, as
     much as torch's own differ between batches, for about half the CPU on 1 thread (docs/jobs.md): the
     version is the same either way."""
+    export_cache: str = ""
+    """Where ONNX Runtime exports of the text model are kept between processes (encoders/onnx_cache.py): a
+    batch job that finds its model's export there neither exports again nor loads sentence-transformers
+    (about 5 CPU-s a process, docs/jobs.md). Empty: ``<data_dir>/cache/text-onnx``; ``off``: export in every
+    process. Keyed by the embedding version and the libraries' versions, checked against its probe vectors
+    before use."""
 
 
 class LexicalSettings(BaseModel):
@@ -510,6 +516,14 @@ class Settings(BaseSettings):
     @property
     def registry_url(self) -> str:
         return self.registry.url or f"sqlite:///{self.registry_path.resolve()}"
+
+    @property
+    def text_export_cache(self) -> Path | None:
+        """Where text model exports are kept (``text.export_cache``); None when ``off``."""
+        configured = self.text.export_cache.strip()
+        if configured.lower() == "off":
+            return None
+        return Path(configured).expanduser() if configured else self.data_dir / "cache" / "text-onnx"
 
     @property
     def blob_dir(self) -> Path:

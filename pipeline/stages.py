@@ -277,16 +277,22 @@ def encode_batch(
 def load_encoders(encoders: Any, clock: StageClock) -> None:
     """Load the encoders' models now, timed as ``MODEL_LOAD`` (already loaded: about nothing), and put the
     texts this batch job stores on ONNX Runtime where ``text.document_runtime`` allows and it reproduces the
-    model (``SentenceTextEncoder.prepare_documents``; once per encoder, its export counted in the load). A
-    load error is left to the first encode call, which fails its documents with the reason."""
+    model (``SentenceTextEncoder.prepare_documents``; once per encoder, its export counted in the load). The
+    text model's torch weights are not loaded when a cached export serves the stored texts
+    (``encoders/onnx_cache.py``): its questions path loads them on first use. A load error is left to the
+    first encode call, which fails its documents with the reason."""
     started = time.perf_counter()
+    text = getattr(encoders, "text", None)
+    ready = False
     with contextlib.suppress(Exception):  # the encode call raises it again, per document
-        encoders.load()
-        prepare = getattr(getattr(encoders, "text", None), "prepare_documents", None)
+        prepare = getattr(text, "prepare_documents", None)
         if prepare is not None:
             import torch
 
             prepare(torch.get_num_threads())  # the encoder thread's (``runner.encoder_threads``)
+            ready = bool(getattr(text, "documents_ready", False)) and not getattr(text, "loaded", True)
+    with contextlib.suppress(Exception):
+        encoders.load(text=False) if ready else encoders.load()
     clock.add_load(time.perf_counter() - started)
 
 

@@ -29,12 +29,20 @@ def distractors_dir() -> Path:
     return Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
 
 
+@pytest.fixture(scope="session")
+def _text_export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One text model export for the session (encoders/onnx_cache.py): in each test's data folder it would
+    be exported again and kept, 90 MB a test."""
+    return tmp_path_factory.mktemp("text-onnx")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _text_export_cache: Path) -> None:
     # A developer's own FIGVAULT_* variables must not change what the tests see; nor may a hub be asked.
     for key in list(os.environ):
         if key.startswith("FIGVAULT_") and key not in {"FIGVAULT_CORPUS", "FIGVAULT_DISTRACTORS"}:
             monkeypatch.delenv(key)
+    monkeypatch.setenv("FIGVAULT_TEXT__EXPORT_CACHE", str(_text_export_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 

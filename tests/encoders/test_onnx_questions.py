@@ -90,7 +90,7 @@ def test_document_runtime_torch_exports_nothing(tmp_path: Any, monkeypatch: pyte
     from figvault.settings import load_settings
 
     exported: list[object] = []
-    monkeypatch.setattr(OnnxQuestions, "build", classmethod(lambda cls, model, threads: exported.append(1)))
+    monkeypatch.setattr(OnnxQuestions, "build", classmethod(lambda cls, *args: exported.append(1)))
     monkeypatch.setenv("FIGVAULT_TEXT__DOCUMENT_RUNTIME", "torch")
     text = build_encoders(load_settings("offline", data_dir=tmp_path)).text
     assert text.prepare_documents(threads=1) == "torch" and not exported

@@ -123,9 +123,7 @@ def test_bf16_is_its_own_version_and_close_to_fp32(
     bf16 = SentenceTextEncoder(resolve_text_spec(TextSettings(precision="bf16"))).load()
     # Its questions stay on torch in bf16: the ONNX export computes fp32, another version's vectors.
     exported: list[object] = []
-    monkeypatch.setattr(
-        OnnxQuestions, "build", classmethod(lambda cls, model, threads: exported.append(model))
-    )
+    monkeypatch.setattr(OnnxQuestions, "build", classmethod(lambda cls, model, *args: exported.append(model)))
     assert bf16.prepare_questions("auto", 1) == "torch" and not exported
     assert bf16.spec.precision == "bf16" and bf16.embedding_version != minilm.embedding_version
     assert bf16.spec.describe()["precision"] == "bf16"

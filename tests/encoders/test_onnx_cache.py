@@ -1,0 +1,101 @@
+"""The text model's export kept on disk (encoders/onnx_cache.py): a later process's batch job encodes its
+stored texts from it without loading the torch model, with the same vectors; a damaged or foreign entry is
+never used (the export is made again), and ``off`` keeps nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from figvault.encoders.onnx_questions import MODEL_FILE, TOLERANCE
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+TEXTS = ["quarterly revenue by region", "Figure 2: " + "network topology " * 200, "a", "Bar CHART, 3.5 %"]
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.encoders.tiny_text import build_tiny_sentence_model
+
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-text"))
+
+
+def _encoder(folder: Path, data: Path, cache: str = "") -> Any:
+    """A fresh encoder, as a new process builds it (nothing loaded)."""
+    from figvault.encoders.text import SentenceTextEncoder, resolve_text_spec
+    from figvault.settings import load_settings
+
+    settings = load_settings("offline", data_dir=data)
+    settings.text.model = f"local-dir:{folder}"
+    settings.text.export_cache = cache
+    return SentenceTextEncoder(resolve_text_spec(settings.text, export_cache=settings.text_export_cache))
+
+
+def _entries(data: Path) -> list[Path]:
+    root = data / "cache" / "text-onnx"
+    return sorted(root.iterdir()) if root.is_dir() else []
+
+
+def test_a_later_batch_job_encodes_from_the_cached_export_without_the_torch_model(
+    tiny_folder: Path, tmp_path: Path
+) -> None:
+    first = _encoder(tiny_folder, tmp_path)
+    assert first.prepare_documents(threads=1) == "onnxruntime"
+    exported = first.encode_documents(TEXTS)
+    torch_vectors = first.encode_texts(TEXTS)
+    (entry,) = _entries(tmp_path)
+    assert sorted(p.name for p in entry.iterdir()) == ["meta.json", MODEL_FILE, "tokenizer.json"]
+
+    later = _encoder(tiny_folder, tmp_path)
+    assert later.prepare_documents(threads=1) == "onnxruntime"
+    assert not later.loaded  # no torch model: no sentence-transformers load, no export
+    cached = later.encode_documents(TEXTS)
+    np.testing.assert_array_equal(cached, exported)
+    assert np.abs(cached - torch_vectors).max() <= TOLERANCE
+    assert not later.loaded
+    np.testing.assert_array_equal(later.encode_texts(TEXTS), torch_vectors)  # torch loads on first use
+
+
+def test_a_damaged_entry_is_exported_again(tiny_folder: Path, tmp_path: Path) -> None:
+    assert _encoder(tiny_folder, tmp_path).prepare_documents(threads=1) == "onnxruntime"
+    (entry,) = _entries(tmp_path)
+    (entry / MODEL_FILE).write_bytes((entry / MODEL_FILE).read_bytes()[:1000])  # cut short
+    again = _encoder(tiny_folder, tmp_path)
+    assert again.prepare_documents(threads=1) == "onnxruntime"
+    assert again.loaded  # exported afresh from the torch model
+    assert np.abs(again.encode_documents(TEXTS) - again.encode_texts(TEXTS)).max() <= TOLERANCE
+    third = _encoder(tiny_folder, tmp_path)  # the fresh export replaced the damaged entry
+    assert third.prepare_documents(threads=1) == "onnxruntime" and not third.loaded
+
+
+def test_an_entry_whose_probes_differ_is_not_used(tiny_folder: Path, tmp_path: Path) -> None:
+    assert _encoder(tiny_folder, tmp_path).prepare_documents(threads=1) == "onnxruntime"
+    (entry,) = _entries(tmp_path)
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["vectors"][0][0] += 0.01  # as if another model's export sat under this key
+    (entry / "meta.json").write_text(json.dumps(meta))
+    again = _encoder(tiny_folder, tmp_path)
+    assert again.prepare_documents(threads=1) == "onnxruntime" and again.loaded
+    assert json.loads((entry / "meta.json").read_text())["vectors"] != meta["vectors"]  # replaced
+
+
+def test_the_key_follows_the_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from figvault.encoders import onnx_cache
+
+    before = onnx_cache.entry_key("text-v1", 256)
+    assert onnx_cache.entry_key("text-v2", 256) != before and onnx_cache.entry_key("text-v1", 128) != before
+    monkeypatch.setattr(onnx_cache, "_version", lambda package: "0.0" if package == "onnxruntime" else "1")
+    assert onnx_cache.entry_key("text-v1", 256) != before
+
+
+def test_off_keeps_nothing(tiny_folder: Path, tmp_path: Path) -> None:
+    text = _encoder(tiny_folder, tmp_path, cache="off")
+    assert text.spec.export_cache is None
+    assert text.prepare_documents(threads=1) == "onnxruntime"
+    assert _entries(tmp_path) == []
