@@ -23,6 +23,9 @@ documents_app = typer.Typer(
 app.add_typer(documents_app, name="documents")
 
 TenantOption = Annotated[str | None, typer.Option("--tenant", help="Only this tenant (default: all).")]
+DocArgument = Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")]
+DocTenantOption = Annotated[str, typer.Option("--tenant", help="Tenant of the document.")]
+"""The one document that set-groups, set-tags and delete change, and its tenant."""
 
 
 @documents_app.command("list")
@@ -98,9 +101,9 @@ def _page_while_serving() -> Iterator[None]:
 @documents_app.command("set-groups")
 def set_groups(
     ctx: typer.Context,
-    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
+    doc_id: DocArgument,
     groups: Annotated[str, typer.Option("--groups", help="The document's new access groups: a,b.")],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
+    tenant: DocTenantOption = "default",
 ) -> None:
     """Change which groups see a document: its units are rewritten in place (nothing is extracted or
     encoded again), and the change is audited."""
@@ -122,9 +125,9 @@ def set_groups(
 @documents_app.command("set-tags")
 def set_tags(
     ctx: typer.Context,
-    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
+    doc_id: DocArgument,
     tags: Annotated[str, typer.Option("--tags", help='The document\'s new tags: a,b ("" clears them).')],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
+    tenant: DocTenantOption = "default",
 ) -> None:
     """Change a document's tags (the search filter `--tags`): its units are rewritten in place, like
     set-groups, and the change is audited."""
@@ -146,8 +149,8 @@ def set_tags(
 @documents_app.command("delete")
 def delete(
     ctx: typer.Context,
-    doc_id: Annotated[str, typer.Argument(help="Document id (from `figvault documents list`) or name.")],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant of the document.")] = "default",
+    doc_id: DocArgument,
+    tenant: DocTenantOption = "default",
 ) -> None:
     """Delete a document: its units in every collection and its record (as DELETE /v1/documents/{id});
     audited. For a file ingested by mistake, or the old name of a renamed file."""
