@@ -88,7 +88,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 
 TWO_KEYS_NEED_AN_ISSUER = (
-    "service.jwt_secret and service.jwt_public_key (or their jwt_additional_* keys) are both set but"
+    "service.jwt_secret and service.jwt_public_key are both set (with their jwt_additional_* keys) but"
     " service.jwt_issuer is not: the two kinds of key could be two issuers, whose equal subjects would be"
     " one account (jwt:<sub>: its jobs, audit entries, budgets). Set service.jwt_issuer (every token must"
     " then carry that iss), or keep one kind of key."
