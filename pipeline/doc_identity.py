@@ -22,6 +22,7 @@ from figvault.access import Principal, may_replace
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
+from figvault.text_checks import display_name
 
 ID_PREFIX = "doc_"
 ID_HEX = 24
@@ -138,6 +139,7 @@ def resolve_target(
     doc_id: str | None = None,
     create_named: bool = True,
     sha256: str = "",
+    source: str = "",
 ) -> Target:
     """The document a file named ``name`` becomes for ``principal`` (in its tenant).
 
@@ -148,6 +150,8 @@ def resolve_target(
     new document ``fresh_id``; several such documents: the one holding these bytes (``sha256``, the file's
     content hash) when exactly one does, else AmbiguousDocumentError. Two files of one name in different
     folders become two documents in one run, so the same bytes must find theirs again on a re-run.
+    No document of that name: the one last ingested from the server file ``source`` under a name that
+    cleans to ``name`` (``display_name``), i.e. named before server files' names were cleaned.
     """
     tenant = principal.tenant
     check_document_name(name)
@@ -166,12 +170,21 @@ def resolve_target(
     resumed = registry.get(tenant, fresh_id)
     if resumed is not None:
         return Target(fresh_id, resumed)
-    named = registry.matching(tenant, name)
+    found = _one_named(registry.matching(tenant, name), name, replaceable, sha256)
+    if found is None and source:
+        renamed = [r for r in registry.from_source(tenant, source) if display_name(r.name) == name]
+        found = _one_named(renamed, name, replaceable, sha256)
+    return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)
+
+
+def _one_named(
+    named: Sequence[DocumentRecord], name: str, replaceable: Callable[[DocumentRecord], bool], sha256: str
+) -> DocumentRecord | None:
+    """``pick`` among ``named``; several: the one holding these bytes when exactly one does."""
     try:
-        found = pick(named, name, replaceable)
+        return pick(named, name, replaceable)
     except AmbiguousDocumentError:
         same = [r for r in named if sha256 and r.sha256 == sha256 and replaceable(r)]
         if len(same) != 1:
             raise
-        found = same[0]
-    return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)
+        return same[0]

@@ -350,6 +350,8 @@ class IngestRunner:
             ident = request.identity(path)
             name = ident.name or display_name(path.name)  # the path stays exact (``source``)
             seed = request.id_seed
+            # An upload's path is the server's spool file, not where the document came from.
+            source = "" if ident.name else str(path)
             try:
                 sha, unreadable = file_sha256(path), None
             except OSError as exc:
@@ -362,6 +364,7 @@ class IngestRunner:
                     doc_id=ident.doc_id,
                     fresh_id=ident.fresh_id or new_doc_id(f"{seed}\0{path}" if seed else None),
                     sha256=sha,
+                    source=source,
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 error = ambiguous_in_job(name) if isinstance(exc, AmbiguousDocumentError) else str(exc)
@@ -369,8 +372,6 @@ class IngestRunner:
                 continue
             did, known = target.doc_id, target.known
             doc_groups = self._groups_for(request.caller, request.groups, known)
-            # An upload's path is the server's spool file, not where the document came from.
-            source = "" if ident.name else str(path)
             if unreadable is not None:
                 plan = _Planned(did, name, "", doc_groups, known, source=source)
                 self._fail(report, path, plan, report.tenant, unreadable)

@@ -112,6 +112,13 @@ class DocumentRegistry:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
 
+    def from_source(self, tenant: str, source: str) -> list[DocumentRecord]:
+        """The documents of ``tenant`` last ingested from the file at exactly ``source`` (by id)."""
+        query = select(documents).where(documents.c.tenant == tenant, documents.c.source == source)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
+        return [r for r in map(self._record, rows) if r.source == source]
+
     def from_folder(self, tenant: str, folder: str) -> list[DocumentRecord]:
         """The documents of ``tenant`` last ingested from a file under ``folder`` (a path as ingest was
         given it; by id)."""

@@ -236,3 +236,34 @@ def test_a_document_deleted_while_its_batch_writes_it_stays_deleted(
     assert DocumentRegistry.open(settings).get(tenant, outcome.doc_id) is None
     store = MilvusUnitStore.from_settings(settings)
     assert store.unit_ids_of_doc(store.served_collection(), tenant, outcome.doc_id) == set()
+
+
+def test_a_document_named_before_names_were_cleaned_is_found_by_its_path(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Server files' names are cleaned since e9ee123 (display_name); a document ingested before under a name
+    # that cleans differently was not found by its cleaned name: the next ingest of the same file made a
+    # second document of the same figures. Its exact path (``source``) finds it.
+    import figvault.pipeline.ingest_pipeline as ingest_pipeline
+
+    raw = ["x\u202egpj.pdf", "zero\u200bwidth.pdf"]
+    paths = [figure_pdf(tmp_path / name, seed=50 + i) for i, name in enumerate(raw)]
+    with monkeypatch.context() as old_code:  # the naming before e9ee123: the file name as it is
+        old_code.setattr(ingest_pipeline, "display_name", lambda name, fallback="upload": name)
+        old = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="legacy", progress=False)
+    registry = DocumentRegistry.open(settings)
+    assert sorted(r.name for r in registry.list("legacy")) == sorted(raw)
+    units = {name: store_ids(settings, "legacy", name) for name in raw}
+    again = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="legacy", progress=False)
+    assert [d.status for d in again.documents] == [SKIPPED, SKIPPED]
+    assert {d.doc_id for d in again.documents} == {d.doc_id for d in old.documents}
+    assert len(registry.list("legacy")) == 2
+    assert {name: store_ids(settings, "legacy", name) for name in raw} == units
+    figure_pdf(paths[0], seed=60, n_figures=1)  # changed: replaced in place, under its cleaned name
+    changed = {
+        d.path: d
+        for d in ingest_paths(settings, [tmp_path], groups=["eng"], tenant="legacy", progress=False).documents
+    }
+    assert (changed[str(paths[0])].status, changed[str(paths[1])].status) == (REPLACED, SKIPPED)
+    assert {d.doc_id for d in changed.values()} == {d.doc_id for d in old.documents}
+    assert sorted(r.name for r in registry.list("legacy")) == ["xgpj.pdf", raw[1]]
