@@ -73,6 +73,56 @@ def timed(fn, repeats: int) -> tuple[float, float, int]:
     return statistics.median(samples), p95, hits // max(1, repeats)
 
 
+def time_size(args: argparse.Namespace, size: int, rng: np.random.Generator, pyrng: random.Random) -> None:
+    """One store of ``size`` synthetic units (dropped after): its insert, first search and the search time
+    under each filter (tenant only, the caller's access keys, the ARRAY reference), printed."""
+    settings = load_settings("offline", data_dir=Path(tempfile.mkdtemp(prefix="figvault-lat-")))
+    settings.store.uri = args.uri
+    settings.store.alias = f"lat{size}"
+    settings.store.insert_batch = 2000
+    store = MilvusUnitStore.from_settings(settings)
+    layout = StoreLayout(embedding_version=f"vlat{size}", dense=(DenseChannel("vec", args.dim, "vec"),))
+    collection = store.ensure_collection(layout)
+    rows, sets = make_rows(size, args.dim, rng, pyrng)
+    start = time.perf_counter()
+    store.upsert_rows(collection, rows)
+    store.flush(collection)  # as ingest does: sealed segments get their HNSW index
+    insert_s = time.perf_counter() - start
+    queries = rng.standard_normal((args.queries, args.dim)).astype(np.float32)
+    # Warm up (first search after insert builds/loads the index).
+    start = time.perf_counter()
+    store.search_channel(collection, "vec", queries[0], "", args.top_k)
+    warm_s = time.perf_counter() - start
+    caller = Principal(user="bench", groups=["g03", "g17"])
+    acl_expr = build_filter(caller, None, sets)
+    assert acl_expr is not None
+    visible = store.count(collection, acl_expr)
+    cases = {
+        "none (tenant only)": build_filter(local_operator(), None, None),
+        f"acl_key in [{len(acl_expr.split(','))} keys]": acl_expr,
+    }
+    if size <= args.array_max:
+        groups = in_list("x", caller.groups).split(" in ", 1)[1]
+        cases["array_contains_any (ref.)"] = (
+            f'tenant == "default" and array_contains_any({F_GROUPS}, {groups})'
+        )
+    print(
+        f"# {size} units, dim {args.dim}: insert {insert_s:.1f}s, first search {warm_s:.1f}s,"
+        f" caller sees {visible}"
+    )
+    fields = [F_ID] if args.id_only else None
+    for label, expr in cases.items():
+        p50, p95, hits = timed(
+            lambda i, e=expr, s=store, c=collection, q=queries, f=fields: s.search_channel(
+                c, "vec", q[i], e or "", args.top_k, output_fields=f
+            ),
+            args.queries,
+        )
+        print(f"{size:8d} {label:28} {p50:8.1f} {p95:8.1f} {hits:5d}")
+    store.client.drop_alias(store.alias)
+    store.client.drop_collection(collection)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,51 +147,7 @@ def main() -> None:
     pyrng = random.Random(0)
     print(f"{'units':>8} {'filter':28} {'p50 ms':>8} {'p95 ms':>8} {'hits':>5}")
     for size in [int(s) for s in args.sizes.split(",")]:
-        settings = load_settings("offline", data_dir=Path(tempfile.mkdtemp(prefix="figvault-lat-")))
-        settings.store.uri = args.uri
-        settings.store.alias = f"lat{size}"
-        settings.store.insert_batch = 2000
-        store = MilvusUnitStore.from_settings(settings)
-        layout = StoreLayout(embedding_version=f"vlat{size}", dense=(DenseChannel("vec", args.dim, "vec"),))
-        collection = store.ensure_collection(layout)
-        rows, sets = make_rows(size, args.dim, rng, pyrng)
-        start = time.perf_counter()
-        store.upsert_rows(collection, rows)
-        store.flush(collection)  # as ingest does: sealed segments get their HNSW index
-        insert_s = time.perf_counter() - start
-        queries = rng.standard_normal((args.queries, args.dim)).astype(np.float32)
-        # Warm up (first search after insert builds/loads the index).
-        start = time.perf_counter()
-        store.search_channel(collection, "vec", queries[0], "", args.top_k)
-        warm_s = time.perf_counter() - start
-        caller = Principal(user="bench", groups=["g03", "g17"])
-        acl_expr = build_filter(caller, None, sets)
-        assert acl_expr is not None
-        visible = store.count(collection, acl_expr)
-        cases = {
-            "none (tenant only)": build_filter(local_operator(), None, None),
-            f"acl_key in [{len(acl_expr.split(','))} keys]": acl_expr,
-        }
-        if size <= args.array_max:
-            groups = in_list("x", caller.groups).split(" in ", 1)[1]
-            cases["array_contains_any (ref.)"] = (
-                f'tenant == "default" and array_contains_any({F_GROUPS}, {groups})'
-            )
-        print(
-            f"# {size} units, dim {args.dim}: insert {insert_s:.1f}s, first search {warm_s:.1f}s,"
-            f" caller sees {visible}"
-        )
-        fields = [F_ID] if args.id_only else None
-        for label, expr in cases.items():
-            p50, p95, hits = timed(
-                lambda i, e=expr, s=store, c=collection, q=queries, f=fields: s.search_channel(
-                    c, "vec", q[i], e or "", args.top_k, output_fields=f
-                ),
-                args.queries,
-            )
-            print(f"{size:8d} {label:28} {p50:8.1f} {p95:8.1f} {hits:5d}")
-        store.client.drop_alias(store.alias)
-        store.client.drop_collection(collection)
+        time_size(args, size, rng, pyrng)
 
 
 if __name__ == "__main__":
