@@ -78,19 +78,24 @@ def mesh_shading_pdf(path: Path, triangles: int, as_pattern: bool = False) -> Pa
     return path
 
 
-def sampled_shading_pdf(path: Path, side: int) -> Path:
+def sampled_shading_pdf(path: Path, side: int, stitched: bool = False) -> Path:
     """A bar chart page that paints a function-based shading (type 1) whose function samples a
-    ``side`` x ``side`` grid of 8-bit RGB (flate: a few KB for millions of samples)."""
+    ``side`` x ``side`` grid of 8-bit RGB (flate: a few KB for millions of samples); ``stitched``: an axial
+    shading whose function, written inline, stitches one sampled function of ``side`` x ``side`` values."""
     samples = zlib.compress(bytes(side * side * 3), 9)
+    domain, size = (b"[0 1]", b"%d" % (side * side)) if stitched else (b"[0 1 0 1]", b"%d %d" % (side, side))
     function = (
-        b"<< /FunctionType 0 /Domain [0 1 0 1] /Range [0 1 0 1 0 1] /Size [%d %d] /BitsPerSample 8"
+        b"<< /FunctionType 0 /Domain %s /Range [0 1 0 1 0 1] /Size [%s] /BitsPerSample 8"
         b" /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (side, side, len(samples))
+        % (domain, size, len(samples))
         + samples
         + b"\nendstream"
     )
     shading = b"<< /ShadingType 1 /ColorSpace /DeviceRGB /Domain [0 1 0 1] /Matrix [612 0 0 792 0 0]"
     shading += b" /Function 7 0 R >>"
+    if stitched:
+        shading = b"<< /ShadingType 2 /ColorSpace /DeviceRGB /Coords [0 0 612 0] /Function << /FunctionType 3"
+        shading += b" /Domain [0 1] /Functions [7 0 R] /Bounds [] /Encode [0 1] >> >>"
     content = HEADING + bar_chart() + b"q /Sh1 sh Q\n"
     resources = b"/Font << /F1 5 0 R >> /Shading << /Sh1 6 0 R >>"
     objects = one_page_objects(resources, _flate(content), HELVETICA, shading, function)

@@ -66,10 +66,11 @@ def test_a_mesh_shading_counts_its_data_against_the_page_cap(tmp_path: Path, as_
 def test_a_sampled_function_counts_its_samples_against_the_page_cap(tmp_path: Path) -> None:
     # Before: a function-based shading sampling 4,000 x 4,000 RGB values (48 KB of file) was read: 0.6 CPU-s
     # and 320 MB for one, 37 CPU-s (145 s of wall time at load 14) for ten on a page.
-    result = extract_document(h5.sampled_shading_pdf(tmp_path / "sampled.pdf", 4_000), SETTINGS)
-    assert result.figures == [] and result.warnings == [OVER_BYTES]
-    small = extract_document(h5.sampled_shading_pdf(tmp_path / "small.pdf", 16), SETTINGS)
-    assert not small.warnings and len(small.figures) == 1
+    for stitched in (False, True):  # True: inside a stitching function written in the shading (322 MB)
+        result = extract_document(h5.sampled_shading_pdf(tmp_path / "sampled.pdf", 4_000, stitched), SETTINGS)
+        assert result.figures == [] and result.warnings == [OVER_BYTES]
+        small = extract_document(h5.sampled_shading_pdf(tmp_path / "small.pdf", 16, stitched), SETTINGS)
+        assert not small.warnings and len(small.figures) == 1
 
 
 def test_an_image_painted_many_times_counts_each_painting(tmp_path: Path) -> None:
