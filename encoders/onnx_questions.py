@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -132,18 +133,27 @@ class OnnxQuestions:
         export_transformer(model, path)
         return cls(model_tokenizer(model), session_for(path, threads), pooling)
 
-    def encode_batched(self, texts: list[str], batch_size: int = DOCUMENT_BATCH) -> np.ndarray:
+    def encode_batched(
+        self, texts: list[str], batch_size: int = DOCUMENT_BATCH, workers: int = 1
+    ) -> np.ndarray:
         """``encode`` in batches of ``batch_size`` texts of similar length (longest first, as
         sentence-transformers batches them), in input order: a batch pads to its longest text (the
-        default, one text a call, pads none)."""
+        default, one text a call, pads none). ``workers`` threads run batches at once (the session's
+        ``run`` is thread-safe, each on its own intra-op threads): a batch's vectors do not depend on it."""
         order = np.argsort([-len(text) for text in texts], kind="stable")
-        out = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            chosen = order[start : start + batch_size]
-            vectors = self.encode([texts[i] for i in chosen])
-            if out.shape[1] == 0:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[chosen] = vectors
+        chosen = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
+
+        def one(rows: np.ndarray) -> np.ndarray:
+            return self.encode([texts[i] for i in rows])
+
+        if workers > 1 and len(chosen) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-onnx") as pool:
+                results = list(pool.map(one, chosen))
+        else:
+            results = [one(rows) for rows in chosen]
+        out = np.empty((len(texts), results[0].shape[1] if results else 0), dtype=np.float32)
+        for rows, vectors in zip(chosen, results, strict=True):
+            out[rows] = vectors
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -284,13 +284,14 @@ class SentenceTextEncoder(LazyModel):
             onnx_cache.save(entry, self._model, tmp / MODEL_FILE, candidate.pooling, probes, expected)
         return candidate
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], workers: int = 1) -> np.ndarray:
         """Like ``encode_texts``, for the texts a batch job stores: on ONNX Runtime once
-        ``prepare_documents`` adopted it, one text a call (``DOCUMENT_BATCH``: no padding)."""
+        ``prepare_documents`` adopted it, one text a call (``DOCUMENT_BATCH``: no padding), ``workers``
+        calls at once (the same vectors; torch ignores it)."""
         runner = self._documents
         if runner is None or not texts:
             return self.encode_texts(texts)
-        return runner.encode_batched(self._clipped(texts))
+        return runner.encode_batched(self._clipped(texts), workers=max(1, workers))
 
     def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``encode_texts``, on ONNX Runtime once ``prepare_questions`` adopted it."""

@@ -49,10 +49,12 @@ def encode_units(
     texts: Sequence[str],
     reuse: Sequence[dict[str, list[float]]] | None = None,
     timings: dict[str, float] | None = None,
+    text_workers: int = 1,
 ) -> EncodedUnits:
     """Vectors of ``units`` for ``channels``. ``image(i)``: the image bytes of unit ``i`` (KeyError or OSError
     when it is gone); ``texts[i]``: its text channel input; ``reuse[i]``: vectors already known (copied
-    channels of a re-encode), whose channels are not computed again."""
+    channels of a re-encode), whose channels are not computed again; ``text_workers``: texts encoded at
+    once (``encode_documents``; the same vectors)."""
     out = EncodedUnits([dict(r) for r in reuse] if reuse is not None else [{} for _ in units])
     timings = timings if timings is not None else {}
     for channel in channels:
@@ -64,7 +66,7 @@ def encode_units(
             _encode_images(encoders, units, image, todo, out)
             key = "encode_images"
         elif channel.name == "text":
-            _encode_texts(encoders, todo, [texts[i] for i in todo], out)
+            _encode_texts(encoders, todo, [texts[i] for i in todo], out, text_workers)
             key = "encode_texts"
         else:
             raise FigvaultError(f"no encoder for channel {channel.name!r}")
@@ -72,12 +74,15 @@ def encode_units(
     return out
 
 
-def _encode_texts(encoders: Any, todo: list[int], texts: list[str], out: EncodedUnits) -> None:
+def _encode_texts(encoders: Any, todo: list[int], texts: list[str], out: EncodedUnits, workers: int) -> None:
     """Each distinct text encoded once: uncaptioned figures of one page with no words of their own embed
     the same page text (2 % of the corpus units)."""
     distinct = list(dict.fromkeys(texts))
     text = encoders.text  # stored vectors: ``encode_documents`` where the encoder has it (ONNX Runtime)
-    matrix = np.asarray(getattr(text, "encode_documents", text.encode_texts)(distinct))
+    if workers > 1 and hasattr(text, "encode_documents"):
+        matrix = np.asarray(text.encode_documents(distinct, workers=workers))
+    else:
+        matrix = np.asarray(getattr(text, "encode_documents", text.encode_texts)(distinct))
     row = {text: i for i, text in enumerate(distinct)}
     for index, text in zip(todo, texts, strict=True):
         out.vectors[index]["text"] = matrix[row[text]].tolist()

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from figvault.errors import FigvaultError, one_line
@@ -167,6 +167,14 @@ def encoder_threads(workers: int, allowed: bool) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
+def _tail_workers() -> int:
+    """Texts the encoder runs at once once every document of a run is extracted: one per core where the
+    run may take the cores (``encoder_may_lower_threads``: a process whose only work is its ingest), else
+    one. Each batch of a job ends with the encoder alone; on 1 thread it left a core idle (corpus +
+    distractors: 1.6 s at one batch's end, docs/jobs.md)."""
+    return max(1, os.cpu_count() or 1) if _may_lower.get() else 1
+
+
 def largest_first(specs: Sequence[DocSpec]) -> list[DocSpec]:
     """The documents in the order to start their extraction: largest file first (ties in input order), so
     that the run does not end waiting on one long document while the other workers sit idle."""
@@ -205,6 +213,10 @@ class _Extractions:
 
     def pending(self) -> bool:
         return bool(self.todo or self.running or self.ready)
+
+    def extracting(self) -> bool:
+        """Whether a document is still to be extracted, or being extracted."""
+        return bool(self.todo or self.running)
 
     def _extract(self, spec: DocSpec) -> Outcome:
         if self.stop.is_set():
@@ -256,6 +268,10 @@ class _EncodeLane:
     encoders: Any
     channels: Sequence[DenseChannel]
     clock: StageClock
+    drained: threading.Event = field(default_factory=threading.Event)
+    """Set once no document is left to extract: the encoder then has the cores to itself."""
+    tail_workers: int = 1
+    """Texts encoded at once after ``drained`` (``_tail_workers``)."""
 
 
 class LocalEngine(Engine):
@@ -277,7 +293,9 @@ class LocalEngine(Engine):
         workers = extract_workers(self.settings, len(specs))
         depth = max(1, self.settings.ingest.queue_docs)
         stop = threading.Event()
-        lane = _EncodeLane(queue.Queue(maxsize=depth), queue.Queue(), stop, encoders, channels, clock)
+        inbox: queue.Queue[PreparedDoc] = queue.Queue(maxsize=depth)
+        tail = _tail_workers()
+        lane = _EncodeLane(inbox, queue.Queue(), stop, encoders, channels, clock, tail_workers=tail)
         encoder = threading.Thread(
             target=self._encode_loop,
             args=(lane, workers, _may_lower.get()),  # the context is this thread's, not the encoder's
@@ -292,6 +310,8 @@ class LocalEngine(Engine):
             while extractions.pending() or in_encoder:
                 extractions.start_more()
                 yield from extractions.collect_failed()
+                if not extractions.extracting():
+                    lane.drained.set()  # before the last documents reach the encoder
                 in_encoder += extractions.hand_on(lane.inbox)
                 with contextlib.suppress(queue.Empty):
                     item = lane.outbox.get(timeout=WAIT_S)
@@ -325,8 +345,9 @@ class LocalEngine(Engine):
                 except queue.Empty:
                     break
                 units += len(batch[-1].units)
+            workers = lane.tail_workers if lane.drained.is_set() else 1
             try:
-                results = encode_batch(lane.encoders, lane.channels, batch, lane.clock)
+                results = encode_batch(lane.encoders, lane.channels, batch, lane.clock, workers)
             except Exception as exc:  # a bug here must fail these documents, not hang the run
                 results = [one_line(exc)] * len(batch)
             for doc, result in zip(batch, results, strict=True):

@@ -243,11 +243,15 @@ def extract_and_prepare(
 
 
 def encode_batch(
-    encoders: Any, channels: Sequence[DenseChannel], docs: Sequence[PreparedDoc], clock: StageClock
+    encoders: Any,
+    channels: Sequence[DenseChannel],
+    docs: Sequence[PreparedDoc],
+    clock: StageClock,
+    text_workers: int = 1,
 ) -> list[Outcome]:
     """Vectors for the units of several documents in one encode call (larger batches than one document
     gives); each document gets its share. An encoder error fails the batch's documents one by one: a bad
-    document never takes the others with it."""
+    document never takes the others with it. ``text_workers``: texts encoded at once (``encode_units``)."""
     started = time.perf_counter()
     units = [u for d in docs for u in d.units]
     pngs = [p for d in docs for p in d.pngs]
@@ -255,11 +259,17 @@ def encode_batch(
     timings: dict[str, float] = {}
     try:
         encoded = encode_units(
-            encoders, channels, units, image=pngs.__getitem__, texts=texts, timings=timings
+            encoders,
+            channels,
+            units,
+            image=pngs.__getitem__,
+            texts=texts,
+            timings=timings,
+            text_workers=text_workers,
         )
     except Exception as exc:
         if len(docs) > 1:
-            return [out for d in docs for out in encode_batch(encoders, channels, [d], clock)]
+            return [out for d in docs for out in encode_batch(encoders, channels, [d], clock, text_workers)]
         clock.add("encode", time.perf_counter() - started, docs=1)
         return [one_line(exc)]
     offset = 0

@@ -137,3 +137,26 @@ def test_questions_from_threads_while_a_batch_is_encoded_on_the_same_session(tin
     np.testing.assert_array_equal(stored, serial_units)
     for i, answer in enumerate(answers):
         np.testing.assert_array_equal(answer, serial_questions[i % len(questions)], err_msg=f"question {i}")
+
+
+def test_texts_encoded_at_once_on_several_threads_are_the_serial_vectors(tiny_onnx_text: Any) -> None:
+    """``workers`` calls of the one session at once (the end of an ingest run): each text's vector is the
+    one it gets alone, in its place, and the calls did run on several threads."""
+    import threading
+
+    runner, texts = tiny_onnx_text._documents, _unit_texts()
+    run, threads = runner.session.run, set()
+
+    class Recording:
+        def run(self, *args: Any) -> Any:
+            threads.add(threading.get_ident())
+            return run(*args)
+
+    serial = runner.encode_batched(texts)
+    runner.session = Recording()
+    try:
+        together = runner.encode_batched(texts, workers=3)
+    finally:
+        runner.session = run.__self__
+    np.testing.assert_array_equal(together, serial)
+    assert len(threads) > 1

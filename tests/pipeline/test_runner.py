@@ -211,9 +211,9 @@ def counted_threads(encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch) -> li
 
     encode_documents, seen = encoders.text.encode_documents, []
 
-    def counting(texts: list[str]) -> np.ndarray:
+    def counting(texts: list[str], workers: int = 1) -> np.ndarray:
         seen.append(torch.get_num_threads())
-        return encode_documents(texts)
+        return encode_documents(texts, workers=workers)
 
     monkeypatch.setattr(encoders.text, "encode_documents", counting)
     monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
@@ -248,6 +248,42 @@ def test_the_encoder_gets_the_cores_extraction_leaves_in_the_cli_only(
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("cli", "tail"), [(True, {2}), (False, {1})])
+def test_once_all_is_extracted_the_encoder_runs_texts_on_every_core_in_the_cli_only(
+    tmp_path: Path,
+    docs: list[Path],
+    encoders: EncoderSet,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: bool,
+    tail: set[int],
+) -> None:
+    """The end of each run (a job's batch) is the encoder's alone: in `figvault ingest` it then encodes as
+    many texts at once as there are cores; before, it kept one and a core idled. In `figvault serve` an
+    upload's ingest never takes the searches' cores."""
+    encode_documents, seen, extracting = encoders.text.encode_documents, [], threading.Event()
+
+    def counting(texts: list[str], workers: int = 1) -> np.ndarray:
+        seen.append((extracting.is_set(), workers))
+        return encode_documents(texts, workers=workers)
+
+    def marked(spec: DocSpec, *args: Any, **kwargs: Any) -> Any:
+        extracting.set()
+        try:
+            return extract_and_prepare(spec, *args, **kwargs)
+        finally:
+            extracting.clear()
+
+    monkeypatch.setattr(encoders.text, "encode_documents", counting)
+    monkeypatch.setattr(runner_module, "extract_and_prepare", marked)
+    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
+    settings = make_settings(tmp_path / "data", workers=1)
+    with runner_module.encoder_may_lower_threads() if cli else contextlib.nullcontext():
+        report = ingest(settings, encoders, docs, LocalEngine(settings))
+    assert {d.status for d in report.documents} == {INDEXED}
+    assert {workers for busy, workers in seen if busy} <= {1}  # never beside an extraction
+    assert seen[-1] == (False, max(tail)) and {workers for _, workers in seen} <= {1} | tail
 
 
 def test_a_cli_ingest_in_this_process_leaves_later_runs_their_threads(
