@@ -212,8 +212,12 @@ def _torch_dtype(name: str) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 
-def resolve_rerank(settings: Settings, requested: bool | None) -> tuple[bool, str]:
-    """Whether search reranks, and a note that says why (shown in the output)."""
+def resolve_rerank(
+    settings: Settings, requested: bool | None, force_with: str = "--rerank"
+) -> tuple[bool, str]:
+    """Whether search reranks, and a note that says why (shown in the output). ``force_with``: how the
+    reader of the note asks for a rerank (the CLI's flag; ``figvault serve``'s banner names the request
+    field, since serve has no such flag)."""
     cfg = settings.reranker
     if requested is True:
         return True, "on: requested (--rerank)"
@@ -222,13 +226,13 @@ def resolve_rerank(settings: Settings, requested: bool | None) -> tuple[bool, st
     if cfg.enabled == "on":
         return True, "on: reranker.enabled = on"
     if cfg.enabled == "off":
-        return False, "off: reranker.enabled = off (use --rerank to force it on)"
+        return False, f"off: reranker.enabled = off (use {force_with} to force it on)"
     import torch
 
     if cfg.device.startswith("cpu"):
-        return False, "off: reranker.device is cpu (use --rerank to force it on)"
+        return False, f"off: reranker.device is cpu (use {force_with} to force it on)"
     if not torch.cuda.is_available():
-        return False, "off: no CUDA device (use --rerank to force on CPU)"
+        return False, f"off: no CUDA device (use {force_with} to force on CPU)"
     if local_model_dir(cfg.model) is None:
         return (
             False,

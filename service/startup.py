@@ -154,7 +154,8 @@ def _rerank_note(settings: Settings) -> str:
         from figvault.encoders.reranker import resolve_rerank
     except ImportError as exc:
         return f"off: reranker unavailable ({exc})"
-    return resolve_rerank(settings, None)[1]
+    # serve has no --rerank flag (the CLI search's way, which the note names by default): a search asks.
+    return resolve_rerank(settings, None, force_with='"rerank": true in a search')[1]
 
 
 def _people_lines(settings: Settings, conn: Any) -> list[str]:

@@ -25,7 +25,8 @@ def test_an_empty_data_folder_says_what_to_do_first(tmp_path: Path) -> None:
     assert "this machine only; to let colleagues in, serve with --host 0.0.0.0" in text
     assert "profile   offline (config " in text and f"Milvus Lite (embedded) at {tmp_path}" in text
     assert "serving   nothing yet: add documents with `figvault ingest PATH --groups a,b`" in text
-    assert "rerank    off: reranker.enabled = off" in text
+    # serve has no --rerank flag (its banner named it, a first-hour walk, 2026-12-05): a search asks for it.
+    assert 'rerank    off: reranker.enabled = off (use "rerank": true in a search to force it on)' in text
     assert "documents 0; 0 visible to no one" in text
 
     [command] = [line.strip() for line in lines if "users add" in line]
