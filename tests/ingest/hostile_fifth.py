@@ -125,3 +125,17 @@ def odd_encryption_pdf(path: Path, encrypt: bytes) -> Path:
     trailer = b"/Root 1 0 R /Encrypt 6 0 R /ID [%s %s] >>" % (file_id, file_id)
     path.write_bytes(_pdf_file(objects).replace(b"/Root 1 0 R >>", trailer))
     return path
+
+
+def tint_pdf(path: Path, values: int) -> Path:
+    """A bar chart page whose bars are filled in a Separation colour space whose tint transform is a
+    sampled function (6) of ``values`` x 3 values."""
+    samples = zlib.compress(bytes(values * 3), 9)
+    function = (
+        b"<< /FunctionType 0 /Domain [0 1] /Range [0 1 0 1 0 1] /Size [%d] /BitsPerSample 8"
+        b" /Filter /FlateDecode /Length %d >>\nstream\n" % (values, len(samples)) + samples + b"\nendstream"
+    )
+    resources = b"/Font << /F1 5 0 R >> /ColorSpace << /CS0 [/Separation /Spot /DeviceRGB 6 0 R] >>"
+    objects = one_page_objects(resources, _flate(HEADING + bar_chart(b"/CS0 cs 1 scn")), HELVETICA, function)
+    path.write_bytes(_pdf_file(objects))
+    return path

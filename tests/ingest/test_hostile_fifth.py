@@ -73,6 +73,15 @@ def test_a_sampled_function_counts_its_samples_against_the_page_cap(tmp_path: Pa
         assert not small.warnings and len(small.figures) == 1
 
 
+def test_a_colour_spaces_tint_transform_counts_its_samples_against_the_page_cap(tmp_path: Path) -> None:
+    # Before: a Separation space whose tint transform samples 16,000,000 x 3 values (48 KB) was read
+    # uncounted: 0.63 CPU-s and 321 MB for one, towards the worker's 2 GiB for a few.
+    result = extract_document(h5.tint_pdf(tmp_path / "tint.pdf", 16_000_000), SETTINGS)
+    assert result.figures == [] and result.warnings == [OVER_BYTES]
+    small = extract_document(h5.tint_pdf(tmp_path / "small.pdf", 256), SETTINGS)
+    assert not small.warnings and len(small.figures) == 1
+
+
 def test_an_image_painted_many_times_counts_each_painting(tmp_path: Path) -> None:
     # Before: ``Do`` was no painting operator, so a page painting one 4 x 4 image 200,000 times (47 KB of
     # file) counted the chart's 9 operations; MuPDF listed every painting: 8.1 CPU-s and 456 MB (30 s of
