@@ -243,6 +243,71 @@ async def http_concurrent(
     return latencies, len(queries) / wall
 
 
+def ensure_store(
+    ctx: multiprocessing.context.BaseContext, data_dir: Path, units: int, store_uri: str
+) -> None:
+    """A store of ``units`` synthetic units in ``data_dir``, built in a child process unless a run before
+    left one there (its marker file)."""
+    marker = data_dir / f".bench-{units}"
+    if not marker.exists():
+        child = ctx.Process(target=build_store, args=(data_dir, units, store_uri))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit("building the store failed")
+        marker.touch()
+
+
+def reader_key(data_dir: Path) -> str:
+    """A new API key of the reader ``bench`` (``CALLER_GROUPS`` of ``TENANT``) in ``data_dir``'s registry."""
+    from figvault.access import Role
+    from figvault.pipeline import users
+
+    conn = sqlite3.connect(data_dir / "registry.sqlite3")
+    users.ensure_schema(conn)
+    users.revoke_user(conn, "bench")
+    _, key = users.add_user(conn, "bench", Role.READER, CALLER_GROUPS, TENANT)
+    conn.close()
+    return key
+
+
+def report(
+    args: argparse.Namespace,
+    latencies: tuple[list[float], list[float], list[float]],
+    rate: float,
+    steps: list[dict[str, float]],
+    loads: tuple[float, float],
+    threads: int,
+) -> None:
+    """The table of the three modes (in-process, one HTTP client, concurrent clients), the load before and
+    after, and the in-process steps."""
+    inproc, one, many = latencies
+    load_before, load_after = loads
+    store = f"Milvus server {args.store_uri}" if args.store_uri else "embedded Milvus Lite"
+    print(f"\nHTTP search latency, {args.units} units, {store}, rerank off")
+    print("access filter on: the caller holds 3 of 20 groups")
+    print(f"{'mode':<34}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}{'req/s':>9}")
+    rows = [
+        ("in-process SearchEngine.search", inproc, 1000 / statistics.mean(inproc)),
+        ("HTTP, 1 client", one, 1000 / statistics.mean(one)),
+        (f"HTTP, {args.concurrency} concurrent clients", many, rate),
+    ]
+    for name, values, throughput in rows:
+        print(
+            f"{name:<34}{len(values):>6}{percentile(values, 50):>10.1f}{percentile(values, 95):>10.1f}"
+            f"{statistics.mean(values):>10.1f}{throughput:>9.1f}"
+        )
+    print(
+        f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs;"
+        f" {threads} torch thread(s) in the serving processes)"
+    )
+    print("\nin-process steps (ms):")
+    for step in ("lookup", "encode", "recall", "fetch", "total"):
+        values = [s[step] for s in steps if step in s]
+        if values:
+            print(f"  {step:<8} p50 {percentile(values, 50):7.1f}  p95 {percentile(values, 95):7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -261,24 +326,10 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="figvault-bench-")
         data_dir = Path(tmp.name)
     ctx = multiprocessing.get_context("spawn")
-    marker = data_dir / f".bench-{args.units}"
-    if not marker.exists():
-        child = ctx.Process(target=build_store, args=(data_dir, args.units, args.store_uri))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit("building the store failed")
-        marker.touch()
+    ensure_store(ctx, data_dir, args.units, args.store_uri)
+    from figvault.encoders.device import serving_cpu_threads  # (torch) loaded before the timing, as ever
 
-    from figvault.access import Role
-    from figvault.encoders.device import serving_cpu_threads
-    from figvault.pipeline import users
-
-    conn = sqlite3.connect(data_dir / "registry.sqlite3")
-    users.ensure_schema(conn)
-    users.revoke_user(conn, "bench")
-    _, key = users.add_user(conn, "bench", Role.READER, CALLER_GROUPS, TENANT)
-    conn.close()
+    key = reader_key(data_dir)
 
     queries = questions(args.queries)
     load_before = os.getloadavg()[0]
@@ -298,31 +349,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    store = f"Milvus server {args.store_uri}" if args.store_uri else "embedded Milvus Lite"
-    print(f"\nHTTP search latency, {args.units} units, {store}, rerank off")
-    print("access filter on: the caller holds 3 of 20 groups")
-    print(f"{'mode':<34}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}{'req/s':>9}")
-    rows = [
-        ("in-process SearchEngine.search", inproc, 1000 / statistics.mean(inproc)),
-        ("HTTP, 1 client", one, 1000 / statistics.mean(one)),
-        (f"HTTP, {args.concurrency} concurrent clients", many, rate),
-    ]
-    for name, values, throughput in rows:
-        print(
-            f"{name:<34}{len(values):>6}{percentile(values, 50):>10.1f}{percentile(values, 95):>10.1f}"
-            f"{statistics.mean(values):>10.1f}{throughput:>9.1f}"
-        )
     load_after = os.getloadavg()[0]
     threads = serving_cpu_threads(bench_settings(data_dir, args.store_uri).service.cpu_threads)
-    print(
-        f"(1-min load average {load_before:.1f} before, {load_after:.1f} after; {os.cpu_count()} CPUs;"
-        f" {threads} torch thread(s) in the serving processes)"
-    )
-    print("\nin-process steps (ms):")
-    for step in ("lookup", "encode", "recall", "fetch", "total"):
-        values = [s[step] for s in steps if step in s]
-        if values:
-            print(f"  {step:<8} p50 {percentile(values, 50):7.1f}  p95 {percentile(values, 95):7.1f}")
+    report(args, (inproc, one, many), rate, steps, (load_before, load_after), threads)
     if tmp is not None:
         tmp.cleanup()
 
