@@ -55,6 +55,7 @@ from figvault.ingest.panels import (
     kpi_row,
     kpi_value,
     match_legends,
+    over_another,
     ranked_panel_title,
     ruled_table,
     same_style,
@@ -1441,8 +1442,10 @@ def _widened(
 
     Layout class "left-aligned category labels": a survey chart sets its category names (and its value
     axis's ticks) flush with the panel's left edge, up to ROW_LABEL_SHARE of the plot's width left of
-    the bars, when no other drawing of ``others`` is as near to them (the next panel of a row); on the
-    right, only labels within LABEL_MARGIN_PT (a legend). Without ``others``, within LABEL_MARGIN_PT only."""
+    the bars, when no other drawing of ``others`` is as near to them (the next panel of a row) or right
+    under them (layout class "charts side by side, one taller": the title over the lower chart on the left
+    is level with the taller one's top); on the right, only labels within LABEL_MARGIN_PT (a legend).
+    Without ``others``, within LABEL_MARGIN_PT only."""
     x0, x1 = graphic[0], graphic[2]
     reach = max(LABEL_MARGIN_PT, ROW_LABEL_SHARE * (graphic[2] - graphic[0]))
     for i in layout.line_index.near(graphic, reach if others is not None else LABEL_MARGIN_PT):
@@ -1455,6 +1458,8 @@ def _widened(
             continue
         if gap > LABEL_MARGIN_PT and any(_gap_x(box, o) <= gap for o in others or () if o != graphic):
             continue
+        if gap > LABEL_MARGIN_PT and over_another(box, (graphic,), others or ()):
+            continue  # the title over the next chart of a row (its top stands higher than that chart's)
         x0, x1 = min(x0, box[0]), max(x1, box[2])
     return (x0, graphic[1], x1, graphic[3])
 

@@ -79,9 +79,9 @@ centred title 101 pt above it (3014 p1)."""
 TOO_SMALL = {(3009, 1, (378, 313)), (3009, 2, (378, 313))}
 """Doughnuts (slide, frame's top left) whose plot, with its legend and title, covers under half of its frame:
 no unit can match the frame at IoU 0.5 (nothing on the page shows the frame's extent)."""
-SIDE_BY_SIDE = {3007: (3,)}
+SIDE_BY_SIDE = {3007: (3,), 3008: (1,)}
 """Tune-part slides of two charts side by side: a pie titled far above it beside a stacked column chart
-(3007 p3)."""
+(3007 p3); a bar chart under its title beside a taller column chart (3008 p1)."""
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,8 @@ def test_pies_and_doughnuts_take_their_legend_and_title_set_apart(decks: ModuleT
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
 def test_charts_side_by_side_are_one_unit_each(decks: ModuleType, deck_pdfs: dict) -> None:
     """Two charts side by side are two units: the chart beside a pie does not take the pie's title far
-    above it as its own (and grow over the pie)."""
+    above it as its own (and grow over the pie), nor the title over a lower chart on its left as one of
+    its category labels."""
     for seed, gold, units in _charts(decks, deck_pdfs, SIDE_BY_SIDE, set(decks.CHART_KINDS)):
         result = decks.score_panels(gold, units)
         assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
