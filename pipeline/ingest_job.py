@@ -288,16 +288,13 @@ class _Tally:
 
     def result(self, seconds: float, tenant: str, engine: str) -> dict[str, Any]:
         """The job's result; FigvaultError when every document failed."""
-        status, counts, units = _status(), self.counts, self.units
-        summary = status.run_summary(counts, units, self.pages, seconds, self.ocr_timeouts)
-        if self.total and counts[status.FAILED] == self.total:
-            raise FigvaultError(f"every document failed ({summary}); see the job's errors")
-        return {
-            "summary": summary,
+        status, counts = _status(), self.counts
+        result = {
             **counts,
-            "units": units,
+            "units": self.units,
             "pages": self.pages,
             "ocr_timeouts": self.ocr_timeouts,
+            "seconds": round(seconds, 3),
             "tenant": tenant,
             "collection": self.collection,
             "embedding_version": self.version,
@@ -306,6 +303,40 @@ class _Tally:
             "stages": self.stages,
             "engine": engine,
         }
+        if self.total and counts[status.FAILED] == self.total:
+            raise FigvaultError(f"{EVERY_DOCUMENT_FAILED} ({_summary(result)}); see the job's errors")
+        return {"summary": _summary(result), **result}
+
+
+EVERY_DOCUMENT_FAILED = "every document failed"
+"""How the message of an ingest job none of whose documents was stored starts."""
+
+
+def _summary(result: dict[str, Any]) -> str:
+    """An ingest job's one-line summary, from its result's counts (``run_summary``)."""
+    status = _status()
+    counts = {
+        s: int(result.get(s, 0)) for s in (status.INDEXED, status.REPLACED, status.SKIPPED, status.FAILED)
+    }
+    # A job finished before "seconds" was kept: its timings' total is near it.
+    seconds = result.get("seconds", (result.get("timings") or {}).get("total", 0.0))
+    units, pages, lost = (int(result.get(k, 0)) for k in ("units", "pages", "ocr_timeouts"))
+    return status.run_summary(counts, units, pages, float(seconds), lost)
+
+
+def shown_outcome(job: Job, unseen_failed: int) -> tuple[str, dict[str, Any]]:
+    """An ingest job's message and result as a viewer who may not see ``unseen_failed`` of its failed
+    documents reads them: counted without those, as its errors are. A job that failed because every
+    document did says so without its counts."""
+    if not unseen_failed:
+        return job.message, job.result
+    failed = _status().FAILED
+    if job.message.startswith(f"{EVERY_DOCUMENT_FAILED} ("):
+        return f"{EVERY_DOCUMENT_FAILED}; see the job's errors", job.result
+    if failed not in job.result:
+        return job.message, job.result
+    result = {**job.result, failed: max(0, int(job.result[failed]) - unseen_failed)}
+    return _summary(result), result
 
 
 def job_tenant(job: Job) -> str:

@@ -93,15 +93,18 @@ class JobOut(BaseModel):
     ) -> JobOut:
         """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings, no
         gone documents); ``registry``: where the documents whose files are gone are looked up now."""
+        from figvault.pipeline.ingest_job import shown_outcome
+
         if job.store_wide:
             return cls._store_wide(job)
-        result = {k: v for k, v in job.result.items() if not isinstance(v, dict | list) and k != DETAIL}
         named = viewer is not None and is_starter(job, viewer)
         warnings = job_warnings(job, named=named)
         if not named:
             warnings = _warnings_seen_now(warnings, job, viewer, registry)
         gone, pruned = _gone_lists(job, viewer, registry)
         errors = job.errors if named else _errors_seen_now(job, viewer, registry)
+        message, shown = shown_outcome(job, len(job.errors) - len(errors))
+        result = {k: v for k, v in shown.items() if not isinstance(v, dict | list) and k != DETAIL}
         return cls(
             warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
             warning_count=len(warnings),
@@ -117,7 +120,7 @@ class JobOut(BaseModel):
             eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
             errors=[JobErrorOut(item=e.item, error=e.error) for e in errors],
             error_count=job.error_count - (len(job.errors) - len(errors)),
-            message=job.message,
+            message=message,
             started_by=job.started_by,
             created_at=_iso(job.created_at),
             started_at=_iso(job.started_at),

@@ -1159,6 +1159,13 @@ def test_a_jobs_errors_are_shown_for_the_documents_its_viewer_may_see_now(servic
     assert peer.status_code == 200 and "board-merger" not in peer.text, peer.text
     assert errors("peer") == ([], 0)  # the job is still eng's; the failed document no longer is
     assert errors("editor") == errors("admin") == (["board-merger.pdf"], 1)
+    # Its message and counts said "1 failed" to the peer: they count what the viewer is shown, as errors.
+    for user, failed in (("peer", 0), ("editor", 1), ("admin", 1)):
+        job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers(user)).json()
+        listed = service.client.get("/v1/jobs", headers=service.headers(user)).json()["jobs"]
+        assert next(j for j in listed if j["id"] == job_id)["message"] == job["message"]
+        assert f"1 new, 0 replaced, 0 unchanged, {failed} failed;" in job["message"], (user, job)
+        assert job["result"]["failed"] == failed, (user, job["result"])
 
 
 def test_a_folder_jobs_errors_name_its_files_not_server_paths(service: Service, tmp_path: Path) -> None:
