@@ -571,6 +571,12 @@ def ranked_panel_title(
             rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
             rank = TITLE_ABOVE_PT + depth
+        elif (bottom := _base_lines_bottom(line, lines)) is not None and (
+            -4 <= graphic[1] - bottom <= TITLE_ABOVE_PT
+        ):
+            # ranked by its own distance: a base line that is title-like itself ranks first (and gives
+            # way to this title, _over_subtitle); a page title over a panel's title never ranks level
+            rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and _centred_far_above(line, graphic, lines, others, round_plot):
             rank = above
         else:
@@ -762,16 +768,51 @@ def _nearer_on_left(box: Box, gap: float, others: Sequence[Box]) -> bool:
 def _over_subtitle(line: TextLine, lines: Sequence[TextLine], least: float) -> TextLine:
     """The title above ``line`` when ``line`` is its subtitle (layout class "titled chart with a base line":
     "Base: all respondents (n=1,234)" or "Share of respondents, %" under a bold or larger title, in its
-    text block): the line right above it in its block, bold where it is not or larger, and title-like."""
+    text block, or a block of its own left-aligned with it: a web page's title and subtitle are two HTML
+    elements): the line right above it, bold where it is not or larger, and title-like."""
     height = line.box[3] - line.box[1]
     for upper in lines:
         gap = line.box[1] - upper.box[3]
-        if upper.block != line.block or not -0.3 * height <= gap <= 0.8 * height:
+        # in a block of its own, a subtitle is set regular (a bold line there is a title itself: a
+        # panel's title under the page title)
+        aligned = upper.block == line.block or (
+            not line.bold and abs(upper.box[0] - line.box[0]) <= ALIGNED_PT
+        )
+        if not aligned or not -0.3 * height <= gap <= 0.8 * height:
             continue
         stronger = (upper.bold and not line.bold) or upper.size >= 1.1 * line.size
         if stronger and _title_like(upper, least):
             return _over_subtitle(upper, lines, least)
     return line
+
+
+ALIGNED_PT = 1.0
+"""Two lines whose left edges lie this close are left-aligned (one column of a page's text)."""
+BASE_LINES_MAX = 2
+
+
+def _base_lines_bottom(line: TextLine, lines: Sequence[TextLine]) -> float | None:
+    """The foot of the base lines right under ``line`` (layout class "titled chart with a base line", the
+    chart set under both: a card on a web page stacks its title, a smaller "Base: ..." or subtitle line,
+    then the chart, whose first mark may stand TITLE_ABOVE_PT under the base line, not under the title):
+    up to BASE_LINES_MAX lines, each left-aligned with it, weaker (smaller, or regular under a bold
+    title) and right under the one before. None when there is none."""
+    bottom, last = None, line
+    for _ in range(BASE_LINES_MAX):
+        height = last.box[3] - last.box[1]
+        under = [
+            other
+            for other in lines
+            if other is not last
+            and abs(other.box[0] - line.box[0]) <= ALIGNED_PT
+            and 0 <= other.box[1] - last.box[3] <= 0.8 * height
+            and (other.size < 0.95 * line.size or (line.bold and not other.bold))
+        ]
+        if not under:
+            break
+        last = min(under, key=lambda other: other.box[1])
+        bottom = last.box[3]
+    return bottom
 
 
 def _overhangs(box: Box, graphic: Box, others: Sequence[Box]) -> bool:

@@ -44,3 +44,17 @@ def test_kpi_tiles_with_rounded_corners_are_no_part_of_a_chart(web: ModuleType) 
     truth = web.read_truth(ROUNDED_TILES.with_suffix(".json"))
     result = web.score_pdf(ROUNDED_TILES, truth)
     assert (result.matched, result.merged, result.lost) == (len(truth.panels), 0, 0), result.errors
+
+
+BASE_LINES = DATA / "web-page-5003-p2.pdf"
+"""Page 2 of tune report 5003: six chart cards, each title (bold, or a survey question) over a smaller base
+line or subtitle ("Base: all respondents (n=3,151)", "In millions of US dollars"), each its own text block."""
+
+
+def test_a_card_title_over_its_base_line_in_a_block_of_its_own(web: ModuleType) -> None:
+    """Layout class "titled chart with a base line", set as two HTML elements: the unit takes the title
+    over the base line, not the base line nearest the chart."""
+    truth = web.read_truth(BASE_LINES.with_suffix(".json"))
+    result = web.score_pdf(BASE_LINES, truth)
+    assert result.matched >= 4, result.errors
+    assert result.title_exact == result.matched, result.errors
