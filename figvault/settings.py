@@ -283,6 +283,9 @@ class RerankerSettings(BaseModel):
     max_text_chars: int = 600
     """Caption and context are each cut to this many characters in the prompt."""
     explain_max_new_tokens: int = 24
+    explain_max_hits: int = Field(10, ge=1, le=200)
+    """A search explains at most this many of its first hits (each is a generation, and one request could
+    ask all 200 of a top_k explained while it holds a search slot); the answer's rerank_note says so."""
 
 
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")

@@ -67,12 +67,13 @@ def rerank_hits(
     threshold: float,
     explain: bool,
     explain_max_new_tokens: int = 24,
+    explain_max_hits: int = 10,
 ) -> tuple[list[SearchHit], bool, dict[str, float]]:
     """Score ``hits`` by P("yes"), order them by it, keep ``top_k``.
 
     Sets ``rerank_score`` and ``score`` (= rerank score) of each hit; with ``explain``, the ``explanation`` of
-    each returned hit. Returns (hits, no_match, timings in ms). ``no_match`` is true when the best score is
-    below ``threshold`` (or nothing could be scored).
+    each of the first ``explain_max_hits`` returned hits. Returns (hits, no_match, timings in ms).
+    ``no_match`` is true when the best score is below ``threshold`` (or nothing could be scored).
     """
     started = time.perf_counter()
     items: list[RerankItem] = []
@@ -103,7 +104,7 @@ def rerank_hits(
 
     if explain:
         explain_started = time.perf_counter()
-        to_explain = [(hit, items[i]) for hit, i in _positions(kept, scored)]
+        to_explain = [(hit, items[i]) for hit, i in _positions(kept[:explain_max_hits], scored)]
         if to_explain:
             reasons = reranker.explain(query, [item for _, item in to_explain], explain_max_new_tokens)
             for (hit, _), reason in zip(to_explain, reasons, strict=True):

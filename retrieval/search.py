@@ -631,7 +631,7 @@ class SearchEngine:
             results=results[: request.top_k],
             no_match=no_match,
             reranked=reranked,
-            rerank_note=note,
+            rerank_note=note + self._explain_cut(request, reranked),
             embedding_version=run.layout.embedding_version,
             timings=timings,
             answerable=None if offline_no_match is None or reranked else offline_no_match[1],
@@ -734,6 +734,14 @@ class SearchEngine:
         wanted = {uid for group in groups[:depth] for uid in group}
         return signatures, [u for u in ranked if u.unit_id in wanted]
 
+    def _explain_cut(self, request: SearchRequest, reranked: bool) -> str:
+        """The note for a search that asked more hits explained than ``reranker.explain_max_hits``."""
+        cap = self.settings.reranker.explain_max_hits
+        explained = request.explain or self.settings.reranker.explain
+        if not (reranked and explained and request.top_k > cap):
+            return ""
+        return f"; explanations for the first {cap} hits only (reranker.explain_max_hits)"
+
     def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:
         try:
             from figvault.encoders.reranker import resolve_rerank
@@ -757,4 +765,5 @@ class SearchEngine:
             self.settings.reranker.no_match_threshold,
             request.explain or self.settings.reranker.explain,
             explain_max_new_tokens=self.settings.reranker.explain_max_new_tokens,
+            explain_max_hits=self.settings.reranker.explain_max_hits,
         )

@@ -118,3 +118,34 @@ def test_explain_sets_a_reason_on_returned_hits_only(reranker, tmp_path: Path) -
     assert all(isinstance(h.explanation, str) for h in kept)
     assert all(h.explanation is None for h in hits if h not in kept)
     assert "rerank_explain" in timings
+
+
+def test_explain_is_bounded_to_the_first_hits(reranker, tmp_path: Path) -> None:
+    # One search could ask every returned hit explained (top_k up to 200; every candidate when duplicates
+    # are collapsed), a generation each, while it holds a search slot: only the first few are.
+    blobs = BlobStore(tmp_path / "blobs")
+    kept, _, _ = rerank_hits(
+        reranker,
+        QUERY,
+        make_hits(blobs, 5),
+        blobs,
+        top_k=5,
+        threshold=0.0,
+        explain=True,
+        explain_max_new_tokens=4,
+        explain_max_hits=2,
+    )
+    assert [h.explanation is not None for h in kept] == [True, True, False, False, False]
+
+
+def test_a_search_asking_more_hits_explained_than_the_bound_is_told_so() -> None:
+    from types import SimpleNamespace
+
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchRequest
+
+    engine = SimpleNamespace(settings=SimpleNamespace(reranker=RerankerSettings(explain_max_hits=3)))
+    cut = SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=20, explain=True), True)  # type: ignore[arg-type]
+    assert cut == "; explanations for the first 3 hits only (reranker.explain_max_hits)"
+    assert SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=3, explain=True), True) == ""  # type: ignore[arg-type]
+    assert SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=20), True) == ""  # type: ignore[arg-type]
