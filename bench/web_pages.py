@@ -13,7 +13,7 @@ lays the page out and prints it to PDF.
 
 Layout class: "a web report page of titled chart cards": a Letter or A4 page (portrait or landscape) with
 sometimes a running header, a page title, a lead paragraph, a row of KPI tiles (big number, label), then
-1-6 chart cards in a 1-, 2- or 3-column CSS grid, in one or two sections each under a section heading;
+1-6 chart cards in a CSS grid of 1 to 4 columns, in one or two sections each under a section heading;
 sometimes a paragraph of prose in a grid cell beside the cards. Each card: its own title (an h3, a bold
 line, or a larger plain line; sometimes the survey question "Q7. Which ...?" itself), sometimes a
 subtitle ("Base: ...") or a question line under it, the chart (bars horizontal and vertical, stacked and
