@@ -45,6 +45,8 @@ from figvault.ingest.safety import (
     open_image_checked,
     readable_pptx,
     repeated_slides,
+    skipped_media_warning,
+    without_members,
 )
 from figvault.ingest.slide_shapes import (
     CHART,
@@ -129,14 +131,14 @@ class SlideInfo:
 
 def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
     """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
-    check_zip_container(data, settings.max_pptx_uncompressed_mb)
-    readable, changed = readable_pptx(data)
+    skipped = check_zip_container(data, settings.max_pptx_uncompressed_mb)
+    readable, changed = readable_pptx(without_members(data, skipped))
     prs = _open_presentation(readable)
     slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
     slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-    result.warnings += changed
+    result.warnings += [skipped_media_warning(name) for name in skipped] + changed
     listed, repeats = listed_slides(prs)
     result.warnings += [repeated_slides(repeats)] if repeats else []
     slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in listed]
@@ -209,6 +211,8 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
         member = Member(shape=shape, box=box, role=role, z=z, text=shape_text(shape))
         if role == PICTURE:
             member.blob = picture_blob(shape)
+            if member.blob == b"":  # no bytes (a part the zip bomb guard emptied): it draws nothing
+                continue
         # Pictures inside groups are decoded too: check them all. One over the pixel limit is never decoded:
         # its shape is left out with a warning, as a PDF's figure holding one (LibreOffice gets a
         # placeholder for it: safety.without_oversized_images).

@@ -29,11 +29,15 @@ RATIO_CHECK_MIN_BYTES = 16 * 2**20
 """Small members may compress arbitrarily well (an empty XML part); only big inflations matter."""
 
 
-def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
-    """Refuse a zip package whose members would inflate too far, are too many, or have unsafe names.
+def check_zip_container(data: bytes, max_uncompressed_mb: int) -> list[str]:
+    """Refuse a zip package whose members would inflate too far, are too many, or have unsafe names; return
+    the picture members (``ppt/media/``) to skip: those over MAX_MEMBER_RATIO.
 
     Reads only the central directory (declared sizes); zipfile never inflates a member past its
-    declared size (it stops and fails the CRC), so the declared total is a real bound.
+    declared size (it stops and fails the CRC), so the declared total is a real bound. A flat uncompressed
+    picture (a one-colour BMP of 48 MB deflates 877x) trips the ratio like a bomb: such a member is never
+    inflated (``without_members``), not the whole deck lost; any other part over the ratio (XML the parser
+    must read) refuses the deck. Skipped members still count against the total.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -45,6 +49,7 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
     limit = max_uncompressed_mb * 2**20
     total = 0
     seen: set[str] = set()
+    skipped: list[str] = []
     for info in members:
         _check_member_name(info.filename)
         _check_unique(info.filename, seen)
@@ -54,13 +59,42 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> None:
                 f"zip bomb guard: members inflate past {max_uncompressed_mb} MiB"
                 f" (at member {info.filename!r})"
             )
-        if info.file_size > RATIO_CHECK_MIN_BYTES:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if ratio > MAX_MEMBER_RATIO:
-                raise UnsafeFileError(
-                    f"zip bomb guard: member {info.filename!r} inflates {ratio:.0f}x"
-                    f" ({info.file_size / 2**20:.0f} MiB from {info.compress_size} bytes)"
-                )
+        if (over := _over_ratio(info)) is not None:
+            if not info.filename.lower().startswith(MEDIA_PREFIX):
+                raise UnsafeFileError(f"zip bomb guard: {over}")
+            skipped.append(info.filename)
+    return skipped
+
+
+MEDIA_PREFIX = "ppt/media/"
+"""Where a deck keeps its pictures: parts python-pptx holds as bytes, never parses."""
+
+
+def _over_ratio(info: zipfile.ZipInfo) -> str | None:
+    """Why ``info`` inflates too far for its size on disk, or None."""
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size <= RATIO_CHECK_MIN_BYTES or ratio <= MAX_MEMBER_RATIO:
+        return None
+    mib = info.file_size / 2**20
+    return f"member {info.filename!r} inflates {ratio:.0f}x ({mib:.0f} MiB from {info.compress_size} bytes)"
+
+
+def skipped_media_warning(name: str) -> str:
+    """The warning for a picture member ``check_zip_container`` returned (read as empty)."""
+    return f"{name}: picture not read, it inflates over {MAX_MEMBER_RATIO}x (zip bomb guard)"
+
+
+def without_members(data: bytes, names: list[str]) -> bytes:
+    """The package with the members ``names`` emptied (kept, so that relationships to them still resolve),
+    never inflated; unchanged bytes when ``names`` is empty. ``data`` has passed ``check_zip_container``."""
+    if not names:
+        return data
+    emptied = set(names)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in zf.infolist():
+            copy.writestr(info, b"" if info.filename in emptied else zf.read(info))
+    return out.getvalue()
 
 
 _RELS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)

@@ -216,3 +216,35 @@ def test_legacy_ppt(tmp_path: Path) -> None:
     legacy = tmp_path / "old.ppt"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
     fails_with(legacy, UnsupportedFileError, "legacy")
+
+
+def test_a_flat_uncompressed_picture_is_skipped_not_the_deck(tmp_path: Path) -> None:
+    """A one-colour BMP of 18 MiB deflates ~1000x, like a bomb: before, the whole deck was refused
+    ("zip bomb guard: member 'ppt/media/image1.bmp' inflates ..."); now that picture alone is not read."""
+    flat = io.BytesIO()
+    Image.new("RGB", (2500, 2500), (30, 90, 160)).save(flat, "BMP")
+    prs = decks.new_deck()
+    for blob in (flat.getvalue(), decks.png_bytes()):
+        slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+        slide.shapes.title.text = "Network overview"
+        slide.shapes.add_picture(io.BytesIO(blob), 914400, 914400, 3657600, 2743200)
+    path = decks.save(prs, tmp_path / "flat.pptx")
+    with zipfile.ZipFile(path) as zf:
+        (bmp,) = [i for i in zf.infolist() if i.filename.endswith(".bmp")]
+    assert bmp.file_size > safety.RATIO_CHECK_MIN_BYTES
+    assert bmp.file_size / bmp.compress_size > safety.MAX_MEMBER_RATIO
+    result = extract_document(path, SETTINGS)
+    assert [w for w in result.warnings if bmp.filename in w] == [safety.skipped_media_warning(bmp.filename)]
+    assert [(f.unit.page, f.unit.width) for f in result.figures] == [(2, 300)]  # no unit of the skipped one
+    with pytest.raises(UnsafeFileError, match="inflates"):  # a part the parser reads still refuses the deck
+        safety.check_zip_container(pptx_like_zip({"ppt/slides/slide1.xml": bytes(32 * 2**20)}), 1024)
+
+
+def test_skipped_pictures_are_never_inflated_and_still_count_against_the_total() -> None:
+    bomb = pptx_like_zip({f"ppt/media/image{i}.png": bytes(17 * 2**20) for i in range(3)})
+    names = [f"ppt/media/image{i}.png" for i in range(3)]
+    assert safety.check_zip_container(bomb, 1024) == names
+    with zipfile.ZipFile(io.BytesIO(safety.without_members(bomb, names))) as zf:
+        assert [zf.getinfo(name).file_size for name in names] == [0, 0, 0]
+    with pytest.raises(UnsafeFileError, match="inflate past 32 MiB"):
+        safety.check_zip_container(bomb, 32)
