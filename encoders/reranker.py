@@ -212,27 +212,43 @@ def _torch_dtype(name: str) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 
+@dataclass(frozen=True)
+class RerankAsk:
+    """How the reader of a rerank note turns the rerank on (``on``) or off (``off``): each surface that
+    shows the note words it its own way (a CLI flag, a field of the HTTP request)."""
+
+    on: str
+    off: str
+
+
+ASK_BY_SURFACE: dict[str, RerankAsk] = {
+    "cli": RerankAsk("--rerank", "--no-rerank"),
+    "json": RerankAsk('"rerank": true', '"rerank": false'),
+    "form": RerankAsk("the form field rerank=true", "the form field rerank=false"),
+}
+
+
 def resolve_rerank(
-    settings: Settings, requested: bool | None, force_with: str = "--rerank"
+    settings: Settings, requested: bool | None, ask: RerankAsk = ASK_BY_SURFACE["cli"]
 ) -> tuple[bool, str]:
-    """Whether search reranks, and a note that says why (shown in the output). ``force_with``: how the
-    reader of the note asks for a rerank (the CLI's flag; ``figvault serve``'s banner names the request
-    field, since serve has no such flag)."""
+    """Whether search reranks, and a note that says why (shown in the output). ``ask``: how the reader
+    of the note asks for a rerank (``SearchRequest.surface`` picks it; ``figvault serve``'s banner names
+    the request field, since serve has no such flag)."""
     cfg = settings.reranker
     if requested is True:
-        return True, "on: requested (--rerank)"
+        return True, f"on: requested ({ask.on})"
     if requested is False:
-        return False, "off: not requested (--no-rerank)"
+        return False, f"off: not requested ({ask.off})"
     if cfg.enabled == "on":
         return True, "on: reranker.enabled = on"
     if cfg.enabled == "off":
-        return False, f"off: reranker.enabled = off (use {force_with} to force it on)"
+        return False, f"off: reranker.enabled = off (use {ask.on} to force it on)"
     import torch
 
     if cfg.device.startswith("cpu"):
-        return False, f"off: reranker.device is cpu (use {force_with} to force it on)"
+        return False, f"off: reranker.device is cpu (use {ask.on} to force it on)"
     if not torch.cuda.is_available():
-        return False, f"off: no CUDA device (use {force_with} to force on CPU)"
+        return False, f"off: no CUDA device (use {ask.on} to force on CPU)"
     if local_model_dir(cfg.model) is None:
         return (
             False,

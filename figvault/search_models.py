@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
@@ -120,6 +120,9 @@ class SearchRequest(BaseModel):
     rerank: bool | None = None
     """None: the configured default (on when a CUDA device and weights are there)."""
     explain: bool = False
+    surface: Literal["cli", "json", "form"] = "cli"
+    """Where the request came from: the rerank note tells its reader how to ask for a rerank there (a
+    CLI flag, a JSON field, a form field). Set by the surface, never by the caller."""
 
 
 class UnitPlace(BaseModel):

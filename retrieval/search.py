@@ -599,7 +599,7 @@ class SearchEngine:
 
     def _recall_and_finish(self, run: SearchRun, started: float) -> SearchResponse:
         request, timings = run.request, run.timings
-        use_rerank, note = self._resolve_rerank(request.rerank)
+        use_rerank, note = self._resolve_rerank(request)
         use_rerank = use_rerank and bool(request.query.strip())
         collapsing = self.settings.search.collapse_duplicates
         limit = max(self.settings.search.candidate_k, request.top_k)
@@ -742,12 +742,12 @@ class SearchEngine:
             return ""
         return f"; explanations for the first {cap} hits only (reranker.explain_max_hits)"
 
-    def _resolve_rerank(self, requested: bool | None) -> tuple[bool, str]:
+    def _resolve_rerank(self, request: SearchRequest) -> tuple[bool, str]:
         try:
-            from figvault.encoders.reranker import resolve_rerank
+            from figvault.encoders.reranker import ASK_BY_SURFACE, resolve_rerank
         except ImportError as exc:
             return False, f"off: reranker unavailable ({exc})"
-        return resolve_rerank(self.settings, requested)
+        return resolve_rerank(self.settings, request.rerank, ASK_BY_SURFACE[request.surface])
 
     def _rerank(
         self, request: SearchRequest, hits: list[SearchHit], keep: int

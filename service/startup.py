@@ -151,11 +151,12 @@ def _reencode_how(settings: Settings) -> str:
 
 def _rerank_note(settings: Settings) -> str:
     try:
-        from figvault.encoders.reranker import resolve_rerank
+        from figvault.encoders.reranker import RerankAsk, resolve_rerank
     except ImportError as exc:
         return f"off: reranker unavailable ({exc})"
     # serve has no --rerank flag (the CLI search's way, which the note names by default): a search asks.
-    return resolve_rerank(settings, None, force_with='"rerank": true in a search')[1]
+    ask = RerankAsk('"rerank": true in a search', '"rerank": false in a search')
+    return resolve_rerank(settings, None, ask)[1]
 
 
 def _people_lines(settings: Settings, conn: Any) -> list[str]:

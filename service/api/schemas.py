@@ -59,7 +59,12 @@ class SearchBody(BaseModel):
 
     def to_request(self) -> SearchRequest:
         return SearchRequest(
-            query=self.query, top_k=self.top_k, filters=self.filters, rerank=self.rerank, explain=self.explain
+            query=self.query,
+            top_k=self.top_k,
+            filters=self.filters,
+            rerank=self.rerank,
+            explain=self.explain,
+            surface="json",
         )
 
 

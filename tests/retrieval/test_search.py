@@ -229,6 +229,17 @@ def test_search_cli_json_shape(indexed) -> None:
     assert payload["reranked"] is False and payload["rerank_note"].startswith("off")
 
 
+def test_search_cli_rerank_note_names_the_cli_flags(indexed) -> None:
+    """The note tells a CLI reader the flags; the same sentence tells an HTTP caller the request field
+    (tests/service/test_api.py::test_search_rerank_note_names_the_request_field)."""
+    settings, _ = indexed
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search", "report 2", "--json"]
+    default = json.loads(CliRunner().invoke(app, base).stdout)["rerank_note"]
+    assert default == "off: reranker.enabled = off (use --rerank to force it on)"
+    declined = json.loads(CliRunner().invoke(app, [*base, "--no-rerank"]).stdout)["rerank_note"]
+    assert declined == "off: not requested (--no-rerank)"
+
+
 def test_search_cli_rejects_bad_input(indexed) -> None:
     settings, _ = indexed
     base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search"]

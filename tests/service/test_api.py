@@ -367,6 +367,17 @@ def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPat
     assert actions[:2] == ["delete", "ingest"]
 
 
+def test_search_rerank_note_names_the_request_field(world: World) -> None:
+    """The note told HTTP callers "(--rerank)", a flag of the CLI they do not run; they set the request's
+    ``rerank`` field. The CLI side: test_search_cli_rerank_note_names_the_cli_flags (tests/retrieval)."""
+    headers = world.headers("reader")
+    default = world.client.post("/v1/search", json={"query": "revenue"}, headers=headers)
+    assert default.status_code == 200, default.text
+    assert default.json()["rerank_note"] == 'off: reranker.enabled = off (use "rerank": true to force it on)'
+    declined = world.client.post("/v1/search", json={"query": "revenue", "rerank": False}, headers=headers)
+    assert declined.json()["rerank_note"] == 'off: not requested ("rerank": false)'
+
+
 def test_image_search_checks_the_image_first(world: World) -> None:
     import io
 

@@ -133,7 +133,7 @@ async def search_image(
         parsed_filters = SearchFilters.model_validate(json.loads(filters)) if filters else SearchFilters()
     except (ValueError, ValidationError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {one_line(exc)}") from None
-    request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank)
+    request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank, surface="form")
 
     def run() -> SearchResponseOut:
         buffer = io.BytesIO()
