@@ -294,7 +294,7 @@ class _Tally:
             "units": self.units,
             "pages": self.pages,
             "ocr_timeouts": self.ocr_timeouts,
-            "seconds": round(seconds, 3),
+            SECONDS: round(seconds, 3),
             "tenant": tenant,
             "collection": self.collection,
             "embedding_version": self.version,
@@ -308,6 +308,9 @@ class _Tally:
         return {"summary": _summary(result), **result}
 
 
+SECONDS = "seconds"
+"""The result's wall-clock seconds, kept to rebuild its summary per viewer (``shown_outcome``); not shown
+over HTTP, as the timings are not (``JobOut``), the summary having them already."""
 EVERY_DOCUMENT_FAILED = "every document failed"
 """How the message of an ingest job none of whose documents was stored starts."""
 
@@ -319,7 +322,7 @@ def _summary(result: dict[str, Any]) -> str:
         s: int(result.get(s, 0)) for s in (status.INDEXED, status.REPLACED, status.SKIPPED, status.FAILED)
     }
     # A job finished before "seconds" was kept: its timings' total is near it.
-    seconds = result.get("seconds", (result.get("timings") or {}).get("total", 0.0))
+    seconds = result.get(SECONDS, (result.get("timings") or {}).get("total", 0.0))
     units, pages, lost = (int(result.get(k, 0)) for k in ("units", "pages", "ocr_timeouts"))
     return status.run_summary(counts, units, pages, float(seconds), lost)
 

@@ -93,7 +93,7 @@ class JobOut(BaseModel):
     ) -> JobOut:
         """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings, no
         gone documents); ``registry``: where the documents whose files are gone are looked up now."""
-        from figvault.pipeline.ingest_job import shown_outcome
+        from figvault.pipeline.ingest_job import SECONDS, shown_outcome
 
         if job.store_wide:
             return cls._store_wide(job)
@@ -104,7 +104,9 @@ class JobOut(BaseModel):
         gone, pruned = _gone_lists(job, viewer, registry)
         errors = job.errors if named else _errors_seen_now(job, viewer, registry)
         message, shown = shown_outcome(job, len(job.errors) - len(errors))
-        result = {k: v for k, v in shown.items() if not isinstance(v, dict | list) and k != DETAIL}
+        result = {
+            k: v for k, v in shown.items() if not isinstance(v, dict | list) and k not in (DETAIL, SECONDS)
+        }
         return cls(
             warnings=[JobWarningOut(**w) for w in warnings[:MAX_WARNINGS]],
             warning_count=len(warnings),
