@@ -19,7 +19,9 @@ rectangles: a big number and a label) or a picture beside the charts. Every choi
 
 Ground truth from the deck itself: each chart's graphic frame box (EMU / 12700 = PDF points; the PDF page
 size is checked to equal the slide size) and its title (the chart's own title when shown, else the text box
-above it, else none: ""). Scored with bench/survey_pages.py's panel metrics (``score_panels``):
+above it, else the slide title when the chart is the slide's only one, as the hand labels title a slide's
+only graphic, else none: "": the slide title names all of a slide's charts, none of them alone). Scored
+with bench/survey_pages.py's panel metrics (``score_panels``):
 
 - **pdf** (slides saved as PDF): one unit per chart (IoU >= 0.5, one to one), none merged, none lost,
   title right. Pictures and KPI tiles are not panels: a unit for them counts as an extra unit.
@@ -323,6 +325,8 @@ def _slide(prs: Any, rng: random.Random, number: int, truth: DeckTruth) -> None:
     for cell in _grid(n, area, rng.choice((18.0, 24.0, 36.0))):
         gold, shown, names, box = _add_chart(slide, rng, cell, style)
         gold.page = number
+        if n == 1 and not gold.title:
+            gold.title = slide_title  # a slide's one chart is titled by the slide (issue 13, labels README)
         truth.pdf.append(gold)
         truth.names[len(truth.pptx)] = names
         truth.pptx.append(GoldPanel(number, box, shown or slide_title, gold.kind))
@@ -396,8 +400,9 @@ def _text_ok(truth: DeckTruth, units: list[Unit], texts: list[str]) -> tuple[int
 @dataclass
 class PathScore:
     """One path's panel metrics (``score_panels``), and what they hide: of the charts with a title, how many
-    got it exactly (``titled``: right / all); of those without, how many units took the slide title instead;
-    (pptx) charts whose unit's figure_text holds all their names (``names``: right / all)."""
+    got it exactly (``titled``: right / all); of those without (charts among several on a slide), how many
+    units took the slide title instead; (pptx) charts whose unit's figure_text holds all their names
+    (``names``: right / all)."""
 
     panels: PanelScore = field(default_factory=PanelScore)
     titled: list[int] = field(default_factory=lambda: [0, 0])
