@@ -304,11 +304,20 @@ def _format_value(value: float | None) -> str:
 
 
 def picture_blob(shape: Any) -> bytes | None:
-    """The embedded image bytes of a picture shape; None for linked or missing images."""
+    """The embedded image bytes of a picture shape; None for linked or missing images. A part of a content
+    type python-pptx does not list as an image (``image/webp``) is a plain part without ``.image``: its bytes
+    are taken as they are (decoded, or not, with the same checks as any picture)."""
     try:
         return shape.image.blob
+    except AttributeError:
+        pass
     except Exception:
         return None
+    try:
+        blob = shape.part.related_part(shape._element.blip_rId).blob
+    except Exception:
+        return None
+    return blob if isinstance(blob, bytes) else None
 
 
 def blob_key(blob: bytes) -> str:

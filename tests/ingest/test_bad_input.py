@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, features
 
 from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest import safety
@@ -248,3 +248,38 @@ def test_skipped_pictures_are_never_inflated_and_still_count_against_the_total()
         assert [zf.getinfo(name).file_size for name in names] == [0, 0, 0]
     with pytest.raises(UnsafeFileError, match="inflate past 32 MiB"):
         safety.check_zip_container(bomb, 32)
+
+
+def webp_deck(path: Path, side: int) -> Path:
+    """A picture deck whose picture is a WebP part (``image/webp``: a content type python-pptx does not
+    list)."""
+    webp = io.BytesIO()
+    Image.new("RGB", (side, side), (200, 40, 40)).save(webp, "WEBP", lossless=True)
+    base = decks.picture_deck(path).read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data, name = zin.read(item), item.filename
+            if name.startswith("ppt/media/"):
+                data, name = webp.getvalue(), name.rsplit(".", 1)[0] + ".webp"
+            elif name.endswith(".rels"):
+                data = data.replace(b"image1.png", b"image1.webp")
+            elif name == "[Content_Types].xml":
+                webp_type = b'<Default Extension="webp" ContentType="image/webp"/>'
+                data = data.replace(b"</Types>", webp_type + b"</Types>")
+            zout.writestr(name, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+@pytest.mark.skipif(not features.check("webp"), reason="Pillow without WebP")
+def test_a_webp_picture_is_decoded_with_the_same_pixel_caps(tmp_path: Path) -> None:
+    """Before: python-pptx holds an ``image/webp`` part as a plain part (no ``.image``), so the picture had no
+    bytes and its unit was a 600 x 450 sketch with the "LibreOffice rendering is off" warning."""
+    result = extract_document(webp_deck(tmp_path / "webp.pptx", 8000), SETTINGS)
+    assert [(f.unit.kind.value, f.unit.width) for f in result.figures] == [("picture", 2000)]
+    assert result.warnings == []
+    capped = ExtractSettings(libreoffice="off", workers=1, max_source_image_pixels=50_000_000)
+    result = extract_document(tmp_path / "webp.pptx", capped)
+    assert result.figures == []
+    assert any("picture of 64,000,000 pixels skipped" in w for w in result.warnings), result.warnings
