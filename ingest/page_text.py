@@ -68,11 +68,11 @@ def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
     from pptx import Presentation
 
-    from figvault.ingest.safety import listed_slides, readable_pptx
+    from figvault.ingest.safety import listed_slides, opened_pptx
     from figvault.ingest.slide_shapes import element_count
 
     texts: dict[int, str] = {}
-    readable, _ = readable_pptx(data)  # as the extractor opens it
+    readable, _ = opened_pptx(data, settings.max_pptx_uncompressed_mb)  # as the extractor opens it
     for number, slide in listed_slides(Presentation(io.BytesIO(readable)))[0]:
         if element_count(slide._element) > settings.max_slide_elements:
             continue

@@ -38,15 +38,12 @@ from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
 from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
 from figvault.ingest.safety import (
     check_image_pixels,
-    check_zip_container,
     decodable,
     image_size,
     listed_slides,
     open_image_checked,
-    readable_pptx,
+    opened_pptx,
     repeated_slides,
-    skipped_media_warning,
-    without_members,
 )
 from figvault.ingest.slide_shapes import (
     CHART,
@@ -131,14 +128,13 @@ class SlideInfo:
 
 def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
     """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
-    skipped = check_zip_container(data, settings.max_pptx_uncompressed_mb)
-    readable, changed = readable_pptx(without_members(data, skipped))
+    readable, changed = opened_pptx(data, settings.max_pptx_uncompressed_mb)
     prs = _open_presentation(readable)
     slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
     slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-    result.warnings += [skipped_media_warning(name) for name in skipped] + changed
+    result.warnings += changed
     listed, repeats = listed_slides(prs)
     result.warnings += [repeated_slides(repeats)] if repeats else []
     slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in listed]

@@ -182,6 +182,15 @@ KEPT_TEXT_BYTES = 2**20
 """What is kept of a text over MAX_TEXT_NODE_BYTES: more than any slide shows."""
 
 
+def opened_pptx(data: bytes, max_uncompressed_mb: int) -> tuple[bytes, list[str]]:
+    """The package as python-pptx may open it, and its warnings: checked (``check_zip_container``), the
+    picture members over the ratio emptied, then ``readable_pptx``. Whatever opens a deck goes through this:
+    python-pptx reads every part's bytes when it opens one, so a skipped picture left in is inflated there."""
+    skipped = check_zip_container(data, max_uncompressed_mb)
+    readable, changed = readable_pptx(without_members(data, skipped))
+    return readable, [skipped_media_warning(name) for name in skipped] + changed
+
+
 def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
     """The package as python-pptx can open it, and a warning for each part changed to get there: document
     properties over MAX_PROPERTIES_BYTES emptied, texts over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when
