@@ -231,6 +231,8 @@ def _run_main(
         conn.send(message)
     except MemoryError:
         conn.send(("error", _memory_reason(limits, verb)))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the requester is gone (killed, SIGTERM): nobody to tell, and no traceback on its terminal
     finally:
         conn.close()
 

@@ -8,8 +8,11 @@ again: documents already indexed with the same content hash are skipped (docs/jo
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -211,7 +214,7 @@ def ingest(
         jobs = JobStore.open(settings)
         job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
         with encoder_may_lower_threads():  # this process runs no searches beside the ingest
-            final = _run_until_ctrl_c(settings, jobs, job, _progress_echo(quiet or as_json))
+            final = _run_until_stopped(settings, jobs, job, _progress_echo(quiet or as_json))
     _print_result(final, as_json, log_file)
     alone = groupless_line(settings, tenant, final.result.get("documents") or [])
     if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
@@ -221,21 +224,49 @@ def ingest(
         raise typer.Exit(1)
 
 
-INTERRUPTED = "interrupted (Ctrl-C): what was stored stays, and the same command run again goes on from there"
+def interrupted(how: str) -> str:
+    """The one line of a stopped ingest; ``how``: Ctrl-C or SIGTERM."""
+    return f"interrupted ({how}): what was stored stays, and the same command run again goes on from there"
 
 
-def _run_until_ctrl_c(settings: Settings, jobs: JobStore, job: Job, echo: Callable[[Job], None]) -> Job:
-    """``run_here``, with Ctrl-C as a cancel. Before, the command ended without a word (exit 130) and left
-    its job ``running`` under a dead process, so ``jobs list`` showed it running and the next ``figvault
-    serve`` resumed the ingest its user had stopped (a dead owner's job is resumed by any job runner)."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd, ``docker stop``, ``kill``) raised in the main thread. A KeyboardInterrupt, so it
+    unwinds as Ctrl-C does: each extraction worker is ended by its waiting thread, the job is cancelled."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM's default ended the process at once: the job stayed ``running`` (the next ``figvault serve``
+    resumed it) and a worker whose parent was gone printed a BrokenPipeError traceback."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set it
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_until_stopped(settings: Settings, jobs: JobStore, job: Job, echo: Callable[[Job], None]) -> Job:
+    """``run_here``, with Ctrl-C or SIGTERM as a cancel. Before, the command ended without a word (exit
+    130, or 143 on SIGTERM) and left its job ``running`` under a dead process, so ``jobs list`` showed it
+    running and the next ``figvault serve`` resumed the ingest its user had stopped (a dead owner's job is
+    resumed by any job runner)."""
     from figvault.pipeline.jobs import JobState, run_here, this_owner
 
     try:
-        return run_here(settings, job, echo=echo)
-    except KeyboardInterrupt:
-        jobs.finish(job.id, JobState.CANCELLED, INTERRUPTED, owner=this_owner())
-        typer.echo(f"ingest: {INTERRUPTED} (job {job.id} cancelled)", err=True)
-        raise typer.Exit(130) from None
+        with _sigterm_as_ctrl_c():
+            return run_here(settings, job, echo=echo)
+    except KeyboardInterrupt as exc:
+        how, code = ("SIGTERM", 143) if isinstance(exc, _Terminated) else ("Ctrl-C", 130)
+        jobs.finish(job.id, JobState.CANCELLED, interrupted(how), owner=this_owner())
+        typer.echo(f"ingest: {interrupted(how)} (job {job.id} cancelled)", err=True)
+        raise typer.Exit(code) from None
 
 
 def _refuse_before_the_job(settings: Settings) -> None:
