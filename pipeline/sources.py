@@ -204,8 +204,10 @@ def convert_deck(
     from pptx import Presentation
 
     from figvault.ingest import slide_render
+    from figvault.ingest.safety import opened_pptx
 
-    data = original.read_bytes()
+    # As extraction opens it: a picture member the zip bomb guard skips is emptied, never inflated.
+    data, _ = opened_pptx(original.read_bytes(), settings.max_pptx_uncompressed_mb)
     slides = list(Presentation(io.BytesIO(data)).slides)
     hidden = {i + 1 for i, s in enumerate(slides) if s._element.get("show") == "0"}
     try:

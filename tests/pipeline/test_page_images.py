@@ -212,7 +212,9 @@ def test_a_hostile_deck_is_converted_in_a_limited_worker(offline_settings: Setti
     offline_settings.extract.libreoffice_timeout_s = 20
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     renderer = PageImageRenderer(offline_settings)
-    with pytest.raises(RenderFailedError, match="convert this deck"):
+    # Since convert_deck opens the deck as extraction does (safety.opened_pptx), the guard refuses it from
+    # the zip's directory, in the worker, before python-pptx or LibreOffice ("... to convert this deck").
+    with pytest.raises(RenderFailedError, match=r"zip bomb guard: member 'ppt/slides/slide1\.xml' inflates"):
         renderer.render(sha(data), 1)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak_mb < inflated_mb / 2
     assert workers_alive() == []
@@ -356,3 +358,33 @@ def test_sample_pdf_page_image(offline_settings: Settings) -> None:
         assert_page_pixels(image.size, (595, 842))
         # Not a blank page: the demo report draws a chart and a diagram.
         assert len(set(image.convert("L").getdata())) > 16
+
+
+def test_a_decks_skipped_pictures_are_not_handed_to_libreoffice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A picture member over the zip bomb ratio is skipped by extraction (emptied: safety.opened_pptx);
+    before, convert_deck opened the stored original with python-pptx and handed it to LibreOffice whole,
+    so the skipped member was inflated by both."""
+    import zipfile
+
+    from figvault.ingest import slide_render
+    from figvault.settings import ExtractSettings
+
+    deck = tmp_path / "flat.pptx"
+    base = zipfile.ZipFile(io.BytesIO(sample_pptx_bytes()))
+    with base as zin, zipfile.ZipFile(deck, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item))
+        zout.writestr("ppt/media/flat.png", bytes(17 * 2**20))
+    handed: list[bytes] = []
+
+    def render_deck(data: bytes, *args: object) -> None:
+        handed.append(data)
+        raise slide_render.RenderError("stopped by the test")
+
+    monkeypatch.setattr(slide_render, "render_deck", render_deck)
+    with pytest.raises(RenderFailedError, match="stopped by the test"):
+        sources.convert_deck(deck, "soffice", ExtractSettings())
+    with zipfile.ZipFile(io.BytesIO(handed[0])) as zf:
+        assert zf.getinfo("ppt/media/flat.png").file_size == 0
