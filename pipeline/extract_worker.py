@@ -118,10 +118,13 @@ def _mp_context() -> Any:
 
 def _started_at(pid: int) -> str | None:
     """When process ``pid`` started (Linux: clock ticks since boot, exact), or "" where that cannot be read
-    (then only whether the pid exists is known); None: no such process."""
+    (then only whether the pid exists is known); None: no such process, or one that has ended and waits to
+    be reaped (a zombie keeps its /proc entry until its parent collects it, which a slow supervisor may
+    never do)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2 :].split()[19]
+        state, *rest = stat[stat.rindex(")") + 2 :].split()
+        return None if state in ("Z", "X") else rest[18]
     except (OSError, ValueError, IndexError):
         return "" if psutil.pid_exists(pid) else None
 

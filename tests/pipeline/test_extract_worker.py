@@ -6,6 +6,7 @@ No timing assertions beyond "it ended": the limits are set far below what the ho
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -190,6 +191,22 @@ def test_a_worker_whose_requester_was_killed_ends(tmp_path: Path) -> None:
     for proc in left:
         proc.kill()
     assert not left, "the worker (or its fork server) outlived the killed requester"
+
+
+def test_a_requester_that_ended_but_is_not_reaped_counts_as_gone() -> None:
+    """A requester killed while its own parent has not collected it yet (a zombie: a supervisor that reaps
+    slowly) keeps its /proc entry and start time: the worker's watch must take it for gone, or the worker
+    runs on to its document's end."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.02)
+        assert extract_worker._started_at(child.pid) is None
+        assert extract_worker._started_at(os.getpid()) not in (None, "")  # a live process keeps its time
+    finally:
+        child.wait()
 
 
 def _running(proc: psutil.Process | None) -> bool:
