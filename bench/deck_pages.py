@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import random
 import shutil
@@ -58,7 +57,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.util import Emu, Pt
 
 sys.path.insert(0, str(Path(__file__).parent))
-from survey_pages import GoldPanel, PanelScore, score_panels
+from survey_pages import GoldPanel, PanelScore, add_part_arguments, print_results, score_panels
 
 from figvault.ingest.boxes import box_iou
 from figvault.ingest.extract import extract_document
@@ -447,11 +446,8 @@ def run(seeds: tuple[int, ...], folder: Path, paths: list[str], soffice: str) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("tune", "report", "both"), default="tune")
+    add_part_arguments(parser, "keep the generated decks and PDFs here")
     parser.add_argument("--path", choices=("pdf", "pptx", "both"), default="both")
-    parser.add_argument("--show-errors", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", type=Path, help="keep the generated decks and PDFs here")
     args = parser.parse_args()
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
@@ -466,14 +462,7 @@ def main() -> int:
             folder.mkdir(parents=True, exist_ok=True)
             for path, score in run(parts[name], folder, paths, soffice).items():
                 results[f"{name} {path}"] = (score.as_dict(), score.panels.errors)
-    if args.json:
-        print(json.dumps({k: row for k, (row, _) in results.items()}))
-    else:
-        for key, (row, errors) in results.items():
-            print(key, row)
-            if args.show_errors:
-                for line in errors:
-                    print("   ", line)
+    print_results(results, args.json, args.show_errors)
     return 0
 
 

@@ -29,8 +29,10 @@ import random
 import statistics
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 
@@ -787,12 +789,32 @@ def run(seeds: tuple[int, ...], folder: Path, layout: str = "base") -> PanelScor
     return total
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_part_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """The options every page generator's command has: which seed part, errors shown, JSON, a folder kept."""
     parser.add_argument("--part", choices=("tune", "report", "both"), default="tune")
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", type=Path, help="keep the generated PDFs here")
+    parser.add_argument("--out", type=Path, help=out_help)
+
+
+def print_results(
+    results: Mapping[str, tuple[Mapping[str, Any], Sequence[str]]], as_json: bool, errors: bool
+) -> None:
+    """A page generator's report: its rows (``name: (scores, errors)``) as one JSON object, or a row a line,
+    each followed by its errors when asked."""
+    if as_json:
+        print(json.dumps({name: row for name, (row, _) in results.items()}))
+        return
+    for name, (row, row_errors) in results.items():
+        print(name, dict(row))
+        if errors:
+            for line in row_errors:
+                print("   ", line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_part_arguments(parser, "keep the generated PDFs here")
     parser.add_argument(
         "--layouts",
         default="base",
@@ -812,14 +834,7 @@ def main() -> int:
             for name in names:
                 key = name if layout == "base" else f"{name} {layout}"
                 results[key] = run(parts[name], folder, layout)
-    if args.json:
-        print(json.dumps({k: v.as_dict() for k, v in results.items()}))
-    else:
-        for name, result in results.items():
-            print(name, result.as_dict())
-            if args.show_errors:
-                for line in result.errors:
-                    print("   ", line)
+    print_results({k: (v.as_dict(), v.errors) for k, v in results.items()}, args.json, args.show_errors)
     return 0
 
 

@@ -52,7 +52,7 @@ from typing import Any
 import pymupdf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from survey_pages import GoldPanel, PanelScore, score_panels
+from survey_pages import GoldPanel, PanelScore, add_part_arguments, print_results, score_panels
 
 from figvault.ingest.extract import extract_document
 from figvault.settings import ExtractSettings
@@ -581,10 +581,7 @@ def score_pdf(path: Path, truth: WebTruth) -> PanelScore:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("tune", "report", "both"), default="tune")
-    parser.add_argument("--show-errors", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", type=Path, help="keep the generated PDFs here")
+    add_part_arguments(parser, "keep the generated PDFs here")
     parser.add_argument(
         "--node-modules",
         type=Path,
@@ -604,14 +601,7 @@ def main() -> int:
             folder = (args.out or Path(tmp)) / name
             folder.mkdir(parents=True, exist_ok=True)
             results[name] = run(parts[name], folder, args.node_modules)
-    if args.json:
-        print(json.dumps({k: v.as_dict() for k, v in results.items()}))
-    else:
-        for name, result in results.items():
-            print(name, result.as_dict())
-            if args.show_errors:
-                for line in result.errors:
-                    print("   ", line)
+    print_results({k: (v.as_dict(), v.errors) for k, v in results.items()}, args.json, args.show_errors)
     return 0
 
 
