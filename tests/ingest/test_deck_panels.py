@@ -117,6 +117,14 @@ def _charts(decks: ModuleType, deck_pdfs: dict, slides: dict[int, tuple[int, ...
     return out
 
 
+def _assert_one_titled_unit_each(decks: ModuleType, seed: int, gold: list, units: list) -> None:
+    """Each chart of ``gold`` is one unit (none merged or lost), and each titled one has its title exact."""
+    result = decks.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
+    titled = [g for g in gold if g.title]
+    assert decks.score_panels(titled, units).title_exact == len(titled), (seed, result.errors)
+
+
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
 def test_pies_and_doughnuts_take_their_legend_and_title_set_apart(decks: ModuleType, deck_pdfs: dict) -> None:
     """Layout classes "round plot with its legend set apart" and "title far above or at the frame's left
@@ -125,10 +133,7 @@ def test_pies_and_doughnuts_take_their_legend_and_title_set_apart(decks: ModuleT
     wedges' colours) and its title: one unit per chart, its title exact."""
     for seed, gold, units in _charts(decks, deck_pdfs, ROUND_PLOTS, {"pie", "doughnut"}):
         gold = [g for g in gold if (seed, g.page, tuple(round(v) for v in g.box[:2])) not in TOO_SMALL]
-        result = decks.score_panels(gold, units)
-        assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
-        titled = [g for g in gold if g.title]
-        assert decks.score_panels(titled, units).title_exact == len(titled), (seed, result.errors)
+        _assert_one_titled_unit_each(decks, seed, gold, units)
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
@@ -137,10 +142,7 @@ def test_charts_side_by_side_are_one_unit_each(decks: ModuleType, deck_pdfs: dic
     above it as its own (and grow over the pie), nor the title over a lower chart on its left as one of
     its category labels."""
     for seed, gold, units in _charts(decks, deck_pdfs, SIDE_BY_SIDE, set(decks.CHART_KINDS)):
-        result = decks.score_panels(gold, units)
-        assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), (seed, result.errors)
-        titled = [g for g in gold if g.title]
-        assert decks.score_panels(titled, units).title_exact == len(titled), (seed, result.errors)
+        _assert_one_titled_unit_each(decks, seed, gold, units)
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
