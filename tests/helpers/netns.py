@@ -34,14 +34,35 @@ T = TypeVar("T")
 
 
 class NamespaceUnavailable(RuntimeError):
-    """This process may not make or enter a network namespace (not root, seccomp, no kernel support)."""
+    """This process may not make or enter a namespace, network or mount (not root, seccomp, no kernel
+    support)."""
 
 
-def _libc_call(name: str, *args: int) -> None:
+def libc_call(name: str, *args: int | bytes | None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if getattr(libc, name)(*args) != 0:
         err = ctypes.get_errno()
         raise NamespaceUnavailable(f"{name}: {os.strerror(err)}")
+
+
+def call_in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a fresh thread that ends with it: a namespace the thread enters or makes (network,
+    mount) dies with the thread, and the caller's thread never leaves its own."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # handed to the caller's thread
+            error.append(exc)
+
+    thread = threading.Thread(target=body, name="namespaced", daemon=True)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
 
 
 def _bring_loopback_up() -> None:
@@ -59,43 +80,24 @@ class LoopbackNamespace:
     lives while :attr:`fd` is open or a process is in it."""
 
     def __init__(self) -> None:
-        self.fd: int = self._call_in_thread(self._create)
+        self.fd: int = call_in_thread(self._create)
 
     @staticmethod
     def _create() -> int:
-        _libc_call("unshare", CLONE_NEWNET)
+        libc_call("unshare", CLONE_NEWNET)
         _bring_loopback_up()
         return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
-    @staticmethod
-    def _call_in_thread(fn: Callable[[], T]) -> T:
-        """``fn()`` on a fresh thread that ends with it: the namespace change dies with the thread."""
-        result: list[T] = []
-        error: list[BaseException] = []
-
-        def body() -> None:
-            try:
-                result.append(fn())
-            except BaseException as exc:  # handed to the caller's thread
-                error.append(exc)
-
-        thread = threading.Thread(target=body, name="netns", daemon=True)
-        thread.start()
-        thread.join()
-        if error:
-            raise error[0]
-        return result[0]
-
     def enter(self) -> None:
         """Move the calling thread (only) into the namespace."""
-        _libc_call("setns", self.fd, CLONE_NEWNET)
+        libc_call("setns", self.fd, CLONE_NEWNET)
 
     def run(self, fn: Callable[[], T]) -> T:
         def inside() -> T:
             self.enter()
             return fn()
 
-        return self._call_in_thread(inside)
+        return call_in_thread(inside)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
