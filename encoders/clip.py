@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from figvault.cores import usable_cores
 from figvault.encoders.base import EncodingError, PartialEncoding
 from figvault.encoders.device import DTYPES, Precision, require_device, resolve_device, resolve_precision
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
@@ -363,7 +363,7 @@ class ClipEncoder(LazyModel):
         if self._pool is None:
             with self._load_lock:
                 if self._pool is None:
-                    workers = max(1, min(4, os.cpu_count() or 1))
+                    workers = min(4, usable_cores())
                     self._pool = ThreadPoolExecutor(workers, thread_name_prefix="clip-preprocess")
         return self._pool
 

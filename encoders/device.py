@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from typing import Literal
 
 import torch
 
+from figvault.cores import usable_cores
 from figvault.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def serving_cpu_threads(configured: int) -> int:
     """Intra-op threads for a serving process: ``configured``, or with 0 half the usable cores (1 to 4)."""
     if configured > 0:
         return configured
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return max(1, min(4, cores // 2))
 
 

@@ -136,4 +136,3 @@ def data_dir_problem(data_dir: Path) -> str | None:
         what = "is" if existing == data_dir else f"would be made in {existing}, which is"
         return f"the data folder {data_dir} {what} not writable by this user"
     return None
-

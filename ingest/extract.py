@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError, typed_line
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
@@ -201,7 +202,7 @@ def extract_batch(
     Results come back in input order so that output files are deterministic.
     """
     files = list(paths)
-    workers = settings.workers or os.cpu_count() or 1
+    workers = settings.workers or usable_cores()
     workers = max(1, min(workers, len(files)))
     if workers == 1:
         for p in files:

@@ -39,6 +39,7 @@ from typing import Any
 
 import psutil
 
+from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, typed_line
 from figvault.ingest import soffice_profiles
 from figvault.ingest.deadline import OPTIONAL_SHARE, steps_until
@@ -436,7 +437,7 @@ def extract_many(
     files = [Path(p) for p in paths]
     if not files:
         return
-    count = workers or settings.workers or os.cpu_count() or 1
+    count = workers or settings.workers or usable_cores()
     count = max(1, min(count, len(files)))
     # Only this thread asks ``cancelled`` (it may read a database connection of this thread); the
     # extraction threads watch the event it sets.

@@ -20,7 +20,6 @@ asks ``cancelled`` (it may read a database connection of that thread).
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 import time
@@ -32,6 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from figvault.cores import usable_cores
 from figvault.errors import FigvaultError, one_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.pipeline.encode_units import EncodedUnits
@@ -121,7 +121,7 @@ class CancelWatch:
 
 
 def extract_workers(settings: Settings, documents: int) -> int:
-    count = settings.extract.workers or os.cpu_count() or 1
+    count = settings.extract.workers or usable_cores()
     return max(1, min(count, documents))
 
 
@@ -157,7 +157,7 @@ def encoder_threads(workers: int, allowed: bool) -> Iterator[None]:
         yield
         return
     before = torch.get_num_threads()
-    wanted = min(before, max(1, (os.cpu_count() or 1) - workers))
+    wanted = min(before, max(1, usable_cores() - workers))
     if wanted != before:
         torch.set_num_threads(wanted)
     try:
@@ -172,7 +172,7 @@ def _tail_workers() -> int:
     run may take the cores (``encoder_may_lower_threads``: a process whose only work is its ingest), else
     one. Each batch of a job ends with the encoder alone; on 1 thread it left a core idle (corpus +
     distractors: 1.6 s at one batch's end, docs/jobs.md)."""
-    return max(1, os.cpu_count() or 1) if _may_lower.get() else 1
+    return usable_cores() if _may_lower.get() else 1
 
 
 def largest_first(specs: Sequence[DocSpec]) -> list[DocSpec]:

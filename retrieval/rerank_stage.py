@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from PIL import Image
 
+from figvault.cores import usable_cores
 from figvault.encoders.reranker import RerankItem
 from figvault.search_models import SearchHit
 from figvault.storage import BlobStore
@@ -51,7 +51,7 @@ def _load_one(blobs: BlobStore, hit: SearchHit) -> Image.Image | None:
 def _load_images(blobs: BlobStore, hits: list[SearchHit]) -> list[Image.Image | None]:
     """Decode in threads: PNG decoding releases the GIL, and at 7-8 ms a figure it is a visible share of
     the stage (docs/reranker.md)."""
-    workers = min(IMAGE_WORKERS, os.cpu_count() or 1, len(hits))
+    workers = min(IMAGE_WORKERS, usable_cores(), len(hits))
     if workers <= 1:
         return [_load_one(blobs, hit) for hit in hits]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rerank-img") as pool:

@@ -26,7 +26,6 @@ turn gets 503 + ``Retry-After``: by then its caller has likely given up.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
+from figvault.cores import usable_cores
 from figvault.pipeline.page_images import RENDER_SLOTS
 from figvault.settings import ServiceSettings
 
@@ -64,7 +64,7 @@ def search_concurrency(configured: int) -> int:
     p95 than four did, at the same throughput (docs/service.md, "Under load", 2026-12-03 15:03-15:08)."""
     if configured > 0:
         return configured
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return max(4, min(32, 2 * cores))
 
 

@@ -216,7 +216,7 @@ def counted_threads(encoders: EncoderSet, monkeypatch: pytest.MonkeyPatch) -> li
         return encode_documents(texts, workers=workers)
 
     monkeypatch.setattr(encoders.text, "encode_documents", counting)
-    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runner_module, "usable_cores", lambda: 2)
     return seen
 
 
@@ -277,7 +277,7 @@ def test_once_all_is_extracted_the_encoder_runs_texts_on_every_core_in_the_cli_o
 
     monkeypatch.setattr(encoders.text, "encode_documents", counting)
     monkeypatch.setattr(runner_module, "extract_and_prepare", marked)
-    monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runner_module, "usable_cores", lambda: 2)
     settings = make_settings(tmp_path / "data", workers=1)
     with runner_module.encoder_may_lower_threads() if cli else contextlib.nullcontext():
         report = ingest(settings, encoders, docs, LocalEngine(settings))

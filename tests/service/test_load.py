@@ -228,5 +228,5 @@ def test_searches_at_once_two_per_core_unless_configured(
     on a quiet 2-core machine (docs/service.md, "Under load"); a configured number is taken as it is."""
     from figvault.service import admission
 
-    monkeypatch.setattr(admission.os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(admission, "usable_cores", lambda: cores)
     assert admission.search_concurrency(configured) == expected

@@ -108,7 +108,6 @@ def test_form_controls_have_labels() -> None:
     assert controls and controls <= labelled, controls - labelled
 
 
-
 def test_no_form_can_put_a_key_in_a_url() -> None:
     """The sign-in form had no method: pressed before the page's modules ran (a slow link, a module that
     failed to load), the browser submitted it as ``GET /?token=fvk_...``, and the key went into the
@@ -131,6 +130,7 @@ def test_no_form_can_put_a_key_in_a_url() -> None:
     for name, attrs in parser.forms.items():
         assert (attrs.get("method") or "get").lower() == "post", name
         assert not attrs.get("action"), name  # posted to the page itself, which takes no POST
+
 
 SSE_SCRIPT = """
 globalThis.sessionStorage = { getItem: () => "tok" };
