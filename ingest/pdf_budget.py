@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
+from figvault.ingest.pdf_budget_annots import AnnotationData
+
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
 """Painting operators: f F f* S s B B* b b* (paths), Tj TJ (text), BI (inline image), sh (shading); an image
 painted by ``Do`` counts as one too (``_Stream.images``)."""
@@ -111,6 +113,7 @@ class ContentBudget:
         self._glyphs: dict[int, tuple[int, int, bool]] = {}
         """Type 3 font xref -> its heaviest glyph's painting operators, the bytes of its glyphs, and
         whether they pass the cap alone (``_type3_glyph_ops``)."""
+        self._annotation_data = AnnotationData(doc)
 
     def page_cost(self, page: pymupdf.Page, op_threshold: int) -> PageCost:
         """What painting ``page`` asks for; operators are counted when they could pass ``op_threshold``."""
@@ -125,8 +128,11 @@ class ContentBudget:
         times = _times(roots, order, edges)
         painted = [(self._streams[xref], n) for xref, n in times.items() if n]
         glyph_ops, expansion = self._font_costs(page, cost)
-        # what the page's own streams do not show: pattern cells, annotations' appearances
+        # what the page's own streams do not show: pattern cells, annotations' appearances, and what MuPDF
+        # draws of the annotations that have none (pdf_budget_annots)
+        drawn = self._annotation_data.page_cost(page)
         pattern_ops = self._pattern_ops(page, roots, times, cost) + self._annotation_ops(page, cost)
+        pattern_ops += drawn.operations
         self._shadings_painted(page, roots, times, cost)
         self._colour_spaces(page, times, cost)
         if cost.over_bytes:
@@ -134,6 +140,7 @@ class ContentBudget:
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
         if painted_bytes * expansion > MAX_PAGE_CHARACTERS:
             cost.characters = expansion * sum(n * self._text_bytes(stream) for stream, n in painted)
+        cost.characters += drawn.characters
         if painted_bytes // MIN_BYTES_PER_OP > MAX_PAGE_POINTS:
             cost.points = sum(n * self._points(stream) for stream, n in painted)
         bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes

@@ -1,0 +1,48 @@
+"""Generated hostile files of the sixth pass: annotations MuPDF draws from their data (no appearance stream).
+Each file is a few KB to a few MB; the cost is in the drawing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ingest.hostile_docs import _pdf_file, one_page_objects
+from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
+
+
+def _with_annotations(path: Path, annotations: list[bytes], *more: bytes) -> Path:
+    """A bar chart page whose /Annots lists ``annotations`` (objects 6, 7, ...), then the objects ``more``."""
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA, *annotations, *more
+    )
+    refs = b" ".join(b"%d 0 R" % (6 + i) for i in range(len(annotations)))
+    objects[2] = objects[2].replace(b"/Contents 4 0 R", b"/Contents 4 0 R /Annots [%s]" % refs)
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def _points(n: int) -> bytes:
+    return b" ".join(b"%d %d" % (100 + (i * 7) % 400, 100 + (i * 13) % 600) for i in range(n))
+
+
+def ink_pdf(path: Path, points: int, strokes: int = 1, shared: bool = False) -> Path:
+    """A bar chart page with one Ink annotation without appearance stream: ``strokes`` strokes of ``points``
+    points each, written out, or (``shared``) each a reference to one array object of ``points`` points."""
+    if shared:
+        ink = b"[%s]" % b" ".join([b"7 0 R"] * strokes)
+        more: tuple[bytes, ...] = (b"[%s]" % _points(points),)
+    else:
+        ink = b"[%s]" % b" ".join([b"[%s]" % _points(points)] * strokes)
+        more = ()
+    annotation = b"<< /Type /Annot /Subtype /Ink /Rect [100 100 500 700] /C [1 0 0] /InkList %s >>" % ink
+    return _with_annotations(path, [annotation], *more)
+
+
+def free_text_pdf(path: Path, annotations: int, chars: int) -> Path:
+    """A bar chart page with ``annotations`` FreeText annotations without appearance stream, each of
+    ``chars`` characters of words for MuPDF to lay out."""
+    text = (b"word " * (chars // 5 + 1))[:chars]
+    annotation = (
+        b"<< /Type /Annot /Subtype /FreeText /Rect [100 100 500 700] /DA (/Helv 6 Tf 0 g)"
+        b" /Contents (%s) >>" % text
+    )
+    return _with_annotations(path, [annotation] * annotations)
