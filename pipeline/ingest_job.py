@@ -376,18 +376,22 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         # Uploads carry their names and ids (``identities``); they go in batches through the engine's
         # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
-        for chunk in _chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of):
+        chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
+        worth = _worth_extracting_ahead(ctx, inputs)
+        for index, chunk in enumerate(chunks):
             ctx.check_cancel()
             check_caller(ctx)
             # What is in flight, so that a process that dies here charges these documents (jobs.py).
-            # (The runner reports each document as its engine starts it, and as it is written.)
+            # (The runner reports each document as its engine starts it, and as it is written; the
+            # engine's look-ahead, the next batch's files it extracts while this one drains.)
             chunk = _without_deleted(ctx, list(chunk), inputs, tally)
-            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
+            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
             if not chunk:
                 continue
+            engine.look_ahead(_next_run(chunks, index, crashes), worth)
             report = _run_batch(ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine)
             tally.add_batch(ctx, report, len(chunk))
-            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: []})
+            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
         result = tally.result(time.perf_counter() - started, tenant, engine.name)
         return result | _gone_files(ctx, tenant)
     except JobInterrupted:
@@ -402,6 +406,39 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             engine.close()
         if not interrupted and not kept:
             discard_uploads(settings, ctx.job, ctx.store.db)
+
+
+def _next_run(chunks: Sequence[Sequence[Path]], index: int, suspects: dict[str, int]) -> list[Path]:
+    """The files of the batch after ``chunks[index]``, which the engine may extract while that one drains
+    (``Engine.look_ahead``): none beside a file that was in flight at a death, which goes alone so that a
+    second death is charged to it only (``_chunks``)."""
+    if index + 1 >= len(chunks):
+        return []
+    both = [*chunks[index], *chunks[index + 1]]
+    return [] if any(suspects.get(str(p)) for p in both) else list(chunks[index + 1])
+
+
+def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs) -> Callable[[Path], bool]:
+    """Whether a file of the next batch is worth extracting before its batch plans it: not when a
+    document of the tenant holds its bytes (the plan may skip it as unchanged, and a re-run over unchanged
+    files must extract nothing), nor when its upload's document was deleted meanwhile
+    (``_without_deleted``). Asked in the job's thread, one file at a time, as a slot frees."""
+    from figvault.pipeline.ingest_pipeline import file_sha256
+
+    registry = DocumentRegistry(ctx.store.db)
+    tenant = job_tenant(ctx.job)
+
+    def worth(path: Path) -> bool:
+        registered = inputs.registered.get(str(path))
+        if registered is not None and registry.get(tenant, registered) is None:
+            return False
+        try:
+            sha = file_sha256(path)
+        except OSError:  # the plan reports it
+            return False
+        return not registry.with_content(tenant, sha)
+
+    return worth
 
 
 def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
@@ -492,7 +529,7 @@ def _run_batch(
                 progress=False,
                 cancelled=ctx.stop_requested,
                 tags=tags,
-                on_progress=_progress_reporter(ctx, tally.done, tally.total),
+                on_progress=_progress_reporter(ctx, tally.done, tally.total, engine),
                 principal=job_principal(params, ctx.job.started_by, tenant),
                 id_seed=ctx.job.id,
             )
@@ -510,11 +547,12 @@ STAGES = "stages"
 """Checkpoint key (informational): the running batch's per-stage rates, shown by ``figvault ingest``."""
 
 
-def _progress_reporter(ctx: JobContext, done: int, total: int) -> Any:
-    """Per written document: the job's progress, the documents still in flight, and the stage rates."""
+def _progress_reporter(ctx: JobContext, done: int, total: int, engine: Engine) -> Any:
+    """Per written document: the job's progress, the documents still in flight (the engine's look-ahead
+    included), and the stage rates."""
 
     def report(finished: int, in_flight: list[str], clock: StageClock) -> None:
-        checkpoint = {IN_FLIGHT: in_flight, STAGES: clock.rates()}
+        checkpoint = {IN_FLIGHT: sorted({*in_flight, *engine.looking_ahead()}), STAGES: clock.rates()}
         ctx.progress("ingest", done + finished, total, checkpoint=checkpoint)
 
     return report

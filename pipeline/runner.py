@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from figvault.cores import usable_cores
@@ -36,6 +38,7 @@ from figvault.errors import FigvaultError, one_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.pipeline.encode_units import EncodedUnits
 from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many, file_size
+from figvault.pipeline.look_ahead import Adopted, LookAhead, Slots
 from figvault.pipeline.stages import (
     DocSpec,
     EncodeJob,
@@ -78,6 +81,15 @@ class Engine(ABC):
     def close(self) -> None:
         """Release what the engine holds beyond one run (actors, a Ray it started); here: nothing."""
         return None
+
+    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool]) -> None:
+        """The files of the job's next run, which the engine may extract while this one drains (those
+        ``worth`` it; asked in the calling thread). Here: ignored."""
+        return None
+
+    def looking_ahead(self) -> list[str]:
+        """The files extracted ahead and not yet taken by a run (in flight for the job's checkpoint)."""
+        return []
 
     @abstractmethod
     def run(
@@ -203,11 +215,17 @@ class _Extractions:
         stop: threading.Event,
         workers: int,
         limit: int,
+        slots: Slots,
+        adopted: Sequence[Adopted] = (),
     ) -> None:
-        self.settings, self.clock, self.stop, self.limit = settings, clock, stop, limit
+        self.settings, self.clock, self.stop, self.limit, self.slots = settings, clock, stop, limit, slots
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-extract")
-        self.todo = deque(largest_first(specs))
-        self.running: dict[Future[Outcome], DocSpec] = {}
+        self.adopted = list(adopted)  # extracted (or extracting) ahead, while the run before drained
+        taken = {id(a.spec) for a in self.adopted}
+        self.todo = deque(largest_first([s for s in specs if id(s) not in taken]))
+        self.running: dict[Future[Outcome], DocSpec] = {a.future: a.spec for a in self.adopted}
+        for item in self.adopted:
+            clock.begin(item.spec)
         self.ready: deque[PreparedDoc] = deque()
         self.profiles = SofficeProfiles()  # one LibreOffice profile per worker slot, for the run
 
@@ -218,11 +236,18 @@ class _Extractions:
         """Whether a document is still to be extracted, or being extracted."""
         return bool(self.todo or self.running)
 
+    def busy(self) -> int:
+        """Extractions started and not done (running, or waiting for a pool thread or a slot)."""
+        return sum(1 for future in self.running if not future.done())
+
     def _extract(self, spec: DocSpec) -> Outcome:
         if self.stop.is_set():
             raise ExtractCancelled("cancelled before extraction")
         settings, stop = self.settings.extract, self.stop
-        return extract_and_prepare(spec, settings, self.clock, cancelled=stop.is_set, profiles=self.profiles)
+        with self.slots.held(stop.is_set):
+            return extract_and_prepare(
+                spec, settings, self.clock, cancelled=stop.is_set, profiles=self.profiles
+            )
 
     def start_more(self) -> None:
         while self.todo and len(self.running) + len(self.ready) < self.limit:
@@ -252,7 +277,10 @@ class _Extractions:
         """Cancel what has not started, wait for the rest (``stop`` set: they end within CANCEL_POLL_S)."""
         for future in self.running:
             future.cancel()
+        for item in self.adopted:
+            item.halt.set()
         self.pool.shutdown(wait=True)
+        wait([item.future for item in self.adopted])
         self.profiles.close()
 
 
@@ -279,6 +307,24 @@ class LocalEngine(Engine):
 
     name = "local"
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.slots_count = extract_workers(settings, sys.maxsize)
+        self.slots = Slots(self.slots_count)
+        self.ahead: LookAhead | None = None
+
+    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool]) -> None:
+        self.ahead = self.ahead or LookAhead(self.settings, self.slots, self.slots_count)
+        self.ahead.name(paths, worth)
+
+    def looking_ahead(self) -> list[str]:
+        return self.ahead.paths() if self.ahead is not None else []
+
+    def close(self) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
+            self.ahead = None
+
     def run(
         self,
         specs: Sequence[DocSpec],
@@ -288,6 +334,7 @@ class LocalEngine(Engine):
         clock: StageClock,
         cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[DocSpec, Outcome]]:
+        adopted = self.ahead.adopt(specs, clock) if self.ahead is not None else []
         if not specs:
             return
         workers = extract_workers(self.settings, len(specs))
@@ -302,7 +349,9 @@ class LocalEngine(Engine):
             name="figvault-encode",
             daemon=True,
         )
-        extractions = _Extractions(self.settings, specs, clock, stop, workers, workers + depth)
+        extractions = _Extractions(
+            self.settings, specs, clock, stop, workers, workers + depth, self.slots, adopted
+        )
         watch = CancelWatch(cancelled)
         in_encoder = 0
         encoder.start()
@@ -310,7 +359,8 @@ class LocalEngine(Engine):
             while extractions.pending() or in_encoder:
                 extractions.start_more()
                 yield from extractions.collect_failed()
-                if not extractions.extracting():
+                self._start_ahead(extractions, clock)
+                if not extractions.extracting() and not (self.ahead and self.ahead.extracting()):
                     lane.drained.set()  # before the last documents reach the encoder
                 in_encoder += extractions.hand_on(lane.inbox)
                 with contextlib.suppress(queue.Empty):
@@ -323,6 +373,15 @@ class LocalEngine(Engine):
             stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
             extractions.close()
             encoder.join()
+
+    def _start_ahead(self, extractions: _Extractions, clock: StageClock) -> None:
+        """Once this run has nothing left to start, its free slots extract the next run's files
+        (``look_ahead``); the job's checkpoint then names them in flight (``clock.listener``)."""
+        if self.ahead is None or extractions.todo:
+            return
+        free = self.slots_count - extractions.busy() - self.ahead.busy()
+        if self.ahead.start(free) and clock.listener is not None:
+            clock.listener()
 
     def _encode_loop(self, lane: _EncodeLane, workers: int, lower: bool) -> None:
         """Encode every document waiting, up to ``ingest.encode_batch_units`` units, in one call, on the

@@ -216,6 +216,42 @@ def prepare(spec: DocSpec, result: WorkerResult, clock: StageClock | None = None
     return PreparedDoc(spec, extraction, result.page_texts, units, pngs)
 
 
+def extract_raw(
+    path: Path,
+    settings: ExtractSettings,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    profiles: SofficeProfiles | None = None,
+) -> WorkerResult | str:
+    """Extract one file under the per-document limits: the worker's result, or the one-line reason it
+    failed (ExtractCancelled still raises). A deck's conversion reuses a profile of ``profiles``."""
+    try:
+        return extract_limited(path, settings, cancelled=cancelled, profiles=profiles)
+    except ExtractCancelled:
+        raise
+    except ExtractionError as exc:
+        return str(exc)
+    except Exception as exc:  # a hostile document must fail alone
+        return one_line(exc)
+
+
+def prepared_outcome(spec: DocSpec, result: WorkerResult | str, clock: StageClock, started: float) -> Outcome:
+    """``extract_raw``'s result as the extract stage hands it on: the document with its units prepared,
+    or the reason; counted in ``clock`` as extraction busy since ``started`` (``time.perf_counter``)."""
+    prepared: Outcome
+    if isinstance(result, str):
+        prepared = result
+    else:
+        try:
+            prepared = prepare(spec, result, clock)
+        except Exception as exc:  # preparing a hostile document's units must fail that document only
+            prepared = one_line(exc)
+    pages = prepared.extraction.meta.pages if isinstance(prepared, PreparedDoc) else 0
+    units = len(prepared.units) if isinstance(prepared, PreparedDoc) else 0
+    clock.add("extract", time.perf_counter() - started, docs=1, units=units, pages=pages)
+    return prepared
+
+
 def extract_and_prepare(
     spec: DocSpec,
     settings: ExtractSettings,
@@ -227,19 +263,8 @@ def extract_and_prepare(
     """Extract one document under the per-document limits and prepare its units; a failure's reason
     instead (ExtractCancelled still raises). A deck's conversion reuses a profile of ``profiles``."""
     started = time.perf_counter()
-    try:
-        result = extract_limited(spec.path, settings, cancelled=cancelled, profiles=profiles)
-        prepared: Outcome = prepare(spec, result, clock)
-    except ExtractCancelled:
-        raise
-    except ExtractionError as exc:
-        prepared = str(exc)
-    except Exception as exc:  # preparing a hostile document's units must fail that document only
-        prepared = one_line(exc)
-    pages = prepared.extraction.meta.pages if isinstance(prepared, PreparedDoc) else 0
-    units = len(prepared.units) if isinstance(prepared, PreparedDoc) else 0
-    clock.add("extract", time.perf_counter() - started, docs=1, units=units, pages=pages)
-    return prepared
+    result = extract_raw(spec.path, settings, cancelled=cancelled, profiles=profiles)
+    return prepared_outcome(spec, result, clock, started)
 
 
 def encode_batch(

@@ -307,3 +307,67 @@ def test_a_cli_ingest_in_this_process_leaves_later_runs_their_threads(
         assert seen and set(seen) == {2}
     finally:
         torch.set_num_threads(before)
+
+
+def job_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each extraction's start (``extract <file name>``) and each store flush (``flush``), in order, as
+    the list it fills."""
+    from figvault.pipeline import stages
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    events: list[str] = []
+    extract, flush = stages.extract_limited, MilvusUnitStore.flush
+
+    def extracting(path: Path, *args: Any, **kwargs: Any) -> Any:
+        events.append(f"extract {Path(path).name}")
+        return extract(path, *args, **kwargs)
+
+    def flushing(self: MilvusUnitStore, collection: str) -> None:
+        events.append("flush")
+        flush(self, collection)
+
+    monkeypatch.setattr(stages, "extract_limited", extracting)
+    monkeypatch.setattr(MilvusUnitStore, "flush", flushing)
+    return events
+
+
+def run_batches(settings: Settings, paths: list[Path]) -> Any:
+    params = {"paths": [str(p) for p in paths], "groups": ["eng"], "engine": "local"}
+    return run_here(
+        settings, JobStore.open(settings).create(JobType.INGEST, params, started_by="t", tenant="acme")
+    )
+
+
+def test_the_next_batch_is_extracted_while_one_drains(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job of two batches (``ingest.batch_docs`` 2, 2 workers): the second batch's extraction starts
+    while the first batch's last documents are encoded and written, before its flush; each file is
+    extracted once, and the job stores and reports what it did batch by batch. Before, the first batch
+    drained completely (flushed) before any file of the second was extracted."""
+    events = job_events(monkeypatch)
+    settings = make_settings(tmp_path / "data", workers=2)
+    settings.ingest.batch_docs = 2
+    final = run_batches(settings, docs[:4])
+    assert final.state == JobState.SUCCEEDED, final.message
+    assert final.result[INDEXED] == 4 and final.result["units"] == 6
+    assert final.checkpoint["in_flight"] == []
+    extracted = [e for e in events if e.startswith("extract")]
+    assert sorted(extracted) == sorted(f"extract {p.name}" for p in docs[:4])  # each once
+    before_first_flush = events[: events.index("flush")]
+    assert len([e for e in before_first_flush if e.startswith("extract")]) > 2, events
+    assert events.count("flush") == 2 and events[-1] == "flush"
+
+
+def test_a_rerun_over_unchanged_files_extracts_nothing_ahead(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-ahead leaves out files whose bytes a stored document has: the plan skips those unread."""
+    settings = make_settings(tmp_path / "data", workers=2)
+    settings.ingest.batch_docs = 2
+    assert run_batches(settings, docs[:4]).state == JobState.SUCCEEDED
+    events = job_events(monkeypatch)
+    changed = figure_pdf(tmp_path / "changed.pdf", seed=90)
+    final = run_batches(settings, [changed, *docs[:4]])
+    assert final.state == JobState.SUCCEEDED and final.result["skipped"] == 4, final.result
+    assert events == ["extract changed.pdf", "flush"]
