@@ -184,6 +184,8 @@ def run_isolated(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ)
     if variant == "before":
         env["BENCH_INGEST_SRC"] = str(args.before_src)
+        if (args.before_src / "pipeline").is_dir():  # a source tree (a worktree), not an installed layout:
+            env["FV_DEV_TREE"] = str(args.before_src)  # the dev install maps figvault.pipeline etc. to it
     command = [
         sys.executable,
         __file__,
