@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from tests.helpers.bench_module import load_bench
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from tune_retrieval import coordinate_ascent
+coordinate_ascent = load_bench("tune_retrieval").coordinate_ascent
 
 
 def test_ascent_takes_only_steps_above_the_noise_floor() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from tests.helpers.bench_module import load_bench
 
-from common_args import data_folders, fusion_pair, replay_parser
+common_args = load_bench("common_args")
+data_folders, fusion_pair, replay_parser = (
+    common_args.data_folders,
+    common_args.fusion_pair,
+    common_args.replay_parser,
+)
 
 
 def test_a_sized_replay_takes_the_dump_data_folders_and_profile() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from tests.helpers.bench_module import load_bench
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from transfer_cv import document_folds, restricted, untitled_view
+transfer_cv = load_bench("transfer_cv")
+document_folds, restricted, untitled_view = (
+    transfer_cv.document_folds,
+    transfer_cv.restricted,
+    transfer_cv.untitled_view,
+)
 
 
 def _line(qid: str, doc: str) -> dict:

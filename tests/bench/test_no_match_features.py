@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from tests.helpers.bench_module import load_bench
 
-from no_match_features import out_of_fold, refused_and_caught
-from tune_retrieval import fold_assignment
+no_match_features = load_bench("no_match_features")
+out_of_fold, refused_and_caught = no_match_features.out_of_fold, no_match_features.refused_and_caught
+fold_assignment = load_bench("tune_retrieval").fold_assignment
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable() -> None:
