@@ -26,21 +26,12 @@ TAGS = ("a", "b", "c")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from pymilvus import DataType, MilvusClient
+    from pymilvus import MilvusClient
 
     client = MilvusClient(str(Path(tmp_path_factory.mktemp("lite")) / "patch.db"))
     rng = np.random.default_rng(5)
     for name, index in (("flat", "FLAT"), ("hnsw", "HNSW")):
-        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
-        schema.add_field("tag", DataType.VARCHAR, max_length=8)
-        schema.add_field("n", DataType.INT64)
-        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-        params = client.prepare_index_params()
-        params.add_index(
-            "vec", index_type=index, metric_type="COSINE", params={"M": 8} if index == "HNSW" else {}
-        )
-        client.create_collection(name, schema=schema, index_params=params)
+        _create_collection(client, name, index)
 
         def rows(ids: range, version: int) -> list[dict]:
             vectors = rng.standard_normal((len(ids), DIM)).astype(np.float32)
@@ -62,6 +53,22 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         client.load_collection(name)
     yield client
     client.close()
+
+
+def _create_collection(client: Any, name: str, index: str) -> None:
+    """A collection of the tests' layout: key, tag, number and a DIM-wide vector under a cosine ``index``."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
+    schema.add_field("tag", DataType.VARCHAR, max_length=8)
+    schema.add_field("n", DataType.INT64)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    params = client.prepare_index_params()
+    params.add_index(
+        "vec", index_type=index, metric_type="COSINE", params={"M": 8} if index == "HNSW" else {}
+    )
+    client.create_collection(name, schema=schema, index_params=params)
 
 
 def _search(
@@ -158,20 +165,12 @@ def test_an_empty_memtable_is_not_snapshotted(client: Any, monkeypatch: pytest.M
     snapshot (which built an empty Arrow table per search) is skipped; with rows in the memtable it is not."""
     from milvus_lite.engine import collection
     from milvus_lite.storage.memtable import MemTable
-    from pymilvus import DataType
 
     assert lite_patch.apply()
     if not client.has_collection("sealed"):
-        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
-        schema.add_field("tag", DataType.VARCHAR, max_length=8)
-        schema.add_field("n", DataType.INT64)
-        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-        params = client.prepare_index_params()
         # FLAT: exact whether or not Lite's background index build after the flush is done yet (with
         # HNSW the two searches compared could run on either side of it and differ as approximations do).
-        params.add_index("vec", index_type="FLAT", metric_type="COSINE")
-        client.create_collection("sealed", schema=schema, index_params=params)
+        _create_collection(client, "sealed", "FLAT")
         vectors = np.random.default_rng(3).standard_normal((200, DIM)).astype(np.float32)
         rows = [
             {"pk": f"s{i:03d}", "tag": TAGS[i % 3], "n": i, "vec": v.tolist()} for i, v in enumerate(vectors)
@@ -202,17 +201,9 @@ def test_a_filter_is_evaluated_once_per_segment_until_the_segments_change(
     as by Lite's own search."""
     from milvus_lite.engine import collection
     from milvus_lite.search import indexed_filter
-    from pymilvus import DataType
 
     assert lite_patch.apply()
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("pk", DataType.VARCHAR, max_length=32, is_primary=True)
-    schema.add_field("tag", DataType.VARCHAR, max_length=8)
-    schema.add_field("n", DataType.INT64)
-    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-    params = client.prepare_index_params()
-    params.add_index("vec", index_type="FLAT", metric_type="COSINE")
-    client.create_collection("masks", schema=schema, index_params=params)
+    _create_collection(client, "masks", "FLAT")
     rng = np.random.default_rng(21)
 
     def rows(start: int, count: int, tag: str) -> list[dict]:
