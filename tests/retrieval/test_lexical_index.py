@@ -40,83 +40,110 @@ def assert_same_ranking(got: list[tuple[str, float]], expected: list[tuple[str, 
         assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
 
 
+class _World:
+    """The index and the reference's copy of its rows, changed together."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.index = LexicalIndex(analyzer, META_SCHEMA)
+        self.rows: dict[str, dict] = {}
+        self.serial = 0
+
+    def next_serial(self) -> int:
+        self.serial += 1
+        return self.serial
+
+    def add(self, doc_rows: list[dict]) -> None:
+        self.index.upsert(doc_rows)
+        self.rows.update({r["unit_id"]: r for r in doc_rows})
+
+    def remove(self, ids: list[str]) -> None:
+        assert self.index.delete(ids) == len(ids)
+        for uid in ids:
+            del self.rows[uid]
+
+    def assert_reference(self, q: str, scope: Scope, got: list[tuple[str, float]]) -> None:
+        assert_same_ranking(got, reference_search(self.rows.values(), scope, q, LIMIT, PARAMS, self.analyzer))
+
+
 def test_index_equals_the_reference_and_ignores_what_the_caller_cannot_see(tmp_path: Path) -> None:
     rng = random.Random(20261202)
-    analyzer = Analyzer()
-    index = LexicalIndex(analyzer, META_SCHEMA)
-    rows: dict[str, dict] = {}
-    serial = 0
-
-    def add(doc_rows: list[dict]) -> None:
-        index.upsert(doc_rows)
-        rows.update({r["unit_id"]: r for r in doc_rows})
-
-    def remove(ids: list[str]) -> None:
-        assert index.delete(ids) == len(ids)
-        for uid in ids:
-            del rows[uid]
-
+    world = _World(Analyzer())
     for tenant in TENANTS:
         for _ in range(8):
-            serial += 1
-            add(random_doc(rng, serial, tenant, random_groups(rng)))
+            world.add(random_doc(rng, world.next_serial(), tenant, random_groups(rng)))
     queries = 0
     for _ in range(ROUNDS):
         tenant = rng.choice(TENANTS)
         groups = None if rng.random() < 0.2 else random_groups(rng)
-        scope = scope_of(tenant, groups, rows.values())
+        scope = scope_of(tenant, groups, world.rows.values())
         questions = [random_query(rng) for _ in range(QUERIES_PER_ROUND)]
-        before = [index.search(q, scope, LIMIT, PARAMS) for q in questions]
+        before = [world.index.search(q, scope, LIMIT, PARAMS) for q in questions]
         for q, got in zip(questions, before, strict=True):
-            assert_same_ranking(got, reference_search(rows.values(), scope, q, LIMIT, PARAMS, analyzer))
-
-        # Others upload documents full of the caller's words: nothing the caller gets may change.
-        extra: list[str] = []
-        for _ in range(rng.randint(1, 4)):
-            serial += 1
-            other_tenant, other_groups = invisible_to(rng, tenant, groups or [])
-            if groups is None:  # the whole tenant is visible: only another tenant is invisible
-                other_tenant = rng.choice([t for t in TENANTS if t != tenant])
-            doc_rows = random_doc(rng, serial, other_tenant, other_groups, rare=True)
-            add(doc_rows)
-            extra += [r["unit_id"] for r in doc_rows]
-        assert [index.search(q, scope, LIMIT, PARAMS) for q in questions] == before
-        remove(extra)
-        assert [index.search(q, scope, LIMIT, PARAMS) for q in questions] == before
+            world.assert_reference(q, scope, got)
+        _others_upload_and_delete(rng, world, tenant, groups, scope, questions, before)
         queries += 3 * len(questions)
-
-        # The caller's own world changes (new, replaced, regrouped, deleted documents): still the reference.
-        serial += 1
-        add(random_doc(rng, serial, tenant, groups or random_groups(rng)))
-        victim = rng.choice(sorted({r["doc_id"] for r in rows.values()}))
-        victims = [r for r in rows.values() if r["doc_id"] == victim]
-        if rng.random() < 0.5:
-            remove([r["unit_id"] for r in victims])
-        else:
-            new_groups = random_groups(rng)
-            regrouped = random_doc(rng, 0, victims[0]["tenant"], new_groups)
-            pairs = zip(regrouped, victims, strict=False)
-            replaced = [{**r, "unit_id": v["unit_id"], "doc_id": victim} for r, v in pairs]
-            add(replaced)
-            remove([v["unit_id"] for v in victims[len(replaced) :]])
-        scope = scope_of(tenant, groups, rows.values())
+        _callers_documents_change(rng, world, tenant, groups)
+        scope = scope_of(tenant, groups, world.rows.values())
         for q in questions[:5]:
-            assert_same_ranking(
-                index.search(q, scope, LIMIT, PARAMS),
-                reference_search(rows.values(), scope, q, LIMIT, PARAMS, analyzer),
-            )
+            world.assert_reference(q, scope, world.index.search(q, scope, LIMIT, PARAMS))
     assert queries >= 2000
-    assert len(index) == len(rows) and index.unit_ids() == set(rows)
+    assert len(world.index) == len(world.rows) and world.index.unit_ids() == set(world.rows)
+    _assert_a_snapshot_answers_alike(rng, world, tmp_path / "index.npz")
 
-    # A snapshot answers exactly like the index it was taken from.
-    path = tmp_path / "index.npz"
+
+def _others_upload_and_delete(
+    rng: random.Random,
+    world: _World,
+    tenant: str,
+    groups: list[str] | None,
+    scope: Scope,
+    questions: list[str],
+    before: list[list[tuple[str, float]]],
+) -> None:
+    """Others upload documents full of the caller's words, then delete them: nothing the caller gets may
+    change, neither while they are there nor after."""
+    extra: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        other_tenant, other_groups = invisible_to(rng, tenant, groups or [])
+        if groups is None:  # the whole tenant is visible: only another tenant is invisible
+            other_tenant = rng.choice([t for t in TENANTS if t != tenant])
+        doc_rows = random_doc(rng, world.next_serial(), other_tenant, other_groups, rare=True)
+        world.add(doc_rows)
+        extra += [r["unit_id"] for r in doc_rows]
+    assert [world.index.search(q, scope, LIMIT, PARAMS) for q in questions] == before
+    world.remove(extra)
+    assert [world.index.search(q, scope, LIMIT, PARAMS) for q in questions] == before
+
+
+def _callers_documents_change(
+    rng: random.Random, world: _World, tenant: str, groups: list[str] | None
+) -> None:
+    """The caller's own world changes: a new document, and one document deleted or regrouped."""
+    world.add(random_doc(rng, world.next_serial(), tenant, groups or random_groups(rng)))
+    victim = rng.choice(sorted({r["doc_id"] for r in world.rows.values()}))
+    victims = [r for r in world.rows.values() if r["doc_id"] == victim]
+    if rng.random() < 0.5:
+        world.remove([r["unit_id"] for r in victims])
+        return
+    new_groups = random_groups(rng)
+    regrouped = random_doc(rng, 0, victims[0]["tenant"], new_groups)
+    pairs = zip(regrouped, victims, strict=False)
+    replaced = [{**r, "unit_id": v["unit_id"], "doc_id": victim} for r, v in pairs]
+    world.add(replaced)
+    world.remove([v["unit_id"] for v in victims[len(replaced) :]])
+
+
+def _assert_a_snapshot_answers_alike(rng: random.Random, world: _World, path: Path) -> None:
+    """A snapshot answers exactly like the index it was taken from."""
+    index = world.index
     index.save(path, {"seq": 7})
-    loaded, header = LexicalIndex.load(path, analyzer)
+    loaded, header = LexicalIndex.load(path, world.analyzer)
     assert header["seq"] == 7
     same = ("units", "terms", "postings", "segments", "access_codes")
     assert {k: loaded.stats()[k] for k in same} == {k: index.stats()[k] for k in same}
     for _ in range(50):
-        scope = scope_of(rng.choice(TENANTS), rng.choice([None, random_groups(rng)]), rows.values())
+        scope = scope_of(rng.choice(TENANTS), rng.choice([None, random_groups(rng)]), world.rows.values())
         q = random_query(rng)
         assert loaded.search(q, scope, LIMIT, PARAMS) == index.search(q, scope, LIMIT, PARAMS)
 
