@@ -6,8 +6,9 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from tqdm import tqdm
@@ -16,8 +17,25 @@ from figvault.commands import app, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._warnings import warning_lines
 
+if TYPE_CHECKING:
+    from figvault.settings import ExtractSettings
+    from figvault.units import ExtractedFigure
+
 # Fields of the stable extract record; the rest of FigureUnit (tenant, groups, versions) belongs to ingest.
 _INGEST_ONLY = {"tenant", "groups", "tags", "phash", "embedding_version", "doc_id"}
+
+
+@dataclass
+class _Tally:
+    """What the summary line counts, filled file by file."""
+
+    units: int = 0
+    pages: int = 0
+    files_ok: int = 0
+    ocr_timeouts: int = 0
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    """(file, warning) pairs, printed once each with their files at the end."""
 
 
 @app.command()
@@ -31,7 +49,6 @@ def extract(
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
     from figvault.ingest.extract import iter_input_files
-    from figvault.pipeline.extract_worker import extract_many
 
     settings = state(ctx).settings
     check_inputs(paths)
@@ -40,10 +57,19 @@ def extract(
     for p in missing:
         typer.echo(f"FAILED {p}: no such file or folder", err=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    tally = _Tally(failures=[(p, "no such file or folder") for p in missing])
+    _write_units(settings.extract, files, out, tally, quiet=quiet)
+    _print_summary(out, tally)
+    if tally.failures:
+        raise typer.Exit(1)
 
-    n_units = n_pages = n_ok = ocr_timeouts = 0
-    failures: list[tuple[Path, str]] = [(p, "no such file or folder") for p in missing]
-    warnings: list[tuple[str, str]] = []
+
+def _write_units(
+    extract_settings: ExtractSettings, files: list[Path], out: Path, tally: _Tally, *, quiet: bool
+) -> None:
+    """Extract ``files`` into ``out``/units.jsonl and ``out``/images/, counting into ``tally``."""
+    from figvault.pipeline.extract_worker import extract_many
+
     # Write to a temporary file and rename: readers never see a half-written units.jsonl.
     fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".units-", suffix=".jsonl")
     with (
@@ -51,37 +77,41 @@ def extract(
         tqdm(total=len(files), unit="file", disable=quiet, desc="extract", dynamic_ncols=True) as bar,
     ):
         # Each file in a worker process under the per-document time and memory limits.
-        for path, extracted in extract_many(files, settings.extract):
+        for path, extracted in extract_many(files, extract_settings):
             bar.update(1)
             if isinstance(extracted, str):
-                failures.append((path, extracted))
+                tally.failures.append((path, extracted))
                 bar.write(f"FAILED {path}: {extracted}", file=sys.stderr)
                 continue
             result = extracted.extraction
-            warnings += [(str(path), warning) for warning in result.warnings]
-            n_ok += 1
-            n_pages += result.meta.pages
-            ocr_timeouts += result.ocr_timeouts
-            for fig in result.figures:
-                rel = f"images/{fig.unit.unit_id}.png"
-                (out / rel).write_bytes(fig.png)
-                record = fig.unit.model_copy(update={"image": rel}).model_dump(
-                    mode="json", exclude=_INGEST_ONLY
-                )
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                n_units += 1
-            bar.set_postfix(units=n_units, failed=len(failures))
+            tally.warnings += [(str(path), warning) for warning in result.warnings]
+            tally.files_ok += 1
+            tally.pages += result.meta.pages
+            tally.ocr_timeouts += result.ocr_timeouts
+            tally.units += _write_figures(fh, out, result.figures)
+            bar.set_postfix(units=tally.units, failed=len(tally.failures))
     os.replace(tmp_name, out / "units.jsonl")
-    for line in warning_lines(warnings):  # once each, with its files ("LibreOffice not found": all)
+
+
+def _write_figures(fh: TextIO, out: Path, figures: list[ExtractedFigure]) -> int:
+    """One JSONL record and one PNG per figure; returns how many were written."""
+    for fig in figures:
+        rel = f"images/{fig.unit.unit_id}.png"
+        (out / rel).write_bytes(fig.png)
+        record = fig.unit.model_copy(update={"image": rel}).model_dump(mode="json", exclude=_INGEST_ONLY)
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(figures)
+
+
+def _print_summary(out: Path, tally: _Tally) -> None:
+    for line in warning_lines(tally.warnings):  # once each, with its files ("LibreOffice not found": all)
         typer.echo(line, err=True)
 
     typer.echo(
-        f"extracted {n_units} units from {n_ok} file(s), {n_pages} pages; {len(failures)} failed"
-        f" -> {out / 'units.jsonl'}"
+        f"extracted {tally.units} units from {tally.files_ok} file(s), {tally.pages} pages;"
+        f" {len(tally.failures)} failed -> {out / 'units.jsonl'}"
     )
-    if ocr_timeouts:  # each read also had its warning line; the total is what tells a user to act
+    if tally.ocr_timeouts:  # each read also had its warning line; the total is what tells a user to act
         from figvault.ingest.ocr import ocr_lost
 
-        typer.echo(f"warning: {ocr_lost(ocr_timeouts)}", err=True)
-    if failures:
-        raise typer.Exit(1)
+        typer.echo(f"warning: {ocr_lost(tally.ocr_timeouts)}", err=True)
