@@ -13,7 +13,8 @@ from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 if TYPE_CHECKING:
-    from figvault.retrieval.evaluation import EvalQuery
+    from figvault.access import Principal
+    from figvault.retrieval.evaluation import EvalQuery, EvalResult
     from figvault.settings import Settings
 
 
@@ -41,9 +42,7 @@ def eval_command(
     when it gives a `bbox`.
     """
     from figvault.access import local_operator
-    from figvault.retrieval.evaluation import CUTOFFS, evaluate, load_queries, select_split
-    from figvault.retrieval.search import SearchEngine
-    from figvault.search_models import SearchRequest, SearchResponse
+    from figvault.retrieval.evaluation import load_queries, select_split
 
     if split not in (None, "tune", "report"):
         raise typer.BadParameter(f"--split is tune or report, not {split!r}")
@@ -60,22 +59,44 @@ def eval_command(
         if absent is not None:
             typer.echo(absent, err=True)
         typer.echo(f"eval: loading the models and the store, then {len(queries)} queries...", err=True)
-        engine = SearchEngine.from_settings(settings)
-        progress = _Progress(len(queries))
+        outcome = _run_queries(settings, principal, queries, top_k=top_k, rerank=rerank, results=results)
+    _print_metrics(outcome, as_json=as_json)
 
-        def run_query(query: EvalQuery) -> SearchResponse:
-            answer = engine.search(
-                principal, SearchRequest(query=query.query, top_k=max(top_k, 10), rerank=rerank)
-            )
-            progress.done_one()
-            return answer
 
-        if results is not None:
-            results.parent.mkdir(parents=True, exist_ok=True)
-            with results.open("w", encoding="utf-8") as out:
-                outcome = evaluate(queries, run_query, results_out=out)
-        else:
-            outcome = evaluate(queries, run_query)
+def _run_queries(
+    settings: Settings,
+    principal: Principal,
+    queries: list[EvalQuery],
+    *,
+    top_k: int,
+    rerank: bool | None,
+    results: Path | None,
+) -> EvalResult:
+    """Every query searched as ``principal`` and scored; each ranked list also written to ``results``."""
+    from figvault.retrieval.evaluation import evaluate
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchRequest, SearchResponse
+
+    engine = SearchEngine.from_settings(settings)
+    progress = _Progress(len(queries))
+
+    def run_query(query: EvalQuery) -> SearchResponse:
+        answer = engine.search(
+            principal, SearchRequest(query=query.query, top_k=max(top_k, 10), rerank=rerank)
+        )
+        progress.done_one()
+        return answer
+
+    if results is None:
+        return evaluate(queries, run_query)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("w", encoding="utf-8") as out:
+        return evaluate(queries, run_query, results_out=out)
+
+
+def _print_metrics(outcome: EvalResult, *, as_json: bool) -> None:
+    from figvault.retrieval.evaluation import CUTOFFS
+
     metrics = outcome.metrics()
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
