@@ -86,7 +86,7 @@ def run(cfg: RerankerSettings, count: int, repeats: int, blobs: BlobStore, size:
     return median
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -111,23 +111,50 @@ def main() -> None:
     parser.add_argument("--min-pixels", type=int, default=RerankerSettings().min_pixels)
     parser.add_argument("--image-size", default="1000x700", help="synthetic figure size WxH")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def model_path(args: argparse.Namespace, tmp: Path) -> str:
+    """``--model``, or a tiny random Qwen-VL of ``--family`` and ``--scale`` built under ``tmp``."""
+    if args.model:
+        return args.model
+    from tests.encoders.tiny_qwen import QWEN2_VL_2B_LAYERS, build_tiny_qwen
+
+    widths = QWEN2_VL_2B_LAYERS if args.scale == "2b-layers" else {}
+    return str(
+        build_tiny_qwen(
+            tmp / args.scale,
+            args.family,
+            text_overrides=widths.get("text"),
+            vision_overrides=widths.get("vision"),
+        )
+    )
+
+
+def print_mode(
+    args: argparse.Namespace, cfg: RerankerSettings, blobs: BlobStore, size: tuple[int, int], tmp: Path
+) -> None:
+    """The table rows of one quantization mode: each candidate count, then the model's load time."""
+    started = time.perf_counter()
+    load_reranker(cfg)
+    load_s = time.perf_counter() - started
+    for count in (int(c) for c in args.candidates.split(",")):
+        t = run(cfg, count, args.repeats, blobs, size)
+        overhead = t["rerank_load_images"] + t["rerank_preprocess"]
+        name = t["describe"].replace(str(tmp) + "/", "")[:44]
+        print(
+            f"{name:<44} {count:>5} {t['rerank']:>9.1f} {t['rerank'] / count:>8.2f} "
+            f"{t['rerank_load_images']:>9.1f} {t['rerank_preprocess']:>8.1f} "
+            f"{t['rerank_model']:>9.1f} {100 * overhead / t['rerank']:>10.1f}"
+        )
+    print(f"  (load {load_s:.1f} s)")
+
+
+def main() -> None:
+    args = parse_args()
     size = tuple(int(v) for v in args.image_size.lower().split("x"))
     with tempfile.TemporaryDirectory(prefix="figvault-bench-rerank-") as tmp:
-        model = args.model
-        if not model:
-            from tests.encoders.tiny_qwen import QWEN2_VL_2B_LAYERS, build_tiny_qwen
-
-            widths = QWEN2_VL_2B_LAYERS if args.scale == "2b-layers" else {}
-            model = str(
-                build_tiny_qwen(
-                    Path(tmp) / args.scale,
-                    args.family,
-                    text_overrides=widths.get("text"),
-                    vision_overrides=widths.get("vision"),
-                )
-            )
+        model = model_path(args, Path(tmp))
         blobs = BlobStore(Path(tmp) / "blobs")
         header = (
             f"{'model':<44} {'cands':>5} {'total ms':>9} {'ms/cand':>8} {'load img':>9} "
@@ -148,19 +175,7 @@ def main() -> None:
                 min_pixels=args.min_pixels,
                 max_pixels=args.max_pixels,
             )
-            started = time.perf_counter()
-            load_reranker(cfg)
-            load_s = time.perf_counter() - started
-            for count in (int(c) for c in args.candidates.split(",")):
-                t = run(cfg, count, args.repeats, blobs, size)
-                overhead = t["rerank_load_images"] + t["rerank_preprocess"]
-                name = t["describe"].replace(str(Path(tmp)) + "/", "")[:44]
-                print(
-                    f"{name:<44} {count:>5} {t['rerank']:>9.1f} {t['rerank'] / count:>8.2f} "
-                    f"{t['rerank_load_images']:>9.1f} {t['rerank_preprocess']:>8.1f} "
-                    f"{t['rerank_model']:>9.1f} {100 * overhead / t['rerank']:>10.1f}"
-                )
-            print(f"  (load {load_s:.1f} s)")
+            print_mode(args, cfg, blobs, size, Path(tmp))
             clear_cache()
 
 
