@@ -8,6 +8,7 @@ all). Here each list is built from the points present, in one pass, and holds at
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from pptx.oxml.ns import qn
@@ -22,7 +23,9 @@ def _points(element: Any, declared: int) -> dict[int, str]:
     """idx -> text of the ``c:pt`` elements under ``element`` with an index below the declared count and
     MAX_CHART_POINTS (python-pptx's ``range(ptCount)``, bounded)."""
     found: dict[int, str] = {}
-    for pt in element.iter(_PT):
+    # At most that many elements are looked at: the points of a chart come in order, and 300,000 of them
+    # took 23 CPU-s here to find the first 100,000 (load 25).
+    for pt in itertools.islice(element.iter(_PT), min(declared, MAX_CHART_POINTS)):
         try:
             idx = int(pt.get("idx", ""))
         except ValueError:
@@ -74,3 +77,18 @@ def _number(text: str | None) -> float | None:
         return float(text) if text is not None else None
     except ValueError:
         return None
+
+
+_TX = qn("c:tx")
+
+
+def series_name(series: Any) -> str:
+    """``series.name`` of python-pptx (the first point text under the series' ``c:tx``), without its XPath
+    ``./c:tx//c:pt/c:v/text()``, which libxml2 evaluated over the whole series: 3.3 CPU-s a call on a
+    series of 300,000 points (load 25), called for every series."""
+    for tx in series._element.iterchildren(_TX):
+        for pt in tx.iter(_PT):
+            for v in pt.iterchildren(_V):
+                if v.text is not None:
+                    return v.text
+    return ""

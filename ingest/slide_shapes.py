@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from pptx.oxml.ns import qn
 
-from figvault.ingest.slide_chart import category_labels, series_values
+from figvault.ingest.slide_chart import category_labels, series_name, series_values
 
 EMU_PER_PT = 12700
 CHART_URI = "http://schemas.openxmlformats.org/drawingml/2006/chart"
@@ -264,7 +264,8 @@ def chart_text(chart: Any) -> str:
                 lines.append("categories: " + _capped_list(categories, MAX_CHART_CATEGORIES))
             for series in plot.series:
                 values = _capped_list([_format_value(v) for v in series_values(series)], MAX_SERIES_VALUES)
-                lines.append(f"series {series.name}: {values}" if series.name else f"series: {values}")
+                name = series_name(series)
+                lines.append(f"series {name}: {values}" if name else f"series: {values}")
     except Exception:
         pass
     return "\n".join(lines)

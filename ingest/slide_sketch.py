@@ -107,7 +107,11 @@ def _draw_connector(
 def _draw_chart(
     draw: ImageDraw.ImageDraw, shape: Any, px: tuple[float, float, float, float], font: ImageFont.ImageFont
 ) -> None:
-    """Title, then bars of every series side by side per category (scaled to the largest value), labelled."""
+    """Title, then bars of every series side by side per category (scaled to the largest value), labelled.
+
+    A chart of more categories than the frame has pixel columns draws the highest value of each column's
+    categories, and labels at most one category per line height of width: a native chart of 100,000 points
+    drew 100,000 bars and 100,000 labels (52 of the 107 CPU-s of a 300,000-point deck, load 25)."""
     x0, y0, x1, y1 = px
     draw.rectangle(px, outline=_OUTLINE)
     try:
@@ -127,6 +131,8 @@ def _draw_chart(
         draw.text(((x0 + x1) / 2, y0 + line * 0.5), title, fill="black", font=font, anchor="ma")
     base_y = y1 - line * 2 if categories else y1
     peak = max(max(s) for s in series) or 1.0
+    step = math.ceil(max(len(s) for s in series) / max(1.0, x1 - x0))  # categories per pixel column
+    series = [[max(s[i : i + step]) for i in range(0, len(s), step)] for s in series]
     n_cat = max(len(s) for s in series)
     slot = (x1 - x0) / n_cat
     bar = slot * 0.8 / len(series)
@@ -136,5 +142,7 @@ def _draw_chart(
             left = x0 + ci * slot + slot * 0.1 + si * bar
             height = (base_y - top_y) * max(value, 0.0) / peak
             draw.rectangle((left, base_y - height, left + bar, base_y), fill=palette[si % len(palette)])
-    for ci, label in enumerate(categories[:n_cat]):
+    every = math.ceil(n_cat / max(1.0, (x1 - x0) / line))  # labels at least a line's height apart
+    for ci in range(0, min(n_cat, math.ceil(len(categories) / step)), every):
+        label = categories[ci * step]
         draw.text((x0 + (ci + 0.5) * slot, base_y + line * 0.5), label, fill="black", font=font, anchor="ma")
