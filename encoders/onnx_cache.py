@@ -11,6 +11,13 @@ probe check (``text._onnx``) and the saved tokenizer gave sentence-transformers'
 and used only after its probes, run through it, give those vectors again within ``TOLERANCE``. Anything
 else (no entry, a partial or damaged one, another vector) and the caller exports afresh from the torch
 model: the cache can cost a second, never a wrong vector.
+
+The probe check compares an entry with its own ``meta.json``: whoever can write an entry chooses the vectors
+of every question and stored text (a model that gives the recorded probe vectors and anything else for
+other texts). So an entry is read, and written, only where no one but this process's user can change it:
+the cache folder and the entry are folders of that user, not links, with no group or other write
+(``_private``); they are made so (0700). Elsewhere (a cache folder another user made first, under
+``/tmp``; a shared group-writable one) the cache is not used and the export is made in memory each time.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -88,9 +96,38 @@ def light_tokenizer(path: Path, pad_id: int) -> Callable[[list[str]], tuple[np.n
     return tokenize
 
 
+def _private(path: Path, *, folder: bool = True) -> bool:
+    """Whether only this process's user can change ``path``: its own folder (or file), not a link, with no
+    group or other write."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR if folder else stat.S_ISREG
+    return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def _trusted(folder: Path) -> bool:
+    """Whether the entry in ``folder`` (and the cache folder holding it) is this user's alone; an entry that
+    is not is left alone, with a warning (it is not ours to remove)."""
+    files = [f for f in (folder / name for name in (MODEL, TOKENIZER, META)) if os.path.lexists(f)]
+    if _private(folder.parent) and _private(folder) and all(_private(f, folder=False) for f in files):
+        return True
+    log.warning(
+        "ONNX export cache entry %s not used: it or its folder %s may be changed by other users (export"
+        " again; make the folder this user's own, mode 0700, or set text.export_cache)",
+        folder.name,
+        folder.parent,
+    )
+    return False
+
+
 def load(folder: Path, threads: int, probes: Sequence[str]) -> OnnxQuestions | None:
     """The entry in ``folder`` as a runner of its own tokenizer (no torch model), or None when there is
-    none or it does not give its recorded probe vectors (``probes``: the PROBES as the encoder clips them)."""
+    none, others may change it (``_trusted``) or it does not give its recorded probe vectors (``probes``:
+    the PROBES as the encoder clips them)."""
+    if not folder.exists() or not _trusted(folder):
+        return None
     try:
         meta = json.loads((folder / META).read_text())
         if meta.get("format") != FORMAT or list(meta["probes"]) != list(probes):
@@ -124,7 +161,10 @@ def save(folder: Path, model: Any, export: Path, pooling: str, probes: Sequence[
     try:
         backend = model[0].tokenizer.backend_tokenizer
         pad_id = int(model[0].tokenizer.pad_token_id or 0)
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(folder.parent):
+            log.warning("ONNX export not cached: other users may change %s", folder.parent)
+            return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:
             backend.save(str(staging / TOKENIZER))

@@ -99,3 +99,47 @@ def test_off_keeps_nothing(tiny_folder: Path, tmp_path: Path) -> None:
     assert text.spec.export_cache is None
     assert text.prepare_documents(threads=1) == "onnxruntime"
     assert _entries(tmp_path) == []
+
+
+def _plant_negated(entry: Path) -> None:
+    """Rewrite ``entry`` as another user could: a model whose every vector is the true one negated, with
+    probe vectors recorded to match, so the entry passes its own probe check."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(entry / MODEL_FILE))
+    for node in model.graph.node:
+        node.output[:] = ["hidden_raw" if name == "hidden" else name for name in node.output]
+    model.graph.node.append(helper.make_node("Neg", ["hidden_raw"], ["hidden"]))
+    onnx.save(model, str(entry / MODEL_FILE))
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["vectors"] = (-np.asarray(meta["vectors"])).tolist()
+    (entry / "meta.json").write_text(json.dumps(meta))
+
+
+def test_an_entry_others_may_change_is_not_used(tiny_folder: Path, tmp_path: Path) -> None:
+    """An entry passes its probe check against its own meta.json, so whoever writes it chooses every
+    question's and stored text's vector. Used before wherever it lay: a cache folder another user made
+    first (text.export_cache under /tmp) or one open to a group. Now only a folder of this user's alone
+    (made 0700) is read."""
+    cache = tmp_path / "cache"
+    first = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert first.prepare_documents(threads=1) == "onnxruntime"
+    truth = first.encode_texts(TEXTS)
+    assert cache.stat().st_mode & 0o777 == 0o700
+    (entry,) = sorted(cache.iterdir())
+    _plant_negated(entry)
+    # In a folder of this user's alone the planted entry is read: what is at stake.
+    private = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert private.prepare_documents(threads=1) == "onnxruntime" and not private.loaded
+    assert np.abs(private.encode_documents(TEXTS) + truth).max() <= TOLERANCE
+    cache.chmod(0o777)  # anyone may write the cache folder
+    shared = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert shared.prepare_documents(threads=1) == "onnxruntime"
+    assert shared.loaded, "the entry of a folder others may write was used"
+    assert np.abs(shared.encode_documents(TEXTS) - truth).max() <= TOLERANCE
+    cache.chmod(0o700)
+    (entry / "meta.json").chmod(0o666)  # or the entry's own file
+    third = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert third.prepare_documents(threads=1) == "onnxruntime" and third.loaded
+    assert np.abs(third.encode_documents(TEXTS) - truth).max() <= TOLERANCE
