@@ -55,6 +55,8 @@ def _detail_json(detail: dict[str, Any]) -> str:
 
 class AuditEntry(BaseModel):
     id: int
+    """The entry's place in its tenant's trail (1: the first), never the table's row id: that sequence is
+    shared by every tenant."""
     at: str
     """UTC, ISO 8601."""
     user: str
@@ -156,9 +158,10 @@ def list_entries(
         rows = tx.execute(
             select(audit).where(*where).order_by(audit.c.id.desc()).limit(limit).offset(offset)
         ).all()
+        places = _places_in_trail(tx, tenant, [r.id for r in rows])
     entries = [
         AuditEntry(
-            id=r.id,
+            id=places[r.id],
             at=r.at,
             user=r.user,
             account=r.account,
@@ -171,3 +174,23 @@ def list_entries(
         for r in rows
     ]
     return AuditPage(entries=entries, total=int(total), limit=limit, offset=offset)
+
+
+def _places_in_trail(tx: Any, tenant: str, row_ids: list[int]) -> dict[int, int]:
+    """Each row's place in ``tenant``'s own trail (1: its first entry), the entry ``id`` callers see.
+
+    The row id is one sequence for every tenant: shown, the gap between two of a tenant's entries told its
+    admin how many searches, views and uploads all other tenants made in between. Counted as the newest
+    row's place, then back through the tenant's rows between the page's newest and oldest (a page of the
+    whole trail: the page itself)."""
+    if not row_ids:
+        return {}
+    top, bottom = max(row_ids), min(row_ids)
+    in_trail = audit.c.tenant == tenant
+    newest = tx.execute(
+        select(func.count()).select_from(audit).where(in_trail, audit.c.id <= top)
+    ).scalar_one()
+    back = func.row_number().over(order_by=audit.c.id.desc()).label("back")
+    span = select(audit.c.id, back).where(in_trail, audit.c.id.between(bottom, top)).subquery()
+    found = tx.execute(select(span.c.id, span.c.back).where(span.c.id.in_(row_ids)))
+    return {int(r.id): int(newest) - int(r.back) + 1 for r in found}

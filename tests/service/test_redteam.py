@@ -196,3 +196,28 @@ def test_a_name_given_again_is_shown_only_its_own_audit_entries(world: World) ->
     assert trail(user="rt-heir") == [("rt-heir", new, "documents")]
     assert trail(account=old) == [("rt-heir", old, "documents")]
     assert trail(user="rt-heir", account=old) == []
+
+
+def test_audit_entry_ids_tell_nothing_of_other_tenants_activity(world: World) -> None:
+    """The trail's ``id`` was the table's row id, one sequence for every tenant: an admin who read the
+    trail twice learnt from the gap between its own entries exactly how many searches, unit views and
+    uploads every other tenant made in between. An entry's id now counts its own tenant's entries only."""
+    world.add_user("rt-audit-acme", Role.ADMIN, ["g0"], "acme")
+    world.add_user("rt-audit-globex", Role.READER, ["g0"], "globex")
+    admin = world.headers("rt-audit-acme")
+
+    def newest_ids(query: str = "") -> list[int]:
+        page = world.client.get(f"/v1/audit?limit=2{query}", headers=admin)
+        assert page.status_code == 200, page.text
+        return [entry["id"] for entry in page.json()["entries"]]
+
+    assert world.client.get("/v1/documents", headers=admin).status_code == 200  # an entry of acme's
+    newest_ids()  # and this read's own entry, written after it
+    for _ in range(3):  # another tenant's audited reads
+        answer = world.client.get("/v1/documents", headers=world.headers("rt-audit-globex"))
+        assert answer.status_code == 200, answer.text
+    assert world.client.get("/v1/documents", headers=admin).status_code == 200
+    listed, read = newest_ids()
+    assert listed == read + 1, f"acme's consecutive entries {read}, {listed}: the ids counted globex's"
+    # A filtered page numbers its entries the same way: the two trail reads, the later one after `listed`.
+    assert newest_ids("&action=audit") == [listed + 1, read], newest_ids("&action=audit")
