@@ -9,7 +9,7 @@ import pkgutil
 import sys
 
 import figvault.commands as commands
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, disk_full, one_line
 
 
 def load_commands() -> None:
@@ -38,6 +38,21 @@ def main() -> None:
     except FigvaultError as exc:  # a reason worded for people, from a command that does not catch it
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
+        print(disk_full_line(exc), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def disk_full_line(exc: BaseException) -> str:
+    """A full disk, said once. It used to end an ingest with some 300 lines: the store's and the registry's
+    tracebacks, then that of recording the job's end, which failed on the same disk."""
+    return (
+        f"error: the disk is full ({one_line(exc)}): free space where the data folder (or the store, the"
+        " registry or storage.url) lives, then run the command again; an ingest skips the documents it"
+        " stored, and one that stopped here may still be listed as running by `figvault jobs list`"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class FigvaultError(Exception):
     """Base class; ``str(err)`` is the one-line reason shown to the user."""
@@ -105,3 +107,28 @@ def operator_line(exc: BaseException) -> str:
     if isinstance(exc, WithheldDetailError):
         return exc.detail
     return one_line(exc) if isinstance(exc, FigvaultError) else typed_line(exc)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "database or disk is full")
+"""How a full disk reads once a library has turned the OSError into its own exception: Milvus Lite's and
+pymilvus's carry the OS's text, SQLite's its own sentence."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """``exc``, or an exception it was raised from or while handling, says the disk is full. A full disk
+    fails wherever figvault writes next (the store, the registry, the log, the files), so what reaches the
+    command line is often a later failure (recording the job's end) raised while handling the first."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(current) for text in DISK_FULL_TEXTS):
+            return True
+        pending += [current.__cause__, current.__context__]
+    return False

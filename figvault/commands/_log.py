@@ -1,11 +1,13 @@
 """The command line's log file: a command that runs jobs in the foreground (``ingest``, ``reencode``) writes
 figvault's log records, tracebacks included, to ``<data_dir>/logs/figvault.log``; the terminal gets each
 warning as one line, and a record that carries a traceback not at all: the command reports that failure in
-its own one line, with the file's path (``failure_line``)."""
+its own one line, with the file's path (``failure_line``). The store libraries' records go to the file
+only, and a file that cannot be written (a full disk) costs one line."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,24 @@ class _Terminal(logging.StreamHandler):  # type: ignore[type-arg]
         self.addFilter(lambda record: record.exc_info is None)
 
 
+class _File(logging.FileHandler):
+    """The log file, except that a record it cannot write (a full disk) costs one line on stderr, once,
+    not Python's "--- Logging error ---" with two stacks per record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            problem = sys.exc_info()[1]
+            sys.stderr.write(f"warning: cannot write the log file {self.baseFilename}: {problem}\n")
+
+
+LIBRARY_LOGGERS = ("pymilvus", "milvus_lite")
+"""Libraries that log a store failure with its traceback on stderr (pymilvus through its own handler, Milvus
+Lite through Python's last resort) before figvault reports the same failure in one line."""
+
+
 def log_to_file(settings: Settings) -> Path | None:
     """Send figvault's log records of this command to the log file (and warnings to the terminal, one line
     each); the file's path, or None where it cannot be opened (then Python's defaults stay)."""
@@ -41,13 +61,16 @@ def log_to_file(settings: Settings) -> Path | None:
         return path  # one command in a process that ran another (tests)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        file = logging.FileHandler(path, encoding="utf-8")
+        file = _File(path, encoding="utf-8")
     except OSError:
         return None
     file.setLevel(logging.WARNING)
     file.setFormatter(logging.Formatter("%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(file)
     logger.addHandler(_Terminal())
+    for name in LIBRARY_LOGGERS:  # their records to the file only: figvault says what failed, once
+        library = logging.getLogger(name)
+        library.handlers, library.propagate = [file], False
     return path
 
 

@@ -1,0 +1,139 @@
+"""A full disk during a command: one line that says so, not some 300 lines of tracebacks.
+
+Seen on a 1.6 MB tmpfs data folder: `figvault ingest` printed Milvus Lite's traceback of the failed upsert,
+pymilvus's of the same RPC, Python's "--- Logging error ---" for each record the log file could not take,
+and last the uncaught traceback of recording the job's end in the registry ("database or disk is full").
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy.exc
+
+from figvault import cli
+from figvault.commands import _log
+from figvault.errors import StoreError, disk_full
+from figvault.settings import load_settings
+
+
+def _registry_full_while_handling_a_store_full() -> sqlalchemy.exc.OperationalError:
+    """The chain the ingest ended with: the store's failure, then the registry's while recording it."""
+    try:
+        try:
+            raise StoreError("cannot write 16 units: <MilvusException: (code=1, message=[Errno 28] No space")
+        except StoreError:
+            raise sqlalchemy.exc.OperationalError(
+                "COMMIT", {}, sqlite3.OperationalError("database or disk is full")
+            ) from sqlite3.OperationalError("database or disk is full")
+    except sqlalchemy.exc.OperationalError as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "full"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), True),
+        (
+            StoreError(
+                "cannot write 3 units: <MilvusException: (message=[Errno 28] No space left on device)>"
+            ),
+            True,
+        ),
+        (_registry_full_while_handling_a_store_full(), True),
+        (OSError(errno.EACCES, "Permission denied"), False),
+        (sqlite3.OperationalError("database is locked"), False),
+        (RuntimeError("boom"), False),
+    ],
+)
+def test_a_full_disk_is_recognised_through_the_libraries_and_the_chain(
+    exc: BaseException, full: bool
+) -> None:
+    assert disk_full(exc) is full
+
+
+def test_a_full_disk_ends_the_command_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app() -> None:
+        raise _registry_full_while_handling_a_store_full()
+
+    cli.load_commands()  # on the real app, before main() runs the one below
+    monkeypatch.setattr(cli.commands, "app", app)
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the disk is full (")
+    assert "database or disk is full" in lines[0] and "run the command again" in lines[0]
+
+
+def test_another_failure_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def app() -> None:
+        raise RuntimeError("a bug")
+
+    cli.load_commands()  # on the real app, before main() runs the one below
+    monkeypatch.setattr(cli.commands, "app", app)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main()
+
+
+@pytest.fixture
+def fresh_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """figvault's and the store libraries' loggers as a new process has them, restored afterwards."""
+    for name in ("figvault", "pymilvus", "milvus_lite"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+        monkeypatch.setattr(logger, "propagate", logger.propagate)
+    monkeypatch.setattr(logging.getLogger("figvault"), "handlers", [])
+
+
+def _failure(name: str) -> None:
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    except OSError:
+        logging.getLogger(name).exception("job 1 (ingest) failed")
+
+
+@pytest.mark.usefixtures("fresh_loggers")
+def test_a_log_file_that_cannot_be_written_costs_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    settings = load_settings("offline", data_dir=tmp_path)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / _log.LOG_NAME).symlink_to("/dev/full")  # every write: ENOSPC
+    assert _log.log_to_file(settings) is not None
+    _failure("figvault.pipeline.jobs")
+    _failure("figvault.pipeline.jobs")
+    err = capfd.readouterr().err
+    assert "Logging error" not in err
+    log_file = tmp_path / "logs" / _log.LOG_NAME
+    assert err.splitlines() == [
+        f"warning: cannot write the log file {log_file}: [Errno 28] No space left on device"
+    ]
+
+
+@pytest.mark.usefixtures("fresh_loggers")
+def test_the_store_libraries_tracebacks_go_to_the_log_file_only(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings("offline", data_dir=tmp_path)
+    path = _log.log_to_file(settings)
+    assert path is not None
+    logging.getLogger("pymilvus.decorators").error(
+        "RPC error: [upsert_rows], <elapsed>\nTraceback:\n  File x"
+    )
+    _failure("milvus_lite.adapter.grpc.servicer")
+    for handler in logging.getLogger("figvault").handlers:
+        handler.flush()
+    assert capfd.readouterr().err == ""
+    written = path.read_text(encoding="utf-8")
+    assert "RPC error: [upsert_rows]" in written and "job 1 (ingest) failed" in written
+    assert "Traceback" in written
