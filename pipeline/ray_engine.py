@@ -64,6 +64,11 @@ RAY_MISSING = (
 TASK_RETRIES = 3
 """Times Ray runs an extraction again whose worker died (not for a file that fails: that is a result)."""
 ACTOR_RESTARTS = 3
+ACTOR_CPUS = 1
+NO_CPU_GRACE_S = 120.0
+"""How long a run waits for a cluster whose CPUs cannot hold what it needs (the encoder actors, plus one
+extraction for an ingest) to grow again (a node that rejoins, an autoscaler) before it fails."""
+CPU_CHECK_S = 5.0
 
 
 def require_ray() -> Any:
@@ -178,6 +183,54 @@ def unreachable(address: str | None, exc: Exception) -> DeploymentError:
     return DeploymentError(UNREACHABLE, detail)
 
 
+NO_CPU = (
+    "the Ray cluster this server ingests on has too few CPUs left for the job; the operator finds why in"
+    " the server log (or `figvault jobs show ID`)"
+)
+
+
+class CpuWatch:
+    """Fails a run that can never go on: one whose cluster has fewer CPUs than the encoder actors and the
+    extraction tasks need at least (Ray would keep the tasks waiting for ever). A cluster starts that
+    way, or gets there when a node leaves: its tasks and actors are moved to the nodes left, whose CPUs
+    the actors may then hold all of. Fails after ``NO_CPU_GRACE_S`` of shortage, with what to do."""
+
+    def __init__(self, ray: Any, address: str | None, actors: int, extraction: bool) -> None:
+        self.ray, self.address = ray, address
+        self.actors, self.needed = actors, actors * ACTOR_CPUS + int(extraction)
+        self._checked = -CPU_CHECK_S
+        self._short_since: float | None = None
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < CPU_CHECK_S:
+            return
+        self._checked = now
+        cpus = self.ray.cluster_resources().get("CPU", 0)
+        if cpus >= self.needed:
+            self._short_since = None
+            return
+        if self._short_since is None:
+            self._short_since = now
+            log.warning(
+                "the Ray cluster has %g CPU(s), this job needs at least %d: waiting up to %g s for more",
+                cpus,
+                self.needed,
+                NO_CPU_GRACE_S,
+            )
+        if now - self._short_since >= NO_CPU_GRACE_S:
+            detail = (
+                f"the Ray cluster at {self.address or 'auto'} has {cpus:g} CPU(s), fewer than the"
+                f" {self.needed} this job needs at least ({self.actors} encoder actors of"
+                f" {ACTOR_CPUS} CPU each (ingest.ray_encode_actors)"
+                + (" and one extraction task" if self.needed > self.actors * ACTOR_CPUS else "")
+                + f"), for {NO_CPU_GRACE_S:g} s (a node left?): add a node or lower"
+                " ingest.ray_encode_actors (FIGVAULT_INGEST__RAY_ENCODE_ACTORS), then run the same"
+                " command again (it goes on from what is stored)"
+            )
+            raise DeploymentError(NO_CPU, detail)
+
+
 class RayEngine(Engine):
     """Extraction as Ray tasks, encoding in actors, writes by the caller (see the module)."""
 
@@ -191,6 +244,8 @@ class RayEngine(Engine):
         self._actors: list[Any] = []
         self._unchecked: list[Any] = []
         """``loaded`` calls of the actors not yet checked against the store's version."""
+        self._watch: Callable[[], None] = lambda: None
+        """The running call's ``CpuWatch``."""
 
     def _connect(self) -> None:
         if not self.ray.is_initialized():
@@ -201,7 +256,7 @@ class RayEngine(Engine):
             self._started_ray = True
         if not self._actors:
             remote = self.ray.remote(
-                num_cpus=1,
+                num_cpus=ACTOR_CPUS,
                 num_gpus=self.settings.ingest.ray_encode_gpus,
                 max_restarts=ACTOR_RESTARTS,
                 max_task_retries=ACTOR_RESTARTS,
@@ -222,7 +277,7 @@ class RayEngine(Engine):
         """Wait for the actors' models (the first time only), count their load, check their version."""
         if not self._unchecked:
             return
-        loaded = self.ray.get(self._unchecked)
+        loaded = self._get(self._unchecked)
         for theirs, seconds in loaded:
             clock.add_load(seconds)
             if theirs != encoders.embedding_version:
@@ -235,12 +290,18 @@ class RayEngine(Engine):
                 raise VersionMismatchError(f"{hint}, or use --engine local")
         self._unchecked = []  # only once every actor matched: a reused engine checks again after a mismatch
 
+    def _get(self, refs: list[Any]) -> list[Any]:
+        """``ray.get(refs)``, checking while it waits that the cluster can still run them."""
+        while self.ray.wait(refs, num_returns=len(refs), timeout=WAIT_S)[1]:
+            self._watch()
+        return self.ray.get(refs)
+
     def _slots(self) -> int:
         """Extractions at once: ``extract.workers``, else the cluster's CPUs less the encoders'."""
         if self.settings.extract.workers:
             return self.settings.extract.workers
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
-        return max(1, cpus - len(self._actors))
+        return max(1, cpus - ACTOR_CPUS * len(self._actors))
 
     def run(
         self,
@@ -255,6 +316,7 @@ class RayEngine(Engine):
             return
         self._connect()
         ray = self.ray
+        self._watch = CpuWatch(ray, self.address, len(self._actors), extraction=True)
         task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(extract_task)
         depth = max(1, self.settings.ingest.queue_docs)
         limit = self._slots() + depth * len(self._actors)
@@ -273,7 +335,9 @@ class RayEngine(Engine):
                     except OSError as exc:
                         yield spec, f"cannot read file: {exc.strerror or exc}"
                         continue
-                    extracting[task.remote(spec, data, self.settings.extract)] = spec
+                    # Put, not inlined in the task: over Ray Client a task's arguments travel in its
+                    # scheduling message (Ray warns past 10 MB of them); the task pins its object.
+                    extracting[task.remote(spec, ray.put(data), self.settings.extract)] = spec
                 ready = (
                     ray.wait(list(extracting), num_returns=len(extracting), timeout=0)[0]
                     if extracting
@@ -290,6 +354,7 @@ class RayEngine(Engine):
                         yield from self._collect(ref, encoding.pop(ref), clock)
                 else:
                     time.sleep(WAIT_S)
+                self._watch()
                 if watch():
                     raise ExtractCancelled("cancelled while ingesting")
         finally:
@@ -324,6 +389,7 @@ class RayEngine(Engine):
         read while these encode), results in input order. A call whose actor dies is retried on the
         restarted actor; an actor lost for good raises (the job fails, and a re-run continues)."""
         self._connect()
+        self._watch = CpuWatch(self.ray, self.address, len(self._actors), extraction=False)
         self._check_loaded(encoders, clock)
         pending: deque[tuple[EncodeJob, Any]] = deque()
         limit, turn = 2 * len(self._actors), 0
@@ -342,7 +408,7 @@ class RayEngine(Engine):
                 self.ray.cancel(ref)
 
     def _encoded(self, job: EncodeJob, ref: Any, clock: StageClock) -> tuple[EncodeJob, EncodedUnits]:
-        encoded, count, timings = self.ray.get(ref)
+        encoded, count, timings = self._get([ref])[0]
         clock.add("encode", count.busy_s, docs=count.docs, units=count.units, pages=count.pages)
         clock.add_timings(timings)
         return job, encoded

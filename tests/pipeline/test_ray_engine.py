@@ -1,6 +1,7 @@
 """The Ray engine on a local Ray (2 CPUs, loopback, no dashboard): the same units as the local engine, a
 killed extraction worker neither loses nor duplicates units, a bad file fails alone, a re-run skips all,
-a job resumed after its process died skips what it stored."""
+a job resumed after its process died skips what it stored, a cluster without a CPU for extraction fails
+the job instead of waiting for ever, the files travel through Ray's object store."""
 
 from __future__ import annotations
 
@@ -172,3 +173,40 @@ def test_a_ray_job_resumed_after_its_process_died_skips_what_it_stored(
     statuses = {Path(d["path"]).name: d["status"] for d in final.result["documents"]}
     assert statuses == {"report-0.pdf": SKIPPED, "report-1.pdf": INDEXED, "report-2.pdf": INDEXED}
     assert_same_rows(stored_rows(settings), local_rows)
+
+
+def test_a_cluster_whose_cpus_the_actors_hold_fails_the_job_and_a_rerun_stores_all(
+    tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two encoder actors on the 2-CPU Ray hold every CPU, as a cluster's actors do when a node leaves it
+    with the actors' CPUs only: no extraction can start. The job fails (it waited for ever before) with
+    what to do for the operator; run again with one actor, it stores what a run that never failed does."""
+    monkeypatch.setattr(ray_engine, "NO_CPU_GRACE_S", 0.5)
+    monkeypatch.setattr(ray_engine, "CPU_CHECK_S", 0.1)
+    settings = make_settings(tmp_path / "data")
+    settings.ingest.ray_encode_actors = 2
+    failed = ingest_job(settings, docs, job_id="no-cpu")
+    assert failed.state == JobState.FAILED
+    assert failed.message == ray_engine.NO_CPU  # read over HTTP too: no cluster sizes
+    detail = failed.result[DETAIL]
+    assert "has 2 CPU(s), fewer than the 3 this job needs" in detail and "ray_encode_actors" in detail
+
+    settings.ingest.ray_encode_actors = 1
+    final = ingest_job(settings, docs)
+    assert final.state == JobState.SUCCEEDED
+    assert_same_rows(stored_rows(settings), local_rows)
+
+
+def test_the_driver_puts_each_file_in_the_object_store(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not inlined in the task: over Ray Client a task's arguments travel in its scheduling message, and
+    Ray warns the operator past 10 MB of them."""
+    import ray
+
+    put = ray.put
+    sent: list[bytes] = []
+    monkeypatch.setattr(ray, "put", lambda value, **kw: (sent.append(value), put(value, **kw))[1])
+    final = ingest_job(make_settings(tmp_path / "data"), docs[:1], job_id="put")
+    assert final.state == JobState.SUCCEEDED
+    assert docs[0].read_bytes() in sent

@@ -12,9 +12,17 @@ from figvault.pipeline.stages import StageClock
 from figvault.settings import Settings
 
 
+def stand_in_ray() -> SimpleNamespace:
+    """Actors whose ``loaded`` calls are done and say the old version."""
+    return SimpleNamespace(
+        get=lambda refs: [("clip-old", 1.0) for _ in refs],
+        wait=lambda refs, num_returns, timeout: (refs, []),
+    )
+
+
 def test_a_version_mismatch_is_raised_again_when_the_engine_is_reused() -> None:
     engine = RayEngine(Settings())
-    engine.ray = SimpleNamespace(get=lambda refs: [("clip-old", 1.0) for _ in refs])
+    engine.ray = stand_in_ray()
     engine._unchecked = ["loaded-ref"]
     store = SimpleNamespace(embedding_version="clip-new")
     for _ in range(2):  # the second run must not skip the check and write vectors of the wrong version
@@ -27,7 +35,7 @@ def test_the_mismatch_says_the_one_sentence_and_is_a_version_mismatch() -> None:
     read whole; now the one hint (``served_encoders.mismatch_hint``) with the local engine as a way out, and
     a VersionMismatchError, which readers see as the fixed sentence."""
     engine = RayEngine(Settings())
-    engine.ray = SimpleNamespace(get=lambda refs: [("clip-old", 1.0) for _ in refs])
+    engine.ray = stand_in_ray()
     engine._unchecked = ["loaded-ref"]
     with pytest.raises(VersionMismatchError) as raised:
         engine._check_loaded(SimpleNamespace(embedding_version="clip-new"), StageClock())
