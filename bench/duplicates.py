@@ -28,6 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from percentiles import percentile  # noqa: E402
 
 from figvault.access import local_operator  # noqa: E402
 from figvault.retrieval.evaluation import (  # noqa: E402
@@ -52,11 +55,6 @@ def strict_rank(query: EvalQuery, hits: list[SearchHit]) -> int | None:
 def metrics_cells(ranks: list[int | None]) -> str:
     """R@k for each of ``CUTOFFS`` and MRR, as table cells."""
     return " | ".join(f"{v:.3f}" for v in rank_metrics(ranks).values())
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def main() -> None:
@@ -114,7 +112,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for mode in (False, True):
         means = [statistics.fmean(steps[mode][s]) for s in ("recall", "fetch", "collapse")]
-        p50, p95 = percentile(totals[mode], 0.5), percentile(totals[mode], 0.95)
+        p50, p95 = percentile(totals[mode], 50, empty=0.0), percentile(totals[mode], 95, empty=0.0)
         cells = "".join(f" | {m:.1f}" for m in means)
         print(f"| {'on' if mode else 'off'} | {p50:.1f} | {p95:.1f}{cells} |")
     print(f"\n{2 * len(queries)} searches in {seconds:.0f} s")

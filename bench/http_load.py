@@ -53,17 +53,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from percentiles import percentile  # noqa: E402
+
 SHARED = REPO.parent / "shared"
 STEPS = ("lookup", "encode", "recall", "fetch", "total")
 CORPUS_GROUPS = ["staff"]
 CORPUS_TENANT = "default"
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def load_avg() -> str:

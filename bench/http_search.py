@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
+from percentiles import percentile
 
 if TYPE_CHECKING:  # the figvault imports stay inside the functions: each process loads what it uses
     from figvault.retrieval.acl_sets import AclSetTable
@@ -48,11 +49,6 @@ WORDS = [
     *("churn", "hiring", "solar", "output", "backlog", "yield", "forecast", "budget", "architecture"),
     *("diagram", "storage", "memory", "bandwidth", "river", "discharge", "patient", "enrollment", "sales"),
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def questions(n: int, seed: int = 3) -> list[str]:

@@ -21,17 +21,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from percentiles import percentile  # noqa: E402
 
 from figvault.access import Principal, Role  # noqa: E402
 from figvault.retrieval import lite_patch  # noqa: E402
 from figvault.retrieval.schema import F_ID, LEXICAL  # noqa: E402
 from figvault.retrieval.search import SearchEngine  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -85,7 +83,7 @@ def main() -> None:
     for channel in channels:
         for label in ("lite", "patched"):
             values = times[(channel, label)]
-            print(f"{channel:<10}{label:<10}{statistics.median(values):>9.1f}{p95(values):>9.1f}")
+            print(f"{channel:<10}{label:<10}{statistics.median(values):>9.1f}{percentile(values, 95):>9.1f}")
         ratio = statistics.median(times[(channel, "lite")]) / statistics.median(times[(channel, "patched")])
         print(f"{'':<10}{'ratio':<10}{ratio:>9.2f}  (same hits on every query)")
 
