@@ -24,6 +24,7 @@ import logging
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,8 +42,8 @@ from figvault.retrieval.evaluation import (  # noqa: E402
     rank_metrics,
 )
 from figvault.retrieval.search import SearchEngine  # noqa: E402
-from figvault.search_models import SearchHit, SearchRequest  # noqa: E402
-from figvault.settings import load_settings  # noqa: E402
+from figvault.search_models import SearchHit, SearchRequest, SearchResponse  # noqa: E402
+from figvault.settings import Settings, load_settings  # noqa: E402
 
 
 def strict_rank(query: EvalQuery, hits: list[SearchHit]) -> int | None:
@@ -57,6 +58,83 @@ def metrics_cells(ranks: list[int | None]) -> str:
     return " | ".join(f"{v:.3f}" for v in rank_metrics(ranks).values())
 
 
+STEPS = ("recall", "fetch", "collapse")
+"""The search steps whose mean time the cost table shows."""
+
+
+@dataclass
+class ModeRuns:
+    """The searches of one collapsing mode (off or on)."""
+
+    ranks: dict[str, list[int | None]] = field(default_factory=lambda: {"strict": [], "also": []})
+    """First-hit rank per question: ``strict`` (the shown hit) and ``also`` (copies in also_in count)."""
+    totals: list[float] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    distinct: list[int] = field(default_factory=list)
+
+    def add(self, query: EvalQuery, response: SearchResponse) -> None:
+        hits = response.results
+        self.ranks["strict"].append(strict_rank(query, hits))
+        self.ranks["also"].append(first_hit_rank(query, hits))
+        self.totals.append(response.timings.get("total", 0.0))
+        for step in STEPS:
+            self.steps.setdefault(step, []).append(response.timings.get(step, 0.0))
+        self.distinct.append(len(hits))
+
+
+@dataclass
+class Measured:
+    runs: dict[bool, ModeRuns] = field(default_factory=lambda: {False: ModeRuns(), True: ModeRuns()})
+    collapsed_questions: int = 0
+    """Questions with at least one copy moved into also_in (collapsing on)."""
+    moved: int = 0
+    """Copies moved into also_in, all questions together."""
+    seconds: float = 0.0
+
+
+def measure(engine: SearchEngine, settings: Settings, queries: list[EvalQuery], top_k: int) -> Measured:
+    """Each question searched with collapsing off and on, the order alternating per question."""
+    operator = local_operator()
+    for query in queries:  # fills the question cache: the timed searches do not encode
+        engine.search(operator, SearchRequest(query=query.query, top_k=top_k, rerank=False))
+    measured = Measured()
+    started = time.perf_counter()
+    for number, query in enumerate(queries):
+        for mode in (False, True) if number % 2 == 0 else (True, False):
+            settings.search.collapse_duplicates = mode
+            response = engine.search(operator, SearchRequest(query=query.query, top_k=top_k, rerank=False))
+            measured.runs[mode].add(query, response)
+            if mode:
+                copies = sum(len(h.also_in) for h in response.results)
+                measured.collapsed_questions += int(copies > 0)
+                measured.moved += copies
+    measured.seconds = time.perf_counter() - started
+    return measured
+
+
+def print_report(args: argparse.Namespace, queries: list[EvalQuery], measured: Measured) -> None:
+    runs = measured.runs
+    print(
+        f"\n{len(queries)} questions from {args.questions.name}, data folder {args.data_dir}, k {args.top_k}"
+    )
+    print("\n| collapsing | counted | R@1 | R@5 | R@10 | MRR |\n| --- | --- | --- | --- | --- | --- |")
+    for mode in (False, True):
+        for counted, label in (("strict", "shown hit"), ("also", "with also_in")):
+            print(f"| {'on' if mode else 'off'} | {label} | {metrics_cells(runs[mode].ranks[counted])} |")
+    print(
+        f"\nquestions with a collapsed group in their top {args.top_k}: {measured.collapsed_questions} of"
+        f" {len(queries)}; copies moved into also_in: {measured.moved}"
+    )
+    print("\n| collapsing | total p50 ms | total p95 ms | recall mean | fetch mean | collapse mean |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for mode in (False, True):
+        means = [statistics.fmean(runs[mode].steps[s]) for s in STEPS]
+        p50, p95 = percentile(runs[mode].totals, 50, empty=0.0), percentile(runs[mode].totals, 95, empty=0.0)
+        cells = "".join(f" | {m:.1f}" for m in means)
+        print(f"| {'on' if mode else 'off'} | {p50:.1f} | {p95:.1f}{cells} |")
+    print(f"\n{2 * len(queries)} searches in {measured.seconds:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", type=Path)
@@ -69,53 +147,7 @@ def main() -> None:
     settings = load_settings(args.config, data_dir=args.data_dir)
     engine = SearchEngine.from_settings(settings)
     queries = [q for q in load_queries(args.questions) if q.doc is not None]
-    operator = local_operator()
-    ranks: dict[bool, dict[str, list[int | None]]] = {m: {"strict": [], "also": []} for m in (False, True)}
-    totals: dict[bool, list[float]] = {False: [], True: []}
-    steps: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
-    collapsed_questions = moved = 0
-    distinct: dict[bool, list[int]] = {False: [], True: []}
-    for query in queries:  # fills the question cache: the timed searches do not encode
-        engine.search(operator, SearchRequest(query=query.query, top_k=args.top_k, rerank=False))
-    started = time.perf_counter()
-    for number, query in enumerate(queries):
-        for mode in (False, True) if number % 2 == 0 else (True, False):
-            settings.search.collapse_duplicates = mode
-            response = engine.search(
-                operator, SearchRequest(query=query.query, top_k=args.top_k, rerank=False)
-            )
-            hits = response.results
-            ranks[mode]["strict"].append(strict_rank(query, hits))
-            ranks[mode]["also"].append(first_hit_rank(query, hits))
-            totals[mode].append(response.timings.get("total", 0.0))
-            for step in ("recall", "fetch", "collapse"):
-                steps[mode].setdefault(step, []).append(response.timings.get(step, 0.0))
-            distinct[mode].append(len(hits))
-            if mode:
-                copies = sum(len(h.also_in) for h in hits)
-                collapsed_questions += int(copies > 0)
-                moved += copies
-    seconds = time.perf_counter() - started
-
-    print(
-        f"\n{len(queries)} questions from {args.questions.name}, data folder {args.data_dir}, k {args.top_k}"
-    )
-    print("\n| collapsing | counted | R@1 | R@5 | R@10 | MRR |\n| --- | --- | --- | --- | --- | --- |")
-    for mode in (False, True):
-        for counted, label in (("strict", "shown hit"), ("also", "with also_in")):
-            print(f"| {'on' if mode else 'off'} | {label} | {metrics_cells(ranks[mode][counted])} |")
-    print(
-        f"\nquestions with a collapsed group in their top {args.top_k}: {collapsed_questions} of"
-        f" {len(queries)}; copies moved into also_in: {moved}"
-    )
-    print("\n| collapsing | total p50 ms | total p95 ms | recall mean | fetch mean | collapse mean |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for mode in (False, True):
-        means = [statistics.fmean(steps[mode][s]) for s in ("recall", "fetch", "collapse")]
-        p50, p95 = percentile(totals[mode], 50, empty=0.0), percentile(totals[mode], 95, empty=0.0)
-        cells = "".join(f" | {m:.1f}" for m in means)
-        print(f"| {'on' if mode else 'off'} | {p50:.1f} | {p95:.1f}{cells} |")
-    print(f"\n{2 * len(queries)} searches in {seconds:.0f} s")
+    print_report(args, queries, measure(engine, settings, queries, args.top_k))
 
 
 if __name__ == "__main__":
