@@ -64,6 +64,7 @@ from figvault.ingest.panels import (
     title_left,
     wrapped_title,
 )
+from figvault.ingest.pdf_image_claims import claimed_pixels
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -298,10 +299,12 @@ def _read_images(page: pymupdf.Page) -> list[ImageBox]:
             continue
         box = (clipped.x0, clipped.y0, clipped.x1, clipped.y1)
         key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]), info["width"], info["height"])
+        # an image's data may declare more pixels than its dictionary (JBIG2): its decoder allocates those
+        claimed = claimed_pixels(page.parent, info.get("xref") or 0)
         images.append(
             ImageBox(
                 box=box,
-                source_pixels=info["width"] * info["height"],
+                source_pixels=max(info["width"] * info["height"], claimed),
                 key=key,
                 source_size=(info["width"], info["height"]),
                 xref=info.get("xref") or 0,

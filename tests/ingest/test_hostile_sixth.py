@@ -3,6 +3,7 @@ and says why it gives no unit."""
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from pptx.oxml.ns import qn
 from figvault.ingest import slide_chart
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf_budget import ContentBudget
+from figvault.ingest.pdf_image_claims import jbig2_pixels
 from figvault.ingest.slide_shapes import chart_text
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_sixth as h6
@@ -130,3 +132,28 @@ def test_a_series_name_is_read_without_python_pptxs_xpath(
     monkeypatch.setattr(pptx_series._BaseSeries, "name", property(slow))
     text = chart_text(chart)
     assert "series Units sold: 3, 7.5, 4" in text and "series Returns: 1, 0.5, 2" in text
+
+
+@pytest.mark.parametrize("flate", [False, True])
+def test_a_jbig2_image_claiming_a_huge_page_is_skipped_by_its_claim(tmp_path: Path, flate: bool) -> None:
+    # Before: the dictionary's 64 x 64 pixels passed; rendering the figure made jbig2dec decode the 60,000 x
+    # 60,000 page the segments declare: 12.5 CPU-s and 1 GB from 1 KB (two such images: past 2 GiB).
+    result = extract_document(h6.jbig2_pdf(tmp_path / "claims.pdf", 60_000, flate), SETTINGS)
+    assert result.figures == [] and result.warnings == [
+        "page 1: embedded image of 3,600,000,000 pixels skipped (limit 200,000,000)",
+        "page 1: figure skipped, it holds an image over the pixel limit",
+    ]
+    honest = extract_document(h6.jbig2_pdf(tmp_path / "honest.pdf", 64, flate), SETTINGS)
+    assert not honest.warnings and len(honest.figures) == 1
+
+
+def test_jbig2_segment_headers_of_every_form_are_read() -> None:
+    # 7.2: a long referred-to count with its retention bytes, 2-byte referred numbers, a 4-byte page field
+    page_info = struct.pack(">IIIIBH", 5_000, 4_000, 0, 0, 0, 0)
+    long_refs = struct.pack(">I", (7 << 29) | 9) + b"\0\0" + struct.pack(">9H", *range(9))
+    head = struct.pack(">IB", 300, 48 | 0x40) + long_refs + struct.pack(">II", 1, len(page_info))
+    segment = head + page_info
+    assert jbig2_pixels(segment) == 20_000_000
+    striped = page_info[:4] + struct.pack(">I", 0xFFFFFFFF) + page_info[8:]
+    assert jbig2_pixels(struct.pack(">IBBBI", 0, 48, 0, 1, len(striped)) + striped) == 0
+    assert jbig2_pixels(b"\0" * 5) == 0
