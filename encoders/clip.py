@@ -17,22 +17,23 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from figvault.cores import usable_cores
 from figvault.encoders.base import EncodingError, PartialEncoding
-from figvault.encoders.device import DTYPES, Precision, require_device, resolve_device, resolve_precision
+from figvault.encoders.device import Precision, require_device, resolve_device, resolve_precision, torch_dtype
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version
 from figvault.encoders.weights import ClipWeights, FileHashCache, resolve_clip_weights
 from figvault.errors import ModelUnavailableError, typed_line
 from figvault.settings import ClipSettings
+
+if TYPE_CHECKING:
+    import torch
 
 CHANNEL = "clip"
 _REGISTRY_LOCK = threading.RLock()
@@ -243,6 +244,7 @@ def _create_model(
 ) -> tuple[torch.nn.Module, Callable[[list[str]], torch.Tensor]]:
     """The OpenCLIP model and tokenizer of ``name``; any failure to build them is ModelUnavailableError."""
     import open_clip
+    import torch
 
     weights = spec.weights
     try:
@@ -282,7 +284,6 @@ class ClipEncoder(LazyModel):
         self.embedding_version = spec.embedding_version
         self._transform: Callable[[Image.Image], torch.Tensor] | None = None
         self._tokenizer: Callable[[list[str]], torch.Tensor] | None = None
-        self._input_dtype = DTYPES[spec.precision]
         self._pool: ThreadPoolExecutor | None = None
 
     # ----------------------------------------------------------------------------------------- loading
@@ -303,7 +304,7 @@ class ClipEncoder(LazyModel):
         model.eval()
         if spec.precision != "fp32":
             # Plain weight cast (not autocast): the fast path on CPUs with bf16 kernels (bench/encode.py).
-            model.to(DTYPES[spec.precision])
+            model.to(torch_dtype(spec.precision))
         model.to(spec.device)
         self._transform = image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
         self._tokenizer = tokenizer
@@ -325,6 +326,8 @@ class ClipEncoder(LazyModel):
         return self._encode_images(images, lenient=True)
 
     def _encode_images(self, images: Sequence[Image.Image], *, lenient: bool) -> PartialEncoding:
+        import torch
+
         self._ensure_loaded()
         size = self.spec.batch_size
         chunks = [range(start, min(start + size, len(images))) for start in range(0, len(images), size)]
@@ -382,11 +385,14 @@ class ClipEncoder(LazyModel):
     def _forward(
         self, *, pixels: torch.Tensor | None = None, tokens: torch.Tensor | None = None
     ) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
         model = self._model
         assert model is not None
         with self._model_lock, torch.inference_mode():
             if pixels is not None:
-                features = model.encode_image(pixels.to(self.spec.device, self._input_dtype))
+                features = model.encode_image(pixels.to(self.spec.device, torch_dtype(self.spec.precision)))
             else:
                 assert tokens is not None
                 features = model.encode_text(tokens.to(self.spec.device))

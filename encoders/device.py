@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Any, Literal
 
 from figvault.cores import usable_cores
 from figvault.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "bf16", "fp16"]
+if TYPE_CHECKING:
+    import torch
 
-DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "fp16")
+
+
+def torch_dtype(precision: str) -> torch.dtype:
+    """The torch dtype of ``precision``. torch is imported where a model is built or a device or precision
+    must be asked of it, never with this module: a batch ingest whose texts run on ONNX Runtime (the
+    offline profile, no CLIP) then starts its first extraction without the 1.5-4 s of torch's import."""
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DTYPES":  # precision -> torch dtype, for callers that index it (imports torch)
+        return {precision: torch_dtype(precision) for precision in PRECISIONS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_device(name: str) -> str:
@@ -27,13 +42,19 @@ def resolve_device(name: str) -> str:
     """
     name = (name or "auto").strip().lower()
     if name == "auto":
+        import torch
+
         return "cuda" if torch.cuda.is_available() else "cpu"
     return name
 
 
 def require_device(name: str) -> None:
     """Raise ModelUnavailableError when ``name`` is a CUDA device and torch sees none (before loading)."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if not name.startswith("cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
         raise ModelUnavailableError(f"device {name!r} requested but torch sees no CUDA device; use 'cpu'")
 
 
@@ -54,11 +75,15 @@ def serving_cpu_threads(configured: int) -> int:
 
 def use_cpu_threads(count: int) -> None:
     """Set the process's torch intra-op threads (a process-wide setting: call once, at start)."""
+    import torch
+
     torch.set_num_threads(count)
 
 
 def cpu_supports_bf16() -> bool:
     """True when oneDNN has fast bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    import torch
+
     try:
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -75,7 +100,7 @@ def resolve_precision(precision: str, device: str) -> Precision:
             # and a CPU reader (a search server beside GPU ingest) can run bf16 but not fp16.
             return "bf16"
         return "bf16" if cpu_supports_bf16() else "fp32"
-    if precision not in DTYPES:
+    if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")
     if precision == "fp16" and not device.startswith("cuda"):
         raise ModelUnavailableError("precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from figvault.encoders.device import DTYPES, Precision, require_device, resolve_device, resolve_precision
+from figvault.encoders.device import Precision, require_device, resolve_device, resolve_precision, torch_dtype
 from figvault.encoders.inputs import check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import channel_version, fingerprint
@@ -184,7 +184,7 @@ class SentenceTextEncoder(LazyModel):
             )
         if self.spec.precision != "fp32":
             # A plain weight cast, as for CLIP; vectors are cast back to float32 before normalising.
-            model.to(DTYPES[self.spec.precision])
+            model.to(torch_dtype(self.spec.precision))
         model.eval()
         return model
 

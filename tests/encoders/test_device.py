@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,6 +15,7 @@ from figvault.encoders.factory import build_encoders
 from figvault.errors import ModelUnavailableError
 from figvault.retrieval.served_encoders import encoder_settings_record, settings_for_collection
 from figvault.settings import Settings
+from tests.conftest import REPO
 
 
 def test_a_configured_thread_count_is_kept() -> None:
@@ -61,3 +67,29 @@ def test_encoders_for_cuda_are_planned_without_a_gpu_and_refused_when_loaded(
         planned.clip.encode_texts(["revenue chart"])
     with pytest.raises(ModelUnavailableError, match="torch sees no CUDA device"):
         planned.text.encode_texts(["revenue chart"])
+
+
+def test_the_offline_ingest_path_imports_no_torch(tmp_path: Path) -> None:
+    """The offline profile's encoders (CLIP off, texts fp32 on the CPU) are built, and the ingest job's
+    modules imported, without torch: a batch ingest whose texts run on ONNX Runtime starts extracting
+    without torch's import (1.5-4 s on 2 cores). Before, encoders/device.py and clip.py imported it."""
+    script = (
+        "import sys\n"
+        "from figvault.settings import load_settings\n"
+        "from figvault.encoders.factory import build_encoders\n"
+        "import figvault.pipeline.ingest_job, figvault.pipeline.ingest_pipeline, figvault.pipeline.runner\n"
+        f"encoders = build_encoders(load_settings('offline', data_dir={str(tmp_path)!r}))\n"
+        "print(encoders.embedding_version, 'torch' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIGVAULT_")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "False", result.stdout
+
+
+def test_the_precision_table_is_still_there_for_its_readers() -> None:
+    table = device.DTYPES  # built on first use
+    assert table == {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    assert device.torch_dtype("bf16") is torch.bfloat16
