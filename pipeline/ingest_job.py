@@ -371,13 +371,16 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         files, quarantined = _set_aside(ctx, inputs.files, crashes, spool)
         tally.add_failed(quarantined)
         ctx.progress("ingest", tally.done, tally.total)
-        store = MilvusUnitStore.from_settings(settings)
-        encoders = _EncoderCache(settings, ctx.services.get("engine"))
         # Uploads carry their names and ids (``identities``); they go in batches through the engine's
         # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
         worth = _worth_extracting_ahead(ctx, inputs)
+        if chunks:  # the first batch's largest files extract while the store opens and the batch plans
+            engine.look_ahead(chunks[0], worth, now=True)
+            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
+        store = MilvusUnitStore.from_settings(settings)
+        encoders = _EncoderCache(settings, ctx.services.get("engine"))
         for index, chunk in enumerate(chunks):
             ctx.check_cancel()
             check_caller(ctx)

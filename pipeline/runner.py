@@ -82,9 +82,10 @@ class Engine(ABC):
         """Release what the engine holds beyond one run (actors, a Ray it started); here: nothing."""
         return None
 
-    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool]) -> None:
+    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool], *, now: bool = False) -> None:
         """The files of the job's next run, which the engine may extract while this one drains (those
-        ``worth`` it; asked in the calling thread). Here: ignored."""
+        ``worth`` it; asked in the calling thread), or at once with ``now`` (the first run's, while the job
+        opens the store and plans). Here: ignored."""
         return None
 
     def looking_ahead(self) -> list[str]:
@@ -313,9 +314,11 @@ class LocalEngine(Engine):
         self.slots = Slots(self.slots_count)
         self.ahead: LookAhead | None = None
 
-    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool]) -> None:
+    def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool], *, now: bool = False) -> None:
         self.ahead = self.ahead or LookAhead(self.settings, self.slots, self.slots_count)
         self.ahead.name(paths, worth)
+        if now:
+            self.ahead.start(self.slots_count - self.ahead.busy())
 
     def looking_ahead(self) -> list[str]:
         return self.ahead.paths() if self.ahead is not None else []

@@ -371,3 +371,26 @@ def test_a_rerun_over_unchanged_files_extracts_nothing_ahead(
     final = run_batches(settings, [changed, *docs[:4]])
     assert final.state == JobState.SUCCEEDED and final.result["skipped"] == 4, final.result
     assert events == ["extract changed.pdf", "flush"]
+
+
+def test_the_first_batch_extracts_while_the_job_opens_the_store(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's first extraction starts before it opens the store (Milvus Lite, the collection and its
+    index) and plans; before, it came after them."""
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    events = job_events(monkeypatch)
+    opened = MilvusUnitStore.from_settings.__func__  # type: ignore[attr-defined]
+
+    def opening(cls: type[MilvusUnitStore], settings: Settings) -> MilvusUnitStore:
+        events.append("store")
+        return opened(cls, settings)
+
+    monkeypatch.setattr(MilvusUnitStore, "from_settings", classmethod(opening))
+    settings = make_settings(tmp_path / "data", workers=2)
+    final = run_batches(settings, docs[:3])
+    assert final.state == JobState.SUCCEEDED and final.result[INDEXED] == 3, final.message
+    assert events[0].startswith("extract") and "store" in events, events
+    extracted = sorted(e for e in events if e.startswith("extract"))
+    assert extracted == sorted(f"extract {p.name}" for p in docs[:3])  # each once
