@@ -20,10 +20,13 @@ Ray is the optional extra ``figvault[ray]``; without it, asking for this engine 
 from __future__ import annotations
 
 import logging
+import signal
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -189,6 +192,22 @@ NO_CPU = (
 )
 
 
+@contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """Puts this process's SIGTERM handler back after ``ray.init``, which, in the main thread, replaces it
+    with ``sys.exit(15)``: ``figvault ingest --engine ray`` stopped by SIGTERM then exited 15 without a
+    word and left its job running under a dead process, instead of cancelling it (its own handler)."""
+    if threading.current_thread() is not threading.main_thread():  # Ray sets none there either
+        yield
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if handler is not None:  # None: not set from Python, nothing to put back
+            signal.signal(signal.SIGTERM, handler)
+
+
 class CpuWatch:
     """Fails a run that can never go on: one whose cluster has fewer CPUs than the encoder actors and the
     extraction tasks need at least (Ray would keep the tasks waiting for ever). A cluster starts that
@@ -249,10 +268,11 @@ class RayEngine(Engine):
 
     def _connect(self) -> None:
         if not self.ray.is_initialized():
-            try:
-                self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-            except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
-                raise unreachable(self.address, exc) from exc
+            with _sigterm_kept():
+                try:
+                    self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
+                    raise unreachable(self.address, exc) from exc
             self._started_ray = True
         if not self._actors:
             remote = self.ray.remote(
