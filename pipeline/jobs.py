@@ -859,10 +859,11 @@ def execute(ctx: JobContext) -> Job:
         store.requeue(job.id, f"interrupted ({exc}); it resumes when the runner starts again", owner=owner)
     except JobCancelled as exc:
         store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
+        log.info("job %s (%s) cancelled: %s", job.id, job.type, exc)
     except FigvaultError as exc:
-        detail = operator_detail(exc)
-        if detail is not None:  # the server log keeps what the message leaves out
-            log.warning("job %s (%s) failed: %s", job.id, job.type, detail[DETAIL], exc_info=exc)
+        detail = operator_detail(exc)  # the server log keeps what the message leaves out
+        reason = detail[DETAIL] if detail is not None else public_line(exc)
+        log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc)
         store.finish(job.id, JobState.FAILED, public_line(exc), detail, owner=owner)
     except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
         log.exception("job %s (%s) failed", job.id, job.type)
@@ -871,6 +872,8 @@ def execute(ctx: JobContext) -> Job:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
         if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):
             log.warning("job %s finished here, but another process owns it now", job.id)
+        else:  # the server log names each job's end, as it does a failure
+            log.info("job %s (%s) succeeded: %s", job.id, job.type, summary)
     return store.require(job.id)
 
 
