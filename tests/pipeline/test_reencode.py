@@ -91,19 +91,20 @@ def search_until(engine: SearchEngine, stop: threading.Event, log: SearchLog, se
         log.answers.append((seed, time.monotonic(), response.embedding_version, hit_versions))
 
 
-def test_reencode_with_concurrent_searches_and_ingest(
-    settings_a: Settings, settings_b: Settings, tiny_encoders, tiny_encoders_b, tmp_path: Path
-) -> None:
-    ingest(settings_a, make_docs(tmp_path / "docs", 4))
-    store = MilvusUnitStore.from_settings(settings_a)
-    old = store.served_collection()
-    old_version = tiny_encoders.embedding_version
-    new_version = tiny_encoders_b.embedding_version
-    assert old_version != new_version
+@dataclass
+class ReencodeRun:
+    final: Job
+    log: SearchLog
+    started: float
+    """When the re-encode and the late ingest began (time.monotonic)."""
+    switched: float
+    """When the re-encode job returned: the alias names the new collection."""
 
-    # The service's engine: configured with the new encoders, serving the old version until the switch.
-    engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
-    assert engine.serving_version() is None or engine.serving_version() == old_version
+
+def reencode_while_searching_and_ingesting(
+    settings: Settings, engine: SearchEngine, late_folder: Path
+) -> ReencodeRun:
+    """A re-encode with two searchers running throughout and 2 documents ingested meanwhile."""
     log = SearchLog()
     stop = threading.Event()
     searchers = [threading.Thread(target=search_until, args=(engine, stop, log, s)) for s in range(2)]
@@ -111,11 +112,11 @@ def test_reencode_with_concurrent_searches_and_ingest(
         t.start()
     try:
         # Documents arriving during the re-encode must be in the new collection too.
-        late_docs = make_docs(tmp_path / "late", 2, first_seed=10)
-        ingester = threading.Thread(target=ingest, args=(settings_b, late_docs, engine))
+        late_docs = make_docs(late_folder, 2, first_seed=10)
+        ingester = threading.Thread(target=ingest, args=(settings, late_docs, engine))
         started = time.monotonic()
         ingester.start()
-        final = reencode(settings_b, engine)
+        final = reencode(settings, engine)
         switched = time.monotonic()
         ingester.join(60)
         time.sleep(0.5)  # searches after the switch
@@ -123,8 +124,12 @@ def test_reencode_with_concurrent_searches_and_ingest(
         stop.set()
         for t in searchers:
             t.join(30)
+    return ReencodeRun(final, log, started, switched)
 
-    assert final.state == JobState.SUCCEEDED, final.message
+
+def assert_each_answer_from_one_version(run: ReencodeRun, old_version: str, new_version: str) -> None:
+    """No search failed, and each answered from one version: the old one, then the new one for good."""
+    log = run.log
     assert log.errors == []
     assert log.answers, "no search ran"
     # Every answer comes from exactly one version, and its hits from the same one.
@@ -137,11 +142,14 @@ def test_reencode_with_concurrent_searches_and_ingest(
         switches = sum(1 for a, b in itertools.pairwise(sequence) if a != b)
         assert switches <= 1 and sequence[-1] == new_version
     assert log.answers[0][2] == old_version
-    assert any(t >= started and v == old_version for _, t, v, _ in log.answers), "no search during re-encode"
-    assert any(t >= switched and v == new_version for _, t, v, _ in log.answers)
+    assert any(t >= run.started and v == old_version for _, t, v, _ in log.answers), (
+        "no search during re-encode"
+    )
+    assert any(t >= run.switched and v == new_version for _, t, v, _ in log.answers)
 
-    new = store.served_collection()
-    assert new != old and new == final.result["target"]
+
+def assert_new_collection_mirrors_old(store: MilvusUnitStore, old: str, new: str, new_version: str) -> None:
+    """The same units and access keys, the late documents included; new CLIP vectors, the rest copied."""
     old_keys, new_keys = ids_and_keys(store, old), ids_and_keys(store, new)
     assert old_keys == new_keys and store.count(old) == store.count(new) == len(new_keys)
     assert len(new_keys) == 12  # 6 documents with 2 figures each: the late ones included
@@ -162,6 +170,28 @@ def test_reencode_with_concurrent_searches_and_ingest(
         for r in store.get_rows(new, 'unit_id != ""', fields=["unit_id", "page_text"])
     }
     assert new_pages == old_pages and any(old_pages.values())
+
+
+def test_reencode_with_concurrent_searches_and_ingest(
+    settings_a: Settings, settings_b: Settings, tiny_encoders, tiny_encoders_b, tmp_path: Path
+) -> None:
+    ingest(settings_a, make_docs(tmp_path / "docs", 4))
+    store = MilvusUnitStore.from_settings(settings_a)
+    old = store.served_collection()
+    old_version = tiny_encoders.embedding_version
+    new_version = tiny_encoders_b.embedding_version
+    assert old_version != new_version
+
+    # The service's engine: configured with the new encoders, serving the old version until the switch.
+    engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
+    assert engine.serving_version() is None or engine.serving_version() == old_version
+    run = reencode_while_searching_and_ingesting(settings_b, engine, tmp_path / "late")
+
+    assert run.final.state == JobState.SUCCEEDED, run.final.message
+    assert_each_answer_from_one_version(run, old_version, new_version)
+    new = store.served_collection()
+    assert new != old and new == run.final.result["target"]
+    assert_new_collection_mirrors_old(store, old, new, new_version)
     # The registry follows the alias, so a later ingest of the same files skips them.
     assert {r.collection for r in DocumentRegistry.open(settings_b).list()} == {new}
 
