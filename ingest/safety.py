@@ -6,12 +6,14 @@ pixels) and raises :class:`UnsafeFileError` with a one-line reason, so one bad f
 
 from __future__ import annotations
 
+import bisect
 import io
 import math
 import re
 import warnings
 import zipfile
 import zlib
+from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -20,6 +22,7 @@ from lxml import etree
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.ingest.slide_chart import MAX_CHART_POINTS
 
 MAX_ZIP_MEMBERS = 20_000
 """A real deck has a few hundred parts; tens of thousands is an attack on the central-directory parser."""
@@ -193,12 +196,75 @@ def opened_pptx(data: bytes, max_uncompressed_mb: int) -> tuple[bytes, list[str]
 
 def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
     """The package as python-pptx can open it, and a warning for each part changed to get there: document
-    properties over MAX_PROPERTIES_BYTES emptied, texts over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when
-    nothing is over; ``data`` has passed ``check_zip_container``."""
+    properties over MAX_PROPERTIES_BYTES emptied, chart points past MAX_CHART_POINTS a list dropped, texts
+    over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when nothing is over; ``data`` has passed
+    ``check_zip_container``."""
     readable, emptied = without_oversized_properties(data)
+    readable, points = without_extra_chart_points(readable)
     readable, cut = without_long_text_nodes(readable)
     mib = MAX_PROPERTIES_BYTES // 2**20
-    return readable, [f"{name}: document properties not read, over {mib} MiB" for name in emptied] + cut
+    emptied_warnings = [f"{name}: document properties not read, over {mib} MiB" for name in emptied]
+    return readable, emptied_warnings + points + cut
+
+
+CHART_SCAN_BYTES = 8 * 2**20
+"""Parts this large are looked at for chart points past MAX_CHART_POINTS (a chart of 100,000 points a series
+takes a few MB a series)."""
+_POINT_LIST = re.compile(rb"<(?:[\w.-]+:)?(?:strCache|numCache|strLit|numLit|lvl)[\s>/]")
+_POINT = re.compile(
+    rb"<(?:[\w.-]+:)?pt(?=[\s>/])[^<>]*(?:/>|>\s*(?:<(?:[\w.-]+:)?v(?:\s[^<>]*)?>[^<]*</(?:[\w.-]+:)?v\s*>\s*)?"
+    rb"</(?:[\w.-]+:)?pt\s*>)"
+)
+"""A point: its tag and its value (``c:v``) alone, never matched past the next tag (a point holding anything
+else is kept)."""
+
+
+def without_extra_chart_points(data: bytes) -> tuple[bytes, list[str]]:
+    """The package with each list of chart points (a series' values or categories, any XML part) cut to its
+    first MAX_CHART_POINTS, which is all the extractor reads (``slide_chart``), and a warning per part.
+
+    python-pptx parses every part when it opens a deck, about 370 bytes a point element: a chart of 300,000
+    points (8 MB deck) peaked at 1.3 GB, one of 1,000,000 (26 MB) passed the worker's 2 GiB, the deck lost.
+    Only parts of CHART_SCAN_BYTES or more are read; unchanged bytes when none is cut. ``data`` has passed
+    ``check_zip_container``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        cut: dict[str, bytes] = {}
+        warned: list[str] = []
+        for info in zf.infolist():
+            if info.file_size < CHART_SCAN_BYTES or info.filename.lower().startswith(MEDIA_PREFIX):
+                continue
+            fixed, dropped = _cut_points(zf.read(info))
+            if dropped:
+                cut[info.filename] = fixed
+                warned.append(
+                    f"{info.filename}: {dropped:,} chart points not read (a list of points is read up to"
+                    f" {MAX_CHART_POINTS:,})"
+                )
+        if not cut:
+            return data, []
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in zf.infolist():
+                copy.writestr(info, cut.get(info.filename) or zf.read(info))
+    return out.getvalue(), warned
+
+
+def _cut_points(part: bytes) -> tuple[bytes, int]:
+    """``part`` without the point elements past the first MAX_CHART_POINTS of each list, and how many went."""
+    starts = [found.start() for found in _POINT_LIST.finditer(part)]
+    if not starts:
+        return part, 0
+    kept: list[bytes] = []
+    done = dropped = 0
+    counts: Counter[int] = Counter()
+    for point in _POINT.finditer(part, starts[0]):
+        owner = bisect.bisect_right(starts, point.start())
+        counts[owner] += 1
+        if counts[owner] > MAX_CHART_POINTS:
+            kept.append(part[done : point.start()])
+            done = point.end()
+            dropped += 1
+    return b"".join([*kept, part[done:]]), dropped
 
 
 def without_long_text_nodes(data: bytes) -> tuple[bytes, list[str]]:

@@ -17,13 +17,14 @@ from pptx import Presentation
 from pptx.chart import series as pptx_series
 from pptx.oxml.ns import qn
 
-from figvault.ingest import slide_chart
+from figvault.ingest import safety, slide_chart
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_image_claims import jbig2_pixels
 from figvault.ingest.slide_shapes import chart_text
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_sixth as h6
+from tests.ingest import hostile_third as h3
 from tests.ingest import pptx_decks as decks
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
@@ -157,3 +158,29 @@ def test_jbig2_segment_headers_of_every_form_are_read() -> None:
     striped = page_info[:4] + struct.pack(">I", 0xFFFFFFFF) + page_info[8:]
     assert jbig2_pixels(struct.pack(">IBBBI", 0, 48, 0, 1, len(striped)) + striped) == 0
     assert jbig2_pixels(b"\0" * 5) == 0
+
+
+def test_chart_points_past_the_bound_are_dropped_before_the_deck_is_parsed(tmp_path: Path) -> None:
+    # Before: python-pptx parsed every point (about 370 bytes each): 300,000 points a list peaked at 1.3 GB,
+    # 1,000,000 (a 26 MB deck) passed the worker's 2 GiB and the deck was lost. Now 564 and 982 MB.
+    base = decks.chart_deck(tmp_path / "chart.pptx").read_bytes()
+    deck = h3.chart_points_pptx(tmp_path / "many.pptx", base, 120_000)
+    result = extract_document(deck, SETTINGS)
+    dropped = "ppt/charts/chart1.xml: 120,000 chart points not read (a list of points is read up to 100,000)"
+    assert dropped in result.warnings
+    assert len(result.figures) == 1 and "(100000 in all)" in result.figures[0].unit.figure_text
+
+
+def test_each_list_of_points_keeps_its_first_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "MAX_CHART_POINTS", 2)
+    points = "".join(f'<c:pt idx="{i}"><c:v>{i}</c:v></c:pt>' for i in range(4))
+    part = (
+        f"<c:cat><c:strCache>{points}</c:strCache></c:cat><c:val><c:numLit>{points}<c:pt/></c:numLit></c:val>"
+    )
+    cut, dropped = safety._cut_points(part.encode())
+    kept = "".join(f'<c:pt idx="{i}"><c:v>{i}</c:v></c:pt>' for i in range(2))
+    assert dropped == 5
+    assert (
+        cut.decode()
+        == f"<c:cat><c:strCache>{kept}</c:strCache></c:cat><c:val><c:numLit>{kept}</c:numLit></c:val>"
+    )
