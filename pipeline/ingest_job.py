@@ -327,19 +327,31 @@ def _summary(result: dict[str, Any]) -> str:
     return status.run_summary(counts, units, pages, float(seconds), lost)
 
 
-def shown_outcome(job: Job, unseen_failed: int) -> tuple[str, dict[str, Any]]:
-    """An ingest job's message and result as a viewer who may not see ``unseen_failed`` of its failed
-    documents reads them: counted without those, as its errors are. A job that failed because every
-    document did says so without its counts."""
-    if not unseen_failed:
+def shown_outcome(job: Job, unseen: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """An ingest job's message and result as a viewer who may not see the documents of the outcomes
+    ``unseen`` reads them: counted without those (their status, units, pages and lost OCR reads), as its
+    errors and warnings are. A job that failed because every document did says so without its counts."""
+    if not unseen:
         return job.message, job.result
-    failed = _status().FAILED
+    status = _status()
     if job.message.startswith(f"{EVERY_DOCUMENT_FAILED} ("):
         return f"{EVERY_DOCUMENT_FAILED}; see the job's errors", job.result
-    if failed not in job.result:
+    if status.FAILED not in job.result:
         return job.message, job.result
-    result = {**job.result, failed: max(0, int(job.result[failed]) - unseen_failed)}
-    return _summary(result), result
+    result = dict(job.result)
+    written = (status.INDEXED, status.REPLACED)  # the statuses whose units and pages the tally counts
+    for outcome in unseen:
+        state = outcome.get("status")
+        less = {str(state): 1}
+        if state in written:
+            less |= {key: int(outcome.get(key) or 0) for key in ("units", "pages", "ocr_timeouts")}
+        for key, count in less.items():
+            if key in result:
+                result[key] = max(0, int(result[key]) - count)
+    summary = _summary(result)
+    if "summary" in result:
+        result["summary"] = summary
+    return summary, result
 
 
 def job_tenant(job: Job) -> str:

@@ -98,12 +98,14 @@ class JobOut(BaseModel):
         if job.store_wide:
             return cls._store_wide(job)
         named = viewer is not None and is_starter(job, viewer)
+        unseen = [] if named else _unseen_outcomes(job, viewer, registry)
         warnings = job_warnings(job, named=named)
         if not named:
             warnings = _warnings_seen_now(warnings, job, viewer, registry)
         gone, pruned = _gone_lists(job, viewer, registry)
         errors = job.errors if named else _errors_seen_now(job, viewer, registry)
-        message, shown = shown_outcome(job, len(job.errors) - len(errors))
+        message, shown = shown_outcome(job, unseen)
+        done, total = max(0, job.done - len(unseen)), max(0, job.total - len(unseen))
         result = {
             k: v for k, v in shown.items() if not isinstance(v, dict | list) and k not in (DETAIL, SECONDS)
         }
@@ -116,8 +118,8 @@ class JobOut(BaseModel):
             type=str(job.type),
             state=str(job.state),
             phase=job.phase,
-            done=job.done,
-            total=job.total,
+            done=done,
+            total=total,
             rate=round(job.rate, 3),
             eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
             errors=[JobErrorOut(item=e.item, error=e.error) for e in errors],
@@ -128,7 +130,7 @@ class JobOut(BaseModel):
             started_at=_iso(job.started_at),
             finished_at=_iso(job.finished_at),
             result=result,
-            progress=_fraction(job),
+            progress=_fraction(done, total),
         )
 
     @classmethod
@@ -150,7 +152,7 @@ class JobOut(BaseModel):
             started_at=_iso(job.started_at),
             finished_at=_iso(job.finished_at),
             result=result,
-            progress=_fraction(job),
+            progress=_fraction(job.done, job.total),
             withheld=True,
         )
 
@@ -165,14 +167,26 @@ def _warnings_seen_now(
     return [w for w in warnings if seen(w["doc_id"])]
 
 
+def _unseen_outcomes(
+    job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+) -> list[dict[str, Any]]:
+    """The outcomes of the job's documents ``viewer`` may not see now (judged as its errors are), whose
+    counts the viewer is not shown (``shown_outcome``)."""
+    outcomes = [o for o in job.result.get("documents") or [] if isinstance(o, dict)]
+    seen = _seen_now({str(o.get("doc_id") or "") for o in outcomes}, job, viewer, registry)
+    return [o for o in outcomes if not seen(str(o.get("doc_id") or ""))]
+
+
 def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentRegistry | None) -> list[Any]:
     """The job's errors but those of a document ``viewer`` may not see now, judged as the warnings are: a
     failed document an admin has since given groups the viewer is not in, or deleted, is no longer named,
-    nor why it failed. Errors of no document (a file refused before it became one) stay."""
-    docs = {
-        item_label(job, str(o.get("path", ""))): str(o.get("doc_id") or "")
-        for o in job.result.get("documents") or []
-    }
+    nor why it failed, nor its units left out (``doc pN (unit_id)``). Errors of no document (a file refused
+    before it became one) stay."""
+    docs: dict[str, str] = {}
+    for o in job.result.get("documents") or []:
+        doc_id = str(o.get("doc_id") or "")
+        docs[item_label(job, str(o.get("path", "")))] = doc_id
+        docs.update(dict.fromkeys(o.get("failed_units") or {}, doc_id))
     seen = _seen_now({docs.get(e.item, "") for e in job.errors}, job, viewer, registry)
     return [e for e in job.errors if seen(docs.get(e.item, ""))]
 
@@ -218,8 +232,8 @@ STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "targe
 """Result fields of a store-wide job that say nothing about any tenant's data."""
 
 
-def _fraction(job: Job) -> float | None:
-    return round(min(1.0, job.done / job.total), 4) if job.total > 0 else None
+def _fraction(done: int, total: int) -> float | None:
+    return round(min(1.0, done / total), 4) if total > 0 else None
 
 
 class JobListOut(BaseModel):

@@ -1286,3 +1286,53 @@ def test_an_admin_prunes_a_folders_gone_documents_over_http(service: Service) ->
     entries = service.client.get("/v1/audit?limit=20", headers=service.headers("admin")).json()["entries"]
     deletes = [e for e in entries if e["action"] == "delete"]
     assert [(e["user"], e["detail"]["doc_id"]) for e in deletes] == [("admin", gone_id)]
+
+
+def test_a_jobs_counts_are_those_of_the_documents_its_viewer_may_see_now(service: Service) -> None:
+    """A job's errors, warnings and failed count are judged by the documents its viewer may see now; its
+    other counts were not: after an admin gave one of two uploaded documents groups a peer is not in, the
+    peer still read "2 new; N units" and a total of 2 (so that the job wrote a document now hidden from it,
+    and its size). Every count is now that of the documents the viewer may see: the peer reads the job as
+    one of the visible file."""
+    add_user(service, "peer-counts", Role.EDITOR, ["eng"])
+    files = [
+        (
+            "files",
+            (
+                f"{name}.pdf",
+                figure_pdf(service.root / f"{name}.pdf", seed=seed).read_bytes(),
+                "application/pdf",
+            ),
+        )
+        for name, seed in (("plan-a", 35), ("plan-b", 36))
+    ] + [("files", ("broken.pdf", b"%PDF-1.7\n" + b"\x00" * 4096, "application/pdf"))]
+    sent = service.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert sent.status_code == 202, sent.text
+    job_id = sent.json()["job_id"]
+    ids = {d["name"]: d["doc_id"] for d in sent.json()["documents"]}
+    whole = service.wait(job_id, "editor")
+    assert (whole["total"], whole["result"]["indexed"], whole["result"]["failed"]) == (3, 2, 1), whole
+    for hidden in ("plan-b.pdf", "broken.pdf"):
+        moved = service.client.patch(
+            f"/v1/documents/{ids[hidden]}", json={"groups": ["sales"]}, headers=service.headers("admin")
+        )
+        assert moved.status_code == 200, moved.text
+    seen = service.client.get(f"/v1/documents/{ids['plan-a.pdf']}", headers=service.headers("peer-counts"))
+    assert seen.status_code == 200, seen.text
+    units = seen.json()["units"]
+    job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("peer-counts")).json()
+    listed = service.client.get("/v1/jobs", headers=service.headers("peer-counts")).json()["jobs"]
+    assert next(j for j in listed if j["id"] == job_id) == job
+    result = job["result"]
+    assert (job["total"], job["done"], job["progress"]) == (1, 1, 1.0), job
+    assert (result["indexed"], result["failed"], result["units"]) == (1, 0, units), result
+    assert job["message"].startswith(f"1 new, 0 replaced, 0 unchanged, 0 failed; {units} units from"), job
+    assert set(result) == set(whole["result"]), (result, whole["result"])
+    starter = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+    assert (starter["total"], starter["result"]["indexed"], starter["result"]["units"]) == (
+        3,
+        2,
+        whole["result"]["units"],
+    )
