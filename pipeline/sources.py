@@ -234,4 +234,6 @@ def keep(settings: Settings, sha256: str, source: bytes | Path, mime: str = "") 
     try:
         SourceStore.from_settings(settings).keep(sha256, source, mime)
     except (OSError, FigvaultError) as exc:
-        log.warning("original of %s not kept (page images will be unavailable): %s", sha256[:12], exc)
+        # the file's name where there is one: the operator looks for a document, not a hash
+        what = source.name if isinstance(source, Path) else sha256[:12]
+        log.warning("original of %s not kept (page images will be unavailable): %s", what, exc)

@@ -92,6 +92,24 @@ def test_ingest_hook_never_raises(offline_settings: Settings, caplog: pytest.Log
     )
 
 
+def test_an_original_not_kept_is_named_by_its_file(
+    offline_settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a full disk an ingest warned "original of 7b23c0d9b22e not kept": a hash prefix, no document."""
+    report = tmp_path / "q3-report.pdf"
+    report.write_bytes(sample_pdf_bytes())
+
+    def full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sources.SourceStore, "keep", full)
+    sources.keep(offline_settings, sha(report.read_bytes()), report, PDF_MIME)
+    assert "original of q3-report.pdf not kept" in caplog.text
+
+
 def test_pdf_pages_rendered_at_page_dpi_and_cached(offline_settings: Settings) -> None:
     data = three_page_pdf()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
