@@ -25,6 +25,7 @@ def test_times_each_dense_channel_of_a_store_with_a_lexical_index(
     bench = load_bench("lite_patch")
     argv = ["lite_patch.py", str(settings.data_dir), "--tenant", "t", "--groups", "g", "--queries", "2"]
     monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the bench sets it for its process: undone after the test
     bench.main()
     lines = capsys.readouterr().out.splitlines()
     timed = [line.split()[:2] for line in lines if line.split()[:1] in (["text"], ["lexical"])]
