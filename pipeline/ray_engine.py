@@ -186,6 +186,22 @@ def unreachable(address: str | None, exc: Exception) -> DeploymentError:
     return DeploymentError(UNREACHABLE, detail)
 
 
+VERSION_MISMATCH = "Version mismatch"
+"""How Ray's RuntimeError begins when the driver's Ray or Python (minor) is not the cluster's."""
+
+
+def mismatched(address: str | None, exc: RuntimeError) -> DeploymentError:
+    """The driver runs another Ray or Python than the cluster: Ray's text (over several lines, which the
+    operator needs whole: both sides' versions) on one line, and what to install."""
+    versions = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    detail = (
+        f"cannot use the Ray cluster at {address or 'auto'}: {versions}; install on this machine the Ray"
+        " version the cluster runs (pip install 'ray==VERSION'; figvault[ray] takes any Ray >= 2.40)"
+        " under the same Python minor version"
+    )
+    return DeploymentError(UNREACHABLE, detail)
+
+
 NO_CPU = (
     "the Ray cluster this server ingests on has too few CPUs left for the job; the operator finds why in"
     " the server log (or `figvault jobs show ID`)"
@@ -273,6 +289,10 @@ class RayEngine(Engine):
                     self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
                 except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
                     raise unreachable(self.address, exc) from exc
+                except RuntimeError as exc:
+                    if not str(exc).startswith(VERSION_MISMATCH):
+                        raise
+                    raise mismatched(self.address, exc) from exc
             self._started_ray = True
         if not self._actors:
             remote = self.ray.remote(

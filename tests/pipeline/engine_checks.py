@@ -43,3 +43,20 @@ class UnreachableRay:
 
     def init(self, **kwargs: object) -> None:
         raise ConnectionError("ray client connection timeout")
+
+
+RAY_MISMATCH = """Version mismatch: The cluster was started with:
+    Ray: 2.59.0
+    Python: 3.10.12
+This process on Ray Client was started with:
+    Ray: 2.60.0
+    Python: 3.11.2
+"""
+"""Ray 2.60's text (``ray._private.utils.check_version_info``) when the driver's versions differ."""
+
+
+class MismatchedRay(UnreachableRay):
+    """A ``ray`` whose client reaches a cluster of another Ray version: Ray raises a RuntimeError."""
+
+    def init(self, **kwargs: object) -> None:
+        raise RuntimeError(RAY_MISMATCH)

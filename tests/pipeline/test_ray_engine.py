@@ -20,7 +20,7 @@ from figvault.pipeline.ray_engine import RayEngine
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
-from tests.pipeline.engine_checks import UnreachableRay, assert_same_rows, stored_rows
+from tests.pipeline.engine_checks import MismatchedRay, UnreachableRay, assert_same_rows, stored_rows
 
 COMPARED_JOB = "compared-run"
 DEAD_OWNER = f"{socket.gethostname()}:999999:1"
@@ -120,6 +120,22 @@ def test_an_unreachable_cluster_fails_the_job_with_what_to_check(
     detail = final.result[DETAIL]  # the operator's: `figvault jobs show`, the command line, the log
     assert "ray://head.example:10001" in detail and "RAY_AUTH_MODE=token" in detail
     assert "Traceback" not in detail
+
+
+def test_a_cluster_of_another_ray_version_fails_the_job_with_both_versions(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray's multi-line RuntimeError was an internal error; now the operator reads both versions and what
+    to install, and HTTP readers the fixed sentence."""
+    settings = make_settings(tmp_path)
+    settings.ingest.ray_address = "ray://head.example:10001"
+    monkeypatch.setattr(ray_engine, "require_ray", MismatchedRay)
+    final = ingest_job(settings, docs[:1], job_id="mismatch")
+    assert final.state == JobState.FAILED
+    assert final.message == ray_engine.UNREACHABLE
+    detail = final.result[DETAIL]
+    assert "ray://head.example:10001" in detail and "pip install 'ray==VERSION'" in detail
+    assert "Ray: 2.59.0 Python: 3.10.12" in detail and "Ray: 2.60.0 Python: 3.11.2" in detail
 
 
 def test_encoder_actors_are_sent_no_credentials(tmp_path: Path) -> None:
