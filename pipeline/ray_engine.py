@@ -176,12 +176,13 @@ UNREACHABLE = (
 
 
 def unreachable(address: str | None, exc: Exception) -> DeploymentError:
-    """Why the driver could not join the cluster: for the operator, the address, Ray's reason and the two
+    """Why the driver could not join the cluster: for the operator, the address, Ray's reason and the
     things to check (README, "Scale out"); for everyone else ``UNREACHABLE``."""
     detail = (
         f"cannot connect to the Ray cluster at {address or 'auto'} ({one_line(exc)}): check that the head's"
         " Ray Client port is reachable from here, and on a cluster with token authentication run with"
-        " RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN)"
+        " RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN); the head's"
+        " ray_client_server*.err logs (in its session's logs folder) say why it refused"
     )
     return DeploymentError(UNREACHABLE, detail)
 

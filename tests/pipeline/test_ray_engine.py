@@ -119,6 +119,7 @@ def test_an_unreachable_cluster_fails_the_job_with_what_to_check(
     assert final.message == ray_engine.UNREACHABLE  # read over HTTP too: no address
     detail = final.result[DETAIL]  # the operator's: `figvault jobs show`, the command line, the log
     assert "ray://head.example:10001" in detail and "RAY_AUTH_MODE=token" in detail
+    assert "ray_client_server*.err" in detail  # a refusal on the head's side (it failed to start the session)
     assert "Traceback" not in detail
 
 
