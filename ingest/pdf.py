@@ -37,6 +37,7 @@ from figvault.ingest.pdf_layout import (
     join_lines,
     read_page,
 )
+from figvault.ingest.pdf_page_tree import recount_pages
 from figvault.ingest.render import PageRenders, render_image, render_region
 from figvault.settings import ExtractSettings
 from figvault.units import (
@@ -71,10 +72,12 @@ def extract_pdf_units(
     ``page_texts``, when given, is filled as ``page_text.page_texts`` would, from the text pages extraction
     reads anyway.
     """
-    doc = open_pdf(data)
+    repaired: list[str] = []
+    doc = open_pdf(data, repaired)
     try:
         meta = read_meta(doc)
         extraction = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
+        extraction.warnings.extend(repaired)
         if doc.is_repaired:  # MuPDF reads what it can of a broken file without a word: say so
             extraction.warnings.append(DAMAGED_PDF)
         pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
@@ -459,7 +462,8 @@ def _figures_above_captions(layouts: list[PageLayout]) -> bool:
     return votes["below"] <= votes["above"]
 
 
-def open_pdf(data: bytes) -> pymupdf.Document:
+def open_pdf(data: bytes, warnings: list[str] | None = None) -> pymupdf.Document:
+    """The document, opened; ``warnings`` gets what was repaired to open it (a page tree counted again)."""
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises FileDataError / RuntimeError with multi-line texts
@@ -467,10 +471,30 @@ def open_pdf(data: bytes) -> pymupdf.Document:
     if doc.needs_pass and not doc.authenticate(""):
         doc.close()
         raise ExtractionError("encrypted PDF (password required)")
-    if doc.page_count == 0:
+    try:
+        _count_pages(doc, [] if warnings is None else warnings)
+    except ExtractionError:
         doc.close()
-        raise ExtractionError("corrupt PDF: no pages")
+        raise
     return doc
+
+
+def _count_pages(doc: pymupdf.Document, warnings: list[str]) -> None:
+    """Raise ExtractionError when ``doc`` has no page; a page tree whose /Count MuPDF refuses (negative, past
+    what the file can hold) or says 0 is counted again from its leaves (``pdf_page_tree``), with a warning."""
+    try:
+        if doc.page_count:
+            return
+        reason = "its /Count is 0"
+    except RuntimeError as exc:  # MuPDF: "code=7: Invalid number of pages"
+        reason = one_line(exc)
+    try:
+        found = recount_pages(doc)
+    except (RuntimeError, ValueError):
+        found = None
+    if not found:
+        raise ExtractionError(f"corrupt PDF: {'no pages' if reason == 'its /Count is 0' else reason}")
+    warnings.append(f"page tree: {reason}; read as the {found:,} page(s) its tree holds")
 
 
 def _open_failure(exc: Exception) -> str:

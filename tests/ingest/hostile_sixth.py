@@ -69,3 +69,11 @@ def jbig2_pdf(path: Path, side: int, flate: bool = False) -> Path:
     objects = one_page_objects(b"/Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >>", content, HELVETICA, image)
     path.write_bytes(_pdf_file(objects))
     return path
+
+
+def page_count_pdf(path: Path, count: int, kids: bytes = b"[3 0 R]") -> Path:
+    """A bar chart page under a page tree whose root says /Count ``count`` and lists ``kids``."""
+    objects = one_page_objects(b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA)
+    objects[1] = b"<< /Type /Pages /Kids %s /Count %d >>" % (kids, count)
+    path.write_bytes(_pdf_file(objects))
+    return path

@@ -17,6 +17,7 @@ from pptx import Presentation
 from pptx.chart import series as pptx_series
 from pptx.oxml.ns import qn
 
+from figvault.errors import ExtractionError
 from figvault.ingest import safety, slide_chart
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf_budget import ContentBudget
@@ -184,3 +185,28 @@ def test_each_list_of_points_keeps_its_first_points(monkeypatch: pytest.MonkeyPa
         cut.decode()
         == f"<c:cat><c:strCache>{kept}</c:strCache></c:cat><c:val><c:numLit>{kept}</c:numLit></c:val>"
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "reason"),
+    [
+        (1_000_000, "code=7: Invalid number of pages"),
+        (-5, "code=7: Invalid number of pages"),
+        (0, "its /Count is 0"),
+    ],
+)
+def test_a_page_tree_whose_count_lies_is_counted_from_its_leaves(
+    tmp_path: Path, count: int, reason: str
+) -> None:
+    # Before: the document failed whole ("Invalid number of pages"; "corrupt PDF: no pages" for 0) though its
+    # one page reads.
+    result = extract_document(h6.page_count_pdf(tmp_path / "count.pdf", count), SETTINGS)
+    assert len(result.figures) == 1
+    assert result.warnings == [f"page tree: {reason}; read as the 1 page(s) its tree holds"]
+
+
+def test_a_page_tree_without_pages_still_fails_alone(tmp_path: Path) -> None:
+    with pytest.raises(ExtractionError, match=r"^corrupt PDF: no pages$"):
+        extract_document(h6.page_count_pdf(tmp_path / "none.pdf", 0, kids=b"[]"), SETTINGS)
+    with pytest.raises(ExtractionError, match=r"^corrupt PDF: code=7: Invalid number of pages$"):
+        extract_document(h6.page_count_pdf(tmp_path / "cycle.pdf", 9, kids=b"[2 0 R]"), SETTINGS)
