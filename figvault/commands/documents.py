@@ -83,19 +83,24 @@ def _document_id(settings: Settings, tenant: str, key: str) -> str:
     return found.doc_id if found is not None else key
 
 
+_ADMIN_TAB = (
+    "its page's Admin tab changes a document's groups and deletes it (or PATCH / DELETE /v1/documents/ID)"
+)
+_TAGS_ROUTE = (
+    'PATCH /v1/documents/ID with {"tags": [...]} changes its tags (editors; the page has no tag editor)'
+)
+
+
 @contextmanager
-def _page_while_serving() -> Iterator[None]:
-    """A change refused because ``figvault serve`` holds the embedded store says where to make it meanwhile:
-    the page's Admin tab, or the HTTP API (the store's own hint said only "through the service")."""
+def _where_while_serving(where: str = _ADMIN_TAB) -> Iterator[None]:
+    """A change refused because ``figvault serve`` holds the embedded store says where to make it meanwhile
+    (the store's own hint said only "through the service")."""
     from figvault.errors import StoreInUseError
 
     try:
         yield
     except StoreInUseError as exc:
-        raise FigvaultError(
-            f"{exc}; while it runs, its page's Admin tab changes a document's groups and deletes it"
-            " (or PATCH / DELETE /v1/documents/ID)"
-        ) from exc
+        raise FigvaultError(f"{exc}; while it runs, {where}") from exc
 
 
 @documents_app.command("set-groups")
@@ -113,7 +118,7 @@ def set_groups(
     quiet_store_logs()
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
-        with _page_while_serving():
+        with _where_while_serving():
             result = set_document_groups(settings, tenant, doc_id, split_csv(groups) or [])
         _audit(settings, tenant, "set-groups", [result.to_dict()])
     typer.echo(
@@ -137,7 +142,8 @@ def set_tags(
     quiet_store_logs()
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
-        result = set_document_tags(settings, tenant, doc_id, split_csv(tags) or [])
+        with _where_while_serving(_TAGS_ROUTE):
+            result = set_document_tags(settings, tenant, doc_id, split_csv(tags) or [])
         _audit(settings, tenant, "set-tags", [result.to_dict()])
     typer.echo(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): tags"
@@ -162,7 +168,7 @@ def delete(
     with one_line_errors():
         doc_id = _document_id(settings, tenant, doc_id)
         known = DocumentRegistry.open(settings).get(tenant, doc_id)
-        with _page_while_serving():
+        with _where_while_serving():
             deleted = delete_document(settings, tenant, doc_id)
         if not deleted:
             typer.echo(

@@ -37,8 +37,9 @@ def test_delete_by_name_removes_the_record_and_is_audited(tmp_path: Path) -> Non
 def test_a_change_refused_while_serve_runs_says_where_to_make_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With `figvault serve` holding the embedded store, `documents delete` and `set-groups` ended with the
-    store's hint, "or do this through the service": they now name the page's Admin tab and the routes."""
+    """With `figvault serve` holding the embedded store, `documents delete`, `set-groups` and `set-tags`
+    ended with the store's hint, "or do this through the service": they now name where to make the change
+    meanwhile (the page's Admin tab and the routes; tags: the PATCH route, the page has no tag editor)."""
     from figvault.errors import StoreInUseError
 
     def held(*_: object) -> None:
@@ -46,6 +47,7 @@ def test_a_change_refused_while_serve_runs_says_where_to_make_it(
 
     monkeypatch.setattr("figvault.pipeline.ingest_pipeline.delete_document", held)
     monkeypatch.setattr("figvault.pipeline.regroup.set_document_groups", held)
+    monkeypatch.setattr("figvault.pipeline.regroup.set_document_tags", held)
     settings = load_settings("offline", data_dir=tmp_path)
     DocumentRegistry.open(settings).put(
         DocumentRecord(doc_id="doc_a", tenant="default", name="a.pdf", state=DocState.INDEXED, units=1)
@@ -55,3 +57,6 @@ def test_a_change_refused_while_serve_runs_says_where_to_make_it(
         result = CliRunner().invoke(app, [*base, *args])
         assert result.exit_code == 1, result.output
         assert "in use by another process" in result.output and "page's Admin tab" in result.output
+    tagged = CliRunner().invoke(app, [*base, "set-tags", "doc_a", "--tags", "q3"])
+    assert tagged.exit_code == 1, tagged.output
+    assert "in use by another process" in tagged.output and "PATCH /v1/documents/ID" in tagged.output
