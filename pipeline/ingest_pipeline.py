@@ -556,7 +556,7 @@ class IngestRunner:
                 self.registry.put(record)
                 registered = True
             rows = self._encoded_rows(prepared, outcome)
-            key = self._put_blobs(path, prepared, tenant, plan.groups, timings)
+            key = self._put_blobs(path, plan.name, prepared, tenant, plan.groups, timings)
             t = time.perf_counter()
             stored = True
             pages = prepared.page_texts
@@ -651,6 +651,7 @@ class IngestRunner:
     def _put_blobs(
         self,
         path: Path,
+        name: str,
         prepared: PreparedDoc,
         tenant: str,
         groups: Sequence[str],
@@ -664,7 +665,7 @@ class IngestRunner:
             self.blobs.put(prepared.pngs[i])
         extraction = prepared.extraction
         # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
-        sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime)
+        sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime, name=name)
         key = self.acl_sets.register(tenant, groups)
         _add(timings, "blobs", time.perf_counter() - t)
         return key

@@ -229,11 +229,12 @@ def _identity_pages(pdf: bytes) -> dict[int, int]:
         return {i + 1: i for i in range(doc.page_count)}
 
 
-def keep(settings: Settings, sha256: str, source: bytes | Path, mime: str = "") -> None:
-    """The ingest hook: keep one original. Never fails the ingest: a full disk costs page images only."""
+def keep(settings: Settings, sha256: str, source: bytes | Path, mime: str = "", name: str = "") -> None:
+    """The ingest hook: keep one original. Never fails the ingest: a full disk costs page images only.
+    ``name``: the document's, for the warning (an upload's file is stored under a name of its own)."""
     try:
         SourceStore.from_settings(settings).keep(sha256, source, mime)
     except (OSError, FigvaultError) as exc:
         # the file's name where there is one: the operator looks for a document, not a hash
-        what = source.name if isinstance(source, Path) else sha256[:12]
+        what = name or (source.name if isinstance(source, Path) else sha256[:12])
         log.warning("original of %s not kept (page images will be unavailable): %s", what, exc)

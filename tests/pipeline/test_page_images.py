@@ -15,6 +15,8 @@ from PIL import Image
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME
 from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
 from figvault.pipeline import page_images, sources
+from figvault.pipeline.ingest_job import queue_upload_job
+from figvault.pipeline.jobs import JobState, JobStore, run_here
 from figvault.pipeline.page_images import (
     PAGE_DPI,
     RENDER_SLOTS,
@@ -32,6 +34,7 @@ from figvault.pipeline.sources import (
 )
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
+from tests.generated_docs import figure_pdf
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
 from tests.pipeline.test_extract_worker import workers_alive
 
@@ -108,6 +111,28 @@ def test_an_original_not_kept_is_named_by_its_file(
     monkeypatch.setattr(sources.SourceStore, "keep", full)
     sources.keep(offline_settings, sha(report.read_bytes()), report, PDF_MIME)
     assert "original of q3-report.pdf not kept" in caplog.text
+
+
+def test_an_upload_s_original_not_kept_is_named_by_the_document(
+    offline_settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An upload is stored as 0000.pdf: the warning named that, not the document the editor uploaded."""
+    offline_settings.extract.workers = 1
+    jobs = JobStore.open(offline_settings)
+    spooled = figure_pdf(tmp_path / "spool.pdf", seed=3)
+    job = queue_upload_job(
+        offline_settings, jobs, [("Quarterly.pdf", spooled)], groups=["eng"], tenant="acme", started_by="ann"
+    )
+
+    def full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sources.SourceStore, "keep", full)
+    assert run_here(offline_settings, job).state == JobState.SUCCEEDED
+    assert "original of Quarterly.pdf not kept" in caplog.text
 
 
 def test_pdf_pages_rendered_at_page_dpi_and_cached(offline_settings: Settings) -> None:
