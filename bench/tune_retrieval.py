@@ -22,6 +22,7 @@ choice.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import math
@@ -391,7 +392,19 @@ def no_match_curve(
     print(f"({'; '.join(counts)})")
 
 
-def main() -> None:
+PRIORS = (
+    "slide_prior",
+    "paper_prior",
+    "picture_prior",
+    "document_prior",
+    "own_words_prior",
+    "document_support_prior",
+    "neighbour_depth",
+)
+"""The evidence settings whose "without" rows the tables show (when the chosen setting uses them)."""
+
+
+def parse_args() -> argparse.Namespace:
     parser = replay_parser(__doc__, sized=False)
     parser.add_argument("--max-refused", type=float, default=0.05)
     parser.add_argument("--min-gain", type=float, default=0.002, help=MIN_GAIN_HELP)
@@ -407,27 +420,21 @@ def main() -> None:
         help="Use PROFILE's own fusion, priors and depth (what the engine runs) instead of choosing them: "
         "to refit no_match alone.",
     )
-    args = parser.parse_args()
-    if args.tune_only:
-        HALVES.remove("report")
-    everything = load(args.dump)
-    sizes = sorted({x["size"] for x in everything})
-    everything_by_size = {size: [x for x in everything if x["size"] == size] for size in sizes}
-    by_size = {
-        size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
-    }
+    return parser.parse_args()
+
+
+def chosen_setting(args: argparse.Namespace, by_size: dict[str, list[dict[str, Any]]]) -> Setting:
+    """The setting the tables report: a profile's own, the default (``--no-grid``), or the grid's choice."""
     fusion = Setting(*args.fusion) if args.fusion else None
     if args.as_configured:
-        chosen = configured_setting(args.as_configured)
-    elif args.no_grid:
-        chosen = fusion or Setting()
-    else:
-        chosen = choose(by_size, args.min_gain, fusion)
-    print(
-        f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, "
-        f"depth {chosen.depth}"
-    )
-    print(f"  evidence {json.dumps(asdict(chosen.evidence))}")
+        return configured_setting(args.as_configured)
+    if args.no_grid:
+        return fusion or Setting()
+    return choose(by_size, args.min_gain, fusion)
+
+
+def print_fusion_tables(by_size: dict[str, list[dict[str, Any]]], chosen: Setting) -> None:
+    """Per size: the default, the chosen fusion, with priors and neighbours, each prior left out."""
     head = "| {0} R@1 | {0} R@5 | {0} R@10 | {0} MRR | {0} n "
     fusion_only = replace(chosen, evidence=EvidenceParams())
     for size, lines in by_size.items():
@@ -436,37 +443,51 @@ def main() -> None:
         print(table_row("default (RRF k 60, equal weights)", lines, Setting()))
         print(table_row("chosen fusion", lines, fusion_only))
         print(table_row("chosen fusion + priors + neighbours", lines, chosen))
-        for name in (
-            "slide_prior",
-            "paper_prior",
-            "picture_prior",
-            "document_prior",
-            "own_words_prior",
-            "document_support_prior",
-            "neighbour_depth",
-        ):
+        for name in PRIORS:
             if getattr(chosen.evidence, name):
-                print(
-                    table_row(
-                        f"  without {name}",
-                        lines,
-                        replace(chosen, evidence=replace(chosen.evidence, **{name: 0})),
-                    )
-                )
+                without = replace(chosen, evidence=replace(chosen.evidence, **{name: 0}))
+                print(table_row(f"  without {name}", lines, without))
         shares = [x for x in lines if x.get("neighbours")]
         print(table_row("chosen, answers sharing a page or document", shares, chosen))
         print(table_row("default, answers sharing a page or document", shares, Setting()))
-    if args.fusion_only:
-        chosen = fusion_only  # what the configuration uses: the priors did not hold up on the reporting half
-        print("\nno_match below is fitted with the chosen fusion only (priors and neighbour rule off)")
-    fit_on = "full" if "full" in everything_by_size else sizes[0]
-    weights, threshold = fit_no_match(everything_by_size[fit_on], chosen, args.max_refused)
+
+
+def print_no_match(
+    everything_by_size: dict[str, list[dict[str, Any]]], chosen: Setting, max_refused: float
+) -> None:
+    """The no_match model fitted on the tuning half (of the full size when there is one), and its curves."""
+    fit_on = "full" if "full" in everything_by_size else sorted(everything_by_size)[0]
+    weights, threshold = fit_no_match(everything_by_size[fit_on], chosen, max_refused)
     print(f"\nno_match weights (fitted on the {fit_on} tuning half): {json.dumps(weights)}")
-    print(f"threshold chosen on tune (answerable refused <= {args.max_refused:.0%}): {threshold}")
+    print(f"threshold chosen on tune (answerable refused <= {max_refused:.0%}): {threshold}")
     for size, lines in everything_by_size.items():
         print(f"\n### no_match, {size}")
         no_match_curve(lines, chosen, weights, threshold)
         out_of_fold_curve(lines, chosen)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.tune_only:
+        HALVES.remove("report")
+    everything = load(args.dump)
+    sizes = sorted({x["size"] for x in everything})
+    everything_by_size = {size: [x for x in everything if x["size"] == size] for size in sizes}
+    by_size = {
+        size: [x for x in lines if x["query"].get("doc")] for size, lines in everything_by_size.items()
+    }
+    chosen = chosen_setting(args, by_size)
+    print(
+        f"chosen on the tuning halves: rrf_k {chosen.rrf_k}, lexical weight {chosen.lexical_weight}, "
+        f"depth {chosen.depth}"
+    )
+    print(f"  evidence {json.dumps(asdict(chosen.evidence))}")
+    print_fusion_tables(by_size, chosen)
+    if args.fusion_only:
+        chosen = replace(chosen, evidence=EvidenceParams())
+        # what the configuration uses: the priors did not hold up on the reporting half
+        print("\nno_match below is fitted with the chosen fusion only (priors and neighbour rule off)")
+    print_no_match(everything_by_size, chosen, args.max_refused)
 
 
 if __name__ == "__main__":
