@@ -77,3 +77,24 @@ def page_count_pdf(path: Path, count: int, kids: bytes = b"[3 0 R]") -> Path:
     objects[1] = b"<< /Type /Pages /Kids %s /Count %d >>" % (kids, count)
     path.write_bytes(_pdf_file(objects))
     return path
+
+
+def text_field_pdf(path: Path, chars: int, need_appearances: bool) -> Path:
+    """A bar chart page with a text field whose value holds ``chars`` characters under an empty appearance
+    stream; its form says /NeedAppearances when ``need_appearances``."""
+    value = (b"word " * (chars // 5 + 1))[:chars]
+    field = (
+        b"<< /Type /Annot /Subtype /Widget /FT /Tx /Ff 4096 /T (f1) /Rect [100 100 500 700]"
+        b" /DA (/Helv 4 Tf 0 g) /V (%s) /AP << /N 7 0 R >> >>" % value
+    )
+    appearance = _stream(b"", b"/Type /XObject /Subtype /Form /BBox [0 0 400 600]")
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA, field, appearance
+    )
+    objects[2] = objects[2].replace(b"/Contents 4 0 R", b"/Contents 4 0 R /Annots [6 0 R]")
+    form = b" /AcroForm << /Fields [6 0 R] /DA (/Helv 4 Tf 0 g)%s >>" % (
+        b" /NeedAppearances true" if need_appearances else b""
+    )
+    objects[0] = objects[0].replace(b" >>", form + b" >>", 1)
+    path.write_bytes(_pdf_file(objects))
+    return path
