@@ -20,6 +20,7 @@ Ray is the optional extra ``figvault[ray]``; without it, asking for this engine 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -209,6 +210,22 @@ NO_CPU = (
 )
 
 
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _local_only_init() -> dict[str, Any]:
+    """``ray.init``'s arguments for a Ray this engine starts (no address): one for this machine alone, so on
+    loopback only. On Linux Ray 2.60 takes the machine's address even for ``_node_ip_address="127.0.0.1"``
+    and its GCS, raylet, workers and agents listen on every interface (and a Ray runs whatever code it is
+    sent), unless in its local-only mode: read from ``LOCAL_ONLY_ENV`` by this process when it imported Ray
+    (hence the constant set here) and by Ray's children from their environment."""
+    from ray._private import ray_constants
+
+    os.environ[LOCAL_ONLY_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    return {"_node_ip_address": "127.0.0.1"}
+
+
 @contextmanager
 def _sigterm_kept() -> Iterator[None]:
     """Puts this process's SIGTERM handler back after ``ray.init``, which, in the main thread, replaces it
@@ -286,8 +303,10 @@ class RayEngine(Engine):
     def _connect(self) -> None:
         if not self.ray.is_initialized():
             with _sigterm_kept():
+                # RAY_ADDRESS: Ray's own way to name a cluster, which an address of None would join.
+                local = {} if self.address or os.environ.get("RAY_ADDRESS") else _local_only_init()
                 try:
-                    self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                    self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
                 except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
                     raise unreachable(self.address, exc) from exc
                 except RuntimeError as exc:
