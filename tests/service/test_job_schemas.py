@@ -1,0 +1,52 @@
+"""A job as one viewer may see it (service/api/job_schemas.py ``JobOut.of``), from a job record alone."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from figvault.access import Principal, Role
+from figvault.pipeline.jobs import Job, JobError, JobState, JobType
+from figvault.service.api.job_schemas import JobOut
+
+
+class _Registry:
+    """The one read ``JobOut.of`` makes: which of the job's documents exist now, with their groups."""
+
+    def __init__(self, groups: dict[str, list[str]]) -> None:
+        self.groups = groups
+
+    def matching_any(self, tenant: str, keys: list[str]) -> list[SimpleNamespace]:
+        return [SimpleNamespace(doc_id=k, groups=self.groups[k]) for k in keys if k in self.groups]
+
+
+def test_a_units_error_goes_with_its_document() -> None:
+    """A unit left out of a document (its encoding failed) is a job error named ``doc pN (unit_id)``. It
+    was shown to every peer of the job, even once its document had groups the peer is not in, naming that
+    document; it now goes with its document, as the document's own error and counts do."""
+    hidden, seen = "hidden-merger.pdf p1 (u1)", "seen.pdf p2 (u2)"
+    outcomes = [
+        {"path": "/spool/hidden-merger.pdf", "doc_id": "doc_h", "status": "indexed", "units": 3, "pages": 2},
+        {"path": "/spool/seen.pdf", "doc_id": "doc_s", "status": "indexed", "units": 1, "pages": 1},
+    ]
+    outcomes[0]["failed_units"] = {hidden: "encoding failed"}
+    outcomes[1]["failed_units"] = {seen: "encoding failed"}
+    job = Job(
+        id="j1",
+        type=JobType.INGEST,
+        state=JobState.SUCCEEDED,
+        tenant="acme",
+        started_by_id="usr_starter",
+        done=2,
+        total=2,
+        errors=[JobError(item=hidden, error="encoding failed"), JobError(item=seen, error="encoding failed")],
+        error_count=2,
+        message="2 new, 0 replaced, 0 unchanged, 0 failed; 4 units from 3 pages in 1.0s",
+        result={"indexed": 2, "failed": 0, "units": 4, "pages": 3, "seconds": 1.0, "documents": outcomes},
+    )
+    peer = Principal(user="peer", tenant="acme", groups=["eng"], roles=[Role.EDITOR])
+    shown = JobOut.of(job, peer, _Registry({"doc_h": ["sales"], "doc_s": ["eng"]}))  # type: ignore[arg-type]
+    assert [e.item for e in shown.errors] == [seen] and shown.error_count == 1, shown.errors
+    assert "merger" not in shown.model_dump_json()
+    assert (shown.total, shown.result["indexed"], shown.result["units"]) == (1, 1, 1)
+    both = JobOut.of(job, peer, _Registry({"doc_h": ["eng"], "doc_s": ["eng"]}))  # type: ignore[arg-type]
+    assert [e.item for e in both.errors] == [hidden, seen] and both.total == 2
