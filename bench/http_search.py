@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling percentiles.py, also when imported
 from percentiles import percentile
 
 if TYPE_CHECKING:  # the figvault imports stay inside the functions: each process loads what it uses

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # its siblings, also when loaded as a module
 
 from common_args import MIN_GAIN_HELP, fusion_pair, replay_parser  # noqa: E402
 
