@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,8 +28,10 @@ from figvault.errors import (
     StoreError,
     UnsafeFileError,
     UnsupportedFileError,
+    disk_full,
     one_line,
     public_line,
+    typed_line,
 )
 from figvault.pipeline import audit as audit_trail
 from figvault.pipeline.registry import connect as connect_registry
@@ -136,6 +139,19 @@ async def _figvault_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": one_line(exc)[:300]}, code)
 
 
+DISK_FULL_DETAIL = "the server has no space left to store this; try again once an administrator freed some"
+
+
+async def _disk_full(request: Request, exc: Exception) -> JSONResponse:
+    """A write that found the disk full (an upload's file, the registry): 507 with a fixed sentence, and one
+    line in the log. It was a plain-text 500 "Internal Server Error" and some 40 lines of tracebacks. Any
+    other OSError or database error is raised on: a 500 with its traceback, as before."""
+    if not disk_full(exc):
+        raise exc
+    log.error("%s %s: the disk is full: %s", request.method, request.url.path, typed_line(exc))
+    return JSONResponse({"detail": DISK_FULL_DETAIL}, 507)
+
+
 def _load_engine(settings: Settings) -> Any:
     from figvault.retrieval.search import SearchEngine
 
@@ -237,6 +253,8 @@ def create_app(
     for kind, _code in _ERROR_STATUS:
         app.add_exception_handler(kind, _figvault_error)
     app.add_exception_handler(Overloaded, _overloaded)
+    for kind in (OSError, sqlalchemy.exc.OperationalError):
+        app.add_exception_handler(kind, _disk_full)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
