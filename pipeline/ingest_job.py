@@ -828,6 +828,10 @@ def queue_upload_job(
         )
     except BaseException:
         drop_placeholders(registry, tenant, uploads)
+        # No job names this folder, so nothing else would ever remove what was moved in: on a full disk a
+        # partial upload kept the space the operator then freed.
+        with contextlib.suppress(Exception):
+            Storage.from_settings(settings).delete_tree(_job_folder(job_id))
         raise
 
 
