@@ -35,6 +35,8 @@ HIDDEN = 2
 """The /F flag of an annotation that is not drawn."""
 MAX_REF_DEPTH = 2
 """References followed inside a value: an Ink list is an array of arrays, either of which may be an object."""
+MAX_FIELD_DEPTH = 32
+"""Parent fields climbed for an inherited value (a cycle of parents ends there)."""
 
 
 @dataclass
@@ -87,7 +89,8 @@ class AnnotationData:
             numbers = self._count(self._value(xref, key), self._numbers, _numbers, MAX_REF_DEPTH)
             cost.operations += numbers // 2
         for key in TEXT_KEYS.get(subtype, ()):
-            cost.characters += self._count(self._value(xref, key), self._strings, len, MAX_REF_DEPTH)
+            value = self._inherited(xref, key) if subtype == "Widget" else self._value(xref, key)
+            cost.characters += self._count(value, self._strings, len, MAX_REF_DEPTH)
 
     def _add_inline(self, page: pymupdf.Page, cost: DrawnCost) -> None:
         """Annotations written inline in the page's /Annots (no object of their own): all the array's numbers
@@ -98,6 +101,18 @@ class AnnotationData:
         text = REF.sub(b" ", _bytes(annots))
         cost.operations += text.count(b"/Subtype") + _numbers(text) // 2
         cost.characters += len(text)
+
+    def _inherited(self, xref: int, key: str) -> bytes:
+        """The value of ``key`` in the widget or, when it has none, in the nearest field above it (/Parent): a
+        form field's value is inherited, and MuPDF draws a widget from its parent field's."""
+        for _ in range(MAX_FIELD_DEPTH):
+            if value := self._value(xref, key):
+                return value
+            kind, parent = self.doc.xref_get_key(xref, "Parent")
+            if kind != "xref":
+                break
+            xref = int(parent.split()[0])
+        return b""
 
     def _value(self, xref: int, key: str) -> bytes:
         kind, value = self.doc.xref_get_key(xref, key)

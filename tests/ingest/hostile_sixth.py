@@ -79,17 +79,23 @@ def page_count_pdf(path: Path, count: int, kids: bytes = b"[3 0 R]") -> Path:
     return path
 
 
-def text_field_pdf(path: Path, chars: int, need_appearances: bool) -> Path:
+def text_field_pdf(path: Path, chars: int, need_appearances: bool, inherited: bool = False) -> Path:
     """A bar chart page with a text field whose value holds ``chars`` characters under an empty appearance
-    stream; its form says /NeedAppearances when ``need_appearances``."""
-    value = (b"word " * (chars // 5 + 1))[:chars]
+    stream; its form says /NeedAppearances when ``need_appearances``. ``inherited``: the widget has no
+    appearance and no value of its own, its parent field (object 7) has the value."""
+    value = b"/V (%s)" % (b"word " * (chars // 5 + 1))[:chars]
     field = (
         b"<< /Type /Annot /Subtype /Widget /FT /Tx /Ff 4096 /T (f1) /Rect [100 100 500 700]"
-        b" /DA (/Helv 4 Tf 0 g) /V (%s) /AP << /N 7 0 R >> >>" % value
+        b" /DA (/Helv 4 Tf 0 g) %s >>" % (b"/Parent 7 0 R" if inherited else value + b" /AP << /N 7 0 R >>")
     )
     appearance = _stream(b"", b"/Type /XObject /Subtype /Form /BBox [0 0 400 600]")
+    parent = b"<< /FT /Tx /T (form) /Kids [6 0 R] %s >>" % value
     objects = one_page_objects(
-        b"/Font << /F1 5 0 R >>", _flate(HEADING + bar_chart()), HELVETICA, field, appearance
+        b"/Font << /F1 5 0 R >>",
+        _flate(HEADING + bar_chart()),
+        HELVETICA,
+        field,
+        parent if inherited else appearance,
     )
     objects[2] = objects[2].replace(b"/Contents 4 0 R", b"/Contents 4 0 R /Annots [6 0 R]")
     form = b" /AcroForm << /Fields [6 0 R] /DA (/Helv 4 Tf 0 g)%s >>" % (

@@ -221,3 +221,12 @@ def test_a_form_asking_for_new_appearances_counts_its_fields_values(tmp_path: Pa
     ]
     kept = extract_document(h6.text_field_pdf(tmp_path / "kept.pdf", 1_200_000, False), SETTINGS)
     assert not kept.warnings and len(kept.figures) == 1
+
+
+def test_a_widget_drawn_from_its_parent_fields_value_counts_it(tmp_path: Path) -> None:
+    # Before: a widget without appearance and without a value of its own counted no character; MuPDF draws
+    # it from its parent field's value.
+    result = extract_document(h6.text_field_pdf(tmp_path / "kid.pdf", 1_200_000, False, True), SETTINGS)
+    assert result.figures == [] and result.warnings == [
+        "page 1: skipped, it shows 1,200,000 characters (more than 1,000,000)"
+    ]
