@@ -263,6 +263,18 @@ def test_folder_ingest_allow_list(service: Service, tmp_path: Path) -> None:
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1
 
 
+def test_an_accepted_jobs_location_follows_the_root_path(service: Service) -> None:
+    """Behind a proxy at ``service.root_path`` (uvicorn's root path in the scope) the 202's ``Location``
+    named ``/v1/jobs/ID`` at the host's root before (2026-12-05), outside the proxy's prefix."""
+    figure_pdf(Path(service.settings.service.ingest_allow_dirs[0]) / "inside.pdf", seed=5)
+    body = {"paths": [service.settings.service.ingest_allow_dirs[0]], "groups": ["eng"]}
+    proxied = TestClient(service.client.app, root_path="/figvault")  # the app already started above
+    accepted = proxied.post("/v1/jobs/ingest", json=body, headers=service.headers("editor"))
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["location"] == f"/figvault/v1/jobs/{accepted.json()['id']}"
+    assert service.wait(accepted.json()["id"], "editor")["state"] == "succeeded"
+
+
 def test_folder_ingest_per_tenant_folders(service: Service, tmp_path: Path) -> None:
     """``{tenant}`` in service.ingest_allow_dirs gives each tenant its own folder: an admin of globex may
     ingest its folder and not default's (a shared list let every tenant's editors read every file)."""

@@ -45,7 +45,7 @@ from figvault.pipeline.jobs import (
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.store_status import tenant_store_status
 from figvault.service.api.job_schemas import FolderIngestBody, JobListOut, JobOut, StatusOut
-from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut
+from figvault.service.api.schemas import API_PREFIX, AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
 from figvault.service.pending_ingests import check_pending_ingests
@@ -288,14 +288,17 @@ def retry_job(job_id: JobIdPath, request: Request, principal: Editor, db: DbDep)
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     runner.submit(job)
     audit.record(db.conn(), principal, "job-retry", detail={"job": job.id})
-    return _accepted(job)
+    return _accepted(request, job)
 
 
-def _accepted(job: Job) -> JSONResponse:
+def _accepted(request: Request, job: Job) -> JSONResponse:
+    # Behind a proxy at ``service.root_path`` the job lives under that prefix; the path comes from the
+    # server's own setting (the scope's root path), never from a Host or X-Forwarded-* header.
+    where = f"{request.scope.get('root_path', '')}{API_PREFIX}/jobs/{job.id}"
     return JSONResponse(
         JobOut.of(job).model_dump(mode="json"),
         status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/v1/jobs/{job.id}"},
+        headers={"Location": where},
     )
 
 
@@ -320,7 +323,7 @@ def start_reencode(request: Request, principal: Admin, settings: SettingsDep, db
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     runner.submit(job)
     audit.record(db.conn(), principal, "reencode", detail={"job": job.id})
-    return _accepted(job)
+    return _accepted(request, job)
 
 
 @router.post(
@@ -376,7 +379,7 @@ def start_folder_ingest(
     runner.submit(job)
     detail = {"job": job.id, "paths": paths, "groups": groups} | ({"prune": True} if body.prune else {})
     audit.record(db.conn(), principal, "ingest-job", detail=detail)
-    return _accepted(job)
+    return _accepted(request, job)
 
 
 @router.get(
