@@ -19,9 +19,9 @@ rectangles: a big number and a label) or a picture beside the charts. Every choi
 
 Ground truth from the deck itself: each chart's graphic frame box (EMU / 12700 = PDF points; the PDF page
 size is checked to equal the slide size) and its title (the chart's own title when shown, else the text box
-above it, else the slide title when the chart is the slide's only one, as the hand labels title a slide's
-only graphic, else none: "": the slide title names all of a slide's charts, none of them alone). Scored
-with bench/survey_pages.py's panel metrics (``score_panels``):
+above it, else the slide title: issue 13, "a slide's graphic units carry the slide title as title", and
+"slide-like PDF pages ... are handled like slides", alone on its slide or among several). Scored with
+bench/survey_pages.py's panel metrics (``score_panels``):
 
 - **pdf** (slides saved as PDF): one unit per chart (IoU >= 0.5, one to one), none merged, none lost,
   title right. Pictures and KPI tiles are not panels: a unit for them counts as an extra unit.
@@ -324,8 +324,7 @@ def _slide(prs: Any, rng: random.Random, number: int, truth: DeckTruth) -> None:
     for cell in _grid(n, area, rng.choice((18.0, 24.0, 36.0))):
         gold, shown, names, box = _add_chart(slide, rng, cell, style)
         gold.page = number
-        if n == 1 and not gold.title:
-            gold.title = slide_title  # a slide's one chart is titled by the slide (issue 13, labels README)
+        gold.title = gold.title or slide_title  # a slide's graphics are titled by the slide (issue 13)
         truth.pdf.append(gold)
         truth.names[len(truth.pptx)] = names
         truth.pptx.append(GoldPanel(number, box, shown or slide_title, gold.kind))
@@ -398,30 +397,23 @@ def _text_ok(truth: DeckTruth, units: list[Unit], texts: list[str]) -> tuple[int
 
 @dataclass
 class PathScore:
-    """One path's panel metrics (``score_panels``), and what they hide: of the charts with a title, how many
-    got it exactly (``titled``: right / all); of those without (charts among several on a slide), how many
-    units took the slide title instead; (pptx) charts whose unit's figure_text holds all their names
-    (``names``: right / all)."""
+    """One path's panel metrics (``score_panels``), and what they hide: of the charts with a title of their
+    own (chart title or title text box), how many got it exactly (``titled``: right / all); (pptx) charts
+    whose unit's figure_text holds all their names (``names``: right / all)."""
 
     panels: PanelScore = field(default_factory=PanelScore)
     titled: list[int] = field(default_factory=lambda: [0, 0])
-    untitled_slide_title: int = 0
     names: list[int] = field(default_factory=lambda: [0, 0])
 
     def add(self, gold: list[GoldPanel], units: list[Unit], name: str, slide_titles: dict[int, str]) -> None:
         self.panels.add(score_panels(gold, units), name)
-        titled = [g for g in gold if g.title]
+        titled = [g for g in gold if g.title != slide_titles.get(g.page)]
         self.titled[0] += score_panels(titled, units).title_exact
         self.titled[1] += len(titled)
-        untitled = [g for g in gold if not g.title]
-        for page, title in slide_titles.items():
-            named = [GoldPanel(g.page, g.box, title, g.kind) for g in untitled if g.page == page]
-            self.untitled_slide_title += score_panels(named, units).title_exact
 
     def as_dict(self) -> dict[str, object]:
         row: dict[str, object] = dict(self.panels.as_dict())
         row["titled_right"] = "{}/{}".format(*self.titled)
-        row["untitled_given_slide_title"] = self.untitled_slide_title
         if self.names[1]:
             row["figure_text_names"] = "{}/{}".format(*self.names)
         return row
@@ -436,7 +428,7 @@ def run(seeds: tuple[int, ...], folder: Path, paths: list[str], soffice: str) ->
             results["pdf"].add(truth.pdf, units, path.stem, truth.slide_titles)
         if "pptx" in paths:
             units, texts = _units(path)
-            results["pptx"].add(truth.pptx, units, path.stem, {})
+            results["pptx"].add(truth.pptx, units, path.stem, truth.slide_titles)
             ok, errors = _text_ok(truth, units, texts)
             results["pptx"].names[0] += ok
             results["pptx"].names[1] += len(truth.names)

@@ -149,7 +149,9 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
         warnings.append(f"page {content.number}: no figures ({one_line(exc)})")
         return []
     made: list[tuple[FigureRegion, ExtractedFigure]] = []
-    several_charts = sum(region.chart for region in regions) > 1
+    # Every figure without a title of its own takes the slide's, alone or among several (issue 13: "a
+    # slide's graphic units carry the slide title as title"; the PPTX path does the same).
+    slide_title = join_lines([line.text for line in layout.title_lines])
     renders = _ocr_renders(document.settings) if document.ocr.on else None
     for region in regions:
         if any(box_intersection(region.box, bomb) > 0 for bomb in document.bombs.get(content.number, [])):
@@ -164,7 +166,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 page_headings,
                 document.page_texts,
                 document.settings,
-                title=region.title or _fallback_title(region, layout, several_charts),
+                title=region.title or slide_title,
                 renders=renders if renders is not None and _needs_ocr(region, content.images) else None,
             )
         except Exception as exc:
@@ -178,22 +180,6 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
         dropped = {id(figure) for figure in stickers}
         made = [(region, figure) for region, figure in made if id(figure) not in dropped]
     return [figure for _, figure in made]
-
-
-def _fallback_title(region: FigureRegion, layout: PageLayout, several_charts: bool) -> str:
-    """The title of a figure without one of its own: the slide's (a slide's graphics are about it), except
-    for a chart among several on the slide, outside whose box the slide title stands. The slide title then
-    names all of them, so it is no chart's own title (the chart keeps it as context); one inside a chart's
-    frame or card is that chart's title set in the page's largest type."""
-    if (
-        region.chart
-        and several_charts
-        and not any(
-            box_intersection(line.box, region.box) >= 0.5 * box_area(line.box) for line in layout.title_lines
-        )
-    ):
-        return ""
-    return join_lines([line.text for line in layout.title_lines])
 
 
 def _ocr_renders(settings: ExtractSettings) -> PageRenders:

@@ -222,9 +222,6 @@ class FigureRegion:
     """The figure's own title (a chart panel's short title above or inside it); empty when none."""
     panel: bool = False
     """A chart panel (bars, axes or gridlines): never joined to another panel."""
-    chart: bool = False
-    """A chart (a panel that is no row of KPI tiles and no picture): an untitled one on a slide of several
-    charts is not titled with the slide's title (pdf._page_figures)."""
 
 
 def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageContent:
@@ -1298,7 +1295,6 @@ def _region(
     region = FigureRegion(
         box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
     )
-    region.chart = chart and not _kpi_tiles(layout, part)
     lines = [layout.lines[i] for i in title]
     if lines:
         region.title = join_lines([line.text for line in lines])
@@ -1726,7 +1722,6 @@ def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRe
                 loose[i] = FigureRegion(
                     box_union(a.box, b.box), a.image_area + b.image_area, a.path_count + b.path_count,
                     text_lines=held, ink=a.ink + b.ink, title=a.title or b.title, panel=a.panel or b.panel,
-                    chart=a.chart or b.chart,
                 )  # fmt: skip
                 loose[j] = None
                 merged = True
