@@ -142,6 +142,9 @@ class DeckTruth:
     pptx: list[GoldPanel]
     names: dict[int, list[str]]  # index into ``pptx`` -> series and category names
     slide_titles: dict[int, str] = field(default_factory=dict)
+    drawn: dict[int, list[str]] = field(default_factory=dict)
+    """Index into ``pptx`` -> the names the slide shows (what the PDF can hold): categories under the axis
+    (in the legend for a pie or doughnut), series names in the legend; none in a legend not drawn."""
 
 
 Unit = tuple[int, tuple[float, ...], str]
@@ -187,9 +190,10 @@ def _text_box(
 
 def _add_chart(
     slide: Any, rng: random.Random, cell: tuple[float, float, float, float], style: dict[str, Any]
-) -> tuple[GoldPanel, str, list[str], tuple[float, ...]]:
+) -> tuple[GoldPanel, str, list[str], list[str]]:
     """A native chart in ``cell`` (with its title text box above and source note under it when drawn):
-    its PDF-path truth, its own title ("" when not shown), its names and its frame box."""
+    its PDF-path truth (with its frame box), its own title ("" when not shown), its names and the names the
+    slide shows."""
     x0, y0, x1, y1 = cell
     kind = rng.choice(list(CHART_KINDS))
     title = rng.choice(CHART_TITLES)
@@ -232,7 +236,17 @@ def _add_chart(
         chart.font.size = Pt(10)
     shown = title if mode == "own" else ""
     gold_title = title if mode in ("own", "box") else ""
-    return GoldPanel(0, _box(frame), gold_title, kind), shown, names, _box(frame)
+    return GoldPanel(0, _box(frame), gold_title, kind), shown, names, _drawn(data, kind, chart.has_legend)
+
+
+def _drawn(data: CategoryChartData, kind: str, legend: bool) -> list[str]:
+    """The chart's names the slide shows: a round plot's categories in its legend (its one series name
+    nowhere), other charts' categories on their axis and series names in their legend."""
+    categories = [c.label for c in data.categories]
+    series = [s.name for s in data]
+    if kind in ("pie", "doughnut"):
+        return categories if legend else []
+    return categories + (series if legend else [])
 
 
 def _kpi_row(slide: Any, rng: random.Random, box: tuple[float, float, float, float]) -> None:
@@ -322,12 +336,13 @@ def _slide(prs: Any, rng: random.Random, number: int, truth: DeckTruth) -> None:
     if n == 3 and w < 800:
         n = 2
     for cell in _grid(n, area, rng.choice((18.0, 24.0, 36.0))):
-        gold, shown, names, box = _add_chart(slide, rng, cell, style)
+        gold, shown, names, drawn = _add_chart(slide, rng, cell, style)
         gold.page = number
         gold.title = gold.title or slide_title  # a slide's graphics are titled by the slide (issue 13)
         truth.pdf.append(gold)
         truth.names[len(truth.pptx)] = names
-        truth.pptx.append(GoldPanel(number, box, shown or slide_title, gold.kind))
+        truth.drawn[len(truth.pptx)] = drawn
+        truth.pptx.append(GoldPanel(number, gold.box, shown or slide_title, gold.kind))
 
 
 def deck(seed: int) -> tuple[bytes, DeckTruth]:
@@ -378,17 +393,23 @@ def _units(path: Path) -> tuple[list[Unit], list[str]]:
     ]
 
 
-def _text_ok(truth: DeckTruth, units: list[Unit], texts: list[str]) -> tuple[int, list[str]]:
-    """Charts whose best-overlapping unit's figure_text holds all their series and category names."""
+def _text_ok(
+    truth: DeckTruth, units: list[Unit], texts: list[str], names_of: dict[int, list[str]] | None = None
+) -> tuple[int, list[str]]:
+    """Charts whose best-overlapping unit's figure_text holds all their names: ``names_of`` (index into
+    ``truth.pptx`` -> names), by default ``truth.names``, every series and category name (the PPTX path
+    reads them from the chart's data); the PDF path holds what the slide shows (``truth.drawn``). A name
+    wrapped over two lines counts (whitespace is compared as one space)."""
     ok, errors = 0, []
-    for gi, names in truth.names.items():
+    for gi, names in (truth.names if names_of is None else names_of).items():
         gold = truth.pptx[gi]
         best = max(
             (i for i, u in enumerate(units) if u[0] == gold.page),
             key=lambda i: box_iou(gold.box, units[i][1]),
             default=None,
         )
-        missing = [n for n in names if best is None or n not in texts[best]]
+        text = "" if best is None else " ".join(texts[best].split())
+        missing = [n for n in names if n not in text]
         ok += not missing
         if missing:
             errors.append(f"p{gold.page} {gold.kind} figure_text lacks {missing}")
@@ -423,16 +444,17 @@ def run(seeds: tuple[int, ...], folder: Path, paths: list[str], soffice: str) ->
     """Generate the decks of ``seeds``, extract them (OCR off) and score each path."""
     results = {name: PathScore() for name in paths}
     for path, truth in generate(folder, seeds, soffice).items():
-        if "pdf" in paths:
-            units, _ = _units(path.with_suffix(".pdf"))
-            results["pdf"].add(truth.pdf, units, path.stem, truth.slide_titles)
-        if "pptx" in paths:
-            units, texts = _units(path)
-            results["pptx"].add(truth.pptx, units, path.stem, truth.slide_titles)
-            ok, errors = _text_ok(truth, units, texts)
-            results["pptx"].names[0] += ok
-            results["pptx"].names[1] += len(truth.names)
-            results["pptx"].panels.errors += [f"{path.stem} {line}" for line in errors]
+        for name, source, gold, names in (
+            ("pdf", path.with_suffix(".pdf"), truth.pdf, truth.drawn),
+            ("pptx", path, truth.pptx, truth.names),
+        ):
+            if name in paths:
+                units, texts = _units(source)
+                results[name].add(gold, units, path.stem, truth.slide_titles)
+                ok, errors = _text_ok(truth, units, texts, names)
+                results[name].names[0] += ok
+                results[name].names[1] += len(names)
+                results[name].panels.errors += [f"{path.stem} {line}" for line in errors]
     return results
 
 

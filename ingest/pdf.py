@@ -33,6 +33,7 @@ from figvault.ingest.pdf_layout import (
     analyse_page,
     caption_side_votes,
     find_figures,
+    in_running_margin,
     is_slide_like,
     join_lines,
     read_page,
@@ -672,7 +673,7 @@ def document_stats(pages: list[PageContent]) -> DocumentStats:
     for content in pages:
         for line in content.lines:
             sizes[round(line.size, 1)] += len(line.text)
-            if line.key:
+            if line.key and in_running_margin(line.box, content.size[1]):
                 line_pages[line.key].add(content.number)
     body = sizes.most_common(1)[0][0] if sizes else 10.0
     threshold = max(3, 0.3 * len(pages))
@@ -684,7 +685,7 @@ def _page_text(layout: PageLayout, stats: DocumentStats) -> str:
     """Running text of a page for citation search: no captions, figure labels, running headers."""
     parts = []
     for block in layout.text_blocks:
-        lines = [ln.text for ln in block.lines if ln.key not in stats.running_lines]
+        lines = [ln.text for ln in block.lines if not stats.is_running(ln, layout.content.size[1])]
         if lines:
             parts.append("\n".join(lines))
     return "\n\n".join(parts)

@@ -455,12 +455,56 @@ def cluster_boxes(clusters: list[Cluster], gap: float) -> list[Cluster]:
     return merged
 
 
+RUNNING_MARGIN_SHARE = 0.12
+"""A running header or footer stands in the top or bottom margin: its middle within this share of the page
+height from the page's top or bottom edge."""
+BAND_WIDTH_SHARE = 0.6
+"""A drawing at least this share of the page wide and under RUNNING_MARGIN_SHARE of its height is a band
+(a footer strip, a header rule): page design, not a chart whose labels a footer could be."""
+
+
+def in_running_margin(box: Box, page_height: float) -> bool:
+    """The box's middle lies in the page's top or bottom margin, where running headers and footers stand."""
+    middle = (box[1] + box[3]) / 2
+    return middle <= RUNNING_MARGIN_SHARE * page_height or middle >= (1 - RUNNING_MARGIN_SHARE) * page_height
+
+
 @dataclass
 class DocumentStats:
     body_size: float
     """The most common font size (by characters): body text."""
     running_lines: frozenset[str]
-    """Normalised texts of lines repeated on many pages: running headers and footers."""
+    """Normalised texts of lines repeated in the top or bottom margin of many pages: running headers and
+    footers. Only lines in that margin count (document_stats), and only they are dropped (is_running)."""
+
+    def is_running(self, line: TextLine, page_height: float) -> bool:
+        """A running header or footer: its text repeated in the margin of many pages, and in the margin here
+        (the same words elsewhere on the page, a chart's series name in its legend, are the page's)."""
+        return line.key in self.running_lines and in_running_margin(line.box, page_height)
+
+
+def _chart_label(line: TextLine, clusters: list[Cluster], page_size: tuple[float, float]) -> bool:
+    """Layout class "repeated chart labels in the margin": a line within LABEL_MARGIN_PT of a drawing (a
+    legend name beside its swatch, a category under its axis) belongs to the graphic, even in the page's
+    bottom margin where a slide's charts reach (a deck whose every chart names the same series). Bands
+    (footer strips, header rules) are page design and keep their running text out, and so are pictures (a
+    chart's words over a picture are pixels, and a slide's footer may be set over its full-slide
+    screenshot) and drawings under the line itself (a footer's backing or its glyphs drawn again as
+    shapes): a label stands beside its drawing."""
+    x0, y0, x1, y1 = line.box
+    near = (x0 - LABEL_MARGIN_PT, y0 - LABEL_MARGIN_PT, x1 + LABEL_MARGIN_PT, y1 + LABEL_MARGIN_PT)
+    pw, ph = page_size
+    return any(
+        not cl.model_only
+        and cl.image_area < 0.5 * box_area(cl.box)
+        and box_intersection(near, cl.box) > 0
+        and box_intersection(line.box, cl.box) <= 0
+        and not (
+            cl.box[2] - cl.box[0] >= BAND_WIDTH_SHARE * pw
+            and cl.box[3] - cl.box[1] < RUNNING_MARGIN_SHARE * ph
+        )
+        for cl in clusters
+    )
 
 
 def normalise_running(text: str) -> str:
@@ -581,17 +625,22 @@ def analyse_page(
     clusters += holes
     captions = find_captions(content)
     caption_blocks = {c.block.index for c in captions}
+    running = {
+        id(line)
+        for line in content.lines
+        if stats.is_running(line, content.size[1]) and not _chart_label(line, clusters, content.size)
+    }
     body_blocks = {
         b.index
         for b in content.blocks
         if b.index not in caption_blocks
         and is_body_block(b, stats)
-        and not all(line.key in stats.running_lines for line in b.lines)
+        and not all(id(line) in running for line in b.lines)
         # Text inside a graphic (boxes of text in a diagram) is the figure's, not body text.
         and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
     }
     barriers = [b.box for b in content.blocks if b.index in body_blocks] + [c.block.box for c in captions]
-    lines = [line for line in content.lines if line.key not in stats.running_lines]
+    lines = [line for line in content.lines if id(line) not in running]
     running_text = [
         b
         for b in content.blocks

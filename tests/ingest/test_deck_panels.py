@@ -92,13 +92,19 @@ UNTITLED = {3002: (1,), 3003: (3,)}
 under a row of KPI tiles (3003 p3)."""
 
 
+REPEATED_NAMES = (3008, 3010)
+"""Tune-part decks whose charts name the same categories on every slide, under their axes in the slides'
+bottom margin: the same bar chart categories on its three slides (3008), Q1-Q4 under the line and column
+charts (3010)."""
+
+
 @pytest.fixture(scope="module")
 def deck_pdfs(decks: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[object, Path]]:
-    """The decks of ROUND_PLOTS, SIDE_BY_SIDE and UNTITLED saved as PDF in one LibreOffice run: seed ->
-    (truth, PDF)."""
+    """The decks of ROUND_PLOTS, SIDE_BY_SIDE, UNTITLED and REPEATED_NAMES saved as PDF in one LibreOffice
+    run: seed -> (truth, PDF)."""
     folder = tmp_path_factory.mktemp("decks")
     found = {}
-    for seed in {**ROUND_PLOTS, **SIDE_BY_SIDE, **UNTITLED}:
+    for seed in {**ROUND_PLOTS, **SIDE_BY_SIDE, **UNTITLED, **dict.fromkeys(REPEATED_NAMES)}:
         data, truth = decks.deck(seed)
         path = folder / f"deck-{seed}.pptx"
         path.write_bytes(data)
@@ -156,3 +162,23 @@ def test_an_untitled_chart_takes_the_slide_title(decks: ModuleType, deck_pdfs: d
         assert untitled, seed
         result = decks.score_panels(gold, units)
         assert (result.matched, result.title_exact) == (len(gold), len(gold)), (seed, result.errors)
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_category_names_repeated_on_every_slide_stay_in_their_charts(
+    decks: ModuleType, deck_pdfs: dict
+) -> None:
+    """Layout class "repeated chart labels in the margin": a name repeated on most slides of a deck is a
+    running header or footer only in the page's top or bottom margin and away from any drawing. Category
+    names under a chart's axis, in the bottom margin of every slide, are the chart's: each is in its unit's
+    figure_text (issue 13 item 2: the PPTX path reads them from the chart's data)."""
+    for seed in REPEATED_NAMES:
+        truth, pdf = deck_pdfs[seed]
+        units, texts = decks._units(pdf)
+        categories = set(decks.CATEGORIES) | set(decks.QUARTERS)
+        axis = {
+            gi: [name for name in names if name in categories]
+            for gi, names in truth.drawn.items()
+            if truth.pptx[gi].kind not in ("pie", "doughnut")
+        }
+        assert decks._text_ok(truth, units, texts, axis) == (len(axis), []), seed
