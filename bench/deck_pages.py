@@ -24,7 +24,8 @@ above it, else the slide title: issue 13, "a slide's graphic units carry the sli
 bench/survey_pages.py's panel metrics (``score_panels``):
 
 - **pdf** (slides saved as PDF): one unit per chart (IoU >= 0.5, one to one), none merged, none lost,
-  title right. Pictures and KPI tiles are not panels: a unit for them counts as an extra unit.
+  title right. Pictures and KPI tiles are not panels: a unit for them counts as an extra unit (a row of
+  KPI tiles, numbers in boxes, is no figure on either path: issue 13 asks for charts and diagrams).
 - **pptx** (the deck itself): one unit per chart and per picture (box: the shape's frame), its ``title``
   the chart's own title, else the slide title (pictures: the slide title); and ``figure_text`` holding
   every series and category name of the chart (``text_ok``).
@@ -142,6 +143,8 @@ class DeckTruth:
     pptx: list[GoldPanel]
     names: dict[int, list[str]]  # index into ``pptx`` -> series and category names
     slide_titles: dict[int, str] = field(default_factory=dict)
+    kpis: list[GoldPanel] = field(default_factory=list)
+    """The slides' rows of KPI tiles (page, box): no figure on either path (a unit of one: an extra unit)."""
     drawn: dict[int, list[str]] = field(default_factory=dict)
     """Index into ``pptx`` -> the names the slide shows (what the PDF can hold): categories under the axis
     (in the legend for a pie or doughnut), series names in the legend; none in a legend not drawn."""
@@ -324,6 +327,7 @@ def _slide(prs: Any, rng: random.Random, number: int, truth: DeckTruth) -> None:
     area = (margin, top, w - margin, h - 30)
     if extra == "kpi":
         _kpi_row(slide, rng, (margin, top, w - margin, top + 64))
+        truth.kpis.append(GoldPanel(number, (margin, top, w - margin, top + 64), "", "kpi"))
         area = (margin, top + 64 + rng.choice((16, 24)), w - margin, h - 30)
     elif extra == "picture":
         pic_w = (w - 2 * margin) * 0.3

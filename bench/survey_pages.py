@@ -514,7 +514,9 @@ LAYOUTS = {
     "title_banner": "each panel in a frame whose top is a coloured band holding the title in white",
     "question_titles": "every title a numbered question 'Q12. Which ...' (wrapping to 2-3 lines)",
     "stacked_columns": "every chart vertical stacked columns, some 100 % stacked",
-    "kpi_tiles": "the first panel of each page a row of KPI tiles (big number, label, change arrow)",
+    "kpi_tiles": "the first panel of each page a row of KPI tiles (big number, label, change arrow): no "
+    "figure (issue 13 asks for charts and diagrams; the hand labels count no scorecard), so no gold panel: "
+    "a unit of it is an extra unit, as in web_pages.py and deck_pages.py",
     "text_legend": "legends set as text only: series names in their colours, no swatches",
     "shared_legend": "a grid of stacked bars and columns with one legend for all under the grid",
     "small_multiples": "4 or 6 small charts of one kind under one page title, each titled by a region name",
@@ -601,7 +603,9 @@ def survey_page(
         col, row = i % cols, i // cols
         box = (margin + col * (width + gap), y + 10 + row * (height + gap))
         box = (box[0], box[1], box[0] + width, box[1] + height)
-        gold.append(_panel(page, rng, style, box, number, kinds[i] if kinds else _kind(rng, style, i)))
+        panel = _panel(page, rng, style, box, number, kinds[i] if kinds else _kind(rng, style, i))
+        if panel.kind != "kpi":  # a row of KPI tiles is drawn, but numbers in boxes are no figure
+            gold.append(panel)
     if style.layout == "shared_legend":
         names, bottom = list(ANSWERS[:5]), y + 10 + rows * height + (rows - 1) * gap
         _legend(Pen(page), names, list(COLOURS[:5]), margin, bottom + 6, True, 8.0, size[0] - 2 * margin)

@@ -873,12 +873,17 @@ def kpi_value(lines: Sequence[TextLine]) -> bool:
     """Layout class "KPI tiles": the lines inside a tinted tile hold one value, a short number set much
     larger than the others (its label, its change since last period). A card behind several tiles holds
     several."""
+    return one_kpi_value([(line.text, line.size) for line in lines])
+
+
+def one_kpi_value(lines: Sequence[tuple[str, float]]) -> bool:
+    """:func:`kpi_value` on (text, size) pairs: a PDF tile's lines or a slide shape's paragraphs."""
     values = 0
-    for value in lines:
-        text = value.text.strip()
-        others = [ln.size for ln in lines if ln is not value]
+    for k, (text, size) in enumerate(lines):
+        others = [other for j, (_, other) in enumerate(lines) if j != k]
+        text = text.strip()
         if others and is_number(text) and len(text) <= KPI_VALUE_MAX_CHARS:
-            values += value.size >= KPI_VALUE_SIZE * statistics.median(others)
+            values += size >= KPI_VALUE_SIZE * statistics.median(others)
     return values == 1
 
 

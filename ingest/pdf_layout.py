@@ -222,6 +222,8 @@ class FigureRegion:
     """The figure's own title (a chart panel's short title above or inside it); empty when none."""
     panel: bool = False
     """A chart panel (bars, axes or gridlines): never joined to another panel."""
+    kpi: bool = False
+    """A row of KPI tiles: a panel while the page is laid out (nothing joins it), then no figure."""
 
 
 def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageContent:
@@ -903,8 +905,8 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
     if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
         smallest = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
     for region in _merge_loose(layout, loose):
-        if min(region.box[2] - region.box[0], region.box[3] - region.box[1]) < smallest:
-            continue
+        if region.kpi or min(region.box[2] - region.box[0], region.box[3] - region.box[1]) < smallest:
+            continue  # a KPI tile row is numbers in boxes, no chart or diagram (issue 13; labels README)
         if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
             regions.append(region)
     if len(regions) == 1 and _is_divider_icon(layout, regions[0]):
@@ -931,7 +933,7 @@ def _uncaptioned(
             coloured.append((cluster.box, _fill_colour(cluster)))
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
-    parts = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
+    parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
     legends = _keyed_legends(layout, parts, coloured)
     specks = [mark for mark, _ in coloured]
     if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
@@ -982,6 +984,7 @@ def _uncaptioned(
                 shape_pieces.append(part)
             continue
         regions.append(_region(layout, part, box, held, chart, title))
+        regions[-1].kpi = id(part) in kpi_rows
     if len(shape_pieces) > 1:
         for group in cluster_boxes(shape_pieces, LABEL_MARGIN_PT):
             box, held = _grow_to_labels(group.box, layout, excluded, None, taken)
@@ -1198,19 +1201,22 @@ def _join_bar_rows(parts: list[tuple[Cluster, bool]], page_height: float) -> lis
     return rest + [(bar, True) for bar in bars]
 
 
-def _join_kpi_rows(parts: list[tuple[Cluster, bool]], layout: PageLayout) -> list[tuple[Cluster, bool]]:
+def _join_kpi_rows(
+    parts: list[tuple[Cluster, bool]], layout: PageLayout
+) -> tuple[list[tuple[Cluster, bool]], set[int]]:
     """Layout class "KPI tiles": a row of tinted tiles, each a big number over its label (panels.kpi_row),
     is a panel of its own, like a chart: the parts holding its tiles join into one part flagged a chart
     panel, so it is titled as one and never glued to the chart beside it (_merge_loose keeps panels
-    apart). Text cards hold no big number and stay as they are. Pages of more than BAR_ROWS_MAX parts
-    holding tiles are left alone (bounded work)."""
+    apart); the ids of the rows' parts come back too (such a row is no figure: find_figures). Text cards
+    hold no big number and stay as they are. Pages of more than BAR_ROWS_MAX parts holding tiles are left
+    alone (bounded work)."""
     held = [
         (k, tiles)
         for k, (part, chart) in enumerate(parts)
         if not chart and (tiles := _kpi_tiles(layout, part))
     ]
     if not held or len(held) > BAR_ROWS_MAX:
-        return parts
+        return parts, set()
     groups: list[tuple[list[int], list[Box]]] = []
     for k, tiles in held:
         for group in groups:
@@ -1223,7 +1229,8 @@ def _join_kpi_rows(parts: list[tuple[Cluster, bool]], layout: PageLayout) -> lis
     rows = [members for members, tiles in groups if kpi_row(tiles)]
     joined = {k for members in rows for k in members}
     rest = [part for k, part in enumerate(parts) if k not in joined]
-    return rest + [(_merged([parts[k][0] for k in members]), True) for members in rows]
+    kpi = [_merged([parts[k][0] for k in members]) for members in rows]
+    return rest + [(row, True) for row in kpi], {id(row) for row in kpi}
 
 
 KPI_TILE_MIN_PT = 20.0

@@ -35,6 +35,7 @@ from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
+from figvault.ingest.panels import kpi_row, one_kpi_value
 from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
 from figvault.ingest.safety import (
     check_image_pixels,
@@ -53,6 +54,7 @@ from figvault.ingest.slide_shapes import (
     GRAPHIC_ROLES,
     PICTURE,
     PLACEHOLDER,
+    SHAPE,
     TABLE,
     TEXT,
     Box,
@@ -361,10 +363,37 @@ def _clusters(members: list[Member], w: float, h: float, min_pt: float) -> list[
     for cluster in clusters:
         _take_attached_text(cluster, w, h)
     clusters = _merge_overlapping(clusters, w, h)
-    clusters = [c for c in clusters if c.box.width >= min_pt and c.box.height >= min_pt]
+    clusters = [c for c in clusters if c.box.width >= min_pt and c.box.height >= min_pt and not _kpi_row(c)]
     _attach_captions(clusters, captions, tol)
     clusters.sort(key=lambda c: (round(c.box.y0), c.box.x0))
     return clusters
+
+
+def _kpi_row(cluster: Cluster) -> bool:
+    """Layout class "KPI tiles", as on PDF pages (pdf_layout._join_kpi_rows): two or more filled shapes in
+    a row, each holding one big number over its label, and no other drawing. Numbers in boxes are no chart
+    or diagram (issue 13), so no figure; their words stay in the slide's context."""
+    drawn = [m for m in cluster.members if m.role in GRAPHIC_ROLES]
+    return (
+        len(drawn) >= 2
+        and all(m.role == SHAPE and _kpi_tile(m.shape) for m in drawn)
+        and kpi_row([_tuple(m.box) for m in drawn])
+    )
+
+
+def _kpi_tile(shape: Any) -> bool:
+    """A shape whose paragraphs hold one value set much larger than the rest (panels.one_kpi_value); a
+    paragraph whose size the shape does not set (inherited from the theme) makes it no tile: unknown."""
+    if not getattr(shape, "has_text_frame", False):
+        return False
+    lines = []
+    for paragraph in shape.text_frame.paragraphs:
+        sizes = [run.font.size.pt for run in paragraph.runs if run.font.size is not None]
+        if paragraph.text.strip():
+            if len(sizes) != len(paragraph.runs):
+                return False
+            lines.append((paragraph.text, max(sizes)))
+    return one_kpi_value(lines)
 
 
 def _linked(nodes: list[Member], n_graphics: int, tol: float) -> _DisjointSets:

@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from figvault.ingest.boxes import box_iou
 from tests.helpers.bench_module import load_bench
 
 SEED = 3000
@@ -96,15 +97,17 @@ REPEATED_NAMES = (3008, 3010)
 """Tune-part decks whose charts name the same categories on every slide, under their axes in the slides'
 bottom margin: the same bar chart categories on its three slides (3008), Q1-Q4 under the line and column
 charts (3010)."""
+KPI_DECKS = (3000, 3003)
+"""Tune-part decks with rows of KPI tiles over charts: two slides (3000), one over a pie (3003 p3)."""
 
 
 @pytest.fixture(scope="module")
 def deck_pdfs(decks: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[object, Path]]:
-    """The decks of ROUND_PLOTS, SIDE_BY_SIDE, UNTITLED and REPEATED_NAMES saved as PDF in one LibreOffice
-    run: seed -> (truth, PDF)."""
+    """The decks of ROUND_PLOTS, SIDE_BY_SIDE, UNTITLED, REPEATED_NAMES and KPI_DECKS saved as PDF in one
+    LibreOffice run: seed -> (truth, PDF)."""
     folder = tmp_path_factory.mktemp("decks")
     found = {}
-    for seed in {**ROUND_PLOTS, **SIDE_BY_SIDE, **UNTITLED, **dict.fromkeys(REPEATED_NAMES)}:
+    for seed in {**ROUND_PLOTS, **SIDE_BY_SIDE, **UNTITLED, **dict.fromkeys(REPEATED_NAMES + KPI_DECKS)}:
         data, truth = decks.deck(seed)
         path = folder / f"deck-{seed}.pptx"
         path.write_bytes(data)
@@ -182,3 +185,24 @@ def test_category_names_repeated_on_every_slide_stay_in_their_charts(
             if truth.pptx[gi].kind not in ("pie", "doughnut")
         }
         assert decks._text_ok(truth, units, texts, axis) == (len(axis), []), seed
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_a_row_of_kpi_tiles_is_no_figure_on_either_path(
+    decks: ModuleType, deck_pdfs: dict, tmp_path: Path
+) -> None:
+    """Layout class "KPI tiles": a row of filled boxes, each a big number over its label, is no chart or
+    diagram (issue 13; the hand labels count no scorecard): no unit on the PPTX path or on the PDF path,
+    and the charts under it stay one unit each."""
+    for seed in KPI_DECKS:
+        truth, pdf = deck_pdfs[seed]
+        assert truth.kpis, seed
+        for path, gold in ((pdf, truth.pdf), (pdf.with_suffix(".pptx"), truth.pptx)):
+            units, _ = decks._units(path)
+            tiles = [
+                u for u in units for row in truth.kpis if u[0] == row.page and box_iou(u[1], row.box) > 0.3
+            ]
+            assert not tiles, (seed, path.suffix, tiles)
+            on_kpi_slides = [g for g in gold if g.page in {row.page for row in truth.kpis}]
+            result = decks.score_panels(on_kpi_slides, units)
+            assert (result.merged, result.lost) == (0, 0), (seed, path.suffix, result.errors)

@@ -312,17 +312,20 @@ def test_a_bold_source_note_under_a_chart_is_no_title(survey: ModuleType, tmp_pa
     ],
     ids=["white", "card", "frame-questions"],
 )
-def test_a_row_of_kpi_tiles_is_a_panel_of_its_own(
+def test_a_row_of_kpi_tiles_is_no_figure_and_no_part_of_a_chart(
     survey: ModuleType, tmp_path: Path, frame: str, seed: int, size: tuple[float, float], style: dict
 ) -> None:
     """Layout class "KPI tiles": 2-4 tinted tiles in a row, each a big number over its label and its
-    change, under the panel's title: one unit, never glued to the chart beside or under it; its value
+    change, under the panel's title: never glued to the chart beside or under it, and no unit of its own
+    (numbers in boxes are no chart or diagram: issue 13; the hand labels count no scorecard); its value
     set in the page's largest type is no page title."""
     gold, units = _page(
         survey, tmp_path, ("kpi", "donut", "bars"), seed=seed, size=size, frame=frame, layout="kpi_tiles",
         **style,
     )  # fmt: skip
+    assert [g.kind for g in gold] == ["donut", "bars"]
     _assert_one_titled_unit_each(survey, gold, units)
+    assert len(units) == len(gold), units
 
 
 def test_a_kpi_value_in_the_pages_largest_type_is_no_page_title(survey: ModuleType, tmp_path: Path) -> None:
@@ -333,7 +336,7 @@ def test_a_kpi_value_in_the_pages_largest_type_is_no_page_title(survey: ModuleTy
     path.write_bytes(doc.tobytes())
     ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
     titles = [f.unit.title for f in ex.figures if f.unit.page == 1]
-    assert len(titles) == 3
+    assert len(titles) == 2  # the two charts (the KPI tile row is no figure)
     assert "9.0x" not in titles
 
 
