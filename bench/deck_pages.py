@@ -27,8 +27,8 @@ bench/survey_pages.py's panel metrics (``score_panels``):
   title right. Pictures and KPI tiles are not panels: a unit for them counts as an extra unit (a row of
   KPI tiles, numbers in boxes, is no figure on either path: issue 13 asks for charts and diagrams).
 - **pptx** (the deck itself): one unit per chart and per picture (box: the shape's frame), its ``title``
-  the chart's own title, else the slide title (pictures: the slide title); and ``figure_text`` holding
-  every series and category name of the chart (``text_ok``).
+  as on the PDF path (pictures: the slide title); and ``figure_text`` holding every series and category
+  name of the chart (``text_ok``; the PDF path: the names the slide shows).
 
 Seeds: the **tune** part (:data:`TUNE_SEEDS`) is for developing rules; the **report** part
 (:data:`REPORT_SEEDS`) is for reporting only: do not look at its slides or errors while tuning.
@@ -193,10 +193,10 @@ def _text_box(
 
 def _add_chart(
     slide: Any, rng: random.Random, cell: tuple[float, float, float, float], style: dict[str, Any]
-) -> tuple[GoldPanel, str, list[str], list[str]]:
+) -> tuple[GoldPanel, list[str], list[str]]:
     """A native chart in ``cell`` (with its title text box above and source note under it when drawn):
-    its PDF-path truth (with its frame box), its own title ("" when not shown), its names and the names the
-    slide shows."""
+    its truth (its frame box, its own title: the chart title, else the text box above it, else ""), its
+    names and the names the slide shows."""
     x0, y0, x1, y1 = cell
     kind = rng.choice(list(CHART_KINDS))
     title = rng.choice(CHART_TITLES)
@@ -237,9 +237,8 @@ def _add_chart(
         plot.data_labels.number_format_is_linked = False
     if hasattr(chart, "font"):
         chart.font.size = Pt(10)
-    shown = title if mode == "own" else ""
     gold_title = title if mode in ("own", "box") else ""
-    return GoldPanel(0, _box(frame), gold_title, kind), shown, names, _drawn(data, kind, chart.has_legend)
+    return GoldPanel(0, _box(frame), gold_title, kind), names, _drawn(data, kind, chart.has_legend)
 
 
 def _drawn(data: CategoryChartData, kind: str, legend: bool) -> list[str]:
@@ -340,13 +339,13 @@ def _slide(prs: Any, rng: random.Random, number: int, truth: DeckTruth) -> None:
     if n == 3 and w < 800:
         n = 2
     for cell in _grid(n, area, rng.choice((18.0, 24.0, 36.0))):
-        gold, shown, names, drawn = _add_chart(slide, rng, cell, style)
+        gold, names, drawn = _add_chart(slide, rng, cell, style)
         gold.page = number
         gold.title = gold.title or slide_title  # a slide's graphics are titled by the slide (issue 13)
         truth.pdf.append(gold)
         truth.names[len(truth.pptx)] = names
         truth.drawn[len(truth.pptx)] = drawn
-        truth.pptx.append(GoldPanel(number, gold.box, shown or slide_title, gold.kind))
+        truth.pptx.append(GoldPanel(number, gold.box, gold.title, gold.kind))  # the same title as PDF
 
 
 def deck(seed: int) -> tuple[bytes, DeckTruth]:

@@ -35,7 +35,7 @@ from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
-from figvault.ingest.panels import kpi_row, one_kpi_value
+from figvault.ingest.panels import TITLE_ABOVE_PT, kpi_row, one_kpi_value
 from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
 from figvault.ingest.safety import (
     check_image_pixels,
@@ -725,12 +725,44 @@ def _is_sticker(cluster: Cluster, figure_text: str, slide_size: tuple[float, flo
 
 
 def _title(info: SlideInfo, cluster: Cluster, kind: FigureKind) -> str:
-    """A chart's own title when the unit is a native chart that has one, else the slide's title."""
+    """A chart's own title when the unit is a native chart that has one (its chart title, else a bold line
+    set right above it: _heading_above), else the slide's title."""
     if kind == FigureKind.CHART:
-        for member in cluster.members:
-            if member.role == CHART and (own := chart_title(member.shape)):
+        charts = [member for member in cluster.members if member.role == CHART]
+        for member in charts:
+            if own := chart_title(member.shape):
                 return own
+        if len(charts) == 1 and (heading := _heading_above(charts[0], cluster)):
+            return heading
     return info.title
+
+
+HEADING_WORDS_MAX = 12
+"""A chart's heading is short (as a PDF panel's title, at most 12 words)."""
+
+
+def _heading_above(chart: Member, cluster: Cluster) -> str:
+    """Layout class "title text box over a chart", as on the slide saved as PDF (a panel's title there is
+    its own short bold line right above it): a text box of the chart's cluster, one bold line of at most
+    HEADING_WORDS_MAX words, standing within TITLE_ABOVE_PT above the chart and over it; the nearest."""
+    found = []
+    for member in cluster.members + cluster.joined:
+        box, text = member.box, member.text.strip()
+        gap = chart.box.y0 - box.y1
+        if member.role != TEXT or not text or "\n" in text or len(text.split()) > HEADING_WORDS_MAX:
+            continue
+        over = _horizontal_overlap(box, chart.box) >= 0.5 * box.width
+        if -2.0 <= gap <= TITLE_ABOVE_PT and over and _all_bold(member.shape):
+            found.append((gap, text))
+    return min(found)[1] if found else ""
+
+
+def _all_bold(shape: Any) -> bool:
+    """Every run with text of the shape is bold (set on the run); a group of text boxes is not read."""
+    if not getattr(shape, "has_text_frame", False):
+        return False
+    runs = [run for p in shape.text_frame.paragraphs for run in p.runs if run.text.strip()]
+    return bool(runs) and all(run.font.bold for run in runs)
 
 
 def _context(info: SlideInfo, cluster: Cluster) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from pptx import Presentation
 
 from figvault.ingest.boxes import box_iou
 from tests.helpers.bench_module import load_bench
@@ -206,3 +207,28 @@ def test_a_row_of_kpi_tiles_is_no_figure_on_either_path(
             on_kpi_slides = [g for g in gold if g.page in {row.page for row in truth.kpis}]
             result = decks.score_panels(on_kpi_slides, units)
             assert (result.merged, result.lost) == (0, 0), (seed, path.suffix, result.errors)
+
+
+def test_a_bold_text_box_over_a_chart_is_its_title_on_the_pptx_path(
+    decks: ModuleType, deck_pdfs: dict
+) -> None:
+    """Layout class "title text box over a chart": a chart without a chart title under a bold one-line
+    text box is titled by that line, on the PPTX path as on the slide saved as PDF (the slide's title was
+    the unit's title on PPTX, the line's on PDF)."""
+    boxed = 0
+    for seed, (truth, pdf) in deck_pdfs.items():
+        units, _ = decks._units(pdf.with_suffix(".pptx"))
+        own = [g for g in truth.pptx if g.kind in decks.CHART_KINDS and g.title != truth.slide_titles[g.page]]
+        boxed += sum(g.title not in _chart_titles(pdf.with_suffix(".pptx")) for g in own)
+        assert decks.score_panels(own, units).title_exact == len(own), seed
+    assert boxed, "no chart titled by a text box among the decks"
+
+
+def _chart_titles(path: Path) -> set[str]:
+    """The titles the deck's native charts show themselves."""
+    return {
+        shape.chart.chart_title.text_frame.text
+        for slide in Presentation(str(path)).slides
+        for shape in slide.shapes
+        if shape.has_chart and shape.chart.has_title
+    }
