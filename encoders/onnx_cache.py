@@ -39,6 +39,7 @@ import numpy as np
 
 from figvault.encoders.onnx_questions import MODEL_FILE as MODEL
 from figvault.encoders.onnx_questions import OPSET, TOLERANCE, OnnxQuestions, session_for
+from figvault.private_dirs import make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def save(folder: Path, model: Any, export: Path, pooling: str, probes: Sequence[
     try:
         backend = model[0].tokenizer.backend_tokenizer
         pad_id = int(model[0].tokenizer.pad_token_id or 0)
-        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(folder.parent)
         if not _private(folder.parent):
             log.warning("ONNX export not cached: other users may change %s", folder.parent)
             return False

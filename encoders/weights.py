@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from figvault.errors import ModelUnavailableError
+from figvault.private_dirs import make_private_dirs
 
 OFFLINE_HINT = "or use the offline profile (--config offline)"
 
@@ -78,7 +79,7 @@ class FileHashCache:
         if self._store is None:
             return
         try:
-            self._store.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self._store.parent)
             tmp = self._store.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self._entries, indent=1, sort_keys=True))
             os.replace(tmp, self._store)

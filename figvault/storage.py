@@ -24,6 +24,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from figvault.errors import FigvaultError
+from figvault.private_dirs import make_private_dirs
 from figvault.settings import Settings
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -31,7 +32,7 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 def write_atomic(target: Path, data: bytes) -> None:
     """Write through a temp file and a rename: concurrent writers never leave half a file under ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -115,7 +116,7 @@ class Storage:
         path = self._path(key)
         if self.local:
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             shutil.move(str(source), target)
             return
         self.fs.put_file(str(source), path)

@@ -54,6 +54,7 @@ from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentReco
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
+from figvault.private_dirs import make_private_dirs
 from figvault.settings import Settings
 from figvault.storage import Storage, write_atomic
 
@@ -723,7 +724,7 @@ def _set_aside(
         )
         if cleanup and path.exists() and inside(path, [Path(cleanup).resolve()]):
             target = ctx.settings.data_dir / "quarantine" / ctx.job.id / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             shutil.move(str(path), target)
             # Paths quoted (%r): a file name's line break must not start a forged log line.
             log.warning("job %s: %s (%r) quarantined in %r", ctx.job.id, label, path.name, str(target))

@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from figvault.db import Database, open_registry
 from figvault.errors import StoreError
+from figvault.private_dirs import make_private_dirs
 from figvault.settings import Settings
 
 LOCK_NAME = "store-write.lock"
@@ -61,7 +62,7 @@ def store_write_lock(
             yield
         return
     path = lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from figvault.private_dirs import make_private_dirs
 from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_texts
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_TENANT
 
@@ -488,7 +489,7 @@ class LexicalIndex:
             arrays[f"s{i}_meta"] = _ipc_bytes(seg.meta)
         full = {**header, "format": SNAPSHOT_FORMAT, "segments": [s.start for s in self._segments]}
         arrays["header"] = np.frombuffer(json.dumps(full).encode(), dtype=np.uint8)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as fh:
             np.savez(fh, **arrays)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from figvault.errors import StoreError, StoreInUseError, one_line
+from figvault.private_dirs import make_private_dirs
 from figvault.retrieval.acl import AccessForm
 from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.row_cache import RowCache, project_row, shared_row_cache
@@ -237,7 +238,7 @@ class MilvusUnitStore:
 
             lite_patch.apply()
         path = lite_path(settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         return cls(str(path), settings.store, changes=changes)
 
     # ---- collections and the alias ------------------------------------------------------------------

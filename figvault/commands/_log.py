@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from figvault.private_dirs import make_private_dirs
 from figvault.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def log_to_file(settings: Settings) -> Path | None:
     if any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
         return path  # one command in a process that ran another (tests)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         file = _File(path, encoding="utf-8")
     except OSError:
         return None

@@ -11,6 +11,7 @@ import typer
 
 from figvault.commands import app, state
 from figvault.errors import FigvaultError
+from figvault.private_dirs import open_to_others
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -50,6 +51,12 @@ def serve(
         " loading the encoders and the store...",
         err=True,
     )
+    if open_to_others(settings.data_dir):  # the operator's folder keeps its mode: say so, change nothing
+        typer.echo(
+            f"warning: other local users may read the data folder {settings.data_dir} (originals, figures,"
+            " the audit trail): chmod 700 it",
+            err=True,
+        )
 
     def announce(app: FastAPI) -> None:
         from figvault.service.startup import startup_lines

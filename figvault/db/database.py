@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from figvault.errors import FigvaultError
+from figvault.private_dirs import create_private_file
 from figvault.settings import Settings
 
 BUSY_TIMEOUT_S = 10.0
@@ -68,7 +69,7 @@ def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         # One connection per busy thread (the service's thread pool has 40): a larger pool than the default.
         engine = create_engine(
             url,

@@ -132,6 +132,17 @@ def test_upload_is_a_job_with_progress_and_events(service: Service) -> None:
     assert service.client.get("/v1/jobs/nope", headers=service.headers("admin")).status_code == 404
 
 
+def test_the_folders_an_upload_fills_are_private(service: Service) -> None:
+    """The blobs, the store, the lexical index and the logs an upload job makes are its user's alone
+    (0700; tests/cli/test_data_dir_private.py has the data folder itself). Before (2026-12-05) 0755."""
+    job = upload(service, "editor", 3)
+    assert service.wait(job["job_id"], "editor")["state"] == "succeeded"
+    data_dir = service.settings.data_dir
+    entries = [data_dir, *data_dir.iterdir()]  # what is below them (Milvus Lite's own 0755) is unreachable
+    assert {"blobs", "milvus", "registry.sqlite3"} <= {p.name for p in entries}
+    assert [f"{p} {oct(p.stat().st_mode)}" for p in entries if p.stat().st_mode & 0o077] == []
+
+
 def test_cancel_queued_job(service: Service) -> None:
     runner: JobRunner = service.client.app.state.jobs
     runner.stop()  # nothing runs: the upload waits in the queue

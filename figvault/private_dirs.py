@@ -1,0 +1,43 @@
+"""The folders and the registry file figvault makes are its process user's alone (0700 / 0600): the data
+folder holds the originals, the figures, the index and the audit trail's questions, none of which other
+local users of the host may read. What already exists keeps its mode: a folder the operator made (an
+existing data folder, a parent) is their choice, which ``open_to_others`` lets the start line warn about."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private_dirs(folder: Path) -> Path:
+    """``folder`` and its missing parents, each made 0700 (the umask can only narrow it); ``mkdir -p``
+    would give the missing parents the umask's mode (0755), which opened the data folder itself."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_DIR, exist_ok=True)  # exist_ok: another process made it meanwhile
+    return folder
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 when missing (SQLite gives its journal and WAL files the mode of the
+    database file); an existing file keeps its mode."""
+    make_private_dirs(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
+def open_to_others(folder: Path) -> bool:
+    """Whether other local users may enter ``folder`` (group or other execute bit), so read what is in it."""
+    try:
+        return bool(folder.stat().st_mode & (stat.S_IXGRP | stat.S_IXOTH))
+    except OSError:
+        return False
