@@ -68,7 +68,11 @@ RAY_MISSING = (
 TASK_RETRIES = 3
 """Times Ray runs an extraction again whose worker died (not for a file that fails: that is a result)."""
 ACTOR_RESTARTS = 3
-ACTOR_CPUS = 1
+ACTOR_CPUS = 0
+"""CPUs an encoder actor holds for Ray's scheduling. None, as the local engine's encoder thread takes no
+extraction worker's place: an actor encodes about a tenth of the time extraction takes (0.07 against 0.7
+CPU-s a page), so holding a whole CPU left one of the two extraction slots of a 2-CPU Ray empty
+(measured: 1.9x the local engine's time). Its threads are limited as any Ray worker's."""
 NO_CPU_GRACE_S = 120.0
 """How long a run waits for a cluster whose CPUs cannot hold what it needs (the encoder actors, plus one
 extraction for an ingest) to grow again (a node that rejoins, an autoscaler) before it fails."""
@@ -245,8 +249,9 @@ def _sigterm_kept() -> Iterator[None]:
 class CpuWatch:
     """Fails a run that can never go on: one whose cluster has fewer CPUs than the encoder actors and the
     extraction tasks need at least (Ray would keep the tasks waiting for ever). A cluster starts that
-    way, or gets there when a node leaves: its tasks and actors are moved to the nodes left, whose CPUs
-    the actors may then hold all of. Fails after ``NO_CPU_GRACE_S`` of shortage, with what to do."""
+    way, or gets there when a node leaves: its tasks and actors are moved to the nodes left, which may
+    have no CPU (a head started with ``--num-cpus 0``) or, with actors that hold CPUs (``ACTOR_CPUS``),
+    none the actors do not hold. Fails after ``NO_CPU_GRACE_S`` of shortage, with what to do."""
 
     def __init__(self, ray: Any, address: str | None, actors: int, extraction: bool) -> None:
         self.ray, self.address = ray, address
@@ -272,14 +277,18 @@ class CpuWatch:
                 NO_CPU_GRACE_S,
             )
         if now - self._short_since >= NO_CPU_GRACE_S:
+            held = self.actors * ACTOR_CPUS
+            parts = ["one extraction task"] if self.needed > held else []
+            if held:
+                parts.append(
+                    f"{held:g} for the {self.actors} encoder actors (ingest.ray_encode_actors,"
+                    " FIGVAULT_INGEST__RAY_ENCODE_ACTORS)"
+                )
             detail = (
                 f"the Ray cluster at {self.address or 'auto'} has {cpus:g} CPU(s), fewer than the"
-                f" {self.needed} this job needs at least ({self.actors} encoder actors of"
-                f" {ACTOR_CPUS} CPU each (ingest.ray_encode_actors)"
-                + (" and one extraction task" if self.needed > self.actors * ACTOR_CPUS else "")
-                + f"), for {NO_CPU_GRACE_S:g} s (a node left?): add a node or lower"
-                " ingest.ray_encode_actors (FIGVAULT_INGEST__RAY_ENCODE_ACTORS), then run the same"
-                " command again (it goes on from what is stored)"
+                f" {self.needed} this job needs at least ({' and '.join(parts)}), for {NO_CPU_GRACE_S:g} s"
+                " (a node left?): add a node with CPUs, then run the same command again (it goes on from"
+                " what is stored)"
             )
             raise DeploymentError(NO_CPU, detail)
 

@@ -195,9 +195,11 @@ def test_a_ray_job_resumed_after_its_process_died_skips_what_it_stored(
 def test_a_cluster_whose_cpus_the_actors_hold_fails_the_job_and_a_rerun_stores_all(
     tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two encoder actors on the 2-CPU Ray hold every CPU, as a cluster's actors do when a node leaves it
-    with the actors' CPUs only: no extraction can start. The job fails (it waited for ever before) with
-    what to do for the operator; run again with one actor, it stores what a run that never failed does."""
+    """Two encoder actors of a CPU each (as they were: the shortage the check exists for, which a cluster
+    reaches with actors of no CPU when only CPU-less nodes are left) on the 2-CPU Ray hold every CPU: no
+    extraction can start. The job fails (it waited for ever before) with what to do for the operator; run
+    again with one actor, it stores what a run that never failed does."""
+    monkeypatch.setattr(ray_engine, "ACTOR_CPUS", 1)
     monkeypatch.setattr(ray_engine, "NO_CPU_GRACE_S", 0.5)
     monkeypatch.setattr(ray_engine, "CPU_CHECK_S", 0.1)
     settings = make_settings(tmp_path / "data")
