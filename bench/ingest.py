@@ -158,6 +158,10 @@ def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) ->
     from figvault.pipeline.runner import encoder_may_lower_threads
 
     if engine == "ray":
+        # Ray's local-only mode, read when ray is imported: on Linux it otherwise listens on every
+        # interface even when told 127.0.0.1 (seen here: its GCS and raylet on *, an agent on the host's
+        # address). The engine does the same for a Ray it starts itself.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         import ray
 
         ray.init(
