@@ -115,7 +115,7 @@ def warm_export_cache(profile: str) -> dict[str, Any]:
     from figvault.pipeline.stages import StageClock, load_encoders
     from figvault.settings import load_settings
 
-    with tempfile.TemporaryDirectory(prefix="figvault-bench-warm-") as data:
+    with tempfile.TemporaryDirectory(prefix="figvault-bench-warm-", ignore_cleanup_errors=True) as data:
         clock = StageClock()
         load_encoders(build_encoders(load_settings(profile, data_dir=Path(data))), clock)
     return {"load_s": clock.stages["load"].busy_s}
@@ -125,7 +125,9 @@ def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict
     """In this process: one engine over ``files`` in a fresh data folder."""
     from figvault.settings import load_settings
 
-    with tempfile.TemporaryDirectory(prefix="figvault-bench-ingest-") as data:
+    # Milvus Lite may still write a collection manifest while the folder is removed ("Directory not empty"):
+    # the run's numbers are taken by then, so a leftover folder must not fail it.
+    with tempfile.TemporaryDirectory(prefix="figvault-bench-ingest-", ignore_cleanup_errors=True) as data:
         settings = load_settings(profile, data_dir=Path(data))
         with PeakMemory() as memory:
             started = time.perf_counter()
