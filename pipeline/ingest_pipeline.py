@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,16 @@ def run_summary(
 COPY_NOTE = "same content as document"
 """How the warning that names another document with the same bytes starts (``_copy_notes``); only the job's
 starter is shown it over HTTP (``pipeline/job_warnings.py``)."""
+_COPY_OF = re.compile(r"\(([^()\s]+)\): a renamed or copied file")
+
+
+def copy_note_of(warning: str) -> str | None:
+    """The id of the other document a copy note (``COPY_NOTE``) names; None for another warning, "?" for a
+    copy note whose id cannot be read (shown to nobody who may not see every document)."""
+    if not warning.startswith(COPY_NOTE):
+        return None
+    found = _COPY_OF.search(warning)
+    return found.group(1) if found else "?"
 
 
 @dataclass

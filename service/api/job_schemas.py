@@ -100,7 +100,9 @@ class JobOut(BaseModel):
         named = viewer is not None and is_starter(job, viewer)
         unseen = [] if named else _unseen_outcomes(job, viewer, registry)
         warnings = job_warnings(job, named=named)
-        if not named:
+        if named:
+            warnings = _copy_notes_seen_now(warnings, job, viewer, registry)
+        else:
             warnings = _warnings_seen_now(warnings, job, viewer, registry)
         gone, pruned = _gone_lists(job, viewer, registry)
         errors = job.errors if named else _errors_seen_now(job, viewer, registry)
@@ -165,6 +167,19 @@ def _warnings_seen_now(
     now, as ``gone`` is. (Its starter, who sent the files, reads them all.)"""
     seen = _seen_now({w["doc_id"] for w in warnings}, job, viewer, registry)
     return [w for w in warnings if seen(w["doc_id"])]
+
+
+def _copy_notes_seen_now(
+    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+) -> list[dict[str, str]]:
+    """The starter's warnings but a copy note naming another document ``viewer`` may not see now: that
+    document (its name and id) was one the starter could replace when the job ran, and an admin may have
+    given it groups the starter is not in since."""
+    from figvault.pipeline.ingest_pipeline import copy_note_of
+
+    copies = {copy_note_of(w["warning"]) or "" for w in warnings}
+    seen = _seen_now(copies, job, viewer, registry)
+    return [w for w in warnings if seen(copy_note_of(w["warning"]) or "")]
 
 
 def _unseen_outcomes(

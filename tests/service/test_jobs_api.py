@@ -1106,6 +1106,38 @@ def test_a_jobs_answer_carries_its_documents_warnings(service: Service) -> None:
     assert next(j for j in listed if j["id"] == job_id)["warnings"] == theirs["warnings"]
 
 
+def test_a_starters_copy_note_names_only_a_document_it_may_see_now(service: Service) -> None:
+    """The note that a file has the same content as another document names that document (its name and
+    id), one its starter could replace when the job ran. After an admin gave it groups the starter is not
+    in, the starter still read both (2026-12-05); the note is now judged by the document it names, as the
+    job's other fields are by theirs."""
+    first = upload(service, "editor", 41)
+    assert service.wait(first["job_id"], "editor")["state"] == "succeeded"
+    [original] = [d["doc_id"] for d in first["documents"]]
+    again = [("files", ("again.pdf", (service.root / "up-41.pdf").read_bytes(), "application/pdf"))]
+    response = service.client.post(
+        "/v1/documents", files=again, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    assert service.wait(job_id, "editor")["state"] == "succeeded"
+
+    def notes() -> list[str]:
+        job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+        assert job["warning_count"] == len(job["warnings"])
+        return [w["warning"] for w in job["warnings"] if original in w["warning"]]
+
+    [note] = notes()
+    assert note.startswith("same content as document 'report-41.pdf'"), note
+    moved = service.client.patch(
+        f"/v1/documents/{original}", json={"groups": ["sales"]}, headers=service.headers("admin")
+    )
+    assert moved.status_code == 200, moved.text
+    assert notes() == []
+    job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+    assert "report-41.pdf" not in str(job) and original not in str(job)
+
+
 def test_a_jobs_warnings_are_shown_for_the_documents_its_viewer_may_see_now(service: Service) -> None:
     """Whoever shares a group of a job read the warnings of all its documents, also of one an admin has
     since given groups the reader is not in (its id, and what went wrong with it), while ``gone`` judged
