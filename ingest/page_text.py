@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from figvault.ingest.pdf_open import open_pdf
 from figvault.settings import ExtractSettings
 
 if TYPE_CHECKING:
@@ -35,14 +36,12 @@ def page_texts(data: bytes, mime: str, settings: ExtractSettings | None = None) 
 
 
 def _pdf_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
-    import pymupdf
-
     from figvault.ingest.pdf import HEAVY_PAGE_FACTOR
     from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, ContentBudget
 
     texts: dict[int, str] = {}
     limit = HEAVY_PAGE_FACTOR * settings.max_page_drawing_ops
-    with pymupdf.open(stream=data, filetype="pdf") as doc:
+    with open_pdf(data) as doc:  # as extraction opens it (a lying page tree counted again)
         budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
         for i, page in enumerate(doc):
             cost = budget.page_cost(page, limit)

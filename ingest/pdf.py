@@ -1,4 +1,4 @@
-"""Figure units from PDF files (PyMuPDF): open safely, find figures per page, attach context, render PNGs."""
+"""Figure units from PDF files (PyMuPDF, opened by `pdf_open`): find figures per page, context, PNGs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from figvault.errors import ExtractionError, one_line
+from figvault.errors import one_line
 from figvault.ingest import page_box
 from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
@@ -38,7 +38,7 @@ from figvault.ingest.pdf_layout import (
     join_lines,
     read_page,
 )
-from figvault.ingest.pdf_page_tree import recount_pages
+from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import PageRenders, render_image, render_region
 from figvault.settings import ExtractSettings
 from figvault.units import (
@@ -447,52 +447,6 @@ def _figures_above_captions(layouts: list[PageLayout]) -> bool:
     for layout in layouts:
         votes.update(caption_side_votes(layout))
     return votes["below"] <= votes["above"]
-
-
-def open_pdf(data: bytes, warnings: list[str] | None = None) -> pymupdf.Document:
-    """The document, opened; ``warnings`` gets what was repaired to open it (a page tree counted again)."""
-    try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:  # PyMuPDF raises FileDataError / RuntimeError with multi-line texts
-        raise ExtractionError(_open_failure(exc)) from None
-    if doc.needs_pass and not doc.authenticate(""):
-        doc.close()
-        raise ExtractionError("encrypted PDF (password required)")
-    try:
-        _count_pages(doc, [] if warnings is None else warnings)
-    except ExtractionError:
-        doc.close()
-        raise
-    return doc
-
-
-def _count_pages(doc: pymupdf.Document, warnings: list[str]) -> None:
-    """Raise ExtractionError when ``doc`` has no page; a page tree whose /Count MuPDF refuses (negative, past
-    what the file can hold) or says 0 is counted again from its leaves (``pdf_page_tree``), with a warning."""
-    try:
-        if doc.page_count:
-            return
-        reason = "its /Count is 0"
-    except RuntimeError as exc:  # MuPDF: "code=7: Invalid number of pages"
-        reason = one_line(exc)
-    try:
-        found = recount_pages(doc)
-    except (RuntimeError, ValueError):
-        found = None
-    if not found:
-        raise ExtractionError(f"corrupt PDF: {'no pages' if reason == 'its /Count is 0' else reason}")
-    warnings.append(f"page tree: {reason}; read as the {found:,} page(s) its tree holds")
-
-
-def _open_failure(exc: Exception) -> str:
-    """Why MuPDF could not open a PDF, in one line. PyMuPDF says only "Failed to open stream" and keeps
-    MuPDF's reason in the exception's cause; a reason about encryption (an unknown security handler or
-    revision) says that the file is encrypted, not corrupt."""
-    cause = exc.__cause__
-    reason = one_line(cause) if cause is not None and str(cause).strip() else one_line(exc)
-    if "crypt" in reason.lower():
-        return f"encrypted PDF that cannot be decrypted ({reason})"
-    return f"corrupt PDF: {reason}"
 
 
 _MUPDF_NO_MEMORY = ("malloc (", "calloc (", "realloc (", "out of memory")

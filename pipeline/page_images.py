@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from figvault.errors import ExtractionError, FigvaultError
+from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import region_dpi
 from figvault.pipeline.extract_worker import ExtractLimits, run_limited
 from figvault.pipeline.sources import RenderFailedError, SourceStore, SourceUnavailableError, checked_sha256
@@ -230,9 +231,7 @@ def _one_render_of(caller: str | None) -> Iterator[None]:
 def rasterise(pdf: Path, index: int, page: int, dpi: int) -> bytes:
     """The PNG of the page at ``index`` of ``pdf`` (page ``page`` of its document), made here: run it in a
     limited worker, it parses an untrusted file."""
-    import pymupdf
-
-    with pymupdf.open(pdf) as doc:
+    with open_pdf(pdf) as doc:  # as extraction opens it (a lying page tree counted again)
         if not 0 <= index < doc.page_count:
             raise PageNotFoundError(f"no page {page}")
         pdf_page = doc[index]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from figvault.errors import FigvaultError
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME, sniff_mime
+from figvault.ingest.pdf_open import open_pdf
 from figvault.settings import ExtractSettings, Settings
 from figvault.storage import Storage, write_atomic
 
@@ -223,9 +224,7 @@ def convert_deck(
 
 
 def _identity_pages(pdf: bytes) -> dict[int, int]:
-    import pymupdf
-
-    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+    with open_pdf(pdf) as doc:
         return {i + 1: i for i in range(doc.page_count)}
 
 

@@ -20,6 +20,7 @@ from pptx.oxml.ns import qn
 from figvault.errors import ExtractionError
 from figvault.ingest import safety, slide_chart
 from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.ingest.pdf_image_claims import jbig2_pixels
 from figvault.ingest.slide_shapes import chart_text
@@ -230,3 +231,11 @@ def test_a_widget_drawn_from_its_parent_fields_value_counts_it(tmp_path: Path) -
     assert result.figures == [] and result.warnings == [
         "page 1: skipped, it shows 1,200,000 characters (more than 1,000,000)"
     ]
+
+
+@pytest.mark.parametrize("count", [1_000_000, -5, 0])
+def test_a_page_tree_whose_count_lies_gives_its_page_text(tmp_path: Path, count: int) -> None:
+    # Before: page_text opened the file with MuPDF itself and gave {} (the text channel lost the page).
+    data = h6.page_count_pdf(tmp_path / "count.pdf", count).read_bytes()
+    texts = page_texts(data, PDF_MIME, SETTINGS)
+    assert list(texts) == [1] and "Figure 1: a bar chart" in texts[1]

@@ -35,6 +35,7 @@ from figvault.pipeline.sources import (
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
+from tests.ingest.hostile_sixth import page_count_pdf
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
 from tests.pipeline.test_extract_worker import workers_alive
 
@@ -431,3 +432,17 @@ def test_a_decks_skipped_pictures_are_not_handed_to_libreoffice(
         sources.convert_deck(deck, "soffice", ExtractSettings())
     with zipfile.ZipFile(io.BytesIO(handed[0])) as zf:
         assert zf.getinfo("ppt/media/flat.png").file_size == 0
+
+
+@pytest.mark.parametrize("count", [1_000_000, -5, 0])
+def test_a_page_tree_whose_count_lies_gives_its_page_image(
+    offline_settings: Settings, tmp_path: Path, count: int
+) -> None:
+    # Before: the worker opened the file with MuPDF itself: 'Invalid number of pages' / 'no page 1', the page
+    # marked unavailable, though extraction reads it (its tree counted again, ingest/pdf_page_tree.py).
+    data = page_count_pdf(tmp_path / "count.pdf", count).read_bytes()
+    sources.keep(offline_settings, sha(data), data, PDF_MIME)
+    png = PageImageRenderer(offline_settings).render(sha(data), 1).png
+    with Image.open(io.BytesIO(png)) as image:
+        assert_page_pixels(image.size, (612, 792))
+        assert len(set(image.convert("L").getdata())) > 2  # the heading and the bars, not a blank page
