@@ -9,7 +9,10 @@ The same stages as the local engine (``pipeline/stages.py``), placed by Ray:
   Ray (``max_retries``); one that keeps failing fails its document alone.
 - **encode**: ``ingest.ray_encode_actors`` actors, each loading the encoders once (``build_encoders`` of
   the job's settings; ``ingest.ray_encode_gpus`` GPUs each), fed every extracted document that is ready, in
-  one batch. An actor that dies is restarted and its call retried.
+  one batch. An actor that dies is restarted and its call retried by Ray; a batch whose actor Ray gives
+  up on (its retries spent or not applied: a node lost mid-call ends in ``ActorUnavailableError``) is
+  sent once more, by the driver, to a fresh actor that replaces the lost one (``EncodeCall``). Encoding
+  writes nothing, and a batch's documents are yielded only from the call that returned, so none twice.
 - **write**: the driver (the ingest runner, ``pipeline/ingest_pipeline.py``), to the store the settings
   name (a Milvus server for a cluster) and the registry, as the local engine does; so resume, skip and
   unit ids are the same.
@@ -28,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +296,18 @@ class CpuWatch:
             raise DeploymentError(NO_CPU, detail)
 
 
+@dataclass
+class EncodeCall:
+    """An ingest batch in flight on an actor: its documents, their extractions (ObjectRefs), the actor and
+    its place in the pool, and whether the driver already sent it again."""
+
+    specs: list[DocSpec]
+    refs: list[Any]
+    actor: Any
+    slot: int
+    resent: bool = False
+
+
 class RayEngine(Engine):
     """Extraction as Ray tasks, encoding in actors, writes by the caller (see the module)."""
 
@@ -304,6 +319,7 @@ class RayEngine(Engine):
         self.address = address
         self._started_ray = False
         self._actors: list[Any] = []
+        self._actor_class: Any = None
         self._unchecked: list[Any] = []
         """``loaded`` calls of the actors not yet checked against the store's version."""
         self._watch: Callable[[], None] = lambda: None
@@ -324,15 +340,30 @@ class RayEngine(Engine):
                     raise mismatched(self.address, exc) from exc
             self._started_ray = True
         if not self._actors:
-            remote = self.ray.remote(
+            self._actor_class = self.ray.remote(
                 num_cpus=ACTOR_CPUS,
                 num_gpus=self.settings.ingest.ray_encode_gpus,
                 max_restarts=ACTOR_RESTARTS,
                 max_task_retries=ACTOR_RESTARTS,
             )(EncoderActor)
-            sent = encoder_settings(self.settings)
-            self._actors = [remote.remote(sent) for _ in range(self.settings.ingest.ray_encode_actors)]
-            self._unchecked = [actor.loaded.remote() for actor in self._actors]
+            self._actors = [self._new_actor() for _ in range(self.settings.ingest.ray_encode_actors)]
+
+    def _new_actor(self) -> Any:
+        """An encoder actor, whose models' version the next ``_check_loaded`` checks."""
+        actor = self._actor_class.remote(encoder_settings(self.settings))
+        self._unchecked.append(actor.loaded.remote())
+        return actor
+
+    def _resend(self, call: EncodeCall, exc: Exception, channels: Sequence[DenseChannel]) -> Any:
+        """The batch of a call whose actor Ray lost, sent to a fresh actor in that actor's place (the old
+        one, dead or restarting on a lost node, is killed for good; once, for all its calls): Ray retries
+        an actor's call only while it restarts the actor, and a node lost mid-call can end it at once."""
+        log.warning("encoding lost its Ray actor (%s); sending its batch to a new actor", one_line(exc))
+        if self._actors[call.slot] is call.actor:  # not yet replaced for another of its calls
+            self.ray.kill(call.actor, no_restart=True)
+            self._actors[call.slot] = self._new_actor()
+        call.actor = self._actors[call.slot]
+        return call.actor.encode.remote(call.refs, list(channels))
 
     def close(self) -> None:
         for actor in self._actors:
@@ -414,13 +445,13 @@ class RayEngine(Engine):
                 )
                 if ready and len(encoding) < 2 * len(self._actors):
                     self._check_loaded(encoders, clock)  # extraction goes on meanwhile
-                    actor = self._actors[turn % len(self._actors)]
-                    turn += 1
-                    encoding[actor.encode.remote(ready, list(channels))] = [extracting.pop(r) for r in ready]
+                    slot, turn = turn % len(self._actors), turn + 1
+                    call = EncodeCall([extracting.pop(r) for r in ready], ready, self._actors[slot], slot)
+                    encoding[call.actor.encode.remote(ready, list(channels))] = call
                 if encoding:
                     done = ray.wait(list(encoding), num_returns=1, timeout=WAIT_S)[0]
                     for ref in done:
-                        yield from self._collect(ref, encoding.pop(ref), clock)
+                        yield from self._finish(ref, encoding, channels, encoders, clock)
                 else:
                     time.sleep(WAIT_S)
                 self._watch()
@@ -430,11 +461,34 @@ class RayEngine(Engine):
             for ref in [*extracting, *encoding]:
                 ray.cancel(ref)
 
-    def _collect(
-        self, ref: Any, specs: list[DocSpec], clock: StageClock
+    def _finish(
+        self,
+        ref: Any,
+        encoding: dict[Any, EncodeCall],
+        channels: Sequence[DenseChannel],
+        encoders: Any,
+        clock: StageClock,
     ) -> Iterator[tuple[DocSpec, Outcome]]:
+        """A finished call's documents; or, the first time Ray lost its actor, none yet: the batch goes to
+        a fresh actor (``_resend``) and back into ``encoding``."""
+        call = encoding.pop(ref)
         try:
-            results, count, timings = self.ray.get(ref)
+            result = self.ray.get(ref)
+        except Exception as exc:  # _collect gives the documents' reason
+            if isinstance(exc, self.ray.exceptions.RayActorError) and not call.resent:
+                again = self._resend(call, exc, channels)
+                self._check_loaded(encoders, clock)
+                encoding[again] = replace(call, resent=True)
+                return
+            result = None
+        yield from self._collect(ref, call.specs, clock, result)
+
+    def _collect(
+        self, ref: Any, specs: list[DocSpec], clock: StageClock, result: Any = None
+    ) -> Iterator[tuple[DocSpec, Outcome]]:
+        """The batch's documents, from ``result`` (the call's, already fetched) or else ``ref``."""
+        try:
+            results, count, timings = result if result is not None else self.ray.get(ref)
         except Exception as exc:  # the actor failed for good: these documents fail, the run goes on
             reason = cluster_failure("encoding", exc)
             results, count, timings = [(reason, 0.0)] * len(specs), StageCount(), {}

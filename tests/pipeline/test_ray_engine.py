@@ -1,7 +1,7 @@
 """The Ray engine on a local Ray (2 CPUs, loopback, no dashboard): the same units as the local engine, a
-killed extraction worker neither loses nor duplicates units, a bad file fails alone, a re-run skips all,
-a job resumed after its process died skips what it stored, a cluster without a CPU for extraction fails
-the job instead of waiting for ever, the files travel through Ray's object store."""
+killed extraction worker or encoder actor neither loses nor duplicates units, a bad file fails alone, a
+re-run skips all, a job resumed after its process died skips what it stored, a cluster without a CPU for
+extraction fails the job instead of waiting for ever, the files travel through Ray's object store."""
 
 from __future__ import annotations
 
@@ -99,6 +99,32 @@ def test_a_killed_extraction_worker_loses_and_duplicates_nothing(
     assert marker.exists(), "the worker never died: the test proves nothing"
     assert final.state == JobState.SUCCEEDED
     assert [d["status"] for d in final.result["documents"]] == [INDEXED] * 3
+    assert_same_rows(stored_rows(settings), local_rows)
+
+
+def test_a_batch_whose_encoder_actor_ray_lost_is_encoded_again_once(
+    tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The encoder actor's process exits on its first batch, with Ray's own restart and retry off
+    (``ACTOR_RESTARTS = 0``): as when a node is lost mid-call and Ray gives the call up
+    (ActorUnavailableError). The driver sends the batch once to a fresh actor: all stored, none twice."""
+    marker = tmp_path / "actor-died-once"
+
+    class DiesOnFirstBatch(ray_engine.EncoderActor):  # a local class: pickled by value into the actor
+        def encode(self, refs, channels):
+            if not marker.exists():
+                marker.touch()
+                os._exit(1)
+            return super().encode(refs, channels)
+
+    monkeypatch.setattr(ray_engine, "EncoderActor", DiesOnFirstBatch)
+    monkeypatch.setattr(ray_engine, "ACTOR_RESTARTS", 0)
+    settings = make_settings(tmp_path / "data")
+    final = ingest_job(settings, docs)
+    assert marker.exists(), "the actor never died: the test proves nothing"
+    assert final.state == JobState.SUCCEEDED
+    assert [d["status"] for d in final.result["documents"]] == [INDEXED] * 3
+    assert final.result["stages"]["encode"]["units"] == final.result["units"] == len(local_rows)
     assert_same_rows(stored_rows(settings), local_rows)
 
 
