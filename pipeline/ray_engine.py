@@ -422,12 +422,12 @@ class RayEngine(Engine):
         limit = self._slots() + depth * len(self._actors)
         todo = deque(specs)
         extracting: dict[Any, DocSpec] = {}
-        encoding: dict[Any, list[DocSpec]] = {}
+        encoding: dict[Any, EncodeCall] = {}
         watch = CancelWatch(cancelled)
         turn = 0
         try:
             while todo or extracting or encoding:
-                while todo and len(extracting) + sum(map(len, encoding.values())) < limit:
+                while todo and len(extracting) + sum(len(call.specs) for call in encoding.values()) < limit:
                     spec = todo.popleft()
                     clock.begin(spec)
                     try:

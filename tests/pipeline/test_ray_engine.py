@@ -80,6 +80,31 @@ def test_the_ray_engine_stores_what_the_local_one_stores(
     assert [d["status"] for d in again.result["documents"]] == [SKIPPED] * 3
 
 
+def test_more_documents_than_the_engine_holds_at_once_are_fed_as_batches_finish(
+    tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One extraction slot and a queue of one document: the engine holds 2 at once, so the third waits
+    while a batch is still encoding (the actor made slow so that it is), and the driver counts the
+    documents of the calls in flight. Corpus + distractors (79 files) failed there with a TypeError
+    (``len`` of an ``EncodeCall``) before any document was stored; 3 documents with a fast actor never
+    got there."""
+
+    class SlowEncoder(ray_engine.EncoderActor):  # a local class: pickled by value into the actor
+        def encode(self, refs, channels):
+            import time
+
+            time.sleep(2 * ray_engine.WAIT_S + 0.5)
+            return super().encode(refs, channels)
+
+    monkeypatch.setattr(ray_engine, "EncoderActor", SlowEncoder)
+    settings = make_settings(tmp_path / "data")
+    settings.ingest.queue_docs = 1
+    final = ingest_job(settings, docs)
+    assert final.state == JobState.SUCCEEDED, final.error
+    assert [d["status"] for d in final.result["documents"]] == [INDEXED] * 3
+    assert_same_rows(stored_rows(settings), local_rows)
+
+
 def test_a_killed_extraction_worker_loses_and_duplicates_nothing(
     tmp_path: Path, docs: list[Path], local_rows: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
