@@ -242,11 +242,16 @@ def without_extra_chart_points(data: bytes) -> tuple[bytes, list[str]]:
                 )
         if not cut:
             return data, []
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
-            for info in zf.infolist():
-                copy.writestr(info, cut.get(info.filename) or zf.read(info))
-    return out.getvalue(), warned
+        return _with_parts_replaced(zf, cut), warned
+
+
+def _with_parts_replaced(zf: zipfile.ZipFile, replaced: dict[str, bytes]) -> bytes:
+    """The package of ``zf`` again: each part named in ``replaced`` with its new bytes, the others as read."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in zf.infolist():
+            copy.writestr(info, replaced.get(info.filename) or zf.read(info))
+    return out.getvalue()
 
 
 def _cut_points(part: bytes) -> tuple[bytes, int]:
@@ -290,11 +295,7 @@ def without_long_text_nodes(data: bytes) -> tuple[bytes, list[str]]:
                 )
         if not cut:
             return data, []
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
-            for info in zf.infolist():
-                copy.writestr(info, cut.get(info.filename) or zf.read(info))
-    return out.getvalue(), warned
+        return _with_parts_replaced(zf, cut), warned
 
 
 def _cut_long_texts(part: bytes) -> tuple[bytes | None, int]:
