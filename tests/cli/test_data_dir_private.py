@@ -5,6 +5,7 @@ the operator made keeps its mode."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
@@ -66,6 +67,12 @@ def test_a_data_folder_the_operator_made_keeps_its_mode(tmp_path: Path) -> None:
 def test_serve_warns_once_of_a_data_folder_others_may_enter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # serve puts a stderr handler on figvault's logger and lowers its level to info, for its process's life:
+    # here that handler would keep this run's (closed) captured stream, and every later test's info record
+    # (a job's end) would print "--- Logging error ---" into that test's stderr.
+    figvault_logger = logging.getLogger("figvault")
+    monkeypatch.setattr(figvault_logger, "handlers", list(figvault_logger.handlers))
+    monkeypatch.setattr(figvault_logger, "level", figvault_logger.level)
     monkeypatch.setattr("uvicorn.run", lambda app, **options: None)  # the app itself is not built: no models
     monkeypatch.setattr("figvault.service.app.create_app", lambda settings, on_ready=None: object())
     data_dir = tmp_path / "data"
