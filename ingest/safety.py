@@ -14,6 +14,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -227,22 +228,43 @@ def without_extra_chart_points(data: bytes) -> tuple[bytes, list[str]]:
     points (8 MB deck) peaked at 1.3 GB, one of 1,000,000 (26 MB) passed the worker's 2 GiB, the deck lost.
     Only parts of CHART_SCAN_BYTES or more are read; unchanged bytes when none is cut. ``data`` has passed
     ``check_zip_container``."""
+
+    def cut(name: str, part: bytes) -> tuple[bytes, str] | None:
+        fixed, dropped = _cut_points(part)
+        if not dropped:
+            return None
+        return (
+            fixed,
+            f"{name}: {dropped:,} chart points not read (a list of points is read up to"
+            f" {MAX_CHART_POINTS:,})",
+        )
+
+    def scanned(info: zipfile.ZipInfo) -> bool:
+        return info.file_size >= CHART_SCAN_BYTES and not info.filename.lower().startswith(MEDIA_PREFIX)
+
+    return _with_parts_cut(data, scanned, cut)
+
+
+def _with_parts_cut(
+    data: bytes,
+    scanned: Callable[[zipfile.ZipInfo], bool],
+    cut: Callable[[str, bytes], tuple[bytes, str] | None],
+) -> tuple[bytes, list[str]]:
+    """The package with each ``scanned`` part that ``cut`` changes replaced by its new bytes, and ``cut``'s
+    warning for each; the same bytes, and no copy, when no part changes."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        cut: dict[str, bytes] = {}
+        replaced: dict[str, bytes] = {}
         warned: list[str] = []
         for info in zf.infolist():
-            if info.file_size < CHART_SCAN_BYTES or info.filename.lower().startswith(MEDIA_PREFIX):
+            if not scanned(info):
                 continue
-            fixed, dropped = _cut_points(zf.read(info))
-            if dropped:
-                cut[info.filename] = fixed
-                warned.append(
-                    f"{info.filename}: {dropped:,} chart points not read (a list of points is read up to"
-                    f" {MAX_CHART_POINTS:,})"
-                )
-        if not cut:
+            changed = cut(info.filename, zf.read(info))
+            if changed is not None:
+                replaced[info.filename], warning = changed
+                warned.append(warning)
+        if not replaced:
             return data, []
-        return _with_parts_replaced(zf, cut), warned
+        return _with_parts_replaced(zf, replaced), warned
 
 
 def _with_parts_replaced(zf: zipfile.ZipFile, replaced: dict[str, bytes]) -> bytes:
@@ -278,24 +300,19 @@ def without_long_text_nodes(data: bytes) -> tuple[bytes, list[str]]:
     (a smaller one cannot hold such a text): unchanged bytes, and no part read, for a normal deck. A run that
     long inside a tag (an attribute) or a comment is left alone: libxml2 then refuses the deck with its
     reason, as before."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        cut: dict[str, bytes] = {}
-        warned: list[str] = []
-        for info in zf.infolist():
-            if info.file_size < MAX_TEXT_NODE_BYTES:
-                continue
-            part = zf.read(info)
-            fixed, longest = _cut_long_texts(part)
-            if fixed is not None:
-                cut[info.filename] = fixed
-                kept, limit = KEPT_TEXT_BYTES // 2**20, MAX_TEXT_NODE_BYTES
-                warned.append(
-                    f"{info.filename}: a text of {longest:,} bytes cut to its first {kept} MiB"
-                    f" (one XML text is read up to {limit:,} bytes)"
-                )
-        if not cut:
-            return data, []
-        return _with_parts_replaced(zf, cut), warned
+
+    def cut(name: str, part: bytes) -> tuple[bytes, str] | None:
+        fixed, longest = _cut_long_texts(part)
+        if fixed is None:
+            return None
+        kept, limit = KEPT_TEXT_BYTES // 2**20, MAX_TEXT_NODE_BYTES
+        return (
+            fixed,
+            f"{name}: a text of {longest:,} bytes cut to its first {kept} MiB"
+            f" (one XML text is read up to {limit:,} bytes)",
+        )
+
+    return _with_parts_cut(data, lambda info: info.file_size >= MAX_TEXT_NODE_BYTES, cut)
 
 
 def _cut_long_texts(part: bytes) -> tuple[bytes | None, int]:
