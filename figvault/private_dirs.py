@@ -1,7 +1,10 @@
-"""The folders and the registry file figvault makes are its process user's alone (0700 / 0600): the data
-folder holds the originals, the figures, the index and the audit trail's questions, none of which other
+"""The folders and files figvault makes are its process user's alone (0700 / 0600): the data folder holds
+the originals, the figures, page renders, the index and the audit trail's questions, none of which other
 local users of the host may read. What already exists keeps its mode: a folder the operator made (an
-existing data folder, a parent) is their choice, which ``open_to_others`` lets the start line warn about."""
+existing data folder, a parent) is their choice, which ``open_to_others`` lets the start line warn about.
+Since files are written by many hands (Milvus Lite, SQLite, ONNX, the log handler, PIL), the rule for
+files is one process umask (``keep_new_files_private``) set where a figvault process starts: the command
+line and the service's app factory; a file made 0644 inside an operator's 0755 folder was readable."""
 
 from __future__ import annotations
 
@@ -12,6 +15,17 @@ from pathlib import Path
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077
+"""Takes group and other bits off everything the process creates from then on."""
+
+
+def keep_new_files_private() -> None:
+    """Narrow the process umask by ``PRIVATE_UMASK`` (a stricter operator umask keeps its extra bits). Set
+    first, then narrowed by the old bits: at no moment may a file another thread makes be more open than
+    0600 / 0700 (reading the umask means setting it)."""
+    old = os.umask(PRIVATE_UMASK)
+    if old | PRIVATE_UMASK != PRIVATE_UMASK:
+        os.umask(old | PRIVATE_UMASK)
 
 
 def make_private_dirs(folder: Path) -> Path:

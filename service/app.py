@@ -36,6 +36,7 @@ from figvault.errors import (
 from figvault.pipeline import audit as audit_trail
 from figvault.pipeline.registry import connect as connect_registry
 from figvault.pipeline.users import UserError
+from figvault.private_dirs import keep_new_files_private
 from figvault.service.admission import Overloaded, SearchGate, render_gate
 from figvault.service.api.routes import (
     admin_documents,
@@ -208,6 +209,7 @@ def create_app(
     at startup from ``settings``. ``mounts``: routers to serve instead of ``MOUNTS``. ``on_ready``: called
     (in the warm-up thread) once the engine is loaded and warm (or its warm-up failed) and the job runner is
     up; ``figvault serve`` prints its start-up summary there. Its failure is logged, never fatal."""
+    keep_new_files_private()  # a server run by another launcher than the CLI writes 0600 files too
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from figvault.private_dirs import keep_new_files_private
 from figvault.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -102,6 +103,7 @@ def main_options(
 
         typer.echo(f"figvault {__version__}")
         raise typer.Exit()
+    keep_new_files_private()  # before any command writes: every file of the data folder is 0600
     ctx.obj = AppState(config=config, data_dir=data_dir)
 
 

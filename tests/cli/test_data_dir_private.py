@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from figvault.cli import load_commands
 from figvault.commands import app
+from tests.generated_docs import figure_pdf
 from tests.helpers.server import free_port
 
 load_commands()
@@ -84,3 +85,24 @@ def test_serve_warns_once_of_a_data_folder_others_may_enter(
         warning = f"warning: other local users may read the data folder {data_dir}"
         assert (warning in result.output) is warned, result.output
         assert mode(data_dir) == folder_mode
+
+
+def test_every_file_an_ingest_writes_is_private_in_an_open_folder(tmp_path: Path) -> None:
+    """An operator's 0755 data folder (their choice, warned about by serve) still exposes nothing: every
+    file figvault writes in it (the store's files, the text model's export, the log, originals, figures)
+    is 0600. Before (2026-12-05) Milvus Lite's segments and manifests, the ONNX export and the log were
+    0644 under the usual umask 022: other local users read the index's captions and texts."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+    figure_pdf(tmp_path / "report.pdf", seed=3)
+    old = os.umask(0o022)
+    try:
+        result = run(data_dir, "ingest", str(tmp_path / "report.pdf"), "--groups", "eng", "-q")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert {"registry.sqlite3", "figvault.log"} <= {p.name for p in files}
+    assert any("milvus" in p.parts for p in files) and any("sources" in p.parts for p in files)
+    assert [f"{p} {oct(mode(p))}" for p in files if mode(p) & OTHERS] == []
