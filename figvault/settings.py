@@ -358,6 +358,11 @@ class ServiceSettings(BaseModel):
     the proxy stripping it before passing requests on: given to uvicorn as its ``root_path``, so the OpenAPI
     schema, /docs and redirects name the outside address. The page works under a prefix without it (its
     addresses are relative); JSON ``image_url``s stay paths from the service's root (``/v1/units/...``)."""
+    max_header_kb: int = Field(default=64, ge=1)
+    """Largest request head (request line and all headers, in KiB) ``figvault serve`` reads; a longer one
+    is answered 431 and its connection closed (``service/http_protocol.py``). uvicorn's own parser has no
+    bound. 64 leaves room for the longest bearer token figvault reads (16,384 characters) and a browser's
+    cookies; a proxy in front should still bound headers itself (docs/deploy.md)."""
     auth_failures_per_key: str = "20/minute"
     """Failed authentications per API key id; past it, checks that need scrypt are refused (429) for a
     while, and a key already verified in this process still works."""

@@ -36,6 +36,7 @@ def serve(
     from figvault.commands._retrieval_cli import one_line_errors
     from figvault.encoders.device import serving_cpu_threads, use_cpu_threads
     from figvault.service.app import create_app
+    from figvault.service.http_protocol import bounded_head_protocol
 
     settings = state(ctx).settings
     _log_to_stderr(log_level)
@@ -75,6 +76,7 @@ def serve(
         port=port,
         log_level=log_level,
         root_path=settings.service.root_path,
+        http=bounded_head_protocol(settings.service.max_header_kb * 1024),
         **proxy_options(settings),
     )
 

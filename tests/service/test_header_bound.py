@@ -1,0 +1,102 @@
+"""A request's head is bounded: a 1 MB header is answered 431 and the server goes on serving.
+
+Before (uvicorn's httptools protocol as `figvault serve` ran it), a 1 MB header and a 16 MB one were read
+whole and answered 200 (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from figvault.commands import serve as serve_command
+from figvault.service.http_protocol import bounded_head_protocol
+from figvault.settings import load_settings
+from tests.helpers.server import free_port
+
+BOUND = 64 * 1024
+
+
+async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:  # the whole body, so an upload's bytes are read as a body, never as a head
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    chosen = free_port()
+    protocol = bounded_head_protocol(BOUND)
+    config = uvicorn.Config(_ok, host="127.0.0.1", port=chosen, http=protocol, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield chosen
+    server.should_exit = True
+    thread.join(10)
+
+
+def _status(port: int, request: bytes) -> int:
+    """The status code the server answers ``request`` with (0: closed without an answer)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        # refused part-way: the answer may still be there to read
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall(request)
+        answer = b""
+        try:
+            while b"\r\n" not in answer:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+def _get(header: bytes = b"") -> bytes:
+    return b"GET / HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n"
+
+
+def test_a_one_megabyte_header_is_refused_and_the_server_serves_on(port: int) -> None:
+    assert _status(port, _get(b"X-Big: " + b"a" * 2**20 + b"\r\n")) == 431
+    assert _status(port, _get(b"".join(b"X-%d: a\r\n" % i for i in range(20_000)))) == 431
+    assert _status(port, _get()) == 200
+
+
+def test_the_longest_token_and_a_big_body_pass(port: int) -> None:
+    token = b"Authorization: Bearer " + b"t" * 16_384 + b"\r\n"
+    assert _status(port, _get(token)) == 200
+    body = b"b" * (4 * BOUND)  # in the same reads as the head: a body is never counted as head
+    upload = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    assert _status(port, upload) == 200
+
+
+def test_serve_hands_uvicorn_the_bound(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setenv("FIGVAULT_SERVICE__MAX_HEADER_KB", "8")
+    settings = load_settings("offline", data_dir=tmp_path)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setattr(serve_command, "_log_to_stderr", lambda _level: None)
+    monkeypatch.setattr(serve_command, "state", lambda _ctx: type("S", (), {"settings": settings})())
+    monkeypatch.setattr("figvault.service.app.create_app", lambda _settings, **_kw: object())
+    serve_command.serve(None, host="127.0.0.1", port=free_port())  # type: ignore[arg-type]
+    assert seen["http"].max_head_bytes == 8 * 1024
