@@ -110,6 +110,11 @@ class ContentBudget:
         self._streams: dict[int, _Stream] = {}
         self._tints: dict[int, int] = {}
         """Resource holder xref -> the bytes of the sampled functions of its colour spaces."""
+        self._image_spaces: dict[int, str] = {}
+        """XObject xref -> its own /ColorSpace when an array or a reference ('' for a name or none)."""
+        self._space_objects: dict[int, str | int] = {}
+        """Object named by a colour space -> its text when it is an array (a space), else the bytes of the
+        sampled functions it is (0 for an ICC profile)."""
         self._glyphs: dict[int, tuple[int, int, bool]] = {}
         """Type 3 font xref -> its heaviest glyph's painting operators, the bytes of its glyphs, and
         whether they pass the cap alone (``_type3_glyph_ops``)."""
@@ -195,20 +200,43 @@ class ContentBudget:
         cost.over_bytes = cost.over_bytes or cost.content_bytes > self.max_bytes
 
     def _tint_bytes(self, holder: int) -> int:
-        """The bytes of the sampled functions the /ColorSpace resources of object ``holder`` name: functions
-        in a space written inline, or in a space that is an array object (``_function_bytes`` counts types
-        0 and 3 and passes over anything else, such as an ICC profile)."""
+        """The bytes of the sampled functions of the colour spaces of object ``holder``'s resources: its
+        /ColorSpace resources and the own /ColorSpace of each image its /XObject resources name (an image
+        in a Separation space whose tint transform samples 16,000,000 x 3 values, 48 KB of file: 365 MB;
+        ten such images on one page passed the worker's 2 GiB, the document lost). Each function is
+        counted once (MuPDF keeps a function it loaded)."""
+        seen: set[int] = set()
         kind, value = self.doc.xref_get_key(holder, "Resources/ColorSpace")
         if kind == "xref":
             value = self.doc.xref_object(int(value.split()[0]))
-        elif kind != "dict":
-            return 0
+        total = self._space_bytes(value, seen, 0) if kind in ("dict", "xref") else 0
+        for xobject in self._resources(holder, "XObject").values():
+            if xobject not in self._image_spaces:  # a form has no /ColorSpace
+                kind, value = self.doc.xref_get_key(xobject, "ColorSpace")
+                self._image_spaces[xobject] = value if kind in ("array", "xref") else ""
+            total += self._space_bytes(self._image_spaces[xobject], seen, 0)
+        return total
+
+    def _space_bytes(self, space: str, seen: set[int], depth: int) -> int:
+        """The bytes of the sampled functions that colour space ``space`` (the text of a space, an array of
+        them or a reference) names, at any depth: a tint transform, an Indexed or DeviceN space's base
+        space, a space that is an array object. ``_function_bytes`` counts types 0 and 3 and passes over
+        anything else, such as an ICC profile; ``seen``: the objects already counted."""
         total = 0
-        for ref in (int(x) for x in REF.findall(value.encode("latin-1"))):
-            space = self.doc.xref_object(ref).lstrip()
-            total += self._function_bytes(
-                ("array", space) if space.startswith("[") else ("xref", f"{ref} 0 R"), 0
-            )
+        for ref in (int(x) for x in REF.findall(space.encode("latin-1"))):
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if ref not in self._space_objects:
+                body = self.doc.xref_object(ref).lstrip()
+                is_space = body.startswith("[")
+                function = 0 if is_space else self._function_bytes(("xref", f"{ref} 0 R"), 0)
+                self._space_objects[ref] = body if is_space else function
+            found = self._space_objects[ref]
+            if isinstance(found, int):
+                total += found
+            elif depth < MAX_FUNCTION_DEPTH:
+                total += self._space_bytes(found, seen, depth + 1)
         return total
 
     def _paint_shadings(self, stream: _Stream, times: int, shadings: dict[str, int], cost: PageCost) -> None:

@@ -1,0 +1,85 @@
+"""Generated hostile files of the seventh pass: work MuPDF does outside the page's own operators that the
+page budget did not count: an image's own colour space, soft masks (their group and transfer function),
+shadings and patterns a Type 3 glyph paints. Each file is a few KB; the cost is in the drawing."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects, rects_content
+from tests.ingest.hostile_fifth import mesh_data
+from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
+
+
+def sampled_function(values: int, outputs: int = 3) -> bytes:
+    """A one-input sampled function of ``values`` x ``outputs`` 8-bit values (zeros: deflated 1,000 to 1)."""
+    samples = zlib.compress(bytes(values * outputs), 9)
+    head = b"/FunctionType 0 /Domain [0 1] /Range [%s] /Size [%d] /BitsPerSample 8 /Filter /FlateDecode" % (
+        b" ".join([b"0 1"] * outputs),
+        values,
+    )
+    return _stream(samples, head)
+
+
+def image_space_pdf(path: Path, values: int, space: str, images: int = 1) -> Path:
+    """A bar chart page showing ``images`` 64 x 64 images, each with its own /ColorSpace (written in the
+    image) a ``space`` (Separation, Indexed over a Separation, or DeviceN) whose tint transform samples
+    ``values`` x 3 values (objects 6, 8, ...: image, function)."""
+    spaces = {
+        "Separation": (b"[/Separation /Spot /DeviceRGB %d 0 R]", b"\x80"),
+        "Indexed": (b"[/Indexed [/Separation /Spot /DeviceRGB %d 0 R] 1 <00ff>]", b"\x01"),
+        "DeviceN": (b"[/DeviceN [/Spot] /DeviceRGB %d 0 R]", b"\x80"),
+    }
+    colour_space, pixel = spaces[space]
+    head = b"/Type /XObject /Subtype /Image /Width 64 /Height 64 /BitsPerComponent 8 /ColorSpace "
+    more: list[bytes] = []
+    for i in range(images):
+        more += [_flate(pixel * 64 * 64, head + colour_space % (7 + 2 * i)), sampled_function(values + i)]
+    paint = b"".join(b"q 40 0 0 40 %d 300 cm /Im%d Do Q\n" % (60 + 45 * i, i) for i in range(images))
+    names = b" ".join(b"/Im%d %d 0 R" % (i, 6 + 2 * i) for i in range(images))
+    resources = b"/Font << /F1 5 0 R >> /XObject << %s >>" % names
+    objects = one_page_objects(resources, _flate(HEADING + bar_chart() + paint), HELVETICA, *more)
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def soft_mask_pdf(path: Path, uses: int, group_paths: int = 0, transfer_values: int = 0) -> Path:
+    """A bar chart page that sets, ``uses`` times, a graphics state (6) whose soft mask's group (7) fills
+    ``group_paths`` squares and whose transfer function (8, when ``transfer_values``) samples that many
+    values, each time painting one small square."""
+    group = _flate(
+        b"1 g " + rects_content(group_paths),
+        b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Group << /S /Transparency /CS /DeviceGray >>",
+    )
+    transfer = b" /TR 8 0 R" if transfer_values else b""
+    state = b"<< /Type /ExtGState /SMask << /S /Luminosity /G 7 0 R%s >> >>" % transfer
+    more = [sampled_function(transfer_values, outputs=1)] if transfer_values else []
+    paint = b"".join(b"q /GS1 gs %d %d 2 2 re f Q\n" % (i * 7 % 600, i * 13 % 780) for i in range(uses))
+    resources = b"/Font << /F1 5 0 R >> /ExtGState << /GS1 6 0 R >>"
+    objects = one_page_objects(
+        resources, _flate(HEADING + bar_chart() + paint), HELVETICA, state, group, *more
+    )
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def type3_shading_pdf(path: Path, shown: int, triangles: int) -> Path:
+    """A bar chart page showing ``shown`` characters of a Type 3 font whose one glyph paints a mesh shading
+    (type 4) of ``triangles`` triangles named in the font's own resources."""
+    glyph = _stream(b"10 0 0 0 10 10 d1 /Sh1 sh")
+    mesh = _flate(
+        mesh_data(triangles),
+        b"/ShadingType 4 /ColorSpace /DeviceRGB /BitsPerCoordinate 16 /BitsPerComponent 8 /BitsPerFlag 8"
+        b" /Decode [0 612 0 792 0 1 0 1 0 1]",
+    )
+    font = (
+        b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 10 10] /FontMatrix [0.001 0 0 0.001 0 0]"
+        b" /CharProcs << /g 7 0 R >> /Resources << /Shading << /Sh1 8 0 R >> >>"
+        b" /Encoding << /Type /Encoding /Differences [97 /g] >> /FirstChar 97 /LastChar 97 /Widths [10] >>"
+    )
+    content = HEADING + bar_chart() + b"BT /F3 12 Tf 72 100 Td (%s) Tj ET\n" % (b"a" * shown)
+    resources = b"/Font << /F1 5 0 R /F3 6 0 R >>"
+    objects = one_page_objects(resources, _flate(content), HELVETICA, font, glyph, mesh)
+    path.write_bytes(_pdf_file(objects))
+    return path
