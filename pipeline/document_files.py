@@ -3,8 +3,9 @@ rendering) and its page renders. Deleting a document removes them, except what a
 
 Blobs and originals are content-addressed and shared: two documents (of any tenant) holding the same image
 or the same file share one blob or one original. So a blob goes only when no unit of any collection names it
-any more, and an original only when no document of any tenant has its bytes. Page renders are kept per
-document (``page_images.document_scope``), so a document's own go at once.
+any more, and an original only when no document of any tenant has its bytes. Page renders and deck
+conversions for the page viewer are kept per document and caller (``page_images.document_scope``), so a
+document's own go at once.
 
 Whether a blob is still used is decided under the store write lock, exclusive: an ingest holds it shared
 while it writes (blob first, then the unit naming it), so no unit that is about to name a blob is missed.
@@ -60,7 +61,9 @@ def files_of(store: Any, tenant: str, doc_id: str, sha256: str) -> LeftFiles:
 def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, left: LeftFiles) -> bool:
     """Remove the document's page renders, and its blobs and original unless in use; True when done now,
     False when an ingest held the store and a later ``sweep`` will do it (a note in ``trash/``)."""
-    Storage.from_settings(settings).area(CACHE_AREA).delete_tree(f"doc/{document_scope(tenant, doc_id)}")
+    scope = f"doc/{document_scope(tenant, doc_id)}"  # every caller's renders and deck conversions of it
+    Storage.from_settings(settings).area(CACHE_AREA).delete_tree(scope)
+    SourceStore.from_settings(settings).forget_scope(scope)
     try:
         with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
             _remove_unused(settings, store, left)

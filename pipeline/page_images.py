@@ -1,25 +1,29 @@
 """Whole-page (or whole-slide) images for the page viewer, rendered once and cached in the storage.
 
-A cached image is named by what determines its pixels — the document's sha256, the page and the dpi — so
-it never goes stale: a changed document has another hash; and, for the route, by the document it was
-rendered for (``document_scope``: tenant and document id). Two documents of the same bytes (two tenants or
-groups holding one file) keep their renders apart: otherwise whether a page of one is served from the cache
-(at once, never told to wait) would tell a holder of the other that someone holds and reads that file. The
-cache is the storage area ``cache/pages`` (shared by replicas when ``storage.url`` is set: a page rendered
-by one is served by all). Access is not this module's concern: the route checks the caller may see the
-document before asking for its pages.
+A cached image is named by what determines its pixels — the document's sha256, the page and the dpi — so it
+never goes stale: a changed document has another hash; and, for the route, by the document it was rendered
+for (``document_scope``: tenant and document id) and by the caller it was rendered for (``viewer_scope``).
+Two documents of the same bytes (two tenants or groups holding one file) keep their renders apart: otherwise
+whether a page of one is served from the cache (at once, never told to wait) would tell a holder of the other
+that someone holds and reads that file. Two callers who may see one document keep theirs apart too, deck
+conversions included: a first view took 213 ms (seconds for a deck or a real page) and a view after another
+caller's 4 ms, which told a reader that someone else had read that page. The price: each caller renders each
+page it views once (and converts each deck it views once), and the cache holds a copy per caller (about 100
+KB a page). The cache is the storage area ``cache/pages`` (shared by replicas when ``storage.url`` is set: a
+page a caller had rendered by one is served to it by all). Access is not this module's concern: the route
+checks the caller may see the document before asking for its pages.
 
 A first render parses an untrusted file, so it runs in a worker process under the extraction limits
-(``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the service's
-threads, and at most ``RENDER_SLOTS`` at a time per process, one of them per caller (``caller``: a reader
-cannot keep every slot busy with one heavy document's pages) (a deck is shown through its PDF rendering, made
-on its first view by python-pptx and LibreOffice in such a worker too, then kept: ``sources.convert_deck``;
-ingest does not hand over the rendering its extraction made). A page that overruns them (a deck whose
-conversion overruns: each of its pages) gets a marker in the cache instead of an image (the reason, when, and
-under which limits): its later views answer at once with the reason, until the marker is
-``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under; then the next view renders
-it once more (a success replaces the marker, a failure renews it). A re-ingest of the same bytes changes
-nothing here; changed bytes are another hash, hence other cache entries.
+(``extract.doc_timeout_s``, ``extract.doc_memory_mb``; ``pipeline/extract_worker.py``), never in the
+service's threads, and at most ``RENDER_SLOTS`` at a time per process, one of them per caller (``caller``: a
+reader cannot keep every slot busy with one heavy document's pages) (a deck is shown through its PDF
+rendering, made on its caller's first view by python-pptx and LibreOffice in such a worker too, then kept:
+``sources.convert_deck``; ingest does not hand over the rendering its extraction made). A page that overruns
+them (a deck whose conversion overruns: each of its pages) gets a marker in the cache instead of an image
+(the reason, when, and under which limits): its later views answer at once with the reason, until the marker
+is ``UNAVAILABLE_RETRY_S`` old or the limits are raised above those it failed under; then the next view
+renders it once more (a success replaces the marker, a failure renews it). A re-ingest of the same bytes
+changes nothing here; changed bytes are another hash, hence other cache entries.
 """
 
 from __future__ import annotations
@@ -89,12 +93,13 @@ class PageImageRenderer:
         caller: str | None = None,
         scope: str = "",
     ) -> None:
-        """``caller``: who asks (the route's tenant and user), allowed one first render at a time; None:
-        no such limit (code of this process). ``scope``: whose renders these are (``document_scope``; "": the
-        file's, shared by every document of its bytes)."""
+        """``caller``: who asks (the route's tenant and user), allowed one first render at a time, and
+        whose renders these are within ``scope``; None: no such limit, the renders of the scope (code of this
+        process). ``scope``: the document whose renders these are (``document_scope``; "": the file's, shared
+        by every document of its bytes)."""
         self.settings = settings
         self.caller = caller
-        self.prefix = f"doc/{scope}/" if scope else ""
+        self.prefix = _cache_prefix(scope, caller)
         self.dpi = dpi
         self.clock = clock
         self.sources = SourceStore.from_settings(settings)
@@ -180,7 +185,7 @@ class PageImageRenderer:
         """A local PDF that shows ``page`` and the page's index in it (the worker checks it is there)."""
         # A PDF: the original (bytes only, nothing parsed here). A deck: its kept PDF rendering, or made
         # now in a limited worker (python-pptx and LibreOffice under the extraction limits).
-        source = self.sources.page_source(sha256, self.settings)
+        source = self.sources.page_source(sha256, self.settings, scope=self.prefix)
         index = source.index_of(page)
         if index is None:
             raise PageNotFoundError(f"no page {page}")
@@ -209,6 +214,20 @@ def document_scope(tenant: str, doc_id: str) -> str:
     """The cache scope of one document's page renders (a hash: a document id may be a legacy file name,
     never part of a path)."""
     return hashlib.sha256(f"{tenant}\x00{doc_id}".encode()).hexdigest()[:32]
+
+
+def viewer_scope(caller: str) -> str:
+    """The part of a cache key that is one caller's (a hash: a caller key holds a tenant and a user name)."""
+    return hashlib.sha256(caller.encode()).hexdigest()[:32]
+
+
+def _cache_prefix(scope: str, caller: str | None) -> str:
+    """Where a renderer's entries live: the file's (no scope), a document's (``doc/<scope>/``), or one
+    caller's of a document (``doc/<scope>/<viewer>/``: one viewer never warms another's entry). Every
+    entry of a document sits under ``doc/<scope>/``, which its deletion removes."""
+    if not scope:
+        return ""
+    return f"doc/{scope}/" if caller is None else f"doc/{scope}/{viewer_scope(caller)}/"
 
 
 @contextmanager

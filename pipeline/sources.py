@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,9 @@ _conversion_locks: dict[str, threading.Lock] = {}
 _conversion_locks_guard = threading.Lock()
 
 
-def _conversion_lock(sha256: str) -> threading.Lock:
+def _conversion_lock(key: str) -> threading.Lock:
     with _conversion_locks_guard:
-        return _conversion_locks.setdefault(sha256, threading.Lock())
+        return _conversion_locks.setdefault(key, threading.Lock())
 
 
 class SourceUnavailableError(FigvaultError):
@@ -148,9 +149,11 @@ class SourceStore:
             if self.cache_dir is not None:
                 (self.cache_dir / key).unlink(missing_ok=True)
 
-    def page_source(self, sha256: str, settings: Settings) -> PageSource:
+    def page_source(self, sha256: str, settings: Settings, *, scope: str = "") -> PageSource:
         """The PDF that shows this document's pages; converts a PPTX with LibreOffice on first use, in a
-        limited worker (ExtractionError when it overruns the limits or crashes). Nothing is parsed here."""
+        limited worker (ExtractionError when it overruns the limits or crashes). Nothing is parsed here.
+        ``scope``: a key prefix for a deck's rendering (``page_images``: one document's, one caller's), so
+        whether a deck was converted already tells nothing of other viewers; "": the file's."""
         key = self._stored_key(sha256)
         if key is None:
             raise OriginalNotKeptError(
@@ -158,29 +161,35 @@ class SourceStore:
             )
         if key.endswith(".pdf"):  # bytes only: the page is looked for by the worker that renders it
             return PageSource(pdf=self._local(key), page_index=None)
-        pdf_key, _ = self._rendering_keys(sha256)
-        with _conversion_lock(sha256):
+        pdf_key, _ = self._rendering_keys(sha256, scope)
+        with _conversion_lock(pdf_key):  # per scope: one viewer never waits on another's conversion
             if not self.storage.exists(pdf_key):
-                self._convert_deck(sha256, self._local(key), settings)
-        return self._read_rendering(sha256)
+                self._convert_deck(sha256, self._local(key), settings, scope)
+        return self._read_rendering(sha256, scope)
+
+    def forget_scope(self, scope: str) -> None:
+        """Remove every rendering kept under ``scope`` (a deleted document's), local copies included."""
+        self.storage.delete_tree(scope)
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir / scope, ignore_errors=True)
 
     # ---- PPTX renderings -------------------------------------------------------------------------
 
-    def _rendering_keys(self, sha256: str) -> tuple[str, str]:
-        return self._key(sha256, ".pptx.pdf"), self._key(sha256, ".pptx.pages.json")
+    def _rendering_keys(self, sha256: str, scope: str = "") -> tuple[str, str]:
+        return scope + self._key(sha256, ".pptx.pdf"), scope + self._key(sha256, ".pptx.pages.json")
 
-    def _store_rendering(self, sha256: str, pdf: bytes, page_index: dict[int, int]) -> None:
-        pdf_key, map_key = self._rendering_keys(sha256)
+    def _store_rendering(self, sha256: str, pdf: bytes, page_index: dict[int, int], scope: str = "") -> None:
+        pdf_key, map_key = self._rendering_keys(sha256, scope)
         # The map first: a reader that finds the PDF always finds its map too.
         self.storage.write(map_key, json.dumps({str(k): v for k, v in page_index.items()}).encode())
         self.storage.write(pdf_key, pdf)
 
-    def _read_rendering(self, sha256: str) -> PageSource:
-        pdf_key, map_key = self._rendering_keys(sha256)
+    def _read_rendering(self, sha256: str, scope: str) -> PageSource:
+        pdf_key, map_key = self._rendering_keys(sha256, scope)
         raw = json.loads(self.storage.read(map_key))
         return PageSource(pdf=self._local(pdf_key), page_index={int(k): int(v) for k, v in raw.items()})
 
-    def _convert_deck(self, sha256: str, original: Path, settings: Settings) -> None:
+    def _convert_deck(self, sha256: str, original: Path, settings: Settings, scope: str) -> None:
         """The deck's PDF rendering, made in a limited worker process (``run_limited``: the extraction
         limits, the LibreOffice child included): a hostile deck (a zip bomb, huge XML, thousands of slides)
         fails alone with ExtractionError, and the service process never parses it."""
@@ -194,7 +203,7 @@ class SourceStore:
         args = (original, soffice, settings.extract)
         pdf, page_index, seconds = run_limited(convert_deck, args, limits, verb="convert this deck")
         log.info("rendered deck %s for page images in %.1f s", sha256[:12], seconds)
-        self._store_rendering(sha256, pdf, page_index)
+        self._store_rendering(sha256, pdf, page_index, scope)
 
 
 def convert_deck(

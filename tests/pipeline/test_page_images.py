@@ -34,6 +34,7 @@ from figvault.pipeline.sources import (
 )
 from figvault.retrieval.unit_map import near_duplicate_pairs, project_2d
 from figvault.settings import Settings
+from figvault.storage import Storage
 from tests.generated_docs import figure_pdf
 from tests.ingest.hostile_sixth import page_count_pdf
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
@@ -446,3 +447,42 @@ def test_a_page_tree_whose_count_lies_gives_its_page_image(
     with Image.open(io.BytesIO(png)) as image:
         assert_page_pixels(image.size, (612, 792))
         assert len(set(image.convert("L").getdata())) > 2  # the heading and the bars, not a blank page
+
+
+def test_one_caller_never_warms_anothers_page_render_or_deck_conversion(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renders and deck conversions of one document are kept per caller: whether a view is served from the
+    cache (4 ms against 213 ms for a first render, seconds for a deck's conversion) told a reader that
+    someone else who may see the document had viewed that page. Before (2026-12-05, eighth red-team pass)
+    the second caller got the first's render and conversion. Deleting the document removes every caller's."""
+    from figvault.pipeline.document_files import LeftFiles, remove_left_files
+
+    deck, pdf = sample_pptx_bytes(), three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(deck), deck, PPTX_MIME)
+    SourceStore.from_settings(offline_settings).keep(sha(pdf), pdf, PDF_MIME)
+    converted: list[str] = []
+
+    def convert(store: SourceStore, sha256: str, original: Path, settings: Settings, scope: str) -> None:
+        converted.append(scope)  # any PDF stands for LibreOffice's output here
+        store._store_rendering(sha256, three_page_pdf(), {1: 0, 2: 1, 3: 2}, scope)
+
+    monkeypatch.setattr(SourceStore, "_convert_deck", convert)
+    scope = page_images.document_scope("acme", "doc_x")
+    ana, bo = (PageImageRenderer(offline_settings, caller=c, scope=scope) for c in ("acme\0ana", "acme\0bo"))
+    for data in (pdf, deck):
+        ana.render(sha(data), 2)
+        assert ana.cached(sha(data), 2) is not None
+        assert bo.cached(sha(data), 2) is None, "another caller's render is not this caller's"
+        bo.render(sha(data), 2)
+    assert len(converted) == 2 and converted[0] != converted[1], "each caller converts the deck itself"
+    pages = Storage.from_settings(offline_settings).area(page_images.CACHE_AREA)
+    assert pages.list(f"doc/{scope}/*/*/*.png") and sources_under(offline_settings, scope)
+
+    remove_left_files(offline_settings, None, "acme", "doc_x", LeftFiles())  # no blobs, no original to drop
+    assert pages.list(f"doc/{scope}/**") == [] and sources_under(offline_settings, scope) == []
+    assert SourceStore.from_settings(offline_settings).original(sha(deck)), "the original stays"
+
+
+def sources_under(settings: Settings, scope: str) -> list[str]:
+    return SourceStore.from_settings(settings).storage.list(f"doc/{scope}/**")

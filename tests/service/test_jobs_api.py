@@ -1012,14 +1012,14 @@ def test_deleting_a_document_removes_its_files_but_not_a_copys(
         page = service.client.get(f"/v1/documents/{doc_id}/pages/1/image", headers=service.headers(user))
         assert page.status_code == 200, page.text
     renders = {
-        d: cache.list(f"doc/{document_scope(t, d)}/*/*") for d, t in ((doc, "default"), (copy, "globex"))
+        d: cache.list(f"doc/{document_scope(t, d)}/*/*/*") for d, t in ((doc, "default"), (copy, "globex"))
     }
     assert all(renders.values())
 
     gone = service.client.delete(f"/v1/documents/{doc}", headers=service.headers("admin"))
     assert gone.status_code == 200, gone.text
-    assert cache.list(f"doc/{document_scope('default', doc)}/*/*") == []
-    assert cache.list(f"doc/{document_scope('globex', copy)}/*/*") == renders[copy]
+    assert cache.list(f"doc/{document_scope('default', doc)}/*/*/*") == []
+    assert cache.list(f"doc/{document_scope('globex', copy)}/*/*/*") == renders[copy]
     assert blobs.keys() == stored and sources.storage.list("*/*") == kept  # the copy still uses them
     copy_page = service.client.get(f"/v1/documents/{copy}/pages/1/image", headers=service.headers("other"))
     assert copy_page.status_code == 200

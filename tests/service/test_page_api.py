@@ -13,7 +13,12 @@ import pytest
 from PIL import Image
 
 from figvault.access import Role
-from figvault.pipeline.page_images import PageImageRenderer, PageNotFoundError, PageRenderBusyError
+from figvault.pipeline.page_images import (
+    PageImageRenderer,
+    PageNotFoundError,
+    PageRenderBusyError,
+    document_scope,
+)
 from figvault.pipeline.sources import (
     OriginalNotKeptError,
     RenderFailedError,
@@ -56,6 +61,21 @@ def test_page_image_of_a_visible_document(world: World) -> None:
     assert again.status_code == 304 and again.headers["etag"] == etag
     cached = list((world.settings.data_dir / "cache" / "pages").rglob("*.png"))
     assert cached, "page images are cached on disk"
+
+
+def test_a_page_another_viewer_opened_is_rendered_again_for_this_one(world: World) -> None:
+    """A view served from another caller's render (4 ms against 213 ms for a first render) told a reader
+    that someone else who may see the document had read that page (2026-12-05, seventh and eighth red-team
+    passes). Each viewer's first view of a page is its own render now, answered alike."""
+    doc = acme_docs(world)[2]
+    url = f"/v1/documents/{doc.doc_id}/pages/1/image"
+    folder = world.settings.data_dir / "cache" / "pages" / "doc" / document_scope("acme", doc.doc_id)
+    seen: list[int] = []
+    for user in ("reader", "admin", "reader"):  # both see every group of acme
+        response = world.client.get(url, headers=world.headers(user))
+        assert response.status_code == 200, response.text
+        seen.append(len(list(folder.rglob("*.png"))))
+    assert seen == [1, 2, 2], "the admin's view was served from the reader's render"
 
 
 def test_page_image_needs_credentials(world: World) -> None:
