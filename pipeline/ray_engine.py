@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -52,6 +53,7 @@ from figvault.pipeline.stages import (
     extract_and_prepare,
     load_encoders,
 )
+from figvault.private_dirs import keep_new_files_private
 from figvault.retrieval.schema import DenseChannel
 from figvault.settings import (
     ExtractSettings,
@@ -225,12 +227,40 @@ def _local_only_init() -> dict[str, Any]:
     loopback only. On Linux Ray 2.60 takes the machine's address even for ``_node_ip_address="127.0.0.1"``
     and its GCS, raylet, workers and agents listen on every interface (and a Ray runs whatever code it is
     sent), unless in its local-only mode: read from ``LOCAL_ONLY_ENV`` by this process when it imported Ray
-    (hence the constant set here) and by Ray's children from their environment."""
+    (hence the constant set here) and by Ray's children from their environment.
+
+    Loopback is not this user's alone: Ray 2.60 turns token authentication on for a Ray that ``ray.init``
+    starts and writes a new token to ``~/.ray/auth_token`` with the umask's mode (0644 in a 0755 folder),
+    and whoever reads it may run code on this Ray as this user. So the token is made 0600 in a 0700
+    folder (``keep_new_files_private``), and one that others may read already is warned about."""
     from ray._private import ray_constants
 
+    keep_new_files_private()
+    _warn_if_token_open()
     os.environ[LOCAL_ONLY_ENV] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
     return {"_node_ip_address": "127.0.0.1"}
+
+
+def ray_token_file() -> Path:
+    """Where Ray reads its authentication token (``RAY_AUTH_TOKEN_PATH``, else ``~/.ray/auth_token``)."""
+    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+
+
+def _warn_if_token_open() -> None:
+    """A warning when the token file is there and other local users may read it (its mode; its folder's
+    they may enter is not checked: a home folder may be the only closed door, or none)."""
+    token = ray_token_file()
+    try:
+        open_mode = token.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH)
+    except OSError:  # none yet (Ray makes it, private now), or a token from the environment
+        return
+    if open_mode:
+        log.warning(
+            "the Ray token %s is readable by other local users, who may run code on this Ray as you: "
+            "chmod 600 it",
+            token,
+        )
 
 
 @contextmanager
