@@ -32,6 +32,9 @@ and took 23 CPU-s and 450 MB to analyse and render (2.6 CPU-s rendered whole at 
 corpus or distractor page has far fewer (see docs/extraction.md)."""
 FORM_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?=[\s\[(/<%]|\Z)")
 SHADING_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*sh(?=[\s\[(/<%]|\Z)")
+STATE_USE = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*gs(?=[\s\[(/<%]|\Z)")
+TRANSFER_KEYS = ("TR", "TR2", "SMask/TR")
+"""Where a graphics state names transfer functions: its own, and its soft mask's."""
 INLINE_APPEARANCE = re.compile(rb"/AP\s*(<<(?:[^<>]|<<[^<>]*>>)*>>|\d+\s+\d+\s+R)")
 """The appearance dictionary of an annotation written inline in a page's /Annots (or a reference to it)."""
 NORMAL_APPEARANCE = re.compile(rb"/N\s*(<<[^<>]*>>|\d+\s+\d+\s+R)")
@@ -95,6 +98,8 @@ class _Stream:
     """Of a ToUnicode CMap: the most UTF-16 units one code maps to, found when first needed."""
     shadings: Counter[str] = field(default_factory=Counter)
     """Shading name -> times painted (``/Sh1 sh``)."""
+    states: Counter[str] = field(default_factory=Counter)
+    """Graphics state name -> times set (``/GS1 gs``)."""
     images: int = 0
     """``Do`` of what is not a form (an image), each a painting operator: one 4 x 4 image painted 200,000
     times (47 KB of file) counted nothing, and MuPDF listed every painting (8.1 CPU-s, 456 MB). Set when the
@@ -140,6 +145,7 @@ class ContentBudget:
         pattern_ops += drawn.operations
         self._shadings_painted(page, roots, times, cost)
         self._colour_spaces(page, times, cost)
+        masked = 1 + self._soft_mask_ops(page, roots, times, cost)
         if cost.over_bytes:
             return cost
         painted_bytes = sum(n * len(stream.data) for stream, n in painted)
@@ -148,11 +154,11 @@ class ContentBudget:
         cost.characters += drawn.characters
         if painted_bytes // MIN_BYTES_PER_OP > MAX_PAGE_POINTS:
             cost.points = sum(n * self._points(stream) for stream, n in painted)
-        bound = painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes
+        bound = (painted_bytes // MIN_BYTES_PER_OP + glyph_ops * painted_bytes) * masked
         if bound <= op_threshold:
             cost.operations = bound + pattern_ops
         else:
-            cost.operations = pattern_ops + sum(
+            cost.operations = pattern_ops + masked * sum(
                 n * (self._operations(stream) + stream.images + glyph_ops * self._text_bytes(stream))
                 for stream, n in painted
             )
@@ -198,6 +204,56 @@ class ContentBudget:
                 self._tints[holder] = self._tint_bytes(holder)
             cost.content_bytes += min(self._tints[holder], 2 * self.max_bytes)
         cost.over_bytes = cost.over_bytes or cost.content_bytes > self.max_bytes
+
+    def _soft_mask_ops(
+        self, page: pymupdf.Page, roots: list[int], times: Counter[int], cost: PageCost
+    ) -> int:
+        """The most painting operators the group of a soft mask set by the page's streams draws (0: none
+        sets one), its transfer functions counted against the byte cap. MuPDF draws a soft mask's group
+        again at each painting done under it, and ``get_cdrawings`` lists the group's paths each time: a
+        5 KB page setting, 1,000 times, a mask whose group fills 1,000 squares took 23 CPU-s and 1.5 GB
+        (1,000,000 drawings). A bound: every painting of the page counts as masked by the heaviest group."""
+        if not any(self._streams[x].states for x in times):
+            return 0
+        page_states = self._resources(self._resource_holder(page.xref), "ExtGState")
+        masks: dict[int, int] = {}
+        most = 0
+        for xref in times:
+            states = page_states if xref in roots else self._resources(xref, "ExtGState") or page_states
+            for name in self._streams[xref].states:
+                if name in states:
+                    most = max(most, self._mask_ops(states[name], cost, masks, 0))
+        return min(most, MAX_CELL_COPIES)
+
+    def _mask_ops(self, state: int, cost: PageCost, masks: dict[int, int], depth: int) -> int:
+        """What one painting under graphics state ``state`` adds: the painting operators of its soft mask's
+        group (the group's forms, patterns and shadings counted as for a pattern's cell; the masks the group
+        sets in turn multiply, followed MAX_PATTERN_NESTING deep, a state met again on the way adds
+        nothing). Its and its mask's transfer functions (/TR, /TR2: sampled functions MuPDF loads whole)
+        count against the byte cap. ``masks``: the states counted so far on this page."""
+        if state in masks:
+            return masks[state]
+        masks[state] = 0  # while it is being counted: a cycle back to it adds nothing
+        for key in TRANSFER_KEYS:
+            kind, value = self.doc.xref_get_key(state, key)
+            if kind in ("xref", "array"):
+                cost.content_bytes += min(self._function_bytes((kind, value), 0), 2 * self.max_bytes)
+        cost.over_bytes = cost.over_bytes or cost.content_bytes > self.max_bytes
+        kind, value = self.doc.xref_get_key(state, "SMask/G")
+        if kind != "xref" or depth >= MAX_PATTERN_NESTING:
+            return 0
+        group = int(value.split()[0])
+        stream = self._read(group, cost)
+        if stream is None:
+            return 0  # over the byte cap: the page is skipped
+        own = self._operations(stream) + self._painted_within(group, cost, {}, ())
+        states = self._resources(group, "ExtGState")
+        inner = max(
+            (self._mask_ops(states[n], cost, masks, depth + 1) for n in stream.states if n in states),
+            default=0,
+        )
+        masks[state] = min(own * (1 + inner), MAX_CELL_COPIES)
+        return masks[state]
 
     def _tint_bytes(self, holder: int) -> int:
         """The bytes of the sampled functions of the colour spaces of object ``holder``'s resources: its
@@ -599,6 +655,8 @@ class ContentBudget:
             stream.uses.update(m.decode("latin-1") for m in FORM_USE.findall(data))
         if complete and b"sh" in data:
             stream.shadings.update(m.decode("latin-1") for m in SHADING_USE.findall(data))
+        if complete and b"gs" in data:
+            stream.states.update(m.decode("latin-1") for m in STATE_USE.findall(data))
         return stream
 
 

@@ -44,23 +44,31 @@ def image_space_pdf(path: Path, values: int, space: str, images: int = 1) -> Pat
     return path
 
 
-def soft_mask_pdf(path: Path, uses: int, group_paths: int = 0, transfer_values: int = 0) -> Path:
+def soft_mask_pdf(
+    path: Path, uses: int, group_paths: int = 0, transfer_values: int = 0, depth: int = 1
+) -> Path:
     """A bar chart page that sets, ``uses`` times, a graphics state (6) whose soft mask's group (7) fills
-    ``group_paths`` squares and whose transfer function (8, when ``transfer_values``) samples that many
-    values, each time painting one small square."""
-    group = _flate(
-        b"1 g " + rects_content(group_paths),
-        b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Group << /S /Transparency /CS /DeviceGray >>",
-    )
-    transfer = b" /TR 8 0 R" if transfer_values else b""
-    state = b"<< /Type /ExtGState /SMask << /S /Luminosity /G 7 0 R%s >> >>" % transfer
-    more = [sampled_function(transfer_values, outputs=1)] if transfer_values else []
+    ``group_paths`` squares, each time painting one small square. ``depth`` > 1: that group sets, before its
+    squares, a state whose mask's group is the same again (objects 8, 9, ...), ``depth`` groups in all.
+    ``transfer_values``: the first mask's transfer function (the last object) samples that many values."""
+    head = b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Group << /S /Transparency /CS /DeviceGray >>"
+    more: list[bytes] = []
+    for level in range(depth):
+        inner = level + 1 < depth
+        transfer = b" /TR %d 0 R" % (6 + 2 * depth) if transfer_values and level == 0 else b""
+        more.append(
+            b"<< /Type /ExtGState /SMask << /S /Luminosity /G %d 0 R%s >> >>" % (7 + 2 * level, transfer)
+        )
+        resources = b" /Resources << /ExtGState << /GS1 %d 0 R >> >>" % (8 + 2 * level) if inner else b""
+        more.append(
+            _flate((b"/GS1 gs " if inner else b"") + b"1 g " + rects_content(group_paths), head + resources)
+        )
+    if transfer_values:
+        more.append(sampled_function(transfer_values, outputs=1))
     paint = b"".join(b"q /GS1 gs %d %d 2 2 re f Q\n" % (i * 7 % 600, i * 13 % 780) for i in range(uses))
     resources = b"/Font << /F1 5 0 R >> /ExtGState << /GS1 6 0 R >>"
-    objects = one_page_objects(
-        resources, _flate(HEADING + bar_chart() + paint), HELVETICA, state, group, *more
-    )
-    path.write_bytes(_pdf_file(objects))
+    content = _flate(HEADING + bar_chart() + paint)
+    path.write_bytes(_pdf_file(one_page_objects(resources, content, HELVETICA, *more)))
     return path
 
 

@@ -25,3 +25,33 @@ def test_an_images_own_colour_space_counts_its_tint_transform(tmp_path: Path, sp
     assert result.figures == [] and result.warnings == [OVER_BYTES]
     small = extract_document(h7.image_space_pdf(tmp_path / "small.pdf", 256, space, images=2), SETTINGS)
     assert not small.warnings and len(small.figures) == 1
+
+
+SKIPPED = "page 1: skipped, {:,} drawing operations (more than 4 x extract.max_page_drawing_ops = 50,000)"
+
+
+def _ops(warnings: list[str]) -> int:
+    return int(warnings[0].split(", ")[1].split()[0].replace(",", "")) if warnings else 0
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_a_soft_masks_group_counts_at_each_painting_under_it(tmp_path: Path, depth: int) -> None:
+    # Before: a soft mask's group was not looked at; MuPDF draws it at each painting under the mask: 1,000
+    # paintings under a group of 1,000 squares (5 KB) took 23 CPU-s and 1.5 GB; three groups each setting
+    # the next (100 paintings, 30 squares a group: 2.9 million paths) ran past 150 s.
+    flood = h7.soft_mask_pdf(
+        tmp_path / "mask.pdf", uses=100, group_paths=30 if depth > 1 else 3_000, depth=depth
+    )
+    result = extract_document(flood, SETTINGS)
+    assert result.figures == [] and result.warnings == [SKIPPED.format(_ops(result.warnings))]
+    assert _ops(result.warnings) >= 100 * (30**depth if depth > 1 else 3_000)
+    small = extract_document(h7.soft_mask_pdf(tmp_path / "small.pdf", 10, 3, depth=depth), SETTINGS)
+    assert not small.warnings and len(small.figures) == 1
+
+
+def test_a_soft_masks_transfer_function_counts_its_samples(tmp_path: Path) -> None:
+    # Before: a mask's /TR sampling 20,000,000 values (21 KB) was read uncounted (258 MB).
+    result = extract_document(h7.soft_mask_pdf(tmp_path / "tr.pdf", 10, transfer_values=20_000_000), SETTINGS)
+    assert result.figures == [] and result.warnings == [OVER_BYTES]
+    small = extract_document(h7.soft_mask_pdf(tmp_path / "small.pdf", 10, transfer_values=256), SETTINGS)
+    assert not small.warnings and len(small.figures) == 1
