@@ -11,8 +11,9 @@ The same stages as the local engine (``pipeline/stages.py``), placed by Ray:
   the job's settings; ``ingest.ray_encode_gpus`` GPUs each), fed every extracted document that is ready, in
   one batch. An actor that dies is restarted and its call retried by Ray; a batch whose actor Ray gives
   up on (its retries spent or not applied: a node lost mid-call ends in ``ActorUnavailableError``) is
-  sent once more, by the driver, to a fresh actor that replaces the lost one (``EncodeCall``). Encoding
-  writes nothing, and a batch's documents are yielded only from the call that returned, so none twice.
+  sent once more, by the driver, to a fresh actor that replaces the lost one (``ActorCall``; a re-encode
+  batch too). Encoding writes nothing, and a batch's documents are yielded only from the call that
+  returned, so none twice.
 - **write**: the driver (the ingest runner, ``pipeline/ingest_pipeline.py``), to the store the settings
   name (a Milvus server for a cluster) and the registry, as the local engine does; so resume, skip and
   unit ids are the same.
@@ -327,15 +328,27 @@ class CpuWatch:
 
 
 @dataclass
-class EncodeCall:
-    """An ingest batch in flight on an actor: its documents, their extractions (ObjectRefs), the actor and
-    its place in the pool, and whether the driver already sent it again."""
+class ActorCall:
+    """A call in flight on an encoder actor: its method and arguments (to send it again), the actor and its
+    place in the pool, and whether the driver already sent it again."""
 
-    specs: list[DocSpec]
-    refs: list[Any]
+    method: str
+    args: tuple[Any, ...]
     actor: Any
     slot: int
     resent: bool = False
+
+    def send(self) -> Any:
+        """The call's ObjectRef, sent to ``actor``."""
+        return getattr(self.actor, self.method).remote(*self.args)
+
+
+@dataclass
+class EncodeCall:
+    """An ingest batch in flight: its documents and the call that encodes their extractions."""
+
+    specs: list[DocSpec]
+    call: ActorCall
 
 
 class RayEngine(Engine):
@@ -384,16 +397,21 @@ class RayEngine(Engine):
         self._unchecked.append(actor.loaded.remote())
         return actor
 
-    def _resend(self, call: EncodeCall, exc: Exception, channels: Sequence[DenseChannel]) -> Any:
-        """The batch of a call whose actor Ray lost, sent to a fresh actor in that actor's place (the old
-        one, dead or restarting on a lost node, is killed for good; once, for all its calls): Ray retries
-        an actor's call only while it restarts the actor, and a node lost mid-call can end it at once."""
+    def _sent_again(self, call: ActorCall, exc: Exception, encoders: Any, clock: StageClock) -> Any | None:
+        """The ref of ``call`` sent once more, to a fresh actor in the place of the one Ray lost (killed for
+        good, dead or restarting on a lost node; once, for all its calls); None when ``exc`` is not Ray
+        losing the actor or the call was already sent again (the caller fails it). Ray retries an actor's
+        call only while it restarts the actor, and a node lost mid-call can end the call at once."""
+        if call.resent or not isinstance(exc, self.ray.exceptions.RayActorError):
+            return None
         log.warning("encoding lost its Ray actor (%s); sending its batch to a new actor", one_line(exc))
         if self._actors[call.slot] is call.actor:  # not yet replaced for another of its calls
             self.ray.kill(call.actor, no_restart=True)
             self._actors[call.slot] = self._new_actor()
-        call.actor = self._actors[call.slot]
-        return call.actor.encode.remote(call.refs, list(channels))
+        call.actor, call.resent = self._actors[call.slot], True
+        again = call.send()
+        self._check_loaded(encoders, clock)
+        return again
 
     def close(self) -> None:
         for actor in self._actors:
@@ -476,12 +494,12 @@ class RayEngine(Engine):
                 if ready and len(encoding) < 2 * len(self._actors):
                     self._check_loaded(encoders, clock)  # extraction goes on meanwhile
                     slot, turn = turn % len(self._actors), turn + 1
-                    call = EncodeCall([extracting.pop(r) for r in ready], ready, self._actors[slot], slot)
-                    encoding[call.actor.encode.remote(ready, list(channels))] = call
+                    call = ActorCall("encode", (ready, list(channels)), self._actors[slot], slot)
+                    encoding[call.send()] = EncodeCall([extracting.pop(r) for r in ready], call)
                 if encoding:
                     done = ray.wait(list(encoding), num_returns=1, timeout=WAIT_S)[0]
                     for ref in done:
-                        yield from self._finish(ref, encoding, channels, encoders, clock)
+                        yield from self._finish(ref, encoding, encoders, clock)
                 else:
                     time.sleep(WAIT_S)
                 self._watch()
@@ -492,26 +510,20 @@ class RayEngine(Engine):
                 ray.cancel(ref)
 
     def _finish(
-        self,
-        ref: Any,
-        encoding: dict[Any, EncodeCall],
-        channels: Sequence[DenseChannel],
-        encoders: Any,
-        clock: StageClock,
+        self, ref: Any, encoding: dict[Any, EncodeCall], encoders: Any, clock: StageClock
     ) -> Iterator[tuple[DocSpec, Outcome]]:
         """A finished call's documents; or, the first time Ray lost its actor, none yet: the batch goes to
-        a fresh actor (``_resend``) and back into ``encoding``."""
-        call = encoding.pop(ref)
+        a fresh actor (``_sent_again``) and back into ``encoding``."""
+        batch = encoding.pop(ref)
         try:
             result = self.ray.get(ref)
         except Exception as exc:  # _collect gives the documents' reason
-            if isinstance(exc, self.ray.exceptions.RayActorError) and not call.resent:
-                again = self._resend(call, exc, channels)
-                self._check_loaded(encoders, clock)
-                encoding[again] = replace(call, resent=True)
+            again = self._sent_again(batch.call, exc, encoders, clock)
+            if again is not None:
+                encoding[again] = batch
                 return
             result = None
-        yield from self._collect(ref, call.specs, clock, result)
+        yield from self._collect(ref, batch.specs, clock, result)
 
     def _collect(
         self, ref: Any, specs: list[DocSpec], clock: StageClock, result: Any = None
@@ -540,28 +552,37 @@ class RayEngine(Engine):
     ) -> Iterator[tuple[EncodeJob, EncodedUnits]]:
         """Re-encode's mapper on the actors: up to two batches in flight per actor (the next batches are
         read while these encode), results in input order. A call whose actor dies is retried on the
-        restarted actor; an actor lost for good raises (the job fails, and a re-run continues)."""
+        restarted actor; one whose actor Ray gives up on is sent once more to a fresh actor, as an ingest
+        batch is (``_sent_again``); lost again, it raises (the job fails, and a re-run continues)."""
         self._connect()
         self._watch = CpuWatch(self.ray, self.address, len(self._actors), extraction=False)
         self._check_loaded(encoders, clock)
-        pending: deque[tuple[EncodeJob, Any]] = deque()
+        pending: deque[tuple[EncodeJob, ActorCall, Any]] = deque()
         limit, turn = 2 * len(self._actors), 0
         try:
             for job in batches:
-                actor = self._actors[turn % len(self._actors)]
-                turn += 1
+                slot, turn = turn % len(self._actors), turn + 1
                 sent = replace(job, rows=[])  # the driver's rows stay here
-                pending.append((job, actor.encode_units.remote(sent, list(channels))))
+                call = ActorCall("encode_units", (sent, list(channels)), self._actors[slot], slot)
+                pending.append((job, call, call.send()))
                 if len(pending) >= limit:
-                    yield self._encoded(*pending.popleft(), clock)
+                    yield self._encoded(*pending.popleft(), encoders, clock)
             while pending:
-                yield self._encoded(*pending.popleft(), clock)
+                yield self._encoded(*pending.popleft(), encoders, clock)
         finally:
-            for _job, ref in pending:
+            for _job, _call, ref in pending:
                 self.ray.cancel(ref)
 
-    def _encoded(self, job: EncodeJob, ref: Any, clock: StageClock) -> tuple[EncodeJob, EncodedUnits]:
-        encoded, count, timings = self._get([ref])[0]
+    def _encoded(
+        self, job: EncodeJob, call: ActorCall, ref: Any, encoders: Any, clock: StageClock
+    ) -> tuple[EncodeJob, EncodedUnits]:
+        try:
+            encoded, count, timings = self._get([ref])[0]
+        except Exception as exc:
+            again = self._sent_again(call, exc, encoders, clock)
+            if again is None:
+                raise
+            encoded, count, timings = self._get([again])[0]
         clock.add("encode", count.busy_s, docs=count.docs, units=count.units, pages=count.pages)
         clock.add_timings(timings)
         return job, encoded

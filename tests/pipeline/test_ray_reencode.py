@@ -1,6 +1,6 @@
 """``figvault reencode --engine ray`` on a local Ray (2 CPUs, loopback, no dashboard): the re-encoded
-collection equals the local engine's row for row even when the encoder actor dies mid-run, and a re-encode
-reproduces what a fresh ingest with the new encoders stores."""
+collection equals the local engine's row for row even when the encoder actor dies mid-run or Ray gives it
+up, and a re-encode reproduces what a fresh ingest with the new encoders stores."""
 
 from __future__ import annotations
 
@@ -95,6 +95,29 @@ def test_a_ray_reencode_whose_actor_dies_equals_the_local_one(
     assert marker.exists(), "the actor never died: the test proves nothing"
     assert final.result["engine"] == "ray" and final.result["encoded"] == len(rows)
     assert final.result["timings"]["model_load"] > 0  # the actor's load, reported apart from encoding
+    assert_same_rows(rows, local_reencode)
+
+
+def test_a_reencode_batch_whose_actor_ray_lost_is_encoded_again_once(
+    tmp_path: Path, docs: list[Path], local_reencode: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The actor's process exits on its first batch with Ray's own restart and retry off
+    (``ACTOR_RESTARTS = 0``), as when a node is lost mid-call: the driver sends the batch (and the other
+    one in flight on that actor) once to a fresh actor, as an ingest batch; before, the job failed."""
+    marker = tmp_path / "died-once"
+
+    class DiesOnFirstBatch(ray_engine.EncoderActor):  # a local class: pickled by value into the actor
+        def encode_units(self, job: Any, channels: Any) -> Any:
+            if not marker.exists():
+                marker.touch()
+                os._exit(1)
+            return super().encode_units(job, channels)
+
+    monkeypatch.setattr(ray_engine, "EncoderActor", DiesOnFirstBatch)
+    monkeypatch.setattr(ray_engine, "ACTOR_RESTARTS", 0)
+    final, rows = reencoded_rows(tmp_path / "data", docs, "ray")
+    assert marker.exists(), "the actor never died: the test proves nothing"
+    assert final.result["encoded"] == len(rows)
     assert_same_rows(rows, local_reencode)
 
 
