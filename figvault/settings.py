@@ -108,6 +108,10 @@ class IngestSettings(BaseModel):
     """Encoder actors of the Ray engine (each loads the models once)."""
     ray_encode_gpus: float = Field(default=0.0, ge=0)
     """GPUs each Ray encoder actor asks for (set ``clip.device``/``text.device`` to ``cuda`` with it)."""
+    ray_cpu_wait_s: float = Field(default=120.0, gt=0)
+    """How long a Ray run waits for a cluster whose CPUs cannot hold what it needs (the encoder actors, plus
+    one extraction for an ingest) to grow again (a node that rejoins, an autoscaler's new node) before it
+    fails the job; raise it where an autoscaler takes longer to add a node."""
     default_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Access groups of new documents when ``figvault ingest`` is given no ``--groups`` (documents already
     indexed keep theirs). Empty: such documents are visible to no user of the service. From the

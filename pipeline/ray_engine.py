@@ -79,9 +79,6 @@ ACTOR_CPUS = 0
 extraction worker's place: an actor encodes about a tenth of the time extraction takes (0.07 against 0.7
 CPU-s a page), so holding a whole CPU left one of the two extraction slots of a 2-CPU Ray empty
 (measured: 1.9x the local engine's time). Its threads are limited as any Ray worker's."""
-NO_CPU_GRACE_S = 120.0
-"""How long a run waits for a cluster whose CPUs cannot hold what it needs (the encoder actors, plus one
-extraction for an ingest) to grow again (a node that rejoins, an autoscaler) before it fails."""
 CPU_CHECK_S = 5.0
 
 
@@ -285,10 +282,11 @@ class CpuWatch:
     extraction tasks need at least (Ray would keep the tasks waiting for ever). A cluster starts that
     way, or gets there when a node leaves: its tasks and actors are moved to the nodes left, which may
     have no CPU (a head started with ``--num-cpus 0``) or, with actors that hold CPUs (``ACTOR_CPUS``),
-    none the actors do not hold. Fails after ``NO_CPU_GRACE_S`` of shortage, with what to do."""
+    none the actors do not hold. Fails after ``wait_s`` of shortage (``ingest.ray_cpu_wait_s``), with what
+    to do."""
 
-    def __init__(self, ray: Any, address: str | None, actors: int, extraction: bool) -> None:
-        self.ray, self.address = ray, address
+    def __init__(self, ray: Any, address: str | None, actors: int, extraction: bool, wait_s: float) -> None:
+        self.ray, self.address, self.wait_s = ray, address, wait_s
         self.actors, self.needed = actors, actors * ACTOR_CPUS + int(extraction)
         self._checked = -CPU_CHECK_S
         self._short_since: float | None = None
@@ -308,9 +306,9 @@ class CpuWatch:
                 "the Ray cluster has %g CPU(s), this job needs at least %d: waiting up to %g s for more",
                 cpus,
                 self.needed,
-                NO_CPU_GRACE_S,
+                self.wait_s,
             )
-        if now - self._short_since >= NO_CPU_GRACE_S:
+        if now - self._short_since >= self.wait_s:
             held = self.actors * ACTOR_CPUS
             parts = ["one extraction task"] if self.needed > held else []
             if held:
@@ -320,9 +318,10 @@ class CpuWatch:
                 )
             detail = (
                 f"the Ray cluster at {self.address or 'auto'} has {cpus:g} CPU(s), fewer than the"
-                f" {self.needed} this job needs at least ({' and '.join(parts)}), for {NO_CPU_GRACE_S:g} s"
+                f" {self.needed} this job needs at least ({' and '.join(parts)}), for {self.wait_s:g} s"
                 " (a node left?): add a node with CPUs, then run the same command again (it goes on from"
-                " what is stored)"
+                " what is stored); an autoscaler that takes longer to add one: raise ingest.ray_cpu_wait_s"
+                " (FIGVAULT_INGEST__RAY_CPU_WAIT_S)"
             )
             raise DeploymentError(NO_CPU, detail)
 
@@ -413,6 +412,10 @@ class RayEngine(Engine):
         self._check_loaded(encoders, clock)
         return again
 
+    def _cpu_watch(self, *, extraction: bool) -> CpuWatch:
+        wait_s = self.settings.ingest.ray_cpu_wait_s
+        return CpuWatch(self.ray, self.address, len(self._actors), extraction, wait_s)
+
     def close(self) -> None:
         for actor in self._actors:
             self.ray.kill(actor)
@@ -464,7 +467,7 @@ class RayEngine(Engine):
             return
         self._connect()
         ray = self.ray
-        self._watch = CpuWatch(ray, self.address, len(self._actors), extraction=True)
+        self._watch = self._cpu_watch(extraction=True)
         task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(extract_task)
         depth = max(1, self.settings.ingest.queue_docs)
         limit = self._slots() + depth * len(self._actors)
@@ -555,7 +558,7 @@ class RayEngine(Engine):
         restarted actor; one whose actor Ray gives up on is sent once more to a fresh actor, as an ingest
         batch is (``_sent_again``); lost again, it raises (the job fails, and a re-run continues)."""
         self._connect()
-        self._watch = CpuWatch(self.ray, self.address, len(self._actors), extraction=False)
+        self._watch = self._cpu_watch(extraction=False)
         self._check_loaded(encoders, clock)
         pending: deque[tuple[EncodeJob, ActorCall, Any]] = deque()
         limit, turn = 2 * len(self._actors), 0

@@ -251,15 +251,16 @@ def test_a_cluster_whose_cpus_the_actors_hold_fails_the_job_and_a_rerun_stores_a
     extraction can start. The job fails (it waited for ever before) with what to do for the operator; run
     again with one actor, it stores what a run that never failed does."""
     monkeypatch.setattr(ray_engine, "ACTOR_CPUS", 1)
-    monkeypatch.setattr(ray_engine, "NO_CPU_GRACE_S", 0.5)
     monkeypatch.setattr(ray_engine, "CPU_CHECK_S", 0.1)
     settings = make_settings(tmp_path / "data")
+    settings.ingest.ray_cpu_wait_s = 0.5
     settings.ingest.ray_encode_actors = 2
     failed = ingest_job(settings, docs, job_id="no-cpu")
     assert failed.state == JobState.FAILED
     assert failed.message == ray_engine.NO_CPU  # read over HTTP too: no cluster sizes
     detail = failed.result[DETAIL]
     assert "has 2 CPU(s), fewer than the 3 this job needs" in detail and "ray_encode_actors" in detail
+    assert "for 0.5 s" in detail and "FIGVAULT_INGEST__RAY_CPU_WAIT_S" in detail
 
     settings.ingest.ray_encode_actors = 1
     final = ingest_job(settings, docs)
