@@ -14,7 +14,8 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -199,10 +200,9 @@ def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
     """The package as python-pptx can open it, and a warning for each part changed to get there: document
     properties over MAX_PROPERTIES_BYTES emptied, chart points past MAX_CHART_POINTS a list dropped, texts
     over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when nothing is over; ``data`` has passed
-    ``check_zip_container``."""
+    ``check_zip_container``. The large parts are read once for both cuts (``_with_parts_cut``)."""
     readable, emptied = without_oversized_properties(data)
-    readable, points = without_extra_chart_points(readable)
-    readable, cut = without_long_text_nodes(readable)
+    readable, (points, cut) = _with_parts_cut(readable, [EXTRA_CHART_POINTS, LONG_TEXT_NODES])
     mib = MAX_PROPERTIES_BYTES // 2**20
     emptied_warnings = [f"{name}: document properties not read, over {mib} MiB" for name in emptied]
     return readable, emptied_warnings + points + cut
@@ -220,50 +220,79 @@ _POINT = re.compile(
 else is kept)."""
 
 
-def without_extra_chart_points(data: bytes) -> tuple[bytes, list[str]]:
-    """The package with each list of chart points (a series' values or categories, any XML part) cut to its
-    first MAX_CHART_POINTS, which is all the extractor reads (``slide_chart``), and a warning per part.
+@dataclass(frozen=True)
+class PartCut:
+    """One way a package's parts are cut: which parts it reads (``scanned``: name and size, the size of the
+    part as ``cut`` gets it) and the cut (None when the part is left as it is, else its new bytes and the
+    warning)."""
+
+    scanned: Callable[[str, int], bool]
+    cut: Callable[[str, bytes], tuple[bytes, str] | None]
+
+
+def _cut_chart_points(name: str, part: bytes) -> tuple[bytes, str] | None:
+    """Each list of chart points (a series' values or categories, any XML part) cut to its first
+    MAX_CHART_POINTS, which is all the extractor reads (``slide_chart``).
 
     python-pptx parses every part when it opens a deck, about 370 bytes a point element: a chart of 300,000
     points (8 MB deck) peaked at 1.3 GB, one of 1,000,000 (26 MB) passed the worker's 2 GiB, the deck lost.
-    Only parts of CHART_SCAN_BYTES or more are read; unchanged bytes when none is cut. ``data`` has passed
-    ``check_zip_container``."""
-
-    def cut(name: str, part: bytes) -> tuple[bytes, str] | None:
-        fixed, dropped = _cut_points(part)
-        if not dropped:
-            return None
-        return (
-            fixed,
-            f"{name}: {dropped:,} chart points not read (a list of points is read up to"
-            f" {MAX_CHART_POINTS:,})",
-        )
-
-    def scanned(info: zipfile.ZipInfo) -> bool:
-        return info.file_size >= CHART_SCAN_BYTES and not info.filename.lower().startswith(MEDIA_PREFIX)
-
-    return _with_parts_cut(data, scanned, cut)
+    Only parts of CHART_SCAN_BYTES or more are read."""
+    fixed, dropped = _cut_points(part)
+    if not dropped:
+        return None
+    return (
+        fixed,
+        f"{name}: {dropped:,} chart points not read (a list of points is read up to {MAX_CHART_POINTS:,})",
+    )
 
 
-def _with_parts_cut(
-    data: bytes,
-    scanned: Callable[[zipfile.ZipInfo], bool],
-    cut: Callable[[str, bytes], tuple[bytes, str] | None],
-) -> tuple[bytes, list[str]]:
-    """The package with each ``scanned`` part that ``cut`` changes replaced by its new bytes, and ``cut``'s
-    warning for each; the same bytes, and no copy, when no part changes."""
+def _may_hold_chart_points(name: str, size: int) -> bool:
+    return size >= CHART_SCAN_BYTES and not name.lower().startswith(MEDIA_PREFIX)
+
+
+EXTRA_CHART_POINTS = PartCut(_may_hold_chart_points, _cut_chart_points)
+
+
+def _cut_long_text_nodes(name: str, part: bytes) -> tuple[bytes, str] | None:
+    """Each text node over MAX_TEXT_NODE_BYTES, in a part that reads as XML, cut to its first KEPT_TEXT_BYTES.
+    Only parts of at least MAX_TEXT_NODE_BYTES are looked at (a smaller one cannot hold such a text): no part
+    read for a normal deck. A run that long inside a tag (an attribute) or a comment is left alone: libxml2
+    then refuses the deck with its reason, as before."""
+    fixed, longest = _cut_long_texts(part)
+    if fixed is None:
+        return None
+    kept, limit = KEPT_TEXT_BYTES // 2**20, MAX_TEXT_NODE_BYTES
+    return (
+        fixed,
+        f"{name}: a text of {longest:,} bytes cut to its first {kept} MiB"
+        f" (one XML text is read up to {limit:,} bytes)",
+    )
+
+
+LONG_TEXT_NODES = PartCut(lambda _name, size: size >= MAX_TEXT_NODE_BYTES, _cut_long_text_nodes)
+
+
+def _with_parts_cut(data: bytes, cuts: Sequence[PartCut]) -> tuple[bytes, list[list[str]]]:
+    """The package with its parts cut by each of ``cuts`` in turn, and each cut's warnings (a list per cut).
+    A part that any cut scans is read once and goes through them all (a part of 10 MB or more used to be read
+    and unzipped once per cut); the same bytes, and no copy, when no part changes."""
+    warned: list[list[str]] = [[] for _ in cuts]
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         replaced: dict[str, bytes] = {}
-        warned: list[str] = []
         for info in zf.infolist():
-            if not scanned(info):
+            name = info.filename
+            if not any(each.scanned(name, info.file_size) for each in cuts):
                 continue
-            changed = cut(info.filename, zf.read(info))
-            if changed is not None:
-                replaced[info.filename], warning = changed
-                warned.append(warning)
+            part, changed = zf.read(info), False
+            for each, notes in zip(cuts, warned, strict=True):
+                done = each.cut(name, part) if each.scanned(name, len(part)) else None
+                if done is not None:
+                    (part, warning), changed = done, True
+                    notes.append(warning)
+            if changed:
+                replaced[name] = part
         if not replaced:
-            return data, []
+            return data, warned
         return _with_parts_replaced(zf, replaced), warned
 
 
@@ -292,27 +321,6 @@ def _cut_points(part: bytes) -> tuple[bytes, int]:
             done = point.end()
             dropped += 1
     return b"".join([*kept, part[done:]]), dropped
-
-
-def without_long_text_nodes(data: bytes) -> tuple[bytes, list[str]]:
-    """The package with each text node over MAX_TEXT_NODE_BYTES, in any part that reads as XML, cut to its
-    first KEPT_TEXT_BYTES, and a warning per part. Only parts of at least MAX_TEXT_NODE_BYTES are looked at
-    (a smaller one cannot hold such a text): unchanged bytes, and no part read, for a normal deck. A run that
-    long inside a tag (an attribute) or a comment is left alone: libxml2 then refuses the deck with its
-    reason, as before."""
-
-    def cut(name: str, part: bytes) -> tuple[bytes, str] | None:
-        fixed, longest = _cut_long_texts(part)
-        if fixed is None:
-            return None
-        kept, limit = KEPT_TEXT_BYTES // 2**20, MAX_TEXT_NODE_BYTES
-        return (
-            fixed,
-            f"{name}: a text of {longest:,} bytes cut to its first {kept} MiB"
-            f" (one XML text is read up to {limit:,} bytes)",
-        )
-
-    return _with_parts_cut(data, lambda info: info.file_size >= MAX_TEXT_NODE_BYTES, cut)
 
 
 def _cut_long_texts(part: bytes) -> tuple[bytes | None, int]:

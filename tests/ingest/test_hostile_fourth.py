@@ -8,6 +8,7 @@ import re
 import struct
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pymupdf
@@ -20,7 +21,7 @@ from figvault.ingest.extract import extract_document
 from figvault.ingest.metafile_text import MAX_RECORDS, MAX_TEXT_CHARS, metafile_text
 from figvault.ingest.page_text import page_texts
 from figvault.ingest.pdf_budget import ContentBudget
-from figvault.ingest.safety import KEPT_TEXT_BYTES, MAX_TEXT_NODE_BYTES, _safe_cut
+from figvault.ingest.safety import KEPT_TEXT_BYTES, MAX_TEXT_NODE_BYTES, _safe_cut, readable_pptx
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_fourth as h4
 from tests.ingest import pptx_decks as decks
@@ -81,6 +82,28 @@ def test_a_text_over_libxml2s_limit_is_cut_and_the_deck_read(tmp_path: Path, uni
     texts = page_texts(deck.read_bytes(), result.meta.mime, SETTINGS)
     kept = texts[1].split("\n")[-1]
     assert texts[1].startswith("Network overview\n") and kept.startswith(unit.decode().replace("&amp;", "&"))
+
+
+def test_a_part_both_cuts_look_at_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slide of 11 MB is over the chart points' scan size and the long texts' size: it is read (and
+    inflated) once for both cuts, with the same warning; before, each cut read it again."""
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    deck = h4.long_text_pptx(tmp_path / "long.pptx", base, 11_000_000, b"word ")
+    reads: list[str] = []
+    read = zipfile.ZipFile.read
+
+    def counted(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        reads.append(name.filename if isinstance(name, zipfile.ZipInfo) else name)
+        return read(self, name, pwd)
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", counted)
+    readable, warnings = readable_pptx(deck.read_bytes())
+    assert warnings == [
+        "ppt/slides/slide1.xml: a text of 11,000,000 bytes cut to its first 1 MiB (one XML text is read up"
+        " to 10,000,000 bytes)"
+    ]
+    assert reads.count("ppt/slides/slide1.xml") == 1, reads
+    assert len(readable) < len(deck.read_bytes())
 
 
 @pytest.mark.parametrize("keep", range(KEPT_TEXT_BYTES - 8, KEPT_TEXT_BYTES + 1))
