@@ -38,6 +38,7 @@ from figvault.db import Database
 from figvault.errors import FigvaultError, WithheldDetailError
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
+from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.jobs import (
     AWAITING_RETRY,
     CRASHES,
@@ -388,7 +389,8 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
-        worth = _worth_extracting_ahead(ctx, inputs)
+        digests = FileDigests()  # each file hashed once: by the look-ahead's worth, or else by the plan
+        worth = _worth_extracting_ahead(ctx, inputs, digests)
         if chunks:  # the first batch's largest files extract while the store opens and the batch plans
             engine.look_ahead(chunks[0], worth, now=True)
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
@@ -405,7 +407,9 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             if not chunk:
                 continue
             engine.look_ahead(_next_run(chunks, index, crashes), worth)
-            report = _run_batch(ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine)
+            report = _run_batch(
+                ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine, digests
+            )
             tally.add_batch(ctx, report, len(chunk))
             ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
         result = tally.result(time.perf_counter() - started, tenant, engine.name)
@@ -434,13 +438,12 @@ def _next_run(chunks: Sequence[Sequence[Path]], index: int, suspects: dict[str, 
     return [] if any(suspects.get(str(p)) for p in both) else list(chunks[index + 1])
 
 
-def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs) -> Callable[[Path], bool]:
+def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDigests) -> Callable[[Path], bool]:
     """Whether a file of the next batch is worth extracting before its batch plans it: not when a
     document of the tenant holds its bytes (the plan may skip it as unchanged, and a re-run over unchanged
     files must extract nothing), nor when its upload's document was deleted meanwhile
-    (``_without_deleted``). Asked in the job's thread, one file at a time, as a slot frees."""
-    from figvault.pipeline.ingest_pipeline import file_sha256
-
+    (``_without_deleted``). Asked in the job's thread, one file at a time, as a slot frees; the digest
+    is kept in ``digests`` for the batch's plan."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
 
@@ -449,7 +452,7 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs) -> Callable[[Path]
         if registered is not None and registry.get(tenant, registered) is None:
             return False
         try:
-            sha = file_sha256(path)
+            sha = digests.sha256(path)
         except OSError:  # the plan reports it
             return False
         return not registry.with_content(tenant, sha)
@@ -523,6 +526,7 @@ def _run_batch(
     encoders: Any,
     store: Any,
     engine: Engine,
+    digests: FileDigests,
 ) -> Any:
     """One batch through the ingest runner, under the store write lock (shared): its ``IngestReport``."""
     from figvault.pipeline.ingest_pipeline import IngestRunner
@@ -534,7 +538,7 @@ def _run_batch(
     tags: list[str] | None = list(params["tags"]) if params.get("tags") is not None else None
     tenant = job_tenant(ctx.job)
     with store_write_lock(ctx.settings, exclusive=False):
-        runner = IngestRunner(ctx.settings, encoders=encoders, store=store, engine=engine)
+        runner = IngestRunner(ctx.settings, encoders=encoders, store=store, engine=engine, digests=digests)
         try:
             report = runner.run(
                 chunk,

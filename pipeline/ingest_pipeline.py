@@ -14,7 +14,6 @@ runner plans and writes, in the calling thread. Per document:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -28,6 +27,7 @@ from figvault.errors import FigvaultError, VersionMismatchError, operator_line, 
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
@@ -193,16 +193,6 @@ Progress = Callable[[int, list[str], StageClock], None]
 flight (started, not yet written), and the stage clock."""
 
 
-def file_sha256(path: Path) -> str:
-    from figvault.ingest.extract import open_regular
-
-    digest = hashlib.sha256()
-    with open_regular(path) as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def store_layout(encoders: Any) -> StoreLayout:
     return StoreLayout.from_channels(
         encoders.embedding_version, encoders.channels(), lexical=encoders.lexical
@@ -228,7 +218,9 @@ class IngestRunner:
         store: MilvusUnitStore | None = None,
         hook: Hook | None = None,
         engine: Engine | None = None,
+        digests: FileDigests | None = None,
     ) -> None:
+        """``digests``: the job's file hashes, shared with its look-ahead (none: this runner's own)."""
         if encoders is None:
             from figvault.encoders.factory import build_encoders
 
@@ -242,6 +234,7 @@ class IngestRunner:
         self.blobs = BlobStore.from_settings(settings)
         self.hook = hook
         self.engine = engine or build_engine(settings)
+        self.digests = digests or FileDigests()
         self.layout = self.store.supported_layout(store_layout(encoders))
 
     def target_collection(self) -> str:
@@ -364,7 +357,7 @@ class IngestRunner:
             # An upload's path is the server's spool file, not where the document came from.
             source = "" if ident.name else str(path)
             try:
-                sha, unreadable = file_sha256(path), None
+                sha, unreadable = self.digests.sha256(path), None
             except OSError as exc:
                 sha, unreadable = "", f"cannot read file: {exc.strerror or exc}"
             try:

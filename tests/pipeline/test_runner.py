@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.encoders.factory import EncoderSet, build_encoders
+from figvault.ingest.extract import open_regular
 from figvault.pipeline import runner as runner_module
 from figvault.pipeline.ingest_job import _chunks
 from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, IngestRunner
@@ -357,6 +358,49 @@ def test_the_next_batch_is_extracted_while_one_drains(
     before_first_flush = events[: events.index("flush")]
     assert len([e for e in before_first_flush if e.startswith("extract")]) > 2, events
     assert events.count("flush") == 2 and events[-1] == "flush"
+
+
+OPEN_REGULAR = open_regular
+
+
+class ReadsCounted:
+    """A file opened by ``open_regular`` that notes its name in ``read`` when it is first read."""
+
+    def __init__(self, path: Path, read: list[str]) -> None:
+        self.fh, self.name, self.noted = OPEN_REGULAR(path), Path(path).name, read
+        self.first = True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.first:
+            self.noted.append(self.name)
+            self.first = False
+        return self.fh.read(size)
+
+    def fileno(self) -> int:
+        return self.fh.fileno()
+
+    def __enter__(self) -> ReadsCounted:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.fh.close()
+
+
+def test_a_job_reads_each_file_for_its_hash_once(
+    tmp_path: Path, docs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-ahead's ``worth`` hashes the next batch's files and the batch's plan takes those digests
+    (``FileDigests``): each file is read once in the job's process (its extraction reads it in a worker
+    process). Before, the plan read and hashed again every file the look-ahead had hashed."""
+    from figvault.ingest import extract
+
+    read: list[str] = []
+    monkeypatch.setattr(extract, "open_regular", lambda path: ReadsCounted(path, read))
+    settings = make_settings(tmp_path / "data", workers=2)
+    settings.ingest.batch_docs = 2
+    final = run_batches(settings, docs[:4])
+    assert final.state == JobState.SUCCEEDED and final.result[INDEXED] == 4, final.message
+    assert sorted(read) == sorted(p.name for p in docs[:4]), read
 
 
 def test_a_rerun_over_unchanged_files_extracts_nothing_ahead(

@@ -1,0 +1,35 @@
+"""``FileDigests``: a file's hash read once per job, read again when the file changed in between."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from figvault.pipeline.file_digests import FileDigests
+
+
+def test_a_file_is_hashed_once_and_again_after_it_changed(tmp_path: Path) -> None:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(b"first bytes")
+    digests = FileDigests()
+    first = digests.sha256(path)
+    assert first == hashlib.sha256(b"first bytes").hexdigest()
+    assert digests.sha256(path) == first and digests.hashed == 1
+    path.write_bytes(b"other bytes")  # the same size: the modification time tells
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert digests.sha256(path) == hashlib.sha256(b"other bytes").hexdigest()
+    assert digests.hashed == 2
+
+
+def test_at_most_the_kept_digests_stay(tmp_path: Path) -> None:
+    digests = FileDigests(kept=2)
+    paths = [tmp_path / f"{i}.pdf" for i in range(3)]
+    for i, path in enumerate(paths):
+        path.write_bytes(bytes([i]))
+        digests.sha256(path)
+    digests.sha256(paths[2])
+    assert digests.hashed == 3
+    digests.sha256(paths[0])  # the oldest went
+    assert digests.hashed == 4
