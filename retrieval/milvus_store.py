@@ -172,6 +172,16 @@ def is_embedded(uri: str) -> bool:
     return urlparse(uri).scheme.lower() not in {"unix", "http", "https", "tcp", "grpc"}
 
 
+LITE_CHANNEL_OPTIONS = {"grpc.keepalive_time_ms": 2**31 - 1, "grpc.keepalive_permit_without_calls": False}
+"""gRPC keepalive off for Milvus Lite's channel (gRPC's own client default; 2**31 - 1 ms is its "never").
+pymilvus pings every 10 s, idle or not; Lite's server keeps gRPC's default policy (at most one ping per 5
+minutes while it sends nothing), so after three pings in an idle half minute it answered GOAWAY
+``too_many_pings`` and the client logged it, once per backed-off interval, on every long ingest or idle
+``serve``. A ping finds a peer lost across a network; Lite is this machine's own child on loopback, whose
+end the socket reports at once. A Milvus server (a Go server that allows pings every 5 s) keeps
+pymilvus's keepalive."""
+
+
 def _client_for(uri: str, token: str) -> Any:
     # One client per target and process: Milvus Lite serves a folder from one in-process server.
     from pymilvus import MilvusClient
@@ -180,7 +190,10 @@ def _client_for(uri: str, token: str) -> Any:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+            options: dict[str, Any] = {"token": token} if token else {}
+            if is_embedded(uri):
+                options["grpc_options"] = LITE_CHANNEL_OPTIONS
+            client = MilvusClient(uri=uri, **options)
             _clients[key] = client
         return client
 
