@@ -24,10 +24,9 @@ def quiet_libraries() -> None:
     # transformers' per-load "Loading weights" bars duplicate figvault's own progress output.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    # gRPC's C core (pymilvus to Milvus Lite) prints lines such as "E1203 ... GOAWAY ... too_many_pings"
-    # straight to stderr during a long ingest: harmless keepalive chatter that reads as a failure. A real
-    # store error still reaches the user as figvault's one-line error. Set GRPC_VERBOSITY to see them.
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    # gRPC's own errors stay on (its default): the "GOAWAY ... too_many_pings" lines a long ingest printed
+    # came from pymilvus's keepalive pings to Milvus Lite, now off (retrieval/milvus_store.py
+    # LITE_CHANNEL_OPTIONS), instead of GRPC_VERBOSITY=NONE, which hid every gRPC error too.
 
 
 def main() -> None:
