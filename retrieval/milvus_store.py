@@ -178,8 +178,7 @@ pymilvus pings every 10 s, idle or not; Lite's server keeps gRPC's default polic
 minutes while it sends nothing), so after three pings in an idle half minute it answered GOAWAY
 ``too_many_pings`` and the client logged it, once per backed-off interval, on every long ingest or idle
 ``serve``. A ping finds a peer lost across a network; Lite is this machine's own child on loopback, whose
-end the socket reports at once. A Milvus server (a Go server that allows pings every 5 s) keeps
-pymilvus's keepalive."""
+end the socket reports at once. A Milvus server, across a network, keeps pymilvus's keepalive."""
 
 
 def _client_for(uri: str, token: str) -> Any:
