@@ -50,7 +50,7 @@ def disk_full_line(exc: BaseException) -> str:
     return (
         f"error: the disk is full ({one_line(exc)}): free space where the data folder (or the store, the"
         " registry or storage.url) lives, then run the command again; an ingest skips the documents it"
-        " stored, and one that stopped here may still be listed as running by `figvault jobs list`"
+        " stored"
     )
 
 

@@ -119,6 +119,11 @@ def disk_full(exc: BaseException) -> bool:
     """``exc``, or an exception it was raised from or while handling, says the disk is full. A full disk
     fails wherever figvault writes next (the store, the registry, the log, the files), so what reaches the
     command line is often a later failure (recording the job's end) raised while handling the first."""
+    return disk_full_cause(exc) is not None
+
+
+def disk_full_cause(exc: BaseException) -> BaseException | None:
+    """The exception in ``exc``'s chain (itself, its causes and contexts) that says the disk is full."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -127,8 +132,8 @@ def disk_full(exc: BaseException) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in DISK_FULL_ERRNOS:
-            return True
+            return current
         if any(text in str(current) for text in DISK_FULL_TEXTS):
-            return True
+            return current
         pending += [current.__cause__, current.__context__]
-    return False
+    return None

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from figvault.access import Action, Credential, Principal, Role, may_replace
 from figvault.db import Database
-from figvault.errors import FigvaultError, WithheldDetailError
+from figvault.errors import FigvaultError, WithheldDetailError, disk_full_cause
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.file_digests import FileDigests
@@ -43,9 +43,11 @@ from figvault.pipeline.jobs import (
     AWAITING_RETRY,
     CRASHES,
     IN_FLIGHT,
+    RUN_AGAIN,
     Job,
     JobCancelled,
     JobContext,
+    JobDiskFullError,
     JobInterrupted,
     JobStore,
     JobType,
@@ -421,6 +423,15 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         # Good files, a lapsed credential: they wait for the starter to retry (``retry_upload_job``).
         kept = keeps_for_retry(settings, ctx.job) and ctx.store.progress(ctx.job.id, phase=AWAITING_RETRY)
         raise
+    except Exception as exc:
+        cause = disk_full_cause(exc)
+        if cause is None:
+            raise
+        # Good files, no room: an upload's wait for a retry once there is (``execute`` records the phase:
+        # nothing can be written here before it gives the disk reserve back).
+        kept = keeps_for_retry(settings, ctx.job)
+        again = _again(ctx.job, settings.jobs.keep_for_retry_h) if kept else RUN_AGAIN
+        raise JobDiskFullError(again, cause, keeps_inputs=kept) from exc
     finally:
         if engine is not None:
             engine.close()
@@ -681,17 +692,22 @@ def _after_refusal(job: Job, action: Action, keep_h: float) -> str:
         if job.done == 0
         else f"after {job.done} of {job.total} documents (those stay indexed)"
     )
-    if not job.params.get("uploads"):
-        again = "start it again"
-    elif keep_h > 0:
-        again = f"retry it (POST /v1/jobs/{job.id}/retry): its files are kept for {keep_h:g} h, then removed"
-    else:
-        again = "upload the files again (uploads are not kept)"
+    again = _again(job, keep_h)
     return (
         f"; it stopped {done}. A job acts with the credential that queued it, checked before it starts"
         f" and between batches: sign in again and {again} (what is indexed already is skipped); for"
         " ingests that wait or run long, use an API key or a longer-lived token"
     )
+
+
+def _again(job: Job, keep_h: float) -> str:
+    """How to run a stopped ingest again: a folder's is started again, an upload's retried while its files
+    are kept."""
+    if not job.params.get("uploads"):
+        return "start it again"
+    if keep_h > 0:
+        return f"retry it (POST /v1/jobs/{job.id}/retry): its files are kept for {keep_h:g} h, then removed"
+    return "upload the files again (uploads are not kept)"
 
 
 def retry_upload_job(store: JobStore, job: Job, principal: Principal) -> Job:

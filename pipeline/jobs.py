@@ -31,7 +31,15 @@ from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, up
 from figvault.access import Action, Principal
 from figvault.db import Database, as_database
 from figvault.db.models import job_groups, jobs
-from figvault.errors import FigvaultError, operator_line, public_line
+from figvault.errors import (
+    FigvaultError,
+    WithheldDetailError,
+    disk_full_cause,
+    operator_line,
+    public_line,
+    typed_line,
+)
+from figvault.pipeline import disk_reserve
 from figvault.pipeline.registry import connect
 from figvault.settings import JobSettings, Settings
 from figvault.text_checks import display_name
@@ -193,6 +201,32 @@ class JobCancelled(FigvaultError):
 
 class JobInterrupted(FigvaultError):
     """Raised by ``check_cancel`` when the runner stops (service shutdown): the job goes back to the queue."""
+
+
+class JobDiskFullError(WithheldDetailError):
+    """A job stopped by a full disk. ``str()``: what anyone who may see the job reads; ``detail`` adds the
+    failing write's own reason for the operator. ``keeps_inputs``: its uploads are kept for a retry."""
+
+    def __init__(self, again: str, cause: BaseException, *, keeps_inputs: bool = False) -> None:
+        reason = f"{DISK_FULL_STOP}; {again}"
+        super().__init__(reason, f"{reason} ({typed_line(cause)})")
+        self.keeps_inputs = keeps_inputs
+
+
+DISK_FULL_STOP = (
+    "stopped: the disk is full (free space where the data folder, the store, the registry or storage.url"
+    " lives)"
+)
+RUN_AGAIN = "run it again once there is room: what it stored is kept and skipped"
+
+
+def as_disk_full(exc: BaseException) -> JobDiskFullError | None:
+    """``exc`` as a JobDiskFullError when the disk is full behind it (a handler's own, or any other); else
+    None."""
+    if isinstance(exc, JobDiskFullError):
+        return exc
+    cause = disk_full_cause(exc)
+    return None if cause is None else JobDiskFullError(RUN_AGAIN, cause)
 
 
 class JobLost(JobInterrupted):
@@ -484,13 +518,17 @@ class JobStore:
         result: dict[str, Any] | None = None,
         *,
         owner: str | None = None,
+        phase: str | None = None,
     ) -> bool:
-        """Record the end state; ``owner``: only while that process still owns the job."""
+        """Record the end state; ``owner``: only while that process still owns the job; ``phase``: its
+        phase from now on (``AWAITING_RETRY``), else it keeps the last one."""
         now = time.time()
+        phased = {} if phase is None else {"phase": phase}
         return (
             self._update(
                 job_id,
                 fence=owner,
+                **phased,
                 state=str(state),
                 message=message,
                 result_json=json.dumps(result or {}, ensure_ascii=False),
@@ -850,6 +888,7 @@ def execute(ctx: JobContext) -> Job:
     """Run a claimed job's handler to its end state and record it. Never raises for a job's failure."""
     store, job = ctx.store, ctx.job
     owner = job.owner or None
+    disk_reserve.ensure(ctx.settings)  # room to record this job's end should the disk fill meanwhile
     try:
         with Heartbeat(ctx, ctx.settings.jobs.heartbeat_s):
             result = HANDLERS[job.type]()(ctx)
@@ -860,14 +899,8 @@ def execute(ctx: JobContext) -> Job:
     except JobCancelled as exc:
         store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
         log.info("job %s (%s) cancelled: %s", job.id, job.type, exc)
-    except FigvaultError as exc:
-        detail = operator_detail(exc)  # the server log keeps what the message leaves out
-        reason = detail[DETAIL] if detail is not None else public_line(exc)
-        log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc)
-        store.finish(job.id, JobState.FAILED, public_line(exc), detail, owner=owner)
-    except Exception as exc:  # a bug or an outage: the job fails with its reason, the runner goes on
-        log.exception("job %s (%s) failed", job.id, job.type)
-        store.finish(job.id, JobState.FAILED, public_line(exc), operator_detail(exc), owner=owner)
+    except Exception as exc:  # a bug or an outage too: the job fails with its reason, the runner goes on
+        _record_failure(ctx, as_disk_full(exc) or exc, owner)
     else:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
         if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):
@@ -875,6 +908,23 @@ def execute(ctx: JobContext) -> Job:
         else:  # the server log names each job's end, as it does a failure
             log.info("job %s (%s) succeeded: %s", job.id, job.type, summary)
     return store.require(job.id)
+
+
+def _record_failure(ctx: JobContext, exc: BaseException, owner: str | None) -> None:
+    """Log and record a failed job. A full disk first gives back the data folder's reserve: the end is
+    then recorded in its room, where it used to fail too and leave the job ``running``."""
+    job = ctx.job
+    detail = operator_detail(exc)  # the server log keeps what the message leaves out
+    if isinstance(exc, FigvaultError):
+        reason = detail[DETAIL] if detail is not None else public_line(exc)
+        log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc)
+    else:
+        log.error("job %s (%s) failed", job.id, job.type, exc_info=exc)
+    phase = None
+    if isinstance(exc, JobDiskFullError):
+        disk_reserve.release(ctx.settings)
+        phase = AWAITING_RETRY if exc.keeps_inputs else None
+    ctx.store.finish(job.id, JobState.FAILED, public_line(exc), detail, owner=owner, phase=phase)
 
 
 def run_here(

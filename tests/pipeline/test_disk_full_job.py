@@ -1,0 +1,96 @@
+"""A job that fills the disk ends ``failed`` in the process that hit it, with the disk-full reason.
+
+On a full data folder the job's end record (the registry, SQLite in the same folder) failed too, so the job
+stayed ``running`` until a ``figvault serve`` on the folder requeued it as an orphan; the command line said
+it "may still be listed as running". Now the data folder keeps a 1 MiB reserve (``pipeline/disk_reserve.py``)
+that the job gives back to record its end. Each case runs in a child process with a small tmpfs of its own
+(a private mount namespace: nothing is mounted for the rest of the machine; needs root, as CI runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = r"""
+import json, subprocess, sys
+from pathlib import Path
+
+data = Path(sys.argv[1])
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + sys.argv[2], "tmpfs", str(data)], check=True)
+
+from figvault.pipeline import jobs
+from figvault.settings import load_settings
+
+settings = load_settings("offline", data_dir=data)
+store = jobs.JobStore.open(settings)
+# A job before the disk filled (a trivial re-encode: no models).
+jobs.HANDLERS[jobs.JobType.REENCODE] = lambda: lambda ctx: {}
+earlier = store.create(jobs.JobType.REENCODE, {}, started_by="cli", tenant="*")
+assert jobs.run_here(settings, earlier).state == "succeeded"
+job = store.create(jobs.JobType.INGEST, json.loads(sys.argv[3]), started_by="cli", tenant="default")
+claimed = store.claim(job.id, jobs.this_owner())
+with open(data / "filler", "wb") as out:  # another program fills the disk; the ingest's next write fails
+    try:
+        while True:
+            out.write(b"\xff" * 65536)
+            out.flush()
+    except OSError:
+        pass
+try:
+    final = jobs.execute(jobs.JobContext(store, claimed, settings))
+except Exception as exc:  # the end could not be recorded
+    print(json.dumps({"raised": type(exc).__name__}))
+else:
+    end = {"state": final.state, "message": final.message, "phase": final.phase}
+    print(json.dumps(end | {"detail": final.result.get("detail", "")}))
+"""
+
+
+def _run(tmp_path: Path, params: dict[str, object], size: str = "4m") -> dict[str, str]:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to mount a small tmpfs in a private mount namespace")
+    data = tmp_path / "data"
+    data.mkdir()
+    done = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(data),
+            size,
+            json.dumps(params),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_job_that_fills_the_disk_ends_failed_with_the_reason(tmp_path: Path) -> None:
+    end = _run(tmp_path, {"paths": ["/nowhere"]})
+    assert end.get("state") == "failed", end
+    assert end["message"].startswith("stopped: the disk is full (free space where the data folder")
+    assert "run it again" in end["message"] and end["phase"] != "awaiting retry"
+    assert "No space left on device" in end["detail"] or "database or disk is full" in end["detail"]
+
+
+def test_an_upload_stopped_by_a_full_disk_waits_for_a_retry(tmp_path: Path) -> None:
+    upload = {"key": "jobs/0123456789ab/uploads/a.pdf", "name": "a.pdf"}  # the real ingest handler's own
+    end = _run(tmp_path, {"uploads": [upload]})
+    assert end.get("state") == "failed", end
+    assert end["phase"] == "awaiting retry"
+    assert "/retry" in end["message"]
