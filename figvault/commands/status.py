@@ -9,6 +9,7 @@ import typer
 
 from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.errors import StoreInUseError
 from figvault.settings import Settings
 
 
@@ -24,6 +25,9 @@ def status(
         return
     for key, value in info.items():
         typer.echo(f"{key:30} {value}")
+    if info.get("store_in_use"):
+        typer.echo(STORE_IN_USE)
+        return
     # Else "version_matches False" reads as a fault on a data folder never used.
     if info["collection"] is None:
         typer.echo(
@@ -32,6 +36,39 @@ def status(
         )
     if mismatch is not None:
         typer.echo(mismatch)
+
+
+STORE_IN_USE = (
+    "the embedded store is in use by another process (a running ingest, re-encode or `figvault serve`):"
+    " its units, collections and versions show once that ends (a serve shows them at GET /v1/status);"
+    " documents and running jobs above are the registry's"
+)
+
+
+def _busy_status(settings: Settings) -> dict[str, Any]:
+    """What ``status`` can show while another process holds Milvus Lite: the registry's documents and
+    running jobs. (It used to end with "stop the other figvault process", in the middle of an ingest.)"""
+    from figvault.pipeline.jobs import JobState, JobStore
+    from figvault.pipeline.registry import DocumentRegistry
+    from figvault.retrieval.milvus_store import lite_path
+
+    registry = DocumentRegistry.open(settings)
+    running = JobStore.open(settings).list(states=[JobState.RUNNING], limit=100)
+    return {
+        "store_in_use": True,
+        "documents": _document_states(registry),
+        "jobs_running": [f"{job.id} {job.type} {job.phase} {job.done}/{job.total}" for job in running],
+        "store": str(lite_path(settings)),
+        "data_dir": str(settings.data_dir),
+        "registry": registry.db.url,
+    }
+
+
+def _document_states(registry: Any) -> dict[str, int]:
+    documents: dict[str, int] = {}
+    for record in registry.list():
+        documents[str(record.state)] = documents.get(str(record.state), 0) + 1
+    return documents
 
 
 def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
@@ -50,13 +87,14 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
     quiet_store_logs()
     mismatch = None
     with one_line_errors():
-        served = served_state(settings)
+        try:
+            served = served_state(settings)
+        except StoreInUseError:
+            return _busy_status(settings), None
         store, collection, layout = served.store, served.collection, served.layout
         configured = served.configured
         registry = DocumentRegistry.open(settings)
-        documents: dict[str, int] = {}
-        for record in registry.list():
-            documents[str(record.state)] = documents.get(str(record.state), 0) + 1
+        documents = _document_states(registry)
         info: dict[str, Any] = {
             "alias": store.alias,
             "collection": collection,
