@@ -7,6 +7,7 @@ only, and a file that cannot be written (a full disk) costs one line."""
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job
 
 LOG_NAME = "figvault.log"
+LOG_MAX_BYTES = 10 * 2**20
+LOG_BACKUPS = 3
+"""The log file is rotated at 10 MiB, keeping three older ones (``figvault.log.1`` .. ``.3``): at most
+40 MiB. It used to grow for good (each failed document of every ingest adds its traceback)."""
 
 
 def log_path(settings: Settings) -> Path:
@@ -35,7 +40,7 @@ class _Terminal(logging.StreamHandler):  # type: ignore[type-arg]
         self.addFilter(lambda record: record.exc_info is None)
 
 
-class _File(logging.FileHandler):
+class _File(logging.handlers.RotatingFileHandler):
     """The log file, except that a record it cannot write (a full disk) costs one line on stderr, once,
     not Python's "--- Logging error ---" with two stacks per record."""
 
@@ -62,7 +67,7 @@ def log_to_file(settings: Settings) -> Path | None:
         return path  # one command in a process that ran another (tests)
     try:
         make_private_dirs(path.parent)
-        file = _File(path, encoding="utf-8")
+        file = _File(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
     except OSError:
         return None
     file.setLevel(logging.WARNING)

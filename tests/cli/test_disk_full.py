@@ -137,3 +137,17 @@ def test_the_store_libraries_tracebacks_go_to_the_log_file_only(
     written = path.read_text(encoding="utf-8")
     assert "RPC error: [upsert_rows]" in written and "job 1 (ingest) failed" in written
     assert "Traceback" in written
+
+
+@pytest.mark.usefixtures("fresh_loggers")
+def test_the_log_file_is_rotated_at_its_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before 2026-12-05 the file grew for good: 200 failures of 1 KB each made one 200 KB file here."""
+    monkeypatch.setattr(_log, "LOG_MAX_BYTES", 20_000, raising=False)
+    settings = load_settings("offline", data_dir=tmp_path)
+    path = _log.log_to_file(settings)
+    assert path is not None
+    for _ in range(200):
+        logging.getLogger("figvault.pipeline.jobs").warning("a failed document: %s", "x" * 1000)
+    sizes = sorted(p.stat().st_size for p in path.parent.iterdir())
+    assert path.stat().st_size <= 20_000
+    assert len(sizes) == 1 + 3 and max(sizes) <= 20_000
