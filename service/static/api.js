@@ -50,7 +50,13 @@ export function detailText(detail) {
     .join("; ");
 }
 
+// Fires "refused" when the server answers 401 to a request that carried a credential: the key was rotated
+// or revoked, or the token expired, while the page was open. The page then asks to sign in again (app.js)
+// instead of showing the refusal in whichever view made the request.
+export const credentials = new EventTarget();
+
 async function errorFrom(response) {
+  if (response.status === 401 && getToken()) credentials.dispatchEvent(new Event("refused"));
   let detail = response.statusText || `HTTP ${response.status}`;
   try {
     const body = await response.json();

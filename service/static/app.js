@@ -1,7 +1,7 @@
 // figvault search page: sign in, then search, upload (editors) and administer (admins).
 // Plain ES modules served by the figvault service itself; no build step, nothing from a CDN.
 
-import { ApiError, clearToken, getJson, getToken, setToken } from "./api.js";
+import { ApiError, clearToken, credentials, getJson, getToken, setToken } from "./api.js";
 import { AdminView } from "./admin.js";
 import { JobsView } from "./jobs.js";
 import { SearchView } from "./search.js";
@@ -9,6 +9,9 @@ import { UploadView } from "./upload.js";
 import { PageViewer } from "./viewer.js";
 
 const ROLE_RANK = { reader: 0, editor: 1, admin: 2 };
+const SIGNIN_NOTE_KEY = "figvault.signin-note";
+const CREDENTIAL_REFUSED =
+  "Your API key or token is no longer accepted (rotated, revoked or expired): sign in with the new one.";
 
 class App {
   constructor() {
@@ -47,10 +50,18 @@ class App {
       this.signIn(input.value.trim(), { fromForm: true });
     });
     document.getElementById("signout").addEventListener("click", () => this.signOut());
+    credentials.addEventListener("refused", () => this.credentialRefused());
     for (const tab of this.tabs) tab.addEventListener("click", () => this.showTab(tab.dataset.tab));
   }
 
   async start() {
+    const note = sessionStorage.getItem(SIGNIN_NOTE_KEY);
+    if (note) {
+      sessionStorage.removeItem(SIGNIN_NOTE_KEY);
+      const error = document.getElementById("signin-error");
+      error.textContent = note;
+      error.hidden = false;
+    }
     const token = getToken();
     if (token) await this.signIn(token, { fromForm: false });
     else this.showSignIn();
@@ -74,6 +85,15 @@ class App {
     }
     document.getElementById("token").value = "";
     this.showSignedIn();
+  }
+
+  // The credential this page signed in with is refused now (rotated, revoked, expired): back to the sign-in
+  // with the reason. A sign-in in progress (no "me" yet) reports its own refusal.
+  credentialRefused() {
+    if (!this.me) return;
+    this.me = null;
+    sessionStorage.setItem(SIGNIN_NOTE_KEY, CREDENTIAL_REFUSED);
+    this.signOut();
   }
 
   signOut() {

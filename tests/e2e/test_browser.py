@@ -69,6 +69,8 @@ class Server:
     url: str
     keys: dict[str, str]
     """user name -> API key"""
+    data_dir: Path
+    env: dict[str, str]
 
 
 def figvault_cli(data_dir: Path, *args: str, env: dict[str, str]) -> str:
@@ -118,7 +120,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc, log.read_text, within_s=STARTUP_TIMEOUT_S)
-        yield Server(url=url, keys=keys)
+        yield Server(url=url, keys=keys, data_dir=data_dir, env=env)
     finally:
         stop(proc)
 
@@ -324,3 +326,22 @@ def test_admin_sees_the_jobs_and_deletes_a_document_it_does_not_share(
         "() => document.querySelector('#access-status').textContent.includes('wrong-file.pdf deleted')"
     )
     assert page.locator("#access-table tbody tr", has_text="wrong-file.pdf").count() == 0
+
+
+def test_a_key_rotated_while_the_page_is_open_asks_to_sign_in_again(page: object, server: Server) -> None:
+    """Before, the page stayed signed in and showed each refused request's 401 in its own view (a search's
+    "Invalid credentials"); the user had to find "Sign out" to enter the new key."""
+    server.keys["rob"] = figvault_cli(
+        server.data_dir, "users", "add", "rob", "--role", "reader", "--groups", "public", env=server.env
+    )
+    sign_in(page, server, "rob")
+    assert search(page, "quarterly revenue")
+    new_key = figvault_cli(server.data_dir, "users", "rotate", "rob", env=server.env)
+    page.get_by_label("Question").fill("quarterly revenue")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#signin-error:not([hidden])")
+    assert "no longer accepted" in page.locator("#signin-error").inner_text()
+    assert page.locator("#whoami").is_hidden()
+    server.keys["rob"] = new_key
+    sign_in(page, server, "rob")
+    assert search(page, "quarterly revenue")
