@@ -52,6 +52,17 @@ def typed_line(exc: BaseException) -> str:
     return name if first == name else f"{name}: {first}"
 
 
+def shown_line(exc: BaseException, *, typed: bool = False) -> str:
+    """``one_line`` (``typed``: ``typed_line``) of a document's failure, which everyone who may see its job
+    reads: an OSError's file names left out, since they are server paths (an upload's spool file, a temp
+    folder, a watched folder's file, the data folder); its errno and reason stay (``No space left on
+    device``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        line = f"[Errno {exc.errno}] {exc.strerror}" if exc.errno is not None else exc.strerror
+        return f"{type(exc).__name__}: {line}" if typed else line
+    return typed_line(exc) if typed else one_line(exc)
+
+
 class WithheldDetailError(FigvaultError):
     """A failure whose whole reason is not for everyone who may see the job: ``str()`` is the reason anyone
     who may see it reads (over HTTP too), ``detail`` the operator's (the command line, the server log,

@@ -40,7 +40,7 @@ from typing import Any
 import psutil
 
 from figvault.cores import usable_cores
-from figvault.errors import ExtractionError, FigvaultError, typed_line
+from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
 from figvault.ingest.deadline import OPTIONAL_SHARE, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
@@ -230,7 +230,10 @@ def _run_main(
     except MemoryError:
         message = ("error", _memory_reason(limits, verb))
     except Exception as exc:  # a bug on hostile input fails this document with its reason
-        message = ("error", _memory_reason(limits, verb) if _no_thread_stack(exc) else typed_line(exc))
+        message = (
+            "error",
+            _memory_reason(limits, verb) if _no_thread_stack(exc) else shown_line(exc, typed=True),
+        )
     try:
         conn.send(message)
     except MemoryError:

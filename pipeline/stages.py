@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import ExtractionError, one_line
+from figvault.errors import ExtractionError, shown_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.phash import is_perceptual_hash, perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits, encode_units
@@ -232,7 +232,7 @@ def extract_raw(
     except ExtractionError as exc:
         return str(exc)
     except Exception as exc:  # a hostile document must fail alone
-        return one_line(exc)
+        return shown_line(exc)
 
 
 def prepared_outcome(spec: DocSpec, result: WorkerResult | str, clock: StageClock, started: float) -> Outcome:
@@ -245,7 +245,7 @@ def prepared_outcome(spec: DocSpec, result: WorkerResult | str, clock: StageCloc
         try:
             prepared = prepare(spec, result, clock)
         except Exception as exc:  # preparing a hostile document's units must fail that document only
-            prepared = one_line(exc)
+            prepared = shown_line(exc)
     pages = prepared.extraction.meta.pages if isinstance(prepared, PreparedDoc) else 0
     units = len(prepared.units) if isinstance(prepared, PreparedDoc) else 0
     clock.add("extract", time.perf_counter() - started, docs=1, units=units, pages=pages)
@@ -296,7 +296,7 @@ def encode_batch(
         if len(docs) > 1:
             return [out for d in docs for out in encode_batch(encoders, channels, [d], clock, text_workers)]
         clock.add("encode", time.perf_counter() - started, docs=1)
-        return [one_line(exc)]
+        return [shown_line(exc)]
     offset = 0
     for doc in docs:
         end = offset + len(doc.units)
