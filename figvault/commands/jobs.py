@@ -13,7 +13,7 @@ from figvault.commands import app, state
 from figvault.commands._retrieval_cli import one_line_errors
 
 if TYPE_CHECKING:
-    from figvault.pipeline.jobs import Job
+    from figvault.pipeline.jobs import Job, JobStore
 
 jobs_app = typer.Typer(help="Ingest and re-encode jobs: list, show, cancel.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
@@ -40,6 +40,21 @@ def progress_line(job: Job) -> str:
     return " ".join(parts)
 
 
+def _gone_note(store: JobStore, job: Job) -> str:
+    """For a job marked running whose process is gone (killed, a machine rebooted, a data folder restored
+    from a copy taken while it ran), what becomes of it; else ""."""
+    from figvault.pipeline.jobs import JobState, owner_alive
+
+    if job.state != JobState.RUNNING or owner_alive(
+        job.owner, job.heartbeat_at, stale_after_s=store.stale_after_s
+    ):
+        return ""
+    return (
+        f"  (its process is gone: a `figvault serve` on this data folder resumes it; `figvault jobs cancel"
+        f" {job.id}` ends it)"
+    )
+
+
 @jobs_app.command("list")
 def list_jobs(
     ctx: typer.Context,
@@ -50,7 +65,8 @@ def list_jobs(
     from figvault.pipeline.jobs import DETAIL, JobStore
 
     with one_line_errors():
-        jobs = JobStore.open(state(ctx).settings).list(limit=limit)
+        store = JobStore.open(state(ctx).settings)
+        jobs = store.list(limit=limit)
     if as_json:
         typer.echo(json.dumps([j.model_dump(mode="json") for j in jobs], indent=2))
         return
@@ -63,7 +79,7 @@ def list_jobs(
         # The operator reads a failure's whole reason (the message, read over HTTP too, may be a fixed
         # sentence: "the vector store is unavailable ... try again later" for a store another process holds).
         reason = job.result.get(DETAIL) or job.message
-        typer.echo(line + (f"  {reason}" if reason else ""))
+        typer.echo(line + (f"  {reason}" if reason else "") + _gone_note(store, job))
 
 
 @jobs_app.command("show")
@@ -78,12 +94,13 @@ def show(
     from figvault.pipeline.jobs import DETAIL, JobStore, item_label
 
     with one_line_errors():
-        job = JobStore.open(state(ctx).settings).require(job_id)
+        store = JobStore.open(state(ctx).settings)
+        job = store.require(job_id)
     if as_json:
         typer.echo(json.dumps(job.model_dump(mode="json"), indent=2))
         return
     typer.echo(f"job        {job.id} ({job.type}) by {job.started_by or '-'}, tenant {job.tenant}")
-    typer.echo(f"progress   {progress_line(job)}")
+    typer.echo(f"progress   {progress_line(job)}{_gone_note(store, job)}")
     started, finished = _when(job.started_at), _when(job.finished_at)
     typer.echo(f"created    {_when(job.created_at)}  started {started}  finished {finished}")
     if job.message:

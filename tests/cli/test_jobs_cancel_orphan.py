@@ -38,3 +38,24 @@ def test_cancelling_a_job_whose_process_is_gone_ends_it_at_once(tmp_path: Path) 
     assert (ended.state, ended.message) == (JobState.CANCELLED, ORPHAN_CANCELLED)
     assert cancel(alive.id) == f"job {alive.id}: cancel requested"  # a live process stops at its next batch
     assert store.require(alive.id).state == JobState.RUNNING
+
+
+def test_a_job_whose_process_is_gone_says_so_in_the_list(tmp_path: Path) -> None:
+    """A data folder restored from a copy taken while a job ran (a 2026-12-05 operator walk) lists that job
+    as running for good: the copy names a process that is gone. The list and `jobs show` now say so."""
+    data = tmp_path / "data"
+    store = JobStore.open(load_settings("offline", data_dir=data))
+    dead = store.create(JobType.INGEST, {"paths": []}, started_by="cli", tenant="default")
+    assert store.claim(dead.id, f"{socket.gethostname()}:999999999:1") is not None  # no such pid
+    alive = store.create(JobType.INGEST, {"paths": []}, started_by="cli", tenant="default")
+    assert store.claim(alive.id, this_owner()) is not None
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), "jobs", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    listed = {line.split()[0]: line for line in run("list").splitlines()}
+    assert "its process is gone" in listed[dead.id] and f"jobs cancel {dead.id}" in listed[dead.id]
+    assert "its process is gone" not in listed[alive.id]
+    assert "its process is gone" in run("show", dead.id)
