@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from figvault.commands import app, state
-from figvault.errors import FigvaultError
+from figvault.errors import FigvaultError, StoreInUseError
 from figvault.private_dirs import open_to_others
 
 if TYPE_CHECKING:
@@ -128,10 +128,18 @@ def _figvault_reason(exc: BaseException | None) -> str | None:
     from``), if there is one. Not an error it was raised while handling (``__context__``): that is another
     failure, a bug in the handling, whose traceback is kept."""
     while exc is not None:
+        if isinstance(exc, StoreInUseError):  # most often a second serve: what to do for more processes
+            return f"{exc}. {ONE_SERVE_PER_LITE_FOLDER}"
         if isinstance(exc, FigvaultError):
             return str(exc)
         exc = exc.__cause__
     return None
+
+
+ONE_SERVE_PER_LITE_FOLDER = (
+    "One `figvault serve` per data folder on Milvus Lite; for more serve processes use a Milvus server"
+    " (store.uri) and PostgreSQL, each process with its own data folder (docs/deploy.md, Processes)"
+)
 
 
 def _log_to_stderr(level: str) -> None:

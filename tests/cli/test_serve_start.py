@@ -126,3 +126,22 @@ def test_a_storage_url_fsspec_cannot_open_says_it_in_one_line(
     assert result.exit_code in (1, 3), result.output
     assert "storage.url 'nosuch://files:***@host/figvault': Protocol not known: nosuch" in result.output
     assert "Traceback" not in result.output and "s3cret" not in result.output
+
+
+def test_a_second_serve_on_a_lite_folder_is_told_what_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lite serves a folder from one process: a second `serve` (or a worker of a multi-process start) is
+    refused at start; the line now says how to run several (before: only "stop the other process")."""
+    from figvault.errors import StoreInUseError
+
+    def held(settings: object) -> None:
+        raise StoreInUseError(HELD)
+
+    monkeypatch.setattr("figvault.service.app._load_engine", held)
+    result = CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18798"]
+    )
+    assert result.exit_code == 3, result.output
+    assert f"figvault cannot start: {HELD}" in result.output
+    assert "for more serve processes use a Milvus server" in result.output
