@@ -89,4 +89,12 @@ def failure_line(job: Job, log_file: Path | None) -> str:
     detail = job.result.get(DETAIL)
     if not detail:
         return job.message
-    return f"{detail} (traceback in {log_file})" if log_file is not None else str(detail)
+    return f"{detail} (traceback in {log_file})" if _written(log_file) else str(detail)
+
+
+def _written(log_file: Path | None) -> bool:
+    """Whether this command's records reached ``log_file``: not where it could not be written (a full
+    disk), where the line used to point at a traceback that is not there."""
+    handlers = [h for h in logging.getLogger("figvault").handlers if isinstance(h, _File)]
+    mine = [h for h in handlers if log_file is not None and h.baseFilename == str(log_file)]
+    return bool(mine) and not any(h.failed for h in mine)

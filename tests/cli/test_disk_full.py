@@ -11,6 +11,7 @@ import errno
 import logging
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy.exc
@@ -18,6 +19,7 @@ import sqlalchemy.exc
 from figvault import cli
 from figvault.commands import _log
 from figvault.errors import StoreError, disk_full
+from figvault.pipeline.jobs import DETAIL
 from figvault.settings import load_settings
 
 
@@ -118,6 +120,9 @@ def test_a_log_file_that_cannot_be_written_costs_one_line(
     assert err.splitlines() == [
         f"warning: cannot write the log file {log_file}: [Errno 28] No space left on device"
     ]
+    # The command's last line does not send the operator to a traceback the file could not take.
+    ended = SimpleNamespace(message="stopped", result={DETAIL: "stopped: the disk is full (...)"})
+    assert _log.failure_line(ended, log_file) == "stopped: the disk is full (...)"  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("fresh_loggers")
