@@ -4,7 +4,8 @@ local users of the host may read. What already exists keeps its mode: a folder t
 existing data folder, a parent) is their choice, which ``open_to_others`` lets the start line warn about.
 Since files are written by many hands (Milvus Lite, SQLite, ONNX, the log handler, PIL), the rule for
 files is one process umask (``keep_new_files_private``) set where a figvault process starts: the command
-line and the service's app factory; a file made 0644 inside an operator's 0755 folder was readable."""
+line and the service's app factory (and before a Ray the engine starts writes its token); a file made 0644
+inside an operator's 0755 folder was readable."""
 
 from __future__ import annotations
 
