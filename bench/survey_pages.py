@@ -100,6 +100,14 @@ SECOND_LINES = (
     "Base: respondents running containers (n={n:,})",
     "Percentage of organisations, 2026",
 )
+SUBTITLES = ("% of respondents", "Share of organisations, 2026", "Mean score on a 1-5 scale", "Median, USD")
+PREFIXES = ("Figure {n}:", "Figure {n}.", "Exhibit {n}:", "Chart {n} -", "Fig. {n}")
+SECTIONS = ("Adoption", "Operations", "Spending", "People and skills", "Outlook")
+NOTES = (
+    "Note: respondents could choose more than one answer.",
+    "Base: all respondents (n=1,204). Figures may not add to 100 due to rounding.",
+    "n = 812; excludes respondents who answered 'don't know'.",
+)
 ANSWERS = ("Strongly agree", "Agree", "Neutral", "Disagree", "Strongly disagree", "Not sure")
 PAGE_TITLES = (
     "Production readiness at a glance",
@@ -132,6 +140,9 @@ class Style:
     frame: str  # none, stroke, card
     label_size: float
     layout: str = "base"  # one of LAYOUTS
+    prefix: str = ""  # numbered_titles: "Figure {n}:" and the like, numbered through the report
+    numbered: int = 0  # numbered_titles: the last number given
+    indent: float = 0.0  # indented_chart: how far right of its title the chart starts
 
 
 class Pen:
@@ -197,14 +208,27 @@ def _title_text(rng: random.Random, style: Style, width: float) -> tuple[list[st
         text = f"Q{rng.randrange(1, 40)}. {rng.choice(QUESTIONS)}"
     else:
         text = rng.choice(SHORT_TITLES)
+    if style.prefix:
+        style.numbered += 1
+        text = f"{style.prefix.format(n=style.numbered)} {text}"
+    if style.layout == "one_line_titles":  # both titles of a row share one line: each fits its column
+        return [_fit(text, style.title_font, style.title_size, width)], ""
     lines = _wrap(text, style.title_font, style.title_size, width)[:3]
     second = rng.choice(SECOND_LINES).format(n=rng.randrange(300, 4000)) if style.second_line else ""
+    if style.layout == "subtitle_base":  # a subtitle, then the base line: two smaller lines
+        second = f"{rng.choice(SUBTITLES)}\nBase: n = {rng.randrange(300, 4000):,} respondents"
     return lines, second
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """``text`` cut after its last word that fits ``width``."""
+    return _wrap(text, font, size, width)[0]
 
 
 def _title_height(style: Style, lines: list[str], second: str) -> float:
     """How far below its top a title drawn by _draw_title lets the chart start."""
-    return len(lines) * style.title_size * 1.2 + (11 if second else 0) + 8
+    rule = 6 if style.layout == "title_rule" else 0
+    return len(lines) * style.title_size * 1.2 + 11 * len(second.splitlines()) + 8 + rule
 
 
 def _draw_title(
@@ -214,8 +238,12 @@ def _draw_title(
     for line in lines:
         y += style.title_size * 1.2
         pen.text(x, y, line, style.title_size, style.title_font, grey)
-    if second:
-        pen.text(x, y + 11, second, 7.5, "heit", 0.85 if grey else 0.35)
+    for k, part in enumerate(second.splitlines()):
+        if style.layout == "subtitle_base" and k == 0:  # the subtitle: regular, between title and base line
+            pen.text(x, y + 11, part, 8.5, "helv", 0.25)
+        else:
+            pen.text(x, y + 11, part, 7.5 if k == 0 else 7.0, "heit", 0.85 if grey else 0.35)
+        y += 11
 
 
 def _legend(
@@ -520,6 +548,18 @@ LAYOUTS = {
     "text_legend": "legends set as text only: series names in their colours, no swatches",
     "shared_legend": "a grid of stacked bars and columns with one legend for all under the grid",
     "small_multiples": "4 or 6 small charts of one kind under one page title, each titled by a region name",
+    "numbered_titles": "every title numbered through the report: 'Figure 3: ...', 'Exhibit 3: ...', "
+    "'Chart 3 - ...', wrapping as it must",
+    "subtitle_base": "each title over a smaller regular subtitle ('% of respondents') and an italic base "
+    "line ('Base: n = 1,204 respondents')",
+    "title_box": "each title on a tinted box the panel's width, the chart under it, no frame",
+    "indented_chart": "each title at the panel's left edge, its chart indented 24-60 pt right of it",
+    "one_line_titles": "two columns; both titles of a row written as one line of text (a tab or spaces "
+    "between them)",
+    "section_headings": "a numbered section heading across the page over each row of charts, the charts' "
+    "own titles under it",
+    "title_rule": "each title over a coloured rule the panel's width, the chart under the rule",
+    "notes_under": "under each chart a base or note line and the source (7 pt), as a report's footnotes",
 }
 """Layout classes of survey/KPI report pages the generator draws, each run on its own (``--layouts``)."""
 REGIONS = ("North America", "Europe", "Asia Pacific", "Latin America", "Middle East", "Africa", "Nordics")
@@ -535,6 +575,18 @@ def _layout_style(rng: random.Random, layout: str) -> Style:
         style.frame = "banner"
     elif layout == "small_multiples":
         style.second_line = style.source = style.question = False
+    elif layout == "numbered_titles":
+        style.prefix = rng.choice(PREFIXES)
+    elif layout == "subtitle_base":
+        style.second_line = False
+    elif layout == "indented_chart":
+        style.indent = rng.choice((24.0, 36.0, 48.0, 60.0))
+    elif layout == "title_box":
+        style.frame = "none"
+    elif layout == "one_line_titles":  # short titles: a question would not fit beside the other
+        style.question = False
+    elif layout == "notes_under":
+        style.source = True
     return style
 
 
@@ -593,23 +645,50 @@ def survey_page(
         cols = 1
     if style.layout == "small_multiples":
         cols = 3 if size[0] > size[1] else 2
+    if style.layout == "one_line_titles":
+        cols = 2
     rows = math.ceil(n / cols)
     gap = rng.choice((18, 24, 30))
     width = (size[0] - 2 * margin - (cols - 1) * gap) / cols
     legend_h = 16 if style.layout == "shared_legend" else 0
-    height = min(250.0, (size[1] - 40 - y - 10 - legend_h - (rows - 1) * gap) / rows)
+    heading = 26 if style.layout == "section_headings" else 0
+    height = min(250.0, (size[1] - 40 - y - 10 - legend_h - (rows - 1) * gap) / rows - heading)
     gold = []
     for i in range(n):
         col, row = i % cols, i // cols
-        box = (margin + col * (width + gap), y + 10 + row * (height + gap))
+        box = (margin + col * (width + gap), y + 10 + row * (height + gap + heading) + heading)
         box = (box[0], box[1], box[0] + width, box[1] + height)
+        if heading and col == 0:  # the section's numbered heading across the page, a rule under it
+            top = box[1] - heading
+            page.insert_text((margin, top + 12), f"{number}.{row + 1} {rng.choice(SECTIONS)}", fontsize=13,
+                             fontname="hebo", color=COLOURS[0])  # fmt: skip
+            page.draw_line((margin, top + 17), (size[0] - margin, top + 17), color=COLOURS[0], width=0.8)
         panel = _panel(page, rng, style, box, number, kinds[i] if kinds else _kind(rng, style, i))
         if panel.kind != "kpi":  # a row of KPI tiles is drawn, but numbers in boxes are no figure
             gold.append(panel)
+    if style.layout == "one_line_titles":
+        _one_line_titles(page, style, gold, margin + (6 if style.frame != "none" else 0), width + gap)
     if style.layout == "shared_legend":
         names, bottom = list(ANSWERS[:5]), y + 10 + rows * height + (rows - 1) * gap
         _legend(Pen(page), names, list(COLOURS[:5]), margin, bottom + 6, True, 8.0, size[0] - 2 * margin)
     return gold
+
+
+def _one_line_titles(
+    page: pymupdf.Page, style: Style, gold: list[GoldPanel], left: float, pitch: float
+) -> None:
+    """Layout class "titles of a row in one line": the titles of each row's two panels written as one line of
+    text, spaces between them up to the right column's title (a word processor's tab)."""
+    font, size = style.title_font, style.title_size
+    space = pymupdf.get_text_length(" ", fontname=font, fontsize=size)
+    for first in range(0, len(gold), 2):
+        row = gold[first : first + 2]
+        text = row[0].title
+        if len(row) == 2:
+            gap = pitch - pymupdf.get_text_length(text, fontname=font, fontsize=size)
+            text += " " * max(1, round(gap / space)) + row[1].title
+        top = row[0].box[1] + (6 if style.frame != "none" else 0)
+        page.insert_text((left, top + 1.2 * size), text, fontsize=size, fontname=font)
 
 
 def _kind(rng: random.Random, style: Style, index: int) -> str:
@@ -640,12 +719,22 @@ def _panel(
     bottom = inner[3] - (12 if style.source else 0)
     source_y = inner[3] - 2
     at, area, grey = (x0, y0), (x0, y0 + th, x1, bottom), 0.0
+    if style.layout == "notes_under":
+        bottom -= 12  # room for the note line over the source
     if left:
         area = (x0 + title_w, y0, x1, bottom)
     elif style.frame == "banner":  # the title in white on a coloured band across the frame's top
         page.draw_rect((box[0], box[1], box[2], y0 + th - 4), color=None, fill=COLOURS[0])
         area, grey = (x0, y0 + th + 2, x1, bottom), 1.0
-    if style.layout == "title_below":  # the title right under the chart's lowest mark, the source under it
+    else:
+        area = (x0 + style.indent, y0 + th, x1, bottom)
+    _title_decoration(pen, style, (x0, y0, x1, y0 + th))
+    if style.layout == "one_line_titles":  # survey_page writes the row's titles as one line
+        _draw_chart(kind, pen, rng, style, area)
+        size = style.title_size
+        width = pymupdf.get_text_length(lines[0], style.title_font, size)
+        pen._grow((x0, y0 + 0.4 * size, x0 + width, y0 + 1.4 * size))
+    elif style.layout == "title_below":  # the title right under the chart's lowest mark, the source under it
         _draw_chart(kind, pen, rng, style, (x0, y0, x1, bottom - th))
         low = (pen.extent or inner)[3] + 2
         _draw_title(pen, style, lines, second, x0, low, grey)
@@ -659,6 +748,11 @@ def _panel(
         _draw_title(pen, style, lines, second, *at, grey)
         _draw_chart(kind, pen, rng, style, area)
     extent = tuple(pen.extent or inner) if style.frame == "none" else box  # a frame or card bounds its panel
+    if style.layout == "notes_under":  # a base or note line under the chart, then the source
+        low = (pen.extent or inner)[3]
+        font = "hebo" if rng.random() < 0.3 else "helv"
+        page.insert_text((inner[0], low + 11), rng.choice(NOTES), fontsize=7, fontname=font, color=(0.3,) * 3)
+        source_y = low + 21
     if style.source:
         page.insert_text(
             (inner[0], source_y),
@@ -667,6 +761,17 @@ def _panel(
             color=(0.4, 0.4, 0.4),
         )
     return GoldPanel(number, extent, " ".join(lines), kind)  # type: ignore[arg-type]
+
+
+def _title_decoration(pen: Pen, style: Style, band: Box) -> None:
+    """What a layout class draws with a title over the band ``band`` it takes: a tinted box behind it
+    (title_box) or a coloured rule under it (title_rule)."""
+    x0, y0, x1, y1 = band
+    if style.layout == "title_box":
+        pen.rect((x0 - 4, y0 - 3, x1, y1 - 4), (0.88, 0.92, 0.97))
+    elif style.layout == "title_rule":
+        pen.page.draw_line((x0, y1 - 7), (x1, y1 - 7), color=COLOURS[0], width=1.5)
+        pen._grow((x0, y1 - 8, x1, y1 - 6))
 
 
 def _picture_chart(pen: Pen, rng: random.Random, style: Style, kind: str, area: Box, clip_top: float) -> None:
