@@ -625,6 +625,21 @@ def _left_over_round(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
     return not any(o != graphic and box_intersection(left, o) > 0 for o in others)
 
 
+def caption_title(caption: Sequence[TextLine], graphic: Box, held: Sequence[TextLine]) -> list[TextLine]:
+    """Layout class "numbered chart title": a report sets "Figure 3: Share of ..." (or "Exhibit 3.") right
+    over its chart as the chart's title. The caption's first line and the lines it wraps over in its style
+    are the figure's title when the caption stands over the graphic and those lines read as a panel title
+    (each title-like against the graphic's labels ``held``); a smaller base line under them stays out. A
+    caption under its figure, or set as running text, gives none."""
+    if not caption or caption[-1].box[3] > max(graphic[1] + 3, (graphic[1] + graphic[3]) / 2):
+        return []  # under its figure (over it: above the graphic, or inside the top of its frame)
+    title = wrapped_title(caption[0], caption)
+    least = _least_title_size(caption, held, None)
+    if title[0] is not caption[0] or not all(_title_like(line, least) for line in title):
+        return []
+    return title
+
+
 def _least_title_size(lines: Sequence[TextLine], held: Sequence[TextLine], label_size: float | None) -> float:
     """The size a regular-weight title must reach: TITLE_SIZE_RATIO times the labels' usual size."""
     if label_size is not None:

@@ -47,6 +47,7 @@ from figvault.ingest.panels import (
     TITLE_MAX_CHARS,
     TITLE_MAX_LINES,
     Colour,
+    caption_title,
     has_bar_series,
     has_pie,
     is_chart,
@@ -756,6 +757,8 @@ def _nearest_on_side(
             found.append((cap[1] - cl.box[3], i))
         elif not above and cl.box[1] >= cap[3] - 3:
             found.append((cl.box[1] - cap[3], i))
+        elif _framed_caption(cap, cl.box, above):
+            found.append((0.0, i))
     found.sort()
     if not found:
         return []
@@ -763,6 +766,19 @@ def _nearest_on_side(
     if gap > 0.25 * layout.content.size[1] or _blocked(layout, cap, layout.clusters[first].box, cap):
         return []
     return found
+
+
+SIDES = (True, False)
+"""Above, below."""
+
+
+def _framed_caption(cap: Box, frame: Box, above: bool) -> bool:
+    """Layout class "caption inside the chart's frame": a framed panel or card holds its numbered title at its
+    top (the chart under it) or its caption at its foot (the chart over it): the frame's cluster is the
+    figure, on the side of the frame's middle."""
+    inside = frame[0] <= cap[0] + 1 and cap[2] <= frame[2] + 1 and frame[1] <= cap[1] and cap[3] <= frame[3]
+    middle = (frame[1] + frame[3]) / 2
+    return inside and (middle < cap[1] if above else middle > cap[3])
 
 
 def _caption_column(layout: PageLayout, caption: Caption) -> Box:
@@ -777,6 +793,16 @@ def _caption_column(layout: PageLayout, caption: Caption) -> Box:
         box = layout.content.blocks[index].box
         if box[0] - 6 <= cap[0] <= box[0] + 6 or (box[0] - 6 <= cap[0] and cap[2] <= box[2] + 6):
             x0, x1 = min(x0, box[0]), max(x1, box[2])
+    # Layout class "captioned charts side by side": a caption beside it in its row bounds the column (a
+    # lead-in paragraph across the page would otherwise give the left caption both charts).
+    for other in layout.captions:
+        box = other.block.box
+        if other is caption or min(box[3], cap[3]) - max(box[1], cap[1]) <= 0:
+            continue
+        if box[0] >= cap[2]:
+            x1 = min(x1, box[0])
+        elif box[2] <= cap[0]:
+            x0 = max(x0, box[2])
     return (x0, cap[1], x1, cap[3])
 
 
@@ -784,16 +810,26 @@ def _blocked(layout: PageLayout, a: Box, b: Box, caption_box: Box | None = None)
     return any(_between(a, b, bar) for bar in layout.barriers if bar != caption_box)
 
 
+CAPTION_SIDE_RATIO = 0.5
+"""A caption with graphics on both sides sides with one at most this share of the other's distance away."""
+
+
 def caption_side_votes(layout: PageLayout) -> Counter[str]:
-    """For figure captions with graphics on one side only: which side ("above"/"below") the figure was."""
+    """For figure captions with graphics on one side only, or one side's much nearer: which side ("above"/
+    "below") the figure was. Layout class "numbered titles over a stack of charts": "Figure 3: ..." set
+    right over its chart, the chart before it further up past its source note."""
     votes: Counter[str] = Counter()
     for caption in layout.captions:
         if caption.match.kind is not CaptionKind.FIGURE:
             continue
-        above = bool(_nearest_on_side(layout, caption, set(), above=True))
-        below = bool(_nearest_on_side(layout, caption, set(), above=False))
-        if above != below:
+        above = _nearest_on_side(layout, caption, set(), above=True)
+        below = _nearest_on_side(layout, caption, set(), above=False)
+        if bool(above) != bool(below):
             votes["above" if above else "below"] += 1
+        elif above and below and above[0][0] <= CAPTION_SIDE_RATIO * below[0][0]:
+            votes["above"] += 1
+        elif above and below and below[0][0] <= CAPTION_SIDE_RATIO * above[0][0]:
+            votes["below"] += 1
     return votes
 
 
@@ -819,6 +855,8 @@ def _claim_for_caption(
             box = layout.clusters[i].box
             if _blocked(layout, region, box) or _blocked(layout, cap, box, cap):
                 continue
+            if any(_framed_caption(c.block.box, box, side) for c in layout.captions for side in SIDES):
+                continue  # a frame holding another caption is that caption's figure
             near_gap = (region[1] - box[3]) if above else (box[1] - region[3])
             if near_gap > 0.08 * page_height:
                 continue
@@ -887,9 +925,16 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
             continue
         merged = _merged([layout.clusters[i] for i in chosen])
         box, held = _grow_to_labels(merged.box, layout, excluded, caption.block.box)
+        title = caption_title(caption.block.lines, box, held)
         regions.append(
             FigureRegion(
-                box, merged.image_area, merged.path_count, caption=caption, text_lines=held, ink=merged.ink
+                box,
+                merged.image_area,
+                merged.path_count,
+                caption=caption,
+                text_lines=held,
+                ink=merged.ink,
+                title=join_lines([line.text for line in title]),
             )
         )
 

@@ -425,3 +425,36 @@ def test_titles_under_a_column_of_charts_go_one_to_each(survey: ModuleType, tmp_
     be its centred-far title); every chart takes the title under it, and a chart that gives up the title
     over it for the one under it keeps the new one when the chart above claims the old one."""
     _assert_report_page_titled(survey, tmp_path, "title_below", 1006, 1)
+
+
+@pytest.mark.parametrize(
+    ("seed", "page"),
+    [(1001, 2), (1002, 1), (1006, 1)],
+    ids=["on-white-under-a-lead-in", "on-cards-side-by-side", "framed-questions-stacked"],
+)
+def test_numbered_titles_over_charts_are_their_captions_and_titles(
+    survey: ModuleType, tmp_path: Path, seed: int, page: int
+) -> None:
+    """Layout class "numbered chart title" (generated reports numbered_titles): "Figure 4. Satisfaction with
+    support" set over each chart as its title is its caption. Each takes the chart under it, not the one
+    above nor the one beside it (a lead-in paragraph across the page made the left caption's column the
+    page's width; a caption inside the top of its frame had the frame's chart on neither side), and is its
+    title too, without the base line under it."""
+    _assert_report_page_titled(survey, tmp_path, "numbered_titles", seed, page)
+
+
+def test_a_caption_under_its_chart_is_no_title(survey: ModuleType, tmp_path: Path) -> None:
+    """A paper's bold caption under its chart stays its caption only: a caption is a title when it stands
+    over its figure."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    pen = survey.Pen(page)
+    survey.grouped_columns(pen, random.Random(4), _style(survey, legend="right"), (66, 80, 400, 280))
+    page.insert_text(
+        (66, pen.extent[3] + 16), "Figure 1: Latency by cluster size", fontsize=11, fontname="hebo"
+    )
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(doc.tobytes())
+    (figure,) = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    assert figure.unit.label == "Figure 1"
+    assert not figure.unit.title
