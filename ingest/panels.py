@@ -571,7 +571,7 @@ def ranked_panel_title(
             rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
         elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
             rank = TITLE_ABOVE_PT + depth
-        elif (bottom := _base_lines_bottom(line, lines)) is not None and (
+        elif (bottom := base_lines_bottom(line, lines)) is not None and (
             -4 <= graphic[1] - bottom <= TITLE_ABOVE_PT
         ):
             # ranked by its own distance: a base line that is title-like itself ranks first (and gives
@@ -804,9 +804,11 @@ def _over_subtitle(line: TextLine, lines: Sequence[TextLine], least: float) -> T
 ALIGNED_PT = 1.0
 """Two lines whose left edges lie this close are left-aligned (one column of a page's text)."""
 BASE_LINES_MAX = 2
+BASE_LINE_OVERLAP = 0.3
+"""Lines set tight overlap: a base line's box may start this share of the line above's height inside it."""
 
 
-def _base_lines_bottom(line: TextLine, lines: Sequence[TextLine]) -> float | None:
+def base_lines_bottom(line: TextLine, lines: Sequence[TextLine]) -> float | None:
     """The foot of the base lines right under ``line`` (layout class "titled chart with a base line", the
     chart set under both: a card on a web page stacks its title, a smaller "Base: ..." or subtitle line,
     then the chart, whose first mark may stand TITLE_ABOVE_PT under the base line, not under the title):
@@ -820,7 +822,8 @@ def _base_lines_bottom(line: TextLine, lines: Sequence[TextLine]) -> float | Non
             for other in lines
             if other is not last
             and abs(other.box[0] - line.box[0]) <= ALIGNED_PT
-            and 0 <= other.box[1] - last.box[3] <= 0.8 * height
+            and other.box[1] > last.box[1]
+            and -BASE_LINE_OVERLAP * height <= other.box[1] - last.box[3] <= 0.8 * height
             and (other.size < 0.95 * line.size or (line.bold and not other.bold))
         ]
         if not under:

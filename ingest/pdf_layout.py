@@ -47,6 +47,7 @@ from figvault.ingest.panels import (
     TITLE_MAX_CHARS,
     TITLE_MAX_LINES,
     Colour,
+    base_lines_bottom,
     caption_title,
     has_bar_series,
     has_pie,
@@ -1603,9 +1604,13 @@ def _title_indices(
         label_size=layout.body_size if picture else None,
         round_plot=round_plot,
     )
-    far = found is not None and found[0] > TITLE_ABOVE_PT
-    if found is None or (round_plot and far and _text_between(layout, found[1].box, graphic)):
+    if found is None:
         return (), math.inf
+    if round_plot and found[0] > TITLE_ABOVE_PT:  # far over a pie: nothing between but its base lines
+        box = found[1].box
+        foot = base_lines_bottom(found[1], [layout.lines[i] for i in near]) or box[3]
+        if _text_between(layout, (box[0], box[1], box[2], foot), graphic):
+            return (), math.inf
     return _wrapped_indices(layout, found[1], near), found[0]
 
 

@@ -458,3 +458,14 @@ def test_a_caption_under_its_chart_is_no_title(survey: ModuleType, tmp_path: Pat
     (figure,) = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
     assert figure.unit.label == "Figure 1"
     assert not figure.unit.title
+
+
+@pytest.mark.parametrize(("seed", "page"), [(1006, 1), (1016, 1)], ids=["short-titles", "questions"])
+def test_a_pie_under_a_title_a_subtitle_and_a_base_line_takes_the_title(
+    survey: ModuleType, tmp_path: Path, seed: int, page: int
+) -> None:
+    """Layout class "titled chart with a base line", with a subtitle too (generated reports subtitle_base):
+    a title, a smaller regular subtitle ("Median, USD") and a base line ("Base: n = 2,666 respondents"),
+    set tight (each line's box starts inside the one above), then a pie or doughnut. The lines under the
+    title are its own, not text between a far title and the pie."""
+    _assert_report_page_titled(survey, tmp_path, "subtitle_base", seed, page)
