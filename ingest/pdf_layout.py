@@ -1001,7 +1001,7 @@ def _uncaptioned(
             graphic = box_union(graphic, legend)
         # A panel picture's edge is its frame: a title printed over its top is its own (_panel_picture).
         picture = not chart and _panel_picture(layout, part)
-        framed = picture or (chart and _framed(part))
+        framed = picture or (chart and (_framed(part) or _title_band(part, layout)))
         round_plot = chart and has_pie(part.atoms or [part])
         found, rank = _title_indices(
             layout, graphic, near_ok, chart or picture, framed, boxes or (), picture, round_plot
@@ -1528,6 +1528,31 @@ FRAME_SLACK_PT = 2.0
 def _framed(part: Cluster) -> bool:
     """One path of the drawing is its whole extent: a frame or a card behind the panel."""
     return any(_is_frame(atom, part) for atom in part.atoms or [part])
+
+
+TITLE_BAND_WIDTH = 0.9
+"""A title band spans at least this share of its drawing's width ..."""
+TITLE_BAND_HEIGHT = 0.25
+"""... and at most this share of its height."""
+
+
+def _title_band(part: Cluster, layout: PageLayout) -> bool:
+    """Layout class "title on a tinted band": the panel's title is written on a filled box across the top of
+    its drawing (the chart under it), as a frame's title inside its top: it comes before a line above the
+    drawing (the page title). A band holds a line of words (a chart's widest bar at its top holds none)."""
+    x0, y0, x1, y1 = part.box
+    for atom in part.atoms:
+        b = atom.box
+        across = b[2] - b[0] >= TITLE_BAND_WIDTH * (x1 - x0)
+        low = b[3] - b[1] <= TITLE_BAND_HEIGHT * (y1 - y0)
+        if atom.path_count != 1 or abs(b[1] - y0) > FRAME_SLACK_PT or not across or not low:
+            continue
+        for i in layout.line_index.near(b):
+            line = layout.lines[i].box
+            inside = b[0] <= line[0] and line[2] <= b[2] and b[1] <= line[1] and line[3] <= b[3]
+            if inside and sum(ch.isalpha() for ch in layout.lines[i].text) >= 3:
+                return True
+    return False
 
 
 def _is_frame(atom: Cluster, part: Cluster) -> bool:

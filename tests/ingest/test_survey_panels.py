@@ -469,3 +469,12 @@ def test_a_pie_under_a_title_a_subtitle_and_a_base_line_takes_the_title(
     set tight (each line's box starts inside the one above), then a pie or doughnut. The lines under the
     title are its own, not text between a far title and the pie."""
     _assert_report_page_titled(survey, tmp_path, "subtitle_base", seed, page)
+
+
+@pytest.mark.parametrize(("seed", "page"), [(1000, 1), (1002, 1)])
+def test_a_title_on_a_tinted_band_over_its_chart_is_its_own(
+    survey: ModuleType, tmp_path: Path, seed: int, page: int
+) -> None:
+    """Layout class "title on a tinted band" (generated reports title_box): the title written on a filled
+    box across the top of the chart's drawing comes before the page title above the drawing."""
+    _assert_report_page_titled(survey, tmp_path, "title_box", seed, page)
