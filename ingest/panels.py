@@ -621,8 +621,7 @@ def _left_over_round(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
     width = graphic[2] - graphic[0]
     if not graphic[0] + ROUND_TITLE_ACROSS * width <= box[2] <= graphic[2] + 4:
         return False
-    left = (box[0], box[1], graphic[0] - 4, graphic[3])
-    return not any(o != graphic and box_intersection(left, o) > 0 for o in others)
+    return not _left_of(box, graphic, others)
 
 
 def caption_title(caption: Sequence[TextLine], graphic: Box, held: Sequence[TextLine]) -> list[TextLine]:
@@ -662,7 +661,20 @@ def _placed(box: Box, graphic: Box, inside: bool, others: Sequence[Box]) -> bool
         box[2] <= graphic[2] + 4
         or (inside and box[0] <= graphic[0] + slack and not _overhangs(box, graphic, others))
     )
-    return over >= 0.9 * width or left_aligned or (inside and _centred_over(box, graphic))
+    indented = inside and graphic[0] - TITLE_INDENT_PT <= box[0] and box[2] <= graphic[2] + 4
+    indented = indented and not _left_of(box, graphic, others)
+    return over >= 0.9 * width or left_aligned or indented or (inside and _centred_over(box, graphic))
+
+
+TITLE_INDENT_PT = 72.0
+"""A chart's title may start this far left of its plot (an inch: layout class "indented chart")."""
+
+
+def _left_of(box: Box, graphic: Box, others: Sequence[Box]) -> bool:
+    """Another drawing lies left of ``graphic``, in the rows from ``box`` (a title starting left of it) down
+    to its foot: a title over an indented chart is over nothing else (the chart's indent is blank)."""
+    left = (box[0], box[1], graphic[0] - 4, graphic[3])
+    return any(o != graphic and box_intersection(left, o) > 0 for o in others)
 
 
 TITLE_BELOW_PT = 14.0

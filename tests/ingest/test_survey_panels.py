@@ -478,3 +478,12 @@ def test_a_title_on_a_tinted_band_over_its_chart_is_its_own(
     """Layout class "title on a tinted band" (generated reports title_box): the title written on a filled
     box across the top of the chart's drawing comes before the page title above the drawing."""
     _assert_report_page_titled(survey, tmp_path, "title_box", seed, page)
+
+
+@pytest.mark.parametrize(("seed", "page"), [(1002, 1), (1014, 2)])
+def test_a_title_over_an_indented_chart_is_its_own(
+    survey: ModuleType, tmp_path: Path, seed: int, page: int
+) -> None:
+    """Layout class "indented chart" (generated reports indented_chart): the title at the panel's left edge,
+    the chart 24-60 pt right of it, nothing else left of the chart."""
+    _assert_report_page_titled(survey, tmp_path, "indented_chart", seed, page)
