@@ -258,17 +258,87 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
 def _read_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None) -> list[TextBlock]:
     """The page's text blocks with their non-blank lines (size, bold, monospace), in reading order."""
     blocks: list[TextBlock] = []
-    for raw in page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]:
+    raw_blocks = page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]
+    chars = _char_lines(page, textpage, raw_blocks)
+    for raw in raw_blocks:
         if raw.get("type") != 0:
             continue
         index = len(blocks)
-        lines = [line for raw_line in raw["lines"] if (line := _read_line(raw_line, index)) is not None]
+        lines = [
+            line
+            for raw_line in raw["lines"]
+            for piece in _pieces(raw_line, chars.get(id(raw_line)))
+            if (line := _read_line(piece, index)) is not None
+        ]
         if lines:
             box = lines[0].box
             for line in lines[1:]:
                 box = box_union(box, line.box)
             blocks.append(TextBlock(index=index, box=box, lines=lines))
     return blocks
+
+
+WIDE_GAP = "   "
+"""Three spaces in a row: a line that may hold two texts set apart (only such pages are read char by char)."""
+WIDE_GAP_EM = 3.0
+"""A run of spaces at least this many times the text's size wide parts a line in two."""
+
+
+def _char_lines(
+    page: pymupdf.Page, textpage: pymupdf.TextPage | None, raw_blocks: list[dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """The lines holding WIDE_GAP (by the id of their line in ``raw_blocks``) read again with their
+    characters (rawdict, the same blocks and lines in the same order); empty on a page without such a
+    line, which is not read again."""
+    wide = {
+        (b, k)
+        for b, raw in enumerate(raw_blocks)
+        for k, line in enumerate(raw.get("lines", ()))
+        if any(WIDE_GAP in span["text"] for span in line["spans"])
+    }
+    if not wide:
+        return {}
+    again = page.get_text("rawdict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]
+    return {id(raw_blocks[b]["lines"][k]): again[b]["lines"][k] for b, k in wide}
+
+
+def _pieces(raw_line: dict[str, Any], chars: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Layout class "titles of a row in one line": a word processor writes the titles of two charts side by
+    side as one line, spaces (or a tab's worth of them) between; each part over its own chart is a line of
+    its own. ``chars``: the line read with its characters (_char_lines), when it holds WIDE_GAP; it is cut
+    at each run of spaces WIDE_GAP_EM wide or more (never in monospaced text: code aligns with spaces),
+    its parts keeping their spans' styles. Any other line is returned as it is."""
+    pieces: list[list[dict[str, Any]]] = [[]]
+    for span in chars["spans"] if chars else ():
+        run: list[dict[str, Any]] = []
+        for char in span["chars"]:
+            if char["c"].isspace():
+                run.append(char)
+                continue
+            wide = run and run[-1]["bbox"][2] - run[0]["bbox"][0] >= WIDE_GAP_EM * span["size"]
+            if wide and not _is_mono(span) and pieces[-1]:
+                pieces.append([])
+            elif run:
+                pieces[-1].append({**span, "chars": run})
+            run = []
+            pieces[-1].append({**span, "chars": [char]})
+    if len(pieces) < 2:
+        return [raw_line]
+    return [_raw_piece(raw_line, piece) for piece in pieces]
+
+
+def _raw_piece(raw_line: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str, Any]:
+    """A line of pymupdf's text dict made of the characters of ``spans`` (each a span holding some of its
+    characters): its spans with their text and its box."""
+    boxes = [char["bbox"] for span in spans for char in span["chars"]]
+    box = (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+    texts = [{**span, "text": "".join(char["c"] for char in span["chars"])} for span in spans]
+    return {**raw_line, "spans": texts, "bbox": box}
 
 
 def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:

@@ -487,3 +487,13 @@ def test_a_title_over_an_indented_chart_is_its_own(
     """Layout class "indented chart" (generated reports indented_chart): the title at the panel's left edge,
     the chart 24-60 pt right of it, nothing else left of the chart."""
     _assert_report_page_titled(survey, tmp_path, "indented_chart", seed, page)
+
+
+@pytest.mark.parametrize(("seed", "page"), [(1000, 2), (1002, 1)])
+def test_titles_of_a_row_written_as_one_line_go_one_to_each_chart(
+    survey: ModuleType, tmp_path: Path, seed: int, page: int
+) -> None:
+    """Layout class "titles of a row in one line" (generated reports one_line_titles): both charts' titles
+    written as one line of text, spaces between them; each part is the title of the chart under it, and the
+    two charts stay apart."""
+    _assert_report_page_titled(survey, tmp_path, "one_line_titles", seed, page)
