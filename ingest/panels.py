@@ -556,6 +556,9 @@ def ranked_panel_title(
     """
     least = _least_title_size(lines, held, label_size)
     height = graphic[3] - graphic[1]
+    # a frame's title lies in its top: in a short frame (a landscape page's stack of panels) that is more
+    # than TITLE_INSIDE_SHARE of its height
+    top = max(TITLE_INSIDE_SHARE * height, TITLE_ABOVE_PT if framed else 0.0)
     best: tuple[float, TextLine] | None = None
     for line in lines:
         box = line.box
@@ -569,7 +572,7 @@ def ranked_panel_title(
         depth = box[1] - graphic[1]
         if -4 <= above <= TITLE_ABOVE_PT:
             rank = above + (2 * TITLE_ABOVE_PT if framed else 0)
-        elif inside and depth >= 0 and box[3] <= graphic[1] + TITLE_INSIDE_SHARE * height:
+        elif inside and depth >= 0 and box[3] <= graphic[1] + top:
             rank = TITLE_ABOVE_PT + depth
         elif (bottom := base_lines_bottom(line, lines)) is not None and (
             -4 <= graphic[1] - bottom <= TITLE_ABOVE_PT

@@ -497,3 +497,13 @@ def test_titles_of_a_row_written_as_one_line_go_one_to_each_chart(
     written as one line of text, spaces between them; each part is the title of the chart under it, and the
     two charts stay apart."""
     _assert_report_page_titled(survey, tmp_path, "one_line_titles", seed, page)
+
+
+def test_a_short_frames_title_inside_its_top_comes_before_the_section_heading_over_it(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Page 1 of generated report section_headings 1011: a landscape page stacks three framed charts, each
+    under a numbered section heading ("1.1 People and skills"). A frame 119 pt tall holds its 12 pt title
+    8 pt under its top: past 18 % of the frame's height, but inside its top all the same; the heading over
+    the frame is not the chart's title."""
+    _assert_report_page_titled(survey, tmp_path, "section_headings", 1011, 1)
