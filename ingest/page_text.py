@@ -76,7 +76,7 @@ def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
         if element_count(slide._element) > settings.max_slide_elements:
             continue
         parts = [shape.text_frame.text for shape in _shapes(slide.shapes) if shape.has_text_frame]
-        if slide.has_notes_slide:
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:  # no body placeholder
             parts.append(slide.notes_slide.notes_text_frame.text)
         texts[number] = "\n".join(p for p in parts if p.strip())[:MAX_PAGE_TEXT_CHARS]
     return texts

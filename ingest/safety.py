@@ -198,14 +198,17 @@ def opened_pptx(data: bytes, max_uncompressed_mb: int) -> tuple[bytes, list[str]
 
 def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
     """The package as python-pptx can open it, and a warning for each part changed to get there: document
-    properties over MAX_PROPERTIES_BYTES emptied, chart points past MAX_CHART_POINTS a list dropped, texts
-    over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when nothing is over; ``data`` has passed
-    ``check_zip_container``. The large parts are read once for both cuts (``_with_parts_cut``)."""
+    properties over MAX_PROPERTIES_BYTES emptied, chart points past MAX_CHART_POINTS a list dropped, shape
+    trees of parts over MAX_PART_ELEMENTS emptied, texts over MAX_TEXT_NODE_BYTES cut. Unchanged bytes when
+    nothing is over; ``data`` has passed ``check_zip_container``. The large parts are read once for all the
+    cuts (``_with_parts_cut``)."""
     readable, emptied = without_oversized_properties(data)
-    readable, (points, cut) = _with_parts_cut(readable, [EXTRA_CHART_POINTS, LONG_TEXT_NODES])
+    readable, (points, trees, cut) = _with_parts_cut(
+        readable, [EXTRA_CHART_POINTS, HUGE_SHAPE_TREES, LONG_TEXT_NODES]
+    )
     mib = MAX_PROPERTIES_BYTES // 2**20
     emptied_warnings = [f"{name}: document properties not read, over {mib} MiB" for name in emptied]
-    return readable, emptied_warnings + points + cut
+    return readable, emptied_warnings + points + trees + cut
 
 
 CHART_SCAN_BYTES = 8 * 2**20
@@ -251,6 +254,48 @@ def _may_hold_chart_points(name: str, size: int) -> bool:
 
 
 EXTRA_CHART_POINTS = PartCut(_may_hold_chart_points, _cut_chart_points)
+
+
+MAX_PART_ELEMENTS = 1_000_000
+"""A slide, layout, master or notes part with more XML elements than this loses its shapes before python-pptx
+opens the deck (``HUGE_SHAPE_TREES``): python-pptx parses every part, about 230 bytes an element (a slide of
+9,000,043 elements, a 15.5 MB deck, peaked at 1.8 GB, at the edge of the worker's 2 GiB). A slide over
+``extract.max_slide_elements`` (50,000) is skipped after the parse anyway."""
+_SHAPE_TREE_PART = re.compile(
+    r"ppt/(?:slides/slide|slideLayouts/slideLayout|slideMasters/slideMaster|notesSlides/notesSlide"
+    r"|notesMasters/notesMaster|handoutMasters/handoutMaster)\d+\.xml",
+    re.IGNORECASE,
+)
+_EMPTY_SHAPE_TREE = (
+    b'<%(p)scSld><%(p)sspTree><%(p)snvGrpSpPr><%(p)scNvPr id="1" name=""/><%(p)scNvGrpSpPr/><%(p)snvPr/>'
+    b"</%(p)snvGrpSpPr><%(p)sgrpSpPr/></%(p)sspTree></%(p)scSld>"
+)
+"""What a slide, layout, master or notes part must hold for python-pptx: a shape tree with its head alone."""
+
+
+def _empty_shape_tree(name: str, part: bytes) -> tuple[bytes, str] | None:
+    """A slide, layout, master or notes part of more than MAX_PART_ELEMENTS XML elements as its root element
+    holding an empty shape tree (its place and relationships kept: the other slides are read and numbered as
+    before). Elements are counted from the ``<``s (a bound: one in a CDATA section counts)."""
+    elements = part.count(b"<") - part.count(b"</") - part.count(b"<?") - part.count(b"<!")
+    root = _FIRST_ELEMENT.search(part, 0, 4096)
+    if elements <= MAX_PART_ELEMENTS or root is None:
+        return None
+    tag = root.group(1)
+    prefix = tag[: tag.index(b":") + 1] if b":" in tag else b""
+    emptied = b"<%s%s>" % (tag, root.group(2) or b"") + _EMPTY_SHAPE_TREE % {b"p": prefix} + b"</%s>" % tag
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + emptied,
+        f"{name}: shapes not read, {elements:,} XML elements (a slide, layout, master or notes part is read"
+        f" up to {MAX_PART_ELEMENTS:,})",
+    )
+
+
+HUGE_SHAPE_TREES = PartCut(
+    lambda name, size: size >= 4 * MAX_PART_ELEMENTS and bool(_SHAPE_TREE_PART.fullmatch(name)),
+    _empty_shape_tree,
+)
+"""Only parts of 4 x MAX_PART_ELEMENTS bytes or more are read (``<a/>``, the smallest element, is 4 bytes)."""
 
 
 def _cut_long_text_nodes(name: str, part: bytes) -> tuple[bytes, str] | None:

@@ -1,12 +1,20 @@
 """Generated hostile files of the seventh pass: work MuPDF does outside the page's own operators that the
 page budget did not count: an image's own colour space, soft masks (their group and transfer function),
-shadings and patterns a Type 3 glyph paints. Each file is a few KB; the cost is in the drawing."""
+shadings and patterns a Type 3 glyph paints; slides and notes of millions of XML elements. Each file is a few
+KB to a few MB; the cost is in the drawing or the parse."""
 
 from __future__ import annotations
 
+import io
+import random
+import re
+import zipfile
 import zlib
 from pathlib import Path
 
+from pptx.util import Inches
+
+from tests.ingest import pptx_decks as decks
 from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects, rects_content
 from tests.ingest.hostile_fifth import mesh_data
 from tests.ingest.hostile_third import HEADING, HELVETICA, _flate, bar_chart
@@ -91,3 +99,36 @@ def type3_shading_pdf(path: Path, shown: int, triangles: int) -> Path:
     objects = one_page_objects(resources, _flate(content), HELVETICA, font, glyph, mesh)
     path.write_bytes(_pdf_file(objects))
     return path
+
+
+def element_flood_pptx(path: Path, paragraphs: int, part: str = "ppt/slides/slide1.xml") -> Path:
+    """A deck of two slides (a text box with notes, then a diagram) whose ``part`` (slide 1 or its notes
+    slide) has its first text body stuffed with ``paragraphs`` one-run paragraphs (3 elements each) of
+    random words (deflated about 10 to 1: under the zip bomb guard's ratio)."""
+    prs = decks.new_deck()
+    first = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    first.shapes.title.text = "Notes"
+    first.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(3)).text_frame.text = "some text"
+    first.notes_slide.notes_text_frame.text = "speaker notes"
+    second = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    second.shapes.title.text = "Request path"
+    decks.add_group_diagram(second, ("Client", "Gateway", "Store"))
+    base = io.BytesIO()
+    prs.save(base)
+    out = io.BytesIO()
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == part:
+                flood = b"".join(b"<a:p><a:r><a:t>%s</a:t></a:r></a:p>" % w for w in _words(paragraphs))
+                data, count = re.subn(rb"(<p:txBody>.*?<a:lstStyle/>)", rb"\1" + flood, data, count=1)
+                assert count == 1, f"{part} has no text body to stuff"
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _words(n: int) -> list[bytes]:
+    """``n`` random lowercase words of 4-8 letters (a fixed seed)."""
+    letters = random.Random(7).randbytes(8 * n).translate(bytes(97 + i % 26 for i in range(256)))
+    return [letters[8 * i : 8 * i + 4 + i % 5] for i in range(n)]
