@@ -3,10 +3,12 @@
 uvicorn's httptools protocol reads a request's headers whole, however big: a 1 MB or 16 MB header, or
 100,000 headers, were read and answered (docs/deploy.md); its h11 limit is not applied there, and h11
 itself let 10,000 headers arriving in one read through. This subclass counts the bytes of each request's
-head as they arrive and, past the bound, answers ``431 Request Header Fields Too Large`` and closes the
-connection before the application sees anything. The count is of whole reads, so a read that ends one
-request's body and starts the next request's head counts a little more than the head: the bound is a
-size class, not an exact byte count.
+head and, past the bound, answers ``431 Request Header Fields Too Large`` and closes the connection before
+the application sees anything. Two counts, each of head bytes only: the request line and the headers the
+parser has handed over, and the whole reads that arrived after the one the head began in while the head
+is still unfinished. A read's bytes before the head began (a pipelined request's body or head) are never
+counted: counting whole reads refused 5,000 pipelined 27-byte GETs sent at once. What the parser holds of
+an unfinished head is at most the bound plus one read.
 """
 
 from __future__ import annotations
@@ -27,26 +29,41 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._head_bytes = 0
         self._in_head = True  # a connection starts with a request's head
+        self._parsed_bytes = 0  # the request line and whole headers the parser handed over
+        self._later_reads = 0  # the reads after the one the head began in, the head still unfinished
+        self._began_in_read = False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._head_bytes = 0
+        self._began_in_read = True
+        self._parsed_bytes = 0
+        self._later_reads = 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._parsed_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._parsed_bytes += len(name) + len(value) + 4  # ': ' and CRLF
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
+        self._began_in_read = False
         super().data_received(data)
-        # Counted after parsing, so a read holding a small head and the body's start is never counted as
-        # head; what the parser holds of an unfinished head is then at most the bound plus one read.
-        if self._in_head and not self.transport.is_closing():
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
-                self._refuse()
+        # Counted after parsing: a read that ended a head (its body's start, a next request) adds nothing,
+        # and of the read a head began in only what the parser handed over counts.
+        if not self._in_head or self.transport.is_closing():
+            return
+        if not self._began_in_read:
+            self._later_reads += len(data)
+        if max(self._parsed_bytes, self._later_reads) > self.max_head_bytes:
+            self._refuse()
 
     def _refuse(self) -> None:
         log.warning(

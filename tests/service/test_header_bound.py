@@ -100,3 +100,33 @@ def test_serve_hands_uvicorn_the_bound(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr("figvault.service.app.create_app", lambda _settings, **_kw: object())
     serve_command.serve(None, host="127.0.0.1", port=free_port())  # type: ignore[arg-type]
     assert seen["http"].max_head_bytes == 8 * 1024
+
+
+def _statuses(port: int, request: bytes, expected: int) -> list[int]:
+    """The status codes of the answers to ``request`` (pipelined requests), read until ``expected`` came
+    or the server closed."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall(request)
+            while answer.count(b"HTTP/1.1 ") < expected or not answer.endswith(b"0"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+    return [int(line.split(b" ", 2)[1]) for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+
+
+def test_pipelined_small_requests_past_the_bound_together_pass(port: int) -> None:
+    """5,000 GETs of 27 bytes sent at once (135 KB, past the 64 KiB bound together, each head tiny): all
+    answered 200. Before (2026-12-05) a read ending inside a head counted the whole read, the heads and
+    bodies of the requests before it too: the first answer was 431 and the connection closed."""
+    count = 5000
+    statuses = _statuses(port, _get() * count, count)
+    assert statuses == [200] * count
+
+
+def test_a_big_head_after_a_small_request_on_one_connection_is_refused(port: int) -> None:
+    """Keep-alive: a request answered, then a 1 MB header on the same connection gets 431."""
+    big = _get(b"X-Big: " + b"a" * 2**20 + b"\r\n")
+    assert _statuses(port, _get() + big, 2) == [200, 431]
