@@ -106,14 +106,16 @@ def _statuses(port: int, request: bytes, expected: int) -> list[int]:
     """The status codes of the answers to ``request`` (pipelined requests), read until ``expected`` came
     or the server closed."""
     answer = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            conn.sendall(request)
-            while answer.count(b"HTTP/1.1 ") < expected or not answer.endswith(b"0"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=30) as conn,
+        contextlib.suppress(BrokenPipeError, ConnectionResetError),
+    ):
+        conn.sendall(request)
+        while answer.count(b"HTTP/1.1 ") < expected or not answer.endswith(b"0"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
     return [int(line.split(b" ", 2)[1]) for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
 
 
