@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,9 +43,27 @@ class _Terminal(logging.StreamHandler):  # type: ignore[type-arg]
 
 class _File(logging.handlers.RotatingFileHandler):
     """The log file, except that a record it cannot write (a full disk) costs one line on stderr, once,
-    not Python's "--- Logging error ---" with two stacks per record."""
+    not Python's "--- Logging error ---" with two stacks per record; and a file another process rotated
+    away is left for the new one before a record is written."""
 
     failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Several figvault processes share the file (an ingest and a `jobs list`, two ingests on a
+        # PostgreSQL registry). After another one rotated it, this one kept writing to figvault.log.1,
+        # then .2, and lost its lines once that file was deleted past LOG_BACKUPS.
+        if self.stream is not None and self._rotated_away():
+            self.stream.close()
+            self.stream = None  # type: ignore[assignment]  # FileHandler reopens the path on its next write
+        super().emit(record)
+
+    def _rotated_away(self) -> bool:
+        try:
+            on_disk = os.stat(self.baseFilename)
+        except OSError:
+            return True
+        mine = os.fstat(self.stream.fileno())
+        return (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino)
 
     def handleError(self, record: logging.LogRecord) -> None:
         if not self.failed:

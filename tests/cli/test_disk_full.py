@@ -156,3 +156,24 @@ def test_the_log_file_is_rotated_at_its_size_limit(tmp_path: Path, monkeypatch: 
     sizes = sorted(p.stat().st_size for p in path.parent.iterdir())
     assert path.stat().st_size <= 20_000
     assert len(sizes) == 1 + 3 and max(sizes) <= 20_000
+
+
+@pytest.mark.usefixtures("fresh_loggers")
+def test_a_process_writing_the_log_while_another_rotates_it_loses_no_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes share the log file (two handlers, two open files here). Before 2026-12-05 the one
+    that did not rotate went on writing to the renamed figvault.log.1, then .2 and .3, and its next line
+    went into a deleted file: lost."""
+    monkeypatch.setattr(_log, "LOG_MAX_BYTES", 2_000)
+    path = tmp_path / "logs" / _log.LOG_NAME
+    path.parent.mkdir()
+    other = _log._File(path, maxBytes=2_000, backupCount=_log.LOG_BACKUPS, encoding="utf-8")
+    assert _log.log_to_file(load_settings("offline", data_dir=tmp_path)) == path
+    logging.getLogger("figvault.pipeline.jobs").warning("first line of this process")
+    for n in range(20):  # the other process's lines: its file rotated several times
+        other.emit(logging.makeLogRecord({"msg": f"other {n}: " + "y" * 400}))
+    other.close()
+    logging.getLogger("figvault.pipeline.jobs").warning("second line of this process")
+    written = "".join(p.read_text(encoding="utf-8") for p in path.parent.iterdir())
+    assert "second line of this process" in written
