@@ -83,14 +83,14 @@ def soft_mask_pdf(
 def type3_shading_pdf(path: Path, shown: int, triangles: int) -> Path:
     """A bar chart page showing ``shown`` characters of a Type 3 font whose one glyph paints a mesh shading
     (type 4) of ``triangles`` triangles named in the font's own resources."""
-    glyph = _stream(b"10 0 0 0 10 10 d1 /Sh1 sh")
+    glyph = _stream(b"10 0 d0 /Sh1 sh")
     mesh = _flate(
         mesh_data(triangles),
         b"/ShadingType 4 /ColorSpace /DeviceRGB /BitsPerCoordinate 16 /BitsPerComponent 8 /BitsPerFlag 8"
         b" /Decode [0 612 0 792 0 1 0 1 0 1]",
     )
     font = (
-        b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 10 10] /FontMatrix [0.001 0 0 0.001 0 0]"
+        b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 10 10] /FontMatrix [0.1 0 0 0.1 0 0]"
         b" /CharProcs << /g 7 0 R >> /Resources << /Shading << /Sh1 8 0 R >> >>"
         b" /Encoding << /Type /Encoding /Differences [97 /g] >> /FirstChar 97 /LastChar 97 /Widths [10] >>"
     )
