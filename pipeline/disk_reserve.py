@@ -50,7 +50,8 @@ def ensure(settings: Settings) -> bool:
             os.fsync(out.fileno())
         os.replace(partial, path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder refuses even to unlink a missing file
+            partial.unlink(missing_ok=True)
         log.debug("no disk reserve in %s: %s", path.parent, exc)
         return False
     return True

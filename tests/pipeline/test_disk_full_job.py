@@ -94,3 +94,31 @@ def test_an_upload_stopped_by_a_full_disk_waits_for_a_retry(tmp_path: Path) -> N
     assert end.get("state") == "failed", end
     assert end["phase"] == "awaiting retry"
     assert "/retry" in end["message"]
+
+
+READ_ONLY = r"""
+import subprocess, sys
+from pathlib import Path
+
+data = Path(sys.argv[1])
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(data)], check=True)
+
+from figvault.pipeline import disk_reserve
+from figvault.settings import load_settings
+
+print(disk_reserve.ensure(load_settings("offline", data_dir=data)))
+"""
+
+
+def test_a_read_only_data_folder_gets_no_reserve_and_no_error(tmp_path: Path) -> None:
+    """``ensure`` runs before every job: where the reserve cannot be made it answers False. Before
+    2026-12-05 a read-only mount raised from its clean-up (Linux refuses to unlink even a missing file
+    there: EROFS), out of ``jobs.execute``, which must not raise."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to mount a read-only tmpfs in a private mount namespace")
+    data = tmp_path / "data"
+    data.mkdir()
+    command = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", READ_ONLY, str(data)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"
