@@ -1618,8 +1618,9 @@ def _title_band(part: Cluster, layout: PageLayout) -> bool:
         if atom.path_count != 1 or abs(b[1] - y0) > FRAME_SLACK_PT or not across or not low:
             continue
         for i in layout.line_index.near(b):
-            line = layout.lines[i].box
-            inside = b[0] <= line[0] and line[2] <= b[2] and b[1] <= line[1] and line[3] <= b[3]
+            line, slack = layout.lines[i].box, FRAME_SLACK_PT  # a descender may pass the band's foot
+            inside = b[0] - slack <= line[0] and line[2] <= b[2] + slack
+            inside = inside and b[1] - slack <= line[1] and line[3] <= b[3] + slack
             if inside and sum(ch.isalpha() for ch in layout.lines[i].text) >= 3:
                 return True
     return False

@@ -507,3 +507,19 @@ def test_a_short_frames_title_inside_its_top_comes_before_the_section_heading_ov
     8 pt under its top: past 18 % of the frame's height, but inside its top all the same; the heading over
     the frame is not the chart's title."""
     _assert_report_page_titled(survey, tmp_path, "section_headings", 1011, 1)
+
+
+def test_a_title_whose_descenders_pass_its_bands_foot_is_on_the_band(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Page 1 of generated report title_box 1008: a one-line 14 pt question written on a tinted band 24 pt
+    tall over a bar chart; the line's box passes the band's foot by its descenders. It is the bar chart's
+    title, not the lead-in paragraph over the band."""
+    doc, gold = survey.survey_report(1008, "title_box")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    (bars,) = [g for g in gold if g.page == 1 and g.kind == "bars"]
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == 1]
+    _assert_one_titled_unit_each(survey, [bars], [max(units, key=lambda u: survey.box_iou(u[1], bars.box))])
+
