@@ -800,13 +800,14 @@ def _beside_drawing(line: TextLine, graphics: Sequence[Box]) -> bool:
 
 
 def _in_title_row(line: TextLine, lines: list[TextLine]) -> bool:
-    """Another line of another block in ``line``'s style stands in its row, apart from it (layout class
-    "row of panel titles": a landscape report page without a page title, its charts' titles side by side
-    in the page's largest type; none of them is the page's title)."""
+    """Another line in ``line``'s style stands in its row, apart from it (layout class "row of panel
+    titles": a landscape report page without a page title, its charts' titles side by side in the page's
+    largest type, as lines of their own or as the parts of one line cut at a wide gap; none of them is the
+    page's title)."""
     box, height = line.box, line.box[3] - line.box[1]
     for other in lines:
         o = other.box
-        if other.block == line.block or not same_style(other, line):
+        if other is line or not same_style(other, line):
             continue
         level = min(box[3], o[3]) - max(box[1], o[1]) >= 0.5 * min(height, o[3] - o[1])
         if level and max(o[0] - box[2], box[0] - o[2]) > height:

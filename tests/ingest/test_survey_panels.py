@@ -523,3 +523,11 @@ def test_a_title_whose_descenders_pass_its_bands_foot_is_on_the_band(
     units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures if f.unit.page == 1]
     _assert_one_titled_unit_each(survey, [bars], [max(units, key=lambda u: survey.box_iou(u[1], bars.box))])
 
+
+def test_titles_of_a_row_in_one_line_on_a_landscape_page_are_no_page_title(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Page 1 of generated report one_line_titles 1016: a landscape page without a page title whose two
+    charts' titles are written as one line in the page's largest type. Its parts, cut at the wide gap, are
+    a row of panel titles (one block), not the page's title that both charts would take."""
+    _assert_report_page_titled(survey, tmp_path, "one_line_titles", 1016, 1)
