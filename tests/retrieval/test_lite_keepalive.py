@@ -4,7 +4,8 @@ pymilvus pinged Lite every 10 s; Lite's server allows one ping per 5 minutes whi
 idle half minute (a long extraction between writes, an idle `serve`) ended in GOAWAY and the gRPC core
 printed `E... Received a GOAWAY with error code ENHANCE_YOUR_CALM and debug data equal to "too_many_pings"`
 on stderr (seen after 30 s idle before the fix; `retrieval/milvus_store.py` `LITE_CHANNEL_OPTIONS`).
-About 45 s: the chatter needs the idle time.
+The child sends pymilvus's pings every second instead of every 10 s, so the idle that drew the GOAWAY is
+6 s, not 40 (it drew it at 12:55 UTC 2026-12-05 with the options left out, load 12).
 """
 
 from __future__ import annotations
@@ -15,10 +16,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-IDLE_S = 40
+IDLE_S = 6
 
 SCRIPT = f"""
 import sys, time
+import grpc
+
+plain = grpc.insecure_channel
+
+def every_second(target, options=None, *args, **kwargs):
+    # pymilvus's keepalive pings (10 s) each second; gRPC's "never" (2**31 - 1 ms) is left as it is
+    sped = [(k, 1000 if k == "grpc.keepalive_time_ms" and v < 600_000 else v) for k, v in options or []]
+    return plain(target, sped, *args, **kwargs)
+
+grpc.insecure_channel = every_second
 from figvault.retrieval.milvus_store import _client_for
 client = _client_for(sys.argv[1], "")
 client.create_collection("c", dimension=4)
