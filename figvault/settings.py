@@ -451,6 +451,10 @@ class StorageSettings(BaseModel):
     """Where unit images, kept originals, page renders and uploads waiting for their job live. Empty: the
     data folder. An fsspec URL for several replicas: ``file:///mnt/shared/figvault`` (a shared mount),
     ``s3://bucket/figvault`` (install s3fs; credentials from the usual AWS variables)."""
+    page_cache_mb: float = Field(default=2048.0, ge=0)
+    """Disk the page viewer's cache may take (page renders, their unavailable markers, per-caller deck
+    conversions; ``pipeline/page_cache.py``): past it the least recently used renders and conversions are
+    removed (about 100 KB a page; a conversion is a whole PDF). 0: no bound."""
 
 
 class JobSettings(BaseModel):

@@ -41,13 +41,13 @@ from figvault.errors import ExtractionError, FigvaultError
 from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import region_dpi
 from figvault.pipeline.extract_worker import ExtractLimits, run_limited
+from figvault.pipeline.page_cache import CACHE_AREA, PageCache
 from figvault.pipeline.sources import RenderFailedError, SourceStore, SourceUnavailableError, checked_sha256
 from figvault.settings import Settings
 from figvault.storage import Storage
 
 PAGE_DPI = 110
 """Readable on a laptop screen at full width, small enough to load fast (an A4 page is about 100 KB)."""
-CACHE_AREA = "cache/pages"
 MAX_PAGE_PIXELS = 12_000_000
 """Posters and huge slides are rendered at a lower dpi rather than as 100-megapixel images."""
 RENDER_SLOTS = 2
@@ -104,6 +104,7 @@ class PageImageRenderer:
         self.clock = clock
         self.sources = SourceStore.from_settings(settings)
         self.cache = Storage.from_settings(settings).area(CACHE_AREA)
+        self.budget = PageCache(settings)
 
     def etag(self, sha256: str, page: int) -> str:
         return f'"{sha256[:32]}-p{page}-{self.dpi}"'
@@ -129,16 +130,18 @@ class PageImageRenderer:
             return cached
         key = self.cache_key(sha256, page)
         limits = ExtractLimits.from_settings(self.settings.extract)
-        with _one_render_of(self.caller):
+        # The document's entries of this caller are not evicted while its render reads or writes them.
+        with _one_render_of(self.caller), self.budget.holding(f"{self.prefix}{sha256[:2]}/{sha256}"):
             if not _slots.acquire(blocking=False):
                 raise PageRenderBusyError(f"{RENDER_SLOTS} page images are being rendered; try again shortly")
             try:
                 png = self._render_limited(sha256, page, key, limits)
             finally:
                 _slots.release()
-        self.cache.write(key, png)
-        for stale in marked:
-            self.cache.delete(stale + UNAVAILABLE_SUFFIX)
+            self.cache.write(key, png)
+            for stale in marked:
+                self.cache.delete(stale + UNAVAILABLE_SUFFIX)
+            self.budget.wrote(len(png))
         return PageImage(png=png, etag=self.etag(sha256, page))
 
     def cached(self, sha256: str, page: int) -> PageImage | None:
@@ -154,9 +157,12 @@ class PageImageRenderer:
         checked_sha256(sha256)
         key = self.cache_key(sha256, page)
         try:
-            return PageImage(png=self.cache.read(key), etag=self.etag(sha256, page)), []
+            image = PageImage(png=self.cache.read(key), etag=self.etag(sha256, page))
         except KeyError:
             pass
+        else:
+            self.budget.used(key)
+            return image, []
         limits = ExtractLimits.from_settings(self.settings.extract)
         return None, [k for k in (key, self.deck_key(sha256)) if self._raise_if_marked(k, limits)]
 
@@ -178,7 +184,9 @@ class PageImageRenderer:
             "seconds": limits.seconds,
             "memory_mb": limits.memory_mb,
         }
-        self.cache.write(key + UNAVAILABLE_SUFFIX, json.dumps(marker).encode())
+        raw = json.dumps(marker).encode()
+        self.cache.write(key + UNAVAILABLE_SUFFIX, raw)
+        self.budget.wrote(len(raw))
         return RenderFailedError(str(exc))
 
     def _page_file(self, sha256: str, page: int) -> tuple[Path, int]:
@@ -186,6 +194,10 @@ class PageImageRenderer:
         # A PDF: the original (bytes only, nothing parsed here). A deck: its kept PDF rendering, or made
         # now in a limited worker (python-pptx and LibreOffice under the extraction limits).
         source = self.sources.page_source(sha256, self.settings, scope=self.prefix)
+        if source.made_bytes:
+            self.budget.wrote(source.made_bytes)
+        elif source.page_index is not None:  # a deck's kept conversion: used now
+            self.budget.used_deck(sha256, self.prefix)
         index = source.index_of(page)
         if index is None:
             raise PageNotFoundError(f"no page {page}")

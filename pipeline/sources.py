@@ -17,7 +17,9 @@ import logging
 import re
 import shutil
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from figvault.errors import FigvaultError
@@ -31,15 +33,31 @@ log = logging.getLogger(__name__)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SUFFIX = {PDF_MIME: ".pdf", PPTX_MIME: ".pptx"}
 
-# One LibreOffice conversion per deck at a time, process-wide (stores are cheap, short-lived objects);
-# other requests for that deck wait for its result.
-_conversion_locks: dict[str, threading.Lock] = {}
+DECK_RENDERING = ".pptx.pdf"
+DECK_RENDERING_MAP = ".pptx.pages.json"
+
+# One LibreOffice conversion per deck (and scope) at a time, process-wide (stores are cheap, short-lived
+# objects); other requests for it wait for its result. A lock lives while someone holds or waits for it
+# (the count beside it): one per deck and caller ever opened would grow for the process's life.
+_conversion_locks: dict[str, tuple[threading.Lock, int]] = {}
 _conversion_locks_guard = threading.Lock()
 
 
-def _conversion_lock(key: str) -> threading.Lock:
+@contextmanager
+def _conversion_lock(key: str) -> Iterator[None]:
     with _conversion_locks_guard:
-        return _conversion_locks.setdefault(key, threading.Lock())
+        lock, users = _conversion_locks.get(key, (threading.Lock(), 0))
+        _conversion_locks[key] = (lock, users + 1)
+    try:
+        with lock:
+            yield
+    finally:
+        with _conversion_locks_guard:
+            lock, users = _conversion_locks[key]
+            if users > 1:
+                _conversion_locks[key] = (lock, users - 1)
+            else:
+                del _conversion_locks[key]
 
 
 class SourceUnavailableError(FigvaultError):
@@ -67,6 +85,8 @@ class PageSource:
     page_index: dict[int, int] | None
     """None: a PDF original, page ``n`` is at ``n - 1`` (the limited worker that renders it checks it is
     there: the service process never opens the untrusted file to count its pages)."""
+    made_bytes: int = 0
+    """The bytes of a deck rendering made for this request (0: it was there), for the cache's size."""
 
     def index_of(self, page: int) -> int | None:
         if self.page_index is None:
@@ -144,7 +164,7 @@ class SourceStore:
     def forget(self, sha256: str) -> None:
         """Remove the kept original of these bytes, its deck rendering and their local cached copies (no
         document holds the bytes any more: ``pipeline/document_files.py``)."""
-        for key in (*(self._key(sha256, s) for s in _SUFFIX.values()), *self._rendering_keys(sha256)):
+        for key in (*(self._key(sha256, s) for s in _SUFFIX.values()), *self.rendering_keys(sha256)):
             self.storage.delete(key)
             if self.cache_dir is not None:
                 (self.cache_dir / key).unlink(missing_ok=True)
@@ -161,11 +181,12 @@ class SourceStore:
             )
         if key.endswith(".pdf"):  # bytes only: the page is looked for by the worker that renders it
             return PageSource(pdf=self._local(key), page_index=None)
-        pdf_key, _ = self._rendering_keys(sha256, scope)
+        pdf_key, _ = self.rendering_keys(sha256, scope)
+        made = 0
         with _conversion_lock(pdf_key):  # per scope: one viewer never waits on another's conversion
             if not self.storage.exists(pdf_key):
-                self._convert_deck(sha256, self._local(key), settings, scope)
-        return self._read_rendering(sha256, scope)
+                made = self._convert_deck(sha256, self._local(key), settings, scope)
+        return replace(self._read_rendering(sha256, scope), made_bytes=made)
 
     def forget_scope(self, scope: str) -> None:
         """Remove every rendering kept under ``scope`` (a deleted document's), local copies included."""
@@ -175,24 +196,25 @@ class SourceStore:
 
     # ---- PPTX renderings -------------------------------------------------------------------------
 
-    def _rendering_keys(self, sha256: str, scope: str = "") -> tuple[str, str]:
-        return scope + self._key(sha256, ".pptx.pdf"), scope + self._key(sha256, ".pptx.pages.json")
+    def rendering_keys(self, sha256: str, scope: str = "") -> tuple[str, str]:
+        """The keys of a deck's PDF rendering and of its slide map, kept under ``scope``."""
+        return scope + self._key(sha256, DECK_RENDERING), scope + self._key(sha256, DECK_RENDERING_MAP)
 
     def _store_rendering(self, sha256: str, pdf: bytes, page_index: dict[int, int], scope: str = "") -> None:
-        pdf_key, map_key = self._rendering_keys(sha256, scope)
+        pdf_key, map_key = self.rendering_keys(sha256, scope)
         # The map first: a reader that finds the PDF always finds its map too.
         self.storage.write(map_key, json.dumps({str(k): v for k, v in page_index.items()}).encode())
         self.storage.write(pdf_key, pdf)
 
     def _read_rendering(self, sha256: str, scope: str) -> PageSource:
-        pdf_key, map_key = self._rendering_keys(sha256, scope)
+        pdf_key, map_key = self.rendering_keys(sha256, scope)
         raw = json.loads(self.storage.read(map_key))
         return PageSource(pdf=self._local(pdf_key), page_index={int(k): int(v) for k, v in raw.items()})
 
-    def _convert_deck(self, sha256: str, original: Path, settings: Settings, scope: str) -> None:
+    def _convert_deck(self, sha256: str, original: Path, settings: Settings, scope: str) -> int:
         """The deck's PDF rendering, made in a limited worker process (``run_limited``: the extraction
         limits, the LibreOffice child included): a hostile deck (a zip bomb, huge XML, thousands of slides)
-        fails alone with ExtractionError, and the service process never parses it."""
+        fails alone with ExtractionError, and the service process never parses it. Returns the bytes kept."""
         from figvault.ingest import slide_render
         from figvault.pipeline.extract_worker import ExtractLimits, run_limited
 
@@ -204,6 +226,7 @@ class SourceStore:
         pdf, page_index, seconds = run_limited(convert_deck, args, limits, verb="convert this deck")
         log.info("rendered deck %s for page images in %.1f s", sha256[:12], seconds)
         self._store_rendering(sha256, pdf, page_index, scope)
+        return len(pdf)
 
 
 def convert_deck(

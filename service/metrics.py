@@ -23,6 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from figvault.pipeline.page_cache import PageCache
+
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 """Methods with a label value of their own; any other (a client may send any token) is ``other``, so no
 client adds series to an open /metrics."""
@@ -180,6 +182,23 @@ class _StateCollector:
             pending = GaugeMetricFamily("figvault_audit_pending_rows", "Audit rows waiting for the writer.")
             pending.add_metric([], writer.pending())
             yield pending
+        settings = getattr(self.app_state, "settings", None)
+        if settings is not None:
+            yield from _page_cache(PageCache(settings))
+
+
+def _page_cache(cache: PageCache) -> Iterator[Metric]:
+    """The page viewer's cache: every tenant's and caller's renders in one number, so the service's view
+    only (a tenant's admin never reads it: ``ServiceMetrics.render``)."""
+    size = GaugeMetricFamily("figvault_page_cache_bytes", "Bytes of page renders and deck conversions kept.")
+    size.add_metric([], cache.size())
+    yield size
+    bound = GaugeMetricFamily("figvault_page_cache_limit_bytes", "storage.page_cache_mb in bytes (0: none).")
+    bound.add_metric([], cache.limit)
+    yield bound
+    evicted = CounterMetricFamily("figvault_page_cache_evictions", "Cache entries this process evicted.")
+    evicted.add_metric([], cache.evicted())
+    yield evicted
 
 
 def _counters(table: tuple[tuple[str, str, str], ...], sources: list[Any]) -> Iterator[Metric]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
 from figvault.pipeline import page_images, sources
 from figvault.pipeline.ingest_job import queue_upload_job
 from figvault.pipeline.jobs import JobState, JobStore, run_here
+from figvault.pipeline.page_cache import PageCache
 from figvault.pipeline.page_images import (
     PAGE_DPI,
     RENDER_SLOTS,
@@ -486,3 +489,131 @@ def test_one_caller_never_warms_anothers_page_render_or_deck_conversion(
 
 def sources_under(settings: Settings, scope: str) -> list[str]:
     return SourceStore.from_settings(settings).storage.list(f"doc/{scope}/**")
+
+
+def cached_files(settings: Settings) -> dict[str, int]:
+    """Every page render and per-caller deck conversion on disk, with its size (the cache's entries)."""
+    pages = Storage.from_settings(settings).area(page_images.CACHE_AREA).files()
+    decks = SourceStore.from_settings(settings).storage.files("doc")
+    return {key: size for key, size, _ in [*pages, *decks]}
+
+
+def test_the_page_cache_keeps_to_its_bound_evicting_the_least_recently_used(
+    offline_settings: Settings,
+) -> None:
+    """Renders are kept per document and caller, so the cache grew with callers x pages opened and nothing
+    removed them but the document's deletion. Now past ``storage.page_cache_mb`` the least recently used
+    render goes (a view refreshes it), and its caller's next view simply renders it again. Before
+    (2026-12-05), every render stayed: ana's page 2 was still there and the cache over its bound."""
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    scope = page_images.document_scope("acme", "doc_x")
+    offline_settings.storage.page_cache_mb = 0  # no bound while the pages are measured
+    ana = PageImageRenderer(offline_settings, caller="acme\0ana", scope=scope)
+    sizes = {n: len(ana.render(sha(data), n).png) for n in (1, 2, 3)}
+    for n in (1, 2, 3):  # written in this order, a second apart
+        os.utime(ana.cache_path(sha(data), n), (1_000_000 + n, 1_000_000 + n))
+    assert ana.cached(sha(data), 1) is not None  # a view: page 1 is now the most recently used
+    # bo's page 1 passes the bound; evicting page 2 (the least recently used) brings it under 0.9 of it
+    kept = sizes[1] + sizes[3] + sizes[1]
+    offline_settings.storage.page_cache_mb = (kept + sizes[2] // 2) / 2**20
+    bo = PageImageRenderer(offline_settings, caller="acme\0bo", scope=scope)
+    bo.render(sha(data), 1)
+
+    assert ana.cached(sha(data), 2) is None, "the least recently used render was evicted"
+    assert ana.cached(sha(data), 1) is not None and ana.cached(sha(data), 3) is not None
+    assert bo.cached(sha(data), 1) is not None
+    assert sum(cached_files(offline_settings).values()) <= offline_settings.storage.page_cache_mb * 2**20
+    assert len(ana.render(sha(data), 2).png) == sizes[2], "an evicted page is rendered again for its caller"
+
+
+def test_a_deck_conversion_counts_in_the_cache_and_is_evicted_whole(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deck's conversion is a whole PDF per caller: it counts in the bound, and is evicted with its slide
+    map (a reader that finds the PDF finds its map), then made again on its caller's next view."""
+    deck = sample_pptx_bytes()
+    SourceStore.from_settings(offline_settings).keep(sha(deck), deck, PPTX_MIME)
+    rendering = three_page_pdf()  # any PDF stands for LibreOffice's output here
+    converted: list[str] = []
+
+    def convert(store: SourceStore, sha256: str, original: Path, settings: Settings, scope: str) -> int:
+        converted.append(scope)
+        store._store_rendering(sha256, rendering, {1: 0, 2: 1, 3: 2}, scope)
+        return len(rendering)
+
+    monkeypatch.setattr(SourceStore, "_convert_deck", convert)
+    scope = page_images.document_scope("acme", "doc_x")
+    ana = PageImageRenderer(offline_settings, caller="acme\0ana", scope=scope)
+    ana.render(sha(deck), 3)
+    one_caller = sum(cached_files(offline_settings).values())  # a conversion, its map and a 300 pt page
+    offline_settings.storage.page_cache_mb = one_caller * 1.15 / 2**20
+    bo = PageImageRenderer(offline_settings, caller="acme\0bo", scope=scope)
+    bo.render(sha(deck), 3)
+
+    store = SourceStore.from_settings(offline_settings)
+    ana_pdf, ana_map = store.rendering_keys(sha(deck), ana.prefix)
+    assert not store.storage.exists(ana_pdf) and not store.storage.exists(ana_map), "evicted whole"
+    assert all(store.storage.exists(k) for k in store.rendering_keys(sha(deck), bo.prefix))
+    assert sum(cached_files(offline_settings).values()) <= offline_settings.storage.page_cache_mb * 2**20
+    assert ana.cached(sha(deck), 3) is None
+    ana.render(sha(deck), 3)
+    assert converted == [ana.prefix, bo.prefix, ana.prefix], "converted again for its caller"
+
+
+def test_an_entry_a_render_holds_is_never_evicted(offline_settings: Settings) -> None:
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    ana = PageImageRenderer(offline_settings, caller="acme\0ana", scope="s" * 32)
+    ana.render(sha(data), 1)
+    offline_settings.storage.page_cache_mb = 1 / 2**20  # one byte: everything is over it
+    cache = PageCache(offline_settings)
+    with cache.holding(f"{ana.prefix}{sha(data)[:2]}/{sha(data)}"):
+        cache.trim()
+        assert ana.cached(sha(data), 1) is not None, "held by a render of this process"
+    cache.trim()
+    assert ana.cached(sha(data), 1) is None and cached_files(offline_settings) == {}
+
+
+def test_deck_conversion_locks_do_not_outlive_their_use(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One conversion lock per deck and caller was made and never dropped: a dict that grew with every
+    caller who opened a deck, for the process's life (before 2026-12-05: 40 entries here)."""
+    deck = sample_pptx_bytes()
+    store = SourceStore.from_settings(offline_settings)
+    store.keep(sha(deck), deck, PPTX_MIME)
+
+    def convert(store: SourceStore, sha256: str, original: Path, settings: Settings, scope: str) -> int:
+        store._store_rendering(sha256, three_page_pdf(), {1: 0, 2: 1, 3: 2}, scope)
+        return 1
+
+    monkeypatch.setattr(SourceStore, "_convert_deck", convert)
+    for n in range(40):
+        store.page_source(sha(deck), offline_settings, scope=f"doc/{n:032x}/")
+    assert len(sources._conversion_locks) == 0
+
+
+def test_a_conversion_lock_still_makes_a_second_request_wait() -> None:
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with sources._conversion_lock("deck"):
+            inside.set()
+            release.wait(5)
+            order.append("first")
+
+    def second() -> None:
+        with sources._conversion_lock("deck"):
+            order.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert inside.wait(5)
+    threads[1].start()
+    threads[1].join(0.2)
+    assert order == [], "the second waits while the first converts"
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["first", "second"] and sources._conversion_locks == {}

@@ -315,3 +315,26 @@ def test_another_tenant_waits_its_turn_while_one_tenant_holds_both_render_slots(
         for thread in threads:
             thread.join(60)
     assert answers == {"slot-a0": 200, "slot-a1": 200, "slot-g": 200, "slot-a2": 200}
+
+
+def test_the_page_cache_size_is_in_the_services_metrics_not_a_tenant_admins(world: World) -> None:
+    """The page viewer's cache (every tenant's and caller's renders) shows in the scrape token's view of
+    ``/metrics`` (bytes, bound, evictions); a tenant's admin reads its own tenant's view, without it."""
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+    from tests.service.conftest import SCRAPER
+
+    doc = acme_docs(world)[1]
+    url = f"/v1/documents/{doc.doc_id}/pages/1/image"
+    assert world.client.get(url, headers=world.headers("reader")).status_code == 200
+    settings = world.settings.model_copy(deep=True)
+    settings.service.tenant_admin_metrics = True
+    with TestClient(create_app(settings, engine=world.client.app.state.engine)) as client:
+        scraper = client.get("/metrics", headers=SCRAPER).text
+        admin = client.get("/metrics", headers=world.headers("admin"))
+    values = {line.split()[0]: float(line.split()[-1]) for line in scraper.splitlines() if line[:1] != "#"}
+    on_disk = sum(p.stat().st_size for p in (world.settings.data_dir / "cache" / "pages").rglob("*.png"))
+    assert values["figvault_page_cache_bytes"] >= on_disk > 0
+    assert values["figvault_page_cache_limit_bytes"] == settings.storage.page_cache_mb * 2**20
+    assert admin.status_code == 200 and "figvault_page_cache" not in admin.text

@@ -1,0 +1,174 @@
+"""A bound on the disk the page viewer's cache takes (``storage.page_cache_mb``).
+
+Renders and deck conversions are kept per document and per caller (``page_images``: one reader never warms
+another's page), so the cache grows with callers x pages opened: about 100 KB a page, a whole PDF per deck
+and caller. Past the bound, the least recently used entries go: page renders (``cache/pages``, ``.png``)
+and per-caller deck conversions (``sources/doc/...``: the PDF and its slide map, one entry); an evicted
+entry is simply made again on its caller's next view, so eviction tells nobody what another caller read.
+Unavailable markers count in the size but are never evicted (they spare the server a hostile page's
+render; a few hundred bytes each). "Used" is the file's modification time, set on each cache hit where the
+storage allows it (a local or mounted folder: ``Storage.touch``; an object store keeps the write time).
+
+Evicting walks the cache (``Storage.files``), so it is amortised: each process keeps an estimate (its last
+walk plus what it wrote since) and walks again when the estimate passes the bound, or ``RESCAN_S`` after
+its last walk (other replicas write too), then evicts down to ``LOW_WATER`` of the bound. An entry held by
+a render of this process (``holding``: being written, or a deck's PDF being rasterised) is never evicted;
+a temporary file (``.tmp-*``, a write under way in any process) is neither counted nor evicted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from figvault.pipeline.sources import DECK_RENDERING, DECK_RENDERING_MAP, SourceStore
+from figvault.settings import Settings
+from figvault.storage import Storage
+
+CACHE_AREA = "cache/pages"
+DOCUMENT_PREFIX = "doc"
+"""Where every document's (and caller's) entries live in both areas (``page_images._cache_prefix``)."""
+LOW_WATER = 0.9
+"""An eviction frees down to this share of the bound, so the next walk is many renders away."""
+RESCAN_S = 60.0
+TEMPORARY = ".tmp-"
+MARKER_SUFFIX = ".unavailable"
+
+
+@dataclass
+class _Budget:
+    """One storage's cache state in this process."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    estimate: int = 0
+    scanned_at: float | None = None
+    evicted: int = 0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    keys: tuple[tuple[Storage, str], ...]
+    """What goes together, in the order removed (a deck's PDF before its map: a reader that finds the PDF
+    always finds its map)."""
+    size: int
+    used: float
+    name: str
+    """The area-relative key that ``holding`` prefixes match."""
+
+
+_budgets: dict[str, _Budget] = {}
+_budgets_guard = threading.Lock()
+_held: Counter[str] = Counter()
+_held_guard = threading.Lock()
+
+
+class PageCache:
+    def __init__(self, settings: Settings) -> None:
+        self.pages = Storage.from_settings(settings).area(CACHE_AREA)
+        self.decks = SourceStore.from_settings(settings)
+        self.limit = int(settings.storage.page_cache_mb * 2**20)
+        with _budgets_guard:
+            self.state = _budgets.setdefault(self.pages.root, _Budget())
+
+    @staticmethod
+    @contextmanager
+    def holding(prefix: str) -> Iterator[None]:
+        """Entries whose key starts with ``prefix`` are not evicted by this process meanwhile."""
+        with _held_guard:
+            _held[prefix] += 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[prefix] -= 1
+                if not _held[prefix]:
+                    del _held[prefix]
+
+    def used(self, key: str) -> None:
+        """A page render served from the cache: now its most recently used."""
+        self.pages.touch(key)
+
+    def used_deck(self, sha256: str, scope: str) -> None:
+        self.decks.storage.touch(self.decks.rendering_keys(sha256, scope)[0])
+
+    def wrote(self, nbytes: int) -> None:
+        """``nbytes`` were added to the cache; evicts when the bound is passed."""
+        self.state.estimate += nbytes
+        stale = self.state.scanned_at is None or time.monotonic() - self.state.scanned_at >= RESCAN_S
+        if self.limit and (stale or self.state.estimate > self.limit):
+            self.trim()
+
+    def size(self) -> int:
+        """The cache's bytes (walked again when the last walk is ``RESCAN_S`` old)."""
+        if self.state.scanned_at is None or time.monotonic() - self.state.scanned_at >= RESCAN_S:
+            self.trim()
+        return self.state.estimate
+
+    def evicted(self) -> int:
+        """Entries this process evicted."""
+        return self.state.evicted
+
+    def trim(self) -> None:
+        """Walk the cache and, past the bound, evict the least recently used entries not held."""
+        if not self.state.lock.acquire(blocking=False):
+            return  # another thread of this process is at it
+        try:
+            entries, total = self._entries()
+            if self.limit and total > self.limit:
+                total = self._evict(entries, total, int(self.limit * LOW_WATER))
+            self.state.estimate, self.state.scanned_at = total, time.monotonic()
+        finally:
+            self.state.lock.release()
+
+    def _evict(self, entries: list[_Entry], total: int, target: int) -> int:
+        with _held_guard:
+            held = tuple(_held)
+        for entry in sorted(entries, key=lambda e: e.used):
+            if total <= target:
+                break
+            if held and entry.name.startswith(held):
+                continue
+            for storage, key in entry.keys:
+                storage.delete(key)
+            self._drop_local_copy(entry)
+            total -= entry.size
+            self.state.evicted += 1
+        return total
+
+    def _drop_local_copy(self, entry: _Entry) -> None:
+        """A deck conversion's copy on this machine (kept when the storage is remote)."""
+        if self.decks.cache_dir is None:
+            return
+        for storage, key in entry.keys:
+            if storage is self.decks.storage:
+                with contextlib.suppress(OSError):
+                    (Path(self.decks.cache_dir) / key).unlink(missing_ok=True)
+
+    def _entries(self) -> tuple[list[_Entry], int]:
+        """The evictable entries and the bytes of all (markers included)."""
+        entries: list[_Entry] = []
+        total = 0
+        for key, size, mtime in self.pages.files():
+            if Path(key).name.startswith(TEMPORARY):
+                continue
+            total += size
+            if not key.endswith(MARKER_SUFFIX):
+                entries.append(_Entry(((self.pages, key),), size, mtime, key))
+        decks: dict[str, list[tuple[str, int, float]]] = {}
+        for key, size, mtime in self.decks.storage.files(DOCUMENT_PREFIX):
+            stem = key.removesuffix(DECK_RENDERING_MAP).removesuffix(DECK_RENDERING)
+            if Path(key).name.startswith(TEMPORARY) or stem == key:
+                continue
+            total += size
+            decks.setdefault(stem, []).append((key, size, mtime))
+        for stem, files in decks.items():
+            ordered = sorted(files, key=lambda f: not f[0].endswith(DECK_RENDERING))  # the PDF first
+            keys = tuple((self.decks.storage, key) for key, _, _ in ordered)
+            entries.append(_Entry(keys, sum(f[1] for f in files), max(f[2] for f in files), stem))
+        return entries, total
