@@ -25,6 +25,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from figvault.ingest.boxes import Box, box_area, box_gap, box_intersection
@@ -637,7 +638,10 @@ def caption_title(caption: Sequence[TextLine], graphic: Box, held: Sequence[Text
         return []  # under its figure (over it: above the graphic, or inside the top of its frame)
     title = wrapped_title(caption[0], caption)
     least = _least_title_size(caption, held, None)
-    if title[0] is not caption[0] or not all(_title_like(line, least) for line in title):
+    # the label's word and number ("Fig. 3") count as no words of the title: a long survey question after
+    # them is still a title
+    first = replace(title[0], text=" ".join(title[0].text.split()[2:]))
+    if title[0] is not caption[0] or not all(_title_like(line, least) for line in (first, *title[1:])):
         return []
     return title
 

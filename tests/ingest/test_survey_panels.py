@@ -531,3 +531,12 @@ def test_titles_of_a_row_in_one_line_on_a_landscape_page_are_no_page_title(
     charts' titles are written as one line in the page's largest type. Its parts, cut at the wide gap, are
     a row of panel titles (one block), not the page's title that both charts would take."""
     _assert_report_page_titled(survey, tmp_path, "one_line_titles", 1016, 1)
+
+
+def test_a_numbered_question_of_thirteen_words_is_its_charts_title(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """Page 1 of generated report numbered_titles 1013: "Fig. 1 Q21. How do you expect your infrastructure
+    budget to change next year?" over a framed chart is 13 words; the label's word and number are no words
+    of the title, and the question is the chart's title."""
+    _assert_report_page_titled(survey, tmp_path, "numbered_titles", 1013, 1)
