@@ -25,7 +25,7 @@ REFUSED = b"request header fields too large"
 class BoundedHeadProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` that refuses a request whose head exceeds ``max_head_bytes`` with 431."""
 
-    max_head_bytes = 64 * 1024
+    max_head_bytes: int  # set by bounded_head_protocol (service.max_header_kb: its one default)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -7,26 +7,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import StoreError
+from tests.helpers.server import free_port
 
 load_commands()
 HELD = "the embedded store x is in use by another process: stop the other figvault process"
 
 
+def _serve_with_the_store_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> Result:
+    """``figvault serve`` whose engine cannot open the store: ``error(HELD)``."""
+
+    def held(settings: object) -> None:
+        raise error(HELD)
+
+    monkeypatch.setattr("figvault.service.app._load_engine", held)
+    return CliRunner().invoke(
+        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", str(free_port())]
+    )
+
+
 def test_a_start_up_that_fails_for_a_figvault_reason_says_it_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def held(settings: object) -> None:
-        raise StoreError(HELD)
-
-    monkeypatch.setattr("figvault.service.app._load_engine", held)
-    result = CliRunner().invoke(
-        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18799"]
-    )
+    result = _serve_with_the_store_held(tmp_path, monkeypatch, StoreError)
     assert result.exit_code == 3, result.output
     assert f"figvault cannot start: {HELD}" in result.output
     assert "Traceback" not in result.output
@@ -135,13 +144,7 @@ def test_a_second_serve_on_a_lite_folder_is_told_what_works(
     refused at start; the line now says how to run several (before: only "stop the other process")."""
     from figvault.errors import StoreInUseError
 
-    def held(settings: object) -> None:
-        raise StoreInUseError(HELD)
-
-    monkeypatch.setattr("figvault.service.app._load_engine", held)
-    result = CliRunner().invoke(
-        app, ["--config", "offline", "--data-dir", str(tmp_path), "serve", "--port", "18798"]
-    )
+    result = _serve_with_the_store_held(tmp_path, monkeypatch, StoreInUseError)
     assert result.exit_code == 3, result.output
     assert f"figvault cannot start: {HELD}" in result.output
     assert "for more serve processes use a Milvus server" in result.output
