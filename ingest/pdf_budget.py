@@ -60,6 +60,12 @@ MAX_PAGE_CHARACTERS = 1_000_000
 """A page showing more characters is not read: MuPDF keeps about 110 bytes of text page per character (one
 ``Tj`` of 8 million characters, 8 KB compressed: 13.5 s and 900 MB, nothing found; of 15 million: the
 2 GiB worker limit, the whole document lost). A dense page of text has 5,000-20,000."""
+FREE_PAGE_FONTS = 1_000
+"""Fonts a page may use without counting them: the busiest corpus or distractor page uses 72."""
+FONT_OPS = 10
+"""What each font past FREE_PAGE_FONTS counts, in painting operators: MuPDF loads every font a page uses
+(100,000 base-14 fonts shown once each, 13 MB of file: 23 CPU-s to read the text alone, the extraction past
+200 s), about 10 times what a painted path costs it."""
 MIN_BYTES_PER_OP = 4
 """The shortest painting of a path (``0 0 m S``) takes more bytes than this: a stream of N bytes holds
 fewer than N / 4 painting operators, so small pages need no count."""
@@ -137,12 +143,12 @@ class ContentBudget:
             return cost
         times = _times(roots, order, edges)
         painted = [(self._streams[xref], n) for xref, n in times.items() if n]
-        glyph_ops, expansion, glyph_shading = self._font_costs(page, cost)
+        glyph_ops, expansion, glyph_shading, font_ops = self._font_costs(page, cost)
         # what the page's own streams do not show: pattern cells, annotations' appearances, and what MuPDF
         # draws of the annotations that have none (pdf_budget_annots)
         drawn = self._annotation_data.page_cost(page)
         pattern_ops = self._pattern_ops(page, roots, times, cost) + self._annotation_ops(page, cost)
-        pattern_ops += drawn.operations
+        pattern_ops += drawn.operations + font_ops
         self._shadings_painted(page, roots, times, cost)
         self._colour_spaces(page, times, cost)
         masked = 1 + self._soft_mask_ops(page, roots, times, cost)
@@ -507,20 +513,22 @@ class ContentBudget:
                     values.append(normal_found.group(1).decode("latin-1"))
         return [int(x) for value in values for x in REF.findall(value.encode("latin-1"))]
 
-    def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int, int]:
+    def _font_costs(self, page: pymupdf.Page, cost: PageCost) -> tuple[int, int, int, int]:
         """What the page's fonts multiply: the most painting operators one Type 3 glyph draws (0: none has
-        any), the most shading bytes one decodes (``_type3_glyph_ops``), and the most characters one code of
-        a font's ToUnicode map stands for (1 for real fonts, 2-3 for ligatures; ``_unicode_expansion``).
-        Each font is looked up once a page."""
+        any), the most shading bytes one decodes (``_type3_glyph_ops``), the most characters one code of
+        a font's ToUnicode map stands for (1 for real fonts, 2-3 for ligatures; ``_unicode_expansion``); and
+        what loading them costs, in operations (FONT_OPS for each past FREE_PAGE_FONTS). Each font is
+        looked up once a page."""
         glyph_ops, expansion, shading = 0, 1, 0
-        for font in page.get_fonts(full=True):
+        fonts = page.get_fonts(full=True)
+        for font in fonts:
             if font[2] == "Type3":
                 ops, bytes_ = self._type3_glyph_ops(font[0], cost)
                 glyph_ops, shading = max(glyph_ops, ops), max(shading, bytes_)
             expansion = max(expansion, self._unicode_expansion(font[0], cost))
             if cost.over_bytes:  # the page is skipped whatever it paints
-                return 0, 1, 0
-        return glyph_ops, expansion, shading
+                return 0, 1, 0, 0
+        return glyph_ops, expansion, shading, FONT_OPS * max(0, len(fonts) - FREE_PAGE_FONTS)
 
     def _unicode_expansion(self, font: int, cost: PageCost) -> int:
         """The most UTF-16 units one code of ``font``'s ToUnicode CMap maps to (its longest hex string, a

@@ -132,3 +132,21 @@ def _words(n: int) -> list[bytes]:
     """``n`` random lowercase words of 4-8 letters (a fixed seed)."""
     letters = random.Random(7).randbytes(8 * n).translate(bytes(97 + i % 26 for i in range(256)))
     return [letters[8 * i : 8 * i + 4 + i % 5] for i in range(n)]
+
+
+def many_fonts_pdf(path: Path, fonts: int) -> Path:
+    """A bar chart page whose resources name ``fonts`` distinct Helvetica font objects (6, 7, ...), each
+    showing one letter."""
+    names = b" ".join(b"/F%d %d 0 R" % (i, 6 + i) for i in range(fonts))
+    text = b"".join(
+        b"BT /F%d 1 Tf %d %d Td (a) Tj ET\n" % (i, 50 + i % 500, 50 + (i // 500) % 700) for i in range(fonts)
+    )
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Name /X%d >>"
+    objects = one_page_objects(
+        b"/Font << /F1 5 0 R " + names + b" >>",
+        _flate(HEADING + bar_chart() + text),
+        HELVETICA,
+        *[font % i for i in range(fonts)],
+    )
+    path.write_bytes(_pdf_file(objects))
+    return path

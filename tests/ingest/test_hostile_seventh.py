@@ -94,3 +94,12 @@ def test_a_type3_glyphs_shading_counts_at_each_character(tmp_path: Path) -> None
     assert result.figures == [] and result.warnings == [OVER_BYTES]
     small = extract_document(h7.type3_shading_pdf(tmp_path / "small.pdf", 10, 100), SETTINGS)
     assert not small.warnings and len(small.figures) == 1
+
+
+def test_a_page_of_tens_of_thousands_of_fonts_counts_their_loading(tmp_path: Path) -> None:
+    # Before: a font was nothing to the budget; MuPDF loads each font a page uses: 100,000 fonts each showing
+    # one letter (13 MB) ran past 200 s, 25,000 (3 MB) counted 25,009 operations and were analysed.
+    result = extract_document(h7.many_fonts_pdf(tmp_path / "fonts.pdf", 25_000), SETTINGS)
+    assert result.figures == [] and result.warnings == [SKIPPED.format(25_009 + 10 * 24_000)]
+    small = extract_document(h7.many_fonts_pdf(tmp_path / "small.pdf", 200), SETTINGS)
+    assert not small.warnings and len(small.figures) == 1
