@@ -2,8 +2,9 @@
 
 A job asks it twice for most files: the look-ahead's ``worth`` (is a stored document of the tenant already
 made of these bytes?) and then the batch's plan (skip, replace or add). Hashing the corpus twice cost about
-0.7 s a job; ``FileDigests`` keeps each digest under the file's path, size and modification time, read from
-the opened file before its bytes, so a file changed in between (another size or mtime) is hashed again.
+0.7 s a job; ``FileDigests`` keeps each digest under the file's path, size, modification time, inode and
+change time, read from the opened file before its bytes, so a file changed in between is hashed again,
+even one written back with its old size and mtime (the change time moves with any write).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ def _sha256(fh: BinaryIO) -> str:
 
 
 class FileDigests:
-    """Files' SHA-256 digests (hex), each kept under (path, size, mtime) for one job."""
+    """Files' SHA-256 digests (hex), each kept under (path, size, mtime, inode, ctime) for one job."""
 
     def __init__(self, kept: int = KEPT) -> None:
         self._kept = kept
-        self._known: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._known: OrderedDict[tuple[str, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
         self.hashed = 0
         """Files read and hashed (not found kept)."""
@@ -43,7 +44,8 @@ class FileDigests:
 
         with open_regular(path) as fh:
             info = os.fstat(fh.fileno())
-            key = (str(path), info.st_size, info.st_mtime_ns)
+            # ctime too: a write moves it and no utime sets it back (cp -p, rsync -t, tar keep the mtime)
+            key = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
             with self._lock:
                 known = self._known.get(key)
             if known is not None:

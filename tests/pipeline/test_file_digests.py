@@ -33,3 +33,16 @@ def test_at_most_the_kept_digests_stay(tmp_path: Path) -> None:
     assert digests.hashed == 3
     digests.sha256(paths[0])  # the oldest went
     assert digests.hashed == 4
+
+
+def test_a_file_rewritten_with_its_old_size_and_mtime_is_hashed_again(tmp_path: Path) -> None:
+    """``cp -p``, ``rsync -t`` and ``tar`` set a written file's mtime back; its change time moves. Before
+    2026-12-05 the key was (path, size, mtime): the old bytes' digest came back for the new bytes."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(b"first bytes")
+    digests = FileDigests()
+    digests.sha256(path)
+    before = path.stat()
+    path.write_bytes(b"other bytes")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert digests.sha256(path) == hashlib.sha256(b"other bytes").hexdigest()
