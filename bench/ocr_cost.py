@@ -43,9 +43,11 @@ def save(out: Path) -> int:
     rows: list[dict[str, Any]] = []
     read_lines, doc = ocr.read_lines, {"name": ""}
 
-    def watched(image: Image.Image, engine: ocr.OcrEngine, settings: ExtractSettings) -> list[ocr.OcrLine]:
+    def watched(
+        image: Image.Image, engine: ocr.OcrEngine, settings: ExtractSettings, timeout_s: float | None = None
+    ) -> list[ocr.OcrLine]:
         start = time.process_time()
-        lines = read_lines(image, engine, settings)
+        lines = read_lines(image, engine, settings, timeout_s)
         name = f"{len(rows):03d}.png"
         image.save(out / name)
         words = sum(len(line.text.split()) for line in lines)
