@@ -109,6 +109,9 @@ class _SlowLayout:
     def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
         self.thread = threading.get_native_id()
 
+    def AnalyseLayout(self) -> None:
+        return None  # no text line found: the picture is read at its own size (ocr._sized_for_text)
+
     def Recognize(self, timeout: int) -> bool:
         self.released.wait(60)
         return False

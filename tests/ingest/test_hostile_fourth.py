@@ -176,6 +176,9 @@ class _SlowLayout:
         if not self.busy.acquire(blocking=False):
             self.overlapped += 1
 
+    def AnalyseLayout(self) -> None:
+        return None  # no text line found: the picture is read at its own size (ocr._sized_for_text)
+
     def Recognize(self, timeout: int) -> bool:
         self.released.wait(self.layout_s)
         self.busy.release()

@@ -337,3 +337,51 @@ def test_a_picture_whose_text_layer_words_lie_on_it_is_not_read(tmp_path: Path) 
     (figure,) = extract_document(path, ExtractSettings(workers=1)).figures
     assert "operator notes" in figure.unit.figure_text.lower()
     assert OCR_MARKER not in figure.unit.figure_text
+
+
+SMALL_WORDS = (
+    "Replication lag dashboard",
+    "Primary region healthy",
+    "Failover window minutes",
+    "Snapshot retention policy",
+    "Certificate rotation schedule",
+)
+
+
+def small_text_picture(font_px: float = 9) -> bytes:
+    """A screenshot's small type: five lines of ``font_px`` pixel words, one pixel per point (as captured)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=140)
+    page.draw_rect(page.rect, color=None, fill=(0.96, 0.97, 1.0))
+    for i, line in enumerate(SMALL_WORDS):
+        page.insert_text((10, 20 + i * 22), line, fontsize=font_px, fontname="helv", color=(0.1, 0.1, 0.2))
+    png = page.get_pixmap(dpi=72).tobytes("png")
+    doc.close()
+    return png
+
+
+@needs_tesseract
+def test_small_text_is_read_enlarged() -> None:
+    """9 px type: Tesseract's layout finds its lines but reads only "ag", "region heathy", "window minutes",
+    "schedule" at its own size; enlarged to TEXT_LINE_PX lines it reads the rest but "Failover". Boxes stay
+    in the picture's own pixels."""
+    image = Image.open(io.BytesIO(small_text_picture())).convert("RGB")
+    lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1))
+    words = " ".join(line.text for line in lines).lower().split()
+    for word in ("replication", "primary", "healthy", "snapshot", "certificate"):
+        assert word in words
+    assert all(0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height for x0, y0, x1, y1 in (
+        line.box for line in lines))  # fmt: skip
+    assert lines[0].box[1] < 20 < lines[-1].box[1]  # the first line near the top, the last near the bottom
+
+
+@needs_tesseract
+def test_small_text_in_a_pdf_picture_reaches_the_unit(tmp_path: Path) -> None:
+    """A screenshot placed at 144 dpi is rendered for OCR at about its own pixels (9 px type): its words are
+    in the unit's OCR text (read unenlarged: "ng dashboard", "region", "minutes", "Snapshot retention",
+    "schedule")."""
+    path = picture_pdf(tmp_path / "small.pdf", [(small_text_picture(), (72, 100, 222, 170))])
+    unit = extract_document(path, ExtractSettings(workers=1)).figures[0].unit
+    words = _ocr_part(unit.figure_text).split()
+    for word in ("replication", "primary", "healthy", "certificate"):
+        assert word in words
