@@ -895,15 +895,17 @@ def execute(ctx: JobContext) -> Job:
     except JobLost as exc:
         log.warning("%s; this process stops working on it", exc)
     except JobInterrupted as exc:
-        store.requeue(job.id, f"interrupted ({exc}); it resumes when the runner starts again", owner=owner)
+        note = f"interrupted ({exc}); it resumes when the runner starts again"
+        _recorded(ctx, lambda: store.requeue(job.id, note, owner=owner))
     except JobCancelled as exc:
-        store.finish(job.id, JobState.CANCELLED, str(exc), owner=owner)
+        reason = str(exc)
+        _recorded(ctx, lambda: store.finish(job.id, JobState.CANCELLED, reason, owner=owner))
         log.info("job %s (%s) cancelled: %s", job.id, job.type, exc)
     except Exception as exc:  # a bug or an outage too: the job fails with its reason, the runner goes on
         _record_failure(ctx, as_disk_full(exc) or exc, owner)
     else:
         summary = str(result.pop("summary", "")) if isinstance(result, dict) else ""
-        if not store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner):
+        if not _recorded(ctx, lambda: store.finish(job.id, JobState.SUCCEEDED, summary, result, owner=owner)):
             log.warning("job %s finished here, but another process owns it now", job.id)
         else:  # the server log names each job's end, as it does a failure
             log.info("job %s (%s) succeeded: %s", job.id, job.type, summary)
@@ -924,7 +926,22 @@ def _record_failure(ctx: JobContext, exc: BaseException, owner: str | None) -> N
     if isinstance(exc, JobDiskFullError):
         disk_reserve.release(ctx.settings)
         phase = AWAITING_RETRY if exc.keeps_inputs else None
-    ctx.store.finish(job.id, JobState.FAILED, public_line(exc), detail, owner=owner, phase=phase)
+    message = public_line(exc)
+    _recorded(
+        ctx, lambda: ctx.store.finish(job.id, JobState.FAILED, message, detail, owner=owner, phase=phase)
+    )
+
+
+def _recorded(ctx: JobContext, write: Callable[[], Any]) -> Any:
+    """``write``'s answer (a job's end record), written once more after giving the data folder's reserve
+    back when the disk filled under the handler's last write or between it and this one (a job that
+    succeeded or was cancelled, or failed for another reason, must not stay ``running`` either)."""
+    try:
+        return write()
+    except Exception as exc:
+        if disk_full_cause(exc) is None or not disk_reserve.release(ctx.settings):
+            raise
+        return write()
 
 
 def run_here(

@@ -122,3 +122,51 @@ def test_a_read_only_data_folder_gets_no_reserve_and_no_error(tmp_path: Path) ->
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+SUCCEEDS = r"""
+import json, subprocess, sys
+from pathlib import Path
+
+data = Path(sys.argv[1])
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(data)], check=True)
+
+from figvault.pipeline import jobs
+from figvault.settings import load_settings
+
+
+def fill_then_succeed(ctx):
+    with open(data / "filler", "wb") as out:  # another program fills the disk while the job runs
+        try:
+            while True:
+                out.write(b"\xff" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return {"summary": "done"}
+
+
+settings = load_settings("offline", data_dir=data)
+store = jobs.JobStore.open(settings)
+jobs.HANDLERS[jobs.JobType.REENCODE] = lambda: fill_then_succeed
+job = store.create(jobs.JobType.REENCODE, {}, started_by="cli", tenant="*")
+claimed = store.claim(job.id, jobs.this_owner())
+try:
+    print(jobs.execute(jobs.JobContext(store, claimed, settings)).state)
+except Exception as exc:  # the end could not be recorded
+    print("raised " + type(exc).__name__)
+"""
+
+
+def test_a_job_that_succeeds_on_a_disk_filled_under_it_records_its_end(tmp_path: Path) -> None:
+    """The disk filled by someone else while the job ran; its handler wrote nothing more and succeeded.
+    Before 2026-12-05 only a failure gave the reserve back: the success record raised (OperationalError,
+    database or disk is full) and the job stayed ``running``."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to mount a small tmpfs in a private mount namespace")
+    data = tmp_path / "data"
+    data.mkdir()
+    command = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", SUCCEEDS, str(data)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "succeeded"
