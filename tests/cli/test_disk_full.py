@@ -147,7 +147,7 @@ def test_the_store_libraries_tracebacks_go_to_the_log_file_only(
 @pytest.mark.usefixtures("fresh_loggers")
 def test_the_log_file_is_rotated_at_its_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before 2026-12-05 the file grew for good: 200 failures of 1 KB each made one 200 KB file here."""
-    monkeypatch.setattr(_log, "LOG_MAX_BYTES", 20_000, raising=False)
+    monkeypatch.setattr(_log, "LOG_MAX_BYTES", 20_000)
     settings = load_settings("offline", data_dir=tmp_path)
     path = _log.log_to_file(settings)
     assert path is not None
