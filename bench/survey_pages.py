@@ -17,7 +17,10 @@ Seeds: the **tune** part (:data:`TUNE_SEEDS`) is for developing rules; the **rep
 Measured per panel: one unit matches it (IoU >= 0.5, one to one), none merged (a unit holding half of two or
 more panels), none lost (no unit holding half of it); box IoU of the matched; title exact (the printed
 title, whitespace normalised) and normalised (``scoring.title_matches``: words, case and punctuation
-ignored, or the first 4 words of a longer title).
+ignored, or the first 4 words of a longer title); ``legend_names``: of the panels with a legend of their own
+drawn as text (not the shared legend under a grid, not a chart exported as a picture), how many have every
+legend name in the figure_text of their best-overlapping unit (issue 13 item 2: the words a chart shows
+belong to its unit).
 """
 
 from __future__ import annotations
@@ -125,6 +128,8 @@ class GoldPanel:
     box: Box
     title: str
     kind: str
+    names: tuple[str, ...] = ()
+    """The names its own legend shows (drawn as text): its unit's figure_text should hold them."""
 
 
 @dataclass
@@ -151,6 +156,7 @@ class Pen:
     def __init__(self, page: pymupdf.Page) -> None:
         self.page = page
         self.extent: list[float] | None = None
+        self.names: list[str] = []  # the legend names drawn
 
     def _grow(self, box: Box) -> None:
         if self.extent is None:
@@ -261,6 +267,7 @@ def _legend(
     ``width``) or a column; returns the box."""
     cx, cy = x, y
     right = x
+    pen.names += names[: len(colours)]
     for name, colour in zip(names, colours, strict=False):
         step = 10 + pymupdf.get_text_length(name, fontsize=size) + 10
         if across and cx + step > x + width and cx > x:
@@ -760,7 +767,7 @@ def _panel(
             fontsize=6.5,
             color=(0.4, 0.4, 0.4),
         )
-    return GoldPanel(number, extent, " ".join(lines), kind)  # type: ignore[arg-type]
+    return GoldPanel(number, extent, " ".join(lines), kind, tuple(pen.names))  # type: ignore[arg-type]
 
 
 def _title_decoration(pen: Pen, style: Style, band: Box) -> None:
@@ -809,15 +816,18 @@ class PanelScore:
     title_norm: int = 0
     ious: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    names: list[int] = field(default_factory=lambda: [0, 0])
+    """Panels with a legend of their own whose unit's figure_text holds all its names: [right, all]."""
 
     def add(self, other: PanelScore, name: str) -> None:
         for key in ("panels", "matched", "merged", "lost", "units", "title_exact", "title_norm"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.names = [a + b for a, b in zip(self.names, other.names, strict=True)]
         self.ious += other.ious
         self.errors += [f"{name} {line}" for line in other.errors]
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {
+    def as_dict(self) -> dict[str, float | int | str]:
+        row: dict[str, float | int | str] = {
             "panels": self.panels,
             "units": self.units,
             "matched": self.matched,
@@ -828,6 +838,27 @@ class PanelScore:
             "title_exact": self.title_exact,
             "title_normalised": self.title_norm,
         }
+        if self.names[1]:
+            row["legend_names"] = "{}/{}".format(*self.names)
+        return row
+
+    def add_names(self, gold: list[GoldPanel], units: list[tuple[int, Box, str]], texts: list[str]) -> None:
+        """Count the panels of ``gold`` with legend names whose best-overlapping unit's figure_text
+        (``texts``, one per unit) holds them all (whitespace compared as one space)."""
+        for g in gold:
+            if not g.names:
+                continue
+            best = max(
+                (i for i, u in enumerate(units) if u[0] == g.page),
+                key=lambda i: box_iou(g.box, units[i][1]),
+                default=None,
+            )
+            text = "" if best is None else _norm(texts[best])
+            missing = [n for n in g.names if _norm(n) not in text]
+            self.names[0] += not missing
+            self.names[1] += 1
+            if missing:
+                self.errors.append(f"p{g.page} {g.kind} {g.title!r} figure_text lacks {missing}")
 
 
 def _norm(text: str) -> str:
@@ -894,6 +925,7 @@ def run(seeds: tuple[int, ...], folder: Path, layout: str = "base") -> PanelScor
         ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
         units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title or "") for f in ex.figures]
         one = score_panels(gold, units)  # type: ignore[arg-type]
+        one.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])  # type: ignore[arg-type]
         total.add(one, path.stem)
     return total
 

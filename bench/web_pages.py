@@ -25,8 +25,9 @@ Ground truth from the laid-out page (``getBoundingClientRect``, CSS px * 0.75 = 
 size is checked to match): a framed or tinted card's box, else the union of its title's box and the
 chart's marks (its SVG's drawn elements); its title (the title element's text, subtitle not included).
 Scored with bench/survey_pages.py's panel metrics (``score_panels``): one unit per chart (IoU >= 0.5, one to
-one), none merged, none lost, title right. KPI tiles and prose are not panels: a unit of them counts as an
-extra unit.
+one), none merged, none lost, title right, and (``legend_names``) each shown legend's names in the
+figure_text of the chart's best-overlapping unit. KPI tiles and prose are not panels: a unit of them
+counts as an extra unit.
 
 Seeds: the **tune** part (:data:`TUNE_SEEDS`) is for developing rules; the **report** part
 (:data:`REPORT_SEEDS`) is for reporting only: do not look at its pages or errors while tuning.
@@ -527,22 +528,36 @@ def report(seed: int, browser: Any, node_modules: Path) -> tuple[bytes, WebTruth
         if one.page_count != 1 or abs(one[0].rect.width - truth.size[0]) > 1:
             raise RuntimeError(f"seed {seed} page {number}: printed {one.page_count} pages, {one[0].rect}")
         out.insert_pdf(one)
-        for m in measured:
+        for m, card in zip(measured, cards, strict=True):  # data-panel numbers the cards in this order
             box = tuple(round(v * PT_PER_PX, 2) for v in m["box"])
-            truth.panels.append(GoldPanel(number, box, " ".join(m["title"].split()), m["kind"]))  # type: ignore[arg-type]
+            title = " ".join(m["title"].split())
+            truth.panels.append(GoldPanel(number, box, title, m["kind"], _legend_names(card)))  # type: ignore[arg-type]
     return out.tobytes(), truth
 
 
+def _legend_names(card: Card) -> tuple[str, ...]:
+    """The names the card's chart shows in its legend (none when the legend is hidden)."""
+    legend = card.option.get("legend", {})
+    return () if legend.get("show") is False else tuple(legend.get("data", ()))
+
+
 def truth_json(truth: WebTruth) -> str:
-    """The truth as JSON: the page size (points) and each panel's page, box (points), title and kind."""
-    panels = [{"page": g.page, "box": g.box, "title": g.title, "kind": g.kind} for g in truth.panels]
+    """The truth as JSON: the page size (points) and each panel's page, box (points), title, kind and
+    legend names."""
+    panels = [
+        {"page": g.page, "box": g.box, "title": g.title, "kind": g.kind, "names": list(g.names)}
+        for g in truth.panels
+    ]
     return json.dumps({"size": truth.size, "panels": panels}, indent=1)
 
 
 def read_truth(path: Path) -> WebTruth:
     """A truth written by :func:`truth_json`."""
     data = json.loads(path.read_text())
-    panels = [GoldPanel(p["page"], tuple(p["box"]), p["title"], p["kind"]) for p in data["panels"]]
+    panels = [
+        GoldPanel(p["page"], tuple(p["box"]), p["title"], p["kind"], tuple(p.get("names", ())))
+        for p in data["panels"]
+    ]
     return WebTruth(tuple(data["size"]), panels)  # type: ignore[arg-type]
 
 
@@ -576,7 +591,9 @@ def run(seeds: tuple[int, ...], folder: Path, node_modules: Path) -> PanelScore:
 def score_pdf(path: Path, truth: WebTruth) -> PanelScore:
     ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
     units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title or "") for f in ex.figures]
-    return score_panels(truth.panels, units)  # type: ignore[arg-type]
+    score = score_panels(truth.panels, units)  # type: ignore[arg-type]
+    score.add_names(truth.panels, units, [f.unit.figure_text or "" for f in ex.figures])  # type: ignore[arg-type]
+    return score
 
 
 def main() -> int:
