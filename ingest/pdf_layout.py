@@ -737,6 +737,8 @@ SLIDE_ASPECT = 1.1
 SLIDE_TITLE_SIZE = 1.25
 """A slide title is set this much larger than the median text of its page."""
 SLIDE_TITLE_MAX_CHARS = 150
+SLIDE_TITLE_MAX_LINES = 2
+"""A slide title wraps over this many lines at most (more in the largest type: a statement set large)."""
 
 
 def is_slide_like(size: tuple[float, float]) -> bool:
@@ -762,23 +764,33 @@ def slide_title_lines(
     ]
     if not is_slide_like(content.size) or not candidates:
         return []
-    by_chars = sorted((ln.size, len(ln.text)) for ln in candidates)
-    half, seen, median = sum(n for _, n in by_chars) / 2, 0, by_chars[0][0]
-    for size, n in by_chars:
-        seen += n
-        if seen >= half:
-            median = size
-            break
     top = max(ln.size for ln in candidates)
+    first = min((ln for ln in candidates if ln.size >= 0.95 * top), key=lambda ln: (ln.box[1], ln.box[0]))
+    # Layout class "slide of few words": a chart's numbers are no words, so the title can hold most of
+    # the slide's letters; the body's type is then that of the other lines. More lines in the largest
+    # type than a title wraps over are a statement set large (the body), as before.
+    rest = [ln for ln in candidates if ln.size < 0.95 * top]
+    short = len(candidates) - len(rest) <= SLIDE_TITLE_MAX_LINES
+    median = _median_size(rest if rest and short else candidates)
     if top < SLIDE_TITLE_SIZE * median and any(ln.size < 0.95 * top for ln in candidates):
         return []  # the largest type is the body's: no title (a slide of big words only keeps its top one)
-    first = min((ln for ln in candidates if ln.size >= 0.95 * top), key=lambda ln: (ln.box[1], ln.box[0]))
     if _in_title_row(first, candidates):
         return []
     title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
     if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
         return []
     return title
+
+
+def _median_size(lines: list[TextLine]) -> float:
+    """The type size of the median letter of ``lines``."""
+    by_chars = sorted((ln.size, len(ln.text)) for ln in lines)
+    half, seen = sum(n for _, n in by_chars) / 2, 0
+    for size, n in by_chars:
+        seen += n
+        if seen >= half:
+            return size
+    return by_chars[0][0]
 
 
 BESIDE_DRAWING_LINES = 3
