@@ -143,25 +143,31 @@ Colours = frozenset[Colour]
 
 
 def match_legends(
-    charts: Sequence[tuple[Box, Colours]], legends: Sequence[tuple[Box, Colours]]
+    charts: Sequence[tuple[Box, Colours]],
+    legends: Sequence[tuple[Box, Colours]],
+    round_plots: Sequence[bool] = (),
 ) -> dict[int, int]:
     """Layout class "legend set apart, keyed by colour": an office chart centres its plot in the frame and
     sets the legend at the frame's side or foot, up to a third of the frame away from the plot (past
     LABEL_MARGIN_PT), with nothing in between; its swatches repeat the plot's fill colours. Charts side by
     side in one palette each have their own, so the nearest chart is not always the owner (a legend at the
     left of its frame is nearer the chart on its left): each legend goes to one chart whose fill colours
-    hold all its swatches' colours, within KEYED_LEGEND_REACH, matching as many as possible, then the least
+    hold all its swatches' colours, within KEYED_LEGEND_REACH, beside it or over or under it (not off its
+    corner; ``round_plots``: per chart, a pie or doughnut), matching as many as possible, then the least
     total distance. Returns chart index -> legend index; empty on pages of more than KEYED_MAX of either."""
     if not legends or len(charts) > KEYED_MAX or len(legends) > KEYED_MAX:
         return {}
     gaps = [
         [
             box_gap(legend, chart)
-            if colours <= own and box_gap(legend, chart) <= KEYED_LEGEND_REACH * _longer_side(chart)
+            if colours <= own
+            and box_gap(legend, chart) <= KEYED_LEGEND_REACH * _longer_side(chart)
+            and _level_or_in_column(legend, chart, k < len(round_plots) and round_plots[k])
+            and not _chart_between(legend, k, charts)
             else None
             for legend, colours in legends
         ]
-        for chart, own in charts
+        for k, (chart, own) in enumerate(charts)
     ]
 
     @functools.cache
@@ -178,6 +184,35 @@ def match_legends(
         return choice
 
     return {k: j for k, j in enumerate(best(0, 0)[2]) if j >= 0}
+
+
+LEGEND_PAST_RIGHT_PT = 10.0
+"""A legend over or under its chart ends at most this far right of the plot (it may start left of it, under
+the category labels); a grid's one legend under its first column reaches on toward the next. A round
+plot's legend is centred under it and may be wider."""
+
+
+def _level_or_in_column(legend: Box, chart: Box, round_plot: bool = False) -> bool:
+    """The legend stands beside the chart (level with it) or over or under it (in its column, not reaching
+    past its right side unless it is a round plot's), not off its corner: a legend diagonally away is
+    another chart's, or a grid's."""
+    if min(legend[3], chart[3]) > max(legend[1], chart[1]):
+        return True
+    in_column = min(legend[2], chart[2]) > max(legend[0], chart[0])
+    return in_column and (round_plot or legend[2] <= chart[2] + LEGEND_PAST_RIGHT_PT)
+
+
+def _chart_between(legend: Box, k: int, charts: Sequence[tuple[Box, Colours]]) -> bool:
+    """Another chart stands in the space between the legend and chart ``k`` (a grid's legend under its last
+    row is not the legend of a chart a row higher)."""
+    a, b = legend, charts[k][0]
+    if min(a[2], b[2]) > max(a[0], b[0]):  # one over the other
+        space = (max(a[0], b[0]), min(a[3], b[3]), min(a[2], b[2]), max(a[1], b[1]))
+    elif min(a[3], b[3]) > max(a[1], b[1]):  # side by side
+        space = (min(a[2], b[2]), max(a[1], b[1]), max(a[0], b[0]), min(a[3], b[3]))
+    else:
+        return False
+    return any(j != k and box_intersection(box, space) > 0 for j, (box, _) in enumerate(charts))
 
 
 def _longer_side(box: Box) -> float:

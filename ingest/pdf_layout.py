@@ -40,6 +40,7 @@ from figvault.ingest.boxes import (
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.panels import (
+    KEYED_MAX,
     ROUND_TITLE_REACH,
     STROKE_PT,
     SWATCH_GAP_PT,
@@ -1056,9 +1057,8 @@ def _uncaptioned(
     parts: list[tuple[Cluster, bool]] = []
     coloured: list[tuple[Box, Colour | None]] = []
     for cluster in clusters:
-        w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
-        if w < speck and h < speck:
-            # bullets, markers, legend swatches: not figures on their own
+        if _speck(cluster, speck, layout):
+            # bullets, markers, legend swatches and line samples: not figures on their own
             coloured.append((cluster.box, _fill_colour(cluster)))
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
@@ -1100,9 +1100,9 @@ def _uncaptioned(
     shape_pieces: list[Cluster] = []
     for (part, chart), title, legend in zip(parts, titles, legends, strict=True):
         skip = taken - set(title)
-        if chart:
-            skip |= _not_panel_labels(layout, part.box, title)
         start = part.box if legend is None else box_union(part.box, legend)
+        if chart:
+            skip |= _not_panel_labels(layout, start, title)
         box, held = _grow_to_labels(start, layout, excluded, None, skip)
         if chart:  # a legend's swatches beside the plot, with their labels
             box, held = _with_legend(box, grid, specks, layout, excluded, skip)
@@ -1124,12 +1124,28 @@ def _uncaptioned(
     return regions
 
 
+LINE_KEY_WIDTH = 2.0
+"""A line chart's legend key (a short stroke, its marker on it) is up to this many specks wide."""
+
+
+def _speck(cluster: Cluster, speck: float, layout: PageLayout) -> bool:
+    """A small mark: under ``speck`` both ways, or a line sample (layout class "line chart legend": a short
+    flat stroke, a marker on it, its series name right of it) under LINE_KEY_WIDTH specks wide."""
+    w, h = cluster.box[2] - cluster.box[0], cluster.box[3] - cluster.box[1]
+    if h >= speck or w >= LINE_KEY_WIDTH * speck:
+        return False
+    return w < speck or _legend_name(layout, cluster.box) is not None
+
+
 def _fill_colour(cluster: Cluster) -> Colour | None:
     """The one fill colour of a small mark (a swatch drawn as a fill, maybe with an outline), else None."""
     colours = {a.colour for a in cluster.atoms or [cluster] if a.colour is not None}
     return colours.pop() if len(colours) == 1 else None
 
 
+LEGEND_ENTRY_GAP_PT = 1.5 * LABEL_MARGIN_PT
+"""Entries of one legend stand this close at most (a row of entries spaced a swatch's width and more past
+LABEL_MARGIN_PT; charts side by side stand further apart, so their legends stay two)."""
 KEYED_ENTRIES_MAX = 64
 """Pages with more coloured marks named like legend entries than this are left alone (bounded work)."""
 
@@ -1137,9 +1153,11 @@ KEYED_ENTRIES_MAX = 64
 def _keyed_legends(
     layout: PageLayout, parts: list[tuple[Cluster, bool]], coloured: list[tuple[Box, Colour | None]]
 ) -> list[Box | None]:
-    """Per part: the box of its legend set apart (panels.match_legends), swatches and names, when the part
-    is a pie or doughnut (layout class "round plot with its legend set apart"), else None. Other charts
-    take part in the matching, so that they keep their own legends, but are left as they were."""
+    """Per part: the box of its legend set apart (panels.match_legends), swatches or line samples and their
+    names, when the part is a chart whose colours hold the legend's (layout class "legend set apart, keyed
+    by colour": a round plot's legend at its frame's side or foot, a bar, column or line chart's beside it
+    past LABEL_MARGIN_PT, in the gap to the next chart), else None. The legend's lines are the chart's
+    labels (its box is where _not_panel_labels looks), not the next panel's."""
     legends: list[Box | None] = [None] * len(parts)
     marks = [(mark, colour) for mark, colour in coloured if colour is not None]
     if not marks or len(marks) > KEYED_ENTRIES_MAX:
@@ -1150,7 +1168,7 @@ def _keyed_legends(
     groups = [
         (box, frozenset(marks[i][1] for i in members))
         for box, members in merge_touching(
-            [mark if name is None else box_union(mark, name) for mark, name in entries], LABEL_MARGIN_PT
+            [mark if name is None else box_union(mark, name) for mark, name in entries], LEGEND_ENTRY_GAP_PT
         )
         if len(members) >= 2 and any(entries[i][1] is not None for i in members)
     ]
@@ -1160,12 +1178,23 @@ def _keyed_legends(
         if chart
     ]
     charts = [chart for chart in charts if chart[2]]
-    matched = match_legends([(box, own) for _, box, own in charts], groups)
+    if len(charts) <= KEYED_MAX:  # more: match_legends leaves the page alone
+        groups = [g for g in groups if not _spans_panels(g[0], [box for _, box, _ in charts])]
+    rounds = [has_pie(parts[k][0].atoms or [parts[k][0]]) for k, _, _ in charts]
+    matched = match_legends([(box, own) for _, box, own in charts], groups, rounds)
     for c, g in matched.items():
-        k = charts[c][0]
-        if has_pie(parts[k][0].atoms or [parts[k][0]]):
-            legends[k] = groups[g][0]
+        legends[charts[c][0]] = groups[g][0]
     return legends
+
+
+def _spans_panels(legend: Box, charts: list[Box]) -> bool:
+    """The legend reaches across two charts set side by side (or over two charts one above the other):
+    one legend for a grid of panels (layout class "shared legend under the grid"), no one chart's."""
+    for lo, hi in ((0, 2), (1, 3)):
+        over = [c for c in charts if min(legend[hi], c[hi]) > max(legend[lo], c[lo])]
+        if any(min(a[hi], b[hi]) <= max(a[lo], b[lo]) for a, b in itertools.combinations(over, 2)):
+            return True
+    return False
 
 
 def _legend_name(layout: PageLayout, mark: Box) -> Box | None:

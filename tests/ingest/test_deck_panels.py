@@ -231,6 +231,38 @@ def _chart_titles(path: Path) -> set[str]:
     }
 
 
+SIDE_LEGENDS = {3000: (1, 2), 3010: (1, 2)}
+"""Tune-part slides whose charts have their legends set apart beside or under the plot: column and bar
+charts side by side, each with its legend at its right between the two (3000 p1, p2), a bar chart and a
+line chart, the line chart's legend keys short strokes with a marker (3010 p1), a line chart with its
+legend under it (3010 p2)."""
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+def test_a_legend_set_apart_beside_a_chart_is_in_its_figure_text(decks: ModuleType, deck_pdfs: dict) -> None:
+    """Layout class "legend set apart, keyed by colour", for bars, columns and lines as for round plots: an
+    office chart sets its legend at its frame's side, past LABEL_MARGIN_PT from the plot; the legend's
+    names (swatches or line samples in the series' colours) are the chart's, in its unit's figure_text,
+    and no other chart's unit on the slide takes them (issue 13 item 2: PPTX reads them from the data)."""
+    for seed, pages in SIDE_LEGENDS.items():
+        truth, pdf = deck_pdfs[seed]
+        units, texts = decks._units(pdf)
+        charts = {gi: g for gi, g in enumerate(truth.pptx) if g.page in pages}
+        series = {gi: [n for n in truth.drawn[gi] if n in decks.SERIES] for gi in charts}
+        assert all(series.values()), (seed, series)
+        assert decks._text_ok(truth, units, texts, series) == (len(series), []), seed
+        for gi, g in charts.items():
+            best = max(
+                (i for i, u in enumerate(units) if u[0] == g.page), key=lambda i: box_iou(g.box, units[i][1])
+            )
+            others = {
+                n for gj, names in series.items() if gj != gi and charts[gj].page == g.page for n in names
+            }
+            stray = others - set(truth.drawn[gi])
+            assert not [n for n in stray if n in texts[best].split()], (seed, g.page, g.kind, texts[best])
+            assert truth.slide_titles[g.page] not in " ".join(texts[best].split()), (seed, g.page)
+
+
 FEW_WORDS = {3009: (3,), 3010: (2,)}
 """Tune-part slides whose title holds most of the slide's letters (a chart's numbers are no words): a
 line chart beside a 100 % stacked column chart, both untitled or one titled by a short line (3009 p3),

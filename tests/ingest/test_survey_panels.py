@@ -540,3 +540,43 @@ def test_a_numbered_question_of_thirteen_words_is_its_charts_title(
     budget to change next year?" over a framed chart is 13 words; the label's word and number are no words
     of the title, and the question is the chart's title."""
     _assert_report_page_titled(survey, tmp_path, "numbered_titles", 1013, 1)
+
+
+@pytest.mark.parametrize(
+    ("legend", "kinds"),
+    [
+        ("below", ("stacked", "stacked", "columns", "lines")),
+        ("right", ("lines", "lines", "columns", "stacked")),
+    ],
+)
+def test_a_legend_set_apart_from_its_chart_is_in_its_figure_text(
+    survey: ModuleType, tmp_path: Path, legend: str, kinds: tuple[str, ...]
+) -> None:
+    """Layout class "legend set apart, keyed by colour": a legend row under a chart past LABEL_MARGIN_PT
+    (its entries a swatch's width and more apart), or a legend column right of it, its keys swatches or line
+    samples in the series' colours; every chart is one unit whose figure_text holds its legend's names
+    (issue 13 item 2: the words a chart shows belong to its unit)."""
+    doc = pymupdf.open()
+    gold = survey.survey_page(doc, random.Random(3), PORTRAIT, _style(survey, legend=legend), kinds)
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+    result = survey.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
+    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
+    assert all(g.names for g in gold)
+    assert result.names == [len(gold), len(gold)], result.errors
+
+
+def test_a_legend_shared_by_a_grid_is_no_one_charts(survey: ModuleType, tmp_path: Path) -> None:
+    """Layout class "shared legend under the grid": one legend row under a grid of stacked bar and column
+    charts, left-aligned under its first column. It is not the legend of a chart off its corner (the
+    chart right of the row's first, whose colours hold the legend's): no unit merges two panels."""
+    doc, gold = survey.survey_report(1001, "shared_legend")
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+    result = survey.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
