@@ -65,8 +65,9 @@ class ExtractSettings(BaseModel):
     use_layout_model: bool = False
     """Use PyMuPDF's ONNX layout model as an extra figure signal (see docs/extraction.md)."""
     doc_timeout_s: float = Field(default=120.0, gt=0)
-    """Wall-time limit of one document's extraction (its worker process is killed past it; the document
-    fails alone with that reason)."""
+    """CPU-time limit (seconds) of one document's extraction: its worker process is killed once it has used
+    this much CPU, or run 10 times this in wall time (a blocked worker; pipeline/extract_worker.py
+    WALL_FACTOR), and the document fails alone with that reason."""
     doc_memory_mb: int = Field(default=2048, ge=64)
     """Memory limit of one document's extraction worker (and of what it starts, e.g. LibreOffice)."""
     worker_nice: int = Field(default=10, ge=0, le=19)

@@ -426,7 +426,7 @@ class DocumentOcr:
         counted as lost to time (``ocr_timeouts``) within the page's cap: ask once per figure."""
         if self.engine is None or self._read[page] >= self.settings.ocr_max_per_page:
             return False
-        if self.deadline is None or time.monotonic() < self.deadline:
+        if self.deadline is None or not self.deadline.passed():
             return True
         self._read[page] += 1
         self.extraction.ocr_timeouts += 1

@@ -1,4 +1,4 @@
-"""Extraction in worker processes, one document per process, under a wall-time and a memory limit.
+"""Extraction in worker processes, one document per process, under a CPU-time and a memory limit.
 
 A hostile or pathological file (200k path operators, 20,000 overlapping segments on a page, a deck of
 150k paragraphs) must fail alone, in bounded time and memory, and never take the host process down or
@@ -11,8 +11,13 @@ file. So each document is extracted in its own short-lived process:
 - with ``RLIMIT_DATA`` at the memory limit (an allocation past it fails inside the worker) and the
   worker's resident memory, its children's (LibreOffice) included, polled by the parent (its own every
   ``POLL_S``, with its children's every ``TREE_POLL_S``);
-- killed, with its children, when it runs past ``extract.doc_timeout_s`` or ``extract.doc_memory_mb``,
-  when it dies (a crash in a native parser), or when the caller cancels.
+- killed, with its children, when it has used ``extract.doc_timeout_s`` CPU seconds (its own, threads and
+  in-process Tesseract included; LibreOffice, a child, has its own limits), when it has run WALL_FACTOR
+  times that in wall time (a backstop for a worker that is blocked, not working), past
+  ``extract.doc_memory_mb``, when it dies (a crash in a native parser), or when the caller cancels.
+
+What a hostile file costs is CPU time, which a busy machine does not inflate: at load 20 on 2 cores a
+large legitimate PDF took more than 120 s of wall time, and a wall-time limit lost it.
 
 ``run_limited`` is the reusable piece (any work on an untrusted file, under limits, with a cancel
 check: the first render of a page image for the viewer uses it too); ``extract_limited`` extracts one
@@ -42,7 +47,7 @@ import psutil
 from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
-from figvault.ingest.deadline import OPTIONAL_SHARE, steps_until
+from figvault.ingest.deadline import OPTIONAL_SHARE, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
@@ -59,6 +64,11 @@ POLL_S: finding a process's descendants with psutil reads every process of the m
 130-150 processes, against 0.01 ms for one process's memory), which at every POLL_S cost the parent 3 % of a
 core per running worker; ``descendants`` now walks the worker's own tree instead."""
 MiB = 2**20
+WALL_FACTOR = 10
+"""A worker is also killed once its wall time reaches this many times its CPU budget
+(``extract.doc_timeout_s``): one that sleeps or waits on I/O uses no CPU and would otherwise never end. 10:
+at load 12 on 2 cores a worker at nice 19 (a niced test run's) got 0.4 CPU-s in 5 s, 8 % of a core; 10
+times leaves it most of its budget, where a wall-time limit left it a tenth."""
 # Imported once in the fork server, so each worker starts with the parsers loaded.
 _PRELOAD = [
     "figvault.pipeline.fork_server",  # first: one thread per native library; no main script run again
@@ -81,7 +91,8 @@ class ExtractCancelled(FigvaultError):
 
 @dataclass(frozen=True)
 class ExtractLimits:
-    """Per-document limits of one extraction worker."""
+    """Per-document limits of one extraction worker: ``seconds`` of its CPU time (and WALL_FACTOR times
+    that of wall time), ``memory_mb`` of memory, at niceness ``nice``."""
 
     seconds: float = 120.0
     memory_mb: int = 2048
@@ -94,6 +105,11 @@ class ExtractLimits:
             memory_mb=int(settings.doc_memory_mb),
             nice=int(settings.worker_nice),
         )
+
+    @property
+    def wall_seconds(self) -> float:
+        """The wall-time backstop: WALL_FACTOR times the CPU budget."""
+        return WALL_FACTOR * self.seconds
 
 
 @dataclass
@@ -155,8 +171,8 @@ def _set_limits(limits: ExtractLimits) -> None:
     import resource
 
     os.setpgrp()  # its own process group: the parent ends the worker and whatever it started together
-    # A backstop for what the worker starts (LibreOffice): CPU seconds past what the wall-time limit allows
-    # on every core end it, should the worker and its parent be gone.
+    # A backstop for what the worker starts (LibreOffice): CPU seconds past the budget on every core end
+    # it, should the worker and its parent be gone.
     cpu_cap = int(limits.seconds * (os.cpu_count() or 1)) + 60
     _soft, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
     if cpu_hard == resource.RLIM_INFINITY or cpu_hard > cpu_cap:
@@ -191,7 +207,8 @@ def _extract_here(
 
     data = read_document(path, settings)
     texts: dict[int, str] = {}
-    optional_until = time.monotonic() + OPTIONAL_SHARE * limits.seconds  # ingest/deadline.py
+    # ingest/deadline.py: this process's CPU time (the parent's kill counts the same) and the wall backstop
+    optional_until = Deadline.after(OPTIONAL_SHARE * limits.seconds, OPTIONAL_SHARE * limits.wall_seconds)
     try:
         with soffice_profiles.reusing(profile), steps_until(optional_until):
             extraction = extract_document(path, settings, data, texts)
@@ -360,7 +377,7 @@ def run_limited(
     """``target(*args)`` in a fresh worker process under ``limits``: its value (picklable), or the
     FigvaultError it raised (same class and reason). ``target`` is a module-level function that handles
     an untrusted file (never one of the main script: a worker does not import it, ``fork_server``);
-    ``verb`` names its work in the reasons ("took longer than 120 s to {verb}").
+    ``verb`` names its work in the reasons ("took longer than 120 s to {verb} (CPU time, ...").
 
     Raises ExtractionError with a one-line reason when the worker ran over time or memory, crashed, or
     failed with another exception, and ExtractCancelled when ``cancelled()`` turns true; in every case the
@@ -378,15 +395,12 @@ def run_limited(
     process.start()
     sender.close()
     started = tree_at = time.monotonic()
+    clock = _CpuClock(process.pid or 0)
     try:
         while True:
             if receiver.poll(POLL_S):
                 return _answer(receiver, process)
-            if time.monotonic() - started > limits.seconds:
-                raise ExtractionError(
-                    f"took longer than {limits.seconds:g} s to {verb} (limit extract.doc_timeout_s);"
-                    " the file is too complex or malformed"
-                )
+            _check_time(limits, verb, clock.seconds(), time.monotonic() - started)
             whole_tree = time.monotonic() - tree_at >= TREE_POLL_S
             tree_at = time.monotonic() if whole_tree else tree_at
             if _resident_bytes(process.pid or 0, children=whole_tree) > limits.memory_mb * MiB:
@@ -398,6 +412,41 @@ def run_limited(
             _kill(process.pid)
         process.join(5)
         receiver.close()
+
+
+class _CpuClock:
+    """The CPU seconds (user and system, all its threads) process ``pid`` has used; its children's are not
+    counted (LibreOffice has its own limits). 0 once it cannot be read: the wall backstop still holds."""
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self.process: psutil.Process | None = psutil.Process(pid)
+        except psutil.Error:
+            self.process = None
+
+    def seconds(self) -> float:
+        if self.process is None:
+            return 0.0
+        try:
+            used = self.process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(used.user + used.system)
+
+
+def _check_time(limits: ExtractLimits, verb: str, cpu_s: float, wall_s: float) -> None:
+    """Raise ExtractionError when a worker used its CPU budget, or its wall backstop."""
+    if cpu_s > limits.seconds:
+        raise ExtractionError(
+            f"took longer than {limits.seconds:g} s to {verb} (CPU time, limit extract.doc_timeout_s);"
+            " the file is too complex or malformed"
+        )
+    if wall_s > limits.wall_seconds:
+        raise ExtractionError(
+            f"took longer than {limits.wall_seconds:g} s to {verb} (wall time, {WALL_FACTOR} times the limit"
+            f" extract.doc_timeout_s, with {cpu_s:.1f} CPU-s used); the worker was blocked or the machine is"
+            " overloaded: raise extract.doc_timeout_s to allow more"
+        )
 
 
 def _answer(receiver: Connection, process: Any) -> Any:

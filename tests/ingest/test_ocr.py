@@ -162,12 +162,10 @@ def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None
 def test_words_lost_to_the_documents_deadline_name_its_limit(tmp_path: Path) -> None:
     """In a worker, OCR also stops once the document used its share of extract.doc_timeout_s; the job's
     summary (``ocr_lost``) told the user to raise extract.ocr_timeout_s only, which changes nothing then."""
-    import time
-
     from figvault.ingest import deadline
 
     path = picture_pdf(tmp_path / "shot.pdf", [(text_picture(), (72, 100, 504, 273))])
-    with deadline.steps_until(time.monotonic() - 1):
+    with deadline.steps_until(deadline.Deadline.after(-1, 60)):
         ex = extract_document(path, ExtractSettings(workers=1))
     assert len(ex.figures) == 1 and OCR_MARKER not in ex.figures[0].unit.figure_text
     assert ex.ocr_timeouts == 1

@@ -1,0 +1,84 @@
+"""A worker's time limit counts its CPU seconds, not the machine's load.
+
+Before: a worker was killed at ``extract.doc_timeout_s`` of wall time, and on a busy machine (load 20 on 2
+cores) a large legitimate PDF was lost and OCR words were cut at 60 % of it. What a hostile file costs is
+CPU time; a wall-time backstop (WALL_FACTOR times the budget) still ends a worker that is blocked.
+Workers run at the test's priority (``nice=0``): a loaded machine starves a niced one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from figvault.errors import ExtractionError
+from figvault.ingest.deadline import Deadline
+from figvault.pipeline import extract_worker
+from figvault.pipeline.extract_worker import WALL_FACTOR, ExtractLimits, run_limited
+from tests.pipeline.test_extract_worker import wait_for_worker
+
+
+def burn() -> None:
+    """A worker that only uses CPU (a hostile file's parse, as far as the clock can tell)."""
+    while True:
+        pass
+
+
+def test_a_sleeping_worker_is_not_killed_at_its_budget() -> None:
+    # Before: "took longer than 1 s to wait", 1 s into a sleep that uses no CPU.
+    assert run_limited(time.sleep, (3.0,), ExtractLimits(seconds=1.0, nice=0), verb="wait") is None
+
+
+def test_a_descheduled_worker_is_not_killed_at_its_budget() -> None:
+    """A worker stopped (SIGSTOP, as a machine at load 20 all but stops a niced one) past its budget in
+    wall time and then resumed ends normally: it used almost no CPU."""
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(run_limited(time.sleep, (0.5,), ExtractLimits(seconds=1.0, nice=0), verb="wait"))
+        except ExtractionError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    worker = wait_for_worker()
+    os.kill(worker.pid, signal.SIGSTOP)
+    time.sleep(2.5)
+    os.kill(worker.pid, signal.SIGCONT)
+    caller.join(60)
+    assert outcome == [None]
+
+
+def test_a_worker_burning_cpu_is_killed_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The backstop out of the way: at load 12 a niced worker got 0.4 CPU-s in 5 s of wall time.
+    monkeypatch.setattr(extract_worker, "WALL_FACTOR", 1000)
+    with pytest.raises(ExtractionError) as err:
+        run_limited(burn, (), ExtractLimits(seconds=0.5, nice=0), verb="extract")
+    reason = str(err.value)
+    assert "longer than 0.5 s to extract (CPU time" in reason and "extract.doc_timeout_s" in reason
+
+
+def test_a_blocked_worker_ends_at_its_wall_backstop() -> None:
+    limits = ExtractLimits(seconds=0.2, nice=0)
+    with pytest.raises(ExtractionError) as err:
+        run_limited(time.sleep, (600,), limits, verb="extract")
+    reason = str(err.value)
+    assert f"longer than {WALL_FACTOR * 0.2:g} s to extract (wall time" in reason
+    assert "raise extract.doc_timeout_s" in reason
+
+
+def test_the_optional_steps_deadline_counts_cpu_seconds() -> None:
+    """OCR and LibreOffice stop at 60 % of the budget (ingest/deadline.py): of its CPU seconds too."""
+    deadline = Deadline.after(0.3, 60)
+    time.sleep(0.5)  # wall time passes, no CPU: not past
+    assert not deadline.passed() and deadline.seconds_left() > 0.2
+    started = time.process_time()
+    while time.process_time() - started < 0.35:
+        pass
+    assert deadline.passed() and deadline.seconds_left() <= 0
+    assert Deadline.after(60, -1).passed()  # the wall backstop's share ends it too
