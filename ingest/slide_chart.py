@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from pptx.chart.series import _SeriesFactory
 from pptx.oxml.ns import qn
 
 MAX_CHART_POINTS = 100_000
@@ -92,3 +93,10 @@ def series_name(series: Any) -> str:
                 if v.text is not None:
                     return v.text
     return ""
+
+
+def plot_series(plot: Any) -> list[Any]:
+    """The plot's series in their ``c:order`` sequence, sorted once. python-pptx's ``plot.series`` sorts all
+    of them again at each index, so ``for s in plot.series`` is quadratic: 500 series spent 2.2 of 2.9 CPU-s
+    sorting, 5,000 ran past 200 s."""
+    return [_SeriesFactory(ser) for ser in plot._element.sers]

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from pptx.oxml.ns import qn
 
-from figvault.ingest.slide_chart import category_labels, series_name, series_values
+from figvault.ingest.slide_chart import category_labels, plot_series, series_name, series_values
 
 EMU_PER_PT = 12700
 CHART_URI = "http://schemas.openxmlformats.org/drawingml/2006/chart"
@@ -262,7 +262,7 @@ def chart_text(chart: Any) -> str:
             categories = category_labels(plot)
             if categories:
                 lines.append("categories: " + _capped_list(categories, MAX_CHART_CATEGORIES))
-            for series in plot.series:
+            for series in plot_series(plot):
                 values = _capped_list([_format_value(v) for v in series_values(series)], MAX_SERIES_VALUES)
                 name = series_name(series)
                 lines.append(f"series {name}: {values}" if name else f"series: {values}")

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pptx.oxml.ns import qn
 
 from figvault.ingest.safety import open_image_checked
-from figvault.ingest.slide_chart import category_labels, series_values
+from figvault.ingest.slide_chart import category_labels, plot_series, series_values
 from figvault.ingest.slide_shapes import (
     CHART,
     CONNECTOR,
@@ -117,7 +117,7 @@ def _draw_chart(
     try:
         chart = shape.chart
         plots = list(chart.plots)
-        series = [[v or 0.0 for v in series_values(s)] for plot in plots for s in plot.series]
+        series = [[v or 0.0 for v in series_values(s)] for plot in plots for s in plot_series(plot)]
         categories = category_labels(plots[0]) if plots else []
         title = chart.chart_title.text_frame.text if chart.has_title else ""
     except Exception:  # a chart python-pptx cannot read stays an empty frame

@@ -150,3 +150,30 @@ def many_fonts_pdf(path: Path, fonts: int) -> Path:
     )
     path.write_bytes(_pdf_file(objects))
     return path
+
+
+def many_series_pptx(path: Path, series: int) -> Path:
+    """A deck of one native bar chart (``pptx_decks.chart_deck``) whose first series is repeated ``series``
+    times, each with its own index and order."""
+    base = decks.chart_deck(path.with_suffix(".base.pptx"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            found = (
+                re.search(rb"<c:ser>.*?</c:ser>", data, re.S)
+                if item.filename.startswith("ppt/charts/")
+                else None
+            )
+            if found is not None:
+                one = found.group(0)
+                copies = (
+                    one.replace(b'<c:idx val="0"/>', b'<c:idx val="%d"/>' % i).replace(
+                        b'<c:order val="0"/>', b'<c:order val="%d"/>' % i
+                    )
+                    for i in range(series)
+                )
+                data = data[: found.start()] + b"".join(copies) + data[found.end() :]
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path

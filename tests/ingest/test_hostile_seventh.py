@@ -3,10 +3,13 @@ operators is counted with the page; each file is read or refused alone, within i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pptx import Presentation
+from pptx.oxml.chart.plot import BaseChartElement
 
 from figvault.ingest.extract import PPTX_MIME, extract_document
 from figvault.ingest.page_text import page_texts
@@ -103,3 +106,19 @@ def test_a_page_of_tens_of_thousands_of_fonts_counts_their_loading(tmp_path: Pat
     assert result.figures == [] and result.warnings == [SKIPPED.format(25_009 + 10 * 24_000)]
     small = extract_document(h7.many_fonts_pdf(tmp_path / "small.pdf", 200), SETTINGS)
     assert not small.warnings and len(small.figures) == 1
+
+
+def test_a_chart_of_many_series_sorts_them_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: python-pptx's plot.series sorted every series again at each index (quadratic): 5,000 series
+    # (277 KB deck) ran past 200 s, 100,000 past 240 s; now 0.7 and 10 CPU-s.
+    sorts = [0]
+    real = BaseChartElement.iter_sers
+
+    def counted(self: BaseChartElement) -> Iterator[Any]:
+        sorts[0] += 1
+        return real(self)
+
+    monkeypatch.setattr(BaseChartElement, "iter_sers", counted)
+    result = extract_document(h7.many_series_pptx(tmp_path / "series.pptx", 300), SETTINGS)
+    assert len(result.figures) == 1 and "series" in result.figures[0].unit.figure_text
+    assert sorts[0] <= 10  # a few reads a plot, not one a series (before: over 600)
