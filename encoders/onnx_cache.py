@@ -16,7 +16,7 @@ The probe check compares an entry with its own ``meta.json``: whoever can write 
 of every question and stored text (a model that gives the recorded probe vectors and anything else for
 other texts). So an entry is read, and written, only where no one but this process's user can change it:
 the cache folder and the entry are folders of that user, not links, with no group or other write
-(``_private``); they are made so (0700). Elsewhere (a cache folder another user made first, under
+(``only_mine``); they are made so (0700). Elsewhere (a cache folder another user made first, under
 ``/tmp``; a shared group-writable one) the cache is not used and the export is made in memory each time.
 """
 
@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -39,7 +38,7 @@ import numpy as np
 
 from figvault.encoders.onnx_questions import MODEL_FILE as MODEL
 from figvault.encoders.onnx_questions import OPSET, TOLERANCE, OnnxQuestions, session_for
-from figvault.private_dirs import make_private_dirs
+from figvault.private_dirs import make_private_dirs, only_mine
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +96,11 @@ def light_tokenizer(path: Path, pad_id: int) -> Callable[[list[str]], tuple[np.n
     return tokenize
 
 
-def _private(path: Path, *, folder: bool = True) -> bool:
-    """Whether only this process's user can change ``path``: its own folder (or file), not a link, with no
-    group or other write."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    kind = stat.S_ISDIR if folder else stat.S_ISREG
-    return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
-
-
 def _trusted(folder: Path) -> bool:
     """Whether the entry in ``folder`` (and the cache folder holding it) is this user's alone; an entry that
     is not is left alone, with a warning (it is not ours to remove)."""
     files = [f for f in (folder / name for name in (MODEL, TOKENIZER, META)) if os.path.lexists(f)]
-    if _private(folder.parent) and _private(folder) and all(_private(f, folder=False) for f in files):
+    if only_mine(folder.parent) and only_mine(folder) and all(only_mine(f, folder=False) for f in files):
         return True
     log.warning(
         "ONNX export cache entry %s not used: it or its folder %s may be changed by other users (export"
@@ -163,7 +151,7 @@ def save(folder: Path, model: Any, export: Path, pooling: str, probes: Sequence[
         backend = model[0].tokenizer.backend_tokenizer
         pad_id = int(model[0].tokenizer.pad_token_id or 0)
         make_private_dirs(folder.parent)
-        if not _private(folder.parent):
+        if not only_mine(folder.parent):
             log.warning("ONNX export not cached: other users may change %s", folder.parent)
             return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))

@@ -9,10 +9,16 @@ inside an operator's 0755 folder was readable."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -56,3 +62,32 @@ def open_to_others(folder: Path) -> bool:
         return bool(folder.stat().st_mode & (stat.S_IXGRP | stat.S_IXOTH))
     except OSError:
         return False
+
+
+def only_mine(path: Path, *, folder: bool = True) -> bool:
+    """Whether only this process's user can change ``path``: its own folder (or file), not a link, with no
+    group or other write. What is read from a place that fails this may have been planted by another user."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR if folder else stat.S_ISREG
+    return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def private_temp_dir(name: str) -> Path:
+    """This user's folder ``<name>-<uid>`` in the temporary folder, made 0700, kept across processes (a
+    node's caches); a fixed name there may have been made first by another local user, with files planted
+    in it. When the folder is not this user's alone (``only_mine``) a fresh private one is made for this
+    process (removed at exit) and the caches start empty, with a warning."""
+    folder = Path(tempfile.gettempdir()) / f"{name}-{os.geteuid()}"
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    if only_mine(folder):
+        return folder
+    fresh = Path(tempfile.mkdtemp(prefix=f"{name}-"))  # 0700, a new name: no one else made it
+    atexit.register(shutil.rmtree, fresh, ignore_errors=True)
+    log.warning(
+        "%s is not this user's alone (others may change it): not used, caches kept in %s", folder, fresh
+    )
+    return fresh

@@ -54,7 +54,7 @@ from figvault.pipeline.stages import (
     extract_and_prepare,
     load_encoders,
 )
-from figvault.private_dirs import keep_new_files_private
+from figvault.private_dirs import keep_new_files_private, private_temp_dir
 from figvault.retrieval.schema import DenseChannel
 from figvault.settings import (
     ExtractSettings,
@@ -129,6 +129,10 @@ def encoder_settings(settings: Settings) -> Settings:
     )
 
 
+NODE_CACHE = "figvault-ray-encoder"
+"""An encoder actor's data folder on its node: ``<tmp>/figvault-ray-encoder-<uid>`` (``private_temp_dir``)."""
+
+
 class EncoderActor:
     """Holds the encoders of ``settings`` (loaded once, when the actor starts) and encodes batches: of
     extracted documents (ingest) or of stored units (re-encode)."""
@@ -136,8 +140,9 @@ class EncoderActor:
     def __init__(self, settings: Settings) -> None:
         from figvault.encoders.factory import build_encoders
 
-        # The node's own cache folder (weight hashes): the driver's data folder need not exist there.
-        node_dir = Path(tempfile.gettempdir()) / "figvault-ray-encoder"
+        # The node's own cache folder (weight hashes, text export), this user's alone: the driver's data
+        # folder need not exist there, and a fixed /tmp name may have been made first by another user.
+        node_dir = private_temp_dir(NODE_CACHE)
         self.encoders = build_encoders(settings.model_copy(update={"data_dir": node_dir}))
         clock = StageClock()
         load_encoders(self.encoders, clock)
