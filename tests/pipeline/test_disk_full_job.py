@@ -53,31 +53,26 @@ else:
 """
 
 
-def _run(tmp_path: Path, params: dict[str, object], size: str = "4m") -> dict[str, str]:
+def _in_private_mount(script: str, data: Path, *args: str) -> str:
+    """``script`` run by this Python with ``data`` and ``args`` as its arguments, in a private mount
+    namespace (its mounts never reach the rest of the machine); its last line of output. Skips where such a
+    namespace cannot be made (not root, no unshare(1), or a sandbox without CAP_SYS_ADMIN)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) to mount a small tmpfs in a private mount namespace")
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    probe = subprocess.run([*unshare, "true"], capture_output=True, text=True, timeout=60, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here: {probe.stderr.strip()[:200]}")
+    command = [*unshare, sys.executable, "-c", script, str(data), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _run(tmp_path: Path, params: dict[str, object], size: str = "4m") -> dict[str, str]:
     data = tmp_path / "data"
     data.mkdir()
-    done = subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            sys.executable,
-            "-c",
-            SCRIPT,
-            str(data),
-            size,
-            json.dumps(params),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(_in_private_mount(SCRIPT, data, size, json.dumps(params)))
 
 
 def test_a_job_that_fills_the_disk_ends_failed_with_the_reason(tmp_path: Path) -> None:
@@ -114,14 +109,9 @@ def test_a_read_only_data_folder_gets_no_reserve_and_no_error(tmp_path: Path) ->
     """``ensure`` runs before every job: where the reserve cannot be made it answers False. Before
     2026-12-05 a read-only mount raised from its clean-up (Linux refuses to unlink even a missing file
     there: EROFS), out of ``jobs.execute``, which must not raise."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare(1) to mount a read-only tmpfs in a private mount namespace")
     data = tmp_path / "data"
     data.mkdir()
-    command = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", READ_ONLY, str(data)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert _in_private_mount(READ_ONLY, data) == "False"
 
 
 SUCCEEDS = r"""
@@ -162,11 +152,6 @@ def test_a_job_that_succeeds_on_a_disk_filled_under_it_records_its_end(tmp_path:
     """The disk filled by someone else while the job ran; its handler wrote nothing more and succeeded.
     Before 2026-12-05 only a failure gave the reserve back: the success record raised (OperationalError,
     database or disk is full) and the job stayed ``running``."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare(1) to mount a small tmpfs in a private mount namespace")
     data = tmp_path / "data"
     data.mkdir()
-    command = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", SUCCEEDS, str(data)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == "succeeded"
+    assert _in_private_mount(SUCCEEDS, data) == "succeeded"
