@@ -45,7 +45,7 @@ def renders(
     """Mean microseconds a render spends in ``wrote`` (the bound's work), the slowest one's, and the
     storage write's mean (the same in both arms: the disk's noise)."""
     settings.storage.page_cache_mb = bound_mb
-    cache = PageCache(settings)
+    cache = PageCache.from_settings(settings)
     pages = Storage.from_settings(settings).area(CACHE_AREA)
     data = os.urandom(size)
     spent, slowest, writing = 0.0, 0.0, 0.0
@@ -82,7 +82,7 @@ def main() -> None:
                 f" the write itself {write:.0f} us",
                 flush=True,
             )
-        cache = PageCache(settings)
+        cache = PageCache.from_settings(settings)
         start = time.perf_counter()
         cache.trim()
         walk_ms = (time.perf_counter() - start) * 1e3

@@ -69,12 +69,18 @@ _held_guard = threading.Lock()
 
 
 class PageCache:
-    def __init__(self, settings: Settings) -> None:
-        self.pages = Storage.from_settings(settings).area(CACHE_AREA)
-        self.decks = SourceStore.from_settings(settings)
-        self.limit = int(settings.storage.page_cache_mb * 2**20)
+    def __init__(self, pages: Storage, decks: SourceStore, limit_mb: float) -> None:
+        """``pages``: the renders' area (CACHE_AREA); ``decks``: where deck conversions are kept;
+        ``limit_mb``: ``storage.page_cache_mb``. A page viewer passes the storages it already holds."""
+        self.pages, self.decks = pages, decks
+        self.limit = int(limit_mb * 2**20)
         with _budgets_guard:
             self.state = _budgets.setdefault(self.pages.root, _Budget())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PageCache:
+        pages = Storage.from_settings(settings).area(CACHE_AREA)
+        return cls(pages, SourceStore.from_settings(settings), settings.storage.page_cache_mb)
 
     @staticmethod
     @contextmanager

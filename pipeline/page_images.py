@@ -104,7 +104,7 @@ class PageImageRenderer:
         self.clock = clock
         self.sources = SourceStore.from_settings(settings)
         self.cache = Storage.from_settings(settings).area(CACHE_AREA)
-        self.budget = PageCache(settings)
+        self.budget = PageCache(self.cache, self.sources, settings.storage.page_cache_mb)
 
     def etag(self, sha256: str, page: int) -> str:
         return f'"{sha256[:32]}-p{page}-{self.dpi}"'

@@ -184,7 +184,7 @@ class _StateCollector:
             yield pending
         settings = getattr(self.app_state, "settings", None)
         if settings is not None:
-            yield from _page_cache(PageCache(settings))
+            yield from _page_cache(PageCache.from_settings(settings))
 
 
 def _page_cache(cache: PageCache) -> Iterator[Metric]:

@@ -567,7 +567,7 @@ def test_an_entry_a_render_holds_is_never_evicted(offline_settings: Settings) ->
     ana = PageImageRenderer(offline_settings, caller="acme\0ana", scope="s" * 32)
     ana.render(sha(data), 1)
     offline_settings.storage.page_cache_mb = 1 / 2**20  # one byte: everything is over it
-    cache = PageCache(offline_settings)
+    cache = PageCache.from_settings(offline_settings)
     with cache.holding(f"{ana.prefix}{sha(data)[:2]}/{sha(data)}"):
         cache.trim()
         assert ana.cached(sha(data), 1) is not None, "held by a render of this process"
