@@ -8,11 +8,14 @@ raises :class:`ModelUnavailableError` at once, instead of letting a library retr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
+import logging
 import os
 import socket
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -21,7 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from figvault.errors import ModelUnavailableError
-from figvault.private_dirs import make_private_dirs
+from figvault.private_dirs import make_private_dirs, only_mine_opened
+
+log = logging.getLogger(__name__)
 
 OFFLINE_HINT = "or use the offline profile (--config offline)"
 
@@ -41,37 +46,49 @@ _process_hashes: dict[tuple[str, int, int], str] = {}
 
 
 class FileHashCache:
-    """sha256 of weight files, remembered by (path, size, mtime) in memory and in an optional JSON file.
+    """sha256 of weight files, remembered by file version (path, size, mtime, ctime, inode) in memory and in
+    an optional JSON file.
 
     Hashing a 600 MB checkpoint takes seconds; the embedding version needs the hash on every start, so it is
-    computed once per file version and reused across processes.
+    computed once per file version and reused across processes. The record vouches for weights (a pinned
+    package's digest is checked against it), so it is read only when this user alone can have written it
+    (``owned_record``): a record another local user could write, in a data folder open to a group, would let
+    them pass changed weights. The ctime is in the version because an owner of the weight file may set its
+    mtime back after changing it; no one can set the ctime.
     """
 
     def __init__(self, store: Path | None = None) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {}
-        if store is not None and store.is_file():
+        text = owned_record(store) if store is not None else None
+        if text is not None:
             try:
-                loaded = json.loads(store.read_text())
+                loaded = json.loads(text)
                 if isinstance(loaded, dict):
                     self._entries = loaded
-            except (OSError, ValueError):
+            except ValueError:
                 self._entries = {}  # a damaged cache only costs a re-hash
 
     def sha256(self, path: Path) -> str:
         path = path.resolve()
         stat = path.stat()
         key = str(path)
+        version = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns,
+            "ino": stat.st_ino,
+        }
         with self._lock:
             known = self._entries.get(key)
-            if known and known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns:
+            if known and all(known.get(name) == value for name, value in version.items()):
                 return str(known["sha256"])
-        file_version = (key, stat.st_size, stat.st_mtime_ns)
+        file_version = (key, *version.values())
         digest = _process_hashes.get(file_version) or sha256_file(path)
         _process_hashes[file_version] = digest
         with self._lock:
-            self._entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+            self._entries[key] = version | {"sha256": digest}
             self._save()
         return digest
 
@@ -80,11 +97,39 @@ class FileHashCache:
             return
         try:
             make_private_dirs(self._store.parent)
-            tmp = self._store.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._entries, indent=1, sort_keys=True))
+            # A fresh name (O_EXCL, 0600): a fixed one could be a link another user planted in the folder.
+            fd, tmp = tempfile.mkstemp(prefix=self._store.name + ".", dir=self._store.parent)
+        except OSError:
+            return  # read-only data folder: hashing still works, it is just not remembered
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(self._entries, indent=1, sort_keys=True))
             os.replace(tmp, self._store)
         except OSError:
-            pass  # read-only data folder: hashing still works, it is just not remembered
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def owned_record(path: Path) -> str | None:
+    """``path``'s text when it is a regular file of this user that no group or other user may write,
+    checked on the file opened (not a link), so it cannot be swapped between the check and the read;
+    None otherwise (missing, a link, another user's, open to writes), with a warning when it exists."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("weight-hash record %s not read (%s): weights are hashed again", path, exc.strerror)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not only_mine_opened(os.fstat(fd)):
+            log.warning(
+                "weight-hash record %s is not this user's alone (another user could have written it): "
+                "not trusted, weights are hashed again",
+                path,
+            )
+            return None
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -71,6 +71,12 @@ def only_mine(path: Path, *, folder: bool = True) -> bool:
         info = os.lstat(path)
     except OSError:
         return False
+    return only_mine_opened(info, folder=folder)
+
+
+def only_mine_opened(info: os.stat_result, *, folder: bool = False) -> bool:
+    """``only_mine`` of a file already opened (its ``fstat``): checked on what is read, not on a name that
+    may be swapped between the check and the read."""
     kind = stat.S_ISDIR if folder else stat.S_ISREG
     return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 

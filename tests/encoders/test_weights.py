@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -137,6 +138,53 @@ def test_hash_cache_reuses_and_notices_changes(tmp_path: Path) -> None:
     data.write_bytes(b"b" * 1001)
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10))
     assert FileHashCache(store).sha256(data) not in {first, "f" * 64}
+
+
+OTHER_UID = 65534  # nobody
+
+
+def _forge(store: Path, data: Path) -> None:
+    """What a local user who can write ``store`` leaves: a record vouching a digest for ``data`` as it is."""
+    info = data.stat()
+    fields = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns}
+    store.write_text(json.dumps({str(data.resolve()): fields | {"ino": info.st_ino, "sha256": "0" * 64}}))
+
+
+@pytest.mark.parametrize("open_to", ["group", "other", "another user", "a link"])
+def test_a_weight_hash_record_another_user_could_write_is_not_trusted(tmp_path: Path, open_to: str) -> None:
+    """A record in a data folder open to a group, that another local user wrote (or could write), vouched
+    for their weights: a pinned package's changed weights passed with the forged digest."""
+    data = tmp_path / "weights.bin"
+    data.write_bytes(b"a" * 1000)
+    store = tmp_path / "cache" / "weight-hashes.json"
+    store.parent.mkdir()
+    forged = tmp_path / "forged.json"
+    _forge(forged if open_to == "a link" else store, data)
+    if open_to == "group":
+        store.chmod(0o660)
+    elif open_to == "other":
+        store.chmod(0o602)
+    elif open_to == "another user":
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(store, OTHER_UID, OTHER_UID)
+    else:
+        forged.chmod(0o600)
+        store.symlink_to(forged)
+    assert FileHashCache(store).sha256(data) == hashlib.sha256(b"a" * 1000).hexdigest()
+
+
+def test_a_weight_hash_record_tracks_a_weight_file_whose_mtime_was_set_back(tmp_path: Path) -> None:
+    """Whoever owns a weight file may change it and set its mtime back; its ctime moves all the same."""
+    data = tmp_path / "weights.bin"
+    data.write_bytes(b"a" * 1000)
+    store = tmp_path / "hashes.json"
+    first = FileHashCache(store).sha256(data)
+    before = data.stat()
+    time.sleep(0.01)
+    data.write_bytes(b"b" * 1000)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert FileHashCache(store).sha256(data) == hashlib.sha256(b"b" * 1000).hexdigest() != first
 
 
 def test_repackaged_weights_must_match_the_pin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
