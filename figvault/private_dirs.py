@@ -18,6 +18,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from figvault.errors import FigvaultError
+
 log = logging.getLogger(__name__)
 
 PRIVATE_DIR = 0o700
@@ -81,12 +83,43 @@ def only_mine_opened(info: os.stat_result, *, folder: bool = False) -> bool:
     return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
+def shared_folder_above(path: Path) -> Path | None:
+    """The first folder at or above ``path`` (as written and with its links resolved) in which another
+    local user may rename or replace what this user keeps: one owned by neither this user nor root, or one
+    open to group or other writes without the sticky bit (``/tmp`` is 1777 for this reason); None when
+    there is none. A folder's own mode does not protect it from whoever can rename it away and plant theirs
+    under its name."""
+    absolute = Path(os.path.abspath(path))
+    for chain in (absolute, absolute.resolve()):
+        for folder in (chain, *chain.parents):
+            try:
+                info = os.lstat(folder)
+            except OSError:
+                return folder
+            if stat.S_ISLNK(info.st_mode):
+                continue  # its target is on the resolved chain; its own folder is checked next
+            open_to_writes = info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX
+            if info.st_uid not in (0, os.geteuid()) or open_to_writes:
+                return folder
+    return None
+
+
 def private_temp_dir(name: str) -> Path:
     """This user's folder ``<name>-<uid>`` in the temporary folder, made 0700, kept across processes (a
     node's caches); a fixed name there may have been made first by another local user, with files planted
     in it. When the folder is not this user's alone (``only_mine``) a fresh private one is made for this
-    process (removed at exit) and the caches start empty, with a warning."""
-    folder = Path(tempfile.gettempdir()) / f"{name}-{os.geteuid()}"
+    process (removed at exit) and the caches start empty, with a warning. A temporary folder in which
+    another user may rename entries (``shared_folder_above``: no sticky bit) is refused, with what to do:
+    they could move any folder made there away at any time and plant theirs under its name."""
+    temp = Path(tempfile.gettempdir())
+    shared = shared_folder_above(temp)
+    if shared is not None:
+        raise FigvaultError(
+            f"the temporary folder {temp} is not safe for {name}: other users may rename or replace what is "
+            f"in {shared} (it is another user's, or open to writes without the sticky bit); set TMPDIR to "
+            "a folder of this user's"
+        )
+    folder = temp / f"{name}-{os.geteuid()}"
     with contextlib.suppress(OSError):
         folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     if only_mine(folder):

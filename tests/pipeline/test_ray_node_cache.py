@@ -15,6 +15,7 @@ import pytest
 
 from figvault.encoders import factory
 from figvault.encoders.weights import hash_cache_for, sha256_file
+from figvault.errors import FigvaultError
 from figvault.pipeline import ray_engine
 from figvault.private_dirs import only_mine
 from figvault.settings import Settings
@@ -72,3 +73,44 @@ def test_an_actor_keeps_its_cache_in_its_users_private_folder(
     first, second = (actor_settings(tmp_path, monkeypatch).data_dir for _ in range(2))
     assert first == second == tmp_path / f"figvault-ray-encoder-{os.geteuid()}"
     assert stat.S_IMODE(first.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("temp_mode", [0o777, 0o770])
+def test_an_actor_refuses_a_temporary_folder_where_others_may_rename_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, temp_mode: int
+) -> None:
+    """A temporary folder open to writes without the sticky bit: another user could rename the actor's
+    private folder away and plant theirs, record included, under its name; its own 0700 protects nothing.
+    Before, the folder was made there and used (``only_mine`` checks the folder, not what holds it)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    temp.chmod(temp_mode)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with pytest.raises(FigvaultError, match="set TMPDIR"):
+        actor_settings(tmp_path, monkeypatch)
+    assert not list(temp.iterdir())  # nothing made there
+
+
+def test_an_actor_refuses_a_temporary_folder_of_another_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its owner may rename anything in it, whatever its mode; through a link to it as well."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a folder to another user")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, OTHER_UID, OTHER_UID)
+    (tmp_path / "link").symlink_to(theirs)
+    for temp in (theirs, tmp_path / "link"):
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        with pytest.raises(FigvaultError, match="not safe"):
+            actor_settings(tmp_path, monkeypatch)
+
+
+def test_a_sticky_shared_temporary_folder_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/tmp's own mode (1777): others may write there but not rename what is this user's."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    temp.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    assert actor_settings(tmp_path, monkeypatch).data_dir == temp / f"figvault-ray-encoder-{os.geteuid()}"
