@@ -5,10 +5,12 @@ uvicorn's httptools protocol reads a request's headers whole, however big: a 1 M
 itself let 10,000 headers arriving in one read through. This subclass counts the bytes of each request's
 head and, past the bound, answers ``431 Request Header Fields Too Large`` and closes the connection before
 the application sees anything. Two counts, each of head bytes only: the request line and the headers the
-parser has handed over, and the whole reads that arrived after the one the head began in while the head
-is still unfinished. A read's bytes before the head began (a pipelined request's body or head) are never
-counted: counting whole reads refused 5,000 pipelined 27-byte GETs sent at once. What the parser holds of
-an unfinished head is at most the bound plus one read.
+parser has handed over, checked as each is handed over (a whole head within one socket read, up to 256 KiB,
+is parsed to its end inside that read: checked after the read, it had already gone to the application), and
+the whole reads that arrived after the one the head began in while the head is still unfinished. A read's
+bytes before the head began (a pipelined request's body or head) are never counted: counting whole reads
+refused 5,000 pipelined 27-byte GETs sent at once. What the parser holds of an unfinished head is at most the
+bound plus one read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ log = logging.getLogger("figvault.service")
 REFUSED = b"request header fields too large"
 
 
+class HeadTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a head past the bound (already answered 431)."""
+
+
 class BoundedHeadProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` that refuses a request whose head exceeds ``max_head_bytes`` with 431."""
 
@@ -33,6 +39,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._parsed_bytes = 0  # the request line and whole headers the parser handed over
         self._later_reads = 0  # the reads after the one the head began in, the head still unfinished
         self._began_in_read = False
+        self._refused = False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -43,11 +50,23 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
-        self._parsed_bytes += len(url)
+        self._count_parsed(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
-        self._parsed_bytes += len(name) + len(value) + 4  # ': ' and CRLF
+        self._count_parsed(len(name) + len(value) + 4)  # ': ' and CRLF
+
+    def _count_parsed(self, size: int) -> None:
+        """Count head bytes as the parser hands them over; past the bound, answer 431 and stop the parser
+        there (uvicorn answers a parser error 400: ``send_400_response`` stays silent after a refusal)."""
+        self._parsed_bytes += size
+        if self._parsed_bytes > self.max_head_bytes:
+            self._refuse()
+            raise HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:
+            super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -62,10 +81,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             return
         if not self._began_in_read:
             self._later_reads += len(data)
-        if max(self._parsed_bytes, self._later_reads) > self.max_head_bytes:
+        if self._later_reads > self.max_head_bytes:
             self._refuse()
 
     def _refuse(self) -> None:
+        self._refused = True
         log.warning(
             "refused a request from %s: its headers passed %d bytes (service.max_header_kb)",
             self.client[0] if self.client else "?",

@@ -6,6 +6,7 @@ whole and answered 200 (docs/deploy.md).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from uvicorn.server import ServerState
 
 from figvault.commands import serve as serve_command
 from figvault.service.http_protocol import bounded_head_protocol
@@ -132,3 +134,59 @@ def test_a_big_head_after_a_small_request_on_one_connection_is_refused(port: int
     """Keep-alive: a request answered, then a 1 MB header on the same connection gets 431."""
     big = _get(b"X-Big: " + b"a" * 2**20 + b"\r\n")
     assert _statuses(port, _get() + big, 2) == [200, 431]
+
+
+class _Transport(asyncio.Transport):
+    """What the protocol writes and whether it closed; every read is the one ``data_received`` is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written, self.closed = b"", False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 5000)}.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+@pytest.mark.parametrize("head", ["one header", "many headers", "request line"])
+def test_a_head_past_the_bound_within_one_read_is_refused(head: str) -> None:
+    """A head whole within one socket read (asyncio reads up to 256 KiB) was parsed to its end inside the
+    read and reached the application (200) before the bound was checked, after the read."""
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await _ok(scope, receive, send)
+
+    request = {
+        "one header": _get(b"X-Big: " + b"a" * (2 * BOUND) + b"\r\n"),
+        "many headers": _get(b"".join(b"X-%d: a\r\n" % i for i in range(BOUND // 4))),
+        "request line": b"GET /" + b"p" * (2 * BOUND) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    }[head]
+    assert len(request) < 256 * 1024
+
+    async def one_read() -> _Transport:
+        config = uvicorn.Config(app, http=bounded_head_protocol(BOUND), log_level="critical")
+        config.load()
+        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(request)
+        await asyncio.sleep(0.05)  # a request that got through has run by now
+        return transport
+
+    transport = asyncio.run(one_read())
+    assert transport.written.startswith(b"HTTP/1.1 431 ") and transport.written.count(b"HTTP/1.1") == 1
+    assert transport.closed and not seen
