@@ -8,6 +8,12 @@ sparse or compressed), made when a job starts if there is room; a job that finds
 it and then records its end in the space it gave back (``pipeline/jobs.py`` ``execute``). The next job
 makes it again once there is room. A registry elsewhere (PostgreSQL) does not share the data folder's
 disk, so no reserve is kept then.
+
+Jobs of one process (a serve's runner, a second app, a command run beside them) share one reserve, so
+making it and giving it back take one lock (``given_back``, held until the job's end is recorded): a job
+that started meanwhile made the reserve again in the room just given back, and the end record failed; two
+jobs making it at once truncated each other's partial file (one fixed name) and one found it gone. The
+partial file is named by the process, so another process on the folder never truncates it either.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from figvault.settings import Settings
@@ -24,6 +32,9 @@ log = logging.getLogger(__name__)
 RESERVE_NAME = "disk-reserve"
 RESERVE_BYTES = 2**20
 """A job's end record in SQLite's write-ahead log takes a few pages (4 KiB each) and its errors."""
+
+_held = threading.RLock()
+"""Held while the reserve is made, and from giving it back until a job's end is recorded in its room."""
 
 
 def reserve_path(settings: Settings) -> Path | None:
@@ -41,9 +52,17 @@ def ensure(settings: Settings) -> bool:
     with contextlib.suppress(OSError):
         if path.stat().st_size >= RESERVE_BYTES:
             return True
-    partial = path.with_name(RESERVE_NAME + ".part")
+    partial = path.with_name(f"{RESERVE_NAME}.{os.getpid()}.part")
+    with _held:
+        return _make(path, partial)
+
+
+def _make(path: Path, partial: Path) -> bool:
+    with contextlib.suppress(OSError):  # made by another job while this one waited
+        if path.stat().st_size >= RESERVE_BYTES:
+            return True
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(os.urandom(RESERVE_BYTES))
             out.flush()
@@ -57,9 +76,17 @@ def ensure(settings: Settings) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def given_back(settings: Settings) -> Iterator[bool]:
+    """Give the reserve's space back (the disk is full and a job's end must be recorded) and keep this
+    process's other jobs from making it again until the block ends; yields whether there was one."""
+    with _held:
+        yield release(settings)
+
+
 def release(settings: Settings) -> bool:
-    """Give the reserve's space back (the disk is full and a job's end must be recorded); True when
-    there was one."""
+    """Give the reserve's space back; True when there was one. A job recording its end uses
+    ``given_back``."""
     path = reserve_path(settings)
     if path is None:
         return False

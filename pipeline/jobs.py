@@ -922,25 +922,31 @@ def _record_failure(ctx: JobContext, exc: BaseException, owner: str | None) -> N
         log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc)
     else:
         log.error("job %s (%s) failed", job.id, job.type, exc_info=exc)
-    phase = None
-    if isinstance(exc, JobDiskFullError):
-        disk_reserve.release(ctx.settings)
-        phase = AWAITING_RETRY if exc.keeps_inputs else None
+    phase = AWAITING_RETRY if isinstance(exc, JobDiskFullError) and exc.keeps_inputs else None
     message = public_line(exc)
-    _recorded(
-        ctx, lambda: ctx.store.finish(job.id, JobState.FAILED, message, detail, owner=owner, phase=phase)
-    )
+
+    def record() -> Any:
+        return ctx.store.finish(job.id, JobState.FAILED, message, detail, owner=owner, phase=phase)
+
+    if not isinstance(exc, JobDiskFullError):
+        _recorded(ctx, record)
+        return
+    with disk_reserve.given_back(ctx.settings):  # no job of this process takes the room back meanwhile
+        _recorded(ctx, record)
 
 
 def _recorded(ctx: JobContext, write: Callable[[], Any]) -> Any:
     """``write``'s answer (a job's end record), written once more after giving the data folder's reserve
     back when the disk filled under the handler's last write or between it and this one (a job that
-    succeeded or was cancelled, or failed for another reason, must not stay ``running`` either)."""
+    succeeded or was cancelled, or failed for another reason, must not stay ``running`` either). Written
+    once more even when no reserve was left: another job of this process may have given it back a moment
+    ago, and its room is still free."""
     try:
         return write()
     except Exception as exc:
-        if disk_full_cause(exc) is None or not disk_reserve.release(ctx.settings):
+        if disk_full_cause(exc) is None:
             raise
+    with disk_reserve.given_back(ctx.settings):
         return write()
 
 
