@@ -13,7 +13,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from figvault.errors import one_line
+from figvault.errors import ExtractionError, one_line
 from figvault.ingest import page_box
 from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
@@ -101,6 +101,9 @@ def extract_pdf_units(
             extraction.figures.append(_whole_page_figure(doc[number - 1], extraction, settings))
         extraction.figures.sort(key=lambda f: f.unit.page)
         return extraction
+    except pymupdf.mupdf.FzErrorBase as exc:  # MuPDF's own error classes: the file's structure, not a bug
+        _fail_if_out_of_memory(exc)
+        raise ExtractionError(f"corrupt PDF: {one_line(exc)}") from exc
     finally:
         doc.close()
 
@@ -343,9 +346,10 @@ def _read_pages(
     cap = settings.max_page_drawing_ops
     pages: list[PageContent | None] = []
     heavy: list[int] = []
-    for page in doc:
-        number = page.number + 1
+    for index in range(doc.page_count):
+        number = index + 1
         try:
+            page = doc[index]  # loading walks the page tree: a cycle or a damaged node fails this page only
             if (small := page_box.too_small(page)) is not None:
                 warnings.append(f"page {number}: skipped, {small}")
                 pages.append(None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pymupdf
+from pymupdf.mupdf import FzErrorBase
 
 from figvault.errors import ExtractionError, one_line
 from figvault.ingest.pdf_page_tree import recount_pages
@@ -39,19 +40,28 @@ def open_pdf(source: bytes | Path, warnings: list[str] | None = None) -> pymupdf
 
 
 def _count_pages(doc: pymupdf.Document, warnings: list[str]) -> None:
-    """Raise ExtractionError when ``doc`` has no page; a page tree whose /Count MuPDF refuses (negative, past
-    what the file can hold) or says 0 is counted again from its leaves (``pdf_page_tree``), with a warning."""
+    """Raise ExtractionError when ``doc`` has no page. A page tree MuPDF refuses is counted again from its
+    leaves (``pdf_page_tree``), with a warning: a /Count it refuses (negative, past what the file can hold)
+    or that says 0, and a tree it cannot map (a node listing itself or an ancestor, a page listed twice: MuPDF
+    maps the whole tree on the first page's load, so every page failed)."""
     try:
-        if doc.page_count:
-            return
+        pages = doc.page_count
         reason = "its /Count is 0"
-    except RuntimeError as exc:  # MuPDF: "code=7: Invalid number of pages"
-        reason = one_line(exc)
+    except (RuntimeError, FzErrorBase) as exc:  # MuPDF: "code=7: Invalid number of pages"
+        pages, reason = 0, one_line(exc)
+    if pages:
+        try:
+            doc.load_page(0)
+            return
+        except (RuntimeError, FzErrorBase) as exc:  # "code=7: cycle in page tree"
+            reason = one_line(exc)
     try:
         found = recount_pages(doc)
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, FzErrorBase):  # a node MuPDF cannot parse
         found = None
     if not found:
+        if pages:  # MuPDF counted pages: each one that does not load is skipped with a warning
+            return
         raise ExtractionError(f"corrupt PDF: {'no pages' if reason == 'its /Count is 0' else reason}")
     warnings.append(f"page tree: {reason}; read as the {found:,} page(s) its tree holds")
 

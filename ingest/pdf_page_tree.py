@@ -59,6 +59,11 @@ def _leaves(doc: pymupdf.Document, node: int, kids: list[int], counts: dict[int,
     its /Count when it is no page."""
     if doc.xref_get_key(node, "Type")[1] == "/Page":
         return 1
-    total = sum(counts.pop(kid, 0) for kid in kids)
-    doc.xref_set_key(node, "Count", str(total))
+    reached = [kid for kid in dict.fromkeys(kids) if kid in counts]
+    total = sum(counts.pop(kid) for kid in reached)
+    if doc.xref_object(node, compressed=True).startswith("<<"):  # a removed object reads as null: no page
+        doc.xref_set_key(node, "Count", str(total))
+        if len(reached) < len(doc.xref_get_key(node, "Kids")[1].split()) // 3:
+            # a kid listed again, or a node above it (a cycle): MuPDF refuses the whole tree
+            doc.xref_set_key(node, "Kids", "[" + " ".join(f"{kid} 0 R" for kid in reached) + "]")
     return total

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,9 +171,20 @@ def _open_presentation(data: bytes) -> Any:
 
     try:
         return Presentation(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, ValueError) as exc:
-        reason = one_line(exc)
+    except (
+        PackageNotFoundError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,  # a member whose deflate data is damaged (its CRC is checked only at its end)
+        etree.XMLSyntaxError,
+        ValueError,
+    ) as exc:
+        # python-pptx names the file it was given: here an in-memory object, whose repr shows an address
+        reason = _OBJECT_REPR.sub("the package", one_line(exc))
         raise ExtractionError(f"not a readable PPTX package: {reason}") from None
+
+
+_OBJECT_REPR = re.compile(r"(file )?'?<[\w.]+ object at 0x[0-9a-fA-F]+>'?")
 
 
 def _document_meta(prs: Any, pages: int) -> DocumentMeta:

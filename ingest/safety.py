@@ -24,6 +24,7 @@ from lxml import etree
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.ingest.pptx_parts import check_part_kinds
 from figvault.ingest.slide_chart import MAX_CHART_POINTS
 
 MAX_ZIP_MEMBERS = 20_000
@@ -188,10 +189,12 @@ KEPT_TEXT_BYTES = 2**20
 
 
 def opened_pptx(data: bytes, max_uncompressed_mb: int) -> tuple[bytes, list[str]]:
-    """The package as python-pptx may open it, and its warnings: checked (``check_zip_container``), the
-    picture members over the ratio emptied, then ``readable_pptx``. Whatever opens a deck goes through this:
-    python-pptx reads every part's bytes when it opens one, so a skipped picture left in is inflated there."""
+    """The package as python-pptx may open it, and its warnings: checked (``check_zip_container``, and
+    ``pptx_parts.check_part_kinds``: each part the kind its relationships say), the picture members over the
+    ratio emptied, then ``readable_pptx``. Whatever opens a deck goes through this: python-pptx reads every
+    part's bytes when it opens one, so a skipped picture left in is inflated there."""
     skipped = check_zip_container(data, max_uncompressed_mb)
+    check_part_kinds(data)
     readable, changed = readable_pptx(without_members(data, skipped))
     return readable, [skipped_media_warning(name) for name in skipped] + changed
 

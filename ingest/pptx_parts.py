@@ -1,0 +1,144 @@
+"""Each part a deck's relationships name is the kind of part they say, checked before python-pptx opens it.
+
+python-pptx picks a part's class from its content type and the class of its XML from the root element's
+tag, and trusts a relationship to name the kind of part its type says. A package whose presentation part
+holds a slide layout, whose ``.rels`` part holds a slide, or whose slide's chart relationship names the
+slide itself (members swapped, relationships pointing at the wrong part or their own: the fuzz campaign's
+mutants, bench/fuzz_files.py) failed deep inside python-pptx with a bare ``AttributeError: 'SlidePart'
+object has no attribute 'chart'``, which says nothing to the person who uploaded it. Here every ``.rels``
+part must be a relationships part, and each relationship of a type python-pptx follows (the presentation,
+slides, layouts, masters, notes, charts, the document's properties) must name a part of that content type
+whose root element is that type's: else the deck is refused with a reason naming the part. A relationship
+to a part that is not in the package is left to python-pptx and the extractor (it is read without it).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+
+from lxml import etree
+from pptx.opc.constants import CONTENT_TYPE as CT
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+from figvault.errors import UnsupportedFileError
+
+EXPECTED: dict[str, tuple[str | None, str]] = {
+    RT.OFFICE_DOCUMENT: (None, "presentation"),  # its content type python-pptx checks itself, by name
+    RT.SLIDE: (CT.PML_SLIDE, "sld"),
+    RT.SLIDE_LAYOUT: (CT.PML_SLIDE_LAYOUT, "sldLayout"),
+    RT.SLIDE_MASTER: (CT.PML_SLIDE_MASTER, "sldMaster"),
+    RT.NOTES_SLIDE: (CT.PML_NOTES_SLIDE, "notes"),
+    RT.NOTES_MASTER: (CT.PML_NOTES_MASTER, "notesMaster"),
+    RT.HANDOUT_MASTER: (CT.PML_HANDOUT_MASTER, "handoutMaster"),
+    RT.CHART: (CT.DML_CHART, "chartSpace"),
+    RT.CORE_PROPERTIES: (CT.OPC_CORE_PROPERTIES, "coreProperties"),
+}
+"""Relationship type -> (the content type of the part it names, that part's root element)."""
+HEAD_BYTES = 4096
+"""How much of a part is read for its root element: it follows the XML declaration."""
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_SKIPPED = re.compile(rb"<!--.*?-->|<\?.*?\?>|<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.S)
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
+
+
+def check_part_kinds(data: bytes) -> None:
+    """Raise UnsupportedFileError when a ``.rels`` part is no relationships part, or a relationship of a type
+    in EXPECTED names a part of another content type or root element. ``data`` has passed
+    ``safety.check_zip_container`` (its member names are unique and safe)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        types = _content_types(zf, names)
+        roots: dict[str, str | None] = {}
+
+        def root_of(name: str) -> str | None:
+            if name not in roots:
+                roots[name] = _root_element(zf, name)
+            return roots[name]
+
+        for rels in sorted(n for n in names if n.endswith(".rels")):
+            tree = _parsed(zf, rels)
+            if tree is None:  # unreadable XML: python-pptx says why when it opens the deck
+                continue
+            if etree.QName(tree).localname != "Relationships":
+                found = etree.QName(tree).localname
+                _refuse(f"{rels} is not a relationships part (its root element is <{found}>)")
+            base = _source_folder(rels)
+            for rel in tree:
+                want = EXPECTED.get(rel.get("Type", "")) if isinstance(rel.tag, str) else None
+                if want is None or (rel.get("TargetMode") or "Internal") != "Internal":
+                    continue
+                target = _resolved(base, rel.get("Target", ""))
+                if target not in names:
+                    continue
+                content_type, root = want
+                found_type, found_root = types.get(target, _default_type(types, target)), root_of(target)
+                kind = rel.get("Type", "").rsplit("/", 1)[-1]
+                if (content_type is not None and found_type != content_type) or found_root not in (
+                    None,
+                    root,
+                ):
+                    _refuse(
+                        f"{rels}: its {kind} relationship {rel.get('Id')!r} names {target}, which is"
+                        f" <{found_root}> ({found_type or 'no content type'}): a {kind} relationship names"
+                        f" a <{root}> part"
+                    )
+
+
+def _refuse(reason: str) -> None:
+    raise UnsupportedFileError(f"not a readable PPTX package: {reason}")
+
+
+def _parsed(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
+    try:
+        return etree.fromstring(zf.read(name), _PARSER)
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, ValueError, EOFError, zlib.error):
+        return None
+
+
+def _content_types(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+    """Part name (no leading slash) -> content type from the overrides; the defaults by extension are kept
+    under ``*.ext``."""
+    tree = _parsed(zf, "[Content_Types].xml") if "[Content_Types].xml" in names else None
+    types: dict[str, str] = {}
+    for el in tree if tree is not None else []:
+        if not isinstance(el.tag, str):
+            continue
+        kind, value = etree.QName(el).localname, el.get("ContentType", "")
+        if kind == "Override":
+            types[el.get("PartName", "").lstrip("/")] = value
+        elif kind == "Default":
+            types["*." + el.get("Extension", "").lower()] = value
+    return types
+
+
+def _default_type(types: dict[str, str], name: str) -> str:
+    return types.get("*." + name.rsplit(".", 1)[-1].lower(), "")
+
+
+def _root_element(zf: zipfile.ZipFile, name: str) -> str | None:
+    """The local name of the part's root element, from its first bytes; None when they show none (another
+    encoding, a long DOCTYPE): then python-pptx's parse is the check."""
+    try:
+        with zf.open(name) as part:
+            head = part.read(HEAD_BYTES)
+    except (zipfile.BadZipFile, ValueError, EOFError, zlib.error):
+        return None
+    head = _SKIPPED.sub(b"", head)
+    found = None if b"<!DOCTYPE" in head else _ROOT.search(head)  # a DOCTYPE past the head: unknown
+    return found.group(1).decode("ascii") if found else None
+
+
+def _source_folder(rels: str) -> str:
+    """``ppt/slides/_rels/slide1.xml.rels`` -> ``ppt/slides``; ``_rels/.rels`` (the package's) -> ``""``."""
+    return posixpath.dirname(posixpath.dirname(rels))
+
+
+def _resolved(base: str, target: str) -> str:
+    """A relationship's target as a member name: relative to its source part's folder, or from the root."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(base, target))

@@ -1,0 +1,115 @@
+"""Hostile files of the eighth pass (``hostile_eighth``), the classes the fuzz campaign found
+(bench/fuzz_files.py, docs/extraction.md): each is read, or refused with a reason in words, never with the
+bare name of an exception a parser raised (``FzErrorFormat: ...``, ``AttributeError: 'SlidePart' ...``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from figvault.errors import ExtractionError
+from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import page_texts
+from figvault.settings import ExtractSettings
+from tests.ingest import hostile_eighth as h8
+
+SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
+BARE_EXCEPTION = re.compile(r"^([a-z_]+\.)*[A-Za-z_][A-Za-z0-9_]*: ")
+"""A reason that is an exception's class and message: what extraction says of an error it did not expect."""
+
+
+def refusal(path: Path) -> str:
+    with pytest.raises(ExtractionError) as caught:
+        extract_document(path, SETTINGS)
+    return str(caught.value)
+
+
+def test_a_page_tree_listing_itself_is_read_as_the_pages_it_holds(tmp_path: Path) -> None:
+    # Before: MuPDF maps the whole tree on the first page's load and refused it, "FzErrorFormat: code=7: cycle
+    # in page tree", the document lost; now the tree is counted again, each node and page once.
+    path = h8.page_tree_cycle_pdf(tmp_path / "cycle.pdf")
+    result = extract_document(path, SETTINGS)
+    assert "page tree: code=7: cycle in page tree; read as the 2 page(s) its tree holds" in result.warnings
+    assert sorted({f.unit.page for f in result.figures}) == [1, 2]
+    texts = page_texts(
+        path.read_bytes(), "application/pdf", SETTINGS
+    )  # the text channel opens it the same way
+    assert sorted(texts) == [1, 2] and "Report 4" in texts[2]
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (
+            h8.deep_page_tree_pdf,
+            "corrupt PDF: no pages",
+        ),  # was FzErrorLimit: code=5: exception stack overflow!
+        (h8.page_tree_gone_pdf, "corrupt PDF: no pages"),  # was FzErrorArgument: code=4: not a dict (null)
+    ],
+)
+def test_a_page_tree_mupdf_cannot_parse_fails_with_a_reason(
+    tmp_path: Path, make: Callable[[Path], Path], reason: str
+) -> None:
+    assert refusal(make(tmp_path / "tree.pdf")) == reason
+
+
+@pytest.mark.parametrize(
+    ("part", "holding", "reason"),
+    [
+        # was AttributeError: 'CT_SlideLayout' object has no attribute 'sldSz'
+        (
+            "ppt/presentation.xml",
+            "ppt/slideLayouts/slideLayout1.xml",
+            "_rels/.rels: its officeDocument relationship 'rId1' names ppt/presentation.xml,"
+            " which is <sldLayout>",
+        ),
+        # was AttributeError: 'CT_SlideLayout' object has no attribute 'relationship_lst'
+        (
+            "ppt/slides/_rels/slide1.xml.rels",
+            "ppt/slideLayouts/slideLayout1.xml",
+            "ppt/slides/_rels/slide1.xml.rels is not a relationships part (its root element is <sldLayout>)",
+        ),
+        # was AttributeError: 'lxml.etree._Element' object has no attribute 'created_datetime'
+        ("docProps/core.xml", "docProps/app.xml", "its core-properties relationship"),
+    ],
+)
+def test_a_part_of_another_kind_than_its_relationship_says_is_refused_by_name(
+    tmp_path: Path, part: str, holding: str, reason: str
+) -> None:
+    said = refusal(h8.part_swapped_pptx(tmp_path / "swapped.pptx", part, holding))
+    assert said.startswith("not a readable PPTX package: ") and reason in said
+
+
+def test_a_chart_relationship_naming_a_slide_is_refused_by_name(tmp_path: Path) -> None:
+    # Before: AttributeError: 'SlidePart' object has no attribute 'chart'
+    said = refusal(h8.chart_rel_to_slide_pptx(tmp_path / "chart.pptx"))
+    assert said.startswith(
+        "not a readable PPTX package: ppt/slides/_rels/slide2.xml.rels: its chart relationship"
+    )
+    assert "names ppt/slides/slide1.xml, which is <sld>" in said
+
+
+def test_a_member_with_damaged_deflate_data_is_a_readable_reason(tmp_path: Path) -> None:
+    # Before: "error: Error -3 while decompressing data: invalid block type" (zlib.error's bare name)
+    said = refusal(h8.damaged_deflate_pptx(tmp_path / "deflate.pptx"))
+    assert said == "not a readable PPTX package: Error -3 while decompressing data: invalid block type"
+
+
+def test_a_main_part_of_another_type_names_no_object_address(tmp_path: Path) -> None:
+    # Before: "file '<_io.BytesIO object at 0x7fa5aaac7650>' is not a PowerPoint file": a memory address
+    said = refusal(h8.main_part_retyped_pptx(tmp_path / "typed.pptx"))
+    assert said == (
+        "not a readable PPTX package: the package is not a PowerPoint file, content type is 'application/xml'"
+    )
+
+
+def test_the_unchanged_deck_is_read_whole(tmp_path: Path) -> None:
+    """The part check passes a deck python-pptx wrote: both slides' units come back."""
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(h8._two_slide_deck(path))
+    result = extract_document(path, SETTINGS)
+    assert sorted(f.unit.page for f in result.figures) == [1, 2]
+    assert not any(BARE_EXCEPTION.match(w) for w in result.warnings)
