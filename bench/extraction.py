@@ -29,6 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from figvault.ingest.deadline import cpu_now
 from figvault.ingest.extract import extract_batch
 from figvault.ingest.scoring import Prediction, Score, Tally, load_gold, score
 from figvault.settings import ExtractSettings
@@ -179,9 +180,10 @@ def measure_speed(
     server_start = start_worker_server(settings) if ingest_path else None
     load_before = os.getloadavg()[0]
     # workers=1 runs in this process: its CPU time is the extraction's; ingest's workers: the fork server's
-    parent_before, workers_before = time.process_time(), _workers_cpu() if ingest_path else 0.0
+    # (its OCR reads run in a helper child: ``cpu_now`` counts it)
+    parent_before, workers_before = cpu_now(), _workers_cpu() if ingest_path else 0.0
     extractions, _, seconds = run_extraction(pdfs, settings, ingest_path)
-    parent_cpu = time.process_time() - parent_before
+    parent_cpu = cpu_now() - parent_before
     cpu = _workers_cpu() - workers_before if ingest_path else parent_cpu
     pages = sum(ex.meta.pages for ex in extractions)
     units = sum(len(ex.figures) for ex in extractions)

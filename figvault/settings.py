@@ -66,7 +66,7 @@ class ExtractSettings(BaseModel):
     """Use PyMuPDF's ONNX layout model as an extra figure signal (see docs/extraction.md)."""
     doc_timeout_s: float = Field(default=120.0, gt=0)
     """CPU-time limit (seconds) of one document's extraction: its worker process is killed once it has used
-    this much CPU, or run 10 times this in wall time (a blocked worker; pipeline/extract_worker.py
+    this much CPU, or run 10 times this in wall time (a blocked worker; ingest/deadline.py
     WALL_FACTOR), and the document fails alone with that reason."""
     doc_memory_mb: int = Field(default=2048, ge=64)
     """Memory limit of one document's extraction worker (and of what it starts, e.g. LibreOffice)."""
@@ -86,7 +86,8 @@ class ExtractSettings(BaseModel):
     ocr_max_pixels: int = Field(default=1_500_000, ge=10_000)
     """An image is scaled down to this many pixels before OCR (cost grows with the pixels)."""
     ocr_timeout_s: float = Field(default=20.0, gt=0)
-    """One image's OCR is stopped after this long (the figure keeps its other text)."""
+    """One image's OCR is stopped after this many seconds of its CPU time, or 10 times that of wall time
+    (``ingest.deadline.WALL_FACTOR``: a read that gets no CPU); the figure keeps its other text."""
     max_slide_elements: int = Field(default=50_000, ge=1)
     """XML elements (shapes, paragraphs, runs, ...) a slide may hold; a slide with more is skipped with a
     warning and left out of the LibreOffice rendering (real slides hold a few hundred to a few thousand)."""

@@ -13,7 +13,8 @@ language data is there and ``extract.ocr`` is on; otherwise extraction goes on a
 why there is no OCR. The work is bounded: only figures that need it (the extractors decide: little
 text-layer text), never tiny images, only images with a flat background or a few flat fills
 (screenshots, diagrams, charts; photographs are skipped), at most ``extract.ocr_max_per_page`` figures per
-page, each scaled to ``extract.ocr_max_pixels`` and stopped after ``extract.ocr_timeout_s``. A picture
+page, each scaled to ``extract.ocr_max_pixels`` and stopped after ``extract.ocr_timeout_s`` of CPU time
+(each read runs in a child process forked for it, with the engine loaded: ``read_lines``). A picture
 whose text lines are small (a screenshot's 9-14 px type, tick labels) is read enlarged
 (``_sized_for_text``, within a pixel budget): at its own size Tesseract finds those lines but misreads
 their letters. Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``): extraction already runs one worker
@@ -22,14 +23,12 @@ per core. It runs inside extraction (``extract_document``), so in the extraction
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import functools
 import glob
 import hashlib
 import os
 import re
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 from PIL import Image
 
 from figvault.errors import one_line
-from figvault.ingest import deadline
+from figvault.ingest import cpu_limited, deadline
 from figvault.settings import ExtractSettings
 from figvault.units import OCR_MARKER, DocumentExtraction
 
@@ -190,7 +189,7 @@ class OcrLine:
 def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:
     """The lines of confident words Tesseract reads in ``image``; empty when it finds none.
 
-    Raises TimeoutError past ``extract.ocr_timeout_s``."""
+    Raises TimeoutError past ``extract.ocr_timeout_s`` (CPU time; ``read_lines``)."""
     return lines_text(read_lines(image, engine, settings))
 
 
@@ -199,27 +198,112 @@ def lines_text(lines: list[OcrLine]) -> str:
     return "\n".join(line.text for line in lines)[:MAX_OCR_CHARS]
 
 
+_READER = cpu_limited.Helper()
+"""The child process this process's OCR reads run in, one after another (started at the first read)."""
+
+
+def start_reader(settings: ExtractSettings) -> None:
+    """Start the process OCR reads run in, when OCR is on and can run: an extraction worker does before it
+    reads its document (``cpu_limited.Helper.start``); otherwise the first read does."""
+    engine = engine_for(settings, [])
+    if engine is None:
+        return
+    try:
+        api = _api(engine.languages)
+    except RuntimeError:  # the engine does not load (broken language data): each read says so, as before
+        return
+    _READER.start(state=api)
+
+
 def read_lines(
-    image: Image.Image, engine: OcrEngine, settings: ExtractSettings, timeout_s: float | None = None
+    image: Image.Image, engine: OcrEngine, settings: ExtractSettings, until: deadline.Deadline | None = None
 ) -> list[OcrLine]:
     """The lines of confident words Tesseract reads in ``image``, with their boxes (see read_words).
-    ``timeout_s``: a shorter limit than ``extract.ocr_timeout_s`` (what is left of the document's time)."""
+    ``until``: the document's deadline, which shortens the read's limits to what is left of its time.
+
+    The read runs in this process's helper child (``_READER``, ``ingest/cpu_limited.py``), stopped after
+    ``extract.ocr_timeout_s`` of its CPU time, which a busy machine does not inflate, or WALL_FACTOR times
+    that of wall time (a read that gets no CPU at all); its layout included, which Tesseract's own limit
+    does not cover. A stopped read leaves nothing running: its helper is killed."""
+    api = _api(engine.languages)  # loaded here, before the helper is forked: it starts with the engine
+    capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
+    limits = ReadLimits.of(settings, until)
+    if limits.cpu_s <= 0 or limits.wall_s <= 0:
+        raise TimeoutError(f"OCR not started: {deadline.TIME_SPENT}")
+    args = (engine.languages, capped, settings.ocr_max_pixels, limits.wall_s)
+    try:
+        read = _READER.call(_read_here, args, limits.cpu_s, limits.wall_s, state=api)
+    except cpu_limited.OverLimit as exc:
+        raise TimeoutError(limits.stopped(exc)) from None
+    if read is None:
+        raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
+    lines, read_width = read
+    scale = image.width / read_width  # boxes in the pixels of ``image``, not of the copy read
+    return [
+        dataclasses.replace(line, box=tuple(round(v * scale) for v in line.box))  # type: ignore[arg-type]
+        for line in lines
+    ]
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """One read's limits: ``cpu_s`` CPU seconds, ``wall_s`` seconds of wall time; ``*_of_document``: that
+    one shortened by the document's deadline (its message names extract.doc_timeout_s then)."""
+
+    cpu_s: float
+    wall_s: float
+    cpu_of_document: bool = False
+    wall_of_document: bool = False
+
+    @classmethod
+    def of(cls, settings: ExtractSettings, until: deadline.Deadline | None) -> ReadLimits:
+        cpu_s, wall_s = settings.ocr_timeout_s, deadline.WALL_FACTOR * settings.ocr_timeout_s
+        if until is None:
+            return cls(cpu_s, wall_s)
+        cpu_left, wall_left = until.cpu_left(), until.wall_left()
+        return cls(min(cpu_s, cpu_left), min(wall_s, wall_left), cpu_left < cpu_s, wall_left < wall_s)
+
+    def stopped(self, exc: cpu_limited.OverLimit) -> str:
+        """Why a read was stopped: which limit, and what to raise."""
+        if isinstance(exc, cpu_limited.OverCpu):
+            if self.cpu_of_document:
+                return f"OCR stopped after {self.cpu_s:.1f} s of CPU time: {deadline.TIME_SPENT}"
+            return f"OCR stopped after {self.cpu_s:g} s of CPU time (extract.ocr_timeout_s)"
+        if self.wall_of_document:
+            return f"OCR stopped after {self.wall_s:.1f} s of wall time: {deadline.TIME_SPENT}"
+        return (
+            f"OCR stopped after {self.wall_s:g} s of wall time ({deadline.WALL_FACTOR} times"
+            f" extract.ocr_timeout_s, with {exc.cpu_s:.1f} CPU-s used): the read got too little CPU (an"
+            " overloaded machine, or a stopped process)"
+        )
+
+
+def _read_here(
+    languages: str, image: Image.Image, max_pixels: int, wall_s: float
+) -> tuple[list[OcrLine], int] | None:
+    """In the helper process: the lines Tesseract reads in ``image`` (or in it enlarged:
+    ``_sized_for_text``), boxes in the pixels of the image read, and that image's width; None when
+    Tesseract refused it (or stopped at its own, wall-clock, limit)."""
+    api = _api(languages)
+    try:
+        return _recognized(api, image, max_pixels, wall_s)
+    finally:
+        api.Clear()
+
+
+def _recognized(
+    api: Any, image: Image.Image, max_pixels: int, wall_s: float
+) -> tuple[list[OcrLine], int] | None:
+    """``_read_here`` with the engine ``api``."""
     import tesserocr
 
-    api = _api(engine.languages)
-    capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
-    limit = settings.ocr_timeout_s if timeout_s is None else max(0.0, min(settings.ocr_timeout_s, timeout_s))
-    started = time.monotonic()
-    read, capped = _recognize(api, capped, limit, settings.ocr_max_pixels)
-    scale = image.width / capped.width  # boxes in the pixels of ``image``, not of the copy read
-    if not read:
-        if read is False:  # None: the engine is still the abandoned read's, its page stays set
-            api.Clear()
-        if time.monotonic() - started < limit:  # refused, not stopped: no time to blame
-            raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
-        if limit < settings.ocr_timeout_s:
-            raise TimeoutError(f"OCR stopped after {limit:.1f} s: {deadline.TIME_SPENT}")
-        raise TimeoutError(f"OCR stopped after {settings.ocr_timeout_s:g} s (extract.ocr_timeout_s)")
+    api.SetImage(image)
+    bigger = _sized_for_text(api, image, max_pixels)
+    if bigger is not image:
+        api.SetImage(bigger)
+    # Tesseract's own, wall-clock limit, a second after the owner's kill: for a helper whose owner is gone.
+    if not api.Recognize(timeout=max(1, int((wall_s + 1) * 1000))):
+        return None
     lines: list[OcrLine] = []
     words: list[str] = []
     lead: list[str] = []
@@ -227,8 +311,7 @@ def read_lines(
     word, line = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
     for item in tesserocr.iterate_level(api.GetIterator(), word):
         if item.IsAtBeginningOf(line):
-            found = item.BoundingBox(line)
-            box = tuple(round(v * scale) for v in found) if found else box  # type: ignore[assignment]
+            box = item.BoundingBox(line) or box
             lead = []
         text = _word_text(item, word)
         if text and any(ch.isalnum() for ch in text):
@@ -241,57 +324,7 @@ def read_lines(
             words = []
     if words:
         lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
-    api.Clear()
-    return lines
-
-
-LAYOUT_GRACE_S = 1.0
-"""How long past its limit a read is waited for. Tesseract checks its time limit only while it recognises
-words, not while it lays out the page first: 1.5 Mpx of small letters took 1.9 CPU-s (8.8 s of wall time
-at load 9) under a limit of 1 ms, so a read started just before the document's deadline ran past it."""
-_LAYING_OUT: threading.Thread | None = None
-"""A read given up on while Tesseract was still laying out its page: the engine is its own until it ends."""
-ABANDONED_NICE = 19
-"""The niceness a read's thread gets when it is given up on (the lowest priority): it cannot be stopped
-(Tesseract offers no way to cancel its layout, and the engine lives in the worker's process) but it then
-runs only on time nobody else wants, not on the document's or the other workers'. It ends with its layout,
-or with the worker once the document is done (``pipeline.extract_worker`` kills each worker)."""
-
-
-def _recognize(
-    api: Any, image: Image.Image, limit: float, max_pixels: int
-) -> tuple[bool | None, Image.Image]:
-    """Tesseract's Recognize of ``image`` (or of it enlarged: ``_sized_for_text``) within ``limit`` s, and
-    the image read: True when read, False when it failed or was stopped, None when it was given up on. It
-    runs in a thread (Tesseract lets go of the GIL), given up on LAYOUT_GRACE_S after ``limit``: the
-    document goes on, and the abandoned read, niced down to ABANDONED_NICE, stops as soon as it has laid out
-    its page (its limit is past then). The engine reads one image at a time, so a read waits for an
-    abandoned one to end first, within its own limit (given up on too past it)."""
-    global _LAYING_OUT
-    if _LAYING_OUT is not None:
-        _LAYING_OUT.join(limit + LAYOUT_GRACE_S)
-        if _LAYING_OUT.is_alive():
-            return None, image
-        _LAYING_OUT = None
-    done: list[bool] = []
-    read_image = [image]
-
-    def read() -> None:
-        api.SetImage(image)
-        bigger = _sized_for_text(api, image, max_pixels)
-        if bigger is not image:
-            read_image[0] = bigger
-            api.SetImage(bigger)
-        done.append(bool(api.Recognize(timeout=max(1, int(limit * 1000)))))
-
-    thread = threading.Thread(target=read, name="tesseract-read", daemon=True)
-    thread.start()
-    thread.join(limit + LAYOUT_GRACE_S)
-    if thread.is_alive():
-        _LAYING_OUT = thread
-        _nice_down(thread)
-        return None, read_image[0]
-    return bool(done and done[0]), read_image[0]
+    return lines, bigger.width
 
 
 SMALL_TEXT_PX = 16
@@ -346,14 +379,6 @@ def _line_heights(api: Any) -> list[int]:
         if box and box[2] - box[0] > box[3] - box[1] > 0:
             heights.append(box[3] - box[1])
     return heights
-
-
-def _nice_down(thread: threading.Thread) -> None:
-    """Give ``thread`` the niceness ABANDONED_NICE (Linux sets a thread's own: its id is a process id to
-    ``setpriority``). Raising niceness needs no privilege; where it fails, the read keeps its priority."""
-    if thread.native_id is not None:
-        with contextlib.suppress(OSError):  # it ended meanwhile
-            os.setpriority(os.PRIO_PROCESS, thread.native_id, ABANDONED_NICE)
 
 
 def _word_text(item: Any, level: Any) -> str:
@@ -446,9 +471,8 @@ class DocumentOcr:
         self._read[page] += 1
         digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
         if digest not in self._lines:
-            left = deadline.seconds_left(self.deadline)
             try:
-                self._lines[digest] = read_lines(image, self.engine, self.settings, left)
+                self._lines[digest] = read_lines(image, self.engine, self.settings, self.deadline)
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")

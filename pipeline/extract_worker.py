@@ -11,8 +11,9 @@ file. So each document is extracted in its own short-lived process:
 - with ``RLIMIT_DATA`` at the memory limit (an allocation past it fails inside the worker) and the
   worker's resident memory, its children's (LibreOffice) included, polled by the parent (its own every
   ``POLL_S``, with its children's every ``TREE_POLL_S``);
-- killed, with its children, when it has used ``extract.doc_timeout_s`` CPU seconds (its own, threads and
-  in-process Tesseract included; LibreOffice, a child, has its own limits), when it has run WALL_FACTOR
+- killed, with its children, when it has used ``extract.doc_timeout_s`` CPU seconds (its own, threads
+  included; its children, OCR reads and LibreOffice, have their own limits and count against the
+  document's optional-step deadline), when it has run WALL_FACTOR (``ingest/deadline.py``)
   times that in wall time (a backstop for a worker that is blocked, not working), past
   ``extract.doc_memory_mb``, when it dies (a crash in a native parser), or when the caller cancels.
 
@@ -47,7 +48,7 @@ import psutil
 from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
-from figvault.ingest.deadline import OPTIONAL_SHARE, Deadline, steps_until
+from figvault.ingest.deadline import OPTIONAL_SHARE, WALL_FACTOR, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
@@ -64,11 +65,6 @@ POLL_S: finding a process's descendants with psutil reads every process of the m
 130-150 processes, against 0.01 ms for one process's memory), which at every POLL_S cost the parent 3 % of a
 core per running worker; ``descendants`` now walks the worker's own tree instead."""
 MiB = 2**20
-WALL_FACTOR = 10
-"""A worker is also killed once its wall time reaches this many times its CPU budget
-(``extract.doc_timeout_s``): one that sleeps or waits on I/O uses no CPU and would otherwise never end. 10:
-at load 12 on 2 cores a worker at nice 19 (a niced test run's) got 0.4 CPU-s in 5 s, 8 % of a core; 10
-times leaves it most of its budget, where a wall-time limit left it a tenth."""
 # Imported once in the fork server, so each worker starts with the parsers loaded.
 _PRELOAD = [
     "figvault.pipeline.fork_server",  # first: one thread per native library; no main script run again
@@ -203,8 +199,10 @@ def _extract_here(
     path: Path, settings: ExtractSettings, limits: ExtractLimits, profile: Path | None = None
 ) -> WorkerResult:
     from figvault.ingest.extract import extract_document, read_document
+    from figvault.ingest.ocr import start_reader
     from figvault.ingest.page_text import PDF_MIME, page_texts
 
+    start_reader(settings)  # forked now, small: it shares little of the memory the document will take
     data = read_document(path, settings)
     texts: dict[int, str] = {}
     # ingest/deadline.py: this process's CPU time (the parent's kill counts the same) and the wall backstop

@@ -3,16 +3,12 @@ and says why it gives no unit."""
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import pymupdf
 import pytest
-from PIL import Image
 
 from figvault.errors import ExtractionError
-from figvault.ingest import ocr
 from figvault.ingest.extract import extract_document
 from figvault.ingest.pdf_budget import ContentBudget
 from figvault.settings import ExtractSettings
@@ -96,48 +92,6 @@ def test_an_image_painted_many_times_counts_each_painting(tmp_path: Path) -> Non
     ]
     few = extract_document(h5.image_flood_pdf(tmp_path / "few.pdf", 20), SETTINGS)
     assert not few.warnings and len(few.figures) == 1
-
-
-class _SlowLayout:
-    """An engine whose layout runs until released whatever its limit, as Tesseract's does; it notes the
-    thread it runs in."""
-
-    def __init__(self) -> None:
-        self.released = threading.Event()
-        self.thread: int | None = None
-
-    def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
-        self.thread = threading.get_native_id()
-
-    def AnalyseLayout(self) -> None:
-        return None  # no text line found: the picture is read at its own size (ocr._sized_for_text)
-
-    def Recognize(self, timeout: int) -> bool:
-        self.released.wait(60)
-        return False
-
-    def Clear(self) -> None:
-        pass
-
-
-def test_a_read_given_up_on_is_niced_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Before: the abandoned read kept its priority, and used a core beside the document's work until its
-    # layout ended (1.5 Mpx of small letters: 1.9 CPU-s). Now it runs at the lowest priority.
-    engine = _SlowLayout()
-    monkeypatch.setattr(ocr, "_api", lambda languages: engine)
-    monkeypatch.setattr(ocr, "_LAYING_OUT", None)
-    try:
-        with pytest.raises(TimeoutError):
-            ocr.read_lines(
-                Image.new("RGB", (400, 300), "white"), ocr.OcrEngine("eng"), SETTINGS, timeout_s=0.1
-            )
-        assert engine.thread is not None and engine.thread != threading.get_native_id()
-        assert os.getpriority(os.PRIO_PROCESS, engine.thread) == ocr.ABANDONED_NICE
-        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != ocr.ABANDONED_NICE
-    finally:
-        engine.released.set()
-        if ocr._LAYING_OUT is not None:
-            ocr._LAYING_OUT.join()
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from PIL import Image
 
 from figvault.errors import ExtractionError
-from figvault.ingest import ocr
+from figvault.ingest import cpu_limited, deadline, ocr
 from figvault.ingest.extract import extract_document
 from figvault.ingest.metafile_text import MAX_RECORDS, MAX_TEXT_CHARS, metafile_text
 from figvault.ingest.page_text import page_texts
@@ -163,50 +162,39 @@ def test_a_pattern_cell_filling_with_its_own_pattern_is_counted_once(tmp_path: P
 
 
 class _SlowLayout:
-    """An engine that lays out every page for ``layout_s`` whatever its time limit, as Tesseract does (it
-    checks the limit only while recognising words), and counts reads that overlapped."""
-
-    def __init__(self, layout_s: float) -> None:
-        self.layout_s = layout_s
-        self.released = threading.Event()
-        self.busy = threading.Lock()
-        self.overlapped = 0
+    """An engine that lays out every page on and on whatever its time limit, using a core, as Tesseract
+    does (it checks its limit only while recognising words)."""
 
     def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
-        if not self.busy.acquire(blocking=False):
-            self.overlapped += 1
+        pass
 
     def AnalyseLayout(self) -> None:
         return None  # no text line found: the picture is read at its own size (ocr._sized_for_text)
 
     def Recognize(self, timeout: int) -> bool:
-        self.released.wait(self.layout_s)
-        self.busy.release()
-        return False
+        while True:  # ended by the kill of the process it runs in
+            pass
 
     def Clear(self) -> None:
         pass
 
 
-def test_a_read_still_laying_out_its_page_is_given_up_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_still_laying_out_its_page_is_stopped_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: Recognize(timeout=200 ms) returned when the layout ended, 60 s later here (1.5 Mpx of small
     # letters: 1.9 CPU-s, 8.8 s of wall time at load 9, for a limit of 1 ms): a read started just before the
-    # document's deadline ran past it by its whole layout.
-    engine = _SlowLayout(layout_s=60)
-    monkeypatch.setattr(ocr, "_api", lambda languages: engine)
-    monkeypatch.setattr(ocr, "_LAYING_OUT", None)
+    # document's deadline ran past it by its whole layout. Then it was given up on and left running; now
+    # its process is killed at the CPU seconds the document had left.
+    monkeypatch.setattr(ocr, "_api", lambda languages: _SlowLayout())
+    monkeypatch.setattr(ocr, "_READER", cpu_limited.Helper())
     image = Image.new("RGB", (400, 300), "white")
-    try:
-        for _ in range(2):  # the second waits for the first within its own limit, never reads beside it
-            started = time.monotonic()
-            with pytest.raises(TimeoutError, match=r"OCR stopped after 0\.2 s: the document had used 60%"):
-                ocr.read_lines(image, ocr.OcrEngine("eng"), SETTINGS, timeout_s=0.2)
-            assert time.monotonic() - started < 0.2 + ocr.LAYOUT_GRACE_S + 10  # not the 60 s layout
-        assert engine.overlapped == 0
-    finally:
-        engine.released.set()
-        if ocr._LAYING_OUT is not None:
-            ocr._LAYING_OUT.join()
+    for _ in range(2):  # the second read gets a new process
+        started = time.monotonic()
+        with pytest.raises(
+            TimeoutError, match=r"OCR stopped after 0\.2 s of CPU time: the document had used 60%"
+        ):
+            ocr.read_lines(image, ocr.OcrEngine("eng"), SETTINGS, deadline.Deadline.after(0.2, 600))
+        assert time.monotonic() - started < 60  # not the endless layout
+        assert ocr._READER.process is None  # killed and reaped
 
 
 def test_emf_plus_records_count_against_the_record_cap() -> None:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pptx.util import Inches
 
-from figvault.ingest import ocr, pdf
+from figvault.ingest import cpu_limited, ocr, pdf
 from figvault.ingest.extract import extract_document
 from figvault.ingest.render import render_image, render_region
 from figvault.settings import ExtractSettings
@@ -153,7 +153,7 @@ def test_an_ocr_past_its_time_limit_costs_only_its_words(tmp_path: Path) -> None
     ex = extract_document(path, ExtractSettings(workers=1, ocr_timeout_s=0.001))
     assert len(ex.figures) == 1 and OCR_MARKER not in ex.figures[0].unit.figure_text
     assert ex.warnings == [
-        "page 1: OCR of a figure failed (OCR stopped after 0.001 s (extract.ocr_timeout_s))"
+        "page 1: OCR of a figure failed (OCR stopped after 0.001 s of CPU time (extract.ocr_timeout_s))"
     ]
     assert ex.ocr_timeouts == 1  # counted, for the job's result and the extract command's report
 
@@ -175,10 +175,14 @@ def test_words_lost_to_the_documents_deadline_name_its_limit(tmp_path: Path) -> 
 @needs_tesseract
 def test_no_time_left_is_no_time_not_the_whole_read_limit() -> None:
     """``read_lines``' ``timeout_s`` of 0 (the document's time just spent) was read as "none given" and the
-    read got the whole extract.ocr_timeout_s."""
+    read got the whole extract.ocr_timeout_s (now the document's deadline, ``until``, with no time left)."""
+    from figvault.ingest import deadline
+
     image = Image.open(io.BytesIO(text_picture()))
     with pytest.raises(TimeoutError, match=r"extract\.doc_timeout_s"):
-        ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1), 0.0)
+        ocr.read_lines(
+            image, ocr.OcrEngine("eng"), ExtractSettings(workers=1), deadline.Deadline.after(0, 60)
+        )
 
 
 def test_the_image_read_is_the_pixels_of_the_rendered_png(tmp_path: Path) -> None:
@@ -252,8 +256,9 @@ def test_a_word_without_text_costs_only_that_word(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         tesserocr, "iterate_level", lambda *a: (_WordWithoutText(item, failing) for item in real(*a))
     )
+    monkeypatch.setattr(ocr, "_READER", cpu_limited.Helper())  # a reader process forked with the patch
     lines = ocr.read_lines(image, engine, settings)
-    assert not failing  # the first word had no text
+    # the first word had no text (in the reader process): only it is missing
     assert [line.text for line in lines] == [whole[0].text.split(" ", 1)[1], *[x.text for x in whole[1:]]]
 
 
