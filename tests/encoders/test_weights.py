@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -52,14 +53,36 @@ def fake_hub_snapshot(hub: Path, repo_id: str, files: dict[str, Path | str]) -> 
     return snapshot
 
 
-def test_default_profile_offline_fails_fast_and_says_how(data_dir: Path, empty_caches: Path) -> None:
+def test_default_profile_offline_fails_fast_and_says_how(
+    data_dir: Path, empty_caches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fast means: it fails while resolving, before any connection is tried or any model is built.
+
+    Checked by what is called, not by a wall-clock bound (a loaded CI machine made that flaky). Calls are
+    recorded rather than raised: the hub probe runs in a thread, where a raise would go unseen."""
+    import socket
+
+    import open_clip
+
+    attempts: list[str] = []
+
+    def recorder(name: str) -> Callable[..., None]:
+        def record(*_args: object, **_kwargs: object) -> None:
+            attempts.append(name)
+            raise OSError(f"{name} refused by the test")
+
+        return record
+
+    for name in ("create_connection", "getaddrinfo"):
+        monkeypatch.setattr(socket, name, recorder(name))
+    monkeypatch.setattr(socket.socket, "connect", recorder("connect"))
+    monkeypatch.setattr(open_clip, "create_model", recorder("create_model"))
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", recorder("create_model_and_transforms"))
     settings = load_settings("default", data_dir=data_dir)
-    started = time.perf_counter()
     with pytest.raises(ModelUnavailableError) as caught:
         build_encoders(settings)
-    elapsed = time.perf_counter() - started
     message = str(caught.value)
-    assert elapsed < 1.0, elapsed
+    assert attempts == []
     assert "ViT-B-32/laion2b_s34b_b79k" in message and "hub is unreachable" in message
     assert "FIGVAULT_CLIP__PRETRAINED=local-file:" in message and "--config offline" in message
     assert "\n" not in message
@@ -74,7 +97,8 @@ def test_unreachable_hub_without_offline_flag_is_fast(
     assert not hub_reachable(timeout_s=0.5)
     with pytest.raises(ModelUnavailableError, match="hub is unreachable"):
         resolve_clip_weights("ViT-B-32", "laion2b_s34b_b79k")
-    assert time.perf_counter() - started < 1.5
+    # Seconds, not the libraries' ~46 s of retries; generous so a loaded machine does not fail it.
+    assert time.perf_counter() - started < 10
 
 
 def test_other_missing_sources(tmp_path: Path, empty_caches: Path) -> None:
