@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pymupdf
@@ -519,6 +520,7 @@ def test_the_page_cache_keeps_to_its_bound_evicting_the_least_recently_used(
     offline_settings.storage.page_cache_mb = (kept + sizes[2] // 2) / 2**20
     bo = PageImageRenderer(offline_settings, caller="acme\0bo", scope=scope)
     bo.render(sha(data), 1)
+    PageCache.from_settings(offline_settings).settle()  # the walk runs apart from the render
 
     assert ana.cached(sha(data), 2) is None, "the least recently used render was evicted"
     assert ana.cached(sha(data), 1) is not None and ana.cached(sha(data), 3) is not None
@@ -550,6 +552,7 @@ def test_a_deck_conversion_counts_in_the_cache_and_is_evicted_whole(
     offline_settings.storage.page_cache_mb = one_caller * 1.15 / 2**20
     bo = PageImageRenderer(offline_settings, caller="acme\0bo", scope=scope)
     bo.render(sha(deck), 3)
+    PageCache.from_settings(offline_settings).settle()
 
     store = SourceStore.from_settings(offline_settings)
     ana_pdf, ana_map = store.rendering_keys(sha(deck), ana.prefix)
@@ -561,6 +564,39 @@ def test_a_deck_conversion_counts_in_the_cache_and_is_evicted_whole(
     assert converted == [ana.prefix, bo.prefix, ana.prefix], "converted again for its caller"
 
 
+def test_a_render_never_waits_for_the_walk_of_every_callers_entries(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk that keeps the bound reads every caller's entries (about 18 us each): run inside the render
+    that set it off, a caller timing its own first views learnt once a minute how many pages all others,
+    of every tenant, had opened. Before (2026-12-05), the render waited for the walk: here it never
+    returned while the walk was held."""
+    data = three_page_pdf()
+    SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
+    offline_settings.storage.page_cache_mb = 64
+    walking, release = threading.Event(), threading.Event()
+    walk = PageCache._entries
+
+    def held_walk(cache: PageCache) -> Any:
+        walking.set()
+        release.wait(120)
+        return walk(cache)
+
+    monkeypatch.setattr(PageCache, "_entries", held_walk)
+    ana = PageImageRenderer(offline_settings, caller="acme\0ana", scope="s" * 32)
+    rendered: list[bytes] = []
+    render = threading.Thread(target=lambda: rendered.append(ana.render(sha(data), 1).png))
+    try:
+        render.start()
+        assert walking.wait(120), "the first write of a process walks the cache"
+        render.join(60)
+        assert rendered, "the render waited for the walk"
+    finally:
+        release.set()
+        render.join(120)
+        PageCache.from_settings(offline_settings).settle()
+
+
 def test_an_entry_a_render_holds_is_never_evicted(offline_settings: Settings) -> None:
     data = three_page_pdf()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
@@ -568,6 +604,7 @@ def test_an_entry_a_render_holds_is_never_evicted(offline_settings: Settings) ->
     ana.render(sha(data), 1)
     offline_settings.storage.page_cache_mb = 1 / 2**20  # one byte: everything is over it
     cache = PageCache.from_settings(offline_settings)
+    cache.settle()  # the render's own walk (a process's first write walks): trim() skips while one runs
     with cache.holding(f"{ana.prefix}{sha(data)[:2]}/{sha(data)}"):
         cache.trim()
         assert ana.cached(sha(data), 1) is not None, "held by a render of this process"
