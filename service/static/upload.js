@@ -56,11 +56,12 @@ export class UploadView {
     try {
       const body = await postForm("/v1/documents", form);
       const jobIds = jobIdsOf(body);
+      entry.remove();
       if (jobIds.length) {
-        entry.remove();
+        // The files refused at upload (empty, not a PDF or PPTX) are in the answer beside the job.
+        this.showResults(refusedOf(body));
         await Promise.all(jobIds.map((id) => this.follow(id)));
       } else {
-        entry.remove();
         this.showResults(listFrom(body, "documents"));
       }
       this.files.value = "";
@@ -151,6 +152,13 @@ export class UploadView {
     });
     return button;
   }
+}
+
+// The files of an upload that a job answered which the service refused at once (POST /v1/documents
+// `documents` with state "rejected" and the reason): the page showed only the job, which succeeded, and a
+// refused file vanished without a word.
+export function refusedOf(body) {
+  return listFrom(body, "documents").filter((doc) => doc.state === "rejected");
 }
 
 function jobIdsOf(body) {

@@ -297,6 +297,30 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     assert len(search(page, caption)) > 1
 
 
+def test_an_upload_names_the_files_it_refused_beside_its_job(
+    page: object, server: Server, tmp_path: Path
+) -> None:
+    """Files refused at upload (empty, not a PDF) beside an accepted one: the answer holds the job and the
+    refused files with their reasons, and the page showed only the job, which succeeded; the refused files
+    vanished without a word (a first-hour walk, 2026-12-05)."""
+    good = figure_pdf(tmp_path / "gearbox-report.pdf", seed=6161, n_figures=1)
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    junk = tmp_path / "notes.pdf"
+    junk.write_bytes(b"plain text, not a PDF\n" * 50)
+    sign_in(page, server, "editor")
+    page.locator("button[data-tab=upload]").click()
+    page.get_by_label("PDF or PPTX files").set_input_files([str(good), str(empty), str(junk)])
+    page.locator("#upload-form button[type=submit]").click()
+    page.wait_for_selector("#upload-log li.ok", timeout=90_000)
+    assert page.locator("#upload-log li.ok").count() == 1, page.inner_text("#upload-log")
+    refused = page.locator("#upload-log li.failed").all_inner_texts()
+    assert sorted(refused) == [
+        "empty.pdf: rejected — empty file",
+        "notes.pdf: rejected — not a PDF or PPTX file (unrecognised content)",
+    ], page.inner_text("#upload-log")
+
+
 def test_admin_sees_the_jobs_and_deletes_a_document_it_does_not_share(
     page: object, server: Server, tmp_path: Path
 ) -> None:
