@@ -735,7 +735,11 @@ class SearchEngine:
         return signatures, [u for u in ranked if u.unit_id in wanted]
 
     def _explain_cut(self, request: SearchRequest, reranked: bool) -> str:
-        """The note for a search that asked more hits explained than ``reranker.explain_max_hits``."""
+        """The note for a search that asked more hits explained than ``reranker.explain_max_hits``, or asked
+        explanations of a search the reranker did not run for (they come from it: such a search answered
+        without any, and without a word why)."""
+        if request.explain and not reranked:
+            return "; no explanations: they come from the reranker, which did not run"
         cap = self.settings.reranker.explain_max_hits
         explained = request.explain or self.settings.reranker.explain
         if not (reranked and explained and request.top_k > cap):

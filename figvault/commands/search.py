@@ -235,21 +235,17 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
 
     console = Console(soft_wrap=True)
     table = Table(title=title, show_lines=False)
-    for column in ("#", "score", "doc", "page", "label", "kind", "caption", "channels"):
+    # The reranker's reasons (--explain) get a column: the table had none, so they reached only --json.
+    explained = any(hit.explanation for hit in response.results)
+    why = ("why",) if explained else ()
+    for column in ("#", "score", "doc", "page", "label", "kind", "caption", "channels", *why):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(response.results, start=1):
         channels = " ".join(f"{c}={v:.3f}" for c, v in sorted(hit.channel_scores.items()))
         caption = caption_cell(hit.caption, hit.title, 80)
-        table.add_row(
-            str(rank),
-            f"{hit.score:.4f}",
-            hit.doc,
-            str(hit.page),
-            hit.label or "",
-            hit.kind,
-            caption + also_in_note(hit),
-            channels,
-        )
+        cells = [str(rank), f"{hit.score:.4f}", hit.doc, str(hit.page), hit.label or "", hit.kind]
+        cells += [caption + also_in_note(hit), channels] + ([hit.explanation or ""] if explained else [])
+        table.add_row(*cells)
     if response.no_match:  # said first: a top hit printed as usual reads as the answer
         console.print(
             "No good match: none of these figures is likely to answer the question; the closest follow."

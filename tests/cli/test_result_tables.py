@@ -48,3 +48,17 @@ def test_a_match_says_nothing_of_no_match(
     _print_table("top results", SearchResponse(results=[hit("", "Revenue (million EUR)")]))
     out = capsys.readouterr().out
     assert "No good match" not in out and "NO MATCH" not in out
+
+
+def test_the_rerankers_reasons_are_in_the_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`figvault search --explain` ran the reranker's explanations and printed none of them: the table had
+    no column for them, only --json carried them (a first-hour walk, 2026-12-05)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    explained = hit("Figure 2: Rack row B.", "").model_copy(update={"explanation": "a photo of rack row B"})
+    _print_table("top results", SearchResponse(results=[explained, hit("", "Revenue")], reranked=True))
+    out = capsys.readouterr().out
+    assert "why" in out.splitlines()[2] and "a photo of rack row B" in out
+    _print_table("top results", SearchResponse(results=[hit("", "Revenue")]))
+    assert "why" not in capsys.readouterr().out  # no column of blanks when nothing was explained

@@ -149,3 +149,18 @@ def test_a_search_asking_more_hits_explained_than_the_bound_is_told_so() -> None
     assert cut == "; explanations for the first 3 hits only (reranker.explain_max_hits)"
     assert SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=3, explain=True), True) == ""  # type: ignore[arg-type]
     assert SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=20), True) == ""  # type: ignore[arg-type]
+
+
+def test_explanations_asked_of_a_search_without_the_reranker_are_said_missing() -> None:
+    """`--explain` (or `"explain": true`) with the reranker off answered hits without explanations and no
+    word why (a first-hour walk, 2026-12-05)."""
+    from types import SimpleNamespace
+
+    from figvault.retrieval.search import SearchEngine
+    from figvault.search_models import SearchRequest
+
+    engine = SimpleNamespace(settings=SimpleNamespace(reranker=RerankerSettings()))
+    asked = SearchRequest(query=QUERY, top_k=5, explain=True)
+    assert "no explanations" in SearchEngine._explain_cut(engine, asked, False)  # type: ignore[arg-type]
+    assert SearchEngine._explain_cut(engine, SearchRequest(query=QUERY, top_k=5), False) == ""  # type: ignore[arg-type]
+    assert SearchEngine._explain_cut(engine, asked, True) == ""  # type: ignore[arg-type]
