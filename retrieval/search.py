@@ -124,6 +124,12 @@ def hit_from_row(
     )
 
 
+def hit_from_candidate(candidate: Candidate) -> SearchHit:
+    """A candidate as the hit shown: ranked by its ``score`` (the fused score, which the reordering's
+    priors may have raised), with the fusion's own score beside it."""
+    return hit_from_row(candidate.row, candidate.score, candidate.channel_scores, fused=candidate.fused)
+
+
 MAX_COLLAPSE_CANDIDATES = 1000
 """Collapsing widens the recall (doubling) until ``top_k`` distinct figures are found, up to this."""
 
@@ -487,7 +493,7 @@ class SearchEngine:
         ``keys``: the acl keys ``principal`` may see, when the caller already has them.
         """
         checked = self.materialize_candidates(collection, principal, ranked, queries, keys)
-        return [hit_from_row(c.row, c.fused, c.channel_scores) for c in checked]
+        return [hit_from_candidate(c) for c in checked]
 
     def materialize_candidates(
         self,
@@ -516,20 +522,6 @@ class SearchEngine:
             keys = self._visible_keys(principal)
         return self._checked_candidates(principal, ranked, rows, queries, dense, keys)
 
-    def _checked_hits(
-        self,
-        principal: Principal,
-        ranked: list[RankedUnit],
-        rows: dict[str, dict[str, Any]],
-        queries: dict[str, np.ndarray | str],
-        dense: list[str],
-        keys: set[str] | None,
-    ) -> list[SearchHit]:
-        """``ranked`` as hits from their ``rows``, each held to the access rule once more; ``dense``: the
-        channels whose missing scores are computed from the vectors in the rows."""
-        checked = self._checked_candidates(principal, ranked, rows, queries, dense, keys)
-        return [hit_from_row(c.row, c.fused, c.channel_scores) for c in checked]
-
     def _checked_candidates(
         self,
         principal: Principal,
@@ -539,7 +531,8 @@ class SearchEngine:
         dense: list[str],
         keys: set[str] | None,
     ) -> list[Candidate]:
-        """``_checked_hits`` before they become hits: each unit with its row and every channel's score."""
+        """``ranked`` with their ``rows``, each held to the access rule once more, with every channel's
+        score; ``dense``: the channels whose missing scores are computed from the vectors in the rows."""
         checked: list[Candidate] = []
         refused = 0
         for unit in ranked:
@@ -669,7 +662,8 @@ class SearchEngine:
         [(channel, query)] = run.queries.items()
         ranked, rows = self.recall_with_rows(run.collection, channel, query, run.expr, count, lexical)
         _add_ms(run.timings, "recall", t)
-        visible = self._checked_hits(run.principal, ranked, rows, run.queries, [], run.keys)
+        checked = self._checked_candidates(run.principal, ranked, rows, run.queries, [], run.keys)
+        visible = [hit_from_candidate(c) for c in checked]
         signatures = signatures_of(rows, None) if self.settings.search.collapse_duplicates else {}
         return visible, signatures, None, len(ranked), None
 
@@ -714,7 +708,7 @@ class SearchEngine:
             offline_no_match = decide(
                 query, candidates, cfg.no_match_weights, cfg.no_match_threshold, store_rows
             )
-        visible = [hit_from_row(c.row, c.score, c.channel_scores, fused=c.fused) for c in candidates]
+        visible = [hit_from_candidate(c) for c in candidates]
         return visible, signatures, offline_no_match
 
     def _group_candidates(
