@@ -13,7 +13,7 @@ narrow ones). This module
 - splits a cluster into panels along whitespace gutters (:func:`split_panels`, a recursive XY cut that
   ignores the backdrop): a cut is kept only when both sides are charts, so a diagram with whitespace
   inside it stays whole;
-- finds a panel's own title (:func:`panel_title`): a short line, bold or larger than the panel's other
+- finds a panel's own title (:func:`ranked_panel_title`): a short line, bold or larger than the panel's other
   text, right above the panel's drawing or inside its top, lying over the panel (not a page-wide title).
 """
 
@@ -546,20 +546,6 @@ ROUND_TITLE_REACH = 1.0
 """A pie's or doughnut's centred title may stand this share of its height above it: in a frame taller than
 wide (a column of a slide's grid) the round plot, as wide as the frame allows, is centred in the height
 left under the title, any distance under it."""
-
-
-def panel_title(
-    graphic: Box,
-    lines: Sequence[TextLine],
-    held: Sequence[TextLine],
-    inside: bool = True,
-    framed: bool = False,
-    others: Sequence[Box] = (),
-    label_size: float | None = None,
-) -> TextLine | None:
-    """The panel's own title (:func:`ranked_panel_title`, without its rank)."""
-    found = ranked_panel_title(graphic, lines, held, inside, framed, others, label_size)
-    return found[1] if found else None
 
 
 def ranked_panel_title(

@@ -1903,7 +1903,7 @@ def _heading_blocks(layout: PageLayout) -> set[int]:
     a figure): a figure's title may come from them, though they are never its labels. A heading is bold,
     or set in one style and not a sentence that ends in a colon or a full stop (a lead-in line, a
     paragraph) nor a list item (layout class "regular-weight chart title": a chart tool's default title
-    style is larger than the labels, not bold; panels.panel_title still wants it larger)."""
+    style is larger than the labels, not bold; panels.ranked_panel_title still wants it larger)."""
     found = set()
     for block in layout.content.blocks:
         lines = _without_subtitle(block.lines)
