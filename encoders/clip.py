@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -27,7 +27,7 @@ from figvault.encoders.base import EncodingError, PartialEncoding
 from figvault.encoders.device import Precision, require_device, resolve_device, resolve_precision, torch_dtype
 from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
 from figvault.encoders.lazy import LazyModel
-from figvault.encoders.version import channel_version
+from figvault.encoders.version import NORMALIZE, ChannelSpec
 from figvault.encoders.weights import ClipWeights, FileHashCache, resolve_clip_weights
 from figvault.errors import ModelUnavailableError, typed_line
 from figvault.settings import ClipSettings
@@ -40,8 +40,10 @@ _REGISTRY_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
-class ClipSpec:
+class ClipSpec(ChannelSpec):
     """Everything that determines a CLIP vector, resolved from settings without loading the model."""
+
+    channel: ClassVar[str] = CHANNEL
 
     architecture: str
     """open_clip model name, or the ``hf-hub:`` / ``local-dir:`` source that carries its own config."""
@@ -72,17 +74,11 @@ class ClipSpec:
             "context_length": self.context_length,
             "dim": self.dim,
             "precision": self.precision,
-            "normalize": "l2",
+            "normalize": NORMALIZE,
         }
 
-    @property
-    def embedding_version(self) -> str:
-        return channel_version(CHANNEL, self.provenance())
-
-    def describe(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "channel": CHANNEL,
-            "embedding_version": self.embedding_version,
             "model": self.architecture,
             "weights": self.weights.label,
             "weights_identity": self.weights.identity,
@@ -92,7 +88,6 @@ class ClipSpec:
             "dim": self.dim,
             "device": self.device,
             "precision": self.precision,
-            "normalize": "l2",
         }
 
 

@@ -13,14 +13,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from figvault.encoders.device import Precision, require_device, resolve_device, resolve_precision, torch_dtype
 from figvault.encoders.inputs import check_text
 from figvault.encoders.lazy import LazyModel
-from figvault.encoders.version import channel_version, fingerprint
+from figvault.encoders.version import NORMALIZE, ChannelSpec, fingerprint
 from figvault.encoders.weights import FileHashCache, TextWeights, resolve_text_model
 from figvault.errors import ModelUnavailableError, typed_line
 from figvault.settings import TextSettings
@@ -35,8 +35,10 @@ _BACKEND_DIRS = {"onnx", "openvino"}
 
 
 @dataclass(frozen=True)
-class TextSpec:
+class TextSpec(ChannelSpec):
     """Everything that determines a text vector, resolved without loading the model."""
+
+    channel: ClassVar[str] = CHANNEL
 
     weights: TextWeights
     config_sha256: str
@@ -60,17 +62,11 @@ class TextSpec:
             "max_chars": self.max_chars,
             "dim": self.dim,
             "precision": self.precision,
-            "normalize": "l2",
+            "normalize": NORMALIZE,
         }
 
-    @property
-    def embedding_version(self) -> str:
-        return channel_version(CHANNEL, self.provenance())
-
-    def describe(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "channel": CHANNEL,
-            "embedding_version": self.embedding_version,
             "model": self.weights.label,
             "weights": str(self.weights.folder / "model.safetensors"),
             "weights_identity": f"sha256:{self.weights.weights_sha256}",
@@ -78,7 +74,6 @@ class TextSpec:
             "dim": self.dim,
             "device": self.device,
             "precision": self.precision,
-            "normalize": "l2",
         }
 
 

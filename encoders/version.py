@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 # Bump when the way provenance is collected changes, so old and new versions can never be confused.
 VERSION_SCHEME = 1
 DIGEST_CHARS = 12
+NORMALIZE = "l2"
+"""How every dense channel normalises its vectors (so that a dot product is their cosine)."""
 
 
 def fingerprint(payload: Any) -> str:
@@ -44,3 +47,30 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "__fspath__"):
         return str(value)
     raise TypeError(f"not part of a provenance record: {type(value).__name__}")
+
+
+class ChannelSpec(ABC):
+    """What a dense channel's resolved spec shares: its version is derived from its provenance record, and
+    what ``figvault models`` shows of it opens with the channel and that version."""
+
+    channel: ClassVar[str]
+
+    @abstractmethod
+    def provenance(self) -> dict[str, Any]:
+        """The record behind the embedding version (everything that changes a vector)."""
+
+    @abstractmethod
+    def details(self) -> dict[str, Any]:
+        """What ``describe`` shows of the channel's model, weights, preprocessing, device and precision."""
+
+    @property
+    def embedding_version(self) -> str:
+        return channel_version(self.channel, self.provenance())
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "embedding_version": self.embedding_version,
+            **self.details(),
+            "normalize": NORMALIZE,
+        }
