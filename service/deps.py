@@ -8,7 +8,7 @@ app factory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 
 import anyio
@@ -66,48 +66,27 @@ class Engine(Protocol):
     def encoders_loaded(self) -> bool: ...
 
 
-# Getters that only read app.state are ``async def``: FastAPI runs every sync dependency in the thread
-# pool, and a hop per getter per request is measurable latency for nothing.
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that returns ``app.state.<name>``, one of the objects the app factory set up.
+
+    ``async def``: FastAPI runs every sync dependency in the thread pool, and a hop per getter per request
+    is measurable latency for nothing."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
-async def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-async def get_db(request: Request) -> RegistryDB:
-    return request.app.state.db
-
-
-async def get_metrics(request: Request) -> ServiceMetrics:
-    return request.app.state.metrics
-
-
-async def get_blobs(request: Request) -> BlobStore:
-    return request.app.state.blobs
-
-
-async def get_search_gate(request: Request) -> SearchGate:
-    return request.app.state.search_gate
-
-
-async def get_render_gate(request: Request) -> SearchGate:
-    return request.app.state.render_gate
-
-
-async def get_audit_writer(request: Request) -> AuditWriter:
-    return request.app.state.audit
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
-DbDep = Annotated[RegistryDB, Depends(get_db)]
-MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
-BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
-SearchGateDep = Annotated[SearchGate, Depends(get_search_gate)]
-RenderGateDep = Annotated[SearchGate, Depends(get_render_gate)]
-AuditDep = Annotated[AuditWriter, Depends(get_audit_writer)]
+SettingsDep = Annotated[Settings, Depends(app_state("settings"))]
+EngineDep = Annotated[Engine, Depends(app_state("engine"))]
+DbDep = Annotated[RegistryDB, Depends(app_state("db"))]
+MetricsDep = Annotated[ServiceMetrics, Depends(app_state("metrics"))]
+BlobsDep = Annotated[BlobStore, Depends(app_state("blobs"))]
+SearchGateDep = Annotated[SearchGate, Depends(app_state("search_gate"))]
+RenderGateDep = Annotated[SearchGate, Depends(app_state("render_gate"))]
+AuditDep = Annotated[AuditWriter, Depends(app_state("audit"))]
 
 # Path parameters: bounded, and refused (422) when they hold control characters, before any lookup.
 UnitIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]
