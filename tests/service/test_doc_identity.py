@@ -11,20 +11,16 @@ Encoders: the tiny OpenCLIP model (CLIP channel plus BM25), so the service start
 from __future__ import annotations
 
 import random
-import sqlite3
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from figvault.access import Role
 from figvault.db.models import jobs as jobs_table
-from figvault.pipeline import users
 from figvault.pipeline.jobs import JobRunner, JobState, JobStore, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -32,6 +28,8 @@ from figvault.retrieval.schema import F_DOC, F_DOC_ID, F_GROUPS, F_ID, F_TENANT
 from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.service import upload_service
+from tests.service.upload_service import serving
 
 BROKEN_PDF = b"%PDF-1.7\n" + b"this is not a PDF body\n" * 40
 USERS = {  # name -> (role, groups, tenant)
@@ -47,15 +45,8 @@ USERS = {  # name -> (role, groups, tenant)
 
 
 @dataclass
-class Service:
-    settings: Settings
-    client: TestClient
-    root: Path
-    keys: dict[str, str] = field(default_factory=dict)
+class Service(upload_service.Service):
     seed: int = 0
-
-    def headers(self, user: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[user]}"}
 
     def pdf(self) -> bytes:
         self.seed += 1
@@ -78,15 +69,6 @@ class Service:
         body = response.json()
         return {"upload": body, "job": self.wait(body["job_id"], user)}
 
-    def wait(self, job_id: str, user: str, timeout_s: float = 120) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            job = self.client.get(f"/v1/jobs/{job_id}", headers=self.headers(user)).json()
-            if job["state"] in ("succeeded", "failed", "cancelled"):
-                return job
-            time.sleep(0.05)
-        raise AssertionError(f"job {job_id} did not finish in {timeout_s}s")
-
     def documents(self, user: str) -> list[dict]:
         response = self.client.get("/v1/documents", headers=self.headers(user))
         assert response.status_code == 200, response.text
@@ -98,23 +80,10 @@ class Service:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    from figvault.service.app import create_app
-
     settings = tiny_settings(tmp_path / "data", TINY_A, text=False)
     settings.extract.workers = 1
-    allowed = tmp_path / "allowed"
-    allowed.mkdir()
-    settings.service.ingest_allow_dirs = [str(allowed)]
-    app = create_app(settings)
-    with TestClient(app) as client:
-        svc = Service(settings=settings, client=client, root=tmp_path)
-        conn = sqlite3.connect(settings.registry_path)
-        try:
-            users.ensure_schema(conn)
-            for name, (role, groups, tenant) in USERS.items():
-                svc.keys[name] = users.add_user(conn, name, role, groups, tenant)[1]
-        finally:
-            conn.close()
+    accounts = [(name, role, groups, tenant) for name, (role, groups, tenant) in USERS.items()]
+    with serving(settings, tmp_path, accounts, Service) as svc:
         yield svc
 
 

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,26 +29,13 @@ from figvault.settings import Settings
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_settings
 from tests.generated_docs import figure_pdf
 from tests.pipeline.engine_checks import UnreachableRay
+from tests.service import upload_service
+from tests.service.upload_service import serving
 
 
-@dataclass
-class Service:
-    settings: Settings
-    client: TestClient
-    root: Path
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def headers(self, user: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[user]}"}
-
-    def wait(self, job_id: str, user: str = "admin", timeout_s: float = 90) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            job = self.client.get(f"/v1/jobs/{job_id}", headers=self.headers(user)).json()
-            if job["state"] in ("succeeded", "failed", "cancelled"):
-                return job
-            time.sleep(0.1)
-        raise AssertionError(f"job {job_id} did not finish in {timeout_s}s")
+class Service(upload_service.Service):
+    def wait(self, job_id: str, user: str = "admin", timeout_s: float = 90, poll_s: float = 0.1) -> dict:
+        return super().wait(job_id, user, timeout_s, poll_s)
 
 
 def service_settings(data_dir: Path, config: Path) -> Settings:
@@ -61,27 +47,14 @@ def service_settings(data_dir: Path, config: Path) -> Settings:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    from figvault.service.app import create_app
-
     settings = service_settings(tmp_path / "data", TINY_A)
-    allowed = tmp_path / "allowed"
-    allowed.mkdir()
-    settings.service.ingest_allow_dirs = [str(allowed)]
-    app = create_app(settings)
-    with TestClient(app) as client:
-        svc = Service(settings=settings, client=client, root=tmp_path)
-        conn = sqlite3.connect(settings.registry_path)
-        try:
-            users.ensure_schema(conn)
-            for name, role, tenant in (
-                ("admin", Role.ADMIN, "default"),
-                ("editor", Role.EDITOR, "default"),
-                ("reader", Role.READER, "default"),
-                ("other", Role.ADMIN, "globex"),
-            ):
-                svc.keys[name] = users.add_user(conn, name, role, ["eng"], tenant)[1]
-        finally:
-            conn.close()
+    accounts = [
+        ("admin", Role.ADMIN, ["eng"], "default"),
+        ("editor", Role.EDITOR, ["eng"], "default"),
+        ("reader", Role.READER, ["eng"], "default"),
+        ("other", Role.ADMIN, ["eng"], "globex"),
+    ]
+    with serving(settings, tmp_path, accounts, Service) as svc:
         yield svc
 
 
