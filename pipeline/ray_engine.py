@@ -39,7 +39,6 @@ from typing import Any
 
 from figvault.errors import DeploymentError, FigvaultError, VersionMismatchError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
-from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
 from figvault.pipeline.stages import (
     MODEL_LOAD,
@@ -511,8 +510,7 @@ class RayEngine(Engine):
                 else:
                     time.sleep(WAIT_S)
                 self._watch()
-                if watch():
-                    raise ExtractCancelled("cancelled while ingesting")
+                watch.stop_if_cancelled()
         finally:
             for ref in [*extracting, *encoding]:
                 ray.cancel(ref)

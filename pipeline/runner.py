@@ -120,7 +120,7 @@ class Engine(ABC):
 
 
 class CancelWatch:
-    """Asks ``cancelled`` at most every CANCEL_POLL_S."""
+    """Asks ``cancelled`` at most every CANCEL_POLL_S (in the thread that drives a run, see the module)."""
 
     def __init__(self, cancelled: Callable[[], bool] | None) -> None:
         self.cancelled = cancelled
@@ -131,6 +131,11 @@ class CancelWatch:
             return False
         self.asked_at = time.monotonic()
         return bool(self.cancelled())
+
+    def stop_if_cancelled(self) -> None:
+        """Raise ExtractCancelled, which ends an engine's run, once ``cancelled`` says so."""
+        if self():
+            raise ExtractCancelled("cancelled while ingesting")
 
 
 def extract_workers(settings: Settings, documents: int) -> int:
@@ -370,8 +375,7 @@ class LocalEngine(Engine):
                     item = lane.outbox.get(timeout=WAIT_S)
                     in_encoder -= 1
                     yield item
-                if watch():
-                    raise ExtractCancelled("cancelled while ingesting")
+                watch.stop_if_cancelled()
         finally:
             stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
             extractions.close()
