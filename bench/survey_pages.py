@@ -20,7 +20,10 @@ title, whitespace normalised) and normalised (``scoring.title_matches``: words, 
 ignored, or the first 4 words of a longer title); ``legend_names``: of the panels with a legend of their own
 drawn as text (not the shared legend under a grid, not a chart exported as a picture), how many have every
 legend name in the figure_text of their best-overlapping unit (issue 13 item 2: the words a chart shows
-belong to its unit).
+belong to its unit); ``chart_words``: of the words each chart draws (category, tick and value labels,
+legend names; not its title), how many its best-overlapping unit's title and figure_text hold, compared as a
+searcher types them (letters and digits, case ignored). A chart exported as a picture records none (OCR is
+off); the ``outlined_text`` class is extracted with OCR on (its words are outlines).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import json
 import math
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -130,6 +134,8 @@ class GoldPanel:
     kind: str
     names: tuple[str, ...] = ()
     """The names its own legend shows (drawn as text): its unit's figure_text should hold them."""
+    words: tuple[str, ...] = ()
+    """The words drawn inside the chart (category and tick labels, values, legend names): its unit's."""
 
 
 @dataclass
@@ -148,6 +154,7 @@ class Style:
     prefix: str = ""  # numbered_titles: "Figure {n}:" and the like, numbered through the report
     numbered: int = 0  # numbered_titles: the last number given
     indent: float = 0.0  # indented_chart: how far right of its title the chart starts
+    tracking: float = 0.0  # letter_spaced: the extra space after each glyph of the chart's words (pt)
 
 
 class Pen:
@@ -157,6 +164,9 @@ class Pen:
         self.page = page
         self.extent: list[float] | None = None
         self.names: list[str] = []  # the legend names drawn
+        self.words: list[str] = []  # the texts drawn while ``in_chart`` (the chart's own words)
+        self.in_chart = False
+        self.tracking = 0.0  # letter_spaced: the chart's words set one glyph at a time, this far apart
 
     def _grow(self, box: Box) -> None:
         if self.extent is None:
@@ -167,13 +177,18 @@ class Pen:
 
     def text(self, x: float, y: float, text: str, size: float, font: str = "helv", grey: float = 0.0) -> Box:
         """Text with its baseline at ``y``; returns its box."""
-        self.page.insert_text((x, y), text, fontsize=size, fontname=font, color=(grey, grey, grey))
-        box = (
-            x,
-            y - 0.8 * size,
-            x + pymupdf.get_text_length(text, fontname=font, fontsize=size),
-            y + 0.2 * size,
-        )
+        if self.in_chart:
+            self.words.append(text)
+        colour = (grey, grey, grey)
+        if self.in_chart and self.tracking:  # layout class "letter-spaced labels": one glyph per span
+            right = x
+            for glyph in text:
+                self.page.insert_text((right, y), glyph, fontsize=size, fontname=font, color=colour)
+                right += pymupdf.get_text_length(glyph, fontname=font, fontsize=size) + self.tracking
+        else:
+            self.page.insert_text((x, y), text, fontsize=size, fontname=font, color=colour)
+            right = x + pymupdf.get_text_length(text, fontname=font, fontsize=size)
+        box = (x, y - 0.8 * size, right, y + 0.2 * size)
         self._grow(box)
         return box
 
@@ -273,6 +288,7 @@ def _legend(
         if across and cx + step > x + width and cx > x:
             cx, cy = x, cy + size + 5
         if text_only:  # the series names in their colours, no swatch
+            pen.words += [name] if pen.in_chart else []
             pen.page.insert_text((cx, cy + 6), name, fontsize=size, color=colour)
             pen._grow((cx, cy + 6 - 0.8 * size, cx + step - 20, cy + 6 + 0.2 * size))
         else:
@@ -336,9 +352,11 @@ def stacked_bars(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
             w = (x1 - left) * s / sum(shares)
             pen.rect((start, top + (row - bar_h) / 2, start + w, top + (row + bar_h) / 2), colour)
             if w > 18:
+                share = f"{round(100 * s / sum(shares))}%"
+                pen.words.append(share)
                 pen.page.insert_text(
                     (start + 2, top + row / 2 + 3),
-                    f"{round(100 * s / sum(shares))}%",
+                    share,
                     fontsize=6,
                     color=(1, 1, 1),
                 )
@@ -510,6 +528,15 @@ CHARTS = ("stacked", "bars", "columns", "pie", "donut", "lines")
 
 
 def _draw_chart(kind: str, pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
+    """A chart of ``kind`` in ``area``; the words it draws are recorded (``pen.words``)."""
+    pen.in_chart, pen.tracking = True, style.tracking
+    try:
+        _draw_kind(kind, pen, rng, style, area)
+    finally:
+        pen.in_chart, pen.tracking = False, 0.0
+
+
+def _draw_kind(kind: str, pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
     if kind == "stacked_columns":
         stacked_columns(pen, rng, style, area)
     elif kind == "kpi":
@@ -567,6 +594,10 @@ LAYOUTS = {
     "own titles under it",
     "title_rule": "each title over a coloured rule the panel's width, the chart under the rule",
     "notes_under": "under each chart a base or note line and the source (7 pt), as a report's footnotes",
+    "letter_spaced": "the charts' words (categories, ticks, values, legend names) letter-spaced: one glyph "
+    "per text span, 0.25-0.35 em apart, as a design tool sets tracked labels",
+    "outlined_text": "each chart, its words included, drawn as vector outlines (text converted to paths, "
+    "as an SVG or design-tool export): no text layer, the words only pixels once drawn",
 }
 """Layout classes of survey/KPI report pages the generator draws, each run on its own (``--layouts``)."""
 REGIONS = ("North America", "Europe", "Asia Pacific", "Latin America", "Middle East", "Africa", "Nordics")
@@ -594,6 +625,8 @@ def _layout_style(rng: random.Random, layout: str) -> Style:
         style.question = False
     elif layout == "notes_under":
         style.source = True
+    elif layout == "letter_spaced":
+        style.tracking = rng.choice((0.25, 0.3, 0.35)) * style.label_size
     return style
 
 
@@ -746,6 +779,9 @@ def _panel(
         low = (pen.extent or inner)[3] + 2
         _draw_title(pen, style, lines, second, x0, low, grey)
         source_y = low + th + 8
+    elif style.layout == "outlined_text":
+        _draw_title(pen, style, lines, second, *at, grey)
+        _outlined_chart(pen, rng, style, kind, area)
     elif style.layout == "picture_chart":
         # the title printed over the picture's blank top, or above the picture
         clip_top = y0 if rng.random() < 0.5 else area[1]
@@ -767,7 +803,7 @@ def _panel(
             fontsize=6.5,
             color=(0.4, 0.4, 0.4),
         )
-    return GoldPanel(number, extent, " ".join(lines), kind, tuple(pen.names))  # type: ignore[arg-type]
+    return GoldPanel(number, extent, " ".join(lines), kind, tuple(pen.names), tuple(pen.words))  # type: ignore[arg-type]
 
 
 def _title_decoration(pen: Pen, style: Style, band: Box) -> None:
@@ -794,6 +830,20 @@ def _picture_chart(pen: Pen, rng: random.Random, style: Style, kind: str, area: 
     pen._grow(clip)
 
 
+def _outlined_chart(pen: Pen, rng: random.Random, style: Style, kind: str, area: Box) -> None:
+    """Layout class "chart with outlined text": the chart drawn on a scratch page, its text converted to
+    paths (MuPDF's SVG writer) and the result placed over the page as a form: vector marks, no text layer."""
+    scratch = pymupdf.open()
+    sheet = scratch.new_page(width=pen.page.rect.width, height=pen.page.rect.height)
+    drawn = Pen(sheet)
+    _draw_chart(kind, drawn, rng, style, area)
+    svg = pymupdf.open("svg", sheet.get_svg_image(text_as_path=True).encode())
+    outlined = pymupdf.open("pdf", svg.convert_to_pdf())
+    pen.page.show_pdf_page(pen.page.rect, outlined, 0)
+    pen.words += drawn.words
+    pen._grow(tuple(drawn.extent or area))  # type: ignore[arg-type]
+
+
 def generate(folder: Path, seeds: tuple[int, ...], layout: str = "base") -> dict[Path, list[GoldPanel]]:
     """One report per seed, written to ``folder``; its panels' truth by file."""
     reports = {}
@@ -818,11 +868,14 @@ class PanelScore:
     errors: list[str] = field(default_factory=list)
     names: list[int] = field(default_factory=lambda: [0, 0])
     """Panels with a legend of their own whose unit's figure_text holds all its names: [right, all]."""
+    words: list[int] = field(default_factory=lambda: [0, 0])
+    """The charts' own words found in their best-overlapping unit's title and figure_text: [found, all]."""
 
     def add(self, other: PanelScore, name: str) -> None:
         for key in ("panels", "matched", "merged", "lost", "units", "title_exact", "title_norm"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         self.names = [a + b for a, b in zip(self.names, other.names, strict=True)]
+        self.words = [a + b for a, b in zip(self.words, other.words, strict=True)]
         self.ious += other.ious
         self.errors += [f"{name} {line}" for line in other.errors]
 
@@ -840,7 +893,24 @@ class PanelScore:
         }
         if self.names[1]:
             row["legend_names"] = "{}/{}".format(*self.names)
+        if self.words[1]:
+            row["chart_words"] = "{}/{}".format(*self.words)
         return row
+
+    def add_words(self, gold: list[GoldPanel], units: list[tuple[int, Box, str]], texts: list[str]) -> None:
+        """Count the words each gold panel's chart draws that its best-overlapping unit's ``texts`` (its
+        title and figure_text) hold, as a searcher types them (``word_tokens``)."""
+        for g in gold:
+            want = word_tokens(" ".join(g.words))
+            if not want:
+                continue
+            best = _best_unit(g, units)
+            have = set() if best is None else word_tokens(texts[best])
+            lost = sorted(want - have)
+            self.words[0] += len(want) - len(lost)
+            self.words[1] += len(want)
+            if lost:
+                self.errors.append(f"p{g.page} {g.kind} {g.title!r} words not kept: {lost[:8]}")
 
     def add_names(self, gold: list[GoldPanel], units: list[tuple[int, Box, str]], texts: list[str]) -> None:
         """Count the panels of ``gold`` with legend names whose best-overlapping unit's figure_text
@@ -848,17 +918,28 @@ class PanelScore:
         for g in gold:
             if not g.names:
                 continue
-            best = max(
-                (i for i, u in enumerate(units) if u[0] == g.page),
-                key=lambda i: box_iou(g.box, units[i][1]),
-                default=None,
-            )
+            best = _best_unit(g, units)
             text = "" if best is None else _norm(texts[best])
             missing = [n for n in g.names if _norm(n) not in text]
             self.names[0] += not missing
             self.names[1] += 1
             if missing:
                 self.errors.append(f"p{g.page} {g.kind} {g.title!r} figure_text lacks {missing}")
+
+
+def _best_unit(g: GoldPanel, units: list[tuple[int, Box, str]]) -> int | None:
+    """The index of the unit on ``g``'s page overlapping it most (None: no unit on its page)."""
+    return max(
+        (i for i, u in enumerate(units) if u[0] == g.page),
+        key=lambda i: box_iou(g.box, units[i][1]),
+        default=None,
+    )
+
+
+def word_tokens(text: str) -> set[str]:
+    """The words of ``text`` as a searcher types them: runs of letters and digits, lower case (a value's
+    "%" or a tick's "'" are no part of a word)."""
+    return {w.lower() for w in re.findall(r"[^\W_]+", text)}
 
 
 def _norm(text: str) -> str:
@@ -918,14 +999,25 @@ def _half_in(panel: Box, unit: Box) -> bool:
     return box_intersection(panel, unit) >= 0.5 * box_area(panel)
 
 
+OCR_LAYOUTS = frozenset({"outlined_text"})
+"""Classes whose chart words are pixels only once drawn: extracted with OCR on (no read cut by the load)."""
+
+
 def run(seeds: tuple[int, ...], folder: Path, layout: str = "base") -> PanelScore:
-    """Generate the reports of ``seeds``, extract them (OCR off: the pages are vectors and text) and score."""
+    """Generate the reports of ``seeds``, extract them (OCR off, the pages being vectors and text, unless
+    the class's words are outlines: OCR_LAYOUTS) and score."""
     total = PanelScore()
+    ocr = layout in OCR_LAYOUTS
+    settings = ExtractSettings(workers=1, ocr=ocr)
+    if ocr:
+        settings = settings.model_copy(update={"ocr_timeout_s": 600.0})
     for path, gold in generate(folder, seeds, layout).items():
-        ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+        ex = extract_document(path, settings)
         units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title or "") for f in ex.figures]
         one = score_panels(gold, units)  # type: ignore[arg-type]
-        one.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])  # type: ignore[arg-type]
+        texts = [f.unit.figure_text or "" for f in ex.figures]
+        one.add_names(gold, units, texts)  # type: ignore[arg-type]
+        one.add_words(gold, units, [f"{u[2]}\n{t}" for u, t in zip(units, texts, strict=True)])  # type: ignore[arg-type]
         total.add(one, path.stem)
     return total
 
