@@ -8,6 +8,7 @@ unit's own text. Slide numbers are pptx indexes (1-based, hidden slides counted)
 from __future__ import annotations
 
 import io
+import unicodedata
 from typing import TYPE_CHECKING
 
 from figvault.ingest.pdf_open import open_pdf
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 PDF_MIME = "application/pdf"
 MAX_PAGE_TEXT_CHARS = 20_000
 """More than any index field keeps of a page (the stored page text is cut at 8 KB)."""
+LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+"""The Latin ligature characters (U+FB00-FB06: ff, fi, fl, ffi, ffl, long st, st) as their letters."""
+
+
+def fold_ligatures(text: str) -> str:
+    """``text`` with each ligature character written as its letters. Layout class "typeset ligatures": TeX
+    and design tools set "fi", "fl", "ff" as one glyph whose Unicode is the ligature character, which MuPDF
+    keeps for some fonts whatever its flags; a word holding one ("eﬃcient", "conﬁguration") is no term a
+    searcher types."""
+    return text.translate(LIGATURES)
 
 
 def page_texts(data: bytes, mime: str, settings: ExtractSettings | None = None) -> dict[int, str]:
@@ -60,8 +71,8 @@ def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) 
     if textpage is not None:
         text = page.get_text(textpage=textpage)
         if "\ufffd" not in text:
-            return text[:MAX_PAGE_TEXT_CHARS]
-    return page.get_text()[:MAX_PAGE_TEXT_CHARS]
+            return fold_ligatures(text[:MAX_PAGE_TEXT_CHARS])
+    return fold_ligatures(page.get_text()[:MAX_PAGE_TEXT_CHARS])
 
 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:

@@ -39,6 +39,7 @@ from figvault.ingest.boxes import (
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
+from figvault.ingest.page_text import fold_ligatures
 from figvault.ingest.panels import (
     KEYED_MAX,
     ROUND_TITLE_REACH,
@@ -347,7 +348,7 @@ def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:
     spans = [s for s in raw_line["spans"] if s["text"].strip()]
     if not spans:
         return None
-    text = "".join(s["text"] for s in raw_line["spans"]).strip()
+    text = fold_ligatures("".join(s["text"] for s in raw_line["spans"]).strip())
     mono = sum(len(s["text"]) for s in spans if _is_mono(s)) >= 0.6 * sum(len(s["text"]) for s in spans)
     return TextLine(
         box=tuple(raw_line["bbox"]),

@@ -1,0 +1,67 @@
+"""The words inside a chart panel that a searcher types reach its unit (issues 13 and 14): generated pages,
+one layout class of in-chart words each (docs/extraction.md, "Fifteenth round")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from figvault.ingest.extract import extract_document
+from figvault.ingest.page_text import PDF_MIME, page_texts
+from figvault.settings import ExtractSettings
+
+BLUE = (0.16, 0.38, 0.71)
+BODY = "The body text of the report describes the chart above in a few plain words, as reports do. " * 2
+
+
+def _column_chart(page: pymupdf.Page, box: tuple[float, float, float, float], title: str) -> float:
+    """Five columns on gridlines under a bold title; returns the width of one column's slot."""
+    x0, y0, x1, y1 = box
+    writer = pymupdf.TextWriter(page.rect)  # any glyph of the font, ligatures too (insert_text: WinAnsi)
+    writer.append((x0, y0 - 12), title, font=pymupdf.Font("hebo"), fontsize=11)
+    writer.write_text(page)
+    page.draw_line((x0, y0), (x0, y1), color=(0, 0, 0), width=0.8)
+    page.draw_line((x0, y1), (x1, y1), color=(0, 0, 0), width=0.8)
+    for k in range(1, 5):
+        gy = y1 - k * (y1 - y0) / 4
+        page.draw_line((x0, gy), (x1, gy), color=(0.85, 0.85, 0.85), width=0.5)
+    slot = (x1 - x0) / 5
+    for i in range(5):
+        h = (y1 - y0) * (0.3 + 0.13 * i)
+        page.draw_rect((x0 + i * slot + 0.2 * slot, y1 - h, x0 + (i + 0.8) * slot, y1), color=None, fill=BLUE)
+    return slot
+
+
+def _report_page(doc: pymupdf.Document) -> pymupdf.Page:
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((60, 60), "Quarterly platform report", fontsize=16, fontname="hebo")
+    for k in range(6):
+        page.insert_text((60, 600 + 12 * k), BODY[:100], fontsize=9)
+    return page
+
+
+def _figure_text(path: Path) -> str:
+    figures = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    assert len(figures) == 1, [f.unit.bbox for f in figures]
+    unit = figures[0].unit
+    return f"{unit.title}\n{unit.figure_text}"
+
+
+def test_ligature_glyphs_in_a_charts_labels_are_read_as_their_letters(tmp_path: Path) -> None:
+    """Layout class "typeset ligatures": the labels (and the page's text) set "fi", "fl" and "ff" as one glyph
+    each, whose Unicode is the ligature character; the unit holds the words as typed."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    slot = _column_chart(page, (80, 160, 480, 380), "Workﬂow eﬃciency by team")
+    writer = pymupdf.TextWriter(page.rect)
+    for i, label in enumerate(("Conﬁg", "Proﬁles", "Oﬄine", "Staﬀ", "Fluﬀ")):
+        writer.append((80 + i * slot + 4, 390), label, font=pymupdf.Font("helv"), fontsize=8)
+    writer.write_text(page)
+    path = tmp_path / "ligatures.pdf"
+    doc.save(path)
+
+    text = _figure_text(path)
+    for word in ("Workflow efficiency by team", "Config", "Profiles", "Offline", "Staff", "Fluff"):
+        assert word in text, (word, text)
+    assert "Profiles" in page_texts(path.read_bytes(), PDF_MIME)[1]
