@@ -39,6 +39,7 @@ from figvault.ingest.boxes import (
 )
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
+from figvault.ingest.letter_spacing import close_up, looks_letter_spaced
 from figvault.ingest.page_text import fold_ligatures
 from figvault.ingest.panels import (
     KEYED_MAX,
@@ -270,7 +271,7 @@ def _read_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None) -> list[
             line
             for raw_line in raw["lines"]
             for piece in _pieces(raw_line, chars.get(id(raw_line)))
-            if (line := _read_line(piece, index)) is not None
+            if (line := _read_line(_closed_up(piece, raw_line, chars.get(id(raw_line))), index)) is not None
         ]
         if lines:
             box = lines[0].box
@@ -289,19 +290,33 @@ WIDE_GAP_EM = 3.0
 def _char_lines(
     page: pymupdf.Page, textpage: pymupdf.TextPage | None, raw_blocks: list[dict[str, Any]]
 ) -> dict[int, dict[str, Any]]:
-    """The lines holding WIDE_GAP (by the id of their line in ``raw_blocks``) read again with their
-    characters (rawdict, the same blocks and lines in the same order); empty on a page without such a
-    line, which is not read again."""
+    """The lines holding WIDE_GAP or looking letter-spaced (by the id of their line in ``raw_blocks``) read
+    again with their characters (rawdict, the same blocks and lines in the same order); empty on a page
+    without such a line, which is not read again."""
     wide = {
         (b, k)
         for b, raw in enumerate(raw_blocks)
         for k, line in enumerate(raw.get("lines", ()))
-        if any(WIDE_GAP in span["text"] for span in line["spans"])
+        if any(WIDE_GAP in span["text"] for span in line["spans"]) or looks_letter_spaced(_line_text(line))
     }
     if not wide:
         return {}
     again = page.get_text("rawdict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]
     return {id(raw_blocks[b]["lines"][k]): again[b]["lines"][k] for b, k in wide}
+
+
+def _line_text(raw_line: dict[str, Any]) -> str:
+    return "".join(span["text"] for span in raw_line["spans"])
+
+
+def _closed_up(
+    piece: dict[str, Any], raw_line: dict[str, Any], chars: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``piece`` of ``raw_line`` (_pieces) with its letter-spaced words closed up (ingest/letter_spacing.py);
+    ``chars``: the line read with its characters, when it was (_char_lines)."""
+    if chars is None or not looks_letter_spaced(_line_text(piece)):
+        return piece
+    return close_up(piece, chars if piece is raw_line else piece)
 
 
 def _pieces(raw_line: dict[str, Any], chars: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -65,3 +65,33 @@ def test_ligature_glyphs_in_a_charts_labels_are_read_as_their_letters(tmp_path: 
     for word in ("Workflow efficiency by team", "Config", "Profiles", "Offline", "Staff", "Fluff"):
         assert word in text, (word, text)
     assert "Profiles" in page_texts(path.read_bytes(), PDF_MIME)[1]
+
+
+def _tracked(page: pymupdf.Page, x: float, y: float, text: str, size: float, tracking_em: float) -> None:
+    """``text`` one glyph per text object, ``tracking_em`` of the size after each glyph."""
+    for glyph in text:
+        page.insert_text((x, y), glyph, fontsize=size)
+        x += pymupdf.get_text_length(glyph, fontsize=size) + tracking_em * size
+
+
+def test_letter_spaced_labels_are_read_as_words(tmp_path: Path) -> None:
+    """Layout class "letter-spaced text": category labels tracked out 0.15-0.35 em, one glyph per span
+    (MuPDF reads "S E R V E R L E S S" or "Obse rv a b il it y"): the unit holds the words, two-word labels
+    parted at their space. Glyphs spread 0.6 em apart (a grid's column letters) and a formula's operators
+    between spaces stay apart."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    slot = _column_chart(page, (80, 160, 480, 380), "Workloads by platform")
+    labels = ("Observability", "SERVERLESS", "Managed databases", "Edge sites", "Colocation")
+    for i, (label, em) in enumerate(zip(labels, (0.15, 0.25, 0.3, 0.35, 0.2), strict=True)):
+        _tracked(page, 80 + i * slot + 2, 390, label, 7, em)
+    _tracked(page, 300, 150, "ABCD", 7, 0.6)
+    page.insert_text((300, 200), "d = 21 + 23", fontsize=7)  # a formula's spaces are spaces
+    path = tmp_path / "tracked.pdf"
+    doc.save(path)
+
+    text = _figure_text(path)
+    for label in labels:
+        assert label in text.splitlines(), (label, text)
+    assert "A B C D" in text
+    assert "d = 21 + 23" in text

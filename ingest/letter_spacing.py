@@ -1,0 +1,64 @@
+"""Layout class "letter-spaced text": words set one glyph at a time with extra space after each glyph.
+
+Design tools and report templates track chart labels, legend names and small caps out (0.15-0.35 em after
+each glyph), often writing every glyph as a text object of its own. MuPDF then puts a space between most
+glyphs ("S e c u r i t y", or "Obse rv a b il it y" where the tracking is near its space threshold): no
+such piece is a word a searcher types. A line that looks so is closed up from its glyphs' positions: its
+words are parted where a gap is clearly wider than the line's usual gap between glyphs (the tracking plus
+a space), never where it is not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from typing import Any
+
+SPACED_RUN = 4
+"""A line is looked at when it holds this many short pieces of letters or digits (<= 2 characters) in a
+row, half of them one character: "S e c u r", "rv a b il"; running text's "it is in a" has one single
+letter in four, a formula's "d = 21 + 23" its operators between."""
+WORD_GAP_EM = 0.15
+"""A gap this much wider (in em of its glyphs' size) than the line's median gap between glyphs parts two
+words: a space is about 0.28 em of a sans-serif font, kerning and rounding far less."""
+MAX_TRACKING_EM = 0.45
+"""A line whose median gap between glyphs is wider than this is spread out on purpose (column letters of a
+grid, "A    B    C"): never closed up."""
+
+
+def looks_letter_spaced(text: str) -> bool:
+    """Whether ``text`` holds a run of SPACED_RUN short pieces in a row, half of them single characters."""
+    run: list[str] = []
+    for piece in text.split():
+        if len(piece) > 2 or not piece.isalnum():  # a formula's "d = 21 + 23" is spaced on purpose
+            run = []
+            continue
+        run.append(piece)
+        window = run[-SPACED_RUN:]
+        if len(window) == SPACED_RUN and sum(len(p) == 1 for p in window) * 2 >= SPACED_RUN:
+            return True
+    return False
+
+
+def close_up(raw_line: dict[str, Any], chars_line: dict[str, Any]) -> dict[str, Any]:
+    """``raw_line`` (pymupdf's text dict) with its spans' texts rebuilt from ``chars_line`` (the same line
+    read as rawdict): glyphs closer than the line's median gap + WORD_GAP_EM joined, a single space where
+    the gap is wider. Returned unchanged when the line is not horizontal or is spread past
+    MAX_TRACKING_EM."""
+    if tuple(raw_line.get("dir", (1.0, 0.0))) != (1.0, 0.0):
+        return raw_line
+    glyphs = [(span, ch) for span in chars_line["spans"] for ch in span["chars"] if not ch["c"].isspace()]
+    if len(glyphs) < 2:
+        return raw_line
+    gaps = [b["bbox"][0] - a["bbox"][2] for (_, a), (_, b) in itertools.pairwise(glyphs)]
+    size = statistics.median(span["size"] for span, _ in glyphs)
+    median = statistics.median(gaps)
+    if median > MAX_TRACKING_EM * size:
+        return raw_line
+    texts: dict[int, list[str]] = {id(span): [] for span in chars_line["spans"]}
+    for k, (span, ch) in enumerate(glyphs):
+        if k and gaps[k - 1] > median + WORD_GAP_EM * size:
+            texts[id(span)].append(" ")
+        texts[id(span)].append(ch["c"])
+    spans = [{**span, "text": "".join(texts[id(span)])} for span in chars_line["spans"]]
+    return {**raw_line, "spans": [{k: v for k, v in s.items() if k != "chars"} for s in spans]}
