@@ -39,6 +39,7 @@ from typing import Any
 
 from figvault.errors import DeploymentError, FigvaultError, VersionMismatchError, one_line
 from figvault.pipeline.encode_units import EncodedUnits
+from figvault.pipeline.ray_quiet import drop_ray_init_chatter
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
 from figvault.pipeline.stages import (
     MODEL_LOAD,
@@ -373,6 +374,7 @@ class RayEngine(Engine):
 
     def _connect(self) -> None:
         if not self.ray.is_initialized():
+            drop_ray_init_chatter()
             with _sigterm_kept():
                 # RAY_ADDRESS: Ray's own way to name a cluster, which an address of None would join.
                 local = {} if self.address or os.environ.get("RAY_ADDRESS") else _local_only_init()
