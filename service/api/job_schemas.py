@@ -137,8 +137,10 @@ class JobOut(BaseModel):
 
     @classmethod
     def _store_wide(cls, job: Job) -> JobOut:
-        """What any tenant's admin may know of a store-wide job: its state, phase, progress as a fraction,
-        and which collections and versions it moves between."""
+        """What any tenant's admin may know of a store-wide job: its state, phase, progress in tenths, and
+        which collections and versions it moves between. Not its ETA nor a finer fraction: the progress
+        moves by one batch (64 units) a report, so two fractions to 4 places, or two ETAs and the batch,
+        gave the store's unit count, every tenant's, to the unit."""
         result = {k: v for k, v in job.result.items() if k in STORE_WIDE_RESULT_KEYS}
         return cls(
             id=job.id,
@@ -148,13 +150,13 @@ class JobOut(BaseModel):
             done=0,
             total=0,
             rate=0.0,
-            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
+            eta_s=None,
             message=f"store-wide job {job.state}: `figvault jobs show {job.id}` on the server has details",
             created_at=_iso(job.created_at),
             started_at=_iso(job.started_at),
             finished_at=_iso(job.finished_at),
             result=result,
-            progress=_fraction(job.done, job.total),
+            progress=_tenths(job.done, job.total),
             withheld=True,
         )
 
@@ -249,6 +251,11 @@ STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "targe
 
 def _fraction(done: int, total: int) -> float | None:
     return round(min(1.0, done / total), 4) if total > 0 else None
+
+
+def _tenths(done: int, total: int) -> float | None:
+    """``done / total`` rounded down to a tenth (a store-wide job's progress)."""
+    return min(10, done * 10 // total) / 10 if total > 0 else None
 
 
 class JobListOut(BaseModel):

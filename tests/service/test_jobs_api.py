@@ -626,13 +626,26 @@ def test_store_wide_job_and_status_tell_no_tenant_about_another(service: Service
     )
     for headers in (admin, other):
         seen = service.client.get(f"/v1/jobs/{job.id}", headers=headers).json()
-        assert seen["withheld"] and seen["state"] == "failed" and seen["progress"] == 0.25
+        assert seen["withheld"] and seen["state"] == "failed" and seen["progress"] == 0.2
         assert (seen["done"], seen["total"], seen["rate"], seen["error_count"]) == (0, 0, 0.0, 0)
         assert seen["errors"] == [] and seen["started_by"] == ""
         assert "report-23" not in seen["message"] and "u1" not in seen["message"]
         assert seen["result"] == {"source": "a", "target": "b", "source_version": "v1"}
     editor_view = service.client.get(f"/v1/jobs/{job.id}", headers=service.headers("editor"))
     assert editor_view.status_code == 404
+
+
+def test_a_store_wide_jobs_progress_does_not_tell_the_stores_unit_count(service: Service) -> None:
+    """A re-encode reports after each batch of 64 units: its progress to 4 places (64 / 5,000 = 0.0128,
+    64 / 5,100 = 0.0125) and its ETA told any tenant's admin how many units every tenant holds."""
+    store = JobStore.open(service.settings)
+    seen = []
+    for total in (5000, 5100):
+        job = store.create(JobType.REENCODE, {}, started_by="admin", tenant=GLOBAL_TENANT)
+        store.progress(job.id, phase="copy", done=64, total=total, rate=64.0, eta_s=(total - 64) / 64)
+        answer = service.client.get(f"/v1/jobs/{job.id}", headers=service.headers("other")).json()
+        seen.append((answer["progress"], answer["eta_s"], answer["done"], answer["total"]))
+    assert seen[0] == seen[1] == (0.0, None, 0, 0)
 
 
 def test_event_stream_ends_when_the_key_is_revoked(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
