@@ -30,7 +30,9 @@ MAX_DISPLAY_NAME_CHARS = 200
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED = frozenset({"Cc", "Cf", "Cs"})
-_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029/\\:*?\"<>|]+")
+"""Path characters and every control character: C0, DEL, C1 (NEL U+0085 ends a line for some log
+readers, CSI U+009B starts a terminal escape) and the line and paragraph separators (U+2028, U+2029)."""
 
 
 def text_problem(value: str) -> str | None:

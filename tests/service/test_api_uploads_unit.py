@@ -26,6 +26,10 @@ from figvault.service.uploads import copy_bounded, display_name, open_query_imag
         (None, "upload"),
         ("  .hidden.pdf", "hidden.pdf"),
         ('a<b>c:d"e|f?g*.pdf', "a_b_c_d_e_f_g_.pdf"),
+        # C1 controls and line separators passed before (2026-12-05): a name that ends a log line
+        ("a\x85job done.pdf", "a_job done.pdf"),
+        ("a\u2028b\u2029c.pdf", "a_b_c.pdf"),
+        ("a\x9b31mred.pdf", "a_31mred.pdf"),
     ],
 )
 def test_display_name_is_never_a_path(raw: str | None, shown: str) -> None:
