@@ -196,7 +196,7 @@ def _receive(fd: int, check: Callable[[], None] | None = None) -> bytes | None:
     data = bytearray()
     wanted = _HEADER
     while len(data) < wanted:
-        if check is not None and not select.select([fd], [], [], POLL_S)[0]:
+        if check is not None and not _readable(fd):
             check()
             continue
         chunk = os.read(fd, max(wanted - len(data), 1 << 16))
@@ -206,6 +206,14 @@ def _receive(fd: int, check: Callable[[], None] | None = None) -> bytes | None:
         if wanted == _HEADER and len(data) >= _HEADER:
             wanted += int.from_bytes(data[:_HEADER], "little")
     return bytes(data[_HEADER:wanted])
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has data (or its end) within POLL_S. poll, not select: select refuses a descriptor
+    numbered 1024 or more, which a process holding many files (a service) hands out."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(POLL_S * 1000))
 
 
 def _serve(requests: int, answers: int) -> None:

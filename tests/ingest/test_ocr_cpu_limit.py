@@ -145,3 +145,23 @@ def test_the_documents_deadline_counts_the_cpu_of_its_children() -> None:
     burn = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.5: pass"
     subprocess.run([sys.executable, "-c", burn], check=True)
     assert until.passed()
+
+
+def test_a_helper_answers_on_a_descriptor_past_1024() -> None:
+    # A process holding many files (the service) gets pipes numbered 1024 and up, which select() refuses
+    # ("filedescriptor out of range in select()"): every read of such a process failed.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip("this process may not open 1,100 files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+    try:
+        helper = cpu_limited.Helper()
+        assert helper.call(os.getpid, (), 5.0, 50.0) != os.getpid()
+        helper.stop()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
