@@ -132,7 +132,9 @@ def data_dir_problem(data_dir: Path) -> str | None:
     if not existing.is_dir():
         where = "is not a folder" if existing == data_dir else f"is under {existing}, which is a file"
         return f"the data folder {data_dir} {where}"
+    what = "is" if existing == data_dir else f"would be made in {existing}, which is"
+    if os.statvfs(existing).f_flag & os.ST_RDONLY:  # no user may write there: "by this user" misled
+        return f"the data folder {data_dir} {what} on a read-only file system"
     if not os.access(existing, os.W_OK | os.X_OK):
-        what = "is" if existing == data_dir else f"would be made in {existing}, which is"
         return f"the data folder {data_dir} {what} not writable by this user"
     return None

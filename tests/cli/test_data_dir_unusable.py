@@ -39,21 +39,32 @@ def test_a_data_folder_under_a_file_is_refused_in_one_line(tmp_path: Path, comma
 
 
 def test_a_folder_this_user_may_not_write_is_refused_in_one_line(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes any folder whatever its mode (a read-only mount: the test below)")
     locked = tmp_path / "locked"
     locked.mkdir()
-    if os.geteuid() == 0:
-        # Root writes any folder whatever its mode (and CI runs as root): a read-only mount stops root too.
-        try:
-            result = read_only(locked, lambda: run(locked / "data", "status"))
-        except NamespaceUnavailable as exc:
-            pytest.skip(f"root, and no mount namespace here for a read-only folder: {exc}")
-    else:
-        locked.chmod(0o555)
-        result = run(locked / "data", "status")
+    locked.chmod(0o555)
+    result = run(locked / "data", "status")
     assert result.exit_code == 2, result.output
     assert result.output.splitlines() == [
         f"error: the data folder {locked / 'data'} would be made in {locked}, which is not writable by this"
         " user: choose another with --data-dir or FIGVAULT_DATA_DIR"
+    ]
+
+
+def test_a_data_folder_on_a_read_only_mount_is_said_so(tmp_path: Path) -> None:
+    """A read-only mount was reported as "not writable by this user", which sent an operator after file
+    modes and owners (a first-hour walk, 2026-12-05): it stops every user, root too (CI runs as root)."""
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    try:
+        result = read_only(mounted, lambda: run(mounted / "data", "status"))
+    except NamespaceUnavailable as exc:
+        pytest.skip(f"no mount namespace here for a read-only folder: {exc}")
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"error: the data folder {mounted / 'data'} would be made in {mounted}, which is on a read-only file"
+        " system: choose another with --data-dir or FIGVAULT_DATA_DIR"
     ]
 
 
