@@ -276,10 +276,11 @@ def _legend(
     across: bool,
     size: float,
     width: float,
-    text_only: bool = False,
+    keys: str = "swatch",
 ) -> Box:
-    """Coloured squares with their names (``text_only``: the names in their colours), in a row (wrapping at
-    ``width``) or a column; returns the box."""
+    """Coloured squares with their names (``keys`` "swatch"; "text": the names in their colours, no swatch;
+    "plain": the names in dark grey, no colour at all), in a row (wrapping at ``width``) or a column;
+    returns the box."""
     cx, cy = x, y
     right = x
     pen.names += names[: len(colours)]
@@ -287,9 +288,10 @@ def _legend(
         step = 10 + pymupdf.get_text_length(name, fontsize=size) + 10
         if across and cx + step > x + width and cx > x:
             cx, cy = x, cy + size + 5
-        if text_only:  # the series names in their colours, no swatch
+        if keys != "swatch":  # the series names alone, in their colours or in the labels' grey
             pen.words += [name] if pen.in_chart else []
-            pen.page.insert_text((cx, cy + 6), name, fontsize=size, color=colour)
+            ink = colour if keys == "text" else (0.2, 0.2, 0.2)
+            pen.page.insert_text((cx, cy + 6), name, fontsize=size, color=ink)
             pen._grow((cx, cy + 6 - 0.8 * size, cx + step - 20, cy + 6 + 0.2 * size))
         else:
             pen.rect((cx, cy, cx + 6, cy + 6), colour)
@@ -302,26 +304,31 @@ def _legend(
     return (x, y, right, cy + (size if across else 0))
 
 
+def _legend_keys(style: Style) -> str:
+    """How the page's legends key their names (see _legend)."""
+    return {"text_legend": "text", "plain_legend": "plain"}.get(style.layout, "swatch")
+
+
 def _plot_and_legend(pen: Pen, rng: random.Random, style: Style, area: Box, names: list[str]) -> Box:
     """Split ``area`` into the plot and the legend (above, below or right); draws the legend."""
     x0, y0, x1, y1 = area
     if style.layout == "shared_legend":  # one legend for all the page's panels (survey_page draws it)
         return area
     colours = list(COLOURS[: len(names)])
-    text_only = style.layout == "text_legend"
+    keys = _legend_keys(style)
     if style.legend == "right":
         lw = max(pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) + 22
-        _legend(pen, names, colours, x1 - lw, y0 + 10, False, style.label_size, lw, text_only)
+        _legend(pen, names, colours, x1 - lw, y0 + 10, False, style.label_size, lw, keys)
         return (x0, y0, x1 - lw - 8, y1)
     if style.legend == "above":
-        box = _legend(pen, names, colours, x0, y0, True, style.label_size, x1 - x0, text_only)
+        box = _legend(pen, names, colours, x0, y0, True, style.label_size, x1 - x0, keys)
         return (x0, box[3] + 8, x1, y1)
     # below: measure the rows first by drawing at the bottom
     rows = 1 + int(
         sum(20 + pymupdf.get_text_length(n, fontsize=style.label_size) for n in names) // (x1 - x0)
     )
     top = y1 - rows * (style.label_size + 5)
-    _legend(pen, names, colours, x0, top, True, style.label_size, x1 - x0, text_only)
+    _legend(pen, names, colours, x0, top, True, style.label_size, x1 - x0, keys)
     return (x0, y0, x1, top - 8)
 
 
@@ -439,13 +446,13 @@ def pie(pen: Pen, rng: random.Random, style: Style, area: Box, donut: bool) -> N
             pen.polygon([(cx, cy), *outer], colour)
         start = end
     colours = list(COLOURS[: len(answers)])
-    text_only = style.layout == "text_legend"
+    keys = _legend_keys(style)
     if beside:
         y = cy - len(answers) * (size + 5) / 2
-        _legend(pen, answers, colours, cx + r + 12, y, False, size, legend_w, text_only)
+        _legend(pen, answers, colours, cx + r + 12, y, False, size, legend_w, keys)
     else:
         width = max(2 * r + 4, 0.6 * (x1 - x0))
-        _legend(pen, answers, colours, x0, cy + r + 10, True, size, width, text_only)
+        _legend(pen, answers, colours, x0, cy + r + 10, True, size, width, keys)
 
 
 def lines_chart(pen: Pen, rng: random.Random, style: Style, area: Box) -> None:
@@ -580,6 +587,8 @@ LAYOUTS = {
     "figure (issue 13 asks for charts and diagrams; the hand labels count no scorecard), so no gold panel: "
     "a unit of it is an extra unit, as in web_pages.py and deck_pages.py",
     "text_legend": "legends set as text only: series names in their colours, no swatches",
+    "plain_legend": "legends set as a list of the series names in the labels' dark grey: no swatch, no "
+    "colour",
     "shared_legend": "a grid of stacked bars and columns with one legend for all under the grid",
     "small_multiples": "4 or 6 small charts of one kind under one page title, each titled by a region name",
     "numbered_titles": "every title numbered through the report: 'Figure 3: ...', 'Exhibit 3: ...', "

@@ -98,6 +98,8 @@ class TextLine:
     """Letters only, lower case: equal for a running header on every page whatever its page number."""
     turned: bool = False
     """Not written left to right along the page: an axis title or a slanted category label."""
+    colour: Colour | None = None
+    """The one colour of its spans (RGB, 0-1), None when they differ."""
 
     def __post_init__(self) -> None:
         self.key = normalise_running(self.text)
@@ -365,6 +367,7 @@ def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:
         return None
     text = fold_ligatures("".join(s["text"] for s in raw_line["spans"]).strip())
     mono = sum(len(s["text"]) for s in spans if _is_mono(s)) >= 0.6 * sum(len(s["text"]) for s in spans)
+    colours = {s.get("color") for s in spans}
     return TextLine(
         box=tuple(raw_line["bbox"]),
         text=text,
@@ -374,7 +377,15 @@ def _read_line(raw_line: dict[str, Any], block: int) -> TextLine | None:
         mono=mono,
         starts_bold=_is_bold(spans[0]),
         turned=tuple(raw_line.get("dir", (1.0, 0.0))) != (1.0, 0.0),
+        colour=_rgb(colours.pop()) if len(colours) == 1 else None,
     )
+
+
+def _rgb(colour: Any) -> Colour | None:
+    """A span's colour (pymupdf's sRGB integer) as an RGB triple of 0-1."""
+    if not isinstance(colour, int):
+        return None
+    return tuple(((colour >> shift) & 0xFF) / 255 for shift in (16, 8, 0))
 
 
 def _read_images(page: pymupdf.Page) -> list[ImageBox]:
@@ -1163,37 +1174,44 @@ LEGEND_ENTRY_GAP_PT = 1.5 * LABEL_MARGIN_PT
 """Entries of one legend stand this close at most (a row of entries spaced a swatch's width and more past
 LABEL_MARGIN_PT; charts side by side stand further apart, so their legends stay two)."""
 KEYED_ENTRIES_MAX = 64
-"""Pages with more coloured marks named like legend entries than this are left alone (bounded work)."""
+"""Pages with more coloured marks named like legend entries, or more lines set in their charts' colours,
+than this are left alone (bounded work)."""
 
 
 def _keyed_legends(
     layout: PageLayout, parts: list[tuple[Cluster, bool]], coloured: list[tuple[Box, Colour | None]]
 ) -> list[Box | None]:
     """Per part: the box of its legend set apart (panels.match_legends), swatches or line samples and their
-    names, when the part is a chart whose colours hold the legend's (layout class "legend set apart, keyed
-    by colour": a round plot's legend at its frame's side or foot, a bar, column or line chart's beside it
-    past LABEL_MARGIN_PT, in the gap to the next chart), else None. The legend's lines are the chart's
-    labels (its box is where _not_panel_labels looks), not the next panel's."""
+    names, or names set in their series' colours (_text_keys), when the part is a chart whose colours hold
+    the legend's (layout class "legend set apart, keyed by colour": a round plot's legend at its frame's
+    side or foot, a bar, column or line chart's beside it past LABEL_MARGIN_PT, in the gap to the next
+    chart), else None. The legend's lines are the chart's labels (its box is where _not_panel_labels
+    looks), not the next panel's."""
     legends: list[Box | None] = [None] * len(parts)
-    marks = [(mark, colour) for mark, colour in coloured if colour is not None]
-    if not marks or len(marks) > KEYED_ENTRIES_MAX:
-        return legends
-    # A legend's name may be missing from the page's lines (a name repeated at one place on every slide
-    # is dropped as a running line): its swatch still holds the legend together.
-    entries = [(mark, _legend_name(layout, mark)) for mark, _ in marks]
-    groups = [
-        (box, frozenset(marks[i][1] for i in members))
-        for box, members in merge_touching(
-            [mark if name is None else box_union(mark, name) for mark, name in entries], LEGEND_ENTRY_GAP_PT
-        )
-        if len(members) >= 2 and any(entries[i][1] is not None for i in members)
-    ]
     charts = [
         (k, part.box, frozenset(a.colour for a in part.atoms or [part] if a.colour is not None))
         for k, (part, chart) in enumerate(parts)
         if chart
     ]
     charts = [chart for chart in charts if chart[2]]
+    marks = [(mark, colour) for mark, colour in coloured if colour is not None]
+    texts = _text_keys(layout, frozenset().union(*(own for _, _, own in charts)))
+    if len(marks) > KEYED_ENTRIES_MAX or len(texts) > KEYED_ENTRIES_MAX:
+        return legends
+    # A legend's name may be missing from the page's lines (a name repeated at one place on every slide
+    # is dropped as a running line): its swatch still holds the legend together.
+    entries = [(mark, _legend_name(layout, mark), colour) for mark, colour in marks]
+    entries += [(box, box, colour) for box, colour in texts]
+    boxes = [mark if name is None else box_union(mark, name) for mark, name, _ in entries]
+    # A coloured name stands where a swatch and its gap would be too: it reaches half a line further.
+    reach = boxes[: len(marks)] + [
+        (b[0] - (b[3] - b[1]) / 2, b[1], b[2] + (b[3] - b[1]) / 2, b[3]) for b, _ in texts
+    ]
+    groups = [
+        (_union([boxes[i] for i in members]), frozenset(entries[i][2] for i in members))
+        for _, members in merge_touching(reach, LEGEND_ENTRY_GAP_PT)
+        if _is_legend([entries[i] for i in members], len(marks) <= min(members))
+    ]
     if len(charts) <= KEYED_MAX:  # more: match_legends leaves the page alone
         groups = [g for g in groups if not _spans_panels(g[0], [box for _, box, _ in charts])]
     rounds = [has_pie(parts[k][0].atoms or [parts[k][0]]) for k, _, _ in charts]
@@ -1201,6 +1219,62 @@ def _keyed_legends(
     for c, g in matched.items():
         legends[charts[c][0]] = groups[g][0]
     return legends
+
+
+def _is_legend(entries: list[tuple[Box, Box | None, Colour]], text_only: bool) -> bool:
+    """Two entries or more, one of them a named swatch; or, set as coloured names alone, in two colours or
+    more that are no greys (one coloured line, or a heading and its subtitle in one brand colour, or a
+    grey note by a grey series, keys nothing)."""
+    if len(entries) < 2:
+        return False
+    if text_only:
+        return len({colour for _, _, colour in entries if _chroma(colour) >= CHROMA_MIN}) >= 2
+    return any(name is not None for _, name, _ in entries)
+
+
+def _union(boxes: list[Box]) -> Box:
+    out = boxes[0]
+    for box in boxes[1:]:
+        out = box_union(out, box)
+    return out
+
+
+LEGEND_NAME_MAX_WORDS = 5
+"""A series name in a legend is this many words at most."""
+CHROMA_MIN = 0.15
+"""A text colour whose channels spread at least this much is a colour, not a grey (black, white, greys)."""
+KEY_DARKEST = 0.3
+"""A name set darker than this in every channel is in the labels' ink, whatever fill it may match."""
+
+
+def _text_keys(layout: PageLayout, fills: frozenset[Colour]) -> list[tuple[Box, Colour]]:
+    """Lines set in one of the page's charts' fill colours (layout class "legend of coloured names": the
+    series names in their colours, no swatch; a grey series' name in its grey), short as a series name, not
+    black: per line, its box and the fill colour it repeats (the text's 8-bit sRGB within one step of the
+    fill's, whichever way either was rounded)."""
+    by_rgb8 = {_rgb8(fill): fill for fill in fills if len(fill) == 3}
+    found: list[tuple[Box, Colour]] = []
+    for line in layout.lines:
+        colour = line.colour
+        if colour is None or line.turned or len(line.text.split()) > LEGEND_NAME_MAX_WORDS:
+            continue
+        if max(colour) < KEY_DARKEST:  # black and near-black: every label's ink
+            continue
+        r, g, b = _rgb8(colour)
+        steps = itertools.product((0, -1, 1), repeat=3)
+        key = next((by_rgb8[k] for d in steps if (k := (r + d[0], g + d[1], b + d[2])) in by_rgb8), None)
+        if key is not None:
+            found.append((line.box, key))
+    return found
+
+
+def _chroma(colour: Colour) -> float:
+    return max(colour) - min(colour)
+
+
+def _rgb8(colour: Colour) -> tuple[int, int, int]:
+    r, g, b = (round(255 * c) for c in colour)
+    return r, g, b
 
 
 def _spans_panels(legend: Box, charts: list[Box]) -> bool:

@@ -580,3 +580,31 @@ def test_a_legend_shared_by_a_grid_is_no_one_charts(survey: ModuleType, tmp_path
     units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
     result = survey.score_panels(gold, units)
     assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
+
+
+@pytest.mark.parametrize(
+    ("legend", "kinds"),
+    [
+        ("below", ("stacked", "stacked", "columns", "stacked")),
+        ("above", ("stacked", "columns", "stacked", "lines")),
+    ],
+)
+def test_a_legend_of_coloured_names_is_in_its_figure_text(
+    survey: ModuleType, tmp_path: Path, legend: str, kinds: tuple[str, ...]
+) -> None:
+    """Layout class "legend of coloured names": the series names set in their series' colours, no swatch
+    (a grey series' name in its grey), in a row under or over the chart past LABEL_MARGIN_PT. Every chart
+    is one unit whose figure_text holds its legend's names, titled by its own title, not the legend's."""
+    doc = pymupdf.open()
+    style = _style(survey, legend=legend, layout="text_legend")
+    gold = survey.survey_page(doc, random.Random(7), PORTRAIT, style, kinds)
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+    result = survey.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
+    assert result.title_exact == len(gold), result.errors
+    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
+    assert all(g.names for g in gold)
+    assert result.names == [len(gold), len(gold)], result.errors
