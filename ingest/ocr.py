@@ -59,6 +59,9 @@ such diagrams)."""
 MAX_OCR_CHARS = 1500
 ICON_GLYPHS = "@©®°*•·|~-_=+#>»"
 """Symbols Tesseract reads for a status icon or bullet set before a heading."""
+PICTOGRAPH_RISE = 1.25
+"""A one-letter token before a heading's first word standing this many times that word's height or more
+is a pictograph read as a letter (a ring icon 1.5-1.85 times that word; a capital 0.8-1.0 times)."""
 
 
 @dataclass(frozen=True)
@@ -169,21 +172,40 @@ class OcrLine:
     """Words before the line's first confident word that Tesseract doubted: an icon glued to a heading's
     first word (a status tick before "Overrepresented sequences") pulls that word's confidence down. Not
     in ``text`` (so not indexed); a picture's title may start with them (``heading``)."""
+    first_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    """The boxes of the first two words of ``text`` (fewer on a shorter line), in the same pixels."""
 
     @property
     def heading(self) -> str:
         """The line read as a heading: its doubted leading words that read as words (letters only, 3 or
-        more: an icon read alone gives "SS" or "HE"), then its confident ones; only a line whose confident
-        words have 3 letters or more is extended (a line of numbers does not become a heading)."""
-        if not self.lead or sum(ch.isalpha() for ch in self.text) < 3:
-            return self.text
+        more: an icon read alone gives "SS" or "HE"), then its confident ones, less a pictograph read as
+        their first letter (``words``); only a line whose confident words have 3 letters or more is
+        extended (a line of numbers does not become a heading)."""
+        text = self.words
+        if not self.lead or sum(ch.isalpha() for ch in text) < 3:
+            return text
         kept: list[str] = []
         for word in reversed(self.lead.split()):
             word = word.lstrip(ICON_GLYPHS)  # the icon read as a symbol glued to the word ("@Per")
             if len(word) < 3 or not word.isalpha():
                 break
             kept.insert(0, word)
-        return " ".join([*kept, self.text])
+        return " ".join([*kept, text])
+
+    @property
+    def words(self) -> str:
+        """``text`` less a pictograph OCR read as a letter before the first word (layout class "icon before
+        a heading": a ring or a logo read as a confident "O" or "Q"): a one-letter token that stands
+        PICTOGRAPH_RISE times as tall as the word after it. A letter of the heading's own type is no
+        taller than that word; "A", "I" and numbers are words, and a token before no word ("Q & A")
+        stays."""
+        first, _, rest = self.text.partition(" ")
+        if len(first) != 1 or first in "AI" or not first.isalpha() or len(self.first_boxes) < 2:
+            return self.text
+        if sum(ch.isalpha() for ch in rest.split(" ", 1)[0]) < 2:
+            return self.text
+        (_, top, _, bottom), (_, next_top, _, next_bottom) = self.first_boxes[:2]
+        return rest if bottom - top >= PICTOGRAPH_RISE * (next_bottom - next_top) else self.text
 
 
 def read_words(image: Image.Image, engine: OcrEngine, settings: ExtractSettings) -> str:
@@ -240,9 +262,18 @@ def read_lines(
     lines, read_width = read
     scale = image.width / read_width  # boxes in the pixels of ``image``, not of the copy read
     return [
-        dataclasses.replace(line, box=tuple(round(v * scale) for v in line.box))  # type: ignore[arg-type]
+        dataclasses.replace(
+            line,
+            box=_scaled(line.box, scale),
+            first_boxes=tuple(_scaled(b, scale) for b in line.first_boxes),
+        )
         for line in lines
     ]
+
+
+def _scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (round(v * scale) for v in box)
+    return x0, y0, x1, y1
 
 
 @dataclass(frozen=True)
@@ -307,6 +338,7 @@ def _recognized(
     lines: list[OcrLine] = []
     words: list[str] = []
     lead: list[str] = []
+    firsts: list[tuple[int, int, int, int]] = []
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     word, line = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
     for item in tesserocr.iterate_level(api.GetIterator(), word):
@@ -316,14 +348,16 @@ def _recognized(
         text = _word_text(item, word)
         if text and any(ch.isalnum() for ch in text):
             if item.Confidence(word) >= MIN_CONFIDENCE:
+                if len(words) < 2:  # a pictograph read as a letter is told by its height (OcrLine.words)
+                    firsts.append(item.BoundingBox(word) or box)
                 words.append(text)
             elif not words:
                 lead.append(text)
         if item.IsAtFinalElement(line, word) and words:
-            lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
-            words = []
+            lines.append(OcrLine(" ".join(words), box, " ".join(lead), tuple(firsts)))
+            words, firsts = [], []
     if words:
-        lines.append(OcrLine(" ".join(words), box, " ".join(lead)))
+        lines.append(OcrLine(" ".join(words), box, " ".join(lead), tuple(firsts)))
     return lines, bigger.width
 
 

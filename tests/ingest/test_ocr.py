@@ -262,14 +262,22 @@ def test_a_word_without_text_costs_only_that_word(monkeypatch: pytest.MonkeyPatc
     assert [line.text for line in lines] == [whole[0].text.split(" ", 1)[1], *[x.text for x in whole[1:]]]
 
 
-def _plot_with_status_icon(title: str) -> Image.Image:
-    """An exported plot's top (a FastQC module): a round status icon with a tick glued to its heading."""
+def _plot_with_status_icon(title: str, icon: str = "tick") -> Image.Image:
+    """An exported plot's top (a FastQC module): a round status icon with a tick glued to its heading;
+    ``icon`` "ring": a ring a little apart from it (a status or issue icon); "none": the heading alone."""
     doc = pymupdf.open()
     page = doc.new_page(width=300, height=200)
     page.draw_rect(page.rect, color=None, fill=(1, 1, 1))
-    page.draw_circle((14, 18), 9, color=None, fill=(0.1, 0.7, 0.1))
-    page.draw_polyline([(9, 18), (13, 23), (20, 12)], color=(1, 1, 1), width=2.5)
-    page.insert_text((24, 24), title, fontsize=13, fontname="hebo", color=(0.1, 0.1, 0.1))
+    x = 24
+    if icon == "tick":
+        page.draw_circle((14, 18), 9, color=None, fill=(0.1, 0.7, 0.1))
+        page.draw_polyline([(9, 18), (13, 23), (20, 12)], color=(1, 1, 1), width=2.5)
+    elif icon == "ring":
+        page.draw_circle((14, 18), 8, color=(0.3, 0.3, 0.3), width=2)
+        x = 28
+    else:
+        x = 14
+    page.insert_text((x, 24), title, fontsize=13, fontname="hebo", color=(0.1, 0.1, 0.1))
     for i, line in enumerate(("Quality scores across all bases", "Position in read (bp)", "Mean quality")):
         page.insert_text((40, 60 + 30 * i), line, fontsize=7)
     image = Image.open(io.BytesIO(page.get_pixmap(dpi=200).tobytes("png"))).convert("RGB")
@@ -388,3 +396,45 @@ def test_small_text_in_a_pdf_picture_reaches_the_unit(tmp_path: Path) -> None:
     words = _ocr_part(unit.figure_text).split()
     for word in ("replication", "primary", "healthy", "certificate"):
         assert word in words
+
+
+@needs_tesseract
+@pytest.mark.parametrize(
+    ("icon", "heading", "title"),
+    [
+        ("ring", "Per base sequence quality", "Per base sequence quality"),  # the ring read as "O"
+        ("ring", "Adapter content", "Adapter content"),
+        ("none", "A Patient's Story", "A Patient's Story"),  # real one-letter words stay
+        ("none", "C Programming in practice", "C Programming in practice"),
+        ("none", "R Markdown reports", "R Markdown reports"),
+        ("none", "3 Results by region", "3 Results by region"),
+    ],
+)
+def test_a_pictograph_read_as_a_letter_does_not_start_the_title(icon: str, heading: str, title: str) -> None:
+    """Layout class "icon before a heading": a ring icon before a plot's heading is read as a confident
+    "O", its own word. The title read from the picture starts with the heading's first word; a letter
+    set in the heading's own type (a word, a language's name) stays. The indexed text keeps every word."""
+    from figvault.ingest.panels import picture_title
+
+    image = _plot_with_status_icon(heading, icon)
+    lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings())
+    assert lines[0].text.endswith(heading.split()[-1])
+    assert picture_title([(line.heading, line.box) for line in lines], image.height) == title
+
+
+@pytest.mark.parametrize(
+    ("text", "boxes", "words"),
+    [
+        ("O Per base", ((0, 0, 50, 50), (60, 16, 110, 43)), "Per base"),  # 1.85 times as tall
+        ("Q Azure Projects", ((0, 0, 30, 30), (40, 5, 90, 29)), "Azure Projects"),  # 1.25 times
+        ("C Programming", ((0, 12, 22, 40), (30, 12, 220, 46)), "C Programming"),  # a letter: 0.8 times
+        ("A Patient", ((0, 0, 50, 50), (60, 16, 110, 43)), "A Patient"),  # a word, however tall
+        ("3 Results", ((0, 0, 50, 50), (60, 16, 110, 43)), "3 Results"),
+        ("Q A session", ((0, 0, 50, 50), (60, 16, 70, 43)), "Q A session"),  # no word after it
+        ("O Per base", (), "O Per base"),  # no boxes: nothing to tell by
+    ],
+)
+def test_only_a_tall_lone_letter_before_a_word_is_a_pictograph(
+    text: str, boxes: tuple[tuple[int, int, int, int], ...], words: str
+) -> None:
+    assert ocr.OcrLine(text, (0, 0, 300, 50), "", boxes).words == words
