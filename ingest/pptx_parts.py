@@ -48,44 +48,46 @@ _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 def check_part_kinds(data: bytes) -> None:
     """Raise UnsupportedFileError when a ``.rels`` part is no relationships part, or a relationship of a type
     in EXPECTED names a part of another content type or root element. ``data`` has passed
-    ``safety.check_zip_container`` (its member names are unique and safe)."""
+    ``safety.check_zip_container`` (its member names are unique and safe). A package without a readable
+    ``[Content_Types].xml`` is left to python-pptx, which refuses it with its reason."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = set(zf.namelist())
         types = _content_types(zf, names)
+        if types is None:
+            return
         roots: dict[str, str | None] = {}
-
-        def root_of(name: str) -> str | None:
-            if name not in roots:
-                roots[name] = _root_element(zf, name)
-            return roots[name]
-
         for rels in sorted(n for n in names if n.endswith(".rels")):
             tree = _parsed(zf, rels)
             if tree is None:  # unreadable XML: python-pptx says why when it opens the deck
                 continue
-            if etree.QName(tree).localname != "Relationships":
-                found = etree.QName(tree).localname
+            if (found := etree.QName(tree).localname) != "Relationships":
                 _refuse(f"{rels} is not a relationships part (its root element is <{found}>)")
             base = _source_folder(rels)
             for rel in tree:
                 want = EXPECTED.get(rel.get("Type", "")) if isinstance(rel.tag, str) else None
-                if want is None or (rel.get("TargetMode") or "Internal") != "Internal":
-                    continue
                 target = _resolved(base, rel.get("Target", ""))
-                if target not in names:
+                if want is None or (rel.get("TargetMode") or "Internal") != "Internal" or target not in names:
                     continue
-                content_type, root = want
-                found_type, found_root = types.get(target, _default_type(types, target)), root_of(target)
-                kind = rel.get("Type", "").rsplit("/", 1)[-1]
-                if (content_type is not None and found_type != content_type) or found_root not in (
-                    None,
-                    root,
-                ):
-                    _refuse(
-                        f"{rels}: its {kind} relationship {rel.get('Id')!r} names {target}, which is"
-                        f" <{found_root}> ({found_type or 'no content type'}): a {kind} relationship names"
-                        f" a <{root}> part"
-                    )
+                if target not in roots:
+                    roots[target] = _root_element(zf, target)
+                _check_target(
+                    rels, rel, target, types.get(target, _default_type(types, target)), roots[target]
+                )
+
+
+def _check_target(
+    rels: str, rel: etree._Element, target: str, found_type: str, found_root: str | None
+) -> None:
+    """Refuse when ``target``'s content type (``""``: none, python-pptx says so) or root element (None: not
+    seen) is not the one relationship ``rel`` of part ``rels`` names."""
+    content_type, root = EXPECTED[rel.get("Type", "")]
+    retyped = content_type is not None and found_type not in ("", content_type)
+    if retyped or found_root not in (None, root):
+        kind = rel.get("Type", "").rsplit("/", 1)[-1]
+        _refuse(
+            f"{rels}: its {kind} relationship {rel.get('Id')!r} names {target}, which is <{found_root}>"
+            f" ({found_type or 'no content type'}): a {kind} relationship names a <{root}> part"
+        )
 
 
 def _refuse(reason: str) -> None:
@@ -99,12 +101,14 @@ def _parsed(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
         return None
 
 
-def _content_types(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+def _content_types(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str] | None:
     """Part name (no leading slash) -> content type from the overrides; the defaults by extension are kept
-    under ``*.ext``."""
+    under ``*.ext``. None when ``[Content_Types].xml`` is missing or cannot be read."""
     tree = _parsed(zf, "[Content_Types].xml") if "[Content_Types].xml" in names else None
+    if tree is None:
+        return None
     types: dict[str, str] = {}
-    for el in tree if tree is not None else []:
+    for el in tree:
         if not isinstance(el.tag, str):
             continue
         kind, value = etree.QName(el).localname, el.get("ContentType", "")

@@ -139,3 +139,18 @@ def main_part_retyped_pptx(path: Path) -> Path:
     )
     path.write_bytes(_rezipped(data, {"[Content_Types].xml": types}))
     return path
+
+
+def content_types_damaged_pptx(path: Path) -> Path:
+    """``[Content_Types].xml`` stored (not deflated) with one byte changed: its CRC fails when it is read."""
+    data = _two_slide_deck(path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            kind = zipfile.ZIP_STORED if info.filename == "[Content_Types].xml" else zipfile.ZIP_DEFLATED
+            dst.writestr(info.filename, src.read(info), compress_type=kind)
+    packed = bytearray(out.getvalue())
+    at = packed.index(b"<Types")
+    packed[at + 1] = ord("X")  # <XTypes: the stored bytes no longer match the CRC
+    path.write_bytes(bytes(packed))
+    return path

@@ -106,6 +106,13 @@ def test_a_main_part_of_another_type_names_no_object_address(tmp_path: Path) -> 
     )
 
 
+def test_an_unreadable_content_types_part_is_left_to_python_pptx(tmp_path: Path) -> None:
+    # The part check found no content type for any part and refused the deck for its core properties ("which
+    # is <coreProperties> (no content type)"): a wrong reason (a fuzzed upload's). Now python-pptx says why.
+    said = refusal(h8.content_types_damaged_pptx(tmp_path / "types.pptx"))
+    assert said == "not a readable PPTX package: Bad CRC-32 for file '[Content_Types].xml'"
+
+
 def test_the_unchanged_deck_is_read_whole(tmp_path: Path) -> None:
     """The part check passes a deck python-pptx wrote: both slides' units come back."""
     path = tmp_path / "deck.pptx"
