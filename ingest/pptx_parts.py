@@ -6,10 +6,11 @@ holds a slide layout, whose ``.rels`` part holds a slide, or whose slide's chart
 slide itself (members swapped, relationships pointing at the wrong part or their own: the fuzz campaign's
 mutants, bench/fuzz_files.py) failed deep inside python-pptx with a bare ``AttributeError: 'SlidePart'
 object has no attribute 'chart'``, which says nothing to the person who uploaded it. Here every ``.rels``
-part must be a relationships part, and each relationship of a type python-pptx follows (the presentation,
-slides, layouts, masters, notes, charts, the document's properties) must name a part of that content type
-whose root element is that type's: else the deck is refused with a reason naming the part. A relationship
-to a part that is not in the package is left to python-pptx and the extractor (it is read without it).
+part must be a relationships part, and each relationship of a type python-pptx follows while the deck is
+read (the presentation, slides, notes, charts, the document's properties: EXPECTED) must name a part of that
+content type whose root element is that type's: else the deck is refused with a reason naming the part. A
+relationship to a part that is not in the package is left to python-pptx and the extractor (it is read
+without it).
 """
 
 from __future__ import annotations
@@ -29,15 +30,18 @@ from figvault.errors import UnsupportedFileError
 EXPECTED: dict[str, tuple[str | None, str]] = {
     RT.OFFICE_DOCUMENT: (None, "presentation"),  # its content type python-pptx checks itself, by name
     RT.SLIDE: (CT.PML_SLIDE, "sld"),
-    RT.SLIDE_LAYOUT: (CT.PML_SLIDE_LAYOUT, "sldLayout"),
-    RT.SLIDE_MASTER: (CT.PML_SLIDE_MASTER, "sldMaster"),
     RT.NOTES_SLIDE: (CT.PML_NOTES_SLIDE, "notes"),
-    RT.NOTES_MASTER: (CT.PML_NOTES_MASTER, "notesMaster"),
-    RT.HANDOUT_MASTER: (CT.PML_HANDOUT_MASTER, "handoutMaster"),
     RT.CHART: (CT.DML_CHART, "chartSpace"),
     RT.CORE_PROPERTIES: (CT.OPC_CORE_PROPERTIES, "coreProperties"),
 }
-"""Relationship type -> (the content type of the part it names, that part's root element)."""
+"""Relationship type -> (the content type of the part it names, that part's root element): the relationships
+whose target python-pptx reads through its own class when the extractor reads a deck. Each of them made to
+name a part of another kind (a slide, a layout, the presentation part) in a generated deck, with the code
+before this check: every one failed (``AttributeError``, a ``RecursionError`` for notes naming their own
+slide), the whole deck lost.
+A layout, master, notes master, theme, picture or properties relationship naming the wrong part was read
+(python-pptx does not follow it while the extractor reads, or reads its bytes only): not checked, the deck
+is read as before."""
 HEAD_BYTES = 4096
 """How much of a part is read for its root element: it follows the XML declaration."""
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)

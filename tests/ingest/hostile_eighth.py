@@ -117,6 +117,21 @@ def chart_rel_to_slide_pptx(path: Path) -> Path:
     return path
 
 
+def layout_rel_to_slide_pptx(path: Path) -> Path:
+    """The chart slide's layout relationship names the first slide (a fuzzed relationship python-pptx
+    does not follow while the deck is read)."""
+    data = _two_slide_deck(path)
+    rels = "ppt/slides/_rels/slide2.xml.rels"
+    xml = re.sub(
+        rb'(<Relationship [^>]*Type="[^"]*/slideLayout"[^>]*)Target="[^"]*"',
+        rb'\1Target="../slides/slide1.xml"',
+        _member(data, rels),
+    )
+    assert b"slide1.xml" in xml
+    path.write_bytes(_rezipped(data, {rels: xml}))
+    return path
+
+
 def damaged_deflate_pptx(path: Path, member: str = "ppt/presentation.xml") -> Path:
     """``member``'s deflate data starts with an invalid block type: zlib fails before the CRC is checked."""
     data = bytearray(_two_slide_deck(path))

@@ -92,6 +92,14 @@ def test_a_chart_relationship_naming_a_slide_is_refused_by_name(tmp_path: Path) 
     assert "names ppt/slides/slide1.xml, which is <sld>" in said
 
 
+def test_a_layout_relationship_naming_a_slide_is_read_as_before(tmp_path: Path) -> None:
+    # The first version of the part check refused this deck (a layout relationship naming a slide); the code
+    # before it read the deck, as it reads any layout, master, theme or picture relationship naming the wrong
+    # part: only the relationships whose wrong target failed the deck are checked.
+    result = extract_document(h8.layout_rel_to_slide_pptx(tmp_path / "layout.pptx"), SETTINGS)
+    assert sorted(f.unit.page for f in result.figures) == [1, 2]
+
+
 def test_a_member_with_damaged_deflate_data_is_a_readable_reason(tmp_path: Path) -> None:
     # Before: "error: Error -3 while decompressing data: invalid block type" (zlib.error's bare name)
     said = refusal(h8.damaged_deflate_pptx(tmp_path / "deflate.pptx"))
