@@ -38,7 +38,7 @@ import numpy as np
 
 from figvault.encoders.onnx_questions import MODEL_FILE as MODEL
 from figvault.encoders.onnx_questions import OPSET, TOLERANCE, OnnxQuestions, session_for
-from figvault.private_dirs import make_private_dirs, only_mine
+from figvault.private_dirs import make_private_dirs, only_mine, shared_folder_above
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,10 @@ def _trusted(folder: Path) -> bool:
     """Whether the entry in ``folder`` (and the cache folder holding it) is this user's alone; an entry that
     is not is left alone, with a warning (it is not ours to remove)."""
     files = [f for f in (folder / name for name in (MODEL, TOKENIZER, META)) if os.path.lexists(f)]
-    if only_mine(folder.parent) and only_mine(folder) and all(only_mine(f, folder=False) for f in files):
+    # The folders above too: where another user may rename entries (a group-writable data folder), they
+    # could move ours away between this check and the open and plant their own under its name.
+    mine = only_mine(folder.parent) and only_mine(folder) and all(only_mine(f, folder=False) for f in files)
+    if mine and shared_folder_above(folder.parent) is None:
         return True
     log.warning(
         "ONNX export cache entry %s not used: it or its folder %s may be changed by other users (export"
@@ -151,7 +154,7 @@ def save(folder: Path, model: Any, export: Path, pooling: str, probes: Sequence[
         backend = model[0].tokenizer.backend_tokenizer
         pad_id = int(model[0].tokenizer.pad_token_id or 0)
         make_private_dirs(folder.parent)
-        if not only_mine(folder.parent):
+        if not only_mine(folder.parent) or shared_folder_above(folder.parent) is not None:
             log.warning("ONNX export not cached: other users may change %s", folder.parent)
             return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))

@@ -143,3 +143,22 @@ def test_an_entry_others_may_change_is_not_used(tiny_folder: Path, tmp_path: Pat
     third = _encoder(tiny_folder, tmp_path, cache=str(cache))
     assert third.prepare_documents(threads=1) == "onnxruntime" and third.loaded
     assert np.abs(third.encode_documents(TEXTS) - truth).max() <= TOLERANCE
+
+
+def test_an_entry_under_a_folder_others_may_rename_in_is_not_used(tiny_folder: Path, tmp_path: Path) -> None:
+    """The entry and its cache folder are this user's alone, but the folder above is open to writes
+    without the sticky bit (a group-writable data folder): another user could move the cache away between
+    the check and the open and plant theirs. Used before (the check stopped at the cache folder)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    cache = shared / "cache"
+    first = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert first.prepare_documents(threads=1) == "onnxruntime"
+    truth = first.encode_texts(TEXTS)
+    (entry,) = sorted(cache.iterdir())
+    _plant_negated(entry)  # stands for what they would plant: read means their vectors are used
+    shared.chmod(0o770)
+    later = _encoder(tiny_folder, tmp_path, cache=str(cache))
+    assert later.prepare_documents(threads=1) == "onnxruntime"
+    assert later.loaded, "the entry under a folder others may rename in was used"
+    assert np.abs(later.encode_documents(TEXTS) - truth).max() <= TOLERANCE
