@@ -1174,8 +1174,8 @@ LEGEND_ENTRY_GAP_PT = 1.5 * LABEL_MARGIN_PT
 """Entries of one legend stand this close at most (a row of entries spaced a swatch's width and more past
 LABEL_MARGIN_PT; charts side by side stand further apart, so their legends stay two)."""
 KEYED_ENTRIES_MAX = 64
-"""Pages with more coloured marks named like legend entries, or more lines set in their charts' colours,
-than this are left alone (bounded work)."""
+"""Pages with more coloured marks named like legend entries than this are left alone, and pages with more
+lines set in their charts' colours read no legend of coloured names (bounded work)."""
 
 
 def _keyed_legends(
@@ -1195,9 +1195,11 @@ def _keyed_legends(
     ]
     charts = [chart for chart in charts if chart[2]]
     marks = [(mark, colour) for mark, colour in coloured if colour is not None]
-    texts = _text_keys(layout, frozenset().union(*(own for _, _, own in charts)))
-    if len(marks) > KEYED_ENTRIES_MAX or len(texts) > KEYED_ENTRIES_MAX:
+    if len(marks) > KEYED_ENTRIES_MAX:
         return legends
+    texts = _text_keys(layout, frozenset().union(*(own for _, _, own in charts)))
+    if len(texts) > KEYED_ENTRIES_MAX:  # a coloured table or list, no legend: the swatches still count
+        texts = []
     # A legend's name may be missing from the page's lines (a name repeated at one place on every slide
     # is dropped as a running line): its swatch still holds the legend together.
     entries = [(mark, _legend_name(layout, mark), colour) for mark, colour in marks]

@@ -608,3 +608,28 @@ def test_a_legend_of_coloured_names_is_in_its_figure_text(
     result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
     assert all(g.names for g in gold)
     assert result.names == [len(gold), len(gold)], result.errors
+
+
+def test_many_lines_in_a_charts_colours_leave_its_swatch_legend_alone(
+    survey: ModuleType, tmp_path: Path
+) -> None:
+    """A page with more lines set in its charts' colours than pdf_layout.KEYED_ENTRIES_MAX (a coloured
+    table or list far from the charts) reads no legend of coloured names, but its swatch legends are
+    matched as on any page: every chart's figure_text holds its legend's names."""
+    from figvault.ingest.pdf_layout import KEYED_ENTRIES_MAX
+
+    doc = pymupdf.open()
+    kinds = ("stacked", "stacked", "columns", "lines")
+    gold = survey.survey_page(doc, random.Random(3), PORTRAIT, _style(survey, legend="below"), kinds)
+    page = doc[0]
+    for k in range(KEYED_ENTRIES_MAX + 1):  # a list in the first series' colour along the page's foot
+        page.insert_text(
+            (40 + 60 * (k % 8), 740 + 9 * (k // 8)), f"item {k}", fontsize=6, color=survey.COLOURS[0]
+        )
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+    result = survey.score_panels(gold, units)
+    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
+    assert result.names == [len(gold), len(gold)], result.errors
