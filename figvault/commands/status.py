@@ -24,7 +24,7 @@ def status(
         typer.echo(json.dumps(info, indent=2))
         return
     for key, value in info.items():
-        typer.echo(f"{key:30} {value}")
+        typer.echo(f"{key:30} {shown(value)}")
     if info.get("store_in_use"):
         typer.echo(STORE_IN_USE)
         return
@@ -36,6 +36,20 @@ def status(
         )
     if mismatch is not None:
         typer.echo(mismatch)
+
+
+def shown(value: Any) -> str:
+    """A status value as a person reads it: the table printed Python's reprs (``documents {'indexed': 6}``,
+    ``channels ['text', 'lexical']``, ``collection None``); --json keeps the structure."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {shown(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value) or "-"
+    return str(value)
 
 
 STORE_IN_USE = (

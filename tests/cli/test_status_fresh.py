@@ -39,3 +39,16 @@ def test_status_says_where_the_registry_and_the_files_are(
     shared = json.loads(result.stdout)
     assert shared["registry"] == f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     assert shared["files"] == "memory://figvault:***@shared/files" and "s3cret" not in result.stdout
+
+
+def test_status_prints_values_not_python_reprs(tmp_path: Path) -> None:
+    """The table printed ``collection None``, ``channels []``, ``documents {}`` and, once documents were in,
+    ``documents {'indexed': 6, 'failed': 3}`` (a first-hour walk, 2026-12-05)."""
+    from figvault.commands.status import shown
+
+    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path), "status"])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("nothing ingested yet")[0]
+    assert not any(mark in table for mark in ("None", "[]", "{}", "True", "False")), table
+    assert shown({"indexed": 6, "failed": 3}) == "indexed 6; failed 3"
+    assert shown({"fields": ["title", "caption"], "on": True}) == "fields title, caption; on yes"
