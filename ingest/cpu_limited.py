@@ -56,6 +56,18 @@ class OverWall(OverLimit):
 _LIVE: weakref.WeakSet[Helper] = weakref.WeakSet()
 
 
+def process_cpu_seconds(process: psutil.Process | None) -> float:
+    """CPU seconds (user and system, all its threads, not its children's) ``process`` has used; 0 where
+    that cannot be read (none, gone): a wall-time backstop still holds then."""
+    if process is None:
+        return 0.0
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
 def children_cpu() -> float:
     """CPU seconds used so far by this process's helpers that are still running."""
     return sum(helper.cpu_seconds() for helper in list(_LIVE) if helper.owner == os.getpid())
@@ -119,14 +131,8 @@ class Helper:
             self._state = state
 
     def cpu_seconds(self) -> float:
-        """CPU seconds (user and system) the helper used since it started; 0 where that cannot be read."""
-        if self.process is None:
-            return 0.0
-        try:
-            times = self.process.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(times.user + times.system)
+        """CPU seconds the helper used since it started; 0 where that cannot be read."""
+        return process_cpu_seconds(self.process)  # read once: ``stop`` in another thread sets it to None
 
     def stop(self) -> None:
         """Kill and reap the helper (a no-op when none runs); its CPU then counts in RUSAGE_CHILDREN."""

@@ -48,6 +48,7 @@ import psutil
 from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
+from figvault.ingest.cpu_limited import process_cpu_seconds
 from figvault.ingest.deadline import OPTIONAL_SHARE, WALL_FACTOR, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
@@ -414,7 +415,9 @@ def run_limited(
 
 class _CpuClock:
     """The CPU seconds (user and system, all its threads) process ``pid`` has used; its children's are not
-    counted (LibreOffice has its own limits). 0 once it cannot be read: the wall backstop still holds."""
+    counted: LibreOffice has its own limits, and so has each OCR read in its helper child (which the
+    worker's optional-step deadline counts, ``ingest/deadline.py``). 0 once it cannot be read: the wall
+    backstop still holds."""
 
     def __init__(self, pid: int) -> None:
         try:
@@ -423,13 +426,7 @@ class _CpuClock:
             self.process = None
 
     def seconds(self) -> float:
-        if self.process is None:
-            return 0.0
-        try:
-            used = self.process.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(used.user + used.system)
+        return process_cpu_seconds(self.process)
 
 
 def _check_time(limits: ExtractLimits, verb: str, cpu_s: float, wall_s: float) -> None:
