@@ -4,8 +4,11 @@ Design tools and report templates track chart labels, legend names and small cap
 each glyph), often writing every glyph as a text object of its own. MuPDF then puts a space between most
 glyphs ("S e c u r i t y", or "Obse rv a b il it y" where the tracking is near its space threshold): no
 such piece is a word a searcher types. A line that looks so is closed up from its glyphs' positions: its
-words are parted where a gap is clearly wider than the line's usual gap between glyphs (the tracking plus
-a space), never where it is not.
+words are parted where the PDF itself sets a space glyph, or where a gap is clearly wider than the line's
+usual gap between glyphs (the tracking plus a space), never where it is not. The spaces MuPDF puts in a
+gap are marked ``synthetic``; a space the PDF sets is not, and is never closed up: a line of single letters
+or digits set with spaces ("A B C D", "1 0 0 1", "J F M A M J") is as typed, and tracking and a space are
+about as wide (0.15-0.35 em, a space about 0.28 em), so the gaps alone cannot tell it from a tracked word.
 """
 
 from __future__ import annotations
@@ -47,18 +50,36 @@ def close_up(raw_line: dict[str, Any], chars_line: dict[str, Any]) -> dict[str, 
     MAX_TRACKING_EM."""
     if tuple(raw_line.get("dir", (1.0, 0.0))) != (1.0, 0.0):
         return raw_line
-    glyphs = [(span, ch) for span in chars_line["spans"] for ch in span["chars"] if not ch["c"].isspace()]
-    if len(glyphs) < 2:
-        return raw_line
+    glyphs, set_space = _glyphs(chars_line)
     gaps = [b["bbox"][0] - a["bbox"][2] for (_, a), (_, b) in itertools.pairwise(glyphs)]
+    tracking = [gap for k, gap in enumerate(gaps) if not set_space[k + 1]]
+    if not tracking:  # every gap holds a space the PDF sets: nothing to close up
+        return raw_line
     size = statistics.median(span["size"] for span, _ in glyphs)
-    median = statistics.median(gaps)
+    median = statistics.median(tracking)
     if median > MAX_TRACKING_EM * size:
         return raw_line
     texts: dict[int, list[str]] = {id(span): [] for span in chars_line["spans"]}
     for k, (span, ch) in enumerate(glyphs):
-        if k and gaps[k - 1] > median + WORD_GAP_EM * size:
+        if k and (set_space[k] or gaps[k - 1] > median + WORD_GAP_EM * size):
             texts[id(span)].append(" ")
         texts[id(span)].append(ch["c"])
     spans = [{**span, "text": "".join(texts[id(span)])} for span in chars_line["spans"]]
     return {**raw_line, "spans": [{k: v for k, v in s.items() if k != "chars"} for s in spans]}
+
+
+def _glyphs(chars_line: dict[str, Any]) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[bool]]:
+    """The line's glyphs other than spaces (with their spans), and for each whether a space the PDF sets
+    (not one MuPDF put in a gap: ``synthetic``) stands between it and the glyph before."""
+    glyphs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    set_space: list[bool] = []
+    after_space = False
+    for span in chars_line["spans"]:
+        for ch in span["chars"]:
+            if ch["c"].isspace():
+                after_space = after_space or not ch.get("synthetic", True)  # absent: taken as MuPDF's
+                continue
+            glyphs.append((span, ch))
+            set_space.append(after_space and len(glyphs) > 1)
+            after_space = False
+    return glyphs, set_space

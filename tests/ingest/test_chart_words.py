@@ -95,3 +95,24 @@ def test_letter_spaced_labels_are_read_as_words(tmp_path: Path) -> None:
         assert label in text.splitlines(), (label, text)
     assert "A B C D" in text
     assert "d = 21 + 23" in text
+
+
+def test_single_letters_set_with_spaces_stay_apart(tmp_path: Path) -> None:
+    """Lines of single letters or digits that the PDF sets with space glyphs (a grid's column letters, a
+    row of bits, month initials, quarter names) are as typed: a space is about as wide as letter-spacing's
+    tracking, so only the space glyph, which MuPDF does not mark synthetic, tells them from a tracked word.
+    Before: each was closed up into one word ("ABCDEF", "100110", "Q1Q2Q3Q4ab")."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    _column_chart(page, (80, 160, 480, 380), "Workloads by platform")
+    rows = ("A B C D E F", "1 0 0 1 1 0", "x y z w", "J F M A M J J A S O N D", "Q1 Q2 Q3 Q4 a b")
+    for i, row in enumerate(rows):
+        page.insert_text((300, 200 + i * 12), row, fontsize=7)
+    _tracked(page, 120, 390, "SERVERLESS", 7, 0.25)  # a tracked word beside them is still closed up
+    path = tmp_path / "spaced.pdf"
+    doc.save(path)
+
+    lines = _figure_text(path).splitlines()
+    for row in rows:
+        assert row in lines, (row, lines)
+    assert "SERVERLESS" in lines, lines
