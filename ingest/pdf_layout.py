@@ -1657,9 +1657,13 @@ def _labelled_shapes(cluster: Cluster, layout: PageLayout) -> tuple[int, int]:
 
 def _not_panel_labels(layout: PageLayout, graphic: Box, title: tuple[int, ...]) -> frozenset[int]:
     """Lines near a chart panel that are not its labels: above its own title, or reaching far past its
-    sides (a page or section title over several panels)."""
+    sides (a page or section title over several panels). A title set under its chart (layout class "title
+    below the chart", its top past the drawing's middle) has the chart's own labels above it: only the
+    sides count then."""
     widened = _widened(layout, graphic, set())
     top = min(layout.lines[i].box[1] for i in title) if title else None
+    if top is not None and top > (graphic[1] + graphic[3]) / 2:
+        top = None
     skip = set()
     for i in layout.line_index.near(graphic, TITLE_ABOVE_PT + 3 * LABEL_MARGIN_PT):
         box = layout.lines[i].box

@@ -10,6 +10,7 @@ import pymupdf
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.settings import ExtractSettings
+from tests.helpers.bench_module import load_bench
 
 BLUE = (0.16, 0.38, 0.71)
 BODY = "The body text of the report describes the chart above in a few plain words, as reports do. " * 2
@@ -116,3 +117,19 @@ def test_single_letters_set_with_spaces_stay_apart(tmp_path: Path) -> None:
     for row in rows:
         assert row in lines, (row, lines)
     assert "SERVERLESS" in lines, lines
+
+
+def test_the_labels_of_a_chart_titled_under_it_are_its_words(tmp_path: Path) -> None:
+    """Layout class "title below the chart" (survey title_below, report 1000 p1): every word its two bar
+    charts draw (categories, values) is in their units, although all of them lie above their titles."""
+    survey = load_bench("survey_pages")
+    doc, gold = survey.survey_report(1000, "title_below")
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    figures = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in figures]
+    charts = [g for g in gold if g.page == 1 and g.kind == "bars"]
+    score = survey.PanelScore()
+    score.add_words(charts, units, [f"{f.unit.title}\n{f.unit.figure_text}" for f in figures])
+    assert len(charts) == 2 and score.words[1] >= 30
+    assert score.words[0] == score.words[1], score.errors
