@@ -59,7 +59,8 @@ def filter_error(exc: ValidationError) -> str:
     """A SearchFilters validation error as one line naming the option (``min_width`` -> ``--min-width``)."""
     first = exc.errors()[0]
     field = next((str(part) for part in first["loc"] if isinstance(part, str)), "")
-    message = str(first["msg"]).removeprefix("Value error, ")
+    # A validator's own reason may start with its field ("pages: ..."), said once: the option names it.
+    message = str(first["msg"]).removeprefix("Value error, ").removeprefix(f"{field}: ")
     return f"{filter_option(field) if field else 'filters'}: {message}"
 
 

@@ -1,0 +1,35 @@
+"""A wrong filter value ends ``figvault search`` with one line naming its option, before any model loads.
+``--pages 7-3`` said ``error: --pages: pages: a range goes ...``: the validator's reason starts with its
+field, and the option was put in front of it again (a first-hour walk, 2026-12-05)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from figvault.cli import load_commands
+from figvault.commands import app
+from figvault.search_models import MAX_PAGE
+
+load_commands()
+
+RANGE = f"error: --pages: a range goes from a first page to a later one, within 1-{MAX_PAGE}"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "line"),
+    [
+        ("--pages", "7-3", RANGE),
+        ("--pages", "abc", "error: --pages: not a page range like 3-7, 5, 3- or -7"),
+        ("--aspect", "wide", "error: --aspect: Input should be 'landscape', 'portrait' or 'square'"),
+    ],
+)
+def test_a_wrong_filter_is_one_line_naming_its_option_once(
+    tmp_path: Path, option: str, value: str, line: str
+) -> None:
+    args = ["--config", "offline", "--data-dir", str(tmp_path), "search", "raft", option, value]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [line]
