@@ -28,6 +28,19 @@ class HeadTooLarge(Exception):
     """Raised from a parser callback to stop parsing a head past the bound (already answered 431)."""
 
 
+PARSER_ERROR = "Invalid HTTP request received."
+"""What uvicorn logs of an error raised while parsing, ours (HeadTooLarge) included."""
+
+
+class _AfterRefusal(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger of a connection refused from a parser callback: the parser error it then reports is
+    the HeadTooLarge that stopped the parser, not a malformed request, and the refusal is logged already."""
+
+    def warning(self, msg: object, *args: object, **kwargs: object) -> None:
+        if msg != PARSER_ERROR:
+            super().warning(msg, *args, **kwargs)  # type: ignore[arg-type]
+
+
 class BoundedHeadProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` that refuses a request whose head exceeds ``max_head_bytes`` with 431."""
 
@@ -62,6 +75,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._parsed_bytes += size
         if self._parsed_bytes > self.max_head_bytes:
             self._refuse()
+            self.logger = _AfterRefusal(self.logger, {})
             raise HeadTooLarge
 
     def send_400_response(self, msg: str) -> None:

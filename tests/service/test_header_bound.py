@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -190,3 +191,24 @@ def test_a_head_past_the_bound_within_one_read_is_refused(head: str) -> None:
     transport = asyncio.run(one_read())
     assert transport.written.startswith(b"HTTP/1.1 431 ") and transport.written.count(b"HTTP/1.1") == 1
     assert transport.closed and not seen
+
+
+def test_a_refusal_in_the_parser_is_logged_once_as_what_it_is(caplog: pytest.LogCaptureFixture) -> None:
+    """The exception that stops the parser reaches uvicorn as a parser error, which it logged as "Invalid
+    HTTP request received." beside the refusal's own line: an operator read a malformed request."""
+
+    async def one_read() -> _Transport:
+        config = uvicorn.Config(_ok, http=bounded_head_protocol(BOUND), log_config=None, log_level="warning")
+        config.load()
+        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(_get(b"X-Big: " + b"a" * (2 * BOUND) + b"\r\n"))
+        return transport
+
+    with caplog.at_level(logging.WARNING):
+        transport = asyncio.run(one_read())
+    assert transport.written.startswith(b"HTTP/1.1 431 ")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("service.max_header_kb" in m for m in messages), messages
+    assert "Invalid HTTP request received." not in messages, messages  # uvicorn's words
