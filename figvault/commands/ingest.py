@@ -20,6 +20,7 @@ import typer
 
 from figvault.access import group_set
 from figvault.commands import app, split_csv, state
+from figvault.commands._heartbeat import Heartbeat
 from figvault.commands._inputs import check_inputs
 from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
@@ -213,8 +214,8 @@ def ingest(
     with one_line_errors():
         jobs = JobStore.open(settings)
         job = jobs.create(JobType.INGEST, params, started_by="cli", tenant=tenant)
-        with encoder_may_lower_threads():  # this process runs no searches beside the ingest
-            final = _run_until_stopped(settings, jobs, job, _progress_echo(quiet or as_json))
+        with encoder_may_lower_threads(), Heartbeat("ingest") as heartbeat:  # no searches beside the ingest
+            final = _run_until_stopped(settings, jobs, job, _progress_echo(quiet or as_json, heartbeat))
     _print_result(final, as_json, log_file)
     alone = groupless_line(settings, tenant, final.result.get("documents") or [])
     if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
@@ -334,8 +335,9 @@ def _job_params(
     return params
 
 
-def _progress_echo(quiet: bool) -> Callable[[Job], None]:
-    """The job's progress line with its stage rates on stderr, at most once a second (and at the end)."""
+def _progress_echo(quiet: bool, heartbeat: Heartbeat) -> Callable[[Job], None]:
+    """The job's progress line with its stage rates on stderr, at most once a second (and at the end);
+    ``heartbeat`` says the ingest is still working when none came for a while."""
     from figvault.commands.jobs import progress_line
     from figvault.pipeline.ingest_job import STAGES
 
@@ -346,6 +348,7 @@ def _progress_echo(quiet: bool) -> Callable[[Job], None]:
         if quiet or job.done == last["done"] or (now - last["at"] < 1.0 and job.done < job.total):
             return
         last.update(at=now, done=job.done)
+        heartbeat.saw(progress_line(job))
         typer.echo(f"ingest: {progress_line(job)}{stage_line(job.checkpoint.get(STAGES))}", err=True)
 
     return echo
