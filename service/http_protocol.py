@@ -32,13 +32,11 @@ PARSER_ERROR = "Invalid HTTP request received."
 """What uvicorn logs of an error raised while parsing, ours (HeadTooLarge) included."""
 
 
-class _AfterRefusal(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """uvicorn's logger of a connection refused from a parser callback: the parser error it then reports is
-    the HeadTooLarge that stopped the parser, not a malformed request, and the refusal is logged already."""
-
-    def warning(self, msg: object, *args: object, **kwargs: object) -> None:
-        if msg != PARSER_ERROR:
-            super().warning(msg, *args, **kwargs)  # type: ignore[arg-type]
+REFUSED_LOG = logging.getLogger("uvicorn.error.refused")
+"""uvicorn's logger of a connection refused from a parser callback (a Logger, as uvicorn reads its ``level``;
+its records reach uvicorn.error's handlers): the parser error uvicorn then reports is the HeadTooLarge that
+stopped the parser, not a malformed request, and the refusal is logged already, so that line is dropped."""
+REFUSED_LOG.addFilter(lambda record: record.getMessage() != PARSER_ERROR)
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
@@ -75,7 +73,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._parsed_bytes += size
         if self._parsed_bytes > self.max_head_bytes:
             self._refuse()
-            self.logger = _AfterRefusal(self.logger, {})
+            self.logger = REFUSED_LOG
             raise HeadTooLarge
 
     def send_400_response(self, msg: str) -> None:

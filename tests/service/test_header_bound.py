@@ -204,6 +204,7 @@ def test_a_refusal_in_the_parser_is_logged_once_as_what_it_is(caplog: pytest.Log
         transport = _Transport()
         protocol.connection_made(transport)
         protocol.data_received(_get(b"X-Big: " + b"a" * (2 * BOUND) + b"\r\n"))
+        protocol.connection_lost(None)  # what the closed transport calls next: it reads its logger's level
         return transport
 
     with caplog.at_level(logging.WARNING):
