@@ -169,3 +169,15 @@ def content_types_damaged_pptx(path: Path) -> Path:
     packed[at + 1] = ord("X")  # <XTypes: the stored bytes no longer match the CRC
     path.write_bytes(bytes(packed))
     return path
+
+
+def member_removed_pptx(path: Path, member: str) -> Path:
+    """``member`` is gone from the package; the relationship naming it stays."""
+    data = _two_slide_deck(path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != member:
+                dst.writestr(info.filename, src.read(info))
+    path.write_bytes(out.getvalue())
+    return path

@@ -100,6 +100,29 @@ def test_a_layout_relationship_naming_a_slide_is_read_as_before(tmp_path: Path) 
     assert sorted(f.unit.page for f in result.figures) == [1, 2]
 
 
+@pytest.mark.parametrize(
+    ("member", "rels"),
+    [
+        ("ppt/slides/slide2.xml", "ppt/_rels/presentation.xml.rels"),
+        ("ppt/charts/chart1.xml", "ppt/slides/_rels/slide2.xml.rels"),
+    ],
+)
+def test_a_slide_or_chart_missing_from_the_package_is_refused_by_name(
+    tmp_path: Path, member: str, rels: str
+) -> None:
+    # Before: KeyError: "no relationship with key 'rId3'" (python-pptx leaves out a relationship to a missing
+    # part, then looks its id up); fuzz seed 11, a member removed.
+    said = refusal(h8.member_removed_pptx(tmp_path / "gone.pptx", member))
+    assert said.startswith(f"not a readable PPTX package: {rels}: its ")
+    assert said.endswith(f"names {member}, which is not in the package")
+
+
+def test_a_picture_missing_from_the_package_is_read_without_it(tmp_path: Path) -> None:
+    # A missing picture, as before the check: the deck is read (the chart slide's unit).
+    result = extract_document(h8.member_removed_pptx(tmp_path / "pic.pptx", "ppt/media/image1.png"), SETTINGS)
+    assert 2 in {f.unit.page for f in result.figures}
+
+
 def test_a_member_with_damaged_deflate_data_is_a_readable_reason(tmp_path: Path) -> None:
     # Before: "error: Error -3 while decompressing data: invalid block type" (zlib.error's bare name)
     said = refusal(h8.damaged_deflate_pptx(tmp_path / "deflate.pptx"))
