@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 RESERVE_NAME = "disk-reserve"
 RESERVE_BYTES = 2**20
 """A job's end record in SQLite's write-ahead log takes a few pages (4 KiB each) and its errors."""
+
+STALE_PART_S = 3600.0
+"""A partial reserve file this old is left by a process killed while it wrote it (writing 1 MiB takes
+milliseconds); named by a process that may run in another container on the same folder, it is judged by its
+age, not by whether that process id is alive here."""
 
 _held = threading.RLock()
 """Held while the reserve is made, and from giving it back until a job's end is recorded in its room."""
@@ -61,6 +67,7 @@ def _make(path: Path, partial: Path) -> bool:
     with contextlib.suppress(OSError):  # made by another job while this one waited
         if path.stat().st_size >= RESERVE_BYTES:
             return True
+    _remove_stale_parts(path.parent)
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
@@ -74,6 +81,15 @@ def _make(path: Path, partial: Path) -> bool:
         log.debug("no disk reserve in %s: %s", path.parent, exc)
         return False
     return True
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Remove the partial reserve files processes killed while writing them left (each is named by its
+    process, so none is written over: 1 MiB each on a disk that may be filling)."""
+    for part in folder.glob(f"{RESERVE_NAME}.*.part"):
+        with contextlib.suppress(OSError):
+            if time.time() - part.lstat().st_mtime > STALE_PART_S:
+                part.unlink()
 
 
 @contextlib.contextmanager

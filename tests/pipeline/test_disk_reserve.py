@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -93,3 +94,17 @@ def test_two_jobs_making_the_reserve_at_once_both_end_with_it_whole(
     assert [first, *answers] == [True, True]
     assert (tmp_path / disk_reserve.RESERVE_NAME).stat().st_size == disk_reserve.RESERVE_BYTES
     assert sorted(p.name for p in tmp_path.iterdir()) == [disk_reserve.RESERVE_NAME]
+
+
+def test_a_partial_reserve_left_by_a_killed_process_is_removed_once_stale(tmp_path: Path) -> None:
+    """Partial files are named by their process, so a process killed while writing one left it for good
+    (1 MiB each, on a disk that may be filling); one as old as STALE_PART_S goes when a reserve is made. A
+    fresh one may be another process's write under way (another container's: its id means nothing here)."""
+    settings = Settings(data_dir=tmp_path)
+    stale, fresh = tmp_path / "disk-reserve.4001.part", tmp_path / "disk-reserve.4002.part"
+    for part in (stale, fresh):
+        part.write_bytes(b"\0" * 4096)
+    old = time.time() - disk_reserve.STALE_PART_S - 60
+    os.utime(stale, (old, old))
+    assert disk_reserve.ensure(settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [disk_reserve.RESERVE_NAME, fresh.name]
