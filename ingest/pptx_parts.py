@@ -42,6 +42,9 @@ slide), the whole deck lost.
 A layout, master, notes master, theme, picture or properties relationship naming the wrong part was read
 (python-pptx does not follow it while the extractor reads, or reads its bytes only): not checked, the deck
 is read as before."""
+RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationships"
+"""The root of a ``.rels`` part: one in another namespace (a fuzzed byte) failed as a root of another name
+did, ``AttributeError: 'lxml.etree._Element' object has no attribute 'relationship_lst'``."""
 MUST_EXIST = {RT.SLIDE, RT.CHART}
 """Relationships whose target must be in the package: python-pptx leaves out a relationship to a missing part,
 and the presentation's list of slides or a slide's chart frame then looked its id up and failed with a bare
@@ -71,8 +74,8 @@ def check_part_kinds(data: bytes) -> None:
             tree = _parsed(zf, rels)
             if tree is None:  # unreadable XML: python-pptx says why when it opens the deck
                 continue
-            if (found := etree.QName(tree).localname) != "Relationships":
-                _refuse(f"{rels} is not a relationships part (its root element is <{found}>)")
+            if tree.tag != RELATIONSHIPS:  # python-pptx's classes are by namespace and name
+                _refuse(f"{rels} is not a relationships part (its root element is <{tree.tag}>)")
             base = _source_folder(rels)
             for rel in tree:
                 want = EXPECTED.get(rel.get("Type", "")) if isinstance(rel.tag, str) else None

@@ -181,3 +181,12 @@ def member_removed_pptx(path: Path, member: str) -> Path:
                 dst.writestr(info.filename, src.read(info))
     path.write_bytes(out.getvalue())
     return path
+
+
+def rels_namespace_pptx(path: Path, rels: str = "ppt/slides/_rels/slide1.xml.rels") -> Path:
+    """``rels``'s root element in a namespace one letter off (``relationshiis``), as a fuzzed byte made it."""
+    data = _two_slide_deck(path)
+    xml = _member(data, rels).replace(b'2006/relationships"', b'2006/relationshiis"', 1)
+    assert b"relationshiis" in xml
+    path.write_bytes(_rezipped(data, {rels: xml}))
+    return path

@@ -70,7 +70,8 @@ def test_a_page_tree_mupdf_cannot_parse_fails_with_a_reason(
         (
             "ppt/slides/_rels/slide1.xml.rels",
             "ppt/slideLayouts/slideLayout1.xml",
-            "ppt/slides/_rels/slide1.xml.rels is not a relationships part (its root element is <sldLayout>)",
+            "ppt/slides/_rels/slide1.xml.rels is not a relationships part (its root element is"
+            " <{http://schemas.openxmlformats.org/presentationml/2006/main}sldLayout>)",
         ),
         # was AttributeError: 'lxml.etree._Element' object has no attribute 'created_datetime'
         ("docProps/core.xml", "docProps/app.xml", "its core-properties relationship"),
@@ -81,6 +82,15 @@ def test_a_part_of_another_kind_than_its_relationship_says_is_refused_by_name(
 ) -> None:
     said = refusal(h8.part_swapped_pptx(tmp_path / "swapped.pptx", part, holding))
     assert said.startswith("not a readable PPTX package: ") and reason in said
+
+
+def test_a_relationships_part_in_another_namespace_is_refused_by_name(tmp_path: Path) -> None:
+    # Before: AttributeError: 'lxml.etree._Element' object has no attribute 'relationship_lst' (fuzz seed 12)
+    said = refusal(h8.rels_namespace_pptx(tmp_path / "ns.pptx"))
+    assert said == (
+        "not a readable PPTX package: ppt/slides/_rels/slide1.xml.rels is not a relationships part (its root"
+        " element is <{http://schemas.openxmlformats.org/package/2006/relationshiis}Relationships>)"
+    )
 
 
 def test_a_chart_relationship_naming_a_slide_is_refused_by_name(tmp_path: Path) -> None:
