@@ -25,6 +25,11 @@ and ``coverage_document``); a search says ``no_match`` when the probability is b
 ``search.no_match_threshold``, chosen on the tuning half's out-of-fold probabilities with whole documents
 held out so that at most 5% of their answerable questions are refused. The weights live in settings
 (``search.no_match_weights``; the keys of earlier fits still work); empty weights turn the decision off.
+
+A search of at most ``KEYWORD_TERMS`` content terms is a keyword lookup, outside what the model was fitted
+on (questions of 3 or more content terms, nearly all 5 or more): a lone word's text cosine is low whatever
+the store holds, so the model refused "raft" over a store about Raft. Such a search says no_match only when
+none of its terms is in the top candidate's document (``coverage_document`` 0).
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ FEATURES = (
     "own",
 )
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
+
+KEYWORD_TERMS = 2
+"""Searches of at most this many content terms are keyword lookups (see the module's docstring)."""
 
 
 def features(
@@ -97,5 +105,8 @@ def decide(
         return True, 0.0
     if not weights:
         return False, None
-    probability = answerable_probability(features(question, candidates, store_rows), weights)
+    values = features(question, candidates, store_rows)
+    probability = answerable_probability(values, weights)
+    if len(terms(question)) <= KEYWORD_TERMS:
+        return values["coverage_document"] == 0.0, probability
     return probability < threshold, probability

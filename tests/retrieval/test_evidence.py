@@ -9,6 +9,7 @@ import pytest
 
 from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder, terms
 from figvault.retrieval.no_match import decide, features
+from figvault.settings import load_settings
 
 PORTRAIT = {"page_size": [612.0, 792.0], "bbox": [0.0, 0.0, 10.0, 10.0]}
 LANDSCAPE = {"page_size": [960.0, 540.0], "bbox": [0.0, 0.0, 10.0, 10.0]}
@@ -83,6 +84,25 @@ def test_no_match_from_first_stage_evidence() -> None:
     # Off without weights; nothing visible is always no match.
     assert decide(question, weak, {}, 0.5) == (False, None)
     assert decide(question, [], WEIGHTS, 0.5)[0] is True
+
+
+def test_a_keyword_search_is_no_match_only_when_its_words_are_nowhere_in_the_top_document() -> None:
+    """One or two words are a lookup, not a question: one term's BM25 and text cosine are low whatever the
+    store holds, and the offline profile's model, fitted on questions, refused "raft" over a store about
+    Raft (the first-hour walk)."""
+    search = load_settings("offline").search
+    weights, threshold, rows = search.no_match_weights, search.no_match_threshold, 900
+
+    def raft_figure() -> list[Candidate]:
+        figure = cand("r", 0.03, "raft.pdf", caption="Figure 2: Raft server states", text_score=0.3)
+        figure.channel_scores["lexical"] = 2.5  # one common term's BM25
+        return [figure]
+
+    assert decide("raft", raft_figure(), weights, threshold, rows)[0] is False
+    assert decide("raft servers", raft_figure(), weights, threshold, rows)[0] is False  # one word of two
+    assert decide("kubernetes", raft_figure(), weights, threshold, rows)[0] is True  # not in the document
+    # From three content terms on, the fitted model decides as before.
+    assert decide("raft election timeout chart", raft_figure(), weights, threshold, rows)[0] is True
 
 
 def test_scaled_lexical_evidence_does_not_move_with_the_store_size() -> None:
