@@ -52,6 +52,8 @@ and the presentation's list of slides or a slide's chart frame then looked its i
 before the check, every relationship of a generated deck made to name a missing part: only these two (and
 the presentation's own, which python-pptx refuses in words) failed the deck; a missing picture, layout,
 master, theme, notes slide or properties part was read without it."""
+PML = "http://schemas.openxmlformats.org/presentationml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 HEAD_BYTES = 4096
 """How much of a part is read for its root element: it follows the XML declaration."""
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -90,6 +92,7 @@ def check_part_kinds(data: bytes) -> None:
                 _check_target(
                     rels, rel, target, types.get(target, _default_type(types, target)), roots[target]
                 )
+        _check_slide_list(zf, names)
 
 
 def _check_target(
@@ -105,6 +108,29 @@ def _check_target(
             f"{rels}: its {kind} relationship {rel.get('Id')!r} names {target}, which is <{found_root}>"
             f" ({found_type or 'no content type'}): a {kind} relationship names a <{root}> part"
         )
+
+
+def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
+    """Refuse when the presentation's slide list names a relationship id its ``.rels`` part does not define
+    (the part removed, or the relationship): python-pptx reads the list whenever a deck's slides are asked
+    for, and failed with a bare ``KeyError: "no relationship with key 'rId7'"`` (fuzz seed 13)."""
+    package = _parsed(zf, "_rels/.rels") if "_rels/.rels" in names else None
+    found = (
+        [r.get("Target", "") for r in package if r.get("Type") == RT.OFFICE_DOCUMENT]
+        if package is not None
+        else []
+    )
+    part = _resolved("", found[0]) if found else ""
+    if part not in names:
+        return  # python-pptx refuses a package without its presentation part, in words
+    rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    presentation = _parsed(zf, part)
+    related = _parsed(zf, rels) if rels in names else None
+    defined = {r.get("Id") for r in related} if related is not None else set()
+    for listed in presentation.iter(f"{{{PML}}}sldId") if presentation is not None else []:
+        rid = listed.get(f"{{{R}}}id")
+        if rid not in defined:
+            _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) do not name")
 
 
 def _check_present(rels: str, rel: etree._Element, target: str) -> None:

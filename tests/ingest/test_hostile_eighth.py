@@ -127,6 +127,13 @@ def test_a_slide_or_chart_missing_from_the_package_is_refused_by_name(
     assert said.endswith(f"names {member}, which is not in the package")
 
 
+def test_a_slide_list_naming_no_relationship_is_refused_by_name(tmp_path: Path) -> None:
+    # Before: KeyError: "no relationship with key 'rId7'" (fuzz seed 13: the presentation's .rels removed)
+    said = refusal(h8.member_removed_pptx(tmp_path / "list.pptx", "ppt/_rels/presentation.xml.rels"))
+    assert said.startswith("not a readable PPTX package: ppt/presentation.xml lists slide 'rId")
+    assert said.endswith("which its relationships (ppt/_rels/presentation.xml.rels) do not name")
+
+
 def test_a_picture_missing_from_the_package_is_read_without_it(tmp_path: Path) -> None:
     # A missing picture, as before the check: the deck is read (the chart slide's unit).
     result = extract_document(h8.member_removed_pptx(tmp_path / "pic.pptx", "ppt/media/image1.png"), SETTINGS)
