@@ -60,6 +60,24 @@ def _assert_one_titled_unit_each(survey: ModuleType, gold: list[object], units: 
     assert result.title_exact == len(gold), result.errors
 
 
+def _assert_charts_keep_their_legends(
+    survey: ModuleType, tmp_path: Path, doc: pymupdf.Document, gold: list, *, titled: bool = False
+) -> None:
+    """``doc`` extracted (OCR off): each chart of ``gold`` one unit (titled right when ``titled``) whose
+    figure_text holds every name of its legend."""
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(doc.tobytes())
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
+    result = survey.score_panels(gold, units)
+    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
+    if titled:
+        assert result.title_exact == len(gold), result.errors
+    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
+    assert all(g.names for g in gold)
+    assert result.names == [len(gold), len(gold)], result.errors
+
+
 def _assert_report_page_titled(survey: ModuleType, tmp_path: Path, layout: str, seed: int, page: int) -> None:
     """Page ``page`` of the generated report of ``seed`` in ``layout``: one unit per panel, titled right."""
     doc, gold = survey.survey_report(seed, layout)
@@ -558,15 +576,7 @@ def test_a_legend_set_apart_from_its_chart_is_in_its_figure_text(
     (issue 13 item 2: the words a chart shows belong to its unit)."""
     doc = pymupdf.open()
     gold = survey.survey_page(doc, random.Random(3), PORTRAIT, _style(survey, legend=legend), kinds)
-    path = tmp_path / "survey.pdf"
-    path.write_bytes(doc.tobytes())
-    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
-    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
-    result = survey.score_panels(gold, units)
-    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
-    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
-    assert all(g.names for g in gold)
-    assert result.names == [len(gold), len(gold)], result.errors
+    _assert_charts_keep_their_legends(survey, tmp_path, doc, gold)
 
 
 def test_a_legend_shared_by_a_grid_is_no_one_charts(survey: ModuleType, tmp_path: Path) -> None:
@@ -598,16 +608,7 @@ def test_a_legend_of_coloured_names_is_in_its_figure_text(
     doc = pymupdf.open()
     style = _style(survey, legend=legend, layout="text_legend")
     gold = survey.survey_page(doc, random.Random(7), PORTRAIT, style, kinds)
-    path = tmp_path / "survey.pdf"
-    path.write_bytes(doc.tobytes())
-    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
-    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in ex.figures]
-    result = survey.score_panels(gold, units)
-    assert (result.matched, result.merged, result.lost) == (len(gold), 0, 0), result.errors
-    assert result.title_exact == len(gold), result.errors
-    result.add_names(gold, units, [f.unit.figure_text or "" for f in ex.figures])
-    assert all(g.names for g in gold)
-    assert result.names == [len(gold), len(gold)], result.errors
+    _assert_charts_keep_their_legends(survey, tmp_path, doc, gold, titled=True)
 
 
 def test_many_lines_in_a_charts_colours_leave_its_swatch_legend_alone(
