@@ -106,7 +106,7 @@ def _check_target(
         kind = rel.get("Type", "").rsplit("/", 1)[-1]
         _refuse(
             f"{rels}: its {kind} relationship {rel.get('Id')!r} names {target}, which is <{found_root}>"
-            f" ({found_type or 'no content type'}): a {kind} relationship names a <{root}> part"
+            f" ({found_type or 'no content type'}): {kind} relationships name <{root}> parts"
         )
 
 
