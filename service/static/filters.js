@@ -77,3 +77,16 @@ export function noAccessText(groups, { admin = false, tenantDocuments } = {}) {
   }
   return `${start} As an admin: ${upload}, or ${regroup}.`;
 }
+
+// What the status line says about a number filter the browser refuses to submit (its min, max or step: the
+// form's "invalid" event), naming the field as the server's own 422 answer does ("min width: ..."). Before,
+// the search silently did not run and the previous search's status stayed over the old results.
+// control: { value, min, max, step, badInput } as the <input type="number"> holds them (strings).
+export function invalidFieldText(field, control) {
+  const name = field.replaceAll("_", " ");
+  const whole = !control.step || control.step === "1" ? "a whole number" : `a multiple of ${control.step}`;
+  const { min, max } = control;
+  const range = min && max ? ` from ${min} to ${max}` : min ? `, ${min} or more` : max ? `, ${max} or less` : "";
+  const typed = control.badInput ? " (what is typed is not a number)" : control.value ? ` (not ${control.value})` : "";
+  return `${name}: must be ${whole}${range}${typed}.`;
+}

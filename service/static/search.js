@@ -1,7 +1,7 @@
 // The search view: question or example image, filters, and the results grid.
 
 import { ImageCache, getJson, postForm, postJson } from "./api.js";
-import { alsoInText, buildFilters, noAccessText, nothingFoundText } from "./filters.js";
+import { alsoInText, buildFilters, invalidFieldText, noAccessText, nothingFoundText } from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
 export class SearchView {
@@ -34,6 +34,8 @@ export class SearchView {
       max_height: document.getElementById("filter-max-height"),
     };
     this.topK = document.getElementById("top-k");
+    // The number controls by the request field they fill: the name a refused value is reported under.
+    this.numberFields = new Map([...Object.entries(this.sizes), ["top_k", this.topK]].map(([f, i]) => [i, f]));
     this.rerank = document.getElementById("rerank");
     this.rerankNote = document.getElementById("rerank-note");
     this.dropzone = document.getElementById("dropzone");
@@ -58,6 +60,9 @@ export class SearchView {
       event.preventDefault();
       this.run();
     });
+    // A number out of its min/max blocks the submit with no sign but the browser's bubble; "invalid" does
+    // not bubble, hence the capture.
+    this.form.addEventListener("invalid", () => this.showInvalid(), true);
     this.rerank.addEventListener("change", () => {
       this.rerankTouched = true;
     });
@@ -181,7 +186,26 @@ export class SearchView {
     return Number.isFinite(k) ? Math.min(200, Math.max(1, k)) : 12;
   }
 
+  // Every refused control named in the status line, the old results dimmed: they answer another search.
+  showInvalid() {
+    const refused = [...this.form.elements].filter((control) => control.willValidate && !control.validity.valid);
+    if (!refused.length) return;
+    this.inflight?.abort();
+    this.noMatch.hidden = true;
+    this.showError(
+      refused
+        .map((control) => {
+          const field = this.numberFields.get(control) || control.labels?.[0]?.textContent || control.id;
+          const { value, min, max, step } = control;
+          return invalidFieldText(field, { value, min, max, step, badInput: control.validity.badInput });
+        })
+        .join(" "),
+    );
+  }
+
   async run() {
+    // An example image runs the search without a submit: check the form as the submit would.
+    if (!this.form.reportValidity()) return;
     const question = this.query.value.trim();
     if (!question && !this.exampleImage) {
       this.showError("Type a question or drop an example image.");
@@ -220,12 +244,14 @@ export class SearchView {
   showError(message) {
     this.status.textContent = message;
     this.status.classList.add("error");
+    this.results.classList.add("stale"); // until a search answers again
   }
 
   render(response) {
     const hits = response.results || [];
     const timings = formatTimings(response.timings);
     this.status.classList.remove("error");
+    this.results.classList.remove("stale");
     this.status.textContent = hits.length
       ? `${hits.length} figure${hits.length === 1 ? "" : "s"}${response.reranked ? ", reranked" : ""}` +
         (response.timings?.total ? ` in ${Math.round(response.timings.total)} ms` : "")

@@ -293,6 +293,15 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.get_by_label("Question").fill(caption)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#search-status').textContent.includes('pages')")
+    # A number the browser refuses (the input's min) blocks the submit: the page names the field and its
+    # range and dims the old results (before: nothing changed, the previous status stayed).
+    page.get_by_label("Pages or slides").fill("1")
+    page.locator("#filter-min-width").fill("-3")
+    page.get_by_label("Question").fill(caption)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#search-status').textContent.includes('min width')")
+    assert page.inner_text("#search-status") == "min width: must be a whole number, 0 or more (not -3)."
+    assert "stale" in (page.get_attribute("#results", "class") or "")
     page.locator("#filters-reset").click()
     assert len(search(page, caption)) > 1
 

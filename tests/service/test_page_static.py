@@ -284,6 +284,28 @@ def test_filter_controls_become_the_request_filters() -> None:
     )
 
 
+INVALID_SCRIPT = """
+const { invalidFieldText } = await import(process.argv[1]);
+console.log(invalidFieldText("min_width", { value: "-3", min: "0", max: "", step: "1", badInput: false }));
+console.log(invalidFieldText("top_k", { value: "500", min: "1", max: "200", step: "", badInput: false }));
+console.log(invalidFieldText("max_height", { value: "", min: "0", max: "", step: "1", badInput: true }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_number_the_browser_refuses_is_named_with_its_range() -> None:
+    """-3 typed into min width: the browser blocks the submit (the input's min) and the page said nothing,
+    the previous search's status stayed over the old results. The status line now names the field (as the
+    server's 422 does) and its allowed range; search.js shows it from the form's "invalid" event."""
+    stdout = run_module(INVALID_SCRIPT, "filters.js")
+    negative, too_many, not_a_number = stdout.splitlines()
+    assert negative == "min width: must be a whole number, 0 or more (not -3)."
+    assert too_many == "top k: must be a whole number from 1 to 200 (not 500)."
+    assert not_a_number == "max height: must be a whole number, 0 or more (what is typed is not a number)."
+    search = static_text("search.js")
+    assert 'addEventListener("invalid"' in search and "invalidFieldText(" in search
+
+
 NO_ACCESS_SCRIPT = """
 const { noAccessText } = await import(process.argv[1]);
 console.log(noAccessText(["hr"]));
