@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def flag(*param_decls: str, **kwargs: Any) -> Any:
+    """A boolean option (``--json``, ``--quiet``, ``--rerank/--no-rerank``): every one is declared with this.
+    typer 0.29's help shows an option without a metavar by its type, so each flag read ``--json <bool>``
+    and users typed ``--json true``, an error; an empty metavar shows the flag alone."""
+    return typer.Option(*param_decls, metavar="", **kwargs)
 
 
 @dataclass
@@ -94,9 +101,7 @@ def main_options(
             help="Folder for everything figvault writes (store, registry, blobs).",
         ),
     ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
-    ] = False,
+    version: Annotated[bool, flag("--version", help="Print the version and exit.", is_eager=True)] = False,
 ) -> None:
     if version:
         from figvault import __version__

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 collections_app = typer.Typer(help="Versioned collections: list, drop old ones.", no_args_is_help=True)
@@ -17,7 +17,7 @@ app.add_typer(collections_app, name="collections")
 @collections_app.command("list")
 def list_collections(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Every collection of the alias: its embedding_version, unit count, and which one is served."""
     from figvault.errors import FigvaultError

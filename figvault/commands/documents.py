@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from figvault.commands import app, split_csv, state
+from figvault.commands import app, flag, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.errors import FigvaultError
 from figvault.settings import Settings
@@ -32,7 +32,7 @@ DocTenantOption = Annotated[str, typer.Option("--tenant", help="Tenant of the do
 def list_documents(
     ctx: typer.Context,
     tenant: TenantOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Every document: name, id, tenant, groups, units, state, the file it was ingested from (empty
     for uploads) and its tags (the search filter --tags). Documents without groups are seen by no one."""

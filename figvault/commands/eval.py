@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 
 if TYPE_CHECKING:
@@ -27,10 +27,8 @@ def eval_command(
         Path | None, typer.Option("--results", help="Write each query's ranked results here (JSONL).")
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant to search.")] = "default",
-    rerank: Annotated[
-        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank (default: configured).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    rerank: Annotated[bool | None, flag("--rerank/--no-rerank", help="Rerank (default: configured).")] = None,
+    as_json: Annotated[bool, flag("--json", help="Print the metrics as JSON.")] = False,
     split: Annotated[
         str | None,
         typer.Option("--split", help="Only the queries whose `split` field is this (tune or report)."),

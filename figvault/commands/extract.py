@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 from tqdm import tqdm
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._warnings import warning_lines
 
@@ -43,9 +43,7 @@ def extract(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="PDF/PPTX files or folders (searched recursively).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: units.jsonl and images/.")],
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar; failures and summary only.")
-    ] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No progress bar; failures and summary only.")] = False,
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
     from figvault.ingest.extract import iter_input_files

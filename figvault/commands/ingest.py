@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from figvault.access import group_set
-from figvault.commands import app, split_csv, state
+from figvault.commands import app, flag, split_csv, state
 from figvault.commands._heartbeat import Heartbeat
 from figvault.commands._inputs import check_inputs
 from figvault.commands._log import failure_line, log_to_file
@@ -180,14 +180,14 @@ def ingest(
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress lines; failures and summary only.")
+        bool, flag("--quiet", "-q", help="No progress lines; failures and summary only.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print the report as JSON.")] = False,
     engine: EngineOption = None,
     ray_address: RayAddressOption = None,
     prune: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--prune",
             help="Delete the documents ingested from these folders whose files are gone (default: they"
             " stay, and are named).",

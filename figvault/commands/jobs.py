@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _gone_note(store: JobStore, job: Job) -> str:
 def list_jobs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="Most recent jobs to show.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Jobs, newest first."""
     from figvault.pipeline.jobs import DETAIL, JobStore
@@ -86,7 +86,7 @@ def list_jobs(
 def show(
     ctx: typer.Context,
     job_id: Annotated[str, typer.Argument(help="Job id (from `figvault jobs list`).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """One job: progress, errors per document, parameters, checkpoint, an ingest's warnings and the
     documents of its folders whose files are gone."""

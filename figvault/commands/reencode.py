@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._log import failure_line, log_to_file
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.commands.ingest import EngineOption, RayAddressOption, engine_params
@@ -39,7 +39,7 @@ def _resumable_job(store: JobStore, settings: Settings) -> Job | None:
 @app.command()
 def reencode(
     ctx: typer.Context,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines; the result only.")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No progress lines; the result only.")] = False,
     engine: EngineOption = None,
     ray_address: RayAddressOption = None,
 ) -> None:

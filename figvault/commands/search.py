@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from figvault.commands import app, split_csv, state
+from figvault.commands import app, flag, split_csv, state
 from figvault.commands._retrieval_cli import (
     also_in_note,
     caption_cell,
@@ -91,12 +91,10 @@ def search(
     max_aspect: MaxAspectOption = None,
     image: Annotated[Path | None, typer.Option("--image", help="Search by an example image (CLIP).")] = None,
     rerank: Annotated[
-        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank with Qwen-VL (default: configured).")
+        bool | None, flag("--rerank/--no-rerank", help="Rerank with Qwen-VL (default: configured).")
     ] = None,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Ask the reranker why each figure fits.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    explain: Annotated[bool, flag("--explain", help="Ask the reranker why each figure fits.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Find figures by a question, under the tenant's (or the given groups') access."""
     from figvault.access import local_operator

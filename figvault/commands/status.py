@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from figvault.commands import app, state
+from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.errors import StoreInUseError
 from figvault.settings import Settings
@@ -16,7 +16,7 @@ from figvault.settings import Settings
 @app.command()
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
     info, mismatch = _served_status(state(ctx).settings)

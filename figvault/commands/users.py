@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from figvault.access import Role
-from figvault.commands import app, split_csv, state
+from figvault.commands import app, flag, split_csv, state
 
 users_app = typer.Typer(help="API-key users of the HTTP service.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -68,7 +68,7 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
 @users_app.command("list")
 def list_(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
+    as_json: Annotated[bool, flag("--json", help="One JSON object per user.")] = False,
 ) -> None:
     """Users, their role, tenant, groups and whether their key is active (keys are never shown)."""
     from figvault.pipeline.users import list_users
