@@ -73,6 +73,18 @@ _held: Counter[str] = Counter()
 _held_guard = threading.Lock()
 
 
+def settle_walks(timeout_s: float) -> bool:
+    """Wait, at most ``timeout_s`` in all, for every walk this process set off to end; False when one still
+    runs. A service's shutdown calls it: the walk is a daemon thread (a render never waits for it), and one
+    cut off at exit leaves an object store's deletes half done (the next walk finishes them)."""
+    deadline = time.monotonic() + timeout_s
+    with _budgets_guard:
+        walkers = [state.walker for state in _budgets.values() if state.walker is not None]
+    for walker in walkers:
+        walker.join(max(0.0, deadline - time.monotonic()))
+    return not any(walker.is_alive() for walker in walkers)
+
+
 class PageCache:
     def __init__(self, pages: Storage, decks: SourceStore, limit_mb: float) -> None:
         """``pages``: the renders' area (CACHE_AREA); ``decks``: where deck conversions are kept;
