@@ -195,7 +195,8 @@ export class SearchView {
     this.showError(
       refused
         .map((control) => {
-          const field = this.numberFields.get(control) || control.labels?.[0]?.textContent || control.id;
+          const field = this.numberFields.get(control);
+          if (!field) return `${control.labels?.[0]?.textContent || control.id}: ${control.validationMessage}`;
           const { value, min, max, step } = control;
           return invalidFieldText(field, { value, min, max, step, badInput: control.validity.badInput });
         })
