@@ -418,13 +418,7 @@ def xml_entity_expansion(rng: random.Random, data: bytes) -> bytes | None:
         for i in range(1, 10)
     )
     dtd = b'<!DOCTYPE r [<!ENTITY l0 "lol">' + lol + b"]>"
-
-    def edit(xml: bytes) -> bytes:
-        body = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", xml)
-        body = re.sub(rb"(<a:t>)", rb"\1&l9;", body, count=1)
-        return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + dtd + body
-
-    return _edit_part(rng, data, _xml_part, edit)
+    return _edit_part(rng, data, _xml_part, _with_entity(dtd, b"&l9;"))
 
 
 def xml_external_entity(rng: random.Random, data: bytes) -> bytes | None:
@@ -433,12 +427,18 @@ def xml_external_entity(rng: random.Random, data: bytes) -> bytes | None:
         b'<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]>'
     )
 
+    return _edit_part(rng, data, _xml_part, _with_entity(dtd, b"&x;"))
+
+
+def _with_entity(dtd: bytes, reference: bytes) -> Callable[[bytes], bytes]:
+    """An edit of a part's XML: ``dtd`` declared before its root, ``reference`` put in its first text run."""
+
     def edit(xml: bytes) -> bytes:
         body = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", xml)
-        body = re.sub(rb"(<a:t>)", rb"\1&x;", body, count=1)
+        body = re.sub(rb"(<a:t>)", rb"\1" + reference, body, count=1)
         return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + dtd + body
 
-    return _edit_part(rng, data, _xml_part, edit)
+    return edit
 
 
 def xml_deep(rng: random.Random, data: bytes) -> bytes | None:
