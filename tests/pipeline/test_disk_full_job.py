@@ -18,16 +18,32 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = r"""
+PRELUDE = r"""
 import json, subprocess, sys
 from pathlib import Path
 
 data = Path(sys.argv[1])
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + sys.argv[2], "tmpfs", str(data)], check=True)
+subprocess.run(["mount", "-t", "tmpfs", "-o", sys.argv[2], "tmpfs", str(data)], check=True)
 
-from figvault.pipeline import jobs
+from figvault.pipeline import disk_reserve, jobs
 from figvault.settings import load_settings
 
+
+def fill_disk():
+    with open(data / "filler", "wb") as out:  # another program fills the disk
+        try:
+            while True:
+                out.write(b"\xff" * 65536)
+                out.flush()
+        except OSError:
+            pass
+"""
+"""What each case's script starts with: the data folder (argv[1]) mounted as a tmpfs with the options of
+argv[2], figvault's modules, and ``fill_disk``."""
+
+SCRIPT = (
+    PRELUDE
+    + r"""
 settings = load_settings("offline", data_dir=data)
 store = jobs.JobStore.open(settings)
 # A job before the disk filled (a trivial re-encode: no models).
@@ -36,13 +52,7 @@ earlier = store.create(jobs.JobType.REENCODE, {}, started_by="cli", tenant="*")
 assert jobs.run_here(settings, earlier).state == "succeeded"
 job = store.create(jobs.JobType.INGEST, json.loads(sys.argv[3]), started_by="cli", tenant="default")
 claimed = store.claim(job.id, jobs.this_owner())
-with open(data / "filler", "wb") as out:  # another program fills the disk; the ingest's next write fails
-    try:
-        while True:
-            out.write(b"\xff" * 65536)
-            out.flush()
-    except OSError:
-        pass
+fill_disk()  # the ingest's next write fails
 try:
     final = jobs.execute(jobs.JobContext(store, claimed, settings))
 except Exception as exc:  # the end could not be recorded
@@ -51,6 +61,7 @@ else:
     end = {"state": final.state, "message": final.message, "phase": final.phase}
     print(json.dumps(end | {"detail": final.result.get("detail", "")}))
 """
+)
 
 
 def _in_private_mount(script: str, data: Path, *args: str) -> str:
@@ -72,7 +83,7 @@ def _in_private_mount(script: str, data: Path, *args: str) -> str:
 def _run(tmp_path: Path, params: dict[str, object], size: str = "4m") -> dict[str, str]:
     data = tmp_path / "data"
     data.mkdir()
-    return json.loads(_in_private_mount(SCRIPT, data, size, json.dumps(params)))
+    return json.loads(_in_private_mount(SCRIPT, data, f"size={size}", json.dumps(params)))
 
 
 def test_a_job_that_fills_the_disk_ends_failed_with_the_reason(tmp_path: Path) -> None:
@@ -91,18 +102,12 @@ def test_an_upload_stopped_by_a_full_disk_waits_for_a_retry(tmp_path: Path) -> N
     assert "/retry" in end["message"]
 
 
-READ_ONLY = r"""
-import subprocess, sys
-from pathlib import Path
-
-data = Path(sys.argv[1])
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(data)], check=True)
-
-from figvault.pipeline import disk_reserve
-from figvault.settings import load_settings
-
+READ_ONLY = (
+    PRELUDE
+    + r"""
 print(disk_reserve.ensure(load_settings("offline", data_dir=data)))
 """
+)
 
 
 def test_a_read_only_data_folder_gets_no_reserve_and_no_error(tmp_path: Path) -> None:
@@ -111,28 +116,14 @@ def test_a_read_only_data_folder_gets_no_reserve_and_no_error(tmp_path: Path) ->
     there: EROFS), out of ``jobs.execute``, which must not raise."""
     data = tmp_path / "data"
     data.mkdir()
-    assert _in_private_mount(READ_ONLY, data) == "False"
+    assert _in_private_mount(READ_ONLY, data, "size=1m,ro") == "False"
 
 
-SUCCEEDS = r"""
-import json, subprocess, sys
-from pathlib import Path
-
-data = Path(sys.argv[1])
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(data)], check=True)
-
-from figvault.pipeline import jobs
-from figvault.settings import load_settings
-
-
+SUCCEEDS = (
+    PRELUDE
+    + r"""
 def fill_then_succeed(ctx):
-    with open(data / "filler", "wb") as out:  # another program fills the disk while the job runs
-        try:
-            while True:
-                out.write(b"\xff" * 65536)
-                out.flush()
-        except OSError:
-            pass
+    fill_disk()  # while the job runs
     return {"summary": "done"}
 
 
@@ -146,6 +137,7 @@ try:
 except Exception as exc:  # the end could not be recorded
     print("raised " + type(exc).__name__)
 """
+)
 
 
 def test_a_job_that_succeeds_on_a_disk_filled_under_it_records_its_end(tmp_path: Path) -> None:
@@ -154,4 +146,4 @@ def test_a_job_that_succeeds_on_a_disk_filled_under_it_records_its_end(tmp_path:
     database or disk is full) and the job stayed ``running``."""
     data = tmp_path / "data"
     data.mkdir()
-    assert _in_private_mount(SUCCEEDS, data) == "succeeded"
+    assert _in_private_mount(SUCCEEDS, data, "size=4m") == "succeeded"
