@@ -56,6 +56,7 @@ from figvault.service.audit_writer import AuditWriter
 from figvault.service.auth import Authenticator
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
+from figvault.service.redirects import RelativeRedirects
 from figvault.service.throttle import RateLimits
 from figvault.service.validation_errors import request_validation_error
 from figvault.service.warmup import WarmUp, thaw_heap
@@ -265,6 +266,7 @@ def create_app(
         app.add_exception_handler(kind, _disk_full)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RelativeRedirects)  # a slash redirect behind a TLS proxy must not name http://
     return app
 
 
