@@ -14,10 +14,11 @@ model: the cache can cost a second, never a wrong vector.
 
 The probe check compares an entry with its own ``meta.json``: whoever can write an entry chooses the vectors
 of every question and stored text (a model that gives the recorded probe vectors and anything else for
-other texts). So an entry is read, and written, only where no one but this process's user can change it:
-the cache folder and the entry are folders of that user, not links, with no group or other write
-(``only_mine``); they are made so (0700). Elsewhere (a cache folder another user made first, under
-``/tmp``; a shared group-writable one) the cache is not used and the export is made in memory each time.
+other texts). So an entry is read, and written, only where no one but this service can change it: the
+cache folder and the entry are folders of its user, not links, with no write for others or another group
+(``only_mine``); they are made so (0700). A group folder of a group the service is in (an ops team's setgid
+2775 folder) is such a place too. Elsewhere (a cache folder another user made first, under ``/tmp``; one
+another group or everyone may write) the cache is not used and the export is made in memory each time.
 """
 
 from __future__ import annotations
@@ -97,21 +98,31 @@ def light_tokenizer(path: Path, pad_id: int) -> Callable[[list[str]], tuple[np.n
 
 
 def _trusted(folder: Path) -> bool:
-    """Whether the entry in ``folder`` (and the cache folder holding it) is this user's alone; an entry that
-    is not is left alone, with a warning (it is not ours to remove)."""
-    files = [f for f in (folder / name for name in (MODEL, TOKENIZER, META)) if os.path.lexists(f)]
-    # The folders above too: where another user may rename entries (a group-writable data folder), they
-    # could move ours away between this check and the open and plant their own under its name.
-    mine = only_mine(folder.parent) and only_mine(folder) and all(only_mine(f, folder=False) for f in files)
-    if mine and shared_folder_above(folder.parent) is None:
+    """Whether the entry in ``folder`` (and the cache folder holding it) may be changed by no one but this
+    service (its user, or a group it is in); an entry that may is left alone, with a warning saying why (it
+    is not ours to remove)."""
+    reason = _others_may_change(folder)
+    if reason is None:
         return True
     log.warning(
-        "ONNX export cache entry %s not used: it or its folder %s may be changed by other users (export"
-        " again; make the folder this user's own, mode 0700, or set text.export_cache)",
+        "ONNX export cache entry %s not used: %s (export again; make the folder this user's own, or its"
+        " group one this service is in, with no write for others, or set text.export_cache)",
         folder.name,
-        folder.parent,
+        reason,
     )
     return False
+
+
+def _others_may_change(folder: Path) -> str | None:
+    """Why users other than this service may change the entry ``folder``, or None."""
+    files = [f for f in (folder / name for name in (MODEL, TOKENIZER, META)) if os.path.lexists(f)]
+    for path, is_folder in ((folder.parent, True), (folder, True), *((f, False) for f in files)):
+        if not only_mine(path, folder=is_folder):
+            return f"other users may change {path}"
+    # The folders above too: where another user may rename entries (a data folder open to their
+    # writes), they could move ours away between this check and the open and plant their own under its name.
+    shared = shared_folder_above(folder.parent)
+    return None if shared is None else f"other users may rename what is in {shared}"
 
 
 def load(folder: Path, threads: int, probes: Sequence[str]) -> OnnxQuestions | None:
@@ -154,8 +165,9 @@ def save(folder: Path, model: Any, export: Path, pooling: str, probes: Sequence[
         backend = model[0].tokenizer.backend_tokenizer
         pad_id = int(model[0].tokenizer.pad_token_id or 0)
         make_private_dirs(folder.parent)
-        if not only_mine(folder.parent) or shared_folder_above(folder.parent) is not None:
-            log.warning("ONNX export not cached: other users may change %s", folder.parent)
+        shared = shared_folder_above(folder.parent)
+        if not only_mine(folder.parent) or shared is not None:
+            log.warning("ONNX export not cached: other users may change %s", shared or folder.parent)
             return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:

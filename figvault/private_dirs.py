@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import grp
 import logging
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from figvault.errors import FigvaultError
 
@@ -67,8 +69,9 @@ def open_to_others(folder: Path) -> bool:
 
 
 def only_mine(path: Path, *, folder: bool = True) -> bool:
-    """Whether only this process's user can change ``path``: its own folder (or file), not a link, with no
-    group or other write. What is read from a place that fails this may have been planted by another user."""
+    """Whether only this service can change ``path``: a folder (or file), not a link, that no one else may
+    change (``others_may_change``; a sticky folder open to all is not: others may add to it). What is read
+    from a place that fails this may have been planted by another user."""
     try:
         info = os.lstat(path)
     except OSError:
@@ -80,27 +83,66 @@ def only_mine_opened(info: os.stat_result, *, folder: bool = False) -> bool:
     """``only_mine`` of a file already opened (its ``fstat``): checked on what is read, not on a name that
     may be swapped between the check and the read."""
     kind = stat.S_ISDIR if folder else stat.S_ISREG
-    return kind(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+    return kind(info.st_mode) and others_may_change(info, sticky_protects=False) is None
 
 
-def shared_folder_above(path: Path) -> Path | None:
+def service_groups() -> set[int]:
+    """The groups this process acts as (its effective group and the supplementary ones): an ops team's
+    group the service account is in is the service's too."""
+    return {os.getegid(), *os.getgroups()}
+
+
+def others_may_change(info: os.stat_result, *, sticky_protects: bool = True) -> str | None:
+    """Why users other than this service's may rename, replace or write what ``info`` describes, or None
+    when they may not: it belongs to another user (root aside: it can do anything anyway), it is open to
+    every user's writes (a folder with the sticky bit, as ``/tmp``, lets no one rename what is not theirs),
+    or open to the writes of a group this service is not in. A group folder of the service's own group
+    (an ops team's setgid 2775 folder) is safe: its writers are the service and those it works with.
+    ``sticky_protects=False``: for a folder whose entries are read (others may add what was not there)."""
+    if info.st_uid not in (0, os.geteuid()):
+        return f"it belongs to another user (uid {info.st_uid})"
+    sticky = sticky_protects and stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+    if info.st_mode & stat.S_IWOTH and not sticky:
+        return "every user may write it (mode o+w without the sticky bit)"
+    if info.st_mode & stat.S_IWGRP and not sticky and info.st_gid not in service_groups():
+        return f"group {_group_name(info.st_gid)} may write it, and this service is not in that group"
+    return None
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return f"{grp.getgrgid(gid).gr_name!r} (gid {gid})"
+    except KeyError:
+        return f"gid {gid}"
+
+
+class SharedFolder(NamedTuple):
+    """A folder in which others may change what this service keeps, and why (``others_may_change``)."""
+
+    folder: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.folder}: {self.reason}"
+
+
+def shared_folder_above(path: Path) -> SharedFolder | None:
     """The first folder at or above ``path`` (as written and with its links resolved) in which another
-    local user may rename or replace what this user keeps: one owned by neither this user nor root, or one
-    open to group or other writes without the sticky bit (``/tmp`` is 1777 for this reason); None when
-    there is none. A folder's own mode does not protect it from whoever can rename it away and plant theirs
-    under its name."""
+    local user may rename or replace what this service keeps (``others_may_change``), with the reason;
+    None when there is none. A folder's own mode does not protect it from whoever can rename it away and
+    plant theirs under its name."""
     absolute = Path(os.path.abspath(path))
     for chain in (absolute, absolute.resolve()):
         for folder in (chain, *chain.parents):
             try:
                 info = os.lstat(folder)
-            except OSError:
-                return folder
+            except OSError as exc:
+                return SharedFolder(folder, f"it cannot be checked ({exc.strerror or exc})")
             if stat.S_ISLNK(info.st_mode):
                 continue  # its target is on the resolved chain; its own folder is checked next
-            open_to_writes = info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX
-            if info.st_uid not in (0, os.geteuid()) or open_to_writes:
-                return folder
+            reason = others_may_change(info)
+            if reason is not None:
+                return SharedFolder(folder, reason)
     return None
 
 
@@ -109,15 +151,15 @@ def private_temp_dir(name: str) -> Path:
     node's caches); a fixed name there may have been made first by another local user, with files planted
     in it. When the folder is not this user's alone (``only_mine``) a fresh private one is made for this
     process (removed at exit) and the caches start empty, with a warning. A temporary folder in which
-    another user may rename entries (``shared_folder_above``: no sticky bit) is refused, with what to do:
-    they could move any folder made there away at any time and plant theirs under its name."""
+    another user may rename entries (``shared_folder_above``) is refused, saying why and what to do: they
+    could move any folder made there away at any time and plant theirs under its name."""
     temp = Path(tempfile.gettempdir())
     shared = shared_folder_above(temp)
     if shared is not None:
         raise FigvaultError(
             f"the temporary folder {temp} is not safe for {name}: other users may rename or replace what is "
-            f"in {shared} (it is another user's, or open to writes without the sticky bit); set TMPDIR to "
-            "a folder of this user's"
+            f"in {shared.folder} ({shared.reason}); set TMPDIR to a folder of this user's or of a group this"
+            " service is in (such as a setgid 2775 group folder), not open to every user's writes"
         )
     folder = temp / f"{name}-{os.geteuid()}"
     with contextlib.suppress(OSError):

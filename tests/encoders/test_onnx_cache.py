@@ -145,10 +145,16 @@ def test_an_entry_others_may_change_is_not_used(tiny_folder: Path, tmp_path: Pat
     assert np.abs(third.encode_documents(TEXTS) - truth).max() <= TOLERANCE
 
 
-def test_an_entry_under_a_folder_others_may_rename_in_is_not_used(tiny_folder: Path, tmp_path: Path) -> None:
+def test_an_entry_under_a_folder_others_may_rename_in_is_not_used(
+    tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The entry and its cache folder are this user's alone, but the folder above is open to writes
-    without the sticky bit (a group-writable data folder): another user could move the cache away between
-    the check and the open and plant theirs. Used before (the check stopped at the cache folder)."""
+    without the sticky bit (a data folder writable by a group the service is not in): another user could
+    move the cache away between the check and the open and plant theirs. Used before (the check stopped at
+    the cache folder). A group the service is in: tests/core/test_group_folders.py."""
+    from figvault import private_dirs
+
+    monkeypatch.setattr(private_dirs, "service_groups", lambda: set())  # the folder's group is not ours
     shared = tmp_path / "shared"
     shared.mkdir()
     cache = shared / "cache"

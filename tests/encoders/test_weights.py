@@ -175,9 +175,15 @@ def _forge(store: Path, data: Path) -> None:
 
 
 @pytest.mark.parametrize("open_to", ["group", "other", "another user", "a link"])
-def test_a_weight_hash_record_another_user_could_write_is_not_trusted(tmp_path: Path, open_to: str) -> None:
+def test_a_weight_hash_record_another_user_could_write_is_not_trusted(
+    tmp_path: Path, open_to: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A record in a data folder open to a group, that another local user wrote (or could write), vouched
-    for their weights: a pinned package's changed weights passed with the forged digest."""
+    for their weights: a pinned package's changed weights passed with the forged digest. "group": a group
+    the service is not in (one it is in is its own: tests/core/test_group_folders.py)."""
+    from figvault import private_dirs
+
+    monkeypatch.setattr(private_dirs, "service_groups", lambda: set())
     data = tmp_path / "weights.bin"
     data.write_bytes(b"a" * 1000)
     store = tmp_path / "cache" / "weight-hashes.json"

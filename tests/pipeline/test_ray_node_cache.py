@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from figvault import private_dirs
 from figvault.encoders import factory
 from figvault.encoders.weights import hash_cache_for, sha256_file
 from figvault.errors import FigvaultError
@@ -79,12 +80,14 @@ def test_an_actor_keeps_its_cache_in_its_users_private_folder(
 def test_an_actor_refuses_a_temporary_folder_where_others_may_rename_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, temp_mode: int
 ) -> None:
-    """A temporary folder open to writes without the sticky bit: another user could rename the actor's
-    private folder away and plant theirs, record included, under its name; its own 0700 protects nothing.
-    Before, the folder was made there and used (``only_mine`` checks the folder, not what holds it)."""
+    """A temporary folder open to writes without the sticky bit (everyone's, or a group's the service is not
+    in): another user could rename the actor's private folder away and plant theirs, record included, under
+    its name; its own 0700 protects nothing. Before, the folder was made there and used (``only_mine``
+    checks the folder, not what holds it). A group the service is in: tests/core/test_group_folders.py."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     temp.chmod(temp_mode)
+    monkeypatch.setattr(private_dirs, "service_groups", lambda: set())  # the folder's group is not ours
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     with pytest.raises(FigvaultError, match="set TMPDIR"):
         actor_settings(tmp_path, monkeypatch)
