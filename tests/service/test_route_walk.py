@@ -1,0 +1,250 @@
+"""Every route the app has, walked by three outsiders against one editor's document, unit, image and job.
+
+The routes come from the running app (``iter_route_contexts(app.routes)``), not from a list typed here: a
+route added later is walked too, and fails this test until it refuses a caller without a credential (or is
+added to ``PUBLIC``) and has a probe in ``PROBES``. The outsiders: no credential; a reader and an editor of
+the same tenant in another group; an editor and an admin of another tenant (who shares the owner's group
+*name*). For each route and method:
+
+- without a credential: 401, unless the route is public by design (``PUBLIC``);
+- a route that names the target (a document, unit, page or job in its path): the same status and body
+  as for an id that does not exist, so neither a read nor a write tells that the target exists;
+- every answer, body and headers: none of the target's ids, its name, its owner or its image's ETag;
+- afterwards the owner reads its document, tags and job as they were (no outsider changed them).
+
+The owner's own answers to the same probes carry those markers (checked first), so the markers are what
+the probes would show a caller who may see the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from figvault.access import Role
+from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import figure_pdf
+from tests.service.upload_service import Service, serving
+
+OWNER = "owner-qz7"
+TARGET_NAME = "ledger-xq9.pdf"
+OUTSIDERS = ("anonymous", "reader_g1", "editor_g1", "editor_globex", "admin_globex")
+ACCOUNTS = [
+    (OWNER, Role.EDITOR, ["g0"], "acme"),
+    ("admin_acme", Role.ADMIN, ["g0", "g1"], "acme"),
+    ("reader_g1", Role.READER, ["g1"], "acme"),
+    ("editor_g1", Role.EDITOR, ["g1"], "acme"),
+    ("editor_globex", Role.EDITOR, ["g0"], "globex"),
+    ("admin_globex", Role.ADMIN, ["g0"], "globex"),
+]
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/"}
+"""Routes any caller may read: liveness, readiness (fixed reasons), the schema and the page."""
+UNKNOWN = {
+    "doc_id": "doc_" + "0" * 24,
+    "unit_id": "0" * 32,
+    "job_id": "0" * 12,
+    "page": "1",
+}
+
+
+@dataclass
+class Target:
+    doc_id: str
+    job_id: str
+    unit_ids: list[str]
+    image: bytes
+    etag: str
+    allowed: str
+    """The server folder the ingest allow-list admits (one file, not the target's)."""
+
+    def markers(self) -> list[str]:
+        stem = TARGET_NAME.removesuffix(".pdf")
+        return [self.doc_id, self.job_id, *self.unit_ids, stem, OWNER, self.etag.strip('"')]
+
+
+def probe(method: str, path: str, target: Target) -> dict[str, Any]:
+    """The request each route gets: what would show the target to a caller who may see it."""
+    name = TARGET_NAME.removesuffix(".pdf")
+    pdf = ("files", (TARGET_NAME, b"%PDF-1.4\n%%EOF\n", "application/pdf"))
+    probes: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/v1/search"): {"json": {"query": f"{name} figure chart", "top_k": 50}},
+        ("POST", "/v1/search/image"): {
+            "files": {"image": ("q.png", target.image, "image/png")},
+            "data": {"top_k": "50"},
+        },
+        ("POST", "/v1/documents"): {"files": [pdf], "data": {"groups": "g0", "doc_id": target.doc_id}},
+        ("PATCH", "/v1/documents/{doc_id}"): {"json": {"tags": ["moved"]}},
+        ("POST", "/v1/jobs/ingest"): {"json": {"paths": [target.allowed], "groups": ["g0"]}},
+        ("POST", "/v1/jobs/reencode"): {"json": {}},
+        ("GET", "/v1/documents"): {"params": {"limit": 200}},
+        ("GET", "/v1/audit"): {"params": {"limit": 200}},
+        ("GET", "/v1/jobs"): {"params": {"limit": 100}},
+    }
+    return probes.get((method, path), {})
+
+
+def walked_routes(service: Service) -> list[tuple[str, str]]:
+    """(method, path template) of every endpoint the app serves, and each mount's path."""
+    out: list[tuple[str, str]] = []
+    for route in iter_route_contexts(service.client.app.routes):
+        if isinstance(route.original_route, Mount):
+            out.append(("GET", f"{route.path}/app.js"))
+            continue
+        out.extend((method, route.path) for method in sorted(route.methods or ()) if method != "HEAD")
+    return sorted(set(out))
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, f"no value for a parameter of {path}: add it to UNKNOWN and the target's"
+    return path
+
+
+def send(service: Service, caller: str, method: str, url: str, kwargs: dict[str, Any]) -> Any:
+    headers = {} if caller == "anonymous" else service.headers(caller)
+    return service.client.request(method, url, headers=headers, **kwargs)
+
+
+TENANT_OF = {name: tenant for name, _, _, tenant in ACCOUNTS}
+
+
+def shown(response: Any, caller: str) -> str:
+    """What a caller reads of an answer: its body and its headers. The audit trail's entries of the caller's
+    own tenant are left out (they record what its callers sent, the target's ids in their own requests); any
+    other tenant's entry is kept whole, so its ids show."""
+    body = response.text
+    if response.request.url.path == "/v1/audit" and response.status_code == 200:
+        entries = [e for e in response.json()["entries"] if e["tenant"] != TENANT_OF.get(caller)]
+        body = str(entries)
+    return body + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Target]]:
+    root = tmp_path_factory.mktemp("walk")
+    settings = tiny_settings(root / "data", TINY_A, text=False)
+    settings.extract.workers = 1
+    settings.service.tenant_admin_metrics = True  # an admin of another tenant reads its tenant's view
+    with serving(settings, root, ACCOUNTS, Service) as service:
+        yield service, own_target(service, root)
+
+
+def own_target(service: Service, root: Path) -> Target:
+    data = figure_pdf(root / "t.pdf", seed=11, n_figures=2).read_bytes()
+    figure_pdf(root / "allowed" / "shared.pdf", seed=12)  # what a folder ingest of the allowed folder finds
+    files = [("files", (TARGET_NAME, data, "application/pdf"))]
+    headers = service.headers(OWNER)
+    accepted = service.client.post("/v1/documents", files=files, data={"groups": "g0"}, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    assert service.wait(job_id, OWNER)["state"] == "succeeded"
+    doc_id = accepted.json()["documents"][0]["doc_id"]
+    units = service.client.get(f"/v1/documents/{doc_id}/units", headers=headers).json()["units"]
+    unit_ids = [u["unit_id"] for u in units]
+    image = service.client.get(f"/v1/units/{unit_ids[0]}/image", headers=headers)
+    assert image.status_code == 200 and unit_ids
+    return Target(
+        doc_id,
+        job_id,
+        unit_ids,
+        image.content,
+        image.headers["etag"],
+        str(root / "allowed"),
+    )
+
+
+def values_of(target: Target) -> dict[str, str]:
+    return {"doc_id": target.doc_id, "unit_id": target.unit_ids[0], "job_id": target.job_id, "page": "1"}
+
+
+def test_the_owner_reads_its_target_through_the_probes(walked: tuple[Service, Target]) -> None:
+    """The markers are what the probes show a caller who may see the target: else the walk proves nothing."""
+    service, target = walked
+    reads = [
+        ("GET", "/v1/documents", target.doc_id),
+        ("POST", "/v1/search/image", target.unit_ids[0]),
+        ("GET", "/v1/jobs", target.job_id),
+    ]
+    for method, path, marker in reads:
+        response = send(service, OWNER, method, path, probe(method, path, target))
+        assert response.status_code == 200, (path, response.text)
+        assert marker in response.text, path
+    read = send(service, OWNER, "GET", f"/v1/units/{target.unit_ids[0]}/image", {})
+    assert target.etag.strip('"') in shown(read, OWNER)
+
+
+def walk(service: Service, target: Target, caller: str) -> list[str]:
+    """What ``caller`` was shown or allowed that it should not have been, one line per route."""
+    routes = walked_routes(service)
+    assert len(routes) >= 25, routes  # the walk found the app's routes, not an empty list
+    failures: list[str] = []
+    for method, path in routes:
+        kwargs = probe(method, path, target)
+        response = send(service, caller, method, fill(path, values_of(target)), kwargs)
+        where = f"{caller} {method} {path}: {response.status_code}"
+        if caller == "anonymous" and path not in PUBLIC and not path.startswith("/static"):
+            if response.status_code != 401:
+                failures.append(f"{where}, not 401 without a credential")
+            continue
+        if response.status_code == 422:
+            failures.append(
+                f"{where}: the probe never reached the route (add one to probe()): {response.text[:200]}"
+            )
+        if response.status_code >= 500:
+            failures.append(f"{where}: {response.text[:200]}")
+        leaked = [m for m in target.markers() if m in shown(response, caller)]
+        if leaked:
+            failures.append(f"{where} shows {leaked}")
+        if "{" in path:
+            unknown = send(service, caller, method, fill(path, UNKNOWN), kwargs)
+            if (response.status_code, response.text) != (unknown.status_code, unknown.text):
+                failures.append(
+                    f"{where} {response.text[:120]} but {unknown.status_code} {unknown.text[:120]} "
+                    "for an id that does not exist"
+                )
+    return failures
+
+
+@pytest.mark.parametrize("caller", OUTSIDERS)
+def test_every_route_refuses_or_hides_the_target_from_an_outsider(
+    walked: tuple[Service, Target], caller: str
+) -> None:
+    service, target = walked
+    failures = walk(service, target, caller)
+    assert not failures, "\n".join(failures)
+
+
+def test_no_outsider_changed_the_target(walked: tuple[Service, Target]) -> None:
+    service, target = walked
+    for caller in OUTSIDERS:  # every write an outsider may try, whatever ran before
+        walk(service, target, caller)
+    owner = service.headers(OWNER)
+    document = service.client.get(f"/v1/documents/{target.doc_id}", headers=owner)
+    assert document.status_code == 200
+    assert document.json()["tags"] == [] and document.json()["groups"] == ["g0"]
+    assert service.client.get(f"/v1/jobs/{target.job_id}", headers=owner).json()["state"] == "succeeded"
+    units = service.client.get(f"/v1/documents/{target.doc_id}/units", headers=owner).json()["units"]
+    assert [u["unit_id"] for u in units] == target.unit_ids
+
+
+def test_the_walk_catches_a_route_added_without_a_guard(walked: tuple[Service, Target]) -> None:
+    """The walk reads the app's routes as they are now: an unguarded route, or one that names the target
+    to anyone, fails it (so a route added later is checked without editing this file)."""
+    service, target = walked
+    app = service.client.app
+    app.add_api_route("/v1/debug/last-document", lambda: {"doc_id": target.doc_id}, methods=["GET"])
+    try:
+        anonymous = walk(service, target, "anonymous")
+        outsider = walk(service, target, "reader_g1")
+    finally:
+        app.router.routes.pop()
+    assert anonymous == ["anonymous GET /v1/debug/last-document: 200, not 401 without a credential"]
+    assert outsider == [f"reader_g1 GET /v1/debug/last-document: 200 shows ['{target.doc_id}']"]
+    assert ("GET", "/v1/debug/last-document") not in walked_routes(service)
