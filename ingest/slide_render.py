@@ -169,6 +169,7 @@ def _convert(
     deck = tmp_path / "deck.pptx"
     deck.write_bytes(source)
     cmd = soffice_pdf_command(soffice, profile, tmp_path, [deck])
+    soffice_profiles.lock_down(profile)  # no link followed, no macro run, whatever the deck holds
     env = {**os.environ, "HOME": str(tmp_path)}
     # Within the document's time for optional steps: a worker killed at its limit would lose the whole deck.
     timeout: float = settings.libreoffice_timeout_s

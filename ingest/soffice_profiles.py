@@ -13,6 +13,8 @@ extraction slot (``SofficeProfiles.lease``), which the first deck's conversion b
   profile (a profile is byte for byte the same after a second deck's conversion as after the first), and
   ``scrub`` removes what LibreOffice keeps of documents all the same (the recent-documents lists, whose
   entries carry a thumbnail of the first page; backup and recovery copies), after every conversion.
+- **locked down before every start** (``lock_down``): the profile's registry blocks what a deck could make
+  LibreOffice fetch or run (links to files and URLs, macros), whatever the deck holds;
 - **nothing left behind by a killed batch**: the profiles' folder is named by the process that made it
   (``figvault-lo-profiles-<pid>-...`` in the temp folder), and a batch that makes one removes those whose
   process is gone (``remove_orphans``): a batch killed before ``close`` (SIGKILL, an out-of-memory kill,
@@ -40,6 +42,37 @@ DOCUMENT_ITEMS = re.compile(
 )
 """The registry's items that name documents: recent-documents lists (with thumbnails), recovery lists. The
 file has one ``<item>`` a line."""
+
+LOCKDOWN = {
+    "BlockUntrustedRefererLinks": "true",
+    "DisableMacrosExecution": "true",
+    "MacroSecurityLevel": "3",
+}
+"""``org.openoffice.Office.Common/Security/Scripting`` settings every conversion runs with. The extractor
+removes a deck's links before LibreOffice sees it (``safety.without_external_targets``); this is the second
+wall, in LibreOffice itself, for a link that removal misses. BlockUntrustedRefererLinks: LibreOffice loads
+nothing a document outside its trusted locations (none are set) links to: a deck given to soffice with a
+picture linked to ``http://127.0.0.1:<port>/x.png`` made it send ``OPTIONS`` and ``GET /x.png`` there, one
+linked to ``file:///...`` drew that file into the PDF; with this, neither (LibreOffice 7.4,
+``tests/ingest/test_hostile_links.py``). DisableMacrosExecution and MacroSecurityLevel 3 (very high): no
+macro of a document runs, signed or not (headless soffice runs none by default; this keeps it so whatever
+the installation's defaults)."""
+_LOCKDOWN_PATH = "/org.openoffice.Office.Common/Security/Scripting"
+_LOCKDOWN_ITEMS = re.compile(
+    r'^<item oor:path="'
+    + re.escape(_LOCKDOWN_PATH)
+    + r'"><prop oor:name="('
+    + "|".join(LOCKDOWN)
+    + r')".*\n',
+    re.MULTILINE,
+)
+_REGISTRY_END = "</oor:items>"
+_EMPTY_REGISTRY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry"'
+    ' xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    + _REGISTRY_END
+    + "\n"
+)
 
 PREFIX = "figvault-lo-profiles-"
 _OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
@@ -79,6 +112,27 @@ def scrub(folder: Path) -> None:
         kept = DOCUMENT_ITEMS.sub("", text)
         if kept != text:
             registry.write_text(kept, encoding="utf-8")
+
+
+def lock_down(folder: Path) -> None:
+    """Set ``LOCKDOWN`` in the profile's registry before soffice starts on it: written into a new profile
+    (soffice builds the rest around it) and set again in a reused one, whatever it held (one item a line,
+    as soffice writes the file). A registry without its end tag is started again from empty."""
+    registry = folder / REGISTRY
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        text = registry.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = _EMPTY_REGISTRY
+    if _REGISTRY_END not in text:
+        text = _EMPTY_REGISTRY
+    items = "".join(
+        f'<item oor:path="{_LOCKDOWN_PATH}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value>'
+        "</prop></item>\n"
+        for name, value in LOCKDOWN.items()
+    )
+    head, _, tail = _LOCKDOWN_ITEMS.sub("", text).rpartition(_REGISTRY_END)
+    registry.write_text(head + items + _REGISTRY_END + tail, encoding="utf-8")
 
 
 def _alive(pid: int) -> bool:

@@ -301,6 +301,55 @@ def svg_picture_pptx(path: Path, base: bytes, svg: bytes, *, gzipped: bool = Fal
     return path
 
 
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_OLE_FRAME = (
+    '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="9" name="Object 8"/><p:cNvGraphicFramePr/><p:nvPr/>'
+    '</p:nvGraphicFramePr><p:xfrm><a:off x="6000000" y="1828800"/><a:ext cx="2000000" cy="1500000"/></p:xfrm>'
+    '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/presentationml/2006/ole">'
+    '<p:oleObj name="Worksheet" r:id="rIdOut" progId="Excel.Sheet.12" imgW="2000000" imgH="1500000">'
+    '<p:link updateAutomatic="1"/></p:oleObj></a:graphicData></a:graphic></p:graphicFrame>'
+)
+LINK_KINDS: dict[str, tuple[str, bytes, bytes]] = {
+    # kind: (relationship type, the slide's XML where the reference goes, what it becomes)
+    "video": (
+        "video",
+        b"<p:nvPr/></p:nvPicPr>",
+        b'<p:nvPr><a:videoFile r:link="rIdOut"/></p:nvPr></p:nvPicPr>',
+    ),
+    "audio": (
+        "audio",
+        b"<p:nvPr/></p:nvPicPr>",
+        b'<p:nvPr><a:audioFile r:link="rIdOut"/></p:nvPr></p:nvPicPr>',
+    ),
+    "hyperlink": ("hyperlink", b"<a:r><a:t>", b'<a:r><a:rPr><a:hlinkClick r:id="rIdOut"/></a:rPr><a:t>'),
+    "linked-ole": ("oleObject", b"</p:spTree>", _OLE_FRAME.encode() + b"</p:spTree>"),
+}
+"""Relationships outside the package that a deck may hold besides a linked picture (``linked_picture_pptx``):
+a linked video or sound, a hyperlink on the title, a linked OLE object set to update when opened."""
+
+
+def external_link_pptx(path: Path, base: bytes, kind: str, target: str, *, mode: str = "External") -> Path:
+    """``base`` (``pptx_decks.picture_deck``) whose slide 1 also refers to ``target`` as a ``kind`` of
+    ``LINK_KINDS``, through a relationship of TargetMode ``mode`` ("External"; "Internal": a package part
+    named by an absolute URL, which no program may take for a link)."""
+    rel_type, old, new = LINK_KINDS[kind]
+    rel = '<Relationship Id="rIdOut" Target="{}" TargetMode="{}" Type="{}{}"/></Relationships>'.format(
+        target.replace("&", "&amp;").replace('"', "&quot;"), mode, _REL, rel_type
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "ppt/slides/slide1.xml":
+                assert old in data, f"slide 1 has no {old!r}"
+                data = data.replace(old, new, 1)
+            if item.filename == "ppt/slides/_rels/slide1.xml.rels":
+                data = data.replace(b"</Relationships>", rel.encode())
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
 def svg_linking(target: str) -> bytes:
     """An SVG whose one element is a picture loaded from ``target``."""
     return (
@@ -371,3 +420,65 @@ def nested_group_pptx(path: Path, base: bytes, depth: int) -> Path:
             zout.writestr(item, data)
     path.write_bytes(out.getvalue())
     return path
+
+
+def actions_pdf(path: Path, base: Path, url: str, outside: Path, marker: Path, *, script_loops: bool) -> Path:
+    """``base`` (a PDF) with everything a reader might act on that points outside it: an open action that
+    launches ``touch marker`` then runs JavaScript (``app.launchURL``, ``submitForm`` to ``url``, and an
+    endless loop when ``script_loops``), links to ``url``, to a program (/Launch) and into the file
+    ``outside`` (/GoToR), a text field whose calculate and format scripts loop, an XFA form whose picture
+    is at ``url`` and which includes ``outside``, and an attached (embedded) file."""
+    doc = pymupdf.open(base)
+    page = doc[0]
+    links: list[dict[str, object]] = [
+        {"kind": pymupdf.LINK_URI, "uri": f"{url}/uri"},
+        {"kind": pymupdf.LINK_LAUNCH, "file": "/usr/bin/touch"},
+        {"kind": pymupdf.LINK_GOTOR, "file": str(outside), "page": 0, "to": pymupdf.Point(0, 0)},
+    ]
+    for i, link in enumerate(links):
+        page.insert_link({**link, "from": pymupdf.Rect(56, 700 + 20 * i, 300, 716 + 20 * i)})
+    doc.embfile_add("attached.txt", ATTACHED_WORDS, filename="attached.txt")
+    loop = "while (true) {}" if script_loops else ""
+    script = doc.get_new_xref()
+    doc.update_object(
+        script,
+        f"<< /S /JavaScript /JS (app.launchURL('{url}/js'); this.submitForm('{url}/submit'); {loop}) >>",
+    )
+    launch = doc.get_new_xref()
+    doc.update_object(
+        launch,
+        f"<< /S /Launch /Unix << /F (/usr/bin/touch) /P ({marker}) >> /F (/usr/bin/touch)"
+        f" /Next {script} 0 R >>",
+    )
+    catalog = doc.pdf_catalog()
+    doc.xref_set_key(catalog, "OpenAction", f"{launch} 0 R")
+    field = doc.get_new_xref()
+    doc.update_object(
+        field,
+        "<< /Type /Annot /Subtype /Widget /FT /Tx /T (total) /V (1) /Rect [56 780 200 800] /P "
+        f"{page.xref} 0 R /AA << /C << /S /JavaScript /JS (while (true) {{}}) >>"
+        " /F << /S /JavaScript /JS (while (true) {}) >> >> >>",
+    )
+    doc.xref_set_key(
+        page.xref,
+        "Annots",
+        f"[{' '.join(f'{x} 0 R' for x in [*(x for x, *_ in page.annot_xrefs()), field])}]",
+    )
+    xfa = doc.get_new_xref()
+    doc.update_object(xfa, "<< >>")
+    doc.update_stream(
+        xfa,
+        (
+            '<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform><draw><value>'
+            f'<image href="{url}/xfa"/></value></draw></subform></template>'
+            f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{outside.as_uri()}" parse="text"/>'
+            "</xdp:xdp>"
+        ).encode(),
+    )
+    doc.xref_set_key(catalog, "AcroForm", f"<< /Fields [{field} 0 R] /XFA {xfa} 0 R /NeedAppearances true >>")
+    doc.save(path)
+    return path
+
+
+ATTACHED_WORDS = b"Platypus-4242 words of an attached file"
+"""The text of ``actions_pdf``'s embedded file: not on any page, so in no unit or page text."""

@@ -4,6 +4,7 @@ a figure."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import zipfile
@@ -12,11 +13,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from figvault.ingest import slide_render, soffice_profiles
 from figvault.ingest.extract import extract_document
 from figvault.ingest.safety import svg_internal_only, without_external_targets
 from figvault.settings import ExtractSettings
+from tests.helpers.trap import LoopbackTrap
 from tests.ingest import pptx_decks as decks
 from tests.ingest.hostile_docs import (
+    external_link_pptx,
     linked_picture_pptx,
     svg_linking,
     svg_linking_through_its_dtd,
@@ -112,3 +116,129 @@ def test_an_svg_loses_references_its_doctype_adds(how: str) -> None:
 def test_an_svg_referring_to_an_external_entity_becomes_empty() -> None:
     svg = b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hostname">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>'
     assert svg_internal_only(svg) == b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+
+
+SECRET_WORDS = b"Wombat-7731 the server's own file"
+"""The text of a server file a deck links to: no unit, title or warning may hold it."""
+
+LINK_FORMS = [
+    # (form, what it points at: "url" the loopback trap, "file" the secret text file)
+    ("picture", "url"),
+    ("video", "url"),
+    ("video", "file"),
+    ("audio", "url"),
+    ("hyperlink", "url"),
+    ("hyperlink", "file"),
+    ("linked-ole", "url"),
+    ("linked-ole", "file"),
+    ("internal-url", "url"),
+    ("svg-image", "url"),
+    ("svg-stylesheet", "url"),
+    ("svg-xinclude", "url"),
+]
+
+
+def deck_linking(tmp_path: Path, form: str, target: str) -> Path:
+    """The picture deck made to point at ``target`` in one of LINK_FORMS' ways."""
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    deck = tmp_path / f"{form}.pptx"
+    if form == "picture":
+        return linked_picture_pptx(deck, base, target)
+    if form == "internal-url":  # an absolute URL as a part name: TargetMode Internal, no link by the rules
+        return external_link_pptx(deck, base, "video", target, mode="Internal")
+    if form.startswith("svg-"):
+        svg = {
+            "svg-image": svg_linking(target),
+            "svg-stylesheet": f'<?xml-stylesheet type="text/css" href="{target}"?>'.encode()
+            + svg_linking("#none"),
+            "svg-xinclude": svg_linking("#none").replace(
+                b"<image",
+                f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{target}"/><image'.encode(),
+            ),
+        }[form]
+        return svg_picture_pptx(deck, base, svg)
+    return external_link_pptx(deck, base, form, target)
+
+
+def everything_said(result: object) -> bytes:
+    """Every text a deck's extraction gives back: units (all fields), warnings."""
+    return repr(result).encode()
+
+
+@needs_soffice
+@pytest.mark.parametrize(("form", "points_at"), LINK_FORMS)
+def test_nothing_a_deck_links_to_is_fetched_or_read(tmp_path: Path, form: str, points_at: str) -> None:
+    """A linked picture, video, sound, OLE object (set to update when opened), a hyperlink, an absolute URL
+    given as a part name, and an SVG's image, stylesheet or XInclude: neither python-pptx nor LibreOffice
+    connects to the URL or reads the file. Safe before this test (``without_external_targets`` and the
+    SVG cleaning); it fails when either wall is gone (the lockdown test below takes the first away)."""
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_bytes(SECRET_WORDS)
+    with LoopbackTrap() as trap:
+        target = trap.url(form) if points_at == "url" else secret.as_uri()
+        result = extract_document(
+            deck_linking(tmp_path, form, target), ExtractSettings(libreoffice="auto", dpi=72)
+        )
+        assert result.figures  # the deck was read, its linked part left out
+    assert trap.hits == []
+    assert SECRET_WORDS not in everything_said(result)
+    assert not any(SECRET_WORDS in f.png for f in result.figures)
+
+
+@needs_soffice
+@pytest.mark.parametrize("profile", ["fresh", "reused"])
+def test_libreoffice_itself_follows_no_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str
+) -> None:
+    """The second wall: with the deck's links left in (the package check taken away), LibreOffice neither
+    fetches a linked picture's URL nor draws a linked server file. Before soffice_profiles.lock_down it did
+    both: the trap got ``OPTIONS /x.png`` and ``GET /x.png``, and the secret's colour filled the unit. A
+    reused profile is locked down again before each start, whatever its registry says by then."""
+    monkeypatch.setattr(slide_render, "without_external_targets", lambda data: data)
+    secret = secret_png(tmp_path / "outside")
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    settings = ExtractSettings(libreoffice="auto", dpi=72)
+    with LoopbackTrap() as trap, contextlib.ExitStack() as stack:
+        if profile == "reused":
+            folder = stack.enter_context(stack.enter_context(soffice_profiles.SofficeProfiles()).lease())
+            stack.enter_context(soffice_profiles.reusing(folder))
+            assert extract_document(decks.diagram_deck(tmp_path / "plain.pptx"), settings).figures
+            registry = folder / soffice_profiles.REGISTRY
+            registry.write_text(registry.read_text().replace("<value>true</value>", "<value>false</value>"))
+        by_url = extract_document(linked_picture_pptx(tmp_path / "u.pptx", base, trap.url("x.png")), settings)
+        by_file = extract_document(linked_picture_pptx(tmp_path / "f.pptx", base, secret.as_uri()), settings)
+    assert trap.hits == []
+    assert [f.unit.page for f in by_url.figures + by_file.figures if secret_share(f.png) > 0.05] == []
+
+
+def test_lock_down_sets_its_items_once_in_any_registry(tmp_path: Path) -> None:
+    """A new profile gets a registry of the lockdown alone; a registry soffice wrote keeps its other items
+    and has each lockdown item once, with its value; one cut short is started again."""
+    items = [f'oor:name="{name}"' for name in soffice_profiles.LOCKDOWN]
+    soffice_profiles.lock_down(tmp_path / "new")
+    soffice_profiles.lock_down(tmp_path / "new")
+    fresh = (tmp_path / "new" / soffice_profiles.REGISTRY).read_text()
+    assert [fresh.count(item) for item in items] == [1, 1, 1]
+
+    registry = tmp_path / "used" / soffice_profiles.REGISTRY
+    registry.parent.mkdir(parents=True)
+    other = (
+        '<item oor:path="/org.openoffice.Setup/Office"><prop oor:name="ooSetupInstCompleted" oor:op="fuse">'
+        "<value>true</value></prop></item>\n"
+    )
+    tampered = fresh.replace("<value>true</value>", "<value>false</value>").replace(
+        "</oor:items>", other + "</oor:items>"
+    )
+    registry.write_text(tampered)
+    soffice_profiles.lock_down(tmp_path / "used")
+    kept = registry.read_text()
+    assert (
+        other in kept
+        and "<value>false</value>" not in kept
+        and [kept.count(item) for item in items] == [1, 1, 1]
+    )
+
+    registry.write_text(fresh[:100])
+    soffice_profiles.lock_down(tmp_path / "used")
+    assert registry.read_text() == fresh
