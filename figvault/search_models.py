@@ -13,9 +13,14 @@ from figvault.tags import MAX_TAG_CHARS, MAX_TAGS, tag_set
 from figvault.text_checks import MAX_FILTER_VALUES, NameList
 from figvault.units import FigureKind
 
+# The numeric limits of a search, defined here only: the CLI's options, the HTTP API's models and routes
+# and the search page's inputs (filled in when the page is served: service/api/routes/page.py) use these.
+MAX_TOP_K = 200
+"""The most results one search returns."""
 MAX_PAGE = 100_000
-"""The last page a page range can name (an open range "3-" ends here)."""
+"""The last page a page range or a page image can name (an open range "3-" ends here)."""
 MAX_PIXELS_SIDE = 1_000_000
+"""The largest figure width or height a size filter can name."""
 SQUARE_RATIO = 1.2
 """A figure whose width/height ratio is within 1.2 either way is ``square``; wider ``landscape``, taller
 ``portrait``."""
@@ -115,7 +120,7 @@ class SearchFilters(BaseModel):
 
 class SearchRequest(BaseModel):
     query: str = ""
-    top_k: int = Field(default=10, ge=1, le=200)
+    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     rerank: bool | None = None
     """None: the configured default (on when a CUDA device and weights are there)."""

@@ -11,6 +11,7 @@ import typer
 
 from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
+from figvault.search_models import MAX_TOP_K
 
 if TYPE_CHECKING:
     from figvault.access import Principal
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 def eval_command(
     ctx: typer.Context,
     queries_file: Annotated[Path, typer.Argument(help="JSONL: id, query, doc, page, label per line.")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=200, help="Results per query.")] = 10,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, max=MAX_TOP_K, help="Results per query.")
+    ] = 10,
     results: Annotated[
         Path | None, typer.Option("--results", help="Write each query's ranked results here (JSONL).")
     ] = None,

@@ -21,6 +21,7 @@ from figvault.commands._retrieval_cli import (
     parse_day,
     quiet_store_logs,
 )
+from figvault.search_models import MAX_PIXELS_SIDE, MAX_TOP_K
 from figvault.units import FigureKind
 
 if TYPE_CHECKING:
@@ -53,10 +54,17 @@ TagsOption = Annotated[
 PagesOption = Annotated[
     str | None, typer.Option("--pages", help="Only these pages or slides: 3-7, 5, 3- or -7.")
 ]
-MinWidthOption = Annotated[int | None, typer.Option("--min-width", help="Figure image width >= (pixels).")]
-MaxWidthOption = Annotated[int | None, typer.Option("--max-width", help="Figure image width <= (pixels).")]
-MinHeightOption = Annotated[int | None, typer.Option("--min-height", help="Figure image height >= (pixels).")]
-MaxHeightOption = Annotated[int | None, typer.Option("--max-height", help="Figure image height <= (pixels).")]
+
+
+def _size(name: str, about: str) -> typer.models.OptionInfo:
+    """A figure-size option, within the API's own bounds (``MAX_PIXELS_SIDE``)."""
+    return typer.Option(name, min=0, max=MAX_PIXELS_SIDE, help=about)
+
+
+MinWidthOption = Annotated[int | None, _size("--min-width", "Figure image width >= (pixels).")]
+MaxWidthOption = Annotated[int | None, _size("--max-width", "Figure image width <= (pixels).")]
+MinHeightOption = Annotated[int | None, _size("--min-height", "Figure image height >= (pixels).")]
+MaxHeightOption = Annotated[int | None, _size("--max-height", "Figure image height <= (pixels).")]
 AspectOption = Annotated[
     str | None, typer.Option("--aspect", help="landscape, portrait or square (width/height 1.2 apart).")
 ]
@@ -70,7 +78,9 @@ MaxAspectOption = Annotated[float | None, typer.Option("--max-aspect", help="Wid
 def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="What the figure shows, in plain words.")] = "",
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=200, help="Results to return.")] = 10,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, max=MAX_TOP_K, help="Results to return.")
+    ] = 10,
     groups: Annotated[
         str | None, typer.Option("--groups", help="Search as these groups (default: the whole tenant).")
     ] = None,

@@ -15,6 +15,7 @@ from figvault.access import group_set
 from figvault.pipeline.registry import DocumentRecord
 from figvault.retrieval.schema import MAX_GROUPS
 from figvault.search_models import (
+    MAX_TOP_K,
     DuplicateRef,
     SearchFilters,
     SearchHit,
@@ -52,7 +53,7 @@ class SearchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Text = Field(min_length=1, description="The question, in plain words (at most 2,000 characters).")
-    top_k: int = Field(default=10, ge=1, le=200)
+    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     rerank: bool | None = Field(default=None, description="None: the server's default.")
     explain: bool = False

@@ -183,7 +183,8 @@ export class SearchView {
 
   topKValue() {
     const k = Number.parseInt(this.topK.value, 10);
-    return Number.isFinite(k) ? Math.min(200, Math.max(1, k)) : 12;
+    const most = Number(this.topK.max) || Infinity; // the server's MAX_TOP_K, written into the page it serves
+    return Number.isFinite(k) ? Math.min(most, Math.max(1, k)) : Math.min(most, 12);
   }
 
   // Every refused control named in the status line, the old results dimmed: they answer another search.

@@ -12,6 +12,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from figvault.search_models import MAX_PIXELS_SIDE, MAX_TOP_K
+
 STATIC_PACKAGE = ("figvault.service", "static")
 
 router = APIRouter(include_in_schema=False)
@@ -31,8 +33,15 @@ PAGE_HEADERS = {
 }
 
 
+PAGE_LIMITS = {"MAX_TOP_K": MAX_TOP_K, "MAX_PIXELS_SIDE": MAX_PIXELS_SIDE}
+"""The search's limits the page's inputs carry (``{{NAME}}`` in index.html), from their one definition."""
+
+
 def index_html() -> str:
-    return resources.files(STATIC_PACKAGE[0]).joinpath(STATIC_PACKAGE[1], "index.html").read_text("utf-8")
+    page = resources.files(STATIC_PACKAGE[0]).joinpath(STATIC_PACKAGE[1], "index.html").read_text("utf-8")
+    for name, value in PAGE_LIMITS.items():
+        page = page.replace(f"{{{{{name}}}}}", str(value))
+    return page
 
 
 @router.get("/", response_class=HTMLResponse)

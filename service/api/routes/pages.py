@@ -33,6 +33,7 @@ from figvault.pipeline.sources import (
     SourceUnavailableError,
 )
 from figvault.retrieval.document_units import visible_units_of_document
+from figvault.search_models import MAX_PAGE
 from figvault.service.admission import Overloaded
 from figvault.service.api.routes.search import AUTH_RESPONSES
 from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
@@ -144,7 +145,7 @@ def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: Engi
 )
 async def page_image(
     doc_id: DocIdPath,
-    page: Annotated[int, Path(ge=1, le=100_000)],
+    page: Annotated[int, Path(ge=1, le=MAX_PAGE)],
     principal: Viewer,
     db: DbDep,
     settings: SettingsDep,

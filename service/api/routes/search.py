@@ -14,7 +14,7 @@ from figvault.errors import one_line
 from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import with_filter_ids
 from figvault.pipeline.registry import DocumentRegistry
-from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
+from figvault.search_models import MAX_TOP_K, SearchFilters, SearchRequest, SearchResponse
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
 from figvault.service.audit_writer import AuditWriter
 from figvault.service.db import RegistryDB
@@ -121,7 +121,7 @@ async def search_image(
         Form(max_length=2000, description="Optional question, used by the reranker."),
         AfterValidator(check_text),
     ] = "",
-    top_k: Annotated[int, Form(ge=1, le=200)] = 10,
+    top_k: Annotated[int, Form(ge=1, le=MAX_TOP_K)] = 10,
     filters: Annotated[
         str,
         Form(max_length=64_000, description='SearchFilters as JSON, e.g. {"kinds": ["chart"]}.'),
