@@ -19,15 +19,21 @@ document, the median over shuffles). Rules:
   ``text``) AND the text cosine are low (the two thresholds chosen together on the training documents'
   out-of-fold rows of the sound copy, or of both).
 
+Without ``--shifted`` only the sound rows are fitted and scored. A dump's agreement features
+(``bench/no_match_agreement.py``: does the top hold when a word of the question is dropped) are merged into
+its rows when their sidecar lies beside it; ``--max-refused`` takes several shares, each a row, so a set is
+compared with the control (the shipped four with only the threshold moved) at the same caught rate.
 The reporting half is never read (lines of other splits are dropped on load).
 
-    .venv/bin/python bench/no_match_shift.py SOUND --shifted SHIFTED [--test OTHER] [--size full]
+    .venv/bin/python bench/no_match_shift.py SOUND [--shifted SHIFTED] [--test OTHER] [--size full]
         [--shuffles 5] [--rules sound,pooled,pooled-worst,both-low-sound,both-low-pooled] [--sets all]
+        [--max-refused 0.03,0.05,0.08]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from no_match_agreement import AGREEMENT, agreement_path  # noqa: E402
 from no_match_features import EXTRAS, FEATURE_SETS, POOL_EXTRAS, feature_row  # noqa: E402
 from tune_retrieval import (  # noqa: E402
     CV_SHUFFLES,
@@ -61,6 +68,22 @@ def tuning_lines(dump: Path, size: str) -> dict[str, dict]:
     return {x["id"]: x for x in load(dump) if x["size"] == size and x["split"] == "tune"}
 
 
+def with_agreement(dump: Path, size: str, rows: dict[str, dict[str, float]]) -> None:
+    """Add to ``rows`` (by question id) the agreement features ``bench/no_match_agreement.py`` wrote beside
+    ``dump``, when it did (a question it did not reach gets none, and a set that reads them fails)."""
+    path = agreement_path(dump)
+    if path.is_file():
+        for x in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            if x["size"] == size and x["id"] in rows:
+                rows[x["id"]].update(x["features"])
+
+
+def feature_rows(dump: Path, lines: dict[str, dict], ids: Sequence[str], size: str, setting: Setting) -> Rows:
+    rows = {i: feature_row(lines[i], setting) for i in ids}
+    with_agreement(dump, size, rows)
+    return [rows[i] for i in ids]
+
+
 def aligned(
     sound: Path, others: Sequence[Path], size: str, setting: Setting, found_within: int = 0
 ) -> tuple[np.ndarray, list[str], Rows, list[Rows]]:
@@ -73,8 +96,10 @@ def aligned(
     ids = [i for i in base if all(i in lines for lines in rest)]
     y = np.array([int(bool(base[i]["query"].get("doc"))) for i in ids])
     groups = question_groups([base[i] for i in ids], setting)
-    rows = [feature_row(base[i], setting) for i in ids]
-    shifted = [[feature_row(lines[i], setting) for i in ids] for lines in rest]
+    rows = feature_rows(sound, base, ids, size, setting)
+    shifted = [
+        feature_rows(path, lines, ids, size, setting) for path, lines in zip(others, rest, strict=True)
+    ]
     if found_within and shifted:
         lost = [bool(y[k]) and rank_of(rest[0][i], setting, found_within) is None for k, i in enumerate(ids)]
         shifted[0] = [rows[k] if lost[k] else row for k, row in enumerate(shifted[0])]
@@ -224,7 +249,17 @@ SETS: dict[str, Sequence[str]] = {
     "shipped four": NO_MATCH_FEATURES,
     **{name: names for name, names in FEATURE_SETS.items() if name != "fitted"},
     **{f"shipped + {extra}": [*NO_MATCH_FEATURES, extra] for extra in (*POOL_EXTRAS, *EXTRAS)},
+    **{f"shipped + {name}": [*NO_MATCH_FEATURES, name] for name in AGREEMENT},
+    "shipped + every agreement feature": [*NO_MATCH_FEATURES, *AGREEMENT],
+    "shipped + drop: document kept, reciprocal rank; channels": [
+        *NO_MATCH_FEATURES,
+        "drop: top document kept",
+        "drop: mean reciprocal rank of the top",
+        "channels: the top's document is each channel's top",
+    ],
+    "agreement alone": AGREEMENT,
 }
+"""Sets of ``AGREEMENT`` need the dumps' sidecars (``bench/no_match_agreement.py``)."""
 
 
 def main() -> None:
@@ -232,12 +267,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("sound", type=Path)
-    parser.add_argument("--shifted", type=Path, required=True, help="The same store with words missing.")
+    parser.add_argument("--shifted", type=Path, help="The same store with words missing (none: sound only).")
     parser.add_argument("--test", type=Path, action="append", default=[], help="A shift nobody trains on.")
     parser.add_argument("--size", default="full")
     parser.add_argument("--profile", default="offline")
     parser.add_argument("--shuffles", type=int, default=5)
-    parser.add_argument("--max-refused", type=float, default=0.05)
+    parser.add_argument(
+        "--max-refused",
+        default="0.05",
+        help="Comma-separated shares: each is a row (several trace a set's curve, the control's included).",
+    )
     parser.add_argument(
         "--rules", default=",".join(RULES[:3]), help=f"Comma-separated, of: {', '.join(RULES)}."
     )
@@ -250,27 +289,34 @@ def main() -> None:
     )
     args = parser.parse_args()
     setting = configured_setting(args.profile)
-    paths = [args.shifted, *args.test]
+    paths = [*([args.shifted] if args.shifted else []), *args.test]
     y, groups, sound, others = aligned(args.sound, paths, args.size, setting)
     scored = [sound, *others]
-    trained = [sound, others[0]]
-    if args.found_within:
+    trained = [sound, others[0]] if args.shifted else [sound]
+    if args.found_within and args.shifted:
         trained[1] = aligned(args.sound, paths[:1], args.size, setting, args.found_within)[3][0]
     print(
         f"{args.size} tuning half: {int(y.sum())} answerable, {len(y) - int(y.sum())} unanswerable, "
         f"{len(set(groups))} documents; nested, {args.shuffles} shuffles; refused / caught"
     )
-    columns = ["held-out sound", "held-out shifted", *(f"held-out {p.name}" for p in args.test)]
-    print("\n| features | rule | " + " | ".join(columns) + " |")
-    print("| --- | --- |" + " --- |" * len(columns))
+    columns = [
+        "held-out sound",
+        *(["held-out shifted"] if args.shifted else []),
+        *(f"held-out {p.name}" for p in args.test),
+    ]
+    print("\n| features | rule | at most refused | " + " | ".join(columns) + " |")
+    print("| --- | --- | --- |" + " --- |" * len(columns))
     chosen = SETS if args.sets == "all" else {n: SETS[n] for n in args.sets.split(";")}
     for name, names in chosen.items():
         for rule in args.rules.split(","):
-            cells = nested(y, groups, trained, scored, names, rule, args.shuffles, args.max_refused)
-            print(
-                f"| {name} | {rule} | " + " | ".join(f"{r:.1%} / {c:.1%}" for r, c in cells) + " |",
-                flush=True,
-            )
+            for max_refused in map(float, args.max_refused.split(",")):
+                cells = nested(y, groups, trained, scored, names, rule, args.shuffles, max_refused)
+                print(
+                    f"| {name} | {rule} | {max_refused:.0%} | "
+                    + " | ".join(f"{r:.1%} / {c:.1%}" for r, c in cells)
+                    + " |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
