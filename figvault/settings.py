@@ -60,6 +60,9 @@ class ExtractSettings(BaseModel):
     libreoffice: str = "auto"
     """Path of soffice, ``auto`` to look it up on PATH, or ``off``."""
     libreoffice_timeout_s: int = 180
+    """CPU-time limit (seconds) of one LibreOffice conversion of a deck, its whole process tree counted,
+    with a wall-time backstop of 10 times this (ingest/deadline.py WALL_FACTOR); in an extraction worker
+    both within what is left of the document's 60 % (extract.doc_timeout_s). Past either: a sketch."""
     workers: int = 0
     """Parallel extraction processes; 0: one per CPU core."""
     use_layout_model: bool = False

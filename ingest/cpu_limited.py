@@ -68,6 +68,21 @@ def process_cpu_seconds(process: psutil.Process | None) -> float:
     return float(times.user + times.system)
 
 
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """CPU seconds ``process`` and every process below it have used: the live ones', and those of the ones
+    that ended and were reaped (their parents' ``children_*`` times); 0 for a part that cannot be read."""
+    total = 0.0
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        family = [process]
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def children_cpu() -> float:
     """CPU seconds used so far by this process's helpers that are still running."""
     return sum(helper.cpu_seconds() for helper in list(_LIVE) if helper.owner == os.getpid())

@@ -6,7 +6,8 @@ its wall-time backstop, ``pipeline/extract_worker.py``) and the document is then
 sets a deadline at OPTIONAL_SHARE of both (``steps_until``); past either the optional steps are skipped or
 cut short (a figure without its OCR words, a deck sketched instead of rendered) and the rest is kept for the
 document's figures. The share counts the worker's CPU seconds and its children's (OCR reads run in a helper
-child, ``ingest/cpu_limited.py``; LibreOffice is one too, counted once it ended), which a busy machine does
+child, ``ingest/cpu_limited.py``; LibreOffice is one too, counted once it ended, and a conversion is
+stopped at the CPU seconds left, its own process tree's: ``slide_render._limit``), which a busy machine does
 not inflate: on 2 cores at load 20 a document's wall time is many times its CPU time, and a wall-time share
 cut OCR words that the document had the time for. In-process extraction (benchmarks, tests) has no
 deadline.
@@ -72,8 +73,9 @@ class Deadline:
 
     def seconds_left(self) -> float:
         """Wall seconds a step started now may run (at most 0 once past): the CPU seconds left, as a step
-        on one core uses at most a CPU second a second (so it cannot run the worker past its budget;
-        LibreOffice, a child, is held to the same), and no more than the wall time left."""
+        on one core uses at most a CPU second a second (so it cannot run the worker past its budget), and
+        no more than the wall time left. (LibreOffice is held to ``cpu_left`` and ``wall_left`` apart:
+        ``slide_render._limit``.)"""
         return min(self.cpu_left(), self.wall_left())
 
 
@@ -93,8 +95,3 @@ def steps_until(deadline: Deadline | None) -> Iterator[None]:
 def current() -> Deadline | None:
     """The deadline set by ``steps_until`` (None: none)."""
     return _DEADLINE.get()
-
-
-def seconds_left(deadline: Deadline | None) -> float | None:
-    """Wall seconds an optional step started now may run (at most 0 once past); None without a deadline."""
-    return None if deadline is None else deadline.seconds_left()

@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pymupdf
 
 from figvault.errors import ExtractionError
 from figvault.ingest import deadline, soffice_profiles
+from figvault.ingest.cpu_limited import tree_cpu_seconds
 from figvault.ingest.render import render_region
 from figvault.ingest.safety import without_external_targets, without_oversized_images
 from figvault.ingest.slide_shapes import element_count
@@ -171,33 +173,21 @@ def _convert(
     cmd = soffice_pdf_command(soffice, profile, tmp_path, [deck])
     soffice_profiles.lock_down(profile)  # no link followed, no macro run, whatever the deck holds
     env = {**os.environ, "HOME": str(tmp_path)}
-    # Within the document's time for optional steps: a worker killed at its limit would lose the whole deck.
-    timeout: float = settings.libreoffice_timeout_s
-    left = deadline.seconds_left(deadline.current())
-    if left is not None and left < timeout:
-        if left <= 0:
-            raise RenderError(f"LibreOffice not run: {deadline.TIME_SPENT}")
-        timeout = left
+    limit = _limit(settings)
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
-        start_new_session=True,  # so a timeout can end soffice.bin too, not only its launcher
+        start_new_session=True,  # so a limit can end soffice.bin too, not only its launcher
     )
     try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        if timeout < settings.libreoffice_timeout_s:
-            raise RenderError(f"LibreOffice stopped after {timeout:.0f} s: {deadline.TIME_SPENT}") from None
-        raise RenderError(f"LibreOffice timed out after {settings.libreoffice_timeout_s} s") from None
-    except BaseException:  # interrupted here (Ctrl-C, a cancel): soffice is in its own session, end it too
+        stderr = _wait(proc, limit)
+    except BaseException:  # over a limit, or interrupted here (Ctrl-C, a cancel): end soffice's session too
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()
         raise
     seconds = time.perf_counter() - started
     pdf_path = tmp_path / "deck.pdf"
@@ -206,6 +196,67 @@ def _convert(
         reason = detail[-1] if detail else f"exit code {proc.returncode}"
         raise RenderError(f"LibreOffice could not convert the deck: {reason}")
     return seconds, pdf_path
+
+
+POLL_S = 0.1
+"""How often a running conversion's CPU time is read (its process tree from /proc: about a millisecond)."""
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """What a conversion may use: ``cpu_s`` CPU seconds of soffice's processes, ``wall_s`` seconds; each
+    with the reason it is stopped for."""
+
+    cpu_s: float
+    wall_s: float
+    cpu_reason: str
+    wall_reason: str
+
+
+def _limit(settings: ExtractSettings) -> _Limit:
+    """``extract.libreoffice_timeout_s`` CPU seconds, WALL_FACTOR times that in wall time (a soffice that
+    waits or is stopped uses no CPU), both within what the document has left for its optional steps (a
+    worker killed at its limit would lose the whole deck); raises RenderError when nothing is left."""
+    cpu_s = float(settings.libreoffice_timeout_s)
+    wall_s = deadline.WALL_FACTOR * cpu_s
+    cpu_reason = f"LibreOffice timed out after {cpu_s:g} s (CPU time, limit extract.libreoffice_timeout_s)"
+    wall_reason = (
+        f"LibreOffice timed out after {wall_s:g} s (wall time, {deadline.WALL_FACTOR} times the limit"
+        " extract.libreoffice_timeout_s): it was blocked or the machine is overloaded"
+    )
+    document = deadline.current()
+    if document is not None:
+        cpu_left, wall_left = document.cpu_left(), document.wall_left()
+        if min(cpu_left, wall_left) <= 0:
+            raise RenderError(f"LibreOffice not run: {deadline.TIME_SPENT}")
+        if cpu_left < cpu_s:
+            cpu_s, cpu_reason = (
+                cpu_left,
+                f"LibreOffice stopped after {cpu_left:.0f} CPU-s: {deadline.TIME_SPENT}",
+            )
+        if wall_left < wall_s:
+            wall_s, wall_reason = (
+                wall_left,
+                f"LibreOffice stopped after {wall_left:.0f} s: {deadline.TIME_SPENT}",
+            )
+    return _Limit(cpu_s, wall_s, cpu_reason, wall_reason)
+
+
+def _wait(proc: subprocess.Popen[bytes], limit: _Limit) -> bytes:
+    """soffice's stderr once it ended; raises RenderError (soffice still running) past either limit. The CPU
+    seconds are those of soffice's whole process tree (its launcher starts soffice.bin), so a busy machine,
+    which stretches a conversion's wall time, does not stop it."""
+    started = time.monotonic()
+    tree = psutil.Process(proc.pid)
+    while True:
+        try:
+            return proc.communicate(timeout=POLL_S)[1]
+        except subprocess.TimeoutExpired:
+            pass
+        if tree_cpu_seconds(tree) > limit.cpu_s:
+            raise RenderError(limit.cpu_reason)
+        if time.monotonic() - started > limit.wall_s:
+            raise RenderError(limit.wall_reason)
 
 
 def crop_region_png(

@@ -79,7 +79,8 @@ def fake_soffice(folder: Path, body: str) -> Path:
     return script
 
 
-def test_hanging_libreoffice_is_killed_at_the_timeout(tmp_path: Path) -> None:
+def test_hanging_libreoffice_is_killed_at_the_wall_backstop(tmp_path: Path) -> None:
+    """A soffice that waits uses no CPU: it ends at WALL_FACTOR times extract.libreoffice_timeout_s."""
     import time
 
     path = decks.diagram_deck(tmp_path / "diagram.pptx")
@@ -88,9 +89,35 @@ def test_hanging_libreoffice_is_killed_at_the_timeout(tmp_path: Path) -> None:
     settings = ExtractSettings(libreoffice=str(soffice), libreoffice_timeout_s=1)
     started = time.perf_counter()
     result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
-    assert time.perf_counter() - started < 10
-    assert len(result.warnings) == 1 and "timed out after 1 s" in result.warnings[0]
+    assert time.perf_counter() - started < 30
+    assert len(result.warnings) == 1 and "timed out after 10 s (wall time" in result.warnings[0]
     assert [f.unit.kind for f in result.figures] == [FigureKind.DIAGRAM]  # sketched, still there
+
+
+def test_a_spinning_libreoffice_is_killed_at_its_cpu_seconds(tmp_path: Path) -> None:
+    """extract.libreoffice_timeout_s counts the CPU seconds of soffice's whole process tree: four spinning
+    children reach 1 CPU-s long before the 10 s wall backstop, and all four end with it."""
+    path = decks.diagram_deck(tmp_path / "diagram.pptx")
+    data = path.read_bytes()
+    spin = "for i in 1 2 3 4; do (while :; do :; done) & done; wait"
+    settings = ExtractSettings(libreoffice=str(fake_soffice(tmp_path, spin)), libreoffice_timeout_s=1)
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
+    assert len(result.warnings) == 1 and "timed out after 1 s (CPU time" in result.warnings[0]
+    assert [f.unit.kind for f in result.figures] == [FigureKind.DIAGRAM]
+
+
+@needs_soffice
+def test_a_conversion_slowed_by_a_busy_machine_is_not_cut(tmp_path: Path) -> None:
+    """A conversion waiting for the CPU (a busy machine: here a soffice that first sleeps 5 s) uses no CPU
+    seconds meanwhile and is not stopped. Before, extract.libreoffice_timeout_s was wall time: this deck
+    was sketched with 'LibreOffice timed out after 4 s'."""
+    path = decks.diagram_deck(tmp_path / "diagram.pptx")
+    data = path.read_bytes()
+    slow = fake_soffice(tmp_path, f'sleep 5; exec {shutil.which("soffice")} "$@"')
+    settings = ExtractSettings(libreoffice=str(slow), libreoffice_timeout_s=4, dpi=72)
+    result = extract_pptx_units(path, data, hashlib.sha256(data).hexdigest(), settings)
+    assert result.warnings == []  # rendered: no sketch warning
+    assert [f.unit.kind for f in result.figures] == [FigureKind.DIAGRAM]
 
 
 def test_failing_libreoffice_is_a_warning_not_a_failure(tmp_path: Path) -> None:

@@ -66,7 +66,10 @@ def fake_soffice(folder: Path, body: str) -> Path:
 
 @pytest.mark.parametrize(
     ("body", "timeout", "why"),
-    [("sleep 60", 1, "timed out after 1 s"), ("echo 'Error: crashed' >&2; exit 1", 30, "crashed")],
+    [
+        ("sleep 60", 1, "timed out after 10 s (wall time"),
+        ("echo 'Error: crashed' >&2; exit 1", 30, "crashed"),
+    ],
 )
 def test_a_failed_conversion_discards_the_profile(tmp_path: Path, body: str, timeout: int, why: str) -> None:
     path = decks.diagram_deck(tmp_path / "diagram.pptx")
