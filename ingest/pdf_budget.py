@@ -129,6 +129,9 @@ class ContentBudget:
         self._glyphs: dict[int, tuple[int, int, bool, int]] = {}
         """Type 3 font xref -> its heaviest glyph's painting operators, the bytes of its glyphs, whether
         they pass the cap alone, and the most shading bytes one glyph decodes (``_type3_glyph_ops``)."""
+        self._direct_fonts: dict[tuple[int, str], int | None] = {}
+        """(resource holder xref, font name) -> the object a direct font dictionary was copied to
+        (``_font_object``)."""
         self._annotation_data = AnnotationData(doc)
 
     def page_cost(self, page: pymupdf.Page, op_threshold: int) -> PageCost:
@@ -522,13 +525,34 @@ class ContentBudget:
         glyph_ops, expansion, shading = 0, 1, 0
         fonts = page.get_fonts(full=True)
         for font in fonts:
+            xref = self._font_object(page, font[0], font[4], font[6])
+            if xref is None:
+                continue
             if font[2] == "Type3":
-                ops, bytes_ = self._type3_glyph_ops(font[0], cost)
+                ops, bytes_ = self._type3_glyph_ops(xref, cost)
                 glyph_ops, shading = max(glyph_ops, ops), max(shading, bytes_)
-            expansion = max(expansion, self._unicode_expansion(font[0], cost))
+            expansion = max(expansion, self._unicode_expansion(xref, cost))
             if cost.over_bytes:  # the page is skipped whatever it paints
                 return 0, 1, 0, 0
         return glyph_ops, expansion, shading, FONT_OPS * max(0, len(fonts) - FREE_PAGE_FONTS)
+
+    def _font_object(self, page: pymupdf.Page, xref: int, name: str, referencer: int) -> int | None:
+        """The object number of the font ``name`` of the page (or of the form ``referencer``); None when it
+        cannot be found. A font dictionary written directly in the resources (legal, no object number of
+        its own: MuPDF lists it as xref 0) is copied into a new object of the in-memory document, so that it
+        is counted as any other: looking its keys up by xref 0 raised ``bad xref`` and lost the page
+        ('page 1: unreadable (bad xref)'), and a direct Type 3 font is counted like an indirect one."""
+        if xref:
+            return xref
+        holder = referencer or self._resource_holder(page.xref)
+        if (holder, name) not in self._direct_fonts:
+            kind, value = self.doc.xref_get_key(holder, f"Resources/Font/{name}")
+            copy = None
+            if kind == "dict":
+                copy = self.doc.get_new_xref()
+                self.doc.update_object(copy, value)
+            self._direct_fonts[holder, name] = copy
+        return self._direct_fonts[holder, name]
 
     def _unicode_expansion(self, font: int, cost: PageCost) -> int:
         """The most UTF-16 units one code of ``font``'s ToUnicode CMap maps to (its longest hex string, a

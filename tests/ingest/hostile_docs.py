@@ -482,3 +482,16 @@ def actions_pdf(path: Path, base: Path, url: str, outside: Path, marker: Path, *
 
 ATTACHED_WORDS = b"Platypus-4242 words of an attached file"
 """The text of ``actions_pdf``'s embedded file: not on any page, so in no unit or page text."""
+
+
+def direct_fonts_pdf(path: Path, base: Path) -> Path:
+    """``base`` with each font of its first page written into the page's resources as a direct dictionary
+    (legal PDF, no object number of its own) instead of a reference to a font object."""
+    doc = pymupdf.open(base)
+    page = doc[0]
+    kind, resources = doc.xref_get_key(page.xref, "Resources")
+    holder, prefix = (int(resources.split()[0]), "") if kind == "xref" else (page.xref, "Resources/")
+    for xref, *_, name, _encoding, _referencer in page.get_fonts(full=True):
+        doc.xref_set_key(holder, f"{prefix}Font/{name}", doc.xref_object(xref, compressed=True))
+    doc.save(path, garbage=1)  # the font objects, no longer referenced, are dropped
+    return path
