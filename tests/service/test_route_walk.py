@@ -1,10 +1,10 @@
-"""Every route the app has, walked by three outsiders against one editor's document, unit, image and job.
+"""Every route the app has, walked by seven outsiders against one editor's document, unit, image and job.
 
 The routes come from the running app (``iter_route_contexts(app.routes)``), not from a list typed here: a
 route added later is walked too, and fails this test until it refuses a caller without a credential (or is
-added to ``PUBLIC``) and has a probe in ``PROBES``. The outsiders: no credential; a reader and an editor of
+added to ``PUBLIC``) and has a request in ``probe()``. The outsiders: no credential; a reader and an editor of
 the same tenant in another group; an editor and an admin of another tenant (who shares the owner's group
-*name*). For each route and method:
+*name*); and the same two kinds of caller known by a signed token (JWT) only. For each route and method:
 
 - without a credential: 401, unless the route is public by design (``PUBLIC``);
 - a route that names the target (a document, unit, page or job in its path): the same status and body
@@ -18,11 +18,13 @@ the probes would show a caller who may see the target.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
@@ -34,7 +36,15 @@ from tests.service.upload_service import Service, serving
 
 OWNER = "owner-qz7"
 TARGET_NAME = "ledger-xq9.pdf"
-OUTSIDERS = ("anonymous", "reader_g1", "editor_g1", "editor_globex", "admin_globex")
+OUTSIDERS = (
+    "anonymous",
+    "reader_g1",
+    "editor_g1",
+    "editor_globex",
+    "admin_globex",
+    "token_g1",
+    "token_globex",
+)
 ACCOUNTS = [
     (OWNER, Role.EDITOR, ["g0"], "acme"),
     ("admin_acme", Role.ADMIN, ["g0", "g1"], "acme"),
@@ -43,6 +53,11 @@ ACCOUNTS = [
     ("editor_globex", Role.EDITOR, ["g0"], "globex"),
     ("admin_globex", Role.ADMIN, ["g0"], "globex"),
 ]
+JWT_SECRET = "route-walk-shared-secret-0123456789abcdef"
+TOKENS = {  # callers known by a signed token only: (tenant, groups, roles)
+    "token_g1": ("acme", ["g1"], ["editor"]),
+    "token_globex": ("globex", ["g0"], ["admin"]),
+}
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/"}
 """Routes any caller may read: liveness, readiness (fixed reasons), the schema and the page."""
 UNKNOWN = {
@@ -112,7 +127,7 @@ def send(service: Service, caller: str, method: str, url: str, kwargs: dict[str,
     return service.client.request(method, url, headers=headers, **kwargs)
 
 
-TENANT_OF = {name: tenant for name, _, _, tenant in ACCOUNTS}
+TENANT_OF = {name: tenant for name, _, _, tenant in ACCOUNTS} | {name: t[0] for name, t in TOKENS.items()}
 
 
 def shown(response: Any, caller: str) -> str:
@@ -132,7 +147,17 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
     settings = tiny_settings(root / "data", TINY_A, text=False)
     settings.extract.workers = 1
     settings.service.tenant_admin_metrics = True  # an admin of another tenant reads its tenant's view
+    settings.service.jwt_secret = JWT_SECRET
     with serving(settings, root, ACCOUNTS, Service) as service:
+        for sub, (tenant, groups, roles) in TOKENS.items():
+            claims = {
+                "sub": sub,
+                "tenant": tenant,
+                "groups": groups,
+                "roles": roles,
+                "exp": time.time() + 3600,
+            }
+            service.keys[sub] = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
         yield service, own_target(service, root)
 
 
@@ -180,35 +205,57 @@ def test_the_owner_reads_its_target_through_the_probes(walked: tuple[Service, Ta
     assert target.etag.strip('"') in shown(read, OWNER)
 
 
+def addressings(path: str, target: Target) -> list[tuple[dict[str, str], dict[str, str]]]:
+    """(the target's values, an unknown target's) for the path's parameters: by id, and a document also by
+    its name (the document routes take either)."""
+    by_id = values_of(target)
+    if "{doc_id}" not in path:
+        return [(by_id, UNKNOWN)]
+    return [(by_id, UNKNOWN), ({**by_id, "doc_id": TARGET_NAME}, {**UNKNOWN, "doc_id": "nosuch-xq9.pdf"})]
+
+
 def walk(service: Service, target: Target, caller: str) -> list[str]:
     """What ``caller`` was shown or allowed that it should not have been, one line per route."""
     routes = walked_routes(service)
     assert len(routes) >= 25, routes  # the walk found the app's routes, not an empty list
     failures: list[str] = []
     for method, path in routes:
-        kwargs = probe(method, path, target)
-        response = send(service, caller, method, fill(path, values_of(target)), kwargs)
-        where = f"{caller} {method} {path}: {response.status_code}"
-        if caller == "anonymous" and path not in PUBLIC and not path.startswith("/static"):
-            if response.status_code != 401:
-                failures.append(f"{where}, not 401 without a credential")
-            continue
-        if response.status_code == 422:
+        for values, unknown in addressings(path, target):
+            failures += check(service, target, caller, (method, path), values, unknown)
+    return failures
+
+
+def check(
+    service: Service,
+    target: Target,
+    caller: str,
+    route: tuple[str, str],
+    values: dict[str, str],
+    unknown: dict[str, str],
+) -> list[str]:
+    method, path = route
+    kwargs = probe(method, path, target)
+    response = send(service, caller, method, fill(path, values), kwargs)
+    where = f"{caller} {method} {fill(path, values)}: {response.status_code}"
+    if caller == "anonymous" and path not in PUBLIC and not path.startswith("/static"):
+        return [] if response.status_code == 401 else [f"{where}, not 401 without a credential"]
+    failures: list[str] = []
+    if response.status_code == 422:
+        failures.append(
+            f"{where}: the probe never reached the route (add one to probe()): {response.text[:200]}"
+        )
+    if response.status_code >= 500:
+        failures.append(f"{where}: {response.text[:200]}")
+    leaked = [m for m in target.markers() if m in shown(response, caller)]
+    if leaked:
+        failures.append(f"{where} shows {leaked}")
+    if "{" in path:
+        other = send(service, caller, method, fill(path, unknown), kwargs)
+        if (response.status_code, response.text) != (other.status_code, other.text):
             failures.append(
-                f"{where}: the probe never reached the route (add one to probe()): {response.text[:200]}"
+                f"{where} {response.text[:120]} but {other.status_code} {other.text[:120]} "
+                "for an id that does not exist"
             )
-        if response.status_code >= 500:
-            failures.append(f"{where}: {response.text[:200]}")
-        leaked = [m for m in target.markers() if m in shown(response, caller)]
-        if leaked:
-            failures.append(f"{where} shows {leaked}")
-        if "{" in path:
-            unknown = send(service, caller, method, fill(path, UNKNOWN), kwargs)
-            if (response.status_code, response.text) != (unknown.status_code, unknown.text):
-                failures.append(
-                    f"{where} {response.text[:120]} but {unknown.status_code} {unknown.text[:120]} "
-                    "for an id that does not exist"
-                )
     return failures
 
 
