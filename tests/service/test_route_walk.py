@@ -297,3 +297,29 @@ def test_the_walk_catches_a_route_added_without_a_guard(walked: tuple[Service, T
     assert anonymous == ["anonymous GET /v1/debug/last-document: 200, not 401 without a credential"]
     assert outsider == [f"reader_g1 GET /v1/debug/last-document: 200 shows ['{target.doc_id}']"]
     assert ("GET", "/v1/debug/last-document") not in walked_routes(service)
+
+
+def test_a_name_an_outsider_gives_its_own_document_addresses_only_its_own(
+    walked: tuple[Service, Target],
+) -> None:
+    """A document route by name counts only the caller's documents: an editor of another group who uploads
+    its own file of the target's name reads, retags and replaces its own by that name (no 409 "several
+    documents"), and the owner still has its document as it was."""
+    service, target = walked
+    for caller, group in (("editor_g1", "g1"), ("editor_globex", "g0")):
+        headers = service.headers(caller)
+        data = figure_pdf(service.root / f"{caller}.pdf", seed=31).read_bytes()
+        files = [("files", (TARGET_NAME, data, "application/pdf"))]
+        accepted = service.client.post("/v1/documents", files=files, data={"groups": group}, headers=headers)
+        assert accepted.status_code == 202, accepted.text
+        mine = accepted.json()["documents"][0]["doc_id"]
+        assert mine != target.doc_id
+        assert service.wait(accepted.json()["job_id"], caller)["state"] == "succeeded"
+        by_name = service.client.get(f"/v1/documents/{TARGET_NAME}", headers=headers)
+        assert by_name.status_code == 200 and by_name.json()["doc_id"] == mine, by_name.text
+        retag = service.client.patch(f"/v1/documents/{TARGET_NAME}", json={"tags": ["mine"]}, headers=headers)
+        assert retag.status_code == 200 and retag.json()["doc_id"] == mine, retag.text
+        units = service.client.get(f"/v1/documents/{TARGET_NAME}/units", headers=headers)
+        assert units.status_code == 200 and target.unit_ids[0] not in units.text
+    owner = service.client.get(f"/v1/documents/{TARGET_NAME}", headers=service.headers(OWNER))
+    assert owner.status_code == 200 and owner.json()["doc_id"] == target.doc_id and owner.json()["tags"] == []
