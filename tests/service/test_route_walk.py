@@ -1,12 +1,13 @@
-"""Every route the app has, walked by seven outsiders against one editor's document, unit, image and job.
+"""Every route the app has, walked by thirteen outsiders against one editor's document, unit, image and job.
 
 The routes come from the running app (``iter_route_contexts(app.routes)``), not from a list typed here: a
 route added later is walked too, and fails this test until it refuses a caller without a credential (or is
 added to ``PUBLIC``) and has a request in ``probe()``. The outsiders: no credential; a reader and an editor of
 the same tenant in another group; an editor and an admin of another tenant (who shares the owner's group
-*name*); and the same two kinds of caller known by a signed token (JWT) only. For each route and method:
+*name*); the same two kinds of caller known by a signed token (JWT) only; and six forged credentials
+that claim the owner's tenant and group (``forged_credentials``). For each route and method:
 
-- without a credential: 401, unless the route is public by design (``PUBLIC``);
+- without a credential, or with a forged one: 401, unless the route is public by design (``PUBLIC``);
 - a route that names the target (a document, unit, page or job in its path): the same status and body
   as for an id that does not exist, so neither a read nor a write tells that the target exists;
 - every answer, body and headers: none of the target's ids, its name, its owner or its image's ETag, nor
@@ -33,6 +34,7 @@ from starlette.routing import Mount
 from figvault.access import Role
 from tests.encoders.tiny_models import TINY_A, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.server import NO_RATE_LIMIT, no_rate_limits
 from tests.service.upload_service import Service, serving
 
 OWNER = "owner-qz7"
@@ -45,6 +47,7 @@ OUTSIDERS = (
     "admin_globex",
     "token_g1",
     "token_globex",
+    *(f"forged_{kind}" for kind in ("none", "other_secret", "expired", "not_yet", "audience", "api_key")),
 )
 ACCOUNTS = [
     (OWNER, Role.EDITOR, ["g0"], "acme"),
@@ -149,6 +152,9 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
     settings.extract.workers = 1
     settings.service.tenant_admin_metrics = True  # an admin of another tenant reads its tenant's view
     settings.service.jwt_secret = JWT_SECRET
+    # One address sends every request, forged credentials among them: the walk reads 401s, not 429s.
+    no_rate_limits(settings)
+    settings.service.auth_failures_per_address = settings.service.auth_failures_per_key = NO_RATE_LIMIT
     with serving(settings, root, ACCOUNTS, Service) as service:
         for sub, (tenant, groups, roles) in TOKENS.items():
             claims = {
@@ -159,7 +165,26 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
                 "exp": time.time() + 3600,
             }
             service.keys[sub] = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+        service.keys |= forged_credentials(service.keys[OWNER])
         yield service, own_target(service, root)
+
+
+def forged_credentials(owner_key: str) -> dict[str, str]:
+    """Credentials claiming the owner's tenant and group (so the target would show were one accepted), each
+    wrong in one way: no signature, another secret, expired, not yet valid, for another audience, and the
+    owner's API key id with another secret."""
+    now = int(time.time())
+    claims = {"sub": "forger", "tenant": "acme", "groups": ["g0"], "roles": ["admin"], "exp": now + 3600}
+    signed = {
+        "forged_other_secret": (claims, "not-the-service-secret-0123456789abcdef"),
+        "forged_expired": ({**claims, "exp": now - 60}, JWT_SECRET),
+        "forged_not_yet": ({**claims, "nbf": now + 120}, JWT_SECRET),
+        "forged_audience": ({**claims, "aud": "another-service"}, JWT_SECRET),
+    }
+    forged = {name: jwt.encode(c, secret, algorithm="HS256") for name, (c, secret) in signed.items()}
+    forged["forged_none"] = jwt.encode(claims, None, algorithm="none")
+    forged["forged_api_key"] = owner_key[:-6] + ("A" * 6 if not owner_key.endswith("AAAAAA") else "B" * 6)
+    return forged
 
 
 def own_target(service: Service, root: Path) -> Target:
@@ -238,7 +263,8 @@ def check(
     kwargs = probe(method, path, target)
     response = send(service, caller, method, fill(path, values), kwargs)
     where = f"{caller} {method} {fill(path, values)}: {response.status_code}"
-    if caller == "anonymous" and path not in PUBLIC and not path.startswith("/static"):
+    unauthenticated = caller == "anonymous" or caller.startswith("forged_")
+    if unauthenticated and path not in PUBLIC and not path.startswith("/static"):
         return [] if response.status_code == 401 else [f"{where}, not 401 without a credential"]
     failures: list[str] = []
     if response.status_code == 422:
