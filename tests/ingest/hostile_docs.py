@@ -350,6 +350,43 @@ def external_link_pptx(path: Path, base: bytes, kind: str, target: str, *, mode:
     return path
 
 
+def ole_object_pptx(path: Path, base: bytes, payload: bytes, preview_link: str | None = None) -> Path:
+    """``base`` (``pptx_decks.picture_deck``) with an embedded OLE object beside its picture: ``payload``
+    as ``ppt/embeddings/oleObject1.bin`` and, as its preview, the deck's picture (embedded), or a picture
+    linked to ``preview_link``."""
+    blip = 'r:link="rIdPreview"' if preview_link else 'r:embed="rId2"'
+    frame = _OLE_FRAME.replace('<p:link updateAutomatic="1"/>', "<p:embed/>" + _OLE_PREVIEW.format(blip))
+    rels = f'<Relationship Id="rIdOut" Type="{_REL}oleObject" Target="../embeddings/oleObject1.bin"/>'
+    if preview_link:
+        target = preview_link.replace("&", "&amp;").replace('"', "&quot;")
+        rels += f'<Relationship Id="rIdPreview" Type="{_REL}image" Target="{target}" TargetMode="External"/>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "ppt/slides/slide1.xml":
+                data = data.replace(b"</p:spTree>", frame.encode() + b"</p:spTree>")
+            if item.filename == "ppt/slides/_rels/slide1.xml.rels":
+                data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+            if item.filename == "[Content_Types].xml":
+                ole = b'<Override PartName="/ppt/embeddings/oleObject1.bin" ContentType="application/vnd.'
+                ole += b'openxmlformats-officedocument.oleObject"/>'
+                data = data.replace(b"</Types>", ole + b"</Types>")
+            zout.writestr(item, data)
+        zout.writestr("ppt/embeddings/oleObject1.bin", payload)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+_OLE_PREVIEW = (
+    '<p:pic><p:nvPicPr><p:cNvPr id="0" name=""/><p:cNvPicPr/><p:nvPr/></p:nvPicPr><p:blipFill><a:blip {}/>'
+    '<a:stretch><a:fillRect/></a:stretch></p:blipFill><p:spPr><a:xfrm><a:off x="6000000" y="1828800"/>'
+    '<a:ext cx="2000000" cy="1500000"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></p:spPr>'
+    "</p:pic>"
+)
+"""The picture an OLE object is shown by (``{}``: its blip's reference)."""
+
+
 def svg_linking(target: str) -> bytes:
     """An SVG whose one element is a picture loaded from ``target``."""
     return (

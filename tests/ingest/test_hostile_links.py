@@ -22,6 +22,7 @@ from tests.ingest import pptx_decks as decks
 from tests.ingest.hostile_docs import (
     external_link_pptx,
     linked_picture_pptx,
+    ole_object_pptx,
     svg_linking,
     svg_linking_through_its_dtd,
     svg_picture_pptx,
@@ -242,3 +243,20 @@ def test_lock_down_sets_its_items_once_in_any_registry(tmp_path: Path) -> None:
     registry.write_text(fresh[:100])
     soffice_profiles.lock_down(tmp_path / "used")
     assert registry.read_text() == fresh
+
+
+@needs_soffice
+@pytest.mark.parametrize("preview", ["embedded", "linked"])
+def test_an_embedded_object_is_shown_by_its_preview_and_never_opened(tmp_path: Path, preview: str) -> None:
+    """An OLE object embedded in a deck (its data a part of the package) is drawn from its preview
+    picture; its data is neither read into a unit nor followed, and a preview linked to a URL is not
+    fetched. Safe before this test (LibreOffice draws the preview; the linked one is removed and blocked)."""
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    payload = SECRET_WORDS * 100
+    with LoopbackTrap() as trap:
+        link = trap.url("preview.png") if preview == "linked" else None
+        deck = ole_object_pptx(tmp_path / "ole.pptx", base, payload, preview_link=link)
+        result = extract_document(deck, ExtractSettings(libreoffice="auto", dpi=72))
+    assert trap.hits == []
+    assert len(result.figures) == 2 and result.warnings == []  # the picture and the object
+    assert SECRET_WORDS not in everything_said(result)
