@@ -91,6 +91,12 @@ class ExtractSettings(BaseModel):
     ocr_timeout_s: float = Field(default=20.0, gt=0)
     """One image's OCR is stopped after this many seconds of its CPU time, or 10 times that of wall time
     (``ingest.deadline.WALL_FACTOR``: a read that gets no CPU); the figure keeps its other text."""
+    scanned_pages: bool = True
+    """Read the pages that are one picture with (almost) no text layer (scanned reports, decks saved as
+    pictures) by OCR: a slide picture becomes one unit, the figures of a scanned page units of their own
+    (docs/extraction.md, "Pages that are one picture"). Off: such pages give no units, as before."""
+    scanned_max_pages: int = Field(default=30, ge=0)
+    """At most this many picture-only pages of a document are read (one OCR read of the whole page each)."""
     max_slide_elements: int = Field(default=50_000, ge=1)
     """XML elements (shapes, paragraphs, runs, ...) a slide may hold; a slide with more is skipped with a
     warning and left out of the LibreOffice rendering (real slides hold a few hundred to a few thousand)."""

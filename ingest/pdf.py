@@ -40,6 +40,7 @@ from figvault.ingest.pdf_layout import (
 )
 from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import PageRenders, render_image, render_region
+from figvault.ingest.scanned_pages import ScannedPages, image_only_pages
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -82,8 +83,10 @@ def extract_pdf_units(
         if doc.is_repaired:  # MuPDF reads what it can of a broken file without a word: say so
             extraction.warnings.append(DAMAGED_PDF)
         pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
-        bombs = _drop_decorations(pages, settings, extraction.warnings)
-        stats = document_stats([p for p in pages if p is not None])
+        bombs, covers = _drop_decorations(pages, settings, extraction.warnings)
+        readable = [p for p in pages if p is not None]
+        scans = image_only_pages(readable, covers) if settings.scanned_pages else []
+        stats = document_stats(readable)
         layouts = _analyse_pages(doc, pages, stats, settings, extraction.warnings)
         document = _DocumentContext(
             doc=doc,
@@ -95,8 +98,13 @@ def extract_pdf_units(
             bombs=bombs,
             ocr=DocumentOcr(settings, extraction),
         )
+        scanned = {content.number for content in scans}
         for layout in layouts:
-            extraction.figures.extend(_page_figures(document, layout))
+            if layout.content.number not in scanned:
+                extraction.figures.extend(_page_figures(document, layout))
+        if scans:
+            reader = ScannedPages(doc, extraction, settings, document.ocr, page_texts)
+            extraction.figures.extend(reader.units(scans))
         for number in heavy:
             extraction.figures.append(_whole_page_figure(doc[number - 1], extraction, settings))
         extraction.figures.sort(key=lambda f: f.unit.page)
@@ -497,8 +505,10 @@ def read_meta(doc: pymupdf.Document) -> DocumentMeta:
 
 def _drop_decorations(
     pages: list[PageContent | None], settings: ExtractSettings, warnings: list[str]
-) -> dict[int, list[Box]]:
-    """Remove logos, backgrounds and tiny images from the pages' image lists; return decompression bombs.
+) -> tuple[dict[int, list[Box]], dict[int, ImageBox]]:
+    """Remove logos, backgrounds and tiny images from the pages' image lists; return decompression bombs,
+    and by page the page-covering picture dropped as a background that is not one image object on many
+    pages (a scan's page: ``scanned_pages``).
 
     A logo or background is the same picture at the same place on many pages, or the same image object
     on many pages wherever it sits (a mascot or logo moved around from slide to slide); a tiny image is an
@@ -517,6 +527,7 @@ def _drop_decorations(
     screenshots = _screenshot_slides(readable)
     tiny = settings.min_figure_pt / 3
     bombs: dict[int, list[Box]] = defaultdict(list)
+    covers: dict[int, ImageBox] = {}
     for content in readable:
         page_area = content.size[0] * content.size[1]
         kept = []
@@ -529,18 +540,18 @@ def _drop_decorations(
                     f"(limit {settings.max_source_image_pixels:,})"
                 )
                 continue
-            if (
-                image.key in repeated
-                or ("xref", image.xref) in repeated
-                or max(w, h) < tiny
-                or (box_area(image.box) >= PAGE_COVER_SHARE * page_area and image not in screenshots)
-            ):
+            covering = box_area(image.box) >= PAGE_COVER_SHARE * page_area and image not in screenshots
+            if covering and ("xref", image.xref) not in repeated:
+                # Every page of a scan has its picture at one place and size (a repeated key); only the same
+                # image object on many pages is one background.
+                covers[content.number] = image
+            if image.key in repeated or ("xref", image.xref) in repeated or covering or max(w, h) < tiny:
                 continue
             if _is_edge_band(image.box, content.size) or _is_corner_mark(image.box, content.size):
                 continue
             kept.append(image)
         content.images = _without_inline_glyphs(kept, content)
-    return bombs
+    return bombs, covers
 
 
 INLINE_GLYPH_HEIGHT = 2.0

@@ -1,0 +1,381 @@
+"""Units from PDF pages that are one picture: scanned reports, decks saved as pictures, flattened brochures.
+
+Such a page has a picture covering it (``pdf_layout.PAGE_COVER_SHARE``) and (almost) no text layer, so the
+layout analysis sees nothing: every word and figure is pixels. Three layout classes:
+
+- **slide picture**: a landscape page (``pdf_layout.is_slide_like``) whose words are set large (the median
+  OCR line at least SLIDE_TYPE_SHARE of the page height; any landscape page when OCR cannot read): one
+  unit, the whole page, titled by its top large line and worded by OCR.
+- **scanned page with figures**: a figure is a region of ink that Tesseract's text lines do not explain (the
+  page's ink less its confident lines, joined over small gaps; at least ``extract.min_figure_pt`` on both
+  sides); short lines at its edges (tick labels, a legend) join it. Its OCR lines are its words, a "Figure
+  N" line next to it its caption, the lines above and below it its context.
+- **scanned page of text only**: no unit (its OCR words still go into the page text).
+
+Work is bounded by ``extract.scanned_max_pages`` pages a document, the OCR caps (``extract.ocr_*``, the
+document's deadline through ``DocumentOcr``), and ``extract.scanned_pages = false`` turns it off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymupdf
+from PIL import Image
+from scipy import ndimage
+
+from figvault.ingest.boxes import Box, box_area, box_union, h_overlap
+from figvault.ingest.captions import CaptionKind, match_caption
+from figvault.ingest.ocr import DocumentOcr, OcrLine, lines_text, with_ocr
+from figvault.ingest.pdf_layout import PAGE_COVER_SHARE, ImageBox, PageContent, is_slide_like
+from figvault.ingest.render import render_image, render_region
+from figvault.settings import ExtractSettings
+from figvault.units import DocumentExtraction, ExtractedFigure, FigureKind, FigureUnit, make_unit_id
+
+SCAN_MAX_TEXT_CHARS = 40
+"""A page covered by a picture whose text layer holds fewer characters than this is image-only: a scanner's
+page stamp or a page number may be text; a page with a sentence of text over its picture is a designed page
+on a background (the layout analysis reads it)."""
+OCR_DPI = 300
+"""Pages are rendered for OCR at this resolution, lowered to ``extract.ocr_max_pixels`` (about 125 dpi for
+a letter page at the default 1.5 Mpx: 10 pt type is 17 px high, which Tesseract reads)."""
+SLIDE_TYPE_SHARE = 0.025
+"""A landscape page whose median OCR line is at least this share of the page height is a slide: 14-28 pt
+type on a 540 pt slide is 2.6-5 %, 10-12 pt body text on a 612 pt landscape page 1.7-2.1 %."""
+TEXT_LINE_RISE = 2.5
+"""An OCR line taller than this many times the page's median line is no text line (words read in a
+picture's texture): it does not hide ink from the figure finder."""
+INK_DELTA = 48
+"""A pixel whose grey level is this far from the paper's (the most common level) is ink: light chart fills
+(light blue is about 200 on 255 paper) count, scanner noise on white mostly does not."""
+CELL_PT = 4.0
+"""The figure finder works on cells of this many points ..."""
+CELL_INK_SHARE = 0.03
+"""... a cell with this share of ink pixels is inked (specks of noise are not) ..."""
+JOIN_PT = 14.0
+"""... and inked cells this close join one figure (the bars of a chart, a diagram's boxes)."""
+CAPTION_REACH = 3.0
+"""A "Figure N" line within this many line heights of a figure's top or bottom is its caption."""
+LABEL_REACH = 1.5
+"""A short line (LABEL_MAX_WORDS) within this many line heights of a figure's edge is one of its labels."""
+LABEL_MAX_WORDS = 4
+CONTEXT_LINES = 6
+"""Lines of running text above and below a figure (in its column) that make its context."""
+TITLE_SHARE = 0.25
+MAX_TEXT_CHARS = 1200
+
+
+def image_only_pages(pages: list[PageContent], covers: dict[int, ImageBox]) -> list[PageContent]:
+    """The pages whose page-covering picture was dropped as a background (``covers``) and whose text layer
+    holds fewer than SCAN_MAX_TEXT_CHARS characters."""
+    return [
+        content
+        for content in pages
+        if content.number in covers and sum(len(line.text) for line in content.lines) < SCAN_MAX_TEXT_CHARS
+    ]
+
+
+@dataclass
+class _Line:
+    """An OCR line in page points."""
+
+    box: Box
+    read: OcrLine
+
+    @property
+    def text(self) -> str:
+        return self.read.text
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+class ScannedPages:
+    """Reads one document's image-only pages into units (at most ``extract.scanned_max_pages``)."""
+
+    def __init__(
+        self,
+        doc: pymupdf.Document,
+        extraction: DocumentExtraction,
+        settings: ExtractSettings,
+        ocr: DocumentOcr,
+        page_texts: dict[int, str] | None = None,
+    ) -> None:
+        self.doc, self.extraction, self.settings, self.ocr = doc, extraction, settings, ocr
+        self.page_texts = page_texts
+
+    def units(self, pages: list[PageContent]) -> list[ExtractedFigure]:
+        cap = self.settings.scanned_max_pages
+        if len(pages) > cap:
+            self.extraction.warnings.append(
+                f"{len(pages)} pages are pictures only (scanned); the first {cap} are read"
+                f" (extract.scanned_max_pages), pages {pages[cap].number}-{pages[-1].number} give no units"
+            )
+        figures: list[ExtractedFigure] = []
+        for content in pages[:cap]:
+            figures.extend(self._page_units(content))
+        return figures
+
+    def _page_units(self, content: PageContent) -> list[ExtractedFigure]:
+        page = self.doc[content.number - 1]
+        image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if self.ocr.on else None
+        lines = self._read(content, image) if image is not None else None
+        if lines and self.page_texts is not None:
+            self.page_texts[content.number] = "\n".join(line.text for line in lines)
+        heights = sorted(line.height for line in lines or [])
+        median = heights[len(heights) // 2] if heights else 0.0
+        if is_slide_like(content.size) and (not lines or median >= SLIDE_TYPE_SHARE * content.size[1]):
+            return [self._slide_unit(page, content, lines)]
+        if lines is None or image is None:
+            return []  # no OCR: a scanned document page's text cannot be told from its figures
+        text_lines = [line for line in lines if line.height <= TEXT_LINE_RISE * median]
+        boxes = find_figure_boxes(image, content.size, text_lines, self.settings.min_figure_pt)
+        made = [self._figure_unit(page, content, box, text_lines) for box in boxes]
+        return [figure for figure in made if figure is not None]
+
+    def _read(self, content: PageContent, image: Image.Image) -> list[_Line] | None:
+        """The OCR lines of the page (rendered as ``image``) in points; None when OCR did not read it (off,
+        unavailable, out of time, a photograph)."""
+        read = self.ocr.read(content.number, image)
+        if read is None:
+            return None
+        scale = content.size[0] / image.width
+        return [_Line(_points(line, scale), line) for line in read]
+
+    def _slide_unit(
+        self, page: pymupdf.Page, content: PageContent, lines: list[_Line] | None
+    ) -> ExtractedFigure:
+        words = lines_text([line.read for line in lines or []])
+        title = slide_title(lines or [], content.size)
+        return self._unit(
+            page, content, (0.0, 0.0, *content.size), title=title, figure_text=with_ocr("", words)
+        )
+
+    def _figure_unit(
+        self, page: pymupdf.Page, content: PageContent, box: Box, lines: list[_Line]
+    ) -> ExtractedFigure | None:
+        box = with_labels(box, lines)
+        inside = [line for line in lines if _centre_in(line.box, box)]
+        outside = [line for line in lines if not _centre_in(line.box, box)]
+        caption = caption_lines(box, outside)
+        rest = [line for line in outside if line not in caption]
+        words = lines_text([line.read for line in inside])
+        caption_text = " ".join(line.text for line in caption)
+        match = match_caption(caption_text) if caption_text else None
+        if match is not None and match.kind is not CaptionKind.FIGURE:
+            return None  # a table or listing drawn with its rules: not a figure (as on born-digital pages)
+        return self._unit(
+            page,
+            content,
+            box,
+            title=figure_title(box, inside),
+            caption=caption_text[:MAX_TEXT_CHARS],
+            label=match.label if match and match.kind is CaptionKind.FIGURE else None,
+            context=context_text(box, rest),
+            figure_text=with_ocr("", words),
+        )
+
+    def _unit(
+        self, page: pymupdf.Page, content: PageContent, box: Box, **fields: str | None
+    ) -> ExtractedFigure:
+        bbox = tuple(round(v, 2) for v in box)
+        rendered = render_region(page, pymupdf.Rect(bbox), self.settings.dpi, self.settings.max_image_pixels)
+        unit = FigureUnit(
+            unit_id=make_unit_id(self.extraction.doc_sha256, content.number, FigureKind.RASTER.value, bbox),
+            doc=self.extraction.doc,
+            doc_sha256=self.extraction.doc_sha256,
+            page=content.number,
+            page_size=(round(content.size[0], 2), round(content.size[1], 2)),
+            bbox=bbox,
+            kind=FigureKind.RASTER,
+            width=rendered.width,
+            height=rendered.height,
+            phash=rendered.phash,
+            meta=self.extraction.meta,
+            **fields,
+        )
+        return ExtractedFigure(unit=unit, png=rendered.png)
+
+
+def _points(line: OcrLine, scale: float) -> Box:
+    x0, y0, x1, y1 = line.box
+    return (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
+
+
+def _centre_in(box: Box, region: Box) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def slide_title(lines: list[_Line], size: tuple[float, float]) -> str:
+    """The slide's title: its topmost line set in (about) its largest type within the top third, joined with
+    the line under it in that type (a title wrapped over two lines)."""
+    top = [line for line in lines if line.box[1] < size[1] / 3]
+    if not top:
+        return ""
+    tallest = max(line.height for line in top)
+    large = sorted((line for line in top if line.height >= 0.8 * tallest), key=lambda line: line.box[1])
+    title = [large[0]]
+    for line in large[1:2]:
+        if line.box[1] - title[-1].box[3] <= 0.6 * tallest:
+            title.append(line)
+    return " ".join(line.text for line in title)[:200]
+
+
+def find_figure_boxes(
+    image: Image.Image, size: tuple[float, float], lines: list[_Line], min_figure_pt: float
+) -> list[Box]:
+    """Figure boxes (page points) on a scanned page: regions of ink that the text lines do not cover, cut
+    apart by running text (``_is_running``: a caption between two figures), less rules-only regions."""
+    grey = np.asarray(image.convert("L"), dtype=np.int16)
+    scale = size[0] / image.width  # points a pixel
+    paper = int(np.bincount(grey.ravel(), minlength=256).argmax())
+    ink = np.abs(grey - paper) > INK_DELTA
+    barrier = np.zeros_like(ink)
+    for line in lines:
+        ink[_pixels(line, 0.25, scale)] = False
+        if _is_running(line):
+            barrier[_pixels(line, 0.6, scale)] = True
+    cell = max(1, round(CELL_PT / scale))
+    inked = _cells(ink, cell) >= CELL_INK_SHARE
+    blocked = _cells(barrier, cell) > 0
+    inked &= ~blocked
+    reach = max(1, round(JOIN_PT / (cell * scale)))
+    joined, _ = ndimage.label(ndimage.binary_dilation(inked, iterations=reach) & ~blocked)
+    boxes: list[Box] = []
+    for found in ndimage.find_objects(np.where(inked, joined, 0)):
+        if found is None:
+            continue
+        ys, xs = found
+        step = cell * scale
+        box = (xs.start * step, ys.start * step, xs.stop * step, ys.stop * step)
+        if min(box[2] - box[0], box[3] - box[1]) < min_figure_pt:
+            continue
+        if box_area(box) >= PAGE_COVER_SHARE * size[0] * size[1]:
+            continue  # a frame round the whole page or a dark scan border is no figure
+        if _rules_only(ink[ys.start * cell : ys.stop * cell, xs.start * cell : xs.stop * cell], scale):
+            continue
+        boxes.append(box)
+    return boxes
+
+
+RUNNING_WORDS = 6
+"""An OCR line of this many words, or a caption line, is running text: figures are not joined across it."""
+RULE_SHARE = 0.85
+"""A region whose ink (its words left out) lies this much in thin straight rules is a ruled table or a
+frame round text, not a figure (a chart's bars, curves and fills are not thin straight rules)."""
+RULE_LENGTH_SHARE = 0.3
+"""A rule runs across at least this share of its region (and RULE_MIN_PT) ..."""
+RULE_MIN_PT = 24.0
+RULE_THICK_PT = 2.5
+"""... and is thinner than this (a bar or a filled box is not)."""
+
+
+def _is_running(line: _Line) -> bool:
+    return len(line.text.split()) >= RUNNING_WORDS or match_caption(line.text) is not None
+
+
+def _pixels(line: _Line, pad: float, scale: float) -> tuple[slice, slice]:
+    """The pixel rows and columns of ``line``'s box grown by ``pad`` line heights."""
+    grow = pad * line.height
+    x0, y0 = max(0, round((line.box[0] - grow) / scale)), max(0, round((line.box[1] - grow) / scale))
+    x1, y1 = round((line.box[2] + grow) / scale), round((line.box[3] + grow) / scale)
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _cells(mask: np.ndarray, cell: int) -> np.ndarray:
+    """The share of set pixels in each ``cell`` x ``cell`` block of ``mask``."""
+    rows, cols = mask.shape[0] // cell, mask.shape[1] // cell
+    return mask[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).mean(axis=(1, 3))
+
+
+def _rules_only(ink: np.ndarray, scale: float) -> bool:
+    """The region's ink is RULE_SHARE thin horizontal and vertical rules (layout class "ruled table")."""
+    total = int(ink.sum())
+    if total == 0:
+        return True
+    thick = max(1, round(RULE_THICK_PT / scale))
+    solid = _opened(_opened(ink, thick, 0), thick, 1)  # what a thick x thick square fits in: fills, bars
+    rules = np.zeros_like(ink)
+    for axis in (0, 1):
+        length = max(round(RULE_MIN_PT / scale), round(RULE_LENGTH_SHARE * ink.shape[axis]))
+        rules |= _opened(ink, length, axis)
+    return int((rules & ~solid).sum()) >= RULE_SHARE * total
+
+
+def _opened(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Morphological opening of ``mask`` by a line of ``length`` pixels along ``axis`` (linear time)."""
+    eroded = ndimage.minimum_filter1d(mask.astype(np.uint8), length, axis=axis)
+    return ndimage.maximum_filter1d(eroded, length, axis=axis).astype(bool)
+
+
+def figure_title(box: Box, inside: list[_Line]) -> str:
+    """A figure's own title: its topmost line, when that line lies in the top TITLE_SHARE of the figure,
+    alone on its row, and holds 2-12 words (a chart's title over its plot; not one of a row of labels)."""
+    if not inside:
+        return ""
+    top = min(inside, key=lambda line: line.box[1])
+    if top.box[1] > box[1] + TITLE_SHARE * (box[3] - box[1]) or not 2 <= len(top.text.split()) <= 12:
+        return ""
+    if any(line is not top and line.box[1] < top.box[3] for line in inside):
+        return ""  # another line on its row
+    return top.text[:200]
+
+
+def with_labels(box: Box, lines: list[_Line]) -> Box:
+    """``box`` grown over the short lines at its edges (tick labels, a legend, an axis title) and the lines
+    mostly inside it, until none is left to join."""
+    joined: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for i, line in enumerate(lines):
+            if i in joined or not (_centre_in(line.box, box) or _is_label_of(line, box)):
+                continue
+            joined.add(i)
+            grown = True
+            box = box_union(box, line.box)
+    return box
+
+
+def _is_label_of(line: _Line, box: Box) -> bool:
+    if len(line.text.split()) > LABEL_MAX_WORDS or match_caption(line.text):
+        return False
+    reach = LABEL_REACH * line.height
+    near_x = line.box[0] <= box[2] + reach and line.box[2] >= box[0] - reach
+    near_y = line.box[1] <= box[3] + reach and line.box[3] >= box[1] - reach
+    return near_x and near_y
+
+
+def caption_lines(box: Box, lines: list[_Line]) -> list[_Line]:
+    """The "Figure N" line nearest the figure's bottom (else top) within CAPTION_REACH line heights, in
+    its column, with the lines that continue it (directly under it, as tall, not indented past it)."""
+    ordered = sorted(lines, key=lambda line: line.box[1])
+    near = [
+        line
+        for line in ordered
+        if h_overlap(line.box, box) > 0
+        and min(abs(line.box[1] - box[3]), abs(box[1] - line.box[3])) <= CAPTION_REACH * line.height
+        and match_caption(line.text)
+    ]
+    if not near:
+        return []
+    first = min(near, key=lambda line: (line.box[1] < box[1], abs(line.box[1] - box[3])))
+    found = [first]
+    for line in ordered:
+        last = found[-1]
+        if line.box[1] <= last.box[1] or line.box[1] - last.box[3] > 0.6 * last.height or len(found) >= 4:
+            continue
+        if h_overlap(line.box, last.box) > 0 and abs(line.height - last.height) <= 0.3 * last.height:
+            found.append(line)
+    return found
+
+
+def context_text(box: Box, lines: list[_Line]) -> str:
+    """The lines of the figure's column right above it and right below it (its caption left out)."""
+    column = [line for line in lines if h_overlap(line.box, box) > 0]
+    above = sorted((ln for ln in column if ln.box[3] <= box[1]), key=lambda ln: ln.box[3])[-CONTEXT_LINES:]
+    below = sorted((ln for ln in column if ln.box[1] >= box[3]), key=lambda ln: ln.box[1])[:CONTEXT_LINES]
+    return " ".join(line.text for line in above + below)[:MAX_TEXT_CHARS]

@@ -1,0 +1,102 @@
+"""Generated PDFs whose pages are pictures only: a scanned report page (text, a bar chart, its caption), a
+scanned page of text only, and a deck "saved as pictures" (every slide one page-sized image)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pymupdf
+from PIL import Image
+
+LETTER = (612.0, 792.0)
+SLIDE = (720.0, 405.0)
+CHART_BOX = (120.0, 300.0, 492.0, 520.0)
+"""Where the report page's chart lies (points): its bars, axes, tick labels and title."""
+PARAGRAPH = (
+    "The cooperative expanded its regional warehouses during the year and renegotiated freight contracts",
+    "with three carriers. Operating margins improved in every region except the coastal districts, where",
+    "storm damage closed two depots for most of the autumn. The board approved a new maintenance budget.",
+)
+CLOSING = (
+    "Headcount grew by eleven percent, mostly in logistics planning and customer service. Training hours",
+    "per employee doubled after the apprenticeship programme moved to the new campus in the spring.",
+)
+
+
+def _paragraph(page: pymupdf.Page, top: float, lines: tuple[str, ...]) -> None:
+    for i, line in enumerate(lines):
+        page.insert_text((72, top + i * 15), line, fontsize=10.5, fontname="tiro")
+
+
+def _bar_chart(page: pymupdf.Page) -> None:
+    x0, y0, x1, y1 = CHART_BOX
+    page.insert_text((x0 + 90, y0 + 16), "Revenue by region", fontsize=13, fontname="hebo")
+    base = y1 - 30
+    page.draw_line((x0 + 40, y0 + 30), (x0 + 40, base), width=1.2)
+    page.draw_line((x0 + 40, base), (x1 - 10, base), width=1.2)
+    for i, (name, value) in enumerate((("North", 120), ("South", 80), ("East", 150), ("West", 60))):
+        left = x0 + 70 + i * 80
+        page.draw_rect((left, base - value, left + 44, base), color=None, fill=(0.2, 0.35, 0.7))
+        page.insert_text((left + 4, base + 16), name, fontsize=10, fontname="helv")
+
+
+def report_page_pdf(path: Path, *, with_chart: bool = True) -> Path:
+    """A scanned report of three pages (each one greyscale JPEG): a heading, paragraphs and, with
+    ``with_chart``, a captioned bar chart on page 1; pages 2 and 3 are text only."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    page.insert_text((72, 90), "Annual Report of the Harbour Cooperative", fontsize=18, fontname="hebo")
+    _paragraph(page, 130, PARAGRAPH)
+    _paragraph(page, 190, PARAGRAPH[::-1])
+    if with_chart:
+        _bar_chart(page)
+        caption = "Figure 3: Revenue by region in the fiscal year"
+        page.insert_text((120, 545), caption, fontsize=10, fontname="tiro")
+    _paragraph(page, 600, CLOSING)
+    scans = [_scan(page, 200)]
+    for _ in range(2):
+        text_page = doc.new_page(width=LETTER[0], height=LETTER[1])
+        for top in range(80, 700, 60):
+            _paragraph(text_page, top, PARAGRAPH if top % 120 else CLOSING)
+        scans.append(_scan(text_page, 200))
+    return _pictures_pdf(path, scans, LETTER)
+
+
+def slide_deck_pdf(path: Path, titles: tuple[str, ...]) -> Path:
+    """A deck saved as pictures: each slide (a large title, two bullets, a shape) one page-sized PNG."""
+    doc = pymupdf.open()
+    images = []
+    for i, title in enumerate(titles):
+        page = doc.new_page(width=SLIDE[0], height=SLIDE[1])
+        page.draw_rect(page.rect, color=None, fill=(1, 1, 1))
+        page.insert_text((40, 70), title, fontsize=32, fontname="hebo", color=(0.1, 0.2, 0.45))
+        page.insert_text(
+            (60, 150), f"Pipeline stage {i + 1} closes in September", fontsize=20, fontname="helv"
+        )
+        page.insert_text((60, 190), "Escalations drop after onboarding", fontsize=20, fontname="helv")
+        page.draw_rect((480, 230, 660, 360), color=(0.2, 0.5, 0.3), fill=(0.85, 0.95, 0.88), width=2)
+        images.append(_scan(page, 150, "PNG"))
+    return _pictures_pdf(path, images, SLIDE)
+
+
+def _scan(page: pymupdf.Page, dpi: int, fmt: str = "JPEG") -> bytes:
+    """The page as a picture (a scan: greyscale JPEG; an exported slide: PNG)."""
+    pix = page.get_pixmap(dpi=dpi, alpha=False)
+    image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("L").save(out, format="JPEG", quality=80)
+    else:
+        image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _pictures_pdf(path: Path, images: list[bytes], size: tuple[float, float]) -> Path:
+    doc = pymupdf.open()
+    for data in images:
+        page = doc.new_page(width=size[0], height=size[1])
+        page.insert_image(page.rect, stream=data)
+    doc.save(path)
+    doc.close()
+    return path

@@ -1,0 +1,89 @@
+"""Pages that are one picture (scanned reports, decks saved as pictures): OCR makes them units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from figvault.ingest import ocr
+from figvault.ingest.boxes import box_area, box_intersection
+from figvault.ingest.extract import extract_document
+from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS
+from figvault.settings import ExtractSettings
+from figvault.units import split_figure_text
+from tests.ingest import scanned_docs as docs
+
+needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
+TITLES = ("Quarterly Pipeline Review", "Regional Escalation Trends", "Hiring Plan Summary", "Open Risks")
+"""Four slides: each page's picture has the same place, size and pixel size (a repeated image key), as in
+every real scan or exported deck; only the same image object on many pages is a background."""
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    inter = box_intersection(a, b)
+    return inter / (box_area(a) + box_area(b) - inter)
+
+
+@needs_tesseract
+def test_a_scanned_report_page_gives_its_chart_with_caption_words_and_context(tmp_path: Path) -> None:
+    ex = extract_document(docs.report_page_pdf(tmp_path / "scan.pdf"), ExtractSettings(workers=1))
+    assert len(ex.figures) == 1, [f.unit.bbox for f in ex.figures]
+    unit = ex.figures[0].unit
+    assert _iou(unit.bbox, docs.CHART_BOX) >= 0.6, unit.bbox
+    assert unit.label == "Figure 3"
+    assert unit.caption.startswith("Figure 3: Revenue by region")
+    assert unit.title == "Revenue by region"
+    words = split_figure_text(unit.figure_text)[1]
+    assert "North" in words and "West" in words
+    assert "warehouses" in unit.context and "Headcount" in unit.context
+    assert "carriers" not in unit.figure_text  # the paragraphs are context, not the figure's words
+    assert ex.warnings == []
+
+
+@needs_tesseract
+def test_a_scanned_page_of_text_only_gives_no_unit(tmp_path: Path) -> None:
+    ex = extract_document(
+        docs.report_page_pdf(tmp_path / "text.pdf", with_chart=False), ExtractSettings(workers=1)
+    )
+    assert ex.figures == []
+
+
+@needs_tesseract
+def test_a_deck_saved_as_pictures_gives_one_unit_per_slide_titled_by_ocr(tmp_path: Path) -> None:
+    ex = extract_document(docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES), ExtractSettings(workers=1))
+    assert [f.unit.page for f in ex.figures] == [1, 2, 3, 4]
+    for figure, title in zip(ex.figures, TITLES, strict=True):
+        unit = figure.unit
+        assert unit.bbox == (0.0, 0.0, *docs.SLIDE)
+        assert unit.title == title
+        assert "Escalations drop after onboarding" in split_figure_text(unit.figure_text)[1]
+        assert figure.png.startswith(b"\x89PNG")
+
+
+def test_without_ocr_a_slide_picture_is_still_a_unit_and_a_scanned_page_gives_none(tmp_path: Path) -> None:
+    settings = ExtractSettings(workers=1, ocr=False)
+    deck = extract_document(docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES), settings)
+    assert [(f.unit.page, f.unit.figure_text) for f in deck.figures] == [(p, "") for p in (1, 2, 3, 4)]
+    assert extract_document(docs.report_page_pdf(tmp_path / "scan.pdf"), settings).figures == []
+
+
+@needs_tesseract
+def test_the_setting_turns_it_off_and_the_page_cap_says_what_it_left(tmp_path: Path) -> None:
+    deck = docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES)
+    assert extract_document(deck, ExtractSettings(workers=1, scanned_pages=False)).figures == []
+    capped = extract_document(deck, ExtractSettings(workers=1, scanned_max_pages=1))
+    assert [f.unit.page for f in capped.figures] == [1]
+    assert any("extract.scanned_max_pages" in w and "pages 2-4" in w for w in capped.warnings)
+
+
+def test_a_page_with_text_over_its_picture_is_no_scan(tmp_path: Path) -> None:
+    """A designed page on a background picture keeps its old reading: its text layer is read as ever."""
+    import pymupdf
+
+    path = docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES)
+    doc = pymupdf.open(path)
+    for page in doc:
+        page.insert_text((40, 390), "x" * SCAN_MAX_TEXT_CHARS, fontsize=8)
+    doc.save(tmp_path / "over.pdf")
+    assert extract_document(tmp_path / "over.pdf", ExtractSettings(workers=1, ocr=False)).figures == []
