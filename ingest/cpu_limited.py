@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -71,16 +72,33 @@ def process_cpu_seconds(process: psutil.Process | None) -> float:
 def tree_cpu_seconds(process: psutil.Process) -> float:
     """CPU seconds ``process`` and every process below it have used: the live ones', and those of the ones
     that ended and were reaped (their parents' ``children_*`` times); 0 for a part that cannot be read."""
-    total = 0.0
-    try:
-        family = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        family = [process]
-    for member in family:
+    total, family = 0.0, [process.pid]
+    if Path(f"/proc/{process.pid}/task/{process.pid}/children").exists():
+        family = _descendants(process.pid)
+    else:  # a kernel without the children lists (CONFIG_PROC_CHILDREN)
         with contextlib.suppress(psutil.Error):
-            times = member.cpu_times()
+            family = [process.pid, *(child.pid for child in process.children(recursive=True))]
+    for pid in family:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times() if pid == process.pid else psutil.Process(pid).cpu_times()
             total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and the processes below it, from each thread's /proc children list: a few files, where
+    psutil's ``children(recursive=True)`` reads every process's parent (3 CPU-ms a call with 150 processes,
+    polled 10 times a second)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{current}/task"):
+                path = Path(f"/proc/{current}/task/{task}/children")
+                with contextlib.suppress(OSError, ValueError):
+                    todo.extend(int(child) for child in path.read_text().split())
+    return found
 
 
 def children_cpu() -> float:
