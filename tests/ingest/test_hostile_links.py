@@ -136,6 +136,9 @@ LINK_FORMS = [
     ("svg-image", "url"),
     ("svg-stylesheet", "url"),
     ("svg-xinclude", "url"),
+    ("svg-script", "url"),
+    ("svg-entity", "url"),
+    ("svg-entity", "file"),
 ]
 
 
@@ -156,6 +159,11 @@ def deck_linking(tmp_path: Path, form: str, target: str) -> Path:
                 b"<image",
                 f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{target}"/><image'.encode(),
             ),
+            "svg-script": svg_linking("#none").replace(
+                b"<image", f"<script>fetch('{target}'); new Image().src = '{target}';</script><image".encode()
+            ),
+            "svg-entity": f'<!DOCTYPE svg [<!ENTITY outside SYSTEM "{target}">]>'.encode()
+            + svg_linking("#none").replace(b"<image", b"<text x='10' y='20'>&outside;</text><image"),
         }[form]
         return svg_picture_pptx(deck, base, svg)
     return external_link_pptx(deck, base, form, target)
@@ -170,9 +178,10 @@ def everything_said(result: object) -> bytes:
 @pytest.mark.parametrize(("form", "points_at"), LINK_FORMS)
 def test_nothing_a_deck_links_to_is_fetched_or_read(tmp_path: Path, form: str, points_at: str) -> None:
     """A linked picture, video, sound, OLE object (set to update when opened), a hyperlink, an absolute URL
-    given as a part name, and an SVG's image, stylesheet or XInclude: neither python-pptx nor LibreOffice
-    connects to the URL or reads the file. Safe before this test (``without_external_targets`` and the
-    SVG cleaning); it fails when either wall is gone (the lockdown test below takes the first away)."""
+    given as a part name, and an SVG's image, stylesheet, XInclude, script or external entity: neither
+    python-pptx nor LibreOffice connects to the URL or reads the file. Safe before this test
+    (``without_external_targets`` and the SVG cleaning); it fails when either wall is gone (the lockdown
+    test below takes the first away)."""
     secret = tmp_path / "outside" / "secret.txt"
     secret.parent.mkdir()
     secret.write_bytes(SECRET_WORDS)
