@@ -395,3 +395,24 @@ def test_a_group_taken_off_a_document_hides_it_from_that_group_at_once(
             }, (caller, gone)
     finally:
         service.client.patch(url, json={"groups": ["g0"]}, headers=admin)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "reader_g1", "editor_globex"])
+def test_methods_a_route_does_not_serve_tell_nothing(walked: tuple[Service, Target], caller: str) -> None:
+    """HEAD, OPTIONS (a CORS preflight's method) and PUT on every path: refused alike for the target and a
+    missing id, with nothing of the target in the answer."""
+    service, target = walked
+    failures: list[str] = []
+    for path in sorted({path for _, path in walked_routes(service)}):
+        for method in ("HEAD", "OPTIONS", "PUT"):
+            for values, unknown in addressings(path, target):
+                response = send(service, caller, method, fill(path, values), {})
+                other = send(service, caller, method, fill(path, unknown), {})
+                where = f"{caller} {method} {fill(path, values)}: {response.status_code}"
+                if response.status_code < 400 and path not in PUBLIC and not path.startswith("/static"):
+                    failures.append(f"{where}, served")
+                if (response.status_code, response.text) != (other.status_code, other.text):
+                    failures.append(f"{where}, but {other.status_code} for an id that does not exist")
+                if leaked := [m for m in target.markers() if m in shown(response, caller)]:
+                    failures.append(f"{where} shows {leaked}")
+    assert not failures, "\n".join(failures)
