@@ -274,6 +274,24 @@ def linked_picture_pptx(path: Path, base: bytes, target: str) -> Path:
     return path
 
 
+def picture_part_outside_pptx(path: Path, base: bytes, target: str) -> Path:
+    """``base`` (a deck whose slide 1 embeds one picture) whose picture relationship, still internal
+    (no TargetMode), names ``target`` (a path or URI outside the package) and whose picture part is gone."""
+    target = target.replace("&", "&amp;").replace('"', "&quot;")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("ppt/media/"):
+                continue
+            if item.filename == "ppt/slides/_rels/slide1.xml.rels":
+                data, count = re.subn(rb'Target="\.\./media/[^"]+"', f'Target="{target}"'.encode(), data)
+                assert count == 1, "slide 1 has no picture relationship"
+            zout.writestr(item, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
 def svg_picture_pptx(path: Path, base: bytes, svg: bytes, *, gzipped: bool = False) -> Path:
     """``base`` (a deck whose slide 1 embeds one PNG picture) with that picture's bytes replaced by ``svg``
     (named ``.svg``, or ``.svgz`` gzipped): an SVG may itself point at files and URLs."""

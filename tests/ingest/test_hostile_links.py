@@ -23,6 +23,7 @@ from tests.ingest.hostile_docs import (
     external_link_pptx,
     linked_picture_pptx,
     ole_object_pptx,
+    picture_part_outside_pptx,
     svg_linking,
     svg_linking_through_its_dtd,
     svg_picture_pptx,
@@ -53,13 +54,33 @@ needs_soffice = pytest.mark.skipif(
 
 
 @needs_soffice
-@pytest.mark.parametrize("form", ["file-uri", "relative-path", "svg", "svgz", "svg-dtd-default"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "file-uri",
+        "relative-path",
+        "svg",
+        "svgz",
+        "svg-dtd-default",
+        "internal-relative",
+        "internal-uri",
+        "internal-absolute",
+    ],
+)
 def test_a_picture_linked_to_a_server_file_never_shows_it(tmp_path: Path, form: str) -> None:
     secret = secret_png(tmp_path / "outside")
     # LibreOffice opens the deck in a temporary folder: enough "../" reach the root from any depth.
-    target = "../" * 30 + str(secret).lstrip("/") if form == "relative-path" else secret.as_uri()
+    relative = "../" * 30 + str(secret).lstrip("/")
+    target = relative if form in ("relative-path", "internal-relative") else secret.as_uri()
     base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
-    if form.startswith("svg-dtd"):
+    if form.startswith("internal-"):  # an internal relationship (no TargetMode) naming a server file
+        named = {
+            "internal-relative": target,
+            "internal-uri": secret.as_uri(),
+            "internal-absolute": str(secret),
+        }
+        deck = picture_part_outside_pptx(tmp_path / "internal.pptx", base, named[form])
+    elif form.startswith("svg-dtd"):
         svg = svg_linking_through_its_dtd(target, form.removeprefix("svg-dtd-"))
         deck = svg_picture_pptx(tmp_path / "svg.pptx", base, svg)
     elif form.startswith("svg"):
