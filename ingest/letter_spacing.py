@@ -29,10 +29,18 @@ MAX_TRACKING_EM = 0.45
 grid, "A    B    C"): never closed up."""
 
 
+NUMBER_MARKS = frozenset("%'.,$€£")
+"""Marks a tracked number or quarter label sets between its digits: "6 1 %", "Q 3 ' 2 4", "1 2 . 5"."""
+
+
 def looks_letter_spaced(text: str) -> bool:
-    """Whether ``text`` holds a run of SPACED_RUN short pieces in a row, half of them single characters."""
+    """Whether ``text`` holds a run of SPACED_RUN short pieces in a row, half of them single characters, or
+    is a letter-spaced number (_spaced_number)."""
+    pieces = text.split()
+    if _spaced_number(pieces):
+        return True
     run: list[str] = []
-    for piece in text.split():
+    for piece in pieces:
         if len(piece) > 2 or not piece.isalnum():  # a formula's "d = 21 + 23" is spaced on purpose
             run = []
             continue
@@ -41,6 +49,19 @@ def looks_letter_spaced(text: str) -> bool:
         if len(window) == SPACED_RUN and sum(len(p) == 1 for p in window) * 2 >= SPACED_RUN:
             return True
     return False
+
+
+def _spaced_number(pieces: list[str]) -> bool:
+    """Layout class "letter-spaced numbers": a chart's tick, value and period labels tracked out one glyph
+    at a time are lines of their own, two or three glyphs long ("2 5", "1 0 0", "6 1 %", "Q 1"): too short
+    for SPACED_RUN. A line of nothing but single glyphs, digits among them, and no other mark than
+    NUMBER_MARKS (a formula's "x = 1" keeps its operator apart) is looked at; a space the PDF sets is still
+    never closed up ("1 0 0 1" typed as bits)."""
+    return (
+        len(pieces) >= 2
+        and all(len(p) == 1 and (p.isalnum() or p in NUMBER_MARKS) for p in pieces)
+        and any(p.isdigit() for p in pieces)
+    )
 
 
 def close_up(raw_line: dict[str, Any], chars_line: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pymupdf
 
+from figvault.ingest.axis_ticks import EDGE_TICK_SLACK_PT, is_scale, tick_value
 from figvault.ingest.boxes import (
     Box,
     BoxGrid,
@@ -1088,6 +1089,9 @@ def _uncaptioned(
             # bullets, markers, legend swatches and line samples: not figures on their own
             coloured.append((cluster.box, _fill_colour(cluster)))
             continue
+        if keys := _stacked_keys(cluster, speck, layout):
+            coloured += [(key.box, _fill_colour(key)) for key in keys]
+            continue
         parts += _panels_of(cluster, layout, min_figure_pt)
     parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
     legends = _keyed_legends(layout, parts, coloured)
@@ -1129,7 +1133,9 @@ def _uncaptioned(
         skip = taken - set(title)
         start = part.box if legend is None else box_union(part.box, legend)
         if chart:
-            skip |= _not_panel_labels(layout, start, title)
+            ticks = _tick_column(layout, part.box, boxes or ())
+            skip = (skip | _not_panel_labels(layout, start, title)) - ticks
+            start = _union([start, *(layout.lines[i].box for i in ticks)])
         box, held = _grow_to_labels(start, layout, excluded, None, skip)
         if chart:  # a legend's swatches beside the plot, with their labels
             box, held = _with_legend(box, grid, specks, layout, excluded, skip)
@@ -1162,6 +1168,21 @@ def _speck(cluster: Cluster, speck: float, layout: PageLayout) -> bool:
     if h >= speck or w >= LINE_KEY_WIDTH * speck:
         return False
     return w < speck or _legend_name(layout, cluster.box) is not None
+
+
+def _stacked_keys(cluster: Cluster, speck: float, layout: PageLayout) -> list[Cluster]:
+    """Layout class "legend keys stacked tight": a legend's swatches set a few points apart in a column (or
+    a row) touch as one cluster, too big for a speck; when every path of it is a speck-sized mark with a
+    series name right of it, they are the legend's swatches, one speck each. Else (a heat map's cells, a
+    chart's bars, a lone mark) empty."""
+    atoms = cluster.atoms
+    if not 2 <= len(atoms) <= KEYED_ENTRIES_MAX or cluster.image_area:
+        return []
+    for atom in atoms:
+        w, h = atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]
+        if w >= speck or h >= speck or _legend_name(layout, atom.box) is None:
+            return []
+    return atoms
 
 
 def _fill_colour(cluster: Cluster) -> Colour | None:
@@ -1671,6 +1692,25 @@ def _not_panel_labels(layout: PageLayout, graphic: Box, title: tuple[int, ...]) 
         if (top is not None and box[3] <= top) or inside < 0.5 * (box[2] - box[0]):
             skip.add(i)
     return frozenset(skip)
+
+
+def _tick_column(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozenset[int]:
+    """The lines of ``plot``'s value axis set apart on its left (ingest/axis_ticks.py): numbers level with it,
+    up to ROW_LABEL_SHARE of its width away and nearer to it than to any other drawing of ``others``, that
+    make a scale. Empty when they do not."""
+    reach = ROW_LABEL_SHARE * (plot[2] - plot[0])
+    found: list[tuple[int, float]] = []
+    for i in layout.line_index.near(plot, reach):
+        box = layout.lines[i].box
+        gap = plot[0] - box[2]
+        level = plot[1] - EDGE_TICK_SLACK_PT <= (box[1] + box[3]) / 2 <= plot[3] + EDGE_TICK_SLACK_PT
+        if not level or not 0 <= gap <= reach or any(_gap_x(box, o) < gap for o in others if o != plot):
+            continue
+        if (value := tick_value(layout.lines[i].text)) is not None:
+            found.append((i, value))
+    if not is_scale([(layout.lines[i].box, value) for i, value in found]):
+        return frozenset()
+    return frozenset(i for i, _ in found)
 
 
 def _legend_above(box: Box, grid: BoxGrid, specks: list[Box]) -> Box:

@@ -133,3 +133,105 @@ def test_the_labels_of_a_chart_titled_under_it_are_its_words(tmp_path: Path) -> 
     score.add_words(charts, units, [f"{f.unit.title}\n{f.unit.figure_text}" for f in figures])
     assert len(charts) == 2 and score.words[1] >= 30
     assert score.words[0] == score.words[1], score.errors
+
+
+def test_letter_spaced_numbers_are_read_as_numbers(tmp_path: Path) -> None:
+    """Layout class "letter-spaced numbers": a chart's tick, value and period labels tracked out one glyph
+    per span are two or three glyphs long ("2 5", "1 0 0", "6 1 %", "Q 3 ' 2 4"), too short for the run
+    that marks a letter-spaced word: they are closed up. Before: "25", "100", "61%" and "Q3" were no word of
+    the unit. A formula's "x = 1" keeps its spaces, and so do bits set with space glyphs."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    slot = _column_chart(page, (80, 160, 480, 380), "Workloads by platform")
+    for k, tick in enumerate(("0", "25", "50", "75", "100")):
+        _tracked(page, 62, 383 - k * 55, tick, 7, 0.3)
+    values = ("61%", "7%", "100%", "12.5%", "48%")
+    periods = ("Q3 '24", "Q4 '24", "Q1 '25", "Q2 '25", "Q3 '25")
+    for i, (value, period) in enumerate(zip(values, periods, strict=True)):
+        _tracked(page, 80 + i * slot + 10, 175, value, 7, 0.3)  # over the bars
+        _tracked(page, 80 + i * slot + 10, 392, period, 7, 0.3)
+    page.insert_text((300, 200), "x = 1", fontsize=7)
+    page.insert_text((300, 212), "1 0 1", fontsize=7)
+    path = tmp_path / "tracked_numbers.pdf"
+    doc.save(path)
+
+    lines = _figure_text(path).splitlines()
+    for word in ("25", "50", "75", "100", "61%", "100%", "12.5%", "Q3 '24", "Q1 '25"):
+        assert word in lines, (word, lines)
+    assert "x = 1" in lines and "1 0 1" in lines, lines
+
+
+def _legend_column(page: pymupdf.Page, x: float, y: float, names: tuple[str, ...], gap: float) -> None:
+    """A legend of 6 pt swatches ``gap`` apart in a column, each series name right of its swatch, in the
+    colours of SERIES."""
+    for k, (name, colour) in enumerate(zip(names, SERIES, strict=False)):
+        top = y + k * (6 + gap)
+        page.draw_rect((x, top, x + 6, top + 6), color=None, fill=colour)
+        page.insert_text((x + 9, top + 6), name, fontsize=7)
+
+
+SERIES = (BLUE, (0.93, 0.49, 0.19), (0.6, 0.6, 0.6))
+
+
+def _stack(page: pymupdf.Page, box: tuple[float, float, float, float], slot: float) -> None:
+    """The foot of each of _column_chart's columns split into SERIES' other two colours (stacked columns)."""
+    x0, _, _, y1 = box
+    for i in range(5):
+        for k, colour in enumerate(SERIES[1:]):
+            left, top = x0 + i * slot + 0.2 * slot, y1 - 20 * (k + 1)
+            page.draw_rect((left, top, x0 + (i + 0.8) * slot, top + 20), color=None, fill=colour)
+
+
+def test_a_legend_of_keys_stacked_tight_beside_a_chart_is_its_words(tmp_path: Path) -> None:
+    """Layout class "legend keys stacked tight": the swatches of a legend beside a chart (past
+    LABEL_MARGIN_PT) are set 2 pt apart, so they touch as one drawing too big for a swatch; its names are
+    the chart's words. Before: none of them was in the unit (survey title_rule 1004 p2: a pie's and a
+    column chart's legends)."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    slot = _column_chart(page, (80, 160, 400, 380), "Workloads by platform")
+    _stack(page, (80, 160, 400, 380), slot)
+    names = ("Strongly agree", "Neutral", "Disagree")
+    _legend_column(page, 425, 200, names, 2)
+    path = tmp_path / "stacked_keys.pdf"
+    doc.save(path)
+
+    lines = _figure_text(path).splitlines()
+    for name in names:
+        assert name in lines, (name, lines)
+
+
+def _ticks(
+    page: pymupdf.Page, x: float, plot: tuple[float, float, float, float], labels: tuple[str, ...]
+) -> None:
+    """Value-axis labels, left-aligned at ``x``, centred on the plot's gridlines from its foot up."""
+    step = (plot[3] - plot[1]) / (len(labels) - 1)
+    for k, label in enumerate(labels):
+        page.insert_text((x, plot[3] - k * step + 2.5), label, fontsize=7)
+
+
+def test_a_value_axis_set_apart_from_its_plot_is_its_words(tmp_path: Path) -> None:
+    """Layout class "value axis set apart": the tick labels stand flush with the panel's left edge, 25-35 pt
+    from the plot (past LABEL_MARGIN_PT); they step evenly (a scale), so they are the chart's. Before: none
+    was in the unit (survey title_rule, title_box, title_below, small_multiples). A column of figures there
+    that is no scale (a neighbouring table's) stays out."""
+    plot = (80, 160, 480, 380)
+    scale = ("0", "25", "50", "75", "100")
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    _column_chart(page, plot, "Workloads by platform")
+    _ticks(page, 45, plot, scale)
+    path = tmp_path / "ticks.pdf"
+    doc.save(path)
+    lines = _figure_text(path).splitlines()
+    for tick in scale:
+        assert tick in lines, (tick, lines)
+
+    figures = ("12", "7", "31", "4", "18")
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    _column_chart(page, plot, "Workloads by platform")
+    _ticks(page, 45, plot, figures)
+    doc.save(path)
+    lines = _figure_text(path).splitlines()
+    assert not set(figures) & set(lines), lines
