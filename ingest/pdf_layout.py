@@ -1137,8 +1137,9 @@ def _uncaptioned(
             skip = (skip | _not_panel_labels(layout, start, title)) - ticks
             start = _union([start, *(layout.lines[i].box for i in ticks)])
         box, held = _grow_to_labels(start, layout, excluded, None, skip)
-        if chart:  # a legend's swatches beside the plot, with their labels
+        if chart:  # a legend's swatches beside the plot, with their labels; the notes under it
             box, held = _with_legend(box, grid, specks, layout, excluded, skip)
+            held += _notes_under(layout, box, excluded | {layout.lines[i].block for i in taken}, held)
         shapes = _labelled_shapes(part, layout)
         table = not chart and not layout.title_lines and _ruled_table(part, held)
         if table or not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
@@ -1711,6 +1712,36 @@ def _tick_column(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozen
     if not is_scale([(layout.lines[i].box, value) for i, value in found]):
         return frozenset()
     return frozenset(i for i, _ in found)
+
+
+NOTE_LINE = re.compile(r"^(sources?|notes?|base)\s*[:.]", re.IGNORECASE)
+"""A chart's note: its data's source ("Source: Gartner survey, 2025"), a note or the base it counts."""
+NOTES_BELOW_PT = 2 * LABEL_MARGIN_PT
+"""The first note under a chart starts this close below it at most."""
+
+
+def _notes_under(layout: PageLayout, box: Box, excluded: set[int], held: list[TextLine]) -> list[TextLine]:
+    """Layout class "source note under a chart": the lines right under a chart that note its source, base
+    or caveats (NOTE_LINE), one under the other, are its words, not its picture: a searcher types "Gartner
+    survey" or "IDC chart" for it. Returned to join its text; its box is not grown (the notes are no part
+    of the drawing). Stops at the first line that is no note (the next panel's title, body text)."""
+    below = sorted(
+        (layout.lines[i] for i in layout.line_index.near(box, NOTES_BELOW_PT + LABEL_MARGIN_PT)),
+        key=lambda line: line.box[1],
+    )
+    notes: list[TextLine] = []
+    bottom = box[3]
+    for line in below:
+        b = line.box
+        if b[1] < bottom - STROKE_PT or not box[0] - LABEL_MARGIN_PT <= b[0] < box[2] or line in held:
+            continue
+        if b[1] > bottom + (NOTES_BELOW_PT if not notes else b[3] - b[1]):
+            break
+        if line.block in excluded or not NOTE_LINE.match(line.text):
+            break
+        notes.append(line)
+        bottom = b[3]
+    return notes
 
 
 def _legend_above(box: Box, grid: BoxGrid, specks: list[Box]) -> Box:

@@ -235,3 +235,26 @@ def test_a_value_axis_set_apart_from_its_plot_is_its_words(tmp_path: Path) -> No
     doc.save(path)
     lines = _figure_text(path).splitlines()
     assert not set(figures) & set(lines), lines
+
+
+def test_a_source_note_under_a_chart_is_its_words(tmp_path: Path) -> None:
+    """Layout class "source note under a chart": "Source: ..." 18 pt under the category labels (past
+    LABEL_MARGIN_PT) names the chart's data, which a searcher types ("Gartner survey"): it joins the unit's
+    text, not its box. Before: it was in no unit. A line there that is no note (body text) stays out."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    slot = _column_chart(page, (80, 160, 480, 380), "Workloads by platform")
+    for i, label in enumerate(("Edge", "Core", "Cloud", "Branch", "Lab")):
+        page.insert_text((80 + i * slot + 4, 392), label, fontsize=8)
+    page.insert_text((80, 413), "Source: Gartner survey of 1,234 IT leaders, 2025.", fontsize=7)
+    page.insert_text((80, 424), "Note: figures rounded.", fontsize=7)
+    page.insert_text((80, 445), "Platform teams keep growing, as the chart shows.", fontsize=9)
+    path = tmp_path / "source.pdf"
+    doc.save(path)
+
+    figure = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures[0].unit
+    lines = figure.figure_text.splitlines()
+    assert "Source: Gartner survey of 1,234 IT leaders, 2025." in lines, lines
+    assert "Note: figures rounded." in lines, lines
+    assert not any(line.startswith("Platform teams") for line in lines), lines
+    assert figure.bbox[3] < 400, figure.bbox
