@@ -2,6 +2,7 @@
 
     python bench/ocr_words.py synthetic [--count 60] [--variants default,psm11,...] [--save DIR]
     python bench/ocr_words.py corpus [--variants ...]
+    python bench/ocr_words.py saved --folder DIR [--variants ...]
 
 ``synthetic``: generated pictures with known words (``bench/ocr_images.py``: diagrams, flow charts,
 architecture diagrams, application and terminal screenshots, charts; light and dark, coloured fills, words
@@ -17,6 +18,10 @@ variant reading every picture; recall = the share of those questions' content te
 (``retrieval.evidence.terms``) found in the answer unit's stored ``figure_text``, counted over the terms
 its text without OCR lacks (the words only OCR can bring).
 
+``saved``: the pictures extraction hands OCR, written by ``bench/ocr_cost.py save DIR``; each variant against
+the default in one process, A B B A (a pass over all pictures each): OCR CPU-s of each pass, words of 3+
+characters read, and those the variant gains and loses.
+
 Variants are ``VARIANTS`` below: each reads a picture as ``ingest.ocr.read_lines`` does (``default``),
 changed in one way: ``no_enlarge`` without its enlarging of small text, ``up2`` every picture twice as
 large instead, the others on top of the default read.
@@ -25,6 +30,9 @@ large instead, the others on top of the default read.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
+import json
 import re
 import sys
 from collections import defaultdict
@@ -59,7 +67,23 @@ _READ_LINES = ocr.read_lines
 """Extraction's read; the corpus part replaces ``ocr.read_lines`` with a variant, which reads through this."""
 
 
-def _read(image: Image.Image) -> list[ocr.OcrLine]:
+_HELPER_HAS: dict[str, Any] = {"": "not known"}
+"""What a variant changed (a constant, the page segmentation) in the OCR helper now running: the reads run in
+a helper forked from this process, which keeps what this process had at the fork. Not known at first (an
+earlier load of this module may have left one running): the first read restarts it."""
+
+
+def _helper_with(changes: dict[str, Any]) -> None:
+    """Restart the helper where it was forked with other changes than ``changes`` (once per pass of a
+    variant, not once per read: a restart's fork would count in the variant's CPU)."""
+    if changes != _HELPER_HAS:
+        ocr._READER.stop()
+        _HELPER_HAS.clear()
+        _HELPER_HAS.update(changes)
+
+
+def _read(image: Image.Image, **changes: Any) -> list[ocr.OcrLine]:
+    _helper_with(changes)
     return _READ_LINES(image, ENGINE, SETTINGS)
 
 
@@ -68,18 +92,16 @@ def _psm(mode: int) -> Iterator[None]:
     api = ocr._api(ENGINE.languages)
     before = api.GetPageSegMode()
     api.SetPageSegMode(mode)
-    ocr._READER.stop()  # reads run in a helper forked from this process: the next one gets the mode
     try:
         yield
     finally:
         api.SetPageSegMode(before)
-        ocr._READER.stop()
 
 
 def with_psm(mode: int) -> Reader:
     def read(image: Image.Image) -> list[ocr.OcrLine]:
         with _psm(mode):
-            return _read(image)
+            return _read(image, psm=mode)
 
     return read
 
@@ -151,7 +173,7 @@ def with_constant(name: str, value: Any) -> Reader:
         saved = getattr(ocr, name)
         setattr(ocr, name, value)
         try:
-            return _read(image)
+            return _read(image, **{name: value})
         finally:
             setattr(ocr, name, saved)
 
@@ -198,6 +220,74 @@ def polarity(image: Image.Image) -> list[ocr.OcrLine]:
     return _read(background_normalised(image))
 
 
+def polarity_wide(image: Image.Image) -> list[ocr.OcrLine]:
+    """``polarity`` with its background read at 1/8 scale: a bold heading's 5-8 px strokes stay ink."""
+    global BACKGROUND_SHRINK
+    saved, BACKGROUND_SHRINK = BACKGROUND_SHRINK, 8
+    try:
+        return _read(background_normalised(image))
+    finally:
+        BACKGROUND_SHRINK = saved
+
+
+def grey_native(reader: Reader = _read) -> Reader:
+    """``reader`` with the picture handed to Tesseract as 8-bit grey (``grey`` turns it back to RGB in
+    ``read_lines``): Tesseract then thresholds one channel instead of three, and enlarges a third of the
+    bytes."""
+
+    def read(image: Image.Image) -> list[ocr.OcrLine]:
+        saved = ocr._capped
+        ocr._capped = lambda picture, most: saved(picture.convert("L"), most)  # type: ignore[assignment]
+        try:
+            return reader(image)
+        finally:
+            ocr._capped = saved
+
+    return read
+
+
+FEW_WORDS = 3
+"""A second read: a first read with fewer confident words of 3+ letters than this read little."""
+
+
+def second_read(again: Reader) -> Reader:
+    """The default read; where it read little (FEW_WORDS), ``again`` too, and whichever read more words."""
+
+    def read(image: Image.Image) -> list[ocr.OcrLine]:
+        first = _read(image)
+        if len(tokens(ocr.lines_text(first))) >= FEW_WORDS:
+            return first
+        other = again(image)
+        return other if len(tokens(ocr.lines_text(other))) > len(tokens(ocr.lines_text(first))) else first
+
+    return read
+
+
+def dehyphenated(image: Image.Image) -> list[ocr.OcrLine]:
+    """The default read, a word broken at a line's end ("imple-" / "mentation") also stored whole."""
+    lines = _read(image)
+    out = list(lines)
+    for index, (line, after) in enumerate(itertools.pairwise(lines)):
+        head, tail = line.text.rsplit(" ", 1)[-1], after.text.split(" ", 1)[0]
+        if len(head) > 2 and head.endswith("-") and head[-2].isalpha() and tail[:1].islower():
+            out[index] = dataclasses.replace(line, text=f"{line.text} {head[:-1]}{tail}")
+    return out
+
+
+def _capitalised(word: str) -> bool:
+    return word.isalpha() and word[0].isupper()
+
+
+def joined(image: Image.Image) -> list[ocr.OcrLine]:
+    """The default read, two capitalised words in a row ("STACK TRACE", "Data Lake") also stored joined."""
+    out = []
+    for line in _read(image):
+        words = line.text.split()
+        pairs = [a + b for a, b in itertools.pairwise(words) if _capitalised(a) and _capitalised(b)]
+        out.append(dataclasses.replace(line, text=" ".join([line.text, *pairs])) if pairs else line)
+    return out
+
+
 VARIANTS: dict[str, Reader] = {
     "default": _read,
     "no_enlarge": with_constant("SMALL_TEXT_PX", 0),
@@ -213,6 +303,13 @@ VARIANTS: dict[str, Reader] = {
     "otsu": otsu,
     "invert": invert_dark,
     "polarity": polarity,
+    "polarity8": polarity_wide,
+    "grey_l": grey_native(),
+    "grey_l_1.5m": grey_native(with_constant("ENLARGED_MAX_PIXELS", 1_500_000)),
+    "reread_polarity": second_read(polarity),
+    "reread_psm11": second_read(with_psm(11)),
+    "dehyphen": dehyphenated,
+    "joined": joined,
 }
 
 
@@ -265,6 +362,40 @@ def _share(pair: list[int]) -> str:
     return f"{pair[0] / pair[1]:.3f} ({pair[1]})" if pair[1] else "-"
 
 
+# ---------------------------------------------------------------------------------------------- pictures
+def saved_pictures(folder: Path) -> list[Image.Image]:
+    """The pictures ``bench/ocr_cost.py save`` wrote, as extraction hands them to OCR."""
+    rows = json.loads((folder / "index.json").read_text())
+    return [Image.open(folder / row["file"]).convert("RGB") for row in rows]
+
+
+def read_all(reader: Reader, images: list[Image.Image]) -> tuple[float, set[tuple[int, str]]]:
+    """One pass: the reads' CPU-s (the helper's included) and the (picture, word) pairs read."""
+    start, words = cpu_now(), set()
+    for index, image in enumerate(images):
+        words |= {(index, t) for t in tokens(ocr.lines_text(reader(image)))}
+    return cpu_now() - start, words
+
+
+def saved(folder: Path, names: list[str]) -> int:
+    """Each variant against the default on the saved pictures, A B B A in this process: OCR CPU-s of each
+    pass, words of 3+ characters, and those the variant gains and loses."""
+    images = saved_pictures(folder)
+    print(f"{len(images)} pictures from {folder}")
+    print("| variant | default CPU-s (A, A) | variant CPU-s (B, B) | B / A | words A / B | gained / lost |")
+    print("| --- | --- | --- | ---: | --- | --- |")
+    for name in names:
+        a1, base = read_all(_read, images)
+        b1, words = read_all(VARIANTS[name], images)
+        b2, _ = read_all(VARIANTS[name], images)
+        a2, _ = read_all(_read, images)
+        ratio = (b1 + b2) / (a1 + a2)
+        cells = [f"{a1:.2f}, {a2:.2f}", f"{b1:.2f}, {b2:.2f}", f"{ratio:.3f}", f"{len(base)} / {len(words)}"]
+        cells.append(f"{len(words - base)} / {len(base - words)}")
+        print(f"| {name} | {' | '.join(cells)} |", flush=True)
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------ corpus
 def corpus(names: list[str]) -> int:
     from ocr_corpus_words import corpus_recall
@@ -274,10 +405,11 @@ def corpus(names: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("synthetic", "corpus"))
+    parser.add_argument("part", choices=("synthetic", "corpus", "saved"))
     parser.add_argument("--count", type=int, default=60, help="generated pictures (synthetic)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, from VARIANTS")
     parser.add_argument("--save", type=Path, help="write the generated pictures here")
+    parser.add_argument("--folder", type=Path, help="saved: the pictures bench/ocr_cost.py save wrote")
     args = parser.parse_args(argv)
     names = [n for n in args.variants.split(",") if n]
     unknown = [n for n in names if n not in VARIANTS]
@@ -288,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.part == "synthetic":
         return synthetic(args.count, names, args.save)
+    if args.part == "saved":
+        if args.folder is None:
+            parser.error("saved needs --folder (bench/ocr_cost.py save FOLDER first)")
+        return saved(args.folder, names)
     return corpus(names)
 
 

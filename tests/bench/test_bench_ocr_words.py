@@ -28,3 +28,25 @@ def test_synthetic_recall_row(capsys: pytest.CaptureFixture[str]) -> None:
 def test_tokens_split_as_a_search_does() -> None:
     bench = load_bench("ocr_words")
     assert bench.tokens("kube-proxy ZeRO-Offload S3 a1") == {"kube", "proxy", "zero", "offload"}
+
+
+@needs_tesseract
+def test_a_variant_of_a_constant_reaches_the_read() -> None:
+    """The reads run in a helper forked from the bench's process: a variant that changes one of ocr's
+    constants must restart it (before, ``no_enlarge`` read what ``default`` read: the helper kept
+    SMALL_TEXT_PX). 9 px type reads "replication" only enlarged (tests/ingest/test_ocr.py)."""
+    import io
+
+    from PIL import Image
+
+    from tests.ingest.test_ocr import small_text_picture
+
+    bench = load_bench("ocr_words")
+    image = Image.open(io.BytesIO(small_text_picture())).convert("RGB")
+    words = {
+        name: bench.tokens(bench.ocr.lines_text(bench.VARIANTS[name](image)))
+        for name in ("default", "no_enlarge")
+    }
+    assert "replication" in words["default"]
+    assert "replication" not in words["no_enlarge"]
+    assert "replication" in bench.tokens(bench.ocr.lines_text(bench.VARIANTS["default"](image)))  # and back
