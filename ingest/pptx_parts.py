@@ -9,7 +9,8 @@ object has no attribute 'chart'``, which says nothing to the person who uploaded
 part must be a relationships part, and each relationship of a type python-pptx follows while the deck is
 read (the presentation, slides, notes, charts, the document's properties: EXPECTED) must name a part of that
 content type whose root element is that type's, and a slide or chart relationship must name a part the
-package holds (MUST_EXIST): else the deck is refused with a reason naming the part. Another relationship to
+package holds (MUST_EXIST), and none may point outside the package (an external TargetMode): else the
+deck is refused with a reason naming the part. Another relationship to
 a part that is not in the package is left to python-pptx and the extractor (it is read without it).
 """
 
@@ -81,9 +82,10 @@ def check_part_kinds(data: bytes) -> None:
             base = _source_folder(rels)
             for rel in tree:
                 want = EXPECTED.get(rel.get("Type", "")) if isinstance(rel.tag, str) else None
-                target = _resolved(base, rel.get("Target", ""))
-                if want is None or (rel.get("TargetMode") or "Internal") != "Internal":
+                if want is None:
                     continue
+                _check_inside(rels, rel)
+                target = _resolved(base, rel.get("Target", ""))
                 if target not in names:
                     _check_present(rels, rel, target)
                     continue
@@ -131,6 +133,20 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
         rid = listed.get(f"{{{R}}}id")
         if rid not in defined:
             _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) do not name")
+
+
+def _check_inside(rels: str, rel: etree._Element) -> None:
+    """Refuse when relationship ``rel`` (of a type in EXPECTED) points outside the package: python-pptx
+    follows it to a part and failed with a bare ``ValueError: `.target_part` property on _Relationship is
+    undefined when target-mode is external`` (fuzz seed 21, ``outside_link``: a slide's chart relationship,
+    the presentation's slide relationship)."""
+    mode = (rel.get("TargetMode") or "Internal").strip()
+    if mode != "Internal":
+        kind = rel.get("Type", "").rsplit("/", 1)[-1]
+        _refuse(
+            f"{rels}: its {kind} relationship {rel.get('Id')!r} points outside the package (TargetMode"
+            f" {mode[:20]!r}): {kind} relationships name a part inside it"
+        )
 
 
 def _check_present(rels: str, rel: etree._Element, target: str) -> None:

@@ -190,3 +190,15 @@ def rels_namespace_pptx(path: Path, rels: str = "ppt/slides/_rels/slide1.xml.rel
     assert b"relationshiis" in xml
     path.write_bytes(_rezipped(data, {rels: xml}))
     return path
+
+
+def rel_made_external_pptx(path: Path, rels: str, target: str) -> Path:
+    """The relationship of ``rels`` that names ``target`` points outside the package instead
+    (``TargetMode="External"``, a loopback URL): fuzz seed 21's ``outside_link`` mutants."""
+    data = _two_slide_deck(path)
+    xml = _member(data, rels)
+    old = f'Target="{target}"'.encode()
+    assert old in xml, (rels, target)
+    xml = xml.replace(old, b'Target="http://127.0.0.1:9/x.png" TargetMode="External"', 1)
+    path.write_bytes(_rezipped(data, {rels: xml}))
+    return path

@@ -168,3 +168,22 @@ def test_the_unchanged_deck_is_read_whole(tmp_path: Path) -> None:
     result = extract_document(path, SETTINGS)
     assert sorted(f.unit.page for f in result.figures) == [1, 2]
     assert not any(BARE_EXCEPTION.match(w) for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("rels", "target"),
+    [
+        ("ppt/slides/_rels/slide2.xml.rels", "../charts/chart1.xml"),
+        ("ppt/_rels/presentation.xml.rels", "slides/slide2.xml"),
+        ("_rels/.rels", "docProps/core.xml"),
+        ("_rels/.rels", "ppt/presentation.xml"),
+    ],
+)
+def test_a_followed_relationship_pointing_outside_the_package_is_refused_by_name(
+    tmp_path: Path, rels: str, target: str
+) -> None:
+    # Before (fuzz seed 21, outside_link; chart, slide, core properties): ValueError: `.target_part` property
+    # on _Relationship is undefined when target-mode is external. The deck is refused, nothing is fetched.
+    said = refusal(h8.rel_made_external_pptx(tmp_path / "out.pptx", rels, target))
+    assert said.startswith(f"not a readable PPTX package: {rels}: its ")
+    assert "points outside the package (TargetMode 'External')" in said
