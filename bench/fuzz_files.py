@@ -10,7 +10,10 @@ at a random offset, xref entries duplicated or removed, objects removed or dupli
 swapped, arrays and dictionaries nested 10^4 deep, pictures whose dimensions or filter lie, a huge or cyclic
 page tree; for decks: members swapped, duplicated or renamed, content types and relationships naming
 missing or cyclic parts, XML with entity expansion, an external entity or 10^4 levels of nesting, a
-picture whose header lies, flips inside an XML part.
+picture whose header lies, flips inside an XML part. Both kinds also point outside themselves
+(``outside_link``, ``outside_action``): a relationship made external, an SVG href, a PDF action (/URI,
+/Launch, /GoToR, JavaScript, a link) aimed at a loopback listener this run holds or at a server file
+holding a marker word.
 
 All mutants go through ``extract_many`` (the batch path of ingest and ``figvault extract``: one forked
 worker per document under ``--seconds`` CPU seconds and ``--memory-mb``), and each outcome is classed:
@@ -18,8 +21,10 @@ worker per document under ``--seconds`` CPU seconds and ``--memory-mb``), and ea
 - ``ok``: units came back; ``error``: a reason in words (``corrupt PDF: ...``, ``not a readable PPTX
   package: ...``); ``bug``: the reason is a bare Python exception (``KeyError: 'x'``), which the worker
   reports for an exception it did not expect; ``crash``: the worker died; ``limit``: it ran past its CPU
-  time or memory; ``path``: a reason naming a server path (the mutant's folder). Everything but ``ok`` and
-  ``error`` is a finding, printed with its mutant's name (``--keep`` keeps the files in ``--out``).
+  time or memory; ``path``: a reason naming a server path (the mutant's folder); ``reach``: the listener
+  got a connection naming the mutant's token, or the server file's marker is in its units, titles or
+  warnings (nothing a file points at may be fetched or read). Everything but ``ok`` and ``error`` is a
+  finding, printed with its mutant's name (``--keep`` keeps the files in ``--out``).
 
 CPU seconds and peak RSS are the worker's: its ``/proc`` ``stat`` and ``VmHWM``, read by the parent at each
 of the worker's memory polls (``POLL_S``) and when it answers (a peak reached in its last 0.1 s may be
@@ -52,6 +57,9 @@ from extraction import corpus_dir
 
 from figvault.pipeline import extract_worker
 from figvault.settings import load_settings
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests.helpers.trap import LoopbackTrap
 
 DEPTH = 10_000
 """How deep the nested arrays, dictionaries and XML elements go."""
@@ -283,10 +291,72 @@ def kids_cycle(rng: random.Random, data: bytes) -> bytes | None:
     return data[: kids.end()] + extra + dup * rng.choice((1, 50)) + b" " + data[kids.end() :]
 
 
+OUTSIDE = {"url": "http://127.0.0.1:9", "file": "/nonexistent/figvault-fuzz-secret.txt"}
+"""Where ``outside_link`` and ``outside_action`` point: the run's loopback listener and server file
+(``main`` sets both; the defaults reach nothing)."""
+TOKEN = re.compile(rb"reach\d{9}")
+SECRET_MARK = "Numbat5521"
+"""The server file's text: a unit, title or warning holding it read a file outside the document."""
+
+
+def _outside_target(rng: random.Random) -> tuple[bytes, bytes]:
+    """A URL naming a fresh token (which connection came from which mutant) or the server file's URI; the
+    token is in the mutant's bytes either way."""
+    token = b"reach%09d" % rng.randrange(10**9)
+    if rng.random() < 0.7:
+        return f"{OUTSIDE['url']}/".encode() + token + b".png", token
+    return Path(OUTSIDE["file"]).as_uri().encode() + b"#" + token, token
+
+
+def outside_link(rng: random.Random, data: bytes) -> bytes | None:
+    """A relationship (picture, layout, chart, ...) made external to the listener or the server file."""
+    target, _ = _outside_target(rng)
+
+    def edit(xml: bytes) -> bytes:
+        rels = list(re.finditer(rb"<Relationship\b[^>]*?(/?)>", xml))
+        if not rels:
+            return xml
+        m = rng.choice(rels)
+        rel = re.sub(rb'\s(Target|TargetMode)="[^"]*"', b"", m.group(0))
+        rel = rel.replace(
+            b"<Relationship", b'<Relationship TargetMode="External" Target="' + target + b'"', 1
+        )
+        return xml[: m.start()] + rel + xml[m.end() :]
+
+    return _edit_part(rng, data, lambda name: name.endswith(".rels"), edit)
+
+
+def outside_action(rng: random.Random, data: bytes) -> bytes | None:
+    """The catalog's open action (or a page's link) aimed outside: /URI, /Launch, /GoToR, JavaScript."""
+    target, _ = _outside_target(rng)
+    action = rng.choice(
+        (
+            b"<< /S /URI /URI (" + target + b") >>",
+            b"<< /S /Launch /F (" + target + b") /Unix << /F (/usr/bin/touch) /P (" + target + b") >> >>",
+            b"<< /S /GoToR /F (" + target + b") /D [0 /Fit] >>",
+            b"<< /S /JavaScript /JS (app.launchURL('"
+            + target
+            + b"'); this.submitForm('"
+            + target
+            + b"');) >>",
+        )
+    )
+    if rng.random() < 0.5:
+        return _into_dict_after(data, rb"/Type\s*/Catalog", b" /OpenAction " + action)
+    link = b" /Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 300 300] /A " + action + b" >>]"
+    return _into_dict_after(data, rb"/Type\s*/Page\b", link)
+
+
+def _into_dict_after(data: bytes, key: bytes, entry: bytes) -> bytes | None:
+    """``entry`` added to the first dictionary that holds ``key`` (uncompressed objects only)."""
+    m = re.search(key, data)
+    return None if m is None else data[: m.end()] + entry + data[m.end() :]
+
+
 PDF_MUTATORS: list[Mutator] = [
     byte_flips, truncated, xref_duplicated, xref_removed, xref_offsets_shifted, object_removed,
     object_duplicated, lengths_swapped, deep_array, deep_dict, deep_content, image_dims_lie,
-    image_filter_lies, bits_per_component_lie, count_huge, kids_cycle,
+    image_filter_lies, bits_per_component_lie, count_huge, kids_cycle, outside_action,
 ]  # fmt: skip
 
 
@@ -485,7 +555,7 @@ def picture_lies(rng: random.Random, data: bytes) -> bytes | None:
 PPTX_MUTATORS: list[Mutator] = [
     byte_flips, truncated, members_swapped, member_duplicated, member_renamed, member_removed,
     content_types_missing, rels_broken, rels_cycle, xml_entity_expansion, xml_external_entity, xml_deep,
-    xml_flips, xml_truncated, picture_lies,
+    xml_flips, xml_truncated, picture_lies, outside_link,
 ]  # fmt: skip
 
 
@@ -577,7 +647,9 @@ _PY_EXCEPTION = re.compile(r"^([a-z_]+\.)*[A-Za-z_][A-Za-z0-9_]*: ")
 an exception no extractor turned into a reason."""
 
 
-def outcome(result: object, folder: Path) -> str:
+def outcome(result: object, folder: Path, reached: bool = False) -> str:
+    if reached:
+        return "reach"
     if not isinstance(result, str):
         return "ok"
     if str(folder) in result or re.search(r"/tmp/|/home/|/work/|/var/", result):
@@ -609,6 +681,8 @@ def main() -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the mutants (the findings' files)")
     args = ap.parse_args()
+    trap = LoopbackTrap().__enter__()  # held for the whole run: any connection to it is a finding
+    OUTSIDE["url"] = trap.url("").rstrip("/")
 
     settings = load_settings().extract
     settings.ocr = args.ocr == "on"
@@ -617,6 +691,8 @@ def main() -> None:
     settings.libreoffice = "auto" if args.libreoffice == "on" else "off"
     folder = args.out or Path(tempfile.mkdtemp(prefix="figvault-fuzz-"))
     folder.mkdir(parents=True, exist_ok=True)
+    OUTSIDE["file"] = str(folder / "outside-secret.txt")
+    Path(OUTSIDE["file"]).write_text(f"{SECRET_MARK} a server file no mutant may read\n")
     rng = random.Random(args.seed)
     made = [m for m in mutants(seeds(args.corpus_seeds), args.per_seed, rng) if args.only in m[0]]
     paths = []
@@ -624,6 +700,7 @@ def main() -> None:
         (folder / name).write_bytes(data)
         paths.append(folder / name)
     kinds = {name: mutator for name, mutator, _ in made}
+    tokens = {name: set(TOKEN.findall(data)) for name, _mutator, data in made}
     print(
         f"seed {args.seed}: {len(made)} mutants of {len({n.rsplit('-', 2)[0] for n in kinds})} seeds"
         f" in {folder};"
@@ -636,7 +713,8 @@ def main() -> None:
     rows: list[tuple[str, str, str, Usage, str]] = []
     start = time.monotonic()
     for path, result in extract_worker.extract_many(paths, settings, workers=args.workers):
-        kind = outcome(result, folder)
+        fetched = set(TOKEN.findall(b"".join(trap.hits)))
+        kind = outcome(result, folder, bool(tokens[path.name] & fetched) or SECRET_MARK in repr(result))
         use = watcher.usage.get(path.name, Usage())
         detail = result if isinstance(result, str) else f"{len(result.extraction.figures)} units"
         rows.append((path.name, kinds[path.name], kind, use, detail))
@@ -646,12 +724,14 @@ def main() -> None:
                 flush=True,
             )
     report(rows, time.monotonic() - start)
+    trap.__exit__(None, None, None)
+    print(f"loopback listener: {len(trap.hits)} connection(s)")
     if not args.keep and args.out is None:
         shutil.rmtree(folder)
 
 
 def report(rows: list[tuple[str, str, str, Usage, str]], wall_s: float) -> None:
-    kinds = ["ok", "error", "bug", "crash", "limit", "path"]
+    kinds = ["ok", "error", "bug", "crash", "limit", "path", "reach"]
     print(f"\n{len(rows)} mutants in {wall_s:.0f} s wall; load {_load()}\n")
     print("| mutator | " + " | ".join(kinds) + " | CPU-s median / max | peak RSS MB max |")
     print("| --- |" + " --- |" * (len(kinds) + 2))
