@@ -180,6 +180,9 @@ class SearchResponse(BaseModel):
     no_match: bool = False
     """True when nothing visible answers the question: the VLM reranker's verdict when it ran, else the
     first stage's calibrated decision (``retrieval/no_match.py``)."""
+    did_you_mean: str | None = None
+    """With ``no_match``: the question with its words that no unit the caller may see holds (typos) replaced
+    by the nearest words such units do hold; None otherwise (``retrieval/spelling.py``)."""
     answerable: float | None = None
     """The first stage's P(answerable) behind ``no_match`` (None when the reranker decided or it is off)."""
     reranked: bool = False

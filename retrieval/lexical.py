@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from figvault.errors import StoreError, one_line
 from figvault.retrieval.acl import in_list
-from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope
+from figvault.retrieval.lexical_index import BM25FParams, IndexView, LexicalIndex, Scope
 from figvault.retrieval.lexical_log import ChangeLog
 from figvault.retrieval.lexical_text import LEXICAL_FIELDS, SOURCE_FIELDS, Analyzer
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
@@ -126,6 +126,12 @@ class LexicalChannel:
             served = self._served.get(collection) or self.sync(collection)
             view = served.index.view()
         return view.visible_rows(scope)
+
+    def view(self, collection: str) -> IndexView:
+        """The index of ``collection`` as of its last catch-up with the change log (as ``visible_rows``)."""
+        with self._lock:
+            served = self._served.get(collection) or self.sync(collection)
+            return served.index.view()
 
     def _row_filter(self, collection: str, served: _Served, expr: str) -> Any:
         compiled = served.compiled.get(expr)

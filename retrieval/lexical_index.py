@@ -202,6 +202,24 @@ class IndexView:
             candidates, scores = candidates[passed], scores[passed]
         return self._top(candidates, scores, limit)
 
+    def units_holding(self, term: str, scope: Scope, limit: int) -> list[str]:
+        """Up to ``limit`` ids of live units the caller may see whose text holds the analyzed ``term`` (in
+        any field); none when no such unit is visible to the caller, whatever other tenants' units hold."""
+        tid = self.term_id.get(term)
+        visible = self._visible_codes(scope)
+        if tid is None or visible is None or limit <= 0:
+            return []
+        visible_code = np.zeros(len(self.count), dtype=bool)
+        visible_code[visible] = True
+        found: list[int] = []
+        for seg in self.segments:
+            rows = np.unique(seg.postings(tid)[0])
+            rows = rows[self.alive[rows] & visible_code[self.code[rows]]]
+            found.extend(rows[: limit - len(found)].tolist())
+            if len(found) >= limit:
+                break
+        return self._column_of(np.asarray(sorted(found), dtype=np.int64), 0).to_pylist() if found else []
+
     def visible_rows(self, scope: Scope) -> int:
         """How many live rows the caller may see: the ``N`` of the caller's BM25 (its IDF scale)."""
         visible = self._visible_codes(scope)

@@ -41,6 +41,7 @@ from figvault.retrieval.evidence import Candidate, EvidenceParams, reorder
 from figvault.retrieval.fusion import fuse
 from figvault.retrieval.lexical import LexicalChannel
 from figvault.retrieval.lexical_index import Scope
+from figvault.retrieval.lexical_text import SOURCE_FIELDS
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.no_match import decide
 from figvault.retrieval.schema import (
@@ -57,6 +58,7 @@ from figvault.retrieval.schema import (
     StoreLayout,
     row_to_unit,
 )
+from figvault.retrieval.spelling import did_you_mean
 from figvault.search_models import SearchFilters, SearchHit, SearchRequest, SearchResponse
 from figvault.settings import Settings
 from figvault.storage import BlobStore
@@ -619,16 +621,33 @@ class SearchEngine:
             if not short or limit >= MAX_COLLAPSE_CANDIDATES:
                 break
             limit = min(limit * 2, MAX_COLLAPSE_CANDIDATES)
+        if no_match and LEXICAL in run.queries:  # a typo's words match nothing: offer a respelling
+            t = time.perf_counter()
+            suggestion = self._did_you_mean(run)
+            _add_ms(timings, "did_you_mean", t)
+        else:
+            suggestion = None
         timings["total"] = _ms(started)
         return SearchResponse(
             results=results[: request.top_k],
             no_match=no_match,
+            did_you_mean=suggestion,
             reranked=reranked,
             rerank_note=note + self._explain_cut(request, reranked),
             embedding_version=run.layout.embedding_version,
             timings=timings,
             answerable=None if offline_no_match is None or reranked else offline_no_match[1],
         )
+
+    def _did_you_mean(self, run: SearchRun) -> str | None:
+        """The question respelled with words of units the caller may see (``retrieval/spelling.py``)."""
+        scope = self.lexical_args(run.principal, run.request.filters, run.keys).scope
+        view = self.lexical.view(run.collection)
+
+        def rows_of(unit_ids: list[str]) -> list[dict[str, Any]]:
+            return self.store.get_rows_by_id(run.collection, unit_ids, fields=[F_ID, *SOURCE_FIELDS])
+
+        return did_you_mean(view, run.request.query, scope, rows_of)
 
     def _first_stage(self, run: SearchRun, use_rerank: bool, limit: int) -> _Stage:
         """Recall and fetch: (the hits in order, their duplicate signatures when collapsing, the first

@@ -226,6 +226,7 @@ def _print_json(settings: Settings, question: str, response: SearchResponse) -> 
         "query": question,
         "results": [hit_json(h, image_path) for h in response.results],
         "no_match": response.no_match,
+        "did_you_mean": response.did_you_mean,
         "reranked": response.reranked,
         "rerank_note": response.rerank_note,
         "embedding_version": response.embedding_version,
@@ -258,6 +259,8 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
         console.print(
             "No good match: none of these figures is likely to answer the question; the closest follow."
         )
+    if response.did_you_mean:
+        console.print(f"Did you mean: {response.did_you_mean}?", markup=False, highlight=False)
     console.print(table)
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in response.timings.items())
     if loaded_s is not None:

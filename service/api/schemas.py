@@ -109,6 +109,11 @@ class SearchResultOut(UnitPlace):
 class SearchResponseOut(BaseModel):
     results: list[SearchResultOut]
     no_match: bool = False
+    did_you_mean: str | None = Field(
+        default=None,
+        description="With no_match: the question respelled with words of documents you can see (a typo's"
+        " words match none); null otherwise.",
+    )
     reranked: bool = False
     rerank_note: str = ""
     embedding_version: str = ""
@@ -126,6 +131,7 @@ class SearchResponseOut(BaseModel):
         return cls(
             results=[SearchResultOut.from_hit(h) for h in response.results],
             no_match=response.no_match,
+            did_you_mean=response.did_you_mean,
             reranked=response.reranked,
             rerank_note=response.rerank_note,
             embedding_version=response.embedding_version,

@@ -16,6 +16,8 @@ export class SearchView {
     this.status = document.getElementById("search-status");
     this.noMatch = document.getElementById("no-match");
     this.noAccess = document.getElementById("no-access");
+    this.didYouMean = document.getElementById("did-you-mean");
+    this.didYouMeanQuery = document.getElementById("did-you-mean-query");
     this.groups = [];
     this.admin = false;
     this.results = document.getElementById("results");
@@ -67,6 +69,11 @@ export class SearchView {
       this.rerankTouched = true;
     });
     document.getElementById("filters-reset").addEventListener("click", () => this.resetFilters());
+    // The server's respelling of a question whose words matched nothing: one click searches it.
+    this.didYouMeanQuery.addEventListener("click", () => {
+      this.query.value = this.didYouMeanQuery.textContent;
+      this.form.requestSubmit();
+    });
     this.dropzone.addEventListener("click", (event) => {
       if (event.target !== this.imageClear) this.imageInput.click();
     });
@@ -193,6 +200,7 @@ export class SearchView {
     if (!refused.length) return;
     this.inflight?.abort();
     this.noMatch.hidden = true;
+    this.didYouMean.hidden = true;
     this.showError(
       refused
         .map((control) => {
@@ -221,6 +229,7 @@ export class SearchView {
     this.status.textContent = "Searching…";
     this.sentFilters = this.filters();
     this.noMatch.hidden = true;
+    this.didYouMean.hidden = true;
     try {
       let response;
       if (this.exampleImage) {
@@ -261,6 +270,8 @@ export class SearchView {
     this.status.title = timings;
     // "None of the figures below" only makes sense when there are figures below.
     this.noMatch.hidden = !response.no_match || !hits.length;
+    this.didYouMeanQuery.textContent = response.did_you_mean || "";
+    this.didYouMean.hidden = !response.did_you_mean;
     this.showNoAccess(response.visible_documents);
     this.results.classList.toggle("weak", Boolean(response.no_match));
     if (!this.rerankTouched) this.rerank.checked = Boolean(response.reranked);

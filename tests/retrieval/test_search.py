@@ -434,3 +434,36 @@ def test_row_cache_answers_like_lite_and_a_regroup_shows_at_once(indexed, engine
     finally:
         set_document_groups(settings, "default", doc_id, ["red"])
     assert "r0.pdf" not in {h.doc for h in engine.search(blue, request).results}
+
+
+def test_a_typo_flagged_no_match_gets_a_respelling_from_the_callers_own_documents(
+    indexed, engine: SearchEngine
+) -> None:
+    """ "raft leder electon" was flagged no_match and nothing more; now the answer says "did you mean" with
+    words of units the caller may see, and a caller who may not see the word is never offered it (another
+    group's vocabulary would leak). A correctly spelled question gets no suggestion."""
+    from figvault.retrieval.lexical_text import field_texts
+
+    settings, _ = indexed
+    tuned = settings.model_copy(deep=True)
+    tuned.search.no_match_weights = {"bias": -3.0, "lexical": 1.0, "coverage": 4.0, "coverage5": 2.0}
+    tuned.search.no_match_threshold = 0.5
+    calibrated = SearchEngine(
+        tuned, engine.store, engine.encoders, engine.acl_sets, engine.blobs, lexical=engine.lexical
+    )
+    rows = engine.store.get_rows(engine.store.served_collection(), 'doc != ""')
+
+    def words(docs: set[str]) -> set[str]:
+        texts = [t for r in rows if r["doc"] in docs for t in field_texts(r)]
+        return {w for t in texts for w in t.lower().split()}
+
+    red_only = sorted(w for w in words({"r0.pdf", "r1.pdf"}) - words({"r2.pdf", "r3.pdf"}) if len(w) >= 7)
+    word = next(w for w in red_only if w.isalpha())
+    typo = word[:2] + word[3:]  # a letter dropped
+    red, blue = Principal(user="r", groups=["red"]), Principal(user="b", groups=["blue"])
+    answer = calibrated.search(red, SearchRequest(query=typo, top_k=3))
+    assert answer.no_match and answer.did_you_mean == word, (typo, answer.did_you_mean)
+    other = calibrated.search(blue, SearchRequest(query=typo, top_k=3))
+    assert other.did_you_mean is None or set(other.did_you_mean.split()) <= words({"r2.pdf", "r3.pdf"})
+    caption, _, _ = caption_of(indexed[1][0].parent, engine, "r1.pdf")
+    assert calibrated.search(red, SearchRequest(query=caption, top_k=3)).did_you_mean is None

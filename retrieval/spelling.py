@@ -1,0 +1,95 @@
+""" "Did you mean ...": a question flagged ``no_match`` whose words match nothing the caller may see (a typo,
+"raft leder electon") spelled again with words of the units the caller may see.
+
+Only a question already flagged ``no_match`` is looked at, and only its answer gains a suggestion: the
+decision itself (``retrieval/no_match.py``) is untouched, so its calibration for correctly spelled
+questions cannot move. Candidates come from the lexical index's term dictionary (every tenant's terms), but
+a candidate is kept only when a unit the caller may see holds it (``IndexView.units_holding`` in the
+caller's ``Scope``: the same tenant and access keys as the lexical recall), and the word shown is read from
+such a unit's own text (the dictionary holds stems: "elect", not "election"). Another tenant's or group's
+vocabulary can never appear in it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from figvault.retrieval.lexical_index import IndexView, Scope
+from figvault.retrieval.lexical_text import field_texts
+
+MIN_CHARS = 4
+"""Shorter words have too many near neighbours to correct ("ram" -> "raw", "rat", "ran")."""
+CUTOFF = 0.75
+"""difflib's similarity a replacement needs: one letter dropped from a 5-letter word is 0.91, "electon" to
+the stem "elect" 0.83; two unrelated words of the same first letter rarely pass it."""
+CANDIDATES = 20
+"""Near terms tried, closest first, until one the caller may see is found."""
+STEMS = 3
+"""Visible near terms whose written words compete for the replacement."""
+SAMPLE_UNITS = 8
+"""Units read, per term, for its words as written."""
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+RowsOf = Callable[[list[str]], Iterable[Mapping[str, Any]]]
+"""Stored rows (with their text fields) of the given unit ids."""
+
+
+def did_you_mean(view: IndexView, question: str, scope: Scope, rows_of: RowsOf) -> str | None:
+    """``question`` with each word that no unit visible in ``scope`` holds replaced by the closest word
+    that one does hold; None when no word needs it or none has a replacement."""
+    replaced: dict[str, str] = {}
+    for word in dict.fromkeys(w.lower() for w in _WORD.findall(question)):
+        better = _replacement(view, word, scope, rows_of)
+        if better is not None and better != word:
+            replaced[word] = better
+    if not replaced:
+        return None
+    return _WORD.sub(lambda m: replaced.get(m.group(0).lower(), m.group(0)), question)
+
+
+def _replacement(view: IndexView, word: str, scope: Scope, rows_of: RowsOf) -> str | None:
+    """The word of a visible unit's text nearest ``word``, when no visible unit holds ``word``'s term:
+    the nearest few visible terms (stems) give their words as written, and the word nearest what was typed
+    wins ("electon": "election" of the stem "elect", not "electorate" of the nearer stem "elector")."""
+    stem = _unknown_stem(view, word, scope)
+    if stem is None:
+        return None
+    written: set[str] = set()
+    for term in _near_visible(view, stem, scope):
+        written |= _written(view, term, rows_of(view.units_holding(term, scope, SAMPLE_UNITS)))
+    if not written:
+        return None
+    return max(sorted(written), key=lambda w: difflib.SequenceMatcher(None, word, w).ratio())
+
+
+def _unknown_stem(view: IndexView, word: str, scope: Scope) -> str | None:
+    """The analyzed term of ``word`` when it is a word to correct: letters only, long enough, not a stop
+    word, and held by no unit the caller may see."""
+    if len(word) < MIN_CHARS or not word.isalpha():
+        return None
+    terms = view.analyzer.terms(word)
+    if len(terms) != 1 or view.units_holding(terms[0], scope, 1):
+        return None
+    return terms[0]
+
+
+def _near_visible(view: IndexView, stem: str, scope: Scope) -> list[str]:
+    """The dictionary's terms nearest ``stem`` (same first letter, length within 3, closest first) that a
+    unit visible in ``scope`` holds: at most ``STEMS``."""
+    near = [t for t in list(view.term_id) if t[:1] == stem[:1] and abs(len(t) - len(stem)) <= 3]
+    close = difflib.get_close_matches(stem, near, n=CANDIDATES, cutoff=CUTOFF)
+    return [t for t in close if t != stem and view.units_holding(t, scope, 1)][:STEMS]
+
+
+def _written(view: IndexView, stem: str, rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The words of ``rows``' texts whose term is ``stem``, as written (lowercased)."""
+    return {
+        word
+        for row in rows
+        for text in field_texts(row)
+        for word in _WORD.findall(text.lower())
+        if word[:1] == stem[:1] and view.analyzer.terms(word) == [stem]
+    }
