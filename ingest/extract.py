@@ -29,6 +29,25 @@ service sniffs uploads in its own process, and a crafted directory of millions o
 one part) took 15 s and 400 MB there per 48 MB upload. A deck of 2,000 slides lists well under 1 MiB."""
 
 NOT_REGULAR = "skipped: not a regular file (a pipe, socket or device)"
+NOT_UTF8_NAME = (
+    "refused: its name is not valid UTF-8 (written in another encoding, e.g. Latin-1); rename it, e.g."
+    " `convmv -f latin1 -t utf-8 --notest FILE`, and ingest again"
+)
+
+
+def name_not_utf8(path: Path) -> bool:
+    """Whether ``path``'s name has bytes that are not UTF-8 (Python holds them as lone surrogates, which no
+    database, store or JSON answer can carry: such a file ended the whole ingest with UnicodeEncodeError)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def printable_path(path: Path) -> str:
+    """``path`` as text that can be shown and stored: bytes that are not UTF-8 shown as U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def no_documents_reason(paths: Sequence[Path]) -> str | None:

@@ -208,7 +208,14 @@ class _Inputs:
 def _gather_inputs(ctx: JobContext) -> _Inputs:
     """The job's paths and uploads as files: folders listed, uploads fetched here, files outside the
     allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
-    from figvault.ingest.extract import NOT_REGULAR, irregular_files, iter_input_files
+    from figvault.ingest.extract import (
+        NOT_REGULAR,
+        NOT_UTF8_NAME,
+        irregular_files,
+        iter_input_files,
+        name_not_utf8,
+        printable_path,
+    )
     from figvault.pipeline.ingest_pipeline import FileIdentity
 
     params = ctx.params
@@ -228,7 +235,10 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     missing = [p for p in given if not p.exists()]
     files = list(iter_input_files(given))
     for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
-        ctx.error(item_label(ctx.job, str(path)), NOT_REGULAR)
+        ctx.error(item_label(ctx.job, printable_path(path)), NOT_REGULAR)
+    for path in [f for f in files if name_not_utf8(f)]:  # each fails alone, named; the others go on
+        ctx.error(item_label(ctx.job, printable_path(path)), NOT_UTF8_NAME)
+    files = [f for f in files if not name_not_utf8(f)]
     if params.get("allowed_roots") is not None:
         roots = [Path(r) for r in params["allowed_roots"]]
         for f in files:
