@@ -251,7 +251,7 @@ SETS: dict[str, Sequence[str]] = {
     **{f"shipped + {extra}": [*NO_MATCH_FEATURES, extra] for extra in (*POOL_EXTRAS, *EXTRAS)},
     **{f"shipped + {name}": [*NO_MATCH_FEATURES, name] for name in AGREEMENT},
     "shipped + every agreement feature": [*NO_MATCH_FEATURES, *AGREEMENT],
-    "shipped + drop: document kept, reciprocal rank; channels": [
+    "shipped + top document kept, reciprocal rank, channels agree": [
         *NO_MATCH_FEATURES,
         "drop: top document kept",
         "drop: mean reciprocal rank of the top",
