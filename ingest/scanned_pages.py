@@ -25,7 +25,7 @@ import pymupdf
 from PIL import Image
 from scipy import ndimage
 
-from figvault.ingest.boxes import Box, box_area, box_union, h_overlap
+from figvault.ingest.boxes import Box, box_area, box_union, h_overlap, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.ocr import DocumentOcr, OcrLine, lines_text, with_ocr
 from figvault.ingest.pdf_layout import PAGE_COVER_SHARE, ImageBox, PageContent, is_slide_like
@@ -44,8 +44,10 @@ SLIDE_TYPE_SHARE = 0.025
 """A landscape page whose median OCR line is at least this share of the page height is a slide: 14-28 pt
 type on a 540 pt slide is 2.6-5 %, 10-12 pt body text on a 612 pt landscape page 1.7-2.1 %."""
 TEXT_LINE_RISE = 2.5
-"""An OCR line taller than this many times the page's median line is no text line (words read in a
-picture's texture): it does not hide ink from the figure finder."""
+HEADLINE_ASPECT = 3.0
+"""An OCR line taller than TEXT_LINE_RISE times the page's median line and narrower than HEADLINE_ASPECT
+times its height is no text line (a short word read in a picture's texture, its box the picture's) and does
+not hide ink from the figure finder; a headline over small print is wide for its height."""
 INK_DELTA = 48
 """A pixel whose grey level is this far from the paper's (the most common level) is ink: light chart fills
 (light blue is about 200 on 255 paper) count, scanner noise on white mostly does not."""
@@ -55,8 +57,10 @@ CELL_INK_SHARE = 0.03
 """... a cell with this share of ink pixels is inked (specks of noise are not) ..."""
 JOIN_PT = 14.0
 """... and inked cells this close join one figure (the bars of a chart, a diagram's boxes)."""
-CAPTION_REACH = 3.0
-"""A "Figure N" line within this many line heights of a figure's top or bottom is its caption."""
+CAPTION_REACH = 4.0
+"""A "Figure N" line within this many line heights of a figure's top or bottom is its caption ..."""
+OTHER_NEARER = 0.5
+"""... unless another figure is at most this share of that distance from it (clearly that one's)."""
 LABEL_REACH = 1.5
 """A short line (LABEL_MAX_WORDS) within this many line heights of a figure's edge is one of its labels."""
 LABEL_MAX_WORDS = 4
@@ -64,6 +68,7 @@ CONTEXT_LINES = 6
 """Lines of running text above and below a figure (in its column) that make its context."""
 TITLE_SHARE = 0.25
 MAX_TEXT_CHARS = 1200
+MAX_TITLE_CHARS = 200
 
 
 def image_only_pages(pages: list[PageContent], covers: dict[int, ImageBox]) -> list[PageContent]:
@@ -130,9 +135,27 @@ class ScannedPages:
             return [self._slide_unit(page, content, lines)]
         if lines is None or image is None:
             return []  # no OCR: a scanned document page's text cannot be told from its figures
-        text_lines = [line for line in lines if line.height <= TEXT_LINE_RISE * median]
-        boxes = find_figure_boxes(image, content.size, text_lines, self.settings.min_figure_pt)
-        made = [self._figure_unit(page, content, box, text_lines) for box in boxes]
+        text_lines = [line for line in lines if line.height <= TEXT_LINE_RISE * median or _headline(line)]
+        # A figure on a landscape page (a slide in small type) without a title of its own takes the slide's.
+        page_title = slide_title(lines, content.size) if is_slide_like(content.size) else ""
+        return self._figure_units(page, content, image, text_lines, page_title)
+
+    def _figure_units(
+        self,
+        page: pymupdf.Page,
+        content: PageContent,
+        image: Image.Image,
+        lines: list[_Line],
+        page_title: str,
+    ) -> list[ExtractedFigure]:
+        """The figures of a scanned page (rendered as ``image``, its text ``lines``)."""
+        found = find_figure_boxes(image, content.size, lines, self.settings.min_figure_pt)
+        # Two regions grown over the same labels are one figure.
+        boxes = [box for box, _ in merge_touching([with_labels(box, lines) for box in found], 0.0)]
+        made = [self._figure_unit(page, content, box, lines, boxes) for box in boxes]
+        for figure in made:
+            if figure is not None and not figure.unit.title:
+                figure.unit.title = page_title[:MAX_TITLE_CHARS]
         return [figure for figure in made if figure is not None]
 
     def _read(self, content: PageContent, image: Image.Image) -> list[_Line] | None:
@@ -154,12 +177,12 @@ class ScannedPages:
         )
 
     def _figure_unit(
-        self, page: pymupdf.Page, content: PageContent, box: Box, lines: list[_Line]
+        self, page: pymupdf.Page, content: PageContent, box: Box, lines: list[_Line], boxes: list[Box]
     ) -> ExtractedFigure | None:
-        box = with_labels(box, lines)
+        """The unit of the figure at ``box`` among the page's figures ``boxes``; None for a table."""
         inside = [line for line in lines if _centre_in(line.box, box)]
         outside = [line for line in lines if not _centre_in(line.box, box)]
-        caption = caption_lines(box, outside)
+        caption = caption_lines(box, outside, [other for other in boxes if other != box])
         rest = [line for line in outside if line not in caption]
         words = lines_text([line.read for line in inside])
         caption_text = " ".join(line.text for line in caption)
@@ -199,6 +222,11 @@ class ScannedPages:
         return ExtractedFigure(unit=unit, png=rendered.png)
 
 
+def _headline(line: _Line) -> bool:
+    """A line in large type (a title over small print) is as wide as HEADLINE_ASPECT times its height."""
+    return line.box[2] - line.box[0] >= HEADLINE_ASPECT * line.height
+
+
 def _points(line: OcrLine, scale: float) -> Box:
     x0, y0, x1, y1 = line.box
     return (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
@@ -221,7 +249,7 @@ def slide_title(lines: list[_Line], size: tuple[float, float]) -> str:
     for line in large[1:2]:
         if line.box[1] - title[-1].box[3] <= 0.6 * tallest:
             title.append(line)
-    return " ".join(line.text for line in title)[:200]
+    return " ".join(line.text for line in title)[:MAX_TITLE_CHARS]
 
 
 def find_figure_boxes(
@@ -232,7 +260,8 @@ def find_figure_boxes(
     grey = np.asarray(image.convert("L"), dtype=np.int16)
     scale = size[0] / image.width  # points a pixel
     paper = int(np.bincount(grey.ravel(), minlength=256).argmax())
-    ink = np.abs(grey - paper) > INK_DELTA
+    drawn = np.abs(grey - paper) > INK_DELTA
+    ink = drawn.copy()
     barrier = np.zeros_like(ink)
     for line in lines:
         ink[_pixels(line, 0.25, scale)] = False
@@ -255,7 +284,8 @@ def find_figure_boxes(
             continue
         if box_area(box) >= PAGE_COVER_SHARE * size[0] * size[1]:
             continue  # a frame round the whole page or a dark scan border is no figure
-        if _rules_only(ink[ys.start * cell : ys.stop * cell, xs.start * cell : xs.stop * cell], scale):
+        region = slice(ys.start * cell, ys.stop * cell), slice(xs.start * cell, xs.stop * cell)
+        if _rules_only(drawn[region], ink[region], scale):
             continue
         boxes.append(box)
     return boxes
@@ -291,18 +321,20 @@ def _cells(mask: np.ndarray, cell: int) -> np.ndarray:
     return mask[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).mean(axis=(1, 3))
 
 
-def _rules_only(ink: np.ndarray, scale: float) -> bool:
-    """The region's ink is RULE_SHARE thin horizontal and vertical rules (layout class "ruled table")."""
+def _rules_only(drawn: np.ndarray, ink: np.ndarray, scale: float) -> bool:
+    """The region's ink less its words (``ink``) is RULE_SHARE thin horizontal and vertical rules (layout
+    class "ruled table"). The rules are found in all it draws (``drawn``): a table's words, cleared, would
+    cut its column rules into pieces shorter than a rule."""
     total = int(ink.sum())
     if total == 0:
         return True
     thick = max(1, round(RULE_THICK_PT / scale))
-    solid = _opened(_opened(ink, thick, 0), thick, 1)  # what a thick x thick square fits in: fills, bars
-    rules = np.zeros_like(ink)
+    solid = _opened(_opened(drawn, thick, 0), thick, 1)  # what a thick x thick square fits in: fills, bars
+    rules = np.zeros_like(drawn)
     for axis in (0, 1):
-        length = max(round(RULE_MIN_PT / scale), round(RULE_LENGTH_SHARE * ink.shape[axis]))
-        rules |= _opened(ink, length, axis)
-    return int((rules & ~solid).sum()) >= RULE_SHARE * total
+        length = max(round(RULE_MIN_PT / scale), round(RULE_LENGTH_SHARE * drawn.shape[axis]))
+        rules |= _opened(drawn, length, axis)
+    return int((ink & rules & ~solid).sum()) >= RULE_SHARE * total
 
 
 def _opened(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
@@ -321,7 +353,7 @@ def figure_title(box: Box, inside: list[_Line]) -> str:
         return ""
     if any(line is not top and line.box[1] < top.box[3] for line in inside):
         return ""  # another line on its row
-    return top.text[:200]
+    return top.text[:MAX_TITLE_CHARS]
 
 
 def with_labels(box: Box, lines: list[_Line]) -> Box:
@@ -349,15 +381,20 @@ def _is_label_of(line: _Line, box: Box) -> bool:
     return near_x and near_y
 
 
-def caption_lines(box: Box, lines: list[_Line]) -> list[_Line]:
+def caption_lines(box: Box, lines: list[_Line], others: list[Box]) -> list[_Line]:
     """The "Figure N" line nearest the figure's bottom (else top) within CAPTION_REACH line heights, in
-    its column, with the lines that continue it (directly under it, as tall, not indented past it)."""
+    its column, and no nearer to another figure of the page (``others``: the caption between two stacked
+    figures is the upper one's), with the lines that continue it (directly under it, as tall)."""
     ordered = sorted(lines, key=lambda line: line.box[1])
     near = [
         line
         for line in ordered
         if h_overlap(line.box, box) > 0
-        and min(abs(line.box[1] - box[3]), abs(box[1] - line.box[3])) <= CAPTION_REACH * line.height
+        and _gap(line.box, box) <= CAPTION_REACH * line.height
+        and not any(
+            h_overlap(line.box, o) > 0 and _gap(line.box, o) < OTHER_NEARER * _gap(line.box, box)
+            for o in others
+        )
         and match_caption(line.text)
     ]
     if not near:
@@ -371,6 +408,11 @@ def caption_lines(box: Box, lines: list[_Line]) -> list[_Line]:
         if h_overlap(line.box, last.box) > 0 and abs(line.height - last.height) <= 0.3 * last.height:
             found.append(line)
     return found
+
+
+def _gap(line: Box, box: Box) -> float:
+    """The vertical distance between a line and a box (0 when they overlap)."""
+    return max(0.0, line[1] - box[3], box[1] - line[3])
 
 
 def context_text(box: Box, lines: list[_Line]) -> str:

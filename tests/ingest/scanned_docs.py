@@ -29,8 +29,8 @@ def _paragraph(page: pymupdf.Page, top: float, lines: tuple[str, ...]) -> None:
         page.insert_text((72, top + i * 15), line, fontsize=10.5, fontname="tiro")
 
 
-def _bar_chart(page: pymupdf.Page) -> None:
-    x0, y0, x1, y1 = CHART_BOX
+def _bar_chart(page: pymupdf.Page, box: tuple[float, float, float, float] = CHART_BOX) -> None:
+    x0, y0, x1, y1 = box
     page.insert_text((x0 + 90, y0 + 16), "Revenue by region", fontsize=13, fontname="hebo")
     base = y1 - 30
     page.draw_line((x0 + 40, y0 + 30), (x0 + 40, base), width=1.2)
@@ -61,6 +61,44 @@ def report_page_pdf(path: Path, *, with_chart: bool = True) -> Path:
             _paragraph(text_page, top, PARAGRAPH if top % 120 else CLOSING)
         scans.append(_scan(text_page, 200))
     return _pictures_pdf(path, scans, LETTER)
+
+
+def stacked_figures_pdf(path: Path) -> Path:
+    """A scanned page with two bar charts one above the other, the first one's caption between them (a
+    line of running text 14 pt from both charts), the second's under it; and a ruled table, captioned
+    nowhere, at the bottom (layout class "ruled table": rules and words, no figure)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    _bar_chart(page, STACKED_BOXES[0])
+    page.insert_text(
+        (120, 282), "Figure 1: Revenue by region in the first half", fontsize=10, fontname="tiro"
+    )
+    _bar_chart(page, STACKED_BOXES[1])
+    page.insert_text(
+        (120, 526), "Figure 2: Revenue by region in the second half", fontsize=10, fontname="tiro"
+    )
+    _ruled_table(page, 560)
+    return _pictures_pdf(path, [_scan(page, 200)], LETTER)
+
+
+STACKED_BOXES = ((120.0, 60.0, 492.0, 268.0), (120.0, 296.0, 492.0, 504.0))
+
+
+def _ruled_table(page: pymupdf.Page, top: float) -> None:
+    rows = (
+        ("Depot", "Staff", "Trucks"),
+        ("Northgate", "41", "12"),
+        ("Southport", "35", "9"),
+        ("Eastbay", "28", "7"),
+    )
+    for r, row in enumerate(rows):
+        y = top + r * 24
+        page.draw_line((100, y), (510, y), width=0.8)
+        for c, cell in enumerate(row):
+            page.insert_text((110 + c * 140, y + 17), cell, fontsize=10, fontname="helv")
+    page.draw_line((100, top + 96), (510, top + 96), width=0.8)
+    for x in (100, 240, 380, 510):
+        page.draw_line((x, top), (x, top + 96), width=0.8)
 
 
 def slide_deck_pdf(path: Path, titles: tuple[str, ...]) -> Path:

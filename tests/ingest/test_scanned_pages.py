@@ -42,6 +42,19 @@ def test_a_scanned_report_page_gives_its_chart_with_caption_words_and_context(tm
 
 
 @needs_tesseract
+def test_stacked_figures_stay_two_across_their_caption_and_a_ruled_table_is_no_figure(tmp_path: Path) -> None:
+    """Layout classes "figures stacked around a caption" (running text is a barrier: the 14 pt between each
+    chart and the caption is within the join distance) and "ruled table" (rules only once its words are
+    cleared)."""
+    ex = extract_document(docs.stacked_figures_pdf(tmp_path / "stacked.pdf"), ExtractSettings(workers=1))
+    units = sorted((f.unit for f in ex.figures), key=lambda u: u.bbox[1])
+    assert [u.label for u in units] == ["Figure 1", "Figure 2"], [u.bbox for u in units]
+    for unit, box in zip(units, docs.STACKED_BOXES, strict=True):
+        assert _iou(unit.bbox, box) >= 0.6, unit.bbox
+    assert all("Northgate" not in u.figure_text for u in units)
+
+
+@needs_tesseract
 def test_a_scanned_page_of_text_only_gives_no_unit(tmp_path: Path) -> None:
     ex = extract_document(
         docs.report_page_pdf(tmp_path / "text.pdf", with_chart=False), ExtractSettings(workers=1)
