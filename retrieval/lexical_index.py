@@ -7,8 +7,15 @@ are O(log n) of them), plus per-row arrays: alive, access code (tenant + acl key
 Per access code the index keeps the number of rows and the sum of each field's length, so a caller's
 ``N`` and average field lengths are sums over the caller's codes.
 
-A query touches only the posting lists of its terms: per term, the rows that hold it are masked to the
-caller's visible rows (alive, tenant, acl key), which gives the term's document frequency *over the
+Within a segment the rows are ordered by access code and each segment keeps the row range of every code,
+so each column's postings (ascending rows) are partitioned by code: a query reads, per (term, field,
+segment), only the slices of the caller's visible codes (two binary searches per code find them). The work
+of a search therefore does not grow with the rows of other tenants or groups that hold its terms (it did
+when whole posting lists were read and then masked: a timing channel). A term absent from the index takes
+the same steps as a present one.
+
+A query touches only the posting lists of its terms: per term, the caller's slices, masked to live rows,
+give the term's document frequency *over the
 caller's rows*, the BM25F pseudo-frequency per row (weighted per field, each field length-normalised by the
 caller's average length of that field), and the term's score. Rows the caller may not see never contribute
 to IDF, average lengths or candidates, so adding or removing them changes nothing the caller gets.
@@ -37,7 +44,10 @@ from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_text
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_TENANT
 
 NF = len(LEXICAL_FIELDS)
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+"""2: rows ordered by access code within a segment, with per-code row ranges. An older snapshot fails to
+load (ValueError) and the channel rebuilds it from Milvus."""
+_NO_COLUMNS = np.zeros(NF + 1, dtype=np.int64)
 
 RowFilter = Callable[[pa.Table], np.ndarray]
 """Given the mirrored columns of candidate rows, which of them pass the request's filter."""
@@ -73,6 +83,14 @@ class Scope:
 
 
 @dataclass
+class PostingReads:
+    """How many postings searches read (a diagnostic: the isolation test asserts that it does not depend
+    on rows the caller cannot see)."""
+
+    postings: int = 0
+
+
+@dataclass
 class _Segment:
     start: int
     """Global row id of the segment's first row."""
@@ -84,25 +102,42 @@ class _Segment:
     """float32 term frequencies."""
     meta: pa.Table
     """``unit_id`` and the mirrored scalar columns of the segment's rows, in row order."""
+    code_rows: np.ndarray
+    """int32, one entry per access code known when the segment was built + 1: the rows of code ``c`` are
+    local rows ``code_rows[c]:code_rows[c + 1]`` (rows are ordered by code)."""
 
     @property
     def n(self) -> int:
         return self.meta.num_rows
 
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(global rows, tf, field) of every posting of ``term`` in this segment."""
-        col = term * NF
-        if col + NF >= len(self.indptr):
-            empty = np.empty(0, dtype=np.int64)
-            return empty, np.empty(0, dtype=np.float32), empty
-        bounds = self.indptr[col : col + NF + 1]
-        lo, hi = int(bounds[0]), int(bounds[-1])
-        fields = np.repeat(np.arange(NF), np.diff(bounds))
-        return self.indices[lo:hi].astype(np.int64) + self.start, self.data[lo:hi], fields
+    def postings(self, term: int | None, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(global rows, tf, field) of the postings of ``term`` (None: not in the index) in the rows of
+        access ``codes`` (ascending), field by field and, within a field, code by code.
+
+        Reads only those slices: the same steps whatever other codes' rows hold the term (the binary
+        searches aside, whose depth is the logarithm of the column's length)."""
+        known = codes[codes < len(self.code_rows) - 1]
+        edges = np.concatenate([self.code_rows[known], self.code_rows[known + 1]])  # int32, as the columns:
+        # numpy would otherwise convert the whole column before searching it.
+        col = -1 if term is None else term * NF
+        if col < 0 or col + NF >= len(self.indptr):  # a term in no row, or newer than this segment:
+            col, indptr = 0, _NO_COLUMNS  # the same steps on empty columns
+        else:
+            indptr = self.indptr
+        bounds = indptr[col : col + NF + 1].tolist()
+        found = np.concatenate(
+            [np.searchsorted(self.indices[bounds[f] : bounds[f + 1]], edges) + bounds[f] for f in range(NF)]
+        ).reshape(NF * 2, len(known))
+        lo, hi = found[0::2].ravel(), found[1::2].ravel()  # field by field, code by code
+        lengths = hi - lo
+        picks = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        fields = np.repeat(np.repeat(np.arange(NF), len(known)), lengths)
+        return self.indices[picks].astype(np.int64) + self.start, self.data[picks], fields
 
     @property
     def nbytes(self) -> int:
-        return self.indptr.nbytes + self.indices.nbytes + self.data.nbytes + self.meta.nbytes
+        arrays = self.indptr.nbytes + self.indices.nbytes + self.data.nbytes + self.code_rows.nbytes
+        return arrays + self.meta.nbytes
 
 
 @dataclass
@@ -156,8 +191,10 @@ class IndexView:
         limit: int,
         params: BM25FParams,
         row_filter: RowFilter | None = None,
+        reads: PostingReads | None = None,
     ) -> list[tuple[str, float]]:
-        """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id."""
+        """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id. ``reads``, when
+        given, is incremented by the number of postings read."""
         visible = self._visible_codes(scope)
         if visible is None or limit <= 0:
             return []
@@ -165,8 +202,6 @@ class IndexView:
         if n_docs == 0:
             return []
         avglen = self.lensum[visible].sum(axis=0) / n_docs
-        visible_code = np.zeros(len(self.count), dtype=bool)
-        visible_code[visible] = True
         weights = np.asarray(params.weights, dtype=np.float64)
         b = np.asarray(params.b, dtype=np.float64)
         # B_f(d) = 1 - b_f + b_f * len_f(d) / avglen_f; a field no visible row has keeps B = 1.
@@ -175,12 +210,11 @@ class IndexView:
         per_term_rows: list[np.ndarray] = []
         per_term_scores: list[np.ndarray] = []
         for term, qtf in self.analyzer.counts(query).items():
-            tid = self.term_id.get(term)
-            if tid is None:
-                continue
-            parts = [seg.postings(tid) for seg in self.segments]
+            parts = [seg.postings(self.term_id.get(term), visible) for seg in self.segments]
             rows = np.concatenate([p[0] for p in parts])
-            ok = self.alive[rows] & visible_code[self.code[rows]]
+            if reads is not None:
+                reads.postings += len(rows)
+            ok = self.alive[rows]  # every slice is of a visible code already
             rows = rows[ok]
             if not len(rows):
                 continue
@@ -333,6 +367,11 @@ class LexicalIndex:
 
     def _append(self, rows: list[Mapping[str, Any]]) -> None:
         start = self._rows.n
+        codes = np.asarray(
+            [self._code(str(r[F_TENANT]), str(r.get(F_ACL_KEY) or "")) for r in rows], dtype=np.int32
+        )
+        order = np.argsort(codes, kind="stable")  # a segment's rows are ordered by access code
+        rows, codes = [rows[i] for i in order], codes[order]
         self._rows.reserve(len(rows))
         cols: list[np.ndarray] = []
         local: list[np.ndarray] = []
@@ -356,9 +395,6 @@ class LexicalIndex:
                 local.append(np.full(len(terms[0]), i, dtype=np.int64))
                 tfs.append(terms[1])
                 lens[i, f] = int(terms[1].sum())
-        codes = np.asarray(
-            [self._code(str(r[F_TENANT]), str(r.get(F_ACL_KEY) or "")) for r in rows], dtype=np.int32
-        )
         end = start + len(rows)
         self._rows.alive[start:end] = True
         self._rows.code[start:end] = codes
@@ -377,8 +413,14 @@ class LexicalIndex:
                 np.concatenate(tfs) if tfs else np.zeros(0, dtype=np.float32),
                 len(self._terms) * NF,
                 meta,
+                self._code_ranges(codes),
             )
         )
+
+    def _code_ranges(self, codes: np.ndarray) -> np.ndarray:
+        """The ``code_rows`` of a segment whose rows have access ``codes`` (ascending)."""
+        every = np.arange(len(self._code_keys) + 1)
+        return np.searchsorted(codes, every).astype(np.int32)
 
     def _maybe_merge(self) -> None:
         """Binary-counter merging: the newest segment absorbs its predecessor while it is at least half its
@@ -407,7 +449,10 @@ class LexicalIndex:
         base = segs[0].start
         end = self._rows.n
         keep = self._rows.alive[base:end].copy()
-        new_local = np.cumsum(keep) - 1
+        kept_rows = np.flatnonzero(keep)
+        order = np.argsort(self._rows.code[base:end][kept_rows], kind="stable")  # rows by access code
+        new_local = np.full(end - base, -1, dtype=np.int64)
+        new_local[kept_rows[order]] = np.arange(len(order))
         cols, rows, data = [], [], []
         for seg in segs:
             c = np.repeat(np.arange(len(seg.indptr) - 1, dtype=np.int64), np.diff(seg.indptr))
@@ -416,10 +461,10 @@ class LexicalIndex:
             cols.append(c[ok])
             rows.append(new_local[r[ok]])
             data.append(seg.data[ok])
-        meta = pa.concat_tables([s.meta for s in segs]).filter(pa.array(keep))
-        kept = int(keep.sum())
-        code = self._rows.code[base:end][keep].copy()
-        lens = self._rows.lens[base:end][keep].copy()
+        meta = pa.concat_tables([s.meta for s in segs]).take(pa.array(kept_rows[order]))
+        kept = len(order)
+        code = self._rows.code[base:end][kept_rows[order]]
+        lens = self._rows.lens[base:end][kept_rows[order]]
         self._rows.truncate(base)
         self._rows.reserve(kept)
         self._rows.alive[base : base + kept] = True
@@ -433,6 +478,7 @@ class LexicalIndex:
             np.concatenate(data),
             len(self._terms) * NF,
             meta,
+            self._code_ranges(code),
         )
         self._segments[first:] = [merged]
         for offset, uid in enumerate(meta.column(0).to_pylist()):
@@ -453,9 +499,10 @@ class LexicalIndex:
         limit: int,
         params: BM25FParams,
         row_filter: RowFilter | None = None,
+        reads: PostingReads | None = None,
     ) -> list[tuple[str, float]]:
         """The caller's top ``limit`` (unit_id, BM25F score), best first; ties by unit id."""
-        return self.view().search(query, scope, limit, params, row_filter)
+        return self.view().search(query, scope, limit, params, row_filter, reads)
 
     def view(self) -> IndexView:
         """The index as it is now, for searches from any thread: later writes never show through."""
@@ -505,6 +552,7 @@ class LexicalIndex:
             arrays[f"s{i}_indices"] = seg.indices
             arrays[f"s{i}_data"] = seg.data
             arrays[f"s{i}_meta"] = _ipc_bytes(seg.meta)
+            arrays[f"s{i}_code_rows"] = seg.code_rows
         full = {**header, "format": SNAPSHOT_FORMAT, "segments": [s.start for s in self._segments]}
         arrays["header"] = np.frombuffer(json.dumps(full).encode(), dtype=np.uint8)
         make_private_dirs(path.parent)
@@ -527,9 +575,8 @@ class LexicalIndex:
             segments = []
             for i, start in enumerate(header["segments"]):
                 meta = pa.ipc.open_stream(io.BytesIO(npz[f"s{i}_meta"].tobytes())).read_all()
-                segments.append(
-                    _Segment(int(start), npz[f"s{i}_indptr"], npz[f"s{i}_indices"], npz[f"s{i}_data"], meta)
-                )
+                arrays = (npz[f"s{i}_{name}"] for name in ("indptr", "indices", "data"))
+                segments.append(_Segment(int(start), *arrays, meta, npz[f"s{i}_code_rows"]))
             schema = segments[0].meta.schema if segments else pa.schema([(F_ID, pa.string())])
             index = cls(analyzer, schema)
             index._segments = segments
@@ -553,12 +600,19 @@ class LexicalIndex:
 
 
 def _build_segment(
-    start: int, cols: np.ndarray, rows: np.ndarray, data: np.ndarray, ncols: int, meta: pa.Table
+    start: int,
+    cols: np.ndarray,
+    rows: np.ndarray,
+    data: np.ndarray,
+    ncols: int,
+    meta: pa.Table,
+    code_rows: np.ndarray,
 ) -> _Segment:
-    order = np.argsort(cols, kind="stable")  # rows stay ascending within a column
+    order = np.lexsort((rows, cols))  # by column, rows ascending within a column
     indptr = np.zeros(ncols + 1, dtype=np.int64)
     np.cumsum(np.bincount(cols, minlength=ncols), out=indptr[1:])
-    return _Segment(start, indptr, rows[order].astype(np.int32), data[order].astype(np.float32), meta)
+    indices, tfs = rows[order].astype(np.int32), data[order].astype(np.float32)
+    return _Segment(start, indptr, indices, tfs, meta, code_rows)
 
 
 def _meta_row(row: Mapping[str, Any], schema: pa.Schema) -> dict[str, Any]:

@@ -3,16 +3,20 @@ rows, and nothing a caller cannot see (other tenants, other groups) changes what
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope
+from figvault.retrieval.acl import acl_key
+from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, PostingReads, Scope
 from figvault.retrieval.lexical_text import Analyzer
 from tests.retrieval.lexical_worlds import (
     META_SCHEMA,
     TENANTS,
+    WORDS,
     invisible_to,
     random_doc,
     random_groups,
@@ -184,3 +188,53 @@ def test_visible_rows_counts_only_the_callers_live_rows() -> None:
     assert index.view().visible_rows(Scope("acme", frozenset({"no-such-key"}))) == 0
     index.delete([red[0]["unit_id"]])
     assert index.view().visible_rows(scope_of("acme", ["red"], everything)) == len(red) - 1
+
+
+def _holding(tenant: str, groups: list[str], n: int, serial: int) -> list[dict]:
+    """``n`` rows of ``tenant`` / ``groups`` whose caption holds the rare word ``quillwort``."""
+    return [
+        {"unit_id": f"{tenant}-{serial}-{i}", "tenant": tenant, "acl_key": acl_key(groups),
+         "doc_id": f"{tenant}-{serial}", "caption": f"quillwort {WORDS[i % len(WORDS)]}", "kind": "chart"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_a_search_reads_no_posting_of_rows_the_caller_cannot_see() -> None:
+    """The timing channel: a search's work (postings read, counted, not timed) is the same with 0 and with
+    20,000 rows of another tenant, and of another group of the caller's tenant, holding the question's
+    term; the caller's answer is the same too. A question whose terms are in no row reads nothing."""
+    rng = random.Random(11)
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    index.upsert(_holding("acme", ["red"], 30, 1))
+    caller = Scope("acme", frozenset({acl_key(["red"])}))
+
+    def read(query: str) -> tuple[int, list[tuple[str, float]]]:
+        reads = PostingReads()
+        hits = index.search(query, caller, LIMIT, PARAMS, reads=reads)
+        return reads.postings, hits
+
+    alone = read("quillwort quorum")
+    assert alone[0] == 30 and len(alone[1]) == LIMIT
+    assert read("bryozoan")[0] == 0
+    for batch in range(4):  # several uploads, so segments merge with the caller's rows between them
+        index.upsert(_holding("globex", ["red"], 2_500, 10 + batch))
+        index.upsert(_holding("acme", ["blue"], 2_500, 20 + batch))
+        index.upsert(random_doc(rng, 30 + batch, "initech", random_groups(rng), rare=True))
+    assert len(index) > 20_000 and index.stats()["segments"] < 8
+    assert read("quillwort quorum") == alone
+    assert read("bryozoan")[0] == 0
+
+
+def test_a_snapshot_of_an_older_format_is_refused(tmp_path: Path) -> None:
+    """Rows in an older snapshot are not ordered by access code: it must not load (the channel rebuilds)."""
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    index.upsert(_holding("acme", ["red"], 3, 1))
+    path = tmp_path / "index.npz"
+    index.save(path, {"seq": 1})
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files if not name.endswith("_code_rows")}
+    header = {**json.loads(arrays["header"].tobytes()), "format": 1}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="snapshot format 1"):
+        LexicalIndex.load(path, Analyzer())
