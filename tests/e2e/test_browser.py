@@ -378,3 +378,18 @@ def test_a_key_rotated_while_the_page_is_open_asks_to_sign_in_again(page: object
     server.keys["rob"] = new_key
     sign_in(page, server, "rob")
     assert search(page, "quarterly revenue")
+
+
+def test_a_typo_offers_its_respelling_and_one_click_searches_it(page: object, server: Server) -> None:
+    """A question whose word matches nothing the reader may see ("revnue") is flagged no good match; the
+    page now says "Did you mean revenue?" (the answer's did_you_mean), and a click searches that."""
+    sign_in(page, server, "reader")
+    search(page, "revnue")
+    page.locator("#did-you-mean").wait_for(state="visible")
+    assert page.inner_text("#did-you-mean-query") == "revenue"
+    page.click("#did-you-mean-query")
+    page.wait_for_function("() => document.querySelector('#query').value === 'revenue'")
+    page.locator("#did-you-mean").wait_for(state="hidden")
+    page.wait_for_function("() => document.querySelector('#search-status').textContent.match(/figure/)")
+    cards = page.locator("#results .card").all_inner_texts()
+    assert any("revenue" in card.lower() for card in cards), cards
