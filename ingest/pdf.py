@@ -104,7 +104,7 @@ def extract_pdf_units(
                 extraction.figures.extend(_page_figures(document, layout))
         if scans:
             reader = ScannedPages(doc, extraction, settings, document.ocr, page_texts)
-            extraction.figures.extend(reader.units(scans))
+            extraction.figures.extend(_scanned_figures(reader, scans))
         for number in heavy:
             extraction.figures.append(_whole_page_figure(doc[number - 1], extraction, settings))
         extraction.figures.sort(key=lambda f: f.unit.page)
@@ -134,6 +134,20 @@ def _analyse_pages(
             _fail_if_out_of_memory(exc)
             warnings.append(f"page {content.number}: layout analysis failed ({one_line(exc)})")
     return layouts
+
+
+def _scanned_figures(reader: ScannedPages, pages: list[PageContent]) -> list[ExtractedFigure]:
+    """The units of the picture-only pages (``scanned_pages``); a failure costs its page only."""
+    figures: list[ExtractedFigure] = []
+    for content in reader.capped(pages):
+        try:
+            figures.extend(reader.page_units(content))
+        except Exception as exc:
+            _fail_if_out_of_memory(exc)
+            reader.extraction.warnings.append(
+                f"page {content.number}: picture-only page not read ({one_line(exc)})"
+            )
+    return figures
 
 
 @dataclass

@@ -98,7 +98,7 @@ class _Line:
 
 
 class ScannedPages:
-    """Reads one document's image-only pages into units (at most ``extract.scanned_max_pages``)."""
+    """Reads one document's picture-only pages into units (``capped``, then ``page_units`` per page)."""
 
     def __init__(
         self,
@@ -111,19 +111,19 @@ class ScannedPages:
         self.doc, self.extraction, self.settings, self.ocr = doc, extraction, settings, ocr
         self.page_texts = page_texts
 
-    def units(self, pages: list[PageContent]) -> list[ExtractedFigure]:
+    def capped(self, pages: list[PageContent]) -> list[PageContent]:
+        """The picture-only ``pages`` to read: the first ``extract.scanned_max_pages``; a warning names the
+        rest."""
         cap = self.settings.scanned_max_pages
         if len(pages) > cap:
             self.extraction.warnings.append(
                 f"{len(pages)} pages are pictures only (scanned); the first {cap} are read"
                 f" (extract.scanned_max_pages), pages {pages[cap].number}-{pages[-1].number} give no units"
             )
-        figures: list[ExtractedFigure] = []
-        for content in pages[:cap]:
-            figures.extend(self._page_units(content))
-        return figures
+        return pages[:cap]
 
-    def _page_units(self, content: PageContent) -> list[ExtractedFigure]:
+    def page_units(self, content: PageContent) -> list[ExtractedFigure]:
+        """The units of one picture-only page (slide picture, scanned page with figures, or none)."""
         page = self.doc[content.number - 1]
         image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if self.ocr.on else None
         lines = self._read(content, image) if image is not None else None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from figvault.ingest import ocr
+from figvault.ingest import ocr, scanned_pages
 from figvault.ingest.boxes import box_area, box_intersection
 from figvault.ingest.extract import extract_document
 from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS
@@ -88,6 +88,25 @@ def test_the_setting_turns_it_off_and_the_page_cap_says_what_it_left(tmp_path: P
     capped = extract_document(deck, ExtractSettings(workers=1, scanned_max_pages=1))
     assert [f.unit.page for f in capped.figures] == [1]
     assert any("extract.scanned_max_pages" in w and "pages 2-4" in w for w in capped.warnings)
+
+
+def test_a_failure_on_one_picture_only_page_costs_that_page_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or a damaged picture on one page must not cost the document (as on born-digital pages)."""
+    real = scanned_pages.ScannedPages._slide_unit
+
+    def broken_on_page_2(self, page, content, lines):  # type: ignore[no-untyped-def]
+        if content.number == 2:
+            raise ValueError("cannot draw this picture")
+        return real(self, page, content, lines)
+
+    monkeypatch.setattr(scanned_pages.ScannedPages, "_slide_unit", broken_on_page_2)
+    ex = extract_document(
+        docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES), ExtractSettings(workers=1, ocr=False)
+    )
+    assert [f.unit.page for f in ex.figures] == [1, 3, 4]
+    assert ex.warnings == ["page 2: picture-only page not read (cannot draw this picture)"]
 
 
 def test_a_page_with_text_over_its_picture_is_no_scan(tmp_path: Path) -> None:
