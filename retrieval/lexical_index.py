@@ -243,12 +243,10 @@ class IndexView:
         visible = self._visible_codes(scope)
         if tid is None or visible is None or limit <= 0:
             return []
-        visible_code = np.zeros(len(self.count), dtype=bool)
-        visible_code[visible] = True
         found: list[int] = []
         for seg in self.segments:
-            rows = np.unique(seg.postings(tid)[0])
-            rows = rows[self.alive[rows] & visible_code[self.code[rows]]]
+            rows = np.unique(seg.postings(tid, visible)[0])  # only the caller's slices
+            rows = rows[self.alive[rows]]
             found.extend(rows[: limit - len(found)].tolist())
             if len(found) >= limit:
                 break
