@@ -11,7 +11,10 @@ from fastapi.testclient import TestClient
 
 from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.trap import LoopbackTrap
 from tests.ingest import hostile_eighth as h8
+from tests.ingest import pptx_decks as decks
+from tests.ingest.hostile_docs import actions_pdf, external_link_pptx, linked_picture_pptx
 from tests.ingest.test_hostile_eighth import BARE_EXCEPTION
 from tests.service.test_extract_isolation import served, wait_job
 
@@ -76,3 +79,42 @@ def test_broken_uploads_fail_alone_with_a_reason_and_no_server_path(
         assert server_path not in shown
     assert client.get("/healthz").status_code == 200
     assert client.post("/v1/search", json={"query": "figure", "top_k": 5}, headers=headers).status_code == 200
+
+
+def test_uploads_pointing_outside_themselves_fetch_and_run_nothing(
+    served: tuple[Settings, TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    """The tenth pass's classes through the upload route, LibreOffice on: a deck whose picture is linked to a
+    loopback listener, one with a linked OLE object set to update, a PDF whose actions launch a program and
+    fetch, submit or open things: each is indexed, nothing connects, nothing is launched."""
+    settings, client, headers = served
+    settings.extract.libreoffice = "auto"
+    outside = tmp_path / "outside" / "secret.txt"
+    outside.parent.mkdir()
+    outside.write_text("a server file")
+    launched = tmp_path / "launched"
+    base = decks.picture_deck(tmp_path / "base.pptx").read_bytes()
+    with LoopbackTrap() as trap:
+        files = [
+            linked_picture_pptx(tmp_path / "linked.pptx", base, trap.url("x.png")),
+            external_link_pptx(tmp_path / "ole.pptx", base, "linked-ole", trap.url("ole")),
+            actions_pdf(
+                tmp_path / "acts.pdf",
+                figure_pdf(tmp_path / "b.pdf", seed=2),
+                trap.url("pdf"),
+                outside,
+                launched,
+                script_loops=False,
+            ),
+        ]
+        response = client.post(
+            "/v1/documents",
+            files=[("files", (p.name, p.read_bytes(), PDF if p.suffix == ".pdf" else PPTX)) for p in files],
+            data={"groups": "g"},
+            headers=headers,
+        )
+        assert response.status_code == 202, response.text
+        job = wait_job(client, headers, response.json()["job_id"])
+    assert job["state"] == "succeeded" and job["result"]["indexed"] == len(files), job
+    assert trap.hits == []
+    assert not launched.exists()
