@@ -15,7 +15,7 @@ from PIL import Image
 
 from figvault.errors import ExtractionError, one_line
 from figvault.ingest import page_box
-from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_union, h_overlap
+from figvault.ingest.boxes import Box, BoxGrid, box_area, box_contains, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
@@ -193,7 +193,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 document.page_texts,
                 document.settings,
                 title=region.title or slide_title,
-                renders=renders if renders is not None and _needs_ocr(region, content.images) else None,
+                renders=renders if renders is not None and _needs_ocr(region, content) else None,
             )
         except Exception as exc:
             _fail_if_out_of_memory(exc)
@@ -222,6 +222,12 @@ OCR_OUTLINED_MIN_PATHS = 200
 """A drawing without text-layer words but with this many small paths may have its glyphs as outlines."""
 OCR_GLYPH_MAX_PT = 30.0
 """Outlined glyphs are small: their paths' boxes average under this width + height (points)."""
+OCR_OUTLINED_MIN_GLYPHS = 24
+"""A drawing with this many glyphs of outlined words (about four labels) may be read by OCR (_outlined)."""
+OCR_OUTLINED_TEXT_RATIO = 4
+"""...when its text layer, its title left out, holds at most this many characters a glyph: the report's
+furniture around the chart (a subtitle, a base line, the source line: 40-120 characters against 25-200
+glyphs), not its labels. A chart with text-layer labels has no glyph runs (its markers are one shape)."""
 
 
 STICKER_MAX_SHARE = 0.125
@@ -239,17 +245,37 @@ def _is_sticker(region: FigureRegion, page_size: tuple[float, float]) -> bool:
     return region.image_area >= 0.5 * area and area <= STICKER_MAX_SHARE * page_size[0] * page_size[1]
 
 
-def _needs_ocr(region: FigureRegion, images: list[ImageBox]) -> bool:
+def _needs_ocr(region: FigureRegion, content: PageContent) -> bool:
     """Whether the figure's words may be pixels only. Layout class "picture beside its own text": a
     screenshot, a photo or a chart image on a slide with a heading, a callout or a few labels in the text
     layer around it. Those words say nothing of what the picture shows, so a mostly-picture figure is read
     unless the text layer drawn *over its pictures* already holds the words (a slide's text on a background
-    image, a chart image with real vector labels)."""
+    image, a chart image with real vector labels). A drawing is read when its words may be outlines
+    (_outlined)."""
     if region.image_area >= OCR_PICTURE_SHARE * box_area(region.box):
-        return _chars_over_pictures(region, images) < OCR_TEXT_LAYER_ENOUGH
-    if sum(len(line.text) for line in region.text_lines) >= OCR_TEXT_LAYER_ENOUGH:
+        return _chars_over_pictures(region, content.images) < OCR_TEXT_LAYER_ENOUGH
+    return _outlined(region, content)
+
+
+def _outlined(region: FigureRegion, content: PageContent) -> bool:
+    """Layout class "outlined text" (ingest/outlined_text.py): a drawing with few text-layer characters and
+    many small paths, or one holding OCR_OUTLINED_MIN_GLYPHS glyphs of outlined words, its text layer
+    besides its own title being at most OCR_OUTLINED_TEXT_RATIO characters a glyph (a chart exported with
+    its labels as outlines, its title, a subtitle or base line and the source line still set as text)."""
+    chars = sum(len(line.text) for line in region.text_lines)
+    small = region.ink < OCR_GLYPH_MAX_PT * region.path_count
+    if chars < OCR_TEXT_LAYER_ENOUGH and region.path_count >= OCR_OUTLINED_MIN_PATHS and small:
+        return True
+    glyphs = sum(count for box, count in content.outlined if box_contains(region.box, box))
+    if glyphs < OCR_OUTLINED_MIN_GLYPHS:
         return False
-    return region.path_count >= OCR_OUTLINED_MIN_PATHS and region.ink < OCR_GLYPH_MAX_PT * region.path_count
+    own = sum(len(line.text) for line in region.text_lines if not _in_title(line.text, region.title))
+    return own <= OCR_OUTLINED_TEXT_RATIO * glyphs
+
+
+def _in_title(text: str, title: str) -> bool:
+    """A text line that is (a line of) the figure's title."""
+    return bool(text.strip()) and text.strip() in title
 
 
 def _pictures(region: FigureRegion, images: list[ImageBox]) -> list[Box]:
@@ -290,7 +316,7 @@ def _read_words(
     (_is_sticker): pictures on a slide in which OCR read no word."""
     page = document.doc[content.number - 1]
     stickers: list[ExtractedFigure] = []
-    wanted = [pair for pair in made if _needs_ocr(pair[0], content.images)]
+    wanted = [pair for pair in made if _needs_ocr(pair[0], content)]
     wanted.sort(key=lambda p: -box_area(p[0].box))
     for region, figure in wanted:
         if not document.ocr.wants(content.number):
@@ -787,7 +813,7 @@ def _make_figure(
         renders=renders,
     )
     caption = region.caption
-    figure_text = "\n".join(line.text for line in region.text_lines)
+    figure_text = "\n".join(line.text for line in region.text_lines if line.text)  # outlined lines: no text
     unit = FigureUnit(
         unit_id=make_unit_id(extraction.doc_sha256, content.number, kind.value, bbox),
         doc=extraction.doc,

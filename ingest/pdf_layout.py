@@ -41,6 +41,7 @@ from figvault.ingest.boxes import (
 from figvault.ingest.captions import CaptionKind, CaptionMatch, match_caption
 from figvault.ingest.image_xrefs import clip_box, drawn_images
 from figvault.ingest.letter_spacing import close_up, looks_letter_spaced
+from figvault.ingest.outlined_text import glyph_runs, run_box
 from figvault.ingest.page_text import fold_ligatures
 from figvault.ingest.panels import (
     KEYED_MAX,
@@ -158,6 +159,10 @@ class PageContent:
     """Per path: the fill colour of a filled ruled path (a bar, a legend swatch, a shaded cell) or of a
     filled curved path (a pie's wedge); None for other paths. The segments of a stacked bar and the wedges
     of a pie differ; a legend's swatches repeat its chart's colours."""
+    glyph: list[bool] = field(default_factory=list)
+    """Per path: a glyph of outlined words (ingest/outlined_text.py), made a text line, not a drawing."""
+    outlined: list[tuple[Box, int]] = field(default_factory=list)
+    """The lines of outlined words: each one's box and number of glyphs (text lines without text)."""
 
     @property
     def lines(self) -> list[TextLine]:
@@ -248,6 +253,14 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
             image.topmost = _on_top_of_text(page, image.box)
 
     paths, ruled, bars, fills, bar_colours = _read_paths(page, page_box)
+    # A bar or a legend's swatch (one filled rectangle) is no glyph, however small.
+    glyph_like = [c is not None and not bar for c, bar in zip(bar_colours, bars, strict=True)]
+    runs = glyph_runs(paths, [not r for r in ruled], glyph_like)
+    outlined = [(run_box(paths, run), len(run)) for run in runs]
+    blocks += [_outlined_block(len(blocks) + k, box) for k, (box, _) in enumerate(outlined)]
+    glyph = [False] * len(paths)
+    for i in (i for run in runs for i in run):
+        glyph[i] = True
     return PageContent(
         number=page.number + 1,
         size=(rect.width, rect.height),
@@ -258,6 +271,23 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
         bars=bars,
         fills=fills,
         bar_colours=bar_colours,
+        glyph=glyph,
+        outlined=outlined,
+    )
+
+
+OUTLINED_CAP_HEIGHT = 0.7
+"""A line of glyphs is about this share of its type size high (caps, ascenders; descenders below)."""
+
+
+def _outlined_block(index: int, box: Box) -> TextBlock:
+    """A line of outlined words as a text block of its own without text (layout class "outlined text"):
+    placed like a label (a chart's category, tick or legend name), its words are read by OCR
+    (pdf._outlined); a drawing it would be, gluing the charts beside it into one and lying apart from its
+    own chart's marks as a figure of its own."""
+    size = (box[3] - box[1]) / OUTLINED_CAP_HEIGHT
+    return TextBlock(
+        index=index, box=box, lines=[TextLine(box=box, text="", size=size, bold=False, block=index)]
     )
 
 
@@ -716,6 +746,7 @@ def analyse_page(
             colour=content.bar_colours[i] if i < len(content.bar_colours) else None,
         )
         for i, p in enumerate(content.paths)
+        if not (i < len(content.glyph) and content.glyph[i])
     ]
     clusters = cluster_boxes(atoms, CLUSTER_GAP_PT)
     # Model boxes only fill holes (figures without graphics of their own): where they overlap real
@@ -2184,7 +2215,7 @@ def _looks_like_figure(
         return False
     chars = sum(len(line.text) for line in held)
     mono = sum(len(line.text) for line in held if line.mono)
-    if len(held) >= 3 and mono >= 0.6 * chars:
+    if len(held) >= 3 and chars and mono >= 0.6 * chars:  # outlined lines have no characters
         return False
     # Rules and shading only, with text in rows and columns: an uncaptioned table.
     if cluster.free_paths == 0 and not chart and _is_text_grid(held):
