@@ -198,6 +198,9 @@ class _Inputs:
     registered: dict[str, str] = field(default_factory=dict)
     """Upload path -> the document registered for it when the upload was accepted (its new placeholder, or
     the document it replaces): ``deleted_meanwhile`` checks that it is still there."""
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    """Failed outcomes of files refused before reading (a name that is not UTF-8): counted and shown as
+    any failing document."""
 
     def doc_of(self, path: Path) -> str | None:
         """The document a file goes to when the job knows it (uploads), for ``_chunks``."""
@@ -236,8 +239,11 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     files = list(iter_input_files(given))
     for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
         ctx.error(item_label(ctx.job, printable_path(path)), NOT_REGULAR)
+    refused = []
     for path in [f for f in files if name_not_utf8(f)]:  # each fails alone, named; the others go on
-        ctx.error(item_label(ctx.job, printable_path(path)), NOT_UTF8_NAME)
+        shown = printable_path(path)
+        ctx.error(item_label(ctx.job, shown), NOT_UTF8_NAME)
+        refused.append({"path": shown, "doc_id": "", "status": "failed", "error": NOT_UTF8_NAME})
     files = [f for f in files if not name_not_utf8(f)]
     if params.get("allowed_roots") is not None:
         roots = [Path(r) for r in params["allowed_roots"]]
@@ -254,7 +260,7 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
         key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
         for key in {*names, *pinned, *fresh}
     }
-    return _Inputs(files, missing, identities, registered)
+    return _Inputs(files, missing, identities, registered, refused)
 
 
 @dataclass
@@ -386,10 +392,10 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     try:
         check_caller(ctx)
         inputs = _gather_inputs(ctx)
-        tally = _Tally(total=len(inputs.files) + len(inputs.missing))
+        tally = _Tally(total=len(inputs.files) + len(inputs.missing) + len(inputs.refused))
         for path in inputs.missing:  # named but not there: reported like any failing document
             ctx.error(item_label(ctx.job, str(path)), "no such file")
-        tally.add_failed([_missing_outcome(path) for path in inputs.missing])
+        tally.add_failed([_missing_outcome(path) for path in inputs.missing] + inputs.refused)
         crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
         spool = params.get("cleanup_dir") or (
             str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None

@@ -221,7 +221,7 @@ def ingest(
     if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
         typer.echo(alone, err=True)
     audit_pruned(settings, tenant, final.result.get("pruned") or [])
-    if final.state != JobState.SUCCEEDED or final.result.get("failed") or refused_files(final):
+    if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
 
 
@@ -364,17 +364,6 @@ def no_figures_line(outcome: dict[str, Any]) -> str:
     )
 
 
-def refused_files(final: Job) -> list[Any]:
-    """The job's errors that no document outcome tells: files refused before being read (a pipe, a name
-    that is not UTF-8). A job that succeeded printed only its documents' failures, and exited 0 when these
-    were its only ones."""
-    from figvault.pipeline.ingest_pipeline import FAILED
-
-    failed = [o for o in final.result.get("documents", []) if o["status"] == FAILED]
-    told = {Path(o["path"]).name for o in failed} | {o.get("name") for o in failed}
-    return [error for error in final.errors if error.item not in told]
-
-
 def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
     failure: one line, with the log file that has its traceback)."""
@@ -395,8 +384,6 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     for line in result_notes(result):
         typer.echo(line, err=True)
     if final.state == JobState.SUCCEEDED:
-        for error in refused_files(final):  # refused before reading: in no document's outcome above
-            typer.echo(f"FAILED {error.item}: {error.error}", err=True)
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:
         for error in final.errors:
