@@ -1115,15 +1115,21 @@ def _uncaptioned(
     speck = min_figure_pt / 3
     parts: list[tuple[Cluster, bool]] = []
     coloured: list[tuple[Box, Colour | None]] = []
+    stacked: list[Cluster] = []
     for cluster in clusters:
         if _speck(cluster, speck, layout):
             # bullets, markers, legend swatches and line samples: not figures on their own
             coloured.append((cluster.box, _fill_colour(cluster)))
             continue
-        if keys := _stacked_keys(cluster, speck, layout):
-            coloured += [(key.box, _fill_colour(key)) for key in keys]
+        if _stacked_keys(cluster, speck, layout):
+            stacked.append(cluster)
             continue
         parts += _panels_of(cluster, layout, min_figure_pt)
+    for cluster in stacked:
+        if _in_legend_grid(cluster, layout, [mark for mark, _ in coloured]):
+            parts += _panels_of(cluster, layout, min_figure_pt)  # as before: the row's other keys key it
+        else:
+            coloured += [(key.box, _fill_colour(key)) for key in cluster.atoms]
     parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
     legends = _keyed_legends(layout, parts, coloured)
     specks = [mark for mark, _ in coloured]
@@ -1202,19 +1208,34 @@ def _speck(cluster: Cluster, speck: float, layout: PageLayout) -> bool:
     return w < speck or _legend_name(layout, cluster.box) is not None
 
 
-def _stacked_keys(cluster: Cluster, speck: float, layout: PageLayout) -> list[Cluster]:
+def _stacked_keys(cluster: Cluster, speck: float, layout: PageLayout) -> bool:
     """Layout class "legend keys stacked tight": a legend's swatches set a few points apart in a column (or
     a row) touch as one cluster, too big for a speck; when every path of it is a speck-sized mark with a
-    series name right of it, they are the legend's swatches, one speck each. Else (a heat map's cells, a
-    chart's bars, a lone mark) empty."""
+    series name right of it, they are the legend's swatches, one speck each. Not so: a heat map's cells, a
+    chart's bars, a lone mark."""
     atoms = cluster.atoms
     if not 2 <= len(atoms) <= KEYED_ENTRIES_MAX or cluster.image_area:
-        return []
+        return False
     for atom in atoms:
         w, h = atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]
         if w >= speck or h >= speck or _legend_name(layout, atom.box) is None:
-            return []
-    return atoms
+            return False
+    return True
+
+
+def _in_legend_grid(cluster: Cluster, layout: PageLayout, specks: list[Box]) -> bool:
+    """Stacked keys that are the first column of a legend laid out in rows (another swatch level with one of
+    them, within LEGEND_ENTRY_GAP_PT of its name): they stay a drawing, as before rule 47, and the row's other
+    keys key the chart. Made swatches, the whole grid would be one legend holding a series the chart may not
+    draw (a 0 % series has no bar), which no chart matches."""
+    for atom in cluster.atoms:
+        name = _legend_name(layout, atom.box)
+        entry = atom.box if name is None else box_union(atom.box, name)
+        for mark in specks:
+            level = min(mark[3], entry[3]) > max(mark[1], entry[1])
+            if level and 0 <= mark[0] - entry[2] <= LEGEND_ENTRY_GAP_PT:
+                return True
+    return False
 
 
 def _fill_colour(cluster: Cluster) -> Colour | None:
