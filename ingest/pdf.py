@@ -266,11 +266,16 @@ def _outlined(region: FigureRegion, content: PageContent) -> bool:
     small = region.ink < OCR_GLYPH_MAX_PT * region.path_count
     if chars < OCR_TEXT_LAYER_ENOUGH and region.path_count >= OCR_OUTLINED_MIN_PATHS and small:
         return True
-    glyphs = sum(count for box, count in content.outlined if box_contains(region.box, box))
+    glyphs = _outlined_glyphs(region, content)
     if glyphs < OCR_OUTLINED_MIN_GLYPHS:
         return False
     own = sum(len(line.text) for line in region.text_lines if not _in_title(line.text, region.title))
     return own <= OCR_OUTLINED_TEXT_RATIO * glyphs
+
+
+def _outlined_glyphs(region: FigureRegion, content: PageContent) -> int:
+    """Glyphs of the page's outlined lines inside the region (PageContent.outlined)."""
+    return sum(count for box, count in content.outlined if box_contains(region.box, box))
 
 
 def _in_title(text: str, title: str) -> bool:
@@ -354,13 +359,16 @@ def _ocr_image(
     settings: ExtractSettings,
     renders: PageRenders | None = None,
 ) -> Image.Image:
-    """The region rendered for OCR: at the resolution of the pictures in it (150-300 dpi), pixel-capped."""
+    """The region rendered for OCR: at the resolution of the pictures in it (150-300 dpi), a drawing of
+    outlined words at 300 dpi (rule 52), pixel-capped."""
     dpi = float(OCR_MIN_DPI)
     for image in content.images:
         if box_intersection(image.box, region.box) >= 0.5 * box_area(image.box):
             width_pt = image.box[2] - image.box[0]
             if width_pt > 0:
                 dpi = max(dpi, image.source_size[0] / width_pt * 72)
+    if _outlined_glyphs(region, content) >= OCR_OUTLINED_MIN_GLYPHS:
+        dpi = OCR_MAX_DPI  # outlined labels are set at 6-8 pt: at 150 dpi Tesseract misreads them
     dpi = min(dpi, OCR_MAX_DPI)
     return render_image(
         page,

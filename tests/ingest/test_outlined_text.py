@@ -55,7 +55,8 @@ def _extract(tmp_path: Path, seed: int, ocr: bool) -> tuple[list, list]:
 def test_the_outlined_words_of_a_titled_chart_are_read(tmp_path: Path) -> None:
     """survey outlined_text 1000 p1: two framed charts whose labels, ticks and legend names are outlines
     under a title and a source line still set as text (110-120 text-layer characters each, so the old
-    "under 60 characters" gate read neither). OCR reads them into figure_text: 0 of 40 words before."""
+    "under 60 characters" gate read neither). OCR reads them into figure_text, rendered at 300 dpi: 0 of 40
+    words before rules 50-51, 25 at 150 dpi."""
     survey = load_bench("survey_pages")
     gold, figures = _extract(tmp_path, 1000, ocr=True)
     charts = [g for g in gold if g.page == 1]
@@ -63,7 +64,7 @@ def test_the_outlined_words_of_a_titled_chart_are_read(tmp_path: Path) -> None:
     score = survey.PanelScore()
     score.add_words(charts, units, [f"{f.unit.title}\n{f.unit.figure_text}" for f in figures])
     assert len(charts) == 2 and score.words[1] == 40
-    assert score.words[0] >= 20, score.errors
+    assert score.words[0] >= 36, score.errors  # 25 read at 150 dpi, 40 at 300 (rule 52)
     assert all("\n\n" not in (f.unit.figure_text or "") for f in figures)  # outlined lines add no blank lines
 
 
