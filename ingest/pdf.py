@@ -85,7 +85,7 @@ def extract_pdf_units(
         pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
         bombs, covers = _drop_decorations(pages, settings, extraction.warnings)
         readable = [p for p in pages if p is not None]
-        scans = image_only_pages(readable, covers) if settings.scanned_pages else []
+        scans = image_only_pages(readable, covers, doc) if settings.scanned_pages else []
         stats = document_stats(readable)
         layouts = _analyse_pages(doc, pages, stats, settings, extraction.warnings)
         document = _DocumentContext(

@@ -12,6 +12,9 @@ layout analysis sees nothing: every word and figure is pixels. Three layout clas
   N" line next to it its caption, the lines above and below it its context.
 - **scanned page of text only**: no unit (its OCR words still go into the page text).
 
+A "searchable" scan (a scanner's invisible OCR text layer over each page picture, ``hidden_text_only``) is
+read the same way with the text layer's lines instead of Tesseract's (no OCR; its words are the document's).
+
 Work is bounded by ``extract.scanned_max_pages`` pages a document, the OCR caps (``extract.ocr_*``, the
 document's deadline through ``DocumentOcr``), and ``extract.scanned_pages = false`` turns it off.
 """
@@ -71,14 +74,27 @@ MAX_TEXT_CHARS = 1200
 MAX_TITLE_CHARS = 200
 
 
-def image_only_pages(pages: list[PageContent], covers: dict[int, ImageBox]) -> list[PageContent]:
+def image_only_pages(
+    pages: list[PageContent], covers: dict[int, ImageBox], doc: pymupdf.Document
+) -> list[PageContent]:
     """The pages whose page-covering picture was dropped as a background (``covers``) and whose text layer
-    holds fewer than SCAN_MAX_TEXT_CHARS characters."""
+    holds fewer than SCAN_MAX_TEXT_CHARS characters, or only invisible text (a "searchable" scan: a
+    scanner's OCR layer under the picture, ``hidden_text_only``)."""
     return [
         content
         for content in pages
-        if content.number in covers and sum(len(line.text) for line in content.lines) < SCAN_MAX_TEXT_CHARS
+        if content.number in covers and (not _has_text(content) or hidden_text_only(doc[content.number - 1]))
     ]
+
+
+def _has_text(content: PageContent) -> bool:
+    return sum(len(line.text) for line in content.lines) >= SCAN_MAX_TEXT_CHARS
+
+
+def hidden_text_only(page: pymupdf.Page) -> bool:
+    """All the page's text is invisible (render mode 3, or fully transparent): a scanner's OCR layer."""
+    spans = page.get_texttrace()
+    return bool(spans) and all(span["type"] == 3 or span["opacity"] == 0 for span in spans)
 
 
 @dataclass
@@ -87,6 +103,8 @@ class _Line:
 
     box: Box
     read: OcrLine
+    from_ocr: bool = True
+    """Read by OCR (its words go after the ``[ocr]`` line), not from a searchable scan's text layer."""
 
     @property
     def text(self) -> str:
@@ -125,10 +143,17 @@ class ScannedPages:
     def page_units(self, content: PageContent) -> list[ExtractedFigure]:
         """The units of one picture-only page (slide picture, scanned page with figures, or none)."""
         page = self.doc[content.number - 1]
-        image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if self.ocr.on else None
-        lines = self._read(content, image) if image is not None else None
-        if lines and self.page_texts is not None:
-            self.page_texts[content.number] = "\n".join(line.text for line in lines)
+        layer = _has_text(content)  # a searchable scan: its hidden text layer gives the lines, no OCR
+        read = self.ocr.on or layer
+        image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if read else None
+        if layer:
+            lines: list[_Line] | None = [
+                _Line(line.box, OcrLine(line.text, (0, 0, 0, 0)), from_ocr=False) for line in content.lines
+            ]
+        else:
+            lines = self._read(content, image) if image is not None else None
+            if lines and self.page_texts is not None:
+                self.page_texts[content.number] = "\n".join(line.text for line in lines)
         heights = sorted(line.height for line in lines or [])
         median = heights[len(heights) // 2] if heights else 0.0
         if is_slide_like(content.size) and (not lines or median >= SLIDE_TYPE_SHARE * content.size[1]):
@@ -170,10 +195,9 @@ class ScannedPages:
     def _slide_unit(
         self, page: pymupdf.Page, content: PageContent, lines: list[_Line] | None
     ) -> ExtractedFigure:
-        words = lines_text([line.read for line in lines or []])
         title = slide_title(lines or [], content.size)
         return self._unit(
-            page, content, (0.0, 0.0, *content.size), title=title, figure_text=with_ocr("", words)
+            page, content, (0.0, 0.0, *content.size), title=title, figure_text=_figure_text(lines or [])
         )
 
     def _figure_unit(
@@ -184,7 +208,6 @@ class ScannedPages:
         outside = [line for line in lines if not _centre_in(line.box, box)]
         caption = caption_lines(box, outside, [other for other in boxes if other != box])
         rest = [line for line in outside if line not in caption]
-        words = lines_text([line.read for line in inside])
         caption_text = " ".join(line.text for line in caption)
         match = match_caption(caption_text) if caption_text else None
         if match is not None and match.kind is not CaptionKind.FIGURE:
@@ -197,7 +220,7 @@ class ScannedPages:
             caption=caption_text[:MAX_TEXT_CHARS],
             label=match.label if match and match.kind is CaptionKind.FIGURE else None,
             context=context_text(box, rest),
-            figure_text=with_ocr("", words),
+            figure_text=_figure_text(inside),
         )
 
     def _unit(
@@ -220,6 +243,12 @@ class ScannedPages:
             **fields,
         )
         return ExtractedFigure(unit=unit, png=rendered.png)
+
+
+def _figure_text(lines: list[_Line]) -> str:
+    """The words of ``lines``: after an ``[ocr]`` line when OCR read them."""
+    words = lines_text([line.read for line in lines])
+    return with_ocr("", words) if any(line.from_ocr for line in lines) else words
 
 
 def _headline(line: _Line) -> bool:

@@ -41,9 +41,10 @@ def _bar_chart(page: pymupdf.Page, box: tuple[float, float, float, float] = CHAR
         page.insert_text((left + 4, base + 16), name, fontsize=10, fontname="helv")
 
 
-def report_page_pdf(path: Path, *, with_chart: bool = True) -> Path:
+def report_page_pdf(path: Path, *, with_chart: bool = True, hidden_text: bool = False) -> Path:
     """A scanned report of three pages (each one greyscale JPEG): a heading, paragraphs and, with
-    ``with_chart``, a captioned bar chart on page 1; pages 2 and 3 are text only."""
+    ``with_chart``, a captioned bar chart on page 1; pages 2 and 3 are text only. ``hidden_text``: a
+    "searchable" scan, the page's words also as an invisible text layer over the picture (a scanner's OCR)."""
     doc = pymupdf.open()
     page = doc.new_page(width=LETTER[0], height=LETTER[1])
     page.insert_text((72, 90), "Annual Report of the Harbour Cooperative", fontsize=18, fontname="hebo")
@@ -60,7 +61,20 @@ def report_page_pdf(path: Path, *, with_chart: bool = True) -> Path:
         for top in range(80, 700, 60):
             _paragraph(text_page, top, PARAGRAPH if top % 120 else CLOSING)
         scans.append(_scan(text_page, 200))
-    return _pictures_pdf(path, scans, LETTER)
+    _pictures_pdf(path, scans, LETTER)
+    if hidden_text:
+        _hide_text_of(doc, path)
+    return path
+
+
+def _hide_text_of(source: pymupdf.Document, path: Path) -> None:
+    """Every span of ``source``'s pages written invisibly (render mode 3) at its place on ``path``'s."""
+    out = pymupdf.open(path)
+    for original, page in zip(source, out, strict=True):
+        for block in original.get_text("dict")["blocks"]:
+            for span in (span for line in block.get("lines", []) for span in line["spans"]):
+                page.insert_text(span["origin"], span["text"], fontsize=span["size"], render_mode=3)
+    out.saveIncr()
 
 
 def stacked_figures_pdf(path: Path) -> Path:

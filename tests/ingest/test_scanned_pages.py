@@ -11,7 +11,7 @@ from figvault.ingest.boxes import box_area, box_intersection
 from figvault.ingest.extract import extract_document
 from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS
 from figvault.settings import ExtractSettings
-from figvault.units import split_figure_text
+from figvault.units import OCR_MARKER, split_figure_text
 from tests.ingest import scanned_docs as docs
 
 needs_tesseract = pytest.mark.skipif(ocr.tessdata_dir() is None, reason="tesseract-ocr-eng not installed")
@@ -88,6 +88,18 @@ def test_the_setting_turns_it_off_and_the_page_cap_says_what_it_left(tmp_path: P
     capped = extract_document(deck, ExtractSettings(workers=1, scanned_max_pages=1))
     assert [f.unit.page for f in capped.figures] == [1]
     assert any("extract.scanned_max_pages" in w and "pages 2-4" in w for w in capped.warnings)
+
+
+def test_a_searchable_scan_is_read_through_its_hidden_text_layer_without_ocr(tmp_path: Path) -> None:
+    """Layout class "searchable scan": a scanner's invisible OCR layer over each page picture."""
+    path = docs.report_page_pdf(tmp_path / "searchable.pdf", hidden_text=True)
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    assert len(ex.figures) == 1, [f.unit.bbox for f in ex.figures]
+    unit = ex.figures[0].unit
+    assert _iou(unit.bbox, docs.CHART_BOX) >= 0.6, unit.bbox
+    assert unit.caption.startswith("Figure 3: Revenue by region") and unit.label == "Figure 3"
+    assert "North" in unit.figure_text and OCR_MARKER not in unit.figure_text  # the document's own words
+    assert "warehouses" in unit.context
 
 
 def test_a_failure_on_one_picture_only_page_costs_that_page_only(
