@@ -40,6 +40,10 @@ SCAN_MAX_TEXT_CHARS = 40
 """A page covered by a picture whose text layer holds fewer characters than this is image-only: a scanner's
 page stamp or a page number may be text; a page with a sentence of text over its picture is a designed page
 on a background (the layout analysis reads it)."""
+SCAN_MAX_TEXT_PT = 18.0
+"""... and so is a page with a line of text set this large or larger over its picture, however short: a
+divider slide's title on a full-bleed photograph, a designed cover. A scanner's stamp or a Bates number is
+set small; a deck saved as pictures has no text layer at all."""
 OCR_DPI = 300
 """Pages are rendered for OCR at this resolution, lowered to ``extract.ocr_max_pixels`` (about 125 dpi for
 a letter page at the default 1.5 Mpx: 10 pt type is 17 px high, which Tesseract reads)."""
@@ -88,7 +92,10 @@ def image_only_pages(
 
 
 def _has_text(content: PageContent) -> bool:
-    return sum(len(line.text) for line in content.lines) >= SCAN_MAX_TEXT_CHARS
+    lines = content.lines
+    return sum(len(ln.text) for ln in lines) >= SCAN_MAX_TEXT_CHARS or any(
+        ln.size >= SCAN_MAX_TEXT_PT and ln.text.strip() for ln in lines
+    )
 
 
 def hidden_text_only(page: pymupdf.Page) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from figvault.ingest import ocr, scanned_pages
@@ -131,3 +132,20 @@ def test_a_page_with_text_over_its_picture_is_no_scan(tmp_path: Path) -> None:
         page.insert_text((40, 390), "x" * SCAN_MAX_TEXT_CHARS, fontsize=8)
     doc.save(tmp_path / "over.pdf")
     assert extract_document(tmp_path / "over.pdf", ExtractSettings(workers=1, ocr=False)).figures == []
+
+
+def test_a_small_stamp_keeps_a_slide_read_a_large_title_over_it_makes_a_background(tmp_path: Path) -> None:
+    """A deck saved as pictures with a printer's small page stamp (9 pt text over each picture) is still
+    picture-only; the same pictures under a slide title set in 32 pt are backgrounds of designed pages
+    (a divider slide's photograph), read by the layout analysis, not by OCR as a slide."""
+    stamped = pymupdf.open(docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES))
+    for n, page in enumerate(stamped, start=1):
+        page.insert_text((20, docs.SLIDE[1] - 10), f"Printed copy {n}", fontsize=9)
+    stamped.save(tmp_path / "stamped.pdf")
+    ex = extract_document(tmp_path / "stamped.pdf", ExtractSettings(workers=1))
+    assert [f.unit.page for f in ex.figures] == [1, 2, 3, 4]
+    titled = pymupdf.open(docs.slide_deck_pdf(tmp_path / "deck.pdf", TITLES))
+    for page in titled:
+        page.insert_text((40, 60), "Part two", fontsize=32, fontname="hebo")
+    titled.save(tmp_path / "titled.pdf")
+    assert extract_document(tmp_path / "titled.pdf", ExtractSettings(workers=1)).figures == []
