@@ -110,28 +110,40 @@ class _Segment:
     def n(self) -> int:
         return self.meta.num_rows
 
-    def postings(self, term: int | None, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(global rows, tf, field) of the postings of ``term`` (None: not in the index) in the rows of
-        access ``codes`` (ascending), field by field and, within a field, code by code.
+    def spans(self, codes: np.ndarray) -> np.ndarray:
+        """The local row ranges of access ``codes`` (ascending) in this segment, as edges (int32, as the
+        columns: numpy would otherwise convert a whole column before searching it): the lower ends, then
+        the upper ends. Ranges of consecutive codes are one range and empty ranges are dropped; both are
+        decided by the caller's codes and their own rows alone. Computed once per search, not per term."""
+        known = codes[codes < len(self.code_rows) - 1]
+        first = np.ones(len(known), dtype=bool)
+        first[1:] = known[1:] != known[:-1] + 1  # a run of consecutive codes starts here
+        last = np.ones(len(known), dtype=bool)
+        last[:-1] = first[1:]
+        lo, hi = self.code_rows[known[first]], self.code_rows[known[last] + 1]
+        rows = hi > lo
+        return np.concatenate([lo[rows], hi[rows]])
+
+    def postings(self, term: int | None, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(global rows, tf, field) of the postings of ``term`` (None: not in the index) in the row ranges
+        ``spans`` (``spans()``: the caller's codes), field by field and, within a field, range by range.
 
         Reads only those slices: the same steps whatever other codes' rows hold the term (the binary
         searches aside, whose depth is the logarithm of the column's length)."""
-        known = codes[codes < len(self.code_rows) - 1]
-        edges = np.concatenate([self.code_rows[known], self.code_rows[known + 1]])  # int32, as the columns:
-        # numpy would otherwise convert the whole column before searching it.
         col = -1 if term is None else term * NF
         if col < 0 or col + NF >= len(self.indptr):  # a term in no row, or newer than this segment:
             col, indptr = 0, _NO_COLUMNS  # the same steps on empty columns
         else:
             indptr = self.indptr
         bounds = indptr[col : col + NF + 1].tolist()
+        ranges = len(spans) // 2
         found = np.concatenate(
-            [np.searchsorted(self.indices[bounds[f] : bounds[f + 1]], edges) + bounds[f] for f in range(NF)]
-        ).reshape(NF * 2, len(known))
-        lo, hi = found[0::2].ravel(), found[1::2].ravel()  # field by field, code by code
+            [np.searchsorted(self.indices[bounds[f] : bounds[f + 1]], spans) + bounds[f] for f in range(NF)]
+        ).reshape(NF * 2, ranges)
+        lo, hi = found[0::2].ravel(), found[1::2].ravel()  # field by field, range by range
         lengths = hi - lo
         picks = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        fields = np.repeat(np.repeat(np.arange(NF), len(known)), lengths)
+        fields = np.repeat(np.repeat(np.arange(NF), ranges), lengths)
         return self.indices[picks].astype(np.int64) + self.start, self.data[picks], fields
 
     @property
@@ -209,8 +221,12 @@ class IndexView:
         k1 = params.k1
         per_term_rows: list[np.ndarray] = []
         per_term_scores: list[np.ndarray] = []
+        spans = [seg.spans(visible) for seg in self.segments]  # the caller's row ranges, once per search
         for term, qtf in self.analyzer.counts(query).items():
-            parts = [seg.postings(self.term_id.get(term), visible) for seg in self.segments]
+            parts = [
+                seg.postings(self.term_id.get(term), span)
+                for seg, span in zip(self.segments, spans, strict=True)
+            ]
             rows = np.concatenate([p[0] for p in parts])
             if reads is not None:
                 reads.postings += len(rows)
@@ -245,7 +261,7 @@ class IndexView:
             return []
         found: list[int] = []
         for seg in self.segments:
-            rows = np.unique(seg.postings(tid, visible)[0])  # only the caller's slices
+            rows = np.unique(seg.postings(tid, seg.spans(visible))[0])  # only the caller's slices
             rows = rows[self.alive[rows]]
             found.extend(rows[: limit - len(found)].tolist())
             if len(found) >= limit:
