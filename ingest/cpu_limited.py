@@ -72,12 +72,7 @@ def process_cpu_seconds(process: psutil.Process | None) -> float:
 def tree_cpu_seconds(process: psutil.Process) -> float:
     """CPU seconds ``process`` and every process below it have used: the live ones', and those of the ones
     that ended and were reaped (their parents' ``children_*`` times); 0 for a part that cannot be read."""
-    total, family = 0.0, [process.pid]
-    if Path(f"/proc/{process.pid}/task/{process.pid}/children").exists():
-        family = _descendants(process.pid)
-    else:  # a kernel without the children lists (CONFIG_PROC_CHILDREN)
-        with contextlib.suppress(psutil.Error):
-            family = [process.pid, *(child.pid for child in process.children(recursive=True))]
+    total, family = 0.0, [process.pid, *descendants(process.pid)]
     for pid in family:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times() if pid == process.pid else psutil.Process(pid).cpu_times()
@@ -85,19 +80,24 @@ def tree_cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
-def _descendants(pid: int) -> list[int]:
-    """``pid`` and the processes below it, from each thread's /proc children list: a few files, where
-    psutil's ``children(recursive=True)`` reads every process's parent (3 CPU-ms a call with 150 processes,
-    polled 10 times a second)."""
-    found, todo = [], [pid]
+def descendants(pid: int) -> list[int]:
+    """The pids of everything process ``pid`` started, read from the kernel's per-thread child lists
+    (``/proc/PID/task/TID/children``: a walk of this tree only, 0.03 ms for a worker and its LibreOffice)
+    where the kernel has them; else psutil's scan of every process of the machine (4.9 ms with 147
+    processes, 3 CPU-ms with 150 polled 10 times a second: a core's percent per watcher)."""
+    if not Path("/proc/self/task", str(threading.get_native_id()), "children").exists():
+        try:  # a kernel without the children lists (CONFIG_PROC_CHILDREN)
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+    found: list[int] = []
+    todo = [Path(f"/proc/{pid}/task")]
     while todo:
-        current = todo.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            for task in os.listdir(f"/proc/{current}/task"):
-                path = Path(f"/proc/{current}/task/{task}/children")
-                with contextlib.suppress(OSError, ValueError):
-                    todo.extend(int(child) for child in path.read_text().split())
+        with contextlib.suppress(OSError, ValueError):  # a process that ended meanwhile has no children
+            for task in todo.pop().iterdir():
+                children = [int(c) for c in (task / "children").read_text().split()]
+                found += children
+                todo += [Path(f"/proc/{c}/task") for c in children]
     return found
 
 

@@ -48,7 +48,7 @@ import psutil
 from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
-from figvault.ingest.cpu_limited import process_cpu_seconds
+from figvault.ingest.cpu_limited import descendants, process_cpu_seconds
 from figvault.ingest.deadline import OPTIONAL_SHARE, WALL_FACTOR, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
@@ -261,28 +261,6 @@ def _run_main(
 
 
 # ---- the parent side -------------------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    """The pids of everything process ``pid`` started, read from the kernel's per-thread child lists
-    (``/proc/PID/task/TID/children``: a walk of this tree only, 0.03 ms for a worker and its LibreOffice)
-    where the kernel has them; else psutil's scan of every process of the machine (4.9 ms with 147
-    processes), which at every TREE_POLL_S cost the parent 1 % of a core per running worker."""
-    tasks = Path(f"/proc/{pid}/task")
-    if not Path("/proc/self/task", str(threading.get_native_id()), "children").exists():
-        try:
-            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-        except psutil.Error:
-            return []
-    found: list[int] = []
-    todo = [tasks]
-    while todo:
-        with contextlib.suppress(OSError):  # a process that ended meanwhile has no children left
-            for task in todo.pop().iterdir():
-                children = [int(c) for c in (task / "children").read_text().split()]
-                found += children
-                todo += [Path(f"/proc/{c}/task") for c in children]
-    return found
 
 
 def _tree(pid: int) -> list[psutil.Process]:

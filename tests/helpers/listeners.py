@@ -12,22 +12,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from figvault.ingest import cpu_limited
+
 LISTEN = "0A"  # the TCP state column of /proc/net/tcp
 
 
 def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (via /proc/<pid>/task/<tid>/children)."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            for task in os.listdir(f"/proc/{current}/task"):
-                with contextlib.suppress(OSError):
-                    todo.extend(
-                        int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()
-                    )
-    return found
+    """``pid`` and every process below it (the product's walk, ``cpu_limited.descendants``)."""
+    return [pid, *cpu_limited.descendants(pid)]
 
 
 def _socket_inodes(pid: int) -> set[str]:
