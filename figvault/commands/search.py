@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from figvault.access import Principal
+    from figvault.retrieval.search import SearchEngine
     from figvault.search_models import SearchFilters, SearchRequest, SearchResponse
     from figvault.settings import Settings
 
@@ -195,12 +196,34 @@ def _answer(
 
     with one_line_errors():
         engine = SearchEngine.from_settings(settings)
+        _refuse_another_version(settings, engine)
         started = time.perf_counter()
         engine.load_encoders()
         loaded_s = time.perf_counter() - started
         if picture is not None:
             return engine.search_image(principal, picture, request), loaded_s
         return engine.search(principal, request), loaded_s
+
+
+def _refuse_another_version(settings: Settings, engine: SearchEngine) -> None:
+    """A store that serves another embedding_version than this configuration encodes ends the command
+    before the models load (up to a minute on a busy machine), with the sentence the engine itself would
+    raise after loading them: what changed, and `figvault reencode`."""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.errors import ModelUnavailableError, VersionMismatchError
+    from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
+
+    served = engine.store.served_collection()
+    if served is None:
+        return
+    try:
+        configured = configured_embedding_version(settings)
+    except ModelUnavailableError:  # the model load says what is missing, with its fix
+        return
+    layout = engine.store.layout_of(served)
+    if layout.embedding_version != configured:
+        record = recorded_encoder_settings(engine.store, served)
+        raise VersionMismatchError(mismatch_hint(settings, record, layout.embedding_version, configured))
 
 
 def _nothing_found(settings: Settings, principal: Principal, request: SearchRequest) -> str:

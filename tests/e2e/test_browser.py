@@ -300,7 +300,9 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.get_by_label("Question").fill(caption)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#search-status').textContent.includes('min width')")
-    assert page.inner_text("#search-status") == "min width: must be a whole number, 0 or more (not -3)."
+    # Its range comes from the server's one definition (search_models.MAX_PIXELS_SIDE, served into the page).
+    shown = "min width: must be a whole number from 0 to 1000000 (not -3)."
+    assert page.inner_text("#search-status") == shown
     assert "stale" in (page.get_attribute("#results", "class") or "")
     page.locator("#filters-reset").click()
     assert len(search(page, caption)) > 1
