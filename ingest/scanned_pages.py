@@ -44,6 +44,10 @@ SCAN_MAX_TEXT_PT = 18.0
 """... and so is a page with a line of text set this large or larger over its picture, however short: a
 divider slide's title on a full-bleed photograph, a designed cover. A scanner's stamp or a Bates number is
 set small; a deck saved as pictures has no text layer at all."""
+SCAN_MAX_PATHS = 3
+"""... and a page with more vector paths than this (visible ones that can belong to figures) is born
+digital: a chart drawn over a page-wide shading or backdrop is read by the layout analysis, as before. A
+scan or a deck saved as pictures draws none (a scanner's border or a stamp's box at most)."""
 OCR_DPI = 300
 """Pages are rendered for OCR at this resolution, lowered to ``extract.ocr_max_pixels`` (about 125 dpi for
 a letter page at the default 1.5 Mpx: 10 pt type is 17 px high, which Tesseract reads)."""
@@ -81,13 +85,16 @@ MAX_TITLE_CHARS = 200
 def image_only_pages(
     pages: list[PageContent], covers: dict[int, ImageBox], doc: pymupdf.Document
 ) -> list[PageContent]:
-    """The pages whose page-covering picture was dropped as a background (``covers``) and whose text layer
-    holds fewer than SCAN_MAX_TEXT_CHARS characters, or only invisible text (a "searchable" scan: a
-    scanner's OCR layer under the picture, ``hidden_text_only``)."""
+    """The pages whose page-covering picture was dropped as a background (``covers``), that draw at most
+    SCAN_MAX_PATHS vector paths, and whose text layer holds fewer than SCAN_MAX_TEXT_CHARS characters, or
+    only invisible text (a "searchable" scan: a scanner's OCR layer under the picture,
+    ``hidden_text_only``)."""
     return [
         content
         for content in pages
-        if content.number in covers and (not _has_text(content) or hidden_text_only(doc[content.number - 1]))
+        if content.number in covers
+        and len(content.paths) <= SCAN_MAX_PATHS
+        and (not _has_text(content) or hidden_text_only(doc[content.number - 1]))
     ]
 
 
