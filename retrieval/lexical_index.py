@@ -268,6 +268,22 @@ class IndexView:
                 break
         return self._column_of(np.asarray(sorted(found), dtype=np.int64), 0).to_pylist() if found else []
 
+    def held(self, terms: list[str], scope: Scope) -> list[bool]:
+        """Per analyzed term: whether a live unit the caller may see holds it (in any field). The caller's
+        codes and row ranges are found once for all the terms (``units_holding`` per term costs that each
+        time), and only the caller's slices are read, whatever other tenants' units hold."""
+        visible = self._visible_codes(scope)
+        if visible is None:
+            return [False] * len(terms)
+        spans = [seg.spans(visible) for seg in self.segments]
+        return [
+            any(
+                bool(self.alive[seg.postings(self.term_id.get(term), span)[0]].any())
+                for seg, span in zip(self.segments, spans, strict=True)
+            )
+            for term in terms
+        ]
+
     def visible_rows(self, scope: Scope) -> int:
         """How many live rows the caller may see: the ``N`` of the caller's BM25 (its IDF scale)."""
         visible = self._visible_codes(scope)

@@ -40,9 +40,22 @@ RowsOf = Callable[[list[str]], Iterable[Mapping[str, Any]]]
 def did_you_mean(view: IndexView, question: str, scope: Scope, rows_of: RowsOf) -> str | None:
     """``question`` with each word that no unit visible in ``scope`` holds replaced by the closest word
     that one does hold; None when no word needs it or none has a replacement."""
+    stems = {
+        word: stem
+        for word in dict.fromkeys(w.lower() for w in _WORD.findall(question))
+        if (stem := _stem_to_check(view, word)) is not None
+    }
+    if not stems:
+        return None
+    # One pass over the caller's rows for every word (most no_match answers have no unknown word at all).
+    unknown = [
+        (w, stem)
+        for (w, stem), held in zip(stems.items(), view.held(list(stems.values()), scope), strict=True)
+        if not held
+    ]
     replaced: dict[str, str] = {}
-    for word in dict.fromkeys(w.lower() for w in _WORD.findall(question)):
-        better = _replacement(view, word, scope, rows_of)
+    for word, stem in unknown:
+        better = _replacement(view, word, stem, scope, rows_of)
         if better is not None and better != word:
             replaced[word] = better
     if not replaced:
@@ -50,13 +63,10 @@ def did_you_mean(view: IndexView, question: str, scope: Scope, rows_of: RowsOf) 
     return _WORD.sub(lambda m: replaced.get(m.group(0).lower(), m.group(0)), question)
 
 
-def _replacement(view: IndexView, word: str, scope: Scope, rows_of: RowsOf) -> str | None:
-    """The word of a visible unit's text nearest ``word``, when no visible unit holds ``word``'s term:
+def _replacement(view: IndexView, word: str, stem: str, scope: Scope, rows_of: RowsOf) -> str | None:
+    """The word of a visible unit's text nearest ``word``, whose term ``stem`` no visible unit holds:
     the nearest few visible terms (stems) give their words as written, and the word nearest what was typed
     wins ("electon": "election" of the stem "elect", not "electorate" of the nearer stem "elector")."""
-    stem = _unknown_stem(view, word, scope)
-    if stem is None:
-        return None
     written: set[str] = set()
     for term in _near_visible(view, stem, scope):
         written |= _written(view, term, rows_of(view.units_holding(term, scope, SAMPLE_UNITS)))
@@ -65,15 +75,13 @@ def _replacement(view: IndexView, word: str, scope: Scope, rows_of: RowsOf) -> s
     return max(sorted(written), key=lambda w: difflib.SequenceMatcher(None, word, w).ratio())
 
 
-def _unknown_stem(view: IndexView, word: str, scope: Scope) -> str | None:
-    """The analyzed term of ``word`` when it is a word to correct: letters only, long enough, not a stop
-    word, and held by no unit the caller may see."""
+def _stem_to_check(view: IndexView, word: str) -> str | None:
+    """The analyzed term of ``word`` when it is a word that could be corrected: letters only, long enough,
+    not a stop word (whether a visible unit holds it is ``IndexView.held``'s)."""
     if len(word) < MIN_CHARS or not word.isalpha():
         return None
     terms = view.analyzer.terms(word)
-    if len(terms) != 1 or view.units_holding(terms[0], scope, 1):
-        return None
-    return terms[0]
+    return terms[0] if len(terms) == 1 else None
 
 
 def _near_visible(view: IndexView, stem: str, scope: Scope) -> list[str]:
