@@ -60,6 +60,12 @@ def box_contains(outer: Box, inner: Box) -> bool:
     return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
+def centre_in(box: Box, region: Box, margin: float = 0.0) -> bool:
+    """The box's centre lies in the region (grown by ``margin``)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] - margin <= cx <= region[2] + margin and region[1] - margin <= cy <= region[3] + margin
+
+
 def h_overlap(a: Box, b: Box) -> float:
     """Horizontal overlap as a share of the narrower box."""
     inter = min(a[2], b[2]) - max(a[0], b[0])

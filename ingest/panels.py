@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from figvault.ingest.boxes import Box, box_area, box_gap, box_intersection
+from figvault.ingest.boxes import Box, box_area, box_gap, box_intersection, centre_in
 from figvault.ingest.ocr import ICON_GLYPHS
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ BACKDROP_SHARE = 0.25
 """A path covering this share of its cluster's box is a backdrop or frame: it never keeps panels together."""
 STROKE_PT = 2.0
 """A path this thin (points) in one direction is a stroke: an axis, a gridline, a tick."""
+INSIDE_MARGIN_PT = 2.0
+"""A label, a fragment or a pie's centre counts as inside a region whose edge it misses by this much."""
 TITLE_MAX_CHARS = 80
 TITLE_MAX_WORDS = 12
 TITLE_ABOVE_PT = 28.0
@@ -108,7 +110,7 @@ def has_pie(atoms: Sequence[_Atom]) -> bool:
     if not 0.8 <= (x1 - x0) / max(y1 - y0, 1e-6) <= 1.25:
         return False
     centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-    if all(_inside((*centre, *centre), a.box) for a in wedges):
+    if all(centre_in((*centre, *centre), a.box, INSIDE_MARGIN_PT) for a in wedges):
         return True
     # A donut has a few segments; the ring test compares them pairwise.
     return len(wedges) <= PIE_MAX_WEDGES and _ring((x0, y0, x1, y1), [a.box for a in wedges])
@@ -258,7 +260,7 @@ def has_stacked_bar(bars: Sequence[_Atom], lines: Sequence[Box] = ()) -> bool:
         for members in bands.values():
             run = sorted((bars[i] for i in members), key=lambda b: b.box[axis])
             if _abutting_run(run, axis):
-                outside = [ln for ln in lines if not any(_inside(ln, b.box, 0.0) for b in bars)]
+                outside = [ln for ln in lines if not any(centre_in(ln, b.box) for b in bars)]
                 return not _text_rows(outside)
     return False
 
@@ -327,19 +329,13 @@ def _bar_fills(region: Box, strokes: Sequence[Box], fills: Sequence[Box]) -> boo
     ys = [region[1], region[3]] + [(h[1] + h[3]) / 2 for h in horizontal]
     width, height = region[2] - region[0], region[3] - region[1]
     for f in fills:
-        if not _inside(f, region):
+        if not centre_in(f, region, INSIDE_MARGIN_PT):
             continue
         cell = _near_any(f[0], xs) and _near_any(f[2], xs) and _near_any(f[1], ys) and _near_any(f[3], ys)
         band = f[2] - f[0] >= 0.95 * width or f[3] - f[1] >= 0.95 * height
         if not (cell or band):
             return True
     return False
-
-
-def _inside(box: Box, region: Box, margin: float = 2.0) -> bool:
-    """The box's centre lies in the region (grown by ``margin``)."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] - margin <= cx <= region[2] + margin and region[1] - margin <= cy <= region[3] + margin
 
 
 def is_text_grid(lines: Sequence[Box]) -> bool:
@@ -424,7 +420,7 @@ def _table_between(region: Box, strokes: Sequence[Box], atoms: Sequence[_Atom], 
     between the rules make a table; nothing, or loose labels, a chart's plot area."""
     if _bar_fills(region, strokes, [a.box for a in atoms if a.fill]):
         return False
-    return _text_rows([b for b in lines if _inside(b, region)])
+    return _text_rows([b for b in lines if centre_in(b, region, INSIDE_MARGIN_PT)])
 
 
 def _text_rows(lines: Sequence[Box]) -> bool:

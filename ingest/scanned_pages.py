@@ -28,7 +28,7 @@ import pymupdf
 from PIL import Image
 from scipy import ndimage
 
-from figvault.ingest.boxes import Box, box_area, box_union, h_overlap, merge_touching
+from figvault.ingest.boxes import Box, box_area, box_union, centre_in, h_overlap, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.ocr import DocumentOcr, OcrLine, lines_text, with_ocr
 from figvault.ingest.pdf_layout import PAGE_COVER_SHARE, ImageBox, PageContent, is_slide_like
@@ -218,8 +218,8 @@ class ScannedPages:
         self, page: pymupdf.Page, content: PageContent, box: Box, lines: list[_Line], boxes: list[Box]
     ) -> ExtractedFigure | None:
         """The unit of the figure at ``box`` among the page's figures ``boxes``; None for a table."""
-        inside = [line for line in lines if _centre_in(line.box, box)]
-        outside = [line for line in lines if not _centre_in(line.box, box)]
+        inside = [line for line in lines if centre_in(line.box, box)]
+        outside = [line for line in lines if not centre_in(line.box, box)]
         caption = caption_lines(box, outside, [other for other in boxes if other != box])
         rest = [line for line in outside if line not in caption]
         caption_text = " ".join(line.text for line in caption)
@@ -273,11 +273,6 @@ def _headline(line: _Line) -> bool:
 def _points(line: OcrLine, scale: float) -> Box:
     x0, y0, x1, y1 = line.box
     return (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
-
-
-def _centre_in(box: Box, region: Box) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
 
 
 def slide_title(lines: list[_Line], size: tuple[float, float]) -> str:
@@ -407,7 +402,7 @@ def with_labels(box: Box, lines: list[_Line]) -> Box:
     while grown:
         grown = False
         for i, line in enumerate(lines):
-            if i in joined or not (_centre_in(line.box, box) or _is_label_of(line, box)):
+            if i in joined or not (centre_in(line.box, box) or _is_label_of(line, box)):
                 continue
             joined.add(i)
             grown = True
