@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
@@ -51,17 +52,22 @@ def mutants(folder: Path) -> list[Path]:
     return files
 
 
-def test_broken_uploads_fail_alone_with_a_reason_and_no_server_path(
-    served: tuple[Settings, TestClient, dict[str, str]], tmp_path: Path
-) -> None:
-    settings, client, headers = served
-    files = mutants(tmp_path)
-    response = client.post(
+def _upload(client: TestClient, headers: dict[str, str], files: list[Path]) -> Response:
+    """POST the files to /v1/documents for group g, each with its media type."""
+    return client.post(
         "/v1/documents",
         files=[("files", (p.name, p.read_bytes(), PDF if p.suffix == ".pdf" else PPTX)) for p in files],
         data={"groups": "g"},
         headers=headers,
     )
+
+
+def test_broken_uploads_fail_alone_with_a_reason_and_no_server_path(
+    served: tuple[Settings, TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    settings, client, headers = served
+    files = mutants(tmp_path)
+    response = _upload(client, headers, files)
     assert response.status_code == 202, response.text
     # A file the route can tell is broken (a zip cut short) is rejected there, with its reason.
     listed = response.json()["documents"]
@@ -107,12 +113,7 @@ def test_uploads_pointing_outside_themselves_fetch_and_run_nothing(
                 script_loops=False,
             ),
         ]
-        response = client.post(
-            "/v1/documents",
-            files=[("files", (p.name, p.read_bytes(), PDF if p.suffix == ".pdf" else PPTX)) for p in files],
-            data={"groups": "g"},
-            headers=headers,
-        )
+        response = _upload(client, headers, files)
         assert response.status_code == 202, response.text
         job = wait_job(client, headers, response.json()["job_id"])
     assert job["state"] == "succeeded" and job["result"]["indexed"] == len(files), job
