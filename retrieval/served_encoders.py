@@ -82,6 +82,24 @@ def mismatch_hint(settings: Settings, record: dict[str, Any] | None, served: str
     )
 
 
+def served_other_version(settings: Settings, store: MilvusUnitStore) -> tuple[str, str, str] | None:
+    """(collection, its embedding_version, the configured one) when the store serves vectors of another
+    version than ``settings`` encode, known without loading a model; None when they match, nothing is
+    served, or the configured version cannot be computed (the model load then says what is missing)."""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.errors import ModelUnavailableError
+
+    served = store.served_collection()
+    if served is None:
+        return None
+    try:
+        configured = configured_embedding_version(settings)
+    except ModelUnavailableError:
+        return None
+    version = store.layout_of(served).embedding_version
+    return None if version == configured else (served, version, configured)
+
+
 def ingest_mismatch_line(settings: Settings, store: MilvusUnitStore, collection: str, configured: str) -> str:
     """Why an ingest into ``collection`` (served, of another embedding_version than ``configured``) is
     refused, and the two ways out: ``mismatch_hint`` + ``, or restore the encoder settings``. One text for

@@ -276,10 +276,9 @@ def _refuse_before_the_job(settings: Settings) -> None:
     embedded store held by ``figvault serve``, or a store serving another embedding_version than this
     configuration encodes (strict on the command line, as search). Exit 1 with the reason and what to do.
     (The job opens the same cached client.)"""
-    from figvault.encoders.factory import configured_embedding_version
-    from figvault.errors import ModelUnavailableError, StoreInUseError
+    from figvault.errors import StoreInUseError
     from figvault.retrieval.milvus_store import MilvusUnitStore
-    from figvault.retrieval.served_encoders import ingest_mismatch_line
+    from figvault.retrieval.served_encoders import ingest_mismatch_line, served_other_version
 
     untouched = "(nothing was ingested, no job recorded)"
     try:
@@ -292,14 +291,9 @@ def _refuse_before_the_job(settings: Settings) -> None:
             err=True,
         )
         raise typer.Exit(1) from None
-    served = store.served_collection()
-    if served is None:
-        return
-    try:
-        configured = configured_embedding_version(settings)
-    except ModelUnavailableError:  # the job says what is missing, with its fix
-        return
-    if store.layout_of(served).embedding_version != configured:
+    other = served_other_version(settings, store)
+    if other is not None:
+        served, _, configured = other
         typer.echo(
             f"error: {ingest_mismatch_line(settings, store, served, configured)} {untouched}", err=True
         )

@@ -209,21 +209,18 @@ def _refuse_another_version(settings: Settings, engine: SearchEngine) -> None:
     """A store that serves another embedding_version than this configuration encodes ends the command
     before the models load (up to a minute on a busy machine), with the sentence the engine itself would
     raise after loading them: what changed, and `figvault reencode`."""
-    from figvault.encoders.factory import configured_embedding_version
-    from figvault.errors import ModelUnavailableError, VersionMismatchError
-    from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
+    from figvault.errors import VersionMismatchError
+    from figvault.retrieval.served_encoders import (
+        mismatch_hint,
+        recorded_encoder_settings,
+        served_other_version,
+    )
 
-    served = engine.store.served_collection()
-    if served is None:
-        return
-    try:
-        configured = configured_embedding_version(settings)
-    except ModelUnavailableError:  # the model load says what is missing, with its fix
-        return
-    layout = engine.store.layout_of(served)
-    if layout.embedding_version != configured:
-        record = recorded_encoder_settings(engine.store, served)
-        raise VersionMismatchError(mismatch_hint(settings, record, layout.embedding_version, configured))
+    other = served_other_version(settings, engine.store)
+    if other is not None:
+        collection, served, configured = other
+        record = recorded_encoder_settings(engine.store, collection)
+        raise VersionMismatchError(mismatch_hint(settings, record, served, configured))
 
 
 def _nothing_found(settings: Settings, principal: Principal, request: SearchRequest) -> str:
