@@ -105,6 +105,11 @@ class _Segment:
     code_rows: np.ndarray
     """int32, one entry per access code known when the segment was built + 1: the rows of code ``c`` are
     local rows ``code_rows[c]:code_rows[c + 1]`` (rows are ordered by code)."""
+    code_terms_ptr: np.ndarray
+    code_terms: np.ndarray
+    """The terms each access code's rows hold (dead rows' too until a merge drops them): those of code ``c``
+    are ``code_terms[code_terms_ptr[c]:code_terms_ptr[c + 1]]`` (int32 term ids, ascending). "Did you
+    mean" reads a caller's vocabulary here, not every tenant's (``IndexView.visible_terms``)."""
 
     @property
     def n(self) -> int:
@@ -195,6 +200,8 @@ class IndexView:
     """Summed field lengths of the live rows per access code."""
     codes: Mapping[tuple[str, str], int]
     """(tenant, acl_key) -> access code."""
+    terms: Sequence[str]
+    """Term id -> term (only ever appended to, like ``term_id``)."""
 
     def search(
         self,
@@ -283,6 +290,21 @@ class IndexView:
             )
             for term in terms
         ]
+
+    def visible_terms(self, scope: Scope) -> list[str]:
+        """Every term a row of the caller's access codes holds (a deleted row's too until its segment is
+        merged): read from the caller's codes' slices of each segment's ``code_terms``, so the work grows with
+        the caller's vocabulary, never with other tenants' or groups'."""
+        visible = self._visible_codes(scope)
+        if visible is None:
+            return []
+        parts = []
+        for seg in self.segments:
+            known = visible[visible < len(seg.code_terms_ptr) - 1]
+            ptr = seg.code_terms_ptr
+            parts.extend(seg.code_terms[lo:hi] for lo, hi in zip(ptr[known], ptr[known + 1], strict=True))
+        ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+        return [self.terms[i] for i in ids.tolist()]
 
     def visible_rows(self, scope: Scope) -> int:
         """How many live rows the caller may see: the ``N`` of the caller's BM25 (its IDF scale)."""
@@ -549,6 +571,7 @@ class LexicalIndex:
                 self._count.copy(),
                 self._lensum.copy(),
                 dict(self._codes),
+                self._terms,
             )
         return self._view
 
@@ -606,7 +629,10 @@ class LexicalIndex:
             for i, start in enumerate(header["segments"]):
                 meta = pa.ipc.open_stream(io.BytesIO(npz[f"s{i}_meta"].tobytes())).read_all()
                 arrays = (npz[f"s{i}_{name}"] for name in ("indptr", "indices", "data"))
-                segments.append(_Segment(int(start), *arrays, meta, npz[f"s{i}_code_rows"]))
+                indptr, indices, data = arrays
+                code_rows = npz[f"s{i}_code_rows"]
+                vocabulary = _code_vocabulary(indptr, indices, code_rows)
+                segments.append(_Segment(int(start), indptr, indices, data, meta, code_rows, *vocabulary))
             schema = segments[0].meta.schema if segments else pa.schema([(F_ID, pa.string())])
             index = cls(analyzer, schema)
             index._segments = segments
@@ -642,7 +668,19 @@ def _build_segment(
     indptr = np.zeros(ncols + 1, dtype=np.int64)
     np.cumsum(np.bincount(cols, minlength=ncols), out=indptr[1:])
     indices, tfs = rows[order].astype(np.int32), data[order].astype(np.float32)
-    return _Segment(start, indptr, indices, tfs, meta, code_rows)
+    vocabulary = _code_vocabulary(indptr, indices, code_rows)
+    return _Segment(start, indptr, indices, tfs, meta, code_rows, *vocabulary)
+
+
+def _code_vocabulary(
+    indptr: np.ndarray, indices: np.ndarray, code_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's ``code_terms_ptr`` and ``code_terms``, from its columns and its codes' row ranges."""
+    nterms = max((len(indptr) - 1) // NF, 1)
+    term = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64) // NF, np.diff(indptr))
+    code = np.searchsorted(code_rows, indices, side="right").astype(np.int64) - 1
+    codes, terms = np.divmod(np.unique(code * nterms + term), nterms)
+    return np.searchsorted(codes, np.arange(len(code_rows))), terms.astype(np.int32)
 
 
 def _meta_row(row: Mapping[str, Any], schema: pa.Schema) -> dict[str, Any]:

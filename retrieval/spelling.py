@@ -3,11 +3,13 @@
 
 Only a question already flagged ``no_match`` is looked at, and only its answer gains a suggestion: the
 decision itself (``retrieval/no_match.py``) is untouched, so its calibration for correctly spelled
-questions cannot move. Candidates come from the lexical index's term dictionary (every tenant's terms), but
-a candidate is kept only when a unit the caller may see holds it (``IndexView.units_holding`` in the
-caller's ``Scope``: the same tenant and access keys as the lexical recall), and the word shown is read from
+questions cannot move. Candidates are the terms of the caller's own access codes (``IndexView.visible_terms``
+in the caller's ``Scope``: the same tenant and access keys as the lexical recall), a candidate is kept only
+when a live unit the caller may see holds it (``IndexView.units_holding``), and the word shown is read from
 such a unit's own text (the dictionary holds stems: "elect", not "election"). Another tenant's or group's
-vocabulary can never appear in it.
+vocabulary can never appear in it, crowd the caller's words out of the candidates, or lengthen the step
+(its time is the answer's ``timings["did_you_mean"]``): before 2026-12-06 the candidates were read from the
+whole dictionary, every tenant's terms, so both did.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ def did_you_mean(view: IndexView, question: str, scope: Scope, rows_of: RowsOf) 
         if not held
     ]
     replaced: dict[str, str] = {}
+    vocabulary = view.visible_terms(scope) if unknown else []
     for word, stem in unknown:
-        better = _replacement(view, word, stem, scope, rows_of)
+        better = _replacement(view, word, stem, vocabulary, scope, rows_of)
         if better is not None and better != word:
             replaced[word] = better
     if not replaced:
@@ -63,12 +66,14 @@ def did_you_mean(view: IndexView, question: str, scope: Scope, rows_of: RowsOf) 
     return _WORD.sub(lambda m: replaced.get(m.group(0).lower(), m.group(0)), question)
 
 
-def _replacement(view: IndexView, word: str, stem: str, scope: Scope, rows_of: RowsOf) -> str | None:
+def _replacement(
+    view: IndexView, word: str, stem: str, vocabulary: list[str], scope: Scope, rows_of: RowsOf
+) -> str | None:
     """The word of a visible unit's text nearest ``word``, whose term ``stem`` no visible unit holds:
     the nearest few visible terms (stems) give their words as written, and the word nearest what was typed
     wins ("electon": "election" of the stem "elect", not "electorate" of the nearer stem "elector")."""
     written: set[str] = set()
-    for term in _near_visible(view, stem, scope):
+    for term in _near_visible(view, stem, vocabulary, scope):
         written |= _written(view, term, rows_of(view.units_holding(term, scope, SAMPLE_UNITS)))
     if not written:
         return None
@@ -84,10 +89,10 @@ def _stem_to_check(view: IndexView, word: str) -> str | None:
     return terms[0] if len(terms) == 1 else None
 
 
-def _near_visible(view: IndexView, stem: str, scope: Scope) -> list[str]:
-    """The dictionary's terms nearest ``stem`` (same first letter, length within 3, closest first) that a
-    unit visible in ``scope`` holds: at most ``STEMS``."""
-    near = [t for t in list(view.term_id) if t[:1] == stem[:1] and abs(len(t) - len(stem)) <= 3]
+def _near_visible(view: IndexView, stem: str, vocabulary: list[str], scope: Scope) -> list[str]:
+    """The terms of the caller's ``vocabulary`` nearest ``stem`` (same first letter, length within 3, closest
+    first) that a live unit visible in ``scope`` holds: at most ``STEMS``."""
+    near = [t for t in vocabulary if t[:1] == stem[:1] and abs(len(t) - len(stem)) <= 3]
     close = difflib.get_close_matches(stem, near, n=CANDIDATES, cutoff=CUTOFF)
     return [t for t in close if t != stem and view.units_holding(t, scope, 1)][:STEMS]
 

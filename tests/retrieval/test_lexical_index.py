@@ -12,7 +12,7 @@ import pytest
 
 from figvault.retrieval.acl import acl_key
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, PostingReads, Scope
-from figvault.retrieval.lexical_text import Analyzer
+from figvault.retrieval.lexical_text import Analyzer, field_texts
 from tests.retrieval.lexical_worlds import (
     META_SCHEMA,
     TENANTS,
@@ -238,3 +238,37 @@ def test_a_snapshot_of_an_older_format_is_refused(tmp_path: Path) -> None:
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="snapshot format 1"):
         LexicalIndex.load(path, Analyzer())
+
+
+def test_a_callers_vocabulary_is_its_codes_terms_through_merges_and_snapshots(tmp_path: Path) -> None:
+    """``visible_terms`` ("did you mean"'s candidates) holds every term of the caller's live rows and none
+    that only other tenants' or groups' rows hold, after uploads, deletions, merges and a snapshot (a
+    deleted row's terms may stay until a merge: they were the caller's codes' too)."""
+    rng = random.Random(5)
+    analyzer = Analyzer()
+    index = LexicalIndex(analyzer, META_SCHEMA)
+    live: list[dict] = []
+    ever: list[dict] = []
+    for serial in range(60):
+        doc = random_doc(rng, serial, rng.choice(TENANTS), random_groups(rng))
+        doc[0]["caption"] += f" only{serial}word"  # a term no other row holds
+        live += doc
+        ever += doc
+        index.upsert(doc)
+        if serial % 7 == 6:
+            index.delete([live.pop(rng.randrange(len(live)))["unit_id"]])
+    assert index.stats()["segments"] < 60  # merged on the way
+    path = tmp_path / "index.npz"
+    index.save(path, {"seq": 1})
+    loaded, _ = LexicalIndex.load(path, analyzer)
+
+    def terms(rows: list[dict], scope: Scope) -> set[str]:
+        mine = [r for r in rows if r["tenant"] == scope.tenant and r["acl_key"] in (scope.keys or ())]
+        return {t for r in mine for text in field_texts(r) for t in analyzer.terms(text)}
+
+    for tenant in TENANTS:
+        for group in ("red", "blue", "green", "gold"):
+            scope = scope_of(tenant, [group], ever)
+            got = set(index.view().visible_terms(scope))
+            assert terms(live, scope) <= got <= terms(ever, scope)
+            assert set(loaded.view().visible_terms(scope)) == got

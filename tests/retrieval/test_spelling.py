@@ -65,3 +65,73 @@ def test_no_other_groups_or_tenants_word_is_suggested() -> None:
     # Nothing visible at all (an unknown group): nothing to suggest, whatever others hold.
     assert did_you_mean(_index().view(), "leder", Scope("acme", frozenset()), _rows_of) is None
     assert _suggest("leaderbord", "globex", ["red"]) == "leaderboard"
+
+
+# Words of another tenant's units, each nearer "electon" than the caller's "elect" (difflib 0.93 vs 0.83):
+# a dictionary scan ranked them first, so 20 of them left no candidate the caller may see.
+NEARER = [f"electo{c}n" for c in "bcdfghjkmpqstvwxyz"] + ["electorn", "electoln", "electozn"]
+CROWD = _doc(4, "globex", ["red"], " ".join(NEARER))
+BULK = [
+    row
+    for serial in range(5, 65)
+    for row in _doc(serial, "initech", ["red"], " ".join(f"e{serial}x{i}" for i in range(40)))
+]
+
+
+class _Work:
+    """What a suggestion does, counted: the terms it compares with what was typed (``get_close_matches``'
+    possibilities) and the posting lookups it makes for candidates (``units_holding``)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import figvault.retrieval.spelling as spelling
+        from figvault.retrieval.lexical_index import IndexView
+
+        self.compared = 0
+        self.lookups = 0
+        close, holding = spelling.difflib.get_close_matches, IndexView.units_holding
+
+        def counted_close(word, possibilities, *args, **kwargs):
+            self.compared += len(possibilities)
+            return close(word, possibilities, *args, **kwargs)
+
+        def counted_holding(view, *args, **kwargs):
+            self.lookups += 1
+            return holding(view, *args, **kwargs)
+
+        monkeypatch.setattr(spelling.difflib, "get_close_matches", counted_close)
+        monkeypatch.setattr(IndexView, "units_holding", counted_holding)
+
+
+def _suggest_among(rows: list[dict[str, Any]], question: str) -> str | None:
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    index.upsert(rows)
+    return did_you_mean(index.view(), question, scope_of("acme", ["red"], rows), _rows_of_any(rows))
+
+
+def _rows_of_any(rows: list[dict[str, Any]]):
+    def rows_of(unit_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+        wanted = set(unit_ids)
+        return [r for r in rows if r["unit_id"] in wanted]
+
+    return rows_of
+
+
+def test_others_nearer_words_do_not_crowd_out_the_callers() -> None:
+    """The suggestion is the same whatever words other tenants' units hold (before: None once another
+    tenant held 20 words nearer the typo, so its answer told that they exist)."""
+    alone = _suggest_among(EVERYTHING, "raft leder electon")
+    assert alone == "raft leader election"
+    assert _suggest_among(EVERYTHING + CROWD, "raft leder electon") == alone
+
+
+def test_the_work_of_a_suggestion_does_not_grow_with_others_vocabulary(monkeypatch) -> None:
+    """The did-you-mean step's time is in every answer's ``timings``: its work must depend on the caller's
+    own terms only. Before, every term of every tenant with the typo's first letter and about its length was
+    compared (2,400 more here, where the caller compares 4)."""
+    work = _Work(monkeypatch)
+    assert _suggest_among(EVERYTHING, "raft leder electon") == "raft leader election"
+    alone = (work.compared, work.lookups)
+    assert alone[0] > 0 and alone[1] > 0
+    work.compared = work.lookups = 0
+    assert _suggest_among(EVERYTHING + BULK, "raft leder electon") == "raft leader election"
+    assert (work.compared, work.lookups) == alone
