@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 class RelativeRedirects:
     """ASGI middleware: a 3xx response whose ``Location`` is an absolute address on the request's own host
-    gets that address's path and query instead. A redirect elsewhere (none in figvault today) is kept."""
+    gets that address's path and query instead. A redirect elsewhere (none in figvault today) is kept, and so
+    is one whose path starts with "//" (sent alone it is a scheme-relative address of another host)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,5 +42,8 @@ def _relative_location(headers: MutableHeaders, host: str) -> None:
     if not location:
         return
     parts = urlsplit(location)
-    if parts.scheme and parts.netloc and parts.netloc.lower() == host.lower():
-        headers["location"] = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not (parts.scheme and parts.netloc and parts.netloc.lower() == host.lower()):
+        return
+    if parts.path.startswith("//"):  # as a path alone it would read as another host ("//other.example/x")
+        return
+    headers["location"] = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -36,3 +36,26 @@ def test_a_slash_redirect_names_a_path_not_the_plain_http_address(tmp_path: Path
 def test_a_slash_redirect_keeps_the_proxys_prefix(tmp_path: Path) -> None:
     location = _location(tmp_path, "/figvault/v1/me/", root_path="/figvault")
     assert location == "/figvault/v1/me"
+
+
+def _rewritten(location: str) -> str:
+    """The Location a bare app behind RelativeRedirects sends for a redirect to ``location``."""
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route
+
+    from figvault.service.redirects import RelativeRedirects
+
+    app = Starlette(routes=[Route("/go", lambda request: RedirectResponse(location, status_code=307))])
+    app.add_middleware(RelativeRedirects)
+    with TestClient(app, base_url=f"http://{OUTSIDE}") as client:
+        return client.get("/go", follow_redirects=False).headers["location"]
+
+
+def test_a_redirect_elsewhere_or_to_a_path_read_as_another_host_stays_absolute() -> None:
+    """Only a Location on the request's own host becomes a path, and only when the path cannot be read as
+    an address of its own: "//other.example/x" is a scheme-relative reference to other.example (RFC 3986
+    4.2), so ``http://HOST//other.example/x`` sent as a path would send the browser to another host."""
+    assert _rewritten(f"http://{OUTSIDE}/v1/me?a=1") == "/v1/me?a=1"
+    assert _rewritten("https://other.example/v1/me") == "https://other.example/v1/me"
+    assert _rewritten(f"http://{OUTSIDE}//other.example/x") == f"http://{OUTSIDE}//other.example/x"
