@@ -40,7 +40,7 @@ from figvault.ingest.pdf_layout import (
 )
 from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import PageRenders, render_image, render_region
-from figvault.ingest.scanned_pages import ScannedPages, image_only_pages
+from figvault.ingest.scanned_pages import ScannedPages, image_only_pages, tiled_cover
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -578,6 +578,9 @@ def _drop_decorations(
     covers: dict[int, ImageBox] = {}
     for content in readable:
         page_area = content.size[0] * content.size[1]
+        tiles = tiled_cover(content.images, content.size)
+        if tiles is not None and not any(("xref", image.xref) in repeated for image in content.images):
+            covers[content.number] = tiles  # the strips of one page picture (a scan written in bands)
         kept = []
         for image in content.images:
             w, h = image.box[2] - image.box[0], image.box[3] - image.box[1]

@@ -48,6 +48,7 @@ from figvault.ingest.safety import (
     opened_pptx,
     repeated_slides,
 )
+from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS, ocr_lines_in, slide_title
 from figvault.ingest.slide_shapes import (
     CHART,
     CONNECTOR,
@@ -333,10 +334,20 @@ def _drop_decorations(
             continue
         if share >= BACKGROUND_SHARE and m.role in (PICTURE, "shape"):
             on_top = [o for o in members if o.z > m.z and o is not m and (o.text or o.role in GRAPHIC_ROLES)]
-            if on_top:
+            if on_top and not (m.role == PICTURE and _little_text(on_top)):
                 continue  # a full-slide picture with content drawn over it is the backdrop
         kept.append(m)
     return kept
+
+
+def _little_text(on_top: list[Member]) -> bool:
+    """Layout class "slide saved as a picture" (a slide pasted as a screenshot): what is drawn over a
+    full-slide picture is text boxes of fewer than SCAN_MAX_TEXT_CHARS characters in all (a stamp, a slide
+    number), as on a PDF page that is one picture (``scanned_pages``); more text or any graphic makes the
+    picture the slide's backdrop."""
+    if any(o.role in GRAPHIC_ROLES for o in on_top):
+        return False
+    return sum(len(o.text) for o in on_top) < SCAN_MAX_TEXT_CHARS
 
 
 class _DisjointSets:
@@ -673,6 +684,7 @@ def _make_figure(
     # A vector picture (EMF/WMF: a Visio or older Office diagram) carries its labels as text records.
     figure_parts += [metafile_text(m.blob) for m in cluster.members if m.blob is not None]
     figure_text = _dedupe_lines("\n".join(figure_parts))
+    ocr_title = ""
     to_read = _picture_to_read(cluster)
     if to_read is not None and _chars_over(to_read, cluster) < OCR_TEXT_LAYER_ENOUGH:
         # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
@@ -685,6 +697,9 @@ def _make_figure(
         if read == [] and kind == FigureKind.PICTURE and _is_sticker(cluster, figure_text, slide_size):
             return None
         figure_text = with_ocr(figure_text, lines_text(read or []))
+        if read and source is not None and _covers_slide(to_read, slide_size):
+            # A slide saved as a picture without a title placeholder is titled as its PDF page would be.
+            ocr_title = slide_title(ocr_lines_in(read, source.size, to_read.box.as_tuple()), slide_size)
     unit = FigureUnit(
         unit_id=make_unit_id(sha256, info.number, kind.value, bbox),
         doc=result.doc,
@@ -694,7 +709,7 @@ def _make_figure(
         bbox=bbox,
         kind=kind,
         label=label,
-        title=_title(info, cluster, kind),
+        title=_title(info, cluster, kind) or ocr_title,
         caption=caption,
         context=_context(info, cluster),
         figure_text=figure_text,
@@ -715,6 +730,12 @@ def _picture_to_read(cluster: Cluster) -> Member | None:
     if not pictures or covered < OCR_PICTURE_SHARE * cluster.box.area:
         return None
     return max(pictures, key=lambda m: m.box.area)
+
+
+def _covers_slide(picture: Member, slide_size: tuple[float, float]) -> bool:
+    """The picture covers BACKGROUND_SHARE of the slide: the slide is that picture."""
+    slide = Box(0, 0, *slide_size)
+    return picture.box.intersection_area(slide) >= BACKGROUND_SHARE * slide_size[0] * slide_size[1]
 
 
 def _chars_over(picture: Member, cluster: Cluster) -> int:

@@ -82,6 +82,44 @@ MAX_TEXT_CHARS = 1200
 MAX_TITLE_CHARS = 200
 
 
+TILE_GAP_PT = 2.0
+"""Pictures this close (points) abut: the strips or tiles a scanner or a converter wrote one page as."""
+TILES_MAX = 64
+"""A page painted by more pictures than this is no tiled scan (and is not measured: bounded work)."""
+TILE_GRID = 200
+"""The page is measured on a grid of this many cells a side for the share its tiles cover."""
+
+
+def tiled_cover(images: list[ImageBox], size: tuple[float, float]) -> ImageBox | None:
+    """Layout class "page in strips or tiles": 2 to TILES_MAX pictures that abut one another (within
+    TILE_GAP_PT, one group) and together cover PAGE_COVER_SHARE of the page, none of them alone, are one
+    page picture (a scanner writing a page as bands, a converter tiling a flattened page); the largest is
+    returned. A collage of photographs keeps gutters between them and is not one."""
+    if not 2 <= len(images) <= TILES_MAX:
+        return None
+    width, height = size
+    if width <= 0 or height <= 0:
+        return None
+    if any(box_area(image.box) >= PAGE_COVER_SHARE * width * height for image in images):
+        return None  # one picture covers the page: a scan, a background or a screenshot slide (pdf.py)
+    if len(merge_touching([image.box for image in images], TILE_GAP_PT)) != 1:
+        return None
+    covered = np.zeros((TILE_GRID, TILE_GRID), dtype=bool)
+    for image in images:  # cells whose centre lies in a picture
+        x0, y0, x1, y1 = image.box
+        cols = slice(_cell(x0 / width), _cell(x1 / width))
+        rows = slice(_cell(y0 / height), _cell(y1 / height))
+        covered[rows, cols] = True
+    if covered.mean() < PAGE_COVER_SHARE:
+        return None
+    return max(images, key=lambda image: box_area(image.box))
+
+
+def _cell(share: float) -> int:
+    """The first grid cell whose centre lies at or past ``share`` of the page side."""
+    return min(TILE_GRID, max(0, int(np.ceil(share * TILE_GRID - 0.5))))
+
+
 def image_only_pages(
     pages: list[PageContent], covers: dict[int, ImageBox], doc: pymupdf.Document
 ) -> list[PageContent]:
@@ -268,6 +306,17 @@ def _figure_text(lines: list[_Line]) -> str:
 def _headline(line: _Line) -> bool:
     """A line in large type (a title over small print) is as wide as HEADLINE_ASPECT times its height."""
     return line.box[2] - line.box[0] >= HEADLINE_ASPECT * line.height
+
+
+def ocr_lines_in(read: list[OcrLine], size: tuple[int, int], box: Box) -> list[_Line]:
+    """OCR lines read in a picture of ``size`` pixels, in the points of ``box``, where it is shown (a
+    slide's picture: ``slide_title`` over them)."""
+    sx, sy = (box[2] - box[0]) / max(1, size[0]), (box[3] - box[1]) / max(1, size[1])
+    return [
+        _Line((box[0] + x0 * sx, box[1] + y0 * sy, box[0] + x1 * sx, box[1] + y1 * sy), line)
+        for line in read
+        for x0, y0, x1, y1 in (line.box,)
+    ]
 
 
 def _points(line: OcrLine, scale: float) -> Box:

@@ -41,10 +41,14 @@ def _bar_chart(page: pymupdf.Page, box: tuple[float, float, float, float] = CHAR
         page.insert_text((left + 4, base + 16), name, fontsize=10, fontname="helv")
 
 
-def report_page_pdf(path: Path, *, with_chart: bool = True, hidden_text: bool = False) -> Path:
+def report_page_pdf(
+    path: Path, *, with_chart: bool = True, hidden_text: bool = False, bands: int = 1
+) -> Path:
     """A scanned report of three pages (each one greyscale JPEG): a heading, paragraphs and, with
     ``with_chart``, a captioned bar chart on page 1; pages 2 and 3 are text only. ``hidden_text``: a
-    "searchable" scan, the page's words also as an invisible text layer over the picture (a scanner's OCR)."""
+    "searchable" scan, the page's words also as an invisible text layer over the picture (a scanner's OCR).
+    ``bands``: each page written as that many full-width strips, one picture each (a scanner that writes a
+    page in bands), at the same places on every page."""
     doc = pymupdf.open()
     page = doc.new_page(width=LETTER[0], height=LETTER[1])
     page.insert_text((72, 90), "Annual Report of the Harbour Cooperative", fontsize=18, fontname="hebo")
@@ -61,7 +65,7 @@ def report_page_pdf(path: Path, *, with_chart: bool = True, hidden_text: bool = 
         for top in range(80, 700, 60):
             _paragraph(text_page, top, PARAGRAPH if top % 120 else CLOSING)
         scans.append(_scan(text_page, 200))
-    _pictures_pdf(path, scans, LETTER)
+    _pictures_pdf(path, scans, LETTER, bands)
     if hidden_text:
         _hide_text_of(doc, path)
     return path
@@ -132,6 +136,29 @@ def slide_deck_pdf(path: Path, titles: tuple[str, ...]) -> Path:
     return _pictures_pdf(path, images, SLIDE)
 
 
+def slide_pictures_pptx(path: Path, titles: tuple[str, ...], stamp: str = "Confidential") -> Path:
+    """A deck whose slides were pasted as pictures (``slide_deck_pdf``'s pages, one full-slide PNG each):
+    slide 1 also has its title in its title placeholder, the others none; the last has a small text box
+    (``stamp``) over its picture."""
+    from pptx import Presentation
+    from pptx.util import Emu, Pt
+
+    pictures = pymupdf.open(slide_deck_pdf(path.with_suffix(".pdf"), titles))
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Emu(int(SLIDE[0] * 12700)), Emu(int(SLIDE[1] * 12700))
+    for i, page in enumerate(pictures):
+        slide = prs.slides.add_slide(prs.slide_layouts[5 if i == 0 else 6])  # title only; blank
+        if i == 0:
+            slide.shapes.title.text = titles[0]
+        png = pictures.extract_image(page.get_images()[0][0])["image"]
+        slide.shapes.add_picture(io.BytesIO(png), 0, 0, prs.slide_width, prs.slide_height)
+        if i == len(titles) - 1:
+            box = slide.shapes.add_textbox(Pt(600), Pt(380), Pt(110), Pt(20))
+            box.text_frame.text = stamp
+    prs.save(str(path))
+    return path
+
+
 def _scan(page: pymupdf.Page, dpi: int, fmt: str = "JPEG") -> bytes:
     """The page as a picture (a scan: greyscale JPEG; an exported slide: PNG)."""
     pix = page.get_pixmap(dpi=dpi, alpha=False)
@@ -144,11 +171,17 @@ def _scan(page: pymupdf.Page, dpi: int, fmt: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
-def _pictures_pdf(path: Path, images: list[bytes], size: tuple[float, float]) -> Path:
+def _pictures_pdf(path: Path, images: list[bytes], size: tuple[float, float], bands: int = 1) -> Path:
     doc = pymupdf.open()
     for data in images:
         page = doc.new_page(width=size[0], height=size[1])
-        page.insert_image(page.rect, stream=data)
+        picture = Image.open(io.BytesIO(data))
+        for i in range(bands):
+            top, bottom = i * picture.height // bands, (i + 1) * picture.height // bands
+            band = io.BytesIO()
+            picture.crop((0, top, picture.width, bottom)).save(band, format=picture.format)
+            rect = pymupdf.Rect(0, size[1] * i / bands, size[0], size[1] * (i + 1) / bands)
+            page.insert_image(rect, stream=band.getvalue() if bands > 1 else data)
     doc.save(path)
     doc.close()
     return path

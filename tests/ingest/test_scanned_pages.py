@@ -10,6 +10,7 @@ import pytest
 from figvault.ingest import ocr, scanned_pages
 from figvault.ingest.boxes import box_area, box_intersection
 from figvault.ingest.extract import extract_document
+from figvault.ingest.pdf_layout import ImageBox
 from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS
 from figvault.settings import ExtractSettings
 from figvault.units import OCR_MARKER, split_figure_text
@@ -40,6 +41,32 @@ def test_a_scanned_report_page_gives_its_chart_with_caption_words_and_context(tm
     assert "warehouses" in unit.context and "Headcount" in unit.context
     assert "carriers" not in unit.figure_text  # the paragraphs are context, not the figure's words
     assert ex.warnings == []
+
+
+@needs_tesseract
+def test_a_page_scanned_in_strips_is_read_as_one_picture(tmp_path: Path) -> None:
+    """Layout class "page in strips or tiles": four full-width bands that abut and together cover the page
+    (at the same places on all three pages: a repeated position is no background here either)."""
+    ex = extract_document(docs.report_page_pdf(tmp_path / "strips.pdf", bands=4), ExtractSettings(workers=1))
+    assert len(ex.figures) == 1, [f.unit.bbox for f in ex.figures]
+    unit = ex.figures[0].unit
+    assert _iou(unit.bbox, docs.CHART_BOX) >= 0.6, unit.bbox
+    assert unit.label == "Figure 3" and unit.title == "Revenue by region"
+    assert "North" in split_figure_text(unit.figure_text)[1]
+
+
+def _tile(box: tuple[float, float, float, float]) -> ImageBox:
+    return ImageBox(box=box, source_pixels=1, key=box)
+
+
+def test_tiles_that_abut_are_one_page_picture_a_collage_with_gutters_is_not() -> None:
+    w, h = docs.LETTER
+    quarters = [(x, y, x + w / 2, y + h / 2) for x in (0.0, w / 2) for y in (0.0, h / 2)]
+    assert scanned_pages.tiled_cover([_tile(b) for b in quarters], docs.LETTER) is not None
+    gutter = 8.0  # a designed collage: photographs apart
+    apart = [(x0 + gutter, y0 + gutter, x1 - gutter, y1 - gutter) for x0, y0, x1, y1 in quarters]
+    assert scanned_pages.tiled_cover([_tile(b) for b in apart], docs.LETTER) is None
+    assert scanned_pages.tiled_cover([_tile(b) for b in quarters[:3]], docs.LETTER) is None  # 75 %
 
 
 @needs_tesseract
@@ -149,3 +176,22 @@ def test_a_small_stamp_keeps_a_slide_read_a_large_title_over_it_makes_a_backgrou
         page.insert_text((40, 60), "Part two", fontsize=32, fontname="hebo")
     titled.save(tmp_path / "titled.pdf")
     assert extract_document(tmp_path / "titled.pdf", ExtractSettings(workers=1)).figures == []
+
+
+@needs_tesseract
+def test_a_pptx_of_slides_pasted_as_pictures_gives_one_unit_per_slide_worded_and_titled(
+    tmp_path: Path,
+) -> None:
+    """Layout class "slide saved as a picture" in a PPTX: a full-slide picture with no more than a stamp of
+    text over it is the slide, titled by its title placeholder, else as its PDF page would be (OCR)."""
+    titles = TITLES[:3]
+    ex = extract_document(
+        docs.slide_pictures_pptx(tmp_path / "pasted.pptx", titles), ExtractSettings(workers=1)
+    )
+    assert [f.unit.page for f in ex.figures] == [1, 2, 3], ex.warnings
+    for figure, title in zip(ex.figures, titles, strict=True):
+        unit = figure.unit
+        assert unit.title == title
+        assert box_area(unit.bbox) >= 0.9 * docs.SLIDE[0] * docs.SLIDE[1], unit.bbox
+        assert "Escalations drop after onboarding" in split_figure_text(unit.figure_text)[1]
+    assert "Confidential" in ex.figures[2].unit.figure_text
