@@ -11,11 +11,13 @@ file. So each document is extracted in its own short-lived process:
 - with ``RLIMIT_DATA`` at the memory limit (an allocation past it fails inside the worker) and the
   worker's resident memory, its children's (LibreOffice) included, polled by the parent (its own every
   ``POLL_S``, with its children's every ``TREE_POLL_S``);
-- killed, with its children, when it has used ``extract.doc_timeout_s`` CPU seconds (its own, threads
-  included; its children, OCR reads and LibreOffice, have their own limits and count against the
-  document's optional-step deadline), when it has run WALL_FACTOR (``ingest/deadline.py``)
-  times that in wall time (a backstop for a worker that is blocked, not working), past
-  ``extract.doc_memory_mb``, when it dies (a crash in a native parser), or when the caller cancels.
+- killed, with its children, when its process tree has used ``extract.doc_timeout_s`` CPU seconds (its
+  own, threads included, and everything it started: its OCR reader, LibreOffice, alive or ended; each of
+  those also has its own limit and counts against the document's optional-step deadline, but a child
+  spinning past its own limit's reach must not outrun the document's), when it has run WALL_FACTOR
+  (``ingest/deadline.py``) times that in wall time (a backstop for a worker that is blocked, not
+  working), past ``extract.doc_memory_mb``, when it dies (a crash in a native parser), or when the caller
+  cancels.
 
 What a hostile file costs is CPU time, which a busy machine does not inflate: at load 20 on 2 cores a
 large legitimate PDF took more than 120 s of wall time, and a wall-time limit lost it.
@@ -48,7 +50,7 @@ import psutil
 from figvault.cores import usable_cores
 from figvault.errors import ExtractionError, FigvaultError, shown_line
 from figvault.ingest import soffice_profiles
-from figvault.ingest.cpu_limited import descendants, process_cpu_seconds
+from figvault.ingest.cpu_limited import descendants, tree_cpu_seconds
 from figvault.ingest.deadline import OPTIONAL_SHARE, WALL_FACTOR, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.settings import ExtractSettings
@@ -392,10 +394,13 @@ def run_limited(
 
 
 class _CpuClock:
-    """The CPU seconds (user and system, all its threads) process ``pid`` has used; its children's are not
-    counted: LibreOffice has its own limits, and so has each OCR read in its helper child (which the
-    worker's optional-step deadline counts, ``ingest/deadline.py``). 0 once it cannot be read: the wall
-    backstop still holds."""
+    """The CPU seconds (user and system, all threads) process ``pid`` and everything below it have used:
+    the live descendants' (its OCR reader, LibreOffice and what that starts) and the reaped ones'. Its
+    children have limits of their own, but those are theirs to keep: a child that spins where its own
+    limit does not reach (a LibreOffice whose watcher is stuck, a reader the worker never stops) would
+    otherwise run until the wall backstop, 10 times the budget. One walk of the tree a poll
+    (``cpu_limited.descendants``: the kernel's child lists, 0.03 ms for a worker and its LibreOffice). 0
+    once it cannot be read: the wall backstop still holds."""
 
     def __init__(self, pid: int) -> None:
         try:
@@ -404,15 +409,15 @@ class _CpuClock:
             self.process = None
 
     def seconds(self) -> float:
-        return process_cpu_seconds(self.process)
+        return 0.0 if self.process is None else tree_cpu_seconds(self.process)
 
 
 def _check_time(limits: ExtractLimits, verb: str, cpu_s: float, wall_s: float) -> None:
     """Raise ExtractionError when a worker used its CPU budget, or its wall backstop."""
     if cpu_s > limits.seconds:
         raise ExtractionError(
-            f"took longer than {limits.seconds:g} s to {verb} (CPU time, limit extract.doc_timeout_s);"
-            " the file is too complex or malformed"
+            f"took longer than {limits.seconds:g} s to {verb} (CPU time, limit extract.doc_timeout_s,"
+            " counting what it started: OCR reads, LibreOffice); the file is too complex or malformed"
         )
     if wall_s > limits.wall_seconds:
         raise ExtractionError(

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 
 from figvault.errors import ExtractionError
@@ -82,3 +86,47 @@ def test_the_optional_steps_deadline_counts_cpu_seconds() -> None:
         pass
     assert deadline.passed() and deadline.seconds_left() <= 0
     assert Deadline.after(60, -1).passed()  # the wall backstop's share ends it too
+
+
+SPIN = "import time\nend = time.process_time() + {cpu_s}\nwhile time.process_time() < end:\n    pass\n"
+
+
+def children_spin(count: int, cpu_s: float, pids: str) -> None:
+    """A worker that uses no CPU itself: it starts ``count`` children one after another, each spinning
+    ``cpu_s`` CPU seconds (an OCR reader or a LibreOffice gone wild), and waits for each; their pids are
+    written to the file ``pids``."""
+    for _ in range(count):
+        child = subprocess.Popen([sys.executable, "-c", SPIN.format(cpu_s=cpu_s)])
+        with open(pids, "a") as out:
+            out.write(f"{child.pid}\n")
+        child.wait()
+
+
+@pytest.mark.parametrize(
+    ("count", "cpu_s"),
+    [(1, 6.0), (4, 0.4)],
+    ids=["a child spinning", "children one after another, each under the budget"],
+)
+def test_the_cpu_budget_counts_what_the_worker_started(
+    count: int, cpu_s: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the worker's own CPU seconds only, so a worker whose child spun (the OCR helper,
+    LibreOffice) ran on until the child's own limit, or the wall backstop, and the document was read: both
+    cases returned None. Now the whole tree counts, the reaped children's too, and the child is killed
+    with the worker."""
+    monkeypatch.setattr(extract_worker, "WALL_FACTOR", 1000)  # the CPU budget, not the backstop, ends it
+    pids = tmp_path / "pids"
+    with pytest.raises(ExtractionError) as err:
+        run_limited(
+            children_spin, (count, cpu_s, str(pids)), ExtractLimits(seconds=0.5, nice=0), verb="extract"
+        )
+    assert "longer than 0.5 s to extract (CPU time" in str(err.value)
+    assert not [pid for pid in map(int, pids.read_text().split()) if running(pid)]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie waits only to be reaped)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
