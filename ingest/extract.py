@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import multiprocessing
@@ -28,7 +29,12 @@ MAX_ZIP_DIRECTORY_BYTES = 4 * 2**20
 service sniffs uploads in its own process, and a crafted directory of millions of entries (all pointing at
 one part) took 15 s and 400 MB there per 48 MB upload. A deck of 2,000 slides lists well under 1 MiB."""
 
-NOT_REGULAR = "skipped: not a regular file (a pipe, socket or device)"
+NOT_REGULAR = "refused: not a regular file"
+LINK_LOOP = "refused: a symbolic link loop (the link leads back to itself)"
+LINK_TO_NOTHING = "refused: a symbolic link to a file that is not there"
+LEAVES_FOLDER = (
+    "refused: a symbolic link to a file outside the folder being ingested; name that file itself to ingest it"
+)
 NOT_UTF8_NAME = (
     "refused: its name is not valid UTF-8 (written in another encoding, e.g. Latin-1); rename it, e.g."
     " `convmv -f latin1 -t utf-8 --notest FILE`, and ingest again"
@@ -61,23 +67,15 @@ def no_documents_reason(paths: Sequence[Path]) -> str | None:
 
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Regular files named directly are yielded whatever their name (their bytes decide); folders give
-    their .pdf/.pptx files. Paths that do not exist are left out (callers report them), and so is anything
-    that is not a regular file once symlinks are followed (a pipe would block its reader): see
-    ``irregular_files``."""
+    their .pdf/.pptx files. Paths that do not exist are left out (callers report them), and so is what
+    ``refused_files`` refuses (a pipe would block its reader; a link may lead anywhere)."""
     seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            continue
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-        else:
-            found = [path] if path.is_file() else []
-        for p in found:
-            key = p.resolve()
+    for path, folder in _candidates(paths):
+        if path.is_file() and refusal(path, folder) is None:
+            key = path.resolve()
             if key not in seen:
                 seen.add(key)
-                yield p
+                yield path
 
 
 def skipped_files(paths: Iterable[Path]) -> list[Path]:
@@ -95,21 +93,55 @@ def skipped_files(paths: Iterable[Path]) -> list[Path]:
     )
 
 
-def irregular_files(paths: Iterable[Path]) -> list[Path]:
-    """What ``iter_input_files`` leaves out for not being a regular file (symlinks followed): named
-    directly, or a .pdf/.pptx name inside a folder. Reported as skipped, never opened."""
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and _irregular(p))
-        elif _irregular(path):
-            out.append(path)
+def refused_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """What ``iter_input_files`` leaves out for what it is rather than its name, with the reason: a file
+    named directly that is not a regular file, and a .pdf/.pptx name inside a folder that is not a regular
+    file, a symbolic link loop, a link to nothing, or a link out of that folder. Never opened."""
+    out: list[tuple[Path, str]] = []
+    for path, folder in _candidates(paths):
+        reason = refusal(path, folder)
+        if reason is not None and (folder is not None or path.exists()):  # else it is missing
+            out.append((path, reason))
     return out
 
 
-def _irregular(path: Path) -> bool:
-    return path.exists() and not path.is_dir() and not path.is_file()
+def _candidates(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Each path named directly (with None), and each .pdf/.pptx name inside a named folder (with that
+    folder). A link to a folder inside a folder is not followed (``rglob``)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from ((p, path) for p in sorted(path.rglob("*")) if p.suffix.lower() in SUFFIXES)
+        else:
+            yield path, None
+
+
+def refusal(path: Path, folder: Path | None = None) -> str | None:
+    """Why ``path`` is not read, from what the file system says of it (never opened: opening a FIFO waits
+    for a writer), or None (a regular file to read, a folder, a path that is not there). ``folder``: the
+    folder it was found in, which a link must not lead out of (an uploaded or shared folder holding
+    ``x.pdf -> /home/me/.ssh/id_rsa`` must not ingest that file: name it directly to ingest it)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return LINK_LOOP
+        return LINK_TO_NOTHING if path.is_symlink() else None
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return f"{NOT_REGULAR}: {_kind(mode)}, never opened"
+    if folder is not None and not path.resolve().is_relative_to(folder.resolve()):
+        return LEAVES_FOLDER
+    return None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def open_regular(path: Path) -> BinaryIO:

@@ -208,16 +208,28 @@ class _Inputs:
         return None if ident is None else ident.doc_id or ident.fresh_id or f"name:{ident.name}"
 
 
+OUTSIDE_ROOTS = "refused: resolves outside the allowed ingest folders"
+
+
+def _turned_away(path: Path, roots: list[Path] | None) -> str | None:
+    """Why a listed file is refused before it is read: a name that is not UTF-8, or (a server-folder job,
+    ``roots`` its allowed folders) a path that resolves outside them; None: it is read."""
+    from figvault.ingest.extract import NOT_UTF8_NAME, name_not_utf8
+
+    if name_not_utf8(path):
+        return NOT_UTF8_NAME
+    if roots is not None and not inside(path, roots):
+        return OUTSIDE_ROOTS
+    return None
+
+
 def _gather_inputs(ctx: JobContext) -> _Inputs:
     """The job's paths and uploads as files: folders listed, uploads fetched here, files outside the
     allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
     from figvault.ingest.extract import (
-        NOT_REGULAR,
-        NOT_UTF8_NAME,
-        irregular_files,
         iter_input_files,
-        name_not_utf8,
         printable_path,
+        refused_files,
     )
     from figvault.pipeline.ingest_pipeline import FileIdentity
 
@@ -237,20 +249,15 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
             registered[str(path)] = str(item["doc_id"])
     missing = [p for p in given if not p.exists()]
     files = list(iter_input_files(given))
-    for path in irregular_files(given):  # a pipe would block the job's thread: named, never opened
-        ctx.error(item_label(ctx.job, printable_path(path)), NOT_REGULAR)
+    roots = None if params.get("allowed_roots") is None else [Path(r) for r in params["allowed_roots"]]
+    # Each fails alone, named, never opened (a pipe would block the job's thread); the others go on.
+    turned_away = refused_files(given) + [(f, why) for f in files if (why := _turned_away(f, roots))]
     refused = []
-    for path in [f for f in files if name_not_utf8(f)]:  # each fails alone, named; the others go on
+    for path, reason in turned_away:
         shown = printable_path(path)
-        ctx.error(item_label(ctx.job, shown), NOT_UTF8_NAME)
-        refused.append({"path": shown, "doc_id": "", "status": "failed", "error": NOT_UTF8_NAME})
-    files = [f for f in files if not name_not_utf8(f)]
-    if params.get("allowed_roots") is not None:
-        roots = [Path(r) for r in params["allowed_roots"]]
-        for f in files:
-            if not inside(f, roots):
-                ctx.error(item_label(ctx.job, str(f)), "refused: resolves outside the allowed ingest folders")
-        files = [f for f in files if inside(f, roots)]
+        ctx.error(item_label(ctx.job, shown), reason)
+        refused.append({"path": shown, "doc_id": "", "status": "failed", "error": reason})
+    files = [f for f in files if not _turned_away(f, roots)]
     if params.get("doc_id"):
         named = len(files) + len(missing)
         if named != 1:
