@@ -212,7 +212,7 @@ class ScannedPages:
             return [self._slide_unit(page, content, lines)]
         if lines is None or image is None:
             return []  # no OCR: a scanned document page's text cannot be told from its figures
-        text_lines = [line for line in lines if line.height <= TEXT_LINE_RISE * median or _headline(line)]
+        text_lines = text_lines_of(lines, median)
         # A figure on a landscape page (a slide in small type) without a title of its own takes the slide's.
         page_title = slide_title(lines, content.size) if is_slide_like(content.size) else ""
         return self._figure_units(page, content, image, text_lines, page_title)
@@ -226,9 +226,7 @@ class ScannedPages:
         page_title: str,
     ) -> list[ExtractedFigure]:
         """The figures of a scanned page (rendered as ``image``, its text ``lines``)."""
-        found = find_figure_boxes(image, content.size, lines, self.settings.min_figure_pt)
-        # Two regions grown over the same labels are one figure.
-        boxes = [box for box, _ in merge_touching([with_labels(box, lines) for box in found], 0.0)]
+        boxes = labelled(find_figure_boxes(image, content.size, lines, self.settings.min_figure_pt), lines)
         made = [self._figure_unit(page, content, box, lines, boxes) for box in boxes]
         for figure in made:
             if figure is not None and not figure.unit.title:
@@ -301,6 +299,13 @@ def _figure_text(lines: list[_Line]) -> str:
     """The words of ``lines``: after an ``[ocr]`` line when OCR read them."""
     words = lines_text([line.read for line in lines])
     return with_ocr("", words) if any(line.from_ocr for line in lines) else words
+
+
+def text_lines_of(lines: list[_Line], median: float) -> list[_Line]:
+    """The lines that are text (they hide their ink from the figure finder): those no taller than
+    TEXT_LINE_RISE times the page's ``median`` line, and taller headlines (``_headline``); not a short word
+    read in a picture's texture, whose box is the picture's."""
+    return [line for line in lines if line.height <= TEXT_LINE_RISE * median or _headline(line)]
 
 
 def _headline(line: _Line) -> bool:
@@ -441,6 +446,12 @@ def figure_title(box: Box, inside: list[_Line]) -> str:
     if any(line is not top and line.box[1] < top.box[3] for line in inside):
         return ""  # another line on its row
     return top.text[:MAX_TITLE_CHARS]
+
+
+def labelled(found: list[Box], lines: list[_Line]) -> list[Box]:
+    """The figure boxes ``found`` grown over their labels (``with_labels``); two regions grown over the same
+    labels are one figure (a chart whose bars the finder cut in two, joined by its row of tick labels)."""
+    return [box for box, _ in merge_touching([with_labels(box, lines) for box in found], 0.0)]
 
 
 def with_labels(box: Box, lines: list[_Line]) -> Box:

@@ -195,3 +195,41 @@ def test_a_pptx_of_slides_pasted_as_pictures_gives_one_unit_per_slide_worded_and
         assert box_area(unit.bbox) >= 0.9 * docs.SLIDE[0] * docs.SLIDE[1], unit.bbox
         assert "Escalations drop after onboarding" in split_figure_text(unit.figure_text)[1]
     assert "Confidential" in ex.figures[2].unit.figure_text
+
+
+def _line(text: str, box: tuple[float, float, float, float]) -> scanned_pages._Line:
+    return scanned_pages._Line(box, ocr.OcrLine(text, (0, 0, 0, 0)))
+
+
+def test_the_caption_between_two_stacked_figures_is_the_nearer_ones() -> None:
+    """Layout class "figures stacked around a caption": a "Figure N" line 6 pt under the upper figure and
+    30 pt over the lower one is within CAPTION_REACH line heights of both; it is the upper one's (the other
+    is at most OTHER_NEARER of the distance away), and the lower figure takes no caption."""
+    upper, lower = (100.0, 100.0, 400.0, 300.0), (100.0, 346.0, 400.0, 546.0)
+    caption = _line("Figure 1: Orders by month", (100.0, 306.0, 300.0, 316.0))
+    assert scanned_pages.CAPTION_REACH * caption.height >= 30.0  # within reach of the lower figure too
+    assert scanned_pages.caption_lines(upper, [caption], [lower]) == [caption]
+    assert scanned_pages.caption_lines(lower, [caption], [upper]) == []
+    assert scanned_pages.caption_lines(lower, [caption], []) == [caption]  # alone, the lower one takes it
+
+
+def test_a_headline_over_small_print_is_text_a_word_read_in_a_picture_is_not() -> None:
+    """An OCR line over TEXT_LINE_RISE times the page's median height is no text line (a short word read
+    in a picture's texture: its box is the picture's), unless it is a headline, HEADLINE_ASPECT times as wide
+    as high (a small-type slide's title, which came back as a "figure" before 665f456)."""
+    body = _line("units shipped by the northern depots", (72.0, 200.0, 400.0, 210.0))
+    headline = _line("Quarterly Pipeline Review", (72.0, 40.0, 500.0, 76.0))
+    texture = _line("Ra", (300.0, 300.0, 360.0, 340.0))
+    assert scanned_pages.text_lines_of([body, headline, texture], 10.0) == [body, headline]
+
+
+def test_two_regions_grown_over_the_same_labels_are_one_figure() -> None:
+    """Two inked regions of one chart (its bars cut apart by a gap wider than JOIN_PT) each grow over the
+    row of tick labels under both: they are one figure (one chart came back twice before 665f456). A region
+    whose labels are its own stays apart."""
+    left, right = (100.0, 100.0, 200.0, 200.0), (230.0, 100.0, 330.0, 200.0)
+    apart = (100.0, 400.0, 200.0, 500.0)
+    ticks = _line("Q1 Q2 Q3", (150.0, 204.0, 280.0, 212.0))
+    own = _line("2024", (120.0, 504.0, 160.0, 512.0))
+    boxes = sorted(scanned_pages.labelled([left, right, apart], [ticks, own]))
+    assert boxes == [(100.0, 100.0, 330.0, 212.0), (100.0, 400.0, 200.0, 512.0)]
