@@ -272,3 +272,26 @@ def test_a_callers_vocabulary_is_its_codes_terms_through_merges_and_snapshots(tm
             got = set(index.view().visible_terms(scope))
             assert terms(live, scope) <= got <= terms(ever, scope)
             assert set(loaded.view().visible_terms(scope)) == got
+
+
+def test_held_and_units_holding_answer_for_the_callers_live_rows_only() -> None:
+    """Did you mean asks ``held`` which of a question's words no unit the caller may see holds, and
+    ``units_holding`` for the units whose text shows a candidate: a word only another group's or another
+    tenant's rows hold is not the caller's (a "held" there would tell the caller that others hold it), and
+    neither is one only a deleted unit held."""
+    analyzer = Analyzer()
+    index = LexicalIndex(analyzer, META_SCHEMA)
+    index.upsert(_holding("acme", ["red"], 3, 1))
+    for tenant, groups, word, serial in (("acme", ["blue"], "bryozoan", 2), ("globex", ["red"], "sedge", 3)):
+        row = _holding(tenant, groups, 1, serial)[0]
+        index.upsert([{**row, "caption": f"{word} {row['caption']}"}])
+    gone = _holding("acme", ["red"], 1, 4)[0]
+    index.upsert([{**gone, "caption": "liverwort"}])
+    index.delete([gone["unit_id"]])
+    caller = Scope("acme", frozenset({acl_key(["red"])}))
+    words = ["quillwort", "bryozoan", "sedge", "liverwort", "nowhere"]
+    stems = [analyzer.terms(word)[0] for word in words]
+    assert index.view().held(stems, caller) == [True, False, False, False, False]
+    assert index.view().held(stems, Scope("acme", None)) == [True, True, False, False, False]
+    holding = [index.view().units_holding(stem, caller, 10) for stem in stems]
+    assert holding == [["acme-1-0", "acme-1-1", "acme-1-2"], [], [], [], []]
