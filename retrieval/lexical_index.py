@@ -9,7 +9,8 @@ Per access code the index keeps the number of rows and the sum of each field's l
 
 Within a segment the rows are ordered by access code and each segment keeps the row range of every code,
 so each column's postings (ascending rows) are partitioned by code: a query reads, per (term, field,
-segment), only the slices of the caller's visible codes (two binary searches per code find them). The work
+segment), only the slices of the caller's visible codes (two binary searches per run of consecutive visible
+codes find them; the runs, ``_Segment.spans``, are found once a search). The work
 of a search therefore does not grow with the rows of other tenants or groups that hold its terms (it did
 when whole posting lists were read and then masked: a timing channel). A term absent from the index takes
 the same steps as a present one.
