@@ -247,20 +247,40 @@ def read_lines(
     ``extract.ocr_timeout_s`` of its CPU time, which a busy machine does not inflate, or WALL_FACTOR times
     that of wall time (a read that gets no CPU at all); its layout included, which Tesseract's own limit
     does not cover. A stopped read leaves nothing running: its helper is killed."""
+    return _read(image, engine, settings, until, upright=False)[0]
+
+
+def read_upright_lines(
+    image: Image.Image, engine: OcrEngine, settings: ExtractSettings, until: deadline.Deadline | None = None
+) -> tuple[list[OcrLine], int]:
+    """``read_lines`` of ``image`` turned upright first: Tesseract's orientation detection (OSD) says by how
+    many degrees (0, 90, 180, 270; a page scanned sideways or upside down). Returns the lines, their boxes
+    in the pixels of ``image.rotate(turn, expand=True)``, and ``turn``. Within the same limits as the read."""
+    return _read(image, engine, settings, until, upright=True)
+
+
+def _read(
+    image: Image.Image,
+    engine: OcrEngine,
+    settings: ExtractSettings,
+    until: deadline.Deadline | None,
+    upright: bool,
+) -> tuple[list[OcrLine], int]:
     api = _api(engine.languages)  # loaded here, before the helper is forked: it starts with the engine
     capped = _capped(image.convert("RGB"), settings.ocr_max_pixels)
     limits = ReadLimits.of(settings, until)
     if limits.cpu_s <= 0 or limits.wall_s <= 0:
         raise TimeoutError(f"OCR not started: {deadline.TIME_SPENT}")
-    args = (engine.languages, capped, settings.ocr_max_pixels, limits.wall_s)
+    args = (engine.languages, capped, settings.ocr_max_pixels, limits.wall_s, upright)
     try:
         read = _READER.call(_read_here, args, limits.cpu_s, limits.wall_s, state=api)
     except cpu_limited.OverLimit as exc:
         raise TimeoutError(limits.stopped(exc)) from None
     if read is None:
         raise RuntimeError(f"Tesseract could not read a {capped.width} x {capped.height} image")
-    lines, read_width = read
-    scale = image.width / read_width  # boxes in the pixels of ``image``, not of the copy read
+    lines, read_width, turn = read
+    # Boxes in the pixels of ``image`` (turned), not of the copy read.
+    scale = (image.height if turn in (90, 270) else image.width) / read_width
     return [
         dataclasses.replace(
             line,
@@ -268,7 +288,7 @@ def read_lines(
             first_boxes=tuple(_scaled(b, scale) for b in line.first_boxes),
         )
         for line in lines
-    ]
+    ], turn
 
 
 def _scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
@@ -310,16 +330,55 @@ class ReadLimits:
 
 
 def _read_here(
-    languages: str, image: Image.Image, max_pixels: int, wall_s: float
-) -> tuple[list[OcrLine], int] | None:
+    languages: str, image: Image.Image, max_pixels: int, wall_s: float, upright: bool = False
+) -> tuple[list[OcrLine], int, int] | None:
     """In the helper process: the lines Tesseract reads in ``image`` (or in it enlarged:
-    ``_sized_for_text``), boxes in the pixels of the image read, and that image's width; None when
-    Tesseract refused it (or stopped at its own, wall-clock, limit)."""
+    ``_sized_for_text``), boxes in the pixels of the image read, that image's width, and the degrees
+    ``image`` was turned (``upright``: by ``_orientation``) before; None when Tesseract refused it (or
+    stopped at its own, wall-clock, limit)."""
+    turn = _orientation(image) if upright else 0
+    if turn:
+        image = image.rotate(turn, expand=True)
     api = _api(languages)
     try:
-        return _recognized(api, image, max_pixels, wall_s)
+        read = _recognized(api, image, max_pixels, wall_s)
     finally:
         api.Clear()
+    return None if read is None else (*read, turn)
+
+
+ORIENT_MIN_CONFIDENCE = 2.0
+"""Tesseract's orientation confidence below which a page is left as it is (text pages measured 5.5-6.5, in
+all four orientations; a page of too few letters has none)."""
+
+
+def _orientation(image: Image.Image) -> int:
+    """The degrees (counter-clockwise, as ``Image.rotate``) that turn ``image`` upright, by Tesseract's
+    orientation and script detection; 0 when it cannot tell (no ``osd`` language data, too few letters)."""
+    api = _osd_api()
+    if api is None:
+        return 0
+    try:
+        api.SetImage(image)
+        found = api.DetectOrientationScript()
+    except RuntimeError:
+        return 0
+    finally:
+        api.Clear()
+    if not found or found.get("orient_conf", 0.0) < ORIENT_MIN_CONFIDENCE:
+        return 0
+    return int(found["orient_deg"]) % 360
+
+
+@functools.cache
+def _osd_api() -> Any:
+    """Tesseract's orientation detector (``osd`` language data), loaded on first use; None without it."""
+    installed = _installed_languages()
+    if not installed or "osd" not in installed:
+        return None
+    import tesserocr
+
+    return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang="osd", psm=tesserocr.PSM.OSD_ONLY)
 
 
 def _recognized(
@@ -469,7 +528,7 @@ class DocumentOcr:
         self.warnings = extraction.warnings
         self.engine = engine_for(settings, self.warnings)
         self._read: Counter[int] = Counter()
-        self._lines: dict[bytes, list[OcrLine]] = {}
+        self._lines: dict[bytes, tuple[list[OcrLine], int]] = {}
         """Lines read so far, by a digest of the image's pixels: the same picture on several pages (a
         repeated screenshot, a slide shown twice) is read once."""
         self.deadline = deadline.current()
@@ -499,18 +558,31 @@ class DocumentOcr:
     def read(self, page: int, image: Image.Image) -> list[OcrLine] | None:
         """The lines OCR reads in ``image`` with their boxes; None when ``image`` was not read (off, the
         page's cap, a photograph, a failure): an empty list means OCR read it and found no word."""
+        return self._cached(page, image, upright=False)[0]
+
+    def read_upright(self, page: int, image: Image.Image) -> tuple[list[OcrLine] | None, int]:
+        """``read`` of ``image`` turned upright first (``read_upright_lines``: a whole scanned page), and
+        the degrees it was turned (0 when not read)."""
+        return self._cached(page, image, upright=True)
+
+    def _cached(self, page: int, image: Image.Image, upright: bool) -> tuple[list[OcrLine] | None, int]:
         cap = self.settings.ocr_max_per_page
         if self.engine is None or self._read[page] >= cap or not worth_reading(image) or not self.wants(page):
-            return None
+            return None, 0
         self._read[page] += 1
-        digest = hashlib.blake2b(image.mode.encode() + repr(image.size).encode() + image.tobytes()).digest()
+        digest = hashlib.blake2b(
+            bytes([upright]) + image.mode.encode() + repr(image.size).encode() + image.tobytes()
+        ).digest()
         if digest not in self._lines:
             try:
-                self._lines[digest] = read_lines(image, self.engine, self.settings, self.deadline)
+                if upright:
+                    self._lines[digest] = read_upright_lines(image, self.engine, self.settings, self.deadline)
+                else:
+                    self._lines[digest] = read_lines(image, self.engine, self.settings, self.deadline), 0
             except Exception as exc:  # a timeout or a Tesseract failure costs this figure's OCR only
                 reason = one_line(exc)
                 self.warnings.append(f"page {page}: OCR of a figure failed ({reason})")
                 if isinstance(exc, TimeoutError):
                     self.extraction.ocr_timeouts += 1
-                return None
+                return None, 0
         return self._lines[digest]

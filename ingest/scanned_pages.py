@@ -1,7 +1,10 @@
 """Units from PDF pages that are one picture: scanned reports, decks saved as pictures, flattened brochures.
 
-Such a page has a picture covering it (``pdf_layout.PAGE_COVER_SHARE``) and (almost) no text layer, so the
-layout analysis sees nothing: every word and figure is pixels. Three layout classes:
+Such a page has a picture covering it (``pdf_layout.PAGE_COVER_SHARE``; or strips that abut and cover it
+together: ``tiled_cover``) and (almost) no text layer, so the layout analysis sees nothing: every word and
+figure is pixels. Before it is read, a page scanned a few degrees off is levelled (``deskew``) and one
+scanned sideways or upside down is turned upright (OCR's orientation detection); units are found on the page
+as read and their boxes put back on the page as stored (``_Frame``). Three layout classes:
 
 - **slide picture**: a landscape page (``pdf_layout.is_slide_like``) whose words are set large (the median
   OCR line at least SLIDE_TYPE_SHARE of the page height; any landscape page when OCR cannot read): one
@@ -21,7 +24,8 @@ document's deadline through ``DocumentOcr``), and ``extract.scanned_pages = fals
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pymupdf
@@ -30,9 +34,11 @@ from scipy import ndimage
 
 from figvault.ingest.boxes import Box, box_area, box_union, centre_in, h_overlap, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
+from figvault.ingest.deskew import skew_angle
 from figvault.ingest.ocr import DocumentOcr, OcrLine, lines_text, with_ocr
 from figvault.ingest.pdf_layout import PAGE_COVER_SHARE, ImageBox, PageContent, is_slide_like
 from figvault.ingest.render import render_image, render_region
+from figvault.phash import perceptual_hash
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction, ExtractedFigure, FigureKind, FigureUnit, make_unit_id
 
@@ -180,6 +186,8 @@ class ScannedPages:
     ) -> None:
         self.doc, self.extraction, self.settings, self.ocr = doc, extraction, settings, ocr
         self.page_texts = page_texts
+        self.frame = _Frame((0.0, 0.0))
+        """How the page being read was turned and levelled (``page_units``)."""
 
     def capped(self, pages: list[PageContent]) -> list[PageContent]:
         """The picture-only ``pages`` to read: the first ``extract.scanned_max_pages``; a warning names the
@@ -198,12 +206,14 @@ class ScannedPages:
         layer = _has_text(content)  # a searchable scan: its hidden text layer gives the lines, no OCR
         read = self.ocr.on or layer
         image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if read else None
+        self.frame = _Frame(content.size)
         if layer:
             lines: list[_Line] | None = [
                 _Line(line.box, OcrLine(line.text, (0, 0, 0, 0)), from_ocr=False) for line in content.lines
             ]
         else:
-            lines = self._read(content, image) if image is not None else None
+            image, lines = self._read(content, image) if image is not None else (None, None)
+            content = replace(content, size=self.frame.size)  # the page as read: upright, level
             if lines and self.page_texts is not None:
                 self.page_texts[content.number] = "\n".join(line.text for line in lines)
         heights = sorted(line.height for line in lines or [])
@@ -233,14 +243,22 @@ class ScannedPages:
                 figure.unit.title = page_title[:MAX_TITLE_CHARS]
         return [figure for figure in made if figure is not None]
 
-    def _read(self, content: PageContent, image: Image.Image) -> list[_Line] | None:
-        """The OCR lines of the page (rendered as ``image``) in points; None when OCR did not read it (off,
-        unavailable, out of time, a photograph)."""
-        read = self.ocr.read(content.number, image)
+    def _read(self, content: PageContent, image: Image.Image) -> tuple[Image.Image, list[_Line] | None]:
+        """The page (rendered as ``image``) as read, levelled (``deskew``) and turned upright (OCR's
+        orientation; ``self.frame`` says how), and its OCR lines in its points; None when OCR did not read it
+        (off, unavailable, out of time, a photograph)."""
+        skew = skew_angle(image) if self.ocr.on else 0.0
+        if skew:
+            paper = int(np.bincount(np.asarray(image.convert("L")).ravel(), minlength=256).argmax())
+            image = image.rotate(skew, Image.Resampling.BICUBIC, fillcolor=(paper,) * 3)
+        read, turn = self.ocr.read_upright(content.number, image)
+        if turn:
+            image = image.rotate(turn, expand=True)
+        self.frame = _Frame(content.size, turn, skew)
         if read is None:
-            return None
-        scale = content.size[0] / image.width
-        return [_Line(_points(line, scale), line) for line in read]
+            return image, None
+        scale = self.frame.size[0] / image.width
+        return image, [_Line(_points(line, scale), line) for line in read]
 
     def _slide_unit(
         self, page: pymupdf.Page, content: PageContent, lines: list[_Line] | None
@@ -276,23 +294,67 @@ class ScannedPages:
     def _unit(
         self, page: pymupdf.Page, content: PageContent, box: Box, **fields: str | None
     ) -> ExtractedFigure:
-        bbox = tuple(round(v, 2) for v in box)
+        """The unit of ``box`` (points of the page as read): its box on the page as stored (what a viewer
+        shows), its picture upright."""
+        bbox = tuple(round(v, 2) for v in self.frame.to_page(box))
         rendered = render_region(page, pymupdf.Rect(bbox), self.settings.dpi, self.settings.max_image_pixels)
+        png, width, height, phash = rendered.png, rendered.width, rendered.height, rendered.phash
+        if self.frame.turn:
+            png, width, height, phash = _turned(png, self.frame.turn)
+        size = self.frame.page_size
         unit = FigureUnit(
             unit_id=make_unit_id(self.extraction.doc_sha256, content.number, FigureKind.RASTER.value, bbox),
             doc=self.extraction.doc,
             doc_sha256=self.extraction.doc_sha256,
             page=content.number,
-            page_size=(round(content.size[0], 2), round(content.size[1], 2)),
+            page_size=(round(size[0], 2), round(size[1], 2)),
             bbox=bbox,
             kind=FigureKind.RASTER,
-            width=rendered.width,
-            height=rendered.height,
-            phash=rendered.phash,
+            width=width,
+            height=height,
+            phash=phash,
             meta=self.extraction.meta,
             **fields,
         )
-        return ExtractedFigure(unit=unit, png=rendered.png)
+        return ExtractedFigure(unit=unit, png=png)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """How a scanned page was read: levelled by ``skew`` and turned upright by ``turn`` degrees
+    (counter-clockwise, as ``Image.rotate``: one rotation about the page's centre, by their sum). Boxes
+    found on the page as read (its points: ``size``) go back to the page as stored with ``to_page``."""
+
+    page_size: tuple[float, float]
+    turn: int = 0
+    skew: float = 0.0
+
+    @property
+    def size(self) -> tuple[float, float]:
+        width, height = self.page_size
+        return (height, width) if self.turn in (90, 270) else (width, height)
+
+    def to_page(self, box: Box) -> Box:
+        """The page's box (axis-aligned, within the page) around ``box`` of the page as read."""
+        if not self.turn and not self.skew:
+            return box
+        angle = np.radians(self.turn + self.skew)
+        cos, sin = float(np.cos(angle)), float(np.sin(angle))
+        (width, height), (read_w, read_h) = self.page_size, self.size
+        xs, ys = [], []
+        for x, y in ((box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])):
+            dx, dy = x - read_w / 2, y - read_h / 2
+            xs.append(width / 2 + dx * cos - dy * sin)
+            ys.append(height / 2 + dx * sin + dy * cos)
+        return (max(0.0, min(xs)), max(0.0, min(ys)), min(width, max(xs)), min(height, max(ys)))
+
+
+def _turned(png: bytes, turn: int) -> tuple[bytes, int, int, str]:
+    """A unit's PNG turned upright by ``turn`` degrees: its bytes, size and perceptual hash."""
+    image = Image.open(io.BytesIO(png)).rotate(turn, expand=True)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue(), image.width, image.height, perceptual_hash(image)
 
 
 def _figure_text(lines: list[_Line]) -> str:

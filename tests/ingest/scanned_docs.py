@@ -22,6 +22,15 @@ CLOSING = (
     "Headcount grew by eleven percent, mostly in logistics planning and customer service. Training hours",
     "per employee doubled after the apprenticeship programme moved to the new campus in the spring.",
 )
+PAGE_ONE_LINES = (
+    "Annual Report of the Harbour Cooperative",
+    *PARAGRAPH,
+    *PARAGRAPH[::-1],
+    "Revenue by region North South East West",
+    "Figure 3: Revenue by region in the fiscal year",
+    *CLOSING,
+)
+"""Every line of words on ``report_page_pdf``'s first page (with its chart)."""
 
 
 def _paragraph(page: pymupdf.Page, top: float, lines: tuple[str, ...]) -> None:
@@ -42,13 +51,20 @@ def _bar_chart(page: pymupdf.Page, box: tuple[float, float, float, float] = CHAR
 
 
 def report_page_pdf(
-    path: Path, *, with_chart: bool = True, hidden_text: bool = False, bands: int = 1
+    path: Path,
+    *,
+    with_chart: bool = True,
+    hidden_text: bool = False,
+    bands: int = 1,
+    turn: int = 0,
+    skew: float = 0.0,
 ) -> Path:
     """A scanned report of three pages (each one greyscale JPEG): a heading, paragraphs and, with
     ``with_chart``, a captioned bar chart on page 1; pages 2 and 3 are text only. ``hidden_text``: a
     "searchable" scan, the page's words also as an invisible text layer over the picture (a scanner's OCR).
     ``bands``: each page written as that many full-width strips, one picture each (a scanner that writes a
-    page in bands), at the same places on every page."""
+    page in bands), at the same places on every page. ``turn``: each page scanned turned by that many degrees
+    counter-clockwise (90: sideways, on a landscape page); ``skew``: a few degrees off (fed askew)."""
     doc = pymupdf.open()
     page = doc.new_page(width=LETTER[0], height=LETTER[1])
     page.insert_text((72, 90), "Annual Report of the Harbour Cooperative", fontsize=18, fontname="hebo")
@@ -65,10 +81,35 @@ def report_page_pdf(
         for top in range(80, 700, 60):
             _paragraph(text_page, top, PARAGRAPH if top % 120 else CLOSING)
         scans.append(_scan(text_page, 200))
-    _pictures_pdf(path, scans, LETTER, bands)
+    if turn or skew:
+        scans = [_rotated(scan, turn, skew) for scan in scans]
+    size = LETTER[::-1] if turn in (90, 270) else LETTER
+    _pictures_pdf(path, scans, size, bands)
     if hidden_text:
         _hide_text_of(doc, path)
     return path
+
+
+def _rotated(scan: bytes, turn: int, skew: float) -> bytes:
+    """A scan's JPEG turned by ``turn`` degrees (its page grows to fit) and tilted by ``skew`` degrees."""
+    picture = Image.open(io.BytesIO(scan)).rotate(turn, expand=True)
+    picture = picture.rotate(skew, Image.Resampling.BICUBIC, fillcolor=255)
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def turned_box(box: tuple[float, float, float, float], turn: int) -> tuple[float, float, float, float]:
+    """Where ``box`` of an upright letter page lies on the page scanned turned by ``turn`` degrees."""
+    x0, y0, x1, y1 = box
+    width, height = LETTER
+    if turn == 90:
+        return (y0, width - x1, y1, width - x0)
+    if turn == 180:
+        return (width - x1, height - y1, width - x0, height - y0)
+    if turn == 270:
+        return (height - y1, x0, height - y0, x1)
+    return box
 
 
 def _hide_text_of(source: pymupdf.Document, path: Path) -> None:
