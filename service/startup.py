@@ -14,6 +14,7 @@ from typing import Any
 
 from figvault.access import Role
 from figvault.pipeline import users
+from figvault.pipeline.document_counts import DocumentCounts, searchable
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
 from figvault.settings import PROFILES, Settings, profile_path
 from figvault.storage import url_without_password
@@ -178,12 +179,16 @@ def _people_lines(settings: Settings, conn: Any) -> list[str]:
 
 
 def _documents_lines(records: list[DocumentRecord], prefix: str, *, embedded: bool) -> list[str]:
+    """The searchable documents per tenant, those nobody can see, and the failed ones apart (they were
+    counted as documents: "documents 4" for 2 a search could find)."""
+    failed = DocumentCounts.of(records).failed_note(prefix)
+    records = [r for r in records if searchable(r)]
     per_tenant: dict[str, int] = {}
     for r in records:
         per_tenant[r.tenant] = per_tenant.get(r.tenant, 0) + 1
     hidden = sum(1 for r in records if not r.groups)
     where = "".join(f", {n} in tenant {t}" for t, n in per_tenant.items())
-    out = [f"  documents {len(records)}{where}; {hidden} visible to no one (no groups)"]
+    out = [f"  documents {len(records)}{where}; {hidden} visible to no one (no groups){failed}"]
     if hidden:
         # Milvus Lite serves its folder from this process only: the CLI rewrite waits for serve to stop.
         when = " (embedded store: with this server stopped)" if embedded else ""

@@ -8,6 +8,7 @@ from fastapi import HTTPException, status
 from figvault.access import Principal
 from figvault.db import Database
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
+from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.search_models import SearchFilters
 from figvault.service.api.schemas import DocumentOut, iso_time
@@ -73,6 +74,7 @@ def visible_documents(
                 tags=record.tags,
                 error=record.error or None,
                 updated_at=iso_time(record.updated_at),
+                searchable=searchable(record),
             )
         )
     return out

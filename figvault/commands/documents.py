@@ -35,7 +35,8 @@ def list_documents(
     as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Every document: name, id, tenant, groups, units, state, the file it was ingested from (empty
-    for uploads) and its tags (the search filter --tags). Documents without groups are seen by no one."""
+    for uploads), its tags (the search filter --tags) and why its ingest failed (error). Documents without
+    groups are seen by no one."""
     from figvault.pipeline.registry import DocumentRegistry
 
     with one_line_errors():
@@ -58,14 +59,19 @@ def list_documents(
     if not records:
         typer.echo("no documents", err=True)
         return
-    typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource\ttags")  # tags last: columns only added
+    # Columns are only added, at the end: error says why a failed document failed (the counts elsewhere send
+    # the reader here: "2 failed: see `figvault documents list`", and only --json showed the reason).
+    typer.echo("name\tid\ttenant\tgroups\tunits\tstate\tsource\ttags\terror")
     for r in records:
         groups = ",".join(r.groups) or "(none: visible to no one)"
         # Name and path escaped: one row per document, nothing in a file name acting on the terminal.
         source = escaped(r.source) or "(upload, or indexed before sources were recorded)"
         tags = ",".join(r.tags) or "(none)"
         name = escaped(r.name)
-        typer.echo(f"{name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}")
+        error = escaped(r.error) or "-"
+        typer.echo(
+            f"{name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}\t{error}"
+        )
 
 
 def _document_id(settings: Settings, tenant: str, key: str) -> str:

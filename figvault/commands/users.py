@@ -48,17 +48,24 @@ def add(
 
 
 def _what_they_see(ctx: typer.Context, record: Any) -> str:
-    """One line: how many of the tenant's documents the new user sees, and the fix when it is none."""
+    """One line: how many of the tenant's searchable documents the new user sees (the failed ones apart),
+    and the fix when it is none."""
+    from figvault.pipeline.document_counts import DocumentCounts, searchable
     from figvault.pipeline.registry import DocumentRegistry, connect
 
     conn = connect(state(ctx).settings)
     try:
-        docs = DocumentRegistry(conn).list(tenant=record.tenant)
+        records = DocumentRegistry(conn).list(tenant=record.tenant)
     finally:
         conn.close()
+    counts = DocumentCounts.of(records)
+    docs = [d for d in records if searchable(d)]
     principal = record.principal()
     seen = sum(1 for d in docs if principal.sees(d.tenant, d.groups))
-    line = f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
+    line = (
+        f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
+        f"{counts.failed_note()}"
+    )
     if seen or not docs:
         return line
     groups = ",".join(record.groups) or "GROUP"

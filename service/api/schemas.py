@@ -12,6 +12,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from figvault.access import group_set
+from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocumentRecord
 from figvault.retrieval.schema import MAX_GROUPS
 from figvault.search_models import (
@@ -120,8 +121,9 @@ class SearchResponseOut(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
     visible_documents: int | None = Field(
         default=None,
-        description="When there are no results: how many documents you can see (0: none at all; ask an"
-        " admin to give your groups access). Counts only your own documents. Null when there are results.",
+        description="When there are no results: how many documents a search can find that you can see (0:"
+        " none at all; ask an admin to give your groups access; documents whose ingest failed are not"
+        " counted). Counts only your own documents. Null when there are results.",
     )
 
     @classmethod
@@ -166,6 +168,12 @@ class UnitOut(BaseModel):
         return cls(**data, image_url=unit_image_url(unit.unit_id))
 
 
+SEARCHABLE = (
+    "A search can find it: indexed, or still serving an older version whose replacement failed. False: its"
+    " ingest failed (error says why) or is still running; such documents are not counted as documents."
+)
+
+
 class DocumentOut(BaseModel):
     doc_id: str
     name: str
@@ -178,6 +186,7 @@ class DocumentOut(BaseModel):
     tags: list[str] = Field(default_factory=list, description="The document's tags.")
     error: str | None = None
     updated_at: str | None = None
+    searchable: bool = Field(default=True, description=SEARCHABLE)
 
 
 class DocumentListOut(BaseModel):
@@ -229,6 +238,7 @@ class ManagedDocumentOut(BaseModel):
     groups: list[str] = Field(default_factory=list, description="All its groups; empty: visible to no one.")
     error: str | None = None
     updated_at: str | None = None
+    searchable: bool = Field(default=True, description=SEARCHABLE)
 
     @classmethod
     def from_record(cls, record: DocumentRecord, **extra: Any) -> Self:
@@ -240,6 +250,7 @@ class ManagedDocumentOut(BaseModel):
             groups=sorted(set(record.groups)),
             error=record.error or None,
             updated_at=iso_time(record.updated_at),
+            searchable=searchable(record),
             **extra,
         )
 

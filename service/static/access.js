@@ -4,6 +4,7 @@
 // holds the embedded store, the command line's `documents delete` cannot).
 
 import { getJson, patchJson, request } from "./api.js";
+import { documentsCountText } from "./filters.js";
 import { el, quotedName } from "./format.js";
 
 export class AccessView {
@@ -22,11 +23,7 @@ export class AccessView {
       this.status.textContent = `Documents unavailable: ${error.message}`;
       return;
     }
-    const hidden = docs.filter((doc) => !doc.groups.length).length;
-    this.status.textContent = docs.length
-      ? `${docs.length} document${docs.length === 1 ? "" : "s"}` +
-        (hidden ? `; ${hidden} visible to no one: give ${hidden === 1 ? "it" : "them"} groups below.` : ".")
-      : "No documents yet.";
+    this.status.textContent = documentsCountText(docs);
     this.body.replaceChildren(...docs.map((doc) => this.row(doc)));
   }
 
@@ -63,7 +60,7 @@ export class AccessView {
       {},
       el("td", { title: doc.doc_id }, doc.name, who),
       el("td", {}, String(doc.units)),
-      el("td", {}, doc.state),
+      el("td", {}, doc.error ? `${doc.state}: ${doc.error}` : doc.state),
       el("td", {}, form),
       el("td", {}, remove),
     );

@@ -61,6 +61,24 @@ export function alsoInText(hit, shown = 3) {
   return `Also in: ${names.join(", ")}${more}`;
 }
 
+// Whether a search can find the document (GET /v1/documents, /v1/admin/documents: `searchable`, false for one
+// whose ingest failed or still runs: the server's one definition, pipeline/document_counts.py).
+export function isSearchable(doc) {
+  return doc.searchable === true;
+}
+
+// The Admin tab's count: the documents a search can find, the failed ones said apart (their reason is on their
+// row). It counted every record, so 2 documents and 2 broken files read "4 documents".
+export function documentsCountText(docs) {
+  if (!docs.length) return "No documents yet.";
+  const found = docs.filter(isSearchable);
+  const failed = docs.filter((doc) => doc.state === "failed").length;
+  const hidden = found.filter((doc) => !doc.groups.length).length;
+  const failedText = failed ? `, ${failed} failed (the reason is on ${failed === 1 ? "its row" : "their rows"})` : "";
+  const hiddenText = hidden ? `; ${hidden} visible to no one: give ${hidden === 1 ? "it" : "them"} groups below.` : ".";
+  return `${found.length} document${found.length === 1 ? "" : "s"}${failedText}${hiddenText}`;
+}
+
 // What a caller who can see no document is told, with what they can do about it. A reader or editor asks an
 // admin; an admin is the one to act: `tenantDocuments` (GET /v1/admin/documents; undefined when unknown)
 // tells an empty system (ingest something) from documents shared with none of the admin's groups.

@@ -1,7 +1,14 @@
 // The search view: question or example image, filters, and the results grid.
 
 import { ImageCache, getJson, postForm, postJson } from "./api.js";
-import { alsoInText, buildFilters, invalidFieldText, noAccessText, nothingFoundText } from "./filters.js";
+import {
+  alsoInText,
+  buildFilters,
+  invalidFieldText,
+  isSearchable,
+  noAccessText,
+  nothingFoundText,
+} from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
 export class SearchView {
@@ -147,7 +154,7 @@ export class SearchView {
     let tenantDocuments;
     if (this.admin) {
       try {
-        tenantDocuments = ((await getJson("/v1/admin/documents")).documents || []).length;
+        tenantDocuments = ((await getJson("/v1/admin/documents")).documents || []).filter(isSearchable).length;
       } catch {
         tenantDocuments = undefined; // the sentence then names both things an admin can do
       }
@@ -157,7 +164,8 @@ export class SearchView {
 
   async loadDocuments() {
     try {
-      const docs = listFrom(await getJson("/v1/documents"), "documents", "items");
+      // Only documents a search can find: a failed one in the picker (or the count) finds nothing.
+      const docs = listFrom(await getJson("/v1/documents"), "documents", "items").filter(isSearchable);
       this.showNoAccess(docs.length);
       const selected = new Set([...this.docs.selectedOptions].map((o) => o.value));
       const tags = [...new Set(docs.flatMap((doc) => doc.tags || []))].sort();

@@ -32,8 +32,8 @@ def test_documents_list_shows_each_documents_tags(tmp_path: Path) -> None:
         "doc_b": [],
     }
     table = [line.split("\t") for line in CliRunner().invoke(app, base).stdout.splitlines()]
-    assert table[0][-1] == "tags"
-    assert {row[1]: row[-1] for row in table[1:]} == {"doc_a": "q3,raft", "doc_b": "(none)"}
+    assert table[0][7] == "tags"  # then error, added after it
+    assert {row[1]: row[7] for row in table[1:]} == {"doc_a": "q3,raft", "doc_b": "(none)"}
 
 
 def test_documents_list_shows_a_raw_path_on_one_row_and_its_json_exactly(tmp_path: Path) -> None:
@@ -49,8 +49,8 @@ def test_documents_list_shows_a_raw_path_on_one_row_and_its_json_exactly(tmp_pat
     registry.put(record.model_copy(update={"source": raw}))
     base = ["--config", "offline", "--data-dir", str(tmp_path), "documents", "list"]
     lines = CliRunner().invoke(app, base).stdout.splitlines()
-    assert len(lines) == 2 and len(lines[1].split("\t")) == 8, lines
-    name, _, _, _, _, _, source, _ = lines[1].split("\t")
+    assert len(lines) == 2 and len(lines[1].split("\t")) == 9, lines
+    name, _, _, _, _, _, source, _, _ = lines[1].split("\t")
     assert (name, source) == ("old\\u202ename.pdf", "/srv/drop/Q3\\n\\x1b[2Jrep\\u202eort.pdf")
     listed = CliRunner().invoke(app, [*base, "--json"])
     assert [d["source"] for d in json.loads(listed.stdout)] == [raw]

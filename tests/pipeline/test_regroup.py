@@ -174,7 +174,7 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     assert "groups g1 -> g4,g5; 2 units rewritten" in changed.stdout
     listing = CliRunner().invoke(app, [*base, "documents", "list"]).stdout
     table = [line.split("\t") for line in listing.splitlines()]
-    assert table[0] == ["name", "id", "tenant", "groups", "units", "state", "source", "tags"]
+    assert table[0] == ["name", "id", "tenant", "groups", "units", "state", "source", "tags", "error"]
     [beta] = [row for row in table if row[1] == "beta.pdf"]
     assert beta[:6] == ["beta.pdf", "beta.pdf", "acme", "g4,g5", "2", "indexed"]
     assert beta[6].endswith("/acme/beta.pdf")

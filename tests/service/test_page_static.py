@@ -332,6 +332,38 @@ def test_a_caller_who_sees_nothing_is_told_what_to_do() -> None:
     assert "Upload tab" in unknown and "Admin tab" in unknown
 
 
+COUNT_SCRIPT = """
+const { documentsCountText, isSearchable } = await import(process.argv[1]);
+const docs = JSON.parse(process.argv[2]);
+console.log(documentsCountText(docs));
+console.log(documentsCountText(docs.slice(0, 1)));
+console.log(documentsCountText([]));
+console.log(JSON.stringify(docs.filter(isSearchable).map((doc) => doc.name)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_admin_tab_counts_searchable_documents_and_the_failed_apart() -> None:
+    """2 documents and 2 files whose ingest failed read "4 documents" on the Admin tab; the search tab's
+    document picker offered the failed ones (a search on them finds nothing) and counted them, so a caller
+    whose documents all failed was not told it can search none."""
+    docs = [
+        {"name": "a.pdf", "state": "indexed", "groups": ["eng"], "searchable": True},
+        {"name": "b.pdf", "state": "indexed", "groups": [], "searchable": True},
+        {"name": "empty.pdf", "state": "failed", "groups": ["eng"], "searchable": False},
+        {"name": "secret.pdf", "state": "failed", "groups": [], "searchable": False},
+    ]
+    two, one, none, names = run_module(COUNT_SCRIPT, "filters.js", json.dumps(docs)).splitlines()
+    assert two == (
+        "2 documents, 2 failed (the reason is on their rows); 1 visible to no one: give it groups below."
+    )
+    assert one == "1 document." and none == "No documents yet."
+    assert json.loads(names) == ["a.pdf", "b.pdf"]
+    search = static_text("search.js")
+    assert search.count(".filter(isSearchable)") == 2  # the picker and an admin's tenant count
+    assert "documentsCountText(docs)" in static_text("access.js")
+
+
 RETRY_SCRIPT = """
 const { awaitingRetry } = await import(process.argv[1]);
 console.log(JSON.stringify(JSON.parse(process.argv[2]).map(awaitingRetry)));

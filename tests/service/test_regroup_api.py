@@ -187,3 +187,32 @@ def test_a_reader_made_editor_can_upload_at_once(team: Team) -> None:
             break
         time.sleep(0.1)
     assert job["state"] == "succeeded", job
+
+
+def test_a_document_whose_ingest_failed_is_not_counted_as_one(team: Team) -> None:
+    """A caller whose only document failed to ingest was told it can see 1 document (``visible_documents``:
+    the failed record counted), so the page said nothing of why every search came back empty. Listings
+    keep the failed document, with its error, and say ``searchable``."""
+    from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+
+    settings = load_settings("offline", data_dir=team.data_dir)
+    conn = connect(settings)
+    registry = DocumentRegistry(conn)
+    failed = DocumentRecord(doc_id="broken.pdf", tenant="default", name="broken.pdf", state=DocState.FAILED)
+    registry.put(failed.model_copy(update={"groups": ["legal"], "error": "empty file"}))
+    team.keys["lena"] = users.add_user(conn, "lena", Role.READER, ["legal"], "default")[1]
+    try:
+        answer = team.search("lena")
+        assert answer["results"] == [] and answer["visible_documents"] == 0
+        docs = team.client.get("/v1/documents", headers=team.as_("lena")).json()["documents"]
+        assert [(d["doc_id"], d["state"], d["error"], d["searchable"]) for d in docs] == [
+            ("broken.pdf", "failed", "empty file", False)
+        ]
+        managed = team.client.get("/v1/admin/documents", headers=team.as_("ada")).json()["documents"]
+        searchable = {d["name"]: d["searchable"] for d in managed}
+        assert (
+            searchable["broken.pdf"] is False and searchable["decks.pdf"] is searchable["budget.pdf"] is True
+        )
+    finally:
+        registry.delete("default", "broken.pdf")
+        conn.close()

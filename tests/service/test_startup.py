@@ -82,6 +82,34 @@ def test_documents_nobody_sees_get_the_fix(tmp_path: Path) -> None:
     assert "this machine only" not in text
 
 
+def test_failed_documents_are_not_counted_as_documents_but_said_apart(tmp_path: Path) -> None:
+    """A folder of 2 good and 2 broken files read "documents 4" (the failed ones have records too): a user
+    took 4 for documents a search finds. A failed replacement that keeps its older version still counts."""
+    from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    registry = DocumentRegistry.open(settings)
+    for doc_id, state, units in (
+        ("a.pdf", DocState.INDEXED, 3),
+        ("text-only.pdf", DocState.INDEXED, 0),
+        ("empty.pdf", DocState.FAILED, 0),
+        ("secret.pdf", DocState.FAILED, 0),
+        ("changed.pdf", DocState.FAILED, 2),  # its new version failed, the old one is still searched
+    ):
+        registry.put(
+            DocumentRecord(
+                doc_id=doc_id, tenant="default", name=doc_id, state=state, units=units, groups=["eng"]
+            )
+        )
+    text = "\n".join(startup_lines(settings, SearchEngine.from_settings(settings), "127.0.0.1", 8000))
+    prefix = f"figvault --config offline --data-dir {settings.data_dir}"
+    expected = (
+        "  documents 3, 3 in tenant default; 0 visible to no one (no groups), 3 failed:"
+        f" see `{prefix} documents list`"
+    )
+    assert expected in text.splitlines()
+
+
 def test_a_store_of_another_version_says_what_changed_and_how_to_switch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from figvault.access import Action, Principal
 from figvault.errors import one_line
 from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import with_filter_ids
+from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import MAX_TOP_K, SearchFilters, SearchRequest, SearchResponse
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
@@ -65,9 +66,11 @@ def _finish(
     )
     writer.submit(row)
     metrics.observe_search(response.timings, len(response.results), principal.tenant)
-    # Nothing found: say whether the caller can see any document at all (a first-hour trap: documents
-    # ingested without groups). Only the caller's own documents are counted, never anyone else's.
-    visible = None if response.results else len(visible_records(db.conn(), principal))
+    # Nothing found: say whether the caller can see any document a search can find (a first-hour trap:
+    # documents ingested without groups, or only failed ones). Only the caller's own documents are counted.
+    visible = None
+    if not response.results:
+        visible = sum(1 for r in visible_records(db.conn(), principal) if searchable(r))
     return SearchResponseOut.from_response(response, visible_documents=visible)
 
 

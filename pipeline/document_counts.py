@@ -1,0 +1,44 @@
+"""How many documents a person can search, with the failed ones said apart.
+
+A document whose ingest failed has a registry record too (so ``documents list`` shows why it failed). The
+counts people read (``users add``'s "can see N of the M documents", ``serve``'s start-up lines, the search's
+``visible_documents``, the page) counted those records, so a folder of 2 good and 2 broken files read as
+"4 documents": a user took N for documents a search can find. ``searchable`` is the one definition of what
+such a count holds, and ``failed_note`` the one sentence for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from figvault.pipeline.registry import DocState, DocumentRecord
+
+
+def searchable(record: DocumentRecord) -> bool:
+    """Indexed, or holding the units of an older version (a replacement that failed keeps them, and a search
+    finds them). A failed or pending record without units has nothing a search can find."""
+    return record.state == DocState.INDEXED or record.units > 0
+
+
+@dataclass(frozen=True)
+class DocumentCounts:
+    searchable: int
+    """Documents a search can find (``searchable``)."""
+    failed: int
+    """Records whose last ingest failed (an older version they still serve is among ``searchable``)."""
+
+    @classmethod
+    def of(cls, records: Iterable[DocumentRecord]) -> DocumentCounts:
+        listed = list(records)
+        return cls(
+            searchable=sum(1 for r in listed if searchable(r)),
+            failed=sum(1 for r in listed if r.state == DocState.FAILED),
+        )
+
+    def failed_note(self, prefix: str = "figvault") -> str:
+        """``", 1 failed: see `figvault documents list`"`` (its state and error columns say why), or ""."""
+        if not self.failed:
+            return ""
+        return f", {self.failed} failed: see `{prefix} documents list`"
+
