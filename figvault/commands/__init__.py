@@ -90,7 +90,8 @@ def main_options(
         typer.Option(
             "--config",
             envvar="FIGVAULT_CONFIG",
-            help="Settings file (TOML), or a packaged profile name: default, offline.",
+            help="Settings file (TOML), or a packaged profile name: default, offline (default: the profile"
+            " default, the full one, whose CLIP weights are downloaded once).",
         ),
     ] = None,
     data_dir: Annotated[
@@ -98,7 +99,8 @@ def main_options(
         typer.Option(
             "--data-dir",
             envvar="FIGVAULT_DATA_DIR",
-            help="Folder for everything figvault writes (store, registry, blobs).",
+            help="Folder for everything figvault writes (store, registry, blobs); default: the settings'"
+            " data_dir, else $XDG_DATA_HOME/figvault or ~/.local/share/figvault.",
         ),
     ] = None,
     version: Annotated[bool, flag("--version", help="Print the version and exit.", is_eager=True)] = False,

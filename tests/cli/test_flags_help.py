@@ -46,3 +46,12 @@ def test_json_is_still_a_flag(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*base, "jobs", "list", "--json"])
     assert result.exit_code == 0, result.output
     assert isinstance(json.loads(result.stdout), list | dict)
+
+
+def test_the_global_options_say_their_defaults() -> None:
+    """``figvault --help`` named --config and --data-dir without what applies when they are left out (the
+    full profile, and a folder under the home directory): a newcomer could not tell where the data went."""
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.stdout.split())
+    assert "offline (default: the profile default, the full one" in text, result.stdout
+    assert "default: the settings' data_dir, else $XDG_DATA_HOME/figvault or ~/.local/share/figvault" in text
