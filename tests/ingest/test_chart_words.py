@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pymupdf
 
+from figvault.ingest.axis_ticks import is_scale, tick_value
+from figvault.ingest.boxes import Box
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import PDF_MIME, page_texts
 from figvault.settings import ExtractSettings
@@ -235,6 +237,22 @@ def test_a_value_axis_set_apart_from_its_plot_is_its_words(tmp_path: Path) -> No
     doc.save(path)
     lines = _figure_text(path).splitlines()
     assert not set(figures) & set(lines), lines
+
+
+def test_a_scale_steps_evenly_in_value_and_in_place() -> None:
+    """``axis_ticks.is_scale``: 0, 25, 50, 75, 100 on lines 40 pt apart is a scale; the same values on lines
+    unevenly apart (a table's column that happens to count by 25, its rows of different heights) are not,
+    nor are values that step unevenly at even places, nor two ticks."""
+
+    def at(tops: list[float], values: list[float]) -> list[tuple[Box, float]]:
+        return [((40.0, top, 52.0, top + 7.0), value) for top, value in zip(tops, values, strict=True)]
+
+    values = [100.0, 75.0, 50.0, 25.0, 0.0]
+    assert is_scale(at([160, 200, 240, 280, 320], values))
+    assert not is_scale(at([160, 200, 250, 280, 320], values))
+    assert not is_scale(at([160, 200, 240, 280, 320], [100.0, 75.0, 60.0, 25.0, 0.0]))
+    assert not is_scale(at([160, 200], [100.0, 75.0]))
+    assert [tick_value(t) for t in ("$1,200", "75%", "2.5k", "Q1")] == [1200.0, 75.0, 2.5, None]
 
 
 def test_a_source_note_under_a_chart_is_its_words(tmp_path: Path) -> None:
