@@ -263,6 +263,34 @@ def test_descendants_are_the_whole_tree_psutil_sees(tmp_path: Path) -> None:
         proc.wait(5)
 
 
+THREAD_CHILD = """
+import subprocess, sys, threading, time
+threading.Thread(target=lambda: subprocess.Popen(["sleep", "30"]).wait()).start()
+print("started", flush=True)
+time.sleep(30)
+"""
+
+
+def test_descendants_include_a_child_started_by_a_thread_other_than_the_main_one() -> None:
+    """The kernel lists a child under the thread that forked it (/proc/PID/task/TID/children): a worker's
+    OCR helper or LibreOffice started from a thread other than the main one is found too."""
+    script = [sys.executable, "-c", THREAD_CHILD]
+    proc = subprocess.Popen(script, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+        expected: set[int] = set()
+        for _ in range(50):  # until the thread has started its child
+            expected = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+            if expected:
+                break
+            time.sleep(0.1)
+        assert len(expected) == 1 and len(psutil.Process(proc.pid).threads()) >= 2
+        assert set(extract_worker.descendants(proc.pid)) == expected
+    finally:
+        extract_worker._kill(proc.pid)
+        proc.wait(5)
+
+
 MAIN_SCRIPT = """
 import sys
 from pathlib import Path
