@@ -127,7 +127,9 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
         return  # python-pptx refuses a package without its presentation part, in words
     rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
     presentation = _parsed(zf, part)
-    related = _parsed(zf, rels) if rels in names else None
+    related, why = _parse(zf, rels) if rels in names else (None, "")
+    if why:  # its ids unknown: "lists slide 'rId7', which its relationships do not name" would be wrong
+        _refuse(f"{rels} cannot be read: {why}")
     defined = {r.get("Id") for r in related} if related is not None else set()
     for listed in presentation.iter(f"{{{PML}}}sldId") if presentation is not None else []:
         rid = listed.get(f"{{{R}}}id")
@@ -163,10 +165,15 @@ def _refuse(reason: str) -> None:
 
 
 def _parsed(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
+    return _parse(zf, name)[0]
+
+
+def _parse(zf: zipfile.ZipFile, name: str) -> tuple[etree._Element | None, str]:
+    """The part's root element, or None and why it could not be read (the parser's or the zip's words)."""
     try:
-        return etree.fromstring(zf.read(name), _PARSER)
-    except (etree.XMLSyntaxError, zipfile.BadZipFile, ValueError, EOFError, zlib.error):
-        return None
+        return etree.fromstring(zf.read(name), _PARSER), ""
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
+        return None, str(exc)
 
 
 def _content_types(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str] | None:
