@@ -11,17 +11,34 @@ the whole reads that arrived after the one the head began in while the head is s
 bytes before the head began (a pipelined request's body or head) are never counted: counting whole reads
 refused 5,000 pipelined 27-byte GETs sent at once. What the parser holds of an unfinished head is at most the
 bound plus one read.
+
+It also bounds how slowly a request may arrive. uvicorn times a connection out only while it is idle between
+requests: a head or a body sent a byte at a time (slow-loris: an upload whose Content-Length promises more
+than ever comes) held its connection, its handler and its spooled upload for ever. Now a request whose head or
+body is unfinished is closed when no byte of it came for READ_IDLE_S, or when, READ_IDLE_S after its first
+byte, its bytes average less than READ_MIN_BYTES_PER_S (time the server itself stopped reading, its flow
+control or an ``Expect: 100-continue`` not yet answered, does not count).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from asyncio import TimerHandle
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 log = logging.getLogger("figvault.service")
 
 REFUSED = b"request header fields too large"
+READ_IDLE_S = 30.0
+"""Seconds without a byte of an unfinished request after which its connection is closed (nginx's
+client_body_timeout is 60 s; a client that is sending at all sends more often than this)."""
+READ_MIN_BYTES_PER_S = 8 * 1024
+"""The least average rate of an unfinished request READ_IDLE_S after its first byte: a 100 MiB upload
+(``service.max_upload_mb``) may take up to 3.6 hours at it; a modem-speed link (56 kbit/s) sends 7 KB/s."""
+PACE_CHECK_S = 1.0
+"""How often an unfinished request's pace is looked at."""
 
 
 class HeadTooLarge(Exception):
@@ -43,6 +60,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` that refuses a request whose head exceeds ``max_head_bytes`` with 431."""
 
     max_head_bytes: int  # set by bounded_head_protocol (service.max_header_kb: its one default)
+    read_idle_s: float = READ_IDLE_S
+    read_min_rate: float = READ_MIN_BYTES_PER_S
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -51,6 +70,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._later_reads = 0  # the reads after the one the head began in, the head still unfinished
         self._began_in_read = False
         self._refused = False
+        self._pace: TimerHandle | None = None  # armed while a request is unfinished
+        self._since = self._last_byte = 0.0
+        self._request_bytes = 0
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -58,6 +80,53 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._began_in_read = True
         self._parsed_bytes = 0
         self._later_reads = 0
+        self._since = self._last_byte = time.monotonic()
+        self._request_bytes = 0
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._pace = self.loop.call_later(PACE_CHECK_S, self._check_pace)
+
+    def _disarm(self) -> None:
+        if self._pace is not None:
+            self._pace.cancel()
+            self._pace = None
+
+    def _check_pace(self) -> None:
+        """Close the connection of an unfinished request that stalls or trickles (see the module's text)."""
+        self._pace = None
+        if self.transport.is_closing():
+            return
+        now = time.monotonic()
+        if self.flow.read_paused or (self.cycle is not None and self.cycle.waiting_for_100_continue):
+            self._since, self._last_byte, self._request_bytes = now, now, 0  # our wait, not the client's
+        elapsed = now - self._since
+        if now - self._last_byte > self.read_idle_s:
+            self._too_slow(f"no byte for {now - self._last_byte:.0f} s")
+        elif elapsed > self.read_idle_s and self._request_bytes < self.read_min_rate * elapsed:
+            self._too_slow(f"{self._request_bytes} bytes in {elapsed:.0f} s")
+        else:
+            self._arm()
+
+    def _too_slow(self, what: str) -> None:
+        log.warning(
+            "closed a request from %s that came too slowly: %s (at most %g s without a byte, at least %d"
+            " bytes a second)",
+            self.client[0] if self.client else "?",
+            what,
+            self.read_idle_s,
+            self.read_min_rate,
+        )
+        self.transport.close()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -86,7 +155,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._began_in_read = False
+        self._last_byte = time.monotonic()
         super().data_received(data)
+        self._request_bytes += len(data)  # after the parse: a read that began a request counts for it
         # Counted after parsing: a read that ended a head (its body's start, a next request) adds nothing,
         # and of the read a head began in only what the parser handed over counts.
         if not self._in_head or self.transport.is_closing():
@@ -117,6 +188,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def bounded_head_protocol(max_head_bytes: int) -> type[BoundedHeadProtocol]:
-    """The protocol class to hand uvicorn (``http=``) for this bound."""
-    return type("BoundedHeadProtocol", (BoundedHeadProtocol,), {"max_head_bytes": max_head_bytes})
+def bounded_head_protocol(
+    max_head_bytes: int, read_idle_s: float = READ_IDLE_S, read_min_rate: float = READ_MIN_BYTES_PER_S
+) -> type[BoundedHeadProtocol]:
+    """The protocol class to hand uvicorn (``http=``) for these bounds."""
+    bounds = {"max_head_bytes": max_head_bytes, "read_idle_s": read_idle_s, "read_min_rate": read_min_rate}
+    return type("BoundedHeadProtocol", (BoundedHeadProtocol,), bounds)

@@ -1,0 +1,100 @@
+"""A request that arrives too slowly is closed; the server serves on.
+
+Before, uvicorn timed a connection out only while idle between requests: an upload whose Content-Length
+promised more than ever came (a slow-loris body), or a head sent a byte at a time, held its connection and
+its handler for ever (here: no answer and no close within 20 s, the test's wait). Now an unfinished request
+is closed after ``read_idle_s`` without a byte, or when, ``read_idle_s`` after its first byte, it averages
+less than ``read_min_rate`` bytes a second (service/http_protocol.py); shortened here to 1 s and 1,000 B/s.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from figvault.service.http_protocol import bounded_head_protocol
+from tests.helpers.server import free_port
+from tests.service.test_header_bound import _get, _ok, _status
+
+IDLE_S = 1.0
+RATE = 1000.0
+WAIT_S = 20.0
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    chosen = free_port()
+    protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
+    config = uvicorn.Config(_ok, host="127.0.0.1", port=chosen, http=protocol, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield chosen
+    server.should_exit = True
+    thread.join(10)
+
+
+def _closed_within(conn: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``conn`` within ``seconds`` (an answer read and dropped)."""
+    conn.settimeout(seconds)
+    try:
+        while conn.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def _upload_head(length: int) -> bytes:
+    return b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length
+
+
+def test_a_body_that_stops_coming_is_closed(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(_upload_head(100_000) + b"x" * 10)  # the Content-Length lies: 10 bytes ever come
+        assert _closed_within(conn, WAIT_S)
+    assert _status(port, _get()) == 200
+
+
+def test_a_body_that_trickles_is_closed(port: int) -> None:
+    """One byte every half second: never idle for 1 s, but 2 bytes a second against the 1,000 asked."""
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(_upload_head(100_000))
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < WAIT_S and not closed:
+            try:
+                conn.sendall(b"x")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+            closed = closed or _closed_within(conn, 0.5)
+        assert closed
+    assert _status(port, _get()) == 200
+
+
+def test_a_head_that_trickles_is_closed(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        assert _closed_within(conn, WAIT_S)
+
+
+def test_a_body_sent_at_a_steady_pace_is_read(port: int) -> None:
+    """Slower than one read, faster than the bound: 40 KB over about 2.5 s (16 KB/s) is answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as conn:
+        conn.sendall(_upload_head(40_000))
+        for _ in range(20):
+            conn.sendall(b"y" * 2000)
+            time.sleep(0.125)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200") and b"\r\n40000\r\n" in answer  # the bytes it read
