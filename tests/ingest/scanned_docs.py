@@ -177,6 +177,34 @@ def slide_deck_pdf(path: Path, titles: tuple[str, ...]) -> Path:
     return _pictures_pdf(path, images, SLIDE)
 
 
+SMALL_SLIDE_TITLE = "Regional Escalation Trends"
+
+
+def small_type_slide_pdf(path: Path) -> Path:
+    """A deck saved as pictures whose slide is set in small type (9 pt body, a 16 pt title): a slide title,
+    a few lines of notes on the left and a bar chart with no title of its own on the right."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=SLIDE[0], height=SLIDE[1])
+    page.insert_text((40, 50), SMALL_SLIDE_TITLE, fontsize=16, fontname="hebo")
+    notes = (
+        "Escalations fell in three of four regions.",
+        "The north region doubled its support staff.",
+        "Western escalations rose after the outage.",
+        "Targets for next year follow below.",
+        "Onboarding now takes two weeks less.",
+    )
+    for i, note in enumerate(notes):
+        page.insert_text((40, 110 + i * 16), note, fontsize=9, fontname="helv")
+    base, left = 330.0, 330.0
+    page.draw_line((left, 110), (left, base), width=1.2)
+    page.draw_line((left, base), (690, base), width=1.2)
+    for i, (name, value) in enumerate((("North", 170), ("South", 110), ("East", 200), ("West", 80))):
+        x = left + 25 + i * 85
+        page.draw_rect((x, base - value, x + 50, base), color=None, fill=(0.2, 0.35, 0.7))
+        page.insert_text((x + 8, base + 14), name, fontsize=9, fontname="helv")
+    return _pictures_pdf(path, [_scan(page, 200, "PNG")], SLIDE)
+
+
 def slide_pictures_pptx(path: Path, titles: tuple[str, ...], stamp: str = "Confidential") -> Path:
     """A deck whose slides were pasted as pictures (``slide_deck_pdf``'s pages, one full-slide PNG each):
     slide 1 also has its title in its title placeholder, the others none; the last has a small text box

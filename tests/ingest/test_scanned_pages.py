@@ -284,3 +284,15 @@ def test_two_regions_grown_over_the_same_labels_are_one_figure() -> None:
     own = _line("2024", (120.0, 504.0, 160.0, 512.0))
     boxes = sorted(scanned_pages.labelled([left, right, apart], [ticks, own]))
     assert boxes == [(100.0, 100.0, 330.0, 212.0), (100.0, 400.0, 200.0, 512.0)]
+
+
+@needs_tesseract
+def test_an_untitled_figure_on_a_small_type_slide_takes_the_slides_title(tmp_path: Path) -> None:
+    """Layout class "slide in small type" saved as a picture: its words are too small for a slide picture
+    (SLIDE_TYPE_SHARE), so its figures are found as on a scanned page; a figure with no title of its own
+    takes the slide's title, as on a born-digital slide (665f456)."""
+    ex = extract_document(docs.small_type_slide_pdf(tmp_path / "small.pdf"), ExtractSettings(workers=1))
+    charts = [f.unit for f in ex.figures if f.unit.bbox[0] >= 300]
+    assert len(charts) == 1, [f.unit.bbox for f in ex.figures]
+    assert charts[0].title == docs.SMALL_SLIDE_TITLE
+    assert box_area(charts[0].bbox) < 0.5 * docs.SLIDE[0] * docs.SLIDE[1]  # the chart, not the slide
