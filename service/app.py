@@ -54,6 +54,7 @@ from figvault.service.api.routes import (
 )
 from figvault.service.audit_writer import AuditWriter
 from figvault.service.auth import Authenticator
+from figvault.service.cache_headers import NoStoreByDefault
 from figvault.service.db import RegistryDB
 from figvault.service.metrics import MetricsMiddleware, ServiceMetrics
 from figvault.service.redirects import RelativeRedirects
@@ -267,6 +268,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RelativeRedirects)  # a slash redirect behind a TLS proxy must not name http://
+    app.add_middleware(NoStoreByDefault)  # a caller's answers are not kept by browsers or proxies
     return app
 
 
