@@ -103,7 +103,7 @@ def set_(
     ] = None,
 ) -> None:
     """Change an active user's role and/or groups; its key, account and tenant stay. Holds from the user's
-    next request, in every process; audited as ``user-set`` in the user's tenant."""
+    next request, in every process; audited as user-set in the user's tenant."""
     from figvault.pipeline.users import UserError, set_user
 
     conn = _connection(ctx)

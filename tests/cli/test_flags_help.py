@@ -55,3 +55,14 @@ def test_the_global_options_say_their_defaults() -> None:
     text = " ".join(result.stdout.split())
     assert "offline (default: the profile default, the full one" in text, result.stdout
     assert "default: the settings' data_dir, else $XDG_DATA_HOME/figvault or ~/.local/share/figvault" in text
+
+
+def test_no_help_shows_source_markup() -> None:
+    """Docstrings are the commands' help: ``users set --help`` printed "audited as ``user-set``", the
+    reStructuredText quotes of the source, which a reader takes for part of the name."""
+    root = typer.main.get_command(app)
+    shown = []
+    for path in _commands(root, []):
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        shown += [(path, line.strip()) for line in result.stdout.splitlines() if "``" in line]
+    assert shown == []
