@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import logging
 import os
@@ -29,7 +31,18 @@ def quiet_libraries() -> None:
     # LITE_CHANNEL_OPTIONS), instead of GRPC_VERBOSITY=NONE, which hid every gRPC error too.
 
 
+def exit_without_a_last_collection() -> None:
+    """At exit, Python's last garbage collections walk every object left (a loaded model's: millions), then
+    free them: ``serve`` took 10 s after uvicorn's "Finished server process" before the shell came back,
+    the demo some 15 s after its last line (load 20; the first-hour walk, 2026-12-06). Frozen objects are
+    not walked. Registered before any command runs, so it runs after the exit handlers the libraries
+    register as they load (last in, first out): what they close or flush is closed and flushed as before;
+    the memory goes back with the process."""
+    atexit.register(gc.freeze)
+
+
 def main() -> None:
+    exit_without_a_last_collection()
     quiet_libraries()
     load_commands()
     try:
