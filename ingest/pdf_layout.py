@@ -72,6 +72,7 @@ from figvault.ingest.panels import (
     wrapped_title,
 )
 from figvault.ingest.pdf_image_claims import claimed_pixels
+from figvault.ingest.plain_legend import name_column
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -1087,9 +1088,8 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
     rest = [
         c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
     ]
-    loose = _uncaptioned(
-        layout, _join_gridlines(cluster_boxes(rest, 2 * CLUSTER_GAP_PT)), excluded, min_figure_pt
-    )
+    joined = _release_backdrops(cluster_boxes(rest, 2 * CLUSTER_GAP_PT), layout, min_figure_pt / 3)
+    loose = _uncaptioned(layout, _join_gridlines(joined), excluded, min_figure_pt)
     smallest = min_figure_pt
     if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
         smallest = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
@@ -1101,6 +1101,31 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
     if len(regions) == 1 and _is_divider_icon(layout, regions[0]):
         return []
     return [r for r in regions if not _is_avatar_row(layout, r)]
+
+
+def _release_backdrops(clusters: list[Cluster], layout: PageLayout, speck: float) -> list[Cluster]:
+    """Layout class "title on a tinted box over the chart": the box behind a panel's title stands a few
+    points over the chart's top, so the wider merge glues it to what stands there, the legend's swatches
+    (a legend above the plot) or the top gridline, and takes them from the chart: no swatch keys the
+    legend, whose names are then lost, and the gridline ladder misses its top rung, whose tick is lost. A
+    cluster made of one filled box holding a line of words (_holds_words) and otherwise only specks
+    and strokes is split into its paths again; one gluing a whole chart stays whole (the box is then the
+    chart's title band, _title_band)."""
+    result: list[Cluster] = []
+    for cluster in clusters:
+        atoms = cluster.atoms
+        backdrops = [a for a in atoms if a.path_count == 1 and a.fill and _holds_words(layout, a.box)]
+        marks = [a for a in atoms if not any(a is b for b in backdrops)]
+        if len(backdrops) != 1 or not marks or not all(_speck_or_stroke(a, speck) for a in marks):
+            result.append(cluster)
+            continue
+        result += [_atom_copy(atom) for atom in atoms]
+    return result
+
+
+def _speck_or_stroke(atom: Cluster, speck: float) -> bool:
+    w, h = atom.box[2] - atom.box[0], atom.box[3] - atom.box[1]
+    return atom.path_count == 1 and (max(w, h) < speck or min(w, h) <= STROKE_PT)
 
 
 def _uncaptioned(
@@ -1169,8 +1194,10 @@ def _uncaptioned(
     for (part, chart), title, legend in zip(parts, titles, legends, strict=True):
         skip = taken - set(title)
         start = part.box if legend is None else box_union(part.box, legend)
-        if chart:
+        if chart:  # its value axis and its plain legend, set apart, are its own labels
             ticks = _tick_column(layout, part.box, boxes or ())
+            if legend is None:
+                ticks |= _plain_legend(layout, part, boxes or (), excluded)
             skip = (skip | _not_panel_labels(layout, start, title)) - ticks
             start = _union([start, *(layout.lines[i].box for i in ticks)])
         box, held = _grow_to_labels(start, layout, excluded, None, skip)
@@ -1407,17 +1434,34 @@ def _join_gridlines(clusters: list[Cluster]) -> list[Cluster]:
             and _across(box, clusters[i].box)
             and box[1] - height <= clusters[i].box[1] <= box[3] + height
         ]
-        inner = (
-            [a.box[1] for a in series.atoms or [series] if _is_rung(a, clusters[rungs[0]].box)]
-            if rungs
-            else []
-        )
+        rungs, extent = _one_extent(series, rungs, clusters)
+        inner = [a.box[1] for a in series.atoms or [series] if _is_rung(a, extent)] if rungs else []
         rungs = _ladder(inner, {i: clusters[i].box[1] for i in rungs}, box)
         if len(rungs) + len(inner) < 3:
             continue
         result.append(_merged([series] + [clusters[i] for i in rungs]))
         joined.update([k, *rungs])
     return [c for i, c in enumerate(clusters) if i not in joined] + result
+
+
+def _one_extent(series: Cluster, rungs: list[int], clusters: list[Cluster]) -> tuple[list[int], Box]:
+    """The lone strokes of ``rungs`` that span the width most of the series' gridlines span (its own and the
+    lone ones), and that width's box. A chart's gridlines share one width; a rule of another width (under a
+    panel's title, layout class "title over a rule") is no gridline, and taken as one it set the ladder's
+    pitch to its distance from the top gridline, which lost the gridlines under the series: the chart's
+    foot (its baseline, bottom tick and x-axis labels) fell outside its unit."""
+    extents: list[Box] = []
+    for i in rungs:
+        if not any(_same_extent(clusters[i].box, e) for e in extents):
+            extents.append(clusters[i].box)
+    if len(extents) <= 1:
+        return rungs, extents[0] if extents else series.box
+    votes = [sum(_same_extent(clusters[i].box, e) for i in rungs) for e in extents]
+    for atom in series.atoms or [series]:
+        for k, extent in enumerate(extents):
+            votes[k] += _is_rung(atom, extent)
+    extent = extents[max(range(len(extents)), key=votes.__getitem__)]
+    return [i for i in rungs if _same_extent(clusters[i].box, extent)], extent
 
 
 def _bar_series(cluster: Cluster) -> bool:
@@ -1766,6 +1810,34 @@ def _tick_column(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozen
     return frozenset(i for i, _ in found)
 
 
+def _plain_legend(
+    layout: PageLayout, part: Cluster, others: Sequence[Box], excluded: set[int]
+) -> frozenset[int]:
+    """The lines of a round plot's legend of plain names right of it (ingest/plain_legend.py): short lines
+    starting within LEGEND_ENTRY_GAP_PT of the pie's right edge, level with it, that make a name column,
+    every line of which stands nearer to it than to any other drawing of ``others`` (a bar chart's
+    left-aligned category names: the longest stands by its bar). Empty for other charts and without one."""
+    plot = part.box
+    if not has_pie(part.atoms or [part]):
+        return frozenset()
+    found = []
+    for i in layout.line_index.near(plot, LEGEND_ENTRY_GAP_PT):
+        line = layout.lines[i]
+        box, gap = line.box, line.box[0] - plot[2]
+        if line.block in excluded or line.turned or len(line.text.split()) > LEGEND_NAME_MAX_WORDS:
+            continue
+        if 0 <= gap <= LEGEND_ENTRY_GAP_PT and plot[1] <= (box[1] + box[3]) / 2 <= plot[3]:
+            found.append(i)
+    if len(found) > KEYED_ENTRIES_MAX:
+        return frozenset()
+    column = [found[k] for k in name_column([layout.lines[i].box for i in found])]
+    for i in column:
+        box = layout.lines[i].box
+        if any(_gap_x(box, o) < box[0] - plot[2] for o in others if o != plot):
+            return frozenset()
+    return frozenset(column)
+
+
 NOTE_LINE = re.compile(r"^(sources?|notes?|base)\s*[:.]", re.IGNORECASE)
 """A chart's note: its data's source ("Source: Gartner survey, 2025"), a note or the base it counts."""
 NOTES_BELOW_PT = 2 * LABEL_MARGIN_PT
@@ -1876,14 +1948,20 @@ def _title_band(part: Cluster, layout: PageLayout) -> bool:
         b = atom.box
         across = b[2] - b[0] >= TITLE_BAND_WIDTH * (x1 - x0)
         low = b[3] - b[1] <= TITLE_BAND_HEIGHT * (y1 - y0)
-        if atom.path_count != 1 or abs(b[1] - y0) > FRAME_SLACK_PT or not across or not low:
-            continue
-        for i in layout.line_index.near(b):
-            line, slack = layout.lines[i].box, FRAME_SLACK_PT  # a descender may pass the band's foot
-            inside = b[0] - slack <= line[0] and line[2] <= b[2] + slack
-            inside = inside and b[1] - slack <= line[1] and line[3] <= b[3] + slack
-            if inside and sum(ch.isalpha() for ch in layout.lines[i].text) >= 3:
-                return True
+        at_top = atom.path_count == 1 and abs(b[1] - y0) <= FRAME_SLACK_PT
+        if at_top and across and low and _holds_words(layout, b):
+            return True
+    return False
+
+
+def _holds_words(layout: PageLayout, box: Box) -> bool:
+    """A line of words (3 letters or more) lies inside ``box`` (a descender may pass its foot)."""
+    for i in layout.line_index.near(box):
+        line, slack = layout.lines[i].box, FRAME_SLACK_PT
+        inside = box[0] - slack <= line[0] and line[2] <= box[2] + slack
+        inside = inside and box[1] - slack <= line[1] and line[3] <= box[3] + slack
+        if inside and sum(ch.isalpha() for ch in layout.lines[i].text) >= 3:
+            return True
     return False
 
 

@@ -3,6 +3,7 @@ one layout class of in-chart words each (docs/extraction.md, "Fifteenth round").
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pymupdf
@@ -276,3 +277,74 @@ def test_a_source_note_under_a_chart_is_its_words(tmp_path: Path) -> None:
     assert "Note: figures rounded." in lines, lines
     assert not any(line.startswith("Platform teams") for line in lines), lines
     assert figure.bbox[3] < 400, figure.bbox
+
+
+def _survey_words(tmp_path: Path, layout: str, seed: int, page: int, kinds: tuple[str, ...]) -> list[int]:
+    """[found, all] of the chart words of ``page``'s charts of ``kinds`` in survey report ``seed`` of class
+    ``layout``, each counted in its best-overlapping unit (bench/survey_pages.py's chart_words)."""
+    survey = load_bench("survey_pages")
+    doc, gold = survey.survey_report(seed, layout)
+    path = tmp_path / f"{layout}-{seed}.pdf"
+    path.write_bytes(doc.tobytes())
+    figures = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    units = [(f.unit.page, tuple(f.unit.bbox), f.unit.title) for f in figures]
+    charts = [g for g in gold if g.page == page and g.kind in kinds]
+    score = survey.PanelScore()
+    score.add_words(charts, units, [f"{f.unit.title}\n{f.unit.figure_text}" for f in figures])
+    assert charts and score.words[0] == score.words[1], score.errors
+    return score.words
+
+
+def test_the_foot_of_a_line_chart_under_a_ruled_title_is_its_words(tmp_path: Path) -> None:
+    """Layout class "title over a rule" (survey title_rule 1013 p1): the coloured rule under each title, wider
+    than the line chart's gridlines, was taken as a gridline, which set the ladder's pitch to its distance
+    from the top gridline; the gridlines under the series were dropped and the chart's foot (baseline, "0"
+    tick, x-axis labels "Q1'24" ...) fell outside its unit. Before: 10 of the two charts' 24 words lost."""
+    assert _survey_words(tmp_path, "title_rule", 1013, 1, ("lines",))[1] >= 20
+
+
+def test_a_legend_glued_to_a_tinted_title_box_is_its_words(tmp_path: Path) -> None:
+    """Layout class "title on a tinted box" (survey title_box 1018 p2): the legend row right under the box
+    (and a line chart's top gridline, 1002 p2) touched it in the wider merge and was taken from the chart:
+    no swatch keyed the legend, whose names were lost, and the top tick "80" with the gridline. Before: 7
+    of the two stacked charts' 50 words lost ("strongly", "agree", "neutral", "disagree")."""
+    assert _survey_words(tmp_path, "title_box", 1018, 2, ("stacked",))[1] >= 20
+    _survey_words(tmp_path, "title_box", 1002, 2, ("lines",))
+
+
+def _pie(page: pymupdf.Page, centre: tuple[float, float], r: float) -> None:
+    """Three wedges in SERIES' colours."""
+    cx, cy = centre
+    for k, colour in enumerate(SERIES):
+        arc = [math.radians(120 * k + 8 * s) for s in range(16)]
+        points = [(cx, cy), *((cx + r * math.cos(a), cy + r * math.sin(a)) for a in arc)]
+        page.draw_polyline(points, color=None, fill=colour, closePath=True)
+
+
+def test_a_plain_legend_beside_a_pie_is_its_words(tmp_path: Path) -> None:
+    """Layout class "plain legend beside a round plot" (survey plain_legend 1015 p1): the series names listed
+    right of each pie or doughnut in the labels' ink, no swatch or colour, 10-12 pt from it (past
+    LABEL_MARGIN_PT). Before: none of the three charts' 12 words ("strongly", "agree", "neutral",
+    "disagree" in each) was in its unit."""
+    assert _survey_words(tmp_path, "plain_legend", 1015, 1, ("pie", "donut"))[1] >= 12
+
+
+def test_bar_labels_right_of_a_pie_stay_the_bars(tmp_path: Path) -> None:
+    """The category names of a bar chart set left-aligned 12 pt right of a pie are a column of short lines
+    too; the longest stands nearer to its bar than to the pie: the column is the bar chart's labels, no
+    name of it the pie's legend (the short names alone are nearer to the pie)."""
+    doc = pymupdf.open()
+    page = _report_page(doc)
+    page.insert_text((60, 140), "Share of teams", fontsize=11, fontname="hebo")
+    _pie(page, (120, 220), 60)
+    names = ("Edge", "Core", "Branch", "Platform teams")
+    for k, name in enumerate(names):
+        y = 180 + 22 * k
+        page.insert_text((192, y + 10), name, fontsize=8)
+        page.draw_rect((252, y, 252 + 40 * (k + 1), y + 14), color=None, fill=BLUE)
+    path = tmp_path / "pie_and_bars.pdf"
+    doc.save(path)
+    figures = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
+    pie = [f.unit for f in figures if f.unit.bbox[0] < 100]
+    assert len(pie) == 1 and pie[0].bbox[2] < 190, [(f.unit.bbox, f.unit.figure_text) for f in figures]
+    assert not set(names) & set(pie[0].figure_text.splitlines()), pie[0].figure_text
