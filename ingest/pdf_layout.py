@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ from figvault.ingest.panels import (
     wrapped_title,
 )
 from figvault.ingest.pdf_image_claims import claimed_pixels
-from figvault.ingest.plain_legend import name_column
+from figvault.ingest.plain_legend import ALIGN_SLACK_PT, NAMES_MIN, name_column
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -1196,6 +1197,7 @@ def _uncaptioned(
         start = part.box if legend is None else box_union(part.box, legend)
         if chart:  # its value axis and its plain legend, set apart, are its own labels
             ticks = _tick_column(layout, part.box, boxes or ())
+            ticks |= _row_labels(layout, part, boxes or (), excluded)
             if legend is None:
                 ticks |= _plain_legend(layout, part, boxes or (), excluded)
             skip = (skip | _not_panel_labels(layout, start, title)) - ticks
@@ -1836,6 +1838,50 @@ def _plain_legend(
         if any(_gap_x(box, o) < box[0] - plot[2] for o in others if o != plot):
             return frozenset()
     return frozenset(column)
+
+
+def _row_labels(
+    layout: PageLayout, part: Cluster, others: Sequence[Box], excluded: set[int]
+) -> frozenset[int]:
+    """Layout class "category labels flush left, wrapped": a horizontal bar chart sets its category names
+    flush with the panel's left edge and wraps a long one over two lines ("Cost visibility across" /
+    "teams"), so no line of the column ends within LABEL_MARGIN_PT of the bars and _not_panel_labels
+    skipped them all as past the chart's sides (the unit's box held them: the title is as wide). Lines left
+    of the bars, up to ROW_LABEL_SHARE of the chart's width away, starting together (ALIGN_SLACK_PT), each
+    level with a bar row (_bar_rows) and nearer to this chart than to any other drawing of ``others``, are
+    its labels. A column chart has no bar rows; a neighbour's legend is not level with them."""
+    rows = _bar_rows(part)
+    plot = part.box
+    reach = ROW_LABEL_SHARE * (plot[2] - plot[0])
+    found = []
+    for i in layout.line_index.near(plot, reach) if len(rows) >= NAMES_MIN else ():
+        line = layout.lines[i]
+        box, gap = line.box, plot[0] - line.box[2]
+        middle = (box[1] + box[3]) / 2
+        if line.block in excluded or line.turned or not LABEL_MARGIN_PT < gap <= reach:
+            continue
+        level = any(top <= middle <= foot for top, foot in rows)
+        if level and not any(_gap_x(box, o) < gap for o in others if o != plot):
+            found.append(i)
+    left = statistics.median(layout.lines[i].box[0] for i in found) if found else 0.0
+    column = [i for i in found if abs(layout.lines[i].box[0] - left) <= ALIGN_SLACK_PT]
+    return frozenset(column) if len(column) >= NAMES_MIN else frozenset()
+
+
+def _bar_rows(part: Cluster) -> list[tuple[float, float]]:
+    """The vertical spans of a horizontal bar chart's rows: its bars that start at its bars' left edge (the
+    value axis), those that touch one another joined (a stacked column's segments are one span)."""
+    bars = [a.box for a in part.atoms if a.bar]
+    if not bars:
+        return []
+    base = min(b[0] for b in bars)
+    rows: list[list[float]] = []
+    for b in sorted((b for b in bars if b[0] - base <= ALIGN_SLACK_PT), key=lambda b: b[1]):
+        if rows and b[1] <= rows[-1][1] + STROKE_PT:
+            rows[-1][1] = max(rows[-1][1], b[3])
+        else:
+            rows.append([b[1], b[3]])
+    return [(top, foot) for top, foot in rows]
 
 
 NOTE_LINE = re.compile(r"^(sources?|notes?|base)\s*[:.]", re.IGNORECASE)
