@@ -62,14 +62,11 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
     docs = [d for d in records if searchable(d)]
     principal = record.principal()
     seen = sum(1 for d in docs if principal.sees(d.tenant, d.groups))
-    line = (
-        f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
-        f"{counts.failed_note()}"
-    )
-    if seen or not docs:
-        return line
-    groups = ",".join(record.groups) or "GROUP"
-    return f"{line}: give documents their groups with `figvault documents set-groups ID --groups {groups}`"
+    line = f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
+    if not seen and docs:  # the fix first: the failed note's command is not the one that helps here
+        groups = ",".join(record.groups) or "GROUP"
+        line += f": give documents their groups with `figvault documents set-groups ID --groups {groups}`"
+    return line + counts.failed_note()
 
 
 @users_app.command("list")

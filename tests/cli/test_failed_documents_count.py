@@ -46,7 +46,10 @@ def test_users_add_counts_searchable_documents_and_the_failed_apart(tmp_path: Pa
         "ana can see 2 of the 2 documents of tenant default, 2 failed: see `figvault documents list`\n"
     ) in added.stderr
     blind = CliRunner().invoke(app, [*base, "bob", "--groups", "hr"])
-    assert "bob can see 0 of the 2 documents of tenant default, 2 failed: see" in blind.stderr
+    assert (
+        "bob can see 0 of the 2 documents of tenant default: give documents their groups with"
+        " `figvault documents set-groups ID --groups hr`, 2 failed: see `figvault documents list`\n"
+    ) in blind.stderr
 
 
 def test_documents_list_says_why_a_document_failed(tmp_path: Path) -> None:
