@@ -168,3 +168,29 @@ def test_a_helper_answers_on_a_descriptor_past_1024() -> None:
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+REAPED_CHILD = """
+import subprocess, sys, time
+spin = "import time\\nend = time.process_time() + 0.5\\nwhile time.process_time() < end: pass"
+subprocess.run([sys.executable, "-c", spin], check=True)  # ended and reaped: in this process's children times
+print("reaped", flush=True)
+time.sleep(30)
+"""
+
+
+def test_tree_cpu_seconds_counts_the_children_that_ended() -> None:
+    """``tree_cpu_seconds`` (LibreOffice's limit, the extraction worker's clock) counts the CPU of a process
+    tree's descendants that already ended and were reaped (their parent's ``children_*`` times), not only
+    the live ones': a LibreOffice that starts a short-lived converter used CPU the budget must see."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", REAPED_CHILD], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "reaped"
+        own = cpu_limited.process_cpu_seconds(psutil.Process(proc.pid))
+        assert cpu_limited.descendants(proc.pid) == []
+        assert cpu_limited.tree_cpu_seconds(psutil.Process(proc.pid)) >= own + 0.45
+    finally:
+        proc.kill()
+        proc.wait(5)
