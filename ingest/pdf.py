@@ -20,7 +20,7 @@ from figvault.ingest.captions import CaptionKind, citing_sentences
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
-from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, MAX_PAGE_POINTS, ContentBudget
+from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, MAX_PAGE_POINTS, ContentBudget, PageCost
 from figvault.ingest.pdf_layout import (
     PAGE_COVER_SHARE,
     TEXT_FLAGS,
@@ -386,17 +386,47 @@ HEAVY_PAGE_DPI = 72
 """Resolution cap of a page rendered whole because it holds too much drawing to analyse."""
 
 
+@dataclass(frozen=True)
+class _OverBudget:
+    reason: str
+    """What the page's warning says after ``page N:``."""
+    whole_page: bool
+    """Rendered as one unit of the whole page, without layout analysis (else skipped)."""
+
+
+def _over_budget(cost: PageCost, settings: ExtractSettings) -> _OverBudget | None:
+    """Whether a page of ``cost`` is skipped (its content decompresses past ``max_page_content_mb``, it shows
+    more than MAX_PAGE_CHARACTERS characters or paints more than HEAVY_PAGE_FACTOR times
+    ``max_page_drawing_ops``) or rendered whole (over ``max_page_drawing_ops``, or its paths hold more than
+    MAX_PAGE_POINTS points), and why; None when it is within the budget."""
+    cap = settings.max_page_drawing_ops
+    if cost.over_bytes:
+        limit_mb = settings.max_page_content_mb
+        return _OverBudget(f"skipped, its content decompresses past {limit_mb} MiB", False)
+    if cost.characters > MAX_PAGE_CHARACTERS:
+        shows = f"{cost.characters:,} characters (more than {MAX_PAGE_CHARACTERS:,})"
+        return _OverBudget(f"skipped, it shows {shows}", False)
+    if cost.operations > HEAVY_PAGE_FACTOR * cap:
+        limit = f"more than {HEAVY_PAGE_FACTOR} x extract.max_page_drawing_ops = {cap:,}"
+        return _OverBudget(f"skipped, {cost.operations:,} drawing operations ({limit})", False)
+    whole = "rendered as one unit, without layout analysis"
+    if cost.operations > cap:
+        return _OverBudget(
+            f"{cost.operations:,} drawing operations (extract.max_page_drawing_ops = {cap:,}): {whole}", True
+        )
+    if cost.points > MAX_PAGE_POINTS:
+        return _OverBudget(f"paths of {cost.points:,} points (more than {MAX_PAGE_POINTS:,}): {whole}", True)
+    return None
+
+
 def _read_pages(
     doc: pymupdf.Document, settings: ExtractSettings, warnings: list[str], texts: dict[int, str] | None = None
 ) -> tuple[list[PageContent | None], list[int]]:
     """Each page's content (None: unreadable, skipped or too heavy), and the pages to render whole.
 
-    The work per page is capped before MuPDF interprets anything (pdf_budget): a page whose content
-    decompresses past ``max_page_content_mb``, shows more than MAX_PAGE_CHARACTERS characters, or paints
-    more than HEAVY_PAGE_FACTOR times ``max_page_drawing_ops``, is skipped; one over
-    ``max_page_drawing_ops`` becomes one unit of the whole page, without layout analysis. Either way a
-    warning names the page. ``texts`` gets the text of every
-    page not skipped (page_text.pdf_page_text).
+    The work per page is capped before MuPDF interprets anything (pdf_budget): a page over the budget is
+    skipped or becomes one unit of the whole page, without layout analysis (``_over_budget``), and a
+    warning names it. ``texts`` gets the text of every page not skipped (page_text.pdf_page_text).
     """
     budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
     cap = settings.max_page_drawing_ops
@@ -410,31 +440,13 @@ def _read_pages(
                 warnings.append(f"page {number}: skipped, {small}")
                 pages.append(None)
                 continue
-            cost = budget.page_cost(page, cap)
-            if cost.over_bytes:
-                limit = settings.max_page_content_mb
-                warnings.append(f"page {number}: skipped, its content decompresses past {limit} MiB")
-            elif cost.characters > MAX_PAGE_CHARACTERS:
-                warnings.append(
-                    f"page {number}: skipped, it shows {cost.characters:,} characters"
-                    f" (more than {MAX_PAGE_CHARACTERS:,})"
-                )
-            elif cost.operations > HEAVY_PAGE_FACTOR * cap:
-                warnings.append(
-                    f"page {number}: skipped, {cost.operations:,} drawing operations"
-                    f" (more than {HEAVY_PAGE_FACTOR} x extract.max_page_drawing_ops = {cap:,})"
-                )
-            elif cost.operations > cap or cost.points > MAX_PAGE_POINTS:
-                warnings.append(
-                    f"page {number}: {cost.operations:,} drawing operations (extract.max_page_drawing_ops"
-                    f" = {cap:,}): rendered as one unit, without layout analysis"
-                    if cost.operations > cap
-                    else f"page {number}: paths of {cost.points:,} points (more than {MAX_PAGE_POINTS:,}):"
-                    " rendered as one unit, without layout analysis"
-                )
-                heavy.append(number)
-                if texts is not None:
-                    texts[number] = pdf_page_text(page)
+            verdict = _over_budget(budget.page_cost(page, cap), settings)
+            if verdict is not None:
+                warnings.append(f"page {number}: {verdict.reason}")
+                if verdict.whole_page:
+                    heavy.append(number)
+                    if texts is not None:
+                        texts[number] = pdf_page_text(page)
             else:
                 textpage = page.get_textpage(flags=TEXT_FLAGS)
                 content = read_page(page, textpage)
