@@ -283,8 +283,13 @@ def _in_title(text: str, title: str) -> bool:
     return bool(text.strip()) and text.strip() in title
 
 
+def _images_in(region: FigureRegion, images: list[ImageBox]) -> list[ImageBox]:
+    """The page's pictures that are the figure's: at least half of each lies in its box."""
+    return [im for im in images if box_intersection(im.box, region.box) >= 0.5 * box_area(im.box)]
+
+
 def _pictures(region: FigureRegion, images: list[ImageBox]) -> list[Box]:
-    return [im.box for im in images if box_intersection(im.box, region.box) >= 0.5 * box_area(im.box)]
+    return [im.box for im in _images_in(region, images)]
 
 
 def _chars_over_pictures(region: FigureRegion, images: list[ImageBox]) -> int:
@@ -362,11 +367,10 @@ def _ocr_image(
     """The region rendered for OCR: at the resolution of the pictures in it (150-300 dpi), a drawing of
     outlined words at 300 dpi (rule 52), pixel-capped."""
     dpi = float(OCR_MIN_DPI)
-    for image in content.images:
-        if box_intersection(image.box, region.box) >= 0.5 * box_area(image.box):
-            width_pt = image.box[2] - image.box[0]
-            if width_pt > 0:
-                dpi = max(dpi, image.source_size[0] / width_pt * 72)
+    for image in _images_in(region, content.images):
+        width_pt = image.box[2] - image.box[0]
+        if width_pt > 0:
+            dpi = max(dpi, image.source_size[0] / width_pt * 72)
     if _outlined_glyphs(region, content) >= OCR_OUTLINED_MIN_GLYPHS:
         dpi = OCR_MAX_DPI  # outlined labels are set at 6-8 pt: at 150 dpi Tesseract misreads them
     dpi = min(dpi, OCR_MAX_DPI)
