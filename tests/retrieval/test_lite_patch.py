@@ -145,7 +145,15 @@ def test_patched_search_equals_lites_own(client: Any, name: str, monkeypatch: py
     patched = {(i, e): _search(client, name, q, e) for i, q in enumerate(queries) for e in exprs}
     monkeypatch.setattr(collection, "execute_search_with_index", lite_patch.original_search())
     original = {(i, e): _search(client, name, q, e) for i, q in enumerate(queries) for e in exprs}
-    assert patched == original
+    # A segment whose passing rows are few (``EXACT_ROWS``), or whose HNSW answer under a filter came back
+    # short, is scored exactly by the patch (``_recall``): its answer is then as long or longer and at least
+    # as close at every rank. A flat index is exact already: Lite's own answer.
+    changed = {k for k in original if patched[k] != original[k]}
+    assert name == "hnsw" or not changed  # a flat index is exact already
+    for key in changed:
+        assert len(patched[key]) >= len(original[key])
+        # FAISS's and the brute-force kernel's cosines differ in the 6th digit (rounded to 5 here).
+        assert all(p[1] >= o[1] - 2e-5 for p, o in zip(patched[key], original[key], strict=False))
     found = {pk for hits in patched.values() for pk, _d, _n in hits}
     assert not found & {"k0003", "k0260", "k0310", "k0500", "k0010", "k0120", "k0610"}  # deletes hold
     newest = {pk: n for hits in patched.values() for pk, _d, n in hits}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from figvault.errors import StoreError
-from figvault.retrieval import milvus_store
+from figvault.retrieval import lite_patch, milvus_store
 from figvault.retrieval.acl import in_list, quote
 from figvault.retrieval.lexical import LexicalChannel
 from figvault.retrieval.lexical_index import Scope
@@ -123,7 +123,8 @@ def test_selective_filter_returns_every_match_in_exact_order(store: MilvusUnitSt
 def test_underfilled_hnsw_result_is_completed(
     store: MilvusUnitStore, loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """HNSW under a selective filter can miss reachable matches; the store retries, then scans exactly."""
+    """HNSW under a selective filter can miss reachable matches; the store retries, then scans exactly (a
+    Milvus server's path: on Lite the patched search completes itself, below)."""
     collection, rows = loaded
     expr = f'{F_TENANT} == "t1" and page == 2'
     matching = [r for r in rows if r["page"] == 2]
@@ -135,12 +136,61 @@ def test_underfilled_hnsw_result_is_completed(
         return real_search(self, *args, **kwargs)[:3]
 
     monkeypatch.setattr(MilvusUnitStore, "_search_once", underfilling)
+    monkeypatch.setattr(MilvusUnitStore, "_complete_search", lambda self: False)  # a server's search
     query = np.asarray(rows[5]["text"], dtype=np.float32)
     hits = store.search_channel(collection, "text", query, expr, 20)
     assert len(calls) == 2 and calls[1] > calls[0]  # retried with a wider beam, then scanned
     expected = sorted(matching, key=lambda r: -float(np.dot(query, r["text"])))[:20]
     assert [h.unit_id for h in hits] == [r[F_ID] for r in expected]
     assert hits[0].row["doc"]  # full rows come back from the exact path too
+
+
+@pytest.mark.parametrize("exact_rows", [lite_patch.EXACT_ROWS, 0])
+def test_a_short_answer_on_lite_reads_no_row_of_other_tenants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_rows: int
+) -> None:
+    """A caller holding fewer units than the limit got a short HNSW answer on every search, and the store
+    then counted the filter's matches: on Lite a count walks every row of every tenant, so the caller's
+    ``recall`` time said how many units others hold (16 ms with none, 1.1 s with 40,000). Counted, not
+    timed: no count or row query, and the caller's every unit in exact order, among 600 other rows (HNSW
+    forced to under-fill, as it does under a selective filter at scale). ``exact_rows`` 0: no segment is
+    small enough to be scored exactly at once, so the graph walk's short answer is completed."""
+    from milvus_lite.index.faiss_hnsw import FaissHnswIndex
+
+    monkeypatch.setattr(lite_patch, "EXACT_ROWS", exact_rows)
+
+    store = MilvusUnitStore.from_settings(load_settings("offline", data_dir=tmp_path))
+    rng = random.Random(3)
+    mine = [random_unit(rng, i, tenant="tiny", groups=["g1"], doc_id="mine") for i in range(4)]
+    others = [random_unit(rng, i, tenant="big", groups=["g1"], doc_id=f"o{i % 9}") for i in range(4, 604)]
+    collection = store.ensure_collection(LAYOUT)
+    store.upsert_rows(collection, rows_for(mine + others, seed=4))
+    store.flush(collection)
+    wide: list[str] = []
+    for name in ("count", "query_rows"):  # what reads every tenant's rows on Lite
+
+        def counted(self, *args, _real=getattr(MilvusUnitStore, name), _name=name, **kwargs):
+            wide.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(MilvusUnitStore, name, counted)
+    real_ann = FaissHnswIndex.search
+
+    walks: list[int] = []
+
+    def underfilling(self, queries, top_k, valid_mask=None, params=None):
+        walks.append(top_k)
+        ids, dists = real_ann(self, queries, top_k, valid_mask=valid_mask, params=params)
+        ids[:, 1:], dists[:, 1:] = -1, np.inf  # one hit of several
+        return ids, dists
+
+    monkeypatch.setattr(FaissHnswIndex, "search", underfilling)
+    query = np.asarray(rows_for(others[:1], seed=5)[0]["text"], dtype=np.float32)
+    hits = store.search_channel(collection, "text", query, f'{F_TENANT} == "tiny"', 10)
+    expected = sorted(rows_for(mine + others, seed=4)[:4], key=lambda r: -float(np.dot(query, r["text"])))
+    assert [h.unit_id for h in hits] == [r[F_ID] for r in expected]
+    assert wide == []
+    assert bool(walks) == (exact_rows == 0)  # 604 rows: a graph walk only when none is scored exactly
 
 
 def test_alias_switch_and_drop(store: MilvusUnitStore, loaded) -> None:
