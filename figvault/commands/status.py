@@ -36,6 +36,21 @@ def status(
         )
     if mismatch is not None:
         typer.echo(mismatch)
+    failed = _failed_line(state(ctx).settings)
+    if failed:
+        typer.echo(failed)
+
+
+def _failed_line(settings: Settings) -> str:
+    """``documents: 6 searchable, 4 failed: see `figvault documents list``` when some ingest failed: the
+    table's ``indexed 6; failed 4`` did not say where the reasons are."""
+    from figvault.pipeline.document_counts import DocumentCounts
+    from figvault.pipeline.registry import DocumentRegistry
+
+    with one_line_errors():
+        counts = DocumentCounts.of(DocumentRegistry.open(settings).list())
+    note = counts.failed_note()
+    return f"documents: {counts.searchable} searchable{note}" if note else ""
 
 
 def shown(value: Any) -> str:

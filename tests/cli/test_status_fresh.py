@@ -52,3 +52,23 @@ def test_status_prints_values_not_python_reprs(tmp_path: Path) -> None:
     assert not any(mark in table for mark in ("None", "[]", "{}", "True", "False")), table
     assert shown({"indexed": 6, "failed": 3}) == "indexed 6; failed 3"
     assert shown({"fields": ["title", "caption"], "on": True}) == "fields title, caption; on yes"
+
+
+def test_status_says_where_the_reasons_of_failed_documents_are(tmp_path: Path) -> None:
+    """``documents indexed 2; failed 2`` counted the failed files apart but did not say where their reasons
+    are (the first-hour walk of 2026-12-06); ``documents list`` has them in its error column."""
+    from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+    from figvault.settings import load_settings
+
+    registry = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path))
+    for doc_id, state in (
+        ("a.pdf", DocState.INDEXED),
+        ("b.pdf", DocState.FAILED),
+        ("c.pdf", DocState.FAILED),
+    ):
+        registry.put(DocumentRecord(doc_id=doc_id, tenant="default", name=doc_id, state=state, units=0))
+    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path), "status"])
+    assert result.exit_code == 0, result.output
+    assert "documents: 1 searchable, 2 failed: see `figvault documents list`\n" in result.stdout
+    fresh = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path / "new"), "status"])
+    assert "failed" not in fresh.stdout
