@@ -32,7 +32,7 @@ from lxml import etree
 from PIL import Image
 
 from figvault.errors import ExtractionError, UnsafeFileError, one_line
-from figvault.ingest import slide_render
+from figvault.ingest import pptx_parts, slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.metafile_text import metafile_text
@@ -182,6 +182,9 @@ def _open_presentation(data: bytes) -> Any:
     ) as exc:
         # python-pptx names the file it was given: here an in-memory object, whose repr shows an address
         reason = _OBJECT_REPR.sub("the package", one_line(exc))
+        # and a parse error names no part (a picture typed as a slide: "Start tag expected, '<' not found")
+        part = pptx_parts.unparsed_part(data, str(exc)) if isinstance(exc, etree.XMLSyntaxError) else None
+        reason = f"{part}: {reason}" if part else reason
         raise ExtractionError(f"not a readable PPTX package: {reason}") from None
 
 

@@ -160,6 +160,19 @@ def _check_present(rels: str, rel: etree._Element, target: str) -> None:
         )
 
 
+def unparsed_part(data: bytes, error: str) -> str | None:
+    """The member of package ``data`` whose XML fails to parse with ``error`` (python-pptx's parse error,
+    which names no part), among those ``[Content_Types].xml`` types as XML; None when none does (or the
+    package cannot be listed). Only asked once a deck has failed: each XML-typed part is parsed again."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        types = _content_types(zf, names) or {}
+        for name in zf.namelist():
+            if types.get(name, _default_type(types, name)).endswith("xml") and _parse(zf, name)[1] == error:
+                return name
+    return None
+
+
 def _refuse(reason: str) -> None:
     raise UnsupportedFileError(f"not a readable PPTX package: {reason}")
 

@@ -122,3 +122,11 @@ def test_a_page_rewritten_by_an_incremental_update_is_read_as_updated(tmp_path: 
     assert words in texts[1]
     with pymupdf.open(pdf) as doc:
         assert words in doc[0].get_text()
+
+
+def test_a_picture_typed_as_a_slide_is_named_in_the_reason(tmp_path: Path) -> None:
+    # Before: "not a readable PPTX package: Start tag expected, '<' not found, line 1, column 1 ...": which
+    # part python-pptx failed to parse was not said.
+    base = decks.picture_deck(tmp_path / "picture.pptx").read_bytes()
+    deck = he.lying_type(tmp_path / "deck.pptx", base, "ppt/media/image1.png", he.SLIDE_TYPE)
+    fails_with(deck, ExtractionError, "not a readable PPTX package: ppt/media/image1.png: Start tag expected")
