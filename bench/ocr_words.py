@@ -23,8 +23,9 @@ the default in one process, A B B A (a pass over all pictures each): OCR CPU-s o
 characters read, and those the variant gains and loses.
 
 Variants are ``VARIANTS`` below: each reads a picture as ``ingest.ocr.read_lines`` does (``default``),
-changed in one way: ``no_enlarge`` without its enlarging of small text, ``up2`` every picture twice as
-large instead, the others on top of the default read.
+changed in one way: ``no_enlarge`` without its enlarging of small text, ``no_reread`` without its second
+read of the lines it doubted every word of, ``up2`` every picture twice as large instead, the others on top
+of the default read.
 """
 
 from __future__ import annotations
@@ -291,6 +292,7 @@ def joined(image: Image.Image) -> list[ocr.OcrLine]:
 VARIANTS: dict[str, Reader] = {
     "default": _read,
     "no_enlarge": with_constant("SMALL_TEXT_PX", 0),
+    "no_reread": with_constant("REREAD_LINES", 0),
     "up2": upscale(2.0),
     "line32": with_constant("TEXT_LINE_PX", 32),
     "line40": with_constant("TEXT_LINE_PX", 40),

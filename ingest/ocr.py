@@ -17,8 +17,10 @@ page, each scaled to ``extract.ocr_max_pixels`` and stopped after ``extract.ocr_
 (each read runs in a child process forked for it, with the engine loaded: ``read_lines``). A picture
 whose text lines are small (a screenshot's 9-14 px type, tick labels) is read enlarged
 (``_sized_for_text``, within a pixel budget): at its own size Tesseract finds those lines but misreads
-their letters. Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``): extraction already runs one worker
-per core. It runs inside extraction (``extract_document``), so in the extraction workers.
+their letters. A line whose every word the read doubted (small or faint type) is read again alone,
+enlarged (``_line_again``), in the same process and limits. Tesseract runs single-threaded
+(``OMP_THREAD_LIMIT=1``): extraction already runs one worker per core. It runs inside extraction
+(``extract_document``), so in the extraction workers.
 """
 
 from __future__ import annotations
@@ -385,16 +387,34 @@ def _recognized(
     api: Any, image: Image.Image, max_pixels: int, wall_s: float
 ) -> tuple[list[OcrLine], int] | None:
     """``_read_here`` with the engine ``api``."""
-    import tesserocr
-
     api.SetImage(image)
     bigger = _sized_for_text(api, image, max_pixels)
     if bigger is not image:
         api.SetImage(bigger)
-    # Tesseract's own, wall-clock limit, a second after the owner's kill: for a helper whose owner is gone.
-    if not api.Recognize(timeout=max(1, int((wall_s + 1) * 1000))):
+    timeout_ms = _timeout_ms(wall_s)
+    if not api.Recognize(timeout=timeout_ms):
         return None
+    lines, missed = _confident_lines(api)
+    for at, box in reversed(missed[:REREAD_LINES]):
+        again = _line_again(api, image, box, bigger.width / image.width, timeout_ms)
+        if again is not None:
+            lines.insert(at, again)
+    return lines, bigger.width
+
+
+def _timeout_ms(wall_s: float) -> int:
+    """Tesseract's own, wall-clock limit, a second after the owner's kill: for a helper whose owner is
+    gone."""
+    return max(1, int((wall_s + 1) * 1000))
+
+
+def _confident_lines(api: Any) -> tuple[list[OcrLine], list[tuple[int, tuple[int, int, int, int]]]]:
+    """The lines of confident words of the read in ``api``, and the lines it found but doubted every word
+    of (a misread: small or faint type), each as (where it goes among the lines, its box)."""
+    import tesserocr
+
     lines: list[OcrLine] = []
+    missed: list[tuple[int, tuple[int, int, int, int]]] = []
     words: list[str] = []
     lead: list[str] = []
     firsts: list[tuple[int, int, int, int]] = []
@@ -412,12 +432,81 @@ def _recognized(
                 words.append(text)
             elif not words:
                 lead.append(text)
-        if item.IsAtFinalElement(line, word) and words:
-            lines.append(OcrLine(" ".join(words), box, " ".join(lead), tuple(firsts)))
+        if item.IsAtFinalElement(line, word):
+            if words:
+                lines.append(OcrLine(" ".join(words), box, " ".join(lead), tuple(firsts)))
+            elif lead:
+                missed.append((len(lines), box))
             words, firsts = [], []
     if words:
         lines.append(OcrLine(" ".join(words), box, " ".join(lead), tuple(firsts)))
-    return lines, bigger.width
+    return lines, missed
+
+
+REREAD_LINES = 12
+"""The most doubted lines of one picture read again (``_line_again``: about 10 ms each)."""
+REREAD_LINE_PX = 32
+"""A doubted line is read again enlarged to this height (its box: ascenders to descenders), at most
+MAX_REREAD times."""
+MAX_REREAD = 4.0
+
+
+def _line_again(
+    api: Any, image: Image.Image, box: tuple[int, int, int, int], scale: float, timeout_ms: int
+) -> OcrLine | None:
+    """A second read of one line the first read found but doubted every word of (``_confident_lines``):
+    cut from ``image`` (``box`` is in its pixels times ``scale``, those of the first read), enlarged to
+    REREAD_LINE_PX and read as one line of text. Layout class "a screenshot's line of small or faint type":
+    in the whole picture Tesseract finds the line but misreads it; alone and larger it reads. The line, its
+    box in the first read's pixels, when that read gives a confident word; else None."""
+    import tesserocr
+
+    cut = _line_cut(image, box, scale)
+    if cut is None:
+        return None
+    crop, left, top, factor = cut
+    mode = api.GetPageSegMode()
+    api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+    try:
+        api.SetImage(crop)
+        if not api.Recognize(timeout=timeout_ms):
+            return None
+        lines, _ = _confident_lines(api)
+    finally:
+        api.SetPageSegMode(mode)
+    if not lines:
+        return None
+    back = scale / factor  # a box in the crop's pixels -> the first read's
+    return OcrLine(
+        " ".join(line.text for line in lines),
+        box,
+        first_boxes=tuple(_moved(b, back, left * scale, top * scale) for b in lines[0].first_boxes),
+    )
+
+
+def _line_cut(
+    image: Image.Image, box: tuple[int, int, int, int], scale: float
+) -> tuple[Image.Image, float, float, float] | None:
+    """The line ``box`` (in ``image``'s pixels times ``scale``) cut from ``image`` with a margin of a quarter
+    of its height and enlarged to REREAD_LINE_PX, with the cut's left and top in ``image`` and the factor;
+    None for a box that is not a line of text (a rule, an icon, a box's frame: not wider than twice its
+    height)."""
+    x0, y0, x1, y1 = (v / scale for v in box)
+    high = y1 - y0
+    if high < 4 or x1 - x0 < 2 * high:
+        return None
+    pad = high / 4
+    left, top = max(0.0, x0 - pad), max(0.0, y0 - pad)
+    right, bottom = min(image.width, x1 + pad), min(image.height, y1 + pad)
+    crop = image.crop((round(left), round(top), round(right), round(bottom)))
+    factor = max(1.0, min(MAX_REREAD, REREAD_LINE_PX / high))
+    size = (round(crop.width * factor), round(crop.height * factor))
+    return (crop.resize(size, Image.Resampling.LANCZOS) if factor > 1 else crop), left, top, factor
+
+
+def _moved(box: tuple[int, int, int, int], scale: float, dx: float, dy: float) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return round(x0 * scale + dx), round(y0 * scale + dy), round(x1 * scale + dx), round(y1 * scale + dy)
 
 
 SMALL_TEXT_PX = 16

@@ -438,3 +438,43 @@ def test_only_a_tall_lone_letter_before_a_word_is_a_pictograph(
     text: str, boxes: tuple[tuple[int, int, int, int], ...], words: str
 ) -> None:
     assert ocr.OcrLine(text, (0, 0, 300, 50), "", boxes).words == words
+
+
+def faint_line_picture() -> Image.Image:
+    """Three lines of 20 px type (read at the picture's own size: not small text) and a fourth of grey 10 px
+    type, a screenshot's footnote or status line: Tesseract's layout finds that line but doubts every word
+    of it in the whole picture ("Snapshot" 50, "retention" 54, "schedule" 51, "certticate" 43: under
+    MIN_CONFIDENCE), and the read loses the line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=420, height=190)
+    page.draw_rect(page.rect, color=None, fill=(0.96, 0.97, 1.0))
+    for i, line in enumerate(WORDS):
+        page.insert_text((10, 30 + i * 34), line, fontsize=20, fontname="helv", color=(0.1, 0.1, 0.2))
+    footnote = "Snapshot retention schedule certificate"
+    page.insert_text((10, 150), footnote, fontsize=10, fontname="helv", color=(0.45, 0.45, 0.5))
+    png = page.get_pixmap(dpi=72).tobytes("png")
+    doc.close()
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+@needs_tesseract
+def test_a_line_whose_every_word_was_doubted_is_read_again_alone_and_enlarged() -> None:
+    """The doubted line is cut out, enlarged and read as one line (ocr._line_again): its words come back,
+    in reading order, with its box in the picture's pixels; the lines read well are read once."""
+    image = faint_line_picture()
+    lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1))
+    assert [line.text for line in lines[:3]] == list(WORDS)
+    assert lines[3].text.split() == ["Snapshot", "retention", "schedule", "certificate"]
+    x0, y0, x1, y1 = lines[3].box
+    assert y0 > lines[2].box[3] and 130 < y0 < y1 < 160 and x0 < 20 < 120 < x1
+    assert all(y0 - 5 <= top and bottom <= y1 + 5 for _, top, _, bottom in lines[3].first_boxes)
+
+
+@needs_tesseract
+def test_a_picture_read_well_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No doubted line, no second read: a picture read well costs nothing more."""
+    monkeypatch.setattr(ocr, "_line_again", lambda *args: pytest.fail("read again"))
+    monkeypatch.setattr(ocr, "_READER", cpu_limited.Helper())  # forked with the patch
+    image = Image.open(io.BytesIO(text_picture())).convert("RGB")
+    lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1))
+    assert [line.text for line in lines] == list(WORDS)
