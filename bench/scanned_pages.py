@@ -4,8 +4,9 @@
 ``pdf._drop_decorations``) and counts the pages ``scanned_pages.image_only_pages`` selects; no OCR runs (the
 selection comes before it). One line per PDF with a selected page, and totals.
 
-``flat PDF ... --pages N``: each PDF's first N pages, and the same pages flattened to pictures (each page
-a JPEG at 200 dpi: a scan, or a deck saved as pictures), both extracted; the born-digital file's units are
+``flat PDF ... --pages N [--turn DEG] [--skew DEG]``: each PDF's first N pages, and the same pages flattened
+to pictures (each page a JPEG at 200 dpi: a scan, or a deck saved as pictures; tilted and turned as asked:
+a page fed askew or sideways), both extracted; the born-digital file's units are
 the reference (no labels): per document, its units found again in the scan (box IoU >= 0.4), the scan's
 units that match none, and on slide-like pages whether the scan unit's title is the born-digital one.
 """
@@ -69,8 +70,9 @@ FLAT_DPI = 200
 MATCH_IOU = 0.4
 
 
-def first_pages(src: Path, dst: Path, count: int, *, flat: bool) -> Path:
-    """``src``'s first ``count`` pages saved as ``dst``; ``flat``: each page one JPEG picture of itself."""
+def first_pages(src: Path, dst: Path, count: int, *, flat: bool, turn: int = 0, skew: float = 0.0) -> Path:
+    """``src``'s first ``count`` pages saved as ``dst``; ``flat``: each page one JPEG picture of itself,
+    tilted by ``skew`` degrees and turned by ``turn`` (counter-clockwise; the page turns with it)."""
     doc = pymupdf.open(src)
     out = pymupdf.open()
     for page in list(doc)[:count]:
@@ -79,18 +81,24 @@ def first_pages(src: Path, dst: Path, count: int, *, flat: bool) -> Path:
             continue
         pix = page.get_pixmap(dpi=FLAT_DPI, alpha=False)
         image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+        image = image.rotate(skew, Image.Resampling.BICUBIC, fillcolor="white").rotate(turn, expand=True)
         data = io.BytesIO()
         image.save(data, format="JPEG", quality=80)
-        target = out.new_page(width=page.rect.width, height=page.rect.height)
+        width, height = page.rect.width, page.rect.height
+        target = out.new_page(
+            width=height if turn in (90, 270) else width, height=width if turn in (90, 270) else height
+        )
         target.insert_image(target.rect, stream=data.getvalue())
     out.save(dst)
     return dst
 
 
-def compare(src: Path, count: int, folder: Path) -> dict[str, float]:
+def compare(src: Path, count: int, folder: Path, turn: int = 0, skew: float = 0.0) -> dict[str, float]:
     settings = ExtractSettings(workers=1, ocr_timeout_s=600)
     born = extract_document(first_pages(src, folder / f"{src.stem}.born.pdf", count, flat=False), settings)
-    flat = first_pages(src, folder / f"{src.stem}.flat.pdf", count, flat=True)
+    for figure in born.figures:  # where each born-digital unit lies on the turned scan
+        figure.unit.bbox = _turned_box(figure.unit.bbox, figure.unit.page_size, turn)
+    flat = first_pages(src, folder / f"{src.stem}.flat.pdf", count, flat=True, turn=turn, skew=skew)
     started = time.process_time() + cpu_limited.children_cpu(), time.time()
     scan = extract_document(flat, settings)
     cpu = time.process_time() + cpu_limited.children_cpu() - started[0]  # OCR reads run in a helper child
@@ -103,6 +111,17 @@ def compare(src: Path, count: int, folder: Path) -> dict[str, float]:
     return {"born": len(born.figures), "scan": len(scan.figures), "found": found, "extra": extra,
             "slides": len(slides), "slide_titles": titled, "with_title": len(born_titles),
             "cpu_s": round(cpu, 1), "wall_s": round(wall, 1)}  # fmt: skip
+
+
+def _turned_box(box: tuple[float, ...], size: tuple[float, float], turn: int) -> tuple[float, ...]:
+    """``box`` of a page of ``size`` on that page turned by ``turn`` degrees counter-clockwise."""
+    x0, y0, x1, y1 = box
+    width, height = size
+    return {
+        90: (y0, width - x1, y1, width - x0),
+        180: (width - x1, height - y1, width - x0, height - y0),
+        270: (height - y1, x0, height - y0, x1),
+    }.get(turn, box)
 
 
 def _matched(unit: FigureUnit, others: list[ExtractedFigure]) -> bool:
@@ -125,13 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("/tmp/figvault-flat"))
+    parser.add_argument("--turn", type=int, choices=[0, 90, 180, 270], default=0, help="flat: pages turned")
+    parser.add_argument("--skew", type=float, default=0.0, help="flat: pages tilted by this many degrees")
     args = parser.parse_args(argv)
     if args.mode == "touched":
         touched(args.paths)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.paths:
-        print(path.name, json.dumps(compare(path, args.pages, args.out)), flush=True)
+        print(path.name, json.dumps(compare(path, args.pages, args.out, args.turn, args.skew)), flush=True)
     return 0
 
 

@@ -256,7 +256,7 @@ def read_upright_lines(
     image: Image.Image, engine: OcrEngine, settings: ExtractSettings, until: deadline.Deadline | None = None
 ) -> tuple[list[OcrLine], int]:
     """``read_lines`` of ``image`` turned upright first: Tesseract's orientation detection (OSD) says by how
-    many degrees (0, 90, 180, 270; a page scanned sideways or upside down). Returns the lines, their boxes
+    many degrees (0, 90 or 270: a page scanned sideways; SIDEWAYS). Returns the lines, their boxes
     in the pixels of ``image.rotate(turn, expand=True)``, and ``turn``. Within the same limits as the read."""
     return _read(image, engine, settings, until, upright=True)
 
@@ -349,9 +349,12 @@ def _read_here(
     return None if read is None else (*read, turn)
 
 
-ORIENT_MIN_CONFIDENCE = 2.0
-"""Tesseract's orientation confidence below which a page is left as it is (text pages measured 5.5-6.5, in
-all four orientations; a page of too few letters has none)."""
+ORIENT_MIN_CONFIDENCE = 5.0
+"""Tesseract's orientation confidence below which a page is left as it is. Text pages measured 5.5-6.5 in
+all four orientations, slides set large 5.7-17.4 (turned right every time); pages of charts with little
+text 0.05-8.1, wrong up to 3.7 (an upright survey page read as upside down at 3.7, a sideways one as turned
+the other way at 2.55; upside-down text pages 4.2-4.37, wrong on two of three; docs/extraction.md, "Pages
+that are one picture")."""
 
 
 def _orientation(image: Image.Image) -> int:
@@ -369,7 +372,13 @@ def _orientation(image: Image.Image) -> int:
         api.Clear()
     if not found or found.get("orient_conf", 0.0) < ORIENT_MIN_CONFIDENCE:
         return 0
-    return int(found["orient_deg"]) % 360
+    turn = int(found["orient_deg"]) % 360
+    return turn if turn in SIDEWAYS else 0
+
+
+SIDEWAYS = (90, 270)
+"""The turns made: a page scanned sideways. Upside down (180) is not: Tesseract's verdict was wrong on the
+generated report's upside-down text pages (0 at 4.37) and on an upright survey page (180 at 3.7)."""
 
 
 @functools.cache

@@ -58,11 +58,11 @@ def test_a_page_scanned_in_strips_is_read_as_one_picture(tmp_path: Path) -> None
 
 
 @needs_tesseract
-@pytest.mark.parametrize("turn", [90, 180])
-def test_a_page_scanned_sideways_or_upside_down_is_read_upright(tmp_path: Path, turn: int) -> None:
-    """A page fed sideways or upside down (the page stored turned): OCR's orientation detection turns it
-    upright before it is read; the unit's box is where the chart lies on the stored page, its picture
-    upright (the chart is wider than high)."""
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_page_scanned_sideways_is_read_upright(tmp_path: Path, turn: int) -> None:
+    """A page fed sideways (the page stored turned, landscape): OCR's orientation detection turns it
+    upright before it is read (not a slide); the unit's box is where the chart lies on the stored page,
+    its picture upright (the chart is wider than high)."""
     path = docs.report_page_pdf(tmp_path / "turned.pdf", turn=turn)
     ex = extract_document(path, ExtractSettings(workers=1))
     assert len(ex.figures) == 1, [f.unit.bbox for f in ex.figures]
