@@ -1158,6 +1158,7 @@ def _uncaptioned(
             coloured += [(key.box, _fill_colour(key)) for key in cluster.atoms]
     parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
     legends = _keyed_legends(layout, parts, coloured)
+    rows_beside = _row_neighbours(parts, legends)
     specks = [mark for mark, _ in coloured]
     if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
         layout.title_lines = []  # the page's "slide title" is its top chart's title, left of it
@@ -1197,7 +1198,7 @@ def _uncaptioned(
         start = part.box if legend is None else box_union(part.box, legend)
         if chart:  # its value axis and its plain legend, set apart, are its own labels
             ticks = _tick_column(layout, part.box, boxes or ())
-            ticks |= _row_labels(layout, part, boxes or (), excluded)
+            ticks |= _row_labels(layout, part, boxes or (), excluded, rows_beside)
             if legend is None:
                 ticks |= _plain_legend(layout, part, boxes or (), excluded)
             skip = (skip | _not_panel_labels(layout, start, title)) - ticks
@@ -1841,7 +1842,11 @@ def _plain_legend(
 
 
 def _row_labels(
-    layout: PageLayout, part: Cluster, others: Sequence[Box], excluded: set[int]
+    layout: PageLayout,
+    part: Cluster,
+    others: Sequence[Box],
+    excluded: set[int],
+    beside: tuple[list[Box], list[Box]] = ([], []),
 ) -> frozenset[int]:
     """Layout class "category labels flush left, wrapped": a horizontal bar chart sets its category names
     flush with the panel's left edge and wraps a long one over two lines ("Cost visibility across" /
@@ -1849,7 +1854,11 @@ def _row_labels(
     skipped them all as past the chart's sides (the unit's box held them: the title is as wide). Lines left
     of the bars, up to ROW_LABEL_SHARE of the chart's width away, starting together (ALIGN_SLACK_PT), each
     level with a bar row (_bar_rows) and nearer to this chart than to any other drawing of ``others``, are
-    its labels. A column chart has no bar rows; a neighbour's legend is not level with them."""
+    its labels. A column chart has no bar rows; a neighbour's legend is not level with them. ``beside``
+    (_row_neighbours): the page's horizontal bar charts and keyed legends. A bar chart left of the line,
+    farther than LABEL_MARGIN_PT, is no rival (layout class "bar charts side by side": its labels stand on
+    its own left, its values within the margin of its bars, so the line is the right-hand chart's); a line
+    of a keyed legend is that legend's."""
     rows = _bar_rows(part)
     plot = part.box
     reach = ROW_LABEL_SHARE * (plot[2] - plot[0])
@@ -1860,12 +1869,32 @@ def _row_labels(
         middle = (box[1] + box[3]) / 2
         if line.block in excluded or line.turned or not LABEL_MARGIN_PT < gap <= reach:
             continue
-        level = any(top <= middle <= foot for top, foot in rows)
-        if level and not any(_gap_x(box, o) < gap for o in others if o != plot):
+        if not any(top <= middle <= foot for top, foot in rows):
+            continue
+        if any(box_intersection(box, legend) > 0 for legend in beside[1]):
+            continue
+        if not any(_rival(box, gap, o, beside[0]) for o in others if o != plot):
             found.append(i)
     left = statistics.median(layout.lines[i].box[0] for i in found) if found else 0.0
     column = [i for i in found if abs(layout.lines[i].box[0] - left) <= ALIGN_SLACK_PT]
     return frozenset(column) if len(column) >= NAMES_MIN else frozenset()
+
+
+def _rival(line: Box, gap: float, other: Box, bar_charts: list[Box]) -> bool:
+    """``other`` stands nearer to ``line`` than the chart ``gap`` away and may own it: not a horizontal bar
+    chart left of it, farther than LABEL_MARGIN_PT (see _row_labels)."""
+    near = _gap_x(line, other)
+    if near >= gap:
+        return False
+    return not (near > LABEL_MARGIN_PT and other[2] <= line[0] and other in bar_charts)
+
+
+def _row_neighbours(
+    parts: list[tuple[Cluster, bool]], legends: list[Box | None]
+) -> tuple[list[Box], list[Box]]:
+    """The boxes of the page's horizontal bar charts (2 bar rows or more) and of its keyed legends."""
+    bars = [part.box for part, chart in parts if chart and len(_bar_rows(part)) >= NAMES_MIN]
+    return bars, [legend for legend in legends if legend is not None]
 
 
 def _bar_rows(part: Cluster) -> list[tuple[float, float]]:

@@ -356,3 +356,11 @@ def test_wrapped_category_labels_flush_left_are_the_bars_words(tmp_path: Path) -
     ("Cost visibility across" / "teams"), so no line ends within LABEL_MARGIN_PT of the bars and all were
     skipped as past the chart's sides. Before: 22 of their 66 words lost."""
     _survey_words(tmp_path, "plain_legend", 1017, 1, ("stacked",))
+
+
+def test_the_labels_of_the_right_hand_bar_chart_of_a_row_are_its_words(tmp_path: Path) -> None:
+    """Layout class "bar charts side by side" (survey shared_legend 1007 p1, a grid of stacked bar charts):
+    the right-hand chart's category names, flush with its panel's edge, stand nearer to the left chart's
+    bars than to its own; a bar chart's labels stand on its own left, so the left chart is no rival for
+    them. Before: 63 of the page's four charts' 88 words kept (the right-hand ones lost theirs)."""
+    _survey_words(tmp_path, "shared_legend", 1007, 1, ("stacked",))
