@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from figvault.settings import Settings
@@ -24,6 +28,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_in_thread(app: Any, http: Any) -> Iterator[int]:
+    """``app`` served by uvicorn with the protocol class ``http`` on a free loopback port, in a thread of
+    this process, until the block ends: yields the port."""
+    chosen = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=chosen, http=http, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield chosen
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def server_env(**extra: str) -> dict[str, str]:

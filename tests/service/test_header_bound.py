@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +20,7 @@ from uvicorn.server import ServerState
 from figvault.commands import serve as serve_command
 from figvault.service.http_protocol import bounded_head_protocol
 from figvault.settings import load_settings
-from tests.helpers.server import free_port
+from tests.helpers.server import free_port, uvicorn_in_thread
 
 BOUND = 64 * 1024
 
@@ -42,19 +40,8 @@ async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    chosen = free_port()
-    protocol = bounded_head_protocol(BOUND)
-    config = uvicorn.Config(_ok, host="127.0.0.1", port=chosen, http=protocol, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield chosen
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(_ok, bounded_head_protocol(BOUND)) as chosen:
+        yield chosen
 
 
 def _status(port: int, request: bytes) -> int:

@@ -10,15 +10,13 @@ less than ``read_min_rate`` bytes a second (service/http_protocol.py); shortened
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from figvault.service.http_protocol import bounded_head_protocol
-from tests.helpers.server import free_port
+from tests.helpers.server import uvicorn_in_thread
 from tests.service.test_header_bound import _get, _ok, _status
 
 IDLE_S = 1.0
@@ -28,19 +26,9 @@ WAIT_S = 20.0
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    chosen = free_port()
     protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
-    config = uvicorn.Config(_ok, host="127.0.0.1", port=chosen, http=protocol, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield chosen
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(_ok, protocol) as chosen:
+        yield chosen
 
 
 def _closed_within(conn: socket.socket, seconds: float) -> bool:
