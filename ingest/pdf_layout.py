@@ -36,6 +36,7 @@ from figvault.ingest.boxes import (
     box_iou,
     box_union,
     boxes_near,
+    centre_in,
     h_overlap,
     merge_touching,
 )
@@ -1110,14 +1111,21 @@ def _release_backdrops(clusters: list[Cluster], layout: PageLayout, speck: float
     (a legend above the plot) or the top gridline, and takes them from the chart: no swatch keys the
     legend, whose names are then lost, and the gridline ladder misses its top rung, whose tick is lost. A
     cluster made of one filled box holding a line of words (_holds_words) and otherwise only specks
-    and strokes is split into its paths again; one gluing a whole chart stays whole (the box is then the
-    chart's title band, _title_band)."""
+    and strokes, all standing outside the box, is split into its paths again; one gluing a whole chart stays
+    whole (the box is then the chart's title band, _title_band), and so does a box with marks inside it:
+    layout class "chart on a card", the card's tinted background behind a small chart whose bars are specks
+    (a dashboard card's horizontal bars, 6-9 pt each) is the chart's backdrop, not a title's."""
     result: list[Cluster] = []
     for cluster in clusters:
         atoms = cluster.atoms
         backdrops = [a for a in atoms if a.path_count == 1 and a.fill and _holds_words(layout, a.box)]
         marks = [a for a in atoms if not any(a is b for b in backdrops)]
-        if len(backdrops) != 1 or not marks or not all(_speck_or_stroke(a, speck) for a in marks):
+        if (
+            len(backdrops) != 1
+            or not marks
+            or not all(_speck_or_stroke(a, speck) for a in marks)
+            or any(centre_in(a.box, backdrops[0].box) for a in marks)
+        ):
             result.append(cluster)
             continue
         result += [_atom_copy(atom) for atom in atoms]
