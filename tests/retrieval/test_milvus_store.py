@@ -155,9 +155,13 @@ def test_a_short_answer_on_lite_reads_no_row_of_other_tenants(
     timed: no count or row query, and the caller's every unit in exact order, among 600 other rows (HNSW
     forced to under-fill, as it does under a selective filter at scale). ``exact_rows`` 0: no segment is
     small enough to be scored exactly at once, so the graph walk's short answer is completed."""
+    from milvus_lite.engine.collection import Collection
     from milvus_lite.index.faiss_hnsw import FaissHnswIndex
 
     monkeypatch.setattr(lite_patch, "EXACT_ROWS", exact_rows)
+    # Lite builds a flushed segment's index on a background thread; on a loaded machine the search came
+    # before it (no index: scored exactly, no walk). Built in the flush, the segment has its graph to walk.
+    monkeypatch.setattr(Collection, "_schedule_bg_maintenance", Collection._bg_compact_and_index)
 
     store = MilvusUnitStore.from_settings(load_settings("offline", data_dir=tmp_path))
     rng = random.Random(3)
