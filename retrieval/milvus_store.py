@@ -574,12 +574,21 @@ class MilvusUnitStore:
         return int(result[0]["count(*)"]) if result else 0
 
     def get_rows(
-        self, collection: str, expr: str, *, fields: list[str] | None = None, for_search: bool = False
+        self,
+        collection: str,
+        expr: str,
+        *,
+        fields: list[str] | None = None,
+        for_search: bool = False,
+        limit: int = QUERY_WINDOW,
     ) -> list[dict[str, Any]]:
-        """Rows matching ``expr``. ``for_search``: the read of a search's hits, at the search's consistency
-        (``store.read_consistency``); every other read is ``Strong`` (the collections' level)."""
+        """Rows matching ``expr``, at most ``limit`` (up to ``QUERY_WINDOW``). ``for_search``: a read for a
+        search, at its consistency (``store.read_consistency``); every other read is ``Strong`` (the
+        collections' level)."""
         self.ensure_loaded(collection)
-        extra = {"consistency_level": self.settings.read_consistency} if for_search else {}
+        extra: dict[str, Any] = {"limit": min(limit, QUERY_WINDOW)} if limit < QUERY_WINDOW else {}
+        if for_search:
+            extra["consistency_level"] = self.settings.read_consistency
         fields = self._readable(collection, fields or OUTPUT_FIELDS)
         return list(self.client.query(collection, filter=expr, output_fields=fields, **extra))
 
@@ -624,9 +633,9 @@ class MilvusUnitStore:
         """Top ``limit`` units of one dense channel under ``expr``, complete even where HNSW under-fills.
 
         A selective filter can leave HNSW with fewer than ``limit`` reachable matches although enough rows
-        match. Then: retry with a wider beam, and if still short, score the filtered rows exactly. On Lite
-        the patched search completes itself (``_complete_search``). (The
-        lexical channel is not searched here: see ``retrieval/lexical.py``.)
+        match. On Lite the patched search completes itself (``_complete_search``). On a server a short
+        answer is completed by ``_complete_short``. (The lexical channel is not searched here: see
+        ``retrieval/lexical.py``.)
         """
         if channel == LEXICAL:
             raise StoreError("the lexical channel is figvault's own index (retrieval/lexical.py), not Milvus")
@@ -636,6 +645,31 @@ class MilvusUnitStore:
         hits = self._search_once(collection, channel, query, expr, limit, fields, ef=ef)
         if len(hits) >= limit or self._complete_search():
             return hits
+        return self._complete_short(collection, channel, query, expr, limit, fields, hits, ef)
+
+    def _complete_short(
+        self,
+        collection: str,
+        channel: str,
+        query: np.ndarray,
+        expr: str,
+        limit: int,
+        fields: list[str],
+        hits: list[ChannelHit],
+        ef: int,
+    ) -> list[ChannelHit]:
+        """A server's short answer made complete. A caller whose filter passes fewer than ``limit`` rows
+        (a small tenant or group: a short answer on every search) has those rows, read at most ``limit``,
+        scored exactly, whether or not HNSW found them all: the same two calls every time. Before, the store
+        counted the filter's matches and, when HNSW had under-filled (which the share of the segments
+        that caller's rows are decides, so other tenants' rows do), searched again and scanned: the
+        calls, and so the ``recall`` time, followed others' rows. A filter passing ``limit`` rows or more:
+        retry with a wider beam, then score the filtered rows exactly."""
+        query = np.asarray(query, dtype=np.float32)
+        window = min(limit, QUERY_WINDOW)
+        mine = self.get_rows(collection, expr, fields=[*fields, channel], for_search=True, limit=window)
+        if len(mine) < window:
+            return _scored(mine, channel, query, limit)
         matching = self.count(collection, expr)
         target = min(limit, matching)
         if len(hits) >= target:
@@ -646,9 +680,7 @@ class MilvusUnitStore:
         if len(hits) >= target or matching > EXACT_FALLBACK_MAX_ROWS:
             return hits
         log.info("HNSW still under-filled (%d of %d): exact scan of %d rows", len(hits), target, matching)
-        return self._exact_search(
-            collection, channel, np.asarray(query, dtype=np.float32), expr, limit, fields
-        )
+        return self._exact_search(collection, channel, query, expr, limit, fields)
 
     def _complete_search(self) -> bool:
         """Whether this store's filtered search returns every match up to its limit by itself (Lite with
@@ -699,18 +731,22 @@ class MilvusUnitStore:
     def _exact_search(
         self, collection: str, channel: str, query: np.ndarray, expr: str, limit: int, fields: list[str]
     ) -> list[ChannelHit]:
-        rows = self.query_rows(collection, expr, [*fields, channel])
-        if not rows:
-            return []
-        matrix = np.asarray([r[channel] for r in rows], dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
-        scores = matrix @ query / np.where(norms == 0, 1.0, norms)
-        order = np.argsort(-scores, kind="stable")[:limit]
-        hits = []
-        for i in order:
-            row = {k: v for k, v in rows[int(i)].items() if k != channel}
-            hits.append(ChannelHit(unit_id=row[F_ID], score=float(scores[int(i)]), row=row))
-        return hits
+        return _scored(self.query_rows(collection, expr, [*fields, channel]), channel, query, limit)
+
+
+def _scored(rows: list[dict[str, Any]], channel: str, query: np.ndarray, limit: int) -> list[ChannelHit]:
+    """The top ``limit`` of ``rows`` by the cosine of their ``channel`` vector with ``query``."""
+    if not rows:
+        return []
+    matrix = np.asarray([r[channel] for r in rows], dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+    scores = matrix @ query / np.where(norms == 0, 1.0, norms)
+    order = np.argsort(-scores, kind="stable")[:limit]
+    hits = []
+    for i in order:
+        row = {k: v for k, v in rows[int(i)].items() if k != channel}
+        hits.append(ChannelHit(unit_id=row[F_ID], score=float(scores[int(i)]), row=row))
+    return hits
 
 
 def _add_unit_fields(schema: Any, omit: frozenset[str]) -> None:

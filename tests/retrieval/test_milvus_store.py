@@ -246,3 +246,59 @@ def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     settings = load_settings("offline", data_dir=tmp_path)
     with pytest.raises(StoreError, match="cannot open the Milvus store"):
         MilvusUnitStore("http://127.0.0.1:9", settings.store)
+
+
+def _calls_of_a_short_search(
+    store: MilvusUnitStore, collection: str, query: np.ndarray, expr: str, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The store's reads during one ``search_channel`` of limit 10 (``count``, ``query_rows``,
+    ``get_rows``, ``_search_once``), in order."""
+    calls: list[str] = []
+    with monkeypatch.context() as m:
+        for name in ("count", "query_rows", "get_rows", "_search_once"):
+
+            def counted(self, *args, _real=getattr(MilvusUnitStore, name), _name=name, **kwargs):
+                calls.append(_name)
+                return _real(self, *args, **kwargs)
+
+            m.setattr(MilvusUnitStore, name, counted)
+        store.search_channel(collection, "text", query, expr, 10)
+    return calls
+
+
+@pytest.mark.parametrize("underfill", [False, True])
+def test_a_short_answer_on_a_server_makes_the_same_calls_whatever_others_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, underfill: bool
+) -> None:
+    """The server's path (``_complete_search`` False), on Lite. A caller holding fewer units than the limit
+    gets a short answer on every search; the store then counted the filter's matches and, when HNSW had
+    under-filled (the share of the segments the caller's rows are decides that, so others' rows do),
+    searched again with a wider beam and scanned: the calls, and so the answer's ``recall`` time, followed
+    other tenants' rows. Counted, not timed: the same calls with no other rows and with 600 of another
+    tenant, HNSW under-filling or not, no count, and the caller's every unit in exact order. Failed before:
+    [search, count] against [search, count, search, query_rows]."""
+    monkeypatch.setattr(MilvusUnitStore, "_complete_search", lambda self: False)  # a server's search
+    if underfill:
+        real_search = MilvusUnitStore._search_once
+        monkeypatch.setattr(
+            MilvusUnitStore, "_search_once", lambda self, *a, **k: real_search(self, *a, **k)[:1]
+        )
+    store = MilvusUnitStore.from_settings(load_settings("offline", data_dir=tmp_path))
+    rng = random.Random(3)
+    mine = [random_unit(rng, i, tenant="tiny", groups=["g1"], doc_id="mine") for i in range(4)]
+    others = [random_unit(rng, i, tenant="big", groups=["g1"], doc_id=f"o{i % 9}") for i in range(4, 604)]
+    rows = rows_for(mine + others, seed=4)
+    collection = store.ensure_collection(LAYOUT)
+    store.upsert_rows(collection, rows[:4])
+    store.flush(collection)
+    query = np.asarray(rows[5]["text"], dtype=np.float32)
+    expected = [r[F_ID] for r in sorted(rows[:4], key=lambda r: -float(np.dot(query, r["text"])))]
+    expr = f'{F_TENANT} == "tiny"'
+    alone = _calls_of_a_short_search(store, collection, query, expr, monkeypatch)
+    assert [h.unit_id for h in store.search_channel(collection, "text", query, expr, 10)] == expected
+    store.upsert_rows(collection, rows[4:])
+    store.flush(collection)
+    crowded = _calls_of_a_short_search(store, collection, query, expr, monkeypatch)
+    assert [h.unit_id for h in store.search_channel(collection, "text", query, expr, 10)] == expected
+    assert "count" not in alone
+    assert crowded == alone == ["_search_once", "get_rows"]

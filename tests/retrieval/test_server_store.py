@@ -182,3 +182,41 @@ def test_request_filters_select_the_same_units_as_on_lite(
             expr = build_filter(principal, filters, table.sets_of("shapes"), form=form)
             got = {r[F_ID] for r in server_store.query_rows(collection, expr, [F_ID])}
             assert got == want, (filters, form)
+
+
+def test_a_short_answer_makes_no_count_and_the_same_calls_whatever_others_hold(
+    server_store: MilvusUnitStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller holding fewer units than the limit gets a short answer on every search; the store counted
+    the filter's matches on each (and searched again and scanned when HNSW under-filled, which others' rows
+    decide). Counted, not timed, on the 2.3.5 server: one search and one read of at most ``limit`` of the
+    caller's rows, scored exactly, with no other rows and with 600 of another tenant, and the caller's every
+    unit in exact order (tests/retrieval/test_milvus_store.py forces HNSW to under-fill on Lite's side)."""
+    rng = random.Random(11)
+    mine = [random_unit(rng, i, tenant="tiny13", groups=["g1"], doc_id="mine") for i in range(4)]
+    others = [random_unit(rng, i, tenant="big13", groups=["g1"], doc_id=f"o{i % 9}") for i in range(4, 604)]
+    rows = [{k: v for k, v in r.items() if k != "search_text"} for r in rows_for(mine + others, seed=4)]
+    collection = server_store.ensure_collection(LAYOUT)
+    server_store.upsert_rows(collection, rows[:4])
+    query = np.asarray(rows[5]["text"], dtype=np.float32)
+    expected = [r[F_ID] for r in sorted(rows[:4], key=lambda r: -float(np.dot(query, r["text"])))]
+    expr = 'tenant == "tiny13"'
+
+    def calls_and_hits() -> tuple[list[str], list[str]]:
+        calls: list[str] = []
+        with monkeypatch.context() as m:
+            for name in ("count", "query_rows", "get_rows", "_search_once"):
+
+                def counted(self, *args, _real=getattr(MilvusUnitStore, name), _name=name, **kwargs):
+                    calls.append(_name)
+                    return _real(self, *args, **kwargs)
+
+                m.setattr(MilvusUnitStore, name, counted)
+            hits = server_store.search_channel(collection, "text", query, expr, 10)
+        return calls, [h.unit_id for h in hits]
+
+    alone = calls_and_hits()
+    server_store.upsert_rows(collection, rows[4:])
+    server_store.flush(collection)
+    crowded = calls_and_hits()
+    assert alone == crowded == (["_search_once", "get_rows"], expected)
