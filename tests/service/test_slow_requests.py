@@ -9,9 +9,11 @@ less than ``read_min_rate`` bytes a second (service/http_protocol.py); shortened
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,20 @@ WAIT_S = 20.0
 def port() -> Iterator[int]:
     protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
     with uvicorn_in_thread(_ok, protocol) as chosen:
+        yield chosen
+
+
+async def _late_reader(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``_ok``, after thinking ``3 * IDLE_S`` before it reads the body: the server waits, not the client."""
+    if scope["type"] == "http":
+        await asyncio.sleep(3 * IDLE_S)
+    await _ok(scope, receive, send)
+
+
+@pytest.fixture
+def late_port() -> Iterator[int]:
+    protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
+    with uvicorn_in_thread(_late_reader, protocol) as chosen:
         yield chosen
 
 
@@ -55,26 +71,37 @@ def test_a_body_that_stops_coming_is_closed(port: int) -> None:
     assert _status(port, _get()) == 200
 
 
+def _trickled_until_closed(conn: socket.socket) -> bool:
+    """Send a byte every half second (never idle for 1 s, but 2 bytes a second against the 1,000 asked)
+    until the server closes ``conn``, at most WAIT_S: whether it did."""
+    started = time.monotonic()
+    closed = False
+    while time.monotonic() - started < WAIT_S and not closed:
+        try:
+            conn.sendall(b"x")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        closed = closed or _closed_within(conn, 0.5)
+    return closed
+
+
 def test_a_body_that_trickles_is_closed(port: int) -> None:
-    """One byte every half second: never idle for 1 s, but 2 bytes a second against the 1,000 asked."""
     with socket.create_connection(("127.0.0.1", port)) as conn:
         conn.sendall(_upload_head(100_000))
-        started = time.monotonic()
-        closed = False
-        while time.monotonic() - started < WAIT_S and not closed:
-            try:
-                conn.sendall(b"x")
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-            closed = closed or _closed_within(conn, 0.5)
-        assert closed
+        assert _trickled_until_closed(conn)
     assert _status(port, _get()) == 200
+
+
+def test_a_head_that_stops_coming_is_closed(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        assert _closed_within(conn, WAIT_S)
 
 
 def test_a_head_that_trickles_is_closed(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as conn:
         conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        assert _closed_within(conn, WAIT_S)
+        assert _trickled_until_closed(conn)
 
 
 def test_a_body_sent_at_a_steady_pace_is_read(port: int) -> None:
@@ -86,3 +113,35 @@ def test_a_body_sent_at_a_steady_pace_is_read(port: int) -> None:
             time.sleep(0.125)
         answer = conn.recv(4096)
     assert answer.startswith(b"HTTP/1.1 200") and b"\r\n40000\r\n" in answer  # the bytes it read
+
+
+def test_a_kept_alive_connection_idle_between_requests_is_not_closed_as_slow(port: int) -> None:
+    """The bound is on an unfinished request: after an answer the connection idles under uvicorn's own
+    keep-alive timeout (5 s), longer than ``read_idle_s``, and its next request is answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as conn:
+        conn.sendall(_get())
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(3 * IDLE_S)
+        conn.sendall(_get())
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_an_unanswered_expect_100_continue_is_the_servers_wait(late_port: int) -> None:
+    """The client sends the body only after ``100 Continue``, which comes when the app first reads: the
+    3 s the app thinks are no byte from the client, and not counted against it."""
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", late_port), timeout=WAIT_S) as conn:
+        conn.sendall(head)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 100")
+        conn.sendall(b"hello")
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_the_server_stopped_reading_is_not_counted_as_slow(late_port: int) -> None:
+    """A 1 MB body sent at once fills uvicorn's buffer (64 KiB) and it stops reading (flow control) until
+    the app reads, 3 s later: that wait is the server's, and the whole body is read and answered."""
+    size = 1_000_000
+    with socket.create_connection(("127.0.0.1", late_port), timeout=WAIT_S) as conn:
+        conn.sendall(_upload_head(size) + b"z" * size)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200") and b"\r\n%d" % size in answer
