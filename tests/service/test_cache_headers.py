@@ -51,3 +51,17 @@ def test_authenticated_answers_are_not_stored(tmp_path: Path) -> None:
         assert page.headers["cache-control"] == "no-cache"  # the page's own, kept
         script = client.get("/static/api.js")
         assert script.status_code == 200 and "no-store" not in script.headers.get("cache-control", "")
+
+
+def test_behind_a_proxy_prefix_the_scripts_keep_theirs_and_answers_are_not_stored(tmp_path: Path) -> None:
+    """At ``service.root_path`` uvicorn's scope path carries the prefix (``/figvault/static/api.js``): the
+    static scripts are still told apart, and the API's answers still say ``no-store``."""
+    from figvault.service.app import create_app
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    with TestClient(create_app(settings, engine=SimpleNamespace()), root_path="/figvault") as client:
+        auth = _key(settings.registry_path)
+        script = client.get("/figvault/static/api.js")
+        me = client.get("/figvault/v1/me", headers=auth)
+    assert script.status_code == 200 and "no-store" not in script.headers.get("cache-control", "")
+    assert me.status_code == 200 and me.headers["cache-control"] == "no-store"
