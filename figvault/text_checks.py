@@ -29,7 +29,9 @@ MAX_DISPLAY_NAME_CHARS = 200
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ESCAPED = frozenset({"Cc", "Cf", "Cs"})
+_ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""What ``escaped`` writes as escapes: controls, formatting, lone surrogates, and the line and paragraph
+separators (U+2028, U+2029), which end a line for Python's ``str.splitlines`` and so split a table's row."""
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029/\\:*?\"<>|]+")
 """Path characters and every control character: C0, DEL, C1 (NEL U+0085 ends a line for some log
 readers, CSI U+009B starts a terminal escape) and the line and paragraph separators (U+2028, U+2029)."""
@@ -61,8 +63,9 @@ def strip_invisible(value: str) -> str:
 
 
 def escaped(value: str) -> str:
-    """``value`` with control, invisible formatting and lone surrogate characters written as escapes
-    (``\\n``, ``\\x1b``, ``\\u202e``): a stored path kept exact (``source``) shown on one line of a table,
+    """``value`` with control, invisible formatting, line separator and lone surrogate characters written as
+    escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\u2028``): a stored path kept exact (``source``) or an
+    editor's tag shown on one line of a table,
     looking like what it is, with no terminal escape sequence or bidi override acting on the screen."""
     return "".join(
         ch.encode("unicode_escape").decode() if unicodedata.category(ch) in _ESCAPED else ch for ch in value

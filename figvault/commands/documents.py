@@ -66,12 +66,19 @@ def list_documents(
         groups = ",".join(r.groups) or "(none: visible to no one)"
         # Name and path escaped: one row per document, nothing in a file name acting on the terminal.
         source = escaped(r.source) or "(upload, or indexed before sources were recorded)"
-        tags = ",".join(r.tags) or "(none)"
+        tags = _shown_tags(r.tags)
         name = escaped(r.name)
         error = escaped(r.error) or "-"
         typer.echo(
             f"{name}\t{r.doc_id}\t{r.tenant}\t{groups}\t{r.units}\t{r.state}\t{source}\t{tags}\t{error}"
         )
+
+
+def _shown_tags(tags: list[str]) -> str:
+    """Tags on one line of the operator's terminal, escaped: an editor chose them (over HTTP), and tags
+    stored before ``figvault/tags.py`` refused terminal escapes, line separators and bidi overrides may hold
+    them."""
+    return ",".join(escaped(t) for t in tags) or "(none)"
 
 
 def _document_id(settings: Settings, tenant: str, key: str) -> str:
@@ -153,7 +160,7 @@ def set_tags(
         _audit(settings, tenant, "set-tags", [result.to_dict()])
     typer.echo(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): tags"
-        f" {','.join(result.before) or '(none)'} -> {','.join(result.after) or '(none)'};"
+        f" {_shown_tags(result.before)} -> {_shown_tags(result.after)};"
         f" {result.units} units rewritten"
     )
 

@@ -54,3 +54,27 @@ def test_documents_list_shows_a_raw_path_on_one_row_and_its_json_exactly(tmp_pat
     assert (name, source) == ("old\\u202ename.pdf", "/srv/drop/Q3\\n\\x1b[2Jrep\\u202eort.pdf")
     listed = CliRunner().invoke(app, [*base, "--json"])
     assert [d["source"] for d in json.loads(listed.stdout)] == [raw]
+
+
+def test_an_editors_tags_reach_the_operators_terminal_escaped(tmp_path: Path) -> None:
+    """Tags are an editor's (``PATCH /v1/documents/{id}``), and the table and ``set-tags`` printed them as
+    they were: a CSI (U+009B) acted on the operator's terminal, a line separator split the row for
+    ``str.splitlines`` readers, a bidi override reversed what followed. Tags stored before
+    ``figvault/tags.py`` refused such characters are now shown escaped (failed before: the row split, the
+    characters raw); the JSON keeps them exact."""
+    stored = ["a\x9b2Jb", "c\u2028d", "pay\u202elortnoc"]
+    settings = load_settings("offline", data_dir=tmp_path)
+    registry = DocumentRegistry.open(settings)
+    registry.put(
+        DocumentRecord(doc_id="doc_a", tenant="default", name="a.pdf", state=DocState.INDEXED, tags=stored)
+    )
+    base = ["--config", "offline", "--data-dir", str(tmp_path), "documents"]
+    lines = CliRunner().invoke(app, [*base, "list"]).stdout.splitlines()
+    assert len(lines) == 2 and len(lines[1].split("\t")) == 9, lines
+    assert lines[1].split("\t")[7] == "a\\x9b2Jb,c\\u2028d,pay\\u202elortnoc"
+    listed = CliRunner().invoke(app, [*base, "list", "--json"])
+    assert json.loads(listed.stdout)[0]["tags"] == stored
+    changed = CliRunner().invoke(app, [*base, "set-tags", "doc_a", "--tags", "ok"])
+    assert changed.exit_code == 0, changed.output
+    assert "a\\x9b2Jb,c\\u2028d,pay\\u202elortnoc -> ok;" in changed.stdout
+    assert not any(ch in changed.stdout for ch in "\x9b\u2028\u202e")
