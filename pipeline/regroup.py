@@ -94,16 +94,22 @@ def set_document_groups(
 
 @contextmanager
 def _locked_document(
-    settings: Settings, tenant: str, doc_id: str, lock_timeout_s: float
+    settings: Settings,
+    tenant: str,
+    doc_id: str,
+    lock_timeout_s: float,
+    may: Callable[[DocumentRecord], bool] | None = None,
 ) -> Iterator[tuple[Database, DocumentRegistry, DocumentRecord]]:
     """The registry connection and the document's record, under the exclusive store write lock (see the
-    module); DocumentNotFoundError when ``doc_id`` is not in ``tenant``."""
+    module); DocumentNotFoundError when ``doc_id`` is not in ``tenant``, or when the record as it is under
+    the lock fails ``may`` (the caller's access, judged again: a regroup that held the lock while the
+    caller waited may have taken the document out of its groups)."""
     conn = connect(settings)
     try:
         registry = DocumentRegistry(conn)
         with store_write_lock(settings, exclusive=True, timeout_s=lock_timeout_s):
             record = registry.get(tenant, doc_id)
-            if record is None:
+            if record is None or (may is not None and not may(record)):
                 raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
             yield conn, registry, record
     finally:
@@ -168,15 +174,17 @@ def set_document_tags(
     *,
     store: MilvusUnitStore | None = None,
     lock_timeout_s: float = LOCK_TIMEOUT_S,
+    may: Callable[[DocumentRecord], bool] | None = None,
 ) -> RetagResult:
     """Give document ``doc_id`` of ``tenant`` the ``tags`` (``figvault/tags.py``), rewriting its units' tags
-    in place like a regroup (same lock, same one-request rewrite); raises DocumentNotFoundError."""
+    in place like a regroup (same lock, same one-request rewrite); raises DocumentNotFoundError, also when
+    the document under the lock fails ``may`` (an editor's access, see ``_locked_document``)."""
     try:
         chosen = tag_set(tags)
     except ValueError as exc:
         raise FigvaultError(str(exc)) from None
     store = store or MilvusUnitStore.from_settings(settings)
-    with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (_conn, registry, record):
+    with _locked_document(settings, tenant, doc_id, lock_timeout_s, may) as (_conn, registry, record):
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen})
         )

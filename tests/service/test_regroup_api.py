@@ -216,3 +216,48 @@ def test_a_document_whose_ingest_failed_is_not_counted_as_one(team: Team) -> Non
     finally:
         registry.delete("default", "broken.pdf")
         conn.close()
+
+
+def test_an_editors_retag_waiting_on_a_regroup_that_hides_the_document_is_refused(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PATCH /v1/documents/{id}`` with ``tags`` checked the editor's access before it waited for the store
+    lock (up to 30 s), and not again: an admin's regroup that held the lock meanwhile and took the
+    document out of the editor's groups did not stop the retag, so an editor of ``finance`` wrote the tags
+    of a document only ``hr`` may see (and read them back in the answer). Now judged again under the lock:
+    the answer of a document that does not exist, nothing written (failed before: 200, tags written)."""
+    from figvault.pipeline.registry import DocumentRegistry
+    from figvault.pipeline.regroup import set_document_groups
+    from figvault.service.api.routes import documents as route
+
+    admin, editor = team.as_("ada"), team.as_("eve")
+    both = {"groups": ["finance", "hr"]}
+    assert team.client.patch("/v1/documents/budget.pdf", json=both, headers=admin).status_code == 200
+    settings = team.client.app.state.settings
+    real_find = route.find_document
+
+    def regrouped_meanwhile(conn, principal, key, **kwargs):  # the admin's regroup, while eve waited
+        record = real_find(conn, principal, key, **kwargs)
+        if record is not None and principal.user == "eve":
+            set_document_groups(settings, "default", record.doc_id, ["hr"])
+        return record
+
+    monkeypatch.setattr(route, "find_document", regrouped_meanwhile)
+    try:
+        refused = team.client.patch("/v1/documents/budget.pdf", json={"tags": ["eve"]}, headers=editor)
+        missing = team.client.patch("/v1/documents/nope.pdf", json={"tags": ["eve"]}, headers=editor)
+        assert refused.status_code == missing.status_code == 404 and refused.json() == missing.json()
+        monkeypatch.setattr(route, "find_document", real_find)
+        conn = connect(settings)
+        [record] = DocumentRegistry(conn).matching("default", "budget.pdf")
+        conn.close()
+        assert (record.groups, record.tags) == (["hr"], [])
+        assert team.search("hank", filters={"tags": ["eve"]})["results"] == []
+        # Without a regroup between, the editor's retag of a document it sees goes through.
+        assert team.client.patch("/v1/documents/budget.pdf", json=both, headers=admin).status_code == 200
+        done = team.client.patch("/v1/documents/budget.pdf", json={"tags": ["ok"]}, headers=editor)
+        assert done.status_code == 200 and done.json()["tags"] == ["ok"], done.text
+    finally:
+        monkeypatch.setattr(route, "find_document", real_find)
+        restore = {"groups": ["hr"], "tags": []}
+        assert team.client.patch("/v1/documents/budget.pdf", json=restore, headers=admin).status_code == 200
