@@ -158,9 +158,9 @@ def sniff_mime(data: bytes) -> str:
     """The document type from its bytes, never from its name."""
     if not data:
         raise UnsupportedFileError("empty file")
-    # PDF readers accept a header within the first KiB; so do we.
-    if b"%PDF-" in data[:1024]:
-        return PDF_MIME
+    # A zip's signature at byte 0 decides before the PDF header is looked for: a zip whose first member is
+    # a stored PDF (or a deck whose first part is) holds "%PDF-" within its first KiB too, and MuPDF read
+    # the member's objects out of the archive as if they were the file (twelfth hostile pass).
     if data[:4] == b"PK\x03\x04":
         names = _zip_names(io.BytesIO(data))
         if "[Content_Types].xml" in names and any(n.startswith("ppt/") for n in names):
@@ -170,6 +170,9 @@ def sniff_mime(data: bytes) -> str:
         if any(n.startswith("xl/") for n in names):
             raise UnsupportedFileError("an Excel workbook (.xlsx), not PDF or PPTX")
         raise UnsupportedFileError("a zip archive, not PDF or PPTX")
+    # PDF readers accept a header within the first KiB; so do we.
+    if b"%PDF-" in data[:1024]:
+        return PDF_MIME
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnsupportedFileError("a legacy Office file (.ppt/.doc): save it as PPTX or PDF")
     raise UnsupportedFileError("not a PDF or PPTX file (unrecognised content)")

@@ -24,6 +24,7 @@ from lxml import etree
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.ingest.png_chunks import without_metadata
 from figvault.ingest.pptx_parts import check_part_kinds
 from figvault.ingest.slide_chart import MAX_CHART_POINTS
 
@@ -550,7 +551,7 @@ def image_size(blob: bytes) -> tuple[int, int] | None:
     # PIL's own guard would raise in open() with its own limit and wording; we check the size ourselves.
     saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        with Image.open(io.BytesIO(blob)) as img:
+        with Image.open(io.BytesIO(without_metadata(blob))) as img:
             return img.size
     except Exception:
         return None
@@ -566,7 +567,7 @@ def decodable(blob: bytes) -> bool:
     """Whether PIL can decode this image (judged from the header, without decoding)."""
     saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        with Image.open(io.BytesIO(blob)) as img:
+        with Image.open(io.BytesIO(without_metadata(blob))) as img:
             return img.format not in _UNDECODABLE
     except Exception:
         return False
@@ -602,7 +603,7 @@ def open_image_checked(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
             try:
-                img = Image.open(io.BytesIO(blob))
+                img = Image.open(io.BytesIO(without_metadata(blob)))
                 img = _reduced(img, keep_pixels) if keep_pixels else _loaded(img)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
