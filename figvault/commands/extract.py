@@ -16,6 +16,7 @@ from tqdm import tqdm
 from figvault.commands import app, flag, state
 from figvault.commands._inputs import check_inputs
 from figvault.commands._warnings import warning_lines
+from figvault.text_checks import escaped
 
 if TYPE_CHECKING:
     from figvault.settings import ExtractSettings
@@ -53,7 +54,7 @@ def extract(
     files = list(iter_input_files(paths))
     missing = [p for p in paths if not p.exists()]
     for p in missing:
-        typer.echo(f"FAILED {p}: no such file or folder", err=True)
+        typer.echo(escaped(f"FAILED {p}: no such file or folder"), err=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
     tally = _Tally(failures=[(p, "no such file or folder") for p in missing])
     _write_units(settings.extract, files, out, tally, quiet=quiet)
@@ -79,7 +80,7 @@ def _write_units(
             bar.update(1)
             if isinstance(extracted, str):
                 tally.failures.append((path, extracted))
-                bar.write(f"FAILED {path}: {extracted}", file=sys.stderr)
+                bar.write(escaped(f"FAILED {path}: {extracted}"), file=sys.stderr)
                 continue
             result = extracted.extraction
             tally.warnings += [(str(path), warning) for warning in result.warnings]
@@ -103,7 +104,7 @@ def _write_figures(fh: TextIO, out: Path, figures: list[ExtractedFigure]) -> int
 
 def _print_summary(out: Path, tally: _Tally) -> None:
     for line in warning_lines(tally.warnings):  # once each, with its files ("LibreOffice not found": all)
-        typer.echo(line, err=True)
+        typer.echo(escaped(line), err=True)
 
     typer.echo(
         f"extracted {tally.units} units from {tally.files_ok} file(s), {tally.pages} pages;"

@@ -27,6 +27,7 @@ from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.commands._warnings import result_notes
 from figvault.errors import INTERNAL
 from figvault.settings import Settings
+from figvault.text_checks import escaped
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
@@ -372,14 +373,14 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
         if outcome["status"] == FAILED:
             internal = log_file is not None and outcome["error"].startswith(INTERNAL)
             logged = f" (traceback in {log_file})" if internal else ""
-            typer.echo(f"FAILED {outcome['path']}: {outcome['error']}{logged}", err=True)
+            typer.echo(escaped(f"FAILED {outcome['path']}: {outcome['error']}{logged}"), err=True)
         elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
-            typer.echo(no_figures_line(outcome), err=True)
+            typer.echo(escaped(no_figures_line(outcome)), err=True)
     for line in result_notes(result):
-        typer.echo(line, err=True)
+        typer.echo(escaped(line), err=True)
     if final.state == JobState.SUCCEEDED:
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:
         for error in final.errors:
-            typer.echo(f"FAILED {error.item}: {error.error}", err=True)
+            typer.echo(escaped(f"FAILED {error.item}: {error.error}"), err=True)
         typer.echo(f"error: {failure_line(final, log_file)}", err=True)

@@ -11,6 +11,7 @@ import typer
 
 from figvault.commands import app, flag, state
 from figvault.commands._retrieval_cli import one_line_errors
+from figvault.text_checks import escaped
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
@@ -111,13 +112,13 @@ def show(
     if job.checkpoint:
         typer.echo(f"checkpoint {json.dumps(job.checkpoint, ensure_ascii=False)}")
     for error in job.errors:
-        typer.echo(f"error      {error.item}: {error.error}")
+        typer.echo(escaped(f"error      {error.item}: {error.error}"))
     if job.error_count > len(job.errors):
         typer.echo(f"           ... {job.error_count - len(job.errors)} more")
     # An upload's path is the server's spool file: it is shown by the name it was uploaded under.
     label = (lambda path: item_label(job, path)) if job.params.get("uploads") else str
     for line in result_notes(job.result, label):
-        typer.echo(line)
+        typer.echo(escaped(line))
 
 
 @jobs_app.command("cancel")
