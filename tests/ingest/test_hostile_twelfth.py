@@ -16,7 +16,7 @@ import pytest
 
 from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import extract_document
-from figvault.ingest.png_chunks import SIGNATURE, without_metadata
+from figvault.ingest.png_chunks import without_metadata
 from figvault.pipeline.extract_worker import ExtractLimits, WorkerResult, extract_limited
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_twelfth as h
