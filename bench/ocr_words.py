@@ -289,6 +289,12 @@ def joined(image: Image.Image) -> list[ocr.OcrLine]:
     return out
 
 
+def _tesserocr_set_image(api: Any, image: Image.Image) -> None:
+    """How pictures were handed to Tesseract before ``ocr._set_image``: tesserocr's ``SetImage`` (a BMP
+    written and decoded)."""
+    api.SetImage(image)
+
+
 VARIANTS: dict[str, Reader] = {
     "default": _read,
     "no_enlarge": with_constant("SMALL_TEXT_PX", 0),
@@ -312,6 +318,7 @@ VARIANTS: dict[str, Reader] = {
     "reread_psm11": second_read(with_psm(11)),
     "dehyphen": dehyphenated,
     "joined": joined,
+    "bmp_setimage": with_constant("_set_image", _tesserocr_set_image),
 }
 
 

@@ -396,10 +396,10 @@ def _recognized(
     api: Any, image: Image.Image, max_pixels: int, wall_s: float
 ) -> tuple[list[OcrLine], int] | None:
     """``_read_here`` with the engine ``api``."""
-    api.SetImage(image)
+    _set_image(api, image)
     bigger = _sized_for_text(api, image, max_pixels)
     if bigger is not image:
-        api.SetImage(bigger)
+        _set_image(api, bigger)
     timeout_ms = _timeout_ms(wall_s)
     if not api.Recognize(timeout=timeout_ms):
         return None
@@ -409,6 +409,22 @@ def _recognized(
         if again is not None:
             lines.insert(at, again)
     return lines, bigger.width
+
+
+SOURCE_DPI = 96
+"""The resolution a picture is handed to Tesseract with: the one tesserocr's ``SetImage`` gave it (the BMP
+PIL writes carries 96 dpi). Tesseract's layout scales some of its size limits by it; without one it warns
+and assumes 70 (the same words on the 97 corpus pictures, but not promised for every picture)."""
+
+
+def _set_image(api: Any, image: Image.Image) -> None:
+    """Hand ``image`` (RGB) to Tesseract as its raw pixels, at SOURCE_DPI. tesserocr's ``SetImage`` writes
+    the picture as a BMP that Leptonica then decodes: the same pixels (the same read, boxes included, on all
+    97 pictures extraction hands OCR on the corpus and the tuning documents) at 2.7 times the CPU (8 ms
+    against 3 ms for 1 M pixels), once a read, twice an enlarged one, and once per line read again."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    api.SetImageBytes(rgb.tobytes(), rgb.width, rgb.height, 3, 3 * rgb.width)
+    api.SetSourceResolution(SOURCE_DPI)
 
 
 def _timeout_ms(wall_s: float) -> int:
@@ -477,7 +493,7 @@ def _line_again(
     mode = api.GetPageSegMode()
     api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
     try:
-        api.SetImage(crop)
+        _set_image(api, crop)
         if not api.Recognize(timeout=timeout_ms):
             return None
         lines, _ = _confident_lines(api)

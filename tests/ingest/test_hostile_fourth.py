@@ -165,7 +165,11 @@ class _SlowLayout:
     """An engine that lays out every page on and on whatever its time limit, using a core, as Tesseract
     does (it checks its limit only while recognising words)."""
 
-    def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
+    def SetImageBytes(self, data: bytes, width: int, height: int, depth: int, line: int) -> None:
+        # tesserocr's names (ocr._set_image)
+        pass
+
+    def SetSourceResolution(self, dpi: int) -> None:
         pass
 
     def AnalyseLayout(self) -> None:

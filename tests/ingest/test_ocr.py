@@ -478,3 +478,34 @@ def test_a_picture_read_well_is_read_once(monkeypatch: pytest.MonkeyPatch) -> No
     image = Image.open(io.BytesIO(text_picture())).convert("RGB")
     lines = ocr.read_lines(image, ocr.OcrEngine("eng"), ExtractSettings(workers=1))
     assert [line.text for line in lines] == list(WORDS)
+
+
+def _read_here_with(
+    set_image: object, image: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> list[ocr.OcrLine]:
+    monkeypatch.setattr(ocr, "_set_image", set_image)
+    api = ocr._api("eng")
+    try:
+        read = ocr._recognized(api, image, ExtractSettings().ocr_max_pixels, 60.0)
+    finally:
+        api.Clear()
+    assert read is not None
+    return read[0]
+
+
+@needs_tesseract
+@pytest.mark.parametrize("picture", ["plain", "small", "faint"])
+def test_pictures_handed_as_raw_pixels_read_as_through_tesserocrs_setimage(
+    picture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ocr._set_image hands Tesseract the pixels themselves, not a BMP written and decoded (tesserocr's
+    SetImage): the same read, words and boxes, for a picture read as it is, one read enlarged (small text)
+    and one with a line read again (a faint footnote)."""
+    image = {
+        "plain": lambda: Image.open(io.BytesIO(text_picture())).convert("RGB"),
+        "small": lambda: Image.open(io.BytesIO(small_text_picture())).convert("RGB"),
+        "faint": faint_line_picture,
+    }[picture]()
+    raw = _read_here_with(ocr._set_image, image, monkeypatch)
+    assert raw == _read_here_with(lambda api, im: api.SetImage(im), image, monkeypatch)
+    assert raw  # words were read

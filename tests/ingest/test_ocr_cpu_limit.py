@@ -86,8 +86,12 @@ class _Spinning:
         self.mark = mark
         self.spin = spin
 
-    def SetImage(self, image: Image.Image) -> None:  # tesserocr's names
+    def SetImageBytes(self, data: bytes, width: int, height: int, depth: int, line: int) -> None:
+        # tesserocr's names (ocr._set_image)
         self.mark.write_text(str(os.getpid()))
+
+    def SetSourceResolution(self, dpi: int) -> None:
+        pass
 
     def AnalyseLayout(self) -> None:
         return None  # no text line found: the picture is read at its own size (ocr._sized_for_text)
