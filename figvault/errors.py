@@ -13,6 +13,13 @@ class ExtractionError(FigvaultError):
     """One document could not be read. The batch goes on."""
 
 
+class MachineBoundError(ExtractionError):
+    """A document that failed for the machine's sake, not its bytes': its worker killed by the OS (the
+    out-of-memory killer of a loaded machine) or stopped by the wall-time backstop of a busy one. Unlike
+    the other ExtractionErrors, the next ingest of the unchanged file reads it again
+    (``pipeline/failures.py``)."""
+
+
 class UnsupportedFileError(ExtractionError):
     pass
 

@@ -48,11 +48,12 @@ from typing import Any
 import psutil
 
 from figvault.cores import usable_cores
-from figvault.errors import ExtractionError, FigvaultError, shown_line
+from figvault.errors import ExtractionError, FigvaultError, MachineBoundError, shown_line
 from figvault.ingest import soffice_profiles
 from figvault.ingest.cpu_limited import descendants, tree_cpu_seconds
 from figvault.ingest.deadline import OPTIONAL_SHARE, WALL_FACTOR, Deadline, steps_until
 from figvault.ingest.soffice_profiles import SofficeProfiles
+from figvault.pipeline.failures import failure_reason
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction
 
@@ -297,16 +298,21 @@ def _kill(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _crash_reason(exitcode: int | None) -> str:
+def _crash_error(exitcode: int | None) -> ExtractionError:
+    """A worker that died without a word: a crash on the file (a signal it raised: the file's own), or a kill
+    from outside (SIGKILL: the kernel's out-of-memory killer, most likely) or an exit without a result (the
+    machine's: read again by the next ingest)."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
         if name == "SIGKILL":  # not ours: the kernel's out-of-memory killer, most likely
-            return "the extractor process was killed (out of memory?) while reading this file"
-        return f"the extractor process crashed ({name}) while reading this file"
-    return f"the extractor process stopped (exit code {exitcode}) without a result"
+            return MachineBoundError(
+                "the extractor process was killed (out of memory?) while reading this file"
+            )
+        return ExtractionError(f"the extractor process crashed ({name}) while reading this file")
+    return MachineBoundError(f"the extractor process stopped (exit code {exitcode}) without a result")
 
 
 class _Watch:
@@ -420,7 +426,7 @@ def _check_time(limits: ExtractLimits, verb: str, cpu_s: float, wall_s: float) -
             " counting what it started: OCR reads, LibreOffice); the file is too complex or malformed"
         )
     if wall_s > limits.wall_seconds:
-        raise ExtractionError(
+        raise MachineBoundError(
             f"took longer than {limits.wall_seconds:g} s to {verb} (wall time, {WALL_FACTOR} times the limit"
             f" extract.doc_timeout_s, with {cpu_s:.1f} CPU-s used); the worker was blocked or the machine is"
             " overloaded: raise extract.doc_timeout_s to allow more"
@@ -433,7 +439,7 @@ def _answer(receiver: Connection, process: Any) -> Any:
         kind, payload = receiver.recv()
     except EOFError:  # it died without a word
         process.join(5)
-        raise ExtractionError(_crash_reason(process.exitcode)) from None
+        raise _crash_error(process.exitcode) from None
     if kind == "ok":
         return payload
     if kind == "raise":
@@ -480,7 +486,7 @@ def extract_many(
         try:
             return extract_limited(path, settings, cancelled=stop.is_set, profiles=profiles)
         except ExtractionError as exc:
-            return str(exc)
+            return failure_reason(exc)
 
     pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="figvault-extract")
     # Started largest first, as ingest starts them (runner.largest_first): a long document started last

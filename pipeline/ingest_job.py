@@ -184,8 +184,13 @@ def _status() -> Any:
 
 
 def _zero_counts() -> dict[str, int]:
+    return dict.fromkeys(_counted_statuses(), 0)
+
+
+def _counted_statuses() -> tuple[str, ...]:
+    """The outcome statuses a job's result counts."""
     status = _status()
-    return {status.INDEXED: 0, status.REPLACED: 0, status.SKIPPED: 0, status.FAILED: 0}
+    return (status.INDEXED, status.REPLACED, status.SKIPPED, status.FAILED, status.FAILED_BEFORE)
 
 
 @dataclass
@@ -286,6 +291,33 @@ class _Tally:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     collection: str = ""
     version: str = ""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """The bytes of each file the job reads (by path): its progress by size (``jobs.WORK``)."""
+    done_bytes: int = 0
+
+    def measure(self, files: Sequence[Path]) -> None:
+        """The files whose sizes the progress counts (one that cannot be read: 0, it fails at once)."""
+        for path in files:
+            try:
+                self.sizes[str(path)] = path.stat().st_size
+            except OSError:
+                self.sizes[str(path)] = 0
+
+    def finished(self, paths: Sequence[Path]) -> None:
+        """These files are done (written, skipped or failed): their bytes count as done."""
+        self.done_bytes += sum(self.sizes.get(str(p), 0) for p in paths)
+
+    def report(
+        self,
+        ctx: JobContext,
+        checkpoint: dict[str, Any] | None = None,
+        *,
+        batch_docs: int = 0,
+        batch_bytes: int = 0,
+    ) -> None:
+        """The job's progress: documents, and bytes (its ETA), with a running batch's written ones."""
+        work = (self.done_bytes + batch_bytes, sum(self.sizes.values()))
+        ctx.progress("ingest", self.done + batch_docs, self.total, checkpoint=checkpoint, work=work)
 
     def add_failed(self, outcomes: Sequence[dict[str, Any]]) -> None:
         """Files that failed before the runner saw them (not there, quarantined)."""
@@ -293,7 +325,7 @@ class _Tally:
         self.counts[_status().FAILED] += len(outcomes)
         self.done += len(outcomes)
 
-    def add_batch(self, ctx: JobContext, report: Any, files: int) -> None:
+    def add_batch(self, ctx: JobContext, report: Any, files: Sequence[Path]) -> None:
         """One batch's ``IngestReport``: its outcomes counted, its failures recorded as the job's errors."""
         status = _status()
         self.collection, self.version = report.collection, report.embedding_version
@@ -311,7 +343,8 @@ class _Tally:
                 self.units += outcome.units
                 self.pages += outcome.pages
                 self.ocr_timeouts += outcome.ocr_timeouts
-        self.done += files
+        self.done += len(files)
+        self.finished(files)
 
     def result(self, seconds: float, tenant: str, engine: str) -> dict[str, Any]:
         """The job's result; FigvaultError when every document failed."""
@@ -345,9 +378,7 @@ EVERY_DOCUMENT_FAILED = "every document failed"
 def _summary(result: dict[str, Any]) -> str:
     """An ingest job's one-line summary, from its result's counts (``run_summary``)."""
     status = _status()
-    counts = {
-        s: int(result.get(s, 0)) for s in (status.INDEXED, status.REPLACED, status.SKIPPED, status.FAILED)
-    }
+    counts = {s: int(result.get(s, 0)) for s in _counted_statuses()}
     # A job finished before "seconds" was kept: its timings' total is near it.
     seconds = result.get(SECONDS, (result.get("timings") or {}).get("total", 0.0))
     units, pages, lost = (int(result.get(k, 0)) for k in ("units", "pages", "ocr_timeouts"))
@@ -389,7 +420,6 @@ def job_tenant(job: Job) -> str:
 
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     from figvault.pipeline.runner import build_engine
-    from figvault.retrieval.milvus_store import MilvusUnitStore
 
     settings, params = ctx.settings, ctx.params
     tenant = job_tenant(ctx.job)
@@ -398,45 +428,12 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         check_caller(ctx)
-        inputs = _gather_inputs(ctx)
-        tally = _Tally(total=len(inputs.files) + len(inputs.missing) + len(inputs.refused))
-        for path in inputs.missing:  # named but not there: reported like any failing document
-            ctx.error(item_label(ctx.job, str(path)), "no such file")
-        tally.add_failed([_missing_outcome(path) for path in inputs.missing] + inputs.refused)
-        crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
-        spool = params.get("cleanup_dir") or (
-            str(uploads_dir(settings, ctx.job.id)) if params.get("uploads") else None
-        )
-        files, quarantined = _set_aside(ctx, inputs.files, crashes, spool)
-        tally.add_failed(quarantined)
-        ctx.progress("ingest", tally.done, tally.total)
+        inputs, files, crashes, tally = _counted_inputs(ctx)
         # Uploads carry their names and ids (``identities``); they go in batches through the engine's
         # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
         engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
         chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
-        digests = FileDigests()  # each file hashed once: by the look-ahead's worth, or else by the plan
-        worth = _worth_extracting_ahead(ctx, inputs, digests)
-        if chunks:  # the first batch's largest files extract while the store opens and the batch plans
-            engine.look_ahead(chunks[0], worth, now=True)
-            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
-        store = MilvusUnitStore.from_settings(settings)
-        encoders = _EncoderCache(settings, ctx.services.get("engine"))
-        for index, chunk in enumerate(chunks):
-            ctx.check_cancel()
-            check_caller(ctx)
-            # What is in flight, so that a process that dies here charges these documents (jobs.py).
-            # (The runner reports each document as its engine starts it, and as it is written; the
-            # engine's look-ahead, the next batch's files it extracts while this one drains.)
-            chunk = _without_deleted(ctx, list(chunk), inputs, tally)
-            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
-            if not chunk:
-                continue
-            engine.look_ahead(_next_run(chunks, index, crashes), worth)
-            report = _run_batch(
-                ctx, list(chunk), inputs, tally, encoders.for_served(store), store, engine, digests
-            )
-            tally.add_batch(ctx, report, len(chunk))
-            ctx.progress("ingest", tally.done, tally.total, checkpoint={IN_FLIGHT: engine.looking_ahead()})
+        _ingest_batches(ctx, inputs, chunks, crashes, tally, engine)
         result = tally.result(time.perf_counter() - started, tenant, engine.name)
         return result | _gone_files(ctx, tenant)
     except JobInterrupted:
@@ -460,6 +457,60 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             engine.close()
         if not interrupted and not kept:
             discard_uploads(settings, ctx.job, ctx.store.db)
+
+
+def _counted_inputs(ctx: JobContext) -> tuple[_Inputs, list[Path], dict[str, int], _Tally]:
+    """The job's inputs, the files to read (less those set aside after crashes), the crash counts, and its
+    tally with the files that fail before any is read (not there, refused, set aside) counted; reported."""
+    inputs = _gather_inputs(ctx)
+    tally = _Tally(total=len(inputs.files) + len(inputs.missing) + len(inputs.refused))
+    for path in inputs.missing:  # named but not there: reported like any failing document
+        ctx.error(item_label(ctx.job, str(path)), "no such file")
+    tally.add_failed([_missing_outcome(path) for path in inputs.missing] + inputs.refused)
+    crashes: dict[str, int] = dict(ctx.checkpoint.get(CRASHES) or {})
+    spool = ctx.params.get("cleanup_dir") or (
+        str(uploads_dir(ctx.settings, ctx.job.id)) if ctx.params.get("uploads") else None
+    )
+    files, quarantined = _set_aside(ctx, inputs.files, crashes, spool)
+    tally.add_failed(quarantined)
+    tally.measure(files)
+    tally.report(ctx)
+    return inputs, files, crashes, tally
+
+
+def _ingest_batches(
+    ctx: JobContext,
+    inputs: _Inputs,
+    chunks: list[Sequence[Path]],
+    crashes: dict[str, int],
+    tally: _Tally,
+    engine: Engine,
+) -> None:
+    """Each batch through the engine's pipeline in turn, counted in ``tally``, the next one's files
+    extracted ahead while one drains; the cancel and the caller's rights checked between batches."""
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    digests = FileDigests()  # each file hashed once: by the look-ahead's worth, or else by the plan
+    worth = _worth_extracting_ahead(ctx, inputs, digests)
+    if chunks:  # the first batch's largest files extract while the store opens and the batch plans
+        engine.look_ahead(chunks[0], worth, now=True)
+        tally.report(ctx, {IN_FLIGHT: engine.looking_ahead()})
+    store = MilvusUnitStore.from_settings(ctx.settings)
+    encoders = _EncoderCache(ctx.settings, ctx.services.get("engine"))
+    for index, chunk in enumerate(chunks):
+        ctx.check_cancel()
+        check_caller(ctx)
+        # What is in flight, so that a process that dies here charges these documents (jobs.py).
+        # (The runner reports each document as its engine starts it, and as it is written; the
+        # engine's look-ahead, the next batch's files it extracts while this one drains.)
+        batch = _without_deleted(ctx, list(chunk), inputs, tally)
+        tally.report(ctx, {IN_FLIGHT: engine.looking_ahead()})
+        if not batch:
+            continue
+        engine.look_ahead(_next_run(chunks, index, crashes), worth)
+        report = _run_batch(ctx, batch, inputs, tally, encoders.for_served(store), store, engine, digests)
+        tally.add_batch(ctx, report, batch)
+        tally.report(ctx, {IN_FLIGHT: engine.looking_ahead()})
 
 
 def _next_run(chunks: Sequence[Sequence[Path]], index: int, suspects: dict[str, int]) -> list[Path]:
@@ -512,6 +563,7 @@ def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally:
         tally.add_failed(
             [{"path": label, "doc_id": "", "status": _status().FAILED, "error": DELETED_MEANWHILE}]
         )
+    tally.finished(gone)
     return [p for p in chunk if p not in gone]
 
 
@@ -583,9 +635,10 @@ def _run_batch(
                 progress=False,
                 cancelled=ctx.stop_requested,
                 tags=tags,
-                on_progress=_progress_reporter(ctx, tally.done, tally.total, engine),
+                on_progress=_progress_reporter(ctx, tally, engine),
                 principal=job_principal(params, ctx.job.started_by, tenant),
                 id_seed=ctx.job.id,
+                retry_failed=bool(params.get("retry_failed")),
             )
         except ExtractCancelled:
             ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
@@ -601,13 +654,14 @@ STAGES = "stages"
 """Checkpoint key (informational): the running batch's per-stage rates, shown by ``figvault ingest``."""
 
 
-def _progress_reporter(ctx: JobContext, done: int, total: int, engine: Engine) -> Any:
-    """Per written document: the job's progress, the documents still in flight (the engine's look-ahead
-    included), and the stage rates."""
+def _progress_reporter(ctx: JobContext, tally: _Tally, engine: Engine) -> Any:
+    """Per written document: the job's progress (documents, and bytes: ``_Tally.report``), the documents
+    still in flight (the engine's look-ahead included), and the stage rates."""
 
     def report(finished: int, in_flight: list[str], clock: StageClock) -> None:
         checkpoint = {IN_FLIGHT: sorted({*in_flight, *engine.looking_ahead()}), STAGES: clock.rates()}
-        ctx.progress("ingest", done + finished, total, checkpoint=checkpoint)
+        written = sum(tally.sizes.get(path, 0) for path in clock.written)
+        tally.report(ctx, checkpoint, batch_docs=finished, batch_bytes=written)
 
     return report
 

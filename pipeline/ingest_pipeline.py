@@ -27,6 +27,7 @@ from figvault.errors import FigvaultError, VersionMismatchError, operator_line, 
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind
 from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.runner import Engine, build_engine
@@ -45,21 +46,26 @@ SKIPPED = "skipped"
 INDEXED = "indexed"
 REPLACED = "replaced"
 FAILED = "failed"
+FAILED_BEFORE = "failed_before"
+"""A file that failed before for its bytes' sake (``pipeline/failures.py``), unchanged: not read again."""
 
 
 def run_summary(
     counts: Mapping[str, int], units: int, pages: int, seconds: float, ocr_timeouts: int = 0
 ) -> str:
     """The CLI's and the ingest job's summary: ``"2 new, 0 replaced, 1 unchanged, 0 failed; 14 units from 9
-    pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``); and
-    ``ocr_timeouts`` when there were some (``ingest.ocr.ocr_lost``)."""
+    pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``);
+    ``ocr_timeouts`` when there were some (``ingest.ocr.ocr_lost``); and the files that failed before and
+    were skipped (``FAILED_BEFORE``) when there were some."""
     rates = [rate_text(units, seconds, "units"), rate_text(pages, seconds, "pages", ".2f")] if units else []
+    before = counts.get(FAILED_BEFORE, 0)
     return (
         f"{counts.get(INDEXED, 0)} new, {counts.get(REPLACED, 0)} replaced,"
         f" {counts.get(SKIPPED, 0)} unchanged, {counts.get(FAILED, 0)} failed;"
         f" {units} units from {pages} pages in {seconds:.1f}s"
         + "".join(f", {rate}" for rate in rates if rate)
         + (f"; {ocr_lost(ocr_timeouts)}" if ocr_timeouts else "")
+        + (f"; {before} failed before, unchanged: skipped" if before else "")
     )
 
 
@@ -83,7 +89,8 @@ class DocumentOutcome:
     path: str
     doc_id: str
     status: str
-    """skipped, indexed (new), replaced (changed file), failed."""
+    """skipped, indexed (new), replaced (changed file), failed, failed_before (failed before for its bytes'
+    sake, unchanged: not read again; ``error`` is that failure's reason)."""
     units: int = 0
     pages: int = 0
     removed: int = 0
@@ -134,6 +141,8 @@ class _Request:
     tags: Sequence[str] | None
     id_seed: str | None
     identity: Callable[[Path], FileIdentity]
+    retry_failed: bool = False
+    """Read files that failed before for their bytes' sake again, though unchanged."""
 
 
 @dataclass
@@ -169,7 +178,9 @@ class IngestReport:
         return [d for d in self.documents if d.status == FAILED]
 
     def summary(self) -> str:
-        counts = {status: self.count(status) for status in (INDEXED, REPLACED, SKIPPED, FAILED)}
+        counts = {
+            status: self.count(status) for status in (INDEXED, REPLACED, SKIPPED, FAILED, FAILED_BEFORE)
+        }
         return run_summary(counts, self.units, self.pages, self.timings.get("total", 0.0), self.ocr_timeouts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -268,6 +279,7 @@ class IngestRunner:
         id_seed: str | None = None,
         fresh_id: str | None = None,
         identities: Mapping[str, FileIdentity] | None = None,
+        retry_failed: bool = False,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -286,7 +298,11 @@ class IngestRunner:
         name; a new document's id is ``fresh_id`` (one file: the id its upload was given), else derived from
         ``id_seed`` and the path (a job's id: the same file gets the same id when the job resumes), else
         random. ``identities`` gives files (by path) their own name and ids instead: several uploads in
-        one run; the caller keeps two files of one document out of one run."""
+        one run; the caller keeps two files of one document out of one run.
+
+        A file of a folder or path (not an upload) whose document failed for its bytes' sake
+        (``pipeline/failures.py``) and which is unchanged is not read again (``FAILED_BEFORE``) unless
+        ``retry_failed``."""
         started = time.perf_counter()
         caller = principal if principal is not None else local_operator(tenant)
         if caller.tenant != tenant:
@@ -299,16 +315,23 @@ class IngestRunner:
         given = FileIdentity(display_name, doc_id, fresh_id)
         one_file = (doc_id or display_name or fresh_id) is not None
         files = self._existing_files(paths, report, given if one_file else None, identities)
-        todo = self._plan(
-            files,
-            report,
-            _Request(caller, groups, tags, id_seed, lambda path: (identities or {}).get(str(path), given)),
-        )
+
+        def identity(path: Path) -> FileIdentity:
+            return (identities or {}).get(str(path), given)
+
+        request = _Request(caller, groups, tags, id_seed, identity, retry_failed)
+        todo = self._plan(files, report, request)
         report.timings["hash"] = time.perf_counter() - started
         specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
         clock = self._write_all(
             report, specs, dict(todo), cancelled, on_progress, _progress(len(todo), progress)
         )
+        self._finish(report, specs, clock)
+        report.timings["total"] = time.perf_counter() - started
+        return report
+
+    def _finish(self, report: IngestReport, specs: Sequence[DocSpec], clock: StageClock) -> None:
+        """The report in input order, with the run's timings and stage rates; the writes flushed."""
         order = {str(spec.path): spec.index for spec in specs}
         report.documents.sort(key=lambda d: order.get(d.path, -1))
         for key, seconds in clock.timings.items():
@@ -319,8 +342,6 @@ class IngestRunner:
             t = time.perf_counter()
             self.store.flush(report.collection)
             report.timings["flush"] = time.perf_counter() - t
-        report.timings["total"] = time.perf_counter() - started
-        return report
 
     def _existing_files(
         self,
@@ -379,6 +400,12 @@ class IngestRunner:
             if unreadable is not None:
                 plan = _Planned(did, name, "", doc_groups, known, source=source)
                 self._fail(report, path, plan, report.tenant, unreadable)
+                continue
+            if source and not request.retry_failed and failed_before(known, sha):
+                assert known is not None
+                report.documents.append(
+                    DocumentOutcome(str(path), did, FAILED_BEFORE, error=known.error, name=name)
+                )
                 continue
             if self._unchanged(known, sha, report.collection, doc_groups, request.tags):
                 assert known is not None
@@ -440,7 +467,7 @@ class IngestRunner:
         """The write stage: each document the engine yields (extracted and encoded, or its failure) is
         written (or its failure recorded) as it comes, timed in the run's clock, which it returns."""
         clock = StageClock()
-        written: set[str] = set()
+        written = clock.written
         started = time.perf_counter()
 
         def report_progress() -> None:
@@ -523,9 +550,16 @@ class IngestRunner:
             groups=list(plan.groups),
             error=error,
             source=plan.source,
+            failure=failure_kind(error),
         )
         if known is not None:
-            update = {"state": DocState.FAILED, "error": error, "sha256": plan.sha, "source": plan.source}
+            update = {
+                "state": DocState.FAILED,
+                "error": error,
+                "sha256": plan.sha,
+                "source": plan.source,
+                "failure": failure_kind(error),
+            }
             if not self.registry.update(known.model_copy(update=update)):
                 error = DELETED_MEANWHILE  # a deletion wins: the failure does not bring the record back
         else:
@@ -579,9 +613,11 @@ class IngestRunner:
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
             log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
-            failed = record.model_copy(update={"state": DocState.FAILED, "error": reason})
+            # The store's, the registry's or the encoder's failure, not the file's: read again next time.
+            update = {"state": DocState.FAILED, "error": reason, "failure": TRANSIENT}
+            failed = record.model_copy(update=update)
             if not stored and known is not None:  # nothing new stored: the old version stays as it was
-                failed = known.model_copy(update={"state": DocState.FAILED, "error": reason})
+                failed = known.model_copy(update=update)
             if registered and not self.registry.update(failed):
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=stored)
             if not registered:
@@ -709,12 +745,20 @@ def ingest_paths(
     progress: bool = True,
     encoders: Any | None = None,
     tags: Sequence[str] | None = None,
+    retry_failed: bool = False,
 ) -> IngestReport:
     """Ingest files and folders for ``tenant`` with access ``groups`` (None: see ``IngestRunner.run``) and
-    document ``tags`` (None: a known document keeps its). Never raises for one bad file."""
+    document ``tags`` (None: a known document keeps its); ``retry_failed``: read again the unchanged files
+    that failed for their bytes' sake. Never raises for one bad file."""
     runner = IngestRunner(settings, encoders=encoders)
     return runner.run(
-        [Path(p) for p in paths], groups=groups, tenant=tenant, doc_id=doc_id, progress=progress, tags=tags
+        [Path(p) for p in paths],
+        groups=groups,
+        tenant=tenant,
+        doc_id=doc_id,
+        progress=progress,
+        tags=tags,
+        retry_failed=retry_failed,
     )
 
 

@@ -79,6 +79,9 @@ DETAIL = "detail"
 """Result key of a failed job: its whole reason, for the operator only (``figvault jobs show``, the log): the
 job's message is what anyone who may see the job reads (``figvault.errors.public_line``); the HTTP API
 never returns this key."""
+WORK = "work"
+"""Checkpoint key: progress by file size, ``{"done": bytes, "total": bytes}`` (an ingest: one 900-page report
+and 50 one-page files were 98 % done, by documents, after the small ones)."""
 _KEPT_KEYS = (CRASHES, DEATHS)
 """Checkpoint keys of the job machinery that a handler's own checkpoint never drops."""
 
@@ -151,6 +154,14 @@ class Job(BaseModel):
     def store_wide(self) -> bool:
         """A job about every tenant's units (re-encode): its counts and errors describe the whole store."""
         return self.tenant == GLOBAL_TENANT
+
+    @property
+    def work_fraction(self) -> float | None:
+        """The share of its work done (0-1) by file size (``WORK``); None when the job does not report it."""
+        work = self.checkpoint.get(WORK)
+        if not isinstance(work, dict) or not work.get("total"):
+            return None
+        return min(1.0, max(0.0, float(work.get("done") or 0) / float(work["total"])))
 
 
 def job_visible(job: Job, principal: Principal) -> bool:
@@ -674,6 +685,18 @@ def item_label(job: Job, item: str) -> str:
     return str(names.get(item) or names.get(file_name) or display_name(file_name))
 
 
+def _rate(worked: float, elapsed: float) -> float:
+    return worked / elapsed if elapsed > 0 and worked > 0 else 0.0
+
+
+def _eta(left: float, rate: float) -> float | None:
+    return left / rate if rate > 0 and left >= 0 else None
+
+
+def _work(work: tuple[int, int]) -> dict[str, int]:
+    return {"done": int(work[0]), "total": int(work[1])}
+
+
 class JobContext:
     """What a handler sees: its job, settings, shared objects, and the calls to report and stop."""
 
@@ -696,6 +719,7 @@ class JobContext:
         self._echo = echo
         self._started = time.perf_counter()
         self._base_done: int | None = None
+        self._base_work = 0
         self.lost = threading.Event()
         """Set when a heartbeat found the job owned by another process (``check_cancel`` raises JobLost)."""
 
@@ -714,17 +738,24 @@ class JobContext:
         total: int,
         *,
         checkpoint: dict[str, Any] | None = None,
+        work: tuple[int, int] | None = None,
     ) -> None:
-        """Report progress; rate and ETA count only the work of this run (a resumed job skips quickly)."""
+        """Report progress; rate and ETA count only the work of this run (a resumed job skips quickly).
+        ``work``: (done, total) by another measure than items (an ingest's bytes), kept under ``WORK``; the
+        ETA then counts it, since items of very different sizes make an item rate's ETA meaningless."""
         if self._base_done is None:
-            self._base_done = done
+            self._base_done, self._base_work = done, work[0] if work else 0
+        if work is not None:
+            checkpoint = {**(self.job.checkpoint if checkpoint is None else checkpoint), WORK: _work(work)}
         if checkpoint is not None:  # the machinery's own keys (crash counts) survive a handler's checkpoint
             kept = {k: self.job.checkpoint[k] for k in _KEPT_KEYS if k in self.job.checkpoint}
             checkpoint = {**kept, **checkpoint}
         elapsed = time.perf_counter() - self._started
-        worked = done - self._base_done
-        rate = worked / elapsed if elapsed > 0 and worked > 0 else 0.0
-        eta = (total - done) / rate if rate > 0 and total >= done else None
+        rate = _rate(done - self._base_done, elapsed)
+        if work is not None:
+            eta = _eta(work[1] - work[0], _rate(work[0] - self._base_work, elapsed))
+        else:
+            eta = _eta(total - done, rate)
         written = self.store.progress(
             self.job.id,
             phase=phase,
@@ -749,6 +780,7 @@ class JobContext:
         """Count rate and ETA from the next progress report on (a new phase with other units)."""
         self._started = time.perf_counter()
         self._base_done = None
+        self._base_work = 0
 
     def error(self, item: str, reason: str) -> None:
         self.store.add_error(self.job.id, item, reason)

@@ -55,6 +55,9 @@ class DocumentRecord(BaseModel):
     source: str = ""
     """The path its file was last ingested from, as given; empty for uploads (and documents indexed before
     registry migration 0008)."""
+    failure: str = ""
+    """A failed document's kind of failure (``pipeline/failures.py``): ``file`` when its bytes caused it (an
+    ingest skips the unchanged file), else ``transient`` (read again); empty when not failed."""
 
 
 class DocumentRegistry:

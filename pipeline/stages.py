@@ -26,6 +26,7 @@ from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.phash import is_perceptual_hash, perceptual_hash
 from figvault.pipeline.encode_units import EncodedUnits, encode_units
 from figvault.pipeline.extract_worker import ExtractCancelled, WorkerResult, extract_limited
+from figvault.pipeline.failures import failure_reason
 from figvault.retrieval.schema import DenseChannel, text_channel_input
 from figvault.settings import ExtractSettings
 from figvault.storage import BlobStore
@@ -100,10 +101,12 @@ a speed, and a rate over a fraction of a second says more about the clock than a
 
 
 def rate_text(count: int, seconds: float, unit: str, spec: str = ".1f") -> str:
-    """``"6.1 units/s"``; "" when ``count`` is 0 or ``seconds`` under ``RATE_MIN_SECONDS``."""
+    """``"6.1 units/s"``; "" when ``count`` is 0 or ``seconds`` under ``RATE_MIN_SECONDS``. Below 1/s two
+    significant digits (``"0.028 units/s"``): a slow ingest's summary said "4 units ... 0.0 units/s"."""
     if count <= 0 or seconds < RATE_MIN_SECONDS:
         return ""
-    return f"{count / seconds:{spec}} {unit}/s"
+    rate = count / seconds
+    return f"{rate:{spec if rate >= 1 else '.2g'}} {unit}/s"
 
 
 @dataclass
@@ -123,6 +126,8 @@ class StageClock:
     """Finer seconds (``phash``, ``encode_texts``, ``encode_images``, ``blobs``, ``write``, ``delete``)."""
     started: set[str] = field(default_factory=set)
     """Paths of the documents an engine has begun (extraction submitted)."""
+    written: set[str] = field(default_factory=set)
+    """Paths of the documents the runner has written, or recorded as failed (``IngestRunner``)."""
     listener: Callable[[], None] | None = None
     """Called (in the engine's driving thread) after each ``begin``: the runner records what is in flight."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -230,7 +235,7 @@ def extract_raw(
     except ExtractCancelled:
         raise
     except ExtractionError as exc:
-        return str(exc)
+        return failure_reason(exc)
     except Exception as exc:  # a hostile document must fail alone
         return shown_line(exc)
 

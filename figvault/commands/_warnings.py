@@ -34,6 +34,7 @@ def result_notes(result: dict[str, Any], label: Callable[[str], str] = str) -> l
     ``figvault jobs show`` print it: each warning once with its files (``label``: how a document's path is
     shown), then the documents of its folders whose files are gone (or that ``--prune`` deleted)."""
     from figvault.pipeline.gone_files import gone_line
+    from figvault.pipeline.ingest_pipeline import FAILED_BEFORE
 
     pairs = [
         (label(str(outcome["path"])), warning)
@@ -41,7 +42,21 @@ def result_notes(result: dict[str, Any], label: Callable[[str], str] = str) -> l
         for warning in outcome.get("warnings", [])
     ]
     lines = warning_lines(pairs)
+    before = failed_before_line(int(result.get(FAILED_BEFORE) or 0))
+    if before:
+        lines.append(before)
     for key, pruned in (("gone", False), ("pruned", True)):
         if result.get(key):
             lines.append(gone_line(result[key], pruned))
     return lines
+
+
+def failed_before_line(count: int) -> str:
+    """What the command line says of the unchanged files that failed before and were not read again."""
+    if not count:
+        return ""
+    files = "file" if count == 1 else "files"
+    return (
+        f"note: {count} {files} failed before and unchanged: skipped, not read again (why:"
+        " `figvault documents list --failed`; `figvault ingest --retry-failed` reads them again)"
+    )

@@ -33,14 +33,19 @@ def list_documents(
     ctx: typer.Context,
     tenant: TenantOption = None,
     as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
+    failed: Annotated[
+        bool, flag("--failed", help="Only the documents whose last ingest failed, with why.")
+    ] = False,
 ) -> None:
     """Every document: name, id, tenant, groups, units, state, the file it was ingested from (empty
-    for uploads), its tags (the search filter --tags) and why its ingest failed (error). Documents without
-    groups are seen by no one."""
-    from figvault.pipeline.registry import DocumentRegistry
+    for uploads), its tags (the search filter --tags) and why its ingest failed (error; --json adds
+    `failure`: `file` when its bytes caused it, and ingest skips the unchanged file until --retry-failed).
+    Documents without groups are seen by no one."""
+    from figvault.pipeline.registry import DocState, DocumentRegistry
 
     with one_line_errors():
-        records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant)
+        only = DocState.FAILED if failed else None
+        records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant, state=only)
     if as_json:
         fields = (
             "doc_id",
@@ -53,11 +58,12 @@ def list_documents(
             "updated_at",
             "source",
             "tags",
+            "failure",
         )
         typer.echo(json.dumps([r.model_dump(mode="json", include=set(fields)) for r in records], indent=2))
         return
     if not records:
-        typer.echo("no documents", err=True)
+        typer.echo("no failed documents" if failed else "no documents", err=True)
         return
     # Columns are only added, at the end: error says why a failed document failed (the counts elsewhere send
     # the reader here: "2 failed: see `figvault documents list`", and only --json showed the reason).

@@ -194,8 +194,17 @@ def ingest(
             " stay, and are named).",
         ),
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        flag(
+            "--retry-failed",
+            help="Read again the unchanged files that failed before for their own sake (corrupt, encrypted,"
+            " over a limit; default: skipped and counted, `figvault documents list --failed` lists them).",
+        ),
+    ] = False,
 ) -> None:
     """Extract, encode and store figure units. Unchanged files are skipped; changed ones replaced.
+    Unchanged files that failed for their own sake are skipped too, until --retry-failed.
     Documents of these folders whose files were deleted are named, and removed only with --prune."""
     from figvault.commands.documents import audit_pruned
     from figvault.pipeline.jobs import JobState, JobStore, JobType
@@ -208,6 +217,8 @@ def ingest(
     params = _job_params(paths, chosen, tenant, doc_id, engine_params(settings, engine, ray_address), tags)
     if prune:
         params["prune"] = True
+    if retry_failed:
+        params["retry_failed"] = True
     with one_line_errors():
         _refuse_before_the_job(settings)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)

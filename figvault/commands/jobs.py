@@ -25,11 +25,16 @@ def _when(ts: float | None) -> str:
 
 
 def progress_line(job: Job) -> str:
-    """``running copy 128/1000 (45.2/s, ETA 19s)``: one line for tables and progress output."""
+    """``running copy 128/1000 (45.2/s, ETA 19s)``: one line for tables and progress output; a job that
+    counts its work by size too (an ingest) adds its share, ``running ingest 50/51 files, 5% by size
+    (...)``, and its ETA counts that (``jobs.WORK``)."""
     parts = [str(job.state)]
     if job.phase:
         parts.append(job.phase)
-    if job.total:
+    share = None if job.finished else job.work_fraction  # an ended job's counts say it all
+    if job.total and share is not None:
+        parts.append(f"{job.done}/{job.total} files, {int(share * 100)}% by size")  # floored: 100% is done
+    elif job.total:
         parts.append(f"{job.done}/{job.total}")
     if job.rate:
         eta = f", ETA {job.eta_s:.0f}s" if job.eta_s is not None else ""

@@ -66,6 +66,9 @@ class DocumentRow(Base):
     source: Mapped[str] = _text("")
     """The path its file was last ingested from, as given (absolute on the CLI); empty for uploads and
     documents indexed before migration 0008."""
+    failure: Mapped[str] = _text("")
+    """A failed document's kind of failure (pipeline/failures.py): ``file`` (its bytes': an ingest skips the
+    unchanged file), ``transient`` or empty (read again); migration 0010."""
 
 
 class JobRow(Base):

@@ -79,7 +79,11 @@ class JobOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     result: dict[str, Any] = Field(default_factory=dict)
-    progress: float | None = Field(None, description="done / total (0-1); null before the total is known.")
+    progress: float | None = Field(
+        None,
+        description="The share done (0-1): an ingest's by the size of its files when you may see all of"
+        " them (one large file is most of the work), else done / total; null before the total is known.",
+    )
     withheld: bool = Field(
         False,
         description="A store-wide job (re-encode): done, total, rate, errors, message, starter and the"
@@ -132,7 +136,7 @@ class JobOut(BaseModel):
             started_at=_iso(job.started_at),
             finished_at=_iso(job.finished_at),
             result=result,
-            progress=_fraction(done, total),
+            progress=_progress(job, done, total, whole=not unseen),
         )
 
     @classmethod
@@ -253,6 +257,14 @@ def _fraction(done: int, total: int) -> float | None:
     return round(min(1.0, done / total), 4) if total > 0 else None
 
 
+def _progress(job: Job, done: int, total: int, *, whole: bool) -> float | None:
+    """The share of the job done: by file size when it counts that (an ingest, ``jobs.WORK``) and the viewer
+    sees every document of it (``whole``: the sizes of documents the viewer may not see are theirs to
+    keep), else by documents."""
+    share = job.work_fraction if whole else None
+    return round(share, 4) if share is not None else _fraction(done, total)
+
+
 def _tenths(done: int, total: int) -> float | None:
     """``done / total`` rounded down to a tenth (a store-wide job's progress)."""
     return min(10, done * 10 // total) / 10 if total > 0 else None
@@ -273,6 +285,12 @@ class FolderIngestBody(BaseModel):
         False,
         description="Delete the documents ingested from these folders whose files are gone (admins;"
         " `figvault ingest --prune`); each is audited. Default: they stay, and the job lists them in `gone`.",
+    )
+    retry_failed: bool = Field(
+        False,
+        description="Read again the unchanged files whose last ingest failed for their bytes' sake (corrupt,"
+        " encrypted, over a per-document limit; `figvault ingest --retry-failed`). Default: they are skipped"
+        " and counted in the result's `failed_before`.",
     )
 
 

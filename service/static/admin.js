@@ -204,8 +204,9 @@ export class AdminView {
 
 function describeJob(job) {
   // A store-wide job withholds its counts (they describe every tenant's units): its progress is a fraction.
-  const percent = typeof job.progress === "number" ? ` ${Math.round(job.progress * 100)}%` : "";
-  const counts = job.total ? ` ${job.done}/${job.total}` : percent;
+  // An ingest's fraction is by file size, so both are shown: 50/51 documents can be 5% of the work.
+  const percent = typeof job.progress === "number" ? ` ${Math.floor(job.progress * 100)}%` : "";
+  const counts = job.total ? ` ${job.done}/${job.total}${percent ? `,${percent}` : ""}` : percent;
   const eta = typeof job.eta_s === "number" ? `, about ${Math.ceil(job.eta_s)} s left` : "";
   return `${job.state}${job.phase ? ` (${job.phase})` : ""}${counts}${eta}`;
 }

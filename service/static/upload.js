@@ -102,11 +102,17 @@ export class UploadView {
       const state = job.state || job.status || "running";
       const done = job.done ?? job.progress?.done;
       const total = job.total ?? job.progress?.total;
-      if (typeof done === "number" && typeof total === "number" && total > 0) {
+      // The share done by file size (one large file is most of the work), else by documents.
+      const share = typeof job.progress === "number" ? job.progress : null;
+      if (share !== null) {
+        bar.max = 1;
+        bar.value = share;
+      } else if (typeof done === "number" && typeof total === "number" && total > 0) {
         bar.max = total;
         bar.value = done;
       }
-      const counts = typeof total === "number" ? ` (${done ?? 0}/${total})` : "";
+      const percent = share !== null ? `, ${Math.floor(share * 100)}%` : "";
+      const counts = typeof total === "number" ? ` (${done ?? 0}/${total}${percent})` : "";
       const message = job.message || job.error || "";
       item.querySelector(".upload-text").textContent = `Job ${jobId}: ${state}${counts}${message ? ` — ${message}` : ""}`;
       return state;

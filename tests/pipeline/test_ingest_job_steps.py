@@ -47,8 +47,10 @@ def test_tally_counts_batches_and_reports_failures_as_errors() -> None:
         DocumentOutcome("/d/a.pdf", "a", "indexed", units=3, pages=5, failed_units={"a p2 (u9)": "bad png"}),
         DocumentOutcome("/d/b.pdf", "b", "skipped", units=7),
     )
-    tally.add_batch(ctx, first, 2)
-    tally.add_batch(ctx, _report(DocumentOutcome("/d/c.pdf", "c", "failed", error="broken")), 1)
+    tally.add_batch(ctx, first, [Path("/d/a.pdf"), Path("/d/b.pdf")])
+    tally.add_batch(
+        ctx, _report(DocumentOutcome("/d/c.pdf", "c", "failed", error="broken")), [Path("/d/c.pdf")]
+    )
 
     result = tally.result(2.0, "t", "local")
     assert (result["indexed"], result["skipped"], result["failed"], result["replaced"]) == (1, 1, 2, 0)
@@ -63,7 +65,8 @@ def test_tally_counts_batches_and_reports_failures_as_errors() -> None:
 
 def test_tally_of_a_job_where_every_document_failed_is_an_error() -> None:
     tally = _Tally(total=1)
-    tally.add_batch(_Ctx({}), _report(DocumentOutcome("/d/c.pdf", "c", "failed", error="broken")), 1)
+    broken = _report(DocumentOutcome("/d/c.pdf", "c", "failed", error="broken"))
+    tally.add_batch(_Ctx({}), broken, [Path("/d/c.pdf")])
     with pytest.raises(FigvaultError, match="every document failed"):
         tally.result(1.0, "t", "local")
 

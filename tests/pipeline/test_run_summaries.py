@@ -31,6 +31,13 @@ def test_a_run_that_wrote_units_for_a_second_or_more_prints_its_rates() -> None:
     )
 
 
+def test_a_slow_run_keeps_two_digits_of_its_rates() -> None:
+    """The first-hour walk of 2026-12-06 (load 29): "4 units from 13 pages in 140.5s, 0.0 units/s", a rate
+    that says nothing was stored."""
+    line = _report(140.5, (INDEXED, 4, 13), (FAILED, 0, 0)).summary()
+    assert line.endswith("4 units from 13 pages in 140.5s, 0.028 units/s, 0.093 pages/s")
+
+
 def _reencode(encoded: int, seconds: float) -> ReencodeResult:
     return ReencodeResult("units_a", "units_b", "v1", "v2", units=encoded, encoded=encoded, seconds=seconds)
 

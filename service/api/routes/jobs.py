@@ -369,6 +369,8 @@ def start_folder_ingest(
     }
     if body.prune:
         params["prune"] = True
+    if body.retry_failed:
+        params["retry_failed"] = True
     job = JobStore(db.conn()).create(
         JobType.INGEST,
         params,
