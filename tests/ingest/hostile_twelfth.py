@@ -193,7 +193,32 @@ def metafile_claiming(path: Path, kind: str, side: int) -> Path:
     from tests.ingest import pptx_decks as decks
 
     label = [("Label", 100, 200, 50)]
-    honest = decks.emf_bytes(label) if kind == "emf" else wmf_placeable(400, 300)
     claim = decks.emf_bytes(label, (side, side)) if kind == "emf" else wmf_placeable(side, side, 1)
-    base = decks.metafile_deck(path, honest).read_bytes()
-    return rewrite_pptx(path, base, lambda name, data: claim if name.startswith("ppt/media/") else data)
+    return metafile_deck_of(path, claim)
+
+
+def rle_bitmap_emf(side: int) -> bytes:
+    """An EMF of 4,000 x 3,000 units (``pptx_decks.emf_bytes``) whose first record stretches a bitmap
+    (EMR_STRETCHDIBITS) claiming ``side`` x ``side`` 8-bit pixels, run-length encoded: its data is only the
+    end-of-bitmap code, so a reader that allocates what the header says first pays for all of it."""
+    from tests.ingest import pptx_decks as decks
+
+    base = decks.emf_bytes([("Label", 100, 200, 50)])
+    header, records = bytearray(base[:88]), base[88:]
+    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 1, 2, 0, 0, 256, 0) + bytes(1024)  # BI_RLE8
+    at_bits = 80 + len(info)
+    record = struct.pack("<II4i", 81, at_bits + 4, 0, 0, 400, 300)
+    record += struct.pack(
+        "<6i6I2i", 0, 0, 0, 0, side, side, 80, len(info), at_bits, 2, 0, 0x00CC0020, 400, 300
+    )
+    record += info + b"\x00\x01\x00\x00"  # end of bitmap, padded to 4 bytes
+    header[48:56] = struct.pack("<II", 88 + len(record) + len(records), 3)  # bytes, records
+    return bytes(header) + record + records
+
+
+def metafile_deck_of(path: Path, blob: bytes) -> Path:
+    """A deck of one vector picture whose member is ``blob`` (built around an honest EMF, then swapped)."""
+    from tests.ingest import pptx_decks as decks
+
+    base = decks.metafile_deck(path, decks.emf_bytes([("Label", 100, 200, 50)])).read_bytes()
+    return rewrite_pptx(path, base, lambda name, data: blob if name.startswith("ppt/media/") else data)

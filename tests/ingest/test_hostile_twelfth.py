@@ -10,6 +10,7 @@ not."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,17 @@ def test_a_metafile_claiming_a_huge_picture_is_skipped_by_its_claim(
     result = extract_document(h.metafile_claiming(tmp_path / "deck.pptx", kind, side), SETTINGS)
     assert not result.figures
     assert any("pixels skipped (limit" in w and "max_source_image_pixels" in w for w in result.warnings)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_an_emf_bitmap_claiming_1_6_gigapixels_is_drawn_by_libreoffice_within_the_limits(
+    tmp_path: Path,
+) -> None:
+    """LibreOffice draws EMF pictures (Pillow cannot); a bitmap record claiming 40,000 x 40,000 pixels from
+    a 4-byte run-length code, in an EMF whose header is honest. Under a worker of 1 GiB the deck is read and
+    its picture drawn by LibreOffice (no sketch, no LibreOffice warning)."""
+    deck = h.metafile_deck_of(tmp_path / "deck.pptx", h.rle_bitmap_emf(40_000))
+    settings = ExtractSettings(libreoffice="auto", ocr=False, workers=1)
+    result = extract_limited(deck, settings, limits=ExtractLimits(seconds=60, memory_mb=1024))
+    assert [f.unit.kind.value for f in result.extraction.figures] == ["picture"]
+    assert not any("LibreOffice" in w for w in result.extraction.warnings), result.extraction.warnings
