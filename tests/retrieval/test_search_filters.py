@@ -135,3 +135,40 @@ def test_set_tags_rewrites_the_units_in_place(indexed) -> None:
     assert {h.doc for h in engine.search(local_operator(), request).results} == {"other.pdf"}
     bad = runner.invoke(app, [*base, "documents", "set-tags", "nope.pdf", "--tags", "x"])
     assert bad.exit_code == 1 and "no document" in bad.output
+
+
+def test_an_older_copy_the_caller_cannot_see_is_neither_named_nor_chosen(indexed, tmp_path) -> None:
+    """Collapsing shows each group of copies once, led by its original: the copy whose document states the
+    earliest date. A copy with an older date in a group the reader is not in (and one in another tenant)
+    changes nothing of the reader's answer: not its hits, not which copy leads, not ``also_in``. The
+    operator, who sees that group, gets the older copy as the original (so it would have led)."""
+    import pymupdf
+
+    from figvault.access import Principal
+    from figvault.pipeline.ingest_pipeline import delete_document
+
+    settings, engine = indexed
+    older = tmp_path / "annual-1999.pdf"
+    with pymupdf.open(figure_pdf(tmp_path / "annual.pdf", seed=41)) as doc:  # the same figures
+        doc.set_metadata({**doc.metadata, "creationDate": "D:19990101000000Z"})
+        older.write_bytes(doc.tobytes())
+    reader = Principal(user="r", tenant="default", groups=["g"])
+    request = SearchRequest(query=caption(engine, "annual.pdf"), top_k=3, rerank=False)
+
+    def answer(principal: Principal) -> list[tuple[str, list[str]]]:
+        hits = engine.search(principal, request).results
+        return [(h.doc, sorted(r.doc for r in h.also_in)) for h in hits]
+
+    before = answer(reader)
+    assert before[0] == ("annual.pdf", ["annual-deck.pdf"])
+    added = []
+    for tenant, groups in (("default", ["h"]), ("rival", ["g"])):
+        report = ingest_paths(settings, [older], groups=groups, tenant=tenant, progress=False)
+        assert not report.failed
+        added += [(tenant, d.doc_id) for d in DocumentRegistry.open(settings).matching(tenant, older.name)]
+    try:
+        assert answer(reader) == before
+        assert answer(local_operator())[0] == ("annual-1999.pdf", ["annual-deck.pdf", "annual.pdf"])
+    finally:
+        for tenant, doc_id in added:
+            delete_document(settings, tenant, doc_id)
