@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from PIL import Image, ImageDraw
 
 from figvault.ingest import deskew, ocr, pdf, scanned_pages
 from figvault.ingest.boxes import box_area, box_intersection
@@ -91,19 +92,44 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
-def test_skew_is_measured_both_ways_and_a_level_page_is_left_alone() -> None:
-    from PIL import Image, ImageDraw
-
-    page = Image.new("L", (800, 1000), 255)
+def _text_lines_page(paper: int = 255) -> Image.Image:
+    """A page of "text": lines of dark marks 30 px apart, on paper of grey level ``paper``."""
+    page = Image.new("L", (800, 1000), paper)
     draw = ImageDraw.Draw(page)
-    for top in range(100, 900, 30):  # lines of "text": runs of dark marks
+    for top in range(100, 900, 30):
         for left in range(80, 700, 60):
             draw.rectangle((left, top, left + 45, top + 10), fill=0)
+    return page
+
+
+def test_skew_is_measured_both_ways_and_a_level_page_is_left_alone() -> None:
+    page = _text_lines_page()
     assert deskew.skew_angle(page) == 0.0
     for tilt in (-4.0, 3.0):
         assert deskew.skew_angle(page.rotate(tilt, fillcolor=255)) == pytest.approx(-tilt, abs=0.25)
     sideways = page.rotate(90, expand=True).rotate(3.0, fillcolor=255)
     assert deskew.skew_angle(sideways) == pytest.approx(-3.0, abs=0.25)
+    # to a tenth of a degree (the fine search), on paper that is not white (a yellowed scan)
+    assert deskew.skew_angle(page.rotate(3.25, fillcolor=255)) == pytest.approx(-3.25, abs=0.1)
+    yellowed = _text_lines_page(paper=200).rotate(3.0, fillcolor=200)
+    assert deskew.skew_angle(yellowed) == pytest.approx(-3.0, abs=0.25)
+
+
+def test_skews_outside_the_bounds_and_slanted_marks_on_a_level_chart_are_left_alone() -> None:
+    page = _text_lines_page()
+    assert deskew.skew_angle(page.rotate(0.5, fillcolor=255)) == 0.0  # under MIN_SKEW_DEG: read as level
+    assert deskew.skew_angle(page.rotate(12.0, fillcolor=255)) == 0.0  # past MAX_SKEW_DEG (searched to 10.5)
+    speck = Image.new("L", (800, 1000), 255)
+    ImageDraw.Draw(speck).line((100, 500, 400, 516), fill=0)  # a tilted stroke, under MIN_INK_PX of ink
+    assert deskew.skew_angle(speck) == 0.0
+    # Layout class "chart with a slanted line": level bars and a trend line at 5 degrees. The line is
+    # sharpest at its own tilt, but the page gains there under MIN_GAIN (about 1.02): not a skew.
+    chart = Image.new("L", (800, 1000), 255)
+    draw = ImageDraw.Draw(chart)
+    for i, height in enumerate((420, 180, 650, 300, 520, 240, 610, 350, 470, 150, 560, 390)):
+        draw.rectangle((80 + i * 55, 900 - height, 115 + i * 55, 900), fill=0)
+    draw.line((60, 150, 760, 211), fill=0, width=8)
+    assert deskew.skew_angle(chart) == 0.0
 
 
 def _tile(box: tuple[float, float, float, float]) -> ImageBox:
