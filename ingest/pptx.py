@@ -655,54 +655,20 @@ def _make_figure(
 ) -> ExtractedFigure | None:
     kind = _kind(cluster)
     bbox = cluster.box.as_tuple()
-    image: tuple[bytes, int, int, str] | None = None  # PNG, width, height, perceptual hash ("": none yet)
-    picture = None
-    if kind == FigureKind.PICTURE:
-        picture = _decoded_picture(cluster, settings)
-        if picture is not None:
-            image = _picture_png(picture, cluster.members[0].shape, settings.max_image_pixels)
-    if image is None and deck is not None:
-        image = slide_render.crop_region_png(
-            deck, info.number, bbox, slide_size, settings.dpi, settings.max_image_pixels
-        )
-    if image is None:
-        sketch = sketch_region(
-            [m.shape for m in cluster.members + cluster.joined],
-            cluster.box,
-            settings.dpi,
-            settings.max_image_pixels,
-        )
-        image = None if sketch is None else (*sketch, "")  # hashed from its PNG at ingest
+    picture = _decoded_picture(cluster, settings) if kind == FigureKind.PICTURE else None
+    image = _figure_image(info, cluster, picture, slide_size, deck, settings)
     if image is None:
         result.warnings.append(
             f"{result.doc}: slide {info.number}: a {kind.value} unit has no image; skipped"
         )
         return None
     png, width, height, phash = image
-
+    words = _figure_words(info, cluster, kind, picture, slide_size, settings, ocr)
+    if words is None:
+        return None
+    figure_text, ocr_title = words
     caption = clean_text(cluster.caption.text).replace("\n", " ") if cluster.caption else ""
     match = _figure_caption(caption) if caption else None
-    label = match.label if match else None
-    figure_parts = [m.text for m in cluster.members + cluster.joined + cluster.nearby if m.text]
-    # A vector picture (EMF/WMF: a Visio or older Office diagram) carries its labels as text records.
-    figure_parts += [metafile_text(m.blob) for m in cluster.members if m.blob is not None]
-    figure_text = _dedupe_lines("\n".join(figure_parts))
-    ocr_title = ""
-    to_read = _picture_to_read(cluster)
-    if to_read is not None and _chars_over(to_read, cluster) < OCR_TEXT_LAYER_ENOUGH:
-        # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
-        source = (
-            picture
-            if picture is not None and to_read is cluster.members[0]
-            else _decoded(to_read.blob, settings)
-        )
-        read = ocr.read(info.number, source) if source is not None else None
-        if read == [] and kind == FigureKind.PICTURE and _is_sticker(cluster, figure_text, slide_size):
-            return None
-        figure_text = with_ocr(figure_text, lines_text(read or []))
-        if read and source is not None and _covers_slide(to_read, slide_size):
-            # A slide saved as a picture without a title placeholder is titled as its PDF page would be.
-            ocr_title = slide_title(ocr_lines_in(read, source.size, to_read.box.as_tuple()), slide_size)
     unit = FigureUnit(
         unit_id=make_unit_id(sha256, info.number, kind.value, bbox),
         doc=result.doc,
@@ -711,7 +677,7 @@ def _make_figure(
         page_size=(round(slide_size[0], 2), round(slide_size[1], 2)),
         bbox=bbox,
         kind=kind,
-        label=label,
+        label=match.label if match else None,
         title=_title(info, cluster, kind) or ocr_title,
         caption=caption,
         context=_context(info, cluster),
@@ -722,6 +688,68 @@ def _make_figure(
         meta=result.meta,
     )
     return ExtractedFigure(unit=unit, png=png)
+
+
+def _figure_image(
+    info: SlideInfo,
+    cluster: Cluster,
+    picture: Image.Image | None,
+    slide_size: tuple[float, float],
+    deck: slide_render.RenderedDeck | None,
+    settings: ExtractSettings,
+) -> tuple[bytes, int, int, str] | None:
+    """The figure's PNG, width, height and perceptual hash ("": hashed from the PNG at ingest): its own
+    picture's pixels, else its region of the rendered slide, else a sketch of its shapes; None: none."""
+    if picture is not None:
+        image = _picture_png(picture, cluster.members[0].shape, settings.max_image_pixels)
+        if image is not None:
+            return image
+    if deck is not None:
+        image = slide_render.crop_region_png(
+            deck, info.number, cluster.box.as_tuple(), slide_size, settings.dpi, settings.max_image_pixels
+        )
+        if image is not None:
+            return image
+    sketch = sketch_region(
+        [m.shape for m in cluster.members + cluster.joined],
+        cluster.box,
+        settings.dpi,
+        settings.max_image_pixels,
+    )
+    return None if sketch is None else (*sketch, "")
+
+
+def _figure_words(
+    info: SlideInfo,
+    cluster: Cluster,
+    kind: FigureKind,
+    picture: Image.Image | None,
+    slide_size: tuple[float, float],
+    settings: ExtractSettings,
+    ocr: DocumentOcr,
+) -> tuple[str, str] | None:
+    """The figure's words (its shapes' text, a metafile's text records, OCR of a picture that is most of it)
+    and the title OCR gives a slide saved as a picture ("" if none); None: a wordless sticker, no unit."""
+    figure_parts = [m.text for m in cluster.members + cluster.joined + cluster.nearby if m.text]
+    # A vector picture (EMF/WMF: a Visio or older Office diagram) carries its labels as text records.
+    figure_parts += [metafile_text(m.blob) for m in cluster.members if m.blob is not None]
+    figure_text = _dedupe_lines("\n".join(figure_parts))
+    to_read = _picture_to_read(cluster)
+    if to_read is None or _chars_over(to_read, cluster) >= OCR_TEXT_LAYER_ENOUGH:
+        return figure_text, ""
+    # A picture's words are pixels: screenshots, exported diagrams (ingest/ocr.py).
+    source = (
+        picture if picture is not None and to_read is cluster.members[0] else _decoded(to_read.blob, settings)
+    )
+    read = ocr.read(info.number, source) if source is not None else None
+    if read == [] and kind == FigureKind.PICTURE and _is_sticker(cluster, figure_text, slide_size):
+        return None
+    figure_text = with_ocr(figure_text, lines_text(read or []))
+    ocr_title = ""
+    if read and source is not None and _covers_slide(to_read, slide_size):
+        # A slide saved as a picture without a title placeholder is titled as its PDF page would be.
+        ocr_title = slide_title(ocr_lines_in(read, source.size, to_read.box.as_tuple()), slide_size)
+    return figure_text, ocr_title
 
 
 def _picture_to_read(cluster: Cluster) -> Member | None:
