@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,6 +216,33 @@ def create_app(
     (in the warm-up thread) once the engine is loaded and warm (or its warm-up failed) and the job runner is
     up; ``figvault serve`` prints its start-up summary there. Its failure is logged, never fatal."""
     keep_new_files_private()  # a server run by another launcher than the CLI writes 0600 files too
+    app = FastAPI(
+        title="figvault",
+        version=__version__,
+        summary="Every figure in your PDF reports and PPTX decks, findable by a plain question.",
+        description="All /v1 endpoints take `Authorization: Bearer <API key or JWT>`. "
+        "A unit or document you may not see is answered 404, exactly like one that does not exist.",
+        openapi_tags=TAGS,
+        lifespan=_lifespan(settings, on_ready),
+        # Off unless asked for: FastAPI's pages load their scripts from a CDN onto this origin (service.md).
+        docs_url="/docs" if settings.service.api_docs else None,
+        redoc_url="/redoc" if settings.service.api_docs else None,
+    )
+    _set_state(app, settings, engine)
+    for mount in MOUNTS if mounts is None else mounts:
+        app.include_router(mount.router, max_body_size=mount.body_limit(settings))
+    _add_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RelativeRedirects)  # a slash redirect behind a TLS proxy must not name http://
+    app.add_middleware(NoStoreByDefault)  # a caller's answers are not kept by browsers or proxies
+    return app
+
+
+def _lifespan(
+    settings: Settings, on_ready: Callable[[FastAPI], None] | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's start-up (registry, engine unless given, job runner, warm-up, audit writer) and its
+    shutdown (``_shut_down``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -232,44 +259,35 @@ def create_app(
         try:
             yield
         finally:
-            # Every audit row queued by an answered search is committed before the process goes.
-            await anyio.to_thread.run_sync(app.state.audit.close)
-            # A running job stops at its next batch and goes back to the queue (it resumes on next start).
-            await anyio.to_thread.run_sync(app.state.jobs.stop)
-            if not await anyio.to_thread.run_sync(app.state.warm_up.join, WARM_UP_SHUTDOWN_WAIT_S):
-                log.warning("shutting down while the warm-up is still running")
-            if not await anyio.to_thread.run_sync(settle_walks, PAGE_CACHE_SHUTDOWN_WAIT_S):
-                log.warning("shutting down while the page cache's trim walk is still running")
-            thaw_heap()  # tests build many apps in one process: none keeps the others' cycles
-            if owned and callable(getattr(app.state.engine, "close", None)):
-                app.state.engine.close()
-            app.state.db.close()
+            await _shut_down(app, owned)
 
-    app = FastAPI(
-        title="figvault",
-        version=__version__,
-        summary="Every figure in your PDF reports and PPTX decks, findable by a plain question.",
-        description="All /v1 endpoints take `Authorization: Bearer <API key or JWT>`. "
-        "A unit or document you may not see is answered 404, exactly like one that does not exist.",
-        openapi_tags=TAGS,
-        lifespan=lifespan,
-        # Off unless asked for: FastAPI's pages load their scripts from a CDN onto this origin (service.md).
-        docs_url="/docs" if settings.service.api_docs else None,
-        redoc_url="/redoc" if settings.service.api_docs else None,
-    )
-    _set_state(app, settings, engine)
-    for mount in MOUNTS if mounts is None else mounts:
-        app.include_router(mount.router, max_body_size=mount.body_limit(settings))
+    return lifespan
+
+
+async def _shut_down(app: FastAPI, owned_engine: bool) -> None:
+    """Stop what the lifespan started, audit rows and jobs first; close the engine if it made it."""
+    # Every audit row queued by an answered search is committed before the process goes.
+    await anyio.to_thread.run_sync(app.state.audit.close)
+    # A running job stops at its next batch and goes back to the queue (it resumes on next start).
+    await anyio.to_thread.run_sync(app.state.jobs.stop)
+    if not await anyio.to_thread.run_sync(app.state.warm_up.join, WARM_UP_SHUTDOWN_WAIT_S):
+        log.warning("shutting down while the warm-up is still running")
+    if not await anyio.to_thread.run_sync(settle_walks, PAGE_CACHE_SHUTDOWN_WAIT_S):
+        log.warning("shutting down while the page cache's trim walk is still running")
+    thaw_heap()  # tests build many apps in one process: none keeps the others' cycles
+    if owned_engine and callable(getattr(app.state.engine, "close", None)):
+        app.state.engine.close()
+    app.state.db.close()
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """figvault's errors, an overload, a full disk and a bad request body answered as the API documents."""
     for kind, _code in _ERROR_STATUS:
         app.add_exception_handler(kind, _figvault_error)
     app.add_exception_handler(Overloaded, _overloaded)
     for kind in (OSError, sqlalchemy.exc.OperationalError):
         app.add_exception_handler(kind, _disk_full)
     app.add_exception_handler(RequestValidationError, request_validation_error)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(RelativeRedirects)  # a slash redirect behind a TLS proxy must not name http://
-    app.add_middleware(NoStoreByDefault)  # a caller's answers are not kept by browsers or proxies
-    return app
 
 
 def _set_state(app: FastAPI, settings: Settings, engine: Any | None) -> None:
