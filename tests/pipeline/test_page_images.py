@@ -17,7 +17,7 @@ from PIL import Image
 
 from figvault.ingest.extract import PDF_MIME, PPTX_MIME
 from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
-from figvault.pipeline import page_images, sources
+from figvault.pipeline import extract_worker, page_images, sources
 from figvault.pipeline.ingest_job import queue_upload_job
 from figvault.pipeline.jobs import JobState, JobStore, run_here
 from figvault.pipeline.page_cache import PageCache
@@ -224,11 +224,15 @@ def test_rendered_pdf_handed_over_is_used(offline_settings: Settings) -> None:
 
 
 def test_a_hostile_page_fails_alone_under_the_extraction_limits(
-    offline_settings: Settings, tmp_path: Path
+    offline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """20,000 overlapping segments take MuPDF many seconds to paint: the first view renders in a worker
     process under extract.doc_timeout_s (set far below what the page needs), fails with the reason, and
     leaves a marker so later views answer at once instead of rendering it again."""
+    # Its CPU-time limit: the wall backstop (10 times the 0.5 s) out of the way. At load 30-40 the niced
+    # worker got 0.1-0.2 CPU-s in its 5 s and was stopped by the backstop, with the backstop's reason
+    # (tests/pipeline/test_extract_worker_cpu.py tests the backstop).
+    monkeypatch.setattr(extract_worker, "WALL_FACTOR", 1000)
     data = overlapping_segments_pdf(tmp_path / "dense.pdf", 20_000).read_bytes()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PDF_MIME)
     offline_settings.extract.doc_timeout_s = 0.5
@@ -313,7 +317,6 @@ def test_a_deck_whose_conversion_overran_is_not_converted_again_for_each_page(
     again in a worker (up to extract.doc_timeout_s each, a render slot held). The deck is marked: its other
     pages answer at once with the reason until the cool-down ends, then one view converts it again."""
     from figvault.errors import ExtractionError
-    from figvault.pipeline import extract_worker
 
     data = sample_pptx_bytes()
     SourceStore.from_settings(offline_settings).keep(sha(data), data, PPTX_MIME)

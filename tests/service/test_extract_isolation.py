@@ -7,6 +7,7 @@ Low limits and small generated files; no timing assertions beyond "it ended".
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from tests.generated_docs import figure_pdf
 from tests.helpers.server import no_rate_limits
 from tests.pipeline.hostile_docs import overlapping_segments_pdf
 from tests.pipeline.test_extract_worker import workers_alive
+
+LIMIT_REASON = re.compile(r"took longer than (10 s to extract \(CPU time|100 s to extract \(wall time)")
+"""The reason of a document stopped at 10 CPU-s, or at the wall backstop of 10 times that."""
 
 
 @pytest.fixture
@@ -75,10 +79,12 @@ def test_hostile_upload_fails_alone_while_searches_answer(
     served: tuple[Settings, TestClient, dict[str, str]], tmp_path: Path
 ) -> None:
     settings, client, headers = served
-    # The limit is wall time and workers run at nice 10: 10 s leaves the small good file room on a loaded
-    # 2-core machine (3 s made it time out now and then), and 12 dense pages need well over 10 s of CPU
-    # (about 1 s a page here), so the hostile file is the one stopped.
+    # 10 CPU-s leave the small good file room, and 12 dense pages need well over 10 s of CPU (about 1 s a
+    # page here), so the hostile file is the one stopped. The limit's wall backstop (WALL_FACTOR times it)
+    # can stop it first: at load 26-33 a worker at nice 10 got 4.8 CPU-s in its 100 s. Workers at nice 0
+    # here: this test is about isolation, not niceness, and the good file must not starve to its backstop.
     settings.extract.doc_timeout_s = 10
+    settings.extract.worker_nice = 0
     hostile = overlapping_segments_pdf(tmp_path / "dense.pdf", n_segments=20_000, pages=12)
     good = figure_pdf(tmp_path / "good.pdf", seed=2)
     statuses: list[int] = []
@@ -98,8 +104,8 @@ def test_hostile_upload_fails_alone_while_searches_answer(
         searcher.join(60)
     assert job["state"] == "succeeded", job
     assert job["result"]["indexed"] + job["result"]["failed"] == 2 and job["result"]["indexed"] >= 1
-    for error in job["errors"]:  # only the hostile file may fail, and it says why
-        assert error["item"] == "dense.pdf" and "longer than 10 s to extract" in error["error"]
+    for error in job["errors"]:  # only the hostile file may fail, and it says why: its CPU limit or backstop
+        assert error["item"] == "dense.pdf" and LIMIT_REASON.search(error["error"]), error
     assert statuses and set(statuses) == {200}
     assert not workers_alive()
 
