@@ -18,6 +18,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from figvault.settings import Settings
+from tests.helpers.child import WALL_BACKSTOP, tree_clock
 
 READY_POLL_S = 0.3
 NO_RATE_LIMIT = "100000/second"
@@ -67,8 +68,15 @@ def wait_ready(
 ) -> str:
     """Poll ``{base}/readyz`` until it answers 200 and return ``base``; a callable ``base`` gives None
     until the address is known (a server that prints it). The test fails with the tail of ``output()``
-    when the process exits first or ``within_s`` passes."""
-    deadline = time.monotonic() + within_s
+    when the process exits first, or its process tree has used ``within_s`` CPU seconds without being
+    ready, or WALL_BACKSTOP times ``within_s`` of wall time have passed (a server blocked, using no CPU).
+
+    CPU seconds, not wall time, as the product's own limits count (extract.doc_timeout_s): at load 20-25
+    on 2 cores a serve was not ready within 120 s of wall time (tests/service/test_serve_hostile.py,
+    2026-12-06), though nothing was wrong with it; at load 26-29 one was ready after about 230 s of wall
+    time and 15 CPU-s."""
+    started = time.monotonic()
+    clock = tree_clock(proc.pid)
     while True:
         if proc.poll() is not None:
             pytest.fail(f"{what} exited with {proc.returncode}:\n{output()[-3000:]}")
@@ -79,17 +87,26 @@ def wait_ready(
                     return url
             except httpx.HTTPError:
                 pass
-        if time.monotonic() >= deadline:
-            pytest.fail(f"{what} not ready within {within_s:g} s:\n{output()[-3000:]}")
+        cpu_s, wall_s = clock(), time.monotonic() - started
+        if cpu_s >= within_s or wall_s >= WALL_BACKSTOP * within_s:
+            pytest.fail(
+                f"{what} not ready after {cpu_s:.1f} CPU-s (limit {within_s:g}) and {wall_s:.0f} s of"
+                f" wall time (limit {WALL_BACKSTOP * within_s:g}):\n{output()[-3000:]}"
+            )
         time.sleep(READY_POLL_S)
 
 
 def wait_app_ready(client: TestClient, timeout_s: float = 120) -> None:
     """Until an in-process app's /readyz says ready: it warms its engine up in the background after
-    start."""
-    deadline = time.monotonic() + timeout_s
+    start. ``timeout_s`` counts this process's CPU seconds (the warm-up runs here), with a wall backstop
+    of WALL_BACKSTOP times that, as ``wait_ready`` does for a server process."""
+    cpu_at, wall_at = time.process_time(), time.monotonic()
     while (ready := client.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, f"not ready within {timeout_s} s: {ready.text}"
+        cpu_s, wall_s = time.process_time() - cpu_at, time.monotonic() - wall_at
+        assert cpu_s < timeout_s and wall_s < WALL_BACKSTOP * timeout_s, (
+            f"not ready after {cpu_s:.1f} CPU-s (limit {timeout_s:g}) and {wall_s:.0f} s of wall time"
+            f" (limit {WALL_BACKSTOP * timeout_s:g}): {ready.text}"
+        )
         time.sleep(0.05)
 
 

@@ -15,6 +15,7 @@ import httpx
 from figvault.access import Role
 from figvault.pipeline import users
 from tests.generated_docs import figure_pdf
+from tests.helpers.child import run_bounded
 from tests.helpers.server import free_port, server_env, stop, wait_ready
 
 
@@ -61,12 +62,11 @@ def test_serve_over_loopback(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     pdf = figure_pdf(tmp_path / "river.pdf", seed=7, n_figures=1)
     # Ingest in a child process too: Milvus Lite serves one process per data folder.
-    ingest = subprocess.run(
+    # Bounded in CPU seconds: at load 26-33 this ingest was not done within 180 s of wall time.
+    ingest = run_bounded(
         figvault_cli(data_dir, "ingest", str(pdf), "--groups", "hydro", "--tenant", "acme", "--quiet"),
+        cpu_s=180,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
     assert ingest.returncode == 0, ingest.stderr
     conn = sqlite3.connect(data_dir / "registry.sqlite3")
