@@ -222,3 +222,17 @@ def metafile_deck_of(path: Path, blob: bytes) -> Path:
 
     base = decks.metafile_deck(path, decks.emf_bytes([("Label", 100, 200, 50)])).read_bytes()
     return rewrite_pptx(path, base, lambda name, data: blob if name.startswith("ppt/media/") else data)
+
+
+def looping_compound_file() -> bytes:
+    """An OLE2 compound file (what an embedded OLE object's data is) of three sectors whose allocation
+    table chains sector 0 to 1 and 1 back to 0: a reader walking a stream's chain never reaches its end."""
+    head = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
+    )
+    head += struct.pack(
+        "<9I", 0, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0
+    )  # FAT of 1 sector, directory at 1
+    head += struct.pack("<I", 0) + b"\xff" * 432  # the FAT is sector 0
+    table = struct.pack("<2I", 1, 0) + b"\xff" * 504
+    return head + table + bytes(512)

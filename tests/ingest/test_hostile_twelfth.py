@@ -18,10 +18,13 @@ import pytest
 from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.extract import extract_document
 from figvault.ingest.png_chunks import without_metadata
+from figvault.ingest.safety import svg_internal_only
 from figvault.pipeline.extract_worker import ExtractLimits, WorkerResult, extract_limited
 from figvault.settings import ExtractSettings
 from tests.ingest import hostile_twelfth as h
 from tests.ingest import pptx_decks as decks
+from tests.ingest.hostile_docs import ole_object_pptx
+from tests.ingest.hostile_eleventh import LAUGHS
 from tests.ingest.test_bad_input import fails_with
 
 SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
@@ -152,7 +155,30 @@ def test_a_metafile_claiming_a_huge_picture_is_skipped_by_its_claim(
     assert any("pixels skipped (limit" in w and "max_source_image_pixels" in w for w in result.warnings)
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed"
+)
+LIBREOFFICE = ExtractSettings(libreoffice="auto", ocr=False, workers=1)
+
+
+def test_an_svg_picture_of_a_billion_laughs_becomes_empty_before_libreoffice_sees_it() -> None:
+    svg = b"<!DOCTYPE svg [" + LAUGHS + b']><svg xmlns="http://www.w3.org/2000/svg"><text>&l10;</text></svg>'
+    assert svg_internal_only(svg) == b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+
+
+@needs_soffice
+def test_an_ole_object_whose_compound_file_loops_is_read_by_its_preview(
+    tmp_path: Path, picture_deck: bytes
+) -> None:
+    """LibreOffice loads an embedded object's storage when it converts the deck; a sector chain that loops
+    must not hold it past its limits: both units drawn by LibreOffice, no LibreOffice warning."""
+    deck = ole_object_pptx(tmp_path / "deck.pptx", picture_deck, h.looping_compound_file())
+    result = extract_limited(deck, LIBREOFFICE, limits=ExtractLimits(seconds=60, memory_mb=1024))
+    assert len(result.extraction.figures) == 2
+    assert not any("LibreOffice" in w for w in result.extraction.warnings), result.extraction.warnings
+
+
+@needs_soffice
 def test_an_emf_bitmap_claiming_1_6_gigapixels_is_drawn_by_libreoffice_within_the_limits(
     tmp_path: Path,
 ) -> None:
@@ -160,7 +186,6 @@ def test_an_emf_bitmap_claiming_1_6_gigapixels_is_drawn_by_libreoffice_within_th
     a 4-byte run-length code, in an EMF whose header is honest. Under a worker of 1 GiB the deck is read and
     its picture drawn by LibreOffice (no sketch, no LibreOffice warning)."""
     deck = h.metafile_deck_of(tmp_path / "deck.pptx", h.rle_bitmap_emf(40_000))
-    settings = ExtractSettings(libreoffice="auto", ocr=False, workers=1)
-    result = extract_limited(deck, settings, limits=ExtractLimits(seconds=60, memory_mb=1024))
+    result = extract_limited(deck, LIBREOFFICE, limits=ExtractLimits(seconds=60, memory_mb=1024))
     assert [f.unit.kind.value for f in result.extraction.figures] == ["picture"]
     assert not any("LibreOffice" in w for w in result.extraction.warnings), result.extraction.warnings
