@@ -95,3 +95,32 @@ def test_the_command_line_names_the_skipped_failures_once_with_what_to_do() -> N
         " --failed`; `figvault ingest --retry-failed` reads them again)"
     ]
     assert result_notes({"failed_before": 0, "documents": []}) == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        ("cpu", FILE),  # the file's own: its pages take that long wherever they are read
+        ("wall", TRANSIENT),  # the wall-time backstop: a busy machine
+        ("sigkill", TRANSIENT),  # the kernel's out-of-memory killer on a loaded machine
+        ("sigsegv", FILE),  # a parser crashing on these bytes
+        ("no result", TRANSIENT),  # a worker gone without a word or a signal
+    ],
+)
+def test_which_extraction_failures_are_the_files_own(failure: str, kind: str) -> None:
+    import signal
+
+    from figvault.errors import ExtractionError
+    from figvault.pipeline import extract_worker
+    from figvault.pipeline.failures import failure_kind, failure_reason
+
+    limits = extract_worker.ExtractLimits(seconds=2.0)
+    if failure in ("cpu", "wall"):
+        cpu_s, wall_s = (2.5, 3.0) if failure == "cpu" else (0.5, limits.wall_seconds + 1)
+        with pytest.raises(ExtractionError) as raised:
+            extract_worker._check_time(limits, "extract", cpu_s, wall_s)
+        error = raised.value
+    else:
+        exitcode = {"sigkill": -signal.SIGKILL, "sigsegv": -signal.SIGSEGV, "no result": 1}[failure]
+        error = extract_worker._crash_error(exitcode)
+    assert failure_kind(failure_reason(error)) == kind
