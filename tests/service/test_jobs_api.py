@@ -1341,6 +1341,27 @@ def test_an_admin_prunes_a_folders_gone_documents_over_http(service: Service) ->
     assert [(e["user"], e["detail"]["doc_id"]) for e in deletes] == [("admin", gone_id)]
 
 
+def test_a_folder_job_skips_a_broken_file_it_failed_before_unless_asked(service: Service) -> None:
+    """A server-folder job read a broken file again on every run; now the unchanged file is skipped and
+    counted in ``failed_before`` (pipeline/failures.py), and ``retry_failed`` reads it again."""
+    folder = Path(service.settings.service.ingest_allow_dirs[0]) / "broken-again"
+    folder.mkdir()
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not a pdf body")
+    figure_pdf(folder / "fine.pdf", seed=66)
+
+    def run(**extra: bool) -> dict[str, Any]:
+        body = {"paths": [str(folder)], "groups": ["eng"], **extra}
+        sent = service.client.post("/v1/jobs/ingest", json=body, headers=service.headers("admin"))
+        assert sent.status_code == 202, sent.text
+        return service.wait(sent.json()["id"])
+
+    counts = [
+        (job["result"]["failed"], job["result"]["failed_before"], job["error_count"])
+        for job in (run(), run(), run(retry_failed=True))
+    ]
+    assert counts == [(1, 0, 1), (0, 1, 0), (1, 0, 1)]
+
+
 def test_a_jobs_counts_are_those_of_the_documents_its_viewer_may_see_now(service: Service) -> None:
     """A job's errors, warnings and failed count are judged by the documents its viewer may see now; its
     other counts were not: after an admin gave one of two uploaded documents groups a peer is not in, the
