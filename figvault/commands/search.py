@@ -22,6 +22,7 @@ from figvault.commands._retrieval_cli import (
     quiet_store_logs,
 )
 from figvault.search_models import MAX_PIXELS_SIDE, MAX_TOP_K
+from figvault.text_checks import escaped
 from figvault.units import FigureKind
 
 if TYPE_CHECKING:
@@ -261,9 +262,16 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
     before the hits and NO MATCH ends the timings line."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    def plain(value: str) -> Text:
+        """A cell as written: a document's caption, label or name is an uploader's text, never rich markup
+        (a caption's ``[/bold]`` raised MarkupError and ended the command; ``[link=...]`` made a terminal
+        hyperlink) nor a control sequence for the terminal (an ESC from a PDF's text was printed raw)."""
+        return Text(escaped(value.replace("\n", " ")))
 
     console = Console(soft_wrap=True)
-    table = Table(title=title, show_lines=False)
+    table = Table(title=plain(title), show_lines=False)
     # The reranker's reasons (--explain) get a column: the table had none, so they reached only --json.
     explained = any(hit.explanation for hit in response.results)
     why = ("why",) if explained else ()
@@ -274,13 +282,13 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
         caption = caption_cell(hit.caption, hit.title, 80)
         cells = [str(rank), f"{hit.score:.4f}", hit.doc, str(hit.page), hit.label or "", hit.kind]
         cells += [caption + also_in_note(hit), channels] + ([hit.explanation or ""] if explained else [])
-        table.add_row(*cells)
+        table.add_row(*(plain(cell) for cell in cells))
     if response.no_match:  # said first: a top hit printed as usual reads as the answer
         console.print(
             "No good match: none of these figures is likely to answer the question; the closest follow."
         )
     if response.did_you_mean:
-        console.print(f"Did you mean: {response.did_you_mean}?", markup=False, highlight=False)
+        console.print(f"Did you mean: {escaped(response.did_you_mean)}?", markup=False, highlight=False)
     console.print(table)
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in response.timings.items())
     if loaded_s is not None:

@@ -62,3 +62,19 @@ def test_the_rerankers_reasons_are_in_the_table(
     assert "why" in out.splitlines()[2] and "a photo of rack row B" in out
     _print_table("top results", SearchResponse(results=[hit("", "Revenue")]))
     assert "why" not in capsys.readouterr().out  # no column of blanks when nothing was explained
+
+
+def test_a_documents_text_is_shown_as_written_never_as_markup_or_terminal_codes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Captions, labels and names come from uploaded documents (pymupdf hands back an ESC from a PDF's text
+    as it is). The table read them as rich markup, so a caption holding ``[/bold]`` raised MarkupError
+    and ended ``figvault search``, and ``[link=...]`` made a terminal hyperlink; an ESC or a CSI reached
+    the operator's terminal raw (failed before: MarkupError)."""
+    monkeypatch.setenv("COLUMNS", "300")
+    hostile = hit("Figure 2: [link=http://evil.example]x[/link] [/bold] a\x1b[2Jb\x9bc", "")
+    _print_table("q [/x]", SearchResponse(results=[hostile.model_copy(update={"label": "L\x1b[31m"})]))
+    out = capsys.readouterr().out
+    assert "[link=http://evil.example]x[/link] [/bold] a\\x1b[2Jb\\x9bc" in out
+    assert "L\\x1b[31m" in out and "q [/x]" in out
+    assert not any(ch in out for ch in "\x1b\x9b")
