@@ -607,6 +607,10 @@ LAYOUTS = {
     "per text span, 0.25-0.35 em apart, as a design tool sets tracked labels",
     "outlined_text": "each chart, its words included, drawn as vector outlines (text converted to paths, "
     "as an SVG or design-tool export): no text layer, the words only pixels once drawn",
+    "shared_axis": "small multiples sharing one category axis (faceted charts): a row of 2-4 horizontal bar "
+    "panels, each titled by its facet ('All', '1-10 nodes', a region), the category names printed once, "
+    "left of the first panel; each panel's truth holds the shared names (two such rows a page, each its "
+    "own names)",
 }
 """Layout classes of survey/KPI report pages the generator draws, each run on its own (``--layouts``)."""
 REGIONS = ("North America", "Europe", "Asia Pacific", "Latin America", "Middle East", "Africa", "Nordics")
@@ -649,8 +653,87 @@ def survey_report(seed: int, layout: str = "base") -> tuple[pymupdf.Document, li
     size = rng.choice(((612, 792), (595, 842), (792, 612)))
     style = _layout_style(rng, layout)
     doc = pymupdf.open()
-    gold = [g for _ in range(PAGES_PER_REPORT) for g in survey_page(doc, rng, size, style)]
+    page = shared_axis_page if layout == "shared_axis" else survey_page
+    gold = [g for _ in range(PAGES_PER_REPORT) for g in page(doc, rng, size, style)]
     return doc, gold
+
+
+FACETS = (
+    ("All", "1-10 nodes", "11-100 nodes", "101-1000 nodes"),
+    ("All respondents", "Small", "Medium", "Large"),
+    REGIONS[:4],
+    ("2023", "2024", "2025", "2026"),
+)
+"""The panel titles of a row of small multiples: one facet each (layout class shared_axis)."""
+
+
+def shared_axis_page(
+    doc: pymupdf.Document, rng: random.Random, size: tuple[float, float], style: Style
+) -> list[GoldPanel]:
+    """Layout class "small multiples sharing one category axis": under the page title, two rows of 2-4
+    horizontal bar panels, each row one question by facet; the category names are printed once, left of
+    the row's first panel (the others show bars, values and ticks only)."""
+    page = doc.new_page(width=size[0], height=size[1])
+    margin, y = 40, 60
+    page.insert_text((margin, y), rng.choice(PAGE_TITLES), fontsize=rng.choice((16, 18)), fontname="hebo")
+    page.insert_text((size[0] / 2 - 4, size[1] - 20), str(page.number + 1), fontsize=8)
+    gold: list[GoldPanel] = []
+    for _ in range(2):
+        cats = rng.sample(CATEGORIES, rng.randrange(3, 7))
+        row = rng.choice((14.0, 16.0, 18.0))
+        y += 24
+        gold += _facet_row(page, rng, style, (margin, y, size[0] - margin), cats, row)
+        y += 24 + len(cats) * row + 30
+    return gold
+
+
+def _facet_row(
+    page: pymupdf.Page, rng: random.Random, style: Style, at: tuple[float, float, float], cats: list[str],
+    row: float,
+) -> list[GoldPanel]:  # fmt: skip
+    """One row of facets from ``at`` (left, top, right): the names column, then the panels."""
+    x0, top, x1 = at
+    size = style.label_size
+    names_w = min(max(pymupdf.get_text_length(c, fontsize=size) for c in cats) + 6, 0.3 * (x1 - x0))
+    facets = list(rng.choice(FACETS)[: rng.randrange(2, 5)])
+    gap = rng.choice((12.0, 18.0, 24.0))
+    width = (x1 - x0 - names_w - (len(facets) - 1) * gap) / len(facets)
+    names = [_wrap(c, "helv", size, names_w - 4)[:2] for c in cats]
+    shared = [part for parts in names for part in parts]
+    gold = []
+    for k, facet in enumerate(facets):
+        pen = Pen(page)
+        left = x0 + names_w + k * (width + gap)
+        pen.text(left, top + 10, facet, style.title_size - 1, style.title_font)
+        pen.in_chart = True
+        if k == 0:  # the names, once, level with the bars
+            for r, parts in enumerate(names):
+                middle = top + 16 + r * row + row / 2
+                for j, part in enumerate(parts):
+                    pen.text(x0, middle + 3 + (j - (len(parts) - 1) / 2) * (size + 1), part, size)
+        else:
+            pen.words += shared
+        _facet_bars(
+            pen, rng, style, (left, top + 16, left + width - 20, top + 16 + len(cats) * row), len(cats)
+        )
+        pen.in_chart = False
+        gold.append(GoldPanel(page.number + 1, tuple(pen.extent), facet, "bars", (), tuple(pen.words)))  # type: ignore[arg-type]
+    return gold
+
+
+def _facet_bars(pen: Pen, rng: random.Random, style: Style, plot: Box, count: int) -> None:
+    """One facet: ``count`` bars from the plot's left, each its value after it, an axis line, ticks under."""
+    x0, y0, x1, y1 = plot
+    row = (y1 - y0) / count
+    pen.line((x0, y0), (x0, y1), 0.3, 0.6)
+    for r in range(count):
+        value = rng.uniform(3, 95)
+        w = (x1 - x0) * value / 100
+        pen.rect((x0, y0 + r * row + 0.2 * row, x0 + w, y0 + (r + 0.8) * row), COLOURS[0])
+        pen.text(x0 + w + 2, y0 + r * row + row / 2 + 3, f"{value:.0f}%", style.label_size - 0.5)
+    for k in range(3):
+        tick = str(50 * k)
+        pen.text(x0 + (x1 - x0) * k / 2 - 3, y1 + 9, tick, style.label_size - 1, grey=0.4)
 
 
 def survey_page(

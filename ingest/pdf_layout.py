@@ -75,6 +75,7 @@ from figvault.ingest.panels import (
 )
 from figvault.ingest.pdf_image_claims import claimed_pixels
 from figvault.ingest.plain_legend import ALIGN_SLACK_PT, NAMES_MIN, name_column
+from figvault.ingest.shared_axis import BarPanel, borrowed_names
 
 # Text extraction flags: no image payloads (we read image boxes separately, without decoding them).
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
@@ -1146,13 +1147,60 @@ def _uncaptioned(
     page's title is never a panel's label or title (it would glue the panels together). Pieces of a
     labelled-box diagram that are too small alone are tried again together.
     """
+    parts, coloured = _sorted_parts(layout, clusters, min_figure_pt)
+    parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
+    legends = _keyed_legends(layout, parts, coloured)
+    specks = [mark for mark, _ in coloured]
+    if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
+        layout.title_lines = []  # the page's "slide title" is its top chart's title, left of it
+    excluded_titles = {ln.block for ln in layout.title_lines}
+    excluded = excluded | excluded_titles
+    near_ok = excluded - (_heading_blocks(layout) - excluded_titles)
+    # Each part's title looks at the others (O(parts^2)): a page of more parts than a chart grid has
+    # (hostile, or a scatter of pieces) is titled as before, without them.
+    boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
+    keys = (BoxGrid(specks), specks)
+    titles = _part_titles(layout, parts, legends, (excluded, near_ok), boxes, keys)
+    taken = frozenset(i for title in titles for i in title)
+    rows_beside = _row_neighbours(parts, legends)
+    regions: list[FigureRegion] = []
+    shape_pieces: list[Cluster] = []
+    bar_panels: list[tuple[Cluster, FigureRegion]] = []
+    for (part, chart), title, legend in zip(parts, titles, legends, strict=True):
+        skip = taken - set(title)
+        start = part.box if legend is None else box_union(part.box, legend)
+        if chart:
+            start, skip = _chart_labels(layout, part, (start, skip, title), (boxes or (), excluded), legend,
+                                        rows_beside)  # fmt: skip
+        box, held = _grow_to_labels(start, layout, excluded, None, skip)
+        if chart:  # a legend's swatches beside the plot, with their labels; the notes under it
+            box, held = _with_legend(box, *keys, layout, excluded, skip)
+            held += _notes_under(layout, box, excluded | {layout.lines[i].block for i in taken}, held)
+        shapes = _labelled_shapes(part, layout)
+        table = not chart and not layout.title_lines and _ruled_table(part, held)
+        if table or not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
+            if shapes[0]:
+                shape_pieces.append(part)
+            continue
+        regions.append(_region(layout, part, box, held, chart, title))
+        regions[-1].kpi = id(part) in kpi_rows
+        if chart:
+            bar_panels.append((part, regions[-1]))
+    _share_category_names(bar_panels)
+    return regions + _shape_regions(layout, shape_pieces, excluded, taken, min_figure_pt)
+
+
+def _sorted_parts(
+    layout: PageLayout, clusters: list[Cluster], min_figure_pt: float
+) -> tuple[list[tuple[Cluster, bool]], list[tuple[Box, Colour | None]]]:
+    """The clusters split into panel parts (each with whether it is a chart), and the specks (bullets,
+    markers, legend swatches, line samples: no figures on their own) with their fill colours."""
     speck = min_figure_pt / 3
     parts: list[tuple[Cluster, bool]] = []
     coloured: list[tuple[Box, Colour | None]] = []
     stacked: list[Cluster] = []
     for cluster in clusters:
         if _speck(cluster, speck, layout):
-            # bullets, markers, legend swatches and line samples: not figures on their own
             coloured.append((cluster.box, _fill_colour(cluster)))
             continue
         if _stacked_keys(cluster, speck, layout):
@@ -1164,20 +1212,20 @@ def _uncaptioned(
             parts += _panels_of(cluster, layout, min_figure_pt)  # as before: the row's other keys key it
         else:
             coloured += [(key.box, _fill_colour(key)) for key in cluster.atoms]
-    parts, kpi_rows = _join_kpi_rows(_join_bar_rows(parts, layout.content.size[1]), layout)
-    legends = _keyed_legends(layout, parts, coloured)
-    rows_beside = _row_neighbours(parts, legends)
-    specks = [mark for mark, _ in coloured]
-    if layout.title_lines and _beside_drawing(layout.title_lines[0], [p.box for p, chart in parts if chart]):
-        layout.title_lines = []  # the page's "slide title" is its top chart's title, left of it
-    excluded_titles = {ln.block for ln in layout.title_lines}
-    excluded = excluded | excluded_titles
-    grid = BoxGrid(specks)
-    headings = _heading_blocks(layout) - excluded_titles
-    near_ok = excluded - headings
-    # Each part's title looks at the others (O(parts^2)): a page of more parts than a chart grid has
-    # (hostile, or a scatter of pieces) is titled as before, without them.
-    boxes = [p.box for p, _ in parts] if len(parts) <= TITLE_NEIGHBOURS_MAX else None
+    return parts, coloured
+
+
+def _part_titles(
+    layout: PageLayout,
+    parts: list[tuple[Cluster, bool]],
+    legends: list[Box | None],
+    blocks: tuple[set[int], set[int]],
+    boxes: list[Box] | None,
+    keys: tuple[BoxGrid, list[Box]],
+) -> list[tuple[int, ...]]:
+    """Each part's title (line indices), found with its neighbours in view (_title_indices, _titles_beside).
+    ``blocks``: the excluded blocks, and those a title may stand near (the excluded but headings)."""
+    (excluded, near_ok), (grid, specks) = blocks, keys
     titles, ranks, graphics, feet, drawings = [], [], [], [], []
     for (part, chart), legend in zip(parts, legends, strict=True):
         graphic = _widened(layout, part.box, excluded, boxes)
@@ -1197,40 +1245,67 @@ def _uncaptioned(
         graphics.append(graphic)
         feet.append(_foot(part, graphic, grid, specks) if chart else None)
         drawings.append((part.box[0], graphic[1], part.box[2], graphic[3]))
-    _titles_beside(layout, (graphics, drawings, feet), titles, ranks, near_ok, boxes or (), (grid, specks))
-    taken = frozenset(i for title in titles for i in title)
+    _titles_beside(layout, (graphics, drawings, feet), titles, ranks, near_ok, boxes or (), keys)
+    return titles
+
+
+def _chart_labels(
+    layout: PageLayout,
+    part: Cluster,
+    at: tuple[Box, frozenset[int], tuple[int, ...]],
+    context: tuple[Sequence[Box], set[int]],
+    legend: Box | None,
+    rows_beside: tuple[list[Box], list[Box]],
+) -> tuple[Box, frozenset[int]]:
+    """A chart part's start box and the lines it skips, given ``at`` (its start box, the lines skipped so
+    far, its title): its value axis and its labels set apart (rules 48, 55, 56) are its own."""
+    start, skip, title = at
+    others, excluded = context
+    ticks = _tick_column(layout, part.box, others)
+    ticks |= _row_labels(layout, part, others, excluded, rows_beside)
+    if legend is None:
+        ticks |= _plain_legend(layout, part, others, excluded)
+    skip = (skip | _not_panel_labels(layout, start, title)) - ticks
+    return _union([start, *(layout.lines[i].box for i in ticks)]), skip
+
+
+def _shape_regions(
+    layout: PageLayout, pieces: list[Cluster], excluded: set[int], taken: frozenset[int], min_figure_pt: float
+) -> list[FigureRegion]:
+    """Pieces of a labelled-box diagram, too small alone, tried again together."""
     regions: list[FigureRegion] = []
-    shape_pieces: list[Cluster] = []
-    for (part, chart), title, legend in zip(parts, titles, legends, strict=True):
-        skip = taken - set(title)
-        start = part.box if legend is None else box_union(part.box, legend)
-        if chart:  # its value axis and its plain legend, set apart, are its own labels
-            ticks = _tick_column(layout, part.box, boxes or ())
-            ticks |= _row_labels(layout, part, boxes or (), excluded, rows_beside)
-            if legend is None:
-                ticks |= _plain_legend(layout, part, boxes or (), excluded)
-            skip = (skip | _not_panel_labels(layout, start, title)) - ticks
-            start = _union([start, *(layout.lines[i].box for i in ticks)])
-        box, held = _grow_to_labels(start, layout, excluded, None, skip)
-        if chart:  # a legend's swatches beside the plot, with their labels; the notes under it
-            box, held = _with_legend(box, grid, specks, layout, excluded, skip)
-            held += _notes_under(layout, box, excluded | {layout.lines[i].block for i in taken}, held)
-        shapes = _labelled_shapes(part, layout)
-        table = not chart and not layout.title_lines and _ruled_table(part, held)
-        if table or not _looks_like_figure(part, box, held, min_figure_pt, chart, shapes):
-            if shapes[0]:
-                shape_pieces.append(part)
-            continue
-        regions.append(_region(layout, part, box, held, chart, title))
-        regions[-1].kpi = id(part) in kpi_rows
-    if len(shape_pieces) > 1:
-        for group in cluster_boxes(shape_pieces, LABEL_MARGIN_PT):
-            box, held = _grow_to_labels(group.box, layout, excluded, None, taken)
-            if group.atoms and _looks_like_figure(
-                group, box, held, min_figure_pt, False, _labelled_shapes(group, layout)
-            ):
-                regions.append(_region(layout, group, box, held, False, ()))
+    if len(pieces) <= 1:
+        return regions
+    for group in cluster_boxes(pieces, LABEL_MARGIN_PT):
+        box, held = _grow_to_labels(group.box, layout, excluded, None, taken)
+        if group.atoms and _looks_like_figure(
+            group, box, held, min_figure_pt, False, _labelled_shapes(group, layout)
+        ):
+            regions.append(_region(layout, group, box, held, False, ()))
     return regions
+
+
+def _share_category_names(charts: list[tuple[Cluster, FigureRegion]]) -> None:
+    """Small multiples sharing one category axis (ingest/shared_axis.py): a horizontal bar panel without
+    category names of its own gets, in its text (not its box), the names of the nearest panel on its left
+    whose bar rows line up with its own."""
+    bar_charts = [(part, region, _bar_rows(part)) for part, region in charts]
+    bar_charts = [chart for chart in bar_charts if len(chart[2]) >= NAMES_MIN]
+    if len(bar_charts) < 2:
+        return
+    panels = [
+        BarPanel(_bars_box(part), rows, [(line.box, line.text) for line in region.text_lines])
+        for part, region, rows in bar_charts
+    ]
+    for k, (j, names) in borrowed_names(panels).items():
+        region, lender = bar_charts[k][1], bar_charts[j][1]
+        region.text_lines += [
+            lender.text_lines[i] for i in names if lender.text_lines[i] not in region.text_lines
+        ]
+
+
+def _bars_box(part: Cluster) -> Box:
+    return _union([a.box for a in part.atoms if a.bar])
 
 
 LINE_KEY_WIDTH = 2.0
