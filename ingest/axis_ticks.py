@@ -24,6 +24,10 @@ EDGE_TICK_SLACK_PT = 2.0
 far past the drawing and still be level with it."""
 
 
+Tick = tuple[Box, float, int]
+"""A tick label's box, its value and its line's index."""
+
+
 def tick_value(text: str) -> float | None:
     """The number a tick label shows, or None when ``text`` is no tick label."""
     match = TICK.match(text.strip())
@@ -45,3 +49,32 @@ def is_scale(ticks: list[tuple[Box, float]]) -> bool:
     return all(abs(s - step) <= 1e-6 * max(1.0, abs(step)) for s in steps) and all(
         abs(g - gap) <= STEP_SLACK_PT for g in gaps
     )
+
+
+def scale_row(core: list[Tick], row: list[Tick]) -> list[Tick]:
+    """The ticks of a horizontal axis's scale (labels in a row under a plot), as (box, value, index): the
+    ``core`` (the labels under the plot), when they make a scale across, with the labels of ``row`` that
+    carry it on past either end at its pitch (STEP_SLACK_PT) and step ("0" and "100" centred on the axis's
+    ends, which may lie past the longest bar). Empty when the core and its continuation make no scale."""
+    if len(core) < TICKS_MIN - 1 or not _level([box for box, _, _ in core]):
+        return []
+    ticks = sorted(core, key=lambda t: t[0][0])
+    middles = [(box[0] + box[2]) / 2 for box, _, _ in ticks]
+    pitch, step = middles[1] - middles[0], ticks[1][1] - ticks[0][1]
+    if pitch <= 0 or step == 0:
+        return []
+    for direction in (1, -1):
+        while True:
+            end = ticks[-1] if direction == 1 else ticks[0]
+            want, middle = end[1] + direction * step, (end[0][0] + end[0][2]) / 2 + direction * pitch
+            more = [t for t in row if t[1] == want and abs((t[0][0] + t[0][2]) / 2 - middle) <= STEP_SLACK_PT]
+            if not more or more[0] in ticks:
+                break
+            ticks = [*ticks, more[0]] if direction == 1 else [more[0], *ticks]
+    turned = [((box[1], box[0], box[3], box[2]), value) for box, value, _ in ticks]
+    return ticks if _level([box for box, _, _ in ticks]) and is_scale(turned) else []
+
+
+def _level(boxes: list[Box]) -> bool:
+    """The labels stand in one row (their tops within STEP_SLACK_PT)."""
+    return max(box[1] for box in boxes) - min(box[1] for box in boxes) <= STEP_SLACK_PT

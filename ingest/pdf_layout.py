@@ -27,11 +27,12 @@ from typing import Any
 
 import pymupdf
 
-from figvault.ingest.axis_ticks import EDGE_TICK_SLACK_PT, is_scale, tick_value
+from figvault.ingest.axis_ticks import EDGE_TICK_SLACK_PT, is_scale, scale_row, tick_value
 from figvault.ingest.boxes import (
     Box,
     BoxGrid,
     box_area,
+    box_gap,
     box_intersection,
     box_iou,
     box_union,
@@ -1261,7 +1262,7 @@ def _chart_labels(
     far, its title): its value axis and its labels set apart (rules 48, 55, 56) are its own."""
     start, skip, title = at
     others, excluded = context
-    ticks = _tick_column(layout, part.box, others)
+    ticks = _tick_column(layout, part.box, others) | _tick_row(layout, part.box, others)
     ticks |= _row_labels(layout, part, others, excluded, rows_beside)
     if legend is None:
         ticks |= _plain_legend(layout, part, others, excluded)
@@ -1894,6 +1895,33 @@ def _tick_column(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozen
     if not is_scale([(layout.lines[i].box, value) for i, value in found]):
         return frozenset()
     return frozenset(i for i, _ in found)
+
+
+def _tick_row(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozenset[int]:
+    """The lines of ``plot``'s value axis under it (layout class "value axis under horizontal bars"): its end
+    ticks are centred on the plot's edges and its scale runs on past the longest bar, so "0" and "100"
+    reach past its sides and _not_panel_labels skipped them. Numbers whose tops stand within LABEL_MARGIN_PT
+    under the plot, middles within its sides (EDGE_TICK_SLACK_PT) and nearer to it than to any other
+    drawing of ``others``, are its axis's core; the scale goes on at the core's pitch and step, up to the
+    plot's width past its sides (ingest/axis_ticks.py: a neighbour's ticks do not carry it on). Empty when
+    they make no scale."""
+    reach = plot[2] - plot[0]
+    row: list[tuple[Box, float, int]] = []
+    for i in layout.line_index.near(plot, max(reach, LABEL_MARGIN_PT)):
+        box = layout.lines[i].box
+        under = plot[3] - STROKE_PT <= box[1] <= plot[3] + LABEL_MARGIN_PT
+        within = plot[0] - reach <= box[0] and box[2] <= plot[2] + reach
+        if under and within and (value := tick_value(layout.lines[i].text)) is not None:
+            row.append((box, value, i))
+    gap = {i: box_gap(box, plot) for box, _, i in row}
+    core = [
+        (box, value, i)
+        for box, value, i in row
+        if plot[0] - EDGE_TICK_SLACK_PT <= (box[0] + box[2]) / 2 <= plot[2] + EDGE_TICK_SLACK_PT
+        and not any(box_gap(box, o) < gap[i] for o in others if o != plot)
+    ]
+    scale = scale_row(core, row)
+    return frozenset(i for _, _, i in scale)
 
 
 def _plain_legend(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pymupdf
 
+from figvault.ingest.axis_ticks import scale_row
 from figvault.ingest.extract import extract_document
 from figvault.ingest.shared_axis import BarPanel, borrowed_names
 from figvault.settings import ExtractSettings
@@ -37,7 +38,7 @@ def _units(tmp_path: Path, doc: pymupdf.Document) -> list[tuple[tuple[float, ...
     path = tmp_path / "facets.pdf"
     doc.save(path)
     figures = extract_document(path, ExtractSettings(workers=1, ocr=False)).figures
-    return sorted(((tuple(f.unit.bbox), f.unit.title or "", f.unit.figure_text or "") for f in figures))
+    return sorted((tuple(f.unit.bbox), f.unit.title or "", f.unit.figure_text or "") for f in figures)
 
 
 def test_every_facet_of_a_row_holds_the_names_printed_left_of_the_first(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_bar_charts_side_by_side_with_their_own_names_keep_their_own(tmp_path: P
     page = doc.new_page(width=595, height=842)
     page.insert_text((50, 50), "Two questions", fontsize=16, fontname="hebo")
     _facets(page, 80, ROW_1, ("Adoption",))
-    page_right = ROW_2 + ("Backups",)
+    page_right = (*ROW_2, "Backups")
     for r, name in enumerate(page_right):  # the right chart's own names, its rows level with the left's
         page.insert_text((330, 96 + 18 * r + 12), name, fontsize=7.5)
     page.insert_text((420, 90), "Spending", fontsize=10, fontname="hebo")
@@ -91,3 +92,50 @@ def test_only_panels_whose_rows_line_up_lend_their_names() -> None:
     right_names = [((385.0, 102.0, 405.0, 110.0), "Cost"), ((385.0, 120.0, 405.0, 128.0), "Speed")]
     named_right = BarPanel((410.0, 100.0, 500.0, 148.0), rows, right_names)
     assert borrowed_names([second, named_right]) == {}
+
+
+def _bars_over_ticks(page: pymupdf.Page, ticks: tuple[str, ...]) -> None:
+    """One horizontal bar chart (names within the margin, values after the bars), the axis from x 150 to
+    330, ``ticks`` centred under it at even places: a scale's "0" half left of the axis line, its last tick
+    past the longest bar (62 % of the axis)."""
+    page.insert_text((50, 90), "Reasons for adopting", fontsize=11, fontname="hebo")
+    page.draw_line((150, 100), (150, 172), color=(0.3,) * 3, width=0.6)
+    for r, name in enumerate(ROW_1):
+        y = 100 + 18 * r
+        page.insert_text((144 - pymupdf.get_text_length(name, fontsize=7.5), y + 12), name, fontsize=7.5)
+        w = 180 * (0.2 + 0.14 * r)
+        page.draw_rect((150, y + 3, 150 + w, y + 15), color=None, fill=BLUE)
+        page.insert_text((152 + w, y + 12), f"{round(w / 1.8)}%", fontsize=7)
+    for k, tick in enumerate(ticks):
+        x = 150 + 90 * k - pymupdf.get_text_length(tick, fontsize=6.5) / 2
+        page.insert_text((x, 181), tick, fontsize=6.5)
+
+
+def test_a_value_axis_under_horizontal_bars_keeps_its_end_ticks(tmp_path: Path) -> None:
+    """Layout class "value axis under horizontal bars" (survey shared_axis): the end ticks are centred on the
+    axis's ends, "0" half left of the axis line, "100" past the longest bar: both reached past the chart's
+    sides and were skipped. Before: "0" and "100" not in the unit (4742 -> 5031 of 5080 shared_axis words
+    with rules 58, 59). A row of figures there that is no scale stays out past the bars."""
+    doc = pymupdf.open()
+    _bars_over_ticks(doc.new_page(width=595, height=842), ("0", "50", "100"))
+    ((box, _, text),) = _units(tmp_path, doc)
+    assert {"0", "50", "100"} <= set(text.splitlines()), text
+    assert box[2] >= 330, box
+
+    doc = pymupdf.open()
+    _bars_over_ticks(doc.new_page(width=595, height=842), ("12", "7", "31"))
+    ((box, _, text),) = _units(tmp_path, doc)
+    assert "31" not in text.splitlines(), text
+
+
+def test_a_scale_under_a_plot_goes_on_at_its_pitch() -> None:
+    """``axis_ticks.scale_row``: a core of two ticks under the plot carries on at its pitch and step; a
+    neighbour's "0" at the next place, or a tick off the pitch, does not carry it."""
+
+    def tick(x: float, value: float, index: int) -> tuple[tuple[float, float, float, float], float, int]:
+        return ((x - 3.0, 200.0, x + 3.0, 207.0), value, index)
+
+    core = [tick(100, 0, 0), tick(150, 50, 1)]
+    assert [t[2] for t in scale_row(core, [*core, tick(200, 100, 2)])] == [0, 1, 2]
+    assert scale_row(core, [*core, tick(200, 0, 3)]) == []
+    assert scale_row(core, [*core, tick(206, 100, 4)]) == []
