@@ -37,8 +37,8 @@ class DocumentCounts:
         )
 
     def failed_note(self, prefix: str = "figvault") -> str:
-        """``", 1 failed: see `figvault documents list`"`` (its state and error columns say why), or ""."""
+        """``", 1 failed: see `figvault documents list --failed`"`` (its error column says why), or ""."""
         if not self.failed:
             return ""
-        return f", {self.failed} failed: see `{prefix} documents list`"
+        return f", {self.failed} failed: see `{prefix} documents list --failed`"
 

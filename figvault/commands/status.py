@@ -42,8 +42,8 @@ def status(
 
 
 def _failed_line(settings: Settings) -> str:
-    """``documents: 6 searchable, 4 failed: see `figvault documents list``` when some ingest failed: the
-    table's ``indexed 6; failed 4`` did not say where the reasons are."""
+    """``documents: 6 searchable, 4 failed: see `figvault documents list --failed``` when some ingest
+    failed: the table's ``indexed 6; failed 4`` did not say where the reasons are."""
     from figvault.pipeline.document_counts import DocumentCounts
     from figvault.pipeline.registry import DocumentRegistry
 

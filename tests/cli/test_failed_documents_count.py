@@ -43,12 +43,13 @@ def test_users_add_counts_searchable_documents_and_the_failed_apart(tmp_path: Pa
     added = CliRunner().invoke(app, [*base, "ana", "--role", "admin", "--groups", "eng"])
     assert added.exit_code == 0, added.output
     assert (
-        "ana can see 2 of the 2 documents of tenant default, 2 failed: see `figvault documents list`\n"
+        "ana can see 2 of the 2 documents of tenant default, 2 failed:"
+        " see `figvault documents list --failed`\n"
     ) in added.stderr
     blind = CliRunner().invoke(app, [*base, "bob", "--groups", "hr"])
     assert (
         "bob can see 0 of the 2 documents of tenant default: give documents their groups with"
-        " `figvault documents set-groups ID --groups hr`, 2 failed: see `figvault documents list`\n"
+        " `figvault documents set-groups ID --groups hr`, 2 failed: see `figvault documents list --failed`\n"
     ) in blind.stderr
 
 

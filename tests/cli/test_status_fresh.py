@@ -69,6 +69,6 @@ def test_status_says_where_the_reasons_of_failed_documents_are(tmp_path: Path) -
         registry.put(DocumentRecord(doc_id=doc_id, tenant="default", name=doc_id, state=state, units=0))
     result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path), "status"])
     assert result.exit_code == 0, result.output
-    assert "documents: 1 searchable, 2 failed: see `figvault documents list`\n" in result.stdout
+    assert "documents: 1 searchable, 2 failed: see `figvault documents list --failed`\n" in result.stdout
     fresh = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(tmp_path / "new"), "status"])
     assert "failed" not in fresh.stdout

@@ -105,7 +105,7 @@ def test_failed_documents_are_not_counted_as_documents_but_said_apart(tmp_path: 
     prefix = f"figvault --config offline --data-dir {settings.data_dir}"
     expected = (
         "  documents 3, 3 in tenant default; 0 visible to no one (no groups), 3 failed:"
-        f" see `{prefix} documents list`"
+        f" see `{prefix} documents list --failed`"
     )
     assert expected in text.splitlines()
 
