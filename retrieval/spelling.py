@@ -15,6 +15,7 @@ whole dictionary, every tenant's terms, so both did.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -27,8 +28,6 @@ MIN_CHARS = 4
 CUTOFF = 0.75
 """difflib's similarity a replacement needs: one letter dropped from a 5-letter word is 0.91, "electon" to
 the stem "elect" 0.83; two unrelated words of the same first letter rarely pass it."""
-CANDIDATES = 20
-"""Near terms tried, closest first, until one the caller may see is found."""
 STEMS = 3
 """Visible near terms whose written words compete for the replacement."""
 SAMPLE_UNITS = 8
@@ -91,10 +90,14 @@ def _stem_to_check(view: IndexView, word: str) -> str | None:
 
 def _near_visible(view: IndexView, stem: str, vocabulary: list[str], scope: Scope) -> list[str]:
     """The terms of the caller's ``vocabulary`` nearest ``stem`` (same first letter, length within 3, closest
-    first) that a live unit visible in ``scope`` holds: at most ``STEMS``."""
+    first) that a live unit visible in ``scope`` holds: at most ``STEMS``. Every close term is tried, closest
+    first, until STEMS are found: the vocabulary keeps a deleted row's terms until its segment is merged, and
+    a cap on the tries let 20 of those nearer the typo leave no suggestion (the tries grow with the caller's
+    own vocabulary only)."""
     near = [t for t in vocabulary if t[:1] == stem[:1] and abs(len(t) - len(stem)) <= 3]
-    close = difflib.get_close_matches(stem, near, n=CANDIDATES, cutoff=CUTOFF)
-    return [t for t in close if t != stem and view.units_holding(t, scope, 1)][:STEMS]
+    close = difflib.get_close_matches(stem, near, n=max(1, len(near)), cutoff=CUTOFF)
+    live = (t for t in close if t != stem and view.units_holding(t, scope, 1))
+    return list(itertools.islice(live, STEMS))
 
 
 def _written(view: IndexView, stem: str, rows: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -124,6 +124,22 @@ def test_others_nearer_words_do_not_crowd_out_the_callers() -> None:
     assert _suggest_among(EVERYTHING + CROWD, "raft leder electon") == alone
 
 
+def test_the_callers_deleted_units_words_do_not_crowd_out_its_live_ones() -> None:
+    """A deleted unit's terms stay in its segment's vocabulary until a merge (``visible_terms``): only terms a
+    live unit holds are candidates, and every close term is tried until one is found. Before, the 20 nearest
+    were tried: 21 words of the caller's own deleted unit nearer the typo than "elect" left 'raft leader
+    electon' (the live-unit check taken out, likewise)."""
+    gone = _doc(4, "acme", ["red"], " ".join(NEARER))
+    rows = EVERYTHING + gone
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    index.upsert(rows)
+    assert index.delete([gone[0]["unit_id"]]) == 1
+    view = index.view()
+    assert set(view.visible_terms(scope_of("acme", ["red"], rows))) >= set(NEARER)  # still in the vocabulary
+    suggestion = did_you_mean(view, "raft leder electon", scope_of("acme", ["red"], rows), _rows_of_any(rows))
+    assert suggestion == "raft leader election"
+
+
 def test_the_work_of_a_suggestion_does_not_grow_with_others_vocabulary(monkeypatch) -> None:
     """The did-you-mean step's time is in every answer's ``timings``: its work must depend on the caller's
     own terms only. Before, every term of every tenant with the typo's first letter and about its length was
