@@ -269,6 +269,8 @@ def test_editor_upload_becomes_searchable(page: object, server: Server, tmp_path
     page.locator("#upload-form button[type=submit]").click()
     page.wait_for_selector("#upload-log li.ok, #upload-log li.failed", timeout=90_000)
     assert page.locator("#upload-log li.ok").count() == 1, page.inner_text("#upload-log")
+    # The job's counts and its share by file size (JobOut.progress): "(1/1, 100%)".
+    assert "(1/1, 100%)" in page.inner_text("#upload-log"), page.inner_text("#upload-log")
 
     import pymupdf
 
