@@ -146,6 +146,26 @@ def test_tiles_that_abut_are_one_page_picture_a_collage_with_gutters_is_not() ->
     assert scanned_pages.tiled_cover([_tile(b) for b in quarters[:3]], docs.LETTER) is None  # 75 %
 
 
+def test_tiled_cover_counts_tiles_leaves_a_page_picture_alone_and_gives_the_largest() -> None:
+    w, h = docs.LETTER
+    bands = [
+        (0.0, h * i / 64, w, h * (i + 1) / 64) for i in range(64)
+    ]  # a scanner's bands, TILES_MAX of them
+    assert scanned_pages.tiled_cover([_tile(b) for b in bands], docs.LETTER) is not None
+    more = [(0.0, h * i / 65, w, h * (i + 1) / 65) for i in range(65)]
+    assert scanned_pages.tiled_cover([_tile(b) for b in more], docs.LETTER) is None  # past TILES_MAX
+    assert scanned_pages.tiled_cover([_tile((0.0, 0.0, w, h))], docs.LETTER) is None  # one picture: pdf.py's
+    # A picture that covers the page alone, with a logo on it: a scan or a background, not tiles.
+    stamped = [(0.0, 0.0, w, h), (w - 60.0, h - 40.0, w, h)]
+    assert scanned_pages.tiled_cover([_tile(b) for b in stamped], docs.LETTER) is None
+    unequal = [(0.0, 0.0, w, h * 0.3), (0.0, h * 0.3, w, h)]  # the largest is the page's picture
+    assert scanned_pages.tiled_cover([_tile(b) for b in unequal], docs.LETTER).box == unequal[1]
+    # Cover is counted in grid cells whose centre lies in a picture: bands from 10.15 % of the page down
+    # hold the centre of cell 20 of 200 (10.25 %), so they cover exactly PAGE_COVER_SHARE (90 %).
+    low = [(0.0, h * 0.1015, w, h * 0.55), (0.0, h * 0.55, w, h)]
+    assert scanned_pages.tiled_cover([_tile(b) for b in low], docs.LETTER) is not None
+
+
 @needs_tesseract
 def test_stacked_figures_stay_two_across_their_caption_and_a_ruled_table_is_no_figure(tmp_path: Path) -> None:
     """Layout classes "figures stacked around a caption" (running text is a barrier: the 14 pt between each
