@@ -22,12 +22,12 @@ from figvault.ingest.extract import extract_document
 from figvault.pipeline.doc_identity import find_document
 from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocState, DocumentRegistry
-from figvault.retrieval import milvus_store
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.settings import Settings
 from figvault.units import make_unit_id
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_clip_env, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.lite import release_lite_store
 
 load_commands()
 pytestmark = pytest.mark.slow
@@ -49,16 +49,6 @@ def expected_ids(settings: Settings, paths: list[Path]) -> set[str]:
             make_unit_id(content_id, f.unit.page, str(f.unit.kind), f.unit.bbox) for f in extraction.figures
         }
     return ids
-
-
-def release_lite_store(settings: Settings) -> None:
-    """Let another process open the embedded store: Milvus Lite serves a folder from one process only."""
-    from milvus_lite.server_manager import server_manager_instance
-
-    path = str(milvus_store.lite_path(settings))
-    for key in [k for k in milvus_store._clients if k.startswith(path)]:
-        milvus_store._clients.pop(key).close()
-    server_manager_instance.release_server(path)
 
 
 def child_env(settings: Settings, config: Path, **extra: str) -> dict[str, str]:

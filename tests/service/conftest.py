@@ -3,8 +3,10 @@ SearchEngine (offline profile: MiniLM text + BM25, no hub) shared by a module's 
 
 from __future__ import annotations
 
+import copy
 import os
 import random
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from figvault.pipeline import users
 from figvault.settings import Settings, load_settings
 from figvault.units import make_unit_id
 from tests.generated_docs import figure_pdf
+from tests.helpers.lite import release_lite_store
 from tests.helpers.server import no_rate_limits, wait_app_ready
 
 TENANTS = ("acme", "globex")
@@ -74,10 +77,16 @@ class World:
         return {uid: d for d in self.docs for uid in d.unit_ids}
 
 
-def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
-    settings = load_settings("offline", data_dir=root / "data")
+def world_settings(data_dir: Path) -> Settings:
+    """The offline profile on ``data_dir``, with the tests' JWT secret and scrape token."""
+    settings = load_settings("offline", data_dir=data_dir)
     settings.service.jwt_secret = JWT_SECRET
     settings.service.metrics_token = METRICS_TOKEN
+    return settings
+
+
+def build_world(root: Path, n_docs: int, seed: int) -> tuple[Settings, list[Doc]]:
+    settings = world_settings(root / "data")
     rng = random.Random(seed)
     docs: list[Doc] = []
     for i in range(n_docs):
@@ -107,18 +116,38 @@ def ingest_doc(
     return Doc(doc_id=doc_id, name=path.name, tenant=tenant, groups=groups, unit_ids=expected)
 
 
+def _isolated_env(mp: pytest.MonkeyPatch) -> None:
+    """What the autouse env isolation of tests/conftest.py guarantees, for fixtures wider than a test (it
+    runs later than they do)."""
+    for key in list(os.environ):
+        if key.startswith("FIGVAULT_"):
+            mp.delenv(key)
+    mp.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def world_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Doc]]:
+    """The world's data folder, built once a session and closed: its 8 documents extracted, encoded and
+    stored once instead of once per module that uses ``world`` (8 modules). Each module serves a copy of
+    it, so no module's uploads, deletes or users reach another's."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolated_env(mp)
+        settings, docs = build_world(tmp_path_factory.mktemp("world-files"), n_docs=8, seed=5)
+    release_lite_store(settings)  # its files settled, so the copies are whole
+    return settings.data_dir, docs
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, world_files: tuple[Path, list[Doc]]) -> Iterator[World]:
     from figvault.retrieval.search import SearchEngine
     from figvault.service.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
-        # Module-scoped: the autouse env isolation of conftest runs later, so set what it guarantees here.
-        for key in list(os.environ):
-            if key.startswith("FIGVAULT_"):
-                mp.delenv(key)
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        settings, docs = build_world(tmp_path_factory.mktemp("world"), n_docs=8, seed=5)
+        _isolated_env(mp)
+        files, built = world_files
+        data_dir = tmp_path_factory.mktemp("world") / "data"
+        shutil.copytree(files, data_dir)
+        settings, docs = world_settings(data_dir), copy.deepcopy(built)
         no_rate_limits(settings)  # the module's tests send many requests from one address
         engine = SearchEngine.from_settings(settings)
         app = create_app(settings, engine=engine)
