@@ -198,3 +198,31 @@ def test_tree_cpu_seconds_counts_the_children_that_ended() -> None:
     finally:
         proc.kill()
         proc.wait(5)
+
+
+LIVE_CHILD = """
+import subprocess, sys, time
+spin = "import time\\nend = time.process_time() + 0.5\\nwhile time.process_time() < end: pass\\n"
+spin += "print('spun', flush=True)\\ntime.sleep(30)"
+child = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
+child.stdout.readline()  # alive, never reaped: in no children times, only in its own
+print(child.pid, flush=True)
+time.sleep(30)
+"""
+
+
+def test_tree_cpu_seconds_counts_the_children_still_running() -> None:
+    """The other half: a live descendant's CPU (a LibreOffice still converting, a reader never stopped) is
+    its own, not yet in its parent's ``children_*`` times, and ``tree_cpu_seconds`` counts it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LIVE_CHILD], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        own = cpu_limited.process_cpu_seconds(psutil.Process(proc.pid))
+        assert cpu_limited.descendants(proc.pid) == [child]
+        assert cpu_limited.tree_cpu_seconds(psutil.Process(proc.pid)) >= own + 0.45
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
