@@ -470,6 +470,20 @@ def test_a_line_whose_every_word_was_doubted_is_read_again_alone_and_enlarged() 
     assert all(y0 - 5 <= top and bottom <= y1 + 5 for _, top, _, bottom in lines[3].first_boxes)
 
 
+def test_only_a_box_shaped_as_a_line_of_text_is_cut_to_be_read_again() -> None:
+    """ocr._line_cut: a doubted "line" not wider than twice its height (an icon, a box's frame) or under
+    4 px high is not read again; a line is cut with a quarter of its height around it, enlarged to
+    REREAD_LINE_PX, in the first read's pixels divided by ``scale``."""
+    image = Image.new("RGB", (400, 200), "white")
+    assert ocr._line_cut(image, (10, 10, 40, 30), 1.0) is None  # 30 x 20: an icon
+    assert ocr._line_cut(image, (10, 10, 200, 13), 1.0) is None  # 3 px: a rule
+    cut = ocr._line_cut(image, (20, 40, 220, 56), 2.0)  # 100 x 8 in the picture's pixels
+    assert cut is not None
+    crop, left, top, factor = cut
+    assert (left, top, factor) == (8.0, 18.0, ocr.MAX_REREAD)  # 8 px high: 32 / 8 = 4, at most MAX_REREAD
+    assert crop.size == (round(104 * factor), round(12 * factor))
+
+
 @needs_tesseract
 def test_a_picture_read_well_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """No doubted line, no second read: a picture read well costs nothing more."""
