@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from figvault.ingest.page_ink import ink_mask
+
 MAX_SKEW_DEG = 10.0
 """The largest skew looked for; a page turned further is turned upright by OCR's orientation (90 degrees)."""
 MIN_SKEW_DEG = 1.0
@@ -26,8 +28,6 @@ FINE_STEP_DEG = 0.1
 MEASURE_SIDE_PX = 800
 """The picture is measured at most this many pixels a side (about 70 dpi for a letter page: lines of 10 pt
 type are still 10 px apart)."""
-INK_DELTA = 48
-"""A pixel this many grey levels from the paper's (the most common level) is ink (as the figure finder)."""
 MIN_INK_PX = 500
 """A page with less ink than this has no lines to measure."""
 MAX_INK_PX = 200_000
@@ -40,8 +40,7 @@ def skew_angle(image: Image.Image) -> float:
     small = image.convert("L")
     small.thumbnail((MEASURE_SIDE_PX, MEASURE_SIDE_PX))
     grey = np.asarray(small, dtype=np.int16)
-    paper = int(np.bincount(grey.ravel(), minlength=256).argmax())
-    ys, xs = np.nonzero(np.abs(grey - paper) > INK_DELTA)
+    ys, xs = np.nonzero(ink_mask(grey))  # ink as the figure finder sees it
     if len(ys) < MIN_INK_PX:
         return 0.0
     step = max(1, len(ys) // MAX_INK_PX)

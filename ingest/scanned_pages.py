@@ -36,6 +36,7 @@ from figvault.ingest.boxes import Box, box_area, box_union, centre_in, h_overlap
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.deskew import skew_angle
 from figvault.ingest.ocr import DocumentOcr, OcrLine, lines_text, with_ocr
+from figvault.ingest.page_ink import ink_mask, paper_level
 from figvault.ingest.pdf_layout import PAGE_COVER_SHARE, ImageBox, PageContent, is_slide_like
 from figvault.ingest.render import render_image, render_region
 from figvault.phash import perceptual_hash
@@ -65,9 +66,6 @@ HEADLINE_ASPECT = 3.0
 """An OCR line taller than TEXT_LINE_RISE times the page's median line and narrower than HEADLINE_ASPECT
 times its height is no text line (a short word read in a picture's texture, its box the picture's) and does
 not hide ink from the figure finder; a headline over small print is wide for its height."""
-INK_DELTA = 48
-"""A pixel whose grey level is this far from the paper's (the most common level) is ink: light chart fills
-(light blue is about 200 on 255 paper) count, scanner noise on white mostly does not."""
 CELL_PT = 4.0
 """The figure finder works on cells of this many points ..."""
 CELL_INK_SHARE = 0.03
@@ -249,7 +247,7 @@ class ScannedPages:
         (off, unavailable, out of time, a photograph)."""
         skew = skew_angle(image) if self.ocr.on else 0.0
         if skew:
-            paper = int(np.bincount(np.asarray(image.convert("L")).ravel(), minlength=256).argmax())
+            paper = paper_level(np.asarray(image.convert("L")))
             image = image.rotate(skew, Image.Resampling.BICUBIC, fillcolor=(paper,) * 3)
         read, turn = self.ocr.read_upright(content.number, image)
         if turn:
@@ -413,8 +411,7 @@ def find_figure_boxes(
     apart by running text (``_is_running``: a caption between two figures), less rules-only regions."""
     grey = np.asarray(image.convert("L"), dtype=np.int16)
     scale = size[0] / image.width  # points a pixel
-    paper = int(np.bincount(grey.ravel(), minlength=256).argmax())
-    drawn = np.abs(grey - paper) > INK_DELTA
+    drawn = ink_mask(grey)
     ink = drawn.copy()
     barrier = np.zeros_like(ink)
     for line in lines:
