@@ -74,8 +74,11 @@ from figvault.settings import Settings, load_settings  # noqa: E402
 CORPUS = Path(os.environ.get("FIGVAULT_CORPUS", REPO.parent / "shared" / "corpus"))
 DISTRACTORS = Path(os.environ.get("FIGVAULT_DISTRACTORS", REPO.parent / "shared" / "corpus-distractors"))
 LABELS = REPO / "bench" / "labels"
-LABEL_SETS = ("questions", "corpus_questions", "unanswerable")
+LABEL_SETS = ("questions", "corpus_questions", "unanswerable", "short_queries")
 """Question files the label engineer lands in bench/labels/ (each line has its own split)."""
+APART = ("short_queries",)
+"""Sets reported on their own lines, outside the headline totals (which stay comparable with earlier runs):
+search-box queries of 2-5 words written from the labelled corpus's questions, and short unanswerable ones."""
 INDEXING_CODE = ("ingest", "retrieval/schema.py")
 """What decides the stored units (the cache key carries their git trees); what changes vectors is in the
 embedding version. ``--reingest`` when another change matters."""
@@ -328,6 +331,8 @@ def halves(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
 
 
 def print_tables(title: str, outcomes: list[Outcome], modes: list[str]) -> None:
+    apart = [o for o in outcomes if o.question.source in APART]
+    outcomes = [o for o in outcomes if o.question.source not in APART]
     answerable = [o for o in outcomes if o.question.answerable]
     head = "| {0} R@1 | {0} R@5 | {0} R@10 | {0} MRR | {0} n "
     print(f"\n### {title}\n")
@@ -347,15 +352,13 @@ def print_tables(title: str, outcomes: list[Outcome], modes: list[str]) -> None:
     row("search: answer shares its page", [o for o in answerable if o.neighbours == "page"], "search")
     row("search: shares its document only", [o for o in answerable if o.neighbours == "doc"], "search")
     row("search: alone in its document", [o for o in answerable if not o.neighbours], "search")
+    for source in APART:
+        of_source = [o for o in apart if o.question.source == source]
+        row(f"search: {source} (apart)", [o for o in of_source if o.question.answerable], "search")
     print()
-    for half, subset in halves(outcomes).items():
-        refused = [o for o in subset if o.question.answerable and o.no_match]
-        unanswerable = [o for o in subset if not o.question.answerable]
-        caught = sum(o.no_match for o in unanswerable)
-        print(
-            f"no_match, {half}: unanswerable caught {caught}/{len(unanswerable)}, answerable wrongly refused "
-            f"{len(refused)}/{sum(o.question.answerable for o in subset)}"
-        )
+    print_no_match("", outcomes)
+    for source in APART:
+        print_no_match(f" ({source})", [o for o in apart if o.question.source == source])
     latency = sorted(o.latency_ms for o in outcomes)
     if latency:
         p50, p95 = latency[len(latency) // 2], latency[min(len(latency) - 1, int(0.95 * len(latency)))]
@@ -366,6 +369,18 @@ def print_tables(title: str, outcomes: list[Outcome], modes: list[str]) -> None:
         if o.question.query.split == "tune" and (o.ranks["search"] or 99) > 1
     ]
     print(f"tune questions not at rank 1: {', '.join(misses) or 'none'}")
+
+
+def print_no_match(name: str, outcomes: list[Outcome]) -> None:
+    """Per half: unanswerable questions caught and answerable ones wrongly refused."""
+    for half, subset in halves(outcomes).items():
+        refused = [o for o in subset if o.question.answerable and o.no_match]
+        unanswerable = [o for o in subset if not o.question.answerable]
+        caught = sum(o.no_match for o in unanswerable)
+        print(
+            f"no_match{name}, {half}: unanswerable caught {caught}/{len(unanswerable)}, answerable wrongly "
+            f"refused {len(refused)}/{sum(o.question.answerable for o in subset)}"
+        )
 
 
 # ------------------------------------------------------------------------------------------------ main

@@ -17,7 +17,11 @@ Features of one search (all from the caller's own candidates, so other callers' 
   caption, in-figure and OCR words: ``Candidate.own_text``), without the page text it shares with its
   neighbours;
 - ``agree``: 1 when the top candidate is also the best of the text channel and of the lexical channel among
-  the candidates (the channels agree on it), else 0.
+  the candidates (the channels agree on it), else 0;
+- ``brevity``: 1 / the question's content terms. A search-box query of three or four words ("IPFS Merkle
+  DAG") has a lower text cosine and covers its answer with fewer words than a written question, whether or
+  not the store answers it: a model fitted on written questions refused 15 % of such queries about figures it
+  ranked first (docs/retrieval.md, 2026-12-06 morning). The feature lets the fit tell the two apart.
 
 A logistic model ``P(answerable) = sigmoid(bias + sum w_f * f)`` fitted on the tuning half's answerable and
 unanswerable questions (``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage``
@@ -49,6 +53,7 @@ FEATURES = (
     "coverage_document",
     "agree",
     "own",
+    "brevity",
 )
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
 
@@ -85,6 +90,7 @@ def features(
         "coverage_document": term_share(asked, document),
         "agree": float(agree and max(lexical) > 0),
         "own": own if own is not None else coverage(asked, top.own_text()),
+        "brevity": 1.0 / len(asked) if asked else 0.0,
     }
 
 
