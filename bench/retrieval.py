@@ -78,7 +78,7 @@ LABEL_SETS = ("questions", "corpus_questions", "unanswerable", "short_queries")
 """Question files the label engineer lands in bench/labels/ (each line has its own split)."""
 APART = ("short_queries",)
 """Sets reported on their own lines, outside the headline totals (which stay comparable with earlier runs):
-search-box queries of 2-5 words written from the labelled corpus's questions, and short unanswerable ones."""
+search-box queries of 2-6 words written from the labelled corpus's questions, and short unanswerable ones."""
 INDEXING_CODE = ("ingest", "retrieval/schema.py")
 """What decides the stored units (the cache key carries their git trees); what changes vectors is in the
 embedding version. ``--reingest`` when another change matters."""

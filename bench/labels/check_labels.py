@@ -6,7 +6,7 @@ Checks: every line parses and has the documented fields; kinds are the corpus vo
 inside its page (needs the documents: --docs, default ../shared/corpus-distractors/docs); every figure's
 page is in pages.jsonl; split.json is what its seed and strata give; question ids are unique across files;
 every answerable question names a labelled figure (doc, page, label, bbox; also its `also` figures)
-and carries its part.
+and carries its part; every short query names the question it shortens and keeps its target and part.
 Prints one line per problem and exits 1 if there is any.
 """
 
@@ -76,6 +76,49 @@ QUESTION_BATCHES: tuple[tuple[str, int], ...] = (("", SEED), ("u035", 14), ("u05
 """Questions added later form their own batch, so that adding some never moves earlier ones between parts:
 (first id of the batch, its seed). u035-u054: 20 unanswerable questions added 2026-12-03 (issue 14);
 u055-u094: 40 more added 2026-12-04 (issue 14)."""
+
+
+SHORT_FILE = "short_queries.jsonl"
+SHORT_SEED = 16
+"""The short unanswerable queries (``su...``): their sorted ids shuffled with ``random.Random(SHORT_SEED)``,
+the first half tunes. A short answerable query (``s-<id>``) is a search-box version of question ``<id>``
+and takes its target and its part."""
+SHORT_TARGET = ("doc", "page", "label", "split")
+
+
+def check_short_queries(
+    rows: list[dict[str, Any]], sources: dict[str, dict[str, Any]], seen: set[str], bad: Report
+) -> None:
+    """``s-<id>`` names a question of ``sources`` (dev, questions and corpus questions, each with its
+    part) and keeps its target and part; ``su...`` are unanswerable, split by SHORT_SEED."""
+    unanswerable = sorted(r.get("id", "") for r in rows if not r.get("id", "").startswith("s-"))
+    order = list(unanswerable)
+    random.Random(SHORT_SEED).shuffle(order)
+    parts = {qid: ("tune" if i < len(order) // 2 else "report") for i, qid in enumerate(order)}
+    for i, q in enumerate(rows, 1):
+        where = f"{SHORT_FILE}:{i}"
+        missing = [k for k in QUESTION_FIELDS if k not in q]
+        if missing:
+            bad(where, f"missing {missing}")
+            continue
+        if q["id"] in seen:
+            bad(where, f"id {q['id']} used twice")
+        seen.add(q["id"])
+        if not q["query"].strip():
+            bad(where, "empty query")
+        if q["id"] in parts:
+            if (q["doc"], q["page"], q["label"]) != (None, None, None):
+                bad(where, "an unanswerable query has doc, page and label null")
+            if q["split"] != parts[q["id"]]:
+                bad(where, f"split {q['split']!r}, expected {parts[q['id']]!r}")
+            continue
+        source = sources.get(q["id"].removeprefix("s-"))
+        if source is None:
+            bad(where, f"{q['id']} names no question")
+            continue
+        for key in (*SHORT_TARGET, "bbox"):
+            if key in source and q.get(key) != source[key]:
+                bad(where, f"{key} {q.get(key)!r}, its question's is {source[key]!r}")
 
 
 def question_parts(ids: list[str]) -> dict[str, str]:
@@ -249,9 +292,21 @@ def main() -> int:
         files.append(("corpus_questions.jsonl", read_jsonl(corpus_figs, bad), None))
     elif (HERE / "corpus_questions.jsonl").exists():
         print(f"note: {corpus_figs} not found; corpus_questions.jsonl is not checked")
+    sources: dict[str, dict[str, Any]] = {}
     for name, targets, part_of in files:
         if (HERE / name).exists():
-            check_questions(name, read_jsonl(HERE / name, bad), targets, part_of, seen, bad)
+            rows = read_jsonl(HERE / name, bad)
+            check_questions(name, rows, targets, part_of, seen, bad)
+            sources.update({r["id"]: r for r in rows if r.get("doc")})
+    dev = args.corpus / "dev_queries.jsonl"
+    if dev.exists() and (HERE / SHORT_FILE).exists():
+        dev_part = {
+            qid: half for half in PARTS for qid in json.loads((HERE / "dev_split.json").read_text())[half]
+        }
+        sources.update({r["id"]: {**r, "split": dev_part.get(r["id"])} for r in read_jsonl(dev, bad)})
+        check_short_queries(read_jsonl(HERE / SHORT_FILE, bad), sources, seen, bad)
+    elif (HERE / SHORT_FILE).exists():
+        print(f"note: {dev} not found; {SHORT_FILE} is not checked")
 
     for line in bad.problems:
         print(line)
