@@ -266,7 +266,6 @@ PREVIOUS = ("text", "lexical_scaled", "coverage", "coverage5", "own")
 """The features fitted until 2026-12-04 evening (two of them read the top figure's own words)."""
 FEATURE_SETS: dict[str, Sequence[str]] = {
     "fitted": NO_MATCH_FEATURES,
-    "fitted + brevity (1 / content terms)": [*NO_MATCH_FEATURES, "brevity"],
     "previous five (text, lexical_scaled, coverage, coverage5, own)": PREVIOUS,
     "previous five + coverage_document": [*PREVIOUS, DOCUMENT],
     "previous five without own": [n for n in PREVIOUS if n != "own"],

@@ -17,23 +17,21 @@ Features of one search (all from the caller's own candidates, so other callers' 
   caption, in-figure and OCR words: ``Candidate.own_text``), without the page text it shares with its
   neighbours;
 - ``agree``: 1 when the top candidate is also the best of the text channel and of the lexical channel among
-  the candidates (the channels agree on it), else 0;
-- ``brevity``: 1 / the question's content terms. A search-box query of three or four words ("IPFS Merkle
-  DAG") has a lower text cosine and covers its answer with fewer words than a written question, whether or
-  not the store answers it: a model fitted on written questions refused 15 % of such queries about figures it
-  ranked first (docs/retrieval.md, 2026-12-06 morning). The feature lets the fit tell the two apart.
+  the candidates (the channels agree on it), else 0.
 
 A logistic model ``P(answerable) = sigmoid(bias + sum w_f * f)`` fitted on the tuning half's answerable and
-unanswerable questions (``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage``
-and ``coverage_document``); a search says ``no_match`` when the probability is below
-``search.no_match_threshold``, chosen on the tuning half's out-of-fold probabilities with whole documents
-held out so that at most 5% of their answerable questions are refused. The weights live in settings
-(``search.no_match_weights``; the keys of earlier fits still work); empty weights turn the decision off.
+unanswerable questions, written ones and search-box queries of 2-6 words together
+(``bench/tune_retrieval.py``; it reads ``text``, ``lexical_scaled``, ``coverage`` and ``coverage_document``;
+fitted on written questions alone it refused 15% of answerable short queries, some with the answer ranked
+first); a search says ``no_match`` when the probability is below ``search.no_match_threshold``, chosen on the
+tuning half's out-of-fold probabilities with whole documents held out so that at most 5% of their answerable
+questions are refused. The weights live in settings (``search.no_match_weights``; the keys of earlier fits
+still work); empty weights turn the decision off.
 
-A search of at most ``KEYWORD_TERMS`` content terms is a keyword lookup, outside what the model was fitted
-on (questions of 3 or more content terms, nearly all 5 or more): a lone word's text cosine is low whatever
-the store holds, so the model refused "raft" over a store about Raft. Such a search says no_match only when
-none of its terms is in the top candidate's document (``coverage_document`` 0).
+A search of at most ``KEYWORD_TERMS`` content terms is a keyword lookup, outside what the model was fitted on
+(3 or more content terms): a lone word's text cosine is low whatever the store holds, so the model refused
+"raft" over a store about Raft. Such a search says no_match only when none of its terms is in the top
+candidate's document (``coverage_document`` 0).
 """
 
 from __future__ import annotations
@@ -53,7 +51,6 @@ FEATURES = (
     "coverage_document",
     "agree",
     "own",
-    "brevity",
 )
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
 
@@ -90,7 +87,6 @@ def features(
         "coverage_document": term_share(asked, document),
         "agree": float(agree and max(lexical) > 0),
         "own": own if own is not None else coverage(asked, top.own_text()),
-        "brevity": 1.0 / len(asked) if asked else 0.0,
     }
 
 
