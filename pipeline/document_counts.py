@@ -41,4 +41,3 @@ class DocumentCounts:
         if not self.failed:
             return ""
         return f", {self.failed} failed: see `{prefix} documents list --failed`"
-
