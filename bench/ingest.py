@@ -8,7 +8,7 @@ Runs, each in a fresh process and a fresh data folder, one after the other:
 - ``local``: the staged local engine (extract, encode, write overlapped; the default);
 - ``ray``: the Ray engine on a Ray started here (``--ray-cpus``), overhead included;
 - ``ENGINE@before``: that engine from the figvault package under ``--before-src`` (an older commit's code,
-  laid out as an installed package), in the same run.
+  laid out as an installed package, or its source tree: a worktree, a ``git archive``), in the same run.
 
 Each ingest is a real job (``run_here``) on the offline profile by default, so the models load inside the
 measured time as they do for a user; the per-stage busy times come from the job's ``stages``, the model
@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -185,13 +186,31 @@ def _ingest_job(settings: Any, files: list[Path], engine: str, ray_cpus: int) ->
     }
 
 
+def installed_layout(src: Path) -> Path:
+    """``src`` laid out as an installed package: itself when it holds ``figvault/pipeline``; for a source
+    tree (a worktree or ``git archive``: ``pipeline/``, ``ingest/``... beside ``figvault/``), a folder of
+    links in the layout its ``pyproject.toml`` maps (``package-dir``). Put first on ``sys.path``, the tree's
+    ``figvault`` would find only its top there and take every sub-package from the editable install's
+    mapping (the current checkout): the new pipeline under the old top."""
+    if (src / "figvault" / "pipeline").is_dir() or not (src / "pyproject.toml").exists():
+        return src
+    setup = tomllib.loads((src / "pyproject.toml").read_text())["tool"]["setuptools"]
+    root = Path(tempfile.mkdtemp(prefix="fv-before-"))
+    top = root / "figvault"
+    top.mkdir()
+    for entry in (src / setup["package-dir"]["figvault"]).iterdir():
+        (top / entry.name).symlink_to(entry.resolve())
+    for name, folder in setup["package-dir"].items():
+        if name != "figvault":
+            (top / name.removeprefix("figvault.")).symlink_to((src / folder).resolve())
+    return root
+
+
 def run_isolated(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     name, _, variant = engine.partition("@")
     env = dict(os.environ)
     if variant == "before":
-        env["BENCH_INGEST_SRC"] = str(args.before_src)
-        if (args.before_src / "pipeline").is_dir():  # a source tree (a worktree), not an installed layout:
-            env["FV_DEV_TREE"] = str(args.before_src)  # the dev install maps figvault.pipeline etc. to it
+        env["BENCH_INGEST_SRC"] = str(installed_layout(args.before_src))
     command = [
         sys.executable,
         __file__,
@@ -305,7 +324,7 @@ def main() -> None:
     parser.add_argument("--profile", default="offline")
     parser.add_argument("--ray-cpus", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", type=Path, help="write all results here")
-    parser.add_argument("--before-src", type=Path, help="folder holding an older figvault package")
+    parser.add_argument("--before-src", type=Path, help="an older figvault's source tree or package")
     parser.add_argument(
         "--export-cache",
         choices=("warm", "cold"),
