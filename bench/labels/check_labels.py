@@ -78,6 +78,21 @@ QUESTION_BATCHES: tuple[tuple[str, int], ...] = (("", SEED), ("u035", 14), ("u05
 u055-u094: 40 more added 2026-12-04 (issue 14)."""
 
 
+def question_fields_ok(where: str, q: dict[str, Any], seen: set[str], bad: Report) -> bool:
+    """The checks every question line gets: its fields (False when one is missing: nothing more to check),
+    an id used once across the files, a query that is not empty."""
+    missing = [k for k in QUESTION_FIELDS if k not in q]
+    if missing:
+        bad(where, f"missing {missing}")
+        return False
+    if q["id"] in seen:
+        bad(where, f"id {q['id']} used twice")
+    seen.add(q["id"])
+    if not q["query"].strip():
+        bad(where, "empty query")
+    return True
+
+
 SHORT_FILE = "short_queries.jsonl"
 SHORT_SEED = 16
 """The short unanswerable queries (``su...``): their sorted ids shuffled with ``random.Random(SHORT_SEED)``,
@@ -97,15 +112,8 @@ def check_short_queries(
     parts = {qid: ("tune" if i < len(order) // 2 else "report") for i, qid in enumerate(order)}
     for i, q in enumerate(rows, 1):
         where = f"{SHORT_FILE}:{i}"
-        missing = [k for k in QUESTION_FIELDS if k not in q]
-        if missing:
-            bad(where, f"missing {missing}")
+        if not question_fields_ok(where, q, seen, bad):
             continue
-        if q["id"] in seen:
-            bad(where, f"id {q['id']} used twice")
-        seen.add(q["id"])
-        if not q["query"].strip():
-            bad(where, "empty query")
         if q["id"] in parts:
             if (q["doc"], q["page"], q["label"]) != (None, None, None):
                 bad(where, "an unanswerable query has doc, page and label null")
@@ -240,15 +248,8 @@ def check_questions(
     parts = question_parts([r.get("id", "") for r in rows]) if doc_part is None else {}
     for i, q in enumerate(rows, 1):
         where = f"{name}:{i}"
-        missing = [k for k in QUESTION_FIELDS if k not in q]
-        if missing:
-            bad(where, f"missing {missing}")
+        if not question_fields_ok(where, q, seen, bad):
             continue
-        if q["id"] in seen:
-            bad(where, f"id {q['id']} used twice")
-        seen.add(q["id"])
-        if not q["query"].strip():
-            bad(where, "empty query")
         want = doc_part.get(q["doc"]) if doc_part is not None else parts[q["id"]]
         if q["split"] != want:
             bad(where, f"split {q['split']!r}, expected {want!r}")
