@@ -16,6 +16,7 @@ from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID, F_TENANT, LEXICAL, StoreLayout, row_to_unit
 from figvault.settings import Settings, load_settings
+from tests.helpers.store_calls import reads_of_a_search
 from tests.retrieval.store_fixtures import LAYOUT, random_unit, rows_for
 
 
@@ -248,24 +249,6 @@ def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
         MilvusUnitStore("http://127.0.0.1:9", settings.store)
 
 
-def _calls_of_a_short_search(
-    store: MilvusUnitStore, collection: str, query: np.ndarray, expr: str, monkeypatch: pytest.MonkeyPatch
-) -> list[str]:
-    """The store's reads during one ``search_channel`` of limit 10 (``count``, ``query_rows``,
-    ``get_rows``, ``_search_once``), in order."""
-    calls: list[str] = []
-    with monkeypatch.context() as m:
-        for name in ("count", "query_rows", "get_rows", "_search_once"):
-
-            def counted(self, *args, _real=getattr(MilvusUnitStore, name), _name=name, **kwargs):
-                calls.append(_name)
-                return _real(self, *args, **kwargs)
-
-            m.setattr(MilvusUnitStore, name, counted)
-        store.search_channel(collection, "text", query, expr, 10)
-    return calls
-
-
 @pytest.mark.parametrize("underfill", [False, True])
 def test_a_short_answer_on_a_server_makes_the_same_calls_whatever_others_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, underfill: bool
@@ -294,11 +277,8 @@ def test_a_short_answer_on_a_server_makes_the_same_calls_whatever_others_hold(
     query = np.asarray(rows[5]["text"], dtype=np.float32)
     expected = [r[F_ID] for r in sorted(rows[:4], key=lambda r: -float(np.dot(query, r["text"])))]
     expr = f'{F_TENANT} == "tiny"'
-    alone = _calls_of_a_short_search(store, collection, query, expr, monkeypatch)
-    assert [h.unit_id for h in store.search_channel(collection, "text", query, expr, 10)] == expected
+    alone = reads_of_a_search(store, collection, query, expr, monkeypatch)
     store.upsert_rows(collection, rows[4:])
     store.flush(collection)
-    crowded = _calls_of_a_short_search(store, collection, query, expr, monkeypatch)
-    assert [h.unit_id for h in store.search_channel(collection, "text", query, expr, 10)] == expected
-    assert "count" not in alone
-    assert crowded == alone == ["_search_once", "get_rows"]
+    crowded = reads_of_a_search(store, collection, query, expr, monkeypatch)
+    assert crowded == alone == (["_search_once", "get_rows"], expected)

@@ -26,6 +26,7 @@ from figvault.retrieval.lexical_index import Scope
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ID, StoreLayout
 from figvault.settings import load_settings
+from tests.helpers.store_calls import reads_of_a_search
 from tests.retrieval.store_fixtures import LAYOUT, filter_cases, random_unit, rows_for, shaped_units
 
 pytestmark = pytest.mark.server
@@ -202,21 +203,8 @@ def test_a_short_answer_makes_no_count_and_the_same_calls_whatever_others_hold(
     expected = [r[F_ID] for r in sorted(rows[:4], key=lambda r: -float(np.dot(query, r["text"])))]
     expr = 'tenant == "tiny13"'
 
-    def calls_and_hits() -> tuple[list[str], list[str]]:
-        calls: list[str] = []
-        with monkeypatch.context() as m:
-            for name in ("count", "query_rows", "get_rows", "_search_once"):
-
-                def counted(self, *args, _real=getattr(MilvusUnitStore, name), _name=name, **kwargs):
-                    calls.append(_name)
-                    return _real(self, *args, **kwargs)
-
-                m.setattr(MilvusUnitStore, name, counted)
-            hits = server_store.search_channel(collection, "text", query, expr, 10)
-        return calls, [h.unit_id for h in hits]
-
-    alone = calls_and_hits()
+    alone = reads_of_a_search(server_store, collection, query, expr, monkeypatch)
     server_store.upsert_rows(collection, rows[4:])
     server_store.flush(collection)
-    crowded = calls_and_hits()
+    crowded = reads_of_a_search(server_store, collection, query, expr, monkeypatch)
     assert alone == crowded == (["_search_once", "get_rows"], expected)
