@@ -9,11 +9,13 @@ indexed; ``--reingest`` starts over. Then every question runs through ``SearchEn
 
 Questions: the shared dev questions split by ``bench/labels/dev_split.json`` (fixed seed, see
 ``bench/dev_split.py``) and, when present, ``bench/labels/{questions,corpus_questions,unanswerable}.jsonl``
-(each line carries its own ``split``). Questions whose answer lies in a distractor document only count at
-the realistic size. Printed per size: R@1/5/10 and MRR per half, the questions whose answer shares a
-document or a page with another figure, the no-match flags, and search latency. ``--dump`` writes one line
-per question and size: its ranks, every channel's top 50 with scores and rows (what the tuners replay), and
-``store_rows``, the units the bench's caller sees (the no-match decision's N).
+(each line carries its own ``split``). Questions whose answer lies in a distractor document only count at the
+realistic size. ``bench/labels/short_queries.jsonl`` (search-box queries) is reported on lines of its own
+(``APART``), outside the totals; the dump and the tuners read it with the rest. Printed per size: R@1/5/10 and
+MRR per half, the questions whose answer shares a document or a page with another figure, the no-match flags,
+and search latency. ``--dump`` writes one line per question and size: its ranks, every channel's top 50 with
+scores and rows (what the tuners replay), and ``store_rows``, the units the bench's caller sees (the no-match
+decision's N).
 
     .venv/bin/python bench/retrieval.py [--profile offline] [--size labelled|full|both] [--reingest]
         [--dump /tmp/retrieval/bench.jsonl] [--halves tune|report|both]

@@ -28,10 +28,10 @@ tuning half's out-of-fold probabilities with whole documents held out so that at
 questions are refused. The weights live in settings (``search.no_match_weights``; the keys of earlier fits
 still work); empty weights turn the decision off.
 
-A search of at most ``KEYWORD_TERMS`` content terms is a keyword lookup, outside what the model was fitted on
-(3 or more content terms): a lone word's text cosine is low whatever the store holds, so the model refused
-"raft" over a store about Raft. Such a search says no_match only when none of its terms is in the top
-candidate's document (``coverage_document`` 0).
+A search of at most ``KEYWORD_TERMS`` content terms is a keyword lookup, which the model reads badly (nearly
+all it was fitted on have 3 or more content terms): a lone word's text cosine is low whatever the store holds,
+so the model refused "raft" over a store about Raft. Such a search says no_match only when none of its terms
+is in the top candidate's document (``coverage_document`` 0).
 """
 
 from __future__ import annotations
