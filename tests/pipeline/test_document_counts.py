@@ -23,5 +23,5 @@ def test_a_failed_replacement_that_keeps_its_units_is_searchable_and_failed() ->
     assert [r.name for r in records if searchable(r)] == ["good.pdf", "empty.pdf", "replaced.pdf"]
     counts = DocumentCounts.of(records)
     assert (counts.searchable, counts.failed) == (3, 2)
-    assert counts.failed_note() == ", 2 failed: see `figvault documents list`"
+    assert counts.failed_note() == ", 2 failed: see `figvault documents list --failed`"
     assert DocumentCounts.of(records[:2]).failed_note() == ""
