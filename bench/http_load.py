@@ -15,7 +15,9 @@ Data (built once into ``--cache-dir``, reused afterwards):
 
 ``--compare REF`` runs a second server from another commit's code (``git archive REF``) on a copy of the
 same data, and alternates the two level by level (A B, then B A), so that machine noise hits both: read the
-ratios. Loopback only; every process this starts is stopped at the end.
+ratios. The data is built by this tree, so REF must know its database migrations: to compare with an older
+commit, run the older tree's bench with ``--compare main`` (the newer server upgrades its copy). Loopback
+only; every process this starts is stopped at the end.
 
 Each client sends on its own API key (reader users ``loadbench``, ``loadbench-2``, ...), as the callers
 of a team do: the service limits each key to ``service.rate_limit_per_key`` and each caller to its
