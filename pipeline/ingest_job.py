@@ -184,13 +184,7 @@ def _status() -> Any:
 
 
 def _zero_counts() -> dict[str, int]:
-    return dict.fromkeys(_counted_statuses(), 0)
-
-
-def _counted_statuses() -> tuple[str, ...]:
-    """The outcome statuses a job's result counts."""
-    status = _status()
-    return (status.INDEXED, status.REPLACED, status.SKIPPED, status.FAILED, status.FAILED_BEFORE)
+    return dict.fromkeys(_status().COUNTED, 0)
 
 
 @dataclass
@@ -378,7 +372,7 @@ EVERY_DOCUMENT_FAILED = "every document failed"
 def _summary(result: dict[str, Any]) -> str:
     """An ingest job's one-line summary, from its result's counts (``run_summary``)."""
     status = _status()
-    counts = {s: int(result.get(s, 0)) for s in _counted_statuses()}
+    counts = {s: int(result.get(s, 0)) for s in _status().COUNTED}
     # A job finished before "seconds" was kept: its timings' total is near it.
     seconds = result.get(SECONDS, (result.get("timings") or {}).get("total", 0.0))
     units, pages, lost = (int(result.get(k, 0)) for k in ("units", "pages", "ocr_timeouts"))

@@ -48,6 +48,8 @@ REPLACED = "replaced"
 FAILED = "failed"
 FAILED_BEFORE = "failed_before"
 """A file that failed before for its bytes' sake (``pipeline/failures.py``), unchanged: not read again."""
+COUNTED = (INDEXED, REPLACED, SKIPPED, FAILED, FAILED_BEFORE)
+"""The outcome statuses a run's summary counts, and an ingest job's result (``pipeline/ingest_job.py``)."""
 
 
 def run_summary(
@@ -178,9 +180,7 @@ class IngestReport:
         return [d for d in self.documents if d.status == FAILED]
 
     def summary(self) -> str:
-        counts = {
-            status: self.count(status) for status in (INDEXED, REPLACED, SKIPPED, FAILED, FAILED_BEFORE)
-        }
+        counts = {status: self.count(status) for status in COUNTED}
         return run_summary(counts, self.units, self.pages, self.timings.get("total", 0.0), self.ocr_timeouts)
 
     def to_dict(self) -> dict[str, Any]:
