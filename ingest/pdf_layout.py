@@ -27,7 +27,7 @@ from typing import Any
 
 import pymupdf
 
-from figvault.ingest.axis_ticks import EDGE_TICK_SLACK_PT, is_scale, scale_row, tick_value
+from figvault.ingest.axis_ticks import EDGE_TICK_SLACK_PT, Tick, is_scale, scale_row, tick_value
 from figvault.ingest.boxes import (
     Box,
     BoxGrid,
@@ -1906,7 +1906,7 @@ def _tick_row(layout: PageLayout, plot: Box, others: Sequence[Box]) -> frozenset
     plot's width past its sides (ingest/axis_ticks.py: a neighbour's ticks do not carry it on). Empty when
     they make no scale."""
     reach = plot[2] - plot[0]
-    row: list[tuple[Box, float, int]] = []
+    row: list[Tick] = []
     for i in layout.line_index.near(plot, max(reach, LABEL_MARGIN_PT)):
         box = layout.lines[i].box
         under = plot[3] - STROKE_PT <= box[1] <= plot[3] + LABEL_MARGIN_PT
