@@ -52,8 +52,13 @@ class JobOut(BaseModel):
     phase: str
     done: int
     total: int
-    rate: float = Field(description="Items per second in this run.")
-    eta_s: float | None = None
+    rate: float = Field(
+        description="Items per second in this run; 0 when the job has documents you may not see now (it"
+        " counts them)."
+    )
+    eta_s: float | None = Field(
+        None, description="Seconds left; null when unknown or when the job has documents you may not see now."
+    )
     errors: list[JobErrorOut] = Field(default_factory=list)
     error_count: int = 0
     warnings: list[JobWarningOut] = Field(
@@ -126,8 +131,9 @@ class JobOut(BaseModel):
             phase=job.phase,
             done=done,
             total=total,
-            rate=round(job.rate, 3),
-            eta_s=round(job.eta_s, 1) if job.eta_s is not None else None,
+            # rate x seconds, or the ETA, would count the documents the viewer may not see
+            rate=0.0 if unseen else round(job.rate, 3),
+            eta_s=round(job.eta_s, 1) if job.eta_s is not None and not unseen else None,
             errors=[JobErrorOut(item=e.item, error=e.error) for e in errors],
             error_count=job.error_count - (len(job.errors) - len(errors)),
             message=message,

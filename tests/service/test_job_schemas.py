@@ -50,3 +50,35 @@ def test_a_units_error_goes_with_its_document() -> None:
     assert (shown.total, shown.result["indexed"], shown.result["units"]) == (1, 1, 1)
     both = JobOut.of(job, peer, _Registry({"doc_h": ["eng"], "doc_s": ["eng"]}))  # type: ignore[arg-type]
     assert [e.item for e in both.errors] == [hidden, seen] and both.total == 2
+
+
+def test_a_jobs_rate_and_eta_do_not_count_documents_the_viewer_may_not_see() -> None:
+    """``done`` and ``total`` leave out the documents a viewer may not see now, but the job's ``rate`` and
+    ``eta_s`` counted every document of the run: with the job's start and end times they gave how many
+    documents it wrote, the hidden ones included (rate x seconds). A viewer who may not see all of them reads
+    neither; one who sees every document reads both."""
+    outcomes = [
+        {"path": f"/spool/f{i}.pdf", "doc_id": f"doc_{i}", "status": "indexed", "units": 1, "pages": 1}
+        for i in range(10)
+    ]
+    job = Job(
+        id="j2",
+        type=JobType.INGEST,
+        state=JobState.RUNNING,
+        tenant="acme",
+        started_by_id="usr_starter",
+        done=10,
+        total=12,
+        rate=2.0,
+        eta_s=1.0,
+        started_at=100.0,
+        result={"indexed": 10, "failed": 0, "units": 10, "pages": 10, "seconds": 5.0, "documents": outcomes},
+    )
+    peer = Principal(user="peer", tenant="acme", groups=["eng"], roles=[Role.EDITOR])
+    groups = {f"doc_{i}": ["eng"] for i in range(10)}
+    every = JobOut.of(job, peer, _Registry(groups))  # type: ignore[arg-type]
+    assert (every.done, every.total, every.rate, every.eta_s) == (10, 12, 2.0, 1.0)
+    groups["doc_0"] = ["board"]  # regrouped since: the peer may not see it now
+    some = JobOut.of(job, peer, _Registry(groups))  # type: ignore[arg-type]
+    assert (some.done, some.total) == (9, 11)
+    assert (some.rate, some.eta_s) == (0.0, None), some
