@@ -370,6 +370,19 @@ def no_figures_line(outcome: dict[str, Any]) -> str:
     )
 
 
+NO_FIGURES_SHOWN = 20
+"""The no-figures notes printed one by one; the rest are counted in one line (a folder of 10,000 text-only
+files printed 10,000 notes, burying its failures)."""
+
+
+def more_without_figures_line(count: int) -> str:
+    """The line that counts the no-figures notes past ``NO_FIGURES_SHOWN``."""
+    return (
+        f"note: {count} more file{'' if count == 1 else 's'} with no figures found; `figvault documents list`"
+        " shows each document's units (0: a search will not find it)"
+    )
+
+
 def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
     failure: one line, with the log file that has its traceback)."""
@@ -380,13 +393,18 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     if as_json:
         typer.echo(json.dumps({"job": final.id, "state": str(final.state), **result}, indent=2))
         return
+    without_figures = 0
     for outcome in result.get("documents", []):
         if outcome["status"] == FAILED:
             internal = log_file is not None and outcome["error"].startswith(INTERNAL)
             logged = f" (traceback in {log_file})" if internal else ""
             typer.echo(escaped(f"FAILED {outcome['path']}: {outcome['error']}{logged}"), err=True)
         elif outcome["status"] in (INDEXED, REPLACED) and not outcome["units"]:
-            typer.echo(escaped(no_figures_line(outcome)), err=True)
+            without_figures += 1
+            if without_figures <= NO_FIGURES_SHOWN:
+                typer.echo(escaped(no_figures_line(outcome)), err=True)
+    if without_figures > NO_FIGURES_SHOWN:
+        typer.echo(more_without_figures_line(without_figures - NO_FIGURES_SHOWN), err=True)
     for line in result_notes(result):
         typer.echo(escaped(line), err=True)
     if final.state == JobState.SUCCEEDED:

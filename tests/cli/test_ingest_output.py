@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from figvault.commands.ingest import _print_result
+from figvault.commands.ingest import NO_FIGURES_SHOWN, _print_result, more_without_figures_line
 from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, DocumentOutcome
 from figvault.pipeline.jobs import Job, JobState, JobType
 
@@ -81,3 +81,22 @@ def test_each_warning_is_said_once_with_the_files_it_is_about(capsys: pytest.Cap
         f"warning: {everyone} (2 files: /d/a.pptx, /d/b.pptx)",
         "warning: page 1: unreadable (bad xref) (/d/cut.pdf)",
     ]
+
+
+def test_a_folder_of_many_text_only_files_gets_a_few_notes_and_a_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """10,000 text-only files printed 10,000 ``note:`` lines, and the one failure among them scrolled away.
+    The first ``NO_FIGURES_SHOWN`` are named, the rest counted in one line; failures are all still named."""
+    text_only = [
+        DocumentOutcome(f"/d/memo-{i:04d}.pdf", f"d{i}", INDEXED, units=0, pages=1) for i in range(250)
+    ]
+    bad = DocumentOutcome("/d/bad.pdf", "", FAILED, error="encrypted PDF (password required)")
+    _print_result(ended(*text_only[:100], bad, *text_only[100:]), as_json=False)
+    err = capsys.readouterr().err.splitlines()
+    notes = [line for line in err if line.startswith("note: ")]
+    assert len(notes) == NO_FIGURES_SHOWN + 1, notes
+    assert notes[0].startswith("note: /d/memo-0000.pdf: no figures found in its 1 page")
+    assert notes[-1] == more_without_figures_line(250 - NO_FIGURES_SHOWN)
+    assert "note: 230 more files with no figures found;" in notes[-1]
+    assert "FAILED /d/bad.pdf: encrypted PDF (password required)" in err
