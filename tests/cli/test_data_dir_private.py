@@ -11,20 +11,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from figvault.cli import load_commands
-from figvault.commands import app
 from tests.generated_docs import figure_pdf
+from tests.helpers.cli import offline_cli as run
 from tests.helpers.server import free_port
 
-load_commands()
-
 OTHERS = stat.S_IRWXG | stat.S_IRWXO
-
-
-def run(data_dir: Path, *command: str) -> Result:
-    return CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data_dir), *command])
 
 
 def mode(path: Path) -> int:

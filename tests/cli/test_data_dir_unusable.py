@@ -9,17 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from figvault.cli import load_commands
-from figvault.commands import app
+from tests.helpers.cli import offline_cli as run
 from tests.helpers.mounts import NamespaceUnavailable, read_only
-
-load_commands()
-
-
-def run(data_dir: Path, *command: str) -> Result:
-    return CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data_dir), *command])
 
 
 @pytest.mark.parametrize(

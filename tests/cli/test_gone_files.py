@@ -10,21 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from figvault.cli import load_commands
-from figvault.commands import app
 from figvault.pipeline import audit
 from figvault.pipeline.registry import DocumentRegistry, connect
 from figvault.settings import load_settings
 from tests.generated_docs import figure_pdf
-
-load_commands()
-
-
-def run(data: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), *args])
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers.cli import run
 
 
 @pytest.fixture()

@@ -12,21 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from figvault.cli import load_commands
-from figvault.commands import app
+from tests.helpers.cli import run
 from tests.ingest.hostile_docs import _pdf_file, _stream, one_page_objects
-
-load_commands()
 
 FORGED = "q3\nFAILED other.pdf: refused by policy.pdf"
 ESCAPE = "clear\x1b[2Jscreen.pdf"
-
-
-def run(data: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _folder(tmp_path: Path) -> Path:

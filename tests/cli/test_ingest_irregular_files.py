@@ -14,18 +14,8 @@ import socket
 import threading
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from figvault.cli import load_commands
-from figvault.commands import app
 from tests.generated_docs import figure_pdf
-
-load_commands()
-
-
-def run(data: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), *args])
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers.cli import run
 
 
 def test_each_odd_entry_of_a_folder_fails_alone_with_its_reason(tmp_path: Path) -> None:

@@ -9,18 +9,8 @@ import json
 import os
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from figvault.cli import load_commands
-from figvault.commands import app
 from tests.generated_docs import figure_pdf
-
-load_commands()
-
-
-def run(data: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", "offline", "--data-dir", str(data), *args])
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers.cli import run
 
 
 def test_a_file_whose_name_is_not_utf8_fails_alone(tmp_path: Path) -> None:
