@@ -82,10 +82,12 @@ def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any
     shown = ", ".join(f"{r.name} ({r.doc_id})" for r in alone[:SHOWN]) + (
         f", and {n - SHOWN} more" if n > SHOWN else ""
     )
+    # set-groups takes one document; for a folder of them, the same ingest with --groups sets them all
+    every = ", or all of them: this ingest again with --groups a,b" if n > 1 else ""
     return (
         f"warning: {n} document{'s' if n != 1 else ''} of this ingest {'are' if n != 1 else 'is'} visible"
         f" to no one (no groups): {shown}; give each its groups:"
-        " `figvault documents set-groups ID --groups a,b`"
+        f" `figvault documents set-groups ID --groups a,b`{every}"
     )
 
 

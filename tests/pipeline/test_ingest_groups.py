@@ -92,3 +92,21 @@ def test_ingest_names_the_documents_no_one_can_see_and_a_rerun_does_not_cry_wolf
     CliRunner().invoke(app, [*base, "documents", "set-groups", doc.doc_id, "--groups", "eng"])
     again = ingest()  # unchanged, and it has groups now: only the general line about new documents
     assert "visible to no one" not in again and "these documents" not in again
+
+
+def test_the_warning_for_many_documents_without_groups_gives_one_command_for_all(tmp_path: Path) -> None:
+    """``documents set-groups`` takes one document: for a folder of 200 it was 200 commands. The warning now
+    also says the same ingest with ``--groups`` gives them all theirs, and that does."""
+    load_commands()
+    (tmp_path / "docs").mkdir()
+    for seed in (4, 5):
+        figure_pdf(tmp_path / "docs" / f"plan-{seed}.pdf", seed=seed, n_figures=1)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    first = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q"])
+    assert first.exit_code == 0, first.output
+    [line] = [w for w in first.stderr.splitlines() if "of this ingest are visible to no one" in w]
+    assert line.endswith("or all of them: this ingest again with --groups a,b"), line
+    again = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q", "--groups", "eng"])
+    assert again.exit_code == 0 and "visible to no one" not in again.stderr, again.output
+    records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
+    assert sorted(r.groups for r in records) == [["eng"], ["eng"]]
