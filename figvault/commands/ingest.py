@@ -83,7 +83,7 @@ def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any
         f", and {n - SHOWN} more" if n > SHOWN else ""
     )
     # set-groups takes one document; for a folder of them, the same ingest with --groups sets them all
-    every = ", or all of them: this ingest again with --groups a,b" if n > 1 else ""
+    every = ", or all of them: this ingest again with --groups a,b (it reads them again)" if n > 1 else ""
     return (
         f"warning: {n} document{'s' if n != 1 else ''} of this ingest {'are' if n != 1 else 'is'} visible"
         f" to no one (no groups): {shown}; give each its groups:"
