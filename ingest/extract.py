@@ -170,12 +170,31 @@ def sniff_mime(data: bytes) -> str:
         if any(n.startswith("xl/") for n in names):
             raise UnsupportedFileError("an Excel workbook (.xlsx), not PDF or PPTX")
         raise UnsupportedFileError("a zip archive, not PDF or PPTX")
+    # A web page saved under a document's name (a download that got a sign-in or error page) is said as
+    # such, also when its text mentions "%PDF-" (a page about PDFs): a PDF's header may follow some bytes,
+    # never markup.
+    if _is_markup(data):
+        raise UnsupportedFileError(MARKUP_REFUSED)
     # PDF readers accept a header within the first KiB; so do we.
     if b"%PDF-" in data[:1024]:
         return PDF_MIME
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnsupportedFileError("a legacy Office file (.ppt/.doc): save it as PPTX or PDF")
     raise UnsupportedFileError("not a PDF or PPTX file (unrecognised content)")
+
+
+MARKUP_REFUSED = (
+    "an HTML or XML page, not PDF or PPTX (a web page saved under this name? e.g. a download that got a"
+    " sign-in or error page)"
+)
+MARKUP_STARTS = (b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body", b"<svg")
+"""How an HTML, XHTML, XML or SVG file starts (lowercased, after a byte-order mark and blank space)."""
+
+
+def _is_markup(data: bytes) -> bool:
+    """Whether ``data`` starts as a markup document, before any ``%PDF-`` header it holds."""
+    head = data[:1024].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    return head.startswith(MARKUP_STARTS) and not data.startswith(b"%PDF-")
 
 
 def _zip_names(container: io.BytesIO) -> set[str]:

@@ -83,9 +83,10 @@ def test_a_zip_holding_a_pdf_named_pdf_is_refused_as_a_zip(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("kind", "error", "words"),
     [
-        ("html", UnsupportedFileError, "not a PDF or PPTX file"),
+        ("html", UnsupportedFileError, "an HTML or XML page, not PDF or PPTX"),
         ("zip", UnsupportedFileError, "a zip archive, not PDF or PPTX"),
-        ("html-pdf", ExtractionError, "corrupt PDF"),  # says %PDF- in its first KiB, as PDF readers accept
+        # says %PDF- in its first KiB, where PDF readers accept a header: was "corrupt PDF: no objects found"
+        ("html-pdf", UnsupportedFileError, "an HTML or XML page, not PDF or PPTX"),
     ],
 )
 def test_files_named_pdf_that_are_not_pdfs_fail_in_words(
