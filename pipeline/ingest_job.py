@@ -51,6 +51,7 @@ from figvault.pipeline.jobs import (
     JobInterrupted,
     JobStore,
     JobType,
+    carry_result,
     item_label,
 )
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry
@@ -423,13 +424,19 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     try:
         check_caller(ctx)
         inputs, files, crashes, tally = _counted_inputs(ctx)
-        # Uploads carry their names and ids (``identities``); they go in batches through the engine's
-        # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
-        engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
-        chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
-        _ingest_batches(ctx, inputs, chunks, crashes, tally, engine)
-        result = tally.result(time.perf_counter() - started, tenant, engine.name)
-        return result | _gone_files(ctx, tenant)
+        try:
+            # Uploads carry their names and ids (``identities``); they go in batches through the engine's
+            # pipeline like folders (params ``engine``/``ray_address``: ``figvault ingest --engine``).
+            engine = build_engine(settings, params.get("engine"), ray_address=params.get("ray_address"))
+            chunks = list(_chunks(files, settings.ingest.batch_docs, crashes, inputs.doc_of))
+            _ingest_batches(ctx, inputs, chunks, crashes, tally, engine)
+            result = tally.result(time.perf_counter() - started, tenant, engine.name)
+            return result | _gone_files(ctx, tenant)
+        except BaseException as exc:
+            # A job that fails or is cancelled keeps its documents' outcomes as a finished one does: what
+            # each viewer reads of it (errors, counts, rate) is judged by them (``JobOut``).
+            carry_result(exc, {"documents": tally.outcomes})
+            raise
     except JobInterrupted:
         interrupted = True
         raise
@@ -519,12 +526,15 @@ def _next_run(chunks: Sequence[Sequence[Path]], index: int, suspects: dict[str, 
 
 def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDigests) -> Callable[[Path], bool]:
     """Whether a file of the next batch is worth extracting before its batch plans it: not when a
-    document of the tenant holds its bytes (the plan may skip it as unchanged, and a re-run over unchanged
-    files must extract nothing), nor when its upload's document was deleted meanwhile
+    document the job's caller may replace holds its bytes (the plan may skip it as unchanged, and a re-run
+    over unchanged files must extract nothing), nor when its upload's document was deleted meanwhile
     (``_without_deleted``). Asked in the job's thread, one file at a time, as a slot frees; the digest
-    is kept in ``digests`` for the batch's plan."""
+    is kept in ``digests`` for the batch's plan. Documents of groups the caller is not in are not asked
+    about: the plan never skips a file as one of them, and the job's timing (a file extracted ahead or
+    not) told an uploader that someone out of its sight held the same bytes."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
+    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
 
     def worth(path: Path) -> bool:
         registered = inputs.registered.get(str(path))
@@ -534,7 +544,8 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
             sha = digests.sha256(path)
         except OSError:  # the plan reports it
             return False
-        return not registry.with_content(tenant, sha)
+        held = registry.with_content(tenant, sha)
+        return not any(caller is None or may_replace(caller, r.tenant, r.groups) for r in held)
 
     return worth
 

@@ -909,6 +909,25 @@ class Heartbeat:
         self._thread.join(5)
 
 
+_ENDED_RESULT = "_figvault_job_result"
+
+
+def carry_result(exc: BaseException, result: dict[str, Any]) -> None:
+    """Have ``exc``, which ends a job (it failed, or was cancelled), carry what the job had done by then:
+    recorded as its result (``execute``). An ingest's is its documents' outcomes, without which what each
+    viewer reads of the ended job could not be judged per document (``JobOut``: its errors, counts, rate)."""
+    setattr(exc, _ENDED_RESULT, result)
+
+
+def carried_result(exc: BaseException) -> dict[str, Any]:
+    """The result ``exc`` (or the exception it was raised from) carries (``carry_result``); else empty."""
+    for link in (exc, exc.__cause__, exc.__context__):
+        result = getattr(link, _ENDED_RESULT, None)
+        if isinstance(result, dict):
+            return dict(result)
+    return {}
+
+
 def operator_detail(exc: BaseException) -> dict[str, str] | None:
     """The result of a job that failed for ``exc``: its whole reason under ``DETAIL`` where the message
     (``public_line``) had to leave it out; else None."""
@@ -930,8 +949,8 @@ def execute(ctx: JobContext) -> Job:
         note = f"interrupted ({exc}); it resumes when the runner starts again"
         _recorded(ctx, lambda: store.requeue(job.id, note, owner=owner))
     except JobCancelled as exc:
-        reason = str(exc)
-        _recorded(ctx, lambda: store.finish(job.id, JobState.CANCELLED, reason, owner=owner))
+        reason, done = str(exc), carried_result(exc) or None
+        _recorded(ctx, lambda: store.finish(job.id, JobState.CANCELLED, reason, done, owner=owner))
         log.info("job %s (%s) cancelled: %s", job.id, job.type, exc)
     except Exception as exc:  # a bug or an outage too: the job fails with its reason, the runner goes on
         _record_failure(ctx, as_disk_full(exc) or exc, owner)
@@ -956,9 +975,10 @@ def _record_failure(ctx: JobContext, exc: BaseException, owner: str | None) -> N
         log.error("job %s (%s) failed", job.id, job.type, exc_info=exc)
     phase = AWAITING_RETRY if isinstance(exc, JobDiskFullError) and exc.keeps_inputs else None
     message = public_line(exc)
+    result = {**carried_result(exc), **(detail or {})} or None
 
     def record() -> Any:
-        return ctx.store.finish(job.id, JobState.FAILED, message, detail, owner=owner, phase=phase)
+        return ctx.store.finish(job.id, JobState.FAILED, message, result, owner=owner, phase=phase)
 
     if not isinstance(exc, JobDiskFullError):
         _recorded(ctx, record)

@@ -412,6 +412,8 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
     if final.state == JobState.SUCCEEDED:
         typer.echo(f"ingest: {final.message} -> {result.get('collection', '')} (job {final.id})")
     else:
-        for error in final.errors:
+        # A job that failed or was cancelled keeps its outcomes (their failures are above); older records
+        # and jobs stopped before any document had one have only the errors.
+        for error in [] if "documents" in result else final.errors:
             typer.echo(escaped(f"FAILED {error.item}: {error.error}"), err=True)
         typer.echo(f"error: {failure_line(final, log_file)}", err=True)

@@ -135,7 +135,7 @@ class JobOut(BaseModel):
             rate=0.0 if unseen else round(job.rate, 3),
             eta_s=round(job.eta_s, 1) if job.eta_s is not None and not unseen else None,
             errors=[JobErrorOut(item=e.item, error=e.error) for e in errors],
-            error_count=job.error_count - (len(job.errors) - len(errors)),
+            error_count=max(0, job.error_count - _errors_of(unseen)),
             message=message,
             started_by=job.started_by,
             created_at=_iso(job.created_at),
@@ -202,6 +202,15 @@ def _unseen_outcomes(
     outcomes = [o for o in job.result.get("documents") or [] if isinstance(o, dict)]
     seen = _seen_now({str(o.get("doc_id") or "") for o in outcomes}, job, viewer, registry)
     return [o for o in outcomes if not seen(str(o.get("doc_id") or ""))]
+
+
+def _errors_of(outcomes: list[dict[str, Any]]) -> int:
+    """How many of a job's errors are about these documents: one for each that failed, one for each unit
+    left out of it. Counted from the outcomes, not the errors kept (the first ``MAX_ERRORS_KEPT``): an
+    ingest of 300 failing documents counted 100 errors to a viewer who may see none of them."""
+    from figvault.pipeline.ingest_pipeline import FAILED
+
+    return sum((o.get("status") == FAILED) + len(o.get("failed_units") or {}) for o in outcomes)
 
 
 def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentRegistry | None) -> list[Any]:

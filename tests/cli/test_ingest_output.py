@@ -10,7 +10,7 @@ import pytest
 
 from figvault.commands.ingest import NO_FIGURES_SHOWN, _print_result, more_without_figures_line
 from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, DocumentOutcome
-from figvault.pipeline.jobs import Job, JobState, JobType
+from figvault.pipeline.jobs import Job, JobError, JobState, JobType
 
 
 def ended(*outcomes: DocumentOutcome) -> Job:
@@ -100,3 +100,26 @@ def test_a_folder_of_many_text_only_files_gets_a_few_notes_and_a_count(
     assert notes[-1] == more_without_figures_line(250 - NO_FIGURES_SHOWN)
     assert "note: 230 more files with no figures found;" in notes[-1]
     assert "FAILED /d/bad.pdf: encrypted PDF (password required)" in err
+
+
+def test_a_failed_job_names_each_failure_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """A job that failed (every document did) keeps its outcomes now, as its errors: each failure was
+    printed twice, once from each."""
+    bad = DocumentOutcome("/d/bad.pdf", "d1", FAILED, error="encrypted PDF (password required)")
+    job = ended(bad)
+    failed = job.model_copy(
+        update={
+            "state": JobState.FAILED,
+            "message": "every document failed",
+            "errors": [JobError(item="bad.pdf", error="encrypted PDF (password required)")],
+            "error_count": 1,
+        }
+    )
+    _print_result(failed, as_json=False)
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("FAILED ")] == [
+        "FAILED /d/bad.pdf: encrypted PDF (password required)"
+    ], err
+    older = failed.model_copy(update={"result": {}})  # recorded before jobs kept their outcomes
+    _print_result(older, as_json=False)
+    assert "FAILED bad.pdf: encrypted PDF (password required)" in capsys.readouterr().err.splitlines()

@@ -1410,3 +1410,34 @@ def test_a_jobs_counts_are_those_of_the_documents_its_viewer_may_see_now(service
         2,
         whole["result"]["units"],
     )
+
+
+def test_a_failed_jobs_errors_go_with_documents_a_peer_may_no_longer_see(service: Service) -> None:
+    """A job that failed as a whole (every document did) or was cancelled kept no document outcomes, so
+    nothing of it could be judged per document: a peer of the job read a document's name and why it failed
+    after an admin had moved it to a group the peer is not in, and it counted. It keeps them now."""
+    add_user(service, "peer", Role.EDITOR, ["eng"])
+    files = [
+        ("files", ("board-merger.pdf", b"%PDF-1.7\n" + b"\x00" * 4096, "application/pdf")),
+        ("files", ("other-broken.pdf", b"%PDF-1.7\n" + b"\x01" * 4096, "application/pdf")),
+    ]
+    sent = service.client.post(
+        "/v1/documents", files=files, data={"groups": "eng"}, headers=service.headers("editor")
+    )
+    assert sent.status_code == 202, sent.text
+    job_id, ids = sent.json()["job_id"], {d["name"]: d["doc_id"] for d in sent.json()["documents"]}
+    assert service.wait(job_id, "editor")["state"] == "failed"
+    moved = service.client.patch(
+        f"/v1/documents/{ids['board-merger.pdf']}",
+        json={"groups": ["sales"]},
+        headers=service.headers("admin"),
+    )
+    assert moved.status_code == 200, moved.text
+    peer = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("peer")).json()
+    assert "board-merger" not in json.dumps(peer), peer
+    assert [e["item"] for e in peer["errors"]] == ["other-broken.pdf"]
+    assert (peer["done"], peer["total"], peer["error_count"]) == (1, 1, 1)
+    assert peer["message"] == "every document failed; see the job's errors"
+    starter = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+    assert sorted(e["item"] for e in starter["errors"]) == ["board-merger.pdf", "other-broken.pdf"]
+    assert (starter["total"], starter["error_count"]) == (2, 2)
