@@ -14,8 +14,9 @@ the same command again finishes it (the rewrite is idempotent).
 
 ``set_document_tags`` changes a document's tags the same way (its units' ``tags`` field, in place). After a
 replacement that failed between writing its new units and deleting the old ones, both are live, each with
-the groups it was written with (``IngestRunner._ingest_one``): the tags go to every live unit and no unit's
-groups change (tags filter, they grant nothing; a regroup is what makes the groups one set again)."""
+the groups it was written with (``IngestRunner._ingest_one``): an admin's tags go to every live unit, an
+editor's to those it may see (nobody changes a unit it may not see), and no unit's groups change (tags
+filter, they grant nothing; a regroup is what makes the groups one set again)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from figvault.access import group_set
+from figvault.access import Principal, group_set
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import F_TAGS, MAX_GROUPS
+from figvault.retrieval.schema import F_GROUPS, F_TAGS, MAX_GROUPS
 from figvault.settings import Settings
 from figvault.tags import tag_set
 
@@ -174,19 +175,23 @@ def set_document_tags(
     *,
     store: MilvusUnitStore | None = None,
     lock_timeout_s: float = LOCK_TIMEOUT_S,
-    may: Callable[[DocumentRecord], bool] | None = None,
+    editor: Principal | None = None,
 ) -> RetagResult:
     """Give document ``doc_id`` of ``tenant`` the ``tags`` (``figvault/tags.py``), rewriting its units' tags
     in place like a regroup (same lock, same one-request rewrite); raises DocumentNotFoundError, also when
-    the document under the lock fails ``may`` (an editor's access, see ``_locked_document``)."""
+    ``editor`` (None: an admin or the operator) may not see the document as it is under the lock
+    (``_locked_document``). An editor's change reaches only the units it may see: after a replacement that
+    failed half-way the old units, with the old groups, stay as they were and are not counted."""
     try:
         chosen = tag_set(tags)
     except ValueError as exc:
         raise FigvaultError(str(exc)) from None
     store = store or MilvusUnitStore.from_settings(settings)
+    may = None if editor is None else (lambda r: editor.sees(r.tenant, r.groups))
+    seen = None if editor is None else (lambda row: editor.sees(tenant, row[F_GROUPS]))
     with _locked_document(settings, tenant, doc_id, lock_timeout_s, may) as (_conn, registry, record):
         rewritten = _rewrite_everywhere(
-            store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen})
+            store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
         _update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
     served = store.served_collection()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -472,16 +472,25 @@ class MilvusUnitStore:
         """
         return self.rewrite_fields(collection, tenant, doc_id, {F_GROUPS: list(groups), F_ACL_KEY: key})
 
-    def rewrite_fields(self, collection: str, tenant: str, doc_id: str, changes: dict[str, Any]) -> int:
-        """Set ``changes`` (field -> value) on every unit of one document in place, the way
-        ``rewrite_access`` does (rows read whole, written back in one upsert request); returns how many.
-        A collection written before one of the fields is left alone (0): its re-encode adds the field."""
+    def rewrite_fields(
+        self,
+        collection: str,
+        tenant: str,
+        doc_id: str,
+        changes: dict[str, Any],
+        only: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> int:
+        """Set ``changes`` (field -> value) on every unit of one document in place (``only``: on those of
+        its rows it accepts), the way ``rewrite_access`` does (rows read whole, written back in one upsert
+        request); returns how many. A collection written before one of the fields is left alone (0): its
+        re-encode adds the field."""
         from figvault.retrieval.acl import quote
 
         if set(changes) & self._lacks(collection):
             return 0
         expr = f"{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)}"
         rows = self.query_rows(collection, expr, self.written_fields(collection))
+        rows = rows if only is None else [r for r in rows if only(r)]
         if not rows:
             return 0
         for row in rows:

@@ -265,3 +265,38 @@ def test_a_tag_change_after_a_half_failed_replacement_tags_every_live_unit(
         assert (row["groups"], row["acl_key"]) == (before[unit_id]["groups"], before[unit_id]["acl_key"])
     assert {tuple(r["groups"]) for r in after.values()} == {("g1",), ("g2",)}
     assert DocumentRegistry.open(settings).get(tenant, "d").tags == ["retagged"]
+
+
+def test_an_editors_tag_change_after_a_half_failed_replacement_leaves_the_units_it_may_not_see(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The same half-failed replacement, and an editor of the new groups changes the tags: it rewrote the
+    old units too (groups g1, which it may not see), and counted them to it. Only its units change now."""
+    from figvault.pipeline.ingest_pipeline import IngestRunner
+    from figvault.pipeline.regroup import set_document_tags
+
+    tenant = "half-editor"
+    path = figure_pdf(tmp_path / "delta.pdf", seed=34, n_figures=2)
+    ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
+    store = MilvusUnitStore.from_settings(settings)
+    figure_pdf(path, seed=35, n_figures=1)
+
+    def crash(stage: str, _outcome: object) -> None:
+        if stage == "written":
+            raise RuntimeError("simulated crash between the new units' write and the old ones' delete")
+
+    IngestRunner(settings, hook=crash).run(
+        [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
+    )
+    before = rows_of(store, tenant, "d")
+    editor = Principal(user="ed", tenant=tenant, groups=["g2"], roles=[Role.EDITOR])
+    result = set_document_tags(
+        settings, tenant, "d", ["by-editor"], store=store, lock_timeout_s=5, editor=editor
+    )
+    after = rows_of(store, tenant, "d")
+    theirs = {u for u, r in before.items() if r["groups"] == ["g2"]}
+    assert theirs and len(theirs) < len(before)
+    assert result.units == len(theirs)
+    for unit_id, row in after.items():
+        assert row["tags"] == (["by-editor"] if unit_id in theirs else before[unit_id]["tags"]), unit_id
+    assert {tuple(after[u]["tags"]) for u in set(before) - theirs} == {("old",)}

@@ -438,3 +438,34 @@ def test_the_first_batch_extracts_while_the_job_opens_the_store(
     assert events[0].startswith("extract") and "store" in events, events
     extracted = sorted(e for e in events if e.startswith("extract"))
     assert extracted == sorted(f"extract {p.name}" for p in docs[:3])  # each once
+
+
+def test_the_look_ahead_asks_only_about_documents_the_caller_may_replace(
+    tmp_path: Path, docs: list[Path]
+) -> None:
+    """A file whose bytes a stored document holds is not extracted ahead (a re-run must extract nothing).
+    It asked about every document of the tenant, so an editor's upload of a file that only a document of
+    other groups holds was not extracted ahead: the job's timing told the editor those bytes are stored out
+    of its sight. Only documents the caller may replace (the ones its plan could skip it as) count now."""
+    from figvault.pipeline.file_digests import FileDigests
+    from figvault.pipeline.ingest_job import _Inputs, _worth_extracting_ahead
+    from figvault.pipeline.jobs import JobContext
+
+    settings = make_settings(tmp_path / "data")
+    stored = {"paths": [str(docs[0])], "groups": ["board"], "engine": "local"}
+    store = JobStore.open(settings)
+    assert run_here(settings, store.create(JobType.INGEST, stored, started_by="t", tenant="acme")).state == (
+        JobState.SUCCEEDED
+    )
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(docs[0].read_bytes())
+    inputs = _Inputs(files=[copy], missing=[], identities={})
+
+    def worth(params: dict[str, Any]) -> bool:
+        job = store.create(JobType.INGEST, {"paths": [str(copy)], **params}, started_by="ed", tenant="acme")
+        return _worth_extracting_ahead(JobContext(store, job, settings), inputs, FileDigests())(copy)
+
+    editor = {"user": "ed", "groups": ["eng"], "roles": ["editor"]}
+    assert worth({"groups": ["eng"], "principal": editor})  # as for bytes nobody stores
+    assert not worth({"groups": ["eng"], "principal": {**editor, "groups": ["board"]}})
+    assert not worth({"groups": ["board"]})  # the operator's job: every document of the tenant

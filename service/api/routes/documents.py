@@ -155,8 +155,8 @@ def patch_document(
         if body.tags is not None:
             # Judged again under the store lock: a regroup that held it while this request waited (up to
             # 30 s) may have taken the document out of the editor's groups.
-            may = None if admin else (lambda r: principal.sees(r.tenant, r.groups))
-            tagged = set_document_tags(settings, principal.tenant, doc_id, body.tags, may=may)
+            editor = None if admin else principal
+            tagged = set_document_tags(settings, principal.tenant, doc_id, body.tags, editor=editor)
             audit.record(db.conn(), principal, "set-tags", detail=tagged.to_dict())
             rewritten = max(rewritten, tagged.units)
     except DocumentNotFoundError:
