@@ -535,10 +535,10 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
     caller = job_principal(ctx.params, ctx.job.started_by, tenant)
+    lost = _lost_uploads(ctx, inputs)
 
     def worth(path: Path) -> bool:
-        registered = inputs.registered.get(str(path))
-        if registered is not None and registry.get(tenant, registered) is None:
+        if lost([path]):
             return False
         try:
             sha = digests.sha256(path)
@@ -550,18 +550,31 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
     return worth
 
 
-def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
-    """``chunk`` less the uploads whose document is no longer registered: an admin deleted it while the job
-    waited (in the queue, or for a retry). Ingesting them would bring the deleted document back under its
-    id; each is a failed document of the job instead, and nothing of it is written. (A deletion during the
-    batch that writes the document is caught by the write: ``IngestRunner._ingest_one``.)"""
+def _lost_uploads(ctx: JobContext, inputs: _Inputs) -> Callable[[Sequence[Path]], list[Path]]:
+    """Those of the given files that are uploads whose document (registered when the upload was accepted)
+    is gone or no longer the job's caller's to replace: an admin deleted it, or gave it groups the caller
+    is not in, while the job waited (in the queue, or for a retry). One rule for both, so that the job tells
+    its starter the one sentence (``DELETED_MEANWHILE``) whichever it was: told apart, the starter learnt
+    that a document it may no longer see still exists."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
-    gone = [
-        p
-        for p in chunk
-        if str(p) in inputs.registered and registry.get(tenant, inputs.registered[str(p)]) is None
-    ]
+    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
+
+    def lost(doc_id: str) -> bool:
+        record = registry.get(tenant, doc_id)
+        return record is None or (
+            caller is not None and not may_replace(caller, record.tenant, record.groups)
+        )
+
+    return lambda paths: [p for p in paths if str(p) in inputs.registered and lost(inputs.registered[str(p)])]
+
+
+def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
+    """``chunk`` less the uploads whose document is lost to the job (``_lost_uploads``). Ingesting them
+    would bring a deleted document back under its id, or replace one its caller may no longer see; each
+    is a failed document of the job instead, and nothing of it is written. (A deletion during the batch
+    that writes the document is caught by the write: ``IngestRunner._ingest_one``.)"""
+    gone = _lost_uploads(ctx, inputs)(chunk)
     for path in gone:
         label = item_label(ctx.job, str(path))
         ctx.error(label, DELETED_MEANWHILE)
@@ -727,7 +740,10 @@ def check_caller(ctx: JobContext, tenant: str | None = None, action: Action = Ac
         return
     groups = ctx.params.get("groups")
     tenant = job_tenant(ctx.job) if tenant is None else tenant
-    wanted = None if groups is None else list(groups)
+    # The groups the caller had when it queued the job are asked too: they decide which documents the job
+    # may replace (``job_principal``), and an editor taken out of one since went on replacing its documents.
+    held = recorded.get("groups") or []
+    wanted = None if groups is None and not held else sorted({*(groups or []), *held})
     refusal = caller_refusal(
         ctx.store.db, ctx.settings.service, recorded, tenant, wanted, action, starter=ctx.job.started_by_id
     )

@@ -20,9 +20,12 @@ from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
 from figvault.settings import Settings
 
-DELETED_MEANWHILE = "not ingested: its document was deleted meanwhile (a deletion wins)"
+DELETED_MEANWHILE = (
+    "not ingested: its document was deleted meanwhile, or given groups that are not yours (a deletion wins)"
+)
 """A file's outcome when its document was deleted after the ingest chose it (while its job waited, or while
-the batch that writes it ran): nothing of it stays written."""
+the batch that writes it ran), or, for an upload, given groups its uploader may not replace it in: nothing
+of it stays written. One sentence for both: which it was is not the uploader's to know."""
 
 
 def connect(settings: Settings) -> Database:

@@ -113,5 +113,5 @@ def record_refusal(
         return f"user {name!r} may no longer {doing} tenant {tenant!r}"
     foreign = sorted(set(groups or []) - set(record.groups))
     if foreign and not principal.can(Action.DELETE):  # not named: a peer who sees the job shares only one
-        return f"user {name!r} is no longer in every group this job writes into"
+        return f"user {name!r} is no longer in every group this job writes into or was queued with"
     return None

@@ -298,6 +298,38 @@ def test_ingest_job_stops_when_its_caller_lost_the_rights(
     assert find_document(DocumentRegistry.open(settings), "acme", "one.pdf") is None
 
 
+def test_a_job_queued_by_an_editor_since_taken_out_of_a_group_replaces_nothing_of_that_group(
+    settings: Settings, store: JobStore, tmp_path: Path
+) -> None:
+    """Which documents a job may replace is judged with the groups its caller had when it queued it. An
+    editor of eng and ops queued a new version of an ops-only document and was then taken out of ops: the
+    job still replaced it and, the editor's groups being eng, took it from ops (its readers lost it). The
+    job now stops as for a caller who left one of the job's own groups, and the document stays as it was."""
+    from figvault.access import Role
+    from figvault.pipeline import users
+
+    for folder in ("ops", "eng"):
+        (tmp_path / folder).mkdir()
+    ops_plan = figure_pdf(tmp_path / "ops" / "plan.pdf", seed=31)
+    queued = store.create(
+        JobType.INGEST, ingest_params([ops_plan], groups=["ops"]), started_by="cli", tenant="acme"
+    )
+    stored = run_here(settings, queued)
+    assert stored.state == JobState.SUCCEEDED, stored.message
+    [before] = DocumentRegistry.open(settings).list("acme")
+    ed2, _ = users.add_user(store.db, "ed2", Role.EDITOR, ["eng", "ops"], "acme")
+    newer = figure_pdf(tmp_path / "eng" / "plan.pdf", seed=32)
+    recorded = {"user": "ed2", "groups": ["eng", "ops"], "roles": ["editor"]}
+    params = ingest_params([newer], principal=recorded, groups=["eng"])
+    job = store.create(JobType.INGEST, params, started_by="ed2", started_by_id=ed2.account_id, tenant="acme")
+    users.set_user(store.db, "ed2", groups=["eng"])  # out of ops while the job waits
+    final = run_here(settings, job)
+    assert final.state == JobState.FAILED, (final.state, final.message, final.result)
+    assert "no longer in every group this job writes into or was queued with" in final.result[DETAIL]
+    [after] = DocumentRegistry.open(settings).list("acme")
+    assert (after.groups, after.sha256) == (["ops"], before.sha256)
+
+
 def test_ingest_job_stops_between_batches_when_its_caller_is_revoked(
     settings: Settings, store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1441,3 +1441,40 @@ def test_a_failed_jobs_errors_go_with_documents_a_peer_may_no_longer_see(service
     starter = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
     assert sorted(e["item"] for e in starter["errors"]) == ["board-merger.pdf", "other-broken.pdf"]
     assert (starter["total"], starter["error_count"]) == (2, 2)
+
+
+@pytest.mark.parametrize("taken", ["regrouped", "deleted"])
+def test_an_upload_whose_document_was_regrouped_away_reads_as_one_deleted(
+    service: Service, taken: str
+) -> None:
+    """An editor's replacement was accepted; while its job waited, an admin gave the document groups the
+    editor is not in, or deleted it. The job said `no document 'ID' you may replace` for the first and
+    `... deleted meanwhile` for the second: the starter learnt that a document it may no longer see (404
+    either way) still exists. Both now read the same, and nothing is written."""
+    from figvault.pipeline.jobs import run_here
+    from figvault.pipeline.registry import DELETED_MEANWHILE, DocumentRegistry
+
+    first = upload(service, "editor", 61)
+    assert service.wait(first["job_id"], "editor")["state"] == "succeeded"
+    doc_id = first["documents"][0]["doc_id"]
+    service.client.app.state.jobs.stop()  # the replacement waits in the queue
+    pdf = figure_pdf(service.root / "newer.pdf", seed=62).read_bytes()
+    sent = service.client.post(
+        "/v1/documents",
+        files=[("files", ("report-61.pdf", pdf, "application/pdf"))],
+        data={"groups": "eng", "doc_id": doc_id},
+        headers=service.headers("editor"),
+    )
+    assert sent.status_code == 202, sent.text
+    job_id, path = sent.json()["job_id"], f"/v1/documents/{doc_id}"
+    if taken == "regrouped":
+        answer = service.client.patch(path, json={"groups": ["ops"]}, headers=service.headers("admin"))
+    else:
+        answer = service.client.delete(path, headers=service.headers("admin"))
+    assert answer.status_code == 200, answer.text
+    before = DocumentRegistry.open(service.settings).get("default", doc_id)
+    final = run_here(service.settings, JobStore.open(service.settings).require(job_id))
+    assert final.state == JobState.FAILED and [e.error for e in final.errors] == [DELETED_MEANWHILE]
+    shown = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
+    assert [e["error"] for e in shown["errors"]] == [DELETED_MEANWHILE] and doc_id not in json.dumps(shown)
+    assert DocumentRegistry.open(service.settings).get("default", doc_id) == before  # untouched
