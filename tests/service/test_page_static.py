@@ -108,6 +108,14 @@ def test_form_controls_have_labels() -> None:
     assert controls and controls <= labelled, controls - labelled
 
 
+def test_no_form_is_filled_again_for_the_next_user() -> None:
+    """Signing out reloads the page, and a browser that restores forms on a reload (Firefox) filled the
+    search and upload forms with the previous user's filters, groups and tags. Every form is
+    ``autocomplete="off"``, which browsers also read as "do not restore"."""
+    forms = re.findall(r"<form\b[^>]*>", static_text("index.html"))
+    assert len(forms) == 3 and all('autocomplete="off"' in form for form in forms), forms
+
+
 def test_no_form_can_put_a_key_in_a_url() -> None:
     """The sign-in form had no method: pressed before the page's modules ran (a slow link, a module that
     failed to load), the browser submitted it as ``GET /?token=fvk_...``, and the key went into the
