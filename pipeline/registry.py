@@ -164,10 +164,13 @@ class DocumentRegistry:
             conn.execute(self.db.upsert(documents, _values(record), ["tenant", "doc_id"]))
         return record
 
-    def update(self, record: DocumentRecord) -> bool:
+    def update(self, record: DocumentRecord, *, touch: bool = True) -> bool:
         """Write ``record`` over its row only if the row is still there, in one statement; False when it is
-        gone (deleted meanwhile: an ingest must not bring back a document deleted while it ran)."""
-        record = record.model_copy(update={"updated_at": time.time()})
+        gone (deleted meanwhile: an ingest must not bring back a document deleted while it ran). ``touch``:
+        ``updated_at`` becomes now (not for a change of groups alone, ``regroup``: readers see the time, and
+        it moved when an admin gave or took a group they are not in, which they may not know of)."""
+        if touch:
+            record = record.model_copy(update={"updated_at": time.time()})
         c = documents.c
         stmt = update(documents).where(c.tenant == record.tenant, c.doc_id == record.doc_id)
         with self.db.write() as conn:

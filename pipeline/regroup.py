@@ -88,7 +88,7 @@ def set_document_groups(
     with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
-        _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}))
+        _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}), touch=False)
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
 
@@ -117,13 +117,15 @@ def _locked_document(
         conn.close()
 
 
-def _update_or_undo(registry: DocumentRegistry, store: MilvusUnitStore, record: DocumentRecord) -> None:
+def _update_or_undo(
+    registry: DocumentRegistry, store: MilvusUnitStore, record: DocumentRecord, *, touch: bool = True
+) -> None:
     """Record the change, unless the document was deleted while its units were rewritten (a deletion does
     not wait for the store lock): then the rows written back are removed again, and DocumentNotFoundError,
     as for a document that was never there. A deletion wins (docs/jobs.md)."""
     from figvault.pipeline.ingest_pipeline import delete_units
 
-    if not registry.update(record):
+    if not registry.update(record, touch=touch):
         delete_units(store, record.tenant, record.doc_id)
         raise DocumentNotFoundError(f"no document {record.doc_id!r} in tenant {record.tenant!r}")
 

@@ -185,7 +185,11 @@ class DocumentOut(BaseModel):
     )
     tags: list[str] = Field(default_factory=list, description="The document's tags.")
     error: str | None = None
-    updated_at: str | None = None
+    updated_at: str | None = Field(
+        None,
+        description="When its file, state or tags last changed; a change of its groups alone does not move"
+        " it (it would tell a reader of a group given or taken that the reader is not in).",
+    )
     searchable: bool = Field(default=True, description=SEARCHABLE)
 
 

@@ -300,3 +300,23 @@ def test_an_editors_tag_change_after_a_half_failed_replacement_leaves_the_units_
     for unit_id, row in after.items():
         assert row["tags"] == (["by-editor"] if unit_id in theirs else before[unit_id]["tags"]), unit_id
     assert {tuple(after[u]["tags"]) for u in set(before) - theirs} == {("old",)}
+
+
+def test_a_change_of_groups_alone_does_not_move_the_documents_change_time(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Readers see a document's ``updated_at``. A regroup set it to now, so when an admin gave or took a
+    group a reader is not in, the reader saw the time move with nothing else changed, and learnt of a group
+    it may not know of. A change of groups leaves it; a change of tags, which every reader sees, moves it."""
+    from figvault.pipeline.regroup import set_document_tags
+
+    tenant = "times"
+    path = figure_pdf(tmp_path / "plan.pdf", seed=36, n_figures=1)
+    ingest_paths(settings, [path], groups=["eng", "ops"], tenant=tenant, progress=False, doc_id="d")
+    registry = DocumentRegistry.open(settings)
+    written = registry.get(tenant, "d").updated_at
+    set_document_groups(settings, tenant, "d", ["eng"], lock_timeout_s=5)
+    regrouped = registry.get(tenant, "d")
+    assert regrouped.groups == ["eng"] and regrouped.updated_at == written
+    set_document_tags(settings, tenant, "d", ["q3"], lock_timeout_s=5)
+    assert registry.get(tenant, "d").updated_at > written
