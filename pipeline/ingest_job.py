@@ -552,21 +552,25 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
 
 def _lost_uploads(ctx: JobContext, inputs: _Inputs) -> Callable[[Sequence[Path]], list[Path]]:
     """Those of the given files that are uploads whose document (registered when the upload was accepted)
-    is gone or no longer the job's caller's to replace: an admin deleted it, or gave it groups the caller
-    is not in, while the job waited (in the queue, or for a retry). One rule for both, so that the job tells
-    its starter the one sentence (``DELETED_MEANWHILE``) whichever it was: told apart, the starter learnt
-    that a document it may no longer see still exists."""
+    is gone, or, for a replacement, no longer the job's caller's to replace: an admin deleted it, or gave
+    it groups the caller is not in, while the job waited (in the queue, or for a retry). One rule for both,
+    so that the job tells its starter the one sentence (``DELETED_MEANWHILE``) whichever it was: told
+    apart, the starter learnt that a document it may no longer see still exists."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
     caller = job_principal(ctx.params, ctx.job.started_by, tenant)
 
-    def lost(doc_id: str) -> bool:
-        record = registry.get(tenant, doc_id)
-        return record is None or (
-            caller is not None and not may_replace(caller, record.tenant, record.groups)
-        )
+    def lost(path: Path) -> bool:
+        record = registry.get(tenant, inputs.registered[str(path)])
+        if record is None:
+            return True
+        # A replacement only: a new document's placeholder is the upload's own, with the groups it was sent
+        # for, which an admin may give without being in them.
+        ident = inputs.identities.get(str(path))
+        replaces = ident is not None and bool(ident.doc_id)
+        return replaces and caller is not None and not may_replace(caller, record.tenant, record.groups)
 
-    return lambda paths: [p for p in paths if str(p) in inputs.registered and lost(inputs.registered[str(p)])]
+    return lambda paths: [p for p in paths if str(p) in inputs.registered and lost(p)]
 
 
 def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:

@@ -1478,3 +1478,20 @@ def test_an_upload_whose_document_was_regrouped_away_reads_as_one_deleted(
     shown = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers("editor")).json()
     assert [e["error"] for e in shown["errors"]] == [DELETED_MEANWHILE] and doc_id not in json.dumps(shown)
     assert DocumentRegistry.open(service.settings).get("default", doc_id) == before  # untouched
+
+
+def test_an_admin_uploads_for_a_group_it_is_not_in(service: Service) -> None:
+    """An upload's new document is its own, whatever groups it was sent for: the rule that fails a
+    replacement whose document was regrouped away from its uploader must not fail an admin's upload for
+    a group it is not in (it did, for a moment: every document failed)."""
+    add_user(service, "hr_admin", Role.ADMIN, ["hr"])
+    pdf = figure_pdf(service.root / "for-public.pdf", seed=63).read_bytes()
+    sent = service.client.post(
+        "/v1/documents",
+        files=[("files", ("for-public.pdf", pdf, "application/pdf"))],
+        data={"groups": "public"},
+        headers=service.headers("hr_admin"),
+    )
+    assert sent.status_code == 202, sent.text
+    final = service.wait(sent.json()["job_id"], "hr_admin")
+    assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final
