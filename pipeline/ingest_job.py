@@ -373,7 +373,7 @@ EVERY_DOCUMENT_FAILED = "every document failed"
 def _summary(result: dict[str, Any]) -> str:
     """An ingest job's one-line summary, from its result's counts (``run_summary``)."""
     status = _status()
-    counts = {s: int(result.get(s, 0)) for s in _status().COUNTED}
+    counts = {s: int(result.get(s, 0)) for s in status.COUNTED}
     # A job finished before "seconds" was kept: its timings' total is near it.
     seconds = result.get(SECONDS, (result.get("timings") or {}).get("total", 0.0))
     units, pages, lost = (int(result.get(k, 0)) for k in ("units", "pages", "ocr_timeouts"))
@@ -534,51 +534,64 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
     not) told an uploader that someone out of its sight held the same bytes."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
-    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
-    lost = _lost_uploads(ctx, inputs)
+    replaceable = _replaceable(ctx, tenant)
+    lost = _lost_upload(ctx, inputs)
 
     def worth(path: Path) -> bool:
-        if lost([path]):
+        if lost(path):
             return False
         try:
             sha = digests.sha256(path)
         except OSError:  # the plan reports it
             return False
-        held = registry.with_content(tenant, sha)
-        return not any(caller is None or may_replace(caller, r.tenant, r.groups) for r in held)
+        return not any(replaceable(r) for r in registry.with_content(tenant, sha))
 
     return worth
 
 
-def _lost_uploads(ctx: JobContext, inputs: _Inputs) -> Callable[[Sequence[Path]], list[Path]]:
-    """Those of the given files that are uploads whose document (registered when the upload was accepted)
-    is gone, or, for a replacement, no longer the job's caller's to replace: an admin deleted it, or gave
-    it groups the caller is not in, while the job waited (in the queue, or for a retry). One rule for both,
-    so that the job tells its starter the one sentence (``DELETED_MEANWHILE``) whichever it was: told
-    apart, the starter learnt that a document it may no longer see still exists."""
+def _replaceable(ctx: JobContext, tenant: str) -> Callable[[DocumentRecord], bool]:
+    """Whether the job's caller may replace a document (``_replaceable_by``)."""
+    return _replaceable_by(job_principal(ctx.params, ctx.job.started_by, tenant))
+
+
+def _replaceable_by(caller: Principal | None) -> Callable[[DocumentRecord], bool]:
+    """Whether ``caller`` may replace a document (``access.may_replace``; None, the command line's job:
+    any of the tenant's)."""
+    return lambda record: caller is None or may_replace(caller, record.tenant, record.groups)
+
+
+def _lost_upload(ctx: JobContext, inputs: _Inputs) -> Callable[[Path], bool]:
+    """Whether a file is an upload whose document (registered when the upload was accepted) is gone, or,
+    for a replacement, no longer the job's caller's to replace: an admin deleted it, or gave it groups the
+    caller is not in, while the job waited (in the queue, or for a retry). One rule for both, so that the
+    job tells its starter the one sentence (``DELETED_MEANWHILE``) whichever it was: told apart, the
+    starter learnt that a document it may no longer see still exists."""
     registry = DocumentRegistry(ctx.store.db)
     tenant = job_tenant(ctx.job)
-    caller = job_principal(ctx.params, ctx.job.started_by, tenant)
+    replaceable = _replaceable(ctx, tenant)
 
     def lost(path: Path) -> bool:
-        record = registry.get(tenant, inputs.registered[str(path)])
+        doc_id = inputs.registered.get(str(path))
+        if doc_id is None:
+            return False
+        record = registry.get(tenant, doc_id)
         if record is None:
             return True
         # A replacement only: a new document's placeholder is the upload's own, with the groups it was sent
         # for, which an admin may give without being in them.
         ident = inputs.identities.get(str(path))
-        replaces = ident is not None and bool(ident.doc_id)
-        return replaces and caller is not None and not may_replace(caller, record.tenant, record.groups)
+        return ident is not None and bool(ident.doc_id) and not replaceable(record)
 
-    return lambda paths: [p for p in paths if str(p) in inputs.registered and lost(p)]
+    return lost
 
 
 def _without_deleted(ctx: JobContext, chunk: list[Path], inputs: _Inputs, tally: _Tally) -> list[Path]:
-    """``chunk`` less the uploads whose document is lost to the job (``_lost_uploads``). Ingesting them
+    """``chunk`` less the uploads whose document is lost to the job (``_lost_upload``). Ingesting them
     would bring a deleted document back under its id, or replace one its caller may no longer see; each
     is a failed document of the job instead, and nothing of it is written. (A deletion during the batch
     that writes the document is caught by the write: ``IngestRunner._ingest_one``.)"""
-    gone = _lost_uploads(ctx, inputs)(chunk)
+    lost = _lost_upload(ctx, inputs)
+    gone = [p for p in chunk if lost(p)]
     for path in gone:
         label = item_label(ctx.job, str(path))
         ctx.error(label, DELETED_MEANWHILE)
@@ -596,12 +609,8 @@ def _gone_files(ctx: JobContext, tenant: str) -> dict[str, Any]:
     from figvault.pipeline.ingest_pipeline import delete_document
 
     principal = job_principal(ctx.params, ctx.job.started_by, tenant)
-
-    def allowed(record: DocumentRecord) -> bool:
-        return principal is None or may_replace(principal, record.tenant, record.groups)
-
     registry = DocumentRegistry(ctx.store.db)
-    gone = gone_documents(registry, tenant, list(ctx.params.get("paths") or []), allowed)
+    gone = gone_documents(registry, tenant, list(ctx.params.get("paths") or []), _replaceable_by(principal))
     if not ctx.params.get("prune") or not gone:
         return {"gone": gone_entries(gone)}
     check_caller(ctx, action=Action.DELETE)  # an HTTP job's admin, still one now (the CLI's: not checked)

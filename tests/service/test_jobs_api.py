@@ -59,7 +59,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
         yield svc
 
 
-def upload(svc: Service, user: str, *seeds: int) -> dict:
+def post_upload(svc: Service, user: str, *seeds: int, groups: str = "eng", **fields: str) -> Any:
+    """``POST /v1/documents`` of one generated PDF a seed (``report-SEED.pdf``), as ``user``, for ``groups``,
+    with the other form ``fields`` (``doc_id``); the response, whatever its status."""
     files = [
         (
             "files",
@@ -67,9 +69,12 @@ def upload(svc: Service, user: str, *seeds: int) -> dict:
         )
         for s in seeds
     ]
-    response = svc.client.post(
-        "/v1/documents", files=files, data={"groups": "eng"}, headers=svc.headers(user)
-    )
+    data = {"groups": groups, **fields}
+    return svc.client.post("/v1/documents", files=files, data=data, headers=svc.headers(user))
+
+
+def upload(svc: Service, user: str, *seeds: int) -> dict:
+    response = post_upload(svc, user, *seeds)
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -877,13 +882,7 @@ def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> N
     service.client.app.state.jobs.stop()  # nothing runs: the uploads wait in the queue
     upload(service, "editor", 61)
     upload(service, "editor", 62)
-    pdf = figure_pdf(service.root / "up-63.pdf", seed=63).read_bytes()
-    refused = service.client.post(
-        "/v1/documents",
-        files=[("files", ("report-63.pdf", pdf, "application/pdf"))],
-        data={"groups": "eng"},
-        headers=service.headers("editor"),
-    )
+    refused = post_upload(service, "editor", 63)
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1, refused.text
     assert documents_named(service, "report-63.pdf") == []
     allowed = Path(service.settings.service.ingest_allow_dirs[0])
@@ -1458,13 +1457,7 @@ def test_an_upload_whose_document_was_regrouped_away_reads_as_one_deleted(
     assert service.wait(first["job_id"], "editor")["state"] == "succeeded"
     doc_id = first["documents"][0]["doc_id"]
     service.client.app.state.jobs.stop()  # the replacement waits in the queue
-    pdf = figure_pdf(service.root / "newer.pdf", seed=62).read_bytes()
-    sent = service.client.post(
-        "/v1/documents",
-        files=[("files", ("report-61.pdf", pdf, "application/pdf"))],
-        data={"groups": "eng", "doc_id": doc_id},
-        headers=service.headers("editor"),
-    )
+    sent = post_upload(service, "editor", 62, doc_id=doc_id)
     assert sent.status_code == 202, sent.text
     job_id, path = sent.json()["job_id"], f"/v1/documents/{doc_id}"
     if taken == "regrouped":
@@ -1485,13 +1478,7 @@ def test_an_admin_uploads_for_a_group_it_is_not_in(service: Service) -> None:
     replacement whose document was regrouped away from its uploader must not fail an admin's upload for
     a group it is not in (it did, for a moment: every document failed)."""
     add_user(service, "hr_admin", Role.ADMIN, ["hr"])
-    pdf = figure_pdf(service.root / "for-public.pdf", seed=63).read_bytes()
-    sent = service.client.post(
-        "/v1/documents",
-        files=[("files", ("for-public.pdf", pdf, "application/pdf"))],
-        data={"groups": "public"},
-        headers=service.headers("hr_admin"),
-    )
+    sent = post_upload(service, "hr_admin", 63, groups="public")
     assert sent.status_code == 202, sent.text
     final = service.wait(sent.json()["job_id"], "hr_admin")
     assert final["state"] == "succeeded" and final["result"]["indexed"] == 1, final
