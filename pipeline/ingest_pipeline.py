@@ -7,6 +7,8 @@ writer stores image blobs and upserts the rows. The stages are ``pipeline/stages
 runner plans and writes, in the calling thread. Per document:
 
 - unchanged (same doc_id and content hash, indexed, same embedding version): skipped before extraction;
+- unchanged but given other groups or tags (``--groups``, ``--tags``): its units rewritten in place
+  (``UPDATED``), nothing extracted or encoded again;
 - changed: the new units are written first, then the old units of that doc_id not in the new set are
   deleted, so a crash in between leaves the document with (old and) new units, never none;
 - failing: recorded in the registry with its one-line reason; the batch goes on.
@@ -27,14 +29,16 @@ from figvault.errors import FigvaultError, VersionMismatchError, operator_line, 
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind
 from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.regroup import restamp_units
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import StoreLayout, unit_to_row
+from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS, StoreLayout, unit_to_row
 from figvault.retrieval.served_encoders import ingest_mismatch_line
 from figvault.settings import Settings
 from figvault.storage import BlobStore
@@ -48,7 +52,10 @@ REPLACED = "replaced"
 FAILED = "failed"
 FAILED_BEFORE = "failed_before"
 """A file that failed before for its bytes' sake (``pipeline/failures.py``), unchanged: not read again."""
-COUNTED = (INDEXED, REPLACED, SKIPPED, FAILED, FAILED_BEFORE)
+UPDATED = "updated"
+"""An unchanged file whose stored document is given other groups or tags: its units rewritten in place
+(``regroup.restamp_units``), as ``documents set-groups`` and ``set-tags`` do, nothing read again."""
+COUNTED = (INDEXED, REPLACED, SKIPPED, FAILED, FAILED_BEFORE, UPDATED)
 """The outcome statuses a run's summary counts, and an ingest job's result (``pipeline/ingest_job.py``)."""
 
 
@@ -57,10 +64,11 @@ def run_summary(
 ) -> str:
     """The CLI's and the ingest job's summary: ``"2 new, 0 replaced, 1 unchanged, 0 failed; 14 units from 9
     pages in 3.2s, 4.4 units/s, 2.81 pages/s"``; rates only when units were written (``rate_text``);
-    ``ocr_timeouts`` when there were some (``ingest.ocr.ocr_lost``); and the files that failed before and
-    were skipped (``FAILED_BEFORE``) when there were some."""
+    ``ocr_timeouts`` when there were some (``ingest.ocr.ocr_lost``); the files that failed before and
+    were skipped (``FAILED_BEFORE``), and the documents given other groups or tags in place (``UPDATED``),
+    when there were some."""
     rates = [rate_text(units, seconds, "units"), rate_text(pages, seconds, "pages", ".2f")] if units else []
-    before = counts.get(FAILED_BEFORE, 0)
+    before, updated = counts.get(FAILED_BEFORE, 0), counts.get(UPDATED, 0)
     return (
         f"{counts.get(INDEXED, 0)} new, {counts.get(REPLACED, 0)} replaced,"
         f" {counts.get(SKIPPED, 0)} unchanged, {counts.get(FAILED, 0)} failed;"
@@ -68,6 +76,7 @@ def run_summary(
         + "".join(f", {rate}" for rate in rates if rate)
         + (f"; {ocr_lost(ocr_timeouts)}" if ocr_timeouts else "")
         + (f"; {before} failed before, unchanged: skipped" if before else "")
+        + (f"; {updated} given other groups or tags in place" if updated else "")
     )
 
 
@@ -320,8 +329,9 @@ class IngestRunner:
             return (identities or {}).get(str(path), given)
 
         request = _Request(caller, groups, tags, id_seed, identity, retry_failed)
-        todo = self._plan(files, report, request)
+        todo, restamps = self._plan(files, report, request)
         report.timings["hash"] = time.perf_counter() - started
+        self._restamp_all(report, restamps, tags, cancelled)
         specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
         clock = self._write_all(
             report, specs, dict(todo), cancelled, on_progress, _progress(len(todo), progress)
@@ -367,10 +377,13 @@ class IngestRunner:
 
     def _plan(
         self, files: list[Path], report: IngestReport, request: _Request
-    ) -> list[tuple[Path, _Planned]]:
-        """Which document each file becomes, and the files to ingest: unchanged ones are skipped before
-        the (expensive) extraction, refused and unreadable ones fail; both go into ``report``."""
+    ) -> tuple[list[tuple[Path, _Planned]], list[tuple[Path, _Planned]]]:
+        """Which document each file becomes: the files to ingest, and the unchanged ones whose document
+        only gets other groups or tags (rewritten in place: ``_restamp_all``). Other unchanged files are
+        skipped before the (expensive) extraction, refused and unreadable ones fail; both go into
+        ``report``."""
         todo: list[tuple[Path, _Planned]] = []
+        restamps: list[tuple[Path, _Planned]] = []
         for path in files:
             ident = request.identity(path)
             name = ident.name or display_name(path.name)  # the path stays exact (``source``)
@@ -415,10 +428,13 @@ class IngestRunner:
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
+            if self._restampable(known, sha, report.collection):
+                restamps.append((path, _Planned(did, name, sha, doc_groups, known, source=source)))
+                continue
             new = known is None or is_placeholder(known)  # an accepted upload's document is new too
             notes = self._copy_notes(request.caller, did, sha) if new else ()
             todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source)))
-        return todo
+        return todo, restamps
 
     def _copy_notes(self, caller: Principal, doc_id: str, sha: str) -> tuple[str, ...]:
         """A warning for a new document whose bytes another one the caller may edit holds: a renamed file
@@ -436,6 +452,18 @@ class IngestRunner:
             " and the other stays until it is deleted",
         )
 
+    def _restampable(self, known: DocumentRecord | None, sha: str, collection: str) -> bool:
+        """Whether the stored document is this file, indexed with this run's vectors and in its collection:
+        then what else differs (its groups, its tags) is rewritten in place."""
+        return (
+            known is not None
+            and known.state == DocState.INDEXED
+            and bool(sha)
+            and known.sha256 == sha
+            and known.embedding_version == self.layout.embedding_version
+            and known.collection == collection
+        )
+
     def _unchanged(
         self,
         known: DocumentRecord | None,
@@ -446,14 +474,79 @@ class IngestRunner:
     ) -> bool:
         """Whether the stored document is this file, indexed as this run would index it (then: skipped)."""
         return (
-            known is not None
-            and known.state == DocState.INDEXED
-            and known.sha256 == sha
-            and known.embedding_version == self.layout.embedding_version
-            and known.collection == collection
+            self._restampable(known, sha, collection)
+            and known is not None
             and sorted(set(known.groups)) == sorted(set(groups))
             and (tags is None or known.tags == sorted(set(tags)))
         )
+
+    def _restamp_all(
+        self,
+        report: IngestReport,
+        restamps: Sequence[tuple[Path, _Planned]],
+        tags: Sequence[str] | None,
+        cancelled: Callable[[], bool] | None,
+    ) -> None:
+        """The planned documents whose file is unchanged and whose groups or tags change: their units
+        rewritten in place in every collection (``regroup.restamp_units``), then their records; the
+        collections flushed once. ``cancelled`` is asked between documents (ExtractCancelled): each one
+        done is whole, and a resumed job finds it unchanged."""
+        if not restamps:
+            return
+        t = time.perf_counter()
+        touched: set[str] = set()
+        try:
+            for path, plan in restamps:
+                if cancelled is not None and cancelled():
+                    raise ExtractCancelled("cancelled between documents")
+                report.documents.append(self._restamp(report.tenant, path, plan, tags, touched))
+        finally:
+            for collection in sorted(touched):
+                self.store.flush(collection)
+            _add(report.timings, "restamp", time.perf_counter() - t)
+
+    def _restamp(
+        self, tenant: str, path: Path, plan: _Planned, tags: Sequence[str] | None, touched: set[str]
+    ) -> DocumentOutcome:
+        """One document's groups and tags changed in place (``_restamp_all``). As in a replacement: the
+        ACL key is registered before the rows carry it, a deletion meanwhile wins (what was rewritten is
+        deleted again), and a store failure leaves the record failed (transient: the next run replaces the
+        document, writing every unit again). ``updated_at`` moves when readers see something change (its
+        tags, its name), not for a change of groups alone (``regroup``)."""
+        known = plan.known
+        assert known is not None, "only stored documents are rewritten in place"
+        record = known.model_copy(
+            update={
+                "groups": list(plan.groups),
+                "tags": list(known.tags) if tags is None else sorted(set(tags)),
+                "name": plan.name,
+                "source": plan.source,
+            }
+        )
+        changes: dict[str, Any] = {}
+        if sorted(set(record.groups)) != sorted(set(known.groups)):
+            key = self.acl_sets.register(tenant, record.groups)
+            changes |= {F_GROUPS: list(record.groups), F_ACL_KEY: key}
+        if record.tags != known.tags:
+            changes[F_TAGS] = list(record.tags)
+        outcome = DocumentOutcome(
+            str(path), plan.doc_id, UPDATED, units=known.units, pages=known.pages, name=plan.name
+        )
+        try:
+            touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})
+            if not self.registry.update(record, touch=F_TAGS in changes or record.name != known.name):
+                delete_units(self.store, tenant, plan.doc_id)
+                log.info("document %s was deleted while its groups or tags changed", plan.doc_id)
+                outcome.status, outcome.error, outcome.units, outcome.pages = FAILED, DELETED_MEANWHILE, 0, 0
+        except Exception as exc:  # the store's or the registry's: one document's failure, retried next time
+            reason = public_line(exc)
+            log.warning("in-place update of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
+            update = {"state": DocState.FAILED, "error": reason, "failure": TRANSIENT}
+            failed = known.model_copy(update=update)
+            deleted = not self.registry.update(failed)
+            outcome.status, outcome.units, outcome.pages = FAILED, 0, 0
+            outcome.error = DELETED_MEANWHILE if deleted else reason
+        return outcome
 
     def _write_all(
         self,

@@ -130,15 +130,36 @@ def _update_or_undo(
         raise DocumentNotFoundError(f"no document {record.doc_id!r} in tenant {record.tenant!r}")
 
 
-def _rewrite_everywhere(store: MilvusUnitStore, rewrite: Callable[[str], int]) -> dict[str, int]:
-    """Units rewritten per collection by ``rewrite(collection)`` (a count), in every collection."""
+def _rewrite_everywhere(
+    store: MilvusUnitStore, rewrite: Callable[[str], int], *, flush: bool = True
+) -> dict[str, int]:
+    """Units rewritten per collection by ``rewrite(collection)`` (a count), in every collection; ``flush``
+    each one rewritten (else the caller does, once for many documents)."""
     rewritten: dict[str, int] = {}
     for collection in store.list_collections():
         count = rewrite(collection)
         if count:
-            store.flush(collection)  # sealed rows are searched through the index (Lite: brute force before)
+            if flush:  # sealed rows are searched through the index (Lite: brute force before)
+                store.flush(collection)
             rewritten[collection] = count
     return rewritten
+
+
+def restamp_units(
+    store: MilvusUnitStore, tenant: str, doc_id: str, changes: dict[str, Any]
+) -> dict[str, int]:
+    """Set ``changes`` (access fields, tags) on the document's units in every collection, each field where
+    that collection has it (an older one without ``tags`` keeps its rows' access changed: its re-encode
+    adds the field); units rewritten per collection, not flushed. For an ingest whose unchanged file only
+    gets other groups or tags (``IngestRunner``): it holds the store write lock shared for its batch, which
+    keeps a re-encode's verification and a regroup out as the exclusive lock does here."""
+
+    def rewrite(collection: str) -> int:
+        absent = store.absent_fields(collection)
+        present = {name: value for name, value in changes.items() if name not in absent}
+        return store.rewrite_fields(collection, tenant, doc_id, present) if present else 0
+
+    return _rewrite_everywhere(store, rewrite, flush=False)
 
 
 def _result(

@@ -69,11 +69,11 @@ def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any
     """After the ingest: the documents it wrote that no user can see (no groups), by name and id, since
     ``documents set-groups`` wants the id; None when every one has groups."""
     from figvault.pipeline.gone_files import SHOWN
-    from figvault.pipeline.ingest_pipeline import INDEXED, REPLACED
+    from figvault.pipeline.ingest_pipeline import INDEXED, REPLACED, UPDATED
     from figvault.pipeline.registry import DocumentRegistry
 
     registry = DocumentRegistry.open(settings)
-    written = [o for o in outcomes if o.get("status") in (INDEXED, REPLACED) and o.get("doc_id")]
+    written = [o for o in outcomes if o.get("status") in (INDEXED, REPLACED, UPDATED) and o.get("doc_id")]
     records = [registry.get(tenant, str(o["doc_id"])) for o in written]
     alone = [r for r in records if r is not None and not r.groups]
     if not alone:
@@ -83,7 +83,8 @@ def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any
         f", and {n - SHOWN} more" if n > SHOWN else ""
     )
     # set-groups takes one document; for a folder of them, the same ingest with --groups sets them all
-    every = ", or all of them: this ingest again with --groups a,b (it reads them again)" if n > 1 else ""
+    every = ", or all of them: this ingest again with --groups a,b (in place: nothing is read again)"
+    every = every if n > 1 else ""
     return (
         f"warning: {n} document{'s' if n != 1 else ''} of this ingest {'are' if n != 1 else 'is'} visible"
         f" to no one (no groups): {shown}; give each its groups:"
@@ -166,7 +167,8 @@ def ingest(
         typer.Option(
             "--groups",
             help="Access groups of these documents, comma-separated (default: ingest.default_groups for"
-            " new documents; documents already indexed keep theirs).",
+            " new documents; documents already indexed keep theirs). Unchanged files already indexed get"
+            " them in place, without being read again.",
         ),
     ] = None,
     tags: Annotated[

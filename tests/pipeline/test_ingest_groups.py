@@ -105,7 +105,9 @@ def test_the_warning_for_many_documents_without_groups_gives_one_command_for_all
     first = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q"])
     assert first.exit_code == 0, first.output
     [line] = [w for w in first.stderr.splitlines() if "of this ingest are visible to no one" in w]
-    assert line.endswith("or all of them: this ingest again with --groups a,b (it reads them again)"), line
+    assert line.endswith(
+        "or all of them: this ingest again with --groups a,b (in place: nothing is read again)"
+    ), line
     again = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q", "--groups", "eng"])
     assert again.exit_code == 0 and "visible to no one" not in again.stderr, again.output
     records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")

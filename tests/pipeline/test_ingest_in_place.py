@@ -1,0 +1,183 @@
+"""An unchanged file ingested again with other ``--groups`` or ``--tags``: its stored units are rewritten in
+place (``UPDATED``), nothing extracted or encoded again, and the result is what a replacement gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from figvault.access import Principal, Role
+from figvault.errors import StoreError
+from figvault.pipeline import ingest_pipeline
+from figvault.pipeline.extract_worker import ExtractCancelled
+from figvault.pipeline.failures import TRANSIENT
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, UPDATED, IngestRunner
+from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRegistry
+from figvault.retrieval.acl_sets import AclSetTable
+from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS
+from figvault.retrieval.search import SearchEngine
+from figvault.search_models import SearchRequest
+from figvault.settings import Settings, load_settings
+from tests.generated_docs import figure_pdf
+
+TENANT = "acme"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    s = load_settings("offline", data_dir=data_dir)
+    s.extract.workers = 1
+    return s
+
+
+@pytest.fixture
+def runner(settings: Settings) -> IngestRunner:
+    return IngestRunner(settings)
+
+
+def extracted(runner: IngestRunner, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the documents ``runner``'s engine is given from now on."""
+    seen: list[str] = []
+    run = runner.engine.run
+
+    def spy(specs: Any, **kwargs: Any) -> Any:
+        seen.extend(spec.name for spec in specs)
+        return run(specs, **kwargs)
+
+    monkeypatch.setattr(runner.engine, "run", spy)
+    return seen
+
+
+def rows_of(runner: IngestRunner, doc_id: str) -> dict[str, dict[str, Any]]:
+    store = runner.store
+    collection = store.served_collection()
+    rows = store.query_rows(collection, f'doc_id == "{doc_id}"', store.written_fields(collection))
+    return {row["unit_id"]: row for row in rows}
+
+
+def test_other_groups_and_tags_rewrite_the_units_in_place(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = figure_pdf(tmp_path / "report.pdf", seed=3, n_figures=2)
+    other = figure_pdf(tmp_path / "other.pdf", seed=4, n_figures=1)
+    first = runner.run([pdf, other], groups=["finance"], tenant=TENANT, progress=False)
+    assert [d.status for d in first.documents] == [INDEXED, INDEXED]
+    doc_id = first.documents[0].doc_id
+    before = rows_of(runner, doc_id)
+    assert len(before) >= 2
+    registry = DocumentRegistry.open(settings)
+    stamped = registry.get(TENANT, doc_id).updated_at
+
+    seen = extracted(runner, monkeypatch)
+    regrouped = runner.run([pdf, other], groups=["ops", "finance"], tenant=TENANT, progress=False)
+    assert [d.status for d in regrouped.documents] == [UPDATED, UPDATED]
+    assert seen == []  # nothing extracted or encoded again
+    assert regrouped.documents[0].units == len(before)
+    assert "2 given other groups or tags in place" in regrouped.summary()
+
+    after = rows_of(runner, doc_id)
+    key = AclSetTable(runner.conn).register(TENANT, ["finance", "ops"])
+    assert set(after) == set(before)
+    for unit_id, row in after.items():
+        assert sorted(row[F_GROUPS]) == ["finance", "ops"] and row[F_ACL_KEY] == key
+        unchanged = {k: v for k, v in row.items() if k not in (F_GROUPS, F_ACL_KEY)}
+        assert unchanged == {k: v for k, v in before[unit_id].items() if k not in (F_GROUPS, F_ACL_KEY)}
+    record = registry.get(TENANT, doc_id)
+    assert record.groups == ["finance", "ops"] and record.state == DocState.INDEXED
+    assert record.updated_at == stamped  # a change of groups alone does not move it (as a regroup)
+
+    engine = SearchEngine.from_settings(settings)
+    ops = Principal(user="o", tenant=TENANT, groups=["ops"])
+    hits = engine.search(ops, SearchRequest(query="report", top_k=20))
+    assert {h.doc_id for h in hits.results} >= {doc_id}
+
+    retagged = runner.run([pdf], groups=None, tags=["q3", "board"], tenant=TENANT, progress=False)
+    assert [d.status for d in retagged.documents] == [UPDATED] and seen == []
+    assert {tuple(row[F_TAGS]) for row in rows_of(runner, doc_id).values()} == {("board", "q3")}
+    record = registry.get(TENANT, doc_id)
+    assert record.tags == ["board", "q3"] and record.groups == ["finance", "ops"]
+    assert record.updated_at > stamped  # readers see the tags
+
+    again = runner.run([pdf], groups=["finance", "ops"], tags=["q3", "board"], tenant=TENANT, progress=False)
+    assert [d.status for d in again.documents] == [SKIPPED]
+
+
+def test_an_editor_keeps_the_groups_it_is_not_in(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = figure_pdf(tmp_path / "shared.pdf", seed=5, n_figures=1)
+    doc_id = runner.run([pdf], groups=["finance", "hr"], tenant=TENANT, progress=False).documents[0].doc_id
+    editor = Principal(user="ed", tenant=TENANT, groups=["finance"], roles=[Role.EDITOR])
+    seen = extracted(runner, monkeypatch)
+    report = runner.run([pdf], groups=["sales"], tenant=TENANT, progress=False, principal=editor)
+    assert [d.status for d in report.documents] == [UPDATED] and seen == []
+    # As a replacement: an editor sets only the part of the access it shares (access.groups_after_replace).
+    assert DocumentRegistry.open(settings).get(TENANT, doc_id).groups == ["hr", "sales"]
+    assert {tuple(sorted(r[F_GROUPS])) for r in rows_of(runner, doc_id).values()} == {("hr", "sales")}
+
+
+def test_a_document_deleted_meanwhile_is_not_brought_back(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = figure_pdf(tmp_path / "gone.pdf", seed=6, n_figures=1)
+    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    rewrite = ingest_pipeline.restamp_units
+
+    def then_deleted(*args: Any, **kwargs: Any) -> dict[str, int]:
+        done = rewrite(*args, **kwargs)
+        DocumentRegistry.open(settings).delete(TENANT, doc_id)  # an admin's delete, between rows and record
+        return done
+
+    monkeypatch.setattr(ingest_pipeline, "restamp_units", then_deleted)
+    report = runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    assert [(d.status, d.error) for d in report.documents] == [(FAILED, DELETED_MEANWHILE)]
+    assert rows_of(runner, doc_id) == {}
+    assert DocumentRegistry.open(settings).get(TENANT, doc_id) is None
+
+
+def test_a_store_failure_fails_the_document_and_the_next_run_replaces_it(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = figure_pdf(tmp_path / "flaky.pdf", seed=7, n_figures=1)
+    fine = figure_pdf(tmp_path / "fine.pdf", seed=8, n_figures=1)
+    first = runner.run([pdf, fine], groups=["finance"], tenant=TENANT, progress=False)
+    doc_id = first.documents[0].doc_id
+    rewrite = runner.store.rewrite_fields
+
+    def flaky(collection: str, tenant: str, doc: str, *args: Any, **kwargs: Any) -> int:
+        if doc == doc_id:
+            raise StoreError("store unreachable")
+        return rewrite(collection, tenant, doc, *args, **kwargs)
+
+    monkeypatch.setattr(runner.store, "rewrite_fields", flaky)
+    report = runner.run([pdf, fine], groups=["ops"], tenant=TENANT, progress=False)
+    assert [d.status for d in report.documents] == [FAILED, UPDATED]  # the other document goes on
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record.state == DocState.FAILED and record.failure == TRANSIENT and record.groups == ["finance"]
+
+    monkeypatch.setattr(runner.store, "rewrite_fields", rewrite)
+    healed = runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    assert healed.documents[0].status in (
+        INDEXED,
+        REPLACED,
+    )  # written again (a failed one counts as new)
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}
+
+
+def test_a_cancel_stops_between_documents(
+    runner: IngestRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdfs = [figure_pdf(tmp_path / f"d{i}.pdf", seed=10 + i, n_figures=1) for i in range(3)]
+    ids = [d.doc_id for d in runner.run(pdfs, groups=["finance"], tenant=TENANT, progress=False).documents]
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # after the first document
+
+    with pytest.raises(ExtractCancelled):
+        runner.run(pdfs, groups=["ops"], tenant=TENANT, progress=False, cancelled=cancelled)
+    groups = [{tuple(r[F_GROUPS]) for r in rows_of(runner, i).values()} for i in ids]
+    assert groups == [{("ops",)}, {("finance",)}, {("finance",)}]  # each document whole, one way or the other
