@@ -66,11 +66,30 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> list[str]:
                 f"zip bomb guard: members inflate past {max_uncompressed_mb} MiB"
                 f" (at member {info.filename!r})"
             )
-        if (over := _over_ratio(info)) is not None:
+        if (unreadable := _unreadable(info)) is not None:
+            if not info.filename.lower().startswith(MEDIA_PREFIX):
+                name = info.filename
+                raise UnsupportedFileError(f"not a readable PPTX package: part {name!r} {unreadable}")
+            skipped.append(info.filename)
+        elif (over := _over_ratio(info)) is not None:
             if not info.filename.lower().startswith(MEDIA_PREFIX):
                 raise UnsafeFileError(f"zip bomb guard: {over}")
             skipped.append(info.filename)
     return skipped
+
+
+READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+"""The compression methods zipfile inflates; a member of another (Deflate64, a made-up number) raised
+NotImplementedError when read, and an encrypted one RuntimeError, whose bare texts were the deck's reason."""
+
+
+def _unreadable(info: zipfile.ZipInfo) -> str | None:
+    """Why zipfile cannot read this member (encrypted, an unknown compression method), or None."""
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.compress_type not in READABLE_COMPRESSION:
+        return f"uses compression method {info.compress_type}, which cannot be read"
+    return None
 
 
 MEDIA_PREFIX = "ppt/media/"
@@ -86,8 +105,11 @@ def _over_ratio(info: zipfile.ZipInfo) -> str | None:
     return f"member {info.filename!r} inflates {ratio:.0f}x ({mib:.0f} MiB from {info.compress_size} bytes)"
 
 
-def skipped_media_warning(name: str) -> str:
-    """The warning for a picture member ``check_zip_container`` returned (read as empty)."""
+def skipped_media_warning(name: str, unreadable: str | None = None) -> str:
+    """The warning for a picture member ``check_zip_container`` returned (read as empty): ``unreadable``,
+    why zipfile cannot read it (``_unreadable``), else it inflates over the ratio."""
+    if unreadable is not None:
+        return f"{name}: picture not read, it {unreadable}"
     return f"{name}: picture not read, it inflates over {MAX_MEMBER_RATIO}x (zip bomb guard)"
 
 
@@ -100,7 +122,10 @@ def without_members(data: bytes, names: list[str]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
         for info in zf.infolist():
-            copy.writestr(info, b"" if info.filename in emptied else zf.read(info))
+            if info.filename in emptied:  # a fresh header: its method or encryption may not be writable
+                copy.writestr(zipfile.ZipInfo(info.filename, info.date_time), b"")
+            else:
+                copy.writestr(info, zf.read(info))
     return out.getvalue()
 
 
@@ -197,7 +222,9 @@ def opened_pptx(data: bytes, max_uncompressed_mb: int) -> tuple[bytes, list[str]
     skipped = check_zip_container(data, max_uncompressed_mb)
     check_part_kinds(data)
     readable, changed = readable_pptx(without_members(data, skipped))
-    return readable, [skipped_media_warning(name) for name in skipped] + changed
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        warnings = [skipped_media_warning(name, _unreadable(zf.getinfo(name))) for name in skipped]
+    return readable, warnings + changed
 
 
 def readable_pptx(data: bytes) -> tuple[bytes, list[str]]:
@@ -585,16 +612,31 @@ def check_image_pixels(width: int, height: int, max_pixels: int, what: str = "im
         )
 
 
+MAX_JPEG_SCANS = 100
+"""A progressive JPEG's scans: encoders write about 10 (libjpeg's default script; mozjpeg's searched ones
+stay under 30). Each scan walks every block again, and libjpeg only warns of a progression that repeats
+itself: 20,000 scans of a flat 4 Mpx picture are 300 KB and 38-43 CPU-s to decode (Pillow, MuPDF alike;
+a reduced-scale decode saves nothing), one picture's worth of a document's whole CPU budget."""
+
+
+def too_many_scans(blob: bytes) -> bool:
+    """Whether ``blob`` is a JPEG of more than MAX_JPEG_SCANS scans (start-of-scan markers; one inside
+    entropy-coded data is impossible, since a 0xFF byte there is stuffed; an EXIF thumbnail's count too,
+    so this is an upper bound: one C pass over the bytes)."""
+    return blob.startswith(b"\xff\xd8\xff") and blob.count(b"\xff\xda") > MAX_JPEG_SCANS
+
+
 def open_image_checked(
     blob: bytes, max_pixels: int, what: str = "image", keep_pixels: int | None = None
 ) -> Image.Image | None:
-    """Decode an embedded image after checking its header size; None when PIL cannot read the format.
+    """Decode an embedded image after checking its header size; None when PIL cannot read the format,
+    or when it is a JPEG of more scans than any encoder writes (``too_many_scans``): not decoded.
 
     ``keep_pixels``: the most pixels the caller uses; a picture several times larger is decoded at a
     reduced scale (``_reduced``). Raises UnsafeFileError for a header that claims more than ``max_pixels``.
     """
     size = image_size(blob)
-    if size is None:
+    if size is None or too_many_scans(blob):
         return None
     check_image_pixels(size[0], size[1], max_pixels, what)
     try:

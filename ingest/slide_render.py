@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import signal
@@ -45,6 +46,8 @@ MAX_RENDER_SLIDES = 1_000
 """LibreOffice converts every slide of a deck: 5,000 empty slides around one diagram (3.3 MB) took the
 extraction worker past its 2 GiB limit in 25 s and the whole deck was lost. Past this many slides the deck
 is read without it (its charts and diagrams sketched)."""
+
+log = logging.getLogger(__name__)
 
 
 class RenderError(ExtractionError):
@@ -192,9 +195,11 @@ def _convert(
     seconds = time.perf_counter() - started
     pdf_path = tmp_path / "deck.pdf"
     if proc.returncode != 0 or not pdf_path.exists():
+        # Its stderr names this machine's temp folders and LibreOffice's source files, and the reason is
+        # a document warning that uploaders read over HTTP: the operator's log has it, the reason not.
         detail = stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1] if detail else f"exit code {proc.returncode}"
-        raise RenderError(f"LibreOffice could not convert the deck: {reason}")
+        log.warning("LibreOffice could not convert a deck (exit code %s): %s", proc.returncode, detail[-3:])
+        raise RenderError(f"LibreOffice could not convert the deck (exit code {proc.returncode})")
     return seconds, pdf_path
 
 

@@ -214,11 +214,25 @@ def prepare_units(extraction: DocumentExtraction, spec: DocSpec) -> tuple[list[F
 def prepare(spec: DocSpec, result: WorkerResult, clock: StageClock | None = None) -> PreparedDoc:
     """A worker's extraction, named as people see it, with its units prepared."""
     started = time.perf_counter()
-    extraction = result.extraction.model_copy(update={"doc": spec.name})
+    extraction = result.extraction.model_copy(
+        update={
+            "doc": spec.name,
+            "warnings": _named(result.extraction.warnings, result.extraction.doc, spec.name),
+        }
+    )
     units, pngs = prepare_units(extraction, spec)
     if clock is not None:
         clock.add_timings({"phash": time.perf_counter() - started})
     return PreparedDoc(spec, extraction, result.page_texts, units, pngs)
+
+
+def _named(warnings: list[str], read_as: str, name: str) -> list[str]:
+    """The extractor's warnings that start with the file's name as it was read (an upload's spool file,
+    ``0001.pptx``), starting with the name people see instead."""
+    prefix = f"{read_as}:"
+    if not read_as or read_as == name:
+        return list(warnings)
+    return [f"{name}:{w[len(prefix) :]}" if w.startswith(prefix) else w for w in warnings]
 
 
 def extract_raw(

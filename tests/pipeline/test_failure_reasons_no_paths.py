@@ -48,3 +48,26 @@ def test_other_reasons_are_kept_whole() -> None:
     assert shown_line(ValueError("cannot read xref at 12")) == "cannot read xref at 12"
     assert shown_line(KeyError("Root"), typed=True) == "KeyError: 'Root'"
     assert shown_line(OSError("no errno, no file")) == "no errno, no file"
+
+
+def test_an_uploads_warnings_name_it_as_people_see_it(tmp_path: Path) -> None:
+    """The extractor reads an upload from its spool file (``0001.pptx``) and starts its warnings with that
+    name; the job's warnings showed it to the uploader ("0001.pptx: LibreOffice could not convert ...").
+    Prepared, they start with the name the upload was given."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    spool = figure_pdf(tmp_path / "0001.pdf", seed=4)
+    result = extract_raw(spool, settings.extract)
+    assert not isinstance(result, str), result
+    result.extraction.warnings[:] = ["0001.pdf: a warning of the file", "a warning of no file"]
+    spec = DocSpec(
+        index=0,
+        path=spool,
+        doc_id="d1",
+        name="Q3 report.pdf",
+        tenant="t",
+        groups=(),
+        tags=(),
+        embedding_version="v",
+    )
+    prepared = stages.prepare(spec, result)
+    assert prepared.extraction.warnings == ["Q3 report.pdf: a warning of the file", "a warning of no file"]
