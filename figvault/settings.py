@@ -321,6 +321,9 @@ class ServiceSettings(BaseModel):
     """Size limit of an image sent to POST /v1/search/image."""
     max_query_image_pixels: int = 40_000_000
     """Decompression-bomb guard for query images (width x height, checked before decoding)."""
+    query_image_cpu_s: float = Field(default=10.0, gt=0)
+    """CPU seconds a query image may take to decode, in a worker process (``service/uploads.py``); over it
+    the request is answered 413. A 40 Mpx photo takes about 1 s; a crafted 300 KB JPEG took 45 s."""
     metrics_require_auth: bool = True
     """True (the default): GET /metrics needs ``metrics_token`` (or, with ``tenant_admin_metrics``, an admin's
     credential, which reads its tenant's view); False: open to anyone who reaches it (a scraper on loopback

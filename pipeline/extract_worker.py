@@ -97,6 +97,8 @@ class ExtractLimits:
     seconds: float = 120.0
     memory_mb: int = 2048
     nice: int = 10
+    seconds_setting: str = "extract.doc_timeout_s"
+    """The setting ``seconds`` comes from, as the reasons name it."""
 
     @classmethod
     def from_settings(cls, settings: ExtractSettings) -> ExtractLimits:
@@ -422,14 +424,14 @@ def _check_time(limits: ExtractLimits, verb: str, cpu_s: float, wall_s: float) -
     """Raise ExtractionError when a worker used its CPU budget, or its wall backstop."""
     if cpu_s > limits.seconds:
         raise ExtractionError(
-            f"took longer than {limits.seconds:g} s to {verb} (CPU time, limit extract.doc_timeout_s,"
+            f"took longer than {limits.seconds:g} s to {verb} (CPU time, limit {limits.seconds_setting},"
             " counting what it started: OCR reads, LibreOffice); the file is too complex or malformed"
         )
     if wall_s > limits.wall_seconds:
         raise MachineBoundError(
             f"took longer than {limits.wall_seconds:g} s to {verb} (wall time, {WALL_FACTOR} times the limit"
-            f" extract.doc_timeout_s, with {cpu_s:.1f} CPU-s used); the worker was blocked or the machine is"
-            " overloaded: raise extract.doc_timeout_s to allow more"
+            f" {limits.seconds_setting}, with {cpu_s:.1f} CPU-s used); the worker was blocked or the machine"
+            f" is overloaded: raise {limits.seconds_setting} to allow more"
         )
 
 

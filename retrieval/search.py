@@ -355,13 +355,17 @@ class SearchEngine:
         run = SearchRun(principal, request, collection, layout, queries, lookup.expr, lookup.keys, timings)
         return self._recall_and_finish(run, started)
 
+    def check_image_search(self) -> None:
+        """FigvaultError when this configuration has no image channel (CLIP) to search by image."""
+        if self.encoders.clip is None:
+            raise FigvaultError("image search needs the CLIP channel, which this configuration turns off")
+
     def search_image(
         self, principal: Principal, image: Image.Image, request: SearchRequest
     ) -> SearchResponse:
         """Figures that look like ``image`` (CLIP image vector); ``request.query`` is only used by rerank."""
         started = time.perf_counter()
-        if self.encoders.clip is None:
-            raise FigvaultError("image search needs the CLIP channel, which this configuration turns off")
+        self.check_image_search()
         lookup = self._lookup(principal, request.filters)
         timings: dict[str, float] = {"lookup": lookup.ms}
         if lookup.served is None:

@@ -7,18 +7,23 @@ as every shown document name is) and never used as a path.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from PIL import Image
 
-from figvault.errors import UnsafeFileError, UnsupportedFileError
+from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.safety import eight_bit
 from figvault.text_checks import display_name as display_name
+
+if TYPE_CHECKING:  # the worker that decodes a query image imports this module: keep it light
+    from figvault.pipeline.extract_worker import ExtractLimits
+    from figvault.settings import Settings
 
 _CHUNK = 1024 * 1024
 QUERY_IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"}
@@ -51,14 +56,49 @@ def spool_to_private_dir(source: BinaryIO, limit_bytes: int, suffix: str) -> tup
     return folder, target
 
 
-def open_query_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Decode an uploaded query image: only real images of known formats, never more than ``max_pixels``.
+QUERY_IMAGE_SIDE = 1024
+"""The longest side a query image is handed on at: CLIP sees 224-448 pixels of it, and the decoded image
+comes back from its worker through a pipe (a 40 Mpx one is 120 MB of RGB)."""
+
+
+def open_query_image(data: bytes, max_pixels: int, limits: ExtractLimits | None = None) -> Image.Image:
+    """Decode an uploaded query image: only real images of known formats, never more than ``max_pixels``,
+    in a worker process under ``limits`` (``run_limited``; None: decoded here, for tests and tools).
 
     The size is checked from the header before any pixel is decoded, so a small file that would inflate to
-    gigabytes is refused cheaply.
+    gigabytes is refused cheaply. A small file can still cost minutes of CPU to decode (a progressive JPEG
+    whose scans repeat: 300 KB and 4 Mpx took 45 CPU-s): a request thread cannot be stopped in C, so the
+    decode runs where its CPU time is counted and the process killed past the limit (UnsafeFileError).
     """
     if not data:
         raise UnsupportedFileError("empty image")
+    if limits is None:
+        size, raw = decode_query_image(data, max_pixels)
+    else:
+        from figvault.pipeline.extract_worker import run_limited
+
+        try:
+            size, raw = run_limited(decode_query_image, (data, max_pixels), limits, verb="read this image")
+        except (UnsupportedFileError, UnsafeFileError):
+            raise
+        except ExtractionError as exc:  # over its time or memory, or the worker crashed
+            raise UnsafeFileError(f"image refused: {exc}") from None
+    return Image.frombytes("RGB", size, raw)
+
+
+def query_image_limits(settings: Settings) -> ExtractLimits:
+    """The limits a query image is decoded under: the extraction's memory and niceness, and
+    ``service.query_image_cpu_s`` of CPU time."""
+    from figvault.pipeline.extract_worker import ExtractLimits
+
+    extract = ExtractLimits.from_settings(settings.extract)
+    seconds = float(settings.service.query_image_cpu_s)
+    return dataclasses.replace(extract, seconds=seconds, seconds_setting="service.query_image_cpu_s")
+
+
+def decode_query_image(data: bytes, max_pixels: int) -> tuple[tuple[int, int], bytes]:
+    """The image's pixels, 8-bit RGB, at most ``QUERY_IMAGE_SIDE`` on its longer side: (size, raw bytes).
+    Runs in a limited worker (``open_query_image``): module level, picklable arguments and answer."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -75,4 +115,6 @@ def open_query_image(data: bytes, max_pixels: int) -> Image.Image:
         raise UnsafeFileError(f"image refused: {exc}") from None
     except Exception as exc:
         raise UnsupportedFileError(f"not a readable image ({type(exc).__name__})") from None
-    return eight_bit(image).convert("RGB")  # a 16-bit greyscale query came out white
+    picture = eight_bit(image).convert("RGB")  # a 16-bit greyscale query came out white
+    picture.thumbnail((QUERY_IMAGE_SIDE, QUERY_IMAGE_SIDE), Image.Resampling.BICUBIC)
+    return picture.size, picture.tobytes()

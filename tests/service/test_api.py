@@ -378,16 +378,17 @@ def test_search_rerank_note_names_the_request_field(world: World) -> None:
     assert declined.json()["rerank_note"] == 'off: not requested ("rerank": false)'
 
 
-def test_image_search_checks_the_image_first(world: World) -> None:
+def test_image_search_without_clip_is_refused_before_the_image_is_read(world: World) -> None:
     import io
 
     from PIL import Image
 
     headers = world.headers("reader")
+    # Nothing is decoded where the configuration cannot search by image (before: 415, the file was read).
     not_image = world.client.post(
         "/v1/search/image", files={"image": ("x.png", b"%PDF-1.4", "image/png")}, headers=headers
     )
-    assert not_image.status_code == 415
+    assert not_image.status_code == 400 and "CLIP" in not_image.json()["detail"]
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), (1, 2, 3)).save(buffer, format="PNG")
     # The offline profile has no CLIP channel: a clear 400, not a crash.

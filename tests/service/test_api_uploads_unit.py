@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 
 from figvault.errors import UnsafeFileError, UnsupportedFileError
-from figvault.service.uploads import copy_bounded, display_name, open_query_image, spool_to_private_dir
+from figvault.pipeline.extract_worker import ExtractLimits
+from figvault.service.uploads import (
+    QUERY_IMAGE_SIDE,
+    copy_bounded,
+    display_name,
+    open_query_image,
+    spool_to_private_dir,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +122,34 @@ def test_a_16_bit_greyscale_query_image_keeps_its_grey_levels() -> None:
     image = open_query_image(out.getvalue(), max_pixels=10_000)
     darkest, lightest = image.convert("L").getextrema()
     assert image.mode == "RGB" and abs(darkest - min(levels.tobytes())) <= 1 and lightest > 200
+
+
+def _jpeg_whose_last_scan_repeats(times: int) -> bytes:
+    """A 4 Mpx progressive JPEG whose last scan is repeated: every scan walks every block, and libjpeg only
+    warns of the bogus progression (about 2 ms of CPU a scan here; 20,000 of them, 300 KB, took 45 CPU-s)."""
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 2000), (120, 130, 140)).save(out, "JPEG", progressive=True, quality=90)
+    data = out.getvalue()
+    scan = data[data.rfind(b"\xff\xda") : -2]
+    return data[:-2] + scan * times + b"\xff\xd9"
+
+
+LIMITS = ExtractLimits(seconds=0.5, memory_mb=1024, nice=0, seconds_setting="service.query_image_cpu_s")
+
+
+def test_a_query_image_that_decodes_for_minutes_is_stopped_at_its_cpu_limit() -> None:
+    # Before: decoded in the request thread, where nothing can stop C code: 45 CPU-s for one request.
+    bomb = _jpeg_whose_last_scan_repeats(5_000)
+    with pytest.raises(
+        UnsafeFileError, match=r"took longer than 0.5 s to read this image .*query_image_cpu_s"
+    ):
+        open_query_image(bomb, max_pixels=40_000_000, limits=LIMITS)
+
+
+def test_a_query_image_decoded_in_its_worker_comes_back_at_most_1024_pixels_wide() -> None:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((2000, 1500)).convert("RGB").save(out, "PNG")
+    image = open_query_image(out.getvalue(), max_pixels=40_000_000, limits=LIMITS)
+    assert image.mode == "RGB" and image.size == (QUERY_IMAGE_SIDE, 768)
+    with pytest.raises(UnsupportedFileError, match="not a readable image"):  # the worker's own refusal
+        open_query_image(b"\x89PNG\r\n\x1a\ntruncated", max_pixels=40_000_000, limits=LIMITS)

@@ -21,7 +21,7 @@ from figvault.service.audit_writer import AuditWriter
 from figvault.service.db import RegistryDB
 from figvault.service.deps import AuditDep, DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
-from figvault.service.uploads import copy_bounded, open_query_image
+from figvault.service.uploads import copy_bounded, open_query_image, query_image_limits
 from figvault.service.visible_documents import visible_records
 from figvault.text_checks import check_text
 
@@ -139,9 +139,11 @@ async def search_image(
     request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank, surface="form")
 
     def run() -> SearchResponseOut:
+        engine.check_image_search()  # before the image is read: a profile without CLIP decodes nothing
         buffer = io.BytesIO()
         copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
-        picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels)
+        limits = query_image_limits(settings)
+        picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels, limits)
         response = engine.search_image(principal, picture, _with_ids(db, principal, request))
         return _finish(response, principal, db, writer, metrics, "search_image", query, request)
 
