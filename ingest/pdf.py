@@ -431,11 +431,13 @@ def _read_pages(
     The work per page is capped before MuPDF interprets anything (pdf_budget): a page over the budget is
     skipped or becomes one unit of the whole page, without layout analysis (``_over_budget``), and a
     warning names it. ``texts`` gets the text of every page not skipped (page_text.pdf_page_text).
+    ExtractionError when no page at all could be read.
     """
     budget = ContentBudget(doc, settings.max_page_content_mb * 2**20)
     cap = settings.max_page_drawing_ops
     pages: list[PageContent | None] = []
     heavy: list[int] = []
+    unreadable: list[str] = []
     for index in range(doc.page_count):
         number = index + 1
         try:
@@ -464,7 +466,14 @@ def _read_pages(
         except Exception as exc:  # one damaged page must not cost the rest of the document
             _fail_if_out_of_memory(exc)
             warnings.append(f"page {number}: unreadable ({one_line(exc)})")
+            unreadable.append(one_line(exc))
         pages.append(None)
+    if unreadable and len(unreadable) == doc.page_count:
+        # Not a document without figures ("indexed, 0 units"): a damaged file (a download cut short).
+        which = "its page" if doc.page_count == 1 else f"none of its {doc.page_count} pages"
+        raise ExtractionError(
+            f"corrupt PDF: {which} could {'not ' if doc.page_count == 1 else ''}be read ({unreadable[0]})"
+        )
     return pages, heavy
 
 

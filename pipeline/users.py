@@ -77,7 +77,10 @@ def add_user(
     with db.write() as tx:
         existing = tx.execute(select(users.c.revoked_at).where(users.c.name == name)).first()
         if existing is not None and existing[0] is None:
-            raise UserError(f"user {name!r} exists; revoke it first to issue a new key")
+            raise UserError(
+                f"user {name!r} exists: `figvault users rotate {name}` gives it a new key,"
+                f" `figvault users set {name}` another role or groups"
+            )
         tx.execute(delete(users).where(users.c.name == name))
         tx.execute(
             insert(users).values(

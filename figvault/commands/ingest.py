@@ -34,13 +34,23 @@ if TYPE_CHECKING:
 
 
 def _checked_groups(raw: str | None) -> list[str] | None:
+    """The groups ``--groups`` gives (None: not given). An empty value is refused: ``--groups "$G"`` with
+    ``G`` unset took every group from the folder's documents, which set-groups never does."""
     if raw is None:
         return None
     try:
-        return group_set(split_csv(raw) or [])
+        chosen = group_set(split_csv(raw) or [])
     except ValueError as exc:
         typer.echo(f"error: --groups: {exc}", err=True)
         raise typer.Exit(2) from None
+    if not chosen:
+        typer.echo(
+            "error: --groups is empty: give at least one group, or leave --groups out (documents already"
+            " indexed keep theirs, new ones get ingest.default_groups)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return chosen
 
 
 def who_sees_line(groups: list[str] | None, default_groups: list[str]) -> tuple[str, bool]:

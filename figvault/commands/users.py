@@ -64,9 +64,43 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
     seen = sum(1 for d in docs if principal.sees(d.tenant, d.groups))
     line = f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
     if not seen and docs:  # the fix first: the failed note's command is not the one that helps here
-        groups = ",".join(record.groups) or "GROUP"
-        line += f": give documents their groups with `figvault documents set-groups ID --groups {groups}`"
+        line += ": " + _no_shared_group(record.name, record.groups, {g for d in docs for g in d.groups})
     return line + counts.failed_note()
+
+
+SHOWN_GROUPS = 10
+"""The documents' groups a ``users`` line names at most."""
+
+
+def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
+    """The fix for a user who shares no group with any document: a group it was given that is another's
+    spelling first (groups are compared exactly: `Finance` is not `finance`), else the groups the documents
+    have. Not ``documents set-groups ID --groups <its groups>``: that replaces a document's groups, and
+    followed for a mistyped group it took the documents from everyone else."""
+    import difflib
+
+    if not in_use:
+        return f"no document has groups yet: `figvault documents set-groups ID --groups {','.join(groups)}`"
+    lowered = {g.lower(): g for g in sorted(in_use)}
+    meant = {
+        given: lowered.get(given.lower())
+        or next(iter(difflib.get_close_matches(given, sorted(in_use), 1)), None)
+        for given in groups
+    }
+    fixes = {given: m for given, m in meant.items() if m is not None and m != given}
+    if fixes:
+        said = ", ".join(f"{m!r} for {given!r}" for given, m in fixes.items())
+        fixed = ",".join(fixes.get(g, g) for g in groups)
+        return f"did you mean {said} (groups are exact)? `figvault users set {name} --groups {fixed}`"
+    shown_groups = sorted(in_use)
+    listed = ", ".join(shown_groups[:SHOWN_GROUPS]) + (
+        f" and {len(shown_groups) - SHOWN_GROUPS} more" if len(shown_groups) > SHOWN_GROUPS else ""
+    )
+    return (
+        f"the documents' groups are {listed}: give {name} one of them (`figvault users set {name} --groups"
+        " ...`), or give a document this group too (`figvault documents set-groups ID --groups` its groups"
+        " and this one: the groups left out are taken away)"
+    )
 
 
 @users_app.command("list")

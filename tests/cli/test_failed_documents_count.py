@@ -48,8 +48,10 @@ def test_users_add_counts_searchable_documents_and_the_failed_apart(tmp_path: Pa
     ) in added.stderr
     blind = CliRunner().invoke(app, [*base, "bob", "--groups", "hr"])
     assert (
-        "bob can see 0 of the 2 documents of tenant default: give documents their groups with"
-        " `figvault documents set-groups ID --groups hr`, 2 failed: see `figvault documents list --failed`\n"
+        "bob can see 0 of the 2 documents of tenant default: the documents' groups are eng: give bob one of"
+        " them (`figvault users set bob --groups ...`), or give a document this group too (`figvault"
+        " documents set-groups ID --groups` its groups and this one: the groups left out are taken away),"
+        " 2 failed: see `figvault documents list --failed`\n"
     ) in blind.stderr
 
 

@@ -14,6 +14,7 @@ from figvault.ingest import safety
 from figvault.ingest.extract import extract_document
 from figvault.ingest.samples import sample_pdf_bytes, sample_pptx_bytes
 from figvault.settings import ExtractSettings
+from tests.generated_docs import figure_pdf
 from tests.ingest import pptx_decks as decks
 
 SETTINGS = ExtractSettings(libreoffice="off", workers=1)
@@ -295,3 +296,13 @@ def test_a_webp_picture_is_decoded_with_the_same_pixel_caps(tmp_path: Path) -> N
     result = extract_document(tmp_path / "webp.pptx", capped)
     assert result.figures == []
     assert any("picture of 64,000,000 pixels skipped" in w for w in result.warnings), result.warnings
+
+
+def test_a_pdf_no_page_of_which_can_be_read_fails(tmp_path: Path) -> None:
+    """Cut short (a download that stopped), its page was a warning and the file "indexed" without figures,
+    as if it were a text-only PDF; a file no page of which can be read is a damaged file."""
+    whole = figure_pdf(tmp_path / "whole.pdf", seed=3, n_figures=2).read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole[: len(whole) * 9 // 10])
+    reason = fails_with(cut, ExtractionError, "corrupt PDF: its page could not be read")
+    assert reason.endswith("(bad xref)"), reason

@@ -148,17 +148,16 @@ def test_a_nested_hatch_leaves_the_page_alone(tmp_path: Path) -> None:
 
 
 def test_a_pattern_cell_filling_with_its_own_pattern_is_counted_once(tmp_path: Path) -> None:
-    # A cycle: the count does not go round it, and MuPDF refuses the page ("stack overflow"), which fails
-    # alone with that reason.
+    # A cycle: the count does not go round it, and MuPDF refuses the page ("stack overflow"). The page was a
+    # warning and the file "indexed, no figures"; a file no page of which can be read fails now.
     cycle = tmp_path / "cycle.pdf"
     two = h4.nested_tiling_pdf(tmp_path / "two.pdf", outer_fills=2, inner_paths=2, depth=2)
     cycle.write_bytes(two.read_bytes().replace(b"/Q 7 0 R", b"/Q 6 0 R"))
     with pymupdf.open(cycle) as doc:
         assert ContentBudget(doc, 2**24).page_cost(doc[0], 50_000).operations < 300
-    result = extract_document(cycle, SETTINGS)
-    assert result.figures == [] and result.warnings == [
-        "page 1: unreadable (code=5: exception stack overflow!)"
-    ]
+    with pytest.raises(ExtractionError) as failed:
+        extract_document(cycle, SETTINGS)
+    assert str(failed.value) == "corrupt PDF: its page could not be read (code=5: exception stack overflow!)"
 
 
 class _SlowLayout:

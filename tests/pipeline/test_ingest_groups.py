@@ -112,3 +112,20 @@ def test_the_warning_for_many_documents_without_groups_gives_one_command_for_all
     assert again.exit_code == 0 and "visible to no one" not in again.stderr, again.output
     records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
     assert sorted(r.groups for r in records) == [["eng"], ["eng"]]
+    assert "2 given other groups or tags in place" in again.stdout
+
+
+@pytest.mark.parametrize("empty", ["", " ", ",", " , "])
+def test_an_empty_groups_value_is_refused(tmp_path: Path, empty: str) -> None:
+    """``--groups "$G"`` with ``G`` unset gave the folder's documents no groups at all (visible to no one,
+    where ``documents set-groups`` refuses an empty set); now refused before anything is read or recorded."""
+    load_commands()
+    (tmp_path / "docs").mkdir()
+    figure_pdf(tmp_path / "docs" / "plan.pdf", seed=6, n_figures=1)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    first = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q", "--groups", "eng"])
+    assert first.exit_code == 0, first.output
+    emptied = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "docs"), "-q", "--groups", empty])
+    assert emptied.exit_code == 2 and "error: --groups is empty: give at least one group" in emptied.stderr
+    records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
+    assert [r.groups for r in records] == [["eng"]]

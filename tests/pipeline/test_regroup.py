@@ -192,9 +192,18 @@ def test_cli_lists_documents_and_sets_groups(settings: Settings) -> None:
     blind = CliRunner().invoke(app, [*base, "users", "add", "hal", "--groups", "g9", "--tenant", TENANT])
     assert blind.exit_code == 0 and blind.stdout.startswith("fvk_")
     assert (
-        "hal can see 0 of the 2 documents of tenant acme: give documents their groups with"
-        " `figvault documents set-groups ID --groups g9`"
+        "hal can see 0 of the 2 documents of tenant acme: the documents' groups are g1, g4, g5: give hal one"
+        " of them (`figvault users set hal --groups ...`), or give a document this group too"
     ) in blind.stderr
+    # A group another's spelling: named, and the fix is the user's (before: "set-groups ID --groups G1",
+    # which, followed, took the documents from every user of g1).
+    typo = CliRunner().invoke(app, [*base, "users", "add", "eve", "--groups", "G1", "--tenant", TENANT])
+    assert (
+        "eve can see 0 of the 2 documents of tenant acme: did you mean 'g1' for 'G1' (groups are exact)?"
+        " `figvault users set eve --groups g1`"
+    ) in typo.stderr
+    again = CliRunner().invoke(app, [*base, "users", "add", "eve", "--groups", "g1", "--tenant", TENANT])
+    assert again.exit_code == 1 and "`figvault users rotate eve` gives it a new key" in again.stderr
 
     missing = CliRunner().invoke(app, [*base, "documents", "set-groups", "nope.pdf", "--groups", "g1"])
     assert missing.exit_code == 1 and "no document 'nope.pdf'" in missing.stderr
