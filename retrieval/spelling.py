@@ -76,7 +76,10 @@ def _replacement(
         written |= _written(view, term, rows_of(view.units_holding(term, scope, SAMPLE_UNITS)))
     if not written:
         return None
-    return max(sorted(written), key=lambda w: difflib.SequenceMatcher(None, word, w).ratio())
+    best = max(sorted(written), key=lambda w: difflib.SequenceMatcher(None, word, w).ratio())
+    # The stems were near; the word shown must be near what was typed too: "capital" (stem "capit") came
+    # back as "cat", a stem 0.75 alike, a word 0.6.
+    return best if difflib.SequenceMatcher(None, word, best).ratio() >= CUTOFF else None
 
 
 def _stem_to_check(view: IndexView, word: str) -> str | None:

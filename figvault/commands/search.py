@@ -288,7 +288,9 @@ def _print_table(title: str, response: SearchResponse, loaded_s: float | None = 
             "No good match: none of these figures is likely to answer the question; the closest follow."
         )
     if response.did_you_mean:
-        console.print(f"Did you mean: {escaped(response.did_you_mean)}?", markup=False, highlight=False)
+        said = response.did_you_mean  # the question as asked, its own "?" included ("France??" before)
+        mark = "" if said.rstrip().endswith("?") else "?"
+        console.print(f"Did you mean: {escaped(said)}{mark}", markup=False, highlight=False)
     console.print(table)
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in response.timings.items())
     if loaded_s is not None:

@@ -78,3 +78,16 @@ def test_a_documents_text_is_shown_as_written_never_as_markup_or_terminal_codes(
     assert "[link=http://evil.example]x[/link] [/bold] a\\x1b[2Jb\\x9bc" in out
     assert "L\\x1b[31m" in out and "q [/x]" in out
     assert not any(ch in out for ch in "\x1b\x9b")
+
+
+@pytest.mark.parametrize(
+    ("suggested", "shown"),
+    [("raft leader election", "raft leader election?"), ("cats of France?", "cats of France?")],
+)
+def test_did_you_mean_ends_with_one_question_mark(
+    capsys: pytest.CaptureFixture[str], suggested: str, shown: str
+) -> None:
+    # A question asked with its "?" was shown "Did you mean: ... France??".
+    _print_table("top results", SearchResponse(results=[], no_match=True, did_you_mean=suggested))
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Did you mean")]
+    assert line == f"Did you mean: {shown}"

@@ -151,3 +151,19 @@ def test_the_work_of_a_suggestion_does_not_grow_with_others_vocabulary(monkeypat
     work.compared = work.lookups = 0
     assert _suggest_among(EVERYTHING + BULK, "raft leder electon") == "raft leader election"
     assert (work.compared, work.lookups) == alone
+
+
+def test_a_word_near_only_by_its_stem_is_not_suggested() -> None:
+    """ "capital" (stem "capit") and a visible "cat": the stems are 0.75 alike, the words 0.6; "what is the
+    capital of France?" was answered "Did you mean: what is the cat of France?"."""
+    rows = _doc(70, "acme", ["red"], "The cat sat on a graph")
+    index = LexicalIndex(Analyzer(), META_SCHEMA)
+    index.upsert(rows)
+    wanted = {r["unit_id"]: r for r in rows}
+
+    def rows_of(unit_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+        return [wanted[u] for u in unit_ids if u in wanted]
+
+    scope = scope_of("acme", ["red"], rows)
+    assert did_you_mean(index.view(), "what is the capital of France?", scope, rows_of) is None
+    assert did_you_mean(index.view(), "the catt graph", scope, rows_of) == "the cat graph"
