@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -64,14 +65,18 @@ def filter_error(exc: ValidationError) -> str:
     return f"{filter_option(field) if field else 'filters'}: {message}"
 
 
-def nothing_found_line(principal: Principal, records: list[DocumentRecord], filtered_by: list[str]) -> str:
-    """Why a search found nothing, from the registry's ``records`` (every tenant's): nothing ingested, no
-    document in this tenant (and which tenants hold some: the demo's are in ``demo``), none shared with
-    ``--groups``, or the filters (``filtered_by``: option names) left nothing."""
+def nothing_found_line(
+    principal: Principal, records: list[DocumentRecord], filtered_by: list[str], data_dir: Path | None = None
+) -> str:
+    """Why a search found nothing, from the registry's ``records`` (every tenant's): nothing ingested (in
+    ``data_dir``, named whole: a relative or mistyped folder is a new, empty one), no document in this
+    tenant (and which tenants hold some: the demo's are in ``demo``), none shared with ``--groups``, or the
+    filters (``filtered_by``: option names) left nothing."""
     mine = [r for r in records if r.tenant == principal.tenant and r.units]
     if not any(r.units for r in records):
+        where = f" ({data_dir.resolve()})" if data_dir is not None else ""
         return (
-            "no figures found: nothing is indexed in this data folder yet;"
+            f"no figures found: nothing is indexed in this data folder{where} yet;"
             " add documents with `figvault ingest FOLDER`"
         )
     if not mine:

@@ -231,7 +231,7 @@ def _nothing_found(settings: Settings, principal: Principal, request: SearchRequ
     with one_line_errors():
         records = DocumentRegistry.open(settings).list()
     used = request.filters.model_dump(exclude_defaults=True)
-    return nothing_found_line(principal, records, [filter_option(field) for field in used])
+    return nothing_found_line(principal, records, [filter_option(field) for field in used], settings.data_dir)
 
 
 def _print_json(settings: Settings, question: str, response: SearchResponse) -> None:

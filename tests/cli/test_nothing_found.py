@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.access import local_operator
@@ -28,9 +29,13 @@ def record(doc_id: str, tenant: str, groups: list[str], units: int = 3) -> Docum
 RECORDS = [record("q3", "acme", ["red"]), record("notes", "acme", ["red"], units=0), record("d", "demo", [])]
 
 
-def test_nothing_ingested_says_how_to_ingest() -> None:
+def test_nothing_ingested_says_how_to_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     line = nothing_found_line(local_operator("default"), [record("empty", "default", [], units=0)], [])
     assert "nothing is indexed in this data folder yet" in line and "figvault ingest FOLDER" in line
+    # The folder named whole: a relative or mistyped FIGVAULT_DATA_DIR is a new, empty store.
+    monkeypatch.chdir(tmp_path)
+    named = nothing_found_line(local_operator("default"), [], [], Path("relative-data"))
+    assert f"nothing is indexed in this data folder ({tmp_path / 'relative-data'}) yet" in named
 
 
 def test_another_tenant_names_the_tenants_that_hold_figures() -> None:
