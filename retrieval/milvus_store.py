@@ -106,9 +106,12 @@ def _keep_lite_start_failure(record: logging.LogRecord) -> bool:
 
 logging.getLogger("milvus_lite.server_manager").addFilter(_keep_lite_start_failure)
 LITE_IN_USE_HINT = (
-    "Milvus Lite serves a data folder from one process: stop the other figvault process (a running"
-    " `figvault serve`?) or do this through the service"
+    "Milvus Lite serves a data folder from one process: another figvault process holds this one (a"
+    " `figvault serve`, or an ingest or re-encode still running: wait for it to end, or stop it)"
 )
+"""Said by every command that finds the folder held; each adds where its change can be made meanwhile (the
+page's tabs, the routes). Before: "... or do this through the service", which `serve` itself printed while
+an ingest held the folder."""
 
 LITE_DB_NAME = "figvault.db"
 QUERY_WINDOW = 16_384
