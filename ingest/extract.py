@@ -62,6 +62,11 @@ def no_documents_reason(paths: Sequence[Path]) -> str | None:
     if any(not p.exists() for p in paths) or next(iter(iter_input_files(paths)), None) is not None:
         return None
     where = ", ".join(str(p) for p in paths)
+    refused = refused_files(paths)  # a folder of only links out of it, or pipes: said why, not "none"
+    if refused:
+        named = "; ".join(f"{printable_path(path)}: {reason}" for path, reason in refused[:3])
+        more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+        return f"no PDF or PPTX file to read in {where}: {named}{more}"
     return f"no PDF or PPTX file in {where} (folders are searched recursively for .pdf and .pptx)"
 
 

@@ -68,3 +68,21 @@ def test_the_skipped_line_counts_past_five() -> None:
     line = skipped_line([Path(f"f{i}.txt") for i in range(7)])
     assert "skipped 7 file(s)" in line and "f4.txt" in line and "f5.txt" not in line and "and 2 more" in line
     assert "save" not in line  # no fix to offer for a text file
+
+
+def test_a_folder_of_only_refused_entries_says_why_each_was_refused(tmp_path: Path) -> None:
+    """A folder holding only a link out of it and a pipe said "no PDF or PPTX file in lk", as if it were
+    empty; with one real PDF beside them, the same two got their reasons."""
+    import os
+
+    folder = tmp_path / "lk"
+    folder.mkdir()
+    (tmp_path / "secret.pdf").write_bytes(b"%PDF-1.4\n")
+    (folder / "outside.pdf").symlink_to(tmp_path / "secret.pdf")
+    os.mkfifo(folder / "pipe.pdf")
+    result = run_cli(["ingest", str(folder), "--groups", "g"], tmp_path / "data")
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: no PDF or PPTX file to read in {folder}: ")
+    assert f"{folder / 'outside.pdf'}: refused: a symbolic link to a file outside the folder" in line
+    assert f"{folder / 'pipe.pdf'}: refused: not a regular file: a named pipe" in line
