@@ -149,14 +149,25 @@ async def get_current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
+ACTION_WORDS: dict[Action, str] = {
+    Action.INGEST: "adding or changing documents (editors and admins)",
+    Action.DELETE: "deleting documents (admins)",
+    Action.REENCODE: "re-encoding the store (admins)",
+    Action.USERS: "managing users (admins)",
+    Action.AUDIT: "reading the audit trail (admins)",
+    Action.REGROUP: "changing a document's groups (admins)",
+}
+"""What a 403 says the caller's role does not allow: a reader's PATCH of a document's tags was answered
+"your role does not allow ingest"."""
+
+
 def require(action: Action) -> Callable[..., Any]:
     """A dependency that yields the caller when one of their roles grants ``action``, else 403."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.can(action):
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN, detail=f"your role does not allow {action.value}"
-            )
+            said = f"your role does not allow {ACTION_WORDS.get(action, action.value)}"
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=said)
         return principal
 
     dependency.__name__ = f"require_{action.value}"

@@ -584,6 +584,9 @@ def test_editors_change_tags_admins_change_groups(world: World) -> None:
         f"/v1/documents/{doc.doc_id}", json={"tags": ["x"]}, headers=world.headers("reader")
     )
     assert reader.status_code == 403
+    # Said in words (before: "your role does not allow ingest", for a change of tags).
+    said = "your role does not allow adding or changing documents (editors and admins)"
+    assert reader.json()["detail"] == said
     assert (
         world.client.patch(f"/v1/documents/{doc.doc_id}", json={"tags": ["a,b"]}, headers=editor).status_code
         == 422
