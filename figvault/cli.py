@@ -41,9 +41,36 @@ def exit_without_a_last_collection() -> None:
     atexit.register(gc.freeze)
 
 
+GLOBAL_OPTIONS = ("--config", "--data-dir")
+"""The options of ``figvault`` itself (``commands.main_options``), which go before the command."""
+
+
+def misplaced_global_option(args: list[str]) -> str | None:
+    """The error line for a global option given after the command (``figvault ingest --config offline
+    DIR``: click's boxed "No such option: --config" did not say where it goes), or None."""
+    command = 0
+    while command < len(args) and args[command].startswith("-"):
+        command += 2 if args[command] in GLOBAL_OPTIONS else 1  # an option, with its value when it has one
+    if command >= len(args):
+        return None
+    for arg in args[command + 1 :]:
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            moved = [*args[:command], name, "VALUE", args[command], "..."]
+            return (
+                f"error: {name} is an option of figvault itself: give it before the command"
+                f" (figvault {' '.join(moved)})"
+            )
+    return None
+
+
 def main() -> None:
     exit_without_a_last_collection()
     quiet_libraries()
+    misplaced = misplaced_global_option(sys.argv[1:])
+    if misplaced is not None:
+        print(misplaced, file=sys.stderr)
+        raise SystemExit(2)
     load_commands()
     try:
         commands.app()

@@ -131,7 +131,30 @@ def _api(languages: str) -> Any:
     import tesserocr
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per extraction worker
+    quiet_leptonica()
     return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=languages, psm=tesserocr.PSM.AUTO)
+
+
+L_SEVERITY_NONE = 6
+"""Leptonica's ``setMsgSeverity`` level that prints nothing (``environ.h``: 5 is errors only)."""
+
+
+@functools.cache
+def quiet_leptonica() -> int | None:
+    """Silence Leptonica (the image library under Tesseract) in this process: its messages, such as
+    "Error in boxClipToRectangle: box outside rectangle", went to the terminal of `figvault ingest` in the
+    middle of its progress, about pictures it had read anyway. The library is the one tesserocr loaded
+    (its wheel carries its own); the level it had before, or None where none is loaded."""
+    import ctypes
+
+    import tesserocr  # noqa: F401  (loads the library this looks for)
+
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "leptonica" in line or "liblept" in line}
+    loaded = sorted(p for p in paths if p.startswith("/"))
+    if not loaded:
+        return None
+    return int(ctypes.CDLL(loaded[0]).setMsgSeverity(L_SEVERITY_NONE))
 
 
 def preload(languages: str = ExtractSettings().ocr_languages) -> None:
@@ -389,6 +412,7 @@ def _osd_api() -> Any:
         return None
     import tesserocr
 
+    quiet_leptonica()
     return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang="osd", psm=tesserocr.PSM.OSD_ONLY)
 
 

@@ -384,6 +384,7 @@ class IngestRunner:
         ``report``."""
         todo: list[tuple[Path, _Planned]] = []
         restamps: list[tuple[Path, _Planned]] = []
+        twins: dict[str, tuple[str, str]] = {}  # content hash -> (name, id) of a new document of this run
         for path in files:
             ident = request.identity(path)
             name = ident.name or display_name(path.name)  # the path stays exact (``source``)
@@ -432,23 +433,30 @@ class IngestRunner:
                 restamps.append((path, _Planned(did, name, sha, doc_groups, known, source=source)))
                 continue
             new = known is None or is_placeholder(known)  # an accepted upload's document is new too
-            notes = self._copy_notes(request.caller, did, sha) if new else ()
+            notes = self._copy_notes(request.caller, did, sha, twins) if new else ()
+            if new and sha:
+                twins.setdefault(sha, (name, did))
             todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source)))
         return todo, restamps
 
-    def _copy_notes(self, caller: Principal, doc_id: str, sha: str) -> tuple[str, ...]:
-        """A warning for a new document whose bytes another one the caller may edit holds: a renamed file
-        becomes a new document while the old one stays, and search then shows both."""
+    def _copy_notes(
+        self, caller: Principal, doc_id: str, sha: str, twins: Mapping[str, tuple[str, str]]
+    ) -> tuple[str, ...]:
+        """A warning for a new document whose bytes another one the caller may edit holds, or a new one of
+        this run (``twins``: two copies in one folder said nothing): a renamed file becomes a new document
+        while the old one stays, and search then shows both."""
         copies = [
-            r
+            (r.name, r.doc_id, "")
             for r in self.registry.with_content(caller.tenant, sha)
             if r.doc_id != doc_id and may_replace(caller, r.tenant, r.groups)
         ]
+        if sha in twins and twins[sha][1] != doc_id:
+            copies.append((*twins[sha], " of this ingest"))
         if not copies:
             return ()
-        first = copies[0]
+        name, other, where = copies[0]
         return (
-            f"{COPY_NOTE} {first.name!r} ({first.doc_id}): a renamed or copied file becomes a new document"
+            f"{COPY_NOTE} {name!r}{where} ({other}): a renamed or copied file becomes a new document"
             " and the other stays until it is deleted",
         )
 

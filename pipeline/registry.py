@@ -152,6 +152,12 @@ class DocumentRegistry:
             rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
 
+    def tenants(self) -> list[str]:
+        """The tenants that hold a document, sorted (one query: the command line's check of ``--tenant``)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(documents.c.tenant).distinct().order_by(documents.c.tenant)).all()
+        return [row[0] for row in rows]
+
     def content_in_use(self, sha256: str) -> bool:
         """Whether a document of any tenant holds these bytes (its kept original is still needed)."""
         query = select(documents.c.doc_id).where(documents.c.sha256 == sha256).limit(1)

@@ -28,8 +28,14 @@ def skipped_line(skipped: list[Path]) -> str:
 
 def check_inputs(paths: list[Path]) -> None:
     """Warn about the files the folders hold but figvault will not read; end the command (exit 2) when
-    the paths hold no PDF or PPTX file at all and none is missing (a missing path fails in the report)."""
+    none of the paths is there (a mistyped folder: before, a failed job was recorded and the error said
+    "see the job's errors"), or they hold no PDF or PPTX file at all and none is missing (a missing path
+    among others fails in the report)."""
     from figvault.ingest.extract import no_documents_reason, skipped_files
+
+    if paths and not any(Path(p).exists() or Path(p).is_symlink() for p in paths):
+        typer.echo(f"error: no such file or folder: {', '.join(str(p) for p in paths)}", err=True)
+        raise typer.Exit(2)
 
     skipped = skipped_files(paths)
     if skipped:

@@ -102,6 +102,28 @@ def groupless_line(settings: Settings, tenant: str, outcomes: list[dict[str, Any
     )
 
 
+def new_tenant_line(settings: Settings, tenant: str) -> str | None:
+    """A warning when ``--tenant`` names a tenant that neither a document nor a user has while others
+    exist: `--tenant Default` made a tenant apart from `default`, whose users see none of its documents,
+    without a word."""
+    import difflib
+
+    from figvault.pipeline.registry import DocumentRegistry
+    from figvault.pipeline.users import list_users
+
+    registry = DocumentRegistry.open(settings)
+    known = set(registry.tenants()) | {u.tenant for u in list_users(registry.conn) if u.active}
+    if tenant in known or not known - {"demo"}:  # the first tenant of a data folder (the demo's apart)
+        return None
+    others = sorted(known)
+    close = difflib.get_close_matches(tenant, others, 1) or [t for t in others if t.lower() == tenant.lower()]
+    meant = f"; did you mean --tenant {close[0]}?" if close else ""
+    return (
+        f"warning: tenant {tenant!r} is new: no document or user has it (tenants here: {', '.join(others)});"
+        f" its documents are seen only by users of tenant {tenant!r}{meant}"
+    )
+
+
 def _say_who_sees(settings: Settings, groups: list[str] | None, *, quiet: bool) -> None:
     line, warning = who_sees_line(groups, settings.ingest.default_groups)
     if warning or not quiet:  # a warning shows even with --quiet
@@ -236,6 +258,8 @@ def ingest(
     with one_line_errors():
         _refuse_before_the_job(settings)
     _say_who_sees(settings, chosen, quiet=quiet or as_json)
+    if (new := new_tenant_line(settings, tenant)) is not None:  # a warning: shown with --quiet too
+        typer.echo(new, err=True)
     log_file = log_to_file(settings)
     with one_line_errors():
         jobs = JobStore.open(settings)

@@ -86,3 +86,17 @@ def test_a_folder_of_only_refused_entries_says_why_each_was_refused(tmp_path: Pa
     assert line.startswith(f"error: no PDF or PPTX file to read in {folder}: ")
     assert f"{folder / 'outside.pdf'}: refused: a symbolic link to a file outside the folder" in line
     assert f"{folder / 'pipe.pdf'}: refused: not a regular file: a named pipe" in line
+
+
+@pytest.mark.parametrize("command", ["ingest", "extract"])
+def test_a_mistyped_folder_is_an_error_before_any_job(command: str, tmp_path: Path) -> None:
+    """``figvault ingest ./nonexistent`` recorded a failed job and said "see the job's errors"."""
+    extra = ["--out", str(tmp_path / "out")] if command == "extract" else ["--groups", "g"]
+    result = run_cli([command, str(tmp_path / "nonexistent"), *extra], tmp_path / "data")
+    assert result.exit_code == 2, result.output
+    assert f"error: no such file or folder: {tmp_path / 'nonexistent'}" in result.output
+    if command == "ingest":
+        from figvault.pipeline.jobs import JobStore
+        from figvault.settings import load_settings
+
+        assert JobStore.open(load_settings("offline", data_dir=tmp_path / "data")).list() == []

@@ -61,11 +61,12 @@ def test_the_line_says_who_sees_the_documents() -> None:
 def test_ingest_without_groups_warns_even_when_quiet(tmp_path: Path) -> None:
     load_commands()
     base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
-    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--quiet"])
-    assert result.exit_code == 1  # the file is missing; the warning came first
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nnot a pdf body")
+    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "broken.pdf"), "--quiet"])
+    assert result.exit_code == 1  # the file is broken; the warning came first
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: no groups")]
     assert len(warnings) == 1, result.stderr
-    bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--groups", "a b"])
+    bad = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "broken.pdf"), "--groups", "a b"])
     assert bad.exit_code == 2 and "invalid group name 'a b'" in bad.stderr
 
 
@@ -129,3 +130,22 @@ def test_an_empty_groups_value_is_refused(tmp_path: Path, empty: str) -> None:
     assert emptied.exit_code == 2 and "error: --groups is empty: give at least one group" in emptied.stderr
     records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
     assert [r.groups for r in records] == [["eng"]]
+
+
+def test_a_new_tenant_beside_others_is_a_warning(tmp_path: Path) -> None:
+    """``--tenant Default`` beside ``default`` made a tenant of its own without a word: its documents are
+    seen by no user of ``default``. The first tenant of a data folder, and a known one, say nothing."""
+    load_commands()
+    (tmp_path / "docs").mkdir()
+    figure_pdf(tmp_path / "docs" / "plan.pdf", seed=7, n_figures=1)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data"), "ingest", str(tmp_path / "docs")]
+    first = CliRunner().invoke(app, [*base, "-q", "--groups", "eng"])
+    assert first.exit_code == 0 and "is new" not in first.stderr, first.output
+    typo = CliRunner().invoke(app, [*base, "-q", "--groups", "eng", "--tenant", "Default"])
+    assert typo.exit_code == 0, typo.output
+    assert (
+        "warning: tenant 'Default' is new: no document or user has it (tenants here: default); its documents"
+        " are seen only by users of tenant 'Default'; did you mean --tenant default?"
+    ) in typo.stderr
+    again = CliRunner().invoke(app, [*base, "-q", "--groups", "eng", "--tenant", "Default"])
+    assert "is new" not in again.stderr  # it has a document now

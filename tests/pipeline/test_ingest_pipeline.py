@@ -15,6 +15,7 @@ from figvault.pipeline.ingest_pipeline import (
     REPLACED,
     SKIPPED,
     IngestRunner,
+    copy_note_of,
     delete_document,
     ingest_paths,
 )
@@ -104,6 +105,20 @@ def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Setting
     }
     assert changed[str(first)].status == SKIPPED
     assert changed[str(second)].status == FAILED and "give the id" in changed[str(second)].error
+
+
+def test_two_copies_in_one_ingest_are_noted(settings: Settings, tmp_path: Path) -> None:
+    # a.pdf and its copy b.pdf ingested together became two documents without a word (the note looked only
+    # at documents stored before the run).
+    a = figure_pdf(tmp_path / "a.pdf", seed=12)
+    (tmp_path / "b.pdf").write_bytes(a.read_bytes())
+    run = ingest_paths(settings, [tmp_path], groups=["eng"], tenant="copies", progress=False).documents
+    notes = {d.name: d.warnings for d in run}
+    assert notes["a.pdf"] == []
+    first = next(d.doc_id for d in run if d.name == "a.pdf")
+    said = f"same content as document 'a.pdf' of this ingest ({first}): a renamed"
+    assert notes["b.pdf"][0].startswith(said)
+    assert copy_note_of(notes["b.pdf"][0]) == first  # the job's viewers are judged by the id it names
 
 
 def test_a_renamed_file_is_a_new_document_with_a_warning(settings: Settings, tmp_path: Path) -> None:

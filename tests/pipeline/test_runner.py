@@ -296,8 +296,9 @@ def test_a_cli_ingest_in_this_process_leaves_later_runs_their_threads(
 
     load_commands()
     base = ["--config", "offline", "--data-dir", str(tmp_path / "cli")]
-    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "missing.pdf"), "--quiet"])
-    assert result.exit_code != 0
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nnot a pdf body")  # a job runs, and fails
+    result = CliRunner().invoke(app, [*base, "ingest", str(tmp_path / "broken.pdf"), "--quiet"])
+    assert result.exit_code == 1 and "FAILED" in result.stderr, result.output
     seen = counted_threads(encoders, monkeypatch)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
