@@ -149,12 +149,13 @@ def quiet_leptonica() -> int | None:
 
     import tesserocr  # noqa: F401  (loads the library this looks for)
 
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "leptonica" in line or "liblept" in line}
-    loaded = sorted(p for p in paths if p.startswith("/"))
-    if not loaded:
+    try:  # Linux's list of what this process mapped; elsewhere the messages stay
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "leptonica" in line or "liblept" in line}
+        loaded = sorted(p for p in paths if p.startswith("/"))
+        return int(ctypes.CDLL(loaded[0]).setMsgSeverity(L_SEVERITY_NONE)) if loaded else None
+    except (OSError, AttributeError):  # no /proc, or a library without the function
         return None
-    return int(ctypes.CDLL(loaded[0]).setMsgSeverity(L_SEVERITY_NONE))
 
 
 def preload(languages: str = ExtractSettings().ocr_languages) -> None:

@@ -136,6 +136,13 @@ def search(
     request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
     principal = local_operator(tenant, split_csv(groups))
     request = _with_named_documents(settings, principal, request)
+    if image is not None and not settings.clip.enabled:  # said before the models load (7 s), not after
+        typer.echo(
+            "error: --image needs the CLIP channel, which this configuration turns off (clip.enabled = false:"
+            " the offline profile has no image model); search by a question instead",
+            err=True,
+        )
+        raise typer.Exit(2)
     picture = None if image is None else _read_image(image)
     if not as_json:
         typer.echo(LOADING, err=True)

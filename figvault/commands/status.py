@@ -88,7 +88,7 @@ def _busy_status(settings: Settings) -> dict[str, Any]:
         "documents": _document_states(registry),
         "jobs_running": [f"{job.id} {job.type} {job.phase} {job.done}/{job.total}" for job in running],
         "store": str(lite_path(settings)),
-        "data_dir": str(settings.data_dir),
+        "data_dir": str(settings.data_dir.resolve()),  # a relative one: which folder it is
         "registry": registry.db.url,
     }
 
@@ -139,7 +139,7 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
             "documents": documents,
             "store": settings.store.uri or str(store.uri),
             "server_version": store.capabilities.server_version,
-            "data_dir": str(settings.data_dir),
+            "data_dir": str(settings.data_dir.resolve()),  # a relative one: which folder it is
             "registry": registry.db.url,
             "files": url_without_password(settings.storage.url) if settings.storage.url else "data_dir",
         }

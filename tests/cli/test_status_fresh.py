@@ -32,6 +32,10 @@ def test_status_says_where_the_registry_and_the_files_are(
     plain = json.loads(CliRunner().invoke(app, base).stdout)
     assert plain["registry"] == f"sqlite:///{(tmp_path / 'data' / 'registry.sqlite3').resolve()}"
     assert plain["files"] == "data_dir"
+    # A relative folder is named whole (a TOML's `data_dir = "dd"` printed "dd": which folder?).
+    monkeypatch.chdir(tmp_path)
+    relative = json.loads(CliRunner().invoke(app, [*base[:3], "dd", *base[4:]]).stdout)
+    assert relative["data_dir"] == str(tmp_path / "dd")
     monkeypatch.setenv("FIGVAULT_REGISTRY__URL", f"sqlite:///{tmp_path / 'shared.sqlite3'}")
     monkeypatch.setenv("FIGVAULT_STORAGE__URL", "memory://figvault:s3cret@shared/files")
     result = CliRunner().invoke(app, base)
