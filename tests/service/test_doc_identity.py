@@ -207,6 +207,15 @@ def test_a_failed_ingest_leaves_other_documents_as_they_were(service: Service) -
     assert _orphans(service.settings) == []
 
 
+def test_an_upload_without_groups_is_told_to_give_one(service: Service) -> None:
+    # An empty groups field was answered "Field required", as if the form had no such field.
+    for groups in ("", " , "):
+        response = service.post("ed_a", "plan.pdf", groups)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == "groups: give at least one access group"
+    assert service.documents("ed_a") == []
+
+
 @pytest.mark.parametrize("name", [".", "..", "", "/", "\\"])
 def test_names_that_are_no_names_are_refused(service: Service, name: str) -> None:
     response = service.post("ed_a", name, "a")

@@ -79,8 +79,10 @@ async def upload_documents(
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="PDF or PPTX files.")],
     groups: Annotated[
-        str, Form(max_length=2000, description="Access groups, comma separated."), AfterValidator(check_text)
-    ],
+        str,
+        Form(max_length=2000, description="Access groups, comma separated (at least one)."),
+        AfterValidator(check_text),
+    ] = "",  # absent or empty: "give at least one access group" (an empty form field was "Field required")
     tags: Annotated[
         str | None,
         Form(max_length=4096, description="Document tags, comma separated (optional)."),
