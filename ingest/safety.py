@@ -591,7 +591,10 @@ _UNDECODABLE = {"WMF", "EMF"}
 
 
 def decodable(blob: bytes) -> bool:
-    """Whether PIL can decode this image (judged from the header, without decoding)."""
+    """Whether PIL can decode this image (judged from the header, without decoding), and will: a JPEG of
+    too many scans is not (``too_many_scans``), so its unit is cropped from LibreOffice's rendering."""
+    if too_many_scans(blob):
+        return False
     saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
         with Image.open(io.BytesIO(without_metadata(blob))) as img:

@@ -80,6 +80,9 @@ def run_summary(
     )
 
 
+CHANGED_MEANWHILE = "changed by another ingest while this one ran: run this one again"
+"""Why a document given other groups or tags in place was left as it was: its record changed between this
+run's plan and its write (``IngestRunner._restamp``)."""
 COPY_NOTE = "same content as document"
 """How the warning that names another document with the same bytes starts (``_copy_notes``); only the job's
 starter is shown it over HTTP (``pipeline/job_warnings.py``)."""
@@ -518,31 +521,30 @@ class IngestRunner:
     ) -> DocumentOutcome:
         """One document's groups and tags changed in place (``_restamp_all``). As in a replacement: the
         ACL key is registered before the rows carry it, a deletion meanwhile wins (what was rewritten is
-        deleted again), and a store failure leaves the record failed (transient: the next run replaces the
-        document, writing every unit again). ``updated_at`` moves when readers see something change (its
-        tags, its name), not for a change of groups alone (``regroup``)."""
+        deleted again), and a failure fails this document alone (transient: the next run replaces it,
+        writing every unit again), its record holding the new groups once a rewrite may have landed. A
+        record changed since planning (another ingest of the document) is left to that one. Its name stays,
+        as an unchanged file's does; ``updated_at`` moves for its tags, not for its groups (``regroup``)."""
         known = plan.known
         assert known is not None, "only stored documents are rewritten in place"
-        record = known.model_copy(
-            update={
-                "groups": list(plan.groups),
-                "tags": list(known.tags) if tags is None else sorted(set(tags)),
-                "name": plan.name,
-                "source": plan.source,
-            }
-        )
-        changes: dict[str, Any] = {}
-        if sorted(set(record.groups)) != sorted(set(known.groups)):
-            key = self.acl_sets.register(tenant, record.groups)
-            changes |= {F_GROUPS: list(record.groups), F_ACL_KEY: key}
-        if record.tags != known.tags:
-            changes[F_TAGS] = list(record.tags)
         outcome = DocumentOutcome(
             str(path), plan.doc_id, UPDATED, units=known.units, pages=known.pages, name=plan.name
         )
+        current = self.registry.get(tenant, plan.doc_id)
+        if current != known:  # deleted, or written by another ingest since this one planned
+            outcome.status, outcome.units, outcome.pages = FAILED, 0, 0
+            outcome.error = DELETED_MEANWHILE if current is None else CHANGED_MEANWHILE
+            return outcome
+        new_tags = list(known.tags) if tags is None else sorted(set(tags))
+        record = known.model_copy(
+            update={"groups": list(plan.groups), "tags": new_tags, "source": plan.source}
+        )
+        written = False  # whether a rewritten row may have reached the store
         try:
+            changes = self._restamp_changes(tenant, known, record)
+            written = bool(changes)
             touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})
-            if not self.registry.update(record, touch=F_TAGS in changes or record.name != known.name):
+            if not self.registry.update(record, touch=F_TAGS in changes):
                 delete_units(self.store, tenant, plan.doc_id)
                 log.info("document %s was deleted while its groups or tags changed", plan.doc_id)
                 outcome.status, outcome.error, outcome.units, outcome.pages = FAILED, DELETED_MEANWHILE, 0, 0
@@ -550,11 +552,21 @@ class IngestRunner:
             reason = public_line(exc)
             log.warning("in-place update of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
             update = {"state": DocState.FAILED, "error": reason, "failure": TRANSIENT}
-            failed = known.model_copy(update=update)
+            failed = (record if written else known).model_copy(update=update)
             deleted = not self.registry.update(failed)
             outcome.status, outcome.units, outcome.pages = FAILED, 0, 0
             outcome.error = DELETED_MEANWHILE if deleted else reason
         return outcome
+
+    def _restamp_changes(self, tenant: str, known: DocumentRecord, record: DocumentRecord) -> dict[str, Any]:
+        """The row fields a restamp sets (access fields, tags), the new groups' ACL key registered first."""
+        changes: dict[str, Any] = {}
+        if sorted(set(record.groups)) != sorted(set(known.groups)):
+            key = self.acl_sets.register(tenant, record.groups)
+            changes |= {F_GROUPS: list(record.groups), F_ACL_KEY: key}
+        if record.tags != known.tags:
+            changes[F_TAGS] = list(record.tags)
+        return changes
 
     def _write_all(
         self,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from PIL import Image
 
-from figvault.errors import ExtractionError, UnsafeFileError, UnsupportedFileError
+from figvault.errors import ExtractionError, MachineBoundError, UnsafeFileError, UnsupportedFileError
 from figvault.ingest.safety import eight_bit
 from figvault.text_checks import display_name as display_name
 
@@ -81,8 +81,15 @@ def open_query_image(data: bytes, max_pixels: int, limits: ExtractLimits | None 
             size, raw = run_limited(decode_query_image, (data, max_pixels), limits, verb="read this image")
         except (UnsupportedFileError, UnsafeFileError):
             raise
-        except ExtractionError as exc:  # over its time or memory, or the worker crashed
-            raise UnsafeFileError(f"image refused: {exc}") from None
+        except MachineBoundError:  # the wall backstop of a busy machine, the worker killed: not the file's
+            from figvault.service.admission import Overloaded
+
+            raise Overloaded(503, "the server is too busy to read the query image now", 10) from None
+        except ExtractionError:  # over its CPU time or memory, or it crashed decoding: the file's
+            raise UnsafeFileError(
+                f"image refused: decoding it took more than its {limits.seconds:g} CPU-s"
+                f" ({limits.seconds_setting}) or {limits.memory_mb} MB (extract.doc_memory_mb), or failed"
+            ) from None
     return Image.frombytes("RGB", size, raw)
 
 

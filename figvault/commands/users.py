@@ -70,6 +70,9 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
 
 SHOWN_GROUPS = 10
 """The documents' groups a ``users`` line names at most."""
+SPELLING_CUTOFF = 0.85
+"""difflib's likeness a given group needs to be named as another's spelling: "fnance" to "finance" is 0.92;
+"team-a" to "team-b" 0.83, "finance" to "finance-hr" 0.82 (other groups, not typos)."""
 
 
 def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
@@ -79,14 +82,19 @@ def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
     followed for a mistyped group it took the documents from everyone else."""
     import difflib
 
+    if not groups:
+        first = sorted(in_use)[0] if in_use else "GROUP"
+        return f"{name} has no groups: `figvault users set {name} --groups {first}` (a documents' group)"
     if not in_use:
         return f"no document has groups yet: `figvault documents set-groups ID --groups {','.join(groups)}`"
     lowered = {g.lower(): g for g in sorted(in_use)}
-    meant = {
-        given: lowered.get(given.lower())
-        or next(iter(difflib.get_close_matches(given, sorted(in_use), 1)), None)
-        for given in groups
-    }
+
+    def closest(given: str) -> str | None:
+        # Only a near spelling: "team-a" is 0.83 alike "team-b", another team's group, not a typo.
+        near = difflib.get_close_matches(given, sorted(in_use), 1, cutoff=SPELLING_CUTOFF)
+        return lowered.get(given.lower()) or next(iter(near), None)
+
+    meant = {given: closest(given) for given in groups}
     fixes = {given: m for given, m in meant.items() if m is not None and m != given}
     if fixes:
         said = ", ".join(f"{m!r} for {given!r}" for given, m in fixes.items())

@@ -17,7 +17,7 @@ from PIL import Image
 
 from figvault.errors import UnsupportedFileError
 from figvault.ingest.extract import extract_document
-from figvault.ingest.safety import MAX_JPEG_SCANS, open_image_checked, too_many_scans
+from figvault.ingest.safety import MAX_JPEG_SCANS, decodable, open_image_checked, too_many_scans
 from figvault.settings import ExtractSettings
 from tests.ingest import pptx_decks as decks
 from tests.ingest.test_bad_input import fails_with
@@ -84,7 +84,9 @@ def test_a_picture_whose_scans_repeat_is_not_decoded() -> None:
     """300 KB of JPEG whose last scan repeats 20,000 times took 38-43 CPU-s to decode: a deck's one picture
     spent its document's budget, and the deck was lost. Such a picture is not decoded now (it is sketched or
     cropped from the rendering, as an undecodable one); a real progressive JPEG still is."""
-    assert open_image_checked(jpeg_whose_last_scan_repeats(5_000), 200_000_000) is None
+    bomb = jpeg_whose_last_scan_repeats(5_000)
+    assert open_image_checked(bomb, 200_000_000) is None
+    assert not decodable(bomb)  # so its unit is cropped from LibreOffice's rendering, as an EMF's
     assert too_many_scans(jpeg_whose_last_scan_repeats(MAX_JPEG_SCANS))
     real = jpeg_whose_last_scan_repeats(0)
     assert not too_many_scans(real)

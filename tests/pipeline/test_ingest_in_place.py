@@ -13,7 +13,15 @@ from figvault.errors import StoreError
 from figvault.pipeline import ingest_pipeline
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT
-from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED, SKIPPED, UPDATED, IngestRunner
+from figvault.pipeline.ingest_pipeline import (
+    CHANGED_MEANWHILE,
+    FAILED,
+    INDEXED,
+    REPLACED,
+    SKIPPED,
+    UPDATED,
+    IngestRunner,
+)
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRegistry
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS
@@ -155,7 +163,8 @@ def test_a_store_failure_fails_the_document_and_the_next_run_replaces_it(
     report = runner.run([pdf, fine], groups=["ops"], tenant=TENANT, progress=False)
     assert [d.status for d in report.documents] == [FAILED, UPDATED]  # the other document goes on
     record = DocumentRegistry.open(settings).get(TENANT, doc_id)
-    assert record.state == DocState.FAILED and record.failure == TRANSIENT and record.groups == ["finance"]
+    # A rewrite may have landed in some collection: the record holds the groups its rows may hold.
+    assert record.state == DocState.FAILED and record.failure == TRANSIENT and record.groups == ["ops"]
 
     monkeypatch.setattr(runner.store, "rewrite_fields", rewrite)
     healed = runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
@@ -181,3 +190,54 @@ def test_a_cancel_stops_between_documents(
         runner.run(pdfs, groups=["ops"], tenant=TENANT, progress=False, cancelled=cancelled)
     groups = [{tuple(r[F_GROUPS]) for r in rows_of(runner, i).values()} for i in ids]
     assert groups == [{("ops",)}, {("finance",)}, {("finance",)}]  # each document whole, one way or the other
+
+
+def test_a_failure_after_the_rows_were_rewritten_leaves_the_new_groups_on_the_record(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows rewritten with the new groups, then the registry failed: the failed record kept the old groups,
+    and the next run without --groups wrote every unit again with those, undoing the change."""
+    pdf = figure_pdf(tmp_path / "late.pdf", seed=21, n_figures=1)
+    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    update = runner.registry.update
+    calls: list[int] = []
+
+    def failing_once(record: Any, **kwargs: Any) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("registry unreachable")
+        return update(record, **kwargs)
+
+    monkeypatch.setattr(runner.registry, "update", failing_once)
+    report = runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    assert [d.status for d in report.documents] == [FAILED]
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record.state == DocState.FAILED and record.groups == ["ops"]  # as its rows
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}
+    healed = runner.run([pdf], groups=None, tenant=TENANT, progress=False)
+    assert healed.documents[0].status in (INDEXED, REPLACED)
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}
+
+
+def test_a_document_another_ingest_changed_meanwhile_is_left_to_it(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned as unchanged, then written by another ingest (new bytes) before this one's rewrite: the
+    rewrite would stamp the other's units and write the old content hash over its record."""
+    pdf = figure_pdf(tmp_path / "raced.pdf", seed=22, n_figures=1)
+    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    plan = runner._plan
+
+    def then_replaced(*args: Any, **kwargs: Any) -> Any:
+        planned = plan(*args, **kwargs)
+        registry = DocumentRegistry.open(settings)
+        other = registry.get(TENANT, doc_id).model_copy(update={"sha256": "f" * 64})
+        registry.update(other)  # the other ingest's new version
+        return planned
+
+    monkeypatch.setattr(runner, "_plan", then_replaced)
+    report = runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    assert [(d.status, d.error) for d in report.documents] == [(FAILED, CHANGED_MEANWHILE)]
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record.sha256 == "f" * 64 and record.groups == ["finance"]
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("finance",)}

@@ -329,3 +329,16 @@ def test_a_change_of_groups_alone_does_not_move_the_documents_change_time(
     assert regrouped.groups == ["eng"] and regrouped.updated_at == written
     set_document_tags(settings, tenant, "d", ["q3"], lock_timeout_s=5)
     assert registry.get(tenant, "d").updated_at > written
+
+
+def test_users_add_names_only_a_near_spelling_and_a_user_without_groups_gets_one() -> None:
+    """The review of the hint: difflib's default likeness (0.6) named "team-b" for "team-a", another team's
+    group, as the meant one; and a user without groups was told `--groups ` with nothing after it."""
+    from figvault.commands.users import _no_shared_group
+
+    assert _no_shared_group("eve", ["fnance"], {"finance", "hr"}).startswith("did you mean 'finance'")
+    for given, other in (("team-a", "team-b"), ("finance", "finance-hr"), ("legal", "legacy")):
+        assert "did you mean" not in _no_shared_group("eve", [given], {other}), given
+    assert _no_shared_group("eve", [], {"ops", "hr"}) == (
+        "eve has no groups: `figvault users set eve --groups hr` (a documents' group)"
+    )

@@ -140,10 +140,24 @@ LIMITS = ExtractLimits(seconds=0.5, memory_mb=1024, nice=0, seconds_setting="ser
 def test_a_query_image_that_decodes_for_minutes_is_stopped_at_its_cpu_limit() -> None:
     # Before: decoded in the request thread, where nothing can stop C code: 45 CPU-s for one request.
     bomb = _jpeg_whose_last_scan_repeats(5_000)
-    with pytest.raises(
-        UnsafeFileError, match=r"took longer than 0.5 s to read this image .*query_image_cpu_s"
-    ):
+    stopped = r"image refused: decoding it took more than its 0.5 CPU-s \(service.query_image_cpu_s\)"
+    with pytest.raises(UnsafeFileError, match=stopped):
         open_query_image(bomb, max_pixels=40_000_000, limits=LIMITS)
+
+
+def test_a_busy_machine_is_not_the_query_images_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker's wall-time backstop (a loaded machine) was answered 413 "image refused", blaming the file.
+    from figvault.errors import MachineBoundError
+    from figvault.pipeline import extract_worker
+    from figvault.service.admission import Overloaded
+
+    def busy(*_: object, **__: object) -> None:
+        raise MachineBoundError("took longer than 100 s to read this image (wall time, ...)")
+
+    monkeypatch.setattr(extract_worker, "run_limited", busy)
+    with pytest.raises(Overloaded) as answered:
+        open_query_image(_png((8, 8)), max_pixels=10_000, limits=LIMITS)
+    assert answered.value.status == 503 and answered.value.retry_after > 0
 
 
 def test_a_query_image_decoded_in_its_worker_comes_back_at_most_1024_pixels_wide() -> None:
