@@ -42,6 +42,14 @@ def figure_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
     return buffer.getvalue()
 
 
+def damaged_pdf(whole: bytes) -> bytes:
+    """``whole`` (a PDF) whose ``startxref`` points nowhere: MuPDF rebuilds its cross-reference table and
+    reads it whole, with the damaged-PDF warning. (Cut in half, a one-page PDF's page cannot be read at all,
+    and such a file fails: ``ingest/pdf.py``.)"""
+    at = whole.rfind(b"startxref")
+    return whole[:at] + b"startxref\n999999999\n%%EOF\n"
+
+
 def figure_pdf(path: Path, seed: int, n_figures: int = 2) -> Path:
     """A one-page PDF with ``n_figures`` captioned raster figures about topics picked by ``seed``."""
     rng = random.Random(seed)

@@ -16,7 +16,7 @@ from figvault.commands import app
 from figvault.ingest.pdf import DAMAGED_PDF
 from figvault.ingest.samples import sample_pptx_bytes
 from figvault.ingest.slide_render import SOFFICE_OFF
-from tests.generated_docs import figure_pdf
+from tests.generated_docs import damaged_pdf, figure_pdf
 from tests.ingest import pptx_decks as decks
 
 load_commands()
@@ -69,7 +69,7 @@ def test_a_damaged_pdf_is_named_in_its_warning(tmp_path: Path, data_dir: Path) -
     folder = tmp_path / "in"
     folder.mkdir()
     whole = figure_pdf(folder / "whole.pdf", seed=3).read_bytes()
-    (folder / "cut.pdf").write_bytes(whole[: len(whole) // 2])
+    (folder / "cut.pdf").write_bytes(damaged_pdf(whole))
     result = run_cli(["extract", str(folder), "--out", str(tmp_path / "out"), "--quiet"], data_dir)
     assert result.exit_code == 0, result.output
     assert f"warning: {DAMAGED_PDF} ({folder / 'cut.pdf'})" in result.output.splitlines()

@@ -68,7 +68,7 @@ def fake_soffice(folder: Path, body: str) -> Path:
     ("body", "timeout", "why"),
     [
         ("sleep 60", 1, "timed out after 10 s (wall time"),
-        ("echo 'Error: crashed' >&2; exit 1", 30, "crashed"),
+        ("echo 'Error: crashed' >&2; exit 1", 30, "could not convert the deck (exit code 1)"),
     ],
 )
 def test_a_failed_conversion_discards_the_profile(tmp_path: Path, body: str, timeout: int, why: str) -> None:
