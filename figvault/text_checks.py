@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -103,3 +104,13 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)
 """An identifier or name from a request."""
 NameList = Annotated[list[Name], Field(max_length=MAX_FILTER_VALUES)]
 """A bounded list of names (filter values)."""
+
+
+def meant_name(given: str, names: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The one of ``names`` that ``given`` most likely meant, for a "did you mean": the same letters in
+    another case first, else the closest at difflib's likeness ``cutoff``; None when none is near."""
+    import difflib
+
+    known = sorted(set(names))
+    same = [name for name in known if name.lower() == given.lower()]
+    return next(iter(same or difflib.get_close_matches(given, known, 1, cutoff=cutoff)), None)

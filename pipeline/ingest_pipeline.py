@@ -33,7 +33,7 @@ from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind
 from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
-from figvault.pipeline.regroup import restamp_units
+from figvault.pipeline.regroup import DocumentNotFoundError, restamp_units, update_or_undo
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
@@ -544,10 +544,9 @@ class IngestRunner:
             changes = self._restamp_changes(tenant, known, record)
             written = bool(changes)
             touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})
-            if not self.registry.update(record, touch=F_TAGS in changes):
-                delete_units(self.store, tenant, plan.doc_id)
-                log.info("document %s was deleted while its groups or tags changed", plan.doc_id)
-                outcome.status, outcome.error, outcome.units, outcome.pages = FAILED, DELETED_MEANWHILE, 0, 0
+            update_or_undo(self.registry, self.store, record, touch=F_TAGS in changes)
+        except DocumentNotFoundError:  # deleted meanwhile: what was rewritten is deleted again
+            outcome.status, outcome.error, outcome.units, outcome.pages = FAILED, DELETED_MEANWHILE, 0, 0
         except Exception as exc:  # the store's or the registry's: one document's failure, retried next time
             reason = public_line(exc)
             log.warning("in-place update of %s failed: %s", plan.name, operator_line(exc), exc_info=True)

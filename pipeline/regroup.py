@@ -88,7 +88,7 @@ def set_document_groups(
     with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
-        _update_or_undo(registry, store, record.model_copy(update={"groups": chosen}), touch=False)
+        update_or_undo(registry, store, record.model_copy(update={"groups": chosen}), touch=False)
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
 
@@ -117,7 +117,7 @@ def _locked_document(
         conn.close()
 
 
-def _update_or_undo(
+def update_or_undo(
     registry: DocumentRegistry, store: MilvusUnitStore, record: DocumentRecord, *, touch: bool = True
 ) -> None:
     """Record the change, unless the document was deleted while its units were rewritten (a deletion does
@@ -216,7 +216,7 @@ def set_document_tags(
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
-        _update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
+        update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
     served = store.served_collection()
     return RetagResult(
         doc_id=record.doc_id,

@@ -106,18 +106,17 @@ def new_tenant_line(settings: Settings, tenant: str) -> str | None:
     """A warning when ``--tenant`` names a tenant that neither a document nor a user has while others
     exist: `--tenant Default` made a tenant apart from `default`, whose users see none of its documents,
     without a word."""
-    import difflib
-
     from figvault.pipeline.registry import DocumentRegistry
     from figvault.pipeline.users import list_users
+    from figvault.text_checks import meant_name
 
     registry = DocumentRegistry.open(settings)
     known = set(registry.tenants()) | {u.tenant for u in list_users(registry.conn) if u.active}
     if tenant in known or not known - {"demo"}:  # the first tenant of a data folder (the demo's apart)
         return None
     others = sorted(known)
-    close = difflib.get_close_matches(tenant, others, 1) or [t for t in others if t.lower() == tenant.lower()]
-    meant = f"; did you mean --tenant {close[0]}?" if close else ""
+    close = meant_name(tenant, others)
+    meant = f"; did you mean --tenant {close}?" if close else ""
     return (
         f"warning: tenant {tenant!r} is new: no document or user has it (tenants here: {', '.join(others)});"
         f" its documents are seen only by users of tenant {tenant!r}{meant}"

@@ -80,21 +80,15 @@ def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
     spelling first (groups are compared exactly: `Finance` is not `finance`), else the groups the documents
     have. Not ``documents set-groups ID --groups <its groups>``: that replaces a document's groups, and
     followed for a mistyped group it took the documents from everyone else."""
-    import difflib
+    from figvault.text_checks import meant_name
 
     if not groups:
         first = sorted(in_use)[0] if in_use else "GROUP"
         return f"{name} has no groups: `figvault users set {name} --groups {first}` (a documents' group)"
     if not in_use:
         return f"no document has groups yet: `figvault documents set-groups ID --groups {','.join(groups)}`"
-    lowered = {g.lower(): g for g in sorted(in_use)}
-
-    def closest(given: str) -> str | None:
-        # Only a near spelling: "team-a" is 0.83 alike "team-b", another team's group, not a typo.
-        near = difflib.get_close_matches(given, sorted(in_use), 1, cutoff=SPELLING_CUTOFF)
-        return lowered.get(given.lower()) or next(iter(near), None)
-
-    meant = {given: closest(given) for given in groups}
+    # Only a near spelling: "team-a" is 0.83 alike "team-b", another team's group, not a typo.
+    meant = {given: meant_name(given, in_use, SPELLING_CUTOFF) for given in groups}
     fixes = {given: m for given, m in meant.items() if m is not None and m != given}
     if fixes:
         said = ", ".join(f"{m!r} for {given!r}" for given, m in fixes.items())

@@ -58,6 +58,12 @@ def extracted(runner: IngestRunner, monkeypatch: pytest.MonkeyPatch) -> list[str
     return seen
 
 
+def stored(runner: IngestRunner, path: Path, seed: int, groups: tuple[str, ...] = ("finance",)) -> str:
+    """A one-figure PDF at ``path``, ingested for ``groups``: its document id."""
+    figure_pdf(path, seed=seed, n_figures=1)
+    return runner.run([path], groups=list(groups), tenant=TENANT, progress=False).documents[0].doc_id
+
+
 def rows_of(runner: IngestRunner, doc_id: str) -> dict[str, dict[str, Any]]:
     store = runner.store
     collection = store.served_collection()
@@ -115,8 +121,8 @@ def test_other_groups_and_tags_rewrite_the_units_in_place(
 def test_an_editor_keeps_the_groups_it_is_not_in(
     runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pdf = figure_pdf(tmp_path / "shared.pdf", seed=5, n_figures=1)
-    doc_id = runner.run([pdf], groups=["finance", "hr"], tenant=TENANT, progress=False).documents[0].doc_id
+    pdf = tmp_path / "shared.pdf"
+    doc_id = stored(runner, pdf, 5, ("finance", "hr"))
     editor = Principal(user="ed", tenant=TENANT, groups=["finance"], roles=[Role.EDITOR])
     seen = extracted(runner, monkeypatch)
     report = runner.run([pdf], groups=["sales"], tenant=TENANT, progress=False, principal=editor)
@@ -129,8 +135,8 @@ def test_an_editor_keeps_the_groups_it_is_not_in(
 def test_a_document_deleted_meanwhile_is_not_brought_back(
     runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pdf = figure_pdf(tmp_path / "gone.pdf", seed=6, n_figures=1)
-    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    pdf = tmp_path / "gone.pdf"
+    doc_id = stored(runner, pdf, 6)
     rewrite = ingest_pipeline.restamp_units
 
     def then_deleted(*args: Any, **kwargs: Any) -> dict[str, int]:
@@ -197,8 +203,8 @@ def test_a_failure_after_the_rows_were_rewritten_leaves_the_new_groups_on_the_re
 ) -> None:
     """Rows rewritten with the new groups, then the registry failed: the failed record kept the old groups,
     and the next run without --groups wrote every unit again with those, undoing the change."""
-    pdf = figure_pdf(tmp_path / "late.pdf", seed=21, n_figures=1)
-    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    pdf = tmp_path / "late.pdf"
+    doc_id = stored(runner, pdf, 21)
     update = runner.registry.update
     calls: list[int] = []
 
@@ -224,8 +230,8 @@ def test_a_document_another_ingest_changed_meanwhile_is_left_to_it(
 ) -> None:
     """Planned as unchanged, then written by another ingest (new bytes) before this one's rewrite: the
     rewrite would stamp the other's units and write the old content hash over its record."""
-    pdf = figure_pdf(tmp_path / "raced.pdf", seed=22, n_figures=1)
-    doc_id = runner.run([pdf], groups=["finance"], tenant=TENANT, progress=False).documents[0].doc_id
+    pdf = tmp_path / "raced.pdf"
+    doc_id = stored(runner, pdf, 22)
     plan = runner._plan
 
     def then_replaced(*args: Any, **kwargs: Any) -> Any:
