@@ -117,7 +117,13 @@ def public_line(exc: BaseException) -> str:
         return fixed
     if isinstance(exc, FigvaultError):
         return one_line(exc)
+    if disk_full(exc):  # said as itself: "an internal error (OSError)" left the reader guessing
+        return DISK_FULL_LINE
     return f"{INTERNAL} ({type(exc).__name__}); the server log has the details"
+
+
+DISK_FULL_LINE = "the disk of the data folder is full: free space there, then ingest it again"
+"""What a document that failed on a full disk says (no path or device: the log has the OS's text)."""
 
 
 def operator_line(exc: BaseException) -> str:

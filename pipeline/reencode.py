@@ -344,15 +344,7 @@ class Reencoder:
         t = time.perf_counter()
         self.store.switch_alias(plan.target)
         switch_ms = (time.perf_counter() - t) * 1000
-        registry = DocumentRegistry(connect(self.settings))
-        version = plan.target_layout.embedding_version
-        for record in registry.list():
-            if record.collection == plan.source:
-                # update, never put: a document deleted since the list (a deletion does not wait for the
-                # lock) stays deleted.
-                registry.update(
-                    record.model_copy(update={"collection": plan.target, "embedding_version": version})
-                )
+        point_records(self.settings, plan.source, plan.target, plan.target_layout.embedding_version)
         return switch_ms
 
     def run(self) -> ReencodeResult:
@@ -408,6 +400,35 @@ class Reencoder:
         self.timings[key] = self.timings.get(key, 0.0) + seconds
 
 
+def point_records(settings: Settings, source: str, target: str, version: str) -> int:
+    """The documents whose record names collection ``source`` now name ``target`` and its ``version``
+    (the switch's last step); how many."""
+    registry = DocumentRegistry(connect(settings))
+    moved = 0
+    for record in registry.list():
+        if record.collection == source:
+            # update, never put: a document deleted since the list (a deletion does not wait for the lock)
+            # stays deleted.
+            update = {"collection": target, "embedding_version": version}
+            moved += registry.update(record.model_copy(update=update))
+    return moved
+
+
+def finish_switched(
+    settings: Settings, store: MilvusUnitStore, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The result of a re-encode job whose process stopped after it moved the alias and before every
+    record named the new collection (``switch``), finished now; None when the alias does not serve its
+    target. Left so, the next ingest found every document in another collection and read them all again."""
+    served = store.served_collection()
+    source, target = params.get("source"), params.get("target")
+    if not source or served is None or served != target:
+        return None
+    moved = point_records(settings, source, served, store.layout_of(served).embedding_version)
+    summary = f"finished: the alias already served {served}; {moved} documents' records name it now"
+    return {"summary": summary, "source": source, "target": served, "records": moved}
+
+
 def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
     """The ``reencode`` job: re-encode to the configured encoders (or the engine's, in the service)."""
     from figvault.encoders.factory import build_encoders
@@ -418,6 +439,9 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
     encoders = build_encoders(settings)
     plan = plan_reencode(store, encoders)
     if plan is None:
+        finished = finish_switched(settings, store, ctx.job.params)
+        if finished is not None:
+            return finished
         served = store.served_collection()
         return {
             "summary": f"nothing to do: the alias serves {served or 'nothing yet'}, the configured version"

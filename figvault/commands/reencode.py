@@ -18,6 +18,7 @@ from figvault.commands.ingest import EngineOption, RayAddressOption, engine_para
 
 if TYPE_CHECKING:
     from figvault.pipeline.jobs import Job, JobStore
+    from figvault.pipeline.reencode import ReencodePlan
     from figvault.settings import Settings
 
 
@@ -43,8 +44,10 @@ def reencode(
     engine: EngineOption = None,
     ray_address: RayAddressOption = None,
 ) -> None:
-    """Re-encode all units for the configured encoders; search keeps serving the old version meanwhile.
-    The encode step runs in --engine (a resumed job keeps the engine it started with)."""
+    """Re-encode all units for the configured encoders, then switch to them at once; a Milvus server keeps
+    serving the old version meanwhile (the embedded store is this command's until it ends: a running
+    `figvault serve` re-encodes through its own job, service.reencode_on_start). Run it again after a stop
+    and it goes on. The encode step runs in --engine (a resumed job keeps the engine it started with)."""
     from figvault.encoders.factory import build_encoders
     from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
     from figvault.pipeline.reencode import plan_reencode
@@ -58,22 +61,26 @@ def reencode(
     with one_line_errors():
         store = _open_store(settings)
         plan = plan_reencode(store, build_encoders(settings))
-        if plan is None:
+        jobs = JobStore.open(settings)
+        stopped = _resumable_job(jobs, settings)
+        if plan is None and stopped is None:
             served = store.served_collection()
             typer.echo(f"reencode: nothing to do: the alias serves {served or 'nothing yet'}")
             return
-        jobs = JobStore.open(settings)
-        job = _resumable_job(jobs, settings) or jobs.create(
-            JobType.REENCODE,
-            {"source": plan.source, "target": plan.target, **params},
-            started_by="cli",
-            tenant=GLOBAL_TENANT,
-        )
+        if stopped is not None:  # a stopped one first: it holds the checkpoint (or its switch to finish)
+            job = stopped
+        else:
+            assert plan is not None
+            job = jobs.create(
+                JobType.REENCODE,
+                {"source": plan.source, "target": plan.target, **params},
+                started_by="cli",
+                tenant=GLOBAL_TENANT,
+            )
         if not quiet:
             typer.echo(
-                f"reencode: job {job.id}: {plan.source} ({plan.source_layout.embedding_version}) ->"
-                f" {plan.target} ({plan.target_layout.embedding_version}),"
-                f" engine {job.params.get('engine') or settings.ingest.engine}",
+                f"reencode: job {job.id}: {_plan_line(plan, job)}, engine"
+                f" {job.params.get('engine') or settings.ingest.engine}",
                 err=True,
             )
         final = run_here(settings, job, echo=_progress_echo(quiet))
@@ -87,6 +94,17 @@ def reencode(
             f"reencode: {old} stays: a re-encode back to its settings re-uses its vectors;"
             f" `figvault collections drop {old}` frees its space"
         )
+
+
+def _plan_line(plan: ReencodePlan | None, job: Job) -> str:
+    """What the job does: from which collection and version to which; a job whose alias switch a stopped
+    process left unfinished names the collections only."""
+    if plan is None:
+        return f"{job.params.get('source')} -> {job.params.get('target')} (finishing its switch)"
+    return (
+        f"{plan.source} ({plan.source_layout.embedding_version}) ->"
+        f" {plan.target} ({plan.target_layout.embedding_version})"
+    )
 
 
 def _open_store(settings: Settings) -> Any:

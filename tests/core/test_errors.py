@@ -46,3 +46,24 @@ def test_a_milvus_lite_start_failure_without_a_message_keeps_its_type_as_the_rea
     record.exc_info = (PermissionError, failure, None)
     assert milvus_store._keep_lite_start_failure(record) is False
     assert milvus_store._lite_start_failure.reason == "PermissionError"
+
+
+def test_a_document_that_failed_on_a_full_disk_says_so_without_the_path() -> None:
+    """A read-only crash audit (2026-12-06 evening) filled the data folder's disk mid-ingest: the failed
+    documents said "an internal error (OSError); the server log has the details", which a reader of the job
+    cannot act on. The path stays out (readers of a job are not the operator)."""
+    import errno
+
+    from figvault.errors import DISK_FULL_LINE, public_line
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/srv/figvault/blobs/ab/cd")
+    try:
+        try:
+            raise full
+        except OSError as exc:
+            raise RuntimeError("could not write the blob") from exc
+    except RuntimeError as wrapped:
+        chained = wrapped
+    for exc in (full, chained):
+        line = public_line(exc)
+        assert line == DISK_FULL_LINE and "/srv" not in line

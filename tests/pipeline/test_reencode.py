@@ -401,3 +401,51 @@ def test_a_document_deleted_as_the_alias_switches_stays_deleted(
     registry = DocumentRegistry.open(settings_a)
     assert registry.get("default", doomed.doc_id) is None
     assert registry.get("default", kept.doc_id).collection == final.result["target"]
+
+
+class Crash(BaseException):
+    """The process dies here (kill -9): no handler runs."""
+
+
+def test_a_reencode_stopped_after_its_switch_is_finished_by_the_next_run(
+    settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the alias moved, before the records named the new collection (a read-only crash audit,
+    2026-12-06 evening): the next `figvault reencode` said "nothing to do" and left the job running, and the
+    next ingest found every document in another collection and extracted and encoded them all again."""
+    from figvault.pipeline import reencode as reencode_module
+    from figvault.pipeline.ingest_pipeline import SKIPPED, IngestRunner
+
+    docs = make_docs(tmp_path / "docs", 2)
+    ingest(settings_a, docs)
+    settings_c = clip_only_settings(settings_a)
+    store = MilvusUnitStore.from_settings(settings_c)
+    old = store.served_collection()
+    plan = plan_reencode(store, SearchEngine.from_settings(settings_c).encoders)
+    assert plan is not None
+    jobs = JobStore.open(settings_c)
+    job = jobs.create(
+        JobType.REENCODE,
+        {"source": plan.source, "target": plan.target},
+        started_by="cli",
+        tenant=GLOBAL_TENANT,
+    )
+
+    def dies(*_args: object) -> int:
+        raise Crash
+
+    monkeypatch.setattr(reencode_module, "point_records", dies)
+    with pytest.raises(Crash):
+        run_here(settings_c, job)
+    monkeypatch.undo()
+    assert store.served_collection() == plan.target
+    assert {r.collection for r in DocumentRegistry.open(settings_c).list()} == {old}
+    assert jobs.requeue(job.id, "resumed: the process running it stopped", owner=jobs.require(job.id).owner)
+
+    final = run_here(settings_c, jobs.require(job.id))
+    assert final.state == JobState.SUCCEEDED and final.result["records"] == 2, final
+    assert {r.collection for r in DocumentRegistry.open(settings_c).list()} == {plan.target}
+    runner = IngestRunner(settings_c)
+    again = runner.run(docs, groups=["eng"], tenant="default", progress=False)
+    runner.conn.close()
+    assert [d.status for d in again.documents] == [SKIPPED, SKIPPED]
