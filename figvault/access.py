@@ -106,6 +106,18 @@ class Principal(BaseModel):
         Whether a document it sees has other groups is not its to learn (the listing, a tag change)."""
         return sorted(set(groups) if self.unrestricted else set(groups) & set(self.groups))
 
+    @property
+    def sets_every_group(self) -> bool:
+        """Whether what this caller gives a document replaces all of its groups (an admin, the local
+        operator), not only those it is in (``groups_after_replace``)."""
+        return self.unrestricted or self.can(Action.REGROUP)
+
+    def view_of(self, groups: Iterable[str], tags: Iterable[str]) -> dict[str, list[str]]:
+        """What this caller is shown of a document's access and labels: its shared groups and the tags.
+        An editor's ingest job compares it before and after (``registry.seen_changed``): a change of
+        groups the editor is not in is not its to learn."""
+        return {"groups": self.shown_groups(groups), "tags": sorted(set(tags))}
+
     def sees(self, tenant: str, groups: list[str]) -> bool:
         """The data rule, in Python: same tenant and at least one shared group."""
         if tenant != self.tenant:
@@ -134,7 +146,7 @@ def groups_after_replace(principal: Principal, given: Iterable[str], current: It
     ``current`` groups the caller is not in unless it may regroup (an admin, the local operator). An editor
     sets only the part of a document's access it shares: a replacement is never a regroup of groups it
     cannot see (their readers get the new version, as they get its tags: docs/service.md)."""
-    if principal.unrestricted or principal.can(Action.REGROUP):
+    if principal.sets_every_group:
         return sorted(set(given))
     return sorted(set(given) | (set(current) - set(principal.groups)))
 

@@ -11,6 +11,7 @@ import pkgutil
 import sys
 
 import figvault.commands as commands
+from figvault.commands import GLOBAL_OPTIONS
 from figvault.errors import FigvaultError, disk_full, one_line
 
 
@@ -39,10 +40,6 @@ def exit_without_a_last_collection() -> None:
     register as they load (last in, first out): what they close or flush is closed and flushed as before;
     the memory goes back with the process."""
     atexit.register(gc.freeze)
-
-
-GLOBAL_OPTIONS = ("--config", "--data-dir")
-"""The options of ``figvault`` itself (``commands.main_options``), which go before the command."""
 
 
 def misplaced_global_option(args: list[str]) -> str | None:

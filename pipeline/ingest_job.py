@@ -54,7 +54,7 @@ from figvault.pipeline.jobs import (
     carry_result,
     item_label,
 )
-from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DELETED_MEANWHILE, SEEN, DocState, DocumentRecord, DocumentRegistry
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
 from figvault.pipeline.store_lock import store_write_lock
@@ -670,6 +670,8 @@ def _run_batch(
                 principal=job_principal(params, ctx.job.started_by, tenant),
                 id_seed=ctx.job.id,
                 retry_failed=bool(params.get("retry_failed")),
+                asked_at=ctx.job.created_at,  # resumed or queued: a change asked for since then stays
+                seen=params.get(SEEN),
             )
         except ExtractCancelled:
             ctx.check_cancel()  # raises JobCancelled or JobInterrupted, whichever it was
@@ -706,6 +708,30 @@ def _add_stages(into: dict[str, dict[str, float]], batch: dict[str, dict[str, fl
         busy = total["busy_s"]
         for key in ("docs", "units", "pages"):
             total[f"{key}_per_s"] = round(total[key] / busy, 3) if busy > 0 else 0.0
+
+
+def _as_seen(groups: Sequence[str], tags: Sequence[str]) -> dict[str, list[str]]:
+    return {"groups": sorted(set(groups)), "tags": sorted(set(tags))}
+
+
+def seen_in_folders(db: Database, principal: Principal, paths: Sequence[str]) -> dict[str, Any]:
+    """The groups and tags, now, of each document ``principal`` may replace that a file of ``paths`` (files,
+    or folders' files) may become (``doc_identity.resolve_target``: by its name, or the file it was last
+    ingested from): a server-folder job's ``SEEN``."""
+    from figvault.ingest.extract import iter_input_files
+    from figvault.text_checks import display_name
+
+    by_name: dict[str, list[DocumentRecord]] = {}
+    by_source: dict[str, list[DocumentRecord]] = {}
+    for record in DocumentRegistry(db).list(tenant=principal.tenant):
+        if may_replace(principal, record.tenant, record.groups):
+            by_name.setdefault(record.name, []).append(record)
+            by_source.setdefault(record.source, []).append(record)
+    seen: dict[str, Any] = {}
+    for path in iter_input_files([Path(p) for p in paths]):
+        for record in by_name.get(display_name(path.name), []) + by_source.get(str(path), []):
+            seen[record.doc_id] = _as_seen(record.groups, record.tags)
+    return seen
 
 
 def principal_params(principal: Principal) -> dict[str, Any]:
@@ -928,6 +954,7 @@ def queue_upload_job(
     job_id = uuid.uuid4().hex[:12]
     registry = DocumentRegistry(jobs.db)
     uploads: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, list[str]]] = {}
     try:
         for number, (name, spooled) in enumerate(files):
             key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
@@ -938,6 +965,10 @@ def queue_upload_job(
             new = target.doc_id == fresh
             if new:
                 registry.put(placeholder(target.doc_id, tenant, name, groups, tags))
+            known = None if new else target.known
+            seen[target.doc_id] = (
+                _as_seen(known.groups, known.tags) if known else _as_seen(groups, tags or [])
+            )
             uploads.append({"key": key, "name": name, "doc_id": target.doc_id, "new": new})
         storage = Storage.from_settings(settings)
         for item, (_, spooled) in zip(uploads, files, strict=True):
@@ -947,6 +978,7 @@ def queue_upload_job(
             "groups": sorted(set(groups)),
             "tenant": tenant,
             "principal": principal_params(caller),
+            SEEN: seen,
         }
         if tags is not None:
             params["tags"] = sorted(set(tags))

@@ -32,7 +32,15 @@ from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholde
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind
 from figvault.pipeline.file_digests import FileDigests
-from figvault.pipeline.registry import DELETED_MEANWHILE, DocState, DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.registry import (
+    DELETED_MEANWHILE,
+    DocState,
+    DocumentRecord,
+    DocumentRegistry,
+    changed_since,
+    connect,
+    seen_changed,
+)
 from figvault.pipeline.regroup import DocumentNotFoundError, restamp_units, update_or_undo
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
@@ -143,6 +151,10 @@ class _Planned:
     """Warnings known before extraction (the file is a copy of another document)."""
     source: str = ""
     """Where the file was read from, as given (``DocumentRecord.source``); empty for an upload."""
+    tags: tuple[str, ...] = ()
+    """The tags the document gets (sorted)."""
+    asked_at: float = 0.0
+    """When what gives it these groups and tags was asked for (``DocumentRecord.asked_at``)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,11 @@ class _Request:
     identity: Callable[[Path], FileIdentity]
     retry_failed: bool = False
     """Read files that failed before for their bytes' sake again, though unchanged."""
+    asked_at: float = 0.0
+    """When the run was asked for (a job's creation): a document whose groups or tags were changed by a
+    request made after it keeps them (``registry.changed_since``)."""
+    seen: Mapping[str, Any] | None = None
+    """What the caller was shown of each document when it asked (``registry.SEEN``); None: nothing kept."""
 
 
 @dataclass
@@ -292,6 +309,8 @@ class IngestRunner:
         fresh_id: str | None = None,
         identities: Mapping[str, FileIdentity] | None = None,
         retry_failed: bool = False,
+        asked_at: float | None = None,
+        seen: Mapping[str, Any] | None = None,
     ) -> IngestReport:
         """``groups`` None (no ``--groups``): a document already in the registry keeps its groups, a new one
         gets ``ingest.default_groups``; so a routine re-run never undoes ``documents set-groups``.
@@ -314,7 +333,14 @@ class IngestRunner:
 
         A file of a folder or path (not an upload) whose document failed for its bytes' sake
         (``pipeline/failures.py``) and which is unchanged is not read again (``FAILED_BEFORE``) unless
-        ``retry_failed``."""
+        ``retry_failed``.
+
+        ``asked_at`` (unix time; None: now) is when the run was asked for, a job's creation: a document
+        whose groups or tags were set by a request made after it (a ``set-groups``, a newer ingest) keeps
+        them; its file is still read when it changed. A job resumed after a crash, or queued behind such a
+        change, gave the groups it was asked for back. A caller who does not see every group judges by
+        ``seen`` instead (``registry.seen_changed``: what it was shown of each document when it asked), so
+        that a change to groups it is not in does not show in its results."""
         started = time.perf_counter()
         caller = principal if principal is not None else local_operator(tenant)
         if caller.tenant != tenant:
@@ -331,11 +357,12 @@ class IngestRunner:
         def identity(path: Path) -> FileIdentity:
             return (identities or {}).get(str(path), given)
 
-        request = _Request(caller, groups, tags, id_seed, identity, retry_failed)
+        asked = time.time() if asked_at is None else asked_at
+        request = _Request(caller, groups, tags, id_seed, identity, retry_failed, asked, seen)
         todo, restamps = self._plan(files, report, request)
         report.timings["hash"] = time.perf_counter() - started
-        self._restamp_all(report, restamps, tags, cancelled)
-        specs = [self._spec(i, path, plan, tenant, tags) for i, (path, plan) in enumerate(todo)]
+        self._restamp_all(report, restamps, cancelled)
+        specs = [self._spec(i, path, plan, tenant) for i, (path, plan) in enumerate(todo)]
         clock = self._write_all(
             report, specs, dict(todo), cancelled, on_progress, _progress(len(todo), progress)
         )
@@ -413,9 +440,11 @@ class IngestRunner:
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
-            doc_groups = self._groups_for(request.caller, request.groups, known)
+            doc_groups, doc_tags, asked = self._access_for(request, known)
             if unreadable is not None:
-                plan = _Planned(did, name, "", doc_groups, known, source=source)
+                plan = _Planned(
+                    did, name, "", doc_groups, known, source=source, tags=doc_tags, asked_at=asked
+                )
                 self._fail(report, path, plan, report.tenant, unreadable)
                 continue
             if source and not request.retry_failed and failed_before(known, sha):
@@ -424,23 +453,52 @@ class IngestRunner:
                     DocumentOutcome(str(path), did, FAILED_BEFORE, error=known.error, name=name)
                 )
                 continue
-            if self._unchanged(known, sha, report.collection, doc_groups, request.tags):
+            if self._unchanged(known, sha, report.collection, doc_groups, doc_tags):
                 assert known is not None
-                if known.source != source:  # moved, or indexed before sources were recorded
+                # Moved, or indexed before sources were recorded. An upload of the same bytes says nothing
+                # of where the file lies: the folder it was ingested from still holds it (gone, prune).
+                if source and known.source != source:
                     self.registry.set_source(report.tenant, did, source)
+                if asked > known.asked_at:  # as asked, by a later request: an older job leaves it so
+                    self.registry.note_asked(report.tenant, did, asked)
                 report.documents.append(
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
             if self._restampable(known, sha, report.collection):
-                restamps.append((path, _Planned(did, name, sha, doc_groups, known, source=source)))
+                planned = _Planned(
+                    did, name, sha, doc_groups, known, source=source, tags=doc_tags, asked_at=asked
+                )
+                restamps.append((path, planned))
                 continue
             new = known is None or is_placeholder(known)  # an accepted upload's document is new too
             notes = self._copy_notes(request.caller, did, sha, twins) if new else ()
             if new and sha:
                 twins.setdefault(sha, (name, did))
-            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source)))
+            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source, doc_tags, asked)))
         return todo, restamps
+
+    def _access_for(
+        self, request: _Request, known: DocumentRecord | None
+    ) -> tuple[list[str], tuple[str, ...], float]:
+        """A planned document's groups, tags, and when they were asked for: the run's (``_groups_for``;
+        tags None: a known document's), unless a request made after the run's set them (then they stay)."""
+        caller = request.caller
+        if caller.sets_every_group:  # it may know of every change: judged by time
+            later = changed_since(known, request.asked_at)
+        else:
+            later = seen_changed(known, caller, request.seen or {})
+        groups, tags = (None, None) if later else (request.groups, request.tags)
+        if later:
+            log.info("%s: groups and tags set after this ingest was asked for: kept", known and known.doc_id)
+        doc_tags = sorted(set(tags)) if tags is not None else (list(known.tags) if known else [])
+        if known is None:
+            asked = request.asked_at
+        elif groups is None and tags is None:
+            asked = known.asked_at  # nothing of this run's is given to it
+        else:
+            asked = max(known.asked_at, request.asked_at)  # never back: a later change stays the later one
+        return self._groups_for(caller, groups, known), tuple(doc_tags), asked
 
     def _copy_notes(
         self, caller: Principal, doc_id: str, sha: str, twins: Mapping[str, tuple[str, str]]
@@ -469,6 +527,7 @@ class IngestRunner:
         return (
             known is not None
             and known.state == DocState.INDEXED
+            and not known.rewriting  # a crash came in the middle of a rewrite: written again whole
             and bool(sha)
             and known.sha256 == sha
             and known.embedding_version == self.layout.embedding_version
@@ -495,7 +554,6 @@ class IngestRunner:
         self,
         report: IngestReport,
         restamps: Sequence[tuple[Path, _Planned]],
-        tags: Sequence[str] | None,
         cancelled: Callable[[], bool] | None,
     ) -> None:
         """The planned documents whose file is unchanged and whose groups or tags change: their units
@@ -510,15 +568,13 @@ class IngestRunner:
             for path, plan in restamps:
                 if cancelled is not None and cancelled():
                     raise ExtractCancelled("cancelled between documents")
-                report.documents.append(self._restamp(report.tenant, path, plan, tags, touched))
+                report.documents.append(self._restamp(report.tenant, path, plan, touched))
         finally:
             for collection in sorted(touched):
                 self.store.flush(collection)
             _add(report.timings, "restamp", time.perf_counter() - t)
 
-    def _restamp(
-        self, tenant: str, path: Path, plan: _Planned, tags: Sequence[str] | None, touched: set[str]
-    ) -> DocumentOutcome:
+    def _restamp(self, tenant: str, path: Path, plan: _Planned, touched: set[str]) -> DocumentOutcome:
         """One document's groups and tags changed in place (``_restamp_all``). As in a replacement: the
         ACL key is registered before the rows carry it, a deletion meanwhile wins (what was rewritten is
         deleted again), and a failure fails this document alone (transient: the next run replaces it,
@@ -535,13 +591,19 @@ class IngestRunner:
             outcome.status, outcome.units, outcome.pages = FAILED, 0, 0
             outcome.error = DELETED_MEANWHILE if current is None else CHANGED_MEANWHILE
             return outcome
-        new_tags = list(known.tags) if tags is None else sorted(set(tags))
-        record = known.model_copy(
-            update={"groups": list(plan.groups), "tags": new_tags, "source": plan.source}
-        )
+        update = {
+            "groups": list(plan.groups),
+            "tags": list(plan.tags),
+            "source": plan.source or known.source,  # an upload of the same bytes: as an unchanged one
+            "asked_at": plan.asked_at,
+        }
+        record = known.model_copy(update=update)
         written = False  # whether a rewritten row may have reached the store
         try:
             changes = self._restamp_changes(tenant, known, record)
+            if changes:  # a crash while rows are rewritten leaves it marked: the next run writes it whole
+                marked = record.model_copy(update={"rewriting": True})
+                update_or_undo(self.registry, self.store, marked, touch=False)
             written = bool(changes)
             touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})
             update_or_undo(self.registry, self.store, record, touch=F_TAGS in changes)
@@ -621,11 +683,8 @@ class IngestRunner:
         path: Path,
         plan: _Planned,
         tenant: str,
-        tags: Sequence[str] | None,
     ) -> DocSpec:
-        """What the stages need of one planned document; ``tags`` None: a known document keeps its."""
-        if tags is None:
-            tags = plan.known.tags if plan.known is not None else []
+        """What the stages need of one planned document."""
         return DocSpec(
             index=index,
             path=path,
@@ -633,7 +692,7 @@ class IngestRunner:
             name=plan.name,
             tenant=tenant,
             groups=tuple(plan.groups),
-            tags=tuple(sorted(set(tags))),
+            tags=plan.tags,
             embedding_version=self.layout.embedding_version,
         )
 
@@ -663,6 +722,7 @@ class IngestRunner:
             error=error,
             source=plan.source,
             failure=failure_kind(error),
+            asked_at=plan.asked_at,
         )
         if known is not None:
             update = {
@@ -785,6 +845,7 @@ class IngestRunner:
             collection=collection,
             embedding_version=self.layout.embedding_version,
             source=plan.source,
+            asked_at=plan.asked_at,
         )
         return outcome, record
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select, update
@@ -19,6 +19,9 @@ from sqlalchemy import delete, or_, select, update
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
 from figvault.settings import Settings
+
+if TYPE_CHECKING:
+    from figvault.access import Principal
 
 DELETED_MEANWHILE = (
     "not ingested: its document was deleted meanwhile, or given groups that are not yours (a deletion wins)"
@@ -61,6 +64,38 @@ class DocumentRecord(BaseModel):
     failure: str = ""
     """A failed document's kind of failure (``pipeline/failures.py``): ``file`` when its bytes caused it (an
     ingest skips the unchanged file), else ``transient`` (read again); empty when not failed."""
+    asked_at: float = 0.0
+    """When the change that gave the document its groups and tags was asked for (registry migration 0011):
+    an ingest job asked for before it keeps them (``changed_since``). Internal: never shown."""
+    rewriting: bool = False
+    """An ingest was rewriting its rows in place (migration 0011): the next run writes it whole. Internal."""
+
+
+SEEN = "seen"
+"""Job parameter: document id -> the document's groups and tags when the job was queued (an upload's, a
+server-folder job's documents; never shown: job parameters are not in what the API returns)."""
+
+
+def changed_since(record: DocumentRecord | None, asked_at: float) -> bool:
+    """Whether the document's groups or tags were set by a change asked for after ``asked_at`` (a job's
+    creation). The later request wins: a job resumed after a crash or queued behind a ``set-groups`` must
+    not give back the groups it was asked for before. For a caller whose groups replace all of a
+    document's (``Principal.sets_every_group``); an editor judges by what it is shown (``seen_changed``)."""
+    return record is not None and record.asked_at > asked_at
+
+
+def seen_changed(record: DocumentRecord | None, caller: Principal, seen: Mapping[str, Any]) -> bool:
+    """Whether what ``caller`` is shown now of the document's groups and tags differs from what it is shown
+    of them as they were when its job was queued (``seen``: ``SEEN``): then a later request changed them,
+    and wins. A change to groups the caller is not in does not count, as the caller may not learn of it (the
+    job does what it would have done, and keeps those groups: ``access.groups_after_replace``). Both sides
+    are seen by the caller as it is now (an upload retried by a caller whose groups changed)."""
+    if record is None or record.doc_id not in seen:
+        return False
+    then = seen[record.doc_id]
+    return caller.view_of(then.get("groups", []), then.get("tags", [])) != caller.view_of(
+        record.groups, record.tags
+    )
 
 
 class DocumentRegistry:
@@ -182,6 +217,14 @@ class DocumentRegistry:
         with self.db.write() as conn:
             return conn.execute(stmt.values(_values(record))).rowcount > 0
 
+    def note_asked(self, tenant: str, doc_id: str, asked_at: float) -> None:
+        """Record that a request of ``asked_at`` found the document's groups and tags as it asked (a run
+        that skipped it): an older job resumed later must not change them (``changed_since``)."""
+        c = documents.c
+        stmt = update(documents).where(c.tenant == tenant, c.doc_id == doc_id, c.asked_at < asked_at)
+        with self.db.write() as conn:
+            conn.execute(stmt.values(asked_at=asked_at))
+
     def delete_placeholder(self, tenant: str, doc_id: str) -> bool:
         """Delete the document only if it is still a placeholder (``doc_identity.is_placeholder``: pending,
         no content hash, no units), in one statement: a job that wrote it meanwhile keeps it."""
@@ -206,6 +249,7 @@ def _values(record: DocumentRecord) -> dict[str, Any]:
     """The documents table's columns of ``record``."""
     return record.model_dump(exclude={"groups", "tags"}) | {
         "state": str(record.state),
+        "rewriting": int(record.rewriting),  # an integer column: PostgreSQL takes no boolean into it
         "groups_json": json.dumps(sorted(set(record.groups)), ensure_ascii=False),
         "tags_json": json.dumps(sorted(set(record.tags)), ensure_ascii=False),
     }

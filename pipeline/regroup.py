@@ -20,6 +20,7 @@ filter, they grant nothing; a regroup is what makes the groups one set again).""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,12 +84,15 @@ def set_document_groups(
     lock_timeout_s: float = LOCK_TIMEOUT_S,
 ) -> RegroupResult:
     """Give document ``doc_id`` of ``tenant`` the access ``groups``; raises DocumentNotFoundError."""
+    asked_at = time.time()  # before the lock: an ingest asked for after this call was still asked later
     chosen = checked_groups(groups)
     store = store or MilvusUnitStore.from_settings(settings)
     with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
-        update_or_undo(registry, store, record.model_copy(update={"groups": chosen}), touch=False)
+        asked = max(asked_at, record.asked_at)  # a job asked for later took the lock first: still later
+        changed = record.model_copy(update={"groups": chosen, "asked_at": asked})
+        update_or_undo(registry, store, changed, touch=False)
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
 
@@ -205,6 +209,7 @@ def set_document_tags(
     ``editor`` (None: an admin or the operator) may not see the document as it is under the lock
     (``_locked_document``). An editor's change reaches only the units it may see: after a replacement that
     failed half-way the old units, with the old groups, stay as they were and are not counted."""
+    asked_at = time.time()
     try:
         chosen = tag_set(tags)
     except ValueError as exc:
@@ -216,7 +221,8 @@ def set_document_tags(
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
-        update_or_undo(registry, store, record.model_copy(update={"tags": chosen}))
+        asked = max(asked_at, record.asked_at)
+        update_or_undo(registry, store, record.model_copy(update={"tags": chosen, "asked_at": asked}))
     served = store.served_collection()
     return RetagResult(
         doc_id=record.doc_id,

@@ -82,13 +82,20 @@ def _warn_unknown_settings(config: Path | None) -> None:
         typer.echo(f"warning: {line}", err=True)
 
 
+CONFIG_OPTION = "--config"
+DATA_DIR_OPTION = "--data-dir"
+GLOBAL_OPTIONS = (CONFIG_OPTION, DATA_DIR_OPTION)
+"""The options of ``figvault`` itself that take a value, which go before the command (``cli.py`` reads
+them to say so when one is given after it)."""
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config",
+            CONFIG_OPTION,
             envvar="FIGVAULT_CONFIG",
             help="Settings file (TOML), or a packaged profile name: default, offline (default: the profile"
             " default, the full one, whose CLIP weights are downloaded once).",
@@ -97,7 +104,7 @@ def main_options(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir",
+            DATA_DIR_OPTION,
             envvar="FIGVAULT_DATA_DIR",
             help="Folder for everything figvault writes (store, registry, blobs); default: the settings'"
             " data_dir, else $XDG_DATA_HOME/figvault or ~/.local/share/figvault.",

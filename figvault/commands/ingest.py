@@ -275,45 +275,59 @@ def ingest(
 
 
 def interrupted(how: str) -> str:
-    """The one line of a stopped ingest; ``how``: Ctrl-C or SIGTERM."""
+    """The one line of a stopped ingest; ``how``: Ctrl-C, SIGTERM or SIGHUP."""
     return f"interrupted ({how}): what was stored stays, and the same command run again goes on from there"
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM (systemd, ``docker stop``, ``kill``) raised in the main thread. A KeyboardInterrupt, so it
-    unwinds as Ctrl-C does: each extraction worker is ended by its waiting thread, the job is cancelled."""
+    """SIGTERM (systemd, ``docker stop``, ``kill``) or SIGHUP (the terminal closed, an ssh session dropped)
+    raised in the main thread. A KeyboardInterrupt, so it unwinds as Ctrl-C does: each extraction worker is
+    ended by its waiting thread, the job is cancelled."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+        self.code = 128 + signum
 
 
-def _raise_terminated(_signum: int, _frame: object) -> None:
-    raise _Terminated
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals an ``ingest`` ends on as on Ctrl-C. SIGHUP's default ended the process at once, so a closed
+terminal left the job ``running`` under a dead process, and the next ``figvault serve`` resumed it."""
 
 
 @contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
     """SIGTERM's default ended the process at once: the job stayed ``running`` (the next ``figvault serve``
-    resumed it) and a worker whose parent was gone printed a BrokenPipeError traceback."""
+    resumed it) and a worker whose parent was gone printed a BrokenPipeError traceback. SIGHUP the same."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set it
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    # One ignored stays ignored: `nohup figvault ingest ... &` must outlive the terminal that started it.
+    caught = [signum for signum in STOP_SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, _raise_terminated) for signum in caught}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_until_stopped(settings: Settings, jobs: JobStore, job: Job, echo: Callable[[Job], None]) -> Job:
-    """``run_here``, with Ctrl-C or SIGTERM as a cancel. Before, the command ended without a word (exit
-    130, or 143 on SIGTERM) and left its job ``running`` under a dead process, so ``jobs list`` showed it
-    running and the next ``figvault serve`` resumed the ingest its user had stopped (a dead owner's job is
-    resumed by any job runner)."""
+    """``run_here``, with Ctrl-C, SIGTERM or SIGHUP as a cancel. Before, the command ended without a word
+    (exit 130, or 143 on SIGTERM) and left its job ``running`` under a dead process, so ``jobs list`` showed
+    it running and the next ``figvault serve`` resumed the ingest its user had stopped (a dead owner's job
+    is resumed by any job runner)."""
     from figvault.pipeline.jobs import JobState, run_here, this_owner
 
     try:
         with _sigterm_as_ctrl_c():
             return run_here(settings, job, echo=echo)
     except KeyboardInterrupt as exc:
-        how, code = ("SIGTERM", 143) if isinstance(exc, _Terminated) else ("Ctrl-C", 130)
+        how, code = (exc.name, exc.code) if isinstance(exc, _Terminated) else ("Ctrl-C", 130)
         jobs.finish(job.id, JobState.CANCELLED, interrupted(how), owner=this_owner())
         typer.echo(f"ingest: {interrupted(how)} (job {job.id} cancelled)", err=True)
         raise typer.Exit(code) from None

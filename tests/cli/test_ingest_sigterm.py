@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from figvault.pipeline.jobs import JobState, JobStore
 from figvault.settings import load_settings
 from tests.generated_docs import figure_pdf
@@ -56,7 +58,10 @@ def _wait_for_line(stream: object, text: str, timeout_s: float) -> None:
             return
 
 
-def test_sigterm_cancels_the_ingest_job_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_cancels_the_ingest_job_with_one_line(tmp_path: Path, signum: signal.Signals) -> None:
+    """SIGHUP (a closed terminal, a dropped ssh session) too, since 2026-12-06: it ended the process at once
+    and left the job for the next ``figvault serve`` to resume, with the groups it was given."""
     doc = figure_pdf(tmp_path / "report.pdf", seed=2)
     data = tmp_path / "data"
     args = ["--config", "offline", "--data-dir", str(data), "ingest", str(doc), "--groups", "eng"]
@@ -66,19 +71,49 @@ def test_sigterm_cancels_the_ingest_job_with_one_line(tmp_path: Path) -> None:
     try:
         _wait_for_line(child.stderr, "extracting", timeout_s=240)
         time.sleep(2)  # the worker is started and the parent waits on it
+        os.kill(child.pid, signum)
+        rest = child.stderr.read() if child.stderr else ""
+        rc = child.wait(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert rc == 128 + signum, rest
+    [job] = JobStore.open(load_settings("offline", data_dir=data)).list()
+    assert job.state == JobState.CANCELLED and signum.name in job.message
+    assert (
+        f"ingest: interrupted ({signum.name}): what was stored stays, and the same command run again goes on"
+        in rest
+    )
+    assert f"(job {job.id} cancelled)" in rest and "Traceback" not in rest
+
+
+def test_an_ingest_started_with_sighup_ignored_outlives_its_terminal(tmp_path: Path) -> None:
+    """`nohup figvault ingest DIR &`, then the terminal closes: SIGHUP was ignored before figvault ran, and
+    stays so (a read-only review: the first SIGHUP handler cancelled such an ingest). SIGTERM still ends
+    it, as Ctrl-C does."""
+    doc = figure_pdf(tmp_path / "report.pdf", seed=3)
+    data = tmp_path / "data"
+    args = ["--config", "offline", "--data-dir", str(data), "ingest", str(doc), "--groups", "eng"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *args],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    try:
+        _wait_for_line(child.stderr, "extracting", timeout_s=240)
+        time.sleep(2)
+        os.kill(child.pid, signal.SIGHUP)
+        time.sleep(2)
+        assert child.poll() is None, "SIGHUP, ignored by nohup, stopped the ingest"
         os.kill(child.pid, signal.SIGTERM)
         rest = child.stderr.read() if child.stderr else ""
         rc = child.wait(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
-    assert rc == 143, rest
-    [job] = JobStore.open(load_settings("offline", data_dir=data)).list()
-    assert job.state == JobState.CANCELLED and "SIGTERM" in job.message
-    assert (
-        "ingest: interrupted (SIGTERM): what was stored stays, and the same command run again goes on" in rest
-    )
-    assert f"(job {job.id} cancelled)" in rest and "Traceback" not in rest
+    assert rc == 143 and "interrupted (SIGTERM)" in rest, rest
 
 
 def test_a_worker_whose_requester_is_gone_ends_without_a_traceback() -> None:

@@ -210,7 +210,7 @@ def test_a_failure_after_the_rows_were_rewritten_leaves_the_new_groups_on_the_re
 
     def failing_once(record: Any, **kwargs: Any) -> bool:
         calls.append(1)
-        if len(calls) == 1:
+        if len(calls) == 2:  # the first marks it pending, the second records the change
             raise StoreError("registry unreachable")
         return update(record, **kwargs)
 
@@ -223,6 +223,46 @@ def test_a_failure_after_the_rows_were_rewritten_leaves_the_new_groups_on_the_re
     healed = runner.run([pdf], groups=None, tenant=TENANT, progress=False)
     assert healed.documents[0].status in (INDEXED, REPLACED)
     assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}
+
+
+class Crash(BaseException):
+    """The process dies here (kill -9, a lost machine): no handler of the ingest's runs."""
+
+
+@pytest.mark.parametrize("groups", [None, ["finance"]], ids=["rerun-without-groups", "rerun-with-old-groups"])
+def test_a_crash_between_the_rows_and_the_record_is_healed_by_the_next_run(
+    runner: IngestRunner,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    groups: list[str] | None,
+) -> None:
+    """Killed after the rows were rewritten with the new groups, before the record was (a read-only crash
+    audit, 2026-12-06 evening): the record still said the old groups and indexed, so the next run found the
+    document unchanged, and its rows kept groups no listing showed; whoever was in them found it."""
+    pdf = tmp_path / "crashed.pdf"
+    doc_id = stored(runner, pdf, 23)  # finance
+    record_change = ingest_pipeline.update_or_undo
+
+    def dies_at_the_record(registry: Any, store: Any, record: Any, **kwargs: Any) -> None:
+        if not record.rewriting:  # the record's last write, after the rows
+            raise Crash
+        record_change(registry, store, record, **kwargs)
+
+    monkeypatch.setattr(ingest_pipeline, "update_or_undo", dies_at_the_record)
+    with pytest.raises(Crash):
+        runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}
+    # What readers see in the meantime is an indexed document (a pending state, the first fix, told readers
+    # of finance that something changed while an admin only added a group they are not in).
+    assert DocumentRegistry.open(settings).get(TENANT, doc_id).state == DocState.INDEXED
+    monkeypatch.setattr(ingest_pipeline, "update_or_undo", record_change)
+
+    again = IngestRunner(settings).run([pdf], groups=groups, tenant=TENANT, progress=False)
+    assert again.documents[0].status in (INDEXED, REPLACED), again.documents[0]
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record is not None and record.state == DocState.INDEXED
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {tuple(record.groups)}
 
 
 def test_a_document_another_ingest_changed_meanwhile_is_left_to_it(
@@ -247,3 +287,22 @@ def test_a_document_another_ingest_changed_meanwhile_is_left_to_it(
     record = DocumentRegistry.open(settings).get(TENANT, doc_id)
     assert record.sha256 == "f" * 64 and record.groups == ["finance"]
     assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("finance",)}
+
+
+@pytest.mark.parametrize("groups", [["finance"], ["ops"]], ids=["unchanged", "in-place"])
+def test_an_upload_of_the_same_bytes_keeps_where_the_file_was_ingested_from(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, groups: list[str]
+) -> None:
+    """An upload's path is the server's spool file, so its source is empty; for an unchanged or regrouped
+    document that blanked the folder path it was ingested from (a read-only trust audit, 2026-12-06), and
+    the document dropped out of that folder's `gone` list and `--prune`."""
+    pdf = tmp_path / "folder" / "kept.pdf"
+    pdf.parent.mkdir()
+    doc_id = stored(runner, pdf, 24)  # finance, from the folder
+    spool = tmp_path / "spool-0001.pdf"
+    spool.write_bytes(pdf.read_bytes())
+    report = runner.run([spool], groups=groups, tenant=TENANT, progress=False, display_name="kept.pdf")
+    assert [(d.doc_id, d.status) for d in report.documents] == [
+        (doc_id, SKIPPED if groups == ["finance"] else UPDATED)
+    ]
+    assert DocumentRegistry.open(settings).get(TENANT, doc_id).source == str(pdf)

@@ -343,7 +343,8 @@ def start_folder_ingest(
     body: FolderIngestBody, request: Request, principal: Editor, settings: SettingsDep, db: DbDep
 ) -> JSONResponse:
     from figvault.ingest.extract import no_documents_reason
-    from figvault.pipeline.ingest_job import allowed_roots, check_allowed, principal_params
+    from figvault.pipeline.ingest_job import allowed_roots, check_allowed, principal_params, seen_in_folders
+    from figvault.pipeline.registry import SEEN
     from figvault.service.upload_jobs import upload_groups
 
     runner = _runner(request)
@@ -366,6 +367,7 @@ def start_folder_ingest(
         "tenant": principal.tenant,
         "allowed_roots": [str(r) for r in allowed_roots(settings, principal.tenant)],
         "principal": principal_params(principal),  # which existing documents its files may replace
+        SEEN: seen_in_folders(db.conn(), principal, paths),  # a change made after it, judged as shown
     }
     if body.prune:
         params["prune"] = True
