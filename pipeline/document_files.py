@@ -104,6 +104,16 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     return len(notes)
 
 
+def note_replaced(settings: Settings, left: LeftFiles) -> None:
+    """Leave what a replaced document's old version may no longer need (its units' images, its original
+    when the bytes changed) to the next ``sweep``, which removes what no document uses: the ingest that
+    replaced it holds the store lock shared, and the check needs it exclusive. Before, a replacement kept
+    every old image and original for good."""
+    if left.blobs or left.sha256:
+        trash = Storage.from_settings(settings).area(TRASH_AREA)
+        trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
+
+
 def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:
     blobs = BlobStore.from_settings(settings)
     used = _used_blobs(store, left.blobs)

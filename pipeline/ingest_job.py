@@ -717,10 +717,13 @@ def _as_seen(groups: Sequence[str], tags: Sequence[str]) -> dict[str, list[str]]
 def seen_in_folders(db: Database, principal: Principal, paths: Sequence[str]) -> dict[str, Any]:
     """The groups and tags, now, of each document ``principal`` may replace that a file of ``paths`` (files,
     or folders' files) may become (``doc_identity.resolve_target``: by its name, or the file it was last
-    ingested from): a server-folder job's ``SEEN``."""
+    ingested from): a server-folder job's ``SEEN``. Empty for a caller judged by time
+    (``Principal.sets_every_group``): one entry a document of a large share is kept in the job's record."""
     from figvault.ingest.extract import iter_input_files
     from figvault.text_checks import display_name
 
+    if principal.sets_every_group:
+        return {}
     by_name: dict[str, list[DocumentRecord]] = {}
     by_source: dict[str, list[DocumentRecord]] = {}
     for record in DocumentRegistry(db).list(tenant=principal.tenant):

@@ -29,6 +29,7 @@ from figvault.errors import FigvaultError, VersionMismatchError, operator_line, 
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
+from figvault.pipeline.document_files import LeftFiles, files_of, note_replaced
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind
 from figvault.pipeline.file_digests import FileDigests
@@ -757,6 +758,7 @@ class IngestRunner:
         again, no order of the two leaves the document or its units behind."""
         known = self.registry.get(tenant, plan.doc_id)
         outcome, record = self._outcome_and_record(collection, path, plan, prepared, tenant, known)
+        old = self._old_files(tenant, known, record.sha256)
         registered = plan.known is not None  # a row that only a deletion removes
         stored = False  # whether any new row may have reached the store
         try:
@@ -782,6 +784,8 @@ class IngestRunner:
             indexed = record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)})
             if not self.registry.update(indexed):
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
+            if old is not None:
+                note_replaced(self.settings, old)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
             log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
@@ -796,6 +800,16 @@ class IngestRunner:
                 self.registry.put(failed)
             outcome.status, outcome.error, outcome.units = FAILED, reason, 0
         return outcome
+
+    def _old_files(self, tenant: str, known: DocumentRecord | None, new_sha: str) -> LeftFiles | None:
+        """What the stored version of a document being replaced may leave (``document_files``): the images
+        its units name, and its original when the bytes change; None for a new document."""
+        if known is None or is_placeholder(known):
+            return None
+        old = files_of(self.store, tenant, known.doc_id, known.sha256)
+        if old.sha256 == new_sha:
+            old.sha256 = ""  # the same bytes: the original stays the new version's
+        return old
 
     def _deleted_meanwhile(
         self, outcome: DocumentOutcome, collection: str, tenant: str, doc_id: str, *, stored: bool

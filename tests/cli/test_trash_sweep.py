@@ -58,3 +58,33 @@ def test_a_command_line_ingest_sweeps_at_its_end(tmp_path: Path) -> None:
     run(settings, "ingest", str(tmp_path / "report.pdf"), "--groups", "eng", "-q")
     assert not blobs.exists(key) and notes(settings) == []
     assert blobs.keys(), "the new document's own pictures stay"
+
+
+def test_a_replacement_leaves_no_picture_of_its_old_version(tmp_path: Path) -> None:
+    """A changed file replaced its document and kept the old version's pictures for good (a read-only crash
+    audit, 2026-12-06: 58 blob files for 56 units after one replacement). Now they are noted for the
+    sweep at the job's end, which keeps what a unit of any document still names."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    blobs = BlobStore.from_settings(settings)
+    old = set(blobs.keys())
+    figure_pdf(report, seed=6, n_figures=1)  # a new version, with another picture
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    [record] = DocumentRegistry.open(settings).list()
+    assert notes(settings) == [] and record.units == 1
+    assert not old & set(blobs.keys()) and len(blobs.keys()) == 1
+
+
+def test_a_replacement_keeps_the_pictures_another_document_names(tmp_path: Path) -> None:
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "kept.pdf").write_bytes(report.read_bytes())
+    run(settings, "ingest", str(report), str(copy / "kept.pdf"), "--groups", "eng", "-q")
+    blobs = BlobStore.from_settings(settings)
+    shared = set(blobs.keys())
+    figure_pdf(report, seed=6, n_figures=1)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    assert shared <= set(blobs.keys()) and notes(settings) == []
