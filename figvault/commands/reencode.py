@@ -79,7 +79,7 @@ def reencode(
             )
         if not quiet:
             typer.echo(
-                f"reencode: job {job.id}: {_plan_line(plan, job)}, engine"
+                f"reencode: job {job.id}: {_plan_line(plan, job, store.served_collection())}, engine"
                 f" {job.params.get('engine') or settings.ingest.engine}",
                 err=True,
             )
@@ -96,11 +96,12 @@ def reencode(
         )
 
 
-def _plan_line(plan: ReencodePlan | None, job: Job) -> str:
-    """What the job does: from which collection and version to which; a job whose alias switch a stopped
-    process left unfinished names the collections only."""
+def _plan_line(plan: ReencodePlan | None, job: Job, served: str | None) -> str:
+    """What the job does: from which collection and version to which; a stopped job with nothing left to
+    encode names the collections only (its switch to finish, or nothing: the alias serves another)."""
     if plan is None:
-        return f"{job.params.get('source')} -> {job.params.get('target')} (finishing its switch)"
+        left = "finishing its switch" if served == job.params.get("target") else "nothing left to do"
+        return f"{job.params.get('source')} -> {job.params.get('target')} ({left})"
     return (
         f"{plan.source} ({plan.source_layout.embedding_version}) ->"
         f" {plan.target} ({plan.target_layout.embedding_version})"
