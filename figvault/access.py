@@ -114,7 +114,7 @@ class Principal(BaseModel):
 
     def view_of(self, groups: Iterable[str], tags: Iterable[str]) -> dict[str, list[str]]:
         """What this caller is shown of a document's access and labels: its shared groups and the tags.
-        An editor's ingest job compares it before and after (``registry.seen_changed``): a change of
+        An editor's ingest job compares it before and after (``registry.seen_later``): a change of
         groups the editor is not in is not its to learn."""
         return {"groups": self.shown_groups(groups), "tags": sorted(set(tags))}
 

@@ -38,9 +38,10 @@ from figvault.pipeline.registry import (
     DocState,
     DocumentRecord,
     DocumentRegistry,
-    changed_since,
+    asked_field,
     connect,
-    seen_changed,
+    seen_later,
+    set_later,
 )
 from figvault.pipeline.regroup import DocumentNotFoundError, restamp_units, update_or_undo
 from figvault.pipeline.runner import Engine, build_engine
@@ -154,8 +155,10 @@ class _Planned:
     """Where the file was read from, as given (``DocumentRecord.source``); empty for an upload."""
     tags: tuple[str, ...] = ()
     """The tags the document gets (sorted)."""
-    asked_at: float = 0.0
-    """When what gives it these groups and tags was asked for (``DocumentRecord.asked_at``)."""
+    groups_asked_at: float = 0.0
+    """When what gives it these groups was asked for (``DocumentRecord.groups_asked_at``)."""
+    tags_asked_at: float = 0.0
+    """The same for its tags."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class _Request:
     """Read files that failed before for their bytes' sake again, though unchanged."""
     asked_at: float = 0.0
     """When the run was asked for (a job's creation): a document whose groups or tags were changed by a
-    request made after it keeps them (``registry.changed_since``)."""
+    request made after it keeps them (``registry.set_later``)."""
     seen: Mapping[str, Any] | None = None
     """What the caller was shown of each document when it asked (``registry.SEEN``); None: nothing kept."""
 
@@ -340,7 +343,7 @@ class IngestRunner:
         whose groups or tags were set by a request made after it (a ``set-groups``, a newer ingest) keeps
         them; its file is still read when it changed. A job resumed after a crash, or queued behind such a
         change, gave the groups it was asked for back. A caller who does not see every group judges by
-        ``seen`` instead (``registry.seen_changed``: what it was shown of each document when it asked), so
+        ``seen`` instead (``registry.seen_later``: what it was shown of each document when it asked), so
         that a change to groups it is not in does not show in its results."""
         started = time.perf_counter()
         caller = principal if principal is not None else local_operator(tenant)
@@ -416,6 +419,7 @@ class IngestRunner:
         todo: list[tuple[Path, _Planned]] = []
         restamps: list[tuple[Path, _Planned]] = []
         twins: dict[str, tuple[str, str]] = {}  # content hash -> (name, id) of a new document of this run
+        noted: dict[str, dict[str, float]] = {}  # skipped documents' labels, as a later request asked them
         for path in files:
             ident = request.identity(path)
             name = ident.name or display_name(path.name)  # the path stays exact (``source``)
@@ -441,11 +445,16 @@ class IngestRunner:
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
+            if known is not None and known.rewriting:
+                try:
+                    known = self._finish_rewrite(report.tenant, known)
+                except Exception as exc:  # fails this document alone; the mark stays for the next run
+                    error = DELETED_MEANWHILE if isinstance(exc, DocumentNotFoundError) else public_line(exc)
+                    report.documents.append(DocumentOutcome(str(path), did, FAILED, error=error, name=name))
+                    continue
             doc_groups, doc_tags, asked = self._access_for(request, known)
             if unreadable is not None:
-                plan = _Planned(
-                    did, name, "", doc_groups, known, source=source, tags=doc_tags, asked_at=asked
-                )
+                plan = _Planned(did, name, "", doc_groups, known, source=source, tags=doc_tags, **asked)
                 self._fail(report, path, plan, report.tenant, unreadable)
                 continue
             if source and not request.retry_failed and failed_before(known, sha):
@@ -460,46 +469,72 @@ class IngestRunner:
                 # of where the file lies: the folder it was ingested from still holds it (gone, prune).
                 if source and known.source != source:
                     self.registry.set_source(report.tenant, did, source)
-                if asked > known.asked_at:  # as asked, by a later request: an older job leaves it so
-                    self.registry.note_asked(report.tenant, did, asked)
+                newer = {f: t for f, t in asked.items() if t > getattr(known, f)}
+                if newer:  # as asked, by a later request: an older job resumed later leaves it so
+                    noted[did] = newer
                 report.documents.append(
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)
                 )
                 continue
             if self._restampable(known, sha, report.collection):
-                planned = _Planned(
-                    did, name, sha, doc_groups, known, source=source, tags=doc_tags, asked_at=asked
-                )
+                planned = _Planned(did, name, sha, doc_groups, known, source=source, tags=doc_tags, **asked)
                 restamps.append((path, planned))
                 continue
             new = known is None or is_placeholder(known)  # an accepted upload's document is new too
             notes = self._copy_notes(request.caller, did, sha, twins) if new else ()
             if new and sha:
                 twins.setdefault(sha, (name, did))
-            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source, doc_tags, asked)))
+            todo.append((path, _Planned(did, name, sha, doc_groups, known, notes, source, doc_tags, **asked)))
+        if noted:
+            self.registry.note_asked(report.tenant, noted)
         return todo, restamps
+
+    def _finish_rewrite(self, tenant: str, known: DocumentRecord) -> DocumentRecord:
+        """A document a crash left in the middle of an in-place update (``rewriting``): its rows in every
+        collection given the record's groups and tags, which the update wrote first, then unmarked; the
+        record as it is now. Before anything else of a run, so that whatever the run does next (skip it,
+        fail its new bytes, set other groups) starts from rows that match the record."""
+        key = self.acl_sets.register(tenant, known.groups)
+        changes = {F_GROUPS: list(known.groups), F_ACL_KEY: key, F_TAGS: list(known.tags)}
+        for collection in restamp_units(self.store, tenant, known.doc_id, changes):
+            self.store.flush(collection)
+        finished = known.model_copy(update={"rewriting": False})
+        update_or_undo(self.registry, self.store, finished, touch=False)
+        log.info("%s: an in-place update a stopped process left half done was finished", known.doc_id)
+        return finished
 
     def _access_for(
         self, request: _Request, known: DocumentRecord | None
-    ) -> tuple[list[str], tuple[str, ...], float]:
-        """A planned document's groups, tags, and when they were asked for: the run's (``_groups_for``;
-        tags None: a known document's), unless a request made after the run's set them (then they stay)."""
+    ) -> tuple[list[str], tuple[str, ...], dict[str, float]]:
+        """A planned document's groups, tags, and when each was asked for (``asked_field``): the run's
+        (``_groups_for``; tags None: a known document's), but a label a request made after the run's set
+        stays. Judged by time for a caller whose groups replace all of a document's; an editor by what it
+        sees (``registry.seen_later``), or by time for a document made after its job was queued."""
         caller = request.caller
-        if caller.sets_every_group:  # it may know of every change: judged by time
-            later = changed_since(known, request.asked_at)
-        else:
-            later = seen_changed(known, caller, request.seen or {})
-        groups, tags = (None, None) if later else (request.groups, request.tags)
+        later = None if caller.sets_every_group else seen_later(known, caller, request.seen or {})
+        if later is None:
+            later = set_later(known, request.asked_at)
         if later:
-            log.info("%s: groups and tags set after this ingest was asked for: kept", known and known.doc_id)
+            log.info(
+                "%s: %s set after this ingest was asked for: kept", known and known.doc_id, sorted(later)
+            )
+        groups = None if "groups" in later else request.groups
+        tags = None if "tags" in later else request.tags
         doc_tags = sorted(set(tags)) if tags is not None else (list(known.tags) if known else [])
-        if known is None:
-            asked = request.asked_at
-        elif groups is None and tags is None:
-            asked = known.asked_at  # nothing of this run's is given to it
-        else:
-            asked = max(known.asked_at, request.asked_at)  # never back: a later change stays the later one
+        asked = {
+            asked_field(label): self._asked(known, label, given is not None, request.asked_at)
+            for label, given in (("groups", groups), ("tags", tags))
+        }
         return self._groups_for(caller, groups, known), tuple(doc_tags), asked
+
+    @staticmethod
+    def _asked(known: DocumentRecord | None, label: str, given: bool, asked_at: float) -> float:
+        """When what a planned document gets of ``label`` was asked for: the run's time for a new document
+        or a label the run gives (never back: a later change stays the later one), else the known one's."""
+        if known is None:
+            return asked_at
+        before = float(getattr(known, asked_field(label)))
+        return max(before, asked_at) if given else before
 
     def _copy_notes(
         self, caller: Principal, doc_id: str, sha: str, twins: Mapping[str, tuple[str, str]]
@@ -596,7 +631,8 @@ class IngestRunner:
             "groups": list(plan.groups),
             "tags": list(plan.tags),
             "source": plan.source or known.source,  # an upload of the same bytes: as an unchanged one
-            "asked_at": plan.asked_at,
+            "groups_asked_at": plan.groups_asked_at,
+            "tags_asked_at": plan.tags_asked_at,
         }
         record = known.model_copy(update=update)
         written = False  # whether a rewritten row may have reached the store
@@ -723,7 +759,8 @@ class IngestRunner:
             error=error,
             source=plan.source,
             failure=failure_kind(error),
-            asked_at=plan.asked_at,
+            groups_asked_at=plan.groups_asked_at,
+            tags_asked_at=plan.tags_asked_at,
         )
         if known is not None:
             update = {
@@ -758,10 +795,10 @@ class IngestRunner:
         again, no order of the two leaves the document or its units behind."""
         known = self.registry.get(tenant, plan.doc_id)
         outcome, record = self._outcome_and_record(collection, path, plan, prepared, tenant, known)
-        old = self._old_files(tenant, known, record.sha256)
         registered = plan.known is not None  # a row that only a deletion removes
         stored = False  # whether any new row may have reached the store
         try:
+            old = self._old_files(tenant, known, record.sha256)
             if registered and (known is None or not self.registry.update(record)):
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=False)
             if not registered:
@@ -785,7 +822,7 @@ class IngestRunner:
             if not self.registry.update(indexed):
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
             if old is not None:
-                note_replaced(self.settings, old)
+                self._leave_old_files(old)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
             log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
@@ -800,6 +837,14 @@ class IngestRunner:
                 self.registry.put(failed)
             outcome.status, outcome.error, outcome.units = FAILED, reason, 0
         return outcome
+
+    def _leave_old_files(self, old: LeftFiles) -> None:
+        """``note_replaced``, whose failure (a full disk) only leaves the files where they are: the new
+        version is indexed, and must not be reported failed for it."""
+        try:
+            note_replaced(self.settings, old)
+        except Exception:
+            log.warning("could not note the old version's files for removal", exc_info=True)
 
     def _old_files(self, tenant: str, known: DocumentRecord | None, new_sha: str) -> LeftFiles | None:
         """What the stored version of a document being replaced may leave (``document_files``): the images
@@ -859,7 +904,8 @@ class IngestRunner:
             collection=collection,
             embedding_version=self.layout.embedding_version,
             source=plan.source,
-            asked_at=plan.asked_at,
+            groups_asked_at=plan.groups_asked_at,
+            tags_asked_at=plan.tags_asked_at,
         )
         return outcome, record
 

@@ -344,7 +344,7 @@ class Reencoder:
         t = time.perf_counter()
         self.store.switch_alias(plan.target)
         switch_ms = (time.perf_counter() - t) * 1000
-        point_records(self.settings, plan.source, plan.target, plan.target_layout.embedding_version)
+        point_records(self.settings, plan.target, plan.target_layout.embedding_version)
         return switch_ms
 
     def run(self) -> ReencodeResult:
@@ -400,18 +400,12 @@ class Reencoder:
         self.timings[key] = self.timings.get(key, 0.0) + seconds
 
 
-def point_records(settings: Settings, source: str, target: str, version: str) -> int:
-    """The documents whose record names collection ``source`` now name ``target`` and its ``version``
-    (the switch's last step); how many."""
-    registry = DocumentRegistry(connect(settings))
-    moved = 0
-    for record in registry.list():
-        if record.collection == source:
-            # update, never put: a document deleted since the list (a deletion does not wait for the lock)
-            # stays deleted.
-            update = {"collection": target, "embedding_version": version}
-            moved += registry.update(record.model_copy(update=update))
-    return moved
+def point_records(settings: Settings, target: str, version: str) -> int:
+    """Every document's record names collection ``target`` and its ``version`` (the switch's last step; the
+    caller holds the store write lock, exclusive): one statement, so a document deleted meanwhile (a
+    deletion does not wait for the lock) stays deleted and no other field is written back. Also a record an
+    earlier re-encode left naming its source (stopped after its switch): its units were copied on too."""
+    return DocumentRegistry(connect(settings)).move_to_collection(target, version)
 
 
 def finish_switched(
@@ -424,7 +418,8 @@ def finish_switched(
     source, target = params.get("source"), params.get("target")
     if not source or served is None or served != target:
         return None
-    moved = point_records(settings, source, served, store.layout_of(served).embedding_version)
+    with store_write_lock(settings, exclusive=True):  # as the switch: a regroup writes whole records
+        moved = point_records(settings, served, store.layout_of(served).embedding_version)
     summary = f"finished: the alias already served {served}; {moved} documents' records name it now"
     return {"summary": summary, "source": source, "target": served, "records": moved}
 

@@ -64,9 +64,11 @@ class DocumentRecord(BaseModel):
     failure: str = ""
     """A failed document's kind of failure (``pipeline/failures.py``): ``file`` when its bytes caused it (an
     ingest skips the unchanged file), else ``transient`` (read again); empty when not failed."""
-    asked_at: float = 0.0
-    """When the change that gave the document its groups and tags was asked for (registry migration 0011):
-    an ingest job asked for before it keeps them (``changed_since``). Internal: never shown."""
+    groups_asked_at: float = 0.0
+    """When the change that gave the document its groups was asked for (registry migration 0011): an ingest
+    job asked for before it keeps them (``set_later``). Internal: never shown."""
+    tags_asked_at: float = 0.0
+    """The same for its tags."""
     rewriting: bool = False
     """An ingest was rewriting its rows in place (migration 0011): the next run writes it whole. Internal."""
 
@@ -76,26 +78,40 @@ SEEN = "seen"
 server-folder job's documents; never shown: job parameters are not in what the API returns)."""
 
 
-def changed_since(record: DocumentRecord | None, asked_at: float) -> bool:
-    """Whether the document's groups or tags were set by a change asked for after ``asked_at`` (a job's
-    creation). The later request wins: a job resumed after a crash or queued behind a ``set-groups`` must
-    not give back the groups it was asked for before. For a caller whose groups replace all of a
-    document's (``Principal.sets_every_group``); an editor judges by what it is shown (``seen_changed``)."""
-    return record is not None and record.asked_at > asked_at
+LABELS = ("groups", "tags")
+"""What a request sets of a document, each with the time it was asked for (``<label>_asked_at``)."""
 
 
-def seen_changed(record: DocumentRecord | None, caller: Principal, seen: Mapping[str, Any]) -> bool:
-    """Whether what ``caller`` is shown now of the document's groups and tags differs from what it is shown
-    of them as they were when its job was queued (``seen``: ``SEEN``): then a later request changed them,
-    and wins. A change to groups the caller is not in does not count, as the caller may not learn of it (the
-    job does what it would have done, and keeps those groups: ``access.groups_after_replace``). Both sides
-    are seen by the caller as it is now (an upload retried by a caller whose groups changed)."""
-    if record is None or record.doc_id not in seen:
-        return False
-    then = seen[record.doc_id]
-    return caller.view_of(then.get("groups", []), then.get("tags", [])) != caller.view_of(
-        record.groups, record.tags
-    )
+def asked_field(label: str) -> str:
+    return f"{label}_asked_at"
+
+
+def set_later(record: DocumentRecord | None, asked_at: float) -> frozenset[str]:
+    """The labels of the document (``LABELS``) that a change asked for after ``asked_at`` (a job's creation)
+    set. The later request wins: a job resumed after a crash or queued behind a ``set-groups`` must not give
+    back the groups it was asked for before; a later change of tags alone leaves its groups to it."""
+    if record is None:
+        return frozenset()
+    return frozenset(label for label in LABELS if getattr(record, asked_field(label)) > asked_at)
+
+
+def seen_later(
+    record: DocumentRecord | None, caller: Principal, seen: Mapping[str, Any]
+) -> frozenset[str] | None:
+    """The labels of the document that ``caller`` is shown otherwise now than it is shown them as they were
+    when its job was queued (``seen``: ``SEEN``): a later request changed them, and wins. A change to groups
+    the caller is not in does not count, as the caller may not learn of it (the job does what it would have
+    done, and keeps those groups: ``access.groups_after_replace``). Both sides are seen by the caller as it
+    is now (an upload retried by a caller whose groups changed). None for a document not in ``seen``
+    (made after the job was queued): it is judged by time (``set_later``)."""
+    if record is None:
+        return frozenset()
+    then = seen.get(record.doc_id)
+    if then is None:
+        return None
+    was = caller.view_of(then.get("groups", []), then.get("tags", []))
+    now = caller.view_of(record.groups, record.tags)
+    return frozenset(label for label in LABELS if was[label] != now[label])
 
 
 class DocumentRegistry:
@@ -217,13 +233,26 @@ class DocumentRegistry:
         with self.db.write() as conn:
             return conn.execute(stmt.values(_values(record))).rowcount > 0
 
-    def note_asked(self, tenant: str, doc_id: str, asked_at: float) -> None:
-        """Record that a request of ``asked_at`` found the document's groups and tags as it asked (a run
-        that skipped it): an older job resumed later must not change them (``changed_since``)."""
+    def note_asked(self, tenant: str, asked: Mapping[str, Mapping[str, float]]) -> None:
+        """Record that a request found documents' labels as it asked (a run that skipped them; ``asked``:
+        document id -> ``asked_field`` -> when), in one transaction: an older job resumed later must not
+        change them (``set_later``). A time never goes back."""
         c = documents.c
-        stmt = update(documents).where(c.tenant == tenant, c.doc_id == doc_id, c.asked_at < asked_at)
         with self.db.write() as conn:
-            conn.execute(stmt.values(asked_at=asked_at))
+            for doc_id, times in asked.items():
+                for field_name, asked_at in times.items():
+                    column = c[field_name]
+                    stmt = update(documents).where(c.tenant == tenant, c.doc_id == doc_id, column < asked_at)
+                    conn.execute(stmt.values({column: asked_at}))
+
+    def move_to_collection(self, collection: str, version: str) -> int:
+        """Every document whose record names another collection now names ``collection`` and its
+        ``version``, in one statement (a re-encode's switch: its units are all there); how many. Records of
+        documents that never had a collection stay as they are."""
+        c = documents.c
+        stmt = update(documents).where(c.collection != collection, c.collection != "")
+        with self.db.write() as conn:
+            return conn.execute(stmt.values(collection=collection, embedding_version=version)).rowcount
 
     def delete_placeholder(self, tenant: str, doc_id: str) -> bool:
         """Delete the document only if it is still a placeholder (``doc_identity.is_placeholder``: pending,

@@ -90,8 +90,10 @@ def set_document_groups(
     with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
-        asked = max(asked_at, record.asked_at)  # a job asked for later took the lock first: still later
-        changed = record.model_copy(update={"groups": chosen, "asked_at": asked})
+        asked = max(
+            asked_at, record.groups_asked_at
+        )  # a job asked for later took the lock first: later still
+        changed = record.model_copy(update={"groups": chosen, "groups_asked_at": asked})
         update_or_undo(registry, store, changed, touch=False)
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
@@ -221,8 +223,8 @@ def set_document_tags(
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
-        asked = max(asked_at, record.asked_at)
-        update_or_undo(registry, store, record.model_copy(update={"tags": chosen, "asked_at": asked}))
+        asked = max(asked_at, record.tags_asked_at)
+        update_or_undo(registry, store, record.model_copy(update={"tags": chosen, "tags_asked_at": asked}))
     served = store.served_collection()
     return RetagResult(
         doc_id=record.doc_id,

@@ -69,10 +69,12 @@ class DocumentRow(Base):
     failure: Mapped[str] = _text("")
     """A failed document's kind of failure (pipeline/failures.py): ``file`` (its bytes': an ingest skips the
     unchanged file), ``transient`` or empty (read again); migration 0010."""
-    asked_at: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
-    """When the change that gave the document its groups and tags was asked for (unix time): an ingest job's
-    creation, a set-groups or set-tags call; 0 before migration 0011. Never shown (an admin's change of a
-    group the reader is not in is not the reader's to see)."""
+    groups_asked_at: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
+    """When the change that gave the document its groups was asked for (unix time): an ingest job's
+    creation, a set-groups call; 0 before migration 0011. Never shown (an admin's change of a group the
+    reader is not in is not the reader's to see)."""
+    tags_asked_at: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
+    """The same for its tags (an ingest job, a set-tags call); migration 0011."""
     rewriting: Mapped[int] = _int()
     """1 while an ingest rewrites the document's rows in place (other groups or tags): a run that finds it
     set writes the document whole (a crash came between the rows and the record); migration 0011. Not the

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.cli import load_commands
@@ -88,3 +89,26 @@ def test_a_replacement_keeps_the_pictures_another_document_names(tmp_path: Path)
     figure_pdf(report, seed=6, n_figures=1)
     run(settings, "ingest", str(report), "--groups", "eng", "-q")
     assert shared <= set(blobs.keys()) and notes(settings) == []
+
+
+def test_a_replacement_whose_note_cannot_be_written_is_still_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note of the old version's files is housekeeping: a disk too full to write it leaves those files
+    where they are, and the new version, already indexed, is not reported failed (a read-only review)."""
+    import errno
+
+    from figvault.pipeline import ingest_pipeline
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ingest_pipeline, "note_replaced", full)
+    figure_pdf(report, seed=6, n_figures=1)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    [record] = DocumentRegistry.open(settings).list()
+    assert record.state == DocState.INDEXED and record.units == 1

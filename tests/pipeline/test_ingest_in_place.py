@@ -239,7 +239,8 @@ def test_a_crash_between_the_rows_and_the_record_is_healed_by_the_next_run(
 ) -> None:
     """Killed after the rows were rewritten with the new groups, before the record was (a read-only crash
     audit, 2026-12-06 evening): the record still said the old groups and indexed, so the next run found the
-    document unchanged, and its rows kept groups no listing showed; whoever was in them found it."""
+    document unchanged, and its rows kept groups no listing showed; whoever was in them found it. Now the
+    next run first finishes the update the record was marked for, then does what it was asked."""
     pdf = tmp_path / "crashed.pdf"
     doc_id = stored(runner, pdf, 23)  # finance
     record_change = ingest_pipeline.update_or_undo
@@ -259,9 +260,10 @@ def test_a_crash_between_the_rows_and_the_record_is_healed_by_the_next_run(
     monkeypatch.setattr(ingest_pipeline, "update_or_undo", record_change)
 
     again = IngestRunner(settings).run([pdf], groups=groups, tenant=TENANT, progress=False)
-    assert again.documents[0].status in (INDEXED, REPLACED), again.documents[0]
+    assert again.documents[0].status == (SKIPPED if groups is None else UPDATED), again.documents[0]
     record = DocumentRegistry.open(settings).get(TENANT, doc_id)
-    assert record is not None and record.state == DocState.INDEXED
+    assert record is not None and record.state == DocState.INDEXED and not record.rewriting
+    assert record.groups == (groups or ["ops"])
     assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {tuple(record.groups)}
 
 
@@ -306,3 +308,30 @@ def test_an_upload_of_the_same_bytes_keeps_where_the_file_was_ingested_from(
         (doc_id, SKIPPED if groups == ["finance"] else UPDATED)
     ]
     assert DocumentRegistry.open(settings).get(TENANT, doc_id).source == str(pdf)
+
+
+def test_a_crashed_update_whose_file_then_fails_is_finished_first(
+    runner: IngestRunner, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed mid-update, then the file changed into one that fails for its bytes: the failure kept the
+    mark and the old units, and later runs skipped the unchanged broken file (failed before), so rows and
+    record never matched again (a read-only review). The update is finished before anything else."""
+    pdf = tmp_path / "broken-later.pdf"
+    doc_id = stored(runner, pdf, 25)  # finance
+    record_change = ingest_pipeline.update_or_undo
+
+    def dies_at_the_record(registry: Any, store: Any, record: Any, **kwargs: Any) -> None:
+        if not record.rewriting:
+            raise Crash
+        record_change(registry, store, record, **kwargs)
+
+    monkeypatch.setattr(ingest_pipeline, "update_or_undo", dies_at_the_record)
+    with pytest.raises(Crash):
+        runner.run([pdf], groups=["ops"], tenant=TENANT, progress=False)
+    monkeypatch.setattr(ingest_pipeline, "update_or_undo", record_change)
+    pdf.write_bytes(b"%PDF-1.7\nnot a PDF at all")
+    failed = IngestRunner(settings).run([pdf], groups=None, tenant=TENANT, progress=False)
+    assert [d.status for d in failed.documents] == [FAILED]
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record is not None and not record.rewriting and record.groups == ["ops"]
+    assert {tuple(r[F_GROUPS]) for r in rows_of(runner, doc_id).values()} == {("ops",)}

@@ -66,18 +66,20 @@ def test_first_ingest_indexes_every_figure(settings: Settings, first_report) -> 
     assert all(r.units == 2 and r.embedding_version == first_report.embedding_version for r in records)
 
 
+ASKED = {"groups_asked_at", "tags_asked_at"}
+"""When a document's labels were last asked for: internal, never shown, recorded again by a re-run."""
+
+
 def test_rerun_changes_nothing(settings: Settings, docs: list[Path], first_report) -> None:
     before = {d.name: store_ids(settings, "acme", d.name) for d in docs}
     # Everything but when the groups were last asked for (internal, never shown): the re-run asked for them
     # again, and an older job resumed later must not change them (docs/jobs.md "The later request wins").
-    registry_before = [
-        r.model_dump(exclude={"asked_at"}) for r in DocumentRegistry.open(settings).list("acme")
-    ]
+    registry_before = [r.model_dump(exclude=ASKED) for r in DocumentRegistry.open(settings).list("acme")]
     again = ingest_paths(settings, docs, groups=["eng"], tenant="acme", progress=False)
     assert [d.status for d in again.documents] == [SKIPPED] * 3
     assert {d.name: store_ids(settings, "acme", d.name) for d in docs} == before
     registry_after = DocumentRegistry.open(settings).list("acme")
-    assert [r.model_dump(exclude={"asked_at"}) for r in registry_after] == registry_before
+    assert [r.model_dump(exclude=ASKED) for r in registry_after] == registry_before
 
 
 def test_changed_file_replaces_its_units(settings: Settings, docs: list[Path], first_report) -> None:

@@ -6,6 +6,7 @@ gave the groups it was asked for back: an admin's narrowing was undone without a
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +101,21 @@ def test_an_editor_judges_by_what_it_sees_now_of_then_and_now() -> None:
     upload was queued is seen through those too, so a change of groups alone is not a change of the
     document (the first version kept what the caller was shown then, and dropped the upload's tags)."""
     from figvault.access import Principal, Role
-    from figvault.pipeline.registry import DocState, DocumentRecord, seen_changed
+    from figvault.pipeline.registry import DocState, DocumentRecord, seen_later
 
     record = DocumentRecord(
         doc_id="doc_1", tenant=TENANT, name="a.pdf", state=DocState.INDEXED, groups=["finance", "hr"]
     )
     then = {"doc_1": {"groups": ["finance", "hr"], "tags": []}}
     moved = Principal(user="eve", tenant=TENANT, groups=["hr", "sales"], roles=[Role.EDITOR])
-    assert not seen_changed(record, moved, then)
+    assert seen_later(record, moved, then) == frozenset()
     hidden = record.model_copy(update={"groups": ["finance", "hr", "legal"]})
-    assert not seen_changed(hidden, moved, then)  # legal: not eve's to see
-    assert seen_changed(record.model_copy(update={"groups": ["finance"]}), moved, then)  # hr taken
-    assert seen_changed(record.model_copy(update={"tags": ["q4"]}), moved, then)
+    assert seen_later(hidden, moved, then) == frozenset()  # legal: not eve's to see
+    assert seen_later(record.model_copy(update={"groups": ["finance"]}), moved, then) == {
+        "groups"
+    }  # hr taken
+    assert seen_later(record.model_copy(update={"tags": ["q4"]}), moved, then) == {"tags"}
+    assert seen_later(record.model_copy(update={"doc_id": "doc_new"}), moved, then) is None  # made since
 
 
 def test_a_queued_ingest_keeps_a_set_groups_made_after_it_was_asked_for(
@@ -181,3 +185,46 @@ def test_a_server_folder_job_keeps_the_documents_its_files_become_by_name(
     eve = Principal(user="eve", tenant=TENANT, groups=["finance"], roles=[Role.EDITOR])
     seen = seen_in_folders(connect(settings), eve, [str(folder)])
     assert seen == {"doc_up": {"groups": ["finance"], "tags": ["x"]}}  # not one eve may not replace
+
+
+def test_a_later_change_of_tags_alone_leaves_an_older_jobs_groups(settings: Settings, tmp_path: Path) -> None:
+    """Groups and tags each keep their own time: a killed `ingest --groups finance` (narrowing a document
+    from everyone) resumed after someone set its tags still narrows it, and keeps the tags (a read-only
+    review: one time for both kept it everyone without a word)."""
+    pdf = figure_pdf(tmp_path / "report.pdf", seed=8, n_figures=1)
+    runner = IngestRunner(settings)
+    doc_id = runner.run([pdf], groups=["everyone"], tenant=TENANT, progress=False).documents[0].doc_id
+    runner.conn.close()
+    store = JobStore.open(settings)
+    older = cli_job(store, pdf, ["finance"])
+    set_document_tags(settings, TENANT, doc_id, ["q4"])
+    assert run_here(settings, older).state == JobState.SUCCEEDED
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record is not None and (record.groups, record.tags) == (["finance"], ["q4"])
+    assert set(unit_fields(settings, doc_id)) == {(("finance",), ("q4",))}
+
+
+def test_an_editors_job_judges_a_document_made_after_it_was_queued_by_time(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A document its job's first try made before it stopped, or another job made after it was queued, is
+    not among what the editor was shown (``seen``): an admin's later change of it stays (a read-only
+    review: the resumed folder job put finance back)."""
+    from figvault.access import Principal, Role
+
+    pdf = figure_pdf(tmp_path / "a.pdf", seed=9, n_figures=1)
+    queued_at = time.time()
+    eve = Principal(user="eve", tenant=TENANT, groups=["finance", "sales"], roles=[Role.EDITOR])
+    runner = IngestRunner(settings)
+    first = runner.run(
+        [pdf], groups=["finance"], tenant=TENANT, progress=False, principal=eve, asked_at=queued_at
+    )
+    doc_id = first.documents[0].doc_id
+    set_document_groups(settings, TENANT, doc_id, ["sales"])  # after the job was queued
+    again = runner.run(
+        [pdf], groups=["finance"], tenant=TENANT, progress=False, principal=eve, asked_at=queued_at, seen={}
+    )
+    runner.conn.close()
+    assert [d.status for d in again.documents] == [SKIPPED]
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record is not None and record.groups == ["sales"]

@@ -380,22 +380,22 @@ def test_a_reencode_started_over_http_stops_when_its_admin_may_no_longer(
 def test_a_document_deleted_as_the_alias_switches_stays_deleted(
     settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The switch points every registry record of the old collection at the new one, from a list read under
-    the store lock; a deletion does not wait for that lock, and one that landed after the list was read had
-    its record written back (a document listed with units the store no longer holds). It stays deleted."""
+    """The switch points every registry record at the new collection under the store lock; a deletion does
+    not wait for that lock, and one that landed after the records were read had its record written back (a
+    document listed with units the store no longer holds). It stays deleted (one UPDATE since 2026-12-06
+    evening: nothing is read and written back)."""
     from figvault.pipeline import reencode as reencode_module
     from figvault.pipeline.ingest_pipeline import delete_document
 
     ingest(settings_a, make_docs(tmp_path / "docs", 2))
     [doomed, kept] = DocumentRegistry.open(settings_a).list("default")
 
-    class DeletedAfterTheList(DocumentRegistry):
-        def list(self, *args, **kwargs):  # the admin's delete lands just after the switch read the list
-            records = super().list(*args, **kwargs)
+    class DeletedAsItSwitches(DocumentRegistry):
+        def move_to_collection(self, *args, **kwargs):  # the admin's delete lands as the records move
             assert delete_document(settings_a, "default", doomed.doc_id)
-            return records
+            return super().move_to_collection(*args, **kwargs)
 
-    monkeypatch.setattr(reencode_module, "DocumentRegistry", DeletedAfterTheList)
+    monkeypatch.setattr(reencode_module, "DocumentRegistry", DeletedAsItSwitches)
     final = reencode(clip_only_settings(settings_a))
     assert final.state == JobState.SUCCEEDED, final
     registry = DocumentRegistry.open(settings_a)
@@ -449,3 +449,49 @@ def test_a_reencode_stopped_after_its_switch_is_finished_by_the_next_run(
     again = runner.run(docs, groups=["eng"], tenant="default", progress=False)
     runner.conn.close()
     assert [d.status for d in again.documents] == [SKIPPED, SKIPPED]
+
+
+def test_finishing_a_switch_holds_the_store_lock(
+    settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records are pointed at the new collection under the store write lock, as the switch does: a
+    regroup waits (a read-only review: without it, a regroup landing in the middle was written over)."""
+    from figvault.pipeline import reencode as reencode_module
+    from figvault.pipeline.regroup import set_document_groups
+    from figvault.pipeline.store_lock import StoreBusyError
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 1))
+    settings_c = clip_only_settings(settings_a)
+    store = MilvusUnitStore.from_settings(settings_c)
+    plan = plan_reencode(store, SearchEngine.from_settings(settings_c).encoders)
+    assert plan is not None
+    jobs = JobStore.open(settings_c)
+    job = jobs.create(
+        JobType.REENCODE,
+        {"source": plan.source, "target": plan.target},
+        started_by="cli",
+        tenant=GLOBAL_TENANT,
+    )
+    point = reencode_module.point_records
+
+    def dies(*_args: object) -> int:
+        raise Crash
+
+    monkeypatch.setattr(reencode_module, "point_records", dies)
+    with pytest.raises(Crash):  # stopped right after its switch
+        run_here(settings_c, job)
+    [doc] = DocumentRegistry.open(settings_c).list()
+    waited: list[str] = []
+
+    def with_a_regroup_beside(*args: object) -> int:
+        try:
+            set_document_groups(settings_c, "default", doc.doc_id, ["board"], store=store, lock_timeout_s=0.5)
+        except StoreBusyError:
+            waited.append("regroup")
+        return point(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reencode_module, "point_records", with_a_regroup_beside)
+    finished = reencode_module.finish_switched(
+        settings_c, store, {"source": plan.source, "target": plan.target}
+    )
+    assert finished is not None and finished["records"] == 1 and waited == ["regroup"]
