@@ -563,7 +563,7 @@ class IngestRunner:
         return (
             known is not None
             and known.state == DocState.INDEXED
-            and not known.rewriting  # a crash came in the middle of a rewrite: written again whole
+            and not known.rewriting  # a crash came in the middle of a rewrite (``_plan`` finishes it first)
             and bool(sha)
             and known.sha256 == sha
             and known.embedding_version == self.layout.embedding_version
@@ -638,7 +638,7 @@ class IngestRunner:
         written = False  # whether a rewritten row may have reached the store
         try:
             changes = self._restamp_changes(tenant, known, record)
-            if changes:  # a crash while rows are rewritten leaves it marked: the next run writes it whole
+            if changes:  # a crash while rows are rewritten leaves it marked: the next run finishes it
                 marked = record.model_copy(update={"rewriting": True})
                 update_or_undo(self.registry, self.store, marked, touch=False)
             written = bool(changes)

@@ -21,7 +21,7 @@ from figvault.cli import load_commands
 from figvault.commands import app
 from figvault.errors import VersionMismatchError
 from figvault.pipeline.jobs import GLOBAL_TENANT, Job, JobState, JobStore, JobType, run_here
-from figvault.pipeline.reencode import plan_reencode
+from figvault.pipeline.reencode import ReencodePlan, plan_reencode
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.search import SearchEngine
@@ -407,13 +407,36 @@ class Crash(BaseException):
     """The process dies here (kill -9): no handler runs."""
 
 
+def stopped_after_its_switch(
+    settings: Settings, store: MilvusUnitStore, monkeypatch: pytest.MonkeyPatch
+) -> tuple[JobStore, Job, ReencodePlan]:
+    """A re-encode job to the encoders of ``settings`` whose process died right after it moved the alias,
+    before the records followed (``reencode.point_records``)."""
+    from figvault.pipeline import reencode as reencode_module
+
+    plan = plan_reencode(store, SearchEngine.from_settings(settings).encoders)
+    assert plan is not None
+    jobs = JobStore.open(settings)
+    params = {"source": plan.source, "target": plan.target}
+    job = jobs.create(JobType.REENCODE, params, started_by="cli", tenant=GLOBAL_TENANT)
+
+    def dies(*_args: object) -> int:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(reencode_module, "point_records", dies)
+        with pytest.raises(Crash):
+            run_here(settings, job)
+    assert store.served_collection() == plan.target
+    return jobs, jobs.require(job.id), plan
+
+
 def test_a_reencode_stopped_after_its_switch_is_finished_by_the_next_run(
     settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed after the alias moved, before the records named the new collection (a read-only crash audit,
     2026-12-06 evening): the next `figvault reencode` said "nothing to do" and left the job running, and the
     next ingest found every document in another collection and extracted and encoded them all again."""
-    from figvault.pipeline import reencode as reencode_module
     from figvault.pipeline.ingest_pipeline import SKIPPED, IngestRunner
 
     docs = make_docs(tmp_path / "docs", 2)
@@ -421,26 +444,9 @@ def test_a_reencode_stopped_after_its_switch_is_finished_by_the_next_run(
     settings_c = clip_only_settings(settings_a)
     store = MilvusUnitStore.from_settings(settings_c)
     old = store.served_collection()
-    plan = plan_reencode(store, SearchEngine.from_settings(settings_c).encoders)
-    assert plan is not None
-    jobs = JobStore.open(settings_c)
-    job = jobs.create(
-        JobType.REENCODE,
-        {"source": plan.source, "target": plan.target},
-        started_by="cli",
-        tenant=GLOBAL_TENANT,
-    )
-
-    def dies(*_args: object) -> int:
-        raise Crash
-
-    monkeypatch.setattr(reencode_module, "point_records", dies)
-    with pytest.raises(Crash):
-        run_here(settings_c, job)
-    monkeypatch.undo()
-    assert store.served_collection() == plan.target
+    jobs, job, plan = stopped_after_its_switch(settings_c, store, monkeypatch)
     assert {r.collection for r in DocumentRegistry.open(settings_c).list()} == {old}
-    assert jobs.requeue(job.id, "resumed: the process running it stopped", owner=jobs.require(job.id).owner)
+    assert jobs.requeue(job.id, "resumed: the process running it stopped", owner=job.owner)
 
     final = run_here(settings_c, jobs.require(job.id))
     assert final.state == JobState.SUCCEEDED and final.result["records"] == 2, final
@@ -463,24 +469,9 @@ def test_finishing_a_switch_holds_the_store_lock(
     ingest(settings_a, make_docs(tmp_path / "docs", 1))
     settings_c = clip_only_settings(settings_a)
     store = MilvusUnitStore.from_settings(settings_c)
-    plan = plan_reencode(store, SearchEngine.from_settings(settings_c).encoders)
-    assert plan is not None
-    jobs = JobStore.open(settings_c)
-    job = jobs.create(
-        JobType.REENCODE,
-        {"source": plan.source, "target": plan.target},
-        started_by="cli",
-        tenant=GLOBAL_TENANT,
-    )
-    point = reencode_module.point_records
-
-    def dies(*_args: object) -> int:
-        raise Crash
-
-    monkeypatch.setattr(reencode_module, "point_records", dies)
-    with pytest.raises(Crash):  # stopped right after its switch
-        run_here(settings_c, job)
+    _jobs, _job, plan = stopped_after_its_switch(settings_c, store, monkeypatch)
     [doc] = DocumentRegistry.open(settings_c).list()
+    point = reencode_module.point_records
     waited: list[str] = []
 
     def with_a_regroup_beside(*args: object) -> int:
@@ -491,7 +482,6 @@ def test_finishing_a_switch_holds_the_store_lock(
         return point(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reencode_module, "point_records", with_a_regroup_beside)
-    finished = reencode_module.finish_switched(
-        settings_c, store, {"source": plan.source, "target": plan.target}
-    )
+    params = {"source": plan.source, "target": plan.target}
+    finished = reencode_module.finish_switched(settings_c, store, params)
     assert finished is not None and finished["records"] == 1 and waited == ["regroup"]
