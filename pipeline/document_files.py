@@ -70,8 +70,7 @@ def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, 
             _sweep_notes(settings, store)  # earlier deletions' notes, while the lock is ours
         return True
     except StoreBusyError:
-        trash = Storage.from_settings(settings).area(TRASH_AREA)
-        trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
+        _note_for_sweep(settings, left)
         log.info("document %s deleted while the store was busy: its files are removed later", doc_id)
         return False
 
@@ -110,8 +109,13 @@ def note_replaced(settings: Settings, left: LeftFiles) -> None:
     replaced it holds the store lock shared, and the check needs it exclusive. Before, a replacement kept
     every old image and original for good."""
     if left.blobs or left.sha256:
-        trash = Storage.from_settings(settings).area(TRASH_AREA)
-        trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
+        _note_for_sweep(settings, left)
+
+
+def _note_for_sweep(settings: Settings, left: LeftFiles) -> None:
+    """A note in ``trash/`` (blob keys and a content hash, no names); ``sweep`` removes what is unused."""
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
 
 
 def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:

@@ -39,6 +39,7 @@ from figvault.pipeline.registry import (
     DocumentRecord,
     DocumentRegistry,
     asked_field,
+    asked_since,
     connect,
     seen_later,
     set_later,
@@ -533,8 +534,7 @@ class IngestRunner:
         or a label the run gives (never back: a later change stays the later one), else the known one's."""
         if known is None:
             return asked_at
-        before = float(getattr(known, asked_field(label)))
-        return max(before, asked_at) if given else before
+        return asked_since(known, label, asked_at) if given else float(getattr(known, asked_field(label)))
 
     def _copy_notes(
         self, caller: Principal, doc_id: str, sha: str, twins: Mapping[str, tuple[str, str]]

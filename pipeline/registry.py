@@ -70,7 +70,8 @@ class DocumentRecord(BaseModel):
     tags_asked_at: float = 0.0
     """The same for its tags."""
     rewriting: bool = False
-    """An ingest was rewriting its rows in place (migration 0011): the next run writes it whole. Internal."""
+    """An ingest was rewriting its rows in place (migration 0011): the next run that meets it finishes the
+    rewrite first (``IngestRunner._finish_rewrite``). Internal."""
 
 
 SEEN = "seen"
@@ -84,6 +85,12 @@ LABELS = ("groups", "tags")
 
 def asked_field(label: str) -> str:
     return f"{label}_asked_at"
+
+
+def asked_since(record: DocumentRecord, label: str, asked_at: float) -> float:
+    """When what a request asked for at ``asked_at`` gives ``record`` of ``label`` counts as asked for:
+    never back, so a later change stays the later one (a job asked for later that took the lock first)."""
+    return max(float(getattr(record, asked_field(label))), asked_at)
 
 
 def set_later(record: DocumentRecord | None, asked_at: float) -> frozenset[str]:

@@ -29,7 +29,7 @@ from typing import Any
 from figvault.access import Principal, group_set
 from figvault.db import Database
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, asked_since, connect
 from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -90,9 +90,7 @@ def set_document_groups(
     with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
-        asked = max(
-            asked_at, record.groups_asked_at
-        )  # a job asked for later took the lock first: later still
+        asked = asked_since(record, "groups", asked_at)
         changed = record.model_copy(update={"groups": chosen, "groups_asked_at": asked})
         update_or_undo(registry, store, changed, touch=False)
     served = store.served_collection()
@@ -223,7 +221,7 @@ def set_document_tags(
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
-        asked = max(asked_at, record.tags_asked_at)
+        asked = asked_since(record, "tags", asked_at)
         update_or_undo(registry, store, record.model_copy(update={"tags": chosen, "tags_asked_at": asked}))
     served = store.served_collection()
     return RetagResult(

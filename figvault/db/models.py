@@ -77,7 +77,7 @@ class DocumentRow(Base):
     """The same for its tags (an ingest job, a set-tags call); migration 0011."""
     rewriting: Mapped[int] = _int()
     """1 while an ingest rewrites the document's rows in place (other groups or tags): a run that finds it
-    set writes the document whole (a crash came between the rows and the record); migration 0011. Not the
+    set finishes the rewrite first (a crash came between the rows and the record); migration 0011. Not the
     state, which readers see: it told them of a change to groups they are not in."""
 
 
