@@ -40,6 +40,21 @@ def unit_fields(settings: Settings, doc_id: str) -> list[tuple[tuple[str, ...], 
     return [(tuple(sorted(r["groups"])), tuple(sorted(r["tags"]))) for r in rows]
 
 
+def indexed_for(settings: Settings, pdf: Path, groups: list[str]) -> str:
+    """``pdf`` ingested for ``groups`` (no job): its document id."""
+    runner = IngestRunner(settings)
+    doc_id = runner.run([pdf], groups=groups, tenant=TENANT, progress=False).documents[0].doc_id
+    runner.conn.close()
+    return doc_id
+
+
+def assert_labels(settings: Settings, doc_id: str, groups: list[str], tags: list[str]) -> None:
+    """The document's record and every one of its units carry ``groups`` and ``tags``."""
+    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
+    assert record is not None and (record.groups, record.tags) == (groups, tags)
+    assert set(unit_fields(settings, doc_id)) == {(tuple(groups), tuple(tags))}
+
+
 def cli_job(store: JobStore, folder: Path, groups: list[str], tags: list[str] | None = None) -> Any:
     """An ingest job as ``figvault ingest FOLDER --groups ...`` records it (not started)."""
     params: dict[str, Any] = {"paths": [str(folder)], "groups": groups, "tenant": TENANT}
@@ -124,9 +139,7 @@ def test_a_queued_ingest_keeps_a_set_groups_made_after_it_was_asked_for(
     """An admin narrows a document while an older ingest of its (now changed) file waits in the queue: the
     ingest reads the new file and keeps the narrowed groups and the tags set since."""
     pdf = figure_pdf(tmp_path / "report.pdf", seed=3, n_figures=1)
-    runner = IngestRunner(settings)
-    doc_id = runner.run([pdf], groups=["everyone"], tenant=TENANT, progress=False).documents[0].doc_id
-    runner.conn.close()
+    doc_id = indexed_for(settings, pdf, ["everyone"])
     store = JobStore.open(settings)
     queued = cli_job(store, pdf, ["everyone"], tags=["old"])
     set_document_groups(settings, TENANT, doc_id, ["board"])
@@ -136,9 +149,8 @@ def test_a_queued_ingest_keeps_a_set_groups_made_after_it_was_asked_for(
     final = run_here(settings, queued)
     assert final.state == JobState.SUCCEEDED, final.message
     assert [d["status"] for d in final.result["documents"]] == [REPLACED]
-    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
-    assert record is not None and (record.groups, record.tags, record.units) == (["board"], ["secret"], 2)
-    assert set(unit_fields(settings, doc_id)) == {(("board",), ("secret",))}
+    assert_labels(settings, doc_id, ["board"], ["secret"])
+    assert DocumentRegistry.open(settings).get(TENANT, doc_id).units == 2
 
 
 def test_an_ingest_asked_for_after_a_set_groups_applies_its_own_groups(
@@ -146,15 +158,11 @@ def test_an_ingest_asked_for_after_a_set_groups_applies_its_own_groups(
 ) -> None:
     """The rule only keeps what a later request set: a newer ingest's groups and tags still apply."""
     pdf = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=1)
-    runner = IngestRunner(settings)
-    doc_id = runner.run([pdf], groups=["everyone"], tenant=TENANT, progress=False).documents[0].doc_id
-    runner.conn.close()
+    doc_id = indexed_for(settings, pdf, ["everyone"])
     set_document_groups(settings, TENANT, doc_id, ["board"])
     final = run_here(settings, cli_job(JobStore.open(settings), pdf, ["finance"], tags=["q3"]))
     assert final.state == JobState.SUCCEEDED, final.message
-    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
-    assert record is not None and (record.groups, record.tags) == (["finance"], ["q3"])
-    assert set(unit_fields(settings, doc_id)) == {(("finance",), ("q3",))}
+    assert_labels(settings, doc_id, ["finance"], ["q3"])
 
 
 def test_a_server_folder_job_keeps_the_documents_its_files_become_by_name(
@@ -192,16 +200,12 @@ def test_a_later_change_of_tags_alone_leaves_an_older_jobs_groups(settings: Sett
     from everyone) resumed after someone set its tags still narrows it, and keeps the tags (a read-only
     review: one time for both kept it everyone without a word)."""
     pdf = figure_pdf(tmp_path / "report.pdf", seed=8, n_figures=1)
-    runner = IngestRunner(settings)
-    doc_id = runner.run([pdf], groups=["everyone"], tenant=TENANT, progress=False).documents[0].doc_id
-    runner.conn.close()
+    doc_id = indexed_for(settings, pdf, ["everyone"])
     store = JobStore.open(settings)
     older = cli_job(store, pdf, ["finance"])
     set_document_tags(settings, TENANT, doc_id, ["q4"])
     assert run_here(settings, older).state == JobState.SUCCEEDED
-    record = DocumentRegistry.open(settings).get(TENANT, doc_id)
-    assert record is not None and (record.groups, record.tags) == (["finance"], ["q4"])
-    assert set(unit_fields(settings, doc_id)) == {(("finance",), ("q4",))}
+    assert_labels(settings, doc_id, ["finance"], ["q4"])
 
 
 def test_an_editors_job_judges_a_document_made_after_it_was_queued_by_time(

@@ -309,15 +309,9 @@ def test_upload_size_limit_413(world: World) -> None:
 
 
 def _wait_for_job(world: World, job_id: str, user: str, timeout_s: float = 120) -> dict:
-    import time
+    from tests.helpers.jobs import finished_job
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = world.client.get(f"/v1/jobs/{job_id}", headers=world.headers(user)).json()
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
+    return finished_job(world.client, job_id, world.headers(user), timeout_s)
 
 
 def test_upload_search_and_delete(world: World, tmp_path_factory: pytest.TempPathFactory) -> None:

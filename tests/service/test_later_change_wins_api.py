@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from figvault.pipeline import ingest_job, users
 from figvault.pipeline.registry import connect
 from figvault.settings import load_settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.jobs import finished_job
 
 
 @dataclass
@@ -42,14 +42,8 @@ class Office:
         assert response.status_code == 202, response.text
         return response.json()
 
-    def ended(self, user: str, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            job = self.client.get(f"/v1/jobs/{job_id}", headers=self.as_(user)).json()
-            if job["state"] in ("succeeded", "failed", "cancelled"):
-                return job
-            time.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end in {timeout_s} s")
+    def ended(self, user: str, job_id: str) -> dict[str, Any]:
+        return finished_job(self.client, job_id, self.as_(user))
 
     def regroup(self, doc_id: str, groups: list[str]) -> None:
         body = {"groups": groups}

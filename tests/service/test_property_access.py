@@ -22,7 +22,6 @@ import math
 import os
 import random
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from figvault.pipeline import users
 from figvault.settings import Settings
 from tests.encoders.tiny_models import tiny_settings
 from tests.generated_docs import TOPICS, figure_pdf, figure_png
+from tests.helpers.jobs import finished_job
 from tests.helpers.server import no_rate_limits, wait_app_ready
 from tests.service.conftest import JWT_SECRET
 
@@ -168,13 +168,7 @@ def upload_all(corpus: Corpus, planned: list[Upload]) -> None:
 
 
 def wait_job(corpus: Corpus, up: Upload, timeout_s: float = 180) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = corpus.client.get(f"/v1/jobs/{up.job_id}", headers=corpus.callers[up.by].headers).json()
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {up.job_id} did not finish in {timeout_s}s")
+    return finished_job(corpus.client, up.job_id, corpus.callers[up.by].headers, timeout_s)
 
 
 def plan_uploads(
