@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from figvault.tags import MAX_TAG_CHARS, MAX_TAGS, tag_set
 from figvault.text_checks import MAX_FILTER_VALUES, NameList
@@ -65,6 +65,9 @@ def parse_pages(value: Any) -> tuple[int, int] | None:
 class SearchFilters(BaseModel):
     """Request filters. Access (tenant, groups) never comes from here: it comes from the Principal."""
 
+    # A mistyped key ("tag", "min_widht") is refused, never dropped: a dropped filter searched everything.
+    model_config = ConfigDict(extra="forbid")
+
     doc_ids: NameList = Field(default_factory=list)
     docs: NameList = Field(default_factory=list)
     """Source file names."""
@@ -101,11 +104,16 @@ class SearchFilters(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
-        pairs = (("min_width", "max_width"), ("min_height", "max_height"), ("min_aspect", "max_aspect"))
-        for low, high in pairs:
+        pairs = (
+            ("min_width", "max_width", "more than"),
+            ("min_height", "max_height", "more than"),
+            ("min_aspect", "max_aspect", "more than"),
+            ("after", "before", "later than"),  # a reversed day range matched nothing, without a word
+        )
+        for low, high, word in pairs:
             a, b = getattr(self, low), getattr(self, high)
             if a is not None and b is not None and a > b:
-                raise ValueError(f"{low} is more than {high}")
+                raise ValueError(f"{low} is {word} {high}")
         return self
 
     def aspect_range(self) -> tuple[float | None, float | None]:

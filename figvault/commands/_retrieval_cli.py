@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -13,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from figvault.errors import FigvaultError
-from figvault.search_models import SearchHit
+from figvault.search_models import SearchFilters, SearchHit
 
 if TYPE_CHECKING:
     from figvault.access import Principal
@@ -62,7 +63,14 @@ def filter_error(exc: ValidationError) -> str:
     field = next((str(part) for part in first["loc"] if isinstance(part, str)), "")
     # A validator's own reason may start with its field ("pages: ..."), said once: the option names it.
     message = str(first["msg"]).removeprefix("Value error, ").removeprefix(f"{field}: ")
-    return f"{filter_option(field) if field else 'filters'}: {message}"
+    if field:
+        return f"{filter_option(field)}: {message}"
+    # A rule over two fields ("min_width is more than max_width") says them as the options that set them.
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)*\b", lambda m: _option_or_word(m.group()), message)
+
+
+def _option_or_word(word: str) -> str:
+    return filter_option(word) if word in SearchFilters.model_fields else word
 
 
 def nothing_found_line(

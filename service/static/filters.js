@@ -6,6 +6,15 @@ import { pageLabel } from "./format.js";
 export const ASPECTS = ["landscape", "portrait", "square"];
 const SIZE_FIELDS = ["min_width", "max_width", "min_height", "max_height"];
 
+// A number input's text as the request wants it: a whole number as a number ("1e3" is 1000: parseInt read 1),
+// anything else as typed, so that the server refuses it naming its field instead of a wrong number passing.
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i; // a number input's grammar ("0x10" is not one)
+
+export function wholeNumber(text) {
+  const number = Number(text);
+  return DECIMAL.test(text) && Number.isInteger(number) ? number : text;
+}
+
 export function splitTags(text) {
   return [...new Set((text || "").split(",").map((t) => t.trim()).filter(Boolean))];
 }
@@ -24,7 +33,7 @@ export function buildFilters(values) {
   if (pages) filters.pages = pages; // the server parses "3-7", "5", "3-", "-7" and says what is wrong
   for (const field of SIZE_FIELDS) {
     const text = String(values[field] ?? "").trim();
-    if (text !== "") filters[field] = Number.parseInt(text, 10);
+    if (text !== "") filters[field] = wholeNumber(text);
   }
   if (ASPECTS.includes(values.aspect)) filters.aspect = values.aspect;
   return filters;

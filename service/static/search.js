@@ -8,6 +8,7 @@ import {
   isSearchable,
   noAccessText,
   nothingFoundText,
+  wholeNumber,
 } from "./filters.js";
 import { FIGURE_KINDS, el, formatScore, formatTimings, listFrom, pageLabel } from "./format.js";
 
@@ -197,9 +198,9 @@ export class SearchView {
   }
 
   topKValue() {
-    const k = Number.parseInt(this.topK.value, 10);
+    const k = wholeNumber(this.topK.value.trim());
     const most = Number(this.topK.max) || Infinity; // the server's MAX_TOP_K, written into the page it serves
-    return Number.isFinite(k) ? Math.min(most, Math.max(1, k)) : Math.min(most, 12);
+    return Number.isInteger(k) ? Math.min(most, Math.max(1, k)) : Math.min(most, 12);
   }
 
   // Every refused control named in the status line, the old results dimmed: they answer another search.

@@ -33,3 +33,19 @@ def test_a_wrong_filter_is_one_line_naming_its_option_once(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines() == [line]
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--min-width", "900", "--max-width", "300"], "error: --min-width is more than --max-width"),
+        (["--after", "2025-01-01", "--before", "2000-01-01"], "error: --after is later than --before"),
+    ],
+)
+def test_a_reversed_pair_names_both_options(tmp_path: Path, options: list[str], line: str) -> None:
+    """Two options that contradict each other: before, "filters: min_width is more than max_width" (the
+    model's field names), and a reversed day range searched and found nothing, exit 0."""
+    args = ["--config", "offline", "--data-dir", str(tmp_path), "search", "raft", *options]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [line]

@@ -59,6 +59,18 @@ def test_bad_filters_are_refused_with_a_reason() -> None:
         SearchFilters.model_validate({"tags": ["x" * 65]})  # bounded string
 
 
+def test_a_mistyped_filter_or_a_reversed_day_range_is_refused() -> None:
+    """Before: an unknown key ("tag", "min_widht") was dropped and the search ran unfiltered, and a day
+    range ending before it began matched nothing, without a word (every other reversed range was refused)."""
+    for typo in ({"tag": ["secret"]}, {"min_widht": 5000}, {"page": "5"}):
+        with pytest.raises(ValueError, match=next(iter(typo))):
+            SearchFilters.model_validate(typo)
+    with pytest.raises(ValueError, match="after is later than before"):
+        SearchFilters.model_validate({"after": "2025-01-01", "before": "2000-01-01"})
+    one_day = SearchFilters.model_validate({"after": "2025-01-01", "before": "2025-01-01"})
+    assert one_day.after == one_day.before  # both ends are inclusive: one day is a range
+
+
 def test_an_older_collection_reads_the_new_fields_as_empty(tmp_path) -> None:
     """A collection written before tags/aspect/phash: writes drop them, reads give empty values, plain
     searches work, and a filter it cannot answer is one clear error naming the re-encode."""

@@ -392,6 +392,33 @@ def test_image_search_without_clip_is_refused_before_the_image_is_read(world: Wo
     assert response.status_code == 400 and "CLIP" in response.json()["detail"]
 
 
+def test_mistyped_filters_are_refused_by_name_on_both_search_routes(world: World) -> None:
+    """A filter key nobody reads is a 422 naming it (before: 200, searched everything), and the image
+    form's bad filters are refused as the JSON route's are, each with its field (before: one sentence,
+    "filters: 1 validation error for SearchFilters", naming neither field nor problem)."""
+    headers = world.headers("reader")
+    typo = world.client.post("/v1/search", json={"query": "x", "filters": {"min_widht": 5}}, headers=headers)
+    assert typo.status_code == 422
+    assert typo.json()["detail"][0]["loc"] == ["body", "filters", "min_widht"]
+    png = ("x.png", b"\x89PNG\r\n\x1a\n", "image/png")
+    cases = {
+        '{"min_widht": 5}': ["body", "filters", "min_widht"],
+        '{"min_width": -1}': ["body", "filters", "min_width"],
+        '{"pages": "7-3"}': ["body", "filters", "pages"],
+        '{"min_width": 9, "max_width": 3}': ["body", "filters"],
+        "{not json": ["body", "filters"],
+        "[" * 40_000: ["body", "filters"],  # past the JSON parser's depth: a 422, not a 500
+    }
+    for filters, loc in cases.items():
+        refused = world.client.post(
+            "/v1/search/image", files={"image": png}, data={"filters": filters}, headers=headers
+        )
+        assert refused.status_code == 422, (filters[:20], refused.text)
+        detail = refused.json()["detail"]
+        assert detail[0]["loc"] == loc and detail[0]["msg"], detail
+        assert "validation error for" not in json.dumps(detail)
+
+
 def test_json_body_cap_413(world: World) -> None:
     huge = {"query": "x" * (2 * 2**20)}
     response = world.client.post("/v1/search", json=huge, headers=world.headers("reader"))

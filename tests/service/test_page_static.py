@@ -292,6 +292,29 @@ def test_filter_controls_become_the_request_filters() -> None:
     )
 
 
+EXPONENT_SCRIPT = """
+const { buildFilters, wholeNumber } = await import(process.argv[1]);
+console.log(JSON.stringify(buildFilters({ min_width: "1e3", max_width: "2.5", min_height: "0x10" })));
+console.log(JSON.stringify([wholeNumber("2e2"), wholeNumber(""), wholeNumber("12")]));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_size_filters_keep_the_number_typed() -> None:
+    """A number input holding "1e3" (valid to the browser: 1000) is sent as 1000; parseInt sent 1, a wrong
+    filter with no word. What is not a whole number goes as typed, for the server to refuse by name."""
+    from pydantic import ValidationError
+
+    from figvault.search_models import SearchFilters
+
+    sizes, numbers = run_module(EXPONENT_SCRIPT, "filters.js").splitlines()
+    sent = json.loads(sizes)
+    assert sent == {"min_width": 1000, "max_width": "2.5", "min_height": "0x10"}
+    assert json.loads(numbers) == [200, "", 12]
+    with pytest.raises(ValidationError, match="max_width"):
+        SearchFilters.model_validate(sent)
+
+
 INVALID_SCRIPT = """
 const { invalidFieldText } = await import(process.argv[1]);
 console.log(invalidFieldText("min_width", { value: "-3", min: "0", max: "", step: "1", badInput: false }));

@@ -6,11 +6,11 @@ import io
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, ValidationError
 
 from figvault.access import Action, Principal
-from figvault.errors import one_line
 from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import with_filter_ids
 from figvault.pipeline.document_counts import searchable
@@ -132,11 +132,9 @@ async def search_image(
     ] = "",
     rerank: Annotated[bool | None, Form()] = None,
 ) -> SearchResponseOut:
-    try:
-        parsed_filters = SearchFilters.model_validate(json.loads(filters)) if filters else SearchFilters()
-    except (ValueError, ValidationError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"filters: {one_line(exc)}") from None
-    request = SearchRequest(query=query, top_k=top_k, filters=parsed_filters, rerank=rerank, surface="form")
+    request = SearchRequest(
+        query=query, top_k=top_k, filters=_form_filters(filters), rerank=rerank, surface="form"
+    )
 
     def run() -> SearchResponseOut:
         engine.check_image_search()  # before the image is read: a profile without CLIP decodes nothing
@@ -148,3 +146,16 @@ async def search_image(
         return _finish(response, principal, db, writer, metrics, "search_image", query, request)
 
     return await gate.run(run, principal.caller_key, principal.tenant)
+
+
+def _form_filters(text: str) -> SearchFilters:
+    """The image form's ``filters`` JSON as SearchFilters; a bad one is refused as the JSON route refuses its
+    ``filters`` (422, each problem with its field), not with a sentence that names neither."""
+    try:
+        return SearchFilters.model_validate(json.loads(text)) if text else SearchFilters()
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", "filters", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from None
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested past the parser's depth
+        error = {"loc": ("body", "filters"), "msg": f"not a JSON object: {exc}", "type": "json_invalid"}
+        raise RequestValidationError([error]) from None
