@@ -141,6 +141,45 @@ def refusal(path: Path, folder: Path | None = None) -> str | None:
     return None
 
 
+FileId = tuple[int, int]
+"""A file's (device, inode): the file a listed path named when it was listed."""
+CHANGED_SINCE_LISTED = "the file changed since it was listed (a link or a folder swapped meanwhile): not read"
+
+
+def file_pins(paths: Iterable[Path], roots: Sequence[Path] | None = None) -> dict[str, FileId]:
+    """The files ``iter_input_files`` lists, each with the file it names now, where that file passes the
+    listing's rules (``_pin``). The checks look at a path; the reads open it again later, and a link or a
+    folder swapped in between (a shared drop folder's writer) was read and indexed: a file outside the folder
+    (2026-12-06, the thirteenth hostile pass). Each read compares the file it opened with its pin
+    (``FileDigests``), and the document's bytes must be those the plan hashed (``IngestRunner``)."""
+    pins: dict[str, FileId] = {}
+    for path, folder in _candidates(paths):
+        pin = _pin(path, folder, roots)
+        if pin is not None:
+            pins[str(path)] = pin
+    return pins
+
+
+def _pin(path: Path, folder: Path | None, roots: Sequence[Path] | None) -> FileId | None:
+    """The (device, inode) of the regular file ``path`` names, when the path and its real path (every link
+    followed) name the same file, inside ``folder`` and one of ``roots`` when given; else None (a swap while
+    these checks ran makes the two differ)."""
+    try:
+        named = os.stat(path)
+        real = path.resolve(strict=True)
+        found = os.lstat(real)
+    except (OSError, RuntimeError):  # gone, a loop
+        return None
+    pin = (found.st_dev, found.st_ino)
+    if (named.st_dev, named.st_ino) != pin or not stat.S_ISREG(found.st_mode):
+        return None
+    if folder is not None and not real.is_relative_to(folder.resolve()):
+        return None
+    if roots is not None and not any(real == root or real.is_relative_to(root) for root in roots):
+        return None
+    return pin
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a named pipe (FIFO)"

@@ -9,6 +9,7 @@ even one written back with its old size and mtime (the change time moves with an
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -30,20 +31,26 @@ def _sha256(fh: BinaryIO) -> str:
 class FileDigests:
     """Files' SHA-256 digests (hex), each kept under (path, size, mtime, inode, ctime) for one job."""
 
-    def __init__(self, kept: int = KEPT) -> None:
+    def __init__(self, kept: int = KEPT, pins: dict[str, tuple[int, int]] | None = None) -> None:
         self._kept = kept
+        self._pins = pins or {}
+        """Path -> the (device, inode) it named when listed (``extract.file_pins``): a path that names
+        another file now is not read."""
         self._known: OrderedDict[tuple[str, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
         self.hashed = 0
         """Files read and hashed (not found kept)."""
 
     def sha256(self, path: Path) -> str:
-        """The digest of a regular file's bytes: kept, or read (OSError; UnsupportedFileError for a file that
-        is not regular)."""
-        from figvault.ingest.extract import open_regular
+        """The digest of a regular file's bytes: kept, or read (OSError, also when the path names another
+        file than its pin; UnsupportedFileError for a file that is not regular)."""
+        from figvault.ingest.extract import CHANGED_SINCE_LISTED, open_regular
 
         with open_regular(path) as fh:
             info = os.fstat(fh.fileno())
+            pin = self._pins.get(str(path))
+            if pin is not None and (info.st_dev, info.st_ino) != pin:
+                raise OSError(errno.ESTALE, CHANGED_SINCE_LISTED)
             # ctime too: a write moves it and no utime sets it back (cp -p, rsync -t, tar keep the mtime)
             key = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
             with self._lock:

@@ -44,7 +44,7 @@ from figvault.pipeline.registry import (
     seen_later,
     set_later,
 )
-from figvault.pipeline.regroup import DocumentNotFoundError, restamp_units, update_or_undo
+from figvault.pipeline.regroup import DocumentNotFoundError, finish_rewrite, restamp_units, update_or_undo
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
 from figvault.retrieval.acl_sets import AclSetTable
@@ -94,6 +94,8 @@ def run_summary(
 CHANGED_MEANWHILE = "changed by another ingest while this one ran: run this one again"
 """Why a document given other groups or tags in place was left as it was: its record changed between this
 run's plan and its write (``IngestRunner._restamp``)."""
+CHANGED_SINCE_READ = "the file changed while it was read (other bytes than those hashed): run this one again"
+"""A file whose worker read other bytes than the plan hashed (written meanwhile, or a link swapped)."""
 COPY_NOTE = "same content as document"
 """How the warning that names another document with the same bytes starts (``_copy_notes``); only the job's
 starter is shown it over HTTP (``pipeline/job_warnings.py``)."""
@@ -446,9 +448,9 @@ class IngestRunner:
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
-            if known is not None and known.rewriting:
-                try:
-                    known = self._finish_rewrite(report.tenant, known)
+            if known is not None and known.rewriting:  # a stopped process's in-place change, finished first:
+                try:  # whatever this run does next (skip, fail new bytes, set other groups) starts in step
+                    known = finish_rewrite(self.registry, self.acl_sets, self.store, known)
                 except Exception as exc:  # fails this document alone; the mark stays for the next run
                     error = DELETED_MEANWHILE if isinstance(exc, DocumentNotFoundError) else public_line(exc)
                     report.documents.append(DocumentOutcome(str(path), did, FAILED, error=error, name=name))
@@ -489,20 +491,6 @@ class IngestRunner:
         if noted:
             self.registry.note_asked(report.tenant, noted)
         return todo, restamps
-
-    def _finish_rewrite(self, tenant: str, known: DocumentRecord) -> DocumentRecord:
-        """A document a crash left in the middle of an in-place update (``rewriting``): its rows in every
-        collection given the record's groups and tags, which the update wrote first, then unmarked; the
-        record as it is now. Before anything else of a run, so that whatever the run does next (skip it,
-        fail its new bytes, set other groups) starts from rows that match the record."""
-        key = self.acl_sets.register(tenant, known.groups)
-        changes = {F_GROUPS: list(known.groups), F_ACL_KEY: key, F_TAGS: list(known.tags)}
-        for collection in restamp_units(self.store, tenant, known.doc_id, changes):
-            self.store.flush(collection)
-        finished = known.model_copy(update={"rewriting": False})
-        update_or_undo(self.registry, self.store, finished, touch=False)
-        log.info("%s: an in-place update a stopped process left half done was finished", known.doc_id)
-        return finished
 
     def _access_for(
         self, request: _Request, known: DocumentRecord | None
@@ -695,6 +683,8 @@ class IngestRunner:
                 t = time.perf_counter()
                 if isinstance(result, str):
                     self._fail(report, spec.path, plan, report.tenant, result)
+                elif result.extraction.doc_sha256 != plan.sha:  # not the bytes planned: not the file listed
+                    self._fail(report, spec.path, plan, report.tenant, CHANGED_SINCE_READ)
                 else:
                     outcome = self._ingest_one(
                         report.collection, spec.path, plan, result, report.tenant, report.timings

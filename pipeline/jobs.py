@@ -13,6 +13,8 @@ progress through the context and call ``ctx.check_cancel()`` between units of wo
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -23,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -259,9 +262,24 @@ ORPHAN_CANCELLED = "cancelled (its process had stopped)"
 """The end of a job whose cancel was asked for while no process ran it any more."""
 
 
+@functools.cache
+def _pid_space() -> str:
+    """Which pids this process's pids are: the machine's boot and the pid namespace (Linux), "" where
+    neither can be read. Two containers with one host name (``--network host``, a fixed ``hostname:``)
+    share a name but not their pids: a replica's pid 1 looked dead, or alive as another process, to the
+    other, which took its running jobs over again and again until they failed (2026-12-06)."""
+    parts = []
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8])
+    with contextlib.suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]"))
+    return "-".join(parts)
+
+
 def this_owner() -> str:
+    """``host:pid:start ticks:pid space``: who runs a job, as ``owner_alive`` reads it."""
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid)}"
+    return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid)}:{_pid_space()}"
 
 
 def owner_alive(
@@ -270,10 +288,13 @@ def owner_alive(
     now: float | None = None,
     stale_after_s: float = STALE_HEARTBEAT_S,
 ) -> bool:
-    """Whether the process named by ``owner`` still runs (same host: checked; other hosts: by heartbeat)."""
+    """Whether the process named by ``owner`` still runs: checked by its pid where it runs among this
+    process's pids (same host name and pid space), else by its heartbeat. (An owner written before the pid
+    space was, ``host:pid:ticks``, is taken as one of this host's.)"""
     host, _, rest = owner.partition(":")
-    pid_text, _, ticks = rest.partition(":")
-    if host != socket.gethostname():
+    pid_text, _, rest = rest.partition(":")
+    ticks, _, space = rest.partition(":")
+    if host != socket.gethostname() or (space and space != _pid_space()):
         return heartbeat_at is not None and (now or time.time()) - heartbeat_at < stale_after_s
     try:
         pid = int(pid_text)
@@ -1017,6 +1038,7 @@ def run_here(
         raise FigvaultError(f"job {job.id} is {current.state}, not queued: it cannot be started here")
     final = execute(JobContext(store, claimed, settings, services=services, echo=echo))
     sweep_deleted(settings)  # no job runner may ever run here (a command-line user only)
+    finish_stopped_changes(settings)
     return final
 
 
@@ -1029,6 +1051,21 @@ def sweep_deleted(settings: Settings) -> None:
         sweep(settings)
     except Exception:
         log.warning("could not remove the files of deleted documents", exc_info=True)
+
+
+def finish_stopped_changes(settings: Settings) -> None:
+    """Finish the in-place changes of documents a stopped process left marked (``regroup.finish_rewrites``):
+    a replica killed in the middle of a ``PATCH`` left rows with the new groups and listings with the old;
+    a failure is logged, never raised (the next round tries again)."""
+    from figvault.pipeline.regroup import finish_rewrites
+
+    try:
+        finished = finish_rewrites(settings)
+    except Exception:
+        log.warning("could not finish the in-place changes a stopped process left", exc_info=True)
+        return
+    if finished:
+        log.warning("finished %d in-place change(s) a stopped process left half done", finished)
 
 
 class JobRunner:
@@ -1098,6 +1135,7 @@ class JobRunner:
                 if removed:
                     log.info("removed the kept uploads of job(s) nobody retried: %s", ", ".join(removed))
                 sweep_deleted(self.settings)
+                finish_stopped_changes(self.settings)
                 next_orphan_check = time.monotonic() + max(1.0, self.settings.jobs.heartbeat_s)
             try:
                 claimed = store.claim_next(owner)

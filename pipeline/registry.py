@@ -70,8 +70,9 @@ class DocumentRecord(BaseModel):
     tags_asked_at: float = 0.0
     """The same for its tags."""
     rewriting: bool = False
-    """An ingest was rewriting its rows in place (migration 0011): the next run that meets it finishes the
-    rewrite first (``IngestRunner._finish_rewrite``). Internal."""
+    """An in-place change (an ingest's, a regroup's or a retag's) was rewriting its rows (migration 0011);
+    a process that stopped in the middle left it set, and ``regroup.finish_rewrite`` finishes it (the next
+    change or ingest of the document, the job runner's rounds). Internal."""
 
 
 SEEN = "seen"
@@ -208,6 +209,12 @@ class DocumentRegistry:
             query = query.where(documents.c.state == str(state))
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
+        return [self._record(r) for r in rows]
+
+    def rewriting(self) -> list[DocumentRecord]:
+        """Every tenant's documents marked ``rewriting`` (an in-place update a stopped process left)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(documents).where(documents.c.rewriting != 0)).all()
         return [self._record(r) for r in rows]
 
     def tenants(self) -> list[str]:

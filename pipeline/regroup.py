@@ -8,8 +8,12 @@ follows last. The exclusive store write lock keeps an ingest from replacing the 
 (it could bring back units the regroup read before they were deleted) and a re-encode from verifying in the
 middle (its catch-up copies any unit whose access key differs, so it picks the new groups up).
 
-A crash half-way leaves some collections with the new groups and the registry with the old ones; running
-the same command again finishes it (the rewrite is idempotent).
+The record is marked ``rewriting``, with the new groups or tags, before any row is rewritten, and unmarked
+with the last write: a process killed half-way (a replica in the middle of a ``PATCH``) left some
+collections with the new groups and every listing with the old ones, and nothing repaired it. A marked
+record is finished (``finish_rewrite``: every row given the record's groups and tags) by the next change
+of the document, the next ingest that meets it, and ``finish_rewrites``: each job runner's start and
+rounds, and the end of each command-line job.
 
 
 ``set_document_tags`` changes a document's tags the same way (its units' ``tags`` field, in place). After a
@@ -20,6 +24,7 @@ filter, they grant nothing; a regroup is what makes the groups one set again).""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,12 +35,14 @@ from figvault.access import Principal, group_set
 from figvault.db import Database
 from figvault.errors import FigvaultError
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, asked_since, connect
-from figvault.pipeline.store_lock import store_write_lock
+from figvault.pipeline.store_lock import StoreBusyError, store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
-from figvault.retrieval.schema import F_GROUPS, F_TAGS, MAX_GROUPS
+from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS, MAX_GROUPS
 from figvault.settings import Settings
 from figvault.tags import tag_set
+
+log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 30.0
 """How long a regroup waits for a running ingest batch or re-encode switch before it gives up."""
@@ -87,11 +94,12 @@ def set_document_groups(
     asked_at = time.time()  # before the lock: an ingest asked for after this call was still asked later
     chosen = checked_groups(groups)
     store = store or MilvusUnitStore.from_settings(settings)
-    with _locked_document(settings, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
+    with _locked_document(settings, store, tenant, doc_id, lock_timeout_s) as (conn, registry, record):
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
-        rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
         asked = asked_since(record, "groups", asked_at)
         changed = record.model_copy(update={"groups": chosen, "groups_asked_at": asked})
+        update_or_undo(registry, store, changed.model_copy(update={"rewriting": True}), touch=False)
+        rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
         update_or_undo(registry, store, changed, touch=False)
     served = store.served_collection()
     return _result(record, chosen, rewritten, served)
@@ -100,6 +108,7 @@ def set_document_groups(
 @contextmanager
 def _locked_document(
     settings: Settings,
+    store: MilvusUnitStore,
     tenant: str,
     doc_id: str,
     lock_timeout_s: float,
@@ -116,7 +125,50 @@ def _locked_document(
             record = registry.get(tenant, doc_id)
             if record is None or (may is not None and not may(record)):
                 raise DocumentNotFoundError(f"no document {doc_id!r} in tenant {tenant!r}")
+            if record.rewriting:  # a stopped process's change first: this one may set one label only
+                record = finish_rewrite(registry, AclSetTable(conn), store, record)
             yield conn, registry, record
+    finally:
+        conn.close()
+
+
+def finish_rewrite(
+    registry: DocumentRegistry, acl_sets: AclSetTable, store: MilvusUnitStore, record: DocumentRecord
+) -> DocumentRecord:
+    """A document a stopped process left in the middle of an in-place change (``rewriting``): its rows in
+    every collection given the record's groups and tags, which the change wrote first, then unmarked; the
+    record as it is now. The caller holds the store write lock (a regroup's exclusive, an ingest's shared)."""
+    key = acl_sets.register(record.tenant, record.groups)
+    changes = {F_GROUPS: list(record.groups), F_ACL_KEY: key, F_TAGS: list(record.tags)}
+    for collection in restamp_units(store, record.tenant, record.doc_id, changes):
+        store.flush(collection)
+    finished = record.model_copy(update={"rewriting": False})
+    update_or_undo(registry, store, finished, touch=False)
+    log.info("%s: an in-place change a stopped process left half done was finished", record.doc_id)
+    return finished
+
+
+def finish_rewrites(settings: Settings, *, lock_timeout_s: float = 2.0) -> int:
+    """Every marked document finished (``finish_rewrite``) under the exclusive store write lock, so that a
+    mark seen is a stopped process's, not one a live change holds; how many. 0 when the store is busy (the
+    next round), or when no document is marked (one registry query, without the lock or the store)."""
+    conn = connect(settings)
+    try:
+        registry = DocumentRegistry(conn)
+        if not registry.rewriting():
+            return 0
+        try:
+            with store_write_lock(settings, exclusive=True, timeout_s=lock_timeout_s):
+                marked = registry.rewriting()
+                store, acl_sets = MilvusUnitStore.from_settings(settings), AclSetTable(conn)
+                for record in marked:
+                    try:
+                        finish_rewrite(registry, acl_sets, store, record)
+                    except DocumentNotFoundError:  # deleted meanwhile: its rows went with it
+                        continue
+                return len(marked)
+        except StoreBusyError:
+            return 0
     finally:
         conn.close()
 
@@ -217,12 +269,14 @@ def set_document_tags(
     store = store or MilvusUnitStore.from_settings(settings)
     may = None if editor is None else (lambda r: editor.sees(r.tenant, r.groups))
     seen = None if editor is None else (lambda row: editor.sees(tenant, row[F_GROUPS]))
-    with _locked_document(settings, tenant, doc_id, lock_timeout_s, may) as (_conn, registry, record):
+    with _locked_document(settings, store, tenant, doc_id, lock_timeout_s, may) as (_conn, registry, record):
+        asked = asked_since(record, "tags", asked_at)
+        changed = record.model_copy(update={"tags": chosen, "tags_asked_at": asked})
+        update_or_undo(registry, store, changed.model_copy(update={"rewriting": True}), touch=False)
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )
-        asked = asked_since(record, "tags", asked_at)
-        update_or_undo(registry, store, record.model_copy(update={"tags": chosen, "tags_asked_at": asked}))
+        update_or_undo(registry, store, changed)
     served = store.served_collection()
     return RetagResult(
         doc_id=record.doc_id,

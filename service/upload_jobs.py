@@ -19,7 +19,7 @@ from figvault.pipeline.jobs import JobStore
 from figvault.pipeline.users import UserError, validate_label
 from figvault.service.api.schemas import UploadedDocumentOut, UploadOut
 from figvault.service.db import RegistryDB
-from figvault.service.pending_ingests import check_pending_ingests
+from figvault.service.pending_ingests import pending_ingest_slot
 from figvault.service.uploads import display_name, spool_to_private_dir
 from figvault.service.visible_documents import DOCUMENT_NOT_FOUND
 from figvault.settings import Settings
@@ -70,7 +70,6 @@ def queue_uploads(
     replace: str | None = None,
 ) -> UploadOut:
     groups = upload_groups(principal, groups_raw)
-    check_pending_ingests(settings, JobStore(db.conn()), principal)
     if len(files) > MAX_UPLOAD_FILES:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files per upload"
@@ -78,10 +77,11 @@ def queue_uploads(
     tags = upload_tags(tags_raw)
     folders: list[Path] = []
     try:
-        results, accepted = _spool_uploads(files, settings.service.max_upload_mb * 2**20, folders)
-        if not accepted:
-            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
-        job = _queue_job(principal, db, settings, accepted, groups, tags, replace)
+        with pending_ingest_slot(settings, JobStore(db.conn()), principal):
+            results, accepted = _spool_uploads(files, settings.service.max_upload_mb * 2**20, folders)
+            if not accepted:
+                raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "no file is a PDF or PPTX")
+            job = _queue_job(principal, db, settings, accepted, groups, tags, replace)
         results += [
             UploadedDocumentOut(name=item["name"], doc_id=item["doc_id"], state="queued")
             for item in job.params["uploads"]

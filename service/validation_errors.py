@@ -46,3 +46,17 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
     return JSONResponse(
         {"detail": public_errors(list(exc.errors()))}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
     )
+
+
+async def refuse_unknown_form_fields(request: Request) -> None:
+    """422 for a multipart field the route does not read (its ``File``/``Form`` parameters), each named: a
+    mistyped ``tag`` or ``group`` was dropped and the upload went on without it (2026-12-06), as a JSON
+    body's unknown field is refused. Called first thing in the route, so authentication answers first."""
+    route = request.scope.get("route")
+    known = sorted({field.alias for field in getattr(getattr(route, "dependant", None), "body_params", [])})
+    form = await request.form()  # parsed already for the route's parameters: Starlette keeps it
+    unknown = sorted(set(form.keys()) - set(known))
+    if unknown:
+        msg = f"not a field of this form (its fields: {', '.join(known)})"
+        errors = [{"loc": ("body", name), "msg": msg, "type": "extra_forbidden"} for name in unknown]
+        raise RequestValidationError(errors)

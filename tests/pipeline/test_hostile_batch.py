@@ -1,8 +1,9 @@
 """A folder's files changing under a running ingest (twelfth hostile pass): one deleted between the listing
-and its extraction, one replaced by other bytes after the plan hashed it. Each fails or is read alone, the
-rest of the batch is ingested, what is stored is what was read, and running the ingest again changes
-nothing. Safe before this pass: these tests prove it, and fail if the record took the plan's digest instead
-of the bytes extracted, or a gone file failed the batch."""
+and its extraction, one replaced by other bytes after the plan hashed it. Each fails alone, the rest of the
+batch is ingested, the next run reads the new version, and running the ingest again changes nothing. Until
+2026-12-06 the replaced file was stored as the bytes the worker read; now bytes other than those the plan
+hashed fail the file (``CHANGED_SINCE_READ``): the same swap made with a link out of the folder stored a
+file from outside it (tests/pipeline/test_swapped_after_listing.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from figvault.pipeline import stages
-from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, ingest_paths
+from figvault.pipeline.ingest_pipeline import CHANGED_SINCE_READ, FAILED, INDEXED, SKIPPED, ingest_paths
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
@@ -49,11 +50,17 @@ def test_files_deleted_or_replaced_while_the_batch_runs_fail_or_are_read_alone(
     outcome = {Path(d.path).name: d for d in report.documents}
     assert outcome["gone.pdf"].status == FAILED and "No such file or directory" in outcome["gone.pdf"].error
     assert str(folder) not in outcome["gone.pdf"].error
-    assert outcome["kept.pdf"].status == outcome["swapped.pdf"].status == INDEXED
-    records = {r.name: r for r in DocumentRegistry.open(settings).list("acme")}
-    assert records["swapped.pdf"].sha256 == hashlib.sha256((folder / "swapped.pdf").read_bytes()).hexdigest()
+    assert outcome["kept.pdf"].status == INDEXED
+    assert (outcome["swapped.pdf"].status, outcome["swapped.pdf"].error) == (FAILED, CHANGED_SINCE_READ)
 
     monkeypatch.setattr(stages, "extract_limited", real)
+    again = ingest_paths(settings, [folder], groups=["eng"], tenant="acme", progress=False)
+    assert {Path(d.path).name: d.status for d in again.documents} == {
+        "kept.pdf": SKIPPED,
+        "swapped.pdf": INDEXED,
+    }
+    records = {r.name: r for r in DocumentRegistry.open(settings).list("acme")}
+    assert records["swapped.pdf"].sha256 == hashlib.sha256((folder / "swapped.pdf").read_bytes()).hexdigest()
     for _ in range(2):  # again: nothing read is changed; the gone file is no longer listed
         again = ingest_paths(settings, [folder], groups=["eng"], tenant="acme", progress=False)
         assert sorted((Path(d.path).name, d.status) for d in again.documents) == [

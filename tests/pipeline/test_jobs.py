@@ -96,6 +96,19 @@ def test_owner_liveness() -> None:
     assert owner_alive(DEAD_OWNER, time.time())  # other host, fresh heartbeat: trusted
 
 
+def test_an_owner_of_another_pid_space_is_judged_by_its_heartbeat() -> None:
+    """Two containers with one host name (``--network host``) but their own pids: the other's pid 1 was
+    checked among this one's pids, found dead, and its running job taken over (a replicas audit,
+    2026-12-06: three takeovers, then the job failed and its uploads were gone)."""
+    host, pid, ticks, space = this_owner().split(":")
+    assert space, "this process's pid space is known (Linux)"
+    elsewhere = f"{host}:{pid}:{ticks}:{space}-other"  # this very pid, in another container
+    assert owner_alive(elsewhere, time.time())  # fresh heartbeat: alive, whatever pid 1 is here
+    assert not owner_alive(elsewhere, time.time() - 3600)
+    assert not owner_alive(f"{host}:{pid}:{ticks}:{space}-other", None)
+    assert owner_alive(f"{host}:{pid}:{ticks}", None)  # written before the pid space was: as before
+
+
 def test_orphaned_running_jobs_are_requeued(store: JobStore) -> None:
     dead = store.create(JobType.INGEST, {}, started_by="a", tenant="t")
     alive = store.create(JobType.INGEST, {}, started_by="a", tenant="t")

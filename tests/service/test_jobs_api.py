@@ -895,6 +895,30 @@ def test_a_caller_has_at_most_max_pending_ingests_waiting(service: Service) -> N
     assert upload(service, "admin", 65)["job_id"]  # another caller's budget
 
 
+def test_uploads_sent_at_once_do_not_pass_the_bound_together(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bound was counted before the files were spooled and the job created: 30 uploads sent at once
+    by one editor were all counted at 0, and 15 of them passed a bound of 10 on one replica (a replicas
+    audit, 2026-12-06). Here the spool is slowed so that every request is counted before any job exists."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from figvault.service import upload_jobs
+
+    service.settings.service.max_pending_ingests = 2
+    service.client.app.state.jobs.stop()  # nothing runs: the uploads wait in the queue
+    spool = upload_jobs._spool_uploads
+
+    def slow_spool(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return spool(*args, **kwargs)
+
+    monkeypatch.setattr(upload_jobs, "_spool_uploads", slow_spool)
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(lambda seed: post_upload(service, "editor", seed).status_code, range(81, 87)))
+    assert codes == [202, 202, 429, 429, 429, 429], codes
+
+
 def give_name_again(svc: Service, name: str, role: Role, groups: list[str]) -> None:
     """Revoke ``name`` and give the name to a new account (``users add`` after ``users revoke``)."""
     conn = sqlite3.connect(svc.settings.registry_path)

@@ -29,6 +29,7 @@ from figvault.service.api.schemas import (
 )
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
 from figvault.service.upload_jobs import queue_uploads
+from figvault.service.validation_errors import refuse_unknown_form_fields
 from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document, visible_documents
 from figvault.text_checks import MAX_NAME_CHARS, check_text
 
@@ -100,6 +101,7 @@ async def upload_documents(
 ) -> UploadOut:
     """202 with ``job_id``: the files wait in the data folder and a job ingests them (progress:
     ``GET /v1/jobs/{id}`` and ``/v1/jobs/{id}/events``). Files that are not PDF/PPTX are ``rejected`` now."""
+    await refuse_unknown_form_fields(request)
     runner = getattr(request.app.state, "jobs", None)
     if runner is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job runner is not running")

@@ -48,7 +48,7 @@ from figvault.service.api.job_schemas import FolderIngestBody, JobListOut, JobOu
 from figvault.service.api.schemas import API_PREFIX, AUTH_RESPONSES, ErrorOut
 from figvault.service.auth import AuthError
 from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bearer_scheme, require
-from figvault.service.pending_ingests import check_pending_ingests
+from figvault.service.pending_ingests import pending_ingest_slot
 from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
 
@@ -350,7 +350,6 @@ def start_folder_ingest(
     runner = _runner(request)
     if body.prune and not principal.can(Action.DELETE):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "prune deletes documents: admins only")
-    check_pending_ingests(settings, JobStore(db.conn()), principal)
     groups = upload_groups(principal, ",".join(body.groups))
     try:
         paths = check_allowed(settings, body.paths, principal.tenant)
@@ -373,13 +372,15 @@ def start_folder_ingest(
         params["prune"] = True
     if body.retry_failed:
         params["retry_failed"] = True
-    job = JobStore(db.conn()).create(
-        JobType.INGEST,
-        params,
-        started_by=principal.user,
-        started_by_id=principal.identity,
-        tenant=principal.tenant,
-    )
+    store = JobStore(db.conn())
+    with pending_ingest_slot(settings, store, principal):
+        job = store.create(
+            JobType.INGEST,
+            params,
+            started_by=principal.user,
+            started_by_id=principal.identity,
+            tenant=principal.tenant,
+        )
     runner.submit(job)
     detail = {"job": job.id, "paths": paths, "groups": groups} | ({"prune": True} if body.prune else {})
     audit.record(db.conn(), principal, "ingest-job", detail=detail)
