@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from figvault.access import group_set
+from figvault.search_models import MAX_TOP_K
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
 PROFILES = ("default", "offline")
@@ -236,7 +237,9 @@ class StoreSettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
-    top_k: int = 10
+    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+    """Results of a search that names no number (``figvault search`` without ``--top-k``, ``POST
+    /v1/search`` and the image form without ``top_k``); read nowhere before 2026-12-06 (always 10)."""
     candidate_k: int = 50
     fusion: Literal["rrf", "weighted"] = "rrf"
     rrf_k: int = 60
@@ -570,6 +573,13 @@ def profile_path(name: str) -> Path:
     """Path of a packaged profile (``default``, ``offline``)."""
     with resources.as_file(resources.files("figvault.configs") / f"{name}.toml") as path:
         return Path(path)
+
+
+def config_argument(settings: Settings) -> str:
+    """The ``--config`` value that loads ``settings`` again: a packaged profile's name, else the file's path
+    (a printed command runs as is: a file's own ``profile = "offline"`` label selects nothing)."""
+    path = type(settings).config_path
+    return next((name for name in PROFILES if path == profile_path(name)), str(path or "default"))
 
 
 def config_files(path: Path) -> list[Path]:

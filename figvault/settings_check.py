@@ -12,12 +12,14 @@ into one line naming the file or the variable (pydantic's report is several line
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from figvault.settings import CONFIG_ENV, SECRET_SETTINGS, Settings
 
@@ -104,19 +106,47 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
     its dotted key, where it came from (the variable when one is set, else the file) and pydantic's reason."""
     if isinstance(exc, tomllib.TOMLDecodeError):
         return f"{config_path}: not valid TOML: {exc}"
+    if isinstance(exc, SettingsError) and (line := _not_json_line(environ)) is not None:
+        return line
     if not isinstance(exc, ValidationError):
         return str(exc)
     problems = []
+    set_names = {name.upper() for name in environ}
     for error in exc.errors():
         path = [str(part) for part in error["loc"]]
-        variable = ENV_PREFIX + "__".join(path).upper()
-        source = variable if variable in {name.upper() for name in environ} else str(config_path)
+        # The variable that set it: FIGVAULT_SEARCH__PRIORS='{"slide": "x"}' sets search.priors.slide.
+        named = (ENV_PREFIX + "__".join(path[:depth]).upper() for depth in range(len(path), 0, -1))
+        source = next((variable for variable in named if variable in set_names), str(config_path))
         reason = str(error["msg"]).removeprefix("Value error, ")
         dotted = ".".join(path)
         secret = any(dotted == name or dotted.startswith(name + ".") for name in SECRET_SETTINGS)
         got = "the value is a secret, not shown" if secret else f"got {error.get('input')!r}"
         problems.append(f"setting {dotted} ({source}): {reason}, {got}")
     return "; ".join(problems)
+
+
+def _not_json_line(environ: Mapping[str, str]) -> str | None:
+    """The variable of a list or table setting whose value is not JSON, and the form it wants: pydantic-
+    settings said only 'error parsing value for field "service" from source "EnvSettingsSource"' for
+    ``FIGVAULT_SERVICE__INGEST_ALLOW_DIRS=/srv/drop`` (a first-hour walk, 2026-12-06). None: none found."""
+    for name, value in sorted(environ.items()):
+        parts = name[len(ENV_PREFIX) :].lower().split("__") if name.upper().startswith(ENV_PREFIX) else []
+        model: type[BaseModel] | None = Settings
+        for part in parts[:-1]:
+            model = _section(model, part) if model is not None and part in model.model_fields else None
+        if model is None or not parts or parts[-1] not in model.model_fields:
+            continue
+        origin = get_origin(model.model_fields[parts[-1]].annotation)
+        if origin not in (list, dict, set, tuple):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            dotted = ".".join(parts)
+            form = '["a", "b"]' if origin is not dict else '{"key": "value"}'
+            got = "the value is a secret, not shown" if dotted in SECRET_SETTINGS else f"got {value!r}"
+            return f"setting {dotted} ({name}): give it as JSON, e.g. {form}, {got}"
+    return None
 
 
 def data_dir_problem(data_dir: Path) -> str | None:

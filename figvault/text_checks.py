@@ -106,6 +106,11 @@ NameList = Annotated[list[Name], Field(max_length=MAX_FILTER_VALUES)]
 """A bounded list of names (filter values)."""
 
 
+GROUP_SPELLING_CUTOFF = 0.85
+"""difflib's likeness a given group needs to be named as another's spelling: "fnance" to "finance" is 0.92,
+"finanse" 0.86; "team-a" to "team-b" 0.83, "finance" to "finance-hr" 0.82 (other groups, not typos)."""
+
+
 def meant_name(given: str, names: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The one of ``names`` that ``given`` most likely meant, for a "did you mean": the same letters in
     another case first, else the closest at difflib's likeness ``cutoff``; None when none is near."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import reduce
 from pathlib import Path
 
@@ -544,16 +546,23 @@ def _fail_if_out_of_memory(exc: BaseException) -> None:
         raise MemoryError(one_line(exc)) from exc
 
 
-_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?")
+_PDF_DATE = re.compile(
+    r"^(?:D:|(?=\d{8}))(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?"
+)
+_OTHER_DATES = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
+"""Creation dates some producers write instead of the PDF form: C's ``ctime`` ("Mon Mar 25 14:30:13 2013",
+LaTeX toolchains and old converters), with a zone name, and US dates. Read as they were, a tenth of the
+distractor PDFs with a date had none, and no date range ever matched them (a first-hour walk, 2026-12-06)."""
 
 
 def pdf_date_to_iso(value: str | None) -> str | None:
-    """``D:20211117103000+01'00'`` -> ``2021-11-17T10:30:00+01:00``; None when absent or unparseable."""
+    """``D:20211117103000+01'00'`` -> ``2021-11-17T10:30:00+01:00`` (the ``D:`` may be missing); an ISO 8601
+    date or one of ``_OTHER_DATES`` as ISO; None when absent or unparseable."""
     if not value:
         return None
     m = _PDF_DATE.match(value.strip())
     if m is None:
-        return None
+        return _other_date(value.strip())
     year, month, day, hour, minute, second, tz = m.groups()
     iso = f"{year}-{month or '01'}-{day or '01'}T{hour or '00'}:{minute or '00'}:{second or '00'}"
     if tz:
@@ -563,6 +572,15 @@ def pdf_date_to_iso(value: str | None) -> str | None:
             digits = tz.replace("'", "")
             iso += f"{digits[:3]}:{digits[3:5] or '00'}"
     return iso
+
+
+def _other_date(text: str) -> str | None:
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(text).isoformat()
+    for form in _OTHER_DATES:
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(text, form).isoformat()
+    return None
 
 
 def read_meta(doc: pymupdf.Document) -> DocumentMeta:

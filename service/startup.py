@@ -16,7 +16,7 @@ from figvault.access import Role
 from figvault.pipeline import users
 from figvault.pipeline.document_counts import DocumentCounts, searchable
 from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, connect
-from figvault.settings import PROFILES, Settings, profile_path
+from figvault.settings import Settings, config_argument
 from figvault.storage import url_without_password
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -32,9 +32,7 @@ def page_url(host: str, port: int) -> str:
 def cli_prefix(settings: Settings) -> str:
     """``figvault --config X --data-dir Y`` as this process was started, so a printed command runs as is."""
     typed = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "figvault" else "figvault"
-    path = type(settings).config_path
-    config = next((name for name in PROFILES if path == profile_path(name)), str(path or "default"))
-    return shlex.join([typed, "--config", config, "--data-dir", str(settings.data_dir)])
+    return shlex.join([typed, "--config", config_argument(settings), "--data-dir", str(settings.data_dir)])
 
 
 def startup_lines(settings: Settings, engine: Any, host: str, port: int, warm_up: Any = None) -> list[str]:
@@ -170,12 +168,30 @@ def _people_lines(settings: Settings, conn: Any) -> list[str]:
     if active:
         admins = sum(1 for u in active if u.role == Role.ADMIN)
         out.append(f"  users     {len(active)} with an API key ({admins} admin)")
+        if unheld := _unheld(records, active):
+            out.append(
+                f"            {unheld} of the documents have groups none of these users is in (a mistyped"
+                f" group?): {prefix} documents list, then {prefix} documents set-groups ID --groups a,b"
+            )
         return out
     # Suggest the groups the default tenant's documents have, so the admin sees them at once.
     groups = ",".join(sorted({g for r in records if r.tenant == "default" for g in r.groups})) or "staff"
     out.append("  users     none yet, so nobody can sign in; create an admin (it prints the key to paste):")
     out.append(f"            {prefix} users add admin --role admin --groups {groups}")
     return out
+
+
+def _unheld(records: list[DocumentRecord], active: list[Any]) -> int:
+    """Searchable documents with groups, of a tenant with users, none of whom is in any of those groups:
+    shown to no one, and not counted as "no groups" (``ingest --groups finanse``)."""
+    held: dict[str, set[str]] = {}
+    for user in active:
+        held.setdefault(user.tenant, set()).update(user.groups)
+    return sum(
+        1
+        for r in records
+        if searchable(r) and r.groups and r.tenant in held and not held[r.tenant] & set(r.groups)
+    )
 
 
 def _documents_lines(records: list[DocumentRecord], prefix: str, *, embedded: bool) -> list[str]:

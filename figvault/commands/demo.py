@@ -20,7 +20,7 @@ from rich.table import Table
 
 from figvault.commands import app, state
 from figvault.errors import ModelUnavailableError
-from figvault.settings import Settings, default_data_dir
+from figvault.settings import Settings, config_argument, default_data_dir
 
 
 @dataclass
@@ -86,7 +86,9 @@ def ingest_samples(run: DemoRun) -> None:
     from figvault.pipeline.ingest_pipeline import ingest_paths
 
     quiet_store_logs()
-    run.console.print(f"[bold]3. ingest[/bold] into tenant {DEMO_TENANT!r} (profile {run.settings.profile})")
+    run.console.print(
+        f"[bold]3. ingest[/bold] into tenant {DEMO_TENANT!r} (--config {config_argument(run.settings)})"
+    )
     try:
         from figvault.encoders.factory import build_encoders
 
@@ -146,7 +148,8 @@ def search_hint(settings: Settings) -> str:
     search of another data folder would find nothing, and say nothing about why)."""
     folder = settings.data_dir
     data = "" if folder == default_data_dir() else f" --data-dir {shlex.quote(str(folder))}"
-    return f'{program()} --config {settings.profile}{data} search --tenant {DEMO_TENANT} "your question"'
+    config = shlex.quote(config_argument(settings))
+    return f'{program()} --config {config}{data} search --tenant {DEMO_TENANT} "your question"'
 
 
 DEMO_STEPS: list[DemoStep] = [

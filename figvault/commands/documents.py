@@ -131,6 +131,7 @@ def set_groups(
 ) -> None:
     """Change which groups see a document: its units are rewritten in place (nothing is extracted or
     encoded again), and the change is audited."""
+    from figvault.commands._group_holders import no_holder_line
     from figvault.pipeline.regroup import set_document_groups
 
     settings = state(ctx).settings
@@ -144,6 +145,8 @@ def set_groups(
         f"{result.name} ({result.doc_id}, tenant {result.tenant}): groups"
         f" {','.join(result.before) or '(none)'} -> {','.join(result.after)}; {result.units} units rewritten"
     )
+    if (nobody := no_holder_line(settings, tenant, result.after)) is not None:
+        typer.echo(nobody, err=True)
 
 
 @documents_app.command("set-tags")

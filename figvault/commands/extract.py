@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -37,6 +38,12 @@ class _Tally:
     failures: list[tuple[Path, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     """(file, warning) pairs, printed once each with their files at the end."""
+    images: set[str] = field(default_factory=set)
+    """The image files this run wrote (``images/<unit id>.png``)."""
+
+
+_UNIT_IMAGE = re.compile(r"[0-9a-f]{32}\.png")
+"""An image file ``extract`` writes: a unit id (``units.make_unit_id``), so an earlier run's may go."""
 
 
 @app.command()
@@ -87,19 +94,26 @@ def _write_units(
             tally.files_ok += 1
             tally.pages += result.meta.pages
             tally.ocr_timeouts += result.ocr_timeouts
-            tally.units += _write_figures(fh, out, result.figures)
+            tally.images.update(_write_figures(fh, out, result.figures))
+            tally.units += len(result.figures)
             bar.set_postfix(units=tally.units, failed=len(tally.failures))
     os.replace(tmp_name, out / "units.jsonl")
+    # An earlier run's images that units.jsonl no longer names (a unit id's name only: other files stay).
+    for old in (out / "images").glob("*.png"):
+        if _UNIT_IMAGE.fullmatch(old.name) and old.name not in tally.images:
+            old.unlink(missing_ok=True)
 
 
-def _write_figures(fh: TextIO, out: Path, figures: list[ExtractedFigure]) -> int:
-    """One JSONL record and one PNG per figure; returns how many were written."""
+def _write_figures(fh: TextIO, out: Path, figures: list[ExtractedFigure]) -> list[str]:
+    """One JSONL record and one PNG per figure; returns the PNGs' file names."""
+    names = []
     for fig in figures:
         rel = f"images/{fig.unit.unit_id}.png"
         (out / rel).write_bytes(fig.png)
         record = fig.unit.model_copy(update={"image": rel}).model_dump(mode="json", exclude=_INGEST_ONLY)
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return len(figures)
+        names.append(Path(rel).name)
+    return names
 
 
 def _print_summary(out: Path, tally: _Tally) -> None:

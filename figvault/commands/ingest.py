@@ -123,10 +123,14 @@ def new_tenant_line(settings: Settings, tenant: str) -> str | None:
     )
 
 
-def _say_who_sees(settings: Settings, groups: list[str] | None, *, quiet: bool) -> None:
+def _say_who_sees(settings: Settings, groups: list[str] | None, tenant: str, *, quiet: bool) -> None:
+    from figvault.commands._group_holders import no_holder_line
+
     line, warning = who_sees_line(groups, settings.ingest.default_groups)
     if warning or not quiet:  # a warning shows even with --quiet
         typer.echo(line, err=True)
+    if (nobody := no_holder_line(settings, tenant, groups)) is not None:
+        typer.echo(nobody, err=True)
 
 
 EngineOption = Annotated[
@@ -256,7 +260,7 @@ def ingest(
         params["retry_failed"] = True
     with one_line_errors():
         _refuse_before_the_job(settings)
-    _say_who_sees(settings, chosen, quiet=quiet or as_json)
+    _say_who_sees(settings, chosen, tenant, quiet=quiet or as_json)
     if (new := new_tenant_line(settings, tenant)) is not None:  # a warning: shown with --quiet too
         typer.echo(new, err=True)
     log_file = log_to_file(settings)

@@ -64,7 +64,7 @@ def _gone_note(store: JobStore, job: Job) -> str:
 @jobs_app.command("list")
 def list_jobs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", help="Most recent jobs to show.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent jobs to show.")] = 20,
     as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Jobs, newest first."""

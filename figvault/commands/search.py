@@ -81,8 +81,9 @@ def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="What the figure shows, in plain words.")] = "",
     top_k: Annotated[
-        int, typer.Option("--top-k", "-k", min=1, max=MAX_TOP_K, help="Results to return.")
-    ] = 10,
+        int | None,
+        typer.Option("--top-k", "-k", min=1, max=MAX_TOP_K, help="Results (default: search.top_k)."),
+    ] = None,
     groups: Annotated[
         str | None, typer.Option("--groups", help="Search as these groups (default: the whole tenant).")
     ] = None,
@@ -133,7 +134,8 @@ def search(
         min_aspect=min_aspect,
         max_aspect=max_aspect,
     )
-    request = SearchRequest(query=question, top_k=top_k, filters=filters, rerank=rerank, explain=explain)
+    k = top_k if top_k is not None else settings.search.top_k  # the setting was read nowhere before
+    request = SearchRequest(query=question, top_k=k, filters=filters, rerank=rerank, explain=explain)
     principal = local_operator(tenant, split_csv(groups))
     request = _with_named_documents(settings, principal, request)
     if image is not None and not settings.clip.enabled:  # said before the models load (7 s), not after

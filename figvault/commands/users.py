@@ -56,6 +56,7 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
     conn = connect(state(ctx).settings)
     try:
         records = DocumentRegistry(conn).list(tenant=record.tenant)
+        empty = not records and not DocumentRegistry(conn).tenants()
     finally:
         conn.close()
     counts = DocumentCounts.of(records)
@@ -65,14 +66,18 @@ def _what_they_see(ctx: typer.Context, record: Any) -> str:
     line = f"{record.name} can see {seen} of the {len(docs)} documents of tenant {record.tenant}"
     if not seen and docs:  # the fix first: the failed note's command is not the one that helps here
         line += ": " + _no_shared_group(record.name, record.groups, {g for d in docs for g in d.groups})
+    if empty:
+        # A mistyped --data-dir, or a shell without serve's FIGVAULT_DATA_DIR: a key for an empty store,
+        # which the server then answers 401 (a first-hour walk, 2026-12-06).
+        line += (
+            f"; the data folder {state(ctx).settings.data_dir} holds no documents yet: is it the one"
+            " `figvault serve` uses? (--data-dir, FIGVAULT_DATA_DIR)"
+        )
     return line + counts.failed_note()
 
 
 SHOWN_GROUPS = 10
 """The documents' groups a ``users`` line names at most."""
-SPELLING_CUTOFF = 0.85
-"""difflib's likeness a given group needs to be named as another's spelling: "fnance" to "finance" is 0.92;
-"team-a" to "team-b" 0.83, "finance" to "finance-hr" 0.82 (other groups, not typos)."""
 
 
 def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
@@ -80,7 +85,7 @@ def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
     spelling first (groups are compared exactly: `Finance` is not `finance`), else the groups the documents
     have. Not ``documents set-groups ID --groups <its groups>``: that replaces a document's groups, and
     followed for a mistyped group it took the documents from everyone else."""
-    from figvault.text_checks import meant_name
+    from figvault.text_checks import GROUP_SPELLING_CUTOFF, meant_name
 
     if not groups:
         first = sorted(in_use)[0] if in_use else "GROUP"
@@ -88,7 +93,7 @@ def _no_shared_group(name: str, groups: list[str], in_use: set[str]) -> str:
     if not in_use:
         return f"no document has groups yet: `figvault documents set-groups ID --groups {','.join(groups)}`"
     # Only a near spelling: "team-a" is 0.83 alike "team-b", another team's group, not a typo.
-    meant = {given: meant_name(given, in_use, SPELLING_CUTOFF) for given in groups}
+    meant = {given: meant_name(given, in_use, GROUP_SPELLING_CUTOFF) for given in groups}
     fixes = {given: m for given, m in meant.items() if m is not None and m != given}
     if fixes:
         said = ", ".join(f"{m!r} for {given!r}" for given, m in fixes.items())

@@ -54,15 +54,15 @@ class SearchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Text = Field(min_length=1, description="The question, in plain words (at most 2,000 characters).")
-    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="Default: search.top_k.")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     rerank: bool | None = Field(default=None, description="None: the server's default.")
     explain: bool = False
 
-    def to_request(self) -> SearchRequest:
+    def to_request(self, default_top_k: int) -> SearchRequest:
         return SearchRequest(
             query=self.query,
-            top_k=self.top_k,
+            top_k=self.top_k if self.top_k is not None else default_top_k,
             filters=self.filters,
             rerank=self.rerank,
             explain=self.explain,

@@ -71,3 +71,25 @@ def test_documents_list_says_why_a_document_failed(tmp_path: Path) -> None:
         "empty.pdf": ("failed", "empty file"),
         "secret.pdf": ("failed", "encrypted PDF (password required)"),
     }
+
+
+def test_users_add_in_a_data_folder_without_documents_asks_if_it_is_the_served_one(tmp_path: Path) -> None:
+    """A mistyped ``--data-dir`` (or a shell without serve's FIGVAULT_DATA_DIR) made a key for a new, empty
+    store, and the server answered it 401; the line said only "zed can see 0 of the 0 documents"."""
+    load_commands()
+    empty = tmp_path / "mistyped"
+    result = CliRunner().invoke(
+        app,
+        ["--config", "offline", "--data-dir", str(empty), "users", "add", "zed", "--groups", "eng"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        f"zed can see 0 of the 0 documents of tenant default; the data folder {empty} holds no documents yet:"
+        " is it the one `figvault serve` uses? (--data-dir, FIGVAULT_DATA_DIR)"
+    ) in result.stderr.splitlines()
+    _registry_with_two_failed(tmp_path / "real")
+    served = CliRunner().invoke(
+        app,
+        ["--config", "offline", "--data-dir", str(tmp_path / "real"), "users", "add", "ana", "--groups", "x"],
+    )
+    assert "holds no documents yet" not in served.output  # a folder with documents: nothing to ask

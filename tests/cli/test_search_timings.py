@@ -5,6 +5,7 @@ the model load as the search. Now the load is said apart, and ``encode`` is the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,24 @@ def test_the_search_is_timed_with_its_models_already_loaded(
     assert result.exit_code == 0, result.output
     assert loaded_when_searching == [True]
     assert "(before it, the models loaded in " in result.stdout
+
+
+def test_search_top_k_setting_is_the_default_number_of_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``search.top_k`` (``FIGVAULT_SEARCH__TOP_K``, both profiles' TOML) was read nowhere: a search without
+    ``--top-k`` gave 10 whatever it said (a first-hour walk, 2026-12-06)."""
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    report = figure_pdf(tmp_path / "report.pdf", seed=8, n_figures=2)
+    ingested = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
+    assert ingested.exit_code == 0, ingested.output
+
+    def results(*extra: str) -> int:
+        found = CliRunner().invoke(app, [*base, "search", "figure in report", "--json", *extra])
+        assert found.exit_code == 0, found.output
+        return len(json.loads(found.stdout)["results"])
+
+    assert results() == 2  # both units: fewer than the default 10
+    monkeypatch.setenv("FIGVAULT_SEARCH__TOP_K", "1")
+    assert results() == 1
+    assert results("--top-k", "2") == 2  # the flag still wins

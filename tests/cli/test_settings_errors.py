@@ -52,3 +52,20 @@ def test_a_bad_secret_is_named_but_not_repeated(tmp_path: Path) -> None:
     assert line.startswith("error: setting service.metrics_token (FIGVAULT_SERVICE__METRICS_TOKEN): ")
     assert "at least 32 characters" in line and "not shown" in line
     assert "short-but-real-secret" not in result.output
+
+
+def test_a_list_or_table_variable_that_is_not_json_names_itself_and_the_form(tmp_path: Path) -> None:
+    """``FIGVAULT_SERVICE__INGEST_ALLOW_DIRS=/srv/drop`` (a stable variable) ended the command with 'error
+    parsing value for field "service" from source "EnvSettingsSource"'; a variable holding a table was
+    blamed on the TOML file (a first-hour walk, 2026-12-06)."""
+    plain = run("offline", tmp_path / "data", env={"FIGVAULT_SERVICE__INGEST_ALLOW_DIRS": "/srv/drop"})
+    assert plain.exit_code == 2
+    assert plain.output.splitlines() == [
+        "error: setting service.ingest_allow_dirs (FIGVAULT_SERVICE__INGEST_ALLOW_DIRS): give it as JSON,"
+        """ e.g. ["a", "b"], got '/srv/drop'"""
+    ]
+    table = run("offline", tmp_path / "data", env={"FIGVAULT_SEARCH__PRIORS": '{"slide": "x"}'})
+    assert table.exit_code == 2
+    assert table.output.startswith("error: setting search.priors.slide (FIGVAULT_SEARCH__PRIORS): ")
+    secret = run("offline", tmp_path / "data", env={"FIGVAULT_SERVICE__JWT_ADDITIONAL_SECRETS": "hunter2"})
+    assert "the value is a secret, not shown" in secret.output and "hunter2" not in secret.output

@@ -38,3 +38,13 @@ def test_the_demo_hint_searches_the_data_folder_the_demo_filled(tmp_path: Path) 
     assert "--tenant" in words and words[-1] == "your question"
     default = shlex.split(search_hint(load_settings("offline", data_dir=default_data_dir())))
     assert "--data-dir" not in default
+
+
+def test_the_demo_hint_names_the_settings_file_it_ran_with(tmp_path: Path) -> None:
+    """A file with ``profile = "offline"`` (the first line of configs/offline.toml, natural to copy) and
+    ``extends = "offline"``: the hint said ``--config offline``, which then refused the store ("store
+    serves v485..., configured v4be...") as the file's own settings were not the profile's."""
+    mine = tmp_path / "my settings.toml"
+    mine.write_text('profile = "offline"\nextends = "offline"\n[text]\nprecision = "bf16"\n')
+    words = shlex.split(search_hint(load_settings(mine, data_dir=tmp_path / "data")))
+    assert words[words.index("--config") + 1] == str(mine)

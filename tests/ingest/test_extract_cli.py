@@ -126,3 +126,19 @@ def test_a_missing_path_fails_once_and_the_rest_goes_on(batch: Path, tmp_path: P
     assert failed == [f"FAILED {missing}: no such file or folder"]
     assert "from 1 file(s)" in result.output and "; 1 failed" in result.output
     assert {u["doc"] for u in read_units(out)} == {"deck.pptx"}
+
+
+def test_extract_again_into_the_same_folder_keeps_only_this_runs_images(tmp_path: Path) -> None:
+    """A second run replaced units.jsonl but left the first run's PNGs in DIR/images, named by no line."""
+    out = tmp_path / "out"
+    first = [str(figure_pdf(tmp_path / f"r{seed}.pdf", seed=seed, n_figures=1)) for seed in (1, 2)]
+    assert (
+        run_cli(["--config", "offline", "extract", *first, "--out", str(out)], tmp_path / "d").exit_code == 0
+    )
+    (out / "images" / "my-notes.png").write_bytes(b"not ours")
+    assert len(list((out / "images").glob("*.png"))) == 3
+    again = run_cli(["--config", "offline", "extract", first[0], "--out", str(out)], tmp_path / "d")
+    assert again.exit_code == 0, again.output
+    named = {Path(json.loads(line)["image"]).name for line in (out / "units.jsonl").read_text().splitlines()}
+    left = {p.name for p in (out / "images").glob("*.png")}
+    assert left == named | {"my-notes.png"} and len(named) == 1

@@ -364,6 +364,13 @@ def test_decompression_bomb_image_is_skipped_with_warning(tmp_path: Path) -> Non
         ("D:20200229120000Z", "2020-02-29T12:00:00Z"),
         ("", None),
         ("yesterday", None),
+        # Other producers' forms (each None before 2026-12-06: no date range ever matched the document).
+        ("20211117103000", "2021-11-17T10:30:00"),
+        ("Mon Mar 25 14:30:13 2013", "2013-03-25T14:30:13"),
+        ("2013-03-25", "2013-03-25T00:00:00"),
+        ("2013-03-25T14:30:13+01:00", "2013-03-25T14:30:13+01:00"),
+        ("03/25/2013", "2013-03-25T00:00:00"),
+        ("2013", None),
     ],
 )
 def test_pdf_dates(raw: str, iso: str | None) -> None:

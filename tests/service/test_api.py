@@ -279,6 +279,50 @@ def test_upload_groups_are_checked(world: World) -> None:
         assert response.status_code == code, (groups, response.text)
 
 
+def test_a_form_field_nobody_reads_is_refused_by_name(world: World) -> None:
+    """``-F tag=q3 -F group=hr`` (the CLI's flags are singular) was dropped: the upload was queued with no
+    tag, and the groups error named only ``groups``. Both forms now refuse a field they do not read, after
+    the caller is known (no key: still 401)."""
+    pdf = _pdf_bytes(902)
+    mistyped = world.client.post(
+        "/v1/documents",
+        files={"files": ("a.pdf", pdf, "application/pdf")},
+        data={"groups": "g0", "tag": "q3"},
+        headers=world.headers("editor"),
+    )
+    assert mistyped.status_code == 422, mistyped.text
+    detail = mistyped.json()["detail"]
+    assert [d["loc"] for d in detail] == [["body", "tag"]]
+    assert detail[0]["msg"] == "not a field of this form (its fields: doc_id, files, groups, tags)"
+    image = world.client.post(
+        "/v1/search/image",
+        files={"image": ("x.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+        data={"topk": "3"},
+        headers=world.headers("reader"),
+    )
+    assert image.status_code == 422 and image.json()["detail"][0]["loc"] == ["body", "topk"]
+    anonymous = world.client.post(
+        "/v1/documents", files={"files": ("a.pdf", pdf, "application/pdf")}, data={"tag": "q3"}
+    )
+    assert anonymous.status_code == 401
+
+
+def test_search_top_k_setting_is_the_default_number_of_results(world: World) -> None:
+    """``search.top_k`` was read nowhere: a request without ``top_k`` got 10 whatever the setting said."""
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+
+    one = world.settings.model_copy(deep=True)
+    one.search.top_k = 1
+    headers = world.headers("reader")
+    with TestClient(create_app(one, engine=world.client.app.state.engine)) as client:
+        default = client.post("/v1/search", json={"query": "revenue"}, headers=headers)
+        asked = client.post("/v1/search", json={"query": "revenue", "top_k": 3}, headers=headers)
+    assert default.status_code == asked.status_code == 200, default.text
+    assert len(default.json()["results"]) == 1 < len(asked.json()["results"])
+
+
 def test_upload_size_limit_413(world: World) -> None:
     from fastapi.testclient import TestClient
 

@@ -82,6 +82,29 @@ def test_documents_nobody_sees_get_the_fix(tmp_path: Path) -> None:
     assert "this machine only" not in text
 
 
+def test_documents_in_groups_no_user_holds_are_said(tmp_path: Path) -> None:
+    """``ingest --groups finanse``: the banner counted only documents without groups as visible to no one."""
+    from figvault.access import Role
+    from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+    from figvault.pipeline.users import add_user
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    registry = DocumentRegistry.open(settings)
+    for doc_id, groups in (
+        ("q3.pdf", ["finance"]),
+        ("typo.pdf", ["finanse"]),
+        ("both.pdf", ["finanse", "ops"]),
+    ):
+        registry.put(
+            DocumentRecord(
+                doc_id=doc_id, tenant="default", name=doc_id, state=DocState.INDEXED, groups=groups
+            )
+        )
+    add_user(registry.db, "ana", Role.READER, ["finance"], tenant="default")
+    text = "\n".join(startup_lines(settings, SearchEngine.from_settings(settings), "127.0.0.1", 8000))
+    assert "2 of the documents have groups none of these users is in (a mistyped group?)" in text
+
+
 def test_failed_documents_are_not_counted_as_documents_but_said_apart(tmp_path: Path) -> None:
     """A folder of 2 good and 2 broken files read "documents 4" (the failed ones have records too): a user
     took 4 for documents a search finds. A failed replacement that keeps its older version still counts."""

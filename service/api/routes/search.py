@@ -6,7 +6,7 @@ import io
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, ValidationError
 
@@ -22,6 +22,7 @@ from figvault.service.db import RegistryDB
 from figvault.service.deps import AuditDep, DbDep, EngineDep, MetricsDep, SearchGateDep, SettingsDep, require
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image, query_image_limits
+from figvault.service.validation_errors import refuse_unknown_form_fields
 from figvault.service.visible_documents import visible_records
 from figvault.text_checks import check_text
 
@@ -87,9 +88,10 @@ async def search(
     metrics: MetricsDep,
     gate: SearchGateDep,
     writer: AuditDep,
+    settings: SettingsDep,
 ) -> SearchResponseOut:
     """Only units the caller may see are searched (the access filter is part of the store query)."""
-    request = body.to_request()
+    request = body.to_request(settings.search.top_k)
 
     def run() -> SearchResponseOut:
         response = engine.search(principal, _with_ids(db, principal, request))
@@ -111,6 +113,7 @@ async def search(
     },
 )
 async def search_image(
+    request: Request,
     principal: Searcher,
     engine: EngineDep,
     db: DbDep,
@@ -124,7 +127,7 @@ async def search_image(
         Form(max_length=2000, description="Optional question, used by the reranker."),
         AfterValidator(check_text),
     ] = "",
-    top_k: Annotated[int, Form(ge=1, le=MAX_TOP_K)] = 10,
+    top_k: Annotated[int | None, Form(ge=1, le=MAX_TOP_K, description="Default: search.top_k.")] = None,
     filters: Annotated[
         str,
         Form(max_length=64_000, description='SearchFilters as JSON, e.g. {"kinds": ["chart"]}.'),
@@ -132,8 +135,13 @@ async def search_image(
     ] = "",
     rerank: Annotated[bool | None, Form()] = None,
 ) -> SearchResponseOut:
-    request = SearchRequest(
-        query=query, top_k=top_k, filters=_form_filters(filters), rerank=rerank, surface="form"
+    await refuse_unknown_form_fields(request)
+    wanted = SearchRequest(
+        query=query,
+        top_k=top_k if top_k is not None else settings.search.top_k,
+        filters=_form_filters(filters),
+        rerank=rerank,
+        surface="form",
     )
 
     def run() -> SearchResponseOut:
@@ -142,8 +150,8 @@ async def search_image(
         copy_bounded(image.file, buffer, settings.service.max_query_image_mb * 2**20)
         limits = query_image_limits(settings)
         picture = open_query_image(buffer.getvalue(), settings.service.max_query_image_pixels, limits)
-        response = engine.search_image(principal, picture, _with_ids(db, principal, request))
-        return _finish(response, principal, db, writer, metrics, "search_image", query, request)
+        response = engine.search_image(principal, picture, _with_ids(db, principal, wanted))
+        return _finish(response, principal, db, writer, metrics, "search_image", query, wanted)
 
     return await gate.run(run, principal.caller_key, principal.tenant)
 
