@@ -455,6 +455,18 @@ class ServiceSettings(BaseModel):
             raise ValueError(f"service.metrics_token must be at least {MIN_METRICS_TOKEN_CHARS} characters")
         return value.strip()
 
+    @property
+    def jwt_sign_in(self) -> bool:
+        """Whether callers may sign in with tokens (a secret or a public key set): their groups then come
+        from the tokens, and no list of users here is all of them."""
+        keys = (
+            self.jwt_secret,
+            self.jwt_public_key,
+            self.jwt_additional_secrets,
+            self.jwt_additional_public_keys,
+        )
+        return any(bool(key) for key in keys)
+
 
 class RegistrySettings(BaseModel):
     url: str = ""

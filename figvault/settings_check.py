@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import SettingsError
+from pydantic_settings import NoDecode, SettingsError
 
 from figvault.settings import CONFIG_ENV, SECRET_SETTINGS, Settings
 
@@ -106,7 +107,7 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
     its dotted key, where it came from (the variable when one is set, else the file) and pydantic's reason."""
     if isinstance(exc, tomllib.TOMLDecodeError):
         return f"{config_path}: not valid TOML: {exc}"
-    if isinstance(exc, SettingsError) and (line := _not_json_line(environ)) is not None:
+    if isinstance(exc, SettingsError) and (line := _not_json_line(str(exc), environ)) is not None:
         return line
     if not isinstance(exc, ValidationError):
         return str(exc)
@@ -125,20 +126,25 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
     return "; ".join(problems)
 
 
-def _not_json_line(environ: Mapping[str, str]) -> str | None:
+def _not_json_line(message: str, environ: Mapping[str, str]) -> str | None:
     """The variable of a list or table setting whose value is not JSON, and the form it wants: pydantic-
     settings said only 'error parsing value for field "service" from source "EnvSettingsSource"' for
-    ``FIGVAULT_SERVICE__INGEST_ALLOW_DIRS=/srv/drop`` (a first-hour walk, 2026-12-06). None: none found."""
+    ``FIGVAULT_SERVICE__INGEST_ALLOW_DIRS=/srv/drop`` (a first-hour walk, 2026-12-06). Only the variables of
+    the field ``message`` names; a field that takes ``a,b`` too (``NoDecode``) is not one; None: none."""
+    named = re.search(r'field "(\w+)"', message)
     for name, value in sorted(environ.items()):
         parts = name[len(ENV_PREFIX) :].lower().split("__") if name.upper().startswith(ENV_PREFIX) else []
+        if not parts or (named is not None and parts[0] != named.group(1)):
+            continue
         model: type[BaseModel] | None = Settings
         for part in parts[:-1]:
             model = _section(model, part) if model is not None and part in model.model_fields else None
-        if model is None or not parts or parts[-1] not in model.model_fields:
+        if model is None or parts[-1] not in model.model_fields:
             continue
-        origin = get_origin(model.model_fields[parts[-1]].annotation)
-        if origin not in (list, dict, set, tuple):
+        field = model.model_fields[parts[-1]]
+        if get_origin(field.annotation) not in (list, dict, set, tuple) or NoDecode in field.metadata:
             continue
+        origin = get_origin(field.annotation)
         try:
             json.loads(value)
         except ValueError:

@@ -141,43 +141,53 @@ def refusal(path: Path, folder: Path | None = None) -> str | None:
     return None
 
 
-FileId = tuple[int, int]
-"""A file's (device, inode): the file a listed path named when it was listed."""
-CHANGED_SINCE_LISTED = "the file changed since it was listed (a link or a folder swapped meanwhile): not read"
+Bounds = tuple[tuple[Path, ...], ...]
+"""Where a listed file must be when it is opened: inside one folder of each group (resolved when listed): the
+folder it was found in, and for a server-folder job one of the allowed folders. Empty: named directly, and
+followed wherever it leads."""
+LEFT_ITS_FOLDER = (
+    "the file is not inside the folder being ingested any more (a link or a folder swapped since it was"
+    " listed): not read"
+)
+
+CHANGED_SINCE_READ = "the file changed while it was read (other bytes than those hashed): run this one again"
+"""A file whose worker read other bytes than were hashed where it was listed (written meanwhile, or a link
+swapped in): ingest and ``extract`` fail it."""
 
 
-def file_pins(paths: Iterable[Path], roots: Sequence[Path] | None = None) -> dict[str, FileId]:
-    """The files ``iter_input_files`` lists, each with the file it names now, where that file passes the
-    listing's rules (``_pin``). The checks look at a path; the reads open it again later, and a link or a
-    folder swapped in between (a shared drop folder's writer) was read and indexed: a file outside the folder
-    (2026-12-06, the thirteenth hostile pass). Each read compares the file it opened with its pin
-    (``FileDigests``), and the document's bytes must be those the plan hashed (``IngestRunner``)."""
-    pins: dict[str, FileId] = {}
+def file_bounds(paths: Iterable[Path], roots: Sequence[Path] | None = None) -> dict[str, Bounds]:
+    """The files ``iter_input_files`` lists, each with where it must be when opened (``open_within``). The
+    listing's checks look at a path and the reads open it again later: a link or a folder swapped in between
+    (a shared drop folder's writer) was read and indexed, a file from outside the folder (2026-12-06, the
+    thirteenth hostile pass). So every read checks the file it opened, not the path."""
+    bounds: dict[str, Bounds] = {}
     for path, folder in _candidates(paths):
-        pin = _pin(path, folder, roots)
-        if pin is not None:
-            pins[str(path)] = pin
-    return pins
+        groups = [(folder.resolve(),)] if folder is not None else []
+        if roots is not None:
+            groups.append(tuple(roots))
+        bounds[str(path)] = tuple(groups)
+    return bounds
 
 
-def _pin(path: Path, folder: Path | None, roots: Sequence[Path] | None) -> FileId | None:
-    """The (device, inode) of the regular file ``path`` names, when the path and its real path (every link
-    followed) name the same file, inside ``folder`` and one of ``roots`` when given; else None (a swap while
-    these checks ran makes the two differ)."""
+def open_within(path: Path, bounds: Bounds) -> BinaryIO:
+    """``path`` opened as ``open_regular`` does, when the file opened is inside ``bounds`` (its real path,
+    read from the open descriptor: every link of the path as followed by the open itself, not before it);
+    OSError ``LEFT_ITS_FOLDER`` otherwise."""
+    fh = open_regular(path)
+    if bounds:
+        real = _opened_path(fh.fileno(), path)
+        if not all(any(real == top or real.is_relative_to(top) for top in group) for group in bounds):
+            fh.close()
+            raise OSError(errno.EXDEV, LEFT_ITS_FOLDER)
+    return fh
+
+
+def _opened_path(fd: int, path: Path) -> Path:
+    """Where the open file ``fd`` is (Linux: ``/proc/self/fd``; elsewhere the path resolved, just after)."""
     try:
-        named = os.stat(path)
-        real = path.resolve(strict=True)
-        found = os.lstat(real)
-    except (OSError, RuntimeError):  # gone, a loop
-        return None
-    pin = (found.st_dev, found.st_ino)
-    if (named.st_dev, named.st_ino) != pin or not stat.S_ISREG(found.st_mode):
-        return None
-    if folder is not None and not real.is_relative_to(folder.resolve()):
-        return None
-    if roots is not None and not any(real == root or real.is_relative_to(root) for root in roots):
-        return None
-    return pin
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return path.resolve()
 
 
 def _kind(mode: int) -> str:

@@ -549,10 +549,11 @@ def _fail_if_out_of_memory(exc: BaseException) -> None:
 _PDF_DATE = re.compile(
     r"^(?:D:|(?=\d{8}))(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz]|[+\-]\d{2}'?\d{2}'?)?"
 )
-_OTHER_DATES = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
+_OTHER_DATES = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y")
 """Creation dates some producers write instead of the PDF form: C's ``ctime`` ("Mon Mar 25 14:30:13 2013",
-LaTeX toolchains and old converters), with a zone name, and US dates. Read as they were, a tenth of the
-distractor PDFs with a date had none, and no date range ever matched them (a first-hour walk, 2026-12-06)."""
+LaTeX toolchains and old converters), also with ``UTC`` or ``GMT``. Read as they were, no date range ever
+matched such a document (a first-hour walk, 2026-12-06). Slashed dates are left unknown: 03/04/2013 is
+March or April depending on who wrote it."""
 
 
 def pdf_date_to_iso(value: str | None) -> str | None:

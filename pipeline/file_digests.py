@@ -9,13 +9,16 @@ even one written back with its old size and mtime (the change time moves with an
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from figvault.ingest.extract import Bounds
 
 KEPT = 4096
 """Digests kept at most (the oldest go first): a job asks for a file's again within two batches."""
@@ -31,26 +34,23 @@ def _sha256(fh: BinaryIO) -> str:
 class FileDigests:
     """Files' SHA-256 digests (hex), each kept under (path, size, mtime, inode, ctime) for one job."""
 
-    def __init__(self, kept: int = KEPT, pins: dict[str, tuple[int, int]] | None = None) -> None:
+    def __init__(self, kept: int = KEPT, bounds: Mapping[str, Bounds] | None = None) -> None:
         self._kept = kept
-        self._pins = pins or {}
-        """Path -> the (device, inode) it named when listed (``extract.file_pins``): a path that names
-        another file now is not read."""
+        self._bounds = bounds or {}
+        """Path -> where the file must be when opened (``extract.file_bounds``): one found elsewhere is not
+        read."""
         self._known: OrderedDict[tuple[str, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
         self.hashed = 0
         """Files read and hashed (not found kept)."""
 
     def sha256(self, path: Path) -> str:
-        """The digest of a regular file's bytes: kept, or read (OSError, also when the path names another
-        file than its pin; UnsupportedFileError for a file that is not regular)."""
-        from figvault.ingest.extract import CHANGED_SINCE_LISTED, open_regular
+        """The digest of a regular file's bytes: kept, or read (OSError, also for a file found outside its
+        bounds; UnsupportedFileError for a file that is not regular)."""
+        from figvault.ingest.extract import open_within
 
-        with open_regular(path) as fh:
+        with open_within(path, self._bounds.get(str(path), ())) as fh:
             info = os.fstat(fh.fileno())
-            pin = self._pins.get(str(path))
-            if pin is not None and (info.st_dev, info.st_ino) != pin:
-                raise OSError(errno.ESTALE, CHANGED_SINCE_LISTED)
             # ctime too: a write moves it and no utime sets it back (cp -p, rsync -t, tar keep the mtime)
             key = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
             with self._lock:

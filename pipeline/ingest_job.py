@@ -63,6 +63,7 @@ from figvault.settings import Settings
 from figvault.storage import Storage, write_atomic
 
 if TYPE_CHECKING:
+    from figvault.ingest.extract import Bounds
     from figvault.pipeline.ingest_pipeline import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -201,8 +202,8 @@ class _Inputs:
     refused: list[dict[str, Any]] = field(default_factory=list)
     """Failed outcomes of files refused before reading (a name that is not UTF-8): counted and shown as
     any failing document."""
-    pins: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Path -> the file it named when listed (``extract.file_pins``): what every read must open."""
+    bounds: dict[str, Bounds] = field(default_factory=dict)
+    """Path -> where the file must be when it is read (``extract.file_bounds``)."""
 
     def doc_of(self, path: Path) -> str | None:
         """The document a file goes to when the job knows it (uploads), for ``_chunks``."""
@@ -229,8 +230,7 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     """The job's paths and uploads as files: folders listed, uploads fetched here, files outside the
     allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
     from figvault.ingest.extract import (
-        CHANGED_SINCE_LISTED,
-        file_pins,
+        file_bounds,
         iter_input_files,
         printable_path,
         refused_files,
@@ -262,13 +262,6 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
         ctx.error(item_label(ctx.job, shown), reason)
         refused.append({"path": shown, "doc_id": "", "status": "failed", "error": reason})
     files = [f for f in files if not _turned_away(f, roots)]
-    pins = file_pins(given, roots)
-    for path in [f for f in files if str(f) not in pins]:  # swapped while the checks above ran
-        ctx.error(item_label(ctx.job, printable_path(path)), CHANGED_SINCE_LISTED)
-        refused.append(
-            {"path": printable_path(path), "doc_id": "", "status": "failed", "error": CHANGED_SINCE_LISTED}
-        )
-    files = [f for f in files if str(f) in pins]
     if params.get("doc_id"):
         named = len(files) + len(missing)
         if named != 1:
@@ -278,7 +271,7 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
         key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
         for key in {*names, *pinned, *fresh}
     }
-    return _Inputs(files, missing, identities, registered, refused, pins)
+    return _Inputs(files, missing, identities, registered, refused, file_bounds(given, roots))
 
 
 @dataclass
@@ -503,7 +496,7 @@ def _ingest_batches(
     from figvault.retrieval.milvus_store import MilvusUnitStore
 
     # Each file hashed once: by the look-ahead's worth, or else by the plan; only the file listed is read.
-    digests = FileDigests(pins=inputs.pins)
+    digests = FileDigests(bounds=inputs.bounds)
     worth = _worth_extracting_ahead(ctx, inputs, digests)
     if chunks:  # the first batch's largest files extract while the store opens and the batch plans
         engine.look_ahead(chunks[0], worth, now=True)

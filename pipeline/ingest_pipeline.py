@@ -26,6 +26,7 @@ from typing import Any
 
 from figvault.access import Principal, groups_after_replace, local_operator, may_replace
 from figvault.errors import FigvaultError, VersionMismatchError, operator_line, public_line
+from figvault.ingest.extract import CHANGED_SINCE_READ
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
@@ -38,6 +39,7 @@ from figvault.pipeline.registry import (
     DocState,
     DocumentRecord,
     DocumentRegistry,
+    Rewrite,
     asked_field,
     asked_since,
     connect,
@@ -94,8 +96,6 @@ def run_summary(
 CHANGED_MEANWHILE = "changed by another ingest while this one ran: run this one again"
 """Why a document given other groups or tags in place was left as it was: its record changed between this
 run's plan and its write (``IngestRunner._restamp``)."""
-CHANGED_SINCE_READ = "the file changed while it was read (other bytes than those hashed): run this one again"
-"""A file whose worker read other bytes than the plan hashed (written meanwhile, or a link swapped)."""
 COPY_NOTE = "same content as document"
 """How the warning that names another document with the same bytes starts (``_copy_notes``); only the job's
 starter is shown it over HTTP (``pipeline/job_warnings.py``)."""
@@ -627,7 +627,7 @@ class IngestRunner:
         try:
             changes = self._restamp_changes(tenant, known, record)
             if changes:  # a crash while rows are rewritten leaves it marked: the next run finishes it
-                marked = record.model_copy(update={"rewriting": True})
+                marked = record.model_copy(update={"rewriting": Rewrite.ALL})
                 update_or_undo(self.registry, self.store, marked, touch=False)
             written = bool(changes)
             touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})

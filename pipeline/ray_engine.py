@@ -37,8 +37,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from figvault.errors import DeploymentError, FigvaultError, VersionMismatchError, one_line
+from figvault.errors import DeploymentError, ExtractionError, FigvaultError, VersionMismatchError, one_line
+from figvault.ingest.extract import read_document
 from figvault.pipeline.encode_units import EncodedUnits
+from figvault.pipeline.failures import failure_reason
 from figvault.pipeline.ray_quiet import drop_ray_init_chatter
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
 from figvault.pipeline.stages import (
@@ -487,10 +489,13 @@ class RayEngine(Engine):
                 while todo and len(extracting) + sum(len(call.specs) for call in encoding.values()) < limit:
                     spec = todo.popleft()
                     clock.begin(spec)
-                    try:
-                        data = spec.path.read_bytes()
+                    try:  # as the local worker reads it: a pipe never blocks, the size is bounded
+                        data = read_document(spec.path, self.settings.extract)
                     except OSError as exc:
                         yield spec, f"cannot read file: {exc.strerror or exc}"
+                        continue
+                    except ExtractionError as exc:  # a pipe, a device, over the size limit: its reason
+                        yield spec, failure_reason(exc)
                         continue
                     # Put, not inlined in the task: over Ray Client a task's arguments travel in its
                     # scheduling message (Ray warns past 10 MB of them); the task pins its object.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -69,10 +69,26 @@ class DocumentRecord(BaseModel):
     job asked for before it keeps them (``set_later``). Internal: never shown."""
     tags_asked_at: float = 0.0
     """The same for its tags."""
-    rewriting: bool = False
-    """An in-place change (an ingest's, a regroup's or a retag's) was rewriting its rows (migration 0011);
-    a process that stopped in the middle left it set, and ``regroup.finish_rewrite`` finishes it (the next
-    change or ingest of the document, the job runner's rounds). Internal."""
+    rewriting: int = 0
+    """Which in-place change was rewriting its rows (``Rewrite``, migration 0011; 0: none): a process that
+    stopped in the middle left it set, and ``regroup.finish_rewrite`` finishes it (the next change or ingest
+    of the document, the job runner's rounds). Internal."""
+
+
+class Rewrite(IntEnum):
+    """What an in-place change marked ``rewriting`` sets on the rows, so that a stopped one is finished as
+    it was asked (a retag finished as a regroup gave an old version's units the new groups, a review,
+    2026-12-06)."""
+
+    ALL = 1
+    """Groups and tags: an ingest's in-place update."""
+    GROUPS = 2
+    """Groups (and their ACL key): ``set-groups``, an admin's ``PATCH``."""
+    TAGS = 3
+    """Tags, on every unit: an admin's or the operator's retag."""
+    TAGS_OWN_GROUPS = 4
+    """Tags, on the units of the record's groups only: an editor's retag (it changes no unit it may not
+    see; an older version's units left by a failed replacement keep theirs)."""
 
 
 SEEN = "seen"

@@ -34,7 +34,7 @@ from typing import Any
 from figvault.access import Principal, group_set
 from figvault.db import Database
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, asked_since, connect
+from figvault.pipeline.registry import DocumentRecord, DocumentRegistry, Rewrite, asked_since, connect
 from figvault.pipeline.store_lock import StoreBusyError, store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
@@ -98,7 +98,7 @@ def set_document_groups(
         key = AclSetTable(conn).register(tenant, chosen)  # before the rows: every stored key is known
         asked = asked_since(record, "groups", asked_at)
         changed = record.model_copy(update={"groups": chosen, "groups_asked_at": asked})
-        update_or_undo(registry, store, changed.model_copy(update={"rewriting": True}), touch=False)
+        update_or_undo(registry, store, changed.model_copy(update={"rewriting": Rewrite.GROUPS}), touch=False)
         rewritten = _rewrite_everywhere(store, lambda c: store.rewrite_access(c, tenant, doc_id, chosen, key))
         update_or_undo(registry, store, changed, touch=False)
     served = store.served_collection()
@@ -137,13 +137,24 @@ def finish_rewrite(
 ) -> DocumentRecord:
     """A document a stopped process left in the middle of an in-place change (``rewriting``): its rows in
     every collection given the record's groups and tags, which the change wrote first, then unmarked; the
-    record as it is now. The caller holds the store write lock (a regroup's exclusive, an ingest's shared)."""
-    key = acl_sets.register(record.tenant, record.groups)
-    changes = {F_GROUPS: list(record.groups), F_ACL_KEY: key, F_TAGS: list(record.tags)}
-    for collection in restamp_units(store, record.tenant, record.doc_id, changes):
-        store.flush(collection)
-    finished = record.model_copy(update={"rewriting": False})
-    update_or_undo(registry, store, finished, touch=False)
+    record as it is now: what the change was (``Rewrite``) decides which fields and rows. The caller holds
+    the store write lock (a regroup's exclusive, an ingest's shared)."""
+    kind = Rewrite(record.rewriting)
+    if kind in (Rewrite.TAGS, Rewrite.TAGS_OWN_GROUPS):
+        own = sorted(record.groups)  # an editor's retag: the rows of the document's groups, as it saw them
+        only = None if kind == Rewrite.TAGS else (lambda row: sorted(row[F_GROUPS]) == own)
+        tags = {F_TAGS: list(record.tags)}
+        _rewrite_everywhere(
+            store, lambda c: store.rewrite_fields(c, record.tenant, record.doc_id, tags, only=only)
+        )
+    else:
+        changes = {F_GROUPS: list(record.groups), F_ACL_KEY: acl_sets.register(record.tenant, record.groups)}
+        if kind == Rewrite.ALL:
+            changes[F_TAGS] = list(record.tags)
+        for collection in restamp_units(store, record.tenant, record.doc_id, changes):
+            store.flush(collection)
+    finished = record.model_copy(update={"rewriting": 0})
+    update_or_undo(registry, store, finished, touch=kind in (Rewrite.TAGS, Rewrite.TAGS_OWN_GROUPS))
     log.info("%s: an in-place change a stopped process left half done was finished", record.doc_id)
     return finished
 
@@ -166,6 +177,8 @@ def finish_rewrites(settings: Settings, *, lock_timeout_s: float = 2.0) -> int:
                         finish_rewrite(registry, acl_sets, store, record)
                     except DocumentNotFoundError:  # deleted meanwhile: its rows went with it
                         continue
+                    except Exception:  # this one stays marked for the next round; the others go on
+                        log.warning("could not finish the change of %s", record.doc_id, exc_info=True)
                 return len(marked)
         except StoreBusyError:
             return 0
@@ -272,7 +285,8 @@ def set_document_tags(
     with _locked_document(settings, store, tenant, doc_id, lock_timeout_s, may) as (_conn, registry, record):
         asked = asked_since(record, "tags", asked_at)
         changed = record.model_copy(update={"tags": chosen, "tags_asked_at": asked})
-        update_or_undo(registry, store, changed.model_copy(update={"rewriting": True}), touch=False)
+        kind = Rewrite.TAGS if editor is None else Rewrite.TAGS_OWN_GROUPS
+        update_or_undo(registry, store, changed.model_copy(update={"rewriting": kind}), touch=False)
         rewritten = _rewrite_everywhere(
             store, lambda c: store.rewrite_fields(c, tenant, doc_id, {F_TAGS: chosen}, only=seen)
         )

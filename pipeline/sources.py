@@ -142,7 +142,13 @@ class SourceStore:
         return self._local(key) if key is not None else None
 
     def keep(
-        self, sha256: str, source: bytes | Path, mime: str = "", *, rendered_pdf: bytes | None = None
+        self,
+        sha256: str,
+        source: bytes | Path,
+        mime: str = "",
+        *,
+        rendered_pdf: bytes | None = None,
+        max_bytes: int | None = None,
     ) -> Path:
         """Store ``source`` (the bytes or the path of a PDF or PPTX whose sha256 is ``sha256``); idempotent.
 
@@ -150,7 +156,7 @@ class SourceStore:
         """
         key = self._stored_key(sha256)
         if key is None:
-            data = source if isinstance(source, bytes) else Path(source).read_bytes()
+            data = source if isinstance(source, bytes) else _read_bounded(Path(source), max_bytes)
             if hashlib.sha256(data).hexdigest() != sha256:
                 # Pages are found by this hash: other bytes under it would show the wrong pages.
                 raise SourceUnavailableError(f"the file changed since it was read (sha256 {sha256[:12]}...)")
@@ -260,11 +266,25 @@ def _identity_pages(pdf: bytes) -> dict[int, int]:
         return {i + 1: i for i in range(doc.page_count)}
 
 
+def _read_bounded(path: Path, max_bytes: int | None) -> bytes:
+    """The file's bytes, read as extraction reads it (``open_regular``: a pipe swapped in never blocks, a
+    device is refused) and at most ``max_bytes`` (a link to a huge file or ``/dev/zero`` swapped in after the
+    extraction was read into memory whole, 2026-12-06); the caller compares them with the hash."""
+    from figvault.ingest.extract import open_regular
+
+    with open_regular(path) as fh:
+        data = fh.read(-1 if max_bytes is None else max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise SourceUnavailableError("the file grew past the size limit since it was read")
+    return data
+
+
 def keep(settings: Settings, sha256: str, source: bytes | Path, mime: str = "", name: str = "") -> None:
     """The ingest hook: keep one original. Never fails the ingest: a full disk costs page images only.
     ``name``: the document's, for the warning (an upload's file is stored under a name of its own)."""
     try:
-        SourceStore.from_settings(settings).keep(sha256, source, mime)
+        limit = settings.extract.max_file_mb * 2**20
+        SourceStore.from_settings(settings).keep(sha256, source, mime, max_bytes=limit)
     except (OSError, FigvaultError) as exc:
         # the file's name where there is one: the operator looks for a document, not a hash
         what = name or (source.name if isinstance(source, Path) else sha256[:12])

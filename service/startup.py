@@ -168,7 +168,7 @@ def _people_lines(settings: Settings, conn: Any) -> list[str]:
     if active:
         admins = sum(1 for u in active if u.role == Role.ADMIN)
         out.append(f"  users     {len(active)} with an API key ({admins} admin)")
-        if unheld := _unheld(records, active):
+        if not settings.service.jwt_sign_in and (unheld := _unheld(records, active)):
             out.append(
                 f"            {unheld} of the documents have groups none of these users is in (a mistyped"
                 f" group?): {prefix} documents list, then {prefix} documents set-groups ID --groups a,b"

@@ -23,8 +23,8 @@ def no_holder_line(settings: Settings, tenant: str, groups: list[str] | None) ->
     finally:
         conn.close()
     held = {group for user in users for group in user.groups}
-    if not users or held & set(groups):
-        return None
+    if not users or held & set(groups) or settings.service.jwt_sign_in:
+        return None  # with JWT sign-in, callers' groups come from their tokens: none of them is known here
     meant = {given: meant_name(given, held, GROUP_SPELLING_CUTOFF) for given in groups}
     fixes = {given: m for given, m in meant.items() if m is not None and m != given}
     nobody = f"warning: no user of tenant {tenant!r} is in group(s) {','.join(groups)}: the page and HTTP API"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from figvault.commands._warnings import warning_lines
 from figvault.text_checks import escaped
 
 if TYPE_CHECKING:
+    from figvault.ingest.extract import Bounds
     from figvault.settings import ExtractSettings
     from figvault.units import ExtractedFigure
 
@@ -38,12 +38,10 @@ class _Tally:
     failures: list[tuple[Path, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     """(file, warning) pairs, printed once each with their files at the end."""
+    hashes: dict[str, str] = field(default_factory=dict)
+    """Each file's sha256 as read where it was listed: the worker's bytes must be these."""
     images: set[str] = field(default_factory=set)
     """The image files this run wrote (``images/<unit id>.png``)."""
-
-
-_UNIT_IMAGE = re.compile(r"[0-9a-f]{32}\.png")
-"""An image file ``extract`` writes: a unit id (``units.make_unit_id``), so an earlier run's may go."""
 
 
 @app.command()
@@ -54,7 +52,7 @@ def extract(
     quiet: Annotated[bool, flag("--quiet", "-q", help="No progress bar; failures and summary only.")] = False,
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
-    from figvault.ingest.extract import iter_input_files
+    from figvault.ingest.extract import file_bounds, iter_input_files
 
     settings = state(ctx).settings
     check_inputs(paths)
@@ -64,16 +62,39 @@ def extract(
         typer.echo(escaped(f"FAILED {p}: no such file or folder"), err=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
     tally = _Tally(failures=[(p, "no such file or folder") for p in missing])
+    files = _hashed(files, file_bounds(paths), tally)
     _write_units(settings.extract, files, out, tally, quiet=quiet)
     _print_summary(out, tally)
     if tally.failures:
         raise typer.Exit(1)
 
 
+def _hashed(files: list[Path], bounds: dict[str, Bounds], tally: _Tally) -> list[Path]:
+    """The files read where they were listed (``open_within``), each one's hash kept in ``tally``: a worker
+    that then reads other bytes (a link swapped in meanwhile) fails the file, as ingest does. A file that
+    cannot be read so fails now (FAILED line)."""
+    from figvault.errors import ExtractionError
+    from figvault.pipeline.file_digests import FileDigests
+
+    digests = FileDigests(bounds=bounds)
+    readable = []
+    for path in files:
+        try:
+            tally.hashes[str(path)] = digests.sha256(path)
+        except (OSError, ExtractionError) as exc:
+            reason = f"cannot read file: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            tally.failures.append((path, reason))
+            typer.echo(escaped(f"FAILED {path}: {reason}"), err=True)
+            continue
+        readable.append(path)
+    return readable
+
+
 def _write_units(
     extract_settings: ExtractSettings, files: list[Path], out: Path, tally: _Tally, *, quiet: bool
 ) -> None:
     """Extract ``files`` into ``out``/units.jsonl and ``out``/images/, counting into ``tally``."""
+    from figvault.ingest.extract import CHANGED_SINCE_READ
     from figvault.pipeline.extract_worker import extract_many
 
     # Write to a temporary file and rename: readers never see a half-written units.jsonl.
@@ -90,6 +111,10 @@ def _write_units(
                 bar.write(escaped(f"FAILED {path}: {extracted}"), file=sys.stderr)
                 continue
             result = extracted.extraction
+            if result.doc_sha256 != tally.hashes.get(str(path)):
+                tally.failures.append((path, CHANGED_SINCE_READ))
+                bar.write(escaped(f"FAILED {path}: {CHANGED_SINCE_READ}"), file=sys.stderr)
+                continue
             tally.warnings += [(str(path), warning) for warning in result.warnings]
             tally.files_ok += 1
             tally.pages += result.meta.pages
@@ -97,11 +122,27 @@ def _write_units(
             tally.images.update(_write_figures(fh, out, result.figures))
             tally.units += len(result.figures)
             bar.set_postfix(units=tally.units, failed=len(tally.failures))
+    earlier = _images_named(out / "units.jsonl")
     os.replace(tmp_name, out / "units.jsonl")
-    # An earlier run's images that units.jsonl no longer names (a unit id's name only: other files stay).
-    for old in (out / "images").glob("*.png"):
-        if _UNIT_IMAGE.fullmatch(old.name) and old.name not in tally.images:
-            old.unlink(missing_ok=True)
+    for name in earlier - tally.images:  # the earlier run's, named no more (a file of the user's stays)
+        (out / "images" / name).unlink(missing_ok=True)
+
+
+def _images_named(units: Path) -> set[str]:
+    """The image files a units.jsonl names (an earlier run's; none when there is none, or unreadable)."""
+    try:
+        lines = units.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    names = set()
+    for line in lines:
+        try:
+            image = json.loads(line).get("image", "")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(image, str) and image.startswith("images/") and "/" not in image[len("images/") :]:
+            names.add(image[len("images/") :])
+    return names
 
 
 def _write_figures(fh: TextIO, out: Path, figures: list[ExtractedFigure]) -> list[str]:

@@ -38,3 +38,15 @@ def test_a_group_nobody_holds_is_warned_with_its_near_spelling(tmp_path: Path) -
     assert "until a user is (`figvault users set NAME --groups ...`)" in run(
         "documents", "set-groups", "report.pdf", "--groups", "legal"
     )
+
+
+def test_no_warning_when_callers_sign_in_with_tokens(tmp_path: Path, monkeypatch) -> None:
+    """With JWT sign-in, callers' groups come from their tokens: the users here are not all of them, and
+    the warning said "no one" while token holders of the group saw the documents (a review, 2026-12-06)."""
+    monkeypatch.setenv("FIGVAULT_SERVICE__JWT_SECRET", "x" * 40)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data")]
+    report = figure_pdf(tmp_path / "report.pdf", seed=6, n_figures=1)
+    CliRunner().invoke(app, [*base, "users", "add", "bot", "--role", "admin", "--groups", "ops"])
+    result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "finance", "-q"])
+    assert result.exit_code == 0, result.output
+    assert WARNING not in result.stderr

@@ -64,6 +64,13 @@ def test_a_list_or_table_variable_that_is_not_json_names_itself_and_the_form(tmp
         "error: setting service.ingest_allow_dirs (FIGVAULT_SERVICE__INGEST_ALLOW_DIRS): give it as JSON,"
         """ e.g. ["a", "b"], got '/srv/drop'"""
     ]
+    both = {
+        "FIGVAULT_INGEST__DEFAULT_GROUPS": "finance,ops",
+        "FIGVAULT_SERVICE__INGEST_ALLOW_DIRS": "/srv/drop",
+    }
+    assert (
+        "FIGVAULT_SERVICE__INGEST_ALLOW_DIRS" in run("offline", tmp_path / "data", env=both).output
+    )  # a,b is fine
     table = run("offline", tmp_path / "data", env={"FIGVAULT_SEARCH__PRIORS": '{"slide": "x"}'})
     assert table.exit_code == 2
     assert table.output.startswith("error: setting search.priors.slide (FIGVAULT_SEARCH__PRIORS): ")

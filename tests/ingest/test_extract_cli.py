@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -136,9 +137,39 @@ def test_extract_again_into_the_same_folder_keeps_only_this_runs_images(tmp_path
         run_cli(["--config", "offline", "extract", *first, "--out", str(out)], tmp_path / "d").exit_code == 0
     )
     (out / "images" / "my-notes.png").write_bytes(b"not ours")
-    assert len(list((out / "images").glob("*.png"))) == 3
+    md5_named = out / "images" / f"{'0123456789abcdef' * 2}.png"  # a name of a unit id's form, not ours
+    md5_named.write_bytes(b"not ours either")
+    assert len(list((out / "images").glob("*.png"))) == 4
     again = run_cli(["--config", "offline", "extract", first[0], "--out", str(out)], tmp_path / "d")
     assert again.exit_code == 0, again.output
     named = {Path(json.loads(line)["image"]).name for line in (out / "units.jsonl").read_text().splitlines()}
     left = {p.name for p in (out / "images").glob("*.png")}
-    assert left == named | {"my-notes.png"} and len(named) == 1
+    assert left == named | {"my-notes.png", md5_named.name} and len(named) == 1
+
+
+def test_extract_does_not_read_a_link_swapped_in_after_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``extract /shared/drop --out ...`` listed the folder, then its workers opened each path again: a link
+    to a file outside it swapped in meanwhile was extracted (a review, 2026-12-06). The bytes read must be
+    those hashed where the file was listed."""
+    from figvault.pipeline import extract_worker
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    victim = figure_pdf(drop / "victim.pdf", seed=3, n_figures=1)
+    secret = figure_pdf(tmp_path / "secret.pdf", seed=4, n_figures=1)
+    many = extract_worker.extract_many
+
+    def swapped_first(files: Any, *args: Any, **kwargs: Any) -> Any:
+        link = drop / ".swap"
+        link.symlink_to(secret)
+        link.replace(victim)
+        return many(files, *args, **kwargs)
+
+    monkeypatch.setattr(extract_worker, "extract_many", swapped_first)
+    out = tmp_path / "out"
+    result = run_cli(["--config", "offline", "extract", str(drop), "--out", str(out)], tmp_path / "d")
+    assert result.exit_code == 1
+    assert "the file changed while it was read" in result.stderr
+    assert (out / "units.jsonl").read_text() == ""

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from figvault.ingest.extract import CHANGED_SINCE_READ
 from figvault.pipeline import stages
-from figvault.pipeline.ingest_pipeline import CHANGED_SINCE_READ, FAILED, INDEXED, SKIPPED, ingest_paths
+from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, SKIPPED, ingest_paths
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf

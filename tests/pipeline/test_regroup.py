@@ -342,3 +342,44 @@ def test_users_add_names_only_a_near_spelling_and_a_user_without_groups_gets_one
     assert _no_shared_group("eve", [], {"ops", "hr"}) == (
         "eve has no groups: `figvault users set eve --groups hr` (a documents' group)"
     )
+
+
+def test_an_editors_tag_change_stopped_half_way_is_finished_as_a_tag_change(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same half-failed replacement; the editor's retag stops before its rows. Finished as an ingest's
+    update (groups and tags on every row), it gave the old version's units (g1) the new groups and the
+    editor's tags (a review, 2026-12-06). It is finished as the tag change it was: the editor's units."""
+    from figvault.pipeline import regroup
+    from figvault.pipeline.ingest_pipeline import IngestRunner
+    from figvault.pipeline.regroup import finish_rewrites, set_document_tags
+
+    tenant = "half-stopped"
+    path = figure_pdf(tmp_path / "eps.pdf", seed=36, n_figures=2)
+    ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
+    store = MilvusUnitStore.from_settings(settings)
+    figure_pdf(path, seed=37, n_figures=1)
+
+    def crash(stage: str, _outcome: object) -> None:
+        if stage == "written":
+            raise RuntimeError("simulated crash between the new units' write and the old ones' delete")
+
+    IngestRunner(settings, hook=crash).run(
+        [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
+    )
+    before = rows_of(store, tenant, "d")
+
+    def stops_before_its_rows(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt  # the process stops: nothing after it runs
+
+    monkeypatch.setattr(regroup, "_rewrite_everywhere", stops_before_its_rows)
+    editor = Principal(user="ed", tenant=tenant, groups=["g2"], roles=[Role.EDITOR])
+    with pytest.raises(KeyboardInterrupt):
+        set_document_tags(settings, tenant, "d", ["by-editor"], store=store, lock_timeout_s=5, editor=editor)
+    monkeypatch.undo()
+    assert finish_rewrites(settings) == 1
+    after = rows_of(store, tenant, "d")
+    for unit_id, row in after.items():
+        mine = before[unit_id]["groups"] == ["g2"]
+        assert row["groups"] == before[unit_id]["groups"], unit_id  # no unit's groups change
+        assert row["tags"] == (["by-editor"] if mine else ["old"]), unit_id

@@ -396,7 +396,8 @@ def test_a_job_reads_each_file_for_its_hash_once(
     from figvault.ingest import extract
 
     read: list[str] = []
-    monkeypatch.setattr(extract, "open_regular", lambda path: ReadsCounted(path, read))
+    # The hash's opens (``open_within``); the original's copy for the page viewer is read apart (``keep``).
+    monkeypatch.setattr(extract, "open_within", lambda path, bounds: ReadsCounted(path, read))
     settings = make_settings(tmp_path / "data", workers=2)
     settings.ingest.batch_docs = 2
     final = run_batches(settings, docs[:4])

@@ -7,16 +7,19 @@ the swap is made at the exact moment instead)."""
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from figvault.ingest.extract import CHANGED_SINCE_LISTED, file_pins
-from figvault.pipeline import ingest_job
+from figvault.ingest.extract import CHANGED_SINCE_READ, LEFT_ITS_FOLDER, file_bounds, open_within
+from figvault.pipeline import ingest_job, sources
 from figvault.pipeline.file_digests import FileDigests
-from figvault.pipeline.ingest_pipeline import CHANGED_SINCE_READ, IngestRunner
+from figvault.pipeline.ingest_pipeline import IngestRunner
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings, load_settings
@@ -97,7 +100,7 @@ def test_a_link_swapped_in_before_the_file_is_hashed_is_not_read(
     outcomes = ingest(settings, folder)
 
     assert outcomes["victim.pdf"]["status"] == "failed"
-    assert CHANGED_SINCE_LISTED in outcomes["victim.pdf"]["error"]
+    assert LEFT_ITS_FOLDER in outcomes["victim.pdf"]["error"]
     assert outcomes["plain.pdf"]["status"] == "indexed"  # the others go on
     assert hashlib.sha256(secret.read_bytes()).hexdigest() not in stored_shas(settings)
     assert unit_docs(settings) == {"plain.pdf"}
@@ -129,13 +132,70 @@ def test_a_link_swapped_in_after_the_plan_hashed_the_file_is_not_indexed(
     assert unit_docs(settings) == {"plain.pdf"}
 
 
-def test_a_swap_while_the_listing_checks_ran_leaves_the_file_unpinned(drop: tuple[Path, Path]) -> None:
-    """``file_pins`` pins only a file whose path and real path name the same file inside the folder: a link
-    out of it has no pin (and is refused), a plain file and a link to a sibling have theirs."""
-    folder, secret = drop
-    (folder / "sibling.pdf").symlink_to("plain.pdf")
-    (folder / "out.pdf").symlink_to(secret)
-    pins = file_pins([folder])
-    assert set(pins) == {str(folder / n) for n in ("victim.pdf", "plain.pdf", "sibling.pdf")}
-    assert pins[str(folder / "sibling.pdf")] == pins[str(folder / "plain.pdf")]
-    assert file_pins([folder / "out.pdf"])  # named directly: followed wherever it leads
+def test_a_folder_swapped_for_a_link_is_caught_where_the_file_is_opened(tmp_path: Path) -> None:
+    """The check reads where the open file is (its descriptor), not the path: a subfolder flipped between a
+    real folder and a link out of it while the checks ran (three lookups by path, each could see another
+    state) pinned the outside file (a review, 2026-12-06, 1,804 times in 90,959 tries)."""
+    folder = tmp_path / "drop"
+    (folder / "sub").mkdir(parents=True)
+    figure_pdf(folder / "sub" / "a.pdf", seed=1, n_figures=1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    figure_pdf(outside / "a.pdf", seed=2, n_figures=1)
+    bounds = file_bounds([folder])
+    assert list(bounds) == [str(folder / "sub" / "a.pdf")]
+    with open_within(folder / "sub" / "a.pdf", bounds[str(folder / "sub" / "a.pdf")]) as fh:
+        assert fh.read(5) == b"%PDF-"
+    (folder / "sub").rename(tmp_path / "real-sub")
+    (folder / "sub").symlink_to(outside, target_is_directory=True)  # the listing saw a folder
+    with pytest.raises(OSError, match="not inside the folder being ingested"):
+        open_within(folder / "sub" / "a.pdf", bounds[str(folder / "sub" / "a.pdf")])
+    named = file_bounds([folder / "sub" / "a.pdf"])  # named directly: followed wherever it leads
+    with open_within(folder / "sub" / "a.pdf", named[str(folder / "sub" / "a.pdf")]) as fh:
+        assert fh.read(5) == b"%PDF-"
+
+
+def test_a_file_saved_again_in_place_before_it_is_hashed_is_read(
+    settings: Settings, drop: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync tool renaming a new version over the file between the listing and its hash: the new version,
+    inside the folder, is what is read (the first fix, which pinned the listed inode, failed it)."""
+    folder, _ = drop
+    victim = folder / "victim.pdf"
+    newer = figure_pdf(folder.parent / "newer.pdf", seed=9, n_figures=1)
+    hook = swapping(lambda: newer.replace(victim), FileDigests.sha256, victim)
+    monkeypatch.setattr(FileDigests, "sha256", hook)
+    outcomes = ingest(settings, folder)
+    assert outcomes["victim.pdf"]["status"] == "indexed", outcomes["victim.pdf"]
+    record = next(r for r in DocumentRegistry.open(settings).list(TENANT) if r.name == "victim.pdf")
+    assert record.sha256 == hashlib.sha256(victim.read_bytes()).hexdigest()
+
+
+def test_a_pipe_swapped_in_before_the_original_is_kept_does_not_hang_the_job(
+    settings: Settings, drop: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original was read again by path with ``read_bytes()``: a pipe swapped in after the extraction
+    blocked the job until someone wrote to it (a review, 2026-12-06: 45 s), and a link to /dev/zero would
+    have been read whole. It is read as extraction reads a file now; the document stays indexed."""
+    folder, _ = drop
+    victim = folder / "victim.pdf"
+    keep = sources.SourceStore.keep
+
+    def pipe_first(self: Any, sha256: str, source: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(source, Path) and source == victim and not stat.S_ISFIFO(os.lstat(victim).st_mode):
+            victim.unlink()
+            os.mkfifo(victim)
+        return keep(self, sha256, source, *args, **kwargs)
+
+    monkeypatch.setattr(sources.SourceStore, "keep", pipe_first)
+    done: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: done.update(outcomes=ingest(settings, folder)), daemon=True)
+    worker.start()
+    worker.join(90)
+    hung = worker.is_alive()
+    if hung:  # unblock the reader so that the test process can end, then fail
+        with open(victim, "wb") as fh:
+            fh.write(b"x")
+        worker.join(10)
+    assert not hung, "the job hung on the pipe"
+    assert done["outcomes"]["victim.pdf"]["status"] == "indexed"
