@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from figvault.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +20,11 @@ def local_ray() -> Iterator[None]:
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    """The offline profile in the test's data folder, one extraction worker (a module may define its own)."""
+    s = load_settings("offline", data_dir=data_dir)
+    s.extract.workers = 1
+    return s

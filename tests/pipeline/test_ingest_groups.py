@@ -17,13 +17,6 @@ from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
 
 
-@pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    s = load_settings("offline", data_dir=data_dir)
-    s.extract.workers = 1
-    return s
-
-
 def test_without_groups_new_documents_get_the_default_and_known_ones_keep_theirs(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -27,17 +27,10 @@ from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS
 from figvault.retrieval.search import SearchEngine
 from figvault.search_models import SearchRequest
-from figvault.settings import Settings, load_settings
+from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
 
 TENANT = "acme"
-
-
-@pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    s = load_settings("offline", data_dir=data_dir)
-    s.extract.workers = 1
-    return s
 
 
 @pytest.fixture

@@ -10,24 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from figvault.pipeline.ingest_pipeline import REPLACED, SKIPPED, IngestRunner
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.regroup import set_document_groups, set_document_tags
-from figvault.settings import Settings, load_settings
+from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
 
 TENANT = "acme"
 DEAD_OWNER = f"{socket.gethostname()}:999999:1"
-
-
-@pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    s = load_settings("offline", data_dir=data_dir)
-    s.extract.workers = 1
-    return s
 
 
 def unit_fields(settings: Settings, doc_id: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -240,21 +240,16 @@ def test_a_document_deleted_while_it_is_regrouped_stays_deleted(
     assert store.unit_ids_of_doc(store.served_collection(), tenant, record.doc_id) == set()
 
 
-def test_a_tag_change_after_a_half_failed_replacement_tags_every_live_unit(
-    settings: Settings, tmp_path: Path
-) -> None:
-    """A replacement that wrote its new units and then failed (before the old ones were deleted) leaves
-    both: the old units with the old groups, the new ones with the new groups, the record with the new.
-    A tag change gives every live unit of the document the tags and leaves each unit's groups as they are."""
+def half_replaced(settings: Settings, tmp_path: Path, tenant: str, seed: int) -> tuple[MilvusUnitStore, dict]:
+    """Document ``d`` of ``tenant`` (groups g1, tags old), whose replacement (g2, new) wrote its new units and
+    failed before it deleted the old ones: both live, the record says g2. The store, and the old units."""
     from figvault.pipeline.ingest_pipeline import IngestRunner
-    from figvault.pipeline.regroup import set_document_tags
 
-    tenant = "half"
-    path = figure_pdf(tmp_path / "delta.pdf", seed=34, n_figures=2)
+    path = figure_pdf(tmp_path / f"half-{seed}.pdf", seed=seed, n_figures=2)
     ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
     store = MilvusUnitStore.from_settings(settings)
     old = rows_of(store, tenant, "d")
-    figure_pdf(path, seed=35, n_figures=1)
+    figure_pdf(path, seed=seed + 1, n_figures=1)
 
     def crash(stage: str, _outcome: object) -> None:
         if stage == "written":
@@ -264,6 +259,19 @@ def test_a_tag_change_after_a_half_failed_replacement_tags_every_live_unit(
         [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
     )
     assert report.failed
+    return store, old
+
+
+def test_a_tag_change_after_a_half_failed_replacement_tags_every_live_unit(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A replacement that wrote its new units and then failed (before the old ones were deleted) leaves
+    both: the old units with the old groups, the new ones with the new groups, the record with the new.
+    A tag change gives every live unit of the document the tags and leaves each unit's groups as they are."""
+    from figvault.pipeline.regroup import set_document_tags
+
+    tenant = "half"
+    store, old = half_replaced(settings, tmp_path, tenant, seed=34)
     before = rows_of(store, tenant, "d")
     assert set(old) < set(before)  # old and new units both live
     result = set_document_tags(settings, tenant, "d", ["retagged"], store=store, lock_timeout_s=5)
@@ -281,22 +289,10 @@ def test_an_editors_tag_change_after_a_half_failed_replacement_leaves_the_units_
 ) -> None:
     """The same half-failed replacement, and an editor of the new groups changes the tags: it rewrote the
     old units too (groups g1, which it may not see), and counted them to it. Only its units change now."""
-    from figvault.pipeline.ingest_pipeline import IngestRunner
     from figvault.pipeline.regroup import set_document_tags
 
     tenant = "half-editor"
-    path = figure_pdf(tmp_path / "delta.pdf", seed=34, n_figures=2)
-    ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
-    store = MilvusUnitStore.from_settings(settings)
-    figure_pdf(path, seed=35, n_figures=1)
-
-    def crash(stage: str, _outcome: object) -> None:
-        if stage == "written":
-            raise RuntimeError("simulated crash between the new units' write and the old ones' delete")
-
-    IngestRunner(settings, hook=crash).run(
-        [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
-    )
+    store, _ = half_replaced(settings, tmp_path, tenant, seed=34)
     before = rows_of(store, tenant, "d")
     editor = Principal(user="ed", tenant=tenant, groups=["g2"], roles=[Role.EDITOR])
     result = set_document_tags(
@@ -351,22 +347,10 @@ def test_an_editors_tag_change_stopped_half_way_is_finished_as_a_tag_change(
     update (groups and tags on every row), it gave the old version's units (g1) the new groups and the
     editor's tags (a review, 2026-12-06). It is finished as the tag change it was: the editor's units."""
     from figvault.pipeline import regroup
-    from figvault.pipeline.ingest_pipeline import IngestRunner
     from figvault.pipeline.regroup import finish_rewrites, set_document_tags
 
     tenant = "half-stopped"
-    path = figure_pdf(tmp_path / "eps.pdf", seed=36, n_figures=2)
-    ingest_paths(settings, [path], groups=["g1"], tenant=tenant, progress=False, tags=["old"], doc_id="d")
-    store = MilvusUnitStore.from_settings(settings)
-    figure_pdf(path, seed=37, n_figures=1)
-
-    def crash(stage: str, _outcome: object) -> None:
-        if stage == "written":
-            raise RuntimeError("simulated crash between the new units' write and the old ones' delete")
-
-    IngestRunner(settings, hook=crash).run(
-        [path], groups=["g2"], tenant=tenant, progress=False, tags=["new"], doc_id="d"
-    )
+    store, _ = half_replaced(settings, tmp_path, tenant, seed=36)
     before = rows_of(store, tenant, "d")
 
     def stops_before_its_rows(*args: object, **kwargs: object) -> object:

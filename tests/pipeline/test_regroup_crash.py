@@ -17,7 +17,7 @@ from figvault.pipeline.jobs import JobStore, JobType, run_here
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.pipeline.regroup import finish_rewrites, set_document_groups, set_document_tags
 from figvault.retrieval.schema import F_GROUPS, F_TAGS
-from figvault.settings import Settings, load_settings
+from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
 
 TENANT = "acme"
@@ -25,13 +25,6 @@ TENANT = "acme"
 
 class Crash(BaseException):
     """The process stopping where it is: nothing after it runs, no handler cleans up."""
-
-
-@pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    s = load_settings("offline", data_dir=data_dir)
-    s.extract.workers = 1
-    return s
 
 
 @pytest.fixture

@@ -22,17 +22,10 @@ from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.ingest_pipeline import IngestRunner
 from figvault.pipeline.jobs import JobState, JobStore, JobType, run_here
 from figvault.pipeline.registry import DocumentRegistry
-from figvault.settings import Settings, load_settings
+from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
 
 TENANT = "acme"
-
-
-@pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    s = load_settings("offline", data_dir=data_dir)
-    s.extract.workers = 1
-    return s
 
 
 @pytest.fixture
