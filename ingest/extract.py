@@ -74,13 +74,20 @@ def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Regular files named directly are yielded whatever their name (their bytes decide); folders give
     their .pdf/.pptx files. Paths that do not exist are left out (callers report them), and so is what
     ``refused_files`` refuses (a pipe would block its reader; a link may lead anywhere)."""
+    return (path for path, _ in iter_listed(paths))
+
+
+def iter_listed(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """``iter_input_files``' files, each with the folder it was found in (None: named directly): one
+    listing gives both what is read and where it must be (``file_bounds``; two listings let a file gone
+    from the second be read from anywhere, a review, 2026-12-06)."""
     seen: set[Path] = set()
     for path, folder in _candidates(paths):
         if path.is_file() and refusal(path, folder) is None:
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
-                yield path
+                yield path, folder
 
 
 def skipped_files(paths: Iterable[Path]) -> list[Path]:
@@ -155,13 +162,15 @@ CHANGED_SINCE_READ = "the file changed while it was read (other bytes than those
 swapped in): ingest and ``extract`` fail it."""
 
 
-def file_bounds(paths: Iterable[Path], roots: Sequence[Path] | None = None) -> dict[str, Bounds]:
-    """The files ``iter_input_files`` lists, each with where it must be when opened (``open_within``). The
+def file_bounds(
+    listed: Iterable[tuple[Path, Path | None]], roots: Sequence[Path] | None = None
+) -> dict[str, Bounds]:
+    """The files ``iter_listed`` listed, each with where it must be when opened (``open_within``). The
     listing's checks look at a path and the reads open it again later: a link or a folder swapped in between
     (a shared drop folder's writer) was read and indexed, a file from outside the folder (2026-12-06, the
     thirteenth hostile pass). So every read checks the file it opened, not the path."""
     bounds: dict[str, Bounds] = {}
-    for path, folder in _candidates(paths):
+    for path, folder in listed:
         groups = [(folder.resolve(),)] if folder is not None else []
         if roots is not None:
             groups.append(tuple(roots))
@@ -176,18 +185,32 @@ def open_within(path: Path, bounds: Bounds) -> BinaryIO:
     fh = open_regular(path)
     if bounds:
         real = _opened_path(fh.fileno(), path)
-        if not all(any(real == top or real.is_relative_to(top) for top in group) for group in bounds):
+        inside = real is not None and all(
+            any(real == top or real.is_relative_to(top) for top in group) for group in bounds
+        )
+        if not inside:
             fh.close()
             raise OSError(errno.EXDEV, LEFT_ITS_FOLDER)
     return fh
 
 
-def _opened_path(fd: int, path: Path) -> Path:
-    """Where the open file ``fd`` is (Linux: ``/proc/self/fd``; elsewhere the path resolved, just after)."""
+def _opened_path(fd: int, path: Path) -> Path | None:
+    """Where the open file ``fd`` is: Linux's ``/proc/self/fd``; without it, the path resolved just after
+    the open when that names the same file (device and inode), else None (unknown: not read)."""
     try:
         return Path(os.readlink(f"/proc/self/fd/{fd}"))
     except OSError:
-        return path.resolve()
+        real = path.resolve()
+        opened, found = os.fstat(fd), _stat_or_none(real)
+        same = found is not None and (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino)
+        return real if same else None
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _kind(mode: int) -> str:

@@ -9,6 +9,7 @@ even one written back with its old size and mtime (the change time moves with an
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -36,9 +37,9 @@ class FileDigests:
 
     def __init__(self, kept: int = KEPT, bounds: Mapping[str, Bounds] | None = None) -> None:
         self._kept = kept
-        self._bounds = bounds or {}
-        """Path -> where the file must be when opened (``extract.file_bounds``): one found elsewhere is not
-        read."""
+        self._bounds = bounds
+        """Path -> where the file must be when opened (``extract.file_bounds``): one found elsewhere, or a
+        path the listing did not give, is not read. None: no listing (any path, followed anywhere)."""
         self._known: OrderedDict[tuple[str, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
         self.hashed = 0
@@ -47,9 +48,12 @@ class FileDigests:
     def sha256(self, path: Path) -> str:
         """The digest of a regular file's bytes: kept, or read (OSError, also for a file found outside its
         bounds; UnsupportedFileError for a file that is not regular)."""
-        from figvault.ingest.extract import open_within
+        from figvault.ingest.extract import LEFT_ITS_FOLDER, open_within
 
-        with open_within(path, self._bounds.get(str(path), ())) as fh:
+        bounds = () if self._bounds is None else self._bounds.get(str(path))
+        if bounds is None:  # not listed: never "named directly", which is followed anywhere
+            raise OSError(errno.EXDEV, LEFT_ITS_FOLDER)
+        with open_within(path, bounds) as fh:
             info = os.fstat(fh.fileno())
             # ctime too: a write moves it and no utime sets it back (cp -p, rsync -t, tar keep the mtime)
             key = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)

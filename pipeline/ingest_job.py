@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from figvault.access import Action, Credential, Principal, Role, may_replace
 from figvault.db import Database
-from figvault.errors import FigvaultError, WithheldDetailError, disk_full_cause
+from figvault.errors import ExtractionError, FigvaultError, WithheldDetailError, disk_full_cause
 from figvault.pipeline.doc_identity import new_doc_id, resolve_target
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.file_digests import FileDigests
@@ -231,7 +231,7 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
     allowed folders refused (each a job error), and ``doc_id`` pinned to the one file it names."""
     from figvault.ingest.extract import (
         file_bounds,
-        iter_input_files,
+        iter_listed,
         printable_path,
         refused_files,
     )
@@ -252,7 +252,8 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
             (fresh if item.get("new") else pinned)[str(path)] = str(item["doc_id"])
             registered[str(path)] = str(item["doc_id"])
     missing = [p for p in given if not p.exists()]
-    files = list(iter_input_files(given))
+    listed = list(iter_listed(given))
+    files = [path for path, _ in listed]
     roots = None if params.get("allowed_roots") is None else [Path(r) for r in params["allowed_roots"]]
     # Each fails alone, named, never opened (a pipe would block the job's thread); the others go on.
     turned_away = refused_files(given) + [(f, why) for f in files if (why := _turned_away(f, roots))]
@@ -271,7 +272,9 @@ def _gather_inputs(ctx: JobContext) -> _Inputs:
         key: FileIdentity(names.get(key), pinned.get(key), fresh.get(key))
         for key in {*names, *pinned, *fresh}
     }
-    return _Inputs(files, missing, identities, registered, refused, file_bounds(given, roots))
+    kept = set(files)
+    bounds = file_bounds([(path, folder) for path, folder in listed if path in kept], roots)
+    return _Inputs(files, missing, identities, registered, refused, bounds)
 
 
 @dataclass
@@ -547,7 +550,7 @@ def _worth_extracting_ahead(ctx: JobContext, inputs: _Inputs, digests: FileDiges
             return False
         try:
             sha = digests.sha256(path)
-        except OSError:  # the plan reports it
+        except (OSError, ExtractionError):  # the plan reports it (a pipe swapped in: not a regular file)
             return False
         return not any(replaceable(r) for r in registry.with_content(tenant, sha))
 

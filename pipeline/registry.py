@@ -81,9 +81,9 @@ class Rewrite(IntEnum):
     2026-12-06)."""
 
     ALL = 1
-    """Groups and tags: an ingest's in-place update."""
+    """Groups and tags: an ingest's in-place update that changes tags (and every mark made before kinds)."""
     GROUPS = 2
-    """Groups (and their ACL key): ``set-groups``, an admin's ``PATCH``."""
+    """Groups and their ACL key: ``set-groups``, an admin's ``PATCH``, an ingest that changes groups only."""
     TAGS = 3
     """Tags, on every unit: an admin's or the operator's retag."""
     TAGS_OWN_GROUPS = 4

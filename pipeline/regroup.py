@@ -141,7 +141,9 @@ def finish_rewrite(
     the store write lock (a regroup's exclusive, an ingest's shared)."""
     kind = Rewrite(record.rewriting)
     if kind in (Rewrite.TAGS, Rewrite.TAGS_OWN_GROUPS):
-        own = sorted(record.groups)  # an editor's retag: the rows of the document's groups, as it saw them
+        # An editor's retag: the rows of the document's own groups. The editor's groups are not kept with
+        # the mark, so an older version's rows it could also see keep their tags (never a row it could not).
+        own = sorted(record.groups)
         only = None if kind == Rewrite.TAGS else (lambda row: sorted(row[F_GROUPS]) == own)
         tags = {F_TAGS: list(record.tags)}
         _rewrite_everywhere(
@@ -154,7 +156,7 @@ def finish_rewrite(
         for collection in restamp_units(store, record.tenant, record.doc_id, changes):
             store.flush(collection)
     finished = record.model_copy(update={"rewriting": 0})
-    update_or_undo(registry, store, finished, touch=kind in (Rewrite.TAGS, Rewrite.TAGS_OWN_GROUPS))
+    update_or_undo(registry, store, finished, touch=kind != Rewrite.GROUPS)  # tags moved: readers see it
     log.info("%s: an in-place change a stopped process left half done was finished", record.doc_id)
     return finished
 

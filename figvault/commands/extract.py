@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -52,17 +53,18 @@ def extract(
     quiet: Annotated[bool, flag("--quiet", "-q", help="No progress bar; failures and summary only.")] = False,
 ) -> None:
     """Split documents into figure units: DIR/units.jsonl (one unit a line) and DIR/images/*.png."""
-    from figvault.ingest.extract import file_bounds, iter_input_files
+    from figvault.ingest.extract import file_bounds, iter_listed
 
     settings = state(ctx).settings
     check_inputs(paths)
-    files = list(iter_input_files(paths))
+    listed = list(iter_listed(paths))
+    files = [path for path, _ in listed]
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         typer.echo(escaped(f"FAILED {p}: no such file or folder"), err=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
     tally = _Tally(failures=[(p, "no such file or folder") for p in missing])
-    files = _hashed(files, file_bounds(paths), tally)
+    files = _hashed(files, file_bounds(listed), tally)
     _write_units(settings.extract, files, out, tally, quiet=quiet)
     _print_summary(out, tally)
     if tally.failures:
@@ -125,7 +127,8 @@ def _write_units(
     earlier = _images_named(out / "units.jsonl")
     os.replace(tmp_name, out / "units.jsonl")
     for name in earlier - tally.images:  # the earlier run's, named no more (a file of the user's stays)
-        (out / "images" / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a folder of that name, a file not ours to remove
+            (out / "images" / name).unlink(missing_ok=True)
 
 
 def _images_named(units: Path) -> set[str]:
@@ -140,8 +143,9 @@ def _images_named(units: Path) -> set[str]:
             image = json.loads(line).get("image", "")
         except (ValueError, AttributeError):
             continue
-        if isinstance(image, str) and image.startswith("images/") and "/" not in image[len("images/") :]:
-            names.add(image[len("images/") :])
+        name = image[len("images/") :] if isinstance(image, str) and image.startswith("images/") else ""
+        if name.endswith(".png") and "/" not in name and name != ".png":  # a file of images/, nothing else
+            names.add(name)
     return names
 
 

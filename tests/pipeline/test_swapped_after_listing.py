@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from figvault.ingest.extract import CHANGED_SINCE_READ, LEFT_ITS_FOLDER, file_bounds, open_within
+from figvault.ingest.extract import CHANGED_SINCE_READ, LEFT_ITS_FOLDER, file_bounds, iter_listed, open_within
 from figvault.pipeline import ingest_job, sources
 from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.ingest_pipeline import IngestRunner
@@ -135,7 +135,7 @@ def test_a_folder_swapped_for_a_link_is_caught_where_the_file_is_opened(tmp_path
     outside = tmp_path / "outside"
     outside.mkdir()
     figure_pdf(outside / "a.pdf", seed=2, n_figures=1)
-    bounds = file_bounds([folder])
+    bounds = file_bounds(iter_listed([folder]))
     assert list(bounds) == [str(folder / "sub" / "a.pdf")]
     with open_within(folder / "sub" / "a.pdf", bounds[str(folder / "sub" / "a.pdf")]) as fh:
         assert fh.read(5) == b"%PDF-"
@@ -143,7 +143,7 @@ def test_a_folder_swapped_for_a_link_is_caught_where_the_file_is_opened(tmp_path
     (folder / "sub").symlink_to(outside, target_is_directory=True)  # the listing saw a folder
     with pytest.raises(OSError, match="not inside the folder being ingested"):
         open_within(folder / "sub" / "a.pdf", bounds[str(folder / "sub" / "a.pdf")])
-    named = file_bounds([folder / "sub" / "a.pdf"])  # named directly: followed wherever it leads
+    named = file_bounds(iter_listed([folder / "sub" / "a.pdf"]))  # named directly: followed anywhere
     with open_within(folder / "sub" / "a.pdf", named[str(folder / "sub" / "a.pdf")]) as fh:
         assert fh.read(5) == b"%PDF-"
 
@@ -192,3 +192,33 @@ def test_a_pipe_swapped_in_before_the_original_is_kept_does_not_hang_the_job(
         worker.join(10)
     assert not hung, "the job hung on the pipe"
     assert done["outcomes"]["victim.pdf"]["status"] == "indexed"
+
+
+def test_a_pipe_swapped_in_before_the_hash_fails_that_file_alone(
+    settings: Settings, drop: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hash's open refuses a pipe (not a regular file), an ExtractionError that neither the look-ahead
+    nor the plan caught: the whole job failed and no file was reported (a review, 2026-12-06); caught, the
+    batch's own listing then left the pipe out without a word."""
+    folder, _ = drop
+    victim = folder / "victim.pdf"
+
+    def to_pipe() -> None:
+        victim.unlink()
+        os.mkfifo(victim)
+
+    monkeypatch.setattr(FileDigests, "sha256", swapping(to_pipe, FileDigests.sha256, victim))
+    outcomes = ingest(settings, folder)
+    assert outcomes["victim.pdf"]["status"] == "failed"
+    assert "not a regular file" in outcomes["victim.pdf"]["error"]
+    assert outcomes["plain.pdf"]["status"] == "indexed"
+
+
+def test_a_path_the_listing_did_not_give_is_not_read(tmp_path: Path) -> None:
+    """Digests given a listing's bounds read only its files: a path missing from it was taken as named
+    directly and followed anywhere (a file gone while a second listing ran, a review, 2026-12-06)."""
+    pdf = figure_pdf(tmp_path / "a.pdf", seed=1, n_figures=1)
+    with pytest.raises(OSError, match="not inside the folder being ingested"):
+        FileDigests(bounds={}).sha256(pdf)
+    assert FileDigests(bounds={str(pdf): ()}).sha256(pdf) == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert FileDigests().sha256(pdf)  # no listing: any path
