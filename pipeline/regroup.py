@@ -11,7 +11,7 @@ middle (its catch-up copies any unit whose access key differs, so it picks the n
 The record is marked ``rewriting``, with the new groups or tags, before any row is rewritten, and unmarked
 with the last write: a process killed half-way (a replica in the middle of a ``PATCH``) left some
 collections with the new groups and every listing with the old ones, and nothing repaired it. A marked
-record is finished (``finish_rewrite``: every row given the record's groups and tags) by the next change
+record is finished (``finish_rewrite``: its rows given what the mark says the change set) by the next change
 of the document, the next ingest that meets it, and ``finish_rewrites``: each job runner's start and
 rounds, and the end of each command-line job.
 
