@@ -111,7 +111,7 @@ def test_an_original_not_kept_is_named_by_its_file(
     report = tmp_path / "q3-report.pdf"
     report.write_bytes(sample_pdf_bytes())
 
-    def full(*_args: object) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sources.SourceStore, "keep", full)
@@ -133,7 +133,7 @@ def test_an_upload_s_original_not_kept_is_named_by_the_document(
         offline_settings, jobs, [("Quarterly.pdf", spooled)], groups=["eng"], tenant="acme", started_by="ann"
     )
 
-    def full(*_args: object) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sources.SourceStore, "keep", full)
