@@ -183,6 +183,12 @@ class SearchHit(UnitPlace):
     hit itself is the group's original (``retrieval/duplicates.py``). Empty when collapsing is off."""
 
 
+SEARCH_TIMING_KEYS = ("lookup", "encode", "recall", "fetch", "rerank", "total")
+"""The search steps every answer's ``timings`` names (a stable interface, INTERFACES.md); a step that did not
+run (rerank off, a caller who sees no document) reads 0 there. Others (``collapse``, ``did_you_mean``,
+``rerank_explain``) appear when they ran."""
+
+
 class SearchResponse(BaseModel):
     results: list[SearchHit]
     no_match: bool = False
@@ -198,4 +204,9 @@ class SearchResponse(BaseModel):
     """Why rerank was on or off (e.g. "off: no CUDA device")."""
     embedding_version: str = ""
     timings: dict[str, float] = Field(default_factory=dict)
-    """Milliseconds per stage: encode, recall, rerank, fetch, total."""
+    """Milliseconds per step that ran (``SEARCH_TIMING_KEYS``, others); callers get ``reported_timings``."""
+
+    def reported_timings(self) -> dict[str, float]:
+        """``timings`` with every stable step named, 0 for one that did not run (what the CLI's JSON and
+        ``POST /v1/search`` answer; metrics observe only the steps that ran)."""
+        return {**dict.fromkeys(SEARCH_TIMING_KEYS, 0.0), **self.timings}

@@ -157,7 +157,7 @@ def _not_json_line(message: str, environ: Mapping[str, str]) -> str | None:
 
 def data_dir_problem(data_dir: Path) -> str | None:
     """Why figvault cannot keep its files in ``data_dir``; None when it can, or can create it. Nothing is
-    created here: a command that only reads (``status``) leaves a missing folder missing. A path under a
+    created here (the listing commands leave a missing folder missing: ``no_store_note``). A path under a
     file, or a folder it may not write (read-only mount, another user's), used to end a command with a
     traceback from wherever the folder was first touched (the registry, the store)."""
     import os
@@ -174,3 +174,18 @@ def data_dir_problem(data_dir: Path) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"the data folder {data_dir} {what} not writable by this user"
     return None
+
+
+def no_store_note(settings: Settings) -> str | None:
+    """What a listing command (``users list``, ``documents list``, ``jobs list``) says instead of opening a
+    store the data folder does not hold: no registry there (the default SQLite one) means nothing was ever
+    ingested or added. Opening it made the folder and its registry, so a mistyped ``--data-dir`` was
+    answered "no users" and left an empty store behind that the next command took for the real one. None
+    when a store may be there (its registry file exists, or the registry is a server's)."""
+    if settings.registry.url or settings.registry_path.exists():
+        return None
+    return (
+        f"the data folder {settings.data_dir.resolve()} holds no figvault store (nothing was ever ingested or"
+        " added there; nothing was created): is it the one you meant? (--data-dir, FIGVAULT_DATA_DIR or the"
+        " settings file's data_dir)"
+    )

@@ -24,11 +24,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from figvault.pipeline.page_cache import PageCache
+from figvault.search_models import SEARCH_TIMING_KEYS
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 """Methods with a label value of their own; any other (a client may send any token) is ``other``, so no
 client adds series to an open /metrics."""
-SEARCH_STEPS = ("lookup", "encode", "recall", "rerank", "fetch", "total")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -76,7 +76,7 @@ class _RequestMetrics:
         self.latency.labels(method=method, route=route).observe(seconds)
 
     def observe_search(self, timings_ms: Mapping[str, float], n_results: int) -> None:
-        for step in SEARCH_STEPS:
+        for step in SEARCH_TIMING_KEYS:
             if step in timings_ms:
                 self.search_steps.labels(step=step).observe(timings_ms[step] / 1000.0)
         self.search_results.observe(n_results)

@@ -127,6 +127,17 @@ def state(ctx: typer.Context) -> AppState:
     return obj
 
 
+def nothing_stored(ctx: typer.Context) -> bool:
+    """True, said on stderr, when the data folder holds no figvault store: a listing command then answers
+    as for an empty store and creates nothing (``settings_check.no_store_note``)."""
+    from figvault.settings_check import no_store_note
+
+    note = no_store_note(state(ctx).settings)
+    if note is not None:
+        typer.echo(f"note: {note}", err=True)
+    return note is not None
+
+
 def split_csv(value: str | None) -> list[str] | None:
     """``"a, b,,c"`` -> ``["a", "b", "c"]``; None stays None (option not given)."""
     if value is None:

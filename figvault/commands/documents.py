@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from figvault.commands import app, flag, split_csv, state
+from figvault.commands import app, flag, nothing_stored, split_csv, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.errors import FigvaultError
 from figvault.settings import Settings
@@ -45,7 +45,8 @@ def list_documents(
 
     with one_line_errors():
         only = DocState.FAILED if failed else None
-        records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant, state=only)
+        stored = not nothing_stored(ctx)
+        records = DocumentRegistry.open(state(ctx).settings).list(tenant=tenant, state=only) if stored else []
     if as_json:
         fields = (
             "doc_id",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from figvault.commands import app, flag, state
+from figvault.commands import app, flag, nothing_stored, state
 from figvault.commands._retrieval_cli import one_line_errors
 from figvault.text_checks import escaped
 
@@ -70,6 +70,9 @@ def list_jobs(
     """Jobs, newest first."""
     from figvault.pipeline.jobs import DETAIL, JobStore
 
+    if nothing_stored(ctx):
+        typer.echo("[]" if as_json else "no jobs")
+        return
     with one_line_errors():
         store = JobStore.open(state(ctx).settings)
         jobs = store.list(limit=limit)

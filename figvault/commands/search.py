@@ -119,12 +119,12 @@ def search(
         typer.echo("error: give a question, or --image FILE", err=True)
         raise typer.Exit(2)
     filters = _checked_filters(
-        docs=split_csv(doc) or [],
-        doc_ids=split_csv(doc_id) or [],
-        kinds=split_csv(kind) or [],
+        docs=_filter_values(doc),
+        doc_ids=_filter_values(doc_id),
+        kinds=_filter_values(kind),
         after=parse_day(after, "--after"),
         before=parse_day(before, "--before"),
-        tags=split_csv(tags) or [],
+        tags=_filter_values(tags),
         pages=pages,
         min_width=min_width,
         max_width=max_width,
@@ -155,6 +155,14 @@ def search(
         typer.echo(_nothing_found(settings, principal, request))
     else:
         _print_table(question or str(image), response, loaded_s)
+
+
+def _filter_values(value: str | None) -> list[str]:
+    """A comma-separated filter option's values; one given with none (``--tags ","``, an empty shell
+    variable) is an empty value, refused naming its option: dropped, it searched unfiltered."""
+    if value is None:
+        return []
+    return split_csv(value) or [""]
 
 
 def _checked_filters(**fields: Any) -> SearchFilters:
@@ -260,7 +268,7 @@ def _print_json(settings: Settings, question: str, response: SearchResponse) -> 
         "reranked": response.reranked,
         "rerank_note": response.rerank_note,
         "embedding_version": response.embedding_version,
-        "timings": response.timings,
+        "timings": response.reported_timings(),
     }
     typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 

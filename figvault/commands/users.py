@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from figvault.access import Role
-from figvault.commands import app, flag, split_csv, state
+from figvault.commands import app, flag, nothing_stored, split_csv, state
 
 users_app = typer.Typer(help="API-key users of the HTTP service.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -118,7 +118,7 @@ def list_(
     """Users, their role, tenant, groups and whether their key is active (keys are never shown)."""
     from figvault.pipeline.users import list_users
 
-    records = list_users(_connection(ctx))
+    records = [] if nothing_stored(ctx) else list_users(_connection(ctx))
     if as_json:
         for r in records:
             typer.echo(json.dumps(r.model_dump(mode="json", exclude={"key_id"})))

@@ -137,7 +137,7 @@ class SearchResponseOut(BaseModel):
             reranked=response.reranked,
             rerank_note=response.rerank_note,
             embedding_version=response.embedding_version,
-            timings=response.timings,
+            timings=response.reported_timings(),
             visible_documents=visible_documents,
         )
 

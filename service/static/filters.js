@@ -28,7 +28,10 @@ export function buildFilters(values) {
   if (values.after) filters.after = values.after;
   if (values.before) filters.before = values.before;
   const tags = splitTags(values.tags);
+  // Commas alone (","): sent as an empty tag for the server to refuse by name; dropped, the search ran
+  // unfiltered over every document, as if the box were empty.
   if (tags.length) filters.tags = tags;
+  else if ((values.tags || "").trim()) filters.tags = [""];
   const pages = (values.pages || "").trim();
   if (pages) filters.pages = pages; // the server parses "3-7", "5", "3-", "-7" and says what is wrong
   for (const field of SIZE_FIELDS) {

@@ -24,6 +24,11 @@ RANGE = f"error: --pages: a range goes from a first page to a later one, within 
         ("--pages", "7-3", RANGE),
         ("--pages", "abc", "error: --pages: not a page range like 3-7, 5, 3- or -7"),
         ("--aspect", "wide", "error: --aspect: Input should be 'landscape', 'portrait' or 'square'"),
+        # Given with no value (commas alone, an empty shell variable): dropped, it searched unfiltered.
+        ("--tags", ",", "error: --tags: a tag cannot be empty"),
+        ("--tags", "", "error: --tags: a tag cannot be empty"),
+        ("--doc", " , ", "error: --doc: String should have at least 1 character"),
+        ("--doc-id", ",", "error: --doc-id: String should have at least 1 character"),
     ],
 )
 def test_a_wrong_filter_is_one_line_naming_its_option_once(

@@ -247,6 +247,21 @@ def test_a_batch_upload_reports_each_rejected_file_and_queues_the_rest(
     assert list(tmp_path.glob("figvault-upload-*")) == []
 
 
+def test_search_timings_name_every_stable_step(world: World) -> None:
+    """INTERFACES.md lists the timing keys lookup, encode, recall, fetch, rerank, total: a step that did not
+    run (rerank off; everything but the lookup for a caller who sees no document) reads 0, not absent."""
+    stable = {"lookup", "encode", "recall", "fetch", "rerank", "total"}
+    world.add_user("timings-nobody", Role.READER, ["no-such-group"], "acme")
+    for user in ("reader", "timings-nobody"):
+        response = world.client.post(
+            "/v1/search", json={"query": "turbine vibration", "rerank": False}, headers=world.headers(user)
+        )
+        assert response.status_code == 200, response.text
+        timings = response.json()["timings"]
+        assert stable <= set(timings), (user, timings)
+        assert timings["rerank"] == 0.0 and timings["total"] > 0
+
+
 def test_an_upload_with_nothing_usable_is_refused(world: World) -> None:
     alone = world.client.post(
         "/v1/documents",

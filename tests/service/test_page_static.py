@@ -296,23 +296,29 @@ EXPONENT_SCRIPT = """
 const { buildFilters, wholeNumber } = await import(process.argv[1]);
 console.log(JSON.stringify(buildFilters({ min_width: "1e3", max_width: "2.5", min_height: "0x10" })));
 console.log(JSON.stringify([wholeNumber("2e2"), wholeNumber(""), wholeNumber("12")]));
+console.log(JSON.stringify(buildFilters({ tags: " , ,", pages: "" })));
 """
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_size_filters_keep_the_number_typed() -> None:
     """A number input holding "1e3" (valid to the browser: 1000) is sent as 1000; parseInt sent 1, a wrong
-    filter with no word. What is not a whole number goes as typed, for the server to refuse by name."""
+    filter with no word. What is not a whole number goes as typed, for the server to refuse by name; so do
+    commas alone in the tags box (dropped, they searched unfiltered)."""
     from pydantic import ValidationError
 
     from figvault.search_models import SearchFilters
 
-    sizes, numbers = run_module(EXPONENT_SCRIPT, "filters.js").splitlines()
+    sizes, numbers, commas = run_module(EXPONENT_SCRIPT, "filters.js").splitlines()
     sent = json.loads(sizes)
     assert sent == {"min_width": 1000, "max_width": "2.5", "min_height": "0x10"}
     assert json.loads(numbers) == [200, "", 12]
     with pytest.raises(ValidationError, match="max_width"):
         SearchFilters.model_validate(sent)
+    # Commas alone in the tags box are a tag the server refuses by name, not a search of every document.
+    assert json.loads(commas) == {"tags": [""]}
+    with pytest.raises(ValidationError, match="tag cannot be empty"):
+        SearchFilters.model_validate(json.loads(commas))
 
 
 INVALID_SCRIPT = """
