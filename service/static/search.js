@@ -200,7 +200,8 @@ export class SearchView {
   topKValue() {
     const k = wholeNumber(this.topK.value.trim());
     const most = Number(this.topK.max) || Infinity; // the server's MAX_TOP_K, written into the page it serves
-    return Number.isInteger(k) ? Math.min(most, Math.max(1, k)) : Math.min(most, 12);
+    const first = Number(this.topK.defaultValue) || 10; // search.top_k: the value the server wrote into the page
+    return Number.isInteger(k) ? Math.min(most, Math.max(1, k)) : Math.min(most, first);
   }
 
   // Every refused control named in the status line, the old results dimmed: they answer another search.

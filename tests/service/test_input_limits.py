@@ -62,3 +62,16 @@ def test_the_api_and_the_page_check_the_one_definition(tmp_path: Path) -> None:
     for name, attributes in inputs.items():
         assert f'max="{MAX_PIXELS_SIDE}"' in attributes, name
     assert "{{" not in page
+
+
+def test_the_page_starts_at_the_configured_number_of_results(tmp_path: Path) -> None:
+    """The page's results box started at 12 whatever ``search.top_k`` said (the CLI, ``POST /v1/search`` and
+    the image form follow the setting)."""
+    from figvault.service.app import create_app
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.search.top_k = 7
+    with TestClient(create_app(settings, engine=SimpleNamespace())) as client:
+        page = client.get("/").text
+    (attributes,) = re.findall(r'<input id="top-k"([^>]*)>', page)
+    assert 'value="7"' in attributes and f'max="{MAX_TOP_K}"' in attributes

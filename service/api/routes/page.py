@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from figvault.search_models import MAX_PIXELS_SIDE, MAX_TOP_K
+from figvault.service.deps import SettingsDep
 
 STATIC_PACKAGE = ("figvault.service", "static")
 
@@ -37,13 +38,15 @@ PAGE_LIMITS = {"MAX_TOP_K": MAX_TOP_K, "MAX_PIXELS_SIDE": MAX_PIXELS_SIDE}
 """The search's limits the page's inputs carry (``{{NAME}}`` in index.html), from their one definition."""
 
 
-def index_html() -> str:
+def index_html(top_k: int) -> str:
+    """The page, its inputs carrying the search's limits and ``top_k`` (``search.top_k``: the results box
+    started at 12 whatever the setting, which the CLI and the API follow)."""
     page = resources.files(STATIC_PACKAGE[0]).joinpath(STATIC_PACKAGE[1], "index.html").read_text("utf-8")
-    for name, value in PAGE_LIMITS.items():
+    for name, value in {**PAGE_LIMITS, "TOP_K": top_k}.items():
         page = page.replace(f"{{{{{name}}}}}", str(value))
     return page
 
 
 @router.get("/", response_class=HTMLResponse)
-def search_page() -> HTMLResponse:
-    return HTMLResponse(index_html(), headers=PAGE_HEADERS)
+def search_page(settings: SettingsDep) -> HTMLResponse:
+    return HTMLResponse(index_html(settings.search.top_k), headers=PAGE_HEADERS)
