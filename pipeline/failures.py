@@ -35,6 +35,15 @@ def failure_reason(exc: ExtractionError) -> str:
     return str(exc) if isinstance(exc, MachineBoundError) else FileFailure(str(exc))
 
 
+def unreadable_reason(exc: OSError | ExtractionError) -> str:
+    """Why a listed file could not be read for its hash or its extraction: the system's reason (not marked:
+    a permission or a mount put right, the next run reads it), or the extraction's (a pipe or a device
+    swapped in, over the size limit). One wording for ``ingest``, ``extract`` and the Ray driver."""
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    return failure_reason(exc)
+
+
 def failure_kind(reason: str) -> str:
     """What the registry records of a failed document whose reason is ``reason``."""
     return FILE if isinstance(reason, FileFailure) else TRANSIENT

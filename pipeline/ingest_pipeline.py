@@ -32,7 +32,7 @@ from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
 from figvault.pipeline.document_files import LeftFiles, files_of, note_replaced
 from figvault.pipeline.extract_worker import ExtractCancelled
-from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind, failure_reason
+from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind, unreadable_reason
 from figvault.pipeline.file_digests import FileDigests
 from figvault.pipeline.registry import (
     DELETED_MEANWHILE,
@@ -399,7 +399,7 @@ class IngestRunner:
     ) -> list[Path]:
         """The files of ``paths`` (folders listed); a path that is not there is a failed document. A
         ``given`` name or id (None: none given) names one file: FigvaultError when there are several."""
-        from figvault.ingest.extract import iter_input_files, refusal
+        from figvault.ingest.extract import iter_input_files, refused_files
 
         def name_of(path: Path) -> str:
             return (identities or {}).get(str(path), given or FileIdentity()).name or display_name(path.name)
@@ -417,11 +417,9 @@ class IngestRunner:
         # A file the job listed that is a pipe or a device by now (swapped meanwhile) fails, named: this
         # listing left it out, and the job said nothing of it (a review, 2026-12-06).
         listed = {str(f) for f in files}
-        for path in (Path(p) for p in paths if str(p) not in listed and Path(p).exists()):
-            if not path.is_dir() and (reason := refusal(path)) is not None:
-                report.documents.append(
-                    DocumentOutcome(str(path), "", FAILED, error=reason, name=name_of(path))
-                )
+        named = [Path(p) for p in paths if str(p) not in listed and not Path(p).is_dir()]
+        for path, reason in refused_files(named):
+            report.documents.append(DocumentOutcome(str(path), "", FAILED, error=reason, name=name_of(path)))
         return files
 
     def _plan(
@@ -443,10 +441,8 @@ class IngestRunner:
             source = "" if ident.name else str(path)
             try:
                 sha, unreadable = self.digests.sha256(path), None
-            except OSError as exc:
-                sha, unreadable = "", f"cannot read file: {exc.strerror or exc}"
-            except ExtractionError as exc:  # swapped for a pipe or device since the listing: this file fails
-                sha, unreadable = "", failure_reason(exc)
+            except (OSError, ExtractionError) as exc:  # also a pipe or device swapped in: this file fails
+                sha, unreadable = "", unreadable_reason(exc)
             try:
                 target = resolve_target(
                     self.registry,

@@ -40,7 +40,7 @@ from typing import Any
 from figvault.errors import DeploymentError, ExtractionError, FigvaultError, VersionMismatchError, one_line
 from figvault.ingest.extract import read_document
 from figvault.pipeline.encode_units import EncodedUnits
-from figvault.pipeline.failures import failure_reason
+from figvault.pipeline.failures import unreadable_reason
 from figvault.pipeline.ray_quiet import drop_ray_init_chatter
 from figvault.pipeline.runner import WAIT_S, CancelWatch, Engine
 from figvault.pipeline.stages import (
@@ -491,11 +491,8 @@ class RayEngine(Engine):
                     clock.begin(spec)
                     try:  # as the local worker reads it: a pipe never blocks, the size is bounded
                         data = read_document(spec.path, self.settings.extract)
-                    except OSError as exc:
-                        yield spec, f"cannot read file: {exc.strerror or exc}"
-                        continue
-                    except ExtractionError as exc:  # a pipe, a device, over the size limit: its reason
-                        yield spec, failure_reason(exc)
+                    except (OSError, ExtractionError) as exc:  # a pipe, a device, over the size limit
+                        yield spec, unreadable_reason(exc)
                         continue
                     # Put, not inlined in the task: over Ray Client a task's arguments travel in its
                     # scheduling message (Ray warns past 10 MB of them); the task pins its object.

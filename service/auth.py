@@ -49,13 +49,18 @@ class AuthError(FigvaultError):
 
 
 def _string_list(value: Any) -> list[str]:
+    """A list claim's names, each once, in order: a comma-separated string or a list of strings. Other
+    items are dropped: ``[true]`` read as the group "True", so an identity provider's flag matched a group
+    of that name (an audit, 2026-12-07)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, str | int) and str(v)]
-    raise AuthError("token claim has the wrong type (want a list of strings)")
+        names = [part.strip() for part in value.split(",")]
+    elif isinstance(value, list):
+        names = [v.strip() for v in value if isinstance(v, str)]
+    else:
+        raise AuthError("token claim has the wrong type (want a list of strings)")
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -127,7 +127,13 @@ class RateLimits:
         return None
 
     def spend_request(self, key: str, address: str) -> None:
-        """One authenticated request of ``key`` from ``address``; 429 when either budget is spent."""
+        """One authenticated request of ``key`` from ``address``; 429 when either budget is spent. A request
+        the key's own budget refuses spends nothing of the address's: one key at its limit used up the
+        budget every other key behind the same address (a NAT, a proxy) shares (an audit, 2026-12-07)."""
+        for budget, who in (("key", key), ("address", address)):
+            wait = self._wait_s(budget, who)
+            if wait is not None:
+                raise too_many_requests(f"too many requests for this {budget}", wait)
         for budget, who in (("address", address), ("key", key)):
             wait = self._spend(budget, who)
             if wait is not None:

@@ -76,6 +76,7 @@ def _hashed(files: list[Path], bounds: dict[str, Bounds], tally: _Tally) -> list
     that then reads other bytes (a link swapped in meanwhile) fails the file, as ingest does. A file that
     cannot be read so fails now (FAILED line)."""
     from figvault.errors import ExtractionError
+    from figvault.pipeline.failures import unreadable_reason
     from figvault.pipeline.file_digests import FileDigests
 
     digests = FileDigests(bounds=bounds)
@@ -84,7 +85,7 @@ def _hashed(files: list[Path], bounds: dict[str, Bounds], tally: _Tally) -> list
         try:
             tally.hashes[str(path)] = digests.sha256(path)
         except (OSError, ExtractionError) as exc:
-            reason = f"cannot read file: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            reason = unreadable_reason(exc)
             tally.failures.append((path, reason))
             typer.echo(escaped(f"FAILED {path}: {reason}"), err=True)
             continue

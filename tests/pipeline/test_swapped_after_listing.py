@@ -222,3 +222,38 @@ def test_a_path_the_listing_did_not_give_is_not_read(tmp_path: Path) -> None:
         FileDigests(bounds={}).sha256(pdf)
     assert FileDigests(bounds={str(pdf): ()}).sha256(pdf) == hashlib.sha256(pdf.read_bytes()).hexdigest()
     assert FileDigests().sha256(pdf)  # no listing: any path
+
+
+def test_without_proc_the_opened_file_is_placed_by_device_and_inode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where /proc/self/fd cannot be read (no /proc mounted), the place of the opened file is the path
+    resolved after the open, trusted only when it names the same file (device and inode); a path that
+    names another file by then is an unknown place, not read."""
+    from figvault.ingest import extract
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    figure_pdf(folder / "a.pdf", seed=1, n_figures=1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    figure_pdf(outside / "b.pdf", seed=2, n_figures=1)
+
+    def no_proc(path: str) -> str:
+        if str(path).startswith("/proc/self/fd/"):
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return os.readlink(path)
+
+    monkeypatch.setattr(extract.os, "readlink", no_proc)
+    bounds = file_bounds(iter_listed([folder]))[str(folder / "a.pdf")]
+    with open_within(folder / "a.pdf", bounds) as fh:
+        assert fh.read(5) == b"%PDF-"
+    (folder / "a.pdf").unlink()
+    (folder / "a.pdf").symlink_to(outside / "b.pdf")  # resolves out of the folder
+    with pytest.raises(OSError, match="not inside the folder being ingested"):
+        open_within(folder / "a.pdf", bounds)
+    figure_pdf(folder / "c.pdf", seed=3, n_figures=1)
+    with open(outside / "b.pdf", "rb") as opened:
+        assert extract._opened_path(opened.fileno(), folder / "a.pdf") == outside / "b.pdf"
+        # The path names another file than the one opened (swapped between the open and the lookup).
+        assert extract._opened_path(opened.fileno(), folder / "c.pdf") is None

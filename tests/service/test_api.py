@@ -518,6 +518,23 @@ def test_metrics_are_closed_by_default_and_open_to_the_scrape_token(world: World
         ServiceSettings(metrics_token="short")
 
 
+def test_the_scrape_token_cannot_be_guessed_past_the_failed_sign_in_budget(world: World) -> None:
+    """The scrape token was compared before the address's failed-authentication budget was looked at: past
+    it, a wrong guess got 429 and the right one 200, at full speed (an audit, 2026-12-07). Now an address
+    out of that budget gets 429 whatever token it sends, the right one too."""
+    from fastapi.testclient import TestClient
+
+    from figvault.service.app import create_app
+
+    settings = world.settings.model_copy(deep=True)
+    settings.service.auth_failures_per_address = "3/minute"
+    wrong = {"Authorization": "Bearer " + "g" * 40}
+    with TestClient(create_app(settings, engine=world.client.app.state.engine)) as client:
+        guesses = [client.get("/metrics", headers=wrong).status_code for _ in range(4)]
+        assert guesses == [401, 401, 401, 429]
+        assert client.get("/metrics", headers=SCRAPER).status_code == 429
+
+
 def test_a_tenant_admin_reads_only_its_own_tenants_requests_in_metrics(world: World) -> None:
     """With ``service.tenant_admin_metrics`` a tenant's admin read the service's counts: every request of
     every tenant (another tenant's searches and document reads, as they happened). Now it reads its own

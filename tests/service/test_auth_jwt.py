@@ -146,6 +146,19 @@ def test_jwt_disabled_without_keys(tmp_path: Path) -> None:
         _auth(tmp_path).authenticate(jwt.encode(_claims(), SECRET, algorithm="HS256"))
 
 
+def test_group_claims_are_strings_each_once(tmp_path: Path) -> None:
+    """``groups: [true]`` read as the group "True" and ``[1, 2]`` as "1" and "2" (an identity provider's
+    flag or ids matched groups of those names; an audit, 2026-12-07), and repeats were kept. Only strings
+    are names now, each once."""
+    auth = _auth(tmp_path, jwt_secret=SECRET)
+    claims = _claims(groups=[True, 1, 2.0, " fin ", "fin", ["hr"], {"g": 1}, "", "hr"])
+    assert auth.authenticate(jwt.encode(claims, SECRET, algorithm="HS256")).groups == ["fin", "hr"]
+    assert auth.authenticate(jwt.encode(_claims(groups="fin, hr,fin"), SECRET, algorithm="HS256")).groups == [
+        "fin",
+        "hr",
+    ]
+
+
 def test_roles_default_and_unknown(tmp_path: Path) -> None:
     auth = _auth(tmp_path, jwt_secret=SECRET)
     assert auth.authenticate(jwt.encode(_claims(roles=None), SECRET, algorithm="HS256")).roles == [

@@ -49,6 +49,24 @@ def test_the_limit_still_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     limits.spend_request("key-2", "127.0.0.1")  # another key has its own budget
 
 
+def test_a_key_at_its_limit_does_not_spend_its_addresss_budget() -> None:
+    """A key refused for its own budget spent the address's first: one key at its limit used up the budget
+    every other key behind the same address (a NAT, a proxy) shares (an audit, 2026-12-07)."""
+    limits = RateLimits(ServiceSettings(rate_limit_per_key="3/minute", rate_limit_per_address="5/minute"))
+    refused = []
+    for _ in range(10):
+        try:
+            limits.spend_request("key-1", "10.0.0.1")
+        except HTTPException as exc:
+            refused.append(exc.detail.split(";")[0])
+    assert refused == ["too many requests for this key"] * 7
+    for _ in range(2):  # the address's 5, less key-1's 3 answered requests
+        limits.spend_request("key-2", "10.0.0.1")
+    with pytest.raises(HTTPException) as spent:
+        limits.spend_request("key-3", "10.0.0.1")
+    assert spent.value.detail.startswith("too many requests for this address;")
+
+
 def test_expired_entries_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     storage = throttle.counter_storage("memory://")
     assert isinstance(storage, throttle.InlineExpiryMemoryStorage)

@@ -57,8 +57,13 @@ async def metrics_access(
         return None
     if credentials is None:
         raise UNAUTHORIZED
-    if service.metrics_token and scrape_token_matches(credentials.credentials, service.metrics_token):
-        return None
+    if service.metrics_token:
+        # The failed-sign-in budget is checked before the token is compared: checked only in
+        # get_current_principal, after it, a guesser's 429 meant "wrong" and a 200 "right" at full speed.
+        address = request.client.host if request.client else "unknown"
+        request.app.state.rate_limits.check_failures(None, address)
+        if scrape_token_matches(credentials.credentials, service.metrics_token):
+            return None
     principal = await get_current_principal(request, credentials)
     if not (service.tenant_admin_metrics and principal.can(Action.AUDIT)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, METRICS_FORBIDDEN)
