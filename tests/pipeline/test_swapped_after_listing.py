@@ -239,10 +239,12 @@ def test_without_proc_the_opened_file_is_placed_by_device_and_inode(
     outside.mkdir()
     figure_pdf(outside / "b.pdf", seed=2, n_figures=1)
 
+    readlink = os.readlink
+
     def no_proc(path: str) -> str:
         if str(path).startswith("/proc/self/fd/"):
             raise FileNotFoundError(2, "No such file or directory", path)
-        return os.readlink(path)
+        return readlink(path)
 
     monkeypatch.setattr(extract.os, "readlink", no_proc)
     bounds = file_bounds(iter_listed([folder]))[str(folder / "a.pdf")]
