@@ -191,9 +191,16 @@ class Reencoder:
         self.store.ensure_collection(plan.target_layout, suffix=plan.suffix, set_alias=False)
         record_encoder_settings(self.store, plan.target, self.settings)
 
-    def keys(self, collection: str) -> dict[str, str]:
-        """unit id -> access key of every row (the id set, and what must match between the two)."""
-        return {r[F_ID]: r[F_ACL_KEY] for r in self.store.query_rows(collection, "", [F_ID, F_ACL_KEY])}
+    def keys(self, collection: str) -> dict[str, tuple[str, ...]]:
+        """unit id -> what must match between the two collections for each row: its access key and, when
+        the source stores them, its tags. A batch read before a retag and written after it put the old tags
+        back in the target, and with the access keys alone neither the catch-up nor the verification saw it
+        (an audit, 2026-12-07). A source written before tags were stored takes them from the registry."""
+        if F_TAGS in self.store.absent_fields(self.plan.source):
+            rows = self.store.query_rows(collection, "", [F_ID, F_ACL_KEY])
+            return {r[F_ID]: (r[F_ACL_KEY],) for r in rows}
+        rows = self.store.query_rows(collection, "", [F_ID, F_ACL_KEY, F_TAGS])
+        return {r[F_ID]: (r[F_ACL_KEY], *sorted(r.get(F_TAGS) or [])) for r in rows}
 
     def copy_pass(self, phase: str = "copy") -> int:
         """Bring the target up to the source once; returns how many rows it changed."""
@@ -424,6 +431,22 @@ def finish_switched(
     return {"summary": summary, "source": source, "target": served, "records": moved}
 
 
+def nothing_to_do(store: MilvusUnitStore) -> str:
+    """What a re-encode with nothing to do says: what the alias serves, and the alias's other collections
+    with their units (a stopped re-encode's partial copy, left when the settings went back, read like a
+    whole one in ``collections list`` and nothing named it; an audit, 2026-12-07)."""
+    served = store.served_collection()
+    line = f"nothing to do: the alias serves {served or 'nothing yet'}, the configured version"
+    others = [name for name in store.list_collections() if name != served]
+    if others:
+        listed = ", ".join(f"{name} ({store.count(name)} units)" for name in others)
+        line += (
+            f"; not served: {listed} (an older version, or a stopped re-encode's partial copy: a re-encode"
+            " to its settings completes and re-uses it; `figvault collections drop NAME` frees its space)"
+        )
+    return line
+
+
 def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
     """The ``reencode`` job: re-encode to the configured encoders (or the engine's, in the service)."""
     from figvault.encoders.factory import build_encoders
@@ -437,10 +460,7 @@ def run_reencode_job(ctx: JobContext) -> dict[str, Any]:
         finished = finish_switched(settings, store, ctx.job.params)
         if finished is not None:
             return finished
-        served = store.served_collection()
-        return {
-            "summary": f"nothing to do: the alias serves {served or 'nothing yet'}, the configured version"
-        }
+        return {"summary": nothing_to_do(store)}
     previous = ctx.checkpoint
     if previous.get("target") == plan.target:
         log.info("resuming re-encode into %s after unit %s", plan.target, previous.get("last_unit_id"))

@@ -332,7 +332,11 @@ class MilvusUnitStore:
 
     def drop_collection(self, collection: str) -> None:
         if collection == self.served_collection():
-            raise StoreError(f"{collection} is served by alias {self.alias}: switch the alias first")
+            # No command moves the alias but a re-encode ("switch the alias first" named none).
+            raise StoreError(
+                f"{collection} is served by alias {self.alias} and is never dropped; a `figvault reencode` to"
+                " new encoder settings moves the alias to a new collection, after which this one can go"
+            )
         self.client.drop_collection(collection)
         if self.row_cache is not None:
             self.row_cache.forget(collection)

@@ -132,12 +132,22 @@ def _version_lines(settings: Settings, engine: Any) -> list[str]:
     if served == configured:
         return []
     changed = ", ".join(changed_encoder_settings(settings, recorded_encoder_settings(store, collection)))
+    if settings.service.reencode_on_start:  # it said to set what was set, while the job was queued
+        how = (
+            "            re-encoding now (service.reencode_on_start): the alias switches when the job ends"
+            " (`figvault jobs list`); search goes on meanwhile"
+        )
+    else:
+        by_admin = ", an admin's POST /v1/jobs/reencode" if settings.service.tenant_admin_reencode else ""
+        how = (
+            "            to switch: serve with service.reencode_on_start = true"
+            f" (FIGVAULT_SERVICE__REENCODE_ON_START=true){by_admin}, or {_reencode_how(settings)};"
+            " search goes on meanwhile"
+        )
     return [
         f"  version   serves {served} with the encoders it was written with; configured {configured}"
         + (f" ({changed})" if changed else ""),
-        "            to switch: serve with service.reencode_on_start = true"
-        f" (FIGVAULT_SERVICE__REENCODE_ON_START=true), or {_reencode_how(settings)};"
-        " search goes on meanwhile",
+        how,
     ]
 
 

@@ -6,6 +6,7 @@ only, and a file that cannot be written (a full disk) costs one line."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -72,9 +73,18 @@ class _File(logging.handlers.RotatingFileHandler):
             sys.stderr.write(f"warning: cannot write the log file {self.baseFilename}: {problem}\n")
 
 
-LIBRARY_LOGGERS = ("pymilvus", "milvus_lite")
-"""Libraries that log a store failure with its traceback on stderr (pymilvus through its own handler, Milvus
+LIBRARY_LOGGERS = ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer", "milvus_lite")
+"""Libraries that log a store failure with its traceback on stderr (pymilvus through its own handlers, Milvus
 Lite through Python's last resort) before figvault reports the same failure in one line."""
+
+
+def _configure_store_library_first() -> None:
+    """Import pymilvus, whose import configures its loggers (``logging.config.dictConfig``: a stderr handler
+    each), so that ``log_to_file`` replaces those handlers after, not before: the store is opened lazily,
+    after the log is set up, and its import put the stderr handler back (``figvault reencode`` on a full
+    disk printed 22 lines of pymilvus tracebacks before its one-line error; an audit, 2026-12-07)."""
+    with contextlib.suppress(ImportError):  # not installed: nothing of it logs
+        import pymilvus  # noqa: F401
 
 
 def log_to_file(settings: Settings) -> Path | None:
@@ -93,6 +103,7 @@ def log_to_file(settings: Settings) -> Path | None:
     file.setFormatter(logging.Formatter("%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(file)
     logger.addHandler(_Terminal())
+    _configure_store_library_first()
     for name in LIBRARY_LOGGERS:  # their records to the file only: figvault says what failed, once
         library = logging.getLogger(name)
         library.handlers, library.propagate = [file], False

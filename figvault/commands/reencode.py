@@ -50,7 +50,7 @@ def reencode(
     and it goes on. The encode step runs in --engine (a resumed job keeps the engine it started with)."""
     from figvault.encoders.factory import build_encoders
     from figvault.pipeline.jobs import GLOBAL_TENANT, JobState, JobStore, JobType, run_here
-    from figvault.pipeline.reencode import plan_reencode
+    from figvault.pipeline.reencode import nothing_to_do, plan_reencode
 
     settings = state(ctx).settings
     params = engine_params(settings, engine, ray_address)
@@ -64,8 +64,7 @@ def reencode(
         jobs = JobStore.open(settings)
         stopped = _resumable_job(jobs, settings)
         if plan is None and stopped is None:
-            served = store.served_collection()
-            typer.echo(f"reencode: nothing to do: the alias serves {served or 'nothing yet'}")
+            typer.echo(f"reencode: {nothing_to_do(store)}")
             return
         if stopped is not None:  # a stopped one first: it holds the checkpoint (or its switch to finish)
             job = stopped

@@ -144,6 +144,39 @@ def test_the_store_libraries_tracebacks_go_to_the_log_file_only(
     assert "Traceback" in written
 
 
+STORE_OPENED_AFTER_THE_LOG = """
+import logging, sys
+from figvault.commands import _log
+from figvault.settings import load_settings
+assert "pymilvus" not in sys.modules
+_log.log_to_file(load_settings("offline", data_dir=sys.argv[1]))
+import pymilvus  # as the store's first open imports it, after the log is set up
+logging.getLogger("pymilvus.decorators").error("RPC error: [upsert_rows]\\nTraceback:\\n  File x")
+logging.getLogger("pymilvus.milvus_client.milvus_client").error("client failure")
+"""
+
+
+def test_the_store_library_imported_after_the_log_still_writes_to_the_file_only(tmp_path: Path) -> None:
+    """pymilvus configures its loggers when it is first imported, a stderr handler each; the store is opened
+    (and pymilvus imported) after the log is set up, so its handler came back and a failing `figvault
+    reencode` printed its tracebacks on the terminal (an audit, 2026-12-07). A fresh process: here it is
+    imported already."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", STORE_OPENED_AFTER_THE_LOG, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    written = _log.log_path(load_settings("offline", data_dir=tmp_path)).read_text(encoding="utf-8")
+    assert "RPC error: [upsert_rows]" in written and "client failure" in written
+
+
 @pytest.mark.usefixtures("fresh_loggers")
 def test_the_log_file_is_rotated_at_its_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before 2026-12-05 the file grew for good: 200 failures of 1 KB each made one 200 KB file here."""

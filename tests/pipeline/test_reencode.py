@@ -296,7 +296,7 @@ def test_collections_cli_refuses_to_drop_the_served_one(
     old = next(r["collection"] for r in rows if not r["served"])
 
     refused = CliRunner().invoke(app, [*base, "collections", "drop", served])
-    assert refused.exit_code == 1 and "switch the alias first" in refused.output
+    assert refused.exit_code == 1 and "is never dropped; a `figvault reencode` to" in refused.output
     dropped = CliRunner().invoke(app, [*base, "collections", "drop", old])
     assert dropped.exit_code == 0, dropped.output
     assert store.list_collections() == [served]
@@ -485,3 +485,51 @@ def test_finishing_a_switch_holds_the_store_lock(
     params = {"source": plan.source, "target": plan.target}
     finished = reencode_module.finish_switched(settings_c, store, params)
     assert finished is not None and finished["records"] == 1 and waited == ["regroup"]
+
+
+def test_a_tag_change_between_a_batchs_read_and_its_write_reaches_the_new_collection(
+    settings_a: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy compared only unit ids and access keys: a batch read before a retag and written after it put
+    the old tags back in the new collection, and neither the catch-up pass nor the verification saw it (the
+    access key is the same), so after the switch a tag filter found the document under its old tags, for
+    good (a read-only audit, 2026-12-07)."""
+    from figvault.pipeline import reencode as reencode_module
+    from figvault.pipeline.regroup import set_document_tags
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 2))
+    [first, _] = DocumentRegistry.open(settings_a).list("default")
+    write = reencode_module.Reencoder.write_batch
+    retagged: list[str] = []
+
+    def retag_before_the_first_write(self, job, encoded):  # type: ignore[no-untyped-def]
+        if not retagged and any(u.doc_id == first.doc_id for u in job.units):
+            set_document_tags(settings_a, "default", first.doc_id, ["fresh"], store=self.store)
+            retagged.append(first.doc_id)
+        return write(self, job, encoded)
+
+    monkeypatch.setattr(reencode_module.Reencoder, "write_batch", retag_before_the_first_write)
+    final = reencode(clip_only_settings(settings_a))
+    assert final.state == JobState.SUCCEEDED and retagged, final
+    store = MilvusUnitStore.from_settings(settings_a)
+    rows = store.get_rows(final.result["target"], f'doc_id == "{first.doc_id}"', fields=["unit_id", "tags"])
+    assert rows and all(list(r["tags"]) == ["fresh"] for r in rows), rows
+
+
+def test_nothing_to_do_names_the_collections_not_served() -> None:
+    """A re-encode stopped part way, then the settings put back: "nothing to do", and the partial copy read
+    like a whole collection in `collections list`, named nowhere (a read-only audit, 2026-12-07)."""
+    from types import SimpleNamespace
+
+    from figvault.pipeline.reencode import nothing_to_do
+
+    counts = {"units_v1": 47, "units_v2": 12}
+    store = SimpleNamespace(
+        served_collection=lambda: "units_v1", list_collections=lambda: list(counts), count=counts.__getitem__
+    )
+    line = nothing_to_do(store)  # type: ignore[arg-type]
+    assert line.startswith("nothing to do: the alias serves units_v1, the configured version; not served:")
+    assert "units_v2 (12 units" in line and "figvault collections drop NAME" in line
+    assert "units_v1 (" not in line
+    store.list_collections = lambda: ["units_v1"]
+    assert nothing_to_do(store) == "nothing to do: the alias serves units_v1, the configured version"  # type: ignore[arg-type]

@@ -26,7 +26,10 @@ def test_an_empty_data_folder_says_what_to_do_first(tmp_path: Path) -> None:
     assert "profile   offline (config " in text and f"Milvus Lite (embedded) at {tmp_path}" in text
     assert "serving   nothing yet: add documents with `figvault ingest PATH --groups a,b`" in text
     # serve has no --rerank flag (its banner named it, a first-hour walk, 2026-12-05): a search asks for it.
-    assert 'rerank    off: reranker.enabled = off (use "rerank": true in a search to force it on)' in text
+    assert (
+        "rerank    off: reranker.enabled = off (no local weights of Qwen/Qwen2-VL-2B-Instruct: set"
+        ' reranker.model to a local directory, then "rerank": true in a search turns it on)'
+    ) in text
     assert "documents 0; 0 visible to no one" in text
 
     [command] = [line.strip() for line in lines if "users add" in line]
@@ -164,6 +167,14 @@ def test_a_store_of_another_version_says_what_changed_and_how_to_switch(
     lines = startup_lines(changed, engine, "127.0.0.1", 8000)
     [switch] = [line for line in lines if "to switch:" in line]
     assert "stop serve" not in switch and "run `figvault reencode` with the new settings" in switch
+    changed.service.tenant_admin_reencode = True
+    [switch] = [line for line in startup_lines(changed, engine, "127.0.0.1", 8000) if "to switch:" in line]
+    assert "an admin's POST /v1/jobs/reencode" in switch
+    # Already set, the job queued: it said to set it (a read-only audit, 2026-12-07).
+    changed.service.reencode_on_start = True
+    lines = startup_lines(changed, engine, "127.0.0.1", 8000)
+    assert not any("to switch:" in line for line in lines)
+    assert any(line.strip().startswith("re-encoding now (service.reencode_on_start)") for line in lines)
 
 
 def test_behind_a_named_proxy_the_summary_says_so_instead_of_the_reach_advice(tmp_path: Path) -> None:
