@@ -14,6 +14,7 @@ import contextlib
 import grp
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -172,3 +173,37 @@ def private_temp_dir(name: str) -> Path:
         "%s is not this user's alone (others may change it): not used, caches kept in %s", folder, fresh
     )
     return fresh
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (another user's counts: it cannot be signalled, but it is there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans(parent: Path, prefix: str) -> list[Path]:
+    """Remove the folders ``<prefix><pid>-...`` in ``parent`` whose process is gone (killed before it
+    removed its own); the folders removed. A pid reused since keeps its folder until that process is gone
+    too; another user's folders cannot be removed and are left."""
+    owned = re.compile(re.escape(prefix) + r"(\d+)-")
+    removed = []
+    for folder in parent.glob(prefix + "*"):
+        match = owned.match(folder.name)
+        if match and int(match.group(1)) != os.getpid() and not pid_alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def process_temp_dir(prefix: str) -> Path:
+    """A new 0700 folder ``<prefix><pid>-<random>`` in the temporary folder, for this process's private
+    copies, after removing those of processes that are gone (``remove_orphans``): a copy whose process was
+    killed mid-task (a cancelled Ray task, a killed worker) outlived it otherwise, for good."""
+    parent = Path(tempfile.gettempdir())
+    remove_orphans(parent, prefix)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))

@@ -28,6 +28,13 @@ from figvault.ingest.png_chunks import without_metadata
 from figvault.ingest.pptx_parts import check_part_kinds
 from figvault.ingest.slide_chart import MAX_CHART_POINTS
 
+ZIP_READ_CHUNK = 2**20
+"""The most a zip member's stream is inflated by in one step. zipfile's ``read()`` of a whole member
+inflated up to 2 GiB in one step and only then cut it to the declared size: a picture member declaring 4
+KiB whose stream inflates to 1.5 GiB took 2 GiB of memory in a 1.6 MB deck (an audit, 2026-12-07). In
+steps, the declared size is where inflating stops (and the CRC then fails), as the checks here assume."""
+zipfile.ZipExtFile.MAX_N = ZIP_READ_CHUNK  # every zip read of the process: python-pptx's, these checks'
+
 MAX_ZIP_MEMBERS = 20_000
 """A real deck has a few hundred parts; tens of thousands is an attack on the central-directory parser."""
 MAX_MEMBER_RATIO = 200
@@ -40,8 +47,9 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> list[str]:
     """Refuse a zip package whose members would inflate too far, are too many, or have unsafe names; return
     the picture members (``ppt/media/``) to skip: those over MAX_MEMBER_RATIO.
 
-    Reads only the central directory (declared sizes); zipfile never inflates a member past its
-    declared size (it stops and fails the CRC), so the declared total is a real bound. A flat uncompressed
+    Reads only the central directory (declared sizes); zipfile never inflates a member more than
+    ``ZIP_READ_CHUNK`` past its declared size (it stops and fails the CRC), so the declared total is a real
+    bound. A flat uncompressed
     picture (a one-colour BMP of 48 MB deflates 877x) trips the ratio like a bomb: such a member is never
     inflated (``without_members``), not the whole deck lost; any other part over the ratio (XML the parser
     must read) refuses the deck. Skipped members still count against the total.

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+from figvault.private_dirs import remove_orphans as remove_dead_owners
+
 DOCUMENT_FOLDERS = ("user/backup", "user/temp")
 """Where a profile keeps copies of documents (autosave, recovery): removed after each conversion."""
 REGISTRY = "user/registrymodifications.xcu"
@@ -75,7 +77,6 @@ _EMPTY_REGISTRY = (
 )
 
 PREFIX = "figvault-lo-profiles-"
-_OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
 """A profiles folder's name: the prefix, the pid of the process that made it, a random part."""
 
 _current: ContextVar[Path | None] = ContextVar("figvault_soffice_profile", default=None)
@@ -135,26 +136,10 @@ def lock_down(folder: Path) -> None:
     registry.write_text(head + items + _REGISTRY_END + tail, encoding="utf-8")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def remove_orphans(parent: Path) -> list[Path]:
     """Remove the profiles folders in ``parent`` whose process is gone (a batch killed before ``close``);
     the folders removed. (A pid reused since keeps its folder until that process is gone too.)"""
-    removed = []
-    for folder in parent.glob(PREFIX + "*"):
-        owned = _OWNED.match(folder.name)
-        if owned and int(owned.group(1)) != os.getpid() and not _alive(int(owned.group(1))):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
+    return remove_dead_owners(parent, PREFIX)
 
 
 class SofficeProfiles:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import socket
 import stat
-import tempfile
 import threading
 import time
 from collections import deque
@@ -56,7 +57,7 @@ from figvault.pipeline.stages import (
     extract_and_prepare,
     load_encoders,
 )
-from figvault.private_dirs import keep_new_files_private, private_temp_dir
+from figvault.private_dirs import keep_new_files_private, private_temp_dir, process_temp_dir
 from figvault.retrieval.schema import DenseChannel
 from figvault.settings import (
     ExtractSettings,
@@ -93,14 +94,24 @@ def require_ray() -> Any:
     return ray
 
 
+TASK_COPY_PREFIX = "figvault-ray-"
+"""The extraction task's private copy of a document: ``<prefix><worker pid>-<random>/<file name>``."""
+
+
 def extract_task(spec: DocSpec, data: bytes, settings: ExtractSettings) -> tuple[Outcome, float]:
     """On a Ray worker: the document from its bytes (a private copy under the same name), extracted under
     its limits and prepared; with the busy seconds."""
     clock = StageClock()
-    with tempfile.TemporaryDirectory(prefix="figvault-ray-") as folder:
-        local = Path(folder) / spec.path.name
+    # Named by the worker's pid, so the next task on the node removes a copy whose worker was killed
+    # mid-task (a cancelled job, a stopped driver): a TemporaryDirectory's cleanup never ran then, and the
+    # document's copy stayed in the node's temporary folder for good (an audit, 2026-12-07).
+    folder = process_temp_dir(TASK_COPY_PREFIX)
+    try:
+        local = folder / spec.path.name
         local.write_bytes(data)
         outcome = extract_and_prepare(replace(spec, path=local), settings, clock)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     if isinstance(outcome, PreparedDoc):
         outcome.spec = spec
     return outcome, clock.stages["extract"].busy_s
@@ -195,11 +206,32 @@ def unreachable(address: str | None, exc: Exception) -> DeploymentError:
     things to check (README, "Scale out"); for everyone else ``UNREACHABLE``."""
     detail = (
         f"cannot connect to the Ray cluster at {address or 'auto'} ({one_line(exc)}): check that the head's"
-        " Ray Client port is reachable from here, and on a cluster with token authentication run with"
+        " port (Ray Client's for ray://HOST:PORT, the GCS's for HOST:PORT) is reachable from here, and on a"
+        " cluster with token authentication run with"
         " RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN); the head's"
         " ray_client_server*.err logs (in its session's logs folder) say why it refused"
     )
     return DeploymentError(UNREACHABLE, detail)
+
+
+GCS_PROBE_S = 10.0
+"""How long the driver waits for a ``HOST:PORT`` (GCS) address to accept a connection before ``ray.init``."""
+
+
+def probe_gcs(address: str | None) -> None:
+    """``unreachable`` when ``address`` is a ``HOST:PORT`` no connection reaches within ``GCS_PROBE_S``.
+    Ray's own connect to a GCS address retries for many minutes with no word but its log lines (a Ray
+    Client ``ray://`` address gives up after 45 s itself); ``auto`` and ``ray://`` are left to Ray."""
+    if not address or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=GCS_PROBE_S):
+            pass
+    except OSError as exc:
+        raise unreachable(address, exc) from exc
 
 
 VERSION_MISMATCH = "Version mismatch"
@@ -269,17 +301,26 @@ def _warn_if_token_open() -> None:
 
 
 @contextmanager
-def _sigterm_kept() -> Iterator[None]:
-    """Puts this process's SIGTERM handler back after ``ray.init``, which, in the main thread, replaces it
+def _sigterm_kept(ray: Any) -> Iterator[None]:
+    """Keeps this process's SIGTERM handler through ``ray.init``, which, in the main thread, replaces it
     with ``sys.exit(15)``: ``figvault ingest --engine ray`` stopped by SIGTERM then exited 15 without a
-    word and left its job running under a dead process, instead of cancelling it (its own handler)."""
+    word and left its job running under a dead process, instead of cancelling it (its own handler). Ray
+    sets its handler as ``init`` begins, before it connects (up to 45 s to an unreachable head), so it is
+    kept from setting it at all, and the handler is put back after in case it still did (an audit,
+    2026-12-07: putting it back only after ``init`` left that window)."""
     if threading.current_thread() is not threading.main_thread():  # Ray sets none there either
         yield
         return
     handler = signal.getsignal(signal.SIGTERM)
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    setter = getattr(utils, "set_sigterm_handler", None)
+    if setter is not None:
+        utils.set_sigterm_handler = lambda _handler: None
     try:
         yield
     finally:
+        if setter is not None:
+            utils.set_sigterm_handler = setter
         if handler is not None:  # None: not set from Python, nothing to put back
             signal.signal(signal.SIGTERM, handler)
 
@@ -377,9 +418,10 @@ class RayEngine(Engine):
     def _connect(self) -> None:
         if not self.ray.is_initialized():
             drop_ray_init_chatter()
-            with _sigterm_kept():
+            with _sigterm_kept(self.ray):
                 # RAY_ADDRESS: Ray's own way to name a cluster, which an address of None would join.
                 local = {} if self.address or os.environ.get("RAY_ADDRESS") else _local_only_init()
+                probe_gcs(self.address)
                 try:
                     self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
                 except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks
