@@ -228,6 +228,15 @@ ASK_BY_SURFACE: dict[str, RerankAsk] = {
 }
 
 
+def _forcing(model: str, ask: RerankAsk, on_cpu: bool = False) -> str:
+    """How the reader turns the reranker on: ask for it, once its weights are on this machine (the offline
+    profile's note said to ask, and the ask then failed: 503 over HTTP; a docs audit, 2026-12-07)."""
+    if local_model_dir(model) is not None:
+        return f"use {ask.on} to force on CPU" if on_cpu else f"use {ask.on} to force it on"
+    turns = "runs it on the CPU" if on_cpu else "turns it on"
+    return f"no local weights of {model}: set reranker.model to a local directory, then {ask.on} {turns}"
+
+
 def resolve_rerank(
     settings: Settings, requested: bool | None, ask: RerankAsk = ASK_BY_SURFACE["cli"]
 ) -> tuple[bool, str]:
@@ -242,13 +251,13 @@ def resolve_rerank(
     if cfg.enabled == "on":
         return True, "on: reranker.enabled = on"
     if cfg.enabled == "off":
-        return False, f"off: reranker.enabled = off (use {ask.on} to force it on)"
+        return False, f"off: reranker.enabled = off ({_forcing(cfg.model, ask)})"
     import torch
 
     if cfg.device.startswith("cpu"):
-        return False, f"off: reranker.device is cpu (use {ask.on} to force it on)"
+        return False, f"off: reranker.device is cpu ({_forcing(cfg.model, ask)})"
     if not torch.cuda.is_available():
-        return False, f"off: no CUDA device (use {ask.on} to force on CPU)"
+        return False, f"off: no CUDA device ({_forcing(cfg.model, ask, on_cpu=True)})"
     if local_model_dir(cfg.model) is None:
         return (
             False,

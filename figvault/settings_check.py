@@ -177,11 +177,12 @@ def data_dir_problem(data_dir: Path) -> str | None:
 
 
 def no_store_note(settings: Settings) -> str | None:
-    """What a listing command (``users list``, ``documents list``, ``jobs list``) says instead of opening a
-    store the data folder does not hold: no registry there (the default SQLite one) means nothing was ever
-    ingested or added. Opening it made the folder and its registry, so a mistyped ``--data-dir`` was
-    answered "no users" and left an empty store behind that the next command took for the real one. None
-    when a store may be there (its registry file exists, or the registry is a server's)."""
+    """What ``status`` and the listing commands (``users``, ``documents``, ``jobs list``) say instead of
+    opening a store the data folder does not hold: no registry there (the default SQLite one) means
+    nothing was ever ingested or added. Opening it made the folder and its registry, so a mistyped
+    ``--data-dir`` was answered "no users" and left an empty store behind that the next command took for
+    the real one. None when a store may be there (its registry file exists, or the registry is a
+    server's)."""
     if settings.registry.url or settings.registry_path.exists():
         return None
     return (

@@ -366,7 +366,7 @@ class _Tally:
             "engine": engine,
         }
         if self.total and counts[status.FAILED] == self.total:
-            raise FigvaultError(f"{EVERY_DOCUMENT_FAILED} ({_summary(result)}); see the job's errors")
+            raise FigvaultError(f"{EVERY_DOCUMENT_FAILED} ({_summary(result)}); {SEE_ERRORS}")
         return {"summary": _summary(result), **result}
 
 
@@ -375,6 +375,8 @@ SECONDS = "seconds"
 over HTTP, as the timings are not (``JobOut``), the summary having them already."""
 EVERY_DOCUMENT_FAILED = "every document failed"
 """How the message of an ingest job none of whose documents was stored starts."""
+SEE_ERRORS = "see the job's errors"
+"""How that message ends (the command line names the job there: ``figvault jobs show ID``)."""
 
 
 def _summary(result: dict[str, Any]) -> str:
@@ -395,7 +397,7 @@ def shown_outcome(job: Job, unseen: Sequence[dict[str, Any]]) -> tuple[str, dict
         return job.message, job.result
     status = _status()
     if job.message.startswith(f"{EVERY_DOCUMENT_FAILED} ("):
-        return f"{EVERY_DOCUMENT_FAILED}; see the job's errors", job.result
+        return f"{EVERY_DOCUMENT_FAILED}; {SEE_ERRORS}", job.result
     if status.FAILED not in job.result:
         return job.message, job.result
     result = dict(job.result)

@@ -155,8 +155,8 @@ class EvalResult:
         self.per_query.append({"id": query.id, "rank": rank, "no_match": response.no_match})
 
 
-def result_line(query: EvalQuery, response: SearchResponse) -> dict[str, Any]:
-    """One ``--results`` line (stable format)."""
+def result_line(query: EvalQuery, response: SearchResponse, top_k: int | None = None) -> dict[str, Any]:
+    """One ``--results`` line (stable format): the first ``top_k`` results (None: all)."""
     return {
         "id": query.id,
         "results": [
@@ -178,7 +178,7 @@ def result_line(query: EvalQuery, response: SearchResponse) -> dict[str, Any]:
                     for c in h.also_in
                 ],
             }
-            for h in response.results
+            for h in response.results[:top_k]
         ],
         "no_match": response.no_match,
     }
@@ -189,12 +189,15 @@ def evaluate(
     run_query: Callable[[EvalQuery], SearchResponse],
     *,
     results_out: Any | None = None,
+    results_top_k: int | None = None,
 ) -> EvalResult:
-    """Run every query through ``run_query``; write ``--results`` lines to ``results_out`` if given."""
+    """Run every query through ``run_query``; write ``--results`` lines to ``results_out`` if given, each with
+    its first ``results_top_k`` results (None: all; the scores read every result the query returned)."""
     result = EvalResult()
     for query in queries:
         response = run_query(query)
         result.add(query, response)
         if results_out is not None:
-            results_out.write(json.dumps(result_line(query, response), ensure_ascii=False) + "\n")
+            line = result_line(query, response, results_top_k)
+            results_out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return result

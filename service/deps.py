@@ -161,12 +161,14 @@ ACTION_WORDS: dict[Action, str] = {
 "your role does not allow ingest"."""
 
 
-def require(action: Action) -> Callable[..., Any]:
-    """A dependency that yields the caller when one of their roles grants ``action``, else 403."""
+def require(action: Action, asked: str | None = None) -> Callable[..., Any]:
+    """A dependency that yields the caller when one of their roles grants ``action``, else 403 saying what
+    was asked: ``asked`` where the route reads what the action's words do not name (a reader's
+    ``GET /v1/status`` was told "re-encoding the store")."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.can(action):
-            said = f"your role does not allow {ACTION_WORDS.get(action, action.value)}"
+            said = f"your role does not allow {asked or ACTION_WORDS.get(action, action.value)}"
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=said)
         return principal
 

@@ -24,7 +24,14 @@ def eval_command(
     ctx: typer.Context,
     queries_file: Annotated[Path, typer.Argument(help="JSONL: id, query, doc, page, label per line.")],
     top_k: Annotated[
-        int, typer.Option("--top-k", "-k", min=1, max=MAX_TOP_K, help="Results per query.")
+        int,
+        typer.Option(
+            "--top-k",
+            "-k",
+            min=1,
+            max=MAX_TOP_K,
+            help="Results per query written to --results (recall@10 is scored on at least 10).",
+        ),
     ] = 10,
     results: Annotated[
         Path | None, typer.Option("--results", help="Write each query's ranked results here (JSONL).")
@@ -82,6 +89,7 @@ def _run_queries(
     progress = _Progress(len(queries))
 
     def run_query(query: EvalQuery) -> SearchResponse:
+        # At least 10 whatever --top-k: recall@5 and @10 are printed, and read from the same answer.
         answer = engine.search(
             principal, SearchRequest(query=query.query, top_k=max(top_k, 10), rerank=rerank)
         )
@@ -92,7 +100,7 @@ def _run_queries(
         return evaluate(queries, run_query)
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("w", encoding="utf-8") as out:
-        return evaluate(queries, run_query, results_out=out)
+        return evaluate(queries, run_query, results_out=out, results_top_k=top_k)
 
 
 def _print_metrics(outcome: EvalResult, *, as_json: bool) -> None:

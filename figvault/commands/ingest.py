@@ -441,6 +441,7 @@ def more_without_figures_line(count: int) -> str:
 def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> None:
     """The ended job: as JSON, or its failures and warnings (each once) on stderr and its summary (a
     failure: one line, with the log file that has its traceback)."""
+    from figvault.pipeline.ingest_job import SEE_ERRORS
     from figvault.pipeline.ingest_pipeline import FAILED, INDEXED, REPLACED
     from figvault.pipeline.jobs import JobState
 
@@ -469,4 +470,6 @@ def _print_result(final: Job, as_json: bool, log_file: Path | None = None) -> No
         # and jobs stopped before any document had one have only the errors.
         for error in [] if "documents" in result else final.errors:
             typer.echo(escaped(f"FAILED {error.item}: {error.error}"), err=True)
-        typer.echo(f"error: {failure_line(final, log_file)}", err=True)
+        # Which job: "see the job's errors" named none (a docs audit, 2026-12-07).
+        line = failure_line(final, log_file).replace(SEE_ERRORS, f"see `figvault jobs show {final.id}`")
+        typer.echo(f"error: {line}", err=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from figvault.commands import app, flag, state
+from figvault.commands import app, flag, nothing_stored, state
 from figvault.commands._retrieval_cli import one_line_errors, quiet_store_logs
 from figvault.errors import StoreInUseError
 from figvault.settings import Settings
@@ -19,6 +19,7 @@ def status(
     as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
+    nothing_stored(ctx)  # the note only: the status of a folder with no store is made without one
     info, mismatch = _served_status(state(ctx).settings)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
@@ -36,7 +37,7 @@ def status(
         )
     if mismatch is not None:
         typer.echo(mismatch)
-    failed = _failed_line(state(ctx).settings)
+    failed = _failed_line(state(ctx).settings) if info["stored"] else ""
     if failed:
         typer.echo(failed)
 
@@ -85,12 +86,41 @@ def _busy_status(settings: Settings) -> dict[str, Any]:
     running = JobStore.open(settings).list(states=[JobState.RUNNING], limit=100)
     return {
         "store_in_use": True,
+        "stored": True,
         "documents": _document_states(registry),
         "jobs_running": [f"{job.id} {job.type} {job.phase} {job.done}/{job.total}" for job in running],
         "store": str(lite_path(settings)),
         "data_dir": str(settings.data_dir.resolve()),  # a relative one: which folder it is
         "registry": registry.db.url,
     }
+
+
+def _unstored_status(settings: Settings) -> dict[str, Any]:
+    """What ``status`` shows of a data folder that holds no store (``no_store_note``), making nothing (not
+    even the weights' hash cache behind the configured version): opening it made the folder, a registry
+    and a Milvus Lite file, and the listing commands then took the empty store for one in use and no
+    longer said that the folder may be the wrong one."""
+    from figvault.retrieval.milvus_store import lite_path
+
+    return {
+        "stored": False,
+        "alias": settings.store.alias,
+        "collection": None,
+        "embedding_version": None,
+        "units": 0,
+        "documents": {},
+        "store": str(lite_path(settings)),
+        "data_dir": str(settings.data_dir.resolve()),
+        "registry": settings.registry_url,
+        "files": _files(settings),
+    }
+
+
+def _files(settings: Settings) -> str:
+    """Where the originals and figures are: the data folder, or ``storage.url`` without its password."""
+    from figvault.storage import url_without_password
+
+    return url_without_password(settings.storage.url) if settings.storage.url else "data_dir"
 
 
 def _document_states(registry: Any) -> dict[str, int]:
@@ -111,9 +141,11 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
         mismatch_hint,
         recorded_encoder_settings,
     )
-    from figvault.storage import url_without_password
+    from figvault.settings_check import no_store_note
 
     quiet_store_logs()
+    if not settings.store.uri and no_store_note(settings) is not None:
+        return _unstored_status(settings), None
     mismatch = None
     with one_line_errors():
         try:
@@ -125,6 +157,7 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
         registry = DocumentRegistry.open(settings)
         documents = _document_states(registry)
         info: dict[str, Any] = {
+            "stored": True,
             "alias": store.alias,
             "collection": collection,
             "embedding_version": layout.embedding_version if layout else None,
@@ -141,7 +174,7 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
             "server_version": store.capabilities.server_version,
             "data_dir": str(settings.data_dir.resolve()),  # a relative one: which folder it is
             "registry": registry.db.url,
-            "files": url_without_password(settings.storage.url) if settings.storage.url else "data_dir",
+            "files": _files(settings),
         }
         if served.configured_error:
             info["configured_error"] = served.configured_error

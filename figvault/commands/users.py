@@ -25,7 +25,10 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
     role: Annotated[Role, typer.Option("--role", help="reader, editor or admin.")] = Role.READER,
-    groups: Annotated[str, typer.Option("--groups", help="Access groups, comma separated: a,b.")] = "",
+    groups: Annotated[
+        str,
+        typer.Option("--groups", help="Access groups, comma separated: a,b (at least one is needed)."),
+    ] = "",
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the user belongs to.")] = "default",
 ) -> None:
     """Create a user and print its API key (only the key, on stdout, this once: it is stored hashed)."""

@@ -110,7 +110,7 @@ def test_a_failed_job_names_each_failure_once(capsys: pytest.CaptureFixture[str]
     failed = job.model_copy(
         update={
             "state": JobState.FAILED,
-            "message": "every document failed",
+            "message": "every document failed (1 failed); see the job's errors",
             "errors": [JobError(item="bad.pdf", error="encrypted PDF (password required)")],
             "error_count": 1,
         }
@@ -120,6 +120,7 @@ def test_a_failed_job_names_each_failure_once(capsys: pytest.CaptureFixture[str]
     assert [line for line in err if line.startswith("FAILED ")] == [
         "FAILED /d/bad.pdf: encrypted PDF (password required)"
     ], err
+    assert err[-1] == f"error: every document failed (1 failed); see `figvault jobs show {failed.id}`"
     older = failed.model_copy(update={"result": {}})  # recorded before jobs kept their outcomes
     _print_result(older, as_json=False)
     assert "FAILED bad.pdf: encrypted PDF (password required)" in capsys.readouterr().err.splitlines()

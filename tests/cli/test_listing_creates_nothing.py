@@ -1,7 +1,7 @@
-"""The listing commands on a data folder that holds no store (a mistyped ``--data-dir``, a shell without
-serve's ``FIGVAULT_DATA_DIR``) made the folder and an empty registry there and answered "no users": the
-next command then took the empty store for the real one. They now say the folder holds no store, answer as
-for an empty one, and leave it missing."""
+"""The listing commands and ``status`` on a data folder that holds no store (a mistyped ``--data-dir``, a
+shell without serve's ``FIGVAULT_DATA_DIR``) made the folder and an empty registry there and answered "no
+users": the next command then took the empty store for the real one. They now say the folder holds no
+store, answer as for an empty one, and leave it missing."""
 
 from __future__ import annotations
 
@@ -42,3 +42,19 @@ def test_a_folder_with_a_store_lists_without_the_note(tmp_path: Path) -> None:
     code, out, err = run(tmp_path / "data", "users", "list")
     assert code == 0 and out.startswith("ana\tadmin"), (out, err)
     assert "holds no figvault store" not in err
+
+
+def test_status_of_a_missing_data_folder_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    """``status`` made the folder, a registry, a Milvus Lite file and the weights' hash cache, after which
+    the listing commands no longer said that the folder may be the wrong one."""
+    missing = tmp_path / "mistyped" / "data"
+    code, out, err = run(missing, "status", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["stored"] is False and info["collection"] is None and info["documents"] == {}
+    assert info["data_dir"] == str(missing) and "holds no figvault store" in err
+    code, out, err = run(missing, "status")
+    assert code == 0 and "nothing ingested yet" in out, (out, err)
+    assert not (tmp_path / "mistyped").exists()
+    code, _, err = run(missing, "users", "list")
+    assert "holds no figvault store" in err

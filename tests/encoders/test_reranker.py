@@ -210,10 +210,18 @@ def settings_with(data_dir: Path, **reranker: object) -> Settings:
     return settings
 
 
-def test_resolve_rerank_auto_is_off_without_cuda(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+def test_resolve_rerank_auto_is_off_without_cuda(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, tiny_qwen2_vl: Path
+) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    on, note = resolve_rerank(settings_with(data_dir, enabled="auto"), None)
+    on, note = resolve_rerank(settings_with(data_dir, enabled="auto", model=str(tiny_qwen2_vl)), None)
     assert (on, note) == (False, "off: no CUDA device (use --rerank to force on CPU)")
+    # Without weights on the machine, asking fails: the note says what to do first.
+    missing = str(data_dir / "no-model-here")
+    assert resolve_rerank(settings_with(data_dir, enabled="auto", model=missing), None)[1] == (
+        f"off: no CUDA device (no local weights of {missing}: set reranker.model to a local directory, then"
+        " --rerank runs it on the CPU)"
+    )
     assert resolve_rerank(settings_with(data_dir, enabled="auto"), True)[0] is True
     assert resolve_rerank(settings_with(data_dir, enabled="on"), False)[0] is False
     assert resolve_rerank(settings_with(data_dir, enabled="on"), None)[0] is True

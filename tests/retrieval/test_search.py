@@ -235,7 +235,12 @@ def test_search_cli_rerank_note_names_the_cli_flags(indexed) -> None:
     settings, _ = indexed
     base = ["--config", "offline", "--data-dir", str(settings.data_dir), "search", "report 2", "--json"]
     default = json.loads(CliRunner().invoke(app, base).stdout)["rerank_note"]
-    assert default == "off: reranker.enabled = off (use --rerank to force it on)"
+    # Offline there are no weights to force it on with (the note said to ask, and asking then failed).
+    model = settings.reranker.model
+    assert (
+        default == f"off: reranker.enabled = off (no local weights of {model}: set reranker.model to a local"
+        " directory, then --rerank turns it on)"
+    )
     declined = json.loads(CliRunner().invoke(app, [*base, "--no-rerank"]).stdout)["rerank_note"]
     assert declined == "off: not requested (--no-rerank)"
 
@@ -285,6 +290,15 @@ def test_eval_cli_scores_and_writes_results(indexed, engine: SearchEngine, tmp_p
     # The stable fields, plus the collapsed copies of each result (issue 14: an addition, nothing renamed).
     assert set(rows[0]["results"][0]) == {"unit_id", "doc", "page", "label", "bbox", "score", "also_in"}
     assert rows[0]["results"][0]["also_in"] == []
+    assert len(rows[0]["results"]) > 1
+    # --top-k below 10 was ignored: every line held 10 results. The lines hold K; the scores are the same
+    # (recall@5 and @10 read the first 10 either way).
+    one = tmp_path / "one.jsonl"
+    base = ["--config", "offline", "--data-dir", str(settings.data_dir), "eval", str(queries), "--json"]
+    again = CliRunner().invoke(app, [*base, "--results", str(one), "--top-k", "1"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == metrics
+    assert [len(json.loads(x)["results"]) for x in one.read_text().splitlines()] == [1, 1, 1, 1, 1]
 
 
 def test_status_json(indexed) -> None:

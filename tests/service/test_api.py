@@ -426,7 +426,11 @@ def test_search_rerank_note_names_the_request_field(world: World) -> None:
     headers = world.headers("reader")
     default = world.client.post("/v1/search", json={"query": "revenue"}, headers=headers)
     assert default.status_code == 200, default.text
-    assert default.json()["rerank_note"] == 'off: reranker.enabled = off (use "rerank": true to force it on)'
+    model = world.settings.reranker.model
+    assert default.json()["rerank_note"] == (
+        f"off: reranker.enabled = off (no local weights of {model}: set reranker.model to a local directory,"
+        ' then "rerank": true turns it on)'
+    )
     declined = world.client.post("/v1/search", json={"query": "revenue", "rerank": False}, headers=headers)
     assert declined.json()["rerank_note"] == 'off: not requested ("rerank": false)'
 
@@ -682,6 +686,16 @@ def test_editors_change_tags_admins_change_groups(world: World) -> None:
     )
     assert reader.status_code == 403
     # Said in words (before: "your role does not allow ingest", for a change of tags).
+    # What was asked, not the action behind the check (a reader's GET /v1/status was told "re-encoding the
+    # store", GET /v1/jobs "adding or changing documents": an audit, 2026-12-07).
+    asked = {
+        "/v1/status": "reading the store's status (admins)",
+        "/v1/admin/map": "reading the collection map (admins)",
+        "/v1/jobs": "reading jobs (editors and admins)",
+    }
+    for path, words in asked.items():
+        refused = world.client.get(path, headers=world.headers("reader"))
+        assert refused.status_code == 403 and refused.json()["detail"] == f"your role does not allow {words}"
     said = "your role does not allow adding or changing documents (editors and admins)"
     assert reader.json()["detail"] == said
     assert (

@@ -24,8 +24,11 @@ ALLOWED_URLS = {"http://www.w3.org/2000/svg"}
 
 
 @pytest.fixture(scope="module")
-def client() -> TestClient:
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    from figvault.settings import load_settings
+
     app = FastAPI()
+    app.state.settings = load_settings("offline", data_dir=tmp_path_factory.mktemp("page") / "data")
     app.include_router(page.router)
     return TestClient(app)
 

@@ -20,7 +20,7 @@ from figvault.service.deps import DbDep, EngineDep, require
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
 
 # The map shows the whole collection's structure: an inspection tool of the same standing as the audit log.
-Admin = Annotated[Principal, Depends(require(Action.AUDIT))]
+Admin = Annotated[Principal, Depends(require(Action.AUDIT, "reading the collection map (admins)"))]
 
 
 @router.get("/map", summary="The collection projected to 2-D (admins)", response_model=MapOut)

@@ -72,7 +72,9 @@ MAX_EVENT_STREAMS = 8
 """Job event streams one caller (tenant and user) may hold open at once: each reads its job every
 ``EVENT_POLL_S`` in the thread pool and lives as long as the job, past any per-second rate limit."""
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
+JobReader = Annotated[Principal, Depends(require(Action.INGEST, "reading jobs (editors and admins)"))]
 Admin = Annotated[Principal, Depends(require(Action.REENCODE))]
+StatusReader = Annotated[Principal, Depends(require(Action.REENCODE, "reading the store's status (admins)"))]
 
 
 STORE_WIDE_REFUSED = (
@@ -111,7 +113,7 @@ def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
 
 @router.get("/jobs", summary="Jobs you may see, newest first (editors, admins)", response_model=JobListOut)
 def list_jobs(
-    request: Request, principal: Editor, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request, principal: JobReader, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JobListOut:
     jobs = _store(request).list(limit=limit, visible_to=principal)
     registry = _registry(request)
@@ -119,7 +121,7 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
-def get_job(job_id: JobIdPath, request: Request, principal: Editor) -> JobOut:
+def get_job(job_id: JobIdPath, request: Request, principal: JobReader) -> JobOut:
     return JobOut.of(_visible_job(_store(request), principal, job_id), principal, _registry(request))
 
 
@@ -182,7 +184,7 @@ def _open_streams(request: Request) -> _OpenStreams:
 def job_events(
     job_id: JobIdPath,
     request: Request,
-    principal: Editor,
+    principal: JobReader,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> StreamingResponse:
     """``event: progress`` with the job (JSON) whenever it changes, then one ``event: end``; the caller's
@@ -390,7 +392,9 @@ def start_folder_ingest(
 @router.get(
     "/status", summary="Alias, collection, served and configured version, units (admins)", tags=["operations"]
 )
-def get_status(request: Request, principal: Admin, settings: SettingsDep, engine: EngineDep) -> StatusOut:
+def get_status(
+    request: Request, principal: StatusReader, settings: SettingsDep, engine: EngineDep
+) -> StatusOut:
     info = tenant_store_status(settings, engine, principal.tenant)
     active = _store(request).list(
         states=[JobState.QUEUED, JobState.RUNNING],
