@@ -28,12 +28,22 @@ from figvault.ingest.png_chunks import without_metadata
 from figvault.ingest.pptx_parts import check_part_kinds
 from figvault.ingest.slide_chart import MAX_CHART_POINTS
 
-ZIP_READ_CHUNK = 2**20
-"""The most a zip member's stream is inflated by in one step. zipfile's ``read()`` of a whole member
-inflated up to 2 GiB in one step and only then cut it to the declared size: a picture member declaring 4
-KiB whose stream inflates to 1.5 GiB took 2 GiB of memory in a 1.6 MB deck (an audit, 2026-12-07). In
-steps, the declared size is where inflating stops (and the CRC then fails), as the checks here assume."""
-zipfile.ZipExtFile.MAX_N = ZIP_READ_CHUNK  # every zip read of the process: python-pptx's, these checks'
+_WHOLE_READ = zipfile.ZipExtFile.read
+
+
+def _read_within_declared(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+    """``ZipExtFile.read``, a whole member's read asking for its declared size rather than "all": zipfile
+    inflated up to 1 GiB in one step before it cut the result to the declared size, so a picture member
+    declaring 4 KiB over a stream of 1.5 GiB took 2 GiB of memory in a 1.6 MB deck (an audit, 2026-12-07).
+    Asked for the declared size, deflate inflates no further (and the CRC then fails). Steps of a fixed
+    size instead cost a quadratic join on a large real member (a 300 MB video: 26 s; a review)."""
+    left = getattr(self, "_left", None)  # CPython's count of declared bytes not yet inflated
+    if (n is None or n < 0) and isinstance(left, int):
+        n = left + len(self._readbuffer) - self._offset
+    return _WHOLE_READ(self, n)
+
+
+zipfile.ZipExtFile.read = _read_within_declared  # type: ignore[method-assign]  # every zip read here
 
 MAX_ZIP_MEMBERS = 20_000
 """A real deck has a few hundred parts; tens of thousands is an attack on the central-directory parser."""
@@ -47,12 +57,11 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> list[str]:
     """Refuse a zip package whose members would inflate too far, are too many, or have unsafe names; return
     the picture members (``ppt/media/``) to skip: those over MAX_MEMBER_RATIO.
 
-    Reads only the central directory (declared sizes); zipfile never inflates a member more than
-    ``ZIP_READ_CHUNK`` past its declared size (it stops and fails the CRC), so the declared total is a real
-    bound. A flat uncompressed
-    picture (a one-colour BMP of 48 MB deflates 877x) trips the ratio like a bomb: such a member is never
-    inflated (``without_members``), not the whole deck lost; any other part over the ratio (XML the parser
-    must read) refuses the deck. Skipped members still count against the total.
+    Reads only the central directory (declared sizes); a member is never inflated past its declared size
+    (``_read_within_declared``: it stops and fails the CRC), so the declared total is a real bound. A
+    flat uncompressed picture (a one-colour BMP of 48 MB deflates 877x) trips the ratio like a bomb: such
+    a member is never inflated (``without_members``), not the whole deck lost; any other part over the
+    ratio (XML the parser must read) refuses the deck. Skipped members still count against the total.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -86,9 +95,12 @@ def check_zip_container(data: bytes, max_uncompressed_mb: int) -> list[str]:
     return skipped
 
 
-READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-"""The compression methods zipfile inflates; a member of another (Deflate64, a made-up number) raised
-NotImplementedError when read, and an encrypted one RuntimeError, whose bare texts were the deck's reason."""
+READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+"""The compression methods read: a member of another (Deflate64, a made-up number) raised
+NotImplementedError when read, and an encrypted one RuntimeError, whose bare texts were the deck's reason.
+BZIP2 and LZMA, which zipfile reads, are not: zipfile inflates them with no bound on the output (217 bytes
+of a member declaring 4 KiB gave 141 MiB), and PowerPoint and LibreOffice write neither (a review,
+2026-12-07)."""
 
 
 def _unreadable(info: zipfile.ZipInfo) -> str | None:

@@ -421,7 +421,7 @@ class RayEngine(Engine):
             with _sigterm_kept(self.ray):
                 # RAY_ADDRESS: Ray's own way to name a cluster, which an address of None would join.
                 local = {} if self.address or os.environ.get("RAY_ADDRESS") else _local_only_init()
-                probe_gcs(self.address)
+                probe_gcs(self.address or os.environ.get("RAY_ADDRESS"))  # Ray's own way to name one
                 try:
                     self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
                 except ConnectionError as exc:  # Ray Client: port not reachable, or a token the driver lacks

@@ -50,10 +50,12 @@ from figvault.retrieval.lexical import LexicalChannel
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import (
     F_ACL_KEY,
+    F_DOC_ID,
     F_ID,
     F_PAGE_TEXT,
     F_PHASH,
     F_TAGS,
+    F_TENANT,
     OUTPUT_FIELDS,
     StoreLayout,
     row_to_unit,
@@ -192,15 +194,26 @@ class Reencoder:
         record_encoder_settings(self.store, plan.target, self.settings)
 
     def keys(self, collection: str) -> dict[str, tuple[str, ...]]:
-        """unit id -> what must match between the two collections for each row: its access key and, when
-        the source stores them, its tags. A batch read before a retag and written after it put the old tags
-        back in the target, and with the access keys alone neither the catch-up nor the verification saw it
-        (an audit, 2026-12-07). A source written before tags were stored takes them from the registry."""
-        if F_TAGS in self.store.absent_fields(self.plan.source):
-            rows = self.store.query_rows(collection, "", [F_ID, F_ACL_KEY])
-            return {r[F_ID]: (r[F_ACL_KEY],) for r in rows}
+        """unit id -> what must match between the two collections for each row: its access key and its
+        tags. A batch read before a retag and written after it put the old tags back in the target, and with
+        the access keys alone neither the catch-up nor the verification saw it (an audit, 2026-12-07). A
+        source written before tags were stored has its rows' tags from the registry, as its copies get."""
+        if collection == self.plan.source and F_TAGS in self.store.absent_fields(collection):
+            rows = self.store.query_rows(collection, "", [F_ID, F_ACL_KEY, F_TENANT, F_DOC_ID])
+            tags = self._registry_tags({(r[F_TENANT], r[F_DOC_ID]) for r in rows})
+            return {r[F_ID]: (r[F_ACL_KEY], *sorted(tags[(r[F_TENANT], r[F_DOC_ID])])) for r in rows}
         rows = self.store.query_rows(collection, "", [F_ID, F_ACL_KEY, F_TAGS])
         return {r[F_ID]: (r[F_ACL_KEY], *sorted(r.get(F_TAGS) or [])) for r in rows}
+
+    def _registry_tags(self, documents: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """(tenant, doc_id) -> the document's tags in the registry ([] for a document it no longer holds)."""
+        conn = connect(self.settings)
+        try:
+            registry = DocumentRegistry(conn)
+            records = {key: registry.get(*key) for key in documents}
+        finally:
+            conn.close()
+        return {key: record.tags if record is not None else [] for key, record in records.items()}
 
     def copy_pass(self, phase: str = "copy") -> int:
         """Bring the target up to the source once; returns how many rows it changed."""
@@ -294,16 +307,7 @@ class Reencoder:
         absent = self.store.absent_fields(self.plan.source)
         if not absent:
             return units
-        tags: dict[tuple[str, str], list[str]] = {}
-        if F_TAGS in absent:
-            conn = connect(self.settings)
-            try:
-                registry = DocumentRegistry(conn)
-                for key in {(u.tenant, u.doc_id) for u in units}:
-                    record = registry.get(*key)
-                    tags[key] = record.tags if record is not None else []
-            finally:
-                conn.close()
+        tags = self._registry_tags({(u.tenant, u.doc_id) for u in units}) if F_TAGS in absent else {}
         t = time.perf_counter()
         out = []
         for unit in units:

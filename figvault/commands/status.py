@@ -19,8 +19,13 @@ def status(
     as_json: Annotated[bool, flag("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Alias, its collection and embedding_version, the configured version, unit and document counts."""
-    nothing_stored(ctx)  # the note only: the status of a folder with no store is made without one
-    info, mismatch = _served_status(state(ctx).settings)
+    settings = state(ctx).settings
+    # Milvus Lite in a folder with no store: its status made without making one (a server's store is there
+    # whatever the folder holds, and its status is read as before).
+    if not settings.store.uri and nothing_stored(ctx):
+        info, mismatch = _unstored_status(settings), None
+    else:
+        info, mismatch = _served_status(settings)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -102,14 +107,22 @@ def _unstored_status(settings: Settings) -> dict[str, Any]:
     longer said that the folder may be the wrong one."""
     from figvault.retrieval.milvus_store import lite_path
 
+    # Every key of a stored status (scripts read them), empty: the configured version too, whose weights'
+    # hashes would be cached in the folder.
     return {
         "stored": False,
         "alias": settings.store.alias,
         "collection": None,
         "embedding_version": None,
+        "configured_embedding_version": None,
+        "version_matches": False,
         "units": 0,
+        "channels": [],
+        "lexical": None,
+        "collections": [],
         "documents": {},
         "store": str(lite_path(settings)),
+        "server_version": None,
         "data_dir": str(settings.data_dir.resolve()),
         "registry": settings.registry_url,
         "files": _files(settings),
@@ -141,11 +154,8 @@ def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
         mismatch_hint,
         recorded_encoder_settings,
     )
-    from figvault.settings_check import no_store_note
 
     quiet_store_logs()
-    if not settings.store.uri and no_store_note(settings) is not None:
-        return _unstored_status(settings), None
     mismatch = None
     with one_line_errors():
         try:

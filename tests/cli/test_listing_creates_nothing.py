@@ -52,9 +52,23 @@ def test_status_of_a_missing_data_folder_says_so_and_creates_nothing(tmp_path: P
     assert code == 0, err
     info = json.loads(out)
     assert info["stored"] is False and info["collection"] is None and info["documents"] == {}
+    # Every key a stored status has (scripts read them), empty.
+    assert {"configured_embedding_version", "version_matches", "channels", "collections"} <= set(info)
     assert info["data_dir"] == str(missing) and "holds no figvault store" in err
     code, out, err = run(missing, "status")
     assert code == 0 and "nothing ingested yet" in out, (out, err)
     assert not (tmp_path / "mistyped").exists()
     code, _, err = run(missing, "users", "list")
     assert "holds no figvault store" in err
+
+
+def test_status_with_a_store_elsewhere_says_nothing_of_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the vector store named by ``store.uri`` the status is the store's; the folder's note said
+    "nothing was created" and the status then made the registry (a review, 2026-12-07)."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("FIGVAULT_STORE__URI", str(tmp_path / "elsewhere" / "milvus.db"))
+    code, out, err = run(tmp_path / "data", "status", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stored"] is True and "holds no figvault store" not in err

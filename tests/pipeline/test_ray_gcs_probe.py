@@ -54,3 +54,15 @@ def test_an_answering_gcs_address_goes_on_to_ray(tmp_path: Path, monkeypatch: py
     for left_to_ray in ("ray://head.invalid:10001", "auto"):
         with pytest.raises(Reached):
             ray_engine.RayEngine(tiny_settings(tmp_path), address=left_to_ray)._connect()
+
+
+def test_a_dead_gcs_address_in_ray_address_fails_at_once_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RAY_ADDRESS, Ray's own way to name a cluster, skipped the check (a review, 2026-12-07)."""
+    monkeypatch.setattr(ray_engine, "require_ray", RecordingRay)
+    address = f"127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    with pytest.raises(DeploymentError) as failed:
+        ray_engine.RayEngine(tiny_settings(tmp_path))._connect()
+    assert address in failed.value.detail
