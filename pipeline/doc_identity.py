@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from figvault.access import Principal, may_replace
 from figvault.errors import FigvaultError
@@ -150,6 +151,9 @@ def resolve_target(
     new document ``fresh_id``; several such documents: the one holding these bytes (``sha256``, the file's
     content hash) when exactly one does, else AmbiguousDocumentError. Two files of one name in different
     folders become two documents in one run, so the same bytes must find theirs again on a re-run.
+    A folder file (``source``, its path) is never given the document of another file of that name that is
+    still where it was ingested from: it took that document over, and each re-run of the two folders
+    gave it back and forth (an audit, 2026-12-07); the document ingested from ``source`` itself comes first.
     No document of that name: the one last ingested from the server file ``source`` under a name that
     cleans to ``name`` (``display_name``), i.e. named before server files' names were cleaned.
     """
@@ -170,11 +174,26 @@ def resolve_target(
     resumed = registry.get(tenant, fresh_id)
     if resumed is not None:
         return Target(fresh_id, resumed)
-    found = _one_named(registry.matching(tenant, name), name, replaceable, sha256)
+    named = registry.matching(tenant, name)
+    if source:
+        own = [r for r in named if r.source == source]
+        named = own or [r for r in named if not _ingested_from_elsewhere(r, source)]
+    found = _one_named(named, name, replaceable, sha256)
     if found is None and source:
         renamed = [r for r in registry.from_source(tenant, source) if display_name(r.name) == name]
         found = _one_named(renamed, name, replaceable, sha256)
     return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)
+
+
+def _ingested_from_elsewhere(record: DocumentRecord, source: str) -> bool:
+    """Whether ``record`` is the document of another file than ``source`` that is still there (a file
+    moved away, an upload, a record from before sources were kept: not)."""
+    if not record.source or record.source == source:
+        return False
+    try:
+        return Path(record.source).is_file()
+    except OSError:
+        return False
 
 
 def _one_named(

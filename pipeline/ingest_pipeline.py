@@ -143,6 +143,18 @@ def ambiguous_in_job(name: str) -> str:
     )
 
 
+def _labels(
+    groups: Sequence[str], tags: Sequence[str], groups_asked_at: float, tags_asked_at: float
+) -> dict[str, Any]:
+    """A record's groups and tags, with when each was asked for (``DocumentRecord``'s fields)."""
+    return {
+        "groups": list(groups),
+        "tags": list(tags),
+        "groups_asked_at": groups_asked_at,
+        "tags_asked_at": tags_asked_at,
+    }
+
+
 @dataclass(frozen=True)
 class _Planned:
     """A file on its way in: the document it becomes and what that document was (None: a new one)."""
@@ -433,6 +445,7 @@ class IngestRunner:
         restamps: list[tuple[Path, _Planned]] = []
         twins: dict[str, tuple[str, str]] = {}  # content hash -> (name, id) of a new document of this run
         noted: dict[str, dict[str, float]] = {}  # skipped documents' labels, as a later request asked them
+        taken: set[str] = set()  # documents a file of this run already goes to
         for path in files:
             ident = request.identity(path)
             name = ident.name or display_name(path.name)  # the path stays exact (``source``)
@@ -443,13 +456,14 @@ class IngestRunner:
                 sha, unreadable = self.digests.sha256(path), None
             except (OSError, ExtractionError) as exc:  # also a pipe or device swapped in: this file fails
                 sha, unreadable = "", unreadable_reason(exc)
+            fresh_id = ident.fresh_id or new_doc_id(f"{seed}\0{path}" if seed else None)
             try:
                 target = resolve_target(
                     self.registry,
                     request.caller,
                     name,
                     doc_id=ident.doc_id,
-                    fresh_id=ident.fresh_id or new_doc_id(f"{seed}\0{path}" if seed else None),
+                    fresh_id=fresh_id,
                     sha256=sha,
                     source=source,
                 )
@@ -458,6 +472,11 @@ class IngestRunner:
                 report.documents.append(DocumentOutcome(str(path), "", FAILED, error=error, name=name))
                 continue
             did, known = target.doc_id, target.known
+            if did in taken and ident.doc_id is None:  # two files of one name, one document (an upload's,
+                # or one whose file is gone): the first takes it, this one is a document of its own (both
+                # replaced it in turn, and only the last stayed; an audit, 2026-12-07)
+                did, known = fresh_id, self.registry.get(request.caller.tenant, fresh_id)
+            taken.add(did)
             if known is not None and known.rewriting:  # a stopped process's in-place change, finished first:
                 try:  # whatever this run does next (skip, fail new bytes, set other groups) starts in step
                     known = finish_rewrite(self.registry, self.acl_sets, self.store, known)
@@ -472,6 +491,7 @@ class IngestRunner:
                 continue
             if source and not request.retry_failed and failed_before(known, sha):
                 assert known is not None
+                self._relabel_unindexed(known, doc_groups, doc_tags, asked)
                 report.documents.append(
                     DocumentOutcome(str(path), did, FAILED_BEFORE, error=known.error, name=name)
                 )
@@ -764,18 +784,32 @@ class IngestRunner:
             tags_asked_at=plan.tags_asked_at,
         )
         if known is not None:
-            update = {
+            update: dict[str, Any] = {
                 "state": DocState.FAILED,
                 "error": error,
                 "sha256": plan.sha,
                 "source": plan.source,
                 "failure": failure_kind(error),
             }
+            if not known.units:  # never indexed: nothing is searchable to keep, its listing takes the run's
+                update |= _labels(plan.groups, plan.tags, plan.groups_asked_at, plan.tags_asked_at)
             if not self.registry.update(known.model_copy(update=update)):
                 error = DELETED_MEANWHILE  # a deletion wins: the failure does not bring the record back
         else:
             self.registry.put(record)
         report.documents.append(DocumentOutcome(str(path), plan.doc_id, FAILED, error=error, name=plan.name))
+
+    def _relabel_unindexed(
+        self, known: DocumentRecord, groups: list[str], tags: tuple[str, ...], asked: dict[str, float]
+    ) -> None:
+        """Give a document that failed before and was never indexed (nothing searchable: a listing entry,
+        its name and its error) the groups and tags this run gives it, as an unchanged file's are rewritten
+        in place: it kept the old ones, so the old groups went on listing it and its error, and the new
+        ones never saw it, ``--retry-failed`` or not (an audit, 2026-12-07)."""
+        if known.units or (list(known.groups), list(known.tags)) == (list(groups), list(tags)):
+            return
+        labels = _labels(groups, tags, asked["groups_asked_at"], asked["tags_asked_at"])
+        self.registry.update(known.model_copy(update=labels))
 
     def _ingest_one(
         self,
@@ -882,7 +916,10 @@ class IngestRunner:
         """A written document's outcome (indexed, or replaced when it had a version before) and its
         registry record while its units are written (pending; the units of its old version, if any)."""
         extraction = prepared.extraction
-        replaces = known is not None and known.state != DocState.FAILED and not is_placeholder(known)
+        # Pending with no units: nothing of it was ever stored (an upload's placeholder, or a run killed
+        # while writing its first version, which the re-run counted as replaced; an audit, 2026-12-07).
+        never_stored = known is not None and known.state == DocState.PENDING and not known.units
+        replaces = known is not None and known.state != DocState.FAILED and not never_stored
         outcome = DocumentOutcome(
             str(path),
             plan.doc_id,
