@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -660,6 +660,21 @@ class JobStore:
                 on_end(job)
             except Exception:  # one job's cleanup must not stop the other orphans' requeue (nor the start)
                 log.exception("cleanup after orphaned job %s failed", job.id)
+
+    def supersede_orphans(self, job: Job, keys: Sequence[str]) -> list[str]:
+        """End as cancelled the orphaned jobs (a killed command's) that asked for what ``job``, which has
+        run to its end, did: its type, tenant and ``params`` at ``keys``; their ids. The next job runner
+        resumed such a job: after the same ingest had been run again and a document of it deleted, a
+        ``figvault serve`` started later brought the document back (an audit, 2026-12-07)."""
+        asked = {key: job.params.get(key) for key in keys}
+        ended = []
+        for old in self.orphans():
+            if old.id == job.id or old.type != job.type or old.tenant != job.tenant or old.cancel_requested:
+                continue
+            if {key: old.params.get(key) for key in keys} == asked:
+                self._end_orphan(old, JobState.CANCELLED, f"superseded: run again as job {job.id}", None)
+                ended.append(old.id)
+        return ended
 
     def requeue_orphans(
         self, max_attempts: int = 3, on_end: Callable[[Job], None] | None = None

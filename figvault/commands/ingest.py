@@ -270,12 +270,21 @@ def ingest(
         with encoder_may_lower_threads(), Heartbeat("ingest") as heartbeat:  # no searches beside the ingest
             final = _run_until_stopped(settings, jobs, job, _progress_echo(quiet or as_json, heartbeat))
     _print_result(final, as_json, log_file)
+    if final.state == JobState.SUCCEEDED:
+        for old in jobs.supersede_orphans(final, SAME_INGEST):  # shown with --quiet too: a job ended
+            typer.echo(
+                f"note: job {old}, left running by a stopped run of this ingest, ended (superseded)", err=True
+            )
     alone = groupless_line(settings, tenant, final.result.get("documents") or [])
     if alone is not None:  # shown even with --quiet or --json, as the warning before the ingest
         typer.echo(alone, err=True)
     audit_pruned(settings, tenant, final.result.get("pruned") or [])
     if final.state != JobState.SUCCEEDED or final.result.get("failed"):
         raise typer.Exit(1)
+
+
+SAME_INGEST = ("paths", "groups", "tags", "doc_id")
+"""The params that make two ingest jobs the same request (``JobStore.supersede_orphans``)."""
 
 
 def interrupted(how: str) -> str:
