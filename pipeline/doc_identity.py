@@ -176,7 +176,7 @@ def resolve_target(
         return Target(fresh_id, resumed)
     named = registry.matching(tenant, name)
     if source:
-        own = [r for r in named if r.source == source]
+        own = [r for r in named if r.source == source and replaceable(r)]
         named = own or [r for r in named if not _ingested_from_elsewhere(r, source)]
     found = _one_named(named, name, replaceable, sha256)
     if found is None and source:

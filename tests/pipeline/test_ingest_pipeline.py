@@ -95,7 +95,8 @@ def test_changed_file_replaces_its_units(settings: Settings, docs: list[Path], f
 
 def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Settings, tmp_path: Path) -> None:
     # q1/report.pdf and q2/report.pdf: two documents of one name; a re-run found both names ambiguous and
-    # failed them. The same bytes find their document again; a changed one still needs its id.
+    # failed them. Each finds its document again by its place, a changed one too (it needed its id before
+    # 2026-12-07).
     for folder in ("q1", "q2"):
         (tmp_path / folder).mkdir()
     first = figure_pdf(tmp_path / "q1" / "report.pdf", seed=5)
@@ -111,7 +112,8 @@ def test_a_folder_with_one_name_twice_re_runs_without_a_change(settings: Setting
         for d in ingest_paths(settings, [tmp_path], groups=["eng"], tenant="twins", progress=False).documents
     }
     assert changed[str(first)].status == SKIPPED
-    assert changed[str(second)].status == FAILED and "give the id" in changed[str(second)].error
+    assert changed[str(second)].status == REPLACED
+    assert changed[str(second)].doc_id == next(d.doc_id for d in run.documents if d.path == str(second))
 
 
 def test_two_copies_in_one_ingest_are_noted(settings: Settings, tmp_path: Path) -> None:
