@@ -13,6 +13,7 @@ replacement").
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -176,7 +177,7 @@ def resolve_target(
         return Target(fresh_id, resumed)
     named = registry.matching(tenant, name)
     if source:
-        own = [r for r in named if r.source == source and replaceable(r)]
+        own = [r for r in named if _same_file(r.source, source) and replaceable(r)]
         named = own or [r for r in named if not _ingested_from_elsewhere(r, source)]
     found = _one_named(named, name, replaceable, sha256)
     if found is None and source:
@@ -188,11 +189,25 @@ def resolve_target(
 def _ingested_from_elsewhere(record: DocumentRecord, source: str) -> bool:
     """Whether ``record`` is the document of another file than ``source`` that is still there (a file
     moved away, an upload, a record from before sources were kept: not)."""
-    if not record.source or record.source == source:
+    if not record.source or _same_file(record.source, source):
         return False
     try:
         return Path(record.source).is_file()
     except OSError:
+        return False
+
+
+def _same_file(recorded: str, source: str) -> bool:
+    """Whether ``recorded`` (a document's source) and ``source`` name one file: the same path, or another
+    way to it (``..``, a link: the command line keeps the path as given, a server folder's job resolves
+    it; compared as strings, a folder reached by another path made every document again; a review)."""
+    if not recorded:
+        return False
+    if recorded == source:
+        return True
+    try:
+        return os.path.samefile(recorded, source)
+    except OSError:  # either is gone: a moved file is judged by the other rules
         return False
 
 

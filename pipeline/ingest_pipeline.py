@@ -492,6 +492,9 @@ class IngestRunner:
             if source and not request.retry_failed and failed_before(known, sha):
                 assert known is not None
                 self._relabel_unindexed(known, doc_groups, doc_tags, asked)
+                newer = {f: t for f, t in asked.items() if t > getattr(known, f)}
+                if newer:  # as for an unchanged file: an older job resumed later leaves its labels so
+                    noted[did] = newer
                 report.documents.append(
                     DocumentOutcome(str(path), did, FAILED_BEFORE, error=known.error, name=name)
                 )
@@ -767,8 +770,9 @@ class IngestRunner:
 
     def _fail(self, report: IngestReport, path: Path, plan: _Planned, tenant: str, error: str) -> None:
         """Record that this file could not become the document ``plan`` names. A document it would have
-        replaced keeps its groups, tags and units (still searchable, by whoever could before); its record
-        says the new version failed, and why. No other document's record is touched."""
+        replaced keeps its groups, tags and units (still searchable, by whoever could before), unless it
+        has no units (never indexed: it takes the run's); its record says the new version failed, and why.
+        No other document's record is touched."""
         known = plan.known
         record = DocumentRecord(
             doc_id=plan.doc_id,
@@ -808,8 +812,11 @@ class IngestRunner:
         ones never saw it, ``--retry-failed`` or not (an audit, 2026-12-07)."""
         if known.units or (list(known.groups), list(known.tags)) == (list(groups), list(tags)):
             return
+        if self.registry.get(known.tenant, known.doc_id) != known:  # changed meanwhile: that change stays
+            return
         labels = _labels(groups, tags, asked["groups_asked_at"], asked["tags_asked_at"])
-        self.registry.update(known.model_copy(update=labels))
+        # A change of groups alone does not move updated_at (``DocumentRegistry.update``: readers see it).
+        self.registry.update(known.model_copy(update=labels), touch=list(known.tags) != list(tags))
 
     def _ingest_one(
         self,

@@ -654,12 +654,15 @@ class JobStore:
 
     def _end_orphan(
         self, job: Job, state: JobState, message: str, on_end: Callable[[Job], None] | None
-    ) -> None:
-        if self.finish(job.id, state, message, owner=job.owner) and on_end is not None:
+    ) -> bool:
+        """End ``job`` if its dead owner still holds it (not claimed again meanwhile); whether it did."""
+        ended = self.finish(job.id, state, message, owner=job.owner)
+        if ended and on_end is not None:
             try:
                 on_end(job)
             except Exception:  # one job's cleanup must not stop the other orphans' requeue (nor the start)
                 log.exception("cleanup after orphaned job %s failed", job.id)
+        return bool(ended)
 
     def supersede_orphans(self, job: Job, keys: Sequence[str]) -> list[str]:
         """End as cancelled the orphaned jobs (a killed command's) that asked for what ``job``, which has
@@ -669,10 +672,15 @@ class JobStore:
         asked = {key: job.params.get(key) for key in keys}
         ended = []
         for old in self.orphans():
-            if old.id == job.id or old.type != job.type or old.tenant != job.tenant or old.cancel_requested:
+            same_asker = (
+                old.started_by == job.started_by and old.type == job.type and old.tenant == job.tenant
+            )
+            if old.id == job.id or not same_asker or old.cancel_requested:
                 continue
-            if {key: old.params.get(key) for key in keys} == asked:
-                self._end_orphan(old, JobState.CANCELLED, f"superseded: run again as job {job.id}", None)
+            message = f"superseded: run again as job {job.id}"
+            if {key: old.params.get(key) for key in keys} == asked and self._end_orphan(
+                old, JobState.CANCELLED, message, None
+            ):
                 ended.append(old.id)
         return ended
 

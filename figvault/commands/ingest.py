@@ -283,7 +283,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-SAME_INGEST = ("paths", "groups", "tags", "doc_id")
+SAME_INGEST = ("paths", "groups", "tags", "doc_id", "prune", "retry_failed")
 """The params that make two ingest jobs the same request (``JobStore.supersede_orphans``)."""
 
 

@@ -12,8 +12,8 @@ from tests.generated_docs import figure_pdf
 from tests.helpers.cli import run
 
 
-def dead_job(store: JobStore, params: dict[str, object]) -> str:
-    job = store.create(JobType.INGEST, params, started_by="cli", tenant="default")
+def dead_job(store: JobStore, params: dict[str, object], started_by: str = "cli") -> str:
+    job = store.create(JobType.INGEST, params, started_by=started_by, tenant="default")
     store.claim(job.id, f"{this_owner().split(':')[0]}:999999:1")  # a pid that runs nothing
     return job.id
 
@@ -25,10 +25,18 @@ def test_the_same_ingest_run_to_its_end_ends_the_one_left_running(tmp_path: Path
     data = tmp_path / "data"
     store = JobStore.open(load_settings("offline", data_dir=data))
     same = dead_job(store, {"paths": [str(folder.absolute())], "groups": ["g"], "tenant": "default"})
-    other = dead_job(store, {"paths": [str(folder.absolute())], "groups": ["h"], "tenant": "default"})
+    asked = {"paths": [str(folder.absolute())], "groups": ["g"], "tenant": "default"}
+    others = [
+        dead_job(store, {**asked, "groups": ["h"]}),  # other groups
+        dead_job(store, {**asked, "prune": True}),  # asked for more: a prune
+        dead_job(store, {**asked, "retry_failed": True}),
+        dead_job(store, asked, started_by="ed"),  # an editor's server-folder job, not the command line's
+    ]
     code, _, err = run(data, "ingest", str(folder), "--groups", "g", "--quiet")
     assert code == 0, err
     assert f"note: job {same}, left running by a stopped run of this ingest, ended (superseded)" in err
     ended = store.require(same)
     assert ended.state == JobState.CANCELLED and ended.message.startswith("superseded: run again as job ")
-    assert store.require(other).state == JobState.RUNNING  # another request (other groups): left to resume
+    assert [store.require(o).state for o in others] == [
+        JobState.RUNNING
+    ] * 4  # other requests: left to resume

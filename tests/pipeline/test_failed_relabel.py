@@ -62,3 +62,48 @@ def test_a_document_a_killed_run_never_stored_is_new_when_written(tmp_path: Path
     registry.put(killed)
     again = ingest_paths(settings, [path], groups=["g"], tenant="default", progress=False)
     assert [d.status for d in again.documents] == [INDEXED]
+
+
+def _broken_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    figure_pdf(folder / "good.pdf", seed=1, n_figures=1)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntruncated")
+    return folder
+
+
+def test_an_older_request_run_later_leaves_a_failed_documents_groups(tmp_path: Path) -> None:
+    """The later request wins for a failed document as for an indexed one: a run that found its groups as
+    it asked recorded nothing, so an older job resumed after it relabelled it (a review, 2026-12-07)."""
+    import time
+
+    from figvault.pipeline.ingest_pipeline import IngestRunner
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.extract.workers = 1
+    folder = _broken_folder(tmp_path)
+
+    def run(groups: list[str], asked_at: float) -> None:
+        runner = IngestRunner(settings)
+        runner.run([folder], groups=groups, tenant="default", progress=False, asked_at=asked_at)
+        runner.conn.close()
+
+    t0 = time.time()
+    run(["g1"], t0)
+    run(["g1"], t0 + 20)  # the latest request
+    run(["g0"], t0 + 10)  # an older job, resumed late
+    groups = {r.name: r.groups for r in DocumentRegistry.open(settings).list("default")}
+    assert groups == {"good.pdf": ["g1"], "broken.pdf": ["g1"]}
+
+
+def test_a_change_of_a_failed_documents_groups_alone_keeps_its_time(tmp_path: Path) -> None:
+    """``updated_at`` is seen by readers; a change of groups alone does not move it (a reader would see when
+    a group it is not in was given or taken: ``DocumentRegistry.update``)."""
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    settings.extract.workers = 1
+    folder = _broken_folder(tmp_path)
+    ingest_paths(settings, [folder], groups=["g1", "secret"], tenant="default", progress=False)
+    before = {r.name: r.updated_at for r in DocumentRegistry.open(settings).list("default")}
+    ingest_paths(settings, [folder], groups=["g1"], tenant="default", progress=False)
+    after = {r.name: (r.groups, r.updated_at) for r in DocumentRegistry.open(settings).list("default")}
+    assert after["broken.pdf"] == (["g1"], before["broken.pdf"])

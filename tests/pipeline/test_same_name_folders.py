@@ -69,3 +69,16 @@ def test_a_file_moved_within_its_folder_keeps_its_document(tmp_path: Path) -> No
     assert statuses(settings, [tmp_path / "fin"], ["finance"]) == [SKIPPED]
     [after] = DocumentRegistry.open(settings).list("default")
     assert after.doc_id == before.doc_id and after.source == str(moved)
+
+
+def test_a_folder_reached_by_another_path_is_the_same_documents(tmp_path: Path) -> None:
+    """The command line keeps a path as given (``..``, links); compared as strings, the same folder reached
+    another way made every document again (a review, 2026-12-07)."""
+    settings = settings_in(tmp_path)
+    report = pdf(tmp_path / "docs" / "report.pdf", seed=6, n_figures=1)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "docs", target_is_directory=True)
+    assert statuses(settings, [report.parent], ["g"]) == [INDEXED]
+    assert statuses(settings, [tmp_path / "sub" / ".." / "docs"], ["g"]) == [SKIPPED]
+    assert statuses(settings, [tmp_path / "link"], ["g"]) == [SKIPPED]
+    assert len(DocumentRegistry.open(settings).list("default")) == 1
