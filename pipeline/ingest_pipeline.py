@@ -155,6 +155,11 @@ def _labels(
     }
 
 
+def _asked_later(known: DocumentRecord, asked: Mapping[str, float]) -> dict[str, float]:
+    """The labels (``asked_field``s) this run asks for later than ``known`` records them asked for."""
+    return {field: at for field, at in asked.items() if at > getattr(known, field)}
+
+
 @dataclass(frozen=True)
 class _Planned:
     """A file on its way in: the document it becomes and what that document was (None: a new one)."""
@@ -492,8 +497,7 @@ class IngestRunner:
             if source and not request.retry_failed and failed_before(known, sha):
                 assert known is not None
                 self._relabel_unindexed(known, doc_groups, doc_tags, asked)
-                newer = {f: t for f, t in asked.items() if t > getattr(known, f)}
-                if newer:  # as for an unchanged file: an older job resumed later leaves its labels so
+                if newer := _asked_later(known, asked):  # as for an unchanged file, below
                     noted[did] = newer
                 report.documents.append(
                     DocumentOutcome(str(path), did, FAILED_BEFORE, error=known.error, name=name)
@@ -505,8 +509,7 @@ class IngestRunner:
                 # of where the file lies: the folder it was ingested from still holds it (gone, prune).
                 if source and known.source != source:
                     self.registry.set_source(report.tenant, did, source)
-                newer = {f: t for f, t in asked.items() if t > getattr(known, f)}
-                if newer:  # as asked, by a later request: an older job resumed later leaves it so
+                if newer := _asked_later(known, asked):  # an older job resumed later leaves it so
                     noted[did] = newer
                 report.documents.append(
                     DocumentOutcome(str(path), did, SKIPPED, units=known.units, name=name)

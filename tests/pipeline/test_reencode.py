@@ -494,21 +494,11 @@ def test_a_tag_change_between_a_batchs_read_and_its_write_reaches_the_new_collec
     the old tags back in the new collection, and neither the catch-up pass nor the verification saw it (the
     access key is the same), so after the switch a tag filter found the document under its old tags, for
     good (a read-only audit, 2026-12-07)."""
-    from figvault.pipeline import reencode as reencode_module
-    from figvault.pipeline.regroup import set_document_tags
+    from tests.pipeline.retag_race import retag_before_the_first_write
 
     ingest(settings_a, make_docs(tmp_path / "docs", 2))
     [first, _] = DocumentRegistry.open(settings_a).list("default")
-    write = reencode_module.Reencoder.write_batch
-    retagged: list[str] = []
-
-    def retag_before_the_first_write(self, job, encoded):  # type: ignore[no-untyped-def]
-        if not retagged and any(u.doc_id == first.doc_id for u in job.units):
-            set_document_tags(settings_a, "default", first.doc_id, ["fresh"], store=self.store)
-            retagged.append(first.doc_id)
-        return write(self, job, encoded)
-
-    monkeypatch.setattr(reencode_module.Reencoder, "write_batch", retag_before_the_first_write)
+    retagged = retag_before_the_first_write(monkeypatch, settings_a, first.doc_id)
     final = reencode(clip_only_settings(settings_a))
     assert final.state == JobState.SUCCEEDED and retagged, final
     store = MilvusUnitStore.from_settings(settings_a)

@@ -3,6 +3,8 @@ encoders) copies it into a collection with the new fields: tags from the registr
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from figvault.access import local_operator
@@ -14,11 +16,13 @@ from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import OPTIONAL_FIELDS
 from figvault.retrieval.search import SearchEngine
 from figvault.search_models import SearchFilters, SearchRequest
-from figvault.settings import load_settings
+from figvault.settings import Settings, load_settings
 from tests.generated_docs import figure_pdf
 
 
-def test_reencode_adds_the_new_row_fields(tmp_path) -> None:
+def store_without_the_new_fields(tmp_path) -> tuple[Settings, Any, MilvusUnitStore]:
+    """The offline settings, their encoders, and a store serving a collection written before the optional
+    fields (tags, aspect, hash) existed."""
     from figvault.encoders.factory import build_encoders
 
     settings = load_settings("offline", data_dir=tmp_path / "data")
@@ -28,6 +32,11 @@ def test_reencode_adds_the_new_row_fields(tmp_path) -> None:
     old = store.collection_name_for(store.supported_layout(store_layout(encoders)))
     store._create(old, store.supported_layout(store_layout(encoders)), omit=frozenset(OPTIONAL_FIELDS))
     store.client.create_alias(collection_name=old, alias=store.alias)
+    return settings, encoders, store
+
+
+def test_reencode_adds_the_new_row_fields(tmp_path) -> None:
+    settings, encoders, store = store_without_the_new_fields(tmp_path)
     docs = [figure_pdf(tmp_path / f"r{i}.pdf", seed=70 + i, n_figures=1) for i in range(2)]
     for path, tags in zip(docs, (["finance"], []), strict=True):
         report = ingest_paths(settings, [path], groups=["g"], tenant="default", progress=False, tags=tags)
@@ -59,34 +68,17 @@ def test_a_retag_between_a_batchs_read_and_its_write_reaches_the_collection_with
     """The copy of a source without tags takes them from the registry as it reads a batch; a retag between
     that read and the batch's write rewrote the new collection and the registry, then the write put the old
     tags back, and the comparison (access keys only for such a source) never saw it (a review, 2026-12-07)."""
-    from figvault.encoders.factory import build_encoders
-    from figvault.pipeline import reencode as reencode_module
     from figvault.pipeline.registry import DocumentRegistry
-    from figvault.pipeline.regroup import set_document_tags
+    from tests.pipeline.retag_race import retag_before_the_first_write
 
-    settings = load_settings("offline", data_dir=tmp_path / "data")
-    settings.extract.workers = 1
-    encoders = build_encoders(settings)
-    store = MilvusUnitStore.from_settings(settings)
-    old = store.collection_name_for(store.supported_layout(store_layout(encoders)))
-    store._create(old, store.supported_layout(store_layout(encoders)), omit=frozenset(OPTIONAL_FIELDS))
-    store.client.create_alias(collection_name=old, alias=store.alias)
+    settings, encoders, store = store_without_the_new_fields(tmp_path)
     for i in range(2):
         path = figure_pdf(tmp_path / f"r{i}.pdf", seed=70 + i, n_figures=1)
         assert not ingest_paths(
             settings, [path], groups=["g"], tenant="default", progress=False, tags=["q3"]
         ).failed
     first = next(r for r in DocumentRegistry.open(settings).list("default") if r.name == "r0.pdf")
-    write = reencode_module.Reencoder.write_batch
-    retagged: list[str] = []
-
-    def retag_before_the_first_write(self, job, encoded):  # type: ignore[no-untyped-def]
-        if not retagged and any(u.doc_id == first.doc_id for u in job.units):
-            set_document_tags(settings, "default", first.doc_id, ["fresh"], store=self.store)
-            retagged.append(first.doc_id)
-        return write(self, job, encoded)
-
-    monkeypatch.setattr(reencode_module.Reencoder, "write_batch", retag_before_the_first_write)
+    retagged = retag_before_the_first_write(monkeypatch, settings, first.doc_id)
     plan = plan_reencode(store, encoders)
     assert plan is not None and plan.target.endswith(ROW_FIELDS_SUFFIX)
     job = JobStore.open(settings).create(JobType.REENCODE, {}, started_by="test", tenant=GLOBAL_TENANT)
