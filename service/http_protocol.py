@@ -17,7 +17,8 @@ requests: a head or a body sent a byte at a time (slow-loris: an upload whose Co
 than ever comes) held its connection, its handler and its spooled upload for ever. Now a request whose head or
 body is unfinished is closed when no byte of it came for READ_IDLE_S, or when, READ_IDLE_S after its first
 byte, its bytes average less than READ_MIN_BYTES_PER_S (time the server itself stopped reading, its flow
-control or an ``Expect: 100-continue`` not yet answered, does not count).
+control or an ``Expect: 100-continue`` not yet answered, does not count, and the client's time starts again
+at the first look after such a wait ended).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._pace: TimerHandle | None = None  # armed while a request is unfinished
         self._since = self._last_byte = 0.0
         self._request_bytes = 0
+        self._server_waited = False  # whether the last pace check found the server not reading
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -82,6 +84,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._later_reads = 0
         self._since = self._last_byte = time.monotonic()
         self._request_bytes = 0
+        self._server_waited = False
         self._arm()
 
     def on_message_complete(self) -> None:
@@ -107,8 +110,13 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         now = time.monotonic()
-        if self.flow.read_paused or (self.cycle is not None and self.cycle.waiting_for_100_continue):
-            self._since, self._last_byte, self._request_bytes = now, now, 0  # our wait, not the client's
+        cycle = self.cycle
+        server_waits = self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue)
+        if server_waits or self._server_waited:
+            # Our wait, not the client's; one that ended since the last look ended at an unknown moment
+            # after it (an app reading just before this check), so the client's time starts now.
+            self._since, self._last_byte, self._request_bytes = now, now, 0
+        self._server_waited = server_waits
         elapsed = now - self._since
         if now - self._last_byte > self.read_idle_s:
             self._too_slow(f"no byte for {now - self._last_byte:.0f} s")

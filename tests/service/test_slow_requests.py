@@ -47,6 +47,21 @@ def late_port() -> Iterator[int]:
         yield chosen
 
 
+async def _reader_between_checks(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``_ok``, reading the body ``2.2 * IDLE_S`` in: between two pace checks (one a second from the
+    request's start), so the check at 3 s is the first to find the server no longer waiting."""
+    if scope["type"] == "http":
+        await asyncio.sleep(2.2 * IDLE_S)
+    await _ok(scope, receive, send)
+
+
+@pytest.fixture
+def between_checks_port() -> Iterator[int]:
+    protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
+    with uvicorn_in_thread(_reader_between_checks, protocol) as chosen:
+        yield chosen
+
+
 def _closed_within(conn: socket.socket, seconds: float) -> bool:
     """Whether the server closes ``conn`` within ``seconds`` (an answer read and dropped)."""
     conn.settimeout(seconds)
@@ -133,6 +148,21 @@ def test_an_unanswered_expect_100_continue_is_the_servers_wait(late_port: int) -
     with socket.create_connection(("127.0.0.1", late_port), timeout=WAIT_S) as conn:
         conn.sendall(head)
         assert conn.recv(4096).startswith(b"HTTP/1.1 100")
+        conn.sendall(b"hello")
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_the_clients_time_after_a_100_continue_starts_when_the_server_stopped_waiting(
+    between_checks_port: int,
+) -> None:
+    """Before, a check that found the wait over counted from the last check that saw it (2 s): a body sent
+    0.9 s after a ``100 Continue`` that came at 2.2 s was "no byte for 1 s" at the 3 s check and the
+    connection was reset (the race behind a CI failure of the test above, whose app reads at 3 s)."""
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", between_checks_port), timeout=WAIT_S) as conn:
+        conn.sendall(head)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 100")
+        time.sleep(0.9 * IDLE_S)  # within read_idle_s of the 100 Continue
         conn.sendall(b"hello")
         assert conn.recv(4096).startswith(b"HTTP/1.1 200")
 
