@@ -112,10 +112,25 @@ def note_replaced(settings: Settings, left: LeftFiles) -> None:
         _note_for_sweep(settings, left)
 
 
-def _note_for_sweep(settings: Settings, left: LeftFiles) -> None:
+def note_new_files(settings: Settings, new: LeftFiles) -> str:
+    """A note for the files an ingest is about to write (a document's unit images and original), written
+    before them: a crash, a failure or a deletion before the document is indexed leaves them to the
+    ``sweep``, which removes what no unit names. Before, a run killed between the images and the units
+    left images no deletion ever found (it lists the images the units name). Returns the note's name, for
+    ``forget_note`` once the document is indexed."""
+    return _note_for_sweep(settings, new)
+
+
+def forget_note(settings: Settings, name: str) -> None:
+    Storage.from_settings(settings).area(TRASH_AREA).delete(name)
+
+
+def _note_for_sweep(settings: Settings, left: LeftFiles) -> str:
     """A note in ``trash/`` (blob keys and a content hash, no names); ``sweep`` removes what is unused."""
     trash = Storage.from_settings(settings).area(TRASH_AREA)
-    trash.write(f"{uuid.uuid4().hex}.json", json.dumps(asdict(left)).encode())
+    name = f"{uuid.uuid4().hex}.json"
+    trash.write(name, json.dumps(asdict(left)).encode())
+    return name
 
 
 def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:

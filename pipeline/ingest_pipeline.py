@@ -30,7 +30,7 @@ from figvault.ingest.extract import CHANGED_SINCE_READ
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
-from figvault.pipeline.document_files import LeftFiles, files_of, note_replaced
+from figvault.pipeline.document_files import LeftFiles, files_of, forget_note, note_new_files, note_replaced
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind, unreadable_reason
 from figvault.pipeline.file_digests import FileDigests
@@ -49,6 +49,7 @@ from figvault.pipeline.registry import (
 from figvault.pipeline.regroup import DocumentNotFoundError, finish_rewrite, restamp_units, update_or_undo
 from figvault.pipeline.runner import Engine, build_engine
 from figvault.pipeline.stages import DocSpec, PreparedDoc, StageClock, rate_text
+from figvault.pipeline.store_lock import store_write_lock
 from figvault.retrieval.acl_sets import AclSetTable
 from figvault.retrieval.milvus_store import MilvusUnitStore
 from figvault.retrieval.schema import F_ACL_KEY, F_GROUPS, F_TAGS, StoreLayout, unit_to_row
@@ -850,6 +851,7 @@ class IngestRunner:
                 self.registry.put(record)
                 registered = True
             rows = self._encoded_rows(prepared, outcome)
+            note = note_new_files(self.settings, LeftFiles(self._blob_keys(prepared), record.sha256))
             key = self._put_blobs(path, plan.name, prepared, tenant, plan.groups, timings)
             t = time.perf_counter()
             stored = True
@@ -866,6 +868,7 @@ class IngestRunner:
             indexed = record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)})
             if not self.registry.update(indexed):
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
+            self._forget_note(note)
             if old is not None:
                 self._leave_old_files(old)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
@@ -882,6 +885,19 @@ class IngestRunner:
                 self.registry.put(failed)
             outcome.status, outcome.error, outcome.units = FAILED, reason, 0
         return outcome
+
+    @staticmethod
+    def _blob_keys(prepared: PreparedDoc) -> list[str]:
+        assert prepared.encoded is not None, "the engine yields encoded documents"
+        return sorted({BlobStore.key_for(prepared.pngs[i]) for i in prepared.encoded.ok})
+
+    def _forget_note(self, note: str) -> None:
+        """``forget_note`` of the indexed document's new files, whose failure only leaves a note the sweep
+        finds in use: the document is indexed, and must not be reported failed for it."""
+        try:
+            forget_note(self.settings, note)
+        except Exception:
+            log.warning("could not remove the note of a written document's files", exc_info=True)
 
     def _leave_old_files(self, old: LeftFiles) -> None:
         """``note_replaced``, whose failure (a full disk) only leaves the files where they are: the new
@@ -1030,17 +1046,19 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files and folders for ``tenant`` with access ``groups`` (None: see ``IngestRunner.run``) and
     document ``tags`` (None: a known document keeps its); ``retry_failed``: read again the unchanged files
-    that failed for their bytes' sake. Never raises for one bad file."""
+    that failed for their bytes' sake. Never raises for one bad file. Holds the store write lock shared, as
+    an ingest job does: a deletion's or a job's ``sweep`` elsewhere must not take the images it is writing."""
     runner = IngestRunner(settings, encoders=encoders)
-    return runner.run(
-        [Path(p) for p in paths],
-        groups=groups,
-        tenant=tenant,
-        doc_id=doc_id,
-        progress=progress,
-        tags=tags,
-        retry_failed=retry_failed,
-    )
+    with store_write_lock(settings, exclusive=False):
+        return runner.run(
+            [Path(p) for p in paths],
+            groups=groups,
+            tenant=tenant,
+            doc_id=doc_id,
+            progress=progress,
+            tags=tags,
+            retry_failed=retry_failed,
+        )
 
 
 def delete_document(settings: Settings, tenant: str, doc_id: str) -> bool:

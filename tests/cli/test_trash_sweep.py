@@ -112,3 +112,59 @@ def test_a_replacement_whose_note_cannot_be_written_is_still_indexed(
     run(settings, "ingest", str(report), "--groups", "eng", "-q")
     [record] = DocumentRegistry.open(settings).list()
     assert record.state == DocState.INDEXED and record.units == 1
+
+
+class Killed(BaseException):
+    """The process killed between the pictures and the units (not an Exception: nothing catches it)."""
+
+
+def _failing_upsert(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(MilvusUnitStore, "upsert_rows", fail)
+
+
+def test_a_run_killed_before_its_units_leaves_its_pictures_to_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pictures are written before the units that name them; a run killed in between, whose document
+    was then deleted, left them for good: a deletion lists the pictures its units name (a read-only crash
+    audit, 2026-12-06). Now the ingest notes its new files first, and the deletion's sweep removes them."""
+    from figvault.pipeline.ingest_pipeline import ingest_paths
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    with monkeypatch.context() as patch:
+        _failing_upsert(patch, Killed())
+        with pytest.raises(Killed):
+            ingest_paths(settings, [report], groups=["eng"], tenant="default", progress=False)
+    blobs = BlobStore.from_settings(settings)
+    [record] = DocumentRegistry.open(settings).list()
+    assert record.state == DocState.PENDING and blobs.keys(), "the crash came after the pictures"
+    run(settings, "documents", "delete", record.doc_id)
+    assert blobs.keys() == [] and notes(settings) == []
+
+
+def test_a_write_that_fails_before_its_units_leaves_no_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store error between the pictures and the units: the document is failed, and the sweep at the end
+    of the job removes the pictures no unit names (an indexed document's note is gone: nothing to sweep)."""
+    from figvault.errors import StoreError
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    with monkeypatch.context() as patch:
+        _failing_upsert(patch, StoreError("the store went away"))
+        base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+        result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
+        assert result.exit_code != 0 and "every document failed" in result.output
+    [record] = DocumentRegistry.open(settings).list()
+    blobs = BlobStore.from_settings(settings)
+    assert record.state == DocState.FAILED and blobs.keys() == [] and notes(settings) == []
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    [record] = DocumentRegistry.open(settings).list()
+    assert record.state == DocState.INDEXED and len(blobs.keys()) == 2 and notes(settings) == []
