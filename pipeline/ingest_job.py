@@ -57,7 +57,7 @@ from figvault.pipeline.jobs import (
 from figvault.pipeline.registry import DELETED_MEANWHILE, SEEN, DocState, DocumentRecord, DocumentRegistry
 from figvault.pipeline.runner import Engine
 from figvault.pipeline.stages import StageClock
-from figvault.pipeline.store_lock import store_write_lock
+from figvault.pipeline.store_lock import document_naming_lock, store_write_lock
 from figvault.private_dirs import make_private_dirs
 from figvault.settings import Settings
 from figvault.storage import Storage, write_atomic
@@ -969,20 +969,23 @@ def queue_upload_job(
     uploads: list[dict[str, Any]] = []
     seen: dict[str, dict[str, list[str]]] = {}
     try:
-        for number, (name, spooled) in enumerate(files):
-            key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
-            fresh = new_doc_id(f"{job_id}\0{key}")
-            target = resolve_target(
-                registry, caller, name, fresh_id=fresh, doc_id=replace, create_named=False
-            )
-            new = target.doc_id == fresh
-            if new:
-                registry.put(placeholder(target.doc_id, tenant, name, groups, tags))
-            known = None if new else target.known
-            seen[target.doc_id] = (
-                _as_seen(known.groups, known.tags) if known else _as_seen(groups, tags or [])
-            )
-            uploads.append({"key": key, "name": name, "doc_id": target.doc_id, "new": new})
+        with document_naming_lock(settings):
+            for number, (name, spooled) in enumerate(files):
+                key = f"{_job_folder(job_id)}/uploads/{number:04d}{spooled.suffix}"
+                fresh = new_doc_id(f"{job_id}\0{key}")
+                target = resolve_target(
+                    registry, caller, name, fresh_id=fresh, doc_id=replace, create_named=False
+                )
+                if target.doc_id in seen:  # the later file would silently replace the earlier one
+                    raise FigvaultError(f"two files named {name[:80]!r} in one upload: upload them apart")
+                new = target.doc_id == fresh
+                if new:
+                    registry.put(placeholder(target.doc_id, tenant, name, groups, tags))
+                known = None if new else target.known
+                seen[target.doc_id] = (
+                    _as_seen(known.groups, known.tags) if known else _as_seen(groups, tags or [])
+                )
+                uploads.append({"key": key, "name": name, "doc_id": target.doc_id, "new": new})
         storage = Storage.from_settings(settings)
         for item, (_, spooled) in zip(uploads, files, strict=True):
             storage.move_in(item["key"], spooled)

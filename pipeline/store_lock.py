@@ -56,12 +56,37 @@ def store_write_lock(
 ) -> Iterator[None]:
     """Hold the lock (shared or exclusive) for the body of the ``with``; blocks until it is granted, or
     raises StoreBusyError after ``timeout_s`` seconds."""
+    with _held(
+        settings, advisory_key(settings), lock_path(settings), exclusive=exclusive, timeout_s=timeout_s
+    ):
+        yield
+
+
+NAMING_LOCK_NAME = "document-naming.lock"
+
+
+@contextlib.contextmanager
+def document_naming_lock(settings: Settings) -> Iterator[None]:
+    """Held while an upload looks its files' names up and registers the documents it makes, so that one
+    name gets one document: two uploads of a name at once (two callers, or two replicas) each found no
+    document and made their own (an audit, 2026-12-07: 8 editors, up to 8 documents of one name).
+    The same two kinds as the store write lock (an advisory lock on PostgreSQL, else ``flock``)."""
+    digest = hashlib.sha256(f"figvault-document-naming:{settings.store.alias}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with _held(settings, key, settings.data_dir / NAMING_LOCK_NAME, exclusive=True, timeout_s=None):
+        yield
+
+
+@contextlib.contextmanager
+def _held(
+    settings: Settings, key: int, path: Path, *, exclusive: bool, timeout_s: float | None
+) -> Iterator[None]:
+    """One lock: advisory ``key`` when the registry is on PostgreSQL, else ``flock`` on ``path``."""
     db = open_registry(settings)
     if db.is_postgresql:
-        with _advisory_lock(db, advisory_key(settings), exclusive=exclusive, timeout_s=timeout_s):
+        with _advisory_lock(db, key, exclusive=exclusive, timeout_s=timeout_s):
             yield
         return
-    path = lock_path(settings)
     make_private_dirs(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH

@@ -354,3 +354,14 @@ def test_an_upload_of_another_document_s_bytes_says_so_only_to_who_may_edit_it(s
         f"same content as document 'budget.pdf' ({first})"
     )
     assert warnings_of("ed_b", "budget-copy.pdf", "b") == []  # ed_b may not even see it
+
+
+def test_two_files_of_one_name_in_one_upload_are_refused_whole(service: Service) -> None:
+    """Before, both went to one document and the job replaced the first with the second ("1 new,
+    1 replaced"): the first file was lost without a word (an audit, 2026-12-07)."""
+    files = [("files", ("twin.pdf", service.pdf(), "application/pdf")) for _ in range(2)]
+    response = service.client.post(
+        "/v1/documents", files=files, data={"groups": "a"}, headers=service.headers("ed_a")
+    )
+    assert response.status_code == 422 and "two files named 'twin.pdf'" in response.text
+    assert service.named("read_a", "twin.pdf") == []

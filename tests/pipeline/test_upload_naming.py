@@ -1,0 +1,84 @@
+"""An upload's documents are chosen by name once per name, whoever uploads and however many at once.
+
+Before (a read-only audit, 2026-12-07): two editors of one group uploading one name at the same moment
+each looked the name up, found nothing and registered a document of their own (8 editors: up to 8
+documents named alike, after which every upload of the name answered 409); and two files of one name in
+one upload both went to one document, the first file silently lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from figvault.access import Credential, Principal, Role
+from figvault.errors import FigvaultError
+from figvault.pipeline import ingest_job
+from figvault.pipeline.ingest_job import queue_upload_job
+from figvault.pipeline.jobs import JobStore
+from figvault.pipeline.registry import DocumentRegistry
+from figvault.settings import Settings
+from tests.generated_docs import figure_pdf
+
+EDITORS = 4
+
+
+def _editor(number: int) -> Principal:
+    return Principal(
+        user=f"ed{number}",
+        tenant="acme",
+        groups=["eng"],
+        roles=[Role.EDITOR],
+        credential=Credential(kind="api_key", key_id=f"k{number}"),
+    )
+
+
+def test_editors_uploading_one_name_at_once_get_one_document(
+    offline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up = ingest_job.resolve_target
+
+    def slow_lookup(*args: Any, **kwargs: Any) -> Any:
+        found = looked_up(*args, **kwargs)
+        time.sleep(0.3)  # every editor has looked the name up before any registers it (as on a busy server)
+        return found
+
+    monkeypatch.setattr(ingest_job, "resolve_target", slow_lookup)
+    jobs = JobStore.open(offline_settings)
+    start = threading.Barrier(EDITORS)
+    chosen: list[str] = []
+
+    def upload(number: int) -> None:
+        spooled = figure_pdf(tmp_path / f"spool-{number}.pdf", seed=11)
+        start.wait()
+        job = queue_upload_job(
+            offline_settings,
+            jobs,
+            [("Q3.pdf", spooled)],
+            groups=["eng"],
+            tenant="acme",
+            started_by=f"ed{number}",
+            principal=_editor(number),
+        )
+        chosen.append(job.params["uploads"][0]["doc_id"])
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(EDITORS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(chosen) == EDITORS and len(set(chosen)) == 1
+    assert [r.doc_id for r in DocumentRegistry(jobs.db).list("acme")] == chosen[:1]
+
+
+def test_two_files_of_one_name_in_one_upload_are_refused(offline_settings: Settings, tmp_path: Path) -> None:
+    jobs = JobStore.open(offline_settings)
+    files = [("Q3.pdf", figure_pdf(tmp_path / f"spool-{seed}.pdf", seed=seed)) for seed in (11, 12)]
+    with pytest.raises(FigvaultError, match=r"two files named 'Q3\.pdf'"):
+        queue_upload_job(offline_settings, jobs, files, groups=["eng"], tenant="acme", started_by="a")
+    assert DocumentRegistry(jobs.db).list("acme") == []  # nothing registered, nothing queued
+    assert jobs.list(tenants=["acme"]) == []
