@@ -74,8 +74,11 @@ class AuditEntry(BaseModel):
 class AuditPage(BaseModel):
     entries: list[AuditEntry]
     total: int
+    """The entries that match (with ``before``: those older than it, a number that stays put)."""
     limit: int
     offset: int
+    before: int | None = None
+    """The cursor asked for: only entries older than the entry of this ``id``."""
 
 
 def ensure_schema(conn: Database | Any) -> None:
@@ -147,13 +150,27 @@ def list_entries(
     offset: int = 0,
     accounts: Iterable[str] = (),
     action: str | None = None,
+    before: int | None = None,
 ) -> AuditPage:
     """Newest first, within one tenant, optionally only entries of each of ``accounts`` (``account_of``; two
-    different ones: none) and/or of one action."""
+    different ones: none) and/or of one action, and only those older than the entry ``before`` (an entry's
+    ``id``, its place in the trail). Paged by ``offset`` alone, every entry written meanwhile (the read of
+    the trail itself is one) pushed the next page down, and entries came twice (an audit, 2026-12-07);
+    ``before`` the last entry read does not move."""
     where = [audit.c.tenant == tenant, *(audit.c.account == a for a in set(accounts))]
     if action:
         where.append(audit.c.action == action)
     with as_database(conn).read() as tx:
+        if before is not None:
+            cut = tx.execute(
+                select(audit.c.id)
+                .where(audit.c.tenant == tenant)
+                .order_by(audit.c.id)
+                .offset(before - 1)
+                .limit(1)
+            ).scalar()
+            if cut is not None:  # past the trail's end: every entry is older
+                where.append(audit.c.id < cut)
         total = tx.execute(select(func.count()).select_from(audit).where(*where)).scalar_one()
         rows = tx.execute(
             select(audit).where(*where).order_by(audit.c.id.desc()).limit(limit).offset(offset)
@@ -173,7 +190,7 @@ def list_entries(
         )
         for r in rows
     ]
-    return AuditPage(entries=entries, total=int(total), limit=limit, offset=offset)
+    return AuditPage(entries=entries, total=int(total), limit=limit, offset=offset, before=before)
 
 
 def _places_in_trail(tx: Any, tenant: str, row_ids: list[int]) -> dict[int, int]:

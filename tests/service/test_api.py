@@ -746,3 +746,23 @@ def test_an_editor_retags_a_document_it_shares_only_some_groups_of(world: World,
     assert world.client.get(f"/v1/documents/{shared.doc_id}", headers=admin).json()["tags"] == ["x"]
     allowed = world.client.patch(f"/v1/documents/{shared.doc_id}", json={"tags": []}, headers=admin)
     assert allowed.status_code == 200 and allowed.json()["groups"] == ["g0", "g2"]
+
+
+def test_audit_pages_by_the_last_id_read_neither_repeat_nor_skip(world: World) -> None:
+    """Each read of the trail is itself an entry, newest first: paged by ``offset``, every read pushed the next
+    page down by one and entries came twice (an audit, 2026-12-07). ``before`` the last id read does not move."""
+    for n in range(7):
+        world.client.post(
+            "/v1/search", json={"query": f"turbine {n}", "top_k": 1}, headers=world.headers("reader")
+        )
+    admin = world.headers("admin")
+    first = world.client.get("/v1/audit", params={"limit": 3}, headers=admin).json()
+    ids = [e["id"] for e in first["entries"]]
+    second = world.client.get("/v1/audit", params={"limit": 3, "before": ids[-1]}, headers=admin).json()
+    assert [e["id"] for e in second["entries"]] == [ids[-1] - 1, ids[-1] - 2, ids[-1] - 3]
+    assert second["before"] == ids[-1] and second["total"] == ids[-1] - 1
+    assert [e["query"] for e in second["entries"]][:1] == ["turbine 3"]
+    again = world.client.get("/v1/audit", params={"limit": 3, "before": ids[-1]}, headers=admin).json()
+    assert again["entries"] == second["entries"] and again["total"] == second["total"]  # reads added entries
+    past = world.client.get("/v1/audit", params={"before": 10**6}, headers=admin).json()
+    assert past["total"] == len(audit_rows(world)) - 1  # the trail as it was (less this read, written after)

@@ -33,6 +33,15 @@ def list_audit(
     writer: AuditDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    before: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_OFFSET,
+            description="Only entries older than the entry of this id: the last id of a page gives the next"
+            " page, which entries written meanwhile do not push down (as they do an offset).",
+        ),
+    ] = None,
     user: Annotated[
         str | None,
         Query(max_length=128, description="Only the entries of the account this user name holds now."),
@@ -53,10 +62,17 @@ def list_audit(
     if user:
         accounts.append(audit.account_of(db.conn(), principal.tenant, user))
     page = audit.list_entries(
-        db.conn(), principal.tenant, limit=limit, offset=offset, accounts=accounts, action=action
+        db.conn(),
+        principal.tenant,
+        limit=limit,
+        offset=offset,
+        accounts=accounts,
+        action=action,
+        before=before,
     )
     # Reading the trail is itself on the trail, written after the read (the page shows what was before).
-    asked = {"limit": limit, "offset": offset, "user": user, "account": account, "action": action}
+    asked = {"limit": limit, "offset": offset, "before": before, "user": user, "account": account}
+    asked["action"] = action
     asked["returned"] = len(page.entries)
     audit.record(db.conn(), principal, "audit", detail={k: v for k, v in asked.items() if v is not None})
     return page
