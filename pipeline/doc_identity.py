@@ -22,7 +22,7 @@ from pathlib import Path
 
 from figvault.access import Principal, may_replace
 from figvault.errors import FigvaultError
-from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry, name_forms
 from figvault.search_models import SearchFilters
 from figvault.text_checks import display_name
 
@@ -100,7 +100,7 @@ def filter_ids(
     ids = {r.doc_id for r in reachable}
     out: list[str] = []
     for key in keys:
-        named = [r.doc_id for r in reachable if r.name == key]
+        named = [r.doc_id for r in reachable if r.name in name_forms(key)]
         out.extend([key] if key in ids or not named else named)
     return list(dict.fromkeys(out))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,12 @@ of it stays written. One sentence for both: which it was is not the uploader's t
 def connect(settings: Settings) -> Database:
     """The registry database of ``settings`` (migrated to the newest schema on first use)."""
     return open_registry(settings)
+
+
+def name_forms(key: str) -> list[str]:
+    """``key`` and its NFC form: stored names are NFC (``text_checks.display_name``), and a name typed or
+    sent decomposed (NFD, as macOS file names are) found no document (an audit, 2026-12-07)."""
+    return list(dict.fromkeys([key, unicodedata.normalize("NFC", key)]))
 
 
 class DocState(StrEnum):
@@ -166,9 +173,11 @@ class DocumentRegistry:
 
     def matching(self, tenant: str, key: str) -> list[DocumentRecord]:
         """The documents of ``tenant`` whose id or name is ``key`` (ids first, then by id); who may reach
-        which is the caller's filter (``pipeline/doc_identity.py``)."""
+        which is the caller's filter (``pipeline/doc_identity.py``). A name matches in either Unicode form
+        (``name_forms``); an id only as given."""
         query = select(documents).where(
-            documents.c.tenant == tenant, or_(documents.c.doc_id == key, documents.c.name == key)
+            documents.c.tenant == tenant,
+            or_(documents.c.doc_id == key, documents.c.name.in_(name_forms(key))),
         )
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
@@ -179,8 +188,9 @@ class DocumentRegistry:
         """The documents of ``tenant`` whose id or name is one of ``keys`` (by id)."""
         if not keys:
             return []
+        names = [form for key in keys for form in name_forms(key)]
         query = select(documents).where(
-            documents.c.tenant == tenant, or_(documents.c.doc_id.in_(keys), documents.c.name.in_(keys))
+            documents.c.tenant == tenant, or_(documents.c.doc_id.in_(keys), documents.c.name.in_(names))
         )
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.doc_id)).all()
