@@ -142,6 +142,7 @@ def resolve_target(
     create_named: bool = True,
     sha256: str = "",
     source: str = "",
+    groups: Sequence[str] | None = None,
 ) -> Target:
     """The document a file named ``name`` becomes for ``principal`` (in its tenant).
 
@@ -154,7 +155,9 @@ def resolve_target(
     folders become two documents in one run, so the same bytes must find theirs again on a re-run.
     A folder file (``source``, its path) is never given the document of another file of that name that is
     still where it was ingested from: it took that document over, and each re-run of the two folders
-    gave it back and forth (an audit, 2026-12-07); the document ingested from ``source`` itself comes first.
+    gave it back and forth (an audit, 2026-12-07); the document ingested from ``source`` itself comes first,
+    and of several (one file ingested by editors of different groups), the one of exactly ``groups`` (the
+    run's; before, an admin's run of the folder failed every such file as ambiguous).
     No document of that name: the one last ingested from the server file ``source`` under a name that
     cleans to ``name`` (``display_name``), i.e. named before server files' names were cleaned.
     """
@@ -178,6 +181,8 @@ def resolve_target(
     named = registry.matching(tenant, name)
     if source:
         own = [r for r in named if _same_file(r.source, source) and replaceable(r)]
+        if len(own) > 1 and groups is not None:
+            own = [r for r in own if set(r.groups) == set(groups)] or own
         named = own or [r for r in named if not _ingested_from_elsewhere(r, source)]
     found = _one_named(named, name, replaceable, sha256)
     if found is None and source:

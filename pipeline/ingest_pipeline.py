@@ -472,6 +472,7 @@ class IngestRunner:
                     fresh_id=fresh_id,
                     sha256=sha,
                     source=source,
+                    groups=request.groups,
                 )
             except FigvaultError as exc:  # refused before anything is written: no record changes
                 error = ambiguous_in_job(name) if isinstance(exc, AmbiguousDocumentError) else str(exc)

@@ -82,3 +82,23 @@ def test_a_folder_reached_by_another_path_is_the_same_documents(tmp_path: Path) 
     assert statuses(settings, [tmp_path / "sub" / ".." / "docs"], ["g"]) == [SKIPPED]
     assert statuses(settings, [tmp_path / "link"], ["g"]) == [SKIPPED]
     assert len(DocumentRegistry.open(settings).list("default")) == 1
+
+
+def test_of_a_files_documents_of_several_groups_a_run_takes_the_one_of_its_groups(tmp_path: Path) -> None:
+    """Editors of two groups who ingest one server folder make a document each of every file (neither may
+    replace the other's). A run by someone who may replace both (an admin, the command line) failed every
+    such file as ambiguous (an audit, 2026-12-07); now the document of exactly the run's groups is the
+    file's, and a run of other groups is still refused rather than guessing."""
+    settings = settings_in(tmp_path)
+    report = pdf(tmp_path / "shared" / "report.pdf", seed=5, n_figures=1)
+    assert statuses(settings, [report.parent], ["a"]) == [INDEXED]
+    registry = DocumentRegistry.open(settings)
+    [mine] = registry.list("default")
+    registry.put(mine.model_copy(update={"doc_id": "doc_of_group_b", "groups": ["b"]}))  # group b's editor's
+    assert statuses(settings, [report.parent], ["a"]) == [SKIPPED]  # was failed: ambiguous
+    assert statuses(settings, [report.parent], ["b"]) == [SKIPPED]
+    assert statuses(settings, [report.parent], ["a", "b"]) == ["failed"]
+    assert sorted((r.doc_id == mine.doc_id, r.groups) for r in registry.list("default")) == [
+        (False, ["b"]),
+        (True, ["a"]),
+    ]

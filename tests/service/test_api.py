@@ -749,8 +749,9 @@ def test_an_editor_retags_a_document_it_shares_only_some_groups_of(world: World,
 
 
 def test_audit_pages_by_the_last_id_read_neither_repeat_nor_skip(world: World) -> None:
-    """Each read of the trail is itself an entry, newest first: paged by ``offset``, every read pushed the next
-    page down by one and entries came twice (an audit, 2026-12-07). ``before`` the last id read does not move."""
+    """Each read of the trail is itself an entry, newest first: paged by ``offset``, every read pushed the
+    next page down by one and entries came twice (an audit, 2026-12-07). ``before`` the last id read does
+    not move."""
     for n in range(7):
         world.client.post(
             "/v1/search", json={"query": f"turbine {n}", "top_k": 1}, headers=world.headers("reader")
