@@ -39,7 +39,8 @@ def visible_records(conn: Database, principal: Principal, doc_id: str | None = N
     if doc_id is not None:
         one = find_document(conn, principal, doc_id)
         return [one] if one is not None else []
-    records = DocumentRegistry(conn).list(tenant=principal.tenant)
+    meeting = None if principal.unrestricted else principal.groups  # read in SQL: see ``may_meet``
+    records = DocumentRegistry(conn).list(tenant=principal.tenant, meeting=meeting)
     return [r for r in records if principal.sees(r.tenant, r.groups)]
 
 

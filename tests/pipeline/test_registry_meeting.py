@@ -1,0 +1,50 @@
+"""A caller's documents are selected in SQL (``registry.may_meet``), not by parsing every record of the
+tenant: that listing's time grew with the documents the caller may not see (5,000 of them: 7 ms to 132 ms
+for ``GET /v1/documents`` and the empty search's hint; an audit, 2026-12-07), which told their number.
+The SQL condition may select more than it should (the caller checks each record) but never less."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import update
+
+from figvault.db.models import documents
+from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.settings import Settings
+
+AWKWARD = ["g1", "100%", "a_b", 'say "hi"', "back\\slash", "Équipe", "日本", "G1"]
+
+
+def _put(registry: DocumentRegistry, doc_id: str, groups: list[str]) -> None:
+    registry.put(
+        DocumentRecord(
+            doc_id=doc_id, tenant="acme", name=f"{doc_id}.pdf", state=DocState.INDEXED, groups=groups
+        )
+    )
+
+
+@pytest.mark.parametrize("group", AWKWARD)
+def test_every_document_of_a_group_is_selected_and_others_mostly_not(
+    offline_settings: Settings, group: str
+) -> None:
+    registry = DocumentRegistry.open(offline_settings)
+    for number, other in enumerate(AWKWARD):
+        _put(registry, f"doc_{number}", [other])
+        _put(registry, f"doc_{number}_pair", ["zz", other])
+    _put(registry, "doc_none", [])
+    selected = {r.doc_id for r in registry.list("acme", meeting=[group])}
+    mine = {r.doc_id for r in registry.list("acme") if group in r.groups}
+    assert mine and mine <= selected
+    assert "doc_none" not in selected and len(selected) <= 2 * len(mine)  # SQLite's LIKE: "G1" meets "g1"
+    assert registry.list("acme", meeting=[]) == []
+
+
+def test_a_record_written_with_escaped_unicode_is_selected(offline_settings: Settings) -> None:
+    """Records whose groups were written as ASCII JSON (``\\u00c9quipe``) are found by the group too."""
+    registry = DocumentRegistry.open(offline_settings)
+    _put(registry, "doc_old", ["Équipe"])
+    with registry.db.write() as conn:
+        conn.execute(update(documents).values(groups_json=json.dumps(["Équipe"], ensure_ascii=True)))
+    assert [r.doc_id for r in registry.list("acme", meeting=["Équipe"])] == ["doc_old"]
