@@ -46,6 +46,7 @@ from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.no_match import decide
 from figvault.retrieval.schema import (
     F_ACL_KEY,
+    F_DOC_ID,
     F_GEOMETRY,
     F_GROUPS,
     F_HEIGHT,
@@ -65,6 +66,8 @@ from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
 WARM_UP_QUESTION = "warm-up: chart of quarterly revenue"
+COUNT_CHUNK = 500
+"""Documents per read of ``count_by_document`` (the ids go into the filter expression)."""
 """What ``warm_up`` asks (service/warmup.py asks it again as callers of the registered group sets)."""
 log = logging.getLogger(__name__)
 
@@ -405,6 +408,20 @@ class SearchEngine:
             return 0
         expr = self.filter_for(principal, filters)
         return 0 if expr is None else self.store.count(served, expr)
+
+    def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
+        """How many units of each of ``doc_ids`` ``principal`` may see: one read of their rows per
+        ``COUNT_CHUNK`` documents, where ``count`` per document scanned the collection once each (a listing
+        with 300 failed replacements, an audit, 2026-12-07)."""
+        counts = dict.fromkeys(doc_ids, 0)
+        served = self.store.served_collection()
+        for start in range(0, len(doc_ids), COUNT_CHUNK) if served is not None else ():
+            expr = self.filter_for(principal, SearchFilters(doc_ids=doc_ids[start : start + COUNT_CHUNK]))
+            rows = [] if expr is None else self.store.query_rows(served, expr, [F_DOC_ID])
+            for row in rows:
+                if row[F_DOC_ID] in counts:
+                    counts[row[F_DOC_ID]] += 1
+        return counts
 
     # ---- stages ---------------------------------------------------------------------------------
 

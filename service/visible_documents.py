@@ -10,7 +10,6 @@ from figvault.db import Database
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
 from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
-from figvault.search_models import SearchFilters
 from figvault.service.api.schemas import DocumentOut, iso_time
 from figvault.service.deps import Engine
 
@@ -53,24 +52,22 @@ def visible_documents(
     group set (ingest writes them so and deletes the rest before marking it indexed), so a caller who shares
     a group sees every one of them and the registry's count is exact. A document in any other state (an
     ingest pending or failed half-way) may hold units of an older group set: those are counted in the store
-    through the caller's access filter. The store count is a scan of the collection on Milvus Lite (seconds
-    at 100k units), too slow to run once per listed document. Only groups the caller shares are shown.
+    through the caller's access filter, all of them in one read (``count_by_document``: a store count is a
+    scan of the collection on Milvus Lite, seconds at 100k units, once per such document before). Only
+    groups the caller shares are shown.
     """
+    records = visible_records(conn, principal, doc_id)
+    unsure = [r.doc_id for r in records if r.units and r.state != DocState.INDEXED]
+    counted = engine.count_by_document(principal, unsure) if unsure else {}
     out: list[DocumentOut] = []
-    for record in visible_records(conn, principal, doc_id):
-        if not record.units:
-            units = 0
-        elif record.state == DocState.INDEXED:
-            units = record.units
-        else:
-            units = engine.count(principal, SearchFilters(doc_ids=[record.doc_id]))
+    for record in records:
         out.append(
             DocumentOut(
                 doc_id=record.doc_id,
                 name=record.name,
                 sha256=record.sha256,
                 state=str(record.state),
-                units=units,
+                units=counted.get(record.doc_id, record.units),
                 groups=principal.shown_groups(record.groups),
                 tags=record.tags,
                 error=record.error or None,
