@@ -28,17 +28,31 @@ MAX_HEAD_BYTES = 2**20
 
 
 def claimed_pixels(doc: pymupdf.Document, xref: int) -> int:
-    """The most pixels the image ``xref``'s own data declares (0 when it declares none, or is no JBIG2)."""
+    """The most pixels the image ``xref``'s own data declares (0 when it declares none, is no JBIG2, or its
+    objects cannot be read: then MuPDF cannot decode it either, and this check must never fail the page;
+    a JBIG2 image whose globals object is missing failed every page it was on, so a whole scanned document
+    that MuPDF reads; a hostile-file audit, 2026-12-07)."""
     if xref <= 0:
         return 0
-    filters = FILTER_NAME.findall(doc.xref_get_key(xref, "Filter")[1])
-    if not filters or filters[-1] != "JBIG2Decode":
+    try:
+        filters = FILTER_NAME.findall(doc.xref_get_key(xref, "Filter")[1])
+        if not filters or filters[-1] != "JBIG2Decode":
+            return 0
+        data = _head(doc, xref, filters)
+    except (ValueError, RuntimeError):
         return 0
-    data = _head(doc, xref, filters)
-    kind, globals_ref = doc.xref_get_key(xref, "DecodeParms/JBIG2Globals")
-    if kind == "xref":
-        data = (doc.xref_stream(int(globals_ref.split()[0])) or b"")[:MAX_HEAD_BYTES] + data
-    return jbig2_pixels(data)
+    return jbig2_pixels(_globals(doc, xref) + data)
+
+
+def _globals(doc: pymupdf.Document, xref: int) -> bytes:
+    """The start of the image's JBIG2Globals stream; b"" when it has none or it cannot be read."""
+    try:
+        kind, globals_ref = doc.xref_get_key(xref, "DecodeParms/JBIG2Globals")
+        if kind != "xref":
+            return b""
+        return (doc.xref_stream(int(globals_ref.split()[0])) or b"")[:MAX_HEAD_BYTES]
+    except (ValueError, RuntimeError):
+        return b""
 
 
 def _head(doc: pymupdf.Document, xref: int, filters: list[str]) -> bytes:

@@ -56,15 +56,16 @@ def _jbig2_segment(number: int, kind: int, data: bytes) -> bytes:
     return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
 
 
-def jbig2_pdf(path: Path, side: int, flate: bool = False) -> Path:
+def jbig2_pdf(path: Path, side: int, flate: bool = False, parms: bytes = b"") -> Path:
     """A bar chart page showing a 64 x 64 JBIG2 image whose segments declare a ``side`` x ``side`` page and
-    generic region (the region's data: a few zero bytes); ``flate``: the stream deflated first."""
+    generic region (the region's data: a few zero bytes); ``flate``: the stream deflated first; ``parms``:
+    more of the image's dictionary (a ``/DecodeParms``)."""
     page_info = struct.pack(">IIIIBH", side, side, 0, 0, 0, 0)
     region = struct.pack(">IIIIB", side, side, 0, 0, 0) + bytes([0, 3, 0xFF, 0xFD, 0xFF, 2, 0xFE, 0xFE, 0xFE])
     data = _jbig2_segment(0, 48, page_info) + _jbig2_segment(1, 38, region + b"\0" * 64)
     filters = b"[/FlateDecode /JBIG2Decode]" if flate else b"/JBIG2Decode"
     head = b"/Type /XObject /Subtype /Image /Width 64 /Height 64 /ColorSpace /DeviceGray /BitsPerComponent 1"
-    image = _stream(zlib.compress(data) if flate else data, head + b" /Filter " + filters)
+    image = _stream(zlib.compress(data) if flate else data, head + b" /Filter " + filters + parms)
     content = _flate(HEADING + bar_chart() + b" q 200 0 0 200 300 300 cm /Im1 Do Q")
     objects = one_page_objects(b"/Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >>", content, HELVETICA, image)
     path.write_bytes(_pdf_file(objects))

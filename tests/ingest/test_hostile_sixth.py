@@ -150,6 +150,16 @@ def test_a_jbig2_image_claiming_a_huge_page_is_skipped_by_its_claim(tmp_path: Pa
     assert not honest.warnings and len(honest.figures) == 1
 
 
+def test_a_jbig2_image_whose_globals_object_is_missing_loses_no_page(tmp_path: Path) -> None:
+    # Before: reading the missing globals for the claim check raised "bad xref", which failed the page,
+    # so every page with such an image (a whole scanned document MuPDF reads) was lost (an audit, 2026-12-07).
+    missing = b" /DecodeParms << /JBIG2Globals 999 0 R >>"
+    result = extract_document(h6.jbig2_pdf(tmp_path / "globals.pdf", 64, parms=missing), SETTINGS)
+    assert len(result.figures) == 1 and not any("could not be read" in w for w in result.warnings)
+    claims = extract_document(h6.jbig2_pdf(tmp_path / "claims.pdf", 60_000, parms=missing), SETTINGS)
+    assert claims.figures == [] and claims.warnings[0].startswith("page 1: embedded image of 3,600,000,000")
+
+
 def test_jbig2_segment_headers_of_every_form_are_read() -> None:
     # 7.2: a long referred-to count with its retention bytes, 2-byte referred numbers, a 4-byte page field
     page_info = struct.pack(">IIIIBH", 5_000, 4_000, 0, 0, 0, 0)
