@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 from pptx.oxml.ns import qn
 
+from figvault.errors import UnsafeFileError
 from figvault.ingest.safety import open_image_checked
 from figvault.ingest.slide_chart import category_labels, plot_series, series_values
 from figvault.ingest.slide_shapes import (
@@ -80,9 +81,16 @@ def _solid_fill(shape: Any) -> str | None:
 
 
 def _paste_picture(canvas: Image.Image, shape: Any, px: tuple[float, float, float, float]) -> None:
+    """The picture scaled into ``px``; its outline when it cannot be decoded, or is larger than a sketch
+    decodes (``SKETCH_MAX_SOURCE_PIXELS``): a 60 MP camera photo in a diagram failed the whole deck as a
+    decompression bomb (a hostile-file audit, 2026-12-07), where a deck's pictures over the extraction's
+    own limit are skipped with a warning before this (``safety.without_oversized_images``)."""
     blob = picture_blob(shape)
     w, h = round(px[2] - px[0]), round(px[3] - px[1])
-    img = open_image_checked(blob, SKETCH_MAX_SOURCE_PIXELS, keep_pixels=4 * w * h) if blob else None
+    try:
+        img = open_image_checked(blob, SKETCH_MAX_SOURCE_PIXELS, keep_pixels=4 * w * h) if blob else None
+    except UnsafeFileError:
+        img = None
     if img is None or w < 1 or h < 1:
         ImageDraw.Draw(canvas).rectangle(px, outline=_OUTLINE)
         return

@@ -161,6 +161,20 @@ def test_image_guard_reads_only_the_header() -> None:
     assert safety.open_image_checked(b"not an image", max_pixels=10) is None
 
 
+def test_a_large_photo_in_a_sketched_diagram_is_drawn_as_its_outline(tmp_path: Path) -> None:
+    """Without LibreOffice a group is sketched, and the sketch decodes pictures up to 50 MP: a 60 MP photo
+    (a camera's size, under the extraction's 200 MP) in a diagram failed the whole deck as a bomb."""
+    prs = decks.new_deck()
+    slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+    slide.shapes.title.text = "Site layout"
+    decks.add_group_diagram(slide, ("Gate", "Hall", "Dock"))
+    group = slide.shapes[-1]
+    group.shapes.add_picture(io.BytesIO(decks.png_header_only(9504, 6336)), 0, 0, 914400, 685800)
+    result = extract_document(decks.save(prs, tmp_path / "photo.pptx"), SETTINGS)
+    [figure] = result.figures
+    assert figure.unit.kind == "diagram" and "Gate" in figure.unit.figure_text, figure.unit
+
+
 def test_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.pptx"
     empty.write_bytes(b"")
