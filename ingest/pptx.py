@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
-import zipfile
-import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +28,15 @@ from typing import Any
 from lxml import etree
 from PIL import Image
 
-from figvault.errors import ExtractionError, UnsafeFileError, one_line
-from figvault.ingest import pptx_parts, slide_render
+from figvault.errors import UnsafeFileError
+from figvault.ingest import slide_render
 from figvault.ingest.boxes import BoxGrid, merge_touching
 from figvault.ingest.captions import CaptionKind, match_caption
 from figvault.ingest.metafile_text import metafile_text
 from figvault.ingest.ocr import DocumentOcr, lines_text, with_ocr
 from figvault.ingest.panels import TITLE_ABOVE_PT, kpi_row, one_kpi_value
 from figvault.ingest.pdf import OCR_PICTURE_SHARE, OCR_TEXT_LAYER_ENOUGH, STICKER_MAX_SHARE
+from figvault.ingest.pptx_open import open_presentation
 from figvault.ingest.safety import (
     check_image_pixels,
     decodable,
@@ -134,12 +132,12 @@ class SlideInfo:
 def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSettings) -> DocumentExtraction:
     """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
     readable, changed = opened_pptx(data, settings.max_pptx_uncompressed_mb)
-    prs = _open_presentation(readable)
+    prs, readable, unread = open_presentation(readable)
     slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
     slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-    result.warnings += changed
+    result.warnings += changed + unread
     listed, repeats = listed_slides(prs)
     result.warnings += [repeated_slides(repeats)] if repeats else []
     slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in listed]
@@ -164,31 +162,6 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
         if deck is not None:
             deck.close()
     return result
-
-
-def _open_presentation(data: bytes) -> Any:
-    from pptx import Presentation
-    from pptx.exc import PackageNotFoundError
-
-    try:
-        return Presentation(io.BytesIO(data))
-    except (
-        PackageNotFoundError,
-        KeyError,
-        zipfile.BadZipFile,
-        zlib.error,  # a member whose deflate data is damaged (its CRC is checked only at its end)
-        etree.XMLSyntaxError,
-        ValueError,
-    ) as exc:
-        # python-pptx names the file it was given: here an in-memory object, whose repr shows an address
-        reason = _OBJECT_REPR.sub("the package", one_line(exc))
-        # and a parse error names no part (a picture typed as a slide: "Start tag expected, '<' not found")
-        part = pptx_parts.unparsed_part(data, str(exc)) if isinstance(exc, etree.XMLSyntaxError) else None
-        reason = f"{part}: {reason}" if part else reason
-        raise ExtractionError(f"not a readable PPTX package: {reason}") from None
-
-
-_OBJECT_REPR = re.compile(r"(file )?'?<[\w.]+ object at 0x[0-9a-fA-F]+>'?")
 
 
 def _document_meta(prs: Any, pages: int) -> DocumentMeta:

@@ -317,7 +317,7 @@ _SHAPE_TREE_PART = re.compile(
     r"|notesMasters/notesMaster|handoutMasters/handoutMaster)\d+\.xml",
     re.IGNORECASE,
 )
-_EMPTY_SHAPE_TREE = (
+EMPTY_SHAPE_TREE = (
     b'<%(p)scSld><%(p)sspTree><%(p)snvGrpSpPr><%(p)scNvPr id="1" name=""/><%(p)scNvGrpSpPr/><%(p)snvPr/>'
     b"</%(p)snvGrpSpPr><%(p)sgrpSpPr/></%(p)sspTree></%(p)scSld>"
 )
@@ -334,7 +334,7 @@ def _empty_shape_tree(name: str, part: bytes) -> tuple[bytes, str] | None:
         return None
     tag = root.group(1)
     prefix = tag[: tag.index(b":") + 1] if b":" in tag else b""
-    emptied = b"<%s%s>" % (tag, root.group(2) or b"") + _EMPTY_SHAPE_TREE % {b"p": prefix} + b"</%s>" % tag
+    emptied = b"<%s%s>" % (tag, root.group(2) or b"") + EMPTY_SHAPE_TREE % {b"p": prefix} + b"</%s>" % tag
     return (
         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + emptied,
         f"{name}: shapes not read, {elements:,} XML elements (a slide, layout, master or notes part is read"
@@ -389,10 +389,10 @@ def _with_parts_cut(data: bytes, cuts: Sequence[PartCut]) -> tuple[bytes, list[l
                 replaced[name] = part
         if not replaced:
             return data, warned
-        return _with_parts_replaced(zf, replaced), warned
+        return with_parts_replaced(zf, replaced), warned
 
 
-def _with_parts_replaced(zf: zipfile.ZipFile, replaced: dict[str, bytes]) -> bytes:
+def with_parts_replaced(zf: zipfile.ZipFile, replaced: dict[str, bytes]) -> bytes:
     """The package of ``zf`` again: each part named in ``replaced`` with its new bytes, the others as read."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:

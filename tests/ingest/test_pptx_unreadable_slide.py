@@ -1,0 +1,78 @@
+"""A slide whose XML cannot be read is left out, not the deck. python-pptx parses every part when it opens a
+deck: one slide nested deeper than libxml2 parses, or cut short, failed all of it (a PDF loses its bad page
+alone), with libxml2's hints for programmers in the reason (a hostile-file audit, 2026-12-07)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from figvault.errors import ExtractionError
+from figvault.ingest.extract import extract_document
+from figvault.settings import ExtractSettings
+from tests.ingest import pptx_decks as decks
+
+SETTINGS = ExtractSettings(libreoffice="off", ocr=False, workers=1)
+SLIDE_2 = "ppt/slides/slide2.xml"
+
+
+def _three_diagrams(path: Path) -> Path:
+    prs = decks.new_deck()
+    for number in range(1, 4):
+        slide = prs.slides.add_slide(prs.slide_layouts[decks.TITLE_ONLY])
+        slide.shapes.title.text = f"Request path {number}"
+        decks.add_group_diagram(slide, (f"Client {number}", "Gateway", "Store"))
+    return decks.save(prs, path)
+
+
+def _with_part(path: Path, name: str, change: object) -> Path:
+    with zipfile.ZipFile(path) as zin:
+        parts = {info.filename: zin.read(info) for info in zin.infolist()}
+    parts[name] = change(parts[name])  # type: ignore[operator]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for part_name, data in parts.items():
+            zout.writestr(part_name, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _nested(xml: bytes) -> bytes:
+    cut = xml.index(b"</p:spTree>")
+    return xml[:cut] + b"<p:grpSp>" * 300 + b"</p:grpSp>" * 300 + xml[cut:]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_nested, "XML nested deeper than 256 levels"),
+        (lambda xml: xml[: len(xml) // 2], ""),
+    ],
+)
+def test_an_unreadable_slide_is_left_out_and_the_others_read(
+    tmp_path: Path, change: object, reason: str
+) -> None:
+    deck = _with_part(_three_diagrams(tmp_path / "deck.pptx"), SLIDE_2, change)
+    result = extract_document(deck, SETTINGS)
+    assert sorted(f.unit.page for f in result.figures) == [1, 3]
+    assert result.meta.pages == 3
+    [warning] = [w for w in result.warnings if w.startswith(SLIDE_2)]
+    assert warning.startswith(f"{SLIDE_2}: slide not read, its XML is unreadable (") and reason in warning
+    assert "XML_PARSE_HUGE" not in warning
+
+
+def test_a_damaged_layout_still_fails_the_deck(tmp_path: Path) -> None:
+    """A layout's, a master's damage reaches every slide: the deck is refused, the part named."""
+    layout = "ppt/slideLayouts/slideLayout6.xml"
+    deck = _with_part(_three_diagrams(tmp_path / "deck.pptx"), layout, lambda xml: xml[: len(xml) // 2])
+    with pytest.raises(ExtractionError, match=f"not a readable PPTX package: {layout}: "):
+        extract_document(deck, SETTINGS)
+
+
+def test_a_deck_of_no_readable_slide_still_fails(tmp_path: Path) -> None:
+    deck = _with_part(decks.diagram_deck(tmp_path / "deck.pptx"), "ppt/slides/slide1.xml", _nested)
+    with pytest.raises(ExtractionError, match="slide1.xml: XML nested deeper than 256 levels"):
+        extract_document(deck, SETTINGS)
