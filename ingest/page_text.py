@@ -7,7 +7,6 @@ unit's own text. Slide numbers are pptx indexes (1-based, hidden slides counted)
 
 from __future__ import annotations
 
-import io
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -76,14 +75,14 @@ def pdf_page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) 
 
 
 def _pptx_texts(data: bytes, settings: ExtractSettings) -> dict[int, str]:
-    from pptx import Presentation
-
+    from figvault.ingest.pptx_open import open_presentation
     from figvault.ingest.safety import listed_slides, opened_pptx
     from figvault.ingest.slide_shapes import element_count
 
     texts: dict[int, str] = {}
     readable, _ = opened_pptx(data, settings.max_pptx_uncompressed_mb)  # as the extractor opens it
-    for number, slide in listed_slides(Presentation(io.BytesIO(readable)))[0]:
+    prs, _, _ = open_presentation(readable)  # a slide whose XML is unreadable: empty, the others read
+    for number, slide in listed_slides(prs)[0]:
         if element_count(slide._element) > settings.max_slide_elements:
             continue
         parts = [shape.text_frame.text for shape in _shapes(slide.shapes) if shape.has_text_frame]

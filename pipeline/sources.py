@@ -11,7 +11,6 @@ A PPTX cannot be rasterised directly; its LibreOffice PDF rendering is kept besi
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -240,14 +239,15 @@ def convert_deck(
 ) -> tuple[bytes, dict[int, int], float]:
     """The PDF rendering of the deck ``original``, which PDF page shows each slide, and LibreOffice's
     seconds, made here: run it in a limited worker, it parses an untrusted file."""
-    from pptx import Presentation
-
     from figvault.ingest import slide_render
+    from figvault.ingest.pptx_open import open_presentation
     from figvault.ingest.safety import opened_pptx
 
-    # As extraction opens it: a picture member the zip bomb guard skips is emptied, never inflated.
+    # As extraction opens it: a picture member the zip bomb guard skips is emptied, never inflated, and a
+    # slide whose XML cannot be read is an empty one.
     data, _ = opened_pptx(original.read_bytes(), settings.max_pptx_uncompressed_mb)
-    slides = list(Presentation(io.BytesIO(data)).slides)
+    prs, data, _ = open_presentation(data)
+    slides = list(prs.slides)
     hidden = {i + 1 for i, s in enumerate(slides) if s._element.get("show") == "0"}
     try:
         deck = slide_render.render_deck(data, len(slides), hidden, soffice, settings)
