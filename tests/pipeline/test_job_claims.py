@@ -134,15 +134,21 @@ def test_heartbeats_keep_a_slow_batch_owned(settings: Settings, monkeypatch: pyt
     """A batch longer than ``stale_after_s`` with no progress report stays with its owner: the heartbeat
     thread beats for it, so another host's runner does not take it over."""
 
+    stale_checks: list[list[str]] = []
+
     def slow(ctx: JobContext) -> dict[str, Any]:
-        time.sleep(3 * ctx.settings.jobs.stale_after_s)
+        # Until the other replica has looked more than 10 times, not for a fixed time: a CI machine that
+        # held the test off the CPU let it look only 10 times in 3 s (a flaky-test audit, 2026-12-07).
+        started = time.monotonic()
+        while time.monotonic() - started < 3 * ctx.settings.jobs.stale_after_s or len(stale_checks) <= 10:
+            assert time.monotonic() - started < 120, "the other replica never looked"
+            time.sleep(0.05)
         return {"summary": "slow"}
 
     monkeypatch.setitem(jobs_module.HANDLERS, JobType.INGEST, lambda: slow)
     store = JobStore.open(settings)
     job = store.claim(store.create(JobType.INGEST, {}, started_by="t", tenant="t").id, OTHER_HOST)
     assert job is not None
-    stale_checks: list[list[str]] = []
     stop = threading.Event()
 
     def other_replica() -> None:  # what a second replica's runner does, judging only by the heartbeat

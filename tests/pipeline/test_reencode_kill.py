@@ -27,6 +27,7 @@ from figvault.settings import Settings
 from figvault.units import make_unit_id
 from tests.encoders.tiny_models import TINY_A, TINY_B, tiny_clip_env, tiny_settings
 from tests.generated_docs import figure_pdf
+from tests.helpers.child import WALL_BACKSTOP, tree_clock
 from tests.helpers.lite import release_lite_store
 
 load_commands()
@@ -75,9 +76,11 @@ def kill_when(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 180
+    # 180 CPU seconds of the child's tree (WALL_BACKSTOP times that of wall time): 180 s of wall time alone
+    # can pass before a child held off the CPU of a loaded CI machine reaches its kill point.
+    clock, started = tree_clock(child.pid), time.monotonic()
     try:
-        while child.poll() is None and time.monotonic() < deadline:
+        while child.poll() is None and clock() < 180 and time.monotonic() - started < WALL_BACKSTOP * 180:
             if ready():
                 time.sleep(rng.uniform(0.0, max_delay_s))
                 child.send_signal(signal.SIGKILL)
