@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_S = 2.0
 """How long a deletion waits for a writing ingest before it leaves its files to the job runner."""
 TRASH_AREA = "trash"
+IN_FLIGHT = "new/"
+"""Where in ``trash/`` the notes of files being written wait (``note_new_files``)."""
 _IN_CHUNK = 500
 """Blob keys per ``image in [...]`` query."""
 
@@ -93,9 +95,10 @@ def sweep(settings: Settings) -> int:
 
 
 def _sweep_notes(settings: Settings, store: Any) -> int:
-    """The notes in ``trash/`` done (the caller holds the store write lock, exclusive)."""
+    """The notes in ``trash/`` done, those of writes in flight when they were written included (the caller
+    holds the store write lock, exclusive: no ingest is writing now)."""
     trash = Storage.from_settings(settings).area(TRASH_AREA)
-    notes = trash.list("*.json")
+    notes = [*trash.list("*.json"), *trash.list(f"{IN_FLIGHT}*.json")]
     for note in notes:
         raw = json.loads(trash.read(note))
         _remove_unused(settings, store, LeftFiles(list(raw["blobs"]), str(raw["sha256"])))
@@ -114,21 +117,33 @@ def note_replaced(settings: Settings, left: LeftFiles) -> None:
 
 def note_new_files(settings: Settings, new: LeftFiles) -> str:
     """A note for the files an ingest is about to write (a document's unit images and original), written
-    before them: a crash, a failure or a deletion before the document is indexed leaves them to the
-    ``sweep``, which removes what no unit names. Before, a run killed between the images and the units
+    before them in ``trash/new/``: a crash, a failure or a deletion before the document is indexed leaves
+    them to a sweep, which removes what no unit names. Before, a run killed between the images and the units
     left images no deletion ever found (it lists the images the units name). Returns the note's name, for
-    ``forget_note`` once the document is indexed."""
-    return _note_for_sweep(settings, new)
+    ``forget_note`` once the document is indexed, or ``sweep_note_later`` when its write failed.
+
+    Apart from the notes of deletions: ``sweep`` starts only for those, as an ingest in flight keeps its note
+    (a sweep waited 2 s for the lock each time another process was ingesting; a review). Each sweep that
+    holds the lock, exclusive, so with no ingest writing, takes the notes in flight too (a killed run's)."""
+    return _note_for_sweep(settings, new, IN_FLIGHT)
 
 
 def forget_note(settings: Settings, name: str) -> None:
     Storage.from_settings(settings).area(TRASH_AREA).delete(name)
 
 
-def _note_for_sweep(settings: Settings, left: LeftFiles) -> str:
+def sweep_note_later(settings: Settings, name: str) -> None:
+    """The note of a write that failed, or whose document was deleted meanwhile, moved among the deletions'
+    notes: the next ``sweep`` (the job's end) removes its files rather than the next deletion."""
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    trash.write(name.removeprefix(IN_FLIGHT), trash.read(name))
+    trash.delete(name)
+
+
+def _note_for_sweep(settings: Settings, left: LeftFiles, folder: str = "") -> str:
     """A note in ``trash/`` (blob keys and a content hash, no names); ``sweep`` removes what is unused."""
     trash = Storage.from_settings(settings).area(TRASH_AREA)
-    name = f"{uuid.uuid4().hex}.json"
+    name = f"{folder}{uuid.uuid4().hex}.json"
     trash.write(name, json.dumps(asdict(left)).encode())
     return name
 

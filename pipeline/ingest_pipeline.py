@@ -30,7 +30,14 @@ from figvault.ingest.extract import CHANGED_SINCE_READ
 from figvault.ingest.ocr import ocr_lost
 from figvault.pipeline import sources
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, is_placeholder, new_doc_id, resolve_target
-from figvault.pipeline.document_files import LeftFiles, files_of, forget_note, note_new_files, note_replaced
+from figvault.pipeline.document_files import (
+    LeftFiles,
+    files_of,
+    forget_note,
+    note_new_files,
+    note_replaced,
+    sweep_note_later,
+)
 from figvault.pipeline.extract_worker import ExtractCancelled
 from figvault.pipeline.failures import TRANSIENT, failed_before, failure_kind, unreadable_reason
 from figvault.pipeline.file_digests import FileDigests
@@ -844,6 +851,7 @@ class IngestRunner:
         outcome, record = self._outcome_and_record(collection, path, plan, prepared, tenant, known)
         registered = plan.known is not None  # a row that only a deletion removes
         stored = False  # whether any new row may have reached the store
+        note: str | None = None  # the note of its new files while they are written (``note_new_files``)
         try:
             old = self._old_files(tenant, known, record.sha256)
             if registered and (known is None or not self.registry.update(record)):
@@ -868,11 +876,13 @@ class IngestRunner:
             outcome.removed = self._drop_stale(collection, tenant, plan.doc_id, prepared, timings)
             indexed = record.model_copy(update={"state": DocState.INDEXED, "units": len(rows)})
             if not self.registry.update(indexed):
+                self._sweep_later(note)
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
             self._forget_note(note)
             if old is not None:
                 self._leave_old_files(old)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
+            self._sweep_later(note)
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
             log.warning("ingest of %s failed: %s", plan.name, operator_line(exc), exc_info=True)
             # The store's, the registry's or the encoder's failure, not the file's: read again next time.
@@ -891,6 +901,16 @@ class IngestRunner:
     def _blob_keys(prepared: PreparedDoc) -> list[str]:
         assert prepared.encoded is not None, "the engine yields encoded documents"
         return sorted({BlobStore.key_for(prepared.pngs[i]) for i in prepared.encoded.ok})
+
+    def _sweep_later(self, note: str | None) -> None:
+        """``sweep_note_later`` of a failed write's note (none yet: nothing was written); its failure leaves
+        the note to a later sweep that holds the lock (the next deletion's)."""
+        if note is None:
+            return
+        try:
+            sweep_note_later(self.settings, note)
+        except Exception:
+            log.warning("could not move the note of a failed write's files", exc_info=True)
 
     def _forget_note(self, note: str) -> None:
         """``forget_note`` of the indexed document's new files, whose failure only leaves a note the sweep

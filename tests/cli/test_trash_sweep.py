@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from figvault.cli import load_commands
 from figvault.commands import app
-from figvault.pipeline.document_files import TRASH_AREA
+from figvault.pipeline.document_files import IN_FLIGHT, TRASH_AREA
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.settings import Settings, load_settings
 from figvault.storage import BlobStore, Storage
@@ -32,8 +32,8 @@ def left_by_an_earlier_deletion(settings: Settings) -> tuple[BlobStore, str]:
     return blobs, key
 
 
-def notes(settings: Settings) -> list[str]:
-    return Storage.from_settings(settings).area(TRASH_AREA).list("*.json")
+def notes(settings: Settings, folder: str = "") -> list[str]:
+    return Storage.from_settings(settings).area(TRASH_AREA).list(f"{folder}*.json")
 
 
 def run(settings: Settings, *args: str) -> None:
@@ -144,8 +144,24 @@ def test_a_run_killed_before_its_units_leaves_its_pictures_to_the_sweep(
     blobs = BlobStore.from_settings(settings)
     [record] = DocumentRegistry.open(settings).list()
     assert record.state == DocState.PENDING and blobs.keys(), "the crash came after the pictures"
+    assert len(notes(settings, IN_FLIGHT)) == 1 and notes(settings) == []
     run(settings, "documents", "delete", record.doc_id)
-    assert blobs.keys() == [] and notes(settings) == []
+    assert blobs.keys() == [] and notes(settings) == notes(settings, IN_FLIGHT) == []
+
+
+def test_a_sweep_does_not_wait_for_the_notes_of_writes_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest keeps a note of its new files while it writes them: a sweep elsewhere (the job runner's
+    every round, a deletion's) that counted it waited 2 s for the store lock each time (a review)."""
+    from figvault.pipeline import document_files
+    from figvault.pipeline.document_files import LeftFiles, note_new_files, sweep
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    note_new_files(settings, LeftFiles(["0" * 64], ""))
+    locked: list[bool] = []
+    monkeypatch.setattr(document_files, "store_write_lock", lambda *_a, **_k: locked.append(True))
+    assert sweep(settings) == 0 and locked == []
 
 
 def test_a_write_that_fails_before_its_units_leaves_no_picture(
@@ -164,7 +180,9 @@ def test_a_write_that_fails_before_its_units_leaves_no_picture(
         assert result.exit_code != 0 and "every document failed" in result.output
     [record] = DocumentRegistry.open(settings).list()
     blobs = BlobStore.from_settings(settings)
-    assert record.state == DocState.FAILED and blobs.keys() == [] and notes(settings) == []
+    assert record.state == DocState.FAILED and blobs.keys() == []
+    assert notes(settings) == notes(settings, IN_FLIGHT) == []
     run(settings, "ingest", str(report), "--groups", "eng", "-q")
     [record] = DocumentRegistry.open(settings).list()
-    assert record.state == DocState.INDEXED and len(blobs.keys()) == 2 and notes(settings) == []
+    assert record.state == DocState.INDEXED and len(blobs.keys()) == 2
+    assert notes(settings) == notes(settings, IN_FLIGHT) == []
