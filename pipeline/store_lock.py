@@ -34,6 +34,8 @@ from figvault.settings import Settings
 LOCK_NAME = "store-write.lock"
 POLL_S = 0.05
 """How often a lock with a time limit is tried again."""
+MAX_POLL_S = 0.4
+"""The longest pause between two tries of a lock waited for without a connection."""
 
 
 class StoreBusyError(StoreError):
@@ -73,8 +75,42 @@ def document_naming_lock(settings: Settings) -> Iterator[None]:
     The same two kinds as the store write lock (an advisory lock on PostgreSQL, else ``flock``)."""
     digest = hashlib.sha256(f"figvault-document-naming:{settings.store.alias}".encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
+    db = open_registry(settings)
+    if db.is_postgresql:  # its holder needs a second connection of the pool for its lookups
+        with _advisory_lock_polled(db, key):
+            yield
+        return
     with _held(settings, key, settings.data_dir / NAMING_LOCK_NAME, exclusive=True, timeout_s=None):
         yield
+
+
+@contextlib.contextmanager
+def _advisory_lock_polled(db: Database, key: int) -> Iterator[None]:
+    """The exclusive advisory lock ``key``, waited for without a connection: tried on one taken from the pool
+    and given back between tries. Waiting in ``pg_advisory_lock``, 30 uploads at once held the pool's 25
+    connections while the holder waited 30 s for one to do its lookups (a review, 2026-12-07)."""
+    attempt = text("SELECT pg_try_advisory_lock(:key)")
+    pause = POLL_S
+    while True:
+        conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            granted = bool(conn.execute(attempt, {"key": key}).scalar())
+        except BaseException:
+            conn.close()
+            raise
+        if granted:
+            break
+        conn.close()
+        time.sleep(pause)
+        pause = min(2 * pause, MAX_POLL_S)
+    try:
+        yield
+    finally:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        except Exception:  # the session is gone (and its lock with it): never reuse the connection
+            conn.invalidate()
+        conn.close()
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from figvault.pipeline.registry import DocumentRegistry
 from figvault.settings import Settings
 from tests.generated_docs import figure_pdf
 
-EDITORS = 4
+EDITORS = 6
 
 
 def _editor(number: int) -> Principal:
@@ -37,9 +37,32 @@ def _editor(number: int) -> Principal:
     )
 
 
+@pytest.fixture
+def naming_settings(
+    offline_settings: Settings, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """``offline_settings`` on each registry backend; on PostgreSQL with a pool of 3 connections (3 s to get
+    one): uploads waiting for the naming lock inside ``pg_advisory_lock`` held the pool's connections, and
+    the holder waited for one to do its lookups (a review, 2026-12-07: 30 uploads, the 25 of the default
+    pool, a 30 s stall and 6 TimeoutErrors)."""
+    from figvault.db import database
+
+    real = database.create_engine
+
+    def small_pool(url: Any, **kwargs: Any) -> Any:
+        if str(url).startswith("postgresql"):
+            kwargs |= {"pool_size": 3, "max_overflow": 0, "pool_timeout": 3}
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(database, "create_engine", small_pool)
+    offline_settings.registry.url = registry_url
+    return offline_settings
+
+
 def test_editors_uploading_one_name_at_once_get_one_document(
-    offline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    naming_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    offline_settings = naming_settings
     looked_up = ingest_job.resolve_target
 
     def slow_lookup(*args: Any, **kwargs: Any) -> Any:
