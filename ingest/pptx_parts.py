@@ -173,6 +173,33 @@ def unparsed_part(data: bytes, error: str) -> str | None:
     return None
 
 
+def slide_parse_errors(data: bytes) -> dict[str, str]:
+    """The slides of package ``data`` (the parts its presentation's slide list names, each once; not any part
+    typed or named like one), with why its XML does not parse (``""``: it does); each parsed once."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: _parse(zf, name)[1] for name in _listed_slides(zf, set(zf.namelist()))}
+
+
+def _listed_slides(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
+    """The members the presentation's slide list names through its relationships (those present)."""
+    package = _parsed(zf, "_rels/.rels") if "_rels/.rels" in names else None
+    found = (
+        [r.get("Target", "") for r in package if r.get("Type") == RT.OFFICE_DOCUMENT]
+        if package is not None
+        else []
+    )
+    part = _resolved("", found[0]) if found else ""
+    rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    presentation = _parsed(zf, part) if part in names else None
+    related = _parsed(zf, rels) if rels in names else None
+    if presentation is None or related is None:
+        return []
+    targets = {r.get("Id"): r.get("Target", "") for r in related}
+    listed = [targets.get(s.get(f"{{{R}}}id")) for s in presentation.iter(f"{{{PML}}}sldId")]
+    slides = [_resolved(posixpath.dirname(part), target) for target in listed if target]
+    return [name for name in dict.fromkeys(slides) if name in names]
+
+
 def _refuse(reason: str) -> None:
     raise UnsupportedFileError(f"not a readable PPTX package: {reason}")
 
