@@ -37,6 +37,10 @@ def connect(settings: Settings) -> Database:
     return open_registry(settings)
 
 
+MEETING_CHUNK = 100
+"""Groups per query of ``DocumentRegistry.list(meeting=...)`` (two LIKE conditions each)."""
+
+
 def may_meet(groups: Sequence[str]) -> ColumnElement[bool]:
     """A SQL condition true for every document whose groups include one of ``groups`` (and, rarely, for some
     other: a name inside another's JSON text, or another case on SQLite). Read in SQL, a listing of a
@@ -245,17 +249,27 @@ class DocumentRegistry:
         meeting: Sequence[str] | None = None,
     ) -> list[DocumentRecord]:
         """The documents (of ``tenant``, in ``state``), by tenant and id. ``meeting``: only those whose
-        groups may include one of these (``may_meet``: the caller still checks each record)."""
+        groups may include one of these (``may_meet``: the caller still checks each record), read
+        ``MEETING_CHUNK`` groups a query (one condition of 1,000 groups was past SQLite's expression depth:
+        a caller of that many groups got 500 from its listing; a review)."""
         query = select(documents)
         if tenant is not None:
             query = query.where(documents.c.tenant == tenant)
         if state is not None:
             query = query.where(documents.c.state == str(state))
-        if meeting is not None:
-            query = query.where(may_meet(meeting))
+        if meeting is None:
+            chunks = [query]
+        else:
+            groups = sorted(set(meeting))
+            chunks = [
+                query.where(may_meet(groups[at : at + MEETING_CHUNK]))
+                for at in range(0, len(groups), MEETING_CHUNK)
+            ]
+        found: dict[tuple[str, str], Any] = {}
         with self.db.read() as conn:
-            rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
-        return [self._record(r) for r in rows]
+            for chunk in chunks:
+                found |= {(row.tenant, row.doc_id): row for row in conn.execute(chunk)}
+        return [self._record(found[key]) for key in sorted(found)]
 
     def rewriting(self) -> list[DocumentRecord]:
         """Every tenant's documents marked ``rewriting`` (an in-place update a stopped process left)."""
