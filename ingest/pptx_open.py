@@ -55,7 +55,7 @@ def open_presentation(data: bytes) -> tuple[Any, bytes, list[str]]:
     if not bad:  # another part (a layout, a master: every slide's) or no slide part at all
         raise _unreadable(first, pptx_parts.unparsed_part(data, str(first))) from None
     if len(bad) == len(slides):  # no slide of the deck readable: as a PDF none of whose pages is
-        part = min(bad)
+        part = next(iter(bad))  # the first in the deck's order
         raise _refused(bad[part], part)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         data = with_parts_replaced(zf, dict.fromkeys(bad, _EMPTY_SLIDE))

@@ -130,11 +130,14 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
     related, why = _parse(zf, rels) if rels in names else (None, "")
     if why:  # its ids unknown: "lists slide 'rId7', which its relationships do not name" would be wrong
         _refuse(f"{rels} cannot be read: {why}")
-    defined = {r.get("Id") for r in related} if related is not None else set()
+    defined = {r.get("Id"): r.get("Type", "") for r in related} if related is not None else {}
     for listed in presentation.iter(f"{{{PML}}}sldId") if presentation is not None else []:
         rid = listed.get(f"{{{R}}}id")
         if rid not in defined:
             _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) do not name")
+        if defined[rid] != RT.SLIDE:  # python-pptx then failed with a bare AttributeError (a review)
+            kind = defined[rid].rsplit("/", 1)[-1] or "untyped"
+            _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) name a {kind} part")
 
 
 def _check_inside(rels: str, rel: etree._Element) -> None:
@@ -194,7 +197,7 @@ def _listed_slides(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
     related = _parsed(zf, rels) if rels in names else None
     if presentation is None or related is None:
         return []
-    targets = {r.get("Id"): r.get("Target", "") for r in related}
+    targets = {r.get("Id"): r.get("Target", "") for r in related if r.get("Type") == RT.SLIDE}
     listed = [targets.get(s.get(f"{{{R}}}id")) for s in presentation.iter(f"{{{PML}}}sldId")]
     slides = [_resolved(posixpath.dirname(part), target) for target in listed if target]
     return [name for name in dict.fromkeys(slides) if name in names]

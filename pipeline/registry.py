@@ -38,7 +38,7 @@ def connect(settings: Settings) -> Database:
 
 
 MEETING_CHUNK = 100
-"""Groups per query of ``DocumentRegistry.list(meeting=...)`` (two LIKE conditions each)."""
+"""The most groups ``DocumentRegistry.list(meeting=...)`` reads by (two LIKE conditions each)."""
 
 
 def may_meet(groups: Sequence[str]) -> ColumnElement[bool]:
@@ -249,27 +249,20 @@ class DocumentRegistry:
         meeting: Sequence[str] | None = None,
     ) -> list[DocumentRecord]:
         """The documents (of ``tenant``, in ``state``), by tenant and id. ``meeting``: only those whose
-        groups may include one of these (``may_meet``: the caller still checks each record), read
-        ``MEETING_CHUNK`` groups a query (one condition of 1,000 groups was past SQLite's expression depth:
-        a caller of that many groups got 500 from its listing; a review)."""
+        groups may include one of these (``may_meet``: the caller still checks each record); of more than
+        ``MEETING_CHUNK`` groups, every document (one condition of 1,000 groups was past SQLite's expression
+        depth, a caller of that many got 500 from its listing; read in chunks, the statements saw different
+        moments and took longer than the whole tenant: reviews)."""
         query = select(documents)
         if tenant is not None:
             query = query.where(documents.c.tenant == tenant)
         if state is not None:
             query = query.where(documents.c.state == str(state))
-        if meeting is None:
-            chunks = [query]
-        else:
-            groups = sorted(set(meeting))
-            chunks = [
-                query.where(may_meet(groups[at : at + MEETING_CHUNK]))
-                for at in range(0, len(groups), MEETING_CHUNK)
-            ]
-        found: dict[tuple[str, str], Any] = {}
+        if meeting is not None and len(set(meeting)) <= MEETING_CHUNK:
+            query = query.where(may_meet(sorted(set(meeting))))
         with self.db.read() as conn:
-            for chunk in chunks:
-                found |= {(row.tenant, row.doc_id): row for row in conn.execute(chunk)}
-        return [self._record(found[key]) for key in sorted(found)]
+            rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
+        return [self._record(r) for r in rows]
 
     def rewriting(self) -> list[DocumentRecord]:
         """Every tenant's documents marked ``rewriting`` (an in-place update a stopped process left)."""

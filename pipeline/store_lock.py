@@ -77,7 +77,10 @@ def document_naming_lock(settings: Settings) -> Iterator[None]:
     key = int.from_bytes(digest[:8], "big", signed=True)
     db = open_registry(settings)
     if db.is_postgresql:  # its holder needs a second connection of the pool for its lookups
-        with _advisory_lock(_unpooled(db), key, exclusive=True, timeout_s=None):
+        # One thread of this process waits in the server, the others here: a connection per waiting upload
+        # (40 request threads a replica) passed the server's max_connections, and every client's new
+        # connection failed (a review). Among processes the server keeps the order.
+        with _process_turn(key), _advisory_lock(_unpooled(db), key, exclusive=True, timeout_s=None):
             yield
         return
     with _held(settings, key, settings.data_dir / NAMING_LOCK_NAME, exclusive=True, timeout_s=None):
@@ -99,6 +102,13 @@ def _unpooled(db: Database) -> Engine:
 
 _UNPOOLED: dict[str, Engine] = {}
 _UNPOOLED_GUARD = threading.Lock()
+_TURNS: dict[int, threading.Lock] = {}
+
+
+def _process_turn(key: int) -> threading.Lock:
+    """This process's lock for the advisory lock ``key`` (one thread at a time asks the server for it)."""
+    with _UNPOOLED_GUARD:
+        return _TURNS.setdefault(key, threading.Lock())
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from figvault.errors import ExtractionError
+from figvault.errors import ExtractionError, UnsupportedFileError
 from figvault.ingest.extract import extract_document
 from figvault.ingest.page_text import page_texts
 from figvault.settings import ExtractSettings
@@ -108,4 +108,20 @@ def test_a_bad_slide_listed_twice_is_no_readable_slide(tmp_path: Path) -> None:
 
     _with_part(deck, "ppt/presentation.xml", listed_twice)
     with pytest.raises(ExtractionError, match=r"slide1\.xml: XML nested deeper"):
+        extract_document(deck, SETTINGS)
+
+
+def test_a_slide_list_naming_another_kind_of_part_is_refused_in_words(tmp_path: Path) -> None:
+    """A slide list entry naming the master's relationship: python-pptx failed with a bare AttributeError,
+    and with the master damaged it was emptied as if a slide (a review)."""
+    deck = decks.diagram_deck(tmp_path / "deck.pptx")
+    rels = zipfile.ZipFile(deck).read("ppt/_rels/presentation.xml.rels")
+    master = rels[: rels.index(b"slideMaster")].rsplit(b'Id="', 1)[1].split(b'"', 1)[0]
+
+    def naming_the_master(xml: bytes) -> bytes:
+        listed = xml[xml.index(b"<p:sldId ") : xml.index(b"/>", xml.index(b"<p:sldId ")) + 2]
+        return xml.replace(listed, listed.split(b'r:id="')[0] + b'r:id="' + master + b'"/>')
+
+    _with_part(deck, "ppt/presentation.xml", naming_the_master)
+    with pytest.raises(UnsupportedFileError, match="name a slideMaster part"):
         extract_document(deck, SETTINGS)

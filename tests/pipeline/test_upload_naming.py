@@ -105,3 +105,45 @@ def test_two_files_of_one_name_in_one_upload_are_refused(offline_settings: Setti
         queue_upload_job(offline_settings, jobs, files, groups=["eng"], tenant="acme", started_by="a")
     assert DocumentRegistry(jobs.db).list("acme") == []  # nothing registered, nothing queued
     assert jobs.list(tenants=["acme"]) == []
+
+
+def test_one_thread_of_a_process_waits_for_the_naming_lock_in_postgresql(
+    offline_settings: Settings, postgres_server: Any
+) -> None:
+    """Each upload waiting in ``pg_advisory_lock`` held a connection of its own: 40 request threads of a
+    replica passed the server's max_connections and every client's new connection failed (a review). Now
+    one thread of a process waits in the server, the others in the process."""
+    from sqlalchemy import text
+
+    from figvault.db import open_registry
+    from figvault.pipeline.store_lock import document_naming_lock
+
+    offline_settings.registry.url = postgres_server.new_database()
+    db = open_registry(offline_settings)
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with document_naming_lock(offline_settings):
+            held.set()
+            release.wait(60)
+
+    def waiter() -> None:
+        with document_naming_lock(offline_settings):
+            pass
+
+    threads = [threading.Thread(target=holder)] + [threading.Thread(target=waiter) for _ in range(6)]
+    threads[0].start()
+    assert held.wait(60)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(1.0)  # the waiters have asked (none can get the lock while it is held)
+    sessions = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND query LIKE '%pg_advisory_lock%'"
+    )
+    with db.engine.connect() as conn:
+        locking = conn.execute(sessions).scalar()
+    release.set()
+    for thread in threads:
+        thread.join(60)
+    assert locking is not None and locking <= 2  # the holder's session and one waiter's
