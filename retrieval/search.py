@@ -66,9 +66,9 @@ from figvault.storage import BlobStore
 from figvault.units import FigureUnit
 
 WARM_UP_QUESTION = "warm-up: chart of quarterly revenue"
+"""What ``warm_up`` asks (service/warmup.py asks it again as callers of the registered group sets)."""
 COUNT_CHUNK = 500
 """Documents per read of ``count_by_document`` (the ids go into the filter expression)."""
-"""What ``warm_up`` asks (service/warmup.py asks it again as callers of the registered group sets)."""
 log = logging.getLogger(__name__)
 
 

@@ -71,8 +71,14 @@ def list_audit(
         before=before,
     )
     # Reading the trail is itself on the trail, written after the read (the page shows what was before).
-    asked = {"limit": limit, "offset": offset, "before": before, "user": user, "account": account}
-    asked["action"] = action
-    asked["returned"] = len(page.entries)
+    asked = {
+        "limit": limit,
+        "offset": offset,
+        "before": before,
+        "user": user,
+        "account": account,
+        "action": action,
+        "returned": len(page.entries),
+    }
     audit.record(db.conn(), principal, "audit", detail={k: v for k, v in asked.items() if v is not None})
     return page
