@@ -63,8 +63,8 @@ def open_presentation(data: bytes) -> tuple[Any, bytes, list[str]]:
         prs = _presentation(data)
     except etree.XMLSyntaxError as exc:
         raise _unreadable(exc, pptx_parts.unparsed_part(data, str(exc))) from None
-    notes = [f"{part}: slide not read, its XML is unreadable ({_plain(bad[part])})" for part in sorted(bad)]
-    return prs, data, notes
+    unread = "slide not read, its XML is unreadable"
+    return prs, data, [f"{part}: {unread} ({_plain(reason)})" for part, reason in bad.items()]  # deck order
 
 
 def _presentation(data: bytes) -> Any:
