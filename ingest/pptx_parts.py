@@ -94,7 +94,7 @@ def check_part_kinds(data: bytes) -> None:
                 _check_target(
                     rels, rel, target, types.get(target, _default_type(types, target)), roots[target]
                 )
-        _check_slide_list(zf, names)
+        _check_slide_list(zf, names, types)
 
 
 def _check_target(
@@ -112,7 +112,7 @@ def _check_target(
         )
 
 
-def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
+def _check_slide_list(zf: zipfile.ZipFile, names: set[str], types: dict[str, str]) -> None:
     """Refuse when the presentation's slide list names a relationship id its ``.rels`` part does not define
     (the part removed, or the relationship): python-pptx reads the list whenever a deck's slides are asked
     for, and failed with a bare ``KeyError: "no relationship with key 'rId7'"`` (fuzz seed 13)."""
@@ -130,14 +130,19 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str]) -> None:
     related, why = _parse(zf, rels) if rels in names else (None, "")
     if why:  # its ids unknown: "lists slide 'rId7', which its relationships do not name" would be wrong
         _refuse(f"{rels} cannot be read: {why}")
-    defined = {r.get("Id"): r.get("Type", "") for r in related} if related is not None else {}
+    base = posixpath.dirname(part)
+    elements = [r for r in related if isinstance(r.tag, str)] if related is not None else []  # no comments
+    defined = {r.get("Id"): _resolved(base, r.get("Target") or "") for r in elements}
     for listed in presentation.iter(f"{{{PML}}}sldId") if presentation is not None else []:
         rid = listed.get(f"{{{R}}}id")
         if rid not in defined:
             _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) do not name")
-        if defined[rid] != RT.SLIDE:  # python-pptx then failed with a bare AttributeError (a review)
-            kind = defined[rid].rsplit("/", 1)[-1] or "untyped"
-            _refuse(f"{part} lists slide {rid!r}, which its relationships ({rels}) name a {kind} part")
+        # python-pptx takes the part's class from its content type, whatever the relationship's Type says:
+        # a slide master listed as a slide failed with a bare AttributeError (a review).
+        target = defined[rid]
+        kind = types.get(target, _default_type(types, target))
+        if target in names and kind != CT.PML_SLIDE:
+            _refuse(f"{part} lists slide {rid!r}, which names {target}, a part of type {kind or 'none'}")
 
 
 def _check_inside(rels: str, rel: etree._Element) -> None:
@@ -197,10 +202,14 @@ def _listed_slides(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
     related = _parsed(zf, rels) if rels in names else None
     if presentation is None or related is None:
         return []
-    targets = {r.get("Id"): r.get("Target", "") for r in related if r.get("Type") == RT.SLIDE}
+    types = _content_types(zf, names) or {}
+    elements = [r for r in related if isinstance(r.tag, str)]  # no comments
+    targets = {r.get("Id"): _resolved(posixpath.dirname(part), r.get("Target") or "") for r in elements}
     listed = [targets.get(s.get(f"{{{R}}}id")) for s in presentation.iter(f"{{{PML}}}sldId")]
-    slides = [_resolved(posixpath.dirname(part), target) for target in listed if target]
-    return [name for name in dict.fromkeys(slides) if name in names]
+    slides = [name for name in listed if name in names]
+    return [
+        name for name in dict.fromkeys(slides) if types.get(name, _default_type(types, name)) == CT.PML_SLIDE
+    ]
 
 
 def _refuse(reason: str) -> None:

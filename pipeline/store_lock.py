@@ -79,7 +79,8 @@ def document_naming_lock(settings: Settings) -> Iterator[None]:
     if db.is_postgresql:  # its holder needs a second connection of the pool for its lookups
         # One thread of this process waits in the server, the others here: a connection per waiting upload
         # (40 request threads a replica) passed the server's max_connections, and every client's new
-        # connection failed (a review). Among processes the server keeps the order.
+        # connection failed (a review). Among processes the server keeps the order; among a process's
+        # threads a plain lock keeps none.
         with _process_turn(key), _advisory_lock(_unpooled(db), key, exclusive=True, timeout_s=None):
             yield
         return

@@ -123,5 +123,19 @@ def test_a_slide_list_naming_another_kind_of_part_is_refused_in_words(tmp_path: 
         return xml.replace(listed, listed.split(b'r:id="')[0] + b'r:id="' + master + b'"/>')
 
     _with_part(deck, "ppt/presentation.xml", naming_the_master)
-    with pytest.raises(UnsupportedFileError, match="name a slideMaster part"):
+    with pytest.raises(
+        UnsupportedFileError, match=r"names ppt/slideMasters/slideMaster1\.xml, a part of type"
+    ):
         extract_document(deck, SETTINGS)
+
+
+def test_a_slide_relationship_of_another_spelling_is_still_a_slide(tmp_path: Path) -> None:
+    """The check follows what python-pptx relies on, the part's content type: a slide relationship whose Type
+    is spelt in the strict namespace (python-pptx reads such a deck) is not refused (a review)."""
+    transitional = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide"
+    strict = b"http://purl.oclc.org/ooxml/officeDocument/relationships/slide"
+    deck = _three_diagrams(tmp_path / "deck.pptx")
+    _with_part(
+        deck, "ppt/_rels/presentation.xml.rels", lambda xml: xml.replace(transitional + b'"', strict + b'"')
+    )
+    assert sorted(f.unit.page for f in extract_document(deck, SETTINGS).figures) == [1, 2, 3]

@@ -146,4 +146,5 @@ def test_one_thread_of_a_process_waits_for_the_naming_lock_in_postgresql(
     release.set()
     for thread in threads:
         thread.join(60)
+    assert not [thread for thread in threads if thread.is_alive()]  # every waiter got the lock in turn
     assert locking is not None and locking <= 2  # the holder's session and one waiter's
