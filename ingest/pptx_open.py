@@ -73,10 +73,9 @@ def _presentation(data: bytes) -> Any:
 
     try:
         return Presentation(io.BytesIO(data))
-    except etree.XMLSyntaxError:
-        raise
     except (PackageNotFoundError, KeyError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
-        # zlib.error: a member whose deflate data is damaged (its CRC is checked only at its end)
+        # zlib.error: a member whose deflate data is damaged (its CRC is checked only at its end); an
+        # XMLSyntaxError (no ValueError) goes to the caller, which finds the part
         raise _unreadable(exc, None) from None
 
 

@@ -116,23 +116,14 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str], types: dict[str, str
     """Refuse when the presentation's slide list names a relationship id its ``.rels`` part does not define
     (the part removed, or the relationship): python-pptx reads the list whenever a deck's slides are asked
     for, and failed with a bare ``KeyError: "no relationship with key 'rId7'"`` (fuzz seed 13)."""
-    package = _parsed(zf, "_rels/.rels") if "_rels/.rels" in names else None
-    found = (
-        [r.get("Target", "") for r in package if r.get("Type") == RT.OFFICE_DOCUMENT]
-        if package is not None
-        else []
-    )
-    part = _resolved("", found[0]) if found else ""
+    part, rels = _presentation_part(zf, names)
     if part not in names:
         return  # python-pptx refuses a package without its presentation part, in words
-    rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
     presentation = _parsed(zf, part)
     related, why = _parse(zf, rels) if rels in names else (None, "")
     if why:  # its ids unknown: "lists slide 'rId7', which its relationships do not name" would be wrong
         _refuse(f"{rels} cannot be read: {why}")
-    base = posixpath.dirname(part)
-    elements = [r for r in related if isinstance(r.tag, str)] if related is not None else []  # no comments
-    defined = {r.get("Id"): _resolved(base, r.get("Target") or "") for r in elements}
+    defined = _targets(related, posixpath.dirname(part))
     for listed in presentation.iter(f"{{{PML}}}sldId") if presentation is not None else []:
         rid = listed.get(f"{{{R}}}id")
         if rid not in defined:
@@ -143,6 +134,25 @@ def _check_slide_list(zf: zipfile.ZipFile, names: set[str], types: dict[str, str
         kind = types.get(target, _default_type(types, target))
         if target in names and kind != CT.PML_SLIDE:
             _refuse(f"{part} lists slide {rid!r}, which names {target}, a part of type {kind or 'none'}")
+
+
+def _presentation_part(zf: zipfile.ZipFile, names: set[str]) -> tuple[str, str]:
+    """The presentation part the package's relationships name (``""``: none) and the name of its ``.rels``."""
+    package = _parsed(zf, "_rels/.rels") if "_rels/.rels" in names else None
+    found = (
+        [r.get("Target", "") for r in package if r.get("Type") == RT.OFFICE_DOCUMENT]
+        if package is not None
+        else []
+    )
+    part = _resolved("", found[0]) if found else ""
+    return part, posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def _targets(related: etree._Element | None, base: str) -> dict[str | None, str]:
+    """Each relationship's id -> the member its target names, from ``base`` (comments skipped)."""
+    if related is None:
+        return {}
+    return {r.get("Id"): _resolved(base, r.get("Target") or "") for r in related if isinstance(r.tag, str)}
 
 
 def _check_inside(rels: str, rel: etree._Element) -> None:
@@ -190,21 +200,13 @@ def slide_parse_errors(data: bytes) -> dict[str, str]:
 
 def _listed_slides(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
     """The members the presentation's slide list names through its relationships (those present)."""
-    package = _parsed(zf, "_rels/.rels") if "_rels/.rels" in names else None
-    found = (
-        [r.get("Target", "") for r in package if r.get("Type") == RT.OFFICE_DOCUMENT]
-        if package is not None
-        else []
-    )
-    part = _resolved("", found[0]) if found else ""
-    rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    part, rels = _presentation_part(zf, names)
     presentation = _parsed(zf, part) if part in names else None
     related = _parsed(zf, rels) if rels in names else None
     if presentation is None or related is None:
         return []
     types = _content_types(zf, names) or {}
-    elements = [r for r in related if isinstance(r.tag, str)]  # no comments
-    targets = {r.get("Id"): _resolved(posixpath.dirname(part), r.get("Target") or "") for r in elements}
+    targets = _targets(related, posixpath.dirname(part))
     listed = [targets.get(s.get(f"{{{R}}}id")) for s in presentation.iter(f"{{{PML}}}sldId")]
     slides = [name for name in listed if name in names]
     return [

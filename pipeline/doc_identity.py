@@ -100,7 +100,8 @@ def filter_ids(
     ids = {r.doc_id for r in reachable}
     out: list[str] = []
     for key in keys:
-        named = [r.doc_id for r in reachable if r.name in name_forms(key)]
+        forms = name_forms(key)
+        named = [r.doc_id for r in reachable if r.name in forms]
         out.extend([key] if key in ids or not named else named)
     return list(dict.fromkeys(out))
 

@@ -95,20 +95,21 @@ def _unpooled(db: Database) -> Engine:
     uploads, 6 TimeoutErrors). Waiting in the server keeps its order, first come first served (polling
     ``pg_try_advisory_lock`` did not: a waiter got the lock after 7 s while others took it 68 times)."""
     key = db.engine.url.render_as_string(hide_password=False)
-    with _UNPOOLED_GUARD:
+    with _GUARD:
         if key not in _UNPOOLED:
             _UNPOOLED[key] = create_engine(db.engine.url, poolclass=NullPool)
         return _UNPOOLED[key]
 
 
 _UNPOOLED: dict[str, Engine] = {}
-_UNPOOLED_GUARD = threading.Lock()
+_GUARD = threading.Lock()
+"""Over ``_UNPOOLED`` and ``_TURNS``."""
 _TURNS: dict[int, threading.Lock] = {}
 
 
 def _process_turn(key: int) -> threading.Lock:
     """This process's lock for the advisory lock ``key`` (one thread at a time asks the server for it)."""
-    with _UNPOOLED_GUARD:
+    with _GUARD:
         return _TURNS.setdefault(key, threading.Lock())
 
 
