@@ -26,40 +26,38 @@ RATE = 1000.0
 WAIT_S = 20.0
 
 
-@pytest.fixture
-def port() -> Iterator[int]:
+def _served(app: Any) -> Iterator[int]:
     protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
-    with uvicorn_in_thread(_ok, protocol) as chosen:
+    with uvicorn_in_thread(app, protocol) as chosen:
         yield chosen
 
 
-async def _late_reader(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """``_ok``, after thinking ``3 * IDLE_S`` before it reads the body: the server waits, not the client."""
-    if scope["type"] == "http":
-        await asyncio.sleep(3 * IDLE_S)
-    await _ok(scope, receive, send)
+def _reading_after(seconds: float) -> Any:
+    """``_ok``, after thinking ``seconds`` before it reads the body: the server waits, not the client."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(seconds)
+        await _ok(scope, receive, send)
+
+    return app
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    yield from _served(_ok)
 
 
 @pytest.fixture
 def late_port() -> Iterator[int]:
-    protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
-    with uvicorn_in_thread(_late_reader, protocol) as chosen:
-        yield chosen
-
-
-async def _reader_between_checks(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """``_ok``, reading the body ``2.2 * IDLE_S`` in: between two pace checks (one a second from the
-    request's start), so the check at 3 s is the first to find the server no longer waiting."""
-    if scope["type"] == "http":
-        await asyncio.sleep(2.2 * IDLE_S)
-    await _ok(scope, receive, send)
+    yield from _served(_reading_after(3 * IDLE_S))
 
 
 @pytest.fixture
 def between_checks_port() -> Iterator[int]:
-    protocol = bounded_head_protocol(64 * 1024, read_idle_s=IDLE_S, read_min_rate=RATE)
-    with uvicorn_in_thread(_reader_between_checks, protocol) as chosen:
-        yield chosen
+    """The app reads the body 2.2 * IDLE_S in: between two pace checks (one a second from the request's
+    start), so the check at 3 s is the first to find the server no longer waiting."""
+    yield from _served(_reading_after(2.2 * IDLE_S))
 
 
 def _closed_within(conn: socket.socket, seconds: float) -> bool:
