@@ -15,7 +15,8 @@ measured time as they do for a user; the per-stage busy times come from the job'
 load from ``stages.load`` (reported in its own column, not in the encode rate). ``% of extract`` is the
 engine's pages/s over extraction alone's, in the same run. Peak memory
 is the largest resident total of the run's process tree (extraction workers, Ray's processes included),
-sampled every 0.2 s. The load average is recorded before and after each run: the machine is shared.
+sampled every 0.2 s, and the ingesting process's own (in ``serve``, the service's). The load average is
+recorded before and after each run: the machine is shared.
 The text model's ONNX export (``text.export_cache``) is
 kept in one folder for all runs, filled before them and untimed (``--export-cache warm``, the default: a
 job in a data folder that has ingested before; ``cold``: each run exports, as a first ingest does).
@@ -65,6 +66,8 @@ class PeakMemory:
 
     def __init__(self) -> None:
         self.peak = 0
+        self.own_peak = 0
+        """This process's own largest resident size: the ingesting process (in ``serve``: the service's)."""
         self.cpu_s = 0.0
         self.seen: dict[int, tuple[int, float]] = {}
         """pid -> (its parent's pid, the largest CPU seconds sampled)."""
@@ -84,6 +87,8 @@ class PeakMemory:
                 cpu = max(self.seen.get(proc.pid, (0, 0.0))[1], times.user + times.system)
                 self.seen[proc.pid] = (parent, cpu)
             self.peak = max(self.peak, total)
+            with contextlib.suppress(psutil.Error):
+                self.own_peak = max(self.own_peak, me.memory_info().rss)
 
     def _tree_cpu(self) -> float:
         me = psutil.Process()
@@ -138,6 +143,7 @@ def run_one(engine: str, files: list[Path], profile: str, ray_cpus: int) -> dict
                 result = _ingest_job(settings, files, engine, ray_cpus)
             result["wall_s"] = time.perf_counter() - started
         result["peak_rss_mb"] = memory.peak / 2**20
+        result["peak_own_rss_mb"] = memory.own_peak / 2**20
         result["cpu_s"] = memory.cpu_s
         result["workers"] = settings.extract.workers or os.cpu_count() or 1
     return result
@@ -252,8 +258,8 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| engine | wall s | pages/s | % of extract | units/s | extract pages/s (busy, per worker)"
         " | encode units/s (busy) | write units/s (busy) | model load s | CPU s / page | peak MB"
-        " | load before/after (1 min) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | ingest process peak MB | load before/after (1 min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     ceiling = next((r["pages"] / r["wall_s"] for r in results if r["engine"] == "extract"), 0.0)
     for r in results:
@@ -274,6 +280,7 @@ def table(results: list[dict[str, Any]]) -> str:
             rate("load", "busy_s"),
             f"{r['cpu_s'] / r['pages']:.2f}" if r.get("cpu_s") and r["pages"] else "",
             f"{r['peak_rss_mb']:.0f}",
+            f"{r['peak_own_rss_mb']:.0f}" if "peak_own_rss_mb" in r else "",
             f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")

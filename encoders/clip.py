@@ -25,7 +25,7 @@ from PIL import Image
 from figvault.cores import usable_cores
 from figvault.encoders.base import EncodingError, PartialEncoding
 from figvault.encoders.device import Precision, require_device, resolve_device, resolve_precision, torch_dtype
-from figvault.encoders.inputs import ALPHA_BACKGROUND, as_rgb, check_text
+from figvault.encoders.inputs import ALPHA_BACKGROUND, ImageInput, as_rgb, check_text
 from figvault.encoders.lazy import LazyModel
 from figvault.encoders.version import NORMALIZE, ChannelSpec
 from figvault.encoders.weights import ClipWeights, FileHashCache, resolve_clip_weights
@@ -313,14 +313,16 @@ class ClipEncoder(LazyModel):
         """
         return self._encode_images(images, lenient=False).vectors
 
-    def encode_images_partial(self, images: Sequence[Image.Image]) -> PartialEncoding:
+    def encode_images_partial(self, images: Sequence[ImageInput]) -> PartialEncoding:
         """Like :meth:`encode_images`, but bad images are skipped and reported instead of failing the batch.
 
         ``vectors[k]`` belongs to ``images[indices[k]]``; ``errors`` maps the skipped indices to reasons.
+        An image may be given as a loader (decoded when its batch is preprocessed, then let go: a batch of
+        ingest holds a few full-size images at a time, not all of them; an EncodingError it raises skips it).
         """
         return self._encode_images(images, lenient=True)
 
-    def _encode_images(self, images: Sequence[Image.Image], *, lenient: bool) -> PartialEncoding:
+    def _encode_images(self, images: Sequence[ImageInput], *, lenient: bool) -> PartialEncoding:
         import torch
 
         self._ensure_loaded()
@@ -350,12 +352,12 @@ class ClipEncoder(LazyModel):
                 parts.append(self._forward(pixels=torch.stack(tensors)))
         return PartialEncoding(self._concat(parts), indices, errors)
 
-    def _submit(self, images: Sequence[Image.Image], indices: range) -> list[Future[torch.Tensor]]:
+    def _submit(self, images: Sequence[ImageInput], indices: range) -> list[Future[torch.Tensor]]:
         return [self._preprocess_pool().submit(self._preprocess, images[i], i) for i in indices]
 
-    def _preprocess(self, image: Image.Image, index: int) -> torch.Tensor:
+    def _preprocess(self, image: ImageInput, index: int) -> torch.Tensor:
         assert self._transform is not None
-        return self._transform(as_rgb(image, index))
+        return self._transform(as_rgb(image() if callable(image) else image, index))
 
     def _preprocess_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PIL import Image
 
 from figvault.encoders.base import EncodingError
+
+ImageLoader = Callable[[], Image.Image]
+"""An image decoded when it is needed (raises EncodingError when it cannot be)."""
+ImageInput = Image.Image | ImageLoader
 
 # Figures often have transparent backgrounds; open_clip's convert("RGB") would turn them black, which
 # is not what a reader sees. Transparent pixels are composited onto this colour first.

@@ -114,6 +114,11 @@ class IngestSettings(BaseModel):
     the pipeline drains between batches)."""
     queue_docs: int = Field(default=2, ge=1)
     """Depth of the queues between the stages: extracted documents waiting for the encoder."""
+    held_images_mb: int = Field(default=1024, ge=1)
+    """MiB of figure images a local run's extracted documents may hold in the ingest process (in
+    ``serve``: the service's) while they wait to be encoded and written; past it no further extraction
+    starts until documents are written. Each extraction running adds at most half of
+    ``extract.doc_memory_mb`` on top (a document's own cap)."""
     encode_batch_units: int = Field(default=128, ge=1)
     """Units of several documents encoded in one call (the encoder's own ``batch_size`` splits it)."""
     ray_encode_actors: int = Field(default=1, ge=1)

@@ -129,3 +129,7 @@ class DocumentExtraction(BaseModel):
     ocr_timeouts: int = 0
     """Figures whose OCR read ``extract.ocr_timeout_s`` stopped: their in-picture words are missing (on a
     busy machine a read takes longer; raise the limit and extract again to get them)."""
+
+    def image_bytes(self) -> int:
+        """Bytes of the figures' PNG images."""
+        return sum(len(figure.png) for figure in self.figures)

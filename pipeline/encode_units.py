@@ -8,6 +8,7 @@ alias while any unit is missing from the new collection.
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from figvault.encoders.base import EncodingError
 from figvault.errors import FigvaultError
 from figvault.retrieval.schema import DenseChannel
 from figvault.units import FigureUnit
@@ -95,18 +97,19 @@ def _encode_images(
     todo: list[int],
     out: EncodedUnits,
 ) -> None:
-    decoded: list[Image.Image] = []
-    readable: list[int] = []
-    for i in todo:
-        try:
-            decoded.append(decode_image(image(i)))
-            readable.append(i)
-        except (KeyError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            out.failed[i] = f"image {units[i].image[:12]} unreadable ({type(exc).__name__})"
-    if not decoded:
-        return
-    partial = encoders.clip.encode_images_partial(decoded)
+    # Each image decoded where its batch is preprocessed and let go after: decoded all at once, a batch of
+    # 128 large figures took gigabytes in the ingesting process (in ``serve``: the service's).
+    loaders = [functools.partial(_decoded, image, i, units[i].image) for i in todo]
+    partial = encoders.clip.encode_images_partial(loaders)
     for k, index in enumerate(partial.indices):
-        out.vectors[readable[index]]["clip"] = partial.vectors[k].tolist()
+        out.vectors[todo[index]]["clip"] = partial.vectors[k].tolist()
     for index, reason in partial.errors.items():
-        out.failed[readable[index]] = reason
+        out.failed[todo[index]] = reason
+
+
+def _decoded(image: Callable[[int], bytes], index: int, key: str) -> Image.Image:
+    """Unit ``index``'s image decoded; EncodingError when it is gone or unreadable."""
+    try:
+        return decode_image(image(index))
+    except (KeyError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise EncodingError(f"image {key[:12]} unreadable ({type(exc).__name__})") from None

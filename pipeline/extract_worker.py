@@ -121,6 +121,18 @@ class WorkerResult:
     extraction: DocumentExtraction
     page_texts: dict[int, str] = field(default_factory=dict)
 
+    def detach_images(self) -> list[bytes]:
+        """The figures' PNGs, taken out of the result (each figure's ``png`` left empty), in figure order."""
+        images = [figure.png for figure in self.extraction.figures]
+        for figure in self.extraction.figures:
+            figure.png = b""
+        return images
+
+    def attach_images(self, images: list[bytes]) -> None:
+        """Put back what ``detach_images`` took."""
+        for figure, png in zip(self.extraction.figures, images, strict=True):
+            figure.png = png
+
 
 def _mp_context() -> Any:
     global _context
@@ -220,7 +232,7 @@ def _extract_here(
         if isinstance(exc.__cause__, MemoryError):
             raise ExtractionError(_memory_reason(limits)) from None
         raise
-    figure_bytes = sum(len(f.png) for f in extraction.figures)
+    figure_bytes = extraction.image_bytes()
     if figure_bytes > limits.memory_mb * MiB // 2:
         # The images travel to the parent and into the blob store: their total is held to the limit too.
         raise ExtractionError(
@@ -242,10 +254,14 @@ def _run_main(
 ) -> None:
     """The worker process: ``target(*args)`` under ``limits``; its value, or a FigvaultError's class and
     reason, or a one-line reason, goes back through ``conn``. It ends when ``requester`` is gone."""
+    images: list[bytes] = []
     try:
         _set_limits(limits)
         _watch_requester(requester)
-        message: tuple[str, Any] = ("ok", target(*args))
+        value = target(*args)
+        if isinstance(value, WorkerResult):
+            images = value.detach_images()
+        message: tuple[str, Any] = ("ok", (value, len(images)))
     except FigvaultError as exc:
         message = ("raise", (type(exc), str(exc)))
     except MemoryError:
@@ -255,10 +271,17 @@ def _run_main(
             "error",
             _memory_reason(limits, verb) if _no_thread_stack(exc) else shown_line(exc, typed=True),
         )
+    sent = False
     try:
         conn.send(message)
+        sent = True
+        # Each image its own message: pickled within the value, a document's images would be held twice
+        # here (the objects and the pickle) and twice in the parent (the message and the unpickled bytes).
+        for png in images:
+            conn.send_bytes(png)
     except MemoryError:
-        conn.send(("error", _memory_reason(limits, verb)))
+        if not sent:  # (after the value, the parent reads the end of the pipe: a worker gone mid-answer)
+            conn.send(("error", _memory_reason(limits, verb)))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the requester is gone (killed, SIGTERM): nobody to tell, and no traceback on its terminal
     finally:
@@ -439,11 +462,14 @@ def _answer(receiver: Connection, process: Any) -> Any:
     """What the worker sent: its value, or raised as the FigvaultError or reason it sent."""
     try:
         kind, payload = receiver.recv()
-    except EOFError:  # it died without a word
+        if kind == "ok":
+            value, count = payload
+            if isinstance(value, WorkerResult):
+                value.attach_images([receiver.recv_bytes() for _ in range(count)])
+            return value
+    except EOFError:  # it died without a word (or before its last image)
         process.join(5)
         raise _crash_error(process.exitcode) from None
-    if kind == "ok":
-        return payload
     if kind == "raise":
         cls, reason = payload
         raise cls(reason)

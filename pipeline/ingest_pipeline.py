@@ -745,6 +745,7 @@ class IngestRunner:
                     bar.update(1)
                     elapsed = time.perf_counter() - started
                     bar.set_postfix(units=units_done, units_s=f"{units_done / max(elapsed, 1e-9):.1f}")
+                del result  # its images, which would otherwise stay while the next document is extracted
         finally:
             if bar is not None:
                 bar.close()

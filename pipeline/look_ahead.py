@@ -14,7 +14,8 @@ extracting them again. What a run boundary guarantees stays:
 - **the same limits**: each extraction in its own limited worker (``extract.doc_timeout_s``,
   ``doc_memory_mb``), and at most ``extract.workers`` worker processes at once over both runs
   (``Slots``);
-- **bounded memory**: at most one extracted document per slot is held ahead;
+- **bounded memory**: at most one extracted document per slot is held ahead, and none starts while the
+  run's documents and those held ahead have ``ingest.held_images_mb`` of images (``HeldImages``);
 - **in flight**: the files extracted ahead are listed (``paths``) in the job's checkpoint, so a process
   death charges them as it charges the run's own; **cancel**: ``close`` (the job's end, whatever ends it)
   stops them within ``CANCEL_POLL_S``.
@@ -55,6 +56,60 @@ class Slots:
             self._semaphore.release()
 
 
+class HeldImages:
+    """The figure images extracted documents hold in this process (in ``serve``: the service's) until
+    their run hands each on (written, or failed), against ``ingest.held_images_mb``: an extraction waits
+    for room in its slot (each adds at most its own cap, half of ``extract.doc_memory_mb``), and nothing
+    starts ahead for the next run without room. A run's extraction starts whenever the run holds none,
+    whatever is held ahead: the run's own documents always drain, those held ahead only once it has ended."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[str, tuple[int, bool]] = {}  # file -> (bytes, held ahead of its run)
+        self._adopted: set[str] = set()  # files a run took while they were extracted ahead
+        self._changed = threading.Condition()
+
+    def hold(
+        self, key: str, size: int, *, ahead: bool = False, dropped: Callable[[], bool] | None = None
+    ) -> None:
+        """``key``'s document holds ``size`` bytes (``ahead``: for the next run), unless ``dropped`` says its
+        extraction ahead was dropped meanwhile (asked under the lock ``release`` takes)."""
+        with self._changed:
+            if dropped is None or not dropped():
+                self._held[key] = (size, ahead and key not in self._adopted)
+
+    def adopt(self, key: str) -> None:
+        """``key``'s document, extracted ahead, belongs to the run now."""
+        with self._changed:
+            self._adopted.add(key)
+            if key in self._held:
+                self._held[key] = (self._held[key][0], False)
+
+    def release(self, key: str) -> None:
+        with self._changed:
+            self._adopted.discard(key)
+            if self._held.pop(key, None) is not None:
+                self._changed.notify_all()
+
+    def room(self) -> bool:
+        """Whether a run's extraction may start."""
+        with self._changed:
+            run = sum(size for size, ahead in self._held.values() if not ahead)
+            return run == 0 or sum(size for size, _ in self._held.values()) < self.limit
+
+    def room_ahead(self) -> bool:
+        """Whether an extraction for the next run may start."""
+        with self._changed:
+            return sum(size for size, _ in self._held.values()) < self.limit
+
+    def wait_for_room(self, cancelled: Callable[[], bool]) -> None:
+        """Until ``room``; ExtractCancelled when ``cancelled`` turns true meanwhile."""
+        with self._changed:
+            while not self._changed.wait_for(self.room, timeout=CANCEL_POLL_S):
+                if cancelled():
+                    raise ExtractCancelled("cancelled before extraction")
+
+
 Raw = tuple[WorkerResult | str, float]
 """An extraction done ahead: the worker's result (or the reason it failed) and when it started
 (``time.perf_counter``), so its busy time counts in the run that adopts it."""
@@ -70,8 +125,8 @@ class _Started:
 class LookAhead:
     """The next run's files and their extractions started ahead (see the module)."""
 
-    def __init__(self, settings: Settings, slots: Slots, count: int) -> None:
-        self.settings, self.slots, self.count = settings, slots, count
+    def __init__(self, settings: Settings, slots: Slots, count: int, images: HeldImages) -> None:
+        self.settings, self.slots, self.count, self.images = settings, slots, count, images
         self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="figvault-ahead")
         self.profiles = SofficeProfiles()  # kept across runs: a deck's conversion reuses a built profile
@@ -118,7 +173,10 @@ class LookAhead:
         with self.slots.held(cancelled):
             started = time.perf_counter()
             settings = self.settings.extract
-            return extract_raw(path, settings, cancelled=cancelled, profiles=self.profiles), started
+            result = extract_raw(path, settings, cancelled=cancelled, profiles=self.profiles)
+            if isinstance(result, WorkerResult):  # before the slot is free: the next extraction counts it
+                self.images.hold(str(path), result.extraction.image_bytes(), ahead=True, dropped=halt.is_set)
+            return result, started
 
     def adopt(self, specs: Sequence[DocSpec], clock: StageClock) -> list[Adopted]:
         """The run of ``specs`` takes the extractions started ahead for its files (each a future of the
@@ -128,13 +186,15 @@ class LookAhead:
         for spec in specs:
             item = self.started.pop(str(spec.path), None)
             if item is not None:
+                self.images.adopt(str(spec.path))
                 adopted.append(Adopted(_prepared(item, spec, clock), spec, item.halt))
         self.drop()  # (the job has named the next run's files before this run: ``todo`` is theirs)
         return adopted
 
     def drop(self) -> None:
-        for item in self.started.values():
-            item.halt.set()
+        for path, item in self.started.items():
+            item.halt.set()  # (before the release: an extraction ending now holds nothing, ``hold``)
+            self.images.release(path)
         self.started.clear()
 
     def close(self) -> None:

@@ -37,8 +37,8 @@ from figvault.cores import usable_cores
 from figvault.errors import FigvaultError, one_line
 from figvault.ingest.soffice_profiles import SofficeProfiles
 from figvault.pipeline.encode_units import EncodedUnits
-from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, extract_many, file_size
-from figvault.pipeline.look_ahead import Adopted, LookAhead, Slots
+from figvault.pipeline.extract_worker import CANCEL_POLL_S, ExtractCancelled, MiB, extract_many, file_size
+from figvault.pipeline.look_ahead import Adopted, HeldImages, LookAhead, Slots
 from figvault.pipeline.stages import (
     DocSpec,
     EncodeJob,
@@ -222,15 +222,19 @@ class _Extractions:
         workers: int,
         limit: int,
         slots: Slots,
+        images: HeldImages,
         adopted: Sequence[Adopted] = (),
     ) -> None:
         self.settings, self.clock, self.stop, self.limit, self.slots = settings, clock, stop, limit, slots
+        self.images = images
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="figvault-extract")
-        self.adopted = list(adopted)  # extracted (or extracting) ahead, while the run before drained
-        taken = {id(a.spec) for a in self.adopted}
+        # Extracted (or extracting) ahead, while the run before drained; each let go once collected (its
+        # future holds the document, images and all).
+        self.adopted = {a.future: a for a in adopted}
+        taken = {id(a.spec) for a in adopted}
         self.todo = deque(largest_first([s for s in specs if id(s) not in taken]))
-        self.running: dict[Future[Outcome], DocSpec] = {a.future: a.spec for a in self.adopted}
-        for item in self.adopted:
+        self.running: dict[Future[Outcome], DocSpec] = {a.future: a.spec for a in adopted}
+        for item in adopted:
             clock.begin(item.spec)
         self.ready: deque[PreparedDoc] = deque()
         self.profiles = SofficeProfiles()  # one LibreOffice profile per worker slot, for the run
@@ -251,9 +255,14 @@ class _Extractions:
             raise ExtractCancelled("cancelled before extraction")
         settings, stop = self.settings.extract, self.stop
         with self.slots.held(stop.is_set):
-            return extract_and_prepare(
+            # Looked at with the slot held, so what the extraction before it in the slot holds counts.
+            self.images.wait_for_room(stop.is_set)
+            outcome = extract_and_prepare(
                 spec, settings, self.clock, cancelled=stop.is_set, profiles=self.profiles
             )
+            if isinstance(outcome, PreparedDoc):
+                self.images.hold(str(spec.path), outcome.extraction.image_bytes())
+        return outcome
 
     def start_more(self) -> None:
         while self.todo and len(self.running) + len(self.ready) < self.limit:
@@ -266,9 +275,11 @@ class _Extractions:
         for the encoder."""
         for future in [f for f in self.running if f.done()]:
             spec, result = self.running.pop(future), future.result()
+            self.adopted.pop(future, None)
             if isinstance(result, str):
                 yield spec, result
             else:
+                self.images.hold(str(spec.path), result.extraction.image_bytes())  # (an adopted one's too)
                 self.ready.append(result)
 
     def hand_on(self, inbox: queue.Queue[PreparedDoc]) -> int:
@@ -283,10 +294,10 @@ class _Extractions:
         """Cancel what has not started, wait for the rest (``stop`` set: they end within CANCEL_POLL_S)."""
         for future in self.running:
             future.cancel()
-        for item in self.adopted:
+        for item in self.adopted.values():
             item.halt.set()
         self.pool.shutdown(wait=True)
-        wait([item.future for item in self.adopted])
+        wait(list(self.adopted))
         self.profiles.close()
 
 
@@ -317,10 +328,11 @@ class LocalEngine(Engine):
         super().__init__(settings)
         self.slots_count = extract_workers(settings, sys.maxsize)
         self.slots = Slots(self.slots_count)
+        self.images = HeldImages(settings.ingest.held_images_mb * MiB)
         self.ahead: LookAhead | None = None
 
     def look_ahead(self, paths: Sequence[Path], worth: Callable[[Path], bool], *, now: bool = False) -> None:
-        self.ahead = self.ahead or LookAhead(self.settings, self.slots, self.slots_count)
+        self.ahead = self.ahead or LookAhead(self.settings, self.slots, self.slots_count, self.images)
         self.ahead.name(paths, worth)
         if now:
             self.ahead.start(self.slots_count - self.ahead.busy())
@@ -358,8 +370,9 @@ class LocalEngine(Engine):
             daemon=True,
         )
         extractions = _Extractions(
-            self.settings, specs, clock, stop, workers, workers + depth, self.slots, adopted
+            self.settings, specs, clock, stop, workers, workers + depth, self.slots, self.images, adopted
         )
+        del adopted  # (their documents: ``_Extractions.adopted``)
         watch = CancelWatch(cancelled)
         in_encoder = 0
         encoder.start()
@@ -375,16 +388,22 @@ class LocalEngine(Engine):
                     item = lane.outbox.get(timeout=WAIT_S)
                     in_encoder -= 1
                     yield item
+                    self.images.release(str(item[0].path))  # written by the caller by now
+                    del item  # (its images, when the next document waits for room)
                 watch.stop_if_cancelled()
         finally:
             stop.set()  # running extractions notice within CANCEL_POLL_S and kill their workers
             extractions.close()
             encoder.join()
+            for spec in specs:  # those not handed on (cancelled, an error) are let go with the run
+                self.images.release(str(spec.path))
 
     def _start_ahead(self, extractions: _Extractions, clock: StageClock) -> None:
         """Once this run has nothing left to start, its free slots extract the next run's files
         (``look_ahead``); the job's checkpoint then names them in flight (``clock.listener``)."""
         if self.ahead is None or extractions.todo:
+            return
+        if not self.images.room_ahead():
             return
         free = self.slots_count - extractions.busy() - self.ahead.busy()
         if self.ahead.start(free) and clock.listener is not None:
@@ -418,6 +437,7 @@ class LocalEngine(Engine):
                 results = [one_line(exc)] * len(batch)
             for doc, result in zip(batch, results, strict=True):
                 lane.outbox.put((doc.spec, result))
+            del batch, results, doc, result  # their images go once written, not when the next batch comes
 
 
 class SequentialEngine(Engine):

@@ -4,11 +4,13 @@ reason, and the rest of its batch is stored (tiny random CLIP, fp32, through the
 from __future__ import annotations
 
 import random
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from figvault.pipeline import stages
 from figvault.pipeline.encode_units import encode_units
@@ -112,3 +114,39 @@ def test_a_text_two_units_share_is_encoded_once() -> None:
     )
     assert sorted(encoder.asked) == ["a caption", "page text of page 1"]
     assert [v["text"] for v in encoded.vectors] == [[19.0, 112.0], [9.0, 97.0], [19.0, 112.0]]
+
+
+def test_images_are_decoded_a_few_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """24 figures, CLIP batches of 4: at most a few full-size decoded images exist at once (those being
+    preprocessed), and the vectors are those of the images decoded up front. Before, every image of the
+    encode batch (up to ``ingest.encode_batch_units``, 128) was decoded before the first was encoded: 60
+    noise photos of 2000x2000 took 1.4 GB in the ingesting process."""
+    from figvault.encoders.factory import build_encoders
+    from figvault.pipeline import encode_units as encode_module
+    from tests.generated_docs import figure_png
+
+    settings = tiny_settings(tmp_path / "data", TINY_A, text=False, lexical=False)
+    settings.clip.batch_size = 4
+    encoders = build_encoders(settings)
+    rng = random.Random(1)
+    units = [random_unit(rng, i, tenant="acme", groups=["eng"], doc_id="d") for i in range(24)]
+    pngs = [figure_png(300 + i, size=(320, 240)) for i in range(24)]
+    alive: set[int] = set()
+    most: list[int] = [0]
+    decode = encode_module.decode_image
+
+    def counted(data: bytes) -> Image.Image:
+        image = decode(data)
+        key = id(image)
+        alive.add(key)
+        most[0] = max(most[0], len(alive))
+        weakref.finalize(image, alive.discard, key)
+        return image
+
+    monkeypatch.setattr(encode_module, "decode_image", counted)
+    channel = DenseChannel("clip", encoders.clip.dim, "clip_test")
+    encoded = encode_units(encoders, [channel], units, image=pngs.__getitem__, texts=[""] * 24)
+    assert encoded.failed == {}
+    expected = encoders.clip.encode_images([decode(p) for p in pngs])
+    assert np.allclose([v["clip"] for v in encoded.vectors], expected, atol=1e-5)
+    assert most[0] <= 8, most[0]
