@@ -277,6 +277,7 @@ class _Extractions:
             spec, result = self.running.pop(future), future.result()
             self.adopted.pop(future, None)
             if isinstance(result, str):
+                self.images.release(str(spec.path))  # (one extracted ahead is held before it is prepared)
                 yield spec, result
             else:
                 self.images.hold(str(spec.path), result.extraction.image_bytes())  # (an adopted one's too)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import threading
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from figvault.encoders.factory import EncoderSet, build_encoders
 from figvault.pipeline import runner as runner_module
 from figvault.pipeline.extract_worker import ExtractLimits, WorkerResult, run_limited
 from figvault.pipeline.ingest_pipeline import INDEXED
-from figvault.pipeline.jobs import JobState
+from figvault.pipeline.jobs import JobState, run_here
 from figvault.pipeline.runner import LocalEngine
 from figvault.pipeline.stages import DocSpec, StageClock, extract_and_prepare
 from figvault.units import DocumentExtraction, DocumentMeta, ExtractedFigure, FigureKind, FigureUnit
@@ -98,8 +99,8 @@ def test_no_extraction_starts_while_the_run_holds_its_share_of_images(
         return outcome
 
     def written(finished: int, _in_flight: list[str], _clock: StageClock) -> None:
-        if finished:
-            events.append("written")
+        # (also called when a document starts: a write is a new count)
+        events.extend(["written"] * (finished - events.count("written")))
 
     monkeypatch.setattr(runner_module, "extract_and_prepare", extracting)
     settings = tiny_settings(tmp_path / "data", TINY_A)
@@ -180,3 +181,36 @@ def test_a_written_document_is_let_go_before_the_next_extraction(
     final = run_batches(settings, photos)
     assert final.state == JobState.SUCCEEDED and final.result[INDEXED] == 4, final.message
     assert alive == [0, 0, 0, 0]
+
+
+def test_a_document_extracted_ahead_that_fails_to_prepare_holds_nothing(
+    tmp_path: Path, photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file extracted ahead (held from its extraction) fails as its units are prepared: the run lets its
+    images go and goes on. Before, they stayed held, and the run's next extraction waited for room that never
+    came (the job hung until cancelled; here it is cancelled after 120 s)."""
+    from figvault.pipeline import stages
+    from figvault.pipeline.jobs import JobStore, JobType
+
+    prepare = stages.prepare_units
+
+    def refused(extraction: DocumentExtraction, spec: DocSpec) -> Any:
+        if spec.path.name in {"photos-0.pdf", "photos-1.pdf"}:
+            raise ValueError("hostile units")
+        return prepare(extraction, spec)
+
+    monkeypatch.setattr(stages, "prepare_units", refused)
+    settings = tiny_settings(tmp_path / "data", TINY_A)
+    settings.extract.workers, settings.ingest.batch_docs, settings.ingest.held_images_mb = 1, 3, 1
+    jobs = JobStore.open(settings)
+    params = {"paths": [str(p) for p in photos[:3]], "groups": ["eng"], "engine": "local"}
+    job = jobs.create(JobType.INGEST, params, started_by="t", tenant="acme")
+    ended: list[Any] = []
+    runner = threading.Thread(target=lambda: ended.append(run_here(settings, job)), daemon=True)
+    runner.start()
+    runner.join(120)
+    if runner.is_alive():  # let the stuck run go before failing
+        jobs.request_cancel(job.id)
+        runner.join(60)
+    assert ended and ended[0].state == JobState.SUCCEEDED, ended and ended[0].message
+    assert ended[0].result[INDEXED] == 1 and ended[0].result["failed"] == 2
