@@ -311,7 +311,7 @@ class ClipEncoder(LazyModel):
 
         A bad image raises EncodingError naming its index; see :meth:`encode_images_partial`.
         """
-        return self._encode_images(images, lenient=False).vectors
+        return self._encode_images(images, lenient=False, loaders=False).vectors
 
     def encode_images_partial(self, images: Sequence[ImageInput]) -> PartialEncoding:
         """Like :meth:`encode_images`, but bad images are skipped and reported instead of failing the batch.
@@ -320,9 +320,11 @@ class ClipEncoder(LazyModel):
         An image may be given as a loader (decoded when its batch is preprocessed, then let go: a batch of
         ingest holds a few full-size images at a time, not all of them; an EncodingError it raises skips it).
         """
-        return self._encode_images(images, lenient=True)
+        return self._encode_images(images, lenient=True, loaders=True)
 
-    def _encode_images(self, images: Sequence[ImageInput], *, lenient: bool) -> PartialEncoding:
+    def _encode_images(
+        self, images: Sequence[ImageInput], *, lenient: bool, loaders: bool
+    ) -> PartialEncoding:
         import torch
 
         self._ensure_loaded()
@@ -333,11 +335,11 @@ class ClipEncoder(LazyModel):
         errors: dict[int, str] = {}
         # Decoding and resizing (PIL, GIL released) of the next batch run in worker threads while the model
         # works on the current one; big figure images make preprocessing a large share of the cost.
-        pending = self._submit(images, chunks[0]) if chunks else []
+        pending = self._submit(images, chunks[0], loaders) if chunks else []
         for number, chunk in enumerate(chunks):
             ready = pending
             if number + 1 < len(chunks):
-                pending = self._submit(images, chunks[number + 1])
+                pending = self._submit(images, chunks[number + 1], loaders)
             tensors: list[torch.Tensor] = []
             for index, future in zip(chunk, ready, strict=True):
                 try:
@@ -352,12 +354,15 @@ class ClipEncoder(LazyModel):
                 parts.append(self._forward(pixels=torch.stack(tensors)))
         return PartialEncoding(self._concat(parts), indices, errors)
 
-    def _submit(self, images: Sequence[ImageInput], indices: range) -> list[Future[torch.Tensor]]:
-        return [self._preprocess_pool().submit(self._preprocess, images[i], i) for i in indices]
+    def _submit(
+        self, images: Sequence[ImageInput], indices: range, loaders: bool
+    ) -> list[Future[torch.Tensor]]:
+        return [self._preprocess_pool().submit(self._preprocess, images[i], i, loaders) for i in indices]
 
-    def _preprocess(self, image: ImageInput, index: int) -> torch.Tensor:
+    def _preprocess(self, image: ImageInput, index: int, loaders: bool) -> torch.Tensor:
+        """``image`` (with ``loaders``, a loader's) as the model's input tensor."""
         assert self._transform is not None
-        return self._transform(as_rgb(image() if callable(image) else image, index))
+        return self._transform(as_rgb(image() if loaders and callable(image) else image, index))
 
     def _preprocess_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

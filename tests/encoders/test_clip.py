@@ -117,6 +117,8 @@ def test_bad_inputs_name_their_position(tiny_clip_settings: Settings, tmp_path: 
     encoder = clip_encoder(tiny_clip_settings)
     with pytest.raises(EncodingError, match="item 1: expected a PIL image"):
         encoder.encode_images([Image.new("RGB", (8, 8)), "not an image"])  # type: ignore[list-item]
+    with pytest.raises(EncodingError, match="item 0: expected a PIL image, got function"):
+        encoder.encode_images([lambda: Image.new("RGB", (8, 8))])  # loaders: encode_images_partial's only
     with pytest.raises(EncodingError, match="item 0: empty image"):
         encoder.encode_images([Image.new("RGB", (0, 5))])
     broken = tmp_path / "broken.png"
