@@ -279,8 +279,7 @@ class _Extractions:
             if isinstance(result, str):
                 self.images.release(str(spec.path))  # (one extracted ahead is held before it is prepared)
                 yield spec, result
-            else:
-                self.images.hold(str(spec.path), result.extraction.image_bytes())  # (an adopted one's too)
+            else:  # (held already: by ``_extract``, or by the look-ahead for an adopted one)
                 self.ready.append(result)
 
     def hand_on(self, inbox: queue.Queue[PreparedDoc]) -> int:
