@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 from PIL import Image, ImageDraw
 
@@ -292,3 +293,16 @@ def pie_panel(page: pymupdf.Page, centre: tuple[float, float], radius: float, ti
         page.draw_rect((cx + radius + 6, y, cx + radius + 12, y + 6), color=None, fill=colour)
         page.insert_text((cx + radius + 15, y + 6), f"Answer {k + 1}", fontsize=7)
     return (min(cx - radius, cx - width / 2), cy - radius - 22, cx + radius + 50, cy + radius)
+
+
+def noise_pdf(path: Path, seed: int) -> Path:
+    """A one-page PDF with a captioned photo of noise: about 2.8 MiB of figure image once extracted."""
+    rng = np.random.default_rng(seed)
+    png = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(png, "PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_image(pymupdf.Rect(60, 90, 540, 570), stream=png.getvalue())
+    page.insert_text((60, 600), f"Figure 1: site photo number {seed}.", fontsize=10)
+    path.write_bytes(doc.tobytes())
+    return path

@@ -5,17 +5,13 @@ of them before it starts another extraction (each extraction adding at most its 
 from __future__ import annotations
 
 import gc
-import io
 import os
 import threading
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pymupdf
 import pytest
-from PIL import Image
 
 from figvault.encoders.factory import EncoderSet, build_encoders
 from figvault.pipeline import runner as runner_module
@@ -26,6 +22,7 @@ from figvault.pipeline.runner import LocalEngine
 from figvault.pipeline.stages import DocSpec, StageClock, extract_and_prepare
 from figvault.units import DocumentExtraction, DocumentMeta, ExtractedFigure, FigureKind, FigureUnit
 from tests.encoders.tiny_models import TINY_A, tiny_settings
+from tests.generated_docs import noise_pdf
 from tests.pipeline.test_runner import ingest, run_batches
 
 MiB = 2**20
@@ -57,19 +54,6 @@ def test_a_documents_images_come_from_the_worker_once() -> None:
     assert [f.png[0] for f in result.extraction.figures] == list(range(8))  # each in its own figure
     assert result.page_texts == {1: "page text"}
     assert peak < 64 * MiB * 1.4, peak / MiB
-
-
-def noise_pdf(path: Path, seed: int) -> Path:
-    """A one-page PDF with a captioned photo of noise: about 2.8 MiB of figure image once extracted."""
-    rng = np.random.default_rng(seed)
-    png = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(png, "PNG")
-    doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    page.insert_image(pymupdf.Rect(60, 90, 540, 570), stream=png.getvalue())
-    page.insert_text((60, 600), f"Figure 1: site photo number {seed}.", fontsize=10)
-    path.write_bytes(doc.tobytes())
-    return path
 
 
 @pytest.fixture(scope="module")
