@@ -217,8 +217,10 @@ class BlobStore:
         """The blob's file path, or its URL on a remote storage (the CLI prints it)."""
         return self.storage.location(self._name(key))
 
-    def put(self, data: bytes) -> str:
-        key = self.key_for(data)
+    def put(self, data: bytes, key: str | None = None) -> str:
+        """Store ``data`` under its key. ``key``: its sha256 when the caller has it already (a unit's
+        ``image``, from ``prepare_units``), so a large image is hashed once per ingest, not once per use."""
+        key = self.key_for(data) if key is None else key
         name = self._name(key)
         if not self.storage.exists(name):
             self.storage.write(name, data)

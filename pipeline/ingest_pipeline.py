@@ -901,7 +901,7 @@ class IngestRunner:
     @staticmethod
     def _blob_keys(prepared: PreparedDoc) -> list[str]:
         assert prepared.encoded is not None, "the engine yields encoded documents"
-        return sorted({BlobStore.key_for(prepared.pngs[i]) for i in prepared.encoded.ok})
+        return sorted({prepared.units[i].image for i in prepared.encoded.ok})  # hashed in prepare_units
 
     def _sweep_later(self, note: str | None) -> None:
         """``sweep_note_later`` of a failed write's note (none yet: nothing was written); its failure leaves
@@ -1021,7 +1021,7 @@ class IngestRunner:
         t = time.perf_counter()
         assert prepared.encoded is not None, "the engine yields encoded documents"
         for i in prepared.encoded.ok:
-            self.blobs.put(prepared.pngs[i])
+            self.blobs.put(prepared.pngs[i], key=prepared.units[i].image)
         extraction = prepared.extraction
         # The original, for whole-page images in the search page (pipeline/sources.py; never raises).
         sources.keep(self.settings, extraction.doc_sha256, path, extraction.meta.mime, name=name)
