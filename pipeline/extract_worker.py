@@ -467,7 +467,9 @@ def _answer(receiver: Connection, process: Any) -> Any:
             if isinstance(value, WorkerResult):
                 value.attach_images([receiver.recv_bytes() for _ in range(count)])
             return value
-    except EOFError:  # it died without a word (or before its last image)
+    # It died without a word, before its last image, or while it wrote one (killed mid-message, the pipe
+    # raises OSError "got end of file during message"): its exit code says why.
+    except (EOFError, OSError):
         process.join(5)
         raise _crash_error(process.exitcode) from None
     if kind == "raise":

@@ -9,10 +9,12 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
+from multiprocessing import Pipe
 from pathlib import Path
 
 import psutil
@@ -356,3 +358,25 @@ def test_a_thread_the_memory_limit_cannot_start_is_a_memory_failure() -> None:
             start_a_thread_with_a_large_stack, (), ExtractLimits(seconds=60, memory_mb=512), verb="extract"
         )
     assert "more than 512 MiB of memory" in str(err.value)
+
+
+class _KilledWorker:
+    """A worker process the kernel killed (SIGKILL): what ``_answer`` learns its end from."""
+
+    exitcode = -signal.SIGKILL
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_a_worker_killed_mid_message_is_reported_as_killed() -> None:
+    """Killed while it wrote its answer (the out-of-memory killer, during a large image), a worker leaves
+    half a message in the pipe: its reason is that it was killed, not the pipe's "got end of file during
+    message" as the document's failure."""
+    receiver, sender = Pipe(duplex=False)
+    os.write(sender.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # a 1,000-byte message cut at 10
+    sender.close()
+    with pytest.raises(ExtractionError, match="killed") as raised:
+        extract_worker._answer(receiver, _KilledWorker())
+    assert isinstance(raised.value, extract_worker.MachineBoundError)
+    receiver.close()
