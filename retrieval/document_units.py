@@ -13,12 +13,43 @@ from typing import Any
 import numpy as np
 
 from figvault.access import Principal
-from figvault.retrieval.schema import OUTPUT_FIELDS, row_to_unit
+from figvault.retrieval.schema import (
+    F_CAPTION,
+    F_DOC,
+    F_DOC_ID,
+    F_GEOMETRY,
+    F_GROUPS,
+    F_ID,
+    F_KIND,
+    F_LABEL,
+    F_PAGE,
+    F_SHA,
+    F_TENANT,
+    OUTPUT_FIELDS,
+    row_to_unit,
+)
 from figvault.search_models import SearchFilters
 from figvault.units import FigureUnit
 
 MAX_DOCUMENT_UNITS = 5_000
-"""A document with more figures than this is shown by its first ones (a viewer cannot use more)."""
+"""A document with more figures than this is shown a window of this many, in reading order, around the
+figure asked for (a viewer cannot use more)."""
+
+DOCUMENT_UNIT_FIELDS = [
+    F_ID,
+    F_DOC_ID,
+    F_DOC,
+    F_SHA,
+    F_PAGE,
+    F_GEOMETRY,
+    F_KIND,
+    F_LABEL,
+    F_CAPTION,
+    F_TENANT,
+    F_GROUPS,
+]
+"""What a document's figure list shows and what access is checked on: not the texts a search reads, so every
+unit of a large document can be read to put them in reading order."""
 
 
 def reading_order(unit: FigureUnit) -> tuple[int, float, float, str]:
@@ -29,17 +60,37 @@ def _served_collection(engine: Any) -> str | None:
     return engine.store.served_collection()
 
 
-def visible_units_of_document(engine: Any, principal: Principal, doc_id: str) -> list[FigureUnit]:
-    """The units of ``doc_id`` that ``principal`` may see, in reading order."""
+@dataclass
+class DocumentUnits:
+    units: list[FigureUnit]
+    """A window of the visible units, in reading order (all of them when they fit)."""
+    offset: int
+    """The place of ``units[0]`` in the document's reading order."""
+    total: int
+    """The units of the document the caller may see."""
+
+
+def visible_units_of_document(
+    engine: Any, principal: Principal, doc_id: str, around: str | None = None
+) -> DocumentUnits:
+    """The units of ``doc_id`` that ``principal`` may see, in reading order: at most ``MAX_DOCUMENT_UNITS``,
+    from the first, or centred on the unit ``around`` when the caller may see it. All of the document's
+    rows are read (their list fields only) so the window is the reading order's, not the store's."""
     collection = _served_collection(engine)
-    if collection is None:
-        return []
-    expr = engine.filter_for(principal, SearchFilters(doc_ids=[doc_id]))
+    expr = None if collection is None else engine.filter_for(principal, SearchFilters(doc_ids=[doc_id]))
     if expr is None:
-        return []
-    rows = engine.store.query_rows(collection, expr, OUTPUT_FIELDS, limit=MAX_DOCUMENT_UNITS)
-    units = [row_to_unit(row) for row in rows]
-    return sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)
+        return DocumentUnits([], 0, 0)
+    units = [row_to_unit(row) for row in engine.store.query_rows(collection, expr, DOCUMENT_UNIT_FIELDS)]
+    units = sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)
+    start = _window_start([u.unit_id for u in units], around, MAX_DOCUMENT_UNITS)
+    return DocumentUnits(units[start : start + MAX_DOCUMENT_UNITS], start, len(units))
+
+
+def _window_start(unit_ids: list[str], around: str | None, size: int) -> int:
+    """Where a window of ``size`` ids starts: 0, or with ``around`` (when listed) in its middle."""
+    if len(unit_ids) <= size or around not in unit_ids:
+        return 0
+    return max(0, min(unit_ids.index(around) - size // 2, len(unit_ids) - size))
 
 
 @dataclass

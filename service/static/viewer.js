@@ -51,14 +51,18 @@ export class PageViewer {
     this.returnFocus = document.activeElement;
     this.units = [hit];
     this.index = 0;
+    this.offset = 0;
+    this.total = 1;
     this.dialog.showModal();
     this.show(hit);
     try {
-      const units = await this.unitsOf(hit.doc_id);
-      const at = units.findIndex((u) => u.unit_id === hit.unit_id);
+      const listed = await this.unitsOf(hit.doc_id, hit.unit_id);
+      const at = listed.units.findIndex((u) => u.unit_id === hit.unit_id);
       if (at >= 0 && this.units[0] === hit) {
-        this.units = units.map((u) => ({ ...u, doc: hit.doc, doc_id: hit.doc_id }));
+        this.units = listed.units.map((u) => ({ ...u, doc: hit.doc, doc_id: hit.doc_id }));
         this.index = at;
+        this.offset = listed.offset;
+        this.total = listed.total;
         this.updateNav();
         // Opened from the map: the point had no geometry, the document's unit list has.
         if (!hit.bbox) this.show(this.units[at]);
@@ -68,10 +72,15 @@ export class PageViewer {
     }
   }
 
-  async unitsOf(docId) {
-    if (!this.docUnits.has(docId)) {
-      const body = await getJson(`/v1/documents/${encodeURIComponent(docId)}/units`);
-      this.docUnits.set(docId, body.units || []);
+  // The document's figures around this one: all of them, or a window of a very large document's (asked
+  // again when the figure lies outside the window held).
+  async unitsOf(docId, unitId) {
+    const held = this.docUnits.get(docId);
+    if (!held || !held.units.some((u) => u.unit_id === unitId)) {
+      const query = new URLSearchParams({ around: unitId });
+      const body = await getJson(`/v1/documents/${encodeURIComponent(docId)}/units?${query}`);
+      const units = body.units || [];
+      this.docUnits.set(docId, { units, offset: body.offset || 0, total: body.total || units.length });
     }
     return this.docUnits.get(docId);
   }
@@ -91,7 +100,7 @@ export class PageViewer {
   updateNav() {
     this.prev.disabled = this.index <= 0;
     this.next.disabled = this.index >= this.units.length - 1;
-    this.position.textContent = this.units.length > 1 ? `figure ${this.index + 1} of ${this.units.length}` : "";
+    this.position.textContent = this.total > 1 ? `figure ${this.offset + this.index + 1} of ${this.total}` : "";
   }
 
   showNote(text) {

@@ -25,6 +25,7 @@ from figvault.pipeline.sources import (
     SlidesUnavailableError,
     SourceUnavailableError,
 )
+from figvault.retrieval import document_units
 from tests.service.conftest import GROUPS, World
 
 
@@ -131,6 +132,31 @@ def test_document_units_in_reading_order(world: World) -> None:
             assert unit["image_url"] == f"/v1/units/{unit['unit_id']}/image"
             x0, y0, x1, y1 = unit["bbox"]
             assert 0 <= x0 < x1 <= unit["page_size"][0] and 0 <= y0 < y1 <= unit["page_size"][1]
+
+
+def test_a_large_documents_figures_are_a_window_of_its_reading_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``MAX_DOCUMENT_UNITS`` figures a document was listed by whichever rows the store returned first
+    (not its first figures, and maybe not the one the viewer was opened on, which then had no previous or
+    next). Now: the first ones in reading order, or a window around ``around``, with the offset and total."""
+    doc = next(d for d in world.docs if len(d.unit_ids) >= 2)
+    world.add_user("windowed", Role.READER, doc.groups, doc.tenant)
+    url = f"/v1/documents/{doc.doc_id}/units"
+    headers = world.headers("windowed")
+    whole = world.client.get(url, headers=headers).json()
+    order = [u["unit_id"] for u in whole["units"]]
+    assert (whole["offset"], whole["total"]) == (0, len(order))
+    monkeypatch.setattr(document_units, "MAX_DOCUMENT_UNITS", 1)
+    first = world.client.get(url, headers=headers).json()
+    assert [u["unit_id"] for u in first["units"]] == order[:1]
+    assert (first["offset"], first["total"]) == (0, len(order))
+    last = world.client.get(url, params={"around": order[-1]}, headers=headers).json()
+    assert [u["unit_id"] for u in last["units"]] == order[-1:]
+    assert (last["offset"], last["total"]) == (len(order) - 1, len(order))
+    # A unit id the caller cannot name in this document lists the first window, as without one.
+    other = world.client.get(url, params={"around": "no-such-unit"}, headers=headers).json()
+    assert other == first
 
 
 def test_map_is_for_admins_only(world: World) -> None:

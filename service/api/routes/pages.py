@@ -12,8 +12,8 @@ import logging
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -32,7 +32,7 @@ from figvault.pipeline.sources import (
     SlidesUnavailableError,
     SourceUnavailableError,
 )
-from figvault.retrieval.document_units import visible_units_of_document
+from figvault.retrieval.document_units import MAX_DOCUMENT_UNITS, visible_units_of_document
 from figvault.search_models import MAX_PAGE
 from figvault.service.admission import Overloaded
 from figvault.service.api.routes.search import AUTH_RESPONSES
@@ -88,6 +88,11 @@ class DocumentUnitsOut(BaseModel):
     doc: str
     units: list[DocumentUnitOut]
     """In reading order: by page, then top to bottom, then left to right."""
+    offset: int = Field(description="The place of the first unit listed in the document's reading order.")
+    total: int = Field(
+        description="The document's figures you can see: more than listed when the document has more than"
+        f" {MAX_DOCUMENT_UNITS:,} (a window around `around`, else the first).",
+    )
 
 
 def visible_document(db: DbDep, principal: Principal, doc_id: str, action: str) -> DocumentRecord:
@@ -106,16 +111,27 @@ def visible_document(db: DbDep, principal: Principal, doc_id: str, action: str) 
     summary="The figures of one document you can see, in reading order",
     response_model=DocumentUnitsOut,
 )
-def document_units(doc_id: DocIdPath, principal: Viewer, db: DbDep, engine: EngineDep) -> DocumentUnitsOut:
+def document_units(
+    doc_id: DocIdPath,
+    principal: Viewer,
+    db: DbDep,
+    engine: EngineDep,
+    around: Annotated[
+        str | None, Query(max_length=64, description="A unit id: list the window of figures around it.")
+    ] = None,
+) -> DocumentUnitsOut:
     record = visible_document(db, principal, doc_id, "document_units")
     doc_id = record.doc_id
-    units = visible_units_of_document(engine, principal, doc_id)
+    listed = visible_units_of_document(engine, principal, doc_id, around)
+    units = listed.units
     audit.record(
         db.conn(), principal, "document_units", unit_ids=[u.unit_id for u in units], detail={"doc_id": doc_id}
     )
     return DocumentUnitsOut(
         doc_id=doc_id,
         doc=record.name,
+        offset=listed.offset,
+        total=listed.total,
         units=[
             DocumentUnitOut(
                 unit_id=u.unit_id,
