@@ -48,12 +48,26 @@ DOCUMENT_UNIT_FIELDS = [
     F_TENANT,
     F_GROUPS,
 ]
-"""What a document's figure list shows and what access is checked on: not the texts a search reads, so every
-unit of a large document can be read to put them in reading order."""
+"""What a document's figure list shows (and access is checked on): not the texts or vectors a search reads."""
+
+ORDER_FIELDS = [F_ID, F_PAGE, F_GEOMETRY, F_TENANT, F_GROUPS]
+"""What reading order and access need of a row: read for every unit of a document too large to list."""
+
+ID_CHUNK = 1_000
+"""Unit ids per read of a window's rows (an ``in`` list of 5,000 ids is a 250 KB filter)."""
 
 
 def reading_order(unit: FigureUnit) -> tuple[int, float, float, str]:
-    return (unit.page, round(unit.bbox[1], 1), round(unit.bbox[0], 1), unit.unit_id)
+    return _order(unit.page, unit.bbox, unit.unit_id)
+
+
+def _order(page: int, bbox: Any, unit_id: str) -> tuple[int, float, float, str]:
+    return (page, round(bbox[1], 1), round(bbox[0], 1), unit_id)
+
+
+def _row_order(row: dict[str, Any]) -> tuple[int, float, float, str]:
+    bbox = (row.get(F_GEOMETRY) or {}).get("bbox") or (0.0, 0.0, 0.0, 0.0)
+    return _order(row[F_PAGE], bbox, row[F_ID])
 
 
 def _served_collection(engine: Any) -> str | None:
@@ -74,16 +88,35 @@ def visible_units_of_document(
     engine: Any, principal: Principal, doc_id: str, around: str | None = None
 ) -> DocumentUnits:
     """The units of ``doc_id`` that ``principal`` may see, in reading order: at most ``MAX_DOCUMENT_UNITS``,
-    from the first, or centred on the unit ``around`` when the caller may see it. All of the document's
-    rows are read (their list fields only) so the window is the reading order's, not the store's."""
+    from the first, or centred on the unit ``around`` when the caller may see it. A document with more:
+    every row's place and access are read (``ORDER_FIELDS``, small), then the window's rows, so the window
+    is the reading order's, not whichever rows the store returns first."""
     collection = _served_collection(engine)
     expr = None if collection is None else engine.filter_for(principal, SearchFilters(doc_ids=[doc_id]))
     if expr is None:
         return DocumentUnits([], 0, 0)
-    units = [row_to_unit(row) for row in engine.store.query_rows(collection, expr, DOCUMENT_UNIT_FIELDS)]
-    units = sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)
-    start = _window_start([u.unit_id for u in units], around, MAX_DOCUMENT_UNITS)
-    return DocumentUnits(units[start : start + MAX_DOCUMENT_UNITS], start, len(units))
+    size = MAX_DOCUMENT_UNITS
+    rows = engine.store.query_rows(collection, expr, DOCUMENT_UNIT_FIELDS, limit=size + 1)
+    if len(rows) <= size:  # the usual document: one read
+        units = _visible_in_order(principal, rows)
+        return DocumentUnits(units, 0, len(units))
+    del rows
+    placed = engine.store.query_rows(collection, expr, ORDER_FIELDS)
+    ids = [r[F_ID] for r in sorted(placed, key=_row_order) if principal.sees(r[F_TENANT], r[F_GROUPS])]
+    del placed
+    start = _window_start(ids, around, size)
+    window = ids[start : start + size]
+    read = [
+        row
+        for i in range(0, len(window), ID_CHUNK)
+        for row in engine.store.get_rows_by_id(collection, window[i : i + ID_CHUNK], DOCUMENT_UNIT_FIELDS)
+    ]
+    return DocumentUnits(_visible_in_order(principal, read), start, len(ids))
+
+
+def _visible_in_order(principal: Principal, rows: list[dict[str, Any]]) -> list[FigureUnit]:
+    units = (row_to_unit(row) for row in rows)
+    return sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)
 
 
 def _window_start(unit_ids: list[str], around: str | None, size: int) -> int:
