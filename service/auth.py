@@ -74,6 +74,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise AuthError("token has no subject")
     if len(sub) > _MAX_SUBJECT_CHARS or text_problem(sub) or strip_invisible(sub) != sub:
         raise AuthError("token subject is too long or holds control or formatting characters")
+    if sub.strip() != sub:  # " jo " would be an account apart from "jo", shown alike in lists and the audit
+        raise AuthError("token subject starts or ends with a space")
     tenant = claims.get("tenant", "default")
     if not isinstance(tenant, str) or not tenant:
         raise AuthError("token tenant claim is not a string")

@@ -79,6 +79,9 @@ def test_rs256_token_with_generated_key(tmp_path: Path, rsa_pair: tuple[Any, str
         ("expired", _claims(exp=int(time.time()) - 120), {}),
         ("no exp", _claims(exp=None), {}),
         ("no sub", _claims(sub=None), {}),
+        # " jo " would be an account apart from "jo" that every list and audit entry shows alike.
+        ("sub with edge spaces", _claims(sub=" jo "), {}),
+        ("sub of spaces", _claims(sub="   "), {}),
         ("wrong audience", _claims(aud="other"), {"jwt_audience": "figvault"}),
         ("missing audience", _claims(), {"jwt_audience": "figvault"}),
         ("unexpected audience", _claims(aud="figvault"), {}),
