@@ -55,6 +55,11 @@ def check_text(value: str) -> str:
     return value
 
 
+def check_optional_text(value: str | None) -> str | None:
+    """``check_text`` of a query parameter that may be left out."""
+    return None if value is None else check_text(value)
+
+
 def strip_invisible(value: str) -> str:
     """``value`` without lone surrogates and formatting characters (Unicode class Cf: bidi overrides and
     isolates, zero-width spaces and joiners), NFC-normalised: a name as people see it. Control characters

@@ -365,12 +365,19 @@ class JobStore:
         visible_to: Principal | None = None,
         started_by_id: str | None = None,
         phase: str | None = None,
+        older_than: Job | None = None,
     ) -> list[Job]:
         """Newest first, at most ``limit``; with ``keep``, the newest ``limit`` jobs it keeps (read in pages,
         so a caller's short list is not cut short by others' jobs). ``visible_to``: only the jobs that
         caller may see (``visible_clause`` in SQL, then ``job_visible`` on each); ``started_by_id``: only
-        the jobs of that account (``Principal.identity``); ``phase``: only jobs in that phase."""
+        the jobs of that account (``Principal.identity``); ``phase``: only jobs in that phase;
+        ``older_than``: only the jobs after that one in this order (the next page of a listing)."""
         query = select(jobs)
+        if older_than is not None:
+            at = older_than.created_at
+            query = query.where(
+                or_(jobs.c.created_at < at, and_(jobs.c.created_at == at, jobs.c.id < older_than.id))
+            )
         if tenants is not None:
             query = query.where(jobs.c.tenant.in_(tenants))
         if started_by_id is not None:

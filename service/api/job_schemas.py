@@ -287,6 +287,10 @@ def _tenths(done: int, total: int) -> float | None:
 
 class JobListOut(BaseModel):
     jobs: list[JobOut]
+    next_before: str | None = Field(
+        None,
+        description="When there may be older jobs: the `before` that lists them (the last job's id).",
+    )
 
 
 class FolderIngestBody(BaseModel):

@@ -568,6 +568,37 @@ def test_list_is_not_cut_short_by_jobs_the_caller_cannot_see(service: Service) -
     assert [j["id"] for j in response.json()["jobs"]] == [mine.id]
 
 
+def test_older_jobs_are_listed_page_by_page(service: Service) -> None:
+    """The list stopped at the newest 500 jobs: older ones were out of reach. ``next_before`` names the
+    ``before`` that lists the next page; a job the caller may not see is no cursor (404, as a missing id)."""
+    service.client.app.state.jobs.stop()  # the jobs stay queued: nothing to wait for
+    store = JobStore.open(service.settings)
+    made = [
+        store.create(JobType.INGEST, {"groups": ["eng"]}, started_by="editor", tenant="default").id
+        for _ in range(7)
+    ]
+    hidden = store.create(JobType.INGEST, {"groups": ["ops"]}, started_by="u0", tenant="default").id
+    headers = service.headers("editor")
+    everything = service.client.get("/v1/jobs", params={"limit": 500}, headers=headers).json()
+    assert everything["next_before"] is None
+    pages: list[list[str]] = []
+    before: str | None = None
+    while len(pages) < 100:
+        params: dict[str, object] = {"limit": 3, **({"before": before} if before else {})}
+        body = service.client.get("/v1/jobs", params=params, headers=headers).json()
+        pages.append([j["id"] for j in body["jobs"]])
+        before = body["next_before"]
+        if before is None:
+            break
+    listed = [job_id for page in pages for job_id in page]
+    assert listed == [j["id"] for j in everything["jobs"]]
+    assert listed[:7] == made[::-1] and hidden not in listed
+    assert all(len(page) == 3 for page in pages[:-1]) and len(pages) > 2
+    for cursor in (hidden, "0" * 12):
+        response = service.client.get("/v1/jobs", params={"before": cursor}, headers=headers)
+        assert response.status_code == 404 and response.json()["detail"] == "job not found"
+
+
 def test_listing_jobs_reads_only_the_callers_rows(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
     """GET /v1/jobs parsed every job row of the tenant (JSON params, errors, result) to find the few the
     caller may see: 300 newer jobs of other groups cost 300 parses a call. The database now selects them."""

@@ -11,7 +11,7 @@ from figvault.access import Action, Principal
 from figvault.pipeline import audit
 from figvault.service.api.schemas import AUTH_RESPONSES
 from figvault.service.deps import AuditDep, DbDep, require
-from figvault.text_checks import check_text
+from figvault.text_checks import check_optional_text
 
 FLUSH_WAIT_S = 5.0
 """How long a read of the trail waits for the audit writer to commit the rows queued before it."""
@@ -20,10 +20,6 @@ router = APIRouter(prefix="/v1", tags=["audit"], responses=AUTH_RESPONSES)
 
 MAX_OFFSET = 1_000_000_000
 """Paging is bounded: an offset past SQLite's integers used to be a 500."""
-
-
-def _text(value: str | None) -> str | None:
-    return None if value is None else check_text(value)
 
 
 @router.get("/audit", summary="Audit entries of your tenant, newest first", response_model=audit.AuditPage)
@@ -45,15 +41,17 @@ def list_audit(
     user: Annotated[
         str | None,
         Query(max_length=128, description="Only the entries of the account this user name holds now."),
-        AfterValidator(_text),
+        AfterValidator(check_optional_text),
     ] = None,
     account: Annotated[
         str | None,
         Query(max_length=128, description="Only this account's entries (an entry's `account`)."),
-        AfterValidator(_text),
+        AfterValidator(check_optional_text),
     ] = None,
     action: Annotated[
-        str | None, Query(max_length=64, description="e.g. search, ingest, delete."), AfterValidator(_text)
+        str | None,
+        Query(max_length=64, description="e.g. search, ingest, delete."),
+        AfterValidator(check_optional_text),
     ] = None,
 ) -> audit.AuditPage:
     writer.flush(FLUSH_WAIT_S)  # the searches already answered are on the page

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -51,6 +52,7 @@ from figvault.service.deps import DbDep, EngineDep, JobIdPath, SettingsDep, bear
 from figvault.service.pending_ingests import pending_ingest_slot
 from figvault.service.throttle import too_many_requests
 from figvault.settings import Settings
+from figvault.text_checks import check_optional_text
 
 router = APIRouter(
     prefix="/v1",
@@ -113,11 +115,25 @@ def _visible_job(store: JobStore, principal: Principal, job_id: str) -> Job:
 
 @router.get("/jobs", summary="Jobs you may see, newest first (editors, admins)", response_model=JobListOut)
 def list_jobs(
-    request: Request, principal: JobReader, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request,
+    principal: JobReader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Only jobs older than this one (a job you may see: else 404 as for any job id): the"
+            " `next_before` of a page lists the next page.",
+        ),
+        AfterValidator(check_optional_text),
+    ] = None,
 ) -> JobListOut:
-    jobs = _store(request).list(limit=limit, visible_to=principal)
+    store = _store(request)
+    older_than = None if before is None else _visible_job(store, principal, before)
+    jobs = store.list(limit=limit, visible_to=principal, older_than=older_than)
     registry = _registry(request)
-    return JobListOut(jobs=[JobOut.of(j, principal, registry) for j in jobs])
+    more = jobs[-1].id if len(jobs) == limit else None
+    return JobListOut(jobs=[JobOut.of(j, principal, registry) for j in jobs], next_before=more)
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
