@@ -56,7 +56,27 @@ def visible_documents(
     scan of the collection on Milvus Lite, seconds at 100k units, once per such document before). Only
     groups the caller shares are shown.
     """
-    records = visible_records(conn, principal, doc_id)
+    return documents_out(engine, principal, visible_records(conn, principal, doc_id))
+
+
+def document_page(
+    conn: Database, engine: Engine, principal: Principal, *, after: str | None, limit: int | None
+) -> tuple[list[DocumentOut], int, str | None]:
+    """``visible_documents`` a page at a time, in id order: at most ``limit`` (None: all) of those whose id
+    sorts after ``after``; with how many the caller may see in all and the ``after`` of the next page (None
+    when this one is the last). ``after`` is only compared, never looked up: any string is a cursor."""
+    # Sorted here, not by the database: PostgreSQL's collation may order ids unlike Python's ``>``.
+    records = sorted(visible_records(conn, principal), key=lambda r: r.doc_id)
+    total = len(records)
+    if after is not None:
+        records = [r for r in records if r.doc_id > after]
+    more = limit is not None and len(records) > limit
+    records = records[:limit] if limit is not None else records
+    return documents_out(engine, principal, records), total, records[-1].doc_id if more else None
+
+
+def documents_out(engine: Engine, principal: Principal, records: list[DocumentRecord]) -> list[DocumentOut]:
+    """The records as the caller sees them (their counts of units the caller could open, shared groups)."""
     unsure = [r.doc_id for r in records if r.units and r.state != DocState.INDEXED]
     counted = engine.count_by_document(principal, unsure) if unsure else {}
     out: list[DocumentOut] = []

@@ -195,7 +195,12 @@ class DocumentOut(BaseModel):
 
 class DocumentListOut(BaseModel):
     documents: list[DocumentOut]
+    """In id order."""
     total: int
+    """The documents you can see, on every page."""
+    next_after: str | None = Field(
+        default=None, description="When more documents follow this page: the `after` that lists them."
+    )
 
 
 class DocumentPatch(BaseModel):

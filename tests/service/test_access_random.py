@@ -86,6 +86,7 @@ def test_random_principals_see_exactly_their_units(world: World) -> None:
         for doc_id, shown in docs.items():
             assert shown["units"] == len(expected_docs[doc_id].unit_ids)
             assert set(shown["groups"]) <= set(principal.groups)
+        assert page_of_documents(world, headers, 2) == sorted(expected_docs), name
         for doc in world.docs:
             one = world.client.get(f"/v1/documents/{doc.doc_id}", headers=headers)
             if doc.doc_id in expected_docs:
@@ -96,6 +97,25 @@ def test_random_principals_see_exactly_their_units(world: World) -> None:
     # The draw exercised the interesting cases: callers who see nothing, some, and hidden units.
     assert checked_hidden > 0
     assert 0 in seen_counts and any(0 < n < len(all_units) for n in seen_counts)
+
+
+def page_of_documents(world: World, headers: dict[str, str], limit: int) -> list[str]:
+    """Every document the caller sees, read ``limit`` at a time through ``next_after``: their ids in the
+    order read (each page holds the same ``total``)."""
+    ids: list[str] = []
+    after: str | None = None
+    totals: set[int] = set()
+    for _ in range(100):
+        params: dict[str, object] = {"limit": limit, **({"after": after} if after is not None else {})}
+        body = world.client.get("/v1/documents", params=params, headers=headers).json()
+        ids.extend(d["doc_id"] for d in body["documents"])
+        totals.add(body["total"])
+        assert len(body["documents"]) <= limit
+        after = body["next_after"]
+        if after is None:
+            break
+    assert totals == {len(ids)}
+    return ids
 
 
 def test_every_search_is_audited(world: World) -> None:

@@ -803,3 +803,21 @@ def test_audit_pages_by_the_last_id_read_neither_repeat_nor_skip(world: World) -
     past = world.client.get("/v1/audit", params={"before": 10**6}, headers=admin).json()
     whole = world.client.get("/v1/audit", headers=admin).json()
     assert past["total"] == whole["total"] - 1  # the whole trail: all but the entry of the read just before
+
+
+def test_a_page_of_documents_is_what_is_audited(world: World) -> None:
+    """A listing's audit entry names the documents it showed, a page's (an entry holds a bounded number of
+    ids: a listing of thousands was recorded cut), with the total the caller sees."""
+    headers = world.headers("admin")
+    whole = world.client.get("/v1/documents", headers=headers).json()
+    assert whole["next_after"] is None and whole["total"] == len(whole["documents"]) >= 2
+    first = world.client.get("/v1/documents", params={"limit": 1}, headers=headers).json()
+    ids = sorted(d["doc_id"] for d in whole["documents"])
+    assert [d["doc_id"] for d in first["documents"]] == ids[:1] and first["next_after"] == ids[0]
+    entry = world.client.get("/v1/audit", params={"action": "documents", "limit": 1}, headers=headers).json()[
+        "entries"
+    ][0]
+    assert entry["detail"] == {"doc_ids": ids[:1], "total": len(ids)}
+    # A cursor is only compared, never looked up: past the last id, an empty last page.
+    past = world.client.get("/v1/documents", params={"after": "~"}, headers=headers).json()
+    assert (past["documents"], past["total"], past["next_after"]) == ([], len(ids), None)
