@@ -40,7 +40,7 @@ def touched_pages(path: Path, settings: ExtractSettings) -> tuple[int, list[int]
     doc = pymupdf.open(path)
     try:
         pages, _ = pdf._read_pages(doc, settings, [])
-        _, covers = pdf._drop_decorations(pages, settings, [])
+        _, covers = pdf._drop_decorations(pages, settings, [], pdf.FramedPictures(doc))
         readable = [p for p in pages if p is not None]
         selected = [content.number for content in image_only_pages(readable, covers, doc)]
         return doc.page_count, selected, len(covers)

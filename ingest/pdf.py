@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import sys
@@ -42,7 +43,13 @@ from figvault.ingest.pdf_layout import (
 )
 from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import PageRenders, render_image, render_region
-from figvault.ingest.scanned_pages import ScannedPages, image_only_pages, tiled_cover
+from figvault.ingest.scanned_pages import (
+    ScannedPages,
+    has_text,
+    hidden_text_only,
+    image_only_pages,
+    tiled_cover,
+)
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -85,7 +92,7 @@ def extract_pdf_units(
         if doc.is_repaired:  # MuPDF reads what it can of a broken file without a word: say so
             extraction.warnings.append(DAMAGED_PDF)
         pages, heavy = _read_pages(doc, settings, extraction.warnings, page_texts)
-        bombs, covers = _drop_decorations(pages, settings, extraction.warnings)
+        bombs, covers = _drop_decorations(pages, settings, extraction.warnings, FramedPictures(doc))
         readable = [p for p in pages if p is not None]
         scans = image_only_pages(readable, covers, doc) if settings.scanned_pages else []
         stats = document_stats(readable)
@@ -595,27 +602,77 @@ def read_meta(doc: pymupdf.Document) -> DocumentMeta:
     )
 
 
+OWN_PICTURE_SHARE = 0.5
+"""A place and size that many pages fill with a picture is a logo or background unless at least this share
+of those pages show a picture of their own (distinct bytes) and visible text beside it (a title, a caption):
+then it is content in a fixed frame (layout class "one picture per page in one frame": a chart per page in
+an appendix, a deck of same-sized screenshots saved as PDF, a catalog). Pages of a picture and no visible
+text stay a scan's (``scanned_pages``). The corpus and distractors' repeated frames show 1 picture, or 7
+speaker photos on 29 slides (0.24)."""
+
+
+class FramedPictures:
+    """Tells a frame of pictures of their own (``OWN_PICTURE_SHARE``) from a logo's or a scan's: an image
+    object's stored (still compressed) bytes are hashed once, the same picture embedded again as another
+    object has the same bytes; inline images (no object) are one "inline" picture and an unreadable object
+    one "unreadable" picture, as before."""
+
+    def __init__(self, doc: pymupdf.Document) -> None:
+        self.doc = doc
+        self.digests: dict[int, str] = {}
+
+    def content(self, xrefs: set[int], pages: list[PageContent]) -> bool:
+        """Whether the pictures ``xrefs`` of one frame on ``pages`` are content, not one logo or a scan."""
+        needed = OWN_PICTURE_SHARE * len(pages)
+        if len(xrefs) < needed:  # too few objects to be pictures of their own: no bytes read
+            return False
+        texted = sum(1 for c in pages if has_text(c) and not hidden_text_only(self.doc[c.number - 1]))
+        return texted >= needed and len({self._digest(x) for x in xrefs}) >= needed
+
+    def _digest(self, xref: int) -> str:
+        if not xref:
+            return "inline"
+        if xref not in self.digests:
+            try:
+                self.digests[xref] = hashlib.sha256(self.doc.xref_stream_raw(xref) or b"").hexdigest()
+            except Exception:  # a damaged object: MuPDF's own error types
+                self.digests[xref] = "unreadable"
+        return self.digests[xref]
+
+
 def _drop_decorations(
-    pages: list[PageContent | None], settings: ExtractSettings, warnings: list[str]
+    pages: list[PageContent | None],
+    settings: ExtractSettings,
+    warnings: list[str],
+    frames: FramedPictures,
 ) -> tuple[dict[int, list[Box]], dict[int, ImageBox]]:
     """Remove logos, backgrounds and tiny images from the pages' image lists; return decompression bombs,
     and by page the page-covering picture dropped as a background that is not one image object on many
     pages (a scan's page: ``scanned_pages``).
 
-    A logo or background is the same picture at the same place on many pages, or the same image object
-    on many pages wherever it sits (a mascot or logo moved around from slide to slide); a tiny image is an
-    icon or bullet. Images over the source pixel limit are never rendered: their boxes are returned so that a
-    figure containing one is skipped.
+    A logo or background is the same picture at the same place on many pages (``frames`` tells pictures
+    of their own apart: ``OWN_PICTURE_SHARE``), or the same image object on many pages wherever it sits
+    (a mascot or logo moved around from slide to slide); a tiny image is an icon or bullet. Images over the
+    source pixel limit are never rendered: their boxes are returned so that a figure containing one is
+    skipped.
     """
     readable = [p for p in pages if p is not None]
+    by_number = {content.number: content for content in readable}
     pages_with: dict[tuple[object, ...], set[int]] = defaultdict(set)
+    xrefs_at: dict[tuple[object, ...], set[int]] = defaultdict(set)
     for content in readable:
         for image in content.images:
             pages_with[image.key].add(content.number)
+            xrefs_at[image.key].add(image.xref)
             if image.xref:
                 pages_with[("xref", image.xref)].add(content.number)
     threshold = max(3.0, settings.repeated_image_pages * len(pages))
-    repeated = {key for key, found in pages_with.items() if len(found) >= threshold}
+    repeated = {
+        key
+        for key, found in pages_with.items()
+        if len(found) >= threshold
+        and (key[0] == "xref" or not frames.content(xrefs_at[key], [by_number[n] for n in sorted(found)]))
+    }
     screenshots = _screenshot_slides(readable)
     tiny = settings.min_figure_pt / 3
     bombs: dict[int, list[Box]] = defaultdict(list)

@@ -226,6 +226,62 @@ def test_repeated_logo_and_tiny_icons_are_dropped(tmp_path: Path) -> None:
     assert box_iou(ex.figures[0].unit.bbox, (100, 250, 500, 450)) > 0.9
 
 
+def test_a_picture_per_page_in_one_frame_is_content_not_a_logo(tmp_path: Path) -> None:
+    """Layout class "one picture per page in one frame" (a chart per page in an appendix, same-sized
+    screenshots saved as PDF, a catalog): the same place and pixel size on every page made every one of
+    them a logo, and the document had no figures. Pictures of their own (distinct bytes) are content."""
+    doc = pymupdf.open()
+    frame = (100, 160, 500, 400)
+    for n in range(5):
+        page = doc.new_page(width=612, height=792)
+        page.insert_text((72, 70), f"Appendix A.{n + 1}", fontsize=16, fontname="hebo")
+        page.insert_image(pymupdf.Rect(frame), stream=_png(800, 480, seed=20 + n))
+        _paragraph(page, (100, 410, 540, 430), f"Figure A.{n + 1}: Load per region, scenario {n + 1}.")
+    ex = _extract(_save(doc, tmp_path / "appendix.pdf"))
+    assert [f.unit.page for f in ex.figures] == [1, 2, 3, 4, 5]
+    assert all(box_iou(f.unit.bbox, frame) > 0.9 for f in ex.figures)
+    assert [f.unit.label for f in ex.figures] == [f"Figure A.{n}" for n in range(1, 6)]
+
+
+def test_a_searchable_scan_in_one_frame_is_no_figure_per_page(tmp_path: Path) -> None:
+    """A scan with margins (its pictures under 90 % of the page, so not page-covering) and a scanner's
+    invisible OCR layer: pictures of their own in one frame, but no visible text beside them: no units,
+    as before, not a whole-page figure per page."""
+    doc = pymupdf.open()
+    for n in range(4):
+        page = doc.new_page(width=612, height=792)
+        page.insert_image(pymupdf.Rect(40, 40, 572, 752), stream=_png(532, 712, seed=30 + n))
+        page.insert_text((60, 100), "Scanned minutes of the meeting, " * 3, fontsize=9, render_mode=3)
+    ex = _extract(_save(doc, tmp_path / "scan.pdf"), ExtractSettings(workers=1, ocr=False))
+    assert ex.figures == []
+
+
+def test_a_logo_embedded_again_on_every_page_is_still_a_logo(tmp_path: Path) -> None:
+    """A producer that stores the template's logo again for every page (one image object a page, the same
+    bytes): one picture in one frame, a logo, whatever its objects."""
+    doc = pymupdf.open()
+    first = 0
+    for n in range(4):
+        page = doc.new_page(width=612, height=792)
+        logo = pymupdf.Rect(500, 20, 580, 46)
+        if not first:
+            first = page.insert_image(logo, stream=_png(120, 40, seed=5))
+        else:  # a new object holding the first one's stored bytes
+            copy = doc.get_new_xref()
+            doc.update_object(copy, doc.xref_object(first))
+            doc.update_stream(copy, doc.xref_stream_raw(first), new=True, compress=False)
+            page.insert_image(logo, xref=copy)
+        _paragraph(page, (90, 98, 540, 200), LOREM * 2)
+        if n == 2:
+            page.insert_image(pymupdf.Rect(100, 250, 500, 450), stream=_png(400, 200, seed=9))
+    path = _save(doc, tmp_path / "logos.pdf")
+    with pymupdf.open(path) as saved:
+        logos = {image[0] for n in range(4) for image in saved[n].get_images() if image[2] == 120}
+        assert len(logos) == 4, "one logo object a page"
+    ex = _extract(path)
+    assert [(f.unit.page, f.unit.kind) for f in ex.figures] == [(3, FigureKind.RASTER)]
+
+
 def test_table_caption_is_not_a_figure(tmp_path: Path) -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
