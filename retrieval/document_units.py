@@ -2,7 +2,8 @@
 
 The page viewer walks a document figure by figure; the admin map needs every visible unit with its
 vector. Both read rows with the same filter expression a search would use (``engine.filter_for``), so a
-unit the caller may not see is never read, and each row is checked once more in Python.
+unit the caller may not see is never read (but for the rows of a large document's window, read by id
+among ids that filter listed), and each row is checked once more in Python.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from figvault.access import Principal
+from figvault.retrieval.acl import in_list
 from figvault.retrieval.schema import (
     F_CAPTION,
     F_DOC,
@@ -106,10 +108,15 @@ def visible_units_of_document(
     del placed
     start = _window_start(ids, around, size)
     window = ids[start : start + size]
+    # By primary key alone (Lite looks keys up; any other clause scans the collection), at the strong
+    # consistency the order was read at, and not through the search's row cache (which would read and keep
+    # every field and vector of thousands of rows no search asked for).
     read = [
         row
         for i in range(0, len(window), ID_CHUNK)
-        for row in engine.store.get_rows_by_id(collection, window[i : i + ID_CHUNK], DOCUMENT_UNIT_FIELDS)
+        for row in engine.store.get_rows(
+            collection, in_list(F_ID, window[i : i + ID_CHUNK]), fields=DOCUMENT_UNIT_FIELDS, limit=ID_CHUNK
+        )
     ]
     return DocumentUnits(_visible_in_order(principal, read), start, len(ids))
 

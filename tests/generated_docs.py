@@ -51,17 +51,20 @@ def damaged_pdf(whole: bytes) -> bytes:
     return whole[:at] + b"startxref\n999999999\n%%EOF\n"
 
 
-def figure_pdf(path: Path, seed: int, n_figures: int = 2) -> Path:
-    """A one-page PDF with ``n_figures`` captioned raster figures about topics picked by ``seed``."""
+def figure_pdf(path: Path, seed: int, n_figures: int = 2, pages: int = 1) -> Path:
+    """A PDF of ``pages`` pages, each with ``n_figures`` (at most 2) captioned raster figures about topics
+    picked by ``seed``."""
     rng = random.Random(seed)
     doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    page.insert_text((56, 60), f"Report {seed}", fontsize=16)
-    for i in range(n_figures):
-        top = 90 + i * 360
-        topic = rng.choice(TOPICS)
-        page.insert_image(pymupdf.Rect(100, top, 460, top + 240), stream=figure_png(seed * 100 + i))
-        page.insert_text((100, top + 262), f"Figure {i + 1}: {topic} in report {seed}.", fontsize=10)
+    for p in range(pages):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((56, 60), f"Report {seed}", fontsize=16)
+        for i in range(n_figures):
+            top = 90 + i * 360
+            topic = rng.choice(TOPICS)
+            n = p * n_figures + i  # the first page's figures are those of a one-page report
+            page.insert_image(pymupdf.Rect(100, top, 460, top + 240), stream=figure_png(seed * 100 + n))
+            page.insert_text((100, top + 262), f"Figure {n + 1}: {topic} in report {seed}.", fontsize=10)
     path.write_bytes(doc.tobytes())
     return path
 

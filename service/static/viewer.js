@@ -68,15 +68,15 @@ export class PageViewer {
         if (!hit.bbox) this.show(this.units[at]);
       }
     } catch (error) {
-      this.showNote(`Other figures of this document are unavailable: ${error.message}`);
+      if (this.units[0] === hit) this.showNote(`Other figures of this document are unavailable: ${error.message}`);
     }
   }
 
   // The document's figures around this one: all of them, or a window of a very large document's (asked
   // again when the figure lies outside the window held).
-  async unitsOf(docId, unitId) {
+  async unitsOf(docId, unitId, recentre = false) {
     const held = this.docUnits.get(docId);
-    if (!held || !held.units.some((u) => u.unit_id === unitId)) {
+    if (recentre || !held || !held.units.some((u) => u.unit_id === unitId)) {
       const query = new URLSearchParams({ around: unitId });
       const body = await getJson(`/v1/documents/${encodeURIComponent(docId)}/units?${query}`);
       const units = body.units || [];
@@ -92,14 +92,36 @@ export class PageViewer {
 
   step(delta) {
     const target = this.index + delta;
-    if (target < 0 || target >= this.units.length) return;
-    this.index = target;
-    this.show(this.units[target]);
+    if (target >= 0 && target < this.units.length) {
+      this.index = target;
+      this.show(this.units[target]);
+    } else if (this.offset + target >= 0 && this.offset + target < this.total) {
+      this.stepPastWindow(delta);
+    }
+  }
+
+  // Past the edge of a very large document's window: the window around the figure at its edge.
+  async stepPastWindow(delta) {
+    const edge = this.units[this.index];
+    try {
+      const listed = await this.unitsOf(edge.doc_id, edge.unit_id, true);
+      const at = listed.units.findIndex((u) => u.unit_id === edge.unit_id);
+      const target = at + delta;
+      if (at < 0 || target < 0 || target >= listed.units.length || this.units[this.index] !== edge) return;
+      this.units = listed.units.map((u) => ({ ...u, doc: edge.doc, doc_id: edge.doc_id }));
+      this.offset = listed.offset;
+      this.total = listed.total;
+      this.index = target;
+      this.show(this.units[target]);
+    } catch (error) {
+      if (this.units[this.index] === edge) this.showNote(`Other figures of this document are unavailable: ${error.message}`);
+    }
   }
 
   updateNav() {
-    this.prev.disabled = this.index <= 0;
-    this.next.disabled = this.index >= this.units.length - 1;
+    const place = this.offset + this.index;
+    this.prev.disabled = place <= 0;
+    this.next.disabled = place >= this.total - 1;
     this.position.textContent = this.total > 1 ? `figure ${this.offset + this.index + 1} of ${this.total}` : "";
   }
 

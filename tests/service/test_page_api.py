@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -26,7 +27,8 @@ from figvault.pipeline.sources import (
     SourceUnavailableError,
 )
 from figvault.retrieval import document_units
-from tests.service.conftest import GROUPS, World
+from tests.generated_docs import figure_pdf
+from tests.service.conftest import GROUPS, World, ingest_doc
 
 
 @pytest.fixture(scope="module")
@@ -135,28 +137,40 @@ def test_document_units_in_reading_order(world: World) -> None:
 
 
 def test_a_large_documents_figures_are_a_window_of_its_reading_order(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past ``MAX_DOCUMENT_UNITS`` figures a document was listed by whichever rows the store returned first
     (not its first figures, and maybe not the one the viewer was opened on, which then had no previous or
-    next). Now: the first ones in reading order, or a window around ``around``, with the offset and total."""
-    doc = next(d for d in world.docs if len(d.unit_ids) >= 2)
-    world.add_user("windowed", Role.READER, doc.groups, doc.tenant)
-    url = f"/v1/documents/{doc.doc_id}/units"
+    next). Now: the first ones in reading order, or a window centred on ``around``, with offset and total."""
+    path = figure_pdf(tmp_path / "wide-report.pdf", seed=4242, n_figures=2, pages=4)
+    engine = world.client.app.state.engine
+    wide = ingest_doc(world.settings, path, "windowco", ["g0"], "doc-wide", encoders=engine.encoders)
+    world.add_user("windowed", Role.READER, ["g0"], "windowco")
+    url = f"/v1/documents/{wide.doc_id}/units"
     headers = world.headers("windowed")
     whole = world.client.get(url, headers=headers).json()
     order = [u["unit_id"] for u in whole["units"]]
-    assert (whole["offset"], whole["total"]) == (0, len(order))
-    monkeypatch.setattr(document_units, "MAX_DOCUMENT_UNITS", 1)
-    first = world.client.get(url, headers=headers).json()
-    assert [u["unit_id"] for u in first["units"]] == order[:1]
-    assert (first["offset"], first["total"]) == (0, len(order))
-    last = world.client.get(url, params={"around": order[-1]}, headers=headers).json()
-    assert [u["unit_id"] for u in last["units"]] == order[-1:]
-    assert (last["offset"], last["total"]) == (len(order) - 1, len(order))
-    # A unit id the caller cannot name in this document lists the first window, as without one.
-    other = world.client.get(url, params={"around": "no-such-unit"}, headers=headers).json()
-    assert other == first
+    assert sorted(order) == sorted(wide.unit_ids) and len(order) == 8
+    assert (whole["offset"], whole["total"]) == (0, 8)
+    monkeypatch.setattr(document_units, "MAX_DOCUMENT_UNITS", 3)
+    monkeypatch.setattr(document_units, "ID_CHUNK", 2)  # a window read in two parts
+
+    def window(around: str | None = None) -> tuple[list[str], int, int]:
+        params = {"around": around} if around is not None else {}
+        body = world.client.get(url, params=params, headers=headers).json()
+        return [u["unit_id"] for u in body["units"]], body["offset"], body["total"]
+
+    assert window() == (order[:3], 0, 8)
+    assert window(order[4]) == (order[3:6], 3, 8)  # centred
+    assert window(order[1]) == (order[0:3], 0, 8)  # at the start
+    assert window(order[-1]) == (order[5:8], 5, 8)  # at the end
+    # A unit id this caller cannot name in this document lists the first window, as without one: another
+    # document's, or one the caller may not see.
+    hidden = next(uid for d in world.docs if d.tenant == "acme" for uid in d.unit_ids)
+    for other in ("no-such-unit", hidden):
+        assert window(other) == (order[:3], 0, 8)
+    monkeypatch.setattr(document_units, "MAX_DOCUMENT_UNITS", 8)  # exactly as many: one read, all
+    assert window(order[5]) == (order, 0, 8)
 
 
 def test_map_is_for_admins_only(world: World) -> None:

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from figvault.access import Action, Principal
@@ -41,6 +41,7 @@ from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, RenderGateDep, SettingsDep, require
 from figvault.service.throttle import too_many_requests
 from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document
+from figvault.text_checks import check_optional_text
 
 log = logging.getLogger(__name__)
 PAGE_NOT_FOUND = "page not found: the document has no such page"
@@ -117,7 +118,9 @@ def document_units(
     db: DbDep,
     engine: EngineDep,
     around: Annotated[
-        str | None, Query(max_length=64, description="A unit id: list the window of figures around it.")
+        str | None,
+        Query(max_length=64, description="A unit id: list the window of figures around it."),
+        AfterValidator(check_optional_text),
     ] = None,
 ) -> DocumentUnitsOut:
     record = visible_document(db, principal, doc_id, "document_units")
