@@ -19,7 +19,7 @@ from PIL import Image
 from figvault.errors import ExtractionError, one_line
 from figvault.ingest import page_box
 from figvault.ingest.boxes import Box, BoxGrid, box_area, box_contains, box_intersection, box_union, h_overlap
-from figvault.ingest.captions import CaptionKind, citing_sentences
+from figvault.ingest.captions import CaptionKind, CitationIndex
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
 from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
@@ -102,7 +102,7 @@ def extract_pdf_units(
             extraction=extraction,
             settings=settings,
             headings=_HeadingTracker(stats),
-            page_texts={layout.content.number: _page_text(layout, stats) for layout in layouts},
+            citations=CitationIndex({layout.content.number: _page_text(layout, stats) for layout in layouts}),
             figure_above=_figures_above_captions(layouts),
             bombs=bombs,
             ocr=DocumentOcr(settings, extraction),
@@ -167,7 +167,7 @@ class _DocumentContext:
     extraction: DocumentExtraction
     settings: ExtractSettings
     headings: _HeadingTracker
-    page_texts: dict[int, str]
+    citations: CitationIndex
     figure_above: bool
     bombs: dict[int, list[Box]]
     ocr: DocumentOcr
@@ -199,7 +199,7 @@ def _page_figures(document: _DocumentContext, layout: PageLayout) -> list[Extrac
                 region,
                 document.extraction,
                 page_headings,
-                document.page_texts,
+                document.citations,
                 document.settings,
                 title=region.title or slide_title,
                 renders=renders if renders is not None and _needs_ocr(region, content) else None,
@@ -871,7 +871,7 @@ def _context(
     region: FigureRegion,
     content: PageContent,
     headings: _PageHeadings,
-    page_texts: dict[int, str],
+    citations: CitationIndex,
 ) -> str:
     parts: list[str] = []
     for heading in (headings.page_heading(region.box), headings.section_for(region.box)):
@@ -879,9 +879,8 @@ def _context(
             parts.append(heading)
     if region.caption is not None:
         # Citing sentences: this page first, then its neighbours, then the rest of the document.
-        order = sorted(page_texts, key=lambda n: (abs(n - content.number), n))
-        for number in order:
-            for sentence in citing_sentences(page_texts[number], region.caption.match):
+        for sentences in citations.citing_by_page(region.caption.match, content.number):
+            for sentence in sentences:
                 if sentence not in parts:
                     parts.append(sentence)
             if len(parts) >= 5:
@@ -904,7 +903,7 @@ def _make_figure(
     region: FigureRegion,
     extraction: DocumentExtraction,
     headings: _PageHeadings,
-    page_texts: dict[int, str],
+    citations: CitationIndex,
     settings: ExtractSettings,
     title: str = "",
     renders: PageRenders | None = None,
@@ -937,7 +936,7 @@ def _make_figure(
         label=caption.match.label if caption and caption.match.kind is CaptionKind.FIGURE else None,
         title=title[:MAX_TITLE_CHARS],
         caption=caption.text[:MAX_CAPTION_CHARS] if caption else "",
-        context=_context(region, content, headings, page_texts),
+        context=_context(region, content, headings, citations),
         figure_text=figure_text[:MAX_FIGURE_TEXT_CHARS],
         width=rendered.width,
         height=rendered.height,

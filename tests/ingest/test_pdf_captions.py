@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pymupdf
 import pytest
 
+from figvault.ingest import captions
 from figvault.ingest.captions import CaptionKind, citing_sentences, match_caption, split_sentences
+from figvault.ingest.extract import extract_document
+from figvault.settings import ExtractSettings
 
 
 @pytest.mark.parametrize(
@@ -78,3 +84,46 @@ def test_citing_sentences_find_the_label_and_not_its_neighbours() -> None:
         "As Figure 3 shows, throughput grows linearly.",
         "The trend in Fig. 3 holds for larger clusters too.",
     ]
+
+
+def _captioned_report(path: Path, pages: int) -> Path:
+    """A report of ``pages`` pages, each with a small captioned bar chart and body text; page 5 cites the
+    figure of page 20."""
+    doc = pymupdf.open()
+    for p in range(pages):
+        page = doc.new_page()
+        page.insert_text((72, 60), f"Section {p + 1}", fontsize=14)
+        for i, h in enumerate((40, 70, 55, 90)):
+            page.draw_rect(
+                pymupdf.Rect(100 + i * 40, 250 - h, 130 + i * 40, 250), color=(0, 0, 1), fill=(0, 0, 1)
+            )
+        page.insert_text((100, 270), f"Figure {p + 1}: Revenue of unit {p + 1} by quarter", fontsize=9)
+        body = "Revenue grew in every region this quarter. Costs were flat. " * 6
+        if p == 4:
+            body += "As Figure 20 shows, unit twenty leads. "
+        page.insert_textbox(pymupdf.Rect(72, 300, 540, 760), body, fontsize=9)
+    doc.save(path)
+    return path
+
+
+def test_each_page_is_split_into_sentences_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding the sentences that cite a caption split every page of the document again for each caption
+    (figures x pages: a 1,000-page report of a figure a page ran past its 120 s budget). Each page is split
+    once now, and a citation pages away is still found."""
+    calls = 0
+    split = captions.split_sentences
+
+    def counting(text: str) -> list[str]:
+        nonlocal calls
+        calls += 1
+        return split(text)
+
+    monkeypatch.setattr(captions, "split_sentences", counting)
+    pages = 30
+    ex = extract_document(
+        _captioned_report(tmp_path / "report.pdf", pages), ExtractSettings(workers=1, ocr=False)
+    )
+    assert [f.unit.label for f in ex.figures] == [f"Figure {n}" for n in range(1, pages + 1)]
+    assert "As Figure 20 shows, unit twenty leads." in ex.figures[19].unit.context
+    assert "unit twenty" not in ex.figures[18].unit.context
+    assert calls <= pages, f"{calls} sentence splits for {pages} pages"
