@@ -41,6 +41,45 @@ NOT_UTF8_NAME = (
 )
 
 
+PATH_TOO_LONG = "refused: its path is longer than the system allows; move it into a shorter folder path"
+FOLDER_PATH_TOO_LONG = (
+    "refused: a folder whose path is longer than the system allows: the files in it are not read; move them"
+    " into a shorter folder path"
+)
+
+
+def folder_entries(folder: Path, unlisted: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
+    """Every entry under ``folder`` (files, folders, links; a link to a folder is not followed), as
+    ``rglob("*")`` gives them, but a subfolder that cannot be listed is passed over (added to ``unlisted``
+    with the reason) instead of ending the listing: a folder path past the system's length limit raised
+    ENAMETOOLONG out of ``rglob`` and ended the whole ingest with a traceback (a hostile-file audit)."""
+
+    def passed_over(exc: OSError) -> None:
+        if unlisted is not None and exc.filename is not None and Path(exc.filename) != folder:
+            unlisted.append((Path(exc.filename), _unlisted_reason(exc)))
+
+    for top, dirs, files in os.walk(folder, onerror=passed_over):
+        base = Path(top)
+        yield from (base / name for name in (*dirs, *files))
+
+
+def _unlisted_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return FOLDER_PATH_TOO_LONG
+    if isinstance(exc, PermissionError):
+        return "refused: a folder that cannot be read (permission denied): the files in it are not read"
+    why = exc.strerror or type(exc).__name__
+    return f"refused: a folder that cannot be listed ({why}): the files in it are not read"
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a path the system cannot look at (too long: ``refusal`` says why)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def name_not_utf8(path: Path) -> bool:
     """Whether ``path``'s name has bytes that are not UTF-8 (Python holds them as lone surrogates, which no
     database, store or JSON answer can carry: such a file ended the whole ingest with UnicodeEncodeError)."""
@@ -83,7 +122,7 @@ def iter_listed(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
     from the second be read from anywhere, a review, 2026-12-06)."""
     seen: set[Path] = set()
     for path, folder in _candidates(paths):
-        if path.is_file() and refusal(path, folder) is None:
+        if _is_file(path) and refusal(path, folder) is None:
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
@@ -98,8 +137,8 @@ def skipped_files(paths: Iterable[Path]) -> list[Path]:
         p
         for raw in paths
         if Path(raw).is_dir()
-        for p in Path(raw).rglob("*")
-        if p.is_file()
+        for p in folder_entries(Path(raw))
+        if _is_file(p)
         and p.suffix.lower() not in SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(raw).parts)
     )
@@ -110,20 +149,25 @@ def refused_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     named directly that is not a regular file, and a .pdf/.pptx name inside a folder that is not a regular
     file, a symbolic link loop, a link to nothing, or a link out of that folder. Never opened."""
     out: list[tuple[Path, str]] = []
-    for path, folder in _candidates(paths):
+    unlisted: list[tuple[Path, str]] = []  # folders that could not be listed, and why
+    for path, folder in _candidates(paths, unlisted):
         reason = refusal(path, folder)
         if reason is not None and (folder is not None or path.exists()):  # else it is missing
             out.append((path, reason))
-    return out
+    return out + unlisted
 
 
-def _candidates(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+def _candidates(
+    paths: Iterable[Path], unlisted: list[tuple[Path, str]] | None = None
+) -> Iterator[tuple[Path, Path | None]]:
     """Each path named directly (with None), and each .pdf/.pptx name inside a named folder (with that
-    folder). A link to a folder inside a folder is not followed (``rglob``)."""
+    folder). A link to a folder inside a folder is not followed (``folder_entries``, which adds a subfolder
+    it cannot list to ``unlisted``)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from ((p, path) for p in sorted(path.rglob("*")) if p.suffix.lower() in SUFFIXES)
+            entries = folder_entries(path, unlisted)
+            yield from ((p, path) for p in sorted(entries) if p.suffix.lower() in SUFFIXES)
         else:
             yield path, None
 
@@ -138,6 +182,8 @@ def refusal(path: Path, folder: Path | None = None) -> str | None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return LINK_LOOP
+        if exc.errno == errno.ENAMETOOLONG:
+            return PATH_TOO_LONG
         return LINK_TO_NOTHING if path.is_symlink() else None
     if stat.S_ISDIR(mode):
         return None

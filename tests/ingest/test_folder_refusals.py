@@ -8,7 +8,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from figvault.ingest.extract import LEAVES_FOLDER, LINK_LOOP, LINK_TO_NOTHING, NOT_REGULAR, refusal
+from figvault.ingest.extract import (
+    FOLDER_PATH_TOO_LONG,
+    LEAVES_FOLDER,
+    LINK_LOOP,
+    LINK_TO_NOTHING,
+    NOT_REGULAR,
+    PATH_TOO_LONG,
+    iter_input_files,
+    refusal,
+    refused_files,
+    skipped_files,
+)
 
 
 def test_links_inside_a_folder_named_through_a_link_are_read_links_out_are_refused(tmp_path: Path) -> None:
@@ -38,3 +49,33 @@ def test_what_stat_says_decides_and_nothing_is_opened(tmp_path: Path) -> None:
     assert refusal(tmp_path / "gone.pdf", tmp_path) == LINK_TO_NOTHING
     assert refusal(tmp_path / "folder.pdf", tmp_path) is None
     assert refusal(tmp_path / "missing.pdf", tmp_path) is None
+
+
+def _deep_folder(root: Path, levels: int, name_len: int = 200) -> Path:
+    """``levels`` nested folders of ``name_len`` characters under ``root`` (made with relative steps: the
+    whole path may be past PATH_MAX, which no single call could name)."""
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        for _ in range(levels):
+            os.mkdir("d" * name_len)
+            os.chdir("d" * name_len)
+        return Path(os.getcwd())
+    finally:
+        os.chdir(here)
+
+
+def test_a_folder_path_past_the_system_limit_fails_alone(tmp_path: Path) -> None:
+    """A folder nested past PATH_MAX (4,096 bytes) ended the whole listing with ENAMETOOLONG out of
+    ``rglob``: the CLI printed a traceback and ingested nothing. Now the files above it are read, and the
+    folder that cannot be listed is refused with its reason; a file whose own path is too long is too."""
+    (tmp_path / "good.pdf").write_bytes(b"%PDF-1.7\n")
+    levels = (os.pathconf("/", "PC_PATH_MAX") - len(str(tmp_path))) // 201 + 2
+    _deep_folder(tmp_path, levels)
+    listed = [path.name for path in iter_input_files([tmp_path])]
+    assert listed == ["good.pdf"]
+    refused = refused_files([tmp_path])
+    assert [why for _, why in refused] == [FOLDER_PATH_TOO_LONG]
+    assert len(str(refused[0][0])) > os.pathconf("/", "PC_PATH_MAX")
+    assert skipped_files([tmp_path]) == []
+    assert refusal(Path(str(tmp_path) + "/x" * 3000 + ".pdf"), tmp_path) == PATH_TOO_LONG
