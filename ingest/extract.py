@@ -302,9 +302,16 @@ def sniff_mime(data: bytes) -> str:
     if b"%PDF-" in data[:1024]:
         return PDF_MIME
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        # Office saves a deck with a password as a compound file too, its zip encrypted in one stream.
+        if ENCRYPTED_PACKAGE in data:
+            raise UnsupportedFileError(ENCRYPTED_OFFICE)
         raise UnsupportedFileError("a legacy Office file (.ppt/.doc): save it as PPTX or PDF")
     raise UnsupportedFileError("not a PDF or PPTX file (unrecognised content)")
 
+
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+"""The stream name (UTF-16 in the compound file's directory) of a password-protected PPTX/DOCX/XLSX."""
+ENCRYPTED_OFFICE = "encrypted PPTX (password required): save it without a password and try again"
 
 MARKUP_REFUSED = (
     "an HTML or XML page, not PDF or PPTX (a web page saved under this name? e.g. a download that got a"

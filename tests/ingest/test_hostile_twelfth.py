@@ -101,6 +101,18 @@ def test_a_legacy_ppt_named_pptx_fails_in_words(tmp_path: Path) -> None:
     fails_with(legacy, UnsupportedFileError, "a legacy Office file (.ppt/.doc): save it as PPTX or PDF")
 
 
+def test_a_password_protected_pptx_fails_as_one_not_as_a_legacy_file(tmp_path: Path) -> None:
+    """PowerPoint saves a deck with a password as a compound file (MS-OFFCRYPTO: streams EncryptionInfo and
+    EncryptedPackage in its directory, names in UTF-16): it was told to save "as PPTX", which it is."""
+    deck = tmp_path / "quarterly.pptx"
+    directory = b"".join(
+        name.encode("utf-16-le").ljust(64, b"\0") for name in ("Root Entry", "EncryptionInfo")
+    )
+    directory += "EncryptedPackage".encode("utf-16-le").ljust(64, b"\0")
+    deck.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1016) + directory + bytes(4096))
+    fails_with(deck, UnsupportedFileError, "encrypted PPTX (password required)")
+
+
 # --- PPTX -------------------------------------------------------------------------------------------------
 
 
