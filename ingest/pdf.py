@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 from PIL import Image
@@ -43,13 +44,7 @@ from figvault.ingest.pdf_layout import (
 )
 from figvault.ingest.pdf_open import open_pdf
 from figvault.ingest.render import PageRenders, render_image, render_region
-from figvault.ingest.scanned_pages import (
-    ScannedPages,
-    has_text,
-    hidden_text_only,
-    image_only_pages,
-    tiled_cover,
-)
+from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS, ScannedPages, image_only_pages, tiled_cover
 from figvault.settings import ExtractSettings
 from figvault.units import (
     DocumentExtraction,
@@ -604,11 +599,16 @@ def read_meta(doc: pymupdf.Document) -> DocumentMeta:
 
 OWN_PICTURE_SHARE = 0.5
 """A place and size that many pages fill with a picture is a logo or background unless at least this share
-of those pages show a picture of their own (distinct bytes) and visible text beside it (a title, a caption):
-then it is content in a fixed frame (layout class "one picture per page in one frame": a chart per page in
-an appendix, a deck of same-sized screenshots saved as PDF, a catalog). Pages of a picture and no visible
-text stay a scan's (``scanned_pages``). The corpus and distractors' repeated frames show 1 picture, or 7
-speaker photos on 29 slides (0.24)."""
+of those pages each show a picture of their own (bytes no other page of the frame has) with visible text
+beside it (a title, a caption: SCAN_MAX_TEXT_CHARS characters outside the frame): then it is content in a
+fixed frame (layout class "one picture per page in one frame": a chart per page in an appendix, a deck of
+same-sized screenshots saved as PDF, a catalog). A scan's pages (a picture, a stamp, a text layer under or
+over it) stay a scan's (``scanned_pages``), a frame under FRAME_MIN_PT a logo or badge. The corpus and
+distractors' repeated frames show 1 picture, or 7 speaker photos on 29 slides (0.24)."""
+
+FRAME_MIN_PT = 100.0
+"""... both sides of the frame: a page-number badge, a letterhead or a logo stored again per page is smaller
+(a chart or screenshot is larger)."""
 
 
 class FramedPictures:
@@ -621,13 +621,14 @@ class FramedPictures:
         self.doc = doc
         self.digests: dict[int, str] = {}
 
-    def content(self, xrefs: set[int], pages: list[PageContent]) -> bool:
-        """Whether the pictures ``xrefs`` of one frame on ``pages`` are content, not one logo or a scan."""
-        needed = OWN_PICTURE_SHARE * len(pages)
-        if len(xrefs) < needed:  # too few objects to be pictures of their own: no bytes read
-            return False
-        texted = sum(1 for c in pages if has_text(c) and not hidden_text_only(self.doc[c.number - 1]))
-        return texted >= needed and len({self._digest(x) for x in xrefs}) >= needed
+    def content(self, box: Box, pictures: dict[int, int], pages: dict[int, PageContent]) -> bool:
+        """Whether a frame at ``box`` showing ``pictures`` (page number -> image object) is content."""
+        needed = OWN_PICTURE_SHARE * len(pictures)
+        if min(box[2] - box[0], box[3] - box[1]) < FRAME_MIN_PT or len(set(pictures.values())) < needed:
+            return False  # cheap answers first: no bytes read
+        shown = Counter(self._digest(xref) for xref in pictures.values())
+        own = [n for n, xref in pictures.items() if shown[self._digest(xref)] == 1]
+        return len(own) >= needed and sum(1 for n in own if _text_beside(pages[n], box)) >= needed
 
     def _digest(self, xref: int) -> str:
         if not xref:
@@ -638,6 +639,19 @@ class FramedPictures:
             except Exception:  # a damaged object: MuPDF's own error types
                 self.digests[xref] = "unreadable"
         return self.digests[xref]
+
+
+def _text_beside(content: PageContent, box: Box) -> bool:
+    """The page's text outside ``box`` holds a sentence (a scan's text layer lies under or over its picture,
+    and its stamp or page number is shorter)."""
+    outside = (len(line.text) for line in content.lines if box_intersection(line.box, box) <= 0)
+    return sum(outside) >= SCAN_MAX_TEXT_CHARS
+
+
+def _frame_box(key: tuple[Any, ...]) -> Box:
+    """The box of an image position key (``ImageBox.key``: rounded box, then pixel size)."""
+    x0, y0, x1, y1 = (float(v) for v in key[:4])
+    return (x0, y0, x1, y1)
 
 
 def _drop_decorations(
@@ -659,11 +673,11 @@ def _drop_decorations(
     readable = [p for p in pages if p is not None]
     by_number = {content.number: content for content in readable}
     pages_with: dict[tuple[object, ...], set[int]] = defaultdict(set)
-    xrefs_at: dict[tuple[object, ...], set[int]] = defaultdict(set)
+    pictures_at: dict[tuple[object, ...], dict[int, int]] = defaultdict(dict)  # key -> page -> image object
     for content in readable:
         for image in content.images:
             pages_with[image.key].add(content.number)
-            xrefs_at[image.key].add(image.xref)
+            pictures_at[image.key].setdefault(content.number, image.xref)
             if image.xref:
                 pages_with[("xref", image.xref)].add(content.number)
     threshold = max(3.0, settings.repeated_image_pages * len(pages))
@@ -671,7 +685,7 @@ def _drop_decorations(
         key
         for key, found in pages_with.items()
         if len(found) >= threshold
-        and (key[0] == "xref" or not frames.content(xrefs_at[key], [by_number[n] for n in sorted(found)]))
+        and (key[0] == "xref" or not frames.content(_frame_box(key), pictures_at[key], by_number))
     }
     screenshots = _screenshot_slides(readable)
     tiny = settings.min_figure_pt / 3

@@ -136,12 +136,11 @@ def image_only_pages(
         for content in pages
         if content.number in covers
         and len(content.paths) <= SCAN_MAX_PATHS
-        and (not has_text(content) or hidden_text_only(doc[content.number - 1]))
+        and (not _has_text(content) or hidden_text_only(doc[content.number - 1]))
     ]
 
 
-def has_text(content: PageContent) -> bool:
-    """The page's text layer holds a sentence (SCAN_MAX_TEXT_CHARS) or a large line (SCAN_MAX_TEXT_PT)."""
+def _has_text(content: PageContent) -> bool:
     lines = content.lines
     return sum(len(ln.text) for ln in lines) >= SCAN_MAX_TEXT_CHARS or any(
         ln.size >= SCAN_MAX_TEXT_PT and ln.text.strip() for ln in lines
@@ -202,7 +201,7 @@ class ScannedPages:
     def page_units(self, content: PageContent) -> list[ExtractedFigure]:
         """The units of one picture-only page (slide picture, scanned page with figures, or none)."""
         page = self.doc[content.number - 1]
-        layer = has_text(content)  # a searchable scan: its hidden text layer gives the lines, no OCR
+        layer = _has_text(content)  # a searchable scan: its hidden text layer gives the lines, no OCR
         read = self.ocr.on or layer
         image = render_image(page, page.rect, OCR_DPI, self.settings.ocr_max_pixels) if read else None
         self.frame = _Frame(content.size)

@@ -243,16 +243,34 @@ def test_a_picture_per_page_in_one_frame_is_content_not_a_logo(tmp_path: Path) -
     assert [f.unit.label for f in ex.figures] == [f"Figure A.{n}" for n in range(1, 6)]
 
 
-def test_a_searchable_scan_in_one_frame_is_no_figure_per_page(tmp_path: Path) -> None:
-    """A scan with margins (its pictures under 90 % of the page, so not page-covering) and a scanner's
-    invisible OCR layer: pictures of their own in one frame, but no visible text beside them: no units,
-    as before, not a whole-page figure per page."""
+@pytest.mark.parametrize("layer", ["invisible over", "visible under"])
+def test_a_searchable_scan_in_one_frame_is_no_figure_per_page(tmp_path: Path, layer: str) -> None:
+    """A scan with margins (its pictures under 90 % of the page, so not page-covering), a visible Bates
+    stamp and a scanner's text layer (invisible over the picture, or drawn under it): pictures of their own
+    in one frame, but no sentence of visible text beside them: no units, as before, not a whole-page figure
+    per page."""
     doc = pymupdf.open()
     for n in range(4):
         page = doc.new_page(width=612, height=792)
-        page.insert_image(pymupdf.Rect(40, 40, 572, 752), stream=_png(532, 712, seed=30 + n))
-        page.insert_text((60, 100), "Scanned minutes of the meeting, " * 3, fontsize=9, render_mode=3)
+        if layer == "visible under":
+            page.insert_text((60, 100), "Scanned minutes of the meeting, " * 3, fontsize=9)
+        page.insert_image(pymupdf.Rect(40, 30, 572, 740), stream=_png(532, 710, seed=30 + n))
+        if layer == "invisible over":
+            page.insert_text((60, 100), "Scanned minutes of the meeting, " * 3, fontsize=9, render_mode=3)
+        page.insert_text((450, 770), f"ACME{n + 1:07d}", fontsize=9)  # the Bates stamp, in the margin
     ex = _extract(_save(doc, tmp_path / "scan.pdf"), ExtractSettings(workers=1, ocr=False))
+    assert ex.figures == []
+
+
+def test_a_small_picture_stored_again_per_page_is_a_badge_not_content(tmp_path: Path) -> None:
+    """A page-number badge rendered as a picture (other bytes on every page) under body text: a frame
+    smaller than FRAME_MIN_PT is decoration whatever its bytes."""
+    doc = pymupdf.open()
+    for n in range(6):
+        page = doc.new_page(width=612, height=792)
+        _paragraph(page, (72, 90, 540, 300), LOREM * 4)
+        page.insert_image(pymupdf.Rect(276, 720, 336, 760), stream=_png(60, 40, seed=40 + n))
+    ex = _extract(_save(doc, tmp_path / "badges.pdf"), ExtractSettings(workers=1, ocr=False))
     assert ex.figures == []
 
 
