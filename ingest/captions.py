@@ -160,34 +160,58 @@ def _citing(sentences: list[str], pattern: re.Pattern[str], limit: int, max_char
     return found
 
 
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
 class CitationIndex:
     """A document's pages split into sentences once, and by kind of label the sentences that name one
-    ("Figure", "Tab.", ...): the only ones that can cite a caption. Each caption used to split every page
-    again (figures x pages: a 1,000-page report of a figure a page ran past its 120 s budget). The same
-    sentences as ``citing_sentences`` page by page: a citation starts with one of the kind's words."""
+    ("Figure", "Tab.", ...) indexed by their runs of digits: the only ones that can cite a caption are those
+    holding its kind's word and its number's first run of digits. Each caption used to split every page
+    again, then search every page's naming sentences (figures x pages: a 1,000-page report of a figure a
+    page ran past its 120 s budget). The same sentences as ``citing_sentences`` page by page: a citation
+    is a kind's word, then the number, which no digit precedes or follows (``citation_pattern``)."""
 
     def __init__(self, page_texts: dict[int, str]) -> None:
         self.page_texts = page_texts
+        self._sentences: dict[int, list[str]] | None = None
         self._naming: dict[CaptionKind, dict[int, list[str]]] = {}
+        self._by_digits: dict[CaptionKind, dict[str, dict[int, list[str]]]] = {}
+
+    def sentences(self) -> dict[int, list[str]]:
+        """Page number -> its sentences (``split_sentences``), split once."""
+        if self._sentences is None:
+            self._sentences = {number: split_sentences(text) for number, text in self.page_texts.items()}
+        return self._sentences
 
     def pages_naming(self, kind: CaptionKind) -> dict[int, list[str]]:
         """Page number -> its sentences that hold a word of ``kind``, for the pages that have some."""
         if kind not in self._naming:
             words = re.compile(_CITATION_WORDS[kind])
-            naming: dict[int, list[str]] = {}
-            for number, text in self.page_texts.items():
-                found = [s for s in split_sentences(text) if words.search(s)]
-                if found:
-                    naming[number] = found
-            self._naming[kind] = naming
+            naming = {n: [s for s in found if words.search(s)] for n, found in self.sentences().items()}
+            self._naming[kind] = {n: found for n, found in naming.items() if found}
         return self._naming[kind]
+
+    def _pages_with_digits(self, kind: CaptionKind, digits: str) -> dict[int, list[str]]:
+        if kind not in self._by_digits:
+            index: dict[str, dict[int, list[str]]] = {}
+            for number, found in self.pages_naming(kind).items():
+                for sentence in found:
+                    for run in dict.fromkeys(_DIGIT_RUN.findall(sentence)):
+                        index.setdefault(run, {}).setdefault(number, []).append(sentence)
+            self._by_digits[kind] = index
+        return self._by_digits[kind].get(digits, {})
 
     def citing_by_page(self, match: CaptionMatch, near: int) -> Iterator[list[str]]:
         """The sentences citing ``match``'s label, a page's at a time (at most 3 a page): page ``near``
         first, then its neighbours, then the rest; pages with none are left out."""
-        naming = self.pages_naming(match.kind)
+        first = _DIGIT_RUN.search(match.number)
+        pages = (
+            self._pages_with_digits(match.kind, first.group())
+            if first is not None
+            else self.pages_naming(match.kind)  # a number of other digits only: every naming sentence
+        )
         pattern = citation_pattern(match)
-        for number in sorted(naming, key=lambda n: (abs(n - near), n)):
-            found = _citing(naming[number], pattern, 3, 400)
+        for number in sorted(pages, key=lambda n: (abs(n - near), n)):
+            found = _citing(pages[number], pattern, 3, 400)
             if found:
                 yield found
