@@ -51,11 +51,16 @@ FOLDER_PATH_TOO_LONG = (
 def folder_entries(folder: Path, unlisted: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
     """Every entry under ``folder`` (files, folders, links; a link to a folder is not followed), as
     ``rglob("*")`` gives them, but a subfolder that cannot be listed is passed over (added to ``unlisted``
-    with the reason) instead of ending the listing: a folder path past the system's length limit raised
-    ENAMETOOLONG out of ``rglob`` and ended the whole ingest with a traceback (a hostile-file audit)."""
+    with the reason, unless the user may not read it) instead of ending the listing: a folder path past
+    the system's length limit raised ENAMETOOLONG out of ``rglob`` and ended the whole ingest with a
+    traceback (a hostile-file audit)."""
 
     def passed_over(exc: OSError) -> None:
-        if unlisted is not None and exc.filename is not None and Path(exc.filename) != folder:
+        # A folder the user may not read is passed over without a word, as rglob did (a volume's
+        # lost+found, another user's .git/objects): what they cannot read is not theirs to ingest.
+        if isinstance(exc, PermissionError) or unlisted is None or exc.filename is None:
+            return
+        if Path(exc.filename) != folder:
             unlisted.append((Path(exc.filename), _unlisted_reason(exc)))
 
     for top, dirs, files in os.walk(folder, onerror=passed_over):
@@ -66,8 +71,6 @@ def folder_entries(folder: Path, unlisted: list[tuple[Path, str]] | None = None)
 def _unlisted_reason(exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
         return FOLDER_PATH_TOO_LONG
-    if isinstance(exc, PermissionError):
-        return "refused: a folder that cannot be read (permission denied): the files in it are not read"
     why = exc.strerror or type(exc).__name__
     return f"refused: a folder that cannot be listed ({why}): the files in it are not read"
 
@@ -154,7 +157,8 @@ def refused_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
         reason = refusal(path, folder)
         if reason is not None and (folder is not None or path.exists()):  # else it is missing
             out.append((path, reason))
-    return out + unlisted
+    # A folder named x.pdf that cannot be listed is refused once, as a folder.
+    return list({**dict(out), **dict(unlisted)}.items())
 
 
 def _candidates(
@@ -310,8 +314,12 @@ def sniff_mime(data: bytes) -> str:
 
 
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-"""The stream name (UTF-16 in the compound file's directory) of a password-protected PPTX/DOCX/XLSX."""
-ENCRYPTED_OFFICE = "encrypted PPTX (password required): save it without a password and try again"
+"""The stream name (UTF-16 in the compound file's directory) of a password- or rights-protected
+PPTX/DOCX/XLSX."""
+ENCRYPTED_OFFICE = (
+    "an encrypted Office file (a PPTX, DOCX or XLSX protected by a password or rights management): save it"
+    " unprotected and try again"
+)
 
 MARKUP_REFUSED = (
     "an HTML or XML page, not PDF or PPTX (a web page saved under this name? e.g. a download that got a"

@@ -79,3 +79,20 @@ def test_a_folder_path_past_the_system_limit_fails_alone(tmp_path: Path) -> None
     assert len(str(refused[0][0])) > os.pathconf("/", "PC_PATH_MAX")
     assert skipped_files([tmp_path]) == []
     assert refusal(Path(str(tmp_path) + "/x" * 3000 + ".pdf"), tmp_path) == PATH_TOO_LONG
+
+
+def test_a_folder_named_like_a_document_past_the_limit_is_refused_once(tmp_path: Path) -> None:
+    """A folder named ``x.pdf`` whose path is past the limit (its parent is not) was refused twice: as a
+    file whose path is too long, and as a folder that cannot be listed. Once now, as the folder."""
+    fd = os.open(tmp_path, os.O_RDONLY)
+    length = len(str(tmp_path))
+    try:
+        while length + 251 < os.pathconf("/", "PC_PATH_MAX") - 10:
+            os.mkdir("d" * 250, dir_fd=fd)
+            deeper = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd, length = deeper, length + 251
+        os.mkdir("z" * 200 + ".pdf", dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert [why for _, why in refused_files([tmp_path])] == [FOLDER_PATH_TOO_LONG]

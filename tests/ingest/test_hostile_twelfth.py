@@ -110,7 +110,7 @@ def test_a_password_protected_pptx_fails_as_one_not_as_a_legacy_file(tmp_path: P
     )
     directory += "EncryptedPackage".encode("utf-16-le").ljust(64, b"\0")
     deck.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1016) + directory + bytes(4096))
-    fails_with(deck, UnsupportedFileError, "encrypted PPTX (password required)")
+    fails_with(deck, UnsupportedFileError, "an encrypted Office file (a PPTX, DOCX or XLSX protected")
 
 
 # --- PPTX -------------------------------------------------------------------------------------------------
