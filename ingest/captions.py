@@ -166,7 +166,7 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 class CitationIndex:
     """A document's pages split into sentences once, and by kind of label the sentences that name one
     ("Figure", "Tab.", ...) indexed by their runs of digits: the only ones that can cite a caption are those
-    holding its kind's word and its number's first run of digits. Each caption used to split every page
+    holding its kind's word and every run of digits of its number. Each caption used to split every page
     again, then search every page's naming sentences (figures x pages: a 1,000-page report of a figure a
     page ran past its 120 s budget). The same sentences as ``citing_sentences`` page by page: a citation
     is a kind's word, then the number, which no digit precedes or follows (``citation_pattern``)."""
@@ -204,12 +204,11 @@ class CitationIndex:
     def citing_by_page(self, match: CaptionMatch, near: int) -> Iterator[list[str]]:
         """The sentences citing ``match``'s label, a page's at a time (at most 3 a page): page ``near``
         first, then its neighbours, then the rest; pages with none are left out."""
-        first = _DIGIT_RUN.search(match.number)
-        pages = (
-            self._pages_with_digits(match.kind, first.group())
-            if first is not None
-            else self.pages_naming(match.kind)  # a number of other digits only: every naming sentence
-        )
+        # A citing sentence holds every run of digits of the number ("3.41": 3 and 41): the fewest pages.
+        runs = _DIGIT_RUN.findall(match.number)
+        buckets = [self._pages_with_digits(match.kind, run) for run in runs]
+        # A number of other digits only: every naming sentence.
+        pages = min(buckets, key=len) if buckets else self.pages_naming(match.kind)
         pattern = citation_pattern(match)
         for number in sorted(pages, key=lambda n: (abs(n - near), n)):
             found = _citing(pages[number], pattern, 3, 400)

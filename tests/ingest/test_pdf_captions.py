@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pymupdf
@@ -127,3 +128,27 @@ def test_each_page_is_split_into_sentences_once(tmp_path: Path, monkeypatch: pyt
     assert "As Figure 20 shows, unit twenty leads." in ex.figures[19].unit.context
     assert "unit twenty" not in ex.figures[18].unit.context
     assert calls <= pages, f"{calls} sentence splits for {pages} pages"
+
+
+def test_a_chapter_numbered_caption_reads_only_the_sentences_of_its_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Figures numbered by chapter ("Figure 3.41"): each caption searched every sentence naming chapter 3
+    (their first run of digits), figures x chapter again. Now the sentences holding all its digits."""
+    pages = {n: f"As Figure 3.{n} shows, the load grows. Costs fell." for n in range(1, 41)}
+    index = captions.CitationIndex(pages)
+    searched = 0
+    citing = captions._citing
+
+    def counting(sentences: list[str], pattern: re.Pattern[str], limit: int, max_chars: int) -> list[str]:
+        nonlocal searched
+        searched += len(sentences)
+        return citing(sentences, pattern, limit, max_chars)
+
+    monkeypatch.setattr(captions, "_citing", counting)
+    for n in pages:
+        match = match_caption(f"Figure 3.{n}: Load")
+        assert match is not None
+        found = [sentence for page in index.citing_by_page(match, n) for sentence in page]
+        assert found == [f"As Figure 3.{n} shows, the load grows."]
+    assert searched <= 3 * len(pages), f"{searched} sentences searched for {len(pages)} captions"
