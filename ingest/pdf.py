@@ -43,7 +43,7 @@ from figvault.ingest.pdf_layout import (
     read_page,
 )
 from figvault.ingest.pdf_open import open_pdf
-from figvault.ingest.render import PageRenders, render_image, render_region
+from figvault.ingest.render import PageRenders, forget_drawing, render_image, render_region
 from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS, ScannedPages, image_only_pages, tiled_cover
 from figvault.settings import ExtractSettings
 from figvault.units import (
@@ -117,6 +117,7 @@ def extract_pdf_units(
         _fail_if_out_of_memory(exc)
         raise ExtractionError(f"corrupt PDF: {one_line(exc)}") from exc
     finally:
+        forget_drawing(doc)  # its last page's display list, before the document it was recorded from
         doc.close()
 
 

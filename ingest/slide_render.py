@@ -27,7 +27,7 @@ import pymupdf
 from figvault.errors import ExtractionError
 from figvault.ingest import deadline, soffice_profiles
 from figvault.ingest.cpu_limited import tree_cpu_seconds
-from figvault.ingest.render import render_region
+from figvault.ingest.render import forget_drawing, render_region
 from figvault.ingest.safety import without_external_targets, without_oversized_images
 from figvault.ingest.slide_shapes import element_count
 from figvault.settings import ExtractSettings
@@ -74,6 +74,7 @@ class RenderedDeck:
         return self._pages.get(slide_no)
 
     def close(self) -> None:
+        forget_drawing(self.pdf)
         self.pdf.close()
 
 

@@ -17,9 +17,10 @@ RECT = pymupdf.Rect(41.3, 47.9, 390.2, 191.7)  # odd sizes: rows not a multiple 
 
 
 def _counting_draws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every rasterisation: a page's display list drawn (``Page.get_pixmap`` draws one too)."""
     draws: list[int] = []
-    real = pymupdf.Page.get_pixmap
-    monkeypatch.setattr(pymupdf.Page, "get_pixmap", lambda *a, **k: draws.append(1) or real(*a, **k))
+    real = pymupdf.DisplayList.get_pixmap
+    monkeypatch.setattr(pymupdf.DisplayList, "get_pixmap", lambda *a, **k: draws.append(1) or real(*a, **k))
     return draws
 
 

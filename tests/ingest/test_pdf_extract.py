@@ -15,6 +15,7 @@ from figvault.ingest.pdf import extract_pdf_units, pdf_date_to_iso
 from figvault.ingest.pdf_layout import join_lines
 from figvault.settings import ExtractSettings
 from figvault.units import DocumentExtraction, FigureKind, make_unit_id
+from tests.generated_docs import figure_pdf
 
 LOREM = (
     "The quarterly review covers revenue, costs and the outlook for the coming year in every region. "
@@ -450,3 +451,21 @@ def test_decompression_bomb_image_is_skipped_with_warning(tmp_path: Path) -> Non
 )
 def test_pdf_dates(raw: str, iso: str | None) -> None:
     assert pdf_date_to_iso(raw) == iso
+
+
+def test_a_page_of_many_figures_is_recorded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each figure's rendering recorded the whole page again (``page.get_pixmap`` builds a display list of
+    the page per call): a page of 200 small charts was interpreted 200 times. One display list a page now,
+    the same pixels."""
+    path = figure_pdf(tmp_path / "report.pdf", seed=7, n_figures=2, pages=3)
+    recorded: list[int] = []
+    get_displaylist = pymupdf.Page.get_displaylist
+
+    def counting(page: pymupdf.Page, *args: object, **kwargs: object) -> pymupdf.DisplayList:
+        recorded.append(page.number)
+        return get_displaylist(page, *args, **kwargs)
+
+    monkeypatch.setattr(pymupdf.Page, "get_displaylist", counting)
+    ex = _extract(path, ExtractSettings(workers=1, ocr=False))
+    assert [f.unit.page for f in ex.figures] == [1, 1, 2, 2, 3, 3]
+    assert recorded == [0, 1, 2]
