@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -53,19 +54,27 @@ def folder_entries(folder: Path, unlisted: list[tuple[Path, str]] | None = None)
     ``rglob("*")`` gives them, but a subfolder that cannot be listed is passed over (added to ``unlisted``
     with the reason, unless the user may not read it) instead of ending the listing: a folder path past
     the system's length limit raised ENAMETOOLONG out of ``rglob`` and ended the whole ingest with a
-    traceback (a hostile-file audit)."""
-
-    def passed_over(exc: OSError) -> None:
-        # A folder the user may not read is passed over without a word, as rglob did (a volume's
-        # lost+found, another user's .git/objects): what they cannot read is not theirs to ingest.
-        if isinstance(exc, PermissionError) or unlisted is None or exc.filename is None:
-            return
-        if Path(exc.filename) != folder:
-            unlisted.append((Path(exc.filename), _unlisted_reason(exc)))
-
-    for top, dirs, files in os.walk(folder, onerror=passed_over):
-        base = Path(top)
-        yield from (base / name for name in (*dirs, *files))
+    traceback (a hostile-file audit). Walked with a stack, not recursion: Python 3.11's ``rglob`` and
+    ``os.walk`` recurse once a level, and a folder 1,100 levels deep (short names, well under the path
+    limit) ended the listing with RecursionError (a review)."""
+    stack = [folder]
+    while stack:
+        top = stack.pop()
+        try:
+            with os.scandir(top) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            # A folder the user may not read is passed over without a word, as rglob did (a volume's
+            # lost+found, another user's .git/objects): what they cannot read is not theirs to ingest.
+            if unlisted is not None and top != folder and not isinstance(exc, PermissionError):
+                unlisted.append((top, _unlisted_reason(exc)))
+            continue
+        for entry in entries:
+            path = top / entry.name
+            yield path
+            with contextlib.suppress(OSError):  # not a folder to the system: nothing below it is read
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
 
 
 def _unlisted_reason(exc: OSError) -> str:

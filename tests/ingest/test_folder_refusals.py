@@ -96,3 +96,20 @@ def test_a_folder_named_like_a_document_past_the_limit_is_refused_once(tmp_path:
     finally:
         os.close(fd)
     assert [why for _, why in refused_files([tmp_path])] == [FOLDER_PATH_TOO_LONG]
+
+
+def test_a_folder_a_thousand_levels_deep_is_listed(tmp_path: Path) -> None:
+    """Python 3.11's rglob and os.walk recurse once a level: a folder 1,100 levels deep (one-letter names,
+    well under the path limit) ended the listing, and the whole ingest, with RecursionError."""
+    (tmp_path / "top.pdf").write_bytes(b"%PDF-1.7\n")
+    bottom = _deep_folder(tmp_path, 1_100, name_len=1)
+    (bottom / "x.pdf").write_bytes(b"%PDF-1.7\n")
+    try:
+        assert sorted(path.name for path in iter_input_files([tmp_path])) == ["top.pdf", "x.pdf"]
+        assert refused_files([tmp_path]) == []
+    finally:  # removed bottom up: the test folder's own removal recurses a level at a time too
+        (bottom / "x.pdf").unlink()
+        here = bottom
+        while here != tmp_path:
+            here.rmdir()
+            here = here.parent
