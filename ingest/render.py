@@ -105,7 +105,9 @@ def page_drawing(page: pymupdf.Page) -> pymupdf.DisplayList:
     """The page's display list (its content recorded once), kept on its document while regions of that
     page are drawn: ``page.get_pixmap`` records the whole page again for every call (a page of 200 small
     charts was interpreted 200 times: 3.9 s a region against 0.08 s, a scale audit). The same pixels:
-    ``get_pixmap`` is ``get_displaylist(annots=True).get_pixmap(...)``. One page's list at a time."""
+    ``get_pixmap`` is ``get_displaylist(annots=True).get_pixmap(...)``. One page's list at a time; it is
+    the page as recorded: code that changes a page (annotations, deleted pages) calls ``forget_drawing``
+    first (extraction changes none after it starts rendering)."""
     doc = page.parent
     kept = getattr(doc, DRAWING_ATTR, None)
     if kept is not None and kept[0] == page.number:
