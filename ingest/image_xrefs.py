@@ -5,7 +5,9 @@ MD5s of the pixels: once as drawn on the page, once per image object in the page
 again. That was 1.5 of the 7.5 CPU-s of extracting the corpus's 255 pages. A drawn image reports its pixel
 size, and so does each image object of the page (``page.get_images``): when no two image objects of the
 page share a size, the drawn image's xref is the one object of its size (0 when none has it), with nothing
-decoded. A page where two objects share a size keeps PyMuPDF's pixel comparison.
+decoded. A page where two objects share a size keeps PyMuPDF's pixel comparison, each object decoded once a
+document (``page_resources.py``: pages that share one resource dictionary of 400 same-sized photographs
+decoded all 400 on every page).
 
 The one case the two ways differ: an inline image (no xref) of exactly the pixel size of an image object of
 the same page gets that object's xref here; PyMuPDF gives it 0 unless the pixels are equal. On the
@@ -14,10 +16,11 @@ corpus and the tuning part of the new set (604 drawn images) both give the same 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pymupdf
+
+from figvault.ingest.page_resources import resource_lists
 
 
 def drawn_images(page: pymupdf.Page) -> list[dict[str, Any]]:
@@ -25,12 +28,13 @@ def drawn_images(page: pymupdf.Page) -> list[dict[str, Any]]:
     infos = page.get_image_info()
     if not infos or not page.parent.is_pdf:
         return infos
-    objects = page.get_images(full=True)
-    sizes = Counter((width, height) for _, _, width, height, *_ in objects)
-    if any(sizes[info["width"], info["height"]] > 1 for info in infos):
-        return page.get_image_info(xrefs=True)
-    xref_of = {(width, height): xref for xref, _, width, height, *_ in objects}
-    return [{**info, "xref": xref_of.get((info["width"], info["height"]), 0)} for info in infos]
+    resources = resource_lists(page.parent)
+    sizes = resources.image_sizes(page)
+    if any(len(sizes.get((info["width"], info["height"]), ())) > 1 for info in infos):
+        xref_of_digest = resources.xref_of_digest(page)
+        hashed = page.get_image_info(hashes=True)
+        return [{**info, "xref": xref_of_digest.get(info["digest"], 0)} for info in hashed]
+    return [{**info, "xref": sizes.get((info["width"], info["height"]), [0])[0]} for info in infos]
 
 
 INFINITE_RECT = (-0x80000000, -0x80000000, 0x7FFFFF80, 0x7FFFFF80)

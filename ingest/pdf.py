@@ -22,6 +22,7 @@ from figvault.ingest import page_box
 from figvault.ingest.boxes import Box, BoxGrid, box_area, box_contains, box_intersection, box_union, h_overlap
 from figvault.ingest.captions import CaptionKind, CitationIndex
 from figvault.ingest.ocr import MAX_OCR_CHARS, DocumentOcr, lines_text, with_ocr
+from figvault.ingest.page_resources import forget_resource_lists
 from figvault.ingest.page_text import pdf_page_text
 from figvault.ingest.panels import picture_title
 from figvault.ingest.pdf_budget import MAX_PAGE_CHARACTERS, MAX_PAGE_POINTS, ContentBudget, PageCost
@@ -118,6 +119,7 @@ def extract_pdf_units(
         raise ExtractionError(f"corrupt PDF: {one_line(exc)}") from exc
     finally:
         forget_drawing(doc)  # its last page's display list, before the document it was recorded from
+        forget_resource_lists(doc)
         doc.close()
 
 

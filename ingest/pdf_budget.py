@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
+from figvault.ingest.page_resources import ResourceKey, dictionary_key, resource_lists
 from figvault.ingest.pdf_budget_annots import AnnotationData
 
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
@@ -119,8 +120,12 @@ class ContentBudget:
         self.doc = doc
         self.max_bytes = max_bytes
         self._streams: dict[int, _Stream] = {}
-        self._tints: dict[int, int] = {}
-        """Resource holder xref -> the bytes of the sampled functions of its colour spaces."""
+        self._tints: dict[ResourceKey, int] = {}
+        """Resource dictionary -> the bytes of the sampled functions of its colour spaces."""
+        self._named: dict[tuple[ResourceKey, str], dict[str, int]] = {}
+        """(Resource dictionary, kind) -> ``_resources``: pages sharing one dictionary read it once."""
+        self._dictionaries: dict[int, ResourceKey] = {}
+        """Resource holder xref -> its resource dictionary (``dictionary_key``)."""
         self._image_spaces: dict[int, str] = {}
         """XObject xref -> its own /ColorSpace when an array or a reference ('' for a name or none)."""
         self._space_objects: dict[int, str | int] = {}
@@ -129,15 +134,15 @@ class ContentBudget:
         self._glyphs: dict[int, tuple[int, int, bool, int]] = {}
         """Type 3 font xref -> its heaviest glyph's painting operators, the bytes of its glyphs, whether
         they pass the cap alone, and the most shading bytes one glyph decodes (``_type3_glyph_ops``)."""
-        self._direct_fonts: dict[tuple[int, str], int | None] = {}
-        """(resource holder xref, font name) -> the object a direct font dictionary was copied to
+        self._direct_fonts: dict[tuple[ResourceKey, str], int | None] = {}
+        """(resource dictionary, font name) -> the object a direct font dictionary was copied to
         (``_font_object``)."""
         self._annotation_data = AnnotationData(doc)
 
     def page_cost(self, page: pymupdf.Page, op_threshold: int) -> PageCost:
         """What painting ``page`` asks for; operators are counted when they could pass ``op_threshold``."""
         forms: dict[int, dict[str, int]] = {}
-        for xref, name, invoker, _ in page.get_xobjects():
+        for xref, name, invoker, _ in resource_lists(self.doc).xobjects(page):
             forms.setdefault(invoker, {})[name] = xref
         cost = PageCost()
         roots = page.get_contents()
@@ -213,9 +218,10 @@ class ContentBudget:
         page and of the forms it paints, once each a page: a Separation or DeviceN space's tint transform is
         a function MuPDF loads whole (16,000,000 x 3 values, 48 KB of file: 321 MB)."""
         for holder in {self._resource_holder(page.xref), *times}:
-            if holder not in self._tints:
-                self._tints[holder] = self._tint_bytes(holder)
-            cost.content_bytes += min(self._tints[holder], 2 * self.max_bytes)
+            key = self._dictionary(holder)
+            if key not in self._tints:
+                self._tints[key] = self._tint_bytes(holder)
+            cost.content_bytes += min(self._tints[key], 2 * self.max_bytes)
         cost.over_bytes = cost.over_bytes or cost.content_bytes > self.max_bytes
 
     def _soft_mask_ops(
@@ -386,12 +392,24 @@ class ContentBudget:
             holder = int(parent.split()[0])
         return page
 
+    def _dictionary(self, holder: int) -> ResourceKey:
+        if holder not in self._dictionaries:
+            self._dictionaries[holder] = dictionary_key(self.doc, holder)
+        return self._dictionaries[holder]
+
     def _patterns(self, holder: int) -> dict[str, int]:
         """Name -> xref of the patterns in the resources of object ``holder``."""
         return self._resources(holder, "Pattern")
 
     def _resources(self, holder: int, kind_of: str) -> dict[str, int]:
-        """Name -> xref of the ``kind_of`` resources (Pattern, XObject) of object ``holder``."""
+        """Name -> xref of the ``kind_of`` resources (Pattern, XObject) of object ``holder``; read once a
+        resource dictionary (a document's pages may share one dictionary of thousands of images)."""
+        key = (self._dictionary(holder), kind_of)
+        if key not in self._named:
+            self._named[key] = self._read_resources(holder, kind_of)
+        return self._named[key]
+
+    def _read_resources(self, holder: int, kind_of: str) -> dict[str, int]:
         kind, value = self.doc.xref_get_key(holder, f"Resources/{kind_of}")
         if kind == "xref":
             value = self.doc.xref_object(int(value.split()[0]))
@@ -523,7 +541,7 @@ class ContentBudget:
         what loading them costs, in operations (FONT_OPS for each past FREE_PAGE_FONTS). Each font is
         looked up once a page."""
         glyph_ops, expansion, shading = 0, 1, 0
-        fonts = page.get_fonts(full=True)
+        fonts = resource_lists(self.doc).fonts(page)
         for font in fonts:
             xref = self._font_object(page, font[0], font[4], font[6])
             if xref is None:
@@ -545,14 +563,15 @@ class ContentBudget:
         if xref:
             return xref
         holder = referencer or self._resource_holder(page.xref)
-        if (holder, name) not in self._direct_fonts:
+        key = (self._dictionary(holder), name)  # pages sharing a dictionary share its copies
+        if key not in self._direct_fonts:
             kind, value = self.doc.xref_get_key(holder, f"Resources/Font/{name}")
             copy = None
             if kind == "dict":
                 copy = self.doc.get_new_xref()
                 self.doc.update_object(copy, value)
-            self._direct_fonts[holder, name] = copy
-        return self._direct_fonts[holder, name]
+            self._direct_fonts[key] = copy
+        return self._direct_fonts[key]
 
     def _unicode_expansion(self, font: int, cost: PageCost) -> int:
         """The most UTF-16 units one code of ``font``'s ToUnicode CMap maps to (its longest hex string, a
