@@ -49,6 +49,8 @@ class LeftFiles:
 
     blobs: list[str] = field(default_factory=list)
     sha256: str = ""
+    old_sha256: str = ""
+    """A write in flight's note (``note_new_files``): the original of the version it replaces."""
 
 
 def files_of(store: Any, tenant: str, doc_id: str, sha256: str) -> LeftFiles:
@@ -101,7 +103,8 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     notes = [*trash.list("*.json"), *trash.list(f"{IN_FLIGHT}*.json")]
     for note in notes:
         raw = json.loads(trash.read(note))
-        _remove_unused(settings, store, LeftFiles(list(raw["blobs"]), str(raw["sha256"])))
+        left = LeftFiles(list(raw["blobs"]), str(raw["sha256"]), str(raw.get("old_sha256", "")))
+        _remove_unused(settings, store, left)
         trash.delete(note)
     return len(notes)
 
@@ -153,12 +156,13 @@ def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:
     used = _used_blobs(store, left.blobs)
     for key in sorted(set(left.blobs) - used):
         blobs.delete(key)
-    if left.sha256 and not DocumentRegistry(connect(settings)).content_in_use(left.sha256):
-        SourceStore.from_settings(settings).forget(left.sha256)
-        # Renders of the file rather than of one document (scope ""), shared by every document of its bytes.
-        cache = Storage.from_settings(settings).area(CACHE_AREA)
-        for key in cache.list(f"{left.sha256[:2]}/{left.sha256}-*"):
-            cache.delete(key)
+    for sha256 in {left.sha256, left.old_sha256} - {""}:
+        if not DocumentRegistry(connect(settings)).content_in_use(sha256):
+            SourceStore.from_settings(settings).forget(sha256)
+            # Renders of the file, not of one document (scope ""), shared by every document of its bytes.
+            cache = Storage.from_settings(settings).area(CACHE_AREA)
+            for key in cache.list(f"{sha256[:2]}/{sha256}-*"):
+                cache.delete(key)
 
 
 def _used_blobs(store: Any, keys: Iterable[str]) -> set[str]:

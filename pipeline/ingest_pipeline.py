@@ -855,13 +855,16 @@ class IngestRunner:
         note: str | None = None  # the note of its new files while they are written (``note_new_files``)
         try:
             old = self._old_files(tenant, known, record.sha256)
+            # Before the record names the new bytes and the old units go: a run killed after either left
+            # the old version's original or pictures that nothing named any more (a crash audit).
+            note = note_new_files(self.settings, self._written_files(prepared, record.sha256, old))
             if registered and (known is None or not self.registry.update(record)):
+                self._sweep_later(note)
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=False)
             if not registered:
                 self.registry.put(record)
                 registered = True
             rows = self._encoded_rows(prepared, outcome)
-            note = note_new_files(self.settings, LeftFiles(self._blob_keys(prepared), record.sha256))
             key = self._put_blobs(path, plan.name, prepared, tenant, plan.groups, timings)
             t = time.perf_counter()
             stored = True
@@ -879,9 +882,9 @@ class IngestRunner:
             if not self.registry.update(indexed):
                 self._sweep_later(note)
                 return self._deleted_meanwhile(outcome, collection, tenant, plan.doc_id, stored=True)
-            self._forget_note(note)
-            if old is not None:
+            if old is not None:  # first: until the note below is gone, it lists the old files too
                 self._leave_old_files(old)
+            self._forget_note(note)
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             self._sweep_later(note)
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts
@@ -899,9 +902,15 @@ class IngestRunner:
         return outcome
 
     @staticmethod
-    def _blob_keys(prepared: PreparedDoc) -> list[str]:
+    def _written_files(prepared: PreparedDoc, sha256: str, old: LeftFiles | None) -> LeftFiles:
+        """The note of a document's write in flight (``note_new_files``): the pictures and original it
+        writes, and what its old version may leave (``_old_files``); a sweep keeps what a unit or a
+        document still uses, so whichever version a crash leaves in place keeps its files."""
         assert prepared.encoded is not None, "the engine yields encoded documents"
-        return sorted({prepared.units[i].image for i in prepared.encoded.ok})  # hashed in prepare_units
+        new = {prepared.units[i].image for i in prepared.encoded.ok}  # hashed in prepare_units
+        if old is None:
+            return LeftFiles(sorted(new), sha256)
+        return LeftFiles(sorted(new | set(old.blobs)), sha256, old.sha256)
 
     def _sweep_later(self, note: str | None) -> None:
         """``sweep_note_later`` of a failed write's note (none yet: nothing was written); its failure leaves

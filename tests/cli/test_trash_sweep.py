@@ -186,3 +186,54 @@ def test_a_write_that_fails_before_its_units_leaves_no_picture(
     [record] = DocumentRegistry.open(settings).list()
     assert record.state == DocState.INDEXED and len(blobs.keys()) == 2
     assert notes(settings) == notes(settings, IN_FLIGHT) == []
+
+
+def _replaced_in_a_killed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill: str
+) -> tuple[Settings, Path, set[str]]:
+    """A document ingested, its file changed, and the run replacing it killed at ``kill``: "units" while
+    the new units are written, "stale" right after the old version's units were deleted. Returns the
+    settings, the file and the old version's picture keys."""
+    from figvault.pipeline.ingest_pipeline import IngestRunner, ingest_paths
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    old = set(BlobStore.from_settings(settings).keys())
+    figure_pdf(report, seed=6, n_figures=1)  # a new version, with another picture
+    with monkeypatch.context() as patch:
+        if kill == "units":
+            _failing_upsert(patch, Killed())
+        else:
+            drop = IngestRunner._drop_stale
+
+            def drop_then_die(*args: object, **kwargs: object) -> int:
+                drop(*args, **kwargs)  # type: ignore[arg-type]
+                raise Killed()
+
+            patch.setattr(IngestRunner, "_drop_stale", drop_then_die)
+        with pytest.raises(Killed):
+            ingest_paths(settings, [report], groups=["eng"], tenant="default", progress=False)
+    return settings, report, old
+
+
+@pytest.mark.parametrize("kill", ["units", "stale"])
+def test_a_replacement_killed_midway_leaves_nothing_of_the_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill: str
+) -> None:
+    """A run killed while it replaced a changed document: its record already named the new bytes, so the
+    re-run saw no change of bytes and kept the old original for good; killed after the old units were
+    deleted, nothing named the old pictures any more (a read-only crash audit, 2026-12-07: 7 files of 6 in
+    ``sources/``, 39 pictures for 32). Now the run notes the old version's files before it changes anything,
+    and the re-run's sweep removes what no document uses."""
+    from figvault.pipeline.sources import SourceStore
+
+    settings, report, old = _replaced_in_a_killed_run(tmp_path, monkeypatch, kill)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    [record] = DocumentRegistry.open(settings).list()
+    assert record.state == DocState.INDEXED and record.units == 1
+    blobs = BlobStore.from_settings(settings)
+    assert not old & set(blobs.keys()) and len(blobs.keys()) == 1
+    sources = SourceStore.from_settings(settings).storage
+    assert [Path(key).stem for key in sources.list("*/*")] == [record.sha256]
+    assert notes(settings) == notes(settings, IN_FLIGHT) == []
