@@ -145,11 +145,6 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def citing_sentences(text: str, match: CaptionMatch, limit: int = 3, max_chars: int = 400) -> list[str]:
-    """Sentences of ``text`` that cite the label (the caption itself excluded by the caller)."""
-    return _citing(split_sentences(text), citation_pattern(match), limit, max_chars)
-
-
 def _citing(sentences: list[str], pattern: re.Pattern[str], limit: int, max_chars: int) -> list[str]:
     found: list[str] = []
     for sentence in sentences:
@@ -168,8 +163,9 @@ class CitationIndex:
     ("Figure", "Tab.", ...) indexed by their runs of digits: the only ones that can cite a caption are those
     holding its kind's word and every run of digits of its number. Each caption used to split every page
     again, then search every page's naming sentences (figures x pages: a 1,000-page report of a figure a
-    page ran past its 120 s budget). The same sentences as ``citing_sentences`` page by page: a citation
-    is a kind's word, then the number, which no digit precedes or follows (``citation_pattern``)."""
+    page ran past its 120 s budget). The same sentences as splitting and searching each page: a citation
+    is a kind's word, then the number, which no digit precedes or follows (``citation_pattern``); the
+    caption itself is excluded by the caller."""
 
     def __init__(self, page_texts: dict[int, str]) -> None:
         self.page_texts = page_texts

@@ -9,7 +9,7 @@ import pymupdf
 import pytest
 
 from figvault.ingest import captions
-from figvault.ingest.captions import CaptionKind, citing_sentences, match_caption, split_sentences
+from figvault.ingest.captions import CaptionKind, match_caption, split_sentences
 from figvault.ingest.extract import extract_document
 from figvault.settings import ExtractSettings
 
@@ -81,7 +81,8 @@ def test_citing_sentences_find_the_label_and_not_its_neighbours() -> None:
         "Latency is plotted in Figure 2. As Figure 3 shows, throughput grows linearly. "
         "Figure 31 is unrelated. The trend in Fig. 3 holds for larger clusters too."
     )
-    assert citing_sentences(text, match) == [
+    pages = captions.CitationIndex({1: text}).citing_by_page(match, 1)
+    assert [sentence for page in pages for sentence in page] == [
         "As Figure 3 shows, throughput grows linearly.",
         "The trend in Fig. 3 holds for larger clusters too.",
     ]
