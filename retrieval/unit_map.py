@@ -15,6 +15,8 @@ DUPLICATE_COSINE = 0.98
 """Cosine similarity at or above which two units are reported as near-duplicates."""
 MAX_DUPLICATE_PAIRS = 200
 _BLOCK = 1024
+_BLOCK_CELLS = 2**22
+"""Scores a block of ``near_duplicate_pairs`` holds at most (16 MiB, and 64 MiB of indices where all pass)."""
 
 
 @dataclass(frozen=True)
@@ -54,21 +56,31 @@ def near_duplicate_pairs(
     vectors: np.ndarray, threshold: float = DUPLICATE_COSINE, limit: int = MAX_DUPLICATE_PAIRS
 ) -> list[tuple[int, int, float]]:
     """(i, j, cosine) with i < j for rows whose cosine similarity is at least ``threshold``, most similar
-    first, at most ``limit``. Rows are normalised here, so stored vectors need not be."""
+    first (then by i, then j), at most ``limit``. Rows are normalised here, so stored vectors need not be.
+
+    Only the best ``limit`` are kept from block to block: collecting every pair first was quadratic in the
+    duplicates (5,000 units sharing one logo: 12.5 million pairs, 148 s and 3.1 GiB, a scale audit)."""
     x = np.asarray(vectors, dtype=np.float32)
     n = x.shape[0]
-    if n < 2:
+    if n < 2 or limit <= 0:
         return []
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     unit = x / np.where(norms == 0, 1, norms)
-    pairs: list[tuple[int, int, float]] = []
-    # Blocks of rows keep memory at _BLOCK * n floats instead of n * n.
-    for start in range(0, n, _BLOCK):
-        block = unit[start : start + _BLOCK] @ unit.T
-        rows, cols = np.nonzero(block >= threshold)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            i = start + r
-            if i < c:
-                pairs.append((i, c, float(block[r, c])))
-    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
-    return pairs[:limit]
+    best_s, best_i, best_j = np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64)
+    # Blocks of rows keep memory at _BLOCK_CELLS scores (and their indices when all are pairs), not n * n.
+    rows_per_block = max(1, min(_BLOCK, _BLOCK_CELLS // n))
+    for start in range(0, n, rows_per_block):
+        block = unit[start : start + rows_per_block] @ unit.T
+        found = block >= threshold
+        if len(best_s) == limit:  # a tie with the worst kept loses: its row comes later
+            found &= block > best_s[-1]
+        rows, cols = np.nonzero(found)
+        later = cols > start + rows
+        rows, cols = rows[later], cols[later]
+        # Kept pairs, then this block's in (i, j) order: a stable sort by score keeps (i, j) among ties.
+        scores = np.concatenate([best_s, block[rows, cols]])
+        order = np.argsort(-scores, kind="stable")[:limit]
+        best_s = scores[order]
+        best_i = np.concatenate([best_i, start + rows])[order]
+        best_j = np.concatenate([best_j, cols])[order]
+    return [(int(i), int(j), float(s)) for i, j, s in zip(best_i, best_j, best_s, strict=True)]
