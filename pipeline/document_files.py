@@ -70,7 +70,7 @@ def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, 
     SourceStore.from_settings(settings).forget_scope(scope)
     try:
         with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
-            _remove_unused(settings, store, left)
+            _remove_unused(settings, store, left.blobs, {left.sha256} - {""})
             _sweep_notes(settings, store)  # earlier deletions' notes, while the lock is ours
         return True
     except StoreBusyError:
@@ -101,10 +101,16 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     holds the store write lock, exclusive: no ingest is writing now)."""
     trash = Storage.from_settings(settings).area(TRASH_AREA)
     notes = [*trash.list("*.json"), *trash.list(f"{IN_FLIGHT}*.json")]
+    # All notes' files checked together: a query per note scanned every unit of every collection each time
+    # (a scale audit: 66 ms a note at 60,000 units, times the deletions queued during a long ingest).
+    blobs: set[str] = set()
+    contents: set[str] = set()
     for note in notes:
         raw = json.loads(trash.read(note))
-        left = LeftFiles(list(raw["blobs"]), str(raw["sha256"]), str(raw.get("old_sha256", "")))
-        _remove_unused(settings, store, left)
+        blobs.update(raw["blobs"])
+        contents.update({str(raw["sha256"]), str(raw.get("old_sha256", ""))} - {""})
+    _remove_unused(settings, store, sorted(blobs), contents)
+    for note in notes:
         trash.delete(note)
     return len(notes)
 
@@ -151,13 +157,16 @@ def _note_for_sweep(settings: Settings, left: LeftFiles, folder: str = "") -> st
     return name
 
 
-def _remove_unused(settings: Settings, store: Any, left: LeftFiles) -> None:
+def _remove_unused(settings: Settings, store: Any, keys: list[str], contents: set[str]) -> None:
+    """The blobs of ``keys`` no unit names, and the originals (with their renders) of ``contents`` no
+    document has."""
     blobs = BlobStore.from_settings(settings)
-    used = _used_blobs(store, left.blobs)
-    for key in sorted(set(left.blobs) - used):
+    used = _used_blobs(store, keys)
+    for key in sorted(set(keys) - used):
         blobs.delete(key)
-    for sha256 in {left.sha256, left.old_sha256} - {""}:
-        if not DocumentRegistry(connect(settings)).content_in_use(sha256):
+    registry = DocumentRegistry(connect(settings)) if contents else None
+    for sha256 in sorted(contents):
+        if registry is not None and not registry.content_in_use(sha256):
             SourceStore.from_settings(settings).forget(sha256)
             # Renders of the file, not of one document (scope ""), shared by every document of its bytes.
             cache = Storage.from_settings(settings).area(CACHE_AREA)

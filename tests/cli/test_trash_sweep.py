@@ -237,3 +237,33 @@ def test_a_replacement_killed_midway_leaves_nothing_of_the_old_version(
     sources = SourceStore.from_settings(settings).storage
     assert [Path(key).stem for key in sources.list("*/*")] == [record.sha256]
     assert notes(settings) == notes(settings, IN_FLIGHT) == []
+
+
+def test_a_sweep_asks_the_store_once_for_all_its_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each note's pictures were looked up with a query of their own, each a scan of every unit of every
+    collection (a scale audit: 66 ms a note at 60,000 units, times the deletions queued during a long
+    ingest). Now the notes' pictures are looked up together; what each removes is the same."""
+    from figvault.pipeline.document_files import sweep
+    from figvault.retrieval.milvus_store import MilvusUnitStore
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    run(settings, "ingest", str(figure_pdf(tmp_path / "report.pdf", seed=5)), "--groups", "eng", "-q")
+    blobs = BlobStore.from_settings(settings)
+    used = blobs.keys()
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    unused = [blobs.put(f"picture {n} of a deleted document".encode()) for n in range(4)]
+    for n, key in enumerate(unused):
+        trash.write(f"note{n}.json", json.dumps({"blobs": [key, used[0]], "sha256": ""}).encode())
+    queries: list[str] = []
+    query_rows = MilvusUnitStore.query_rows
+
+    def counted(self: MilvusUnitStore, collection: str, *args: object, **kwargs: object) -> object:
+        queries.append(collection)
+        return query_rows(self, collection, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MilvusUnitStore, "query_rows", counted)
+    assert sweep(settings) == 4
+    assert len(queries) == len(set(queries)) == 1  # one collection, one query
+    assert blobs.keys() == used and notes(settings) == []
