@@ -13,11 +13,12 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -27,6 +28,9 @@ from pydantic_settings import (
 )
 
 from figvault.access import group_set
+from figvault.retrieval.evidence import PRIORS
+from figvault.retrieval.fusion import CHANNELS
+from figvault.retrieval.no_match import WEIGHT_KEYS
 from figvault.search_models import MAX_TOP_K
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
@@ -36,6 +40,20 @@ SECRET_SETTINGS = frozenset(
 )
 """Settings whose value is a credential (or holds credentials: each of its entries is one): an error about
 one never repeats the value (terminals, CI logs)."""
+
+
+def known_keys(table: Mapping[str, Any], known: Sequence[str]) -> None:
+    """Refuse a key of a table setting that is none of ``known``: its readers take a missing key as its
+    default, so a misspelt one (``weights = {lexcal = 0}``) changed the ranking without a word."""
+    unknown = [key for key in table if key not in known]
+    if not unknown:
+        return
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    word = "key" if len(unknown) == 1 else "keys"
+    raise ValueError(f"unknown {word} {', '.join(named)}; the keys are {', '.join(known)}")
 
 
 def default_data_dir() -> Path:
@@ -288,6 +306,19 @@ class SearchSettings(BaseModel):
     collapse_duplicates: bool = True
     """One hit per figure: near-duplicates among the candidates (the same picture in several documents or
     pages) collapse into their original, the others listed in ``also_in`` (``retrieval/duplicates.py``)."""
+
+    _TABLE_KEYS: ClassVar[dict[str, Sequence[str]]] = {
+        "weights": CHANNELS,
+        "priors": PRIORS,
+        "no_match_weights": WEIGHT_KEYS,
+    }
+    """The keys each table setting takes, as the code that reads it names them."""
+
+    @field_validator(*_TABLE_KEYS)
+    @classmethod
+    def _known_keys(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        known_keys(value, cls._TABLE_KEYS[str(info.field_name)])
+        return value
 
 
 class RerankerSettings(BaseModel):

@@ -115,15 +115,23 @@ def settings_error(exc: ValueError, config_path: Path, environ: Mapping[str, str
     set_names = {name.upper() for name in environ}
     for error in exc.errors():
         path = [str(part) for part in error["loc"]]
-        # The variable that set it: FIGVAULT_SEARCH__PRIORS='{"slide": "x"}' sets search.priors.slide.
-        named = (ENV_PREFIX + "__".join(path[:depth]).upper() for depth in range(len(path), 0, -1))
-        source = next((variable for variable in named if variable in set_names), str(config_path))
+        source = _source(path, set_names) or str(config_path)
         reason = str(error["msg"]).removeprefix("Value error, ")
         dotted = ".".join(path)
         secret = any(dotted == name or dotted.startswith(name + ".") for name in SECRET_SETTINGS)
         got = "the value is a secret, not shown" if secret else f"got {error.get('input')!r}"
         problems.append(f"setting {dotted} ({source}): {reason}, {got}")
     return "; ".join(problems)
+
+
+def _source(path: list[str], set_names: set[str]) -> str | None:
+    """The variable that set the setting at ``path``: FIGVAULT_SEARCH__PRIORS='{"slide": "x"}' sets
+    search.priors.slide, and FIGVAULT_SEARCH__WEIGHTS__LEXCAL=0 a key of search.weights; None: the file."""
+    named = (ENV_PREFIX + "__".join(path[:depth]).upper() for depth in range(len(path), 0, -1))
+    below = ENV_PREFIX + "__".join(path).upper() + "__"
+    return next((variable for variable in named if variable in set_names), None) or next(
+        (variable for variable in sorted(set_names) if variable.startswith(below)), None
+    )
 
 
 def _not_json_line(message: str, environ: Mapping[str, str]) -> str | None:

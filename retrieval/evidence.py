@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from figvault.settings import SearchSettings
+if TYPE_CHECKING:  # settings import PRIORS from here to check search.priors' keys
+    from figvault.settings import SearchSettings
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -66,6 +67,10 @@ def terms(text: str) -> set[str]:
     return out
 
 
+PRIORS = ("slide", "paper", "picture", "document", "own_words", "document_support")
+"""The keys of ``search.priors`` (settings refuse any other); each sets ``EvidenceParams.<key>_prior``."""
+
+
 @dataclass(frozen=True)
 class EvidenceParams:
     """Tuned on the tuning half only (bench/tune_retrieval.py); defaults are in ``SearchSettings``."""
@@ -87,14 +92,9 @@ class EvidenceParams:
 
     @classmethod
     def from_settings(cls, search: SearchSettings) -> EvidenceParams:
-        priors = search.priors
+        priors = {f"{name}_prior": search.priors.get(name, 0.0) for name in PRIORS}
         return cls(
-            slide_prior=priors.get("slide", 0.0),
-            paper_prior=priors.get("paper", 0.0),
-            picture_prior=priors.get("picture", 0.0),
-            document_prior=priors.get("document", 0.0),
-            own_words_prior=priors.get("own_words", 0.0),
-            document_support_prior=priors.get("document_support", 0.0),
+            **priors,
             neighbour_depth=search.neighbour_depth,
             neighbour_margin=search.neighbour_margin,
         )

@@ -15,6 +15,9 @@ from typing import Literal
 
 from figvault.retrieval.schema import LEXICAL
 
+CHANNELS = ("clip", "text", LEXICAL)
+"""The channels a search ranks by: the keys of ``search.weights`` (settings refuse any other)."""
+
 
 def normalised(channel: str, score: float) -> float:
     if channel == LEXICAL:

@@ -53,6 +53,8 @@ FEATURES = (
     "own",
 )
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
+WEIGHT_KEYS = ("bias", *FEATURES)
+"""The keys of ``search.no_match_weights`` (settings refuse any other: a misspelt one would count 0)."""
 
 KEYWORD_TERMS = 2
 """Searches of at most this many content terms are keyword lookups (see the module's docstring)."""

@@ -76,3 +76,35 @@ def test_a_list_or_table_variable_that_is_not_json_names_itself_and_the_form(tmp
     assert table.output.startswith("error: setting search.priors.slide (FIGVAULT_SEARCH__PRIORS): ")
     secret = run("offline", tmp_path / "data", env={"FIGVAULT_SERVICE__JWT_ADDITIONAL_SECRETS": "hunter2"})
     assert "the value is a secret, not shown" in secret.output and "hunter2" not in secret.output
+
+
+def test_an_unknown_key_of_a_table_setting_names_the_keys_it_takes(tmp_path: Path) -> None:
+    """``FIGVAULT_SEARCH__WEIGHTS='{"lexcal": 0}'`` was read as a weight of no channel, the lexical channel
+    keeping its 1.0: the ranking changed without a word (a first-hour audit, 2026-12-08)."""
+    from_env = run("offline", tmp_path / "data", env={"FIGVAULT_SEARCH__WEIGHTS": '{"lexcal": 0}'})
+    assert from_env.exit_code == 2
+    assert from_env.output.splitlines() == [
+        "error: setting search.weights (FIGVAULT_SEARCH__WEIGHTS): unknown key 'lexcal' (did you mean"
+        " 'lexical'?); the keys are clip, text, lexical,"
+        " got {'clip': 1.0, 'text': 1.0, 'lexical': 2.0, 'lexcal': 0}"
+    ]  # the variable's keys go over the profile's table
+    one_key = run("offline", tmp_path / "data", env={"FIGVAULT_SEARCH__WEIGHTS__LEXCAL": "0"})
+    assert one_key.output.startswith(
+        "error: setting search.weights (FIGVAULT_SEARCH__WEIGHTS__LEXCAL): unknown key 'lexcal'"
+    )
+    config = tmp_path / "site.toml"
+    for table, key, meant in (
+        ("weights", "lexcal", "lexical"),
+        ("priors", "slides", "slide"),
+        ("no_match_weights", "coverag", "coverage"),
+    ):
+        config.write_text(f'extends = "offline"\n[search]\n{table} = {{ {key} = 0.5 }}\n')
+        from_file = run(str(config), tmp_path / "data")
+        assert from_file.exit_code == 2, table
+        [line] = from_file.output.splitlines()
+        assert line.startswith(f"error: setting search.{table} ({config}): unknown key {key!r} (did you mean")
+        assert f"(did you mean {meant!r}?)" in line
+    config.write_text("[search]\npriors = { zzz = 1.0, slide = 0.3 }\n")
+    [line] = run(str(config), tmp_path / "data").output.splitlines()
+    known = "slide, paper, picture, document, own_words, document_support"
+    assert f"unknown key 'zzz'; the keys are {known}" in line
