@@ -30,6 +30,7 @@ from pydantic_settings import (
 from figvault.access import group_set
 from figvault.retrieval.evidence import PRIORS
 from figvault.retrieval.fusion import CHANNELS
+from figvault.retrieval.lexical_text import LEXICAL_FIELDS, load_stemmer
 from figvault.retrieval.no_match import WEIGHT_KEYS
 from figvault.search_models import MAX_TOP_K
 
@@ -54,6 +55,22 @@ def known_keys(table: Mapping[str, Any], known: Sequence[str]) -> None:
         named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
     word = "key" if len(unknown) == 1 else "keys"
     raise ValueError(f"unknown {word} {', '.join(named)}; the keys are {', '.join(known)}")
+
+
+def check_jwt_algorithms(names: Sequence[str]) -> None:
+    """Refuse a name PyJWT has no algorithm for, and ``none``: an unsigned token proves nothing."""
+    from jwt.algorithms import get_default_algorithms, requires_cryptography  # 0.25 s: only when asked
+
+    known = sorted((set(get_default_algorithms()) | requires_cryptography) - {"none"})
+    by_case = {name.lower(): name for name in known}
+    for name in names:
+        if name == "none":
+            raise ValueError("JWT algorithm 'none' (unsigned tokens) is never accepted")
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            meant = by_case.get(name.lower()) or (close[0] if close else "")
+            hint = f" (did you mean {meant!r}?)" if meant else ""
+            raise ValueError(f"unknown JWT algorithm {name!r}{hint}; PyJWT's are {', '.join(known)}")
 
 
 def default_data_dir() -> Path:
@@ -169,7 +186,7 @@ class ClipSettings(BaseModel):
     """An open_clip pretrained tag, ``hf-hub:ORG/REPO``, ``local-file:/path/weights.bin``, or ``none``."""
     device: str = "cpu"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    batch_size: int = 32
+    batch_size: int = Field(default=32, ge=1)
 
 
 class TextSettings(BaseModel):
@@ -182,7 +199,7 @@ class TextSettings(BaseModel):
     ``auto``: bf16 on CUDA and on a CPU with oneDNN bf16 kernels, else fp32. fp32 by default: bf16 halves
     MiniLM's CPU with bf16 instructions and costs about 6x without them, and ``auto`` would make the version
     depend on the host (docs/encoders.md)."""
-    batch_size: int = 64
+    batch_size: int = Field(default=64, ge=1)
     max_chars: int = 2000
     question_runtime: Literal["auto", "torch"] = "auto"
     """How a serving process encodes search questions. ``auto``: ONNX Runtime when it reproduces the model's
@@ -226,6 +243,18 @@ class LexicalSettings(BaseModel):
     """Length normalisation per field (default 0.75 each); query-time only."""
     snapshot_every: int = Field(default=2000, ge=1)
     """Save the index to the data folder after this many changed units (and after every rebuild)."""
+
+    @field_validator("stemmer")
+    @classmethod
+    def _stemmer_exists(cls, value: str) -> str:
+        load_stemmer(value)  # what the lexical channel loads: a bad name fails here, not in a later traceback
+        return value
+
+    @field_validator("field_weights", "field_b")
+    @classmethod
+    def _fields(cls, value: dict[str, float]) -> dict[str, float]:
+        known_keys(value, LEXICAL_FIELDS)
+        return value
 
 
 class StoreSettings(BaseModel):
@@ -327,7 +356,7 @@ class RerankerSettings(BaseModel):
     model: str = "Qwen/Qwen2-VL-2B-Instruct"
     quantization: Literal["auto", "none", "bnb-4bit", "bnb-8bit", "int8", "prequantized"] = "auto"
     device: str = "auto"
-    batch_size: int = 4
+    batch_size: int = Field(default=4, ge=1)
     min_pixels: int = 64 * 28 * 28
     max_pixels: int = 256 * 28 * 28
     no_match_threshold: float = 0.2
@@ -344,6 +373,7 @@ class RerankerSettings(BaseModel):
 
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 """A URL path prefix as a proxy location names it; no query, no encoded characters, no empty segment."""
+DEFAULT_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
 MIN_METRICS_TOKEN_CHARS = 32
 """A scrape token is a shared secret typed into a scraper's configuration: long enough never to be guessed."""
 
@@ -386,7 +416,8 @@ class ServiceSettings(BaseModel):
     jwt_additional_public_keys: dict[str, str] = Field(default_factory=dict)
     """More PEM public keys (or paths to them) trusted beside ``jwt_public_key``, by key id (an identity
     provider's ``kid``), chosen as ``jwt_additional_secrets`` are."""
-    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
+    jwt_algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_JWT_ALGORITHMS))
+    """Token algorithms accepted, by PyJWT's names; ``none`` (unsigned tokens) is refused."""
     jwt_audience: str = ""
     jwt_issuer: str = ""
     ingest_allow_dirs: list[str] = Field(default_factory=list)
@@ -473,6 +504,30 @@ class ServiceSettings(BaseModel):
                 ) from None
         return ",".join(entries)
 
+    @field_validator(
+        "rate_limit_per_key", "rate_limit_per_address", "auth_failures_per_key", "auth_failures_per_address"
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many  # what service/throttle.py parses them with
+
+        try:
+            if value.strip():
+                parse_many(value)
+        except ValueError as exc:
+            raise ValueError(
+                f'not a rate limit ({exc}): give e.g. "100/second" or "10/second;500/minute", or "" for none'
+            ) from None
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _algorithms(cls, value: list[str]) -> list[str]:
+        # A name PyJWT does not know was accepted, and every token signed with what was meant got 401.
+        if not set(value) <= set(DEFAULT_JWT_ALGORITHMS):  # those are PyJWT's (a test checks): no import
+            check_jwt_algorithms(value)
+        return value
+
     @field_validator("root_path")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -523,7 +578,7 @@ class StorageSettings(BaseModel):
 
 
 class JobSettings(BaseModel):
-    batch_size: int = 64
+    batch_size: int = Field(default=64, ge=1)
     checkpoint_every: int = 256
     max_attempts: int = Field(default=3, ge=1)
     """A job whose process died this many times while running it is failed, not started again."""

@@ -43,6 +43,7 @@ import pyarrow as pa
 from figvault.private_dirs import make_private_dirs
 from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_texts
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_TENANT
+from figvault.settings import known_keys
 
 NF = len(LEXICAL_FIELDS)
 SNAPSHOT_FORMAT = 2
@@ -63,11 +64,8 @@ class BM25FParams:
 
     @classmethod
     def from_mappings(cls, k1: float, weights: Mapping[str, float], b: Mapping[str, float]) -> BM25FParams:
-        unknown = (set(weights) | set(b)) - set(LEXICAL_FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown lexical field(s) {sorted(unknown)}: the fields are {list(LEXICAL_FIELDS)}"
-            )
+        known_keys(weights, LEXICAL_FIELDS)  # settings refuse them at load; this is for other callers
+        known_keys(b, LEXICAL_FIELDS)
         return cls(
             k1=float(k1),
             weights=tuple(float(weights.get(f, 1.0)) for f in LEXICAL_FIELDS),

@@ -11,6 +11,7 @@ stems with the Snowball English stemmer (PyStemmer), so "followers" meets "follo
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -84,7 +85,7 @@ class Analyzer:
     def __init__(self, stemmer: str = "english", stop_words: bool = True) -> None:
         self.stemmer_name = stemmer
         self.stop_words = ENGLISH_STOP_WORDS if stop_words else frozenset()
-        self._stem = _stemmer(stemmer)
+        self._stem = load_stemmer(stemmer)
 
     @property
     def fingerprint(self) -> str:
@@ -101,7 +102,8 @@ class Analyzer:
 
 
 @lru_cache(maxsize=8)
-def _stemmer(name: str) -> Any:
+def load_stemmer(name: str) -> Any:
+    """The word stemmer of ``lexical.stemmer`` (None for ``none``); settings call it to refuse a bad name."""
     if name == "none":
         return None
     import Stemmer  # PyStemmer: the Snowball stemmers in C
@@ -109,6 +111,8 @@ def _stemmer(name: str) -> Any:
     try:
         return Stemmer.Stemmer(name).stemWords
     except KeyError as exc:
+        close = difflib.get_close_matches(name, Stemmer.algorithms(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"unknown stemmer {name!r}: use 'english', another Snowball language, or 'none'"
+            f"unknown stemmer {name!r}{hint}: use 'english', another Snowball language, or 'none'"
         ) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from figvault.cli import load_commands
@@ -108,3 +109,47 @@ def test_an_unknown_key_of_a_table_setting_names_the_keys_it_takes(tmp_path: Pat
     [line] = run(str(config), tmp_path / "data").output.splitlines()
     known = "slide, paper, picture, document, own_words, document_support"
     assert f"unknown key 'zzz'; the keys are {known}" in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        (
+            "FIGVAULT_LEXICAL__FIELD_WEIGHTS",
+            '{"titel": 2}',
+            "unknown key 'titel' (did you mean 'title'?); the keys are title, caption, figure_text, context,"
+            " page_text, document",
+        ),
+        ("FIGVAULT_LEXICAL__FIELD_B", '{"captoin": 0.5}', "unknown key 'captoin' (did you mean 'caption'?)"),
+        ("FIGVAULT_LEXICAL__STEMMER", "englsh", "unknown stemmer 'englsh'"),
+        ("FIGVAULT_SERVICE__RATE_LIMIT_PER_KEY", "100/secnd", "not a rate limit"),
+        ("FIGVAULT_SERVICE__AUTH_FAILURES_PER_ADDRESS", "lots", "not a rate limit"),
+        ("FIGVAULT_SERVICE__JWT_ALGORITHMS", '["HS265"]', "unknown JWT algorithm 'HS265' (did you mean"),
+        (
+            "FIGVAULT_SERVICE__JWT_ALGORITHMS",
+            '["hs512"]',
+            "unknown JWT algorithm 'hs512' (did you mean 'HS512'?)",
+        ),
+        (
+            "FIGVAULT_SERVICE__JWT_ALGORITHMS",
+            '["HS256", "none"]',
+            "JWT algorithm 'none' (unsigned tokens) is never",
+        ),
+        ("FIGVAULT_TEXT__BATCH_SIZE", "0", "Input should be greater than or equal to 1"),
+        ("FIGVAULT_CLIP__BATCH_SIZE", "-1", "Input should be greater than or equal to 1"),
+        ("FIGVAULT_RERANKER__BATCH_SIZE", "0", "Input should be greater than or equal to 1"),
+        ("FIGVAULT_JOBS__BATCH_SIZE", "0", "Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_value_its_reader_cannot_use_ends_the_command_with_one_line(
+    tmp_path: Path, variable: str, value: str, reason: str
+) -> None:
+    """These were accepted at load and failed later: lexical field names and the stemmer with a traceback
+    from the lexical channel (``figvault status``), a rate limit with the ``limits`` library's error naming
+    no setting (``figvault serve``); an unknown JWT algorithm started a service that refused every token,
+    and a batch size of 0 was taken (a first-hour audit, 2026-12-08)."""
+    result = run("offline", tmp_path / "data", env={variable: value})
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    setting = variable.removeprefix("FIGVAULT_").lower().replace("__", ".")
+    assert line.startswith(f"error: setting {setting} ({variable}): {reason}"), line

@@ -169,7 +169,7 @@ def test_filters_see_only_candidates_and_unknown_fields_are_refused() -> None:
     assert [uid for uid, _ in hits] == [doc[0]["unit_id"]] and seen == [len(doc)]
     assert index.search("quorum", Scope("globex", None), 10, BM25FParams()) == []
     assert index.search("quorum", Scope("acme", frozenset({"no-such-key"})), 10, BM25FParams()) == []
-    with pytest.raises(ValueError, match="unknown lexical field"):
+    with pytest.raises(ValueError, match="unknown key 'abstract'"):
         BM25FParams.from_mappings(1.2, {"abstract": 2.0}, {})
 
 
