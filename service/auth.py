@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from figvault.pipeline.user_records import JWT_USER_PREFIX
 from figvault.settings import ServiceSettings
 from figvault.text_checks import strip_invisible, text_problem
 
+log = logging.getLogger("figvault.service.auth")
 _MAX_CACHED_KEYS = 10_000
 _MAX_SUBJECT_CHARS = 128
 MAX_TOKEN_CHARS = 16_384
@@ -66,8 +68,9 @@ def _string_list(value: Any) -> list[str]:
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     """Map verified JWT claims to a Principal: ``sub``, ``tenant``, ``groups``, ``roles`` (or ``role``).
 
-    Unknown role names are dropped; a token with no role claim at all is a reader. A token is never
-    unrestricted, whatever it claims.
+    Unknown role names are dropped (and logged): a role claim of only unknown names gives no role, so every
+    call is refused; a token with no role claim at all is a reader. A token is never unrestricted, whatever
+    it claims.
     """
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
@@ -86,12 +89,45 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     # A group name no document can carry (documents' groups follow the same rules) grants nothing: dropped.
     groups = [g for g in _string_list(claims.get("groups")) if users.is_label(g)]
     raw_roles = claims.get("roles", claims.get("role"))
+    user = JWT_USER_PREFIX + sub
     if raw_roles is None:
         roles = [Role.READER]
     else:
+        names = _string_list(raw_roles)
         known = {role.value for role in Role}
-        roles = [Role(r) for r in _string_list(raw_roles) if r in known]
-    return Principal(user=JWT_USER_PREFIX + sub, tenant=tenant, groups=groups, roles=roles)
+        roles = [Role(r) for r in names if r in known]
+        _warn_unknown_roles(user, tenant, [r for r in names if r not in known], bool(roles))
+    return Principal(user=user, tenant=tenant, groups=groups, roles=roles)
+
+
+_warned_roles: OrderedDict[tuple[str, str, tuple[str, ...]], None] = OrderedDict()
+_warned_lock = threading.Lock()
+
+
+def _warn_unknown_roles(user: str, tenant: str, unknown: list[str], some_known: bool) -> None:
+    """Say which role names of a token were dropped: a token of only unknown ones ("Admin") was refused on
+    every call (403) with nothing in the log. Once per holder and names in a process, not per request; the
+    token itself never reaches the log."""
+    if not unknown:
+        return
+    key = (tenant, user, tuple(unknown))
+    with _warned_lock:
+        if key in _warned_roles:
+            return
+        _warned_roles[key] = None
+        if len(_warned_roles) > _MAX_CACHED_KEYS:
+            _warned_roles.popitem(last=False)
+    names = ", ".join(repr(name[:40]) for name in unknown[:10])
+    result = "its other roles stand" if some_known else "it has no role: every call is refused (403)"
+    log.warning(
+        "JWT of %s (tenant %s) names roles figvault does not know, dropped: %s (the roles are %s;"
+        " names are case-sensitive); %s",
+        user,
+        tenant,
+        names,
+        ", ".join(role.value for role in Role),
+        result,
+    )
 
 
 TWO_KEYS_NEED_AN_ISSUER = (

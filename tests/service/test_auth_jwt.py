@@ -172,6 +172,27 @@ def test_roles_default_and_unknown(tmp_path: Path) -> None:
     assert p.roles == [] and not p.unrestricted
 
 
+def test_unknown_role_names_are_logged_and_grant_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token whose roles were all unknown ("Admin": names are case-sensitive) was given no role without a
+    log line, and every call was 403 (a first-hour audit, 2026-12-08). The names are logged, not the token."""
+    auth = _auth(tmp_path, jwt_secret=SECRET)
+    token = jwt.encode(_claims(roles=["Admin", "superuser"]), SECRET, algorithm="HS256")
+    with caplog.at_level("WARNING", logger="figvault.service.auth"):
+        assert auth.authenticate(token).roles == []
+        auth.authenticate(token)
+    [record] = caplog.records  # once per token holder and names, not per request
+    message = record.getMessage()
+    assert "'Admin', 'superuser'" in message and "reader, editor, admin" in message
+    assert "jwt:jo" in message and "no role" in message and token not in message
+    caplog.clear()
+    mixed = jwt.encode(_claims(sub="al", roles=["reader", "Editor"]), SECRET, algorithm="HS256")
+    with caplog.at_level("WARNING", logger="figvault.service.auth"):
+        assert auth.authenticate(mixed).roles == [Role.READER]
+    assert "'Editor'" in caplog.records[0].getMessage()
+
+
 def test_a_short_shared_secret_is_refused(tmp_path: Path) -> None:
     """``service.jwt_secret = "s3cret"`` was accepted: one token a caller holds is enough to find such a
     secret offline (a dictionary, or every short string), and then to sign tokens of any subject, tenant and
