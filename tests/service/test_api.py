@@ -726,6 +726,7 @@ def test_editors_change_tags_admins_change_groups(world: World) -> None:
     asked = {
         "/v1/status": "reading the store's status (admins)",
         "/v1/admin/map": "reading the collection map (admins)",
+        "/v1/admin/documents": "listing your tenant's documents and their groups (admins)",  # a listing
         "/v1/jobs": "reading jobs (editors and admins)",
     }
     for path, words in asked.items():

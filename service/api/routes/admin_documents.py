@@ -16,7 +16,11 @@ from figvault.service.deps import DbDep, require
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
 
-Regrouper = Annotated[Principal, Depends(require(Action.REGROUP))]
+Regrouper = Annotated[
+    Principal,
+    Depends(require(Action.REGROUP, "listing your tenant's documents and their groups (admins)")),
+]
+"""A listing: a reader was told it may not change a document's groups (a first-hour audit, 2026-12-08)."""
 
 
 @router.get(
