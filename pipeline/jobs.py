@@ -1021,7 +1021,10 @@ def _record_failure(ctx: JobContext, exc: BaseException, owner: str | None) -> N
     detail = operator_detail(exc)  # the server log keeps what the message leaves out
     if isinstance(exc, FigvaultError):
         reason = detail[DETAIL] if detail is not None else public_line(exc)
-        log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc)
+        # One line where the message says it all (a password-protected upload): a traceback only buried it.
+        # A reason the message leaves out (an outage's, a deployment's) keeps it: the command line points
+        # there ("traceback in ...", commands/_log.py), as it does for an unexpected exception below.
+        log.warning("job %s (%s) failed: %s", job.id, job.type, reason, exc_info=exc if detail else None)
     else:
         log.error("job %s (%s) failed", job.id, job.type, exc_info=exc)
     phase = AWAITING_RETRY if isinstance(exc, JobDiskFullError) and exc.keeps_inputs else None

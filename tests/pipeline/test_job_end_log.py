@@ -47,6 +47,23 @@ def test_a_job_that_fails_for_figvault_s_own_reason_is_one_warning(
     job_id, state = _run(offline_settings, fails, monkeypatch)
     assert state == JobState.FAILED
     assert _ends(caplog) == [(logging.WARNING, f"job {job_id} (ingest) failed: every document failed")]
+    # One line: an upload of a password-protected PDF logged a whole traceback for a reason its message
+    # already says (a first-hour audit, 2026-12-08).
+    assert [r.exc_info for r in caplog.records if r.name == jobs_module.log.name] == [None]
+
+
+def test_an_unexpected_failure_keeps_its_traceback(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def breaks(ctx: JobContext) -> dict[str, Any]:
+        raise KeyError("a bug")
+
+    caplog.set_level(logging.INFO, logger="figvault")
+    job_id, state = _run(offline_settings, breaks, monkeypatch)
+    assert state == JobState.FAILED
+    [record] = [r for r in caplog.records if r.name == jobs_module.log.name]
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, f"job {job_id} (ingest) failed")
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
 
 
 def test_a_cancelled_job_is_one_info_line(
