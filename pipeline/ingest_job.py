@@ -100,12 +100,20 @@ def allowed_roots(settings: Settings, tenant: str | None = None) -> list[Path]:
     return roots
 
 
+INGEST_OFF = (
+    "server-side ingest is off: no service.ingest_allow_dirs folder of this tenant exists; the operator"
+    """ sets one, e.g. FIGVAULT_SERVICE__INGEST_ALLOW_DIRS='["/srv/drop"]' (shared by every tenant) or"""
+    """ '["/srv/drop/{tenant}"]' (a folder per tenant)"""
+)
+"""Said alike whatever folders other tenants have: it names the setting and its form, never a folder."""
+
+
 def check_allowed(settings: Settings, raw_paths: Sequence[str], tenant: str | None = None) -> list[str]:
     """Resolved paths, each inside a folder ``tenant`` may read; FigvaultError naming the first one that
     is not."""
     roots = allowed_roots(settings, tenant)
     if not roots:
-        raise PermissionError("server-side ingest is off: no service.ingest_allow_dirs folder of this tenant")
+        raise PermissionError(INGEST_OFF)
     out = []
     for raw in raw_paths:
         path = Path(raw)

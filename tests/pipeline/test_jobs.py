@@ -259,6 +259,22 @@ def test_folder_allow_list_follows_symlinks(settings: Settings, store: JobStore,
     assert find_document(DocumentRegistry.open(settings), "acme", "secret.pdf") is None
 
 
+def test_ingest_off_says_how_to_turn_it_on_and_nothing_of_other_tenants(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """'no service.ingest_allow_dirs folder of this tenant' named no variable or form to set it with (a
+    first-hour audit, 2026-12-08). The answer is the same whatever folders other tenants have."""
+    (tmp_path / "drop" / "acme").mkdir(parents=True)
+    with pytest.raises(PermissionError) as off:
+        check_allowed(settings, [str(tmp_path / "drop" / "acme" / "a.pdf")], tenant="beta")
+    said = str(off.value)
+    assert "FIGVAULT_SERVICE__INGEST_ALLOW_DIRS='[\"/srv/drop\"]'" in said and "{tenant}" in said
+    settings.service.ingest_allow_dirs = [str(tmp_path / "drop" / "{tenant}")]
+    with pytest.raises(PermissionError) as others:
+        check_allowed(settings, [str(tmp_path / "drop" / "acme" / "a.pdf")], tenant="beta")
+    assert str(others.value) == said and "acme" not in said and str(tmp_path) not in said
+
+
 def test_folder_ingest_skips_pipes_and_names_them(
     settings: Settings, store: JobStore, tmp_path: Path
 ) -> None:
