@@ -487,7 +487,9 @@ class RayEngine(Engine):
                 # imported here so that the actors' nodes need not import the store's client.
                 from figvault.retrieval.served_encoders import mismatch_hint
 
-                hint = mismatch_hint(self.settings, None, encoders.embedding_version, theirs)
+                hint = mismatch_hint(
+                    self.settings, None, encoders.embedding_version, theirs, name_profile=False
+                )
                 raise VersionMismatchError(f"{hint}, or use --engine local")
         self._unchecked = []  # only once every actor matched: a reused engine checks again after a mismatch
 

@@ -71,15 +71,47 @@ def changed_encoder_settings(settings: Settings, record: dict[str, Any] | None) 
     return changes
 
 
-def mismatch_hint(settings: Settings, record: dict[str, Any] | None, served: str, configured: str) -> str:
+def mismatch_hint(
+    settings: Settings,
+    record: dict[str, Any] | None,
+    served: str,
+    configured: str,
+    *,
+    name_profile: bool = True,
+) -> str:
     """``store serves X, configured Y (text.precision fp32 -> bf16): run `figvault reencode```: the one
-    sentence for a store of another version, with what changed when the collection recorded it."""
+    sentence for a store of another version, with what changed when the collection recorded it; led by the
+    packaged profile that makes ``served`` where one does (``name_profile``: ``served`` is a store's)."""
     changed = ", ".join(changed_encoder_settings(settings, record))
-    return (
+    line = (
         f"store serves {served}, configured {configured}"
         + (f" ({changed})" if changed else "")
         + (": run `figvault reencode`")
     )
+    profile = profile_of_version(settings, served) if name_profile else None
+    if profile is None:
+        return line
+    return (
+        f"this store was built with the `{profile}` profile: add --config {profile} (or run"
+        f" `figvault reencode` to move it to this configuration); {line}"
+    )
+
+
+def profile_of_version(settings: Settings, version: str) -> str | None:
+    """The packaged profile other than the one in use whose encoders make ``version`` (its settings with
+    this process's variables, as a command given ``--config`` that profile would load them), else None."""
+    from figvault.encoders.factory import configured_embedding_version
+    from figvault.settings import PROFILES, config_argument, load_settings
+
+    for name in PROFILES:
+        if name == config_argument(settings):
+            continue
+        try:
+            if configured_embedding_version(load_settings(name, data_dir=settings.data_dir)) == version:
+                return name
+        except (FigvaultError, ValueError):  # its weights are not here, or a variable does not fit it
+            continue
+    return None
 
 
 def served_other_version(settings: Settings, store: MilvusUnitStore) -> tuple[str, str, str] | None:
