@@ -16,7 +16,9 @@ PENDING_RETRY_S = 30.0
 """``Retry-After`` of an ingest refused for the caller's pending ones: about one small job's run."""
 
 
-_QUEUEING: dict[tuple[str, str], threading.Lock] = {}
+_QUEUEING: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
+"""(tenant, caller) -> the caller's turn and how many of their requests hold or wait for it; dropped when
+none does (kept for good, it grew with every token subject that ever uploaded: a scale audit)."""
 _QUEUEING_GUARD = threading.Lock()
 
 
@@ -26,11 +28,21 @@ def pending_ingest_slot(settings: Settings, store: JobStore, principal: Principa
     time in this process: checked apart, 30 uploads sent at once were all counted before any job existed,
     and 15 of them passed a bound of 10 on one replica (2026-12-06). Several replicas each hold their own
     turn: across N of them a caller may get N - 1 more at the same moment."""
+    key = (principal.tenant, principal.identity)
     with _QUEUEING_GUARD:
-        turn = _QUEUEING.setdefault((principal.tenant, principal.identity), threading.Lock())
-    with turn:
-        check_pending_ingests(settings, store, principal)
-        yield
+        turn, users = _QUEUEING.get(key, (threading.Lock(), 0))
+        _QUEUEING[key] = (turn, users + 1)
+    try:
+        with turn:
+            check_pending_ingests(settings, store, principal)
+            yield
+    finally:
+        with _QUEUEING_GUARD:
+            turn, users = _QUEUEING[key]
+            if users == 1:
+                del _QUEUEING[key]
+            else:
+                _QUEUEING[key] = (turn, users - 1)
 
 
 def check_pending_ingests(settings: Settings, store: JobStore, principal: Principal) -> None:
