@@ -15,7 +15,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, delete, false, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, or_, select, union, update
 
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import documents
@@ -189,25 +189,27 @@ class DocumentRegistry:
         """The documents of ``tenant`` whose id or name is ``key`` (ids first, then by id); who may reach
         which is the caller's filter (``pipeline/doc_identity.py``). A name matches in either Unicode form
         (``name_forms``); an id only as given."""
-        query = select(documents).where(
-            documents.c.tenant == tenant,
-            or_(documents.c.doc_id == key, documents.c.name.in_(name_forms(key))),
-        )
-        with self.db.read() as conn:
-            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
-        records = [self._record(r) for r in rows]
+        records = self._by_id_or_name(tenant, [key], name_forms(key))
         return sorted(records, key=lambda r: r.doc_id != key)
 
     def matching_any(self, tenant: str, keys: Sequence[str]) -> list[DocumentRecord]:
         """The documents of ``tenant`` whose id or name is one of ``keys`` (by id)."""
         if not keys:
             return []
-        names = [form for key in keys for form in name_forms(key)]
-        query = select(documents).where(
-            documents.c.tenant == tenant, or_(documents.c.doc_id.in_(keys), documents.c.name.in_(names))
+        return self._by_id_or_name(tenant, keys, [form for key in keys for form in name_forms(key)])
+
+    def _by_id_or_name(self, tenant: str, ids: Sequence[str], names: Sequence[str]) -> list[DocumentRecord]:
+        """The documents of ``tenant`` with one of ``ids`` or one of ``names``, each once, by id. A UNION of
+        two lookups: ``tenant = ? AND (doc_id IN ... OR name IN ...)`` made SQLite read every document of
+        the tenant (3.2 ms a lookup at 20,000 documents; one per file of an ingest, per document route)."""
+        c = documents.c
+        query = union(
+            select(documents).where(c.tenant == tenant, c.doc_id.in_(list(ids))),
+            select(documents).where(c.tenant == tenant, c.name.in_(list(names))),
         )
+        found = query.subquery()
         with self.db.read() as conn:
-            rows = conn.execute(query.order_by(documents.c.doc_id)).all()
+            rows = conn.execute(select(found).order_by(found.c.doc_id)).all()
         return [self._record(r) for r in rows]
 
     def with_content(self, tenant: str, sha256: str) -> list[DocumentRecord]:
