@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,10 @@ def name_forms(key: str) -> list[str]:
     """``key`` and its NFC form: stored names are NFC (``text_checks.display_name``), and a name typed or
     sent decomposed (NFD, as macOS file names are) found no document (an audit, 2026-12-07)."""
     return list(dict.fromkeys([key, unicodedata.normalize("NFC", key)]))
+
+
+ID_CHUNK = 500
+"""The most ids ``DocumentRegistry.by_ids`` reads by (bound parameters are limited on both back ends)."""
 
 
 class DocState(StrEnum):
@@ -211,6 +215,18 @@ class DocumentRegistry:
         with self.db.read() as conn:
             rows = conn.execute(select(found).order_by(found.c.doc_id)).all()
         return [self._record(r) for r in rows]
+
+    def by_ids(self, tenant: str, doc_ids: Iterable[str]) -> dict[str, DocumentRecord]:
+        """The documents of ``tenant`` with these ids, by id (those that exist), read by the primary key in
+        chunks of ``ID_CHUNK`` (a page of jobs names thousands)."""
+        ids = sorted({i for i in doc_ids if i})
+        found: dict[str, DocumentRecord] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ids[start : start + ID_CHUNK]
+                query = select(documents).where(documents.c.tenant == tenant, documents.c.doc_id.in_(chunk))
+                found.update((r.doc_id, self._record(r)) for r in conn.execute(query))
+        return found
 
     def with_content(self, tenant: str, sha256: str) -> list[DocumentRecord]:
         """The documents of ``tenant`` indexed from these bytes (by id): a renamed or copied file."""

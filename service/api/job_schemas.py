@@ -4,8 +4,8 @@ folder-ingest body, the status answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,6 +22,13 @@ ServerPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), Af
 
 def _iso(ts: float | None) -> str | None:
     return iso_time(ts) if ts else None
+
+
+class DocumentsNow(Protocol):
+    """Where ``JobOut`` reads the records of a job's documents as they are now: the registry itself, or the
+    documents of a page of jobs read at once (``PageDocuments``)."""
+
+    def by_ids(self, tenant: str, doc_ids: Iterable[str]) -> dict[str, DocumentRecord]: ...
 
 
 class JobErrorOut(BaseModel):
@@ -97,9 +104,13 @@ class JobOut(BaseModel):
     )
 
     @classmethod
-    def of(
-        cls, job: Job, viewer: Principal | None = None, registry: DocumentRegistry | None = None
-    ) -> JobOut:
+    def page(cls, jobs: Sequence[Job], viewer: Principal, registry: DocumentRegistry) -> list[JobOut]:
+        """``of`` each of ``jobs`` (a page of ``GET /v1/jobs``), the documents they name read at once."""
+        documents = PageDocuments(registry, jobs, viewer)
+        return [cls.of(job, viewer, documents) for job in jobs]
+
+    @classmethod
+    def of(cls, job: Job, viewer: Principal | None = None, registry: DocumentsNow | None = None) -> JobOut:
         """``job`` as ``viewer`` may see it (None: anyone who may see it; no file names in warnings, no
         gone documents); ``registry``: where the documents whose files are gone are looked up now."""
         from figvault.pipeline.ingest_job import SECONDS, shown_outcome
@@ -172,7 +183,7 @@ class JobOut(BaseModel):
 
 
 def _warnings_seen_now(
-    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentsNow | None
 ) -> list[dict[str, str]]:
     """The warnings of the documents ``viewer`` may see now (an admin: every one of its tenant's), and
     those of no document: one regrouped to groups it is not in, or deleted, since the job is judged as it is
@@ -182,7 +193,7 @@ def _warnings_seen_now(
 
 
 def _copy_notes_seen_now(
-    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+    warnings: list[dict[str, str]], job: Job, viewer: Principal | None, registry: DocumentsNow | None
 ) -> list[dict[str, str]]:
     """The starter's warnings but a copy note naming another document ``viewer`` may not see now: that
     document (its name and id) was one the starter could replace when the job ran, and an admin may have
@@ -195,7 +206,7 @@ def _copy_notes_seen_now(
 
 
 def _unseen_outcomes(
-    job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+    job: Job, viewer: Principal | None, registry: DocumentsNow | None
 ) -> list[dict[str, Any]]:
     """The outcomes of the job's documents ``viewer`` may not see now (judged as its errors are), whose
     counts the viewer is not shown (``shown_outcome``)."""
@@ -213,7 +224,7 @@ def _errors_of(outcomes: list[dict[str, Any]]) -> int:
     return sum((o.get("status") == FAILED) + len(o.get("failed_units") or {}) for o in outcomes)
 
 
-def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentRegistry | None) -> list[Any]:
+def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentsNow | None) -> list[Any]:
     """The job's errors but those of a document ``viewer`` may not see now, judged as the warnings are: a
     failed document an admin has since given groups the viewer is not in, or deleted, is no longer named,
     nor why it failed, nor its units left out (``doc pN (unit_id)``). Errors of no document (a file refused
@@ -228,7 +239,7 @@ def _errors_seen_now(job: Job, viewer: Principal | None, registry: DocumentRegis
 
 
 def _seen_now(
-    doc_ids: set[str], job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+    doc_ids: set[str], job: Job, viewer: Principal | None, registry: DocumentsNow | None
 ) -> Callable[[str], bool]:
     """Whether ``viewer`` may see now the document of each of ``doc_ids`` ("": no document, shown)."""
     if viewer is None or registry is None or viewer.can(Action.REGROUP):
@@ -238,17 +249,13 @@ def _seen_now(
     tenant = job_tenant(job)
     if tenant != viewer.tenant:
         return lambda doc_id: not doc_id
-    ids = sorted(i for i in doc_ids if i)
-    seen = {
-        r.doc_id
-        for r in registry.matching_any(tenant, ids)
-        if r.doc_id in ids and viewer.sees(tenant, r.groups)
-    }
+    found = registry.by_ids(tenant, doc_ids)
+    seen = {doc_id for doc_id, record in found.items() if viewer.sees(tenant, record.groups)}
     return lambda doc_id: not doc_id or doc_id in seen
 
 
 def _gone_lists(
-    job: Job, viewer: Principal | None, registry: DocumentRegistry | None
+    job: Job, viewer: Principal | None, registry: DocumentsNow | None
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The job's ``gone`` and ``pruned`` documents ``viewer`` may see (``pipeline/gone_files.shown_to``)."""
     if viewer is None or registry is None:
@@ -256,12 +263,50 @@ def _gone_lists(
     from figvault.pipeline.ingest_job import job_tenant
 
     tenant = job_tenant(job)
-
-    def now(doc_id: str) -> DocumentRecord | None:
-        return registry.get(tenant, doc_id)
-
-    gone = shown_to(viewer, tenant, job.result.get("gone") or [], now)
+    entries = job.result.get("gone") or []
+    # Read at once, and only where shown_to reads them (another tenant's job shows none).
+    now = registry.by_ids(tenant, _gone_ids(job)) if tenant == viewer.tenant else {}
+    gone = shown_to(viewer, tenant, entries, now.get)
     return gone, shown_to(viewer, tenant, job.result.get("pruned") or [], None)
+
+
+def _gone_ids(job: Job) -> set[str]:
+    return {str(entry.get("doc_id") or "") for entry in job.result.get("gone") or []}
+
+
+def _looked_up(job: Job, viewer: Principal) -> set[str]:
+    """The ids ``JobOut.of`` reads for ``job`` as ``viewer`` sees it (``_seen_now``, ``_gone_lists``): its
+    outcomes' documents for a viewer who may not see every document and did not start it, the copy notes'
+    for its starter, the gone ones' for anyone of its tenant."""
+    from figvault.pipeline.ingest_job import job_tenant
+    from figvault.pipeline.ingest_pipeline import copy_note_of
+
+    if job.store_wide or job_tenant(job) != viewer.tenant:
+        return set()
+    outcomes = [o for o in job.result.get("documents") or [] if isinstance(o, dict)]
+    ids = _gone_ids(job)
+    if viewer.can(Action.REGROUP):
+        return ids
+    if is_starter(job, viewer):
+        return ids | {copy_note_of(w) or "" for o in outcomes for w in o.get("warnings") or []}
+    return ids | {str(o.get("doc_id") or "") for o in outcomes}
+
+
+class PageDocuments:
+    """The documents a page of jobs names, as they are now, read at once: per job ``JobOut.of`` read the
+    registry up to four times and once per gone document (a page of 500 jobs: 3,500 statements, 1.8 s at
+    20,000 jobs and documents; a scale audit, 2026-12-07). An id the page did not gather is read as before."""
+
+    def __init__(self, registry: DocumentRegistry, jobs: Sequence[Job], viewer: Principal) -> None:
+        self.registry, self.tenant = registry, viewer.tenant
+        self.asked = set().union(*(_looked_up(job, viewer) for job in jobs)) - {""}
+        self.found = registry.by_ids(self.tenant, self.asked)
+
+    def by_ids(self, tenant: str, doc_ids: Iterable[str]) -> dict[str, DocumentRecord]:
+        ids = {doc_id for doc_id in doc_ids if doc_id}
+        if tenant != self.tenant or not ids <= self.asked:
+            return self.registry.by_ids(tenant, ids)
+        return {doc_id: self.found[doc_id] for doc_id in ids if doc_id in self.found}
 
 
 STORE_WIDE_RESULT_KEYS = frozenset({"source", "target", "source_version", "target_version"})

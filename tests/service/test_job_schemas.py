@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,8 +17,8 @@ class _Registry:
     def __init__(self, groups: dict[str, list[str]]) -> None:
         self.groups = groups
 
-    def matching_any(self, tenant: str, keys: list[str]) -> list[SimpleNamespace]:
-        return [SimpleNamespace(doc_id=k, groups=self.groups[k]) for k in keys if k in self.groups]
+    def by_ids(self, tenant: str, doc_ids: Iterable[str]) -> dict[str, SimpleNamespace]:
+        return {k: SimpleNamespace(doc_id=k, groups=self.groups[k]) for k in doc_ids if k in self.groups}
 
 
 PEER = Principal(user="peer", tenant="acme", groups=["eng"], roles=[Role.EDITOR])

@@ -133,7 +133,7 @@ def list_jobs(
     jobs = store.list(limit=limit, visible_to=principal, older_than=older_than)
     registry = _registry(request)
     more = jobs[-1].id if len(jobs) == limit else None
-    return JobListOut(jobs=[JobOut.of(j, principal, registry) for j in jobs], next_before=more)
+    return JobListOut(jobs=JobOut.page(jobs, principal, registry), next_before=more)
 
 
 @router.get("/jobs/{job_id}", summary="One job with its progress", response_model=JobOut)
