@@ -189,6 +189,28 @@ def is_starter(job: Job, principal: Principal) -> bool:
     return bool(job.started_by_id) and job.started_by_id == principal.identity
 
 
+def _filters(
+    tenants: list[str] | None,
+    states: list[JobState] | None,
+    job_type: JobType | None,
+    started_by_id: str | None,
+    phase: str | None,
+) -> list[ColumnElement[bool]]:
+    """The conditions of ``JobStore.list`` and ``JobStore.count`` (None: any)."""
+    where: list[ColumnElement[bool]] = []
+    if tenants is not None:
+        where.append(jobs.c.tenant.in_(tenants))
+    if started_by_id is not None:
+        where.append(jobs.c.started_by_id == started_by_id)
+    if phase is not None:
+        where.append(jobs.c.phase == phase)
+    if states is not None:
+        where.append(jobs.c.state.in_([str(s) for s in states]))
+    if job_type is not None:
+        where.append(jobs.c.type == str(job_type))
+    return where
+
+
 def _both(first: Callable[[Job], bool] | None, second: Callable[[Job], bool]) -> Callable[[Job], bool]:
     return second if first is None else (lambda job: first(job) and second(job))
 
@@ -378,19 +400,10 @@ class JobStore:
             query = query.where(
                 or_(jobs.c.created_at < at, and_(jobs.c.created_at == at, jobs.c.id < older_than.id))
             )
-        if tenants is not None:
-            query = query.where(jobs.c.tenant.in_(tenants))
-        if started_by_id is not None:
-            query = query.where(jobs.c.started_by_id == started_by_id)
-        if phase is not None:
-            query = query.where(jobs.c.phase == phase)
+        query = query.where(*_filters(tenants, states, job_type, started_by_id, phase))
         if visible_to is not None:
             query = query.where(visible_clause(visible_to))
             keep = _both(keep, lambda job: job_visible(job, visible_to))
-        if states is not None:
-            query = query.where(jobs.c.state.in_([str(s) for s in states]))
-        if job_type is not None:
-            query = query.where(jobs.c.type == str(job_type))
         query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
         if keep is None:
             with self.db.read() as conn:
@@ -404,6 +417,25 @@ class JobStore:
             if len(kept) >= limit or len(batch) < page:
                 break
         return kept[: max(1, limit)]
+
+    def count(
+        self,
+        *,
+        at_most: int,
+        tenants: list[str] | None = None,
+        states: list[JobState] | None = None,
+        job_type: JobType | None = None,
+        started_by_id: str | None = None,
+        phase: str | None = None,
+    ) -> int:
+        """``len(self.list(limit=at_most, ...))`` for these filters, counted without ordering the jobs: in
+        ``list``'s order (newest first) SQLite read one caller's jobs through the tenant's creation-time
+        index, every job of the tenant, rather than through ``jobs_tenant_starter`` (each upload's
+        admission)."""
+        found = select(jobs.c.id).where(*_filters(tenants, states, job_type, started_by_id, phase))
+        counted = select(func.count()).select_from(found.limit(max(1, at_most)).subquery())
+        with self.db.read() as conn:
+            return int(conn.execute(counted).scalar_one())
 
     def next_queued(self) -> Job | None:
         query = select(jobs).where(jobs.c.state == "queued").order_by(jobs.c.created_at, jobs.c.id).limit(1)

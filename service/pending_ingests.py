@@ -53,9 +53,9 @@ def check_pending_ingests(settings: Settings, store: JobStore, principal: Princi
     if most <= 0:
         return
     mine = {"tenants": [principal.tenant], "job_type": JobType.INGEST, "started_by_id": principal.identity}
-    pending = len(store.list(states=[JobState.QUEUED, JobState.RUNNING], limit=most, **mine))
+    pending = store.count(states=[JobState.QUEUED, JobState.RUNNING], at_most=most, **mine)
     # An upload stopped by its lapsed credential keeps its files for a retry (pipeline/ingest_job.py).
-    pending += len(store.list(states=[JobState.FAILED], phase=AWAITING_RETRY, limit=most, **mine))
+    pending += store.count(states=[JobState.FAILED], phase=AWAITING_RETRY, at_most=most, **mine)
     if pending >= most:
         waiting = f"{pending} ingest jobs of yours are waiting, running or kept for a retry"
         raise too_many_requests(waiting, PENDING_RETRY_S)

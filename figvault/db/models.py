@@ -12,11 +12,16 @@ text, booleans are integers.
 
 from __future__ import annotations
 
-from sqlalchemy import Double, Index, Integer, MetaData, PrimaryKeyConstraint, Text
+from sqlalchemy import Double, Index, Integer, MetaData, PrimaryKeyConstraint, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so migrations can refer to them on every backend.
 NAMING = {"ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s"}
+
+
+REWRITING = text("rewriting != 0")
+"""The documents an in-place rewrite left marked (``documents.rewriting``): the partial index's condition,
+which a query must state as is for SQLite to use the index."""
 
 
 class Base(DeclarativeBase):
@@ -44,6 +49,9 @@ class DocumentRow(Base):
         Index("documents_tenant_sha256", "tenant", "sha256", "doc_id"),
         # A folder's documents, by path prefix (DocumentRegistry.from_folder; migration 0008).
         Index("documents_tenant_source", "tenant", "source"),
+        # The documents left rewriting, read every job runner round (DocumentRegistry.rewriting; migration
+        # 0012): partial, nearly always empty. The query repeats the condition as written here.
+        Index("documents_rewriting", "rewriting", sqlite_where=REWRITING, postgresql_where=REWRITING),
     )
 
     doc_id: Mapped[str] = _text()
@@ -88,6 +96,10 @@ class JobRow(Base):
     __table_args__ = (
         Index("jobs_state", "state", "created_at"),
         Index("jobs_tenant_created", "tenant", "created_at"),
+        # Failed jobs awaiting a retry, each runner round (remove_unretried; migration 0012).
+        Index("jobs_state_phase", "state", "phase", "created_at"),
+        # One caller's pending ingest jobs, each upload's admission (service/pending_ingests.py; 0012).
+        Index("jobs_tenant_starter", "tenant", "started_by_id", "state", "phase"),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -162,6 +174,8 @@ class AuditRow(Base):
         Index("audit_tenant_id", "tenant", "id"),
         # One account's entries, newest first (the user filter of GET /v1/audit; migration 0009).
         Index("audit_tenant_account", "tenant", "account", "id"),
+        # One action's entries, newest first (the action filter of GET /v1/audit; migration 0012).
+        Index("audit_tenant_action", "tenant", "action", "id"),
         {"sqlite_autoincrement": True},
     )
 
