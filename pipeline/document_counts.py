@@ -9,7 +9,7 @@ such a count holds, and ``failed_note`` the one sentence for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from figvault.pipeline.registry import DocState, DocumentRecord
@@ -35,6 +35,14 @@ class DocumentCounts:
             searchable=sum(1 for r in listed if searchable(r)),
             failed=sum(1 for r in listed if r.state == DocState.FAILED),
         )
+
+    @classmethod
+    def of_states(cls, counts: Mapping[DocState, tuple[int, int]]) -> DocumentCounts:
+        """From ``DocumentRegistry.state_counts`` (state -> documents, those holding units): the same
+        numbers as ``of`` the records, counted by the database."""
+        indexed = counts.get(DocState.INDEXED, (0, 0))[0]
+        holding = sum(units for state, (_, units) in counts.items() if state != DocState.INDEXED)
+        return cls(searchable=indexed + holding, failed=counts.get(DocState.FAILED, (0, 0))[0])
 
     def failed_note(self, prefix: str = "figvault") -> str:
         """``", 1 failed: see `figvault documents list --failed`"`` (its error column says why), or ""."""

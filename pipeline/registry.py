@@ -15,7 +15,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, delete, false, or_, select, union, update
+from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, union, update
 
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import REWRITING, documents
@@ -288,6 +288,15 @@ class DocumentRegistry:
             # REWRITING as the partial index states it: "rewriting != ?" (a bound 0) does not use the index.
             rows = conn.execute(select(documents).where(REWRITING)).all()
         return [self._record(r) for r in rows]
+
+    def state_counts(self) -> dict[DocState, tuple[int, int]]:
+        """State -> (documents, those holding units), over every tenant: what ``status`` shows, counted by
+        the database (reading every record took 0.75 s at 20,000 documents, twice: a scale audit)."""
+        holding = func.sum(case((documents.c.units > 0, 1), else_=0))
+        query = select(documents.c.state, func.count(), holding).group_by(documents.c.state)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return {DocState(state): (int(count), int(units or 0)) for state, count, units in rows}
 
     def tenants(self) -> list[str]:
         """The tenants that hold a document, sorted (one query: the command line's check of ``--tenant``)."""

@@ -54,7 +54,7 @@ def _failed_line(settings: Settings) -> str:
     from figvault.pipeline.registry import DocumentRegistry
 
     with one_line_errors():
-        counts = DocumentCounts.of(DocumentRegistry.open(settings).list())
+        counts = DocumentCounts.of_states(DocumentRegistry.open(settings).state_counts())
     note = counts.failed_note()
     return f"documents: {counts.searchable} searchable{note}" if note else ""
 
@@ -137,10 +137,11 @@ def _files(settings: Settings) -> str:
 
 
 def _document_states(registry: Any) -> dict[str, int]:
-    documents: dict[str, int] = {}
-    for record in registry.list():
-        documents[str(record.state)] = documents.get(str(record.state), 0) + 1
-    return documents
+    """State -> documents of every tenant, for the states that have some (counted by the database)."""
+    from figvault.pipeline.registry import DocState
+
+    counts = registry.state_counts()
+    return {str(state): counts[state][0] for state in DocState if state in counts}
 
 
 def _served_status(settings: Settings) -> tuple[dict[str, Any], str | None]:
