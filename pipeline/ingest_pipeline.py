@@ -101,6 +101,25 @@ def run_summary(
     )
 
 
+GROUPS_TAKEN_AWAY = "no longer visible to group"
+"""How the warning of a document whose ``--groups`` left some of its groups out starts
+(``_groups_taken_away``); only the job's starter is shown it over HTTP: group names are not shown to
+those outside them."""
+
+
+def _groups_taken_away(before: Sequence[str], after: Sequence[str]) -> list[str]:
+    """The warning of a document whose groups an ingest's ``--groups`` replaced, naming those left out:
+    ``--groups`` replaces a stored document's groups (as ``documents set-groups`` does), and a run with
+    other groups took a group's access away saying only "given other groups or tags in place" (a first-hour
+    audit). An editor's run keeps the groups it is not in (``access.groups_after_replace``): it names only
+    groups of its own."""
+    removed = sorted(set(before) - set(after))
+    if not removed:
+        return []
+    plural = "s" if len(removed) > 1 else ""
+    return [f"{GROUPS_TAKEN_AWAY}{plural} {', '.join(removed)}: --groups replaces a document's groups"]
+
+
 CHANGED_MEANWHILE = "changed by another ingest while this one ran: run this one again"
 """Why a document given other groups or tags in place was left as it was: its record changed between this
 run's plan and its write (``IngestRunner._restamp``)."""
@@ -678,6 +697,7 @@ class IngestRunner:
             written = bool(changes)
             touched.update(restamp_units(self.store, tenant, plan.doc_id, changes) if changes else {})
             update_or_undo(self.registry, self.store, record, touch=F_TAGS in changes)
+            outcome.warnings.extend(_groups_taken_away(known.groups, record.groups))
         except DocumentNotFoundError:  # deleted meanwhile: what was rewritten is deleted again
             outcome.status, outcome.error, outcome.units, outcome.pages = FAILED, DELETED_MEANWHILE, 0, 0
         except Exception as exc:  # the store's or the registry's: one document's failure, retried next time

@@ -4,7 +4,8 @@ The command line prints every warning with its file (``figvault ingest``, ``figv
 HTTP a job is seen by its starter and by whoever shares one of its groups; only the starter (it is their
 upload or folder) is told which file each warning is about. Others see the document's id (which
 ``GET /v1/documents/{id}`` answers only if they may see it), the warning with the document's own name
-taken out, and no warning that names another document (a copy's note names one its starter may edit).
+taken out, and no warning that names another document (a copy's note names one its starter may edit) or
+groups (those an ingest took away from a document).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _ocr_note(outcome: dict[str, Any]) -> list[str]:
 def job_warnings(job: Job, *, named: bool) -> list[dict[str, str]]:
     """``{"document", "doc_id", "warning"}`` per warning of each document of ``job``'s result, in order;
     ``named``: the caller started the job (``document`` is the file's name, every warning shown)."""
-    from figvault.pipeline.ingest_pipeline import COPY_NOTE
+    from figvault.pipeline.ingest_pipeline import COPY_NOTE, GROUPS_TAKEN_AWAY
 
     out: list[dict[str, str]] = []
     for outcome in job.result.get("documents") or []:
@@ -35,7 +36,7 @@ def job_warnings(job: Job, *, named: bool) -> list[dict[str, str]]:
         own_names = {n for n in (outcome.get("name"), label) if n}
         for warning in [*(outcome.get("warnings") or []), *_ocr_note(outcome)]:
             if not named:
-                if warning.startswith(COPY_NOTE):
+                if warning.startswith((COPY_NOTE, GROUPS_TAKEN_AWAY)):
                     continue
                 for name in sorted(own_names, key=len, reverse=True):
                     warning = warning.replace(name, THIS_DOCUMENT)

@@ -142,3 +142,36 @@ def test_a_new_tenant_beside_others_is_a_warning(tmp_path: Path) -> None:
     ) in typo.stderr
     again = CliRunner().invoke(app, [*base, "-q", "--groups", "eng", "--tenant", "Default"])
     assert "is new" not in again.stderr  # it has a document now
+
+
+def test_an_ingest_that_replaces_groups_names_those_left_out(tmp_path: Path) -> None:
+    """``--groups`` replaces a stored document's groups: a second run with another group took the first
+    group's access away, saying only "1 given other groups or tags in place" (a first-hour audit). Now each
+    such document's warning names the groups left out; a group added says nothing."""
+    load_commands()
+    (tmp_path / "docs").mkdir()
+    figure_pdf(tmp_path / "docs" / "plan.pdf", seed=7, n_figures=1)
+    base = ["--config", "offline", "--data-dir", str(tmp_path / "data"), "ingest", str(tmp_path / "docs")]
+    assert CliRunner().invoke(app, [*base, "--groups", "finance,eng"]).exit_code == 0
+    added = CliRunner().invoke(app, [*base, "--groups", "finance,eng,hr"])
+    assert added.exit_code == 0 and "no longer see" not in added.output, added.output
+    moved = CliRunner().invoke(app, [*base, "--groups", "hr"])
+    assert moved.exit_code == 0, moved.output
+    assert "no longer visible to groups eng, finance: --groups replaces a document's groups" in moved.stderr
+    records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
+    assert [r.groups for r in records] == [["hr"]]
+
+
+def test_only_the_starter_of_a_job_reads_which_groups_it_took_away() -> None:
+    """Over HTTP a job is seen by whoever shares one of its groups, and a document's groups are shown to a
+    caller only where they are the caller's: the warning naming the groups left out goes to the starter."""
+    from figvault.pipeline.ingest_pipeline import _groups_taken_away
+    from figvault.pipeline.job_warnings import job_warnings
+    from figvault.pipeline.jobs import Job, JobState, JobType
+
+    [warning] = _groups_taken_away(["finance", "eng"], ["eng"])
+    outcome = {"path": "/srv/drop/plan.pdf", "name": "plan.pdf", "doc_id": "doc_1", "warnings": [warning]}
+    job = Job(id="j1", type=JobType.INGEST, state=JobState.SUCCEEDED, result={"documents": [outcome]})
+    assert [w["warning"] for w in job_warnings(job, named=True)] == [warning]
+    assert job_warnings(job, named=False) == []
+    assert _groups_taken_away(["eng"], ["eng", "hr"]) == []
