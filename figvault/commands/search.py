@@ -150,7 +150,8 @@ def search(
         typer.echo(LOADING, err=True)
     response, loaded_s = _answer(settings, principal, request, picture)
     if as_json:
-        _print_json(settings, question, response)
+        found = None if response.results else _nothing_found(settings, principal, request)
+        _print_json(settings, question, response, found)
     elif not response.results:
         typer.echo(_nothing_found(settings, principal, request))
     else:
@@ -251,8 +252,11 @@ def _nothing_found(settings: Settings, principal: Principal, request: SearchRequ
     return nothing_found_line(principal, records, [filter_option(field) for field in used], settings.data_dir)
 
 
-def _print_json(settings: Settings, question: str, response: SearchResponse) -> None:
-    """The ``--json`` answer: hits with the path of their image where the blob store has it."""
+def _print_json(
+    settings: Settings, question: str, response: SearchResponse, nothing_found: str | None = None
+) -> None:
+    """The ``--json`` answer: hits with the path of their image where the blob store has it, and with none
+    the line that says why (``nothing_found``; the JSON said only ``"no_match": true``)."""
     from figvault.storage import BlobStore
 
     blobs = BlobStore.from_settings(settings)
@@ -264,6 +268,7 @@ def _print_json(settings: Settings, question: str, response: SearchResponse) -> 
         "query": question,
         "results": [hit_json(h, image_path) for h in response.results],
         "no_match": response.no_match,
+        "nothing_found": nothing_found,
         "did_you_mean": response.did_you_mean,
         "reranked": response.reranked,
         "rerank_note": response.rerank_note,

@@ -70,3 +70,18 @@ def test_the_cli_says_which_tenant_holds_the_documents(tmp_path: Path) -> None:
     assert "tenant 'default' has no figures; they are in: --tenant demo" in result.output
     filtered = CliRunner().invoke(app, [*base, "revenue by region", "--tenant", "demo", "--doc", "dek.pptx"])
     assert "no figures found that pass --doc; without them the search covers 1 document" in filtered.output
+
+
+def test_the_json_answer_says_why_nothing_was_found(tmp_path: Path) -> None:
+    """``search --json`` with nothing found gave only ``"no_match": true``: the reason the plain output gives
+    (another tenant, groups, filters, nothing ingested) is now its ``nothing_found`` field (an audit)."""
+    import json
+
+    settings = load_settings("offline", data_dir=tmp_path)
+    DocumentRegistry.open(settings).put(record("deck", "demo", []))
+    base = ["--config", "offline", "--data-dir", str(tmp_path), "search", "revenue by region", "--json"]
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["results"] == [] and answer["no_match"] is True
+    assert "tenant 'default' has no figures; they are in: --tenant demo" in answer["nothing_found"]
