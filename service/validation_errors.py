@@ -41,11 +41,23 @@ def public_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+NOT_JSON = "the body must be a JSON object, sent with Content-Type: application/json"
+"""The message of a JSON route's body that came as something else: FastAPI read a body without that header
+as text and said only 'Input should be a valid dictionary or object to extract fields from'."""
+
+
+def _said_plainly(error: dict[str, Any], content_type: str) -> dict[str, Any]:
+    not_an_object = error.get("type") in ("model_attributes_type", "dict_type")
+    if tuple(error.get("loc", ())) == ("body",) and not_an_object and "json" not in content_type:
+        return {**error, "msg": NOT_JSON}
+    return error
+
+
 async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(
-        {"detail": public_errors(list(exc.errors()))}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-    )
+    content_type = request.headers.get("content-type", "").lower()
+    errors = [_said_plainly(dict(error), content_type) for error in exc.errors()]
+    return JSONResponse({"detail": public_errors(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def refuse_unknown_form_fields(request: Request) -> None:

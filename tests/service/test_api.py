@@ -132,6 +132,21 @@ def test_search_validation_422(world: World, body: dict) -> None:
     assert response.status_code == 422
 
 
+def test_a_search_body_not_sent_as_json_is_said_so(world: World) -> None:
+    """A body sent without ``Content-Type: application/json`` (curl -d's default is a form) got FastAPI's
+    'Input should be a valid dictionary or object to extract fields from' (a first-hour audit)."""
+    headers = world.headers("reader")
+    for extra in ({}, {"content-type": "application/x-www-form-urlencoded"}, {"content-type": "text/plain"}):
+        sent = world.client.post("/v1/search", content=b'{"query": "revenue"}', headers=headers | extra)
+        assert sent.status_code == 422, sent.text
+        assert (
+            sent.json()["detail"][0]["msg"]
+            == "the body must be a JSON object, sent with Content-Type: application/json"
+        )
+    listed = world.client.post("/v1/search", json=["revenue"], headers=headers)  # JSON, not an object
+    assert listed.status_code == 422 and "Content-Type" not in listed.text
+
+
 def test_unit_and_image(world: World) -> None:
     doc = next(d for d in world.docs if d.tenant == "acme")
     unit_id = doc.unit_ids[0]
