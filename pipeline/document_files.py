@@ -28,7 +28,7 @@ from figvault.pipeline.registry import DocumentRegistry, connect
 from figvault.pipeline.sources import SourceStore
 from figvault.pipeline.store_lock import StoreBusyError, store_write_lock
 from figvault.retrieval.acl import quote
-from figvault.retrieval.schema import F_DOC_ID, F_IMAGE, F_TENANT
+from figvault.retrieval.schema import F_DOC_ID, F_IMAGE, F_SHA, F_TENANT
 from figvault.settings import Settings
 from figvault.storage import BlobStore, Storage
 
@@ -49,17 +49,22 @@ class LeftFiles:
 
     blobs: list[str] = field(default_factory=list)
     sha256: str = ""
-    old_sha256: str = ""
-    """A write in flight's note (``note_new_files``): the original of the version it replaces."""
+    others: list[str] = field(default_factory=list)
+    """Other originals it may leave: the one of the version a write in flight replaces (``note_new_files``),
+    and the one a document's units still show when its record names other bytes (a replacement that failed
+    or was killed after its record changed, ``files_of``)."""
+
+    def originals(self) -> set[str]:
+        return {self.sha256, *self.others} - {""}
 
 
 def files_of(store: Any, tenant: str, doc_id: str, sha256: str) -> LeftFiles:
-    """The blobs the document's units name in every collection (read before its units are deleted)."""
+    """The blobs the document's units name in every collection (read before its units are deleted), its
+    original ``sha256``, and the originals its units show when those are others (``LeftFiles.others``)."""
     expr = f'{F_TENANT} == {quote(tenant)} and {F_DOC_ID} == {quote(doc_id)} and {F_IMAGE} != ""'
-    keys = {
-        str(row[F_IMAGE]) for c in store.list_collections() for row in store.query_rows(c, expr, [F_IMAGE])
-    }
-    return LeftFiles(sorted(keys), sha256)
+    rows = [row for c in store.list_collections() for row in store.query_rows(c, expr, [F_IMAGE, F_SHA])]
+    others = sorted({str(row[F_SHA]) for row in rows} - {sha256, ""})
+    return LeftFiles(sorted({str(row[F_IMAGE]) for row in rows}), sha256, others)
 
 
 def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, left: LeftFiles) -> bool:
@@ -70,7 +75,7 @@ def remove_left_files(settings: Settings, store: Any, tenant: str, doc_id: str, 
     SourceStore.from_settings(settings).forget_scope(scope)
     try:
         with store_write_lock(settings, exclusive=True, timeout_s=LOCK_WAIT_S):
-            _remove_unused(settings, store, left.blobs, {left.sha256} - {""})
+            _remove_unused(settings, store, left.blobs, left.originals())
             _sweep_notes(settings, store)  # earlier deletions' notes, while the lock is ours
         return True
     except StoreBusyError:
@@ -108,7 +113,7 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     for note in notes:
         raw = json.loads(trash.read(note))
         blobs.update(raw["blobs"])
-        contents.update({str(raw["sha256"]), str(raw.get("old_sha256", ""))} - {""})
+        contents.update(LeftFiles(sha256=str(raw["sha256"]), others=list(raw.get("others", []))).originals())
     _remove_unused(settings, store, sorted(blobs), contents)
     for note in notes:
         trash.delete(note)
@@ -120,7 +125,7 @@ def note_replaced(settings: Settings, left: LeftFiles) -> None:
     when the bytes changed) to the next ``sweep``, which removes what no document uses: the ingest that
     replaced it holds the store lock shared, and the check needs it exclusive. Before, a replacement kept
     every old image and original for good."""
-    if left.blobs or left.sha256:
+    if left.blobs or left.originals():
         _note_for_sweep(settings, left)
 
 
@@ -165,7 +170,8 @@ def _remove_unused(settings: Settings, store: Any, keys: list[str], contents: se
     for key in sorted(set(keys) - used):
         blobs.delete(key)
     registry = DocumentRegistry(connect(settings)) if contents else None
-    for sha256 in sorted(contents):
+    in_units = _used_values(store, F_SHA, contents)
+    for sha256 in sorted(contents - in_units):
         if registry is not None and not registry.content_in_use(sha256):
             SourceStore.from_settings(settings).forget(sha256)
             # Renders of the file, not of one document (scope ""), shared by every document of its bytes.
@@ -176,11 +182,18 @@ def _remove_unused(settings: Settings, store: Any, keys: list[str], contents: se
 
 def _used_blobs(store: Any, keys: Iterable[str]) -> set[str]:
     """The keys some unit of some collection (any tenant's) still names."""
-    wanted = sorted(set(keys))
+    return _used_values(store, F_IMAGE, keys)
+
+
+def _used_values(store: Any, field_name: str, values: Iterable[str]) -> set[str]:
+    """The ``values`` of unit field ``field_name`` some unit of some collection (any tenant's) holds: an
+    original is still needed while a unit carries its bytes' hash, whatever the record says (a replacement
+    that failed or was killed after its record named the new bytes keeps the old version's units)."""
+    wanted = sorted(set(values))
     used: set[str] = set()
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = ", ".join(quote(k) for k in wanted[start : start + _IN_CHUNK])
         for collection in store.list_collections():
-            rows = store.query_rows(collection, f"{F_IMAGE} in [{chunk}]", [F_IMAGE])
-            used |= {str(r[F_IMAGE]) for r in rows}
+            rows = store.query_rows(collection, f"{field_name} in [{chunk}]", [field_name])
+            used |= {str(r[field_name]) for r in rows}
     return used

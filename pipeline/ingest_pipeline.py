@@ -930,7 +930,7 @@ class IngestRunner:
         new = {prepared.units[i].image for i in prepared.encoded.ok}  # hashed in prepare_units
         if old is None:
             return LeftFiles(sorted(new), sha256)
-        return LeftFiles(sorted(new | set(old.blobs)), sha256, old.sha256)
+        return LeftFiles(sorted(new | set(old.blobs)), sha256, sorted(old.originals()))
 
     def _sweep_later(self, note: str | None) -> None:
         """``sweep_note_later`` of a failed write's note (none yet: nothing was written); its failure leaves
@@ -966,6 +966,7 @@ class IngestRunner:
         old = files_of(self.store, tenant, known.doc_id, known.sha256)
         if old.sha256 == new_sha:
             old.sha256 = ""  # the same bytes: the original stays the new version's
+        old.others = [sha for sha in old.others if sha != new_sha]
         return old
 
     def _deleted_meanwhile(

@@ -267,3 +267,31 @@ def test_a_sweep_asks_the_store_once_for_all_its_notes(
     assert sweep(settings) == 4
     assert len(queries) == len(set(queries)) == 1  # one collection, one query
     assert blobs.keys() == used and notes(settings) == []
+
+
+def test_a_replacement_that_fails_keeps_the_original_its_old_units_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store error while the new version's units are written: the record names the new bytes (failed),
+    the old version's units stay searchable, and their page images are drawn from the old original. The
+    sweep at the job's end removed that original, as no record named its bytes (a review); now an original
+    stays while a unit carries its hash."""
+    from figvault.errors import StoreError
+    from figvault.pipeline.sources import SourceStore
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")
+    [old] = DocumentRegistry.open(settings).list()
+    figure_pdf(report, seed=6, n_figures=1)
+    with monkeypatch.context() as patch:
+        _failing_upsert(patch, StoreError("the store went away"))
+        base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+        result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
+        assert result.exit_code != 0 and "every document failed" in result.output
+    [record] = DocumentRegistry.open(settings).list()
+    assert record.state == DocState.FAILED and record.sha256 != old.sha256 and record.units == 2
+    assert SourceStore.from_settings(settings).original(old.sha256) is not None
+    run(settings, "ingest", str(report), "--groups", "eng", "-q")  # the store is back: replaced whole
+    assert SourceStore.from_settings(settings).original(old.sha256) is None
+    assert notes(settings) == notes(settings, IN_FLIGHT) == []
