@@ -12,6 +12,8 @@ pixel digest per document.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import pymupdf
@@ -24,18 +26,41 @@ RESOURCES_ATTR = "_figvault_resources"
 
 ResourceKey = tuple[str, int]
 
+KEPT_DICTIONARIES = 8
+"""Resource dictionaries whose lists are kept at once, the most recently used: pages that share one use it
+page after page, and a file of a dictionary per page (each naming one shared list of thousands of images)
+kept every page's lists for nothing (a review: 1 GB for 1,500 pages)."""
+
+
+class Recent(OrderedDict[Any, Any]):
+    """The ``most`` entries last used; ``kept(key, read)`` reads what is not kept."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+
+    def kept(self, key: Any, read: Callable[[], Any]) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = read()
+        if len(self) > self.most:
+            self.popitem(last=False)
+        return value
+
 
 class ResourceLists:
     """One document's resource dictionaries, each listed once (``resource_lists``)."""
 
     def __init__(self, doc: pymupdf.Document) -> None:
         self.doc = doc
-        self._images: dict[ResourceKey, list[tuple[Any, ...]]] = {}
-        self._xobjects: dict[ResourceKey, list[tuple[Any, ...]]] = {}
-        self._fonts: dict[ResourceKey, list[tuple[Any, ...]]] = {}
-        self._sizes: dict[ResourceKey, dict[tuple[int, int], list[int]]] = {}
-        self._digest_xrefs: dict[ResourceKey, dict[bytes, int]] = {}
+        self._images = Recent(KEPT_DICTIONARIES)
+        self._xobjects = Recent(KEPT_DICTIONARIES)
+        self._fonts = Recent(KEPT_DICTIONARIES)
+        self._sizes = Recent(KEPT_DICTIONARIES)
+        self._digest_xrefs = Recent(KEPT_DICTIONARIES)
         self._digests: dict[int, bytes] = {}
+        """Image xref -> its pixels' digest: 16 bytes an image object of the file, kept for the document."""
 
     def images(self, page: pymupdf.Page) -> list[tuple[Any, ...]]:
         """``page.get_images(full=True)``."""
@@ -63,13 +88,9 @@ class ResourceLists:
     def xref_of_digest(self, page: pymupdf.Page) -> dict[bytes, int]:
         """Pixel digest -> xref of the page's image objects, as ``page.get_image_info(xrefs=True)`` builds it
         (a later object of equal pixels wins); each object is decoded once a document."""
-        key = self._key(page)
-        if key is not None and key in self._digest_xrefs:
-            return self._digest_xrefs[key]
-        by_digest = {self._digest(item[0]): item[0] for item in self.images(page)}
-        if key is not None:
-            self._digest_xrefs[key] = by_digest
-        return by_digest
+        return self._kept(
+            self._digest_xrefs, page, lambda: {self._digest(item[0]): item[0] for item in self.images(page)}
+        )
 
     def _digest(self, xref: int) -> bytes:
         if xref not in self._digests:  # a failure is raised, as get_image_info raises it, and not kept
@@ -78,13 +99,9 @@ class ResourceLists:
             del pixmap
         return self._digests[xref]
 
-    def _kept(self, lists: dict[ResourceKey, Any], page: pymupdf.Page, read: Any) -> Any:
+    def _kept(self, lists: Recent, page: pymupdf.Page, read: Callable[[], Any]) -> Any:
         key = self._key(page)
-        if key is None:
-            return read()
-        if key not in lists:
-            lists[key] = read()
-        return lists[key]
+        return read() if key is None else lists.kept(key, read)
 
     def _key(self, page: pymupdf.Page) -> ResourceKey | None:
         """The resource dictionary the page uses, as MuPDF finds it (its own /Resources, else the nearest

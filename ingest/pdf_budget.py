@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from figvault.ingest.page_resources import ResourceKey, dictionary_key, resource_lists
+from figvault.ingest.page_resources import (
+    KEPT_DICTIONARIES,
+    Recent,
+    ResourceKey,
+    dictionary_key,
+    resource_lists,
+)
 from figvault.ingest.pdf_budget_annots import AnnotationData
 
 PAINT_OPS = re.compile(rb"[\s\])>](?:[fFSsBb]\*?|T[jJ]|BI|sh)(?=[\s\[(/<%]|\Z)")
@@ -122,8 +128,9 @@ class ContentBudget:
         self._streams: dict[int, _Stream] = {}
         self._tints: dict[ResourceKey, int] = {}
         """Resource dictionary -> the bytes of the sampled functions of its colour spaces."""
-        self._named: dict[tuple[ResourceKey, str], dict[str, int]] = {}
-        """(Resource dictionary, kind) -> ``_resources``: pages sharing one dictionary read it once."""
+        self._named = Recent(8 * KEPT_DICTIONARIES)
+        """(Resource dictionary, kind) -> ``_resources``, the last used: pages sharing one dictionary read it
+        once (about 6 kinds a dictionary)."""
         self._dictionaries: dict[int, ResourceKey] = {}
         """Resource holder xref -> its resource dictionary (``dictionary_key``)."""
         self._image_spaces: dict[int, str] = {}
@@ -405,9 +412,8 @@ class ContentBudget:
         """Name -> xref of the ``kind_of`` resources (Pattern, XObject) of object ``holder``; read once a
         resource dictionary (a document's pages may share one dictionary of thousands of images)."""
         key = (self._dictionary(holder), kind_of)
-        if key not in self._named:
-            self._named[key] = self._read_resources(holder, kind_of)
-        return self._named[key]
+        found: dict[str, int] = self._named.kept(key, lambda: self._read_resources(holder, kind_of))
+        return found
 
     def _read_resources(self, holder: int, kind_of: str) -> dict[str, int]:
         kind, value = self.doc.xref_get_key(holder, f"Resources/{kind_of}")

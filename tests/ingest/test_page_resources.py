@@ -123,3 +123,31 @@ def test_a_direct_font_of_a_shared_dictionary_is_copied_once(tmp_path: Path) -> 
         for page in doc:
             budget.page_cost(page, 50_000)
         assert doc.xref_length() == objects + 1
+
+
+def test_a_dictionary_per_page_is_not_kept_page_after_page(tmp_path: Path) -> None:
+    """Each page with a resource dictionary of its own, all naming one shared list of images: no page uses
+    another's dictionary, and keeping every page's lists held 1 GB for 1,500 pages (a review). The last
+    few dictionaries used are kept; the xrefs stay PyMuPDF's."""
+    from figvault.ingest.page_resources import KEPT_DICTIONARIES, resource_lists
+
+    path = shared_resources_pdf(tmp_path / "shared.pdf", "object")
+    with pymupdf.open(path) as doc:
+        shared = int(doc.xref_get_key(doc[0].xref, "Resources")[1].split()[0])
+        for _ in range(3):  # 20 pages, each drawing what one of the first 5 does
+            for number in range(PAGES):
+                copy = doc.new_page()
+                doc.xref_set_key(copy.xref, "Contents", doc.xref_get_key(doc[number].xref, "Contents")[1])
+        for page in doc:
+            own = doc.get_new_xref()
+            doc.update_object(own, doc.xref_object(shared))
+            doc.xref_set_key(page.xref, "Resources", f"{own} 0 R")
+        doc.save(tmp_path / "own.pdf")
+    with pymupdf.open(tmp_path / "own.pdf") as doc:
+        expected = [[i["xref"] for i in page.get_image_info(xrefs=True)] for page in doc]
+    with pymupdf.open(tmp_path / "own.pdf") as doc:
+        assert len(doc) == 4 * PAGES
+        got = [[i["xref"] for i in drawn_images(page)] for page in doc]
+        kept = resource_lists(doc)
+        assert 0 < len(kept._images) <= KEPT_DICTIONARIES and len(kept._digest_xrefs) <= KEPT_DICTIONARIES
+    assert got == expected
