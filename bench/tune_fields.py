@@ -45,9 +45,9 @@ from tune_retrieval import (  # noqa: E402
 
 from figvault.retrieval.evaluation import rank_metrics  # noqa: E402
 from figvault.retrieval.lexical_index import BM25FParams, LexicalIndex, Scope  # noqa: E402
-from figvault.retrieval.lexical_text import LEXICAL_FIELDS  # noqa: E402
 from figvault.retrieval.schema import F_ID, LEXICAL  # noqa: E402
 from figvault.retrieval.search import SearchEngine  # noqa: E402
+from figvault.search_names import LEXICAL_FIELDS  # noqa: E402
 from figvault.settings import load_settings  # noqa: E402
 
 WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)

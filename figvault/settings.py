@@ -28,11 +28,14 @@ from pydantic_settings import (
 )
 
 from figvault.access import group_set
-from figvault.retrieval.evidence import PRIORS
-from figvault.retrieval.fusion import CHANNELS
-from figvault.retrieval.lexical_text import LEXICAL_FIELDS, load_stemmer
-from figvault.retrieval.no_match import WEIGHT_KEYS
 from figvault.search_models import MAX_TOP_K
+from figvault.search_names import (
+    LEXICAL_FIELDS,
+    NO_MATCH_WEIGHT_KEYS,
+    PRIOR_KEYS,
+    SEARCH_CHANNELS,
+    load_stemmer,
+)
 
 CONFIG_ENV = "FIGVAULT_CONFIG"
 PROFILES = ("default", "offline")
@@ -337,9 +340,9 @@ class SearchSettings(BaseModel):
     pages) collapse into their original, the others listed in ``also_in`` (``retrieval/duplicates.py``)."""
 
     _TABLE_KEYS: ClassVar[dict[str, Sequence[str]]] = {
-        "weights": CHANNELS,
-        "priors": PRIORS,
-        "no_match_weights": WEIGHT_KEYS,
+        "weights": SEARCH_CHANNELS,
+        "priors": PRIOR_KEYS,
+        "no_match_weights": NO_MATCH_WEIGHT_KEYS,
     }
     """The keys each table setting takes, as the code that reads it names them."""
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # settings import PRIORS from here to check search.priors' keys
-    from figvault.settings import SearchSettings
+from figvault.search_names import PRIOR_KEYS
+from figvault.settings import SearchSettings
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -67,7 +67,7 @@ def terms(text: str) -> set[str]:
     return out
 
 
-PRIORS = ("slide", "paper", "picture", "document", "own_words", "document_support")
+PRIORS = PRIOR_KEYS
 """The keys of ``search.priors`` (settings refuse any other); each sets ``EvidenceParams.<key>_prior``."""
 
 

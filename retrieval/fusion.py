@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from figvault.retrieval.schema import LEXICAL
+from figvault.search_names import SEARCH_CHANNELS
 
-CHANNELS = ("clip", "text", LEXICAL)
-"""The channels a search ranks by: the keys of ``search.weights`` (settings refuse any other)."""
+CHANNELS = SEARCH_CHANNELS
+"""The channels a search ranks by (``LEXICAL`` among them): the keys of ``search.weights``."""
 
 
 def normalised(channel: str, score: float) -> float:

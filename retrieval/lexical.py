@@ -31,9 +31,10 @@ from figvault.errors import StoreError, one_line
 from figvault.retrieval.acl import in_list
 from figvault.retrieval.lexical_index import BM25FParams, IndexView, LexicalIndex, Scope
 from figvault.retrieval.lexical_log import ChangeLog
-from figvault.retrieval.lexical_text import LEXICAL_FIELDS, SOURCE_FIELDS, Analyzer
+from figvault.retrieval.lexical_text import SOURCE_FIELDS, Analyzer
 from figvault.retrieval.milvus_store import ChannelHit, MilvusUnitStore
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_SEARCH_TEXT, F_SHA, F_TENANT, F_VERSION
+from figvault.search_names import LEXICAL_FIELDS
 from figvault.settings import LexicalSettings, Settings
 
 log = logging.getLogger(__name__)

@@ -41,8 +41,9 @@ import numpy as np
 import pyarrow as pa
 
 from figvault.private_dirs import make_private_dirs
-from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_texts
+from figvault.retrieval.lexical_text import Analyzer, field_texts
 from figvault.retrieval.schema import F_ACL_KEY, F_ID, F_TENANT
+from figvault.search_names import LEXICAL_FIELDS
 from figvault.settings import known_keys
 
 NF = len(LEXICAL_FIELDS)

@@ -1,8 +1,9 @@
 """What the lexical channel reads: the text fields of a stored unit row, and how text becomes terms.
 
-One definition of each: ``LEXICAL_FIELDS`` (the fields BM25F weighs separately, in a fixed order),
-``field_texts`` (a stored row -> the text of each field) and ``Analyzer`` (text -> terms). The index
-(``lexical_index.py``) and the evaluation's reference scorer both use these, so they cannot disagree.
+One definition of each: ``field_texts`` (a stored row -> the text of each field, in the fixed order of
+``figvault.search_names.LEXICAL_FIELDS``, the fields BM25F weighs separately) and ``Analyzer`` (text ->
+terms). The index (``lexical_index.py``) and the evaluation's reference scorer both use these, so they
+cannot disagree.
 
 The analyzer splits on ``\\w+`` and lowercases (what Milvus's ``standard`` analyzer did), drops the Lucene
 English stop words (they sit in nearly every unit: scoring them touches every row for almost no signal) and
@@ -11,13 +12,11 @@ stems with the Snowball English stemmer (PyStemmer), so "followers" meets "follo
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from collections import Counter
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from figvault.retrieval.schema import (
@@ -31,9 +30,7 @@ from figvault.retrieval.schema import (
     F_TITLE,
     doc_name_words,
 )
-
-LEXICAL_FIELDS: tuple[str, ...] = ("title", "caption", "figure_text", "context", "page_text", "document")
-"""The lexical fields, in the index's column order. Weights and ``b`` are given per field in settings."""
+from figvault.search_names import load_stemmer
 
 SOURCE_FIELDS: tuple[str, ...] = (
     F_TITLE,
@@ -99,20 +96,3 @@ class Analyzer:
 
     def counts(self, text: str) -> Counter[str]:
         return Counter(self.terms(text))
-
-
-@lru_cache(maxsize=8)
-def load_stemmer(name: str) -> Any:
-    """The word stemmer of ``lexical.stemmer`` (None for ``none``); settings call it to refuse a bad name."""
-    if name == "none":
-        return None
-    import Stemmer  # PyStemmer: the Snowball stemmers in C
-
-    try:
-        return Stemmer.Stemmer(name).stemWords
-    except KeyError as exc:
-        close = difflib.get_close_matches(name, Stemmer.algorithms(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
-            f"unknown stemmer {name!r}{hint}: use 'english', another Snowball language, or 'none'"
-        ) from exc

@@ -41,19 +41,11 @@ from collections.abc import Mapping, Sequence
 
 from figvault.retrieval.evidence import Candidate, coverage, term_share, terms
 from figvault.retrieval.schema import LEXICAL
+from figvault.search_names import NO_MATCH_FEATURES, NO_MATCH_WEIGHT_KEYS
 
-FEATURES = (
-    "text",
-    "lexical",
-    "lexical_scaled",
-    "coverage",
-    "coverage5",
-    "coverage_document",
-    "agree",
-    "own",
-)
+FEATURES = NO_MATCH_FEATURES
 """A weight missing from the settings counts as 0 (weights fitted before a feature existed keep working)."""
-WEIGHT_KEYS = ("bias", *FEATURES)
+WEIGHT_KEYS = NO_MATCH_WEIGHT_KEYS
 """The keys of ``search.no_match_weights`` (settings refuse any other: a misspelt one would count 0)."""
 
 KEYWORD_TERMS = 2

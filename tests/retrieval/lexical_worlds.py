@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from figvault.retrieval.acl import acl_key
 from figvault.retrieval.lexical_index import BM25FParams, Scope
-from figvault.retrieval.lexical_text import LEXICAL_FIELDS, Analyzer, field_texts
+from figvault.retrieval.lexical_text import Analyzer, field_texts
+from figvault.search_names import LEXICAL_FIELDS
 
 TENANTS = ("acme", "globex", "initech")
 GROUPS = ("red", "blue", "green", "gold")
