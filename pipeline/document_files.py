@@ -111,9 +111,16 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     blobs: set[str] = set()
     contents: set[str] = set()
     for note in notes:
-        raw = json.loads(trash.read(note))
-        blobs.update(raw["blobs"])
-        contents.update(LeftFiles(sha256=str(raw["sha256"]), others=list(raw.get("others", []))).originals())
+        try:
+            raw = json.loads(trash.read(note))
+            left = LeftFiles(
+                [str(k) for k in raw["blobs"]], str(raw["sha256"]), [str(s) for s in raw.get("others", [])]
+            )
+        except (ValueError, KeyError, TypeError) as exc:  # a torn write: its files cannot be known
+            log.warning("trash note %s is unreadable (%s): dropped, its files stay", note, exc)
+            continue
+        blobs.update(left.blobs)
+        contents.update(left.originals())
     _remove_unused(settings, store, sorted(blobs), contents)
     for note in notes:
         trash.delete(note)

@@ -174,16 +174,19 @@ def encoders_for_collection(settings: Settings, store: MilvusUnitStore, collecti
     if configured == served:
         return build_encoders(settings)
     record = recorded_encoder_settings(store, collection)
-    hint = mismatch_hint(settings, record, served, configured)
+
+    def hint() -> str:  # only when refused: naming a profile computes every packaged profile's version
+        return mismatch_hint(settings, record, served, configured)
+
     if record is None:
-        raise VersionMismatchError(f"{hint} (the served collection does not record its encoders)")
+        raise VersionMismatchError(f"{hint()} (the served collection does not record its encoders)")
     try:
         encoders = build_encoders(settings_for_collection(settings, record))
     except FigvaultError as exc:
-        raise VersionMismatchError(f"{hint} (its recorded encoders cannot be built: {exc})") from exc
+        raise VersionMismatchError(f"{hint()} (its recorded encoders cannot be built: {exc})") from exc
     if encoders.embedding_version != served:
         raise VersionMismatchError(
-            f"{hint} (its recorded encoders now give {encoders.embedding_version}: weights changed on disk)"
+            f"{hint()} (its recorded encoders now give {encoders.embedding_version}: weights changed on disk)"
         )
     return encoders
 

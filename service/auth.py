@@ -110,7 +110,7 @@ def _warn_unknown_roles(user: str, tenant: str, unknown: list[str], some_known: 
     token itself never reaches the log."""
     if not unknown:
         return
-    key = (tenant, user, tuple(unknown))
+    key = (tenant, user, tuple(name[:40] for name in unknown[:10]))  # what the line names, bounded
     with _warned_lock:
         if key in _warned_roles:
             return

@@ -295,3 +295,17 @@ def test_a_replacement_that_fails_keeps_the_original_its_old_units_show(
     run(settings, "ingest", str(report), "--groups", "eng", "-q")  # the store is back: replaced whole
     assert SourceStore.from_settings(settings).original(old.sha256) is None
     assert notes(settings) == notes(settings, IN_FLIGHT) == []
+
+
+def test_an_unreadable_note_does_not_stop_the_others(tmp_path: Path) -> None:
+    """The notes are read together: one torn by a crash while it was written ended the sweep before any
+    file was removed (a review); it is dropped with a warning, and the others' files go."""
+    from figvault.pipeline.document_files import sweep
+
+    settings = load_settings("offline", data_dir=tmp_path / "data")
+    blobs, key = left_by_an_earlier_deletion(settings)
+    trash = Storage.from_settings(settings).area(TRASH_AREA)
+    trash.write("torn.json", b'{"blobs": ["ab')
+    trash.write("odd.json", b'{"blobs": 7, "sha256": ""}')
+    assert sweep(settings) == 3
+    assert not blobs.exists(key) and notes(settings) == []
