@@ -44,12 +44,23 @@ def _unknown(model: type[BaseModel], path: list[str]) -> tuple[str, str] | None:
         if part not in model.model_fields:
             close = difflib.get_close_matches(part, list(model.model_fields), n=1)
             known = ".".join([*path[:depth], close[0]]) if close else ""
+            if depth == 0 and len(path) == 1:  # a section's key written outside it: top_k = 3 at the top
+                known = _section_of(model, part) or known
             return ".".join(path[: depth + 1]), known
         section = _section(model, part)
         if section is None:
             return None
         model = section
     return None
+
+
+def _section_of(model: type[BaseModel], key: str) -> str:
+    """``section.key`` for the first section of ``model`` that has the setting ``key``, else ""."""
+    for name in model.model_fields:
+        section = _section(model, name)
+        if section is not None and key in section.model_fields:
+            return f"{name}.{key}"
+    return ""
 
 
 def _one_underscore(model: type[BaseModel], path: list[str]) -> str:

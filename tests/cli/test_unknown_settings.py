@@ -57,6 +57,17 @@ def test_one_underscore_for_two_is_named_with_the_setting_meant(config: Path) ->
     ]
 
 
+def test_a_sections_key_written_outside_it_is_named_with_its_section(tmp_path: Path) -> None:
+    """``top_k = 3`` at the top of a file (before any ``[search]``) was "unknown setting top_k" with no hint
+    (a first-hour audit); the section that has such a setting is named now, for a variable too."""
+    path = tmp_path / "site.toml"
+    path.write_text('profile = "site"\ntop_k = 3\n[search]\nneighbour_depth = 2\n')
+    assert unknown_settings(path, {"FIGVAULT_TOP_K": "3"}) == [
+        f"{path}: unknown setting top_k (did you mean search.top_k?); it is ignored",
+        "FIGVAULT_TOP_K: unknown setting top_k (did you mean FIGVAULT_SEARCH__TOP_K?); it is ignored",
+    ]
+
+
 def test_a_misspelt_profile_name_is_named_with_the_profile_meant(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="did you mean the profile 'offline'"):
         resolve_config_path("offlne")
