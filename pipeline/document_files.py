@@ -110,21 +110,28 @@ def _sweep_notes(settings: Settings, store: Any) -> int:
     # (a scale audit: 66 ms a note at 60,000 units, times the deletions queued during a long ingest).
     blobs: set[str] = set()
     contents: set[str] = set()
+    done: list[str] = []
     for note in notes:
         try:
-            raw = json.loads(trash.read(note))
-            left = LeftFiles(
-                [str(k) for k in raw["blobs"]], str(raw["sha256"]), [str(s) for s in raw.get("others", [])]
-            )
-        except (ValueError, KeyError, TypeError) as exc:  # a torn write: its files cannot be known
-            log.warning("trash note %s is unreadable (%s): dropped, its files stay", note, exc)
+            left = _read_note(trash.read(note))
+        except (ValueError, KeyError, TypeError) as exc:  # torn, or gone: kept for the next sweep to read
+            log.warning("trash note %s could not be read (%s): left for the next sweep", note, exc)
             continue
         blobs.update(left.blobs)
         contents.update(left.originals())
+        done.append(note)
     _remove_unused(settings, store, sorted(blobs), contents)
-    for note in notes:
+    for note in done:
         trash.delete(note)
-    return len(notes)
+    return len(done)
+
+
+def _read_note(data: bytes) -> LeftFiles:
+    """A note's files (``_note_for_sweep``); ``old_sha256``: the one other original of notes written on
+    2026-12-07 before ``others`` (a process killed then left them)."""
+    raw = json.loads(data)
+    others = [str(sha) for sha in raw.get("others", [])] + [str(raw.get("old_sha256") or "")]
+    return LeftFiles([str(key) for key in raw["blobs"]], str(raw["sha256"]), [s for s in others if s])
 
 
 def note_replaced(settings: Settings, left: LeftFiles) -> None:

@@ -905,6 +905,8 @@ class IngestRunner:
             if old is not None:  # first: until the note below is gone, it lists the old files too
                 self._leave_old_files(old)
             self._forget_note(note)
+            if known is not None and outcome.status == REPLACED:
+                outcome.warnings.extend(_groups_taken_away(known.groups, record.groups))
         except Exception as exc:  # one document's failure (bad image, store error) must not end the batch
             self._sweep_later(note)
             reason = public_line(exc)  # readers see it: a store's or registry's text names its hosts

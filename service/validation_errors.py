@@ -46,9 +46,15 @@ NOT_JSON = "the body must be a JSON object, sent with Content-Type: application/
 as text and said only 'Input should be a valid dictionary or object to extract fields from'."""
 
 
+def _read_as_json(content_type: str) -> bool:
+    """Whether FastAPI parses a body of this content type as JSON (application/json, application/*+json)."""
+    kind, _, subtype = content_type.split(";")[0].strip().partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 def _said_plainly(error: dict[str, Any], content_type: str) -> dict[str, Any]:
     not_an_object = error.get("type") in ("model_attributes_type", "dict_type")
-    if tuple(error.get("loc", ())) == ("body",) and not_an_object and "json" not in content_type:
+    if tuple(error.get("loc", ())) == ("body",) and not_an_object and not _read_as_json(content_type):
         return {**error, "msg": NOT_JSON}
     return error
 

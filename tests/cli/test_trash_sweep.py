@@ -298,8 +298,9 @@ def test_a_replacement_that_fails_keeps_the_original_its_old_units_show(
 
 
 def test_an_unreadable_note_does_not_stop_the_others(tmp_path: Path) -> None:
-    """The notes are read together: one torn by a crash while it was written ended the sweep before any
-    file was removed (a review); it is dropped with a warning, and the others' files go."""
+    """The notes are read together: one torn (a remote storage's write seen half done) ended the sweep
+    before any file was removed (a review); it is left for the next sweep with a warning, and the others'
+    files go. A note of the day's earlier format (``old_sha256``) is read whole."""
     from figvault.pipeline.document_files import sweep
 
     settings = load_settings("offline", data_dir=tmp_path / "data")
@@ -307,5 +308,9 @@ def test_an_unreadable_note_does_not_stop_the_others(tmp_path: Path) -> None:
     trash = Storage.from_settings(settings).area(TRASH_AREA)
     trash.write("torn.json", b'{"blobs": ["ab')
     trash.write("odd.json", b'{"blobs": 7, "sha256": ""}')
-    assert sweep(settings) == 3
-    assert not blobs.exists(key) and notes(settings) == []
+    assert sweep(settings) == 1
+    assert not blobs.exists(key) and notes(settings) == ["odd.json", "torn.json"]
+    from figvault.pipeline.document_files import _read_note
+
+    legacy = _read_note(b'{"blobs": ["k"], "sha256": "aa", "old_sha256": "bb"}')
+    assert legacy.originals() == {"aa", "bb"}

@@ -154,12 +154,17 @@ def test_an_ingest_that_replaces_groups_names_those_left_out(tmp_path: Path) -> 
     base = ["--config", "offline", "--data-dir", str(tmp_path / "data"), "ingest", str(tmp_path / "docs")]
     assert CliRunner().invoke(app, [*base, "--groups", "finance,eng"]).exit_code == 0
     added = CliRunner().invoke(app, [*base, "--groups", "finance,eng,hr"])
-    assert added.exit_code == 0 and "no longer see" not in added.output, added.output
+    assert added.exit_code == 0 and "no longer visible" not in added.stderr, added.output
+    assert "1 given other groups or tags in place" in added.stdout
     moved = CliRunner().invoke(app, [*base, "--groups", "hr"])
     assert moved.exit_code == 0, moved.output
     assert "no longer visible to groups eng, finance: --groups replaces a document's groups" in moved.stderr
+    figure_pdf(tmp_path / "docs" / "plan.pdf", seed=8, n_figures=1)  # a new version, and other groups
+    replaced = CliRunner().invoke(app, [*base, "--groups", "finance"])
+    assert replaced.exit_code == 0 and "1 replaced" in replaced.stdout, replaced.output
+    assert "no longer visible to group hr: --groups replaces a document's groups" in replaced.stderr
     records = DocumentRegistry.open(load_settings("offline", data_dir=tmp_path / "data")).list("default")
-    assert [r.groups for r in records] == [["hr"]]
+    assert [r.groups for r in records] == [["finance"]]
 
 
 def test_only_the_starter_of_a_job_reads_which_groups_it_took_away() -> None:

@@ -136,7 +136,8 @@ def test_a_search_body_not_sent_as_json_is_said_so(world: World) -> None:
     """A body sent without ``Content-Type: application/json`` (curl -d's default is a form) got FastAPI's
     'Input should be a valid dictionary or object to extract fields from' (a first-hour audit)."""
     headers = world.headers("reader")
-    for extra in ({}, {"content-type": "application/x-www-form-urlencoded"}, {"content-type": "text/plain"}):
+    kinds = ("application/x-www-form-urlencoded", "text/plain", "text/json", "application/x-ndjson")
+    for extra in ({}, *({"content-type": kind} for kind in kinds)):
         sent = world.client.post("/v1/search", content=b'{"query": "revenue"}', headers=headers | extra)
         assert sent.status_code == 422, sent.text
         assert (
