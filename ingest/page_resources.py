@@ -19,7 +19,7 @@ from typing import Any
 import pymupdf
 
 MAX_TREE_DEPTH = 64
-"""Page-tree levels walked up to find inherited resources; deeper (or a cycle) is not kept, only read."""
+"""Page-tree levels climbed to find inherited resources; deeper (or a cycle): not found."""
 
 RESOURCES_ATTR = "_figvault_resources"
 """Where a document keeps its ``ResourceLists``: on the document, never outliving it or serving another."""
@@ -107,21 +107,25 @@ class ResourceLists:
         """The resource dictionary the page uses, as MuPDF finds it (its own /Resources, else the nearest
         page-tree node's): ("object", n) for an indirect dictionary, ("node", n) for one written in the
         page-tree node n; None for one written in the page itself (no other page has it) or not found."""
-        holder = page.xref
-        if not holder:
+        holder = resource_holder(self.doc, page.xref) if page.xref else None
+        if holder is None or self.doc.xref_get_key(holder, "Resources")[0] not in ("xref", "dict"):
             return None
-        for _ in range(MAX_TREE_DEPTH):
-            kind, _ = self.doc.xref_get_key(holder, "Resources")
-            if kind in ("xref", "dict"):
-                key = dictionary_key(self.doc, holder)
-                return None if key == ("node", page.xref) else key
-            if kind != "null":
-                return None
-            kind, parent = self.doc.xref_get_key(holder, "Parent")
-            if kind != "xref":
-                return None
-            holder = int(parent.split()[0])
-        return None
+        key = dictionary_key(self.doc, holder)
+        return None if key == ("node", page.xref) else key
+
+
+def resource_holder(doc: pymupdf.Document, page: int) -> int | None:
+    """Object ``page`` (a page's xref) when it has /Resources, else the nearest page-tree node above it that
+    has them (MuPDF's inheritance); None when none within ``MAX_TREE_DEPTH`` levels does."""
+    holder = page
+    for _ in range(MAX_TREE_DEPTH):
+        if doc.xref_get_key(holder, "Resources")[0] != "null":
+            return holder
+        kind, parent = doc.xref_get_key(holder, "Parent")
+        if kind != "xref":
+            return None
+        holder = int(parent.split()[0])
+    return None
 
 
 def dictionary_key(doc: pymupdf.Document, holder: int) -> ResourceKey:

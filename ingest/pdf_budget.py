@@ -23,6 +23,7 @@ from figvault.ingest.page_resources import (
     Recent,
     ResourceKey,
     dictionary_key,
+    resource_holder,
     resource_lists,
 )
 from figvault.ingest.pdf_budget_annots import AnnotationData
@@ -57,8 +58,6 @@ HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]")
 REF = re.compile(rb"(\d+)\s+\d+\s+R\b")
 NAMED_REF = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*(\d+)\s+\d+\s+R\b")
 """``/Name 12 0 R`` in a resource dictionary."""
-MAX_TREE_DEPTH = 64
-"""Page-tree levels climbed to find inherited resources."""
 MAX_PATTERN_NESTING = 64
 """Patterns inside patterns' cells followed this deep (each is counted once a page, so depth costs little)."""
 MAX_CELL_COPIES = 10**12
@@ -388,16 +387,8 @@ class ContentBudget:
         return min(total, MAX_CELL_COPIES)
 
     def _resource_holder(self, page: int) -> int:
-        """The page, or the page-tree node it inherits its resources from."""
-        holder = page
-        for _ in range(MAX_TREE_DEPTH):
-            if self.doc.xref_get_key(holder, "Resources")[0] != "null":
-                return holder
-            kind, parent = self.doc.xref_get_key(holder, "Parent")
-            if kind != "xref":
-                break
-            holder = int(parent.split()[0])
-        return page
+        """The page, or the page-tree node it inherits its resources from (the page when none has them)."""
+        return resource_holder(self.doc, page) or page
 
     def _dictionary(self, holder: int) -> ResourceKey:
         if holder not in self._dictionaries:

@@ -180,7 +180,7 @@ def _remove_unused(settings: Settings, store: Any, keys: list[str], contents: se
     """The blobs of ``keys`` no unit names, and the originals (with their renders) of ``contents`` no
     document has."""
     blobs = BlobStore.from_settings(settings)
-    used = _used_blobs(store, keys)
+    used = _used_values(store, F_IMAGE, keys)
     for key in sorted(set(keys) - used):
         blobs.delete(key)
     registry = DocumentRegistry(connect(settings)) if contents else None
@@ -192,11 +192,6 @@ def _remove_unused(settings: Settings, store: Any, keys: list[str], contents: se
             cache = Storage.from_settings(settings).area(CACHE_AREA)
             for key in cache.list(f"{sha256[:2]}/{sha256}-*"):
                 cache.delete(key)
-
-
-def _used_blobs(store: Any, keys: Iterable[str]) -> set[str]:
-    """The keys some unit of some collection (any tenant's) still names."""
-    return _used_values(store, F_IMAGE, keys)
 
 
 def _used_values(store: Any, field_name: str, values: Iterable[str]) -> set[str]:

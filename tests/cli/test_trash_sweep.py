@@ -127,6 +127,17 @@ def _failing_upsert(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> No
     monkeypatch.setattr(MilvusUnitStore, "upsert_rows", fail)
 
 
+def ingest_with_the_store_down(settings: Settings, report: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``figvault ingest`` of ``report`` while every write of units fails with a store error: it fails."""
+    from figvault.errors import StoreError
+
+    with monkeypatch.context() as patch:
+        _failing_upsert(patch, StoreError("the store went away"))
+        base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
+        result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
+        assert result.exit_code != 0 and "every document failed" in result.output
+
+
 def test_a_run_killed_before_its_units_leaves_its_pictures_to_the_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,15 +180,9 @@ def test_a_write_that_fails_before_its_units_leaves_no_picture(
 ) -> None:
     """A store error between the pictures and the units: the document is failed, and the sweep at the end
     of the job removes the pictures no unit names (an indexed document's note is gone: nothing to sweep)."""
-    from figvault.errors import StoreError
-
     settings = load_settings("offline", data_dir=tmp_path / "data")
     report = figure_pdf(tmp_path / "report.pdf", seed=5, n_figures=2)
-    with monkeypatch.context() as patch:
-        _failing_upsert(patch, StoreError("the store went away"))
-        base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
-        result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
-        assert result.exit_code != 0 and "every document failed" in result.output
+    ingest_with_the_store_down(settings, report, monkeypatch)
     [record] = DocumentRegistry.open(settings).list()
     blobs = BlobStore.from_settings(settings)
     assert record.state == DocState.FAILED and blobs.keys() == []
@@ -276,7 +281,6 @@ def test_a_replacement_that_fails_keeps_the_original_its_old_units_show(
     the old version's units stay searchable, and their page images are drawn from the old original. The
     sweep at the job's end removed that original, as no record named its bytes (a review); now an original
     stays while a unit carries its hash."""
-    from figvault.errors import StoreError
     from figvault.pipeline.sources import SourceStore
 
     settings = load_settings("offline", data_dir=tmp_path / "data")
@@ -284,11 +288,7 @@ def test_a_replacement_that_fails_keeps_the_original_its_old_units_show(
     run(settings, "ingest", str(report), "--groups", "eng", "-q")
     [old] = DocumentRegistry.open(settings).list()
     figure_pdf(report, seed=6, n_figures=1)
-    with monkeypatch.context() as patch:
-        _failing_upsert(patch, StoreError("the store went away"))
-        base = ["--config", "offline", "--data-dir", str(settings.data_dir)]
-        result = CliRunner().invoke(app, [*base, "ingest", str(report), "--groups", "eng", "-q"])
-        assert result.exit_code != 0 and "every document failed" in result.output
+    ingest_with_the_store_down(settings, report, monkeypatch)
     [record] = DocumentRegistry.open(settings).list()
     assert record.state == DocState.FAILED and record.sha256 != old.sha256 and record.units == 2
     assert SourceStore.from_settings(settings).original(old.sha256) is not None
