@@ -10,6 +10,7 @@ from figvault.db import Database
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
 from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
+from figvault.retrieval.document_units import visible_versions
 from figvault.service.api.schemas import DocumentOut, iso_time
 from figvault.service.deps import Engine
 
@@ -26,8 +27,9 @@ def find_document(
     def reachable(record: DocumentRecord) -> bool:
         return any_group or principal.sees(record.tenant, record.groups)
 
+    meeting = None if any_group or principal.unrestricted else principal.groups  # see ``visible_records``
     try:
-        return pick(DocumentRegistry(conn).matching(principal.tenant, key), key, reachable)
+        return pick(DocumentRegistry(conn).matching(principal.tenant, key, meeting=meeting), key, reachable)
     except AmbiguousDocumentError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
@@ -73,6 +75,21 @@ def document_page(
     more = limit is not None and len(records) > limit
     records = records[:limit] if limit is not None else records
     return documents_out(engine, principal, records), total, records[-1].doc_id if more else None
+
+
+def shown_version(engine: Engine, principal: Principal, record: DocumentRecord) -> str | None:
+    """The version (sha256) of ``record``'s file whose pages the caller is shown, None when there is none
+    to show. The record's own, but for a replacement that failed while an older version stays searchable:
+    the record then names the failed file's bytes but keeps the old groups, and those bytes' pages (those of
+    another document, perhaps, that the old groups may not see) reach no one; the caller is shown the
+    version of the units it may see (a trust audit, 2026-12-07: the old groups were shown the new file's
+    pages, and nothing at all where the new file's original was not kept)."""
+    if record.state != DocState.FAILED or not record.units:
+        return record.sha256
+    versions = visible_versions(engine, principal, record.doc_id)
+    if record.sha256 in versions:  # a caller its retry was meant for, who sees the units it wrote
+        return record.sha256
+    return min(versions) if versions else None  # several older versions: any one, the same every time
 
 
 def documents_out(engine: Engine, principal: Principal, records: list[DocumentRecord]) -> list[DocumentOut]:

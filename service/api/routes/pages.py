@@ -40,7 +40,7 @@ from figvault.service.api.routes.units import IMAGE_CACHE_HEADERS
 from figvault.service.api.schemas import ErrorOut, unit_image_url
 from figvault.service.deps import DbDep, DocIdPath, EngineDep, RenderGateDep, SettingsDep, require
 from figvault.service.throttle import too_many_requests
-from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document
+from figvault.service.visible_documents import DOCUMENT_NOT_FOUND, find_document, shown_version
 from figvault.text_checks import check_optional_text
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ async def page_image(
     page: Annotated[int, Path(ge=1, le=MAX_PAGE)],
     principal: Viewer,
     db: DbDep,
+    engine: EngineDep,
     settings: SettingsDep,
     gate: RenderGateDep,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -176,7 +177,9 @@ async def page_image(
     record = await run_in_threadpool(visible_document, db, principal, doc_id, "page_image")
     detail = {"doc_id": record.doc_id, "page": page}
     await run_in_threadpool(audit.record, db.conn(), principal, "page_image", detail=detail)
-    sha256 = record.sha256
+    sha256 = await run_in_threadpool(shown_version, engine, principal, record)
+    if sha256 is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, PAGE_NOT_FOUND)
     # One first render per caller at a time, waiting or running: a reader cannot hold every render slot
     # with one heavy document's pages while other tenants' views wait (``admission.render_gate``).
     # Renders are kept per document: a copy of the same file elsewhere never shares them (page_images).
