@@ -30,6 +30,7 @@ ID_PREFIX = "doc_"
 ID_HEX = 24
 MAX_DOCUMENT_NAME = 255
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+_SERVER_ID = re.compile(rf"{ID_PREFIX}[0-9a-f]{{{ID_HEX}}}")
 
 
 class DocumentNameError(FigvaultError):
@@ -90,13 +91,18 @@ def pick(
 
 
 def filter_ids(
-    registry: DocumentRegistry, tenant: str, keys: Sequence[str], allowed: Callable[[DocumentRecord], bool]
+    registry: DocumentRegistry,
+    tenant: str,
+    keys: Sequence[str],
+    allowed: Callable[[DocumentRecord], bool],
+    meeting: Sequence[str] | None = None,
 ) -> list[str]:
     """The document ids a search filter's ``keys`` (ids or names, as the routes take a document) select
     among the records ``allowed``: a key that is such a record's id stays, else it becomes the ids of the
     allowed records of that name (all of them: a filter selects, it does not pick one); a key that is
-    neither stays as given, and selects what an unknown id selects (nothing the caller may not see)."""
-    reachable = [r for r in registry.matching_any(tenant, list(keys)) if allowed(r)]
+    neither stays as given, and selects what an unknown id selects (nothing the caller may not see).
+    ``meeting``: the caller's groups, to read in SQL only records that may be ``allowed`` (``list``)."""
+    reachable = [r for r in registry.matching_any(tenant, list(keys), meeting=meeting) if allowed(r)]
     ids = {r.doc_id for r in reachable}
     out: list[str] = []
     for key in keys:
@@ -114,7 +120,11 @@ def with_filter_ids(
     if not filters.doc_ids:
         return filters
     ids = filter_ids(
-        registry, principal.tenant, filters.doc_ids, lambda r: principal.sees(r.tenant, r.groups)
+        registry,
+        principal.tenant,
+        filters.doc_ids,
+        lambda r: principal.sees(r.tenant, r.groups),
+        meeting=None if principal.unrestricted else principal.groups,
     )
     return filters.model_copy(update={"doc_ids": ids})
 
@@ -179,7 +189,7 @@ def resolve_target(
     resumed = registry.get(tenant, fresh_id)
     if resumed is not None:
         return Target(fresh_id, resumed)
-    named = registry.matching(tenant, name)
+    named = [r for r in registry.matching(tenant, name) if _carries_name(r, name)]
     if source:
         own = [r for r in named if _same_file(r.source, source) and replaceable(r)]
         if len(own) > 1 and groups is not None:
@@ -190,6 +200,19 @@ def resolve_target(
         renamed = [r for r in registry.from_source(tenant, source) if display_name(r.name) == name]
         found = _one_named(renamed, name, replaceable, sha256)
     return Target(found.doc_id, found) if found is not None else Target(fresh_id, None)
+
+
+def _carries_name(record: DocumentRecord, name: str) -> bool:
+    """Whether a file named ``name`` is ``record``'s by name: its name, or its id where that is a file name
+    (a document from before server-chosen ids). A file named like another document's server-chosen id
+    replaced that document (renaming it, and taking its groups away: a trust audit, 2026-12-07); an id is
+    given as ``doc_id`` for that."""
+    return record.name in name_forms(name) or (record.doc_id == name and not is_server_id(name))
+
+
+def is_server_id(doc_id: str) -> bool:
+    """Whether ``doc_id`` has the form of an id the server chose (``new_doc_id``)."""
+    return _SERVER_ID.fullmatch(doc_id) is not None
 
 
 def _ingested_from_elsewhere(record: DocumentRecord, source: str) -> bool:

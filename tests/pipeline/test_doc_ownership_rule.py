@@ -146,3 +146,23 @@ def test_a_resumed_job_finds_the_document_it_made(registry: DocumentRegistry) ->
     # An admin uploading into a group it is not in cannot see the document, but its own job still finds it.
     target = resolve_target(registry, person(Role.ADMIN, "a"), "new.pdf", fresh_id="doc_mine")
     assert target.doc_id == "doc_mine" and target.known is not None
+
+
+def test_a_file_named_like_a_documents_id_is_a_new_document_not_that_one(registry: DocumentRegistry) -> None:
+    # A trust audit, 2026-12-07: an upload named exactly like a shared document's server-chosen id replaced
+    # that document (renamed it, and its groups became the uploader's). A file's name selects by name; an
+    # id is given as ``doc_id``.
+    shared = new_doc_id("shared")
+    registry.put(
+        DocumentRecord(
+            doc_id=shared, tenant="t", name="shared.pdf", state=DocState.INDEXED, groups=["a", "b"]
+        )
+    )
+    editor = person(Role.EDITOR, "a")
+    target = resolve_target(registry, editor, shared, fresh_id="doc_new")
+    assert target.doc_id == "doc_new" and target.known is None
+    assert resolve_target(registry, editor, "f.pdf", fresh_id="n", doc_id=shared).doc_id == shared
+    # A document from before server-chosen ids is still found by its id, which is its file name.
+    assert (
+        resolve_target(registry, local_operator("t"), "report.pdf", fresh_id="doc_new").doc_id == "report.pdf"
+    )
