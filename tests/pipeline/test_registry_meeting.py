@@ -63,3 +63,47 @@ def test_a_caller_of_thousands_of_groups_gets_the_tenants_documents_to_check(
     _put(registry, "doc_outside", ["other"])
     selected = [r.doc_id for r in registry.list("acme", meeting=groups)]
     assert selected == ["doc_0", "doc_1000", "doc_2499", "doc_999", "doc_outside"]  # each once, by id
+
+
+def test_a_name_lookup_reads_only_records_the_caller_may_meet(
+    offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document route or a search's ``doc_ids`` given a name that many documents of other groups carry
+    read and checked every one of them: 124 ms against 6 ms for an unknown name at 3,000 (a trust audit,
+    2026-12-07), which told how many there were. Counted as records read, not timed."""
+    from figvault.access import Principal, Role
+    from figvault.pipeline.doc_identity import with_filter_ids
+    from figvault.search_models import SearchFilters
+    from figvault.service.visible_documents import find_document
+
+    registry = DocumentRegistry.open(offline_settings)
+    for number in range(40):
+        registry.put(
+            DocumentRecord(
+                doc_id=f"doc_{number:02d}",
+                tenant="acme",
+                name="plan.pdf",
+                state=DocState.INDEXED,
+                groups=["other"],
+            )
+        )
+    registry.put(
+        DocumentRecord(
+            doc_id="doc_mine", tenant="acme", name="plan.pdf", state=DocState.INDEXED, groups=["g"]
+        )
+    )
+    read: list[str] = []
+    real = DocumentRegistry._record
+
+    def counted(row: object) -> DocumentRecord:
+        record = real(row)
+        read.append(record.doc_id)
+        return record
+
+    monkeypatch.setattr(DocumentRegistry, "_record", staticmethod(counted))
+    caller = Principal(user="u", tenant="acme", groups=["g"], roles=[Role.READER])
+    found = find_document(registry.db, caller, "plan.pdf")
+    assert found is not None and found.doc_id == "doc_mine" and read == ["doc_mine"]
+    read.clear()
+    filters = with_filter_ids(registry, caller, SearchFilters(doc_ids=["plan.pdf"]))
+    assert filters.doc_ids == ["doc_mine"] and read == ["doc_mine"]
