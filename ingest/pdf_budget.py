@@ -11,13 +11,13 @@ work per page. A shading's mesh and sampled functions count against the byte cap
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pymupdf
 
+from figvault.ingest.bounded_filters import decodable, decode_bounded, filter_names
 from figvault.ingest.page_resources import (
     KEPT_DICTIONARIES,
     Recent,
@@ -144,6 +144,8 @@ class ContentBudget:
         """(resource dictionary, font name) -> the object a direct font dictionary was copied to
         (``_font_object``)."""
         self._annotation_data = AnnotationData(doc)
+        self._is_form: dict[int, bool] = {}
+        """XObject xref -> whether it is a form (else a picture, which only MuPDF's drawing decodes)."""
 
     def page_cost(self, page: pymupdf.Page, op_threshold: int) -> PageCost:
         """What painting ``page`` asks for; operators are counted when they could pass ``op_threshold``."""
@@ -471,9 +473,9 @@ class ContentBudget:
         100 times counted 67 operations, and MuPDF ran past 190 s on it; one whose cell's form fills 100
         squares with a pattern of 1,000 (1.5 KB) counted 667, and MuPDF ran past 300 s."""
         times: Counter[int] = Counter({xref: 1})
-        own = self._resources(xref, "XObject")
+        own = self._forms(xref) or {}
         if self._streams[xref].uses:  # read by the caller
-            forms = _OwnForms(lambda form: self._resources(form, "XObject") or own)
+            forms = _OwnForms(lambda form: mine if (mine := self._forms(form)) is not None else own)
             forms[xref] = own
             order, edges = self._graph([xref], forms, cost, invoker=xref)
             times = _times([xref], order, edges)
@@ -491,6 +493,20 @@ class ContentBudget:
                     stream, n, shadings if mine else self._resources(x, "Shading") or shadings, cost
                 )
         return min(total, MAX_CELL_COPIES)
+
+    def _forms(self, holder: int) -> dict[str, int] | None:
+        """Name -> xref of the form XObjects in the resources of object ``holder``; None when it names no
+        XObject at all (a form then uses its painter's). Pictures are left out, as the page's own lists
+        leave them out: read as content, a stamp annotation's or a pattern cell's 3000 x 2000 JPEG was
+        decoded whole and counted as 17 MB of content (the page skipped, its chart lost), and one that
+        claimed 30000 x 30000 took the worker past its 2 GiB (a hostile-files audit, 2026-12-07)."""
+        named = self._resources(holder, "XObject")
+        if not named:
+            return None
+        for xref in named.values():
+            if xref not in self._is_form:
+                self._is_form[xref] = self.doc.xref_get_key(xref, "Subtype") == ("name", "/Form")
+        return {name: xref for name, xref in named.items() if self._is_form[xref]}
 
     def _annotation_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
         """Painting operators of the page's annotations' appearance streams (the normal appearance, every
@@ -706,18 +722,14 @@ class ContentBudget:
     def _decompress(self, xref: int) -> _Stream:
         """The stream's bytes, never more than the cap (plus one byte to tell that it is over)."""
         limit = self.max_bytes + 1
-        kind, value = self.doc.xref_get_key(xref, "Filter")
-        params = self.doc.xref_get_key(xref, "DecodeParms")[0]
-        if kind == "null":
-            data = self.doc.xref_stream_raw(xref) or b""
-        elif value.strip("[] ") == "/FlateDecode" and params == "null":
-            try:
-                data = zlib.decompressobj().decompress(self.doc.xref_stream_raw(xref) or b"", limit)
-            except zlib.error:
-                data = b""  # MuPDF will not draw a broken stream either
-        else:  # other filters (rare in content streams): MuPDF decodes them
-            data = self.doc.xref_stream(xref) or b""
-        complete = len(data) < limit
+        names = filter_names(*self.doc.xref_get_key(xref, "Filter"))
+        if names is not None and decodable(names):
+            data, over = decode_bounded(self.doc.xref_stream_raw(xref) or b"", names, limit)
+            if not over and self.doc.xref_get_key(xref, "DecodeParms")[0] != "null":
+                data = self.doc.xref_stream(xref) or b""  # a predictor, applied by MuPDF: no longer
+        else:  # LZW, a filter given by reference, a picture's (rare in content streams): MuPDF decodes them
+            data, over = self.doc.xref_stream(xref) or b"", False
+        complete = not over and len(data) < limit
         stream = _Stream(data=data[: self.max_bytes], complete=complete)
         if complete and b"Do" in data:
             stream.uses.update(m.decode("latin-1") for m in FORM_USE.findall(data))

@@ -1,0 +1,119 @@
+"""A PDF stream's filter chain decoded to at most a given number of bytes, for the filters a content
+stream can carry without being a picture: Flate, ASCIIHex, ASCII85 and RunLength, in any order.
+
+MuPDF decodes a whole stream whatever it inflates to: a page's content behind ``[/ASCIIHexDecode
+/FlateDecode]`` or a Flate stream with ``/DecodeParms`` that inflated to 1.5 GB took the worker past its
+2 GiB and lost the whole document, where a bare Flate bomb skipped its page (a hostile-files audit,
+2026-12-07). Here each stage stops one byte past the bound, so the caller can tell "over" from "complete".
+A predictor (``/DecodeParms``) never makes a stream longer than its Flate output, so the size found here
+bounds what MuPDF then decodes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+from collections.abc import Callable
+
+HEX_END = re.compile(rb">")
+WHITE = re.compile(rb"[\x00\t\n\x0c\r ]+")
+NAME = re.compile(r"/([^\s/\[\]()<>{}%]+)")
+NAMES = re.compile(r"\s*(?:/[^\s/\[\]()<>{}%]+\s*)*")
+A85_SLICE = 5 * 65_536
+"""ASCII85 characters decoded at a time (whole groups: 5 characters each)."""
+SHRINK = 4
+"""How much larger than the bound a stage's output may be before the next stage: ASCIIHex halves its
+input, ASCII85 takes 5 characters to 4 bytes, so a chain ending in them needs more in between."""
+
+
+def _flate(data: bytes, limit: int) -> bytes:
+    try:
+        return zlib.decompressobj().decompress(data, limit)
+    except zlib.error:
+        return b""  # MuPDF will not draw a broken stream either
+
+
+def _hex(data: bytes, limit: int) -> bytes:
+    end = HEX_END.search(data)
+    digits = WHITE.sub(b"", data[: end.start()] if end else data)[: 2 * limit]
+    if len(digits) % 2:
+        digits += b"0"  # an odd last digit is followed by an implied 0 (PDF 32000, 7.4.2)
+    try:
+        return binascii.unhexlify(digits)
+    except binascii.Error:
+        return b""
+
+
+def _ascii85(data: bytes, limit: int) -> bytes:
+    end = data.find(b"~>")
+    text = WHITE.sub(b"", data if end < 0 else data[:end])
+    out = bytearray()
+    try:
+        for part_index, part in enumerate(text.split(b"z")):  # ``z`` (4 zero bytes) breaks group alignment
+            if part_index:
+                out += bytes(4)
+            for start in range(0, len(part), A85_SLICE):
+                out += base64.a85decode(part[start : start + A85_SLICE])
+                if len(out) >= limit:
+                    return bytes(out[:limit])
+    except ValueError:
+        return bytes(out[:limit])
+    return bytes(out[:limit])
+
+
+def _run_length(data: bytes, limit: int) -> bytes:
+    out = bytearray()
+    i, size = 0, len(data)
+    while i < size and len(out) < limit:
+        length = data[i]
+        if length == 128:  # end of data
+            break
+        if length < 128:
+            out += data[i + 1 : i + 2 + length]
+            i += 2 + length
+        else:
+            out += data[i + 1 : i + 2] * (257 - length)
+            i += 2
+    return bytes(out[:limit])
+
+
+DECODERS: dict[str, Callable[[bytes, int], bytes]] = {
+    "FlateDecode": _flate,
+    "Fl": _flate,
+    "ASCIIHexDecode": _hex,
+    "AHx": _hex,
+    "ASCII85Decode": _ascii85,
+    "A85": _ascii85,
+    "RunLengthDecode": _run_length,
+    "RL": _run_length,
+}
+
+
+def filter_names(kind: str, value: str) -> list[str] | None:
+    """The filter names of a stream's ``/Filter`` (PyMuPDF's ``xref_get_key`` kind and value): [] for none,
+    None for a value that is not a name or an array of names."""
+    if kind == "null":
+        return []
+    inner = value.strip().removeprefix("[").removesuffix("]") if kind == "array" else value
+    if kind not in ("name", "array") or NAMES.fullmatch(inner) is None:
+        return None
+    return NAME.findall(inner)  # PyMuPDF writes an array's names with or without spaces between
+
+
+def decodable(names: list[str]) -> bool:
+    """Whether every filter of the chain is one this module decodes."""
+    return all(name in DECODERS for name in names)
+
+
+def decode_bounded(raw: bytes, names: list[str], limit: int) -> tuple[bytes, bool]:
+    """``raw`` through the filters ``names`` (each in ``DECODERS``): at most ``limit`` bytes, and whether
+    the stream decodes to ``limit`` bytes or more (then the bytes are only its start, or nothing)."""
+    data = raw
+    for index, name in enumerate(names):
+        bound = limit if index == len(names) - 1 else SHRINK * limit
+        data = DECODERS[name](data, bound)
+        if len(data) >= bound:
+            return data[:limit], True
+    return data, False
