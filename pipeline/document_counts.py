@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, or_
+
+from figvault.db.models import documents
 from figvault.pipeline.registry import DocState, DocumentRecord
 
 
@@ -19,6 +22,11 @@ def searchable(record: DocumentRecord) -> bool:
     """Indexed, or holding the units of an older version (a replacement that failed keeps them, and a search
     finds them). A failed or pending record without units has nothing a search can find."""
     return record.state == DocState.INDEXED or record.units > 0
+
+
+def searchable_sql() -> ColumnElement[bool]:
+    """``searchable`` as a SQL condition on the documents table (a count by the database)."""
+    return or_(documents.c.state == str(DocState.INDEXED), documents.c.units > 0)
 
 
 @dataclass(frozen=True)

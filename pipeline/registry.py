@@ -15,7 +15,24 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, union, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+    update,
+)
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from figvault.db import Database, as_database, open_registry
 from figvault.db.models import REWRITING, documents
@@ -49,6 +66,36 @@ def may_meet(groups: Sequence[str]) -> ColumnElement[bool]:
     string (either encoding of non-ASCII text) inside ``groups_json``; no group: false."""
     forms = {json.dumps(g, ensure_ascii=escaped) for g in groups for escaped in (False, True)}
     return or_(false(), *(documents.c.groups_json.contains(form, autoescape=True) for form in sorted(forms)))
+
+
+def _json_strings(db: Database, value: ColumnElement[Any], name: str) -> Any:
+    """The elements of the JSON list ``value`` as a one-column table (``name.value``), each as its text."""
+    pg = db.is_postgresql
+    elements = func.json_array_elements_text(cast(value, JSON)) if pg else func.json_each(value)
+    return elements.table_valued("value", name=name)
+
+
+def meets(db: Database, groups: Sequence[str]) -> ColumnElement[bool]:
+    """A SQL condition true exactly for the documents whose groups include one of ``groups`` (no group:
+    false): ``Principal.sees``'s set test, read from the JSON of ``groups_json`` (so a JSON string inside
+    another's, SQLite's LIKE's case and either encoding of non-ASCII text decide nothing) and compared
+    byte for byte. The caller's groups are one JSON parameter, however many (a JWT's claim has no bound).
+    ``may_meet`` comes first: a cheap test that leaves few records to parse (at most ``MEETING_CHUNK``
+    groups: a longer condition was past SQLite's expression depth)."""
+    wanted = sorted(set(groups))
+    if not wanted:
+        return false()
+    held = _json_strings(db, func.nullif(documents.c.groups_json, ""), "held")
+    mine = _json_strings(db, literal(json.dumps(wanted, ensure_ascii=False)), "mine")
+    exact = exists(select(literal(1)).select_from(held).where(held.c.value.in_(select(mine.c.value))))
+    return and_(may_meet(wanted), exact) if len(wanted) <= MEETING_CHUNK else exact
+
+
+def id_order(db: Database) -> KeyedColumnElement[str]:
+    """``doc_id`` as Python orders and compares ids (code point order): byte order of UTF-8 text. SQLite's
+    default (BINARY) is that; PostgreSQL's database collation may not be (``en_US``: ``B.pdf`` before
+    ``a.pdf``, ``a-b`` by ``ab``), and documents made before migration 0004 keep file names as ids."""
+    return documents.c.doc_id.collate("C") if db.is_postgresql else documents.c.doc_id
 
 
 def name_forms(key: str) -> list[str]:
@@ -114,6 +161,16 @@ class Rewrite(IntEnum):
     TAGS_OWN_GROUPS = 4
     """Tags, on the units of the record's groups only: an editor's retag (it changes no unit it may not
     see; an older version's units left by a failed replacement keep theirs)."""
+
+
+class DocumentPage(BaseModel):
+    """A page of documents (``DocumentRegistry.page``)."""
+
+    records: list[DocumentRecord]
+    total: int
+    """How many documents there are on every page (not only after the cursor)."""
+    next_after: str | None
+    """The ``after`` of the next page; None when this one is the last."""
 
 
 SEEN = "seen"
@@ -294,6 +351,51 @@ class DocumentRegistry:
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
         return [self._record(r) for r in rows]
+
+    def _among(self, tenant: str, meeting: Sequence[str] | None) -> ColumnElement[bool]:
+        """``tenant``'s documents, and of ``meeting`` (not None) those whose groups include one of them."""
+        groups = true() if meeting is None else meets(self.db, meeting)
+        return and_(documents.c.tenant == tenant, groups)
+
+    def page(
+        self,
+        tenant: str,
+        *,
+        meeting: Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> DocumentPage:
+        """At most ``limit`` (None: all) documents of ``tenant`` whose id sorts after ``after`` (any string,
+        only compared), in id order (``id_order``), with how many there are in all; ``meeting``: only those
+        whose groups include one of these, exactly (``meets``). Only the page's records are read and parsed,
+        and the database counts the rest (before, every visible record of the tenant was read and sorted in
+        Python: 0.5-1 s a page for the local operator at 20,000 documents). SQLite walks the (tenant, id)
+        key in order and stops after the page; PostgreSQL, whose key is in the database's collation, sorts
+        the matching rows in byte order and sends the page. ``total`` is a second statement: a document
+        written between the two may be counted and not listed, or the reverse."""
+        order = id_order(self.db)
+        query = select(documents).where(self._among(tenant, meeting))
+        query = query.where(true() if after is None else order > after).order_by(order)
+        if limit is not None:
+            query = query.limit(limit + 1)  # one more tells whether another page follows
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        total = self.count(tenant, meeting=meeting)
+        records = [self._record(r) for r in rows]
+        more = limit is not None and len(records) > limit
+        records = records[:limit]
+        return DocumentPage(records=records, total=total, next_after=records[-1].doc_id if more else None)
+
+    def count(
+        self, tenant: str, *, meeting: Sequence[str] | None = None, where: ColumnElement[bool] | None = None
+    ) -> int:
+        """How many documents of ``tenant`` (``meeting`` as in ``page``) ``where`` holds for (None: all),
+        counted by the database."""
+        query = select(func.count()).select_from(documents).where(self._among(tenant, meeting))
+        if where is not None:
+            query = query.where(where)
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def rewriting(self) -> list[DocumentRecord]:
         """Every tenant's documents marked ``rewriting`` (an in-place update a stopped process left)."""

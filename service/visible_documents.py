@@ -8,7 +8,7 @@ from fastapi import HTTPException, status
 from figvault.access import Principal
 from figvault.db import Database
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
-from figvault.pipeline.document_counts import searchable
+from figvault.pipeline.document_counts import searchable, searchable_sql
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.retrieval.document_units import visible_versions
 from figvault.service.api.schemas import DocumentOut, iso_time
@@ -34,15 +34,26 @@ def find_document(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
+def visible_groups(principal: Principal) -> list[str] | None:
+    """The groups a document must share to be the caller's (``Principal.sees``), None: every document of
+    its tenant (the local operator)."""
+    return None if principal.unrestricted else principal.groups
+
+
 def visible_records(conn: Database, principal: Principal, doc_id: str | None = None) -> list[DocumentRecord]:
-    """The caller's tenant's registry records whose groups meet the caller's; no other tenant is read.
-    ``doc_id``: the one it refers to (an id or a name, ``find_document``)."""
+    """The caller's tenant's registry records whose groups meet the caller's, in id order; no other tenant
+    is read. ``doc_id``: the one it refers to (an id or a name, ``find_document``)."""
     if doc_id is not None:
         one = find_document(conn, principal, doc_id)
         return [one] if one is not None else []
-    meeting = None if principal.unrestricted else principal.groups  # read in SQL: see ``may_meet``
-    records = DocumentRegistry(conn).list(tenant=principal.tenant, meeting=meeting)
-    return [r for r in records if principal.sees(r.tenant, r.groups)]
+    return DocumentRegistry(conn).page(principal.tenant, meeting=visible_groups(principal)).records
+
+
+def searchable_count(conn: Database, principal: Principal) -> int:
+    """How many of the caller's documents (``visible_records``) a search can find, counted by the database
+    (the empty search's hint read every one of them: 20,000 records for a count)."""
+    registry = DocumentRegistry(conn)
+    return registry.count(principal.tenant, meeting=visible_groups(principal), where=searchable_sql())
 
 
 def visible_documents(
@@ -66,15 +77,16 @@ def document_page(
 ) -> tuple[list[DocumentOut], int, str | None]:
     """``visible_documents`` a page at a time, in id order: at most ``limit`` (None: all) of those whose id
     sorts after ``after``; with how many the caller may see in all and the ``after`` of the next page (None
-    when this one is the last). ``after`` is only compared, never looked up: any string is a cursor."""
-    # Sorted here, not by the database: PostgreSQL's collation may order ids unlike Python's ``>``.
-    records = sorted(visible_records(conn, principal), key=lambda r: r.doc_id)
-    total = len(records)
-    if after is not None:
-        records = [r for r in records if r.doc_id > after]
-    more = limit is not None and len(records) > limit
-    records = records[:limit] if limit is not None else records
-    return documents_out(engine, principal, records), total, records[-1].doc_id if more else None
+    when this one is the last). ``after`` is only compared, never looked up: any string is a cursor. The
+    registry selects, orders and counts them (``DocumentRegistry.page``): a page reads about ``limit``
+    records, not every one of the tenant's."""
+    page = DocumentRegistry(conn).page(
+        principal.tenant, meeting=visible_groups(principal), after=after, limit=limit
+    )
+    # The SQL condition is the rule (``registry.meets``); checked again here so that a page never shows a
+    # record ``sees`` rejects, whatever a back end's JSON functions do.
+    records = [r for r in page.records if principal.sees(r.tenant, r.groups)]
+    return documents_out(engine, principal, records), page.total, page.next_after
 
 
 def shown_version(engine: Engine, principal: Principal, record: DocumentRecord) -> str | None:

@@ -13,7 +13,6 @@ from pydantic import AfterValidator, ValidationError
 from figvault.access import Action, Principal
 from figvault.pipeline import audit
 from figvault.pipeline.doc_identity import with_filter_ids
-from figvault.pipeline.document_counts import searchable
 from figvault.pipeline.registry import DocumentRegistry
 from figvault.search_models import MAX_TOP_K, SearchFilters, SearchRequest, SearchResponse
 from figvault.service.api.schemas import AUTH_RESPONSES, ErrorOut, SearchBody, SearchResponseOut
@@ -23,7 +22,7 @@ from figvault.service.deps import AuditDep, DbDep, EngineDep, MetricsDep, Search
 from figvault.service.metrics import ServiceMetrics
 from figvault.service.uploads import copy_bounded, open_query_image, query_image_limits
 from figvault.service.validation_errors import refuse_unknown_form_fields
-from figvault.service.visible_documents import visible_records
+from figvault.service.visible_documents import searchable_count
 from figvault.text_checks import check_text
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=AUTH_RESPONSES)
@@ -71,7 +70,7 @@ def _finish(
     # documents ingested without groups, or only failed ones). Only the caller's own documents are counted.
     visible = None
     if not response.results:
-        visible = sum(1 for r in visible_records(db.conn(), principal) if searchable(r))
+        visible = searchable_count(db.conn(), principal)
     return SearchResponseOut.from_response(response, visible_documents=visible)
 
 
