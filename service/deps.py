@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 
 import anyio
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 
@@ -26,7 +26,7 @@ from figvault.service.metrics import TENANT_STATE, ServiceMetrics
 from figvault.service.throttle import RateLimits
 from figvault.settings import Settings
 from figvault.storage import BlobStore
-from figvault.text_checks import MAX_NAME_CHARS, check_text
+from figvault.text_checks import MAX_NAME_CHARS, check_optional_text, check_text
 from figvault.units import FigureUnit
 
 log = logging.getLogger("figvault.service")
@@ -92,6 +92,22 @@ AuditDep = Annotated[AuditWriter, Depends(app_state("audit"))]
 UnitIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]
 DocIdPath = Annotated[str, Path(max_length=MAX_NAME_CHARS), AfterValidator(check_text)]
 JobIdPath = Annotated[str, Path(max_length=64), AfterValidator(check_text)]
+
+MAX_DOCUMENTS_PAGE = 5_000
+"""The most documents one page of a document listing may ask for (left out: all of them, as before)."""
+
+# A document listing's page (``GET /v1/documents``, ``GET /v1/admin/documents``): its size and cursor.
+DocumentsLimit = Annotated[
+    int | None, Query(ge=1, le=MAX_DOCUMENTS_PAGE, description="At most this many (default: all).")
+]
+DocumentsAfter = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_NAME_CHARS,
+        description="Only documents whose id sorts after this one: a page's `next_after` lists the next.",
+    ),
+    AfterValidator(check_optional_text),
+]
 
 
 def _slow_checks(request: Request) -> anyio.CapacityLimiter:

@@ -266,7 +266,12 @@ class ManagedDocumentOut(BaseModel):
 
 class ManagedDocumentListOut(BaseModel):
     documents: list[ManagedDocumentOut]
+    """In id order."""
     total: int
+    """Every document of the tenant, on every page."""
+    next_after: str | None = Field(
+        default=None, description="When more documents follow this page: the `after` that lists them."
+    )
 
 
 class RegroupOut(ManagedDocumentOut):

@@ -838,3 +838,29 @@ def test_a_page_of_documents_is_what_is_audited(world: World) -> None:
     # A cursor is only compared, never looked up: past the last id, an empty last page.
     past = world.client.get("/v1/documents", params={"after": "~"}, headers=headers).json()
     assert (past["documents"], past["total"], past["next_after"]) == ([], len(ids), None)
+
+
+def test_the_admin_listing_reads_a_page_at_a_time(world: World) -> None:
+    """``GET /v1/admin/documents`` takes ``limit`` and ``after`` as ``GET /v1/documents`` does (it had no
+    paging: a tenant of 20,000 documents was one answer); without them it answers all, as before."""
+    admin = world.headers("admin")
+    whole = world.client.get("/v1/admin/documents", headers=admin).json()
+    ids = [d["doc_id"] for d in whole["documents"]]
+    assert len(ids) >= 2 and whole["total"] == len(ids) and whole["next_after"] is None
+    walked, after, pages = [], None, 0
+    while True:
+        params = {"limit": 1} if after is None else {"limit": 1, "after": after}
+        page = world.client.get("/v1/admin/documents", params=params, headers=admin).json()
+        assert page["total"] == len(ids) and len(page["documents"]) == 1
+        walked += page["documents"]
+        after, pages = page["next_after"], pages + 1
+        if after is None:
+            break
+        assert after == walked[-1]["doc_id"]
+    assert walked == whole["documents"] and pages == len(ids)  # each document once, as listed whole
+    entry = world.client.get("/v1/audit", params={"action": "admin_documents", "limit": 1}, headers=admin)
+    assert entry.json()["entries"][0]["detail"] == {"doc_ids": ids[-1:], "total": len(ids)}  # the page's
+    past = world.client.get("/v1/admin/documents", params={"after": ids[-1]}, headers=admin).json()
+    assert (past["documents"], past["total"], past["next_after"]) == ([], len(ids), None)
+    for bad in ({"limit": 0}, {"limit": 5_001}, {"after": "a\x00b"}):
+        assert world.client.get("/v1/admin/documents", params=bad, headers=admin).status_code == 422, bad

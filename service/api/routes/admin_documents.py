@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 
 from figvault.access import Action, Principal
 from figvault.pipeline import audit
-from figvault.pipeline.registry import DocumentRegistry
+from figvault.pipeline.registry import DocumentPage, DocumentRegistry
 from figvault.service.api.schemas import AUTH_RESPONSES, ManagedDocumentListOut, ManagedDocumentOut
-from figvault.service.deps import DbDep, require
+from figvault.service.deps import DbDep, DocumentsAfter, DocumentsLimit, require
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=AUTH_RESPONSES)
 
@@ -28,9 +28,21 @@ Regrouper = Annotated[
     summary="Every document of your tenant and its groups (admins)",
     response_model=ManagedDocumentListOut,
 )
-def managed_documents(principal: Regrouper, db: DbDep) -> ManagedDocumentListOut:
-    records = DocumentRegistry(db.conn()).list(tenant=principal.tenant)
-    docs = [ManagedDocumentOut.from_record(r) for r in records]
-    listed = {"doc_ids": [d.doc_id for d in docs], "total": len(docs)}
+def managed_documents(
+    principal: Regrouper,
+    db: DbDep,
+    limit: DocumentsLimit = None,
+    after: DocumentsAfter = None,
+) -> ManagedDocumentListOut:
+    """In id order; ``limit`` and ``after`` read it a page at a time, as ``GET /v1/documents``."""
+    registry = DocumentRegistry(db.conn())
+    if limit is None and after is None:
+        # As before paging (a stable answer): one read, in the database's order of (tenant, id).
+        records = registry.list(tenant=principal.tenant)
+        page = DocumentPage(records=records, total=len(records), next_after=None)
+    else:
+        page = registry.page(principal.tenant, after=after, limit=limit)
+    docs = [ManagedDocumentOut.from_record(r) for r in page.records]
+    listed = {"doc_ids": [d.doc_id for d in docs], "total": page.total}
     audit.record(db.conn(), principal, "admin_documents", detail=listed)
-    return ManagedDocumentListOut(documents=docs, total=len(docs))
+    return ManagedDocumentListOut(documents=docs, total=page.total, next_after=page.next_after)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +27,15 @@ from figvault.service.api.schemas import (
     RegroupOut,
     UploadOut,
 )
-from figvault.service.deps import DbDep, DocIdPath, EngineDep, SettingsDep, require
+from figvault.service.deps import (
+    DbDep,
+    DocIdPath,
+    DocumentsAfter,
+    DocumentsLimit,
+    EngineDep,
+    SettingsDep,
+    require,
+)
 from figvault.service.upload_jobs import queue_uploads
 from figvault.service.validation_errors import refuse_unknown_form_fields
 from figvault.service.visible_documents import (
@@ -36,16 +44,13 @@ from figvault.service.visible_documents import (
     find_document,
     visible_documents,
 )
-from figvault.text_checks import MAX_NAME_CHARS, check_optional_text, check_text
+from figvault.text_checks import MAX_NAME_CHARS, check_text
 
 router = APIRouter(
     prefix="/v1/documents",
     tags=["documents"],
     responses={**AUTH_RESPONSES, 404: {"model": ErrorOut, "description": "No such document (or not yours)."}},
 )
-
-MAX_DOCUMENTS_PAGE = 5_000
-"""The most documents one page of ``GET /v1/documents`` may ask for (left out: all of them, as before)."""
 
 Viewer = Annotated[Principal, Depends(require(Action.VIEW))]
 Editor = Annotated[Principal, Depends(require(Action.INGEST))]
@@ -58,17 +63,8 @@ def list_documents(
     principal: Viewer,
     db: DbDep,
     engine: EngineDep,
-    limit: Annotated[
-        int | None, Query(ge=1, le=MAX_DOCUMENTS_PAGE, description="At most this many (default: all).")
-    ] = None,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_NAME_CHARS,
-            description="Only documents whose id sorts after this one: a page's `next_after` lists the next.",
-        ),
-        AfterValidator(check_optional_text),
-    ] = None,
+    limit: DocumentsLimit = None,
+    after: DocumentsAfter = None,
 ) -> DocumentListOut:
     docs, total, next_after = document_page(db.conn(), engine, principal, after=after, limit=limit)
     audit.record(
