@@ -1,5 +1,5 @@
 """A PDF stream's filter chain decoded to at most a given number of bytes, for the filters a content
-stream can carry without being a picture: Flate, ASCIIHex, ASCII85 and RunLength, in any order.
+stream can carry without being a picture: Flate and ASCIIHex in any order, ASCII85 and RunLength first.
 
 MuPDF decodes a whole stream whatever it inflates to: a page's content behind ``[/ASCIIHexDecode
 /FlateDecode]`` or a Flate stream with ``/DecodeParms`` that inflated to 1.5 GB took the worker past its
@@ -17,33 +17,46 @@ import re
 import zlib
 from collections.abc import Callable
 
-HEX_END = re.compile(rb">")
+HEX_STOP = re.compile(rb"[^0-9A-Fa-f\x00\t\n\x0c\r ]")
+"""Where hex data ends: its ``>``, or the first character that is no digit (MuPDF stops there too)."""
 WHITE = re.compile(rb"[\x00\t\n\x0c\r ]+")
+A85_PART = re.compile(rb"z+|[^z]+")
 NAME = re.compile(r"/([^\s/\[\]()<>{}%]+)")
 NAMES = re.compile(r"\s*(?:/[^\s/\[\]()<>{}%]+\s*)*")
 A85_SLICE = 5 * 65_536
 """ASCII85 characters decoded at a time (whole groups: 5 characters each)."""
-SHRINK = 4
+FLATE_SLICE = 1_024
+"""Compressed bytes inflated at a time: a damaged stream gives what came before the damage."""
+SHRINK = 2
 """How much larger than the bound a stage's output may be before the next stage: ASCIIHex halves its
-input, ASCII85 takes 5 characters to 4 bytes, so a chain ending in them needs more in between."""
+input and ASCII85 takes 5 characters to 4 bytes (a chain shrinking more counts as over: no writer makes
+one)."""
+SLOW = frozenset({"ASCII85Decode", "A85", "RunLengthDecode", "RL"})
+"""Filters decoded in Python (no C decoder in the standard library): only as a chain's first stage, of at
+most SLOW_MAX_INPUT bytes. Behind Flate, or longer, they are taken as over the cap: a 65 KB Flate stream of
+ASCII85 ``z`` behind them cost 45 s and 870 MiB a page (a review); no writer makes such content streams."""
+SLOW_MAX_INPUT = 4 * 2**20
 
 
 def _flate(data: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj()
+    out = bytearray()
     try:
-        return zlib.decompressobj().decompress(data, limit)
+        for start in range(0, len(data), FLATE_SLICE):
+            out += inflater.decompress(data[start : start + FLATE_SLICE], limit - len(out))
+            if len(out) >= limit:
+                break
     except zlib.error:
-        return b""  # MuPDF will not draw a broken stream either
+        pass  # what came before the damage, which MuPDF draws too
+    return bytes(out[:limit])
 
 
 def _hex(data: bytes, limit: int) -> bytes:
-    end = HEX_END.search(data)
+    end = HEX_STOP.search(data)
     digits = WHITE.sub(b"", data[: end.start()] if end else data)[: 2 * limit]
     if len(digits) % 2:
         digits += b"0"  # an odd last digit is followed by an implied 0 (PDF 32000, 7.4.2)
-    try:
-        return binascii.unhexlify(digits)
-    except binascii.Error:
-        return b""
+    return binascii.unhexlify(digits)
 
 
 def _ascii85(data: bytes, limit: int) -> bytes:
@@ -51,15 +64,19 @@ def _ascii85(data: bytes, limit: int) -> bytes:
     text = WHITE.sub(b"", data if end < 0 else data[:end])
     out = bytearray()
     try:
-        for part_index, part in enumerate(text.split(b"z")):  # ``z`` (4 zero bytes) breaks group alignment
-            if part_index:
-                out += bytes(4)
-            for start in range(0, len(part), A85_SLICE):
-                out += base64.a85decode(part[start : start + A85_SLICE])
-                if len(out) >= limit:
-                    return bytes(out[:limit])
+        for run in A85_PART.finditer(text):  # ``z`` (4 zero bytes) breaks the groups' alignment
+            part = run.group()
+            if part[0] == ord("z"):
+                out += bytes(4 * min(len(part), limit))
+            else:
+                for start in range(0, len(part), A85_SLICE):
+                    out += base64.a85decode(part[start : start + A85_SLICE])
+                    if len(out) >= limit:
+                        break
+            if len(out) >= limit:
+                break
     except ValueError:
-        return bytes(out[:limit])
+        pass  # what came before a bad character
     return bytes(out[:limit])
 
 
@@ -109,9 +126,12 @@ def decodable(names: list[str]) -> bool:
 
 def decode_bounded(raw: bytes, names: list[str], limit: int) -> tuple[bytes, bool]:
     """``raw`` through the filters ``names`` (each in ``DECODERS``): at most ``limit`` bytes, and whether
-    the stream decodes to ``limit`` bytes or more (then the bytes are only its start, or nothing)."""
+    the stream decodes to ``limit`` bytes or more, or is not worth decoding (``SLOW``): then the bytes are
+    only its start, or nothing."""
     data = raw
     for index, name in enumerate(names):
+        if name in SLOW and (index > 0 or len(data) > SLOW_MAX_INPUT):
+            return b"", True
         bound = limit if index == len(names) - 1 else SHRINK * limit
         data = DECODERS[name](data, bound)
         if len(data) >= bound:

@@ -505,8 +505,19 @@ class ContentBudget:
             return None
         for xref in named.values():
             if xref not in self._is_form:
-                self._is_form[xref] = self.doc.xref_get_key(xref, "Subtype") == ("name", "/Form")
+                self._is_form[xref] = self._subtype(xref) != "/Image"  # what MuPDF draws as a form
         return {name: xref for name, xref in named.items() if self._is_form[xref]}
+
+    def _subtype(self, xref: int) -> str:
+        """An XObject's /Subtype, followed where it is a reference (a form so written was no longer counted:
+        a review)."""
+        kind, value = self.doc.xref_get_key(xref, "Subtype")
+        if kind == "xref":
+            try:
+                return self.doc.xref_object(int(value.split()[0])).strip()
+            except (ValueError, RuntimeError):
+                return ""
+        return value.strip()
 
     def _annotation_ops(self, page: pymupdf.Page, cost: PageCost) -> int:
         """Painting operators of the page's annotations' appearance streams (the normal appearance, every
@@ -719,13 +730,18 @@ class ContentBudget:
             return None
         return stream
 
+    def _has_parameters(self, xref: int) -> bool:
+        """Whether the stream's filters take parameters (a predictor): ``/DecodeParms``, or ``/DP`` as MuPDF
+        reads it too."""
+        return any(self.doc.xref_get_key(xref, key)[0] != "null" for key in ("DecodeParms", "DP"))
+
     def _decompress(self, xref: int) -> _Stream:
         """The stream's bytes, never more than the cap (plus one byte to tell that it is over)."""
         limit = self.max_bytes + 1
         names = filter_names(*self.doc.xref_get_key(xref, "Filter"))
         if names is not None and decodable(names):
             data, over = decode_bounded(self.doc.xref_stream_raw(xref) or b"", names, limit)
-            if not over and self.doc.xref_get_key(xref, "DecodeParms")[0] != "null":
+            if not over and self._has_parameters(xref):
                 data = self.doc.xref_stream(xref) or b""  # a predictor, applied by MuPDF: no longer
         else:  # LZW, a filter given by reference, a picture's (rare in content streams): MuPDF decodes them
             data, over = self.doc.xref_stream(xref) or b"", False

@@ -275,8 +275,8 @@ class DocumentRegistry:
         6 ms; a trust audit, 2026-12-07)."""
         c = documents.c
         where = [c.tenant == tenant]
-        if meeting is not None and len(set(meeting)) <= MEETING_CHUNK:
-            where.append(may_meet(sorted(set(meeting))))
+        if meeting is not None:  # exact, however many groups (``may_meet`` alone: at most MEETING_CHUNK)
+            where.append(meets(self.db, meeting))
         query = union(
             select(documents).where(*where, c.doc_id.in_(list(ids))),
             select(documents).where(*where, c.name.in_(list(names))),

@@ -108,13 +108,20 @@ def documents_out(engine: Engine, principal: Principal, records: list[DocumentRe
     """The records as the caller sees them (their counts of units the caller could open, shared groups)."""
     unsure = [r.doc_id for r in records if r.units and r.state != DocState.INDEXED]
     counted = engine.count_by_document(principal, unsure) if unsure else {}
+    # A failed replacement's record names the failed file's bytes: their hash is another document's,
+    # perhaps of groups the caller is not in (a review); the caller is told the version it is shown.
+    shown = {
+        r.doc_id: shown_version(engine, principal, r) or ""
+        for r in records
+        if r.state == DocState.FAILED and r.units
+    }
     out: list[DocumentOut] = []
     for record in records:
         out.append(
             DocumentOut(
                 doc_id=record.doc_id,
                 name=record.name,
-                sha256=record.sha256,
+                sha256=shown.get(record.doc_id, record.sha256),
                 state=str(record.state),
                 units=counted.get(record.doc_id, record.units),
                 groups=principal.shown_groups(record.groups),

@@ -93,6 +93,9 @@ def test_the_old_groups_see_the_old_version_s_pages_not_the_failed_file_s(
     fail_the_replacement(service, monkeypatch, "shared.pdf", 62)  # the secret's bytes
     record = service.client.get(f"/v1/documents/{shared}", headers=service.headers("r1")).json()
     assert record["state"] == "failed" and record["units"] >= 1  # still listed and searchable for g1
+    secret_sha = service.client.get(f"/v1/documents/{secret}", headers=service.headers("e0")).json()["sha256"]
+    listed = service.client.get("/v1/documents", headers=service.headers("r1")).json()["documents"]
+    assert secret_sha not in (record["sha256"], *(d["sha256"] for d in listed))  # the version r1 is shown
 
     assert service.page("r1", shared) == (200, old_page)
     # Deleting the secret leaves nothing of it to reach r1 through the failed record either.

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 
 from figvault.access import Action, Principal
 from figvault.pipeline import audit
-from figvault.pipeline.registry import DocumentPage, DocumentRegistry
+from figvault.pipeline.registry import DocumentRegistry
 from figvault.service.api.schemas import AUTH_RESPONSES, ManagedDocumentListOut, ManagedDocumentOut
 from figvault.service.deps import DbDep, DocumentsAfter, DocumentsLimit, require
 
@@ -35,13 +35,9 @@ def managed_documents(
     after: DocumentsAfter = None,
 ) -> ManagedDocumentListOut:
     """In id order; ``limit`` and ``after`` read it a page at a time, as ``GET /v1/documents``."""
-    registry = DocumentRegistry(db.conn())
-    if limit is None and after is None:
-        # As before paging (a stable answer): one read, in the database's order of (tenant, id).
-        records = registry.list(tenant=principal.tenant)
-        page = DocumentPage(records=records, total=len(records), next_after=None)
-    else:
-        page = registry.page(principal.tenant, after=after, limit=limit)
+    # One order, paged or not: a PostgreSQL database of another collation listed the unpaged answer in
+    # its own order and the pages in Python's (a review).
+    page = DocumentRegistry(db.conn()).page(principal.tenant, after=after, limit=limit)
     docs = [ManagedDocumentOut.from_record(r) for r in page.records]
     listed = {"doc_ids": [d.doc_id for d in docs], "total": page.total}
     audit.record(db.conn(), principal, "admin_documents", detail=listed)
