@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 from PIL import Image
+from pptx.oxml.ns import qn
 
 from figvault.errors import UnsafeFileError
 from figvault.ingest import slide_render
@@ -50,7 +50,6 @@ from figvault.ingest.scanned_pages import SCAN_MAX_TEXT_CHARS, ocr_lines_in, sli
 from figvault.ingest.slide_shapes import (
     CHART,
     CONNECTOR,
-    EMU_PER_PT,
     FRAME,
     GRAPHIC_ROLES,
     PICTURE,
@@ -66,10 +65,11 @@ from figvault.ingest.slide_shapes import (
     iter_leaves,
     picture_blob,
     role_of,
-    shape_box,
     shape_text,
+    slide_size,
 )
 from figvault.ingest.slide_sketch import sketch_region
+from figvault.ingest.xml_numbers import xml_int
 from figvault.phash import perceptual_hash
 from figvault.settings import ExtractSettings
 from figvault.units import (
@@ -133,11 +133,10 @@ def extract_pptx_units(path: Path, data: bytes, sha256: str, settings: ExtractSe
     """Figure units of one PPTX file. Raises ExtractionError (one-line reason) for bad or hostile input."""
     readable, changed = opened_pptx(data, settings.max_pptx_uncompressed_mb)
     prs, readable, unread = open_presentation(readable)
-    slide_w = (prs.slide_width or 9144000) / EMU_PER_PT
-    slide_h = (prs.slide_height or 6858000) / EMU_PER_PT
+    (slide_w, slide_h), size_unread = slide_size(prs)
     meta = _document_meta(prs, len(prs.slides))
     result = DocumentExtraction(path=str(path), doc=Path(path).name, doc_sha256=sha256, meta=meta)
-    result.warnings += changed + unread
+    result.warnings += changed + unread + size_unread
     listed, repeats = listed_slides(prs)
     result.warnings += [repeated_slides(repeats)] if repeats else []
     slides = [_read_slide(i, slide, settings, result.warnings) for i, slide in listed]
@@ -176,6 +175,7 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
     members: list[Member] = []
     title = ""
     context_parts: list[str] = []
+    lost: list[str] = []
     elements = element_count(slide._element)
     if elements > settings.max_slide_elements:  # hostile: reading its text alone took seconds
         warnings.append(
@@ -193,7 +193,7 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
             elif text and kind not in _FOOTER_TYPES:
                 context_parts.append(text)
             continue
-        box = _drawn_box(shape)
+        box = _drawn_box(shape, lost)
         if box is None:
             continue
         member = Member(shape=shape, box=box, role=role, z=z, text=shape_text(shape))
@@ -218,6 +218,7 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
         for size in sizes:  # what is left to refuse: a header that declares an empty size
             check_image_pixels(*size, limit, what=f"a picture on slide {number}")
         members.append(member)
+    warnings += [_unplaced(number, lost)] if lost else []
     notes = ""
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
         notes = clean_text(slide.notes_slide.notes_text_frame.text)
@@ -226,12 +227,19 @@ def _read_slide(number: int, slide: Any, settings: ExtractSettings, warnings: li
     )
 
 
-def _drawn_box(shape: Any) -> Box | None:
-    """A group's box is the union of what it draws: its stored frame can be stale in generated files."""
-    if etree.QName(shape._element).localname == "grpSp":
-        leaves = [box for _, box in iter_leaves(shape)]
-        return _union(leaves) if leaves else None
-    return shape_box(shape)
+def _drawn_box(shape: Any, lost: list[str]) -> Box | None:
+    """A group's box is the union of what it draws: its stored frame can be stale in generated files. What
+    cannot be placed (``iter_leaves``) is left out and named in ``lost``."""
+    leaves = [box for _, box in iter_leaves(shape, lost=lost)]
+    return _union(leaves) if leaves else None
+
+
+def _unplaced(number: int, lost: list[str]) -> str:
+    """The warning for the shapes of slide ``number`` left out for a position that cannot be read."""
+    if len(lost) == 1:
+        return f"slide {number}: shape {lost[0]} left out: its position cannot be read"
+    more = f"{lost[0]} and {len(lost) - 1:,} more"
+    return f"slide {number}: {len(lost):,} shapes left out: their positions cannot be read ({more})"
 
 
 def _placeholder_type(shape: Any) -> str:
@@ -388,12 +396,20 @@ def _kpi_tile(shape: Any) -> bool:
         return False
     lines = []
     for paragraph in shape.text_frame.paragraphs:
-        sizes = [run.font.size.pt for run in paragraph.runs if run.font.size is not None]
+        sizes = [size for size in (_font_size(run) for run in paragraph.runs) if size is not None]
         if paragraph.text.strip():
             if len(sizes) != len(paragraph.runs):
                 return False
             lines.append((paragraph.text, max(sizes)))
     return one_kpi_value(lines)
+
+
+def _font_size(run: Any) -> float | None:
+    """The run's own font size in points; None where it sets none, or one that is no integer (``sz="1e9"``:
+    python-pptx's ``font.size`` raised, failing the deck)."""
+    properties = run._r.find(qn("a:rPr"))
+    size = xml_int(properties.get("sz")) if properties is not None else None
+    return size / 100 if size is not None else None
 
 
 def _linked(nodes: list[Member], n_graphics: int, tol: float) -> _DisjointSets:
@@ -800,7 +816,13 @@ def _all_bold(shape: Any) -> bool:
     if not getattr(shape, "has_text_frame", False):
         return False
     runs = [run for p in shape.text_frame.paragraphs for run in p.runs if run.text.strip()]
-    return bool(runs) and all(run.font.bold for run in runs)
+    return bool(runs) and all(_bold(run) for run in runs)
+
+
+def _bold(run: Any) -> bool:
+    """The run sets itself bold (python-pptx's ``font.bold`` raised on a value other than its four)."""
+    properties = run._r.find(qn("a:rPr"))
+    return properties is not None and properties.get("b") in ("1", "true")
 
 
 def _context(info: SlideInfo, cluster: Cluster) -> str:
@@ -848,8 +870,8 @@ def _apply_crop(img: Image.Image, shape: Any) -> Image.Image:
         top, bottom = shape.crop_top, shape.crop_bottom
     except Exception:
         return img
-    if not any((left, right, top, bottom)):
-        return img
+    if not any((left, right, top, bottom)) or not all(map(math.isfinite, (left, right, top, bottom))):
+        return img  # python-pptx reads "nan%" and "1e999%" as floats: no crop to apply
     w, h = img.size
     box = (
         int(w * max(left, 0)),

@@ -14,6 +14,8 @@ from typing import Any
 from pptx.chart.series import _SeriesFactory
 from pptx.oxml.ns import qn
 
+from figvault.ingest.xml_numbers import xml_int
+
 MAX_CHART_POINTS = 100_000
 """The most categories or values of one series read (a chart's text shows the first few dozen, a sketch
 cannot draw more bars than it has pixels)."""
@@ -26,23 +28,18 @@ def _points(element: Any, declared: int) -> dict[int, str]:
     found: dict[int, str] = {}
     # At most that many elements are looked at: the points of a chart come in order, and 300,000 of them
     # took 23 CPU-s here to find the first 100,000 (load 25).
-    for pt in itertools.islice(element.iter(_PT), min(declared, MAX_CHART_POINTS)):
-        try:
-            idx = int(pt.get("idx", ""))
-        except ValueError:
-            continue
+    limit = min(declared, MAX_CHART_POINTS)
+    for pt in itertools.islice(element.iter(_PT), limit):
+        idx = xml_int(pt.get("idx"))
         v = pt.find(_V)
-        if 0 <= idx < min(declared, MAX_CHART_POINTS) and idx not in found and v is not None:
+        if idx is not None and 0 <= idx < limit and idx not in found and v is not None:
             found[idx] = v.text or ""
     return found
 
 
 def _declared(element: Any) -> int:
     counts = element.xpath(".//c:ptCount/@val")
-    try:
-        return int(counts[0]) if counts else 0
-    except ValueError:
-        return 0
+    return max((xml_int(counts[0]) if counts else None) or 0, 0)  # a negative count: none (islice raised)
 
 
 def _in_order(found: dict[int, str], declared: int) -> list[str | None]:

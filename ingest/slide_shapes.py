@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,12 +18,20 @@ from lxml import etree
 from pptx.oxml.ns import qn
 
 from figvault.ingest.slide_chart import category_labels, plot_series, series_name, series_values
+from figvault.ingest.xml_numbers import MAX_XML_INT, shown_value, xml_int
 
 EMU_PER_PT = 12700
 CHART_URI = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 TABLE_URI = "http://schemas.openxmlformats.org/drawingml/2006/table"
 SMARTART_URI = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
 _A_T = qn("a:t")
+_A_XFRM = qn("a:xfrm")
+_FRAMES = {qn("p:xfrm"), _A_XFRM}
+"""A graphic frame's own ``p:xfrm``; a shape's is ``a:xfrm`` in its ``spPr`` or ``grpSpPr``."""
+_COORDINATES = {
+    qn("a:off"): ("x", "y"), qn("a:chOff"): ("x", "y"), qn("a:ext"): ("cx", "cy"), qn("a:chExt"): ("cx", "cy")
+}  # fmt: skip
+"""The EMU coordinates of a frame's elements (offset, extent, and a group's child offset and extent)."""
 
 # Roles: what a shape contributes to figure detection.
 PICTURE, CHART, SMARTART, OBJECT, GROUP, SHAPE, CONNECTOR = (
@@ -103,7 +112,37 @@ class Transform:
 IDENTITY = Transform()
 
 
-def group_transform(group_element: Any) -> Transform:
+DEFAULT_SLIDE_EMU = (9_144_000, 6_858_000)
+"""A deck's slide size where it states none it can be read by: 10 x 7.5 inches (720 x 540 pt), PowerPoint's
+4:3 default and python-pptx's; its height is the 16:9 default's too."""
+
+
+def slide_size(prs: Any) -> tuple[tuple[float, float], list[str]]:
+    """The deck's slide width and height in points, and a warning when its ``p:sldSz`` states one that is
+    no positive integer (``cy="abc"``: python-pptx's ``slide_height`` raised): that one is read as
+    DEFAULT_SLIDE_EMU's. A deck without ``p:sldSz`` is PowerPoint's default size, without a word."""
+    found = prs._element.find(qn("p:sldSz"))
+    if found is None:
+        return (DEFAULT_SLIDE_EMU[0] / EMU_PER_PT, DEFAULT_SLIDE_EMU[1] / EMU_PER_PT), []
+    size: list[float] = []
+    bad: list[str] = []
+    for name, default in zip(("cx", "cy"), DEFAULT_SLIDE_EMU, strict=True):
+        raw = found.get(name)
+        value = xml_int(raw)
+        if value is None or value <= 0:
+            bad.append(f"no {name}" if raw is None else f'{name}="{shown_value(raw)}"')
+            value = default
+        size.append(value / EMU_PER_PT)
+    if not bad:
+        return (size[0], size[1]), []
+    part = str(prs.part.partname).lstrip("/")
+    warning = f"{part}: slide size {', '.join(bad)} is no size; read as {size[0]:g} x {size[1]:g} pt"
+    return (size[0], size[1]), [warning]
+
+
+def group_transform(group_element: Any) -> Transform | None:
+    """The group's child -> slide mapping; None when a coordinate it needs is no integer (``y="1e9"``):
+    the group cannot be placed, as a shape whose position cannot be read (``shape_box``)."""
     xfrm = group_element.find(f"{qn('p:grpSpPr')}/{qn('a:xfrm')}")
     if xfrm is None:
         return IDENTITY
@@ -111,40 +150,98 @@ def group_transform(group_element: Any) -> Transform:
     ch_off, ch_ext = xfrm.find(qn("a:chOff")), xfrm.find(qn("a:chExt"))
     if off is None or ext is None:
         return IDENTITY
-    ox, oy = int(off.get("x", 0)), int(off.get("y", 0))
     if ch_off is None or ch_ext is None:
-        return Transform(ox=ox, oy=oy, cx=ox, cy=oy)
-    cw, ch = int(ch_ext.get("cx", 0)), int(ch_ext.get("cy", 0))
-    sx = int(ext.get("cx", 0)) / cw if cw else 1.0
-    sy = int(ext.get("cy", 0)) / ch if ch else 1.0
-    return Transform(ox=ox, oy=oy, sx=sx, sy=sy, cx=int(ch_off.get("x", 0)), cy=int(ch_off.get("y", 0)))
+        at = _coordinates(off)
+        return None if at is None else Transform(ox=at[0], oy=at[1], cx=at[0], cy=at[1])
+    found = _coordinates(off, ext, ch_off, ch_ext)
+    if found is None:
+        return None
+    ox, oy, w, h, cx, cy, cw, ch = found
+    return Transform(ox=ox, oy=oy, sx=w / cw if cw else 1.0, sy=h / ch if ch else 1.0, cx=cx, cy=cy)
+
+
+def _coordinates(*parts: Any) -> list[int] | None:
+    """The coordinates of frame elements (``_COORDINATES``) as integers, 0 for an absent one; None when one
+    present is no integer."""
+    values: list[int] = []
+    for part in parts:
+        for name in _COORDINATES.get(part.tag, ()):
+            raw = part.get(name)
+            value = 0 if raw is None else xml_int(raw)
+            if value is None:
+                return None
+            values.append(value)
+    return values
+
+
+def unreadable_position(shape: Any) -> str | None:
+    """The first coordinate of the shape's own frame (``a:off``, ``a:ext``, ``a:chOff``, ``a:chExt``) that
+    is no integer, as a warning names it (``<a:off y="1e9">``); None when there is none."""
+    for frame in shape._element.iterchildren(tag=etree.Element):
+        xfrm = frame if frame.tag in _FRAMES else frame.find(_A_XFRM)
+        for part in xfrm.iterchildren(tag=etree.Element) if xfrm is not None else ():
+            for name in _COORDINATES.get(part.tag, ()):
+                value = part.get(name)
+                if value is not None and xml_int(value) is None:
+                    return f'<a:{etree.QName(part).localname} {name}="{shown_value(value)}">'
+    return None
 
 
 def shape_box(shape: Any, transform: Transform = IDENTITY) -> Box | None:
-    """The shape's frame in slide points; None when it has no position (inherited placeholders excepted)."""
+    """The shape's frame in slide points; None when it has no position (inherited placeholders excepted),
+    or one that cannot be read or placed (no integer, or past xsd:long once mapped to the slide)."""
     try:
         left, top, width, height = shape.left, shape.top, shape.width, shape.height
     except Exception:
         return None
     if left is None or top is None or width is None or height is None:
         return None
-    x0, y0 = transform.point(left, top)
-    x1, y1 = transform.point(left + width, top + height)
+    try:
+        x0, y0 = transform.point(left, top)
+        x1, y1 = transform.point(left + width, top + height)
+    except OverflowError:  # python-pptx reads 4,000 digits: more than a float holds
+        return None
+    if not all(math.isfinite(v) and abs(v) <= MAX_XML_INT for v in (x0, y0, x1, y1)):
+        return None  # nested groups' scales multiplied past any slide
     return Box(
         min(x0, x1) / EMU_PER_PT, min(y0, y1) / EMU_PER_PT, max(x0, x1) / EMU_PER_PT, max(y0, y1) / EMU_PER_PT
     )
 
 
-def iter_leaves(shape: Any, transform: Transform = IDENTITY) -> Iterator[tuple[Any, Box]]:
-    """Non-group shapes under ``shape`` (itself when not a group) with their slide-space boxes."""
+def iter_leaves(
+    shape: Any, transform: Transform = IDENTITY, lost: list[str] | None = None
+) -> Iterator[tuple[Any, Box]]:
+    """Non-group shapes under ``shape`` (itself when not a group) with their slide-space boxes. A shape or
+    group whose position cannot be read is left out (a group with all it holds); ``lost``, when given, gets
+    each one's name and bad value (``unreadable_position``) for a warning."""
     if etree.QName(shape._element).localname == "grpSp":
-        inner = group_transform(shape._element).then(transform)
+        own = group_transform(shape._element)
+        if own is None:
+            _note_lost(shape, lost)
+            return
+        inner = own.then(transform)
         for child in shape.shapes:
-            yield from iter_leaves(child, inner)
+            yield from iter_leaves(child, inner, lost)
         return
     box = shape_box(shape, transform)
     if box is not None:
         yield shape, box
+    else:
+        _note_lost(shape, lost)
+
+
+def _note_lost(shape: Any, lost: list[str] | None) -> None:
+    """Name in ``lost`` a shape left out for a coordinate that is no integer (not one without a frame)."""
+    why = unreadable_position(shape) if lost is not None else None
+    if lost is not None and why is not None:
+        lost.append(f"'{_shape_name(shape)}' ({why})")
+
+
+def _shape_name(shape: Any) -> str:
+    try:
+        return shown_value(shape.name or "", 40)
+    except Exception:  # a shape without its cNvPr: python-pptx cannot name it
+        return "(unnamed)"
 
 
 def role_of(shape: Any) -> str:

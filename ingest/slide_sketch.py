@@ -148,7 +148,9 @@ def _draw_chart(
     for si, values in enumerate(series):
         for ci, value in enumerate(values):
             left = x0 + ci * slot + slot * 0.1 + si * bar
-            height = (base_y - top_y) * max(value, 0.0) / peak
+            # A frame lower than its title and label lines leaves the bars no room (not less than none:
+            # PIL refused the upside-down box, failing the deck; a 30 pt chart under a heading)
+            height = max(base_y - top_y, 0.0) * max(value, 0.0) / peak
             draw.rectangle((left, base_y - height, left + bar, base_y), fill=palette[si % len(palette)])
     every = math.ceil(n_cat / max(1.0, (x1 - x0) / line))  # labels at least a line's height apart
     for ci in range(0, min(n_cat, math.ceil(len(categories) / step)), every):
