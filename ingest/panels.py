@@ -382,7 +382,18 @@ def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bo
     if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
         return chart_evidence(atoms, area, lines)
     bars = [a for a in atoms if a.bar]
-    return has_stacked_bar(bars, lines) or has_pie(atoms) or has_spaced_bars([a.box for a in bars])
+    if has_stacked_bar(bars, lines) or has_pie(atoms) or has_spaced_bars([a.box for a in bars]):
+        return True
+    return has_axes_and_series(atoms, area)
+
+
+def has_axes_and_series(atoms: Sequence[_Atom], area: Box) -> bool:
+    """An L of axes (:func:`axes_region`) with a plotted series (a curved or slanted path) on it: layout
+    class "sparse line chart" (two axis lines, one to three series, tick labels, no gridlines), drawn in
+    fewer paths than CHART_MIN_PATHS. A box or a rule under a paragraph has no such L with a free path."""
+    if not any(a.free_paths for a in atoms):
+        return False
+    return axes_region([a.box for a in atoms if a.path_count == 1], area) is not None
 
 
 def has_spaced_bars(bars: Sequence[Box]) -> bool:
@@ -402,6 +413,50 @@ def has_spaced_bars(bars: Sequence[Box]) -> bool:
             if len(run) >= 3 and len(thick) == 1 and len(lengths) >= 3 and regular:
                 return True
     return False
+
+
+SPACED_BAR_GAP_SHARE = 2.0
+"""Bars of one chart stand at most this many bar thicknesses apart (Excel's default gap is 1.5)."""
+
+
+def spaced_bar_runs(bars: Sequence[Box]) -> list[list[int]]:
+    """Runs of bars (indices into ``bars``) that make one chart without axes: three or more of one
+    thickness on a common base edge (the left for bars, the bottom for columns), one after another at a
+    regular pitch, the gaps at most SPACED_BAR_GAP_SHARE thicknesses, of three or more lengths (layout
+    class "spaced bar chart": category names on one side, values at the bar ends, bars further apart than
+    the clustering gap). A table's zebra stripes share one length and stay out. O(n log n)."""
+    runs: list[list[int]] = []
+    used: set[int] = set()
+    for axis, base in ((0, [b[0] for b in bars]), (1, [b[3] for b in bars])):  # bars, then columns
+        across = 1 - axis
+        for members in _same(base, 1.0).values():
+            free = [i for i in members if i not in used]
+            for same_thickness in _same([bars[i][across + 2] - bars[i][across] for i in free], 1.0).values():
+                ordered = sorted((free[k] for k in same_thickness), key=lambda i: bars[i][across])
+                for run in _pitch_runs(ordered, bars, axis):
+                    runs.append(run)
+                    used.update(run)
+    return runs
+
+
+def _pitch_runs(run: list[int], bars: Sequence[Box], axis: int) -> list[list[int]]:
+    """``run`` (bars of one base and thickness, in order across) cut where a gap exceeds
+    SPACED_BAR_GAP_SHARE thicknesses; the pieces that are a bar chart (3+ bars, 3+ lengths, one pitch)."""
+    across = 1 - axis
+    pieces: list[list[int]] = []
+    for i in run:
+        thick = bars[i][across + 2] - bars[i][across]
+        if pieces and bars[i][across] - bars[pieces[-1][-1]][across + 2] <= SPACED_BAR_GAP_SHARE * thick:
+            pieces[-1].append(i)
+        else:
+            pieces.append([i])
+    found = []
+    for piece in pieces:
+        steps = [bars[b][across] - bars[a][across] for a, b in itertools.pairwise(piece)]
+        lengths = {round(bars[i][axis + 2] - bars[i][axis]) for i in piece}
+        if len(piece) >= 3 and len(lengths) >= 3 and min(steps) > 0 and max(steps) - min(steps) <= 1.5:
+            found.append(piece)
+    return found
 
 
 def ruled_table(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box]) -> bool:

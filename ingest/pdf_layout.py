@@ -69,6 +69,7 @@ from figvault.ingest.panels import (
     ranked_panel_title,
     ruled_table,
     same_style,
+    spaced_bar_runs,
     split_panels,
     title_below,
     title_left,
@@ -1561,8 +1562,12 @@ def _bar_series(cluster: Cluster) -> bool:
 def _ladder(inner: list[float], lone: dict[int, float], series: Box) -> list[int]:
     """The lone rungs that continue the series' gridlines at their pitch, up and down, one after another
     (a chart below on the same extent has its own ladder a gap away)."""
+    # The series' own gridlines (two or more) give the pitch: with the lone rungs counted too, the top
+    # gridline of a chart stacked a few points below (layout class "stacked line charts", a dashboard)
+    # set the pitch to that gap, and no rung of this chart continued it.
+    own = [b - a for a, b in itertools.pairwise(sorted(inner)) if b - a > STROKE_PT]
     ys = sorted(inner + list(lone.values()))
-    steps = [b - a for a, b in itertools.pairwise(ys) if b - a > STROKE_PT]
+    steps = own or [b - a for a, b in itertools.pairwise(ys) if b - a > STROKE_PT]
     if not steps:
         return []
     pitch = min(steps)
@@ -1638,6 +1643,7 @@ def _join_bar_rows(parts: list[tuple[Cluster, bool]], page_height: float) -> lis
     of bars only, spanning the same width (a 100 % bar each), one under the other with a gap no taller
     than a bar. Without this each bar is a panel of its own, too small to keep. Pages with more than
     BAR_ROWS_MAX such parts are left alone (bounded work on hostile pages)."""
+    parts = _join_spaced_bars(parts)
     bars = [
         part for part, chart in parts if chart and 0 < _bar_thickness(part) <= BAR_ROW_MAX_SHARE * page_height
     ]
@@ -1654,6 +1660,25 @@ def _join_bar_rows(parts: list[tuple[Cluster, bool]], page_height: float) -> lis
                 merged = True
                 break
     return rest + [(bar, True) for bar in bars]
+
+
+def _join_spaced_bars(parts: list[tuple[Cluster, bool]]) -> list[tuple[Cluster, bool]]:
+    """Join lone bars into one chart part (layout class "spaced bar chart", panels.spaced_bar_runs): bars
+    without axes set more than the clustering gap apart (a survey's or a consultancy's default) are each a
+    one-rectangle part that is no chart, and would be dropped one by one."""
+    lone = [k for k, (part, chart) in enumerate(parts) if not chart and _lone_bar(part)]
+    runs = spaced_bar_runs([parts[k][0].box for k in lone]) if len(lone) >= 3 else []
+    if not runs:
+        return parts
+    joined = {lone[i] for run in runs for i in run}
+    rest = [part for k, part in enumerate(parts) if k not in joined]
+    return rest + [(_merged([parts[lone[i]][0] for i in run]), True) for run in runs]
+
+
+def _lone_bar(part: Cluster) -> bool:
+    """A part that is one filled, coloured rectangle."""
+    atoms = part.atoms or [part]
+    return len(atoms) == 1 and atoms[0].bar
 
 
 def _join_kpi_rows(
