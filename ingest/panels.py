@@ -116,6 +116,27 @@ def has_pie(atoms: Sequence[_Atom]) -> bool:
     return len(wedges) <= PIE_MAX_WEDGES and _ring((x0, y0, x1, y1), [a.box for a in wedges])
 
 
+AREA_MIN_LAYERS = 3
+
+
+def has_stacked_area(atoms: Sequence[_Atom]) -> bool:
+    """AREA_MIN_LAYERS or more filled polygons (free paths: slanted or curved edges) in different colours
+    over one x-extent, each overlapping the next in height: the layers of a stacked area chart (layout
+    class "stacked area chart", often drawn without axes or gridlines, so in 3-5 paths). A column of
+    rounded boxes of one width (a flowchart) does not overlap in height; a pie's wedges have no one
+    x-extent."""
+    layers = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]  # colour: filled
+    if len(layers) < AREA_MIN_LAYERS:
+        return False
+    for members in _same([a.box[0] for a in layers], 1.0).values():
+        run = [layers[i] for i in members if abs(layers[i].box[2] - layers[members[0]].box[2]) <= 1.0]
+        run.sort(key=lambda a: -a.box[3])  # from the bottom layer up
+        overlapping = all(b.box[3] > a.box[1] for a, b in itertools.pairwise(run))
+        if len(run) >= AREA_MIN_LAYERS and len({a.colour for a in run}) >= AREA_MIN_LAYERS and overlapping:
+            return True
+    return False
+
+
 PIE_SWATCH_CHECK_MAX = 4 * PIE_MAX_WEDGES
 """Curved filled paths of a drawing beyond this many are taken as they are (bounded pairwise work)."""
 
@@ -363,6 +384,8 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
     bars = [a for a in atoms if a.bar]
     if has_bar_series([a.box for a in bars]) or has_stacked_bar(bars, lines) or has_pie(atoms):
         return True
+    if has_stacked_area(atoms):
+        return True
     strokes = [a.box for a in atoms if a.path_count == 1]
     region = axes_region(strokes, area)
     if region is None:
@@ -384,7 +407,7 @@ def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bo
     bars = [a for a in atoms if a.bar]
     if has_stacked_bar(bars, lines) or has_pie(atoms) or has_spaced_bars([a.box for a in bars]):
         return True
-    return has_axes_and_series(atoms, area)
+    return has_stacked_area(atoms) or has_axes_and_series(atoms, area)
 
 
 def has_axes_and_series(atoms: Sequence[_Atom], area: Box) -> bool:

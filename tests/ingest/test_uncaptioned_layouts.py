@@ -153,6 +153,41 @@ def test_line_charts_stacked_a_few_points_apart_are_one_unit_each(tmp_path: Path
     assert all(any(_covers(u, w) for u in units) for w in want), units
 
 
+def test_stacked_area_chart_without_axes_is_a_unit(tmp_path: Path) -> None:
+    """Layout class "stacked area chart": three filled polygons over one x-extent, each on the one under
+    it, tick labels and no axes (3 paths): no chart evidence before, so the drawing was dropped."""
+    doc, page = _page_with_body()
+    rng, plot = random.Random(3), pymupdf.Rect(130, 250, 480, 410)
+    xs = [plot.x0 + i * plot.width / 7 for i in range(8)]
+    base = [0.0] * 8
+    for layer in range(3):
+        upper = [b + rng.uniform(0.08, 0.3) for b in base]
+        pts = [pymupdf.Point(x, plot.y1 - u * plot.height) for x, u in zip(xs, upper, strict=True)]
+        pts += [
+            pymupdf.Point(x, plot.y1 - b * plot.height)
+            for x, b in zip(reversed(xs), reversed(base), strict=True)
+        ]
+        page.draw_polyline(pts, color=None, fill=COLOURS[layer], closePath=True)
+        base = upper
+    for k in range(3):
+        page.insert_text((108, plot.y1 - k * plot.height / 2 + 3), f"{k * 50}", fontsize=7)
+    for i, quarter in enumerate(("Q1", "Q2", "Q3", "Q4")):
+        page.insert_text((plot.x0 + i * plot.width / 3 - 4, plot.y1 + 10), quarter, fontsize=7)
+    units = _units(tmp_path, doc)
+    top = plot.y1 - max(base) * plot.height  # the plotted layers: the tick labels may stay out
+    assert len(units) == 1 and _covers(units[0], (plot.x0, top, plot.x1, plot.y1)), units
+
+
+def test_boxes_of_one_width_in_a_column_are_no_stacked_area(tmp_path: Path) -> None:
+    """Control for the stacked-area rule: a column of three rounded, coloured boxes of one width (a
+    process flow) does not overlap in height and is no area chart."""
+    doc, page = _page_with_body()
+    for k in range(3):
+        r = pymupdf.Rect(200, 240 + k * 60, 400, 280 + k * 60)
+        page.draw_rect(r, color=None, fill=COLOURS[k], radius=0.2)
+    assert _units(tmp_path, doc) == []
+
+
 def test_ruled_table_zebra_rows_rules_and_form_stay_without_units(tmp_path: Path) -> None:
     """Controls: a ruled table, zebra-striped rows of one length, text under section rules and a form of
     entry boxes hold no chart, and none of the rules above makes them one."""
