@@ -125,7 +125,8 @@ def has_stacked_area(atoms: Sequence[_Atom]) -> bool:
     class "stacked area chart", often drawn without axes or gridlines, so in 3-5 paths). A column of
     rounded boxes of one width (a flowchart) does not overlap in height; a pie's wedges have no one
     x-extent."""
-    layers = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]  # colour: filled
+    # A free path's fill shows as its colour (``fill`` is set for ruled paths only, as for pie wedges).
+    layers = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]
     if len(layers) < AREA_MIN_LAYERS:
         return False
     for members in _same([a.box[0] for a in layers], 1.0).values():
@@ -396,12 +397,14 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
 
 
 CHART_MIN_PATHS = 6
-"""A drawing of fewer paths is a chart only when it is a stacked bar (its three or more segments)."""
+"""A drawing of fewer paths is a chart only when it is a stacked bar, a pie, a few spaced bars, a stacked
+area or an L of axes with a series (:func:`is_chart`)."""
 
 
 def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bool:
-    """Chart evidence (:func:`chart_evidence`) in a drawing of CHART_MIN_PATHS paths or more, or a lone
-    stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it)."""
+    """Chart evidence (:func:`chart_evidence`) in a drawing of CHART_MIN_PATHS paths or more; under that, a
+    lone stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it), a pie, a few
+    spaced bars, a stacked area, or an L of axes with a series (:func:`has_axes_and_series`)."""
     if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
         return chart_evidence(atoms, area, lines)
     bars = [a for a in atoms if a.bar]
