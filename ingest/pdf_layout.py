@@ -243,8 +243,6 @@ class FigureRegion:
     """A chart panel (bars, axes or gridlines): never joined to another panel."""
     kpi: bool = False
     """A row of KPI tiles: a panel while the page is laid out (nothing joins it), then no figure."""
-    framed: bool = False
-    """The drawing sits in a frame or card of its own (_framed): never joined to another framed one."""
 
 
 def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageContent:
@@ -1831,9 +1829,8 @@ def _region(
 ) -> FigureRegion:
     big_picture = _big_picture(layout, part, box) and not _text_cards(part, held)
     region = FigureRegion(
-        box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture,
-        framed=_framed(part),
-    )  # fmt: skip
+        box, part.image_area, part.path_count, text_lines=held, ink=part.ink, panel=chart or big_picture
+    )
     lines = [layout.lines[i] for i in title]
     if lines:
         region.title = join_lines([line.text for line in lines])
@@ -2470,10 +2467,6 @@ def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRe
             for j in range(i + 1, len(loose)):
                 a, b = loose[i], loose[j]
                 if b is None or (a.panel and b.panel) or not boxes_near(a.box, b.box, gap):
-                    continue
-                # Layout class "card grid" (a BI report's visuals, each on a card 8 pt from the next):
-                # two cards are two visuals, whatever their drawings are.
-                if a.framed and b.framed:
                     continue
                 if _separated(layout, a.box, b.box):
                     continue

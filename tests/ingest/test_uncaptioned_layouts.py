@@ -188,44 +188,6 @@ def test_boxes_of_one_width_in_a_column_are_no_stacked_area(tmp_path: Path) -> N
     assert _units(tmp_path, doc) == []
 
 
-def _waterfall(page: pymupdf.Page, r: pymupdf.Rect, rng: random.Random) -> None:
-    """Floating bars (each starts where the one before it ended), value over each, names under: no
-    common baseline, so no bar series."""
-    plot = pymupdf.Rect(r.x0 + 6, r.y0 + 26, r.x1 - 6, r.y1 - 16)
-    width, level = plot.width / 6, 0.5
-    for i, name in enumerate(("Start", "Price", "Volume", "Mix", "FX", "End")):
-        delta = 0.5 if i in (0, 5) else rng.uniform(-0.15, 0.15)
-        low, high = (0.0, level) if i in (0, 5) else sorted((level, level + delta))
-        level = level if i in (0, 5) else level + delta
-        bar = pymupdf.Rect(
-            plot.x0 + (i + 0.15) * width, plot.y1 - high * plot.height, plot.x0 + (i + 0.85) * width,
-            plot.y1 - low * plot.height,
-        )  # fmt: skip
-        page.draw_rect(bar, fill=COLOURS[i % 3], color=None)
-        page.insert_text((bar.x0, bar.y0 - 3), f"{high * 100:.0f}", fontsize=6)
-        page.insert_text((bar.x0, plot.y1 + 9), name, fontsize=6)
-
-
-def test_cards_of_a_grid_stay_apart(tmp_path: Path) -> None:
-    """Layout class "card grid" (a BI report: each visual on a card of its own, 8 pt from the next): two
-    drawings each in a frame of their own are two units, although neither is a chart panel (floating
-    bars are no bar series); before, the cards were glued into one unit."""
-    doc = pymupdf.open()
-    page = doc.new_page(width=792, height=612)
-    page.insert_text((24, 30), "Executive report", fontsize=16, fontname="hebo")
-    rng, want = random.Random(2), []
-    for i in range(4):
-        x, y = 24 + (i % 2) * (368 + 8), 44 + (i // 2) * (270 + 8)
-        card = pymupdf.Rect(x, y, x + 368, y + 270)
-        page.draw_rect(card, fill=(1, 1, 1), color=(0.85, 0.85, 0.85), width=0.5)
-        page.insert_text((x + 8, y + 16), ["Bridge", "Margin walk", "Cost walk", "Cash walk"][i], fontsize=9)
-        _waterfall(page, card, rng)
-        want.append(tuple(card))
-    units = _units(tmp_path, doc)
-    assert len(units) == 4, units
-    assert all(any(_covers(u, w) for u in units) for w in want), units
-
-
 def test_ruled_table_zebra_rows_rules_and_form_stay_without_units(tmp_path: Path) -> None:
     """Controls: a ruled table, zebra-striped rows of one length, text under section rules and a form of
     entry boxes hold no chart, and none of the rules above makes them one."""
