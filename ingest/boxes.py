@@ -108,14 +108,23 @@ def _range_size(r: CellRange) -> int:
 
 
 class BoxGrid:
-    """Fixed boxes in a grid hash: the boxes near a query box, in index order, without a full scan."""
+    """Fixed boxes in a grid hash: the boxes near a query box, in index order, without a full scan.
 
-    def __init__(self, boxes: Sequence[Box]) -> None:
+    ``odd_too``: boxes no cell can hold (not finite, or inverted) are kept out of the cells and returned
+    by every query, unfiltered, and a query box that is itself odd returns every box: the grid then only
+    narrows down which boxes an exact test is run on, whatever the boxes (without it such a box is never
+    found, or, not finite, raises)."""
+
+    def __init__(self, boxes: Sequence[Box], odd_too: bool = False) -> None:
         self.boxes = list(boxes)
-        self.cell = cell_size(self.boxes)
+        self.odd_too = odd_too
+        self._odd = [i for i, box in enumerate(self.boxes) if odd_too and not _normal(box)]
+        odd = set(self._odd)
+        held = [i for i in range(len(self.boxes)) if i not in odd]
+        self.cell = cell_size([self.boxes[i] for i in held])
         self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-        spans = [_cell_range(box, cell=self.cell) for box in self.boxes]
-        for i, span in enumerate(spans):
+        spans = [_cell_range(self.boxes[i], cell=self.cell) for i in held]
+        for i, span in zip(held, spans, strict=True):
             for cell in _cells(span):
                 self._cells[cell].append(i)
         self._bounds: CellRange | None = (
@@ -128,11 +137,16 @@ class BoxGrid:
             if spans
             else None
         )
+        self.extent: Box | None = _union_of([self.boxes[i] for i in held])
+        """The union of the boxes held in cells (None when none is)."""
 
     def near(self, box: Box, gap: float = 0.0) -> list[int]:
-        """Indexes of the boxes within ``gap`` of ``box`` (touching and overlapping ones included)."""
+        """Indexes of the boxes within ``gap`` of ``box`` (touching and overlapping ones included), with
+        the odd ones when ``odd_too``."""
+        if self.odd_too and not _normal((box[0] - gap, box[1] - gap, box[2] + gap, box[3] + gap)):
+            return list(range(len(self.boxes)))
         if self._bounds is None:
-            return []
+            return list(self._odd)
         # Only the cells that hold boxes: a query box far larger than them (a drawing over a huge page,
         # asked about a few text lines) would otherwise walk every empty cell it covers.
         q, b = _cell_range(box, gap, self.cell), self._bounds
@@ -140,7 +154,24 @@ class BoxGrid:
         found: set[int] = set()
         for cell in _cells(clipped):
             found.update(self._cells.get(cell, ()))
-        return sorted(i for i in found if boxes_near(self.boxes[i], box, gap))
+        near = [i for i in found if boxes_near(self.boxes[i], box, gap)]
+        return sorted(near + self._odd) if self._odd else sorted(near)
+
+
+def _union_of(boxes: Sequence[Box]) -> Box | None:
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _normal(box: Box) -> bool:
+    """Finite, and neither side inverted: a box the grid's cells can hold."""
+    return all(math.isfinite(v) for v in box) and box[0] <= box[2] and box[1] <= box[3]
 
 
 class _Groups:

@@ -16,12 +16,13 @@ Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -732,8 +733,17 @@ class PageLayout:
     body_size: float = 0.0
     """The document's body text size (DocumentStats.body_size)."""
 
+    cluster_index: BoxGrid = field(default_factory=lambda: BoxGrid([]))
+    """``clusters``, ``barriers`` and the captions' boxes in grids (BoxGrid odd_too): what a caption may
+    claim and what lies between two boxes, looked up, not scanned (a page of 1,000 captioned charts)."""
+    barrier_index: BoxGrid = field(default_factory=lambda: BoxGrid([]))
+    caption_index: BoxGrid = field(default_factory=lambda: BoxGrid([]))
+
     def __post_init__(self) -> None:
         self.line_index = BoxGrid([line.box for line in self.lines])
+        self.cluster_index = BoxGrid([cl.box for cl in self.clusters], odd_too=True)
+        self.barrier_index = BoxGrid(self.barriers, odd_too=True)
+        self.caption_index = BoxGrid([c.block.box for c in self.captions], odd_too=True)
 
 
 def analyse_page(
@@ -765,6 +775,7 @@ def analyse_page(
     clusters += holes
     captions = find_captions(content)
     caption_blocks = {c.block.index for c in captions}
+    cluster_index = BoxGrid([cl.box for cl in clusters], odd_too=True)
     running = {
         id(line)
         for line in content.lines
@@ -777,20 +788,28 @@ def analyse_page(
         and is_body_block(b, stats)
         and not all(id(line) in running for line in b.lines)
         # Text inside a graphic (boxes of text in a diagram) is the figure's, not body text.
-        and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
+        and not _inside_graphic(b.box, clusters, cluster_index)
     }
     barriers = [b.box for b in content.blocks if b.index in body_blocks] + [c.block.box for c in captions]
     lines = [line for line in content.lines if id(line) not in running]
     running_text = [
         b
         for b in content.blocks
-        if b.index not in caption_blocks
-        and not any(box_intersection(b.box, cl.box) >= 0.6 * box_area(b.box) for cl in clusters)
+        if b.index not in caption_blocks and not _inside_graphic(b.box, clusters, cluster_index)
     ]
     layout = PageLayout(content, clusters, captions, body_blocks, barriers, lines, running_text)
     layout.title_lines = slide_title_lines(content, lines, caption_blocks)
     layout.body_size = stats.body_size
     return layout
+
+
+def _inside_graphic(box: Box, clusters: list[Cluster], index: BoxGrid) -> bool:
+    """At least 0.6 of ``box`` lies in one cluster (``index``: the clusters' grid). A box of no area lies
+    in any (0 >= 0), as it did when every cluster was tried."""
+    area = box_area(box)
+    if area <= 0:
+        return bool(clusters)
+    return any(box_intersection(box, clusters[i].box) >= 0.6 * area for i in index.near(box))
 
 
 def _is_link(text: str) -> bool:
@@ -900,7 +919,8 @@ def _nearest_on_side(
     cap = caption.block.box
     column = _caption_column(layout, caption)
     found: list[tuple[float, int]] = []
-    for i, cl in enumerate(layout.clusters):
+    for i in _in_band_across(layout.cluster_index, column):
+        cl = layout.clusters[i]
         if i in taken or (h_overlap(cl.box, column) < 0.3 and h_overlap(column, cl.box) < 0.3):
             continue
         if above and cl.box[3] <= cap[1] + 3:
@@ -916,6 +936,13 @@ def _nearest_on_side(
     if gap > 0.25 * layout.content.size[1] or _blocked(layout, cap, layout.clusters[first].box, cap):
         return []
     return found
+
+
+def _in_band_across(index: BoxGrid, band: Box) -> list[int]:
+    """The boxes of ``index`` within ``band``'s extent across, at any height (a superset of those
+    overlapping it across: each is tested exactly by the caller)."""
+    extent = index.extent or band
+    return index.near((band[0], extent[1], band[2], extent[3]))
 
 
 SIDES = (True, False)
@@ -945,7 +972,8 @@ def _caption_column(layout: PageLayout, caption: Caption) -> Box:
             x0, x1 = min(x0, box[0]), max(x1, box[2])
     # Layout class "captioned charts side by side": a caption beside it in its row bounds the column (a
     # lead-in paragraph across the page would otherwise give the left caption both charts).
-    for other in layout.captions:
+    for k in _in_band_level(layout.caption_index, cap):
+        other = layout.captions[k]
         box = other.block.box
         if other is caption or min(box[3], cap[3]) - max(box[1], cap[1]) <= 0:
             continue
@@ -956,8 +984,25 @@ def _caption_column(layout: PageLayout, caption: Caption) -> Box:
     return (x0, cap[1], x1, cap[3])
 
 
+def _in_band_level(index: BoxGrid, band: Box) -> list[int]:
+    """The boxes of ``index`` within ``band``'s height, anywhere across (a superset of those level with
+    it: each is tested exactly by the caller)."""
+    extent = index.extent or band
+    return index.near((extent[0], band[1], extent[2], band[3]))
+
+
 def _blocked(layout: PageLayout, a: Box, b: Box, caption_box: Box | None = None) -> bool:
-    return any(_between(a, b, bar) for bar in layout.barriers if bar != caption_box)
+    """A barrier other than ``caption_box`` lies between ``a`` and ``b`` (_between): only those in the band
+    between them are tried, its middle within it (a barrier whose middle is not is never between)."""
+    top, bottom = (a, b) if a[1] <= b[1] else (b, a)
+    band = (min(a[0], b[0]), top[3] - 1, max(a[2], b[2]), bottom[1] + 1)
+    if band[1] > band[3]:
+        return False  # the boxes overlap in height: no middle lies between them
+    return any(
+        _between(a, b, layout.barriers[i])
+        for i in layout.barrier_index.near(band)
+        if layout.barriers[i] != caption_box
+    )
 
 
 CAPTION_SIDE_RATIO = 0.5
@@ -1003,17 +1048,25 @@ def _claim_for_caption(
         chosen = [first]
         for _, i in ordered[1:]:
             box = layout.clusters[i].box
-            if _blocked(layout, region, box) or _blocked(layout, cap, box, cap):
-                continue
-            if any(_framed_caption(c.block.box, box, side) for c in layout.captions for side in SIDES):
-                continue  # a frame holding another caption is that caption's figure
+            # The cheap test first (each only skips the cluster): most of a column is far away.
             near_gap = (region[1] - box[3]) if above else (box[1] - region[3])
             if near_gap > 0.08 * page_height:
                 continue
+            if _blocked(layout, region, box) or _blocked(layout, cap, box, cap):
+                continue
+            if any(_frames_caption(layout, box, side) for side in SIDES):
+                continue  # a frame holding another caption is that caption's figure
             chosen.append(i)
             region = box_union(region, box)
         return chosen
     return []
+
+
+def _frames_caption(layout: PageLayout, frame: Box, above: bool) -> bool:
+    """Any caption of the page lies in ``frame`` as _framed_caption has it (only those within 1 pt of it
+    are tried: a framed caption lies inside it, 1 pt of slack across)."""
+    boxes = layout.caption_index.boxes
+    return any(_framed_caption(boxes[k], frame, above) for k in layout.caption_index.near(frame, 1))
 
 
 def _grow_to_labels(
@@ -1090,22 +1143,33 @@ def find_figures(layout: PageLayout, min_figure_pt: float, figure_above: bool = 
 
     # Uncaptioned figures: what no caption claimed and that looks like a figure on its own.
     rest = [cl for i, cl in enumerate(layout.clusters) if i not in taken and not cl.model_only]
-    rest = [
-        c for c in rest if not any(box_intersection(c.box, r.box) > 0.5 * box_area(c.box) for r in regions)
-    ]
+    captioned = BoxGrid([r.box for r in regions], odd_too=True)
+    rest = [c for c in rest if not _mostly_in(c.box, captioned, range(len(regions)))]
     joined = _release_backdrops(cluster_boxes(rest, 2 * CLUSTER_GAP_PT), layout, min_figure_pt / 3)
     loose = _uncaptioned(layout, _join_gridlines(joined), excluded, min_figure_pt)
     smallest = min_figure_pt
     if layout.title_lines:  # a slide: icons and stickers are decoration, figures are bigger
         smallest = max(min_figure_pt, SLIDE_MIN_FIGURE_SHARE * layout.content.size[0])
-    for region in _merge_loose(layout, loose):
+    loose = _merge_loose(layout, loose)
+    # Each loose region is tried against the regions kept before it: one grid of all, the kept marked.
+    known = BoxGrid([r.box for r in regions] + [r.box for r in loose], odd_too=True)
+    kept = set(range(len(regions)))
+    for k, region in enumerate(loose, start=len(regions)):
         if region.kpi or min(region.box[2] - region.box[0], region.box[3] - region.box[1]) < smallest:
             continue  # a KPI tile row is numbers in boxes, no chart or diagram (issue 13; labels README)
-        if not any(box_intersection(region.box, r.box) > 0.5 * box_area(region.box) for r in regions):
+        if not _mostly_in(region.box, known, kept):
             regions.append(region)
+            kept.add(k)
     if len(regions) == 1 and _is_divider_icon(layout, regions[0]):
         return []
     return [r for r in regions if not _is_avatar_row(layout, r)]
+
+
+def _mostly_in(box: Box, index: BoxGrid, among: Container[int]) -> bool:
+    """More than half of ``box`` lies in one of the boxes of ``index`` numbered in ``among`` (only those
+    near it are tried: more than half of a box lies in what overlaps it)."""
+    area = box_area(box)
+    return any(box_intersection(box, index.boxes[i]) > 0.5 * area for i in index.near(box) if i in among)
 
 
 def _release_backdrops(clusters: list[Cluster], layout: PageLayout, speck: float) -> list[Cluster]:
@@ -2461,24 +2525,46 @@ def _merge_loose(layout: PageLayout, loose: list[FigureRegion]) -> list[FigureRe
     merged = True
     while merged:
         merged = False
-        for i in range(len(loose)):
-            if loose[i] is None:
-                continue
-            for j in range(i + 1, len(loose)):
-                a, b = loose[i], loose[j]
-                if b is None or (a.panel and b.panel) or not boxes_near(a.box, b.box, gap):
-                    continue
-                if _separated(layout, a.box, b.box):
-                    continue
-                held = a.text_lines + [ln for ln in b.text_lines if ln not in a.text_lines]
-                loose[i] = FigureRegion(
-                    box_union(a.box, b.box), a.image_area + b.image_area, a.path_count + b.path_count,
-                    text_lines=held, ink=a.ink + b.ink, title=a.title or b.title, panel=a.panel or b.panel,
-                )  # fmt: skip
-                loose[j] = None
-                merged = True
-        loose = [r for r in loose if r is not None]
+        pieces: list[FigureRegion | None] = list(loose)
+        index = BoxGrid([r.box for r in loose], odd_too=True)
+        for i in range(len(pieces)):
+            if pieces[i] is not None:
+                merged = _absorb_later(layout, pieces, i, index, gap) or merged
+        loose = [r for r in pieces if r is not None]
     return loose
+
+
+def _absorb_later(
+    layout: PageLayout, pieces: list[FigureRegion | None], i: int, index: BoxGrid, gap: float
+) -> bool:
+    """Piece ``i`` absorbs the later pieces it may join, in order, its box growing as it goes; whether it
+    absorbed any. Only the later pieces near its box (``index``: the pieces' boxes as the pass began, which
+    a later piece keeps until absorbed) are tried, those near it once grown added as it grows: the same
+    joins as trying every later piece in turn."""
+    start = pieces[i]
+    assert start is not None  # the caller's check
+    pending = [j for j in index.near(start.box, gap) if j > i]  # sorted: a heap already
+    seen = set(pending)
+    absorbed = False
+    while pending:
+        j = heapq.heappop(pending)
+        a, b = pieces[i], pieces[j]
+        if b is None or (a.panel and b.panel) or not boxes_near(a.box, b.box, gap):
+            continue
+        if _separated(layout, a.box, b.box):
+            continue
+        held = a.text_lines + [ln for ln in b.text_lines if ln not in a.text_lines]
+        pieces[i] = FigureRegion(
+            box_union(a.box, b.box), a.image_area + b.image_area, a.path_count + b.path_count,
+            text_lines=held, ink=a.ink + b.ink, title=a.title or b.title, panel=a.panel or b.panel,
+        )  # fmt: skip
+        pieces[j] = None
+        absorbed = True
+        for k in index.near(box_union(a.box, b.box), gap):
+            if k > j and k not in seen:
+                seen.add(k)
+                heapq.heappush(pending, k)
+    return absorbed
 
 
 def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
@@ -2488,7 +2574,7 @@ def _separated(layout: PageLayout, a: Box, b: Box) -> bool:
         box_intersection(bar, hull) > 0.5 * box_area(bar)
         and box_intersection(bar, a) < 0.5 * box_area(bar)
         and box_intersection(bar, b) < 0.5 * box_area(bar)
-        for bar in layout.barriers
+        for bar in (layout.barriers[i] for i in layout.barrier_index.near(hull))
     )
 
 
