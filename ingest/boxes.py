@@ -118,7 +118,7 @@ class BoxGrid:
     def __init__(self, boxes: Sequence[Box], odd_too: bool = False) -> None:
         self.boxes = list(boxes)
         self.odd_too = odd_too
-        self._odd = [i for i, box in enumerate(self.boxes) if odd_too and not _normal(box)]
+        self._odd = [i for i, box in enumerate(self.boxes) if odd_too and not normal_box(box)]
         odd = set(self._odd)
         held = [i for i in range(len(self.boxes)) if i not in odd]
         self.cell = cell_size([self.boxes[i] for i in held])
@@ -143,7 +143,7 @@ class BoxGrid:
     def near(self, box: Box, gap: float = 0.0) -> list[int]:
         """Indexes of the boxes within ``gap`` of ``box`` (touching and overlapping ones included), with
         the odd ones when ``odd_too``."""
-        if self.odd_too and not _normal((box[0] - gap, box[1] - gap, box[2] + gap, box[3] + gap)):
+        if self.odd_too and not normal_box((box[0] - gap, box[1] - gap, box[2] + gap, box[3] + gap)):
             return list(range(len(self.boxes)))
         if self._bounds is None:
             return list(self._odd)
@@ -169,7 +169,7 @@ def _union_of(boxes: Sequence[Box]) -> Box | None:
     )
 
 
-def _normal(box: Box) -> bool:
+def normal_box(box: Box) -> bool:
     """Finite, and neither side inverted: a box the grid's cells can hold."""
     return all(math.isfinite(v) for v in box) and box[0] <= box[2] and box[1] <= box[3]
 

@@ -2560,11 +2560,28 @@ def _absorb_later(
         )  # fmt: skip
         pieces[j] = None
         absorbed = True
-        for k in index.near(box_union(a.box, b.box), gap):
-            if k > j and k not in seen:
-                seen.add(k)
-                heapq.heappush(pending, k)
+        grown = box_union(a.box, b.box)
+        for part in _grown_parts(a.box, grown):
+            for k in index.near(part, gap):
+                if k > j and k not in seen:
+                    seen.add(k)
+                    heapq.heappush(pending, k)
     return absorbed
+
+
+def _grown_parts(old: Box, new: Box) -> list[Box]:
+    """Where ``new`` (which holds ``old``) reaches past ``old``: up to four strips, one a side it grew on.
+    A box near ``new`` and not near ``old`` is near one of them, so a piece growing step by step over a
+    page of pieces asks about the strips it gains, not again about its whole box. Odd boxes need no care:
+    one with a NaN never joins (boxes_near is false), and a strip reaching to infinity is odd, which the
+    grid answers with every box (BoxGrid odd_too)."""
+    strips = (
+        (new[0] < old[0], (new[0], new[1], old[0], new[3])),
+        (new[2] > old[2], (old[2], new[1], new[2], new[3])),
+        (new[1] < old[1], (new[0], new[1], new[2], old[1])),
+        (new[3] > old[3], (new[0], old[3], new[2], new[3])),
+    )
+    return [strip for grew, strip in strips if grew]
 
 
 def _separated(layout: PageLayout, a: Box, b: Box) -> bool:

@@ -14,6 +14,8 @@ from figvault.ingest.boxes import Box, BoxGrid, box_area, box_intersection, box_
 from figvault.ingest.captions import CaptionKind, CaptionMatch
 
 SEEDS = range(60)
+ODD = [(5.0, 5.0, 1.0, 9.0), (math.nan, 0.0, 4.0, 4.0), (0.0, -math.inf, 3.0, math.inf), (2.0, 9.0, 4.0, 1.0)]
+"""Boxes no grid cell holds: inverted, not finite."""
 
 
 # --- the pairwise versions, as they were -------------------------------------------------------------
@@ -221,6 +223,8 @@ def test_loose_merges_match_the_pairwise_scan(seed: int) -> None:
     # Page widths that make the merge gap 0, a fraction of the lattice step, and many steps.
     layout.content.size = (rng.choice([0.0, 10.0, 300.0, 1000.0]), 300.0)
     pieces = _regions(rng, layout)
+    if seed % 4 == 0:  # an odd piece: the grid offers it to every piece, the exact test decides
+        pieces.insert(rng.randrange(len(pieces)), pl.FigureRegion(ODD[seed % 3], 0.0, 0, title="odd"))
     got = pl._merge_loose(layout, list(pieces))
     want = old_merge_loose(layout, list(pieces))
     assert [(r.box, r.title, r.panel, r.path_count) for r in got] == [
@@ -245,9 +249,6 @@ def test_containment_tests_match_the_pairwise_scan(seed: int) -> None:
         assert pl._inside_graphic(box, clusters, index) == want
         want = any(box_intersection(box, boxes[i]) > 0.5 * box_area(box) for i in kept)
         assert pl._mostly_in(box, index, kept) == want
-
-
-ODD = [(5.0, 5.0, 1.0, 9.0), (math.nan, 0.0, 4.0, 4.0), (0.0, -math.inf, 3.0, math.inf), (2.0, 9.0, 4.0, 1.0)]
 
 
 def test_odd_boxes_are_always_candidates() -> None:
