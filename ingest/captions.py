@@ -40,6 +40,14 @@ _CAPTION_WORDS: dict[str, CaptionKind] = {
     "chart": CaptionKind.FIGURE,
     "diagram": CaptionKind.FIGURE,
     "illustration": CaptionKind.FIGURE,
+    "graph": CaptionKind.FIGURE,
+    "grafik": CaptionKind.FIGURE,
+    "schaubild": CaptionKind.FIGURE,
+    "darstellung": CaptionKind.FIGURE,
+    "bild": CaptionKind.FIGURE,
+    "graphique": CaptionKind.FIGURE,
+    "gráfico": CaptionKind.FIGURE,
+    "grafico": CaptionKind.FIGURE,
     "图": CaptionKind.FIGURE,
     "圖": CaptionKind.FIGURE,
     "図": CaptionKind.FIGURE,
@@ -57,6 +65,15 @@ _CAPTION_WORDS: dict[str, CaptionKind] = {
     "code": CaptionKind.LISTING,
 }
 
+_SENTENCE_OPENERS = frozenset({"bild", "darstellung"})
+"""Caption words that also open ordinary sentences with a number after them ("Darstellung 3 Ergebnisse
+..."): German capitalises every noun, so a capital after the number is no sign of a title; these need a
+delimiter or a bold label."""
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+"""Kana, CJK ideographs, Hangul syllables: scripts without capitals, so a caption's title after the number
+("图1 各地区销售额", "図2 売上高", "그림 3 지역별") is set apart by nothing but the script itself."""
+
 _WORDS_ALT = "|".join(re.escape(w) for w in sorted(_CAPTION_WORDS, key=len, reverse=True))
 # The number: "3", "3a", "3.2", "A.1", "S4", "10-2".
 _NUMBER = r"(?:[A-Z]\.?)?\d+(?:[.\-–]\d+)*[a-z]?"
@@ -65,6 +82,8 @@ _CAPTION_START = re.compile(
 )
 # After the number: a delimiter ("Figure 3:", "Fig. 3.", "Figure 1 | x", "图 3 ："), or nothing.
 _DELIMITER = re.compile(r"^\s*(?:[:.|：．\-–—)]|$)")
+_CJK_WORD = re.compile(f"^[{_CJK}]")
+_CJK_TITLE = re.compile(f"^\\s*[{_CJK}]")
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,17 @@ class CaptionMatch:
 def _normalise_label(kind: CaptionKind, number: str) -> str:
     word = {CaptionKind.FIGURE: "Figure", CaptionKind.TABLE: "Table", CaptionKind.LISTING: "Listing"}[kind]
     return f"{word} {number.replace('–', '-')}"
+
+
+def _titled(word: str, rest: str, text: str) -> bool:
+    """A short block whose title follows the number with no delimiter: "Figure 1-2 Core Pipeline" (title
+    case), "图1 各地区销售额" (a CJK caption word, then CJK script: no capitals to set it apart). Not after
+    a word that opens sentences, nor a CJK block ending in a full stop ("图1显示了……。" is a sentence)."""
+    if word in _SENTENCE_OPENERS or len(text) > 200 or text.count("\n") > 2:
+        return False
+    if _CJK_WORD.match(word) and _CJK_TITLE.match(rest):
+        return not text.rstrip().endswith("。")
+    return bool(re.match(r"^\s+[A-Z]", rest))
 
 
 def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None:
@@ -95,20 +125,22 @@ def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None
     if not rest.strip() and len(lines) > 1 and lines[1][:1].islower():
         return None
     # "Figure 3 shows ..." is a sentence of body text; a caption has a delimiter, ends, or is set apart.
-    # A short block "Figure 1-2 Core Pipeline" (a title-cased title right after the number) is one too.
-    titled = bool(re.match(r"^\s+[A-Z]", rest)) and len(text) <= 200 and text.count("\n") <= 2
-    if not (_DELIMITER.match(rest) or label_is_bold or titled):
+    word = m.group("word").lower()
+    if not (_DELIMITER.match(rest) or label_is_bold or _titled(word, rest, text)):
         return None
     # "Figure 3." followed by a lower-case word is a sentence end inside body text ("... in Figure 3. the").
     if re.match(r"^\s*\.\s+[a-z]", rest) and not label_is_bold:
         return None
-    kind = _CAPTION_WORDS[m.group("word").lower()]
+    kind = _CAPTION_WORDS[word]
     number = m.group("num")
     return CaptionMatch(kind=kind, label=_normalise_label(kind, number), number=number)
 
 
 _CITATION_WORDS = {
-    CaptionKind.FIGURE: r"(?:Figures?|Figs?\.?|FIGURES?|Abbildung|Abb\.|Figura|图|圖)",
+    CaptionKind.FIGURE: (
+        r"(?:Figures?|Figs?\.?|FIGURES?|Abbildung|Abb\.|Figura|图|圖|図|그림"
+        r"|Grafik|Graph|Graphique|Gr[áa]fico|Schaubild|Darstellung|Bild)"
+    ),
     CaptionKind.TABLE: r"(?:Tables?|Tab\.|TABLES?|Tabelle|Tabla|表)",
     CaptionKind.LISTING: r"(?:Listings?|Algorithms?)",
 }

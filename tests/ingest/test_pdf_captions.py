@@ -24,7 +24,22 @@ from figvault.settings import ExtractSettings
         ("Figure 12 - Deployment view", CaptionKind.FIGURE, "Figure 12"),
         ("Abbildung 2: Aufbau der Anlage", CaptionKind.FIGURE, "Figure 2"),
         ("Figura 4. Distribución de costes", CaptionKind.FIGURE, "Figure 4"),
-        ("图 5 系统架构", CaptionKind.FIGURE, None),  # no delimiter and not bold: not trusted
+        ("图 5 系统架构", CaptionKind.FIGURE, "Figure 5"),  # CJK script after the number sets it apart
+        ("图1 各地区销售额", CaptionKind.FIGURE, "Figure 1"),
+        ("图3各省人口分布", CaptionKind.FIGURE, "Figure 3"),
+        ("図2 売上高の推移", CaptionKind.FIGURE, "Figure 2"),
+        ("그림 3 지역별 매출", CaptionKind.FIGURE, "Figure 3"),
+        ("表 2 各地区销售额", CaptionKind.TABLE, "Table 2"),
+        ("图 5 System overview", CaptionKind.FIGURE, "Figure 5"),  # title case after a CJK word: as before
+        ("Grafik 3: Entwicklung der Mitarbeiterzahl", CaptionKind.FIGURE, "Figure 3"),
+        ("Schaubild 2 - Umsatz", CaptionKind.FIGURE, "Figure 2"),
+        ("Darstellung 4: Kosten", CaptionKind.FIGURE, "Figure 4"),
+        ("Bild 2 – Aufbau der Anlage", CaptionKind.FIGURE, "Figure 2"),
+        ("Graph 1: Sales", CaptionKind.FIGURE, "Figure 1"),
+        ("GRAPHIQUE 2 : Évolution du chiffre d'affaires", CaptionKind.FIGURE, "Figure 2"),
+        ("Gráfico 5. Ventas por región", CaptionKind.FIGURE, "Figure 5"),
+        ("Grafico 1 | Vendite", CaptionKind.FIGURE, "Figure 1"),
+        ("Grafik 7 Umsatz je Region", CaptionKind.FIGURE, "Figure 7"),  # title case, as "Figure 3 Revenue"
         ("图 5：系统架构", CaptionKind.FIGURE, "Figure 5"),
         ("Figure A.1: Appendix chart", CaptionKind.FIGURE, "Figure A.1"),
         ("Table 2: Results", CaptionKind.TABLE, "Table 2"),
@@ -53,6 +68,18 @@ def test_caption_forms(text: str, kind: CaptionKind, label: str | None) -> None:
         "Figure 3 The long sentence that runs on as body text and keeps going past any caption length, "
         "explaining details of the measurement setup, the hardware, the software versions and the "
         "methodology behind every number that the plot shows to the reader.",
+        # German sentences opening with a caption word and a number ("Figure 3 of the results shows ...")
+        "Darstellung 3 der Ergebnisse zeigt, dass die Kosten gestiegen sind.",
+        "Bild 2 zeigt den Aufbau der Anlage im Detail.",
+        "Graph 4 shows the monthly active users across regions.",
+        "Grafik 3 zeigt den Umsatz.",
+        # German capitalises nouns: after these openers a capital is no title ("Figure 3 results ...")
+        "Darstellung 3 Ergebnisse der Befragung wurden im Mai erhoben.",
+        "Bild 4 Aufnahmen der Anlage liegen im Archiv.",
+        "Bildung 3: not a caption word",
+        # A CJK sentence ("Figure 1 shows ...") ends in a full stop; a long block is a paragraph.
+        "图1显示了各地区的销售额在过去五年中的变化情况。",
+        "图1" + "显示了各地区的销售额在过去五年中的变化情况，其中华东地区增长最快" * 8,
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
@@ -63,6 +90,22 @@ def test_bold_label_marks_a_caption_without_delimiter() -> None:
     assert match_caption("Fig. 7 latency under load") is None
     match = match_caption("Fig. 7 latency under load", label_is_bold=True)
     assert match is not None and match.label == "Figure 7"
+    # A sentence opener set apart in bold is a caption all the same ("Bild 3 Aufbau" in DIN style).
+    match = match_caption("Bild 3 Aufbau der Anlage", label_is_bold=True)
+    assert match is not None and match.label == "Figure 3"
+
+
+def test_citing_sentences_name_the_new_caption_words() -> None:
+    """A caption "Grafik 3:" is cited as "Grafik 3" (and "Darstellung 5" as such), not only as "Figure 3"."""
+    text = "Wie Grafik 3 zeigt, sank die Quote. Grafik 31 ist anders. Siehe Darstellung 5 im Anhang."
+    index = captions.CitationIndex({1: text})
+    for caption, cited in (
+        ("Grafik 3: Quote", "Wie Grafik 3 zeigt, sank die Quote."),
+        ("Darstellung 5: Kosten", "Siehe Darstellung 5 im Anhang."),
+    ):
+        match = match_caption(caption)
+        assert match is not None
+        assert [s for page in index.citing_by_page(match, 1) for s in page] == [cited]
 
 
 def test_sentences_keep_abbreviations_together() -> None:
@@ -153,3 +196,45 @@ def test_a_chapter_numbered_caption_reads_only_the_sentences_of_its_number(
         found = [sentence for page in index.citing_by_page(match, n) for sentence in page]
         assert found == [f"As Figure 3.{n} shows, the load grows."]
     assert searched <= 3 * len(pages), f"{searched} sentences searched for {len(pages)} captions"
+
+
+def _caption_page(doc: pymupdf.Document, caption: str, font: str, cite: str, size: tuple[int, int]) -> None:
+    """A page: a paragraph citing the figure, a bar chart, its caption under it, a paragraph after."""
+    page = doc.new_page(width=size[0], height=size[1])
+    page.insert_textbox(pymupdf.Rect(60, 50, size[0] - 60, 150), "Costs stayed flat. " * 6 + cite, fontsize=9)
+    for i, h in enumerate((40, 70, 55, 90)):
+        page.draw_rect(pymupdf.Rect(100 + i * 40, 280 - h, 130 + i * 40, 280), color=None, fill=(0, 0, 1))
+    page.draw_line((95, 280), (270, 280))
+    page.insert_text((100, 300), caption, fontsize=9.5, fontname=font)
+    page.insert_textbox(pymupdf.Rect(60, 330, size[0] - 60, 500), "Costs stayed flat. " * 12, fontsize=9)
+
+
+def test_chart_captions_of_other_languages_carry_caption_label_and_context(tmp_path: Path) -> None:
+    """Caption words of other languages ("Grafik", "Graphique", "Gráfico") and the CJK form without a
+    delimiter ("图1 各地区销售额") give the unit its caption, label and citing sentences; a German sentence
+    opening with "Darstellung 3" under a chart stays body text."""
+    doc = pymupdf.open()
+    pages = [
+        (
+            "Grafik 3: Entwicklung der Mitarbeiterzahl",
+            "helv",
+            "Wie Grafik 3 zeigt, stieg die Zahl.",
+            "Figure 3",
+        ),
+        ("Graphique 2 : Taux de marge", "tiro", "Le Graphique 2 montre la marge.", "Figure 2"),
+        ("Gráfico 5: Ventas por región", "cour", "El Gráfico 5 resume las ventas.", "Figure 5"),
+        ("图1 各地区销售额", "china-s", "", "Figure 1"),
+        ("Darstellung 3 der Ergebnisse zeigt, dass die Kosten stiegen.", "helv", "", None),
+    ]
+    for caption, font, cite, _ in pages:
+        _caption_page(doc, caption, font, cite, (595, 842))
+    path = tmp_path / "captions.pdf"
+    doc.save(path)
+    ex = extract_document(path, ExtractSettings(workers=1, ocr=False))
+    units = {f.unit.page: f.unit for f in ex.figures}
+    assert sorted(units) == [1, 2, 3, 4, 5]
+    for number, (caption, _, cite, label) in enumerate(pages, start=1):
+        unit = units[number]
+        assert unit.label == label, (number, unit.caption)
+        assert unit.caption == (caption if label else "")
+        assert cite in unit.context
