@@ -100,3 +100,50 @@ def test_a_question_title_set_large_but_not_bold_is_the_title(tmp_path: Path) ->
     assert got[:2] == [titles[0], titles[1].replace("\n", " ")]
     assert got[2] != titles[2]
     assert got[3] == "Audit logging"
+
+
+SLIDE_TITLE_2 = "Revenue growth by quarter"
+
+
+def _slide_with_wrapped_title(second: tuple[float, float, float] | None) -> pymupdf.Document:
+    """A 16:9 slide: a 44 pt title line, ``second`` (x, baseline, size) a further line, each written on its
+    own (LibreOffice writes a centred title's second line as a text block of its own), and a column chart
+    whose top comes within 5 pt of the second line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=960, height=540)
+    page.insert_text((119, 60), SLIDE_TITLE_2, fontsize=44)
+    if second is not None:
+        page.insert_text(second[:2], "in the enterprise segment", fontsize=second[2])
+    for i, h in enumerate((170, 280, 220, 340)):
+        page.draw_rect(
+            pymupdf.Rect(150 + i * 160, 480 - h, 250 + i * 160, 480), color=None, fill=(0.2, 0.4, 0.8)
+        )
+    page.draw_line((140, 480), (820, 480))
+    page.draw_line((140, 128), (140, 480))
+    for i, name in enumerate(("North", "South", "East", "West")):
+        page.insert_text((170 + i * 160, 498), name, fontsize=18)
+    return doc
+
+
+def _slide_units(tmp_path: Path, second: tuple[float, float, float] | None) -> list:
+    path = tmp_path / "slide.pdf"
+    path.write_bytes(_slide_with_wrapped_title(second).tobytes())
+    return [f.unit for f in extract_document(path, ExtractSettings(workers=1, ocr=False)).figures]
+
+
+def test_a_slide_title_wrapped_into_a_block_of_its_own_is_whole(tmp_path: Path) -> None:
+    """Layout class "wrapped slide title": the title's second line, centred under the first in a block of
+    its own, goes on the title (it was cut after the first line), and the chart under it does not grow
+    into it nor take it as its own title."""
+    units = _slide_units(tmp_path, (150, 112, 44))
+    assert len(units) == 1
+    assert units[0].title == "Revenue growth by quarter in the enterprise segment"
+    assert units[0].bbox[1] >= 120  # the second title line ends at ~123 pt
+
+
+def test_lines_that_do_not_wrap_a_slide_title_stay_apart(tmp_path: Path) -> None:
+    """Not the title's wrap: a smaller line right under it (a subtitle: the chart right under it takes it
+    as its own title), and a line in its size more than 1.3 line heights below it (a second statement)."""
+    for second, title in (((150, 100, 30), "in the enterprise segment"), ((150, 140, 44), SLIDE_TITLE_2)):
+        units = _slide_units(tmp_path, second)
+        assert [u.title for u in units] == [title], second
