@@ -219,3 +219,14 @@ def test_a_predictor_given_as_dp_is_applied(tmp_path: Path) -> None:
         assert doc.xref_stream(4) == content
         cost = ContentBudget(doc, CAP_MB * 2**20).page_cost(doc[0], 0)
     assert cost.operations == content.count(b"re f")
+
+
+def test_a_long_ascii85_stream_is_read_as_far_as_the_bound_needs() -> None:
+    # A review: an ASCII85 content stream of 5.8 MB (4.6 MB of content, under the 16 MiB cap) was refused as
+    # "decompresses past 16 MiB" and its page skipped; now only the characters the bound needs are decoded.
+    content = random.Random(3).randbytes(9 * 2**19)
+    encoded = _a85(content)
+    assert len(encoded) > 5 * 2**20
+    assert decode_bounded(encoded, ["ASCII85Decode"], 16 * 2**20) == (content, False)
+    start, over = decode_bounded(encoded, ["ASCII85Decode"], 2**20)
+    assert over and start == content[: 2**20]

@@ -66,6 +66,17 @@ def test_a_slide_size_keeps_the_dimension_it_can_read(tmp_path: Path, three: Pat
     assert [f.unit.page for f in result.figures] == [1, 2, 3]
 
 
+def test_numbers_with_leading_zeros_are_numbers(tmp_path: Path, three: Path, intact: list) -> None:
+    """xsd:long allows leading zeros (and ``int()`` reads them): a deck so written lost its size and its
+    figure to the tolerant reader (a review)."""
+    for attr, value in (("cx", "9144000"), ("cy", "6858000")):
+        three = h.with_value(
+            tmp_path / f"{attr}.pptx", three, "ppt/presentation.xml", "p:sldSz", attr, "0" * 20 + value
+        )
+    result = read(three)
+    assert units(result) == intact and not any("slide size" in w for w in result.warnings)
+
+
 @pytest.mark.parametrize(
     ("tag", "attr", "value", "shown"),
     [
