@@ -117,14 +117,22 @@ def has_pie(atoms: Sequence[_Atom]) -> bool:
 
 
 AREA_MIN_LAYERS = 3
+AREA_MIN_OVERLAP = 1 / 3
+"""Two layers of a stacked area overlap in height by this share of the thinner one at least."""
+AREA_LABEL_PT = 24.0
+"""A stacked area's tick or category labels stand at most this far left of or below its layers."""
 
 
-def has_stacked_area(atoms: Sequence[_Atom]) -> bool:
+def has_stacked_area(atoms: Sequence[_Atom], lines: Sequence[Box] = ()) -> bool:
     """AREA_MIN_LAYERS or more filled polygons (free paths: slanted or curved edges) in different colours
-    over one x-extent, each overlapping the next in height: the layers of a stacked area chart (layout
-    class "stacked area chart", often drawn without axes or gridlines, so in 3-5 paths). A column of
-    rounded boxes of one width (a flowchart) does not overlap in height; a pie's wedges have no one
-    x-extent."""
+    over one x-extent, each overlapping the next in height (:func:`_layered`), with a text line (tick or
+    category labels) along the left or the bottom edge: the layers of a stacked area chart (layout class
+    "stacked area chart", often drawn without axes or gridlines, so in 3-5 paths).
+
+    A column of rounded boxes of one width (a flowchart) does not overlap in height; a pie's wedges have
+    no one x-extent; ribbons overlapping by a few points (layout class "overlapping tag ribbons") overlap
+    by too small a share; decorative waves (layout class "slide wave decoration": bands behind a title or
+    bleeding off the page's bottom) carry no labels along their edges."""
     # A free path's fill shows as its colour (``fill`` is set for ruled paths only, as for pie wedges).
     layers = [a for a in atoms if a.free_paths and a.path_count == 1 and a.colour is not None]
     if len(layers) < AREA_MIN_LAYERS:
@@ -132,8 +140,33 @@ def has_stacked_area(atoms: Sequence[_Atom]) -> bool:
     for members in _same([a.box[0] for a in layers], 1.0).values():
         run = [layers[i] for i in members if abs(layers[i].box[2] - layers[members[0]].box[2]) <= 1.0]
         run.sort(key=lambda a: -a.box[3])  # from the bottom layer up
-        overlapping = all(b.box[3] > a.box[1] for a, b in itertools.pairwise(run))
-        if len(run) >= AREA_MIN_LAYERS and len({a.colour for a in run}) >= AREA_MIN_LAYERS and overlapping:
+        if len(run) < AREA_MIN_LAYERS or len({a.colour for a in run}) < AREA_MIN_LAYERS:
+            continue
+        if _layered([a.box for a in run]) and _labelled(_extent_of([a.box for a in run]), lines):
+            return True
+    return False
+
+
+def _layered(boxes: Sequence[Box]) -> bool:
+    """Each layer (bottom up) shares the one under it's baseline (areas drawn from one axis) or overlaps
+    it by AREA_MIN_OVERLAP of the thinner one's height (bands stacked on each other)."""
+    for a, b in itertools.pairwise(boxes):
+        overlap = min(a[3], b[3]) - max(a[1], b[1])
+        thinner = min(a[3] - a[1], b[3] - b[1])
+        if abs(a[3] - b[3]) > 1.0 and overlap < AREA_MIN_OVERLAP * thinner:
+            return False
+    return True
+
+
+def _labelled(region: Box, lines: Sequence[Box]) -> bool:
+    """Some text line stands within AREA_LABEL_PT below ``region`` (across its width) or left of it (across
+    its height): where a chart's category or value labels go."""
+    for line in lines:
+        across = line[0] < region[2] and line[2] > region[0]
+        beside = line[1] < region[3] and line[3] > region[1]
+        if across and 0 <= line[1] - region[3] + INSIDE_MARGIN_PT <= AREA_LABEL_PT:
+            return True
+        if beside and 0 <= region[0] - line[2] + INSIDE_MARGIN_PT <= AREA_LABEL_PT:
             return True
     return False
 
@@ -313,19 +346,38 @@ def axes_region(boxes: Sequence[Box], area: Box) -> Box | None:
     parallel gridlines of one length; None when the drawing has neither.
 
     A ruled table has both too: chart_evidence looks at what lies between them."""
+    long_h, long_v = _long_strokes(boxes, area)
+    found = [stroke for pair in _l_axes(long_h, long_v) for stroke in pair]
+    found += [stroke for group in _gridline_groups(long_h, long_v) for stroke in group]
+    return _extent_of(found) if found else None
+
+
+def _long_strokes(boxes: Sequence[Box], area: Box) -> tuple[list[Box], list[Box]]:
+    """Horizontal strokes 40 % of the area's width or longer, and vertical ones 40 % of its height."""
     horizontal, vertical = _strokes(boxes)
     width, height = area[2] - area[0], area[3] - area[1]
     long_h = [b for b in horizontal if b[2] - b[0] >= 0.4 * width]
     long_v = [b for b in vertical if b[3] - b[1] >= 0.4 * height]
-    found: list[Box] = []
-    for h in long_h:
-        for v in long_v:
-            if abs(v[3] - h[1]) <= 4 and (abs(v[0] - h[0]) <= 4 or abs(v[2] - h[2]) <= 4):
-                found += [h, v]
+    return long_h, long_v
+
+
+def _gridline_groups(long_h: Sequence[Box], long_v: Sequence[Box]) -> list[list[Box]]:
+    """Groups of 3+ parallel strokes of one length (same start and end within 2 pt): gridlines."""
+    groups = []
     for strokes, lo, hi in ((long_h, 0, 2), (long_v, 1, 3)):
         ends = _same([b[lo] + 1000 * round(b[hi]) for b in strokes], 2.0)
-        found += [strokes[i] for members in ends.values() if len(members) >= 3 for i in members]
-    return _extent_of(found) if found else None
+        groups += [[strokes[i] for i in members] for members in ends.values() if len(members) >= 3]
+    return groups
+
+
+def _l_axes(long_h: Sequence[Box], long_v: Sequence[Box]) -> list[tuple[Box, Box]]:
+    """(x axis, y axis) pairs: a vertical stroke standing on a horizontal one at either of its ends."""
+    return [
+        (h, v)
+        for h in long_h
+        for v in long_v
+        if abs(v[3] - h[1]) <= 4 and (abs(v[0] - h[0]) <= 4 or abs(v[2] - h[2]) <= 4)
+    ]
 
 
 def _extent_of(boxes: Sequence[Box]) -> Box:
@@ -375,7 +427,9 @@ def is_text_grid(lines: Sequence[Box]) -> bool:
     return sum(1 for count in starts.values() if count >= 3) >= 2
 
 
-def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bool:
+def chart_evidence(
+    atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = (), labels: Sequence[Box] | None = None
+) -> bool:
     """The drawing holds what charts are made of: a bar series, or axes or gridlines with a plotted series
     (a curved or slanted path: a line, markers) or with bars between them, or with nothing but loose
     labels between them.
@@ -385,7 +439,7 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
     bars = [a for a in atoms if a.bar]
     if has_bar_series([a.box for a in bars]) or has_stacked_bar(bars, lines) or has_pie(atoms):
         return True
-    if has_stacked_area(atoms):
+    if has_stacked_area(atoms, lines if labels is None else labels):
         return True
     strokes = [a.box for a in atoms if a.path_count == 1]
     region = axes_region(strokes, area)
@@ -398,28 +452,62 @@ def chart_evidence(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ())
 
 CHART_MIN_PATHS = 6
 """A drawing of fewer paths is a chart only when it is a stacked bar, a pie, a few spaced bars, a stacked
-area or an L of axes with a series (:func:`is_chart`)."""
+area or axes with a series (:func:`is_chart`)."""
 
 
-def is_chart(atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = ()) -> bool:
+def is_chart(
+    atoms: Sequence[_Atom], area: Box, lines: Sequence[Box] = (), labels: Sequence[Box] | None = None
+) -> bool:
     """Chart evidence (:func:`chart_evidence`) in a drawing of CHART_MIN_PATHS paths or more; under that, a
     lone stacked bar (a 100 % bar of a survey panel: its legend and labels lie apart from it), a pie, a few
-    spaced bars, a stacked area, or an L of axes with a series (:func:`has_axes_and_series`)."""
+    spaced bars, a stacked area, or axes with a series (:func:`has_axes_and_series`).
+
+    ``lines`` are the text lines on the drawing; ``labels`` those within AREA_LABEL_PT of it too, where a
+    stacked area's labels are looked for (``lines`` when None)."""
     if sum(a.path_count for a in atoms) >= CHART_MIN_PATHS:
-        return chart_evidence(atoms, area, lines)
+        return chart_evidence(atoms, area, lines, labels)
     bars = [a for a in atoms if a.bar]
     if has_stacked_bar(bars, lines) or has_pie(atoms) or has_spaced_bars([a.box for a in bars]):
         return True
-    return has_stacked_area(atoms) or has_axes_and_series(atoms, area)
+    return has_stacked_area(atoms, lines if labels is None else labels) or has_axes_and_series(atoms, area)
+
+
+SERIES_MIN_SPAN = 0.75
+"""A sparse chart's series runs over this share of its plot's width at least (a signature spans half)."""
 
 
 def has_axes_and_series(atoms: Sequence[_Atom], area: Box) -> bool:
-    """An L of axes (:func:`axes_region`) with a plotted series (a curved or slanted path) on it: layout
-    class "sparse line chart" (two axis lines, one to three series, tick labels, no gridlines), drawn in
-    fewer paths than CHART_MIN_PATHS. A box or a rule under a paragraph has no such L with a free path."""
-    if not any(a.free_paths for a in atoms):
+    """Axes with a plotted series on them, drawn in fewer paths than CHART_MIN_PATHS: layout classes
+    "sparse line chart" (an L of two axis lines, one to three series, tick labels, no gridlines) and
+    "line chart on a few gridlines" (3+ parallel gridlines of one length, no axis lines). The series is a
+    curved or slanted path inside the plot (the L's corner to the ends of its arms, or the gridlines'
+    extent) spanning SERIES_MIN_SPAN of its width.
+
+    A free path outside the plot or short across it is page furniture (layout classes "signature box":
+    a scribble over a rule or over a form's field lines of one length; "pull quote": a quote mark in
+    an L of rules; "framed paragraph with a brace" beside the frame)."""
+    series = [a.box for a in atoms if a.free_paths]
+    if not series:
         return False
-    return axes_region([a.box for a in atoms if a.path_count == 1], area) is not None
+    long_h, long_v = _long_strokes([a.box for a in atoms if a.path_count == 1], area)
+    plots = [(h[0], v[1], h[2], h[3]) for h, v in _l_axes(long_h, long_v)]
+    plots += [_extent_of(group) for group in _gridline_groups(long_h, long_v)]
+    for plot in plots:
+        span = SERIES_MIN_SPAN * (plot[2] - plot[0])
+        if any(_inside(b, plot) and b[2] - b[0] >= span for b in series):
+            return True
+    return False
+
+
+def _inside(box: Box, region: Box) -> bool:
+    """``box`` lies within ``region`` give or take INSIDE_MARGIN_PT on every side."""
+    m = INSIDE_MARGIN_PT
+    return (
+        box[0] >= region[0] - m
+        and box[1] >= region[1] - m
+        and box[2] <= region[2] + m
+        and box[3] <= region[3] + m
+    )
 
 
 def has_spaced_bars(bars: Sequence[Box]) -> bool:

@@ -49,6 +49,7 @@ from figvault.ingest.letter_spacing import close_up, looks_letter_spaced
 from figvault.ingest.outlined_text import glyph_runs, run_box
 from figvault.ingest.page_text import fold_ligatures
 from figvault.ingest.panels import (
+    AREA_LABEL_PT,
     KEYED_MAX,
     ROUND_TITLE_REACH,
     STROKE_PT,
@@ -2212,7 +2213,9 @@ def _panels_of(cluster: Cluster, layout: PageLayout, min_figure_pt: float) -> li
     line_boxes = [layout.lines[i].box for i in layout.line_index.near(cluster.box)]
     groups = split_panels(cluster, line_boxes, min_figure_pt)
     if len(groups) == 1:
-        return [(cluster, is_chart(cluster.atoms or [cluster], cluster.box, line_boxes))]
+        # A stacked area's labels stand beside its layers, outside the cluster (panels.has_stacked_area).
+        labels = [layout.lines[i].box for i in layout.line_index.near(cluster.box, AREA_LABEL_PT)]
+        return [(cluster, is_chart(cluster.atoms or [cluster], cluster.box, line_boxes, labels))]
     return [(_merged(group), True) for group in groups]
 
 

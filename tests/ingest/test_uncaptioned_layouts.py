@@ -7,6 +7,7 @@ units."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pymupdf
@@ -233,3 +234,109 @@ def test_spaced_bar_runs_leave_zebra_stripes_and_far_bars_out() -> None:
     assert spaced_bar_runs(bars) == [[0, 1, 2, 3]]
     columns = [(100.0 + 20 * i, 300.0 - 30 * (i + 1), 108.0 + 20 * i, 300.0) for i in range(3)]
     assert spaced_bar_runs(columns) == [[0, 1, 2]]
+
+
+def _signature_box(page: pymupdf.Page) -> None:
+    """A form's signature box: an L of thin rules, a scribble over the bottom one, a caption under it."""
+    page.draw_line((100, 300), (100, 350), color=(0, 0, 0), width=0.5)
+    page.draw_line((100, 350), (350, 350), color=(0, 0, 0), width=0.5)
+    page.insert_text((100, 362), "Signature", fontsize=7)
+    page.draw_bezier((120, 340), (160, 300), (200, 360), (260, 320), color=(0, 0, 0.5), width=1)
+    page.insert_text((380, 350), "Date: ____", fontsize=8)
+
+
+def _form_signature(page: pymupdf.Page) -> None:
+    """Three field lines of one length (parallel rules) and a signature curve over the last but one."""
+    for i, label in enumerate(("Name", "Date", "Signature")):
+        y = 260 + i * 30
+        page.insert_text((100, y), label, fontsize=9)
+        page.draw_line((170, y + 2), (450, y + 2), color=(0, 0, 0), width=0.5)
+    page.draw_bezier((190, 318), (230, 285), (270, 330), (330, 300), color=(0, 0, 0.5), width=1)
+
+
+def _pull_quote(page: pymupdf.Page) -> None:
+    """A pull quote: a thick left rule and a thin bottom rule (an L), a curly quote mark drawn as a path."""
+    red = (0.7, 0.1, 0.1)
+    page.draw_line((100, 230), (100, 330), color=red, width=2)
+    page.draw_line((100, 330), (420, 330), color=red, width=0.5)
+    page.draw_bezier((110, 245), (115, 235), (125, 235), (125, 245), color=red, width=2)
+    page.insert_textbox(
+        pymupdf.Rect(130, 240, 420, 325), "A pull quote from the interview. " * 4, fontsize=11
+    )
+
+
+def _framed_paragraph_with_brace(page: pymupdf.Page) -> None:
+    """A paragraph in an L frame and a curly brace drawn beside the frame, outside it."""
+    page.draw_line((100, 250), (100, 400), color=(0, 0, 0), width=1)
+    page.draw_line((100, 400), (450, 400), color=(0, 0, 0), width=1)
+    page.insert_textbox(pymupdf.Rect(110, 260, 440, 390), BODY * 2, fontsize=9)
+    page.draw_bezier((460, 260), (480, 300), (440, 350), (460, 390), color=(0.3, 0.3, 0.3))
+
+
+def _slide_bands(page: pymupdf.Page) -> None:
+    """A slide's header bars and three wavy filled bands in three colours bleeding off the page's bottom."""
+    page.draw_rect(pymupdf.Rect(0, 0, 595, 30), color=None, fill=(0.1, 0.2, 0.5))
+    page.draw_rect(pymupdf.Rect(0, 30, 595, 34), color=None, fill=(0.9, 0.5, 0.1))
+    page.draw_rect(pymupdf.Rect(0, 812, 595, 842), color=None, fill=(0.1, 0.2, 0.5))
+    for k in range(3):
+        y = 760 - k * 10
+        pts = [(0, 842), (0, y)] + [(x, y + 8 * ((x // 60) % 2)) for x in range(0, 600, 60)] + [(595, 842)]
+        page.draw_polyline(pts, color=None, fill=COLOURS[k], closePath=True)
+
+
+def _title_waves(page: pymupdf.Page) -> None:
+    """Layered waves of one shape, 12 pt apart, on one baseline: a title's background."""
+    for k in range(3):
+        y = 380 - k * 12
+        shape = page.new_shape()
+        shape.draw_bezier((60, y), (200, y - 30), (380, y + 30), (535, y))
+        shape.draw_line((535, y), (535, 420))
+        shape.draw_line((535, 420), (60, 420))
+        shape.draw_line((60, 420), (60, y))
+        shape.finish(color=None, fill=COLOURS[k], closePath=True)
+        shape.commit()
+
+
+def _tag_ribbons(page: pymupdf.Page) -> None:
+    """Three notched ribbons of one width, 20 pt tall, each overlapping the next by 4 pt."""
+    for i in range(3):
+        y = 240 + i * 16
+        pts = [(100, y), (480, y), (470, y + 10), (480, y + 20), (100, y + 20), (110, y + 10)]
+        page.draw_polyline(pts, color=None, fill=COLOURS[i], closePath=True)
+
+
+def _labelled_tag_ribbons(page: pymupdf.Page) -> None:
+    """The ribbons with a label left of each and a caption under them: only their thin overlap (a fifth
+    of their height) tells them from a stacked area's layers."""
+    _tag_ribbons(page)
+    for i in range(3):
+        page.insert_text((62, 254 + i * 16), f"Tier {i + 1}", fontsize=8)
+    page.insert_text((200, 300), "Plans at a glance", fontsize=8)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        _signature_box,
+        _form_signature,
+        _pull_quote,
+        _framed_paragraph_with_brace,
+        _slide_bands,
+        _title_waves,
+        _tag_ribbons,
+        _labelled_tag_ribbons,
+    ],
+)
+def test_page_furniture_with_a_curve_stays_without_units(
+    tmp_path: Path, draw: Callable[[pymupdf.Page], None]
+) -> None:
+    """Controls for the sparse-line rule (signature box, form signature, pull quote, framed paragraph
+    with a brace: rules with a free path that is no series across a plot) and the stacked-area rule
+    (slide bands off the page's edge, title waves, overlapping ribbons: layered fills without labels or
+    with a thin overlap). Each made a unit before the rules were tightened (review of 2026-12-07)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 50, 535, 180), BODY * 5, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 640, 535, 780), BODY * 5, fontsize=9)
+    draw(page)
+    assert _units(tmp_path, doc) == []
