@@ -101,7 +101,7 @@ def filter_ids(
     among the records ``allowed``: a key that is such a record's id stays, else it becomes the ids of the
     allowed records of that name (all of them: a filter selects, it does not pick one); a key that is
     neither stays as given, and selects what an unknown id selects (nothing the caller may not see).
-    ``meeting``: the caller's groups, to read in SQL only records that may be ``allowed`` (``list``)."""
+    ``meeting``: the caller's groups, to read in SQL only records that may be ``allowed`` (``meets``)."""
     reachable = [r for r in registry.matching_any(tenant, list(keys), meeting=meeting) if allowed(r)]
     ids = {r.doc_id for r in reachable}
     out: list[str] = []
@@ -124,7 +124,7 @@ def with_filter_ids(
         principal.tenant,
         filters.doc_ids,
         lambda r: principal.sees(r.tenant, r.groups),
-        meeting=None if principal.unrestricted else principal.groups,
+        meeting=None if principal.unrestricted else principal.groups,  # read in SQL (``registry.meets``)
     )
     return filters.model_copy(update={"doc_ids": ids})
 

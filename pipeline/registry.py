@@ -251,7 +251,7 @@ class DocumentRegistry:
     ) -> list[DocumentRecord]:
         """The documents of ``tenant`` whose id or name is ``key`` (ids first, then by id); who may reach
         which is the caller's filter (``pipeline/doc_identity.py``). A name matches in either Unicode form
-        (``name_forms``); an id only as given. ``meeting``: as in ``list``."""
+        (``name_forms``); an id only as given. ``meeting``: as in ``page``."""
         records = self._by_id_or_name(tenant, [key], name_forms(key), meeting)
         return sorted(records, key=lambda r: r.doc_id != key)
 
@@ -259,7 +259,7 @@ class DocumentRegistry:
         self, tenant: str, keys: Sequence[str], *, meeting: Sequence[str] | None = None
     ) -> list[DocumentRecord]:
         """The documents of ``tenant`` whose id or name is one of ``keys`` (by id); ``meeting``: as in
-        ``list``."""
+        ``page``."""
         if not keys:
             return []
         return self._by_id_or_name(tenant, keys, [form for key in keys for form in name_forms(key)], meeting)

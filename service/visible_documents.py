@@ -27,7 +27,7 @@ def find_document(
     def reachable(record: DocumentRecord) -> bool:
         return any_group or principal.sees(record.tenant, record.groups)
 
-    meeting = None if any_group or principal.unrestricted else principal.groups  # see ``visible_records``
+    meeting = None if any_group else visible_groups(principal)
     try:
         return pick(DocumentRegistry(conn).matching(principal.tenant, key, meeting=meeting), key, reachable)
     except AmbiguousDocumentError as exc:
@@ -46,7 +46,8 @@ def visible_records(conn: Database, principal: Principal, doc_id: str | None = N
     if doc_id is not None:
         one = find_document(conn, principal, doc_id)
         return [one] if one is not None else []
-    return DocumentRegistry(conn).page(principal.tenant, meeting=visible_groups(principal)).records
+    records = DocumentRegistry(conn).page(principal.tenant, meeting=visible_groups(principal)).records
+    return [r for r in records if principal.sees(r.tenant, r.groups)]  # as ``document_page`` checks again
 
 
 def searchable_count(conn: Database, principal: Principal) -> int:
