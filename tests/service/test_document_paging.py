@@ -36,7 +36,14 @@ LIMITS = [1, 2, 3, 7, None]
 
 
 class NoStore:
-    """The search engine ``documents_out`` asks for units of documents not indexed: none here."""
+    """The search engine ``documents_out`` asks for units of documents not indexed: none here (no
+    collection is served, so a failed replacement shows no version: ``shown_version``)."""
+
+    def __init__(self) -> None:
+        self.store = self
+
+    def served_collection(self) -> None:
+        return None
 
     def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
         return {}
