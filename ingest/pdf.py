@@ -886,12 +886,10 @@ def _running_lines(heads: list[list[TextLine]], lines: list[TextLine]) -> set[in
     slide's picture over its speaker notes, set at 20 pt, each line a block of its own; the notes were
     taken as a section heading and carried into the next pages' context)."""
     running: set[int] = set()
-    by_top = sorted(lines, key=lambda line: line.box[1])
-    tops = [line.box[1] for line in by_top]
     for group in heads:
         if not group or id(group[0]) in running:
             continue
-        wrapped = continued_lines(group, by_top, tops)
+        wrapped = continued_lines(group, lines)
         text = join_lines([line.text for line in wrapped])
         if len(text.split()) >= RUNNING_MIN_WORDS and _SENTENCE_END.search(text):
             running.update(id(line) for line in wrapped)

@@ -16,7 +16,6 @@ Heuristic and fast (no model), in the spirit of PDFFigures 2.0:
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
 import math
@@ -866,7 +865,7 @@ def slide_title_lines(
     title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
     if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
         return []
-    wrapped = continued_lines(title, sorted(candidates, key=lambda ln: ln.box[1]))
+    wrapped = continued_lines(title, candidates)
     # Lines past the length of a title are the slide's statement set large: the block alone, as before.
     return wrapped if sum(len(ln.text) for ln in wrapped) <= SLIDE_TITLE_MAX_CHARS else title
 
@@ -875,30 +874,26 @@ SLIDE_TITLE_PITCH = 1.3
 """A wrapped title's next line starts within this many line heights of its last line's top."""
 
 
-def continued_lines(
-    title: list[TextLine], by_top: Sequence[TextLine], tops: Sequence[float] | None = None
-) -> list[TextLine]:
+def continued_lines(title: list[TextLine], candidates: list[TextLine]) -> list[TextLine]:
     """``title`` and the lines that go on wrapping it, whatever their text block (layout class "wrapped
     slide title": LibreOffice writes a centred title's second line, and each line of a notes page's
     notes, as a block of its own): each next line below the last, in its size (within 5 %) and weight,
-    starting within SLIDE_TITLE_PITCH of its line heights and overlapping the title's extent across.
-    ``by_top``: the candidate lines sorted by their tops; ``tops`` those tops, when the caller has them
-    (a page's every heading looks: one sort a page, not one a heading)."""
+    starting within SLIDE_TITLE_PITCH of its line heights and overlapping the title's extent across."""
     title = list(title)
-    tops = [ln.box[1] for ln in by_top] if tops is None else tops
-    last = max(title, key=lambda ln: ln.box[1])
-    for line in by_top[bisect.bisect_right(tops, last.box[1]) :]:
+    below = sorted((ln for ln in candidates if ln.box[1] > title[-1].box[1]), key=lambda ln: ln.box[1])
+    for line in below:
+        last = title[-1]
         height = last.box[3] - last.box[1]
         if line.box[1] - last.box[1] > SLIDE_TITLE_PITCH * height:
             break
         extent = (min(ln.box[0] for ln in title), 0.0, max(ln.box[2] for ln in title), 0.0)
         if (
-            line.bold == last.bold
+            line not in title
+            and line.bold == last.bold
             and abs(line.size - last.size) <= 0.05 * last.size
             and h_overlap(line.box, extent) > 0
         ):
             title.append(line)
-            last = line
     return title
 
 
