@@ -34,11 +34,9 @@ from figvault.ingest.pdf_layout import (
     ImageBox,
     PageContent,
     PageLayout,
-    TextBlock,
     TextLine,
     analyse_page,
     caption_side_votes,
-    continued_lines,
     find_figures,
     in_running_margin,
     is_slide_like,
@@ -846,54 +844,22 @@ class _HeadingTracker:
         )
 
     def read(self, layout: PageLayout) -> _PageHeadings:
-        """Headings on this page: the heading-like lines (larger or bold) that open a text block. The last
-        one goes on to the next pages, unless it is sentences of running text set large (``_running_lines``:
-        a notes page's notes, under its figure, are never its heading, but were carried)."""
+        """Headings on this page: the heading-like lines (larger or bold) that open a text block."""
         found: list[tuple[float, Box, str]] = []
-        heads_of = {block.index: self._heads(block) for block in layout.text_blocks}
-        running = _running_lines(list(heads_of.values()), [ln for b in layout.text_blocks for ln in b.lines])
-        carried: set[str] = set()
         for block in layout.text_blocks:
-            heads = heads_of[block.index]
-            text = " ".join(line.text for line in heads)
+            heads: list[str] = []
+            for line in block.lines:
+                if not self.is_heading_line(line):
+                    break
+                heads.append(line.text)
+            text = " ".join(heads)
             if heads and 3 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 3:
                 found.append((block.box[1], block.box, text))
-                if id(heads[0]) not in running:
-                    carried.add(text)
         found.sort(key=lambda h: (h[1][0] > layout.content.size[0] / 2, h[0]))  # reading order, 2 columns
         before = self.current
-        self.current = next((text for _, _, text in reversed(found) if text in carried), self.current)
+        if found:
+            self.current = found[-1][2]
         return _PageHeadings(carried=before, on_page=found)
-
-    def _heads(self, block: TextBlock) -> list[TextLine]:
-        heads: list[TextLine] = []
-        for line in block.lines:
-            if not self.is_heading_line(line):
-                break
-            heads.append(line)
-        return heads
-
-
-RUNNING_MIN_WORDS = 6
-_SENTENCE_END = re.compile(r"(?:[a-z][.!]\s+[A-Z]|[.!][\"'”)]?$)")
-"""A sentence ends inside ("... onboarding change. Ask finance ...") or at the end of the text. Not a
-question: a survey's question is the heading of its chart ("Q10 How often do you ...?")."""
-
-
-def _running_lines(heads: list[list[TextLine]], lines: list[TextLine]) -> set[int]:
-    """ids of heading-like lines that are running text set large: with the lines that wrap them into the
-    next text blocks (``continued_lines``) they make sentences of 6+ words (layout class "notes page": a
-    slide's picture over its speaker notes, set at 20 pt, each line a block of its own; the notes were
-    taken as a section heading and carried into the next pages' context)."""
-    running: set[int] = set()
-    for group in heads:
-        if not group or id(group[0]) in running:
-            continue
-        wrapped = continued_lines(group, lines)
-        text = join_lines([line.text for line in wrapped])
-        if len(text.split()) >= RUNNING_MIN_WORDS and _SENTENCE_END.search(text):
-            running.update(id(line) for line in wrapped)
-    return running
 
 
 class _PageHeadings:

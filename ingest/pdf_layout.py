@@ -865,7 +865,7 @@ def slide_title_lines(
     title = [ln for ln in candidates if ln.block == first.block and ln.size >= 0.9 * top]
     if sum(len(ln.text) for ln in title) > SLIDE_TITLE_MAX_CHARS:
         return []
-    wrapped = continued_lines(title, candidates)
+    wrapped = _title_continued(title, candidates)
     # Lines past the length of a title are the slide's statement set large: the block alone, as before.
     return wrapped if sum(len(ln.text) for ln in wrapped) <= SLIDE_TITLE_MAX_CHARS else title
 
@@ -874,11 +874,11 @@ SLIDE_TITLE_PITCH = 1.3
 """A wrapped title's next line starts within this many line heights of its last line's top."""
 
 
-def continued_lines(title: list[TextLine], candidates: list[TextLine]) -> list[TextLine]:
+def _title_continued(title: list[TextLine], candidates: list[TextLine]) -> list[TextLine]:
     """``title`` and the lines that go on wrapping it, whatever their text block (layout class "wrapped
-    slide title": LibreOffice writes a centred title's second line, and each line of a notes page's
-    notes, as a block of its own): each next line below the last, in its size (within 5 %) and weight,
-    starting within SLIDE_TITLE_PITCH of its line heights and overlapping the title's extent across."""
+    slide title": LibreOffice writes a centred title's second line as a block of its own): each next line
+    below the last, in its size (within 5 %) and weight, starting within SLIDE_TITLE_PITCH of its line
+    heights and overlapping the title's extent across."""
     title = list(title)
     below = sorted((ln for ln in candidates if ln.box[1] > title[-1].box[1]), key=lambda ln: ln.box[1])
     for line in below:
