@@ -84,6 +84,12 @@ _CAPTION_START = re.compile(
 _DELIMITER = re.compile(r"^\s*(?:[:.|：．\-–—)]|$)")
 _CJK_WORD = re.compile(f"^[{_CJK}]")
 _CJK_TITLE = re.compile(f"^\\s*[{_CJK}]")
+_CJK_SENTENCE = re.compile(r"[，。！？!?]|\.\s*$")
+_CJK_PREDICATE = re.compile(
+    r"^\s*(?:显示|顯示|表明|所示|说明|說明|展示|描述|示す|[はがをにでのともへ]|[은는이가을를에의도])"
+)
+"""What opens a sentence's predicate right after a figure's number ("图1 显示了…", "図2 は…",
+"그림 3 은…")."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +107,15 @@ def _normalise_label(kind: CaptionKind, number: str) -> str:
 
 def _titled(word: str, rest: str, text: str) -> bool:
     """A short block whose title follows the number with no delimiter: "Figure 1-2 Core Pipeline" (title
-    case), "图1 各地区销售额" (a CJK caption word, then CJK script: no capitals to set it apart). Not after
-    a word that opens sentences, nor a CJK block ending in a full stop ("图1显示了……。" is a sentence)."""
+    case), "图1 各地区销售额" (a CJK caption word, a space, then CJK script: no capitals to set it apart).
+    Not after a word that opens sentences, nor a CJK block that reads as a sentence (``_CJK_SENTENCE``,
+    ``_CJK_PREDICATE``: "图1显示了……。" is one)."""
     if word in _SENTENCE_OPENERS or len(text) > 200 or text.count("\n") > 2:
         return False
     if _CJK_WORD.match(word) and _CJK_TITLE.match(rest):
-        return not text.rstrip().endswith("。")
+        # A title is no sentence: "그림 3은 …를 보여준다." and "図2は…" (the particle right after the
+        # number), "图1 显示，…" (a comma, a predicate) are prose (a review).
+        return not (_CJK_SENTENCE.search(text) or _CJK_PREDICATE.match(rest))
     return bool(re.match(r"^\s+[A-Z]", rest))
 
 

@@ -472,8 +472,9 @@ def is_chart(
     return has_stacked_area(atoms, lines if labels is None else labels) or has_axes_and_series(atoms, area)
 
 
-SERIES_MIN_SPAN = 0.75
-"""A sparse chart's series runs over this share of its plot's width at least (a signature spans half)."""
+SERIES_MIN_SPAN = 0.6
+"""A sparse chart's series runs over this share of its plot's width at least: 3 points at category
+centres span 2/3, a signature over form lines about half (two reviews)."""
 
 
 def has_axes_and_series(atoms: Sequence[_Atom], area: Box) -> bool:

@@ -872,6 +872,12 @@ def slide_title_lines(
 
 SLIDE_TITLE_PITCH = 1.3
 """A wrapped title's next line starts within this many line heights of its last line's top."""
+NO_TITLE_WRAP = re.compile(
+    r"^\s*(?:[•·▪‣◦●■□–—*>]"  # a bullet: the slide's first point, set large
+    r"|(?:(?:Q[1-4]|H[12]|FY|[A-Z][a-z]{2,8}\.?)\s*)?[\d./\-–, ]*\d[\d./\-–, ]*$)"  # a date or a number
+)
+"""A line that does not go on wrapping a title above it, whatever its size (a review: "Quarterly results"
+took "March 2025" under it, "Regional sales" a first bullet)."""
 
 
 def _title_continued(title: list[TextLine], candidates: list[TextLine]) -> list[TextLine]:
@@ -887,6 +893,10 @@ def _title_continued(title: list[TextLine], candidates: list[TextLine]) -> list[
         if line.box[1] - last.box[1] > SLIDE_TITLE_PITCH * height:
             break
         extent = (min(ln.box[0] for ln in title), 0.0, max(ln.box[2] for ln in title), 0.0)
+        if last.text.rstrip().endswith((".", ":", "!", "?")):
+            break
+        if NO_TITLE_WRAP.match(line.text):
+            continue
         if (
             line not in title
             and line.bold == last.bold

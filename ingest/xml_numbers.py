@@ -14,7 +14,7 @@ import re
 MAX_XML_INT = 2**63 - 1
 """xsd:long, the widest integer type of the OOXML schemas (EMU coordinates, point counts): a value past it
 is no value a writer meant, and read, it overflowed float arithmetic (``int too large to convert``)."""
-_INTEGER = re.compile(r"\s*[+-]?0*[0-9]{1,19}\s*")
+_INTEGER = re.compile(r"\s*[+-]?0{0,64}[0-9]{1,19}\s*")
 """What xsd:long allows (surrounding whitespace as XML Schema collapses it, leading zeros: a review found a
 deck so written lose its figure), in ASCII digits: ``int()`` takes ``1_000`` and other scripts' digits,
 which no writer of OOXML emits."""

@@ -77,6 +77,14 @@ def test_numbers_with_leading_zeros_are_numbers(tmp_path: Path, three: Path, int
     assert units(result) == intact and not any("slide size" in w for w in result.warnings)
 
 
+def test_a_number_of_thousands_of_leading_zeros_is_none() -> None:
+    """A review: past 4,300 digits ``int()`` raises (Python's limit on integer strings), and a first pattern
+    allowing any number of leading zeros let that through: the deck failed with a raw ValueError."""
+    from figvault.ingest.xml_numbers import xml_int
+
+    assert xml_int("0" * 5000 + "1") is None and xml_int("0" * 64 + "9144000") == 9144000
+
+
 @pytest.mark.parametrize(
     ("tag", "attr", "value", "shown"),
     [

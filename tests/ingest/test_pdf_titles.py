@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pymupdf
+import pytest
 
 from figvault.ingest.boxes import Box, box_iou
 from figvault.ingest.extract import extract_document
@@ -105,7 +106,9 @@ def test_a_question_title_set_large_but_not_bold_is_the_title(tmp_path: Path) ->
 SLIDE_TITLE_2 = "Revenue growth by quarter"
 
 
-def _slide_with_wrapped_title(second: tuple[float, float, float] | None) -> pymupdf.Document:
+def _slide_with_wrapped_title(
+    second: tuple[float, float, float] | None, text: str = "in the enterprise segment"
+) -> pymupdf.Document:
     """A 16:9 slide: a 44 pt title line, ``second`` (x, baseline, size) a further line, each written on its
     own (LibreOffice writes a centred title's second line as a text block of its own), and a column chart
     whose top comes within 5 pt of the second line."""
@@ -113,7 +116,7 @@ def _slide_with_wrapped_title(second: tuple[float, float, float] | None) -> pymu
     page = doc.new_page(width=960, height=540)
     page.insert_text((119, 60), SLIDE_TITLE_2, fontsize=44)
     if second is not None:
-        page.insert_text(second[:2], "in the enterprise segment", fontsize=second[2])
+        page.insert_text(second[:2], text, fontsize=second[2])
     for i, h in enumerate((170, 280, 220, 340)):
         page.draw_rect(
             pymupdf.Rect(150 + i * 160, 480 - h, 250 + i * 160, 480), color=None, fill=(0.2, 0.4, 0.8)
@@ -125,9 +128,9 @@ def _slide_with_wrapped_title(second: tuple[float, float, float] | None) -> pymu
     return doc
 
 
-def _slide_units(tmp_path: Path, second: tuple[float, float, float] | None) -> list:
+def _slide_units(tmp_path: Path, second: tuple[float, float, float] | None, text: str = "") -> list:
     path = tmp_path / "slide.pdf"
-    path.write_bytes(_slide_with_wrapped_title(second).tobytes())
+    path.write_bytes(_slide_with_wrapped_title(second, *([text] if text else [])).tobytes())
     return [f.unit for f in extract_document(path, ExtractSettings(workers=1, ocr=False)).figures]
 
 
@@ -147,3 +150,11 @@ def test_lines_that_do_not_wrap_a_slide_title_stay_apart(tmp_path: Path) -> None
     for second, title in (((150, 100, 30), "in the enterprise segment"), ((150, 140, 44), SLIDE_TITLE_2)):
         units = _slide_units(tmp_path, second)
         assert [u.title for u in units] == [title], second
+
+
+@pytest.mark.parametrize("second", ["March 2025", "Q3 2025", "• Revenue up in every region"])
+def test_a_date_or_a_bullet_under_a_slide_title_is_not_its_wrap(tmp_path: Path, second: str) -> None:
+    """A review: a date line or a first bullet set in the title's size right under it joined the title
+    ("Quarterly results March 2025")."""
+    units = _slide_units(tmp_path, (150, 112, 44), second)
+    assert units and units[0].title != f"{SLIDE_TITLE_2} {second}"  # the chart may take it as its own

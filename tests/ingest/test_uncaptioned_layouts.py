@@ -340,3 +340,22 @@ def test_page_furniture_with_a_curve_stays_without_units(
     page.insert_textbox(pymupdf.Rect(60, 640, 535, 780), BODY * 5, fontsize=9)
     draw(page)
     assert _units(tmp_path, doc) == []
+
+
+def test_a_sparse_line_chart_of_three_points_at_category_centres_is_a_chart() -> None:
+    """A review: Office sets a line's points at its categories' centres, so a series of 3 points spans 2/3
+    of the plot; a first bound of 3/4 lost it (a signature spans about half)."""
+    from types import SimpleNamespace
+
+    from figvault.ingest.panels import has_axes_and_series
+
+    def atom(box: tuple[float, float, float, float], free: int = 0) -> SimpleNamespace:
+        return SimpleNamespace(
+            box=box, bar=False, path_count=1, image_area=0.0, free_paths=free, fill=False, colour=(0, 0, 0)
+        )
+
+    for points in (3, 4, 12):
+        step = 300 / points
+        series = atom((100 + step / 2, 240, 400 - step / 2, 320), free=1)
+        axes = [atom((100, 350, 400, 350.5)), atom((100, 200, 100.5, 350))]
+        assert has_axes_and_series([*axes, series], (100, 200, 400, 350.5)), points
