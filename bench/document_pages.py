@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,7 @@ GROUPS = 50
 class NoStore:
     """``documents_out``'s store count, for documents not indexed: there are none here."""
 
-    def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
+    def units_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, Counter[str]]:
         return {}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from figvault.retrieval.schema import (
     F_HEIGHT,
     F_ID,
     F_PHASH,
+    F_SHA,
     F_TENANT,
     F_WIDTH,
     LEXICAL,
@@ -410,18 +412,23 @@ class SearchEngine:
         return 0 if expr is None else self.store.count(served, expr)
 
     def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
-        """How many units of each of ``doc_ids`` ``principal`` may see: one read of their rows per
-        ``COUNT_CHUNK`` documents, where ``count`` per document scanned the collection once each (a listing
-        with 300 failed replacements, an audit, 2026-12-07)."""
-        counts = dict.fromkeys(doc_ids, 0)
+        """How many units of each of ``doc_ids`` ``principal`` may see (``units_by_document``)."""
+        return {d: sum(found.values()) for d, found in self.units_by_document(principal, doc_ids).items()}
+
+    def units_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, Counter[str]]:
+        """How many units of each of ``doc_ids`` ``principal`` may see, by the file version
+        (``doc_sha256``) they were made from: one read of their rows per ``COUNT_CHUNK`` documents, where
+        ``count`` per document scanned the collection once each (a listing with 300 failed replacements,
+        an audit, 2026-12-07)."""
+        found: dict[str, Counter[str]] = {d: Counter() for d in doc_ids}
         served = self.store.served_collection()
         for start in range(0, len(doc_ids), COUNT_CHUNK) if served is not None else ():
             expr = self.filter_for(principal, SearchFilters(doc_ids=doc_ids[start : start + COUNT_CHUNK]))
-            rows = [] if expr is None else self.store.query_rows(served, expr, [F_DOC_ID])
+            rows = [] if expr is None else self.store.query_rows(served, expr, [F_DOC_ID, F_SHA])
             for row in rows:
-                if row[F_DOC_ID] in counts:
-                    counts[row[F_DOC_ID]] += 1
-        return counts
+                if row[F_DOC_ID] in found:
+                    found[row[F_DOC_ID]][row.get(F_SHA, "")] += 1
+        return found
 
     # ---- stages ---------------------------------------------------------------------------------
 

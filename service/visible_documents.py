@@ -99,20 +99,26 @@ def shown_version(engine: Engine, principal: Principal, record: DocumentRecord) 
     pages, and nothing at all where the new file's original was not kept)."""
     if record.state != DocState.FAILED or not record.units:
         return record.sha256
-    versions = visible_versions(engine, principal, record.doc_id)
+    return _version_shown(record, visible_versions(engine, principal, record.doc_id)) or None
+
+
+def _version_shown(record: DocumentRecord, versions: set[str]) -> str:
+    """Of the ``versions`` of ``record``'s units a caller sees, the one it is shown ('' for none)."""
     if record.sha256 in versions:  # a caller its retry was meant for, who sees the units it wrote
         return record.sha256
-    return min(versions) if versions else None  # several older versions: any one, the same every time
+    return min(versions) if versions else ""  # several older versions: any one, the same every time
 
 
 def documents_out(engine: Engine, principal: Principal, records: list[DocumentRecord]) -> list[DocumentOut]:
     """The records as the caller sees them (their counts of units the caller could open, shared groups)."""
     unsure = [r.doc_id for r in records if r.units and r.state != DocState.INDEXED]
-    counted = engine.count_by_document(principal, unsure) if unsure else {}
+    found = engine.units_by_document(principal, unsure) if unsure else {}
+    counted = {doc_id: sum(versions.values()) for doc_id, versions in found.items()}
     # A failed replacement's record names the failed file's bytes: their hash is another document's,
-    # perhaps of groups the caller is not in (a review); the caller is told the version it is shown.
+    # perhaps of groups the caller is not in (a review); the caller is told the version it is shown,
+    # from the same read.
     shown = {
-        r.doc_id: shown_version(engine, principal, r) or ""
+        r.doc_id: _version_shown(r, set(found.get(r.doc_id, ())))
         for r in records
         if r.state == DocState.FAILED and r.units
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 
@@ -45,7 +46,7 @@ class NoStore:
     def served_collection(self) -> None:
         return None
 
-    def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
+    def units_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, Counter[str]]:
         return {}
 
 
