@@ -893,8 +893,6 @@ def _title_continued(title: list[TextLine], candidates: list[TextLine]) -> list[
         if line.box[1] - last.box[1] > SLIDE_TITLE_PITCH * height:
             break
         extent = (min(ln.box[0] for ln in title), 0.0, max(ln.box[2] for ln in title), 0.0)
-        if last.text.rstrip().endswith((".", ":", "!", "?")):
-            break
         if NO_TITLE_WRAP.match(line.text):
             continue
         if (
