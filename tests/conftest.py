@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _text_export_
     monkeypatch.setenv("FIGVAULT_TEXT__EXPORT_CACHE", str(_text_export_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_restored() -> Iterator[None]:
+    """The loggers' handlers as before the test: a command run in-process (``log_to_file``) adds a log file
+    and a terminal handler on that test's captured stderr, and points the store libraries at its file. Kept,
+    they piled up (a handler per command of every earlier test, each warning written to all of them and a
+    "--- Logging error ---" with its stack from each closed stream), and later tests logged into old
+    folders."""
+    from figvault.commands._log import LIBRARY_LOGGERS
+
+    # Not the root logger: pytest adds and removes its own capture handlers there around each phase.
+    loggers = [logging.getLogger(name) for name in ("figvault", *LIBRARY_LOGGERS)]
+    before = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
+    yield
+    for lg, (handlers, propagate, level) in zip(loggers, before, strict=True):
+        for added in set(lg.handlers) - set(handlers):
+            with contextlib.suppress(OSError, ValueError):  # a log file on a full disk (test_disk_full)
+                added.close()
+        lg.handlers, lg.propagate, lg.level = handlers, propagate, level
 
 
 @pytest.fixture

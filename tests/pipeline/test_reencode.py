@@ -7,8 +7,10 @@ import itertools
 import json
 import logging
 import shutil
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,16 +103,49 @@ class ReencodeRun:
     """When the re-encode job returned: the alias names the new collection."""
 
 
+def _stacks(threads: list[threading.Thread]) -> str:
+    """Where each of ``threads`` is now: a failure says where a searcher waited, not only that it did."""
+    frames = sys._current_frames()
+    return "\n".join(
+        f"{t.name}:\n" + "".join(traceback.format_stack(frames[t.ident]))
+        for t in threads
+        if t.ident in frames
+    )
+
+
+def _wait_for(condition, threads: list[threading.Thread], what: str, limit_s: float = 120.0) -> None:
+    """Wait until ``condition()`` holds; past ``limit_s`` fail with the searchers' stacks."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {limit_s:.0f}s; the searchers are at:\n{_stacks(threads)}")
+        time.sleep(0.05)
+
+
+def _answered(log: SearchLog, searchers: int, since: float = 0.0, version: str | None = None) -> bool:
+    """Whether each of ``searchers`` answered after ``since`` (from ``version``, where given)."""
+    found = {s for s, t, v, _ in list(log.answers) if t >= since and (version is None or v == version)}
+    return len(found) == searchers
+
+
 def reencode_while_searching_and_ingesting(
-    settings: Settings, engine: SearchEngine, late_folder: Path
+    settings: Settings, engine: SearchEngine, late_folder: Path, new_version: str
 ) -> ReencodeRun:
-    """A re-encode with two searchers running throughout and 2 documents ingested meanwhile."""
+    """A re-encode with two searchers running throughout and 2 documents ingested meanwhile.
+
+    The re-encode starts once each searcher has answered (a first search loads the served collection's
+    recorded encoders and its lexical index: on a loaded CI machine that outlasted the whole re-encode, and
+    no search was seen at all), and the searchers stop once each has answered from the new version."""
     log = SearchLog()
     stop = threading.Event()
-    searchers = [threading.Thread(target=search_until, args=(engine, stop, log, s)) for s in range(2)]
+    searchers = [
+        threading.Thread(target=search_until, args=(engine, stop, log, s), name=f"searcher-{s}", daemon=True)
+        for s in range(2)
+    ]
     for t in searchers:
         t.start()
     try:
+        _wait_for(lambda: log.errors or _answered(log, len(searchers)), searchers, "no first answer")
         # Documents arriving during the re-encode must be in the new collection too.
         late_docs = make_docs(late_folder, 2, first_seed=10)
         ingester = threading.Thread(target=ingest, args=(settings, late_docs, engine))
@@ -118,12 +153,19 @@ def reencode_while_searching_and_ingesting(
         ingester.start()
         final = reencode(settings, engine)
         switched = time.monotonic()
-        ingester.join(60)
-        time.sleep(0.5)  # searches after the switch
+        ingester.join(120)
+        assert not ingester.is_alive(), "the late ingest did not end"
+        if final.state == JobState.SUCCEEDED:  # searches after the switch
+            _wait_for(
+                lambda: log.errors or _answered(log, len(searchers), switched, new_version),
+                searchers,
+                "no answer from the new version after the switch",
+            )
     finally:
         stop.set()
         for t in searchers:
-            t.join(30)
+            t.join(60)
+    assert not any(t.is_alive() for t in searchers), f"a search did not end:\n{_stacks(searchers)}"
     return ReencodeRun(final, log, started, switched)
 
 
@@ -185,7 +227,7 @@ def test_reencode_with_concurrent_searches_and_ingest(
     # The service's engine: configured with the new encoders, serving the old version until the switch.
     engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
     assert engine.serving_version() is None or engine.serving_version() == old_version
-    run = reencode_while_searching_and_ingesting(settings_b, engine, tmp_path / "late")
+    run = reencode_while_searching_and_ingesting(settings_b, engine, tmp_path / "late", new_version)
 
     assert run.final.state == JobState.SUCCEEDED, run.final.message
     assert_each_answer_from_one_version(run, old_version, new_version)
