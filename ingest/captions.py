@@ -148,12 +148,14 @@ def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None
 _CITATION_WORDS = {
     CaptionKind.FIGURE: (
         r"(?:Figures?|Figs?\.?|FIGURES?|Abbildung|Abb\.|Figura|图|圖|図|그림"
-        r"|Grafik|Graph|Graphique|Gr[áa]fico|Schaubild|Darstellung|Bild)"
+        r"|Grafik|Graph|Graphique|Gr[áa]fico|Schaubild|Darstellung|Bild"
+        r"|Exhibits?|EXHIBITS?|Charts?|Diagrams?|Illustrations?)"
     ),
     CaptionKind.TABLE: r"(?:Tables?|Tab\.|TABLES?|Tabelle|Tabla|表)",
     CaptionKind.LISTING: r"(?:Listings?|Algorithms?)",
 }
-"""The words a citation of each kind of label starts with."""
+"""The words a citation of each kind of label starts with: each caption word of the kind (a report whose
+exhibits are captioned "Exhibit 3" cites them as "Exhibit 3", never "Figure 3")."""
 
 
 def citation_pattern(match: CaptionMatch) -> re.Pattern[str]:

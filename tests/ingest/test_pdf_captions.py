@@ -113,6 +113,24 @@ def test_citing_sentences_name_the_new_caption_words() -> None:
         assert [s for page in index.citing_by_page(match, 1) for s in page] == [cited]
 
 
+def test_citing_sentences_name_exhibits_charts_and_diagrams() -> None:
+    """Reports that caption their figures "Exhibit 3" (consulting and finance), "Chart 2" or "Diagram 4"
+    cite them by that word: those sentences are the figure's citing context too."""
+    text = (
+        "Margins widened in every region (Exhibit 3). Exhibit 31 is unrelated. As Chart 2 shows, costs fell. "
+        "The flow is drawn in Diagram 4 below."
+    )
+    index = captions.CitationIndex({1: text})
+    for caption, cited in (
+        ("Exhibit 3: Operating margin by region", "Margins widened in every region (Exhibit 3)."),
+        ("Chart 2: Costs", "As Chart 2 shows, costs fell."),
+        ("Diagram 4: Order flow", "The flow is drawn in Diagram 4 below."),
+    ):
+        match = match_caption(caption)
+        assert match is not None
+        assert [s for page in index.citing_by_page(match, 1) for s in page] == [cited]
+
+
 def test_sentences_keep_abbreviations_together() -> None:
     text = "The plant is shown in Fig. 2 below. Costs fell, e.g. in Q3. Next, see Eq. 4 for details."
     assert split_sentences(text) == [
