@@ -121,21 +121,6 @@ def visible_units_of_document(
     return DocumentUnits(_visible_in_order(principal, read), start, len(ids))
 
 
-VERSION_FIELDS = [F_SHA, F_TENANT, F_GROUPS]
-
-
-def visible_versions(engine: Any, principal: Principal, doc_id: str) -> set[str]:
-    """The file versions (``doc_sha256``) that the units of ``doc_id`` the caller may see were made from
-    (of its first ``MAX_DOCUMENT_UNITS`` rows): one, but for a document whose replacement failed or is
-    being written, whose older units stay served to the groups they carry."""
-    collection = _served_collection(engine)
-    expr = None if collection is None else engine.filter_for(principal, SearchFilters(doc_ids=[doc_id]))
-    if expr is None:
-        return set()
-    rows = engine.store.query_rows(collection, expr, VERSION_FIELDS, limit=MAX_DOCUMENT_UNITS)
-    return {row[F_SHA] for row in rows if principal.sees(row[F_TENANT], row[F_GROUPS])}
-
-
 def _visible_in_order(principal: Principal, rows: list[dict[str, Any]]) -> list[FigureUnit]:
     units = (row_to_unit(row) for row in rows)
     return sorted((u for u in units if principal.sees(u.tenant, u.groups)), key=reading_order)

@@ -70,7 +70,9 @@ from figvault.units import FigureUnit
 WARM_UP_QUESTION = "warm-up: chart of quarterly revenue"
 """What ``warm_up`` asks (service/warmup.py asks it again as callers of the registered group sets)."""
 COUNT_CHUNK = 500
-"""Documents per read of ``count_by_document`` (the ids go into the filter expression)."""
+"""Documents per read of ``units_by_document`` (the ids go into the filter expression)."""
+VERSION_FIELDS = [F_DOC_ID, F_SHA, F_TENANT, F_GROUPS, F_ACL_KEY]
+"""What ``units_by_document`` reads of a row: its document and version, and what access is checked on."""
 log = logging.getLogger(__name__)
 
 
@@ -423,10 +425,12 @@ class SearchEngine:
         found: dict[str, Counter[str]] = {d: Counter() for d in doc_ids}
         served = self.store.served_collection()
         for start in range(0, len(doc_ids), COUNT_CHUNK) if served is not None else ():
-            expr = self.filter_for(principal, SearchFilters(doc_ids=doc_ids[start : start + COUNT_CHUNK]))
-            rows = [] if expr is None else self.store.query_rows(served, expr, [F_DOC_ID, F_SHA])
+            expr, keys = self._access(principal, SearchFilters(doc_ids=doc_ids[start : start + COUNT_CHUNK]))
+            rows = [] if expr is None else self.store.query_rows(served, expr, VERSION_FIELDS)
             for row in rows:
-                if row[F_DOC_ID] in found:
+                # Checked once more, as a fetched hit is: a row the filter let through is never counted
+                # (nor its version shown: the page images' ``shown_version`` reads its versions here).
+                if row[F_DOC_ID] in found and self._may_see(principal, row, keys):
                     found[row[F_DOC_ID]][row.get(F_SHA, "")] += 1
         return found
 

@@ -10,7 +10,6 @@ from figvault.db import Database
 from figvault.pipeline.doc_identity import AmbiguousDocumentError, pick
 from figvault.pipeline.document_counts import searchable, searchable_sql
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
-from figvault.retrieval.document_units import visible_versions
 from figvault.service.api.schemas import DocumentOut, iso_time
 from figvault.service.deps import Engine
 
@@ -99,7 +98,8 @@ def shown_version(engine: Engine, principal: Principal, record: DocumentRecord) 
     pages, and nothing at all where the new file's original was not kept)."""
     if record.state != DocState.FAILED or not record.units:
         return record.sha256
-    return _version_shown(record, visible_versions(engine, principal, record.doc_id)) or None
+    versions = engine.units_by_document(principal, [record.doc_id]).get(record.doc_id, ())
+    return _version_shown(record, set(versions)) or None
 
 
 def _version_shown(record: DocumentRecord, versions: set[str]) -> str:

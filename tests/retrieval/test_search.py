@@ -96,6 +96,27 @@ def test_fetch_drops_a_unit_the_filter_should_have_kept_out(
     assert "let 1 unit(s) through" in caplog.text
 
 
+def test_units_by_document_never_counts_a_row_the_filter_let_through(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth for the listing's counts and the page images' version (``shown_version``): each
+    row read is held to the access rule once more, as a fetched hit is."""
+    collection = engine.store.served_collection()
+    doc_of = {r["doc"]: r["doc_id"] for r in engine.store.query_rows(collection, "", ["doc", "doc_id"])}
+    wanted = [doc_of["r0.pdf"], doc_of["r3.pdf"]]  # red's, blue's
+    red = Principal(user="r", groups=["red"])
+    honest = engine.units_by_document(red, wanted)
+    real = engine.store.query_rows
+
+    def leaky(collection: str, expr: str, fields: list[str], **kw: object) -> list[dict]:
+        return real(collection, "", fields, **kw)  # as if the store had ignored the filter
+
+    monkeypatch.setattr(engine.store, "query_rows", leaky)
+    leaked = engine.units_by_document(red, wanted)
+    assert leaked == honest and sum(honest[doc_of["r0.pdf"]].values()) == 2
+    assert not leaked[doc_of["r3.pdf"]] and engine.count_by_document(red, wanted)[doc_of["r3.pdf"]] == 0
+
+
 def test_one_channel_reads_its_rows_with_the_search(
     engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
