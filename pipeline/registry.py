@@ -55,7 +55,8 @@ def connect(settings: Settings) -> Database:
 
 
 MEETING_CHUNK = 100
-"""The most groups ``DocumentRegistry.list(meeting=...)`` reads by (two LIKE conditions each)."""
+"""The most groups ``meets`` prefilters by with ``may_meet`` (two LIKE conditions each; one condition of
+1,000 groups was past SQLite's expression depth)."""
 
 
 def may_meet(groups: Sequence[str]) -> ColumnElement[bool]:
@@ -329,25 +330,14 @@ class DocumentRegistry:
         with self.db.write() as conn:
             conn.execute(stmt.values(source=source))
 
-    def list(
-        self,
-        tenant: str | None = None,
-        state: DocState | None = None,
-        *,
-        meeting: Sequence[str] | None = None,
-    ) -> list[DocumentRecord]:
-        """The documents (of ``tenant``, in ``state``), by tenant and id. ``meeting``: only those whose
-        groups may include one of these (``may_meet``: the caller still checks each record); of more than
-        ``MEETING_CHUNK`` groups, every document (one condition of 1,000 groups was past SQLite's expression
-        depth, a caller of that many got 500 from its listing; read in chunks, the statements saw different
-        moments and took longer than the whole tenant: reviews)."""
+    def list(self, tenant: str | None = None, state: DocState | None = None) -> list[DocumentRecord]:
+        """The documents (of ``tenant``, in ``state``), by tenant and id. A caller's documents are read
+        through ``page``, ``count`` and the name lookups, which hold them to ``meets`` in SQL."""
         query = select(documents)
         if tenant is not None:
             query = query.where(documents.c.tenant == tenant)
         if state is not None:
             query = query.where(documents.c.state == str(state))
-        if meeting is not None and len(set(meeting)) <= MEETING_CHUNK:
-            query = query.where(may_meet(sorted(set(meeting))))
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(documents.c.tenant, documents.c.doc_id)).all()
         return [self._record(r) for r in rows]

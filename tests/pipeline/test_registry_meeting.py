@@ -1,7 +1,8 @@
-"""A caller's documents are selected in SQL (``registry.may_meet``), not by parsing every record of the
-tenant: that listing's time grew with the documents the caller may not see (5,000 of them: 7 ms to 132 ms
-for ``GET /v1/documents`` and the empty search's hint; an audit, 2026-12-07), which told their number.
-The SQL condition may select more than it should (the caller checks each record) but never less."""
+"""A caller's documents are selected in SQL (``registry.meets`` through ``page`` and ``count``), not by
+parsing every record of the tenant: that listing's time grew with the documents the caller may not see
+(5,000 of them: 7 ms to 132 ms for ``GET /v1/documents`` and the empty search's hint; an audit,
+2026-12-07), which told their number. The condition is exact: a group's documents, no other (case, a
+JSON string inside another's, either encoding of non-ASCII text), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import pytest
 from sqlalchemy import update
 
+from figvault.db import Database
 from figvault.db.models import documents
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.settings import Settings
@@ -25,44 +27,45 @@ def _put(registry: DocumentRegistry, doc_id: str, groups: list[str]) -> None:
     )
 
 
-@pytest.mark.parametrize("group", AWKWARD)
-def test_every_document_of_a_group_is_selected_and_others_mostly_not(
-    offline_settings: Settings, group: str
-) -> None:
-    registry = DocumentRegistry.open(offline_settings)
+def _selected(registry: DocumentRegistry, meeting: list[str]) -> list[str]:
+    """The ids ``page`` lists for ``meeting`` (checked against ``count``, which must agree)."""
+    page = registry.page("acme", meeting=meeting)
+    ids = [r.doc_id for r in page.records]
+    assert page.total == len(ids) == registry.count("acme", meeting=meeting)
+    return ids
+
+
+def test_exactly_the_documents_of_a_group_are_selected(registry_db: Database) -> None:
+    registry = DocumentRegistry(registry_db)
     for number, other in enumerate(AWKWARD):
         _put(registry, f"doc_{number}", [other])
         _put(registry, f"doc_{number}_pair", ["zz", other])
     _put(registry, "doc_none", [])
-    selected = {r.doc_id for r in registry.list("acme", meeting=[group])}
-    mine = {r.doc_id for r in registry.list("acme") if group in r.groups}
-    assert mine and mine <= selected
-    assert "doc_none" not in selected and len(selected) <= 2 * len(mine)  # SQLite's LIKE: "G1" meets "g1"
-    assert registry.list("acme", meeting=[]) == []
+    for group in AWKWARD:
+        mine = sorted(r.doc_id for r in registry.list("acme") if group in r.groups)
+        assert len(mine) == 2 and _selected(registry, [group]) == mine, group  # "G1" never meets "g1"
+    assert _selected(registry, []) == []
 
 
-def test_a_record_written_with_escaped_unicode_is_selected(offline_settings: Settings) -> None:
+def test_a_record_written_with_escaped_unicode_is_selected(registry_db: Database) -> None:
     """Records whose groups were written as ASCII JSON (``\\u00c9quipe``) are found by the group too."""
-    registry = DocumentRegistry.open(offline_settings)
+    registry = DocumentRegistry(registry_db)
     _put(registry, "doc_old", ["Équipe"])
     with registry.db.write() as conn:
         conn.execute(update(documents).values(groups_json=json.dumps(["Équipe"], ensure_ascii=True)))
-    assert [r.doc_id for r in registry.list("acme", meeting=["Équipe"])] == ["doc_old"]
+    assert _selected(registry, ["Équipe"]) == ["doc_old"]
 
 
-def test_a_caller_of_thousands_of_groups_gets_the_tenants_documents_to_check(
-    offline_settings: Settings,
-) -> None:
+def test_a_caller_of_thousands_of_groups_gets_exactly_its_documents(registry_db: Database) -> None:
     """One condition of 1,000 groups was past SQLite's expression depth (1,000): a caller of that many
     groups (a JWT's claim, a user's list: no bound) got 500 from its listing and its empty searches. Past
-    MEETING_CHUNK groups the registry gives every document of the tenant, which the caller checks."""
-    registry = DocumentRegistry.open(offline_settings)
+    MEETING_CHUNK groups ``meets`` drops its LIKE prefilter and still selects exactly."""
+    registry = DocumentRegistry(registry_db)
     groups = [f"team-{n:04d}" for n in range(2_500)]
     for number in (0, 999, 1_000, 2_499):
         _put(registry, f"doc_{number}", ["other", groups[number]])
     _put(registry, "doc_outside", ["other"])
-    selected = [r.doc_id for r in registry.list("acme", meeting=groups)]
-    assert selected == ["doc_0", "doc_1000", "doc_2499", "doc_999", "doc_outside"]  # each once, by id
+    assert _selected(registry, groups) == ["doc_0", "doc_1000", "doc_2499", "doc_999"]  # each once, by id
 
 
 def test_a_name_lookup_reads_only_records_the_caller_may_meet(
