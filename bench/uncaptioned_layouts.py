@@ -158,6 +158,13 @@ def grid_line(
         page.insert_text((plot.x0 + i * plot.width / 3 - 5, plot.y1 + 8), m, fontsize=6, fontname=font)
 
 
+def new_page(size: str) -> tuple[fitz.Document, fitz.Page, float, float]:
+    """A new document of one page of ``size`` (a key of SIZES), with the page's width and height."""
+    doc = fitz.open()
+    w, h = SIZES[size]
+    return doc, doc.new_page(width=w, height=h), w, h
+
+
 def sparse_docs() -> None:
     specs = [
         ("a4", 1, True, "tiro", 0),
@@ -170,9 +177,7 @@ def sparse_docs() -> None:
     for k, (size, series, titled, font, pal) in enumerate(specs):
         name = f"rep_sparse_{k}.pdf"
         rng = random.Random(4800 + k)
-        doc = fitz.open()
-        w, h = SIZES[size]
-        page = doc.new_page(width=w, height=h)
+        doc, page, w, h = new_page(size)
         body(page, fitz.Rect(50, 50, w - 50, 0.3 * h))
         r = fitz.Rect(60 + 10 * k, 0.32 * h, w - 60 - 5 * k, 0.32 * h + rng.uniform(150, 220))
         t = f"Installed base, series {series}" if titled else None
@@ -195,10 +200,8 @@ def bar_docs() -> None:
     for k, (n, thick, gap, columns) in enumerate(specs):
         name = f"rep_bars_{k}.pdf"
         rng = random.Random(4810 + k)
-        doc = fitz.open()
-        w, h = SIZES[["a4", "letter", "a5", "legal"][k % 4]]
+        doc, page, w, h = new_page(["a4", "letter", "a5", "legal"][k % 4])
         font = ["helv", "tiro", "cour"][k % 3]
-        page = doc.new_page(width=w, height=h)
         body(page, fitz.Rect(50, 50, w - 50, 0.28 * h), font=font)
         r = fitz.Rect(70, 0.3 * h, w - 70, 0.3 * h + (220 if columns else 18 + n * thick * (1 + gap)))
         t = "Share of respondents (%)" if k % 2 == 0 else None
@@ -219,9 +222,7 @@ def stacked_docs() -> None:
     for k, (cols, rows, gap, size, grids) in enumerate(specs):
         name = f"rep_stacked_{k}.pdf"
         rng = random.Random(4820 + k)
-        doc = fitz.open()
-        w, h = SIZES[size]
-        page = doc.new_page(width=w, height=h)
+        doc, page, w, h = new_page(size)
         page.insert_text((40, 40), "Operational trends", fontsize=15, fontname="hebo")
         cw, ch = (w - 80 - gap * (cols - 1)) / cols, (h - 110 - gap * (rows - 1)) / rows
         ch = min(ch, 170)
