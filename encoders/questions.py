@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -95,20 +97,40 @@ class QuestionBatcher:
         try:
             return future.result(timeout=RESULT_TIMEOUT_S)
         except TimeoutError:
+            log.warning(
+                "the question encoder %s did not answer in %.0f s; its thread is at:\n%s",
+                self.encoder.embedding_version,
+                RESULT_TIMEOUT_S,
+                self._worker_stack(),
+            )
             raise ModelUnavailableError("the question encoder did not answer in time") from None
 
     def _ensure_worker(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # never started, or ended
                 name = f"figvault-questions-{self.encoder.embedding_version[:12]}"
                 self._thread = threading.Thread(target=self._run, name=name, daemon=True)
                 self._thread.start()
 
+    def _worker_stack(self) -> str:
+        """Where the worker is now: a pass that hangs is found by its stack, not by the searches' timeouts."""
+        thread = self._thread
+        frame = sys._current_frames().get(thread.ident) if thread is not None and thread.ident else None
+        return "".join(traceback.format_stack(frame)) if frame is not None else "(no worker thread running)"
+
     def _run(self) -> None:
         while True:
-            self._encode_batch(self._next_batch())
+            batch = self._next_batch()
+            try:
+                self._encode_batch(batch)
+            except BaseException as exc:  # a SystemExit here would end this thread, not the process
+                # Whatever ends a pass (an error outside the encoder call, a SystemExit in the model's code)
+                # answers its questions, and the worker goes on: it used to end silently, and each later
+                # question waited out RESULT_TIMEOUT_S until the process restarted.
+                log.exception("a question encoder pass failed (%s)", self.encoder.embedding_version)
+                _fail_waiting(batch, exc)
 
     def _next_batch(self) -> list[tuple[str, Future[np.ndarray]]]:
         """What is waiting now, and what arrives within the window after the first, up to ``max_batch``."""
@@ -142,6 +164,18 @@ class QuestionBatcher:
         row = {text: i for i, text in enumerate(texts)}
         for text, future in batch:
             future.set_result(vectors[row[text]])
+
+
+def _fail_waiting(batch: list[tuple[str, Future[np.ndarray]]], exc: BaseException) -> None:
+    """Fail the questions of ``batch`` that no answer reached before ``exc`` ended their pass."""
+    reason = (
+        exc
+        if isinstance(exc, Exception)
+        else ModelUnavailableError(f"the question encoder stopped ({type(exc).__name__})")
+    )
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(reason)
 
 
 class QuestionEncoders:

@@ -106,3 +106,39 @@ def test_the_cache_is_keyed_by_version(text_encoder: Any, tiny_clip_settings: Se
     assert again is questions.cache.get(text_encoder.embedding_version, QUESTIONS[0])
     np.testing.assert_array_equal(again, from_text)
     assert not again.flags.writeable  # shared between callers: nobody may change it
+
+
+class _FailsOnce:
+    """The real encoder, but its first pass ends as ``failure`` says: a short result (an error outside the
+    encoder call) or a ``SystemExit`` (not an Exception)."""
+
+    def __init__(self, encoder: Any, failure: str) -> None:
+        self.encoder, self.failure, self.calls = encoder, failure, 0
+        self.embedding_version = encoder.embedding_version
+
+    def encode_texts(self, texts: Any) -> np.ndarray:
+        self.calls += 1
+        vectors = self.encoder.encode_texts(texts)
+        if self.calls == 1 and self.failure == "short":
+            return vectors[:1]
+        if self.calls == 1:
+            raise SystemExit(3)
+        return vectors
+
+
+@pytest.mark.parametrize("failure", ["short", "exit"])
+def test_a_failed_pass_answers_its_questions_and_the_next_ones_are_encoded(
+    text_encoder: Any, failure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that ended outside the encoder's own errors killed the worker: its questions, and every later
+    one, waited out the timeout (120 s each, until the process restarted)."""
+    from figvault.encoders import questions
+    from figvault.errors import ModelUnavailableError
+
+    monkeypatch.setattr(questions, "RESULT_TIMEOUT_S", 5.0)
+    batcher = QuestionBatcher(_FailsOnce(text_encoder, failure), window_ms=500, max_batch=32)
+    first = _concurrently(batcher.encode, QUESTIONS[:2])
+    assert any(isinstance(r, Exception) for r in first)
+    assert not any(isinstance(r, ModelUnavailableError) and "in time" in str(r) for r in first), first
+    later = batcher.encode(QUESTIONS[3])
+    np.testing.assert_allclose(later, text_encoder.encode_texts([QUESTIONS[3]])[0], atol=TOLERANCE)

@@ -89,6 +89,9 @@ def search_until(engine: SearchEngine, stop: threading.Event, log: SearchLog, se
         except Exception as exc:  # every error is a failure of the test, recorded with its reason
             log.errors.append(f"{type(exc).__name__}: {exc}")
             continue
+        except BaseException as exc:  # ends the thread: recorded, or its answers would just stop
+            log.errors.append(f"{type(exc).__name__}: {exc}")
+            raise
         hit_versions = {h.embedding_version or "" for h in response.results}
         log.answers.append((seed, time.monotonic(), response.embedding_version, hit_versions))
 
@@ -104,17 +107,19 @@ class ReencodeRun:
 
 
 def _stacks(threads: list[threading.Thread]) -> str:
-    """Where each of ``threads`` is now: a failure says where a searcher waited, not only that it did."""
+    """Where each of ``threads`` and every figvault worker (the question encoders') is now: a failure says
+    where a searcher waited and on what, not only that it did."""
     frames = sys._current_frames()
-    return "\n".join(
-        f"{t.name}:\n" + "".join(traceback.format_stack(frames[t.ident]))
-        for t in threads
-        if t.ident in frames
+    watched = [*threads, *(t for t in threading.enumerate() if t.name.startswith("figvault-"))]
+    stacks = (
+        f"{t.name}:\n{''.join(traceback.format_stack(frames[t.ident]))}" for t in watched if t.ident in frames
     )
+    return "\n".join(stacks)
 
 
-def _wait_for(condition, threads: list[threading.Thread], what: str, limit_s: float = 120.0) -> None:
-    """Wait until ``condition()`` holds; past ``limit_s`` fail with the searchers' stacks."""
+def _wait_for(condition, threads: list[threading.Thread], what: str, limit_s: float = 90.0) -> None:
+    """Wait until ``condition()`` holds; past ``limit_s`` (under a question's own 120 s timeout, so that a
+    stuck question encoder is still stuck when its stack is taken) fail with the threads' stacks."""
     deadline = time.monotonic() + limit_s
     while not condition():
         if time.monotonic() > deadline:
