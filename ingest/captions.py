@@ -98,6 +98,9 @@ class CaptionMatch:
     label: str
     """Normalised label: "Figure 3", "Table 2", "Listing 1"."""
     number: str
+    cited_as: str = ""
+    """How the text cites this caption: the citation words of its caption word's family (``cited_as``);
+    empty: the kind's first word ("Figure", "Table", "Listing")."""
 
 
 def _normalise_label(kind: CaptionKind, number: str) -> str:
@@ -142,26 +145,54 @@ def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None
         return None
     kind = _CAPTION_WORDS[word]
     number = m.group("num")
-    return CaptionMatch(kind=kind, label=_normalise_label(kind, number), number=number)
+    return CaptionMatch(
+        kind=kind, label=_normalise_label(kind, number), number=number, cited_as=cited_as(word)
+    )
 
 
-_CITATION_WORDS = {
-    CaptionKind.FIGURE: (
-        r"(?:Figures?|Figs?\.?|FIGURES?|Abbildung|Abb\.|Figura|图|圖|図|그림"
-        r"|Grafik|Graph|Graphique|Gr[áa]fico|Schaubild|Darstellung|Bild"
-        r"|Exhibits?|EXHIBITS?|Charts?|Diagrams?|Illustrations?)"
-    ),
-    CaptionKind.TABLE: r"(?:Tables?|Tab\.|TABLES?|Tabelle|Tabla|表)",
-    CaptionKind.LISTING: r"(?:Listings?|Algorithms?)",
+_CITED_AS = {
+    "figure": r"(?:Figures?|Figs?\.?|FIGURES?)",
+    "abbildung": r"(?:Abbildung|Abb\.)",
+    "table": r"(?:Tables?|Tab\.|TABLES?)",
+    "gráfico": r"(?:[Gg]r[áa]ficos?|GR[ÁA]FICOS?)",
+    "рисунок": r"(?:Рисун(?:ок|ке)|Рис\.)",
 }
-"""The words a citation of each kind of label starts with: each caption word of the kind (a report whose
-exhibits are captioned "Exhibit 3" cites them as "Exhibit 3", never "Figure 3")."""
+"""Caption word -> how the text cites a label it captions, for the families with forms of their own."""
+_FAMILY = {
+    "figures": "figure",
+    "fig.": "figure",
+    "fig": "figure",
+    "figs.": "figure",
+    "abb.": "abbildung",
+    "tab.": "table",
+    "grafico": "gráfico",
+    "рис.": "рисунок",
+}
+"""Caption words that are a form of another's family ("Fig." of "Figure")."""
+
+
+def cited_as(word: str) -> str:
+    """How the text cites a label captioned with ``word``: its family's forms ("Figure 3" as "Fig. 3"; an
+    "Exhibit 3" as "Exhibit 3" or "exhibit 3", never as "Figure 3": a report numbering its exhibits and its
+    charts apart has an "Exhibit 3" and a "Chart 3"); other words as written, any case, plural allowed."""
+    word = _FAMILY.get(word.lower(), word.lower())
+    if word in _CITED_AS:
+        return _CITED_AS[word]
+    plural = "s?" if word.isascii() and word.isalpha() else ""
+    return f"(?i:{re.escape(word)}){plural}"
+
+
+_DEFAULT_WORD = {CaptionKind.FIGURE: "figure", CaptionKind.TABLE: "table", CaptionKind.LISTING: "listing"}
 
 
 def citation_pattern(match: CaptionMatch) -> re.Pattern[str]:
     """A regex finding the places that cite this label: "Figure 3", "Fig. 3" (not "Figs. 2 and 3")."""
     num = re.escape(match.number)
-    return re.compile(rf"{_CITATION_WORDS[match.kind]}\s*{num}(?![\d.]\d|[a-zA-Z0-9])")
+    return re.compile(rf"{_citation_words(match)}\s*{num}(?![\d.]\d|[a-zA-Z0-9])")
+
+
+def _citation_words(match: CaptionMatch) -> str:
+    return match.cited_as or cited_as(_DEFAULT_WORD[match.kind])
 
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?。])\s+(?=[A-Z0-9\"'(\[“])")
@@ -202,19 +233,19 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
 class CitationIndex:
-    """A document's pages split into sentences once, and by kind of label the sentences that name one
-    ("Figure", "Tab.", ...) indexed by their runs of digits: the only ones that can cite a caption are those
-    holding its kind's word and every run of digits of its number. Each caption used to split every page
-    again, then search every page's naming sentences (figures x pages: a 1,000-page report of a figure a
-    page ran past its 120 s budget). The same sentences as splitting and searching each page: a citation
-    is a kind's word, then the number, which no digit precedes or follows (``citation_pattern``); the
-    caption itself is excluded by the caller."""
+    """A document's pages split into sentences once, and by family of caption word the sentences that name
+    one ("Figure", "Fig.", ...) indexed by their runs of digits: the only ones that can cite a caption are
+    those holding its family's citation words and every run of digits of its number. Each caption used to
+    split every page again, then search every page's naming sentences (figures x pages: a 1,000-page report
+    of a figure a page ran past its 120 s budget). The same sentences as splitting and searching each page:
+    a citation is a citation word, then the number, which no digit precedes or follows
+    (``citation_pattern``); the caption itself is excluded by the caller."""
 
     def __init__(self, page_texts: dict[int, str]) -> None:
         self.page_texts = page_texts
         self._sentences: dict[int, list[str]] | None = None
-        self._naming: dict[CaptionKind, dict[int, list[str]]] = {}
-        self._by_digits: dict[CaptionKind, dict[str, dict[int, list[str]]]] = {}
+        self._naming: dict[str, dict[int, list[str]]] = {}
+        self._by_digits: dict[str, dict[str, dict[int, list[str]]]] = {}
 
     def sentences(self) -> dict[int, list[str]]:
         """Page number -> its sentences (``split_sentences``), split once."""
@@ -222,32 +253,34 @@ class CitationIndex:
             self._sentences = {number: split_sentences(text) for number, text in self.page_texts.items()}
         return self._sentences
 
-    def pages_naming(self, kind: CaptionKind) -> dict[int, list[str]]:
-        """Page number -> its sentences that hold a word of ``kind``, for the pages that have some."""
-        if kind not in self._naming:
-            words = re.compile(_CITATION_WORDS[kind])
-            naming = {n: [s for s in found if words.search(s)] for n, found in self.sentences().items()}
-            self._naming[kind] = {n: found for n, found in naming.items() if found}
-        return self._naming[kind]
+    def pages_naming(self, words: str) -> dict[int, list[str]]:
+        """Page number -> its sentences that hold one of ``words`` (a family's citation words, as
+        ``_citation_words`` gives them), for the pages that have some."""
+        if words not in self._naming:
+            found_words = re.compile(words)
+            naming = {n: [s for s in found if found_words.search(s)] for n, found in self.sentences().items()}
+            self._naming[words] = {n: found for n, found in naming.items() if found}
+        return self._naming[words]
 
-    def _pages_with_digits(self, kind: CaptionKind, digits: str) -> dict[int, list[str]]:
-        if kind not in self._by_digits:
+    def _pages_with_digits(self, words: str, digits: str) -> dict[int, list[str]]:
+        if words not in self._by_digits:
             index: dict[str, dict[int, list[str]]] = {}
-            for number, found in self.pages_naming(kind).items():
+            for number, found in self.pages_naming(words).items():
                 for sentence in found:
                     for run in dict.fromkeys(_DIGIT_RUN.findall(sentence)):
                         index.setdefault(run, {}).setdefault(number, []).append(sentence)
-            self._by_digits[kind] = index
-        return self._by_digits[kind].get(digits, {})
+            self._by_digits[words] = index
+        return self._by_digits[words].get(digits, {})
 
     def citing_by_page(self, match: CaptionMatch, near: int) -> Iterator[list[str]]:
         """The sentences citing ``match``'s label, a page's at a time (at most 3 a page): page ``near``
         first, then its neighbours, then the rest; pages with none are left out."""
         # A citing sentence holds every run of digits of the number ("3.41": 3 and 41): the fewest pages.
         runs = _DIGIT_RUN.findall(match.number)
-        buckets = [self._pages_with_digits(match.kind, run) for run in runs]
+        words = _citation_words(match)
+        buckets = [self._pages_with_digits(words, run) for run in runs]
         # A number of other digits only: every naming sentence.
-        pages = min(buckets, key=len) if buckets else self.pages_naming(match.kind)
+        pages = min(buckets, key=len) if buckets else self.pages_naming(words)
         pattern = citation_pattern(match)
         for number in sorted(pages, key=lambda n: (abs(n - near), n)):
             found = _citing(pages[number], pattern, 3, 400)

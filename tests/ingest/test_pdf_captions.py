@@ -118,17 +118,42 @@ def test_citing_sentences_name_exhibits_charts_and_diagrams() -> None:
     cite them by that word: those sentences are the figure's citing context too."""
     text = (
         "Margins widened in every region (Exhibit 3). Exhibit 31 is unrelated. As Chart 2 shows, costs fell. "
-        "The flow is drawn in Diagram 4 below."
+        "The flow is drawn in Diagram 4 below. See exhibit 3 for the detail."
     )
     index = captions.CitationIndex({1: text})
     for caption, cited in (
-        ("Exhibit 3: Operating margin by region", "Margins widened in every region (Exhibit 3)."),
-        ("Chart 2: Costs", "As Chart 2 shows, costs fell."),
-        ("Diagram 4: Order flow", "The flow is drawn in Diagram 4 below."),
+        (
+            "Exhibit 3: Operating margin by region",
+            ["Margins widened in every region (Exhibit 3).", "See exhibit 3 for the detail."],
+        ),
+        ("Chart 2: Costs", ["As Chart 2 shows, costs fell."]),
+        ("Diagram 4: Order flow", ["The flow is drawn in Diagram 4 below."]),
     ):
         match = match_caption(caption)
         assert match is not None
-        assert [s for page in index.citing_by_page(match, 1) for s in page] == [cited]
+        assert [s for page in index.citing_by_page(match, 1) for s in page] == cited
+
+
+def test_a_figure_is_cited_only_by_its_own_caption_words() -> None:
+    """A report numbering its figures, charts and exhibits apart has a "Figure 3", a "Chart 3" and an
+    "Exhibit 3": each caption takes the sentences citing it, not the others' (they share the label
+    "Figure 3"); "Fig. 3" still cites "Figure 3"."""
+    text = (
+        "Revenue rose in every region, see Figure 3. Headcount is in Chart 3 of the appendix. "
+        "The contract was filed as Exhibit 3. The split by segment is in Fig. 3 too."
+    )
+    index = captions.CitationIndex({1: text})
+    for caption, cited in (
+        (
+            "Figure 3: Revenue by region",
+            ["Revenue rose in every region, see Figure 3.", "The split by segment is in Fig. 3 too."],
+        ),
+        ("Chart 3: Headcount", ["Headcount is in Chart 3 of the appendix."]),
+        ("Exhibit 3: Contract", ["The contract was filed as Exhibit 3."]),
+    ):
+        match = match_caption(caption)
+        assert match is not None and match.label == "Figure 3"
+        assert [s for page in index.citing_by_page(match, 1) for s in page] == cited
 
 
 def test_sentences_keep_abbreviations_together() -> None:
