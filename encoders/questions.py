@@ -24,6 +24,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 RESULT_TIMEOUT_S = 120.0
 """A question waits at most this long for its pass (a healthy pass takes milliseconds)."""
+IDLE_EXIT_S = 60.0
+"""A worker with no question for this long ends (the next question starts another): one no longer asked,
+an encoder of a version the store stopped serving, is then let go with its model."""
 
 
 class TextEncoderLike(Protocol):
@@ -106,10 +110,10 @@ class QuestionBatcher:
             raise ModelUnavailableError("the question encoder did not answer in time") from None
 
     def _ensure_worker(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
+        # Always under the lock: an idle worker ends under it once the queue is empty (``_next_batch``), so
+        # a question put before that check is taken by it, and one put after finds no worker and starts one.
         with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():  # never started, or ended
+            if self._thread is None or not self._thread.is_alive():  # never started, idle, or ended
                 name = f"figvault-questions-{self.encoder.embedding_version[:12]}"
                 self._thread = threading.Thread(target=self._run, name=name, daemon=True)
                 self._thread.start()
@@ -123,6 +127,8 @@ class QuestionBatcher:
     def _run(self) -> None:
         while True:
             batch = self._next_batch()
+            if not batch:
+                return  # idle: ended (``_next_batch``)
             try:
                 self._encode_batch(batch)
             except BaseException as exc:  # a SystemExit here would end this thread, not the process
@@ -133,8 +139,18 @@ class QuestionBatcher:
                 _fail_waiting(batch, exc)
 
     def _next_batch(self) -> list[tuple[str, Future[np.ndarray]]]:
-        """What is waiting now, and what arrives within the window after the first, up to ``max_batch``."""
-        batch = [self._queue.get()]
+        """What is waiting now, and what arrives within the window after the first, up to ``max_batch``;
+        nothing when no question came for ``IDLE_EXIT_S`` (the worker then ends)."""
+        while True:
+            try:
+                batch = [self._queue.get(timeout=IDLE_EXIT_S)]
+                break
+            except queue.Empty:
+                with self._start_lock:
+                    if self._queue.empty():
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return []
         deadline = time.monotonic() + self.window_s
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
@@ -187,6 +203,8 @@ class QuestionEncoders:
         self.max_batch = max_batch
         self._batchers: dict[int, tuple[Any, QuestionBatcher]] = {}
         self._lock = threading.Lock()
+        self.retired = SimpleNamespace(passes=0, questions=0)
+        """The counts of the batchers let go (``forget``): ``/metrics`` counters never go down."""
 
     def encode(self, encoder: TextEncoderLike, text: str, scope: str = "") -> np.ndarray:
         """``text``'s vector; ``scope``: whose question it is (only the same scope's repeat is a hit)."""
@@ -197,6 +215,22 @@ class QuestionEncoders:
         vector = self.batcher(encoder).encode(text)
         self.cache.put(version, text, vector, scope)
         return vector
+
+    def forget(self, encoders: Sequence[TextEncoderLike]) -> None:
+        """Let ``encoders`` go: their batchers are dropped (a question still asked of one gets a new one) and
+        their workers end once idle (``IDLE_EXIT_S``)."""
+        with self._lock:
+            for encoder in encoders:
+                found = self._batchers.get(id(encoder))
+                if found is not None and found[0] is encoder:
+                    del self._batchers[id(encoder)]
+                    self.retired.passes += found[1].passes
+                    self.retired.questions += found[1].questions
+
+    def counted(self) -> list[Any]:
+        """What ``/metrics`` sums ``passes`` and ``questions`` over: every batcher, and those let go."""
+        with self._lock:
+            return [batcher for _, batcher in self._batchers.values()] + [self.retired]
 
     def batcher(self, encoder: TextEncoderLike) -> QuestionBatcher:
         with self._lock:

@@ -242,6 +242,8 @@ class SearchEngine:
         layout = self.store.layout_of(name)
         configured = self.encoders.embedding_version
         if layout.embedding_version == configured:
+            if self._recorded:  # a re-encode switched the alias: the old version's models go
+                self._let_go_recorded(keep=None)
             return name, layout, self.encoders
         if not self.serve_recorded:
             from figvault.retrieval.served_encoders import mismatch_hint, recorded_encoder_settings
@@ -250,6 +252,8 @@ class SearchEngine:
             raise VersionMismatchError(
                 mismatch_hint(self.settings, record, layout.embedding_version, configured)
             )
+        if any(kept != name for kept in list(self._recorded)):
+            self._let_go_recorded(keep=name)
         with self._recorded_lock:
             encoders = self._recorded.get(name)
             if encoders is None:
@@ -264,6 +268,16 @@ class SearchEngine:
                 )
                 self._recorded[name] = encoders
         return name, layout, encoders
+
+    def _let_go_recorded(self, keep: str | None) -> None:
+        """Drop the recorded encoders of every collection but ``keep``, which the alias no longer serves, and
+        their question workers: they stayed loaded for the life of the process, a model set for each
+        re-encode that a `figvault serve` served through. A search still running with them finishes (its
+        question gets a new worker)."""
+        with self._recorded_lock:
+            gone = [self._recorded.pop(n) for n in list(self._recorded) if n != keep]
+        for encoders in gone:
+            self.questions.forget([e for e in (encoders.clip, encoders.text) if e is not None])
 
     def filter_for(self, principal: Principal, filters: SearchFilters | None) -> str | None:
         """The Milvus expression for ``principal`` and ``filters``; None when the principal sees nothing."""

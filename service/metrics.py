@@ -173,8 +173,7 @@ class _StateCollector:
     def collect(self) -> Iterator[Metric]:
         questions = getattr(getattr(self.app_state, "engine", None), "questions", None)
         if questions is not None:
-            batchers = [batcher for _, batcher in list(questions._batchers.values())]
-            yield from _counters(QUESTION_COUNTS, batchers)
+            yield from _counters(QUESTION_COUNTS, questions.counted())
             yield from _counters(CACHE_COUNTS, [questions.cache])
         writer = getattr(self.app_state, "audit", None)
         if writer is not None:

@@ -5,6 +5,7 @@ profile's MiniLM (from its package) and a tiny random OpenCLIP text tower."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -142,3 +143,37 @@ def test_a_failed_pass_answers_its_questions_and_the_next_ones_are_encoded(
     assert not any(isinstance(r, ModelUnavailableError) and "in time" in str(r) for r in first), first
     later = batcher.encode(QUESTIONS[3])
     np.testing.assert_allclose(later, text_encoder.encode_texts([QUESTIONS[3]])[0], atol=TOLERANCE)
+
+
+def test_an_idle_worker_ends_and_the_next_question_starts_another(
+    text_encoder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers end when idle (so that an encoder let go is freed with its model); a question racing a
+    worker's end is answered all the same: 5 rounds of 6 concurrent questions with workers that end after
+    1 ms idle."""
+    from figvault.encoders import questions
+
+    monkeypatch.setattr(questions, "IDLE_EXIT_S", 0.001)
+    batcher = QuestionBatcher(text_encoder, window_ms=0, max_batch=2)
+    expected = [text_encoder.encode_texts([q])[0] for q in QUESTIONS]
+    for _ in range(5):
+        answers = _concurrently(batcher.encode, QUESTIONS)
+        for mine, reference in zip(answers, expected, strict=True):
+            np.testing.assert_allclose(mine, reference, atol=TOLERANCE)
+    deadline = time.monotonic() + 10
+    while batcher._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert batcher._thread is None  # ended once idle
+    np.testing.assert_allclose(batcher.encode(QUESTIONS[0]), expected[0], atol=TOLERANCE)
+
+
+def test_counts_of_a_forgotten_encoder_are_kept(text_encoder: Any) -> None:
+    """``/metrics`` counts passes and questions: letting an encoder go does not take its counts back."""
+    encoders = QuestionEncoders(cache_size=0, window_ms=0, max_batch=8)
+    for question in QUESTIONS[:3]:
+        encoders.encode(text_encoder, question)
+    total = sum(source.questions for source in encoders.counted())
+    assert total == 3
+    encoders.forget([text_encoder])
+    assert sum(source.questions for source in encoders.counted()) == total
+    assert sum(source.passes for source in encoders.counted()) >= 1

@@ -3,6 +3,7 @@ a mix of versions, nothing lost; and what happens when the store serves another 
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import logging
@@ -11,11 +12,13 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from figvault.access import local_operator
@@ -153,7 +156,7 @@ def reencode_while_searching_and_ingesting(
         _wait_for(lambda: log.errors or _answered(log, len(searchers)), searchers, "no first answer")
         # Documents arriving during the re-encode must be in the new collection too.
         late_docs = make_docs(late_folder, 2, first_seed=10)
-        ingester = threading.Thread(target=ingest, args=(settings, late_docs, engine))
+        ingester = threading.Thread(target=ingest, args=(settings, late_docs, engine), daemon=True)
         started = time.monotonic()
         ingester.start()
         final = reencode(settings, engine)
@@ -250,6 +253,32 @@ def test_reencode_with_concurrent_searches_and_ingest(
         (h.unit_id, round(h.score, 5)) for h in fresh.results
     ]
     assert engine.serving_version() == new_version and plan_reencode(store, tiny_encoders_b) is None
+
+
+def test_the_old_versions_models_go_after_the_switch(
+    settings_a: Settings, settings_b: Settings, tiny_encoders_b, tmp_path: Path, monkeypatch: MonkeyPatch
+) -> None:
+    """A service that served a collection with its recorded encoders lets them go once the alias serves the
+    configured version: they stayed loaded for the life of the process (a model set per re-encode)."""
+    from figvault.encoders import questions
+
+    monkeypatch.setattr(questions, "IDLE_EXIT_S", 0.05)  # idle question workers end at once
+    ingest(settings_a, make_docs(tmp_path / "docs", 2))
+    engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
+    request = SearchRequest(query="revenue by region", top_k=5)
+    before = engine.search(local_operator(), request)
+    served = engine.served()
+    assert served is not None and served[2] is not tiny_encoders_b
+    old_text = weakref.ref(served[2].text)
+    del served
+    assert reencode(settings_b).state == JobState.SUCCEEDED
+    after = engine.search(local_operator(), request)
+    assert before.embedding_version != after.embedding_version == tiny_encoders_b.embedding_version
+    deadline = time.monotonic() + 30
+    while old_text() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    assert old_text() is None, "the old version's text encoder is still held"
 
 
 def test_version_mismatch_at_start(
