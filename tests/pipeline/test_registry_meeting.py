@@ -16,7 +16,9 @@ from figvault.db.models import documents
 from figvault.pipeline.registry import DocState, DocumentRecord, DocumentRegistry
 from figvault.settings import Settings
 
-AWKWARD = ["g1", "100%", "a_b", 'say "hi"', "back\\slash", "Équipe", "日本", "G1"]
+AWKWARD = ["g1", "100%", "a_b", 'say "hi"', "back\\slash", "Équipe", "日本", "G1", 'x","g1']
+"""Groups that a LIKE on the JSON text confuses: case, wildcards, quotes, escapes, and one whose JSON text
+holds another group's ('x","g1' holds "g1")."""
 
 
 def _put(registry: DocumentRegistry, doc_id: str, groups: list[str]) -> None:
