@@ -152,12 +152,18 @@ def match_caption(text: str, label_is_bold: bool = False) -> CaptionMatch | None
 
 _CITED_AS = {
     "figure": r"(?:Figures?|Figs?\.?|FIGURES?)",
-    "abbildung": r"(?:Abbildung|Abb\.)",
+    "abbildung": r"(?:Abbildung(?:en)?|Abb\.)",
+    "figura": r"(?:(?i:figuras?)|Figs?\.)",
+    "gráfico": r"(?:(?i:gr[áa]ficos?)|Figs?\.)",
     "table": r"(?:Tables?|Tab\.|TABLES?)",
-    "gráfico": r"(?:[Gg]r[áa]ficos?|GR[ÁA]FICOS?)",
-    "рисунок": r"(?:Рисун(?:ок|ке)|Рис\.)",
+    "tabelle": r"(?:Tabellen?|Tab\.)",
+    "tabla": r"(?:(?i:tablas?)|Tab\.)",
+    "рисунок": r"(?i:рис\.|рисун(?:ок|ка|ке|ки|ков|кам|ках))",
+    "code": r"(?:Code|CODE)",
 }
-"""Caption word -> how the text cites a label it captions, for the families with forms of their own."""
+"""Caption word -> how the text cites a label it captions, for the families with forms of their own: a
+language's abbreviation ("Abb.", "Fig." in Spanish and Italian), its cases ("на рисунке 3"), capitals only
+where the lower-case word is common prose ("error code 2" cites no listing)."""
 _FAMILY = {
     "figures": "figure",
     "fig.": "figure",
@@ -169,6 +175,9 @@ _FAMILY = {
     "рис.": "рисунок",
 }
 """Caption words that are a form of another's family ("Fig." of "Figure")."""
+_NO_LETTER_BEFORE = r"(?<![^\W\d_])"
+"""A citation word starts a word ("paragraph 3" does not cite "Graph 3", "flowchart 3" not "Chart 3");
+not for CJK script, written without spaces ("如图3")."""
 
 
 def cited_as(word: str) -> str:
@@ -176,10 +185,12 @@ def cited_as(word: str) -> str:
     "Exhibit 3" as "Exhibit 3" or "exhibit 3", never as "Figure 3": a report numbering its exhibits and its
     charts apart has an "Exhibit 3" and a "Chart 3"); other words as written, any case, plural allowed."""
     word = _FAMILY.get(word.lower(), word.lower())
+    if _CJK_WORD.match(word):
+        return re.escape(word)
     if word in _CITED_AS:
-        return _CITED_AS[word]
+        return _NO_LETTER_BEFORE + _CITED_AS[word]
     plural = "s?" if word.isascii() and word.isalpha() else ""
-    return f"(?i:{re.escape(word)}){plural}"
+    return f"{_NO_LETTER_BEFORE}(?i:{re.escape(word)}){plural}"
 
 
 _DEFAULT_WORD = {CaptionKind.FIGURE: "figure", CaptionKind.TABLE: "table", CaptionKind.LISTING: "listing"}

@@ -287,3 +287,34 @@ def test_chart_captions_of_other_languages_carry_caption_label_and_context(tmp_p
         assert unit.caption == (caption if label else "")
         if cite:  # the pages without a citing sentence have nothing to find (a review: "" is in any text)
             assert cite in unit.context
+
+
+@pytest.mark.parametrize(
+    ("caption", "text", "cited"),
+    [
+        # A citation word starts a word: no "paragraph 3" for a Graph 3, no "flowchart 3" for a Chart 3.
+        ("Graph 3: Sales", "It is under paragraph 3 of the law. Graph 3 shows it.", ["Graph 3 shows it."]),
+        ("Chart 3: Sales", "See flowchart 3 now. As chart 3 shows, fine.", ["As chart 3 shows, fine."]),
+        # Capitals only where the word is common prose.
+        ("Code 2: Parser", "It returns error code 2 here. Code 2 lists it.", ["Code 2 lists it."]),
+        # CJK is written without spaces: the word may follow another character.
+        ("图3 各地区销售额", "如图3所示，销售增长。", ["如图3所示，销售增长。"]),
+        # A language's own abbreviation and cases.
+        (
+            "Tabelle 2: Kosten",
+            "Siehe Tab. 2 unten. Die Tabelle 2 zeigt es.",
+            ["Siehe Tab. 2 unten.", "Die Tabelle 2 zeigt es."],
+        ),
+        (
+            "Figura 3: Ventas",
+            "Como se ve en la Fig. 3, bien. La figura 3 muestra.",
+            ["Como se ve en la Fig. 3, bien.", "La figura 3 muestra."],
+        ),
+        ("Рисунок 3. Рост", "Как видно на рисунке 3, рост есть.", ["Как видно на рисунке 3, рост есть."]),
+    ],
+)
+def test_citation_words_of_a_family(caption: str, text: str, cited: list[str]) -> None:
+    match = match_caption(caption)
+    assert match is not None
+    index = captions.CitationIndex({1: text})
+    assert [s for page in index.citing_by_page(match, 1) for s in page] == cited
