@@ -21,10 +21,10 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -81,11 +81,34 @@ class VectorCache:
         return len(self._items)
 
 
+class PassCounts:
+    """Forward passes and the questions they encoded, summed over the batchers that share it (``/metrics``:
+    one total that only grows, whatever batchers come and go)."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.questions = 0
+        self._lock = threading.Lock()
+
+    def add(self, questions: int) -> None:
+        with self._lock:
+            self.passes += 1
+            self.questions += questions
+
+
 class QuestionBatcher:
     """One encoder's questions, batched: ``encode(text)`` from any thread returns that text's vector."""
 
-    def __init__(self, encoder: TextEncoderLike, *, window_ms: float, max_batch: int) -> None:
+    def __init__(
+        self,
+        encoder: TextEncoderLike,
+        *,
+        window_ms: float,
+        max_batch: int,
+        totals: PassCounts | None = None,
+    ) -> None:
         self.encoder = encoder
+        self.totals = totals or PassCounts()
         self.window_s = max(0.0, window_ms) / 1000
         self.max_batch = max(1, max_batch)
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
@@ -177,6 +200,7 @@ class QuestionBatcher:
             return
         self.passes += 1
         self.questions += len(batch)
+        self.totals.add(len(batch))
         row = {text: i for i, text in enumerate(texts)}
         for text, future in batch:
             future.set_result(vectors[row[text]])
@@ -202,9 +226,10 @@ class QuestionEncoders:
         self.window_ms = window_ms
         self.max_batch = max_batch
         self._batchers: dict[int, tuple[Any, QuestionBatcher]] = {}
+        self._forgotten: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
-        self.retired = SimpleNamespace(passes=0, questions=0)
-        """The counts of the batchers let go (``forget``): ``/metrics`` counters never go down."""
+        self.totals = PassCounts()
+        """Every batcher's passes and questions (``/metrics``), those let go included."""
 
     def encode(self, encoder: TextEncoderLike, text: str, scope: str = "") -> np.ndarray:
         """``text``'s vector; ``scope``: whose question it is (only the same scope's repeat is a hit)."""
@@ -217,28 +242,29 @@ class QuestionEncoders:
         return vector
 
     def forget(self, encoders: Sequence[TextEncoderLike]) -> None:
-        """Let ``encoders`` go: their batchers are dropped (a question still asked of one gets a new one) and
-        their workers end once idle (``IDLE_EXIT_S``)."""
+        """Let ``encoders`` go: their batchers are dropped, and their workers end once idle
+        (``IDLE_EXIT_S``). A question still asked of one (a search that looked the encoders up before they
+        were let go) gets a batcher of its own that is not kept: a kept one would hold the model for good."""
         with self._lock:
             for encoder in encoders:
+                self._forgotten.add(encoder)
                 found = self._batchers.get(id(encoder))
                 if found is not None and found[0] is encoder:
                     del self._batchers[id(encoder)]
-                    self.retired.passes += found[1].passes
-                    self.retired.questions += found[1].questions
 
     def counted(self) -> list[Any]:
-        """What ``/metrics`` sums ``passes`` and ``questions`` over: every batcher, and those let go."""
-        with self._lock:
-            return [batcher for _, batcher in self._batchers.values()] + [self.retired]
+        """What ``/metrics`` sums ``passes`` and ``questions`` over."""
+        return [self.totals]
 
     def batcher(self, encoder: TextEncoderLike) -> QuestionBatcher:
         with self._lock:
             found = self._batchers.get(id(encoder))
             if found is None or found[0] is not encoder:
-                found = (
-                    encoder,
-                    QuestionBatcher(encoder, window_ms=self.window_ms, max_batch=self.max_batch),
+                new = QuestionBatcher(
+                    encoder, window_ms=self.window_ms, max_batch=self.max_batch, totals=self.totals
                 )
+                if encoder in self._forgotten:
+                    return new
+                found = (encoder, new)
                 self._batchers[id(encoder)] = found
             return found[1]

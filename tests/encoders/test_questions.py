@@ -4,8 +4,10 @@ profile's MiniLM (from its package) and a tiny random OpenCLIP text tower."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -177,3 +179,37 @@ def test_counts_of_a_forgotten_encoder_are_kept(text_encoder: Any) -> None:
     encoders.forget([text_encoder])
     assert sum(source.questions for source in encoders.counted()) == total
     assert sum(source.passes for source in encoders.counted()) >= 1
+
+
+class _Delegate:
+    """The real encoder behind an object of its own (one a test can watch being freed)."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder, self.embedding_version = encoder, encoder.embedding_version
+
+    def encode_texts(self, texts: Any) -> np.ndarray:
+        return self.encoder.encode_texts(texts)
+
+
+def test_a_question_asked_of_a_forgotten_encoder_is_answered_and_the_encoder_freed(
+    text_encoder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that looked the old encoders up before the switch asks its question after they were let go:
+    it is answered, and no batcher kept for it holds the encoder (review: it did, for good)."""
+    from figvault.encoders import questions
+
+    monkeypatch.setattr(questions, "IDLE_EXIT_S", 0.01)
+    encoders = QuestionEncoders(cache_size=0, window_ms=0, max_batch=8)
+    old = _Delegate(text_encoder)
+    encoders.encode(old, QUESTIONS[0])
+    encoders.forget([old])
+    late = encoders.encode(old, QUESTIONS[1])
+    np.testing.assert_allclose(late, text_encoder.encode_texts([QUESTIONS[1]])[0], atol=TOLERANCE)
+    assert sum(source.questions for source in encoders.counted()) == 2
+    freed = weakref.ref(old)
+    del old
+    deadline = time.monotonic() + 10
+    while freed() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.02)
+    assert freed() is None
