@@ -78,3 +78,17 @@ def test_expired_entries_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(throttle.time, "monotonic", lambda: clock)
     assert storage.acquire_entry("k", limit=10, expiry=1)
     assert len(storage.events["k"]) == 1
+
+
+def test_keys_whose_entries_all_expired_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller or address whose every entry expired leaves no key behind (``limits`` kept an empty list for
+    every key it ever saw: a long-running service grew with each caller and address)."""
+    storage = throttle.counter_storage("memory://")
+    assert isinstance(storage, throttle.InlineExpiryMemoryStorage)
+    for caller in range(100):
+        assert storage.acquire_entry(f"caller-{caller}", limit=10, expiry=1)
+    clock = throttle.time.time() + 60  # a minute later: every entry has expired
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock)
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: clock)
+    assert storage.acquire_entry("caller-new", limit=10, expiry=1)
+    assert set(storage.events) == {"caller-new"} and set(storage.locks) <= {"caller-new"}
