@@ -175,6 +175,9 @@ class _EncoderCache:
         version = store.layout_of(served).embedding_version
         if engine_encoders is not None and engine_encoders.embedding_version == version:
             return engine_encoders
+        recorded = self._engines_recorded(served, version)
+        if recorded is not None:
+            return recorded
         if version not in self._by_version:
             from figvault.encoders.factory import build_encoders
             from figvault.retrieval.served_encoders import encoders_for_collection
@@ -184,6 +187,17 @@ class _EncoderCache:
                 return self._by_version.setdefault(built.embedding_version, built)
             self._by_version[version] = encoders_for_collection(self.settings, store, served)
         return self._by_version[version]
+
+    def _engines_recorded(self, collection: str, version: str) -> Any | None:
+        """The service's own encoders of ``collection`` where it serves it with its recorded ones (a
+        re-encode pending): a job built a second copy of the same models, loaded beside the service's for
+        the whole re-encode."""
+        if not getattr(self.engine, "serve_recorded", False):
+            return None
+        served = self.engine.served()
+        if served is None or served[0] != collection or served[2].embedding_version != version:
+            return None
+        return served[2]
 
 
 def _status() -> Any:

@@ -281,6 +281,23 @@ def test_the_old_versions_models_go_after_the_switch(
     assert old_text() is None, "the old version's text encoder is still held"
 
 
+def test_an_ingest_while_a_reencode_is_pending_uses_the_services_models(
+    settings_a: Settings, settings_b: Settings, tiny_encoders_b, tmp_path: Path
+) -> None:
+    """An upload's ingest in a service that serves the old version with its recorded encoders encodes with
+    those, not with a second copy of the same models loaded beside them for the whole re-encode."""
+    from figvault.pipeline.ingest_job import _EncoderCache
+
+    ingest(settings_a, make_docs(tmp_path / "docs", 2))
+    engine = SearchEngine.from_settings(settings_b, encoders=tiny_encoders_b, serve_recorded=True)
+    served = engine.served()
+    assert served is not None and served[2] is not tiny_encoders_b
+    store = MilvusUnitStore.from_settings(settings_b)
+    assert _EncoderCache(settings_b, engine).for_served(store) is served[2]
+    ingest(settings_b, make_docs(tmp_path / "late", 1, first_seed=10), engine)
+    assert store.served_collection() == served[0] and store.count(served[0]) == 6  # 3 documents, 2 each
+
+
 def test_version_mismatch_at_start(
     settings_a: Settings, settings_b: Settings, tiny_encoders_b, tmp_path: Path, caplog
 ) -> None:
