@@ -4,6 +4,7 @@ thread started per request (``limits``' memory storage started one on nearly eve
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -92,3 +93,51 @@ def test_keys_whose_entries_all_expired_are_dropped(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(throttle.time, "monotonic", lambda: clock)
     assert storage.acquire_entry("caller-new", limit=10, expiry=1)
     assert set(storage.events) == {"caller-new"} and set(storage.locks) <= {"caller-new"}
+
+
+def test_a_hit_racing_the_drop_of_emptied_keys_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hit of another thread that waited on a key's lock while ``limits`` expired the key must not have
+    its list dropped under it (a review's forced interleaving: a KeyError, or its entry lost and the limit
+    passed)."""
+    storage = throttle.counter_storage("memory://")
+    assert isinstance(storage, throttle.InlineExpiryMemoryStorage)
+    monkeypatch.setattr(storage, "_MemoryStorage__schedule_expiry", lambda: None)  # expiry by hand below
+    clock = [throttle.time.time()]
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock[0])
+    assert storage.acquire_entry("k", limit=1, expiry=1)
+    clock[0] += 60  # its entry has expired
+    inside, go = threading.Event(), threading.Event()
+
+    class Events(dict):  # pauses the hit between fetching the key's list and writing its entry
+        def setdefault(self, key: str, default: Any = None) -> Any:
+            found = super().setdefault(key, default)
+            if threading.current_thread().name == "hit":
+                inside.set()
+                go.wait(5)
+            return found
+
+    storage.events = Events(storage.events)
+    held = storage.locks["k"]
+    held.acquire()  # limits' expiry holds the key's lock while the hit waits on it
+    out: dict[str, Any] = {}
+
+    def hit() -> None:
+        try:
+            out["hit"] = storage.acquire_entry("k", limit=1, expiry=1)
+        except Exception as exc:  # the failure under test
+            out["hit"] = exc
+
+    hitter = threading.Thread(target=hit, name="hit")
+    hitter.start()
+    time.sleep(0.2)  # the hit now waits on the key's lock
+    storage._MemoryStorage__expire_events()  # empties k and drops its lock
+    held.release()
+    assert inside.wait(5)
+    dropper = threading.Thread(target=storage._drop_emptied)
+    dropper.start()
+    time.sleep(0.2)  # the drop runs now, or waits for the hit
+    go.set()
+    hitter.join(10)
+    dropper.join(10)
+    assert out["hit"] is True and len(storage.events.get("k", [])) == 1
+    assert not storage.acquire_entry("k", limit=1, expiry=1)  # the limit holds
