@@ -427,10 +427,6 @@ class SearchEngine:
         expr = self.filter_for(principal, filters)
         return 0 if expr is None else self.store.count(served, expr)
 
-    def count_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, int]:
-        """How many units of each of ``doc_ids`` ``principal`` may see (``units_by_document``)."""
-        return {d: sum(found.values()) for d, found in self.units_by_document(principal, doc_ids).items()}
-
     def units_by_document(self, principal: Principal, doc_ids: list[str]) -> dict[str, Counter[str]]:
         """How many units of each of ``doc_ids`` ``principal`` may see, by the file version
         (``doc_sha256``) they were made from: one read of their rows per ``COUNT_CHUNK`` documents, where

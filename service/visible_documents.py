@@ -65,7 +65,7 @@ def visible_documents(
     group set (ingest writes them so and deletes the rest before marking it indexed), so a caller who shares
     a group sees every one of them and the registry's count is exact. A document in any other state (an
     ingest pending or failed half-way) may hold units of an older group set: those are counted in the store
-    through the caller's access filter, all of them in one read (``count_by_document``: a store count is a
+    through the caller's access filter, all of them in one read (``units_by_document``: a store count is a
     scan of the collection on Milvus Lite, seconds at 100k units, once per such document before). Only
     groups the caller shares are shown.
     """
